@@ -1,0 +1,84 @@
+/**
+ * RFC 8785 JSON Canonicalization Scheme (JCS). Every hash and signature in ChartChain
+ * is taken over these bytes, so two nodes that agree on a value agree on its bytes.
+ */
+import { utf8 } from './bytes.js';
+
+/** Nesting deeper than this is refused, so hostile input cannot exhaust the stack. */
+export const CANONICAL_DEPTH_MAX = 32;
+
+/** A JSON value as JCS accepts it (I-JSON, RFC 7493). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Serialises `value` per RFC 8785 §3.2: object members sorted by UTF-16 code units
+ * (§3.2.3), numbers in ECMAScript form (§3.2.2.3), strings escaped as JSON.stringify does
+ * (§3.2.2.2), no whitespace.
+ * Throws TypeError for values JSON cannot carry (undefined, functions, bigint, NaN,
+ * Infinity, lone surrogates) and RangeError past CANONICAL_DEPTH_MAX.
+ */
+export function canonicalize(value: unknown): string {
+  return serialize(value, 0);
+}
+
+/** UTF-8 bytes of `canonicalize(value)`. */
+export function canonicalBytes(value: unknown): Uint8Array {
+  return utf8(canonicalize(value));
+}
+
+function serialize(value: unknown, depth: number): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return serializeNumber(value);
+    case 'string':
+      return serializeString(value);
+    case 'object':
+      if (depth >= CANONICAL_DEPTH_MAX) throw new RangeError(`value nests deeper than ${CANONICAL_DEPTH_MAX}`);
+      return Array.isArray(value) ? serializeArray(value, depth) : serializeObject(value as Record<string, unknown>, depth);
+    default:
+      throw new TypeError(`value of type ${typeof value} has no JSON form`);
+  }
+}
+
+function serializeNumber(value: number): string {
+  if (!Number.isFinite(value)) throw new TypeError('value must be a finite number');
+  return JSON.stringify(value);
+}
+
+function serializeString(value: string): string {
+  if (LONE_SURROGATE.test(value)) throw new TypeError('string holds a lone surrogate');
+  return JSON.stringify(value);
+}
+
+function serializeArray(values: readonly unknown[], depth: number): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    out += serialize(values[i], depth + 1);
+  }
+  return out + ']';
+}
+
+function serializeObject(object: Record<string, unknown>, depth: number): string {
+  const prototype = Object.getPrototypeOf(object);
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new TypeError('only plain objects have a JSON form');
+  }
+  // Array.prototype.sort compares UTF-16 code units, which is exactly RFC 8785 §3.2.3.
+  const keys = Object.keys(object).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const member = object[key];
+    if (member === undefined) throw new TypeError(`member ${JSON.stringify(key)} is undefined`);
+    if (!first) out += ',';
+    first = false;
+    out += serializeString(key) + ':' + serialize(member, depth + 1);
+  }
+  return out + '}';
+}
