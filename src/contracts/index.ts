@@ -1,0 +1,32 @@
+/** Public API of src/contracts: the deterministic runtime and the contracts it runs. */
+export { BlockState, type StateReader, type Write, type WriteSetEntry } from './state.js';
+export { nextAppHash } from './app-hash.js';
+export {
+  accept,
+  refuse,
+  type BlockContext,
+  type Contract,
+  type ContractEvent,
+  type ContractResult,
+  type Signer,
+  type SignerDirectory,
+  type TxContext,
+} from './contract.js';
+export {
+  Executor,
+  NONCE_TABLE,
+  TX_TABLE,
+  type BlockExecution,
+  type ExecutionContext,
+  type SignatureCheck,
+  type TxRecord,
+} from './executor.js';
+export * from './membership/index.js';
+
+import { Executor } from './executor.js';
+import { membershipContract, resolveSigner } from './membership/index.js';
+
+/** The executor every ChartChain node runs: the same contracts, in the same order. */
+export function standardExecutor(): Executor {
+  return new Executor([membershipContract], resolveSigner);
+}

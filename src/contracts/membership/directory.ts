@@ -1,0 +1,35 @@
+/** The signer directory: who holds a key id, and whether they may act now. */
+import { fromHex, keyIdOf } from '../../crypto/index.js';
+import type { Transaction } from '../../ledger/index.js';
+import type { BlockContext, Signer } from '../contract.js';
+import type { StateReader } from '../state.js';
+import { genesisOrgs } from './genesis.js';
+import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PRACTITIONER_TABLE, type KeyRow, type OrgRow, type PractitionerRow } from './tables.js';
+
+/**
+ * Resolves `tx.signer` from membership state. The genesis transaction is the one exception:
+ * before any member exists, its signer must be one of the founding organisations it lists.
+ */
+export function resolveSigner(state: StateReader, tx: Transaction, block: BlockContext): Signer | undefined {
+  const row = state.get(KEY_TABLE, tx.signer) as KeyRow | undefined;
+  if (row !== undefined) return { keyId: tx.signer, ...row, active: isActive(state, row) };
+  if (tx.type === 'membership.genesis' && block.height === 0 && state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) === undefined) {
+    return genesisSigner(tx);
+  }
+  return undefined;
+}
+
+function isActive(state: StateReader, key: KeyRow): boolean {
+  const org = state.get(ORG_TABLE, key.org) as OrgRow | undefined;
+  if (key.role === 'patient') return true;
+  if (org?.status !== 'active') return false;
+  if (key.role === 'org') return true;
+  const practitioner = state.get(PRACTITIONER_TABLE, key.subject) as PractitionerRow | undefined;
+  return practitioner?.status === 'active';
+}
+
+function genesisSigner(tx: Transaction): Signer | undefined {
+  const founder = genesisOrgs(tx.body)?.find((org) => keyIdOf(fromHex(org.signingKey)) === tx.signer);
+  if (founder === undefined) return undefined;
+  return { keyId: tx.signer, publicKey: founder.signingKey, role: 'org', subject: founder.orgId, org: founder.orgId, active: true };
+}

@@ -1,0 +1,109 @@
+/**
+ * Organisation admission and removal by majority vote of the current members (DESIGN.md,
+ * Actors). A proposal passes when more than half of the members at tally time approve, and is
+ * rejected once that can no longer happen.
+ */
+import { fromHex, keyIdOf } from '../../crypto/index.js';
+import type { Transaction } from '../../ledger/index.js';
+import { booleanField, enumField, hex32Field, idField, onlyFields } from '../body.js';
+import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { StateReader, Write } from '../state.js';
+import { orgCandidate } from './genesis.js';
+import { orgWrites } from './org-writes.js';
+import {
+  CONSORTIUM_KEY,
+  CONSORTIUM_TABLE,
+  KEY_TABLE,
+  MEMBER_COUNT_MAX,
+  ORG_TABLE,
+  PROPOSAL_LIFETIME_MS,
+  PROPOSAL_TABLE,
+  type ConsortiumRow,
+  type OrgRow,
+  type ProposalRow,
+} from './tables.js';
+
+/** Executes `membership.propose`: { action: 'admit', orgId, name, signingKey, encryptionKey } or { action: 'remove', orgId }. */
+export function executePropose(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
+  const action = enumField(tx.body, 'action', ['admit', 'remove'] as const);
+  const proposal = action === 'admit' ? admission(state, tx) : action === 'remove' ? removal(state, tx) : 'invalid:bad-body';
+  if (typeof proposal === 'string') return refuse(proposal);
+  const row: ProposalRow = { ...proposal, votes: {}, status: 'open', openedAt: context.block.time };
+  return tally(state, context, context.txId, row, true);
+}
+
+/** Executes `membership.vote`: { proposalId, approve }. */
+export function executeVote(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
+  if (!onlyFields(tx.body, ['proposalId', 'approve'])) return refuse('invalid:bad-body');
+  const proposalId = hex32Field(tx.body, 'proposalId');
+  const approve = booleanField(tx.body, 'approve');
+  if (proposalId === undefined || approve === undefined) return refuse('invalid:bad-body');
+  const row = state.get(PROPOSAL_TABLE, proposalId) as ProposalRow | undefined;
+  if (row === undefined) return refuse('denied:no-such-proposal');
+  if (row.status !== 'open') return refuse('denied:proposal-closed');
+  if (context.block.time > row.openedAt + PROPOSAL_LIFETIME_MS) return refuse('denied:proposal-expired');
+  if (row.votes[context.signer.org] !== undefined) return refuse('denied:already-voted');
+  return tally(state, context, proposalId, row, approve);
+}
+
+type Proposal = Pick<ProposalRow, 'action' | 'orgId' | 'candidate'>;
+type Refusal = `denied:${string}` | `invalid:${string}`;
+
+function admission(state: StateReader, tx: Transaction): Proposal | Refusal {
+  const candidate = orgCandidate(tx.body, ['action']);
+  if (candidate === undefined) return 'invalid:bad-body';
+  if (state.get(ORG_TABLE, candidate.orgId) !== undefined) return 'denied:org-exists';
+  if (state.get(KEY_TABLE, keyIdOf(fromHex(candidate.signingKey))) !== undefined) return 'denied:key-in-use';
+  if (consortium(state).members.length >= MEMBER_COUNT_MAX) return 'denied:consortium-full';
+  const { orgId, name, signingKey, encryptionKey } = candidate;
+  return { action: 'admit', orgId, candidate: { name, signingKey, encryptionKey } };
+}
+
+function removal(state: StateReader, tx: Transaction): Proposal | Refusal {
+  if (!onlyFields(tx.body, ['action', 'orgId'])) return 'invalid:bad-body';
+  const orgId = idField(tx.body, 'orgId');
+  if (orgId === undefined) return 'invalid:bad-body';
+  if (!consortium(state).members.includes(orgId)) return 'denied:not-a-member';
+  return { action: 'remove', orgId, candidate: null };
+}
+
+function consortium(state: StateReader): ConsortiumRow {
+  return state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) as unknown as ConsortiumRow;
+}
+
+function tally(state: StateReader, context: TxContext, proposalId: string, row: ProposalRow, approve: boolean): ContractResult {
+  const { members } = consortium(state);
+  const votes = { ...row.votes, [context.signer.org]: approve };
+  // Only current members count: votes of an organisation removed meanwhile drop out.
+  const approvals = members.filter((member) => votes[member] === true).length;
+  const objections = members.filter((member) => votes[member] === false).length;
+  const majority = Math.floor(members.length / 2) + 1;
+  const status = approvals >= majority ? 'passed' : members.length - objections < majority ? 'rejected' : 'open';
+  const writes: Write[] = [{ table: PROPOSAL_TABLE, key: proposalId, value: { ...row, votes, status } }];
+  if (status === 'passed') {
+    const outcome = applyProposal(state, row, members, context.block.time);
+    if (typeof outcome === 'string') return refuse(outcome);
+    writes.push(...outcome);
+  }
+  return accept(writes, [{ type: `membership.proposal-${status}`, subject: row.orgId }]);
+}
+
+function applyProposal(state: StateReader, row: ProposalRow, members: readonly string[], time: number): Write[] | Refusal {
+  if (row.action === 'admit') {
+    if (state.get(ORG_TABLE, row.orgId) !== undefined) return 'denied:org-exists';
+    const org: OrgRow = { orgId: row.orgId, ...row.candidate!, status: 'active', since: time };
+    return [...orgWrites(org), consortiumWrite(state, [...members, row.orgId].sort())];
+  }
+  if (members.length === 1) return 'denied:last-member';
+  const org = state.get(ORG_TABLE, row.orgId) as unknown as OrgRow;
+  return [
+    { table: ORG_TABLE, key: row.orgId, value: { ...org, status: 'removed' } },
+    consortiumWrite(state, members.filter((member) => member !== row.orgId)),
+  ];
+}
+
+function consortiumWrite(state: StateReader, members: string[]): Write {
+  return { table: CONSORTIUM_TABLE, key: CONSORTIUM_KEY, value: { network: consortium(state).network, members } };
+}

@@ -1,0 +1,71 @@
+/** Membership state: the tables and the shape of their rows. */
+
+export const ORG_TABLE = 'membership_org';
+export const KEY_TABLE = 'membership_key';
+export const PRACTITIONER_TABLE = 'membership_practitioner';
+export const PATIENT_TABLE = 'membership_patient';
+export const PROPOSAL_TABLE = 'membership_proposal';
+export const CONSORTIUM_TABLE = 'membership_consortium';
+/** The one key of CONSORTIUM_TABLE. */
+export const CONSORTIUM_KEY = 'consortium';
+
+/** A member organisation. Keys are lowercase hex. */
+export interface OrgRow {
+  orgId: string;
+  name: string;
+  signingKey: string;
+  encryptionKey: string;
+  status: 'active' | 'removed';
+  since: number;
+}
+
+/** A public key and whom it belongs to. */
+export interface KeyRow {
+  publicKey: string;
+  role: 'org' | 'practitioner' | 'patient';
+  subject: string;
+  org: string;
+}
+
+/** A practitioner registered by their organisation. */
+export interface PractitionerRow {
+  practitionerId: string;
+  org: string;
+  keyId: string;
+  encryptionKey: string;
+  status: 'active' | 'suspended';
+  since: number;
+}
+
+/** A patient. Only a pseudonymous id and public keys; never a name or MRN. */
+export interface PatientRow {
+  patientId: string;
+  homeOrg: string;
+  keyId: string;
+  encryptionKey: string;
+  custody: 'custodial' | 'self';
+  since: number;
+}
+
+/** A vote to admit or remove an organisation. Its id is the proposing transaction's id. */
+export interface ProposalRow {
+  action: 'admit' | 'remove';
+  orgId: string;
+  /** For admission: the candidate's name and keys. */
+  candidate: { name: string; signingKey: string; encryptionKey: string } | null;
+  /** orgId → approve, for members that voted. */
+  votes: Record<string, boolean>;
+  status: 'open' | 'passed' | 'rejected';
+  openedAt: number;
+}
+
+/** The consortium: network name and sorted ids of the active members. */
+export interface ConsortiumRow {
+  network: string;
+  members: string[];
+}
+
+/** Organisations in one consortium, bounded so a tally stays cheap. */
+export const MEMBER_COUNT_MAX = 256;
+/** An open proposal lapses after this long, measured in block time. */
+export const PROPOSAL_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
