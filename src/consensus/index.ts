@@ -1,0 +1,11 @@
+/** Public API of src/consensus: the Orderer interface and its adapters. */
+export {
+  QueueFullError,
+  OrdererStoppedError,
+  type BlockConsumer,
+  type OrderedBatch,
+  type Orderer,
+  type OrdererOptions,
+} from './orderer.js';
+export { SoloOrderer } from './solo/solo-orderer.js';
+export { runOrdererConformance, type OrdererFactory } from './orderer-conformance.js';

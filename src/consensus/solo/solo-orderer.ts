@@ -1,0 +1,188 @@
+/**
+ * The solo orderer: one process orders everything, with its queue and undelivered blocks in
+ * SQLite so that an acknowledged transaction survives kill -9. Submissions are group-committed:
+ * all that arrive in one event-loop turn share one fsync.
+ */
+import assert from 'node:assert/strict';
+import type { Statement } from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from '../../storage/index.js';
+import { OrdererStoppedError, QueueFullError, type BlockConsumer, type Orderer, type OrdererOptions } from '../orderer.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ordered (height INTEGER PRIMARY KEY, time INTEGER NOT NULL, bytes BLOB NOT NULL);
+`;
+
+interface Waiting {
+  readonly bytes: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Queued {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+/** In-process orderer that cuts a block every `batchTimeoutMs` or `blockTxCountMax` transactions. */
+export class SoloOrderer implements Orderer {
+  readonly #db: SqliteDatabase;
+  readonly #sql: Record<'insertPending' | 'deletePending' | 'insertOrdered' | 'deleteOrdered', Statement>;
+  #unflushed: Waiting[] = [];
+  #queued: Queued[] = [];
+  #queuedHead = 0;
+  #flushScheduled = false;
+  #consumer: BlockConsumer | undefined;
+  #running = false;
+  #closed = false;
+  #timer: NodeJS.Timeout | undefined;
+  #cutting: Promise<void> | undefined;
+  #nextHeight = 0;
+  #lastTime = 0;
+
+  /** Opens (creating) the queue database at `path`. Throws RangeError on inconsistent options. */
+  constructor(path: string, private readonly options: OrdererOptions) {
+    if (!(options.blockTxCountMax >= 1 && options.batchTimeoutMs >= 0 && options.pendingTxCountMax >= options.blockTxCountMax)) {
+      throw new RangeError('options need blockTxCountMax ≥ 1, batchTimeoutMs ≥ 0, pendingTxCountMax ≥ blockTxCountMax');
+    }
+    this.#db = openDatabase(path);
+    this.#db.exec(SCHEMA);
+    this.#sql = {
+      insertPending: this.#db.prepare('INSERT INTO pending (bytes) VALUES (?)'),
+      deletePending: this.#db.prepare('DELETE FROM pending WHERE seq <= ?'),
+      insertOrdered: this.#db.prepare('INSERT INTO ordered (height, time, bytes) VALUES (?, ?, ?)'),
+      deleteOrdered: this.#db.prepare('DELETE FROM ordered WHERE height <= ?'),
+    };
+    const rows = this.#db.prepare('SELECT seq, bytes FROM pending ORDER BY seq').raw().all() as [number, Buffer][];
+    this.#queued = rows.map(([seq, bytes]) => ({ seq, bytes: new Uint8Array(bytes) }));
+  }
+
+  get pendingCount(): number {
+    return this.#unflushed.length + this.#queued.length - this.#queuedHead;
+  }
+
+  submit(tx: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new OrdererStoppedError());
+    if (this.pendingCount >= this.options.pendingTxCountMax) return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
+    return new Promise<void>((resolve, reject) => {
+      this.#unflushed.push({ bytes: tx, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#unflushed;
+    this.#unflushed = [];
+    if (batch.length === 0) return;
+    let seqs: number[];
+    try {
+      seqs = this.#db.transaction(() => batch.map(({ bytes }) => Number(this.#sql.insertPending.run(bytes).lastInsertRowid)))();
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error as Error);
+      return;
+    }
+    batch.forEach(({ bytes, resolve }, i) => {
+      this.#queued.push({ seq: seqs[i]!, bytes });
+      resolve();
+    });
+    this.#scheduleCut();
+  }
+
+  async start(consumer: BlockConsumer): Promise<void> {
+    assert(!this.#running && !this.#closed, 'solo orderer started twice');
+    this.#consumer = consumer;
+    this.#nextHeight = consumer.fromHeight;
+    this.#lastTime = consumer.lastTime;
+    await this.#redeliver(consumer);
+    this.#running = true;
+    this.#scheduleCut();
+  }
+
+  /** Blocks ordered before a crash but not delivered go out first, in order, exactly once. */
+  async #redeliver(consumer: BlockConsumer): Promise<void> {
+    const rows = this.#db.prepare('SELECT height, time, bytes FROM ordered WHERE height >= ? ORDER BY height').raw().all(consumer.fromHeight) as [number, number, Buffer][];
+    for (const [height, time, bytes] of rows) {
+      assert(height === this.#nextHeight, `orderer lost block ${this.#nextHeight}`);
+      await consumer.deliver(height, new Uint8Array(bytes));
+      this.#nextHeight = height + 1;
+      this.#lastTime = Math.max(this.#lastTime, time);
+    }
+    this.#sql.deleteOrdered.run(this.#nextHeight - 1);
+  }
+
+  #scheduleCut(): void {
+    if (!this.#running || this.#cutting !== undefined) return;
+    const waiting = this.#queued.length - this.#queuedHead;
+    if (waiting >= this.options.blockTxCountMax) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#cutting = this.#cut();
+    } else if (waiting > 0 && this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        if (this.#cutting === undefined && this.#running) this.#cutting = this.#cut();
+      }, this.options.batchTimeoutMs);
+    }
+  }
+
+  async #cut(): Promise<void> {
+    try {
+      await this.#cutOne(this.#consumer!);
+    } catch (error) {
+      this.#running = false;
+      this.#report(error as Error);
+    } finally {
+      this.#cutting = undefined;
+    }
+    this.#scheduleCut();
+  }
+
+  async #cutOne(consumer: BlockConsumer): Promise<void> {
+    const end = Math.min(this.#queued.length, this.#queuedHead + this.options.blockTxCountMax);
+    const taken = this.#queued.slice(this.#queuedHead, end);
+    if (taken.length === 0) return;
+    const height = this.#nextHeight;
+    const time = Math.max(Date.now(), this.#lastTime);
+    const block = await consumer.propose({ height, time, txs: taken.map((queued) => queued.bytes) });
+    this.#db.transaction(() => {
+      this.#sql.insertOrdered.run(height, time, block);
+      this.#sql.deletePending.run(taken[taken.length - 1]!.seq);
+    })();
+    this.#queuedHead = end;
+    this.#compact();
+    this.#nextHeight = height + 1;
+    this.#lastTime = time;
+    await consumer.deliver(height, block);
+    this.#sql.deleteOrdered.run(height);
+  }
+
+  #compact(): void {
+    if (this.#queuedHead > 4096 && this.#queuedHead * 2 > this.#queued.length) {
+      this.#queued = this.#queued.slice(this.#queuedHead);
+      this.#queuedHead = 0;
+    }
+  }
+
+  #report(error: Error): void {
+    if (this.options.onFatal !== undefined) this.options.onFatal(error);
+    else process.nextTick(() => { throw error; });
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#cutting;
+    if (this.#unflushed.length > 0) this.#flush();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    this.#closed = true;
+    this.#db.close();
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The chain store: blocks, transactions, the Merkle log's perfect-subtree nodes and contract
+ * state, in one SQLite database so that one block is one durable transaction.
+ */
+import assert from 'node:assert/strict';
+import type { Statement } from 'better-sqlite3';
+import { canonicalize, fromUtf8, toHex, type JsonValue } from '../crypto/index.js';
+import {
+  blockHashOf,
+  txRootOf,
+  type Block,
+  type BlockHeader,
+  type MerkleNodeStore,
+  type Transaction,
+  type TxStatus,
+} from '../ledger/index.js';
+import type { StateReader, WriteSetEntry } from '../contracts/index.js';
+import { createStateTables, logNodeId, migrateChain, stateTableName } from './chain-schema.js';
+import { openDatabase, type SqliteDatabase } from './database.js';
+
+/** Everything one block changes, written atomically by ChainStore.commit. */
+export interface BlockCommit {
+  readonly header: BlockHeader;
+  readonly txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus }[];
+  readonly logNodes: readonly (readonly [level: number, index: number, hash: Uint8Array])[];
+  readonly writeSet: readonly WriteSetEntry[];
+}
+
+/** A stored transaction. */
+export interface StoredTx {
+  readonly leafIndex: number;
+  readonly height: number;
+  readonly status: TxStatus;
+  readonly bytes: Uint8Array;
+}
+
+/** A block's rows as stored, before any check. */
+export interface RawBlock {
+  readonly height: number;
+  readonly hash: string;
+  readonly logSize: number;
+  readonly header: string;
+  readonly txs: readonly { readonly leafIndex: number; readonly status: string; readonly bytes: Uint8Array }[];
+}
+
+/** Thrown when data read back does not match what was committed: the store is corrupt. */
+export class StorageIntegrityError extends Error {
+  constructor(readonly what: string) {
+    super(`storage integrity: ${what}`);
+    this.name = 'StorageIntegrityError';
+  }
+}
+
+/** SQLite-backed chain store. One writer per database. */
+export class ChainStore {
+  readonly #db: SqliteDatabase;
+  readonly #stateGet = new Map<string, Statement>();
+  readonly #statePut = new Map<string, Statement>();
+  readonly #stateDelete = new Map<string, Statement>();
+  readonly #statements;
+
+  private constructor(db: SqliteDatabase, readonly tables: readonly string[]) {
+    this.#db = db;
+    this.#statements = {
+      head: db.prepare('SELECT header FROM block ORDER BY height DESC LIMIT 1'),
+      header: db.prepare('SELECT header, hash FROM block WHERE height = ?'),
+      headerAtLogSize: db.prepare('SELECT header FROM block WHERE log_size = ?'),
+      txsOfBlock: db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index'),
+      tx: db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE leaf_index = ?'),
+      insertBlock: db.prepare('INSERT INTO block (height, hash, log_size, header) VALUES (?, ?, ?, ?)'),
+      insertTx: db.prepare('INSERT INTO tx (leaf_index, height, status, bytes) VALUES (?, ?, ?, ?)'),
+      getNode: db.prepare('SELECT hash FROM log_node WHERE id = ?').pluck(),
+      insertNode: db.prepare('INSERT INTO log_node (id, hash) VALUES (?, ?)'),
+    };
+    for (const table of tables) {
+      const name = stateTableName(table);
+      this.#stateGet.set(table, db.prepare(`SELECT value FROM ${name} WHERE key = ?`).pluck());
+      if (!db.readonly) {
+        this.#statePut.set(table, db.prepare(`INSERT INTO ${name} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`));
+        this.#stateDelete.set(table, db.prepare(`DELETE FROM ${name} WHERE key = ?`));
+      }
+    }
+  }
+
+  /** Opens the chain database at `path` with a state table for each of `tables`. */
+  static open(path: string, tables: readonly string[], options: { readonly?: boolean } = {}): ChainStore {
+    const db = openDatabase(path, options);
+    if (options.readonly !== true) {
+      migrateChain(db);
+      createStateTables(db, tables);
+    }
+    return new ChainStore(db, tables);
+  }
+
+  /** The newest block header, or undefined before genesis. */
+  head(): BlockHeader | undefined {
+    const row = this.#statements.head.get() as { header: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.header) as BlockHeader);
+  }
+
+  /** The header at `height`, its stored hash re-checked. */
+  header(height: number): BlockHeader | undefined {
+    const row = this.#statements.header.get(height) as { header: string; hash: string } | undefined;
+    if (row === undefined) return undefined;
+    const header = JSON.parse(row.header) as BlockHeader;
+    if (header.height !== height || blockHashOf(header) !== row.hash) throw new StorageIntegrityError(`block ${height} header does not match its hash`);
+    return header;
+  }
+
+  /** The header of the block whose log ends at `logSize`: the signed tree head for that size. */
+  headerAtLogSize(logSize: number): BlockHeader | undefined {
+    const row = this.#statements.headerAtLogSize.get(logSize) as { header: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.header) as BlockHeader);
+  }
+
+  /** The block at `height` with its transactions, re-checked against its header's txRoot. */
+  block(height: number): Block | undefined {
+    const header = this.header(height);
+    if (header === undefined) return undefined;
+    const rows = this.#statements.txsOfBlock.all(height) as { leaf_index: number; status: TxStatus; bytes: Buffer }[];
+    if (txRootOf(rows.map((row) => row.bytes)) !== header.txRoot) throw new StorageIntegrityError(`block ${height} transactions do not match txRoot`);
+    const txs = rows.map((row) => ({ tx: JSON.parse(fromUtf8(row.bytes)) as Transaction, status: row.status }));
+    return { header, txs };
+  }
+
+  /** The transaction at log position `leafIndex`. */
+  tx(leafIndex: number): StoredTx | undefined {
+    const row = this.#statements.tx.get(leafIndex) as { leaf_index: number; height: number; status: TxStatus; bytes: Buffer } | undefined;
+    if (row === undefined) return undefined;
+    return { leafIndex: row.leaf_index, height: row.height, status: row.status, bytes: new Uint8Array(row.bytes) };
+  }
+
+  /** Committed contract state. */
+  readonly state: StateReader = {
+    get: (table, key) => {
+      const statement = this.#stateGet.get(table);
+      assert(statement !== undefined, `unknown state table ${table}`);
+      const value = statement.get(key) as string | undefined;
+      return value === undefined ? undefined : (JSON.parse(value) as JsonValue);
+    },
+  };
+
+  /** The committed Merkle log nodes. Writes happen only through commit(). */
+  readonly logNodes: MerkleNodeStore = {
+    getNode: (level, index) => {
+      const hash = this.#statements.getNode.get(logNodeId(level, index)) as Buffer | undefined;
+      return hash === undefined ? undefined : new Uint8Array(hash);
+    },
+    putNode: () => assert.fail('log nodes are written only by ChainStore.commit'),
+  };
+
+  /** Writes one block, its transactions, log nodes and state changes in one durable transaction. */
+  commit(commit: BlockCommit): void {
+    this.#commitTransaction(commit);
+  }
+
+  readonly #commitTransaction = (commit: BlockCommit): void => {
+    const statements = this.#statements;
+    this.#db.transaction(() => {
+      const { header } = commit;
+      statements.insertBlock.run(header.height, blockHashOf(header), header.logSize, canonicalize(header));
+      let leafIndex = header.logSize - commit.txs.length;
+      for (const { bytes, status } of commit.txs) statements.insertTx.run(leafIndex++, header.height, status, bytes);
+      for (const [level, index, hash] of commit.logNodes) statements.insertNode.run(logNodeId(level, index), hash);
+      for (const [table, key, value] of commit.writeSet) {
+        if (value === null) this.#stateDelete.get(table)!.run(key);
+        else this.#statePut.get(table)!.run(key, canonicalize(value));
+      }
+    })();
+  };
+
+  /** Every row of state table `table`, sorted by key: for verification against a replay. */
+  *stateRows(table: string): IterableIterator<[key: string, value: string]> {
+    const rows = this.#db.prepare(`SELECT key, value FROM ${stateTableName(table)} ORDER BY key`).raw().iterate() as IterableIterator<[string, string]>;
+    yield* rows;
+  }
+
+  /** Every stored log node as [level, index, hex hash], for verification. */
+  *logNodeRows(): IterableIterator<[level: number, index: number, hash: string]> {
+    for (const [id, hash] of this.#db.prepare('SELECT id, hash FROM log_node ORDER BY id').raw().iterate() as IterableIterator<[number, Buffer]>) {
+      yield [id % 64, Math.floor(id / 64), toHex(hash)];
+    }
+  }
+
+  /** Raw stored rows of every block in height order, unverified: what `chartchain verify` checks. */
+  *rawBlocks(): IterableIterator<RawBlock> {
+    const block = this.#db.prepare('SELECT height, hash, log_size, header FROM block WHERE height = ?').raw();
+    const txs = this.#db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index').raw();
+    for (let height = 0; ; height++) {
+      const row = block.get(height) as [number, string, number, string] | undefined;
+      if (row === undefined) return;
+      const rows = txs.all(height) as [number, number, string, Buffer][];
+      const entries = rows.map(([leafIndex, , status, bytes]) => ({ leafIndex, status, bytes: new Uint8Array(bytes) }));
+      yield { height, hash: row[1], logSize: row[2], header: row[3], txs: entries };
+    }
+  }
+
+  /** Number of stored transaction rows, whatever block they claim. */
+  txCount(): number {
+    return (this.#db.prepare('SELECT count(*) FROM tx').pluck().get() as number);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+}
