@@ -42,3 +42,4 @@ export {
   IndexOutOfRangeError,
   TreeSizeOrderError,
 } from './merkle-proof.js';
+export { encodeBlock, decodeBlock, checkHeader, BlockFormatError, type DecodedBlock } from './block-codec.js';

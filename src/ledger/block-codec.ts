@@ -1,0 +1,71 @@
+/** Encoding and strict decoding of whole blocks, as served, exported and passed between nodes. */
+import { canonicalBytes, fromUtf8, isHex } from '../crypto/index.js';
+import type { Block, BlockHeader } from './block.js';
+import { BLOCK_BYTES_MAX, BLOCK_TX_COUNT_MAX } from './limits.js';
+import { decodeTransaction, type DecodedTransaction } from './transaction.js';
+import { isTxStatus, type TxStatus } from './tx-status.js';
+
+/** A decoded block with each transaction's canonical bytes and id. */
+export interface DecodedBlock {
+  readonly block: Block;
+  readonly txs: readonly DecodedTransaction[];
+}
+
+/** Thrown for a block that is not well-formed; `field` says where. */
+export class BlockFormatError extends Error {
+  constructor(readonly field: string, reason: string) {
+    super(`${field}: ${reason}`);
+    this.name = 'BlockFormatError';
+  }
+}
+
+const HEADER_KEYS = ['appHash', 'height', 'logRoot', 'logSize', 'prevHash', 'proposer', 'sig', 'time', 'txRoot'];
+
+/** Canonical bytes of a block. */
+export function encodeBlock(block: Block): Uint8Array {
+  return canonicalBytes(block);
+}
+
+/** Checks that `value` has exactly the header fields with well-formed values. Throws BlockFormatError. */
+export function checkHeader(value: unknown): BlockHeader {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BlockFormatError('header', 'must be an object');
+  const header = value as Record<string, unknown>;
+  const keys = Object.keys(header).sort();
+  if (keys.join() !== HEADER_KEYS.join()) throw new BlockFormatError('header', `must have exactly ${HEADER_KEYS.join(', ')}`);
+  for (const field of ['height', 'time', 'logSize']) {
+    const number = header[field];
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) throw new BlockFormatError(`header.${field}`, 'must be a non-negative safe integer');
+  }
+  for (const field of ['prevHash', 'txRoot', 'logRoot', 'appHash', 'proposer']) {
+    if (!isHex(header[field], 32)) throw new BlockFormatError(`header.${field}`, 'must be 32 bytes of lowercase hex');
+  }
+  if (!isHex(header['sig'], 64)) throw new BlockFormatError('header.sig', 'must be 64 bytes of lowercase hex');
+  return header as unknown as BlockHeader;
+}
+
+/** Decodes a block from bytes or a parsed value, checking every field. Throws BlockFormatError. */
+export function decodeBlock(input: Uint8Array | unknown): DecodedBlock {
+  let value = input;
+  if (input instanceof Uint8Array) {
+    if (input.byteLength > BLOCK_BYTES_MAX * 2) throw new BlockFormatError('block', `exceeds ${BLOCK_BYTES_MAX * 2} bytes`);
+    try {
+      value = JSON.parse(fromUtf8(input));
+    } catch {
+      throw new BlockFormatError('block', 'is not valid UTF-8 JSON');
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BlockFormatError('block', 'must be an object');
+  const { header, txs } = value as { header?: unknown; txs?: unknown };
+  const checkedHeader = checkHeader(header);
+  if (!Array.isArray(txs) || txs.length > BLOCK_TX_COUNT_MAX) throw new BlockFormatError('txs', `must be an array of at most ${BLOCK_TX_COUNT_MAX}`);
+  const decoded: DecodedTransaction[] = [];
+  const entries = txs.map((entry: unknown, i) => {
+    const { tx, status } = (entry ?? {}) as { tx?: unknown; status?: unknown };
+    const result = decodeTransaction(tx);
+    if (!result.ok) throw new BlockFormatError(`txs[${i}].tx`, result.reason);
+    if (!isTxStatus(status)) throw new BlockFormatError(`txs[${i}].status`, 'is not a transaction status');
+    decoded.push(result);
+    return { tx: result.tx, status: status as TxStatus };
+  });
+  return { block: { header: checkedHeader, txs: entries }, txs: decoded };
+}

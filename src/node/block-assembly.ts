@@ -1,0 +1,72 @@
+/**
+ * Executes a batch on top of the committed chain and derives everything the header commits to:
+ * statuses, write-set, appHash, txRoot and the global log after the block. The proposer and
+ * every validating node run this same function.
+ */
+import { toHex } from '../crypto/index.js';
+import type { Executor, SignatureCheck } from '../contracts/index.js';
+import {
+  blockHashOf,
+  hashLeaf,
+  MerkleLog,
+  txRootOf,
+  GENESIS_PREV_APP_HASH,
+  GENESIS_PREV_HASH,
+  type BlockHeader,
+  type DecodedTransaction,
+  type UnsignedBlockHeader,
+} from '../ledger/index.js';
+import { PendingNodeStore, type BlockCommit } from '../storage/index.js';
+import type { StateReader } from '../contracts/index.js';
+import type { MerkleNodeStore } from '../ledger/index.js';
+
+/** What assembly reads: the head header, committed state and the committed log. ChainStore is one. */
+export interface ChainView {
+  head(): BlockHeader | undefined;
+  readonly state: StateReader;
+  readonly logNodes: MerkleNodeStore;
+}
+
+/** A block executed but not yet signed or committed. */
+export interface AssembledBlock {
+  readonly header: UnsignedBlockHeader;
+  /** The commit for this block under its signed header. */
+  readonly commitFor: (header: BlockHeader) => BlockCommit;
+  readonly statuses: readonly BlockCommit['txs'][number]['status'][];
+}
+
+/** Executes `txs` as block `height` at `time` on top of `store`'s head. `proposer` is the key id that will sign. */
+export function assembleBlock(
+  store: ChainView,
+  executor: Executor,
+  txs: readonly DecodedTransaction[],
+  position: { readonly height: number; readonly time: number; readonly proposer: string },
+  checkSignature: SignatureCheck,
+): AssembledBlock {
+  const previous = store.head();
+  const logSizeBefore = previous?.logSize ?? 0;
+  const prevAppHash = previous?.appHash ?? GENESIS_PREV_APP_HASH;
+  const context = { height: position.height, time: position.time, logSizeBefore };
+  const execution = executor.executeBlock(store.state, txs, context, prevAppHash, checkSignature);
+  const nodes = new PendingNodeStore(store.logNodes);
+  const log = new MerkleLog(nodes, logSizeBefore);
+  for (const { bytes } of txs) log.appendLeafHash(hashLeaf(bytes));
+  const header: UnsignedBlockHeader = {
+    height: position.height,
+    prevHash: previous === undefined ? GENESIS_PREV_HASH : blockHashOf(previous),
+    time: position.time,
+    txRoot: txRootOf(txs.map(({ bytes }) => bytes)),
+    logSize: log.treeSize,
+    logRoot: toHex(log.root()),
+    appHash: execution.appHash,
+    proposer: position.proposer,
+  };
+  const logNodes = nodes.written();
+  const commitFor = (signed: BlockHeader): BlockCommit => ({
+    header: signed,
+    txs: txs.map(({ bytes }, i) => ({ bytes, status: execution.statuses[i]! })),
+    logNodes,
+    writeSet: execution.writeSet,
+  });
+  return { header, commitFor, statuses: execution.statuses };
+}

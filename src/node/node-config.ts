@@ -1,0 +1,37 @@
+/** A node's configuration file, `node.json` in its data directory. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** What a node needs to know about itself beyond its keys. */
+export interface NodeConfig {
+  readonly network: string;
+  readonly orgId: string;
+  readonly orgName: string;
+  readonly orderer: {
+    readonly blockTxCountMax: number;
+    readonly batchTimeoutMs: number;
+    readonly pendingTxCountMax: number;
+  };
+}
+
+/** Defaults for the embedded solo node. */
+export const DEFAULT_ORDERER = { blockTxCountMax: 2048, batchTimeoutMs: 50, pendingTxCountMax: 65_536 } as const;
+
+const CONFIG_FILE = 'node.json';
+
+/** Reads `node.json`; undefined when the directory holds no node yet. */
+export function readNodeConfig(dataDir: string): NodeConfig | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, CONFIG_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const config = JSON.parse(text) as NodeConfig;
+  return { ...config, orderer: { ...DEFAULT_ORDERER, ...config.orderer } };
+}
+
+/** Writes `node.json`. */
+export function writeNodeConfig(dataDir: string, config: NodeConfig): void {
+  writeFileSync(join(dataDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', { mode: 0o644 });
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fromHex, generateSigningKey, toHex } from '../crypto/index.js';
+import { signTransaction, verifyConsistency, verifyInclusion } from '../ledger/index.js';
+import { ChartChainNode } from './node.js';
+import { consistencyProof, inclusionProof } from './proofs.js';
+
+function freshNode(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-node-'));
+  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  return dir;
+}
+
+const patientBody = (id: string) => ({ patientId: id, signingKey: toHex(generateSigningKey().publicKey), encryptionKey: '11'.repeat(32), custody: 'self' });
+
+test('a registered patient commits, with its status, leaf index and proofs', async (t) => {
+  const dir = freshNode();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    const first = node.head();
+    const result = await node.submit(node.signAsOrg('membership.register-patient', patientBody('patient-0001')));
+    assert.ok(result.ok, JSON.stringify(result));
+    const record = await node.waitForTx(result.txId, 5000);
+    assert.equal(record.status, 'ok');
+    assert.equal(record.leafIndex, 1);
+    const proof = inclusionProof(node.store, result.txId);
+    verifyInclusion(proof.leafIndex, proof.treeSize, fromHex(proof.leafHash), proof.inclusionProof.map((h) => fromHex(h)), fromHex(proof.treeHead.logRoot));
+    const consistency = consistencyProof(node.store, first.logSize, node.head().logSize);
+    verifyConsistency(first.logSize, node.head().logSize, fromHex(first.logRoot), fromHex(node.head().logRoot), consistency.consistencyProof.map((h) => fromHex(h)));
+    const again = await node.submit(node.signAsOrg('membership.register-patient', patientBody('patient-0001')));
+    assert.ok(again.ok);
+    assert.equal((await node.waitForTx(again.txId, 5000)).status, 'denied:patient-exists');
+  } finally {
+    await node.close();
+  }
+});
+
+test('admission refuses replays, stale nonces, unknown signers and bad signatures, each with its reason', async (t) => {
+  const dir = freshNode();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    const tx = node.signAsOrg('membership.register-patient', patientBody('patient-0002'));
+    const accepted = await node.submit(tx);
+    assert.ok(accepted.ok);
+    const replay = await node.submit(tx);
+    assert.deepEqual(replay.ok ? 'accepted' : replay.status, 'invalid:duplicate-txid');
+    await node.waitForTx(accepted.txId, 5000);
+    const stale = await node.submit(signTransaction({ type: 'membership.register-patient', nonce: 1, body: patientBody('patient-0003') }, node.keys.signing));
+    assert.equal(stale.ok ? 'accepted' : stale.status, 'invalid:stale-nonce');
+    const stranger = await node.submit(signTransaction({ type: 'membership.register-patient', nonce: 1, body: patientBody('patient-0004') }, generateSigningKey()));
+    assert.equal(stranger.ok ? 'accepted' : stranger.status, 'invalid:unknown-signer');
+    const forged = { ...node.signAsOrg('membership.register-patient', patientBody('patient-0005')), body: patientBody('patient-0006') };
+    const forgedResult = await node.submit(forged);
+    assert.equal(forgedResult.ok ? 'accepted' : forgedResult.status, 'invalid:bad-signature');
+    const unknown = await node.submit(node.signAsOrg('records.teleport', {}));
+    assert.equal(unknown.ok ? 'accepted' : unknown.status, 'invalid:unknown-type');
+    assert.equal((await node.submit('{"type":')).ok, false);
+  } finally {
+    await node.close();
+  }
+});

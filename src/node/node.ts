@@ -1,0 +1,289 @@
+/**
+ * A ChartChain node: ledger, contracts, storage and orderer wired together. It knows nothing of
+ * HTTP; src/api serves it. Every block is executed, committed atomically and, if proposed by
+ * someone else, validated field by field first. A node that cannot commit halts.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { sha256Hex, toHex, VerifyPool } from '../crypto/index.js';
+import { NONCE_TABLE, standardExecutor, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
+import { QueueFullError, SoloOrderer, type OrderedBatch, type Orderer } from '../consensus/index.js';
+import {
+  blockHashOf,
+  decodeBlock,
+  decodeTransaction,
+  encodeBlock,
+  signHeader,
+  signTransaction,
+  type Block,
+  type BlockHeader,
+  type DecodedTransaction,
+  type EnvelopeRejection,
+  type JsonObject,
+  type Transaction,
+} from '../ledger/index.js';
+import { ChainStore, type BlockCommit } from '../storage/index.js';
+import { assembleBlock } from './block-assembly.js';
+import { validateBlock } from './block-validation.js';
+import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
+import { generateOrgKeys, loadOrgKeys, saveOrgKeys, type OrgKeys } from './org-keys.js';
+import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
+import { CommitWaiters } from './commit-waiters.js';
+
+/** Why a submission was refused before ordering. */
+export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted';
+
+/** The answer to a submission. */
+export type SubmitResult = { readonly ok: true; readonly txId: string } | { readonly ok: false; readonly status: SubmitRejection; readonly reason: string };
+
+/** Where a transaction stands. */
+export type TxLookup = ({ readonly txId: string } & TxRecord) | { readonly txId: string; readonly status: 'pending' };
+
+/** Options for creating a node's data directory. */
+export interface InitOptions {
+  readonly orgId: string;
+  readonly orgName: string;
+  readonly network: string;
+  readonly orderer?: Partial<NodeConfig['orderer']>;
+}
+
+const CHAIN_FILE = 'chain.db';
+const ORDERER_FILE = 'orderer.db';
+
+/** True when `dataDir` already holds an initialised node. */
+export function isInitialised(dataDir: string): boolean {
+  return readNodeConfig(dataDir) !== undefined && existsSync(join(dataDir, CHAIN_FILE));
+}
+
+/** A running node. Create with ChartChainNode.open; stop with close(). */
+export class ChartChainNode {
+  readonly #waiters = new CommitWaiters();
+  readonly #pending = new Set<string>();
+  readonly #admission: AdmissionVerifier;
+  #proposed: { readonly height: number; readonly hash: string; readonly commit: BlockCommit } | undefined;
+  #orgNonce: number;
+  #halted: string | undefined;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly config: NodeConfig,
+    readonly keys: OrgKeys,
+    readonly store: ChainStore,
+    readonly executor: Executor,
+    private readonly pool: VerifyPool,
+    private readonly signatures: SignatureCache,
+    private readonly orderer: Orderer,
+  ) {
+    this.#admission = new AdmissionVerifier(signatures);
+    const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
+    this.#orgNonce = typeof nonce === 'number' ? nonce : 0;
+  }
+
+  /**
+   * Creates a data directory for a new network founded by this organisation: keys, node.json and
+   * the genesis block. Throws when `dataDir` already holds a node.
+   */
+  static init(dataDir: string, options: InitOptions): void {
+    if (isInitialised(dataDir)) throw new Error(`${dataDir} already holds a node`);
+    mkdirSync(dataDir, { recursive: true });
+    const keys = generateOrgKeys();
+    const config: NodeConfig = { network: options.network, orgId: options.orgId, orgName: options.orgName, orderer: { ...DEFAULT_ORDERER, ...options.orderer } };
+    const executor = standardExecutor();
+    const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
+    try {
+      writeGenesis(store, executor, keys, config);
+    } finally {
+      store.close();
+    }
+    saveOrgKeys(dataDir, keys);
+    writeNodeConfig(dataDir, config);
+  }
+
+  /** Opens an initialised data directory and starts ordering. */
+  static async open(dataDir: string, options: { readonly verifyPoolSize?: number } = {}): Promise<ChartChainNode> {
+    const config = readNodeConfig(dataDir);
+    if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
+    const executor = standardExecutor();
+    const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
+    const pool = new VerifyPool(options.verifyPoolSize);
+    let node: ChartChainNode | undefined;
+    const orderer = new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal: (error) => node?.halt(error.message) });
+    node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer);
+    const head = store.head();
+    assert(head !== undefined, 'an initialised node has a genesis block');
+    await orderer.start(node.#consumer(head));
+    return node;
+  }
+
+  #consumer(head: BlockHeader) {
+    return {
+      fromHeight: head.height + 1,
+      lastTime: head.time,
+      propose: (batch: OrderedBatch) => this.#propose(batch),
+      deliver: async (height: number, bytes: Uint8Array) => this.#deliver(height, bytes),
+    };
+  }
+
+  /** The newest committed header. */
+  head(): BlockHeader {
+    return this.store.head()!;
+  }
+
+  /** Why this node stopped committing, or undefined while healthy. */
+  get halted(): string | undefined {
+    return this.#halted;
+  }
+
+  /** Transactions accepted and not yet committed. */
+  get pendingCount(): number {
+    return this.orderer.pendingCount;
+  }
+
+  /**
+   * Admits a transaction: shape, type, replay, signer, nonce and signature are checked against
+   * committed state, then it is queued durably for ordering. Resolves once it is durable.
+   */
+  async submit(input: Uint8Array | string | unknown): Promise<SubmitResult> {
+    if (this.#halted !== undefined) return { ok: false, status: 'unavailable:halted', reason: `node halted: ${this.#halted}` };
+    const decoded = decodeTransaction(input);
+    if (!decoded.ok) return decoded;
+    const signer = this.#precheck(decoded);
+    if ('ok' in signer) return signer;
+    if (!(await this.#admission.verify(decoded, signer.publicKey))) return reject('invalid:bad-signature', 'signature does not verify under the signer key');
+    if (this.#pending.has(decoded.txId)) return reject('invalid:duplicate-txid', 'transaction is already pending');
+    this.#pending.add(decoded.txId);
+    try {
+      await this.orderer.submit(decoded.bytes);
+    } catch (error) {
+      this.#pending.delete(decoded.txId);
+      if (error instanceof QueueFullError) return { ok: false, status: 'unavailable:queue-full', reason: error.message };
+      throw error;
+    }
+    return { ok: true, txId: decoded.txId };
+  }
+
+  /** The checks that need only committed state; returns the signer, or the refusal. */
+  #precheck(decoded: DecodedTransaction): Signer | SubmitResult {
+    const { tx, txId } = decoded;
+    if (!this.executor.knowsType(tx.type)) return reject('invalid:unknown-type', `no contract handles type ${tx.type}`);
+    if (this.#pending.has(txId) || this.store.state.get(TX_TABLE, txId) !== undefined) return reject('invalid:duplicate-txid', 'transaction was already submitted');
+    const signer = this.executor.resolveSigner(this.store.state, decoded, this.#nextBlockContext());
+    if (signer === undefined) return reject('invalid:unknown-signer', 'signer is not a registered key');
+    if (!signer.active) return reject('denied:signer-inactive', 'signer is suspended or its organisation removed');
+    const lastNonce = this.store.state.get(NONCE_TABLE, signer.keyId);
+    if (typeof lastNonce === 'number' && tx.nonce <= lastNonce) return reject('invalid:stale-nonce', `nonce must be greater than ${lastNonce}`);
+    return signer;
+  }
+
+  #nextBlockContext() {
+    const head = this.head();
+    return { height: head.height + 1, time: head.time };
+  }
+
+  /** Signs a transaction with this organisation's key and the next organisation nonce. */
+  signAsOrg(type: string, body: JsonObject): Transaction {
+    this.#orgNonce += 1;
+    return signTransaction({ type, nonce: this.#orgNonce, body }, this.keys.signing);
+  }
+
+  /** Where `txId` stands: committed (with height, leaf index and status), pending, or unknown. */
+  lookupTx(txId: string): TxLookup | undefined {
+    const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
+    if (record !== undefined) return { txId, ...record };
+    return this.#pending.has(txId) ? { txId, status: 'pending' } : undefined;
+  }
+
+  /** Resolves with the committed record of `txId`; rejects after `timeoutMs`. */
+  async waitForTx(txId: string, timeoutMs = 30_000): Promise<TxRecord> {
+    const waiting = this.#waiters.wait(txId, timeoutMs);
+    const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
+    if (record !== undefined) this.#waiters.resolve(txId, record);
+    return waiting;
+  }
+
+  /** The block at `height`, re-checked against its stored hash and txRoot. */
+  block(height: number): Block | undefined {
+    return this.store.block(height);
+  }
+
+  async #propose(batch: OrderedBatch): Promise<Uint8Array> {
+    const txs = batch.txs.map((bytes) => decodeTransaction(bytes)).filter((decoded): decoded is DecodedTransaction & { ok: true } => decoded.ok);
+    await this.#preverify(txs);
+    const keyId = this.keys.signing.keyId;
+    const assembled = assembleBlock(this.store, this.executor, txs, { height: batch.height, time: batch.time, proposer: keyId }, this.signatures.check);
+    const header = signHeader(assembled.header, this.keys.signing);
+    const block: Block = { header, txs: txs.map(({ tx }, i) => ({ tx, status: assembled.statuses[i]! })) };
+    const bytes = encodeBlock(block);
+    this.#proposed = { height: batch.height, hash: sha256Hex(bytes), commit: assembled.commitFor(header) };
+    return bytes;
+  }
+
+  /** Verifies on the pool the signatures not checked at admission (after a restart, or from peers). */
+  async #preverify(txs: readonly DecodedTransaction[]): Promise<void> {
+    const items = [];
+    for (const decoded of txs) {
+      const signer = this.executor.resolveSigner(this.store.state, decoded, this.#nextBlockContext());
+      if (signer !== undefined && !this.signatures.isVerified(decoded.txId, signer.publicKey)) items.push({ decoded, publicKey: signer.publicKey });
+    }
+    await this.signatures.verifyAll(items);
+  }
+
+  async #deliver(height: number, bytes: Uint8Array): Promise<void> {
+    const proposed = this.#proposed;
+    this.#proposed = undefined;
+    if (proposed !== undefined && proposed.height === height && proposed.hash === sha256Hex(bytes)) {
+      this.#commit(proposed.commit);
+      return;
+    }
+    const decoded = decodeBlock(bytes);
+    await this.#preverify(decoded.txs);
+    this.#commit(validateBlock(this.store, this.executor, decoded, this.signatures.check));
+  }
+
+  #commit(commit: BlockCommit): void {
+    this.store.commit(commit);
+    const txIds = commit.txs.map(({ bytes }) => sha256Hex(bytes));
+    this.signatures.forget(txIds);
+    for (const txId of txIds) {
+      this.#pending.delete(txId);
+      const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
+      if (record !== undefined) this.#waiters.resolve(txId, record);
+    }
+  }
+
+  /** Stops committing for good: state can no longer be trusted to advance correctly. */
+  halt(reason: string): void {
+    this.#halted ??= reason;
+    void this.orderer.stop();
+  }
+
+  /** Stops ordering and closes storage and workers. */
+  async close(): Promise<void> {
+    await this.orderer.close();
+    this.#waiters.rejectAll(new Error('node closed'));
+    await this.pool.close();
+    this.store.close();
+  }
+
+  /** Hash of the block at `height`, or undefined. */
+  blockHash(height: number): string | undefined {
+    const header = this.store.header(height);
+    return header === undefined ? undefined : blockHashOf(header);
+  }
+}
+
+function reject(status: SubmitRejection, reason: string): SubmitResult {
+  return { ok: false, status, reason };
+}
+
+function writeGenesis(store: ChainStore, executor: Executor, keys: OrgKeys, config: NodeConfig): void {
+  const founder = { orgId: config.orgId, name: config.orgName, signingKey: toHex(keys.signing.publicKey), encryptionKey: keys.encryptionPublicKey };
+  const tx = signTransaction({ type: 'membership.genesis', nonce: 1, body: { network: config.network, orgs: [founder] } }, keys.signing);
+  const decoded = decodeTransaction(tx);
+  assert(decoded.ok, 'genesis transaction is well-formed');
+  const check = () => true;
+  const assembled = assembleBlock(store, executor, [decoded], { height: 0, time: Date.now(), proposer: keys.signing.keyId }, check);
+  assert.equal(assembled.statuses[0], 'ok', `genesis transaction failed: ${assembled.statuses[0]}`);
+  store.commit(assembled.commitFor(signHeader(assembled.header, keys.signing)));
+}

@@ -1,0 +1,74 @@
+/**
+ * Signatures already checked on the worker pool, so block execution (which must be synchronous)
+ * rarely verifies on the main thread. A miss falls back to an in-thread check: correctness never
+ * depends on the cache, only speed does.
+ */
+import { fromHex, PublicKeyCache, verify, VerifyPool } from '../crypto/index.js';
+import type { SignatureCheck } from '../contracts/index.js';
+import { signatureOf, signingMessage, type DecodedTransaction } from '../ledger/index.js';
+
+/** txId → the public key (hex) its signature verified under. */
+export class SignatureCache {
+  readonly #verified = new Map<string, string>();
+  readonly #keys = new PublicKeyCache();
+
+  constructor(private readonly pool: VerifyPool) {}
+
+  /** The synchronous check block execution uses. */
+  readonly check: SignatureCheck = (decoded, publicKey) => {
+    if (this.isVerified(decoded.txId, publicKey)) return true;
+    return verify(this.#keys.get(fromHex(publicKey)), signingMessage(decoded.tx), signatureOf(decoded.tx));
+  };
+
+  /** True when `txId` already verified under `publicKey`. */
+  isVerified(txId: string, publicKey: string): boolean {
+    return this.#verified.get(txId) === publicKey;
+  }
+
+  /** Verifies `items` on the pool; records the valid ones. Result i says whether item i verified. */
+  async verifyAll(items: readonly { readonly decoded: DecodedTransaction; readonly publicKey: string }[]): Promise<boolean[]> {
+    const results = await this.pool.verifyBatch(
+      items.map(({ decoded, publicKey }) => ({ publicKey: fromHex(publicKey), message: signingMessage(decoded.tx), signature: signatureOf(decoded.tx) })),
+    );
+    items.forEach(({ decoded, publicKey }, i) => results[i] && this.#verified.set(decoded.txId, publicKey));
+    return results;
+  }
+
+  /** Forgets `txIds`, once their block is committed. */
+  forget(txIds: Iterable<string>): void {
+    for (const txId of txIds) this.#verified.delete(txId);
+  }
+}
+
+interface Waiting {
+  readonly decoded: DecodedTransaction;
+  readonly publicKey: string;
+  readonly resolve: (ok: boolean) => void;
+}
+
+/**
+ * Collects admission checks for one event-loop turn and verifies them as one pool batch.
+ * Results are released strictly in arrival order, so two transactions from one signer reach
+ * the orderer in the order they were submitted and their nonces stay in sequence.
+ */
+export class AdmissionVerifier {
+  #waiting: Waiting[] = [];
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly cache: SignatureCache) {}
+
+  /** Resolves true when the signature verifies under `publicKey`. */
+  verify(decoded: DecodedTransaction, publicKey: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.#waiting.length === 0) setImmediate(() => this.#drain());
+      this.#waiting.push({ decoded, publicKey, resolve });
+    });
+  }
+
+  #drain(): void {
+    const batch = this.#waiting;
+    this.#waiting = [];
+    const results = this.cache.verifyAll(batch).catch(() => batch.map(() => false));
+    this.#tail = Promise.all([results, this.#tail]).then(([oks]) => batch.forEach((waiting, i) => waiting.resolve(oks[i] === true)));
+  }
+}
