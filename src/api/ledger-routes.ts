@@ -1,0 +1,93 @@
+/**
+ * The ledger API at /ledger: status, transaction submission and lookup, blocks and RFC 9162
+ * proofs. Paths are fixed so that others can script against them.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { isHex } from '../crypto/index.js';
+import { TX_WIRE_BYTES_MAX } from '../ledger/index.js';
+import { blockHashOfHeight, nodeStatus } from './status.js';
+import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
+import { ApiError } from './api-error.js';
+
+const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+/** Parses a non-negative integer path or query parameter; throws ApiError naming it. */
+function parseCount(value: unknown, name: string): number {
+  if (typeof value !== 'string' || !HEIGHT_PATTERN.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new ApiError(400, 'bad-request', `${name} must be a non-negative integer`);
+  }
+  return Number(value);
+}
+
+function optionalCount(value: unknown, name: string): number | undefined {
+  return value === undefined ? undefined : parseCount(value, name);
+}
+
+const SUBMIT_STATUS: Record<SubmitRejection, number> = {
+  'invalid:malformed': 400,
+  'invalid:oversized': 413,
+  'invalid:unknown-type': 400,
+  'invalid:unknown-signer': 403,
+  'invalid:bad-signature': 403,
+  'invalid:duplicate-txid': 409,
+  'invalid:stale-nonce': 409,
+  'denied:signer-inactive': 403,
+  'unavailable:queue-full': 503,
+  'unavailable:halted': 503,
+};
+
+async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply): Promise<unknown> {
+  if (!(body instanceof Uint8Array)) throw new ApiError(400, 'bad-request', 'body must be a JSON transaction');
+  const result = await node.submit(body);
+  if (result.ok) return reply.code(202).send({ txId: result.txId });
+  if (result.status === 'unavailable:queue-full') void reply.header('retry-after', '1');
+  return reply.code(SUBMIT_STATUS[result.status]).send({ error: result.status, reason: result.reason });
+}
+
+function proofError(error: unknown): never {
+  if (error instanceof ProofRequestError) throw new ApiError(error.kind === 'not-found' ? 404 : 400, error.kind, error.message);
+  throw error;
+}
+
+/** Registers the /ledger routes for `node`. */
+export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode): void {
+  app.get('/ledger/status', async () => nodeStatus(node));
+
+  app.post('/ledger/tx', { bodyLimit: TX_WIRE_BYTES_MAX }, async (request, reply) => submit(node, request.body, reply));
+
+  app.get<{ Params: { txId: string } }>('/ledger/tx/:txId', async (request) => {
+    const { txId } = request.params;
+    if (!isHex(txId, 32)) throw new ApiError(400, 'bad-request', 'txId must be 32 bytes of lowercase hex');
+    const found = node.lookupTx(txId);
+    if (found === undefined) throw new ApiError(404, 'not-found', 'no transaction has that txId');
+    return found;
+  });
+
+  app.get<{ Params: { height: string } }>('/ledger/blocks/:height', async (request) => {
+    const height = parseCount(request.params.height, 'height');
+    const block = node.block(height);
+    if (block === undefined) throw new ApiError(404, 'not-found', `no block at height ${height}`);
+    return { hash: blockHashOfHeight(node, height), ...block };
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>('/ledger/proof/inclusion', async (request) => {
+    const { txId, treeSize } = request.query;
+    if (!isHex(txId, 32)) throw new ApiError(400, 'bad-request', 'txId must be 32 bytes of lowercase hex');
+    const size = optionalCount(treeSize, 'treeSize');
+    try {
+      return inclusionProof(node.store, txId, size);
+    } catch (error) {
+      return proofError(error);
+    }
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>('/ledger/proof/consistency', async (request) => {
+    const first = parseCount(request.query['first'], 'first');
+    const second = parseCount(request.query['second'], 'second');
+    try {
+      return consistencyProof(node.store, first, second);
+    } catch (error) {
+      return proofError(error);
+    }
+  });
+}

@@ -1,0 +1,27 @@
+/** The node status document served at /ledger/status. */
+import { blockHashOf } from '../ledger/index.js';
+import type { ChartChainNode } from '../node/index.js';
+
+/** Head, log and health of `node`. */
+export function nodeStatus(node: ChartChainNode) {
+  const head = node.head();
+  return {
+    network: node.config.network,
+    orgId: node.config.orgId,
+    nodeKeyId: node.keys.signing.keyId,
+    height: head.height,
+    blockHash: blockHashOf(head),
+    time: head.time,
+    logSize: head.logSize,
+    logRoot: head.logRoot,
+    appHash: head.appHash,
+    pending: node.pendingCount,
+    halted: node.halted ?? null,
+    alarms: node.halted === undefined ? [] : [{ kind: 'halted', reason: node.halted }],
+  };
+}
+
+/** Hash of the block at `height`. */
+export function blockHashOfHeight(node: ChartChainNode, height: number): string {
+  return blockHashOf(node.store.header(height)!);
+}

@@ -1,0 +1,79 @@
+/** `chartchain init`, `start` and `keys`. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { buildServer } from '../api/index.js';
+import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
+import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
+import { loadOrgKeysPublic } from './org-keys-public.js';
+
+const DEFAULT_DATA = './data';
+
+interface InitFlags {
+  data: string;
+  orgId: string;
+  orgName: string;
+  network: string;
+}
+
+function init(flags: InitFlags): void {
+  ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network });
+  const config = readNodeConfig(resolve(flags.data))!;
+  process.stdout.write(`initialised ${config.orgId} (${config.orgName}) founding network "${config.network}" in ${flags.data}\n`);
+}
+
+async function start(flags: InitFlags & { host: string; port: string }): Promise<void> {
+  const dataDir = resolve(flags.data);
+  if (!isInitialised(dataDir)) init(flags);
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('--port must be 0..65535');
+  const node = await ChartChainNode.open(dataDir);
+  const app = buildServer(node);
+  const address = await app.listen({ host: flags.host, port });
+  const head = node.head();
+  process.stdout.write(`chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}\n`);
+  const shutdown = async (): Promise<void> => {
+    await app.close();
+    await node.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+function initOptions(command: Command): Command {
+  return command
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .option('--org-id <id>', 'this organisation\'s id', 'demo-practice')
+    .option('--org-name <name>', 'this organisation\'s name', 'Demo Internal Medicine Practice')
+    .option('--network <name>', 'network name, for a new network', 'chartchain-dev');
+}
+
+/** Registers init, start and keys on `program`. */
+export function registerNodeCommands(program: Command): void {
+  initOptions(program.command('init').description('create keys, node.json and the genesis block in a new data directory')).action(init);
+
+  initOptions(program.command('start').description('start a node (initialising it on first run) with the solo orderer'))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
+    .action(start);
+
+  const keys = program.command('keys').description('show this node\'s public keys, or generate a key pair');
+  keys
+    .command('show', { isDefault: true })
+    .description('print the organisation\'s key id and public keys (never the private keys)')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA)
+    .action((flags: { data: string }) => {
+      process.stdout.write(JSON.stringify(loadOrgKeysPublic(resolve(flags.data)), null, 2) + '\n');
+    });
+  keys
+    .command('generate')
+    .description('generate an Ed25519 signing key for a practitioner or patient; the seed goes only to --out (mode 0600)')
+    .requiredOption('--out <file>', 'file to write the private key to')
+    .action((flags: { out: string }) => {
+      if (existsSync(flags.out)) throw new Error(`${flags.out} exists; refusing to overwrite a key`);
+      const key = generateSigningKey();
+      writeFileSync(flags.out, JSON.stringify({ signingSeed: toHex(exportSeed(key)) }) + '\n', { mode: 0o600 });
+      process.stdout.write(JSON.stringify({ keyId: key.keyId, signingKey: toHex(key.publicKey) }, null, 2) + '\n');
+    });
+}

@@ -1,0 +1,178 @@
+/**
+ * `chartchain verify`: rebuilds the chain from its blocks alone, trusting nothing the node
+ * stored: signatures, hash links, txRoot and logRoot, the replayed statuses and appHash. For a
+ * data directory it then compares the node's stored state and log nodes with the replay.
+ */
+import { canonicalize, toHex } from '../crypto/index.js';
+import { standardExecutor, type Executor } from '../contracts/index.js';
+import { blockHashOf, BlockFormatError, decodeBlock, type DecodedBlock } from '../ledger/index.js';
+import type { ChainStore, RawBlock } from '../storage/index.js';
+import { validateBlock, BlockValidationError } from './block-validation.js';
+import { MemoryChain } from './memory-chain.js';
+import type { SignatureCache } from './signature-cache.js';
+
+/** What a good chain amounts to. */
+export interface VerifySummary {
+  readonly blocks: number;
+  readonly txs: number;
+  readonly logSize: number;
+  readonly logRoot: string;
+  readonly appHash: string;
+  readonly headHash: string;
+  readonly genesisHash: string;
+}
+
+/** The first thing found wrong; `height` is undefined when the fault is in state, not a block. */
+export class ChainVerificationError extends Error {
+  constructor(
+    readonly height: number | undefined,
+    readonly what: string,
+  ) {
+    super(height === undefined ? what : `height ${height}: ${what}`);
+    this.name = 'ChainVerificationError';
+  }
+}
+
+/** Called after each verified block. */
+export type VerifyProgress = (height: number, txs: number) => void;
+
+/**
+ * Verifies `blocks` (each encoded bytes or a parsed value) from genesis on. Resolves with the
+ * rebuilt chain and a summary; rejects with ChainVerificationError at the first fault.
+ */
+export async function verifyBlocks(
+  blocks: Iterable<Uint8Array | unknown>,
+  signatures: SignatureCache,
+  onProgress: VerifyProgress = () => {},
+): Promise<{ summary: VerifySummary; chain: MemoryChain }> {
+  const executor = standardExecutor();
+  const chain = new MemoryChain();
+  let height = 0;
+  let txs = 0;
+  let genesisHash = '';
+  // Signatures of the next block are checked on the workers while this one executes.
+  let next = prepare(blocks[Symbol.iterator](), chain, executor, signatures, height);
+  for (;;) {
+    const current = await next;
+    if (current === undefined) break;
+    next = prepare(current.rest, chain, executor, signatures, height + 1);
+    next.catch(() => {}); // Awaited on the next turn; a fault in this block must not leave it unhandled.
+    try {
+      chain.apply(validateBlock(chain, executor, current.decoded, signatures.check));
+    } catch (error) {
+      if (error instanceof BlockValidationError) throw new ChainVerificationError(height, error.message.replace(/^block \d+: /, ''));
+      throw error;
+    }
+    if (height === 0) genesisHash = blockHashOf(current.decoded.block.header);
+    txs += current.decoded.txs.length;
+    signatures.forget(current.decoded.txs.map((tx) => tx.txId));
+    onProgress(height, txs);
+    height += 1;
+  }
+  const head = chain.head();
+  if (head === undefined) throw new ChainVerificationError(0, 'chain has no genesis block');
+  const summary = { blocks: height, txs, logSize: head.logSize, logRoot: head.logRoot, appHash: head.appHash, headHash: blockHashOf(head), genesisHash };
+  return { summary, chain };
+}
+
+async function prepare(
+  iterator: Iterator<Uint8Array | unknown>,
+  chain: MemoryChain,
+  executor: Executor,
+  signatures: SignatureCache,
+  height: number,
+): Promise<{ decoded: DecodedBlock; rest: Iterator<Uint8Array | unknown> } | undefined> {
+  const step = iterator.next();
+  if (step.done === true) return undefined;
+  let decoded: DecodedBlock;
+  try {
+    decoded = decodeBlock(step.value);
+  } catch (error) {
+    if (error instanceof BlockFormatError || error instanceof ChainVerificationError) throw new ChainVerificationError(height, `malformed block: ${error.message}`);
+    throw error;
+  }
+  const context = { height, time: decoded.block.header.time };
+  const items = [];
+  for (const tx of decoded.txs) {
+    const signer = executor.resolveSigner(chain.state, tx, context);
+    if (signer !== undefined) items.push({ decoded: tx, publicKey: signer.publicKey });
+  }
+  await signatures.verifyAll(items);
+  return { decoded, rest: iterator };
+}
+
+/** Stored rows of a data directory as block values, checking the columns that duplicate header fields. */
+export function* storedBlocks(store: ChainStore): Generator<unknown> {
+  let expectedLeaf = 0;
+  for (const raw of store.rawBlocks()) {
+    yield blockFromRaw(raw, expectedLeaf);
+    expectedLeaf += raw.txs.length;
+  }
+}
+
+function blockFromRaw(raw: RawBlock, firstLeaf: number): unknown {
+  let header: { logSize?: unknown };
+  try {
+    header = JSON.parse(raw.header) as { logSize?: unknown };
+  } catch {
+    throw new ChainVerificationError(raw.height, 'stored header is not valid JSON');
+  }
+  raw.txs.forEach((tx, i) => {
+    if (tx.leafIndex !== firstLeaf + i) throw new ChainVerificationError(raw.height, `stored transaction ${i} has leafIndex ${tx.leafIndex}, expected ${firstLeaf + i}`);
+  });
+  if (header.logSize !== raw.logSize) throw new ChainVerificationError(raw.height, `stored log_size ${raw.logSize} differs from header logSize`);
+  const txs = raw.txs.map((tx, i) => {
+    try {
+      return { tx: JSON.parse(Buffer.from(tx.bytes).toString('utf8')) as unknown, status: tx.status };
+    } catch {
+      throw new ChainVerificationError(raw.height, `stored transaction ${i} is not valid JSON`);
+    }
+  });
+  const block = { header, txs };
+  const decodedHash = safeHash(header);
+  if (decodedHash !== undefined && decodedHash !== raw.hash) throw new ChainVerificationError(raw.height, `stored block hash ${raw.hash} differs from the header's hash ${decodedHash}`);
+  return block;
+}
+
+function safeHash(header: unknown): string | undefined {
+  try {
+    return blockHashOf(header as never);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compares the node's stored state tables and log nodes with the replayed chain. Throws ChainVerificationError. */
+export function compareStoredState(store: ChainStore, chain: MemoryChain, tables: readonly string[]): void {
+  for (const table of tables) {
+    const replayed = chain.tables.get(table) ?? new Map();
+    let count = 0;
+    for (const [key, value] of store.stateRows(table)) {
+      count += 1;
+      const expected = replayed.get(key);
+      if (expected === undefined) throw new ChainVerificationError(undefined, `state ${table}[${key}] exists but no block wrote it`);
+      if (canonicalize(expected) !== value) throw new ChainVerificationError(undefined, `state ${table}[${key}] differs from the replayed value`);
+    }
+    if (count !== replayed.size) throw new ChainVerificationError(undefined, `state ${table} has ${count} rows, replay has ${replayed.size}`);
+  }
+  compareLogNodes(store, chain);
+}
+
+function compareLogNodes(store: ChainStore, chain: MemoryChain): void {
+  const size = chain.head()!.logSize;
+  const expectedCount = 2 * size - popcount(size);
+  let count = 0;
+  for (const [level, index, hash] of store.logNodeRows()) {
+    count += 1;
+    const expected = chain.logNodes.getNode(level, index);
+    if (expected === undefined || toHex(expected) !== hash) throw new ChainVerificationError(undefined, `log node (level ${level}, index ${index}) differs from the replayed tree`);
+  }
+  if (count !== expectedCount) throw new ChainVerificationError(undefined, `log has ${count} stored nodes, a tree of ${size} leaves has ${expectedCount}`);
+  if (store.txCount() !== size) throw new ChainVerificationError(undefined, `store holds ${store.txCount()} transactions, the log ${size}`);
+}
+
+function popcount(value: number): number {
+  let count = 0;
+  for (let rest = value; rest > 0; rest = Math.floor(rest / 2)) count += rest % 2;
+  return count;
+}
