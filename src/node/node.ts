@@ -107,9 +107,9 @@ export class ChartChainNode {
     const executor = standardExecutor();
     const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
     const pool = new VerifyPool(options.verifyPoolSize);
-    let node: ChartChainNode | undefined;
-    const orderer = new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal: (error) => node?.halt(error.message) });
-    node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer);
+    const owner: { node?: ChartChainNode } = {};
+    const orderer = new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal: (error) => owner.node?.halt(error.message) });
+    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await orderer.start(node.#consumer(head));

@@ -1,0 +1,15 @@
+/** The `chartchain` command tree. */
+import { Command } from 'commander';
+import { registerChainCommands } from './chain-commands.js';
+import { registerNodeCommands } from './node-commands.js';
+
+/** Builds the commander program with every subcommand. */
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('chartchain')
+    .description('ChartChain: a permissioned ledger for electronic health records')
+    .showHelpAfterError();
+  registerNodeCommands(program);
+  registerChainCommands(program);
+  return program;
+}

@@ -1,0 +1,77 @@
+/**
+ * Dependencies run one way only (STYLE.md, Layout): a module may import from its own layer or
+ * a layer listed above it, and from another layer only through that layer's index.ts.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const LAYERS = ['crypto', 'ledger', 'contracts', 'storage', 'consensus', 'node', 'fhir', 'api', 'cli'];
+/** Layers that must stay free of third-party packages: the deterministic core. */
+const PURE_LAYERS = new Set(['crypto', 'ledger', 'contracts']);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+type SourceFiles = Map<string, string>;
+
+function listSources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? listSources(path) : entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function importsOf(source: string): string[] {
+  const pattern = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  return [...source.matchAll(pattern)].map((match) => match[1] ?? match[2]!);
+}
+
+/** Violations in `files` (path relative to the repo → text). */
+function layeringViolations(files: SourceFiles): string[] {
+  const violations: string[] = [];
+  for (const [path, text] of files) {
+    const layer = path.split('/')[1]!;
+    const isTest = path.endsWith('.test.ts');
+    for (const specifier of importsOf(text)) {
+      if (!specifier.startsWith('.')) {
+        const thirdParty = !specifier.startsWith('node:');
+        if (thirdParty && PURE_LAYERS.has(layer) && !isTest) violations.push(`${path}: ${layer} imports package ${specifier}`);
+        continue;
+      }
+      const target = relative(root, resolve(root, dirname(path), specifier)).replace(/\.js$/, '.ts');
+      const targetLayer = target.split('/')[1]!;
+      if (!target.startsWith('src/') || targetLayer === layer) continue;
+      if (LAYERS.indexOf(targetLayer) > LAYERS.indexOf(layer)) violations.push(`${path}: ${layer} imports ${target}, a layer above it`);
+      else if (target !== `src/${targetLayer}/index.ts`) violations.push(`${path}: imports ${target}, not src/${targetLayer}/index.ts`);
+    }
+  }
+  return violations;
+}
+
+test('every src folder is a known layer with an index.ts', () => {
+  for (const entry of readdirSync(join(root, 'src'), { withFileTypes: true })) {
+    assert.ok(entry.isDirectory() && LAYERS.includes(entry.name), `unexpected src/${entry.name}`);
+    assert.ok(readdirSync(join(root, 'src', entry.name)).includes('index.ts'), `src/${entry.name} has no index.ts`);
+  }
+});
+
+test('no module imports from a layer above it, or past another layer\'s index.ts', () => {
+  const files: SourceFiles = new Map(listSources(join(root, 'src')).map((path) => [relative(root, path), readFileSync(path, 'utf8')]));
+  assert.ok(files.size > 20);
+  assert.deepEqual(layeringViolations(files), []);
+});
+
+test('the check catches a wrong arrow, a deep import and a package in the core', () => {
+  const files: SourceFiles = new Map([
+    ['src/ledger/bad.ts', "import { ChainStore } from '../storage/index.js';"],
+    ['src/node/deep.ts', "import { sha256 } from '../crypto/sha256.js';"],
+    ['src/contracts/pkg.ts', "import Database from 'better-sqlite3';"],
+    ['src/api/fine.ts', "import { ChartChainNode } from '../node/index.js';\nimport Fastify from 'fastify';"],
+  ]);
+  const violations = layeringViolations(files);
+  assert.equal(violations.length, 3, violations.join('\n'));
+  assert.match(violations[0]!, /a layer above it/);
+  assert.match(violations[1]!, /not src\/crypto\/index.ts/);
+  assert.match(violations[2]!, /imports package better-sqlite3/);
+});
