@@ -4,6 +4,7 @@
  */
 import {
   canonicalBytes,
+  canonicalize,
   fromHex,
   fromUtf8,
   isHex,
@@ -33,11 +34,13 @@ export interface Transaction {
 /** The part of a transaction its signature covers. */
 export type UnsignedTransaction = Omit<Transaction, 'sig'>;
 
-/** A transaction with its canonical bytes and id, as every layer above passes it around. */
+/** A transaction with its canonical bytes, id and signed message, as every layer above passes it around. */
 export interface DecodedTransaction {
   readonly tx: Transaction;
   readonly bytes: Uint8Array;
   readonly txId: string;
+  /** signingMessage(tx), computed once at decode time. */
+  readonly message: Uint8Array;
 }
 
 /** Either a decoded transaction or the reason it was refused. */
@@ -96,18 +99,27 @@ export function decodeTransaction(input: Uint8Array | string | unknown): DecodeR
 }
 
 function finish(tx: Transaction): DecodeResult {
-  let bytes: Uint8Array;
-  let bodySize: number;
+  let bodyJson: string;
   try {
-    bodySize = canonicalBytes(tx.body).byteLength;
-    bytes = encodeTransaction(tx);
+    bodyJson = canonicalize(tx.body);
   } catch (error) {
     return reject('invalid:malformed', `body has no canonical JSON form: ${(error as Error).message}`);
   }
-  if (bodySize > TX_BODY_BYTES_MAX) return reject('invalid:oversized', `body exceeds ${TX_BODY_BYTES_MAX} bytes`);
-  if (bytes.byteLength > TX_BYTES_MAX) return reject('invalid:oversized', `transaction exceeds ${TX_BYTES_MAX} bytes`);
+  if (utf8Length(bodyJson) > TX_BODY_BYTES_MAX) return reject('invalid:oversized', `body exceeds ${TX_BODY_BYTES_MAX} bytes`);
+  // The members sort as body, nonce, sig, signer, type (RFC 8785 §3.2.3), so the canonical
+  // transaction and its signed message are assembled around the body's canonical form, which
+  // is computed once. Every other field was checked to need no escaping beyond JSON.stringify.
   const { type, signer, nonce, body, sig } = tx;
-  return { ok: true, tx: { type, signer, nonce, body, sig }, bytes, txId: txIdOf(bytes) };
+  const head = `{"body":${bodyJson},"nonce":${nonce}`;
+  const tail = `,"signer":"${signer}","type":${JSON.stringify(type)}}`;
+  const bytes = utf8(`${head},"sig":"${sig}"${tail}`);
+  if (bytes.byteLength > TX_BYTES_MAX) return reject('invalid:oversized', `transaction exceeds ${TX_BYTES_MAX} bytes`);
+  const message = concatBytes(TX_SIGNING_CONTEXT, utf8(head + tail));
+  return { ok: true, tx: { type, signer, nonce, body, sig }, bytes, txId: txIdOf(bytes), message };
+}
+
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
 }
 
 function checkShape(value: unknown): DecodeResult | undefined {

@@ -16,6 +16,7 @@ import {
   encodeBlock,
   signHeader,
   signTransaction,
+  txIdOf,
   type Block,
   type BlockHeader,
   type DecodedTransaction,
@@ -59,7 +60,8 @@ export function isInitialised(dataDir: string): boolean {
 /** A running node. Create with ChartChainNode.open; stop with close(). */
 export class ChartChainNode {
   readonly #waiters = new CommitWaiters();
-  readonly #pending = new Set<string>();
+  /** Admitted, not yet committed: reused at proposal time instead of decoding again. */
+  readonly #pending = new Map<string, DecodedTransaction>();
   readonly #admission: AdmissionVerifier;
   #proposed: { readonly height: number; readonly hash: string; readonly commit: BlockCommit } | undefined;
   #orgNonce: number;
@@ -152,7 +154,7 @@ export class ChartChainNode {
     if ('ok' in signer) return signer;
     if (!(await this.#admission.verify(decoded, signer.publicKey))) return reject('invalid:bad-signature', 'signature does not verify under the signer key');
     if (this.#pending.has(decoded.txId)) return reject('invalid:duplicate-txid', 'transaction is already pending');
-    this.#pending.add(decoded.txId);
+    this.#pending.set(decoded.txId, decoded);
     try {
       await this.orderer.submit(decoded.bytes);
     } catch (error) {
@@ -208,7 +210,7 @@ export class ChartChainNode {
   }
 
   async #propose(batch: OrderedBatch): Promise<Uint8Array> {
-    const txs = batch.txs.map((bytes) => decodeTransaction(bytes)).filter((decoded): decoded is DecodedTransaction & { ok: true } => decoded.ok);
+    const txs = batch.txs.map((bytes) => this.#pending.get(txIdOf(bytes)) ?? decodeTransaction(bytes)).filter((decoded) => !('ok' in decoded) || decoded.ok) as DecodedTransaction[];
     await this.#preverify(txs);
     const keyId = this.keys.signing.keyId;
     const assembled = assembleBlock(this.store, this.executor, txs, { height: batch.height, time: batch.time, proposer: keyId }, this.signatures.check);

@@ -5,7 +5,7 @@
  */
 import { fromHex, PublicKeyCache, verify, VerifyPool } from '../crypto/index.js';
 import type { SignatureCheck } from '../contracts/index.js';
-import { signatureOf, signingMessage, type DecodedTransaction } from '../ledger/index.js';
+import { signatureOf, type DecodedTransaction } from '../ledger/index.js';
 
 /** txId → the public key (hex) its signature verified under. */
 export class SignatureCache {
@@ -17,7 +17,7 @@ export class SignatureCache {
   /** The synchronous check block execution uses. */
   readonly check: SignatureCheck = (decoded, publicKey) => {
     if (this.isVerified(decoded.txId, publicKey)) return true;
-    return verify(this.#keys.get(fromHex(publicKey)), signingMessage(decoded.tx), signatureOf(decoded.tx));
+    return verify(this.#keys.get(fromHex(publicKey)), decoded.message, signatureOf(decoded.tx));
   };
 
   /** True when `txId` already verified under `publicKey`. */
@@ -28,7 +28,7 @@ export class SignatureCache {
   /** Verifies `items` on the pool; records the valid ones. Result i says whether item i verified. */
   async verifyAll(items: readonly { readonly decoded: DecodedTransaction; readonly publicKey: string }[]): Promise<boolean[]> {
     const results = await this.pool.verifyBatch(
-      items.map(({ decoded, publicKey }) => ({ publicKey: fromHex(publicKey), message: signingMessage(decoded.tx), signature: signatureOf(decoded.tx) })),
+      items.map(({ decoded, publicKey }) => ({ publicKey: fromHex(publicKey), message: decoded.message, signature: signatureOf(decoded.tx) })),
     );
     items.forEach(({ decoded, publicKey }, i) => results[i] && this.#verified.set(decoded.txId, publicKey));
     return results;

@@ -84,7 +84,7 @@ export class ChainStore {
 
   /** Opens the chain database at `path` with a state table for each of `tables`. */
   static open(path: string, tables: readonly string[], options: { readonly?: boolean } = {}): ChainStore {
-    const db = openDatabase(path, options);
+    const db = openDatabase(path, { ...options, cacheKiB: 256 * 1024 });
     if (options.readonly !== true) {
       migrateChain(db);
       createStateTables(db, tables);
