@@ -10,7 +10,8 @@ export const CANONICAL_DEPTH_MAX = 32;
 /** A JSON value as JCS accepts it (I-JSON, RFC 7493). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-const LONE_SURROGATE = /\p{Cs}/u;
+// Strings that JSON.stringify would copy unchanged: printable ASCII without '"' or '\\'.
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
  * Serialises `value` per RFC 8785 §3.2: object members sorted by UTF-16 code units
@@ -51,7 +52,8 @@ function serializeNumber(value: number): string {
 }
 
 function serializeString(value: string): string {
-  if (LONE_SURROGATE.test(value)) throw new TypeError('string holds a lone surrogate');
+  if (PLAIN_STRING.test(value)) return `"${value}"`;
+  if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError('string holds a lone surrogate');
   return JSON.stringify(value);
 }
 
