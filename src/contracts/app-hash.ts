@@ -1,12 +1,22 @@
 /** The state commitment carried in every block header (DESIGN.md, State). */
-import { canonicalBytes, concatBytes, fromHex, sha256, sha256Hex } from '../crypto/index.js';
+import { canonicalize, concatBytes, fromHex, sha256, sha256Hex, utf8 } from '../crypto/index.js';
 import type { WriteSetEntry } from './state.js';
 
 /**
- * appHash = SHA-256(prevAppHash ‖ SHA-256(canonical sorted write-set)), as lowercase hex.
- * `writeSet` must already be sorted by table then key, as BlockState.writeSet() returns it.
+ * RFC 8785 form of a sorted write-set, built from each value's canonical text so that the
+ * texts can be stored as they are: JCS of an array is its elements' JCS joined in order, so
+ * the result equals canonicalize(entries).
  */
-export function nextAppHash(prevAppHash: string, writeSet: readonly WriteSetEntry[]): string {
-  const writeSetHash = sha256(canonicalBytes(writeSet as unknown[]));
-  return sha256Hex(concatBytes(fromHex(prevAppHash, 'prevAppHash', 32), writeSetHash));
+export function canonicalWriteSet(entries: readonly WriteSetEntry[]): { readonly json: string; readonly valueTexts: string[] } {
+  const valueTexts = entries.map(([, , value]) => canonicalize(value));
+  const rows = entries.map(([table, key], i) => `[${canonicalize(table)},${canonicalize(key)},${valueTexts[i]}]`);
+  return { json: `[${rows.join(',')}]`, valueTexts };
+}
+
+/**
+ * appHash = SHA-256(prevAppHash ‖ SHA-256(canonical sorted write-set)), as lowercase hex.
+ * `writeSetJson` is canonicalWriteSet(...).json of a write-set sorted by table then key.
+ */
+export function nextAppHash(prevAppHash: string, writeSetJson: string): string {
+  return sha256Hex(concatBytes(fromHex(prevAppHash, 'prevAppHash', 32), sha256(utf8(writeSetJson))));
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { DecodedTransaction, EnvelopeRejection, TxStatus } from '../ledger/index.js';
-import { nextAppHash } from './app-hash.js';
+import { canonicalWriteSet, nextAppHash } from './app-hash.js';
 import type { BlockContext, Contract, ContractEvent, Signer, SignerDirectory, TxContext } from './contract.js';
 import { BlockState, type StateReader, type Write, type WriteSetEntry } from './state.js';
 
@@ -26,6 +26,8 @@ export interface ExecutionContext extends BlockContext {
 export interface BlockExecution {
   readonly statuses: TxStatus[];
   readonly writeSet: WriteSetEntry[];
+  /** Canonical JSON of each write-set value, in the same order: stored as is. */
+  readonly valueTexts: string[];
   readonly appHash: string;
   readonly events: ContractEvent[];
 }
@@ -97,7 +99,8 @@ export class Executor {
       events.push(...outcome.events);
     });
     const writeSet = state.writeSet();
-    return { statuses, writeSet, appHash: nextAppHash(prevAppHash, writeSet), events };
+    const { json, valueTexts } = canonicalWriteSet(writeSet);
+    return { statuses, writeSet, valueTexts, appHash: nextAppHash(prevAppHash, json), events };
   }
 
   #executeTx(state: BlockState, decoded: DecodedTransaction, block: BlockContext, checkSignature: SignatureCheck): TxOutcome {

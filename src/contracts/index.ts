@@ -1,6 +1,6 @@
 /** Public API of src/contracts: the deterministic runtime and the contracts it runs. */
 export { BlockState, type StateReader, type Write, type WriteSetEntry } from './state.js';
-export { nextAppHash } from './app-hash.js';
+export { nextAppHash, canonicalWriteSet } from './app-hash.js';
 export {
   accept,
   refuse,
@@ -22,6 +22,7 @@ export {
   type TxRecord,
 } from './executor.js';
 export * from './membership/index.js';
+export { ID_PATTERN } from './body.js';
 
 import { Executor } from './executor.js';
 import { membershipContract, resolveSigner } from './membership/index.js';

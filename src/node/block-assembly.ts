@@ -67,6 +67,7 @@ export function assembleBlock(
     txs: txs.map(({ bytes }, i) => ({ bytes, status: execution.statuses[i]! })),
     logNodes,
     writeSet: execution.writeSet,
+    valueTexts: execution.valueTexts,
   });
   return { header, commitFor, statuses: execution.statuses };
 }

@@ -24,6 +24,8 @@ export interface BlockCommit {
   readonly txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus }[];
   readonly logNodes: readonly (readonly [level: number, index: number, hash: Uint8Array])[];
   readonly writeSet: readonly WriteSetEntry[];
+  /** canonicalize(value) of each write-set entry, in order. */
+  readonly valueTexts: readonly string[];
 }
 
 /** A stored transaction. */
@@ -162,10 +164,10 @@ export class ChainStore {
       let leafIndex = header.logSize - commit.txs.length;
       for (const { bytes, status } of commit.txs) statements.insertTx.run(leafIndex++, header.height, status, bytes);
       for (const [level, index, hash] of commit.logNodes) statements.insertNode.run(logNodeId(level, index), hash);
-      for (const [table, key, value] of commit.writeSet) {
+      commit.writeSet.forEach(([table, key, value], i) => {
         if (value === null) this.#stateDelete.get(table)!.run(key);
-        else this.#statePut.get(table)!.run(key, canonicalize(value));
-      }
+        else this.#statePut.get(table)!.run(key, commit.valueTexts[i]);
+      });
     })();
   };
 
