@@ -46,12 +46,11 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && timingSafeEqual(a, b);
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** UTF-8 bytes of `text`. */
+/** UTF-8 bytes of `text`. Buffer.from draws small strings from a shared pool, faster than TextEncoder. */
 export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
+  return Buffer.from(text, 'utf8');
 }
 
 /** Decodes UTF-8, throwing TypeError on malformed input rather than substituting U+FFFD. */

@@ -49,7 +49,8 @@ export type DecodeResult =
   | { readonly ok: false; readonly status: EnvelopeRejection; readonly reason: string };
 
 // Domain separation: a transaction signature can never be replayed as a block or checkpoint signature.
-const TX_SIGNING_CONTEXT = utf8('chartchain/tx/v1\n');
+const TX_SIGNING_CONTEXT_TEXT = 'chartchain/tx/v1\n';
+const TX_SIGNING_CONTEXT = utf8(TX_SIGNING_CONTEXT_TEXT);
 const TYPE_PATTERN = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/;
 const ENVELOPE_KEYS = ['body', 'nonce', 'sig', 'signer', 'type'];
 
@@ -114,7 +115,7 @@ function finish(tx: Transaction): DecodeResult {
   const tail = `,"signer":"${signer}","type":${JSON.stringify(type)}}`;
   const bytes = utf8(`${head},"sig":"${sig}"${tail}`);
   if (bytes.byteLength > TX_BYTES_MAX) return reject('invalid:oversized', `transaction exceeds ${TX_BYTES_MAX} bytes`);
-  const message = concatBytes(TX_SIGNING_CONTEXT, utf8(head + tail));
+  const message = utf8(TX_SIGNING_CONTEXT_TEXT + head + tail);
   return { ok: true, tx: { type, signer, nonce, body, sig }, bytes, txId: txIdOf(bytes), message };
 }
 
