@@ -27,3 +27,10 @@ assert(TX_BODY_BYTES_MAX < TX_BYTES_MAX, 'a body must fit inside its transaction
 assert(TX_WIRE_BYTES_MAX >= TX_BYTES_MAX, 'a canonical transaction must be accepted on the wire');
 assert(BLOCK_BYTES_MAX >= TX_BYTES_MAX * 16, 'a block must hold many maximal transactions');
 assert(PENDING_TX_COUNT_MAX >= BLOCK_TX_COUNT_MAX, 'the queue must fill at least one block');
+
+/** State writes held in memory before a state savepoint. Bounds memory and crash-replay work. */
+export const STATE_OVERLAY_WRITE_COUNT_MAX = 131_072;
+/** Blocks between state savepoints, at most: a restart replays no more than this many. */
+export const STATE_SAVEPOINT_BLOCK_COUNT_MAX = 64;
+
+assert(STATE_OVERLAY_WRITE_COUNT_MAX >= BLOCK_TX_COUNT_MAX * 4, 'a savepoint must hold at least one full block of writes');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex, toHex, VerifyPool } from '../crypto/index.js';
-import { NONCE_TABLE, standardExecutor, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
+import { ID_PATTERN, NONCE_TABLE, standardExecutor, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
 import { QueueFullError, SoloOrderer, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
@@ -31,6 +31,7 @@ import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } fro
 import { generateOrgKeys, loadOrgKeys, saveOrgKeys, type OrgKeys } from './org-keys.js';
 import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
 import { CommitWaiters } from './commit-waiters.js';
+import { recoverState } from './state-recovery.js';
 
 /** Why a submission was refused before ordering. */
 export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted';
@@ -88,6 +89,7 @@ export class ChartChainNode {
    */
   static init(dataDir: string, options: InitOptions): void {
     if (isInitialised(dataDir)) throw new Error(`${dataDir} already holds a node`);
+    if (!ID_PATTERN.test(options.orgId)) throw new RangeError('orgId must be 2–64 lowercase letters, digits or dashes, starting with a letter or digit');
     mkdirSync(dataDir, { recursive: true });
     const keys = generateOrgKeys();
     const config: NodeConfig = { network: options.network, orgId: options.orgId, orgName: options.orgName, orderer: { ...DEFAULT_ORDERER, ...options.orderer } };
@@ -114,6 +116,7 @@ export class ChartChainNode {
     const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
+    await recoverState(store, executor, node.signatures);
     await orderer.start(node.#consumer(head));
     return node;
   }
@@ -211,7 +214,7 @@ export class ChartChainNode {
 
   async #propose(batch: OrderedBatch): Promise<Uint8Array> {
     const txs = batch.txs.map((bytes) => this.#pending.get(txIdOf(bytes)) ?? decodeTransaction(bytes)).filter((decoded) => !('ok' in decoded) || decoded.ok) as DecodedTransaction[];
-    await this.#preverify(txs);
+    await this.signatures.preverify(this.executor, this.store.state, txs, this.#nextBlockContext());
     const keyId = this.keys.signing.keyId;
     const assembled = assembleBlock(this.store, this.executor, txs, { height: batch.height, time: batch.time, proposer: keyId }, this.signatures.check);
     const header = signHeader(assembled.header, this.keys.signing);
@@ -219,16 +222,6 @@ export class ChartChainNode {
     const bytes = encodeBlock(block);
     this.#proposed = { height: batch.height, hash: sha256Hex(bytes), commit: assembled.commitFor(header) };
     return bytes;
-  }
-
-  /** Verifies on the pool the signatures not checked at admission (after a restart, or from peers). */
-  async #preverify(txs: readonly DecodedTransaction[]): Promise<void> {
-    const items = [];
-    for (const decoded of txs) {
-      const signer = this.executor.resolveSigner(this.store.state, decoded, this.#nextBlockContext());
-      if (signer !== undefined && !this.signatures.isVerified(decoded.txId, signer.publicKey)) items.push({ decoded, publicKey: signer.publicKey });
-    }
-    await this.signatures.verifyAll(items);
   }
 
   async #deliver(height: number, bytes: Uint8Array): Promise<void> {
@@ -239,7 +232,7 @@ export class ChartChainNode {
       return;
     }
     const decoded = decodeBlock(bytes);
-    await this.#preverify(decoded.txs);
+    await this.signatures.preverify(this.executor, this.store.state, decoded.txs, this.#nextBlockContext());
     this.#commit(validateBlock(this.store, this.executor, decoded, this.signatures.check));
   }
 

@@ -4,7 +4,7 @@
  * depends on the cache, only speed does.
  */
 import { fromHex, PublicKeyCache, verify, VerifyPool } from '../crypto/index.js';
-import type { SignatureCheck } from '../contracts/index.js';
+import type { BlockContext, Executor, SignatureCheck, StateReader } from '../contracts/index.js';
 import { signatureOf, type DecodedTransaction } from '../ledger/index.js';
 
 /** txId → the public key (hex) its signature verified under. */
@@ -32,6 +32,19 @@ export class SignatureCache {
     );
     items.forEach(({ decoded, publicKey }, i) => results[i] && this.#verified.set(decoded.txId, publicKey));
     return results;
+  }
+
+  /**
+   * Verifies on the pool the signatures of `txs` not already checked, under the signer keys
+   * `state` knows. A signer registered within the same block is checked in-thread later.
+   */
+  async preverify(executor: Executor, state: StateReader, txs: readonly DecodedTransaction[], block: BlockContext): Promise<void> {
+    const items = [];
+    for (const decoded of txs) {
+      const signer = executor.resolveSigner(state, decoded, block);
+      if (signer !== undefined && !this.isVerified(decoded.txId, signer.publicKey)) items.push({ decoded, publicKey: signer.publicKey });
+    }
+    if (items.length > 0) await this.verifyAll(items);
   }
 
   /** Forgets `txIds`, once their block is committed. */

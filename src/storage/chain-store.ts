@@ -3,7 +3,6 @@
  * state, in one SQLite database so that one block is one durable transaction.
  */
 import assert from 'node:assert/strict';
-import type { Statement } from 'better-sqlite3';
 import { canonicalize, fromUtf8, toHex, type JsonValue } from '../crypto/index.js';
 import {
   blockHashOf,
@@ -13,9 +12,12 @@ import {
   type MerkleNodeStore,
   type Transaction,
   type TxStatus,
+  STATE_OVERLAY_WRITE_COUNT_MAX,
+  STATE_SAVEPOINT_BLOCK_COUNT_MAX,
 } from '../ledger/index.js';
 import type { StateReader, WriteSetEntry } from '../contracts/index.js';
-import { createStateTables, logNodeId, migrateChain, stateTableName } from './chain-schema.js';
+import { createStateTables, logNodeId, migrateChain } from './chain-schema.js';
+import { StateStore } from './state-store.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 
 /** Everything one block changes, written atomically by ChainStore.commit. */
@@ -56,9 +58,10 @@ export class StorageIntegrityError extends Error {
 /** SQLite-backed chain store. One writer per database. */
 export class ChainStore {
   readonly #db: SqliteDatabase;
-  readonly #stateGet = new Map<string, Statement>();
-  readonly #statePut = new Map<string, Statement>();
-  readonly #stateDelete = new Map<string, Statement>();
+  readonly #state: StateStore;
+  #savedHeight: number;
+  /** Height of the newest block whose writes state reflects; blocks after it await replay. */
+  #appliedHeight: number;
   readonly #statements;
 
   private constructor(db: SqliteDatabase, readonly tables: readonly string[]) {
@@ -74,14 +77,9 @@ export class ChainStore {
       getNode: db.prepare('SELECT hash FROM log_node WHERE id = ?').pluck(),
       insertNode: db.prepare('INSERT INTO log_node (id, hash) VALUES (?, ?)'),
     };
-    for (const table of tables) {
-      const name = stateTableName(table);
-      this.#stateGet.set(table, db.prepare(`SELECT value FROM ${name} WHERE key = ?`).pluck());
-      if (!db.readonly) {
-        this.#statePut.set(table, db.prepare(`INSERT INTO ${name} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`));
-        this.#stateDelete.set(table, db.prepare(`DELETE FROM ${name} WHERE key = ?`));
-      }
-    }
+    this.#state = new StateStore(db, tables);
+    this.#savedHeight = this.#state.savedHeight;
+    this.#appliedHeight = this.#savedHeight;
   }
 
   /** Opens the chain database at `path` with a state table for each of `tables`. */
@@ -132,15 +130,10 @@ export class ChainStore {
     return { leafIndex: row.leaf_index, height: row.height, status: row.status, bytes: new Uint8Array(row.bytes) };
   }
 
-  /** Committed contract state. */
-  readonly state: StateReader = {
-    get: (table, key) => {
-      const statement = this.#stateGet.get(table);
-      assert(statement !== undefined, `unknown state table ${table}`);
-      const value = statement.get(key) as string | undefined;
-      return value === undefined ? undefined : (JSON.parse(value) as JsonValue);
-    },
-  };
+  /** Committed contract state: the state tables and, over them, the writes since the last savepoint. */
+  get state(): StateReader {
+    return this.#state;
+  }
 
   /** The committed Merkle log nodes. Writes happen only through commit(). */
   readonly logNodes: MerkleNodeStore = {
@@ -151,30 +144,54 @@ export class ChainStore {
     putNode: () => assert.fail('log nodes are written only by ChainStore.commit'),
   };
 
-  /** Writes one block, its transactions, log nodes and state changes in one durable transaction. */
+  /**
+   * Writes one block, its transactions and log nodes in one durable transaction, and its state
+   * writes to the overlay; takes a state savepoint when the overlay is full or old enough.
+   */
   commit(commit: BlockCommit): void {
-    this.#commitTransaction(commit);
-  }
-
-  readonly #commitTransaction = (commit: BlockCommit): void => {
+    const { header } = commit;
     const statements = this.#statements;
     this.#db.transaction(() => {
-      const { header } = commit;
       statements.insertBlock.run(header.height, blockHashOf(header), header.logSize, canonicalize(header));
       let leafIndex = header.logSize - commit.txs.length;
       for (const { bytes, status } of commit.txs) statements.insertTx.run(leafIndex++, header.height, status, bytes);
       for (const [level, index, hash] of commit.logNodes) statements.insertNode.run(logNodeId(level, index), hash);
-      commit.writeSet.forEach(([table, key, value], i) => {
-        if (value === null) this.#stateDelete.get(table)!.run(key);
-        else this.#statePut.get(table)!.run(key, commit.valueTexts[i]);
-      });
     })();
-  };
+    this.replayState(commit);
+  }
 
-  /** Every row of state table `table`, sorted by key: for verification against a replay. */
-  *stateRows(table: string): IterableIterator<[key: string, value: string]> {
-    const rows = this.#db.prepare(`SELECT key, value FROM ${stateTableName(table)} ORDER BY key`).raw().iterate() as IterableIterator<[string, string]>;
-    yield* rows;
+  /**
+   * Applies an already stored block's state writes: what commit() does after the block rows,
+   * and what crash recovery does for blocks after the savepoint.
+   */
+  replayState(commit: Pick<BlockCommit, 'header' | 'writeSet' | 'valueTexts'>): void {
+    const height = commit.header.height;
+    assert.equal(height, this.#appliedHeight + 1, `state is at height ${this.#appliedHeight}, cannot apply block ${height}`);
+    this.#state.apply(commit.writeSet, commit.valueTexts);
+    this.#appliedHeight = height;
+    if (this.#state.overlayCount >= STATE_OVERLAY_WRITE_COUNT_MAX || height - this.#savedHeight >= STATE_SAVEPOINT_BLOCK_COUNT_MAX) this.saveState(height);
+  }
+
+  /** Height whose state the state tables hold (the savepoint). */
+  get savedStateHeight(): number {
+    return this.#savedHeight;
+  }
+
+  /** Height of the newest block reflected in state; after a crash, blocks above it need replayState. */
+  get appliedStateHeight(): number {
+    return this.#appliedHeight;
+  }
+
+  /** Writes the state overlay as the state after block `height`, which must be the applied height. */
+  saveState(height: number): void {
+    assert.equal(height, this.#appliedHeight, 'a savepoint records the applied height');
+    this.#state.save(height);
+    this.#savedHeight = height;
+  }
+
+  /** Every stored row of state table `table` (as of the savepoint), sorted by key: for verification. */
+  stateRows(table: string): IterableIterator<[key: string, value: string]> {
+    return this.#state.storedRows(table);
   }
 
   /** Every stored log node as [level, index, hex hash], for verification. */
@@ -202,8 +219,9 @@ export class ChainStore {
     return (this.#db.prepare('SELECT count(*) FROM tx').pluck().get() as number);
   }
 
-  /** Closes the database. */
+  /** Takes a final state savepoint (unless read-only) and closes the database. */
   close(): void {
+    if (!this.#db.readonly && this.#appliedHeight > this.#savedHeight) this.saveState(this.#appliedHeight);
     this.#db.close();
   }
 }
