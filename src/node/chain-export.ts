@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { canonicalize } from '../crypto/index.js';
 import type { ChainStore } from '../storage/index.js';
+import { ChainVerificationError } from './verify-chain.js';
 
 /** The first line of an export. */
 export interface ExportPreamble {
@@ -29,7 +30,11 @@ export function exportChain(store: ChainStore, path: string): number {
   return blocks;
 }
 
-/** Reads an export's preamble and yields each block line as bytes. Throws on a file that is not an export. */
+/**
+ * Reads an export's preamble and yields each block line as bytes. Throws on a file that is not
+ * an export, and ChainVerificationError (after the blocks it does hold) when the file holds more
+ * or fewer blocks than its preamble declares: a cut-off tail must not pass as a shorter chain.
+ */
 export function* readExport(path: string): Generator<Uint8Array, void, undefined> {
   const lines = readLines(path);
   const first = lines.next();
@@ -39,8 +44,17 @@ export function* readExport(path: string): Generator<Uint8Array, void, undefined
   } catch {
     // Reported below.
   }
-  if (preamble.format !== 'chartchain-export' || preamble.version !== 1) throw new Error(`${path} is not a ChartChain export (version 1)`);
-  yield* lines;
+  const declared = preamble.blocks;
+  if (preamble.format !== 'chartchain-export' || preamble.version !== 1 || typeof declared !== 'number' || !Number.isSafeInteger(declared) || declared < 0) {
+    throw new Error(`${path} is not a ChartChain export (version 1)`);
+  }
+  let height = 0;
+  for (const line of lines) {
+    if (height === declared) throw new ChainVerificationError(height, `the export declares ${declared} blocks, yet holds more`);
+    yield line;
+    height += 1;
+  }
+  if (height !== declared) throw new ChainVerificationError(height, `block ${height} is missing: the export declares ${declared} blocks`);
 }
 
 function* readLines(path: string): Generator<Uint8Array, void, undefined> {

@@ -3,7 +3,7 @@ export { ChartChainNode, isInitialised, type InitOptions, type SubmitRejection, 
 export { readNodeConfig, DEFAULT_ORDERER, type NodeConfig } from './node-config.js';
 export { inclusionProof, consistencyProof, ProofRequestError, type InclusionProofResponse, type ConsistencyProofResponse } from './proofs.js';
 export { BlockValidationError } from './block-validation.js';
-export { verifyBlocks, storedBlocks, compareStoredState, ChainVerificationError, type VerifySummary, type VerifyProgress } from './verify-chain.js';
+export { verifyBlocks, storedBlocks, compareStoredState, compareStoredLog, ChainVerificationError, type VerifySummary, type VerifyProgress } from './verify-chain.js';
 export { exportChain, readExport, type ExportPreamble } from './chain-export.js';
 export { SignatureCache } from './signature-cache.js';
 export { MemoryChain } from './memory-chain.js';

@@ -3,7 +3,7 @@
  * stored: signatures, hash links, txRoot and logRoot, the replayed statuses and appHash. For a
  * data directory it then compares the node's stored state and log nodes with the replay.
  */
-import { canonicalize, toHex } from '../crypto/index.js';
+import { bytesEqual, canonicalBytes, canonicalize, toHex } from '../crypto/index.js';
 import { standardExecutor, type Executor } from '../contracts/index.js';
 import { blockHashOf, BlockFormatError, decodeBlock, type DecodedBlock } from '../ledger/index.js';
 import type { ChainStore, RawBlock } from '../storage/index.js';
@@ -39,11 +39,13 @@ export type VerifyProgress = (height: number, txs: number) => void;
 /**
  * Verifies `blocks` (each encoded bytes or a parsed value) from genesis on. Resolves with the
  * rebuilt chain and a summary; rejects with ChainVerificationError at the first fault.
+ * `afterBlock` sees the rebuilt chain as it stands after each block.
  */
 export async function verifyBlocks(
   blocks: Iterable<Uint8Array | unknown>,
   signatures: SignatureCache,
   onProgress: VerifyProgress = () => {},
+  afterBlock: (height: number, chain: MemoryChain) => void = () => {},
 ): Promise<{ summary: VerifySummary; chain: MemoryChain }> {
   const executor = standardExecutor();
   const chain = new MemoryChain();
@@ -63,6 +65,7 @@ export async function verifyBlocks(
       if (error instanceof BlockValidationError) throw new ChainVerificationError(height, error.message.replace(/^block \d+: /, ''));
       throw error;
     }
+    afterBlock(height, chain);
     if (height === 0) genesisHash = blockHashOf(current.decoded.block.header);
     txs += current.decoded.txs.length;
     signatures.forget(current.decoded.txs.map((tx) => tx.txId));
@@ -104,10 +107,31 @@ async function prepare(
 /** Stored rows of a data directory as block values, checking the columns that duplicate header fields. */
 export function* storedBlocks(store: ChainStore): Generator<unknown> {
   let expectedLeaf = 0;
+  let height = 0;
+  let lastHash: string | undefined;
   for (const raw of store.rawBlocks()) {
     yield blockFromRaw(raw, expectedLeaf);
     expectedLeaf += raw.txs.length;
+    height = raw.height + 1;
+    lastHash = raw.hash;
   }
+  checkNothingBeyond(store, height, lastHash);
+}
+
+/**
+ * The stored chain ends at the first missing height; a block stored above that gap means a row
+ * was deleted from the middle, which must not pass as a shorter chain. Only reached once every
+ * block before the gap has been read, so it reports after any fault in them.
+ */
+function checkNothingBeyond(store: ChainStore, height: number, lastHash: string | undefined): void {
+  let top: unknown;
+  try {
+    top = store.head();
+  } catch {
+    top = null; // The highest row does not even parse: it lies beyond every block read.
+  }
+  if (top === undefined || (top !== null && lastHash !== undefined && safeHash(top) === lastHash)) return;
+  throw new ChainVerificationError(height, `block ${height} is missing, yet later blocks are stored`);
 }
 
 function blockFromRaw(raw: RawBlock, firstLeaf: number): unknown {
@@ -122,16 +146,29 @@ function blockFromRaw(raw: RawBlock, firstLeaf: number): unknown {
   });
   if (header.logSize !== raw.logSize) throw new ChainVerificationError(raw.height, `stored log_size ${raw.logSize} differs from header logSize`);
   const txs = raw.txs.map((tx, i) => {
+    let value: unknown;
     try {
-      return { tx: JSON.parse(Buffer.from(tx.bytes).toString('utf8')) as unknown, status: tx.status };
+      value = JSON.parse(Buffer.from(tx.bytes).toString('utf8'));
     } catch {
       throw new ChainVerificationError(raw.height, `stored transaction ${i} is not valid JSON`);
     }
+    // The stored bytes, not their parsed value, are what the node hashes into leaves and serves
+    // in proofs: an equivalent but different encoding must not pass.
+    if (!isCanonical(value, tx.bytes)) throw new ChainVerificationError(raw.height, `stored transaction ${i} is not in canonical form`);
+    return { tx: value, status: tx.status };
   });
   const block = { header, txs };
   const decodedHash = safeHash(header);
   if (decodedHash !== undefined && decodedHash !== raw.hash) throw new ChainVerificationError(raw.height, `stored block hash ${raw.hash} differs from the header's hash ${decodedHash}`);
   return block;
+}
+
+function isCanonical(value: unknown, bytes: Uint8Array): boolean {
+  try {
+    return bytesEqual(canonicalBytes(value), bytes);
+  } catch {
+    return false;
+  }
 }
 
 function safeHash(header: unknown): string | undefined {
@@ -142,7 +179,11 @@ function safeHash(header: unknown): string | undefined {
   }
 }
 
-/** Compares the node's stored state tables and log nodes with the replayed chain. Throws ChainVerificationError. */
+/**
+ * Compares the node's stored state tables with `chain`, which must be the replay up to the
+ * store's state savepoint (ChainStore.savedStateHeight): state is written only at savepoints,
+ * so after a crash, or while the node runs, the tables lag the head. Throws ChainVerificationError.
+ */
 export function compareStoredState(store: ChainStore, chain: MemoryChain, tables: readonly string[]): void {
   for (const table of tables) {
     const replayed = chain.tables.get(table) ?? new Map();
@@ -155,10 +196,10 @@ export function compareStoredState(store: ChainStore, chain: MemoryChain, tables
     }
     if (count !== replayed.size) throw new ChainVerificationError(undefined, `state ${table} has ${count} rows, replay has ${replayed.size}`);
   }
-  compareLogNodes(store, chain);
 }
 
-function compareLogNodes(store: ChainStore, chain: MemoryChain): void {
+/** Compares the node's stored log nodes and transaction rows, durable with every block, with the whole replayed chain. Throws ChainVerificationError. */
+export function compareStoredLog(store: ChainStore, chain: MemoryChain): void {
   const size = chain.head()!.logSize;
   const expectedCount = 2 * size - popcount(size);
   let count = 0;

@@ -6,7 +6,8 @@ import { standardExecutor } from '../contracts/index.js';
 import { ChainStore } from '../storage/index.js';
 import { readExport } from './chain-export.js';
 import { SignatureCache } from './signature-cache.js';
-import { compareStoredState, storedBlocks, verifyBlocks, type VerifyProgress, type VerifySummary } from './verify-chain.js';
+import { MemoryChain } from './memory-chain.js';
+import { ChainVerificationError, compareStoredLog, compareStoredState, storedBlocks, verifyBlocks, type VerifyProgress, type VerifySummary } from './verify-chain.js';
 
 /** Options shared by both sources. */
 export interface VerifyOptions {
@@ -23,7 +24,11 @@ async function withPool<T>(options: VerifyOptions, run: (signatures: SignatureCa
   }
 }
 
-/** Verifies the chain in `dataDir`/chain.db from its blocks, then its stored state against the replay. */
+/**
+ * Verifies the chain in `dataDir`/chain.db from its blocks, then its stored state against the
+ * replay at the state savepoint, and its log against the whole replay. A directory left by a
+ * crash, whose state lags its blocks, is as good as one closed cleanly.
+ */
 export async function verifyDataDir(dataDir: string, options: VerifyOptions = {}): Promise<VerifySummary> {
   const path = join(dataDir, 'chain.db');
   if (!existsSync(path)) throw new Error(`${dataDir} holds no chain.db`);
@@ -31,8 +36,26 @@ export async function verifyDataDir(dataDir: string, options: VerifyOptions = {}
   const store = ChainStore.open(path, executor.tables, { readonly: true });
   try {
     return await withPool(options, async (signatures) => {
-      const { summary, chain } = await verifyBlocks(storedBlocks(store), signatures, options.onProgress);
-      compareStoredState(store, chain, executor.tables);
+      const stateHeight = store.savedStateHeight;
+      let stateChecked = false;
+      let stateFault: unknown;
+      const compareState = (replay: MemoryChain): void => {
+        stateChecked = true;
+        try {
+          compareStoredState(store, replay, executor.tables);
+        } catch (error) {
+          stateFault = error;
+        }
+      };
+      if (stateHeight === -1) compareState(new MemoryChain());
+      const afterBlock = (height: number, replay: MemoryChain): void => {
+        if (height === stateHeight) compareState(replay);
+      };
+      const { summary, chain } = await verifyBlocks(storedBlocks(store), signatures, options.onProgress, afterBlock);
+      // Block faults are reported first: blocks are the record, state only derives from them.
+      if (stateFault !== undefined) throw stateFault;
+      if (!stateChecked) throw new ChainVerificationError(undefined, `state savepoint height ${stateHeight} is not a block of the chain (head ${summary.blocks - 1})`);
+      compareStoredLog(store, chain);
       return summary;
     });
   } finally {
