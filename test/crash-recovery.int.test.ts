@@ -359,9 +359,6 @@ test('every acknowledged transaction survives kill -9, three times over', { time
 
 test(
   'a transaction still queued at a restart is reported pending, and its resubmission refused as a duplicate',
-  {
-    todo: 'node.open does not learn the orderer queue: until its block commits, GET /ledger/tx answers 404 for an acknowledged transaction, and a resubmission is admitted and logged as invalid:duplicate-txid',
-  },
   async (t) => {
     // A restart after a clean close leaves the queue on disk exactly as kill -9 does; a long
     // batch timeout keeps the transaction queued while the restarted node is asked about it.

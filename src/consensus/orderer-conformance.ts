@@ -105,6 +105,8 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       await first.close();
       const consumer = new RecordingConsumer();
       const second = await factory(dir, options());
+      const queued = second.queued().map((tx) => Buffer.from(tx).toString('utf8'));
+      assert.deepEqual(queued, Array.from({ length: 10 }, (_, i) => `r-${String(i).padStart(5, '0')}`), 'queued() lists the acknowledged transactions in order');
       await second.start(consumer);
       await until(() => consumer.txs().length === 10);
       await second.close();

@@ -64,6 +64,8 @@ export interface Orderer {
   submit(tx: Uint8Array): Promise<void>;
   /** Transactions accepted but not yet in a delivered block. */
   readonly pendingCount: number;
+  /** The durable transactions waiting to be cut, in order: after a restart, what was acknowledged and not yet ordered. */
+  queued(): Uint8Array[];
   /** Starts cutting and delivering blocks to `consumer`, first redelivering any ordered but undelivered ones. */
   start(consumer: BlockConsumer): Promise<void>;
   /** Stops cutting; waits for the block in flight. Queued transactions stay durable for the next start. */

@@ -59,7 +59,9 @@ export function decodeBlock(input: Uint8Array | unknown): DecodedBlock {
   const checkedHeader = checkHeader(header);
   if (!Array.isArray(txs) || txs.length > BLOCK_TX_COUNT_MAX) throw new BlockFormatError('txs', `must be an array of at most ${BLOCK_TX_COUNT_MAX}`);
   const decoded: DecodedTransaction[] = [];
-  const entries = txs.map((entry: unknown, i) => {
+  // Array.from, not map: map skips the holes of a sparse array, which would let a block through
+  // with fewer decoded transactions than entries.
+  const entries = Array.from(txs, (entry: unknown, i) => {
     const { tx, status } = (entry ?? {}) as { tx?: unknown; status?: unknown };
     const result = decodeTransaction(tx);
     if (!result.ok) throw new BlockFormatError(`txs[${i}].tx`, result.reason);

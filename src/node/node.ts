@@ -117,8 +117,17 @@ export class ChartChainNode {
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
+    node.#requeue();
     await orderer.start(node.#consumer(head));
     return node;
+  }
+
+  /** Acknowledged transactions still queued from before a restart count as pending: lookups say so and resubmissions are refused. */
+  #requeue(): void {
+    for (const bytes of this.orderer.queued()) {
+      const decoded = decodeTransaction(bytes);
+      if (decoded.ok) this.#pending.set(decoded.txId, decoded);
+    }
   }
 
   #consumer(head: BlockHeader) {

@@ -61,6 +61,10 @@ export class SoloOrderer implements Orderer {
     return this.#unflushed.length + this.#queued.length - this.#queuedHead;
   }
 
+  queued(): Uint8Array[] {
+    return this.#queued.slice(this.#queuedHead).map((queued) => queued.bytes);
+  }
+
   submit(tx: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new OrdererStoppedError());
     if (this.pendingCount >= this.options.pendingTxCountMax) return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));

@@ -44,7 +44,8 @@ export function executeVote(state: StateReader, tx: Transaction, context: TxCont
   if (row === undefined) return refuse('denied:no-such-proposal');
   if (row.status !== 'open') return refuse('denied:proposal-closed');
   if (context.block.time > row.openedAt + PROPOSAL_LIFETIME_MS) return refuse('denied:proposal-expired');
-  if (row.votes[context.signer.org] !== undefined) return refuse('denied:already-voted');
+  // hasOwn, not `votes[org] !== undefined`: an org id such as 'constructor' names an inherited member.
+  if (Object.hasOwn(row.votes, context.signer.org)) return refuse('denied:already-voted');
   return tally(state, context, proposalId, row, approve);
 }
 
@@ -92,7 +93,11 @@ function tally(state: StateReader, context: TxContext, proposalId: string, row: 
 
 function applyProposal(state: StateReader, row: ProposalRow, members: readonly string[], time: number): Write[] | Refusal {
   if (row.action === 'admit') {
+    // Checked again at passing time: another admission or a registration may have taken the
+    // org id, the key or the last seat while this proposal was open.
     if (state.get(ORG_TABLE, row.orgId) !== undefined) return 'denied:org-exists';
+    if (state.get(KEY_TABLE, keyIdOf(fromHex(row.candidate!.signingKey))) !== undefined) return 'denied:key-in-use';
+    if (members.length >= MEMBER_COUNT_MAX) return 'denied:consortium-full';
     const org: OrgRow = { orgId: row.orgId, ...row.candidate!, status: 'active', since: time };
     return [...orgWrites(org), consortiumWrite(state, [...members, row.orgId].sort())];
   }
