@@ -8,7 +8,7 @@ const NONDETERMINISTIC_GLOBALS = [
 ].map((name) => ({ name, message: `${name} is nondeterministic or does I/O; contracts take time only from the block header.` }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'web/dist/**', 'bench-data/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'tmp/**', 'web/dist/**', 'bench-data/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },
