@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { canonicalBytes, fromUtf8, publicKeyFromRaw, signingKeyFromSeed, utf8 } from '../crypto/index.js';
 import { blockHashOf, signHeader, txRootOf, verifyHeaderSignature, GENESIS_PREV_HASH, type Block, type BlockHeader } from './block.js';
-import { BlockFormatError, checkHeader, decodeBlock, encodeBlock } from './block-codec.js';
+import { BlockFormatError, checkHeader, decodeBlock, encodeBlock, encodeBlockParts } from './block-codec.js';
 import { BLOCK_TX_COUNT_MAX } from './limits.js';
 import { encodeTransaction, signTransaction, type Transaction } from './transaction.js';
 
@@ -99,6 +99,8 @@ describe('encodeBlock and decodeBlock', () => {
         const decoded = decodeBlock(encodeBlock(block));
         assert.deepEqual(decoded.block, block);
         assert.deepEqual(encodeBlock(decoded.block), encodeBlock(block));
+        const parts = block.txs.map(({ tx, status }) => ({ bytes: encodeTransaction(tx), status }));
+        assert.deepEqual(new Uint8Array(encodeBlockParts(block.header, parts)), new Uint8Array(encodeBlock(block)), 'the fast encoder agrees with JCS');
       }),
       { numRuns: 50 },
     );

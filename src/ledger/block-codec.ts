@@ -1,5 +1,5 @@
 /** Encoding and strict decoding of whole blocks, as served, exported and passed between nodes. */
-import { canonicalBytes, fromUtf8, isHex } from '../crypto/index.js';
+import { canonicalBytes, canonicalize, fromUtf8, isHex, utf8 } from '../crypto/index.js';
 import type { Block, BlockHeader } from './block.js';
 import { BLOCK_BYTES_MAX, BLOCK_TX_COUNT_MAX } from './limits.js';
 import { decodeTransaction, type DecodedTransaction } from './transaction.js';
@@ -25,6 +25,23 @@ const HEADER_KEYS = ['appHash', 'height', 'logRoot', 'logSize', 'prevHash', 'pro
 export function encodeBlock(block: Block): Uint8Array {
   return canonicalBytes(block);
 }
+
+/**
+ * encodeBlock, assembled from each transaction's canonical bytes instead of re-serialising
+ * them: members sort as header < txs and status < tx (RFC 8785 §3.2.3), and an array's
+ * canonical form is its elements' in order. Requires `txs[i].bytes` to be canonical.
+ */
+export function encodeBlockParts(header: BlockHeader, txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus }[]): Uint8Array {
+  const parts: Uint8Array[] = [utf8(`{"header":${canonicalize(header)},"txs":[`)];
+  txs.forEach(({ bytes, status }, i) => {
+    parts.push(utf8(`${i === 0 ? '' : ','}{"status":"${status}","tx":`), bytes, CLOSE_ENTRY);
+  });
+  parts.push(CLOSE_BLOCK);
+  return Buffer.concat(parts);
+}
+
+const CLOSE_ENTRY = utf8('}');
+const CLOSE_BLOCK = utf8(']}');
 
 /** Checks that `value` has exactly the header fields with well-formed values. Throws BlockFormatError. */
 export function checkHeader(value: unknown): BlockHeader {

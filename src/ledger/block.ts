@@ -85,7 +85,12 @@ export function verifyHeaderSignature(header: BlockHeader, proposerKey: KeyObjec
 
 /** RFC 9162 §2.1.1 Merkle Tree Hash over the block's canonical transaction bytes, as hex. */
 export function txRootOf(txBytes: readonly Uint8Array[]): string {
+  return txRootOfLeafHashes(txBytes.map((bytes) => hashLeaf(bytes)));
+}
+
+/** txRootOf, from leaf hashes the caller already has (they are the global log's leaves too). */
+export function txRootOfLeafHashes(leafHashes: readonly Uint8Array[]): string {
   const log = new MerkleLog(new MemoryNodeStore(), 0);
-  for (const bytes of txBytes) log.appendLeafHash(hashLeaf(bytes));
+  for (const leafHash of leafHashes) log.appendLeafHash(leafHash);
   return toHex(log.root());
 }

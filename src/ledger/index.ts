@@ -19,6 +19,7 @@ export {
   headerSigningMessage,
   signHeader,
   txRootOf,
+  txRootOfLeafHashes,
   verifyHeaderSignature,
   GENESIS_PREV_APP_HASH,
   GENESIS_PREV_HASH,
@@ -42,4 +43,4 @@ export {
   IndexOutOfRangeError,
   TreeSizeOrderError,
 } from './merkle-proof.js';
-export { encodeBlock, decodeBlock, checkHeader, BlockFormatError, type DecodedBlock } from './block-codec.js';
+export { encodeBlock, encodeBlockParts, decodeBlock, checkHeader, BlockFormatError, type DecodedBlock } from './block-codec.js';

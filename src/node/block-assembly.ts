@@ -9,7 +9,7 @@ import {
   blockHashOf,
   hashLeaf,
   MerkleLog,
-  txRootOf,
+  txRootOfLeafHashes,
   GENESIS_PREV_APP_HASH,
   GENESIS_PREV_HASH,
   type BlockHeader,
@@ -50,12 +50,13 @@ export function assembleBlock(
   const execution = executor.executeBlock(store.state, txs, context, prevAppHash, checkSignature);
   const nodes = new PendingNodeStore(store.logNodes);
   const log = new MerkleLog(nodes, logSizeBefore);
-  for (const { bytes } of txs) log.appendLeafHash(hashLeaf(bytes));
+  const leafHashes = txs.map(({ bytes }) => hashLeaf(bytes));
+  for (const leafHash of leafHashes) log.appendLeafHash(leafHash);
   const header: UnsignedBlockHeader = {
     height: position.height,
     prevHash: previous === undefined ? GENESIS_PREV_HASH : blockHashOf(previous),
     time: position.time,
-    txRoot: txRootOf(txs.map(({ bytes }) => bytes)),
+    txRoot: txRootOfLeafHashes(leafHashes),
     logSize: log.treeSize,
     logRoot: toHex(log.root()),
     appHash: execution.appHash,
@@ -64,7 +65,7 @@ export function assembleBlock(
   const logNodes = nodes.written();
   const commitFor = (signed: BlockHeader): BlockCommit => ({
     header: signed,
-    txs: txs.map(({ bytes }, i) => ({ bytes, status: execution.statuses[i]! })),
+    txs: txs.map(({ bytes, txId }, i) => ({ bytes, txId, status: execution.statuses[i]! })),
     logNodes,
     writeSet: execution.writeSet,
     valueTexts: execution.valueTexts,

@@ -13,7 +13,7 @@ import {
   blockHashOf,
   decodeBlock,
   decodeTransaction,
-  encodeBlock,
+  encodeBlockParts,
   signHeader,
   signTransaction,
   txIdOf,
@@ -64,7 +64,7 @@ export class ChartChainNode {
   /** Admitted, not yet committed: reused at proposal time instead of decoding again. */
   readonly #pending = new Map<string, DecodedTransaction>();
   readonly #admission: AdmissionVerifier;
-  #proposed: { readonly height: number; readonly hash: string; readonly commit: BlockCommit } | undefined;
+  #proposed: { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit } | undefined;
   #orgNonce: number;
   #halted: string | undefined;
 
@@ -222,21 +222,36 @@ export class ChartChainNode {
   }
 
   async #propose(batch: OrderedBatch): Promise<Uint8Array> {
-    const txs = batch.txs.map((bytes) => this.#pending.get(txIdOf(bytes)) ?? decodeTransaction(bytes)).filter((decoded) => !('ok' in decoded) || decoded.ok) as DecodedTransaction[];
-    await this.signatures.preverify(this.executor, this.store.state, txs, this.#nextBlockContext());
+    const txs: DecodedTransaction[] = [];
+    const unverified: DecodedTransaction[] = [];
+    for (const bytes of batch.txs) {
+      const admitted = this.#pending.get(txIdOf(bytes));
+      if (admitted !== undefined) txs.push(admitted);
+      else {
+        // Queued before a restart: decoded and verified again. Bytes that do not decode never
+        // had an acknowledgement from this version and are left out of the block.
+        const decoded = decodeTransaction(bytes);
+        if (decoded.ok) {
+          txs.push(decoded);
+          unverified.push(decoded);
+        }
+      }
+    }
+    await this.signatures.preverify(this.executor, this.store.state, unverified, this.#nextBlockContext());
     const keyId = this.keys.signing.keyId;
     const assembled = assembleBlock(this.store, this.executor, txs, { height: batch.height, time: batch.time, proposer: keyId }, this.signatures.check);
     const header = signHeader(assembled.header, this.keys.signing);
-    const block: Block = { header, txs: txs.map(({ tx }, i) => ({ tx, status: assembled.statuses[i]! })) };
-    const bytes = encodeBlock(block);
-    this.#proposed = { height: batch.height, hash: sha256Hex(bytes), commit: assembled.commitFor(header) };
+    const commit = assembled.commitFor(header);
+    const bytes = encodeBlockParts(header, commit.txs);
+    this.#proposed = { height: batch.height, bytes, commit };
     return bytes;
   }
 
   async #deliver(height: number, bytes: Uint8Array): Promise<void> {
     const proposed = this.#proposed;
     this.#proposed = undefined;
-    if (proposed !== undefined && proposed.height === height && proposed.hash === sha256Hex(bytes)) {
+    // The solo orderer hands back the very bytes we proposed; any other block is re-executed.
+    if (proposed !== undefined && proposed.height === height && (proposed.bytes === bytes || Buffer.compare(proposed.bytes, bytes) === 0)) {
       this.#commit(proposed.commit);
       return;
     }
@@ -247,7 +262,7 @@ export class ChartChainNode {
 
   #commit(commit: BlockCommit): void {
     this.store.commit(commit);
-    const txIds = commit.txs.map(({ bytes }) => sha256Hex(bytes));
+    const txIds = commit.txs.map(({ txId }) => txId);
     this.signatures.forget(txIds);
     for (const txId of txIds) {
       this.#pending.delete(txId);

@@ -53,6 +53,9 @@ export class SignatureCache {
   }
 }
 
+/** Signatures sent to the pool in one message at admission. */
+const ADMISSION_SLICE_MAX = 256;
+
 interface Waiting {
   readonly decoded: DecodedTransaction;
   readonly publicKey: string;
@@ -79,9 +82,14 @@ export class AdmissionVerifier {
   }
 
   #drain(): void {
-    const batch = this.#waiting;
+    const waiting = this.#waiting;
     this.#waiting = [];
-    const results = this.cache.verifyAll(batch).catch(() => batch.map(() => false));
-    this.#tail = Promise.all([results, this.#tail]).then(([oks]) => batch.forEach((waiting, i) => waiting.resolve(oks[i] === true)));
+    // Modest slices keep the workers and the main thread busy at once: results of the first
+    // slice are used while the workers verify the next.
+    for (let begin = 0; begin < waiting.length; begin += ADMISSION_SLICE_MAX) {
+      const slice = waiting.slice(begin, begin + ADMISSION_SLICE_MAX);
+      const results = this.cache.verifyAll(slice).catch(() => slice.map(() => false));
+      this.#tail = Promise.all([results, this.#tail]).then(([oks]) => slice.forEach((item, i) => item.resolve(oks[i] === true)));
+    }
   }
 }

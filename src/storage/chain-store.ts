@@ -23,7 +23,7 @@ import { openDatabase, type SqliteDatabase } from './database.js';
 /** Everything one block changes, written atomically by ChainStore.commit. */
 export interface BlockCommit {
   readonly header: BlockHeader;
-  readonly txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus }[];
+  readonly txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus; readonly txId: string }[];
   readonly logNodes: readonly (readonly [level: number, index: number, hash: Uint8Array])[];
   readonly writeSet: readonly WriteSetEntry[];
   /** canonicalize(value) of each write-set entry, in order. */

@@ -11,6 +11,8 @@ import { stateTableName } from './chain-schema.js';
 import type { SqliteDatabase } from './database.js';
 
 const STATE_HEIGHT_KEY = 'state_height';
+/** Parsed state values kept in memory; the cache is simply emptied when full. */
+const STATE_CACHE_ENTRY_COUNT_MAX = 262_144;
 
 interface TableStatements {
   readonly get: Statement;
@@ -24,6 +26,12 @@ export class StateStore implements StateReader {
   /** table → key → canonical value text, or null for a deletion. */
   readonly #overlay = new Map<string, Map<string, string | null>>();
   #overlayCount = 0;
+  /**
+   * Parsed values of recently read or written keys, `null` for known-absent. Hot rows (the
+   * signer's key and organisation, its nonce) are read by every transaction, and each txId is
+   * looked up at admission and again at execution. Values are shared: callers never mutate them.
+   */
+  readonly #cache = new Map<string, JsonValue | null>();
   readonly #readHeight: Statement;
   readonly #writeHeight: Statement | undefined;
 
@@ -44,12 +52,27 @@ export class StateStore implements StateReader {
   }
 
   get(table: string, key: string): JsonValue | undefined {
+    const cacheKey = `${table}\u0000${key}`;
+    let value = this.#cache.get(cacheKey);
+    if (value === undefined) {
+      value = this.#read(table, key);
+      this.#remember(cacheKey, value);
+    }
+    return value ?? undefined;
+  }
+
+  #read(table: string, key: string): JsonValue | null {
     const written = this.#overlay.get(table)?.get(key);
-    if (written !== undefined) return written === null ? undefined : (JSON.parse(written) as JsonValue);
+    if (written !== undefined) return written === null ? null : (JSON.parse(written) as JsonValue);
     const statements = this.#statements.get(table);
     if (statements === undefined) throw new RangeError(`unknown state table ${table}`);
-    const value = statements.get.get(key) as string | undefined;
-    return value === undefined ? undefined : (JSON.parse(value) as JsonValue);
+    const text = statements.get.get(key) as string | undefined;
+    return text === undefined ? null : (JSON.parse(text) as JsonValue);
+  }
+
+  #remember(cacheKey: string, value: JsonValue | null): void {
+    if (this.#cache.size >= STATE_CACHE_ENTRY_COUNT_MAX) this.#cache.clear();
+    this.#cache.set(cacheKey, value);
   }
 
   /** Records a block's write-set in the overlay. `valueTexts[i]` is the canonical text of entry i's value. */
@@ -59,6 +82,7 @@ export class StateStore implements StateReader {
       if (rows === undefined) this.#overlay.set(table, (rows = new Map()));
       if (!rows.has(key)) this.#overlayCount += 1;
       rows.set(key, value === null ? null : valueTexts[i]!);
+      this.#remember(`${table}\u0000${key}`, value);
     });
   }
 
