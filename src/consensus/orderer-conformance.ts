@@ -22,6 +22,8 @@ interface Delivered {
 /** A consumer that records what it commits, and can be told to fail or stall. */
 class RecordingConsumer implements BlockConsumer {
   readonly blocks: Delivered[] = [];
+  /** Every batch proposed, by height, in order: a re-proposal after a crash appends again. */
+  readonly proposals = new Map<number, string[]>();
   failAtHeight = -1;
   gate: Promise<void> = Promise.resolve();
   get fromHeight(): number {
@@ -33,6 +35,9 @@ class RecordingConsumer implements BlockConsumer {
   async propose(batch: OrderedBatch): Promise<Uint8Array> {
     await this.gate;
     const txs = batch.txs.map((tx) => Buffer.from(tx).toString('utf8'));
+    const seen = this.proposals.get(batch.height) ?? [];
+    seen.push(JSON.stringify({ time: batch.time, txs }));
+    this.proposals.set(batch.height, seen);
     return Buffer.from(JSON.stringify({ height: batch.height, time: batch.time, txs }));
   }
   async deliver(height: number, block: Uint8Array): Promise<void> {
@@ -129,7 +134,7 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       assert.deepEqual(consumer.txs(), Array.from({ length: 80 }, (_, i) => `s-${String(i).padStart(5, '0')}`));
     });
 
-    test('a block ordered but not committed before a crash is delivered again, unchanged', async () => {
+    test('a block cut but not committed before a crash is delivered again, unchanged', async () => {
       const dir = freshDir();
       const consumer = new RecordingConsumer();
       consumer.failAtHeight = 1;
@@ -147,6 +152,8 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       await second.close();
       assert.deepEqual(consumer.txs(), Array.from({ length: 9 }, (_, i) => `c-${String(i).padStart(5, '0')}`));
       assert.deepEqual(consumer.blocks.map((block) => block.height), [0, 1, 2]);
+      const proposals = consumer.proposals.get(1) ?? [];
+      assert.ok(proposals.length >= 1 && proposals.every((proposal) => proposal === proposals[0]), 'height 1 is rebuilt from the same transactions and time');
     });
 
     test('back-pressure: a full queue refuses with QueueFullError, then drains', async () => {

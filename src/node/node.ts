@@ -181,12 +181,17 @@ export class ChartChainNode {
   #precheck(decoded: DecodedTransaction): Signer | SubmitResult {
     const { tx, txId } = decoded;
     if (!this.executor.knowsType(tx.type)) return reject('invalid:unknown-type', `no contract handles type ${tx.type}`);
-    if (this.#pending.has(txId) || this.store.state.get(TX_TABLE, txId) !== undefined) return reject('invalid:duplicate-txid', 'transaction was already submitted');
+    if (this.#pending.has(txId)) return reject('invalid:duplicate-txid', 'transaction is already pending');
     const signer = this.executor.resolveSigner(this.store.state, decoded, this.#nextBlockContext());
     if (signer === undefined) return reject('invalid:unknown-signer', 'signer is not a registered key');
     if (!signer.active) return reject('denied:signer-inactive', 'signer is suspended or its organisation removed');
     const lastNonce = this.store.state.get(NONCE_TABLE, signer.keyId);
-    if (typeof lastNonce === 'number' && tx.nonce <= lastNonce) return reject('invalid:stale-nonce', `nonce must be greater than ${lastNonce}`);
+    if (typeof lastNonce === 'number' && tx.nonce <= lastNonce) {
+      // A committed transaction spent its nonce, so a replay always lands here; only then is
+      // the txId index consulted, sparing every fresh transaction a lookup that would miss.
+      if (this.store.state.get(TX_TABLE, txId) !== undefined) return reject('invalid:duplicate-txid', 'transaction was already committed');
+      return reject('invalid:stale-nonce', `nonce must be greater than ${lastNonce}`);
+    }
     return signer;
   }
 

@@ -62,6 +62,7 @@ export class ChainStore {
   #savedHeight: number;
   /** Height of the newest block whose writes state reflects; blocks after it await replay. */
   #appliedHeight: number;
+  #head: BlockHeader | undefined;
   readonly #statements;
 
   private constructor(db: SqliteDatabase, readonly tables: readonly string[]) {
@@ -92,10 +93,13 @@ export class ChainStore {
     return new ChainStore(db, tables);
   }
 
-  /** The newest block header, or undefined before genesis. */
+  /** The newest block header, or undefined before genesis. Kept in memory: every admission asks. */
   head(): BlockHeader | undefined {
-    const row = this.#statements.head.get() as { header: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.header) as BlockHeader);
+    if (this.#head === undefined) {
+      const row = this.#statements.head.get() as { header: string } | undefined;
+      this.#head = row === undefined ? undefined : (JSON.parse(row.header) as BlockHeader);
+    }
+    return this.#head;
   }
 
   /** The header at `height`, its stored hash re-checked. */
@@ -157,6 +161,7 @@ export class ChainStore {
       for (const { bytes, status } of commit.txs) statements.insertTx.run(leafIndex++, header.height, status, bytes);
       for (const [level, index, hash] of commit.logNodes) statements.insertNode.run(logNodeId(level, index), hash);
     })();
+    this.#head = header;
     this.replayState(commit);
   }
 

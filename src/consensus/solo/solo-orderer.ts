@@ -10,7 +10,7 @@ import { OrdererStoppedError, QueueFullError, type BlockConsumer, type Orderer, 
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS ordered (height INTEGER PRIMARY KEY, time INTEGER NOT NULL, bytes BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS cut (height INTEGER PRIMARY KEY, time INTEGER NOT NULL, last_seq INTEGER NOT NULL);
 `;
 
 interface Waiting {
@@ -27,7 +27,7 @@ interface Queued {
 /** In-process orderer that cuts a block every `batchTimeoutMs` or `blockTxCountMax` transactions. */
 export class SoloOrderer implements Orderer {
   readonly #db: SqliteDatabase;
-  readonly #sql: Record<'insertPending' | 'deletePending' | 'insertOrdered' | 'deleteOrdered', Statement>;
+  readonly #sql: Record<'insertPending' | 'deletePending' | 'insertCut' | 'deleteCut', Statement>;
   #unflushed: Waiting[] = [];
   #queued: Queued[] = [];
   #queuedHead = 0;
@@ -50,8 +50,8 @@ export class SoloOrderer implements Orderer {
     this.#sql = {
       insertPending: this.#db.prepare('INSERT INTO pending (bytes) VALUES (?)'),
       deletePending: this.#db.prepare('DELETE FROM pending WHERE seq <= ?'),
-      insertOrdered: this.#db.prepare('INSERT INTO ordered (height, time, bytes) VALUES (?, ?, ?)'),
-      deleteOrdered: this.#db.prepare('DELETE FROM ordered WHERE height <= ?'),
+      insertCut: this.#db.prepare('INSERT INTO cut (height, time, last_seq) VALUES (?, ?, ?)'),
+      deleteCut: this.#db.prepare('DELETE FROM cut WHERE height <= ?'),
     };
     const rows = this.#db.prepare('SELECT seq, bytes FROM pending ORDER BY seq').raw().all() as [number, Buffer][];
     this.#queued = rows.map(([seq, bytes]) => ({ seq, bytes: new Uint8Array(bytes) }));
@@ -106,16 +106,42 @@ export class SoloOrderer implements Orderer {
     this.#scheduleCut();
   }
 
-  /** Blocks ordered before a crash but not delivered go out first, in order, exactly once. */
+  /**
+   * A cut recorded before a crash but not committed by the consumer is proposed again with the
+   * same transactions and time, so the block is the same; cuts the consumer did commit are
+   * dropped from the queue.
+   */
   async #redeliver(consumer: BlockConsumer): Promise<void> {
-    const rows = this.#db.prepare('SELECT height, time, bytes FROM ordered WHERE height >= ? ORDER BY height').raw().all(consumer.fromHeight) as [number, number, Buffer][];
-    for (const [height, time, bytes] of rows) {
-      assert(height === this.#nextHeight, `orderer lost block ${this.#nextHeight}`);
-      await consumer.deliver(height, new Uint8Array(bytes));
-      this.#nextHeight = height + 1;
-      this.#lastTime = Math.max(this.#lastTime, time);
+    const cuts = this.#db.prepare('SELECT height, time, last_seq FROM cut ORDER BY height').raw().all() as [number, number, number][];
+    for (const [height, time, lastSeq] of cuts) {
+      if (height < consumer.fromHeight) {
+        this.#finishCut(height, lastSeq);
+        continue;
+      }
+      assert(height === this.#nextHeight, `orderer lost the cut of block ${this.#nextHeight}`);
+      await this.#deliverCut(consumer, height, time, lastSeq);
     }
-    this.#sql.deleteOrdered.run(this.#nextHeight - 1);
+  }
+
+  #finishCut(height: number, lastSeq: number): void {
+    this.#db.transaction(() => {
+      this.#sql.deletePending.run(lastSeq);
+      this.#sql.deleteCut.run(height);
+    })();
+    while (this.#queuedHead < this.#queued.length && this.#queued[this.#queuedHead]!.seq <= lastSeq) this.#queuedHead += 1;
+    this.#compact();
+  }
+
+  /** Proposes and delivers the queued transactions up to `lastSeq` as block `height`. */
+  async #deliverCut(consumer: BlockConsumer, height: number, time: number, lastSeq: number): Promise<void> {
+    let end = this.#queuedHead;
+    while (end < this.#queued.length && this.#queued[end]!.seq <= lastSeq) end += 1;
+    const txs = this.#queued.slice(this.#queuedHead, end).map((queued) => queued.bytes);
+    const block = await consumer.propose({ height, time, txs });
+    await consumer.deliver(height, block);
+    this.#nextHeight = height + 1;
+    this.#lastTime = time;
+    this.#finishCut(height, lastSeq);
   }
 
   #scheduleCut(): void {
@@ -147,21 +173,14 @@ export class SoloOrderer implements Orderer {
 
   async #cutOne(consumer: BlockConsumer): Promise<void> {
     const end = Math.min(this.#queued.length, this.#queuedHead + this.options.blockTxCountMax);
-    const taken = this.#queued.slice(this.#queuedHead, end);
-    if (taken.length === 0) return;
+    if (end === this.#queuedHead) return;
     const height = this.#nextHeight;
     const time = Math.max(Date.now(), this.#lastTime);
-    const block = await consumer.propose({ height, time, txs: taken.map((queued) => queued.bytes) });
-    this.#db.transaction(() => {
-      this.#sql.insertOrdered.run(height, time, block);
-      this.#sql.deletePending.run(taken[taken.length - 1]!.seq);
-    })();
-    this.#queuedHead = end;
-    this.#compact();
-    this.#nextHeight = height + 1;
-    this.#lastTime = time;
-    await consumer.deliver(height, block);
-    this.#sql.deleteOrdered.run(height);
+    const lastSeq = this.#queued[end - 1]!.seq;
+    // The cut (which transactions, what time) is durable before the block exists anywhere, so
+    // a restart rebuilds exactly this block.
+    this.#sql.insertCut.run(height, time, lastSeq);
+    await this.#deliverCut(consumer, height, time, lastSeq);
   }
 
   #compact(): void {
