@@ -186,13 +186,13 @@ function safeHash(header: unknown): string | undefined {
  */
 export function compareStoredState(store: ChainStore, chain: MemoryChain, tables: readonly string[]): void {
   for (const table of tables) {
-    const replayed = chain.tables.get(table) ?? new Map();
+    const replayed = chain.rows(table);
     let count = 0;
     for (const [key, value] of store.stateRows(table)) {
       count += 1;
       const expected = replayed.get(key);
       if (expected === undefined) throw new ChainVerificationError(undefined, `state ${table}[${key}] exists but no block wrote it`);
-      if (canonicalize(expected) !== value) throw new ChainVerificationError(undefined, `state ${table}[${key}] differs from the replayed value`);
+      if (expected !== value) throw new ChainVerificationError(undefined, `state ${table}[${key}] differs from the replayed value`);
     }
     if (count !== replayed.size) throw new ChainVerificationError(undefined, `state ${table} has ${count} rows, replay has ${replayed.size}`);
   }
