@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS tx (
   status TEXT NOT NULL,
   bytes BLOB NOT NULL
 );
+-- Blocks read their transactions by height; heights only grow, so this index appends cheaply.
+CREATE INDEX IF NOT EXISTS tx_by_height ON tx (height, leaf_index);
 CREATE TABLE IF NOT EXISTS log_node (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 `;
 
