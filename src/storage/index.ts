@@ -1,5 +1,16 @@
-/** Public API of src/storage: the SQLite chain store. */
+/** Public API of src/storage: the SQLite chain store, the content-addressed blob store and the keystore. */
 export { openDatabase, type SqliteDatabase } from './database.js';
 export { ChainStore, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';
 export { PendingNodeStore } from './pending-nodes.js';
+export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, BLOB_BYTES_MAX, type BlobSource } from './blob-store.js';
+export {
+  Keystore,
+  KeystoreError,
+  KEYSTORE_SCRYPT_DEFAULTS,
+  KEYSTORE_ENTRY_BYTES_MAX,
+  KEYSTORE_ENTRY_COUNT_MAX,
+  KEYSTORE_FILE_BYTES_MAX,
+  type KeystoreEntryInfo,
+  type ScryptParams,
+} from './keystore.js';
