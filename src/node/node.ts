@@ -28,7 +28,7 @@ import { ChainStore, type BlockCommit } from '../storage/index.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
-import { generateOrgKeys, loadOrgKeys, saveOrgKeys, type OrgKeys } from './org-keys.js';
+import { createOrgKeys, loadOrgKeys, type OrgKeys } from './org-keys.js';
 import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
@@ -91,7 +91,7 @@ export class ChartChainNode {
     if (isInitialised(dataDir)) throw new Error(`${dataDir} already holds a node`);
     if (!ID_PATTERN.test(options.orgId)) throw new RangeError('orgId must be 2–64 lowercase letters, digits or dashes, starting with a letter or digit');
     mkdirSync(dataDir, { recursive: true });
-    const keys = generateOrgKeys();
+    const keys = createOrgKeys(dataDir);
     const config: NodeConfig = { network: options.network, orgId: options.orgId, orgName: options.orgName, orderer: { ...DEFAULT_ORDERER, ...options.orderer } };
     const executor = standardExecutor();
     const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
@@ -100,7 +100,6 @@ export class ChartChainNode {
     } finally {
       store.close();
     }
-    saveOrgKeys(dataDir, keys);
     writeNodeConfig(dataDir, config);
   }
 

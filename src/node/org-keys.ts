@@ -1,44 +1,73 @@
 /**
- * The organisation's own keys: Ed25519 for signing blocks and transactions, X25519 for
- * receiving wrapped data keys. Stored in `keys/org.json`, readable by the node's user only.
+ * The node's keys, sealed in its keystore (`keys/keystore.json`): the organisation's Ed25519
+ * signing key and X25519 encryption keys (every generation, so envelopes wrapped before a
+ * rotation stay readable), and custodial keys of practitioners and patients. The keystore's
+ * KEK comes from scrypt over CHARTCHAIN_KEYSTORE_SECRET or, for the embedded default, a random
+ * node secret in `keys/node-secret` (owner-only).
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportSeed, fromHex, generateSigningKey, signingKeyFromSeed, toHex, type SigningKey } from '../crypto/index.js';
+import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate, type SigningKey } from '../crypto/index.js';
+import { Keystore } from '../storage/index.js';
 
-/** The organisation's key pair set. */
+const KEYSTORE_FILE = join('keys', 'keystore.json');
+const SECRET_FILE = join('keys', 'node-secret');
+const SIGNING_ENTRY = 'org:signing';
+const ENCRYPTION_PREFIX = 'org:encryption:';
+
+/** The organisation's keys, and the keystore holding them and any custodial keys. */
 export interface OrgKeys {
   readonly signing: SigningKey;
-  /** Raw X25519 public key, hex. */
+  /** The current X25519 public key, hex: what new envelopes are wrapped to. */
   readonly encryptionPublicKey: string;
-  /** Raw X25519 private key, hex. Never logged or exported. */
-  readonly encryptionPrivateKey: string;
+  /** Every generation's X25519 private key by public key hex. */
+  readonly encryptionKeys: ReadonlyMap<string, KeyObject>;
+  readonly keystore: Keystore;
 }
 
-const KEY_FILE = join('keys', 'org.json');
-const X25519_PKCS8_PREFIX = '302e020100300506032b656e04220420';
-
-/** Fresh organisation keys. */
-export function generateOrgKeys(): OrgKeys {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const rawPrivate = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
-  const rawPublic = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-  return { signing: generateSigningKey(), encryptionPublicKey: toHex(rawPublic), encryptionPrivateKey: toHex(rawPrivate) };
+function keystoreSecret(dataDir: string): string {
+  const fromEnvironment = process.env['CHARTCHAIN_KEYSTORE_SECRET'];
+  if (fromEnvironment !== undefined && fromEnvironment.length > 0) return fromEnvironment;
+  const path = join(dataDir, SECRET_FILE);
+  if (!existsSync(path)) writeFileSync(path, toHex(randomBytes(32)) + '\n', { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
 }
 
-/** Writes `keys` under `dataDir` with owner-only permissions. */
-export function saveOrgKeys(dataDir: string, keys: OrgKeys): void {
+/** Creates the keystore under `dataDir` with fresh organisation keys. Throws if one exists. */
+export function createOrgKeys(dataDir: string): OrgKeys {
   mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
-  const file = { signingSeed: toHex(exportSeed(keys.signing)), encryptionPrivateKey: keys.encryptionPrivateKey };
-  writeFileSync(join(dataDir, KEY_FILE), JSON.stringify(file) + '\n', { mode: 0o600 });
+  const keystore = Keystore.create(join(dataDir, KEYSTORE_FILE), keystoreSecret(dataDir));
+  keystore.put(SIGNING_ENTRY, exportSeed(generateSigningKey()), 'ed25519-seed');
+  keystore.put(`${ENCRYPTION_PREFIX}1`, exportX25519PrivateRaw(generateX25519().privateKey), 'x25519-private');
+  return orgKeysFrom(keystore);
 }
 
-/** Loads the organisation keys from `dataDir`. Throws when the file is missing or malformed. */
+/** Opens the keystore under `dataDir`. Throws KeystoreError on a wrong secret or a damaged file. */
 export function loadOrgKeys(dataDir: string): OrgKeys {
-  const file = JSON.parse(readFileSync(join(dataDir, KEY_FILE), 'utf8')) as { signingSeed: string; encryptionPrivateKey: string };
-  const signing = signingKeyFromSeed(fromHex(file.signingSeed, 'signingSeed', 32));
-  const privateKey = createPrivateKey({ key: Buffer.from(X25519_PKCS8_PREFIX + file.encryptionPrivateKey, 'hex'), format: 'der', type: 'pkcs8' });
-  const rawPublic = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(-32);
-  return { signing, encryptionPublicKey: toHex(rawPublic), encryptionPrivateKey: file.encryptionPrivateKey };
+  return orgKeysFrom(Keystore.open(join(dataDir, KEYSTORE_FILE), keystoreSecret(dataDir)));
+}
+
+/** Adds a new encryption key generation; returns its public key hex, to be announced on-chain. */
+export function rotateEncryptionKey(keys: OrgKeys): OrgKeys {
+  const next = generations(keys.keystore).length + 1;
+  keys.keystore.put(`${ENCRYPTION_PREFIX}${next}`, exportX25519PrivateRaw(generateX25519().privateKey), 'x25519-private');
+  return orgKeysFrom(keys.keystore);
+}
+
+function generations(keystore: Keystore): string[] {
+  const names = keystore.names().filter((name) => name.startsWith(ENCRYPTION_PREFIX));
+  return names.sort((a, b) => Number(a.slice(ENCRYPTION_PREFIX.length)) - Number(b.slice(ENCRYPTION_PREFIX.length)));
+}
+
+function orgKeysFrom(keystore: Keystore): OrgKeys {
+  const signing = signingKeyFromSeed(keystore.get(SIGNING_ENTRY));
+  const encryptionKeys = new Map<string, KeyObject>();
+  let encryptionPublicKey = '';
+  for (const name of generations(keystore)) {
+    const pair = x25519FromPrivate(keystore.get(name));
+    encryptionPublicKey = toHex(pair.publicKey);
+    encryptionKeys.set(encryptionPublicKey, pair.privateKey);
+  }
+  return { signing, encryptionPublicKey, encryptionKeys, keystore };
 }
