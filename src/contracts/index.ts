@@ -22,12 +22,14 @@ export {
   type TxRecord,
 } from './executor.js';
 export * from './membership/index.js';
+export * from './records/index.js';
 export { ID_PATTERN } from './body.js';
 
 import { Executor } from './executor.js';
 import { membershipContract, resolveSigner } from './membership/index.js';
+import { recordsContract } from './records/index.js';
 
 /** The executor every ChartChain node runs: the same contracts, in the same order. */
 export function standardExecutor(): Executor {
-  return new Executor([membershipContract], resolveSigner);
+  return new Executor([membershipContract, recordsContract], resolveSigner);
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex, toHex, VerifyPool } from '../crypto/index.js';
-import { ID_PATTERN, NONCE_TABLE, standardExecutor, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
+import { ERASURE_TABLE, ID_PATTERN, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
 import { QueueFullError, SoloOrderer, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
@@ -24,7 +24,7 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { ChainStore, type BlockCommit } from '../storage/index.js';
+import { BlobStore, ChainStore, type BlockCommit } from '../storage/index.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
@@ -32,6 +32,7 @@ import { createOrgKeys, loadOrgKeys, type OrgKeys } from './org-keys.js';
 import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
+import { NodeRecords } from './records-api.js';
 
 /** Why a submission was refused before ordering. */
 export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted';
@@ -51,6 +52,7 @@ export interface InitOptions {
 }
 
 const CHAIN_FILE = 'chain.db';
+const BLOBS_DIR = 'blobs';
 const ORDERER_FILE = 'orderer.db';
 
 /** True when `dataDir` already holds an initialised node. */
@@ -67,6 +69,10 @@ export class ChartChainNode {
   #proposed: { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit } | undefined;
   #orgNonce: number;
   #halted: string | undefined;
+  /** Erasures this organisation has deleted locally and whose receipt is on its way. */
+  readonly #receiptsPending = new Set<string>();
+  /** Encrypted records: write, read, history and erasure. */
+  readonly records: NodeRecords;
 
   private constructor(
     readonly dataDir: string,
@@ -79,6 +85,7 @@ export class ChartChainNode {
     private readonly orderer: Orderer,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
+    this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId);
     const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
     this.#orgNonce = typeof nonce === 'number' ? nonce : 0;
   }
@@ -118,6 +125,7 @@ export class ChartChainNode {
     await recoverState(store, executor, node.signatures);
     node.#requeue();
     await orderer.start(node.#consumer(head));
+    node.#confirmErasures(store.stateKeys(ERASURE_TABLE).map((recordId) => [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const));
     return node;
   }
 
@@ -266,12 +274,24 @@ export class ChartChainNode {
 
   #commit(commit: BlockCommit): void {
     this.store.commit(commit);
+    this.#confirmErasures(commit.writeSet);
     const txIds = commit.txs.map(({ txId }) => txId);
     this.signatures.forget(txIds);
     for (const txId of txIds) {
       this.#pending.delete(txId);
       const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
       if (record !== undefined) this.#waiters.resolve(txId, record);
+    }
+  }
+
+  /** Deletes the ciphertexts of newly erased records and signs this organisation's receipt for each. */
+  #confirmErasures(writeSet: readonly WriteSetEntry[]): void {
+    for (const recordId of this.records.eraseCommitted(writeSet)) {
+      if (this.#receiptsPending.has(recordId)) continue;
+      this.#receiptsPending.add(recordId);
+      void this.submit(this.signAsOrg('records.erasure-receipt', { recordId })).then((result) => {
+        if (!result.ok) this.#receiptsPending.delete(recordId);
+      });
     }
   }
 

@@ -194,6 +194,11 @@ export class ChainStore {
     this.#savedHeight = height;
   }
 
+  /** Every live key of state table `table`, sorted: for the rare scans outside consensus. */
+  stateKeys(table: string): string[] {
+    return this.#state.keys(table);
+  }
+
   /** Every stored row of state table `table` (as of the savepoint), sorted by key: for verification. */
   stateRows(table: string): IterableIterator<[key: string, value: string]> {
     return this.#state.storedRows(table);

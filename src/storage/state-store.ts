@@ -113,6 +113,16 @@ export class StateStore implements StateReader {
     this.#overlayCount = 0;
   }
 
+  /** Every live key of `table`, the overlay included, sorted. */
+  keys(table: string): string[] {
+    const keys = new Set(this.db.prepare(`SELECT key FROM ${stateTableName(table)}`).pluck().all() as string[]);
+    for (const [key, text] of this.#overlay.get(table) ?? []) {
+      if (text === null) keys.delete(key);
+      else keys.add(key);
+    }
+    return [...keys].sort();
+  }
+
   /** Every stored row of `table`, sorted by key, ignoring the overlay: for verification. */
   *storedRows(table: string): IterableIterator<[key: string, value: string]> {
     yield* this.db.prepare(`SELECT key, value FROM ${stateTableName(table)} ORDER BY key`).raw().iterate() as IterableIterator<[string, string]>;

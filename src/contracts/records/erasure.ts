@@ -1,0 +1,72 @@
+/**
+ * Erasure (GDPR Art. 17, DESIGN.md Encryption): the patient, or one of the organisations that
+ * hold the record with a legal basis, erases a record. Every node then deletes the ciphertexts
+ * and their cached keys and confirms on-chain, so anyone can check that all of them did. What
+ * stays on-chain (hashes, commitments, wrapped keys) is useless without the ciphertext.
+ */
+import type { Transaction } from '../../ledger/index.js';
+import { onlyFields } from '../body.js';
+import { accept, refuse, type ContractResult, type Signer, type TxContext } from '../contract.js';
+import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
+import type { StateReader } from '../state.js';
+import { legalBasisField, recordIdField } from './record-body.js';
+import { ERASURE_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow } from './tables.js';
+
+type Refusal = `denied:${string}` | `invalid:${string}`;
+
+/**
+ * Executes `records.erase`: { recordId, legalBasis? }. Signed by the record's patient, or by the
+ * organisation key of the record's organisation or of the patient's home organisation, which
+ * must give a legal basis. Emits `records.erased`, on which nodes delete the ciphertexts.
+ */
+export function executeErase(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (!onlyFields(tx.body, ['recordId', 'legalBasis'])) return refuse('invalid:bad-body');
+  const recordId = recordIdField(tx.body);
+  const legalBasis = legalBasisField(tx.body);
+  if (recordId === undefined || legalBasis === undefined) return refuse('invalid:bad-body');
+  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  if (record === undefined) return refuse('denied:no-such-record');
+  const requester = erasureRequester(state, record, context.signer, legalBasis);
+  if (typeof requester === 'string') return refuse(requester);
+  if (record.status === 'erased') return refuse('denied:record-erased');
+  const time = context.block.time;
+  const erasure: ErasureRow = { recordId, requestedBy: requester, legalBasis, requestedAt: time, confirmations: {} };
+  return accept(
+    [
+      { table: RECORD_TABLE, key: recordId, value: { ...record, status: 'erased', updatedAt: time } },
+      { table: ERASURE_TABLE, key: recordId, value: { ...erasure, requestedBy: { ...requester } } },
+    ],
+    [{ type: 'records.erased', subject: recordId }],
+  );
+}
+
+/**
+ * Executes `records.erasure-receipt`: { recordId }, signed by a member organisation's key once
+ * its node has deleted the record's ciphertexts. One receipt per organisation.
+ */
+export function executeErasureReceipt(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
+  if (!onlyFields(tx.body, ['recordId'])) return refuse('invalid:bad-body');
+  const recordId = recordIdField(tx.body);
+  if (recordId === undefined) return refuse('invalid:bad-body');
+  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  if (record === undefined) return refuse('denied:no-such-record');
+  if (record.status !== 'erased') return refuse('denied:not-erased');
+  const erasure = state.get(ERASURE_TABLE, recordId) as unknown as ErasureRow;
+  const org = context.signer.org;
+  // hasOwn, not `confirmations[org] !== undefined`: an org id such as 'constructor' names an inherited member.
+  if (Object.hasOwn(erasure.confirmations, org)) return refuse('denied:already-confirmed');
+  const confirmations = { ...erasure.confirmations, [org]: context.block.time };
+  return accept([{ table: ERASURE_TABLE, key: recordId, value: { ...erasure, requestedBy: { ...erasure.requestedBy }, confirmations } }], [
+    { type: 'records.erasure-confirmed', subject: recordId },
+  ]);
+}
+
+/** Who asks for the erasure, when `signer` is entitled to: the patient, or a holding organisation with a legal basis. */
+function erasureRequester(state: StateReader, record: RecordRow, signer: Signer, legalBasis: string | null): ErasureRow['requestedBy'] | Refusal {
+  if (signer.role === 'patient') return signer.subject === record.patientId ? { role: 'patient', subject: signer.subject } : 'denied:not-entitled';
+  if (signer.role !== 'org') return 'denied:not-entitled';
+  const patient = state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined;
+  if (signer.org !== record.org && signer.org !== patient?.homeOrg) return 'denied:not-entitled';
+  return legalBasis === null ? 'denied:legal-basis-required' : { role: 'org', subject: signer.org };
+}

@@ -1,0 +1,109 @@
+/**
+ * Validators for records transaction bodies, in the manner of ../body.ts: each returns the
+ * parsed value or undefined, so contract logic only ever sees well-formed fields.
+ */
+import type { JsonValue } from '../../crypto/index.js';
+import type { JsonObject } from '../../ledger/index.js';
+import { hex32Field, stringField, textField } from '../body.js';
+import {
+  ENVELOPE_COUNT_MAX,
+  LEGAL_BASIS_LENGTH_MAX,
+  RECORD_CIPHERTEXT_BYTES_MAX,
+  RECORD_VERSION_MAX,
+  SECURITY_LABEL_CODE_LENGTH_MAX,
+  SECURITY_LABEL_COUNT_MAX,
+  SECURITY_LABEL_SYSTEM_LENGTH_MAX,
+} from './limits.js';
+import type { KeyEnvelope, SecurityLabel } from './tables.js';
+
+/**
+ * Record ids: FHIR R4 ids (hl7.org/fhir/R4/datatypes.html#id), except that the first character
+ * must be a letter or digit, so that no id reads as a path segment such as '.' or '..'.
+ */
+export const RECORD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
+/** FHIR resource type names: Observation, Condition, MedicationRequest, … */
+export const RESOURCE_TYPE_PATTERN = /^[A-Z][A-Za-z]{1,63}$/;
+const HEX48_PATTERN = /^[0-9a-f]{96}$/;
+const BLANK_PATTERN = /^ *$/;
+
+/** The fields a new version carries, whether it is an anchor or a supersede. */
+export const CONTENT_FIELDS = ['ciphertextHash', 'ciphertextSize', 'commitment', 'securityLabels', 'envelopes'] as const;
+
+/** What a body says about a new version's ciphertext and who can open it. */
+export interface VersionContent {
+  ciphertextHash: string;
+  ciphertextSize: number;
+  commitment: string;
+  securityLabels: SecurityLabel[];
+  envelopes: KeyEnvelope[];
+}
+
+/** The `recordId` field (see RECORD_ID_PATTERN). */
+export function recordIdField(body: JsonObject): string | undefined {
+  return stringField(body, 'recordId', RECORD_ID_PATTERN);
+}
+
+/** The `version` field: an integer in [1, RECORD_VERSION_MAX]. */
+export function versionField(body: JsonObject): number | undefined {
+  const value = body['version'];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= RECORD_VERSION_MAX ? value : undefined;
+}
+
+/** The CONTENT_FIELDS of `body`, or undefined when any is missing or malformed. */
+export function versionContent(body: JsonObject): VersionContent | undefined {
+  const ciphertextHash = hex32Field(body, 'ciphertextHash');
+  const ciphertextSize = body['ciphertextSize'];
+  const commitment = hex32Field(body, 'commitment');
+  const securityLabels = securityLabelsOf(body['securityLabels']);
+  const envelopes = envelopesOf(body['envelopes']);
+  if (ciphertextHash === undefined || commitment === undefined || securityLabels === undefined || envelopes === undefined) return undefined;
+  if (typeof ciphertextSize !== 'number' || !Number.isSafeInteger(ciphertextSize) || ciphertextSize < 1 || ciphertextSize > RECORD_CIPHERTEXT_BYTES_MAX) return undefined;
+  return { ciphertextHash, ciphertextSize, commitment, securityLabels, envelopes };
+}
+
+/**
+ * The optional `legalBasis` field: null when absent, empty or only spaces; undefined when it is
+ * not a string of at most LEGAL_BASIS_LENGTH_MAX code units without control characters.
+ */
+export function legalBasisField(body: JsonObject): string | null | undefined {
+  const value = body['legalBasis'];
+  if (value === undefined || (typeof value === 'string' && BLANK_PATTERN.test(value))) return null;
+  return textField(body, 'legalBasis', LEGAL_BASIS_LENGTH_MAX);
+}
+
+function securityLabelsOf(value: JsonValue | undefined): SecurityLabel[] | undefined {
+  if (!Array.isArray(value) || value.length > SECURITY_LABEL_COUNT_MAX) return undefined;
+  const labels: SecurityLabel[] = [];
+  for (const item of value) {
+    const label = objectOf(item, ['system', 'code']);
+    const system = label && textField(label, 'system', SECURITY_LABEL_SYSTEM_LENGTH_MAX);
+    const code = label && textField(label, 'code', SECURITY_LABEL_CODE_LENGTH_MAX);
+    if (system === undefined || code === undefined) return undefined;
+    if (labels.some((other) => other.system === system && other.code === code)) return undefined;
+    labels.push({ system, code });
+  }
+  return labels;
+}
+
+function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > ENVELOPE_COUNT_MAX) return undefined;
+  const envelopes: KeyEnvelope[] = [];
+  for (const item of value) {
+    const envelope = objectOf(item, ['recipient', 'enc', 'wrappedKey']);
+    const recipient = envelope && hex32Field(envelope, 'recipient');
+    const enc = envelope && hex32Field(envelope, 'enc');
+    const wrappedKey = envelope && stringField(envelope, 'wrappedKey', HEX48_PATTERN);
+    if (recipient === undefined || enc === undefined || wrappedKey === undefined) return undefined;
+    // One envelope per recipient: a second would be either redundant or a conflicting key.
+    if (envelopes.some((other) => other.recipient === recipient)) return undefined;
+    envelopes.push({ recipient, enc, wrappedKey });
+  }
+  return envelopes;
+}
+
+/** `value` as an object with exactly `fields`, or undefined. */
+function objectOf(value: JsonValue, fields: readonly string[]): JsonObject | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  return keys.length === fields.length && fields.every((field) => keys.includes(field)) ? value : undefined;
+}

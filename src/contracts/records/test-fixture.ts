@@ -1,0 +1,149 @@
+/**
+ * Test support for the records contract tests (not part of the public API): a Map-based chain
+ * driven by the standard executor, key holders with seeded keys, and body builders.
+ */
+import assert from 'node:assert/strict';
+import { fromHex, publicKeyFromRaw, sha256, sha256Hex, signingKeyFromSeed, toHex, verify, x25519FromPrivate, type JsonValue, type X25519KeyPair } from '../../crypto/index.js';
+import { decodeTransaction, signatureOf, signingMessage, signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
+import type { BlockExecution, SignatureCheck } from '../executor.js';
+import { standardExecutor } from '../index.js';
+import type { StateReader } from '../state.js';
+import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from './tables.js';
+
+const executor = standardExecutor();
+const checkSignature: SignatureCheck = (decoded, publicKey) => verify(publicKeyFromRaw(fromHex(publicKey)), signingMessage(decoded.tx), signatureOf(decoded.tx));
+export const T0 = 1_700_000_000_000;
+
+/** A key holder with an Ed25519 signing key and an X25519 encryption key, both seeded by its id. */
+export class Actor {
+  readonly key;
+  readonly encryption: X25519KeyPair;
+  nonce = 0;
+  constructor(readonly id: string) {
+    this.key = signingKeyFromSeed(sha256(`seed:${id}`));
+    this.encryption = x25519FromPrivate(sha256(`encryption:${id}`));
+  }
+  get publicKey(): string {
+    return toHex(this.key.publicKey);
+  }
+  get encryptionKey(): string {
+    return toHex(this.encryption.publicKey);
+  }
+  tx(type: string, body: JsonObject, nonce = (this.nonce += 1)): Transaction {
+    return signTransaction({ type, nonce, body }, this.key);
+  }
+}
+
+/** A chain held in Maps: executes blocks with the standard executor and applies their write-sets. */
+export class TestChain implements StateReader {
+  readonly tables = new Map<string, Map<string, JsonValue>>();
+  height = 0;
+  time = T0;
+  logSize = 0;
+  appHash = '00'.repeat(32);
+
+  get(table: string, key: string): JsonValue | undefined {
+    return this.tables.get(table)?.get(key);
+  }
+
+  execute(txs: readonly Transaction[]): BlockExecution {
+    const decoded = txs.map((tx) => {
+      const result = decodeTransaction(tx);
+      assert.ok(result.ok, 'test transactions are well-formed');
+      return result;
+    });
+    const execution = executor.executeBlock(this, decoded, { height: this.height, time: this.time, logSizeBefore: this.logSize }, this.appHash, checkSignature);
+    for (const [table, key, value] of execution.writeSet) {
+      const rows = this.tables.get(table) ?? new Map<string, JsonValue>();
+      this.tables.set(table, rows);
+      if (value === null) rows.delete(key);
+      else rows.set(key, value);
+    }
+    this.height += 1;
+    this.logSize += txs.length;
+    this.appHash = execution.appHash;
+    this.time += 1000;
+    return execution;
+  }
+
+  /** Executes one block and returns its statuses. */
+  run(...txs: Transaction[]): string[] {
+    return this.execute(txs).statuses;
+  }
+
+  record(recordId: string): RecordRow | undefined {
+    return this.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  }
+
+  version(recordId: string, version: number): VersionRow | undefined {
+    return this.get(VERSION_TABLE, versionKey(recordId, version)) as VersionRow | undefined;
+  }
+}
+
+export const idOf = (tx: Transaction): string => {
+  const decoded = decodeTransaction(tx);
+  assert.ok(decoded.ok);
+  return decoded.txId;
+};
+
+/** The chain `world()` builds and everyone registered on it. */
+export interface World {
+  chain: TestChain;
+  /** Founders. org-a is the patients' home organisation. */
+  orgA: Actor;
+  orgB: Actor;
+  orgC: Actor;
+  /** Practitioners of org-a (two) and org-b. */
+  drA: Actor;
+  drA2: Actor;
+  drB: Actor;
+  /** Patients of org-a. */
+  patient: Actor;
+  otherPatient: Actor;
+}
+
+const enrol = (idName: string, person: Actor, extra: JsonObject = {}): JsonObject => ({ [idName]: person.id, signingKey: person.publicKey, encryptionKey: person.encryptionKey, ...extra });
+
+/** A chain with three founding organisations, their practitioners and two patients of org-a. */
+export function world(): World {
+  const [orgA, orgB, orgC, drA, drA2, drB, patient, otherPatient] = ['org-a', 'org-b', 'org-c', 'dr-a', 'dr-a2', 'dr-b', 'patient-1', 'patient-2'].map((id) => new Actor(id)) as [Actor, Actor, Actor, Actor, Actor, Actor, Actor, Actor];
+  const chain = new TestChain();
+  const orgs = [orgA, orgB, orgC].map((org) => ({ orgId: org.id, name: `Org ${org.id}`, signingKey: org.publicKey, encryptionKey: org.encryptionKey }));
+  assert.deepEqual(chain.run(orgA.tx('membership.genesis', { network: 'test', orgs })), ['ok']);
+  const statuses = chain.run(
+    orgA.tx('membership.register-practitioner', enrol('practitionerId', drA)),
+    orgA.tx('membership.register-practitioner', enrol('practitionerId', drA2)),
+    orgB.tx('membership.register-practitioner', enrol('practitionerId', drB)),
+    orgA.tx('membership.register-patient', enrol('patientId', patient, { custody: 'self' })),
+    orgA.tx('membership.register-patient', enrol('patientId', otherPatient, { custody: 'custodial' })),
+  );
+  assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok', 'ok']);
+  return { chain, orgA, orgB, orgC, drA, drA2, drB, patient, otherPatient };
+}
+
+/** A well-formed envelope for `recipient` (an Actor or raw key hex); its bytes are placeholders. */
+export function envelope(recipient: Actor | string): JsonObject {
+  const key = typeof recipient === 'string' ? recipient : recipient.encryptionKey;
+  return { recipient: key, enc: sha256Hex(`enc:${key}`), wrappedKey: 'ab'.repeat(48) };
+}
+
+/** The content fields of version `version` of `recordId`, wrapped for `recipients`. */
+export function content(recordId: string, version: number, recipients: readonly (Actor | string)[]): JsonObject {
+  return {
+    ciphertextHash: sha256Hex(`ciphertext:${recordId}/${version}`),
+    ciphertextSize: 1234,
+    commitment: sha256Hex(`commitment:${recordId}/${version}`),
+    securityLabels: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' }],
+    envelopes: recipients.map(envelope),
+  };
+}
+
+/** An anchor body for `recordId` about `patient`, wrapped for `recipients`. */
+export function anchorBody(recordId: string, patient: Actor, recipients: readonly (Actor | string)[], extra: JsonObject = {}): JsonObject {
+  return { recordId, patientId: patient.id, resourceType: 'Observation', version: 1, ...content(recordId, 1, recipients), ...extra };
+}
+
+/** A supersede body creating `version` of `recordId`, wrapped for `recipients`. */
+export function supersedeBody(recordId: string, version: number, recipients: readonly (Actor | string)[], extra: JsonObject = {}): JsonObject {
+  return { recordId, version, ...content(recordId, version, recipients), ...extra };
+}

@@ -1,0 +1,104 @@
+/**
+ * Writing record versions (DESIGN.md, Contracts: records). `records.anchor` creates a record at
+ * version 1, `records.supersede` appends a version and `records.tombstone` deletes the record
+ * while keeping its history. A version is anchored by ciphertext hash and commitment only.
+ * Every write names the version it creates, which must be the latest plus one: of two writes
+ * racing for the same version exactly one wins, and FHIR If-Match builds on that.
+ */
+import type { Transaction } from '../../ledger/index.js';
+import { idField, onlyFields, stringField } from '../body.js';
+import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import { PATIENT_TABLE } from '../membership/index.js';
+import type { StateReader, Write } from '../state.js';
+import { CONTENT_FIELDS, recordIdField, RESOURCE_TYPE_PATTERN, versionContent, versionField, type VersionContent } from './record-body.js';
+import { requiredRecipients } from './recipients.js';
+import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionKind, type VersionRow } from './tables.js';
+
+type Refusal = `denied:${string}` | `invalid:${string}`;
+
+const ANCHOR_FIELDS = ['recordId', 'patientId', 'resourceType', 'version', ...CONTENT_FIELDS];
+const SUPERSEDE_FIELDS = ['recordId', 'version', ...CONTENT_FIELDS];
+const TOMBSTONE_FIELDS = ['recordId', 'version'];
+
+/**
+ * Executes `records.anchor`: { recordId, patientId, resourceType, version: 1, ...CONTENT_FIELDS },
+ * signed by a practitioner, for a registered patient and a record id not used before.
+ */
+export function executeAnchor(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
+  if (!onlyFields(tx.body, ANCHOR_FIELDS)) return refuse('invalid:bad-body');
+  const recordId = recordIdField(tx.body);
+  const patientId = idField(tx.body, 'patientId');
+  const resourceType = stringField(tx.body, 'resourceType', RESOURCE_TYPE_PATTERN);
+  const content = versionContent(tx.body);
+  if (recordId === undefined || patientId === undefined || resourceType === undefined || content === undefined) return refuse('invalid:bad-body');
+  if (versionField(tx.body) !== 1) return refuse('invalid:bad-body');
+  if (state.get(RECORD_TABLE, recordId) !== undefined) return refuse('denied:record-exists');
+  if (state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
+  const record: RecordRow = { recordId, patientId, resourceType, org: context.signer.org, latestVersion: 1, status: 'active', updatedAt: context.block.time };
+  return writeVersion(state, context, record, 'anchor', content);
+}
+
+/** Executes `records.supersede`: { recordId, version, ...CONTENT_FIELDS }, signed by a practitioner, for an active record. */
+export function executeSupersede(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
+  if (!onlyFields(tx.body, SUPERSEDE_FIELDS)) return refuse('invalid:bad-body');
+  const recordId = recordIdField(tx.body);
+  const version = versionField(tx.body);
+  const content = versionContent(tx.body);
+  if (recordId === undefined || version === undefined || content === undefined) return refuse('invalid:bad-body');
+  const record = nextVersionOf(state, recordId, version, context.block.time);
+  if (typeof record === 'string') return refuse(record);
+  return writeVersion(state, context, record, 'supersede', content);
+}
+
+/** Executes `records.tombstone`: { recordId, version }, signed by a practitioner, for an active record. */
+export function executeTombstone(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
+  if (!onlyFields(tx.body, TOMBSTONE_FIELDS)) return refuse('invalid:bad-body');
+  const recordId = recordIdField(tx.body);
+  const version = versionField(tx.body);
+  if (recordId === undefined || version === undefined) return refuse('invalid:bad-body');
+  const record = nextVersionOf(state, recordId, version, context.block.time);
+  if (typeof record === 'string') return refuse(record);
+  const row: VersionRow = {
+    ...versionHeader(record, context, 'tombstone'),
+    ciphertextHash: null,
+    ciphertextSize: null,
+    commitment: null,
+    securityLabels: [],
+    envelopes: [],
+  };
+  return accept(versionWrites({ ...record, status: 'deleted' }, row), [{ type: 'records.tombstoned', subject: record.recordId }]);
+}
+
+/** `recordId`'s row advanced to `version` at `time`, when the record is active and `version` is its next one. */
+function nextVersionOf(state: StateReader, recordId: string, version: number, time: number): RecordRow | Refusal {
+  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  if (record === undefined) return 'denied:no-such-record';
+  if (record.status !== 'active') return `denied:record-${record.status}`;
+  if (version !== record.latestVersion + 1) return 'denied:version-conflict';
+  return { ...record, latestVersion: version, updatedAt: time };
+}
+
+/** Writes `record` at its latest version with `content`, once every required recipient has an envelope. */
+function writeVersion(state: StateReader, context: TxContext, record: RecordRow, kind: 'anchor' | 'supersede', content: VersionContent): ContractResult {
+  const recipients = new Set(content.envelopes.map((envelope) => envelope.recipient));
+  const required = requiredRecipients(state, record.patientId, record.resourceType, content.securityLabels, context.signer.org);
+  if (!required.every((recipient) => recipients.has(recipient))) return refuse('denied:missing-envelope');
+  const row: VersionRow = { ...versionHeader(record, context, kind), ...content };
+  return accept(versionWrites(record, row), [{ type: kind === 'anchor' ? 'records.anchored' : 'records.superseded', subject: record.recordId }]);
+}
+
+function versionHeader(record: RecordRow, context: TxContext, kind: VersionKind): Pick<VersionRow, 'recordId' | 'version' | 'resourceType' | 'patientId' | 'author' | 'txId' | 'time' | 'kind'> {
+  const { recordId, latestVersion: version, resourceType, patientId } = record;
+  const author = { practitioner: context.signer.subject, org: context.signer.org };
+  return { recordId, version, resourceType, patientId, author, txId: context.txId, time: context.block.time, kind };
+}
+
+function versionWrites(record: RecordRow, row: VersionRow): Write[] {
+  return [
+    { table: RECORD_TABLE, key: record.recordId, value: { ...record } },
+    { table: VERSION_TABLE, key: versionKey(row.recordId, row.version), value: { ...row } },
+  ];
+}

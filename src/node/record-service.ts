@@ -1,0 +1,155 @@
+/**
+ * Encrypted records on a node (DESIGN.md, Encryption; Read path). A write seals the resource
+ * under a fresh data key, stores the ciphertext by its hash, wraps the key for every required
+ * recipient and anchors the version on the ledger. A read checks every link back: blob hash,
+ * envelope, ciphertext, commitment. Any mismatch is a RecordIntegrityError carrying evidence.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import {
+  canonicalBytes,
+  commitmentOf,
+  fromHex,
+  openRecordContent,
+  recordAad,
+  sealRecordContent,
+  sha256Hex,
+  toHex,
+  unwrapDataKey,
+  utf8,
+  fromUtf8,
+  wrapDataKey,
+  type JsonValue,
+} from '../crypto/index.js';
+import { RECORD_TABLE, VERSION_TABLE, requiredRecipients, versionKey, type RecordRow, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { BlobIntegrityError, BlobMissingError, type BlobStore } from '../storage/index.js';
+import type { ChainStore } from '../storage/index.js';
+
+/** Where a read failed its checks, with what was expected and what was found. */
+export class RecordIntegrityError extends Error {
+  constructor(
+    readonly recordId: string,
+    readonly version: number,
+    readonly stage: 'blob-missing' | 'blob-hash' | 'envelope' | 'ciphertext' | 'commitment',
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`record ${recordId} version ${version}: ${stage} check failed (expected ${expected}, found ${actual})`);
+    this.name = 'RecordIntegrityError';
+  }
+}
+
+/** A read that cannot be served: unknown, deleted, erased, or not wrapped for the reader. */
+export class RecordUnavailableError extends Error {
+  constructor(
+    readonly recordId: string,
+    readonly reason: 'not-found' | 'deleted' | 'erased' | 'not-a-recipient',
+  ) {
+    super(`record ${recordId}: ${reason}`);
+    this.name = 'RecordUnavailableError';
+  }
+}
+
+/** What a record version decrypts to: the resource and the salt its commitment uses. */
+interface SealedPlaintext {
+  readonly resource: JsonObject;
+  readonly salt: string;
+}
+
+/** A prepared write: the anchor body to sign, once the ciphertext is stored. */
+export interface PreparedVersion {
+  readonly body: JsonObject;
+  readonly ciphertextHash: string;
+}
+
+/** Seals `resource` as version `version` of `recordId` and returns the anchor or supersede body. */
+export function prepareVersion(
+  chain: ChainStore,
+  blobs: BlobStore,
+  input: {
+    readonly recordId: string;
+    readonly patientId: string;
+    readonly version: number;
+    readonly resource: JsonObject;
+    readonly securityLabels: readonly SecurityLabel[];
+    readonly org: string;
+    /** Recipients beyond the required ones (X25519 public keys, hex). */
+    readonly extraRecipients?: readonly string[];
+  },
+): PreparedVersion {
+  const resourceType = String(input.resource['resourceType']);
+  const salt = randomBytes(32);
+  const commitment = commitmentOf(salt, canonicalBytes(input.resource));
+  const plaintext: SealedPlaintext = { resource: input.resource, salt: toHex(salt) };
+  const aad = recordAad({ recordId: input.recordId, version: input.version, resourceType });
+  const { dataKey, sealed } = sealRecordContent(canonicalBytes(plaintext), aad);
+  const ciphertextHash = blobs.put(sealed);
+  const required = requiredRecipients(chain.state, input.patientId, resourceType, input.securityLabels, input.org);
+  const recipients = [...new Set([...required, ...(input.extraRecipients ?? [])])].sort();
+  const envelopes = recipients.map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));
+  const body: JsonObject = {
+    recordId: input.recordId,
+    version: input.version,
+    ciphertextHash,
+    ciphertextSize: sealed.byteLength,
+    commitment,
+    securityLabels: input.securityLabels.map((label) => ({ ...label })),
+    envelopes,
+  };
+  if (input.version === 1) Object.assign(body, { patientId: input.patientId, resourceType });
+  return { body, ciphertextHash };
+}
+
+/** The record's committed row, or undefined. */
+export function recordRow(chain: ChainStore, recordId: string): RecordRow | undefined {
+  return chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+}
+
+/** A committed version row, or undefined. */
+export function versionRow(chain: ChainStore, recordId: string, version: number): VersionRow | undefined {
+  return chain.state.get(VERSION_TABLE, versionKey(recordId, version)) as VersionRow | undefined;
+}
+
+/**
+ * Opens version `version` of `recordId` with whichever of `keys` (raw X25519 public key hex →
+ * private key) has an envelope, checking blob hash, envelope, ciphertext and commitment.
+ */
+export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): JsonObject {
+  const row = versionRow(chain, recordId, version);
+  if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
+  if (row.kind === 'tombstone' || row.ciphertextHash === null) throw new RecordUnavailableError(recordId, 'deleted');
+  const envelope = row.envelopes.find((candidate) => keys.has(candidate.recipient));
+  if (envelope === undefined) throw new RecordUnavailableError(recordId, 'not-a-recipient');
+  const sealed = readBlob(blobs, row);
+  const aad = recordAad({ recordId, version, resourceType: row.resourceType });
+  let dataKey: Uint8Array;
+  try {
+    dataKey = unwrapDataKey(envelope, keys.get(envelope.recipient)!, aad);
+  } catch {
+    throw new RecordIntegrityError(recordId, version, 'envelope', `a key wrapped for ${envelope.recipient}`, 'an envelope that does not open');
+  }
+  let plaintext: SealedPlaintext;
+  try {
+    plaintext = JSON.parse(fromUtf8(openRecordContent(sealed, dataKey, aad))) as SealedPlaintext;
+  } catch {
+    throw new RecordIntegrityError(recordId, version, 'ciphertext', 'an authentic ciphertext', 'one that fails AES-GCM authentication');
+  }
+  const commitment = commitmentOf(fromHex(plaintext.salt, 'salt', 32), canonicalBytes(plaintext.resource as JsonValue));
+  if (commitment !== row.commitment) throw new RecordIntegrityError(recordId, version, 'commitment', row.commitment!, commitment);
+  return plaintext.resource;
+}
+
+function readBlob(blobs: BlobStore, row: VersionRow): Uint8Array {
+  try {
+    return blobs.get(row.ciphertextHash!);
+  } catch (error) {
+    if (error instanceof BlobMissingError) throw new RecordIntegrityError(row.recordId, row.version, 'blob-missing', row.ciphertextHash!, 'no blob');
+    if (error instanceof BlobIntegrityError) throw new RecordIntegrityError(row.recordId, row.version, 'blob-hash', row.ciphertextHash!, error.actualHash);
+    throw error;
+  }
+}
+
+/** A fresh record id: random, never derived from patient data. */
+export function newRecordId(): string {
+  return toHex(randomBytes(16));
+}

@@ -1,0 +1,161 @@
+/**
+ * The node's record operations: custodial enrolment, write, read, delete, erase and history.
+ * Keys of practitioners and custodial patients stay in the node's keystore and sign only here.
+ */
+import type { KeyObject } from 'node:crypto';
+import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate } from '../crypto/index.js';
+import { ERASURE_TABLE, NONCE_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import type { JsonObject, Transaction } from '../ledger/index.js';
+import type { BlobStore, ChainStore } from '../storage/index.js';
+import { LocalSigner } from './local-signer.js';
+import type { OrgKeys } from './org-keys.js';
+import { inclusionProof, type InclusionProofResponse } from './proofs.js';
+import { newRecordId, openVersion, prepareVersion, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
+
+/** Who is reading: this organisation (its practitioners read through it), or a custodial patient. */
+export type RecordReader = { readonly kind: 'organisation' } | { readonly kind: 'patient'; readonly patientId: string };
+
+/** A write to submit, and where it will land. */
+export interface RecordWrite {
+  readonly tx: Transaction;
+  readonly recordId: string;
+  readonly version: number;
+}
+
+/** One version in a record's history, with the inclusion proof of the transaction that wrote it. */
+export interface HistoryEntry {
+  readonly version: VersionRow;
+  readonly proof: InclusionProofResponse;
+}
+
+type Role = 'practitioner' | 'patient';
+
+/** Record operations over one node's chain, blobs and keys. */
+export class NodeRecords {
+  readonly #signers = new Map<string, LocalSigner>();
+
+  constructor(
+    private readonly chain: ChainStore,
+    readonly blobs: BlobStore,
+    private readonly keys: OrgKeys,
+    private readonly orgId: string,
+  ) {}
+
+  /** Generates and stores custodial keys for a practitioner or patient; returns the public halves for registration. */
+  enrol(role: Role, id: string): { signingKey: string; encryptionKey: string } {
+    const signing = generateSigningKey();
+    const encryption = generateX25519();
+    this.keys.keystore.put(`${role}:${id}:signing`, exportSeed(signing), 'ed25519-seed');
+    this.keys.keystore.put(`${role}:${id}:encryption`, exportX25519PrivateRaw(encryption.privateKey), 'x25519-private');
+    return { signingKey: toHex(signing.publicKey), encryptionKey: toHex(encryption.publicKey) };
+  }
+
+  /** The custodial signer of a practitioner or patient enrolled here. Throws KeystoreError when absent. */
+  signer(role: Role, id: string): LocalSigner {
+    const name = `${role}:${id}:signing`;
+    let signer = this.#signers.get(name);
+    if (signer === undefined) {
+      const key = signingKeyFromSeed(this.keys.keystore.get(name));
+      const nonce = this.chain.state.get(NONCE_TABLE, key.keyId);
+      signer = new LocalSigner(key, typeof nonce === 'number' ? nonce : 0);
+      this.#signers.set(name, signer);
+    }
+    return signer;
+  }
+
+  /**
+   * Seals `resource` as the next version of `recordId` (a new record when omitted) and returns
+   * the practitioner-signed transaction. `expectedVersion` is FHIR If-Match: the write is
+   * refused on-chain with denied:version-conflict when another version landed first.
+   */
+  write(input: {
+    practitionerId: string;
+    patientId: string;
+    resource: JsonObject;
+    recordId?: string;
+    expectedVersion?: number;
+    securityLabels?: SecurityLabel[];
+    extraRecipients?: string[];
+  }): RecordWrite {
+    const recordId = input.recordId ?? newRecordId();
+    const existing = recordRow(this.chain, recordId);
+    const version = (input.expectedVersion ?? existing?.latestVersion ?? 0) + 1;
+    const prepared = prepareVersion(this.chain, this.blobs, {
+      recordId,
+      patientId: existing?.patientId ?? input.patientId,
+      version,
+      resource: input.resource,
+      securityLabels: input.securityLabels ?? [],
+      org: existing?.org ?? this.orgId,
+      extraRecipients: input.extraRecipients ?? [],
+    });
+    const type = version === 1 ? 'records.anchor' : 'records.supersede';
+    return { tx: this.signer('practitioner', input.practitionerId).sign(type, prepared.body), recordId, version };
+  }
+
+  /** A tombstone for `recordId` (FHIR delete): history stays. */
+  tombstone(practitionerId: string, recordId: string): RecordWrite {
+    const row = recordRow(this.chain, recordId);
+    if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
+    const version = row.latestVersion + 1;
+    return { tx: this.signer('practitioner', practitionerId).sign('records.tombstone', { recordId, version }), recordId, version };
+  }
+
+  /** An erasure request signed by the custodial patient, or by this organisation with a legal basis. */
+  erase(recordId: string, by: { patientId: string } | { legalBasis: string }, orgSign: (type: string, body: JsonObject) => Transaction): Transaction {
+    if ('patientId' in by) return this.signer('patient', by.patientId).sign('records.erase', { recordId });
+    return orgSign('records.erase', { recordId, legalBasis: by.legalBasis });
+  }
+
+  /** Decrypts version `version` (default: the latest) for `reader`, checking every link. */
+  read(reader: RecordReader, recordId: string, version?: number): { resource: JsonObject; version: VersionRow } {
+    const row = recordRow(this.chain, recordId);
+    if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
+    if (row.status === 'erased') throw new RecordUnavailableError(recordId, 'erased');
+    const wanted = version ?? row.latestVersion;
+    const resource = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
+    return { resource, version: versionRow(this.chain, recordId, wanted)! };
+  }
+
+  #readerKeys(reader: RecordReader): ReadonlyMap<string, KeyObject> {
+    if (reader.kind === 'organisation') return this.keys.encryptionKeys;
+    const pair = x25519FromPrivate(this.keys.keystore.get(`patient:${reader.patientId}:encryption`));
+    return new Map([[toHex(pair.publicKey), pair.privateKey]]);
+  }
+
+  /** Every version of `recordId`, each with the inclusion proof of its anchoring transaction. */
+  history(recordId: string): HistoryEntry[] {
+    const row = recordRow(this.chain, recordId);
+    if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
+    const entries: HistoryEntry[] = [];
+    for (let version = 1; version <= row.latestVersion; version++) {
+      const stored = versionRow(this.chain, recordId, version)!;
+      entries.push({ version: stored, proof: inclusionProof(this.chain, stored.txId) });
+    }
+    return entries;
+  }
+
+  /**
+   * Erasures in a committed write-set that this organisation has not yet confirmed: their
+   * ciphertexts are deleted here, and the caller signs a receipt for each returned record id.
+   */
+  eraseCommitted(writeSet: readonly WriteSetEntry[]): string[] {
+    const erased: string[] = [];
+    for (const [table, key, value] of writeSet) {
+      if (table !== ERASURE_TABLE || value === null) continue;
+      const row = value as unknown as ErasureRow;
+      if (Object.hasOwn(row.confirmations, this.orgId)) continue;
+      this.#deleteCiphertexts(key);
+      erased.push(key);
+    }
+    return erased;
+  }
+
+  #deleteCiphertexts(recordId: string): void {
+    const row = this.chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    for (let version = 1; version <= (row?.latestVersion ?? 0); version++) {
+      const hash = versionRow(this.chain, recordId, version)?.ciphertextHash;
+      if (hash !== null && hash !== undefined) this.blobs.delete(hash);
+    }
+  }
+}

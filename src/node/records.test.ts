@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { fromHex, generateX25519, toHex } from '../crypto/index.js';
+import { ERASURE_TABLE, VERSION_TABLE, versionKey, type ErasureRow, type VersionRow } from '../contracts/index.js';
+import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
+import type { ChainStore } from '../storage/index.js';
+import { ChartChainNode } from './node.js';
+import { openVersion, RecordIntegrityError, RecordUnavailableError } from './record-service.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/hl7-examples', import.meta.url));
+
+async function commit(node: ChartChainNode, tx: Parameters<ChartChainNode['submit']>[0]): Promise<string> {
+  const result = await node.submit(tx);
+  assert.ok(result.ok, JSON.stringify(result));
+  return (await node.waitForTx(result.txId, 20_000)).status;
+}
+
+async function freshNode(t: { after: (fn: () => void) => void }): Promise<{ node: ChartChainNode; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-records-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const practitioner = node.records.enrol('practitioner', 'dr-ada');
+  assert.equal(await commit(node, node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...practitioner })), 'ok');
+  const patient = node.records.enrol('patient', 'patient-0001');
+  assert.equal(await commit(node, node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', custody: 'custodial', ...patient })), 'ok');
+  return { node, dir };
+}
+
+function write(node: ChartChainNode, resource: JsonObject, extra: { recordId?: string; expectedVersion?: number } = {}) {
+  return node.records.write({ practitionerId: 'dr-ada', patientId: 'patient-0001', resource, ...extra });
+}
+
+test('every HL7 R4 example round-trips through encryption, the blob store and the ledger', async (t) => {
+  const { node } = await freshNode(t);
+  try {
+    // Every example resource; the package's licence file is the one JSON file that is not a resource.
+    const files = readdirSync(FIXTURES).filter((name) => name.endsWith('.json') && name !== 'LICENSE-package.json').sort();
+    assert.ok(files.length >= 130, `found ${files.length} examples`);
+    const writes = files.map((name) => ({ name, resource: JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as JsonObject }));
+    assert.ok(writes.every(({ resource }) => typeof resource['resourceType'] === 'string'));
+    const submitted = await Promise.all(writes.map(async ({ name, resource }) => ({ name, resource, write: write(node, resource), txId: '' })));
+    for (const entry of submitted) {
+      const result = await node.submit(entry.write.tx);
+      assert.ok(result.ok, `${entry.name}: ${JSON.stringify(result)}`);
+      entry.txId = result.txId;
+    }
+    for (const entry of submitted) assert.equal((await node.waitForTx(entry.txId, 30_000)).status, 'ok', entry.name);
+    for (const entry of submitted) {
+      assert.deepEqual(node.records.read({ kind: 'organisation' }, entry.write.recordId).resource, entry.resource, entry.name);
+    }
+    const sample = submitted[0]!;
+    assert.deepEqual(node.records.read({ kind: 'patient', patientId: 'patient-0001' }, sample.write.recordId).resource, sample.resource);
+  } finally {
+    await node.close();
+  }
+});
+
+test('versions are sequential: two concurrent updates of version 1, exactly one wins; history carries proofs', async (t) => {
+  const { node } = await freshNode(t);
+  try {
+    const first = write(node, { resourceType: 'Observation', status: 'preliminary', code: { text: 'BP' } });
+    assert.equal(await commit(node, first.tx), 'ok');
+    const a = write(node, { resourceType: 'Observation', status: 'final', code: { text: 'BP' } }, { recordId: first.recordId, expectedVersion: 1 });
+    const b = write(node, { resourceType: 'Observation', status: 'amended', code: { text: 'BP' } }, { recordId: first.recordId, expectedVersion: 1 });
+    const [ra, rb] = await Promise.all([node.submit(a.tx), node.submit(b.tx)]);
+    assert.ok(ra.ok && rb.ok);
+    const statuses = [(await node.waitForTx(ra.txId)).status, (await node.waitForTx(rb.txId)).status].sort();
+    assert.deepEqual(statuses, ['denied:version-conflict', 'ok']);
+    const history = node.records.history(first.recordId);
+    assert.equal(history.length, 2);
+    for (const { version, proof } of history) {
+      assert.equal(proof.txId, version.txId);
+      verifyInclusion(proof.leafIndex, proof.treeSize, fromHex(proof.leafHash), proof.inclusionProof.map((hash) => fromHex(hash)), fromHex(proof.treeHead.logRoot));
+      assert.equal(toHex(hashLeaf(node.store.tx(proof.leafIndex)!.bytes)), proof.leafHash);
+    }
+  } finally {
+    await node.close();
+  }
+});
+
+test('tampering with the blob, an envelope or the anchored commitment is a typed integrity error; a non-recipient cannot read', async (t) => {
+  const { node } = await freshNode(t);
+  try {
+    const resource = { resourceType: 'Condition', code: { text: 'Hypertension' }, subject: { reference: 'Patient/patient-0001' } };
+    const written = write(node, resource);
+    assert.equal(await commit(node, written.tx), 'ok');
+    const row = node.store.state.get(VERSION_TABLE, versionKey(written.recordId, 1)) as unknown as VersionRow;
+    const keys = node.keys.encryptionKeys;
+    const withRow = (changed: VersionRow): ChainStore => ({ state: { get: (table: string, key: string) => (table === VERSION_TABLE ? changed : node.store.state.get(table, key)) } }) as unknown as ChainStore;
+    const stage = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (error) {
+        if (error instanceof RecordIntegrityError || error instanceof RecordUnavailableError) return error instanceof RecordIntegrityError ? error.stage : error.reason;
+        throw error;
+      }
+      return 'read';
+    };
+    assert.equal(stage(() => openVersion(node.store, node.records.blobs, written.recordId, 1, keys)), 'read');
+    const flip = (hex: string, at: number) => hex.slice(0, at) + (hex[at] === '0' ? '1' : '0') + hex.slice(at + 1);
+    const envelopes = row.envelopes.map((envelope) => ({ ...envelope, wrappedKey: flip(envelope.wrappedKey, 10) }));
+    assert.equal(stage(() => openVersion(withRow({ ...row, envelopes }), node.records.blobs, written.recordId, 1, keys)), 'envelope');
+    assert.equal(stage(() => openVersion(withRow({ ...row, commitment: flip(row.commitment!, 0) }), node.records.blobs, written.recordId, 1, keys)), 'commitment');
+    const stranger = generateX25519();
+    assert.equal(stage(() => openVersion(node.store, node.records.blobs, written.recordId, 1, new Map([[toHex(stranger.publicKey), stranger.privateKey]]))), 'not-a-recipient');
+    const path = join(node.records.blobs.dir, row.ciphertextHash!.slice(0, 2), row.ciphertextHash!);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(path, bytes);
+    assert.equal(stage(() => node.records.read({ kind: 'organisation' }, written.recordId)), 'blob-hash');
+  } finally {
+    await node.close();
+  }
+});
+
+test('erasure deletes every ciphertext, is confirmed on-chain, and a restart does not resurrect it', async (t) => {
+  const { node, dir } = await freshNode(t);
+  let recordId = '';
+  try {
+    const first = write(node, { resourceType: 'Observation', status: 'final', valueString: 'secret' });
+    recordId = first.recordId;
+    assert.equal(await commit(node, first.tx), 'ok');
+    assert.equal(await commit(node, write(node, { resourceType: 'Observation', status: 'amended', valueString: 'secret 2' }, { recordId }).tx), 'ok');
+    const hashes = [1, 2].map((version) => (node.store.state.get(VERSION_TABLE, versionKey(recordId, version)) as unknown as VersionRow).ciphertextHash!);
+    assert.ok(hashes.every((hash) => node.records.blobs.has(hash)));
+    assert.equal(await commit(node, node.records.erase(recordId, { patientId: 'patient-0001' }, (type, body) => node.signAsOrg(type, body))), 'ok');
+    assert.ok(hashes.every((hash) => !node.records.blobs.has(hash)), 'ciphertexts deleted');
+    const deadline = Date.now() + 10_000;
+    while (!Object.hasOwn((node.store.state.get(ERASURE_TABLE, recordId) as unknown as ErasureRow).confirmations, 'practice-a')) {
+      assert.ok(Date.now() < deadline, 'erasure receipt committed');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.throws(() => node.records.read({ kind: 'organisation' }, recordId), RecordUnavailableError);
+  } finally {
+    await node.close();
+  }
+  const reopened = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    assert.throws(() => reopened.records.read({ kind: 'organisation' }, recordId), RecordUnavailableError);
+    assert.throws(() => openVersion(reopened.store, reopened.records.blobs, recordId, 1, reopened.keys.encryptionKeys), (error: unknown) => error instanceof RecordIntegrityError && error.stage === 'blob-missing');
+  } finally {
+    await reopened.close();
+  }
+});
