@@ -12,9 +12,9 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fromHex, generateSigningKey, sign, toHex, utf8, VerifyPool, randomHex } from './bench-util.js';
+import { generateSigningKey, sign, utf8, VerifyPool, randomHex } from './bench-util.js';
 import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
-import { encodeTransaction, MerkleLog, hashLeaf, signTransaction, verifyInclusion } from '../src/ledger/index.js';
+import { encodeTransaction, MerkleLog, hashLeaf, verifyInclusion } from '../src/ledger/index.js';
 import { ChainStore } from '../src/storage/index.js';
 import { standardExecutor } from '../src/contracts/index.js';
 

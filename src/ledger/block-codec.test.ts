@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { canonicalBytes, fromUtf8, publicKeyFromRaw, signingKeyFromSeed, utf8 } from '../crypto/index.js';
-import { blockHashOf, signHeader, txRootOf, verifyHeaderSignature, GENESIS_PREV_HASH, type Block, type BlockHeader } from './block.js';
+import { blockHashOf, signHeader, txRootOf, verifyHeaderSignature, GENESIS_PREV_HASH, type Block } from './block.js';
 import { BlockFormatError, checkHeader, decodeBlock, encodeBlock, encodeBlockParts } from './block-codec.js';
 import { BLOCK_TX_COUNT_MAX } from './limits.js';
 import { encodeTransaction, signTransaction, type Transaction } from './transaction.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Hex, toHex, VerifyPool } from '../crypto/index.js';
+import { toHex, VerifyPool } from '../crypto/index.js';
 import { ERASURE_TABLE, ID_PATTERN, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
 import { QueueFullError, SoloOrderer, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
@@ -33,6 +33,7 @@ import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
 import { NodeRecords } from './records-api.js';
+import { LocalSigner } from './local-signer.js';
 
 /** Why a submission was refused before ordering. */
 export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted';
@@ -67,7 +68,7 @@ export class ChartChainNode {
   readonly #pending = new Map<string, DecodedTransaction>();
   readonly #admission: AdmissionVerifier;
   #proposed: { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit } | undefined;
-  #orgNonce: number;
+  readonly #org: LocalSigner;
   #halted: string | undefined;
   /** Erasures this organisation has deleted locally and whose receipt is on its way. */
   readonly #receiptsPending = new Set<string>();
@@ -87,7 +88,7 @@ export class ChartChainNode {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId);
     const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
-    this.#orgNonce = typeof nonce === 'number' ? nonce : 0;
+    this.#org = new LocalSigner(keys.signing, typeof nonce === 'number' ? nonce : 0);
   }
 
   /**
@@ -209,8 +210,7 @@ export class ChartChainNode {
 
   /** Signs a transaction with this organisation's key and the next organisation nonce. */
   signAsOrg(type: string, body: JsonObject): Transaction {
-    this.#orgNonce += 1;
-    return signTransaction({ type, nonce: this.#orgNonce, body }, this.keys.signing);
+    return this.#org.sign(type, body);
   }
 
   /** Where `txId` stands: committed (with height, leaf index and status), pending, or unknown. */

@@ -3,7 +3,7 @@
  * stored: signatures, hash links, txRoot and logRoot, the replayed statuses and appHash. For a
  * data directory it then compares the node's stored state and log nodes with the replay.
  */
-import { bytesEqual, canonicalBytes, canonicalize, toHex } from '../crypto/index.js';
+import { bytesEqual, canonicalBytes, toHex } from '../crypto/index.js';
 import { standardExecutor, type Executor } from '../contracts/index.js';
 import { blockHashOf, BlockFormatError, decodeBlock, type DecodedBlock } from '../ledger/index.js';
 import type { ChainStore, RawBlock } from '../storage/index.js';

@@ -4,10 +4,10 @@
  * substituted file is reported with its evidence instead of being served.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isHex, sha256Hex, SHA256_BYTES } from '../crypto/index.js';
+import { fsyncDirectory, writeFileDurably } from './durable-file.js';
 
 /** Largest blob accepted by put() or from a BlobSource: bounds memory per read and per fetch. */
 export const BLOB_BYTES_MAX = 64 * 1024 * 1024;
@@ -166,43 +166,6 @@ export class BlobStore {
   #pathOf(hash: string): string {
     if (!isHex(hash, SHA256_BYTES)) throw new TypeError('hash must be 64 lowercase hex digits');
     return join(this.dir, hash.slice(0, 2), hash);
-  }
-}
-
-/**
- * Writes `bytes` to `path` atomically and durably: a uniquely named temporary file in the same
- * directory is written and fsynced, renamed over `path`, then the directory is fsynced so the
- * rename itself survives power loss. The temporary file is removed on failure.
- */
-function writeFileDurably(path: string, bytes: Uint8Array): void {
-  const temporaryPath = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  const fd = openSync(temporaryPath, 'wx', 0o600);
-  try {
-    try {
-      for (let offset = 0; offset < bytes.byteLength; ) offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporaryPath, path);
-  } catch (error) {
-    try {
-      unlinkSync(temporaryPath);
-    } catch {
-      // Best effort: the original error is the one worth reporting.
-    }
-    throw error;
-  }
-  fsyncDirectory(dirname(path));
-}
-
-/** fsync of a directory, which makes the creation, rename or removal of its entries durable. */
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -3,7 +3,7 @@
  * state, in one SQLite database so that one block is one durable transaction.
  */
 import assert from 'node:assert/strict';
-import { canonicalize, fromUtf8, toHex, type JsonValue } from '../crypto/index.js';
+import { canonicalize, fromUtf8, toHex } from '../crypto/index.js';
 import {
   blockHashOf,
   txRootOf,

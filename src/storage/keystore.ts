@@ -9,10 +9,11 @@
  * A sealed empty `check` value lets a wrong secret be refused even when there are no entries.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { isHex } from '../crypto/index.js';
+import { writeFileDurably } from './durable-file.js';
 
 /** scrypt cost used by Keystore.create unless overridden: about 32 MiB and tens of milliseconds. */
 export const KEYSTORE_SCRYPT_DEFAULTS: ScryptParams = Object.freeze({ N: 2 ** 15, r: 8, p: 1 });
@@ -117,7 +118,7 @@ export class Keystore {
     const kek = deriveKekFromSecret(secret, kdf);
     const keystore = new Keystore(absolutePath, kek, kdf, seal(kek, new Uint8Array(0), AAD_CHECK), new Map());
     mkdirSync(dirname(absolutePath), { recursive: true, mode: 0o700 });
-    writeFileDurably(absolutePath, keystore.#serialize(), { exclusive: true });
+    writeDocument(absolutePath, keystore.#serialize(), { exclusive: true });
     return keystore;
   }
 
@@ -168,7 +169,7 @@ export class Keystore {
     const entry: SealedEntry = { ...seal(this.#kek, secretBytes, entryAad(name, metadata)), ...metadata };
     this.#entries.set(name, entry);
     try {
-      writeFileDurably(this.path, this.#serialize(), { exclusive: false });
+      writeDocument(this.path, this.#serialize(), { exclusive: false });
     } catch (error) {
       this.#entries.delete(name);
       throw error;
@@ -209,7 +210,7 @@ export class Keystore {
     if (entry === undefined) return false;
     this.#entries.delete(name);
     try {
-      writeFileDurably(this.path, this.#serialize(), { exclusive: false });
+      writeDocument(this.path, this.#serialize(), { exclusive: false });
     } catch (error) {
       this.#entries.set(name, entry);
       throw error;
@@ -387,49 +388,12 @@ function parseEntries(value: unknown): Map<string, SealedEntry> | undefined {
   return entries;
 }
 
-/**
- * Writes `text` to `path` atomically and durably with mode 0600: a temporary file in the same
- * directory is written and fsynced, then renamed over `path` (or, when `exclusive`, hard-linked
- * to it, which fails rather than replacing an existing keystore), then the directory is fsynced.
- */
-function writeFileDurably(path: string, text: string, { exclusive }: { exclusive: boolean }): void {
-  const temporaryPath = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  const bytes = Buffer.from(text, 'utf8');
+/** Writes the keystore document; `exclusive` refuses to replace an existing keystore. */
+function writeDocument(path: string, text: string, { exclusive }: { exclusive: boolean }): void {
   try {
-    const fd = openSync(temporaryPath, 'wx', 0o600);
-    try {
-      for (let offset = 0; offset < bytes.byteLength; ) offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (exclusive) {
-      try {
-        linkSync(temporaryPath, path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new KeystoreError(`a file already exists at ${path}`);
-        throw error;
-      }
-      unlinkSync(temporaryPath);
-    } else {
-      renameSync(temporaryPath, path);
-    }
+    writeFileDurably(path, Buffer.from(text, 'utf8'), { exclusive });
   } catch (error) {
-    try {
-      unlinkSync(temporaryPath);
-    } catch {
-      // Already renamed or never created; the original error is the one worth reporting.
-    }
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new KeystoreError(`a file already exists at ${path}`);
     throw error;
-  }
-  fsyncDirectory(dirname(path));
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
