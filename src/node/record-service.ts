@@ -61,7 +61,7 @@ export interface PreparedVersion {
 }
 
 /** Seals `resource` as version `version` of `recordId` and returns the anchor or supersede body. */
-export function prepareVersion(
+export async function prepareVersion(
   chain: ChainStore,
   blobs: BlobStore,
   input: {
@@ -74,17 +74,19 @@ export function prepareVersion(
     /** Recipients beyond the required ones (X25519 public keys, hex). */
     readonly extraRecipients?: readonly string[];
   },
-): PreparedVersion {
+): Promise<PreparedVersion> {
   const resourceType = String(input.resource['resourceType']);
   const salt = randomBytes(32);
   const commitment = commitmentOf(salt, canonicalBytes(input.resource));
   const plaintext: SealedPlaintext = { resource: input.resource, salt: toHex(salt) };
   const aad = recordAad({ recordId: input.recordId, version: input.version, resourceType });
   const { dataKey, sealed } = sealRecordContent(canonicalBytes(plaintext), aad);
-  const ciphertextHash = blobs.put(sealed);
+  const stored = blobs.put(sealed);
   const required = requiredRecipients(chain.state, input.patientId, resourceType, input.securityLabels, input.org);
   const recipients = [...new Set([...required, ...(input.extraRecipients ?? [])])].sort();
+  // The wraps run while the blob's write and fsync are on the thread pool.
   const envelopes = recipients.map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));
+  const ciphertextHash = await stored;
   const body: JsonObject = {
     recordId: input.recordId,
     version: input.version,

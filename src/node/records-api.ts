@@ -65,10 +65,12 @@ export class NodeRecords {
 
   /**
    * Seals `resource` as the next version of `recordId` (a new record when omitted) and returns
-   * the practitioner-signed transaction. `expectedVersion` is FHIR If-Match: the write is
+   * the practitioner-signed transaction, once the ciphertext is durable. `expectedVersion` is FHIR If-Match: the write is
    * refused on-chain with denied:version-conflict when another version landed first.
+   * The practitioner's nonce is taken when the write resolves, so concurrent writes by one
+   * practitioner must each be submitted as soon as they resolve, in that order.
    */
-  write(input: {
+  async write(input: {
     practitionerId: string;
     patientId: string;
     resource: JsonObject;
@@ -76,11 +78,11 @@ export class NodeRecords {
     expectedVersion?: number;
     securityLabels?: SecurityLabel[];
     extraRecipients?: string[];
-  }): RecordWrite {
+  }): Promise<RecordWrite> {
     const recordId = input.recordId ?? newRecordId();
     const existing = recordRow(this.chain, recordId);
     const version = (input.expectedVersion ?? existing?.latestVersion ?? 0) + 1;
-    const prepared = prepareVersion(this.chain, this.blobs, {
+    const prepared = await prepareVersion(this.chain, this.blobs, {
       recordId,
       patientId: existing?.patientId ?? input.patientId,
       version,

@@ -43,12 +43,15 @@ test('every HL7 R4 example round-trips through encryption, the blob store and th
     assert.ok(files.length >= 130, `found ${files.length} examples`);
     const writes = files.map((name) => ({ name, resource: JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as JsonObject }));
     assert.ok(writes.every(({ resource }) => typeof resource['resourceType'] === 'string'));
-    const submitted = await Promise.all(writes.map(async ({ name, resource }) => ({ name, resource, write: write(node, resource), txId: '' })));
-    for (const entry of submitted) {
-      const result = await node.submit(entry.write.tx);
-      assert.ok(result.ok, `${entry.name}: ${JSON.stringify(result)}`);
-      entry.txId = result.txId;
-    }
+    // All in flight at once, each submitted as soon as its ciphertext is durable, as a server would.
+    const submitted = await Promise.all(
+      writes.map(async ({ name, resource }) => {
+        const written = await write(node, resource);
+        const result = await node.submit(written.tx);
+        assert.ok(result.ok, `${name}: ${JSON.stringify(result)}`);
+        return { name, resource, write: written, txId: result.txId };
+      }),
+    );
     for (const entry of submitted) assert.equal((await node.waitForTx(entry.txId, 30_000)).status, 'ok', entry.name);
     for (const entry of submitted) {
       assert.deepEqual(node.records.read({ kind: 'organisation' }, entry.write.recordId).resource, entry.resource, entry.name);
@@ -63,10 +66,10 @@ test('every HL7 R4 example round-trips through encryption, the blob store and th
 test('versions are sequential: two concurrent updates of version 1, exactly one wins; history carries proofs', async (t) => {
   const { node } = await freshNode(t);
   try {
-    const first = write(node, { resourceType: 'Observation', status: 'preliminary', code: { text: 'BP' } });
+    const first = await write(node, { resourceType: 'Observation', status: 'preliminary', code: { text: 'BP' } });
     assert.equal(await commit(node, first.tx), 'ok');
-    const a = write(node, { resourceType: 'Observation', status: 'final', code: { text: 'BP' } }, { recordId: first.recordId, expectedVersion: 1 });
-    const b = write(node, { resourceType: 'Observation', status: 'amended', code: { text: 'BP' } }, { recordId: first.recordId, expectedVersion: 1 });
+    const a = await write(node, { resourceType: 'Observation', status: 'final', code: { text: 'BP' } }, { recordId: first.recordId, expectedVersion: 1 });
+    const b = await write(node, { resourceType: 'Observation', status: 'amended', code: { text: 'BP' } }, { recordId: first.recordId, expectedVersion: 1 });
     const [ra, rb] = await Promise.all([node.submit(a.tx), node.submit(b.tx)]);
     assert.ok(ra.ok && rb.ok);
     const statuses = [(await node.waitForTx(ra.txId)).status, (await node.waitForTx(rb.txId)).status].sort();
@@ -87,7 +90,7 @@ test('tampering with the blob, an envelope or the anchored commitment is a typed
   const { node } = await freshNode(t);
   try {
     const resource = { resourceType: 'Condition', code: { text: 'Hypertension' }, subject: { reference: 'Patient/patient-0001' } };
-    const written = write(node, resource);
+    const written = await write(node, resource);
     assert.equal(await commit(node, written.tx), 'ok');
     const row = node.store.state.get(VERSION_TABLE, versionKey(written.recordId, 1)) as unknown as VersionRow;
     const keys = node.keys.encryptionKeys;
@@ -122,10 +125,10 @@ test('erasure deletes every ciphertext, is confirmed on-chain, and a restart doe
   const { node, dir } = await freshNode(t);
   let recordId = '';
   try {
-    const first = write(node, { resourceType: 'Observation', status: 'final', valueString: 'secret' });
+    const first = await write(node, { resourceType: 'Observation', status: 'final', valueString: 'secret' });
     recordId = first.recordId;
     assert.equal(await commit(node, first.tx), 'ok');
-    assert.equal(await commit(node, write(node, { resourceType: 'Observation', status: 'amended', valueString: 'secret 2' }, { recordId }).tx), 'ok');
+    assert.equal(await commit(node, (await write(node, { resourceType: 'Observation', status: 'amended', valueString: 'secret 2' }, { recordId })).tx), 'ok');
     const hashes = [1, 2].map((version) => (node.store.state.get(VERSION_TABLE, versionKey(recordId, version)) as unknown as VersionRow).ciphertextHash!);
     assert.ok(hashes.every((hash) => node.records.blobs.has(hash)));
     assert.equal(await commit(node, node.records.erase(recordId, { patientId: 'patient-0001' }, (type, body) => node.signAsOrg(type, body))), 'ok');

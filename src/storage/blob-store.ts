@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isHex, sha256Hex, SHA256_BYTES } from '../crypto/index.js';
-import { fsyncDirectory, writeFileDurably } from './durable-file.js';
+import { DirectorySyncs, fsyncDirectory, writeFileDurablyAsync } from './durable-file.js';
 
 /** Largest blob accepted by put() or from a BlobSource: bounds memory per read and per fetch. */
 export const BLOB_BYTES_MAX = 64 * 1024 * 1024;
@@ -54,6 +54,7 @@ export interface BlobSource {
  */
 export class BlobStore {
   readonly dir: string;
+  readonly #directories = new DirectorySyncs();
 
   /** Opens (creating if needed) the store rooted at `dir`. */
   constructor(dir: string) {
@@ -63,12 +64,13 @@ export class BlobStore {
   }
 
   /**
-   * Stores `bytes` durably and returns their lowercase hex SHA-256. The file appears under its
-   * final name only once complete and fsynced, so a crash leaves either the whole blob or none.
-   * An intact existing copy is kept as is; a corrupt one is replaced.
+   * Stores `bytes` durably and resolves to their lowercase hex SHA-256. The file appears under
+   * its final name only once complete and fsynced, and the promise resolves only once the rename
+   * is durable too, so a crash leaves either the whole blob or none. Concurrent puts share
+   * directory fsyncs. An intact existing copy is kept as is; a corrupt one is replaced.
    * Throws TypeError if `bytes` is not a Uint8Array, RangeError above BLOB_BYTES_MAX.
    */
-  put(bytes: Uint8Array): string {
+  async put(bytes: Uint8Array): Promise<string> {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
     if (bytes.byteLength > BLOB_BYTES_MAX) throw new RangeError(`bytes must be at most ${BLOB_BYTES_MAX} bytes, got ${bytes.byteLength}`);
     const hash = sha256Hex(bytes);
@@ -76,8 +78,8 @@ export class BlobStore {
     const path = this.#pathOf(hash);
     const shardDir = dirname(path);
     // mkdirSync returns the first directory it created: only then is there a new entry in the root to sync.
-    if (mkdirSync(shardDir, { recursive: true }) !== undefined) fsyncDirectory(this.dir);
-    writeFileDurably(path, bytes);
+    if (mkdirSync(shardDir, { recursive: true }) !== undefined) await this.#directories.sync(this.dir);
+    await writeFileDurablyAsync(path, bytes, this.#directories);
     return hash;
   }
 
@@ -147,7 +149,7 @@ export class BlobStore {
     const bytes = fetched.slice();
     const actualHash = sha256Hex(bytes);
     if (actualHash !== hash) throw new BlobIntegrityError(hash, actualHash);
-    assert.equal(this.put(bytes), hash);
+    assert.equal(await this.put(bytes), hash);
     return bytes;
   }
 
