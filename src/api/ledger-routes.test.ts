@@ -397,3 +397,32 @@ test('nothing malformed crashes the node: thousands of generated requests are ea
     { height: before.height, logSize: before.logSize, logRoot: before.logRoot, appHash: before.appHash, pending: 0 },
   );
 });
+
+test('GET /ledger/erasures shows each erasure with the members that confirmed it; an unerased record is a 404', async (t) => {
+  const { node, app } = await serve(t);
+  assert.deepEqual(await json(app, '/ledger/erasures'), { erasures: [] });
+  const practitioner = node.records.enrol('practitioner', 'dr-ada');
+  const patient = node.records.enrol('patient', 'patient-0001');
+  for (const tx of [
+    node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...practitioner }),
+    node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', custody: 'custodial', ...patient }),
+  ]) {
+    assert.equal((await committed(app, (await json<TxDocument>(app, postTx(tx), 202)).txId)).status, 'ok');
+  }
+  const written = await node.records.write({ practitionerId: 'dr-ada', patientId: 'patient-0001', resource: { resourceType: 'Observation', status: 'final' } });
+  assert.equal((await committed(app, (await json<TxDocument>(app, postTx(written.tx), 202)).txId)).status, 'ok');
+  refusal(await app.inject(`/ledger/erasures/${written.recordId}`), 404);
+  const erase = node.records.erase(written.recordId, { legalBasis: 'GDPR Art. 17(1)(b)' }, (type, body) => node.signAsOrg(type, body));
+  assert.equal((await committed(app, (await json<TxDocument>(app, postTx(erase), 202)).txId)).status, 'ok');
+  const deadline = performance.now() + 10_000;
+  let status = await json<{ confirmedBy: Record<string, number>; awaiting: string[]; legalBasis: string }>(app, `/ledger/erasures/${written.recordId}`);
+  while (status.awaiting.length > 0) {
+    assert.ok(performance.now() < deadline, 'the receipt commits');
+    await sleep(5);
+    status = await json(app, `/ledger/erasures/${written.recordId}`);
+  }
+  assert.deepEqual(Object.keys(status.confirmedBy), ['practice-a']);
+  assert.equal(status.legalBasis, 'GDPR Art. 17(1)(b)');
+  const listed = await json<{ erasures: { recordId: string }[] }>(app, '/ledger/erasures');
+  assert.deepEqual(listed.erasures.map((erasure) => erasure.recordId), [written.recordId]);
+});

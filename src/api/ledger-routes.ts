@@ -81,6 +81,14 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode)
     }
   });
 
+  app.get('/ledger/erasures', async () => ({ erasures: node.erasures() }));
+
+  app.get<{ Params: { recordId: string } }>('/ledger/erasures/:recordId', async (request) => {
+    const status = node.erasure(request.params.recordId);
+    if (status === undefined) throw new ApiError(404, 'not-found', 'that record has not been erased');
+    return status;
+  });
+
   app.get<{ Querystring: Record<string, unknown> }>('/ledger/proof/consistency', async (request) => {
     const first = parseCount(request.query['first'], 'first');
     const second = parseCount(request.query['second'], 'second');

@@ -4,7 +4,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { ChainStore } from '../storage/index.js';
 import { standardExecutor } from '../contracts/index.js';
-import { ChainVerificationError, countBlocks, exportChain, verifyDataDir, verifyExportFile, type VerifyProgress, type VerifySummary } from '../node/index.js';
+import { ChainVerificationError, countBlocks, erasureLine, exportChain, verifyDataDir, verifyExportFile, type VerifyProgress, type VerifySummary } from '../node/index.js';
 
 function progressBar(enabled: boolean, total: number): { onProgress?: VerifyProgress; stop: () => void } {
   if (!enabled || total === 0) return { stop: () => {} };
@@ -13,8 +13,9 @@ function progressBar(enabled: boolean, total: number): { onProgress?: VerifyProg
   return { onProgress: (height, txs) => bar.update(height + 1, { txs }), stop: () => bar.stop() };
 }
 
-function summaryLine(summary: VerifySummary): string {
-  return `ok: ${summary.blocks} blocks, ${summary.txs} transactions, log size ${summary.logSize}, logRoot ${summary.logRoot}, appHash ${summary.appHash}, genesis ${summary.genesisHash}`;
+function summaryLines(summary: VerifySummary): string {
+  const ok = `ok: ${summary.blocks} blocks, ${summary.txs} transactions, log size ${summary.logSize}, logRoot ${summary.logRoot}, appHash ${summary.appHash}, genesis ${summary.genesisHash}`;
+  return [ok, ...summary.erasures.map(erasureLine)].join('\n');
 }
 
 async function verify(file: string | undefined, flags: { data?: string; progress?: boolean }): Promise<void> {
@@ -25,7 +26,7 @@ async function verify(file: string | undefined, flags: { data?: string; progress
     const options = bar.onProgress === undefined ? {} : { onProgress: bar.onProgress };
     const summary = file === undefined ? await verifyDataDir(dataDir, options) : await verifyExportFile(resolve(file), options);
     bar.stop();
-    process.stdout.write(summaryLine(summary) + '\n');
+    process.stdout.write(summaryLines(summary) + '\n');
   } catch (error) {
     bar.stop();
     if (!(error instanceof ChainVerificationError)) throw error;

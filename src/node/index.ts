@@ -9,3 +9,4 @@ export { SignatureCache } from './signature-cache.js';
 export { MemoryChain } from './memory-chain.js';
 export { verifyDataDir, verifyExportFile, countBlocks, type VerifyOptions } from './verify-sources.js';
 export { loadOrgKeys, type OrgKeys } from './org-keys.js';
+export { erasureLine, erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';

@@ -28,7 +28,8 @@ import { BlobStore, ChainStore, type BlockCommit } from '../storage/index.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
-import { createOrgKeys, loadOrgKeys, type OrgKeys } from './org-keys.js';
+import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
+import { createOrgKeys, loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
 import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
@@ -207,6 +208,28 @@ export class ChartChainNode {
     const head = this.head();
     return { height: head.height + 1, time: head.time };
   }
+
+  /**
+   * Rotates the organisation's encryption key: the new key is sealed in the keystore first (so
+   * it can never be announced and then lost), then announced on-chain. Versions written from the
+   * rotating block on are wrapped to it; the older keys stay to read what came before.
+   */
+  async rotateEncryptionKey(): Promise<SubmitResult> {
+    const encryptionKey = rotateEncryptionKey(this.keys);
+    return this.submit(this.signAsOrg('membership.rotate-encryption-key', { encryptionKey }));
+  }
+
+  /** Every erasure on the chain with its confirmations, by record id. */
+  erasures(): ErasureStatus[] {
+    return erasureStatuses(this.#readRow, this.store.stateKeys(ERASURE_TABLE));
+  }
+
+  /** The erasure of `recordId` with its confirmations, or undefined when it was not erased. */
+  erasure(recordId: string): ErasureStatus | undefined {
+    return erasureStatus(this.#readRow, recordId);
+  }
+
+  readonly #readRow = (table: string, key: string): unknown => this.store.state.get(table, key);
 
   /** Signs a transaction with this organisation's key and the next organisation nonce. */
   signAsOrg(type: string, body: JsonObject): Transaction {

@@ -19,10 +19,10 @@ const ENCRYPTION_PREFIX = 'org:encryption:';
 /** The organisation's keys, and the keystore holding them and any custodial keys. */
 export interface OrgKeys {
   readonly signing: SigningKey;
-  /** The current X25519 public key, hex: what new envelopes are wrapped to. */
-  readonly encryptionPublicKey: string;
-  /** Every generation's X25519 private key by public key hex. */
-  readonly encryptionKeys: ReadonlyMap<string, KeyObject>;
+  /** The newest X25519 public key, hex. Envelopes are wrapped to the key the chain names. */
+  encryptionPublicKey: string;
+  /** Every generation's X25519 private key by public key hex; rotateEncryptionKey adds to it. */
+  readonly encryptionKeys: Map<string, KeyObject>;
   readonly keystore: Keystore;
 }
 
@@ -48,11 +48,18 @@ export function loadOrgKeys(dataDir: string): OrgKeys {
   return orgKeysFrom(Keystore.open(join(dataDir, KEYSTORE_FILE), keystoreSecret(dataDir)));
 }
 
-/** Adds a new encryption key generation; returns its public key hex, to be announced on-chain. */
-export function rotateEncryptionKey(keys: OrgKeys): OrgKeys {
+/**
+ * Adds a new encryption key generation to the keystore and to `keys`, keeping every older one
+ * so envelopes wrapped before stay readable; returns its public key hex, to be announced
+ * on-chain with membership.rotate-encryption-key.
+ */
+export function rotateEncryptionKey(keys: OrgKeys): string {
   const next = generations(keys.keystore).length + 1;
-  keys.keystore.put(`${ENCRYPTION_PREFIX}${next}`, exportX25519PrivateRaw(generateX25519().privateKey), 'x25519-private');
-  return orgKeysFrom(keys.keystore);
+  const pair = generateX25519();
+  keys.keystore.put(`${ENCRYPTION_PREFIX}${next}`, exportX25519PrivateRaw(pair.privateKey), 'x25519-private');
+  keys.encryptionPublicKey = toHex(pair.publicKey);
+  keys.encryptionKeys.set(keys.encryptionPublicKey, pair.privateKey);
+  return keys.encryptionPublicKey;
 }
 
 function generations(keystore: Keystore): string[] {

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { fromHex, generateX25519, toHex } from '../crypto/index.js';
-import { ERASURE_TABLE, VERSION_TABLE, versionKey, type ErasureRow, type VersionRow } from '../contracts/index.js';
+import { ERASURE_TABLE, ORG_TABLE, VERSION_TABLE, type OrgRow, versionKey, type ErasureRow, type VersionRow } from '../contracts/index.js';
 import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
+import { verifyDataDir } from './verify-sources.js';
 import { openVersion, RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/hl7-examples', import.meta.url));
@@ -139,13 +140,55 @@ test('erasure deletes every ciphertext, is confirmed on-chain, and a restart doe
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.throws(() => node.records.read({ kind: 'organisation' }, recordId), RecordUnavailableError);
+    const status = node.erasure(recordId);
+    assert.deepEqual(status?.requestedBy, { role: 'patient', subject: 'patient-0001' });
+    assert.deepEqual(Object.keys(status!.confirmedBy), ['practice-a']);
+    assert.deepEqual(status!.awaiting, []);
+    assert.deepEqual(node.erasures().map((erasure) => erasure.recordId), [recordId]);
+  } finally {
+    await node.close();
+  }
+  const verified = await verifyDataDir(dir, { poolSize: 1 });
+  assert.deepEqual(verified.erasures.map((erasure) => [erasure.recordId, Object.keys(erasure.confirmedBy)]), [[recordId, ['practice-a']]]);
+  const reopened = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    assert.throws(() => reopened.records.read({ kind: 'organisation' }, recordId), RecordUnavailableError);
+    assert.throws(() => openVersion(reopened.store, reopened.records.blobs, recordId, 1, reopened.keys.encryptionKeys), (error: unknown) => error instanceof RecordIntegrityError && error.stage === 'blob-missing');
+  } finally {
+    await reopened.close();
+  }
+});
+
+test('rotating the organisation key: new versions wrap to the new key, older ones stay readable, also after a restart', async (t) => {
+  const { node, dir } = await freshNode(t);
+  const before = node.store.state.get(ORG_TABLE, 'practice-a') as unknown as OrgRow;
+  let recordId = '';
+  let newKey = '';
+  try {
+    const first = await write(node, { resourceType: 'Observation', status: 'final', valueString: 'before rotation' });
+    recordId = first.recordId;
+    assert.equal(await commit(node, first.tx), 'ok');
+    const rotated = await node.rotateEncryptionKey();
+    assert.ok(rotated.ok, JSON.stringify(rotated));
+    assert.equal((await node.waitForTx(rotated.txId)).status, 'ok');
+    newKey = (node.store.state.get(ORG_TABLE, 'practice-a') as unknown as OrgRow).encryptionKey;
+    assert.notEqual(newKey, before.encryptionKey);
+    assert.equal(await commit(node, (await write(node, { resourceType: 'Observation', status: 'amended', valueString: 'after rotation' }, { recordId })).tx), 'ok');
+    const recipients = (version: number) => (node.store.state.get(VERSION_TABLE, versionKey(recordId, version)) as unknown as VersionRow).envelopes.map((envelope) => envelope.recipient);
+    assert.ok(recipients(1).includes(before.encryptionKey) && !recipients(1).includes(newKey));
+    assert.ok(recipients(2).includes(newKey) && !recipients(2).includes(before.encryptionKey));
+    // Announcing the key already on-chain is refused, not silently accepted.
+    const again = await node.submit(node.signAsOrg('membership.rotate-encryption-key', { encryptionKey: newKey }));
+    assert.ok(again.ok);
+    assert.equal((await node.waitForTx(again.txId)).status, 'denied:key-unchanged');
   } finally {
     await node.close();
   }
   const reopened = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
-    assert.throws(() => reopened.records.read({ kind: 'organisation' }, recordId), RecordUnavailableError);
-    assert.throws(() => openVersion(reopened.store, reopened.records.blobs, recordId, 1, reopened.keys.encryptionKeys), (error: unknown) => error instanceof RecordIntegrityError && error.stage === 'blob-missing');
+    assert.equal(reopened.keys.encryptionPublicKey, newKey);
+    assert.equal(reopened.records.read({ kind: 'organisation' }, recordId, 1).resource['valueString'], 'before rotation');
+    assert.equal(reopened.records.read({ kind: 'organisation' }, recordId, 2).resource['valueString'], 'after rotation');
   } finally {
     await reopened.close();
   }

@@ -4,10 +4,11 @@
  * data directory it then compares the node's stored state and log nodes with the replay.
  */
 import { bytesEqual, canonicalBytes, toHex } from '../crypto/index.js';
-import { standardExecutor, type Executor } from '../contracts/index.js';
+import { ERASURE_TABLE, standardExecutor, type Executor } from '../contracts/index.js';
 import { blockHashOf, BlockFormatError, decodeBlock, type DecodedBlock } from '../ledger/index.js';
 import type { ChainStore, RawBlock } from '../storage/index.js';
 import { validateBlock, BlockValidationError } from './block-validation.js';
+import { erasureStatuses, type ErasureStatus } from './erasures.js';
 import { MemoryChain } from './memory-chain.js';
 import type { SignatureCache } from './signature-cache.js';
 
@@ -20,6 +21,8 @@ export interface VerifySummary {
   readonly appHash: string;
   readonly headHash: string;
   readonly genesisHash: string;
+  /** Every erasure on the chain, with which members confirmed it. */
+  readonly erasures: readonly ErasureStatus[];
 }
 
 /** The first thing found wrong; `height` is undefined when the fault is in state, not a block. */
@@ -74,7 +77,8 @@ export async function verifyBlocks(
   }
   const head = chain.head();
   if (head === undefined) throw new ChainVerificationError(0, 'chain has no genesis block');
-  const summary = { blocks: height, txs, logSize: head.logSize, logRoot: head.logRoot, appHash: head.appHash, headHash: blockHashOf(head), genesisHash };
+  const erasures = erasureStatuses(chain.state.get, chain.rows(ERASURE_TABLE).keys());
+  const summary = { blocks: height, txs, logSize: head.logSize, logRoot: head.logRoot, appHash: head.appHash, headHash: blockHashOf(head), genesisHash, erasures };
   return { summary, chain };
 }
 

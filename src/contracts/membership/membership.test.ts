@@ -219,6 +219,27 @@ describe('organisations join and leave by majority vote', () => {
   });
 });
 
+describe('encryption key rotation', () => {
+  test('only an organisation rotates its own key, to a well-formed key that differs from the current one', () => {
+    const { chain, orgs: [a, b] } = founded(...THREE);
+    const doctor = new Actor('dr-a');
+    assert.deepEqual(chain.run(a.tx('register-practitioner', enrol('practitionerId', doctor))), ['ok']);
+    const fresh = '33'.repeat(32);
+    assert.deepEqual(
+      chain.run(
+        doctor.tx('rotate-encryption-key', { encryptionKey: fresh }),
+        a.tx('rotate-encryption-key', { encryptionKey: 'not hex' }),
+        a.tx('rotate-encryption-key', { encryptionKey: fresh, orgId: 'org-b' }),
+        a.tx('rotate-encryption-key', { encryptionKey: '11'.repeat(32) }),
+        a.tx('rotate-encryption-key', { encryptionKey: fresh }),
+      ),
+      ['denied:not-an-organisation', 'invalid:bad-body', 'invalid:bad-body', 'denied:key-unchanged', 'ok'],
+    );
+    assert.equal((chain.get(ORG_TABLE, 'org-a') as { encryptionKey: string }).encryptionKey, fresh);
+    assert.equal((chain.get(ORG_TABLE, b.id) as { encryptionKey: string }).encryptionKey, '11'.repeat(32));
+  });
+});
+
 describe('practitioners and patients', () => {
   test('only their own org registers, suspends and reinstates a practitioner; a suspended one is inactive', () => {
     const { chain, orgs: [a, b] } = founded(...THREE);

@@ -4,6 +4,7 @@ import { refuse, type Contract, type ContractResult, type TxContext } from '../c
 import type { StateReader } from '../state.js';
 import { executeGenesis } from './genesis.js';
 import { executePropose, executeVote } from './governance.js';
+import { executeRotateEncryptionKey } from './key-rotation.js';
 import { executeRegisterPatient, executeRegisterPractitioner, executeSetPractitionerStatus } from './people.js';
 import { CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, PROPOSAL_TABLE } from './tables.js';
 
@@ -17,6 +18,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   'membership.suspend-practitioner': executeSetPractitionerStatus('suspended'),
   'membership.reinstate-practitioner': executeSetPractitionerStatus('active'),
   'membership.register-patient': executeRegisterPatient,
+  'membership.rotate-encryption-key': executeRotateEncryptionKey,
 };
 
 /** The membership contract. */
