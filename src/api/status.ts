@@ -17,7 +17,7 @@ export function nodeStatus(node: ChartChainNode) {
     appHash: head.appHash,
     pending: node.pendingCount,
     halted: node.halted ?? null,
-    alarms: node.halted === undefined ? [] : [{ kind: 'halted', reason: node.halted }],
+    alarms: [...(node.halted === undefined ? [] : [{ kind: 'halted', reason: node.halted }]), ...node.records.alarms],
   };
 }
 

@@ -50,6 +50,8 @@ export interface Contract {
   readonly name: string;
   readonly tables: readonly string[];
   readonly txTypes: readonly string[];
+  /** Tables another contract owns that this one may also write: the shared audit trail. */
+  readonly appendsTo?: readonly string[];
   execute(state: StateReader, tx: Transaction, context: TxContext): ContractResult;
 }
 

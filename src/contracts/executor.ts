@@ -119,7 +119,7 @@ export class Executor {
     const result = contract.execute(state, tx, context);
     if (result.status !== 'ok') return { status: result.status, writes: [nonceWrite], events: result.events };
     for (const write of result.writes) {
-      assert(contract.tables.includes(write.table), `${contract.name} wrote to ${write.table}, which it does not own`);
+      assert(contract.tables.includes(write.table) || contract.appendsTo?.includes(write.table) === true, `${contract.name} wrote to ${write.table}, which it does not own`);
     }
     return { status: 'ok', writes: [...result.writes, nonceWrite], events: result.events };
   }

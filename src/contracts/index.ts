@@ -23,13 +23,20 @@ export {
 } from './executor.js';
 export * from './membership/index.js';
 export * from './records/index.js';
+export * from './agreements/index.js';
+export * from './consent/index.js';
+export * from './access/index.js';
+export * from './audit/index.js';
 export { ID_PATTERN } from './body.js';
 
+import { accessContract } from './access/index.js';
+import { agreementsContract } from './agreements/index.js';
+import { consentContract } from './consent/index.js';
 import { Executor } from './executor.js';
 import { membershipContract, resolveSigner } from './membership/index.js';
 import { recordsContract } from './records/index.js';
 
 /** The executor every ChartChain node runs: the same contracts, in the same order. */
 export function standardExecutor(): Executor {
-  return new Executor([membershipContract, recordsContract], resolveSigner);
+  return new Executor([membershipContract, recordsContract, agreementsContract, consentContract, accessContract], resolveSigner);
 }

@@ -28,6 +28,8 @@ import { BlobStore, ChainStore, type BlockCommit } from '../storage/index.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
+import { NodeAccess, type AccessHost } from './access-api.js';
+import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
 import { createOrgKeys, loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
 import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
@@ -75,6 +77,10 @@ export class ChartChainNode {
   readonly #receiptsPending = new Set<string>();
   /** Encrypted records: write, read, history and erasure. */
   readonly records: NodeRecords;
+  /** The consent-checked, log-before-release read path, break-the-glass and the audit trail. */
+  readonly access: NodeAccess;
+  /** Consent of custodial patients, and the key sharing that follows a grant. */
+  readonly consent: NodeConsent;
 
   private constructor(
     readonly dataDir: string,
@@ -88,6 +94,16 @@ export class ChartChainNode {
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId);
+    const host: AccessHost = {
+      chain: store,
+      records: this.records,
+      orgId: config.orgId,
+      signAsOrg: (type, body) => this.signAsOrg(type, body),
+      submit: (tx) => this.submit(tx),
+      waitForTx: (txId, timeoutMs) => this.waitForTx(txId, timeoutMs),
+    };
+    this.access = new NodeAccess(host);
+    this.consent = new NodeConsent(host);
     const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
     this.#org = new LocalSigner(keys.signing, typeof nonce === 'number' ? nonce : 0);
   }
@@ -298,6 +314,7 @@ export class ChartChainNode {
   #commit(commit: BlockCommit): void {
     this.store.commit(commit);
     this.#confirmErasures(commit.writeSet);
+    void this.consent.shareCommitted(commit.writeSet).catch((error: unknown) => this.records.alarm('key-sharing', String(error)));
     const txIds = commit.txs.map(({ txId }) => txId);
     this.signatures.forget(txIds);
     for (const txId of txIds) {

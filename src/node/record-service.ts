@@ -82,7 +82,14 @@ export async function prepareVersion(
   const aad = recordAad({ recordId: input.recordId, version: input.version, resourceType });
   const { dataKey, sealed } = sealRecordContent(canonicalBytes(plaintext), aad);
   const stored = blobs.put(sealed);
-  const required = requiredRecipients(chain.state, input.patientId, resourceType, input.securityLabels, input.org);
+  const required = requiredRecipients(chain.state, {
+    patientId: input.patientId,
+    recordId: input.recordId,
+    resourceType,
+    securityLabels: input.securityLabels,
+    orgId: input.org,
+    time: chain.head()?.time ?? 0,
+  });
   const recipients = [...new Set([...required, ...(input.extraRecipients ?? [])])].sort();
   // The wraps run while the blob's write and fsync are on the thread pool.
   const envelopes = recipients.map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));

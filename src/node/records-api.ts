@@ -10,10 +10,16 @@ import type { BlobStore, ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
 import type { OrgKeys } from './org-keys.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
-import { newRecordId, openVersion, prepareVersion, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
+import { newRecordId, openVersion, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
 
-/** Who is reading: this organisation (its practitioners read through it), or a custodial patient. */
-export type RecordReader = { readonly kind: 'organisation' } | { readonly kind: 'patient'; readonly patientId: string };
+/**
+ * Whose keys open a version: this organisation's; a practitioner's (their own envelope, from a
+ * grant to them, then the organisation's); or a custodial patient's.
+ */
+export type RecordReader =
+  | { readonly kind: 'organisation' }
+  | { readonly kind: 'practitioner'; readonly practitionerId: string }
+  | { readonly kind: 'patient'; readonly patientId: string };
 
 /** A write to submit, and where it will land. */
 export interface RecordWrite {
@@ -30,9 +36,20 @@ export interface HistoryEntry {
 
 type Role = 'practitioner' | 'patient';
 
+/** Something an operator must look at: a failed integrity check, a failed background task. */
+export interface NodeAlarm {
+  readonly kind: 'integrity' | 'key-sharing';
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** Alarms kept for /ledger/status, newest last; older ones are dropped past this many. */
+const ALARM_COUNT_MAX = 100;
+
 /** Record operations over one node's chain, blobs and keys. */
 export class NodeRecords {
   readonly #signers = new Map<string, LocalSigner>();
+  readonly #alarms: NodeAlarm[] = [];
 
   constructor(
     private readonly chain: ChainStore,
@@ -40,6 +57,11 @@ export class NodeRecords {
     private readonly keys: OrgKeys,
     private readonly orgId: string,
   ) {}
+
+  /** The keystore holding the custodial keys of this node's practitioners and patients. */
+  get keystore() {
+    return this.keys.keystore;
+  }
 
   /** Generates and stores custodial keys for a practitioner or patient; returns the public halves for registration. */
   enrol(role: Role, id: string): { signingKey: string; encryptionKey: string } {
@@ -115,13 +137,35 @@ export class NodeRecords {
     if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
     if (row.status === 'erased') throw new RecordUnavailableError(recordId, 'erased');
     const wanted = version ?? row.latestVersion;
-    const resource = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
-    return { resource, version: versionRow(this.chain, recordId, wanted)! };
+    try {
+      const resource = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
+      return { resource, version: versionRow(this.chain, recordId, wanted)! };
+    } catch (error) {
+      if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
+      throw error;
+    }
+  }
+
+  /** Alarms raised so far (at most the newest 100). */
+  get alarms(): readonly NodeAlarm[] {
+    return this.#alarms;
+  }
+
+  /** Records an alarm for /ledger/status. */
+  alarm(kind: NodeAlarm['kind'], reason: string): void {
+    this.#alarms.push({ kind, reason, at: Date.now() });
+    if (this.#alarms.length > ALARM_COUNT_MAX) this.#alarms.shift();
   }
 
   #readerKeys(reader: RecordReader): ReadonlyMap<string, KeyObject> {
     if (reader.kind === 'organisation') return this.keys.encryptionKeys;
-    const pair = x25519FromPrivate(this.keys.keystore.get(`patient:${reader.patientId}:encryption`));
+    if (reader.kind === 'patient') return this.#custodialKey(`patient:${reader.patientId}:encryption`);
+    const name = `practitioner:${reader.practitionerId}:encryption`;
+    return this.keys.keystore.names().includes(name) ? new Map([...this.#custodialKey(name), ...this.keys.encryptionKeys]) : this.keys.encryptionKeys;
+  }
+
+  #custodialKey(name: string): Map<string, KeyObject> {
+    const pair = x25519FromPrivate(this.keys.keystore.get(name));
     return new Map([[toHex(pair.publicKey), pair.privateKey]]);
   }
 

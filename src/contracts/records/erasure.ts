@@ -5,6 +5,7 @@
  * stays on-chain (hashes, commitments, wrapped keys) is useless without the ciphertext.
  */
 import type { Transaction } from '../../ledger/index.js';
+import { auditWrites } from '../audit/index.js';
 import { onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type Signer, type TxContext } from '../contract.js';
 import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
@@ -35,6 +36,7 @@ export function executeErase(state: StateReader, tx: Transaction, context: TxCon
     [
       { table: RECORD_TABLE, key: recordId, value: { ...record, status: 'erased', updatedAt: time } },
       { table: ERASURE_TABLE, key: recordId, value: { ...erasure, requestedBy: { ...requester } } },
+      ...auditWrites(state, record.patientId, { kind: 'erasure', actor: { role: requester.role, subject: requester.subject, org: context.signer.org }, recordId, reason: legalBasis }, context),
     ],
     [{ type: 'records.erased', subject: recordId }],
   );

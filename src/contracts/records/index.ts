@@ -1,6 +1,6 @@
 /** Public API of the records contract. */
 export { recordsContract } from './records.js';
-export { requiredRecipients } from './recipients.js';
+export { granteeKey, requiredRecipients, type RecipientQuery } from './recipients.js';
 export { RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN } from './record-body.js';
 export * from './tables.js';
 export * from './limits.js';

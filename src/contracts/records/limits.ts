@@ -11,6 +11,8 @@ export const RECORD_CIPHERTEXT_BYTES_MAX = 8 * 1024 * 1024;
 export const SECURITY_LABEL_COUNT_MAX = 16;
 /** Key envelopes on one record version: the fan-out of a data key to its recipients. */
 export const ENVELOPE_COUNT_MAX = 64;
+/** Versions one records.share-keys transaction re-wraps: a grant's backlog goes in several. */
+export const KEY_SHARE_COUNT_MAX = 256;
 /** A security label's `system`, in UTF-16 code units: a URI. */
 export const SECURITY_LABEL_SYSTEM_LENGTH_MAX = 256;
 /** A security label's `code`, in UTF-16 code units. */
@@ -35,3 +37,7 @@ assert(
 );
 assert(RECORD_VERSION_MAX <= Number.MAX_SAFE_INTEGER, 'version numbers are safe integers');
 assert(RECORD_CIPHERTEXT_BYTES_MAX <= Number.MAX_SAFE_INTEGER, 'ciphertext sizes are safe integers');
+
+// One share: record id (64), version (10 digits), enc (64 hex), wrappedKey (96 hex), and field names.
+const KEY_SHARE_JSON_BYTES_MAX = 64 + 10 + 64 + 96 + 64;
+assert(KEY_SHARE_COUNT_MAX * KEY_SHARE_JSON_BYTES_MAX + VERSION_BODY_OTHER_BYTES_MAX <= TX_BODY_BYTES_MAX, 'a full key-share body fits in one transaction body');

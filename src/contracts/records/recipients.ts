@@ -1,22 +1,41 @@
 /** Who a record version's data key must be wrapped for (DESIGN.md, Encryption). */
-import { ORG_TABLE, PATIENT_TABLE, type OrgRow, type PatientRow } from '../membership/index.js';
+import { readGrantsCovering } from '../consent/index.js';
+import { ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import type { SecurityLabel } from './tables.js';
 
+/** The version being written, as far as its recipients depend on it. */
+export interface RecipientQuery {
+  readonly patientId: string;
+  readonly recordId: string;
+  readonly resourceType: string;
+  readonly securityLabels: readonly SecurityLabel[];
+  /** The organisation the record is written for. */
+  readonly orgId: string;
+  /** Block time: which grants are in force. */
+  readonly time: number;
+}
+
 /**
- * The X25519 public keys (lowercase hex, sorted, no repeats) that every version of a record of
- * `patientId` with `resourceType` and `securityLabels`, written for organisation `orgId`, must
- * carry an envelope for: the patient's and the author organisation's. A version may wrap for
- * more recipients than these, never fewer. Throws RangeError naming `patientId` or `orgId` when
- * state holds no such patient or organisation.
+ * The X25519 public keys (lowercase hex, sorted, no repeats) that a version must carry an
+ * envelope for: the patient's, the organisation's, and every grantee's whose active grant lets
+ * them read this record at `time`. So nobody has to remember to share: the consent contract
+ * enforces itself on every write. A version may wrap for more recipients, never fewer.
+ * Throws RangeError naming `patientId` or `orgId` when state holds no such patient or organisation.
  */
-export function requiredRecipients(state: StateReader, patientId: string, resourceType: string, securityLabels: readonly SecurityLabel[], orgId: string): string[] {
-  const patient = state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
+export function requiredRecipients(state: StateReader, query: RecipientQuery): string[] {
+  const patient = state.get(PATIENT_TABLE, query.patientId) as PatientRow | undefined;
   if (patient === undefined) throw new RangeError('patientId names no registered patient');
-  const org = state.get(ORG_TABLE, orgId) as OrgRow | undefined;
+  const org = state.get(ORG_TABLE, query.orgId) as OrgRow | undefined;
   if (org === undefined) throw new RangeError('orgId names no organisation');
-  // The consent contract (next issue) adds here the encryption key of every active grantee whose
-  // consent covers this patient, resourceType and securityLabels, so that future writes wrap for
-  // them automatically and nobody has to remember to share. Until then, those two arguments go unused.
-  return [...new Set([patient.encryptionKey, org.encryptionKey])].sort();
+  const labels = query.securityLabels.map((label) => label.code);
+  const grants = readGrantsCovering(state, { patientId: query.patientId, recordId: query.recordId, resourceType: query.resourceType, labels, time: query.time });
+  const grantees = grants.map((grant) => granteeKey(state, grant.grantee)).filter((key): key is string => key !== undefined);
+  return [...new Set([patient.encryptionKey, org.encryptionKey, ...grantees])].sort();
+}
+
+/** The encryption key of a grantee, or undefined when it no longer exists. */
+export function granteeKey(state: StateReader, grantee: { kind: 'practitioner' | 'organisation'; id: string }): string | undefined {
+  if (grantee.kind === 'organisation') return (state.get(ORG_TABLE, grantee.id) as OrgRow | undefined)?.encryptionKey;
+  return (state.get(PRACTITIONER_TABLE, grantee.id) as PractitionerRow | undefined)?.encryptionKey;
 }

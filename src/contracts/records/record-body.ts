@@ -4,7 +4,7 @@
  */
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
-import { hex32Field, stringField, textField } from '../body.js';
+import { hex32Field, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
 import {
   ENVELOPE_COUNT_MAX,
   LEGAL_BASIS_LENGTH_MAX,
@@ -16,13 +16,7 @@ import {
 } from './limits.js';
 import type { KeyEnvelope, SecurityLabel } from './tables.js';
 
-/**
- * Record ids: FHIR R4 ids (hl7.org/fhir/R4/datatypes.html#id), except that the first character
- * must be a letter or digit, so that no id reads as a path segment such as '.' or '..'.
- */
-export const RECORD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
-/** FHIR resource type names: Observation, Condition, MedicationRequest, … */
-export const RESOURCE_TYPE_PATTERN = /^[A-Z][A-Za-z]{1,63}$/;
+export { RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN } from '../body.js';
 const HEX48_PATTERN = /^[0-9a-f]{96}$/;
 const BLANK_PATTERN = /^ *$/;
 

@@ -7,11 +7,13 @@ import { NONCE_TABLE, type BlockExecution } from '../index.js';
 import { ENVELOPE_COUNT_MAX, RECORD_CIPHERTEXT_BYTES_MAX, RECORD_VERSION_MAX, SECURITY_LABEL_COUNT_MAX } from './limits.js';
 import { requiredRecipients } from './recipients.js';
 import { versionKey, type RecordStatus } from './tables.js';
-import { Actor, anchorBody, envelope, idOf, supersedeBody, world } from './test-fixture.js';
+import { Actor, anchorBody, envelope, idOf, supersedeBody, world, T0 } from './test-fixture.js';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const label = (i: number): JsonObject => ({ system: 'urn:test:labels', code: `c${i}` });
 const without = (body: JsonObject, field: string): JsonObject => Object.fromEntries(Object.keys(body).filter((key) => key !== field).map((key) => [key, body[key]!]));
+
+const recipientQuery = (patientId: string, orgId: string) => ({ patientId, orgId, recordId: 'obs-9', resourceType: 'Observation', securityLabels: [], time: T0 });
 
 describe('records.anchor', () => {
   test('anchors version 1: the record row, the version row and an event', () => {
@@ -37,7 +39,7 @@ describe('records.anchor', () => {
     const { chain, orgA, drA, patient } = world();
     const aad = recordAad({ recordId: 'obs-9', version: 1, resourceType: 'Observation' });
     const { dataKey, sealed } = sealRecordContent(utf8('{"resourceType":"Observation"}'), aad);
-    const recipients = requiredRecipients(chain, 'patient-1', 'Observation', [], 'org-a');
+    const recipients = requiredRecipients(chain, recipientQuery('patient-1', 'org-a'));
     assert.deepEqual(recipients, [patient.encryptionKey, orgA.encryptionKey].sort());
     const envelopes = recipients.map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));
     const body = { ...anchorBody('obs-9', patient, []), ciphertextHash: sha256Hex(sealed), ciphertextSize: sealed.byteLength, envelopes };
@@ -45,8 +47,8 @@ describe('records.anchor', () => {
     const stored = chain.version('obs-9', 1)?.envelopes.find((candidate) => candidate.recipient === patient.encryptionKey);
     assert.ok(stored);
     assert.deepEqual(unwrapDataKey(stored, patient.encryption.privateKey, aad), dataKey);
-    assert.throws(() => requiredRecipients(chain, 'patient-x', 'Observation', [], 'org-a'), RangeError);
-    assert.throws(() => requiredRecipients(chain, 'patient-1', 'Observation', [], 'org-x'), RangeError);
+    assert.throws(() => requiredRecipients(chain, recipientQuery('patient-x', 'org-a')), RangeError);
+    assert.throws(() => requiredRecipients(chain, recipientQuery('patient-1', 'org-x')), RangeError);
   });
 
   test('denials: not a practitioner, record exists (also within one block), unknown patient, missing envelope', () => {

@@ -84,7 +84,14 @@ function nextVersionOf(state: StateReader, recordId: string, version: number, ti
 /** Writes `record` at its latest version with `content`, once every required recipient has an envelope. */
 function writeVersion(state: StateReader, context: TxContext, record: RecordRow, kind: 'anchor' | 'supersede', content: VersionContent): ContractResult {
   const recipients = new Set(content.envelopes.map((envelope) => envelope.recipient));
-  const required = requiredRecipients(state, record.patientId, record.resourceType, content.securityLabels, context.signer.org);
+  const required = requiredRecipients(state, {
+    patientId: record.patientId,
+    recordId: record.recordId,
+    resourceType: record.resourceType,
+    securityLabels: content.securityLabels,
+    orgId: context.signer.org,
+    time: context.block.time,
+  });
   if (!required.every((recipient) => recipients.has(recipient))) return refuse('denied:missing-envelope');
   const row: VersionRow = { ...versionHeader(record, context, kind), ...content };
   return accept(versionWrites(record, row), [{ type: kind === 'anchor' ? 'records.anchored' : 'records.superseded', subject: record.recordId }]);

@@ -1,0 +1,140 @@
+/**
+ * The access contract (DESIGN.md, access): every read and its denial, every break-the-glass and
+ * its review, becomes a transaction signed by the organisation whose node authenticated the
+ * principal. The decision recorded is the one this contract makes from state at its block.
+ */
+import type { JsonObject, Transaction } from '../../ledger/index.js';
+import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
+import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
+import { patientConsent } from '../consent/index.js';
+import { accept, refuse, type Contract, type ContractResult, type TxContext } from '../contract.js';
+import { PATIENT_TABLE } from '../membership/index.js';
+import { RECORD_TABLE, type RecordRow } from '../records/index.js';
+import type { StateReader } from '../state.js';
+import { decideAccess, type AccessDecision } from './decide.js';
+import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
+
+type Handler = (state: StateReader, tx: Transaction, context: TxContext) => ContractResult;
+const MINUTE_MS = 60_000;
+
+/**
+ * Executes `access.log`: { principal: {kind, id}, recordId, version, action, purpose, released }.
+ * `released` says whether the node released plaintext (its own decision at the height it read);
+ * the entry's outcome is this contract's decision, so a release that raced a revocation shows.
+ */
+function executeLog(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (!onlyFields(tx.body, ['principal', 'recordId', 'version', 'action', 'purpose', 'released'])) return refuse('invalid:bad-body');
+  const principal = principalField(tx.body, context);
+  const recordId = stringField(tx.body, 'recordId', RECORD_ID_PATTERN);
+  const version = countField(tx.body, 'version');
+  const action = enumField(tx.body, 'action', ['read', 'write'] as const);
+  const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
+  const released = booleanField(tx.body, 'released');
+  if (principal === undefined || recordId === undefined || version === undefined || action === undefined || purpose === undefined || released === undefined) return refuse('invalid:bad-body');
+  if (typeof principal === 'string') return refuse(principal);
+  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  if (record === undefined) return refuse('denied:no-such-record');
+  const decision = decideAccess(state, { principal, action, recordId, version, purpose, time: context.block.time });
+  const audit = auditWrites(state, record.patientId, { kind: 'access', actor: actorOf(principal), recordId, version, purpose, released, ...outcomeOf(decision) }, context);
+  return accept(audit, [{ type: decision.outcome === 'permit' ? 'access.permitted' : 'access.denied', subject: record.patientId }]);
+}
+
+/**
+ * Executes `access.break-the-glass`: { principal: {kind: 'practitioner', id}, patientId, purpose,
+ * reason, minutes? }. Granted only when the patient opted in, for purpose ETREAT or BTG with a
+ * reason, for at most BTG_MINUTES_MAX; a refusal is recorded too. Either way the patient's trail
+ * (their notification feed) shows it, and a grant enters the organisation's review queue.
+ */
+function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (!onlyFields(tx.body, ['principal', 'patientId', 'purpose', 'reason', 'minutes'])) return refuse('invalid:bad-body');
+  const principal = principalField(tx.body, context);
+  const patientId = stringField(tx.body, 'patientId', ID_PATTERN);
+  const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
+  const reason = textField(tx.body, 'reason', BTG_REASON_LENGTH_MAX);
+  const minutes = tx.body['minutes'] === undefined ? BTG_MINUTES_DEFAULT : countField(tx.body, 'minutes');
+  if (principal === undefined || patientId === undefined || purpose === undefined || reason === undefined || minutes === undefined) return refuse('invalid:bad-body');
+  if (typeof principal === 'string') return refuse(principal);
+  if (principal.kind !== 'practitioner') return refuse('denied:not-a-practitioner');
+  if (minutes < 1 || minutes > BTG_MINUTES_MAX) return refuse('invalid:bad-body');
+  if (state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
+  const time = context.block.time;
+  const denial = breakTheGlassDenial(state, patientId, purpose);
+  const row: BreakTheGlassRow = { btgId: context.txId, patientId, practitionerId: principal.id, org: principal.org, purpose, reason, outcome: denial === undefined ? 'permit' : 'deny', denial: denial ?? null, start: time, end: time + minutes * MINUTE_MS, review: null };
+  const outcome = denial === undefined ? { outcome: 'permit' as const, reason } : { outcome: 'deny' as const, reason: denial };
+  const writes = [
+    { table: BTG_TABLE, key: row.btgId, value: { ...row } },
+    ...auditWrites(state, patientId, { kind: 'break-the-glass', actor: actorOf(principal), purpose, ...outcome, basis: null }, context),
+  ];
+  if (denial === undefined) {
+    writes.push({ table: BTG_ACTIVE_TABLE, key: `${patientId}|${principal.id}`, value: { btgId: row.btgId } });
+    writes.push({ table: BTG_REVIEW_TABLE, key: `${principal.org}|${row.btgId}`, value: { btgId: row.btgId } });
+  }
+  return accept(writes, [{ type: 'access.break-the-glass', subject: patientId }]);
+}
+
+/** Executes `access.review-break-the-glass`: { btgId, justified, note? }, signed by the organisation whose practitioner broke the glass. */
+function executeReview(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
+  if (!onlyFields(tx.body, ['btgId', 'justified', 'note'])) return refuse('invalid:bad-body');
+  const btgId = stringField(tx.body, 'btgId', /^[0-9a-f]{64}$/);
+  const justified = booleanField(tx.body, 'justified');
+  const note = tx.body['note'] === undefined ? null : textField(tx.body, 'note', BTG_REASON_LENGTH_MAX);
+  if (btgId === undefined || justified === undefined || note === undefined) return refuse('invalid:bad-body');
+  const row = state.get(BTG_TABLE, btgId) as BreakTheGlassRow | undefined;
+  if (row === undefined || row.org !== context.signer.org || row.outcome !== 'permit') return refuse('denied:no-such-break-the-glass');
+  if (row.review !== null) return refuse('denied:already-reviewed');
+  const review = { justified, note, at: context.block.time };
+  const actor = { role: 'org', subject: context.signer.org, org: context.signer.org };
+  return accept(
+    [
+      { table: BTG_TABLE, key: btgId, value: { ...row, review } },
+      { table: BTG_REVIEW_TABLE, key: `${row.org}|${btgId}`, value: null },
+      ...auditWrites(state, row.patientId, { kind: 'break-the-glass-review', actor, outcome: justified ? 'permit' : 'deny', reason: note ?? (justified ? 'justified' : 'not justified') }, context),
+    ],
+    [{ type: 'access.break-the-glass-reviewed', subject: row.patientId }],
+  );
+}
+
+function breakTheGlassDenial(state: StateReader, patientId: string, purpose: string): string | undefined {
+  if (!(BTG_PURPOSES as readonly string[]).includes(purpose)) return 'denied:purpose-not-break-the-glass';
+  return patientConsent(state, patientId).breakTheGlass === 'opt-in' ? undefined : 'denied:patient-opted-out';
+}
+
+/**
+ * The principal a body names, as authenticated by the signing organisation: practitioners,
+ * auditors and system clients of that organisation, or patients whose home it is.
+ */
+function principalField(body: JsonObject, context: TxContext): Principal | `denied:${string}` | undefined {
+  const value = objectField(body, 'principal');
+  if (value === undefined || !onlyFields(value, ['kind', 'id'])) return undefined;
+  const kind = enumField(value, 'kind', ['practitioner', 'patient', 'auditor', 'system'] as const);
+  const id = stringField(value, 'id', ID_PATTERN);
+  if (kind === undefined || id === undefined) return undefined;
+  if (context.signer.role !== 'org') return 'denied:not-an-organisation';
+  return { kind, id, org: context.signer.org };
+}
+
+function actorOf(principal: Principal) {
+  return { role: principal.kind, subject: principal.id, org: principal.org };
+}
+
+function outcomeOf(decision: AccessDecision) {
+  return decision.outcome === 'permit' ? { outcome: 'permit' as const, basis: decision.basis } : { outcome: 'deny' as const, reason: decision.reason };
+}
+
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  'access.log': executeLog,
+  'access.break-the-glass': executeBreakTheGlass,
+  'access.review-break-the-glass': executeReview,
+};
+
+/** The access contract; it also owns the audit trail's tables, which other contracts append to. */
+export const accessContract: Contract = {
+  name: 'access',
+  tables: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, BTG_ACTIVE_TABLE, BTG_REVIEW_TABLE, BTG_TABLE],
+  txTypes: Object.keys(HANDLERS).sort(),
+  execute(state, tx, context) {
+    const handler = HANDLERS[tx.type];
+    return handler === undefined ? refuse('invalid:unknown-type') : handler(state, tx, context);
+  },
+};

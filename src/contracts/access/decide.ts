@@ -1,0 +1,81 @@
+/**
+ * The access decision (DESIGN.md, Read path): from contract state alone, whether a principal
+ * may read or write one version of a record, and on what basis. The node runs it before
+ * releasing plaintext; the access contract runs it again when the access transaction lands,
+ * so the ledger records the decision every node agrees on.
+ */
+import { coveringAgreement } from '../agreements/index.js';
+import type { AccessBasis } from '../audit/index.js';
+import { coveringGrant, type ConsentAction } from '../consent/index.js';
+import { ORG_TABLE, PRACTITIONER_TABLE, type OrgRow, type PractitionerRow } from '../membership/index.js';
+import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from '../records/index.js';
+import type { StateReader } from '../state.js';
+import { BTG_ACTIVE_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
+
+/** One access to decide. */
+export interface AccessRequest {
+  readonly principal: Principal;
+  readonly action: ConsentAction;
+  readonly recordId: string;
+  readonly version: number;
+  readonly purpose: string;
+  readonly time: number;
+}
+
+/** Permit with its basis, or deny with a status-style reason. */
+export type AccessDecision = { readonly outcome: 'permit'; readonly basis: AccessBasis } | { readonly outcome: 'deny'; readonly reason: string };
+
+/** Decides `request` against `state`. */
+export function decideAccess(state: StateReader, request: AccessRequest): AccessDecision {
+  const record = state.get(RECORD_TABLE, request.recordId) as RecordRow | undefined;
+  if (record === undefined) return deny('denied:no-such-record');
+  if (record.status === 'erased') return deny('denied:record-erased');
+  const version = state.get(VERSION_TABLE, versionKey(request.recordId, request.version)) as VersionRow | undefined;
+  if (version === undefined) return deny('denied:no-such-version');
+  const { principal } = request;
+  if (principal.kind === 'patient') return principal.id === record.patientId ? permit('patient') : deny('denied:not-your-record');
+  if (principal.kind === 'auditor') return deny('denied:auditor-reads-no-content');
+  const actorRefusal = actorFailure(state, principal);
+  if (actorRefusal !== undefined) return deny(actorRefusal);
+  return consentDecision(state, request, record, version);
+}
+
+function consentDecision(state: StateReader, request: AccessRequest, record: RecordRow, version: VersionRow): AccessDecision {
+  const { principal } = request;
+  const labels = version.securityLabels.map((label) => label.code);
+  const practitionerId = principal.kind === 'practitioner' ? principal.id : null;
+  const query = { ...request, patientId: record.patientId, practitionerId, orgId: principal.org, resourceType: record.resourceType, labels };
+  const grant = coveringGrant(state, query);
+  if ('reason' in grant) return breakTheGlass(state, record.patientId, practitionerId, request.time) ?? deny(grant.reason);
+  if (principal.org === record.org) return permit('consent', { grantId: grant.grantId });
+  const agreement = coveringAgreement(state, { discloser: record.org, recipient: principal.org, resourceType: record.resourceType, labels, purpose: request.purpose, time: request.time });
+  if ('reason' in agreement) return breakTheGlass(state, record.patientId, practitionerId, request.time) ?? deny(agreement.reason);
+  return permit('consent', { grantId: grant.grantId, agreementId: agreement.agreementId });
+}
+
+/** Why a practitioner or system client may not act at all, or undefined when they may. */
+function actorFailure(state: StateReader, principal: Principal): string | undefined {
+  const org = state.get(ORG_TABLE, principal.org) as OrgRow | undefined;
+  if (org?.status !== 'active') return 'denied:organisation-inactive';
+  if (principal.kind === 'system') return principal.id === principal.org ? undefined : 'denied:unknown-principal';
+  const practitioner = state.get(PRACTITIONER_TABLE, principal.id) as PractitionerRow | undefined;
+  if (practitioner === undefined || practitioner.org !== principal.org) return 'denied:unknown-principal';
+  return practitioner.status === 'active' ? undefined : 'denied:practitioner-suspended';
+}
+
+/** A permit on the basis of this practitioner's break-the-glass window for the patient, if one is open at `time`. */
+function breakTheGlass(state: StateReader, patientId: string, practitionerId: string | null, time: number): AccessDecision | undefined {
+  if (practitionerId === null) return undefined;
+  const active = state.get(BTG_ACTIVE_TABLE, `${patientId}|${practitionerId}`) as { btgId: string } | undefined;
+  const row = active === undefined ? undefined : (state.get(BTG_TABLE, active.btgId) as BreakTheGlassRow | undefined);
+  if (row === undefined || row.outcome !== 'permit' || time < row.start || time >= row.end) return undefined;
+  return permit('break-the-glass', { breakTheGlassId: row.btgId });
+}
+
+function permit(kind: AccessBasis['kind'], ids: Partial<Pick<AccessBasis, 'grantId' | 'agreementId' | 'breakTheGlassId'>> = {}): AccessDecision {
+  return { outcome: 'permit', basis: { kind, grantId: ids.grantId ?? null, agreementId: ids.agreementId ?? null, breakTheGlassId: ids.breakTheGlassId ?? null } };
+}
+
+function deny(reason: string): AccessDecision {
+  return { outcome: 'deny', reason };
+}

@@ -1,0 +1,4 @@
+/** The access contract: the access log, break-the-glass and its review, and the access decision. */
+export { accessContract } from './access.js';
+export { decideAccess, type AccessDecision, type AccessRequest } from './decide.js';
+export * from './tables.js';

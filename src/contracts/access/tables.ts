@@ -1,0 +1,40 @@
+/** Access state: break-the-glass events and the privacy officers' review queue. */
+
+/** btgId (the requesting transaction's id) → BreakTheGlassRow. */
+export const BTG_TABLE = 'access_btg';
+/** `${patientId}|${practitionerId}` → { btgId } of the latest granted break-the-glass. */
+export const BTG_ACTIVE_TABLE = 'access_btg_active';
+/** `${orgId}|${btgId}` → { btgId }: granted break-the-glass events awaiting the organisation's review. */
+export const BTG_REVIEW_TABLE = 'access_btg_review';
+
+/** Longest break-the-glass window a request may ask for, in minutes. */
+export const BTG_MINUTES_MAX = 8 * 60;
+/** The window when a request does not say. */
+export const BTG_MINUTES_DEFAULT = 60;
+/** Purposes that may break the glass (v3 ActReason ETREAT; BTG from v3 ActReason's break-the-glass code). */
+export const BTG_PURPOSES = ['ETREAT', 'BTG'] as const;
+/** The free-text reason, in UTF-16 code units. */
+export const BTG_REASON_LENGTH_MAX = 1000;
+
+/** Who reads: authenticated by their organisation's node (or, for a patient, their home node). */
+export interface Principal {
+  kind: 'practitioner' | 'patient' | 'auditor' | 'system';
+  id: string;
+  /** The organisation that authenticated the principal. */
+  org: string;
+}
+
+/** A break-the-glass event: granted for a window, or denied; and the privacy officer's review. */
+export interface BreakTheGlassRow {
+  btgId: string;
+  patientId: string;
+  practitionerId: string;
+  org: string;
+  purpose: string;
+  reason: string;
+  outcome: 'permit' | 'deny';
+  denial: string | null;
+  start: number;
+  end: number;
+  review: { justified: boolean; note: string | null; at: number } | null;
+}

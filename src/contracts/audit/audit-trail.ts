@@ -1,0 +1,81 @@
+/**
+ * The per-patient audit trail: every access, denial, grant, revocation, break-the-glass and
+ * erasure touching a patient, in order, each naming the transaction that carries it. It is
+ * what HIPAA's accounting of disclosures reads, with an inclusion proof per entry.
+ */
+import type { TxContext } from '../contract.js';
+import type { StateReader, Write } from '../state.js';
+
+/** `${patientId}|${seq, zero-padded}` → AuditEntry. */
+export const AUDIT_ENTRY_TABLE = 'audit_entry';
+/** patientId → { count }: the number of entries, so the next seq needs no scan. */
+export const AUDIT_HEAD_TABLE = 'audit_head';
+/** Digits of a seq in an AUDIT_ENTRY_TABLE key, so keys sort by seq. */
+export const AUDIT_SEQ_DIGITS = 10;
+
+/** What happened. */
+export type AuditKind = 'access' | 'grant' | 'consent-update' | 'revoke' | 'break-the-glass-setting' | 'break-the-glass' | 'break-the-glass-review' | 'key-share' | 'erasure';
+
+/** Why a read was allowed: the patient themself, a consent grant (and an agreement across organisations), or break-the-glass. */
+export interface AccessBasis {
+  kind: 'patient' | 'consent' | 'break-the-glass';
+  grantId: string | null;
+  agreementId: string | null;
+  breakTheGlassId: string | null;
+}
+
+/** One entry of a patient's audit trail. */
+export interface AuditEntry {
+  seq: number;
+  kind: AuditKind;
+  txId: string;
+  time: number;
+  /** Who acted: for an access, the principal the organisation's node authenticated. */
+  actor: { role: string; subject: string; org: string | null };
+  recordId: string | null;
+  version: number | null;
+  purpose: string | null;
+  outcome: 'permit' | 'deny' | null;
+  /** The refusal reason of a denial, or the grant, erasure basis or BTG reason otherwise. */
+  reason: string | null;
+  basis: AccessBasis | null;
+  /** For an access: whether the node released plaintext. True with outcome 'deny' marks a release that raced a revocation. */
+  released: boolean | null;
+}
+
+/** The entry fields a contract supplies; seq, txId and time come from the trail and the context. */
+export type AuditInput = Omit<AuditEntry, 'seq' | 'txId' | 'time' | 'recordId' | 'version' | 'purpose' | 'outcome' | 'reason' | 'basis' | 'released'> & Partial<AuditEntry>;
+
+/** The key of entry `seq` of `patientId`'s trail. */
+export function auditKey(patientId: string, seq: number): string {
+  return `${patientId}|${String(seq).padStart(AUDIT_SEQ_DIGITS, '0')}`;
+}
+
+/** Number of entries in `patientId`'s trail. */
+export function auditCount(state: StateReader, patientId: string): number {
+  const head = state.get(AUDIT_HEAD_TABLE, patientId) as { count: number } | undefined;
+  return head?.count ?? 0;
+}
+
+/** The writes that append `input` to `patientId`'s trail. */
+export function auditWrites(state: StateReader, patientId: string, input: AuditInput, context: TxContext): Write[] {
+  const seq = auditCount(state, patientId) + 1;
+  const entry: AuditEntry = {
+    seq,
+    kind: input.kind,
+    txId: context.txId,
+    time: context.block.time,
+    actor: { ...input.actor },
+    recordId: input.recordId ?? null,
+    version: input.version ?? null,
+    purpose: input.purpose ?? null,
+    outcome: input.outcome ?? null,
+    reason: input.reason ?? null,
+    basis: input.basis === undefined || input.basis === null ? null : { ...input.basis },
+    released: input.released ?? null,
+  };
+  return [
+    { table: AUDIT_ENTRY_TABLE, key: auditKey(patientId, seq), value: { ...entry, actor: { ...entry.actor }, basis: entry.basis === null ? null : { ...entry.basis } } },
+    { table: AUDIT_HEAD_TABLE, key: patientId, value: { count: seq } },
+  ];
+}

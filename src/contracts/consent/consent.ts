@@ -1,0 +1,134 @@
+/**
+ * The consent contract (DESIGN.md, consent): a patient grants, updates and revokes access to
+ * their records, and opts in or out of break-the-glass. Only the patient's own key signs; a
+ * custodial patient's key signs only inside their authenticated session on the home node.
+ */
+import type { Transaction } from '../../ledger/index.js';
+import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
+import { booleanField, idField, onlyFields } from '../body.js';
+import { accept, refuse, type Contract, type ContractResult, type TxContext } from '../contract.js';
+import { ORG_TABLE, PRACTITIONER_TABLE, type OrgRow, type PractitionerRow } from '../membership/index.js';
+import type { StateReader, Write } from '../state.js';
+import { grantTerms, TERM_FIELDS } from './grant-body.js';
+import { GRANT_COUNT_MAX } from './limits.js';
+import { GRANT_TABLE, PATIENT_CONSENT_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
+
+type Handler = (state: StateReader, tx: Transaction, context: TxContext) => ContractResult;
+
+/** The patient's consent row, or the default: no grants, break-the-glass opted out. */
+export function patientConsent(state: StateReader, patientId: string): PatientConsentRow {
+  const row = state.get(PATIENT_CONSENT_TABLE, patientId) as PatientConsentRow | undefined;
+  return row ?? { patientId, breakTheGlass: 'opt-out', grants: [] };
+}
+
+/** Every grant of `patientId`, active or revoked, by grant id. */
+export function grantsOf(state: StateReader, patientId: string): GrantRow[] {
+  return patientConsent(state, patientId).grants.map((grantId) => state.get(GRANT_TABLE, grantId) as unknown as GrantRow);
+}
+
+/** Executes `consent.grant`: { grantId, grantee, actions, resourceTypes, recordIds, excludeLabels, purposes, period }. */
+function executeGrant(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
+  if (!onlyFields(tx.body, ['grantId', ...TERM_FIELDS])) return refuse('invalid:bad-body');
+  const grantId = idField(tx.body, 'grantId');
+  const terms = grantTerms(tx.body);
+  if (grantId === undefined || terms === undefined) return refuse('invalid:bad-body');
+  if (state.get(GRANT_TABLE, grantId) !== undefined) return refuse('denied:grant-exists');
+  if (!granteeExists(state, terms.grantee)) return refuse('denied:no-such-grantee');
+  const patientId = context.signer.subject;
+  const consent = patientConsent(state, patientId);
+  if (consent.grants.length >= GRANT_COUNT_MAX) return refuse('denied:too-many-grants');
+  const time = context.block.time;
+  const row: GrantRow = { grantId, patientId, ...terms, status: 'active', grantedAt: time, updatedAt: time, revokedAt: null };
+  return accept(
+    [
+      grantWrite(row),
+      { table: PATIENT_CONSENT_TABLE, key: patientId, value: { ...consent, grants: [...consent.grants, grantId].sort() } },
+      ...auditWrites(state, patientId, { kind: 'grant', actor: patientActor(context), reason: grantId }, context),
+    ],
+    [{ type: 'consent.granted', subject: grantId }],
+  );
+}
+
+/** Executes `consent.update`: the grant's id and its new terms, replacing the old ones from this block on. */
+function executeUpdate(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (!onlyFields(tx.body, ['grantId', ...TERM_FIELDS])) return refuse('invalid:bad-body');
+  const terms = grantTerms(tx.body);
+  if (terms === undefined) return refuse('invalid:bad-body');
+  const grant = ownActiveGrant(state, tx, context);
+  if (typeof grant === 'string') return refuse(grant);
+  if (!granteeExists(state, terms.grantee)) return refuse('denied:no-such-grantee');
+  const row: GrantRow = { ...grant, ...terms, updatedAt: context.block.time };
+  return accept(
+    [grantWrite(row), ...auditWrites(state, grant.patientId, { kind: 'consent-update', actor: patientActor(context), reason: grant.grantId }, context)],
+    [{ type: 'consent.updated', subject: grant.grantId }],
+  );
+}
+
+/** Executes `consent.revoke`: { grantId }. Effective from this block: no serving and no key sharing after it. */
+function executeRevoke(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (!onlyFields(tx.body, ['grantId'])) return refuse('invalid:bad-body');
+  const grant = ownActiveGrant(state, tx, context);
+  if (typeof grant === 'string') return refuse(grant);
+  const row: GrantRow = { ...grant, status: 'revoked', updatedAt: context.block.time, revokedAt: context.block.time };
+  return accept(
+    [grantWrite(row), ...auditWrites(state, grant.patientId, { kind: 'revoke', actor: patientActor(context), reason: grant.grantId }, context)],
+    [{ type: 'consent.revoked', subject: grant.grantId }],
+  );
+}
+
+/** Executes `consent.set-break-the-glass`: { optIn }. */
+function executeSetBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
+  if (!onlyFields(tx.body, ['optIn'])) return refuse('invalid:bad-body');
+  const optIn = booleanField(tx.body, 'optIn');
+  if (optIn === undefined) return refuse('invalid:bad-body');
+  const patientId = context.signer.subject;
+  const consent: PatientConsentRow = { ...patientConsent(state, patientId), breakTheGlass: optIn ? 'opt-in' : 'opt-out' };
+  const audit = auditWrites(state, patientId, { kind: 'break-the-glass-setting', actor: patientActor(context), reason: consent.breakTheGlass }, context);
+  return accept([{ table: PATIENT_CONSENT_TABLE, key: patientId, value: { ...consent, grants: [...consent.grants] } }, ...audit], [
+    { type: 'consent.break-the-glass-set', subject: patientId },
+  ]);
+}
+
+function ownActiveGrant(state: StateReader, tx: Transaction, context: TxContext): GrantRow | `denied:${string}` | `invalid:${string}` {
+  if (context.signer.role !== 'patient') return 'denied:not-a-patient';
+  const grantId = idField(tx.body, 'grantId');
+  if (grantId === undefined) return 'invalid:bad-body';
+  const grant = state.get(GRANT_TABLE, grantId) as GrantRow | undefined;
+  if (grant === undefined || grant.patientId !== context.signer.subject) return 'denied:no-such-grant';
+  return grant.status === 'active' ? grant : 'denied:grant-revoked';
+}
+
+function granteeExists(state: StateReader, grantee: Grantee): boolean {
+  if (grantee.kind === 'organisation') return (state.get(ORG_TABLE, grantee.id) as OrgRow | undefined)?.status === 'active';
+  return (state.get(PRACTITIONER_TABLE, grantee.id) as PractitionerRow | undefined) !== undefined;
+}
+
+function patientActor(context: TxContext) {
+  return { role: 'patient', subject: context.signer.subject, org: context.signer.org };
+}
+
+function grantWrite(row: GrantRow): Write {
+  const value = { ...row, grantee: { ...row.grantee }, actions: [...row.actions], period: { ...row.period } };
+  return { table: GRANT_TABLE, key: row.grantId, value };
+}
+
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  'consent.grant': executeGrant,
+  'consent.update': executeUpdate,
+  'consent.revoke': executeRevoke,
+  'consent.set-break-the-glass': executeSetBreakTheGlass,
+};
+
+/** The consent contract. */
+export const consentContract: Contract = {
+  name: 'consent',
+  tables: [GRANT_TABLE, PATIENT_CONSENT_TABLE],
+  txTypes: Object.keys(HANDLERS).sort(),
+  appendsTo: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE],
+  execute(state, tx, context) {
+    const handler = HANDLERS[tx.type];
+    return handler === undefined ? refuse('invalid:unknown-type') : handler(state, tx, context);
+  },
+};

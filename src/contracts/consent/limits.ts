@@ -1,0 +1,6 @@
+/** Bounds on what the consent contract accepts. */
+
+/** Grants one patient may hold, active or revoked: bounds the scan on every write and read decision. */
+export const GRANT_COUNT_MAX = 64;
+/** Entries in each list of a grant's terms (resource types, record ids, labels, purposes). */
+export const GRANT_LIST_COUNT_MAX = 32;

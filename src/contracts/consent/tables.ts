@@ -1,0 +1,50 @@
+/** Consent state: the patients' grants and their break-the-glass choice (DESIGN.md, consent). */
+
+/** grantId → GrantRow. */
+export const GRANT_TABLE = 'consent_grant';
+/** patientId → PatientConsentRow. */
+export const PATIENT_CONSENT_TABLE = 'consent_patient';
+
+/** What a grant lets the grantee do with the records in scope. */
+export type ConsentAction = 'read' | 'write';
+export const CONSENT_ACTIONS: readonly ConsentAction[] = ['read', 'write'];
+
+/** Who a grant is for: one practitioner, or an organisation (all its practitioners and system clients). */
+export interface Grantee {
+  kind: 'practitioner' | 'organisation';
+  id: string;
+}
+
+/**
+ * The terms of a grant, as the patient signs them. Empty `resourceTypes` or `recordIds` mean
+ * "no restriction on that dimension"; `excludeLabels` are meta.security codes (e.g. 42CFRPart2,
+ * PSY, HIV, R, V) whose records the grant never covers; `purposes` are v3 ActReason codes
+ * (TREAT, ETREAT, HPAYMT, HRESCH, ...). Times are ms since the epoch, compared with block time;
+ * `end` null means open-ended, and the grant covers [start, end).
+ */
+export interface GrantTerms {
+  grantee: Grantee;
+  actions: ConsentAction[];
+  resourceTypes: string[];
+  recordIds: string[];
+  excludeLabels: string[];
+  purposes: string[];
+  period: { start: number; end: number | null };
+}
+
+/** A grant and its lifecycle. */
+export interface GrantRow extends GrantTerms {
+  grantId: string;
+  patientId: string;
+  status: 'active' | 'revoked';
+  grantedAt: number;
+  updatedAt: number;
+  revokedAt: number | null;
+}
+
+/** Per patient: break-the-glass choice and the ids of all their grants (sorted). */
+export interface PatientConsentRow {
+  patientId: string;
+  breakTheGlass: 'opt-in' | 'opt-out';
+  grants: string[];
+}

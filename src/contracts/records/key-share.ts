@@ -1,0 +1,75 @@
+/**
+ * Self-executing key sharing (DESIGN.md, Encryption): when a grant becomes active, the patient's
+ * key holder re-wraps the data keys of the versions the grant covers for the grantee. The
+ * contract accepts an envelope only for the grantee's key, only for versions the active grant
+ * covers at this block, so a share can never reach further than the consent.
+ */
+import type { JsonValue } from '../../crypto/index.js';
+import type { Transaction } from '../../ledger/index.js';
+import { auditWrites } from '../audit/index.js';
+import { countField, hex32Field, idField, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
+import { coversRecord, GRANT_TABLE, type GrantRow } from '../consent/index.js';
+import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { StateReader, Write } from '../state.js';
+import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX } from './limits.js';
+import { granteeKey } from './recipients.js';
+import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from './tables.js';
+
+interface Share {
+  recordId: string;
+  version: number;
+  enc: string;
+  wrappedKey: string;
+}
+
+/** Executes `records.share-keys`: { grantId, shares: [{ recordId, version, enc, wrappedKey }] }, signed by the grant's patient. */
+export function executeShareKeys(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
+  if (!onlyFields(tx.body, ['grantId', 'shares'])) return refuse('invalid:bad-body');
+  const grantId = idField(tx.body, 'grantId');
+  const shares = sharesOf(tx.body['shares']);
+  if (grantId === undefined || shares === undefined) return refuse('invalid:bad-body');
+  const grant = state.get(GRANT_TABLE, grantId) as GrantRow | undefined;
+  if (grant === undefined || grant.patientId !== context.signer.subject) return refuse('denied:no-such-grant');
+  if (grant.status !== 'active' || !grant.actions.includes('read')) return refuse('denied:grant-not-readable');
+  const recipient = granteeKey(state, grant.grantee);
+  if (recipient === undefined) return refuse('denied:no-such-grantee');
+  const writes: Write[] = [];
+  for (const share of shares) {
+    const version = sharedVersion(state, grant, share, context.block.time);
+    if (typeof version === 'string') return refuse(version);
+    if (version.envelopes.some((envelope) => envelope.recipient === recipient)) continue;
+    if (version.envelopes.length >= ENVELOPE_COUNT_MAX) return refuse('denied:too-many-envelopes');
+    const envelopes = [...version.envelopes.map((envelope) => ({ ...envelope })), { recipient, enc: share.enc, wrappedKey: share.wrappedKey }];
+    writes.push({ table: VERSION_TABLE, key: versionKey(share.recordId, share.version), value: { ...version, author: { ...version.author }, securityLabels: version.securityLabels.map((label) => ({ ...label })), envelopes } });
+  }
+  const actor = { role: 'patient', subject: grant.patientId, org: context.signer.org };
+  return accept([...writes, ...auditWrites(state, grant.patientId, { kind: 'key-share', actor, reason: grantId }, context)], [{ type: 'records.keys-shared', subject: grantId }]);
+}
+
+/** The version a share names, when the grant covers it; otherwise the refusal. */
+function sharedVersion(state: StateReader, grant: GrantRow, share: Share, time: number): VersionRow | `denied:${string}` {
+  const record = state.get(RECORD_TABLE, share.recordId) as RecordRow | undefined;
+  if (record === undefined || record.patientId !== grant.patientId) return 'denied:no-such-record';
+  if (record.status === 'erased') return 'denied:record-erased';
+  const version = state.get(VERSION_TABLE, versionKey(share.recordId, share.version)) as VersionRow | undefined;
+  if (version === undefined || version.ciphertextHash === null) return 'denied:no-such-version';
+  const labels = version.securityLabels.map((label) => label.code);
+  const outside = coversRecord(grant, { recordId: share.recordId, resourceType: record.resourceType, labels, time });
+  return outside === undefined ? version : outside;
+}
+
+function sharesOf(value: JsonValue | undefined): Share[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > KEY_SHARE_COUNT_MAX) return undefined;
+  const shares: Share[] = [];
+  for (const item of value) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item) || !onlyFields(item, ['recordId', 'version', 'enc', 'wrappedKey'])) return undefined;
+    const recordId = stringField(item, 'recordId', RECORD_ID_PATTERN);
+    const version = countField(item, 'version');
+    const enc = hex32Field(item, 'enc');
+    const wrappedKey = stringField(item, 'wrappedKey', /^[0-9a-f]{96}$/);
+    if (recordId === undefined || version === undefined || version < 1 || enc === undefined || wrappedKey === undefined) return undefined;
+    shares.push({ recordId, version, enc, wrappedKey });
+  }
+  return shares;
+}

@@ -1,0 +1,84 @@
+/**
+ * Consent on the home node of custodial patients: grants, updates, revocations and the
+ * break-the-glass choice, signed with the patient's key inside their session; and, when a grant
+ * commits, the automatic key sharing that makes it effective (DESIGN.md, Encryption).
+ */
+import { GRANT_TABLE, PATIENT_TABLE, type GrantRow, type GrantTerms, type PatientRow, type WriteSetEntry } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import type { AccessHost } from './access-api.js';
+import { keyShareBodies } from './key-sharing.js';
+
+/** Consent operations of custodial patients whose keys this node holds. */
+export class NodeConsent {
+  /** Key-share transactions submitted and not yet committed, so a failure can be reported. */
+  readonly #sharing = new Set<Promise<void>>();
+
+  constructor(private readonly host: AccessHost) {}
+
+  /** Grants `terms` as `grantId`; resolves with the committed status. */
+  grant(patientId: string, grantId: string, terms: GrantTerms): Promise<string> {
+    return this.#commit(patientId, 'consent.grant', { grantId, ...termsBody(terms) });
+  }
+
+  /** Replaces the terms of an active grant; resolves with the committed status. */
+  update(patientId: string, grantId: string, terms: GrantTerms): Promise<string> {
+    return this.#commit(patientId, 'consent.update', { grantId, ...termsBody(terms) });
+  }
+
+  /** Revokes a grant from the next block on; resolves with the committed status. */
+  revoke(patientId: string, grantId: string): Promise<string> {
+    return this.#commit(patientId, 'consent.revoke', { grantId });
+  }
+
+  /** Opts the patient in to or out of break-the-glass; resolves with the committed status. */
+  setBreakTheGlass(patientId: string, optIn: boolean): Promise<string> {
+    return this.#commit(patientId, 'consent.set-break-the-glass', { optIn });
+  }
+
+  /**
+   * After a commit: for every grant written active in it whose patient is custodial here,
+   * re-wrap the covered data keys for the grantee. Resolves when those shares are committed.
+   */
+  shareCommitted(writeSet: readonly WriteSetEntry[]): Promise<void> {
+    const grants = writeSet.filter(([table, , value]) => table === GRANT_TABLE && value !== null).map(([, , value]) => value as unknown as GrantRow);
+    const work = Promise.all(grants.filter((grant) => this.#holdsPatient(grant.patientId)).map((grant) => this.#share(grant))).then(() => undefined);
+    this.#sharing.add(work);
+    void work.finally(() => this.#sharing.delete(work));
+    return work;
+  }
+
+  /** Resolves once every key share started so far has committed or failed. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#sharing]);
+  }
+
+  async #share(grant: GrantRow): Promise<void> {
+    for (const body of keyShareBodies(this.host.chain, this.host.records.keystore, grant)) {
+      const status = await this.#commit(grant.patientId, 'records.share-keys', body);
+      if (status !== 'ok') throw new Error(`key share for grant ${grant.grantId} refused: ${status}`);
+    }
+  }
+
+  #holdsPatient(patientId: string): boolean {
+    const patient = this.host.chain.state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
+    return patient?.custody === 'custodial' && patient.homeOrg === this.host.orgId && this.host.records.keystore.names().includes(`patient:${patientId}:encryption`);
+  }
+
+  async #commit(patientId: string, type: string, body: JsonObject): Promise<string> {
+    const result = await this.host.submit(this.host.records.signer('patient', patientId).sign(type, body));
+    if (!result.ok) return result.status;
+    return (await this.host.waitForTx(result.txId)).status;
+  }
+}
+
+function termsBody(terms: GrantTerms): JsonObject {
+  return {
+    grantee: { ...terms.grantee },
+    actions: [...terms.actions],
+    resourceTypes: [...terms.resourceTypes],
+    recordIds: [...terms.recordIds],
+    excludeLabels: [...terms.excludeLabels],
+    purposes: [...terms.purposes],
+    period: { ...terms.period },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The home node's side of self-executing key sharing: when a custodial patient's grant is
+ * active, re-wrap the data keys of every version it covers for the grantee, signed with the
+ * patient's key. Self-custody patients' clients build the same records.share-keys body.
+ */
+import { fromHex, recordAad, toHex, unwrapDataKey, wrapDataKey, x25519FromPrivate } from '../crypto/index.js';
+import { coversRecord, granteeKey, KEY_SHARE_COUNT_MAX, RECORD_TABLE, VERSION_TABLE, versionKey, type GrantRow, type RecordRow, type VersionRow } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import type { ChainStore, Keystore } from '../storage/index.js';
+
+/**
+ * The records.share-keys bodies (at most KEY_SHARE_COUNT_MAX shares each) that give `grant`'s
+ * grantee an envelope on every covered version lacking one, unwrapping with the patient's
+ * custodial key. Scans the record table: O(records) per grant.
+ */
+export function keyShareBodies(chain: ChainStore, keystore: Keystore, grant: GrantRow): JsonObject[] {
+  const recipient = granteeKey(chain.state, grant.grantee);
+  if (recipient === undefined || grant.status !== 'active' || !grant.actions.includes('read')) return [];
+  const patientKey = x25519FromPrivate(keystore.get(`patient:${grant.patientId}:encryption`));
+  const patientPublic = toHex(patientKey.publicKey);
+  const time = chain.head()?.time ?? 0;
+  const shares: JsonObject[] = [];
+  for (const recordId of chain.stateKeys(RECORD_TABLE)) {
+    const record = chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    if (record === undefined || record.patientId !== grant.patientId || record.status === 'erased') continue;
+    for (let version = 1; version <= record.latestVersion; version++) {
+      const row = chain.state.get(VERSION_TABLE, versionKey(recordId, version)) as VersionRow | undefined;
+      if (row === undefined || row.ciphertextHash === null || row.envelopes.some((envelope) => envelope.recipient === recipient)) continue;
+      if (coversRecord(grant, { recordId, resourceType: record.resourceType, labels: row.securityLabels.map((label) => label.code), time }) !== undefined) continue;
+      const own = row.envelopes.find((envelope) => envelope.recipient === patientPublic);
+      if (own === undefined) continue;
+      const aad = recordAad({ recordId, version, resourceType: record.resourceType });
+      const wrapped = wrapDataKey(unwrapDataKey(own, patientKey.privateKey, aad), fromHex(recipient), aad);
+      shares.push({ recordId, version, enc: wrapped.enc, wrappedKey: wrapped.wrappedKey });
+    }
+  }
+  const bodies: JsonObject[] = [];
+  for (let start = 0; start < shares.length; start += KEY_SHARE_COUNT_MAX) bodies.push({ grantId: grant.grantId, shares: shares.slice(start, start + KEY_SHARE_COUNT_MAX) });
+  return bodies;
+}
