@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fromHex, toHex } from '../crypto/index.js';
+import type { AuditEntry, GrantTerms, Principal } from '../contracts/index.js';
+import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
+import { commit, freshNetwork, type TestOrg } from './access-fixture.js';
+import type { AccessResult } from './access-api.js';
+import { ChartChainNode } from './node.js';
+
+const PSY = { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' };
+const baseTerms = (orgId: string): GrantTerms => ({
+  grantee: { kind: 'organisation', id: orgId },
+  actions: ['read'],
+  resourceTypes: [],
+  recordIds: [],
+  excludeLabels: [],
+  purposes: ['TREAT'],
+  period: { start: 0, end: null },
+});
+
+/** Each consent state: the grant terms given to every organisation (none: no grant), and whether it is then revoked. */
+const CONSENT_STATES: Record<string, { terms?: (orgId: string) => GrantTerms; revoke?: boolean; labelled?: boolean; reason?: string }> = {
+  none: { reason: 'denied:no-consent' },
+  active: { terms: baseTerms },
+  expired: { terms: (orgId) => ({ ...baseTerms(orgId), period: { start: 0, end: 1000 } }), reason: 'denied:consent-expired' },
+  revoked: { terms: baseTerms, revoke: true, reason: 'denied:consent-revoked' },
+  'wrong-purpose': { terms: (orgId) => ({ ...baseTerms(orgId), purposes: ['HRESCH'] }), reason: 'denied:purpose-not-permitted' },
+  'label-excluded': { terms: (orgId) => ({ ...baseTerms(orgId), excludeLabels: ['PSY'] }), labelled: true, reason: 'denied:label-excluded' },
+  'not-in-scope': { terms: (orgId) => ({ ...baseTerms(orgId), resourceTypes: ['Condition'] }), reason: 'denied:out-of-scope' },
+  'write-only': { terms: (orgId) => ({ ...baseTerms(orgId), actions: ['write'] }), reason: 'denied:action-not-permitted' },
+};
+
+async function enrolPractitioner(node: ChartChainNode, org: TestOrg, practitionerId: string): Promise<void> {
+  const keys = org.records.enrol('practitioner', practitionerId);
+  assert.equal(await commit(node, org.sign('membership.register-practitioner', { practitionerId, ...keys })), 'ok');
+}
+
+async function enrolPatient(node: ChartChainNode, patientId: string): Promise<void> {
+  const keys = node.records.enrol('patient', patientId);
+  assert.equal(await commit(node, node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys })), 'ok');
+}
+
+/** The audit entry the access transaction `txId` left in `patientId`'s trail, once committed. */
+async function loggedEntry(node: ChartChainNode, patientId: string, txId: string): Promise<AuditEntry> {
+  assert.equal((await node.waitForTx(txId)).status, 'ok');
+  const found = node.access.trail(patientId).find(({ entry }) => entry.txId === txId);
+  assert.ok(found, `access ${txId} is in ${patientId}'s trail`);
+  return found.entry;
+}
+
+test('authorization matrix: every role × consent state gets the right decision, logged with its reason, and no unauthorised plaintext', async (t) => {
+  const { node, a, join } = await freshNetwork(t);
+  try {
+    const b = await join('org-b');
+    const c = await join('org-c');
+    await enrolPractitioner(node, a, 'dr-a');
+    await enrolPractitioner(node, a, 'dr-s');
+    await enrolPractitioner(node, b, 'dr-b');
+    await enrolPractitioner(node, c, 'dr-c');
+    assert.equal(await commit(node, a.sign('membership.suspend-practitioner', { practitionerId: 'dr-s' })), 'ok');
+    const dsa = { agreementId: 'dsa-a-b', discloser: 'org-a', recipient: 'org-b', terms: { resourceTypes: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null }, redisclosure: false } };
+    assert.equal(await commit(node, a.sign('agreements.propose', dsa)), 'ok');
+    assert.equal(await commit(node, b.sign('agreements.countersign', { agreementId: 'dsa-a-b' })), 'ok');
+
+    const recordOf = new Map<string, { recordId: string; resource: JsonObject }>();
+    for (const [state, setup] of Object.entries(CONSENT_STATES)) {
+      const patientId = `pt-${state}`;
+      await enrolPatient(node, patientId);
+      const resource = { resourceType: 'Observation', status: 'final', valueString: `SECRET-${patientId}` };
+      const write = await node.records.write({ practitionerId: 'dr-a', patientId, resource, securityLabels: setup.labelled === true ? [PSY] : [] });
+      assert.equal(await commit(node, write.tx), 'ok');
+      recordOf.set(state, { recordId: write.recordId, resource });
+      if (setup.terms === undefined) continue;
+      for (const orgId of ['org-a', 'org-b', 'org-c']) assert.equal(await node.consent.grant(patientId, `grant-${state}-${orgId}`, setup.terms(orgId)), 'ok');
+      if (setup.revoke === true) for (const orgId of ['org-a', 'org-b', 'org-c']) assert.equal(await node.consent.revoke(patientId, `grant-${state}-${orgId}`), 'ok');
+    }
+    await node.consent.settled();
+
+    const roles: { name: string; org: TestOrg; principal: (patientId: string) => Principal; expect: (state: string) => string }[] = [
+      { name: 'patient', org: a, principal: (id) => ({ kind: 'patient', id, org: 'org-a' }), expect: () => 'permit' },
+      { name: 'own-org practitioner', org: a, principal: () => ({ kind: 'practitioner', id: 'dr-a', org: 'org-a' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'permit' },
+      { name: 'other-org practitioner with agreement', org: b, principal: () => ({ kind: 'practitioner', id: 'dr-b', org: 'org-b' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'permit' },
+      { name: 'other-org practitioner without agreement', org: c, principal: () => ({ kind: 'practitioner', id: 'dr-c', org: 'org-c' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'denied:no-agreement' },
+      { name: 'suspended practitioner', org: a, principal: () => ({ kind: 'practitioner', id: 'dr-s', org: 'org-a' }), expect: () => 'denied:practitioner-suspended' },
+      { name: 'auditor', org: a, principal: () => ({ kind: 'auditor', id: 'auditor-1', org: 'org-a' }), expect: () => 'denied:auditor-reads-no-content' },
+    ];
+    let cells = 0;
+    for (const role of roles) {
+      for (const state of Object.keys(CONSENT_STATES)) {
+        const patientId = `pt-${state}`;
+        const { recordId, resource } = recordOf.get(state)!;
+        const principal = role.principal(patientId);
+        const expected = role.expect(state);
+        const cell = `${role.name} × ${state}`;
+        const result: AccessResult = await role.org.access.read(principal, recordId, { purpose: 'TREAT' });
+        const entry = await loggedEntry(node, patientId, result.txId);
+        assert.deepEqual(entry.actor, { role: principal.kind, subject: principal.id, org: principal.org }, cell);
+        assert.equal(entry.recordId, recordId, cell);
+        assert.equal(entry.purpose, 'TREAT', cell);
+        if (expected === 'permit') {
+          assert.equal(result.outcome, 'permit', cell);
+          assert.ok(result.outcome === 'permit' && JSON.stringify(result.resource) === JSON.stringify(resource), `${cell}: the plaintext`);
+          assert.equal(entry.outcome, 'permit', cell);
+          assert.equal(entry.released, true, cell);
+          assert.equal(entry.basis?.kind, principal.kind === 'patient' ? 'patient' : 'consent', cell);
+          if (role.org === b) assert.equal(entry.basis?.agreementId, 'dsa-a-b', cell);
+        } else {
+          assert.deepEqual(result.outcome === 'deny' && result.reason, expected, cell);
+          assert.ok(!JSON.stringify(result).includes('SECRET'), `${cell}: no plaintext released`);
+          assert.equal(entry.outcome, 'deny', cell);
+          assert.equal(entry.reason, expected, cell);
+          assert.equal(entry.released, false, cell);
+        }
+        cells += 1;
+      }
+    }
+    assert.equal(cells, roles.length * Object.keys(CONSENT_STATES).length);
+  } finally {
+    await node.close();
+  }
+});
+
+test('a revoke takes effect at the next block, a suspension at once; the trail proves every step', async (t) => {
+  const { node, a } = await freshNetwork(t);
+  try {
+    await enrolPractitioner(node, a, 'dr-a');
+    await enrolPatient(node, 'pt-1');
+    const write = await node.records.write({ practitionerId: 'dr-a', patientId: 'pt-1', resource: { resourceType: 'Observation', status: 'final' } });
+    assert.equal(await commit(node, write.tx), 'ok');
+    const drA: Principal = { kind: 'practitioner', id: 'dr-a', org: 'org-a' };
+    assert.equal(await node.consent.grant('pt-1', 'grant-1', { ...baseTerms('org-a'), grantee: { kind: 'practitioner', id: 'dr-a' } }), 'ok');
+    assert.equal((await node.access.read(drA, write.recordId, { purpose: 'TREAT' })).outcome, 'permit');
+    assert.equal(await node.consent.revoke('pt-1', 'grant-1'), 'ok');
+    const afterRevoke = await node.access.read(drA, write.recordId, { purpose: 'TREAT' });
+    assert.deepEqual(afterRevoke.outcome === 'deny' && afterRevoke.reason, 'denied:consent-revoked');
+    assert.equal(await node.consent.grant('pt-1', 'grant-2', { ...baseTerms('org-a'), grantee: { kind: 'practitioner', id: 'dr-a' } }), 'ok');
+    assert.equal((await node.access.read(drA, write.recordId, { purpose: 'TREAT' })).outcome, 'permit');
+    assert.equal(await commit(node, a.sign('membership.suspend-practitioner', { practitionerId: 'dr-a' })), 'ok');
+    const afterSuspension = await node.access.read(drA, write.recordId, { purpose: 'TREAT' });
+    assert.deepEqual(afterSuspension.outcome === 'deny' && afterSuspension.reason, 'denied:practitioner-suspended');
+    await loggedEntry(node, 'pt-1', afterSuspension.txId);
+
+    await node.consent.settled();
+    const trail = node.access.trail('pt-1');
+    // The first grant to dr-a made the home node share the record's key with them, once; the
+    // second found the envelope already there.
+    assert.equal(trail.filter(({ entry }) => entry.kind === 'key-share').length, 1);
+    assert.deepEqual(
+      trail.filter(({ entry }) => entry.kind !== 'key-share').map(({ entry }) => [entry.kind, entry.outcome]),
+      [['grant', null], ['access', 'permit'], ['revoke', null], ['access', 'deny'], ['grant', null], ['access', 'permit'], ['access', 'deny']],
+    );
+    for (const { entry, proof } of trail) {
+      assert.equal(proof.txId, entry.txId);
+      verifyInclusion(proof.leafIndex, proof.treeSize, fromHex(proof.leafHash), proof.inclusionProof.map((hash) => fromHex(hash)), fromHex(proof.treeHead.logRoot));
+      assert.equal(toHex(hashLeaf(node.store.tx(proof.leafIndex)!.bytes)), proof.leafHash, `entry ${entry.seq}: the leaf is its transaction`);
+    }
+  } finally {
+    await node.close();
+  }
+});
