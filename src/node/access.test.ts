@@ -5,6 +5,7 @@ import type { AuditEntry, GrantTerms, Principal } from '../contracts/index.js';
 import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import { commit, freshNetwork, type TestOrg } from './access-fixture.js';
 import type { AccessResult } from './access-api.js';
+import type { Orderer } from '../consensus/index.js';
 import { ChartChainNode } from './node.js';
 
 const PSY = { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' };
@@ -156,5 +157,73 @@ test('a revoke takes effect at the next block, a suspension at once; the trail p
     }
   } finally {
     await node.close();
+  }
+});
+
+test('break-the-glass: only with the patient opted in, for ETREAT/BTG, time-boxed; the patient is notified and the privacy officer reviews', async (t) => {
+  const { node, a } = await freshNetwork(t);
+  try {
+    await enrolPractitioner(node, a, 'dr-er');
+    await enrolPatient(node, 'pt-1');
+    const write = await node.records.write({ practitionerId: 'dr-er', patientId: 'pt-1', resource: { resourceType: 'AllergyIntolerance', code: { text: 'penicillin' } } });
+    assert.equal(await commit(node, write.tx), 'ok');
+    const er: Principal = { kind: 'practitioner', id: 'dr-er', org: 'org-a' };
+    const withoutConsent = await node.access.read(er, write.recordId, { purpose: 'ETREAT' });
+    assert.deepEqual(withoutConsent.outcome === 'deny' && withoutConsent.reason, 'denied:no-consent');
+
+    const optedOut = await node.access.breakTheGlass(er, 'pt-1', { purpose: 'ETREAT', reason: 'unconscious in ED, allergy history needed' });
+    assert.deepEqual([optedOut.outcome, optedOut.denial], ['deny', 'denied:patient-opted-out']);
+    assert.equal(await node.consent.setBreakTheGlass('pt-1', true), 'ok');
+    const wrongPurpose = await node.access.breakTheGlass(er, 'pt-1', { purpose: 'TREAT', reason: 'routine' });
+    assert.deepEqual([wrongPurpose.outcome, wrongPurpose.denial], ['deny', 'denied:purpose-not-break-the-glass']);
+    await assert.rejects(node.access.breakTheGlass(er, 'pt-1', { purpose: 'ETREAT', reason: 'too long', minutes: 24 * 60 }), /invalid:bad-body/);
+
+    const granted = await node.access.breakTheGlass(er, 'pt-1', { purpose: 'ETREAT', reason: 'unconscious in ED, allergy history needed' });
+    assert.equal(granted.outcome, 'permit');
+    assert.equal(granted.end - granted.start, 60 * 60_000, 'the default window is 60 minutes');
+    const read = await node.access.read(er, write.recordId, { purpose: 'ETREAT' });
+    assert.equal(read.outcome, 'permit');
+    assert.equal(read.outcome === 'permit' && read.basis.breakTheGlassId, granted.btgId);
+    assert.equal((await loggedEntry(node, 'pt-1', read.txId)).basis?.kind, 'break-the-glass');
+
+    const feed = node.access.notifications('pt-1');
+    assert.deepEqual(feed.map(({ entry }) => [entry.kind, entry.outcome]), [['break-the-glass', 'deny'], ['break-the-glass', 'deny'], ['break-the-glass', 'permit']]);
+    assert.deepEqual(node.access.reviewQueue().map((row) => row.btgId), [granted.btgId]);
+    assert.equal(await node.access.review(granted.btgId, false, 'patient was conscious; should have asked'), 'ok');
+    assert.equal(await node.access.review(granted.btgId, true), 'denied:already-reviewed');
+    assert.deepEqual(node.access.reviewQueue(), []);
+    const review = node.access.notifications('pt-1').at(-1)!.entry;
+    assert.deepEqual([review.kind, review.outcome, review.reason], ['break-the-glass-review', 'deny', 'patient was conscious; should have asked']);
+  } finally {
+    await node.close();
+  }
+});
+
+test('an access transaction made durable before release survives a restart that comes before its block', async (t) => {
+  const { node, a, dir } = await freshNetwork(t);
+  let txId = '';
+  let recordId = '';
+  try {
+    await enrolPractitioner(node, a, 'dr-a');
+    await enrolPatient(node, 'pt-1');
+    const write = await node.records.write({ practitionerId: 'dr-a', patientId: 'pt-1', resource: { resourceType: 'Observation', status: 'final' } });
+    recordId = write.recordId;
+    assert.equal(await commit(node, write.tx), 'ok');
+    // Stop the orderer (reaching past the node's API: no operator should do this), so the access
+    // transaction is durable in the queue but in no block when the node goes down.
+    await (node as unknown as { orderer: Orderer }).orderer.stop();
+    const result = await node.access.read({ kind: 'patient', id: 'pt-1', org: 'org-a' }, recordId, { purpose: 'PATRQT' });
+    assert.equal(result.outcome, 'permit');
+    txId = result.txId;
+    assert.equal(node.lookupTx(txId)?.status, 'pending');
+  } finally {
+    await node.close();
+  }
+  const reopened = await ChartChainNode.open(`${dir}/a`, { verifyPoolSize: 1 });
+  try {
+    const entry = await loggedEntry(reopened, 'pt-1', txId);
+    assert.deepEqual([entry.kind, entry.recordId, entry.outcome, entry.released], ['access', recordId, 'permit', true]);
+  } finally {
+    await reopened.close();
   }
 });
