@@ -8,7 +8,7 @@ import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index
 import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
 import { patientConsent } from '../consent/index.js';
 import { accept, refuse, type Contract, type ContractResult, type TxContext } from '../contract.js';
-import { PATIENT_TABLE } from '../membership/index.js';
+import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
 import { RECORD_TABLE, type RecordRow } from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { decideAccess, type AccessDecision } from './decide.js';
@@ -24,7 +24,7 @@ const MINUTE_MS = 60_000;
  */
 function executeLog(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (!onlyFields(tx.body, ['principal', 'recordId', 'version', 'action', 'purpose', 'released'])) return refuse('invalid:bad-body');
-  const principal = principalField(tx.body, context);
+  const principal = principalField(state, tx.body, context);
   const recordId = stringField(tx.body, 'recordId', RECORD_ID_PATTERN);
   const version = countField(tx.body, 'version');
   const action = enumField(tx.body, 'action', ['read', 'write'] as const);
@@ -47,7 +47,7 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
  */
 function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (!onlyFields(tx.body, ['principal', 'patientId', 'purpose', 'reason', 'minutes'])) return refuse('invalid:bad-body');
-  const principal = principalField(tx.body, context);
+  const principal = principalField(state, tx.body, context);
   const patientId = stringField(tx.body, 'patientId', ID_PATTERN);
   const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
   const reason = textField(tx.body, 'reason', BTG_REASON_LENGTH_MAX);
@@ -104,13 +104,14 @@ function breakTheGlassDenial(state: StateReader, patientId: string, purpose: str
  * The principal a body names, as authenticated by the signing organisation: practitioners,
  * auditors and system clients of that organisation, or patients whose home it is.
  */
-function principalField(body: JsonObject, context: TxContext): Principal | `denied:${string}` | undefined {
+function principalField(state: StateReader, body: JsonObject, context: TxContext): Principal | `denied:${string}` | undefined {
   const value = objectField(body, 'principal');
   if (value === undefined || !onlyFields(value, ['kind', 'id'])) return undefined;
   const kind = enumField(value, 'kind', ['practitioner', 'patient', 'auditor', 'system'] as const);
   const id = stringField(value, 'id', ID_PATTERN);
   if (kind === undefined || id === undefined) return undefined;
   if (context.signer.role !== 'org') return 'denied:not-an-organisation';
+  if (kind === 'patient' && (state.get(PATIENT_TABLE, id) as PatientRow | undefined)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
   return { kind, id, org: context.signer.org };
 }
 
