@@ -68,10 +68,15 @@ test('the check catches a wrong arrow, a deep import and a package in the core',
     ['src/node/deep.ts', "import { sha256 } from '../crypto/sha256.js';"],
     ['src/contracts/pkg.ts', "import Database from 'better-sqlite3';"],
     ['src/api/fine.ts', "import { ChartChainNode } from '../node/index.js';\nimport Fastify from 'fastify';"],
+    ['src/fhir/fine.ts', "import { ID_PATTERN } from '../contracts/index.js';\nimport type { ChartChainNode } from '../node/index.js';"],
+    ['src/fhir/deep.ts', "import type { GrantRow } from '../contracts/consent/tables.js';"],
+    ['src/fhir/up.ts', "import { buildServer } from '../api/index.js';"],
   ]);
   const violations = layeringViolations(files);
-  assert.equal(violations.length, 3, violations.join('\n'));
+  assert.equal(violations.length, 5, violations.join('\n'));
   assert.match(violations[0]!, /a layer above it/);
   assert.match(violations[1]!, /not src\/crypto\/index.ts/);
   assert.match(violations[2]!, /imports package better-sqlite3/);
+  assert.match(violations[3]!, /src\/fhir\/deep.ts: imports src\/contracts\/consent\/tables.ts, not src\/contracts\/index.ts/);
+  assert.match(violations[4]!, /src\/fhir\/up.ts: fhir imports src\/api\/index.ts, a layer above it/);
 });

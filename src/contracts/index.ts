@@ -27,7 +27,7 @@ export * from './agreements/index.js';
 export * from './consent/index.js';
 export * from './access/index.js';
 export * from './audit/index.js';
-export { ID_PATTERN } from './body.js';
+export { CODE_PATTERN, ID_PATTERN } from './body.js';
 
 import { accessContract } from './access/index.js';
 import { agreementsContract } from './agreements/index.js';

@@ -4,12 +4,8 @@
  */
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
-import { booleanField, objectField, onlyFields } from '../body.js';
-import { RESOURCE_TYPE_PATTERN } from '../records/index.js';
+import { booleanField, CODE_PATTERN, objectField, onlyFields, RESOURCE_TYPE_PATTERN } from '../body.js';
 import { AGREEMENT_TERM_ENTRY_MAX, type AgreementPeriod, type AgreementTerms } from './tables.js';
-
-/** Security label and purpose codes: a letter or digit, then up to 63 letters, digits, '.', '_' or '-'. */
-export const AGREEMENT_CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const TERMS_FIELDS = ['resourceTypes', 'excludeLabels', 'purposes', 'period', 'redisclosure'];
 const PERIOD_FIELDS = ['start', 'end'];
@@ -19,8 +15,8 @@ export function termsField(body: JsonObject, field: string): AgreementTerms | un
   const terms = objectField(body, field);
   if (terms === undefined || !onlyFields(terms, TERMS_FIELDS)) return undefined;
   const resourceTypes = codesOf(terms['resourceTypes'], RESOURCE_TYPE_PATTERN);
-  const excludeLabels = codesOf(terms['excludeLabels'], AGREEMENT_CODE_PATTERN);
-  const purposes = codesOf(terms['purposes'], AGREEMENT_CODE_PATTERN);
+  const excludeLabels = codesOf(terms['excludeLabels'], CODE_PATTERN);
+  const purposes = codesOf(terms['purposes'], CODE_PATTERN);
   const period = periodOf(objectField(terms, 'period'));
   const redisclosure = booleanField(terms, 'redisclosure');
   if (resourceTypes === undefined || excludeLabels === undefined || purposes === undefined || period === undefined || redisclosure === undefined) return undefined;
