@@ -15,7 +15,8 @@ export interface ConsentQuery {
   readonly recordId: string;
   readonly resourceType: string;
   readonly labels: readonly string[];
-  readonly purpose: string;
+  /** The purpose of use; null for a write, which any purpose the grant names allows. */
+  readonly purpose: string | null;
   readonly time: number;
 }
 
@@ -59,7 +60,8 @@ function firstFailure(grant: GrantRow, query: ConsentQuery): ConsentRefusal | un
   const period = periodFailure(grant, query.time);
   if (period !== undefined) return period;
   if (!grant.actions.includes(query.action)) return 'denied:action-not-permitted';
-  return scopeFailure(grant, query) ?? (grant.purposes.includes(query.purpose) ? undefined : 'denied:purpose-not-permitted');
+  const purposeAllowed = query.purpose === null || grant.purposes.includes(query.purpose);
+  return scopeFailure(grant, query) ?? (purposeAllowed ? undefined : 'denied:purpose-not-permitted');
 }
 
 /** What a grant must cover about a record regardless of action and purpose: period, scope, labels. */
@@ -76,4 +78,15 @@ function scopeFailure(grant: GrantRow, record: Pick<ConsentQuery, 'recordId' | '
   if (grant.resourceTypes.length > 0 && !grant.resourceTypes.includes(record.resourceType)) return 'denied:out-of-scope';
   if (grant.recordIds.length > 0 && !grant.recordIds.includes(record.recordId)) return 'denied:out-of-scope';
   return record.labels.some((label) => grant.excludeLabels.includes(label)) ? 'denied:label-excluded' : undefined;
+}
+
+/**
+ * Why practitioner `practitionerId` of `orgId` may not write (anchor, supersede, tombstone) this
+ * record of `patientId`, or undefined when they may: the patient's home organisation keeps
+ * their chart; anyone else needs an active grant with the write action covering the record.
+ */
+export function writeRefusal(state: StateReader, query: Omit<ConsentQuery, 'action' | 'purpose'>, homeOrg: string): ConsentRefusal | undefined {
+  if (query.orgId === homeOrg) return undefined;
+  const grant = coveringGrant(state, { ...query, action: 'write', purpose: null });
+  return 'reason' in grant ? grant.reason : undefined;
 }

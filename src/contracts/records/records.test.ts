@@ -75,6 +75,24 @@ describe('records.anchor', () => {
     assert.equal(chain.record('obs-3'), undefined);
   });
 
+  test('only the home organisation, or a practitioner the patient granted write, writes a chart', () => {
+    const { chain, orgA, orgB, drA, drB, patient, otherPatient } = world();
+    const recipients = [otherPatient, orgA, orgB];
+    assert.deepEqual(
+      chain.run(
+        drB.tx('records.anchor', anchorBody('obs-1', otherPatient, recipients)),
+        drA.tx('records.anchor', anchorBody('obs-2', otherPatient, recipients)),
+        drB.tx('records.supersede', supersedeBody('obs-2', 2, recipients)),
+        drB.tx('records.tombstone', { recordId: 'obs-2', version: 2 }),
+      ),
+      ['denied:no-consent', 'ok', 'denied:no-consent', 'denied:no-consent'],
+    );
+    // patient-1 granted org B write in world(); revoking it shuts org B out from the next block on.
+    assert.deepEqual(chain.run(drB.tx('records.anchor', anchorBody('obs-3', patient, [patient, orgA, orgB]))), ['ok']);
+    assert.deepEqual(chain.run(patient.tx('consent.revoke', { grantId: 'grant-write-org-b' })), ['ok']);
+    assert.deepEqual(chain.run(drB.tx('records.supersede', supersedeBody('obs-3', 2, [patient, orgA, orgB]))), ['denied:consent-revoked']);
+  });
+
   test('malformed bodies are invalid; every limit is inclusive', () => {
     const { chain, orgA, drA, patient } = world();
     const base = anchorBody('obs-1', patient, [patient, orgA]);

@@ -104,6 +104,18 @@ export interface World {
 
 const enrol = (idName: string, person: Actor, extra: JsonObject = {}): JsonObject => ({ [idName]: person.id, signingKey: person.publicKey, encryptionKey: person.encryptionKey, ...extra });
 
+/** The grant world() has patient-1 give org B: write, no read, so it adds no envelope. */
+export const WRITE_GRANT_TO_ORG_B = {
+  grantId: 'grant-write-org-b',
+  grantee: { kind: 'organisation', id: 'org-b' },
+  actions: ['write'],
+  resourceTypes: [],
+  recordIds: [],
+  excludeLabels: [],
+  purposes: ['TREAT'],
+  period: { start: 0, end: null },
+};
+
 /** A chain with three founding organisations, their practitioners and two patients of org-a. */
 export function world(): World {
   const [orgA, orgB, orgC, drA, drA2, drB, patient, otherPatient] = ['org-a', 'org-b', 'org-c', 'dr-a', 'dr-a2', 'dr-b', 'patient-1', 'patient-2'].map((id) => new Actor(id)) as [Actor, Actor, Actor, Actor, Actor, Actor, Actor, Actor];
@@ -118,6 +130,8 @@ export function world(): World {
     orgA.tx('membership.register-patient', enrol('patientId', otherPatient, { custody: 'custodial' })),
   );
   assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok', 'ok']);
+  // Org B's practitioners write patient-1's chart under this grant; nobody outside org A may write patient-2's.
+  assert.deepEqual(chain.run(patient.tx('consent.grant', WRITE_GRANT_TO_ORG_B)), ['ok']);
   return { chain, orgA, orgB, orgC, drA, drA2, drB, patient, otherPatient };
 }
 

@@ -8,11 +8,12 @@
 import type { Transaction } from '../../ledger/index.js';
 import { idField, onlyFields, stringField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
-import { PATIENT_TABLE } from '../membership/index.js';
+import { writeRefusal } from '../consent/index.js';
+import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { CONTENT_FIELDS, recordIdField, RESOURCE_TYPE_PATTERN, versionContent, versionField, type VersionContent } from './record-body.js';
 import { requiredRecipients } from './recipients.js';
-import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionKind, type VersionRow } from './tables.js';
+import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type SecurityLabel, type VersionKind, type VersionRow } from './tables.js';
 
 type Refusal = `denied:${string}` | `invalid:${string}`;
 
@@ -61,6 +62,9 @@ export function executeTombstone(state: StateReader, tx: Transaction, context: T
   if (recordId === undefined || version === undefined) return refuse('invalid:bad-body');
   const record = nextVersionOf(state, recordId, version, context.block.time);
   if (typeof record === 'string') return refuse(record);
+  const latest = state.get(VERSION_TABLE, versionKey(recordId, version - 1)) as VersionRow | undefined;
+  const refusal = writerRefusal(state, context, record, latest?.securityLabels ?? []);
+  if (refusal !== undefined) return refuse(refusal);
   const row: VersionRow = {
     ...versionHeader(record, context, 'tombstone'),
     ciphertextHash: null,
@@ -81,8 +85,26 @@ function nextVersionOf(state: StateReader, recordId: string, version: number, ti
   return { ...record, latestVersion: version, updatedAt: time };
 }
 
+/** Why the signing practitioner may not write `record` with `labels`, or undefined when they may (see writeRefusal). */
+function writerRefusal(state: StateReader, context: TxContext, record: RecordRow, labels: readonly SecurityLabel[]): Refusal | undefined {
+  const patient = state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined;
+  if (patient === undefined) return 'denied:no-such-patient';
+  const query = {
+    patientId: record.patientId,
+    practitionerId: context.signer.subject,
+    orgId: context.signer.org,
+    recordId: record.recordId,
+    resourceType: record.resourceType,
+    labels: labels.map((label) => label.code),
+    time: context.block.time,
+  };
+  return writeRefusal(state, query, patient.homeOrg);
+}
+
 /** Writes `record` at its latest version with `content`, once every required recipient has an envelope. */
 function writeVersion(state: StateReader, context: TxContext, record: RecordRow, kind: 'anchor' | 'supersede', content: VersionContent): ContractResult {
+  const refusal = writerRefusal(state, context, record, content.securityLabels);
+  if (refusal !== undefined) return refuse(refusal);
   const recipients = new Set(content.envelopes.map((envelope) => envelope.recipient));
   const required = requiredRecipients(state, {
     patientId: record.patientId,
