@@ -8,8 +8,8 @@ import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index
 import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
 import { patientConsent } from '../consent/index.js';
 import { accept, refuse, type Contract, type ContractResult, type TxContext } from '../contract.js';
-import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
-import { RECORD_TABLE, type RecordRow } from '../records/index.js';
+import { PATIENT_TABLE, PRACTITIONER_TABLE, type PatientRow, type PractitionerRow } from '../membership/index.js';
+import { RECORD_TABLE, RECORD_VERSION_MAX, type RecordRow } from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { decideAccess, type AccessDecision } from './decide.js';
 import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
@@ -27,6 +27,7 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
   const principal = principalField(state, tx.body, context);
   const recordId = stringField(tx.body, 'recordId', RECORD_ID_PATTERN);
   const version = countField(tx.body, 'version');
+  if (version !== undefined && (version < 1 || version > RECORD_VERSION_MAX)) return refuse('invalid:bad-body');
   const action = enumField(tx.body, 'action', ['read', 'write'] as const);
   const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
   const released = booleanField(tx.body, 'released');
@@ -55,6 +56,9 @@ function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxCo
   if (principal === undefined || patientId === undefined || purpose === undefined || reason === undefined || minutes === undefined) return refuse('invalid:bad-body');
   if (typeof principal === 'string') return refuse(principal);
   if (principal.kind !== 'practitioner') return refuse('denied:not-a-practitioner');
+  const practitioner = state.get(PRACTITIONER_TABLE, principal.id) as PractitionerRow | undefined;
+  if (practitioner === undefined || practitioner.org !== principal.org) return refuse('denied:unknown-principal');
+  if (practitioner.status !== 'active') return refuse('denied:practitioner-suspended');
   if (minutes < 1 || minutes > BTG_MINUTES_MAX) return refuse('invalid:bad-body');
   if (state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
   const time = context.block.time;

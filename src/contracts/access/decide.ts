@@ -30,6 +30,7 @@ export function decideAccess(state: StateReader, request: AccessRequest): Access
   const record = state.get(RECORD_TABLE, request.recordId) as RecordRow | undefined;
   if (record === undefined) return deny('denied:no-such-record');
   if (record.status === 'erased') return deny('denied:record-erased');
+  if (!Number.isSafeInteger(request.version) || request.version < 1 || request.version > record.latestVersion) return deny('denied:no-such-version');
   const version = state.get(VERSION_TABLE, versionKey(request.recordId, request.version)) as VersionRow | undefined;
   if (version === undefined) return deny('denied:no-such-version');
   const { principal } = request;
@@ -46,10 +47,10 @@ function consentDecision(state: StateReader, request: AccessRequest, record: Rec
   const practitionerId = principal.kind === 'practitioner' ? principal.id : null;
   const query = { ...request, patientId: record.patientId, practitionerId, orgId: principal.org, resourceType: record.resourceType, labels };
   const grant = coveringGrant(state, query);
-  if ('reason' in grant) return breakTheGlass(state, record.patientId, practitionerId, request.time) ?? deny(grant.reason);
+  if ('reason' in grant) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny(grant.reason);
   if (principal.org === record.org) return permit('consent', { grantId: grant.grantId });
   const agreement = coveringAgreement(state, { discloser: record.org, recipient: principal.org, resourceType: record.resourceType, labels, purpose: request.purpose, time: request.time });
-  if ('reason' in agreement) return breakTheGlass(state, record.patientId, practitionerId, request.time) ?? deny(agreement.reason);
+  if ('reason' in agreement) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny(agreement.reason);
   return permit('consent', { grantId: grant.grantId, agreementId: agreement.agreementId });
 }
 
@@ -64,11 +65,13 @@ function actorFailure(state: StateReader, principal: Principal): string | undefi
 }
 
 /** A permit on the basis of this practitioner's break-the-glass window for the patient, if one is open at `time`. */
-function breakTheGlass(state: StateReader, patientId: string, practitionerId: string | null, time: number): AccessDecision | undefined {
-  if (practitionerId === null) return undefined;
+function breakTheGlass(state: StateReader, patientId: string, principal: Principal, time: number): AccessDecision | undefined {
+  if (principal.kind !== 'practitioner') return undefined;
+  const practitionerId = principal.id;
   const active = state.get(BTG_ACTIVE_TABLE, `${patientId}|${practitionerId}`) as { btgId: string } | undefined;
   const row = active === undefined ? undefined : (state.get(BTG_TABLE, active.btgId) as BreakTheGlassRow | undefined);
-  if (row === undefined || row.outcome !== 'permit' || time < row.start || time >= row.end) return undefined;
+  // A window opened by another organisation's node is not this reader's, whatever it names.
+  if (row === undefined || row.outcome !== 'permit' || row.org !== principal.org || time < row.start || time >= row.end) return undefined;
   return permit('break-the-glass', { breakTheGlassId: row.btgId });
 }
 

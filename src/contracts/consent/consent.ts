@@ -52,6 +52,7 @@ function executeGrant(state: StateReader, tx: Transaction, context: TxContext): 
 
 /** Executes `consent.update`: the grant's id and its new terms, replacing the old ones from this block on. */
 function executeUpdate(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
   if (!onlyFields(tx.body, ['grantId', ...TERM_FIELDS])) return refuse('invalid:bad-body');
   const terms = grantTerms(tx.body);
   if (terms === undefined) return refuse('invalid:bad-body');
@@ -67,6 +68,7 @@ function executeUpdate(state: StateReader, tx: Transaction, context: TxContext):
 
 /** Executes `consent.revoke`: { grantId }. Effective from this block: no serving and no key sharing after it. */
 function executeRevoke(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
   if (!onlyFields(tx.body, ['grantId'])) return refuse('invalid:bad-body');
   const grant = ownActiveGrant(state, tx, context);
   if (typeof grant === 'string') return refuse(grant);

@@ -11,7 +11,7 @@ import { countField, hex32Field, idField, onlyFields, RECORD_ID_PATTERN, stringF
 import { coversRecord, GRANT_TABLE, type GrantRow } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { StateReader, Write } from '../state.js';
-import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX } from './limits.js';
+import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX, RECORD_VERSION_MAX } from './limits.js';
 import { granteeKey } from './recipients.js';
 import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from './tables.js';
 
@@ -68,7 +68,7 @@ function sharesOf(value: JsonValue | undefined): Share[] | undefined {
     const version = countField(item, 'version');
     const enc = hex32Field(item, 'enc');
     const wrappedKey = stringField(item, 'wrappedKey', /^[0-9a-f]{96}$/);
-    if (recordId === undefined || version === undefined || version < 1 || enc === undefined || wrappedKey === undefined) return undefined;
+    if (recordId === undefined || version === undefined || version < 1 || version > RECORD_VERSION_MAX || enc === undefined || wrappedKey === undefined) return undefined;
     shares.push({ recordId, version, enc, wrappedKey });
   }
   return shares;
