@@ -3,9 +3,9 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
+import { HTTP_BODY_BYTES_MAX } from './limits.js';
 
-/** Largest request body the server reads at all; routes may set lower limits. */
-export const HTTP_BODY_BYTES_MAX = 16 * 1024 * 1024;
+export { HTTP_BODY_BYTES_MAX } from './limits.js';
 
 /** Builds (but does not start) the HTTP app for `node`. */
 export function buildServer(node: ChartChainNode, options: { logger?: boolean } = {}): FastifyInstance {

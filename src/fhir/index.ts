@@ -1,4 +1,8 @@
-/** Public API of src/fhir: FHIR R4 mapping of ChartChain state. For now, consent grants ⇄ Consent. */
+/** Public API of src/fhir: FHIR R4 on ChartChain: resources as encrypted records, Consent ⇄ grants, OperationOutcome errors. */
 export { grantToConsent, consentToGrantTerms, type ConsentIssue, type ConsentWriteOptions, type GrantTermsResult } from './consent.js';
 export type { Coding, CodeableConcept, Consent, ConsentActor, ConsentData, ConsentProvision, Identifier, Period, Reference } from './datatypes.js';
 export { RECORD_ID_SYSTEM, securityLabelSystem } from './terminology.js';
+export { capabilityStatement } from './capability.js';
+export { defaultPurpose, FhirRecords, type ServedVersion } from './fhir-records.js';
+export { FhirError, operationOutcome, type IssueCode, type OperationOutcome, type OutcomeIssue } from './outcome.js';
+export { isResourceTypeName, patientIdOf, SERVED_TYPES } from './patient-of.js';

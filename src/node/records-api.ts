@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate } from '../crypto/index.js';
-import { ERASURE_TABLE, NONCE_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import type { BlobStore, ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
@@ -115,6 +115,16 @@ export class NodeRecords {
     });
     const type = version === 1 ? 'records.anchor' : 'records.supersede';
     return { tx: this.signer('practitioner', input.practitionerId).sign(type, prepared.body), recordId, version };
+  }
+
+  /** The committed head of `recordId`, or undefined. */
+  record(recordId: string): RecordRow | undefined {
+    return recordRow(this.chain, recordId);
+  }
+
+  /** True when `patientId` is registered on the chain. */
+  patientRegistered(patientId: string): boolean {
+    return this.chain.state.get(PATIENT_TABLE, patientId) !== undefined;
   }
 
   /** A tombstone for `recordId` (FHIR delete): history stays. */

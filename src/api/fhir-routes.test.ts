@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions } from 'fastify';
+import type { Principal } from '../contracts/index.js';
+import { FhirError } from '../fhir/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { ChartChainNode } from '../node/index.js';
+import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from './fhir-routes.js';
+
+const ORG = 'practice-a';
+
+/**
+ * Authentication for these tests only: `Bearer <kind>:<id>[:<interactions>]` names the principal
+ * and which interactions its scopes allow. The SMART token path has its own tests.
+ */
+const headerAuth: FhirAuth = {
+  async authenticate(request: FastifyRequest) {
+    const match = /^Bearer (practitioner|patient|auditor|system):([a-z0-9-]+)(?::([a-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
+    if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
+    const principal: Principal = { kind: match[1] as Principal['kind'], id: match[2]!, org: ORG };
+    const allowed = (match[3] ?? 'create,read,update,delete,search').split(',');
+    return { principal, allows: (_type: string, interaction: FhirInteraction) => allowed.includes(interaction) };
+  },
+};
+
+async function serve(t: TestContext): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
+  const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
+  t.after(async () => {
+    await opened.app?.close();
+    await opened.node?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  ChartChainNode.init(dir, { orgId: ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
+  const app = (opened.app = Fastify());
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
+  registerFhirRoutes(app, node, headerAuth);
+  await app.ready();
+  const keys = node.records.enrol('practitioner', 'dr-ada');
+  const registered = await node.submit(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }));
+  assert.ok(registered.ok);
+  assert.equal((await node.waitForTx(registered.txId)).status, 'ok');
+  return { node, app };
+}
+
+const AS_DOCTOR = { authorization: 'Bearer practitioner:dr-ada' };
+const fhirJson = (method: InjectOptions['method'], url: string, body: unknown, headers: Record<string, string> = {}): InjectOptions => ({
+  method,
+  url,
+  headers: { 'content-type': 'application/fhir+json', ...AS_DOCTOR, ...headers },
+  payload: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+function outcome(response: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number, code: string): JsonObject {
+  assert.equal(response.statusCode, status);
+  assert.match(String(response.headers['content-type']), /^application\/fhir\+json/);
+  const body = response.json() as JsonObject;
+  assert.equal(body['resourceType'], 'OperationOutcome');
+  assert.equal((body['issue'] as JsonObject[])[0]!['code'], code);
+  return body;
+}
+
+test('create, read, vread, update with If-Match, delete and history, with FHIR headers; reads need consent', async (t) => {
+  const { node, app } = await serve(t);
+  const created = await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'female', birthDate: '1970-01-01' }));
+  assert.equal(created.statusCode, 201, created.body);
+  const patient = created.json() as JsonObject;
+  const patientId = String(patient['id']);
+  assert.equal((patient['meta'] as JsonObject)['versionId'], '1');
+  assert.equal(created.headers['etag'], 'W/"1"');
+  assert.match(String(created.headers['location']), new RegExp(`/fhir/Patient/${patientId}/_history/1$`));
+  assert.ok(created.headers['last-modified']);
+
+  const observation = { resourceType: 'Observation', status: 'preliminary', code: { text: 'Heart rate' }, subject: { reference: `Patient/${patientId}` }, valueQuantity: { value: 72, unit: '/min' } };
+  const minimal = await app.inject(fhirJson('POST', '/fhir/Observation', observation, { prefer: 'return=minimal' }));
+  assert.equal(minimal.statusCode, 201);
+  assert.equal(minimal.body, '');
+  const observationUrl = String(minimal.headers['location']).replace(/^https?:\/\/[^/]+/, '').replace(/\/_history\/1$/, '');
+
+  // Without the patient's consent, the author's own read is refused and the refusal logged.
+  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 403, 'forbidden');
+  const terms = { grantee: { kind: 'organisation' as const, id: ORG }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
+  assert.equal(await node.consent.grant(patientId, 'grant-fhir-test', terms), 'ok');
+  const read = await app.inject({ url: observationUrl, headers: AS_DOCTOR });
+  assert.equal(read.statusCode, 200, read.body);
+  assert.equal((read.json() as JsonObject)['status'], 'preliminary');
+  const asPatient = await app.inject({ url: observationUrl, headers: { authorization: `Bearer patient:${patientId}` } });
+  assert.equal(asPatient.statusCode, 200, asPatient.body);
+
+  const id = observationUrl.split('/').at(-1)!;
+  const updated = await app.inject(fhirJson('PUT', observationUrl, { ...observation, id, status: 'final' }, { 'if-match': 'W/"1"' }));
+  assert.equal(updated.statusCode, 200, updated.body);
+  assert.equal(updated.headers['etag'], 'W/"2"');
+  outcome(await app.inject(fhirJson('PUT', observationUrl, { ...observation, id, status: 'amended' }, { 'if-match': 'W/"1"' })), 412, 'conflict');
+  const first = await app.inject({ url: `${observationUrl}/_history/1`, headers: AS_DOCTOR });
+  assert.equal((first.json() as JsonObject)['status'], 'preliminary');
+
+  const deleted = await app.inject({ method: 'DELETE', url: observationUrl, headers: AS_DOCTOR });
+  assert.equal(deleted.statusCode, 204);
+  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 410, 'deleted');
+  const history = (await app.inject({ url: `${observationUrl}/_history`, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.equal(history['type'], 'history');
+  assert.deepEqual((history['entry'] as JsonObject[]).map((entry) => (entry['response'] as JsonObject)['etag']), ['W/"3"', 'W/"2"', 'W/"1"']);
+});
+
+test('error paths are OperationOutcomes with the right status', async (t) => {
+  const { app } = await serve(t);
+  outcome(await app.inject(fhirJson('POST', '/fhir/Patient', '{"resourceType": "Patient",')), 400, 'structure');
+  outcome(await app.inject({ ...fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }), headers: { ...AS_DOCTOR, 'content-type': 'text/plain' } }), 415, 'not-supported');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Observation' })), 400, 'invalid');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Organization', { resourceType: 'Organization', name: 'Acme' })), 422, 'not-supported');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Observation', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/nobody-here' } })), 422, 'processing');
+  outcome(await app.inject({ url: '/fhir/Patient/does-not-exist', headers: AS_DOCTOR }), 404, 'not-found');
+  outcome(await app.inject({ url: '/fhir/not_a_type/1', headers: AS_DOCTOR }), 404, 'not-supported');
+  outcome(await app.inject({ url: '/fhir/Patient/x' }), 401, 'login');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }, { authorization: 'Bearer practitioner:dr-ada:read' })), 403, 'forbidden');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }, { authorization: 'Bearer system:practice-a' })), 403, 'forbidden');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Patient', 'x'.repeat(17 * 1024 * 1024))), 413, 'too-costly');
+  const metadata = await app.inject('/fhir/metadata');
+  assert.equal(metadata.statusCode, 200);
+  const statement = metadata.json() as JsonObject;
+  assert.equal(statement['fhirVersion'], '4.0.1');
+  const served = ((statement['rest'] as JsonObject[])[0]!['resource'] as JsonObject[]).map((resource) => resource['type']);
+  assert.ok(served.includes('Observation') && !served.includes('Organization'), 'lists exactly the served types');
+});

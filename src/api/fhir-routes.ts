@@ -1,0 +1,174 @@
+/**
+ * FHIR R4 REST at /fhir (hl7.org/fhir/R4/http.html): JSON only, every error an OperationOutcome.
+ * Requests are authenticated by `FhirAuth`; its scopes gate each interaction, and the node's
+ * consent check then decides every read, so a scope never widens consent.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../contracts/index.js';
+import { capabilityStatement, defaultPurpose, FhirError, FhirRecords, isResourceTypeName, operationOutcome, type ServedVersion } from '../fhir/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import type { ChartChainNode } from '../node/index.js';
+import { HTTP_BODY_BYTES_MAX } from './limits.js';
+
+/** A FHIR interaction, as scopes name them (SMART v2: c, r, u, d, s). */
+export type FhirInteraction = 'create' | 'read' | 'update' | 'delete' | 'search';
+
+/** Who is calling, and what their token lets them do. */
+export interface FhirCaller {
+  readonly principal: Principal;
+  allows(resourceType: string, interaction: FhirInteraction): boolean;
+}
+
+/** Authentication for /fhir: resolves the caller from the request, or throws a FhirError (401). */
+export interface FhirAuth {
+  authenticate(request: FastifyRequest): Promise<FhirCaller>;
+  /** Where clients get tokens, for the CapabilityStatement; undefined when auth is external. */
+  readonly endpoints?: { readonly tokenUrl: string; readonly authorizeUrl: string };
+}
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+type Params = { type: string; id: string; vid: string };
+
+/** Registers the /fhir routes for `node`, authenticating with `auth`. */
+export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth): void {
+  const records = new FhirRecords(node);
+  void app.register(
+    async (fhir) => {
+      fhir.setErrorHandler((error, _request, reply) => sendError(reply, error));
+      fhir.setNotFoundHandler((request, reply) => sendError(reply, FhirError.of(404, 'not-supported', `no FHIR interaction ${request.method} ${request.url.split('?')[0]}`)));
+      fhir.get('/metadata', async (request, reply) => send(reply, 200, capabilityStatement(baseUrl(request), new Date().toISOString(), auth.endpoints)));
+
+      fhir.post<{ Params: Params }>('/:type', async (request, reply) => {
+        const caller = await authorised(auth, request, 'create');
+        const resource = resourceBody(request);
+        const created = await records.create(caller.principal, resource);
+        return sendVersion(request, reply, 201, created);
+      });
+
+      fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
+        const caller = await authorised(auth, request, 'read');
+        return sendVersion(request, reply, 200, await records.read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller)));
+      });
+
+      fhir.get<{ Params: Params }>('/:type/:id/_history/:vid', async (request, reply) => {
+        const caller = await authorised(auth, request, 'read');
+        const version = versionIdOf(request.params.vid);
+        return sendVersion(request, reply, 200, await records.read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), version));
+      });
+
+      fhir.get<{ Params: Params }>('/:type/:id/_history', async (request, reply) => {
+        const caller = await authorised(auth, request, 'read');
+        const entries = await records.history(caller.principal, request.params.type, request.params.id, purposeOf(request, caller));
+        return send(reply, 200, historyBundle(baseUrl(request), request.params.type, request.params.id, entries));
+      });
+
+      fhir.put<{ Params: Params }>('/:type/:id', async (request, reply) => {
+        const caller = await authorised(auth, request, 'update');
+        const resource = resourceBody(request);
+        const updated = await records.update(caller.principal, request.params.type, request.params.id, resource, ifMatchOf(request));
+        return sendVersion(request, reply, updated.created ? 201 : 200, updated);
+      });
+
+      fhir.delete<{ Params: Params }>('/:type/:id', async (request, reply) => {
+        const caller = await authorised(auth, request, 'delete');
+        const version = await records.delete(caller.principal, request.params.type, request.params.id);
+        if (version !== undefined) void reply.header('ETag', `W/"${version}"`);
+        return reply.code(204).send();
+      });
+    },
+    { prefix: '/fhir' },
+  );
+}
+
+/** The caller, once the token allows `interaction` on the URL's resource type. */
+async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Params }>, interaction: FhirInteraction): Promise<FhirCaller> {
+  const { type } = request.params;
+  if (!isResourceTypeName(type)) throw FhirError.of(404, 'not-supported', 'unknown resource type');
+  const caller = await auth.authenticate(request);
+  if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
+  return caller;
+}
+
+/** The JSON resource in the body: application/fhir+json or application/json, of the URL's type. */
+function resourceBody(request: FastifyRequest<{ Params: Params }>): JsonObject {
+  const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/fhir+json' && contentType !== 'application/json') throw FhirError.of(415, 'not-supported', 'send application/fhir+json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(request.body as Uint8Array).toString('utf8'));
+  } catch {
+    throw FhirError.of(400, 'structure', 'the body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw FhirError.of(400, 'structure', 'the body must be a JSON object');
+  const resource = parsed as JsonObject;
+  if (resource['resourceType'] !== request.params.type) throw FhirError.of(400, 'invalid', `the body must be a ${request.params.type}`, ['resourceType']);
+  return resource;
+}
+
+/** The purpose of use: the X-Purpose-Of-Use header (a v3 ActReason code), or the principal's default. */
+function purposeOf(request: FastifyRequest, caller: FhirCaller): string {
+  const header = request.headers['x-purpose-of-use'];
+  if (header === undefined) return defaultPurpose(caller.principal);
+  if (typeof header !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(header)) throw FhirError.of(400, 'value', 'X-Purpose-Of-Use must be one v3 ActReason code');
+  return header;
+}
+
+function versionIdOf(text: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) throw FhirError.of(404, 'not-found', 'no such version');
+  return Number(text);
+}
+
+/** If-Match: W/"n" (or "n") names the version the update expects to replace. */
+function ifMatchOf(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined) return undefined;
+  const match = typeof header === 'string' ? /^(?:W\/)?"([0-9]{1,10})"$/.exec(header.trim()) : null;
+  if (match === null) throw FhirError.of(400, 'value', 'If-Match must be an ETag such as W/"3"');
+  return Number(match[1]);
+}
+
+function sendVersion(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply, status: number, version: ServedVersion): FastifyReply {
+  const type = String(version.resource['resourceType']);
+  const id = String(version.resource['id']);
+  void reply.header('ETag', `W/"${version.versionId}"`).header('Last-Modified', new Date(version.lastUpdated).toUTCString());
+  if (status === 201) void reply.header('Location', `${baseUrl(request)}/${type}/${id}/_history/${version.versionId}`);
+  const prefer = String(request.headers['prefer'] ?? '');
+  if (request.method !== 'GET' && /return=minimal/.test(prefer)) return reply.code(status).send();
+  if (request.method !== 'GET' && /return=OperationOutcome/.test(prefer)) {
+    return send(reply, status, operationOutcome([{ severity: 'information', code: 'informational', diagnostics: `anchored in transaction ${version.txId}` }]));
+  }
+  return send(reply, status, version.resource);
+}
+
+function historyBundle(base: string, type: string, id: string, entries: Awaited<ReturnType<FhirRecords['history']>>): JsonObject {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: entries.length,
+    entry: entries.map((entry): JsonObject => {
+      if ('deleted' in entry) {
+        return { request: { method: 'DELETE', url: `${type}/${id}` }, response: { status: '204', lastModified: new Date(entry.deleted.time).toISOString(), etag: `W/"${entry.deleted.version}"` } };
+      }
+      return { fullUrl: `${base}/${type}/${id}`, resource: entry.resource, request: { method: entry.versionId === 1 ? 'POST' : 'PUT', url: entry.versionId === 1 ? type : `${type}/${id}` }, response: { status: entry.versionId === 1 ? '201' : '200', etag: `W/"${entry.versionId}"`, lastModified: entry.lastUpdated } };
+    }),
+  };
+}
+
+function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('Content-Type', FHIR_JSON).send(JSON.stringify(body));
+}
+
+/** Every failure under /fhir as an OperationOutcome; anything unexpected is an opaque 500. */
+function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof FhirError) return send(reply, error.status, error.outcome);
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status === 413) return send(reply, 413, FhirError.of(413, 'too-costly', `the body exceeds ${HTTP_BODY_BYTES_MAX} bytes`).outcome);
+  if (status !== undefined && status >= 400 && status < 500) return send(reply, status, FhirError.of(status, 'invalid', 'the request is malformed').outcome);
+  reply.log.error(error);
+  return send(reply, 500, FhirError.of(500, 'exception', 'internal error').outcome);
+}
+
+function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/fhir`;
+}

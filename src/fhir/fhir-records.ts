@@ -1,0 +1,161 @@
+/**
+ * FHIR R4 instance interactions (create, read, vread, update, delete, history) on ChartChain
+ * records. Every write is a practitioner-signed, encrypted version anchored on the ledger; every
+ * read goes through the node's consent-checked, log-before-release access path.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Principal, SecurityLabel, VersionRow } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import type { ChartChainNode } from '../node/index.js';
+import { FhirError } from './outcome.js';
+import { patientIdOf } from './patient-of.js';
+import { statusError } from './status-errors.js';
+
+/** One version of a resource as served: the resource with id and meta, and where it is anchored. */
+export interface ServedVersion {
+  readonly resource: JsonObject;
+  readonly versionId: number;
+  readonly lastUpdated: string;
+  readonly txId: string;
+}
+
+/** Purpose of use when a request names none: treatment for clinicians, the patient's own request for patients. */
+export function defaultPurpose(principal: Principal): string {
+  return principal.kind === 'patient' ? 'PATRQT' : 'TREAT';
+}
+
+/** FHIR instance interactions over one node. */
+export class FhirRecords {
+  constructor(private readonly node: ChartChainNode) {}
+
+  /** Creates `resource` under a new server-assigned id (POST [type]). */
+  async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
+    return this.#write(principal, { ...resource, id: randomUUID() }, 0);
+  }
+
+  /**
+   * Updates `type/id` to `resource` (PUT [type]/[id]), or creates it under that id when absent.
+   * `ifMatch` is the version the client last saw: a stale one is 412.
+   */
+  async update(principal: Principal, type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
+    if (resource['id'] !== id) throw FhirError.of(400, 'invalid', 'the resource id must match the id in the URL', [`${type}.id`]);
+    const current = this.#record(type, id);
+    if (ifMatch !== undefined && current?.latestVersion !== ifMatch) throw FhirError.of(412, 'conflict', `If-Match names version ${ifMatch}, which is not the current version`);
+    if (current?.status === 'erased') throw FhirError.of(410, 'deleted', `${type}/${id} was erased`);
+    const served = await this.#write(principal, resource, current?.latestVersion ?? 0);
+    return { ...served, created: current === undefined };
+  }
+
+  /** Reads the current version, or version `versionId` (GET [type]/[id][/_history/[vid]]). */
+  async read(principal: Principal, type: string, id: string, purpose: string, versionId?: number): Promise<ServedVersion> {
+    const record = this.#record(type, id);
+    if (record === undefined) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+    if (record.status === 'erased') throw FhirError.of(410, 'deleted', `${type}/${id} was erased`);
+    if (record.status === 'deleted' && versionId === undefined) throw FhirError.of(410, 'deleted', `${type}/${id} was deleted; its history remains`);
+    const version = versionId ?? record.latestVersion;
+    if (version < 1 || version > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${version}`);
+    if (record.status === 'deleted' && version === record.latestVersion) throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
+    const result = await this.node.access.read(principal, id, { purpose, version });
+    if (result.outcome === 'deny') throw FhirError.of(403, 'forbidden', `access denied (${result.reason}); the attempt is on the ledger`);
+    return served(result.resource, result.version);
+  }
+
+  /** Deletes `type/id` (DELETE): a tombstone version, so history stays. Resolves with the tombstone's version. */
+  async delete(principal: Principal, type: string, id: string): Promise<number | undefined> {
+    const record = this.#record(type, id);
+    if (record === undefined || record.status !== 'active') return undefined;
+    const write = this.node.records.tombstone(practitionerOf(principal), id);
+    await this.#commit(write.tx, `${type}/${id}`);
+    return write.version;
+  }
+
+  /** Every version of `type/id`, newest first; each readable one is read (and logged) for `principal`. */
+  async history(principal: Principal, type: string, id: string, purpose: string): Promise<(ServedVersion | { deleted: VersionRow })[]> {
+    const record = this.#record(type, id);
+    if (record === undefined) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+    const entries: (ServedVersion | { deleted: VersionRow })[] = [];
+    for (const { version } of this.node.records.history(id).reverse()) {
+      if (version.kind === 'tombstone') entries.push({ deleted: version });
+      else entries.push(await this.read(principal, type, id, purpose, version.version));
+    }
+    return entries;
+  }
+
+  async #write(principal: Principal, resource: JsonObject, currentVersion: number): Promise<ServedVersion> {
+    const type = String(resource['resourceType']);
+    const id = String(resource['id']);
+    const practitionerId = practitionerOf(principal);
+    const owner = patientIdOf(resource, id);
+    if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
+    if (type === 'Patient') await this.#enrolPatient(owner.patientId);
+    else if (!this.node.records.patientRegistered(owner.patientId)) throw statusError('denied:no-such-patient', `${type}/${id}`);
+    const stored = withoutServerMeta(resource);
+    const write = await this.node.records.write({
+      practitionerId,
+      patientId: owner.patientId,
+      resource: stored,
+      recordId: id,
+      expectedVersion: currentVersion,
+      securityLabels: securityLabelsOf(resource),
+    });
+    const txId = await this.#commit(write.tx, `${type}/${id}`);
+    const version = this.node.records.history(id).at(-1)!.version;
+    return { ...served(stored, version), txId };
+  }
+
+  /** Registers a custodial patient with fresh keys on first sight of their Patient resource. */
+  async #enrolPatient(patientId: string): Promise<void> {
+    if (!/^[a-z0-9][a-z0-9-]{1,63}$/.test(patientId)) throw FhirError.of(400, 'value', 'a Patient id here is lowercase letters, digits and dashes', ['Patient.id']);
+    if (this.node.records.patientRegistered(patientId)) return;
+    const keys = this.node.records.enrol('patient', patientId);
+    await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), `Patient/${patientId}`);
+  }
+
+  async #commit(tx: Parameters<ChartChainNode['submit']>[0], what: string): Promise<string> {
+    const submitted = await this.node.submit(tx);
+    if (!submitted.ok) throw statusError(submitted.status, what);
+    const { status } = await this.node.waitForTx(submitted.txId);
+    if (status !== 'ok') throw statusError(status, what);
+    return submitted.txId;
+  }
+
+  #record(type: string, id: string) {
+    const record = this.node.records.record(id);
+    return record !== undefined && record.resourceType === type ? record : undefined;
+  }
+}
+
+function practitionerOf(principal: Principal): string {
+  if (principal.kind !== 'practitioner') throw FhirError.of(403, 'forbidden', 'writes are signed by a practitioner; this token is not one');
+  return principal.id;
+}
+
+function served(resource: JsonObject, version: VersionRow): ServedVersion {
+  const lastUpdated = new Date(version.time).toISOString();
+  const meta = { ...((resource['meta'] as JsonObject | undefined) ?? {}), versionId: String(version.version), lastUpdated };
+  return { resource: { ...resource, meta }, versionId: version.version, lastUpdated, txId: version.txId };
+}
+
+/** The resource as stored: meta.versionId and meta.lastUpdated are the server's, set on every read. */
+function withoutServerMeta(resource: JsonObject): JsonObject {
+  const meta = resource['meta'];
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return resource;
+  const { versionId: _versionId, lastUpdated: _lastUpdated, ...rest } = meta;
+  return Object.keys(rest).length === 0 ? withoutKey(resource, 'meta') : { ...resource, meta: rest };
+}
+
+function withoutKey(object: JsonObject, key: string): JsonObject {
+  return Object.fromEntries(Object.entries(object).filter(([name]) => name !== key));
+}
+
+/** meta.security codings as the version's security labels. */
+function securityLabelsOf(resource: JsonObject): SecurityLabel[] {
+  const meta = resource['meta'];
+  const security = meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? meta['security'] : undefined;
+  if (!Array.isArray(security)) return [];
+  return security.flatMap((coding) => {
+    if (coding === null || typeof coding !== 'object' || Array.isArray(coding)) return [];
+    const { system, code } = coding;
+    return typeof system === 'string' && typeof code === 'string' ? [{ system, code }] : [];
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Which patient a resource belongs to: ChartChain stores resources of the R4 Patient
+ * compartment (hl7.org/fhir/R4/compartmentdefinition-patient.html), each under its patient.
+ */
+import type { JsonObject } from '../ledger/index.js';
+
+/** The element that names the patient, for the compartment types the API serves. */
+export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
+  AllergyIntolerance: 'patient',
+  CarePlan: 'subject',
+  CareTeam: 'subject',
+  Claim: 'patient',
+  Condition: 'subject',
+  Coverage: 'beneficiary',
+  DiagnosticReport: 'subject',
+  DocumentReference: 'subject',
+  Encounter: 'subject',
+  ExplanationOfBenefit: 'patient',
+  Goal: 'subject',
+  ImagingStudy: 'subject',
+  Immunization: 'patient',
+  MedicationAdministration: 'subject',
+  MedicationRequest: 'subject',
+  MedicationStatement: 'subject',
+  Observation: 'subject',
+  Procedure: 'subject',
+  ServiceRequest: 'subject',
+};
+
+/** The patient-compartment types served, Patient itself included. */
+export const SERVED_TYPES: readonly string[] = ['Patient', ...Object.keys(PATIENT_REFERENCE_ELEMENT)].sort();
+
+/**
+ * The id of the patient `resource` belongs to, or a reason it has none: for a Patient, its own
+ * id; otherwise the 'Patient/<id>' reference in its compartment element.
+ */
+export function patientIdOf(resource: JsonObject, id: string): { patientId: string } | { missing: string } {
+  const type = String(resource['resourceType']);
+  if (type === 'Patient') return { patientId: id };
+  const element = PATIENT_REFERENCE_ELEMENT[type];
+  if (element === undefined) return { missing: `${type} is outside the patient compartment, which is all this server stores` };
+  const value = resource[element];
+  const reference = value !== null && typeof value === 'object' && !Array.isArray(value) ? value['reference'] : undefined;
+  const match = typeof reference === 'string' ? /^(?:.*\/)?Patient\/([A-Za-z0-9.-]{1,64})$/.exec(reference) : null;
+  if (match === null) return { missing: `${type}.${element} must reference the patient as Patient/[id]` };
+  return { patientId: match[1]! };
+}
+
+/** True when `name` is shaped like a FHIR resource type name (PascalCase letters). */
+export function isResourceTypeName(name: string): boolean {
+  return /^[A-Z][A-Za-z]{1,63}$/.test(name);
+}

@@ -1,0 +1,13 @@
+/** Ledger statuses and refusals, as the FHIR errors a client expects. */
+import { FhirError } from './outcome.js';
+
+/** The FHIR error for a refused or failed transaction about `what`. */
+export function statusError(status: string, what: string): FhirError {
+  if (status === 'denied:version-conflict') return FhirError.of(409, 'conflict', `${what} changed concurrently; re-read and retry`);
+  if (status === 'denied:record-deleted' || status === 'denied:record-erased') return FhirError.of(410, 'deleted', `${what} is ${status.slice('denied:record-'.length)}`);
+  if (status === 'denied:no-such-patient') return FhirError.of(422, 'processing', `${what}: the referenced patient is not registered here`);
+  if (status === 'denied:signer-inactive') return FhirError.of(403, 'forbidden', `${what}: the practitioner is suspended`);
+  if (status.startsWith('denied:')) return FhirError.of(403, 'forbidden', `${what}: refused by the ledger (${status})`);
+  if (status.startsWith('unavailable:')) return FhirError.of(503, 'transient', `${what}: the node cannot accept writes now (${status})`);
+  return FhirError.of(400, 'invalid', `${what}: refused by the ledger (${status})`);
+}
