@@ -39,7 +39,6 @@ export type ConsentStatus = 'draft' | 'proposed' | 'active' | 'rejected' | 'inac
 const CONSENT_STATUSES: readonly string[] = ['draft', 'proposed', 'active', 'rejected', 'inactive', 'entered-in-error'];
 /** FHIR R4 id (datatypes.html#id). */
 const FHIR_ID_PATTERN = /^[A-Za-z0-9.-]{1,64}$/;
-/** Codes of purposes and security labels: the consent contract's CODE_PATTERN, which its index does not export. */
 /** A literal reference, relative 'Type/id' or absolute 'http(s)://base/Type/id' (R4 references.html#literal). */
 const LITERAL_REFERENCE_PATTERN = /^(?:https?:\/\/[^\s?#]+\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9.-]{1,64})$/;
 const GRANTEE_KINDS = new Map<string, Grantee['kind']>([['Practitioner', 'practitioner'], ['Organization', 'organisation']]);

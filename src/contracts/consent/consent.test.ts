@@ -70,7 +70,7 @@ describe('consent.grant', () => {
     assert.deepEqual(execution.events, [{ type: 'consent.granted', subject: 'g-2' }]);
     assert.deepEqual(grantRow(chain, 'g-2'), {
       grantId: 'g-2', patientId: 'patient-2', grantee: { kind: 'practitioner', id: 'dr-a' }, actions: ['read'], resourceTypes: ['Observation'], recordIds: [],
-      excludeLabels: ['PSY'], purposes: ['TREAT'], period: { start: T0, end: T0 + 10_000_000 }, status: 'active', grantedAt: time, updatedAt: time, revokedAt: null,
+      excludeLabels: ['PSY'], purposes: ['TREAT'], period: { start: T0, end: T0 + 10_000_000 }, status: 'active', version: 1, grantedAt: time, updatedAt: time, revokedAt: null,
     });
     assert.deepEqual(consentRow(chain, 'patient-2'), { patientId: 'patient-2', breakTheGlass: 'opt-out', grants: ['g-2'] });
     assert.deepEqual(trail(chain, 'patient-2'), [consentEntry(1, 'grant', tx, time, 'g-2')]);
@@ -199,7 +199,7 @@ describe('consent.update', () => {
     const execution = chain.execute([tx]);
     assert.deepEqual(execution.statuses, ['ok']);
     assert.deepEqual(execution.events, [{ type: 'consent.updated', subject: 'g-1' }]);
-    assert.deepEqual(grantRow(chain, 'g-1'), { ...before, ...terms, status: 'active', grantedAt: granted, updatedAt: time, revokedAt: null });
+    assert.deepEqual(grantRow(chain, 'g-1'), { ...before, ...terms, status: 'active', version: 2, grantedAt: granted, updatedAt: time, revokedAt: null });
     assert.deepEqual(consentRow(chain, 'patient-2')?.grants, ['g-1'], 'the consent row is unchanged');
     assert.deepEqual(trail(chain, 'patient-2').at(-1), consentEntry(2, 'consent-update', tx, time, 'g-1'));
   });
@@ -240,7 +240,7 @@ describe('consent.revoke', () => {
     const execution = chain.execute([tx, revoke(patient, 'g-1')]);
     assert.deepEqual(execution.statuses, ['ok', 'denied:grant-revoked'], 'also within one block');
     assert.deepEqual(execution.events, [{ type: 'consent.revoked', subject: 'g-1' }]);
-    assert.deepEqual(grantRow(chain, 'g-1'), { ...before, status: 'revoked', grantedAt: granted, updatedAt: time, revokedAt: time });
+    assert.deepEqual(grantRow(chain, 'g-1'), { ...before, status: 'revoked', version: before!.version + 1, grantedAt: granted, updatedAt: time, revokedAt: time });
     assert.equal(grantRow(chain, 'g-2')?.status, 'active');
     assert.deepEqual(consentRow(chain, 'patient-2')?.grants, ['g-1', 'g-2'], 'a revoked grant stays listed');
     assert.deepEqual(trail(chain, 'patient-2').at(-1), consentEntry(3, 'revoke', tx, time, 'g-1'));
@@ -406,7 +406,7 @@ describe('coveringGrant', () => {
   const rowOf = ({ revoked, grantee, start, length, ...terms }: Spec, i: number): GrantRow => ({
     grantId: `g-${i}`, patientId: 'patient-2', grantee: grantee === 'org-a' ? { kind: 'organisation', id: 'org-a' } : { kind: 'practitioner', id: grantee },
     ...terms, actions: [...terms.actions], period: { start, end: length === null ? null : start + length },
-    status: revoked ? 'revoked' : 'active', grantedAt: 0, updatedAt: 0, revokedAt: revoked ? 0 : null,
+    status: revoked ? 'revoked' : 'active', version: 1, grantedAt: 0, updatedAt: 0, revokedAt: revoked ? 0 : null,
   });
   /** A state holding `rows` as patient-2's grants. */
   const stateOf = (rows: readonly GrantRow[]): StateReader => ({

@@ -39,7 +39,7 @@ function executeGrant(state: StateReader, tx: Transaction, context: TxContext): 
   const consent = patientConsent(state, patientId);
   if (consent.grants.length >= GRANT_COUNT_MAX) return refuse('denied:too-many-grants');
   const time = context.block.time;
-  const row: GrantRow = { grantId, patientId, ...terms, status: 'active', grantedAt: time, updatedAt: time, revokedAt: null };
+  const row: GrantRow = { grantId, patientId, ...terms, status: 'active', version: 1, grantedAt: time, updatedAt: time, revokedAt: null };
   return accept(
     [
       grantWrite(row),
@@ -59,7 +59,7 @@ function executeUpdate(state: StateReader, tx: Transaction, context: TxContext):
   const grant = ownActiveGrant(state, tx, context);
   if (typeof grant === 'string') return refuse(grant);
   if (!granteeExists(state, terms.grantee)) return refuse('denied:no-such-grantee');
-  const row: GrantRow = { ...grant, ...terms, updatedAt: context.block.time };
+  const row: GrantRow = { ...grant, ...terms, version: grant.version + 1, updatedAt: context.block.time };
   return accept(
     [grantWrite(row), ...auditWrites(state, grant.patientId, { kind: 'consent-update', actor: patientActor(context), reason: grant.grantId }, context)],
     [{ type: 'consent.updated', subject: grant.grantId }],
@@ -72,7 +72,7 @@ function executeRevoke(state: StateReader, tx: Transaction, context: TxContext):
   if (!onlyFields(tx.body, ['grantId'])) return refuse('invalid:bad-body');
   const grant = ownActiveGrant(state, tx, context);
   if (typeof grant === 'string') return refuse(grant);
-  const row: GrantRow = { ...grant, status: 'revoked', updatedAt: context.block.time, revokedAt: context.block.time };
+  const row: GrantRow = { ...grant, status: 'revoked', version: grant.version + 1, updatedAt: context.block.time, revokedAt: context.block.time };
   return accept(
     [grantWrite(row), ...auditWrites(state, grant.patientId, { kind: 'revoke', actor: patientActor(context), reason: grant.grantId }, context)],
     [{ type: 'consent.revoked', subject: grant.grantId }],

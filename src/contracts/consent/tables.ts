@@ -37,6 +37,8 @@ export interface GrantRow extends GrantTerms {
   grantId: string;
   patientId: string;
   status: 'active' | 'revoked';
+  /** 1 when granted, and one more for each update and for the revocation: the FHIR versionId. */
+  version: number;
   grantedAt: number;
   updatedAt: number;
   revokedAt: number | null;
