@@ -128,3 +128,39 @@ test('error paths are OperationOutcomes with the right status', async (t) => {
   const served = ((statement['rest'] as JsonObject[])[0]!['resource'] as JsonObject[]).map((resource) => resource['type']);
   assert.ok(served.includes('Observation') && !served.includes('Organization'), 'lists exactly the served types');
 });
+
+test('a patient grants through a FHIR Consent, the practitioner reads, the patient deletes the Consent and the next read is refused', async (t) => {
+  const { app } = await serve(t);
+  const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'male' }))).json().id);
+  const observation = { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, subject: { reference: `Patient/${patientId}` } };
+  const observationUrl = String((await app.inject(fhirJson('POST', '/fhir/Observation', observation))).headers['location']).replace(/^https?:\/\/[^/]+/, '').replace(/\/_history\/1$/, '');
+  const asPatient = { authorization: `Bearer patient:${patientId}` };
+  const consent = {
+    resourceType: 'Consent',
+    status: 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: {
+      type: 'permit',
+      period: { start: '2020-01-01' },
+      actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Organization/${ORG}` } }],
+      action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+      purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }],
+    },
+  };
+  outcome(await app.inject(fhirJson('POST', '/fhir/Consent', consent)), 403, 'forbidden');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Consent', { ...consent, provision: { ...consent.provision, type: 'deny' } }, asPatient)), 422, 'not-supported');
+  const created = await app.inject(fhirJson('POST', '/fhir/Consent', consent, asPatient));
+  assert.equal(created.statusCode, 201, created.body);
+  const consentId = String(created.json().id);
+  assert.equal((await app.inject({ url: observationUrl, headers: AS_DOCTOR })).statusCode, 200);
+  const found = (await app.inject({ url: `/fhir/Consent?patient=Patient/${patientId}`, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.deepEqual((found['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [consentId]);
+
+  assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Consent/${consentId}`, headers: asPatient })).statusCode, 204);
+  const revoked = (await app.inject({ url: `/fhir/Consent/${consentId}`, headers: asPatient })).json() as JsonObject;
+  assert.deepEqual([revoked['status'], (revoked['meta'] as JsonObject)['versionId']], ['inactive', '2']);
+  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 403, 'forbidden');
+});

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, FhirError, FhirRecords, isResourceTypeName, operationOutcome, type ServedVersion } from '../fhir/index.js';
+import { capabilityStatement, defaultPurpose, FhirConsents, FhirError, FhirRecords, isResourceTypeName, operationOutcome, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
@@ -33,6 +33,8 @@ type Params = { type: string; id: string; vid: string };
 /** Registers the /fhir routes for `node`, authenticating with `auth`. */
 export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth): void {
   const records = new FhirRecords(node);
+  const consents = new FhirConsents(node);
+  const handlerFor = (type: string): TypeHandler => (type === 'Consent' ? consents : records);
   void app.register(
     async (fhir) => {
       fhir.setErrorHandler((error, _request, reply) => sendError(reply, error));
@@ -42,37 +44,46 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       fhir.post<{ Params: Params }>('/:type', async (request, reply) => {
         const caller = await authorised(auth, request, 'create');
         const resource = resourceBody(request);
-        const created = await records.create(caller.principal, resource);
+        const created = await handlerFor(request.params.type).create(caller.principal, resource);
         return sendVersion(request, reply, 201, created);
+      });
+
+      fhir.get<{ Params: Params; Querystring: Record<string, string | string[]> }>('/:type', async (request, reply) => {
+        const caller = await authorised(auth, request, 'search');
+        if (request.params.type !== 'Consent') throw FhirError.of(501, 'not-supported', 'search is not implemented for this type yet');
+        const patient = request.query['patient'];
+        if (typeof patient !== 'string') throw FhirError.of(400, 'required', 'Consent search needs one patient parameter');
+        const found = consents.search(caller.principal, patient.replace(/^Patient\//, ''));
+        return send(reply, 200, searchSet(baseUrl(request), found));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = await authorised(auth, request, 'read');
-        return sendVersion(request, reply, 200, await records.read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller)));
+        return sendVersion(request, reply, 200, await handlerFor(request.params.type).read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller)));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history/:vid', async (request, reply) => {
         const caller = await authorised(auth, request, 'read');
         const version = versionIdOf(request.params.vid);
-        return sendVersion(request, reply, 200, await records.read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), version));
+        return sendVersion(request, reply, 200, await handlerFor(request.params.type).read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), version));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history', async (request, reply) => {
         const caller = await authorised(auth, request, 'read');
-        const entries = await records.history(caller.principal, request.params.type, request.params.id, purposeOf(request, caller));
+        const entries = await handlerFor(request.params.type).history(caller.principal, request.params.type, request.params.id, purposeOf(request, caller));
         return send(reply, 200, historyBundle(baseUrl(request), request.params.type, request.params.id, entries));
       });
 
       fhir.put<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = await authorised(auth, request, 'update');
         const resource = resourceBody(request);
-        const updated = await records.update(caller.principal, request.params.type, request.params.id, resource, ifMatchOf(request));
+        const updated = await handlerFor(request.params.type).update(caller.principal, request.params.type, request.params.id, resource, ifMatchOf(request));
         return sendVersion(request, reply, updated.created ? 201 : 200, updated);
       });
 
       fhir.delete<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = await authorised(auth, request, 'delete');
-        const version = await records.delete(caller.principal, request.params.type, request.params.id);
+        const version = await handlerFor(request.params.type).delete(caller.principal, request.params.type, request.params.id);
         if (version !== undefined) void reply.header('ETag', `W/"${version}"`);
         return reply.code(204).send();
       });
@@ -141,7 +152,7 @@ function sendVersion(request: FastifyRequest<{ Params: Params }>, reply: Fastify
   return send(reply, status, version.resource);
 }
 
-function historyBundle(base: string, type: string, id: string, entries: Awaited<ReturnType<FhirRecords['history']>>): JsonObject {
+function historyBundle(base: string, type: string, id: string, entries: readonly HistoryEntry[]): JsonObject {
   return {
     resourceType: 'Bundle',
     type: 'history',
@@ -153,6 +164,11 @@ function historyBundle(base: string, type: string, id: string, entries: Awaited<
       return { fullUrl: `${base}/${type}/${id}`, resource: entry.resource, request: { method: entry.versionId === 1 ? 'POST' : 'PUT', url: entry.versionId === 1 ? type : `${type}/${id}` }, response: { status: entry.versionId === 1 ? '201' : '200', etag: `W/"${entry.versionId}"`, lastModified: entry.lastUpdated } };
     }),
   };
+}
+
+function searchSet(base: string, found: readonly ServedVersion[]): JsonObject {
+  const entry = found.map((version): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: { mode: 'match' } }));
+  return { resourceType: 'Bundle', type: 'searchset', total: found.length, entry };
 }
 
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {

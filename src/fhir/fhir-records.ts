@@ -10,14 +10,8 @@ import type { ChartChainNode } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import { statusError } from './status-errors.js';
+import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 
-/** One version of a resource as served: the resource with id and meta, and where it is anchored. */
-export interface ServedVersion {
-  readonly resource: JsonObject;
-  readonly versionId: number;
-  readonly lastUpdated: string;
-  readonly txId: string;
-}
 
 /** Purpose of use when a request names none: treatment for clinicians, the patient's own request for patients. */
 export function defaultPurpose(principal: Principal): string {
@@ -25,7 +19,7 @@ export function defaultPurpose(principal: Principal): string {
 }
 
 /** FHIR instance interactions over one node. */
-export class FhirRecords {
+export class FhirRecords implements TypeHandler {
   constructor(private readonly node: ChartChainNode) {}
 
   /** Creates `resource` under a new server-assigned id (POST [type]). */
@@ -70,10 +64,10 @@ export class FhirRecords {
   }
 
   /** Every version of `type/id`, newest first; each readable one is read (and logged) for `principal`. */
-  async history(principal: Principal, type: string, id: string, purpose: string): Promise<(ServedVersion | { deleted: VersionRow })[]> {
+  async history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]> {
     const record = this.#record(type, id);
     if (record === undefined) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
-    const entries: (ServedVersion | { deleted: VersionRow })[] = [];
+    const entries: HistoryEntry[] = [];
     for (const { version } of this.node.records.history(id).reverse()) {
       if (version.kind === 'tombstone') entries.push({ deleted: version });
       else entries.push(await this.read(principal, type, id, purpose, version.version));

@@ -3,6 +3,8 @@ export { grantToConsent, consentToGrantTerms, type ConsentIssue, type ConsentWri
 export type { Coding, CodeableConcept, Consent, ConsentActor, ConsentData, ConsentProvision, Identifier, Period, Reference } from './datatypes.js';
 export { RECORD_ID_SYSTEM, securityLabelSystem } from './terminology.js';
 export { capabilityStatement } from './capability.js';
-export { defaultPurpose, FhirRecords, type ServedVersion } from './fhir-records.js';
+export { defaultPurpose, FhirRecords } from './fhir-records.js';
+export { FhirConsents } from './fhir-consents.js';
+export type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 export { FhirError, operationOutcome, type IssueCode, type OperationOutcome, type OutcomeIssue } from './outcome.js';
 export { isResourceTypeName, patientIdOf, SERVED_TYPES } from './patient-of.js';

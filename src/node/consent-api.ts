@@ -3,7 +3,7 @@
  * break-the-glass choice, signed with the patient's key inside their session; and, when a grant
  * commits, the automatic key sharing that makes it effective (DESIGN.md, Encryption).
  */
-import { GRANT_TABLE, PATIENT_TABLE, type GrantRow, type GrantTerms, type PatientRow, type WriteSetEntry } from '../contracts/index.js';
+import { GRANT_TABLE, grantsOf, PATIENT_TABLE, type GrantRow, type GrantTerms, type PatientRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { AccessHost } from './access-api.js';
 import { keyShareBodies } from './key-sharing.js';
@@ -14,6 +14,11 @@ export class NodeConsent {
   readonly #sharing = new Set<Promise<void>>();
 
   constructor(private readonly host: AccessHost) {}
+
+  /** Every grant of `patientId`, active or revoked. */
+  grantsOf(patientId: string): GrantRow[] {
+    return grantsOf(this.host.chain.state, patientId);
+  }
 
   /** Grants `terms` as `grantId`; resolves with the committed status. */
   grant(patientId: string, grantId: string, terms: GrantTerms): Promise<string> {

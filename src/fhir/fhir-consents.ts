@@ -1,0 +1,94 @@
+/**
+ * FHIR Consent backed by the consent contract: create grants, update replaces the terms,
+ * delete revokes, read and history show the grant as a Consent. Only the patient's key signs a
+ * grant, so only a patient whose keys this node holds writes one, and only their own.
+ */
+import { randomUUID } from 'node:crypto';
+import { GRANT_TABLE, type GrantRow, type Principal } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import type { ChartChainNode } from '../node/index.js';
+import { consentToGrantTerms, grantToConsent } from './consent.js';
+import { FhirError } from './outcome.js';
+import { statusError } from './status-errors.js';
+import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
+
+/** Consent interactions over one node. */
+export class FhirConsents implements TypeHandler {
+  constructor(private readonly node: ChartChainNode) {}
+
+  async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
+    const { terms, patientId } = this.#terms(principal, resource);
+    const grantId = randomUUID();
+    await this.#committed(this.node.consent.grant(patientId, grantId, terms), `Consent/${grantId}`);
+    return this.#served(this.#grant(grantId)!);
+  }
+
+  async read(principal: Principal, _type: string, id: string, _purpose: string, versionId?: number): Promise<ServedVersion> {
+    const grant = this.#visibleGrant(principal, id);
+    if (versionId !== undefined && versionId !== grant.version) throw FhirError.of(404, 'not-found', 'only the current version of a Consent is kept in contract state; earlier ones are on the ledger');
+    return this.#served(grant);
+  }
+
+  async update(principal: Principal, _type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
+    const grant = this.#visibleGrant(principal, id);
+    if (ifMatch !== undefined && ifMatch !== grant.version) throw FhirError.of(412, 'conflict', `If-Match names version ${ifMatch}, which is not the current version`);
+    const { terms, patientId } = this.#terms(principal, resource);
+    if (patientId !== grant.patientId) throw FhirError.of(400, 'invalid', 'a Consent cannot move to another patient', ['Consent.patient']);
+    await this.#committed(this.node.consent.update(patientId, id, terms), `Consent/${id}`);
+    return { ...this.#served(this.#grant(id)!), created: false };
+  }
+
+  async delete(principal: Principal, _type: string, id: string): Promise<number | undefined> {
+    const grant = this.#visibleGrant(principal, id);
+    if (grant.status === 'revoked') return undefined;
+    this.#requirePatient(principal, grant.patientId);
+    await this.#committed(this.node.consent.revoke(grant.patientId, id), `Consent/${id}`);
+    return this.#grant(id)!.version;
+  }
+
+  async history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]> {
+    return [await this.read(principal, type, id, purpose)];
+  }
+
+  /** The grants of `patientId` visible to `principal`, as Consents. */
+  search(principal: Principal, patientId: string): ServedVersion[] {
+    return this.node.consent.grantsOf(patientId).filter((grant) => visibleTo(principal, grant)).map((grant) => this.#served(grant));
+  }
+
+  #terms(principal: Principal, resource: JsonObject) {
+    const read = consentToGrantTerms(resource);
+    if (!read.ok) throw new FhirError(422, read.issues.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
+    this.#requirePatient(principal, read.patientId);
+    return read;
+  }
+
+  #requirePatient(principal: Principal, patientId: string): void {
+    if (principal.kind !== 'patient' || principal.id !== patientId) throw FhirError.of(403, 'forbidden', 'only the patient signs their consent');
+  }
+
+  #visibleGrant(principal: Principal, id: string): GrantRow {
+    const grant = this.#grant(id);
+    if (grant === undefined || !visibleTo(principal, grant)) throw FhirError.of(404, 'not-found', `Consent/${id} is not known`);
+    return grant;
+  }
+
+  #grant(id: string): GrantRow | undefined {
+    return this.node.store.state.get(GRANT_TABLE, id) as GrantRow | undefined;
+  }
+
+  #served(grant: GrantRow): ServedVersion {
+    const lastUpdated = new Date(grant.updatedAt).toISOString();
+    const resource = { ...(grantToConsent(grant) as unknown as JsonObject), meta: { versionId: String(grant.version), lastUpdated } };
+    return { resource, versionId: grant.version, lastUpdated, txId: '' };
+  }
+
+  async #committed(status: Promise<string>, what: string): Promise<void> {
+    const result = await status;
+    if (result !== 'ok') throw statusError(result, what);
+  }
+}
+
+/** A patient sees their own consents; this organisation's staff and clients see every patient's. */
+function visibleTo(principal: Principal, grant: GrantRow): boolean {
+  return principal.kind !== 'patient' || principal.id === grant.patientId;
+}
