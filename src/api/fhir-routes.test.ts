@@ -163,4 +163,25 @@ test('a patient grants through a FHIR Consent, the practitioner reads, the patie
   const revoked = (await app.inject({ url: `/fhir/Consent/${consentId}`, headers: asPatient })).json() as JsonObject;
   assert.deepEqual([revoked['status'], (revoked['meta'] as JsonObject)['versionId']], ['inactive', '2']);
   outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 403, 'forbidden');
+
+  // The patient's trail as AuditEvents: the patient and auditors read it, practitioners do not.
+  // A read returns once its access transaction is durable; its block may come a moment later.
+  let rows: JsonObject[] = [];
+  for (const deadline = Date.now() + 10_000; rows.filter((event) => (event['type'] as JsonObject)['code'] === 'rest').length < 2; await new Promise((resolve) => setTimeout(resolve, 10))) {
+    assert.ok(Date.now() < deadline, 'both reads are on the ledger');
+    const events = (await app.inject({ url: `/fhir/AuditEvent?patient=${patientId}`, headers: asPatient })).json() as JsonObject;
+    rows = (events['entry'] as JsonObject[]).map((entry) => entry['resource'] as JsonObject);
+  }
+  const accesses = rows.filter((event) => (event['type'] as JsonObject)['code'] === 'rest');
+  assert.deepEqual(accesses.map((event) => event['outcome']), ['0', '4'], 'permitted, then denied after the revocation');
+  assert.equal(accesses[1]!['outcomeDesc'], 'denied:consent-revoked');
+  assert.deepEqual(((accesses[0]!['purposeOfEvent'] as JsonObject[])[0]!['coding'] as JsonObject[])[0]!['code'], 'TREAT');
+  assert.ok(rows.some((event) => (event['type'] as JsonObject)['code'] === 'grant') && rows.some((event) => (event['type'] as JsonObject)['code'] === 'revoke'));
+  const one = await app.inject({ url: `/fhir/AuditEvent/${String(accesses[0]!['id'])}`, headers: { authorization: 'Bearer auditor:auditor-1' } });
+  assert.equal(one.statusCode, 200, one.body);
+  const paged = (await app.inject({ url: `/fhir/AuditEvent?patient=${patientId}&_count=2`, headers: { authorization: 'Bearer auditor:auditor-1' } })).json() as JsonObject;
+  assert.equal((paged['entry'] as JsonObject[]).length, 2);
+  assert.match(String((paged['link'] as JsonObject[])[0]!['url']), /_offset=2/);
+  outcome(await app.inject({ url: `/fhir/AuditEvent?patient=${patientId}`, headers: AS_DOCTOR }), 403, 'forbidden');
+  outcome(await app.inject(fhirJson('POST', '/fhir/AuditEvent', { resourceType: 'AuditEvent' })), 405, 'not-supported');
 });

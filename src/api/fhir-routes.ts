@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, FhirConsents, FhirError, FhirRecords, isResourceTypeName, operationOutcome, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import { capabilityStatement, defaultPurpose, FhirAuditEvents, FhirConsents, FhirError, FhirRecords, isResourceTypeName, operationOutcome, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
@@ -34,7 +34,9 @@ type Params = { type: string; id: string; vid: string };
 export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth): void {
   const records = new FhirRecords(node);
   const consents = new FhirConsents(node);
-  const handlerFor = (type: string): TypeHandler => (type === 'Consent' ? consents : records);
+  const auditEvents = new FhirAuditEvents(node);
+  const handlers: Readonly<Record<string, TypeHandler>> = { Consent: consents, AuditEvent: auditEvents };
+  const handlerFor = (type: string): TypeHandler => handlers[type] ?? records;
   void app.register(
     async (fhir) => {
       fhir.setErrorHandler((error, _request, reply) => sendError(reply, error));
@@ -50,11 +52,17 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
 
       fhir.get<{ Params: Params; Querystring: Record<string, string | string[]> }>('/:type', async (request, reply) => {
         const caller = await authorised(auth, request, 'search');
-        if (request.params.type !== 'Consent') throw FhirError.of(501, 'not-supported', 'search is not implemented for this type yet');
+        const { type } = request.params;
+        if (type !== 'Consent' && type !== 'AuditEvent') throw FhirError.of(501, 'not-supported', 'search is not implemented for this type yet');
         const patient = request.query['patient'];
-        if (typeof patient !== 'string') throw FhirError.of(400, 'required', 'Consent search needs one patient parameter');
-        const found = consents.search(caller.principal, patient.replace(/^Patient\//, ''));
-        return send(reply, 200, searchSet(baseUrl(request), found));
+        if (typeof patient !== 'string') throw FhirError.of(400, 'required', `${type} search needs one patient parameter`);
+        const patientId = patient.replace(/^Patient\//, '');
+        if (type === 'Consent') return send(reply, 200, searchSet(baseUrl(request), consents.search(caller.principal, patientId), undefined));
+        const count = countOf(request.query['_count']);
+        const offset = countOf(request.query['_offset'] ?? '0', 0);
+        const page = auditEvents.search(caller.principal, patientId, offset, count);
+        const next = offset + count < page.total ? `${baseUrl(request)}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}` : undefined;
+        return send(reply, 200, { ...searchSet(baseUrl(request), page.found, next), total: page.total });
       });
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
@@ -166,9 +174,21 @@ function historyBundle(base: string, type: string, id: string, entries: readonly
   };
 }
 
-function searchSet(base: string, found: readonly ServedVersion[]): JsonObject {
+function searchSet(base: string, found: readonly ServedVersion[], next: string | undefined): JsonObject {
   const entry = found.map((version): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: { mode: 'match' } }));
-  return { resourceType: 'Bundle', type: 'searchset', total: found.length, entry };
+  const bundle: JsonObject = { resourceType: 'Bundle', type: 'searchset', total: found.length, entry };
+  if (next !== undefined) bundle['link'] = [{ relation: 'next', url: next }];
+  return bundle;
+}
+
+/** Page sizes: _count as FHIR defines it, bounded so one page stays cheap. */
+const PAGE_SIZE_DEFAULT = 50;
+const PAGE_SIZE_MAX = 1000;
+
+function countOf(value: unknown, fallback = PAGE_SIZE_DEFAULT): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^[0-9]{1,7}$/.test(value)) throw FhirError.of(400, 'value', '_count and _offset must be non-negative integers');
+  return Math.min(Number(value), PAGE_SIZE_MAX);
 }
 
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {

@@ -5,6 +5,8 @@ export { RECORD_ID_SYSTEM, securityLabelSystem } from './terminology.js';
 export { capabilityStatement } from './capability.js';
 export { defaultPurpose, FhirRecords } from './fhir-records.js';
 export { FhirConsents } from './fhir-consents.js';
+export { FhirAuditEvents } from './fhir-audit-events.js';
+export { auditEventOf, AUDIT_KIND_SYSTEM, TX_ID_SYSTEM } from './audit-event.js';
 export type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 export { FhirError, operationOutcome, type IssueCode, type OperationOutcome, type OutcomeIssue } from './outcome.js';
 export { isResourceTypeName, patientIdOf, SERVED_TYPES } from './patient-of.js';

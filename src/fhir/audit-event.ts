@@ -1,0 +1,75 @@
+/**
+ * The audit trail as FHIR R4 AuditEvent, in the manner of IHE Basic Audit Log Patterns (BALP):
+ * who (agent), why (purposeOfEvent), what (entity: the patient, the resource version, and the
+ * ledger transaction that carries the event), and whether it was allowed (outcome). Read-only:
+ * the events are contract state, written only by the transactions they describe.
+ */
+import type { AuditEntry } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+
+/** Code system naming the kinds of trail entries that are not RESTful interactions. */
+export const AUDIT_KIND_SYSTEM = 'urn:chartchain:audit-kind';
+/** Identifier system of ledger transaction ids. */
+export const TX_ID_SYSTEM = 'urn:chartchain:tx';
+
+const ACTIONS: Readonly<Record<AuditEntry['kind'], string>> = {
+  access: 'R',
+  grant: 'C',
+  'consent-update': 'U',
+  revoke: 'D',
+  'break-the-glass-setting': 'U',
+  'break-the-glass': 'E',
+  'break-the-glass-review': 'U',
+  'key-share': 'E',
+  erasure: 'D',
+};
+const AGENT_TYPES: Readonly<Record<string, string>> = { practitioner: 'Practitioner', patient: 'Patient', org: 'Organization', system: 'Device', auditor: 'Practitioner' };
+
+/** The FHIR id of entry `seq` of `patientId`'s trail: `<patientId>.<seq>`. */
+export function auditEventId(patientId: string, seq: number): string {
+  return `${patientId}.${seq}`;
+}
+
+/** Splits an AuditEvent id into patient and seq, or undefined when it is not one. */
+export function parseAuditEventId(id: string): { patientId: string; seq: number } | undefined {
+  const match = /^([a-z0-9][a-z0-9-]{1,63})\.([1-9][0-9]{0,9})$/.exec(id);
+  return match === null ? undefined : { patientId: match[1]!, seq: Number(match[2]) };
+}
+
+/** `entry` of `patientId`'s trail as an AuditEvent. */
+export function auditEventOf(patientId: string, entry: AuditEntry, resourceType: string | undefined): JsonObject {
+  const recorded = new Date(entry.time).toISOString();
+  const event: JsonObject = {
+    resourceType: 'AuditEvent',
+    id: auditEventId(patientId, entry.seq),
+    meta: { versionId: '1', lastUpdated: recorded },
+    type: entry.kind === 'access' ? { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' } : { system: AUDIT_KIND_SYSTEM, code: entry.kind },
+    action: ACTIONS[entry.kind],
+    recorded,
+    outcome: entry.outcome === 'deny' ? '4' : '0',
+    agent: agentsOf(entry),
+    source: { observer: { reference: `Organization/${entry.actor.org ?? ''}` }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    entity: entitiesOf(patientId, entry, resourceType),
+  };
+  if (entry.kind === 'access') event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: entry.version === null ? 'read' : 'vread' }];
+  if (entry.outcome === 'deny' && entry.reason !== null) event['outcomeDesc'] = entry.reason;
+  if (entry.purpose !== null) event['purposeOfEvent'] = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: entry.purpose }] }];
+  return event;
+}
+
+function agentsOf(entry: AuditEntry): JsonObject[] {
+  const who = { reference: `${AGENT_TYPES[entry.actor.role] ?? 'Device'}/${entry.actor.subject}` };
+  const requestor: JsonObject = { who, requestor: true };
+  if (entry.actor.org === null || entry.actor.role === 'org') return [requestor];
+  return [requestor, { who: { reference: `Organization/${entry.actor.org}` }, requestor: false }];
+}
+
+function entitiesOf(patientId: string, entry: AuditEntry, resourceType: string | undefined): JsonObject[] {
+  const entities: JsonObject[] = [{ what: { reference: `Patient/${patientId}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } }];
+  if (entry.recordId !== null && resourceType !== undefined) {
+    const version = entry.version === null ? '' : `/_history/${entry.version}`;
+    entities.push({ what: { reference: `${resourceType}/${entry.recordId}${version}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' } });
+  }
+  entities.push({ what: { identifier: { system: TX_ID_SYSTEM, value: entry.txId } }, description: 'the ledger transaction that records this event' });
+  return entities;
+}

@@ -1,0 +1,153 @@
+/**
+ * The checks @medplum/core 4.5 does not make, in one walk over the resource guided by the R4
+ * schemas medplum indexed (so every element, in every datatype, contained resource and Bundle
+ * entry, is visited with its type):
+ * - codes of required bindings (R4 terminologies.html#required): a code, or at least one coding
+ *   of a CodeableConcept, must be in the bound value set, for every value set that can be
+ *   expanded offline (definitions.ts lists the ones that cannot);
+ * - choice elements: at most one type of a value[x] (R4 formats.html#choice; medplum only warns);
+ * - narrative XHTML (narrative.ts; medplum evaluates txt-1 and txt-2 as true);
+ * - elements medplum adds to R4 (Meta.project, Meta.author, …), which its schema accepts;
+ * - resource types that are not R4 (SubscriptionStatus comes from R4B), nested or not.
+ */
+import { capitalize, isResourceType, tryGetDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
+import type { R4Definitions } from './definitions.js';
+import { error, isObject, type Json, type ValidationIssue } from './issue.js';
+import { checkNarrative } from './narrative.js';
+import { canonicalUrl, type ValueSetCodes } from './value-sets.js';
+
+/** The elements of Meta in R4 (datatypes.html#Meta); medplum's Meta has six more. */
+const R4_META_ELEMENTS = new Set(['id', 'extension', 'versionId', 'lastUpdated', 'source', 'profile', 'security', 'tag']);
+const RESOURCE_TYPE_CODES = new Set(['Resource', 'DomainResource']);
+export const NOT_R4_RESOURCE_TYPE = 'the resourceType is not a FHIR R4 resource type';
+
+/** A JSON property name resolved to the element it holds. */
+interface ElementMatch {
+  element: InternalSchemaElement;
+  /** The element's name, without '[x]': the FHIRPath step. */
+  name: string;
+  /** The type of this property's values: a choice element's type comes from the property name. */
+  typeCode: string;
+  choice: boolean;
+}
+
+const propertyIndexes = new WeakMap<InternalTypeSchema, ReadonlyMap<string, ElementMatch>>();
+
+/** The elements of `schema` by JSON property name ('valueQuantity' → value[x] as Quantity). */
+function propertyIndex(schema: InternalTypeSchema): ReadonlyMap<string, ElementMatch> {
+  let index = propertyIndexes.get(schema);
+  if (index !== undefined) return index;
+  const built = new Map<string, ElementMatch>();
+  for (const [name, element] of Object.entries(schema.elements)) {
+    if (name.endsWith('[x]')) {
+      const base = name.slice(0, -3);
+      for (const type of element.type) built.set(base + capitalize(type.code), { element, name: base, typeCode: type.code, choice: true });
+    } else {
+      built.set(name, { element, name, typeCode: element.type[0]?.code ?? '', choice: false });
+    }
+  }
+  index = built;
+  propertyIndexes.set(schema, index);
+  return index;
+}
+
+/** Runs the checks on `resource`, whose resourceType the caller has checked is an R4 one. */
+export function checkElements(resource: Json, definitions: R4Definitions): ValidationIssue[] {
+  const checker = new ElementChecker(definitions);
+  checker.checkResource(resource, resource.resourceType as string);
+  return checker.issues;
+}
+
+class ElementChecker {
+  readonly issues: ValidationIssue[] = [];
+
+  constructor(private readonly definitions: R4Definitions) {}
+
+  checkResource(resource: Json, path: string): void {
+    const type = resource.resourceType;
+    const schema = typeof type === 'string' && this.definitions.resourceTypes.has(type) ? tryGetDataType(type) : undefined;
+    if (schema === undefined) {
+      this.issues.push(error(notR4Code(type), path, NOT_R4_RESOURCE_TYPE));
+      return;
+    }
+    this.checkObject(resource, schema, path);
+  }
+
+  private checkObject(object: Json, schema: InternalTypeSchema, path: string): void {
+    const index = propertyIndex(schema);
+    const choiceTypes = new Map<string, Set<string>>();
+    for (const key of Object.keys(object)) {
+      const isPrimitiveElement = key.startsWith('_');
+      const match = index.get(isPrimitiveElement ? key.slice(1) : key);
+      // Properties that are not elements are medplum's to report.
+      if (match === undefined) continue;
+      if (match.choice) choiceTypes.set(match.name, (choiceTypes.get(match.name) ?? new Set()).add(match.typeCode));
+      if (schema.name === 'Meta' && !R4_META_ELEMENTS.has(match.name)) {
+        this.issues.push(error('structure', `${path}.${match.name}`, 'the element is not defined in FHIR R4 here (Meta has no such element)'));
+        continue;
+      }
+      const value = object[key];
+      const elementPath = `${path}.${match.name}`;
+      if (Array.isArray(value)) value.forEach((item, position) => this.checkValue(item, match, `${elementPath}[${position}]`, isPrimitiveElement));
+      else this.checkValue(value, match, elementPath, isPrimitiveElement);
+    }
+    for (const [name, types] of choiceTypes) {
+      if (types.size > 1) {
+        this.issues.push(error('structure', `${path}.${name}`, `${name}[x] has values of ${types.size} types (${[...types].sort().join(', ')}); a choice element takes exactly one`));
+      }
+    }
+  }
+
+  /** Checks one value of an element; `isPrimitiveElement` when it is the id and extensions of a primitive ('_gender'). */
+  private checkValue(value: unknown, match: ElementMatch, path: string, isPrimitiveElement: boolean): void {
+    if (isPrimitiveElement) {
+      const element = tryGetDataType('Element');
+      if (isObject(value) && element !== undefined) this.checkObject(value, element, path);
+      return;
+    }
+    this.checkBinding(value, match, path);
+    if (match.typeCode === 'xhtml' && typeof value === 'string') this.issues.push(...checkNarrative(value, path));
+    if (!isObject(value)) return;
+    if (RESOURCE_TYPE_CODES.has(match.typeCode)) return this.checkResource(value, path);
+    const schema = tryGetDataType(match.typeCode);
+    if (schema !== undefined) this.checkObject(value, schema, path);
+  }
+
+  private checkBinding(value: unknown, match: ElementMatch, path: string): void {
+    const binding: unknown = match.element.binding;
+    if (!isObject(binding) || binding.strength !== 'required' || typeof binding.valueSet !== 'string') return;
+    const valueSet = this.definitions.requiredValueSets.get(canonicalUrl(binding.valueSet));
+    if (valueSet === undefined) return;
+    const problem = bindingProblem(value, match.typeCode, valueSet);
+    if (problem !== undefined) this.issues.push(error('code-invalid', path, `${problem} ${valueSet.url}, which a required binding demands`));
+  }
+}
+
+/** 'not-supported' for a resource type of another FHIR version that medplum knows (SubscriptionStatus), else 'invalid'. */
+export function notR4Code(type: unknown): 'not-supported' | 'invalid' {
+  return typeof type === 'string' && isResourceType(type) ? 'not-supported' : 'invalid';
+}
+
+/** What is wrong with `value` under a required binding to `valueSet`, or undefined if nothing (or if the value is not a code at all, which medplum reports). */
+function bindingProblem(value: unknown, typeCode: string, valueSet: ValueSetCodes): string | undefined {
+  switch (typeCode) {
+    case 'code':
+    case 'string':
+    case 'uri':
+      return typeof value === 'string' && !valueSet.codes.has(value) ? 'the code is not in the value set' : undefined;
+    case 'Coding':
+      return isObject(value) && !inValueSet(value, valueSet) ? 'the coding is not in the value set' : undefined;
+    case 'CodeableConcept': {
+      if (!isObject(value)) return undefined;
+      const codings = Array.isArray(value.coding) ? value.coding.filter(isObject) : [];
+      if (codings.length === 0) return 'there is no coding from the value set';
+      return codings.some((coding) => inValueSet(coding, valueSet)) ? undefined : 'none of the codings is in the value set';
+    }
+    default:
+      return undefined;
+  }
+}
+
+function inValueSet(coding: Json, valueSet: ValueSetCodes): boolean {
+  return typeof coding.system === 'string' && typeof coding.code === 'string' && valueSet.codings.has(`${coding.system}|${coding.code}`);
+}
