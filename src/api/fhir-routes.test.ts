@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions } from 'fastify';
 import type { Principal } from '../contracts/index.js';
-import { FhirError } from '../fhir/index.js';
+import { toHex } from '../crypto/index.js';
+import { checkResourceProof, FhirError, proofFromParameters } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from './fhir-routes.js';
@@ -184,4 +186,43 @@ test('a patient grants through a FHIR Consent, the practitioner reads, the patie
   assert.match(String((paged['link'] as JsonObject[])[0]!['url']), /_offset=2/);
   outcome(await app.inject({ url: `/fhir/AuditEvent?patient=${patientId}`, headers: AS_DOCTOR }), 403, 'forbidden');
   outcome(await app.inject(fhirJson('POST', '/fhir/AuditEvent', { resourceType: 'AuditEvent' })), 405, 'not-supported');
+});
+
+test('$verify returns a proof a client checks on its own; tampering with any part fails its check', async (t) => {
+  const { node, app } = await serve(t);
+  const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'other' }))).json().id);
+  const observation = { resourceType: 'Observation', status: 'final', code: { text: 'LDL' }, subject: { reference: `Patient/${patientId}` }, valueQuantity: { value: 2.6, unit: 'mmol/L' } };
+  const location = String((await app.inject(fhirJson('POST', '/fhir/Observation', observation))).headers['location']).replace(/^https?:\/\/[^/]+/, '');
+  const asPatient = { authorization: `Bearer patient:${patientId}` };
+  const response = await app.inject({ url: `${location}/$verify`, headers: asPatient });
+  assert.equal(response.statusCode, 200, response.body);
+  const proof = proofFromParameters(response.json());
+  const nodeKey = toHex(node.keys.signing.publicKey);
+  assert.deepEqual(checkResourceProof(proof, nodeKey).map((check) => check.result), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  assert.equal(checkResourceProof(proof).at(-1)!.result, 'skipped');
+
+  const failedChecks = (tampered: typeof proof) => checkResourceProof(tampered, nodeKey).filter((check) => check.result === 'failed').map((check) => check.check);
+  assert.deepEqual(failedChecks({ ...proof, resource: { ...proof.resource, valueQuantity: { value: 1.2, unit: 'mmol/L' } } }), ['commitment']);
+  assert.deepEqual(failedChecks({ ...proof, salt: '00'.repeat(32) }), ['commitment']);
+  assert.deepEqual(failedChecks({ ...proof, inclusionProof: proof.inclusionProof.map((hash, i) => (i === 0 ? 'ff'.repeat(32) : hash)) }).includes('inclusion'), proof.inclusionProof.length > 0);
+  assert.deepEqual(failedChecks({ ...proof, leafIndex: proof.leafIndex + 1 }), ['inclusion']);
+  assert.deepEqual(failedChecks({ ...proof, treeHead: { ...proof.treeHead, logRoot: 'ab'.repeat(32) } }), ['inclusion', 'tree-head-signature']);
+  assert.deepEqual(failedChecks({ ...proof, transaction: proof.transaction.replace('"records.anchor"', '"records.supersede"') }), ['transaction-signature', 'inclusion']);
+  assert.deepEqual(checkResourceProof(proof, 'cd'.repeat(32)).filter((check) => check.result === 'failed').map((check) => check.check), ['tree-head-key-pinned']);
+  outcome(await app.inject({ url: `${location.replace(/\/1$/, '/9')}/$verify`, headers: asPatient }), 404, 'not-found');
+
+  // The CLI a patient or auditor runs on the saved answer: exit 0 when it holds, 2 when tampered.
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-verify-resource-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const good = join(dir, 'good.json');
+  const bad = join(dir, 'bad.json');
+  writeFileSync(good, response.body);
+  writeFileSync(bad, response.body.replace('"LDL"', '"HDL"'));
+  const cli = (file: string) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'verify-resource', file, '--node-key', nodeKey], { encoding: 'utf8' });
+  const accepted = cli(good);
+  assert.equal(accepted.status, 0, accepted.stdout + accepted.stderr);
+  assert.match(accepted.stdout, /^ok: /m);
+  const refused = cli(bad);
+  assert.equal(refused.status, 2, refused.stdout + refused.stderr);
+  assert.match(refused.stdout, /FAILED: commitment/);
 });

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, FhirAuditEvents, FhirConsents, FhirError, FhirRecords, isResourceTypeName, operationOutcome, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import { capabilityStatement, defaultPurpose, FhirAuditEvents, FhirConsents, FhirError, FhirRecords, isResourceTypeName, operationOutcome, proofParameters, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
@@ -74,6 +74,13 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
         const caller = await authorised(auth, request, 'read');
         const version = versionIdOf(request.params.vid);
         return sendVersion(request, reply, 200, await handlerFor(request.params.type).read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), version));
+      });
+
+      fhir.get<{ Params: Params }>('/:type/:id/_history/:vid/$verify', async (request, reply) => {
+        const caller = await authorised(auth, request, 'read');
+        if (handlerFor(request.params.type) !== records) throw FhirError.of(404, 'not-supported', '$verify applies to records');
+        const proof = await records.verify(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), versionIdOf(request.params.vid));
+        return send(reply, 200, proofParameters(proof));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history', async (request, reply) => {

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerVerifyResource } from './verify-resource.js';
 
 /** Builds the commander program with every subcommand. */
 export function buildProgram(): Command {
@@ -11,5 +12,6 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerNodeCommands(program);
   registerChainCommands(program);
+  registerVerifyResource(program);
   return program;
 }

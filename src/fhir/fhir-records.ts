@@ -4,11 +4,13 @@
  * read goes through the node's consent-checked, log-before-release access path.
  */
 import { randomUUID } from 'node:crypto';
-import type { Principal, SecurityLabel, VersionRow } from '../contracts/index.js';
+import { fromUtf8 } from '../crypto/index.js';
+import { KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import { inclusionProof, type ChartChainNode } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
+import type { ResourceProof } from './resource-proof.js';
 import { statusError } from './status-errors.js';
 import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 
@@ -52,6 +54,37 @@ export class FhirRecords implements TypeHandler {
     const result = await this.node.access.read(principal, id, { purpose, version });
     if (result.outcome === 'deny') throw FhirError.of(403, 'forbidden', `access denied (${result.reason}); the attempt is on the ledger`);
     return served(result.resource, result.version);
+  }
+
+  /**
+   * The proof of version `versionId` of `type/id` ($verify): read like any read (consent-checked
+   * and logged), then the anchoring transaction, its inclusion proof at the newest tree head,
+   * and the keys that signed both, for a client to check with checkResourceProof.
+   */
+  async verify(principal: Principal, type: string, id: string, purpose: string, versionId: number): Promise<ResourceProof> {
+    const record = this.#record(type, id);
+    if (record === undefined || versionId < 1 || versionId > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
+    const result = await this.node.access.read(principal, id, { purpose, version: versionId });
+    if (result.outcome === 'deny') throw FhirError.of(403, 'forbidden', `access denied (${result.reason}); the attempt is on the ledger`);
+    const proof = inclusionProof(this.node.store, result.version.txId);
+    const bytes = this.node.store.tx(proof.leafIndex)!.bytes;
+    const transaction = fromUtf8(bytes);
+    const signer = (JSON.parse(transaction) as { signer: string }).signer;
+    return {
+      resource: result.resource,
+      salt: result.salt,
+      transaction,
+      signerPublicKey: this.#publicKey(signer),
+      leafIndex: proof.leafIndex,
+      treeSize: proof.treeSize,
+      inclusionProof: proof.inclusionProof,
+      treeHead: proof.treeHead,
+      treeHeadSignerPublicKey: this.#publicKey(proof.treeHead.proposer),
+    };
+  }
+
+  #publicKey(keyId: string): string {
+    return (this.node.store.state.get(KEY_TABLE, keyId) as unknown as KeyRow).publicKey;
   }
 
   /** Deletes `type/id` (DELETE): a tombstone version, so history stays. Resolves with the tombstone's version. */

@@ -39,7 +39,7 @@ export interface AccessHost {
 
 /** The answer to a read: the resource with its basis, or the denial; either way the access transaction's id. */
 export type AccessResult =
-  | { readonly outcome: 'permit'; readonly resource: JsonObject; readonly version: VersionRow; readonly basis: AccessBasis; readonly txId: string }
+  | { readonly outcome: 'permit'; readonly resource: JsonObject; readonly salt: string; readonly version: VersionRow; readonly basis: AccessBasis; readonly txId: string }
   | { readonly outcome: 'deny'; readonly reason: string; readonly txId: string };
 
 /** The access transaction could not be made durable, so nothing was released. */
@@ -75,7 +75,7 @@ export class NodeAccess {
     const txId = await this.#log({ principal: { kind: principal.kind, id: principal.id }, recordId, version, action: 'read', purpose: options.purpose, released });
     if (decision.outcome === 'deny') return { outcome: 'deny', reason: decision.reason, txId };
     const read = this.host.records.read(readerOf(principal), recordId, version);
-    return { outcome: 'permit', resource: read.resource, version: read.version, basis: decision.basis, txId };
+    return { outcome: 'permit', resource: read.resource, salt: read.salt, version: read.version, basis: decision.basis, txId };
   }
 
   /** Requests break-the-glass for a practitioner and waits for the contract's decision. */

@@ -49,7 +49,7 @@ export class RecordUnavailableError extends Error {
 }
 
 /** What a record version decrypts to: the resource and the salt its commitment uses. */
-interface SealedPlaintext {
+export interface SealedPlaintext {
   readonly resource: JsonObject;
   readonly salt: string;
 }
@@ -120,8 +120,10 @@ export function versionRow(chain: ChainStore, recordId: string, version: number)
 /**
  * Opens version `version` of `recordId` with whichever of `keys` (raw X25519 public key hex →
  * private key) has an envelope, checking blob hash, envelope, ciphertext and commitment.
+ * Returns the resource and the commitment's salt (hex), with which a reader can check the
+ * commitment on its own.
  */
-export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): JsonObject {
+export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): SealedPlaintext {
   const row = versionRow(chain, recordId, version);
   if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
   if (row.kind === 'tombstone' || row.ciphertextHash === null) throw new RecordUnavailableError(recordId, 'deleted');
@@ -143,7 +145,7 @@ export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: strin
   }
   const commitment = commitmentOf(fromHex(plaintext.salt, 'salt', 32), canonicalBytes(plaintext.resource as JsonValue));
   if (commitment !== row.commitment) throw new RecordIntegrityError(recordId, version, 'commitment', row.commitment!, commitment);
-  return plaintext.resource;
+  return { resource: plaintext.resource, salt: plaintext.salt };
 }
 
 function readBlob(blobs: BlobStore, row: VersionRow): Uint8Array {

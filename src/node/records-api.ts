@@ -142,14 +142,14 @@ export class NodeRecords {
   }
 
   /** Decrypts version `version` (default: the latest) for `reader`, checking every link. */
-  read(reader: RecordReader, recordId: string, version?: number): { resource: JsonObject; version: VersionRow } {
+  read(reader: RecordReader, recordId: string, version?: number): { resource: JsonObject; salt: string; version: VersionRow } {
     const row = recordRow(this.chain, recordId);
     if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
     if (row.status === 'erased') throw new RecordUnavailableError(recordId, 'erased');
     const wanted = version ?? row.latestVersion;
     try {
-      const resource = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
-      return { resource, version: versionRow(this.chain, recordId, wanted)! };
+      const { resource, salt } = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
+      return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
       if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
       throw error;

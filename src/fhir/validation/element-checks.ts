@@ -8,7 +8,12 @@
  * - choice elements: at most one type of a value[x] (R4 formats.html#choice; medplum only warns);
  * - narrative XHTML (narrative.ts; medplum evaluates txt-1 and txt-2 as true);
  * - elements medplum adds to R4 (Meta.project, Meta.author, …), which its schema accepts;
- * - resource types that are not R4 (SubscriptionStatus comes from R4B), nested or not.
+ * - resource types that are not R4 (SubscriptionStatus comes from R4B), nested or not;
+ * - Resource.id as an R4 id (medplum reads its type as string), empty JSON arrays (R4
+ *   json.html), absolute URIs in Coding.system and Bundle.entry.fullUrl (R4 datatypes.html
+ *   #Coding, bundle.html#Bundle.entry.fullUrl), and Attachment.size against the size of
+ *   Attachment.data: rules the reference validator enforces and medplum does not, found by
+ *   comparing the two on the FHIR test cases.
  */
 import { capitalize, isResourceType, tryGetDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
 import type { R4Definitions } from './definitions.js';
@@ -20,6 +25,14 @@ import { canonicalUrl, type ValueSetCodes } from './value-sets.js';
 const R4_META_ELEMENTS = new Set(['id', 'extension', 'versionId', 'lastUpdated', 'source', 'profile', 'security', 'tag']);
 const RESOURCE_TYPE_CODES = new Set(['Resource', 'DomainResource']);
 export const NOT_R4_RESOURCE_TYPE = 'the resourceType is not a FHIR R4 resource type';
+/** R4 id (datatypes.html#id). */
+const ID_PATTERN = /^[A-Za-z0-9.-]{1,64}$/;
+/** An absolute URI starts with a scheme (RFC 3986 §3.1). */
+const ABSOLUTE_URI_PATTERN = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+/** base64Binary (as medplum checks it), once whitespace is removed. */
+const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Elements that must hold an absolute URI, by the type that holds them. */
+const ABSOLUTE_URI_ELEMENTS: Readonly<Record<string, string>> = { Coding: 'system', BundleEntry: 'fullUrl' };
 
 /** A JSON property name resolved to the element it holds. */
 interface ElementMatch {
@@ -70,6 +83,9 @@ class ElementChecker {
       this.issues.push(error(notR4Code(type), path, NOT_R4_RESOURCE_TYPE));
       return;
     }
+    if (resource.id !== undefined && (typeof resource.id !== 'string' || !ID_PATTERN.test(resource.id))) {
+      this.issues.push(error('value', `${path}.id`, 'a resource id must be 1 to 64 of A-Z a-z 0-9 - . (R4 datatypes.html#id)'));
+    }
     this.checkObject(resource, schema, path);
   }
 
@@ -88,9 +104,14 @@ class ElementChecker {
       }
       const value = object[key];
       const elementPath = `${path}.${match.name}`;
+      if (Array.isArray(value) && value.length === 0) this.issues.push(error('structure', elementPath, 'an array must not be empty; leave the element out instead (R4 json.html)'));
+      if (ABSOLUTE_URI_ELEMENTS[schema.name] === key && typeof value === 'string' && !ABSOLUTE_URI_PATTERN.test(value)) {
+        this.issues.push(error('value', elementPath, `${schema.name === 'Coding' ? 'Coding.system' : 'Bundle.entry.fullUrl'} must be an absolute URI`));
+      }
       if (Array.isArray(value)) value.forEach((item, position) => this.checkValue(item, match, `${elementPath}[${position}]`, isPrimitiveElement));
       else this.checkValue(value, match, elementPath, isPrimitiveElement);
     }
+    if (schema.name === 'Attachment' && !attachmentSizeMatches(object)) this.issues.push(error('value', `${path}.size`, 'Attachment.size is not the number of bytes in Attachment.data'));
     for (const [name, types] of choiceTypes) {
       if (types.size > 1) {
         this.issues.push(error('structure', `${path}.${name}`, `${name}[x] has values of ${types.size} types (${[...types].sort().join(', ')}); a choice element takes exactly one`));
@@ -121,6 +142,15 @@ class ElementChecker {
     const problem = bindingProblem(value, match.typeCode, valueSet);
     if (problem !== undefined) this.issues.push(error('code-invalid', path, `${problem} ${valueSet.url}, which a required binding demands`));
   }
+}
+
+/** False only when an Attachment states a size and carries valid base64 data of another size. */
+function attachmentSizeMatches(attachment: Json): boolean {
+  if (typeof attachment.data !== 'string' || typeof attachment.size !== 'number') return true;
+  const base64 = attachment.data.replace(/\s/g, '');
+  if (!BASE64_PATTERN.test(base64)) return true;
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return (base64.length / 4) * 3 - padding === attachment.size;
 }
 
 /** 'not-supported' for a resource type of another FHIR version that medplum knows (SubscriptionStatus), else 'invalid'. */

@@ -1,0 +1,96 @@
+/**
+ * The authorization server's state, bundled: the token issuer, the client and user registries,
+ * the outstanding authorization codes, the client-assertion replay cache and the rate limiter,
+ * all on one clock.
+ */
+import type { GenerateKeyPairResult } from 'jose';
+import { InMemoryClientRegistry, type ClientRegistry } from './clients.js';
+import { AuthorizationCodes } from './codes.js';
+import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
+import { ReplayCache } from './replay-cache.js';
+import { TokenIssuer } from './tokens.js';
+import { InMemoryUserDirectory, type UserDirectory } from './users.js';
+
+/** Where the authorization server's routes live, relative to the app's root. */
+export const AUTH_PATHS = {
+  smartConfiguration: '/.well-known/smart-configuration',
+  authorize: '/auth/authorize',
+  token: '/auth/token',
+  jwks: '/auth/jwks',
+} as const;
+
+/** The absolute URLs the server names in tokens and metadata. */
+export interface AuthUrls {
+  /** Tokens' `iss`: the URL at which the app's root is reached. */
+  readonly issuer: string;
+  /** Tokens' `aud`, and the `aud` an authorization request must name. */
+  readonly fhirBase: string;
+  readonly authorize: string;
+  /** Also the `aud` a client assertion must name (SMART Backend Services). */
+  readonly token: string;
+  readonly jwks: string;
+}
+
+/** How to build an AuthServer. */
+export interface AuthServerOptions {
+  /** The external URL of the app's root, e.g. `https://node-a.example`; no query or fragment. */
+  readonly issuer: string;
+  /** The FHIR base URL, e.g. `https://node-a.example/fhir`. */
+  readonly fhirBaseUrl: string;
+  readonly clients?: ClientRegistry;
+  /** Who may log in at the authorization endpoint; nobody unless given. */
+  readonly users?: UserDirectory;
+  /** The Ed25519 key pair that signs access tokens; generated unless given. */
+  readonly keyPair?: GenerateKeyPairResult;
+  readonly tokenLifetimeSeconds?: number;
+  /** The per-address budget of the token and login endpoints; 20 per 10 s by default. */
+  readonly rateLimit?: Omit<RateLimitOptions, 'clock'>;
+  /** Milliseconds since the epoch; `Date.now` unless a test sets the time. */
+  readonly clock?: () => number;
+}
+
+/** Everything the auth routes and the bearer-token check need. */
+export class AuthServer {
+  private constructor(
+    readonly urls: AuthUrls,
+    readonly tokens: TokenIssuer,
+    readonly clients: ClientRegistry,
+    readonly users: UserDirectory,
+    readonly codes: AuthorizationCodes,
+    readonly replay: ReplayCache,
+    readonly limiter: TokenBucketLimiter,
+    readonly clock: () => number,
+  ) {}
+
+  /** Builds an AuthServer; throws TypeError if a URL is not an absolute http(s) URL without query or fragment. */
+  static async create(options: AuthServerOptions): Promise<AuthServer> {
+    const clock = options.clock ?? Date.now;
+    const issuer = baseUrl(options.issuer, 'issuer');
+    const urls: AuthUrls = { issuer, fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'), authorize: issuer + AUTH_PATHS.authorize, token: issuer + AUTH_PATHS.token, jwks: issuer + AUTH_PATHS.jwks };
+    const tokens = await TokenIssuer.create({ issuer: urls.issuer, audience: urls.fhirBase, lifetimeSeconds: options.tokenLifetimeSeconds, keyPair: options.keyPair, clock });
+    return new AuthServer(
+      urls,
+      tokens,
+      options.clients ?? new InMemoryClientRegistry(),
+      options.users ?? new InMemoryUserDirectory([]),
+      new AuthorizationCodes({ clock }),
+      new ReplayCache({ clock }),
+      new TokenBucketLimiter({ ...options.rateLimit, clock }),
+      clock,
+    );
+  }
+}
+
+/** `url` without a trailing slash, checked to be an absolute http(s) URL with no query or fragment. */
+function baseUrl(url: string, name: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`${name} must be an absolute URL`);
+  }
+  if (!['http:', 'https:'].includes(parsed.protocol) || parsed.search !== '' || parsed.hash !== '' || url.includes('?') || url.includes('#')) {
+    throw new TypeError(`${name} must be an http(s) URL without query or fragment`);
+  }
+  return url.replace(/\/+$/, '');
+}

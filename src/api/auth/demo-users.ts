@@ -1,0 +1,28 @@
+/**
+ * Demo users for a single-organisation sandbox: one practitioner, one patient and one auditor,
+ * all with the password `chartchain-demo`. Never load them on a node that holds real records.
+ */
+import { parseScopes } from './scopes.js';
+import { hashPassword, InMemoryUserDirectory, type UserRecord } from './users.js';
+
+/** The demo users' shared password. */
+export const DEMO_PASSWORD = 'chartchain-demo';
+
+/** Who the demo users are; the organisation is filled in by createDemoUsers. */
+export const DEMO_USERS = [
+  { username: 'dr-ada', kind: 'practitioner', id: 'dr-ada', fhirUser: 'Practitioner/dr-ada', scope: 'user/*.cruds' },
+  { username: 'patient-0001', kind: 'patient', id: 'patient-0001', fhirUser: 'Patient/patient-0001', scope: 'patient/*.rs launch/patient' },
+  { username: 'auditor-ann', kind: 'auditor', id: 'auditor-ann', fhirUser: 'Person/auditor-ann', scope: 'user/AuditEvent.rs user/Consent.rs' },
+] as const;
+
+/** The demo users of organisation `org`, with freshly salted password hashes. */
+export async function createDemoUsers(org: string): Promise<InMemoryUserDirectory> {
+  const records = await Promise.all(DEMO_USERS.map(async (demo): Promise<UserRecord> => ({
+    username: demo.username,
+    principal: { kind: demo.kind, id: demo.id, org },
+    fhirUser: demo.fhirUser,
+    scopes: parseScopes(demo.scope),
+    passwordHash: await hashPassword(DEMO_PASSWORD),
+  })));
+  return new InMemoryUserDirectory(records);
+}
