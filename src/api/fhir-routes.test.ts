@@ -211,6 +211,18 @@ test('$verify returns a proof a client checks on its own; tampering with any par
   assert.deepEqual(checkResourceProof(proof, 'cd'.repeat(32)).filter((check) => check.result === 'failed').map((check) => check.check), ['tree-head-key-pinned']);
   outcome(await app.inject({ url: `${location.replace(/\/1$/, '/9')}/$verify`, headers: asPatient }), 404, 'not-found');
 
+  // Provenance of the version: the author, and the anchoring transaction as the signature.
+  const observationId = location.split('/')[3]!;
+  const provenance = (await app.inject({ url: `/fhir/Provenance?target=Observation/${observationId}`, headers: asPatient })).json() as JsonObject;
+  const [entry] = provenance['entry'] as JsonObject[];
+  const resource = entry!['resource'] as JsonObject;
+  assert.equal(((resource['agent'] as JsonObject[])[0]!['who'] as JsonObject)['reference'], 'Practitioner/dr-ada');
+  const signature = (resource['signature'] as JsonObject[])[0]!;
+  assert.equal(signature['sigFormat'], 'application/vnd.chartchain.tx+json');
+  assert.equal(Buffer.from(String(signature['data']), 'base64').toString('utf8'), proof.transaction);
+  assert.equal((await app.inject({ url: `/fhir/Provenance/${String(resource['id'])}`, headers: asPatient })).statusCode, 200);
+  outcome(await app.inject({ url: `/fhir/Provenance/${String(resource['id'])}`, headers: { authorization: 'Bearer patient:someone-else' } }), 404, 'not-found');
+
   // The CLI a patient or auditor runs on the saved answer: exit 0 when it holds, 2 when tampered.
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-verify-resource-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, FhirAuditEvents, FhirConsents, FhirError, FhirRecords, isResourceTypeName, operationOutcome, proofParameters, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import { capabilityStatement, defaultPurpose, FhirAuditEvents, FhirConsents, FhirError, FhirProvenance, FhirRecords, isResourceTypeName, operationOutcome, proofParameters, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
@@ -35,7 +35,8 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
   const records = new FhirRecords(node);
   const consents = new FhirConsents(node);
   const auditEvents = new FhirAuditEvents(node);
-  const handlers: Readonly<Record<string, TypeHandler>> = { Consent: consents, AuditEvent: auditEvents };
+  const provenance = new FhirProvenance(node);
+  const handlers: Readonly<Record<string, TypeHandler>> = { Consent: consents, AuditEvent: auditEvents, Provenance: provenance };
   const handlerFor = (type: string): TypeHandler => handlers[type] ?? records;
   void app.register(
     async (fhir) => {
@@ -53,6 +54,11 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       fhir.get<{ Params: Params; Querystring: Record<string, string | string[]> }>('/:type', async (request, reply) => {
         const caller = await authorised(auth, request, 'search');
         const { type } = request.params;
+        if (type === 'Provenance') {
+          const target = request.query['target'];
+          if (typeof target !== 'string') throw FhirError.of(400, 'required', 'Provenance search needs one target parameter');
+          return send(reply, 200, searchSet(baseUrl(request), provenance.search(caller.principal, target), undefined));
+        }
         if (type !== 'Consent' && type !== 'AuditEvent') throw FhirError.of(501, 'not-supported', 'search is not implemented for this type yet');
         const patient = request.query['patient'];
         if (typeof patient !== 'string') throw FhirError.of(400, 'required', `${type} search needs one patient parameter`);

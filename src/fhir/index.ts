@@ -6,6 +6,7 @@ export { capabilityStatement } from './capability.js';
 export { defaultPurpose, FhirRecords } from './fhir-records.js';
 export { FhirConsents } from './fhir-consents.js';
 export { FhirAuditEvents } from './fhir-audit-events.js';
+export { FhirProvenance, TX_SIG_FORMAT } from './fhir-provenance.js';
 export { checkResourceProof, proofFromParameters, proofParameters, type ProofCheck, type ResourceProof } from './resource-proof.js';
 export { auditEventOf, AUDIT_KIND_SYSTEM, TX_ID_SYSTEM } from './audit-event.js';
 export type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';

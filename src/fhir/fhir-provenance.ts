@@ -1,0 +1,99 @@
+/**
+ * Provenance of each record version, from the ledger: who wrote it (practitioner and
+ * organisation), when, and the anchoring transaction itself as the signature
+ * (Provenance.signature: the author's Ed25519 signature inside the canonical signed transaction).
+ */
+import { KEY_TABLE, PATIENT_TABLE, type KeyRow, type PatientRow, type Principal, type VersionRow } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { inclusionProof, type ChartChainNode } from '../node/index.js';
+import { FhirError } from './outcome.js';
+import { TX_ID_SYSTEM } from './audit-event.js';
+import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
+
+/** sigFormat of Provenance.signature.data: the canonical signed ChartChain transaction (RFC 8785 JSON). */
+export const TX_SIG_FORMAT = 'application/vnd.chartchain.tx+json';
+
+/** Provenance interactions over one node: read and search by target; never written by clients. */
+export class FhirProvenance implements TypeHandler {
+  constructor(private readonly node: ChartChainNode) {}
+
+  async create(): Promise<ServedVersion> {
+    throw readOnly();
+  }
+
+  async update(): Promise<ServedVersion & { created: boolean }> {
+    throw readOnly();
+  }
+
+  async delete(): Promise<number | undefined> {
+    throw readOnly();
+  }
+
+  async read(principal: Principal, _type: string, id: string): Promise<ServedVersion> {
+    const match = /^([A-Za-z0-9][A-Za-z0-9.-]{0,52})\.v([1-9][0-9]{0,9})$/.exec(id);
+    const version = match === null ? undefined : this.#version(match[1]!, Number(match[2]));
+    if (version === undefined || !this.#visible(principal, version)) throw FhirError.of(404, 'not-found', `Provenance/${id} is not known`);
+    return this.#served(version);
+  }
+
+  async history(principal: Principal, type: string, id: string): Promise<HistoryEntry[]> {
+    return [await this.read(principal, type, id)];
+  }
+
+  /** The Provenance of every version of the record `target` ('Type/id') names, oldest first. */
+  search(principal: Principal, target: string): ServedVersion[] {
+    const match = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9.-]{1,64})$/.exec(target);
+    const record = match === null ? undefined : this.node.records.record(match[2]!);
+    if (record === undefined || record.resourceType !== match![1]) return [];
+    const versions: ServedVersion[] = [];
+    for (let version = 1; version <= record.latestVersion; version++) {
+      const row = this.#version(record.recordId, version);
+      if (row !== undefined && row.kind !== 'tombstone' && this.#visible(principal, row)) versions.push(this.#served(row));
+    }
+    return versions;
+  }
+
+  #version(recordId: string, version: number): VersionRow | undefined {
+    return this.node.records.history(recordId).find((entry) => entry.version.version === version)?.version;
+  }
+
+  /** Like Consent: the patient sees their own; this organisation's staff and clients see all. */
+  #visible(principal: Principal, version: VersionRow): boolean {
+    return principal.kind !== 'patient' || principal.id === version.patientId;
+  }
+
+  #served(version: VersionRow): ServedVersion {
+    const proof = inclusionProof(this.node.store, version.txId);
+    const bytes = this.node.store.tx(proof.leafIndex)!.bytes;
+    const signer = this.node.store.state.get(KEY_TABLE, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer) as unknown as KeyRow;
+    const recorded = new Date(version.time).toISOString();
+    const home = (this.node.store.state.get(PATIENT_TABLE, version.patientId) as PatientRow | undefined)?.homeOrg;
+    const resource: JsonObject = {
+      resourceType: 'Provenance',
+      id: `${version.recordId}.v${version.version}`,
+      meta: { versionId: '1', lastUpdated: recorded },
+      target: [{ reference: `${version.resourceType}/${version.recordId}/_history/${version.version}` }],
+      recorded,
+      activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: version.version === 1 ? 'CREATE' : version.kind === 'tombstone' ? 'DELETE' : 'UPDATE' }] },
+      agent: [
+        { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author' }] }, who: { reference: `Practitioner/${version.author.practitioner}` }, onBehalfOf: { reference: `Organization/${version.author.org}` } },
+      ],
+      entity: [{ role: 'source', what: { identifier: { system: TX_ID_SYSTEM, value: version.txId } } }],
+      signature: [
+        {
+          type: [{ system: 'urn:iso-astm:E1762-95:2013', code: '1.2.840.10065.1.12.1.1', display: "Author's Signature" }],
+          when: recorded,
+          who: { reference: `${signer.role === 'practitioner' ? 'Practitioner' : 'Organization'}/${signer.subject}` },
+          sigFormat: TX_SIG_FORMAT,
+          data: Buffer.from(bytes).toString('base64'),
+        },
+      ],
+    };
+    if (home !== undefined) resource['location'] = { display: `home organisation ${home}` };
+    return { resource, versionId: 1, lastUpdated: recorded, txId: version.txId };
+  }
+}
+
+function readOnly(): FhirError {
+  return FhirError.of(405, 'not-supported', 'Provenance is derived from the ledger; it is not written');
+}
