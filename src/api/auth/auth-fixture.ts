@@ -11,16 +11,25 @@ import { AuthServer } from './auth-server.js';
 import { backendClient, InMemoryClientRegistry, publicClient } from './clients.js';
 import { createDemoUsers } from './demo-users.js';
 import { registerAuthRoutes } from './plugin.js';
-import type { InMemoryUserDirectory } from './users.js';
+import type { InMemoryUserDirectory, UserDirectory } from './users.js';
 
+/** The app's external root URL: the tokens' iss. */
 export const ISSUER = 'https://node-a.example';
+/** The FHIR base URL: the tokens' aud. */
 export const FHIR_BASE = 'https://node-a.example/fhir';
+/** The aud a client assertion must name. */
 export const TOKEN_URL = `${ISSUER}/auth/token`;
+/** The registered backend client, acting as practice-a with system/Observation.cruds and system/Patient.rs. */
 export const BACKEND_ID = 'lab-system';
+/** The kid of the backend client's registered key. */
 export const BACKEND_KID = 'lab-key-1';
+/** A public app registered with REDIRECT_URI and a loopback URI. */
 export const APP_ID = 'patient-app';
+/** Another public app, with a redirect URI of its own. */
 export const OTHER_APP_ID = 'other-app';
+/** APP_ID's main redirect URI. */
 export const REDIRECT_URI = 'https://app.example/callback';
+/** The client_assertion_type of private_key_jwt, spelled out independently of the code under test. */
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** A clock the test moves by hand. */
@@ -44,7 +53,7 @@ export interface AuthFixture {
 let demoUsers: Promise<InMemoryUserDirectory> | undefined;
 
 /** A fresh AuthServer and bare Fastify app with the auth routes, closed after `t`. */
-export async function authFixture(t: TestContext, options: { rateLimit?: { capacity?: number; intervalMs?: number } } = {}): Promise<AuthFixture> {
+export async function authFixture(t: TestContext, options: { rateLimit?: { capacity?: number; intervalMs?: number }; users?: UserDirectory } = {}): Promise<AuthFixture> {
   const clock = new TestClock();
   const backendKeys = await generateKeyPair('EdDSA');
   const clients = new InMemoryClientRegistry([
@@ -53,7 +62,7 @@ export async function authFixture(t: TestContext, options: { rateLimit?: { capac
     publicClient({ clientId: OTHER_APP_ID, redirectUris: ['https://other.example/cb'] }),
   ]);
   demoUsers ??= createDemoUsers('practice-a');
-  const auth = await AuthServer.create({ issuer: ISSUER, fhirBaseUrl: FHIR_BASE, clients, users: await demoUsers, clock: clock.read, rateLimit: options.rateLimit ?? { capacity: 1000 } });
+  const auth = await AuthServer.create({ issuer: ISSUER, fhirBaseUrl: FHIR_BASE, clients, users: options.users ?? (await demoUsers), clock: clock.read, rateLimit: options.rateLimit ?? { capacity: 1000 } });
   const app = Fastify();
   t.after(() => app.close());
   registerAuthRoutes(app, auth);

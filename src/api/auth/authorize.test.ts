@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { DEMO_PASSWORD } from './demo-users.js';
+import { parseScopes } from './scopes.js';
+import { hashPassword, InMemoryUserDirectory } from './users.js';
 import { APP_ID, authFixture, FHIR_BASE, OTHER_APP_ID, pkcePair, postForm, REDIRECT_URI, type AuthFixture } from './auth-fixture.js';
 
 type Params = Record<string, string>;
@@ -154,6 +156,18 @@ test('a practitioner gets only user scopes and no patient context', async (t) =>
   // Asking a practitioner's login for patient scopes only leaves nothing to grant.
   const refused = redirectedTo(await postForm(fixture.app, '/auth/authorize', { ...authorizeParams(challenge), username: 'dr-ada', password: DEMO_PASSWORD }));
   assert.equal(refused.get('error'), 'invalid_scope');
+});
+
+test('patient context goes only to a patient: a practitioner holding patient/ scopes still gets none', async (t) => {
+  const users = new InMemoryUserDirectory([
+    { username: 'dr-bo', principal: { kind: 'practitioner', id: 'dr-bo', org: 'practice-a' }, fhirUser: 'Practitioner/dr-bo', scopes: parseScopes('patient/*.rs launch/patient user/Observation.rs'), passwordHash: await hashPassword('pw-bo') },
+  ]);
+  const fixture = await authFixture(t, { users });
+  const { verifier, challenge } = pkcePair();
+  const query = redirectedTo(await postForm(fixture.app, '/auth/authorize', { ...authorizeParams(challenge, { scope: 'patient/*.rs launch/patient user/Observation.rs' }), username: 'dr-bo', password: 'pw-bo' }));
+  const body = (await exchange(fixture, query.get('code')!, verifier)).json() as { scope: string; patient?: string };
+  assert.deepEqual(body.scope, 'user/Observation.rs');
+  assert.equal(body.patient, undefined);
 });
 
 test('a wrong password re-shows the form with an error and issues no code', async (t) => {
