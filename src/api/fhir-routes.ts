@@ -210,7 +210,7 @@ function send(reply: FastifyReply, status: number, body: unknown): FastifyReply 
 
 /** Every failure under /fhir as an OperationOutcome; anything unexpected is an opaque 500. */
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {
-  if (error instanceof FhirError) return send(reply, error.status, error.outcome);
+  if (error instanceof FhirError) return send(reply.headers(error.headers), error.status, error.outcome);
   const status = (error as { statusCode?: number }).statusCode;
   if (status === 413) return send(reply, 413, FhirError.of(413, 'too-costly', `the body exceeds ${HTTP_BODY_BYTES_MAX} bytes`).outcome);
   if (status !== undefined && status >= 400 && status < 500) return send(reply, status, FhirError.of(status, 'invalid', 'the request is malformed').outcome);

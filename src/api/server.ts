@@ -1,14 +1,20 @@
-/** The HTTP server: Fastify with one error vocabulary, raw JSON bodies and the /ledger routes. */
+/** The HTTP server: Fastify with raw bodies, the /ledger routes with one {error, reason} vocabulary, and optionally SMART auth and /fhir. */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
+import { registerAuthRoutes, type AuthServer } from './auth/index.js';
+import { registerFhirRoutes } from './fhir-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
+import { smartFhirAuth } from './smart-fhir-auth.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 
-/** Builds (but does not start) the HTTP app for `node`. */
-export function buildServer(node: ChartChainNode, options: { logger?: boolean } = {}): FastifyInstance {
+/**
+ * Builds (but does not start) the HTTP app for `node`: /ledger always; with `auth`, also the
+ * SMART authorization endpoints and the FHIR API at /fhir.
+ */
+export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer } = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
@@ -30,6 +36,10 @@ export function buildServer(node: ChartChainNode, options: { logger?: boolean } 
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }));
   registerLedgerRoutes(app, node);
+  if (options.auth !== undefined) {
+    registerAuthRoutes(app, options.auth);
+    registerFhirRoutes(app, node, smartFhirAuth(options.auth));
+  }
   return app;
 }
 

@@ -2,7 +2,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { buildServer } from '../api/index.js';
+import { AuthServer, buildServer, createDemoUsers } from '../api/index.js';
+import { demoClients, freePort } from './demo-clients.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
@@ -25,13 +26,18 @@ function init(flags: InitFlags): void {
 async function start(flags: InitFlags & { host: string; port: string }): Promise<void> {
   const dataDir = resolve(flags.data);
   if (!isInitialised(dataDir)) init(flags);
-  const port = Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('--port must be 0..65535');
+  const requested = Number(flags.port);
+  if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new RangeError('--port must be 0..65535');
+  // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
+  const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
-  const app = buildServer(node);
+  const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers(node.config.orgId), clients: demoClients(origin) });
+  const app = buildServer(node, { auth });
   const address = await app.listen({ host: flags.host, port });
   const head = node.head();
   process.stdout.write(`chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}\n`);
+  process.stdout.write(`FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration\n`);
   const shutdown = async (): Promise<void> => {
     await app.close();
     await node.close();

@@ -45,6 +45,8 @@ export class FhirError extends Error {
   constructor(
     readonly status: number,
     readonly issues: readonly OutcomeIssue[],
+    /** Response headers the error needs, such as WWW-Authenticate on a 401. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(issues.map((issue) => issue.diagnostics).join('; '));
     this.name = 'FhirError';

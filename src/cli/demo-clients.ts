@@ -1,0 +1,23 @@
+/** What `chartchain start` registers with its authorization server for the embedded default. */
+import { createServer } from 'node:net';
+import { InMemoryClientRegistry, publicClient } from '../api/index.js';
+
+/** The public client id of the demo login (authorization code + PKCE). */
+export const DEMO_CLIENT_ID = 'chartchain-demo';
+
+/** A registry holding the demo public client, which may redirect to `origin`/demo/callback or a loopback app. */
+export function demoClients(origin: string): InMemoryClientRegistry {
+  return new InMemoryClientRegistry([publicClient({ clientId: DEMO_CLIENT_ID, redirectUris: [`${origin}/demo/callback`, 'http://127.0.0.1:8765/callback'] })]);
+}
+
+/** A TCP port free on `host` right now. */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
