@@ -2,8 +2,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AuthServer, buildServer, createDemoUsers } from '../api/index.js';
+import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { demoClients, freePort } from './demo-clients.js';
+import { seedDemo } from './demo-seed.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
@@ -31,6 +32,7 @@ async function start(flags: InitFlags & { host: string; port: string }): Promise
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
+  const seeded = await seedDemo(node);
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers(node.config.orgId), clients: demoClients(origin) });
   const app = buildServer(node, { auth });
@@ -38,6 +40,9 @@ async function start(flags: InitFlags & { host: string; port: string }): Promise
   const head = node.head();
   process.stdout.write(`chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}\n`);
   process.stdout.write(`FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration\n`);
+  if (seeded) process.stdout.write('seeded the demo: practitioner dr-ada, patient patient-0001 with two Observations and a consent for this practice\n');
+  process.stdout.write(`demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:\n`);
+  process.stdout.write(`  npm run chartchain -- login --url ${origin} --user dr-ada --password ${DEMO_PASSWORD}\n`);
   const shutdown = async (): Promise<void> => {
     await app.close();
     await node.close();

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerLogin } from './login.js';
 import { registerVerifyResource } from './verify-resource.js';
 
 /** Builds the commander program with every subcommand. */
@@ -13,5 +14,6 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerChainCommands(program);
   registerVerifyResource(program);
+  registerLogin(program);
   return program;
 }

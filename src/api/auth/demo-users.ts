@@ -11,7 +11,7 @@ export const DEMO_PASSWORD = 'chartchain-demo';
 /** Who the demo users are; the organisation is filled in by createDemoUsers. */
 export const DEMO_USERS = [
   { username: 'dr-ada', kind: 'practitioner', id: 'dr-ada', fhirUser: 'Practitioner/dr-ada', scope: 'user/*.cruds' },
-  { username: 'patient-0001', kind: 'patient', id: 'patient-0001', fhirUser: 'Patient/patient-0001', scope: 'patient/*.rs launch/patient' },
+  { username: 'patient-0001', kind: 'patient', id: 'patient-0001', fhirUser: 'Patient/patient-0001', scope: 'patient/*.rs patient/Consent.cud launch/patient' },
   { username: 'auditor-ann', kind: 'auditor', id: 'auditor-ann', fhirUser: 'Person/auditor-ann', scope: 'user/AuditEvent.rs user/Consent.rs' },
 ] as const;
 
