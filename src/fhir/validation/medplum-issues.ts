@@ -64,7 +64,7 @@ const RULES: readonly Rule[] = [
     code: 'invalid',
     diagnostics: (match, resourceTypes) => (resourceTypes.has(match[1]!) ? `a reference to ${match[1]} is not allowed here; allowed: ${targetTypes(match[2]!)}` : undefined),
   },
-  // Our own check reports these as errors, with the element's path (see choice-types in element-checks.ts).
+  // element-checks.ts reports these as errors, at the choice element.
   { pattern: /^Conflicting choice of type properties/, code: 'structure', diagnostics: () => undefined },
   { pattern: /^Type of primitive extension does not match/, code: 'structure', diagnostics: () => undefined },
 ];

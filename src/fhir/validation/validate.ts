@@ -1,9 +1,10 @@
 /**
  * FHIR R4 validation of a resource the FHIR API is about to create or update: @medplum/core's
  * StructureDefinition validation (cardinality, types, primitive formats, unknown elements,
- * FHIRPath invariants), plus the checks it lacks (element-checks.ts): required value-set
- * bindings, one type per choice element, safe narrative XHTML, and R4 resource types and
- * elements only. Validation is offline and synchronous.
+ * FHIRPath invariants), plus the checks it lacks (element-checks.ts lists them): required
+ * value-set bindings, one type per choice element, safe narrative XHTML, R4 resource types and
+ * elements only, and a few R4 rules the reference validator enforces (resource ids, empty
+ * arrays, absolute Coding.system and fullUrl). Validation is offline and synchronous.
  */
 import { OperationOutcomeError, validateResource as medplumValidateResource } from '@medplum/core';
 import { loadR4Definitions, type R4Definitions } from './definitions.js';
@@ -14,8 +15,8 @@ import { fromMedplumIssues, UNKNOWN_TYPE_DIAGNOSTICS } from './medplum-issues.js
 export type { ValidationIssue, ValidationIssueCode } from './issue.js';
 
 /**
- * How deep JSON objects and arrays may nest. The deepest HL7 example and Synthea bundle nest 12
- * levels; the limit leaves room for nested Questionnaire items and contained resources while
+ * How deep JSON objects and arrays may nest, counting the resource as 1. The deepest HL7 example
+ * and Synthea bundle nest 11 levels; the limit leaves room for nested Questionnaire items and contained resources while
  * keeping the recursive checks (ours and medplum's) far from the stack limit.
  */
 export const RESOURCE_NESTING_DEPTH_MAX = 64;
@@ -25,7 +26,7 @@ export const RESOURCE_NESTING_DEPTH_MAX = 64;
  * the base R4 StructureDefinitions; meta.profile is not followed. Returns every issue found,
  * in no particular order; the resource is valid when none has severity 'error'. Diagnostics
  * never quote the resource. Never throws for any input; loads the R4 definitions on its first
- * call (see loadR4Definitions) and throws only if they are missing, a deployment error.
+ * call (see loadValidator) and throws only if they are missing, a deployment error.
  */
 export function validateResource(resource: unknown): ValidationIssue[] {
   const definitions = loadR4Definitions();
