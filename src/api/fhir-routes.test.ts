@@ -123,6 +123,11 @@ test('error paths are OperationOutcomes with the right status', async (t) => {
   outcome(await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }, { authorization: 'Bearer practitioner:dr-ada:read' })), 403, 'forbidden');
   outcome(await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }, { authorization: 'Bearer system:practice-a' })), 403, 'forbidden');
   outcome(await app.inject(fhirJson('POST', '/fhir/Patient', 'x'.repeat(17 * 1024 * 1024))), 413, 'too-costly');
+  const robot = outcome(await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'robot' })), 422, 'code-invalid');
+  assert.deepEqual((robot['issue'] as JsonObject[])[0]!['expression'], ['Patient.gender']);
+  const unsafe = { resourceType: 'Patient', text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="alert(1)"/></div>' } };
+  const refused = outcome(await app.inject(fhirJson('POST', '/fhir/Patient', unsafe)), 422, 'security');
+  assert.ok(!JSON.stringify(refused).includes('alert'), 'the OperationOutcome does not echo the resource');
   const metadata = await app.inject('/fhir/metadata');
   assert.equal(metadata.statusCode, 200);
   const statement = metadata.json() as JsonObject;

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { seedDemo } from './demo-seed.js';
+import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
@@ -32,6 +33,7 @@ async function start(flags: InitFlags & { host: string; port: string }): Promise
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
+  loadValidator();
   const seeded = await seedDemo(node);
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers(node.config.orgId), clients: demoClients(origin) });

@@ -11,6 +11,7 @@ import { inclusionProof, type ChartChainNode } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
+import { validateResource } from './validation/validate.js';
 import { statusError } from './status-errors.js';
 import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 
@@ -112,6 +113,7 @@ export class FhirRecords implements TypeHandler {
     const type = String(resource['resourceType']);
     const id = String(resource['id']);
     const practitionerId = practitionerOf(principal);
+    requireValid(withoutServerMeta(resource));
     const owner = patientIdOf(resource, id);
     if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
     if (type === 'Patient') await this.#enrolPatient(owner.patientId);
@@ -150,6 +152,12 @@ export class FhirRecords implements TypeHandler {
     const record = this.node.records.record(id);
     return record !== undefined && record.resourceType === type ? record : undefined;
   }
+}
+
+/** Throws a 422 listing every issue when `resource` is not valid FHIR R4; warnings alone pass. */
+function requireValid(resource: JsonObject): void {
+  const issues = validateResource(resource);
+  if (issues.some((issue) => issue.severity === 'error')) throw new FhirError(422, issues.map((issue) => ({ ...issue, expression: [...issue.expression] })));
 }
 
 function practitionerOf(principal: Principal): string {

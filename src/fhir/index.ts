@@ -12,3 +12,4 @@ export { auditEventOf, AUDIT_KIND_SYSTEM, TX_ID_SYSTEM } from './audit-event.js'
 export type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 export { FhirError, operationOutcome, type IssueCode, type OperationOutcome, type OutcomeIssue } from './outcome.js';
 export { isResourceTypeName, patientIdOf, SERVED_TYPES } from './patient-of.js';
+export { loadValidator, validateResource, type ValidationIssue, type ValidationIssueCode } from './validation/validate.js';

@@ -3,6 +3,7 @@
  * compartment (hl7.org/fhir/R4/compartmentdefinition-patient.html), each under its patient.
  */
 import type { JsonObject } from '../ledger/index.js';
+import { loadR4Definitions } from './validation/definitions.js';
 
 /** The element that names the patient, for the compartment types the API serves. */
 export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
@@ -46,7 +47,7 @@ export function patientIdOf(resource: JsonObject, id: string): { patientId: stri
   return { patientId: match[1]! };
 }
 
-/** True when `name` is shaped like a FHIR resource type name (PascalCase letters). */
+/** True when `name` is a FHIR R4 resource type. */
 export function isResourceTypeName(name: string): boolean {
-  return /^[A-Z][A-Za-z]{1,63}$/.test(name);
+  return loadR4Definitions().resourceTypes.has(name);
 }
