@@ -10,9 +10,14 @@ import type { ChartChainNode } from '../node/index.js';
 const PRACTITIONER_ID = 'dr-ada';
 const PATIENT_ID = 'patient-0001';
 
-/** Seeds the demo unless dr-ada is already registered; resolves true when it seeded. */
+/** True when this node holds the demo practitioner's keys: it was seeded. */
+export function hasDemo(node: ChartChainNode): boolean {
+  return node.records.keystore.names().includes(`practitioner:${PRACTITIONER_ID}:signing`);
+}
+
+/** Seeds the demo unless it already is; resolves true when it seeded. */
 export async function seedDemo(node: ChartChainNode): Promise<boolean> {
-  if (node.records.keystore.names().includes(`practitioner:${PRACTITIONER_ID}:signing`)) return false;
+  if (hasDemo(node)) return false;
   const keys = node.records.enrol('practitioner', PRACTITIONER_ID);
   const registered = await node.submit(node.signAsOrg('membership.register-practitioner', { practitionerId: PRACTITIONER_ID, ...keys }));
   if (!registered.ok || (await node.waitForTx(registered.txId)).status !== 'ok') throw new Error('could not register the demo practitioner');

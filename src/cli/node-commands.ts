@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { demoClients, freePort } from './demo-clients.js';
-import { seedDemo } from './demo-seed.js';
+import { hasDemo, seedDemo } from './demo-seed.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
@@ -25,26 +25,25 @@ function init(flags: InitFlags): void {
   process.stdout.write(`initialised ${config.orgId} (${config.orgName}) founding network "${config.network}" in ${flags.data}\n`);
 }
 
-async function start(flags: InitFlags & { host: string; port: string }): Promise<void> {
+async function start(flags: InitFlags & { host: string; port: string; demo: boolean }): Promise<void> {
   const dataDir = resolve(flags.data);
-  if (!isInitialised(dataDir)) init(flags);
+  const fresh = !isInitialised(dataDir);
+  if (fresh) init(flags);
   const requested = Number(flags.port);
   if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new RangeError('--port must be 0..65535');
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
   loadValidator();
-  const seeded = await seedDemo(node);
+  // The demo is seeded on a node's first start (unless --no-demo); its users log in on every later start.
+  const seeded = fresh && flags.demo && (await seedDemo(node));
+  const demo = seeded || hasDemo(node);
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers(node.config.orgId), clients: demoClients(origin) });
+  const users = demo ? await createDemoUsers(node.config.orgId) : undefined;
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin) });
   const app = buildServer(node, { auth });
   const address = await app.listen({ host: flags.host, port });
-  const head = node.head();
-  process.stdout.write(`chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}\n`);
-  process.stdout.write(`FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration\n`);
-  if (seeded) process.stdout.write('seeded the demo: practitioner dr-ada, patient patient-0001 with two Observations and a consent for this practice\n');
-  process.stdout.write(`demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:\n`);
-  process.stdout.write(`  npm run chartchain -- login --url ${origin} --user dr-ada --password ${DEMO_PASSWORD}\n`);
+  printBanner(node, address, origin, { seeded, demo });
   const shutdown = async (): Promise<void> => {
     await app.close();
     await node.close();
@@ -52,6 +51,20 @@ async function start(flags: InitFlags & { host: string; port: string }): Promise
   };
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
+}
+
+function printBanner(node: ChartChainNode, address: string, origin: string, demo: { seeded: boolean; demo: boolean }): void {
+  const head = node.head();
+  const lines = [
+    `chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}`,
+    `FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration`,
+  ];
+  if (demo.seeded) lines.push('seeded the demo: practitioner dr-ada, patient patient-0001 with two Observations and a consent for this practice');
+  if (demo.demo) {
+    lines.push(`demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:`);
+    lines.push(`  npm run chartchain -- login --url ${origin} --user dr-ada --password ${DEMO_PASSWORD}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 function initOptions(command: Command): Command {
@@ -69,6 +82,7 @@ export function registerNodeCommands(program: Command): void {
   initOptions(program.command('start').description('start a node (initialising it on first run) with the solo orderer'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
+    .option('--no-demo', 'on first start, do not seed the demo practice and its demo users')
     .action(start);
 
   const keys = program.command('keys').description('show this node\'s public keys, or generate a key pair');
