@@ -70,7 +70,10 @@ export async function prepareVersion(
     readonly version: number;
     readonly resource: JsonObject;
     readonly securityLabels: readonly SecurityLabel[];
+    /** The record's organisation: this one for a new record. */
     readonly org: string;
+    /** The author's organisation: this node's. */
+    readonly authorOrg: string;
     /** Recipients beyond the required ones (X25519 public keys, hex). */
     readonly extraRecipients?: readonly string[];
   },
@@ -87,7 +90,7 @@ export async function prepareVersion(
     recordId: input.recordId,
     resourceType,
     securityLabels: input.securityLabels,
-    orgId: input.org,
+    orgIds: [input.org, input.authorOrg],
     time: chain.head()?.time ?? 0,
   });
   const recipients = [...new Set([...required, ...(input.extraRecipients ?? [])])].sort();

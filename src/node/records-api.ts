@@ -111,6 +111,7 @@ export class NodeRecords {
       resource: input.resource,
       securityLabels: input.securityLabels ?? [],
       org: existing?.org ?? this.orgId,
+      authorOrg: this.orgId,
       extraRecipients: input.extraRecipients ?? [],
     });
     const type = version === 1 ? 'records.anchor' : 'records.supersede';

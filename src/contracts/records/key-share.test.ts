@@ -237,7 +237,7 @@ describe('requiredRecipients and consent', () => {
   const START = T0 + 100_000;
   const END = T0 + 200_000;
   const query = (extra: Partial<Parameters<typeof requiredRecipients>[1]> = {}) => ({
-    patientId: 'patient-1', recordId: 'obs-1', resourceType: 'Observation', securityLabels: [], orgId: 'org-a', time: START, ...extra,
+    patientId: 'patient-1', recordId: 'obs-1', resourceType: 'Observation', securityLabels: [], orgIds: ['org-a'], time: START, ...extra,
   });
 
   test('an active grant letting its grantee read the record adds the grantee\'s key; revoked, expired, out-of-scope and write-only grants do not', () => {
@@ -252,7 +252,7 @@ describe('requiredRecipients and consent', () => {
     ), ['ok', 'ok', 'ok']);
     assert.deepEqual(requiredRecipients(chain, query()), withKeys(drB));
     assert.deepEqual(requiredRecipients(chain, query({ time: END - 1 })), withKeys(drB));
-    assert.deepEqual(requiredRecipients(chain, query({ orgId: 'org-b' })), [patient, orgB, drB].map((actor) => actor.encryptionKey).sort(), 'the writing organisation, not the home one');
+    assert.deepEqual(requiredRecipients(chain, query({ orgIds: ['org-b'] })), [patient, orgB, drB].map((actor) => actor.encryptionKey).sort(), 'the writing organisation, not the home one');
     assert.deepEqual(requiredRecipients(chain, query({ time: START - 1 })), base, 'not started');
     assert.deepEqual(requiredRecipients(chain, query({ time: END })), base, 'expired');
     assert.deepEqual(requiredRecipients(chain, query({ resourceType: 'Condition' })), base, 'another resource type');

@@ -10,28 +10,28 @@ export interface RecipientQuery {
   readonly recordId: string;
   readonly resourceType: string;
   readonly securityLabels: readonly SecurityLabel[];
-  /** The organisation the record is written for. */
-  readonly orgId: string;
+  /** The record's organisation and the author's (the same, unless a grantee writes another organisation's record). */
+  readonly orgIds: readonly string[];
   /** Block time: which grants are in force. */
   readonly time: number;
 }
 
 /**
  * The X25519 public keys (lowercase hex, sorted, no repeats) that a version must carry an
- * envelope for: the patient's, the organisation's, and every grantee's whose active grant lets
+ * envelope for: the patient's, the organisations' (the record's and the author's), and every grantee's whose active grant lets
  * them read this record at `time`. So nobody has to remember to share: the consent contract
  * enforces itself on every write. A version may wrap for more recipients, never fewer.
- * Throws RangeError naming `patientId` or `orgId` when state holds no such patient or organisation.
+ * Throws RangeError naming `patientId` or `orgIds` when state holds no such patient or organisation.
  */
 export function requiredRecipients(state: StateReader, query: RecipientQuery): string[] {
   const patient = state.get(PATIENT_TABLE, query.patientId) as PatientRow | undefined;
   if (patient === undefined) throw new RangeError('patientId names no registered patient');
-  const org = state.get(ORG_TABLE, query.orgId) as OrgRow | undefined;
-  if (org === undefined) throw new RangeError('orgId names no organisation');
+  const orgKeys = query.orgIds.map((orgId) => (state.get(ORG_TABLE, orgId) as OrgRow | undefined)?.encryptionKey);
+  if (orgKeys.some((key) => key === undefined)) throw new RangeError('orgIds names no organisation');
   const labels = query.securityLabels.map((label) => label.code);
   const grants = readGrantsCovering(state, { patientId: query.patientId, recordId: query.recordId, resourceType: query.resourceType, labels, time: query.time });
   const grantees = grants.map((grant) => granteeKey(state, grant.grantee)).filter((key): key is string => key !== undefined);
-  return [...new Set([patient.encryptionKey, org.encryptionKey, ...grantees])].sort();
+  return [...new Set([patient.encryptionKey, ...(orgKeys as string[]), ...grantees])].sort();
 }
 
 /** The encryption key of a grantee, or undefined when it no longer exists. */

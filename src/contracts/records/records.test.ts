@@ -13,7 +13,7 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const label = (i: number): JsonObject => ({ system: 'urn:test:labels', code: `c${i}` });
 const without = (body: JsonObject, field: string): JsonObject => Object.fromEntries(Object.keys(body).filter((key) => key !== field).map((key) => [key, body[key]!]));
 
-const recipientQuery = (patientId: string, orgId: string) => ({ patientId, orgId, recordId: 'obs-9', resourceType: 'Observation', securityLabels: [], time: T0 });
+const recipientQuery = (patientId: string, orgId: string) => ({ patientId, orgIds: [orgId], recordId: 'obs-9', resourceType: 'Observation', securityLabels: [], time: T0 });
 
 describe('records.anchor', () => {
   test('anchors version 1: the record row, the version row and an event', () => {
@@ -127,10 +127,11 @@ describe('records.anchor', () => {
 });
 
 describe('records.supersede and records.tombstone', () => {
-  test('supersede appends the next version; a practitioner of any member org may write, wrapping for their org', () => {
+  test("supersede appends the next version; a grantee of another org may write, wrapping for the record's org and their own", () => {
     const { chain, orgA, orgB, drA, drB, patient } = world();
     const anchor = anchorBody('obs-1', patient, [patient, orgA]);
     assert.deepEqual(chain.run(drA.tx('records.anchor', anchor)), ['ok']);
+    assert.deepEqual(chain.run(drB.tx('records.supersede', supersedeBody('obs-1', 2, [patient, orgB])), drB.tx('records.supersede', supersedeBody('obs-1', 2, [patient, orgA]))), ['denied:missing-envelope', 'denied:missing-envelope']);
     const time = chain.time;
     const body = supersedeBody('obs-1', 2, [patient, orgA, orgB]);
     const tx = drB.tx('records.supersede', body);

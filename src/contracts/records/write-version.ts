@@ -111,7 +111,7 @@ function writeVersion(state: StateReader, context: TxContext, record: RecordRow,
     recordId: record.recordId,
     resourceType: record.resourceType,
     securityLabels: content.securityLabels,
-    orgId: context.signer.org,
+    orgIds: [record.org, context.signer.org],
     time: context.block.time,
   });
   if (!required.every((recipient) => recipients.has(recipient))) return refuse('denied:missing-envelope');
