@@ -117,9 +117,19 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
 async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Params }>, interaction: FhirInteraction): Promise<FhirCaller> {
   const { type } = request.params;
   if (!isResourceTypeName(type)) throw FhirError.of(404, 'not-supported', 'unknown resource type');
+  if (interaction !== 'read' && interaction !== 'search' && !secureOrLoopback(request)) {
+    throw FhirError.of(403, 'security', 'writes are accepted only over TLS or from this machine (loopback)');
+  }
   const caller = await auth.authenticate(request);
   if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
   return caller;
+}
+
+/** True for a TLS connection, or a plain one from a loopback address: bearer tokens and PHI never cross a network in clear for a write. */
+function secureOrLoopback(request: FastifyRequest): boolean {
+  if (request.protocol === 'https') return true;
+  const address = request.socket.remoteAddress ?? '';
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || address.startsWith('127.');
 }
 
 /** The JSON resource in the body: application/fhir+json or application/json, of the URL's type. */
