@@ -30,9 +30,9 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 type Params = { type: string; id: string; vid: string };
 
-/** Registers the /fhir routes for `node`, authenticating with `auth`. */
-export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth): void {
-  const records = new FhirRecords(node);
+/** Registers the /fhir routes for `node`, authenticating with `auth`. `ledger` is FhirRecords' benchmark switch. */
+export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth, ledger: 'on' | 'off-for-benchmarks' = 'on'): void {
+  const records = new FhirRecords(node, { ledger });
   const consents = new FhirConsents(node);
   const auditEvents = new FhirAuditEvents(node);
   const provenance = new FhirProvenance(node);

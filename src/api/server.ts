@@ -14,7 +14,7 @@ export { HTTP_BODY_BYTES_MAX } from './limits.js';
  * Builds (but does not start) the HTTP app for `node`: /ledger always; with `auth`, also the
  * SMART authorization endpoints and the FHIR API at /fhir.
  */
-export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks' } = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
@@ -38,7 +38,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: boolean; a
   registerLedgerRoutes(app, node);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
-    registerFhirRoutes(app, node, smartFhirAuth(options.auth));
+    registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger);
   }
   return app;
 }

@@ -54,7 +54,7 @@ export class FhirProvenance implements TypeHandler {
   }
 
   #version(recordId: string, version: number): VersionRow | undefined {
-    return this.node.records.history(recordId).find((entry) => entry.version.version === version)?.version;
+    return this.node.records.version(recordId, version);
   }
 
   /** Like Consent: the patient sees their own; this organisation's staff and clients see all. */

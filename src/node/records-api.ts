@@ -123,6 +123,11 @@ export class NodeRecords {
     return recordRow(this.chain, recordId);
   }
 
+  /** Version `version` of `recordId` as committed, or undefined. */
+  version(recordId: string, version: number): VersionRow | undefined {
+    return versionRow(this.chain, recordId, version);
+  }
+
   /** True when `patientId` is registered on the chain. */
   patientRegistered(patientId: string): boolean {
     return this.chain.state.get(PATIENT_TABLE, patientId) !== undefined;

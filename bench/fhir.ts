@@ -1,0 +1,100 @@
+/**
+ * npm run bench:fhir [-- --seconds N]
+ *
+ * Over HTTP with autocannon against the embedded node on a free loopback port, with a SMART
+ * token for the demo practitioner:
+ *   createPerSec            POST /fhir/Observation: validate, encrypt, anchor, commit
+ *   createLedgerOffPerSec   the same with the ledger off (a benchmark-only switch: sealed and
+ *                           stored, never submitted), so off ÷ on is the ledger's overhead
+ *   readP50Ms / readP99Ms   GET /fhir/Observation/[id]: consent check, durable access log, decrypt
+ * Search and Synthea import are not built yet and are reported as null. The last line is JSON.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { AuthServer, buildServer, createDemoUsers } from '../src/api/index.js';
+import { parseScopes } from '../src/api/auth/index.js';
+import { demoClients, freePort } from '../src/cli/demo-clients.js';
+import { seedDemo } from '../src/cli/demo-seed.js';
+import { loadValidator } from '../src/fhir/index.js';
+import { ChartChainNode } from '../src/node/index.js';
+
+const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 15) || 15;
+const CONNECTIONS = 32;
+
+const OBSERVATION = JSON.stringify({
+  resourceType: 'Observation',
+  status: 'final',
+  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+  code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+  subject: { reference: 'Patient/patient-0001' },
+  effectiveDateTime: '2026-11-01T09:30:00Z',
+  valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+});
+
+interface Served {
+  readonly url: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+async function serve(ledger: 'on' | 'off-for-benchmarks'): Promise<Served> {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-fhir-'));
+  ChartChainNode.init(dir, { orgId: 'bench-practice', orgName: 'Benchmark Practice', network: 'bench' });
+  const node = await ChartChainNode.open(dir);
+  await seedDemo(node);
+  const port = await freePort('127.0.0.1');
+  const url = `http://127.0.0.1:${port}`;
+  const auth = await AuthServer.create({ issuer: url, fhirBaseUrl: `${url}/fhir`, users: await createDemoUsers('bench-practice'), clients: demoClients(url), tokenLifetimeSeconds: 3600 });
+  const app = buildServer(node, { auth, ledger });
+  await app.listen({ host: '127.0.0.1', port });
+  const token = await auth.tokens.issue({ principal: { kind: 'practitioner', id: 'dr-ada', org: 'bench-practice' }, scopes: parseScopes('user/*.cruds'), fhirUser: 'Practitioner/dr-ada' });
+  return {
+    url,
+    token,
+    close: async () => {
+      await app.close();
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createsPerSecond(served: Served): Promise<number> {
+  const result = await autocannon({
+    url: `${served.url}/fhir/Observation`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${served.token}`, prefer: 'return=minimal' },
+    body: OBSERVATION,
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors during creates`);
+  return Math.round(result.requests.average);
+}
+
+async function readLatency(served: Served): Promise<{ p50: number; p99: number }> {
+  const created = await fetch(`${served.url}/fhir/Observation`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${served.token}` }, body: OBSERVATION });
+  const id = ((await created.json()) as { id: string }).id;
+  const result = await autocannon({ url: `${served.url}/fhir/Observation/${id}`, connections: 1, amount: 2000, headers: { authorization: `Bearer ${served.token}` } });
+  if (result.non2xx > 0) throw new Error(`${result.non2xx} non-2xx reads`);
+  return { p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function main(): Promise<void> {
+  loadValidator();
+  console.log(`bench:fhir: ${seconds} s of creates with ${CONNECTIONS} connections, ledger on and off; then 2,000 reads one at a time`);
+  const on = await serve('on');
+  const createPerSec = await createsPerSecond(on);
+  const read = await readLatency(on);
+  await on.close();
+  const off = await serve('off-for-benchmarks');
+  const createLedgerOffPerSec = await createsPerSecond(off);
+  await off.close();
+  console.log(`creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms`);
+  const ledgerOverhead = Number((createLedgerOffPerSec / createPerSec).toFixed(2));
+  console.log(JSON.stringify({ createPerSec, createLedgerOffPerSec, ledgerOverhead, readP50Ms: read.p50, readP99Ms: read.p99, searchPerSec: null, syntheaImportResourcesPerSec: null }));
+}
+
+await main();

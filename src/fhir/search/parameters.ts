@@ -1,0 +1,121 @@
+/**
+ * The FHIR R4 search parameters this node indexes (hl7.org/fhir/R4/searchparameter-registry.html),
+ * with the R4 names and types. Paths are simple dotted element names from the resource root:
+ * each step descends into an object or every item of an array, and a step ending in `[x]` is a
+ * choice element that matches every `<name><Type>` key, such as effectiveDateTime and
+ * effectivePeriod for `effective[x]`. Values of a type the parameter cannot index (a string in
+ * onset[x] for a date parameter) are skipped at extraction.
+ */
+
+/** R4 search parameter types handled here (hl7.org/fhir/R4/search.html#ptypes). */
+export type SearchParameterKind = 'token' | 'date' | 'string' | 'quantity' | 'reference';
+
+/** One search parameter: its type, where its values are, and for references the types it may point at. */
+export interface SearchParameterDefinition {
+  readonly kind: SearchParameterKind;
+  readonly paths: readonly string[];
+  /** Reference parameters only: the resource types a reference may name; others are not indexed. */
+  readonly target?: readonly string[];
+}
+
+type ParameterTable = Readonly<Record<string, SearchParameterDefinition>>;
+
+/** Parameters for all resources (R4 search.html#all): _id and _lastUpdated. */
+export const COMMON_SEARCH_PARAMETERS: ParameterTable = {
+  _id: { kind: 'token', paths: ['id'] },
+  _lastUpdated: { kind: 'date', paths: ['meta.lastUpdated'] },
+};
+
+const PATIENT_ONLY = ['Patient'] as const;
+const PATIENT_OR_GROUP = ['Patient', 'Group'] as const;
+const OBSERVATION_SUBJECTS = ['Patient', 'Group', 'Device', 'Location'] as const;
+
+/** The patient parameter of a resource whose subject names the patient: the subject, when it references a Patient. */
+function patientBySubject(): SearchParameterDefinition {
+  return { kind: 'reference', paths: ['subject'], target: PATIENT_ONLY };
+}
+
+/** Type-specific parameters, by resource type then parameter name. */
+export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
+  Patient: {
+    name: { kind: 'string', paths: ['name.family', 'name.given', 'name.text', 'name.prefix', 'name.suffix'] },
+    family: { kind: 'string', paths: ['name.family'] },
+    given: { kind: 'string', paths: ['name.given'] },
+    birthdate: { kind: 'date', paths: ['birthDate'] },
+    gender: { kind: 'token', paths: ['gender'] },
+    identifier: { kind: 'token', paths: ['identifier'] },
+  },
+  Observation: {
+    subject: { kind: 'reference', paths: ['subject'], target: OBSERVATION_SUBJECTS },
+    patient: patientBySubject(),
+    code: { kind: 'token', paths: ['code'] },
+    date: { kind: 'date', paths: ['effective[x]'] },
+    category: { kind: 'token', paths: ['category'] },
+    'value-quantity': { kind: 'quantity', paths: ['valueQuantity'] },
+    status: { kind: 'token', paths: ['status'] },
+  },
+  Condition: {
+    subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
+    patient: patientBySubject(),
+    code: { kind: 'token', paths: ['code'] },
+    'onset-date': { kind: 'date', paths: ['onset[x]'] },
+    'clinical-status': { kind: 'token', paths: ['clinicalStatus'] },
+    category: { kind: 'token', paths: ['category'] },
+  },
+  Encounter: {
+    subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
+    patient: patientBySubject(),
+    date: { kind: 'date', paths: ['period'] },
+    status: { kind: 'token', paths: ['status'] },
+    class: { kind: 'token', paths: ['class'] },
+    type: { kind: 'token', paths: ['type'] },
+  },
+  MedicationRequest: {
+    subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
+    patient: patientBySubject(),
+    code: { kind: 'token', paths: ['medicationCodeableConcept'] },
+    authoredon: { kind: 'date', paths: ['authoredOn'] },
+    status: { kind: 'token', paths: ['status'] },
+    intent: { kind: 'token', paths: ['intent'] },
+  },
+  AllergyIntolerance: {
+    patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY },
+    code: { kind: 'token', paths: ['code', 'reaction.substance'] },
+    'clinical-status': { kind: 'token', paths: ['clinicalStatus'] },
+    date: { kind: 'date', paths: ['recordedDate'] },
+  },
+  DiagnosticReport: {
+    subject: { kind: 'reference', paths: ['subject'], target: OBSERVATION_SUBJECTS },
+    patient: patientBySubject(),
+    code: { kind: 'token', paths: ['code'] },
+    date: { kind: 'date', paths: ['effective[x]'] },
+    status: { kind: 'token', paths: ['status'] },
+    category: { kind: 'token', paths: ['category'] },
+  },
+  Procedure: {
+    subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
+    patient: patientBySubject(),
+    code: { kind: 'token', paths: ['code'] },
+    date: { kind: 'date', paths: ['performed[x]'] },
+    status: { kind: 'token', paths: ['status'] },
+  },
+  Immunization: {
+    patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY },
+    'vaccine-code': { kind: 'token', paths: ['vaccineCode'] },
+    date: { kind: 'date', paths: ['occurrence[x]'] },
+    status: { kind: 'token', paths: ['status'] },
+  },
+};
+
+/** The definition of parameter `name` on `type`, or undefined when this node does not index it. */
+export function searchParameter(type: string, name: string): SearchParameterDefinition | undefined {
+  if (Object.hasOwn(COMMON_SEARCH_PARAMETERS, name)) return COMMON_SEARCH_PARAMETERS[name];
+  const table = Object.hasOwn(SEARCH_PARAMETERS, type) ? SEARCH_PARAMETERS[type]! : {};
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
+/** Every parameter indexed for `type`, common ones first, as [name, definition] pairs. */
+export function searchParametersOf(type: string): [string, SearchParameterDefinition][] {
+  const own = Object.hasOwn(SEARCH_PARAMETERS, type) ? SEARCH_PARAMETERS[type]! : {};
+  return [...Object.entries(COMMON_SEARCH_PARAMETERS), ...Object.entries(own)];
+}
