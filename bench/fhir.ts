@@ -21,7 +21,8 @@ import { loadValidator } from '../src/fhir/index.js';
 import { ChartChainNode } from '../src/node/index.js';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 15) || 15;
-const CONNECTIONS = 32;
+// Enough in flight to fill blocks: each create waits for its block (the orderer cuts every 50 ms).
+const CONNECTIONS = 128;
 
 const OBSERVATION = JSON.stringify({
   resourceType: 'Observation',
