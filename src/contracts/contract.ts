@@ -67,3 +67,21 @@ export function refuse(status: Exclude<TxStatus, 'ok'>): ContractResult {
 export function accept(writes: readonly Write[], events: readonly ContractEvent[] = []): ContractResult {
   return { status: 'ok', writes, events };
 }
+
+/** One transaction type's state transition. */
+export type TxHandler = (state: StateReader, tx: Transaction, context: TxContext) => ContractResult;
+
+/** A contract that dispatches each of its transaction types to one handler. */
+export function contractOf(definition: { name: string; tables: readonly string[]; appendsTo?: readonly string[]; handlers: Readonly<Record<string, TxHandler>> }): Contract {
+  const { handlers } = definition;
+  return {
+    name: definition.name,
+    tables: definition.tables,
+    ...(definition.appendsTo === undefined ? {} : { appendsTo: definition.appendsTo }),
+    txTypes: Object.keys(handlers).sort(),
+    execute(state, tx, context) {
+      const handler = Object.hasOwn(handlers, tx.type) ? handlers[tx.type] : undefined;
+      return handler === undefined ? refuse('invalid:unknown-type') : handler(state, tx, context);
+    },
+  };
+}

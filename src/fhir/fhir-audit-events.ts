@@ -7,23 +7,15 @@ import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { auditEventOf, parseAuditEventId } from './audit-event.js';
 import { FhirError } from './outcome.js';
-import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
+import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
 
 /** AuditEvent interactions over one node. */
-export class FhirAuditEvents implements TypeHandler {
-  constructor(private readonly node: ChartChainNode) {}
-
-  async create(): Promise<ServedVersion> {
-    throw readOnly();
+export class FhirAuditEvents extends ReadOnlyHandler {
+  constructor(private readonly node: ChartChainNode) {
+    super();
   }
 
-  async update(): Promise<ServedVersion & { created: boolean }> {
-    throw readOnly();
-  }
-
-  async delete(): Promise<number | undefined> {
-    throw readOnly();
-  }
+  protected readonly readOnlyBecause = 'AuditEvents are written by the ledger only';
 
   async read(principal: Principal, _type: string, id: string, _purpose: string, versionId?: number): Promise<ServedVersion> {
     const parsed = parseAuditEventId(id);
@@ -32,10 +24,6 @@ export class FhirAuditEvents implements TypeHandler {
       throw FhirError.of(404, 'not-found', `AuditEvent/${id} is not known`);
     }
     return this.#served(parsed.patientId, entry);
-  }
-
-  async history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]> {
-    return [await this.read(principal, type, id, purpose)];
   }
 
   /** Entries of `patientId`'s trail from `offset`, at most `count`, with the trail's length. */
@@ -61,6 +49,3 @@ function mayRead(principal: Principal, patientId: string): boolean {
   return principal.kind === 'auditor' || principal.kind === 'system';
 }
 
-function readOnly(): FhirError {
-  return FhirError.of(405, 'not-supported', 'AuditEvents are written by the ledger only');
-}

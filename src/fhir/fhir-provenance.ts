@@ -8,36 +8,24 @@ import type { JsonObject } from '../ledger/index.js';
 import { inclusionProof, type ChartChainNode } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { TX_ID_SYSTEM } from './audit-event.js';
-import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
+import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
 
 /** sigFormat of Provenance.signature.data: the canonical signed ChartChain transaction (RFC 8785 JSON). */
 export const TX_SIG_FORMAT = 'application/vnd.chartchain.tx+json';
 
 /** Provenance interactions over one node: read and search by target; never written by clients. */
-export class FhirProvenance implements TypeHandler {
-  constructor(private readonly node: ChartChainNode) {}
-
-  async create(): Promise<ServedVersion> {
-    throw readOnly();
+export class FhirProvenance extends ReadOnlyHandler {
+  constructor(private readonly node: ChartChainNode) {
+    super();
   }
 
-  async update(): Promise<ServedVersion & { created: boolean }> {
-    throw readOnly();
-  }
-
-  async delete(): Promise<number | undefined> {
-    throw readOnly();
-  }
+  protected readonly readOnlyBecause = 'Provenance is derived from the ledger; it is not written';
 
   async read(principal: Principal, _type: string, id: string): Promise<ServedVersion> {
     const match = /^([A-Za-z0-9][A-Za-z0-9.-]{0,52})\.v([1-9][0-9]{0,9})$/.exec(id);
     const version = match === null ? undefined : this.#version(match[1]!, Number(match[2]));
     if (version === undefined || !this.#visible(principal, version)) throw FhirError.of(404, 'not-found', `Provenance/${id} is not known`);
     return this.#served(version);
-  }
-
-  async history(principal: Principal, type: string, id: string): Promise<HistoryEntry[]> {
-    return [await this.read(principal, type, id)];
   }
 
   /** The Provenance of every version of the record `target` ('Type/id') names, oldest first. */
@@ -94,6 +82,3 @@ export class FhirProvenance implements TypeHandler {
   }
 }
 
-function readOnly(): FhirError {
-  return FhirError.of(405, 'not-supported', 'Provenance is derived from the ledger; it is not written');
-}

@@ -1,5 +1,6 @@
 /** What the REST layer needs from each kind of resource: records, Consent, the read-only ledger views. */
 import type { Principal, VersionRow } from '../contracts/index.js';
+import { FhirError } from './outcome.js';
 import type { JsonObject } from '../ledger/index.js';
 
 /** One version of a resource as served: the resource with id and meta, and the transaction that anchors it. */
@@ -20,4 +21,28 @@ export interface TypeHandler {
   update(principal: Principal, type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }>;
   delete(principal: Principal, type: string, id: string): Promise<number | undefined>;
   history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]>;
+}
+
+/** A type clients only read: writes are 405, and its history is its one version. */
+export abstract class ReadOnlyHandler implements TypeHandler {
+  /** Why clients do not write this type, for the 405's diagnostics. */
+  protected abstract readonly readOnlyBecause: string;
+
+  abstract read(principal: Principal, type: string, id: string, purpose: string, versionId?: number): Promise<ServedVersion>;
+
+  async create(): Promise<ServedVersion> {
+    throw FhirError.of(405, 'not-supported', this.readOnlyBecause);
+  }
+
+  async update(): Promise<ServedVersion & { created: boolean }> {
+    throw FhirError.of(405, 'not-supported', this.readOnlyBecause);
+  }
+
+  async delete(): Promise<number | undefined> {
+    throw FhirError.of(405, 'not-supported', this.readOnlyBecause);
+  }
+
+  async history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]> {
+    return [await this.read(principal, type, id, purpose)];
+  }
 }

@@ -7,14 +7,13 @@ import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
 import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
 import { patientConsent } from '../consent/index.js';
-import { accept, refuse, type Contract, type ContractResult, type TxContext } from '../contract.js';
+import { accept, refuse, type ContractResult, type TxContext , contractOf } from '../contract.js';
 import { PATIENT_TABLE, PRACTITIONER_TABLE, type PatientRow, type PractitionerRow } from '../membership/index.js';
 import { RECORD_TABLE, RECORD_VERSION_MAX, type RecordRow } from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { decideAccess, type AccessDecision } from './decide.js';
 import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
 
-type Handler = (state: StateReader, tx: Transaction, context: TxContext) => ContractResult;
 const MINUTE_MS = 60_000;
 
 /**
@@ -127,19 +126,13 @@ function outcomeOf(decision: AccessDecision) {
   return decision.outcome === 'permit' ? { outcome: 'permit' as const, basis: decision.basis } : { outcome: 'deny' as const, reason: decision.reason };
 }
 
-const HANDLERS: Readonly<Record<string, Handler>> = {
-  'access.log': executeLog,
-  'access.break-the-glass': executeBreakTheGlass,
-  'access.review-break-the-glass': executeReview,
-};
-
 /** The access contract; it also owns the audit trail's tables, which other contracts append to. */
-export const accessContract: Contract = {
+export const accessContract = contractOf({
   name: 'access',
   tables: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, BTG_ACTIVE_TABLE, BTG_REVIEW_TABLE, BTG_TABLE],
-  txTypes: Object.keys(HANDLERS).sort(),
-  execute(state, tx, context) {
-    const handler = HANDLERS[tx.type];
-    return handler === undefined ? refuse('invalid:unknown-type') : handler(state, tx, context);
+  handlers: {
+    'access.log': executeLog,
+    'access.break-the-glass': executeBreakTheGlass,
+    'access.review-break-the-glass': executeReview,
   },
-};
+});

@@ -6,14 +6,12 @@
 import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
 import { booleanField, idField, onlyFields } from '../body.js';
-import { accept, refuse, type Contract, type ContractResult, type TxContext } from '../contract.js';
+import { accept, refuse, type ContractResult, type TxContext , contractOf } from '../contract.js';
 import { ORG_TABLE, PRACTITIONER_TABLE, type OrgRow, type PractitionerRow } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { grantTerms, TERM_FIELDS } from './grant-body.js';
 import { GRANT_COUNT_MAX } from './limits.js';
 import { GRANT_TABLE, PATIENT_CONSENT_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
-
-type Handler = (state: StateReader, tx: Transaction, context: TxContext) => ContractResult;
 
 /** The patient's consent row, or the default: no grants, break-the-glass opted out. */
 export function patientConsent(state: StateReader, patientId: string): PatientConsentRow {
@@ -116,21 +114,15 @@ function grantWrite(row: GrantRow): Write {
   return { table: GRANT_TABLE, key: row.grantId, value };
 }
 
-const HANDLERS: Readonly<Record<string, Handler>> = {
-  'consent.grant': executeGrant,
-  'consent.update': executeUpdate,
-  'consent.revoke': executeRevoke,
-  'consent.set-break-the-glass': executeSetBreakTheGlass,
-};
-
 /** The consent contract. */
-export const consentContract: Contract = {
+export const consentContract = contractOf({
   name: 'consent',
   tables: [GRANT_TABLE, PATIENT_CONSENT_TABLE],
-  txTypes: Object.keys(HANDLERS).sort(),
   appendsTo: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE],
-  execute(state, tx, context) {
-    const handler = HANDLERS[tx.type];
-    return handler === undefined ? refuse('invalid:unknown-type') : handler(state, tx, context);
+  handlers: {
+    'consent.grant': executeGrant,
+    'consent.update': executeUpdate,
+    'consent.revoke': executeRevoke,
+    'consent.set-break-the-glass': executeSetBreakTheGlass,
   },
-};
+});
