@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { fromHex, publicKeyFromRaw, sha256, signingKeyFromSeed, toHex, verify, type JsonValue } from '../../crypto/index.js';
-import { decodeTransaction, signatureOf, signingMessage, signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
-import { BlockState, canonicalWriteSet, nextAppHash, NONCE_TABLE, standardExecutor, TX_TABLE, type BlockExecution, type SignatureCheck, type StateReader, type Write } from '../index.js';
+import { sha256, signingKeyFromSeed, toHex } from '../../crypto/index.js';
+import { signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
+import { BlockState, canonicalWriteSet, nextAppHash, NONCE_TABLE, TX_TABLE, type BlockExecution, type Write } from '../index.js';
+import { idOf, TestChain as BaseTestChain } from '../test-chain.js';
 import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, MEMBER_COUNT_MAX, ORG_TABLE, PRACTITIONER_TABLE, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, type ConsortiumRow, type KeyRow, type ProposalRow } from './tables.js';
 
-const executor = standardExecutor();
-const checkSignature: SignatureCheck = (decoded, publicKey) => verify(publicKeyFromRaw(fromHex(publicKey)), signingMessage(decoded.tx), signatureOf(decoded.tx));
-const T0 = 1_700_000_000_000;
 
 /** A key holder with a deterministic key (seeded by its name) and its own nonce counter. */
 class Actor {
@@ -25,43 +23,8 @@ class Actor {
   }
 }
 
-/** A Map-based chain: executes blocks with the standard executor and applies their write-sets. */
-class TestChain implements StateReader {
-  readonly tables = new Map<string, Map<string, JsonValue>>();
-  height = 0;
-  time = T0;
-  logSize = 0;
-  appHash = '00'.repeat(32);
-
-  get(table: string, key: string): JsonValue | undefined {
-    return this.tables.get(table)?.get(key);
-  }
-
-  execute(txs: readonly Transaction[]): BlockExecution {
-    const decoded = txs.map((tx) => {
-      const result = decodeTransaction(tx);
-      assert.ok(result.ok, 'test transactions are well-formed');
-      return result;
-    });
-    const execution = executor.executeBlock(this, decoded, { height: this.height, time: this.time, logSizeBefore: this.logSize }, this.appHash, checkSignature);
-    for (const [table, key, value] of execution.writeSet) {
-      const rows = this.tables.get(table) ?? new Map<string, JsonValue>();
-      this.tables.set(table, rows);
-      if (value === null) rows.delete(key);
-      else rows.set(key, value);
-    }
-    this.height += 1;
-    this.logSize += txs.length;
-    this.appHash = execution.appHash;
-    this.time += 1000;
-    return execution;
-  }
-
-  /** Executes one block and returns its statuses. */
-  run(...txs: Transaction[]): string[] {
-    return this.execute(txs).statuses;
-  }
-
+/** The shared test chain, with membership lookups. */
+class TestChain extends BaseTestChain {
   members(): string[] {
     return (this.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) as unknown as ConsortiumRow | undefined)?.members ?? [];
   }
@@ -71,11 +34,6 @@ class TestChain implements StateReader {
   }
 }
 
-const idOf = (tx: Transaction): string => {
-  const decoded = decodeTransaction(tx);
-  assert.ok(decoded.ok);
-  return decoded.txId;
-};
 const orgEntry = (org: Actor): JsonObject => ({ orgId: org.id, name: `Org ${org.id}`, signingKey: org.publicKey, encryptionKey: '11'.repeat(32) });
 const genesisBody = (orgs: readonly Actor[]): JsonObject => ({ network: 'test', orgs: orgs.map(orgEntry) });
 const enrol = (idName: string, person: Actor, extra: JsonObject = {}): JsonObject => ({ [idName]: person.id, signingKey: person.publicKey, encryptionKey: '22'.repeat(32), ...extra });

@@ -1,18 +1,14 @@
 /**
- * Test support for the records contract tests (not part of the public API): a Map-based chain
- * driven by the standard executor, key holders with seeded keys, and body builders.
+ * Test support for the contract tests (not part of the public API): the shared test chain with
+ * record lookups, key holders with seeded keys, a founded world, and body builders.
  */
 import assert from 'node:assert/strict';
-import { fromHex, publicKeyFromRaw, sha256, sha256Hex, signingKeyFromSeed, toHex, verify, x25519FromPrivate, type JsonValue, type X25519KeyPair } from '../../crypto/index.js';
-import { decodeTransaction, signatureOf, signingMessage, signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
-import type { BlockExecution, SignatureCheck } from '../executor.js';
-import { standardExecutor } from '../index.js';
-import type { StateReader } from '../state.js';
+import { sha256, sha256Hex, signingKeyFromSeed, toHex, x25519FromPrivate, type X25519KeyPair } from '../../crypto/index.js';
+import { signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
+import { TestChain as BaseTestChain } from '../test-chain.js';
 import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from './tables.js';
 
-const executor = standardExecutor();
-const checkSignature: SignatureCheck = (decoded, publicKey) => verify(publicKeyFromRaw(fromHex(publicKey)), signingMessage(decoded.tx), signatureOf(decoded.tx));
-export const T0 = 1_700_000_000_000;
+export { idOf, T0 } from '../test-chain.js';
 
 /** A key holder with an Ed25519 signing key and an X25519 encryption key, both seeded by its id. */
 export class Actor {
@@ -34,43 +30,8 @@ export class Actor {
   }
 }
 
-/** A chain held in Maps: executes blocks with the standard executor and applies their write-sets. */
-export class TestChain implements StateReader {
-  readonly tables = new Map<string, Map<string, JsonValue>>();
-  height = 0;
-  time = T0;
-  logSize = 0;
-  appHash = '00'.repeat(32);
-
-  get(table: string, key: string): JsonValue | undefined {
-    return this.tables.get(table)?.get(key);
-  }
-
-  execute(txs: readonly Transaction[]): BlockExecution {
-    const decoded = txs.map((tx) => {
-      const result = decodeTransaction(tx);
-      assert.ok(result.ok, 'test transactions are well-formed');
-      return result;
-    });
-    const execution = executor.executeBlock(this, decoded, { height: this.height, time: this.time, logSizeBefore: this.logSize }, this.appHash, checkSignature);
-    for (const [table, key, value] of execution.writeSet) {
-      const rows = this.tables.get(table) ?? new Map<string, JsonValue>();
-      this.tables.set(table, rows);
-      if (value === null) rows.delete(key);
-      else rows.set(key, value);
-    }
-    this.height += 1;
-    this.logSize += txs.length;
-    this.appHash = execution.appHash;
-    this.time += 1000;
-    return execution;
-  }
-
-  /** Executes one block and returns its statuses. */
-  run(...txs: Transaction[]): string[] {
-    return this.execute(txs).statuses;
-  }
-
+/** The shared test chain, with record lookups. */
+export class TestChain extends BaseTestChain {
   record(recordId: string): RecordRow | undefined {
     return this.get(RECORD_TABLE, recordId) as RecordRow | undefined;
   }
@@ -80,11 +41,6 @@ export class TestChain implements StateReader {
   }
 }
 
-export const idOf = (tx: Transaction): string => {
-  const decoded = decodeTransaction(tx);
-  assert.ok(decoded.ok);
-  return decoded.txId;
-};
 
 /** The chain `world()` builds and everyone registered on it. */
 export interface World {
