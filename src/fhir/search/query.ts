@@ -300,7 +300,9 @@ function sortKey(type: string, key: string): SqlPart {
   }
   const [column, aggregate] = definition.kind === 'date' ? (descending ? ['high', 'MAX'] : ['low', 'MIN']) : ['value', descending ? 'MAX' : 'MIN'];
   const table = VALUE_TABLES[definition.kind];
-  return { sql: `(SELECT ${aggregate}(${column}) FROM ${table} v WHERE v.rid = r.rid AND v.param = ?) ${direction} NULLS LAST`, args: [name] };
+  // Without the hint SQLite prefers the (param, value) index for MIN/MAX and scans every row of the parameter per resource.
+  const lookup = `${table} v INDEXED BY ${definition.kind}_rid WHERE v.rid = r.rid AND v.param = ?`;
+  return { sql: `(SELECT ${aggregate}(${column}) FROM ${lookup}) ${direction} NULLS LAST`, args: [name] };
 }
 
 /** _count (default SEARCH_COUNT_DEFAULT, at most SEARCH_COUNT_MAX) and _offset, the index of the page's first match. */

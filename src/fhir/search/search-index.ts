@@ -5,6 +5,7 @@
  * patient, and forgetting is real: secure_delete overwrites freed pages and a WAL checkpoint
  * after each removal truncates the log, so erased values linger in neither.
  */
+import type { Statement as BetterSqliteStatement } from 'better-sqlite3';
 import type { JsonObject } from '../../ledger/index.js';
 import { openDatabase, type SqliteDatabase } from '../../storage/index.js';
 import { FhirError } from '../outcome.js';
@@ -17,7 +18,7 @@ const SEARCH_SCHEMA_VERSION = 1;
 /** Prepared statements kept for reuse; past this the cache starts over, since OR lists vary. */
 const STATEMENT_CACHE_MAX = 256;
 
-type Statement = ReturnType<SqliteDatabase['prepare']>;
+type Statement = BetterSqliteStatement<unknown[], unknown>;
 
 const SCHEMA = `
 CREATE TABLE resource (
