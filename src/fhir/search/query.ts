@@ -41,6 +41,14 @@ export const VALUE_TABLES: Readonly<Record<SearchParameterKind, string>> = {
 };
 const DAY_MS = 86_400_000;
 
+/**
+ * The key rows of parameter `name` of `type` carry in the index: 'Observation.date'. Keys name
+ * the type so that one type's values never widen another's lookups (every type has _lastUpdated).
+ */
+export function parameterKey(type: string, name: string): string {
+  return `${type}.${name}`;
+}
+
 /** A value SQLite binds. */
 export type SqlValue = string | number | null;
 
@@ -76,7 +84,7 @@ export function compileSearch(type: string, params: URLSearchParams, nowMs: numb
     const values = splitEscaped(value, ',');
     valueCount += values.length;
     if (valueCount > SEARCH_VALUES_MAX) throw FhirError.of(400, 'too-costly', `a search may test at most ${SEARCH_VALUES_MAX} values`);
-    filters.push(parameterFilter({ name, definition, modifier, values, nowMs }));
+    filters.push(parameterFilter({ name, key: parameterKey(type, name), definition, modifier, values, nowMs }));
   }
   return { where: joinParts(filters, ' AND '), orderBy: compileSort(type, params.getAll('_sort')), ...page(params) };
 }
@@ -84,6 +92,7 @@ export function compileSearch(type: string, params: URLSearchParams, nowMs: numb
 /** One parameter of a search: its name, definition, modifier and comma-separated values. */
 interface Criterion {
   readonly name: string;
+  readonly key: string;
   readonly definition: SearchParameterDefinition;
   readonly modifier: string | undefined;
   readonly values: readonly string[];
@@ -101,20 +110,24 @@ function checkModifier(name: string, definition: SearchParameterDefinition, modi
   throw FhirError.of(400, 'not-supported', `modifier ':${modifier}' is not supported on search parameter '${name}'`);
 }
 
-/** The filter for one parameter: `r.rid [NOT] IN (rows of this parameter matching any value)`. */
+/**
+ * The filter for one parameter: `r.rid IN (rows of this parameter matching any value)`. Token
+ * :not negates it, so it excludes every resource with a value matching any of the values and
+ * keeps those with no value at all (search.html#modifiers).
+ */
 function parameterFilter(criterion: Criterion): SqlPart {
-  const { name, definition, modifier, values } = criterion;
+  const { name, key, definition, modifier, values } = criterion;
   const table = VALUE_TABLES[definition.kind];
-  if (modifier === 'missing') return missingFilter(name, table, values);
+  if (modifier === 'missing') return missingFilter(name, key, table, values);
   const matches = joinParts(values.map((value) => parenthesised(valueMatch(criterion, value))), ' OR ');
   const negate = modifier === 'not' ? 'NOT ' : '';
-  return { sql: `r.rid ${negate}IN (SELECT rid FROM ${table} WHERE param = ? AND (${matches.sql}))`, args: [name, ...matches.args] };
+  return { sql: `r.rid ${negate}IN (SELECT rid FROM ${table} WHERE param = ? AND (${matches.sql}))`, args: [key, ...matches.args] };
 }
 
 /** :missing=true finds resources with no value for the parameter, :missing=false those with one. */
-function missingFilter(name: string, table: string, values: readonly string[]): SqlPart {
+function missingFilter(name: string, key: string, table: string, values: readonly string[]): SqlPart {
   if (values.length !== 1 || (values[0] !== 'true' && values[0] !== 'false')) throw invalidValue(name, ':missing takes true or false');
-  return { sql: `r.rid ${values[0] === 'true' ? 'NOT ' : ''}IN (SELECT rid FROM ${table} WHERE param = ?)`, args: [name] };
+  return { sql: `r.rid ${values[0] === 'true' ? 'NOT ' : ''}IN (SELECT rid FROM ${table} WHERE param = ?)`, args: [key] };
 }
 
 function valueMatch(criterion: Criterion, value: string): SqlPart {
@@ -227,12 +240,13 @@ function halfPrecision(number: string): number {
 
 function numberMatch(prefix: Prefix, value: number, half: number): SqlPart {
   const within = 'value >= ? AND value < ?';
+  const [low, high] = [decimal(value - half), decimal(value + half)];
   const approximate = Math.max(Math.abs(value) / 10, half);
   switch (prefix) {
     case 'eq':
-      return { sql: within, args: [value - half, value + half] };
+      return { sql: within, args: [low, high] };
     case 'ne':
-      return { sql: `NOT (${within})`, args: [value - half, value + half] };
+      return { sql: `NOT (${within})`, args: [low, high] };
     case 'gt':
       return { sql: 'value > ?', args: [value] };
     case 'lt':
@@ -242,12 +256,17 @@ function numberMatch(prefix: Prefix, value: number, half: number): SqlPart {
     case 'le':
       return { sql: 'value <= ?', args: [value] };
     case 'sa':
-      return { sql: 'value >= ?', args: [value + half] };
+      return { sql: 'value >= ?', args: [high] };
     case 'eb':
-      return { sql: 'value < ?', args: [value - half] };
+      return { sql: 'value < ?', args: [low] };
     case 'ap':
-      return { sql: 'value >= ? AND value <= ?', args: [value - approximate, value + approximate] };
+      return { sql: 'value >= ? AND value <= ?', args: [decimal(value - approximate), decimal(value + approximate)] };
   }
+}
+
+/** `value` rounded to 15 significant digits, so 5.4 - 0.05 is 5.35 as written, not 5.3500000000000005. */
+function decimal(value: number): number {
+  return Number(value.toPrecision(15));
 }
 
 function unitMatch(system: string, code: string): SqlPart {
@@ -302,7 +321,7 @@ function sortKey(type: string, key: string): SqlPart {
   const table = VALUE_TABLES[definition.kind];
   // Without the hint SQLite prefers the (param, value) index for MIN/MAX and scans every row of the parameter per resource.
   const lookup = `${table} v INDEXED BY ${definition.kind}_rid WHERE v.rid = r.rid AND v.param = ?`;
-  return { sql: `(SELECT ${aggregate}(${column}) FROM ${lookup}) ${direction} NULLS LAST`, args: [name] };
+  return { sql: `(SELECT ${aggregate}(${column}) FROM ${lookup}) ${direction} NULLS LAST`, args: [parameterKey(type, name)] };
 }
 
 /** _count (default SEARCH_COUNT_DEFAULT, at most SEARCH_COUNT_MAX) and _offset, the index of the page's first match. */

@@ -11,7 +11,7 @@ import { openDatabase, type SqliteDatabase } from '../../storage/index.js';
 import { FhirError } from '../outcome.js';
 import { extractValues, type IndexRow } from './extract.js';
 import { searchParameter } from './parameters.js';
-import { compileSearch, VALUE_TABLES, type SqlValue } from './query.js';
+import { compileSearch, parameterKey, VALUE_TABLES, type SqlValue } from './query.js';
 
 /** The schema this code writes; a file with another is refused (delete it and re-index). */
 const SEARCH_SCHEMA_VERSION = 1;
@@ -147,7 +147,7 @@ export class SearchIndex {
     const sql =
       'SELECT DISTINCT r.id FROM resource r JOIN reference_value v ON v.rid = r.rid ' +
       'WHERE r.type = ? AND v.param = ? AND v.reference IN (SELECT value FROM json_each(?)) ORDER BY r.id';
-    return this.#statement(sql).pluck().all(type, param, JSON.stringify(references)) as string[];
+    return this.#statement(sql).pluck().all(type, parameterKey(type, param), JSON.stringify(references)) as string[];
   }
 
   /** How many resources and value rows the index holds: for tests and monitoring. */
@@ -177,13 +177,13 @@ export class SearchIndex {
     this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id);
     const insert = this.#statement('INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)');
     const rid = Number(insert.run(type, id, meta.patientId, meta.lastUpdated).lastInsertRowid);
-    for (const row of rows) this.#insertRow(rid, row);
+    for (const row of rows) this.#insertRow(rid, parameterKey(type, row.param), row);
   }
 
-  #insertRow(rid: number, row: IndexRow): void {
+  #insertRow(rid: number, key: string, row: IndexRow): void {
     const [table, columns, values] = rowColumns(row);
     const placeholders = columns.map(() => '?').join(', ');
-    this.#statement(`INSERT INTO ${table} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${placeholders})`).run(rid, row.param, ...values);
+    this.#statement(`INSERT INTO ${table} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${placeholders})`).run(rid, key, ...values);
   }
 
   /** Moves the WAL into the database and empties it, so no old page images of erased rows remain. */

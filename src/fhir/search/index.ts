@@ -1,0 +1,15 @@
+/** FHIR R4 search over a node-local SQLite index: parameters, value extraction, the index, _include/_revinclude. */
+export {
+  COMMON_SEARCH_PARAMETERS,
+  SEARCH_PARAMETERS,
+  searchParameter,
+  searchParametersOf,
+  type SearchParameterDefinition,
+  type SearchParameterKind,
+} from './parameters.js';
+export { extractValues, type DateRow, type IndexRow, type QuantityRow, type ReferenceRow, type StringRow, type TokenRow } from './extract.js';
+export { dateRange, DATE_HIGH_MAX, DATE_LOW_MIN, type DateRange } from './date-range.js';
+export { foldString, normaliseReference, type NormalisedReference } from './normalise.js';
+export { SEARCH_COUNT_DEFAULT, SEARCH_COUNT_MAX, SEARCH_VALUES_MAX } from './query.js';
+export { SearchIndex, type IndexedMeta, type SearchIndexOptions, type SearchResult } from './search-index.js';
+export { includeTargets, parseInclude, REVINCLUDE_IDS_MAX, searchRevinclude, type IncludeParameter } from './include.js';
