@@ -11,7 +11,7 @@ import { SearchIndex } from '../src/fhir/search/search-index.js';
 import { loadSynthea, syntheaFiles } from '../src/fhir/search/test-fixture.js';
 
 const files = syntheaFiles('', true);
-let t = performance.now();
+const t = performance.now();
 const fixtures = loadSynthea(files);
 console.log(`${files.length} bundles, ${fixtures.length} resources, parse+rewrite ${(performance.now() - t).toFixed(0)} ms`);
 const dir = mkdtempSync(join(tmpdir(), 'search-bench-'));
