@@ -245,3 +245,42 @@ test('$verify returns a proof a client checks on its own; tampering with any par
   assert.equal(refused.status, 2, refused.stdout + refused.stderr);
   assert.match(refused.stdout, /FAILED: commitment/);
 });
+
+test('search goes through the index and then the consent check; _include, paging and $everything; a deleted resource leaves the index', async (t) => {
+  const { node, app } = await serve(t);
+  const patientFor = async (family: string, gender: string): Promise<string> => String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family }], gender }))).json().id);
+  const alice = await patientFor('Ångström', 'female');
+  const bob = await patientFor('Angstrom-Smith', 'male');
+  const grant = (patientId: string, id: string) =>
+    node.consent.grant(patientId, id, { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } });
+  assert.equal(await grant(alice, 'grant-alice'), 'ok');
+  const heartRate = (patientId: string, value: number, when: string) => ({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: `Patient/${patientId}` }, effectiveDateTime: when, valueQuantity: { value, unit: '/min' } });
+  const ids: string[] = [];
+  for (const [patientId, value, when] of [[alice, 60, '2026-01-05'], [alice, 88, '2026-02-05'], [alice, 101, '2026-03-05'], [bob, 95, '2026-02-06']] as const) {
+    const created = await app.inject(fhirJson('POST', '/fhir/Observation', heartRate(patientId, value, when)));
+    assert.equal(created.statusCode, 201, created.body);
+    ids.push(String(created.json().id));
+  }
+  const search = async (query: string): Promise<JsonObject> => {
+    const response = await app.inject({ url: `/fhir/${query}`, headers: AS_DOCTOR });
+    assert.equal(response.statusCode, 200, response.body);
+    return response.json() as JsonObject;
+  };
+  const matchIds = (bundle: JsonObject, mode = 'match') =>
+    (bundle['entry'] as JsonObject[]).filter((entry) => (entry['search'] as JsonObject)['mode'] === mode).map((entry) => String((entry['resource'] as JsonObject)['id']));
+
+  // Bob gave no consent: his Observation matches in the index but is not returned (the refusal is logged).
+  assert.deepEqual(matchIds(await search('Observation?code=http://loinc.org|8867-4&value-quantity=gt80&_sort=date')), [ids[1], ids[2]]);
+  assert.deepEqual(matchIds(await search(`Observation?patient=Patient/${alice}&date=ge2026-02&_sort=-date`)), [ids[2], ids[1]]);
+  assert.deepEqual(matchIds(await search('Patient?family=angstrom')), [alice], 'accent- and case-insensitive prefix; bob is not visible');
+  assert.deepEqual(matchIds(await search('Patient?family:exact=Angstrom')), []);
+  const included = await search(`Observation?patient=${alice}&_include=Observation:subject&_count=1&_sort=date`);
+  assert.deepEqual([matchIds(included), matchIds(included, 'include')], [[ids[0]], [alice]]);
+  assert.match(String(((included['link'] as JsonObject[])[0]!)['url']), /_offset=1/);
+  const everything = (await app.inject({ url: `/fhir/Patient/${alice}/$everything`, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.deepEqual(matchIds(everything).sort(), [alice, ids[0], ids[1], ids[2]].sort());
+  outcome(await app.inject({ url: '/fhir/Observation?colour=blue', headers: AS_DOCTOR }), 400, 'not-supported');
+
+  assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Observation/${ids[2]}`, headers: AS_DOCTOR })).statusCode, 204);
+  assert.deepEqual(matchIds(await search('Observation?value-quantity=gt80')), [ids[1]]);
+});

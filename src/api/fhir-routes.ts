@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, FhirAuditEvents, FhirConsents, FhirError, FhirProvenance, FhirRecords, isResourceTypeName, operationOutcome, proofParameters, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import { capabilityStatement, defaultPurpose, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
@@ -32,12 +32,10 @@ type Params = { type: string; id: string; vid: string };
 
 /** Registers the /fhir routes for `node`, authenticating with `auth`. `ledger` is FhirRecords' benchmark switch. */
 export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth, ledger: 'on' | 'off-for-benchmarks' = 'on'): void {
-  const records = new FhirRecords(node, { ledger });
-  const consents = new FhirConsents(node);
-  const auditEvents = new FhirAuditEvents(node);
-  const provenance = new FhirProvenance(node);
-  const handlers: Readonly<Record<string, TypeHandler>> = { Consent: consents, AuditEvent: auditEvents, Provenance: provenance };
-  const handlerFor = (type: string): TypeHandler => handlers[type] ?? records;
+  const service = new FhirService(node, { ledger });
+  const { records } = service;
+  const handlerFor = (type: string): TypeHandler => service.handlerFor(type);
+  app.addHook('onClose', async () => service.close());
   void app.register(
     async (fhir) => {
       fhir.setErrorHandler((error, _request, reply) => sendError(reply, error));
@@ -51,24 +49,19 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
         return sendVersion(request, reply, 201, created);
       });
 
-      fhir.get<{ Params: Params; Querystring: Record<string, string | string[]> }>('/:type', async (request, reply) => {
+      fhir.get<{ Params: Params }>('/:type', async (request, reply) => {
         const caller = await authorised(auth, request, 'search');
-        const { type } = request.params;
-        if (type === 'Provenance') {
-          const target = request.query['target'];
-          if (typeof target !== 'string') throw FhirError.of(400, 'required', 'Provenance search needs one target parameter');
-          return send(reply, 200, searchSet(baseUrl(request), provenance.search(caller.principal, target), undefined));
-        }
-        if (type !== 'Consent' && type !== 'AuditEvent') throw FhirError.of(501, 'not-supported', 'search is not implemented for this type yet');
-        const patient = request.query['patient'];
-        if (typeof patient !== 'string') throw FhirError.of(400, 'required', `${type} search needs one patient parameter`);
-        const patientId = patient.replace(/^Patient\//, '');
-        if (type === 'Consent') return send(reply, 200, searchSet(baseUrl(request), consents.search(caller.principal, patientId), undefined));
+        const params = new URLSearchParams(request.url.split('?')[1] ?? '');
+        return send(reply, 200, await searchBundle(service, caller, request.params.type, params, baseUrl(request), purposeOf(request, caller)));
+      });
+
+      fhir.get<{ Params: Params; Querystring: Record<string, string> }>('/Patient/:id/$everything', async (request, reply) => {
+        const caller = await authorised(auth, request, 'read', 'Patient');
         const count = countOf(request.query['_count']);
         const offset = countOf(request.query['_offset'] ?? '0', 0);
-        const page = auditEvents.search(caller.principal, patientId, offset, count);
-        const next = offset + count < page.total ? `${baseUrl(request)}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}` : undefined;
-        return send(reply, 200, { ...searchSet(baseUrl(request), page.found, next), total: page.total });
+        const page = await service.search.everything(caller.principal, request.params.id, purposeOf(request, caller), offset, count);
+        const next = page.nextOffset === undefined ? undefined : `${baseUrl(request)}/Patient/${request.params.id}/$everything?_count=${count}&_offset=${page.nextOffset}`;
+        return send(reply, 200, searchSet(baseUrl(request), page.matches, next));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
@@ -114,8 +107,7 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
 }
 
 /** The caller, once the token allows `interaction` on the URL's resource type. */
-async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Params }>, interaction: FhirInteraction): Promise<FhirCaller> {
-  const { type } = request.params;
+async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Partial<Params> }>, interaction: FhirInteraction, type = String(request.params.type)): Promise<FhirCaller> {
   if (!isResourceTypeName(type)) throw FhirError.of(404, 'not-supported', 'unknown resource type');
   if (interaction !== 'read' && interaction !== 'search' && !secureOrLoopback(request)) {
     throw FhirError.of(403, 'security', 'writes are accepted only over TLS or from this machine (loopback)');
@@ -197,11 +189,44 @@ function historyBundle(base: string, type: string, id: string, entries: readonly
   };
 }
 
-function searchSet(base: string, found: readonly ServedVersion[], next: string | undefined): JsonObject {
-  const entry = found.map((version): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: { mode: 'match' } }));
-  const bundle: JsonObject = { resourceType: 'Bundle', type: 'searchset', total: found.length, entry };
+/**
+ * A searchset Bundle. `total` is left out for record searches: it would count matches the
+ * caller may not see. Included resources carry search.mode 'include'.
+ */
+function searchSet(base: string, found: readonly ServedVersion[], next: string | undefined, included: readonly ServedVersion[] = []): JsonObject {
+  const entryOf = (mode: string) => (version: ServedVersion): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: { mode } });
+  const bundle: JsonObject = { resourceType: 'Bundle', type: 'searchset', entry: [...found.map(entryOf('match')), ...included.map(entryOf('include'))] };
   if (next !== undefined) bundle['link'] = [{ relation: 'next', url: next }];
   return bundle;
+}
+
+/** `GET [type]?params`: the ledger views by their own parameters, records through the search index. */
+async function searchBundle(service: FhirService, caller: FhirCaller, type: string, params: URLSearchParams, base: string, purpose: string): Promise<JsonObject> {
+  if (type === 'Provenance') return searchSet(base, service.provenance.search(caller.principal, requiredParam(params, 'target', type)), undefined);
+  if (type === 'Consent') return searchSet(base, service.consents.search(caller.principal, requiredParam(params, 'patient', type).replace(/^Patient\//, '')), undefined);
+  if (type === 'AuditEvent') {
+    const patientId = requiredParam(params, 'patient', type).replace(/^Patient\//, '');
+    const count = countOf(params.get('_count') ?? undefined);
+    const offset = countOf(params.get('_offset') ?? '0', 0);
+    const page = service.auditEvents.search(caller.principal, patientId, offset, count);
+    const next = offset + count < page.total ? `${base}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}` : undefined;
+    return { ...searchSet(base, page.found, next), total: page.total };
+  }
+  const page = await service.search.search(caller.principal, type, params, purpose);
+  const next = page.nextOffset === undefined ? undefined : nextLink(base, type, params, page.nextOffset);
+  return searchSet(base, page.matches, next, page.included);
+}
+
+function requiredParam(params: URLSearchParams, name: string, type: string): string {
+  const values = params.getAll(name);
+  if (values.length !== 1) throw FhirError.of(400, 'required', `${type} search needs one ${name} parameter`);
+  return values[0]!;
+}
+
+function nextLink(base: string, type: string, params: URLSearchParams, offset: number): string {
+  const next = new URLSearchParams(params);
+  next.set('_offset', String(offset));
+  return `${base}/${type}?${next.toString()}`;
 }
 
 /** Page sizes: _count as FHIR defines it, bounded so one page stays cheap. */

@@ -11,6 +11,7 @@ import { inclusionProof, type ChartChainNode } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
+import type { SearchIndex } from './search/index.js';
 import { validateResource } from './validation/validate.js';
 import { statusError } from './status-errors.js';
 import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
@@ -29,7 +30,7 @@ export class FhirRecords implements TypeHandler {
    */
   constructor(
     private readonly node: ChartChainNode,
-    private readonly options: { readonly ledger: 'on' | 'off-for-benchmarks' } = { ledger: 'on' },
+    private readonly options: { readonly ledger: 'on' | 'off-for-benchmarks'; readonly index?: SearchIndex } = { ledger: 'on' },
   ) {}
 
   /** Creates `resource` under a new server-assigned id (POST [type]). */
@@ -101,6 +102,7 @@ export class FhirRecords implements TypeHandler {
     if (record === undefined || record.status !== 'active') return undefined;
     const write = this.node.records.tombstone(practitionerOf(principal), id);
     await this.#commit(write.tx, `${type}/${id}`);
+    this.options.index?.remove(type, id);
     return write.version;
   }
 
@@ -137,7 +139,9 @@ export class FhirRecords implements TypeHandler {
     });
     if (this.options.ledger === 'off-for-benchmarks') return served(stored, { version: write.version, time: Date.now(), txId: '' });
     const txId = await this.#commit(write.tx, `${type}/${id}`);
-    return { ...served(stored, this.node.records.version(id, write.version)!), txId };
+    const version = this.node.records.version(id, write.version)!;
+    this.options.index?.put(stored, { patientId: owner.patientId, lastUpdated: version.time });
+    return { ...served(stored, version), txId };
   }
 
   /** Registers a custodial patient with fresh keys on first sight of their Patient resource. */

@@ -13,3 +13,5 @@ export type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js
 export { FhirError, operationOutcome, type IssueCode, type OperationOutcome, type OutcomeIssue } from './outcome.js';
 export { isResourceTypeName, patientIdOf, SERVED_TYPES } from './patient-of.js';
 export { loadValidator, validateResource, type ValidationIssue, type ValidationIssueCode } from './validation/validate.js';
+export { FhirSearch, type SearchPage } from './fhir-search.js';
+export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';

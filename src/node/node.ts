@@ -67,6 +67,7 @@ export function isInitialised(dataDir: string): boolean {
 /** A running node. Create with ChartChainNode.open; stop with close(). */
 export class ChartChainNode {
   readonly #waiters = new CommitWaiters();
+  readonly #commitListeners: ((writeSet: readonly WriteSetEntry[]) => void)[] = [];
   /** Admitted, not yet committed: reused at proposal time instead of decoding again. */
   readonly #pending = new Map<string, DecodedTransaction>();
   readonly #admission: AdmissionVerifier;
@@ -314,6 +315,7 @@ export class ChartChainNode {
   #commit(commit: BlockCommit): void {
     this.store.commit(commit);
     this.#confirmErasures(commit.writeSet);
+    for (const listener of this.#commitListeners) listener(commit.writeSet);
     void this.consent.shareCommitted(commit.writeSet).catch((error: unknown) => this.records.alarm('key-sharing', String(error)));
     const txIds = commit.txs.map(({ txId }) => txId);
     this.signatures.forget(txIds);
@@ -322,6 +324,14 @@ export class ChartChainNode {
       const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
       if (record !== undefined) this.#waiters.resolve(txId, record);
     }
+  }
+
+  /**
+   * Calls `listener` with the write-set of every block committed from now on, after the commit:
+   * how node-local derived data (the FHIR search index) follows deletions and erasures.
+   */
+  onCommitted(listener: (writeSet: readonly WriteSetEntry[]) => void): void {
+    this.#commitListeners.push(listener);
   }
 
   /** Deletes the ciphertexts of newly erased records and signs this organisation's receipt for each. */
