@@ -1,26 +1,44 @@
 /** The CapabilityStatement served at /fhir/metadata: exactly what this server does, no more. */
 import type { JsonObject } from '../ledger/index.js';
 import { SERVED_TYPES } from './patient-of.js';
+import { searchParametersOf } from './search/index.js';
+
+/** The ledger views: read and searched by their own parameters, never written by clients. */
+const LEDGER_VIEWS: Readonly<Record<string, { interactions: string[]; searchParams: [string, string][] }>> = {
+  Consent: { interactions: ['create', 'read', 'update', 'delete', 'search-type'], searchParams: [['patient', 'reference']] },
+  AuditEvent: { interactions: ['read', 'search-type'], searchParams: [['patient', 'reference']] },
+  Provenance: { interactions: ['read', 'search-type'], searchParams: [['target', 'reference']] },
+};
 
 /** The software version reported in CapabilityStatement.software. */
 const SOFTWARE_VERSION = '0.1.0';
 
 /** The CapabilityStatement for a server whose FHIR base is `baseUrl`, stamped with `date`. */
 export function capabilityStatement(baseUrl: string, date: string, security: { tokenUrl: string; authorizeUrl: string } | undefined): JsonObject {
-  const interaction = ['create', 'read', 'vread', 'update', 'delete', 'history-instance'].map((code) => ({ code }));
+  const interaction = ['create', 'read', 'vread', 'update', 'delete', 'history-instance', 'search-type'].map((code) => ({ code }));
+  const records = SERVED_TYPES.map((type) => ({
+    type,
+    interaction,
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: false,
+    conditionalUpdate: false,
+    conditionalDelete: 'not-supported',
+    searchInclude: [`${type}:subject`, `${type}:patient`].filter((include) => searchParametersOf(type).some(([name]) => include.endsWith(`:${name}`))),
+    searchParam: searchParametersOf(type).map(([name, definition]) => ({ name, type: definition.kind })),
+    ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
+  }));
+  const views = Object.entries(LEDGER_VIEWS).map(([type, view]) => ({
+    type,
+    interaction: view.interactions.map((code) => ({ code })),
+    searchParam: view.searchParams.map(([name, kind]) => ({ name, type: kind })),
+  }));
   const rest: JsonObject = {
     mode: 'server',
-    documentation: 'Every write is encrypted and anchored on the ChartChain ledger; every read is consent-checked and logged on the ledger before release.',
-    resource: SERVED_TYPES.map((type) => ({
-      type,
-      interaction,
-      versioning: 'versioned-update',
-      readHistory: true,
-      updateCreate: true,
-      conditionalCreate: false,
-      conditionalUpdate: false,
-      conditionalDelete: 'not-supported',
-    })),
+    documentation: 'Every write is encrypted and anchored on the ChartChain ledger; every read, search hit included, is consent-checked and logged on the ledger before release.',
+    resource: [...records, ...views].sort((a, b) => a.type.localeCompare(b.type)),
+    operation: [{ name: 'verify', definition: 'urn:chartchain:operation:verify' }],
   };
   if (security !== undefined) {
     rest['security'] = {
