@@ -7,7 +7,9 @@
  *   createLedgerOffPerSec   the same with the ledger off (a benchmark-only switch: sealed and
  *                           stored, never submitted), so off ÷ on is the ledger's overhead
  *   readP50Ms / readP99Ms   GET /fhir/Observation/[id]: consent check, durable access log, decrypt
- * Search and Synthea import are not built yet and are reported as null. The last line is JSON.
+ *   searchPerSec            GET /fhir/Observation?code=…&_count=10: index query, then ten
+ *                           consent-checked, logged reads
+ * Synthea import (transaction Bundles) is not built yet and is reported as null. The last line is JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,19 +85,31 @@ async function readLatency(served: Served): Promise<{ p50: number; p99: number }
   return { p50: result.latency.p50, p99: result.latency.p99 };
 }
 
+async function searchesPerSecond(served: Served): Promise<number> {
+  const result = await autocannon({
+    url: `${served.url}/fhir/Observation?code=${encodeURIComponent('http://loinc.org|8867-4')}&_count=10`,
+    connections: 8,
+    duration: Math.max(3, Math.round(seconds / 3)),
+    headers: { authorization: `Bearer ${served.token}` },
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors during searches`);
+  return Math.round(result.requests.average);
+}
+
 async function main(): Promise<void> {
   loadValidator();
   console.log(`bench:fhir: ${seconds} s of creates with ${CONNECTIONS} connections, ledger on and off; then 2,000 reads one at a time`);
   const on = await serve('on');
   const createPerSec = await createsPerSecond(on);
   const read = await readLatency(on);
+  const searchPerSec = await searchesPerSecond(on);
   await on.close();
   const off = await serve('off-for-benchmarks');
   const createLedgerOffPerSec = await createsPerSecond(off);
   await off.close();
-  console.log(`creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms`);
+  console.log(`creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s`);
   const ledgerOverhead = Number((createLedgerOffPerSec / createPerSec).toFixed(2));
-  console.log(JSON.stringify({ createPerSec, createLedgerOffPerSec, ledgerOverhead, readP50Ms: read.p50, readP99Ms: read.p99, searchPerSec: null, syntheaImportResourcesPerSec: null }));
+  console.log(JSON.stringify({ createPerSec, createLedgerOffPerSec, ledgerOverhead, readP50Ms: read.p50, readP99Ms: read.p99, searchPerSec, syntheaImportResourcesPerSec: null }));
 }
 
 await main();

@@ -83,6 +83,10 @@ export class SearchIndex {
     this.#now = options.now ?? Date.now;
     // Erasure must not leave values in freed pages: zero them as they are freed.
     this.#db.pragma('secure_delete = ON');
+    // Derived data: a crash may lose the newest puts (the ledger still has them), so a put does
+    // not wait for an fsync. Removals are made durable by the checkpoint that follows each one,
+    // which syncs the WAL and then the database in WAL mode at this level.
+    this.#db.pragma('synchronous = NORMAL');
     this.#migrate();
   }
 
