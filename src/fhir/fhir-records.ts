@@ -140,7 +140,7 @@ export class FhirRecords implements TypeHandler {
     if (this.options.ledger === 'off-for-benchmarks') return served(stored, { version: write.version, time: Date.now(), txId: '' });
     const txId = await this.#commit(write.tx, `${type}/${id}`);
     const version = this.node.records.version(id, write.version)!;
-    this.options.index?.put(stored, { patientId: owner.patientId, lastUpdated: version.time });
+    this.options.index?.putSoon(stored, { patientId: owner.patientId, lastUpdated: version.time });
     return { ...served(stored, version), txId };
   }
 

@@ -76,6 +76,7 @@ export class SearchIndex {
   readonly #db: SqliteDatabase;
   readonly #now: () => number;
   readonly #statements = new Map<string, Statement>();
+  #pending: { resource: JsonObject; meta: IndexedMeta }[] = [];
 
   /** Opens, creating if needed, the index at `path`. Throws Error when the file holds another schema version. */
   constructor(path: string, options: SearchIndexOptions = {}) {
@@ -99,6 +100,23 @@ export class SearchIndex {
     this.putAll([{ resource, meta }]);
   }
 
+  /**
+   * put() batched with the others of this event-loop turn into one transaction: the write path
+   * of a busy server. Anything that reads or removes flushes the batch first, so a search always
+   * sees every put made before it.
+   */
+  putSoon(resource: JsonObject, meta: IndexedMeta): void {
+    if (this.#pending.length === 0) setImmediate(() => this.#flush());
+    this.#pending.push({ resource, meta });
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    this.putAll(pending);
+  }
+
   /** put() for many resources in one transaction, which is how a bulk import should call it. */
   putAll(entries: readonly { resource: JsonObject; meta: IndexedMeta }[]): void {
     const prepared = entries.map(({ resource, meta }) => ({ ...identify(resource, meta), meta, rows: rowsFor(resource, meta) }));
@@ -109,6 +127,7 @@ export class SearchIndex {
 
   /** Forgets `type/id` and every value derived from it. Returns true when it was indexed. */
   remove(type: string, id: string): boolean {
+    this.#flush();
     const removed = this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
     this.#truncateLog();
     return removed;
@@ -116,6 +135,7 @@ export class SearchIndex {
 
   /** Forgets every resource indexed under `patientId`, the Patient included. Returns how many. */
   removePatient(patientId: string): number {
+    this.#flush();
     const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(patientId).changes;
     this.#truncateLog();
     return removed;
@@ -132,6 +152,7 @@ export class SearchIndex {
    * left to the caller (include.ts). Throws FhirError 400 as compileSearch() does.
    */
   search(type: string, params: URLSearchParams): SearchResult {
+    this.#flush();
     const { where, orderBy, count, offset } = compileSearch(type, params, this.#now());
     const total = this.#statement(`SELECT COUNT(*) AS n FROM resource r WHERE ${where.sql}`).get(...where.args) as { n: number };
     if (count === 0) return { ids: [], total: total.n };
@@ -146,6 +167,7 @@ export class SearchIndex {
    * not-supported unless `param` is a reference parameter of `type`.
    */
   idsReferencing(type: string, param: string, references: readonly string[]): string[] {
+    this.#flush();
     if (searchParameter(type, param)?.kind !== 'reference') throw FhirError.of(400, 'not-supported', `${type} has no reference search parameter '${param}'`);
     if (references.length === 0) return [];
     const sql =
@@ -156,6 +178,7 @@ export class SearchIndex {
 
   /** How many resources and value rows the index holds: for tests and monitoring. */
   counts(): { resources: number; values: number } {
+    this.#flush();
     const resources = this.#statement('SELECT COUNT(*) FROM resource').pluck().get() as number;
     const values = Object.values(VALUE_TABLES).reduce((sum, table) => sum + (this.#statement(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number), 0);
     return { resources, values };
@@ -163,6 +186,7 @@ export class SearchIndex {
 
   /** Closes the file; the index is unusable afterwards. */
   close(): void {
+    this.#flush();
     this.#statements.clear();
     this.#db.close();
   }
