@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions } from 'fastify';
 import type { Principal } from '../contracts/index.js';
 import { toHex } from '../crypto/index.js';
-import { checkResourceProof, FhirError, proofFromParameters } from '../fhir/index.js';
+import { checkResourceProof, FhirError, proofFromParameters, SearchIndex } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from './fhir-routes.js';
@@ -283,4 +283,35 @@ test('search goes through the index and then the consent check; _include, paging
 
   assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Observation/${ids[2]}`, headers: AS_DOCTOR })).statusCode, 204);
   assert.deepEqual(matchIds(await search('Observation?value-quantity=gt80')), [ids[1]]);
+});
+
+test('a search index left by a crash, or missing, is rebuilt from the chain at start', async (t) => {
+  const { node, app } = await serve(t);
+  const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Nakamura' }] }))).json().id);
+  assert.equal(await node.consent.grant(patientId, 'grant-rebuild', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
+  await app.close();
+  const reopen = async (): Promise<FastifyInstance> => {
+    const next = Fastify();
+    next.removeAllContentTypeParsers();
+    next.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
+    registerFhirRoutes(next, node, headerAuth);
+    await next.ready();
+    return next;
+  };
+  const found = async (server: FastifyInstance) => ((await server.inject({ url: '/fhir/Patient?family=naka', headers: AS_DOCTOR })).json() as JsonObject)['entry'] as JsonObject[];
+
+  // A crash: the marker of an open index is still there, and the newest put never reached the file.
+  const stale = new SearchIndex(join(node.dataDir, 'search.db'));
+  assert.equal(stale.remove('Patient', patientId), true);
+  stale.close();
+  writeFileSync(join(node.dataDir, 'search.db.in-use'), '1\n');
+  const afterCrash = await reopen();
+  assert.equal((await found(afterCrash)).length, 1);
+  await afterCrash.close();
+  assert.ok(!existsSync(join(node.dataDir, 'search.db.in-use')), 'a clean close clears the marker');
+  // Deleted by an operator: rebuilt the same way.
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(node.dataDir, `search.db${suffix}`), { force: true });
+  const afterDelete = await reopen();
+  assert.equal((await found(afterDelete)).length, 1);
+  await afterDelete.close();
 });

@@ -2,15 +2,17 @@
  * The FHIR side of one node: a handler per kind of resource, search over a node-local index at
  * `<data>/search.db`, and the index kept in step with deletions and erasures as blocks commit.
  */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RECORD_TABLE, type RecordRow, type WriteSetEntry } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { FhirConsents } from './fhir-consents.js';
 import { FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
 import { FhirSearch } from './fhir-search.js';
-import { SearchIndex } from './search/index.js';
+import { SearchIndex, type IndexedMeta } from './search/index.js';
 import type { TypeHandler } from './type-handler.js';
 
 /** The search index's file in a node's data directory. */
@@ -26,9 +28,21 @@ export class FhirService {
   readonly #index: SearchIndex;
   readonly #handlers: Readonly<Record<string, TypeHandler>>;
 
-  /** `ledger: 'off-for-benchmarks'` is FhirRecords' benchmark switch. */
+  readonly #inUse: string;
+
+  /**
+   * Opens the index, rebuilding it from the chain when it is missing or the last process using
+   * it did not close it (puts are not fsynced, so a crash may have lost the newest).
+   * `ledger: 'off-for-benchmarks'` is FhirRecords' benchmark switch.
+   */
   constructor(node: ChartChainNode, options: { ledger?: 'on' | 'off-for-benchmarks' } = {}) {
-    this.#index = new SearchIndex(join(node.dataDir, SEARCH_INDEX_FILE));
+    const path = join(node.dataDir, SEARCH_INDEX_FILE);
+    this.#inUse = `${path}.in-use`;
+    const rebuild = !existsSync(path) || existsSync(this.#inUse);
+    if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+    writeFileSync(this.#inUse, `${process.pid}\n`);
+    this.#index = new SearchIndex(path);
+    if (rebuild) this.#index.putAll(indexableRecords(node));
     this.records = new FhirRecords(node, { ledger: options.ledger ?? 'on', index: this.#index });
     this.consents = new FhirConsents(node);
     this.auditEvents = new FhirAuditEvents(node);
@@ -43,9 +57,10 @@ export class FhirService {
     return Object.hasOwn(this.#handlers, type) ? this.#handlers[type]! : this.records;
   }
 
-  /** Closes the search index. */
+  /** Closes the search index; the next start trusts it as complete. */
   close(): void {
     this.#index.close();
+    rmSync(this.#inUse, { force: true });
   }
 
   /** Deleted and erased records leave the index as their block commits, whoever deleted them. */
@@ -56,4 +71,20 @@ export class FhirService {
       if (record.status !== 'active') this.#index.remove(record.resourceType, recordId);
     }
   }
+}
+
+/** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */
+function indexableRecords(node: ChartChainNode): { resource: JsonObject; meta: IndexedMeta }[] {
+  const entries: { resource: JsonObject; meta: IndexedMeta }[] = [];
+  for (const recordId of node.store.stateKeys(RECORD_TABLE)) {
+    const record = node.records.record(recordId);
+    if (record?.status !== 'active') continue;
+    try {
+      const { resource, version } = node.records.read({ kind: 'organisation' }, recordId);
+      entries.push({ resource, meta: { patientId: record.patientId, lastUpdated: version.time } });
+    } catch {
+      // Not wrapped for this organisation, or failing its integrity checks (which raise an alarm): not indexed.
+    }
+  }
+  return entries;
 }

@@ -15,3 +15,4 @@ export { isResourceTypeName, patientIdOf, SERVED_TYPES } from './patient-of.js';
 export { loadValidator, validateResource, type ValidationIssue, type ValidationIssueCode } from './validation/validate.js';
 export { FhirSearch, type SearchPage } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
+export { SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
