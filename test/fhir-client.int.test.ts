@@ -90,7 +90,7 @@ test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history
   assert.deepEqual(await failure(() => patientOnlyReads.create({ resourceType: 'Consent', body: { resourceType: 'Consent' } })), { status: 403, code: 'forbidden' });
   assert.deepEqual(await failure(() => new Client({ baseUrl: `${origin}/fhir`, bearerToken: `${doctorToken.slice(0, -4)}AAAA` }).read({ resourceType: 'Patient', id: 'patient-0001' })), { status: 401, code: 'login' });
   assert.deepEqual(await failure(() => doctor.read({ resourceType: 'Observation', id: 'no-such-thing' })), { status: 404, code: 'not-found' });
-  assert.deepEqual(await failure(() => doctor.create({ resourceType: 'Organization', body: { resourceType: 'Organization', name: 'Acme' } })), { status: 422, code: 'not-supported' });
+  assert.deepEqual(await failure(() => doctor.create({ resourceType: 'Questionnaire', body: { resourceType: 'Questionnaire', status: 'draft' } })), { status: 422, code: 'not-supported' });
   now += 2 * 60 * 60 * 1000;
   assert.deepEqual(await failure(() => doctor.read({ resourceType: 'Patient', id: 'patient-0001' })), { status: 401, code: 'login' });
 });

@@ -115,7 +115,7 @@ test('error paths are OperationOutcomes with the right status', async (t) => {
   outcome(await app.inject(fhirJson('POST', '/fhir/Patient', '{"resourceType": "Patient",')), 400, 'structure');
   outcome(await app.inject({ ...fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }), headers: { ...AS_DOCTOR, 'content-type': 'text/plain' } }), 415, 'not-supported');
   outcome(await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Observation' })), 400, 'invalid');
-  outcome(await app.inject(fhirJson('POST', '/fhir/Organization', { resourceType: 'Organization', name: 'Acme' })), 422, 'not-supported');
+  outcome(await app.inject(fhirJson('POST', '/fhir/Questionnaire', { resourceType: 'Questionnaire', status: 'draft' })), 422, 'not-supported');
   outcome(await app.inject(fhirJson('POST', '/fhir/Observation', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/nobody-here' } })), 422, 'processing');
   outcome(await app.inject({ url: '/fhir/Patient/does-not-exist', headers: AS_DOCTOR }), 404, 'not-found');
   outcome(await app.inject({ url: '/fhir/not_a_type/1', headers: AS_DOCTOR }), 404, 'not-supported');
@@ -135,7 +135,7 @@ test('error paths are OperationOutcomes with the right status', async (t) => {
   const statement = metadata.json() as JsonObject;
   assert.equal(statement['fhirVersion'], '4.0.1');
   const served = ((statement['rest'] as JsonObject[])[0]!['resource'] as JsonObject[]).map((resource) => resource['type']);
-  assert.ok(served.includes('Observation') && !served.includes('Organization'), 'lists exactly the served types');
+  assert.ok(served.includes('Observation') && served.includes('Organization') && !served.includes('Questionnaire'), 'lists exactly the served types');
 });
 
 test('a patient grants through a FHIR Consent, the practitioner reads, the patient deletes the Consent and the next read is refused', async (t) => {
@@ -314,4 +314,18 @@ test('a search index left by a crash, or missing, is rebuilt from the chain at s
   const afterDelete = await reopen();
   assert.equal((await found(afterDelete)).length, 1);
   await afterDelete.close();
+});
+
+test('directory resources (Organization, Practitioner) are records without a patient: their organisation reads them without consent', async (t) => {
+  const { app } = await serve(t);
+  const created = await app.inject(fhirJson('POST', '/fhir/Organization', { resourceType: 'Organization', name: 'Lakeside Cardiology', identifier: [{ system: 'urn:example:npi', value: '1234567890' }] }));
+  assert.equal(created.statusCode, 201, created.body);
+  const url = String(created.headers['location']).replace(/^https?:\/\/[^/]+/, '').replace(/\/_history\/1$/, '');
+  const read = await app.inject({ url, headers: AS_DOCTOR });
+  assert.equal(read.statusCode, 200, read.body);
+  assert.equal((read.json() as JsonObject)['name'], 'Lakeside Cardiology');
+  const practitioner = await app.inject(fhirJson('PUT', '/fhir/Practitioner/dr-lee', { resourceType: 'Practitioner', id: 'dr-lee', name: [{ family: 'Lee' }] }));
+  assert.equal(practitioner.statusCode, 201, practitioner.body);
+  const found = (await app.inject({ url: '/fhir/Practitioner?_id=dr-lee', headers: { authorization: 'Bearer system:practice-a' } })).json() as JsonObject;
+  assert.equal((found['entry'] as JsonObject[]).length, 1);
 });

@@ -55,7 +55,7 @@ export class FhirProvenance extends ReadOnlyHandler {
     const bytes = this.node.store.tx(proof.leafIndex)!.bytes;
     const signer = this.node.store.state.get(KEY_TABLE, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer) as unknown as KeyRow;
     const recorded = new Date(version.time).toISOString();
-    const home = (this.node.store.state.get(PATIENT_TABLE, version.patientId) as PatientRow | undefined)?.homeOrg;
+    const home = version.patientId === null ? undefined : (this.node.store.state.get(PATIENT_TABLE, version.patientId) as PatientRow | undefined)?.homeOrg;
     const resource: JsonObject = {
       resourceType: 'Provenance',
       id: `${version.recordId}.v${version.version}`,

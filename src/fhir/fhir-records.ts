@@ -127,8 +127,8 @@ export class FhirRecords implements TypeHandler {
     requireValid(stored);
     const owner = patientIdOf(resource, id);
     if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
-    if (type === 'Patient') await this.#enrolPatient(owner.patientId);
-    else if (!this.node.records.patientRegistered(owner.patientId)) throw statusError('denied:no-such-patient', `${type}/${id}`);
+    if (type === 'Patient') await this.#enrolPatient(id);
+    else if (owner.patientId !== null && !this.node.records.patientRegistered(owner.patientId)) throw statusError('denied:no-such-patient', `${type}/${id}`);
     const write = await this.node.records.write({
       practitionerId,
       patientId: owner.patientId,

@@ -13,6 +13,7 @@ export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
   Claim: 'patient',
   Condition: 'subject',
   Coverage: 'beneficiary',
+  Device: 'patient',
   DiagnosticReport: 'subject',
   DocumentReference: 'subject',
   Encounter: 'subject',
@@ -28,18 +29,26 @@ export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
   ServiceRequest: 'subject',
 };
 
-/** The patient-compartment types served, Patient itself included. */
-export const SERVED_TYPES: readonly string[] = ['Patient', ...Object.keys(PATIENT_REFERENCE_ELEMENT)].sort();
+/**
+ * Directory types: resources about organisations and their staff and places, not about a
+ * patient. They are stored as directory records, read by their organisation without consent.
+ * Any other type outside the Patient compartment is refused rather than guessed at.
+ */
+export const DIRECTORY_TYPES: readonly string[] = ['Endpoint', 'HealthcareService', 'Location', 'Medication', 'Organization', 'Practitioner', 'PractitionerRole', 'Substance'];
+
+/** Every type stored as records: Patient, the compartment types above, and the directory types. */
+export const SERVED_TYPES: readonly string[] = ['Patient', ...Object.keys(PATIENT_REFERENCE_ELEMENT), ...DIRECTORY_TYPES].sort();
 
 /**
  * The id of the patient `resource` belongs to, or a reason it has none: for a Patient, its own
- * id; otherwise the 'Patient/<id>' reference in its compartment element.
+ * id; for a directory type, null; otherwise the 'Patient/<id>' reference in its compartment element.
  */
-export function patientIdOf(resource: JsonObject, id: string): { patientId: string } | { missing: string } {
+export function patientIdOf(resource: JsonObject, id: string): { patientId: string | null } | { missing: string } {
   const type = String(resource['resourceType']);
   if (type === 'Patient') return { patientId: id };
+  if (DIRECTORY_TYPES.includes(type)) return { patientId: null };
   const element = PATIENT_REFERENCE_ELEMENT[type];
-  if (element === undefined) return { missing: `${type} is outside the patient compartment, which is all this server stores` };
+  if (element === undefined) return { missing: `${type} is not stored here: only Patient-compartment and directory types are` };
   const value = resource[element];
   const reference = value !== null && typeof value === 'object' && !Array.isArray(value) ? value['reference'] : undefined;
   const match = typeof reference === 'string' ? /^(?:.*\/)?Patient\/([A-Za-z0-9.-]{1,64})$/.exec(reference) : null;

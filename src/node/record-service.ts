@@ -66,7 +66,8 @@ export async function prepareVersion(
   blobs: BlobStore,
   input: {
     readonly recordId: string;
-    readonly patientId: string;
+    /** Null for a directory record. */
+    readonly patientId: string | null;
     readonly version: number;
     readonly resource: JsonObject;
     readonly securityLabels: readonly SecurityLabel[];

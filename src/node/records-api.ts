@@ -94,7 +94,8 @@ export class NodeRecords {
    */
   async write(input: {
     practitionerId: string;
-    patientId: string;
+    /** Null for a directory record (Organization, Practitioner, …): no patient, kept by this organisation. */
+    patientId: string | null;
     resource: JsonObject;
     recordId?: string;
     expectedVersion?: number;

@@ -36,7 +36,7 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
   if (record === undefined) return refuse('denied:no-such-record');
   const decision = decideAccess(state, { principal, action, recordId, version, purpose, time: context.block.time });
   const audit = auditWrites(state, record.patientId, { kind: 'access', actor: actorOf(principal), recordId, version, purpose, released, ...outcomeOf(decision) }, context);
-  return accept(audit, [{ type: decision.outcome === 'permit' ? 'access.permitted' : 'access.denied', subject: record.patientId }]);
+  return accept(audit, [{ type: decision.outcome === 'permit' ? 'access.permitted' : 'access.denied', subject: record.patientId ?? recordId }]);
 }
 
 /**

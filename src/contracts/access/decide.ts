@@ -34,14 +34,22 @@ export function decideAccess(state: StateReader, request: AccessRequest): Access
   const version = state.get(VERSION_TABLE, versionKey(request.recordId, request.version)) as VersionRow | undefined;
   if (version === undefined) return deny('denied:no-such-version');
   const { principal } = request;
+  if (record.patientId === null) return directoryDecision(state, principal, record);
   if (principal.kind === 'patient') return principal.id === record.patientId ? permit('patient') : deny('denied:not-your-record');
   if (principal.kind === 'auditor') return deny('denied:auditor-reads-no-content');
   const actorRefusal = actorFailure(state, principal);
   if (actorRefusal !== undefined) return deny(actorRefusal);
-  return consentDecision(state, request, record, version);
+  return consentDecision(state, request, { ...record, patientId: record.patientId }, version);
 }
 
-function consentDecision(state: StateReader, request: AccessRequest, record: RecordRow, version: VersionRow): AccessDecision {
+/** A directory record (no patient's data) is read by anyone its own organisation authenticated who may act at all. */
+function directoryDecision(state: StateReader, principal: Principal, record: RecordRow): AccessDecision {
+  if (principal.org !== record.org) return deny('denied:not-shared');
+  const refusal = principal.kind === 'practitioner' || principal.kind === 'system' ? actorFailure(state, principal) : undefined;
+  return refusal === undefined ? permit('directory') : deny(refusal);
+}
+
+function consentDecision(state: StateReader, request: AccessRequest, record: RecordRow & { patientId: string }, version: VersionRow): AccessDecision {
   const { principal } = request;
   const labels = version.securityLabels.map((label) => label.code);
   const practitionerId = principal.kind === 'practitioner' ? principal.id : null;

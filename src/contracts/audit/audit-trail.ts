@@ -16,9 +16,10 @@ export const AUDIT_SEQ_DIGITS = 10;
 /** What happened. */
 export type AuditKind = 'access' | 'grant' | 'consent-update' | 'revoke' | 'break-the-glass-setting' | 'break-the-glass' | 'break-the-glass-review' | 'key-share' | 'erasure';
 
-/** Why a read was allowed: the patient themself, a consent grant (and an agreement across organisations), or break-the-glass. */
+/** Why a read was allowed: the patient themself, a consent grant (and an agreement across organisations), break-the-glass, or a directory record of the reader's organisation. */
 export interface AccessBasis {
-  kind: 'patient' | 'consent' | 'break-the-glass';
+  /** 'directory': a directory record (no patient) read by its own organisation. */
+  kind: 'patient' | 'consent' | 'break-the-glass' | 'directory';
   grantId: string | null;
   agreementId: string | null;
   breakTheGlassId: string | null;
@@ -57,8 +58,9 @@ export function auditCount(state: StateReader, patientId: string): number {
   return head?.count ?? 0;
 }
 
-/** The writes that append `input` to `patientId`'s trail. */
-export function auditWrites(state: StateReader, patientId: string, input: AuditInput, context: TxContext): Write[] {
+/** The writes that append `input` to `patientId`'s trail; none for a directory record, which has no patient. */
+export function auditWrites(state: StateReader, patientId: string | null, input: AuditInput, context: TxContext): Write[] {
+  if (patientId === null) return [];
   const seq = auditCount(state, patientId) + 1;
   const entry: AuditEntry = {
     seq,

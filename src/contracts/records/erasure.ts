@@ -68,7 +68,7 @@ export function executeErasureReceipt(state: StateReader, tx: Transaction, conte
 function erasureRequester(state: StateReader, record: RecordRow, signer: Signer, legalBasis: string | null): ErasureRow['requestedBy'] | Refusal {
   if (signer.role === 'patient') return signer.subject === record.patientId ? { role: 'patient', subject: signer.subject } : 'denied:not-entitled';
   if (signer.role !== 'org') return 'denied:not-entitled';
-  const patient = state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined;
+  const patient = record.patientId === null ? undefined : (state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined);
   if (signer.org !== record.org && signer.org !== patient?.homeOrg) return 'denied:not-entitled';
   return legalBasis === null ? 'denied:legal-basis-required' : { role: 'org', subject: signer.org };
 }

@@ -6,7 +6,8 @@ import type { SecurityLabel } from './tables.js';
 
 /** The version being written, as far as its recipients depend on it. */
 export interface RecipientQuery {
-  readonly patientId: string;
+  /** Null for a directory record: no patient, and no grants. */
+  readonly patientId: string | null;
   readonly recordId: string;
   readonly resourceType: string;
   readonly securityLabels: readonly SecurityLabel[];
@@ -24,10 +25,11 @@ export interface RecipientQuery {
  * Throws RangeError naming `patientId` or `orgIds` when state holds no such patient or organisation.
  */
 export function requiredRecipients(state: StateReader, query: RecipientQuery): string[] {
-  const patient = state.get(PATIENT_TABLE, query.patientId) as PatientRow | undefined;
-  if (patient === undefined) throw new RangeError('patientId names no registered patient');
   const orgKeys = query.orgIds.map((orgId) => (state.get(ORG_TABLE, orgId) as OrgRow | undefined)?.encryptionKey);
   if (orgKeys.some((key) => key === undefined)) throw new RangeError('orgIds names no organisation');
+  if (query.patientId === null) return [...new Set(orgKeys as string[])].sort();
+  const patient = state.get(PATIENT_TABLE, query.patientId) as PatientRow | undefined;
+  if (patient === undefined) throw new RangeError('patientId names no registered patient');
   const labels = query.securityLabels.map((label) => label.code);
   const grants = readGrantsCovering(state, { patientId: query.patientId, recordId: query.recordId, resourceType: query.resourceType, labels, time: query.time });
   const grantees = grants.map((grant) => granteeKey(state, grant.grantee)).filter((key): key is string => key !== undefined);

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { fromHex, recordAad, sealRecordContent, sha256Hex, unwrapDataKey, utf8, wrapDataKey } from '../../crypto/index.js';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
-import { NONCE_TABLE, type BlockExecution } from '../index.js';
+import { decideAccess, NONCE_TABLE, type BlockExecution, type Principal } from '../index.js';
 import { ENVELOPE_COUNT_MAX, RECORD_CIPHERTEXT_BYTES_MAX, RECORD_VERSION_MAX, SECURITY_LABEL_COUNT_MAX } from './limits.js';
 import { requiredRecipients } from './recipients.js';
 import { versionKey, type RecordStatus } from './tables.js';
@@ -251,5 +251,21 @@ describe('determinism', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('directory records', () => {
+  test('a record without a patient: wrapped for its organisation, kept by it, read by it without consent, and leaving no patient trail', () => {
+    const { chain, orgA, orgB, drA, drB } = world();
+    const directory = (recordId: string, recipients: Actor[]) => anchorBody(recordId, drA, recipients, { patientId: null, resourceType: 'Organization' });
+    assert.deepEqual(chain.run(drA.tx('records.anchor', directory('org-1', [])), drA.tx('records.anchor', directory('org-1', [orgA]))), ['invalid:bad-body', 'ok']);
+    assert.deepEqual(requiredRecipients(chain, { patientId: null, orgIds: ['org-a'], recordId: 'org-1', resourceType: 'Organization', securityLabels: [], time: T0 }), [orgA.encryptionKey]);
+    assert.equal(chain.record('org-1')?.patientId, null);
+    assert.deepEqual(chain.run(drB.tx('records.supersede', supersedeBody('org-1', 2, [orgA, orgB]))), ['denied:not-your-record']);
+    assert.deepEqual(chain.run(drA.tx('records.supersede', supersedeBody('org-1', 2, [orgA]))), ['ok']);
+    const read = (principal: Principal) => decideAccess(chain, { principal, action: 'read', recordId: 'org-1', version: 2, purpose: 'TREAT', time: chain.time });
+    assert.deepEqual(read({ kind: 'practitioner', id: 'dr-a', org: 'org-a' }), { outcome: 'permit', basis: { kind: 'directory', grantId: null, agreementId: null, breakTheGlassId: null } });
+    assert.deepEqual(read({ kind: 'practitioner', id: 'dr-b', org: 'org-b' }), { outcome: 'deny', reason: 'denied:not-shared' });
+    assert.deepEqual(chain.run(orgA.tx('access.log', { principal: { kind: 'practitioner', id: 'dr-a' }, recordId: 'org-1', version: 2, action: 'read', purpose: 'TREAT', released: true })), ['ok']);
   });
 });

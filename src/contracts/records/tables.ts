@@ -28,7 +28,11 @@ export type VersionAuthor = { practitioner: string; org: string };
 /** The head of a record: who it is about, who created it, and its latest version. */
 export interface RecordRow {
   recordId: string;
-  patientId: string;
+  /**
+   * The patient the record is about; null for a directory record (an organisation, practitioner
+   * or location resource): no patient's data, read by its own organisation without consent.
+   */
+  patientId: string | null;
   resourceType: string;
   /** The author organisation of version 1: the record's custodian. */
   org: string;
@@ -43,7 +47,7 @@ export interface VersionRow {
   recordId: string;
   version: number;
   resourceType: string;
-  patientId: string;
+  patientId: string | null;
   author: VersionAuthor;
   /** Lowercase hex SHA-256 of the ciphertext blob. */
   ciphertextHash: string | null;

@@ -23,19 +23,20 @@ const TOMBSTONE_FIELDS = ['recordId', 'version'];
 
 /**
  * Executes `records.anchor`: { recordId, patientId, resourceType, version: 1, ...CONTENT_FIELDS },
- * signed by a practitioner, for a registered patient and a record id not used before.
+ * signed by a practitioner, for a registered patient (or null for a directory record) and a
+ * record id not used before.
  */
 export function executeAnchor(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
   if (!onlyFields(tx.body, ANCHOR_FIELDS)) return refuse('invalid:bad-body');
   const recordId = recordIdField(tx.body);
-  const patientId = idField(tx.body, 'patientId');
+  const patientId = tx.body['patientId'] === null ? null : idField(tx.body, 'patientId');
   const resourceType = stringField(tx.body, 'resourceType', RESOURCE_TYPE_PATTERN);
   const content = versionContent(tx.body);
   if (recordId === undefined || patientId === undefined || resourceType === undefined || content === undefined) return refuse('invalid:bad-body');
   if (versionField(tx.body) !== 1) return refuse('invalid:bad-body');
   if (state.get(RECORD_TABLE, recordId) !== undefined) return refuse('denied:record-exists');
-  if (state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
+  if (patientId !== null && state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
   const record: RecordRow = { recordId, patientId, resourceType, org: context.signer.org, latestVersion: 1, status: 'active', updatedAt: context.block.time };
   return writeVersion(state, context, record, 'anchor', content);
 }
@@ -87,6 +88,8 @@ function nextVersionOf(state: StateReader, recordId: string, version: number, ti
 
 /** Why the signing practitioner may not write `record` with `labels`, or undefined when they may (see writeRefusal). */
 function writerRefusal(state: StateReader, context: TxContext, record: RecordRow, labels: readonly SecurityLabel[]): Refusal | undefined {
+  // A directory record is its organisation's to keep.
+  if (record.patientId === null) return context.signer.org === record.org ? undefined : 'denied:not-your-record';
   const patient = state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined;
   if (patient === undefined) return 'denied:no-such-patient';
   const query = {
