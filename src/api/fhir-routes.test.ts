@@ -329,3 +329,19 @@ test('directory resources (Organization, Practitioner) are records without a pat
   const found = (await app.inject({ url: '/fhir/Practitioner?_id=dr-lee', headers: { authorization: 'Bearer system:practice-a' } })).json() as JsonObject;
   assert.equal((found['entry'] as JsonObject[]).length, 1);
 });
+
+test("a client's own Provenance is stored as a record of the patient it targets; the ledger's derived ones keep their ids", async (t) => {
+  const { node, app } = await serve(t);
+  const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'female' }))).json().id);
+  assert.equal(await node.consent.grant(patientId, 'grant-provenance', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
+  const provenance = { resourceType: 'Provenance', target: [{ reference: `Patient/${patientId}` }], recorded: '2026-11-01T09:30:00Z', agent: [{ who: { reference: 'Practitioner/dr-ada' } }] };
+  const created = await app.inject(fhirJson('POST', '/fhir/Provenance', provenance));
+  assert.equal(created.statusCode, 201, created.body);
+  const id = String(created.json().id);
+  const read = await app.inject({ url: `/fhir/Provenance/${id}`, headers: AS_DOCTOR });
+  assert.equal(read.statusCode, 200, read.body);
+  assert.equal((read.json() as JsonObject)['recorded'], '2026-11-01T09:30:00Z');
+  const derived = await app.inject({ url: `/fhir/Provenance/${patientId}.v1`, headers: AS_DOCTOR });
+  assert.equal(((derived.json() as JsonObject)['signature'] as JsonObject[])[0]!['sigFormat'], 'application/vnd.chartchain.tx+json');
+  outcome(await app.inject(fhirJson('PUT', `/fhir/Provenance/${patientId}.v1`, { ...provenance, id: `${patientId}.v1` })), 405, 'not-supported');
+});

@@ -3,7 +3,7 @@ import type { JsonObject } from '../ledger/index.js';
 import { SERVED_TYPES } from './patient-of.js';
 import { searchParametersOf } from './search/index.js';
 
-/** The ledger views: read and searched by their own parameters, never written by clients. */
+/** The ledger views and their own search parameters. Provenance is also stored as records when clients send it. */
 const LEDGER_VIEWS: Readonly<Record<string, { interactions: string[]; searchParams: [string, string][] }>> = {
   Consent: { interactions: ['create', 'read', 'update', 'delete', 'search-type'], searchParams: [['patient', 'reference']] },
   AuditEvent: { interactions: ['read', 'search-type'], searchParams: [['patient', 'reference']] },
@@ -26,10 +26,10 @@ export function capabilityStatement(baseUrl: string, date: string, security: { t
     conditionalUpdate: false,
     conditionalDelete: 'not-supported',
     searchInclude: [`${type}:subject`, `${type}:patient`].filter((include) => searchParametersOf(type).some(([name]) => include.endsWith(`:${name}`))),
-    searchParam: searchParametersOf(type).map(([name, definition]) => ({ name, type: definition.kind })),
+    searchParam: [...searchParametersOf(type).map(([name, definition]) => ({ name, type: definition.kind })), ...(LEDGER_VIEWS[type]?.searchParams ?? []).map(([name, kind]) => ({ name, type: kind }))],
     ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
   }));
-  const views = Object.entries(LEDGER_VIEWS).map(([type, view]) => ({
+  const views = Object.entries(LEDGER_VIEWS).filter(([type]) => !SERVED_TYPES.includes(type)).map(([type, view]) => ({
     type,
     interaction: view.interactions.map((code) => ({ code })),
     searchParam: view.searchParams.map(([name, kind]) => ({ name, type: kind })),

@@ -10,6 +10,9 @@ import { FhirError } from './outcome.js';
 import { TX_ID_SYSTEM } from './audit-event.js';
 import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
 
+/** Ids of the derived Provenance: `<recordId>.v<version>`; a client's own Provenance never has one (random UUIDs). */
+export const DERIVED_PROVENANCE_ID = /^([A-Za-z0-9][A-Za-z0-9.-]{0,52})\.v([1-9][0-9]{0,9})$/;
+
 /** sigFormat of Provenance.signature.data: the canonical signed ChartChain transaction (RFC 8785 JSON). */
 export const TX_SIG_FORMAT = 'application/vnd.chartchain.tx+json';
 
@@ -22,7 +25,7 @@ export class FhirProvenance extends ReadOnlyHandler {
   protected readonly readOnlyBecause = 'Provenance is derived from the ledger; it is not written';
 
   async read(principal: Principal, _type: string, id: string): Promise<ServedVersion> {
-    const match = /^([A-Za-z0-9][A-Za-z0-9.-]{0,52})\.v([1-9][0-9]{0,9})$/.exec(id);
+    const match = DERIVED_PROVENANCE_ID.exec(id);
     const version = match === null ? undefined : this.#version(match[1]!, Number(match[2]));
     if (version === undefined || !this.#visible(principal, version)) throw FhirError.of(404, 'not-found', `Provenance/${id} is not known`);
     return this.#served(version);

@@ -9,7 +9,7 @@ import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { FhirConsents } from './fhir-consents.js';
-import { FhirProvenance } from './fhir-provenance.js';
+import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
 import { FhirSearch } from './fhir-search.js';
 import { SearchIndex, type IndexedMeta } from './search/index.js';
@@ -48,7 +48,7 @@ export class FhirService {
     this.auditEvents = new FhirAuditEvents(node);
     this.provenance = new FhirProvenance(node);
     this.search = new FhirSearch(this.records, this.#index);
-    this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: this.provenance };
+    this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
     node.onCommitted((writeSet) => this.#unindexRemoved(writeSet));
   }
 
@@ -87,4 +87,19 @@ function indexableRecords(node: ChartChainNode): { resource: JsonObject; meta: I
     }
   }
   return entries;
+}
+
+/**
+ * Provenance is both: the ledger's derived view of each version (ids `<recordId>.v<n>`, read
+ * only) and, when a client sends one (as Synthea does), a record like any other.
+ */
+function provenanceHandler(derived: FhirProvenance, records: FhirRecords): TypeHandler {
+  const isDerived = (id: string): boolean => DERIVED_PROVENANCE_ID.test(id);
+  return {
+    create: (principal, resource) => records.create(principal, resource),
+    update: (principal, type, id, resource, ifMatch) => (isDerived(id) ? derived.update() : records.update(principal, type, id, resource, ifMatch)),
+    delete: (principal, type, id) => (isDerived(id) ? derived.delete() : records.delete(principal, type, id)),
+    read: (principal, type, id, purpose, versionId) => (isDerived(id) ? derived.read(principal, type, id) : records.read(principal, type, id, purpose, versionId)),
+    history: (principal, type, id, purpose) => (isDerived(id) ? derived.history(principal, type, id, purpose) : records.history(principal, type, id, purpose)),
+  };
 }

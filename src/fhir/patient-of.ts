@@ -26,6 +26,7 @@ export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
   MedicationStatement: 'subject',
   Observation: 'subject',
   Procedure: 'subject',
+  Provenance: 'target',
   ServiceRequest: 'subject',
 };
 
@@ -49,11 +50,15 @@ export function patientIdOf(resource: JsonObject, id: string): { patientId: stri
   if (DIRECTORY_TYPES.includes(type)) return { patientId: null };
   const element = PATIENT_REFERENCE_ELEMENT[type];
   if (element === undefined) return { missing: `${type} is not stored here: only Patient-compartment and directory types are` };
+  // Most compartment elements hold one Reference; Provenance.target holds many, one of them the patient.
   const value = resource[element];
-  const reference = value !== null && typeof value === 'object' && !Array.isArray(value) ? value['reference'] : undefined;
-  const match = typeof reference === 'string' ? /^(?:.*\/)?Patient\/([A-Za-z0-9.-]{1,64})$/.exec(reference) : null;
-  if (match === null) return { missing: `${type}.${element} must reference the patient as Patient/[id]` };
-  return { patientId: match[1]! };
+  const candidates = Array.isArray(value) ? value : [value];
+  for (const candidate of candidates) {
+    const reference = candidate !== null && typeof candidate === 'object' && !Array.isArray(candidate) ? candidate['reference'] : undefined;
+    const match = typeof reference === 'string' ? /^(?:.*\/)?Patient\/([A-Za-z0-9.-]{1,64})$/.exec(reference) : null;
+    if (match !== null) return { patientId: match[1]! };
+  }
+  return { missing: `${type}.${element} must reference the patient as Patient/[id]` };
 }
 
 /** True when `name` is a FHIR R4 resource type. */

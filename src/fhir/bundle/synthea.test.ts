@@ -101,9 +101,6 @@ for (const fixture of [...legacy, ...modern]) {
   });
 }
 
-/** Conditional references per searched type, per modern file, for the report. */
-const conditionalCounts: Record<string, Record<string, number>> = {};
-
 for (const fixture of modern) {
   test(`${fixture.name}: its conditional references are collected, and resolve`, () => {
     const expected = countReferences(fixture.text, '([A-Z][A-Za-z]*)\\?');
@@ -116,7 +113,6 @@ for (const fixture of modern) {
     }
     assert.deepEqual(found, expected);
     assert.ok((expected.get('Organization') ?? 0) > 0 && (expected.get('Practitioner') ?? 0) > 0);
-    conditionalCounts[fixture.name] = Object.fromEntries(expected);
 
     const distinct = [...new Set(plan.conditionalReferences.map((reference) => reference.reference))];
     const resolved = new Map(distinct.map((reference, i) => [reference, `${reference.split('?')[0]}/found-${i}`]));
@@ -142,8 +138,4 @@ test('the reference-data Bundles plan as batches of conditional creates', () => 
     assert.deepEqual(plan.steps.map((step) => step.ifNoneExist), ifNoneExist);
     assert.ok(ifNoneExist.filter((value) => value !== undefined).length >= 142, fixture.name);
   }
-});
-
-test('report', { skip: process.env['BUNDLE_REPORT'] === undefined }, () => {
-  console.log(JSON.stringify(conditionalCounts, null, 1));
 });
