@@ -13,6 +13,7 @@ import {
   hashLeaf,
   RootMismatchError,
   signTransaction,
+  TX_BYTES_MAX,
   TX_WIRE_BYTES_MAX,
   verifyConsistency,
   verifyHeaderSignature,
@@ -238,7 +239,7 @@ test('every refusal is a 4xx with a JSON {error, reason}', async (t) => {
     { name: 'a body over the wire limit', request: postTx(' '.repeat(TX_WIRE_BYTES_MAX + 1)), statusCode: 413, error: undefined },
     {
       name: 'a canonical body over the transaction limit',
-      request: postTx(node.signAsOrg('membership.register-patient', { ...patientBody('patient-0008'), note: 'x'.repeat(300 * 1024) })),
+      request: postTx(node.signAsOrg('membership.register-patient', { ...patientBody('patient-0008'), note: 'x'.repeat(TX_BYTES_MAX + 1024) })),
       statusCode: 413,
       error: 'invalid:oversized',
     },

@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 
-/** A transaction's canonical bytes, signature included. Large enough for a record anchor with its key envelopes. */
-export const TX_BYTES_MAX = 256 * 1024;
+/**
+ * A transaction's canonical bytes, signature included: room for one records.batch that anchors
+ * a whole FHIR transaction Bundle atomically (about 1,000 versions of ~930 bytes each).
+ */
+export const TX_BYTES_MAX = 1024 * 1024;
 /** A transaction's `type`. */
 export const TX_TYPE_LENGTH_MAX = 64;
 /** A transaction's canonical `body`. */
