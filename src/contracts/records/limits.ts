@@ -11,6 +11,8 @@ export const RECORD_CIPHERTEXT_BYTES_MAX = 8 * 1024 * 1024;
 export const SECURITY_LABEL_COUNT_MAX = 16;
 /** Key envelopes on one record version: the fan-out of a data key to its recipients. */
 export const ENVELOPE_COUNT_MAX = 64;
+/** Writes in one records.batch: a FHIR transaction Bundle of this many entries commits atomically. */
+export const BATCH_WRITE_COUNT_MAX = 1000;
 /** Versions one records.share-keys transaction re-wraps: a grant's backlog goes in several. */
 export const KEY_SHARE_COUNT_MAX = 256;
 /** A security label's `system`, in UTF-16 code units: a URI. */

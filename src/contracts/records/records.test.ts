@@ -269,3 +269,26 @@ describe('directory records', () => {
     assert.deepEqual(chain.run(orgA.tx('access.log', { principal: { kind: 'practitioner', id: 'dr-a' }, recordId: 'org-1', version: 2, action: 'read', purpose: 'TREAT', released: true })), ['ok']);
   });
 });
+
+describe('records.batch', () => {
+  test('writes land together, each seeing the ones before it, or none lands: the first refusal refuses the batch', () => {
+    const { chain, orgA, drA, patient, otherPatient } = world();
+    const batch = (...writes: JsonObject[]) => drA.tx('records.batch', { writes });
+    const anchor = (recordId: string, who = patient) => ({ kind: 'anchor', body: anchorBody(recordId, who, [who, orgA]) });
+    const supersede = (recordId: string, version: number) => ({ kind: 'supersede', body: supersedeBody(recordId, version, [patient, orgA]) });
+    assert.deepEqual(chain.run(batch(anchor('obs-a'), anchor('obs-b', otherPatient), supersede('obs-a', 2), { kind: 'tombstone', body: { recordId: 'obs-b', version: 2 } })), ['ok']);
+    assert.deepEqual([chain.record('obs-a')?.latestVersion, chain.record('obs-b')?.status], [2, 'deleted']);
+    // The third write conflicts (obs-a is at version 2): nothing of this batch lands.
+    assert.deepEqual(chain.run(batch(anchor('obs-c'), anchor('obs-d'), supersede('obs-a', 2))), ['denied:version-conflict']);
+    assert.deepEqual([chain.record('obs-c'), chain.record('obs-d')], [undefined, undefined]);
+    assert.deepEqual(
+      chain.run(
+        orgA.tx('records.batch', { writes: [anchor('obs-e')] }),
+        batch(),
+        drA.tx('records.batch', { writes: [{ kind: 'erase', body: {} }] }),
+        drA.tx('records.batch', { writes: [anchor('obs-e')], extra: 1 }),
+      ),
+      ['denied:not-a-practitioner', 'invalid:bad-body', 'invalid:bad-body', 'invalid:bad-body'],
+    );
+  });
+});

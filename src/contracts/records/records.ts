@@ -2,6 +2,7 @@
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE } from '../audit/index.js';
 import { contractOf } from '../contract.js';
 import { executeErase, executeErasureReceipt } from './erasure.js';
+import { executeBatch } from './batch.js';
 import { executeShareKeys } from './key-share.js';
 import { ERASURE_TABLE, RECORD_TABLE, VERSION_TABLE } from './tables.js';
 import { executeAnchor, executeSupersede, executeTombstone } from './write-version.js';
@@ -18,5 +19,6 @@ export const recordsContract = contractOf({
     'records.erase': executeErase,
     'records.erasure-receipt': executeErasureReceipt,
     'records.share-keys': executeShareKeys,
+    'records.batch': executeBatch,
   },
 });
