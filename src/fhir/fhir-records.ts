@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
 import { KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import { inclusionProof, type ChartChainNode } from '../node/index.js';
+import { inclusionProof, type ChartChainNode, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
@@ -63,6 +63,53 @@ export class FhirRecords implements TypeHandler {
     const result = await this.node.access.read(principal, id, { purpose, version });
     if (result.outcome === 'deny') throw FhirError.of(403, 'forbidden', `access denied (${result.reason}); the attempt is on the ledger`);
     return served(result.resource, result.version);
+  }
+
+  /**
+   * The writes of a transaction Bundle, committed as one records.batch: all land or none does.
+   * Patients new to this node are enrolled first (their registration holds no record content,
+   * so it stays even if the batch is refused). Resolves with one result per write, in order.
+   */
+  async writeAll(principal: Principal, writes: readonly BundleWrite[]): Promise<BundleWriteResult[]> {
+    const practitionerId = practitionerOf(principal);
+    const checked = writes.map((write) => this.#check(write));
+    for (const write of writes) if (write.method !== 'DELETE' && write.type === 'Patient') await this.#enrolPatient(write.id);
+    const items: (VersionInput | { tombstone: string })[] = [];
+    for (const item of checked) {
+      if (item === undefined) continue;
+      if ('tombstone' in item) items.push(item);
+      else if (item.patientId !== null && !this.node.records.patientRegistered(item.patientId)) throw statusError('denied:no-such-patient', `${String(item.resource['resourceType'])}/${item.recordId!}`);
+      else items.push(item);
+    }
+    if (items.length === 0) return writes.map(() => ({ deleted: undefined }));
+    const batch = await this.node.records.writeBatch(practitionerId, items);
+    await this.#commit(batch.tx, 'the transaction Bundle');
+    return this.#results(checked, batch.writes);
+  }
+
+  /** One write checked (valid, of a served type, the version it expects), or undefined for a DELETE of nothing. */
+  #check(write: BundleWrite): VersionInput | { tombstone: string } | undefined {
+    const current = this.#record(write.type, write.id);
+    if (write.method === 'DELETE') return current?.status === 'active' ? { tombstone: write.id } : undefined;
+    const stored = withoutServerMeta(write.resource);
+    requireValid(stored);
+    const owner = patientIdOf(write.resource, write.id);
+    if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
+    if (current?.status === 'erased') throw FhirError.of(410, 'deleted', `${write.type}/${write.id} was erased`);
+    if (write.ifMatch !== undefined && current?.latestVersion !== write.ifMatch) throw FhirError.of(412, 'conflict', `If-Match names version ${write.ifMatch}, which is not the current version`);
+    return { patientId: owner.patientId, resource: stored, recordId: write.id, expectedVersion: current?.latestVersion ?? 0, securityLabels: securityLabelsOf(write.resource) };
+  }
+
+  #results(checked: readonly (VersionInput | { tombstone: string } | undefined)[], landed: readonly { recordId: string; version: number }[]): BundleWriteResult[] {
+    let next = 0;
+    return checked.map((item) => {
+      if (item === undefined) return { deleted: undefined };
+      const { recordId, version } = landed[next++]!;
+      if ('tombstone' in item) return { deleted: version };
+      const row = this.node.records.version(recordId, version)!;
+      this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: row.time });
+      return { ...served(item.resource, row), created: version === 1 };
+    });
   }
 
   /**
@@ -171,6 +218,14 @@ function requireValid(resource: JsonObject): void {
   const issues = validateResource(resource);
   if (issues.some((issue) => issue.severity === 'error')) throw new FhirError(422, issues.map((issue) => ({ ...issue, expression: [...issue.expression] })));
 }
+
+/** A write of a transaction Bundle: create or update `type/id`, or delete it. */
+export type BundleWrite =
+  | { readonly method: 'POST' | 'PUT'; readonly type: string; readonly id: string; readonly resource: JsonObject; readonly ifMatch?: number }
+  | { readonly method: 'DELETE'; readonly type: string; readonly id: string };
+
+/** What one BundleWrite came to: a version served (created or updated), or a deletion (its version, if anything was deleted). */
+export type BundleWriteResult = (ServedVersion & { readonly created: boolean }) | { readonly deleted: number | undefined };
 
 function practitionerOf(principal: Principal): string {
   if (principal.kind !== 'practitioner') throw FhirError.of(403, 'forbidden', 'writes are signed by a practitioner; this token is not one');

@@ -12,4 +12,4 @@ export { loadOrgKeys, type OrgKeys } from './org-keys.js';
 export { erasureLine, erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
 export { NodeAccess, AccessLogUnavailableError, type AccessResult, type ProvenEntry } from './access-api.js';
 export { NodeConsent } from './consent-api.js';
-export type { NodeAlarm, RecordReader } from './records-api.js';
+export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';

@@ -21,6 +21,24 @@ export type RecordReader =
   | { readonly kind: 'practitioner'; readonly practitionerId: string }
   | { readonly kind: 'patient'; readonly patientId: string };
 
+/** One version to write: a new record when recordId is absent, else its next version (If-Match: expectedVersion). */
+export interface VersionInput {
+  /** Null for a directory record (Organization, Practitioner, …): no patient, kept by this organisation. */
+  readonly patientId: string | null;
+  readonly resource: JsonObject;
+  readonly recordId?: string;
+  readonly expectedVersion?: number;
+  readonly securityLabels?: SecurityLabel[];
+  readonly extraRecipients?: string[];
+}
+
+interface PreparedWrite {
+  readonly kind: 'anchor' | 'supersede' | 'tombstone';
+  readonly body: JsonObject;
+  readonly recordId: string;
+  readonly version: number;
+}
+
 /** A write to submit, and where it will land. */
 export interface RecordWrite {
   readonly tx: Transaction;
@@ -92,16 +110,22 @@ export class NodeRecords {
    * The practitioner's nonce is taken when the write resolves, so concurrent writes by one
    * practitioner must each be submitted as soon as they resolve, in that order.
    */
-  async write(input: {
-    practitionerId: string;
-    /** Null for a directory record (Organization, Practitioner, …): no patient, kept by this organisation. */
-    patientId: string | null;
-    resource: JsonObject;
-    recordId?: string;
-    expectedVersion?: number;
-    securityLabels?: SecurityLabel[];
-    extraRecipients?: string[];
-  }): Promise<RecordWrite> {
+  async write(input: VersionInput & { practitionerId: string }): Promise<RecordWrite> {
+    const { kind, body, recordId, version } = await this.#prepare(input);
+    return { tx: this.signer('practitioner', input.practitionerId).sign(`records.${kind}`, body), recordId, version };
+  }
+
+  /**
+   * Seals every version of `items` (or a tombstone) and returns one practitioner-signed
+   * records.batch: the writes land on the ledger together or not at all.
+   */
+  async writeBatch(practitionerId: string, items: readonly (VersionInput | { tombstone: string })[]): Promise<{ tx: Transaction; writes: RecordWrite[] }> {
+    const prepared = await Promise.all(items.map((item) => ('tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item))));
+    const tx = this.signer('practitioner', practitionerId).sign('records.batch', { writes: prepared.map(({ kind, body }) => ({ kind, body })) });
+    return { tx, writes: prepared.map(({ recordId, version }) => ({ tx, recordId, version })) };
+  }
+
+  async #prepare(input: VersionInput): Promise<PreparedWrite> {
     const recordId = input.recordId ?? newRecordId();
     const existing = recordRow(this.chain, recordId);
     const version = (input.expectedVersion ?? existing?.latestVersion ?? 0) + 1;
@@ -115,8 +139,13 @@ export class NodeRecords {
       authorOrg: this.orgId,
       extraRecipients: input.extraRecipients ?? [],
     });
-    const type = version === 1 ? 'records.anchor' : 'records.supersede';
-    return { tx: this.signer('practitioner', input.practitionerId).sign(type, prepared.body), recordId, version };
+    return { kind: version === 1 ? 'anchor' : 'supersede', body: prepared.body, recordId, version };
+  }
+
+  #prepareTombstone(recordId: string): PreparedWrite {
+    const row = recordRow(this.chain, recordId);
+    if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
+    return { kind: 'tombstone', body: { recordId, version: row.latestVersion + 1 }, recordId, version: row.latestVersion + 1 };
   }
 
   /** The committed head of `recordId`, or undefined. */
@@ -136,10 +165,8 @@ export class NodeRecords {
 
   /** A tombstone for `recordId` (FHIR delete): history stays. */
   tombstone(practitionerId: string, recordId: string): RecordWrite {
-    const row = recordRow(this.chain, recordId);
-    if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
-    const version = row.latestVersion + 1;
-    return { tx: this.signer('practitioner', practitionerId).sign('records.tombstone', { recordId, version }), recordId, version };
+    const { body, version } = this.#prepareTombstone(recordId);
+    return { tx: this.signer('practitioner', practitionerId).sign('records.tombstone', body), recordId, version };
   }
 
   /** An erasure request signed by the custodial patient, or by this organisation with a legal basis. */

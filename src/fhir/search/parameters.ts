@@ -45,6 +45,26 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     gender: { kind: 'token', paths: ['gender'] },
     identifier: { kind: 'token', paths: ['identifier'] },
   },
+  // Directory types: what conditional references (Organization?identifier=sys|val) and clinicians look up.
+  Organization: {
+    identifier: { kind: 'token', paths: ['identifier'] },
+    name: { kind: 'string', paths: ['name', 'alias'] },
+  },
+  Practitioner: {
+    identifier: { kind: 'token', paths: ['identifier'] },
+    name: { kind: 'string', paths: ['name.family', 'name.given', 'name.text', 'name.prefix', 'name.suffix'] },
+    family: { kind: 'string', paths: ['name.family'] },
+    given: { kind: 'string', paths: ['name.given'] },
+  },
+  PractitionerRole: {
+    identifier: { kind: 'token', paths: ['identifier'] },
+    practitioner: { kind: 'reference', paths: ['practitioner'], target: ['Practitioner'] },
+    organization: { kind: 'reference', paths: ['organization'], target: ['Organization'] },
+  },
+  Location: {
+    identifier: { kind: 'token', paths: ['identifier'] },
+    name: { kind: 'string', paths: ['name', 'alias'] },
+  },
   Observation: {
     subject: { kind: 'reference', paths: ['subject'], target: OBSERVATION_SUBJECTS },
     patient: patientBySubject(),

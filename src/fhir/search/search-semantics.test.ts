@@ -174,7 +174,7 @@ test('strict handling: unknown parameters, modifiers and sort keys are 400 not-s
   const index = indexOf('Patient', { p: { gender: 'male' } });
   rejects(index, 'Patient', 'secret-parameter=hidden-value', 'not-supported', "'secret-parameter'", 'hidden-value');
   rejects(index, 'Patient', 'code=1', 'not-supported', "'code'");
-  rejects(index, 'Organization', 'name=x', 'not-supported', "'name'");
+  rejects(index, 'Organization', 'type=prov', 'not-supported', "'type'");
   rejects(index, 'Patient', 'family:below=x', 'not-supported', ':below');
   rejects(index, 'Patient', 'gender:exact=male', 'not-supported', "'gender'");
   rejects(index, 'Patient', 'birthdate:not=1970', 'not-supported', "'birthdate'");
