@@ -42,6 +42,13 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       fhir.setNotFoundHandler((request, reply) => sendError(reply, FhirError.of(404, 'not-supported', `no FHIR interaction ${request.method} ${request.url.split('?')[0]}`)));
       fhir.get('/metadata', async (request, reply) => send(reply, 200, capabilityStatement(baseUrl(request), new Date().toISOString(), auth.endpoints)));
 
+      fhir.post('/', async (request, reply) => {
+        const bundle = jsonBody(request, 'Bundle');
+        const caller = await authorisedBundle(auth, request, bundle);
+        const prefer = /return=representation/.test(String(request.headers['prefer'] ?? '')) ? 'representation' : 'minimal';
+        return send(reply, 200, await service.bundles.execute(caller.principal, bundle, purposeOf(request, caller), prefer));
+      });
+
       fhir.post<{ Params: Params }>('/:type', async (request, reply) => {
         const caller = await authorised(auth, request, 'create');
         const resource = resourceBody(request);
@@ -117,6 +124,25 @@ async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Part
   return caller;
 }
 
+/** The caller of a batch or transaction Bundle, once the token allows every entry's interaction. */
+async function authorisedBundle(auth: FhirAuth, request: FastifyRequest, bundle: JsonObject): Promise<FhirCaller> {
+  if (!secureOrLoopback(request)) throw FhirError.of(403, 'security', 'writes are accepted only over TLS or from this machine (loopback)');
+  const caller = await auth.authenticate(request);
+  const entries = Array.isArray(bundle['entry']) ? bundle['entry'] : [];
+  for (const entry of entries) {
+    const call = (entry as { request?: { method?: unknown; url?: unknown } } | null)?.request;
+    const method = String(call?.method);
+    const url = typeof call?.url === 'string' ? call.url : '';
+    const type = /^([A-Z][A-Za-z]+)/.exec(url)?.[1];
+    const interaction = method === 'GET' && url.includes('?') ? 'search' : INTERACTION_OF_METHOD[method];
+    if (type === undefined || interaction === undefined) continue; // malformed entries are the planner's to report
+    if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
+  }
+  return caller;
+}
+
+const INTERACTION_OF_METHOD: Readonly<Record<string, FhirInteraction>> = { POST: 'create', PUT: 'update', DELETE: 'delete', GET: 'read' };
+
 /** True for a TLS connection, or a plain one from a loopback address: bearer tokens and PHI never cross a network in clear for a write. */
 function secureOrLoopback(request: FastifyRequest): boolean {
   if (request.protocol === 'https') return true;
@@ -126,6 +152,11 @@ function secureOrLoopback(request: FastifyRequest): boolean {
 
 /** The JSON resource in the body: application/fhir+json or application/json, of the URL's type. */
 function resourceBody(request: FastifyRequest<{ Params: Params }>): JsonObject {
+  return jsonBody(request, request.params.type);
+}
+
+/** The body as a JSON resource of `type`; 415 for another content type, 400 for bad JSON or another type. */
+function jsonBody(request: FastifyRequest, type: string): JsonObject {
   const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== 'application/fhir+json' && contentType !== 'application/json') throw FhirError.of(415, 'not-supported', 'send application/fhir+json');
   let parsed: unknown;
@@ -136,7 +167,7 @@ function resourceBody(request: FastifyRequest<{ Params: Params }>): JsonObject {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw FhirError.of(400, 'structure', 'the body must be a JSON object');
   const resource = parsed as JsonObject;
-  if (resource['resourceType'] !== request.params.type) throw FhirError.of(400, 'invalid', `the body must be a ${request.params.type}`, ['resourceType']);
+  if (resource['resourceType'] !== type) throw FhirError.of(400, 'invalid', `the body must be a ${type}`, ['resourceType']);
   return resource;
 }
 

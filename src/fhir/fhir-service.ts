@@ -8,6 +8,7 @@ import { RECORD_TABLE, type RecordRow, type WriteSetEntry } from '../contracts/i
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
+import { FhirBundles } from './fhir-bundles.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
@@ -25,6 +26,7 @@ export class FhirService {
   readonly auditEvents: FhirAuditEvents;
   readonly provenance: FhirProvenance;
   readonly search: FhirSearch;
+  readonly bundles: FhirBundles;
   readonly #index: SearchIndex;
   readonly #handlers: Readonly<Record<string, TypeHandler>>;
 
@@ -48,6 +50,7 @@ export class FhirService {
     this.auditEvents = new FhirAuditEvents(node);
     this.provenance = new FhirProvenance(node);
     this.search = new FhirSearch(this.records, this.#index);
+    this.bundles = new FhirBundles(this.records, this.search, this.#index);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
     node.onCommitted((writeSet) => this.#unindexRemoved(writeSet));
   }

@@ -16,3 +16,5 @@ export { loadValidator, validateResource, type ValidationIssue, type ValidationI
 export { FhirSearch, type SearchPage } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
 export { SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
+export { FhirBundles } from './fhir-bundles.js';
+export type { BundleWrite, BundleWriteResult } from './fhir-records.js';

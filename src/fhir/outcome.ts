@@ -24,6 +24,7 @@ export type IssueCode =
   | 'exception'
   | 'throttled'
   | 'transient'
+  | 'multiple-matches'
   | 'informational';
 
 /** One OperationOutcome.issue. */

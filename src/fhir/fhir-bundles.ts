@@ -1,0 +1,146 @@
+/**
+ * Executing FHIR batch and transaction Bundles (R4 http.html#transaction) planned by
+ * src/fhir/bundle. A transaction's writes become one records.batch on the ledger, so they land
+ * together or not at all; a batch runs entry by entry, each failure reported in its entry.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../contracts/index.js';
+import type { JsonValue } from '../crypto/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { applyResolvedReferences, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
+import type { BundleWrite, FhirRecords } from './fhir-records.js';
+import type { FhirSearch } from './fhir-search.js';
+import { FhirError } from './outcome.js';
+import type { SearchIndex } from './search/index.js';
+
+/** Runs batch and transaction Bundles against one node's records and search index. */
+export class FhirBundles {
+  constructor(
+    private readonly records: FhirRecords,
+    private readonly search: FhirSearch,
+    private readonly index: SearchIndex,
+  ) {}
+
+  /** Plans, resolves and runs `bundle`; resolves with the response Bundle. Throws FhirError for a transaction that fails. */
+  async execute(principal: Principal, bundle: unknown, purpose: string, prefer: ReturnPreference): Promise<JsonObject> {
+    const planned = planBundle(bundle, randomUUID);
+    const plan = applyResolvedReferences(planned, this.#resolveConditional(planned));
+    const results = plan.type === 'transaction' ? await this.#transaction(principal, plan, purpose) : await this.#batch(principal, plan, purpose);
+    return responseBundle(plan, results, prefer) as unknown as JsonObject;
+  }
+
+  /** Each conditional reference's single match as 'Type/id'; none stays unresolved (a 422 later); several is a 412. */
+  #resolveConditional(plan: BundlePlan): Map<string, string> {
+    const resolved = new Map<string, string>();
+    for (const { reference, type } of plan.conditionalReferences) {
+      if (resolved.has(reference)) continue;
+      const match = this.#single(type, reference.slice(reference.indexOf('?') + 1));
+      if (match !== undefined) resolved.set(reference, `${type}/${match}`);
+    }
+    return resolved;
+  }
+
+  /** The id of the one `type` matching `query`, undefined for none; FhirError 412 for several (R4 conditional rules). */
+  #single(type: string, query: string): string | undefined {
+    const found = this.index.search(type, new URLSearchParams(`${query}&_count=2`));
+    if (found.total > 1) throw FhirError.of(412, 'multiple-matches', `a conditional ${type} search matched ${found.total} resources`);
+    return found.ids[0];
+  }
+
+  async #transaction(principal: Principal, plan: BundlePlan, purpose: string): Promise<EntryResult[]> {
+    const existing = this.#conditionalCreates(plan);
+    const writes: { step: PlannedEntry; write: BundleWrite }[] = [];
+    for (const step of plan.steps) {
+      if (step.method === 'GET' || existing.has(step.index)) continue;
+      const resource = step.resource === undefined ? undefined : redirect(step.resource, existing, plan);
+      writes.push({ step, write: bundleWrite(step, resource) });
+    }
+    const landed = await this.records.writeAll(principal, writes.map(({ write }) => write));
+    const results: EntryResult[] = writes.map(({ step }, i) => writeResult(step.index, landed[i]!));
+    for (const [index, match] of existing) results.push({ index, kind: 'read', version: await this.records.read(principal, match.type, match.id, purpose) });
+    for (const step of plan.steps) if (step.method === 'GET') results.push(await this.#get(principal, step, purpose));
+    return results;
+  }
+
+  async #batch(principal: Principal, plan: BundlePlan, purpose: string): Promise<EntryResult[]> {
+    const results: EntryResult[] = plan.entryErrors.map(({ index, error }) => ({ index, kind: 'failed', error }));
+    for (const step of plan.steps) {
+      try {
+        results.push(await this.#batchEntry(principal, step, purpose));
+      } catch (error) {
+        if (!(error instanceof FhirError)) throw error;
+        results.push({ index: step.index, kind: 'failed', error });
+      }
+    }
+    return results;
+  }
+
+  async #batchEntry(principal: Principal, step: PlannedEntry, purpose: string): Promise<EntryResult> {
+    if (step.method === 'GET') return this.#get(principal, step, purpose);
+    if (step.method === 'POST' && step.ifNoneExist !== undefined) {
+      const match = this.#single(step.type, step.ifNoneExist);
+      if (match !== undefined) return { index: step.index, kind: 'read', version: await this.records.read(principal, step.type, match, purpose) };
+    }
+    if (step.method === 'POST') return { index: step.index, kind: 'created', version: await this.records.create(principal, step.resource!) };
+    if (step.method === 'DELETE') return { index: step.index, kind: 'deleted', versionId: await this.records.delete(principal, step.type, step.id!) };
+    const updated = await this.records.update(principal, step.type, step.id!, step.resource!, etagVersion(step.ifMatch));
+    return { index: step.index, kind: updated.created ? 'created' : 'updated', version: updated };
+  }
+
+  /** POST entries whose ifNoneExist finds a match: by entry index, the existing resource. */
+  #conditionalCreates(plan: BundlePlan): Map<number, { type: string; id: string }> {
+    const existing = new Map<number, { type: string; id: string }>();
+    for (const step of plan.steps) {
+      if (step.method !== 'POST' || step.ifNoneExist === undefined) continue;
+      const match = this.#single(step.type, step.ifNoneExist);
+      if (match !== undefined) existing.set(step.index, { type: step.type, id: match });
+    }
+    return existing;
+  }
+
+  async #get(principal: Principal, step: PlannedEntry, purpose: string): Promise<EntryResult> {
+    if (step.id !== undefined) return { index: step.index, kind: 'read', version: await this.records.read(principal, step.type, step.id, purpose) };
+    const page = await this.search.search(principal, step.type, new URLSearchParams(step.url.split('?')[1] ?? ''), purpose);
+    const entry = page.matches.map((match) => ({ resource: match.resource, search: { mode: 'match' } }));
+    return { index: step.index, kind: 'searched', bundle: { resourceType: 'Bundle', type: 'searchset', entry } };
+  }
+}
+
+function bundleWrite(step: PlannedEntry, resource: JsonObject | undefined): BundleWrite {
+  if (step.method === 'DELETE') return { method: 'DELETE', type: step.type, id: step.id! };
+  const ifMatch = etagVersion(step.ifMatch);
+  return { method: step.method === 'PUT' ? 'PUT' : 'POST', type: step.type, id: step.id!, resource: resource!, ...(ifMatch === undefined ? {} : { ifMatch }) };
+}
+
+function writeResult(index: number, landed: Awaited<ReturnType<FhirRecords['writeAll']>>[number]): EntryResult {
+  if ('deleted' in landed) return { index, kind: 'deleted', ...(landed.deleted === undefined ? {} : { versionId: landed.deleted }) };
+  return { index, kind: landed.created ? 'created' : 'updated', version: landed };
+}
+
+/** The version an If-Match ETag (W/"3" or "3") names. */
+function etagVersion(etag: string | undefined): number | undefined {
+  if (etag === undefined) return undefined;
+  const match = /^(?:W\/)?"([0-9]{1,10})"$/.exec(etag.trim());
+  if (match === null) throw FhirError.of(400, 'value', 'If-Match must be an ETag such as W/"3"');
+  return Number(match[1]);
+}
+
+/**
+ * `resource` with references to a conditionally created entry's assigned id pointed at the
+ * resource that already existed instead (R4: a conditional create that matches creates nothing).
+ */
+function redirect(resource: JsonObject, existing: ReadonlyMap<number, { type: string; id: string }>, plan: BundlePlan): JsonObject {
+  if (existing.size === 0) return resource;
+  const moved = new Map<string, string>();
+  for (const step of plan.steps) {
+    const match = existing.get(step.index);
+    if (match !== undefined && step.id !== undefined) moved.set(`${step.type}/${step.id}`, `${match.type}/${match.id}`);
+  }
+  return rewrite(resource, moved) as JsonObject;
+}
+
+function rewrite(value: JsonValue, moved: ReadonlyMap<string, string>): JsonValue {
+  if (Array.isArray(value)) return value.map((item) => rewrite(item, moved));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? (moved.get(item) ?? item) : rewrite(item, moved)]));
+}
