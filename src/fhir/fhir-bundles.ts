@@ -13,6 +13,9 @@ import type { FhirSearch } from './fhir-search.js';
 import { FhirError } from './outcome.js';
 import type { SearchIndex } from './search/index.js';
 
+/** Entries of a batch Bundle in flight at once. */
+const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
+
 /** Runs batch and transaction Bundles against one node's records and search index. */
 export class FhirBundles {
   constructor(
@@ -62,17 +65,23 @@ export class FhirBundles {
     return results;
   }
 
+  /** A batch's entries are independent (R4), so a slice of them runs at once and shares block commits. */
   async #batch(principal: Principal, plan: BundlePlan, purpose: string): Promise<EntryResult[]> {
     const results: EntryResult[] = plan.entryErrors.map(({ index, error }) => ({ index, kind: 'failed', error }));
-    for (const step of plan.steps) {
-      try {
-        results.push(await this.#batchEntry(principal, step, purpose));
-      } catch (error) {
-        if (!(error instanceof FhirError)) throw error;
-        results.push({ index: step.index, kind: 'failed', error });
-      }
+    for (let start = 0; start < plan.steps.length; start += BATCH_ENTRIES_IN_FLIGHT_MAX) {
+      const slice = plan.steps.slice(start, start + BATCH_ENTRIES_IN_FLIGHT_MAX);
+      results.push(...(await Promise.all(slice.map((step) => this.#batchEntryOrFailure(principal, step, purpose)))));
     }
     return results;
+  }
+
+  async #batchEntryOrFailure(principal: Principal, step: PlannedEntry, purpose: string): Promise<EntryResult> {
+    try {
+      return await this.#batchEntry(principal, step, purpose);
+    } catch (error) {
+      if (!(error instanceof FhirError)) throw error;
+      return { index: step.index, kind: 'failed', error };
+    }
   }
 
   async #batchEntry(principal: Principal, step: PlannedEntry, purpose: string): Promise<EntryResult> {
