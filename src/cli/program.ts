@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
 import { registerVerifyResource } from './verify-resource.js';
 
@@ -15,5 +16,6 @@ export function buildProgram(): Command {
   registerChainCommands(program);
   registerVerifyResource(program);
   registerLogin(program);
+  registerImport(program);
   return program;
 }
