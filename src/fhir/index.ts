@@ -11,7 +11,7 @@ export { checkResourceProof, proofFromParameters, proofParameters, type ProofChe
 export { auditEventOf, AUDIT_KIND_SYSTEM, TX_ID_SYSTEM } from './audit-event.js';
 export type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 export { FhirError, operationOutcome, type IssueCode, type OperationOutcome, type OutcomeIssue } from './outcome.js';
-export { isResourceTypeName, patientIdOf, SERVED_TYPES } from './patient-of.js';
+export { DIRECTORY_TYPES, isResourceTypeName, PATIENT_REFERENCE_ELEMENT, patientIdOf, SERVED_TYPES } from './patient-of.js';
 export { loadValidator, validateResource, type ValidationIssue, type ValidationIssueCode } from './validation/validate.js';
 export { FhirSearch, type SearchPage } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';

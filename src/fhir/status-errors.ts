@@ -3,6 +3,7 @@ import { FhirError } from './outcome.js';
 
 /** The FHIR error for a refused or failed transaction about `what`. */
 export function statusError(status: string, what: string): FhirError {
+  if (status === 'denied:record-exists') return FhirError.of(409, 'conflict', `${what}: that id is taken by a resource of another type (ids are unique across types here)`);
   if (status === 'denied:version-conflict') return FhirError.of(409, 'conflict', `${what} changed concurrently; re-read and retry`);
   if (status === 'denied:record-deleted' || status === 'denied:record-erased') return FhirError.of(410, 'deleted', `${what} is ${status.slice('denied:record-'.length)}`);
   if (status === 'denied:no-such-patient') return FhirError.of(422, 'processing', `${what}: the referenced patient is not registered here`);
