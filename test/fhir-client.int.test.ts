@@ -49,6 +49,23 @@ test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history
   const consents = (await doctor.search({ resourceType: 'Consent', searchParams: { patient: 'patient-0001' } })) as unknown as { entry: { resource: Resource }[] };
   assert.deepEqual(consents.entry.map((entry) => entry.resource['status']), ['active']);
 
+  // A transaction Bundle through the client: a new Encounter and an Observation that references it by urn:uuid.
+  const transaction = (await doctor.transaction({
+    body: {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl: 'urn:uuid:6f1e2a3b-0000-4000-8000-000000000001', resource: { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/patient-0001' } }, request: { method: 'POST', url: 'Encounter' } },
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'Pulse' }, subject: { reference: 'Patient/patient-0001' }, encounter: { reference: 'urn:uuid:6f1e2a3b-0000-4000-8000-000000000001' }, valueQuantity: { value: 64, unit: '/min' } }, request: { method: 'POST', url: 'Observation' } },
+      ],
+    },
+  })) as unknown as { type: string; entry: { response: { status: string; location: string } }[] };
+  assert.equal(transaction.type, 'transaction-response');
+  assert.deepEqual(transaction.entry.map((entry) => entry.response.status.split(' ')[0]), ['201', '201']);
+  const [encounterId, observationId] = transaction.entry.map((entry) => entry.response.location.split('/')[1]!);
+  const linked = (await doctor.read({ resourceType: 'Observation', id: observationId! })) as Resource;
+  assert.equal((linked['encounter'] as { reference: string }).reference, `Encounter/${encounterId}`);
+
   // The patient narrows their consent: a new grant to one practitioner, then they read it back.
   const patientToken = (await login(origin, 'patient-0001', 'chartchain-demo', 'patient/*.rs patient/Consent.cud')).access_token;
   const asPatient = new Client({ baseUrl: `${origin}/fhir`, bearerToken: patientToken });
