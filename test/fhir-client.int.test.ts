@@ -24,13 +24,14 @@ test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history
   const port = await freePort('127.0.0.1');
   const origin = `http://127.0.0.1:${port}`;
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice'), clients: demoClients(origin), clock: () => now });
+  // The demo is seeded before the server opens the search index, as `chartchain start` does.
+  assert.equal(await seedDemo(node), true);
   const app = buildServer(node, { auth });
   t.after(async () => {
     await app.close();
     await node.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  assert.equal(await seedDemo(node), true);
   await app.listen({ host: '127.0.0.1', port });
 
   const doctorToken = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
@@ -47,7 +48,7 @@ test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history
   const history = (await doctor.resourceHistory({ resourceType: 'Observation', id: created.id! })) as unknown as { entry: { resource: Resource }[] };
   assert.deepEqual(history.entry.map((entry) => entry.resource['status']), ['final', 'preliminary']);
   const consents = (await doctor.search({ resourceType: 'Consent', searchParams: { patient: 'patient-0001' } })) as unknown as { entry: { resource: Resource }[] };
-  assert.deepEqual(consents.entry.map((entry) => entry.resource['status']), ['active']);
+  assert.deepEqual(consents.entry.map((entry) => entry.resource['status']), ['active', 'active'], 'the demo consents to the practice and to the hospital');
 
   // A transaction Bundle through the client: a new Encounter and an Observation that references it by urn:uuid.
   const transaction = (await doctor.transaction({

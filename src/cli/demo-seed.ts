@@ -1,14 +1,23 @@
 /**
- * The embedded default's demo data, written on first start through the same paths as any
- * client: practitioner dr-ada, patient patient-0001 with a few Observations, and the patient's
- * consent for the practice to read and write their chart for treatment.
+ * The embedded default's demo consortium, written on first start through the same paths as any
+ * client: the practice (this node) with practitioner dr-ada; a second member organisation, the
+ * demo hospital, with practitioner dr-grey and a data-sharing agreement; patient patient-0001
+ * with a few Observations; two Synthea patients imported as transaction Bundles; and each
+ * patient's consent for the practice (and patient-0001's for the hospital) to read for treatment.
  */
-import type { Principal } from '../contracts/index.js';
-import { FhirRecords } from '../fhir/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { exportSeed, generateSigningKey, generateX25519, toHex } from '../crypto/index.js';
+import type { GrantTerms, Principal } from '../contracts/index.js';
+import { FhirService } from '../fhir/index.js';
+import { signTransaction, type JsonObject, type Transaction } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 
 const PRACTITIONER_ID = 'dr-ada';
 const PATIENT_ID = 'patient-0001';
+const HOSPITAL_ID = 'demo-hospital';
+const SYNTHEA_DIR = fileURLToPath(new URL('../../demo/synthea', import.meta.url));
 
 /** True when this node holds the demo practitioner's keys: it was seeded. */
 export function hasDemo(node: ChartChainNode): boolean {
@@ -19,28 +28,28 @@ export function hasDemo(node: ChartChainNode): boolean {
 export async function seedDemo(node: ChartChainNode): Promise<boolean> {
   if (hasDemo(node)) return false;
   const keys = node.records.enrol('practitioner', PRACTITIONER_ID);
-  const registered = await node.submit(node.signAsOrg('membership.register-practitioner', { practitionerId: PRACTITIONER_ID, ...keys }));
-  if (!registered.ok || (await node.waitForTx(registered.txId)).status !== 'ok') throw new Error('could not register the demo practitioner');
-  const doctor: Principal = { kind: 'practitioner', id: PRACTITIONER_ID, org: node.config.orgId };
-  const records = new FhirRecords(node);
+  await committed(node, node.signAsOrg('membership.register-practitioner', { practitionerId: PRACTITIONER_ID, ...keys }));
+  const service = new FhirService(node);
+  try {
+    const doctor: Principal = { kind: 'practitioner', id: PRACTITIONER_ID, org: node.config.orgId };
+    await seedPatient(node, service, doctor);
+    for (const patientId of await importSynthea(service, doctor)) await grant(node, patientId, `demo-consent-${patientId}`, practiceTerms(node.config.orgId));
+    await seedHospital(node);
+  } finally {
+    service.close();
+  }
+  return true;
+}
+
+async function seedPatient(node: ChartChainNode, service: FhirService, doctor: Principal): Promise<void> {
   const patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Demo', given: ['Pat'] }], gender: 'female', birthDate: '1961-04-12' };
-  await records.update(doctor, 'Patient', PATIENT_ID, patient);
-  const terms = {
-    grantee: { kind: 'organisation' as const, id: node.config.orgId },
-    actions: ['read' as const, 'write' as const],
-    resourceTypes: [],
-    recordIds: [],
-    excludeLabels: ['PSY', '42CFRPart2'],
-    purposes: ['TREAT', 'ETREAT'],
-    period: { start: 0, end: null },
-  };
-  const status = await node.consent.grant(PATIENT_ID, 'demo-consent-practice', terms);
-  if (status !== 'ok') throw new Error(`could not record the demo consent: ${status}`);
+  await service.records.update(doctor, 'Patient', PATIENT_ID, patient);
+  await grant(node, PATIENT_ID, 'demo-consent-practice', { ...practiceTerms(node.config.orgId), excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'] });
   for (const [code, display, value, unit] of [
     ['8480-6', 'Systolic blood pressure', 128, 'mm[Hg]'],
     ['4548-4', 'Hemoglobin A1c/Hemoglobin.total in Blood', 6.1, '%'],
   ] as const) {
-    await records.create(doctor, {
+    await service.records.create(doctor, {
       resourceType: 'Observation',
       status: 'final',
       code: { coding: [{ system: 'http://loinc.org', code, display }] },
@@ -49,5 +58,54 @@ export async function seedDemo(node: ChartChainNode): Promise<boolean> {
       valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit },
     });
   }
-  return true;
+}
+
+/** Imports the demo Synthea Bundles; resolves with the ids their Patients were given. */
+async function importSynthea(service: FhirService, doctor: Principal): Promise<string[]> {
+  const patientIds: string[] = [];
+  for (const name of readdirSync(SYNTHEA_DIR).filter((file) => file.endsWith('.json')).sort()) {
+    const response = await service.bundles.execute(doctor, JSON.parse(readFileSync(join(SYNTHEA_DIR, name), 'utf8')), 'TREAT', 'minimal');
+    for (const entry of response['entry'] as { response: { location?: string } }[]) {
+      const match = /^Patient\/([^/]+)/.exec(entry.response.location ?? '');
+      if (match !== null) patientIds.push(match[1]!);
+    }
+  }
+  return patientIds;
+}
+
+/**
+ * The demo hospital: admitted by the practice's vote (the only member, so a majority), with its
+ * own keys in this node's keystore, a practitioner, and an agreement under which the practice
+ * discloses to it for treatment; patient-0001 consents to it too.
+ */
+async function seedHospital(node: ChartChainNode): Promise<void> {
+  const signing = generateSigningKey();
+  const encryption = generateX25519();
+  node.records.keystore.put(`demo-org:${HOSPITAL_ID}:signing`, exportSeed(signing), 'ed25519-seed');
+  const candidate = { action: 'admit', orgId: HOSPITAL_ID, name: 'Demo Community Hospital', signingKey: toHex(signing.publicKey), encryptionKey: toHex(encryption.publicKey) };
+  await committed(node, node.signAsOrg('membership.propose', candidate));
+  let nonce = 0;
+  const asHospital = (type: string, body: JsonObject): Transaction => signTransaction({ type, nonce: (nonce += 1), body }, signing);
+  const doctor = { practitionerId: 'dr-grey', signingKey: toHex(generateSigningKey().publicKey), encryptionKey: toHex(generateX25519().publicKey) };
+  await committed(node, asHospital('membership.register-practitioner', doctor));
+  const terms = { resourceTypes: [], excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'], period: { start: 0, end: null }, redisclosure: false };
+  await committed(node, node.signAsOrg('agreements.propose', { agreementId: 'demo-dsa-practice-hospital', discloser: node.config.orgId, recipient: HOSPITAL_ID, terms }));
+  await committed(node, asHospital('agreements.countersign', { agreementId: 'demo-dsa-practice-hospital' }));
+  await grant(node, PATIENT_ID, 'demo-consent-hospital', { ...practiceTerms(HOSPITAL_ID), actions: ['read'], purposes: ['TREAT'] });
+}
+
+function practiceTerms(orgId: string): GrantTerms {
+  return { grantee: { kind: 'organisation', id: orgId }, actions: ['read', 'write'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
+}
+
+async function grant(node: ChartChainNode, patientId: string, grantId: string, terms: GrantTerms): Promise<void> {
+  const status = await node.consent.grant(patientId, grantId, terms);
+  if (status !== 'ok') throw new Error(`could not record the demo consent ${grantId}: ${status}`);
+}
+
+async function committed(node: ChartChainNode, tx: Transaction): Promise<void> {
+  const result = await node.submit(tx);
+  if (!result.ok) throw new Error(`demo seeding refused: ${result.reason}`);
+  const status = (await node.waitForTx(result.txId)).status;
+  if (status !== 'ok') throw new Error(`demo seeding failed: ${status}`);
 }

@@ -59,7 +59,10 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
     `chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}`,
     `FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration`,
   ];
-  if (demo.seeded) lines.push('seeded the demo: practitioner dr-ada, patient patient-0001 with two Observations and a consent for this practice');
+  if (demo.seeded) {
+    lines.push('seeded the demo consortium: this practice (practitioner dr-ada) and the demo hospital (dr-grey) under a data-sharing agreement;');
+    lines.push('  patients patient-0001 and two Synthea patients, each consenting to the practice (patient-0001 to the hospital too)');
+  }
   if (demo.demo) {
     lines.push(`demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:`);
     lines.push(`  npm run chartchain -- login --url ${origin} --user dr-ada --password ${DEMO_PASSWORD}`);
