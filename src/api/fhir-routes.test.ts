@@ -314,6 +314,10 @@ test('a search index left by a crash, or missing, is rebuilt from the chain at s
   for (const suffix of ['', '-wal', '-shm']) rmSync(join(node.dataDir, `search.db${suffix}`), { force: true });
   const afterDelete = await reopen();
   assert.equal((await found(afterDelete)).length, 1);
+  // Closed services stop following commits: this deletion reaches only the open index.
+  assert.equal((await afterDelete.inject({ method: 'DELETE', url: `/fhir/Patient/${patientId}`, headers: AS_DOCTOR })).statusCode, 204);
+  assert.equal(node.halted, undefined);
+  assert.deepEqual(await found(afterDelete), []);
   await afterDelete.close();
 });
 

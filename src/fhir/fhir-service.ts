@@ -31,6 +31,7 @@ export class FhirService {
   readonly #handlers: Readonly<Record<string, TypeHandler>>;
 
   readonly #inUse: string;
+  readonly #stopFollowing: () => void;
 
   /**
    * Opens the index, rebuilding it from the chain when it is missing or the last process using
@@ -52,7 +53,7 @@ export class FhirService {
     this.search = new FhirSearch(this.records, this.#index);
     this.bundles = new FhirBundles(this.records, this.search, this.#index);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
-    node.onCommitted((writeSet) => this.#unindexRemoved(writeSet));
+    this.#stopFollowing = node.onCommitted((writeSet) => this.#unindexRemoved(writeSet));
   }
 
   /** The handler of `type`'s instance interactions. */
@@ -62,6 +63,7 @@ export class FhirService {
 
   /** Closes the search index; the next start trusts it as complete. */
   close(): void {
+    this.#stopFollowing();
     this.#index.close();
     rmSync(this.#inUse, { force: true });
   }

@@ -329,9 +329,14 @@ export class ChartChainNode {
   /**
    * Calls `listener` with the write-set of every block committed from now on, after the commit:
    * how node-local derived data (the FHIR search index) follows deletions and erasures.
+   * Returns the function that stops the calls.
    */
-  onCommitted(listener: (writeSet: readonly WriteSetEntry[]) => void): void {
+  onCommitted(listener: (writeSet: readonly WriteSetEntry[]) => void): () => void {
     this.#commitListeners.push(listener);
+    return () => {
+      const at = this.#commitListeners.indexOf(listener);
+      if (at >= 0) this.#commitListeners.splice(at, 1);
+    };
   }
 
   /** Deletes the ciphertexts of newly erased records and signs this organisation's receipt for each. */
