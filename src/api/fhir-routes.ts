@@ -4,8 +4,8 @@
  * consent check then decides every read, so a scope never widens consent.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import { CODE_PATTERN, type Principal } from '../contracts/index.js';
+import { capabilityStatement, defaultPurpose, etagOf, etagVersion, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
@@ -62,10 +62,9 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
         return send(reply, 200, await searchBundle(service, caller, request.params.type, params, baseUrl(request), purposeOf(request, caller)));
       });
 
-      fhir.get<{ Params: Params; Querystring: Record<string, string> }>('/Patient/:id/$everything', async (request, reply) => {
+      fhir.get<{ Params: Params }>('/Patient/:id/$everything', async (request, reply) => {
         const caller = await authorised(auth, request, 'read', 'Patient');
-        const count = countOf(request.query['_count']);
-        const offset = countOf(request.query['_offset'] ?? '0', 0);
+        const { count, offset } = searchPage(new URLSearchParams(request.url.split('?')[1] ?? ''));
         const page = await service.search.everything(caller.principal, request.params.id, purposeOf(request, caller), offset, count);
         const next = page.nextOffset === undefined ? undefined : `${baseUrl(request)}/Patient/${request.params.id}/$everything?_count=${count}&_offset=${page.nextOffset}`;
         return send(reply, 200, searchSet(baseUrl(request), page.matches, next));
@@ -98,14 +97,14 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       fhir.put<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = await authorised(auth, request, 'update');
         const resource = resourceBody(request);
-        const updated = await handlerFor(request.params.type).update(caller.principal, request.params.type, request.params.id, resource, ifMatchOf(request));
+        const updated = await handlerFor(request.params.type).update(caller.principal, request.params.type, request.params.id, resource, etagVersion(singleHeader(request.headers['if-match'])));
         return sendVersion(request, reply, updated.created ? 201 : 200, updated);
       });
 
       fhir.delete<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = await authorised(auth, request, 'delete');
         const version = await handlerFor(request.params.type).delete(caller.principal, request.params.type, request.params.id);
-        if (version !== undefined) void reply.header('ETag', `W/"${version}"`);
+        if (version !== undefined) void reply.header('ETag', etagOf(version));
         return reply.code(204).send();
       });
     },
@@ -175,7 +174,7 @@ function jsonBody(request: FastifyRequest, type: string): JsonObject {
 function purposeOf(request: FastifyRequest, caller: FhirCaller): string {
   const header = request.headers['x-purpose-of-use'];
   if (header === undefined) return defaultPurpose(caller.principal);
-  if (typeof header !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(header)) throw FhirError.of(400, 'value', 'X-Purpose-Of-Use must be one v3 ActReason code');
+  if (typeof header !== 'string' || !CODE_PATTERN.test(header)) throw FhirError.of(400, 'value', 'X-Purpose-Of-Use must be one v3 ActReason code');
   return header;
 }
 
@@ -184,19 +183,10 @@ function versionIdOf(text: string): number {
   return Number(text);
 }
 
-/** If-Match: W/"n" (or "n") names the version the update expects to replace. */
-function ifMatchOf(request: FastifyRequest): number | undefined {
-  const header = request.headers['if-match'];
-  if (header === undefined) return undefined;
-  const match = typeof header === 'string' ? /^(?:W\/)?"([0-9]{1,10})"$/.exec(header.trim()) : null;
-  if (match === null) throw FhirError.of(400, 'value', 'If-Match must be an ETag such as W/"3"');
-  return Number(match[1]);
-}
-
 function sendVersion(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply, status: number, version: ServedVersion): FastifyReply {
   const type = String(version.resource['resourceType']);
   const id = String(version.resource['id']);
-  void reply.header('ETag', `W/"${version.versionId}"`).header('Last-Modified', new Date(version.lastUpdated).toUTCString());
+  void reply.header('ETag', etagOf(version.versionId)).header('Last-Modified', new Date(version.lastUpdated).toUTCString());
   if (status === 201) void reply.header('Location', `${baseUrl(request)}/${type}/${id}/_history/${version.versionId}`);
   const prefer = String(request.headers['prefer'] ?? '');
   if (request.method !== 'GET' && /return=minimal/.test(prefer)) return reply.code(status).send();
@@ -213,9 +203,9 @@ function historyBundle(base: string, type: string, id: string, entries: readonly
     total: entries.length,
     entry: entries.map((entry): JsonObject => {
       if ('deleted' in entry) {
-        return { request: { method: 'DELETE', url: `${type}/${id}` }, response: { status: '204', lastModified: new Date(entry.deleted.time).toISOString(), etag: `W/"${entry.deleted.version}"` } };
+        return { request: { method: 'DELETE', url: `${type}/${id}` }, response: { status: '204', lastModified: new Date(entry.deleted.time).toISOString(), etag: etagOf(entry.deleted.version) } };
       }
-      return { fullUrl: `${base}/${type}/${id}`, resource: entry.resource, request: { method: entry.versionId === 1 ? 'POST' : 'PUT', url: entry.versionId === 1 ? type : `${type}/${id}` }, response: { status: entry.versionId === 1 ? '201' : '200', etag: `W/"${entry.versionId}"`, lastModified: entry.lastUpdated } };
+      return { fullUrl: `${base}/${type}/${id}`, resource: entry.resource, request: { method: entry.versionId === 1 ? 'POST' : 'PUT', url: entry.versionId === 1 ? type : `${type}/${id}` }, response: { status: entry.versionId === 1 ? '201' : '200', etag: etagOf(entry.versionId), lastModified: entry.lastUpdated } };
     }),
   };
 }
@@ -237,8 +227,7 @@ async function searchBundle(service: FhirService, caller: FhirCaller, type: stri
   if (type === 'Consent') return searchSet(base, service.consents.search(caller.principal, requiredParam(params, 'patient', type).replace(/^Patient\//, '')), undefined);
   if (type === 'AuditEvent') {
     const patientId = requiredParam(params, 'patient', type).replace(/^Patient\//, '');
-    const count = countOf(params.get('_count') ?? undefined);
-    const offset = countOf(params.get('_offset') ?? '0', 0);
+    const { count, offset } = searchPage(params);
     const page = service.auditEvents.search(caller.principal, patientId, offset, count);
     const next = offset + count < page.total ? `${base}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}` : undefined;
     return { ...searchSet(base, page.found, next), total: page.total };
@@ -260,14 +249,10 @@ function nextLink(base: string, type: string, params: URLSearchParams, offset: n
   return `${base}/${type}?${next.toString()}`;
 }
 
-/** Page sizes: _count as FHIR defines it, bounded so one page stays cheap. */
-const PAGE_SIZE_DEFAULT = 50;
-const PAGE_SIZE_MAX = 1000;
-
-function countOf(value: unknown, fallback = PAGE_SIZE_DEFAULT): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !/^[0-9]{1,7}$/.test(value)) throw FhirError.of(400, 'value', '_count and _offset must be non-negative integers');
-  return Math.min(Number(value), PAGE_SIZE_MAX);
+/** A header sent at most once; a repeated one is ambiguous. */
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  if (Array.isArray(value)) throw FhirError.of(400, 'value', 'the header may be sent once');
+  return value;
 }
 
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {

@@ -10,6 +10,7 @@ import type { JsonObject } from '../ledger/index.js';
 import { applyResolvedReferences, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
 import type { BundleWrite, FhirRecords } from './fhir-records.js';
 import type { FhirSearch } from './fhir-search.js';
+import { etagVersion } from './etag.js';
 import { FhirError } from './outcome.js';
 import type { SearchIndex } from './search/index.js';
 
@@ -124,14 +125,6 @@ function bundleWrite(step: PlannedEntry, resource: JsonObject | undefined): Bund
 function writeResult(index: number, landed: Awaited<ReturnType<FhirRecords['writeAll']>>[number]): EntryResult {
   if ('deleted' in landed) return { index, kind: 'deleted', ...(landed.deleted === undefined ? {} : { versionId: landed.deleted }) };
   return { index, kind: landed.created ? 'created' : 'updated', version: landed };
-}
-
-/** The version an If-Match ETag (W/"3" or "3") names. */
-function etagVersion(etag: string | undefined): number | undefined {
-  if (etag === undefined) return undefined;
-  const match = /^(?:W\/)?"([0-9]{1,10})"$/.exec(etag.trim());
-  if (match === null) throw FhirError.of(400, 'value', 'If-Match must be an ETag such as W/"3"');
-  return Number(match[1]);
 }
 
 /**

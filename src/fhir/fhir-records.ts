@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
-import { KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import { ID_PATTERN, KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { inclusionProof, type ChartChainNode, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
@@ -35,7 +35,8 @@ export class FhirRecords implements TypeHandler {
 
   /** Creates `resource` under a new server-assigned id (POST [type]). */
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
-    return this.#write(principal, { ...resource, id: randomUUID() }, 0);
+    const id = randomUUID();
+    return this.#write(principal, { method: 'POST', type: String(resource['resourceType']), id, resource: { ...resource, id } });
   }
 
   /**
@@ -44,11 +45,9 @@ export class FhirRecords implements TypeHandler {
    */
   async update(principal: Principal, type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
     if (resource['id'] !== id) throw FhirError.of(400, 'invalid', 'the resource id must match the id in the URL', [`${type}.id`]);
-    const current = this.#record(type, id);
-    if (ifMatch !== undefined && current?.latestVersion !== ifMatch) throw FhirError.of(412, 'conflict', `If-Match names version ${ifMatch}, which is not the current version`);
-    if (current?.status === 'erased') throw FhirError.of(410, 'deleted', `${type}/${id} was erased`);
-    const served = await this.#write(principal, resource, current?.latestVersion ?? 0);
-    return { ...served, created: current === undefined };
+    const created = this.#record(type, id) === undefined;
+    const served = await this.#write(principal, { method: 'PUT', type, id, resource, ...(ifMatch === undefined ? {} : { ifMatch }) });
+    return { ...served, created };
   }
 
   /** Reads the current version, or version `versionId` (GET [type]/[id][/_history/[vid]]). */
@@ -73,14 +72,8 @@ export class FhirRecords implements TypeHandler {
   async writeAll(principal: Principal, writes: readonly BundleWrite[]): Promise<BundleWriteResult[]> {
     const practitionerId = practitionerOf(principal);
     const checked = writes.map((write) => this.#check(write));
-    for (const write of writes) if (write.method !== 'DELETE' && write.type === 'Patient') await this.#enrolPatient(write.id);
-    const items: (VersionInput | { tombstone: string })[] = [];
-    for (const item of checked) {
-      if (item === undefined) continue;
-      if ('tombstone' in item) items.push(item);
-      else if (item.patientId !== null && !this.node.records.patientRegistered(item.patientId)) throw statusError('denied:no-such-patient', `${String(item.resource['resourceType'])}/${item.recordId!}`);
-      else items.push(item);
-    }
+    const items = checked.filter((item): item is VersionInput | { tombstone: string } => item !== undefined);
+    await this.#patientsReady(items.filter((item): item is VersionInput => !('tombstone' in item)));
     if (items.length === 0) return writes.map(() => ({ deleted: undefined }));
     const batch = await this.node.records.writeBatch(practitionerId, items);
     await this.#commit(batch.tx, 'the transaction Bundle');
@@ -166,34 +159,30 @@ export class FhirRecords implements TypeHandler {
     return entries;
   }
 
-  async #write(principal: Principal, resource: JsonObject, currentVersion: number): Promise<ServedVersion> {
-    const type = String(resource['resourceType']);
-    const id = String(resource['id']);
+  async #write(principal: Principal, write: BundleWrite & { method: 'POST' | 'PUT' }): Promise<ServedVersion> {
     const practitionerId = practitionerOf(principal);
-    const stored = withoutServerMeta(resource);
-    requireValid(stored);
-    const owner = patientIdOf(resource, id);
-    if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
-    if (type === 'Patient') await this.#enrolPatient(id);
-    else if (owner.patientId !== null && !this.node.records.patientRegistered(owner.patientId)) throw statusError('denied:no-such-patient', `${type}/${id}`);
-    const write = await this.node.records.write({
-      practitionerId,
-      patientId: owner.patientId,
-      resource: stored,
-      recordId: id,
-      expectedVersion: currentVersion,
-      securityLabels: securityLabelsOf(resource),
-    });
-    if (this.options.ledger === 'off-for-benchmarks') return served(stored, { version: write.version, time: Date.now(), txId: '' });
-    const txId = await this.#commit(write.tx, `${type}/${id}`);
-    const version = this.node.records.version(id, write.version)!;
-    this.options.index?.putSoon(stored, { patientId: owner.patientId, lastUpdated: version.time });
-    return { ...served(stored, version), txId };
+    const item = this.#check(write) as VersionInput;
+    await this.#patientsReady([item]);
+    const prepared = await this.node.records.write({ practitionerId, ...item });
+    if (this.options.ledger === 'off-for-benchmarks') return served(item.resource, { version: prepared.version, time: Date.now(), txId: '' });
+    const txId = await this.#commit(prepared.tx, `${write.type}/${write.id}`);
+    const version = this.node.records.version(write.id, prepared.version)!;
+    this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: version.time });
+    return { ...served(item.resource, version), txId };
+  }
+
+  /** Enrols every Patient among `items` new to this node; any other item's patient must already be registered. */
+  async #patientsReady(items: readonly VersionInput[]): Promise<void> {
+    // Patients first: a bundle may list an Observation before the Patient it belongs to.
+    for (const item of items) if (item.resource['resourceType'] === 'Patient') await this.#enrolPatient(item.recordId!);
+    for (const item of items) {
+      if (item.patientId !== null && !this.node.records.patientRegistered(item.patientId)) throw statusError('denied:no-such-patient', `${String(item.resource['resourceType'])}/${item.recordId!}`);
+    }
   }
 
   /** Registers a custodial patient with fresh keys on first sight of their Patient resource. */
   async #enrolPatient(patientId: string): Promise<void> {
-    if (!/^[a-z0-9][a-z0-9-]{1,63}$/.test(patientId)) throw FhirError.of(400, 'value', 'a Patient id here is lowercase letters, digits and dashes', ['Patient.id']);
+    if (!ID_PATTERN.test(patientId)) throw FhirError.of(400, 'value', 'a Patient id here is lowercase letters, digits and dashes', ['Patient.id']);
     if (this.node.records.patientRegistered(patientId)) return;
     const keys = this.node.records.enrol('patient', patientId);
     await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), `Patient/${patientId}`);

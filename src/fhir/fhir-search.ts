@@ -7,7 +7,7 @@ import type { Principal } from '../contracts/index.js';
 import type { FhirRecords } from './fhir-records.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
-import { includeTargets, parseInclude, searchParameter, searchRevinclude, SEARCH_COUNT_DEFAULT, SEARCH_COUNT_MAX, type SearchIndex } from './search/index.js';
+import { includeTargets, parseInclude, searchPage, searchParameter, searchRevinclude, SEARCH_COUNT_MAX, type SearchIndex } from './search/index.js';
 import type { ServedVersion } from './type-handler.js';
 
 /** Reads of one search page in flight at once. */
@@ -35,8 +35,7 @@ export class FhirSearch {
     const found = this.index.search(type, params);
     const matches = await this.#readAll(principal, found.ids.map((id) => `${type}/${id}`), purpose);
     const included = await this.#included(principal, type, matches, includes, revincludes, purpose);
-    const offset = Number(params.get('_offset') ?? 0);
-    const count = pageSize(params.get('_count'));
+    const { count, offset } = searchPage(params);
     return { matches, included, nextOffset: offset + count < found.total ? offset + count : undefined };
   }
 
@@ -91,9 +90,4 @@ export class FhirSearch {
       throw error;
     }
   }
-}
-
-function pageSize(text: string | null): number {
-  const count = text === null ? SEARCH_COUNT_DEFAULT : Number(text);
-  return Number.isSafeInteger(count) && count >= 0 ? Math.min(count, SEARCH_COUNT_MAX) : SEARCH_COUNT_DEFAULT;
 }

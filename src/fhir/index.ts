@@ -3,6 +3,7 @@ export { grantToConsent, consentToGrantTerms, type ConsentIssue, type ConsentWri
 export type { Coding, CodeableConcept, Consent, ConsentActor, ConsentData, ConsentProvision, Identifier, Period, Reference } from './datatypes.js';
 export { RECORD_ID_SYSTEM, securityLabelSystem } from './terminology.js';
 export { capabilityStatement } from './capability.js';
+export { etagOf, etagVersion } from './etag.js';
 export { defaultPurpose, FhirRecords } from './fhir-records.js';
 export { FhirConsents } from './fhir-consents.js';
 export { FhirAuditEvents } from './fhir-audit-events.js';
@@ -15,6 +16,6 @@ export { DIRECTORY_TYPES, isResourceTypeName, PATIENT_REFERENCE_ELEMENT, patient
 export { loadValidator, validateResource, type ValidationIssue, type ValidationIssueCode } from './validation/validate.js';
 export { FhirSearch, type SearchPage } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
-export { SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
+export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
 export { FhirBundles } from './fhir-bundles.js';
 export type { BundleWrite, BundleWriteResult } from './fhir-records.js';

@@ -3,6 +3,7 @@
  * entry per request entry, in request order, each with response.status and, for a write,
  * response.location, etag and lastModified.
  */
+import { etagOf } from '../etag.js';
 import { STATUS_CODES } from 'node:http';
 import type { JsonObject } from '../../ledger/index.js';
 import type { FhirError, OperationOutcome } from '../outcome.js';
@@ -105,11 +106,6 @@ function locationOf(version: ServedVersion): string {
 
 function versionHeaders(version: ServedVersion): { etag: string; lastModified: string } {
   return { etag: etagOf(version.versionId), lastModified: version.lastUpdated };
-}
-
-/** The weak ETag R4 uses for a version (http.html#versioning). */
-function etagOf(versionId: number): string {
-  return `W/"${versionId}"`;
 }
 
 /** An HTTP status line without the version, as Bundle.entry.response.status carries it: '404 Not Found'. */

@@ -10,6 +10,6 @@ export {
 export { extractValues, type DateRow, type IndexRow, type QuantityRow, type ReferenceRow, type StringRow, type TokenRow } from './extract.js';
 export { dateRange, DATE_HIGH_MAX, DATE_LOW_MIN, type DateRange } from './date-range.js';
 export { foldString, normaliseReference, type NormalisedReference } from './normalise.js';
-export { SEARCH_COUNT_DEFAULT, SEARCH_COUNT_MAX, SEARCH_VALUES_MAX } from './query.js';
+export { SEARCH_COUNT_DEFAULT, SEARCH_COUNT_MAX, SEARCH_VALUES_MAX, searchPage } from './query.js';
 export { SearchIndex, type IndexedMeta, type SearchIndexOptions, type SearchResult } from './search-index.js';
 export { includeTargets, parseInclude, REVINCLUDE_IDS_MAX, searchRevinclude, type IncludeParameter } from './include.js';

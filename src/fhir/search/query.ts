@@ -86,7 +86,7 @@ export function compileSearch(type: string, params: URLSearchParams, nowMs: numb
     if (valueCount > SEARCH_VALUES_MAX) throw FhirError.of(400, 'too-costly', `a search may test at most ${SEARCH_VALUES_MAX} values`);
     filters.push(parameterFilter({ name, key: parameterKey(type, name), definition, modifier, values, nowMs }));
   }
-  return { where: joinParts(filters, ' AND '), orderBy: compileSort(type, params.getAll('_sort')), ...page(params) };
+  return { where: joinParts(filters, ' AND '), orderBy: compileSort(type, params.getAll('_sort')), ...searchPage(params) };
 }
 
 /** One parameter of a search: its name, definition, modifier and comma-separated values. */
@@ -325,7 +325,7 @@ function sortKey(type: string, key: string): SqlPart {
 }
 
 /** _count (default SEARCH_COUNT_DEFAULT, at most SEARCH_COUNT_MAX) and _offset, the index of the page's first match. */
-function page(params: URLSearchParams): { count: number; offset: number } {
+export function searchPage(params: URLSearchParams): { count: number; offset: number } {
   const count = pageNumber(params, '_count', SEARCH_COUNT_DEFAULT);
   return { count: Math.min(count, SEARCH_COUNT_MAX), offset: pageNumber(params, '_offset', 0) };
 }
