@@ -21,7 +21,7 @@ const SYNTHEA_DIR = fileURLToPath(new URL('../../demo/synthea', import.meta.url)
 
 /** True when this node holds the demo practitioner's keys: it was seeded. */
 export function hasDemo(node: ChartChainNode): boolean {
-  return node.records.keystore.names().includes(`practitioner:${PRACTITIONER_ID}:signing`);
+  return node.records.keystore.has(`practitioner:${PRACTITIONER_ID}:signing`);
 }
 
 /** Seeds the demo unless it already is; resolves true when it seeded. */

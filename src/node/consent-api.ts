@@ -66,7 +66,7 @@ export class NodeConsent {
 
   #holdsPatient(patientId: string): boolean {
     const patient = this.host.chain.state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
-    return patient?.custody === 'custodial' && patient.homeOrg === this.host.orgId && this.host.records.keystore.names().includes(`patient:${patientId}:encryption`);
+    return patient?.custody === 'custodial' && patient.homeOrg === this.host.orgId && this.host.records.keystore.has(`patient:${patientId}:encryption`);
   }
 
   async #commit(patientId: string, type: string, body: JsonObject): Promise<string> {

@@ -68,6 +68,7 @@ const ALARM_COUNT_MAX = 100;
 export class NodeRecords {
   readonly #signers = new Map<string, LocalSigner>();
   readonly #alarms: NodeAlarm[] = [];
+  readonly #custodialKeys = new Map<string, ReadonlyMap<string, KeyObject>>();
 
   constructor(
     private readonly chain: ChainStore,
@@ -205,12 +206,18 @@ export class NodeRecords {
     if (reader.kind === 'organisation') return this.keys.encryptionKeys;
     if (reader.kind === 'patient') return this.#custodialKey(`patient:${reader.patientId}:encryption`);
     const name = `practitioner:${reader.practitionerId}:encryption`;
-    return this.keys.keystore.names().includes(name) ? new Map([...this.#custodialKey(name), ...this.keys.encryptionKeys]) : this.keys.encryptionKeys;
+    return this.keys.keystore.has(name) ? new Map([...this.#custodialKey(name), ...this.keys.encryptionKeys]) : this.keys.encryptionKeys;
   }
 
-  #custodialKey(name: string): Map<string, KeyObject> {
-    const pair = x25519FromPrivate(this.keys.keystore.get(name));
-    return new Map([[toHex(pair.publicKey), pair.privateKey]]);
+  /** A custodial X25519 key by keystore entry, unsealed and imported once: every read of a patient or practitioner needs it. */
+  #custodialKey(name: string): ReadonlyMap<string, KeyObject> {
+    let key = this.#custodialKeys.get(name);
+    if (key === undefined) {
+      const pair = x25519FromPrivate(this.keys.keystore.get(name));
+      key = new Map([[toHex(pair.publicKey), pair.privateKey]]);
+      this.#custodialKeys.set(name, key);
+    }
+    return key;
   }
 
   /** Every version of `recordId`, each with the inclusion proof of its anchoring transaction. */
