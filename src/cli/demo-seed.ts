@@ -104,8 +104,6 @@ async function grant(node: ChartChainNode, patientId: string, grantId: string, t
 }
 
 async function committed(node: ChartChainNode, tx: Transaction): Promise<void> {
-  const result = await node.submit(tx);
-  if (!result.ok) throw new Error(`demo seeding refused: ${result.reason}`);
-  const status = (await node.waitForTx(result.txId)).status;
+  const { status } = await node.submitAndWait(tx);
   if (status !== 'ok') throw new Error(`demo seeding failed: ${status}`);
 }

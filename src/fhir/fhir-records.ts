@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
 import { ID_PATTERN, KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
-import type { JsonObject } from '../ledger/index.js';
+import type { JsonObject, Transaction } from '../ledger/index.js';
 import { inclusionProof, type ChartChainNode, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
@@ -188,12 +188,10 @@ export class FhirRecords implements TypeHandler {
     await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), `Patient/${patientId}`);
   }
 
-  async #commit(tx: Parameters<ChartChainNode['submit']>[0], what: string): Promise<string> {
-    const submitted = await this.node.submit(tx);
-    if (!submitted.ok) throw statusError(submitted.status, what);
-    const { status } = await this.node.waitForTx(submitted.txId);
+  async #commit(tx: Transaction, what: string): Promise<string> {
+    const { status, txId } = await this.node.submitAndWait(tx);
     if (status !== 'ok') throw statusError(status, what);
-    return submitted.txId;
+    return txId!;
   }
 
   #record(type: string, id: string) {

@@ -35,6 +35,7 @@ export interface AccessHost {
   signAsOrg(type: string, body: JsonObject): Transaction;
   submit(tx: Transaction): Promise<Submitted>;
   waitForTx(txId: string, timeoutMs?: number): Promise<{ status: string }>;
+  submitAndWait(tx: Transaction): Promise<{ status: string; txId?: string }>;
 }
 
 /** The answer to a read: the resource with its basis, or the denial; either way the access transaction's id. */

@@ -62,6 +62,7 @@ function otherOrg(node: ChartChainNode, keys: OrgKeys, orgId: string): TestOrg {
     signAsOrg: (type, body) => signer.sign(type, body),
     submit: (tx) => node.submit(tx),
     waitForTx: (txId, timeoutMs) => node.waitForTx(txId, timeoutMs),
+    submitAndWait: (tx) => node.submitAndWait(tx),
   };
   return { orgId, records, access: new NodeAccess(host), sign: (type, body) => signer.sign(type, body) };
 }

@@ -70,9 +70,7 @@ export class NodeConsent {
   }
 
   async #commit(patientId: string, type: string, body: JsonObject): Promise<string> {
-    const result = await this.host.submit(this.host.records.signer('patient', patientId).sign(type, body));
-    if (!result.ok) return result.status;
-    return (await this.host.waitForTx(result.txId)).status;
+    return (await this.host.submitAndWait(this.host.records.signer('patient', patientId).sign(type, body))).status;
   }
 }
 

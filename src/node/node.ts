@@ -102,6 +102,7 @@ export class ChartChainNode {
       signAsOrg: (type, body) => this.signAsOrg(type, body),
       submit: (tx) => this.submit(tx),
       waitForTx: (txId, timeoutMs) => this.waitForTx(txId, timeoutMs),
+      submitAndWait: (tx) => this.submitAndWait(tx),
     };
     this.access = new NodeAccess(host);
     this.consent = new NodeConsent(host);
@@ -258,6 +259,17 @@ export class ChartChainNode {
     const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
     if (record !== undefined) return { txId, ...record };
     return this.#pending.has(txId) ? { txId, status: 'pending' } : undefined;
+  }
+
+  /**
+   * Submits `tx` and waits for its block. Resolves with the status that decided it: the
+   * admission refusal, or the committed status ('ok', or why the contract refused it); with
+   * the txId whenever it was admitted.
+   */
+  async submitAndWait(tx: Transaction, timeoutMs?: number): Promise<{ status: string; txId?: string }> {
+    const submitted = await this.submit(tx);
+    if (!submitted.ok) return { status: submitted.status };
+    return { status: (await this.waitForTx(submitted.txId, timeoutMs)).status, txId: submitted.txId };
   }
 
   /** Resolves with the committed record of `txId`; rejects after `timeoutMs`. */
