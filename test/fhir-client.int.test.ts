@@ -3,36 +3,17 @@
  * a node serving HTTP on a free loopback port: the path an existing EHR or app takes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client } from 'fhir-kit-client';
-import { AuthServer, buildServer, createDemoUsers } from '../src/api/index.js';
-import { demoClients, freePort } from '../src/cli/demo-clients.js';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { login } from '../src/cli/login.js';
-import { ChartChainNode } from '../src/node/index.js';
+import { startFhirServer } from './fhir-server.js';
 
 type Resource = Record<string, unknown> & { resourceType: string; id?: string };
 
 test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history, search, a patient-signed Consent, and the error paths', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-client-'));
-  ChartChainNode.init(dir, { orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test', orderer: { batchTimeoutMs: 5 } });
-  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   let now = Date.now();
-  const port = await freePort('127.0.0.1');
-  const origin = `http://127.0.0.1:${port}`;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice'), clients: demoClients(origin), clock: () => now });
-  // The demo is seeded before the server opens the search index, as `chartchain start` does.
-  assert.equal(await seedDemo(node), true);
-  const app = buildServer(node, { auth });
-  t.after(async () => {
-    await app.close();
-    await node.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await app.listen({ host: '127.0.0.1', port });
+  const { origin } = await startFhirServer(t, { prepare: async (node) => assert.equal(await seedDemo(node), true), clock: () => now });
 
   const doctorToken = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
   const doctor = new Client({ baseUrl: `${origin}/fhir`, bearerToken: doctorToken });

@@ -9,34 +9,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { AuthServer, buildServer, createDemoUsers } from '../src/api/index.js';
 import { parseScopes } from '../src/api/auth/index.js';
-import { demoClients, freePort } from '../src/cli/demo-clients.js';
 import { bundleFiles, importBundles } from '../src/cli/import.js';
 import { RECORD_TABLE, type RecordRow } from '../src/contracts/index.js';
-import { ChartChainNode } from '../src/node/index.js';
+import type { ChartChainNode } from '../src/node/index.js';
+import { startFhirServer } from './fhir-server.js';
 
 const SYNTHEA = fileURLToPath(new URL('../../shared/fixtures/synthea', import.meta.url));
 
 test('all Synthea fixtures import over HTTP, every resource lands as a record, and an interrupted import resumes', { timeout: 600_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-synthea-'));
-  ChartChainNode.init(join(dir, 'node'), { orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test', orderer: { batchTimeoutMs: 5 } });
-  const node = await ChartChainNode.open(join(dir, 'node'), { verifyPoolSize: 1 });
-  const port = await freePort('127.0.0.1');
-  const origin = `http://127.0.0.1:${port}`;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice'), clients: demoClients(origin), tokenLifetimeSeconds: 3600 });
   // Only a practitioner to sign with: the demo seed's own Synthea patients would make the reference data's conditional creates match.
-  const keys = node.records.enrol('practitioner', 'dr-ada');
-  const registered = await node.submit(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }));
-  assert.ok(registered.ok);
-  assert.equal((await node.waitForTx(registered.txId)).status, 'ok');
-  const app = buildServer(node, { auth });
-  t.after(async () => {
-    await app.close();
-    await node.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await app.listen({ host: '127.0.0.1', port });
+  const registerPractitioner = async (node: ChartChainNode): Promise<void> => {
+    const keys = node.records.enrol('practitioner', 'dr-ada');
+    const registered = await node.submit(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }));
+    assert.ok(registered.ok);
+    assert.equal((await node.waitForTx(registered.txId)).status, 'ok');
+  };
+  const { node, auth, origin } = await startFhirServer(t, { prepare: registerPractitioner });
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-synthea-journal-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const token = await auth.tokens.issue({ principal: { kind: 'practitioner', id: 'dr-ada', org: 'demo-practice' }, scopes: parseScopes('user/*.cruds') });
   const typesOf = (): Map<string, number> => {
     const types = new Map<string, number>();
