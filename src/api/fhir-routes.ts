@@ -115,9 +115,7 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
 /** The caller, once the token allows `interaction` on the URL's resource type. */
 async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Partial<Params> }>, interaction: FhirInteraction, type = String(request.params.type)): Promise<FhirCaller> {
   if (!isResourceTypeName(type)) throw FhirError.of(404, 'not-supported', 'unknown resource type');
-  if (interaction !== 'read' && interaction !== 'search' && !secureOrLoopback(request)) {
-    throw FhirError.of(403, 'security', 'writes are accepted only over TLS or from this machine (loopback)');
-  }
+  if (interaction !== 'read' && interaction !== 'search') requireSecureWrite(request);
   const caller = await auth.authenticate(request);
   if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
   return caller;
@@ -125,7 +123,7 @@ async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Part
 
 /** The caller of a batch or transaction Bundle, once the token allows every entry's interaction. */
 async function authorisedBundle(auth: FhirAuth, request: FastifyRequest, bundle: JsonObject): Promise<FhirCaller> {
-  if (!secureOrLoopback(request)) throw FhirError.of(403, 'security', 'writes are accepted only over TLS or from this machine (loopback)');
+  requireSecureWrite(request);
   const caller = await auth.authenticate(request);
   const entries = Array.isArray(bundle['entry']) ? bundle['entry'] : [];
   for (const entry of entries) {
@@ -142,7 +140,11 @@ async function authorisedBundle(auth: FhirAuth, request: FastifyRequest, bundle:
 
 const INTERACTION_OF_METHOD: Readonly<Record<string, FhirInteraction>> = { POST: 'create', PUT: 'update', DELETE: 'delete', GET: 'read' };
 
-/** True for a TLS connection, or a plain one from a loopback address: bearer tokens and PHI never cross a network in clear for a write. */
+/** Throws 403 unless the connection is TLS or from a loopback address: bearer tokens and PHI never cross a network in clear for a write. */
+function requireSecureWrite(request: FastifyRequest): void {
+  if (!secureOrLoopback(request)) throw FhirError.of(403, 'security', 'writes are accepted only over TLS or from this machine (loopback)');
+}
+
 function secureOrLoopback(request: FastifyRequest): boolean {
   if (request.protocol === 'https') return true;
   const address = request.socket.remoteAddress ?? '';
