@@ -4,8 +4,9 @@
  * interrupted import resume: files already imported are skipped.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 
@@ -23,8 +24,20 @@ export function bundleFiles(paths: readonly string[]): string[] {
   return paths.flatMap((path) => (statSync(path).isDirectory() ? readdirSync(path).filter((name) => name.endsWith('.json')).sort().map((name) => join(path, name)) : [path]));
 }
 
+/**
+ * Where an import into `url` keeps its journal unless told otherwise: one file per node in the
+ * user's state directory (`$XDG_STATE_HOME/chartchain`, else `~/.local/state/chartchain`), never
+ * the working directory, so a checkout of this repository does not collect journals.
+ */
+export function defaultJournal(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const stateHome = env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  const origin = createHash('sha256').update(new URL(url).origin).digest('hex').slice(0, 16);
+  return join(stateHome, 'chartchain', `import-${origin}.journal`);
+}
+
 /** Posts each file to `fhirBase` with `token`, skipping files the journal lists and appending those that succeed. */
 export async function importBundles(fhirBase: string, token: string, files: readonly string[], journal: string, onFile: (done: number) => void = () => {}): Promise<ImportSummary> {
+  mkdirSync(dirname(journal), { recursive: true, mode: 0o700 });
   const done = new Set(existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter(Boolean) : []);
   const summary: ImportSummary = { files: 0, skipped: 0, resources: 0, seconds: 0, failures: [] };
   const started = performance.now();
@@ -32,7 +45,7 @@ export async function importBundles(fhirBase: string, token: string, files: read
     const bytes = readFileSync(file);
     const digest = createHash('sha256').update(bytes).digest('hex');
     if (done.has(digest)) summary.skipped += 1;
-    else await importOne(fhirBase, token, file, bytes, summary, () => appendFileSync(journal, `${digest}\n`));
+    else await importOne(fhirBase, token, file, bytes, summary, () => appendFileSync(journal, `${digest}\n`, { mode: 0o600 }));
     onFile(i + 1);
   }
   summary.seconds = (performance.now() - started) / 1000;
@@ -62,12 +75,12 @@ export function registerImport(program: Command): void {
     .description('post FHIR batch/transaction Bundles (files or directories of .json) to a node; resumable')
     .option('--url <url>', 'the node', 'http://127.0.0.1:8080')
     .requiredOption('--token <token>', 'an access token (see `chartchain login`)')
-    .option('--journal <file>', 'where imported files are recorded, to resume an interrupted import', '.chartchain-import.journal')
-    .action(async (paths: string[], flags: { url: string; token: string; journal: string }) => {
+    .option('--journal <file>', 'where imported files are recorded, to resume an interrupted import (default: one per node under ~/.local/state/chartchain)')
+    .action(async (paths: string[], flags: { url: string; token: string; journal?: string }) => {
       const files = bundleFiles(paths);
       const bar = new SingleBar({ format: 'import [{bar}] {value}/{total} bundles', stream: process.stderr, hideCursor: true });
       if (process.stderr.isTTY) bar.start(files.length, 0);
-      const summary = await importBundles(`${new URL(flags.url).origin}/fhir`, flags.token, files, flags.journal, (done) => bar.update(done));
+      const summary = await importBundles(`${new URL(flags.url).origin}/fhir`, flags.token, files, flags.journal ?? defaultJournal(flags.url), (done) => bar.update(done));
       bar.stop();
       const rate = summary.seconds > 0 ? Math.round(summary.resources / summary.seconds) : 0;
       process.stdout.write(`imported ${summary.resources} resources from ${summary.files} bundles in ${summary.seconds.toFixed(1)} s (${rate} resources/s); ${summary.skipped} already imported; ${summary.failures.length} failures\n`);

@@ -1,4 +1,5 @@
 /** The `chartchain` command tree. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
   const program = new Command()
     .name('chartchain')
     .description('ChartChain: a permissioned ledger for electronic health records')
+    .version(packageVersion(), '-V, --version', 'print the chartchain version')
     .showHelpAfterError();
   registerNodeCommands(program);
   registerChainCommands(program);
@@ -18,4 +20,10 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerImport(program);
   return program;
+}
+
+/** The version in the package's own package.json, two folders above this file. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
 }
