@@ -4,17 +4,19 @@ import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { registerAuthRoutes, type AuthServer } from './auth/index.js';
 import { registerFhirRoutes } from './fhir-routes.js';
+import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
+import { registerMetrics } from './metrics.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 
 /**
- * Builds (but does not start) the HTTP app for `node`: /ledger always; with `auth`, also the
- * SMART authorization endpoints and the FHIR API at /fhir.
+ * Builds (but does not start) the HTTP app for `node`: /ledger, /healthz, /readyz and /metrics
+ * always; with `auth`, also the SMART authorization endpoints and the FHIR API at /fhir.
  */
-export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks' } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[] } = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
@@ -35,6 +37,8 @@ export function buildServer(node: ChartChainNode, options: { logger?: boolean; a
     return reply.code(statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  registerMetrics(app, node);
+  registerHealthRoutes(app, node, options.readiness);
   registerLedgerRoutes(app, node);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
