@@ -1,6 +1,7 @@
 /** The `chartchain` command tree. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerImport } from './import.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerVerifyResource(program);
   registerLogin(program);
   registerImport(program);
+  registerBackupCommands(program);
   return program;
 }
 
