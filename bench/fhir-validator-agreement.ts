@@ -2,7 +2,7 @@
  * npx tsx bench/fhir-validator-agreement.ts
  *
  * How often validateResource (src/fhir/validation) agrees with the HL7 reference validator on
- * valid versus invalid, over the R4 cases in ../shared/fixtures/fhir-test-cases/validator-r4,
+ * valid versus invalid, over the R4 cases in test/fixtures/fhir-test-cases/validator-r4,
  * with a line per case and the skipped cases; then what validation costs per resource, for an
  * HL7 example Observation and a Synthea Patient and Observation. The last line is JSON:
  * { cases, agree, agreementRate, skipped }.
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { measureAgreement } from '../src/fhir/validation/agreement.js';
 import { loadValidator, validateResource } from '../src/fhir/validation/validate.js';
 
-const fixtures = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
 const WARMUP_RUNS = 500;
 const TIMED_RUNS = 3000;
 

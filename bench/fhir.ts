@@ -100,7 +100,7 @@ async function searchesPerSecond(served: Served): Promise<number> {
   return Math.round(result.requests.average);
 }
 
-const SYNTHEA = fileURLToPath(new URL('../../shared/fixtures/synthea', import.meta.url));
+const SYNTHEA = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
 
 async function syntheaImport(served: Served): Promise<{ resourcesPerSec: number; resources: number }> {
   const all = bundleFiles([SYNTHEA]);

@@ -353,7 +353,7 @@ test("a client's own Provenance is stored as a record of the patient it targets;
 
 test('the HL7 R4 examples of every served type round-trip through the FHIR API; the rest are refused with an OperationOutcome', async (t) => {
   const { node, app } = await serve(t);
-  const examples = fileURLToPath(new URL('../../../shared/fixtures/hl7-examples', import.meta.url));
+  const examples = fileURLToPath(new URL('../../test/fixtures/hl7-examples', import.meta.url));
   const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }))).json().id);
   assert.equal(await node.consent.grant(patientId, 'grant-examples', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
   // The one example our validator refuses: base64 with line breaks, a known @medplum/core false positive.

@@ -8,7 +8,7 @@ import { consentToGrantTerms, grantToConsent, type ConsentIssue, type GrantTerms
 import { INSTANT_MAX_MS, parseDateTime } from './date-time.js';
 import { GRANT_LIST_COUNT_MAX, type GrantRow, type GrantTerms } from '../contracts/index.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/hl7-examples', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/hl7-examples', import.meta.url));
 const MAY_1_2024 = Date.UTC(2024, 4, 1, 8);
 
 const GRANT: GrantRow = {

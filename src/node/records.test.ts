@@ -12,7 +12,7 @@ import { ChartChainNode } from './node.js';
 import { verifyDataDir } from './verify-sources.js';
 import { openVersion, RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/hl7-examples', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/hl7-examples', import.meta.url));
 
 async function commit(node: ChartChainNode, tx: Parameters<ChartChainNode['submit']>[0]): Promise<string> {
   const result = await node.submit(tx);

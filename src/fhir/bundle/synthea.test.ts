@@ -1,5 +1,5 @@
 /**
- * Planning the real Synthea Bundles in ../shared/fixtures/synthea: legacy (2019) transactions
+ * Planning the real Synthea Bundles in test/fixtures/synthea: legacy (2019) transactions
  * linked by urn:uuid, modern (2021) transactions that also use conditional references, and the
  * modern reference-data batches of conditional creates. Expectations come from the raw JSON,
  * scanned here independently of the planner.
@@ -15,7 +15,7 @@ import { planBundle } from './plan.js';
 import { applyResolvedReferences } from './resolve.js';
 import { counterIds } from './test-helpers.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/synthea', import.meta.url));
+const FIXTURES = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
 const REFERENCE_DATA = join(FIXTURES, 'reference-data');
 
 interface Fixture {
@@ -69,10 +69,13 @@ const legacy = load(FIXTURES, 'legacy2019-');
 const modern = load(FIXTURES, 'modern2021-');
 const referenceData = load(REFERENCE_DATA, 'modern2021-');
 
-test('the fixtures are there', () => {
-  assert.equal(legacy.length, 20);
-  assert.equal(modern.length, 16);
-  assert.equal(referenceData.length, 2);
+test('the fixtures are there: every Bundle the manifest lists, of each generation', () => {
+  const manifest = readFileSync(join(FIXTURES, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).filter(Boolean);
+  const listed = (generation: string, split: (file: string) => boolean) => manifest.filter((line) => line.split('\t')[1] === generation && split(line.split('\t')[2]!)).length;
+  assert.ok(legacy.length >= 2 && modern.length >= 2, 'at least two patients of each generation');
+  assert.equal(legacy.length, listed('legacy2019', (file) => !file.startsWith('shared/')));
+  assert.equal(modern.length, listed('modern2021', (file) => !file.startsWith('shared/')));
+  assert.equal(referenceData.length, listed('modern2021', (file) => file.startsWith('shared/')));
 });
 
 for (const fixture of [...legacy, ...modern]) {

@@ -1,6 +1,6 @@
 /**
  * Test and benchmark input: the resources of the Synthea transaction Bundles in
- * ../shared/fixtures/synthea, made addressable. Each resource gets its urn:uuid as id when it
+ * test/fixtures/synthea, made addressable. Each resource gets its urn:uuid as id when it
  * has none, and every urn:uuid reference to an entry of the same Bundle becomes [Type]/[id],
  * as an import would do, so that reference parameters see real references.
  */
@@ -12,7 +12,7 @@ import type { JsonObject } from '../../ledger/index.js';
 import type { IndexedMeta } from './search-index.js';
 
 /** The Synthea fixture folder. */
-export const SYNTHEA_DIR = fileURLToPath(new URL('../../../../shared/fixtures/synthea', import.meta.url));
+export const SYNTHEA_DIR = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
 /** A fixed lastUpdated base, so runs are reproducible. */
 const LAST_UPDATED_BASE_MS = Date.UTC(2024, 0, 1);
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { measureAgreement } from './agreement.js';
 
-const validatorCases = fileURLToPath(new URL('../../../../shared/fixtures/fhir-test-cases/validator-r4', import.meta.url));
+const validatorCases = fileURLToPath(new URL('../../../test/fixtures/fhir-test-cases/validator-r4', import.meta.url));
 
 /** Measured 59 of 79 (74.7%) when written; a regression of one case fails. bench/fhir-validator-agreement.ts prints each case. */
 const AGREEMENT_RATE_MIN = 0.74;
