@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerNetworkCommands } from './network-commands.js';
 import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
 import { registerVerifyResource } from './verify-resource.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .description('ChartChain: a permissioned ledger for electronic health records')
     .showHelpAfterError();
   registerNodeCommands(program);
+  registerNetworkCommands(program);
   registerChainCommands(program);
   registerVerifyResource(program);
   registerLogin(program);

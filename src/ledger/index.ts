@@ -44,3 +44,4 @@ export {
   TreeSizeOrderError,
 } from './merkle-proof.js';
 export { encodeBlock, encodeBlockParts, decodeBlock, checkHeader, BlockFormatError, type DecodedBlock } from './block-codec.js';
+export { NETWORK_GENESIS_KEY, NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY } from './genesis-key.js';
