@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VerifyPool } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
-import { QueueFullError, SoloOrderer, type OrderedBatch, type Orderer } from '../consensus/index.js';
+import { MemoryCheckpointHub, QueueFullError, SoloOrderer, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
   decodeBlock,
@@ -22,7 +22,8 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { BlobStore, ChainStore, type BlockCommit } from '../storage/index.js';
+import { BlobStore, ChainStore, CheckpointStore, type BlockCommit } from '../storage/index.js';
+import { NodeCheckpoints } from './checkpoints.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
@@ -49,6 +50,16 @@ export type TxLookup = ({ readonly txId: string } & TxRecord) | { readonly txId:
 
 const BLOBS_DIR = 'blobs';
 const ORDERER_FILE = 'orderer.db';
+const CHECKPOINT_FILE = 'checkpoints.db';
+
+/** How a node is connected to the others; the defaults make a node on its own. */
+export interface OpenOptions {
+  readonly verifyPoolSize?: number;
+  /** The ordering service; by default the embedded solo orderer. `onFatal` halts the node. */
+  readonly orderer?: (onFatal: (error: Error) => void) => Orderer;
+  /** Where checkpoints are published and heard; by default nowhere (a network of one). */
+  readonly checkpoints?: CheckpointExchange;
+}
 
 /** A running node. Create with ChartChainNode.open; stop with close(). */
 export class ChartChainNode {
@@ -68,6 +79,8 @@ export class ChartChainNode {
   readonly access: NodeAccess;
   /** Consent of custodial patients, and the key sharing that follows a grant. */
   readonly consent: NodeConsent;
+  /** This node's checkpoints and everyone else's, and which blocks are final. */
+  readonly checkpoints: NodeCheckpoints;
 
   private constructor(
     readonly dataDir: string,
@@ -78,6 +91,7 @@ export class ChartChainNode {
     private readonly pool: VerifyPool,
     private readonly signatures: SignatureCache,
     private readonly orderer: Orderer,
+    checkpoints: CheckpointExchange,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId);
@@ -92,6 +106,8 @@ export class ChartChainNode {
     };
     this.access = new NodeAccess(host);
     this.consent = new NodeConsent(host);
+    const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
+    this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), checkpoints, checkpointHost);
     const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
     this.#org = new LocalSigner(keys.signing, typeof nonce === 'number' ? nonce : 0);
   }
@@ -106,7 +122,7 @@ export class ChartChainNode {
   }
 
   /** Opens an initialised data directory and starts ordering. */
-  static async open(dataDir: string, options: { readonly verifyPoolSize?: number } = {}): Promise<ChartChainNode> {
+  static async open(dataDir: string, options: OpenOptions = {}): Promise<ChartChainNode> {
     const config = readNodeConfig(dataDir);
     if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
     if (awaitsGenesis(dataDir)) throw new GenesisError(`${dataDir} has joined no network yet: start it with --genesis FILE`);
@@ -120,11 +136,15 @@ export class ChartChainNode {
     }
     const pool = new VerifyPool(options.verifyPoolSize);
     const owner: { node?: ChartChainNode } = {};
-    const orderer = new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal: (error) => owner.node?.halt(error.message) });
-    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer));
+    const onFatal = (error: Error) => owner.node?.halt(error.message);
+    const orderer = options.orderer?.(onFatal) ?? new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal });
+    const exchange = options.checkpoints ?? new MemoryCheckpointHub().connect();
+    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer, exchange));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
+    // Signed again after a restart: a crash may have come between a commit and its checkpoint.
+    node.checkpoints.committed(store.head()!);
     node.#requeue();
     await orderer.start(node.#consumer(head));
     node.#confirmErasures(store.stateKeys(ERASURE_TABLE).map((recordId) => [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const));
@@ -308,6 +328,7 @@ export class ChartChainNode {
 
   #commit(commit: BlockCommit): void {
     this.store.commit(commit);
+    this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
     void this.consent.shareCommitted(commit.writeSet).catch((error: unknown) => this.records.alarm('key-sharing', String(error)));
@@ -355,6 +376,7 @@ export class ChartChainNode {
     await this.orderer.close();
     this.#waiters.rejectAll(new Error('node closed'));
     await this.pool.close();
+    this.checkpoints.close();
     this.store.close();
   }
 
