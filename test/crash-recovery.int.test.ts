@@ -81,7 +81,7 @@ async function commitInProcess(node: ChartChainNode, txs: readonly Transaction[]
 
 async function initWithLanes(dir: string): Promise<Lane[]> {
   ChartChainNode.init(dir, { orgId: 'practice-0', orgName: 'Practice 0', network: 'crash-test' });
-  // The genesis transaction spent the founder's nonce 1.
+  // Nonces need only increase: the founder's lane starts past 0 whether or not genesis spent one.
   const lanes: Lane[] = [{ name: 'practice-0', key: loadOrgKeys(dir).signing, nonce: 1 }];
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {

@@ -11,15 +11,19 @@ import {
   blockHashOf,
   encodeTransaction,
   hashLeaf,
+  NETWORK_GENESIS_KEY,
+  NETWORK_GENESIS_KEY_ID,
   RootMismatchError,
   signTransaction,
   TX_BYTES_MAX,
   TX_WIRE_BYTES_MAX,
+  verifyCheckpointSignature,
   verifyConsistency,
   verifyHeaderSignature,
   verifyInclusion,
   type Block,
   type BlockHeader,
+  type Checkpoint,
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
@@ -62,6 +66,8 @@ interface StatusDocument {
   readonly blockHash: string;
   readonly pending: number;
   readonly halted: string | null;
+  readonly finalisedHeight: number;
+  readonly peers: Record<string, { height: number; blockHash: string; appHash: string }>;
 }
 
 type TxDocument = { readonly txId: string; readonly status: string; readonly height?: number; readonly leafIndex?: number };
@@ -129,7 +135,26 @@ test('GET /ledger/status reports the head, the log and the app hash of the genes
   assert.equal(status.appHash, genesis.header.appHash);
   assert.equal(status.halted, null);
   assert.equal(status.pending, 0);
-  assert.ok(verifyHeaderSignature(genesis.header, publicKeyFromRaw(node.keys.signing.publicKey)));
+  // Block 0 is a network genesis: signed by the published genesis key, trusted by its pinned hash.
+  assert.equal(genesis.header.proposer, NETWORK_GENESIS_KEY_ID);
+  assert.ok(verifyHeaderSignature(genesis.header, publicKeyFromRaw(NETWORK_GENESIS_KEY.publicKey)));
+  assert.equal(status.blockHash, node.config.genesisHash);
+  assert.equal(status.finalisedHeight, 0, 'a network of one finalises its own blocks');
+  assert.deepEqual(Object.keys(status.peers), [node.config.orgId]);
+});
+
+test('GET /ledger/checkpoints/:height shows each organisation\'s signed checkpoint and whether the block is final', async (t) => {
+  const { node, app } = await serve(t);
+  const view = await json<{ height: number; final: boolean; majority: number; members: string[]; checkpoints: (Checkpoint & { agrees: boolean })[] }>(app, '/ledger/checkpoints/0');
+  assert.deepEqual({ height: view.height, final: view.final, majority: view.majority, members: view.members }, { height: 0, final: true, majority: 1, members: [node.config.orgId] });
+  const [own] = view.checkpoints;
+  assert.equal(own?.orgId, node.config.orgId);
+  assert.equal(own.agrees, true);
+  assert.equal(own.blockHash, node.blockHash(0));
+  assert.equal(own.appHash, node.head().appHash);
+  assert.ok(verifyCheckpointSignature(own, publicKeyFromRaw(node.keys.signing.publicKey)));
+  assert.equal(refusal(await app.inject('/ledger/checkpoints/7'), 404).error, 'not-found');
+  assert.equal(refusal(await app.inject('/ledger/checkpoints/x'), 400).error, 'bad-request');
 });
 
 test('a submitted transaction commits; its block, inclusion and consistency proofs verify against signed tree heads', async (t) => {
@@ -155,7 +180,7 @@ test('a submitted transaction commits; its block, inclusion and consistency proo
     assert.equal(block.header.height, height);
     assert.equal(block.hash, blockHashOf(block.header));
     assert.equal(block.header.prevHash, height === 0 ? '0'.repeat(64) : blockHashOf(heads[height - 1]!));
-    assert.ok(verifyHeaderSignature(block.header, proposerKey), `header ${height} signature`);
+    assert.ok(verifyHeaderSignature(block.header, height === 0 ? publicKeyFromRaw(NETWORK_GENESIS_KEY.publicKey) : proposerKey), `header ${height} signature`);
     for (const entry of block.txs) assert.equal(typeof entry.status, 'string');
     heads.push(block.header);
   }

@@ -81,6 +81,12 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode)
     }
   });
 
+  app.get<{ Params: { height: string } }>('/ledger/checkpoints/:height', async (request) => {
+    const height = parseCount(request.params.height, 'height');
+    if (height > node.head().height && node.checkpoints.at(height).checkpoints.length === 0) throw new ApiError(404, 'not-found', `no checkpoint at height ${height}`);
+    return node.checkpoints.at(height);
+  });
+
   app.get('/ledger/erasures', async () => ({ erasures: node.erasures() }));
 
   app.get<{ Params: { recordId: string } }>('/ledger/erasures/:recordId', async (request) => {

@@ -17,6 +17,7 @@ export function nodeStatus(node: ChartChainNode) {
     appHash: head.appHash,
     pending: node.pendingCount,
     halted: node.halted ?? null,
+    ...node.checkpoints.status(),
     alarms: [...(node.halted === undefined ? [] : [{ kind: 'halted', reason: node.halted }]), ...node.records.alarms],
   };
 }

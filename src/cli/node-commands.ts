@@ -1,5 +1,5 @@
 /** `chartchain init`, `start` and `keys`. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
@@ -7,7 +7,7 @@ import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
-import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
+import { adoptGenesis, awaitsGenesis, ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
 
 const DEFAULT_DATA = './data';
@@ -17,18 +17,39 @@ interface InitFlags {
   orgId: string;
   orgName: string;
   network: string;
+  genesis?: string;
+  join?: boolean;
+}
+
+function readJsonFile(path: string): unknown {
+  return JSON.parse(readFileSync(resolve(path), 'utf8'));
 }
 
 function init(flags: InitFlags): void {
-  ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network });
+  if (flags.join === true && flags.genesis !== undefined) throw new Error('--join and --genesis exclude each other');
+  const genesis = flags.genesis === undefined ? {} : { genesis: readJsonFile(flags.genesis) };
+  ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, ...genesis });
   const config = readNodeConfig(resolve(flags.data))!;
-  process.stdout.write(`initialised ${config.orgId} (${config.orgName}) founding network "${config.network}" in ${flags.data}\n`);
+  const what = flags.join === true ? 'awaiting a network genesis (chartchain identity export, then start --genesis FILE)' : `${flags.genesis === undefined ? 'founding' : 'member of'} network "${config.network}", genesis ${config.genesisHash}`;
+  process.stdout.write(`initialised ${config.orgId} (${config.orgName}) ${what} in ${flags.data}\n`);
+}
+
+/** Brings `dataDir` to block 0: a fresh directory is initialised; --genesis is adopted or checked against the pinned one. True when it was fresh. */
+function prepareDataDir(dataDir: string, flags: InitFlags): boolean {
+  if (flags.genesis !== undefined && readNodeConfig(dataDir) !== undefined) {
+    adoptGenesis(dataDir, readJsonFile(flags.genesis));
+    return false;
+  }
+  if (awaitsGenesis(dataDir)) throw new Error(`${flags.data} has joined no network yet: start it with --genesis FILE`);
+  if (isInitialised(dataDir)) return false;
+  init(flags);
+  return true;
 }
 
 async function start(flags: InitFlags & { host: string; port: string; demo: boolean }): Promise<void> {
   const dataDir = resolve(flags.data);
-  const fresh = !isInitialised(dataDir);
-  if (fresh) init(flags);
+  // The demo is a one-node consortium: it is never seeded into a network's genesis.
+  const fresh = prepareDataDir(dataDir, flags) && flags.genesis === undefined;
   const requested = Number(flags.port);
   if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new RangeError('--port must be 0..65535');
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
@@ -75,12 +96,15 @@ function initOptions(command: Command): Command {
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .option('--org-id <id>', 'this organisation\'s id', 'demo-practice')
     .option('--org-name <name>', 'this organisation\'s name', 'Demo Internal Medicine Practice')
-    .option('--network <name>', 'network name, for a new network', 'chartchain-dev');
+    .option('--network <name>', 'network name, for a new one-member network', 'chartchain-dev')
+    .option('--genesis <file>', 'start from this network genesis file (chartchain genesis); checked against the pinned one on later starts');
 }
 
 /** Registers init, start and keys on `program`. */
 export function registerNodeCommands(program: Command): void {
-  initOptions(program.command('init').description('create keys, node.json and the genesis block in a new data directory')).action(init);
+  initOptions(program.command('init').description('create keys, node.json and block 0 (a one-member network, or --genesis FILE) in a new data directory'))
+    .option('--join', 'create only keys and node.json, to join a network whose genesis is yet to be built')
+    .action(init);
 
   initOptions(program.command('start').description('start a node (initialising it on first run) with the solo orderer'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')

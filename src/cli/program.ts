@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerNetworkCommands } from './network-commands.js';
 import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
 import { registerVerifyResource } from './verify-resource.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the chartchain version')
     .showHelpAfterError();
   registerNodeCommands(program);
+  registerNetworkCommands(program);
   registerChainCommands(program);
   registerVerifyResource(program);
   registerLogin(program);

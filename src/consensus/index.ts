@@ -9,3 +9,4 @@ export {
 } from './orderer.js';
 export { SoloOrderer } from './solo/solo-orderer.js';
 export { runOrdererConformance, type OrdererFactory } from './orderer-conformance.js';
+export { MemoryCheckpointHub, type CheckpointExchange } from './checkpoint-exchange.js';

@@ -5,7 +5,7 @@
  */
 import { fromHex, isHex, keyIdOf, publicKeyFromRaw } from '../crypto/index.js';
 import { KEY_TABLE, ORG_TABLE, type Executor, type KeyRow, type SignatureCheck } from '../contracts/index.js';
-import { verifyHeaderSignature, type BlockHeader, type DecodedBlock } from '../ledger/index.js';
+import { NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, verifyHeaderSignature, type BlockHeader, type DecodedBlock } from '../ledger/index.js';
 import type { BlockCommit } from '../storage/index.js';
 import { assembleBlock, type ChainView } from './block-assembly.js';
 
@@ -42,7 +42,11 @@ export function validateBlock(view: ChainView, executor: Executor, decoded: Deco
   return assembled.commitFor(header);
 }
 
-/** The proposer must be a member organisation's key (a founder's, for genesis) and its signature must verify. */
+/**
+ * The proposer must be a member organisation's key and its signature must verify. Height 0 is
+ * the exception: a founder's key, or the published network genesis key when the genesis
+ * transaction is signed by it too (a network genesis, trusted by its pinned hash alone).
+ */
 function checkProposer(view: ChainView, decoded: DecodedBlock, header: BlockHeader): void {
   const publicKey = header.height === 0 ? genesisProposerKey(decoded, header.proposer) : memberKey(view, header.proposer);
   if (publicKey === undefined) throw new BlockValidationError(header.height, 'proposer', 'an active member organisation key', header.proposer);
@@ -59,6 +63,7 @@ function memberKey(view: ChainView, keyId: string): string | undefined {
 function genesisProposerKey(decoded: DecodedBlock, keyId: string): string | undefined {
   const genesis = decoded.txs[0];
   if (genesis === undefined || genesis.tx.type !== 'membership.genesis' || decoded.block.txs[0]?.status !== 'ok') return undefined;
+  if (keyId === NETWORK_GENESIS_KEY_ID) return genesis.tx.signer === NETWORK_GENESIS_KEY_ID ? NETWORK_GENESIS_PUBLIC_KEY : undefined;
   const orgs = genesis.tx.body['orgs'] as { signingKey?: unknown }[];
   const keys = orgs.map((org) => org.signingKey).filter((key): key is string => isHex(key, 32));
   return keys.find((key) => keyIdOf(fromHex(key)) === keyId);

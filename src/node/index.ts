@@ -1,5 +1,7 @@
 /** Public API of src/node: the node, its proofs, and chain verification. Knows nothing of HTTP. */
-export { ChartChainNode, isInitialised, type InitOptions, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
+export { ChartChainNode, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
+export { isInitialised, awaitsGenesis, adoptGenesis, identityOf, type InitOptions } from './node-init.js';
+export { buildGenesis, readGenesis, GenesisError, type GenesisFile, type OrgIdentity } from './network-genesis.js';
 export { readNodeConfig, DEFAULT_ORDERER, type NodeConfig } from './node-config.js';
 export { inclusionProof, consistencyProof, ProofRequestError, type InclusionProofResponse, type ConsistencyProofResponse } from './proofs.js';
 export { BlockValidationError } from './block-validation.js';

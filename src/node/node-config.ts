@@ -7,6 +7,13 @@ export interface NodeConfig {
   readonly network: string;
   readonly orgId: string;
   readonly orgName: string;
+  /**
+   * Hash of block 0 this node was started from, pinned: the node refuses a chain or a genesis
+   * file with any other. Absent only in a data directory that has joined no network yet.
+   */
+  readonly genesisHash?: string;
+  /** Where the other organisations' nodes answer peer requests (blob fetches), by orgId. */
+  readonly peers?: Readonly<Record<string, string>>;
   readonly orderer: {
     readonly blockTxCountMax: number;
     readonly batchTimeoutMs: number;

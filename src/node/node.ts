@@ -4,18 +4,16 @@
  * someone else, validated field by field first. A node that cannot commit halts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { toHex, VerifyPool } from '../crypto/index.js';
-import { ERASURE_TABLE, ID_PATTERN, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
-import { QueueFullError, SoloOrderer, type OrderedBatch, type Orderer } from '../consensus/index.js';
+import { VerifyPool } from '../crypto/index.js';
+import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
+import { MemoryCheckpointHub, QueueFullError, SoloOrderer, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
   decodeBlock,
   decodeTransaction,
   encodeBlockParts,
   signHeader,
-  signTransaction,
   txIdOf,
   type Block,
   type BlockHeader,
@@ -24,14 +22,17 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { BlobStore, ChainStore, type BlockCommit } from '../storage/index.js';
+import { BlobStore, ChainStore, CheckpointStore, type BlockCommit } from '../storage/index.js';
+import { NodeCheckpoints } from './checkpoints.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
-import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
+import { readNodeConfig, type NodeConfig } from './node-config.js';
+import { awaitsGenesis, CHAIN_FILE, checkPinnedGenesis, initDataDir, type InitOptions } from './node-init.js';
+import { GenesisError } from './network-genesis.js';
 import { NodeAccess, type AccessHost } from './access-api.js';
 import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
-import { createOrgKeys, loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
+import { loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
 import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
@@ -47,21 +48,17 @@ export type SubmitResult = { readonly ok: true; readonly txId: string } | { read
 /** Where a transaction stands. */
 export type TxLookup = ({ readonly txId: string } & TxRecord) | { readonly txId: string; readonly status: 'pending' };
 
-/** Options for creating a node's data directory. */
-export interface InitOptions {
-  readonly orgId: string;
-  readonly orgName: string;
-  readonly network: string;
-  readonly orderer?: Partial<NodeConfig['orderer']>;
-}
-
-const CHAIN_FILE = 'chain.db';
 const BLOBS_DIR = 'blobs';
 const ORDERER_FILE = 'orderer.db';
+const CHECKPOINT_FILE = 'checkpoints.db';
 
-/** True when `dataDir` already holds an initialised node. */
-export function isInitialised(dataDir: string): boolean {
-  return readNodeConfig(dataDir) !== undefined && existsSync(join(dataDir, CHAIN_FILE));
+/** How a node is connected to the others; the defaults make a node on its own. */
+export interface OpenOptions {
+  readonly verifyPoolSize?: number;
+  /** The ordering service; by default the embedded solo orderer. `onFatal` halts the node. */
+  readonly orderer?: (onFatal: (error: Error) => void) => Orderer;
+  /** Where checkpoints are published and heard; by default nowhere (a network of one). */
+  readonly checkpoints?: CheckpointExchange;
 }
 
 /** A running node. Create with ChartChainNode.open; stop with close(). */
@@ -82,6 +79,8 @@ export class ChartChainNode {
   readonly access: NodeAccess;
   /** Consent of custodial patients, and the key sharing that follows a grant. */
   readonly consent: NodeConsent;
+  /** This node's checkpoints and everyone else's, and which blocks are final. */
+  readonly checkpoints: NodeCheckpoints;
 
   private constructor(
     readonly dataDir: string,
@@ -92,6 +91,7 @@ export class ChartChainNode {
     private readonly pool: VerifyPool,
     private readonly signatures: SignatureCache,
     private readonly orderer: Orderer,
+    checkpoints: CheckpointExchange,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId);
@@ -106,43 +106,45 @@ export class ChartChainNode {
     };
     this.access = new NodeAccess(host);
     this.consent = new NodeConsent(host);
+    const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
+    this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), checkpoints, checkpointHost);
     const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
     this.#org = new LocalSigner(keys.signing, typeof nonce === 'number' ? nonce : 0);
   }
 
   /**
-   * Creates a data directory for a new network founded by this organisation: keys, node.json and
-   * the genesis block. Throws when `dataDir` already holds a node.
+   * Creates a data directory: keys, node.json and block 0, from `options.genesis` or, for a node
+   * on its own, a one-member genesis; with `options.join`, keys and node.json only.
+   * Throws when `dataDir` already holds a node; GenesisError for a genesis not listing it.
    */
   static init(dataDir: string, options: InitOptions): void {
-    if (isInitialised(dataDir)) throw new Error(`${dataDir} already holds a node`);
-    if (!ID_PATTERN.test(options.orgId)) throw new RangeError('orgId must be 2–64 lowercase letters, digits or dashes, starting with a letter or digit');
-    mkdirSync(dataDir, { recursive: true });
-    const keys = createOrgKeys(dataDir);
-    const config: NodeConfig = { network: options.network, orgId: options.orgId, orgName: options.orgName, orderer: { ...DEFAULT_ORDERER, ...options.orderer } };
-    const executor = standardExecutor();
-    const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
-    try {
-      writeGenesis(store, executor, keys, config);
-    } finally {
-      store.close();
-    }
-    writeNodeConfig(dataDir, config);
+    initDataDir(dataDir, options);
   }
 
   /** Opens an initialised data directory and starts ordering. */
-  static async open(dataDir: string, options: { readonly verifyPoolSize?: number } = {}): Promise<ChartChainNode> {
+  static async open(dataDir: string, options: OpenOptions = {}): Promise<ChartChainNode> {
     const config = readNodeConfig(dataDir);
     if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
+    if (awaitsGenesis(dataDir)) throw new GenesisError(`${dataDir} has joined no network yet: start it with --genesis FILE`);
     const executor = standardExecutor();
     const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
+    try {
+      checkPinnedGenesis(store, config);
+    } catch (error) {
+      store.close();
+      throw error;
+    }
     const pool = new VerifyPool(options.verifyPoolSize);
     const owner: { node?: ChartChainNode } = {};
-    const orderer = new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal: (error) => owner.node?.halt(error.message) });
-    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer));
+    const onFatal = (error: Error) => owner.node?.halt(error.message);
+    const orderer = options.orderer?.(onFatal) ?? new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal });
+    const exchange = options.checkpoints ?? new MemoryCheckpointHub().connect();
+    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer, exchange));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
+    // Signed again after a restart: a crash may have come between a commit and its checkpoint.
+    node.checkpoints.committed(store.head()!);
     node.#requeue();
     await orderer.start(node.#consumer(head));
     node.#confirmErasures(store.stateKeys(ERASURE_TABLE).map((recordId) => [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const));
@@ -326,6 +328,7 @@ export class ChartChainNode {
 
   #commit(commit: BlockCommit): void {
     this.store.commit(commit);
+    this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
     void this.consent.shareCommitted(commit.writeSet).catch((error: unknown) => this.records.alarm('key-sharing', String(error)));
@@ -373,6 +376,7 @@ export class ChartChainNode {
     await this.orderer.close();
     this.#waiters.rejectAll(new Error('node closed'));
     await this.pool.close();
+    this.checkpoints.close();
     this.store.close();
   }
 
@@ -385,15 +389,4 @@ export class ChartChainNode {
 
 function reject(status: SubmitRejection, reason: string): SubmitResult {
   return { ok: false, status, reason };
-}
-
-function writeGenesis(store: ChainStore, executor: Executor, keys: OrgKeys, config: NodeConfig): void {
-  const founder = { orgId: config.orgId, name: config.orgName, signingKey: toHex(keys.signing.publicKey), encryptionKey: keys.encryptionPublicKey };
-  const tx = signTransaction({ type: 'membership.genesis', nonce: 1, body: { network: config.network, orgs: [founder] } }, keys.signing);
-  const decoded = decodeTransaction(tx);
-  assert(decoded.ok, 'genesis transaction is well-formed');
-  const check = () => true;
-  const assembled = assembleBlock(store, executor, [decoded], { height: 0, time: Date.now(), proposer: keys.signing.keyId }, check);
-  assert.equal(assembled.statuses[0], 'ok', `genesis transaction failed: ${assembled.statuses[0]}`);
-  store.commit(assembled.commitFor(signHeader(assembled.header, keys.signing)));
 }

@@ -56,7 +56,7 @@ type Role = 'practitioner' | 'patient';
 
 /** Something an operator must look at: a failed integrity check, a failed background task. */
 export interface NodeAlarm {
-  readonly kind: 'integrity' | 'key-sharing';
+  readonly kind: 'integrity' | 'key-sharing' | 'checkpoint' | 'peer';
   readonly reason: string;
   readonly at: number;
 }

@@ -15,3 +15,4 @@ export {
   type KeystoreEntryInfo,
   type ScryptParams,
 } from './keystore.js';
+export { CheckpointStore } from './checkpoint-store.js';

@@ -1,6 +1,6 @@
 /** The signer directory: who holds a key id, and whether they may act now. */
 import { fromHex, keyIdOf } from '../../crypto/index.js';
-import type { Transaction } from '../../ledger/index.js';
+import { NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, type Transaction } from '../../ledger/index.js';
 import type { BlockContext, Signer } from '../contract.js';
 import type { StateReader } from '../state.js';
 import { genesisOrgs } from './genesis.js';
@@ -8,7 +8,8 @@ import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PRACTITIONER_TA
 
 /**
  * Resolves `tx.signer` from membership state. The genesis transaction is the one exception:
- * before any member exists, its signer must be one of the founding organisations it lists.
+ * before any member exists, its signer must be one of the founding organisations it lists, or
+ * the published network genesis key (a network whose founders each hold only their own keys).
  */
 export function resolveSigner(state: StateReader, tx: Transaction, block: BlockContext): Signer | undefined {
   const row = state.get(KEY_TABLE, tx.signer) as KeyRow | undefined;
@@ -29,6 +30,7 @@ function isActive(state: StateReader, key: KeyRow): boolean {
 }
 
 function genesisSigner(tx: Transaction): Signer | undefined {
+  if (tx.signer === NETWORK_GENESIS_KEY_ID) return { keyId: tx.signer, publicKey: NETWORK_GENESIS_PUBLIC_KEY, role: 'org', subject: 'genesis', org: 'genesis', active: true };
   const founder = genesisOrgs(tx.body)?.find((org) => keyIdOf(fromHex(org.signingKey)) === tx.signer);
   if (founder === undefined) return undefined;
   return { keyId: tx.signer, publicKey: founder.signingKey, role: 'org', subject: founder.orgId, org: founder.orgId, active: true };

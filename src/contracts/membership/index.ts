@@ -1,4 +1,5 @@
 /** Public API of the membership contract. */
 export { membershipContract } from './membership.js';
 export { resolveSigner } from './directory.js';
+export { orgCandidate, type OrgCandidate } from './genesis.js';
 export * from './tables.js';
