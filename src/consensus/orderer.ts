@@ -42,6 +42,18 @@ export class OrdererStoppedError extends Error {
   }
 }
 
+/**
+ * Refused because the ordering service cannot be reached (etcd down or without quorum). Nothing
+ * was acknowledged; the caller should retry after `retryAfterSec` (HTTP 503 + Retry-After). The
+ * orderer reconnects by itself.
+ */
+export class OrdererUnavailableError extends Error {
+  constructor(readonly retryAfterSec: number, cause?: unknown) {
+    super(`ordering service unreachable; retry in ${retryAfterSec} s`, { cause });
+    this.name = 'OrdererUnavailableError';
+  }
+}
+
 /** Block cutting and queue bounds, shared by every adapter. */
 export interface OrdererOptions {
   /** Cut a block once this many transactions wait. */
@@ -59,7 +71,8 @@ export interface Orderer {
   /**
    * Queues canonical transaction bytes for ordering. Resolves once the transaction is durable
    * in the ordering service: a crash after that loses nothing. Rejects with QueueFullError when
-   * the queue is full and OrdererStoppedError when stopped.
+   * the queue is full, OrdererStoppedError when stopped and OrdererUnavailableError when the
+   * ordering service cannot be reached.
    */
   submit(tx: Uint8Array): Promise<void>;
   /** Transactions accepted but not yet in a delivered block. */

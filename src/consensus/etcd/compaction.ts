@@ -1,0 +1,38 @@
+/**
+ * Keeps etcd small: the durable chain lives in every node's SQLite, so once every node has
+ * published a committed height at or past a block, the proposer deletes the manifests and parts
+ * below the lowest such height and compacts etcd's history. (etcd's 2 GiB default quota fills in
+ * under a minute of heavy load otherwise.) History is compacted one round late, at the revision
+ * of the previous round's delete, so reads and watches pinned a moment ago still succeed.
+ */
+import type { Etcd3 } from 'etcd3';
+import type { BlockLog } from './block-log.js';
+import { rangeAll } from './etcd-client.js';
+import type { EtcdKeys } from './etcd-keys.js';
+
+/** How often the proposer compacts. */
+export const COMPACT_INTERVAL_MS = 5_000;
+
+/** Compaction progress kept by the proposer between rounds. */
+export interface CompactionState {
+  lastRun: number;
+  revision: string | undefined;
+}
+
+/**
+ * One round, if COMPACT_INTERVAL_MS has passed: deletes blocks below the lowest committed height
+ * of all nodes (never above `ownCommitted`), then compacts history to the last round's revision.
+ */
+export async function compactOnce(client: Etcd3, keys: EtcdKeys, log: BlockLog, state: CompactionState, ownCommitted: number): Promise<void> {
+  if (Date.now() - state.lastRun < COMPACT_INTERVAL_MS) return;
+  state.lastRun = Date.now();
+  const committed = await rangeAll(client, { start: keys.committed, pageSize: 1024 });
+  const heights = committed.kvs.map((kv) => Number(kv.value.toString()));
+  const keep = Math.min(ownCommitted, ...heights);
+  const floor = await log.floor();
+  if (floor !== undefined && keep > floor) {
+    const revision = await log.deleteBelow(keep);
+    if (state.revision !== undefined) await client.kv.compact({ revision: state.revision });
+    state.revision = revision;
+  }
+}

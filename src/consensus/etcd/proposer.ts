@@ -1,0 +1,161 @@
+/**
+ * The elected proposer. Every orderer campaigns in an etcd election held by a lease of a few
+ * seconds; the winner alone cuts blocks, because a compare-and-swap on one contended key
+ * collapses to tens of commits per second. While it leads, it waits until its own node has
+ * delivered everything appended so far, cuts the oldest queued transactions (dropping any
+ * txId already ordered), has its node build the block, and appends it fenced on its election
+ * key. A proposer that loses its lease stops at once; the next one starts from etcd alone.
+ */
+import type { Campaign, Etcd3, Watcher } from 'etcd3';
+import type { OrderedBatch } from '../orderer.js';
+import type { BlockLog, Fence } from './block-log.js';
+import type { BlockFollower } from './block-follower.js';
+import { ConsumerFailure } from './block-follower.js';
+import { lastSegment, prefixEnd, type EtcdKeys } from './etcd-keys.js';
+import { compactOnce, COMPACT_INTERVAL_MS, type CompactionState } from './compaction.js';
+import type { RecentTxIds } from './recent-txids.js';
+import { readQueueHead, type QueuedTx } from './tx-queue.js';
+import { sleep, Wakeup } from './wakeup.js';
+
+/** What the proposer needs from the orderer. */
+export interface ProposerHost {
+  readonly nodeId: string;
+  readonly leaseTtlSec: number;
+  readonly blockTxCountMax: number;
+  readonly blockBytesMax: number;
+  readonly batchTimeoutMs: number;
+  readonly recent: RecentTxIds;
+  /** Has the consumer build the block; throws ConsumerFailure when the consumer fails. */
+  propose(batch: OrderedBatch): Promise<Uint8Array>;
+  fatal(error: Error): void;
+}
+
+const RETRY_MS = 250;
+const IDLE_POLL_MS = 1_000;
+
+/** Campaigns, and cuts blocks while elected. */
+export class Proposer {
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #campaign: Campaign | undefined;
+  #stopped!: Promise<void>;
+  #signalStop!: () => void;
+  readonly #queueChanged = new Wakeup();
+  readonly #compaction: CompactionState = { lastRun: 0, revision: undefined };
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly keys: EtcdKeys,
+    private readonly log: BlockLog,
+    private readonly follower: BlockFollower,
+    private readonly host: ProposerHost,
+  ) {}
+
+  start(): void {
+    this.#running = true;
+    this.#stopped = new Promise((resolve) => (this.#signalStop = resolve));
+    this.#loop = this.#run();
+  }
+
+  /** Stops after the block in flight and resigns, so another orderer takes over at once. */
+  async stop(resign = true): Promise<void> {
+    this.#running = false;
+    this.#signalStop();
+    this.#queueChanged.notify();
+    await this.#loop;
+    if (resign) await this.#campaign?.resign().catch(() => undefined);
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const campaign = (this.#campaign = this.client.namespace(this.keys.root).election('proposer', this.host.leaseTtlSec).campaign(this.host.nodeId));
+      const lost = new Promise<void>((resolve) => campaign.on('error', () => resolve()));
+      try {
+        const elected = await Promise.race([campaign.wait().then(() => true), lost.then(() => false), this.#stopped.then(() => false)]);
+        if (elected && this.#running) {
+          const electionKey = await campaign.getCampaignKey();
+          await this.#lead({ electionKey, term: lastSegment(electionKey) }, lost);
+        }
+      } catch (error) {
+        if (error instanceof ConsumerFailure) {
+          this.#running = false;
+          this.host.fatal(error.error);
+          break;
+        }
+      }
+      if (this.#running) {
+        await campaign.resign().catch(() => undefined);
+        await sleep(RETRY_MS);
+      }
+    }
+  }
+
+  /** Cuts blocks until stopped or the lease is lost. */
+  async #lead(fence: Fence, lost: Promise<void>): Promise<void> {
+    let leading = true;
+    void lost.then(() => {
+      leading = false;
+      this.#queueChanged.notify();
+    });
+    const watcher: Watcher = await this.client.watch().prefix(this.keys.writers).create();
+    watcher.on('put', () => this.#queueChanged.notify());
+    watcher.on('error', () => undefined);
+    try {
+      while (this.#running && leading) {
+        if (!(await this.follower.caughtUp())) return;
+        if (!(await this.#waitForBatch(() => leading))) continue;
+        if (!(await this.#cutOne(fence))) return;
+        await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1).catch(() => undefined);
+      }
+    } finally {
+      await watcher.cancel().catch(() => undefined);
+    }
+  }
+
+  /** Waits until a block is due: blockTxCountMax queued, or batchTimeoutMs since the first. */
+  async #waitForBatch(leading: () => boolean): Promise<boolean> {
+    let deadline: number | undefined;
+    while (this.#running && leading()) {
+      const count = await this.#queuedCount();
+      if (count >= this.host.blockTxCountMax) return true;
+      if (count === 0) {
+        deadline = undefined;
+        await this.#queueChanged.wait(Date.now() - this.#compaction.lastRun > COMPACT_INTERVAL_MS ? 0 : IDLE_POLL_MS);
+        if (Date.now() - this.#compaction.lastRun > COMPACT_INTERVAL_MS) return false;
+        continue;
+      }
+      deadline ??= Date.now() + this.host.batchTimeoutMs;
+      if (Date.now() >= deadline) return true;
+      await this.#queueChanged.wait(deadline - Date.now());
+    }
+    return false;
+  }
+
+  async #queuedCount(): Promise<number> {
+    const response = await this.client.kv.range({ key: Buffer.from(this.keys.txq), range_end: prefixEnd(this.keys.txq), count_only: true });
+    return Number(response.count);
+  }
+
+  /** Cuts, proposes and appends one block; false when leadership was lost. */
+  async #cutOne(fence: Fence): Promise<boolean> {
+    const head = await readQueueHead(this.client, this.keys, this.host.blockTxCountMax, this.host.blockBytesMax);
+    const fresh = freshEntries(head.entries, this.host.recent);
+    if (fresh.length === 0) return head.entries.length === 0 || (await this.log.dropQueued(fence, head.lastKeyByWriter));
+    const height = this.follower.nextHeight;
+    const time = Math.max(Date.now(), this.follower.lastTime);
+    const block = await this.host.propose({ height, time, txs: fresh.map((entry) => entry.bytes) });
+    const txIds = fresh.map((entry) => entry.txId);
+    if (!(await this.log.append(fence, { height, time, txIds, block, consumed: head.lastKeyByWriter }))) return false;
+    return this.follower.reached(height);
+  }
+}
+
+/** `entries` without txIds ordered before or repeated within the batch. */
+function freshEntries(entries: readonly QueuedTx[], recent: RecentTxIds): QueuedTx[] {
+  const seen = new Set<string>();
+  return entries.filter((entry) => {
+    if (recent.has(entry.txId) || seen.has(entry.txId)) return false;
+    seen.add(entry.txId);
+    return true;
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * The queue of transactions waiting for a block, kept in etcd so that a proposer's death loses
+ * nothing acknowledged. Each orderer instance appends under its own writer id with increasing
+ * sequence numbers, one transaction in flight at a time, so a writer's keys are in submission
+ * order and any block takes a prefix of each writer's queue. The queue's order is etcd's: by
+ * revision, then by key within one transaction.
+ */
+import type { Etcd3 } from 'etcd3';
+import { txIdOf } from '../../ledger/index.js';
+import { OrdererUnavailableError } from '../orderer.js';
+import { rangeAll } from './etcd-client.js';
+import { lastSegment, type EtcdKeys } from './etcd-keys.js';
+
+/** etcd refuses a transaction of more than --max-txn-ops operations (128 by default). */
+export const TXN_OPS_MAX = 100;
+/** etcd refuses a request over --max-request-bytes (1.5 MiB by default); one transaction may still carry a single 1 MiB tx. */
+export const TXN_BYTES_MAX = 1024 * 1024;
+/** Seconds a client should wait before retrying when etcd is unreachable. */
+export const RETRY_AFTER_SEC = 1;
+
+interface Waiting {
+  readonly bytes: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Appends transactions under one writer id. Everything submitted while a write is in flight
+ * goes into the next etcd transaction (group commit), up to TXN_OPS_MAX and TXN_BYTES_MAX.
+ */
+export class TxQueueWriter {
+  #seq = 0;
+  #waiting: Waiting[] = [];
+  #draining: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly keys: EtcdKeys,
+    readonly writerId: string,
+  ) {}
+
+  /** Resolves once `bytes` is in etcd (acknowledged by a quorum); rejects with OrdererUnavailableError otherwise. */
+  append(bytes: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ bytes, resolve, reject });
+      this.#draining ??= new Promise<void>((started) => setImmediate(started)).then(() => this.#drain());
+    });
+  }
+
+  /** Waits for every append in flight. */
+  async flushed(): Promise<void> {
+    while (this.#draining !== undefined) await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#waiting.length > 0) {
+      const group = this.#takeGroup();
+      try {
+        await this.#write(group);
+        group.forEach((waiting) => waiting.resolve());
+      } catch (error) {
+        group.forEach((waiting) => waiting.reject(new OrdererUnavailableError(RETRY_AFTER_SEC, error)));
+      }
+    }
+    this.#draining = undefined;
+  }
+
+  #takeGroup(): Waiting[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < this.#waiting.length && count < TXN_OPS_MAX && (count === 0 || bytes + this.#waiting[count]!.bytes.length <= TXN_BYTES_MAX)) {
+      bytes += this.#waiting[count]!.bytes.length;
+      count += 1;
+    }
+    return this.#waiting.splice(0, count);
+  }
+
+  async #write(group: readonly Waiting[]): Promise<void> {
+    const puts = group.map(({ bytes }) => ({ request_put: { key: Buffer.from(this.keys.txqEntry(this.writerId, ++this.#seq)), value: Buffer.from(bytes) } }));
+    // The writer key changes with every append: the proposer watches these small keys, never the
+    // queue's values.
+    puts.push({ request_put: { key: Buffer.from(this.keys.writer(this.writerId)), value: Buffer.from(String(this.#seq)) } });
+    await this.client.kv.txn({ compare: [], success: puts, failure: [] });
+  }
+}
+
+/** One queued transaction. */
+export interface QueuedTx {
+  readonly key: string;
+  readonly writer: string;
+  readonly modRevision: number;
+  readonly bytes: Uint8Array;
+  readonly txId: string;
+}
+
+/** The head of the queue at one revision. */
+export interface QueueHead {
+  readonly entries: QueuedTx[];
+  /** Per writer, the last key taken: a block deletes `[txqOf(writer), lastKey]`. */
+  readonly lastKeyByWriter: Map<string, string>;
+}
+
+const KEY_PAGE = 1024;
+const VALUE_PAGE = 16;
+
+/**
+ * Reads the oldest `countMax` queued transactions (at most `bytesMax` bytes, but at least one),
+ * in queue order, from one consistent snapshot.
+ */
+export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: number, bytesMax = Number.POSITIVE_INFINITY): Promise<QueueHead> {
+  const writers = await rangeAll(client, { start: keys.writers, pageSize: KEY_PAGE });
+  if (writers.revision === undefined) return { entries: [], lastKeyByWriter: new Map() };
+  const revision = writers.revision;
+  const heads = await Promise.all(writers.kvs.map(async (kv) => {
+    const writer = lastSegment(kv.key.toString());
+    const found = await rangeAll(client, { start: keys.txqOf(writer), pageSize: KEY_PAGE, keysOnly: true, revision, limit: countMax });
+    return found.kvs.map((entry) => ({ key: entry.key.toString(), writer, modRevision: Number(entry.mod_revision) }));
+  }));
+  const chosen = heads.flat().sort((a, b) => a.modRevision - b.modRevision || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, countMax);
+  const values = await fetchValues(client, chosen, revision);
+  const entries: QueuedTx[] = [];
+  let bytes = 0;
+  for (const entry of chosen) {
+    const value = values.get(entry.key);
+    if (value === undefined) continue;
+    if (entries.length > 0 && bytes + value.length > bytesMax) break;
+    bytes += value.length;
+    entries.push({ ...entry, bytes: value, txId: txIdOf(value) });
+  }
+  const lastKeyByWriter = new Map<string, string>();
+  for (const entry of entries) lastKeyByWriter.set(entry.writer, entry.key);
+  return { entries, lastKeyByWriter };
+}
+
+/** Values of `chosen`, read per writer as one key range at `revision`. */
+async function fetchValues(client: Etcd3, chosen: readonly { key: string; writer: string }[], revision: string): Promise<Map<string, Uint8Array>> {
+  const spans = new Map<string, { first: string; last: string }>();
+  for (const { key, writer } of chosen) {
+    const span = spans.get(writer);
+    if (span === undefined) spans.set(writer, { first: key, last: key });
+    else if (key > span.last) span.last = key;
+  }
+  const values = new Map<string, Uint8Array>();
+  await Promise.all([...spans.values()].map(async ({ first, last }) => {
+    const found = await rangeAll(client, { start: first, end: Buffer.from(`${last}\0`), pageSize: VALUE_PAGE, revision });
+    for (const kv of found.kvs) values.set(kv.key.toString(), new Uint8Array(kv.value));
+  }));
+  return values;
+}

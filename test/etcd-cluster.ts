@@ -1,0 +1,162 @@
+/**
+ * Starts a real etcd cluster (1 or 3 members) for tests: loopback ports picked free, data in a
+ * temporary directory, members that can be killed with SIGKILL and restarted. stop() ends every
+ * process it started and removes the data, and an exit hook kills any member still running if
+ * a test dies first.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+
+/** The message when etcd is not installed. */
+export const ETCD_MISSING = 'etcd is not installed: install it with `apt-get install etcd-server`';
+
+interface Member {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  process: ChildProcess | undefined;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Throws with ETCD_MISSING when no `etcd` binary is on PATH. */
+export function requireEtcd(): void {
+  const probe = spawnSync('etcd', ['--version'], { stdio: 'ignore' });
+  if (probe.error !== undefined || probe.status !== 0) throw new Error(ETCD_MISSING);
+}
+
+/** A running etcd cluster on loopback. */
+export class EtcdTestCluster {
+  readonly #dir: string;
+  readonly #members: Member[];
+
+  private constructor(dir: string, members: Member[]) {
+    this.#dir = dir;
+    this.#members = members;
+  }
+
+  /** Starts `size` members (1 or 3) and waits until the cluster answers. */
+  static async start(size: 1 | 3 = 1): Promise<EtcdTestCluster> {
+    requireEtcd();
+    const dir = mkdtempSync(join(tmpdir(), 'chartchain-etcd-'));
+    const members: Member[] = [];
+    for (let i = 0; i < size; i++) {
+      members.push({ name: `m${i}`, clientUrl: `http://127.0.0.1:${await freePort()}`, peerUrl: `http://127.0.0.1:${await freePort()}`, process: undefined });
+    }
+    const cluster = new EtcdTestCluster(dir, members);
+    try {
+      members.forEach((_, i) => cluster.#spawn(i));
+      await cluster.waitReady();
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** Client URLs of every member, for the orderer's `endpoints`. */
+  get endpoints(): string[] {
+    return this.#members.map((member) => member.clientUrl);
+  }
+
+  get size(): number {
+    return this.#members.length;
+  }
+
+  #spawn(index: number): void {
+    const member = this.#members[index]!;
+    const initialCluster = this.#members.map((each) => `${each.name}=${each.peerUrl}`).join(',');
+    const child = spawn('etcd', [
+      '--name', member.name,
+      '--data-dir', join(this.#dir, member.name),
+      '--listen-client-urls', member.clientUrl,
+      '--advertise-client-urls', member.clientUrl,
+      '--listen-peer-urls', member.peerUrl,
+      '--initial-advertise-peer-urls', member.peerUrl,
+      '--initial-cluster', initialCluster,
+      '--initial-cluster-state', 'new',
+      '--initial-cluster-token', 'chartchain-test',
+      '--heartbeat-interval', '50',
+      '--election-timeout', '500',
+      '--logger', 'zap',
+      '--log-level', 'error',
+    ], { stdio: 'ignore' });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    member.process = child;
+  }
+
+  /** Waits until a put through every live member's endpoint succeeds. */
+  async waitReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const live = this.#members.filter((member) => member.process !== undefined).map((member) => member.clientUrl);
+    const client = new Etcd3({ hosts: live, dialTimeout: 1000 });
+    try {
+      for (;;) {
+        try {
+          await client.put('chartchain-test/ready').value('1').options({ deadline: Date.now() + 1000 });
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw new Error(`etcd did not become ready: ${String(error)}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Index of the member the cluster currently follows as Raft leader. */
+  async leaderIndex(): Promise<number> {
+    for (const [i, member] of this.#members.entries()) {
+      if (member.process === undefined) continue;
+      const client = new Etcd3({ hosts: member.clientUrl, dialTimeout: 1000 });
+      try {
+        const status = await client.maintenance.status({ deadline: Date.now() + 1000 });
+        if (status.leader === status.header.member_id) return i;
+      } catch {
+        continue;
+      } finally {
+        client.close();
+      }
+    }
+    throw new Error('no etcd member reports itself leader');
+  }
+
+  /** Kills member `index` with SIGKILL and waits for it to exit. */
+  async kill(index: number): Promise<void> {
+    const child = this.#members[index]!.process;
+    this.#members[index]!.process = undefined;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts member `index` again on its data directory. */
+  restart(index: number): void {
+    if (this.#members[index]!.process === undefined) this.#spawn(index);
+  }
+
+  /** Kills every member and removes the data. Safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#members.map((_, i) => this.kill(i)));
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
