@@ -10,3 +10,4 @@ export {
 export { SoloOrderer } from './solo/solo-orderer.js';
 export { runOrdererConformance, type OrdererFactory } from './orderer-conformance.js';
 export { MemoryCheckpointHub, type CheckpointExchange } from './checkpoint-exchange.js';
+export { EtcdCheckpointExchange } from './etcd/etcd-checkpoints.js';
