@@ -14,8 +14,10 @@ import { FhirService } from '../fhir/index.js';
 import { signTransaction, type JsonObject, type Transaction } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 
-const PRACTITIONER_ID = 'dr-ada';
-const PATIENT_ID = 'patient-0001';
+/** The practice's demo practitioner. */
+export const PRACTITIONER_ID = 'dr-ada';
+/** The demo patient every demo seeds. */
+export const PATIENT_ID = 'patient-0001';
 const HOSPITAL_ID = 'demo-hospital';
 const SYNTHEA_DIR = fileURLToPath(new URL('../../demo/synthea', import.meta.url));
 
@@ -41,7 +43,8 @@ export async function seedDemo(node: ChartChainNode): Promise<boolean> {
   return true;
 }
 
-async function seedPatient(node: ChartChainNode, service: FhirService, doctor: Principal): Promise<void> {
+/** Patient patient-0001, a few Observations, and their consent for the practice. */
+export async function seedPatient(node: ChartChainNode, service: FhirService, doctor: Principal): Promise<void> {
   const patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Demo', given: ['Pat'] }], gender: 'female', birthDate: '1961-04-12' };
   await service.records.update(doctor, 'Patient', PATIENT_ID, patient);
   await grant(node, PATIENT_ID, 'demo-consent-practice', { ...practiceTerms(node.config.orgId), excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'] });
@@ -94,16 +97,19 @@ async function seedHospital(node: ChartChainNode): Promise<void> {
   await grant(node, PATIENT_ID, 'demo-consent-hospital', { ...practiceTerms(HOSPITAL_ID), actions: ['read'], purposes: ['TREAT'] });
 }
 
-function practiceTerms(orgId: string): GrantTerms {
+/** Read and write for treatment, every type, open-ended: what the demo patients grant an organisation. */
+export function practiceTerms(orgId: string): GrantTerms {
   return { grantee: { kind: 'organisation', id: orgId }, actions: ['read', 'write'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
 }
 
-async function grant(node: ChartChainNode, patientId: string, grantId: string, terms: GrantTerms): Promise<void> {
+/** Records a demo consent of a custodial patient; throws unless it commits. */
+export async function grant(node: ChartChainNode, patientId: string, grantId: string, terms: GrantTerms): Promise<void> {
   const status = await node.consent.grant(patientId, grantId, terms);
   if (status !== 'ok') throw new Error(`could not record the demo consent ${grantId}: ${status}`);
 }
 
-async function committed(node: ChartChainNode, tx: Transaction): Promise<void> {
+/** Submits `tx` and waits; throws unless it commits with 'ok'. */
+export async function committed(node: ChartChainNode, tx: Transaction): Promise<void> {
   const { status } = await node.submitAndWait(tx);
   if (status !== 'ok') throw new Error(`demo seeding failed: ${status}`);
 }
