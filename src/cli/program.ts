@@ -5,6 +5,7 @@ import { registerBackupCommands } from './backup-commands.js';
 import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerNetworkCommands } from './network-commands.js';
+import { registerLocalNetworkCommands } from './network/local-network-commands.js';
 import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
 import { registerVerifyResource } from './verify-resource.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerNodeCommands(program);
   registerNetworkCommands(program);
+  registerLocalNetworkCommands(program);
   registerChainCommands(program);
   registerVerifyResource(program);
   registerLogin(program);

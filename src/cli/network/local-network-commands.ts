@@ -3,11 +3,11 @@
  * member and one node per organisation, all on loopback, each node with its own data directory,
  * keystore, keys and port. `up` on a directory that already holds a network restarts it.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { buildGenesis, ChartChainNode, identityOf, loadOrgKeys, readNodeConfig } from '../../node/index.js';
 import { freePort } from '../demo-clients.js';
 import { etcdArgs, etcdHealthy, requireEtcd } from './etcd-members.js';
 import { planNetwork, readPlan, writePlan, type NetworkPlan, type NodePlan } from './network-plan.js';
@@ -16,14 +16,7 @@ import { isAlive, spawnDetached, stopProcess, waitFor } from './processes.js';
 const CLI = fileURLToPath(new URL('../../../bin/chartchain.js', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
-/** Runs a chartchain subcommand to completion; resolves with its stdout, throws with its stderr. */
-function chartchain(args: readonly string[]): string {
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`chartchain ${args[0]} failed: ${run.stderr.trim() || run.error?.message}`);
-  return run.stdout;
-}
-
-/** Creates the directories, each organisation's keys, and the genesis built from their public identities. */
+/** Creates the directories, each organisation's keys (in its own data directory), and the genesis built from their public identities alone. */
 async function createNetwork(dir: string, network: string, orgCount: number): Promise<NetworkPlan> {
   const ports: number[] = [];
   while (ports.length < orgCount * 3) {
@@ -31,14 +24,13 @@ async function createNetwork(dir: string, network: string, orgCount: number): Pr
     if (!ports.includes(port)) ports.push(port);
   }
   const plan = planNetwork(dir, network, orgCount, ports);
-  for (const sub of ['logs', 'etcd', 'nodes', 'identities']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+  for (const sub of ['logs', 'etcd', 'nodes']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
   const identities = plan.nodes.map((node) => {
-    chartchain(['init', '--keys-only', '--org-id', node.orgId, '--org-name', node.name, '--network', network, '--data', node.dataDir]);
-    const file = join(dir, 'identities', `${node.orgId}.json`);
-    chartchain(['identity', 'export', '--data', node.dataDir, '--endpoint', node.url, '--out', file]);
-    return file;
+    ChartChainNode.init(node.dataDir, { orgId: node.orgId, orgName: node.name, network, join: true });
+    return identityOf(readNodeConfig(node.dataDir)!, loadOrgKeys(node.dataDir), node.url);
   });
-  chartchain(['genesis', '--network', network, ...identities.flatMap((file) => ['--org', file]), '--out', plan.genesisFile]);
+  const genesis = buildGenesis(network, identities, Date.now());
+  writeFileSync(plan.genesisFile, JSON.stringify(genesis, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
   writePlan(plan);
   return plan;
 }
@@ -49,9 +41,12 @@ function startEtcd(plan: NetworkPlan): void {
   }
 }
 
-function startNode(plan: NetworkPlan, node: NodePlan, index: number): void {
-  const args = ['start', '--data', node.dataDir, '--host', '127.0.0.1', '--port', String(node.port), '--genesis', plan.genesisFile, '--orderer', 'etcd', '--etcd', plan.etcd[index]!.clientUrl, '--demo-network'];
-  plan.pids[node.orgId] = spawnDetached(process.execPath, [CLI, ...args], node.logFile);
+function startNode(plan: NetworkPlan, index: number, demo: boolean): void {
+  const node = plan.nodes[index]!;
+  // Each node talks to its own organisation's etcd member only: stopping that member cuts the
+  // node off, as a network partition would.
+  const args = ['start', '--data', node.dataDir, '--host', '127.0.0.1', '--port', String(node.port), '--genesis', plan.genesisFile, '--orderer', 'etcd', '--etcd', plan.etcd[index]!.clientUrl];
+  plan.pids[node.orgId] = spawnDetached(process.execPath, [CLI, ...args, ...(demo ? ['--demo-network'] : ['--no-demo'])], node.logFile);
 }
 
 async function nodeStatus(node: NodePlan): Promise<Record<string, unknown>> {
@@ -59,19 +54,44 @@ async function nodeStatus(node: NodePlan): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
-async function up(flags: { orgs: string; dir: string; network: string }): Promise<void> {
+/** What `network up` takes. */
+export interface NetworkUpOptions {
+  readonly dir: string;
+  readonly orgs: number;
+  readonly network: string;
+  /** Seed the demo consortium (each node its own part). */
+  readonly demo: boolean;
+}
+
+/**
+ * Creates (the first time) and starts a local network in `options.dir`: the etcd members, then
+ * the nodes; resolves with the plan once every node answers. Throws when etcd is missing or a
+ * network already runs there.
+ */
+export async function networkUp(options: NetworkUpOptions): Promise<NetworkPlan> {
   requireEtcd();
-  const dir = resolve(flags.dir);
+  const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const existing = readPlan(dir);
-  if (existing !== undefined && Object.values(existing.pids).some(isAlive)) throw new Error(`a network is already running in ${flags.dir}: stop it with chartchain network down --dir ${flags.dir}`);
-  const plan = existing ?? (await createNetwork(dir, flags.network, Number(flags.orgs)));
+  if (existing !== undefined && Object.values(existing.pids).some(isAlive)) throw new Error(`a network is already running in ${options.dir}: stop it with chartchain network down --dir ${options.dir}`);
+  const plan = existing ?? (await createNetwork(dir, options.network, options.orgs));
   startEtcd(plan);
   writePlan(plan);
   await Promise.all(plan.etcd.map((member) => waitFor(`etcd member ${member.name} (log: ${member.logFile})`, () => etcdHealthy(member.clientUrl), START_TIMEOUT_MS)));
-  plan.nodes.forEach((node, i) => startNode(plan, node, i));
+  plan.nodes.forEach((node, i) => startNode(plan, i, options.demo));
   writePlan(plan);
   await Promise.all(plan.nodes.map((node) => waitFor(`node ${node.orgId} (log: ${node.logFile})`, async () => (await fetch(`${node.url}/ledger/status`)).ok, START_TIMEOUT_MS)));
+  return plan;
+}
+
+/** Starts the node of `plan.nodes[index]` again (after a kill, say), with the flags network up gave it. */
+export function restartNode(plan: NetworkPlan, index: number): void {
+  startNode(plan, index, false);
+  writePlan(plan);
+}
+
+async function up(flags: { orgs: string; dir: string; network: string; demo: boolean }): Promise<void> {
+  await networkUp({ dir: flags.dir, orgs: Number(flags.orgs), network: flags.network, demo: flags.demo });
   await status({ dir: flags.dir });
 }
 
@@ -99,12 +119,18 @@ function describe(state: Record<string, unknown>): string {
   return `height ${String(state['height'])}, finalised ${String(finalised)}, ${alarms.length} alarm(s)${alarms.length > 0 ? `: ${JSON.stringify(alarms)}` : ''}`;
 }
 
-async function down(flags: { dir: string }): Promise<void> {
-  const plan = requirePlan(flags.dir);
+/** Stops every process `network up` started in `dir`, nodes first; the data stays. */
+export async function networkDown(dir: string): Promise<NetworkPlan> {
+  const plan = requirePlan(dir);
   // Nodes first, so none sees its etcd member vanish mid-commit; then the etcd members.
   await Promise.all(plan.nodes.map((node) => stopRecorded(plan, node.orgId)));
   await Promise.all(plan.etcd.map((member) => stopRecorded(plan, member.name)));
   writePlan(plan);
+  return plan;
+}
+
+async function down(flags: { dir: string }): Promise<void> {
+  const plan = await networkDown(flags.dir);
   process.stdout.write(`stopped network ${plan.network}; its data stays in ${plan.dir} (network up restarts it)\n`);
 }
 
@@ -121,7 +147,7 @@ function requirePlan(dir: string): NetworkPlan {
 }
 
 /** Registers `network up|status|down` on `program`. */
-export function registerNetworkCommands(program: Command): void {
+export function registerLocalNetworkCommands(program: Command): void {
   const network = program.command('network').description('run a local multi-organisation network on loopback: one etcd member and one node per organisation');
   network
     .command('up')
@@ -129,6 +155,7 @@ export function registerNetworkCommands(program: Command): void {
     .option('--orgs <n>', 'number of organisations (the demo consortium: practice, hospital, lab)', '3')
     .option('--dir <dir>', 'where the network keeps its data, logs and pids', './network')
     .option('--network <name>', 'network name', 'chartchain-local')
+    .option('--no-demo', 'do not seed the demo consortium on first start')
     .action(up);
   network.command('status').description('each node\'s height, finalised height and alarms; each etcd member\'s health').option('--dir <dir>', 'the network directory', './network').action(status);
   network.command('down').description('stop every process network up started, by pid; data is kept').option('--dir <dir>', 'the network directory', './network').action(down);
