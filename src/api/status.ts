@@ -15,6 +15,8 @@ export function nodeStatus(node: ChartChainNode) {
     logSize: head.logSize,
     logRoot: head.logRoot,
     appHash: head.appHash,
+    /** Key id of the organisation that proposed the newest block. */
+    proposer: head.proposer,
     pending: node.pendingCount,
     halted: node.halted ?? null,
     ...node.checkpoints.status(),
