@@ -2,7 +2,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
+import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
+import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
+import { openConnected, type ConnectionFlags } from './node-connection.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { loadValidator } from '../fhir/index.js';
@@ -46,7 +48,7 @@ function prepareDataDir(dataDir: string, flags: InitFlags): boolean {
   return true;
 }
 
-async function start(flags: InitFlags & { host: string; port: string; demo: boolean }): Promise<void> {
+async function start(flags: InitFlags & ConnectionFlags & { host: string; port: string; demo: boolean; demoNetwork?: boolean }): Promise<void> {
   const dataDir = resolve(flags.data);
   // The demo is a one-node consortium: it is never seeded into a network's genesis.
   const fresh = prepareDataDir(dataDir, flags) && flags.genesis === undefined;
@@ -54,24 +56,38 @@ async function start(flags: InitFlags & { host: string; port: string; demo: bool
   if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new RangeError('--port must be 0..65535');
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
-  const node = await ChartChainNode.open(dataDir);
+  const connected = await openConnected(dataDir, flags);
+  const node = connected.node;
   loadValidator();
   // The demo is seeded on a node's first start (unless --no-demo); its users log in on every later start.
   const seeded = fresh && flags.demo && (await seedDemo(node));
   const demo = seeded || hasDemo(node);
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
-  const users = demo ? await createDemoUsers(node.config.orgId) : undefined;
+  const users = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin) });
   const app = buildServer(node, { auth });
   const address = await app.listen({ host: flags.host, port });
   printBanner(node, address, origin, { seeded, demo });
+  if (flags.demoNetwork === true) seedInBackground(node);
   const shutdown = async (): Promise<void> => {
     await app.close();
-    await node.close();
+    await connected.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
+}
+
+function networkDemoUsers(orgId: string) {
+  return createNetworkDemoUsers(orgId, demoPractitionerOf(orgId), orgId === DEMO_PRACTICE);
+}
+
+/** A network's demo waits on the other organisations' nodes, so it runs once this node serves. */
+function seedInBackground(node: ChartChainNode): void {
+  void seedNetworkDemo(node).then(
+    (seeded) => seeded && process.stdout.write(`seeded ${node.config.orgId}'s part of the demo consortium\n`),
+    (error: unknown) => process.stderr.write(`demo seeding failed: ${error instanceof Error ? error.message : String(error)}\n`),
+  );
 }
 
 function printBanner(node: ChartChainNode, address: string, origin: string, demo: { seeded: boolean; demo: boolean }): void {
@@ -106,10 +122,13 @@ export function registerNodeCommands(program: Command): void {
     .option('--join', 'create only keys and node.json, to join a network whose genesis is yet to be built')
     .action(init);
 
-  initOptions(program.command('start').description('start a node (initialising it on first run) with the solo orderer'))
+  initOptions(program.command('start').description('start a node (initialising it on first run), on its own (solo orderer) or in a network (etcd)'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
     .option('--no-demo', 'on first start, do not seed the demo practice and its demo users')
+    .option('--orderer <kind>', 'solo (this node alone) or etcd (a network\'s ordering cluster)', 'solo')
+    .option('--etcd <urls>', 'with --orderer etcd: comma-separated etcd client URLs, e.g. http://127.0.0.1:2379')
+    .option('--demo-network', 'seed this organisation\'s part of the demo network consortium (chartchain network up does)')
     .action(start);
 
   const keys = program.command('keys').description('show this node\'s public keys, or generate a key pair');

@@ -11,3 +11,4 @@ export { SoloOrderer } from './solo/solo-orderer.js';
 export { runOrdererConformance, type OrdererFactory } from './orderer-conformance.js';
 export { MemoryCheckpointHub, type CheckpointExchange } from './checkpoint-exchange.js';
 export { EtcdCheckpointExchange } from './etcd/etcd-checkpoints.js';
+export { EtcdOrderer, type EtcdOrdererOptions } from './etcd/etcd-orderer.js';

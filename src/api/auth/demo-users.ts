@@ -17,7 +17,23 @@ export const DEMO_USERS = [
 
 /** The demo users of organisation `org`, with freshly salted password hashes. */
 export async function createDemoUsers(org: string): Promise<InMemoryUserDirectory> {
-  const records = await Promise.all(DEMO_USERS.map(async (demo): Promise<UserRecord> => ({
+  return directoryOf(org, DEMO_USERS);
+}
+
+/**
+ * The demo users of one organisation of a local demo network: its practitioner, and at the
+ * practice (`withPatient`) also the demo patient and auditor, all with the demo password.
+ */
+export async function createNetworkDemoUsers(org: string, practitionerId: string, withPatient: boolean): Promise<InMemoryUserDirectory> {
+  const [practitioner, patient, auditor] = DEMO_USERS;
+  const practitionerUser = { ...practitioner, username: practitionerId, id: practitionerId, fhirUser: `Practitioner/${practitionerId}` };
+  return directoryOf(org, withPatient ? [practitionerUser, patient, auditor] : [practitionerUser]);
+}
+
+type DemoUser = { readonly username: string; readonly kind: UserRecord['principal']['kind']; readonly id: string; readonly fhirUser: string; readonly scope: string };
+
+async function directoryOf(org: string, users: readonly DemoUser[]): Promise<InMemoryUserDirectory> {
+  const records = await Promise.all(users.map(async (demo): Promise<UserRecord> => ({
     username: demo.username,
     principal: { kind: demo.kind, id: demo.id, org },
     fhirUser: demo.fhirUser,

@@ -55,4 +55,4 @@ export {
 export { authorizeGet, authorizePost, type AuthorizeResponse } from './authorize.js';
 export { smartConfiguration, SMART_CAPABILITIES, type SmartConfiguration } from './smart-configuration.js';
 export { hashPassword, InMemoryUserDirectory, verifyPassword, type User, type UserDirectory, type UserRecord } from './users.js';
-export { createDemoUsers, DEMO_PASSWORD, DEMO_USERS } from './demo-users.js';
+export { createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD, DEMO_USERS } from './demo-users.js';
