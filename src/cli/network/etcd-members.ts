@@ -50,3 +50,10 @@ export async function etcdHealthy(clientUrl: string): Promise<boolean> {
   const body = (await response.json()) as { health?: string };
   return body.health === 'true';
 }
+
+/** True when the member at `clientUrl` is the cluster's Raft leader right now (etcd's v3 JSON gateway). */
+export async function isEtcdLeader(clientUrl: string): Promise<boolean> {
+  const response = await fetch(new URL('/v3/maintenance/status', clientUrl), { method: 'POST', body: '{}', signal: AbortSignal.timeout(1_000) });
+  const body = (await response.json()) as { header?: { member_id?: string }; leader?: string };
+  return body.leader !== undefined && body.leader === body.header?.member_id;
+}

@@ -17,13 +17,13 @@ const CLI = fileURLToPath(new URL('../../../bin/chartchain.js', import.meta.url)
 const START_TIMEOUT_MS = 60_000;
 
 /** Creates the directories, each organisation's keys (in its own data directory), and the genesis built from their public identities alone. */
-async function createNetwork(dir: string, network: string, orgCount: number): Promise<NetworkPlan> {
+async function createNetwork(dir: string, network: string, orgCount: number, demo: boolean): Promise<NetworkPlan> {
   const ports: number[] = [];
   while (ports.length < orgCount * 3) {
     const port = await freePort('127.0.0.1');
     if (!ports.includes(port)) ports.push(port);
   }
-  const plan = planNetwork(dir, network, orgCount, ports);
+  const plan = planNetwork(dir, network, orgCount, ports, demo);
   for (const sub of ['logs', 'etcd', 'nodes']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
   const identities = plan.nodes.map((node) => {
     ChartChainNode.init(node.dataDir, { orgId: node.orgId, orgName: node.name, network, join: true });
@@ -36,17 +36,26 @@ async function createNetwork(dir: string, network: string, orgCount: number): Pr
 }
 
 function startEtcd(plan: NetworkPlan): void {
-  for (const member of plan.etcd) {
-    plan.pids[member.name] = spawnDetached('etcd', etcdArgs(member, plan.etcd, `chartchain-${plan.network}`), member.logFile);
-  }
+  plan.etcd.forEach((_, index) => startEtcdMember(plan, index));
 }
 
-function startNode(plan: NetworkPlan, index: number, demo: boolean): void {
+function startEtcdMember(plan: NetworkPlan, index: number): void {
+  const member = plan.etcd[index]!;
+  plan.pids[member.name] = spawnDetached('etcd', etcdArgs(member, plan.etcd, `chartchain-${plan.network}`), member.logFile);
+}
+
+/** Starts the etcd member `plan.etcd[index]` again on its data (after a kill, say). */
+export function restartEtcdMember(plan: NetworkPlan, index: number): void {
+  startEtcdMember(plan, index);
+  writePlan(plan);
+}
+
+function startNode(plan: NetworkPlan, index: number): void {
   const node = plan.nodes[index]!;
   // Each node talks to its own organisation's etcd member only: stopping that member cuts the
   // node off, as a network partition would.
   const args = ['start', '--data', node.dataDir, '--host', '127.0.0.1', '--port', String(node.port), '--genesis', plan.genesisFile, '--orderer', 'etcd', '--etcd', plan.etcd[index]!.clientUrl];
-  plan.pids[node.orgId] = spawnDetached(process.execPath, [CLI, ...args, ...(demo ? ['--demo-network'] : ['--no-demo'])], node.logFile);
+  plan.pids[node.orgId] = spawnDetached(process.execPath, [CLI, ...args, ...(plan.demo ? ['--demo-network'] : ['--no-demo'])], node.logFile);
 }
 
 async function nodeStatus(node: NodePlan): Promise<Record<string, unknown>> {
@@ -59,7 +68,7 @@ export interface NetworkUpOptions {
   readonly dir: string;
   readonly orgs: number;
   readonly network: string;
-  /** Seed the demo consortium (each node its own part). */
+  /** Seed the demo consortium (each node its own part) when the network is created; a restart keeps what it was. */
   readonly demo: boolean;
 }
 
@@ -74,11 +83,11 @@ export async function networkUp(options: NetworkUpOptions): Promise<NetworkPlan>
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const existing = readPlan(dir);
   if (existing !== undefined && Object.values(existing.pids).some(isAlive)) throw new Error(`a network is already running in ${options.dir}: stop it with chartchain network down --dir ${options.dir}`);
-  const plan = existing ?? (await createNetwork(dir, options.network, options.orgs));
+  const plan = existing ?? (await createNetwork(dir, options.network, options.orgs, options.demo));
   startEtcd(plan);
   writePlan(plan);
   await Promise.all(plan.etcd.map((member) => waitFor(`etcd member ${member.name} (log: ${member.logFile})`, () => etcdHealthy(member.clientUrl), START_TIMEOUT_MS)));
-  plan.nodes.forEach((node, i) => startNode(plan, i, options.demo));
+  plan.nodes.forEach((_, i) => startNode(plan, i));
   writePlan(plan);
   await Promise.all(plan.nodes.map((node) => waitFor(`node ${node.orgId} (log: ${node.logFile})`, async () => (await fetch(`${node.url}/ledger/status`)).ok, START_TIMEOUT_MS)));
   return plan;
@@ -86,7 +95,7 @@ export async function networkUp(options: NetworkUpOptions): Promise<NetworkPlan>
 
 /** Starts the node of `plan.nodes[index]` again (after a kill, say), with the flags network up gave it. */
 export function restartNode(plan: NetworkPlan, index: number): void {
-  startNode(plan, index, false);
+  startNode(plan, index);
   writePlan(plan);
 }
 

@@ -24,6 +24,8 @@ export interface NetworkPlan {
   readonly genesisFile: string;
   readonly etcd: readonly (EtcdMember & { readonly logFile: string })[];
   readonly nodes: readonly NodePlan[];
+  /** Whether the nodes run the demo consortium (seeded once, its users on every start). */
+  readonly demo: boolean;
   /** Pids of the processes started, by etcd member name or organisation id. */
   pids: Record<string, number>;
 }
@@ -42,7 +44,7 @@ export function rosterOf(orgCount: number): { orgId: string; name: string }[] {
 }
 
 /** Lays out a plan under `dir` with the ports given (two per etcd member, one per node). */
-export function planNetwork(dir: string, network: string, orgCount: number, ports: readonly number[]): NetworkPlan {
+export function planNetwork(dir: string, network: string, orgCount: number, ports: readonly number[], demo: boolean): NetworkPlan {
   const roster = rosterOf(orgCount);
   if (ports.length < roster.length * 3) throw new RangeError(`a ${roster.length}-organisation network needs ${roster.length * 3} ports`);
   const etcd = roster.map((_, i) => ({
@@ -56,7 +58,7 @@ export function planNetwork(dir: string, network: string, orgCount: number, port
     const port = ports[3 * i + 2]!;
     return { ...org, dataDir: join(dir, 'nodes', org.orgId), port, url: `http://127.0.0.1:${port}`, logFile: join(dir, 'logs', `${org.orgId}.log`) };
   });
-  return { network, dir, genesisFile: join(dir, 'genesis.json'), etcd, nodes, pids: {} };
+  return { network, dir, genesisFile: join(dir, 'genesis.json'), etcd, nodes, demo, pids: {} };
 }
 
 const PLAN_FILE = 'network.json';
