@@ -37,17 +37,17 @@ async function statusOf(url: string): Promise<Status> {
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once the nodes at `indexes` answer with one height, block hash and app hash that stays put a moment. */
-async function converged(plan: NetworkPlan, indexes: readonly number[], timeoutMs = 60_000): Promise<Status> {
+/**
+ * Resolves once the nodes at `indexes`, asked together, answer with one height, block hash and
+ * app hash: under load they move on, so a moment where they stand level is what is looked for.
+ */
+async function converged(plan: NetworkPlan, indexes: readonly number[], timeoutMs = 90_000): Promise<Status> {
   let agreed: Status | undefined;
   await waitFor('the nodes to agree', async () => {
     const heads = await Promise.all(indexes.map((i) => statusOf(plan.nodes[i]!.url)));
     const same = heads.every((head) => head.height === heads[0]!.height && head.blockHash === heads[0]!.blockHash && head.appHash === heads[0]!.appHash);
-    if (!same) return false;
-    await pause(500);
-    const again = await statusOf(plan.nodes[indexes[0]!]!.url);
-    agreed = heads[0];
-    return again.height === heads[0]!.height;
+    if (same) agreed = heads[0];
+    return same;
   }, timeoutMs);
   return agreed!;
 }
