@@ -40,7 +40,7 @@ async function start(flags: InitFlags & { host: string; port: string; demo: bool
   const demo = seeded || hasDemo(node);
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = demo ? await createDemoUsers(node.config.orgId) : undefined;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin) });
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin), keystore: node.keys.keystore });
   const app = buildServer(node, { auth });
   const address = await app.listen({ host: flags.host, port });
   printBanner(node, address, origin, { seeded, demo });
