@@ -1,6 +1,6 @@
 /** `chartchain init`, `start` and `keys`. */
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { demoClients, freePort } from './demo-clients.js';
@@ -11,6 +11,8 @@ import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js'
 import { loadOrgKeysPublic } from './org-keys-public.js';
 
 const DEFAULT_DATA = './data';
+/** The client-assertion replay cache, beside the node's own files. */
+const AUTH_REPLAY_FILE = 'auth.db';
 
 interface InitFlags {
   data: string;
@@ -40,12 +42,13 @@ async function start(flags: InitFlags & { host: string; port: string; demo: bool
   const demo = seeded || hasDemo(node);
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = demo ? await createDemoUsers(node.config.orgId) : undefined;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin), keystore: node.keys.keystore });
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin), keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
   const app = buildServer(node, { auth });
   const address = await app.listen({ host: flags.host, port });
   printBanner(node, address, origin, { seeded, demo });
   const shutdown = async (): Promise<void> => {
     await app.close();
+    auth.close();
     await node.close();
     process.exit(0);
   };

@@ -46,6 +46,8 @@ export interface AuthServerOptions {
   readonly keyPair?: GenerateKeyPairResult;
   /** The node's keystore: the token-signing key is sealed there, so tokens outlive a restart. */
   readonly keystore?: Keystore;
+  /** A SQLite file for the client-assertion replay cache, so a used assertion stays used across a restart; memory only unless given. */
+  readonly replayCachePath?: string;
   readonly tokenLifetimeSeconds?: number;
   /** The per-address budget of the token and login endpoints; 20 per 10 s by default. */
   readonly rateLimit?: Omit<RateLimitOptions, 'clock'>;
@@ -66,6 +68,11 @@ export class AuthServer {
     readonly clock: () => number,
   ) {}
 
+  /** Closes the replay cache's file, if any. */
+  close(): void {
+    this.replay.close();
+  }
+
   /** Builds an AuthServer; throws TypeError if a URL is not an absolute http(s) URL without query or fragment. */
   static async create(options: AuthServerOptions): Promise<AuthServer> {
     const clock = options.clock ?? Date.now;
@@ -79,7 +86,7 @@ export class AuthServer {
       options.clients ?? new InMemoryClientRegistry(),
       options.users ?? new InMemoryUserDirectory([]),
       new AuthorizationCodes({ clock }),
-      new ReplayCache({ clock }),
+      new ReplayCache({ clock, ...(options.replayCachePath === undefined ? {} : { path: options.replayCachePath }) }),
       new TokenBucketLimiter({ ...options.rateLimit, clock }),
       clock,
     );
