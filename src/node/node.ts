@@ -24,7 +24,7 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { BlobStore, ChainStore, type BlockCommit } from '../storage/index.js';
+import { BlobStore, ChainStore, makeOwnerOnly, restrictUmask, type BlockCommit } from '../storage/index.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
@@ -59,6 +59,16 @@ export interface InitOptions {
 const CHAIN_FILE = 'chain.db';
 const BLOBS_DIR = 'blobs';
 const ORDERER_FILE = 'orderer.db';
+/**
+ * The entries of a data directory that a node and its services write: SQLite files (chain,
+ * orderer, search index, auth) with their WAL, shared-memory and journal files and in-use
+ * markers, node.json, the keystore directory and the blobs.
+ */
+const NODE_ENTRY_PATTERN = /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use)?|node\.json|keys|blobs)$/;
+
+function isNodeEntry(name: string): boolean {
+  return NODE_ENTRY_PATTERN.test(name);
+}
 
 /** True when `dataDir` already holds an initialised node. */
 export function isInitialised(dataDir: string): boolean {
@@ -119,7 +129,9 @@ export class ChartChainNode {
   static init(dataDir: string, options: InitOptions): void {
     if (isInitialised(dataDir)) throw new Error(`${dataDir} already holds a node`);
     if (!ID_PATTERN.test(options.orgId)) throw new RangeError('orgId must be 2–64 lowercase letters, digits or dashes, starting with a letter or digit');
-    mkdirSync(dataDir, { recursive: true });
+    restrictUmask();
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeOwnerOnly(dataDir, { owns: isNodeEntry });
     const keys = createOrgKeys(dataDir);
     const config: NodeConfig = { network: options.network, orgId: options.orgId, orgName: options.orgName, orderer: { ...DEFAULT_ORDERER, ...options.orderer } };
     const executor = standardExecutor();
@@ -136,6 +148,10 @@ export class ChartChainNode {
   static async open(dataDir: string, options: { readonly verifyPoolSize?: number } = {}): Promise<ChartChainNode> {
     const config = readNodeConfig(dataDir);
     if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
+    // Health data and keys: whatever this process writes is owner-only, and so is what an older
+    // version left world-readable.
+    restrictUmask();
+    makeOwnerOnly(dataDir, { owns: isNodeEntry, trustedWhenOwnerOnly: [BLOBS_DIR] });
     const executor = standardExecutor();
     const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
     const pool = new VerifyPool(options.verifyPoolSize);
