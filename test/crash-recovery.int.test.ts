@@ -222,9 +222,11 @@ async function fhirRead(url: string, reader: Reader, i: number): Promise<number>
  * Right after a restart, before the queue has drained: RESTART_READ_COUNT reads and searches
  * at once, with the session from before the kill. Every one is served.
  */
-async function readAfterRestart(url: string, reader: Reader): Promise<void> {
+async function readAfterRestart(t: TestContext, url: string, reader: Reader): Promise<void> {
+  const started = Date.now();
   const statuses = await Promise.all(Array.from({ length: RESTART_READ_COUNT }, (_, i) => fhirRead(url, reader, i)));
   assert.deepEqual(statuses.filter((status) => status !== 200), [], 'every read and search right after a restart is served, with the session from before it');
+  t.diagnostic(`${RESTART_READ_COUNT} FHIR reads and searches right after the start served in ${Date.now() - started} ms`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +394,10 @@ function uncommitted(dir: string, txIds: readonly string[]): number {
 
 // ---------------------------------------------------------------------------------------------
 
-test('every acknowledged transaction survives kill -9, three times over', { timeout: 120_000 }, async (t) => {
+// Four starts of a child process, each compiling the CLI, dominate: about a minute on a quiet
+// two-core machine, twice that on a busy one.
+test('every acknowledged transaction survives kill -9, three times over', { timeout: 240_000 }, async (t) => {
+  const began = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-crash-'));
   const children = new Set<ChildProcess>();
   t.after(async () => {
@@ -402,15 +407,17 @@ test('every acknowledged transaction survives kill -9, three times over', { time
   });
 
   const { lanes, observationId } = await initWithLanes(dir);
+  t.diagnostic(`setup: ${lanes.length} lanes and a record to read in ${Date.now() - began} ms`);
   const port = await freePort('127.0.0.1');
   const acked: string[] = [];
   let queuedAtKills = 0;
   let reader: Reader | undefined;
   for (const [index, round] of ROUNDS.entries()) {
     const node = await startNode(t, dir, port, children);
+    t.diagnostic(`start ${index} listening at ${Date.now() - began} ms`);
     // One login, before the first kill: the session must survive every restart.
     reader ??= { token: (await login(node.url, READER.user, READER.password, READER.scope)).access_token, observationId };
-    await readAfterRestart(node.url, reader);
+    await readAfterRestart(t, node.url, reader);
     // What earlier rounds acknowledged is committed once the node has caught up after the kill.
     await drain(node.url, acked);
     const result = await loadAndKill(node, lanes, reader, round, index);
@@ -429,7 +436,7 @@ test('every acknowledged transaction survives kill -9, three times over', { time
   assert.ok(queuedAtKills > 0, 'some kill caught acknowledged transactions still queued, so recovery replayed the queue');
 
   const node = await startNode(t, dir, port, children);
-  await readAfterRestart(node.url, reader!);
+  await readAfterRestart(t, node.url, reader!);
   const records = await drain(node.url, acked);
   const placed = await checkBlocks(node.url);
   for (const txId of acked) {
