@@ -41,17 +41,26 @@ export class PendingTxs {
   }
 
   /**
-   * Removes `txId` once committed (or never queued). A signer's highest nonce is forgotten only
-   * when none of its transactions is pending any more: by then committed state holds it, or the
-   * nonce was never spent and may be used again.
+   * Removes `txId` once committed (or never queued). When it held its signer's highest nonce,
+   * the highest is taken again from the signer's other pending transactions: a nonce that was
+   * never queued may be used again. Transactions commit in admission order, so that scan runs
+   * only after a refused enqueue or for transactions requeued out of order.
    */
   delete(txId: string): void {
     const decoded = this.#byTxId.get(txId);
     if (decoded === undefined) return;
     this.#byTxId.delete(txId);
-    const held = this.#bySigner.get(decoded.tx.signer)!;
+    const { signer, nonce } = decoded.tx;
+    const held = this.#bySigner.get(signer)!;
     held.count -= 1;
-    if (held.count === 0) this.#bySigner.delete(decoded.tx.signer);
+    if (held.count === 0) this.#bySigner.delete(signer);
+    else if (nonce === held.highestNonce) held.highestNonce = this.#highestAmongPending(signer);
+  }
+
+  #highestAmongPending(signer: string): number {
+    let highest = 0;
+    for (const { tx } of this.#byTxId.values()) if (tx.signer === signer && tx.nonce > highest) highest = tx.nonce;
+    return highest;
   }
 
   /** The highest nonce among `signer`'s pending transactions, or undefined when it has none. */
