@@ -29,7 +29,7 @@ import { freePort } from '../src/cli/demo-clients.js';
 import { login } from '../src/cli/login.js';
 import { generateSigningKey, toHex, type SigningKey } from '../src/crypto/index.js';
 import { encodeTransaction, signTransaction, txIdOf, type Block, type JsonObject, type Transaction } from '../src/ledger/index.js';
-import { standardExecutor, type GrantTerms, type Principal } from '../src/contracts/index.js';
+import { NONCE_TABLE, standardExecutor, type GrantTerms, type Principal } from '../src/contracts/index.js';
 import { FhirService } from '../src/fhir/index.js';
 import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
@@ -126,8 +126,8 @@ async function initWithLanes(dir: string): Promise<{ lanes: Lane[]; observationI
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     const observationId = await seedRecord(node);
-    // The founder votes here with the nonces after those the node signed while seeding.
-    const lanes: Lane[] = [{ name: 'practice-0', key: node.keys.signing, nonce: node.lastUsedNonce(node.keys.signing.keyId) }];
+    // The founder votes here with the nonces after those the node signed while seeding, all committed.
+    const lanes: Lane[] = [{ name: 'practice-0', key: node.keys.signing, nonce: node.store.state.get(NONCE_TABLE, node.keys.signing.keyId) as number }];
     for (let i = 1; i < LANE_COUNT; i++) {
       const candidate: Lane = { name: `practice-${i}`, key: generateSigningKey(), nonce: 0 };
       const admit = { action: 'admit', orgId: candidate.name, name: `Practice ${i}`, signingKey: toHex(candidate.key.publicKey), encryptionKey: '22'.repeat(32) };
