@@ -7,7 +7,13 @@
  *
  * Each lane signs with its own organisation key and waits for each answer before sending the
  * next transaction: nonces must reach the orderer in order, which concurrent requests from one
- * signer cannot promise. The extra organisations are admitted by vote during setup.
+ * signer cannot promise. The extra organisations are admitted by vote during setup; the
+ * founding organisation is the node's own and runs no lane, since the node signs with its key.
+ *
+ * Reads go through FHIR all along: a reader logs in once (the session must outlive every
+ * restart) and reads a record and searches while the lanes run, so acknowledged access logs
+ * signed by the node are queued at each kill; and right after each restart, before anything has
+ * drained, it reads and searches again. No read may answer 5xx, from the first request on.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,16 +25,24 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { freePort } from '../src/cli/demo-clients.js';
+import { login } from '../src/cli/login.js';
 import { generateSigningKey, toHex, type SigningKey } from '../src/crypto/index.js';
 import { encodeTransaction, signTransaction, txIdOf, type Block, type JsonObject, type Transaction } from '../src/ledger/index.js';
-import { standardExecutor } from '../src/contracts/index.js';
-import { ChartChainNode, loadOrgKeys, verifyDataDir } from '../src/node/index.js';
+import { NONCE_TABLE, standardExecutor, type GrantTerms, type Principal } from '../src/contracts/index.js';
+import { FhirService } from '../src/fhir/index.js';
+import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
-/** Concurrent submitters, one organisation key each. */
+/** Organisations: the founder (this node) and one per concurrent submitter. */
 const LANE_COUNT = 12;
+/** Reads and searches sent at once right after each restart. */
+const RESTART_READ_COUNT = 24;
+/** The demo practitioner who reads, with the demo password (see src/api/auth/demo-users.ts). */
+const READER = { user: 'dr-ada', password: 'chartchain-demo', scope: 'user/*.cruds' } as const;
+const PATIENT_ID = 'patient-0001';
 /** Submissions per round, all lanes together: the round is killed well before reaching it. */
 const ROUND_TX_COUNT_MAX = 6000;
 /**
@@ -79,12 +93,41 @@ async function commitInProcess(node: ChartChainNode, txs: readonly Transaction[]
   return txIds;
 }
 
-async function initWithLanes(dir: string): Promise<Lane[]> {
+/**
+ * Enrols the demo practitioner (so `chartchain start` lets the demo users log in) and writes a
+ * patient who consents to the practice, with one Observation; resolves with its id.
+ */
+async function seedRecord(node: ChartChainNode): Promise<string> {
+  const keys = node.records.enrol('practitioner', READER.user);
+  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: READER.user, ...keys }))).status, 'ok');
+  const service = new FhirService(node);
+  try {
+    const doctor: Principal = { kind: 'practitioner', id: READER.user, org: node.config.orgId };
+    await service.records.update(doctor, 'Patient', PATIENT_ID, { resourceType: 'Patient', id: PATIENT_ID, gender: 'female', birthDate: '1961-04-12' });
+    const terms: GrantTerms = { grantee: { kind: 'organisation', id: node.config.orgId }, actions: ['read', 'write'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
+    assert.equal(await node.consent.grant(PATIENT_ID, 'crash-consent', terms), 'ok');
+    const observation = await service.records.create(doctor, {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8480-6', display: 'Systolic blood pressure' }] },
+      subject: { reference: `Patient/${PATIENT_ID}` },
+      effectiveDateTime: '2026-11-01T09:30:00Z',
+      valueQuantity: { value: 128, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    });
+    return String(observation.resource['id']);
+  } finally {
+    service.close();
+  }
+}
+
+/** Creates the network: the founder with a record to read, and LANE_COUNT − 1 organisations that submit. */
+async function initWithLanes(dir: string): Promise<{ lanes: Lane[]; observationId: string }> {
   ChartChainNode.init(dir, { orgId: 'practice-0', orgName: 'Practice 0', network: 'crash-test' });
-  // Nonces need only increase: the founder's lane starts past 0 whether or not genesis spent one.
-  const lanes: Lane[] = [{ name: 'practice-0', key: loadOrgKeys(dir).signing, nonce: 1 }];
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
+    const observationId = await seedRecord(node);
+    // The founder votes here with the nonces after those the node signed while seeding, all committed.
+    const lanes: Lane[] = [{ name: 'practice-0', key: node.keys.signing, nonce: node.store.state.get(NONCE_TABLE, node.keys.signing.keyId) as number }];
     for (let i = 1; i < LANE_COUNT; i++) {
       const candidate: Lane = { name: `practice-${i}`, key: generateSigningKey(), nonce: 0 };
       const admit = { action: 'admit', orgId: candidate.name, name: `Practice ${i}`, signingKey: toHex(candidate.key.publicKey), encryptionKey: '22'.repeat(32) };
@@ -94,17 +137,18 @@ async function initWithLanes(dir: string): Promise<Lane[]> {
       await commitInProcess(node, lanes.slice(1, 1 + votersNeeded).map((voter) => sign(voter, 'membership.vote', { proposalId: proposalId!, approve: true })));
       lanes.push(candidate);
     }
+    return { lanes: lanes.slice(1), observationId };
   } finally {
     await node.close();
   }
-  return lanes;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The node as a child process.
 
-function startNode(t: TestContext, dir: string, children: Set<ChildProcess>): Promise<RunningNode> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--data', dir, '--host', '127.0.0.1', '--port', '0'], {
+/** Starts `chartchain start` on `port`: the same at every restart, since tokens name the node's URL. */
+function startNode(t: TestContext, dir: string, port: number, children: Set<ChildProcess>): Promise<RunningNode> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--data', dir, '--host', '127.0.0.1', '--port', String(port)], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -158,10 +202,40 @@ function post(agent: Agent, url: string, body: string, onStatus: (status: number
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reads through FHIR.
+
+interface Reader {
+  /** A SMART access token of the demo practitioner, from a login before the first kill. */
+  readonly token: string;
+  readonly observationId: string;
+}
+
+/** A read of the Observation (even `i`) or a search for it (odd `i`); resolves with the status, body consumed. */
+async function fhirRead(url: string, reader: Reader, i: number): Promise<number> {
+  const path = i % 2 === 0 ? `/fhir/Observation/${reader.observationId}` : `/fhir/Observation?patient=Patient/${PATIENT_ID}&_count=10`;
+  const response = await fetch(url + path, { headers: { authorization: `Bearer ${reader.token}` } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/**
+ * Right after a restart, before the queue has drained: RESTART_READ_COUNT reads and searches
+ * at once, with the session from before the kill. Every one is served.
+ */
+async function readAfterRestart(t: TestContext, url: string, reader: Reader): Promise<void> {
+  const started = Date.now();
+  const statuses = await Promise.all(Array.from({ length: RESTART_READ_COUNT }, (_, i) => fhirRead(url, reader, i)));
+  assert.deepEqual(statuses.filter((status) => status !== 200), [], 'every read and search right after a restart is served, with the session from before it');
+  t.diagnostic(`${RESTART_READ_COUNT} FHIR reads and searches right after the start served in ${Date.now() - started} ms`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Load, and the kill.
 
 interface RoundResult {
   readonly acked: string[];
+  /** FHIR reads and searches answered while the lanes ran. */
+  readonly reads: number;
   readonly submitted: number;
   readonly inFlightAtKill: number;
   readonly killedAtAcked: number;
@@ -173,7 +247,7 @@ interface RoundResult {
  * acknowledged, waits a random delay below `delayMsMax` (then, with `onAck`, for the next 202)
  * and SIGKILLs it mid-stream.
  */
-async function loadAndKill(node: RunningNode, lanes: readonly Lane[], round: (typeof ROUNDS)[number], roundIndex: number): Promise<RoundResult> {
+async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Reader, round: (typeof ROUNDS)[number], roundIndex: number): Promise<RoundResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: lanes.length });
   const started = Date.now();
   const acked: string[] = [];
@@ -212,6 +286,19 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], round: (ty
       if (response.status === 202 && moment === undefined) assert.equal((JSON.parse(response.body) as { txId: string }).txId, txId, 'the node names the txId the client computed');
     }
   };
+  // One reader alongside the lanes: each read queues an access log the node signs, so the kill
+  // leaves some acknowledged and uncommitted, with nonces the restarted node must sign above.
+  const readStatuses: number[] = [];
+  const runReader = async (): Promise<void> => {
+    for (let i = 0; moment === undefined; i++) {
+      try {
+        readStatuses.push(await fhirRead(node.url, reader, i));
+      } catch {
+        return; // The node is gone.
+      }
+    }
+  };
+  const readerDone = runReader();
   const lanesDone = Promise.all(lanes.map(runLane));
   // Should the lanes ever stop first, kill anyway, so the in-flight assertion fails rather than the test hanging.
   void lanesDone.then(kill, kill);
@@ -227,11 +314,12 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], round: (ty
     if (round.onAck) armed = true;
     else kill();
   })();
-  const [, [, signal]] = await Promise.all([killer, node.exited, lanesDone]);
+  const [, [, signal]] = await Promise.all([killer, node.exited, lanesDone, readerDone]);
   agent.destroy();
   assert.equal(signal, 'SIGKILL', `the node died of the kill, not on its own:\n${node.output()}`);
   assert.deepEqual(refused, [], 'no submission is refused while the node runs');
-  return { acked, submitted, ...moment!, ms: Date.now() - started };
+  assert.deepEqual(readStatuses.filter((status) => status !== 200), [], 'every read and search is served while the node runs');
+  return { acked, reads: readStatuses.length, submitted, ...moment!, ms: Date.now() - started };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +394,10 @@ function uncommitted(dir: string, txIds: readonly string[]): number {
 
 // ---------------------------------------------------------------------------------------------
 
-test('every acknowledged transaction survives kill -9, three times over', { timeout: 120_000 }, async (t) => {
+// Four starts of a child process, each compiling the CLI, dominate: about a minute on a quiet
+// two-core machine, twice that on a busy one.
+test('every acknowledged transaction survives kill -9, three times over', { timeout: 240_000 }, async (t) => {
+  const began = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-crash-'));
   const children = new Set<ChildProcess>();
   t.after(async () => {
@@ -315,15 +406,22 @@ test('every acknowledged transaction survives kill -9, three times over', { time
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const lanes = await initWithLanes(dir);
+  const { lanes, observationId } = await initWithLanes(dir);
+  t.diagnostic(`setup: ${lanes.length} lanes and a record to read in ${Date.now() - began} ms`);
+  const port = await freePort('127.0.0.1');
   const acked: string[] = [];
   let queuedAtKills = 0;
+  let reader: Reader | undefined;
   for (const [index, round] of ROUNDS.entries()) {
-    const node = await startNode(t, dir, children);
+    const node = await startNode(t, dir, port, children);
+    t.diagnostic(`start ${index} listening at ${Date.now() - began} ms`);
+    // One login, before the first kill: the session must survive every restart.
+    reader ??= { token: (await login(node.url, READER.user, READER.password, READER.scope)).access_token, observationId };
+    await readAfterRestart(t, node.url, reader);
     // What earlier rounds acknowledged is committed once the node has caught up after the kill.
     await drain(node.url, acked);
-    const result = await loadAndKill(node, lanes, round, index);
-    t.diagnostic(`round ${index}: ${result.submitted} submitted, ${result.acked.length} acknowledged in ${result.ms} ms; killed at ${result.killedAtAcked} acknowledged with ${result.inFlightAtKill} in flight`);
+    const result = await loadAndKill(node, lanes, reader, round, index);
+    t.diagnostic(`round ${index}: ${result.submitted} submitted, ${result.acked.length} acknowledged and ${result.reads} FHIR reads served in ${result.ms} ms; killed at ${result.killedAtAcked} acknowledged with ${result.inFlightAtKill} in flight`);
     assert.ok(result.inFlightAtKill > 0, 'the kill came while submissions were in flight');
     assert.ok(result.acked.length >= round.ackedBeforeKill);
     acked.push(...result.acked);
@@ -337,7 +435,8 @@ test('every acknowledged transaction survives kill -9, three times over', { time
   // Most kills catch some; the one on an acknowledgement all but surely does.
   assert.ok(queuedAtKills > 0, 'some kill caught acknowledged transactions still queued, so recovery replayed the queue');
 
-  const node = await startNode(t, dir, children);
+  const node = await startNode(t, dir, port, children);
+  await readAfterRestart(t, node.url, reader!);
   const records = await drain(node.url, acked);
   const placed = await checkBlocks(node.url);
   for (const txId of acked) {

@@ -1,6 +1,6 @@
 /** `chartchain init`, `start` and `keys`. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
@@ -13,6 +13,8 @@ import { adoptGenesis, awaitsGenesis, ChartChainNode, isInitialised, readNodeCon
 import { loadOrgKeysPublic } from './org-keys-public.js';
 
 const DEFAULT_DATA = './data';
+/** The client-assertion replay cache, beside the node's own files. */
+const AUTH_REPLAY_FILE = 'auth.db';
 
 interface InitFlags {
   data: string;
@@ -64,13 +66,14 @@ async function start(flags: InitFlags & ConnectionFlags & { host: string; port: 
   const demo = seeded || hasDemo(node);
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin) });
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin), keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
   const app = buildServer(node, { auth });
   const address = await app.listen({ host: flags.host, port });
   printBanner(node, address, origin, { seeded, demo });
   if (flags.demoNetwork === true) seedInBackground(node);
   const shutdown = async (): Promise<void> => {
     await app.close();
+    auth.close();
     await connected.close();
     process.exit(0);
   };

@@ -33,6 +33,8 @@ export interface AccessHost {
   readonly records: NodeRecords;
   readonly orgId: string;
   signAsOrg(type: string, body: JsonObject): Transaction;
+  /** Signs as the organisation and submits, resynchronising the nonce and retrying once if it was stale. */
+  submitAsOrg(type: string, body: JsonObject): Promise<Submitted>;
   submit(tx: Transaction): Promise<Submitted>;
   waitForTx(txId: string, timeoutMs?: number): Promise<{ status: string }>;
   submitAndWait(tx: Transaction): Promise<{ status: string; txId?: string }>;
@@ -126,7 +128,7 @@ export class NodeAccess {
   }
 
   async #log(body: JsonObject, type = 'access.log'): Promise<string> {
-    const result = await this.host.submit(this.host.signAsOrg(type, body));
+    const result = await this.host.submitAsOrg(type, body);
     if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason);
     return result.txId;
   }

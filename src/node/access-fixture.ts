@@ -60,6 +60,7 @@ function otherOrg(node: ChartChainNode, keys: OrgKeys, orgId: string): TestOrg {
     records,
     orgId,
     signAsOrg: (type, body) => signer.sign(type, body),
+    submitAsOrg: (type, body) => node.submit(signer.sign(type, body)),
     submit: (tx) => node.submit(tx),
     waitForTx: (txId, timeoutMs) => node.waitForTx(txId, timeoutMs),
     submitAndWait: (tx) => node.submitAndWait(tx),

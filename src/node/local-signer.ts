@@ -2,20 +2,31 @@
 import { signTransaction, type JsonObject, type Transaction } from '../ledger/index.js';
 import type { SigningKey } from '../crypto/index.js';
 
-/** Signs transactions with strictly increasing nonces, starting above the last committed one. */
+/**
+ * Signs transactions with strictly increasing nonces, starting above `lastUsedNonce`: the
+ * highest nonce of the key that is committed or held by a pending transaction.
+ */
 export class LocalSigner {
   #nonce: number;
 
   constructor(
     readonly key: SigningKey,
-    lastCommittedNonce: number,
+    lastUsedNonce: number,
   ) {
-    this.#nonce = lastCommittedNonce;
+    this.#nonce = lastUsedNonce;
   }
 
   /** A signed transaction of `type` with `body` and the next nonce. */
   sign(type: string, body: JsonObject): Transaction {
     this.#nonce += 1;
     return signTransaction({ type, nonce: this.#nonce, body }, this.key);
+  }
+
+  /**
+   * Moves the next nonce above `lastUsedNonce` when the ledger has seen more of this key than
+   * the signer knows (after a restart, or when the key also signed elsewhere); never moves back.
+   */
+  resync(lastUsedNonce: number): void {
+    this.#nonce = Math.max(this.#nonce, lastUsedNonce);
   }
 }

@@ -40,5 +40,5 @@ export function readNodeConfig(dataDir: string): NodeConfig | undefined {
 
 /** Writes `node.json`. */
 export function writeNodeConfig(dataDir: string, config: NodeConfig): void {
-  writeFileSync(join(dataDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', { mode: 0o644 });
+  writeFileSync(join(dataDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
 }

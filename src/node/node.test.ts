@@ -14,6 +14,8 @@ function freshNode(): string {
   return dir;
 }
 
+const committedNonce = (node: ChartChainNode): number => node.lastUsedNonce(node.keys.signing.keyId);
+
 const patientBody = (id: string) => ({ patientId: id, signingKey: toHex(generateSigningKey().publicKey), encryptionKey: '11'.repeat(32), custody: 'self' });
 
 test('a registered patient commits, with its status, leaf index and proofs', async (t) => {
@@ -60,6 +62,48 @@ test('admission refuses replays, stale nonces, unknown signers and bad signature
     const unknown = await node.submit(node.signAsOrg('records.teleport', {}));
     assert.equal(unknown.ok ? 'accepted' : unknown.status, 'invalid:unknown-type');
     assert.equal((await node.submit('{"type":')).ok, false);
+  } finally {
+    await node.close();
+  }
+});
+
+test('a second pending transaction with a nonce its signer already holds is refused at admission and never reaches a block', async (t) => {
+  const dir = freshNode();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    const nonce = committedNonce(node) + 1;
+    const sign = (n: number, patientId: string) => signTransaction({ type: 'membership.register-patient', nonce: n, body: patientBody(patientId) }, node.keys.signing);
+    // Submitted in one turn, so both are admitted before either is in a block.
+    const [first, twin, lower, higher] = await Promise.all([
+      node.submit(sign(nonce + 1, 'patient-0011')),
+      node.submit(sign(nonce + 1, 'patient-0012')),
+      node.submit(sign(nonce, 'patient-0013')),
+      node.submit(sign(nonce + 2, 'patient-0014')),
+    ]);
+    assert.ok(first.ok && higher.ok, JSON.stringify([first, higher]));
+    assert.deepEqual(twin, { ok: false, status: 'invalid:stale-nonce', reason: `nonce must be greater than ${nonce + 1}, held by a pending transaction of this signer` });
+    assert.equal(lower.ok ? 'accepted' : lower.status, 'invalid:stale-nonce', 'a nonce below a pending one could only fail in its block');
+    assert.equal((await node.waitForTx(first.txId, 5000)).status, 'ok');
+    assert.equal((await node.waitForTx(higher.txId, 5000)).status, 'ok');
+    assert.equal(node.head().logSize, 3, 'genesis and the two admitted transactions, nothing else');
+  } finally {
+    await node.close();
+  }
+});
+
+test('a read whose access log meets a nonce spent elsewhere by the organisation key resynchronises the signer and is served', async (t) => {
+  const dir = freshNode();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    // The organisation key signs outside the node's signer (another tool holding the keystore),
+    // spending the nonce the signer would use next.
+    const outside = await node.submitAndWait(signTransaction({ type: 'membership.register-patient', nonce: committedNonce(node) + 1, body: patientBody('patient-0021') }, node.keys.signing));
+    assert.equal(outside.status, 'ok');
+    const read = await node.access.read({ kind: 'practitioner', id: 'dr-nobody', org: 'practice-a' }, 'no-such-record', { purpose: 'TREAT' });
+    assert.equal(read.outcome, 'deny');
+    assert.equal((await node.waitForTx(read.txId, 5000)).status, 'denied:no-such-record');
   } finally {
     await node.close();
   }

@@ -22,7 +22,7 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { BlobStore, ChainStore, CheckpointStore, type BlockCommit } from '../storage/index.js';
+import { BlobStore, ChainStore, CheckpointStore, makeOwnerOnly, restrictUmask, type BlockCommit } from '../storage/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
@@ -38,6 +38,7 @@ import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
 import { NodeRecords } from './records-api.js';
 import { LocalSigner } from './local-signer.js';
+import { PendingTxs } from './pending-txs.js';
 
 /** Why a submission was refused before ordering. */
 export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted';
@@ -51,6 +52,16 @@ export type TxLookup = ({ readonly txId: string } & TxRecord) | { readonly txId:
 const BLOBS_DIR = 'blobs';
 const ORDERER_FILE = 'orderer.db';
 const CHECKPOINT_FILE = 'checkpoints.db';
+/**
+ * The entries of a data directory that a node and its services write: SQLite files (chain,
+ * orderer, search index, auth) with their WAL, shared-memory and journal files and in-use
+ * markers, node.json, the keystore directory and the blobs.
+ */
+const NODE_ENTRY_PATTERN = /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use)?|node\.json|keys|blobs)$/;
+
+function isNodeEntry(name: string): boolean {
+  return NODE_ENTRY_PATTERN.test(name);
+}
 
 /** How a node is connected to the others; the defaults make a node on its own. */
 export interface OpenOptions {
@@ -66,7 +77,7 @@ export class ChartChainNode {
   readonly #waiters = new CommitWaiters();
   readonly #commitListeners: ((writeSet: readonly WriteSetEntry[]) => void)[] = [];
   /** Admitted, not yet committed: reused at proposal time instead of decoding again. */
-  readonly #pending = new Map<string, DecodedTransaction>();
+  readonly #pending = new PendingTxs();
   readonly #admission: AdmissionVerifier;
   #proposed: { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit } | undefined;
   readonly #org: LocalSigner;
@@ -94,12 +105,13 @@ export class ChartChainNode {
     checkpoints: CheckpointExchange,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
-    this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId);
+    this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId, (keyId) => this.lastUsedNonce(keyId));
     const host: AccessHost = {
       chain: store,
       records: this.records,
       orgId: config.orgId,
       signAsOrg: (type, body) => this.signAsOrg(type, body),
+      submitAsOrg: (type, body) => this.submitAsOrg(type, body),
       submit: (tx) => this.submit(tx),
       waitForTx: (txId, timeoutMs) => this.waitForTx(txId, timeoutMs),
       submitAndWait: (tx) => this.submitAndWait(tx),
@@ -108,8 +120,8 @@ export class ChartChainNode {
     this.consent = new NodeConsent(host);
     const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), checkpoints, checkpointHost);
-    const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
-    this.#org = new LocalSigner(keys.signing, typeof nonce === 'number' ? nonce : 0);
+    // Its first nonce is known only once state is recovered and the queue read: see open().
+    this.#org = new LocalSigner(keys.signing, 0);
   }
 
   /**
@@ -118,7 +130,9 @@ export class ChartChainNode {
    * Throws when `dataDir` already holds a node; GenesisError for a genesis not listing it.
    */
   static init(dataDir: string, options: InitOptions): void {
+    restrictUmask();
     initDataDir(dataDir, options);
+    makeOwnerOnly(dataDir, { owns: isNodeEntry });
   }
 
   /** Opens an initialised data directory and starts ordering. */
@@ -126,6 +140,10 @@ export class ChartChainNode {
     const config = readNodeConfig(dataDir);
     if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
     if (awaitsGenesis(dataDir)) throw new GenesisError(`${dataDir} has joined no network yet: start it with --genesis FILE`);
+    // Health data and keys: whatever this process writes is owner-only, and so is what an older
+    // version left world-readable.
+    restrictUmask();
+    makeOwnerOnly(dataDir, { owns: isNodeEntry, trustedWhenOwnerOnly: [BLOBS_DIR] });
     const executor = standardExecutor();
     const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
     try {
@@ -139,13 +157,18 @@ export class ChartChainNode {
     const onFatal = (error: Error) => owner.node?.halt(error.message);
     const orderer = options.orderer?.(onFatal) ?? new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal });
     const exchange = options.checkpoints ?? new MemoryCheckpointHub().connect();
-    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer, exchange));
+    const keys = loadOrgKeys(dataDir);
+    const node = (owner.node = new ChartChainNode(dataDir, config, keys, store, executor, pool, new SignatureCache(pool), orderer, exchange));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
     // Signed again after a restart: a crash may have come between a commit and its checkpoint.
     node.checkpoints.committed(store.head()!);
     node.#requeue();
+    // Only now does the node know every nonce its key has used: committed in blocks the
+    // recovery replayed, or held by acknowledged transactions still queued. Redelivery below
+    // may already sign erasure receipts.
+    node.#org.resync(node.lastUsedNonce(keys.signing.keyId));
     await orderer.start(node.#consumer(head));
     node.#confirmErasures(store.stateKeys(ERASURE_TABLE).map((recordId) => [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const));
     return node;
@@ -155,7 +178,7 @@ export class ChartChainNode {
   #requeue(): void {
     for (const bytes of this.orderer.queued()) {
       const decoded = decodeTransaction(bytes);
-      if (decoded.ok) this.#pending.set(decoded.txId, decoded);
+      if (decoded.ok) this.#pending.add(decoded);
     }
   }
 
@@ -194,8 +217,11 @@ export class ChartChainNode {
     const signer = this.#precheck(decoded);
     if ('ok' in signer) return signer;
     if (!(await this.#admission.verify(decoded, signer.publicKey))) return reject('invalid:bad-signature', 'signature does not verify under the signer key');
+    // Checked again after the await: another submission may have been admitted meanwhile.
     if (this.#pending.has(decoded.txId)) return reject('invalid:duplicate-txid', 'transaction is already pending');
-    this.#pending.set(decoded.txId, decoded);
+    const pendingNonce = this.#pending.highestNonce(signer.keyId);
+    if (pendingNonce !== undefined && decoded.tx.nonce <= pendingNonce) return reject('invalid:stale-nonce', `nonce must be greater than ${pendingNonce}, held by a pending transaction of this signer`);
+    this.#pending.add(decoded);
     try {
       await this.orderer.submit(decoded.bytes);
     } catch (error) {
@@ -236,7 +262,7 @@ export class ChartChainNode {
    */
   async rotateEncryptionKey(): Promise<SubmitResult> {
     const encryptionKey = rotateEncryptionKey(this.keys);
-    return this.submit(this.signAsOrg('membership.rotate-encryption-key', { encryptionKey }));
+    return this.submitAsOrg('membership.rotate-encryption-key', { encryptionKey });
   }
 
   /** Every erasure on the chain with its confirmations, by record id. */
@@ -254,6 +280,25 @@ export class ChartChainNode {
   /** Signs a transaction with this organisation's key and the next organisation nonce. */
   signAsOrg(type: string, body: JsonObject): Transaction {
     return this.#org.sign(type, body);
+  }
+
+  /**
+   * Signs as the organisation and submits. A refusal for a stale nonce (the key signed
+   * elsewhere too, or a nonce the signer could not know of) resynchronises the signer with the
+   * ledger and retries once, so the caller, often a read waiting on its access log, is not
+   * failed for the node's own bookkeeping.
+   */
+  async submitAsOrg(type: string, body: JsonObject): Promise<SubmitResult> {
+    const first = await this.submit(this.signAsOrg(type, body));
+    if (first.ok || first.status !== 'invalid:stale-nonce') return first;
+    this.#org.resync(this.lastUsedNonce(this.keys.signing.keyId));
+    return this.submit(this.signAsOrg(type, body));
+  }
+
+  /** The highest nonce of signer `keyId` that is committed or held by a pending transaction; 0 for none. */
+  lastUsedNonce(keyId: string): number {
+    const committed = this.store.state.get(NONCE_TABLE, keyId);
+    return Math.max(typeof committed === 'number' ? committed : 0, this.#pending.highestNonce(keyId) ?? 0);
   }
 
   /** Where `txId` stands: committed (with height, leaf index and status), pending, or unknown. */
@@ -359,7 +404,7 @@ export class ChartChainNode {
     for (const recordId of this.records.eraseCommitted(writeSet)) {
       if (this.#receiptsPending.has(recordId)) continue;
       this.#receiptsPending.add(recordId);
-      void this.submit(this.signAsOrg('records.erasure-receipt', { recordId })).then((result) => {
+      void this.submitAsOrg('records.erasure-receipt', { recordId }).then((result) => {
         if (!result.ok) this.#receiptsPending.delete(recordId);
       });
     }

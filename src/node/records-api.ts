@@ -75,6 +75,8 @@ export class NodeRecords {
     readonly blobs: BlobStore,
     private readonly keys: OrgKeys,
     private readonly orgId: string,
+    /** The highest nonce of a key committed or held by a pending transaction; committed state alone unless given. */
+    private readonly lastUsedNonce: (keyId: string) => number = (keyId) => committedNonce(chain, keyId),
   ) {}
 
   /** The keystore holding the custodial keys of this node's practitioners and patients. */
@@ -97,8 +99,7 @@ export class NodeRecords {
     let signer = this.#signers.get(name);
     if (signer === undefined) {
       const key = signingKeyFromSeed(this.keys.keystore.get(name));
-      const nonce = this.chain.state.get(NONCE_TABLE, key.keyId);
-      signer = new LocalSigner(key, typeof nonce === 'number' ? nonce : 0);
+      signer = new LocalSigner(key, this.lastUsedNonce(key.keyId));
       this.#signers.set(name, signer);
     }
     return signer;
@@ -255,4 +256,9 @@ export class NodeRecords {
       if (hash !== null && hash !== undefined) this.blobs.delete(hash);
     }
   }
+}
+
+function committedNonce(chain: ChainStore, keyId: string): number {
+  const nonce = chain.state.get(NONCE_TABLE, keyId);
+  return typeof nonce === 'number' ? nonce : 0;
 }

@@ -60,7 +60,7 @@ export class BlobStore {
   constructor(dir: string) {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty path');
     this.dir = resolve(dir);
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   /**
@@ -78,7 +78,7 @@ export class BlobStore {
     const path = this.#pathOf(hash);
     const shardDir = dirname(path);
     // mkdirSync returns the first directory it created: only then is there a new entry in the root to sync.
-    if (mkdirSync(shardDir, { recursive: true }) !== undefined) await this.#directories.sync(this.dir);
+    if (mkdirSync(shardDir, { recursive: true, mode: 0o700 }) !== undefined) await this.#directories.sync(this.dir);
     await writeFileDurablyAsync(path, bytes, this.#directories);
     return hash;
   }

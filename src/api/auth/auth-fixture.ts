@@ -53,18 +53,25 @@ export interface AuthFixture {
 let demoUsers: Promise<InMemoryUserDirectory> | undefined;
 
 /** A fresh AuthServer and bare Fastify app with the auth routes, closed after `t`. */
-export async function authFixture(t: TestContext, options: { rateLimit?: { capacity?: number; intervalMs?: number }; users?: UserDirectory } = {}): Promise<AuthFixture> {
+export async function authFixture(
+  t: TestContext,
+  options: { rateLimit?: { capacity?: number; intervalMs?: number }; users?: UserDirectory; backendKeys?: GenerateKeyPairResult; replayCachePath?: string } = {},
+): Promise<AuthFixture> {
   const clock = new TestClock();
-  const backendKeys = await generateKeyPair('EdDSA');
+  const backendKeys = options.backendKeys ?? (await generateKeyPair('EdDSA'));
   const clients = new InMemoryClientRegistry([
     backendClient({ clientId: BACKEND_ID, org: 'practice-a', jwks: { keys: [{ ...(await exportJWK(backendKeys.publicKey)), kid: BACKEND_KID }] }, scope: 'system/Observation.cruds system/Patient.rs' }),
     publicClient({ clientId: APP_ID, redirectUris: [REDIRECT_URI, 'http://127.0.0.1:8400/cb'] }),
     publicClient({ clientId: OTHER_APP_ID, redirectUris: ['https://other.example/cb'] }),
   ]);
   demoUsers ??= createDemoUsers('practice-a');
-  const auth = await AuthServer.create({ issuer: ISSUER, fhirBaseUrl: FHIR_BASE, clients, users: options.users ?? (await demoUsers), clock: clock.read, rateLimit: options.rateLimit ?? { capacity: 1000 } });
+  const replay = options.replayCachePath === undefined ? {} : { replayCachePath: options.replayCachePath };
+  const auth = await AuthServer.create({ issuer: ISSUER, fhirBaseUrl: FHIR_BASE, clients, users: options.users ?? (await demoUsers), clock: clock.read, rateLimit: options.rateLimit ?? { capacity: 1000 }, ...replay });
   const app = Fastify();
-  t.after(() => app.close());
+  t.after(async () => {
+    await app.close();
+    auth.close();
+  });
   registerAuthRoutes(app, auth);
   await app.ready();
   return { auth, app, clock, backendKeys };

@@ -4,10 +4,12 @@
  * all on one clock.
  */
 import type { GenerateKeyPairResult } from 'jose';
+import type { Keystore } from '../../storage/index.js';
 import { InMemoryClientRegistry, type ClientRegistry } from './clients.js';
 import { AuthorizationCodes } from './codes.js';
 import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ReplayCache } from './replay-cache.js';
+import { sealedTokenKeyPair } from './token-key.js';
 import { TokenIssuer } from './tokens.js';
 import { InMemoryUserDirectory, type UserDirectory } from './users.js';
 
@@ -40,8 +42,12 @@ export interface AuthServerOptions {
   readonly clients?: ClientRegistry;
   /** Who may log in at the authorization endpoint; nobody unless given. */
   readonly users?: UserDirectory;
-  /** The Ed25519 key pair that signs access tokens; generated unless given. */
+  /** The Ed25519 key pair that signs access tokens; taken from `keystore`, else generated, unless given. */
   readonly keyPair?: GenerateKeyPairResult;
+  /** The node's keystore: the token-signing key is sealed there, so tokens outlive a restart. */
+  readonly keystore?: Keystore;
+  /** A SQLite file for the client-assertion replay cache, so a used assertion stays used across a restart; memory only unless given. */
+  readonly replayCachePath?: string;
   readonly tokenLifetimeSeconds?: number;
   /** The per-address budget of the token and login endpoints; 20 per 10 s by default. */
   readonly rateLimit?: Omit<RateLimitOptions, 'clock'>;
@@ -62,19 +68,25 @@ export class AuthServer {
     readonly clock: () => number,
   ) {}
 
+  /** Closes the replay cache's file, if any. */
+  close(): void {
+    this.replay.close();
+  }
+
   /** Builds an AuthServer; throws TypeError if a URL is not an absolute http(s) URL without query or fragment. */
   static async create(options: AuthServerOptions): Promise<AuthServer> {
     const clock = options.clock ?? Date.now;
     const issuer = baseUrl(options.issuer, 'issuer');
     const urls: AuthUrls = { issuer, fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'), authorize: issuer + AUTH_PATHS.authorize, token: issuer + AUTH_PATHS.token, jwks: issuer + AUTH_PATHS.jwks };
-    const tokens = await TokenIssuer.create({ issuer: urls.issuer, audience: urls.fhirBase, lifetimeSeconds: options.tokenLifetimeSeconds, keyPair: options.keyPair, clock });
+    const keyPair = options.keyPair ?? (options.keystore === undefined ? undefined : await sealedTokenKeyPair(options.keystore));
+    const tokens = await TokenIssuer.create({ issuer: urls.issuer, audience: urls.fhirBase, lifetimeSeconds: options.tokenLifetimeSeconds, keyPair, clock });
     return new AuthServer(
       urls,
       tokens,
       options.clients ?? new InMemoryClientRegistry(),
       options.users ?? new InMemoryUserDirectory([]),
       new AuthorizationCodes({ clock }),
-      new ReplayCache({ clock }),
+      new ReplayCache({ clock, ...(options.replayCachePath === undefined ? {} : { path: options.replayCachePath }) }),
       new TokenBucketLimiter({ ...options.rateLimit, clock }),
       clock,
     );

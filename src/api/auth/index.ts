@@ -41,6 +41,7 @@ export {
   type PublicClient,
 } from './clients.js';
 export { AUTHORIZATION_CODE_LIFETIME_MS, AuthorizationCodes, type CodeBinding, type PendingCode } from './codes.js';
+export { sealedTokenKeyPair, TOKEN_KEY_ENTRY } from './token-key.js';
 export { ReplayCache, type ReplayCheck } from './replay-cache.js';
 export { RATE_LIMIT_DEFAULTS, TokenBucketLimiter, type RateDecision, type RateLimitOptions } from './rate-limit.js';
 export {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import Fastify, { type LightMyRequestResponse } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
@@ -96,6 +99,23 @@ test('client_credentials: an assertion is good once; its jti is refused until it
   // Forgetting a jti is safe only once an assertion bearing it would be refused as expired anyway.
   fixture.clock.advance((240 + 31) * 1000);
   await granted(fixture, await clientCredentials(fixture.app, await signAssertion(fixture, { jti: 'once' })));
+});
+
+test('client_credentials: an assertion used before a restart is refused after it, until it expires', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-replay-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const replayCachePath = join(dir, 'auth.db');
+  const before = await authFixture(t, { replayCachePath });
+  const assertion = await signAssertion(before, { jti: 'before-restart' });
+  await granted(before, await clientCredentials(before.app, assertion));
+  await before.app.close();
+  before.auth.close();
+
+  // The same client key and the same file, in a new authorization server: a restart.
+  const after = await authFixture(t, { replayCachePath, backendKeys: before.backendKeys });
+  assert.match(oauthRefusal(await clientCredentials(after.app, assertion), 401, 'invalid_client'), /jti has been used/);
+  after.clock.advance((240 + 31) * 1000);
+  await granted(after, await clientCredentials(after.app, await signAssertion(after, { jti: 'before-restart' })));
 });
 
 test('client_credentials: the client authentication method must be private_key_jwt', async (t) => {

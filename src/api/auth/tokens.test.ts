@@ -110,7 +110,11 @@ test('a token for another audience or from another issuer or key is invalid', as
   const otherKey = await issuer();
   assert.match((await refusal(tokens.verify(await otherAudience.tokens.issue(grant)), 'invalid_token')).message, /aud/);
   assert.match((await refusal(tokens.verify(await otherIssuer.tokens.issue(grant)), 'invalid_token')).message, /iss/);
-  await refusal(tokens.verify(await otherKey.tokens.issue(grant)), 'invalid_token');
+  // A token from a key this node does not hold (say, before a key change) is told to log in
+  // again, not suspected of tampering.
+  const unknownKey = await refusal(tokens.verify(await otherKey.tokens.issue(grant)), 'invalid_token');
+  assert.match(unknownKey.message, /not valid for this node.*log in again/);
+  assert.doesNotMatch(unknownKey.message, /signature/);
   // The control: the same key, issuer and audience verify.
   assert.deepEqual(await tokens.verify(await (await issuer({ keyPair })).tokens.issue(grant)), grant);
 });
@@ -127,6 +131,8 @@ test('a tampered token is invalid: payload, signature or header changed', async 
   for (const tampered of [`${header}.${widened}.${signature}`, `${header}.${promoted}.${signature}`, `${header}.${payload}.${flipped}`, `${retyped}.${payload}.${signature}`]) {
     await refusal(tokens.verify(tampered), 'invalid_token');
   }
+  // Under this node's own key id, a bad signature still reads as one.
+  assert.match((await refusal(tokens.verify(`${header}.${payload}.${flipped}`), 'invalid_token')).message, /signature/);
   for (const garbage of ['', 'abc', 'a.b.c', `${header}.${payload}`, `${token}.x`]) await refusal(tokens.verify(garbage), 'invalid_token');
 });
 

@@ -4,7 +4,7 @@
  * audience checked, and a bounded clock tolerance.
  */
 import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, errors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import type { Principal } from '../../contracts/index.js';
 import { AuthError } from './errors.js';
 import { formatScopes, parseScopes, ScopeError, type Scope } from './scopes.js';
@@ -19,6 +19,8 @@ export const TOKEN_LIFETIME_DEFAULT_SECONDS = 300;
 export const TOKEN_LIFETIME_MAX_SECONDS = 3600;
 /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
+/** Why a token signed with a key this node does not hold is refused. */
+export const UNKNOWN_KEY_DESCRIPTION = 'the access token is not valid for this node (it was signed with a key this node does not hold, e.g. before a key change); log in again';
 
 const PRINCIPAL_KINDS: ReadonlySet<string> = new Set<Principal['kind']>(['practitioner', 'patient', 'auditor', 'system']);
 
@@ -90,6 +92,11 @@ export class TokenIssuer {
 
   /** The grant `token` carries; throws AuthError (invalid_token or expired_token) if it is not one of ours and current. */
   async verify(token: string): Promise<AccessGrant> {
+    // A token naming another key was never forged against ours: the node's key changed (a
+    // rotation, a restored data directory) or the token is another node's. Say so, rather than
+    // report a signature failure that reads as tampering.
+    const keyId = headerKeyId(token);
+    if (keyId !== undefined && keyId !== this.keyId) throw new AuthError('invalid_token', UNKNOWN_KEY_DESCRIPTION);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys.publicKey, {
@@ -110,6 +117,16 @@ export class TokenIssuer {
   /** The public key set (RFC 7517) that verifies this issuer's tokens. */
   jwks(): JSONWebKeySet {
     return { keys: [{ ...this.publicJwk }] };
+  }
+}
+
+/** The `kid` of the token's protected header, or undefined when it has none or does not parse. */
+function headerKeyId(token: string): string | undefined {
+  try {
+    const { kid } = decodeProtectedHeader(token);
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
   }
 }
 

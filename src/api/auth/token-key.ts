@@ -1,0 +1,38 @@
+/**
+ * The token-signing key, sealed in the node's keystore so that access tokens, and with them
+ * every session, outlive a restart. Created on first use; kept as PKCS #8 (RFC 5958) PEM, the
+ * form jose imports.
+ */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { exportPKCS8, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type GenerateKeyPairResult } from 'jose';
+import type { Keystore } from '../../storage/index.js';
+import { ACCESS_TOKEN_ALG } from './tokens.js';
+
+/** The keystore entry holding the token-signing key. */
+export const TOKEN_KEY_ENTRY = 'auth:token-signing';
+const TOKEN_KEY_KIND = 'ed25519-pkcs8-pem';
+
+/**
+ * The token-signing key pair sealed in `keystore`, generated and sealed first if there is none.
+ * Throws KeystoreError when the keystore cannot be written, TypeError when the entry holds no
+ * Ed25519 key.
+ */
+export async function sealedTokenKeyPair(keystore: Keystore): Promise<GenerateKeyPairResult> {
+  if (!keystore.has(TOKEN_KEY_ENTRY)) {
+    const generated = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
+    keystore.put(TOKEN_KEY_ENTRY, Buffer.from(await exportPKCS8(generated.privateKey), 'utf8'), TOKEN_KEY_KIND);
+  }
+  const sealed = keystore.get(TOKEN_KEY_ENTRY);
+  try {
+    return await keyPairOf(Buffer.from(sealed).toString('utf8'));
+  } finally {
+    sealed.fill(0);
+  }
+}
+
+async function keyPairOf(pem: string): Promise<GenerateKeyPairResult> {
+  const privateKey = await importPKCS8(pem, ACCESS_TOKEN_ALG);
+  const publicJwk = createPublicKey(createPrivateKey(pem)).export({ format: 'jwk' });
+  const publicKey = (await importJWK({ ...publicJwk, alg: ACCESS_TOKEN_ALG }, ACCESS_TOKEN_ALG)) as CryptoKey;
+  return { privateKey, publicKey };
+}
