@@ -54,9 +54,13 @@ export interface HistoryEntry {
 
 type Role = 'practitioner' | 'patient';
 
-/** Something an operator must look at: a failed integrity check, a failed background task. */
+/**
+ * Something an operator must look at: a failed integrity check, a failed background task, a
+ * damaged search index, a full disk. `disk-full` is a standing condition, raised once and
+ * cleared when a write succeeds again; the others are events, kept until they age out.
+ */
 export interface NodeAlarm {
-  readonly kind: 'integrity' | 'key-sharing';
+  readonly kind: 'integrity' | 'key-sharing' | 'search-index' | 'disk-full';
   readonly reason: string;
   readonly at: number;
 }
@@ -200,6 +204,18 @@ export class NodeRecords {
   alarm(kind: NodeAlarm['kind'], reason: string): void {
     this.#alarms.push({ kind, reason, at: Date.now() });
     if (this.#alarms.length > ALARM_COUNT_MAX) this.#alarms.shift();
+  }
+
+  /** Raises a standing alarm of `kind` unless one is up already: a condition, not one per failed request. */
+  raiseCondition(kind: NodeAlarm['kind'], reason: string): void {
+    if (!this.#alarms.some((alarm) => alarm.kind === kind)) this.alarm(kind, reason);
+  }
+
+  /** Clears every alarm of `kind`: the condition has passed. Returns true when one was up. */
+  clearCondition(kind: NodeAlarm['kind']): boolean {
+    const before = this.#alarms.length;
+    for (let at = this.#alarms.length - 1; at >= 0; at--) if (this.#alarms[at]!.kind === kind) this.#alarms.splice(at, 1);
+    return this.#alarms.length < before;
   }
 
   #readerKeys(reader: RecordReader): ReadonlyMap<string, KeyObject> {

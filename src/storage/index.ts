@@ -14,3 +14,4 @@ export {
   type KeystoreEntryInfo,
   type ScryptParams,
 } from './keystore.js';
+export { storageFaultOf, isDiskFull, diskFullError, type StorageFaultKind } from './storage-fault.js';
