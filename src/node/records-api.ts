@@ -6,10 +6,11 @@ import type { KeyObject } from 'node:crypto';
 import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
-import type { BlobStore, ChainStore } from '../storage/index.js';
+import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
 import type { OrgKeys } from './org-keys.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
+import { versionProof } from './version-proof.js';
 import { newRecordId, openVersion, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
 
 /**
@@ -116,7 +117,7 @@ export class NodeRecords {
    * practitioner must each be submitted as soon as they resolve, in that order.
    */
   async write(input: VersionInput & { practitionerId: string }): Promise<RecordWrite> {
-    const { kind, body, recordId, version } = await this.#prepare(input);
+    const { kind, body, recordId, version } = await this.#diskWatched(this.#prepare(input));
     return { tx: this.signer('practitioner', input.practitionerId).sign(`records.${kind}`, body), recordId, version };
   }
 
@@ -125,9 +126,19 @@ export class NodeRecords {
    * records.batch: the writes land on the ledger together or not at all.
    */
   async writeBatch(practitionerId: string, items: readonly (VersionInput | { tombstone: string })[]): Promise<{ tx: Transaction; writes: RecordWrite[] }> {
-    const prepared = await Promise.all(items.map((item) => ('tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item))));
+    const prepared = await this.#diskWatched(Promise.all(items.map((item) => ('tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item)))));
     const tx = this.signer('practitioner', practitionerId).sign('records.batch', { writes: prepared.map(({ kind, body }) => ({ kind, body })) });
     return { tx, writes: prepared.map(({ recordId, version }) => ({ tx, recordId, version })) };
+  }
+
+  /** `writing`, raising the disk-full alarm when the ciphertext could not be stored for want of space. */
+  async #diskWatched<T>(writing: Promise<T>): Promise<T> {
+    try {
+      return await writing;
+    } catch (error) {
+      if (isDiskFull(error)) this.raiseCondition('disk-full', `disk full storing a record ciphertext: ${(error as Error).message}`);
+      throw error;
+    }
   }
 
   async #prepare(input: VersionInput): Promise<PreparedWrite> {
@@ -189,6 +200,20 @@ export class NodeRecords {
     try {
       const { resource, salt } = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
+    } catch (error) {
+      if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * The anchoring transaction of `version` and its inclusion proof, re-hashed against the txId,
+   * the block's txRoot and the tree head before they are served ($verify). Throws
+   * RecordIntegrityError, after raising an alarm, when the stored chain disagrees.
+   */
+  proveVersion(version: VersionRow): { bytes: Uint8Array; proof: InclusionProofResponse } {
+    try {
+      return versionProof(this.chain, version);
     } catch (error) {
       if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
       throw error;
