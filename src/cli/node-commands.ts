@@ -41,7 +41,7 @@ async function start(flags: InitFlags & { host: string; port: string; demo: bool
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = demo ? await createDemoUsers(node.config.orgId) : undefined;
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin) });
-  const app = buildServer(node, { auth });
+  const app = buildServer(node, { auth, logger: true });
   const address = await app.listen({ host: flags.host, port });
   printBanner(node, address, origin, { seeded, demo });
   const shutdown = async (): Promise<void> => {

@@ -19,6 +19,7 @@ import type { StateReader, WriteSetEntry } from '../contracts/index.js';
 import { createStateTables, logNodeId, migrateChain } from './chain-schema.js';
 import { StateStore } from './state-store.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
+import { isDiskFull } from './storage-fault.js';
 
 /** Everything one block changes, written atomically by ChainStore.commit. */
 export interface BlockCommit {
@@ -174,7 +175,21 @@ export class ChainStore {
     assert.equal(height, this.#appliedHeight + 1, `state is at height ${this.#appliedHeight}, cannot apply block ${height}`);
     this.#state.apply(commit.writeSet, commit.valueTexts);
     this.#appliedHeight = height;
-    if (this.#state.overlayCount >= STATE_OVERLAY_WRITE_COUNT_MAX || height - this.#savedHeight >= STATE_SAVEPOINT_BLOCK_COUNT_MAX) this.saveState(height);
+    if (this.#state.overlayCount >= STATE_OVERLAY_WRITE_COUNT_MAX || height - this.#savedHeight >= STATE_SAVEPOINT_BLOCK_COUNT_MAX) this.#trySaveState(height);
+  }
+
+  /**
+   * Takes a savepoint unless the disk is full. The block is already durable and a savepoint
+   * failing rolls back whole, leaving the overlay as it was: the next block tries again, and a
+   * crash meanwhile replays from the older savepoint. Failing the commit here instead would
+   * report a durable block as lost.
+   */
+  #trySaveState(height: number): void {
+    try {
+      this.saveState(height);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+    }
   }
 
   /** Height whose state the state tables hold (the savepoint). */
