@@ -135,12 +135,12 @@ export class ChartChainNode {
     writeNodeConfig(dataDir, config);
   }
 
-  /** Opens an initialised data directory and starts ordering. */
+  /** Opens an initialised data directory and starts ordering. Throws ChainDatabaseDamagedError, before anything commits, when chain.db fails SQLite's quick_check. */
   static async open(dataDir: string, options: { readonly verifyPoolSize?: number } = {}): Promise<ChartChainNode> {
     const config = readNodeConfig(dataDir);
     if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
     const executor = standardExecutor();
-    const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
+    const store = ChainStore.openChecked(join(dataDir, CHAIN_FILE), executor.tables);
     const pool = new VerifyPool(options.verifyPoolSize);
     const owner: { node?: ChartChainNode } = {};
     const orderer = new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal: (error) => owner.node?.halt(error.message) });

@@ -19,7 +19,7 @@ import type { StateReader, WriteSetEntry } from '../contracts/index.js';
 import { createStateTables, logNodeId, migrateChain } from './chain-schema.js';
 import { StateStore } from './state-store.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
-import { isDiskFull } from './storage-fault.js';
+import { isDiskFull, storageFaultOf } from './storage-fault.js';
 
 /** Everything one block changes, written atomically by ChainStore.commit. */
 export interface BlockCommit {
@@ -56,6 +56,17 @@ export class StorageIntegrityError extends Error {
   }
 }
 
+/** The chain database fails SQLite's own integrity check: a node must not commit onto it. */
+export class ChainDatabaseDamagedError extends Error {
+  constructor(
+    readonly path: string,
+    readonly findings: readonly string[],
+  ) {
+    super(`${path} fails PRAGMA quick_check (${findings.join('; ')}); refusing to commit onto a damaged chain database: restore it from a backup or another node`);
+    this.name = 'ChainDatabaseDamagedError';
+  }
+}
+
 /** SQLite-backed chain store. One writer per database. */
 export class ChainStore {
   readonly #db: SqliteDatabase;
@@ -82,6 +93,34 @@ export class ChainStore {
     this.#state = new StateStore(db, tables);
     this.#savedHeight = this.#state.savedHeight;
     this.#appliedHeight = this.#savedHeight;
+  }
+
+  /**
+   * Opens the chain database at `path` for a node that will commit onto it: `PRAGMA quick_check`
+   * first (it reads every page: about 4 s for a 213 MB chain on this project's machine), since
+   * committing onto a damaged b-tree can spread the damage and every later block would inherit
+   * it. Throws ChainDatabaseDamagedError naming the file and SQLite's findings.
+   */
+  static openChecked(path: string, tables: readonly string[]): ChainStore {
+    let store: ChainStore;
+    try {
+      store = ChainStore.open(path, tables);
+    } catch (error) {
+      if (storageFaultOf(error) === 'damaged') throw new ChainDatabaseDamagedError(path, [(error as Error).message]);
+      throw error;
+    }
+    let findings: string[];
+    try {
+      findings = store.quickCheck();
+    } catch (error) {
+      if (storageFaultOf(error) !== 'damaged') throw error;
+      findings = [(error as Error).message];
+    }
+    if (findings.length > 0) {
+      store.#db.close();
+      throw new ChainDatabaseDamagedError(path, findings);
+    }
+    return store;
   }
 
   /** Opens the chain database at `path` with a state table for each of `tables`. */
@@ -237,6 +276,17 @@ export class ChainStore {
       const entries = rows.map(([leafIndex, , status, bytes]) => ({ leafIndex, status, bytes: new Uint8Array(bytes) }));
       yield { height, hash: row[1], logSize: row[2], header: row[3], txs: entries };
     }
+  }
+
+  /**
+   * SQLite's `PRAGMA quick_check` of the whole file (b-tree structure, page and record formats;
+   * not index contents): [] when sound, else its first `findingsMax` findings. Throws a SQLite
+   * error when the damage stops the check itself.
+   */
+  quickCheck(findingsMax = 10): string[] {
+    const rows = this.#db.pragma(`quick_check(${findingsMax})`, { simple: false }) as { quick_check: string }[];
+    const findings = rows.map((row) => row.quick_check);
+    return findings.length === 1 && findings[0] === 'ok' ? [] : findings;
   }
 
   /** Number of stored transaction rows, whatever block they claim. */

@@ -1,6 +1,6 @@
 /** Public API of src/storage: the SQLite chain store, the content-addressed blob store and the keystore. */
 export { openDatabase, type SqliteDatabase } from './database.js';
-export { ChainStore, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
+export { ChainStore, ChainDatabaseDamagedError, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';
 export { PendingNodeStore } from './pending-nodes.js';
 export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, BLOB_BYTES_MAX, type BlobSource } from './blob-store.js';
