@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { JsonObject } from '../ledger/index.js';
-import { ChartChainNode } from '../node/index.js';
+import { ChartChainNode, CommitTimeoutError } from '../node/index.js';
 import { diskFullError } from '../storage/index.js';
 import { AuthServer, parseScopes } from './auth/index.js';
 import { buildServer } from './server.js';
@@ -209,4 +209,19 @@ test('a full disk is 503 with Retry-After and a disk-full alarm wherever a write
   assert.deepEqual((await alarms(app)).filter((alarm) => alarm.kind === 'disk-full'), [], 'cleared by the write that succeeded');
   const read = await app.inject({ url: `/fhir/Observation/${String((created.json() as JsonObject)['id'])}`, headers: AS_DOCTOR });
   assert.equal(read.statusCode, 200, read.body);
+});
+
+test('a write accepted but not committed in time (a commit waiting for disk space) is a 503 naming its transaction, not a bare 500', async (t) => {
+  const { app, node } = await serve(t);
+  const patientId = await createPatient(app, node, 'Waitingham');
+  const waitForTx = node.waitForTx.bind(node);
+  node.waitForTx = async (txId) => Promise.reject(new CommitTimeoutError(txId, 30_000));
+  const observation = { resourceType: 'Observation', status: 'final', code: { text: 'Heart rate' }, subject: { reference: `Patient/${patientId}` } };
+  const response = await app.inject(fhirJson('POST', '/fhir/Observation', observation));
+  node.waitForTx = waitForTx;
+  const issue = issueOf(response, 503);
+  assert.equal(response.headers['retry-after'], '10');
+  const txId = /accepted as transaction ([0-9a-f]{64})/.exec(String(issue['diagnostics']))?.[1];
+  assert.ok(txId !== undefined, String(issue['diagnostics']));
+  assert.equal((await node.waitForTx(txId, 10_000)).status, 'ok', 'it commits all the same');
 });

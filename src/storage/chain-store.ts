@@ -294,9 +294,9 @@ export class ChainStore {
     return (this.#db.prepare('SELECT count(*) FROM tx').pluck().get() as number);
   }
 
-  /** Takes a final state savepoint (unless read-only) and closes the database. */
+  /** Takes a final state savepoint (unless read-only, or the disk is full: the next start replays) and closes the database. */
   close(): void {
-    if (!this.#db.readonly && this.#appliedHeight > this.#savedHeight) this.saveState(this.#appliedHeight);
+    if (!this.#db.readonly && this.#appliedHeight > this.#savedHeight) this.#trySaveState(this.#appliedHeight);
     this.#db.close();
   }
 }
