@@ -184,6 +184,17 @@ test('a full disk is 503 with Retry-After and a disk-full alarm wherever a write
   assert.deepEqual((await alarms(app)).filter((alarm) => alarm.kind === 'disk-full').length, 1, 'one standing alarm, not one per request');
   node.records.blobs.put = put;
 
+  // The keystore cannot seal a new custodial patient's keys.
+  const keystorePut = node.records.keystore.put.bind(node.records.keystore);
+  node.records.keystore.put = () => {
+    throw diskFullError('fsync');
+  };
+  node.records.clearCondition('disk-full');
+  const enrolment = await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'male' }));
+  assert.equal(issueOf(enrolment, 503)['code'], 'transient');
+  assert.ok((await alarms(app)).some((alarm) => alarm.kind === 'disk-full' && alarm.reason.includes('keystore')));
+  node.records.keystore.put = keystorePut;
+
   // The orderer's queue cannot take the transaction: /ledger/tx says so in its own vocabulary.
   const orderer = (node as unknown as { orderer: { submit: (bytes: Uint8Array) => Promise<void> } }).orderer;
   const submit = orderer.submit.bind(orderer);

@@ -91,8 +91,13 @@ export class NodeRecords {
   enrol(role: Role, id: string): { signingKey: string; encryptionKey: string } {
     const signing = generateSigningKey();
     const encryption = generateX25519();
-    this.keys.keystore.put(`${role}:${id}:signing`, exportSeed(signing), 'ed25519-seed');
-    this.keys.keystore.put(`${role}:${id}:encryption`, exportX25519PrivateRaw(encryption.privateKey), 'x25519-private');
+    try {
+      this.keys.keystore.put(`${role}:${id}:signing`, exportSeed(signing), 'ed25519-seed');
+      this.keys.keystore.put(`${role}:${id}:encryption`, exportX25519PrivateRaw(encryption.privateKey), 'x25519-private');
+    } catch (error) {
+      if (isDiskFull(error)) this.raiseCondition('disk-full', `disk full writing the keystore: ${(error as Error).message}`);
+      throw error;
+    }
     return { signingKey: toHex(signing.publicKey), encryptionKey: toHex(encryption.publicKey) };
   }
 
