@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CODE_PATTERN, type Principal } from '../contracts/index.js';
 import { capabilityStatement, defaultPurpose, etagOf, etagVersion, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import { storageError } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
@@ -261,13 +262,15 @@ function send(reply: FastifyReply, status: number, body: unknown): FastifyReply 
   return reply.code(status).header('Content-Type', FHIR_JSON).send(JSON.stringify(body));
 }
 
-/** Every failure under /fhir as an OperationOutcome; anything unexpected is an opaque 500. */
+/** Every failure under /fhir as an OperationOutcome: storage faults by name (503 or 500, see storageError), anything else unexpected an opaque 500. */
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   if (error instanceof FhirError) return send(reply.headers(error.headers), error.status, error.outcome);
   const status = (error as { statusCode?: number }).statusCode;
   if (status === 413) return send(reply, 413, FhirError.of(413, 'too-costly', `the body exceeds ${HTTP_BODY_BYTES_MAX} bytes`).outcome);
   if (status !== undefined && status >= 400 && status < 500) return send(reply, status, FhirError.of(status, 'invalid', 'the request is malformed').outcome);
-  reply.log.error(error);
+  const stored = storageError(error);
+  reply.log.error({ err: error }, stored === undefined ? 'unexpected error' : 'storage fault');
+  if (stored !== undefined) return send(reply.headers(stored.headers), stored.status, stored.outcome);
   return send(reply, 500, FhirError.of(500, 'exception', 'internal error').outcome);
 }
 

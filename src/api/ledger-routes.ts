@@ -8,6 +8,7 @@ import { TX_WIRE_BYTES_MAX } from '../ledger/index.js';
 import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
+import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -34,6 +35,7 @@ const SUBMIT_STATUS: Record<SubmitRejection, number> = {
   'denied:signer-inactive': 403,
   'unavailable:queue-full': 503,
   'unavailable:halted': 503,
+  'unavailable:disk-full': 503,
 };
 
 async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply): Promise<unknown> {
@@ -41,6 +43,7 @@ async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply):
   const result = await node.submit(body);
   if (result.ok) return reply.code(202).send({ txId: result.txId });
   if (result.status === 'unavailable:queue-full') void reply.header('retry-after', '1');
+  if (result.status === 'unavailable:disk-full') void reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
   return reply.code(SUBMIT_STATUS[result.status]).send({ error: result.status, reason: result.reason });
 }
 

@@ -18,6 +18,13 @@ function summaryLines(summary: VerifySummary): string {
   return [ok, ...summary.erasures.map(erasureLine)].join('\n');
 }
 
+/** One `FAILED:` line per fault found, and how many more were not listed. */
+function failedLines(error: ChainVerificationError): string {
+  const lines = [error, ...error.further].map((fault) => `FAILED: ${fault.message}`);
+  if (error.unlisted > 0) lines.push(`FAILED: and ${error.unlisted} more like these`);
+  return lines.join('\n') + '\n';
+}
+
 async function verify(file: string | undefined, flags: { data?: string; progress?: boolean }): Promise<void> {
   const showProgress = flags.progress ?? process.stderr.isTTY === true;
   const dataDir = resolve(flags.data ?? './data');
@@ -30,7 +37,7 @@ async function verify(file: string | undefined, flags: { data?: string; progress
   } catch (error) {
     bar.stop();
     if (!(error instanceof ChainVerificationError)) throw error;
-    process.stdout.write(`FAILED: ${error.message}\n`);
+    process.stdout.write(failedLines(error));
     process.exitCode = 2;
   }
 }
@@ -53,7 +60,7 @@ export function registerChainCommands(program: Command): void {
 
   program
     .command('verify [file]')
-    .description('rebuild the chain from scratch, trusting nothing the node stored; exit 0 if good, 2 naming the first bad height')
+    .description('rebuild the chain from scratch, trusting nothing the node stored (with --data also its state, log, SQLite file and blobs); exit 0 if good, 2 with a FAILED: line per fault')
     .option('--data <dir>', 'data directory to verify (when no file is given)')
     .option('--progress', 'show a progress bar (default: when stderr is a terminal)')
     .option('--no-progress', 'never show a progress bar')

@@ -67,7 +67,7 @@ async function start(flags: InitFlags & ConnectionFlags & { host: string; port: 
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin), keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
-  const app = buildServer(node, { auth });
+  const app = buildServer(node, { auth, logger: true });
   const address = await app.listen({ host: flags.host, port });
   printBanner(node, address, origin, { seeded, demo });
   if (flags.demoNetwork === true) seedInBackground(node);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
 import { ID_PATTERN, KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
-import { inclusionProof, type ChartChainNode, type VersionInput } from '../node/index.js';
+import type { ChartChainNode, VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
@@ -115,8 +115,7 @@ export class FhirRecords implements TypeHandler {
     if (record === undefined || versionId < 1 || versionId > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
     const result = await this.node.access.read(principal, id, { purpose, version: versionId });
     if (result.outcome === 'deny') throw FhirError.of(403, 'forbidden', `access denied (${result.reason}); the attempt is on the ledger`);
-    const proof = inclusionProof(this.node.store, result.version.txId);
-    const bytes = this.node.store.tx(proof.leafIndex)!.bytes;
+    const { bytes, proof } = this.node.records.proveVersion(result.version);
     const transaction = fromUtf8(bytes);
     const signer = (JSON.parse(transaction) as { signer: string }).signer;
     return {

@@ -13,11 +13,15 @@ import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
 import { FhirSearch } from './fhir-search.js';
-import { SearchIndex, type IndexedMeta } from './search/index.js';
+import { SearchIndex, type IndexedMeta, type SearchIndexFault } from './search/index.js';
 import type { TypeHandler } from './type-handler.js';
 
 /** The search index's file in a node's data directory. */
 export const SEARCH_INDEX_FILE = 'search.db';
+
+/** First wait before rebuilding a faulted search index, doubling after each failed attempt up to the max. */
+const INDEX_REBUILD_DELAY_MS = 1_000;
+const INDEX_REBUILD_DELAY_MAX_MS = 60_000;
 
 /** Every FHIR service of one node. */
 export class FhirService {
@@ -32,19 +36,24 @@ export class FhirService {
 
   readonly #inUse: string;
   readonly #stopFollowing: () => void;
+  #rebuildTimer: NodeJS.Timeout | undefined;
+  #rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
 
   /**
    * Opens the index, rebuilding it from the chain when it is missing or the last process using
    * it did not close it (puts are not fsynced, so a crash may have lost the newest).
    * `ledger: 'off-for-benchmarks'` is FhirRecords' benchmark switch.
    */
-  constructor(node: ChartChainNode, options: { ledger?: 'on' | 'off-for-benchmarks' } = {}) {
+  constructor(
+    private readonly node: ChartChainNode,
+    options: { ledger?: 'on' | 'off-for-benchmarks' } = {},
+  ) {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
     const rebuild = !existsSync(path) || existsSync(this.#inUse);
     if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
-    this.#index = new SearchIndex(path);
+    this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
     if (rebuild) this.#index.putAll(indexableRecords(node));
     this.records = new FhirRecords(node, { ledger: options.ledger ?? 'on', index: this.#index });
     this.consents = new FhirConsents(node);
@@ -61,11 +70,33 @@ export class FhirService {
     return Object.hasOwn(this.#handlers, type) ? this.#handlers[type]! : this.records;
   }
 
-  /** Closes the search index; the next start trusts it as complete. */
+  /** Closes the search index; the next start trusts it as complete (unless it is still awaiting its rebuild). */
   close(): void {
     this.#stopFollowing();
+    clearTimeout(this.#rebuildTimer);
+    const complete = this.#index.available;
     this.#index.close();
-    rmSync(this.#inUse, { force: true });
+    if (complete) rmSync(this.#inUse, { force: true });
+  }
+
+  /**
+   * A storage fault took the search index out of service (searches answer 503 meanwhile): an
+   * alarm, then a rebuild from the chain on a timer, retried with backoff while it fails.
+   */
+  #indexFaulted(fault: SearchIndexFault): void {
+    const where = fault.setAside === undefined ? '' : `; the damaged file was moved to ${fault.setAside}`;
+    this.node.records.alarm('search-index', `search index out of service (${fault.kind}: ${fault.reason})${where}; rebuilding from the chain`);
+    if (fault.kind === 'disk-full') this.node.records.raiseCondition('disk-full', `disk full writing the search index: ${fault.reason}`);
+    clearTimeout(this.#rebuildTimer);
+    this.#rebuildTimer = setTimeout(() => this.#rebuildIndex(), this.#rebuildDelayMs);
+    this.#rebuildTimer.unref();
+    this.#rebuildDelayMs = Math.min(this.#rebuildDelayMs * 2, INDEX_REBUILD_DELAY_MAX_MS);
+  }
+
+  #rebuildIndex(): void {
+    this.#rebuildTimer = undefined;
+    // On failure rebuild() has reported the fault again, which scheduled the next attempt.
+    if (this.#index.rebuild(() => indexableRecords(this.node))) this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
   }
 
   /** Deleted and erased records leave the index as their block commits, whoever deleted them. */

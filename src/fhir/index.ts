@@ -18,4 +18,5 @@ export { FhirSearch, type SearchPage } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
 export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
 export { FhirBundles } from './fhir-bundles.js';
+export { storageError, STORAGE_RETRY_AFTER_SECONDS } from './storage-errors.js';
 export type { BundleWrite, BundleWriteResult } from './fhir-records.js';

@@ -1,5 +1,6 @@
 /** Ledger statuses and refusals, as the FHIR errors a client expects. */
 import { FhirError } from './outcome.js';
+import { STORAGE_RETRY_AFTER_SECONDS } from './storage-errors.js';
 
 /** The FHIR error for a refused or failed transaction about `what`. */
 export function statusError(status: string, what: string): FhirError {
@@ -9,6 +10,9 @@ export function statusError(status: string, what: string): FhirError {
   if (status === 'denied:no-such-patient') return FhirError.of(422, 'processing', `${what}: the referenced patient is not registered here`);
   if (status === 'denied:signer-inactive') return FhirError.of(403, 'forbidden', `${what}: the practitioner is suspended`);
   if (status.startsWith('denied:')) return FhirError.of(403, 'forbidden', `${what}: refused by the ledger (${status})`);
-  if (status.startsWith('unavailable:')) return FhirError.of(503, 'transient', `${what}: the node cannot accept writes now (${status})`);
+  if (status.startsWith('unavailable:')) {
+    const issue = { severity: 'error' as const, code: 'transient' as const, diagnostics: `${what}: the node cannot accept writes now (${status}); retry later` };
+    return new FhirError(503, [issue], { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) });
+  }
   return FhirError.of(400, 'invalid', `${what}: refused by the ledger (${status})`);
 }

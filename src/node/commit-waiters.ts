@@ -1,6 +1,17 @@
 /** Callers waiting for a transaction to commit, with a deadline each. */
 import type { TxRecord } from '../contracts/index.js';
 
+/** `txId` was accepted (it is durable in the queue) but its block did not commit in time: it still will, once the node can commit. */
+export class CommitTimeoutError extends Error {
+  constructor(
+    readonly txId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`transaction ${txId} not committed within ${timeoutMs} ms`);
+    this.name = 'CommitTimeoutError';
+  }
+}
+
 interface Waiter {
   readonly resolve: (record: TxRecord) => void;
   readonly reject: (error: Error) => void;
@@ -16,7 +27,7 @@ export class CommitWaiters {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#remove(txId, waiter);
-        reject(new Error(`transaction ${txId} not committed within ${timeoutMs} ms`));
+        reject(new CommitTimeoutError(txId, timeoutMs));
       }, timeoutMs);
       const waiter: Waiter = { resolve, reject, timer };
       const list = this.#waiters.get(txId);

@@ -16,3 +16,5 @@ export { NodeAccess, AccessLogUnavailableError, type AccessResult, type ProvenEn
 export { NodeConsent } from './consent-api.js';
 export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
 export { backupDataDir, checkBackup, type BackupManifest } from './backup.js';
+export { RecordIntegrityError } from './record-service.js';
+export { CommitTimeoutError } from './commit-waiters.js';

@@ -22,7 +22,7 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { BlobStore, ChainStore, CheckpointStore, makeOwnerOnly, restrictUmask, type BlockCommit } from '../storage/index.js';
+import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, restrictUmask, type BlockCommit } from '../storage/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
@@ -41,7 +41,11 @@ import { LocalSigner } from './local-signer.js';
 import { PendingTxs } from './pending-txs.js';
 
 /** Why a submission was refused before ordering. */
-export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted';
+export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted' | 'unavailable:disk-full';
+
+/** A commit that failed for a full disk is retried after this long, doubling up to the max: the node waits for space instead of halting. */
+const COMMIT_RETRY_DELAY_MS = 50;
+const COMMIT_RETRY_DELAY_MAX_MS = 1_000;
 
 /** The answer to a submission. */
 export type SubmitResult = { readonly ok: true; readonly txId: string } | { readonly ok: false; readonly status: SubmitRejection; readonly reason: string };
@@ -82,6 +86,7 @@ export class ChartChainNode {
   #proposed: { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit } | undefined;
   readonly #org: LocalSigner;
   #halted: string | undefined;
+  #closing = false;
   /** Erasures this organisation has deleted locally and whose receipt is on its way. */
   readonly #receiptsPending = new Set<string>();
   /** Encrypted records: write, read, history and erasure. */
@@ -135,7 +140,7 @@ export class ChartChainNode {
     makeOwnerOnly(dataDir, { owns: isNodeEntry });
   }
 
-  /** Opens an initialised data directory and starts ordering. */
+  /** Opens an initialised data directory and starts ordering. Throws ChainDatabaseDamagedError, before anything commits, when chain.db fails SQLite's quick_check. */
   static async open(dataDir: string, options: OpenOptions = {}): Promise<ChartChainNode> {
     const config = readNodeConfig(dataDir);
     if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
@@ -145,7 +150,7 @@ export class ChartChainNode {
     restrictUmask();
     makeOwnerOnly(dataDir, { owns: isNodeEntry, trustedWhenOwnerOnly: [BLOBS_DIR] });
     const executor = standardExecutor();
-    const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
+    const store = ChainStore.openChecked(join(dataDir, CHAIN_FILE), executor.tables);
     try {
       checkPinnedGenesis(store, config);
     } catch (error) {
@@ -227,8 +232,14 @@ export class ChartChainNode {
     } catch (error) {
       this.#pending.delete(decoded.txId);
       if (error instanceof QueueFullError) return { ok: false, status: 'unavailable:queue-full', reason: error.message };
+      if (isDiskFull(error)) {
+        this.records.raiseCondition('disk-full', `disk full writing the orderer queue: ${(error as Error).message}`);
+        return { ok: false, status: 'unavailable:disk-full', reason: 'the node\'s disk is full; the transaction was not accepted' };
+      }
       throw error;
     }
+    // A durable write just succeeded: whatever filled the disk has passed.
+    this.records.clearCondition('disk-full');
     return { ok: true, txId: decoded.txId };
   }
 
@@ -363,16 +374,36 @@ export class ChartChainNode {
     this.#proposed = undefined;
     // The solo orderer hands back the very bytes we proposed; any other block is re-executed.
     if (proposed !== undefined && proposed.height === height && (proposed.bytes === bytes || Buffer.compare(proposed.bytes, bytes) === 0)) {
-      this.#commit(proposed.commit);
+      await this.#commit(proposed.commit);
       return;
     }
     const decoded = decodeBlock(bytes);
     await this.signatures.preverify(this.executor, this.store.state, decoded.txs, this.#nextBlockContext());
-    this.#commit(validateBlock(this.store, this.executor, decoded, this.signatures.check));
+    await this.#commit(validateBlock(this.store, this.executor, decoded, this.signatures.check));
   }
 
-  #commit(commit: BlockCommit): void {
-    this.store.commit(commit);
+  /**
+   * Writes the block, waiting out a full disk: the block's SQLite transaction rolls back whole,
+   * so it is retried with backoff (under a disk-full alarm) rather than halting the node, and
+   * every acknowledged transaction in it commits once space is freed. Any other failure throws,
+   * and the orderer halts the node.
+   */
+  async #storeCommit(commit: BlockCommit): Promise<void> {
+    for (let delayMs = COMMIT_RETRY_DELAY_MS; ; delayMs = Math.min(2 * delayMs, COMMIT_RETRY_DELAY_MAX_MS)) {
+      try {
+        this.store.commit(commit);
+        return;
+      } catch (error) {
+        if (!isDiskFull(error) || this.#closing) throw error;
+        this.records.raiseCondition('disk-full', `disk full committing block ${commit.header.height}: ${(error as Error).message}; retrying`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+
+  async #commit(commit: BlockCommit): Promise<void> {
+    await this.#storeCommit(commit);
+    this.records.clearCondition('disk-full');
     this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
@@ -418,6 +449,7 @@ export class ChartChainNode {
 
   /** Stops ordering and closes storage and workers. */
   async close(): Promise<void> {
+    this.#closing = true;
     await this.orderer.close();
     this.#waiters.rejectAll(new Error('node closed'));
     await this.pool.close();

@@ -28,7 +28,7 @@ export class RecordIntegrityError extends Error {
   constructor(
     readonly recordId: string,
     readonly version: number,
-    readonly stage: 'blob-missing' | 'blob-hash' | 'envelope' | 'ciphertext' | 'commitment',
+    readonly stage: 'blob-missing' | 'blob-hash' | 'envelope' | 'ciphertext' | 'commitment' | 'transaction-hash' | 'tx-root' | 'inclusion',
     readonly expected: string,
     readonly actual: string,
   ) {

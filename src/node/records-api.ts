@@ -6,10 +6,11 @@ import type { KeyObject } from 'node:crypto';
 import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
-import type { BlobStore, ChainStore } from '../storage/index.js';
+import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
 import type { OrgKeys } from './org-keys.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
+import { versionProof } from './version-proof.js';
 import { newRecordId, openVersion, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
 
 /**
@@ -54,9 +55,13 @@ export interface HistoryEntry {
 
 type Role = 'practitioner' | 'patient';
 
-/** Something an operator must look at: a failed integrity check, a failed background task. */
+/**
+ * Something an operator must look at: a failed integrity check, a failed background task, a
+ * damaged search index, a full disk. `disk-full` is a standing condition, raised once and
+ * cleared when a write succeeds again; the others are events, kept until they age out.
+ */
 export interface NodeAlarm {
-  readonly kind: 'integrity' | 'key-sharing' | 'checkpoint' | 'peer';
+  readonly kind: 'integrity' | 'key-sharing' | 'checkpoint' | 'peer' | 'search-index' | 'disk-full';
   readonly reason: string;
   readonly at: number;
 }
@@ -88,8 +93,13 @@ export class NodeRecords {
   enrol(role: Role, id: string): { signingKey: string; encryptionKey: string } {
     const signing = generateSigningKey();
     const encryption = generateX25519();
-    this.keys.keystore.put(`${role}:${id}:signing`, exportSeed(signing), 'ed25519-seed');
-    this.keys.keystore.put(`${role}:${id}:encryption`, exportX25519PrivateRaw(encryption.privateKey), 'x25519-private');
+    try {
+      this.keys.keystore.put(`${role}:${id}:signing`, exportSeed(signing), 'ed25519-seed');
+      this.keys.keystore.put(`${role}:${id}:encryption`, exportX25519PrivateRaw(encryption.privateKey), 'x25519-private');
+    } catch (error) {
+      if (isDiskFull(error)) this.raiseCondition('disk-full', `disk full writing the keystore: ${(error as Error).message}`);
+      throw error;
+    }
     return { signingKey: toHex(signing.publicKey), encryptionKey: toHex(encryption.publicKey) };
   }
 
@@ -113,7 +123,7 @@ export class NodeRecords {
    * practitioner must each be submitted as soon as they resolve, in that order.
    */
   async write(input: VersionInput & { practitionerId: string }): Promise<RecordWrite> {
-    const { kind, body, recordId, version } = await this.#prepare(input);
+    const { kind, body, recordId, version } = await this.#diskWatched(this.#prepare(input));
     return { tx: this.signer('practitioner', input.practitionerId).sign(`records.${kind}`, body), recordId, version };
   }
 
@@ -122,9 +132,19 @@ export class NodeRecords {
    * records.batch: the writes land on the ledger together or not at all.
    */
   async writeBatch(practitionerId: string, items: readonly (VersionInput | { tombstone: string })[]): Promise<{ tx: Transaction; writes: RecordWrite[] }> {
-    const prepared = await Promise.all(items.map((item) => ('tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item))));
+    const prepared = await this.#diskWatched(Promise.all(items.map((item) => ('tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item)))));
     const tx = this.signer('practitioner', practitionerId).sign('records.batch', { writes: prepared.map(({ kind, body }) => ({ kind, body })) });
     return { tx, writes: prepared.map(({ recordId, version }) => ({ tx, recordId, version })) };
+  }
+
+  /** `writing`, raising the disk-full alarm when the ciphertext could not be stored for want of space. */
+  async #diskWatched<T>(writing: Promise<T>): Promise<T> {
+    try {
+      return await writing;
+    } catch (error) {
+      if (isDiskFull(error)) this.raiseCondition('disk-full', `disk full storing a record ciphertext: ${(error as Error).message}`);
+      throw error;
+    }
   }
 
   async #prepare(input: VersionInput): Promise<PreparedWrite> {
@@ -192,6 +212,20 @@ export class NodeRecords {
     }
   }
 
+  /**
+   * The anchoring transaction of `version` and its inclusion proof, re-hashed against the txId,
+   * the block's txRoot and the tree head before they are served ($verify). Throws
+   * RecordIntegrityError, after raising an alarm, when the stored chain disagrees.
+   */
+  proveVersion(version: VersionRow): { bytes: Uint8Array; proof: InclusionProofResponse } {
+    try {
+      return versionProof(this.chain, version);
+    } catch (error) {
+      if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
+      throw error;
+    }
+  }
+
   /** Alarms raised so far (at most the newest 100). */
   get alarms(): readonly NodeAlarm[] {
     return this.#alarms;
@@ -201,6 +235,18 @@ export class NodeRecords {
   alarm(kind: NodeAlarm['kind'], reason: string): void {
     this.#alarms.push({ kind, reason, at: Date.now() });
     if (this.#alarms.length > ALARM_COUNT_MAX) this.#alarms.shift();
+  }
+
+  /** Raises a standing alarm of `kind` unless one is up already: a condition, not one per failed request. */
+  raiseCondition(kind: NodeAlarm['kind'], reason: string): void {
+    if (!this.#alarms.some((alarm) => alarm.kind === kind)) this.alarm(kind, reason);
+  }
+
+  /** Clears every alarm of `kind`: the condition has passed. Returns true when one was up. */
+  clearCondition(kind: NodeAlarm['kind']): boolean {
+    const before = this.#alarms.length;
+    for (let at = this.#alarms.length - 1; at >= 0; at--) if (this.#alarms[at]!.kind === kind) this.#alarms.splice(at, 1);
+    return this.#alarms.length < before;
   }
 
   #readerKeys(reader: RecordReader): ReadonlyMap<string, KeyObject> {

@@ -6,7 +6,7 @@
 import { bytesEqual, canonicalBytes, toHex } from '../crypto/index.js';
 import { ERASURE_TABLE, standardExecutor, type Executor } from '../contracts/index.js';
 import { blockHashOf, BlockFormatError, decodeBlock, type DecodedBlock } from '../ledger/index.js';
-import type { ChainStore, RawBlock } from '../storage/index.js';
+import { StorageIntegrityError, type ChainStore, type RawBlock } from '../storage/index.js';
 import { validateBlock, BlockValidationError } from './block-validation.js';
 import { erasureStatuses, type ErasureStatus } from './erasures.js';
 import { MemoryChain } from './memory-chain.js';
@@ -25,15 +25,35 @@ export interface VerifySummary {
   readonly erasures: readonly ErasureStatus[];
 }
 
-/** The first thing found wrong; `height` is undefined when the fault is in state, not a block. */
+/**
+ * The first thing found wrong; `height` is undefined when the fault is in state, not a block.
+ * Checks that go on past a fault (blobs) list the others in `further`, and count those not
+ * listed in `unlisted`.
+ */
 export class ChainVerificationError extends Error {
   constructor(
     readonly height: number | undefined,
     readonly what: string,
+    readonly further: readonly ChainVerificationError[] = [],
+    readonly unlisted = 0,
   ) {
     super(height === undefined ? what : `height ${height}: ${what}`);
     this.name = 'ChainVerificationError';
   }
+}
+
+/**
+ * A failure to read the store (SQLite reporting a malformed page, a file that is not a database,
+ * an I/O error, rows that contradict their hashes) as the verification failure it is, naming the
+ * file and, when known, the height being read. Other errors come back unchanged.
+ */
+export function storeReadFailure(error: unknown, file: string, height?: number): unknown {
+  if (error instanceof ChainVerificationError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const isSqlite = typeof code === 'string' && code.startsWith('SQLITE_');
+  if (!isSqlite && !(error instanceof StorageIntegrityError)) return error;
+  const where = height === undefined ? '' : ' reading this block';
+  return new ChainVerificationError(height, `${file} is damaged${where}: ${(error as Error).message}${isSqlite ? ` (${code as string})` : ''}`);
 }
 
 /** Called after each verified block. */
@@ -109,11 +129,20 @@ async function prepare(
 }
 
 /** Stored rows of a data directory as block values, checking the columns that duplicate header fields. */
-export function* storedBlocks(store: ChainStore): Generator<unknown> {
+export function* storedBlocks(store: ChainStore, file = 'chain.db'): Generator<unknown> {
   let expectedLeaf = 0;
   let height = 0;
   let lastHash: string | undefined;
-  for (const raw of store.rawBlocks()) {
+  const rows = store.rawBlocks();
+  for (;;) {
+    let step: IteratorResult<RawBlock>;
+    try {
+      step = rows.next();
+    } catch (error) {
+      throw storeReadFailure(error, file, height);
+    }
+    if (step.done === true) break;
+    const raw = step.value;
     yield blockFromRaw(raw, expectedLeaf);
     expectedLeaf += raw.txs.length;
     height = raw.height + 1;

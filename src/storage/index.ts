@@ -2,7 +2,7 @@
 export { openDatabase, type SqliteDatabase } from './database.js';
 export { backupDatabase } from './sqlite-backup.js';
 export { makeOwnerOnly, restrictUmask, OWNER_ONLY_DIRECTORY_MODE, OWNER_ONLY_FILE_MODE, OWNER_ONLY_UMASK, type OwnerOnlyOptions } from './owner-only.js';
-export { ChainStore, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
+export { ChainStore, ChainDatabaseDamagedError, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';
 export { PendingNodeStore } from './pending-nodes.js';
 export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, BLOB_BYTES_MAX, type BlobSource } from './blob-store.js';
@@ -17,3 +17,4 @@ export {
   type ScryptParams,
 } from './keystore.js';
 export { CheckpointStore } from './checkpoint-store.js';
+export { storageFaultOf, isDiskFull, diskFullError, type StorageFaultKind } from './storage-fault.js';

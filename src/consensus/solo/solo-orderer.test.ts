@@ -1,5 +1,45 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { diskFullError } from '../../storage/index.js';
 import { runOrdererConformance } from '../orderer-conformance.js';
 import { SoloOrderer } from './solo-orderer.js';
 
 runOrdererConformance('solo', (dir, options) => new SoloOrderer(join(dir, 'orderer.db'), options));
+
+test('a cut that fails for a full disk is delivered again, unchanged, once there is space, instead of stopping the orderer', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-solo-full-'));
+  const fatal: Error[] = [];
+  const orderer = new SoloOrderer(join(dir, 'orderer.db'), { blockTxCountMax: 4, batchTimeoutMs: 5, pendingTxCountMax: 64, onFatal: (error) => fatal.push(error) });
+  t.after(async () => {
+    await orderer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const proposed: string[] = [];
+  const delivered: string[][] = [];
+  let failures = 2;
+  await orderer.start({
+    fromHeight: 0,
+    lastTime: 0,
+    propose: async (batch) => {
+      proposed.push(JSON.stringify({ height: batch.height, time: batch.time, txs: batch.txs.map((tx) => Buffer.from(tx).toString()) }));
+      return Buffer.from(proposed.at(-1)!);
+    },
+    deliver: async (_height, block) => {
+      if (failures-- > 0) throw diskFullError();
+      delivered.push((JSON.parse(Buffer.from(block).toString()) as { txs: string[] }).txs);
+    },
+  });
+  const txs = ['a', 'b', 'c', 'd', 'e'].map((label) => Buffer.from(label));
+  await Promise.all(txs.map((tx) => orderer.submit(tx)));
+  const deadline = Date.now() + 10_000;
+  while (delivered.flat().length < txs.length) {
+    assert.ok(Date.now() < deadline, `delivered ${JSON.stringify(delivered)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(fatal, []);
+  assert.deepEqual(delivered.flat(), ['a', 'b', 'c', 'd', 'e'], 'each once, in order');
+  assert.equal(new Set(proposed.slice(0, 3)).size, 1, 'the failed cut was proposed again with the same time and transactions');
+});

@@ -5,13 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import type { Statement } from 'better-sqlite3';
-import { openDatabase, type SqliteDatabase } from '../../storage/index.js';
+import { isDiskFull, openDatabase, type SqliteDatabase } from '../../storage/index.js';
 import { OrdererStoppedError, QueueFullError, type BlockConsumer, type Orderer, type OrdererOptions } from '../orderer.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cut (height INTEGER PRIMARY KEY, time INTEGER NOT NULL, last_seq INTEGER NOT NULL);
 `;
+
+/** After a cut fails for a full disk, the next attempt waits this long: the orderer waits for space rather than halting the node. */
+const DISK_FULL_RETRY_MS = 500;
 
 interface Waiting {
   readonly bytes: Uint8Array;
@@ -36,6 +39,9 @@ export class SoloOrderer implements Orderer {
   #running = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
+  #diskFullRetry: NodeJS.Timeout | undefined;
+  /** The newest cut made durable; once delivered, #nextHeight has moved past it. */
+  #recordedCut: { readonly height: number; readonly time: number; readonly lastSeq: number } | undefined;
   #cutting: Promise<void> | undefined;
   #nextHeight = 0;
   #lastTime = 0;
@@ -124,10 +130,16 @@ export class SoloOrderer implements Orderer {
   }
 
   #finishCut(height: number, lastSeq: number): void {
-    this.#db.transaction(() => {
-      this.#sql.deletePending.run(lastSeq);
-      this.#sql.deleteCut.run(height);
-    })();
+    try {
+      this.#db.transaction(() => {
+        this.#sql.deletePending.run(lastSeq);
+        this.#sql.deleteCut.run(height);
+      })();
+    } catch (error) {
+      // The block is committed; its rows go with the next cut finished (both deletes cover all
+      // below), or at restart, which finishes every cut below the consumer's height.
+      if (!isDiskFull(error)) throw error;
+    }
     while (this.#queuedHead < this.#queued.length && this.#queued[this.#queuedHead]!.seq <= lastSeq) this.#queuedHead += 1;
     this.#compact();
   }
@@ -145,7 +157,7 @@ export class SoloOrderer implements Orderer {
   }
 
   #scheduleCut(): void {
-    if (!this.#running || this.#cutting !== undefined) return;
+    if (!this.#running || this.#cutting !== undefined || this.#diskFullRetry !== undefined) return;
     const waiting = this.#queued.length - this.#queuedHead;
     if (waiting >= this.options.blockTxCountMax) {
       clearTimeout(this.#timer);
@@ -163,8 +175,11 @@ export class SoloOrderer implements Orderer {
     try {
       await this.#cutOne(this.#consumer!);
     } catch (error) {
-      this.#running = false;
-      this.#report(error as Error);
+      if (isDiskFull(error) && !this.#closed) this.#retryWhenFull();
+      else {
+        this.#running = false;
+        this.#report(error as Error);
+      }
     } finally {
       this.#cutting = undefined;
     }
@@ -172,6 +187,13 @@ export class SoloOrderer implements Orderer {
   }
 
   async #cutOne(consumer: BlockConsumer): Promise<void> {
+    const recorded = this.#recordedCut;
+    if (recorded !== undefined && recorded.height === this.#nextHeight) {
+      // An earlier attempt recorded this cut and then failed (a full disk): the block must be
+      // the one a restart would rebuild, so the same cut is delivered again.
+      await this.#deliverCut(consumer, recorded.height, recorded.time, recorded.lastSeq);
+      return;
+    }
     const end = Math.min(this.#queued.length, this.#queuedHead + this.options.blockTxCountMax);
     if (end === this.#queuedHead) return;
     const height = this.#nextHeight;
@@ -180,7 +202,16 @@ export class SoloOrderer implements Orderer {
     // The cut (which transactions, what time) is durable before the block exists anywhere, so
     // a restart rebuilds exactly this block.
     this.#sql.insertCut.run(height, time, lastSeq);
+    this.#recordedCut = { height, time, lastSeq };
     await this.#deliverCut(consumer, height, time, lastSeq);
+  }
+
+  /** The cut was not recorded (its insert rolled back): the same transactions are cut again later. */
+  #retryWhenFull(): void {
+    this.#diskFullRetry = setTimeout(() => {
+      this.#diskFullRetry = undefined;
+      this.#scheduleCut();
+    }, DISK_FULL_RETRY_MS);
   }
 
   #compact(): void {
@@ -199,6 +230,8 @@ export class SoloOrderer implements Orderer {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#diskFullRetry);
+    this.#diskFullRetry = undefined;
     await this.#cutting;
     if (this.#unflushed.length > 0) this.#flush();
   }

@@ -7,49 +7,18 @@
  */
 import type { Statement as BetterSqliteStatement } from 'better-sqlite3';
 import type { JsonObject } from '../../ledger/index.js';
-import { openDatabase, type SqliteDatabase } from '../../storage/index.js';
+import { storageFaultOf, type SqliteDatabase, type StorageFaultKind } from '../../storage/index.js';
 import { FhirError } from '../outcome.js';
 import { extractValues, type IndexRow } from './extract.js';
+import { moveAside, openIndexDatabase } from './index-file.js';
 import { searchParameter } from './parameters.js';
 import { compileSearch, parameterKey, VALUE_TABLES, type SqlValue } from './query.js';
 
-/** The schema this code writes; a file with another is refused (delete it and re-index). */
-const SEARCH_SCHEMA_VERSION = 1;
 /** Prepared statements kept for reuse; past this the cache starts over, since OR lists vary. */
 const STATEMENT_CACHE_MAX = 256;
 
 type Statement = BetterSqliteStatement<unknown[], unknown>;
 
-const SCHEMA = `
-CREATE TABLE resource (
-  rid INTEGER PRIMARY KEY,
-  type TEXT NOT NULL,
-  id TEXT NOT NULL,
-  patient_id TEXT,
-  last_updated INTEGER NOT NULL,
-  UNIQUE (type, id)
-);
-CREATE INDEX resource_patient ON resource (patient_id);
-CREATE INDEX resource_updated ON resource (type, last_updated, id);
-CREATE TABLE token_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, system TEXT, code TEXT, text TEXT);
-CREATE INDEX token_rid ON token_value (rid, param);
-CREATE INDEX token_code ON token_value (param, code, system);
-CREATE INDEX token_text ON token_value (param, text);
-CREATE TABLE string_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, value TEXT NOT NULL, exact TEXT NOT NULL);
-CREATE INDEX string_rid ON string_value (rid, param);
-CREATE INDEX string_value_index ON string_value (param, value);
-CREATE TABLE date_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, low INTEGER NOT NULL, high INTEGER NOT NULL);
-CREATE INDEX date_rid ON date_value (rid, param);
-CREATE INDEX date_low ON date_value (param, low);
-CREATE INDEX date_high ON date_value (param, high);
-CREATE TABLE quantity_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, value REAL NOT NULL, system TEXT, code TEXT, unit TEXT);
-CREATE INDEX quantity_rid ON quantity_value (rid, param);
-CREATE INDEX quantity_value_index ON quantity_value (param, value);
-CREATE TABLE reference_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, reference TEXT NOT NULL, id TEXT);
-CREATE INDEX reference_rid ON reference_value (rid, param);
-CREATE INDEX reference_reference ON reference_value (param, reference);
-CREATE INDEX reference_id ON reference_value (param, id);
-`;
 
 /** What the index knows of a resource besides its values. */
 export interface IndexedMeta {
@@ -65,30 +34,76 @@ export interface SearchResult {
   readonly total: number;
 }
 
+/** Seconds a client is told to wait (Retry-After) while the index is being rebuilt. */
+export const SEARCH_INDEX_RETRY_AFTER_SECONDS = 5;
+
+/** Why the index stopped answering: its file was damaged (and set aside), or the disk was full (and the file deleted). */
+export interface SearchIndexFault {
+  readonly kind: StorageFaultKind;
+  /** The error's message: SQLite's or the file system's, never index contents. */
+  readonly reason: string;
+  /** Where the damaged file was moved, for an operator to inspect; undefined when it was deleted or in memory. */
+  readonly setAside?: string;
+}
+
 /** Options for a SearchIndex. */
 export interface SearchIndexOptions {
   /** The present, epoch ms, for the 'ap' date prefix; Date.now by default. */
   readonly now?: () => number;
+  /**
+   * Told when a storage fault takes the index out of service; the owner raises an alarm and
+   * calls rebuild(). Until then searches are 503 and puts and removals are dropped (a rebuild
+   * reads the chain, which has them all).
+   */
+  readonly onFault?: (fault: SearchIndexFault) => void;
 }
 
 /** A FHIR search index over one SQLite file (or ':memory:'). */
 export class SearchIndex {
-  readonly #db: SqliteDatabase;
+  readonly #path: string;
+  #db: SqliteDatabase | undefined;
   readonly #now: () => number;
+  readonly #onFault: (fault: SearchIndexFault) => void;
   readonly #statements = new Map<string, Statement>();
   #pending: { resource: JsonObject; meta: IndexedMeta }[] = [];
 
-  /** Opens, creating if needed, the index at `path`. Throws Error when the file holds another schema version. */
+  /**
+   * Opens, creating if needed, the index at `path`. Throws Error when the file holds another
+   * schema version. A file SQLite cannot read is set aside and reported to onFault (when given)
+   * instead: the index then starts out of service, awaiting rebuild().
+   */
   constructor(path: string, options: SearchIndexOptions = {}) {
-    this.#db = openDatabase(path);
+    this.#path = path;
     this.#now = options.now ?? Date.now;
-    // Erasure must not leave values in freed pages: zero them as they are freed.
-    this.#db.pragma('secure_delete = ON');
-    // Derived data: a crash may lose the newest puts (the ledger still has them), so a put does
-    // not wait for an fsync. Removals are made durable by the checkpoint that follows each one,
-    // which syncs the WAL and then the database in WAL mode at this level.
-    this.#db.pragma('synchronous = NORMAL');
-    this.#migrate();
+    // Without an owner to rebuild it, a faulted index just stays out of service (searches 503).
+    this.#onFault = options.onFault ?? (() => {});
+    try {
+      this.#db = openIndexDatabase(path);
+    } catch (error) {
+      if (options.onFault === undefined || storageFaultOf(error) === undefined) throw error;
+      this.#fail(error);
+    }
+  }
+
+  /** False while a storage fault has taken the index out of service, until rebuild() succeeds. */
+  get available(): boolean {
+    return this.#db !== undefined;
+  }
+
+  /**
+   * Brings an out-of-service index back: a fresh, empty file filled with `entries()` (the index
+   * rebuilt from the chain) in one transaction. Returns false, after reporting the fault to
+   * onFault again, when that fails too.
+   */
+  rebuild(entries: () => readonly { resource: JsonObject; meta: IndexedMeta }[]): boolean {
+    if (this.#db !== undefined) return true;
+    try {
+      this.#db = openIndexDatabase(this.#path);
+      this.putAll(entries());
+    } catch (error) {
+      this.#fail(error);
+    }
+    return this.#db !== undefined;
   }
 
   /**
@@ -110,35 +125,54 @@ export class SearchIndex {
     this.#pending.push({ resource, meta });
   }
 
+  /**
+   * Writes the batched puts. It runs from setImmediate, where a throw would end the process, so
+   * any failure takes the index out of service (to be rebuilt from the chain) instead.
+   */
   #flush(): void {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
     this.#pending = [];
-    this.putAll(pending);
+    if (this.#db === undefined) return;
+    try {
+      this.putAll(pending);
+    } catch (error) {
+      if (this.#db !== undefined) this.#fail(error);
+    }
   }
 
-  /** put() for many resources in one transaction, which is how a bulk import should call it. */
+  /**
+   * put() for many resources in one transaction, which is how a bulk import should call it.
+   * Throws TypeError and RangeError as put() does; a storage fault is reported to onFault and the
+   * puts are dropped (the rebuild restores them).
+   */
   putAll(entries: readonly { resource: JsonObject; meta: IndexedMeta }[]): void {
     const prepared = entries.map(({ resource, meta }) => ({ ...identify(resource, meta), meta, rows: rowsFor(resource, meta) }));
-    this.#db.transaction(() => {
-      for (const entry of prepared) this.#insert(entry.type, entry.id, entry.meta, entry.rows);
-    })();
+    this.#write(() => {
+      this.#database().transaction(() => {
+        for (const entry of prepared) this.#insert(entry.type, entry.id, entry.meta, entry.rows);
+      })();
+    });
   }
 
   /** Forgets `type/id` and every value derived from it. Returns true when it was indexed. */
   remove(type: string, id: string): boolean {
     this.#flush();
-    const removed = this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
-    this.#truncateLog();
-    return removed;
+    return this.#write(() => {
+      const removed = this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
+      this.#truncateLog();
+      return removed;
+    }, false);
   }
 
   /** Forgets every resource indexed under `patientId`, the Patient included. Returns how many. */
   removePatient(patientId: string): number {
     this.#flush();
-    const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(patientId).changes;
-    this.#truncateLog();
-    return removed;
+    return this.#write(() => {
+      const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(patientId).changes;
+      this.#truncateLog();
+      return removed;
+    }, 0);
   }
 
   /**
@@ -153,7 +187,11 @@ export class SearchIndex {
    */
   search(type: string, params: URLSearchParams): SearchResult {
     this.#flush();
-    const { where, orderBy, count, offset } = compileSearch(type, params, this.#now());
+    const compiled = compileSearch(type, params, this.#now());
+    return this.#read(() => this.#run(compiled));
+  }
+
+  #run({ where, orderBy, count, offset }: ReturnType<typeof compileSearch>): SearchResult {
     const total = this.#statement(`SELECT COUNT(*) AS n FROM resource r WHERE ${where.sql}`).get(...where.args) as { n: number };
     if (count === 0) return { ids: [], total: total.n };
     const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
@@ -173,32 +211,74 @@ export class SearchIndex {
     const sql =
       'SELECT DISTINCT r.id FROM resource r JOIN reference_value v ON v.rid = r.rid ' +
       'WHERE r.type = ? AND v.param = ? AND v.reference IN (SELECT value FROM json_each(?)) ORDER BY r.id';
-    return this.#statement(sql).pluck().all(type, parameterKey(type, param), JSON.stringify(references)) as string[];
+    return this.#read(() => this.#statement(sql).pluck().all(type, parameterKey(type, param), JSON.stringify(references)) as string[]);
   }
 
   /** How many resources and value rows the index holds: for tests and monitoring. */
   counts(): { resources: number; values: number } {
     this.#flush();
-    const resources = this.#statement('SELECT COUNT(*) FROM resource').pluck().get() as number;
-    const values = Object.values(VALUE_TABLES).reduce((sum, table) => sum + (this.#statement(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number), 0);
-    return { resources, values };
+    return this.#read(() => {
+      const resources = this.#statement('SELECT COUNT(*) FROM resource').pluck().get() as number;
+      const values = Object.values(VALUE_TABLES).reduce((sum, table) => sum + (this.#statement(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number), 0);
+      return { resources, values };
+    });
   }
 
   /** Closes the file; the index is unusable afterwards. */
   close(): void {
     this.#flush();
     this.#statements.clear();
-    this.#db.close();
+    this.#db?.close();
+    this.#db = undefined;
   }
 
-  #migrate(): void {
-    const version = this.#db.pragma('user_version', { simple: true }) as number;
-    if (version === SEARCH_SCHEMA_VERSION) return;
-    if (version !== 0) throw new Error(`search index has schema version ${version}, not ${SEARCH_SCHEMA_VERSION}; delete it and re-index`);
-    this.#db.transaction(() => {
-      this.#db.exec(SCHEMA);
-      this.#db.pragma(`user_version = ${SEARCH_SCHEMA_VERSION}`);
-    })();
+  /** Runs a read; out of service, or on a storage fault, throws FhirError 503 with Retry-After. */
+  #read<T>(run: () => T): T {
+    if (this.#db === undefined) throw unavailable();
+    try {
+      return run();
+    } catch (error) {
+      if (storageFaultOf(error) === undefined) throw error;
+      this.#fail(error);
+      throw unavailable();
+    }
+  }
+
+  /** Runs a write; out of service, or on a storage fault, it is dropped (the rebuild restores it) and `dropped` returned. */
+  #write<T>(run: () => T, dropped?: T): T {
+    if (this.#db === undefined) return dropped as T;
+    try {
+      return run();
+    } catch (error) {
+      if (storageFaultOf(error) === undefined) throw error;
+      this.#fail(error);
+      return dropped as T;
+    }
+  }
+
+  /**
+   * Takes the index out of service after `error`: closes the file, then deletes it when the disk
+   * is full (derived data, and the space is needed) or else moves it aside as damaged, so the
+   * rebuild starts from an empty file. Never throws; tells onFault.
+   */
+  #fail(error: unknown): void {
+    const kind = storageFaultOf(error) ?? 'damaged';
+    try {
+      this.#db?.close();
+    } catch {
+      // A damaged file may fail to close cleanly; it is moved aside all the same.
+    }
+    this.#db = undefined;
+    this.#statements.clear();
+    this.#pending = [];
+    const setAside = this.#path === ':memory:' ? undefined : moveAside(this.#path, kind);
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#onFault({ kind, reason, ...(setAside === undefined ? {} : { setAside }) });
+  }
+
+  #database(): SqliteDatabase {
+    if (this.#db === undefined) throw unavailable();
+    return this.#db;
   }
 
   #insert(type: string, id: string, meta: IndexedMeta, rows: readonly IndexRow[]): void {
@@ -216,18 +296,24 @@ export class SearchIndex {
 
   /** Moves the WAL into the database and empties it, so no old page images of erased rows remain. */
   #truncateLog(): void {
-    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    this.#database().pragma('wal_checkpoint(TRUNCATE)');
   }
 
   #statement(sql: string): Statement {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
       if (this.#statements.size >= STATEMENT_CACHE_MAX) this.#statements.clear();
-      statement = this.#db.prepare(sql);
+      statement = this.#database().prepare(sql);
       this.#statements.set(sql, statement);
     }
     return statement;
   }
+}
+
+/** The answer to a search while the index is out of service. */
+function unavailable(): FhirError {
+  const diagnostics = 'the search index is out of service and being rebuilt from the chain; retry later';
+  return new FhirError(503, [{ severity: 'error', code: 'transient', diagnostics }], { 'Retry-After': String(SEARCH_INDEX_RETRY_AFTER_SECONDS) });
 }
 
 function identify(resource: JsonObject, meta: IndexedMeta): { type: string; id: string } {

@@ -1,0 +1,84 @@
+/**
+ * The search index's file: its schema, how it is opened, and how a damaged or unwanted copy is
+ * cleared out of the way of a fresh one. The index is derived data, rebuilt from the chain.
+ */
+import { renameSync, rmSync } from 'node:fs';
+import { openDatabase, type SqliteDatabase, type StorageFaultKind } from '../../storage/index.js';
+
+/** The schema this code writes; a file with another is refused (delete it and re-index). */
+const SEARCH_SCHEMA_VERSION = 1;
+const SCHEMA = `
+CREATE TABLE resource (
+  rid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  patient_id TEXT,
+  last_updated INTEGER NOT NULL,
+  UNIQUE (type, id)
+);
+CREATE INDEX resource_patient ON resource (patient_id);
+CREATE INDEX resource_updated ON resource (type, last_updated, id);
+CREATE TABLE token_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, system TEXT, code TEXT, text TEXT);
+CREATE INDEX token_rid ON token_value (rid, param);
+CREATE INDEX token_code ON token_value (param, code, system);
+CREATE INDEX token_text ON token_value (param, text);
+CREATE TABLE string_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, value TEXT NOT NULL, exact TEXT NOT NULL);
+CREATE INDEX string_rid ON string_value (rid, param);
+CREATE INDEX string_value_index ON string_value (param, value);
+CREATE TABLE date_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, low INTEGER NOT NULL, high INTEGER NOT NULL);
+CREATE INDEX date_rid ON date_value (rid, param);
+CREATE INDEX date_low ON date_value (param, low);
+CREATE INDEX date_high ON date_value (param, high);
+CREATE TABLE quantity_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, value REAL NOT NULL, system TEXT, code TEXT, unit TEXT);
+CREATE INDEX quantity_rid ON quantity_value (rid, param);
+CREATE INDEX quantity_value_index ON quantity_value (param, value);
+CREATE TABLE reference_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, reference TEXT NOT NULL, id TEXT);
+CREATE INDEX reference_rid ON reference_value (rid, param);
+CREATE INDEX reference_reference ON reference_value (param, reference);
+CREATE INDEX reference_id ON reference_value (param, id);
+`;
+
+/** Opens the index file with its pragmas and schema. Throws Error when the file holds another schema version. */
+export function openIndexDatabase(path: string): SqliteDatabase {
+  const db = openDatabase(path);
+  try {
+    // Erasure must not leave values in freed pages: zero them as they are freed.
+    db.pragma('secure_delete = ON');
+    // Derived data: a crash may lose the newest puts (the ledger still has them), so a put does
+    // not wait for an fsync. Removals are made durable by the checkpoint that follows each one,
+    // which syncs the WAL and then the database in WAL mode at this level.
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function migrate(db: SqliteDatabase): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SEARCH_SCHEMA_VERSION) return;
+  if (version !== 0) throw new Error(`search index has schema version ${version}, not ${SEARCH_SCHEMA_VERSION}; delete it and re-index`);
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SEARCH_SCHEMA_VERSION}`);
+  })();
+}
+
+/**
+ * Clears `path` (and its WAL and shared-memory files) out of the way of a fresh index: deleted
+ * when the disk is full, else renamed to `<path>.damaged-<epoch ms>` (returned) for inspection.
+ */
+export function moveAside(path: string, kind: StorageFaultKind): string | undefined {
+  const target = kind === 'disk-full' ? undefined : `${path}.damaged-${Date.now()}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      if (target === undefined) rmSync(path + suffix, { force: true });
+      else renameSync(path + suffix, target + suffix);
+    } catch {
+      // Absent (no WAL yet) or already gone: nothing to move.
+    }
+  }
+  return target;
+}
