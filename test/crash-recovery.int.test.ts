@@ -24,6 +24,7 @@ import { encodeTransaction, signTransaction, txIdOf, type Block, type JsonObject
 import { standardExecutor } from '../src/contracts/index.js';
 import { ChartChainNode, loadOrgKeys, verifyDataDir } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
+import { orgToken } from '../src/cli/org-client.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -132,8 +133,13 @@ function startNode(t: TestContext, dir: string, children: Set<ChildProcess>): Pr
   });
 }
 
-async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url);
+/** The organisation client's token, per node origin: the ledger's blocks and transactions are for auditors and the organisation. */
+const tokens = new Map<string, Promise<string>>();
+
+async function getJson(url: string, dir: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const origin = new URL(url).origin;
+  if (!tokens.has(origin)) tokens.set(origin, orgToken(origin, dir));
+  const response = await fetch(url, { headers: { authorization: `Bearer ${await tokens.get(origin)!}` } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -238,10 +244,10 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], round: (ty
 // Checks after a restart.
 
 /** Waits until the node's queue is empty and every id in `txIds` is committed; returns their records. */
-async function drain(url: string, txIds: readonly string[]): Promise<Map<string, { status: string; height: number; leafIndex: number }>> {
+async function drain(url: string, dir: string, txIds: readonly string[]): Promise<Map<string, { status: string; height: number; leafIndex: number }>> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   for (;;) {
-    const { body } = await getJson(`${url}/ledger/status`);
+    const { body } = await getJson(`${url}/ledger/status`, dir);
     if (body['pending'] === 0) break;
     assert.ok(Date.now() < deadline, `pending drains within ${DRAIN_TIMEOUT_MS} ms (still ${String(body['pending'])})`);
     await sleep(50);
@@ -252,7 +258,7 @@ async function drain(url: string, txIds: readonly string[]): Promise<Map<string,
   const worker = async (): Promise<void> => {
     while (next < txIds.length) {
       const txId = txIds[next++]!;
-      const { status, body } = await getJson(`${url}/ledger/tx/${txId}`);
+      const { status, body } = await getJson(`${url}/ledger/tx/${txId}`, dir);
       if (status !== 200 || body['status'] === 'pending') missing.push(`${txId}: ${status} ${JSON.stringify(body)}`);
       else records.set(txId, body as { status: string; height: number; leafIndex: number });
     }
@@ -267,13 +273,13 @@ async function drain(url: string, txIds: readonly string[]): Promise<Map<string,
  * height, its link to the previous hash, and as many transactions as its logSize grew by.
  * Returns each transaction's place, by txId.
  */
-async function checkBlocks(url: string): Promise<Map<string, { height: number; leafIndex: number; status: string }>> {
-  const { body: status } = await getJson(`${url}/ledger/status`);
+async function checkBlocks(url: string, dir: string): Promise<Map<string, { height: number; leafIndex: number; status: string }>> {
+  const { body: status } = await getJson(`${url}/ledger/status`, dir);
   const headHeight = status['height'] as number;
   const placed = new Map<string, { height: number; leafIndex: number; status: string }>();
   let previous: { hash: string; logSize: number } | undefined;
   for (let height = 0; height <= headHeight; height++) {
-    const { status: code, body } = await getJson(`${url}/ledger/blocks/${height}`);
+    const { status: code, body } = await getJson(`${url}/ledger/blocks/${height}`, dir);
     assert.equal(code, 200, `block ${height} is served: ${JSON.stringify(body)}`);
     const block = body as unknown as Block & { hash: string };
     assert.equal(block.header.height, height);
@@ -321,7 +327,7 @@ test('every acknowledged transaction survives kill -9, three times over', { time
   for (const [index, round] of ROUNDS.entries()) {
     const node = await startNode(t, dir, children);
     // What earlier rounds acknowledged is committed once the node has caught up after the kill.
-    await drain(node.url, acked);
+    await drain(node.url, dir, acked);
     const result = await loadAndKill(node, lanes, round, index);
     t.diagnostic(`round ${index}: ${result.submitted} submitted, ${result.acked.length} acknowledged in ${result.ms} ms; killed at ${result.killedAtAcked} acknowledged with ${result.inFlightAtKill} in flight`);
     assert.ok(result.inFlightAtKill > 0, 'the kill came while submissions were in flight');
@@ -338,8 +344,8 @@ test('every acknowledged transaction survives kill -9, three times over', { time
   assert.ok(queuedAtKills > 0, 'some kill caught acknowledged transactions still queued, so recovery replayed the queue');
 
   const node = await startNode(t, dir, children);
-  const records = await drain(node.url, acked);
-  const placed = await checkBlocks(node.url);
+  const records = await drain(node.url, dir, acked);
+  const placed = await checkBlocks(node.url, dir);
   for (const txId of acked) {
     const record = records.get(txId)!;
     assert.equal(record.status, 'ok', `acknowledged ${txId} committed with status ok`);

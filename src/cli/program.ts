@@ -4,6 +4,7 @@ import { registerChainCommands } from './chain-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
+import { registerOrgToken } from './org-client.js';
 import { registerVerifyResource } from './verify-resource.js';
 
 /** Builds the commander program with every subcommand. */
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerChainCommands(program);
   registerVerifyResource(program);
   registerLogin(program);
+  registerOrgToken(program);
   registerImport(program);
   return program;
 }
