@@ -2,6 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
@@ -9,6 +10,7 @@ import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
+import { orgClient } from './org-client.js';
 
 const DEFAULT_DATA = './data';
 
@@ -25,7 +27,29 @@ function init(flags: InitFlags): void {
   process.stdout.write(`initialised ${config.orgId} (${config.orgName}) founding network "${config.network}" in ${flags.data}\n`);
 }
 
-async function start(flags: InitFlags & { host: string; port: string; demo: boolean }): Promise<void> {
+/** How `start` was asked to run. */
+export interface StartFlags extends InitFlags {
+  host: string;
+  port: string;
+  demo: boolean;
+}
+
+/** A node serving HTTP, as `start` opens it. */
+export interface StartedNode {
+  readonly node: ChartChainNode;
+  readonly app: FastifyInstance;
+  readonly address: string;
+  readonly origin: string;
+  readonly demo: { readonly seeded: boolean; readonly demo: boolean };
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the node in `flags.data` (initialising it, and seeding the demo unless `--no-demo`, on
+ * first start) and serves it. The demo users log in only while the demo is on: a node seeded
+ * once and started later with `--no-demo` keeps their records but not their logins.
+ */
+export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const dataDir = resolve(flags.data);
   const fresh = !isInitialised(dataDir);
   if (fresh) init(flags);
@@ -35,18 +59,27 @@ async function start(flags: InitFlags & { host: string; port: string; demo: bool
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
   loadValidator();
-  // The demo is seeded on a node's first start (unless --no-demo); its users log in on every later start.
   const seeded = fresh && flags.demo && (await seedDemo(node));
-  const demo = seeded || hasDemo(node);
+  const demo = flags.demo && (seeded || hasDemo(node));
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = demo ? await createDemoUsers(node.config.orgId) : undefined;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin) });
+  const clients = demoClients(origin);
+  await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients });
   const app = buildServer(node, { auth });
   const address = await app.listen({ host: flags.host, port });
-  printBanner(node, address, origin, { seeded, demo });
-  const shutdown = async (): Promise<void> => {
+  const close = async (): Promise<void> => {
     await app.close();
     await node.close();
+  };
+  return { node, app, address, origin, demo: { seeded, demo }, close };
+}
+
+async function start(flags: StartFlags): Promise<void> {
+  const started = await openServer(flags);
+  printBanner(started.node, started.address, started.origin, started.demo);
+  const shutdown = async (): Promise<void> => {
+    await started.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());
@@ -85,7 +118,7 @@ export function registerNodeCommands(program: Command): void {
   initOptions(program.command('start').description('start a node (initialising it on first run) with the solo orderer'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
-    .option('--no-demo', 'on first start, do not seed the demo practice and its demo users')
+    .option('--no-demo', 'do not seed the demo practice on first start, and never let the demo users log in')
     .action(start);
 
   const keys = program.command('keys').description('show this node\'s public keys, or generate a key pair');
