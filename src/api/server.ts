@@ -6,18 +6,41 @@ import { registerAuthRoutes, type AuthServer } from './auth/index.js';
 import { registerFhirRoutes } from './fhir-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
-import { HTTP_BODY_BYTES_MAX } from './limits.js';
+import { HTTP_BODY_BYTES_MAX, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
+import { registerSecurityHeaders } from './security-headers.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 
+/** How long the server waits for a client, in milliseconds (limits.ts has the defaults). */
+export interface HttpTimeouts {
+  readonly headersMs: number;
+  readonly requestMs: number;
+  readonly keepAliveMs: number;
+  readonly checkIntervalMs: number;
+}
+
+const DEFAULT_TIMEOUTS: HttpTimeouts = {
+  headersMs: HTTP_HEADERS_TIMEOUT_MS,
+  requestMs: HTTP_REQUEST_TIMEOUT_MS,
+  keepAliveMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  checkIntervalMs: HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+};
+
 /**
  * Builds (but does not start) the HTTP app for `node`: /ledger always; with `auth`, also the
- * SMART authorization endpoints and the FHIR API at /fhir.
+ * SMART authorization endpoints and the FHIR API at /fhir (and token-gated /ledger reads).
+ * `timeouts` shortens the waits for tests.
  */
-export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks' } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; timeouts?: Partial<HttpTimeouts> } = {}): FastifyInstance {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
+    // Node cuts off a client that is slower than these (408, or the socket closed): a client
+    // trickling its headers or body would otherwise hold a connection for ever.
+    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: timeouts.checkIntervalMs },
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
     // The router refuses some URLs (a malformed percent escape, an over-long path parameter)
     // before any route or error handler runs; without this they get Fastify's own body.
     frameworkErrors: (error, _request, reply) => {
@@ -34,8 +57,9 @@ export function buildServer(node: ChartChainNode, options: { logger?: boolean; a
     if (statusCode === 500) app.log.error(error);
     return reply.code(statusCode).send(body);
   });
+  registerSecurityHeaders(app);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }));
-  registerLedgerRoutes(app, node);
+  registerLedgerRoutes(app, node, options.auth);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger);
