@@ -13,3 +13,4 @@ export { erasureLine, erasureStatus, erasureStatuses, type ErasureStatus } from 
 export { NodeAccess, AccessLogUnavailableError, type AccessResult, type ProvenEntry } from './access-api.js';
 export { NodeConsent } from './consent-api.js';
 export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
+export { BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collectOrphanBlobs, referencedBlobs, type BlobCollectorHost } from './blob-gc.js';
