@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEMO_PASSWORD } from '../api/index.js';
-import { ChartChainNode } from '../node/index.js';
+import { BLOB_GC_GRACE_MS, ChartChainNode } from '../node/index.js';
+import { BlobStore } from '../storage/index.js';
 import { login } from './login.js';
 import { openServer, type StartFlags } from './node-commands.js';
 import { orgToken } from './org-client.js';
@@ -20,6 +21,18 @@ async function seededOnce(): Promise<string> {
 }
 
 const flags = (data: string, demo: boolean): StartFlags => ({ data, demo, host: '127.0.0.1', port: '0', orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test' });
+
+test('a start collects blobs nothing references that are past the grace period, and keeps the rest', async (t) => {
+  const dir = await seededOnce();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blobs = new BlobStore(join(dir, 'blobs'));
+  const [orphan, recent] = await Promise.all([blobs.put(new Uint8Array([1, 2, 3])), blobs.put(new Uint8Array([4, 5, 6]))]);
+  const old = (Date.now() - BLOB_GC_GRACE_MS - 60_000) / 1000;
+  utimesSync(join(blobs.dir, orphan.slice(0, 2), orphan), old, old);
+  const started = await openServer(flags(dir, false));
+  await started.close();
+  assert.deepEqual([blobs.has(orphan), blobs.has(recent)], [false, true]);
+});
 
 test('with --no-demo on a later start, the demo users of the first start cannot log in; with the demo on they can', async (t) => {
   const dir = await seededOnce();

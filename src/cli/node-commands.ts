@@ -8,7 +8,7 @@ import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
-import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
+import { ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
 import { orgClient } from './org-client.js';
 
@@ -58,6 +58,8 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
+  // Ciphertexts of writes that never committed (refused, or cut short by a crash) are collected; what is pending is kept.
+  collectOrphanBlobs(node);
   loadValidator();
   const seeded = fresh && flags.demo && (await seedDemo(node));
   const demo = flags.demo && (seeded || hasDemo(node));

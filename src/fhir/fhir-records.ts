@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
 import { ID_PATTERN, KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
-import { inclusionProof, type ChartChainNode, type VersionInput } from '../node/index.js';
+import { collectAfterFailedWrite, inclusionProof, type ChartChainNode, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
@@ -75,7 +75,7 @@ export class FhirRecords implements TypeHandler {
     const items = checked.filter((item): item is VersionInput | { tombstone: string } => item !== undefined);
     await this.#patientsReady(items.filter((item): item is VersionInput => !('tombstone' in item)));
     if (items.length === 0) return writes.map(() => ({ deleted: undefined }));
-    const batch = await this.node.records.writeBatch(practitionerId, items);
+    const batch = await this.#sealed(() => this.node.records.writeBatch(practitionerId, items));
     await this.#commit(batch.tx, 'the transaction Bundle', writes.some((write) => write.method !== 'DELETE' && write.ifMatch !== undefined));
     return this.#results(checked, batch.writes);
   }
@@ -167,7 +167,7 @@ export class FhirRecords implements TypeHandler {
     const practitionerId = practitionerOf(principal);
     const item = this.#check(write) as VersionInput;
     await this.#patientsReady([item]);
-    const prepared = await this.node.records.write({ practitionerId, ...item });
+    const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
     if (this.options.ledger === 'off-for-benchmarks') return served(item.resource, { version: prepared.version, time: Date.now(), txId: '' });
     const txId = await this.#commit(prepared.tx, `${write.type}/${write.id}`, write.ifMatch !== undefined);
     const version = this.node.records.version(write.id, prepared.version)!;
@@ -192,9 +192,24 @@ export class FhirRecords implements TypeHandler {
     await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), `Patient/${patientId}`);
   }
 
-  /** Submits `tx` and waits for its block; `ifMatch` when the client named the version it expects, so losing a race is 412 (R4 http.html#concurrency). */
+  /** Runs `seal`, which stores ciphertexts; if it fails part way, the blobs it stored are left to the collector. */
+  async #sealed<T>(seal: () => Promise<T>): Promise<T> {
+    try {
+      return await seal();
+    } catch (error) {
+      collectAfterFailedWrite(this.node);
+      throw error;
+    }
+  }
+
+  /**
+   * Submits `tx` and waits for its block; a refused write's ciphertexts are deleted at once.
+   * `ifMatch` when the client named the version it expects, so losing a race is 412 (R4
+   * http.html#concurrency).
+   */
   async #commit(tx: Transaction, what: string, ifMatch = false): Promise<string> {
     const { status, txId } = await this.node.submitAndWait(tx);
+    if (status !== 'ok') collectAfterFailedWrite(this.node, tx);
     if (status === 'denied:version-conflict' && ifMatch) throw FhirError.of(412, 'conflict', `${what} changed since the version If-Match names; re-read and retry`);
     if (status !== 'ok') throw statusError(status, what);
     return txId!;
