@@ -1,8 +1,11 @@
 /** The FHIR edge under hostile or careless clients: bodies before tokens, malformed Bundles, patient moves and update races. */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JsonObject } from '../ledger/index.js';
-import { AS_DOCTOR, createPatient, fhirJson, outcome, serveFhir } from './fhir-test-fixture.js';
+import { referencedBlobs, type ChartChainNode } from '../node/index.js';
+import { createPatient, fhirJson, outcome, serveFhir } from './fhir-test-fixture.js';
 
 const HUGE_BODY = 'x'.repeat(15 * 1024 * 1024);
 
@@ -86,8 +89,8 @@ test('an update may not move a record to another patient: 422 business-rule, not
   assert.equal(kept.statusCode, 200, 'an update for the same patient goes through');
 });
 
-test('of two concurrent updates with the same If-Match, the loser gets 412 Precondition Failed', async (t) => {
-  const { app } = await serveFhir(t);
+test('of two concurrent updates with the same If-Match, the loser gets 412 Precondition Failed and leaves no blob', async (t) => {
+  const { app, node } = await serveFhir(t);
   const patientId = await createPatient(app);
   const created = await app.inject(fhirJson('POST', '/fhir/Observation', observation(patientId)));
   const id = String((created.json() as JsonObject)['id']);
@@ -95,5 +98,31 @@ test('of two concurrent updates with the same If-Match, the loser gets 412 Preco
   const answers = await Promise.all([put('amended'), put('corrected')]);
   assert.deepEqual(answers.map((answer) => answer.statusCode).sort(), [200, 412], answers.map((answer) => answer.body.slice(0, 300)).join('\n'));
   outcome(answers.find((answer) => answer.statusCode === 412)!, 412, 'conflict');
-  void AS_DOCTOR;
+  assert.deepEqual(blobFiles(node).sort(), [...referencedBlobs(node.store, [])].sort(), 'the losing write\'s ciphertext was deleted with its refusal');
+});
+
+/** Every file in the node's blob store. */
+function blobFiles(node: ChartChainNode): string[] {
+  const dir = node.records.blobs.dir;
+  return readdirSync(dir).flatMap((shard) => readdirSync(join(dir, shard)));
+}
+
+test('a transaction Bundle that cannot fit one ledger transaction is refused with 413 before any work: no blobs, nothing on the ledger', async (t) => {
+  const { app, node } = await serveFhir(t);
+  const patientId = await createPatient(app);
+  const blobsBefore = blobFiles(node).length;
+  const height = node.head().height;
+  const post = (resource: JsonObject) => ({ resource, request: { method: 'POST', url: 'Observation' } });
+  const label = (i: number) => ({ system: `http://example.org/a-long-security-label-system-${'x'.repeat(200)}`, code: `label-${i}` });
+  const tooMany = Array.from({ length: 10_000 }, () => post(observation(patientId)));
+  const tooBig = Array.from({ length: 1_000 }, () => post({ ...observation(patientId), meta: { security: [1, 2, 3, 4].map(label) } }));
+  for (const entry of [tooMany, tooMany.slice(0, 1_001), tooBig]) {
+    const started = performance.now();
+    outcome(await app.inject(fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'transaction', entry })), 413, 'too-costly');
+    assert.ok(performance.now() - started < 5_000, `refused in ${Math.round(performance.now() - started)} ms`);
+  }
+  outcome(await app.inject(fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'batch', entry: tooMany })), 413, 'too-costly');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(blobFiles(node).length, blobsBefore, 'no ciphertext was stored');
+  assert.equal(node.head().height, height, 'nothing reached the ledger');
 });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import { applyResolvedReferences, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
+import { applyResolvedReferences, checkTransactionSize, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
 import type { BundleWrite, FhirRecords } from './fhir-records.js';
 import type { FhirSearch } from './fhir-search.js';
 import { etagVersion } from './etag.js';
@@ -25,9 +25,14 @@ export class FhirBundles {
     private readonly index: SearchIndex,
   ) {}
 
-  /** Plans, resolves and runs `bundle`; resolves with the response Bundle. Throws FhirError for a transaction that fails. */
+  /**
+   * Plans, resolves and runs `bundle`; resolves with the response Bundle. Throws FhirError for a
+   * transaction that fails, and (413) for one that cannot fit one ledger transaction, before
+   * anything is validated, sealed or stored.
+   */
   async execute(principal: Principal, bundle: unknown, purpose: string, prefer: ReturnPreference): Promise<JsonObject> {
     const planned = planBundle(bundle, randomUUID);
+    if (planned.type === 'transaction') checkTransactionSize(planned);
     const { resolved, failed } = this.#resolveConditional(planned);
     const plan = withFailedEntries(applyResolvedReferences(planned, resolved), failed);
     const results = plan.type === 'transaction' ? await this.#transaction(principal, plan, purpose) : await this.#batch(principal, plan, purpose);

@@ -94,7 +94,7 @@ test('Bundle-level errors: not a Bundle, wrong type, entry not an array, too man
   assertFhirError(() => planBundle(bundleOf('transactions', []), counterIds()), 400, 'value', 'Bundle.type');
   assertFhirError(() => planBundle({ resourceType: 'Bundle', type: 'batch', entry: {} }, counterIds()), 400, 'structure', 'Bundle.entry');
   const many = Array.from({ length: BUNDLE_ENTRIES_MAX + 1 }, () => ({ request: { method: 'GET', url: 'Patient/a' } }));
-  assertFhirError(() => planBundle(bundleOf('batch', many), counterIds()), 400, 'too-costly', 'Bundle.entry');
+  assertFhirError(() => planBundle(bundleOf('batch', many), counterIds()), 413, 'too-costly', 'Bundle.entry');
   assert.equal(planBundle(bundleOf('batch', many.slice(1)), counterIds()).steps.length, BUNDLE_ENTRIES_MAX);
   const twice = [post(PATIENT, { resourceType: 'Patient' }), post(PATIENT, { resourceType: 'Patient' })];
   assertFhirError(() => planBundle(bundleOf('transaction', twice), counterIds()), 400, 'invariant', 'Bundle.entry[1].fullUrl');
