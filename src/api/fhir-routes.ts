@@ -43,7 +43,7 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       fhir.setErrorHandler((error, _request, reply) => sendError(reply, error));
       // Before any body is read: an anonymous client must not make the node buffer and parse megabytes.
       fhir.addHook('onRequest', async (request) => {
-        if (request.method === 'GET' && request.url.split('?')[0] === '/fhir/metadata') return;
+        if ((request.method === 'GET' || request.method === 'HEAD') && request.url.split('?')[0] === '/fhir/metadata') return;
         if (request.method !== 'GET' && request.method !== 'HEAD') requireSecureWrite(request);
         callers.set(request, await auth.authenticate(request));
       });

@@ -33,7 +33,7 @@ async function listening(t: TestContext, timeouts: Partial<HttpTimeouts> = {}): 
 
 test('every /fhir, /auth and /ledger answer is no-store and nosniff, errors included; discovery documents may be cached briefly', async (t) => {
   const { app } = await listening(t);
-  for (const url of ['/fhir/metadata', '/fhir/Patient/x', '/fhir/nope/1/2/3/4', '/ledger/status', '/ledger/blocks/0', '/ledger/nope', '/ledger/tree-head', '/auth/authorize', '/auth/token']) {
+  for (const url of ['/fhir/metadata', '/fhir/Patient/x', '/fhir/nope/1/2/3/4', '/ledger/status', '/ledger/blocks/0', '/ledger/nope', '/ledger/tree-head', '/auth/authorize', '/auth/token', '/ledger/tx/%zz', `/ledger/tx/${'a'.repeat(200)}`]) {
     const response = await app.inject({ url, method: url === '/auth/token' ? 'POST' : 'GET' });
     assert.equal(response.headers['cache-control'], 'no-store', `${url} (${response.statusCode})`);
     assert.equal(response.headers['x-content-type-options'], 'nosniff', url);

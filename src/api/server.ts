@@ -7,7 +7,7 @@ import { registerFhirRoutes } from './fhir-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
 import { HTTP_BODY_BYTES_MAX, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
-import { registerSecurityHeaders } from './security-headers.js';
+import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 
@@ -43,9 +43,9 @@ export function buildServer(node: ChartChainNode, options: { logger?: boolean; a
     keepAliveTimeout: timeouts.keepAliveMs,
     // The router refuses some URLs (a malformed percent escape, an over-long path parameter)
     // before any route or error handler runs; without this they get Fastify's own body.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       const { statusCode, ...body } = refusalOf(error);
-      void (reply as FastifyReply).code(statusCode).send(body);
+      void (reply as FastifyReply).headers(securityHeaders(request.url.split('?')[0]!, request.protocol)).code(statusCode).send(body);
     },
   });
   // Bodies arrive as bytes: the ledger parses and canonicalises transactions itself, so the
