@@ -33,6 +33,7 @@ import { NONCE_TABLE, standardExecutor, type GrantTerms, type Principal } from '
 import { FhirService } from '../src/fhir/index.js';
 import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
+import { orgToken } from '../src/cli/org-client.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -176,8 +177,13 @@ function startNode(t: TestContext, dir: string, port: number, children: Set<Chil
   });
 }
 
-async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url);
+/** The organisation client's token, per node origin: the ledger's blocks and transactions are for auditors and the organisation. */
+const tokens = new Map<string, Promise<string>>();
+
+async function getJson(url: string, dir: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const origin = new URL(url).origin;
+  if (!tokens.has(origin)) tokens.set(origin, orgToken(origin, dir));
+  const response = await fetch(url, { headers: { authorization: `Bearer ${await tokens.get(origin)!}` } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -326,10 +332,10 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Re
 // Checks after a restart.
 
 /** Waits until the node's queue is empty and every id in `txIds` is committed; returns their records. */
-async function drain(url: string, txIds: readonly string[]): Promise<Map<string, { status: string; height: number; leafIndex: number }>> {
+async function drain(url: string, dir: string, txIds: readonly string[]): Promise<Map<string, { status: string; height: number; leafIndex: number }>> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   for (;;) {
-    const { body } = await getJson(`${url}/ledger/status`);
+    const { body } = await getJson(`${url}/ledger/status`, dir);
     if (body['pending'] === 0) break;
     assert.ok(Date.now() < deadline, `pending drains within ${DRAIN_TIMEOUT_MS} ms (still ${String(body['pending'])})`);
     await sleep(50);
@@ -340,7 +346,7 @@ async function drain(url: string, txIds: readonly string[]): Promise<Map<string,
   const worker = async (): Promise<void> => {
     while (next < txIds.length) {
       const txId = txIds[next++]!;
-      const { status, body } = await getJson(`${url}/ledger/tx/${txId}`);
+      const { status, body } = await getJson(`${url}/ledger/tx/${txId}`, dir);
       if (status !== 200 || body['status'] === 'pending') missing.push(`${txId}: ${status} ${JSON.stringify(body)}`);
       else records.set(txId, body as { status: string; height: number; leafIndex: number });
     }
@@ -355,13 +361,13 @@ async function drain(url: string, txIds: readonly string[]): Promise<Map<string,
  * height, its link to the previous hash, and as many transactions as its logSize grew by.
  * Returns each transaction's place, by txId.
  */
-async function checkBlocks(url: string): Promise<Map<string, { height: number; leafIndex: number; status: string }>> {
-  const { body: status } = await getJson(`${url}/ledger/status`);
+async function checkBlocks(url: string, dir: string): Promise<Map<string, { height: number; leafIndex: number; status: string }>> {
+  const { body: status } = await getJson(`${url}/ledger/status`, dir);
   const headHeight = status['height'] as number;
   const placed = new Map<string, { height: number; leafIndex: number; status: string }>();
   let previous: { hash: string; logSize: number } | undefined;
   for (let height = 0; height <= headHeight; height++) {
-    const { status: code, body } = await getJson(`${url}/ledger/blocks/${height}`);
+    const { status: code, body } = await getJson(`${url}/ledger/blocks/${height}`, dir);
     assert.equal(code, 200, `block ${height} is served: ${JSON.stringify(body)}`);
     const block = body as unknown as Block & { hash: string };
     assert.equal(block.header.height, height);
@@ -419,7 +425,7 @@ test('every acknowledged transaction survives kill -9, three times over', { time
     reader ??= { token: (await login(node.url, READER.user, READER.password, READER.scope)).access_token, observationId };
     await readAfterRestart(t, node.url, reader);
     // What earlier rounds acknowledged is committed once the node has caught up after the kill.
-    await drain(node.url, acked);
+    await drain(node.url, dir, acked);
     const result = await loadAndKill(node, lanes, reader, round, index);
     t.diagnostic(`round ${index}: ${result.submitted} submitted, ${result.acked.length} acknowledged and ${result.reads} FHIR reads served in ${result.ms} ms; killed at ${result.killedAtAcked} acknowledged with ${result.inFlightAtKill} in flight`);
     assert.ok(result.inFlightAtKill > 0, 'the kill came while submissions were in flight');
@@ -437,8 +443,8 @@ test('every acknowledged transaction survives kill -9, three times over', { time
 
   const node = await startNode(t, dir, port, children);
   await readAfterRestart(t, node.url, reader!);
-  const records = await drain(node.url, acked);
-  const placed = await checkBlocks(node.url);
+  const records = await drain(node.url, dir, acked);
+  const placed = await checkBlocks(node.url, dir);
   for (const txId of acked) {
     const record = records.get(txId)!;
     assert.equal(record.status, 'ok', `acknowledged ${txId} committed with status ok`);

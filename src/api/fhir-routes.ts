@@ -3,6 +3,7 @@
  * Requests are authenticated by `FhirAuth`; its scopes gate each interaction, and the node's
  * consent check then decides every read, so a scope never widens consent.
  */
+import assert from 'node:assert/strict';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CODE_PATTERN, type Principal } from '../contracts/index.js';
 import { capabilityStatement, defaultPurpose, etagOf, etagVersion, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
@@ -37,34 +38,46 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
   const { records } = service;
   const handlerFor = (type: string): TypeHandler => service.handlerFor(type);
   app.addHook('onClose', async () => service.close());
+  const callers = new WeakMap<FastifyRequest, FhirCaller>();
   void app.register(
     async (fhir) => {
       fhir.setErrorHandler((error, _request, reply) => sendError(reply, error));
+      // Before any body is read: an anonymous client must not make the node buffer and parse megabytes.
+      fhir.addHook('onRequest', async (request) => {
+        if ((request.method === 'GET' || request.method === 'HEAD') && request.url.split('?')[0] === '/fhir/metadata') return;
+        if (request.method !== 'GET' && request.method !== 'HEAD') requireSecureWrite(request);
+        callers.set(request, await auth.authenticate(request));
+      });
+      const callerOf = (request: FastifyRequest): FhirCaller => {
+        const caller = callers.get(request);
+        assert(caller !== undefined, 'every /fhir route but metadata is authenticated in onRequest');
+        return caller;
+      };
       fhir.setNotFoundHandler((request, reply) => sendError(reply, FhirError.of(404, 'not-supported', `no FHIR interaction ${request.method} ${request.url.split('?')[0]}`)));
       fhir.get('/metadata', async (request, reply) => send(reply, 200, capabilityStatement(baseUrl(request), new Date().toISOString(), auth.endpoints)));
 
       fhir.post('/', async (request, reply) => {
         const bundle = jsonBody(request, 'Bundle');
-        const caller = await authorisedBundle(auth, request, bundle);
+        const caller = authorisedBundle(callerOf(request), bundle);
         const prefer = /return=representation/.test(String(request.headers['prefer'] ?? '')) ? 'representation' : 'minimal';
         return send(reply, 200, await service.bundles.execute(caller.principal, bundle, purposeOf(request, caller), prefer));
       });
 
       fhir.post<{ Params: Params }>('/:type', async (request, reply) => {
-        const caller = await authorised(auth, request, 'create');
+        const caller = authorised(callerOf(request), request, 'create');
         const resource = resourceBody(request);
         const created = await handlerFor(request.params.type).create(caller.principal, resource);
         return sendVersion(request, reply, 201, created);
       });
 
       fhir.get<{ Params: Params }>('/:type', async (request, reply) => {
-        const caller = await authorised(auth, request, 'search');
+        const caller = authorised(callerOf(request), request, 'search');
         const params = new URLSearchParams(request.url.split('?')[1] ?? '');
         return send(reply, 200, await searchBundle(service, caller, request.params.type, params, baseUrl(request), purposeOf(request, caller)));
       });
 
       fhir.get<{ Params: Params }>('/Patient/:id/$everything', async (request, reply) => {
-        const caller = await authorised(auth, request, 'read', 'Patient');
+        const caller = authorised(callerOf(request), request, 'read', 'Patient');
         const { count, offset } = searchPage(new URLSearchParams(request.url.split('?')[1] ?? ''));
         const page = await service.search.everything(caller.principal, request.params.id, purposeOf(request, caller), offset, count);
         const next = page.nextOffset === undefined ? undefined : `${baseUrl(request)}/Patient/${request.params.id}/$everything?_count=${count}&_offset=${page.nextOffset}`;
@@ -72,38 +85,38 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       });
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
-        const caller = await authorised(auth, request, 'read');
+        const caller = authorised(callerOf(request), request, 'read');
         return sendVersion(request, reply, 200, await handlerFor(request.params.type).read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller)));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history/:vid', async (request, reply) => {
-        const caller = await authorised(auth, request, 'read');
+        const caller = authorised(callerOf(request), request, 'read');
         const version = versionIdOf(request.params.vid);
         return sendVersion(request, reply, 200, await handlerFor(request.params.type).read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), version));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history/:vid/$verify', async (request, reply) => {
-        const caller = await authorised(auth, request, 'read');
+        const caller = authorised(callerOf(request), request, 'read');
         if (handlerFor(request.params.type) !== records) throw FhirError.of(404, 'not-supported', '$verify applies to records');
         const proof = await records.verify(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), versionIdOf(request.params.vid));
         return send(reply, 200, proofParameters(proof));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history', async (request, reply) => {
-        const caller = await authorised(auth, request, 'read');
+        const caller = authorised(callerOf(request), request, 'read');
         const entries = await handlerFor(request.params.type).history(caller.principal, request.params.type, request.params.id, purposeOf(request, caller));
         return send(reply, 200, historyBundle(baseUrl(request), request.params.type, request.params.id, entries));
       });
 
       fhir.put<{ Params: Params }>('/:type/:id', async (request, reply) => {
-        const caller = await authorised(auth, request, 'update');
+        const caller = authorised(callerOf(request), request, 'update');
         const resource = resourceBody(request);
         const updated = await handlerFor(request.params.type).update(caller.principal, request.params.type, request.params.id, resource, etagVersion(singleHeader(request.headers['if-match'])));
         return sendVersion(request, reply, updated.created ? 201 : 200, updated);
       });
 
       fhir.delete<{ Params: Params }>('/:type/:id', async (request, reply) => {
-        const caller = await authorised(auth, request, 'delete');
+        const caller = authorised(callerOf(request), request, 'delete');
         const version = await handlerFor(request.params.type).delete(caller.principal, request.params.type, request.params.id);
         if (version !== undefined) void reply.header('ETag', etagOf(version));
         return reply.code(204).send();
@@ -114,25 +127,21 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
 }
 
 /** The caller, once the token allows `interaction` on the URL's resource type. */
-async function authorised(auth: FhirAuth, request: FastifyRequest<{ Params: Partial<Params> }>, interaction: FhirInteraction, type = String(request.params.type)): Promise<FhirCaller> {
+function authorised(caller: FhirCaller, request: FastifyRequest<{ Params: Partial<Params> }>, interaction: FhirInteraction, type = String(request.params.type)): FhirCaller {
   if (!isResourceTypeName(type)) throw FhirError.of(404, 'not-supported', 'unknown resource type');
-  if (interaction !== 'read' && interaction !== 'search') requireSecureWrite(request);
-  const caller = await auth.authenticate(request);
   if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
   return caller;
 }
 
 /** The caller of a batch or transaction Bundle, once the token allows every entry's interaction. */
-async function authorisedBundle(auth: FhirAuth, request: FastifyRequest, bundle: JsonObject): Promise<FhirCaller> {
-  requireSecureWrite(request);
-  const caller = await auth.authenticate(request);
+function authorisedBundle(caller: FhirCaller, bundle: JsonObject): FhirCaller {
   const entries = Array.isArray(bundle['entry']) ? bundle['entry'] : [];
   for (const entry of entries) {
     const call = (entry as { request?: { method?: unknown; url?: unknown } } | null)?.request;
     const method = String(call?.method);
     const url = typeof call?.url === 'string' ? call.url : '';
     const type = /^([A-Z][A-Za-z]+)/.exec(url)?.[1];
-    const interaction = method === 'GET' && url.includes('?') ? 'search' : INTERACTION_OF_METHOD[method];
+    const interaction = method === 'GET' && url.includes('?') ? 'search' : Object.hasOwn(INTERACTION_OF_METHOD, method) ? INTERACTION_OF_METHOD[method] : undefined;
     if (type === undefined || interaction === undefined) continue; // malformed entries are the planner's to report
     if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
   }

@@ -28,11 +28,22 @@ import {
   type Transaction,
 } from '../ledger/index.js';
 import { ChartChainNode, type ConsistencyProofResponse, type InclusionProofResponse } from '../node/index.js';
+import { AuthServer, parseScopes } from './auth/index.js';
 import { buildServer } from './server.js';
 
 interface Served {
   readonly node: ChartChainNode;
   readonly app: FastifyInstance;
+  readonly auth: AuthServer;
+}
+
+/** Each app's auditor token: ledger reads other than the status and tree heads need one. */
+const auditorTokens = new WeakMap<FastifyInstance, string>();
+
+/** `request` with the app's auditor token, unless it names its own Authorization. */
+function withToken(app: FastifyInstance, request: InjectOptions | string): InjectOptions {
+  const options = typeof request === 'string' ? { url: request } : request;
+  return { ...options, headers: { authorization: `Bearer ${auditorTokens.get(app)!}`, ...options.headers } };
 }
 
 /** A fresh single-org network behind an un-listened Fastify app; everything is torn down after `t`. */
@@ -46,9 +57,11 @@ async function serve(t: TestContext): Promise<Served> {
   });
   ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
   const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
-  const app = (opened.app = buildServer(node));
+  const auth = await AuthServer.create({ issuer: 'http://127.0.0.1', fhirBaseUrl: 'http://127.0.0.1/fhir' });
+  const app = (opened.app = buildServer(node, { auth }));
   await app.ready();
-  return { node, app };
+  auditorTokens.set(app, await auth.tokens.issue({ principal: { kind: 'auditor', id: 'auditor-ann', org: 'practice-a' }, scopes: parseScopes('user/AuditEvent.rs') }));
+  return { node, app, auth };
 }
 
 const patientBody = (patientId: string): JsonObject => ({
@@ -74,7 +87,7 @@ type TxDocument = { readonly txId: string; readonly status: string; readonly hei
 
 /** Sends `request` and returns the parsed JSON body after checking the status code. */
 async function json<T>(app: FastifyInstance, request: InjectOptions | string, statusCode = 200): Promise<T> {
-  const response = await app.inject(request);
+  const response = await app.inject(withToken(app, request));
   assert.equal(response.statusCode, statusCode, response.body);
   assert.match(String(response.headers['content-type']), /^application\/json/);
   return response.json() as T;
@@ -297,7 +310,7 @@ test('every refusal is a 4xx with a JSON {error, reason}', async (t) => {
     { name: 'a path parameter over the length limit', request: `/ledger/tx/${'a'.repeat(200)}`, statusCode: 414, error: 'bad-request' },
   ];
   for (const { name, request, statusCode, error } of cases) {
-    const body = refusal(await app.inject(request), statusCode);
+    const body = refusal(await app.inject(withToken(app, request)), statusCode);
     if (error !== undefined) assert.equal(body.error, error, name);
   }
   const status = await json<StatusDocument>(app, '/ledger/status');
@@ -409,7 +422,7 @@ test('nothing malformed crashes the node: thousands of generated requests are ea
       const submitted = await app.inject(postRequest);
       assert.ok(submitted.statusCode >= 400 && submitted.statusCode < 500, `POST → ${submitted.statusCode} ${submitted.body}`);
       refusal(submitted, submitted.statusCode);
-      const response = await app.inject(url);
+      const response = await app.inject(withToken(app, url));
       assert.ok(response.statusCode < 500, `${url} → ${response.statusCode} ${response.body}`);
       if (response.statusCode >= 400) refusal(response, response.statusCode);
       else JSON.parse(response.body);
@@ -437,7 +450,7 @@ test('GET /ledger/erasures shows each erasure with the members that confirmed it
   }
   const written = await node.records.write({ practitionerId: 'dr-ada', patientId: 'patient-0001', resource: { resourceType: 'Observation', status: 'final' } });
   assert.equal((await committed(app, (await json<TxDocument>(app, postTx(written.tx), 202)).txId)).status, 'ok');
-  refusal(await app.inject(`/ledger/erasures/${written.recordId}`), 404);
+  refusal(await app.inject(withToken(app, `/ledger/erasures/${written.recordId}`)), 404);
   const erase = node.records.erase(written.recordId, { legalBasis: 'GDPR Art. 17(1)(b)' }, (type, body) => node.signAsOrg(type, body));
   assert.equal((await committed(app, (await json<TxDocument>(app, postTx(erase), 202)).txId)).status, 'ok');
   const deadline = performance.now() + 10_000;
@@ -451,4 +464,53 @@ test('GET /ledger/erasures shows each erasure with the members that confirmed it
   assert.equal(status.legalBasis, 'GDPR Art. 17(1)(b)');
   const listed = await json<{ erasures: { recordId: string }[] }>(app, '/ledger/erasures');
   assert.deepEqual(listed.erasures.map((erasure) => erasure.recordId), [written.recordId]);
+});
+
+test('ledger reads need a token: blocks, transactions and erasures only for auditors and system clients of members; proofs for anyone authenticated; status and tree heads public', async (t) => {
+  const { node, app, auth } = await serve(t);
+  const tx = node.signAsOrg('membership.register-patient', patientBody('patient-0001'));
+  const submitted = await app.inject(postTx(tx));
+  assert.equal(submitted.statusCode, 202, 'submission stays open: the signature authenticates the transaction');
+  const { txId } = submitted.json() as { txId: string };
+  const record = await committed(app, txId);
+  const token = async (kind: 'practitioner' | 'patient' | 'auditor' | 'system', org: string, scope: string) =>
+    `Bearer ${await auth.tokens.issue({ principal: { kind, id: `${kind}-1`, org }, scopes: parseScopes(scope) })}`;
+  const callers = {
+    anonymous: undefined,
+    'a malformed token': 'Bearer not.a.token',
+    practitioner: await token('practitioner', 'practice-a', 'user/*.cruds'),
+    patient: await token('patient', 'practice-a', 'patient/*.rs'),
+    'a system client with user scopes only': await token('system', 'practice-a', 'user/*.rs'),
+    'an auditor of a non-member': await token('auditor', 'elsewhere', 'user/AuditEvent.rs'),
+    'a system client of a non-member': await token('system', 'elsewhere', 'system/*.rs'),
+    auditor: await token('auditor', 'practice-a', 'user/AuditEvent.rs'),
+    'a system client of a member': await token('system', 'practice-a', 'system/*.rs'),
+  };
+  const audited = [`/ledger/blocks/${record.height}`, `/ledger/tx/${txId}`, '/ledger/erasures', `/ledger/erasures/${'ab'.repeat(32)}`];
+  const proofs = [`/ledger/proof/inclusion?txId=${txId}`, `/ledger/proof/consistency?first=1&second=${record.leafIndex + 1}`];
+  for (const [who, authorization] of Object.entries(callers)) {
+    const headers = authorization === undefined ? {} : { authorization };
+    const authenticated = authorization !== undefined && who !== 'a malformed token';
+    const auditor = who === 'auditor' || who === 'a system client of a member';
+    for (const url of audited) {
+      const response = await app.inject({ url, headers });
+      const expected = !authenticated ? 401 : !auditor ? 403 : url.startsWith('/ledger/erasures/') ? 404 : 200;
+      assert.equal(response.statusCode, expected, `${who} GET ${url}: ${response.body}`);
+      if (expected === 401) assert.match(String(response.headers['www-authenticate']), /^Bearer realm=/);
+      if (expected >= 400) refusal(response, expected);
+    }
+    for (const url of proofs) assert.equal((await app.inject({ url, headers })).statusCode, authenticated ? 200 : 401, `${who} GET ${url}`);
+    assert.equal((await app.inject({ url: '/ledger/status', headers })).statusCode, 200);
+  }
+  const head = (await app.inject('/ledger/tree-head')).json() as { treeSize: number; treeHead: BlockHeader };
+  assert.equal(head.treeSize, node.head().logSize);
+  assert.ok(verifyHeaderSignature(head.treeHead, publicKeyFromRaw(node.keys.signing.publicKey)), 'the public tree head is signed');
+  assert.deepEqual(((await app.inject('/ledger/tree-head?treeSize=1')).json() as { treeHead: BlockHeader }).treeHead.height, 0);
+  refusal(await app.inject('/ledger/tree-head?treeSize=999'), 404);
+  refusal(await app.inject('/ledger/tree-head?treeSize=x'), 400);
+
+  const closed = buildServer(node);
+  t.after(() => closed.close());
+  refusal(await closed.inject(withToken(app, `/ledger/blocks/${record.height}`)), 401);
+  assert.equal((await closed.inject('/ledger/status')).statusCode, 200, 'a server without a token issuer still serves its status');
 });

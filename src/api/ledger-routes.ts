@@ -1,6 +1,7 @@
 /**
  * The ledger API at /ledger: status, transaction submission and lookup, blocks and RFC 9162
- * proofs. Paths are fixed so that others can script against them.
+ * proofs. Paths are fixed so that others can script against them. Who may read which route is
+ * ledger-auth.ts's to decide.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isHex } from '../crypto/index.js';
@@ -9,6 +10,8 @@ import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
+import type { AuthServer } from './auth/index.js';
+import { ledgerGuard } from './ledger-auth.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -52,13 +55,25 @@ function proofError(error: unknown): never {
   throw error;
 }
 
-/** Registers the /ledger routes for `node`. */
-export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode): void {
+/**
+ * Registers the /ledger routes for `node`. Reads other than the status and signed tree heads
+ * need a bearer token from `auth`; without `auth` they are refused (401).
+ */
+export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode, auth?: AuthServer): void {
+  const audit = { onRequest: ledgerGuard(node, auth, 'audit') };
+  const proof = { onRequest: ledgerGuard(node, auth, 'proof') };
   app.get('/ledger/status', async () => nodeStatus(node));
+
+  app.get<{ Querystring: Record<string, unknown> }>('/ledger/tree-head', async (request) => {
+    const treeSize = optionalCount(request.query['treeSize'], 'treeSize') ?? node.head().logSize;
+    const treeHead = node.store.headerAtLogSize(treeSize);
+    if (treeHead === undefined) throw new ApiError(404, 'not-found', 'treeSize must be the logSize of a committed block (a signed tree head)');
+    return { treeSize, treeHead };
+  });
 
   app.post('/ledger/tx', { bodyLimit: TX_WIRE_BYTES_MAX }, async (request, reply) => submit(node, request.body, reply));
 
-  app.get<{ Params: { txId: string } }>('/ledger/tx/:txId', async (request) => {
+  app.get<{ Params: { txId: string } }>('/ledger/tx/:txId', audit, async (request) => {
     const { txId } = request.params;
     if (!isHex(txId, 32)) throw new ApiError(400, 'bad-request', 'txId must be 32 bytes of lowercase hex');
     const found = node.lookupTx(txId);
@@ -66,14 +81,14 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode)
     return found;
   });
 
-  app.get<{ Params: { height: string } }>('/ledger/blocks/:height', async (request) => {
+  app.get<{ Params: { height: string } }>('/ledger/blocks/:height', audit, async (request) => {
     const height = parseCount(request.params.height, 'height');
     const block = node.block(height);
     if (block === undefined) throw new ApiError(404, 'not-found', `no block at height ${height}`);
     return { hash: blockHashOfHeight(node, height), ...block };
   });
 
-  app.get<{ Querystring: Record<string, unknown> }>('/ledger/proof/inclusion', async (request) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/ledger/proof/inclusion', proof, async (request) => {
     const { txId, treeSize } = request.query;
     if (!isHex(txId, 32)) throw new ApiError(400, 'bad-request', 'txId must be 32 bytes of lowercase hex');
     const size = optionalCount(treeSize, 'treeSize');
@@ -90,15 +105,15 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode)
     return node.checkpoints.at(height);
   });
 
-  app.get('/ledger/erasures', async () => ({ erasures: node.erasures() }));
+  app.get('/ledger/erasures', audit, async () => ({ erasures: node.erasures() }));
 
-  app.get<{ Params: { recordId: string } }>('/ledger/erasures/:recordId', async (request) => {
+  app.get<{ Params: { recordId: string } }>('/ledger/erasures/:recordId', audit, async (request) => {
     const status = node.erasure(request.params.recordId);
     if (status === undefined) throw new ApiError(404, 'not-found', 'that record has not been erased');
     return status;
   });
 
-  app.get<{ Querystring: Record<string, unknown> }>('/ledger/proof/consistency', async (request) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/ledger/proof/consistency', proof, async (request) => {
     const first = parseCount(request.query['first'], 'first');
     const second = parseCount(request.query['second'], 'second');
     try {

@@ -10,27 +10,49 @@ import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerMetrics } from './metrics.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
-import { HTTP_BODY_BYTES_MAX } from './limits.js';
+import { HTTP_BODY_BYTES_MAX, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
 import { loggerOptions, type ServerLogger } from './logging.js';
+import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 export type { ServerLogger } from './logging.js';
 
+/** How long the server waits for a client, in milliseconds (limits.ts has the defaults). */
+export interface HttpTimeouts {
+  readonly headersMs: number;
+  readonly requestMs: number;
+  readonly keepAliveMs: number;
+  readonly checkIntervalMs: number;
+}
+
+const DEFAULT_TIMEOUTS: HttpTimeouts = {
+  headersMs: HTTP_HEADERS_TIMEOUT_MS,
+  requestMs: HTTP_REQUEST_TIMEOUT_MS,
+  keepAliveMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  checkIntervalMs: HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+};
+
 /**
  * Builds (but does not start) the HTTP app for `node`: /ledger, /healthz, /readyz and /metrics
- * always; with `auth`, also the SMART authorization endpoints and the FHIR API at /fhir.
- * `logger` turns on structured JSON logs (see logging.ts for what they leave out); off by
- * default, so tests stay quiet.
+ * always; with `auth`, also the SMART authorization endpoints and the FHIR API at /fhir (and
+ * token-gated /ledger reads). `logger` turns on structured JSON logs (see logging.ts for what
+ * they leave out); off by default, so tests stay quiet. `timeouts` shortens the waits for tests.
  */
-export function buildServer(node: ChartChainNode, options: { logger?: ServerLogger; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[] } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: { logger?: ServerLogger; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[]; timeouts?: Partial<HttpTimeouts> } = {}): FastifyInstance {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     logger: loggerOptions(options.logger ?? false),
     bodyLimit: HTTP_BODY_BYTES_MAX,
+    // Node cuts off a client that is slower than these (408, or the socket closed): a client
+    // trickling its headers or body would otherwise hold a connection for ever.
+    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: timeouts.checkIntervalMs },
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
     // The router refuses some URLs (a malformed percent escape, an over-long path parameter)
     // before any route or error handler runs; without this they get Fastify's own body.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       const { statusCode, ...body } = refusalOf(error);
-      void (reply as FastifyReply).code(statusCode).send(body);
+      void (reply as FastifyReply).headers(securityHeaders(request.url.split('?')[0]!, request.protocol)).code(statusCode).send(body);
     },
   });
   // Bodies arrive as bytes: the ledger parses and canonicalises transactions itself, so the
@@ -43,10 +65,11 @@ export function buildServer(node: ChartChainNode, options: { logger?: ServerLogg
     if (statusCode === 503) void reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
     return reply.code(statusCode).send(body);
   });
+  registerSecurityHeaders(app);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }));
   registerMetrics(app, node);
   registerHealthRoutes(app, node, options.readiness);
-  registerLedgerRoutes(app, node);
+  registerLedgerRoutes(app, node, options.auth);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger);

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { openConnected, type ConnectionFlags } from './node-connection.js';
@@ -9,8 +10,9 @@ import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
-import { adoptGenesis, awaitsGenesis, ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
+import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
+import { orgClient } from './org-client.js';
 
 const DEFAULT_DATA = './data';
 /** The client-assertion replay cache, beside the node's own files. */
@@ -50,7 +52,33 @@ function prepareDataDir(dataDir: string, flags: InitFlags): boolean {
   return true;
 }
 
-async function start(flags: InitFlags & ConnectionFlags & { host: string; port: string; demo: boolean; demoNetwork?: boolean }): Promise<void> {
+/** How `start` was asked to run. */
+export interface StartFlags extends InitFlags, ConnectionFlags {
+  host: string;
+  port: string;
+  demo: boolean;
+  /** Seed this organisation's part of a local demo network (`network up`). */
+  demoNetwork?: boolean;
+  /** Structured request logs to stdout; `chartchain start` turns them on. */
+  logger?: boolean;
+}
+
+/** A node serving HTTP, as `start` opens it. */
+export interface StartedNode {
+  readonly node: ChartChainNode;
+  readonly app: FastifyInstance;
+  readonly address: string;
+  readonly origin: string;
+  readonly demo: { readonly seeded: boolean; readonly demo: boolean };
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the node in `flags.data` (initialising it, and seeding the demo unless `--no-demo`, on
+ * first start) and serves it. The demo users log in only while the demo is on: a node seeded
+ * once and started later with `--no-demo` keeps their records but not their logins.
+ */
+export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const dataDir = resolve(flags.data);
   // The demo is a one-node consortium: it is never seeded into a network's genesis.
   const fresh = prepareDataDir(dataDir, flags) && flags.genesis === undefined;
@@ -60,21 +88,32 @@ async function start(flags: InitFlags & ConnectionFlags & { host: string; port: 
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const connected = await openConnected(dataDir, flags);
   const node = connected.node;
+  // Ciphertexts of writes that never committed (refused, or cut short by a crash) are collected; what is pending is kept.
+  collectOrphanBlobs(node);
   loadValidator();
-  // The demo is seeded on a node's first start (unless --no-demo); its users log in on every later start.
   const seeded = fresh && flags.demo && (await seedDemo(node));
-  const demo = seeded || hasDemo(node);
+  const demo = flags.demo && (seeded || hasDemo(node));
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients: demoClients(origin), keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
-  const app = buildServer(node, { auth, logger: true });
+  const clients = demoClients(origin);
+  await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
+  const app = buildServer(node, { auth, logger: flags.logger === true });
   const address = await app.listen({ host: flags.host, port });
-  printBanner(node, address, origin, { seeded, demo });
   if (flags.demoNetwork === true) seedInBackground(node);
-  const shutdown = async (): Promise<void> => {
+  const close = async (): Promise<void> => {
     await app.close();
     auth.close();
     await connected.close();
+  };
+  return { node, app, address, origin, demo: { seeded, demo }, close };
+}
+
+async function start(flags: StartFlags): Promise<void> {
+  const started = await openServer({ ...flags, logger: true });
+  printBanner(started.node, started.address, started.origin, started.demo);
+  const shutdown = async (): Promise<void> => {
+    await started.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());
@@ -128,7 +167,7 @@ export function registerNodeCommands(program: Command): void {
   initOptions(program.command('start').description('start a node (initialising it on first run), on its own (solo orderer) or in a network (etcd)'))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
-    .option('--no-demo', 'on first start, do not seed the demo practice and its demo users')
+    .option('--no-demo', 'do not seed the demo practice on first start, and never let the demo users log in')
     .option('--orderer <kind>', 'solo (this node alone) or etcd (a network\'s ordering cluster)', 'solo')
     .option('--etcd <urls>', 'with --orderer etcd: comma-separated etcd client URLs, e.g. http://127.0.0.1:2379')
     .option('--demo-network', 'seed this organisation\'s part of the demo network consortium (chartchain network up does)')

@@ -9,7 +9,8 @@ import { ChartChainNode, readNodeConfig } from '../node/index.js';
 
 /** The ordering flags of `chartchain start`. */
 export interface ConnectionFlags {
-  readonly orderer: string;
+  /** `solo` (the default) or `etcd`. */
+  readonly orderer?: string;
   /** Comma-separated etcd client URLs, with `--orderer etcd`. */
   readonly etcd?: string;
 }
@@ -22,7 +23,7 @@ export interface ConnectedNode {
 
 /** Opens the node in `dataDir` as `flags` say; throws naming the flag when they are inconsistent. */
 export async function openConnected(dataDir: string, flags: ConnectionFlags): Promise<ConnectedNode> {
-  if (flags.orderer === 'solo') {
+  if (flags.orderer === undefined || flags.orderer === 'solo') {
     const node = await ChartChainNode.open(dataDir);
     return { node, close: () => node.close() };
   }

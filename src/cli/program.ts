@@ -8,6 +8,7 @@ import { registerNetworkCommands } from './network-commands.js';
 import { registerLocalNetworkCommands } from './network/local-network-commands.js';
 import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
+import { registerOrgToken } from './org-client.js';
 import { registerVerifyResource } from './verify-resource.js';
 
 /** Builds the commander program with every subcommand. */
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerChainCommands(program);
   registerVerifyResource(program);
   registerLogin(program);
+  registerOrgToken(program);
   registerImport(program);
   registerBackupCommands(program);
   return program;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import { applyResolvedReferences, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
+import { applyResolvedReferences, checkTransactionSize, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
 import type { BundleWrite, FhirRecords } from './fhir-records.js';
 import type { FhirSearch } from './fhir-search.js';
 import { etagVersion } from './etag.js';
@@ -25,23 +25,41 @@ export class FhirBundles {
     private readonly index: SearchIndex,
   ) {}
 
-  /** Plans, resolves and runs `bundle`; resolves with the response Bundle. Throws FhirError for a transaction that fails. */
+  /**
+   * Plans, resolves and runs `bundle`; resolves with the response Bundle. Throws FhirError for a
+   * transaction that fails, and (413) for one that cannot fit one ledger transaction, before
+   * anything is validated, sealed or stored.
+   */
   async execute(principal: Principal, bundle: unknown, purpose: string, prefer: ReturnPreference): Promise<JsonObject> {
     const planned = planBundle(bundle, randomUUID);
-    const plan = applyResolvedReferences(planned, this.#resolveConditional(planned));
+    if (planned.type === 'transaction') checkTransactionSize(planned);
+    const { resolved, failed } = this.#resolveConditional(planned);
+    const plan = withFailedEntries(applyResolvedReferences(planned, resolved), failed);
     const results = plan.type === 'transaction' ? await this.#transaction(principal, plan, purpose) : await this.#batch(principal, plan, purpose);
     return responseBundle(plan, results, prefer) as unknown as JsonObject;
   }
 
-  /** Each conditional reference's single match as 'Type/id'; none stays unresolved (a 422 later); several is a 412. */
-  #resolveConditional(plan: BundlePlan): Map<string, string> {
+  /**
+   * Each conditional reference's single match as 'Type/id'; none stays unresolved (a 422 later);
+   * several is a 412. A search that fails (several matches, an unknown parameter) fails a
+   * transaction, and in a batch only the entry holding the reference (`failed`, by entry index).
+   */
+  #resolveConditional(plan: BundlePlan): { resolved: Map<string, string>; failed: Map<number, FhirError> } {
     const resolved = new Map<string, string>();
-    for (const { reference, type } of plan.conditionalReferences) {
-      if (resolved.has(reference)) continue;
-      const match = this.#single(type, reference.slice(reference.indexOf('?') + 1));
-      if (match !== undefined) resolved.set(reference, `${type}/${match}`);
+    const failed = new Map<number, FhirError>();
+    for (const { index, path, reference, type } of plan.conditionalReferences) {
+      if (resolved.has(reference) || failed.has(index)) continue;
+      try {
+        const match = this.#single(type, reference.slice(reference.indexOf('?') + 1));
+        if (match !== undefined) resolved.set(reference, `${type}/${match}`);
+      } catch (error) {
+        if (!(error instanceof FhirError)) throw error;
+        const located = new FhirError(error.status, error.issues.map((issue) => ({ ...issue, diagnostics: `the conditional reference at ${path}: ${issue.diagnostics}`, expression: [path] })));
+        if (plan.type === 'transaction') throw located;
+        failed.set(index, located);
+      }
     }
-    return resolved;
+    return { resolved, failed };
   }
 
   /** The id of the one `type` matching `query`, undefined for none; FhirError 412 for several (R4 conditional rules). */
@@ -66,9 +84,13 @@ export class FhirBundles {
     return results;
   }
 
-  /** A batch's entries are independent (R4), so a slice of them runs at once and shares block commits. */
+  /**
+   * A batch's entries are independent (R4), so a slice of them runs at once and shares block
+   * commits. Results of the planned steps only: responseBundle answers the entries that failed
+   * planning from plan.entryErrors.
+   */
   async #batch(principal: Principal, plan: BundlePlan, purpose: string): Promise<EntryResult[]> {
-    const results: EntryResult[] = plan.entryErrors.map(({ index, error }) => ({ index, kind: 'failed', error }));
+    const results: EntryResult[] = [];
     for (let start = 0; start < plan.steps.length; start += BATCH_ENTRIES_IN_FLIGHT_MAX) {
       const slice = plan.steps.slice(start, start + BATCH_ENTRIES_IN_FLIGHT_MAX);
       results.push(...(await Promise.all(slice.map((step) => this.#batchEntryOrFailure(principal, step, purpose)))));
@@ -114,6 +136,13 @@ export class FhirBundles {
     const entry = page.matches.map((match) => ({ resource: match.resource, search: { mode: 'match' } }));
     return { index: step.index, kind: 'searched', bundle: { resourceType: 'Bundle', type: 'searchset', entry } };
   }
+}
+
+/** `plan` with the entries in `failed` taken out of its steps and answered by their errors instead. */
+function withFailedEntries(plan: BundlePlan, failed: ReadonlyMap<number, FhirError>): BundlePlan {
+  if (failed.size === 0) return plan;
+  const entryErrors = plan.entryErrors.filter(({ index }) => !failed.has(index));
+  return { ...plan, steps: plan.steps.filter((step) => !failed.has(step.index)), entryErrors: [...entryErrors, ...[...failed].map(([index, error]) => ({ index, error }))] };
 }
 
 function bundleWrite(step: PlannedEntry, resource: JsonObject | undefined): BundleWrite {

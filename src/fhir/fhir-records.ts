@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
 import { ID_PATTERN, KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
-import type { ChartChainNode, VersionInput } from '../node/index.js';
+import { collectAfterFailedWrite, type ChartChainNode, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
@@ -75,8 +75,8 @@ export class FhirRecords implements TypeHandler {
     const items = checked.filter((item): item is VersionInput | { tombstone: string } => item !== undefined);
     await this.#patientsReady(items.filter((item): item is VersionInput => !('tombstone' in item)));
     if (items.length === 0) return writes.map(() => ({ deleted: undefined }));
-    const batch = await this.node.records.writeBatch(practitionerId, items);
-    await this.#commit(batch.tx, 'the transaction Bundle');
+    const batch = await this.#sealed(() => this.node.records.writeBatch(practitionerId, items));
+    await this.#commit(batch.tx, 'the transaction Bundle', writes.some((write) => write.method !== 'DELETE' && write.ifMatch !== undefined));
     return this.#results(checked, batch.writes);
   }
 
@@ -90,6 +90,10 @@ export class FhirRecords implements TypeHandler {
     if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
     if (current?.status === 'erased') throw FhirError.of(410, 'deleted', `${write.type}/${write.id} was erased`);
     if (write.ifMatch !== undefined && current?.latestVersion !== write.ifMatch) throw FhirError.of(412, 'conflict', `If-Match names version ${write.ifMatch}, which is not the current version`);
+    // The ledger keeps a record's first patient; letting an update name another would leave the index and the ledger disagreeing.
+    if (current !== undefined && current.patientId !== owner.patientId) {
+      throw FhirError.of(422, 'business-rule', `an update may not move ${write.type}/${write.id} to another patient; create a new resource instead`, [`${write.type}`]);
+    }
     return { patientId: owner.patientId, resource: stored, recordId: write.id, expectedVersion: current?.latestVersion ?? 0, securityLabels: securityLabelsOf(write.resource) };
   }
 
@@ -162,9 +166,9 @@ export class FhirRecords implements TypeHandler {
     const practitionerId = practitionerOf(principal);
     const item = this.#check(write) as VersionInput;
     await this.#patientsReady([item]);
-    const prepared = await this.node.records.write({ practitionerId, ...item });
+    const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
     if (this.options.ledger === 'off-for-benchmarks') return served(item.resource, { version: prepared.version, time: Date.now(), txId: '' });
-    const txId = await this.#commit(prepared.tx, `${write.type}/${write.id}`);
+    const txId = await this.#commit(prepared.tx, `${write.type}/${write.id}`, write.ifMatch !== undefined);
     const version = this.node.records.version(write.id, prepared.version)!;
     this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: version.time });
     return { ...served(item.resource, version), txId };
@@ -187,8 +191,25 @@ export class FhirRecords implements TypeHandler {
     await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), `Patient/${patientId}`);
   }
 
-  async #commit(tx: Transaction, what: string): Promise<string> {
+  /** Runs `seal`, which stores ciphertexts; if it fails part way, the blobs it stored are left to the collector. */
+  async #sealed<T>(seal: () => Promise<T>): Promise<T> {
+    try {
+      return await seal();
+    } catch (error) {
+      collectAfterFailedWrite(this.node);
+      throw error;
+    }
+  }
+
+  /**
+   * Submits `tx` and waits for its block; a refused write's ciphertexts are deleted at once.
+   * `ifMatch` when the client named the version it expects, so losing a race is 412 (R4
+   * http.html#concurrency).
+   */
+  async #commit(tx: Transaction, what: string, ifMatch = false): Promise<string> {
     const { status, txId } = await this.node.submitAndWait(tx);
+    if (status !== 'ok') collectAfterFailedWrite(this.node, tx);
+    if (status === 'denied:version-conflict' && ifMatch) throw FhirError.of(412, 'conflict', `${what} changed since the version If-Match names; re-read and retry`);
     if (status !== 'ok') throw statusError(status, what);
     return txId!;
   }

@@ -21,6 +21,7 @@ export type IssueCode =
   | 'too-costly'
   | 'code-invalid'
   | 'processing'
+  | 'business-rule'
   | 'exception'
   | 'throttled'
   | 'transient'

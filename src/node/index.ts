@@ -18,3 +18,4 @@ export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
 export { backupDataDir, checkBackup, type BackupManifest } from './backup.js';
 export { RecordIntegrityError } from './record-service.js';
 export { CommitTimeoutError } from './commit-waiters.js';
+export { BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collectOrphanBlobs, referencedBlobs, type BlobCollectorHost } from './blob-gc.js';

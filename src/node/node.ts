@@ -211,6 +211,11 @@ export class ChartChainNode {
     return this.orderer.pendingCount;
   }
 
+  /** The transactions accepted and not yet committed, requeued ones included: the blob collector keeps what they reference. */
+  pendingTransactions(): Transaction[] {
+    return [...this.#pending.values()].map((decoded) => decoded.tx);
+  }
+
   /**
    * Admits a transaction: shape, type, replay, signer, nonce and signature are checked against
    * committed state, then it is queued durably for ordering. Resolves once it is durable.

@@ -22,6 +22,11 @@ export class PendingTxs {
     return this.#byTxId.get(txId);
   }
 
+  /** Every pending transaction, in admission order. */
+  values(): IterableIterator<DecodedTransaction> {
+    return this.#byTxId.values();
+  }
+
   /** True while `txId` is pending. */
   has(txId: string): boolean {
     return this.#byTxId.has(txId);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -171,6 +171,31 @@ test('getOrFetch returns its own copy, not the buffer a source may later change'
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(fetched, genuine);
   assert.deepEqual(store.get(hash), genuine);
+});
+
+test('collectGarbage deletes unreferenced blobs and stale temporary files past the grace period, and nothing else', async () => {
+  const store = freshStore();
+  const now = Date.now();
+  const age = (path: string, ms: number) => utimesSync(path, (now - ms) / 1000, (now - ms) / 1000);
+  const pathOf = (hash: string) => join(store.dir, hash.slice(0, 2), hash);
+  const [kept, orphan, fresh] = await Promise.all(['referenced', 'orphaned', 'just written'].map((text) => store.put(bytesOf(text))));
+  for (const hash of [kept!, orphan!]) age(pathOf(hash), 60_000);
+  const temporary = `${pathOf(orphan!)}.0123456789abcdef.tmp`;
+  writeFileSync(temporary, 'half a blob');
+  age(temporary, 60_000);
+  const stranger = join(store.dir, orphan!.slice(0, 2), 'notes.txt');
+  writeFileSync(stranger, 'not a blob');
+  age(stranger, 60_000);
+  mkdirSync(join(store.dir, 'zz'));
+
+  assert.throws(() => store.collectGarbage(() => false, { graceMs: -1 }), RangeError);
+  const result = store.collectGarbage((hash) => hash === kept, { graceMs: 30_000, now });
+  assert.deepEqual(result, { deleted: 2, kept: 3 });
+  assert.ok(store.has(kept!), 'a referenced blob stays, however old');
+  assert.ok(!store.has(orphan!), 'an old unreferenced blob goes');
+  assert.ok(store.has(fresh!), 'an unreferenced blob younger than the grace period stays: its write may be in flight');
+  assert.ok(!existsSync(temporary), 'a stale temporary file goes');
+  assert.ok(existsSync(stranger), 'files that are not blobs are left alone');
 });
 
 test('no temporary files are left behind', async () => {

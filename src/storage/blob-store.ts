@@ -4,7 +4,7 @@
  * substituted file is reported with its evidence instead of being served.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isHex, sha256Hex, SHA256_BYTES } from '../crypto/index.js';
 import { DirectorySyncs, fsyncDirectory, writeFileDurablyAsync } from './durable-file.js';
@@ -153,6 +153,43 @@ export class BlobStore {
     return bytes;
   }
 
+  /**
+   * Deletes every blob `isReferenced` says nothing references, and every temporary file a
+   * crashed write left, provided its file was last modified more than `graceMs` before `now`:
+   * a write in flight has stored its blob but not yet committed the transaction that
+   * references it, and must not lose it. Returns how many files it deleted and kept.
+   * Throws RangeError for a negative grace.
+   */
+  collectGarbage(isReferenced: (hash: string) => boolean, options: { graceMs: number; now?: number }): { deleted: number; kept: number } {
+    if (!(options.graceMs >= 0)) throw new RangeError('graceMs must be a non-negative number of milliseconds');
+    const cutoff = (options.now ?? Date.now()) - options.graceMs;
+    const result = { deleted: 0, kept: 0 };
+    for (const shard of readdirSync(this.dir).filter((name) => SHARD_PATTERN.test(name))) {
+      const shardDir = join(this.dir, shard);
+      let deletedHere = 0;
+      for (const name of readdirSync(shardDir)) {
+        const orphan = TEMPORARY_PATTERN.test(name) || (isHex(name, SHA256_BYTES) && name.startsWith(shard) && !isReferenced(name));
+        if (!orphan || !this.#unlinkIfOlder(join(shardDir, name), cutoff)) result.kept += 1;
+        else deletedHere += 1;
+      }
+      if (deletedHere > 0) fsyncDirectory(shardDir);
+      result.deleted += deletedHere;
+    }
+    return result;
+  }
+
+  /** Unlinks `path` if it was last modified before `cutoff` (ms since the epoch); false if it is newer or gone. */
+  #unlinkIfOlder(path: string, cutoff: number): boolean {
+    try {
+      if (statSync(path).mtimeMs >= cutoff) return false;
+      unlinkSync(path);
+      return true;
+    } catch (error) {
+      if (isErrorCode(error, 'ENOENT')) return false;
+      throw error;
+    }
+  }
+
   /** True when the file for `hash` exists and its content hashes to `hash`. */
   #isIntact(hash: string): boolean {
     try {
@@ -170,6 +207,11 @@ export class BlobStore {
     return join(this.dir, hash.slice(0, 2), hash);
   }
 }
+
+/** A shard directory: the first two hex digits of its blobs' hashes. */
+const SHARD_PATTERN = /^[0-9a-f]{2}$/;
+/** A temporary file of writeFileDurably: `<hash>.<16 hex>.tmp`. */
+const TEMPORARY_PATTERN = /^[0-9a-f]{64}\.[0-9a-f]{16}\.tmp$/;
 
 function isErrorCode(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;

@@ -69,8 +69,8 @@ interface UrlTarget {
 }
 
 /**
- * Parses request.url, relative to the service base: POST 'Type'; PUT and DELETE 'Type/id' or
- * 'Type?search' (conditional); GET 'Type', 'Type?search', 'Type/id' and below.
+ * Parses request.url, relative to the service base: POST 'Type'; PUT and DELETE 'Type/id' (their
+ * conditional forms, 'Type?search', are not supported); GET 'Type', 'Type?search', 'Type/id' and below.
  */
 function checkUrl(method: PlannedMethod, url: string, at: string): UrlTarget {
   const queryStart = url.indexOf('?');
@@ -83,9 +83,10 @@ function checkUrl(method: PlannedMethod, url: string, at: string): UrlTarget {
   const instance = segments.length === 2 && query === undefined;
   const conditional = segments.length === 1 && query !== undefined && query !== '';
   if (method === 'POST' && (segments.length !== 1 || query !== undefined)) throw invalid('value', `${at}: a POST (create) url is [type]`, at);
-  if ((method === 'PUT' || method === 'DELETE') && !instance && !conditional) {
-    throw invalid('value', `${at}: a ${method} url is [type]/[id] or [type]?[search] (conditional)`, at);
+  if ((method === 'PUT' || method === 'DELETE') && conditional) {
+    throw FhirError.of(400, 'not-supported', `${at}: conditional ${method === 'PUT' ? 'update' : 'delete'} is not supported; name the resource as [type]/[id]`, [at]);
   }
+  if ((method === 'PUT' || method === 'DELETE') && !instance) throw invalid('value', `${at}: a ${method} url is [type]/[id]`, at);
   return { type, ...(id !== undefined && R4_ID.test(id) ? { id } : {}), ...(query === undefined ? {} : { query }) };
 }
 

@@ -15,16 +15,24 @@ test('a transaction runs DELETE, POST, PUT, GET, keeping each entry\'s original 
       post(PATIENT, { resourceType: 'Patient' }),
       { request: { method: 'DELETE', url: 'Patient/c' } },
       { request: { method: 'GET', url: 'Observation?code=1234' } },
-      { request: { method: 'DELETE', url: 'Observation?subject=Patient/c' } },
       post(ENCOUNTER, { resourceType: 'Encounter' }),
     ]),
     counterIds(),
   );
-  assert.deepEqual(plan.steps.map((step) => `${step.method} ${step.index}`), ['DELETE 3', 'DELETE 5', 'POST 2', 'POST 6', 'PUT 1', 'GET 0', 'GET 4']);
-  assert.deepEqual(plan.steps.map((step) => step.id), ['c', undefined, 'id-1', 'id-2', 'b', 'a', undefined]);
+  assert.deepEqual(plan.steps.map((step) => `${step.method} ${step.index}`), ['DELETE 3', 'POST 2', 'POST 5', 'PUT 1', 'GET 0', 'GET 4']);
+  assert.deepEqual(plan.steps.map((step) => step.id), ['c', 'id-1', 'id-2', 'b', 'a', undefined]);
   assert.equal(plan.steps.find((step) => step.index === 1)!.ifMatch, 'W/"2"');
   assert.deepEqual([...plan.idMap], [['urn:uuid:p2', 'Patient/b'], [PATIENT, 'Patient/id-1'], [ENCOUNTER, 'Encounter/id-2']]);
   assert.deepEqual(plan.entryErrors, []);
+});
+
+test('conditional update and delete are refused, not run without an id: 400 not-supported in a transaction, the entry\'s error in a batch', () => {
+  for (const conditional of [{ request: { method: 'DELETE', url: 'Observation?subject=Patient/c' } }, { resource: { resourceType: 'Observation' }, request: { method: 'PUT', url: 'Observation?code=x' } }]) {
+    assertFhirError(() => planBundle(bundleOf('transaction', [post(PATIENT, { resourceType: 'Patient' }), conditional]), counterIds()), 400, 'not-supported', 'Bundle.entry[1].request.url');
+    const plan = planBundle(bundleOf('batch', [conditional]), counterIds());
+    assert.deepEqual(plan.steps, []);
+    assertIsFhirError(plan.entryErrors[0]!.error, 400, 'not-supported', 'Bundle.entry[0].request.url');
+  }
 });
 
 test('a transaction rewrites references to entries anywhere in a resource, and replaces the POSTed id', () => {
@@ -86,7 +94,7 @@ test('Bundle-level errors: not a Bundle, wrong type, entry not an array, too man
   assertFhirError(() => planBundle(bundleOf('transactions', []), counterIds()), 400, 'value', 'Bundle.type');
   assertFhirError(() => planBundle({ resourceType: 'Bundle', type: 'batch', entry: {} }, counterIds()), 400, 'structure', 'Bundle.entry');
   const many = Array.from({ length: BUNDLE_ENTRIES_MAX + 1 }, () => ({ request: { method: 'GET', url: 'Patient/a' } }));
-  assertFhirError(() => planBundle(bundleOf('batch', many), counterIds()), 400, 'too-costly', 'Bundle.entry');
+  assertFhirError(() => planBundle(bundleOf('batch', many), counterIds()), 413, 'too-costly', 'Bundle.entry');
   assert.equal(planBundle(bundleOf('batch', many.slice(1)), counterIds()).steps.length, BUNDLE_ENTRIES_MAX);
   const twice = [post(PATIENT, { resourceType: 'Patient' }), post(PATIENT, { resourceType: 'Patient' })];
   assertFhirError(() => planBundle(bundleOf('transaction', twice), counterIds()), 400, 'invariant', 'Bundle.entry[1].fullUrl');

@@ -4,13 +4,17 @@
  * references between entries (bundle.html#references), collect conditional references, and
  * order the entries as the R4 transaction processing rules require.
  */
+import { BATCH_WRITE_COUNT_MAX } from '../../contracts/index.js';
 import { FhirError } from '../outcome.js';
 import { checkEntry, isObject, R4_ID, type CheckedEntry } from './entry.js';
 import { conditionalType, forEachReference, isBundleLocalUrn } from './references.js';
 import type { BundlePlan, ConditionalReference, EntryError, PlannedEntry } from './types.js';
 
-/** The most entries a Bundle may carry; more is a 400 'too-costly'. */
-export const BUNDLE_ENTRIES_MAX = 10_000;
+/**
+ * The most entries a Bundle may carry; more is a 413 'too-costly', refused before any entry is
+ * looked at. As many as one records.batch holds: a transaction's writes must fit one.
+ */
+export const BUNDLE_ENTRIES_MAX = BATCH_WRITE_COUNT_MAX;
 
 /** R4 processing order (http.html#trules): DELETE, then POST, then PUT (and PATCH), then GET. */
 const METHOD_ORDER: Readonly<Record<PlannedEntry['method'], number>> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
@@ -66,7 +70,7 @@ function checkBundle(bundle: unknown): { type: BundlePlan['type']; entries: unkn
   }
   const entries = bundle['entry'] ?? [];
   if (!Array.isArray(entries)) throw FhirError.of(400, 'structure', 'Bundle.entry must be an array', ['Bundle.entry']);
-  if (entries.length > BUNDLE_ENTRIES_MAX) throw FhirError.of(400, 'too-costly', `a Bundle may carry at most ${BUNDLE_ENTRIES_MAX} entries`, ['Bundle.entry']);
+  if (entries.length > BUNDLE_ENTRIES_MAX) throw FhirError.of(413, 'too-costly', `a Bundle may carry at most ${BUNDLE_ENTRIES_MAX} entries`, ['Bundle.entry']);
   return { type, entries };
 }
 

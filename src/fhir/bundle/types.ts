@@ -16,7 +16,7 @@ export interface PlannedEntry {
   readonly method: PlannedMethod;
   /** The resource type request.url names. */
   readonly type: string;
-  /** The resource id: assigned for a transaction's POST, from request.url for PUT, DELETE and GET. Absent for conditional PUT and DELETE. */
+  /** The resource id: assigned for a transaction's POST, from request.url for PUT, DELETE and GET (conditional PUT and DELETE are refused). Absent for a GET search. */
   readonly id?: string;
   /** For POST and PUT: a copy of entry.resource, its references rewritten. */
   readonly resource?: JsonObject;

@@ -7,7 +7,9 @@
  *   expanded offline (definitions.ts lists the ones that cannot);
  * - choice elements: at most one type of a value[x] (R4 formats.html#choice; medplum only warns);
  * - narrative XHTML (narrative.ts; medplum evaluates txt-1 and txt-2 as true);
- * - elements medplum adds to R4 (Meta.project, Meta.author, …), which its schema accepts;
+ * - elements medplum adds to R4 (Meta.project, Meta.author, …), which its schema accepts, and
+ *   properties medplum finds on its schema objects' prototypes (`constructor`, `__proto__`,
+ *   `toString`, …): only an element's own name is one;
  * - resource types that are not R4 (SubscriptionStatus comes from R4B), nested or not;
  * - Resource.id as an R4 id (medplum reads its type as string), empty JSON arrays (R4
  *   json.html), absolute URIs in Coding.system and Bundle.entry.fullUrl (R4 datatypes.html
@@ -25,6 +27,8 @@ import { canonicalUrl, type ValueSetCodes } from './value-sets.js';
 const R4_META_ELEMENTS = new Set(['id', 'extension', 'versionId', 'lastUpdated', 'source', 'profile', 'security', 'tag']);
 const RESOURCE_TYPE_CODES = new Set(['Resource', 'DomainResource']);
 export const NOT_R4_RESOURCE_TYPE = 'the resourceType is not a FHIR R4 resource type';
+/** The diagnostics of an element R4 does not define, worded as medplum's are mapped (medplum-issues.ts), so the two merge. */
+export const UNKNOWN_ELEMENT = 'the element is not defined in FHIR R4 here';
 /** R4 id (datatypes.html#id). */
 const ID_PATTERN = /^[A-Za-z0-9.-]{1,64}$/;
 /** An absolute URI starts with a scheme (RFC 3986 §3.1). */
@@ -86,17 +90,21 @@ class ElementChecker {
     if (resource.id !== undefined && (typeof resource.id !== 'string' || !ID_PATTERN.test(resource.id))) {
       this.issues.push(error('value', `${path}.id`, 'a resource id must be 1 to 64 of A-Z a-z 0-9 - . (R4 datatypes.html#id)'));
     }
-    this.checkObject(resource, schema, path);
+    this.checkObject(resource, schema, path, true);
   }
 
-  private checkObject(object: Json, schema: InternalTypeSchema, path: string): void {
+  private checkObject(object: Json, schema: InternalTypeSchema, path: string, isResource = false): void {
     const index = propertyIndex(schema);
     const choiceTypes = new Map<string, Set<string>>();
     for (const key of Object.keys(object)) {
       const isPrimitiveElement = key.startsWith('_');
       const match = index.get(isPrimitiveElement ? key.slice(1) : key);
-      // Properties that are not elements are medplum's to report.
-      if (match === undefined) continue;
+      if (match === undefined) {
+        // medplum looks element names up through the prototype chain, so it takes `constructor`,
+        // `__proto__` or `toString` for elements; the index is a Map and knows only real ones.
+        if (!(isResource && key === 'resourceType')) this.issues.push(error('structure', `${path}.${key}`, UNKNOWN_ELEMENT));
+        continue;
+      }
       if (match.choice) choiceTypes.set(match.name, (choiceTypes.get(match.name) ?? new Set()).add(match.typeCode));
       if (schema.name === 'Meta' && !R4_META_ELEMENTS.has(match.name)) {
         this.issues.push(error('structure', `${path}.${match.name}`, 'the element is not defined in FHIR R4 here (Meta has no such element)'));
@@ -129,7 +137,8 @@ class ElementChecker {
     this.checkBinding(value, match, path);
     if (match.typeCode === 'xhtml' && typeof value === 'string') this.issues.push(...checkNarrative(value, path));
     if (!isObject(value)) return;
-    if (RESOURCE_TYPE_CODES.has(match.typeCode)) return this.checkResource(value, path);
+    // A resource in an element (contained, Bundle.entry.resource, Bundle.entry.response.outcome) carries its resourceType.
+    if (RESOURCE_TYPE_CODES.has(match.typeCode) || this.definitions.resourceTypes.has(match.typeCode)) return this.checkResource(value, path);
     const schema = tryGetDataType(match.typeCode);
     if (schema !== undefined) this.checkObject(value, schema, path);
   }

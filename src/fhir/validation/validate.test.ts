@@ -323,6 +323,25 @@ describe('resource envelope and R4 rules medplum lacks', () => {
     assert.deepEqual(found.map((issue) => issue.expression[0]), ['Patient.meta.project', 'Patient.meta.compartment']);
   });
 
+  test('refuses names found only on Object.prototype as unknown elements, at the top, nested, in primitives\' _ elements and in contained resources', () => {
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__', '__lookupSetter__'];
+    for (const name of names) {
+      // JSON.parse makes `__proto__` an own property, as a request body does.
+      const places: [json: string, expression: string][] = [
+        [`{"resourceType":"Patient","${name}":{"a":1}}`, `Patient.${name}`],
+        [`{"resourceType":"Patient","name":[{"family":"x","${name}":"y"}]}`, `Patient.name[0].${name}`],
+        [`{"resourceType":"Observation","status":"final","code":{"text":"x"},"component":[{"code":{"text":"y"},"${name}":true}]}`, `Observation.component[0].${name}`],
+        [`{"resourceType":"Patient","gender":"male","_gender":{"${name}":"y"}}`, `Patient.gender.${name}`],
+        [`{"resourceType":"Patient","contained":[{"resourceType":"Practitioner","id":"p","${name}":1}]}`, `Patient.contained[0].${name}`],
+      ];
+      for (const [json, expression] of places) {
+        const found = errors(JSON.parse(json));
+        assert.ok(found.some((issue) => issue.code === 'structure' && issue.expression.includes(expression)), `${expression} is refused: ${JSON.stringify(found)}`);
+      }
+    }
+    assert.equal(validateResource(JSON.parse('{"resourceType":"Patient","foo":1}')).length, 1, 'an unknown element medplum also reports is reported once');
+  });
+
   test('refuses resource ids that are not R4 ids, at any depth', () => {
     assert.deepEqual(onlyError({ resourceType: 'Patient', id: 'a_b' }).expression, ['Patient.id']);
     assert.deepEqual(onlyError({ resourceType: 'Patient', id: 'x'.repeat(65) }).expression, ['Patient.id']);

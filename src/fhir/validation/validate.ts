@@ -36,7 +36,18 @@ export function validateResource(resource: unknown): ValidationIssue[] {
   const ours = checkElements(checked, definitions);
   const nestedTypeFound = ours.some((issue) => issue.diagnostics === NOT_R4_RESOURCE_TYPE);
   const medplum = medplumIssues(checked, definitions).filter((issue) => !(nestedTypeFound && issue.diagnostics === UNKNOWN_TYPE_DIAGNOSTICS));
-  return [...medplum, ...ours];
+  return withoutRepeats([...medplum, ...ours]);
+}
+
+/** `issues` with each (code, expression, diagnostics) once: both checks report unknown elements. */
+function withoutRepeats(issues: readonly ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = JSON.stringify([issue.severity, issue.code, issue.expression, issue.diagnostics]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**

@@ -1,0 +1,45 @@
+/**
+ * Who may read what under /ledger. The ledger shows who read which patient and why, security
+ * labels, consent terms and patient ids, so its blocks, transactions and erasures are for
+ * auditors and organisation system clients (system/* scopes) of a member organisation; proofs
+ * carry only hashes, so any authenticated caller may have them. The status document, signed
+ * tree heads and transaction submission (authenticated by the transaction's own signature)
+ * stay public. Tokens are checked in an onRequest hook, before any body is read.
+ */
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { ORG_TABLE, type OrgRow } from '../contracts/index.js';
+import type { ChartChainNode } from '../node/index.js';
+import { ApiError } from './api-error.js';
+import { AuthError, bearerPrincipal, type AccessGrant, type AuthServer } from './auth/index.js';
+
+/** What a /ledger route needs of its caller: any valid token (`proof`) or an auditing one (`audit`). */
+export type LedgerAccess = 'proof' | 'audit';
+
+/** The onRequest hook that refuses a caller without the `access` the route needs: 401 without a valid token, 403 without the role. */
+export function ledgerGuard(node: ChartChainNode, auth: AuthServer | undefined, access: LedgerAccess): onRequestAsyncHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const grant = await ledgerGrant(auth, request, reply);
+    if (access === 'audit' && !auditsLedger(node, grant)) {
+      throw new ApiError(403, 'forbidden', 'blocks, transactions and erasures are for auditors and system clients of member organisations');
+    }
+  };
+}
+
+/** True for an auditor, or a backend client with a system/* scope, of an active member organisation. */
+export function auditsLedger(node: ChartChainNode, grant: AccessGrant): boolean {
+  const { kind, org } = grant.principal;
+  const role = kind === 'auditor' || (kind === 'system' && grant.scopes.some((scope) => scope.kind === 'resource' && scope.context === 'system'));
+  const member = node.store.state.get(ORG_TABLE, org) as unknown as OrgRow | undefined;
+  return role && member?.status === 'active';
+}
+
+async function ledgerGrant(auth: AuthServer | undefined, request: FastifyRequest, reply: FastifyReply): Promise<AccessGrant> {
+  if (auth === undefined) throw new ApiError(401, 'unauthorized', 'this server issues no tokens, so its ledger reads are closed');
+  try {
+    return await bearerPrincipal(request, auth);
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    void reply.header('www-authenticate', error.challenge());
+    throw new ApiError(401, 'unauthorized', error.message);
+  }
+}

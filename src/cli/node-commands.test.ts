@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DEMO_PASSWORD } from '../api/index.js';
+import { BLOB_GC_GRACE_MS, ChartChainNode } from '../node/index.js';
+import { BlobStore } from '../storage/index.js';
+import { login } from './login.js';
+import { openServer, type StartFlags } from './node-commands.js';
+import { orgToken } from './org-client.js';
+
+/** A data directory whose node holds the demo practitioner's keys, as a node seeded on its first start does. */
+async function seededOnce(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-start-'));
+  ChartChainNode.init(dir, { orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test' });
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  node.records.enrol('practitioner', 'dr-ada');
+  await node.close();
+  return dir;
+}
+
+const flags = (data: string, demo: boolean): StartFlags => ({ data, demo, host: '127.0.0.1', port: '0', orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test' });
+
+test('a start collects blobs nothing references that are past the grace period, and keeps the rest', async (t) => {
+  const dir = await seededOnce();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blobs = new BlobStore(join(dir, 'blobs'));
+  const [orphan, recent] = await Promise.all([blobs.put(new Uint8Array([1, 2, 3])), blobs.put(new Uint8Array([4, 5, 6]))]);
+  const old = (Date.now() - BLOB_GC_GRACE_MS - 60_000) / 1000;
+  utimesSync(join(blobs.dir, orphan.slice(0, 2), orphan), old, old);
+  const started = await openServer(flags(dir, false));
+  await started.close();
+  assert.deepEqual([blobs.has(orphan), blobs.has(recent)], [false, true]);
+});
+
+test('with --no-demo on a later start, the demo users of the first start cannot log in; with the demo on they can', async (t) => {
+  const dir = await seededOnce();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const off = await openServer(flags(dir, false));
+  try {
+    assert.equal(off.demo.demo, false);
+    await assert.rejects(login(off.origin, 'dr-ada', DEMO_PASSWORD, 'user/*.cruds'), /login refused/);
+    await assert.rejects(login(off.origin, 'auditor-ann', DEMO_PASSWORD, 'user/AuditEvent.rs'), /login refused/);
+  } finally {
+    await off.close();
+  }
+  const on = await openServer(flags(dir, true));
+  try {
+    assert.equal(on.demo.demo, true);
+    assert.match((await login(on.origin, 'dr-ada', DEMO_PASSWORD, 'user/*.cruds')).access_token, /^ey/);
+  } finally {
+    await on.close();
+  }
+});
+
+test("the organisation's own backend client, authenticated by the organisation key, reads the ledger's blocks; nobody else's key gets a token", async (t) => {
+  const dir = await seededOnce();
+  const other = await seededOnce();
+  t.after(() => [dir, other].forEach((path) => rmSync(path, { recursive: true, force: true })));
+  const started = await openServer(flags(dir, false));
+  t.after(() => started.close());
+  assert.equal((await fetch(`${started.origin}/ledger/blocks/0`)).status, 401);
+  const token = await orgToken(started.origin, dir);
+  const block = await fetch(`${started.origin}/ledger/blocks/0`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(block.status, 200);
+  assert.equal(((await block.json()) as { header: { height: number } }).header.height, 0);
+  const fhir = await fetch(`${started.origin}/fhir/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(fhir.status, 403, 'the organisation client reads the ledger, not records');
+  await assert.rejects(orgToken(started.origin, other), /token refused/);
+});
