@@ -219,7 +219,8 @@ function practitionerOf(principal: Principal): string {
   return principal.id;
 }
 
-function served(resource: JsonObject, version: Pick<VersionRow, 'version' | 'time' | 'txId'>): ServedVersion {
+/** `resource` as served at `version`: meta.versionId and meta.lastUpdated set from the ledger. */
+export function served(resource: JsonObject, version: Pick<VersionRow, 'version' | 'time' | 'txId'>): ServedVersion {
   const lastUpdated = new Date(version.time).toISOString();
   const meta = { ...((resource['meta'] as JsonObject | undefined) ?? {}), versionId: String(version.version), lastUpdated };
   return { resource: { ...resource, meta }, versionId: version.version, lastUpdated, txId: version.txId };

@@ -50,8 +50,8 @@ export class FhirService {
     this.consents = new FhirConsents(node);
     this.auditEvents = new FhirAuditEvents(node);
     this.provenance = new FhirProvenance(node);
-    this.search = new FhirSearch(this.records, this.#index);
-    this.bundles = new FhirBundles(this.records, this.search, this.#index);
+    this.search = new FhirSearch(node, this.#index);
+    this.bundles = new FhirBundles(this.records, this.search);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
     this.#stopFollowing = node.onCommitted((writeSet) => this.#unindexRemoved(writeSet));
   }
