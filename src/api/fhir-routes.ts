@@ -8,7 +8,8 @@ import { CODE_PATTERN, type Principal } from '../contracts/index.js';
 import { capabilityStatement, defaultPurpose, etagOf, etagVersion, failureEntry, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type SearchCaller, type SearchFailure, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
-import { HTTP_BODY_BYTES_MAX } from './limits.js';
+import { rateLimitedAuth } from './fhir-rate-limit.js';
+import { FHIR_RATE_LIMIT_DEFAULT, HTTP_BODY_BYTES_MAX, type FhirRateLimit } from './limits.js';
 
 /** A FHIR interaction, as scopes name them (SMART v2: c, r, u, d, s). */
 export type FhirInteraction = 'create' | 'read' | 'update' | 'delete' | 'search';
@@ -30,8 +31,12 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 type Params = { type: string; id: string; vid: string };
 
-/** Registers the /fhir routes for `node`, authenticating with `auth`. `ledger` is FhirRecords' benchmark switch. */
-export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth, ledger: 'on' | 'off-for-benchmarks' = 'on'): void {
+/**
+ * Registers the /fhir routes for `node`, authenticating with `auth` and holding each user to
+ * `options.rateLimit` (default FHIR_RATE_LIMIT_DEFAULT). `ledger` is FhirRecords' benchmark switch.
+ */
+export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, authenticator: FhirAuth, ledger: 'on' | 'off-for-benchmarks' = 'on', options: { rateLimit?: FhirRateLimit } = {}): void {
+  const auth = rateLimitedAuth(authenticator, options.rateLimit ?? FHIR_RATE_LIMIT_DEFAULT);
   const service = new FhirService(node, { ledger });
   const { records } = service;
   const handlerFor = (type: string): TypeHandler => service.handlerFor(type);

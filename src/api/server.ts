@@ -6,7 +6,7 @@ import { registerAuthRoutes, type AuthServer } from './auth/index.js';
 import { registerFhirRoutes } from './fhir-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
-import { HTTP_BODY_BYTES_MAX } from './limits.js';
+import { HTTP_BODY_BYTES_MAX, type FhirRateLimit } from './limits.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 
@@ -14,7 +14,7 @@ export { HTTP_BODY_BYTES_MAX } from './limits.js';
  * Builds (but does not start) the HTTP app for `node`: /ledger always; with `auth`, also the
  * SMART authorization endpoints and the FHIR API at /fhir.
  */
-export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks' } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; fhirRateLimit?: FhirRateLimit } = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
@@ -38,7 +38,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: boolean; a
   registerLedgerRoutes(app, node);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
-    registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger);
+    registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger, options.fhirRateLimit === undefined ? {} : { rateLimit: options.fhirRateLimit });
   }
   return app;
 }

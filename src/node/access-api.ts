@@ -19,6 +19,7 @@ import {
   type BreakTheGlassRow,
   type Principal,
   type RecordRow,
+  type StateReader,
   type VersionRow,
 } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
@@ -98,11 +99,13 @@ export class NodeAccess {
    * version `version` (default: the latest) of `recordId` for `purpose`. This is what a search
    * filters and pages by before anything is logged or released; releaseAll() then logs the result.
    */
-  decide(principal: Principal, recordId: string, options: { purpose: string; version?: number }): AccessDecision {
+  decide(principal: Principal, recordId: string, options: { purpose: string; version?: number; ignoringErasure?: boolean }): AccessDecision {
     const record = this.host.chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
     const version = options.version ?? record?.latestVersion ?? 1;
     const time = this.host.chain.head()?.time ?? 0;
-    return decideAccess(this.host.chain.state, { principal, action: 'read', recordId, version, purpose: options.purpose, time });
+    // Whether the caller could have read an erased record decides if they may learn it was erased (410) or get a plain 404.
+    const state = options.ignoringErasure === true && record?.status === 'erased' ? withRecord(this.host.chain.state, { ...record, status: 'active' }) : this.host.chain.state;
+    return decideAccess(state, { principal, action: 'read', recordId, version, purpose: options.purpose, time });
   }
 
   /**
@@ -191,6 +194,11 @@ export class NodeAccess {
     if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason);
     return result.txId;
   }
+}
+
+/** `state` with `record` in place of its stored row. */
+function withRecord(state: StateReader, record: RecordRow): StateReader {
+  return { get: (table, key) => (table === RECORD_TABLE && key === record.recordId ? { ...record } : state.get(table, key)) };
 }
 
 function readerOf(principal: Principal): RecordReader {
