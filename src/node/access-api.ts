@@ -122,7 +122,7 @@ export class NodeAccess {
     if (principal.org !== this.host.orgId) throw new RangeError('principal must be authenticated by this node\'s organisation');
     const denied = options.denied ?? [];
     if (denied.length > 0 && options.patientId === null) throw new RangeError('denied requires the patientId the search was scoped to');
-    const listed = [...released.map((item) => ({ ...item, released: true })), ...denied.map((item) => ({ ...item, released: false }))];
+    const listed = [...released.map((item) => listedOf(item, true)), ...denied.map((item) => listedOf(item, false))];
     const bodies: JsonObject[] = [];
     for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX) {
       const records = listed.slice(start, start + SEARCH_RECORD_COUNT_MAX);
@@ -194,6 +194,11 @@ export class NodeAccess {
     if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason);
     return result.txId;
   }
+}
+
+/** A record as access.search lists it: exactly these fields, whatever else the caller's object carries. */
+function listedOf(item: SearchedVersion, released: boolean): JsonObject {
+  return { recordId: item.recordId, version: item.version, released };
 }
 
 /** `state` with `record` in place of its stored row. */
