@@ -14,8 +14,9 @@ import { SERVED_TYPES } from './patient-of.js';
 import { includeReferences, normaliseReference, parseInclude, REVINCLUDE_IDS_MAX, searchPage, searchParameter, searchRevinclude, type SearchIndex } from './search/index.js';
 import type { ServedVersion } from './type-handler.js';
 
-/** Candidates read from the index at a time while looking for the caller's page. */
-const CANDIDATE_CHUNK = 512;
+/** Candidates read from the index at first, and at most at a time: the first read asks for what the page needs, later ones double. */
+const CANDIDATE_CHUNK_MIN = 16;
+const CANDIDATE_CHUNK_MAX = 4096;
 /** Refused records a search scoped to one patient lists in that patient's denial entry. */
 const DENIED_LISTED_MAX = 100;
 
@@ -66,7 +67,7 @@ export class FhirSearch {
     for (const value of [...includes, ...revincludes]) parseInclude(value);
     const { count, offset } = searchPage(params);
     const scope = scopedPatient(type, params);
-    const found = this.#filter(caller, this.#indexCandidates(type, params), offset + count + 1, scope);
+    const found = this.#filter(caller, this.#indexCandidates(type, params, offset + count + 1), offset + count + 1, scope);
     const page = found.permitted.slice(offset, offset + count);
     const included = this.#included(caller, type, page, includes, revincludes);
     const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
@@ -91,16 +92,20 @@ export class FhirSearch {
    * so their outcome never depends on records the caller cannot read.
    */
   readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
-    const found = this.#filter(caller, this.#indexCandidates(type, new URLSearchParams(query)), limit, undefined);
+    const found = this.#filter(caller, this.#indexCandidates(type, new URLSearchParams(query), limit), limit, undefined);
     return found.permitted.map((permitted) => permitted.recordId);
   }
 
-  /** The index's matches of `type`, in result order, read a chunk at a time. */
-  *#indexCandidates(type: string, params: URLSearchParams): Generator<string> {
-    for (let start = 0; ; start += CANDIDATE_CHUNK) {
-      const ids = this.index.searchIds(type, params, start, CANDIDATE_CHUNK);
+  /**
+   * The index's matches of `type`, in result order, read a chunk at a time: `wanted` first (what
+   * a page needs when the caller may read every match), then twice as many each time.
+   */
+  *#indexCandidates(type: string, params: URLSearchParams, wanted = CANDIDATE_CHUNK_MAX): Generator<string> {
+    let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), CANDIDATE_CHUNK_MAX);
+    for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, CANDIDATE_CHUNK_MAX)) {
+      const ids = this.index.searchIds(type, params, start, chunk);
       for (const id of ids) yield `${type}/${id}`;
-      if (ids.length < CANDIDATE_CHUNK) return;
+      if (ids.length < chunk) return;
     }
   }
 
