@@ -56,4 +56,5 @@ test('releaseAll: a record failing its checks is a failure naming the stage, not
   assert.deepEqual(many.bodies.map((body) => (body['records'] as unknown[]).length), [SEARCH_RECORD_COUNT_MAX, 1]);
 
   await assert.rejects(access.releaseAll(DR, [], { purpose: 'TREAT', patientId: null, denied: [{ recordId: 'obs-9', version: 1 }] }), RangeError);
+  await assert.rejects(access.releaseAll(DR, [{ recordId: 'obs-1', version: 1 }], { purpose: 'TREAT', patientId: 'pt-1', denied: [{ recordId: 'obs-1', version: 1 }] }), RangeError);
 });

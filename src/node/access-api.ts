@@ -116,13 +116,15 @@ export class NodeAccess {
    * a version that fails its integrity checks (an alarm is raised) or cannot be opened is a
    * 'failed' entry naming the stage, so one bad record does not fail the search. Throws
    * AccessLogUnavailableError when the log cannot be written (nothing is released), RangeError
-   * when `denied` is given without `patientId`.
+   * when `denied` is given without `patientId` or a record is named twice.
    */
   async releaseAll(principal: Principal, released: readonly SearchedVersion[], options: { purpose: string; patientId: string | null; denied?: readonly SearchedVersion[] }): Promise<ReleasedRecord[]> {
     if (principal.org !== this.host.orgId) throw new RangeError('principal must be authenticated by this node\'s organisation');
     const denied = options.denied ?? [];
     if (denied.length > 0 && options.patientId === null) throw new RangeError('denied requires the patientId the search was scoped to');
     const listed = [...released.map((item) => listedOf(item, true)), ...denied.map((item) => listedOf(item, false))];
+    // The contract refuses a list naming a record twice; a refused log after release would be a release unaccounted for.
+    if (new Set(listed.map((item) => item['recordId'])).size !== listed.length) throw new RangeError('released and denied must name each record once');
     const bodies: JsonObject[] = [];
     for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX) {
       const records = listed.slice(start, start + SEARCH_RECORD_COUNT_MAX);
