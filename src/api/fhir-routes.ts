@@ -240,7 +240,7 @@ function searchSet(base: string, found: readonly ServedVersion[], next: string |
 
 /** `GET [type]?params`: the ledger views by their own parameters, records through the search index. */
 async function searchBundle(service: FhirService, caller: SearchCaller, type: string, params: URLSearchParams, base: string): Promise<JsonObject> {
-  if (type === 'Provenance') return searchSet(base, service.provenance.search(caller.principal, requiredParam(params, 'target', type)), undefined);
+  if (type === 'Provenance') return searchSet(base, service.provenance.search(caller.principal, requiredParam(params, 'target', type), caller.purpose), undefined);
   if (type === 'Consent') return searchSet(base, service.consents.search(caller.principal, requiredParam(params, 'patient', type).replace(/^Patient\//, '')), undefined);
   if (type === 'AuditEvent') {
     const patientId = requiredParam(params, 'patient', type).replace(/^Patient\//, '');

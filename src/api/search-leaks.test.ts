@@ -186,6 +186,9 @@ test('a caller who may not read a record gets the same 404 whether it exists, wa
     ['/fhir/Observation/obs-a3'],
     ['/fhir/Patient/bob'],
     ['/fhir/Observation/obs-a1', 'patient:bob'],
+    ['/fhir/Provenance/obs-b1.v1'],
+    ['/fhir/Provenance?target=Observation/obs-b1'],
+    ['/fhir/Provenance?target=Observation/obs-a3'],
   ]);
   const denials = await newEntries(hidden.node, 'bob', bobBefore);
   assert.ok(denials.length >= 1 && denials.every((entry) => entry.kind === 'access' && entry.outcome === 'deny'), 'a read of a specific existing record still logs the denial');

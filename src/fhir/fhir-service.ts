@@ -104,7 +104,7 @@ function provenanceHandler(derived: FhirProvenance, records: FhirRecords): TypeH
     create: (principal, resource) => records.create(principal, resource),
     update: (principal, type, id, resource, ifMatch) => (isDerived(id) ? derived.update() : records.update(principal, type, id, resource, ifMatch)),
     delete: (principal, type, id) => (isDerived(id) ? derived.delete() : records.delete(principal, type, id)),
-    read: (principal, type, id, purpose, versionId) => (isDerived(id) ? derived.read(principal, type, id) : records.read(principal, type, id, purpose, versionId)),
+    read: (principal, type, id, purpose, versionId) => (isDerived(id) ? derived.read(principal, type, id, purpose) : records.read(principal, type, id, purpose, versionId)),
     history: (principal, type, id, purpose) => (isDerived(id) ? derived.history(principal, type, id, purpose) : records.history(principal, type, id, purpose)),
   };
 }
