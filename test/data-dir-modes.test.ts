@@ -71,7 +71,7 @@ test('every file a node writes is owner-only, in owner-only directories, and an 
     subject: { reference: 'Patient/patient-0001' },
     valueQuantity: { value: 120, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
   });
-  const page = await running.service.search.search(doctor, 'Observation', new URLSearchParams({ patient: 'Patient/patient-0001' }), 'TREAT');
+  const page = await running.service.search.search({ principal: doctor, purpose: 'TREAT', mayRead: () => true }, 'Observation', new URLSearchParams({ patient: 'Patient/patient-0001' }));
   assert.equal(page.matches.length, 1, 'the search found and released the Observation');
   assert.equal(running.auth.replay.remember('client jti', Date.now() + 60_000), 'fresh');
 

@@ -85,8 +85,8 @@ test('create, read, vread, update with If-Match, delete and history, with FHIR h
   assert.equal(minimal.body, '');
   const observationUrl = String(minimal.headers['location']).replace(/^https?:\/\/[^/]+/, '').replace(/\/_history\/1$/, '');
 
-  // Without the patient's consent, the author's own read is refused and the refusal logged.
-  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 403, 'forbidden');
+  // Without the patient's consent, the author's own read is refused (a 404, as if it did not exist) and the refusal logged.
+  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 404, 'not-found');
   const terms = { grantee: { kind: 'organisation' as const, id: ORG }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
   assert.equal(await node.consent.grant(patientId, 'grant-fhir-test', terms), 'ok');
   const read = await app.inject({ url: observationUrl, headers: AS_DOCTOR });
@@ -172,7 +172,7 @@ test('a patient grants through a FHIR Consent, the practitioner reads, the patie
   assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Consent/${consentId}`, headers: asPatient })).statusCode, 204);
   const revoked = (await app.inject({ url: `/fhir/Consent/${consentId}`, headers: asPatient })).json() as JsonObject;
   assert.deepEqual([revoked['status'], (revoked['meta'] as JsonObject)['versionId']], ['inactive', '2']);
-  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 403, 'forbidden');
+  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 404, 'not-found');
 
   // The patient's trail as AuditEvents: the patient and auditors read it, practitioners do not.
   // A read returns once its access transaction is durable; its block may come a moment later.

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CODE_PATTERN, type Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, etagOf, etagVersion, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import { capabilityStatement, defaultPurpose, etagOf, etagVersion, failureEntry, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type SearchCaller, type SearchFailure, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import { storageError } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
-import { HTTP_BODY_BYTES_MAX } from './limits.js';
+import { rateLimitedAuth } from './fhir-rate-limit.js';
+import { FHIR_RATE_LIMIT_DEFAULT, HTTP_BODY_BYTES_MAX, type FhirRateLimit } from './limits.js';
 
 /** A FHIR interaction, as scopes name them (SMART v2: c, r, u, d, s). */
 export type FhirInteraction = 'create' | 'read' | 'update' | 'delete' | 'search';
@@ -32,8 +33,12 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 type Params = { type: string; id: string; vid: string };
 
-/** Registers the /fhir routes for `node`, authenticating with `auth`. `ledger` is FhirRecords' benchmark switch. */
-export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, auth: FhirAuth, ledger: 'on' | 'off-for-benchmarks' = 'on'): void {
+/**
+ * Registers the /fhir routes for `node`, authenticating with `auth` and holding each user to
+ * `options.rateLimit` (default FHIR_RATE_LIMIT_DEFAULT). `ledger` is FhirRecords' benchmark switch.
+ */
+export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, authenticator: FhirAuth, ledger: 'on' | 'off-for-benchmarks' = 'on', options: { rateLimit?: FhirRateLimit } = {}): void {
+  const auth = rateLimitedAuth(authenticator, options.rateLimit ?? FHIR_RATE_LIMIT_DEFAULT);
   const service = new FhirService(node, { ledger });
   const { records } = service;
   const handlerFor = (type: string): TypeHandler => service.handlerFor(type);
@@ -60,7 +65,7 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
         const bundle = jsonBody(request, 'Bundle');
         const caller = authorisedBundle(callerOf(request), bundle);
         const prefer = /return=representation/.test(String(request.headers['prefer'] ?? '')) ? 'representation' : 'minimal';
-        return send(reply, 200, await service.bundles.execute(caller.principal, bundle, purposeOf(request, caller), prefer));
+        return send(reply, 200, await service.bundles.execute(caller.principal, bundle, purposeOf(request, caller), prefer, readScope(caller)));
       });
 
       fhir.post<{ Params: Params }>('/:type', async (request, reply) => {
@@ -73,15 +78,15 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       fhir.get<{ Params: Params }>('/:type', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'search');
         const params = new URLSearchParams(request.url.split('?')[1] ?? '');
-        return send(reply, 200, await searchBundle(service, caller, request.params.type, params, baseUrl(request), purposeOf(request, caller)));
+        return send(reply, 200, await searchBundle(service, searchCaller(request, caller), request.params.type, params, baseUrl(request)));
       });
 
       fhir.get<{ Params: Params }>('/Patient/:id/$everything', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read', 'Patient');
         const { count, offset } = searchPage(new URLSearchParams(request.url.split('?')[1] ?? ''));
-        const page = await service.search.everything(caller.principal, request.params.id, purposeOf(request, caller), offset, count);
-        const next = page.nextOffset === undefined ? undefined : `${baseUrl(request)}/Patient/${request.params.id}/$everything?_count=${count}&_offset=${page.nextOffset}`;
-        return send(reply, 200, searchSet(baseUrl(request), page.matches, next));
+        const page = await service.search.everything(searchCaller(request, caller), request.params.id, offset, count);
+        const next = page.nextOffset === undefined ? undefined : `${baseUrl(request)}/Patient/${encodeURIComponent(request.params.id)}/$everything?_count=${count}&_offset=${page.nextOffset}`;
+        return send(reply, 200, searchSet(baseUrl(request), page.matches, next, [], page.failures));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
@@ -182,6 +187,15 @@ function jsonBody(request: FastifyRequest, type: string): JsonObject {
   return resource;
 }
 
+/** The token's scopes as a search sees them: which types it may return (as a direct read would need). */
+function readScope(caller: FhirCaller): (type: string) => boolean {
+  return (type) => caller.allows(type, 'read');
+}
+
+function searchCaller(request: FastifyRequest, caller: FhirCaller): SearchCaller {
+  return { principal: caller.principal, purpose: purposeOf(request, caller), mayRead: readScope(caller) };
+}
+
 /** The purpose of use: the X-Purpose-Of-Use header (a v3 ActReason code), or the principal's default. */
 function purposeOf(request: FastifyRequest, caller: FhirCaller): string {
   const header = request.headers['x-purpose-of-use'];
@@ -223,19 +237,20 @@ function historyBundle(base: string, type: string, id: string, entries: readonly
 }
 
 /**
- * A searchset Bundle. `total` is left out for record searches: it would count matches the
- * caller may not see. Included resources carry search.mode 'include'.
+ * A searchset Bundle. `total` is left out for record searches (counting the caller's readable
+ * matches would mean deciding every one). Included resources carry search.mode 'include';
+ * records that could not be served, an OperationOutcome with search.mode 'outcome'.
  */
-function searchSet(base: string, found: readonly ServedVersion[], next: string | undefined, included: readonly ServedVersion[] = []): JsonObject {
+function searchSet(base: string, found: readonly ServedVersion[], next: string | undefined, included: readonly ServedVersion[] = [], failures: readonly SearchFailure[] = []): JsonObject {
   const entryOf = (mode: string) => (version: ServedVersion): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: { mode } });
-  const bundle: JsonObject = { resourceType: 'Bundle', type: 'searchset', entry: [...found.map(entryOf('match')), ...included.map(entryOf('include'))] };
+  const bundle: JsonObject = { resourceType: 'Bundle', type: 'searchset', entry: [...found.map(entryOf('match')), ...included.map(entryOf('include')), ...failures.map(failureEntry)] };
   if (next !== undefined) bundle['link'] = [{ relation: 'next', url: next }];
   return bundle;
 }
 
 /** `GET [type]?params`: the ledger views by their own parameters, records through the search index. */
-async function searchBundle(service: FhirService, caller: FhirCaller, type: string, params: URLSearchParams, base: string, purpose: string): Promise<JsonObject> {
-  if (type === 'Provenance') return searchSet(base, service.provenance.search(caller.principal, requiredParam(params, 'target', type)), undefined);
+async function searchBundle(service: FhirService, caller: SearchCaller, type: string, params: URLSearchParams, base: string): Promise<JsonObject> {
+  if (type === 'Provenance') return searchSet(base, service.provenance.search(caller.principal, requiredParam(params, 'target', type), caller.purpose), undefined);
   if (type === 'Consent') return searchSet(base, service.consents.search(caller.principal, requiredParam(params, 'patient', type).replace(/^Patient\//, '')), undefined);
   if (type === 'AuditEvent') {
     const patientId = requiredParam(params, 'patient', type).replace(/^Patient\//, '');
@@ -244,9 +259,9 @@ async function searchBundle(service: FhirService, caller: FhirCaller, type: stri
     const next = offset + count < page.total ? `${base}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}` : undefined;
     return { ...searchSet(base, page.found, next), total: page.total };
   }
-  const page = await service.search.search(caller.principal, type, params, purpose);
+  const page = await service.search.search(caller, type, params);
   const next = page.nextOffset === undefined ? undefined : nextLink(base, type, params, page.nextOffset);
-  return searchSet(base, page.matches, next, page.included);
+  return searchSet(base, page.matches, next, page.included, page.failures);
 }
 
 function requiredParam(params: URLSearchParams, name: string, type: string): string {

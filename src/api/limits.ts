@@ -15,3 +15,18 @@ export const HTTP_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 assert(HTTP_HEADERS_TIMEOUT_MS <= HTTP_REQUEST_TIMEOUT_MS, 'the head is part of the request');
 assert(HTTP_TIMEOUT_CHECK_INTERVAL_MS < HTTP_HEADERS_TIMEOUT_MS, 'timeouts are checked more often than they expire');
+
+/** A per-user FHIR request budget: a token bucket of `capacity` requests, refilled at `perSecond`. */
+export interface FhirRateLimit {
+  readonly capacity: number;
+  readonly perSecond: number;
+}
+
+/**
+ * Each FHIR user's budget (keyed by the token's subject): 50 requests/s sustained, bursts of
+ * 200. Generous for a clinician's client or an import (a Bundle is one request), tight enough
+ * that no one token can drive the node's search and access log flat out.
+ */
+export const FHIR_RATE_LIMIT_DEFAULT: FhirRateLimit = { capacity: 200, perSecond: 50 };
+/** Users whose buckets are remembered at once; past this, full buckets are forgotten first. */
+export const FHIR_RATE_LIMIT_USERS_MAX = 100_000;

@@ -10,7 +10,7 @@ import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerMetrics } from './metrics.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
-import { HTTP_BODY_BYTES_MAX, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
+import { HTTP_BODY_BYTES_MAX, type FhirRateLimit, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
 import { loggerOptions, type ServerLogger } from './logging.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 
@@ -38,7 +38,7 @@ const DEFAULT_TIMEOUTS: HttpTimeouts = {
  * token-gated /ledger reads). `logger` turns on structured JSON logs (see logging.ts for what
  * they leave out); off by default, so tests stay quiet. `timeouts` shortens the waits for tests.
  */
-export function buildServer(node: ChartChainNode, options: { logger?: ServerLogger; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[]; timeouts?: Partial<HttpTimeouts> } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: { logger?: ServerLogger; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[]; timeouts?: Partial<HttpTimeouts>; fhirRateLimit?: FhirRateLimit } = {}): FastifyInstance {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     logger: loggerOptions(options.logger ?? false),
@@ -72,7 +72,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: ServerLogg
   registerLedgerRoutes(app, node, options.auth);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
-    registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger);
+    registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger, options.fhirRateLimit === undefined ? {} : { rateLimit: options.fhirRateLimit });
   }
   return app;
 }

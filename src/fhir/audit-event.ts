@@ -14,6 +14,7 @@ export const TX_ID_SYSTEM = 'urn:chartchain:tx';
 
 const ACTIONS: Readonly<Record<AuditEntry['kind'], string>> = {
   access: 'R',
+  search: 'E',
   grant: 'C',
   'consent-update': 'U',
   revoke: 'D',
@@ -36,22 +37,27 @@ export function parseAuditEventId(id: string): { patientId: string; seq: number 
   return match === null ? undefined : { patientId: match[1]!, seq: Number(match[2]) };
 }
 
-/** `entry` of `patientId`'s trail as an AuditEvent. */
-export function auditEventOf(patientId: string, entry: AuditEntry, resourceType: string | undefined): JsonObject {
+/**
+ * `entry` of `patientId`'s trail as an AuditEvent. `resourceTypeOf` names the type of a record
+ * id (undefined when the record is not known here). A search is one event (BALP Query: action E,
+ * subtype search-type) with an entity per record of this patient it touched.
+ */
+export function auditEventOf(patientId: string, entry: AuditEntry, resourceTypeOf: (recordId: string) => string | undefined): JsonObject {
   const recorded = new Date(entry.time).toISOString();
   const event: JsonObject = {
     resourceType: 'AuditEvent',
     id: auditEventId(patientId, entry.seq),
     meta: { versionId: '1', lastUpdated: recorded },
-    type: entry.kind === 'access' ? { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' } : { system: AUDIT_KIND_SYSTEM, code: entry.kind },
+    type: entry.kind === 'access' || entry.kind === 'search' ? { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' } : { system: AUDIT_KIND_SYSTEM, code: entry.kind },
     action: ACTIONS[entry.kind],
     recorded,
     outcome: entry.outcome === 'deny' ? '4' : '0',
     agent: agentsOf(entry),
     source: { observer: { reference: `Organization/${entry.actor.org ?? ''}` }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
-    entity: entitiesOf(patientId, entry, resourceType),
+    entity: entitiesOf(patientId, entry, resourceTypeOf),
   };
   if (entry.kind === 'access') event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: entry.version === null ? 'read' : 'vread' }];
+  if (entry.kind === 'search') event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'search-type' }];
   if (entry.outcome === 'deny' && entry.reason !== null) event['outcomeDesc'] = entry.reason;
   if (entry.purpose !== null) event['purposeOfEvent'] = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: entry.purpose }] }];
   return event;
@@ -64,11 +70,16 @@ function agentsOf(entry: AuditEntry): JsonObject[] {
   return [requestor, { who: { reference: `Organization/${entry.actor.org}` }, requestor: false }];
 }
 
-function entitiesOf(patientId: string, entry: AuditEntry, resourceType: string | undefined): JsonObject[] {
+function entitiesOf(patientId: string, entry: AuditEntry, resourceTypeOf: (recordId: string) => string | undefined): JsonObject[] {
   const entities: JsonObject[] = [{ what: { reference: `Patient/${patientId}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } }];
-  if (entry.recordId !== null && resourceType !== undefined) {
-    const version = entry.version === null ? '' : `/_history/${entry.version}`;
-    entities.push({ what: { reference: `${resourceType}/${entry.recordId}${version}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' } });
+  const touched = entry.records ?? (entry.recordId === null ? [] : [{ recordId: entry.recordId, version: entry.version, outcome: null, released: null }]);
+  for (const record of touched) {
+    const resourceType = resourceTypeOf(record.recordId);
+    if (resourceType === undefined) continue;
+    const version = record.version === null ? '' : `/_history/${record.version}`;
+    const entity: JsonObject = { what: { reference: `${resourceType}/${record.recordId}${version}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' } };
+    if (entry.records !== undefined) entity['description'] = record.outcome === 'deny' ? (record.released ? 'released, but denied at its block' : 'denied') : 'released';
+    entities.push(entity);
   }
   entities.push({ what: { identifier: { system: TX_ID_SYSTEM, value: entry.txId } }, description: 'the ledger transaction that records this event' });
   return entities;

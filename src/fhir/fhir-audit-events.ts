@@ -38,8 +38,8 @@ export class FhirAuditEvents extends ReadOnlyHandler {
   }
 
   #served(patientId: string, entry: AuditEntry): ServedVersion {
-    const record = entry.recordId === null ? undefined : (this.node.store.state.get(RECORD_TABLE, entry.recordId) as RecordRow | undefined);
-    const resource: JsonObject = auditEventOf(patientId, entry, record?.resourceType);
+    const resourceTypeOf = (recordId: string) => (this.node.store.state.get(RECORD_TABLE, recordId) as RecordRow | undefined)?.resourceType;
+    const resource: JsonObject = auditEventOf(patientId, entry, resourceTypeOf);
     return { resource, versionId: 1, lastUpdated: new Date(entry.time).toISOString(), txId: entry.txId };
   }
 }

@@ -9,10 +9,9 @@ import type { JsonValue } from '../crypto/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { applyResolvedReferences, checkTransactionSize, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
 import type { BundleWrite, FhirRecords } from './fhir-records.js';
-import type { FhirSearch } from './fhir-search.js';
+import { failureEntry, type FhirSearch, type SearchCaller } from './fhir-search.js';
 import { etagVersion } from './etag.js';
 import { FhirError } from './outcome.js';
-import type { SearchIndex } from './search/index.js';
 
 /** Entries of a batch Bundle in flight at once. */
 const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
@@ -22,20 +21,20 @@ export class FhirBundles {
   constructor(
     private readonly records: FhirRecords,
     private readonly search: FhirSearch,
-    private readonly index: SearchIndex,
   ) {}
 
   /**
    * Plans, resolves and runs `bundle`; resolves with the response Bundle. Throws FhirError for a
    * transaction that fails, and (413) for one that cannot fit one ledger transaction, before
-   * anything is validated, sealed or stored.
+   * anything is validated, sealed or stored. `mayRead` is the token's scopes for the types searches may return.
    */
-  async execute(principal: Principal, bundle: unknown, purpose: string, prefer: ReturnPreference): Promise<JsonObject> {
+  async execute(principal: Principal, bundle: unknown, purpose: string, prefer: ReturnPreference, mayRead: (type: string) => boolean = () => true): Promise<JsonObject> {
+    const caller: SearchCaller = { principal, purpose, mayRead };
     const planned = planBundle(bundle, randomUUID);
     if (planned.type === 'transaction') checkTransactionSize(planned);
-    const { resolved, failed } = this.#resolveConditional(planned);
+    const { resolved, failed } = this.#resolveConditional(caller, planned);
     const plan = withFailedEntries(applyResolvedReferences(planned, resolved), failed);
-    const results = plan.type === 'transaction' ? await this.#transaction(principal, plan, purpose) : await this.#batch(principal, plan, purpose);
+    const results = plan.type === 'transaction' ? await this.#transaction(caller, plan) : await this.#batch(caller, plan);
     return responseBundle(plan, results, prefer) as unknown as JsonObject;
   }
 
@@ -44,13 +43,13 @@ export class FhirBundles {
    * several is a 412. A search that fails (several matches, an unknown parameter) fails a
    * transaction, and in a batch only the entry holding the reference (`failed`, by entry index).
    */
-  #resolveConditional(plan: BundlePlan): { resolved: Map<string, string>; failed: Map<number, FhirError> } {
+  #resolveConditional(caller: SearchCaller, plan: BundlePlan): { resolved: Map<string, string>; failed: Map<number, FhirError> } {
     const resolved = new Map<string, string>();
     const failed = new Map<number, FhirError>();
     for (const { index, path, reference, type } of plan.conditionalReferences) {
       if (resolved.has(reference) || failed.has(index)) continue;
       try {
-        const match = this.#single(type, reference.slice(reference.indexOf('?') + 1));
+        const match = this.#single(caller, type, reference.slice(reference.indexOf('?') + 1));
         if (match !== undefined) resolved.set(reference, `${type}/${match}`);
       } catch (error) {
         if (!(error instanceof FhirError)) throw error;
@@ -62,15 +61,20 @@ export class FhirBundles {
     return { resolved, failed };
   }
 
-  /** The id of the one `type` matching `query`, undefined for none; FhirError 412 for several (R4 conditional rules). */
-  #single(type: string, query: string): string | undefined {
-    const found = this.index.search(type, new URLSearchParams(`${query}&_count=2`));
-    if (found.total > 1) throw FhirError.of(412, 'multiple-matches', `a conditional ${type} search matched ${found.total} resources`);
-    return found.ids[0];
+  /**
+   * The id of the one `type` matching `query` among what the caller may read, undefined for none;
+   * FhirError 412 for several (R4 conditional rules). Records the caller may not read are not
+   * counted, so neither the 412 nor a match tells them such records exist.
+   */
+  #single(caller: SearchCaller, type: string, query: string): string | undefined {
+    const found = this.search.readableMatches(caller, type, query, 2);
+    if (found.length > 1) throw FhirError.of(412, 'multiple-matches', `a conditional ${type} search matched more than one resource`);
+    return found[0];
   }
 
-  async #transaction(principal: Principal, plan: BundlePlan, purpose: string): Promise<EntryResult[]> {
-    const existing = this.#conditionalCreates(plan);
+  async #transaction(caller: SearchCaller, plan: BundlePlan): Promise<EntryResult[]> {
+    const { principal, purpose } = caller;
+    const existing = this.#conditionalCreates(caller, plan);
     const writes: { step: PlannedEntry; write: BundleWrite }[] = [];
     for (const step of plan.steps) {
       if (step.method === 'GET' || existing.has(step.index)) continue;
@@ -80,7 +84,7 @@ export class FhirBundles {
     const landed = await this.records.writeAll(principal, writes.map(({ write }) => write));
     const results: EntryResult[] = writes.map(({ step }, i) => writeResult(step.index, landed[i]!));
     for (const [index, match] of existing) results.push({ index, kind: 'read', version: await this.records.read(principal, match.type, match.id, purpose) });
-    for (const step of plan.steps) if (step.method === 'GET') results.push(await this.#get(principal, step, purpose));
+    for (const step of plan.steps) if (step.method === 'GET') results.push(await this.#get(caller, step));
     return results;
   }
 
@@ -89,28 +93,29 @@ export class FhirBundles {
    * commits. Results of the planned steps only: responseBundle answers the entries that failed
    * planning from plan.entryErrors.
    */
-  async #batch(principal: Principal, plan: BundlePlan, purpose: string): Promise<EntryResult[]> {
+  async #batch(caller: SearchCaller, plan: BundlePlan): Promise<EntryResult[]> {
     const results: EntryResult[] = [];
     for (let start = 0; start < plan.steps.length; start += BATCH_ENTRIES_IN_FLIGHT_MAX) {
       const slice = plan.steps.slice(start, start + BATCH_ENTRIES_IN_FLIGHT_MAX);
-      results.push(...(await Promise.all(slice.map((step) => this.#batchEntryOrFailure(principal, step, purpose)))));
+      results.push(...(await Promise.all(slice.map((step) => this.#batchEntryOrFailure(caller, step)))));
     }
     return results;
   }
 
-  async #batchEntryOrFailure(principal: Principal, step: PlannedEntry, purpose: string): Promise<EntryResult> {
+  async #batchEntryOrFailure(caller: SearchCaller, step: PlannedEntry): Promise<EntryResult> {
     try {
-      return await this.#batchEntry(principal, step, purpose);
+      return await this.#batchEntry(caller, step);
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
       return { index: step.index, kind: 'failed', error };
     }
   }
 
-  async #batchEntry(principal: Principal, step: PlannedEntry, purpose: string): Promise<EntryResult> {
-    if (step.method === 'GET') return this.#get(principal, step, purpose);
+  async #batchEntry(caller: SearchCaller, step: PlannedEntry): Promise<EntryResult> {
+    const { principal, purpose } = caller;
+    if (step.method === 'GET') return this.#get(caller, step);
     if (step.method === 'POST' && step.ifNoneExist !== undefined) {
-      const match = this.#single(step.type, step.ifNoneExist);
+      const match = this.#single(caller, step.type, step.ifNoneExist);
       if (match !== undefined) return { index: step.index, kind: 'read', version: await this.records.read(principal, step.type, match, purpose) };
     }
     if (step.method === 'POST') return { index: step.index, kind: 'created', version: await this.records.create(principal, step.resource!) };
@@ -120,20 +125,20 @@ export class FhirBundles {
   }
 
   /** POST entries whose ifNoneExist finds a match: by entry index, the existing resource. */
-  #conditionalCreates(plan: BundlePlan): Map<number, { type: string; id: string }> {
+  #conditionalCreates(caller: SearchCaller, plan: BundlePlan): Map<number, { type: string; id: string }> {
     const existing = new Map<number, { type: string; id: string }>();
     for (const step of plan.steps) {
       if (step.method !== 'POST' || step.ifNoneExist === undefined) continue;
-      const match = this.#single(step.type, step.ifNoneExist);
+      const match = this.#single(caller, step.type, step.ifNoneExist);
       if (match !== undefined) existing.set(step.index, { type: step.type, id: match });
     }
     return existing;
   }
 
-  async #get(principal: Principal, step: PlannedEntry, purpose: string): Promise<EntryResult> {
-    if (step.id !== undefined) return { index: step.index, kind: 'read', version: await this.records.read(principal, step.type, step.id, purpose) };
-    const page = await this.search.search(principal, step.type, new URLSearchParams(step.url.split('?')[1] ?? ''), purpose);
-    const entry = page.matches.map((match) => ({ resource: match.resource, search: { mode: 'match' } }));
+  async #get(caller: SearchCaller, step: PlannedEntry): Promise<EntryResult> {
+    if (step.id !== undefined) return { index: step.index, kind: 'read', version: await this.records.read(caller.principal, step.type, step.id, caller.purpose) };
+    const page = await this.search.search(caller, step.type, new URLSearchParams(step.url.split('?')[1] ?? ''));
+    const entry = [...page.matches.map((match) => ({ resource: match.resource, search: { mode: 'match' } })), ...page.failures.map(failureEntry)];
     return { index: step.index, kind: 'searched', bundle: { resourceType: 'Bundle', type: 'searchset', entry } };
   }
 }

@@ -24,22 +24,22 @@ export class FhirProvenance extends ReadOnlyHandler {
 
   protected readonly readOnlyBecause = 'Provenance is derived from the ledger; it is not written';
 
-  async read(principal: Principal, _type: string, id: string): Promise<ServedVersion> {
+  async read(principal: Principal, _type: string, id: string, purpose: string): Promise<ServedVersion> {
     const match = DERIVED_PROVENANCE_ID.exec(id);
     const version = match === null ? undefined : this.#version(match[1]!, Number(match[2]));
-    if (version === undefined || !this.#visible(principal, version)) throw FhirError.of(404, 'not-found', `Provenance/${id} is not known`);
+    if (version === undefined || !this.#visible(principal, version, purpose)) throw FhirError.of(404, 'not-found', `Provenance/${id} is not known`);
     return this.#served(version);
   }
 
   /** The Provenance of every version of the record `target` ('Type/id') names, oldest first. */
-  search(principal: Principal, target: string): ServedVersion[] {
+  search(principal: Principal, target: string, purpose: string): ServedVersion[] {
     const match = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9.-]{1,64})$/.exec(target);
     const record = match === null ? undefined : this.node.records.record(match[2]!);
     if (record === undefined || record.resourceType !== match![1]) return [];
     const versions: ServedVersion[] = [];
     for (let version = 1; version <= record.latestVersion; version++) {
       const row = this.#version(record.recordId, version);
-      if (row !== undefined && row.kind !== 'tombstone' && this.#visible(principal, row)) versions.push(this.#served(row));
+      if (row !== undefined && row.kind !== 'tombstone' && this.#visible(principal, row, purpose)) versions.push(this.#served(row));
     }
     return versions;
   }
@@ -48,9 +48,15 @@ export class FhirProvenance extends ReadOnlyHandler {
     return this.node.records.version(recordId, version);
   }
 
-  /** Like Consent: the patient sees their own; this organisation's staff and clients see all. */
-  #visible(principal: Principal, version: VersionRow): boolean {
-    return principal.kind !== 'patient' || principal.id === version.patientId;
+  /**
+   * The patient sees their own; auditors and system clients see all (metadata, never content);
+   * a practitioner only the versions they may read, so a Provenance never tells them that a
+   * record they may not read exists.
+   */
+  #visible(principal: Principal, version: VersionRow, purpose: string): boolean {
+    if (principal.kind === 'patient') return principal.id === version.patientId;
+    if (principal.kind !== 'practitioner') return true;
+    return this.node.access.decide(principal, version.recordId, { purpose, version: version.version, ignoringErasure: true }).outcome === 'permit';
   }
 
   #served(version: VersionRow): ServedVersion {

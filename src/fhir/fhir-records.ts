@@ -50,18 +50,37 @@ export class FhirRecords implements TypeHandler {
     return { ...served, created };
   }
 
-  /** Reads the current version, or version `versionId` (GET [type]/[id][/_history/[vid]]). */
+  /**
+   * Reads the current version, or version `versionId` (GET [type]/[id][/_history/[vid]]). A
+   * caller who may not read the record gets the 404 of a record that never existed, whether it
+   * exists, was deleted or erased (the denial is logged all the same); 410 and "no version n"
+   * are answers only for a caller who could read it.
+   */
   async read(principal: Principal, type: string, id: string, purpose: string, versionId?: number): Promise<ServedVersion> {
-    const record = this.#record(type, id);
-    if (record === undefined) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+    const record = await this.#readable(principal, type, id, purpose, versionId);
     if (record.status === 'erased') throw FhirError.of(410, 'deleted', `${type}/${id} was erased`);
     if (record.status === 'deleted' && versionId === undefined) throw FhirError.of(410, 'deleted', `${type}/${id} was deleted; its history remains`);
     const version = versionId ?? record.latestVersion;
     if (version < 1 || version > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${version}`);
     if (record.status === 'deleted' && version === record.latestVersion) throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
     const result = await this.node.access.read(principal, id, { purpose, version });
-    if (result.outcome === 'deny') throw FhirError.of(403, 'forbidden', `access denied (${result.reason}); the attempt is on the ledger`);
+    if (result.outcome === 'deny') throw notKnown(type, id); // a revocation that raced this read
     return served(result.resource, result.version);
+  }
+
+  /**
+   * The record `type/id` when `principal` may read it (version `versionId`, or the latest);
+   * otherwise FhirError 404 not-known, the same as for a record that does not exist, after
+   * logging the denial for an existing record (its patient was asked about). Decided from
+   * committed state as if the record were not erased, so only a reader learns of an erasure.
+   */
+  async #readable(principal: Principal, type: string, id: string, purpose: string, versionId: number | undefined) {
+    const record = this.#record(type, id);
+    if (record === undefined) throw notKnown(type, id);
+    const version = versionId !== undefined && versionId >= 1 && versionId <= record.latestVersion ? versionId : record.latestVersion;
+    if (this.node.access.decide(principal, id, { purpose, version, ignoringErasure: true }).outcome === 'permit') return record;
+    await this.node.access.read(principal, id, { purpose, version });
+    throw notKnown(type, id);
   }
 
   /**
@@ -115,10 +134,10 @@ export class FhirRecords implements TypeHandler {
    * and the keys that signed both, for a client to check with checkResourceProof.
    */
   async verify(principal: Principal, type: string, id: string, purpose: string, versionId: number): Promise<ResourceProof> {
-    const record = this.#record(type, id);
-    if (record === undefined || versionId < 1 || versionId > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
+    const record = await this.#readable(principal, type, id, purpose, versionId);
+    if (versionId < 1 || versionId > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
     const result = await this.node.access.read(principal, id, { purpose, version: versionId });
-    if (result.outcome === 'deny') throw FhirError.of(403, 'forbidden', `access denied (${result.reason}); the attempt is on the ledger`);
+    if (result.outcome === 'deny') throw notKnown(type, id);
     const { bytes, proof } = this.node.records.proveVersion(result.version);
     const transaction = fromUtf8(bytes);
     const signer = (JSON.parse(transaction) as { signer: string }).signer;
@@ -151,8 +170,7 @@ export class FhirRecords implements TypeHandler {
 
   /** Every version of `type/id`, newest first; each readable one is read (and logged) for `principal`. */
   async history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]> {
-    const record = this.#record(type, id);
-    if (record === undefined) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+    const record = await this.#readable(principal, type, id, purpose, undefined);
     const entries: HistoryEntry[] = [];
     for (let number = record.latestVersion; number >= 1; number--) {
       const version = this.node.records.version(id, number)!;
@@ -220,6 +238,11 @@ export class FhirRecords implements TypeHandler {
   }
 }
 
+/** The one answer for a record that does not exist and for one the caller may not read. */
+function notKnown(type: string, id: string): FhirError {
+  return FhirError.of(404, 'not-found', `${type}/${id} is not known`);
+}
+
 /** Throws a 422 listing every issue when `resource` is not valid FHIR R4; warnings alone pass. */
 function requireValid(resource: JsonObject): void {
   const issues = validateResource(resource);
@@ -239,7 +262,8 @@ function practitionerOf(principal: Principal): string {
   return principal.id;
 }
 
-function served(resource: JsonObject, version: Pick<VersionRow, 'version' | 'time' | 'txId'>): ServedVersion {
+/** `resource` as served at `version`: meta.versionId and meta.lastUpdated set from the ledger. */
+export function served(resource: JsonObject, version: Pick<VersionRow, 'version' | 'time' | 'txId'>): ServedVersion {
   const lastUpdated = new Date(version.time).toISOString();
   const meta = { ...((resource['meta'] as JsonObject | undefined) ?? {}), versionId: String(version.version), lastUpdated };
   return { resource: { ...resource, meta }, versionId: version.version, lastUpdated, txId: version.txId };

@@ -1,93 +1,194 @@
 /**
- * FHIR search over the node-local index (never on-chain): the index proposes candidates, and
- * every candidate is then read like any read, consent-checked and logged on the ledger, so a
- * search returns only what the caller may see and every returned resource is accounted for.
+ * FHIR search over the node-local index (never on-chain). The index proposes candidates; each
+ * is decided from committed contract state (cheap, nothing logged); the page, whether a next
+ * page exists and what _include/_revinclude add are all taken over the records the caller may
+ * read, so no answer depends on records the caller cannot read. Then ONE access.search naming
+ * every record to be released is made durable, and only then are they decrypted.
  */
 import type { Principal } from '../contracts/index.js';
-import type { FhirRecords } from './fhir-records.js';
+import type { JsonObject } from '../ledger/index.js';
+import type { ChartChainNode, ReleasedRecord, SearchedVersion } from '../node/index.js';
+import { served } from './fhir-records.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
-import { includeTargets, parseInclude, searchPage, searchParameter, searchRevinclude, SEARCH_COUNT_MAX, type SearchIndex } from './search/index.js';
+import { includeReferences, normaliseReference, parseInclude, REVINCLUDE_IDS_MAX, searchPage, searchParameter, searchRevinclude, type SearchIndex } from './search/index.js';
 import type { ServedVersion } from './type-handler.js';
 
-/** Reads of one search page in flight at once. */
-const READS_IN_FLIGHT_MAX = 64;
+/** Candidates read from the index at first, and at most at a time: the first read asks for what the page needs, later ones double. */
+const CANDIDATE_CHUNK_MIN = 16;
+const CANDIDATE_CHUNK_MAX = 4096;
+/** Refused records a search scoped to one patient lists in that patient's denial entry. */
+const DENIED_LISTED_MAX = 100;
 
-/** One page of a search: the matches the caller may see, what _include/_revinclude added, and where the next page starts. */
+/** Who searches, for what, and which resource types their token lets them read. */
+export interface SearchCaller {
+  readonly principal: Principal;
+  readonly purpose: string;
+  /** The token's scopes: whether it may read `type` at all. Included and $everything resources of other types are left out. */
+  mayRead(type: string): boolean;
+}
+
+/** A record the search found and the caller may read, but which could not be served: its id and the failing stage. */
+export interface SearchFailure {
+  readonly reference: string;
+  readonly stage: string;
+}
+
+/** One page of a search: the matches the caller may see, what _include/_revinclude added, records that failed, and where the next page starts. */
 export interface SearchPage {
   readonly matches: readonly ServedVersion[];
   readonly included: readonly ServedVersion[];
+  readonly failures: readonly SearchFailure[];
   readonly nextOffset: number | undefined;
+}
+
+/** A candidate the caller may read: 'Type/id' and the version decided on. */
+interface Permitted extends SearchedVersion {
+  readonly reference: string;
+}
+
+/** What filtering candidates found: the permitted ones (up to what was asked), and refused ones of the scoped patient. */
+interface Filtered {
+  readonly permitted: Permitted[];
+  readonly denied: SearchedVersion[];
 }
 
 /** Search and $everything for one node. */
 export class FhirSearch {
   constructor(
-    private readonly records: FhirRecords,
+    private readonly node: ChartChainNode,
     private readonly index: SearchIndex,
   ) {}
 
   /** `GET [type]?params`. Throws FhirError 400 for a parameter, modifier or include it does not support. */
-  async search(principal: Principal, type: string, params: URLSearchParams, purpose: string): Promise<SearchPage> {
+  async search(caller: SearchCaller, type: string, params: URLSearchParams): Promise<SearchPage> {
     const includes = params.getAll('_include');
     const revincludes = params.getAll('_revinclude');
     for (const value of [...includes, ...revincludes]) parseInclude(value);
-    const found = this.index.search(type, params);
-    const matches = await this.#readAll(principal, found.ids.map((id) => `${type}/${id}`), purpose);
-    const included = await this.#included(principal, type, matches, includes, revincludes, purpose);
     const { count, offset } = searchPage(params);
-    return { matches, included, nextOffset: offset + count < found.total ? offset + count : undefined };
+    const scope = scopedPatient(type, params);
+    const found = this.#filter(caller, this.#indexCandidates(type, params, offset + count + 1), offset + count + 1, scope);
+    const page = found.permitted.slice(offset, offset + count);
+    const included = this.#included(caller, type, page, includes, revincludes);
+    const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
+    return this.#release(caller, page, included, { scope, denied: found.permitted.length === 0 ? found.denied : [], nextOffset });
   }
 
   /**
    * `Patient/[id]/$everything`: the Patient and every compartment resource the index holds for
-   * them, each read (and logged) for `principal`, paged by `offset` and `count` over that list.
+   * them that the caller may read (by consent and by the token's scopes), paged by `offset` and
+   * `count` over that list, released under one logged search scoped to the patient.
    */
-  async everything(principal: Principal, patientId: string, purpose: string, offset: number, count: number): Promise<SearchPage> {
-    const references = [`Patient/${patientId}`];
-    for (const type of SERVED_TYPES) {
-      if (type === 'Patient' || searchParameter(type, 'patient') === undefined) continue;
-      const found = this.index.search(type, new URLSearchParams({ patient: `Patient/${patientId}`, _count: String(SEARCH_COUNT_MAX), _sort: '_id' }));
-      references.push(...found.ids.map((id) => `${type}/${id}`));
-    }
-    const page = references.slice(offset, offset + count);
-    const matches = await this.#readAll(principal, page, purpose);
-    return { matches, included: [], nextOffset: offset + count < references.length ? offset + count : undefined };
-  }
-
-  async #included(principal: Principal, type: string, matches: readonly ServedVersion[], includes: string[], revincludes: string[], purpose: string): Promise<ServedVersion[]> {
-    if (includes.length === 0 && revincludes.length === 0) return [];
-    const resources = matches.map((match) => match.resource);
-    const targets = includeTargets(type, resources, includes);
-    const references = matches.map((match) => `${type}/${String(match.resource['id'])}`);
-    for (const revinclude of revincludes) {
-      const [sourceType] = revinclude.split(':');
-      targets.push(...searchRevinclude(this.index, revinclude, references).map((id) => `${sourceType}/${id}`));
-    }
-    const seen = new Set(references);
-    return this.#readAll(principal, [...new Set(targets)].filter((reference) => !seen.has(reference)), purpose);
+  async everything(caller: SearchCaller, patientId: string, offset: number, count: number): Promise<SearchPage> {
+    const found = this.#filter(caller, this.#compartmentCandidates(caller, patientId), offset + count + 1, patientId);
+    const page = found.permitted.slice(offset, offset + count);
+    const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
+    return this.#release(caller, page, [], { scope: patientId, denied: found.permitted.length === 0 ? found.denied : [], nextOffset });
   }
 
   /**
-   * Reads each 'Type/id' for `principal`, in order, leaving out what they may not see or what is
-   * gone. The reads run together, so their access transactions share the orderer's group commit.
+   * Ids of the first `limit` `type` resources matching `query` that the caller may read, decided
+   * without logging (nothing is released): how conditional references and ifNoneExist resolve,
+   * so their outcome never depends on records the caller cannot read.
    */
-  async #readAll(principal: Principal, references: readonly string[], purpose: string): Promise<ServedVersion[]> {
-    const read: (ServedVersion | undefined)[] = [];
-    for (let start = 0; start < references.length; start += READS_IN_FLIGHT_MAX) {
-      const slice = references.slice(start, start + READS_IN_FLIGHT_MAX);
-      read.push(...(await Promise.all(slice.map((reference) => this.#readOne(principal, reference, purpose)))));
-    }
-    return read.filter((version): version is ServedVersion => version !== undefined);
+  readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
+    const found = this.#filter(caller, this.#indexCandidates(type, new URLSearchParams(query), limit), limit, undefined);
+    return found.permitted.map((permitted) => permitted.recordId);
   }
 
-  async #readOne(principal: Principal, reference: string, purpose: string): Promise<ServedVersion | undefined> {
-    const [type, id] = reference.split('/') as [string, string];
-    try {
-      return await this.records.read(principal, type, id, purpose);
-    } catch (error) {
-      if (error instanceof FhirError && [403, 404, 410].includes(error.status)) return undefined;
-      throw error;
+  /**
+   * The index's matches of `type`, in result order, read a chunk at a time: `wanted` first (what
+   * a page needs when the caller may read every match), then twice as many each time.
+   */
+  *#indexCandidates(type: string, params: URLSearchParams, wanted = CANDIDATE_CHUNK_MAX): Generator<string> {
+    let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), CANDIDATE_CHUNK_MAX);
+    for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, CANDIDATE_CHUNK_MAX)) {
+      const ids = this.index.searchIds(type, params, start, chunk);
+      for (const id of ids) yield `${type}/${id}`;
+      if (ids.length < chunk) return;
     }
   }
+
+  /** Patient/`patientId`, then each compartment type's resources for them, of the types the token may read. */
+  *#compartmentCandidates(caller: SearchCaller, patientId: string): Generator<string> {
+    if (caller.mayRead('Patient')) yield `Patient/${patientId}`;
+    for (const type of SERVED_TYPES) {
+      if (type === 'Patient' || searchParameter(type, 'patient') === undefined || !caller.mayRead(type)) continue;
+      yield* this.#indexCandidates(type, new URLSearchParams({ patient: `Patient/${patientId}`, _sort: '_id' }));
+    }
+  }
+
+  /**
+   * The first `wanted` candidates the caller may read, deciding each from committed state; and,
+   * when the search is scoped to patient `scope`, up to DENIED_LISTED_MAX of that patient's
+   * records it refused. Records no longer active (a deletion not yet out of the index) are skipped.
+   */
+  #filter(caller: SearchCaller, candidates: Iterable<string>, wanted: number, scope: string | undefined): Filtered {
+    const filtered: Filtered = { permitted: [], denied: [] };
+    if (wanted === 0) return filtered;
+    for (const reference of candidates) {
+      const [type, recordId] = reference.split('/') as [string, string];
+      const record = this.node.records.record(recordId);
+      if (record?.status !== 'active' || record.resourceType !== type) continue;
+      const searched = { recordId, version: record.latestVersion };
+      const decision = this.node.access.decide(caller.principal, recordId, { purpose: caller.purpose, version: searched.version });
+      if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference });
+      else if (scope !== undefined && record.patientId === scope && filtered.denied.length < DENIED_LISTED_MAX) filtered.denied.push(searched);
+      if (filtered.permitted.length >= wanted) break;
+    }
+    return filtered;
+  }
+
+  /** What _include and _revinclude add to `page`, filtered by consent and scopes; the matches themselves are left out. */
+  #included(caller: SearchCaller, type: string, page: readonly Permitted[], includes: string[], revincludes: string[]): Permitted[] {
+    if (includes.length === 0 && revincludes.length === 0) return [];
+    const references = page.map((match) => match.reference);
+    const targets = includeReferences(this.index, type, page.map((match) => match.recordId), includes);
+    const revincluded: string[] = [];
+    for (const revinclude of revincludes) {
+      const [sourceType] = revinclude.split(':');
+      revincluded.push(...searchRevinclude(this.index, revinclude, references).map((id) => `${sourceType}/${id}`));
+    }
+    const seen = new Set(references);
+    const wanted = [...new Set([...targets, ...revincluded])].filter((reference) => !seen.has(reference) && caller.mayRead(normaliseReference(reference).type ?? ''));
+    const permitted = this.#filter(caller, wanted, Number.MAX_SAFE_INTEGER, undefined).permitted;
+    const revincludedSet = new Set(revincluded);
+    const added = permitted.filter((item) => revincludedSet.has(item.reference)).length;
+    if (added > REVINCLUDE_IDS_MAX) throw FhirError.of(400, 'too-costly', `_revinclude would add more than ${REVINCLUDE_IDS_MAX} resources`);
+    return permitted;
+  }
+
+  /** Logs the search once, then decrypts what it names; a record that cannot be served becomes a failure. */
+  async #release(caller: SearchCaller, page: readonly Permitted[], included: readonly Permitted[], options: { scope: string | undefined; denied: readonly SearchedVersion[]; nextOffset: number | undefined }): Promise<SearchPage> {
+    const all = [...page, ...included];
+    const failures: SearchFailure[] = [];
+    if (all.length === 0 && options.denied.length === 0) return { matches: [], included: [], failures, nextOffset: options.nextOffset };
+    const released = await this.node.access.releaseAll(caller.principal, all, { purpose: caller.purpose, patientId: options.scope ?? null, denied: options.denied });
+    const servedOf = (item: ReleasedRecord, i: number): ServedVersion[] => {
+      if (item.outcome === 'permit') return [served(item.resource, item.version)];
+      failures.push({ reference: all[i]!.reference, stage: item.stage });
+      return [];
+    };
+    const versions = released.map(servedOf);
+    return { matches: versions.slice(0, page.length).flat(), included: versions.slice(page.length).flat(), failures, nextOffset: options.nextOffset };
+  }
+}
+
+/** A record a search could not serve, as a searchset entry (search.mode outcome): its id and the failing stage, never its content. */
+export function failureEntry(failure: SearchFailure): JsonObject {
+  const diagnostics = `${failure.reference} could not be served (${failure.stage}); it is left out of this page and the node raised an alarm`;
+  return { resource: { resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'exception', diagnostics }] }, search: { mode: 'outcome' } };
+}
+
+/**
+ * The one patient a search names, when it is scoped to one: a single `patient` value, or a
+ * single `subject` value naming a Patient. Its refusals are logged in that patient's trail.
+ */
+function scopedPatient(type: string, params: URLSearchParams): string | undefined {
+  const patient = searchParameter(type, 'patient') === undefined ? [] : params.getAll('patient');
+  const subject = searchParameter(type, 'subject') === undefined ? [] : params.getAll('subject');
+  const values = [...patient.map((value) => (value.includes('/') ? value : `Patient/${value}`)), ...subject];
+  if (values.length !== 1 || values[0]!.includes(',')) return undefined;
+  const reference = normaliseReference(values[0]!);
+  return reference.type === 'Patient' && reference.id !== null ? reference.id : undefined;
 }

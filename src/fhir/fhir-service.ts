@@ -59,8 +59,8 @@ export class FhirService {
     this.consents = new FhirConsents(node);
     this.auditEvents = new FhirAuditEvents(node);
     this.provenance = new FhirProvenance(node);
-    this.search = new FhirSearch(this.records, this.#index);
-    this.bundles = new FhirBundles(this.records, this.search, this.#index);
+    this.search = new FhirSearch(node, this.#index);
+    this.bundles = new FhirBundles(this.records, this.search);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
     this.#stopFollowing = node.onCommitted((writeSet) => this.#unindexRemoved(writeSet));
   }
@@ -135,7 +135,7 @@ function provenanceHandler(derived: FhirProvenance, records: FhirRecords): TypeH
     create: (principal, resource) => records.create(principal, resource),
     update: (principal, type, id, resource, ifMatch) => (isDerived(id) ? derived.update() : records.update(principal, type, id, resource, ifMatch)),
     delete: (principal, type, id) => (isDerived(id) ? derived.delete() : records.delete(principal, type, id)),
-    read: (principal, type, id, purpose, versionId) => (isDerived(id) ? derived.read(principal, type, id) : records.read(principal, type, id, purpose, versionId)),
+    read: (principal, type, id, purpose, versionId) => (isDerived(id) ? derived.read(principal, type, id, purpose) : records.read(principal, type, id, purpose, versionId)),
     history: (principal, type, id, purpose) => (isDerived(id) ? derived.history(principal, type, id, purpose) : records.history(principal, type, id, purpose)),
   };
 }

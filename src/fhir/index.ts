@@ -14,7 +14,7 @@ export type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js
 export { FhirError, operationOutcome, type IssueCode, type OperationOutcome, type OutcomeIssue } from './outcome.js';
 export { DIRECTORY_TYPES, isResourceTypeName, PATIENT_REFERENCE_ELEMENT, patientIdOf, SERVED_TYPES } from './patient-of.js';
 export { loadValidator, validateResource, type ValidationIssue, type ValidationIssueCode } from './validation/validate.js';
-export { FhirSearch, type SearchPage } from './fhir-search.js';
+export { failureEntry, FhirSearch, type SearchCaller, type SearchFailure, type SearchPage } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
 export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
 export { FhirBundles } from './fhir-bundles.js';

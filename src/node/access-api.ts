@@ -12,16 +12,20 @@ import {
   BTG_TABLE,
   decideAccess,
   RECORD_TABLE,
+  SEARCH_RECORD_COUNT_MAX,
   type AccessBasis,
+  type AccessDecision,
   type AuditEntry,
   type BreakTheGlassRow,
   type Principal,
   type RecordRow,
+  type StateReader,
   type VersionRow,
 } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
+import { RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 import type { NodeRecords, RecordReader } from './records-api.js';
 
 /** What submitting a transaction came to: durable with its id, or refused. */
@@ -44,6 +48,17 @@ export interface AccessHost {
 export type AccessResult =
   | { readonly outcome: 'permit'; readonly resource: JsonObject; readonly salt: string; readonly version: VersionRow; readonly basis: AccessBasis; readonly txId: string }
   | { readonly outcome: 'deny'; readonly reason: string; readonly txId: string };
+
+/** A record version a search names: what the node decided to release, or (for a scoped search) refused. */
+export interface SearchedVersion {
+  readonly recordId: string;
+  readonly version: number;
+}
+
+/** What releasing one record of a search came to: its plaintext, or the stage at which it could not be served. */
+export type ReleasedRecord =
+  | { readonly outcome: 'permit'; readonly recordId: string; readonly resource: JsonObject; readonly salt: string; readonly version: VersionRow }
+  | { readonly outcome: 'failed'; readonly recordId: string; readonly version: number; readonly stage: string };
 
 /** The access transaction could not be made durable, so nothing was released. */
 export class AccessLogUnavailableError extends Error {
@@ -79,6 +94,57 @@ export class NodeAccess {
     if (decision.outcome === 'deny') return { outcome: 'deny', reason: decision.reason, txId };
     const read = this.host.records.read(readerOf(principal), recordId, version);
     return { outcome: 'permit', resource: read.resource, salt: read.salt, version: read.version, basis: decision.basis, txId };
+  }
+
+  /**
+   * Decides, from committed contract state and without logging, whether `principal` may read
+   * version `version` (default: the latest) of `recordId` for `purpose`. This is what a search
+   * filters and pages by before anything is logged or released; releaseAll() then logs the result.
+   */
+  decide(principal: Principal, recordId: string, options: { purpose: string; version?: number; ignoringErasure?: boolean }): AccessDecision {
+    const record = this.host.chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    const version = options.version ?? record?.latestVersion ?? 1;
+    const time = this.host.chain.head()?.time ?? 0;
+    // Whether the caller could have read an erased record decides if they may learn it was erased (410) or get a plain 404.
+    const state = options.ignoringErasure === true && record?.status === 'erased' ? withRecord(this.host.chain.state, { ...record, status: 'active' }) : this.host.chain.state;
+    return decideAccess(state, { principal, action: 'read', recordId, version, purpose: options.purpose, time });
+  }
+
+  /**
+   * Logs one search for `principal` and then releases `released`: one access.search (several
+   * past SEARCH_RECORD_COUNT_MAX records) is made durable before any key is unwrapped, listing
+   * the released versions and, for a search scoped to one patient (`patientId`), the `denied`
+   * versions of that patient. Resolves with one ReleasedRecord per released version, in order:
+   * a version that fails its integrity checks (an alarm is raised) or cannot be opened is a
+   * 'failed' entry naming the stage, so one bad record does not fail the search. Throws
+   * AccessLogUnavailableError when the log cannot be written (nothing is released), RangeError
+   * when `denied` is given without `patientId` or a record is named twice.
+   */
+  async releaseAll(principal: Principal, released: readonly SearchedVersion[], options: { purpose: string; patientId: string | null; denied?: readonly SearchedVersion[] }): Promise<ReleasedRecord[]> {
+    if (principal.org !== this.host.orgId) throw new RangeError('principal must be authenticated by this node\'s organisation');
+    const denied = options.denied ?? [];
+    if (denied.length > 0 && options.patientId === null) throw new RangeError('denied requires the patientId the search was scoped to');
+    const listed = [...released.map((item) => listedOf(item, true)), ...denied.map((item) => listedOf(item, false))];
+    // The contract refuses a list naming a record twice; a refused log after release would be a release unaccounted for.
+    if (new Set(listed.map((item) => item['recordId'])).size !== listed.length) throw new RangeError('released and denied must name each record once');
+    const bodies: JsonObject[] = [];
+    for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX) {
+      const records = listed.slice(start, start + SEARCH_RECORD_COUNT_MAX);
+      bodies.push({ principal: { kind: principal.kind, id: principal.id }, purpose: options.purpose, patientId: options.patientId, records });
+    }
+    await Promise.all(bodies.map((body) => this.#log(body, 'access.search')));
+    return released.map((item) => this.#open(principal, item));
+  }
+
+  #open(principal: Principal, item: SearchedVersion): ReleasedRecord {
+    try {
+      const read = this.host.records.read(readerOf(principal), item.recordId, item.version);
+      return { outcome: 'permit', recordId: item.recordId, resource: read.resource, salt: read.salt, version: read.version };
+    } catch (error) {
+      if (error instanceof RecordIntegrityError) return { outcome: 'failed', recordId: item.recordId, version: item.version, stage: error.stage };
+      if (error instanceof RecordUnavailableError) return { outcome: 'failed', recordId: item.recordId, version: item.version, stage: error.reason };
+      throw error;
+    }
   }
 
   /** Requests break-the-glass for a practitioner and waits for the contract's decision. */
@@ -132,6 +198,16 @@ export class NodeAccess {
     if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason);
     return result.txId;
   }
+}
+
+/** A record as access.search lists it: exactly these fields, whatever else the caller's object carries. */
+function listedOf(item: SearchedVersion, released: boolean): JsonObject {
+  return { recordId: item.recordId, version: item.version, released };
+}
+
+/** `state` with `record` in place of its stored row. */
+function withRecord(state: StateReader, record: RecordRow): StateReader {
+  return { get: (table, key) => (table === RECORD_TABLE && key === record.recordId ? { ...record } : state.get(table, key)) };
 }
 
 function readerOf(principal: Principal): RecordReader {

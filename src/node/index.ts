@@ -12,7 +12,7 @@ export { MemoryChain } from './memory-chain.js';
 export { verifyDataDir, verifyExportFile, countBlocks, type VerifyOptions } from './verify-sources.js';
 export { loadOrgKeys, type OrgKeys } from './org-keys.js';
 export { erasureLine, erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
-export { NodeAccess, AccessLogUnavailableError, type AccessResult, type ProvenEntry } from './access-api.js';
+export { NodeAccess, AccessLogUnavailableError, type AccessResult, type ProvenEntry, type ReleasedRecord, type SearchedVersion } from './access-api.js';
 export { NodeConsent } from './consent-api.js';
 export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
 export { backupDataDir, checkBackup, type BackupManifest } from './backup.js';

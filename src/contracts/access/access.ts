@@ -3,16 +3,18 @@
  * its review, becomes a transaction signed by the organisation whose node authenticated the
  * principal. The decision recorded is the one this contract makes from state at its block.
  */
-import type { JsonObject, Transaction } from '../../ledger/index.js';
+import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
-import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
+import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
 import { patientConsent } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext , contractOf } from '../contract.js';
-import { PATIENT_TABLE, PRACTITIONER_TABLE, type PatientRow, type PractitionerRow } from '../membership/index.js';
+import { PATIENT_TABLE, PRACTITIONER_TABLE, type PractitionerRow } from '../membership/index.js';
 import { RECORD_TABLE, RECORD_VERSION_MAX, type RecordRow } from '../records/index.js';
 import type { StateReader } from '../state.js';
-import { decideAccess, type AccessDecision } from './decide.js';
-import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
+import { decideAccess } from './decide.js';
+import { actorOf, outcomeOf, principalField } from './principal-body.js';
+import { executeSearch } from './search-log.js';
+import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow } from './tables.js';
 
 const MINUTE_MS = 60_000;
 
@@ -103,35 +105,13 @@ function breakTheGlassDenial(state: StateReader, patientId: string, purpose: str
   return patientConsent(state, patientId).breakTheGlass === 'opt-in' ? undefined : 'denied:patient-opted-out';
 }
 
-/**
- * The principal a body names, as authenticated by the signing organisation: practitioners,
- * auditors and system clients of that organisation, or patients whose home it is.
- */
-function principalField(state: StateReader, body: JsonObject, context: TxContext): Principal | `denied:${string}` | undefined {
-  const value = objectField(body, 'principal');
-  if (value === undefined || !onlyFields(value, ['kind', 'id'])) return undefined;
-  const kind = enumField(value, 'kind', ['practitioner', 'patient', 'auditor', 'system'] as const);
-  const id = stringField(value, 'id', ID_PATTERN);
-  if (kind === undefined || id === undefined) return undefined;
-  if (context.signer.role !== 'org') return 'denied:not-an-organisation';
-  if (kind === 'patient' && (state.get(PATIENT_TABLE, id) as PatientRow | undefined)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
-  return { kind, id, org: context.signer.org };
-}
-
-function actorOf(principal: Principal) {
-  return { role: principal.kind, subject: principal.id, org: principal.org };
-}
-
-function outcomeOf(decision: AccessDecision) {
-  return decision.outcome === 'permit' ? { outcome: 'permit' as const, basis: decision.basis } : { outcome: 'deny' as const, reason: decision.reason };
-}
-
 /** The access contract; it also owns the audit trail's tables, which other contracts append to. */
 export const accessContract = contractOf({
   name: 'access',
   tables: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, BTG_ACTIVE_TABLE, BTG_REVIEW_TABLE, BTG_TABLE],
   handlers: {
     'access.log': executeLog,
+    'access.search': executeSearch,
     'access.break-the-glass': executeBreakTheGlass,
     'access.review-break-the-glass': executeReview,
   },

@@ -2,3 +2,4 @@
 export { accessContract } from './access.js';
 export { decideAccess, type AccessDecision, type AccessRequest } from './decide.js';
 export * from './tables.js';
+export { SEARCH_RECORD_COUNT_MAX } from './limits.js';

@@ -14,7 +14,7 @@ export const AUDIT_HEAD_TABLE = 'audit_head';
 export const AUDIT_SEQ_DIGITS = 10;
 
 /** What happened. */
-export type AuditKind = 'access' | 'grant' | 'consent-update' | 'revoke' | 'break-the-glass-setting' | 'break-the-glass' | 'break-the-glass-review' | 'key-share' | 'erasure';
+export type AuditKind = 'access' | 'search' | 'grant' | 'consent-update' | 'revoke' | 'break-the-glass-setting' | 'break-the-glass' | 'break-the-glass-review' | 'key-share' | 'erasure';
 
 /** Why a read was allowed: the patient themself, a consent grant (and an agreement across organisations), break-the-glass, or a directory record of the reader's organisation. */
 export interface AccessBasis {
@@ -42,6 +42,19 @@ export interface AuditEntry {
   basis: AccessBasis | null;
   /** For an access: whether the node released plaintext. True with outcome 'deny' marks a release that raced a revocation. */
   released: boolean | null;
+  /** For a search: each record of this patient it touched, with the contract's decision. Absent on every other kind. */
+  records?: SearchedRecord[];
+}
+
+/** One record a search touched, as its patient's trail records it. */
+export interface SearchedRecord {
+  recordId: string;
+  version: number;
+  /** Whether the node released the plaintext; false only for the records of a patient the search was scoped to and could not read. */
+  released: boolean;
+  outcome: 'permit' | 'deny';
+  reason: string | null;
+  basis: AccessBasis | null;
 }
 
 /** The entry fields a contract supplies; seq, txId and time come from the trail and the context. */
@@ -62,7 +75,7 @@ export function auditCount(state: StateReader, patientId: string): number {
 export function auditWrites(state: StateReader, patientId: string | null, input: AuditInput, context: TxContext): Write[] {
   if (patientId === null) return [];
   const seq = auditCount(state, patientId) + 1;
-  const entry: AuditEntry = {
+  const entry: Omit<AuditEntry, 'records'> = {
     seq,
     kind: input.kind,
     txId: context.txId,
@@ -76,8 +89,11 @@ export function auditWrites(state: StateReader, patientId: string | null, input:
     basis: input.basis === undefined || input.basis === null ? null : { ...input.basis },
     released: input.released ?? null,
   };
+  // Only a search carries records, so every other kind's entries keep their exact earlier shape.
+  const value = { ...entry, actor: { ...entry.actor }, basis: entry.basis === null ? null : { ...entry.basis } };
+  const records = input.records?.map((record) => ({ ...record, basis: record.basis === null ? null : { ...record.basis } }));
   return [
-    { table: AUDIT_ENTRY_TABLE, key: auditKey(patientId, seq), value: { ...entry, actor: { ...entry.actor }, basis: entry.basis === null ? null : { ...entry.basis } } },
+    { table: AUDIT_ENTRY_TABLE, key: auditKey(patientId, seq), value: records === undefined ? value : { ...value, records } },
     { table: AUDIT_HEAD_TABLE, key: patientId, value: { count: seq } },
   ];
 }

@@ -12,7 +12,7 @@ import { normaliseReference } from './normalise.js';
 import { searchParameter, searchParametersOf, type SearchParameterDefinition } from './parameters.js';
 import type { SearchIndex } from './search-index.js';
 
-/** Most ids one _revinclude may add; a search that would add more is refused rather than cut short. */
+/** Most resources the _revinclude values of one search may add, counting only what the caller may read; more is refused rather than cut short. */
 export const REVINCLUDE_IDS_MAX = 10_000;
 
 /** One parsed _include or _revinclude: from `sourceType` via `param`, to `targetType` only when given. */
@@ -59,9 +59,26 @@ export function includeTargets(type: string, resources: readonly JsonObject[], i
 }
 
 /**
+ * The references ('Type/id', each once, in the order of `ids`) that `include` values make a
+ * search of `type` add for its matches `ids`, read from the index's reference rows (so no
+ * match needs decrypting before the search is logged). Same rules and throws as includeTargets().
+ */
+export function includeReferences(index: SearchIndex, type: string, ids: readonly string[], include: readonly string[]): string[] {
+  const targets = new Set<string>();
+  for (const parameter of include.flatMap(parseInclude)) {
+    if (parameter.sourceType !== type) continue;
+    for (const reference of index.referencesFrom(type, parameter.param, ids)) {
+      if (parameter.targetType === undefined || normaliseReference(reference).type === parameter.targetType) targets.add(reference);
+    }
+  }
+  return [...targets];
+}
+
+/**
  * Ids of the resources a `revinclude` value ('Observation:subject') adds for the matches
- * `targetReferences` ('Patient/123'), sorted; they are all of the value's source type.
- * Throws as parseInclude(), and FhirError 400 'too-costly' past REVINCLUDE_IDS_MAX ids.
+ * `targetReferences` ('Patient/123'), sorted; they are all of the value's source type. These
+ * are index candidates: the caller filters them by consent and then applies REVINCLUDE_IDS_MAX,
+ * so the bound never depends on what the caller may not read. Throws as parseInclude().
  */
 export function searchRevinclude(index: SearchIndex, revinclude: string, targetReferences: readonly string[]): string[] {
   const ids = new Set<string>();
@@ -69,7 +86,6 @@ export function searchRevinclude(index: SearchIndex, revinclude: string, targetR
     const wanted = targetReferences.filter((reference) => parameter.targetType === undefined || normaliseReference(reference).type === parameter.targetType);
     for (const id of index.idsReferencing(parameter.sourceType, parameter.param, wanted.map((reference) => normaliseReference(reference).reference))) ids.add(id);
   }
-  if (ids.size > REVINCLUDE_IDS_MAX) throw FhirError.of(400, 'too-costly', `_revinclude would add more than ${REVINCLUDE_IDS_MAX} resources`);
   return [...ids].sort();
 }
 

@@ -200,6 +200,37 @@ export class SearchIndex {
   }
 
   /**
+   * Ids of the `type` resources matching `params` (as search() reads them, but ignoring _count
+   * and _offset), in result order, from the `start`th match, at most `limit`: the candidates a
+   * caller's search pages over once consent has filtered them. No total is counted.
+   */
+  searchIds(type: string, params: URLSearchParams, start: number, limit: number): string[] {
+    this.#flush();
+    const { where, orderBy } = compileSearch(type, params, this.#now());
+    const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
+    return this.#statement(sql).pluck().all(...where.args, ...orderBy.args, limit, start) as string[];
+  }
+
+  /**
+   * The references ('Type/id') that reference parameter `param` of the `type` resources `ids`
+   * holds, each once, ordered by the position of its first holder in `ids`: what
+   * _include=type:param follows, read from the index rather than from decrypted resources.
+   * References naming no Type/id are left out. Throws FhirError 400 as idsReferencing().
+   */
+  referencesFrom(type: string, param: string, ids: readonly string[]): string[] {
+    this.#flush();
+    if (searchParameter(type, param)?.kind !== 'reference') throw FhirError.of(400, 'not-supported', `${type} has no reference search parameter '${param}'`);
+    if (ids.length === 0) return [];
+    const sql =
+      'SELECT r.id AS id, v.reference AS reference FROM resource r JOIN reference_value v ON v.rid = r.rid ' +
+      'WHERE r.type = ? AND v.param = ? AND v.id IS NOT NULL AND r.id IN (SELECT value FROM json_each(?)) ORDER BY v.rowid';
+    const rows = this.#statement(sql).all(type, parameterKey(type, param), JSON.stringify(ids)) as { id: string; reference: string }[];
+    const position = new Map(ids.map((id, i) => [id, i]));
+    rows.sort((left, right) => position.get(left.id)! - position.get(right.id)!);
+    return [...new Set(rows.map((row) => row.reference))];
+  }
+
+  /**
    * Ids of the `type` resources whose reference parameter `param` names any of `references`
    * ('Type/id'), sorted: the matches of _revinclude=type:param. Throws FhirError 400
    * not-supported unless `param` is a reference parameter of `type`.

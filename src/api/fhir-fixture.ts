@@ -1,0 +1,70 @@
+/**
+ * Test support for the /fhir route tests (not part of the public API): a node serving FHIR on
+ * Fastify's in-process injector, with a header "token" naming the principal and the resource
+ * types its scopes allow. The SMART token path has its own tests.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Principal } from '../contracts/index.js';
+import { FhirError } from '../fhir/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { ChartChainNode } from '../node/index.js';
+import { registerFhirRoutes, type FhirAuth } from './fhir-routes.js';
+import type { FhirRateLimit } from './limits.js';
+
+/** The organisation of every fixture node. */
+export const FIXTURE_ORG = 'practice-a';
+
+/**
+ * `Bearer <kind>:<id>[:<Type>,<Type>…]`: the principal, and the resource types its scopes allow
+ * (every interaction on them); all types when none are listed.
+ */
+const typeScopedAuth: FhirAuth = {
+  async authenticate(request: FastifyRequest) {
+    const match = /^Bearer (practitioner|patient|auditor|system):([a-z0-9-]+)(?::([A-Za-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
+    if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
+    const principal: Principal = { kind: match[1] as Principal['kind'], id: match[2]!, org: FIXTURE_ORG };
+    const types = match[3]?.split(',');
+    return { principal, allows: (type: string) => types === undefined || types.includes(type) };
+  },
+};
+
+/** A node with practitioner dr-ada registered, serving /fhir; closed and removed after `t`. */
+export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateLimit } = {}): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
+  const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
+  t.after(async () => {
+    await opened.app?.close();
+    await opened.node?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  ChartChainNode.init(dir, { orgId: FIXTURE_ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
+  const app = (opened.app = Fastify());
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
+  registerFhirRoutes(app, node, typeScopedAuth, 'on', options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit });
+  await app.ready();
+  const keys = node.records.enrol('practitioner', 'dr-ada');
+  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
+  return { node, app };
+}
+
+/** An injected request's answer: status, headers and the parsed body. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, unknown>;
+  readonly body: JsonObject;
+}
+
+/** `method url` as `token` (default: practitioner dr-ada), with a JSON body when given. */
+export async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, options: { token?: string; body?: unknown } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { authorization: `Bearer ${options.token ?? 'practitioner:dr-ada'}` };
+  if (options.body !== undefined) headers['content-type'] = 'application/fhir+json';
+  const response = await app.inject({ method, url, headers, ...(options.body === undefined ? {} : { payload: JSON.stringify(options.body) }) });
+  return { status: response.statusCode, headers: response.headers, body: response.body === '' ? {} : (response.json() as JsonObject) };
+}
