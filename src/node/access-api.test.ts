@@ -19,15 +19,17 @@ function probe(submitted: Submitted, broken: readonly string[] = []) {
       return { resource: { resourceType: 'Observation', id: recordId }, salt: '00', version: { version } as VersionRow };
     },
   } as unknown as NodeRecords;
+  const log = (type: string, body: JsonObject): Submitted => {
+    bodies.push(body);
+    events.push(`log ${type}`);
+    return submitted;
+  };
   const host = {
     orgId: 'org-a',
     records,
     signAsOrg: (type: string, body: JsonObject) => ({ type, body }) as unknown as Transaction,
-    submit: async (tx: Transaction) => {
-      bodies.push(tx.body);
-      events.push(`log ${tx.type}`);
-      return submitted;
-    },
+    submit: async (tx: Transaction) => log(tx.type, tx.body),
+    submitAsOrg: async (type: string, body: JsonObject) => log(type, body),
   } as unknown as AccessHost;
   return { access: new NodeAccess(host), events, bodies };
 }
