@@ -5,13 +5,14 @@ import { ApiError } from './api-error.js';
 import { registerAuthRoutes, type AuthServer } from './auth/index.js';
 import { registerFhirRoutes } from './fhir-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
+import { registerPeerRoutes } from './peer-routes.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
 import { HTTP_BODY_BYTES_MAX } from './limits.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 
 /**
- * Builds (but does not start) the HTTP app for `node`: /ledger always; with `auth`, also the
+ * Builds (but does not start) the HTTP app for `node`: /ledger and /peer always; with `auth`, also the
  * SMART authorization endpoints and the FHIR API at /fhir.
  */
 export function buildServer(node: ChartChainNode, options: { logger?: boolean; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks' } = {}): FastifyInstance {
@@ -36,6 +37,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: boolean; a
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }));
   registerLedgerRoutes(app, node);
+  registerPeerRoutes(app, node);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger);

@@ -1,5 +1,5 @@
 /** Public API of src/node: the node, its proofs, and chain verification. Knows nothing of HTTP. */
-export { ChartChainNode, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
+export { ChartChainNode, type OpenOptions, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
 export { isInitialised, awaitsGenesis, adoptGenesis, identityOf, type InitOptions } from './node-init.js';
 export { buildGenesis, readGenesis, GenesisError, type GenesisFile, type OrgIdentity } from './network-genesis.js';
 export { readNodeConfig, DEFAULT_ORDERER, type NodeConfig } from './node-config.js';
@@ -15,3 +15,6 @@ export { erasureLine, erasureStatus, erasureStatuses, type ErasureStatus } from 
 export { NodeAccess, AccessLogUnavailableError, type AccessResult, type ProvenEntry } from './access-api.js';
 export { NodeConsent } from './consent-api.js';
 export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
+export { NodeCheckpoints, type CountedCheckpoint, type HeightCheckpoints, type CheckpointRefusal } from './checkpoints.js';
+export { NodePeerBlobs, httpTransport, type PeerTransport } from './peer-blobs.js';
+export { PeerRequestVerifier, signPeerRequest, PEER_HEADERS, PEER_REQUEST_SKEW_MS, type PeerAuthRefusal } from './peer-auth.js';

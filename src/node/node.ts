@@ -24,6 +24,9 @@ import {
 } from '../ledger/index.js';
 import { BlobStore, ChainStore, CheckpointStore, type BlockCommit } from '../storage/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
+import { BlobAccessIndex } from './blob-access-index.js';
+import { NodePeerBlobs, type PeerTransport } from './peer-blobs.js';
+import { PeerRequestVerifier } from './peer-auth.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
@@ -59,6 +62,8 @@ export interface OpenOptions {
   readonly orderer?: (onFatal: (error: Error) => void) => Orderer;
   /** Where checkpoints are published and heard; by default nowhere (a network of one). */
   readonly checkpoints?: CheckpointExchange;
+  /** How peers are reached for blobs; by default HTTP to the endpoints in node.json. */
+  readonly peerTransport?: PeerTransport;
 }
 
 /** A running node. Create with ChartChainNode.open; stop with close(). */
@@ -81,6 +86,10 @@ export class ChartChainNode {
   readonly consent: NodeConsent;
   /** This node's checkpoints and everyone else's, and which blocks are final. */
   readonly checkpoints: NodeCheckpoints;
+  /** Ciphertexts served to and fetched from the other organisations' nodes. */
+  readonly peerBlobs: NodePeerBlobs;
+  /** Checks the signed requests of peer nodes (GET /peer/blobs/:hash). */
+  readonly peerAuth: PeerRequestVerifier;
 
   private constructor(
     readonly dataDir: string,
@@ -92,6 +101,7 @@ export class ChartChainNode {
     private readonly signatures: SignatureCache,
     private readonly orderer: Orderer,
     checkpoints: CheckpointExchange,
+    peerTransport: PeerTransport | undefined,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId);
@@ -103,11 +113,16 @@ export class ChartChainNode {
       submit: (tx) => this.submit(tx),
       waitForTx: (txId, timeoutMs) => this.waitForTx(txId, timeoutMs),
       submitAndWait: (tx) => this.submitAndWait(tx),
+      fetchBlob: (recordId, version) => this.peerBlobs.ensureVersion(recordId, version),
     };
     this.access = new NodeAccess(host);
     this.consent = new NodeConsent(host);
     const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), checkpoints, checkpointHost);
+    const peerHost = { orgId: config.orgId, signing: keys.signing, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
+    this.peerBlobs = new NodePeerBlobs(peerHost, BlobAccessIndex.fromChain(store), config.peers ?? {}, peerTransport);
+    this.peerAuth = new PeerRequestVerifier(store.state);
+    this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
     const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
     this.#org = new LocalSigner(keys.signing, typeof nonce === 'number' ? nonce : 0);
   }
@@ -139,7 +154,7 @@ export class ChartChainNode {
     const onFatal = (error: Error) => owner.node?.halt(error.message);
     const orderer = options.orderer?.(onFatal) ?? new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal });
     const exchange = options.checkpoints ?? new MemoryCheckpointHub().connect();
-    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer, exchange));
+    const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer, exchange, options.peerTransport));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
