@@ -28,7 +28,10 @@ function readJsonFile(path: string): unknown {
 function init(flags: InitFlags): void {
   if (flags.join === true && flags.genesis !== undefined) throw new Error('--join and --genesis exclude each other');
   const genesis = flags.genesis === undefined ? {} : { genesis: readJsonFile(flags.genesis) };
-  ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, ...genesis });
+  // A directory that has keys (made with --join) takes its genesis here or at start --genesis;
+  // one that already has a chain only checks the file against the genesis it pinned.
+  if ('genesis' in genesis && readNodeConfig(resolve(flags.data)) !== undefined) adoptGenesis(resolve(flags.data), genesis.genesis);
+  else ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, ...genesis });
   const config = readNodeConfig(resolve(flags.data))!;
   const what = flags.join === true ? 'awaiting a network genesis (chartchain identity export, then start --genesis FILE)' : `${flags.genesis === undefined ? 'founding' : 'member of'} network "${config.network}", genesis ${config.genesisHash}`;
   process.stdout.write(`initialised ${config.orgId} (${config.orgName}) ${what} in ${flags.data}\n`);
