@@ -54,6 +54,7 @@ export class NodeCheckpoints {
   /** Signs, keeps and publishes this node's checkpoint for a block it just committed. */
   committed(header: BlockHeader): Checkpoint {
     const checkpoint = signCheckpoint({ height: header.height, blockHash: blockHashOf(header), appHash: header.appHash, orgId: this.host.orgId }, this.host.signing);
+    this.store.setMembers(header.height, membersOf(this.host.state));
     this.store.add(checkpoint);
     this.exchange.publish(checkpoint).catch((error: unknown) => this.host.alarm(`checkpoint ${header.height} not published: ${String(error)}`));
     this.#evaluate(header.height);
@@ -73,9 +74,12 @@ export class NodeCheckpoints {
     return undefined;
   }
 
-  /** The checkpoints of `height` with the tally. */
+  /**
+   * The checkpoints of `height` with the tally. The members who count are those after block
+   * `height` as this node committed it; for a block not yet committed here, today's members.
+   */
   at(height: number): HeightCheckpoints {
-    const members = membersOf(this.host.state);
+    const members = this.store.membersAt(height) ?? membersOf(this.host.state);
     const majority = Math.floor(members.length / 2) + 1;
     const counted = this.store.at(height).filter((checkpoint) => members.includes(checkpoint.orgId));
     const agreed = agreedKey(counted, majority);

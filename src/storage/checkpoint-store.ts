@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS checkpoint (
   PRIMARY KEY (height, org_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoint_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoint_members (height INTEGER PRIMARY KEY, members TEXT NOT NULL);
 `;
 
 function checkpointFrom(row: CheckpointRow): Checkpoint {
@@ -45,6 +46,8 @@ export class CheckpointStore {
       atHeight: db.prepare('SELECT * FROM checkpoint WHERE height = ? ORDER BY org_id'),
       latest: db.prepare('SELECT c.* FROM checkpoint c JOIN (SELECT org_id, MAX(height) AS height FROM checkpoint GROUP BY org_id) m ON c.org_id = m.org_id AND c.height = m.height ORDER BY c.org_id'),
       getMeta: db.prepare('SELECT value FROM checkpoint_meta WHERE name = ?').pluck(),
+      getMembers: db.prepare('SELECT members FROM checkpoint_members WHERE height = ?').pluck(),
+      setMembers: db.prepare('INSERT OR REPLACE INTO checkpoint_members (height, members) VALUES (?, ?)'),
       setMeta: db.prepare('INSERT INTO checkpoint_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     };
   }
@@ -76,6 +79,17 @@ export class CheckpointStore {
   /** Each organisation's highest checkpoint, by orgId. */
   latestByOrg(): Checkpoint[] {
     return (this.#statements.latest.all() as CheckpointRow[]).map(checkpointFrom);
+  }
+
+  /** Records the member organisations after block `height`, as this node committed it: who must sign its checkpoint. */
+  setMembers(height: number, members: readonly string[]): void {
+    this.#statements.setMembers.run(height, JSON.stringify(members));
+  }
+
+  /** The members recorded for `height`, or undefined for a block this node has not committed. */
+  membersAt(height: number): string[] | undefined {
+    const text = this.#statements.getMembers.get(height) as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as string[]);
   }
 
   /** The highest height known final, or -1. */
