@@ -42,13 +42,14 @@ export type CheckpointRefusal = 'malformed' | 'unknown-signer' | 'bad-signature'
 export class NodeCheckpoints {
   readonly #alarmed = new Set<string>();
   readonly #unsubscribe: () => void;
+  #closed = false;
 
   constructor(
     private readonly store: CheckpointStore,
     private readonly exchange: CheckpointExchange,
     private readonly host: CheckpointHost,
   ) {
-    this.#unsubscribe = exchange.subscribe((value) => void this.receive(value));
+    this.#unsubscribe = exchange.subscribe((value) => void (this.#closed || this.receive(value)));
   }
 
   /** Signs, keeps and publishes this node's checkpoint for a block it just committed. */
@@ -96,6 +97,7 @@ export class NodeCheckpoints {
 
   /** Stops listening and closes the store. */
   close(): void {
+    this.#closed = true;
     this.#unsubscribe();
     this.store.close();
   }
