@@ -55,8 +55,7 @@ export class NodeCheckpoints {
   /** Signs, keeps and publishes this node's checkpoint for a block it just committed. */
   committed(header: BlockHeader): Checkpoint {
     const checkpoint = signCheckpoint({ height: header.height, blockHash: blockHashOf(header), appHash: header.appHash, orgId: this.host.orgId }, this.host.signing);
-    this.store.setMembers(header.height, membersOf(this.host.state));
-    this.store.add(checkpoint);
+    this.store.addOwn(checkpoint, membersOf(this.host.state));
     this.exchange.publish(checkpoint).catch((error: unknown) => this.host.alarm(`checkpoint ${header.height} not published: ${String(error)}`));
     this.#evaluate(header.height);
     return checkpoint;

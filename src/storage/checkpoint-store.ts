@@ -52,9 +52,14 @@ export class CheckpointStore {
     };
   }
 
-  /** Opens (creating if needed) the checkpoint database at `path`. */
+  /**
+   * Opens (creating if needed) the checkpoint database at `path`. Commits are not fsynced one by
+   * one (WAL, synchronous=NORMAL): this runs on every block commit, and a checkpoint lost to a
+   * power cut is signed again at the next start (the head's) or by the next block.
+   */
   static open(path: string): CheckpointStore {
     const db = openDatabase(path);
+    db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
     return new CheckpointStore(db);
   }
@@ -81,9 +86,15 @@ export class CheckpointStore {
     return (this.#statements.latest.all() as CheckpointRow[]).map(checkpointFrom);
   }
 
-  /** Records the member organisations after block `height`, as this node committed it: who must sign its checkpoint. */
-  setMembers(height: number, members: readonly string[]): void {
-    this.#statements.setMembers.run(height, JSON.stringify(members));
+  /**
+   * Stores this node's own checkpoint with the member organisations after its block, as this
+   * node committed it (who must sign that height), in one transaction.
+   */
+  addOwn(checkpoint: Checkpoint, members: readonly string[]): void {
+    this.#db.transaction(() => {
+      this.#statements.setMembers.run(checkpoint.height, JSON.stringify(members));
+      this.add(checkpoint);
+    })();
   }
 
   /** The members recorded for `height`, or undefined for a block this node has not committed. */
