@@ -12,13 +12,11 @@ export class BlobAccessIndex {
   readonly #recipients = new Map<string, Set<string>>();
   readonly #keyOwners = new Map<string, string>();
 
-  /** Built from `chain`'s committed state (a scan of three tables: once, at start). */
-  static fromChain(chain: ChainStore): BlobAccessIndex {
-    const index = new BlobAccessIndex();
+  /** Learns everything in `chain`'s committed state (a scan of three tables: once, at start, after state recovery). */
+  load(chain: ChainStore): void {
     for (const table of [ORG_TABLE, PRACTITIONER_TABLE, VERSION_TABLE]) {
-      for (const key of chain.stateKeys(table)) index.#observe(table, key, chain.state.get(table, key));
+      for (const key of chain.stateKeys(table)) this.#observe(table, key, chain.state.get(table, key));
     }
-    return index;
   }
 
   /** Follows a committed block's writes. */

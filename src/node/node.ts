@@ -120,7 +120,7 @@ export class ChartChainNode {
     const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), checkpoints, checkpointHost);
     const peerHost = { orgId: config.orgId, signing: keys.signing, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
-    this.peerBlobs = new NodePeerBlobs(peerHost, BlobAccessIndex.fromChain(store), config.peers ?? {}, peerTransport);
+    this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex(), config.peers ?? {}, peerTransport);
     this.peerAuth = new PeerRequestVerifier(store.state);
     this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
     const nonce = store.state.get(NONCE_TABLE, keys.signing.keyId);
@@ -158,6 +158,7 @@ export class ChartChainNode {
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
+    node.peerBlobs.index.load(store);
     // Signed again after a restart: a crash may have come between a commit and its checkpoint.
     node.checkpoints.committed(store.head()!);
     node.#requeue();
