@@ -81,6 +81,7 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
   const head = node.head();
   const lines = [
     `chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}`,
+    `network "${node.config.network}", genesis ${node.blockHash(0)}`,
     `FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration`,
   ];
   if (demo.seeded) {
