@@ -9,6 +9,7 @@ import { registerFhirRoutes } from './fhir-routes.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerMetrics } from './metrics.js';
+import { registerPeerRoutes } from './peer-routes.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
 import { HTTP_BODY_BYTES_MAX, type FhirRateLimit, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
 import { loggerOptions, type ServerLogger } from './logging.js';
@@ -33,8 +34,8 @@ const DEFAULT_TIMEOUTS: HttpTimeouts = {
 };
 
 /**
- * Builds (but does not start) the HTTP app for `node`: /ledger, /healthz, /readyz and /metrics
- * always; with `auth`, also the SMART authorization endpoints and the FHIR API at /fhir (and
+ * Builds (but does not start) the HTTP app for `node`: /ledger, /peer, /healthz, /readyz and
+ * /metrics always; with `auth`, also the SMART authorization endpoints and the FHIR API at /fhir (and
  * token-gated /ledger reads). `logger` turns on structured JSON logs (see logging.ts for what
  * they leave out); off by default, so tests stay quiet. `timeouts` shortens the waits for tests.
  */
@@ -70,6 +71,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: ServerLogg
   registerMetrics(app, node);
   registerHealthRoutes(app, node, options.readiness);
   registerLedgerRoutes(app, node, options.auth);
+  registerPeerRoutes(app, node);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger, options.fhirRateLimit === undefined ? {} : { rateLimit: options.fhirRateLimit });

@@ -25,7 +25,7 @@ function failedLines(error: ChainVerificationError): string {
   return lines.join('\n') + '\n';
 }
 
-async function verify(file: string | undefined, flags: { data?: string; progress?: boolean }): Promise<void> {
+async function verify(file: string | undefined, flags: { data?: string; progress?: boolean; genesisHash?: string }): Promise<void> {
   const showProgress = flags.progress ?? process.stderr.isTTY === true;
   const dataDir = resolve(flags.data ?? './data');
   const bar = progressBar(showProgress, file === undefined ? countBlocks(dataDir) : 0);
@@ -33,6 +33,8 @@ async function verify(file: string | undefined, flags: { data?: string; progress
     const options = bar.onProgress === undefined ? {} : { onProgress: bar.onProgress };
     const summary = file === undefined ? await verifyDataDir(dataDir, options) : await verifyExportFile(resolve(file), options);
     bar.stop();
+    // Block 0 carries no signature of authority: it is trusted by the hash the operator pinned.
+    if (flags.genesisHash !== undefined && summary.genesisHash !== flags.genesisHash) throw new ChainVerificationError(0, `genesis ${summary.genesisHash} is not the pinned genesis ${flags.genesisHash}`);
     process.stdout.write(summaryLines(summary) + '\n');
   } catch (error) {
     bar.stop();
@@ -64,5 +66,6 @@ export function registerChainCommands(program: Command): void {
     .option('--data <dir>', 'data directory to verify (when no file is given)')
     .option('--progress', 'show a progress bar (default: when stderr is a terminal)')
     .option('--no-progress', 'never show a progress bar')
+    .option('--genesis-hash <hex>', 'fail unless block 0 has this hash (the one `chartchain genesis` printed)')
     .action(verify);
 }

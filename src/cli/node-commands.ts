@@ -34,7 +34,10 @@ function readJsonFile(path: string): unknown {
 function init(flags: InitFlags): void {
   if (flags.join === true && flags.genesis !== undefined) throw new Error('--join and --genesis exclude each other');
   const genesis = flags.genesis === undefined ? {} : { genesis: readJsonFile(flags.genesis) };
-  ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, ...genesis });
+  // A directory that has keys (made with --join) takes its genesis here or at start --genesis;
+  // one that already has a chain only checks the file against the genesis it pinned.
+  if ('genesis' in genesis && readNodeConfig(resolve(flags.data)) !== undefined) adoptGenesis(resolve(flags.data), genesis.genesis);
+  else ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, ...genesis });
   const config = readNodeConfig(resolve(flags.data))!;
   const what = flags.join === true ? 'awaiting a network genesis (chartchain identity export, then start --genesis FILE)' : `${flags.genesis === undefined ? 'founding' : 'member of'} network "${config.network}", genesis ${config.genesisHash}`;
   process.stdout.write(`initialised ${config.orgId} (${config.orgName}) ${what} in ${flags.data}\n`);
@@ -136,6 +139,7 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
   const head = node.head();
   const lines = [
     `chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}`,
+    `network "${node.config.network}", genesis ${node.blockHash(0)}`,
     `FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration`,
   ];
   if (demo.seeded) {

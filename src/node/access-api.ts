@@ -42,6 +42,8 @@ export interface AccessHost {
   submit(tx: Transaction): Promise<Submitted>;
   waitForTx(txId: string, timeoutMs?: number): Promise<{ status: string }>;
   submitAndWait(tx: Transaction): Promise<{ status: string; txId?: string }>;
+  /** Brings a version's ciphertext from a peer when this node lacks it; never rejects (the read reports what is missing). */
+  fetchBlob?(recordId: string, version: number): Promise<void>;
 }
 
 /** The answer to a read: the resource with its basis, or the denial; either way the access transaction's id. */
@@ -92,6 +94,7 @@ export class NodeAccess {
     const released = decision.outcome === 'permit';
     const txId = await this.#log({ principal: { kind: principal.kind, id: principal.id }, recordId, version, action: 'read', purpose: options.purpose, released });
     if (decision.outcome === 'deny') return { outcome: 'deny', reason: decision.reason, txId };
+    await this.host.fetchBlob?.(recordId, version);
     const read = this.host.records.read(readerOf(principal), recordId, version);
     return { outcome: 'permit', resource: read.resource, salt: read.salt, version: read.version, basis: decision.basis, txId };
   }

@@ -7,6 +7,7 @@ import { generateSigningKey, toHex, type SigningKey } from '../crypto/index.js';
 import { MemoryCheckpointHub } from '../consensus/index.js';
 import { signCheckpoint, type BlockHeader } from '../ledger/index.js';
 import { CheckpointStore } from '../storage/index.js';
+import { CONSORTIUM_TABLE } from '../contracts/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
 import { MemoryChain } from './memory-chain.js';
 import { buildGenesis, readGenesis } from './network-genesis.js';
@@ -22,16 +23,17 @@ interface SimulatedOrg {
 const ORG_IDS = ['org-a', 'org-b', 'org-c'];
 
 /** Three organisations of one network, each with its own checkpoint store, on one in-memory exchange. */
-function network(t: { after: (fn: () => void) => void }): SimulatedOrg[] {
+function network(t: { after: (fn: () => void) => void }, membersNow?: () => string[]): SimulatedOrg[] {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-checkpoints-'));
   const keys = ORG_IDS.map(() => generateSigningKey());
   const identities = ORG_IDS.map((orgId, i) => ({ orgId, name: orgId, signingKey: toHex(keys[i]!.publicKey), encryptionKey: '11'.repeat(32) }));
   const chain = new MemoryChain();
   chain.apply(readGenesis(buildGenesis('checkpoints', identities, 1000)).commit);
   const hub = new MemoryCheckpointHub();
+  const state = { get: (table: string, key: string) => (table === CONSORTIUM_TABLE && membersNow !== undefined ? { network: 'checkpoints', members: membersNow() } : chain.state.get(table, key)) };
   const orgs = ORG_IDS.map((orgId, i) => {
     const org: { -readonly [K in keyof SimulatedOrg]: SimulatedOrg[K] } = { orgId, key: keys[i]!, alarms: [], halted: undefined, checkpoints: undefined as never };
-    const host = { orgId, signing: keys[i]!, state: chain.state, alarm: (reason: string) => org.alarms.push(reason), halt: (reason: string) => (org.halted = reason) };
+    const host = { orgId, signing: keys[i]!, state, alarm: (reason: string) => org.alarms.push(reason), halt: (reason: string) => (org.halted = reason) };
     org.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dir, `${orgId}.db`)), hub.connect(), host);
     return org;
   });
@@ -93,4 +95,17 @@ test('only a member organisation\'s key, with a valid signature, counts', (t) =>
   assert.equal(a!.checkpoints.receive({ ...fields, orgId: 'org-b' }), 'malformed');
   assert.equal(a!.checkpoints.receive(signCheckpoint({ ...fields, orgId: 'org-b' }, b!.key)), undefined);
   assert.deepEqual(a!.checkpoints.at(3).checkpoints.map((c) => c.orgId), ['org-b']);
+});
+
+test('who must sign a height is the membership after that block, not today\'s', (t) => {
+  let members = ['org-a'];
+  const [a] = network(t, () => members);
+  a!.checkpoints.committed(header(1, 'aa'.repeat(32)));
+  assert.equal(a!.checkpoints.at(1).final, true, 'a network of one');
+  members = [...ORG_IDS];
+  a!.checkpoints.committed(header(2, 'aa'.repeat(32)));
+  assert.equal(a!.checkpoints.at(1).final, true, 'still final once two more organisations joined');
+  assert.deepEqual(a!.checkpoints.at(1).members, ['org-a']);
+  assert.equal(a!.checkpoints.at(2).final, false);
+  assert.equal(a!.checkpoints.status().finalisedHeight, 1);
 });

@@ -42,19 +42,20 @@ export type CheckpointRefusal = 'malformed' | 'unknown-signer' | 'bad-signature'
 export class NodeCheckpoints {
   readonly #alarmed = new Set<string>();
   readonly #unsubscribe: () => void;
+  #closed = false;
 
   constructor(
     private readonly store: CheckpointStore,
     private readonly exchange: CheckpointExchange,
     private readonly host: CheckpointHost,
   ) {
-    this.#unsubscribe = exchange.subscribe((value) => void this.receive(value));
+    this.#unsubscribe = exchange.subscribe((value) => void (this.#closed || this.receive(value)));
   }
 
   /** Signs, keeps and publishes this node's checkpoint for a block it just committed. */
   committed(header: BlockHeader): Checkpoint {
     const checkpoint = signCheckpoint({ height: header.height, blockHash: blockHashOf(header), appHash: header.appHash, orgId: this.host.orgId }, this.host.signing);
-    this.store.add(checkpoint);
+    this.store.addOwn(checkpoint, membersOf(this.host.state));
     this.exchange.publish(checkpoint).catch((error: unknown) => this.host.alarm(`checkpoint ${header.height} not published: ${String(error)}`));
     this.#evaluate(header.height);
     return checkpoint;
@@ -73,9 +74,12 @@ export class NodeCheckpoints {
     return undefined;
   }
 
-  /** The checkpoints of `height` with the tally. */
+  /**
+   * The checkpoints of `height` with the tally. The members who count are those after block
+   * `height` as this node committed it; for a block not yet committed here, today's members.
+   */
   at(height: number): HeightCheckpoints {
-    const members = membersOf(this.host.state);
+    const members = this.store.membersAt(height) ?? membersOf(this.host.state);
     const majority = Math.floor(members.length / 2) + 1;
     const counted = this.store.at(height).filter((checkpoint) => members.includes(checkpoint.orgId));
     const agreed = agreedKey(counted, majority);
@@ -92,6 +96,7 @@ export class NodeCheckpoints {
 
   /** Stops listening and closes the store. */
   close(): void {
+    this.#closed = true;
     this.#unsubscribe();
     this.store.close();
   }

@@ -1,5 +1,5 @@
 /** Public API of src/node: the node, its proofs, and chain verification. Knows nothing of HTTP. */
-export { ChartChainNode, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
+export { ChartChainNode, type OpenOptions, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
 export { isInitialised, awaitsGenesis, adoptGenesis, identityOf, type InitOptions } from './node-init.js';
 export { buildGenesis, readGenesis, GenesisError, type GenesisFile, type OrgIdentity } from './network-genesis.js';
 export { readNodeConfig, DEFAULT_ORDERER, type NodeConfig } from './node-config.js';
@@ -19,3 +19,6 @@ export { backupDataDir, checkBackup, type BackupManifest } from './backup.js';
 export { RecordIntegrityError } from './record-service.js';
 export { CommitTimeoutError } from './commit-waiters.js';
 export { BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collectOrphanBlobs, referencedBlobs, type BlobCollectorHost } from './blob-gc.js';
+export { NodeCheckpoints, type CountedCheckpoint, type HeightCheckpoints, type CheckpointRefusal } from './checkpoints.js';
+export { NodePeerBlobs, httpTransport, type PeerTransport } from './peer-blobs.js';
+export { PeerRequestVerifier, signPeerRequest, PEER_HEADERS, PEER_REQUEST_SKEW_MS, type PeerAuthRefusal } from './peer-auth.js';

@@ -24,6 +24,9 @@ import {
 } from '../ledger/index.js';
 import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, restrictUmask, type BlockCommit } from '../storage/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
+import { BlobAccessIndex } from './blob-access-index.js';
+import { NodePeerBlobs, type PeerTransport } from './peer-blobs.js';
+import { PeerRequestVerifier } from './peer-auth.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
@@ -74,6 +77,8 @@ export interface OpenOptions {
   readonly orderer?: (onFatal: (error: Error) => void) => Orderer;
   /** Where checkpoints are published and heard; by default nowhere (a network of one). */
   readonly checkpoints?: CheckpointExchange;
+  /** How peers are reached for blobs; by default HTTP to the endpoints in node.json. */
+  readonly peerTransport?: PeerTransport;
 }
 
 /** A running node. Create with ChartChainNode.open; stop with close(). */
@@ -97,6 +102,10 @@ export class ChartChainNode {
   readonly consent: NodeConsent;
   /** This node's checkpoints and everyone else's, and which blocks are final. */
   readonly checkpoints: NodeCheckpoints;
+  /** Ciphertexts served to and fetched from the other organisations' nodes. */
+  readonly peerBlobs: NodePeerBlobs;
+  /** Checks the signed requests of peer nodes (GET /peer/blobs/:hash). */
+  readonly peerAuth: PeerRequestVerifier;
 
   private constructor(
     readonly dataDir: string,
@@ -108,6 +117,7 @@ export class ChartChainNode {
     private readonly signatures: SignatureCache,
     private readonly orderer: Orderer,
     checkpoints: CheckpointExchange,
+    peerTransport: PeerTransport | undefined,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId, (keyId) => this.lastUsedNonce(keyId));
@@ -120,11 +130,16 @@ export class ChartChainNode {
       submit: (tx) => this.submit(tx),
       waitForTx: (txId, timeoutMs) => this.waitForTx(txId, timeoutMs),
       submitAndWait: (tx) => this.submitAndWait(tx),
+      fetchBlob: (recordId, version) => this.peerBlobs.ensureVersion(recordId, version),
     };
     this.access = new NodeAccess(host);
     this.consent = new NodeConsent(host);
     const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), checkpoints, checkpointHost);
+    const peerHost = { orgId: config.orgId, signing: keys.signing, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
+    this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex(), config.peers ?? {}, peerTransport);
+    this.peerAuth = new PeerRequestVerifier(store.state);
+    this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
     // Its first nonce is known only once state is recovered and the queue read: see open().
     this.#org = new LocalSigner(keys.signing, 0);
   }
@@ -163,10 +178,11 @@ export class ChartChainNode {
     const orderer = options.orderer?.(onFatal) ?? new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal });
     const exchange = options.checkpoints ?? new MemoryCheckpointHub().connect();
     const keys = loadOrgKeys(dataDir);
-    const node = (owner.node = new ChartChainNode(dataDir, config, keys, store, executor, pool, new SignatureCache(pool), orderer, exchange));
+    const node = (owner.node = new ChartChainNode(dataDir, config, keys, store, executor, pool, new SignatureCache(pool), orderer, exchange, options.peerTransport));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
+    node.peerBlobs.index.load(store);
     // Signed again after a restart: a crash may have come between a commit and its checkpoint.
     node.checkpoints.committed(store.head()!);
     node.#requeue();

@@ -25,6 +25,12 @@ test('after a crash, blocks above the state savepoint are replayed into the same
     txIds.push(result.txId);
   }
   for (const txId of txIds) await node.waitForTx(txId, 10_000);
+  // A record version committed above the savepoint: which organisations may fetch its ciphertext is learnt again from the replay.
+  const keys = node.records.enrol('practitioner', 'dr-a');
+  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...keys }))).status, 'ok');
+  const write = await node.records.write({ practitionerId: 'dr-a', patientId: 'patient-0000', resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } });
+  assert.equal((await node.submitAndWait(write.tx)).status, 'ok');
+  const ciphertextHash = node.records.version(write.recordId, 1)!.ciphertextHash!;
   const head = node.head();
   assert.ok(head.height > node.store.savedStateHeight, 'the test needs blocks above the savepoint');
   // A copy taken while the node runs, between commits, is what a kill -9 leaves on disk.
@@ -39,6 +45,7 @@ test('after a crash, blocks above the state savepoint are replayed into the same
     for (const txId of txIds) assert.equal(recovered.lookupTx(txId)?.status, 'ok');
     assert.ok(recovered.store.state.get(PATIENT_TABLE, 'patient-0039') !== undefined);
     assert.ok(recovered.store.state.get(TX_TABLE, txIds[0]!) !== undefined);
+    assert.equal(recovered.peerBlobs.index.mayFetch('practice-a', ciphertextHash), true);
     // The organisation's signer starts above the nonces the replayed blocks spent, not at the
     // savepoint's: its first transaction and the access log of a read are admitted and commit.
     const next = await recovered.submitAndWait(recovered.signAsOrg('membership.register-patient', patientBody('patient-0040')));

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS checkpoint (
   PRIMARY KEY (height, org_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoint_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoint_members (height INTEGER PRIMARY KEY, members TEXT NOT NULL);
 `;
 
 function checkpointFrom(row: CheckpointRow): Checkpoint {
@@ -45,13 +46,20 @@ export class CheckpointStore {
       atHeight: db.prepare('SELECT * FROM checkpoint WHERE height = ? ORDER BY org_id'),
       latest: db.prepare('SELECT c.* FROM checkpoint c JOIN (SELECT org_id, MAX(height) AS height FROM checkpoint GROUP BY org_id) m ON c.org_id = m.org_id AND c.height = m.height ORDER BY c.org_id'),
       getMeta: db.prepare('SELECT value FROM checkpoint_meta WHERE name = ?').pluck(),
+      getMembers: db.prepare('SELECT members FROM checkpoint_members WHERE height = ?').pluck(),
+      setMembers: db.prepare('INSERT OR REPLACE INTO checkpoint_members (height, members) VALUES (?, ?)'),
       setMeta: db.prepare('INSERT INTO checkpoint_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     };
   }
 
-  /** Opens (creating if needed) the checkpoint database at `path`. */
+  /**
+   * Opens (creating if needed) the checkpoint database at `path`. Commits are not fsynced one by
+   * one (WAL, synchronous=NORMAL): this runs on every block commit, and a checkpoint lost to a
+   * power cut is signed again at the next start (the head's) or by the next block.
+   */
   static open(path: string): CheckpointStore {
     const db = openDatabase(path);
+    db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
     return new CheckpointStore(db);
   }
@@ -76,6 +84,23 @@ export class CheckpointStore {
   /** Each organisation's highest checkpoint, by orgId. */
   latestByOrg(): Checkpoint[] {
     return (this.#statements.latest.all() as CheckpointRow[]).map(checkpointFrom);
+  }
+
+  /**
+   * Stores this node's own checkpoint with the member organisations after its block, as this
+   * node committed it (who must sign that height), in one transaction.
+   */
+  addOwn(checkpoint: Checkpoint, members: readonly string[]): void {
+    this.#db.transaction(() => {
+      this.#statements.setMembers.run(checkpoint.height, JSON.stringify(members));
+      this.add(checkpoint);
+    })();
+  }
+
+  /** The members recorded for `height`, or undefined for a block this node has not committed. */
+  membersAt(height: number): string[] | undefined {
+    const text = this.#statements.getMembers.get(height) as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as string[]);
   }
 
   /** The highest height known final, or -1. */

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { generateSigningKey, sha256Hex, utf8 } from '../crypto/index.js';
+import { VERSION_TABLE, type VersionRow } from '../contracts/index.js';
+import { BlobMissingError, BlobStore } from '../storage/index.js';
+import { BlobAccessIndex } from './blob-access-index.js';
+import { NodePeerBlobs, type PeerTransport } from './peer-blobs.js';
+import { PEER_HEADERS } from './peer-auth.js';
+
+const genuine = utf8('the ciphertext');
+const hash = sha256Hex(genuine);
+const row: VersionRow = {
+  recordId: 'r1', version: 1, resourceType: 'Observation', patientId: 'pt-1', author: { practitioner: 'dr-a', org: 'org-a' },
+  ciphertextHash: hash, ciphertextSize: genuine.byteLength, commitment: '00'.repeat(32), securityLabels: [], envelopes: [{ recipient: 'ee'.repeat(32), enc: '', wrappedKey: '' }], txId: '11'.repeat(32), time: 1, kind: 'anchor',
+};
+
+function peerBlobs(t: { after: (fn: () => void) => void }, answers: Record<string, Uint8Array | 'down'>) {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-peer-blobs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const alarms: string[] = [];
+  const asked: string[] = [];
+  const transport: PeerTransport = {
+    async get(url, headers) {
+      const orgId = new URL(url).hostname.split('.')[0]!;
+      asked.push(orgId);
+      assert.equal(headers[PEER_HEADERS.org], 'org-z', 'requests are signed as this organisation');
+      const answer = answers[orgId];
+      if (answer === 'down') throw new Error('connection refused');
+      return answer === undefined ? { status: 404 } : { status: 200, body: answer };
+    },
+  };
+  const index = new BlobAccessIndex();
+  index.observe([['membership_org', 'org-z', { orgId: 'org-z', name: 'Z', signingKey: '', encryptionKey: 'ee'.repeat(32), status: 'active', since: 0 }]]);
+  const blobs = new BlobStore(join(dir, 'blobs'));
+  const host = { orgId: 'org-z', signing: generateSigningKey(), blobs, version: () => row, alarm: (reason: string) => alarms.push(reason) };
+  const endpoints = Object.fromEntries(['org-a', 'org-b', 'org-c'].map((orgId) => [orgId, `http://${orgId}.test`]));
+  return { peers: new NodePeerBlobs(host, index, endpoints, transport), blobs, alarms, asked };
+}
+
+test('a peer sending the wrong bytes is named in an alarm and the next peer is asked; the author\'s organisation first', async (t) => {
+  const { peers, blobs, alarms, asked } = peerBlobs(t, { 'org-b': utf8('forged'), 'org-a': 'down', 'org-c': genuine });
+  await peers.ensure({ ...row, author: { practitioner: 'dr-b', org: 'org-b' } });
+  assert.deepEqual(asked, ['org-b', 'org-a', 'org-c']);
+  assert.equal(sha256Hex(blobs.get(hash)), hash);
+  assert.equal(alarms.length, 1);
+  assert.match(alarms[0]!, /^peer org-b sent blob [0-9a-f]{64} with content hashing to [0-9a-f]{64}: refused$/);
+});
+
+test('no genuine copy anywhere: nothing is stored and the fetch fails as missing', async (t) => {
+  const { peers, blobs, alarms } = peerBlobs(t, { 'org-a': utf8('forged'), 'org-c': utf8('also forged') });
+  await assert.rejects(peers.ensure(row), BlobMissingError);
+  assert.equal(blobs.has(hash), false);
+  assert.equal(alarms.length, 2);
+});
+
+test('a committed version wrapped to this organisation is fetched at once; others wait for a read', async (t) => {
+  const { peers, blobs, asked } = peerBlobs(t, { 'org-a': genuine });
+  peers.committed([[VERSION_TABLE, 'r2/1', { ...row, ciphertextHash: 'cd'.repeat(32), envelopes: [{ recipient: 'ff'.repeat(32), enc: '', wrappedKey: '' }] } as never]]);
+  peers.committed([[VERSION_TABLE, 'r1/1', row as never]]);
+  for (let waited = 0; !blobs.has(hash); waited += 10) {
+    assert.ok(waited < 10_000, 'the wrapped version was fetched');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(asked, ['org-a'], 'only the version wrapped to org-z was fetched');
+  assert.equal(peers.index.mayFetch('org-z', hash), true);
+  assert.equal(peers.index.mayFetch('org-a', hash), false);
+});
