@@ -2,6 +2,7 @@
 export {
   QueueFullError,
   OrdererStoppedError,
+  OrdererUnavailableError,
   type BlockConsumer,
   type OrderedBatch,
   type Orderer,
@@ -9,3 +10,5 @@ export {
 } from './orderer.js';
 export { SoloOrderer } from './solo/solo-orderer.js';
 export { runOrdererConformance, type OrdererFactory } from './orderer-conformance.js';
+export { EtcdOrderer, type EtcdOrdererOptions } from './etcd/etcd-orderer.js';
+export { runNetworkedOrdererConformance, type NetworkedOrderer, type NetworkedOrdererFactory } from './orderer-networked-conformance.js';

@@ -182,7 +182,8 @@ export class EtcdOrderer implements Orderer {
    */
   async crash(): Promise<void> {
     this.#closed = true;
+    const stopped = Promise.allSettled([this.#proposer?.abandon(), this.#follower?.stop()]);
     this.client.close();
-    await Promise.allSettled([this.#proposer?.stop(false), this.#follower?.stop()]);
+    await stopped;
   }
 }

@@ -58,12 +58,26 @@ export class Proposer {
   }
 
   /** Stops after the block in flight and resigns, so another orderer takes over at once. */
-  async stop(resign = true): Promise<void> {
+  async stop(): Promise<void> {
     this.#running = false;
     this.#signalStop();
     this.#queueChanged.notify();
     await this.#loop;
-    if (resign) await this.#campaign?.resign().catch(() => undefined);
+    await this.#campaign?.resign().catch(() => undefined);
+  }
+
+  /**
+   * Stops renewing the election lease without revoking it, as a killed process would: another
+   * orderer is elected once the lease expires. For fault tests.
+   */
+  async abandon(): Promise<void> {
+    // etcd3's Campaign keeps its lease private; release() stops the keepalives and leaves the
+    // lease to expire, which is exactly a crash.
+    (this.#campaign as unknown as { lease?: { release(): void } } | undefined)?.lease?.release();
+    this.#running = false;
+    this.#signalStop();
+    this.#queueChanged.notify();
+    await this.#loop;
   }
 
   async #run(): Promise<void> {
