@@ -31,7 +31,7 @@ export interface ProposerHost {
 }
 
 const RETRY_MS = 250;
-const IDLE_POLL_MS = 1_000;
+const IDLE_POLL_MS = 250;
 
 /** Campaigns, and cuts blocks while elected. */
 export class Proposer {
@@ -116,14 +116,26 @@ export class Proposer {
     watcher.on('error', () => undefined);
     try {
       while (this.#running && leading) {
-        if (!(await this.follower.caughtUp())) return;
-        if (!(await this.#waitForBatch(() => leading))) continue;
-        if (!(await this.#cutOne(fence))) return;
-        await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1).catch(() => undefined);
+        try {
+          if (!(await this.#leadOnce(fence, () => leading))) return;
+        } catch (error) {
+          // An unreachable etcd member is not a lost election: the lease decides that. Retry.
+          if (error instanceof ConsumerFailure) throw error;
+          await sleep(RETRY_MS);
+        }
       }
     } finally {
       await watcher.cancel().catch(() => undefined);
     }
+  }
+
+  /** Cuts one block when one is due; false once this proposer must step down. */
+  async #leadOnce(fence: Fence, leading: () => boolean): Promise<boolean> {
+    if (!(await this.follower.caughtUp())) return false;
+    if (!(await this.#waitForBatch(leading))) return true;
+    if (!(await this.#cutOne(fence))) return false;
+    await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1);
+    return true;
   }
 
   /** Waits until a block is due: blockTxCountMax queued, or batchTimeoutMs since the first. */
