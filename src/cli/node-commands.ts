@@ -7,7 +7,7 @@ import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
-import { ChartChainNode, isInitialised, readNodeConfig } from '../node/index.js';
+import { ChartChainNode, isInitialised, readNodeConfig, writeNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
 
 const DEFAULT_DATA = './data';
@@ -25,10 +25,30 @@ function init(flags: InitFlags): void {
   process.stdout.write(`initialised ${config.orgId} (${config.orgName}) founding network "${config.network}" in ${flags.data}\n`);
 }
 
-async function start(flags: InitFlags & { host: string; port: string; demo: boolean }): Promise<void> {
+interface OrdererFlags {
+  orderer?: string;
+  etcd?: string;
+}
+
+/**
+ * `--orderer solo|etcd` and `--etcd URL[,URL…]` rewrite node.json's orderer choice, which later
+ * starts keep. Throws RangeError on an unknown kind or an etcd orderer without endpoints.
+ */
+export function applyOrdererFlags(dataDir: string, flags: OrdererFlags): void {
+  if (flags.orderer === undefined && flags.etcd === undefined) return;
+  const kind = flags.orderer ?? 'etcd';
+  if (kind !== 'solo' && kind !== 'etcd') throw new RangeError('--orderer must be solo or etcd');
+  const config = readNodeConfig(dataDir)!;
+  const endpoints = flags.etcd?.split(',').map((url) => url.trim()).filter((url) => url.length > 0) ?? config.orderer.endpoints;
+  if (kind === 'etcd' && (endpoints === undefined || endpoints.length === 0)) throw new RangeError('--orderer etcd needs --etcd http://host:port[,…]');
+  writeNodeConfig(dataDir, { ...config, orderer: { ...config.orderer, kind, ...(endpoints === undefined ? {} : { endpoints }) } });
+}
+
+async function start(flags: InitFlags & OrdererFlags & { host: string; port: string; demo: boolean }): Promise<void> {
   const dataDir = resolve(flags.data);
   const fresh = !isInitialised(dataDir);
   if (fresh) init(flags);
+  applyOrdererFlags(dataDir, flags);
   const requested = Number(flags.port);
   if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new RangeError('--port must be 0..65535');
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
@@ -82,7 +102,9 @@ function initOptions(command: Command): Command {
 export function registerNodeCommands(program: Command): void {
   initOptions(program.command('init').description('create keys, node.json and the genesis block in a new data directory')).action(init);
 
-  initOptions(program.command('start').description('start a node (initialising it on first run) with the solo orderer'))
+  initOptions(program.command('start').description('start a node (initialising it on first run); the solo orderer unless node.json or --orderer says etcd'))
+    .option('--orderer <kind>', 'solo or etcd; saved in node.json')
+    .option('--etcd <urls>', 'comma-separated etcd client URLs, e.g. http://127.0.0.1:2379; saved in node.json')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
     .option('--no-demo', 'on first start, do not seed the demo practice and its demo users')

@@ -9,6 +9,9 @@ export function statusError(status: string, what: string): FhirError {
   if (status === 'denied:no-such-patient') return FhirError.of(422, 'processing', `${what}: the referenced patient is not registered here`);
   if (status === 'denied:signer-inactive') return FhirError.of(403, 'forbidden', `${what}: the practitioner is suspended`);
   if (status.startsWith('denied:')) return FhirError.of(403, 'forbidden', `${what}: refused by the ledger (${status})`);
-  if (status.startsWith('unavailable:')) return FhirError.of(503, 'transient', `${what}: the node cannot accept writes now (${status})`);
+  if (status.startsWith('unavailable:')) {
+    // Queue full, ordering service unreachable, node halted: a client may come back shortly.
+    return new FhirError(503, [{ severity: 'error', code: 'transient', diagnostics: `${what}: the node cannot accept writes now (${status})` }], { 'retry-after': '1' });
+  }
   return FhirError.of(400, 'invalid', `${what}: refused by the ledger (${status})`);
 }

@@ -1,6 +1,6 @@
 /** Public API of src/node: the node, its proofs, and chain verification. Knows nothing of HTTP. */
 export { ChartChainNode, isInitialised, type InitOptions, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
-export { readNodeConfig, DEFAULT_ORDERER, type NodeConfig } from './node-config.js';
+export { readNodeConfig, writeNodeConfig, DEFAULT_ORDERER, type NodeConfig, type OrdererKind } from './node-config.js';
 export { inclusionProof, consistencyProof, ProofRequestError, type InclusionProofResponse, type ConsistencyProofResponse } from './proofs.js';
 export { BlockValidationError } from './block-validation.js';
 export { verifyBlocks, storedBlocks, compareStoredState, compareStoredLog, ChainVerificationError, type VerifySummary, type VerifyProgress } from './verify-chain.js';

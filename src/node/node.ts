@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex, VerifyPool } from '../crypto/index.js';
 import { ERASURE_TABLE, ID_PATTERN, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
-import { QueueFullError, SoloOrderer, type OrderedBatch, type Orderer } from '../consensus/index.js';
+import { OrdererUnavailableError, QueueFullError, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
   decodeBlock,
@@ -28,6 +28,7 @@ import { BlobStore, ChainStore, type BlockCommit } from '../storage/index.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
 import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
+import { openOrderer } from './orderer-choice.js';
 import { NodeAccess, type AccessHost } from './access-api.js';
 import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
@@ -39,7 +40,7 @@ import { NodeRecords } from './records-api.js';
 import { LocalSigner } from './local-signer.js';
 
 /** Why a submission was refused before ordering. */
-export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted';
+export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted' | 'unavailable:ordering';
 
 /** The answer to a submission. */
 export type SubmitResult = { readonly ok: true; readonly txId: string } | { readonly ok: false; readonly status: SubmitRejection; readonly reason: string };
@@ -57,7 +58,6 @@ export interface InitOptions {
 
 const CHAIN_FILE = 'chain.db';
 const BLOBS_DIR = 'blobs';
-const ORDERER_FILE = 'orderer.db';
 
 /** True when `dataDir` already holds an initialised node. */
 export function isInitialised(dataDir: string): boolean {
@@ -138,7 +138,7 @@ export class ChartChainNode {
     const store = ChainStore.open(join(dataDir, CHAIN_FILE), executor.tables);
     const pool = new VerifyPool(options.verifyPoolSize);
     const owner: { node?: ChartChainNode } = {};
-    const orderer = new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal: (error) => owner.node?.halt(error.message) });
+    const orderer = await openOrderer(dataDir, config, (error) => owner.node?.halt(error.message));
     const node = (owner.node = new ChartChainNode(dataDir, config, loadOrgKeys(dataDir), store, executor, pool, new SignatureCache(pool), orderer));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
@@ -199,6 +199,7 @@ export class ChartChainNode {
     } catch (error) {
       this.#pending.delete(decoded.txId);
       if (error instanceof QueueFullError) return { ok: false, status: 'unavailable:queue-full', reason: error.message };
+      if (error instanceof OrdererUnavailableError) return { ok: false, status: 'unavailable:ordering', reason: error.message };
       throw error;
     }
     return { ok: true, txId: decoded.txId };
