@@ -10,21 +10,22 @@ import type { BlockLog } from './block-log.js';
 import { rangeAll } from './etcd-client.js';
 import type { EtcdKeys } from './etcd-keys.js';
 
-/** How often the proposer compacts. */
+/** How often the proposer compacts, by default. */
 export const COMPACT_INTERVAL_MS = 5_000;
 
 /** Compaction progress kept by the proposer between rounds. */
 export interface CompactionState {
+  readonly intervalMs: number;
   lastRun: number;
   revision: string | undefined;
 }
 
 /**
- * One round, if COMPACT_INTERVAL_MS has passed: deletes blocks below the lowest committed height
+ * One round, if `state.intervalMs` has passed: deletes blocks below the lowest committed height
  * of all nodes (never above `ownCommitted`), then compacts history to the last round's revision.
  */
 export async function compactOnce(client: Etcd3, keys: EtcdKeys, log: BlockLog, state: CompactionState, ownCommitted: number): Promise<void> {
-  if (Date.now() - state.lastRun < COMPACT_INTERVAL_MS) return;
+  if (Date.now() - state.lastRun < state.intervalMs) return;
   state.lastRun = Date.now();
   const committed = await rangeAll(client, { start: keys.committed, pageSize: 1024 });
   const heights = committed.kvs.map((kv) => Number(kv.value.toString()));

@@ -1,5 +1,10 @@
-import { createHash } from 'node:crypto';
-import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import { TX_BYTES_MAX } from '../../ledger/index.js';
+import { OrdererStoppedError, type BlockConsumer, type OrderedBatch } from '../orderer.js';
+import { PART_SIZE_BYTES } from './block-log.js';
 import { EtcdTestCluster } from '../../../test/etcd-cluster.js';
 import { runOrdererConformance } from '../orderer-conformance.js';
 import { runNetworkedOrdererConformance } from '../orderer-networked-conformance.js';
@@ -17,3 +22,83 @@ runNetworkedOrdererConformance('etcd', async (network, nodeId, options) => {
   const orderer = await EtcdOrderer.open({ ...options, endpoints: cluster.endpoints, namespace: network, nodeId });
   return { orderer, crash: () => orderer.crash() };
 }, (figure, value) => console.log(`${figure}: ${value}`));
+
+const etcdOnly = { blockTxCountMax: 4, batchTimeoutMs: 5, pendingTxCountMax: 4096 };
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Proposes the concatenated transactions; records delivered blocks. */
+class BytesConsumer implements BlockConsumer {
+  readonly blocks: Buffer[] = [];
+  readonly proposed = new Map<number, Buffer>();
+  readonly fatal: Error[] = [];
+  constructor(readonly fromHeight = 0) {}
+  get lastTime(): number {
+    return 0;
+  }
+  async propose(batch: OrderedBatch): Promise<Uint8Array> {
+    const block = Buffer.concat(batch.txs);
+    this.proposed.set(batch.height, block);
+    return block;
+  }
+  async deliver(_height: number, block: Uint8Array): Promise<void> {
+    this.blocks.push(Buffer.from(block));
+  }
+}
+
+test('a block larger than one etcd part is stored in parts and delivered whole', async () => {
+  const namespace = `parts-${randomBytes(4).toString('hex')}`;
+  const orderer = await EtcdOrderer.open({ ...etcdOnly, blockTxCountMax: 16, endpoints: cluster.endpoints, namespace, nodeId: 'n0' });
+  const consumer = new BytesConsumer();
+  await orderer.start(consumer);
+  const txs = [0, 1, 2].map((i) => Buffer.alloc(400_000, 97 + i));
+  await Promise.all(txs.map((tx) => orderer.submit(tx)));
+  await until(() => consumer.blocks.reduce((sum, block) => sum + block.length, 0) >= 1_200_000, 'the large block');
+  await assert.rejects(orderer.submit(Buffer.alloc(TX_BYTES_MAX + 1)), RangeError, 'a transaction over 1 MiB is refused');
+  await orderer.close();
+  assert.deepEqual(Buffer.concat(consumer.blocks), Buffer.concat(txs));
+  const client = new Etcd3({ hosts: cluster.endpoints });
+  try {
+    const parts = await client.getAll().prefix(`chartchain/${namespace}/parts/`).keys();
+    assert.ok(parts.length >= 3, `block split into ${parts.length} parts of ≤ ${PART_SIZE_BYTES} bytes`);
+    await assert.rejects(orderer.submit(Buffer.from('late')), OrdererStoppedError);
+  } finally {
+    client.close();
+  }
+});
+
+test('blocks every node has committed are deleted and etcd history compacted; a node left behind is told so', async () => {
+  const namespace = `compact-${randomBytes(4).toString('hex')}`;
+  const open = (nodeId: string, onFatal?: (error: Error) => void) =>
+    EtcdOrderer.open({ ...etcdOnly, compactIntervalMs: 100, endpoints: cluster.endpoints, namespace, nodeId, ...(onFatal === undefined ? {} : { onFatal }) });
+  const nodes = await Promise.all([open('n0'), open('n1')]);
+  const consumers = [new BytesConsumer(), new BytesConsumer()];
+  await Promise.all(nodes.map((node, i) => node.start(consumers[i]!)));
+  const client = new Etcd3({ hosts: cluster.endpoints });
+  try {
+    const firstRevision = (await client.get('x').exec()).header.revision;
+    await Promise.all(Array.from({ length: 60 }, (_, i) => nodes[i % 2]!.submit(Buffer.from(`c-${i}`))));
+    await until(() => consumers.every((consumer) => consumer.blocks.length >= 15), 'every block on both nodes');
+    const floor = async (): Promise<number> => {
+      const keys = await client.getAll().prefix(`chartchain/${namespace}/manifests/`).keys();
+      return keys.length === 0 ? -1 : Number(keys[0]!.slice(keys[0]!.lastIndexOf('/') + 1));
+    };
+    await until(async () => (await floor()) >= consumers[0]!.blocks.length - 1, 'blocks below the committed height deleted');
+    await until(() => client.get('x').revision(firstRevision).exec().then(() => false, () => true), 'history compacted');
+    const fatal: Error[] = [];
+    const late = await open('n2', (error) => fatal.push(error));
+    await late.start(new BytesConsumer(0));
+    await until(() => fatal.length === 1, 'the late node to be told its blocks are gone');
+    assert.match(fatal[0]!.message, /no longer in etcd.*checkpoint/);
+    await late.close();
+  } finally {
+    client.close();
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});

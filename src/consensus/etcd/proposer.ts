@@ -12,7 +12,7 @@ import type { BlockLog, Fence } from './block-log.js';
 import type { BlockFollower } from './block-follower.js';
 import { ConsumerFailure } from './block-follower.js';
 import { lastSegment, prefixEnd, type EtcdKeys } from './etcd-keys.js';
-import { compactOnce, COMPACT_INTERVAL_MS, type CompactionState } from './compaction.js';
+import { compactOnce, type CompactionState } from './compaction.js';
 import type { RecentTxIds } from './recent-txids.js';
 import { readQueueHead, type QueuedTx } from './tx-queue.js';
 import { sleep, Wakeup } from './wakeup.js';
@@ -24,6 +24,7 @@ export interface ProposerHost {
   readonly blockTxCountMax: number;
   readonly blockBytesMax: number;
   readonly batchTimeoutMs: number;
+  readonly compactIntervalMs: number;
   readonly recent: RecentTxIds;
   /** Has the consumer build the block; throws ConsumerFailure when the consumer fails. */
   propose(batch: OrderedBatch): Promise<Uint8Array>;
@@ -41,7 +42,7 @@ export class Proposer {
   #stopped!: Promise<void>;
   #signalStop!: () => void;
   readonly #queueChanged = new Wakeup();
-  readonly #compaction: CompactionState = { lastRun: 0, revision: undefined };
+  readonly #compaction: CompactionState;
 
   constructor(
     private readonly client: Etcd3,
@@ -49,7 +50,9 @@ export class Proposer {
     private readonly log: BlockLog,
     private readonly follower: BlockFollower,
     private readonly host: ProposerHost,
-  ) {}
+  ) {
+    this.#compaction = { intervalMs: host.compactIntervalMs, lastRun: 0, revision: undefined };
+  }
 
   start(): void {
     this.#running = true;
@@ -132,8 +135,7 @@ export class Proposer {
   /** Cuts one block when one is due; false once this proposer must step down. */
   async #leadOnce(fence: Fence, leading: () => boolean): Promise<boolean> {
     if (!(await this.follower.caughtUp())) return false;
-    if (!(await this.#waitForBatch(leading))) return true;
-    if (!(await this.#cutOne(fence))) return false;
+    if ((await this.#waitForBatch(leading)) && !(await this.#cutOne(fence))) return false;
     await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1);
     return true;
   }
@@ -146,8 +148,8 @@ export class Proposer {
       if (count >= this.host.blockTxCountMax) return true;
       if (count === 0) {
         deadline = undefined;
-        await this.#queueChanged.wait(Date.now() - this.#compaction.lastRun > COMPACT_INTERVAL_MS ? 0 : IDLE_POLL_MS);
-        if (Date.now() - this.#compaction.lastRun > COMPACT_INTERVAL_MS) return false;
+        await this.#queueChanged.wait(IDLE_POLL_MS);
+        if (Date.now() - this.#compaction.lastRun > this.#compaction.intervalMs) return false;
         continue;
       }
       deadline ??= Date.now() + this.host.batchTimeoutMs;
