@@ -99,7 +99,7 @@ test('etcd members killed (a follower, then the leader) and the proposer killed:
   cluster.restart(follower);
   await cluster.waitReady();
 
-  const leaderKilledAt = Date.now(); console.error(leaderKilledAt, "kill leader");
+  const leaderKilledAt = Date.now();
   await cluster.kill(leader);
   await until(() => watched.deliveredAt.some((time) => time > leaderKilledAt + 1_000), 'deliveries after the etcd leader died');
 
