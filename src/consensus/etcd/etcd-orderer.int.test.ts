@@ -102,3 +102,26 @@ test('blocks every node has committed are deleted and etcd history compacted; a 
     await Promise.all(nodes.map((node) => node.close()));
   }
 });
+
+test('a txId is delivered once however often it reaches the queue (two nodes, a late client retry)', async () => {
+  const namespace = `dedupe-${randomBytes(4).toString('hex')}`;
+  const nodes = await Promise.all(['n0', 'n1'].map((nodeId) => EtcdOrderer.open({ ...etcdOnly, endpoints: cluster.endpoints, namespace, nodeId })));
+  const consumers = [new BytesConsumer(), new BytesConsumer()];
+  await Promise.all(nodes.map((node, i) => node.start(consumers[i]!)));
+  const client = new Etcd3({ hosts: cluster.endpoints });
+  try {
+    const same = Buffer.from('same-tx;');
+    await Promise.all([nodes[0]!.submit(same), nodes[1]!.submit(same), nodes[0]!.submit(Buffer.from('other;'))]);
+    await until(() => consumers.every((consumer) => Buffer.concat(consumer.blocks).toString().split(';').length >= 3), 'both transactions');
+    // A client retry that lands after its transaction was ordered: the same bytes, re-queued.
+    await client.put(`chartchain/${namespace}/txq/retry.0/0000000000000001`).value(same);
+    await client.put(`chartchain/${namespace}/writers/retry.0`).value('1');
+    await nodes[1]!.submit(Buffer.from('last;'));
+    await until(() => consumers.every((consumer) => Buffer.concat(consumer.blocks).toString().includes('last;')), 'the last transaction');
+    for (const consumer of consumers) assert.deepEqual(Buffer.concat(consumer.blocks).toString().split(';').filter(Boolean).sort(), ['last', 'other', 'same-tx']);
+    await until(async () => (await client.getAll().prefix(`chartchain/${namespace}/txq/`).keys()).length === 0, 'the duplicate dropped from the queue');
+  } finally {
+    client.close();
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});
