@@ -91,6 +91,9 @@ test('blocks every node has committed are deleted and etcd history compacted; a 
     };
     await until(async () => (await floor()) >= consumers[0]!.blocks.length - 1, 'blocks below the committed height deleted');
     await until(() => client.get('x').revision(firstRevision).exec().then(() => false, () => true), 'history compacted');
+    await until(async () => (await client.getAll().prefix(`chartchain/${namespace}/writers/`).keys()).length === 0, 'idle writers forgotten');
+    await nodes[1]!.submit(Buffer.from('after-forgetting'));
+    await until(() => consumers[0]!.blocks.some((block) => block.toString() === 'after-forgetting'), 'a forgotten writer writing again');
     const fatal: Error[] = [];
     const late = await open('n2', (error) => fatal.push(error));
     await late.start(new BytesConsumer(0));
