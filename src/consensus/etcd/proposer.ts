@@ -39,6 +39,7 @@ export class Proposer {
   #running = false;
   #loop: Promise<void> | undefined;
   #campaign: Campaign | undefined;
+  #keepalivePump: NodeJS.Timeout | undefined;
   #stopped!: Promise<void>;
   #signalStop!: () => void;
   readonly #queueChanged = new Wakeup();
@@ -74,9 +75,9 @@ export class Proposer {
    * orderer is elected once the lease expires. For fault tests.
    */
   async abandon(): Promise<void> {
-    // etcd3's Campaign keeps its lease private; release() stops the keepalives and leaves the
-    // lease to expire, which is exactly a crash.
-    (this.#campaign as unknown as { lease?: { release(): void } } | undefined)?.lease?.release();
+    clearInterval(this.#keepalivePump);
+    // release() stops the keepalives and leaves the lease to expire, which is exactly a crash.
+    leaseOf(this.#campaign)?.release();
     this.#running = false;
     this.#signalStop();
     this.#queueChanged.notify();
@@ -114,7 +115,11 @@ export class Proposer {
       leading = false;
       this.#queueChanged.notify();
     });
-    const watcher: Watcher = await this.client.watch().prefix(this.keys.writers).create();
+    this.#keepalivePump = this.#pumpKeepalives();
+    const watcher: Watcher = await this.client.watch().prefix(this.keys.writers).create().catch((error: unknown) => {
+      clearInterval(this.#keepalivePump);
+      throw error;
+    });
     watcher.on('put', () => this.#queueChanged.notify());
     watcher.on('error', () => undefined);
     try {
@@ -128,8 +133,21 @@ export class Proposer {
         }
       }
     } finally {
+      clearInterval(this.#keepalivePump);
       await watcher.cancel().catch(() => undefined);
     }
+  }
+
+  /**
+   * etcd3's lease keepalive runs on one stream, which notices a dead etcd member only after a
+   * full lease TTL, by when the lease has expired and the proposer lost its role. While leading,
+   * a keepalive is also sent every quarter TTL on a fresh call, which the client routes to a
+   * live member.
+   */
+  #pumpKeepalives(): NodeJS.Timeout {
+    const periodMs = (this.host.leaseTtlSec * 1000) / 4;
+    const lease = leaseOf(this.#campaign);
+    return setInterval(() => void lease?.keepaliveOnce({ deadline: Date.now() + periodMs }).catch(() => undefined), periodMs);
   }
 
   /** Cuts one block when one is due; false once this proposer must step down. */
@@ -176,6 +194,11 @@ export class Proposer {
     if (!(await this.log.append(fence, { height, time, txIds, block, consumed: head.lastKeyByWriter }))) return false;
     return this.follower.reached(height);
   }
+}
+
+/** etcd3's Campaign keeps its lease private; the proposer needs it to renew and to abandon it. */
+function leaseOf(campaign: Campaign | undefined): { release(): void; keepaliveOnce(options: { deadline: number }): Promise<unknown> } | undefined {
+  return (campaign as unknown as { lease?: { release(): void; keepaliveOnce(options: { deadline: number }): Promise<unknown> } } | undefined)?.lease;
 }
 
 /** `entries` without txIds ordered before or repeated within the batch. */
