@@ -103,6 +103,7 @@ test('etcd members killed (a follower, then the leader) and the proposer killed:
   await cluster.kill(leader);
   await until(() => watched.deliveredAt.some((time) => time > leaderKilledAt + 1_000), 'deliveries after the etcd leader died');
 
+  assert.deepEqual(survivors.map((i) => consumers[i]!.proposals), [0, 0], 'the proposer kept its role through the etcd members\' deaths');
   const proposerKilledAt = Date.now();
   await nodes[proposer]!.crash();
   await until(() => watched.deliveredAt.some((time) => time > proposerKilledAt + 1_000), 'deliveries after the proposer died');
