@@ -5,6 +5,16 @@
 # file, from which the totals are printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The etcd orderer's integration tests run real etcd members (Debian's etcd-server); CI is a
+# fresh Debian machine running as root.
+if ! command -v etcd >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "etcd is not installed: install it with \`apt-get install etcd-server\`" >&2
+    exit 1
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server
+fi
 npx tsc --noEmit
 npx eslint .
 mapfile -t files < <(find src test -name '*.test.ts' | sort)

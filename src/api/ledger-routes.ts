@@ -39,13 +39,14 @@ const SUBMIT_STATUS: Record<SubmitRejection, number> = {
   'unavailable:queue-full': 503,
   'unavailable:halted': 503,
   'unavailable:disk-full': 503,
+  'unavailable:ordering': 503,
 };
 
 async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply): Promise<unknown> {
   if (!(body instanceof Uint8Array)) throw new ApiError(400, 'bad-request', 'body must be a JSON transaction');
   const result = await node.submit(body);
   if (result.ok) return reply.code(202).send({ txId: result.txId });
-  if (result.status === 'unavailable:queue-full') void reply.header('retry-after', '1');
+  if (result.status === 'unavailable:queue-full' || result.status === 'unavailable:ordering') void reply.header('retry-after', '1');
   if (result.status === 'unavailable:disk-full') void reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
   return reply.code(SUBMIT_STATUS[result.status]).send({ error: result.status, reason: result.reason });
 }

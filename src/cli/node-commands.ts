@@ -5,12 +5,11 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
-import { openConnected, type ConnectionFlags } from './node-connection.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
-import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig } from '../node/index.js';
+import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig, writeNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
 import { orgClient } from './org-client.js';
 
@@ -43,6 +42,25 @@ function init(flags: InitFlags): void {
   process.stdout.write(`initialised ${config.orgId} (${config.orgName}) ${what} in ${flags.data}\n`);
 }
 
+interface OrdererFlags {
+  orderer?: string;
+  etcd?: string;
+}
+
+/**
+ * `--orderer solo|etcd` and `--etcd URL[,URL…]` rewrite node.json's orderer choice, which later
+ * starts keep. Throws RangeError on an unknown kind or an etcd orderer without endpoints.
+ */
+export function applyOrdererFlags(dataDir: string, flags: OrdererFlags): void {
+  if (flags.orderer === undefined && flags.etcd === undefined) return;
+  const kind = flags.orderer ?? 'etcd';
+  if (kind !== 'solo' && kind !== 'etcd') throw new RangeError('--orderer must be solo or etcd');
+  const config = readNodeConfig(dataDir)!;
+  const endpoints = flags.etcd?.split(',').map((url) => url.trim()).filter((url) => url.length > 0) ?? config.orderer.endpoints;
+  if (kind === 'etcd' && (endpoints === undefined || endpoints.length === 0)) throw new RangeError('--orderer etcd needs --etcd http://host:port[,…]');
+  writeNodeConfig(dataDir, { ...config, orderer: { ...config.orderer, kind, ...(endpoints === undefined ? {} : { endpoints }) } });
+}
+
 /** Brings `dataDir` to block 0: a fresh directory is initialised; --genesis is adopted or checked against the pinned one. True when it was fresh. */
 function prepareDataDir(dataDir: string, flags: InitFlags): boolean {
   if (flags.genesis !== undefined && readNodeConfig(dataDir) !== undefined) {
@@ -56,7 +74,7 @@ function prepareDataDir(dataDir: string, flags: InitFlags): boolean {
 }
 
 /** How `start` was asked to run. */
-export interface StartFlags extends InitFlags, ConnectionFlags {
+export interface StartFlags extends InitFlags, OrdererFlags {
   host: string;
   port: string;
   demo: boolean;
@@ -85,12 +103,12 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const dataDir = resolve(flags.data);
   // The demo is a one-node consortium: it is never seeded into a network's genesis.
   const fresh = prepareDataDir(dataDir, flags) && flags.genesis === undefined;
+  applyOrdererFlags(dataDir, flags);
   const requested = Number(flags.port);
   if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new RangeError('--port must be 0..65535');
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
-  const connected = await openConnected(dataDir, flags);
-  const node = connected.node;
+  const node = await ChartChainNode.open(dataDir);
   // Ciphertexts of writes that never committed (refused, or cut short by a crash) are collected; what is pending is kept.
   collectOrphanBlobs(node);
   loadValidator();
@@ -107,7 +125,7 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const close = async (): Promise<void> => {
     await app.close();
     auth.close();
-    await connected.close();
+    await node.close();
   };
   return { node, app, address, origin, demo: { seeded, demo }, close };
 }
@@ -168,12 +186,12 @@ export function registerNodeCommands(program: Command): void {
     .option('--join', 'create only keys and node.json, to join a network whose genesis is yet to be built')
     .action(init);
 
-  initOptions(program.command('start').description('start a node (initialising it on first run), on its own (solo orderer) or in a network (etcd)'))
+  initOptions(program.command('start').description('start a node (initialising it on first run); the solo orderer unless node.json or --orderer says etcd'))
+    .option('--orderer <kind>', 'solo or etcd; saved in node.json')
+    .option('--etcd <urls>', 'comma-separated etcd client URLs, e.g. http://127.0.0.1:2379; saved in node.json')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
     .option('--no-demo', 'do not seed the demo practice on first start, and never let the demo users log in')
-    .option('--orderer <kind>', 'solo (this node alone) or etcd (a network\'s ordering cluster)', 'solo')
-    .option('--etcd <urls>', 'with --orderer etcd: comma-separated etcd client URLs, e.g. http://127.0.0.1:2379')
     .option('--demo-network', 'seed this organisation\'s part of the demo network consortium (chartchain network up does)')
     .action(start);
 

@@ -12,6 +12,8 @@ export interface CheckpointExchange {
   publish(checkpoint: Checkpoint): Promise<void>;
   /** Calls `listener` with each checkpoint another node publishes (unverified). Returns the unsubscribe function. */
   subscribe(listener: (checkpoint: unknown) => void): () => void;
+  /** Releases the transport (an etcd client, say); nothing is published or heard afterwards. */
+  close?(): Promise<void>;
 }
 
 /** An in-process hub: every exchange it hands out hears what the others publish, asynchronously as a network would deliver. */

@@ -2,6 +2,7 @@
 export {
   QueueFullError,
   OrdererStoppedError,
+  OrdererUnavailableError,
   type BlockConsumer,
   type OrderedBatch,
   type Orderer,
@@ -12,3 +13,4 @@ export { runOrdererConformance, type OrdererFactory } from './orderer-conformanc
 export { MemoryCheckpointHub, type CheckpointExchange } from './checkpoint-exchange.js';
 export { EtcdCheckpointExchange } from './etcd/etcd-checkpoints.js';
 export { EtcdOrderer, type EtcdOrdererOptions } from './etcd/etcd-orderer.js';
+export { runNetworkedOrdererConformance, type NetworkedOrderer, type NetworkedOrdererFactory } from './orderer-networked-conformance.js';

@@ -15,14 +15,23 @@ export interface NodeConfig {
   /** Where the other organisations' nodes answer peer requests (blob fetches), by orgId. */
   readonly peers?: Readonly<Record<string, string>>;
   readonly orderer: {
+    /** `solo` (in-process, the default) or `etcd` (the network's etcd cluster). */
+    readonly kind: OrdererKind;
+    /** etcd only: client URLs of the cluster's members. */
+    readonly endpoints?: readonly string[];
+    /** etcd only: the network's key space; the network name by default. */
+    readonly namespace?: string;
     readonly blockTxCountMax: number;
     readonly batchTimeoutMs: number;
     readonly pendingTxCountMax: number;
   };
 }
 
+/** Which Orderer adapter a node runs. */
+export type OrdererKind = 'solo' | 'etcd';
+
 /** Defaults for the embedded solo node. */
-export const DEFAULT_ORDERER = { blockTxCountMax: 2048, batchTimeoutMs: 50, pendingTxCountMax: 65_536 } as const;
+export const DEFAULT_ORDERER = { kind: 'solo', blockTxCountMax: 2048, batchTimeoutMs: 50, pendingTxCountMax: 65_536 } as const;
 
 const CONFIG_FILE = 'node.json';
 

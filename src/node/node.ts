@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VerifyPool } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
-import { MemoryCheckpointHub, QueueFullError, SoloOrderer, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
+import { OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
   decodeBlock,
@@ -32,6 +32,7 @@ import { validateBlock } from './block-validation.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
 import { awaitsGenesis, CHAIN_FILE, checkPinnedGenesis, initDataDir, type InitOptions } from './node-init.js';
 import { GenesisError } from './network-genesis.js';
+import { openCheckpointExchange, openOrderer } from './orderer-choice.js';
 import { NodeAccess, type AccessHost } from './access-api.js';
 import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
@@ -44,7 +45,7 @@ import { LocalSigner } from './local-signer.js';
 import { PendingTxs } from './pending-txs.js';
 
 /** Why a submission was refused before ordering. */
-export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted' | 'unavailable:disk-full';
+export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted' | 'unavailable:disk-full' | 'unavailable:ordering';
 
 /** A commit that failed for a full disk is retried after this long, doubling up to the max: the node waits for space instead of halting. */
 const COMMIT_RETRY_DELAY_MS = 50;
@@ -57,7 +58,6 @@ export type SubmitResult = { readonly ok: true; readonly txId: string } | { read
 export type TxLookup = ({ readonly txId: string } & TxRecord) | { readonly txId: string; readonly status: 'pending' };
 
 const BLOBS_DIR = 'blobs';
-const ORDERER_FILE = 'orderer.db';
 const CHECKPOINT_FILE = 'checkpoints.db';
 /**
  * The entries of a data directory that a node and its services write: SQLite files (chain,
@@ -116,7 +116,7 @@ export class ChartChainNode {
     private readonly pool: VerifyPool,
     private readonly signatures: SignatureCache,
     private readonly orderer: Orderer,
-    checkpoints: CheckpointExchange,
+    private readonly exchange: CheckpointExchange,
     peerTransport: PeerTransport | undefined,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
@@ -135,7 +135,7 @@ export class ChartChainNode {
     this.access = new NodeAccess(host);
     this.consent = new NodeConsent(host);
     const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
-    this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), checkpoints, checkpointHost);
+    this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), exchange, checkpointHost);
     const peerHost = { orgId: config.orgId, signing: keys.signing, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
     this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex(), config.peers ?? {}, peerTransport);
     this.peerAuth = new PeerRequestVerifier(store.state);
@@ -175,8 +175,8 @@ export class ChartChainNode {
     const pool = new VerifyPool(options.verifyPoolSize);
     const owner: { node?: ChartChainNode } = {};
     const onFatal = (error: Error) => owner.node?.halt(error.message);
-    const orderer = options.orderer?.(onFatal) ?? new SoloOrderer(join(dataDir, ORDERER_FILE), { ...config.orderer, onFatal });
-    const exchange = options.checkpoints ?? new MemoryCheckpointHub().connect();
+    const orderer = options.orderer?.(onFatal) ?? (await openOrderer(dataDir, config, onFatal));
+    const exchange = options.checkpoints ?? openCheckpointExchange(config);
     const keys = loadOrgKeys(dataDir);
     const node = (owner.node = new ChartChainNode(dataDir, config, keys, store, executor, pool, new SignatureCache(pool), orderer, exchange, options.peerTransport));
     const head = store.head();
@@ -257,6 +257,7 @@ export class ChartChainNode {
         this.records.raiseCondition('disk-full', `disk full writing the orderer queue: ${(error as Error).message}`);
         return { ok: false, status: 'unavailable:disk-full', reason: 'the node\'s disk is full; the transaction was not accepted' };
       }
+      if (error instanceof OrdererUnavailableError) return { ok: false, status: 'unavailable:ordering', reason: error.message };
       throw error;
     }
     // A durable write just succeeded: whatever filled the disk has passed.
@@ -475,6 +476,7 @@ export class ChartChainNode {
     this.#waiters.rejectAll(new Error('node closed'));
     await this.pool.close();
     this.checkpoints.close();
+    await this.exchange.close?.();
     this.store.close();
   }
 

@@ -36,7 +36,7 @@ export interface FollowerHost {
   fatal(error: Error): void;
 }
 
-const IDLE_POLL_MS = 1_000;
+const IDLE_POLL_MS = 250;
 const RETRY_MS = 200;
 const PRIME_HEIGHTS = 1_024;
 

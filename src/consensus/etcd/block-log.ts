@@ -116,7 +116,15 @@ export class BlockLog {
     ];
     const compare = [...fenced, { key: Buffer.from(this.keys.manifest(append.height)), target: 'Create' as const, result: 'Equal' as const, create_revision: 0 }];
     const committed = await this.client.kv.txn({ compare, success, failure: [] });
-    return committed.succeeded;
+    return committed.succeeded || (await this.#isOurs(append.height, manifest));
+  }
+
+  /** True when the manifest at `height` is `manifest`: a client retry of an append that had already succeeded. */
+  async #isOurs(height: number, manifest: Manifest): Promise<boolean> {
+    const stored = await this.client.get(this.keys.manifest(height)).string();
+    if (stored === null) return false;
+    const found = JSON.parse(stored) as Manifest;
+    return found.term === manifest.term && found.sha256 === manifest.sha256;
   }
 
   /** Deletes queue entries up to `consumed` without a block (they were all duplicates), under `fence`. */

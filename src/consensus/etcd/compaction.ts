@@ -4,27 +4,30 @@
  * below the lowest such height and compacts etcd's history. (etcd's 2 GiB default quota fills in
  * under a minute of heavy load otherwise.) History is compacted one round late, at the revision
  * of the previous round's delete, so reads and watches pinned a moment ago still succeed.
+ * Writer keys whose queue is empty are deleted too: every orderer start adds a writer, and the
+ * proposer reads each writer's queue on every block.
  */
 import type { Etcd3 } from 'etcd3';
 import type { BlockLog } from './block-log.js';
 import { rangeAll } from './etcd-client.js';
-import type { EtcdKeys } from './etcd-keys.js';
+import { lastSegment, prefixEnd, type EtcdKeys } from './etcd-keys.js';
 
-/** How often the proposer compacts. */
+/** How often the proposer compacts, by default. */
 export const COMPACT_INTERVAL_MS = 5_000;
 
 /** Compaction progress kept by the proposer between rounds. */
 export interface CompactionState {
+  readonly intervalMs: number;
   lastRun: number;
   revision: string | undefined;
 }
 
 /**
- * One round, if COMPACT_INTERVAL_MS has passed: deletes blocks below the lowest committed height
+ * One round, if `state.intervalMs` has passed: deletes blocks below the lowest committed height
  * of all nodes (never above `ownCommitted`), then compacts history to the last round's revision.
  */
 export async function compactOnce(client: Etcd3, keys: EtcdKeys, log: BlockLog, state: CompactionState, ownCommitted: number): Promise<void> {
-  if (Date.now() - state.lastRun < COMPACT_INTERVAL_MS) return;
+  if (Date.now() - state.lastRun < state.intervalMs) return;
   state.lastRun = Date.now();
   const committed = await rangeAll(client, { start: keys.committed, pageSize: 1024 });
   const heights = committed.kvs.map((kv) => Number(kv.value.toString()));
@@ -34,5 +37,25 @@ export async function compactOnce(client: Etcd3, keys: EtcdKeys, log: BlockLog, 
     const revision = await log.deleteBelow(keep);
     if (state.revision !== undefined) await client.kv.compact({ revision: state.revision });
     state.revision = revision;
+  }
+  await forgetIdleWriters(client, keys);
+}
+
+/**
+ * Deletes `writers/<writer>` when that writer has nothing queued, unless it wrote since it was
+ * read: a writer puts its key in the same transaction as its queue entries, so the delete,
+ * conditioned on the key's mod revision, can never hide a queued transaction.
+ */
+async function forgetIdleWriters(client: Etcd3, keys: EtcdKeys): Promise<void> {
+  const writers = await rangeAll(client, { start: keys.writers, pageSize: 1024 });
+  for (const kv of writers.kvs) {
+    const queue = keys.txqOf(lastSegment(kv.key.toString()));
+    const queued = await client.kv.range({ key: Buffer.from(queue), range_end: prefixEnd(queue), count_only: true });
+    if (queued.count !== '0') continue;
+    await client.kv.txn({
+      compare: [{ key: kv.key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }],
+      success: [{ request_delete_range: { key: kv.key } }],
+      failure: [],
+    });
   }
 }

@@ -9,7 +9,7 @@ import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, ret
 import { prefixEnd } from './etcd-keys.js';
 
 /** Deadline of one unary etcd call. */
-export const CALL_TIMEOUT_MS = 2_000;
+export const CALL_TIMEOUT_MS = 1_000;
 /** Received messages above this size fail; pages are sized to stay far below it. */
 const RECEIVE_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 

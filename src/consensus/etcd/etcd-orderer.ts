@@ -10,10 +10,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { txIdOf } from '../../ledger/index.js';
+import { TX_BYTES_MAX, txIdOf } from '../../ledger/index.js';
 import { OrdererStoppedError, QueueFullError, type BlockConsumer, type OrderedBatch, type Orderer, type OrdererOptions } from '../orderer.js';
 import { BlockLog, type Manifest } from './block-log.js';
 import { BlockFollower, ConsumerFailure } from './block-follower.js';
+import { COMPACT_INTERVAL_MS } from './compaction.js';
 import { connectEtcd } from './etcd-client.js';
 import { EtcdKeys } from './etcd-keys.js';
 import { Proposer } from './proposer.js';
@@ -32,6 +33,8 @@ export interface EtcdOrdererOptions extends OrdererOptions {
   readonly leaseTtlSec?: number;
   /** Cap on the transaction bytes of one block (at least one transaction is always taken). Default 8 MiB. */
   readonly blockBytesMax?: number;
+  /** How often the proposer deletes blocks every node has committed and compacts etcd. Default 5 s. */
+  readonly compactIntervalMs?: number;
 }
 
 const DEFAULT_LEASE_TTL_SEC = 2;
@@ -93,6 +96,7 @@ export class EtcdOrderer implements Orderer {
 
   submit(tx: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new OrdererStoppedError());
+    if (tx.length > TX_BYTES_MAX) return Promise.reject(new RangeError(`tx must be at most ${TX_BYTES_MAX} bytes`));
     const txId = txIdOf(tx);
     if (this.#recent.has(txId)) return Promise.resolve();
     if (!this.#pending.has(txId) && this.#pending.size >= this.options.pendingTxCountMax) return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
@@ -127,6 +131,7 @@ export class EtcdOrderer implements Orderer {
       blockTxCountMax: this.options.blockTxCountMax,
       blockBytesMax: this.options.blockBytesMax ?? DEFAULT_BLOCK_BYTES_MAX,
       batchTimeoutMs: this.options.batchTimeoutMs,
+      compactIntervalMs: this.options.compactIntervalMs ?? COMPACT_INTERVAL_MS,
       recent: this.#recent,
       propose: (batch) => this.#propose(batch),
       fatal: (error) => this.#fatal(error),
@@ -182,7 +187,8 @@ export class EtcdOrderer implements Orderer {
    */
   async crash(): Promise<void> {
     this.#closed = true;
+    const stopped = Promise.allSettled([this.#proposer?.abandon(), this.#follower?.stop()]);
     this.client.close();
-    await Promise.allSettled([this.#proposer?.stop(false), this.#follower?.stop()]);
+    await stopped;
   }
 }

@@ -12,7 +12,7 @@ import type { BlockLog, Fence } from './block-log.js';
 import type { BlockFollower } from './block-follower.js';
 import { ConsumerFailure } from './block-follower.js';
 import { lastSegment, prefixEnd, type EtcdKeys } from './etcd-keys.js';
-import { compactOnce, COMPACT_INTERVAL_MS, type CompactionState } from './compaction.js';
+import { compactOnce, type CompactionState } from './compaction.js';
 import type { RecentTxIds } from './recent-txids.js';
 import { readQueueHead, type QueuedTx } from './tx-queue.js';
 import { sleep, Wakeup } from './wakeup.js';
@@ -24,6 +24,7 @@ export interface ProposerHost {
   readonly blockTxCountMax: number;
   readonly blockBytesMax: number;
   readonly batchTimeoutMs: number;
+  readonly compactIntervalMs: number;
   readonly recent: RecentTxIds;
   /** Has the consumer build the block; throws ConsumerFailure when the consumer fails. */
   propose(batch: OrderedBatch): Promise<Uint8Array>;
@@ -31,17 +32,18 @@ export interface ProposerHost {
 }
 
 const RETRY_MS = 250;
-const IDLE_POLL_MS = 1_000;
+const IDLE_POLL_MS = 250;
 
 /** Campaigns, and cuts blocks while elected. */
 export class Proposer {
   #running = false;
   #loop: Promise<void> | undefined;
   #campaign: Campaign | undefined;
+  #keepalivePump: NodeJS.Timeout | undefined;
   #stopped!: Promise<void>;
   #signalStop!: () => void;
   readonly #queueChanged = new Wakeup();
-  readonly #compaction: CompactionState = { lastRun: 0, revision: undefined };
+  readonly #compaction: CompactionState;
 
   constructor(
     private readonly client: Etcd3,
@@ -49,7 +51,9 @@ export class Proposer {
     private readonly log: BlockLog,
     private readonly follower: BlockFollower,
     private readonly host: ProposerHost,
-  ) {}
+  ) {
+    this.#compaction = { intervalMs: host.compactIntervalMs, lastRun: 0, revision: undefined };
+  }
 
   start(): void {
     this.#running = true;
@@ -58,12 +62,26 @@ export class Proposer {
   }
 
   /** Stops after the block in flight and resigns, so another orderer takes over at once. */
-  async stop(resign = true): Promise<void> {
+  async stop(): Promise<void> {
     this.#running = false;
     this.#signalStop();
     this.#queueChanged.notify();
     await this.#loop;
-    if (resign) await this.#campaign?.resign().catch(() => undefined);
+    await this.#campaign?.resign().catch(() => undefined);
+  }
+
+  /**
+   * Stops renewing the election lease without revoking it, as a killed process would: another
+   * orderer is elected once the lease expires. For fault tests.
+   */
+  async abandon(): Promise<void> {
+    clearInterval(this.#keepalivePump);
+    // release() stops the keepalives and leaves the lease to expire, which is exactly a crash.
+    leaseOf(this.#campaign)?.release();
+    this.#running = false;
+    this.#signalStop();
+    this.#queueChanged.notify();
+    await this.#loop;
   }
 
   async #run(): Promise<void> {
@@ -97,19 +115,47 @@ export class Proposer {
       leading = false;
       this.#queueChanged.notify();
     });
-    const watcher: Watcher = await this.client.watch().prefix(this.keys.writers).create();
+    this.#keepalivePump = this.#pumpKeepalives();
+    const watcher: Watcher = await this.client.watch().prefix(this.keys.writers).create().catch((error: unknown) => {
+      clearInterval(this.#keepalivePump);
+      throw error;
+    });
     watcher.on('put', () => this.#queueChanged.notify());
     watcher.on('error', () => undefined);
     try {
       while (this.#running && leading) {
-        if (!(await this.follower.caughtUp())) return;
-        if (!(await this.#waitForBatch(() => leading))) continue;
-        if (!(await this.#cutOne(fence))) return;
-        await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1).catch(() => undefined);
+        try {
+          if (!(await this.#leadOnce(fence, () => leading))) return;
+        } catch (error) {
+          // An unreachable etcd member is not a lost election: the lease decides that. Retry.
+          if (error instanceof ConsumerFailure) throw error;
+          await sleep(RETRY_MS);
+        }
       }
     } finally {
+      clearInterval(this.#keepalivePump);
       await watcher.cancel().catch(() => undefined);
     }
+  }
+
+  /**
+   * etcd3's lease keepalive runs on one stream, which notices a dead etcd member only after a
+   * full lease TTL, by when the lease has expired and the proposer lost its role. While leading,
+   * a keepalive is also sent every quarter TTL on a fresh call, which the client routes to a
+   * live member.
+   */
+  #pumpKeepalives(): NodeJS.Timeout {
+    const periodMs = (this.host.leaseTtlSec * 1000) / 4;
+    const lease = leaseOf(this.#campaign);
+    return setInterval(() => void lease?.keepaliveOnce({ deadline: Date.now() + periodMs }).catch(() => undefined), periodMs);
+  }
+
+  /** Cuts one block when one is due; false once this proposer must step down. */
+  async #leadOnce(fence: Fence, leading: () => boolean): Promise<boolean> {
+    if (!(await this.follower.caughtUp())) return false;
+    if ((await this.#waitForBatch(leading)) && !(await this.#cutOne(fence))) return false;
+    await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1);
+    return true;
   }
 
   /** Waits until a block is due: blockTxCountMax queued, or batchTimeoutMs since the first. */
@@ -120,8 +166,8 @@ export class Proposer {
       if (count >= this.host.blockTxCountMax) return true;
       if (count === 0) {
         deadline = undefined;
-        await this.#queueChanged.wait(Date.now() - this.#compaction.lastRun > COMPACT_INTERVAL_MS ? 0 : IDLE_POLL_MS);
-        if (Date.now() - this.#compaction.lastRun > COMPACT_INTERVAL_MS) return false;
+        await this.#queueChanged.wait(IDLE_POLL_MS);
+        if (Date.now() - this.#compaction.lastRun > this.#compaction.intervalMs) return false;
         continue;
       }
       deadline ??= Date.now() + this.host.batchTimeoutMs;
@@ -148,6 +194,11 @@ export class Proposer {
     if (!(await this.log.append(fence, { height, time, txIds, block, consumed: head.lastKeyByWriter }))) return false;
     return this.follower.reached(height);
   }
+}
+
+/** etcd3's Campaign keeps its lease private; the proposer needs it to renew and to abandon it. */
+function leaseOf(campaign: Campaign | undefined): { release(): void; keepaliveOnce(options: { deadline: number }): Promise<unknown> } | undefined {
+  return (campaign as unknown as { lease?: { release(): void; keepaliveOnce(options: { deadline: number }): Promise<unknown> } } | undefined)?.lease;
 }
 
 /** `entries` without txIds ordered before or repeated within the batch. */
