@@ -28,14 +28,18 @@ export function demoPractitionerOf(orgId: string): string {
 /** The agreement under which the practice discloses to `recipient`. */
 export const demoAgreementId = (recipient: string): string => `demo-dsa-${DEMO_PRACTICE}-${recipient}`;
 
-/** Seeds this node's part unless it already has; resolves true when it seeded. */
-export async function seedNetworkDemo(node: ChartChainNode): Promise<boolean> {
+/**
+ * Seeds this node's part unless it already has; resolves true when it seeded. The
+ * countersignature waits on the practice's node, so it goes on in the background once this
+ * node's own part is written; `onLate` hears how it ended.
+ */
+export async function seedNetworkDemo(node: ChartChainNode, onLate: (error?: Error) => void = () => undefined): Promise<boolean> {
   const practitionerId = demoPractitionerOf(node.config.orgId);
   if (node.records.keystore.has(`practitioner:${practitionerId}:signing`)) return false;
   const keys = node.records.enrol('practitioner', practitionerId);
   await committed(node, node.signAsOrg('membership.register-practitioner', { practitionerId, ...keys }));
   if (node.config.orgId === DEMO_PRACTICE) await seedPractice(node, practitionerId);
-  else await countersign(node, demoAgreementId(node.config.orgId));
+  else void countersign(node, demoAgreementId(node.config.orgId)).then(() => onLate(), onLate);
   return true;
 }
 

@@ -104,12 +104,26 @@ export function practiceTerms(orgId: string): GrantTerms {
 
 /** Records a demo consent of a custodial patient; throws unless it commits. */
 export async function grant(node: ChartChainNode, patientId: string, grantId: string, terms: GrantTerms): Promise<void> {
-  const status = await node.consent.grant(patientId, grantId, terms);
+  const status = await whileUnavailable(() => node.consent.grant(patientId, grantId, terms));
   if (status !== 'ok') throw new Error(`could not record the demo consent ${grantId}: ${status}`);
 }
 
 /** Submits `tx` and waits; throws unless it commits with 'ok'. */
 export async function committed(node: ChartChainNode, tx: Transaction): Promise<void> {
-  const { status } = await node.submitAndWait(tx);
+  const status = await whileUnavailable(async () => (await node.submitAndWait(tx)).status);
   if (status !== 'ok') throw new Error(`demo seeding failed: ${status}`);
+}
+
+const UNAVAILABLE_RETRIES_MAX = 60;
+
+/**
+ * Runs `attempt` again, a second apart, while it answers `unavailable:*` (a network's ordering
+ * cluster still electing its leader as the nodes start, say); resolves with the first other status.
+ */
+async function whileUnavailable(attempt: () => Promise<string>): Promise<string> {
+  for (let tries = 1; ; tries++) {
+    const status = await attempt();
+    if (!status.startsWith('unavailable:') || tries >= UNAVAILABLE_RETRIES_MAX) return status;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }

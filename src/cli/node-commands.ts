@@ -112,7 +112,8 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   // Ciphertexts of writes that never committed (refused, or cut short by a crash) are collected; what is pending is kept.
   collectOrphanBlobs(node);
   loadValidator();
-  const seeded = fresh && flags.demo && (await seedDemo(node));
+  // A network's demo is seeded by each organisation's node, its own part only, on first start.
+  const seeded = flags.demoNetwork === true ? await seedNetworkDemo(node, reportLate(node)) : fresh && flags.demo && (await seedDemo(node));
   const demo = flags.demo && (seeded || hasDemo(node));
   const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
@@ -121,7 +122,6 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
   const app = buildServer(node, { auth, logger: flags.logger === true });
   const address = await app.listen({ host: flags.host, port });
-  if (flags.demoNetwork === true) seedInBackground(node);
   const close = async (): Promise<void> => {
     await app.close();
     auth.close();
@@ -145,12 +145,12 @@ function networkDemoUsers(orgId: string) {
   return createNetworkDemoUsers(orgId, demoPractitionerOf(orgId), orgId === DEMO_PRACTICE);
 }
 
-/** A network's demo waits on the other organisations' nodes, so it runs once this node serves. */
-function seedInBackground(node: ChartChainNode): void {
-  void seedNetworkDemo(node).then(
-    (seeded) => seeded && process.stdout.write(`seeded ${node.config.orgId}'s part of the demo consortium\n`),
-    (error: unknown) => process.stderr.write(`demo seeding failed: ${error instanceof Error ? error.message : String(error)}\n`),
-  );
+/** How the background part of a network demo ended, for the operator. */
+function reportLate(node: ChartChainNode): (error?: Error) => void {
+  return (error) => {
+    if (error === undefined) process.stdout.write(`${node.config.orgId} countersigned the demo practice's data-sharing agreement\n`);
+    else process.stderr.write(`demo seeding failed: ${error.message}\n`);
+  };
 }
 
 function printBanner(node: ChartChainNode, address: string, origin: string, demo: { seeded: boolean; demo: boolean }): void {

@@ -33,7 +33,7 @@ function network(t: { after: (fn: () => void) => void }, membersNow?: () => stri
   const state = { get: (table: string, key: string) => (table === CONSORTIUM_TABLE && membersNow !== undefined ? { network: 'checkpoints', members: membersNow() } : chain.state.get(table, key)) };
   const orgs = ORG_IDS.map((orgId, i) => {
     const org: { -readonly [K in keyof SimulatedOrg]: SimulatedOrg[K] } = { orgId, key: keys[i]!, alarms: [], halted: undefined, checkpoints: undefined as never };
-    const host = { orgId, signing: keys[i]!, state, alarm: (reason: string) => org.alarms.push(reason), halt: (reason: string) => (org.halted = reason) };
+    const host = { orgId, signing: keys[i]!, state, alarm: (reason: string) => org.alarms.push(reason), unpublished: (reason: string | undefined) => void (reason && org.alarms.push(reason)), halt: (reason: string) => (org.halted = reason) };
     org.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dir, `${orgId}.db`)), hub.connect(), host);
     return org;
   });

@@ -19,6 +19,8 @@ export interface CheckpointHost {
   /** Committed membership state: who the members are and their keys. */
   readonly state: StateReader;
   alarm(reason: string): void;
+  /** A standing condition while this node's checkpoints cannot be published (`reason`), cleared by the next that is (undefined). */
+  unpublished(reason: string | undefined): void;
   halt(reason: string): void;
 }
 
@@ -56,7 +58,12 @@ export class NodeCheckpoints {
   committed(header: BlockHeader): Checkpoint {
     const checkpoint = signCheckpoint({ height: header.height, blockHash: blockHashOf(header), appHash: header.appHash, orgId: this.host.orgId }, this.host.signing);
     this.store.addOwn(checkpoint, membersOf(this.host.state));
-    this.exchange.publish(checkpoint).catch((error: unknown) => this.host.alarm(`checkpoint ${header.height} not published: ${String(error)}`));
+    // The newest checkpoint supersedes the ones before it, so a failed publication is a condition
+    // that the next successful one ends, not an alarm that stands for ever.
+    this.exchange.publish(checkpoint).then(
+      () => this.host.unpublished(undefined),
+      (error: unknown) => this.host.unpublished(`checkpoint ${header.height} not published: ${String(error)}`),
+    );
     this.#evaluate(header.height);
     return checkpoint;
   }

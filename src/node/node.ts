@@ -134,7 +134,7 @@ export class ChartChainNode {
     };
     this.access = new NodeAccess(host);
     this.consent = new NodeConsent(host);
-    const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), halt: (reason: string) => this.halt(reason) };
+    const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), unpublished: (reason: string | undefined) => this.#checkpointsUnpublished(reason), halt: (reason: string) => this.halt(reason) };
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), exchange, checkpointHost);
     const peerHost = { orgId: config.orgId, signing: keys.signing, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
     this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex(), config.peers ?? {}, peerTransport);
@@ -467,6 +467,11 @@ export class ChartChainNode {
   halt(reason: string): void {
     this.#halted ??= reason;
     void this.orderer.stop();
+  }
+
+  #checkpointsUnpublished(reason: string | undefined): void {
+    if (reason === undefined) this.records.clearCondition('checkpoint-publish');
+    else this.records.raiseCondition('checkpoint-publish', reason);
   }
 
   /** Stops ordering and closes storage and workers. */

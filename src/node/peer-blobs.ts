@@ -44,6 +44,10 @@ export interface PeerBlobHost {
   alarm(reason: string): void;
 }
 
+/** Tries of a fetch at commit before its alarm, and the first pause between them (doubling). */
+const PROACTIVE_FETCH_ATTEMPTS_MAX = 6;
+const PROACTIVE_FETCH_RETRY_DELAY_MS = 1_000;
+
 /** Serving blobs to peers and fetching them from peers. */
 export class NodePeerBlobs {
   /** orgId → base URL of its node. */
@@ -82,7 +86,26 @@ export class NodePeerBlobs {
       if (table !== VERSION_TABLE || value === null) continue;
       const version = value as unknown as VersionRow;
       if (version.ciphertextHash === null || !version.envelopes.some((envelope) => this.index.ownerOf(envelope.recipient) === this.host.orgId)) continue;
-      this.ensure(version).catch((error: unknown) => this.host.alarm(`blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version} not fetched: ${(error as Error).message}`));
+      void this.#ensureSoon(version);
+    }
+  }
+
+  /**
+   * Fetches a blob wrapped to this organisation, trying again with backoff before raising an
+   * alarm: the peer holding it may be restarting, or not yet serving when its block commits here.
+   * The timers never keep the process alive; a read fetches on demand in any case.
+   */
+  async #ensureSoon(version: VersionRow): Promise<void> {
+    for (let attempt = 1, delayMs = PROACTIVE_FETCH_RETRY_DELAY_MS; ; attempt++, delayMs *= 2) {
+      try {
+        return await this.ensure(version);
+      } catch (error) {
+        if (attempt >= PROACTIVE_FETCH_ATTEMPTS_MAX) {
+          this.host.alarm(`blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version} not fetched after ${attempt} attempts: ${(error as Error).message}`);
+          return;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
     }
   }
 

@@ -61,7 +61,7 @@ type Role = 'practitioner' | 'patient';
  * cleared when a write succeeds again; the others are events, kept until they age out.
  */
 export interface NodeAlarm {
-  readonly kind: 'integrity' | 'key-sharing' | 'checkpoint' | 'peer' | 'search-index' | 'disk-full';
+  readonly kind: 'integrity' | 'key-sharing' | 'checkpoint' | 'checkpoint-publish' | 'peer' | 'search-index' | 'disk-full';
   readonly reason: string;
   readonly at: number;
 }
