@@ -47,18 +47,21 @@ test('/readyz answers 503 while a readiness check fails, naming it', async (t) =
 });
 
 test('/metrics is Prometheus text with request counts by route pattern, chain gauges and event-loop delay, and no request data', async (t) => {
-  const { app } = await serve(t);
+  const { node, app } = await serve(t);
+  await node.submitAndWait(node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', signingKey: '11'.repeat(32), encryptionKey: '22'.repeat(32), custody: 'self' }));
   await app.inject('/ledger/blocks/0');
   await app.inject('/ledger/tx/patient-smith-ssn-123');
   const metrics = await app.inject('/metrics');
   assert.equal(metrics.statusCode, 200);
   assert.match(metrics.headers['content-type'] as string, /^text\/plain/);
   const text = metrics.body;
-  assert.match(text, /^chartchain_block_height 0$/m);
+  assert.match(text, /^chartchain_block_height [1-9]\d*$/m);
   assert.match(text, /^chartchain_pending_transactions \d+$/m);
   assert.match(text, /^chartchain_halted 0$/m);
   assert.match(text, /chartchain_http_requests_total\{method="GET",route="\/ledger\/tx\/:txId",status="\d{3}"\} 1/);
   assert.match(text, /chartchain_http_request_duration_seconds_bucket/);
+  assert.match(text, /^chartchain_block_commit_duration_seconds_count [1-9]\d*$/m, 'the block that registered the patient was timed');
+  assert.match(text, /^chartchain_transactions_committed_total [1-9]\d*$/m);
   assert.match(text, /nodejs_eventloop_lag_p99_seconds/);
   assert.equal(text.includes('patient-smith-ssn-123'), false, 'a URL never becomes a label');
 });

@@ -1,6 +1,6 @@
 /**
  * `GET /metrics` in the Prometheus text format: request rates and latencies by route pattern,
- * the chain's height and log size, the ordering queue, alarms, and the process's own figures
+ * the chain's height and log size, block commit latency, the ordering queue, alarms, and the process's own figures
  * (event-loop delay, memory, GC). Labels are route patterns and status codes only, never a URL,
  * an id or anything from a request, so no health data can reach a scrape.
  */
@@ -17,6 +17,12 @@ export function registerMetrics(app: FastifyInstance, node: ChartChainNode): Reg
   const requests = new Counter({ name: 'chartchain_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const latency = new Histogram({ name: 'chartchain_http_request_duration_seconds', help: 'HTTP request latency, by method and route pattern', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
   chainGauges(registry, node);
+  const commits = new Histogram({ name: 'chartchain_block_commit_duration_seconds', help: 'durable block commit (SQLite transaction and fsync)', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const committed = new Counter({ name: 'chartchain_transactions_committed_total', help: 'transactions committed in blocks, valid or not', registers: [registry] });
+  node.observeCommits((seconds, txCount) => {
+    commits.observe(seconds);
+    committed.inc(txCount);
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
