@@ -22,11 +22,13 @@ export interface LoadTally {
   reads: number;
   /** Answers by status, for the report. */
   readonly statuses: Record<string, number>;
+  /** What the first few 5xx answers said (OperationOutcome diagnostics: never health data). */
+  readonly serverErrors: string[];
 }
 
 /** A running load; stop() ends it and resolves once every request in flight has answered. */
 export class NetworkLoad {
-  readonly tally: LoadTally = { created: [], acknowledged: [], reads: 0, statuses: {} };
+  readonly tally: LoadTally = { created: [], acknowledged: [], reads: 0, statuses: {}, serverErrors: [] };
   #running = true;
   readonly #loops: Promise<void>[];
   /** Lanes paused by index (a node under a fault the test does not want loaded). */
@@ -83,6 +85,9 @@ export class NetworkLoad {
   async #fetch(url: string, init: RequestInit): Promise<Response | undefined> {
     const response = await fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).catch(() => undefined);
     this.#count(response === undefined ? 'unreachable' : String(response.status));
+    if (response !== undefined && response.status >= 500 && this.tally.serverErrors.length < 10) {
+      this.tally.serverErrors.push(`${init.method ?? 'GET'} ${response.status}: ${await response.clone().text().catch(() => '')}`.slice(0, 300));
+    }
     await response?.clone().arrayBuffer().catch(() => undefined);
     if (response === undefined) await pause(100);
     return response;
@@ -91,7 +96,8 @@ export class NetworkLoad {
   /** One organisation's lane: registrations signed with its key, one at a time. */
   async #ledgerLane(index: number, dataDir: string, url: string): Promise<void> {
     const { signing } = loadOrgKeys(dataDir);
-    let nonce = 1_000_000_000;
+    // Above every nonce an earlier load (before a restart) used: nonces need only increase.
+    let nonce = Date.now() * 1_000;
     while (this.#running) {
       if (this.paused.has(index)) {
         await pause(50);
