@@ -171,7 +171,7 @@ test('a three-organisation network keeps every acknowledged write, once, through
     const db = new Database(join(plan.nodes[tampered]!.dataDir, 'chain.db'));
     const row = db.prepare('SELECT height, header FROM block ORDER BY height DESC LIMIT 1').get() as { height: number; header: string };
     const at = row.header.indexOf('"appHash":"') + '"appHash":"'.length;
-    assert.ok(at > 20, 'the newest header holds its appHash');
+    assert.ok(row.header.includes('"appHash":"'), 'the newest header holds its appHash');
     db.prepare('UPDATE block SET header = ? WHERE height = ?').run(row.header.slice(0, at) + (row.header[at] === '0' ? '1' : '0') + row.header.slice(at + 1), row.height);
     db.close();
     plan = await networkUp({ dir, orgs: 3, network: 'faults', demo: false });
