@@ -13,7 +13,7 @@ export function statusError(status: string, what: string): FhirError {
   if (status.startsWith('unavailable:')) {
     // Queue full, ordering service unreachable, node halted: a client may come back shortly; a full disk takes longer.
     const issue = { severity: 'error' as const, code: 'transient' as const, diagnostics: `${what}: the node cannot accept writes now (${status}); retry later` };
-    return new FhirError(503, [issue], { 'Retry-After': status === 'unavailable:disk-full' ? String(STORAGE_RETRY_AFTER_SECONDS) : '1' });
+    return new FhirError(503, [issue], { 'retry-after': status === 'unavailable:disk-full' ? String(STORAGE_RETRY_AFTER_SECONDS) : '1' });
   }
   return FhirError.of(400, 'invalid', `${what}: refused by the ledger (${status})`);
 }

@@ -80,7 +80,7 @@ export class ChainStore {
   private constructor(db: SqliteDatabase, readonly tables: readonly string[]) {
     this.#db = db;
     this.#statements = {
-      head: db.prepare('SELECT header FROM block ORDER BY height DESC LIMIT 1'),
+      head: db.prepare('SELECT header, hash FROM block ORDER BY height DESC LIMIT 1'),
       header: db.prepare('SELECT header, hash FROM block WHERE height = ?'),
       headerAtLogSize: db.prepare('SELECT header FROM block WHERE log_size = ?'),
       txsOfBlock: db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index'),
@@ -133,11 +133,15 @@ export class ChainStore {
     return new ChainStore(db, tables);
   }
 
-  /** The newest block header, or undefined before genesis. Kept in memory: every admission asks. */
+  /** The newest block header, or undefined before genesis. Kept in memory: every admission asks. Throws StorageIntegrityError when it does not match its stored hash. */
   head(): BlockHeader | undefined {
     if (this.#head === undefined) {
-      const row = this.#statements.head.get() as { header: string } | undefined;
-      this.#head = row === undefined ? undefined : (JSON.parse(row.header) as BlockHeader);
+      // Read once per commit, and checked in pair with its stored hash: every new block is
+      // validated against this header, so a header changed on disk must stop the node here.
+      const row = this.#statements.head.get() as { header: string; hash: string } | undefined;
+      const header = row === undefined ? undefined : (JSON.parse(row.header) as BlockHeader);
+      if (header !== undefined && blockHashOf(header) !== row!.hash) throw new StorageIntegrityError(`block ${header.height} (the newest) header does not match its stored hash`);
+      this.#head = header;
     }
     return this.#head;
   }
