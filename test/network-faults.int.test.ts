@@ -88,7 +88,10 @@ function chainOf(dataDir: string, recordIds: readonly string[]): { txIds: Map<st
 
 test('a three-organisation network keeps every acknowledged write, once, through node, etcd, restart, partition and tamper faults', { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-network-faults-'));
+  const loads: NetworkLoad[] = [];
   t.after(async () => {
+    // A failed step leaves its load running; stopped here, the process can end.
+    await Promise.all(loads.map((running) => running.stop()));
     await networkDown(dir).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -96,6 +99,7 @@ test('a three-organisation network keeps every acknowledged write, once, through
   // The demo is seeded once every node serves: wait for the practice's patient.
   await waitFor('the demo practice to seed', async () => (await fetch(`${plan.nodes[0]!.url}/ledger/status`).then((r) => r.json() as Promise<Status>)).height >= 8, 60_000);
   let load = await NetworkLoad.start(plan);
+  loads.push(load);
   const tallies = [];
   const all = [0, 1, 2];
 
@@ -140,6 +144,7 @@ test('a three-organisation network keeps every acknowledged write, once, through
     await networkDown(dir);
     plan = await networkUp({ dir, orgs: 3, network: 'faults', demo: false });
     load = await NetworkLoad.start(plan);
+    loads.push(load);
     await pause(3_000);
     await converged(plan, all);
   });
@@ -176,6 +181,7 @@ test('a three-organisation network keeps every acknowledged write, once, through
     db.close();
     plan = await networkUp({ dir, orgs: 3, network: 'faults', demo: false });
     const healthy = await NetworkLoad.start(plan);
+    loads.push(healthy);
     await waitFor('the tampered node to stop with an alarm', async () => {
       const state = await statusOf(plan.nodes[tampered]!.url).catch(() => undefined);
       return state === undefined ? !isAlive(plan.pids[plan.nodes[tampered]!.orgId]!) : state.halted !== null;

@@ -11,6 +11,8 @@ import { encodeTransaction, signTransaction, txIdOf } from '../src/ledger/index.
 import { loadOrgKeys } from '../src/node/index.js';
 
 const REQUEST_TIMEOUT_MS = 5_000;
+/** A load stops by itself after this long, whatever happens to the test that started it. */
+const LOAD_DURATION_MAX_MS = 10 * 60_000;
 
 /** What the load saw. */
 export interface LoadTally {
@@ -30,6 +32,7 @@ export interface LoadTally {
 export class NetworkLoad {
   readonly tally: LoadTally = { created: [], acknowledged: [], reads: 0, statuses: {}, serverErrors: [] };
   #running = true;
+  readonly #deadline = setTimeout(() => (this.#running = false), LOAD_DURATION_MAX_MS).unref();
   readonly #loops: Promise<void>[];
   /** Lanes paused by index (a node under a fault the test does not want loaded). */
   readonly paused = new Set<number>();
@@ -52,6 +55,7 @@ export class NetworkLoad {
 
   async stop(): Promise<LoadTally> {
     this.#running = false;
+    clearTimeout(this.#deadline);
     await Promise.all(this.#loops);
     return this.tally;
   }
