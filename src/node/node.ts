@@ -169,6 +169,8 @@ export class ChartChainNode {
     const store = ChainStore.openChecked(join(dataDir, CHAIN_FILE), executor.tables);
     try {
       checkPinnedGenesis(store, config);
+      // The newest header is checked against its stored hash before anything is connected.
+      store.head();
     } catch (error) {
       store.close();
       throw error;

@@ -89,8 +89,19 @@ export async function networkUp(options: NetworkUpOptions): Promise<NetworkPlan>
   await Promise.all(plan.etcd.map((member) => waitFor(`etcd member ${member.name} (log: ${member.logFile})`, () => etcdHealthy(member.clientUrl), START_TIMEOUT_MS)));
   plan.nodes.forEach((_, i) => startNode(plan, i));
   writePlan(plan);
-  await Promise.all(plan.nodes.map((node) => waitFor(`node ${node.orgId} (log: ${node.logFile})`, async () => (await fetch(`${node.url}/ledger/status`)).ok, START_TIMEOUT_MS)));
+  const exited = (node: NodePlan): boolean => !isAlive(plan.pids[node.orgId]!);
+  await Promise.all(plan.nodes.map((node) => waitFor(`node ${node.orgId} (log: ${node.logFile})`, async () => exited(node) || (await fetch(`${node.url}/ledger/status`)).ok, START_TIMEOUT_MS)));
+  const stopped = plan.nodes.filter(exited);
+  if (stopped.length > 0) throw new NodesStoppedError(stopped.map((node) => ({ orgId: node.orgId, logFile: node.logFile })));
   return plan;
+}
+
+/** Nodes that exited while `network up` started them (a damaged chain, say); the rest run on. */
+export class NodesStoppedError extends Error {
+  constructor(readonly nodes: readonly { readonly orgId: string; readonly logFile: string }[]) {
+    super(`node ${nodes.map((node) => `${node.orgId} (see ${node.logFile})`).join(', ')} stopped while starting; the others run`);
+    this.name = 'NodesStoppedError';
+  }
 }
 
 /** Starts the node of `plan.nodes[index]` again (after a kill, say), with the flags network up gave it. */
