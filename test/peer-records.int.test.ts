@@ -47,8 +47,8 @@ async function twoOrgNetwork(t: TestContext): Promise<{ practice: Peer; hospital
     peers.push({ node, app, url });
   }
   const [practice, hospital] = peers as [Peer, Peer];
-  practice.node.peerBlobs.setEndpoint('hospital-b', hospital.url);
-  hospital.node.peerBlobs.setEndpoint('practice-a', practice.url);
+  practice.node.peers.setEndpoint('hospital-b', hospital.url);
+  hospital.node.peers.setEndpoint('practice-a', practice.url);
   return { practice, hospital, log };
 }
 

@@ -24,6 +24,13 @@ export interface BlockConsumer {
   propose(batch: OrderedBatch): Promise<Uint8Array>;
   /** Commit the block at `height`. Called once per height, in order; resolves once durable. */
   deliver(height: number, block: Uint8Array): Promise<void>;
+  /**
+   * Commits the blocks from `fromHeight` below `untilHeight` from elsewhere (the other
+   * organisations' nodes), validating each: an orderer that keeps only recent blocks calls this
+   * for older ones. Resolves with the next height not committed and the newest block's time.
+   * A consumer without it cannot start behind the orderer's oldest block.
+   */
+  catchUp?(fromHeight: number, untilHeight: number): Promise<{ readonly nextHeight: number; readonly lastTime: number }>;
 }
 
 /** Refused because the queue is full; the caller should retry later (HTTP 503). */

@@ -20,5 +20,7 @@ export { RecordIntegrityError } from './record-service.js';
 export { CommitTimeoutError } from './commit-waiters.js';
 export { BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collectOrphanBlobs, referencedBlobs, type BlobCollectorHost } from './blob-gc.js';
 export { NodeCheckpoints, type CountedCheckpoint, type HeightCheckpoints, type CheckpointRefusal } from './checkpoints.js';
-export { NodePeerBlobs, httpTransport, type PeerTransport } from './peer-blobs.js';
+export { NodePeerBlobs } from './peer-blobs.js';
+export { blockPage, blockLines, PeerBlockSync, PeerSyncError, PEER_BLOCKS_COUNT_MAX } from './peer-blocks.js';
+export { PeerClient, httpTransport, type PeerTransport } from './peer-client.js';
 export { PeerRequestVerifier, signPeerRequest, PEER_HEADERS, PEER_REQUEST_SKEW_MS, type PeerAuthRefusal } from './peer-auth.js';

@@ -25,7 +25,9 @@ import {
 import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, restrictUmask, type BlockCommit } from '../storage/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
 import { BlobAccessIndex } from './blob-access-index.js';
-import { NodePeerBlobs, type PeerTransport } from './peer-blobs.js';
+import { NodePeerBlobs } from './peer-blobs.js';
+import { PeerBlockSync } from './peer-blocks.js';
+import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
 import { assembleBlock } from './block-assembly.js';
 import { validateBlock } from './block-validation.js';
@@ -91,6 +93,7 @@ export class ChartChainNode {
   readonly #admission: AdmissionVerifier;
   #proposed: { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit } | undefined;
   readonly #org: LocalSigner;
+  readonly #peerBlocks: PeerBlockSync;
   #halted: string | undefined;
   #closing = false;
   /** Erasures this organisation has deleted locally and whose receipt is on its way. */
@@ -103,6 +106,8 @@ export class ChartChainNode {
   readonly consent: NodeConsent;
   /** This node's checkpoints and everyone else's, and which blocks are final. */
   readonly checkpoints: NodeCheckpoints;
+  /** Where the other organisations' nodes answer, and signed requests to them. */
+  readonly peers: PeerClient;
   /** Ciphertexts served to and fetched from the other organisations' nodes. */
   readonly peerBlobs: NodePeerBlobs;
   /** Checks the signed requests of peer nodes (GET /peer/blobs/:hash). */
@@ -137,8 +142,10 @@ export class ChartChainNode {
     this.consent = new NodeConsent(host);
     const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), unpublished: (reason: string | undefined) => this.#checkpointsUnpublished(reason), halt: (reason: string) => this.halt(reason) };
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), exchange, checkpointHost);
-    const peerHost = { orgId: config.orgId, signing: keys.signing, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
-    this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex(), config.peers ?? {}, peerTransport);
+    const peerHost = { orgId: config.orgId, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
+    this.peers = new PeerClient(config.orgId, keys.signing, config.peers ?? {}, peerTransport);
+    this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex(), this.peers);
+    this.#peerBlocks = new PeerBlockSync(this.peers, { commit: (height, bytes) => this.#deliver(height, bytes), alarm: peerHost.alarm });
     this.peerAuth = new PeerRequestVerifier(store.state);
     this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
     // Its first nonce is known only once state is recovered and the queue read: see open().
@@ -212,6 +219,7 @@ export class ChartChainNode {
       lastTime: head.time,
       propose: (batch: OrderedBatch) => this.#propose(batch),
       deliver: async (height: number, bytes: Uint8Array) => this.#deliver(height, bytes),
+      catchUp: async (fromHeight: number, untilHeight: number) => ({ nextHeight: await this.#peerBlocks.sync(fromHeight, untilHeight), lastTime: this.head().time }),
     };
   }
 

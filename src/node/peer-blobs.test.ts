@@ -7,7 +7,8 @@ import { generateSigningKey, sha256Hex, utf8 } from '../crypto/index.js';
 import { VERSION_TABLE, type VersionRow } from '../contracts/index.js';
 import { BlobMissingError, BlobStore } from '../storage/index.js';
 import { BlobAccessIndex } from './blob-access-index.js';
-import { NodePeerBlobs, type PeerTransport } from './peer-blobs.js';
+import { NodePeerBlobs } from './peer-blobs.js';
+import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PEER_HEADERS } from './peer-auth.js';
 
 const genuine = utf8('the ciphertext');
@@ -35,9 +36,9 @@ function peerBlobs(t: { after: (fn: () => void) => void }, answers: Record<strin
   const index = new BlobAccessIndex();
   index.observe([['membership_org', 'org-z', { orgId: 'org-z', name: 'Z', signingKey: '', encryptionKey: 'ee'.repeat(32), status: 'active', since: 0 }]]);
   const blobs = new BlobStore(join(dir, 'blobs'));
-  const host = { orgId: 'org-z', signing: generateSigningKey(), blobs, version: () => row, alarm: (reason: string) => alarms.push(reason) };
+  const host = { orgId: 'org-z', blobs, version: () => row, alarm: (reason: string) => alarms.push(reason) };
   const endpoints = Object.fromEntries(['org-a', 'org-b', 'org-c'].map((orgId) => [orgId, `http://${orgId}.test`]));
-  return { peers: new NodePeerBlobs(host, index, endpoints, transport), blobs, alarms, asked };
+  return { peers: new NodePeerBlobs(host, index, new PeerClient('org-z', generateSigningKey(), endpoints, transport)), blobs, alarms, asked };
 }
 
 test('a peer sending the wrong bytes is named in an alarm and the next peer is asked; the author\'s organisation first', async (t) => {

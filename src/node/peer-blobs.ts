@@ -6,38 +6,15 @@
  * peer is asked. Blobs wrapped to this organisation are fetched as their block commits; the
  * rest when first read.
  */
-import { sha256Hex, type SigningKey } from '../crypto/index.js';
+import { sha256Hex } from '../crypto/index.js';
 import { VERSION_TABLE, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import { BLOB_BYTES_MAX, BlobError, BlobMissingError, type BlobSource, type BlobStore } from '../storage/index.js';
 import type { BlobAccessIndex } from './blob-access-index.js';
-import { signPeerRequest } from './peer-auth.js';
-
-/** How a node reaches a peer: a GET with headers, answering the status and at most `sizeMax` bytes of body. */
-export interface PeerTransport {
-  get(url: string, headers: Record<string, string>, sizeMax: number): Promise<{ readonly status: number; readonly body?: Uint8Array }>;
-}
-
-/** HTTP through the runtime's fetch; a body longer than `sizeMax` is refused unread. */
-export const httpTransport: PeerTransport = {
-  async get(url, headers, sizeMax) {
-    const response = await fetch(url, { headers, redirect: 'error', signal: AbortSignal.timeout(PEER_FETCH_TIMEOUT_MS) });
-    const length = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (response.status !== 200 || length > sizeMax) {
-      await response.body?.cancel();
-      return { status: response.status === 200 ? 413 : response.status };
-    }
-    const body = new Uint8Array(await response.arrayBuffer());
-    return body.byteLength > sizeMax ? { status: 413 } : { status: 200, body };
-  },
-};
-
-/** A peer that does not answer within this long is skipped. */
-export const PEER_FETCH_TIMEOUT_MS = 10_000;
+import type { PeerClient } from './peer-client.js';
 
 /** What peer blob exchange needs from its node. */
 export interface PeerBlobHost {
   readonly orgId: string;
-  readonly signing: SigningKey;
   readonly blobs: BlobStore;
   /** The newest committed row of a version, to learn its hash and size. */
   version(recordId: string, version: number): VersionRow | undefined;
@@ -50,23 +27,13 @@ const PROACTIVE_FETCH_RETRY_DELAY_MS = 1_000;
 
 /** Serving blobs to peers and fetching them from peers. */
 export class NodePeerBlobs {
-  /** orgId → base URL of its node. */
-  readonly #endpoints = new Map<string, string>();
   readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly host: PeerBlobHost,
     readonly index: BlobAccessIndex,
-    endpoints: Readonly<Record<string, string>>,
-    private readonly transport: PeerTransport = httpTransport,
-  ) {
-    for (const [orgId, url] of Object.entries(endpoints)) this.setEndpoint(orgId, url);
-  }
-
-  /** Sets (or moves) where organisation `orgId`'s node answers. */
-  setEndpoint(orgId: string, url: string): void {
-    if (orgId !== this.host.orgId) this.#endpoints.set(orgId, url.replace(/\/$/, ''));
-  }
+    private readonly peers: PeerClient,
+  ) {}
 
   /** The ciphertext `hash` for organisation `orgId`, or undefined (answered as 404) when it holds no envelope on it or this node lacks it. */
   serve(orgId: string, hash: string): Uint8Array | undefined {
@@ -131,7 +98,7 @@ export class NodePeerBlobs {
   /** Asks the version's author organisation first, then every other peer; accepts only bytes with the on-chain hash. */
   #sourceFor(row: VersionRow): BlobSource {
     const sizeMax = Math.min(row.ciphertextSize ?? BLOB_BYTES_MAX, BLOB_BYTES_MAX);
-    const peers = [...this.#endpoints.keys()].sort((a, b) => Number(b === row.author.org) - Number(a === row.author.org) || (a < b ? -1 : 1));
+    const peers = this.peers.peers().sort((a, b) => Number(b === row.author.org) - Number(a === row.author.org));
     return {
       fetchBlob: async (hash) => {
         for (const orgId of peers) {
@@ -144,16 +111,10 @@ export class NodePeerBlobs {
   }
 
   async #fetchFrom(orgId: string, hash: string, sizeMax: number): Promise<Uint8Array | undefined> {
-    const path = `/peer/blobs/${hash}`;
-    let answer: { status: number; body?: Uint8Array };
-    try {
-      answer = await this.transport.get(this.#endpoints.get(orgId)! + path, signPeerRequest(this.host.signing, this.host.orgId, 'GET', path), sizeMax);
-    } catch {
-      return undefined; // unreachable: the next peer may have it
-    }
-    if (answer.status !== 200 || answer.body === undefined) return undefined;
-    const actual = sha256Hex(answer.body);
-    if (actual === hash) return answer.body;
+    const body = await this.peers.get(orgId, `/peer/blobs/${hash}`, sizeMax);
+    if (body === undefined) return undefined;
+    const actual = sha256Hex(body);
+    if (actual === hash) return body;
     this.host.alarm(`peer ${orgId} sent blob ${hash} with content hashing to ${actual}: refused`);
     return undefined;
   }

@@ -18,10 +18,10 @@ export class ConsumerFailure extends Error {
   }
 }
 
-/** The blocks this node needs were compacted away: it must be restored from a peer's checkpoint. */
+/** The blocks this node needs were compacted away and its consumer cannot fetch them elsewhere. */
 export class CompactedError extends Error {
   constructor(readonly nextHeight: number, readonly floor: number) {
-    super(`block ${nextHeight} is no longer in etcd (oldest kept: ${floor}); restore this node from a peer's checkpoint`);
+    super(`block ${nextHeight} is no longer in etcd (oldest kept: ${floor}) and this node cannot fetch it from peers`);
     this.name = 'CompactedError';
   }
 }
@@ -32,6 +32,8 @@ export interface FollowerHost {
   readonly recent: RecentTxIds;
   /** Delivers one block to the consumer; throws ConsumerFailure when the consumer fails. */
   deliver(manifest: Manifest, block: Uint8Array): Promise<void>;
+  /** Has the consumer commit blocks etcd no longer holds (BlockConsumer.catchUp); throws ConsumerFailure when it fails. */
+  readonly catchUp?: (fromHeight: number, untilHeight: number) => Promise<{ readonly nextHeight: number; readonly lastTime: number }>;
   /** Stops the orderer for good with `error`. */
   fatal(error: Error): void;
 }
@@ -76,10 +78,14 @@ export class BlockFollower {
     return this.#running;
   }
 
-  /** Learns the txIds of the blocks just below the start height, then starts delivering. */
+  /**
+   * Commits from peers whatever etcd no longer holds (a node joining late), learns the txIds of
+   * the blocks just below the start height, then starts delivering.
+   */
   async start(): Promise<void> {
     this.#running = true;
     const floor = (await this.log.floor()) ?? this.#next;
+    if (floor > this.#next && this.host.catchUp !== undefined) await this.#fromPeers(floor);
     for await (const manifest of this.log.manifests(Math.max(floor, this.#next - PRIME_HEIGHTS), this.#next)) this.host.recent.add(manifest.txIds);
     this.#watcher = await this.client.watch().key(this.keys.head).create();
     this.#watcher.on('put', () => this.#wake.notify());
@@ -144,11 +150,20 @@ export class BlockFollower {
     }
     if (this.#next === before) {
       const floor = await this.log.floor();
-      if (floor !== undefined && floor > this.#next) throw new CompactedError(this.#next, floor);
-      return false;
+      if (floor === undefined || floor <= this.#next) return false;
+      await this.#fromPeers(floor);
     }
     await this.#publish();
     return true;
+  }
+
+  /** Has the consumer commit every block below `floor`, which etcd no longer holds. */
+  async #fromPeers(floor: number): Promise<void> {
+    if (this.host.catchUp === undefined) throw new CompactedError(this.#next, floor);
+    const { nextHeight, lastTime } = await this.host.catchUp(this.#next, floor);
+    this.#next = nextHeight;
+    this.#lastTime = Math.max(this.#lastTime, lastTime);
+    this.#progress.notify();
   }
 
   /** Publishes the committed height; a failure only delays compaction. */

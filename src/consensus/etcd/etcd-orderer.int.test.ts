@@ -98,7 +98,7 @@ test('blocks every node has committed are deleted and etcd history compacted; a 
     const late = await open('n2', (error) => fatal.push(error));
     await late.start(new BytesConsumer(0));
     await until(() => fatal.length === 1, 'the late node to be told its blocks are gone');
-    assert.match(fatal[0]!.message, /no longer in etcd.*checkpoint/);
+    assert.match(fatal[0]!.message, /no longer in etcd.*cannot fetch it from peers/);
     await late.close();
   } finally {
     client.close();

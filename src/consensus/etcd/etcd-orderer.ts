@@ -121,6 +121,7 @@ export class EtcdOrderer implements Orderer {
       nodeId,
       recent: this.#recent,
       deliver: (manifest, block) => this.#deliver(manifest, block),
+      ...(consumer.catchUp === undefined ? {} : { catchUp: (from: number, until: number) => this.#exclusive((target) => target.catchUp!(from, until)) }),
       fatal: (error) => this.#fatal(error),
     }, { height: consumer.fromHeight, time: consumer.lastTime });
     this.#follower = follower;
