@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEMO_PASSWORD } from '../api/index.js';
-import { BLOB_GC_GRACE_MS, ChartChainNode } from '../node/index.js';
+import { BLOB_GC_GRACE_MS, ChartChainNode, readNodeConfig } from '../node/index.js';
 import { BlobStore } from '../storage/index.js';
 import { login } from './login.js';
-import { openServer, type StartFlags } from './node-commands.js';
+import { applyOrdererFlags, openServer, type StartFlags } from './node-commands.js';
 import { orgToken } from './org-client.js';
 
 /** A data directory whose node holds the demo practitioner's keys, as a node seeded on its first start does. */
@@ -68,4 +68,18 @@ test("the organisation's own backend client, authenticated by the organisation k
   const fhir = await fetch(`${started.origin}/fhir/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(fhir.status, 403, 'the organisation client reads the ledger, not records');
   await assert.rejects(orgToken(started.origin, other), /token refused/);
+});
+
+test('--orderer, --etcd and --proposer-lease are saved in node.json; a bad lease or an etcd orderer without endpoints is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-orderer-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  ChartChainNode.init(dir, { orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test' });
+  assert.throws(() => applyOrdererFlags(dir, { orderer: 'etcd' }), /needs --etcd/);
+  applyOrdererFlags(dir, { etcd: 'http://127.0.0.1:2379, http://127.0.0.1:2381' });
+  applyOrdererFlags(dir, { proposerLease: '1' });
+  const { kind, endpoints, leaseTtlSec } = readNodeConfig(dir)!.orderer;
+  assert.deepEqual({ kind, endpoints, leaseTtlSec }, { kind: 'etcd', endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2381'], leaseTtlSec: 1 });
+  for (const bad of ['0', '1.5', 'soon', '61']) assert.throws(() => applyOrdererFlags(dir, { proposerLease: bad }), /--proposer-lease must be/);
+  assert.throws(() => applyOrdererFlags(dir, { orderer: 'raft' }), /--orderer must be solo or etcd/);
+  assert.equal(readNodeConfig(dir)!.orderer.leaseTtlSec, 1);
 });

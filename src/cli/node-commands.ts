@@ -45,20 +45,29 @@ function init(flags: InitFlags): void {
 interface OrdererFlags {
   orderer?: string;
   etcd?: string;
+  proposerLease?: string;
 }
 
 /**
- * `--orderer solo|etcd` and `--etcd URL[,URL…]` rewrite node.json's orderer choice, which later
- * starts keep. Throws RangeError on an unknown kind or an etcd orderer without endpoints.
+ * `--orderer solo|etcd`, `--etcd URL[,URL…]` and `--proposer-lease SECONDS` rewrite node.json's
+ * orderer choice, which later starts keep. Throws RangeError on an unknown kind, an etcd orderer
+ * without endpoints, or a lease that is not a whole number of seconds from 1 to 60.
  */
 export function applyOrdererFlags(dataDir: string, flags: OrdererFlags): void {
-  if (flags.orderer === undefined && flags.etcd === undefined) return;
-  const kind = flags.orderer ?? 'etcd';
-  if (kind !== 'solo' && kind !== 'etcd') throw new RangeError('--orderer must be solo or etcd');
+  if (flags.orderer === undefined && flags.etcd === undefined && flags.proposerLease === undefined) return;
   const config = readNodeConfig(dataDir)!;
+  const kind = flags.orderer ?? (flags.etcd === undefined ? config.orderer.kind : 'etcd');
+  if (kind !== 'solo' && kind !== 'etcd') throw new RangeError('--orderer must be solo or etcd');
   const endpoints = flags.etcd?.split(',').map((url) => url.trim()).filter((url) => url.length > 0) ?? config.orderer.endpoints;
   if (kind === 'etcd' && (endpoints === undefined || endpoints.length === 0)) throw new RangeError('--orderer etcd needs --etcd http://host:port[,…]');
-  writeNodeConfig(dataDir, { ...config, orderer: { ...config.orderer, kind, ...(endpoints === undefined ? {} : { endpoints }) } });
+  const leaseTtlSec = flags.proposerLease === undefined ? config.orderer.leaseTtlSec : proposerLease(flags.proposerLease);
+  writeNodeConfig(dataDir, { ...config, orderer: { ...config.orderer, kind, ...(endpoints === undefined ? {} : { endpoints }), ...(leaseTtlSec === undefined ? {} : { leaseTtlSec }) } });
+}
+
+function proposerLease(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 60) throw new RangeError('--proposer-lease must be a whole number of seconds from 1 to 60');
+  return seconds;
 }
 
 /** Brings `dataDir` to block 0: a fresh directory is initialised; --genesis is adopted or checked against the pinned one. True when it was fresh. */
@@ -189,6 +198,7 @@ export function registerNodeCommands(program: Command): void {
   initOptions(program.command('start').description('start a node (initialising it on first run); the solo orderer unless node.json or --orderer says etcd'))
     .option('--orderer <kind>', 'solo or etcd; saved in node.json')
     .option('--etcd <urls>', 'comma-separated etcd client URLs, e.g. http://127.0.0.1:2379; saved in node.json')
+    .option('--proposer-lease <seconds>', 'etcd only: how long a dead proposer holds its role (default 2; at least etcd\'s minimum lease, 1.5 × its election timeout); saved in node.json')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
     .option('--no-demo', 'do not seed the demo practice on first start, and never let the demo users log in')

@@ -21,6 +21,8 @@ export interface NodeConfig {
     readonly endpoints?: readonly string[];
     /** etcd only: the network's key space; the network name by default. */
     readonly namespace?: string;
+    /** etcd only: seconds a dead proposer holds its role (its election lease); the orderer's default when absent. */
+    readonly leaseTtlSec?: number;
     readonly blockTxCountMax: number;
     readonly batchTimeoutMs: number;
     readonly pendingTxCountMax: number;

@@ -11,11 +11,11 @@ const ORDERER_FILE = 'orderer.db';
  * orderer names no endpoints, and the client's error when etcd cannot be reached.
  */
 export async function openOrderer(dataDir: string, config: NodeConfig, onFatal: (error: Error) => void): Promise<Orderer> {
-  const { kind, endpoints, namespace, blockTxCountMax, batchTimeoutMs, pendingTxCountMax } = config.orderer;
+  const { kind, endpoints, namespace, leaseTtlSec, blockTxCountMax, batchTimeoutMs, pendingTxCountMax } = config.orderer;
   const cutting = { blockTxCountMax, batchTimeoutMs, pendingTxCountMax, onFatal };
   if (kind === 'etcd') {
     if (endpoints === undefined || endpoints.length === 0) throw new RangeError('node.json: an etcd orderer needs orderer.endpoints');
-    return EtcdOrderer.open({ ...cutting, endpoints, namespace: namespace ?? config.network, nodeId: config.orgId });
+    return EtcdOrderer.open({ ...cutting, endpoints, namespace: namespace ?? config.network, nodeId: config.orgId, ...(leaseTtlSec === undefined ? {} : { leaseTtlSec }) });
   }
   return new SoloOrderer(join(dataDir, ORDERER_FILE), cutting);
 }

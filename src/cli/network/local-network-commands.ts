@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildGenesis, ChartChainNode, identityOf, loadOrgKeys, readNodeConfig } from '../../node/index.js';
 import { freePort } from '../demo-clients.js';
-import { etcdArgs, etcdHealthy, requireEtcd } from './etcd-members.js';
+import { etcdArgs, etcdHealthy, PROPOSER_LEASE_SEC, requireEtcd } from './etcd-members.js';
 import { planNetwork, readPlan, writePlan, type NetworkPlan, type NodePlan } from './network-plan.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from './processes.js';
 
@@ -54,7 +54,7 @@ function startNode(plan: NetworkPlan, index: number): void {
   const node = plan.nodes[index]!;
   // Each node talks to its own organisation's etcd member only: stopping that member cuts the
   // node off, as a network partition would.
-  const args = ['start', '--data', node.dataDir, '--host', '127.0.0.1', '--port', String(node.port), '--genesis', plan.genesisFile, '--orderer', 'etcd', '--etcd', plan.etcd[index]!.clientUrl];
+  const args = ['start', '--data', node.dataDir, '--host', '127.0.0.1', '--port', String(node.port), '--genesis', plan.genesisFile, '--orderer', 'etcd', '--etcd', plan.etcd[index]!.clientUrl, '--proposer-lease', String(PROPOSER_LEASE_SEC)];
   plan.pids[node.orgId] = spawnDetached(process.execPath, [CLI, ...args, ...(plan.demo ? ['--demo-network'] : ['--no-demo'])], node.logFile);
 }
 
