@@ -14,11 +14,13 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../src/api/index.js';
 import { MemoryCheckpointHub } from '../src/consensus/index.js';
 import type { Transaction } from '../src/ledger/index.js';
+import { canonicalize, fromUtf8, utf8 } from '../src/crypto/index.js';
 import { adoptGenesis, buildGenesis, ChartChainNode, identityOf, loadOrgKeys, readNodeConfig, signPeerRequest } from '../src/node/index.js';
-import { SharedLog } from './shared-log-orderer.js';
+import { SharedLog, type SharedLogOrderer } from './shared-log-orderer.js';
 
 interface Peer {
   readonly node: ChartChainNode;
+  readonly orderer: SharedLogOrderer;
   readonly app: FastifyInstance;
   readonly url: string;
 }
@@ -41,10 +43,11 @@ async function twoOrgNetwork(t: TestContext): Promise<{ practice: Peer; hospital
     rmSync(root, { recursive: true, force: true });
   });
   for (const [i, dir] of dirs.entries()) {
-    const node = await ChartChainNode.open(dir, { verifyPoolSize: 1, orderer: () => log.orderer(i === 0), checkpoints: hub.connect() });
+    const orderer = log.orderer(i === 0);
+    const node = await ChartChainNode.open(dir, { verifyPoolSize: 1, orderer: () => orderer, checkpoints: hub.connect() });
     const app = buildServer(node);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    peers.push({ node, app, url });
+    peers.push({ node, orderer, app, url });
   }
   const [practice, hospital] = peers as [Peer, Peer];
   practice.node.peers.setEndpoint('hospital-b', hospital.url);
@@ -148,4 +151,21 @@ test('GET /peer/blobs/:hash answers only a member organisation holding an envelo
   assert.equal(served.status, 200);
   assert.equal(served.headers.get('content-type'), 'application/octet-stream');
   assert.equal((await fetch(practice.url + sharedPath, { headers })).status, 401, 'a replayed request');
+});
+
+test('a block from the orderer that fails validation is refused with an alarm naming the organisation that proposed it', async (t) => {
+  const { practice, hospital, log } = await twoOrgNetwork(t);
+  const drA = practice.node.records.enrol('practitioner', 'dr-a');
+  await committed(practice.node, practice.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...drA }));
+  await until('the hospital at the practice\'s height', () => hospital.node.head().height === practice.node.head().height);
+  // The practice's last block again, one height on: its signature and prevHash no longer hold.
+  const block = JSON.parse(fromUtf8(log.blocks.at(-1)!)) as { header: { height: number } };
+  block.header.height += 1;
+  log.blocks.push(utf8(canonicalize(block)));
+  await hospital.orderer.catchUp();
+  assert.ok(hospital.orderer.failure instanceof Error, 'the forged block is not committed');
+  assert.equal(hospital.node.head().height, log.blocks.length - 1);
+  const alarms = hospital.node.records.alarms.map((alarm) => alarm.reason);
+  const keyId = loadOrgKeys(practice.node.dataDir).signing.keyId;
+  assert.ok(alarms.some((reason) => reason.startsWith(`block ${log.blocks.length} from the orderer, proposed by organisation practice-a (key ${keyId}), fails validation (`)), JSON.stringify(alarms));
 });

@@ -5,7 +5,7 @@
  */
 import { fromHex, isHex, keyIdOf, publicKeyFromRaw } from '../crypto/index.js';
 import { KEY_TABLE, ORG_TABLE, type Executor, type KeyRow, type SignatureCheck } from '../contracts/index.js';
-import { NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, verifyHeaderSignature, type BlockHeader, type DecodedBlock } from '../ledger/index.js';
+import { decodeBlock, NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, verifyHeaderSignature, type BlockHeader, type DecodedBlock } from '../ledger/index.js';
 import type { BlockCommit } from '../storage/index.js';
 import { assembleBlock, type ChainView } from './block-assembly.js';
 
@@ -67,4 +67,16 @@ function genesisProposerKey(decoded: DecodedBlock, keyId: string): string | unde
   const orgs = genesis.tx.body['orgs'] as { signingKey?: unknown }[];
   const keys = orgs.map((org) => org.signingKey).filter((key): key is string => isHex(key, 32));
   return keys.find((key) => keyIdOf(fromHex(key)) === keyId);
+}
+
+/** Who a block claims proposed it, for an alarm: the organisation its header's key belongs to, if any. */
+export function claimedProposer(view: ChainView, bytes: Uint8Array): string {
+  let keyId: string;
+  try {
+    keyId = decodeBlock(bytes).block.header.proposer;
+  } catch {
+    return 'an undecodable proposer';
+  }
+  const key = view.state.get(KEY_TABLE, keyId) as KeyRow | undefined;
+  return key?.role === 'org' ? `organisation ${key.org} (key ${keyId})` : `unknown key ${keyId}`;
 }

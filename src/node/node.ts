@@ -10,6 +10,7 @@ import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TA
 import { OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
+  BlockFormatError,
   decodeBlock,
   decodeTransaction,
   encodeBlockParts,
@@ -30,7 +31,7 @@ import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
 import { assembleBlock } from './block-assembly.js';
-import { validateBlock } from './block-validation.js';
+import { BlockValidationError, claimedProposer, validateBlock } from './block-validation.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
 import { awaitsGenesis, CHAIN_FILE, checkPinnedGenesis, initDataDir, type InitOptions } from './node-init.js';
 import { GenesisError } from './network-genesis.js';
@@ -218,7 +219,7 @@ export class ChartChainNode {
       fromHeight: head.height + 1,
       lastTime: head.time,
       propose: (batch: OrderedBatch) => this.#propose(batch),
-      deliver: async (height: number, bytes: Uint8Array) => this.#deliver(height, bytes),
+      deliver: async (height: number, bytes: Uint8Array) => this.#deliverOrdered(height, bytes),
       catchUp: async (fromHeight: number, untilHeight: number) => ({ nextHeight: await this.#peerBlocks.sync(fromHeight, untilHeight), lastTime: this.head().time }),
     };
   }
@@ -400,6 +401,22 @@ export class ChartChainNode {
     const bytes = encodeBlockParts(header, commit.txs);
     this.#proposed = { height: batch.height, bytes, commit };
     return bytes;
+  }
+
+  /**
+   * A block from the orderer. One that fails validation is final in the ordering log and
+   * cannot be skipped without forking, so the orderer halts this node; first an alarm names the
+   * organisation whose node the block claims proposed it.
+   */
+  async #deliverOrdered(height: number, bytes: Uint8Array): Promise<void> {
+    try {
+      await this.#deliver(height, bytes);
+    } catch (error) {
+      if (error instanceof BlockValidationError || error instanceof BlockFormatError) {
+        this.records.alarm('peer', `block ${height} from the orderer, proposed by ${claimedProposer(this.store, bytes)}, fails validation (${error.message}): refused; this node halts`);
+      }
+      throw error;
+    }
   }
 
   async #deliver(height: number, bytes: Uint8Array): Promise<void> {
