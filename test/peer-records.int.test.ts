@@ -12,6 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../src/api/index.js';
+import { FhirService } from '../src/fhir/index.js';
 import { MemoryCheckpointHub } from '../src/consensus/index.js';
 import type { Transaction } from '../src/ledger/index.js';
 import { canonicalize, fromUtf8, utf8 } from '../src/crypto/index.js';
@@ -89,6 +90,10 @@ test('a record written at the practice is read at the hospital by its clinician,
 
   // Without the agreement and consent the hospital's clinician is denied, and nothing is fetched.
   const clinician = { kind: 'practitioner' as const, id: 'dr-b', org: 'hospital-b' };
+  const hospitalFhir = new FhirService(hospital.node);
+  t.after(() => hospitalFhir.close());
+  const searchAtHospital = () => hospitalFhir.search.readableMatches({ principal: clinician, purpose: 'TREAT', mayRead: () => true }, 'Observation', '', 10);
+  assert.deepEqual(searchAtHospital(), []);
   const denied = await hospital.node.access.read(clinician, write.recordId, { purpose: 'TREAT' });
   assert.equal(denied.outcome, 'deny');
 
@@ -101,6 +106,8 @@ test('a record written at the practice is read at the hospital by its clinician,
 
   // The key share wraps the version to the hospital: its node fetches the ciphertext as the block commits.
   await until('the hospital to fetch the ciphertext', () => hospital.node.records.blobs.has(hash));
+  // Once here, the record joins the hospital's search index: its clinician's searches find it.
+  await until('the hospital\'s search to find the record', () => searchAtHospital().includes(write.recordId));
   const read = await hospital.node.access.read(clinician, write.recordId, { purpose: 'TREAT' });
   assert.equal(read.outcome, 'permit');
   assert.deepEqual(read.outcome === 'permit' ? read.resource : undefined, resource);

@@ -4,7 +4,7 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RECORD_TABLE, type RecordRow, type WriteSetEntry } from '../contracts/index.js';
+import { RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
@@ -62,7 +62,8 @@ export class FhirService {
     this.search = new FhirSearch(node, this.#index);
     this.bundles = new FhirBundles(this.records, this.search);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
-    this.#stopFollowing = node.onCommitted((writeSet) => this.#unindexRemoved(writeSet));
+    const stops = [node.onCommitted((writeSet) => this.#unindexRemoved(writeSet)), node.peerBlobs.onArrival((version) => this.#indexArrived(version))];
+    this.#stopFollowing = () => stops.forEach((stop) => stop());
   }
 
   /** The handler of `type`'s instance interactions. */
@@ -99,6 +100,18 @@ export class FhirService {
     if (this.#index.rebuild(() => indexableRecords(this.node))) this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
   }
 
+  /**
+   * A version another organisation wrote, whose ciphertext has just arrived from a peer, is
+   * indexed if it is still its record's newest, so this node's searches find records shared
+   * with it (each hit is still decided before anything is released).
+   */
+  #indexArrived(version: VersionRow): void {
+    const record = this.node.records.record(version.recordId);
+    if (record?.status !== 'active' || record.latestVersion !== version.version) return;
+    const entry = indexEntry(this.node, version.recordId);
+    if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
+  }
+
   /** Deleted and erased records leave the index as their block commits, whoever deleted them. */
   #unindexRemoved(writeSet: readonly WriteSetEntry[]): void {
     for (const [table, recordId, value] of writeSet) {
@@ -113,16 +126,22 @@ export class FhirService {
 function indexableRecords(node: ChartChainNode): { resource: JsonObject; meta: IndexedMeta }[] {
   const entries: { resource: JsonObject; meta: IndexedMeta }[] = [];
   for (const recordId of node.store.stateKeys(RECORD_TABLE)) {
-    const record = node.records.record(recordId);
-    if (record?.status !== 'active') continue;
-    try {
-      const { resource, version } = node.records.read({ kind: 'organisation' }, recordId);
-      entries.push({ resource, meta: { patientId: record.patientId, lastUpdated: version.time } });
-    } catch {
-      // Not wrapped for this organisation, or failing its integrity checks (which raise an alarm): not indexed.
-    }
+    if (node.records.record(recordId)?.status !== 'active') continue;
+    const entry = indexEntry(node, recordId);
+    if (entry !== undefined) entries.push(entry);
   }
   return entries;
+}
+
+/** The index entry of `recordId`'s newest version; undefined when this organisation cannot decrypt it. */
+function indexEntry(node: ChartChainNode, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
+  try {
+    const { resource, version } = node.records.read({ kind: 'organisation' }, recordId);
+    // Indexed under its record id, which is its FHIR id (a record written outside FHIR may carry none).
+    return { resource: { ...resource, id: recordId }, meta: { patientId: version.patientId, lastUpdated: version.time } };
+  } catch {
+    return undefined; // not wrapped for this organisation, or failing its integrity checks (which raise an alarm)
+  }
 }
 
 /**

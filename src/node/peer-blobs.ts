@@ -28,6 +28,7 @@ const PROACTIVE_FETCH_RETRY_DELAY_MS = 1_000;
 /** Serving blobs to peers and fetching them from peers. */
 export class NodePeerBlobs {
   readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #arrivals = new Set<(version: VersionRow) => void>();
 
   constructor(
     private readonly host: PeerBlobHost,
@@ -58,6 +59,16 @@ export class NodePeerBlobs {
   }
 
   /**
+   * Calls `listener` once the ciphertext of each version wrapped to this organisation and
+   * written by another organisation is here (the search index learns remote records so).
+   * Returns the function that stops it.
+   */
+  onArrival(listener: (version: VersionRow) => void): () => void {
+    this.#arrivals.add(listener);
+    return () => this.#arrivals.delete(listener);
+  }
+
+  /**
    * Fetches a blob wrapped to this organisation, trying again with backoff before raising an
    * alarm: the peer holding it may be restarting, or not yet serving when its block commits here.
    * The timers never keep the process alive; a read fetches on demand in any case.
@@ -65,7 +76,9 @@ export class NodePeerBlobs {
   async #ensureSoon(version: VersionRow): Promise<void> {
     for (let attempt = 1, delayMs = PROACTIVE_FETCH_RETRY_DELAY_MS; ; attempt++, delayMs *= 2) {
       try {
-        return await this.ensure(version);
+        await this.ensure(version);
+        if (version.author.org !== this.host.orgId) this.#arrivals.forEach((listener) => listener(version));
+        return;
       } catch (error) {
         if (attempt >= PROACTIVE_FETCH_ATTEMPTS_MAX) {
           this.host.alarm(`blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version} not fetched after ${attempt} attempts: ${(error as Error).message}`);
