@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { ChartChainNode } from '../node/index.js';
 import { AuthServer, parseScopes } from './auth/index.js';
 import { buildServer } from './server.js';
+import { secureOrLoopback } from './transport-guard.js';
 
 const REMOTE = '10.1.2.3';
 
@@ -132,4 +133,13 @@ test('no spelling of a guarded path slips past: percent escapes, a trailing slas
   }
   const forwarded = await app.inject(withToken({ url: '/ledger/blocks/0', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '127.0.0.1' } }, token, REMOTE));
   assert.equal(forwarded.statusCode, 403, 'forwarding headers are not trusted');
+});
+
+test('a TLS connection passes from any address; plain HTTP only from loopback', () => {
+  const from = (protocol: 'http' | 'https', remoteAddress: string | undefined): boolean => secureOrLoopback({ protocol, socket: { remoteAddress } } as unknown as FastifyRequest);
+  assert.equal(from('https', REMOTE), true);
+  assert.equal(from('https', '2001:db8::1'), true);
+  assert.equal(from('http', REMOTE), false);
+  assert.equal(from('http', undefined), false, 'a socket already gone is not loopback');
+  assert.equal(from('http', '127.0.0.1'), true);
 });
