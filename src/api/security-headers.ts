@@ -1,6 +1,6 @@
 /**
  * Response headers every answer carries. Health data must not sit in shared or browser caches
- * (`Cache-Control: no-store` on /fhir, /auth and /ledger), no answer may be sniffed into another
+ * (`Cache-Control: no-store` on /fhir, /auth, /ledger and /peer), no answer may be sniffed into another
  * content type, and a client that reached the node over TLS is told to keep using it (HSTS,
  * RFC 6797 §7.2: sent only over a secure transport).
  */
@@ -12,7 +12,8 @@ export const HSTS_MAX_AGE_SECONDS = 31_536_000;
 /** How long the public, key-free discovery documents may be cached. */
 export const DISCOVERY_MAX_AGE_SECONDS = 300;
 
-const PRIVATE_PREFIXES = ['/fhir', '/auth', '/ledger'];
+// A /peer answer depends on which organisation signed the request, so no cache may keep it either.
+const PRIVATE_PREFIXES = ['/fhir', '/auth', '/ledger', '/peer'];
 /** Public documents that hold no health data and may be cached briefly. */
 const DISCOVERY_PATHS: readonly string[] = [AUTH_PATHS.smartConfiguration, AUTH_PATHS.jwks];
 

@@ -2,33 +2,36 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { selfSignedCertificate } from '../crypto/index.js';
 import { ChartChainNode } from '../node/index.js';
-import { AuthServer } from './auth/index.js';
+import { AuthServer, parseScopes } from './auth/index.js';
 import { HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS } from './limits.js';
 import { securityHeaders } from './security-headers.js';
-import { buildServer, type HttpTimeouts } from './server.js';
+import { buildServer, type HttpTimeouts, type TlsCredentials } from './server.js';
 
 /** A node behind the full app (SMART auth, /fhir, /ledger) listening on a free loopback port. */
-async function listening(t: TestContext, timeouts: Partial<HttpTimeouts> = {}): Promise<{ app: FastifyInstance; port: number }> {
+async function listening(t: TestContext, timeouts: Partial<HttpTimeouts> = {}, tls?: TlsCredentials): Promise<{ app: FastifyInstance; port: number; auth: AuthServer }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-server-'));
   ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   const auth = await AuthServer.create({ issuer: 'http://127.0.0.1', fhirBaseUrl: 'http://127.0.0.1/fhir' });
-  const app = buildServer(node, { auth, timeouts });
+  const app = buildServer(node, { auth, timeouts, ...(tls === undefined ? {} : { tls }) });
   t.after(async () => {
     await app.close();
+    auth.close();
     await node.close();
     rmSync(dir, { recursive: true, force: true });
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   assert.ok(typeof address === 'object' && address !== null);
-  return { app, port: address.port };
+  return { app, port: address.port, auth };
 }
 
 test('every /fhir, /auth and /ledger answer is no-store and nosniff, errors included; discovery documents may be cached briefly', async (t) => {
@@ -109,4 +112,48 @@ test('an unauthenticated 15 MiB POST /fhir is answered 401 before the client has
   const answer = await Promise.race([answered, timeout]);
   assert.equal(answer.status, 401);
   assert.ok(answer.sentBytes < bodyBytes);
+});
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** GET `path` over HTTPS from 127.0.0.1, trusting only `ca`. */
+function httpsGet(port: number, path: string, ca: string | undefined, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpsRequest({ host: '127.0.0.1', port, path, headers, ...(ca === undefined ? {} : { ca }) }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }));
+    });
+    outgoing.on('error', reject).end();
+  });
+}
+
+test('over HTTPS with a self-signed certificate, /fhir answers its client with HSTS, and names https in its base URL', async (t) => {
+  const { certPem, keyPem } = selfSignedCertificate();
+  const { app, port, auth } = await listening(t, {}, { cert: certPem, key: keyPem });
+  const anonymous = await httpsGet(port, '/fhir/Patient/patient-0001', certPem);
+  assert.equal(anonymous.status, 401);
+  assert.match(String(anonymous.headers['www-authenticate']), /^Bearer/);
+  assert.match(String(anonymous.headers['strict-transport-security']), /^max-age=\d{7,}$/);
+  const token = await auth.tokens.issue({ principal: { kind: 'auditor', id: 'auditor-ann', org: 'practice-a' }, scopes: parseScopes('user/*.rs') });
+  const read = await httpsGet(port, '/fhir/AuditEvent?patient=patient-0001', certPem, { authorization: `Bearer ${token}` });
+  assert.equal(read.status, 200, read.body);
+  assert.equal((JSON.parse(read.body) as { resourceType: string }).resourceType, 'Bundle');
+  assert.match(String(read.headers['strict-transport-security']), /^max-age=/);
+  const metadata = await httpsGet(port, '/fhir/metadata', certPem);
+  assert.equal((JSON.parse(metadata.body) as { implementation: { url: string } }).implementation.url, `https://127.0.0.1:${port}/fhir`);
+  assert.equal(app.server.headersTimeout, HTTP_HEADERS_TIMEOUT_MS, 'the HTTPS server keeps the slow-client limits');
+  assert.equal(app.server.requestTimeout, HTTP_REQUEST_TIMEOUT_MS);
+});
+
+test('a client that does not trust the certificate gets no answer, and plain HTTP to the TLS port none either', async (t) => {
+  const { certPem, keyPem } = selfSignedCertificate();
+  const { port } = await listening(t, {}, { cert: certPem, key: keyPem });
+  await assert.rejects(httpsGet(port, '/fhir/metadata', undefined), /self[- ]signed/i);
+  await assert.rejects(httpsGet(port, '/fhir/metadata', selfSignedCertificate().certPem), /self[- ]signed|unable to verify/i);
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/fhir/metadata`));
 });

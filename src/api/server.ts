@@ -14,6 +14,7 @@ import { smartFhirAuth } from './smart-fhir-auth.js';
 import { HTTP_BODY_BYTES_MAX, type FhirRateLimit, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
 import { loggerOptions, type ServerLogger } from './logging.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
+import { registerTransportGuard } from './transport-guard.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 export type { ServerLogger } from './logging.js';
@@ -33,20 +34,32 @@ const DEFAULT_TIMEOUTS: HttpTimeouts = {
   checkIntervalMs: HTTP_TIMEOUT_CHECK_INTERVAL_MS,
 };
 
+/** A PEM certificate chain and its private key, for serving HTTPS. */
+export interface TlsCredentials {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /**
  * Builds (but does not start) the HTTP app for `node`: /ledger, /peer, /healthz, /readyz and
  * /metrics always; with `auth`, also the SMART authorization endpoints and the FHIR API at /fhir (and
  * token-gated /ledger reads). `logger` turns on structured JSON logs (see logging.ts for what
  * they leave out); off by default, so tests stay quiet. `timeouts` shortens the waits for tests.
+ * With `tls` it serves HTTPS. Over plain HTTP only loopback clients reach health data, logins and
+ * tokens (transport-guard.ts).
  */
-export function buildServer(node: ChartChainNode, options: { logger?: ServerLogger; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[]; timeouts?: Partial<HttpTimeouts>; fhirRateLimit?: FhirRateLimit } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: { logger?: ServerLogger; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[]; timeouts?: Partial<HttpTimeouts>; fhirRateLimit?: FhirRateLimit; tls?: TlsCredentials } = {}): FastifyInstance {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  // Node cuts off a client that is slower than these (408, or the socket closed): a client
+  // trickling its headers or body would otherwise hold a connection for ever.
+  const http = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: timeouts.checkIntervalMs };
+  // Fastify hands `http` to http.createServer only; an HTTPS server takes the same limits with its
+  // key. Typed as the HTTP variant: no route or hook here depends on which server carries it.
+  const transport = options.tls === undefined ? { http } : { https: { ...http, cert: options.tls.cert, key: options.tls.key } };
   const app = Fastify({
+    ...(transport as { http: typeof http }),
     logger: loggerOptions(options.logger ?? false),
     bodyLimit: HTTP_BODY_BYTES_MAX,
-    // Node cuts off a client that is slower than these (408, or the socket closed): a client
-    // trickling its headers or body would otherwise hold a connection for ever.
-    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: timeouts.checkIntervalMs },
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     // The router refuses some URLs (a malformed percent escape, an over-long path parameter)
@@ -67,6 +80,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: ServerLogg
     return reply.code(statusCode).send(body);
   });
   registerSecurityHeaders(app);
+  registerTransportGuard(app);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }));
   registerMetrics(app, node);
   registerHealthRoutes(app, node, options.readiness);

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEMO_PASSWORD } from '../api/index.js';
+import { selfSignedCertificate } from '../crypto/index.js';
 import { BLOB_GC_GRACE_MS, ChartChainNode, readNodeConfig } from '../node/index.js';
 import { BlobStore } from '../storage/index.js';
 import { login } from './login.js';
@@ -82,4 +85,45 @@ test('--orderer, --etcd and --proposer-lease are saved in node.json; a bad lease
   for (const bad of ['0', '1.5', 'soon', '61']) assert.throws(() => applyOrdererFlags(dir, { proposerLease: bad }), /--proposer-lease must be/);
   assert.throws(() => applyOrdererFlags(dir, { orderer: 'raft' }), /--orderer must be solo or etcd/);
   assert.equal(readNodeConfig(dir)!.orderer.leaseTtlSec, 1);
+});
+
+/** GET `url` over HTTPS trusting only `ca`: the status and the JSON body. */
+function getJson(url: string, ca: string): Promise<{ status: number; hsts: string | undefined; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, hsts: response.headers['strict-transport-security'], body: JSON.parse(text) as Record<string, unknown> }));
+    }).on('error', reject);
+  });
+}
+
+test('start --tls-cert --tls-key serves HTTPS, and names https in the URLs its tokens and metadata carry', async (t) => {
+  const dir = await seededOnce();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { certPem, keyPem } = selfSignedCertificate();
+  writeFileSync(join(dir, 'cert.pem'), certPem);
+  writeFileSync(join(dir, 'key.pem'), keyPem, { mode: 0o600 });
+  const started = await openServer({ ...flags(dir, false), tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') });
+  t.after(() => started.close());
+  assert.match(started.origin, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const smart = await getJson(`${started.origin}/.well-known/smart-configuration`, certPem);
+  assert.equal(smart.body['token_endpoint'], `${started.origin}/auth/token`);
+  const read = await getJson(`${started.origin}/fhir/Patient/patient-0001`, certPem);
+  assert.equal(read.status, 401);
+  assert.match(String(read.hsts), /^max-age=/);
+});
+
+test('start with a missing certificate exits 1 with one line naming --tls-cert, no stack trace, and leaves the data directory alone', () => {
+  const root = mkdtempSync(join(tmpdir(), 'chartchain-start-tls-'));
+  try {
+    const data = join(root, 'data');
+    const cli = new URL('./main.ts', import.meta.url).pathname;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', cli, 'start', '--data', data, '--port', '0', '--tls-cert', join(root, 'missing.pem'), '--tls-key', join(root, 'key.pem')], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 1, run.stderr);
+    assert.equal(run.stderr, `chartchain: --tls-cert: cannot read ${join(root, 'missing.pem')} (ENOENT)\n`);
+    assert.equal(existsSync(data), false, 'nothing was initialised');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -12,6 +12,7 @@ import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig, writeNodeConfig } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
 import { orgClient } from './org-client.js';
+import { readTlsFiles, type TlsFlags } from './tls-files.js';
 
 const DEFAULT_DATA = './data';
 /** The client-assertion replay cache, beside the node's own files. */
@@ -83,7 +84,7 @@ function prepareDataDir(dataDir: string, flags: InitFlags): boolean {
 }
 
 /** How `start` was asked to run. */
-export interface StartFlags extends InitFlags, OrdererFlags {
+export interface StartFlags extends InitFlags, OrdererFlags, TlsFlags {
   host: string;
   port: string;
   demo: boolean;
@@ -105,10 +106,13 @@ export interface StartedNode {
 
 /**
  * Opens the node in `flags.data` (initialising it, and seeding the demo unless `--no-demo`, on
- * first start) and serves it. The demo users log in only while the demo is on: a node seeded
- * once and started later with `--no-demo` keeps their records but not their logins.
+ * first start) and serves it, over HTTPS with `--tls-cert` and `--tls-key`. The demo users log
+ * in only while the demo is on: a node seeded once and started later with `--no-demo` keeps
+ * their records but not their logins. Throws Error naming the flag for unusable TLS files.
  */
 export async function openServer(flags: StartFlags): Promise<StartedNode> {
+  // Read first: a node that cannot serve the TLS it was asked for touches nothing.
+  const tls = readTlsFiles(flags);
   const dataDir = resolve(flags.data);
   // The demo is a one-node consortium: it is never seeded into a network's genesis.
   const fresh = prepareDataDir(dataDir, flags) && flags.genesis === undefined;
@@ -124,12 +128,12 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   // A network's demo is seeded by each organisation's node, its own part only, on first start.
   const seeded = flags.demoNetwork === true ? await seedNetworkDemo(node, reportLate(node)) : fresh && flags.demo && (await seedDemo(node));
   const demo = flags.demo && (seeded || hasDemo(node));
-  const origin = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
+  const origin = `${tls === undefined ? 'http' : 'https'}://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
   const users = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
   const clients = demoClients(origin);
   await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
-  const app = buildServer(node, { auth, logger: flags.logger === true });
+  const app = buildServer(node, { auth, logger: flags.logger === true, ...(tls === undefined ? {} : { tls }) });
   const address = await app.listen({ host: flags.host, port });
   const close = async (): Promise<void> => {
     await app.close();
@@ -200,7 +204,9 @@ export function registerNodeCommands(program: Command): void {
     .option('--etcd <urls>', 'comma-separated etcd client URLs, e.g. http://127.0.0.1:2379; saved in node.json')
     .option('--proposer-lease <seconds>', 'etcd only: how long a dead proposer holds its role (default 2; at least etcd\'s minimum lease, 1.5 × its election timeout); saved in node.json')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'HTTP port', process.env['PORT'] ?? '8080')
+    .option('--port <port>', 'port to listen on (HTTP, or HTTPS with --tls-cert)', process.env['PORT'] ?? '8080')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain, leaf first); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--no-demo', 'do not seed the demo practice on first start, and never let the demo users log in')
     .option('--demo-network', 'seed this organisation\'s part of the demo network consortium (chartchain network up does)')
     .action(start);

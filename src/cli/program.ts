@@ -9,6 +9,7 @@ import { registerLocalNetworkCommands } from './network/local-network-commands.j
 import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
 import { registerOrgToken } from './org-client.js';
+import { registerTlsCommands } from './tls-commands.js';
 import { registerVerifyResource } from './verify-resource.js';
 
 /** Builds the commander program with every subcommand. */
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerOrgToken(program);
   registerImport(program);
   registerBackupCommands(program);
+  registerTlsCommands(program);
   return program;
 }
 

@@ -66,3 +66,4 @@ export {
   type SealedRecordContent,
   type WrappedDataKey,
 } from './record-envelope.js';
+export { selfSignedCertificate, SELF_SIGNED_DEFAULT_HOSTS, SELF_SIGNED_VALIDITY_DAYS, type SelfSignedCertificate } from './self-signed-certificate.js';
