@@ -24,7 +24,6 @@ export const PLAIN_HTTP_ROUTES: ReadonlySet<string> = new Set([
   'GET /ledger/status',
   'GET /ledger/tree-head',
   'GET /ledger/checkpoints/:height',
-  'POST /ledger/tx',
 ]);
 
 const REASON = 'health data, logins and tokens are served only over HTTPS (or to this machine over loopback): use https://';
