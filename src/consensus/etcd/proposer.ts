@@ -43,6 +43,8 @@ export class Proposer {
   #stopped!: Promise<void>;
   #signalStop!: () => void;
   readonly #queueChanged = new Wakeup();
+  /** When the first transaction not yet cut was queued, as far as the writers watch tells. */
+  #firstQueuedAt: number | undefined;
   readonly #compaction: CompactionState;
 
   constructor(
@@ -120,7 +122,10 @@ export class Proposer {
       clearInterval(this.#keepalivePump);
       throw error;
     });
-    watcher.on('put', () => this.#queueChanged.notify());
+    watcher.on('put', () => {
+      this.#firstQueuedAt ??= Date.now();
+      this.#queueChanged.notify();
+    });
     watcher.on('error', () => undefined);
     try {
       while (this.#running && leading) {
@@ -158,7 +163,11 @@ export class Proposer {
     return true;
   }
 
-  /** Waits until a block is due: blockTxCountMax queued, or batchTimeoutMs since the first. */
+  /**
+   * Waits until a block is due: blockTxCountMax queued, or batchTimeoutMs since the first was
+   * queued. Under load that is usually already past (they queued while the last block was being
+   * made), so the next block is cut at once rather than after another batch timeout.
+   */
   async #waitForBatch(leading: () => boolean): Promise<boolean> {
     let deadline: number | undefined;
     while (this.#running && leading()) {
@@ -170,7 +179,7 @@ export class Proposer {
         if (Date.now() - this.#compaction.lastRun > this.#compaction.intervalMs) return false;
         continue;
       }
-      deadline ??= Date.now() + this.host.batchTimeoutMs;
+      deadline ??= (this.#firstQueuedAt ?? Date.now()) + this.host.batchTimeoutMs;
       if (Date.now() >= deadline) return true;
       await this.#queueChanged.wait(deadline - Date.now());
     }
@@ -184,6 +193,7 @@ export class Proposer {
 
   /** Cuts, proposes and appends one block; false when leadership was lost. */
   async #cutOne(fence: Fence): Promise<boolean> {
+    this.#firstQueuedAt = undefined; // what is queued from here on waits for the next block
     const head = await readQueueHead(this.client, this.keys, this.host.blockTxCountMax, this.host.blockBytesMax);
     const fresh = freshEntries(head.entries, this.host.recent);
     if (fresh.length === 0) return head.entries.length === 0 || (await this.log.dropQueued(fence, head.lastKeyByWriter));
