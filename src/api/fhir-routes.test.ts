@@ -143,6 +143,44 @@ test('opt-out: the clinician who creates a patient and an Observation reads them
   assert.ok(trail.length >= 2 && trail.every((entry) => entry.outcome === 'permit' && entry.basis?.kind === 'home-organisation'), JSON.stringify(trail));
 });
 
+test('opt-out: a patient restricts their home organisation with a deny Consent, which denies the read until the patient deletes it; bad input is an OperationOutcome', async (t) => {
+  const { app } = await serve(t);
+  const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'male' }))).json().id);
+  const observation = { resourceType: 'Observation', status: 'final', code: { text: 'PHQ-9' }, subject: { reference: `Patient/${patientId}` } };
+  const observationUrl = String((await app.inject(fhirJson('POST', '/fhir/Observation', observation))).headers['location']).replace(/^https?:\/\/[^/]+/, '').replace(/\/_history\/1$/, '');
+  assert.equal((await app.inject({ url: observationUrl, headers: AS_DOCTOR })).statusCode, 200, 'the home organisation reads without a grant');
+  const asPatient = { authorization: `Bearer patient:${patientId}` };
+  const restriction = {
+    resourceType: 'Consent',
+    status: 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
+    provision: { type: 'deny', class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }] },
+  };
+  outcome(await app.inject(fhirJson('POST', '/fhir/Consent', restriction)), 403, 'forbidden');
+  const withPeriod = outcome(await app.inject(fhirJson('POST', '/fhir/Consent', { ...restriction, provision: { ...restriction.provision, period: { start: '2020-01-01' }, actor: [{ reference: { reference: 'Organization/other' } }] } }, asPatient)), 422, 'not-supported');
+  assert.deepEqual((withPeriod['issue'] as JsonObject[]).map((issue) => (issue['expression'] as string[])[0]), ['Consent.provision.period', 'Consent.provision.actor[0].reference']);
+  outcome(await app.inject(fhirJson('POST', '/fhir/Consent', { ...restriction, provision: { type: 'deny', class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'observation' }] } }, asPatient)), 422, 'value');
+
+  const created = await app.inject(fhirJson('POST', '/fhir/Consent', restriction, asPatient));
+  assert.equal(created.statusCode, 201, created.body);
+  const consent = created.json() as JsonObject;
+  const consentId = String(consent['id']);
+  assert.deepEqual([consent['status'], (consent['provision'] as JsonObject)['type'], (consent['meta'] as JsonObject)['versionId']], ['active', 'deny', '1']);
+  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 404, 'not-found');
+  const listed = (await app.inject({ url: `/fhir/Consent?patient=Patient/${patientId}`, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.deepEqual((listed['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [consentId]);
+  outcome(await app.inject(fhirJson('PUT', `/fhir/Consent/${consentId}`, { ...restriction, id: consentId }, asPatient)), 422, 'business-rule');
+  outcome(await app.inject({ method: 'DELETE', url: `/fhir/Consent/${consentId}`, headers: AS_DOCTOR }), 403, 'forbidden');
+
+  assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Consent/${consentId}`, headers: asPatient })).statusCode, 204);
+  const lifted = (await app.inject({ url: `/fhir/Consent/${consentId}`, headers: asPatient })).json() as JsonObject;
+  assert.deepEqual([lifted['status'], (lifted['meta'] as JsonObject)['versionId']], ['inactive', '2']);
+  assert.equal((await app.inject({ url: observationUrl, headers: AS_DOCTOR })).statusCode, 200, 'readable again once lifted');
+});
+
 test('error paths are OperationOutcomes with the right status', async (t) => {
   const { app } = await serve(t);
   outcome(await app.inject(fhirJson('POST', '/fhir/Patient', '{"resourceType": "Patient",')), 400, 'structure');
