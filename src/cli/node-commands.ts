@@ -7,7 +7,7 @@ import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
-import { CONSENT_MODELS, type ConsentModel } from '../contracts/index.js';
+import { CONSENT_MODELS, consentModelOf, type ConsentModel } from '../contracts/index.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig, writeNodeConfig } from '../node/index.js';
@@ -171,7 +171,8 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
   ];
   if (demo.seeded) {
     lines.push('seeded the demo consortium: this practice (practitioner dr-ada) and the demo hospital (dr-grey) under a data-sharing agreement;');
-    lines.push('  patients patient-0001 and two Synthea patients, each consenting to the practice (patient-0001 to the hospital too)');
+    const practice = consentModelOf(node.store.state) === 'opt-out' ? 'treated by the practice, their home organisation, without a grant' : 'each consenting to the practice';
+    lines.push(`  patients patient-0001 and two Synthea patients, ${practice} (patient-0001 consents to the hospital too)`);
   }
   if (demo.demo) {
     lines.push(`demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:`);
