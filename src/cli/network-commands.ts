@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildGenesis, identityOf, loadOrgKeys, readNodeConfig, type OrgIdentity } from '../node/index.js';
-import { consentModelFlag } from './node-commands.js';
+import { consentModelFlag } from './consent-model-flag.js';
 
 function exportIdentity(flags: { data: string; endpoint?: string }): void {
   const dataDir = resolve(flags.data);

@@ -7,7 +7,8 @@ import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
-import { CONSENT_MODELS, consentModelOf, type ConsentModel } from '../contracts/index.js';
+import { consentModelOf } from '../contracts/index.js';
+import { consentModelFlag } from './consent-model-flag.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig, writeNodeConfig } from '../node/index.js';
@@ -30,13 +31,6 @@ interface InitFlags {
 
 function readJsonFile(path: string): unknown {
   return JSON.parse(readFileSync(resolve(path), 'utf8'));
-}
-
-/** `--consent-model opt-in|opt-out` (default opt-out). Throws RangeError naming the flag for anything else. */
-export function consentModelFlag(value: string | undefined): ConsentModel {
-  const model = value ?? 'opt-out';
-  if (!(CONSENT_MODELS as readonly string[]).includes(model)) throw new RangeError('--consent-model must be opt-in or opt-out');
-  return model as ConsentModel;
 }
 
 function init(flags: InitFlags): void {
