@@ -254,3 +254,23 @@ test('an access transaction made durable before release survives a restart that 
     await reopened.close();
   }
 });
+
+test('opt-out: a record another organisation writes into the patient\'s chart is wrapped for the home organisation, whose practitioner reads and decrypts it without a grant', async (t) => {
+  const { node, a, join } = await freshNetwork(t);
+  try {
+    const b = await join('org-b');
+    await enrolPractitioner(node, a, 'dr-a');
+    await enrolPractitioner(node, b, 'dr-b');
+    await enrolPatient(node, 'pt-1');
+    assert.equal(await node.consent.grant('pt-1', 'grant-write-b', { ...baseTerms('org-b'), actions: ['write'] }), 'ok');
+    const resource = { resourceType: 'Observation', status: 'final', valueString: 'SECRET-from-the-lab' };
+    const write = await b.records.write({ practitionerId: 'dr-b', patientId: 'pt-1', resource });
+    assert.equal(await commit(node, write.tx), 'ok');
+    const read = await a.access.read({ kind: 'practitioner', id: 'dr-a', org: 'org-a' }, write.recordId, { purpose: 'TREAT' });
+    assert.equal(read.outcome, 'permit');
+    assert.ok(read.outcome === 'permit' && JSON.stringify(read.resource) === JSON.stringify(resource), 'decrypted with the home organisation\'s own key');
+    assert.equal((await loggedEntry(node, 'pt-1', read.txId)).basis?.kind, 'home-organisation');
+  } finally {
+    await node.close();
+  }
+});
