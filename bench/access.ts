@@ -64,7 +64,8 @@ async function setUp(node: ChartChainNode): Promise<string[]> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-access-'));
   try {
-    ChartChainNode.init(dir, { orgId: 'bench-practice', orgName: 'Benchmark Practice', network: 'bench' });
+    // Opt-in, so every read is decided under the grant, as the published figures were.
+    ChartChainNode.init(dir, { orgId: 'bench-practice', orgName: 'Benchmark Practice', network: 'bench', consentModel: 'opt-in' });
     const node = await ChartChainNode.open(dir);
     const recordIds = await setUp(node);
     const principal: Principal = { kind: 'practitioner', id: 'dr-bench', org: 'bench-practice' };

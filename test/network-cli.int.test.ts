@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { buildGenesis, type OrgIdentity } from '../src/node/index.js';
+import { consentModelOf } from '../src/contracts/index.js';
+import { buildGenesis, ChartChainNode, type OrgIdentity } from '../src/node/index.js';
 
 const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const CLI = join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -48,4 +49,27 @@ test('init --join, identity export, genesis, init --genesis, verify --genesis-ha
   const refused = chartchain('init', '--data', a, '--genesis', join(root, 'other.json'));
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /differs from the genesis [0-9a-f]{64} this node pinned/);
+});
+
+test('genesis and init --consent-model: opt-out unless opt-in is asked for, written into block 0; anything else is refused', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'chartchain-network-cli-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const a = join(root, 'a');
+  ok('init', '--join', '--data', a, '--org-id', 'practice-a', '--org-name', 'Practice A');
+  writeFileSync(join(root, 'a.json'), ok('identity', 'export', '--data', a));
+  const modelOf = (file: string): unknown => (JSON.parse(readFileSync(file, 'utf8')) as { block: { txs: { tx: { body: { consentModel?: string } } }[] } }).block.txs[0]!.tx.body.consentModel;
+  assert.match(ok('genesis', '--network', 'n', '--org', join(root, 'a.json'), '--out', join(root, 'default.json')), /consent model opt-out/);
+  assert.equal(modelOf(join(root, 'default.json')), 'opt-out');
+  ok('genesis', '--network', 'n', '--org', join(root, 'a.json'), '--out', join(root, 'opt-in.json'), '--consent-model', 'opt-in');
+  assert.equal(modelOf(join(root, 'opt-in.json')), 'opt-in');
+  const refused = chartchain('genesis', '--network', 'n', '--org', join(root, 'a.json'), '--out', join(root, 'bad.json'), '--consent-model', 'opt-maybe');
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--consent-model must be opt-in or opt-out/);
+  ok('init', '--data', join(root, 'solo'), '--consent-model', 'opt-in');
+  const solo = await ChartChainNode.open(join(root, 'solo'), { verifyPoolSize: 1 });
+  try {
+    assert.equal(consentModelOf(solo.store.state), 'opt-in');
+  } finally {
+    await solo.close();
+  }
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions } from 'fastify';
-import type { Principal } from '../contracts/index.js';
+import type { ConsentModel, Principal } from '../contracts/index.js';
 import { toHex } from '../crypto/index.js';
 import { checkResourceProof, FhirError, PATIENT_REFERENCE_ELEMENT, proofFromParameters, SearchIndex, SERVED_TYPES } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
@@ -29,7 +29,8 @@ const headerAuth: FhirAuth = {
   },
 };
 
-async function serve(t: TestContext): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+/** A node for ORG serving /fhir, with dr-ada registered; its genesis has `consentModel` (a new network's opt-out unless given). */
+async function serve(t: TestContext, consentModel: ConsentModel = 'opt-out'): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
   const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
   t.after(async () => {
@@ -37,7 +38,7 @@ async function serve(t: TestContext): Promise<{ node: ChartChainNode; app: Fasti
     await opened.node?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  ChartChainNode.init(dir, { orgId: ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, { orgId: ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 }, consentModel });
   const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
   const app = (opened.app = Fastify());
   app.removeAllContentTypeParsers();
@@ -68,8 +69,8 @@ function outcome(response: { statusCode: number; headers: Record<string, unknown
   return body;
 }
 
-test('create, read, vread, update with If-Match, delete and history, with FHIR headers; reads need consent', async (t) => {
-  const { node, app } = await serve(t);
+test('create, read, vread, update with If-Match, delete and history, with FHIR headers; in an opt-in network reads need consent', async (t) => {
+  const { node, app } = await serve(t, 'opt-in');
   const created = await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'female', birthDate: '1970-01-01' }));
   assert.equal(created.statusCode, 201, created.body);
   const patient = created.json() as JsonObject;
@@ -111,6 +112,75 @@ test('create, read, vread, update with If-Match, delete and history, with FHIR h
   assert.deepEqual((history['entry'] as JsonObject[]).map((entry) => (entry['response'] as JsonObject)['etag']), ['W/"3"', 'W/"2"', 'W/"1"']);
 });
 
+test('opt-out: the clinician who creates a patient and an Observation reads them back and finds them by search, without any grant', async (t) => {
+  const { node, app } = await serve(t);
+  const created = await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Okafor' }], gender: 'female' }));
+  assert.equal(created.statusCode, 201, created.body);
+  const patientId = String((created.json() as JsonObject)['id']);
+  const observation = { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: `Patient/${patientId}` }, valueQuantity: { value: 64, unit: '/min' } };
+  const posted = await app.inject(fhirJson('POST', '/fhir/Observation', observation));
+  assert.equal(posted.statusCode, 201, posted.body);
+  const observationId = String((posted.json() as JsonObject)['id']);
+  assert.deepEqual(node.consent.grantsOf(patientId), [], 'no grant anywhere');
+
+  const patient = await app.inject({ url: `/fhir/Patient/${patientId}`, headers: AS_DOCTOR });
+  assert.equal(patient.statusCode, 200, patient.body);
+  assert.equal((patient.json() as JsonObject)['gender'], 'female');
+  const read = await app.inject({ url: `/fhir/Observation/${observationId}`, headers: AS_DOCTOR });
+  assert.equal(read.statusCode, 200, read.body);
+  assert.deepEqual((read.json() as JsonObject)['valueQuantity'], { value: 64, unit: '/min' });
+  const found = await app.inject({ url: `/fhir/Observation?patient=Patient/${patientId}`, headers: AS_DOCTOR });
+  assert.equal(found.statusCode, 200, found.body);
+  assert.deepEqual(((found.json() as JsonObject)['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [observationId]);
+  const byName = (await app.inject({ url: '/fhir/Patient?family=okafor', headers: AS_DOCTOR })).json() as JsonObject;
+  assert.deepEqual((byName['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [patientId]);
+
+  // The trail names the basis: the home organisation, not a grant. A read returns once its
+  // access transaction is durable; its block may come a moment later.
+  const accesses = () => node.access.trail(patientId).map(({ entry }) => entry).filter((entry) => entry.kind === 'access');
+  for (const deadline = Date.now() + 10_000; accesses().length < 2; await new Promise((resolve) => setTimeout(resolve, 10))) assert.ok(Date.now() < deadline, 'both reads are on the ledger');
+  const trail = accesses();
+  assert.ok(trail.length >= 2 && trail.every((entry) => entry.outcome === 'permit' && entry.basis?.kind === 'home-organisation'), JSON.stringify(trail));
+});
+
+test('opt-out: a patient restricts their home organisation with a deny Consent, which denies the read until the patient deletes it; bad input is an OperationOutcome', async (t) => {
+  const { app } = await serve(t);
+  const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'male' }))).json().id);
+  const observation = { resourceType: 'Observation', status: 'final', code: { text: 'PHQ-9' }, subject: { reference: `Patient/${patientId}` } };
+  const observationUrl = String((await app.inject(fhirJson('POST', '/fhir/Observation', observation))).headers['location']).replace(/^https?:\/\/[^/]+/, '').replace(/\/_history\/1$/, '');
+  assert.equal((await app.inject({ url: observationUrl, headers: AS_DOCTOR })).statusCode, 200, 'the home organisation reads without a grant');
+  const asPatient = { authorization: `Bearer patient:${patientId}` };
+  const restriction = {
+    resourceType: 'Consent',
+    status: 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
+    provision: { type: 'deny', class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }] },
+  };
+  outcome(await app.inject(fhirJson('POST', '/fhir/Consent', restriction)), 403, 'forbidden');
+  const withPeriod = outcome(await app.inject(fhirJson('POST', '/fhir/Consent', { ...restriction, provision: { ...restriction.provision, period: { start: '2020-01-01' }, actor: [{ reference: { reference: 'Organization/other' } }] } }, asPatient)), 422, 'not-supported');
+  assert.deepEqual((withPeriod['issue'] as JsonObject[]).map((issue) => (issue['expression'] as string[])[0]), ['Consent.provision.period', 'Consent.provision.actor[0].reference']);
+  outcome(await app.inject(fhirJson('POST', '/fhir/Consent', { ...restriction, provision: { type: 'deny', class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'observation' }] } }, asPatient)), 422, 'value');
+
+  const created = await app.inject(fhirJson('POST', '/fhir/Consent', restriction, asPatient));
+  assert.equal(created.statusCode, 201, created.body);
+  const consent = created.json() as JsonObject;
+  const consentId = String(consent['id']);
+  assert.deepEqual([consent['status'], (consent['provision'] as JsonObject)['type'], (consent['meta'] as JsonObject)['versionId']], ['active', 'deny', '1']);
+  outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 404, 'not-found');
+  const listed = (await app.inject({ url: `/fhir/Consent?patient=Patient/${patientId}`, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.deepEqual((listed['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [consentId]);
+  outcome(await app.inject(fhirJson('PUT', `/fhir/Consent/${consentId}`, { ...restriction, id: consentId }, asPatient)), 422, 'business-rule');
+  outcome(await app.inject({ method: 'DELETE', url: `/fhir/Consent/${consentId}`, headers: AS_DOCTOR }), 403, 'forbidden');
+
+  assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Consent/${consentId}`, headers: asPatient })).statusCode, 204);
+  const lifted = (await app.inject({ url: `/fhir/Consent/${consentId}`, headers: asPatient })).json() as JsonObject;
+  assert.deepEqual([lifted['status'], (lifted['meta'] as JsonObject)['versionId']], ['inactive', '2']);
+  assert.equal((await app.inject({ url: observationUrl, headers: AS_DOCTOR })).statusCode, 200, 'readable again once lifted');
+});
+
 test('error paths are OperationOutcomes with the right status', async (t) => {
   const { app } = await serve(t);
   outcome(await app.inject(fhirJson('POST', '/fhir/Patient', '{"resourceType": "Patient",')), 400, 'structure');
@@ -137,8 +207,8 @@ test('error paths are OperationOutcomes with the right status', async (t) => {
   assert.ok(served.includes('Observation') && served.includes('Organization') && !served.includes('Questionnaire'), 'lists exactly the served types');
 });
 
-test('a patient grants through a FHIR Consent, the practitioner reads, the patient deletes the Consent and the next read is refused', async (t) => {
-  const { app } = await serve(t);
+test('a patient grants through a FHIR Consent, the practitioner reads, the patient deletes the Consent and the next read is refused (opt-in)', async (t) => {
+  const { app } = await serve(t, 'opt-in');
   const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'male' }))).json().id);
   const observation = { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, subject: { reference: `Patient/${patientId}` } };
   const observationUrl = String((await app.inject(fhirJson('POST', '/fhir/Observation', observation))).headers['location']).replace(/^https?:\/\/[^/]+/, '').replace(/\/_history\/1$/, '');
@@ -245,8 +315,8 @@ test('$verify returns a proof a client checks on its own; tampering with any par
   assert.match(refused.stdout, /FAILED: commitment/);
 });
 
-test('search goes through the index and then the consent check; _include, paging and $everything; a deleted resource leaves the index', async (t) => {
-  const { node, app } = await serve(t);
+test('search goes through the index and then the consent check; _include, paging and $everything; a deleted resource leaves the index (opt-in)', async (t) => {
+  const { node, app } = await serve(t, 'opt-in');
   const patientFor = async (family: string, gender: string): Promise<string> => String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family }], gender }))).json().id);
   const alice = await patientFor('Ångström', 'female');
   const bob = await patientFor('Angstrom-Smith', 'male');

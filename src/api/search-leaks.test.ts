@@ -1,7 +1,9 @@
 /**
  * The read paths as an attacker sees them: a practitioner (or a patient) who may read one
- * patient, alice, probes for another, bob, and for alice's records her consent excludes (PSY).
- * Every probe must answer the same whether those unreadable records exist or not.
+ * patient, alice, probes for another, bob, and for alice's records she withholds (PSY).
+ * Every probe must answer the same whether those unreadable records exist or not. The network
+ * is opt-out, as a new one is: the practice reads its patients without a grant, so what it may
+ * not read is what the patients' restrictions withhold.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
-import { call, FIXTURE_ORG, serveFhir, type Answer } from './fhir-fixture.js';
+import { call, serveFhir, type Answer } from './fhir-fixture.js';
 
 const LOINC = 'http://loinc.org';
 const HEART_RATE = `code=${LOINC}|8867-4`;
@@ -29,9 +31,10 @@ interface World {
 }
 
 /**
- * Alice, who lets the practice read everything but PSY-labelled records, with two heart rates.
- * With `hidden`, also what the practice may not read: alice's PSY heart rate, and bob (no
- * consent) with two heart rates, dated between alice's so that paging would show them.
+ * Alice, who withholds PSY-labelled records from the practice, her home organisation, with two
+ * heart rates. With `hidden`, also what the practice may not read: alice's PSY heart rate, and
+ * bob (who withholds everything) with two heart rates, dated between alice's so that paging
+ * would show them.
  */
 async function world(t: TestContext, hidden: boolean): Promise<World> {
   const { node, app } = await serveFhir(t);
@@ -40,13 +43,13 @@ async function world(t: TestContext, hidden: boolean): Promise<World> {
     assert.equal(answer.status, 201, JSON.stringify(answer.body));
   };
   await put(patient('alice'));
-  const terms = { grantee: { kind: 'organisation' as const, id: FIXTURE_ORG }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: ['PSY'], purposes: ['TREAT', 'PATRQT'], period: { start: 0, end: null } };
-  assert.equal(await node.consent.grant('alice', 'grant-alice', terms), 'ok');
+  assert.equal(await node.consent.restrict('alice', 'restrict-alice-psy', { resourceTypes: [], labels: ['PSY'], practitionerIds: [] }), 'ok');
   await put(heartRate('obs-a1', 'alice', '2026-01-01'));
   await put(heartRate('obs-a2', 'alice', '2026-03-01'));
   if (hidden) {
     await put(heartRate('obs-a3', 'alice', '2026-02-15', { meta: { security: [PSY] } }));
     await put(patient('bob'));
+    assert.equal(await node.consent.restrict('bob', 'restrict-bob', { resourceTypes: [], labels: [], practitionerIds: [] }), 'ok');
     await put(heartRate('obs-b1', 'bob', '2026-02-01'));
     await put(heartRate('obs-b2', 'bob', '2026-04-01'));
   }
@@ -126,7 +129,7 @@ test('one search is one entry in the trail of each patient it released records o
 
   assert.equal((await call(app, 'GET', '/fhir/Observation?patient=bob')).status, 200);
   const [denial, ...rest] = await newEntries(node, 'bob', before.bob);
-  assert.deepEqual([denial?.kind, denial?.outcome, denial?.reason, denial?.released, rest.length], ['search', 'deny', 'denied:no-consent', false, 0]);
+  assert.deepEqual([denial?.kind, denial?.outcome, denial?.reason, denial?.released, rest.length], ['search', 'deny', 'denied:restricted-by-patient', false, 0]);
   assert.deepEqual(denial?.records?.map((record) => record.recordId).sort(), ['obs-b1', 'obs-b2']);
   assert.equal((await call(app, 'GET', '/fhir/Patient/bob/$everything')).status, 200);
   const [everything, ...more] = await newEntries(node, 'bob', before.bob + 1);

@@ -2,14 +2,17 @@
  * The embedded default's demo consortium, written on first start through the same paths as any
  * client: the practice (this node) with practitioner dr-ada; a second member organisation, the
  * demo hospital, with practitioner dr-grey and a data-sharing agreement; patient patient-0001
- * with a few Observations; two Synthea patients imported as transaction Bundles; and each
- * patient's consent for the practice (and patient-0001's for the hospital) to read for treatment.
+ * with a few Observations; two Synthea patients imported as transaction Bundles; and
+ * patient-0001's consent for the hospital to read for treatment. The practice is the patients'
+ * home organisation: in an opt-out network it reads for treatment without a grant, and
+ * patient-0001 withholds PSY and 42 CFR Part 2 records from it by restriction; in an opt-in
+ * network each patient grants it instead, patient-0001 excluding those labels.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { exportSeed, generateSigningKey, generateX25519, toHex } from '../crypto/index.js';
-import type { GrantTerms, Principal } from '../contracts/index.js';
+import { consentModelOf, type GrantTerms, type Principal } from '../contracts/index.js';
 import { FhirService } from '../fhir/index.js';
 import { signTransaction, type JsonObject, type Transaction } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
@@ -35,7 +38,7 @@ export async function seedDemo(node: ChartChainNode): Promise<boolean> {
   try {
     const doctor: Principal = { kind: 'practitioner', id: PRACTITIONER_ID, org: node.config.orgId };
     await seedPatient(node, service, doctor);
-    for (const patientId of await importSynthea(service, doctor)) await grant(node, patientId, `demo-consent-${patientId}`, practiceTerms(node.config.orgId));
+    for (const patientId of await importSynthea(service, doctor)) await consentForPractice(node, patientId, `demo-consent-${patientId}`, practiceTerms(node.config.orgId));
     await seedHospital(node);
   } finally {
     service.close();
@@ -43,11 +46,11 @@ export async function seedDemo(node: ChartChainNode): Promise<boolean> {
   return true;
 }
 
-/** Patient patient-0001, a few Observations, and their consent for the practice. */
+/** Patient patient-0001, a few Observations, and their consent for the practice (see consentForPractice). */
 export async function seedPatient(node: ChartChainNode, service: FhirService, doctor: Principal): Promise<void> {
   const patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Demo', given: ['Pat'] }], gender: 'female', birthDate: '1961-04-12' };
   await service.records.update(doctor, 'Patient', PATIENT_ID, patient);
-  await grant(node, PATIENT_ID, 'demo-consent-practice', { ...practiceTerms(node.config.orgId), excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'] });
+  await consentForPractice(node, PATIENT_ID, 'demo-consent-practice', { ...practiceTerms(node.config.orgId), excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'] });
   for (const [code, display, value, unit] of [
     ['8480-6', 'Systolic blood pressure', 128, 'mm[Hg]'],
     ['4548-4', 'Hemoglobin A1c/Hemoglobin.total in Blood', 6.1, '%'],
@@ -100,6 +103,19 @@ async function seedHospital(node: ChartChainNode): Promise<void> {
 /** Read and write for treatment, every type, open-ended: what the demo patients grant an organisation. */
 export function practiceTerms(orgId: string): GrantTerms {
   return { grantee: { kind: 'organisation', id: orgId }, actions: ['read', 'write'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
+}
+
+/**
+ * What a demo patient signs for the practice, their home organisation: `terms` as grant
+ * `grantId` in an opt-in network; in an opt-out one no grant, and a restriction withholding the
+ * labels `terms` exclude, if any. Throws unless it commits.
+ */
+async function consentForPractice(node: ChartChainNode, patientId: string, grantId: string, terms: GrantTerms): Promise<void> {
+  if (consentModelOf(node.store.state) === 'opt-in') return grant(node, patientId, grantId, terms);
+  if (terms.excludeLabels.length === 0) return;
+  const restrictionId = grantId.replace(/^demo-consent-/, 'demo-restriction-');
+  const status = await whileUnavailable(() => node.consent.restrict(patientId, restrictionId, { resourceTypes: [], labels: [...terms.excludeLabels], practitionerIds: [] }));
+  if (status !== 'ok') throw new Error(`could not record the demo restriction ${restrictionId}: ${status}`);
 }
 
 /** Records a demo consent of a custodial patient; throws unless it commits. */

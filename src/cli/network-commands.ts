@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildGenesis, identityOf, loadOrgKeys, readNodeConfig, type OrgIdentity } from '../node/index.js';
+import { consentModelFlag } from './consent-model-flag.js';
 
 function exportIdentity(flags: { data: string; endpoint?: string }): void {
   const dataDir = resolve(flags.data);
@@ -11,14 +12,15 @@ function exportIdentity(flags: { data: string; endpoint?: string }): void {
   process.stdout.write(JSON.stringify(identityOf(config, loadOrgKeys(dataDir), flags.endpoint), null, 2) + '\n');
 }
 
-function writeGenesis(flags: { network: string; org: string[]; out: string; time?: string }): void {
+function writeGenesis(flags: { network: string; org: string[]; out: string; time?: string; consentModel?: string }): void {
   const identities = flags.org.map((path) => JSON.parse(readFileSync(resolve(path), 'utf8')) as OrgIdentity);
   const time = flags.time === undefined ? Date.now() : Number(flags.time);
   if (!Number.isSafeInteger(time) || time < 0) throw new RangeError('--time must be milliseconds since the Unix epoch');
-  const genesis = buildGenesis(flags.network, identities, time);
+  const consentModel = consentModelFlag(flags.consentModel);
+  const genesis = buildGenesis(flags.network, identities, time, consentModel);
   writeFileSync(resolve(flags.out), JSON.stringify(genesis, null, 2) + '\n', { flag: 'wx' });
   const founders = identities.map((identity) => identity.orgId).sort().join(', ');
-  process.stdout.write(`genesis of network "${flags.network}" founded by ${founders} written to ${flags.out}\ngenesis hash ${genesis.genesisHash}\n`);
+  process.stdout.write(`genesis of network "${flags.network}" (consent model ${consentModel}) founded by ${founders} written to ${flags.out}\ngenesis hash ${genesis.genesisHash}\n`);
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -40,5 +42,6 @@ export function registerNetworkCommands(program: Command): void {
     .requiredOption('--org <file>', 'a founder\'s identity (repeat for each)', collect, [])
     .requiredOption('--out <file>', 'genesis file to write (never overwritten)')
     .option('--time <ms>', 'block time of the genesis, ms since the Unix epoch (default: now)')
+    .option('--consent-model <model>', 'opt-out (the patient\'s home organisation treats them without a grant unless they restrict it) or opt-in (every access needs a grant)', 'opt-out')
     .action(writeGenesis);
 }

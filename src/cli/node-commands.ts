@@ -7,6 +7,8 @@ import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
+import { consentModelOf } from '../contracts/index.js';
+import { consentModelFlag } from './consent-model-flag.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
 import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig, writeNodeConfig } from '../node/index.js';
@@ -25,6 +27,7 @@ interface InitFlags {
   network: string;
   genesis?: string;
   join?: boolean;
+  consentModel?: string;
 }
 
 function readJsonFile(path: string): unknown {
@@ -37,7 +40,7 @@ function init(flags: InitFlags): void {
   // A directory that has keys (made with --join) takes its genesis here or at start --genesis;
   // one that already has a chain only checks the file against the genesis it pinned.
   if ('genesis' in genesis && readNodeConfig(resolve(flags.data)) !== undefined) adoptGenesis(resolve(flags.data), genesis.genesis);
-  else ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, ...genesis });
+  else ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, consentModel: consentModelFlag(flags.consentModel), ...genesis });
   const config = readNodeConfig(resolve(flags.data))!;
   const what = flags.join === true ? 'awaiting a network genesis (chartchain identity export, then start --genesis FILE)' : `${flags.genesis === undefined ? 'founding' : 'member of'} network "${config.network}", genesis ${config.genesisHash}`;
   process.stdout.write(`initialised ${config.orgId} (${config.orgName}) ${what} in ${flags.data}\n`);
@@ -175,7 +178,8 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
   ];
   if (demo.seeded) {
     lines.push('seeded the demo consortium: this practice (practitioner dr-ada) and the demo hospital (dr-grey) under a data-sharing agreement;');
-    lines.push('  patients patient-0001 and two Synthea patients, each consenting to the practice (patient-0001 to the hospital too)');
+    const practice = consentModelOf(node.store.state) === 'opt-out' ? 'treated by the practice, their home organisation, without a grant' : 'each consenting to the practice';
+    lines.push(`  patients patient-0001 and two Synthea patients, ${practice} (patient-0001 consents to the hospital too)`);
   }
   if (demo.demo) {
     lines.push(`demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:`);
@@ -190,7 +194,8 @@ function initOptions(command: Command): Command {
     .option('--org-id <id>', 'this organisation\'s id', 'demo-practice')
     .option('--org-name <name>', 'this organisation\'s name', 'Demo Internal Medicine Practice')
     .option('--network <name>', 'network name, for a new one-member network', 'chartchain-dev')
-    .option('--genesis <file>', 'start from this network genesis file (chartchain genesis); checked against the pinned one on later starts');
+    .option('--genesis <file>', 'start from this network genesis file (chartchain genesis); checked against the pinned one on later starts')
+    .option('--consent-model <model>', 'a new one-member network\'s consent model: opt-out (the patient\'s home organisation treats them without a grant unless they restrict it) or opt-in (every access needs a grant)', 'opt-out');
 }
 
 /** Registers init, start and keys on `program`. */

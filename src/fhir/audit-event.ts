@@ -18,6 +18,8 @@ const ACTIONS: Readonly<Record<AuditEntry['kind'], string>> = {
   grant: 'C',
   'consent-update': 'U',
   revoke: 'D',
+  restriction: 'C',
+  'restriction-lift': 'D',
   'break-the-glass-setting': 'U',
   'break-the-glass': 'E',
   'break-the-glass-review': 'U',

@@ -1,13 +1,16 @@
 /**
  * FHIR Consent backed by the consent contract: create grants, update replaces the terms,
- * delete revokes, read and history show the grant as a Consent. Only the patient's key signs a
- * grant, so only a patient whose keys this node holds writes one, and only their own.
+ * delete revokes, read and history show the grant as a Consent. A Consent whose root provision
+ * denies is a restriction of the patient's home organisation instead (consent-restriction.ts):
+ * create restricts, delete lifts, and it cannot be updated. Only the patient's key signs
+ * either, so only a patient whose keys this node holds writes one, and only their own.
  */
 import { randomUUID } from 'node:crypto';
-import { GRANT_TABLE, type GrantRow, type Principal } from '../contracts/index.js';
+import { GRANT_TABLE, RESTRICTION_TABLE, type GrantRow, type Principal, type RestrictionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { consentToGrantTerms, grantToConsent } from './consent.js';
+import { consentToRestriction, isRestrictionConsent, restrictionToConsent } from './consent-restriction.js';
 import { FhirError } from './outcome.js';
 import { statusError } from './status-errors.js';
 import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
@@ -17,6 +20,7 @@ export class FhirConsents implements TypeHandler {
   constructor(private readonly node: ChartChainNode) {}
 
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
+    if (isRestrictionConsent(resource)) return this.#restrict(principal, resource);
     const { terms, patientId } = this.#terms(principal, resource);
     const grantId = randomUUID();
     await this.#committed(this.node.consent.grant(patientId, grantId, terms), `Consent/${grantId}`);
@@ -24,12 +28,18 @@ export class FhirConsents implements TypeHandler {
   }
 
   async read(principal: Principal, _type: string, id: string, _purpose: string, versionId?: number): Promise<ServedVersion> {
+    const restriction = this.#restriction(id);
+    if (restriction !== undefined && visibleTo(principal, restriction)) return this.#servedRestriction(restriction, versionId);
     const grant = this.#visibleGrant(principal, id);
     if (versionId !== undefined && versionId !== grant.version) throw FhirError.of(404, 'not-found', 'only the current version of a Consent is kept in contract state; earlier ones are on the ledger');
     return this.#served(grant);
   }
 
   async update(principal: Principal, _type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
+    const restriction = this.#restriction(id);
+    if ((restriction !== undefined && visibleTo(principal, restriction)) || isRestrictionConsent(resource)) {
+      throw FhirError.of(422, 'business-rule', 'a restriction is not changed in place: delete it (which lifts it) and create another');
+    }
     const grant = this.#visibleGrant(principal, id);
     if (ifMatch !== undefined && ifMatch !== grant.version) throw FhirError.of(412, 'conflict', `If-Match names version ${ifMatch}, which is not the current version`);
     const { terms, patientId } = this.#terms(principal, resource);
@@ -39,6 +49,8 @@ export class FhirConsents implements TypeHandler {
   }
 
   async delete(principal: Principal, _type: string, id: string): Promise<number | undefined> {
+    const restriction = this.#restriction(id);
+    if (restriction !== undefined && visibleTo(principal, restriction)) return this.#lift(principal, restriction);
     const grant = this.#visibleGrant(principal, id);
     if (grant.status === 'revoked') return undefined;
     this.#requirePatient(principal, grant.patientId);
@@ -50,9 +62,40 @@ export class FhirConsents implements TypeHandler {
     return [await this.read(principal, type, id, purpose)];
   }
 
-  /** The grants of `patientId` visible to `principal`, as Consents. */
+  /** The grants of `patientId` visible to `principal`, then their restrictions, as Consents. */
   search(principal: Principal, patientId: string): ServedVersion[] {
-    return this.node.consent.grantsOf(patientId).filter((grant) => visibleTo(principal, grant)).map((grant) => this.#served(grant));
+    const grants = this.node.consent.grantsOf(patientId).filter((grant) => visibleTo(principal, grant)).map((grant) => this.#served(grant));
+    const restrictions = this.node.consent.restrictionsOf(patientId).filter((row) => visibleTo(principal, row)).map((row) => this.#servedRestriction(row));
+    return [...grants, ...restrictions];
+  }
+
+  async #restrict(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
+    const read = consentToRestriction(resource);
+    if (!read.ok) throw new FhirError(422, read.issues.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
+    this.#requirePatient(principal, read.patientId);
+    const restrictionId = randomUUID();
+    await this.#committed(this.node.consent.restrict(read.patientId, restrictionId, read.terms), `Consent/${restrictionId}`);
+    return this.#servedRestriction(this.#restriction(restrictionId)!);
+  }
+
+  async #lift(principal: Principal, restriction: RestrictionRow): Promise<number | undefined> {
+    if (restriction.status === 'lifted') return undefined;
+    this.#requirePatient(principal, restriction.patientId);
+    await this.#committed(this.node.consent.liftRestriction(restriction.patientId, restriction.restrictionId), `Consent/${restriction.restrictionId}`);
+    return 2;
+  }
+
+  #restriction(id: string): RestrictionRow | undefined {
+    return this.node.store.state.get(RESTRICTION_TABLE, id) as RestrictionRow | undefined;
+  }
+
+  /** A restriction has two versions: 1 as signed, 2 once lifted. */
+  #servedRestriction(row: RestrictionRow, versionId?: number): ServedVersion {
+    const version = row.status === 'active' ? 1 : 2;
+    if (versionId !== undefined && versionId !== version) throw FhirError.of(404, 'not-found', 'only the current version of a Consent is kept in contract state; earlier ones are on the ledger');
+    const lastUpdated = new Date(row.liftedAt ?? row.restrictedAt).toISOString();
+    const resource = { ...(restrictionToConsent(row) as unknown as JsonObject), meta: { versionId: String(version), lastUpdated } };
+    return { resource, versionId: version, lastUpdated, txId: '' };
   }
 
   #terms(principal: Principal, resource: JsonObject) {
@@ -88,7 +131,7 @@ export class FhirConsents implements TypeHandler {
   }
 }
 
-/** A patient sees their own consents; this organisation's staff and clients see every patient's. */
-function visibleTo(principal: Principal, grant: GrantRow): boolean {
-  return principal.kind !== 'patient' || principal.id === grant.patientId;
+/** A patient sees their own consents and restrictions; this organisation's staff and clients see every patient's. */
+function visibleTo(principal: Principal, row: { patientId: string }): boolean {
+  return principal.kind !== 'patient' || principal.id === row.patientId;
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../crypto/index.js';
+import type { ConsentModel } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { NodeAccess, type AccessHost } from './access-api.js';
 import { LocalSigner } from './local-signer.js';
@@ -30,11 +31,14 @@ export async function commit(node: ChartChainNode, tx: Transaction): Promise<str
   return (await node.waitForTx(result.txId, 20_000)).status;
 }
 
-/** A fresh node for org-a; removed after `t`. */
-export async function freshNetwork(t: { after: (fn: () => void | Promise<void>) => void }): Promise<{ node: ChartChainNode; dir: string; a: TestOrg; join: (orgId: string) => Promise<TestOrg> }> {
+/** A fresh node for org-a, whose genesis has consent model `options.consentModel` (default opt-out, as a new network's); removed after `t`. */
+export async function freshNetwork(
+  t: { after: (fn: () => void | Promise<void>) => void },
+  options: { consentModel?: ConsentModel } = {},
+): Promise<{ node: ChartChainNode; dir: string; a: TestOrg; join: (orgId: string) => Promise<TestOrg> }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-access-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(join(dir, 'a'), { orgId: 'org-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(join(dir, 'a'), { orgId: 'org-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 }, ...options });
   const node = await ChartChainNode.open(join(dir, 'a'), { verifyPoolSize: 1 });
   const a: TestOrg = { orgId: 'org-a', records: node.records, access: node.access, sign: (type, body) => node.signAsOrg(type, body) };
   const members: TestOrg[] = [a];

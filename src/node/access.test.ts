@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromHex, toHex } from '../crypto/index.js';
-import type { AuditEntry, GrantTerms, Principal } from '../contracts/index.js';
+import type { AccessBasis, AuditEntry, ConsentModel, GrantTerms, Principal } from '../contracts/index.js';
 import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import { commit, freshNetwork, type TestOrg } from './access-fixture.js';
 import type { AccessResult } from './access-api.js';
@@ -19,8 +19,16 @@ const baseTerms = (orgId: string): GrantTerms => ({
   period: { start: 0, end: null },
 });
 
-/** Each consent state: the grant terms given to every organisation (none: no grant), and whether it is then revoked. */
-const CONSENT_STATES: Record<string, { terms?: (orgId: string) => GrantTerms; revoke?: boolean; labelled?: boolean; reason?: string }> = {
+/** A restriction the patient signs after their grants, withholding from their home organisation. */
+type Restriction = { resourceTypes?: string[]; labels?: string[]; practitionerIds?: string[]; lifted?: boolean };
+
+/**
+ * Each consent state: the grant terms given to every organisation (none: no grant), whether it is
+ * then revoked, and a restriction of the home organisation (org-a). `reason` is what a grant
+ * decides; `restricted` marks the states where the home organisation is denied whatever grant
+ * it holds.
+ */
+const CONSENT_STATES: Record<string, { terms?: (orgId: string) => GrantTerms; revoke?: boolean; labelled?: boolean; reason?: string; restriction?: Restriction; restricted?: boolean }> = {
   none: { reason: 'denied:no-consent' },
   active: { terms: baseTerms },
   expired: { terms: (orgId) => ({ ...baseTerms(orgId), period: { start: 0, end: 1000 } }), reason: 'denied:consent-expired' },
@@ -29,6 +37,10 @@ const CONSENT_STATES: Record<string, { terms?: (orgId: string) => GrantTerms; re
   'label-excluded': { terms: (orgId) => ({ ...baseTerms(orgId), excludeLabels: ['PSY'] }), labelled: true, reason: 'denied:label-excluded' },
   'not-in-scope': { terms: (orgId) => ({ ...baseTerms(orgId), resourceTypes: ['Condition'] }), reason: 'denied:out-of-scope' },
   'write-only': { terms: (orgId) => ({ ...baseTerms(orgId), actions: ['write'] }), reason: 'denied:action-not-permitted' },
+  'restricted-type': { terms: baseTerms, restriction: { resourceTypes: ['Observation'] }, restricted: true },
+  'restricted-label': { terms: baseTerms, labelled: true, restriction: { labels: ['PSY'] }, restricted: true },
+  'restricted-practitioner': { terms: baseTerms, restriction: { practitionerIds: ['dr-a'] }, restricted: true },
+  'restriction-lifted': { terms: baseTerms, restriction: { resourceTypes: ['Observation'], lifted: true } },
 };
 
 async function enrolPractitioner(node: ChartChainNode, org: TestOrg, practitionerId: string): Promise<void> {
@@ -49,80 +61,95 @@ async function loggedEntry(node: ChartChainNode, patientId: string, txId: string
   return found.entry;
 }
 
-test('authorization matrix: every role × consent state gets the right decision, logged with its reason, and no unauthorised plaintext', async (t) => {
-  const { node, a, join } = await freshNetwork(t);
-  try {
-    const b = await join('org-b');
-    const c = await join('org-c');
-    await enrolPractitioner(node, a, 'dr-a');
-    await enrolPractitioner(node, a, 'dr-s');
-    await enrolPractitioner(node, b, 'dr-b');
-    await enrolPractitioner(node, c, 'dr-c');
-    assert.equal(await commit(node, a.sign('membership.suspend-practitioner', { practitionerId: 'dr-s' })), 'ok');
-    const dsa = { agreementId: 'dsa-a-b', discloser: 'org-a', recipient: 'org-b', terms: { resourceTypes: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null }, redisclosure: false } };
-    assert.equal(await commit(node, a.sign('agreements.propose', dsa)), 'ok');
-    assert.equal(await commit(node, b.sign('agreements.countersign', { agreementId: 'dsa-a-b' })), 'ok');
+/** What the home organisation's practitioner dr-a gets in `state`: in an opt-out network, no grant is needed, and a restriction denies in either. */
+function ownOrgExpected(model: ConsentModel, state: string): string {
+  const setup = CONSENT_STATES[state]!;
+  if (setup.restricted === true) return 'denied:restricted-by-patient';
+  return model === 'opt-out' ? 'permit' : setup.reason ?? 'permit';
+}
 
-    const recordOf = new Map<string, { recordId: string; resource: JsonObject }>();
-    for (const [state, setup] of Object.entries(CONSENT_STATES)) {
-      const patientId = `pt-${state}`;
-      await enrolPatient(node, patientId);
-      const resource = { resourceType: 'Observation', status: 'final', valueString: `SECRET-${patientId}` };
-      const write = await node.records.write({ practitionerId: 'dr-a', patientId, resource, securityLabels: setup.labelled === true ? [PSY] : [] });
-      assert.equal(await commit(node, write.tx), 'ok');
-      recordOf.set(state, { recordId: write.recordId, resource });
-      if (setup.terms === undefined) continue;
-      for (const orgId of ['org-a', 'org-b', 'org-c']) assert.equal(await node.consent.grant(patientId, `grant-${state}-${orgId}`, setup.terms(orgId)), 'ok');
-      if (setup.revoke === true) for (const orgId of ['org-a', 'org-b', 'org-c']) assert.equal(await node.consent.revoke(patientId, `grant-${state}-${orgId}`), 'ok');
-    }
-    await node.consent.settled();
+for (const model of ['opt-out', 'opt-in'] as const) {
+  test(`authorization matrix (${model}): every role × consent state gets the right decision, logged with its reason and basis, and no unauthorised plaintext`, async (t) => {
+    const { node, a, join } = await freshNetwork(t, { consentModel: model });
+    try {
+      const b = await join('org-b');
+      const c = await join('org-c');
+      await enrolPractitioner(node, a, 'dr-a');
+      await enrolPractitioner(node, a, 'dr-s');
+      await enrolPractitioner(node, b, 'dr-b');
+      await enrolPractitioner(node, c, 'dr-c');
+      assert.equal(await commit(node, a.sign('membership.suspend-practitioner', { practitionerId: 'dr-s' })), 'ok');
+      const dsa = { agreementId: 'dsa-a-b', discloser: 'org-a', recipient: 'org-b', terms: { resourceTypes: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null }, redisclosure: false } };
+      assert.equal(await commit(node, a.sign('agreements.propose', dsa)), 'ok');
+      assert.equal(await commit(node, b.sign('agreements.countersign', { agreementId: 'dsa-a-b' })), 'ok');
 
-    const roles: { name: string; org: TestOrg; principal: (patientId: string) => Principal; expect: (state: string) => string }[] = [
-      { name: 'patient', org: a, principal: (id) => ({ kind: 'patient', id, org: 'org-a' }), expect: () => 'permit' },
-      { name: 'own-org practitioner', org: a, principal: () => ({ kind: 'practitioner', id: 'dr-a', org: 'org-a' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'permit' },
-      { name: 'other-org practitioner with agreement', org: b, principal: () => ({ kind: 'practitioner', id: 'dr-b', org: 'org-b' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'permit' },
-      { name: 'other-org practitioner without agreement', org: c, principal: () => ({ kind: 'practitioner', id: 'dr-c', org: 'org-c' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'denied:no-agreement' },
-      { name: 'suspended practitioner', org: a, principal: () => ({ kind: 'practitioner', id: 'dr-s', org: 'org-a' }), expect: () => 'denied:practitioner-suspended' },
-      { name: 'auditor', org: a, principal: () => ({ kind: 'auditor', id: 'auditor-1', org: 'org-a' }), expect: () => 'denied:auditor-reads-no-content' },
-    ];
-    let cells = 0;
-    for (const role of roles) {
-      for (const state of Object.keys(CONSENT_STATES)) {
+      const recordOf = new Map<string, { recordId: string; resource: JsonObject }>();
+      for (const [state, setup] of Object.entries(CONSENT_STATES)) {
         const patientId = `pt-${state}`;
-        const { recordId, resource } = recordOf.get(state)!;
-        const principal = role.principal(patientId);
-        const expected = role.expect(state);
-        const cell = `${role.name} × ${state}`;
-        const result: AccessResult = await role.org.access.read(principal, recordId, { purpose: 'TREAT' });
-        const entry = await loggedEntry(node, patientId, result.txId);
-        assert.deepEqual(entry.actor, { role: principal.kind, subject: principal.id, org: principal.org }, cell);
-        assert.equal(entry.recordId, recordId, cell);
-        assert.equal(entry.purpose, 'TREAT', cell);
-        if (expected === 'permit') {
-          assert.equal(result.outcome, 'permit', cell);
-          assert.ok(result.outcome === 'permit' && JSON.stringify(result.resource) === JSON.stringify(resource), `${cell}: the plaintext`);
-          assert.equal(entry.outcome, 'permit', cell);
-          assert.equal(entry.released, true, cell);
-          assert.equal(entry.basis?.kind, principal.kind === 'patient' ? 'patient' : 'consent', cell);
-          if (role.org === b) assert.equal(entry.basis?.agreementId, 'dsa-a-b', cell);
-        } else {
-          assert.deepEqual(result.outcome === 'deny' && result.reason, expected, cell);
-          assert.ok(!JSON.stringify(result).includes('SECRET'), `${cell}: no plaintext released`);
-          assert.equal(entry.outcome, 'deny', cell);
-          assert.equal(entry.reason, expected, cell);
-          assert.equal(entry.released, false, cell);
-        }
-        cells += 1;
+        await enrolPatient(node, patientId);
+        const resource = { resourceType: 'Observation', status: 'final', valueString: `SECRET-${patientId}` };
+        const write = await node.records.write({ practitionerId: 'dr-a', patientId, resource, securityLabels: setup.labelled === true ? [PSY] : [] });
+        assert.equal(await commit(node, write.tx), 'ok');
+        recordOf.set(state, { recordId: write.recordId, resource });
+        for (const orgId of setup.terms === undefined ? [] : ['org-a', 'org-b', 'org-c']) assert.equal(await node.consent.grant(patientId, `grant-${state}-${orgId}`, setup.terms!(orgId)), 'ok');
+        if (setup.revoke === true) for (const orgId of ['org-a', 'org-b', 'org-c']) assert.equal(await node.consent.revoke(patientId, `grant-${state}-${orgId}`), 'ok');
+        if (setup.restriction === undefined) continue;
+        const { resourceTypes = [], labels = [], practitionerIds = [], lifted = false } = setup.restriction;
+        assert.equal(await node.consent.restrict(patientId, `restriction-${state}`, { resourceTypes, labels, practitionerIds }), 'ok');
+        if (lifted) assert.equal(await node.consent.liftRestriction(patientId, `restriction-${state}`), 'ok');
       }
+      await node.consent.settled();
+
+      const roles: { name: string; org: TestOrg; principal: (patientId: string) => Principal; expect: (state: string) => string; basis: AccessBasis['kind'] }[] = [
+        { name: 'patient', org: a, principal: (id) => ({ kind: 'patient', id, org: 'org-a' }), expect: () => 'permit', basis: 'patient' },
+        { name: 'own-org practitioner', org: a, principal: () => ({ kind: 'practitioner', id: 'dr-a', org: 'org-a' }), expect: (state) => ownOrgExpected(model, state), basis: model === 'opt-out' ? 'home-organisation' : 'consent' },
+        { name: 'other-org practitioner with agreement', org: b, principal: () => ({ kind: 'practitioner', id: 'dr-b', org: 'org-b' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'permit', basis: 'consent' },
+        { name: 'other-org practitioner without agreement', org: c, principal: () => ({ kind: 'practitioner', id: 'dr-c', org: 'org-c' }), expect: (state) => CONSENT_STATES[state]!.reason ?? 'denied:no-agreement', basis: 'consent' },
+        { name: 'suspended practitioner', org: a, principal: () => ({ kind: 'practitioner', id: 'dr-s', org: 'org-a' }), expect: () => 'denied:practitioner-suspended', basis: 'consent' },
+        { name: 'auditor', org: a, principal: () => ({ kind: 'auditor', id: 'auditor-1', org: 'org-a' }), expect: () => 'denied:auditor-reads-no-content', basis: 'consent' },
+      ];
+      let cells = 0;
+      for (const role of roles) {
+        for (const state of Object.keys(CONSENT_STATES)) {
+          const patientId = `pt-${state}`;
+          const { recordId, resource } = recordOf.get(state)!;
+          const principal = role.principal(patientId);
+          const expected = role.expect(state);
+          const cell = `${model}: ${role.name} × ${state}`;
+          const result: AccessResult = await role.org.access.read(principal, recordId, { purpose: 'TREAT' });
+          const entry = await loggedEntry(node, patientId, result.txId);
+          assert.deepEqual(entry.actor, { role: principal.kind, subject: principal.id, org: principal.org }, cell);
+          assert.equal(entry.recordId, recordId, cell);
+          assert.equal(entry.purpose, 'TREAT', cell);
+          if (expected === 'permit') {
+            assert.equal(result.outcome, 'permit', cell);
+            assert.ok(result.outcome === 'permit' && JSON.stringify(result.resource) === JSON.stringify(resource), `${cell}: the plaintext`);
+            assert.equal(entry.outcome, 'permit', cell);
+            assert.equal(entry.released, true, cell);
+            assert.equal(entry.basis?.kind, role.basis, cell);
+            if (role.org === b) assert.equal(entry.basis?.agreementId, 'dsa-a-b', cell);
+          } else {
+            assert.deepEqual(result.outcome === 'deny' && result.reason, expected, cell);
+            assert.ok(!JSON.stringify(result).includes('SECRET'), `${cell}: no plaintext released`);
+            assert.equal(entry.outcome, 'deny', cell);
+            assert.equal(entry.reason, expected, cell);
+            assert.equal(entry.released, false, cell);
+          }
+          cells += 1;
+        }
+      }
+      assert.equal(cells, roles.length * Object.keys(CONSENT_STATES).length);
+      const restrictionTrail = node.access.trail('pt-restriction-lifted').map(({ entry }) => entry.kind).filter((kind) => kind.startsWith('restriction'));
+      assert.deepEqual(restrictionTrail, ['restriction', 'restriction-lift'], 'the patient\'s trail shows the restriction and its lifting');
+    } finally {
+      await node.close();
     }
-    assert.equal(cells, roles.length * Object.keys(CONSENT_STATES).length);
-  } finally {
-    await node.close();
-  }
-});
+  });
+}
 
 test('a revoke takes effect at the next block, a suspension at once; the trail proves every step', async (t) => {
-  const { node, a } = await freshNetwork(t);
+  // Opt-in, where dr-a of the patient's home organisation reads only under a grant.
+  const { node, a } = await freshNetwork(t, { consentModel: 'opt-in' });
   try {
     await enrolPractitioner(node, a, 'dr-a');
     await enrolPatient(node, 'pt-1');
@@ -225,5 +252,25 @@ test('an access transaction made durable before release survives a restart that 
     assert.deepEqual([entry.kind, entry.recordId, entry.outcome, entry.released], ['access', recordId, 'permit', true]);
   } finally {
     await reopened.close();
+  }
+});
+
+test('opt-out: a record another organisation writes into the patient\'s chart is wrapped for the home organisation, whose practitioner reads and decrypts it without a grant', async (t) => {
+  const { node, a, join } = await freshNetwork(t);
+  try {
+    const b = await join('org-b');
+    await enrolPractitioner(node, a, 'dr-a');
+    await enrolPractitioner(node, b, 'dr-b');
+    await enrolPatient(node, 'pt-1');
+    assert.equal(await node.consent.grant('pt-1', 'grant-write-b', { ...baseTerms('org-b'), actions: ['write'] }), 'ok');
+    const resource = { resourceType: 'Observation', status: 'final', valueString: 'SECRET-from-the-lab' };
+    const write = await b.records.write({ practitionerId: 'dr-b', patientId: 'pt-1', resource });
+    assert.equal(await commit(node, write.tx), 'ok');
+    const read = await a.access.read({ kind: 'practitioner', id: 'dr-a', org: 'org-a' }, write.recordId, { purpose: 'TREAT' });
+    assert.equal(read.outcome, 'permit');
+    assert.ok(read.outcome === 'permit' && JSON.stringify(read.resource) === JSON.stringify(resource), 'decrypted with the home organisation\'s own key');
+    assert.equal((await loggedEntry(node, 'pt-1', read.txId)).basis?.kind, 'home-organisation');
+  } finally {
+    await node.close();
   }
 });

@@ -1,9 +1,9 @@
 /**
- * Consent on the home node of custodial patients: grants, updates, revocations and the
- * break-the-glass choice, signed with the patient's key inside their session; and, when a grant
+ * Consent on the home node of custodial patients: grants, updates, revocations, restrictions
+ * of the home organisation and the break-the-glass choice, signed with the patient's key inside their session; and, when a grant
  * commits, the automatic key sharing that makes it effective (DESIGN.md, Encryption).
  */
-import { GRANT_TABLE, grantsOf, PATIENT_TABLE, type GrantRow, type GrantTerms, type PatientRow, type WriteSetEntry } from '../contracts/index.js';
+import { GRANT_TABLE, grantsOf, PATIENT_TABLE, restrictionsOf, type GrantRow, type GrantTerms, type PatientRow, type RestrictionRow, type RestrictionTerms, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { AccessHost } from './access-api.js';
 import { keyShareBodies } from './key-sharing.js';
@@ -33,6 +33,22 @@ export class NodeConsent {
   /** Revokes a grant from the next block on; resolves with the committed status. */
   revoke(patientId: string, grantId: string): Promise<string> {
     return this.#commit(patientId, 'consent.revoke', { grantId });
+  }
+
+  /** Every restriction of `patientId`, active or lifted. */
+  restrictionsOf(patientId: string): RestrictionRow[] {
+    return restrictionsOf(this.host.chain.state, patientId);
+  }
+
+  /** Withholds what `terms` cover from the patient's home organisation, as `restrictionId`; resolves with the committed status. */
+  restrict(patientId: string, restrictionId: string, terms: RestrictionTerms): Promise<string> {
+    const body = { restrictionId, resourceTypes: [...terms.resourceTypes], labels: [...terms.labels], practitionerIds: [...terms.practitionerIds] };
+    return this.#commit(patientId, 'consent.restrict', body);
+  }
+
+  /** Lifts a restriction from the next block on; resolves with the committed status. */
+  liftRestriction(patientId: string, restrictionId: string): Promise<string> {
+    return this.#commit(patientId, 'consent.lift-restriction', { restrictionId });
   }
 
   /** Opts the patient in to or out of break-the-glass; resolves with the committed status. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fromHex, publicKeyFromRaw, verify } from '../crypto/index.js';
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, standardExecutor, type SignatureCheck } from '../contracts/index.js';
+import { consentModelOf, CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, standardExecutor, type SignatureCheck } from '../contracts/index.js';
 import { blockHashOf, decodeBlock, decodeTransaction, encodeBlock, NETWORK_GENESIS_KEY, NETWORK_GENESIS_KEY_ID, signatureOf, signHeader, signTransaction } from '../ledger/index.js';
 import { assembleBlock } from './block-assembly.js';
 import { BlockValidationError, validateBlock } from './block-validation.js';
@@ -42,7 +42,7 @@ test('two organisations, each with only its own keys, start from one genesis bui
     assert.equal(hashes[0], genesis.genesisHash);
     assert.equal(hashes[1], genesis.genesisHash);
     for (const node of nodes) {
-      assert.deepEqual(node.store.state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY), { network: 'two-org', members: ['hospital-b', 'practice-a'] });
+      assert.deepEqual(node.store.state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY), { network: 'two-org', members: ['hospital-b', 'practice-a'], consentModel: 'opt-out' });
       assert.ok(node.store.state.get(KEY_TABLE, loadOrgKeys(a).signing.keyId) !== undefined);
       assert.ok(node.store.state.get(KEY_TABLE, loadOrgKeys(b).signing.keyId) !== undefined);
     }
@@ -77,6 +77,37 @@ test('readGenesis accepts a network genesis and nothing else', () => {
   assert.throws(() => readGenesis(tamperedTime), GenesisError, 'a changed header no longer carries the genesis signature');
   assert.throws(() => readGenesis({ ...genesis, format: 'other' }), GenesisError);
   assert.throws(() => buildGenesis('n', [founder, { ...founder, signingKey: 'cc'.repeat(32) }], 5), GenesisError, 'duplicate orgId');
+});
+
+test('a genesis names its consent model: opt-out unless asked for opt-in, and the choice is part of the hash', () => {
+  const founder = { orgId: 'org-a', name: 'A', signingKey: 'aa'.repeat(32), encryptionKey: 'bb'.repeat(32) };
+  const models = (['opt-out', 'opt-in'] as const).map((model) => buildGenesis('n', [founder], 5, model));
+  assert.equal(buildGenesis('n', [founder], 5).genesisHash, models[0]!.genesisHash, 'opt-out by default');
+  assert.notEqual(models[0]!.genesisHash, models[1]!.genesisHash);
+  for (const [i, model] of (['opt-out', 'opt-in'] as const).entries()) {
+    assert.equal(models[i]!.block.txs[0]!.tx.body['consentModel'], model, 'written explicitly');
+    const chain = new MemoryChain();
+    chain.apply(readGenesis(models[i]).commit);
+    assert.equal(consentModelOf(chain.state), model);
+  }
+  assert.throws(() => buildGenesis('n', [founder], 5, 'opt-maybe' as 'opt-in'), RangeError);
+});
+
+test('a genesis made before the consent model existed still reads to the same hash and state root, and means opt-in', () => {
+  // Known answers: the hash and appHash the code of that time gave this genesis (org-a, network n, time 5).
+  const founder = { orgId: 'org-a', name: 'A', signingKey: 'aa'.repeat(32), encryptionKey: 'bb'.repeat(32) };
+  const check: SignatureCheck = (decoded, publicKey) => verify(publicKeyFromRaw(fromHex(publicKey)), decoded.message, signatureOf(decoded.tx));
+  const tx = signTransaction({ type: 'membership.genesis', nonce: 1, body: { network: 'n', orgs: [founder] } }, NETWORK_GENESIS_KEY);
+  const decoded = decodeTransaction(tx);
+  assert.ok(decoded.ok);
+  const assembled = assembleBlock(new MemoryChain(), standardExecutor(), [decoded], { height: 0, time: 5, proposer: NETWORK_GENESIS_KEY_ID }, check);
+  assert.equal(assembled.header.appHash, '03e7b8a688919d157cd8f6207eff725d7ab7e2c9f1d328b126ea76ce120c93ca');
+  const header = signHeader(assembled.header, NETWORK_GENESIS_KEY);
+  assert.equal(blockHashOf(header), '6298cebc4bd5af496f68cbd88894826ffeadba811ab9479ce6c8028a7385449d');
+  const legacy = { format: 'chartchain-genesis/v1', network: 'n', genesisHash: blockHashOf(header), block: { header, txs: [{ tx, status: 'ok' }] }, peers: {} };
+  const chain = new MemoryChain();
+  chain.apply(readGenesis(JSON.parse(JSON.stringify(legacy))).commit);
+  assert.equal(consentModelOf(chain.state), 'opt-in');
 });
 
 test('the network genesis key signs nothing above height 0', () => {

@@ -5,7 +5,7 @@
  * node starts from it and pins its hash.
  */
 import { fromHex, publicKeyFromRaw, verify } from '../crypto/index.js';
-import { orgCandidate, standardExecutor, type SignatureCheck } from '../contracts/index.js';
+import { CONSENT_MODELS, orgCandidate, standardExecutor, type ConsentModel, type SignatureCheck } from '../contracts/index.js';
 import {
   blockHashOf,
   decodeBlock,
@@ -62,13 +62,16 @@ const checkInThread: SignatureCheck = (decoded, publicKey) => verify(publicKeyFr
 
 /**
  * Builds the genesis of network `network` founded by `identities` (sorted by orgId, so the
- * order of the files given does not change the hash) at block time `time`.
- * Throws GenesisError for a malformed identity, a duplicate orgId or key, or an empty list.
+ * order of the files given does not change the hash) at block time `time`, with consent model
+ * `consentModel` (written explicitly: a genesis without one means opt-in, as older chains do).
+ * Throws GenesisError for a malformed identity, a duplicate orgId or key, or an empty list;
+ * RangeError for an unknown consent model.
  */
-export function buildGenesis(network: string, identities: readonly OrgIdentity[], time: number): GenesisFile {
+export function buildGenesis(network: string, identities: readonly OrgIdentity[], time: number, consentModel: ConsentModel = 'opt-out'): GenesisFile {
   if (identities.length === 0) throw new GenesisError('a network needs at least one founding organisation');
+  if (!CONSENT_MODELS.includes(consentModel)) throw new RangeError('consentModel must be opt-in or opt-out');
   const orgs = [...identities].sort((a, b) => (a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : 0)).map(founderOf);
-  const tx = signTransaction({ type: 'membership.genesis', nonce: 1, body: { network, orgs } }, NETWORK_GENESIS_KEY);
+  const tx = signTransaction({ type: 'membership.genesis', nonce: 1, body: { network, orgs, consentModel } }, NETWORK_GENESIS_KEY);
   const decoded = decodeTransaction(tx);
   if (!decoded.ok) throw new GenesisError(`genesis transaction is malformed: ${decoded.reason}`);
   const assembled = assembleBlock(new MemoryChain(), standardExecutor(), [decoded], { height: 0, time, proposer: NETWORK_GENESIS_KEY_ID }, checkInThread);

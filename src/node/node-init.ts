@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../crypto/index.js';
-import { ID_PATTERN, standardExecutor } from '../contracts/index.js';
+import { ID_PATTERN, standardExecutor, type ConsentModel } from '../contracts/index.js';
 import { blockHashOf } from '../ledger/index.js';
 import { ChainStore } from '../storage/index.js';
 import { buildGenesis, GenesisError, readGenesis, type GenesisFile, type OrgIdentity } from './network-genesis.js';
@@ -28,6 +28,8 @@ export interface InitOptions {
   readonly genesis?: unknown;
   /** Create only keys and node.json: the genesis comes later, once the network's founders have exported their identities. */
   readonly join?: boolean;
+  /** Consent model of a one-member network's genesis (default opt-out); ignored with `genesis` or `join`. */
+  readonly consentModel?: ConsentModel;
 }
 
 /** True when `dataDir` already holds an initialised node (keys, node.json and block 0). */
@@ -53,7 +55,7 @@ export function initDataDir(dataDir: string, options: InitOptions): void {
   const network = options.genesis === undefined && options.join !== true ? options.network : '';
   writeNodeConfig(dataDir, { network, orgId: options.orgId, orgName: options.orgName, orderer: { ...DEFAULT_ORDERER, ...options.orderer } });
   if (options.join === true) return;
-  const genesis = options.genesis ?? buildGenesis(options.network, [identityOf(readNodeConfig(dataDir)!, keys)], Date.now());
+  const genesis = options.genesis ?? buildGenesis(options.network, [identityOf(readNodeConfig(dataDir)!, keys)], Date.now(), options.consentModel);
   adoptGenesis(dataDir, genesis);
 }
 

@@ -8,7 +8,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildGenesis, ChartChainNode, identityOf, loadOrgKeys, readNodeConfig } from '../../node/index.js';
+import type { ConsentModel } from '../../contracts/index.js';
 import { freePort } from '../demo-clients.js';
+import { consentModelFlag } from '../consent-model-flag.js';
 import { etcdArgs, etcdHealthy, PROPOSER_LEASE_SEC, requireEtcd } from './etcd-members.js';
 import { planNetwork, readPlan, writePlan, type NetworkPlan, type NodePlan } from './network-plan.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from './processes.js';
@@ -17,7 +19,7 @@ const CLI = fileURLToPath(new URL('../../../bin/chartchain.js', import.meta.url)
 const START_TIMEOUT_MS = 60_000;
 
 /** Creates the directories, each organisation's keys (in its own data directory), and the genesis built from their public identities alone. */
-async function createNetwork(dir: string, network: string, orgCount: number, demo: boolean): Promise<NetworkPlan> {
+async function createNetwork(dir: string, network: string, orgCount: number, demo: boolean, consentModel: ConsentModel): Promise<NetworkPlan> {
   const ports: number[] = [];
   while (ports.length < orgCount * 3) {
     const port = await freePort('127.0.0.1');
@@ -29,7 +31,7 @@ async function createNetwork(dir: string, network: string, orgCount: number, dem
     ChartChainNode.init(node.dataDir, { orgId: node.orgId, orgName: node.name, network, join: true });
     return identityOf(readNodeConfig(node.dataDir)!, loadOrgKeys(node.dataDir), node.url);
   });
-  const genesis = buildGenesis(network, identities, Date.now());
+  const genesis = buildGenesis(network, identities, Date.now(), consentModel);
   writeFileSync(plan.genesisFile, JSON.stringify(genesis, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
   writePlan(plan);
   return plan;
@@ -70,6 +72,8 @@ export interface NetworkUpOptions {
   readonly network: string;
   /** Seed the demo consortium (each node its own part) when the network is created; a restart keeps what it was. */
   readonly demo: boolean;
+  /** The consent model of the genesis when the network is created (default opt-out); a restart keeps what it was. */
+  readonly consentModel?: ConsentModel;
 }
 
 /**
@@ -83,7 +87,7 @@ export async function networkUp(options: NetworkUpOptions): Promise<NetworkPlan>
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const existing = readPlan(dir);
   if (existing !== undefined && Object.values(existing.pids).some(isAlive)) throw new Error(`a network is already running in ${options.dir}: stop it with chartchain network down --dir ${options.dir}`);
-  const plan = existing ?? (await createNetwork(dir, options.network, options.orgs, options.demo));
+  const plan = existing ?? (await createNetwork(dir, options.network, options.orgs, options.demo, options.consentModel ?? 'opt-out'));
   startEtcd(plan);
   writePlan(plan);
   await Promise.all(plan.etcd.map((member) => waitFor(`etcd member ${member.name} (log: ${member.logFile})`, () => etcdHealthy(member.clientUrl), START_TIMEOUT_MS)));
@@ -110,8 +114,8 @@ export function restartNode(plan: NetworkPlan, index: number): void {
   writePlan(plan);
 }
 
-async function up(flags: { orgs: string; dir: string; network: string; demo: boolean }): Promise<void> {
-  await networkUp({ dir: flags.dir, orgs: Number(flags.orgs), network: flags.network, demo: flags.demo });
+async function up(flags: { orgs: string; dir: string; network: string; demo: boolean; consentModel?: string }): Promise<void> {
+  await networkUp({ dir: flags.dir, orgs: Number(flags.orgs), network: flags.network, demo: flags.demo, consentModel: consentModelFlag(flags.consentModel) });
   await status({ dir: flags.dir });
 }
 
@@ -176,6 +180,7 @@ export function registerLocalNetworkCommands(program: Command): void {
     .option('--dir <dir>', 'where the network keeps its data, logs and pids', './network')
     .option('--network <name>', 'network name', 'chartchain-local')
     .option('--no-demo', 'do not seed the demo consortium on first start')
+    .option('--consent-model <model>', 'the new network\'s consent model: opt-out (a patient\'s home organisation treats them without a grant unless they restrict it) or opt-in', 'opt-out')
     .action(up);
   network.command('status').description('each node\'s height, finalised height and alarms; each etcd member\'s health').option('--dir <dir>', 'the network directory', './network').action(status);
   network.command('down').description('stop every process network up started, by pid; data is kept').option('--dir <dir>', 'the network directory', './network').action(down);

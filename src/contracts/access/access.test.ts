@@ -390,3 +390,93 @@ describe('regressions', () => {
     assert.deepEqual(decide(chain, { kind: 'practitioner', id: 'dr-b', org: 'org-a' }, { purpose: 'ETREAT' }), deny('denied:unknown-principal'));
   });
 });
+
+describe('decideAccess at the patient\'s home organisation', () => {
+  const drAatA: Principal = { kind: 'practitioner', id: 'dr-a', org: 'org-a' };
+  const drA2atA: Principal = { kind: 'practitioner', id: 'dr-a2', org: 'org-a' };
+  const systemA: Principal = { kind: 'system', id: 'org-a', org: 'org-a' };
+  const drBatB: Principal = { kind: 'practitioner', id: 'dr-b', org: 'org-b' };
+  const home = permit(basis('home-organisation'));
+  const restrict = (patient: Actor, restrictionId: string, extra: JsonObject = {}): Transaction =>
+    patient.tx('consent.restrict', { restrictionId, resourceTypes: [], labels: [], practitionerIds: [], ...extra });
+  const lift = (patient: Actor, restrictionId: string): Transaction => patient.tx('consent.lift-restriction', { restrictionId });
+
+  /** withRecords(), founded opt-out. */
+  function optOut(): World {
+    const w = world({ consentModel: 'opt-out' });
+    const { chain, orgA, drA, patient, otherPatient } = w;
+    assert.deepEqual(chain.run(drA.tx('records.anchor', anchorBody('obs-1', patient, [patient, orgA])), drA.tx('records.anchor', anchorBody('obs-2', otherPatient, [otherPatient, orgA]))), ['ok', 'ok']);
+    return w;
+  }
+
+  test('opt-out: its practitioners and system client read for treatment, payment and operations without a grant; other purposes and organisations need one', () => {
+    const { chain, orgA } = optOut();
+    for (const purpose of ['TREAT', 'HPAYMT', 'HOPERAT']) {
+      assert.deepEqual(decide(chain, drAatA, { purpose }), home, purpose);
+      assert.deepEqual(decide(chain, systemA, { purpose }), home, purpose);
+    }
+    assert.deepEqual(decide(chain, drAatA, { purpose: 'ETREAT' }), deny('denied:no-consent'), 'an emergency is break-the-glass, as before');
+    assert.deepEqual(decide(chain, drAatA, { purpose: 'HRESCH' }), deny('denied:no-consent'), 'research needs a grant');
+    assert.deepEqual(decide(chain, drBatB), deny('denied:action-not-permitted'), 'another organisation needs a read grant (org-b holds a write grant only)');
+    const time = chain.time;
+    const logged = log(orgA);
+    assert.deepEqual(chain.run(logged), ['ok']);
+    assert.deepEqual(entry(chain, 'patient-1', auditCount(chain, 'patient-1')), accessEntry(auditCount(chain, 'patient-1'), logged, time, drAatA, home), 'the trail says why');
+  });
+
+  test('opt-in (and a genesis that names no model): the home organisation needs a grant like anyone else', () => {
+    for (const w of [withRecords(), (() => { const x = world({ consentModel: 'opt-in' }); assert.deepEqual(x.chain.run(x.drA.tx('records.anchor', anchorBody('obs-1', x.patient, [x.patient, x.orgA]))), ['ok']); return x; })()]) {
+      assert.deepEqual(decide(w.chain, drAatA), deny('denied:no-consent'));
+      assert.deepEqual(decide(w.chain, systemA), deny('denied:no-consent'));
+      assert.deepEqual(w.chain.run(grant(w.patient, 'g-a', w.orgA)), ['ok']);
+      assert.deepEqual(decide(w.chain, drAatA), permit(basis('consent', { grantId: 'g-a' })));
+    }
+  });
+
+  test('a restriction by resource type, label or practitioner denies what it covers, grant or not, until lifted', () => {
+    const { chain, orgA, patient } = optOut();
+    assert.deepEqual(chain.run(restrict(patient, 'r-type', { resourceTypes: ['Observation'] })), ['ok']);
+    assert.deepEqual(decide(chain, drAatA), deny('denied:restricted-by-patient'));
+    assert.deepEqual(decide(chain, systemA), deny('denied:restricted-by-patient'));
+    assert.deepEqual(chain.run(grant(patient, 'g-a', orgA)), ['ok']);
+    assert.deepEqual(decide(chain, drAatA), deny('denied:restricted-by-patient'), 'the restriction wins over a grant at the home organisation');
+    assert.deepEqual(chain.run(lift(patient, 'r-type'), restrict(patient, 'r-label', { labels: ['N'] })), ['ok', 'ok']);
+    assert.deepEqual(decide(chain, drAatA), deny('denied:restricted-by-patient'), 'obs-1 is labelled N');
+    assert.deepEqual(chain.run(lift(patient, 'r-label'), restrict(patient, 'r-who', { practitionerIds: ['dr-a2'] })), ['ok', 'ok']);
+    assert.deepEqual(decide(chain, drA2atA), deny('denied:restricted-by-patient'));
+    assert.deepEqual(decide(chain, drAatA), home, 'another practitioner is not named');
+    assert.deepEqual(decide(chain, drAatA, { recordId: 'obs-2' }), home, 'another patient\'s restriction does not apply');
+    assert.deepEqual(chain.run(lift(patient, 'r-who')), ['ok']);
+    assert.deepEqual(decide(chain, drA2atA), home);
+  });
+
+  test('a restriction holds in an opt-in network too, and break-the-glass still opens a restricted chart', () => {
+    const { chain, orgA, patient } = withRecords();
+    assert.deepEqual(chain.run(grant(patient, 'g-a', orgA), restrict(patient, 'r-all')), ['ok', 'ok']);
+    assert.deepEqual(decide(chain, drAatA), deny('denied:restricted-by-patient'));
+    const glass = breakGlass(orgA);
+    assert.deepEqual(chain.run(optIn(patient), glass), ['ok', 'ok']);
+    assert.deepEqual(decide(chain, drAatA), permit(basis('break-the-glass', { breakTheGlassId: idOf(glass) })));
+    assert.deepEqual(decide(chain, drA2atA), deny('denied:restricted-by-patient'));
+  });
+
+  test('opt-out: another organisation still needs the patient\'s grant and an agreement; a restriction does not touch it', () => {
+    const { chain, orgA, orgB, drB, patient } = optOut();
+    assert.deepEqual(chain.run(grant(patient, 'g-b', drB), restrict(patient, 'r-all')), ['ok', 'ok']);
+    assert.deepEqual(decide(chain, drBatB), deny('denied:no-agreement'));
+    const terms = { resourceTypes: [], excludeLabels: [], purposes: ['TREAT'], period: { start: T0, end: null }, redisclosure: false };
+    assert.deepEqual(chain.run(orgA.tx('agreements.propose', { agreementId: 'dsa-1', discloser: 'org-a', recipient: 'org-b', terms })), ['ok']);
+    assert.deepEqual(chain.run(orgB.tx('agreements.countersign', { agreementId: 'dsa-1' })), ['ok']);
+    assert.deepEqual(decide(chain, drBatB), permit(basis('consent', { grantId: 'g-b', agreementId: 'dsa-1' })));
+  });
+
+  test('opt-out: a version written by another organisation must be wrapped for the home organisation too, which then reads it', () => {
+    const { chain, orgA, orgB, drB, patient } = optOut();
+    // world() gave org-b a write grant on patient-1's chart.
+    assert.deepEqual(chain.run(drB.tx('records.anchor', anchorBody('obs-b', patient, [patient, orgB]))), ['denied:missing-envelope']);
+    assert.deepEqual(chain.run(drB.tx('records.anchor', anchorBody('obs-b', patient, [patient, orgB, orgA]))), ['ok']);
+    assert.deepEqual(decide(chain, drAatA, { recordId: 'obs-b' }), home, 'the home organisation keeps the chart: no agreement with the author');
+    const optIn = withRecords();
+    assert.deepEqual(optIn.chain.run(optIn.drB.tx('records.anchor', anchorBody('obs-b', optIn.patient, [optIn.patient, optIn.orgB]))), ['ok'], 'opt-in: as before');
+  });
+});

@@ -6,8 +6,8 @@
  */
 import { coveringAgreement } from '../agreements/index.js';
 import type { AccessBasis } from '../audit/index.js';
-import { coveringGrant, type ConsentAction } from '../consent/index.js';
-import { ORG_TABLE, PRACTITIONER_TABLE, type OrgRow, type PractitionerRow } from '../membership/index.js';
+import { coveringGrant, HOME_ORGANISATION_PURPOSES, restrictionCovering, type ConsentAction } from '../consent/index.js';
+import { consentModelOf, ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
 import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { BTG_ACTIVE_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
@@ -49,11 +49,20 @@ function directoryDecision(state: StateReader, principal: Principal, record: Rec
   return refusal === undefined ? permit('directory') : deny(refusal);
 }
 
+/**
+ * At the patient's home organisation an active restriction of theirs denies whatever it covers,
+ * grant or not; what it leaves is read without a grant for treatment, payment and operations in
+ * an opt-out network. Anything else needs a grant (and, across organisations, an agreement).
+ */
 function consentDecision(state: StateReader, request: AccessRequest, record: RecordRow & { patientId: string }, version: VersionRow): AccessDecision {
   const { principal } = request;
   const labels = version.securityLabels.map((label) => label.code);
   const practitionerId = principal.kind === 'practitioner' ? principal.id : null;
   const query = { ...request, patientId: record.patientId, practitionerId, orgId: principal.org, resourceType: record.resourceType, labels };
+  if (principal.org === (state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined)?.homeOrg) {
+    if (restrictionCovering(state, query) !== undefined) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny('denied:restricted-by-patient');
+    if (consentModelOf(state) === 'opt-out' && HOME_ORGANISATION_PURPOSES.includes(request.purpose)) return permit('home-organisation');
+  }
   const grant = coveringGrant(state, query);
   if ('reason' in grant) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny(grant.reason);
   if (principal.org === record.org) return permit('consent', { grantId: grant.grantId });

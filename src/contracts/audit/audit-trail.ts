@@ -14,12 +14,27 @@ export const AUDIT_HEAD_TABLE = 'audit_head';
 export const AUDIT_SEQ_DIGITS = 10;
 
 /** What happened. */
-export type AuditKind = 'access' | 'search' | 'grant' | 'consent-update' | 'revoke' | 'break-the-glass-setting' | 'break-the-glass' | 'break-the-glass-review' | 'key-share' | 'erasure';
+export type AuditKind =
+  | 'access'
+  | 'search'
+  | 'grant'
+  | 'consent-update'
+  | 'revoke'
+  | 'restriction'
+  | 'restriction-lift'
+  | 'break-the-glass-setting'
+  | 'break-the-glass'
+  | 'break-the-glass-review'
+  | 'key-share'
+  | 'erasure';
 
-/** Why a read was allowed: the patient themself, a consent grant (and an agreement across organisations), break-the-glass, or a directory record of the reader's organisation. */
+/** Why a read was allowed: the patient themself, a consent grant (and an agreement across organisations), the patient's home organisation, break-the-glass, or a directory record of the reader's organisation. */
 export interface AccessBasis {
-  /** 'directory': a directory record (no patient) read by its own organisation. */
-  kind: 'patient' | 'consent' | 'break-the-glass' | 'directory';
+  /**
+   * 'directory': a directory record (no patient) read by its own organisation.
+   * 'home-organisation': the patient's home organisation, in an opt-out network, with no restriction of the patient's covering the read.
+   */
+  kind: 'patient' | 'consent' | 'home-organisation' | 'break-the-glass' | 'directory';
   grantId: string | null;
   agreementId: string | null;
   breakTheGlassId: string | null;

@@ -1,6 +1,7 @@
 /**
  * The consent contract (DESIGN.md, consent): a patient grants, updates and revokes access to
- * their records, and opts in or out of break-the-glass. Only the patient's own key signs; a
+ * their records, restricts their home organisation (restriction.ts), and opts in or out of
+ * break-the-glass. Only the patient's own key signs; a
  * custodial patient's key signs only inside their authenticated session on the home node.
  */
 import type { Transaction } from '../../ledger/index.js';
@@ -11,7 +12,8 @@ import { ORG_TABLE, PRACTITIONER_TABLE, type OrgRow, type PractitionerRow } from
 import type { StateReader, Write } from '../state.js';
 import { grantTerms, TERM_FIELDS } from './grant-body.js';
 import { GRANT_COUNT_MAX } from './limits.js';
-import { GRANT_TABLE, PATIENT_CONSENT_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
+import { executeLiftRestriction, executeRestrict } from './restriction.js';
+import { GRANT_TABLE, PATIENT_CONSENT_TABLE, PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
 
 /** The patient's consent row, or the default: no grants, break-the-glass opted out. */
 export function patientConsent(state: StateReader, patientId: string): PatientConsentRow {
@@ -117,12 +119,14 @@ function grantWrite(row: GrantRow): Write {
 /** The consent contract. */
 export const consentContract = contractOf({
   name: 'consent',
-  tables: [GRANT_TABLE, PATIENT_CONSENT_TABLE],
+  tables: [GRANT_TABLE, PATIENT_CONSENT_TABLE, RESTRICTION_TABLE, PATIENT_RESTRICTION_TABLE],
   appendsTo: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE],
   handlers: {
     'consent.grant': executeGrant,
     'consent.update': executeUpdate,
     'consent.revoke': executeRevoke,
     'consent.set-break-the-glass': executeSetBreakTheGlass,
+    'consent.restrict': executeRestrict,
+    'consent.lift-restriction': executeLiftRestriction,
   },
 });

@@ -1,5 +1,7 @@
-/** The consent contract: patients' grants, revocations and break-the-glass choice. */
+/** The consent contract: patients' grants, revocations, restrictions of their home organisation and break-the-glass choice. */
 export { consentContract, grantsOf, patientConsent } from './consent.js';
 export { CONSENT_REFUSALS, coveringGrant, coversRecord, readGrantsCovering, writeRefusal, type ConsentQuery, type ConsentRefusal } from './covering.js';
-export { GRANT_COUNT_MAX, GRANT_LIST_COUNT_MAX } from './limits.js';
+export { HOME_ORGANISATION_PURPOSES, restrictionCovering, type RestrictionQuery } from './home-organisation.js';
+export { GRANT_COUNT_MAX, GRANT_LIST_COUNT_MAX, RESTRICTION_COUNT_MAX } from './limits.js';
+export { restrictionsOf } from './restriction.js';
 export * from './tables.js';

@@ -4,6 +4,10 @@
 export const GRANT_TABLE = 'consent_grant';
 /** patientId → PatientConsentRow. */
 export const PATIENT_CONSENT_TABLE = 'consent_patient';
+/** restrictionId → RestrictionRow. */
+export const RESTRICTION_TABLE = 'consent_restriction';
+/** patientId → PatientRestrictionsRow. A table of its own, so the consent rows of chains made before restrictions keep their shape. */
+export const PATIENT_RESTRICTION_TABLE = 'consent_patient_restriction';
 
 /** What a grant lets the grantee do with the records in scope. */
 export type ConsentAction = 'read' | 'write';
@@ -49,4 +53,32 @@ export interface PatientConsentRow {
   patientId: string;
   breakTheGlass: 'opt-in' | 'opt-out';
   grants: string[];
+}
+
+/**
+ * What a patient's restriction withholds from their home organisation (DESIGN.md, agreements;
+ * HIPAA's right to request restriction). Each non-empty list narrows it and an empty list means
+ * "any": resource types, meta.security label codes (a record carrying any of them), and
+ * practitioners by id. A restriction whose lists are all empty withholds everything, so the
+ * home organisation then needs a grant as in an opt-in network.
+ */
+export interface RestrictionTerms {
+  resourceTypes: string[];
+  labels: string[];
+  practitionerIds: string[];
+}
+
+/** A restriction and its lifecycle. */
+export interface RestrictionRow extends RestrictionTerms {
+  restrictionId: string;
+  patientId: string;
+  status: 'active' | 'lifted';
+  restrictedAt: number;
+  liftedAt: number | null;
+}
+
+/** Per patient: the ids of all their restrictions, active or lifted (sorted). */
+export interface PatientRestrictionsRow {
+  patientId: string;
+  restrictions: string[];
 }

@@ -1,9 +1,9 @@
 /** The genesis transaction: the founding consortium, valid only as the first transaction of block 0. */
 import type { JsonObject, Transaction } from '../../ledger/index.js';
-import { hex32Field, idField, onlyFields, textField } from '../body.js';
+import { enumField, hex32Field, idField, onlyFields, textField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { StateReader, Write } from '../state.js';
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, MEMBER_COUNT_MAX, type OrgRow } from './tables.js';
+import { CONSENT_MODELS, CONSORTIUM_KEY, CONSORTIUM_TABLE, MEMBER_COUNT_MAX, type ConsortiumRow, type OrgRow } from './tables.js';
 import { orgWrites } from './org-writes.js';
 
 /** A founding organisation as the genesis body lists it. */
@@ -43,19 +43,23 @@ export function genesisOrgs(body: JsonObject): OrgCandidate[] | undefined {
   return ids.size === parsed.length && keys.size === parsed.length ? parsed : undefined;
 }
 
-/** Executes `membership.genesis`. */
+/** Executes `membership.genesis`: { network, orgs, consentModel? }. */
 export function executeGenesis(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.block.height !== 0 || state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) !== undefined) return refuse('denied:genesis-closed');
-  if (!onlyFields(tx.body, ['network', 'orgs'])) return refuse('invalid:bad-body');
+  if (!onlyFields(tx.body, ['network', 'orgs', 'consentModel'])) return refuse('invalid:bad-body');
   const network = textField(tx.body, 'network', NAME_LENGTH_MAX);
   const orgs = genesisOrgs(tx.body);
+  const consentModel = enumField(tx.body, 'consentModel', CONSENT_MODELS);
   if (network === undefined || orgs === undefined) return refuse('invalid:bad-body');
+  if (tx.body['consentModel'] !== undefined && consentModel === undefined) return refuse('invalid:bad-body');
   const writes: Write[] = [];
   for (const org of orgs) {
     const row: OrgRow = { ...org, status: 'active', since: context.block.time };
     writes.push(...orgWrites(row));
   }
   const members = orgs.map((org) => org.orgId).sort();
-  writes.push({ table: CONSORTIUM_TABLE, key: CONSORTIUM_KEY, value: { network, members } });
+  // Written only when the genesis names it, so a genesis from before the setting keeps its state root.
+  const consortium: ConsortiumRow = consentModel === undefined ? { network, members } : { network, members, consentModel };
+  writes.push({ table: CONSORTIUM_TABLE, key: CONSORTIUM_KEY, value: { ...consortium } });
   return accept(writes);
 }

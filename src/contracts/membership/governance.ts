@@ -110,5 +110,6 @@ function applyProposal(state: StateReader, row: ProposalRow, members: readonly s
 }
 
 function consortiumWrite(state: StateReader, members: string[]): Write {
-  return { table: CONSORTIUM_TABLE, key: CONSORTIUM_KEY, value: { network: consortium(state).network, members } };
+  // Every other field (the consent model, when genesis set one) is kept as it is.
+  return { table: CONSORTIUM_TABLE, key: CONSORTIUM_KEY, value: { ...consortium(state), members } };
 }

@@ -1,5 +1,6 @@
 /** Public API of the membership contract. */
 export { membershipContract } from './membership.js';
+export { consentModelOf } from './consent-model.js';
 export { resolveSigner } from './directory.js';
 export { orgCandidate, type OrgCandidate } from './genesis.js';
 export * from './tables.js';

@@ -5,6 +5,7 @@ import { sha256, signingKeyFromSeed, toHex } from '../../crypto/index.js';
 import { signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
 import { BlockState, canonicalWriteSet, nextAppHash, NONCE_TABLE, TX_TABLE, type BlockExecution, type Write } from '../index.js';
 import { idOf, TestChain as BaseTestChain } from '../test-chain.js';
+import { consentModelOf } from './consent-model.js';
 import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, MEMBER_COUNT_MAX, ORG_TABLE, PRACTITIONER_TABLE, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, type ConsortiumRow, type KeyRow, type ProposalRow } from './tables.js';
 
 
@@ -75,6 +76,29 @@ describe('genesis', () => {
     assert.deepEqual(chain.members(), []);
     // Block 0 is past: the network can no longer be founded.
     assert.deepEqual(chain.run(a.tx('genesis', genesisBody([a, b]))), ['invalid:unknown-signer']);
+  });
+});
+
+describe('the consent model, a network setting in genesis', () => {
+  test('genesis may name opt-in or opt-out; one without it is opt-in and keeps the row it always had; votes keep the setting', () => {
+    const [a, b] = ['org-a', 'org-b'].map((id) => new Actor(id)) as [Actor, Actor];
+    const legacy = new TestChain();
+    assert.deepEqual(legacy.run(a.tx('genesis', genesisBody([a, b]))), ['ok']);
+    assert.deepEqual(legacy.get(CONSORTIUM_TABLE, CONSORTIUM_KEY), { network: 'test', members: ['org-a', 'org-b'] }, 'no field: the state root of older chains is unchanged');
+    assert.equal(consentModelOf(legacy), 'opt-in');
+    for (const consentModel of ['opt-in', 'opt-out'] as const) {
+      const chain = new TestChain();
+      assert.deepEqual(chain.run(a.tx('genesis', { ...genesisBody([a, b]), consentModel })), ['ok']);
+      assert.equal(consentModelOf(chain), consentModel);
+      const propose = a.tx('propose', admit(new Actor('org-c')));
+      assert.deepEqual(chain.run(propose, b.tx('vote', vote(propose, true))), ['ok', 'ok']);
+      assert.deepEqual(chain.get(CONSORTIUM_TABLE, CONSORTIUM_KEY), { network: 'test', members: ['org-a', 'org-b', 'org-c'], consentModel });
+    }
+    const propose = a.tx('propose', admit(new Actor('org-c')));
+    assert.deepEqual(legacy.run(propose, b.tx('vote', vote(propose, true))), ['ok', 'ok']);
+    assert.deepEqual(legacy.get(CONSORTIUM_TABLE, CONSORTIUM_KEY), { network: 'test', members: ['org-a', 'org-b', 'org-c'] }, 'an admission adds no setting either');
+    const bad = [{ consentModel: 'opt-maybe' }, { consentModel: null }, { consentModel: ['opt-in'] }];
+    for (const extra of bad) assert.deepEqual(new TestChain().run(a.tx('genesis', { ...genesisBody([a]), ...extra })), ['invalid:bad-body'], JSON.stringify(extra));
   });
 });
 

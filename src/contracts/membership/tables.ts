@@ -59,10 +59,23 @@ export interface ProposalRow {
   openedAt: number;
 }
 
-/** The consortium: network name and sorted ids of the active members. */
+/**
+ * How a network treats a patient's home organisation (DESIGN.md, agreements): 'opt-out', the
+ * home organisation reads for treatment, payment and operations without a grant unless the
+ * patient restricts it; 'opt-in', every access needs a grant.
+ */
+export type ConsentModel = 'opt-in' | 'opt-out';
+export const CONSENT_MODELS: readonly ConsentModel[] = ['opt-in', 'opt-out'];
+
+/**
+ * The consortium: network name, sorted ids of the active members, and the consent model its
+ * genesis chose. A genesis without one (every chain made before the setting existed) has none,
+ * and means 'opt-in', so those chains replay to the same state.
+ */
 export interface ConsortiumRow {
   network: string;
   members: string[];
+  consentModel?: ConsentModel;
 }
 
 /** Organisations in one consortium, bounded so a tally stays cheap. */

@@ -1,6 +1,6 @@
 /** Who a record version's data key must be wrapped for (DESIGN.md, Encryption). */
 import { readGrantsCovering } from '../consent/index.js';
-import { ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
+import { consentModelOf, ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import type { SecurityLabel } from './tables.js';
 
@@ -22,6 +22,9 @@ export interface RecipientQuery {
  * envelope for: the patient's, the organisations' (the record's and the author's), and every grantee's whose active grant lets
  * them read this record at `time`. So nobody has to remember to share: the consent contract
  * enforces itself on every write. A version may wrap for more recipients, never fewer.
+ * In an opt-out network the patient's home organisation is a recipient too, whoever writes:
+ * it reads without a grant, so its node must be able to decrypt. Its restrictions do not change
+ * that (they are decided at each read, and may be lifted), as they do not for an author.
  * Throws RangeError naming `patientId` or `orgIds` when state holds no such patient or organisation.
  */
 export function requiredRecipients(state: StateReader, query: RecipientQuery): string[] {
@@ -33,7 +36,8 @@ export function requiredRecipients(state: StateReader, query: RecipientQuery): s
   const labels = query.securityLabels.map((label) => label.code);
   const grants = readGrantsCovering(state, { patientId: query.patientId, recordId: query.recordId, resourceType: query.resourceType, labels, time: query.time });
   const grantees = grants.map((grant) => granteeKey(state, grant.grantee)).filter((key): key is string => key !== undefined);
-  return [...new Set([patient.encryptionKey, ...(orgKeys as string[]), ...grantees])].sort();
+  const home = consentModelOf(state) === 'opt-out' ? [(state.get(ORG_TABLE, patient.homeOrg) as unknown as OrgRow).encryptionKey] : [];
+  return [...new Set([patient.encryptionKey, ...(orgKeys as string[]), ...home, ...grantees])].sort();
 }
 
 /** The encryption key of a grantee, or undefined when it no longer exists. */

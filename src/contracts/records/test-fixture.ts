@@ -72,12 +72,17 @@ export const WRITE_GRANT_TO_ORG_B = {
   period: { start: 0, end: null },
 };
 
-/** A chain with three founding organisations, their practitioners and two patients of org-a. */
-export function world(): World {
+/**
+ * A chain with three founding organisations, their practitioners and two patients of org-a.
+ * Its genesis names no consent model (as chains made before the setting), so it is opt-in
+ * unless `options.consentModel` says otherwise.
+ */
+export function world(options: { consentModel?: 'opt-in' | 'opt-out' } = {}): World {
   const [orgA, orgB, orgC, drA, drA2, drB, patient, otherPatient] = ['org-a', 'org-b', 'org-c', 'dr-a', 'dr-a2', 'dr-b', 'patient-1', 'patient-2'].map((id) => new Actor(id)) as [Actor, Actor, Actor, Actor, Actor, Actor, Actor, Actor];
   const chain = new TestChain();
   const orgs = [orgA, orgB, orgC].map((org) => ({ orgId: org.id, name: `Org ${org.id}`, signingKey: org.publicKey, encryptionKey: org.encryptionKey }));
-  assert.deepEqual(chain.run(orgA.tx('membership.genesis', { network: 'test', orgs })), ['ok']);
+  const model: JsonObject = options.consentModel === undefined ? {} : { consentModel: options.consentModel };
+  assert.deepEqual(chain.run(orgA.tx('membership.genesis', { network: 'test', orgs, ...model })), ['ok']);
   const statuses = chain.run(
     orgA.tx('membership.register-practitioner', enrol('practitionerId', drA)),
     orgA.tx('membership.register-practitioner', enrol('practitionerId', drA2)),

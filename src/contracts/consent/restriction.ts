@@ -1,0 +1,76 @@
+/**
+ * Patient restrictions on their home organisation (DESIGN.md, agreements): `consent.restrict`
+ * withholds records by resource type, security label or practitioner from the home
+ * organisation's grant-less access, and `consent.lift-restriction` ends it from its block on.
+ * Only the patient's own key signs either, as with a grant.
+ */
+import type { Transaction } from '../../ledger/index.js';
+import { auditWrites } from '../audit/index.js';
+import { CODE_PATTERN, ID_PATTERN, idField, onlyFields, RESOURCE_TYPE_PATTERN, stringSetField } from '../body.js';
+import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import { PRACTITIONER_TABLE } from '../membership/index.js';
+import type { StateReader, Write } from '../state.js';
+import { GRANT_LIST_COUNT_MAX, RESTRICTION_COUNT_MAX } from './limits.js';
+import { PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type PatientRestrictionsRow, type RestrictionRow, type RestrictionTerms } from './tables.js';
+
+/** The fields of a restriction body besides its id. */
+export const RESTRICTION_FIELDS = ['resourceTypes', 'labels', 'practitionerIds'] as const;
+
+/** Every restriction of `patientId`, active or lifted, by restriction id. */
+export function restrictionsOf(state: StateReader, patientId: string): RestrictionRow[] {
+  const row = state.get(PATIENT_RESTRICTION_TABLE, patientId) as PatientRestrictionsRow | undefined;
+  return (row?.restrictions ?? []).map((restrictionId) => state.get(RESTRICTION_TABLE, restrictionId) as unknown as RestrictionRow);
+}
+
+/** The terms in a restriction body, or undefined when any list is missing or malformed. */
+export function restrictionTerms(body: Transaction['body']): RestrictionTerms | undefined {
+  const resourceTypes = stringSetField(body, 'resourceTypes', RESOURCE_TYPE_PATTERN, GRANT_LIST_COUNT_MAX);
+  const labels = stringSetField(body, 'labels', CODE_PATTERN, GRANT_LIST_COUNT_MAX);
+  const practitionerIds = stringSetField(body, 'practitionerIds', ID_PATTERN, GRANT_LIST_COUNT_MAX);
+  if (resourceTypes === undefined || labels === undefined || practitionerIds === undefined) return undefined;
+  return { resourceTypes, labels, practitionerIds };
+}
+
+/** Executes `consent.restrict`: { restrictionId, resourceTypes, labels, practitionerIds }. */
+export function executeRestrict(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
+  if (!onlyFields(tx.body, ['restrictionId', ...RESTRICTION_FIELDS])) return refuse('invalid:bad-body');
+  const restrictionId = idField(tx.body, 'restrictionId');
+  const terms = restrictionTerms(tx.body);
+  if (restrictionId === undefined || terms === undefined) return refuse('invalid:bad-body');
+  if (state.get(RESTRICTION_TABLE, restrictionId) !== undefined) return refuse('denied:restriction-exists');
+  if (!terms.practitionerIds.every((id) => state.get(PRACTITIONER_TABLE, id) !== undefined)) return refuse('denied:no-such-practitioner');
+  const patientId = context.signer.subject;
+  const ids = (state.get(PATIENT_RESTRICTION_TABLE, patientId) as PatientRestrictionsRow | undefined)?.restrictions ?? [];
+  if (ids.length >= RESTRICTION_COUNT_MAX) return refuse('denied:too-many-restrictions');
+  const row: RestrictionRow = { restrictionId, patientId, ...terms, status: 'active', restrictedAt: context.block.time, liftedAt: null };
+  const list: PatientRestrictionsRow = { patientId, restrictions: [...ids, restrictionId].sort() };
+  return accept(
+    [restrictionWrite(row), { table: PATIENT_RESTRICTION_TABLE, key: patientId, value: { ...list, restrictions: [...list.restrictions] } }, ...audit(state, context, patientId, 'restriction', restrictionId)],
+    [{ type: 'consent.restricted', subject: restrictionId }],
+  );
+}
+
+/** Executes `consent.lift-restriction`: { restrictionId }. Effective from this block. */
+export function executeLiftRestriction(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+  if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
+  if (!onlyFields(tx.body, ['restrictionId'])) return refuse('invalid:bad-body');
+  const restrictionId = idField(tx.body, 'restrictionId');
+  if (restrictionId === undefined) return refuse('invalid:bad-body');
+  const row = state.get(RESTRICTION_TABLE, restrictionId) as RestrictionRow | undefined;
+  if (row === undefined || row.patientId !== context.signer.subject) return refuse('denied:no-such-restriction');
+  if (row.status !== 'active') return refuse('denied:restriction-lifted');
+  const lifted: RestrictionRow = { ...row, status: 'lifted', liftedAt: context.block.time };
+  return accept([restrictionWrite(lifted), ...audit(state, context, row.patientId, 'restriction-lift', restrictionId)], [{ type: 'consent.restriction-lifted', subject: restrictionId }]);
+}
+
+function audit(state: StateReader, context: TxContext, patientId: string, kind: 'restriction' | 'restriction-lift', restrictionId: string): Write[] {
+  const actor = { role: 'patient', subject: context.signer.subject, org: context.signer.org };
+  return auditWrites(state, patientId, { kind, actor, reason: restrictionId }, context);
+}
+
+function restrictionWrite(row: RestrictionRow): Write {
+  const value = { ...row, resourceTypes: [...row.resourceTypes], labels: [...row.labels], practitionerIds: [...row.practitionerIds] };
+  return { table: RESTRICTION_TABLE, key: row.restrictionId, value };
+}
+
