@@ -76,14 +76,20 @@ function networkDirs(t: TestContext): string[] {
 }
 
 test('a node starting after etcd compacted its blocks syncs them from peers, refuses a forged one, and follows etcd', { timeout: 120_000 }, async (t) => {
+  // Closed in reverse order, the etcd cluster last: stopped first, it would leave the nodes'
+  // watches retrying for ever and the test process alive.
+  const closing: (() => unknown)[] = [];
+  t.after(async () => {
+    for (const close of closing.reverse()) await close();
+  });
   const cluster = await EtcdTestCluster.start(1);
-  t.after(() => cluster.stop());
+  closing.push(() => cluster.stop());
   const [practiceDir, hospitalDir] = networkDirs(t);
   const namespace = `peer-sync-${Date.now()}`;
 
   const practice = await openOnEtcd(practiceDir!, cluster.endpoints, namespace);
   const app = buildServer(practice);
-  t.after(async () => {
+  closing.push(async () => {
     await app.close();
     await practice.close();
   });
@@ -91,7 +97,7 @@ test('a node starting after etcd compacted its blocks syncs them from peers, ref
   await registerPatients(practice, 'early', 12);
 
   const client = connectEtcd(cluster.endpoints);
-  t.after(() => client.close());
+  closing.push(() => client.close());
   const log = new BlockLog(client, new EtcdKeys(namespace));
   await until('etcd to compact the early blocks', async () => ((await log.floor()) ?? 0) > 5);
 
@@ -106,7 +112,7 @@ test('a node starting after etcd compacted its blocks syncs them from peers, ref
   // The hospital knows two peers: the lab (first in id order), which forges, and the practice.
   writeNodeConfig(hospitalDir!, { ...readNodeConfig(hospitalDir!)!, peers: { 'lab-c': FORGING_PEER, 'practice-a': practiceUrl } });
   const hospital = await openOnEtcd(hospitalDir!, cluster.endpoints, namespace, forgingTransport(practiceUrl));
-  t.after(() => hospital.close());
+  closing.push(() => hospital.close());
 
   assert.ok(hospital.head().height >= 5, `synced past the compacted blocks (at ${hospital.head().height})`);
   const alarms = hospital.records.alarms.map((alarm) => alarm.reason);
