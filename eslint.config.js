@@ -22,6 +22,24 @@ export default tseslint.config(
     },
   },
   {
+    // Node 20 can deadlock exporting a key that a key-generation job made; every key pair is
+    // generated already encoded, in one place.
+    files: ['**/*.ts'],
+    ignores: ['src/crypto/key-generation.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:crypto', importNames: ['generateKeyPair', 'generateKeyPairSync'], message: 'Use generatePemKeyPair (src/crypto/key-generation.ts).' },
+            { name: 'crypto', importNames: ['generateKeyPair', 'generateKeyPairSync'], message: 'Use generatePemKeyPair (src/crypto/key-generation.ts).' },
+            { name: 'jose', importNames: ['generateKeyPair'], message: 'Use generateJoseKeyPair (src/api/auth/jose-keys.ts).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/contracts/**/*.ts'],
     ignores: ['src/contracts/**/*.test.ts'],
     rules: {

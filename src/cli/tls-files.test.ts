@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -25,7 +25,7 @@ test('a matching certificate and key are read as PEM; neither flag means plain H
 test('each way the files can be wrong is one line naming the flag and the file', (t) => {
   const mine = selfSignedCertificate();
   const other = selfSignedCertificate();
-  const encrypted = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString();
+  const encrypted = createPrivateKey(mine.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString();
   const path = withFiles(t, { 'cert.pem': mine.certPem, 'key.pem': mine.keyPem, 'other-key.pem': other.keyPem, 'garbage.pem': 'not pem\n', 'encrypted.pem': encrypted });
   const cases: Array<[Parameters<typeof readTlsFiles>[0], RegExp]> = [
     [{ tlsCert: path('cert.pem') }, /^--tls-cert and --tls-key go together/],

@@ -2,7 +2,7 @@
  * Ed25519 (RFC 8032 §5.1) through node:crypto. Keys stay as KeyObjects: importing DER on
  * every call halves throughput, and OpenSSL is an order of magnitude faster than pure JS.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { concatBytes, toHex } from './bytes.js';
 import { sha256Hex } from './sha256.js';
 
@@ -22,10 +22,17 @@ export interface SigningKey {
   readonly keyId: string;
 }
 
-/** A fresh random signing key. */
+/**
+ * A fresh random signing key: an RFC 8032 secret is 32 random bytes. Not `generateKeyPairSync`:
+ * exporting a key such a job made can deadlock Node 20 (see key-generation.ts).
+ */
 export function generateSigningKey(): SigningKey {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  return signingKeyFromPrivate(privateKey);
+  const seed = randomBytes(ED25519_SEED_BYTES);
+  try {
+    return signingKeyFromSeed(seed);
+  } finally {
+    seed.fill(0);
+  }
 }
 
 /** The signing key whose RFC 8032 secret is `seed`. Throws RangeError unless `seed` is 32 bytes. */

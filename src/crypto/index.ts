@@ -16,6 +16,7 @@ export {
   ED25519_SIGNATURE_BYTES,
   type SigningKey,
 } from './ed25519.js';
+export { generatePemKeyPair, type GeneratedKeyType, type PemKeyPair } from './key-generation.js';
 export { VerifyPool, type VerifyItem } from './verify-pool.js';
 export { aeadSeal, aeadOpen, AeadError, AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from './aead.js';
 export {

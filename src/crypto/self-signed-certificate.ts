@@ -5,9 +5,10 @@
  * so this builds the DER itself. It is an end-entity certificate (cA false, RFC 5280 §4.2.1.9)
  * that clients trust by pinning it as their CA; it is not a certificate authority.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { concatBytes } from './bytes.js';
+import { generatePemKeyPair } from './key-generation.js';
 import { derBitString, derBoolean, derExplicit, derImplicit, derOctetString, derOid, derSequence, derSetOfOne, derSmallInteger, derTime, derUnsignedInteger, derUtf8String } from './der.js';
 
 /** The names every self-signed certificate carries, so that local clients reach the node by any of them. */
@@ -46,11 +47,11 @@ export function selfSignedCertificate(options: { hosts?: readonly string[]; now?
   const hosts = [...new Set([...SELF_SIGNED_DEFAULT_HOSTS, ...(options.hosts ?? [])])];
   const notBefore = new Date((options.now ?? new Date()).getTime() - CLOCK_SKEW_MS);
   const notAfter = new Date(notBefore.getTime() + validityDays * DAY_MS);
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const tbs = tbsCertificate(createPublicKey(privateKey), hosts, notBefore, notAfter);
-  const signature = sign('sha256', tbs, privateKey);
+  const { privateKeyPem, publicKeyPem } = generatePemKeyPair('P-256');
+  const tbs = tbsCertificate(createPublicKey(publicKeyPem), hosts, notBefore, notAfter);
+  const signature = sign('sha256', tbs, createPrivateKey(privateKeyPem));
   const certificate = derSequence(tbs, signatureAlgorithm(), derBitString(signature));
-  return { certPem: pem('CERTIFICATE', certificate), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  return { certPem: pem('CERTIFICATE', certificate), keyPem: privateKeyPem };
 }
 
 /** TBSCertificate (RFC 5280 §4.1.2): v3, a random positive serial, issuer = subject. */

@@ -4,7 +4,7 @@
  * Raw keys cross into OpenSSL as JWK (RFC 8037 §2), not DER: OpenSSL 3's DER decoders and
  * encoders cost 100–800 µs a key here, JWK import/export 2–25 µs, which decides HPKE throughput.
  */
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 /** Raw X25519 keys and shared secrets are 32 bytes (RFC 7748 §5; RFC 9180 §7.1: Npk = Nsk = Ndh = 32). */
 export const X25519_PUBLIC_KEY_BYTES = 32;
@@ -18,10 +18,18 @@ export interface X25519KeyPair {
   readonly publicKey: Uint8Array;
 }
 
-/** A fresh random key pair. */
+/**
+ * A fresh random key pair: 32 random bytes are a private key (RFC 7748 §5 clamps them on use).
+ * Not `generateKeyPairSync`: exporting a key such a job made can deadlock Node 20 (see
+ * key-generation.ts), and this export runs on every HPKE seal.
+ */
 export function generateX25519(): X25519KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return { privateKey, publicKey: rawFromJwk(publicKey.export({ format: 'jwk' }).x) };
+  const raw = randomBytes(X25519_PRIVATE_KEY_BYTES);
+  try {
+    return x25519FromPrivate(raw);
+  } finally {
+    raw.fill(0);
+  }
 }
 
 /** The key pair whose raw private key is `raw`. Throws RangeError unless `raw` is 32 bytes. */

@@ -6,7 +6,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JWTPayload } from 'jose';
+import { exportJWK, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JWTPayload } from 'jose';
+import { generateJoseKeyPair } from './jose-keys.js';
 import { AuthServer } from './auth-server.js';
 import { backendClient, InMemoryClientRegistry, publicClient } from './clients.js';
 import { createDemoUsers } from './demo-users.js';
@@ -58,7 +59,7 @@ export async function authFixture(
   options: { rateLimit?: { capacity?: number; intervalMs?: number }; users?: UserDirectory; backendKeys?: GenerateKeyPairResult; replayCachePath?: string } = {},
 ): Promise<AuthFixture> {
   const clock = new TestClock();
-  const backendKeys = options.backendKeys ?? (await generateKeyPair('EdDSA'));
+  const backendKeys = options.backendKeys ?? (await generateJoseKeyPair('EdDSA'));
   const clients = new InMemoryClientRegistry([
     backendClient({ clientId: BACKEND_ID, org: 'practice-a', jwks: { keys: [{ ...(await exportJWK(backendKeys.publicKey)), kid: BACKEND_KID }] }, scope: 'system/Observation.cruds system/Patient.rs' }),
     publicClient({ clientId: APP_ID, redirectUris: [REDIRECT_URI, 'http://127.0.0.1:8400/cb'] }),

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { exportJWK, generateKeyPair, generateSecret } from 'jose';
+import { exportJWK, generateSecret } from 'jose';
+import { generateJoseKeyPair } from './jose-keys.js';
 import { backendClient, InMemoryClientRegistry, publicClient } from './clients.js';
 import { createDemoUsers, DEMO_PASSWORD } from './demo-users.js';
 import { hashPassword, InMemoryUserDirectory, verifyPassword } from './users.js';
 
 test('a backend client acts as its organisation with system/ scopes and public keys only', async () => {
-  const keys = await generateKeyPair('EdDSA', { extractable: true });
+  const keys = await generateJoseKeyPair('EdDSA');
   const publicJwk = await exportJWK(keys.publicKey);
   const client = backendClient({ clientId: 'lab', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'system/Observation.cruds' });
   assert.deepEqual(client.principal, { kind: 'system', id: 'lab-org', org: 'lab-org' });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Fastify, { type LightMyRequestResponse } from 'fastify';
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
+import { generateJoseKeyPair } from './jose-keys.js';
 import { backendClient } from './clients.js';
 import { registerAuthRoutes } from './plugin.js';
 import { ASSERTION_TYPE, authFixture, BACKEND_ID, BACKEND_KID, clientCredentials, postForm, signAssertion, TOKEN_URL, type AuthFixture } from './auth-fixture.js';
@@ -57,7 +58,7 @@ test('client_credentials: scopes are narrowed to what the client is allowed, or 
 test('client_credentials: every bad assertion is invalid_client (401)', async (t) => {
   const fixture = await authFixture(t);
   const now = Math.floor(fixture.clock.now / 1000);
-  const stranger = await generateKeyPair('EdDSA');
+  const stranger = await generateJoseKeyPair('EdDSA');
   const cases: [string, Promise<string>, RegExp][] = [
     ['signed by another key under the registered kid', signAssertion(fixture, {}, {}, stranger.privateKey), /signature/],
     ['signed by another key under another kid', signAssertion(fixture, {}, { kid: 'other' }, stranger.privateKey), /no applicable key|matching/i],
@@ -131,7 +132,7 @@ test('client_credentials: the client authentication method must be private_key_j
 
 test('an ES384 client key works too (SMART requires RS384 and ES384)', async (t) => {
   const fixture = await authFixture(t);
-  const keys = await generateKeyPair('ES384');
+  const keys = await generateJoseKeyPair('ES384');
   await fixture.auth.clients.register(backendClient({ clientId: 'es-client', org: 'lab-b', jwks: { keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'es-1', alg: 'ES384' }] }, scope: 'system/*.rs' }));
   const assertion = await signAssertion(fixture, { iss: 'es-client', sub: 'es-client' }, { alg: 'ES384', kid: 'es-1' }, keys.privateKey);
   const body = await granted(fixture, await clientCredentials(fixture.app, assertion, { scope: 'system/Patient.read' }));

@@ -4,7 +4,8 @@
  * form jose imports.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { exportPKCS8, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type GenerateKeyPairResult } from 'jose';
+import { importJWK, importPKCS8, type CryptoKey, type GenerateKeyPairResult } from 'jose';
+import { generatePemKeyPair } from '../../crypto/index.js';
 import type { Keystore } from '../../storage/index.js';
 import { ACCESS_TOKEN_ALG } from './tokens.js';
 
@@ -19,8 +20,7 @@ const TOKEN_KEY_KIND = 'ed25519-pkcs8-pem';
  */
 export async function sealedTokenKeyPair(keystore: Keystore): Promise<GenerateKeyPairResult> {
   if (!keystore.has(TOKEN_KEY_ENTRY)) {
-    const generated = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
-    keystore.put(TOKEN_KEY_ENTRY, Buffer.from(await exportPKCS8(generated.privateKey), 'utf8'), TOKEN_KEY_KIND);
+    keystore.put(TOKEN_KEY_ENTRY, Buffer.from(generatePemKeyPair('ed25519').privateKeyPem, 'utf8'), TOKEN_KEY_KIND);
   }
   const sealed = keystore.get(TOKEN_KEY_ENTRY);
   try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { base64url, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT, type GenerateKeyPairResult, type JWTPayload } from 'jose';
+import { base64url, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, jwtVerify, SignJWT, UnsecuredJWT, type GenerateKeyPairResult, type JWTPayload } from 'jose';
+import { generateJoseKeyPair } from './jose-keys.js';
 import { AuthError } from './errors.js';
 import { parseScopes } from './scopes.js';
 import { TokenIssuer, type AccessGrant } from './tokens.js';
@@ -15,7 +16,7 @@ const grant: AccessGrant = {
 
 async function issuer(options: { keyPair?: GenerateKeyPairResult; audience?: string; issuer?: string; lifetimeSeconds?: number } = {}) {
   const clock = new TestClock();
-  const keyPair = options.keyPair ?? (await generateKeyPair('EdDSA'));
+  const keyPair = options.keyPair ?? (await generateJoseKeyPair('EdDSA'));
   const tokens = await TokenIssuer.create({ issuer: options.issuer ?? ISSUER, audience: options.audience ?? FHIR_BASE, keyPair, clock: clock.read, lifetimeSeconds: options.lifetimeSeconds });
   return { tokens, clock, keyPair };
 }
@@ -99,7 +100,7 @@ test('only EdDSA is accepted: an HS256 token keyed with the public key, or an un
     assert.match(error.message, /alg/);
   }
   await refusal(tokens.verify(new UnsecuredJWT(claims).encode()), 'invalid_token');
-  const es256 = await generateKeyPair('ES256');
+  const es256 = await generateJoseKeyPair('ES256');
   await refusal(tokens.verify(await forge(claims, es256.privateKey, 'ES256')), 'invalid_token');
 });
 
@@ -161,7 +162,7 @@ test('the lifetime is 1 to 3600 whole seconds, and the key must be Ed25519', asy
   const claims = decodeJwt(await tokens.issue(grant));
   assert.equal(claims.exp! - claims.iat!, 3600);
   assert.equal(claims.iat, Math.floor(clock.now / 1000));
-  await assert.rejects(issuer({ keyPair: await generateKeyPair('ES256') }), /Ed25519/);
+  await assert.rejects(issuer({ keyPair: await generateJoseKeyPair('ES256') }), /Ed25519/);
   const generated = await TokenIssuer.create({ issuer: ISSUER, audience: FHIR_BASE });
   assert.equal(generated.lifetimeSeconds, 300);
   assert.deepEqual(await generated.verify(await generated.issue(grant)), grant);

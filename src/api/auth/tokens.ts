@@ -4,9 +4,10 @@
  * audience checked, and a bounded clock tolerance.
  */
 import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, jwtVerify, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import type { Principal } from '../../contracts/index.js';
 import { AuthError } from './errors.js';
+import { generateJoseKeyPair } from './jose-keys.js';
 import { formatScopes, parseScopes, ScopeError, type Scope } from './scopes.js';
 
 /** The only signature algorithm access tokens carry or are accepted with. */
@@ -64,7 +65,7 @@ export class TokenIssuer {
   /** Builds an issuer, generating its key pair unless `options.keyPair` is given. */
   static async create(options: TokenIssuerOptions): Promise<TokenIssuer> {
     const lifetime = checkedLifetime(options.lifetimeSeconds ?? TOKEN_LIFETIME_DEFAULT_SECONDS);
-    const keys = options.keyPair ?? (await generateKeyPair(ACCESS_TOKEN_ALG));
+    const keys = options.keyPair ?? (await generateJoseKeyPair(ACCESS_TOKEN_ALG));
     if (keyAlgorithm(keys.publicKey) !== 'Ed25519' || keyAlgorithm(keys.privateKey) !== 'Ed25519') throw new TypeError('the token key pair must be Ed25519');
     const exported = await exportJWK(keys.publicKey);
     const publicJwk = { kty: exported.kty, crv: exported.crv, x: exported.x, kid: await calculateJwkThumbprint(exported), alg: ACCESS_TOKEN_ALG, use: 'sig' };
