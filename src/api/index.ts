@@ -2,4 +2,18 @@
 export { buildServer, HTTP_BODY_BYTES_MAX, type HttpTimeouts, type TlsCredentials } from './server.js';
 export { ApiError } from './api-error.js';
 export { AuthServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD, DEMO_USERS, InMemoryClientRegistry, publicClient, backendClient, type BackendClient } from './auth/index.js';
+export {
+  ACCOUNT_ROLES,
+  AccountDirectory,
+  ACCOUNTS_FILE,
+  AccountStore,
+  createAccount,
+  isAccountRole,
+  resetPassword,
+  resetSecondFactor,
+  totpUri,
+  type AccountRole,
+  type AccountRow,
+  type IssuedSecrets,
+} from './auth/index.js';
 export { registerFhirRoutes, type FhirAuth, type FhirCaller, type FhirInteraction } from './fhir-routes.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import { AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
+import { AccountDirectory, ACCOUNTS_FILE, AccountStore, AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { demoClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
@@ -132,7 +132,9 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const seeded = flags.demoNetwork === true ? await seedNetworkDemo(node, reportLate(node)) : fresh && flags.demo && (await seedDemo(node));
   const demo = flags.demo && (seeded || hasDemo(node));
   const origin = `${tls === undefined ? 'http' : 'https'}://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
-  const users = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
+  const demoUsers = flags.demoNetwork === true ? await networkDemoUsers(node.config.orgId) : demo ? await createDemoUsers(node.config.orgId) : undefined;
+  const accounts = new AccountStore(join(dataDir, ACCOUNTS_FILE));
+  const users = new AccountDirectory(accounts, { org: node.config.orgId, ...(demoUsers === undefined ? {} : { fallback: demoUsers }) });
   const clients = demoClients(origin);
   await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE) });
@@ -141,6 +143,7 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const close = async (): Promise<void> => {
     await app.close();
     auth.close();
+    accounts.close();
     await node.close();
   };
   return { node, app, address, origin, demo: { seeded, demo }, close };

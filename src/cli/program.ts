@@ -10,6 +10,7 @@ import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
 import { registerOrgToken } from './org-client.js';
 import { registerTlsCommands } from './tls-commands.js';
+import { registerUserCommands } from './user-commands.js';
 import { registerVerifyResource } from './verify-resource.js';
 
 /** Builds the commander program with every subcommand. */
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerBackupCommands(program);
   registerTlsCommands(program);
+  registerUserCommands(program);
   return program;
 }
 

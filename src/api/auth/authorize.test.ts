@@ -175,7 +175,7 @@ test('a wrong password re-shows the form with an error and issues no code', asyn
   const { challenge } = pkcePair();
   for (const [username, password] of [['patient-0001', 'wrong'], ['nobody', DEMO_PASSWORD], ['patient-0001', ''], ['', '']]) {
     const html = htmlPage(await postForm(fixture.app, '/auth/authorize', { ...authorizeParams(challenge), username: username!, password: password! }), 401);
-    assert.match(html, /Unknown username or wrong password/);
+    assert.match(html, /Unknown username, wrong password or wrong authentication code/);
     assert.match(html, /<form method="post"/);
   }
 });

@@ -21,6 +21,12 @@ export const AUTHORIZATION_REQUEST_PARAMETERS = ['response_type', 'client_id', '
 /** A S256 code_challenge: BASE64URL of a SHA-256 digest, unpadded (RFC 7636 §4.2). */
 const CODE_CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
+/** What the login form says when sign-in is refused: never which credential was wrong. */
+const SIGN_IN_REFUSALS = {
+  credentials: 'Unknown username, wrong password or wrong authentication code.',
+  locked: 'Too many failed sign-ins for this account: it is locked for a while. Try again later, or ask your administrator.',
+} as const;
+
 interface RedirectTarget {
   readonly client: PublicClient;
   readonly redirectUri: string;
@@ -107,8 +113,10 @@ function viewOf(auth: AuthServer, request: AuthorizationRequest, error?: string)
 async function login(auth: AuthServer, request: AuthorizationRequest, form: URLSearchParams): Promise<AuthorizeResponse> {
   const username = parameter(form, 'username');
   const password = parameter(form, 'password');
-  const user = username === undefined || password === undefined ? undefined : await auth.users.authenticate(username, password);
-  if (user === undefined) return page(401, loginPage(viewOf(auth, request, 'Unknown username or wrong password.')));
+  const oneTimeCode = parameter(form, 'code');
+  const signIn = username === undefined || password === undefined ? { refused: 'credentials' as const } : await auth.users.signIn({ username, password, ...(oneTimeCode === undefined ? {} : { code: oneTimeCode }) });
+  if ('refused' in signIn) return page(401, loginPage(viewOf(auth, request, SIGN_IN_REFUSALS[signIn.refused])));
+  const { user } = signIn;
   const code = auth.codes.issue({ clientId: request.client.clientId, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge, grant: grantFor(request, user) });
   if (code === undefined) throw new OAuthError('temporarily_unavailable', 'too many sign-ins in progress; try again shortly');
   return { kind: 'redirect', location: withParameters(request.redirectUri, { code, state: request.state }) };

@@ -11,9 +11,13 @@ import type { AccessGrant } from './tokens.js';
 /** credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 6750 §2.1, RFC 9110 §11.1). */
 const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-/** The grant of the request's bearer token; throws AuthError (401) if it is missing, invalid or expired. */
+/** The grant of the request's bearer token; throws AuthError (401) if it is missing, invalid or expired, or its session was ended. */
 export async function bearerPrincipal(request: FastifyRequest, auth: AuthServer): Promise<AccessGrant> {
-  return auth.tokens.verify(bearerToken(request.headers.authorization));
+  const { grant, issuedAt } = await auth.tokens.verifyToken(bearerToken(request.headers.authorization));
+  if (auth.users.sessionActive?.(grant.principal, issuedAt * 1000) === false) {
+    throw new AuthError('invalid_token', 'this session has ended: the account was disabled or all its sessions were ended; log in again');
+  }
+  return grant;
 }
 
 /** The token in an Authorization header value; throws AuthError if there is none. */

@@ -2,6 +2,7 @@
  * Demo users for a single-organisation sandbox: one practitioner, one patient and one auditor,
  * all with the password `chartchain-demo`. Never load them on a node that holds real records.
  */
+import { ROLE_PROFILES, type AccountRole } from './account-roles.js';
 import { parseScopes } from './scopes.js';
 import { hashPassword, InMemoryUserDirectory, type UserRecord } from './users.js';
 
@@ -10,10 +11,10 @@ export const DEMO_PASSWORD = 'chartchain-demo';
 
 /** Who the demo users are; the organisation is filled in by createDemoUsers. */
 export const DEMO_USERS = [
-  { username: 'dr-ada', kind: 'practitioner', id: 'dr-ada', fhirUser: 'Practitioner/dr-ada', scope: 'user/*.cruds' },
-  { username: 'patient-0001', kind: 'patient', id: 'patient-0001', fhirUser: 'Patient/patient-0001', scope: 'patient/*.rs patient/Consent.cud launch/patient' },
-  { username: 'auditor-ann', kind: 'auditor', id: 'auditor-ann', fhirUser: 'Person/auditor-ann', scope: 'user/AuditEvent.rs user/Consent.rs' },
-] as const;
+  { username: 'dr-ada', kind: 'practitioner', id: 'dr-ada' },
+  { username: 'patient-0001', kind: 'patient', id: 'patient-0001' },
+  { username: 'auditor-ann', kind: 'auditor', id: 'auditor-ann' },
+] as const satisfies readonly DemoUser[];
 
 /** The demo users of organisation `org`, with freshly salted password hashes. */
 export async function createDemoUsers(org: string): Promise<InMemoryUserDirectory> {
@@ -26,18 +27,19 @@ export async function createDemoUsers(org: string): Promise<InMemoryUserDirector
  */
 export async function createNetworkDemoUsers(org: string, practitionerId: string, withPatient: boolean): Promise<InMemoryUserDirectory> {
   const [practitioner, patient, auditor] = DEMO_USERS;
-  const practitionerUser = { ...practitioner, username: practitionerId, id: practitionerId, fhirUser: `Practitioner/${practitionerId}` };
+  const practitionerUser = { ...practitioner, username: practitionerId, id: practitionerId };
   return directoryOf(org, withPatient ? [practitionerUser, patient, auditor] : [practitionerUser]);
 }
 
-type DemoUser = { readonly username: string; readonly kind: UserRecord['principal']['kind']; readonly id: string; readonly fhirUser: string; readonly scope: string };
+/** A demo user is an account in a role without its password: every demo user has the demo password. */
+type DemoUser = { readonly username: string; readonly kind: AccountRole; readonly id: string };
 
 async function directoryOf(org: string, users: readonly DemoUser[]): Promise<InMemoryUserDirectory> {
   const records = await Promise.all(users.map(async (demo): Promise<UserRecord> => ({
     username: demo.username,
     principal: { kind: demo.kind, id: demo.id, org },
-    fhirUser: demo.fhirUser,
-    scopes: parseScopes(demo.scope),
+    fhirUser: `${ROLE_PROFILES[demo.kind].fhirType}/${demo.id}`,
+    scopes: parseScopes(ROLE_PROFILES[demo.kind].scope),
     passwordHash: await hashPassword(DEMO_PASSWORD),
   })));
   return new InMemoryUserDirectory(records);

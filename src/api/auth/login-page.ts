@@ -36,6 +36,7 @@ export function loginPage(view: LoginView): string {
       `<form method="post" action="${escapeHtml(view.action)}">${hidden}` +
       '<label>Username <input name="username" autocomplete="username" required></label>' +
       '<label>Password <input type="password" name="password" autocomplete="current-password" required></label>' +
+      '<label>Authentication code, if your account has one <input name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code"></label>' +
       '<button type="submit">Sign in and allow</button></form>',
   );
 }

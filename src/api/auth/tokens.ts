@@ -37,6 +37,12 @@ export interface AccessGrant {
   readonly clientId?: string;
 }
 
+/** A verified token: its grant, and when it was issued (`iat`, seconds since the epoch). */
+export interface VerifiedToken {
+  readonly grant: AccessGrant;
+  readonly issuedAt: number;
+}
+
 /** How to build a TokenIssuer. */
 export interface TokenIssuerOptions {
   /** The token's `iss`: the authorization server's URL. */
@@ -93,6 +99,11 @@ export class TokenIssuer {
 
   /** The grant `token` carries; throws AuthError (invalid_token or expired_token) if it is not one of ours and current. */
   async verify(token: string): Promise<AccessGrant> {
+    return (await this.verifyToken(token)).grant;
+  }
+
+  /** The grant `token` carries and when it was issued; throws as verify() does. */
+  async verifyToken(token: string): Promise<VerifiedToken> {
     // A token naming another key was never forged against ours: the node's key changed (a
     // rotation, a restored data directory) or the token is another node's. Say so, rather than
     // report a signature failure that reads as tampering.
@@ -112,7 +123,7 @@ export class TokenIssuer {
     } catch (error) {
       throw refusalOf(error);
     }
-    return grantOf(payload);
+    return { grant: grantOf(payload), issuedAt: payload.iat! };
   }
 
   /** The public key set (RFC 7517) that verifies this issuer's tokens. */

@@ -21,10 +21,25 @@ export interface UserRecord extends User {
   readonly passwordHash: string;
 }
 
+/** What a user types at the login form. */
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+  /** The one-time code from the user's authenticator app, when they have one. */
+  readonly code?: string;
+}
+
+/** A sign-in's outcome: the user, or a refusal that does not say which credential was wrong. */
+export type SignIn = { readonly user: User } | { readonly refused: 'credentials' | 'locked' };
+
 /** Where users are looked up; asynchronous so that a persistent store can stand behind it. */
 export interface UserDirectory {
-  /** The user whose username and password these are, or undefined. */
-  authenticate(username: string, password: string): Promise<User | undefined>;
+  signIn(credentials: Credentials): Promise<SignIn>;
+  /**
+   * False once tokens issued to `principal` at `issuedAtMs` may no longer be honoured (the
+   * account was disabled or its sessions ended). Directories without sessions to end omit it.
+   */
+  sessionActive?(principal: Principal, issuedAtMs: number): boolean;
 }
 
 /** Longest password accepted, in UTF-16 code units. */
@@ -69,6 +84,11 @@ export class InMemoryUserDirectory implements UserDirectory {
     this.users = new Map(records.map((record) => [record.username, record]));
   }
 
+  async signIn({ username, password }: Credentials): Promise<SignIn> {
+    const user = await this.authenticate(username, password);
+    return user === undefined ? { refused: 'credentials' } : { user };
+  }
+
   /** The user whose username and password these are; an unknown name costs as much as a wrong password. */
   async authenticate(username: string, password: string): Promise<User | undefined> {
     if (password.length > PASSWORD_LENGTH_MAX) return undefined;
@@ -80,7 +100,12 @@ export class InMemoryUserDirectory implements UserDirectory {
   }
 
   private decoyHash(): Promise<string> {
-    this.decoy ??= hashPassword(randomBytes(16).toString('hex'));
+    this.decoy ??= decoyHash();
     return this.decoy;
   }
+}
+
+/** A hash no password matches, to verify against when there is no user: an unknown name costs as much as a wrong password. */
+export function decoyHash(): Promise<string> {
+  return hashPassword(randomBytes(16).toString('hex'));
 }

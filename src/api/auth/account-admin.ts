@@ -1,0 +1,75 @@
+/**
+ * Managing accounts, for the `chartchain users` commands: creating one, with a generated
+ * password unless one is given and a TOTP secret where the role requires a second factor;
+ * resetting a password or the second factor. Every secret is returned once, to be handed to the
+ * user, and kept only as a hash (the password) or for verification (the TOTP secret).
+ */
+import { randomBytes } from 'node:crypto';
+import { ROLE_PROFILES, type AccountRole } from './account-roles.js';
+import type { AccountStore } from './account-store.js';
+import { newTotpSecret } from './totp.js';
+import { hashPassword, PASSWORD_LENGTH_MAX } from './users.js';
+
+/** Shortest password accepted (NIST SP 800-63B §3.1.1.2 asks at least 8; clinical accounts get more). */
+export const PASSWORD_LENGTH_MIN = 12;
+const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** A FHIR id (FHIR R4 §2.24.0.1 `id`): the subject is a Practitioner, Patient or Person id. */
+const FHIR_ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** Why an account request is unusable. */
+export class AccountInputError extends Error {}
+
+/** The secrets of a new or reset account, shown once. */
+export interface IssuedSecrets {
+  /** The password, when it was generated here. */
+  readonly password?: string;
+  /** The TOTP secret (base32), when one was made. */
+  readonly totpSecret?: string;
+}
+
+/** What creates an account. */
+export interface AccountRequest {
+  readonly username: string;
+  readonly role: AccountRole;
+  readonly subjectId: string;
+  /** The password; one is generated when absent. */
+  readonly password?: string;
+}
+
+/** Creates an account; throws AccountInputError for a bad name, id or password, AccountConflictError if taken. */
+export async function createAccount(store: AccountStore, request: AccountRequest, nowMs: number): Promise<IssuedSecrets> {
+  if (!USERNAME_PATTERN.test(request.username)) throw new AccountInputError('a username is 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit');
+  if (!FHIR_ID_PATTERN.test(request.subjectId)) throw new AccountInputError(`the ${request.role} id must be a FHIR id: 1 to 64 letters, digits, "-" or "."`);
+  const password = request.password ?? generatedPassword();
+  const totpSecret = ROLE_PROFILES[request.role].mfa === 'required' ? newTotpSecret() : undefined;
+  store.add({ username: request.username, role: request.role, subjectId: request.subjectId, passwordHash: await checkedHash(password), totpSecret: totpSecret ?? null, createdAt: nowMs });
+  return { ...(request.password === undefined ? { password } : {}), ...(totpSecret === undefined ? {} : { totpSecret }) };
+}
+
+/** Sets a new password (generated unless given), clears the lock and ends every session; undefined if there is no such account. */
+export async function resetPassword(store: AccountStore, username: string, nowMs: number, given?: string): Promise<IssuedSecrets | undefined> {
+  const password = given ?? generatedPassword();
+  if (!store.setPassword(username, await checkedHash(password))) return undefined;
+  store.endSessions(username, nowMs);
+  return given === undefined ? { password } : {};
+}
+
+/** Replaces the TOTP secret with a fresh one and ends every session; undefined if there is no such account. */
+export function resetSecondFactor(store: AccountStore, username: string, nowMs: number): IssuedSecrets | undefined {
+  const totpSecret = newTotpSecret();
+  if (!store.setTotpSecret(username, totpSecret)) return undefined;
+  store.endSessions(username, nowMs);
+  return { totpSecret };
+}
+
+/** 120 random bits as 20 base64url characters. */
+function generatedPassword(): string {
+  return randomBytes(15).toString('base64url');
+}
+
+async function checkedHash(password: string): Promise<string> {
+  if (password.length < PASSWORD_LENGTH_MIN || password.length > PASSWORD_LENGTH_MAX) {
+    throw new AccountInputError(`a password is ${PASSWORD_LENGTH_MIN} to ${PASSWORD_LENGTH_MAX} characters`);
+  }
+  return hashPassword(password);
+}

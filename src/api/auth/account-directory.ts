@@ -1,0 +1,85 @@
+/**
+ * Sign-in against the node's accounts: the password, then the TOTP code where the role
+ * requires one or the user enrolled, with per-account lockout. Every refusal reads the same
+ * to the person signing in, whichever credential was wrong, and an unknown or disabled account
+ * costs as much as a wrong password. Names it does not hold go to `fallback` (the demo users).
+ */
+import type { Principal } from '../../contracts/index.js';
+import { ROLE_PROFILES } from './account-roles.js';
+import type { AccountRow, AccountStore } from './account-store.js';
+import { lockedUntil } from './lockout.js';
+import { parseScopes } from './scopes.js';
+import { acceptedTotpStep } from './totp.js';
+import { decoyHash, PASSWORD_LENGTH_MAX, verifyPassword, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
+
+/** How to build an AccountDirectory. */
+export interface AccountDirectoryOptions {
+  /** The organisation that authenticates these users: the node's own. */
+  readonly org: string;
+  /** Who signs in under a name no account holds, e.g. the demo users. */
+  readonly fallback?: UserDirectory;
+  /** Milliseconds since the epoch; `Date.now` unless a test sets the time. */
+  readonly clock?: () => number;
+}
+
+/** A UserDirectory over an AccountStore. */
+export class AccountDirectory implements UserDirectory {
+  readonly #store: AccountStore;
+  readonly #org: string;
+  readonly #fallback: UserDirectory | undefined;
+  readonly #clock: () => number;
+  #decoy: Promise<string> | undefined;
+
+  constructor(store: AccountStore, options: AccountDirectoryOptions) {
+    this.#store = store;
+    this.#org = options.org;
+    this.#fallback = options.fallback;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  async signIn(credentials: Credentials): Promise<SignIn> {
+    const account = this.#store.get(credentials.username);
+    if (account === undefined && this.#fallback !== undefined) return this.#fallback.signIn(credentials);
+    if (account === undefined || account.disabled || account.passwordHash === null || credentials.password.length > PASSWORD_LENGTH_MAX) {
+      await verifyPassword(credentials.password.slice(0, PASSWORD_LENGTH_MAX), await this.#decoyHash());
+      return { refused: 'credentials' };
+    }
+    const now = this.#clock();
+    if (account.lockedUntil > now) return { refused: 'locked' };
+    const step = await this.#secondFactor(account, credentials, now);
+    if (step === false) {
+      this.#store.recordFailure(account.username, (failures) => lockedUntil(failures, now));
+      return { refused: 'credentials' };
+    }
+    this.#store.recordSuccess(account.username, step);
+    return { user: this.#userOf(account) };
+  }
+
+  sessionActive(principal: Principal, issuedAtMs: number): boolean {
+    if (principal.org !== this.#org || principal.kind === 'system') return true;
+    const account = this.#store.bySubject(principal.kind, principal.id);
+    return account === undefined || (!account.disabled && issuedAtMs >= account.sessionsNotBefore);
+  }
+
+  /** After the password: the TOTP step the code used (undefined when none is needed), or false when either is wrong. */
+  async #secondFactor(account: AccountRow, credentials: Credentials, now: number): Promise<number | undefined | false> {
+    if (!(await verifyPassword(credentials.password, account.passwordHash!))) return false;
+    if (account.totpSecret === null) return ROLE_PROFILES[account.role].mfa === 'required' ? false : undefined;
+    return acceptedTotpStep(account.totpSecret, credentials.code ?? '', now, account.totpLastStep) ?? false;
+  }
+
+  #userOf(account: AccountRow): User {
+    const profile = ROLE_PROFILES[account.role];
+    return {
+      username: account.username,
+      principal: { kind: account.role, id: account.subjectId, org: this.#org },
+      fhirUser: `${profile.fhirType}/${account.subjectId}`,
+      scopes: parseScopes(profile.scope),
+    };
+  }
+
+  #decoyHash(): Promise<string> {
+    this.#decoy ??= decoyHash();
+    return this.#decoy;
+  }
+}

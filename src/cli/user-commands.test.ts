@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { generateSync } from 'otplib';
+import { ChartChainNode } from '../node/index.js';
+import { buildProgram } from './program.js';
+import { login } from './login.js';
+import { openServer } from './node-commands.js';
+
+/** Runs `chartchain ...args` in this process; resolves with what it printed. */
+async function chartchain(...args: string[]): Promise<string> {
+  let printed = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    printed += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await buildProgram().exitOverride().parseAsync(['node', 'chartchain', ...args]);
+  } finally {
+    process.stdout.write = write;
+  }
+  return printed;
+}
+
+const field = (printed: string, name: string) => new RegExp(`^${name}: (\\S+)$`, 'm').exec(printed)?.[1];
+
+test('users add, then sign-in needs the password and the TOTP code; a disable ends the session of a running node at once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-users-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
+  const added = await chartchain('users', 'add', 'dr-b', '--role', 'practitioner', '--id', 'dr-b', '--data', dir);
+  const password = field(added, 'password');
+  const secret = field(added, 'authenticator secret');
+  assert.ok(password !== undefined && secret !== undefined, added);
+  assert.match(added, /^authenticator URI: otpauth:\/\/totp\/ChartChain:dr-b%40practice-a\?/m);
+  assert.equal(statSync(join(dir, 'users.db')).mode & 0o077, 0, 'the accounts file is owner-only');
+
+  const started = await openServer({ data: dir, demo: false, host: '127.0.0.1', port: '0', orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
+  t.after(() => started.close());
+  await assert.rejects(login(started.origin, 'dr-b', password, 'user/*.cruds'), /login refused \(HTTP 401\)/, 'no code');
+  await assert.rejects(login(started.origin, 'dr-b', password, 'user/*.cruds', '000000'), /login refused \(HTTP 401\)/, 'a wrong code');
+  const { access_token: token } = await login(started.origin, 'dr-b', password, 'user/*.cruds', generateSync({ secret }));
+  const search = () => fetch(`${started.origin}/fhir/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await search()).status, 200);
+
+  assert.match(await chartchain('users', 'disable', 'dr-b', '--data', dir), /dr-b: disabled/);
+  const refused = await search();
+  assert.equal(refused.status, 401);
+  assert.match(JSON.stringify(await refused.json()), /session has ended/);
+  assert.match(await chartchain('users', 'list', '--data', dir), /^dr-b\tpractitioner\tdr-b\tdisabled\tTOTP$/m);
+});
+
+test('users commands name what is wrong: no node, an unknown role, an unknown account', async (t) => {
+  const empty = mkdtempSync(join(tmpdir(), 'chartchain-users-empty-'));
+  t.after(() => rmSync(empty, { recursive: true, force: true }));
+  await assert.rejects(chartchain('users', 'list', '--data', empty), /holds no node: run chartchain init first/);
+  ChartChainNode.init(empty, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
+  await assert.rejects(chartchain('users', 'add', 'x', '--role', 'admin', '--id', 'x', '--data', empty), /--role must be one of practitioner, patient, auditor/);
+  await assert.rejects(chartchain('users', 'disable', 'nobody', '--data', empty), /no account named nobody/);
+  assert.equal(await chartchain('users', 'list', '--data', empty), '');
+});
