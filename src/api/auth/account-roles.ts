@@ -21,9 +21,9 @@ export interface RoleProfile {
 
 /** Every role's profile. Clinicians and auditors read many patients' records: they need a second factor. */
 export const ROLE_PROFILES: Readonly<Record<AccountRole, RoleProfile>> = {
-  practitioner: { fhirType: 'Practitioner', scope: 'user/*.cruds', mfa: 'required' },
-  patient: { fhirType: 'Patient', scope: 'patient/*.rs patient/Consent.cud launch/patient', mfa: 'optional' },
-  auditor: { fhirType: 'Person', scope: 'user/AuditEvent.rs user/Consent.rs', mfa: 'required' },
+  practitioner: { fhirType: 'Practitioner', scope: 'user/*.cruds offline_access', mfa: 'required' },
+  patient: { fhirType: 'Patient', scope: 'patient/*.rs patient/Consent.cud launch/patient offline_access', mfa: 'optional' },
+  auditor: { fhirType: 'Person', scope: 'user/AuditEvent.rs user/Consent.rs offline_access', mfa: 'required' },
 };
 
 /** True if `value` names an account role. */

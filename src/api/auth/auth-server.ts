@@ -1,6 +1,6 @@
 /**
  * The authorization server's state, bundled: the token issuer, the client and user registries,
- * the outstanding authorization codes, the client-assertion replay cache and the rate limiter,
+ * the outstanding authorization codes, the client-assertion replay cache, the refresh tokens and the rate limiter,
  * all on one clock.
  */
 import type { GenerateKeyPairResult } from 'jose';
@@ -8,6 +8,7 @@ import type { Keystore } from '../../storage/index.js';
 import { InMemoryClientRegistry, type ClientRegistry } from './clients.js';
 import { AuthorizationCodes } from './codes.js';
 import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
+import { RefreshTokens } from './refresh-tokens.js';
 import { ReplayCache } from './replay-cache.js';
 import { sealedTokenKeyPair } from './token-key.js';
 import { TokenIssuer } from './tokens.js';
@@ -19,6 +20,7 @@ export const AUTH_PATHS = {
   authorize: '/auth/authorize',
   token: '/auth/token',
   jwks: '/auth/jwks',
+  revoke: '/auth/revoke',
 } as const;
 
 /** The absolute URLs the server names in tokens and metadata. */
@@ -31,6 +33,8 @@ export interface AuthUrls {
   /** Also the `aud` a client assertion must name (SMART Backend Services). */
   readonly token: string;
   readonly jwks: string;
+  /** The token revocation endpoint (RFC 7009), for refresh tokens: logout. */
+  readonly revoke: string;
 }
 
 /** How to build an AuthServer. */
@@ -48,6 +52,8 @@ export interface AuthServerOptions {
   readonly keystore?: Keystore;
   /** A SQLite file for the client-assertion replay cache, so a used assertion stays used across a restart; memory only unless given. */
   readonly replayCachePath?: string;
+  /** A SQLite file for refresh tokens, so sessions outlive a restart; memory only unless given. */
+  readonly refreshTokenPath?: string;
   readonly tokenLifetimeSeconds?: number;
   /** The per-address budget of the token and login endpoints; 20 per 10 s by default. */
   readonly rateLimit?: Omit<RateLimitOptions, 'clock'>;
@@ -64,20 +70,22 @@ export class AuthServer {
     readonly users: UserDirectory,
     readonly codes: AuthorizationCodes,
     readonly replay: ReplayCache,
+    readonly refreshTokens: RefreshTokens,
     readonly limiter: TokenBucketLimiter,
     readonly clock: () => number,
   ) {}
 
-  /** Closes the replay cache's file, if any. */
+  /** Closes the replay cache's and the refresh tokens' files, if any. */
   close(): void {
     this.replay.close();
+    this.refreshTokens.close();
   }
 
   /** Builds an AuthServer; throws TypeError if a URL is not an absolute http(s) URL without query or fragment. */
   static async create(options: AuthServerOptions): Promise<AuthServer> {
     const clock = options.clock ?? Date.now;
     const issuer = baseUrl(options.issuer, 'issuer');
-    const urls: AuthUrls = { issuer, fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'), authorize: issuer + AUTH_PATHS.authorize, token: issuer + AUTH_PATHS.token, jwks: issuer + AUTH_PATHS.jwks };
+    const urls: AuthUrls = { issuer, fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'), authorize: issuer + AUTH_PATHS.authorize, token: issuer + AUTH_PATHS.token, jwks: issuer + AUTH_PATHS.jwks, revoke: issuer + AUTH_PATHS.revoke };
     const keyPair = options.keyPair ?? (options.keystore === undefined ? undefined : await sealedTokenKeyPair(options.keystore));
     const tokens = await TokenIssuer.create({ issuer: urls.issuer, audience: urls.fhirBase, lifetimeSeconds: options.tokenLifetimeSeconds, keyPair, clock });
     return new AuthServer(
@@ -87,6 +95,7 @@ export class AuthServer {
       options.users ?? new InMemoryUserDirectory([]),
       new AuthorizationCodes({ clock }),
       new ReplayCache({ clock, ...(options.replayCachePath === undefined ? {} : { path: options.replayCachePath }) }),
+      new RefreshTokens({ clock, ...(options.refreshTokenPath === undefined ? {} : { path: options.refreshTokenPath }) }),
       new TokenBucketLimiter({ ...options.rateLimit, clock }),
       clock,
     );

@@ -18,13 +18,14 @@ test('GET /.well-known/smart-configuration lists the endpoints and only the capa
     authorization_endpoint: `${ISSUER}/auth/authorize`,
     token_endpoint: `${ISSUER}/auth/token`,
     jwks_uri: `${ISSUER}/auth/jwks`,
-    grant_types_supported: ['authorization_code', 'client_credentials'],
+    revocation_endpoint: `${ISSUER}/auth/revoke`,
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['ES384', 'RS384', 'EdDSA'],
-    scopes_supported: ['patient/*.rs', 'user/*.cruds', 'system/*.rs', 'launch/patient'],
+    scopes_supported: ['patient/*.rs', 'user/*.cruds', 'system/*.rs', 'launch/patient', 'offline_access'],
     response_types_supported: ['code'],
     code_challenge_methods_supported: ['S256'],
-    capabilities: ['launch-standalone', 'client-public', 'client-confidential-asymmetric', 'context-standalone-patient', 'permission-patient', 'permission-user', 'permission-v2'],
+    capabilities: ['launch-standalone', 'client-public', 'client-confidential-asymmetric', 'context-standalone-patient', 'permission-patient', 'permission-user', 'permission-v2', 'permission-offline'],
   });
 });
 
@@ -83,5 +84,5 @@ test('AuthServer.create checks its URLs', async () => {
   await assert.rejects(AuthServer.create({ issuer: `${ISSUER}?x=1`, fhirBaseUrl: FHIR_BASE }), /without query/);
   await assert.rejects(AuthServer.create({ issuer: ISSUER, fhirBaseUrl: 'ftp://node-a.example/fhir' }), /fhirBaseUrl must be an http/);
   const auth = await AuthServer.create({ issuer: `${ISSUER}/`, fhirBaseUrl: `${FHIR_BASE}/` });
-  assert.deepEqual(auth.urls, { issuer: ISSUER, fhirBase: FHIR_BASE, authorize: `${ISSUER}/auth/authorize`, token: `${ISSUER}/auth/token`, jwks: `${ISSUER}/auth/jwks` });
+  assert.deepEqual(auth.urls, { issuer: ISSUER, fhirBase: FHIR_BASE, authorize: `${ISSUER}/auth/authorize`, token: `${ISSUER}/auth/token`, jwks: `${ISSUER}/auth/jwks`, revoke: `${ISSUER}/auth/revoke` });
 });

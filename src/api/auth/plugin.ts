@@ -9,7 +9,7 @@ import { authorizeGet, authorizePost, errorResponse, type AuthorizeResponse } fr
 import { OAuthError } from './errors.js';
 import { FORM_BYTES_MAX, parseForm, parseQuery } from './form.js';
 import { smartConfiguration } from './smart-configuration.js';
-import { handleTokenRequest } from './token-endpoint.js';
+import { handleTokenRequest, revokeToken } from './token-endpoint.js';
 
 /** The login page may not be framed, load anything, or leak the request's URL onward. */
 const PAGE_HEADERS = {
@@ -26,17 +26,22 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthServer): void
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: FORM_BYTES_MAX }, (_request, body, done) => done(null, body));
     scope.get(AUTH_PATHS.smartConfiguration, async (_request, reply) => reply.header('access-control-allow-origin', '*').send(smartConfiguration(auth)));
     scope.get(AUTH_PATHS.jwks, async (_request, reply) => reply.header('access-control-allow-origin', '*').send(auth.tokens.jwks()));
-    scope.post(AUTH_PATHS.token, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => token(auth, request, reply));
+    scope.post(AUTH_PATHS.token, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => token(auth, request, reply, (form) => handleTokenRequest(auth, form)));
+    scope.post(AUTH_PATHS.revoke, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => token(auth, request, reply, async (form) => {
+      revokeToken(auth, form);
+      return {};
+    }));
     scope.get(AUTH_PATHS.authorize, async (request, reply) => sendAuthorize(reply, await authorizeGet(auth, parseQuery(request.url))));
     scope.post(AUTH_PATHS.authorize, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => sendAuthorize(reply, await authorizeSubmission(auth, request, reply)));
   });
 }
 
-async function token(auth: AuthServer, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+/** A token or revocation request: form in, JSON out, throttled per address, refusals as RFC 6749 §5.2 errors. */
+async function token(auth: AuthServer, request: FastifyRequest, reply: FastifyReply, handle: (form: URLSearchParams) => Promise<unknown>): Promise<unknown> {
   void reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('access-control-allow-origin', '*');
   try {
     throttle(auth, `token ${request.ip}`);
-    return await handleTokenRequest(auth, parseForm(request.headers['content-type'], request.body));
+    return await handle(parseForm(request.headers['content-type'], request.body));
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));

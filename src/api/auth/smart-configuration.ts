@@ -1,7 +1,7 @@
 /**
  * The SMART App Launch 2.0 discovery document served at `.well-known/smart-configuration`. It
  * lists only what works: no OpenID Connect (so no `issuer`, which SMART says to omit without
- * `sso-openid-connect`), no refresh tokens, no EHR launch.
+ * `sso-openid-connect`), no EHR launch. Refresh tokens go to users' apps granted `offline_access`.
  */
 import type { AuthServer } from './auth-server.js';
 import { CLIENT_ASSERTION_ALGS } from './clients.js';
@@ -11,6 +11,7 @@ export interface SmartConfiguration {
   authorization_endpoint: string;
   token_endpoint: string;
   jwks_uri: string;
+  revocation_endpoint: string;
   grant_types_supported: string[];
   token_endpoint_auth_methods_supported: string[];
   token_endpoint_auth_signing_alg_values_supported: string[];
@@ -29,6 +30,7 @@ export const SMART_CAPABILITIES = [
   'permission-patient',
   'permission-user',
   'permission-v2',
+  'permission-offline',
 ] as const;
 
 /** The discovery document for `auth`. */
@@ -37,10 +39,11 @@ export function smartConfiguration(auth: AuthServer): SmartConfiguration {
     authorization_endpoint: auth.urls.authorize,
     token_endpoint: auth.urls.token,
     jwks_uri: auth.urls.jwks,
-    grant_types_supported: ['authorization_code', 'client_credentials'],
+    revocation_endpoint: auth.urls.revoke,
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
-    scopes_supported: ['patient/*.rs', 'user/*.cruds', 'system/*.rs', 'launch/patient'],
+    scopes_supported: ['patient/*.rs', 'user/*.cruds', 'system/*.rs', 'launch/patient', 'offline_access'],
     response_types_supported: ['code'],
     code_challenge_methods_supported: ['S256'],
     capabilities: [...SMART_CAPABILITIES],

@@ -8,7 +8,7 @@ import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { generateJoseKeyPair } from './jose-keys.js';
 import { backendClient } from './clients.js';
 import { registerAuthRoutes } from './plugin.js';
-import { ASSERTION_TYPE, authFixture, BACKEND_ID, BACKEND_KID, clientCredentials, postForm, signAssertion, TOKEN_URL, type AuthFixture } from './auth-fixture.js';
+import { APP_ID, ASSERTION_TYPE, authFixture, BACKEND_ID, BACKEND_KID, clientCredentials, postForm, signAssertion, TOKEN_URL, type AuthFixture } from './auth-fixture.js';
 
 /** Checks an RFC 6749 §5.2 refusal and returns its description. */
 function oauthRefusal(response: LightMyRequestResponse, statusCode: number, error: string): string {
@@ -146,7 +146,8 @@ test('the token endpoint refuses malformed requests with RFC 6749 errors', async
   const post = (payload: string, contentType = 'application/x-www-form-urlencoded') => fixture.app.inject({ method: 'POST', url: '/auth/token', headers: { 'content-type': contentType }, payload });
   assert.match(oauthRefusal(await postForm(fixture.app, '/auth/token', { scope: 'x' }), 400, 'invalid_request'), /grant_type is required/);
   assert.match(oauthRefusal(await postForm(fixture.app, '/auth/token', { grant_type: 'password', username: 'a', password: 'b' }), 400, 'unsupported_grant_type'), /client_credentials/);
-  oauthRefusal(await postForm(fixture.app, '/auth/token', { grant_type: 'refresh_token', refresh_token: 'x' }), 400, 'unsupported_grant_type');
+  assert.match(oauthRefusal(await postForm(fixture.app, '/auth/token', { grant_type: 'refresh_token', refresh_token: 'x' }), 400, 'invalid_request'), /client_id is required/);
+  assert.match(oauthRefusal(await postForm(fixture.app, '/auth/token', { grant_type: 'refresh_token', refresh_token: 'x', client_id: APP_ID }), 400, 'invalid_grant'), /unknown or expired/);
   const twice = `grant_type=client_credentials&scope=system%2FObservation.rs&client_assertion_type=${encodeURIComponent(ASSERTION_TYPE)}&client_assertion=${assertion}&client_assertion=${assertion}`;
   assert.match(oauthRefusal(await post(twice), 400, 'invalid_request'), /more than once/);
   assert.match(oauthRefusal(await post(JSON.stringify({ grant_type: 'client_credentials' }), 'application/json'), 400, 'invalid_request'), /x-www-form-urlencoded/);

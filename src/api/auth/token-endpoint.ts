@@ -1,7 +1,8 @@
 /**
  * The token endpoint's grants, without HTTP: `client_credentials` authenticated by a private
- * key JWT (RFC 7523 §2.2, §3; SMART Backend Services) and `authorization_code` with PKCE S256
- * (RFC 6749 §4.1.3, RFC 7636 §4.6). Every refusal is an OAuthError (RFC 6749 §5.2).
+ * key JWT (RFC 7523 §2.2, §3; SMART Backend Services), `authorization_code` with PKCE S256
+ * (RFC 6749 §4.1.3, RFC 7636 §4.6), and `refresh_token` (RFC 6749 §6), for a user's app that
+ * was granted `offline_access`. Every refusal is an OAuthError (RFC 6749 §5.2).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
@@ -9,7 +10,8 @@ import type { AuthServer } from './auth-server.js';
 import { CLIENT_ASSERTION_ALGS, type BackendClient, type Client } from './clients.js';
 import { OAuthError } from './errors.js';
 import { parameter, requiredParameter } from './form.js';
-import { formatScopes, narrowScopes, parseScopes, ScopeError, type Scope } from './scopes.js';
+import type { RefreshFamily } from './refresh-tokens.js';
+import { formatScopes, hasNamedScope, narrowScopes, parseScopes, ScopeError, type Scope } from './scopes.js';
 import { CLOCK_TOLERANCE_SECONDS, type AccessGrant } from './tokens.js';
 
 /** The only client_assertion_type accepted (RFC 7523 §2.2). */
@@ -27,6 +29,8 @@ export interface TokenResponse {
   expires_in: number;
   scope: string;
   patient?: string;
+  /** A rotating refresh token, when `offline_access` was granted to a user's app. */
+  refresh_token?: string;
 }
 
 /** Answers a token request whose form parameters are `form`; throws OAuthError on refusal. */
@@ -34,7 +38,8 @@ export async function handleTokenRequest(auth: AuthServer, form: URLSearchParams
   const grantType = requiredParameter(form, 'grant_type');
   if (grantType === 'client_credentials') return clientCredentialsGrant(auth, form);
   if (grantType === 'authorization_code') return authorizationCodeGrant(auth, form);
-  throw new OAuthError('unsupported_grant_type', 'grant_type must be client_credentials or authorization_code');
+  if (grantType === 'refresh_token') return refreshTokenGrant(auth, form);
+  throw new OAuthError('unsupported_grant_type', 'grant_type must be client_credentials, authorization_code or refresh_token');
 }
 
 /** grant_type=client_credentials: a backend client authenticated by its assertion gets requested ∩ allowed scopes. */
@@ -50,16 +55,43 @@ export async function authorizationCodeGrant(auth: AuthServer, form: URLSearchPa
   const code = requiredParameter(form, 'code');
   const redirectUri = requiredParameter(form, 'redirect_uri');
   const verifier = requiredParameter(form, 'code_verifier');
-  const client = await auth.clients.find(clientId);
-  if (client === undefined) throw new OAuthError('invalid_client', 'unknown client_id');
-  if (client.kind !== 'public') throw new OAuthError('unauthorized_client', 'this client may use client_credentials only');
+  await publicClientOf(auth, clientId);
   if (!CODE_VERIFIER_PATTERN.test(verifier)) throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~');
   const pending = auth.codes.redeem(code);
   if (pending === undefined) throw new OAuthError('invalid_grant', 'the code is unknown, expired or already used');
   if (pending.clientId !== clientId) throw new OAuthError('invalid_grant', 'the code was issued to another client');
   if (pending.redirectUri !== redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri differs from the authorization request');
   if (!challengeMatches(verifier, pending.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
-  return respond(auth, pending.grant);
+  return respond(auth, pending.grant, { clientId });
+}
+
+/**
+ * grant_type=refresh_token: the token's successor and a fresh access token, within the scopes
+ * first granted (narrowed by `scope` if given); refused once the account's sessions have ended.
+ */
+export async function refreshTokenGrant(auth: AuthServer, form: URLSearchParams): Promise<TokenResponse> {
+  const clientId = requiredParameter(form, 'client_id');
+  await publicClientOf(auth, clientId);
+  const { grant, family } = auth.refreshTokens.redeem(requiredParameter(form, 'refresh_token'), clientId);
+  if (auth.users.sessionActive?.(grant.principal, family.startedAt) === false) {
+    auth.refreshTokens.revokeFamily(family.id);
+    throw new OAuthError('invalid_grant', 'this session has ended: the account was disabled or all its sessions were ended; sign in again');
+  }
+  const scopes = parameter(form, 'scope') === undefined ? grant.scopes : scopesWithin(requestedScopes(form), grant.scopes);
+  return respond(auth, { ...grant, scopes }, { clientId, family });
+}
+
+/** `requested`, if all of it was granted before; throws invalid_scope otherwise (RFC 6749 §6). */
+function scopesWithin(requested: readonly Scope[], granted: readonly Scope[]): Scope[] {
+  const within = narrowScopes(requested, granted);
+  if (formatScopes(within) !== formatScopes(narrowScopes(requested, requested))) throw new OAuthError('invalid_scope', 'a refresh may not ask for more than the sign-in granted');
+  return within;
+}
+
+async function publicClientOf(auth: AuthServer, clientId: string): Promise<void> {
+  const client = await auth.clients.find(clientId);
+  if (client === undefined) throw new OAuthError('invalid_client', 'unknown client_id');
+  if (client.kind !== 'public') throw new OAuthError('unauthorized_client', 'this client may use client_credentials only');
 }
 
 /** True if BASE64URL(SHA-256(verifier)) is `challenge` (RFC 7636 §4.6), compared in constant time. */
@@ -69,9 +101,17 @@ export function challengeMatches(verifier: string, challenge: string): boolean {
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-async function respond(auth: AuthServer, grant: AccessGrant): Promise<TokenResponse> {
+/** The access token for `grant`; for a user's app granted offline_access, also the next refresh token of the session. */
+async function respond(auth: AuthServer, grant: AccessGrant, session?: { clientId: string; family?: RefreshFamily }): Promise<TokenResponse> {
   const response: TokenResponse = { access_token: await auth.tokens.issue(grant), token_type: 'Bearer', expires_in: auth.tokens.lifetimeSeconds, scope: formatScopes(grant.scopes) };
-  return grant.patient === undefined ? response : { ...response, patient: grant.patient };
+  if (grant.patient !== undefined) response.patient = grant.patient;
+  if (session !== undefined && hasNamedScope(grant.scopes, 'offline_access')) response.refresh_token = auth.refreshTokens.issue(grant, session.clientId, session.family);
+  return response;
+}
+
+/** POST /auth/revoke (RFC 7009): revokes a refresh token's session if it was issued to `client_id`; always succeeds. */
+export function revokeToken(auth: AuthServer, form: URLSearchParams): void {
+  auth.refreshTokens.revoke(requiredParameter(form, 'token'), requiredParameter(form, 'client_id'));
 }
 
 function requestedScopes(form: URLSearchParams): Scope[] {
