@@ -9,6 +9,7 @@ export {
   AccountStore,
   createAccount,
   isAccountRole,
+  reissueActivation,
   resetPassword,
   resetSecondFactor,
   totpUri,

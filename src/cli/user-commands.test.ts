@@ -62,3 +62,33 @@ test('users commands name what is wrong: no node, an unknown role, an unknown ac
   await assert.rejects(chartchain('users', 'disable', 'nobody', '--data', empty), /no account named nobody/);
   assert.equal(await chartchain('users', 'list', '--data', empty), '');
 });
+
+test('a patient account made with --activation is activated at /auth/activate with the code, then signs in with the chosen password', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-activate-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
+  const added = await chartchain('users', 'add', 'pat', '--role', 'patient', '--id', 'patient-0001', '--activation', '--data', dir);
+  const code = field(added, 'activation code');
+  assert.ok(code !== undefined && field(added, 'password') === undefined, added);
+  assert.match(await chartchain('users', 'list', '--data', dir), /^pat\tpatient\tpatient-0001\tawaiting activation\tno second factor$/m);
+
+  const started = await openServer({ data: dir, demo: false, host: '127.0.0.1', port: '0', orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
+  t.after(() => started.close());
+  const form = (fields: Record<string, string>) => fetch(`${started.origin}/auth/activate`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+  const page = await fetch(`${started.origin}/auth/activate`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /name="code"/);
+  const chosen = 'my own long password';
+  const mismatch = await form({ username: 'pat', code, password: chosen, confirm: 'something else!!' });
+  assert.equal(mismatch.status, 400);
+  assert.match(await mismatch.text(), /The two passwords differ/);
+  const wrong = await form({ username: 'pat', code: 'AAAA-AAAA-AAAA', password: chosen, confirm: chosen });
+  assert.equal(wrong.status, 401);
+  assert.match(await wrong.text(), /wrong, used or expired/);
+  const activated = await form({ username: 'pat', code, password: chosen, confirm: chosen });
+  assert.equal(activated.status, 200);
+  assert.match(await activated.text(), /Your account is active/);
+  const { access_token: token } = await login(started.origin, 'pat', chosen, 'patient/*.rs launch/patient');
+  const own = await fetch(`${started.origin}/fhir/Patient/patient-0001`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(own.status, 404, 'the token is accepted: the patient is signed in, and has no record here yet');
+});

@@ -1,12 +1,12 @@
 /**
- * `chartchain users add|list|disable|enable|reset-password|reset-mfa|end-sessions`: the node's
+ * `chartchain users add|list|disable|enable|reset-password|reset-mfa|activation-code|end-sessions`: the node's
  * accounts, managed on the node's machine. They work while the node runs (it reads the
  * accounts file at every sign-in and request), so a disable takes effect at once. Secrets are
  * printed once, for the administrator to hand to the user; passwords are never stored.
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ACCOUNT_ROLES, ACCOUNTS_FILE, AccountStore, createAccount, isAccountRole, resetPassword, resetSecondFactor, totpUri, type AccountRow, type IssuedSecrets } from '../api/index.js';
+import { ACCOUNT_ROLES, ACCOUNTS_FILE, AccountStore, createAccount, isAccountRole, reissueActivation, resetPassword, resetSecondFactor, totpUri, type AccountRow, type IssuedSecrets } from '../api/index.js';
 import { readNodeConfig } from '../node/index.js';
 import { restrictUmask } from '../storage/index.js';
 
@@ -32,6 +32,7 @@ export function openAccounts(dataDir: string): { store: AccountStore; org: strin
 export function secretLines(username: string, org: string, secrets: IssuedSecrets): string[] {
   const lines: string[] = [];
   if (secrets.password !== undefined) lines.push(`password: ${secrets.password}`);
+  if (secrets.activationCode !== undefined) lines.push(`activation code: ${secrets.activationCode}`, 'the user chooses a password with it at /auth/activate on this node, within 14 days');
   if (secrets.totpSecret !== undefined) {
     lines.push(`authenticator secret: ${secrets.totpSecret}`, `authenticator URI: ${totpUri(TOTP_ISSUER, `${username}@${org}`, secrets.totpSecret)}`);
   }
@@ -41,7 +42,7 @@ export function secretLines(username: string, org: string, secrets: IssuedSecret
 
 /** One line per account, without secrets. */
 export function accountLine(account: AccountRow, nowMs: number): string {
-  const state = account.disabled ? 'disabled' : account.lockedUntil > nowMs ? 'locked' : 'active';
+  const state = account.disabled ? 'disabled' : account.passwordHash === null ? 'awaiting activation' : account.lockedUntil > nowMs ? 'locked' : 'active';
   return [account.username, account.role, account.subjectId, state, account.totpSecret === null ? 'no second factor' : 'TOTP'].join('\t');
 }
 
@@ -53,12 +54,13 @@ export function registerUserCommands(program: Command): void {
     .requiredOption('--role <role>', `one of ${ACCOUNT_ROLES.join(', ')}`)
     .requiredOption('--id <id>', "the user's Practitioner, Patient or Person id on the ledger")
     .option('--password-stdin', 'read the password from standard input instead of generating one')
-    .action(async (username: string, flags: DataFlags & { role: string; id: string }) => {
+    .option('--activation', 'no password: print a one-time activation code with which the user chooses their own (e.g. a patient)')
+    .action(async (username: string, flags: DataFlags & { role: string; id: string; activation?: boolean }) => {
       if (!isAccountRole(flags.role)) throw new Error(`--role must be one of ${ACCOUNT_ROLES.join(', ')}`);
       const role = flags.role;
       await withAccounts(flags, async (store, org) => {
         const password = await passwordFrom(flags);
-        const secrets = await createAccount(store, { username, role, subjectId: flags.id, ...(password === undefined ? {} : { password }) }, Date.now());
+        const secrets = await createAccount(store, { username, role, subjectId: flags.id, activation: flags.activation === true, ...(password === undefined ? {} : { password }) }, Date.now());
         return [`created ${role} account ${username} for ${flags.id} at ${org}`, ...secretLines(username, org, secrets)];
       });
     });
@@ -86,6 +88,14 @@ export function registerUserCommands(program: Command): void {
       withAccounts(flags, async (store, org) => {
         const secrets = resetSecondFactor(store, username, Date.now());
         return secrets === undefined ? [found(false, username, '')] : [`${username}: new authenticator secret; its sessions are ended`, ...secretLines(username, org, secrets)];
+      }),
+    );
+  withData(users.command('activation-code <username>'))
+    .description('issue a new one-time activation code (voiding the password) and end every session: for a user who never activated, or lost their password')
+    .action(async (username: string, flags: DataFlags) =>
+      withAccounts(flags, async (store, org) => {
+        const secrets = reissueActivation(store, username, Date.now());
+        return secrets === undefined ? [found(false, username, '')] : [`${username}: new activation code; its sessions are ended`, ...secretLines(username, org, secrets)];
       }),
     );
   withData(users.command('end-sessions <username>'))

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { generateSync } from 'otplib';
-import { AccountInputError, createAccount, resetPassword, resetSecondFactor } from './account-admin.js';
+import { ACTIVATION_LIFETIME_MS, AccountInputError, createAccount, reissueActivation, resetPassword, resetSecondFactor } from './account-admin.js';
 import { AccountDirectory } from './account-directory.js';
 import { AccountConflictError, AccountStore } from './account-store.js';
 import { createDemoUsers, DEMO_PASSWORD } from './demo-users.js';
@@ -119,4 +119,26 @@ test('bad account requests are refused with a reason; a taken name or subject co
   await assert.rejects(createAccount(store, { username: '../x', role: 'patient', subjectId: 'p-1' }, clock.now), AccountInputError);
   await assert.rejects(createAccount(store, { username: 'x', role: 'patient', subjectId: 'p 1' }, clock.now), /FHIR id/);
   assert.deepEqual(store.list().map((account) => account.username), ['dr-a']);
+});
+
+test('a patient activates with the one-time code and a password they choose; the code works once, before it lapses, in any case', async (t) => {
+  const { store, clock, make } = accounts(t);
+  const { activationCode, password } = await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-7', activation: true }, clock.now);
+  assert.equal(password, undefined);
+  assert.match(activationCode!, /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+  const directory = await make();
+  assert.deepEqual(await directory.signIn({ username: 'pat', password: activationCode! }), { refused: 'credentials' }, 'the code is no password');
+  assert.equal(await directory.activate({ username: 'pat', code: activationCode!, password: 'short' }), 'weak-password');
+  assert.equal(await directory.activate({ username: 'pat', code: 'AAAA-BBBB-CCCC', password: PASSWORD }), 'refused');
+  assert.equal(await directory.activate({ username: 'nobody', code: activationCode!, password: PASSWORD }), 'refused');
+  assert.equal(store.get('pat')?.failures, 1, 'a wrong code counts toward the lock');
+  assert.equal(await directory.activate({ username: 'pat', code: activationCode!.toLowerCase().replaceAll('-', ''), password: PASSWORD }), 'activated');
+  assert.equal(await directory.activate({ username: 'pat', code: activationCode!, password: 'another long password' }), 'refused', 'once only');
+  assert.ok(userOf(await directory.signIn({ username: 'pat', password: PASSWORD })));
+
+  const reissued = reissueActivation(store, 'pat', clock.now);
+  assert.deepEqual(await directory.signIn({ username: 'pat', password: PASSWORD }), { refused: 'credentials' }, 'a new code voids the password');
+  clock.now += ACTIVATION_LIFETIME_MS;
+  assert.equal(await directory.activate({ username: 'pat', code: reissued!.activationCode!, password: PASSWORD }), 'refused', 'lapsed');
+  await assert.rejects(createAccount(store, { username: 'x', role: 'patient', subjectId: 'p-9', activation: true, password: PASSWORD }, clock.now), /not both/);
 });

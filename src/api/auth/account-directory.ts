@@ -3,14 +3,17 @@
  * requires one or the user enrolled, with per-account lockout. Every refusal reads the same
  * to the person signing in, whichever credential was wrong, and an unknown or disabled account
  * costs as much as a wrong password. Names it does not hold go to `fallback` (the demo users).
+ * A patient handed a one-time activation code activates their account by choosing a password.
  */
 import type { Principal } from '../../contracts/index.js';
+import { timingSafeEqual } from 'node:crypto';
+import { AccountInputError, activationHashOf, hashNewPassword } from './account-admin.js';
 import { ROLE_PROFILES } from './account-roles.js';
 import type { AccountRow, AccountStore } from './account-store.js';
 import { lockedUntil } from './lockout.js';
 import { parseScopes } from './scopes.js';
 import { acceptedTotpStep } from './totp.js';
-import { decoyHash, PASSWORD_LENGTH_MAX, verifyPassword, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
+import { decoyHash, PASSWORD_LENGTH_MAX, verifyPassword, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
 
 /** How to build an AccountDirectory. */
 export interface AccountDirectoryOptions {
@@ -55,6 +58,27 @@ export class AccountDirectory implements UserDirectory {
     return { user: this.#userOf(account) };
   }
 
+  async activate({ username, code, password }: Activation): Promise<ActivationOutcome> {
+    let passwordHash: string;
+    try {
+      passwordHash = await hashNewPassword(password);
+    } catch (error) {
+      if (error instanceof AccountInputError) return 'weak-password';
+      throw error;
+    }
+    const account = this.#store.get(username);
+    const now = this.#clock();
+    if (account === undefined) return 'refused';
+    if (account.lockedUntil > now) return 'locked';
+    const codeHash = activationHashOf(code);
+    const current = !account.disabled && account.activationHash !== null && account.activationExpires > now && equalHex(account.activationHash, codeHash);
+    if (!current || !this.#store.activate(username, codeHash, passwordHash)) {
+      this.#store.recordFailure(username, (failures) => lockedUntil(failures, now));
+      return 'refused';
+    }
+    return 'activated';
+  }
+
   sessionActive(principal: Principal, issuedAtMs: number): boolean {
     if (principal.org !== this.#org || principal.kind === 'system') return true;
     const account = this.#store.bySubject(principal.kind, principal.id);
@@ -82,4 +106,8 @@ export class AccountDirectory implements UserDirectory {
     this.#decoy ??= decoyHash();
     return this.#decoy;
   }
+}
+
+function equalHex(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }

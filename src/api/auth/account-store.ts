@@ -31,11 +31,15 @@ export interface AccountRow {
   readonly lockedUntil: number;
   /** Tokens issued before this time (ms since the epoch) are no longer honoured. */
   readonly sessionsNotBefore: number;
+  /** The SHA-256 (hex) of the one-time activation code, while the account awaits activation. */
+  readonly activationHash: string | null;
+  /** When the activation code lapses (ms since the epoch); 0 when there is none. */
+  readonly activationExpires: number;
   readonly createdAt: number;
 }
 
 /** What is given to create an account. */
-export type NewAccount = Pick<AccountRow, 'username' | 'role' | 'subjectId' | 'passwordHash' | 'totpSecret' | 'createdAt'>;
+export type NewAccount = Pick<AccountRow, 'username' | 'role' | 'subjectId' | 'passwordHash' | 'totpSecret' | 'createdAt'> & Partial<Pick<AccountRow, 'activationHash' | 'activationExpires'>>;
 
 /** Why an account could not be created. */
 export class AccountConflictError extends Error {}
@@ -51,13 +55,16 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS account (
   failures INTEGER NOT NULL DEFAULT 0,
   locked_until INTEGER NOT NULL DEFAULT 0,
   sessions_not_before INTEGER NOT NULL DEFAULT 0,
+  activation_hash TEXT,
+  activation_expires INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
   UNIQUE (role, subject_id)
 ) WITHOUT ROWID`;
 
 const COLUMNS = `username, role, subject_id AS subjectId, password_hash AS passwordHash, totp_secret AS totpSecret,
   totp_last_step AS totpLastStep, disabled, failures, locked_until AS lockedUntil,
-  sessions_not_before AS sessionsNotBefore, created_at AS createdAt`;
+  sessions_not_before AS sessionsNotBefore, activation_hash AS activationHash,
+  activation_expires AS activationExpires, created_at AS createdAt`;
 
 type StoredRow = Omit<AccountRow, 'disabled'> & { disabled: number };
 
@@ -79,8 +86,8 @@ export class AccountStore {
   add(account: NewAccount): void {
     try {
       this.#db
-        .prepare('INSERT INTO account (username, role, subject_id, password_hash, totp_secret, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(account.username, account.role, account.subjectId, account.passwordHash, account.totpSecret, account.createdAt);
+        .prepare('INSERT INTO account (username, role, subject_id, password_hash, totp_secret, activation_hash, activation_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(account.username, account.role, account.subjectId, account.passwordHash, account.totpSecret, account.activationHash ?? null, account.activationExpires ?? 0, account.createdAt);
     } catch (error) {
       if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true) {
         throw new AccountConflictError(`an account named ${account.username}, or a ${account.role} account for ${account.subjectId}, exists already`);
@@ -117,9 +124,24 @@ export class AccountStore {
     this.#db.prepare('UPDATE account SET failures = 0, locked_until = 0, totp_last_step = max(totp_last_step, ?) WHERE username = ?').run(totpStep ?? 0, username);
   }
 
-  /** Sets the password hash and clears the lock; true if the account exists. */
+  /** Sets the password hash, spends any activation code and clears the lock; true if the account exists. */
   setPassword(username: string, passwordHash: string): boolean {
-    return this.#update('UPDATE account SET password_hash = ?, failures = 0, locked_until = 0 WHERE username = ?', passwordHash, username);
+    return this.#update('UPDATE account SET password_hash = ?, activation_hash = NULL, activation_expires = 0, failures = 0, locked_until = 0 WHERE username = ?', passwordHash, username);
+  }
+
+  /** Spends the activation code whose hash is `activationHash` and sets the password; false if that code is not the account's (any more). */
+  activate(username: string, activationHash: string, passwordHash: string): boolean {
+    return this.#update(
+      'UPDATE account SET password_hash = ?, activation_hash = NULL, activation_expires = 0, failures = 0, locked_until = 0 WHERE username = ? AND activation_hash = ?',
+      passwordHash,
+      username,
+      activationHash,
+    );
+  }
+
+  /** Sets a new activation code (its hash), voiding the password until it is used; true if the account exists. */
+  setActivation(username: string, activationHash: string, expires: number): boolean {
+    return this.#update('UPDATE account SET password_hash = NULL, activation_hash = ?, activation_expires = ? WHERE username = ?', activationHash, expires, username);
   }
 
   /** Sets (or with null, removes) the TOTP secret; true if the account exists. */

@@ -21,6 +21,7 @@ export const AUTH_PATHS = {
   token: '/auth/token',
   jwks: '/auth/jwks',
   revoke: '/auth/revoke',
+  activate: '/auth/activate',
 } as const;
 
 /** The absolute URLs the server names in tokens and metadata. */
@@ -35,6 +36,8 @@ export interface AuthUrls {
   readonly jwks: string;
   /** The token revocation endpoint (RFC 7009), for refresh tokens: logout. */
   readonly revoke: string;
+  /** Where a user activates their account with a one-time code. */
+  readonly activate: string;
 }
 
 /** How to build an AuthServer. */
@@ -85,7 +88,7 @@ export class AuthServer {
   static async create(options: AuthServerOptions): Promise<AuthServer> {
     const clock = options.clock ?? Date.now;
     const issuer = baseUrl(options.issuer, 'issuer');
-    const urls: AuthUrls = { issuer, fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'), authorize: issuer + AUTH_PATHS.authorize, token: issuer + AUTH_PATHS.token, jwks: issuer + AUTH_PATHS.jwks, revoke: issuer + AUTH_PATHS.revoke };
+    const urls: AuthUrls = { issuer, fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'), authorize: issuer + AUTH_PATHS.authorize, token: issuer + AUTH_PATHS.token, jwks: issuer + AUTH_PATHS.jwks, revoke: issuer + AUTH_PATHS.revoke, activate: issuer + AUTH_PATHS.activate };
     const keyPair = options.keyPair ?? (options.keystore === undefined ? undefined : await sealedTokenKeyPair(options.keystore));
     const tokens = await TokenIssuer.create({ issuer: urls.issuer, audience: urls.fhirBase, lifetimeSeconds: options.tokenLifetimeSeconds, keyPair, clock });
     return new AuthServer(

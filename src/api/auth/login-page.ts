@@ -21,7 +21,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"'`]/g, (character) => HTML_ESCAPES[character]!);
 }
 
-function document(title: string, body: string): string {
+/** A complete HTML page titled `title` around `body` (already escaped), in the sign-in pages' style. */
+export function htmlDocument(title: string, body: string): string {
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>\n<body>${body}</body></html>\n`;
 }
 
@@ -30,7 +31,7 @@ export function loginPage(view: LoginView): string {
   const scopes = view.scopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`).join('');
   const hidden = view.hidden.map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`).join('');
   const error = view.error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(view.error)}</p>`;
-  return document(
+  return htmlDocument(
     'Sign in · ChartChain',
     `<h1>Sign in to ChartChain</h1><p>The app <strong>${escapeHtml(view.clientId)}</strong> asks for:</p><ul>${scopes}</ul>${error}` +
       `<form method="post" action="${escapeHtml(view.action)}">${hidden}` +
@@ -43,5 +44,5 @@ export function loginPage(view: LoginView): string {
 
 /** A page saying why an authorization request cannot proceed. */
 export function errorPage(message: string): string {
-  return document('Authorization error · ChartChain', `<h1>This request cannot be authorized</h1><p class="error">${escapeHtml(message)}</p>`);
+  return htmlDocument('Authorization error · ChartChain', `<h1>This request cannot be authorized</h1><p class="error">${escapeHtml(message)}</p>`);
 }

@@ -84,5 +84,5 @@ test('AuthServer.create checks its URLs', async () => {
   await assert.rejects(AuthServer.create({ issuer: `${ISSUER}?x=1`, fhirBaseUrl: FHIR_BASE }), /without query/);
   await assert.rejects(AuthServer.create({ issuer: ISSUER, fhirBaseUrl: 'ftp://node-a.example/fhir' }), /fhirBaseUrl must be an http/);
   const auth = await AuthServer.create({ issuer: `${ISSUER}/`, fhirBaseUrl: `${FHIR_BASE}/` });
-  assert.deepEqual(auth.urls, { issuer: ISSUER, fhirBase: FHIR_BASE, authorize: `${ISSUER}/auth/authorize`, token: `${ISSUER}/auth/token`, jwks: `${ISSUER}/auth/jwks`, revoke: `${ISSUER}/auth/revoke` });
+  assert.deepEqual(auth.urls, { issuer: ISSUER, fhirBase: FHIR_BASE, authorize: `${ISSUER}/auth/authorize`, token: `${ISSUER}/auth/token`, jwks: `${ISSUER}/auth/jwks`, revoke: `${ISSUER}/auth/revoke`, activate: `${ISSUER}/auth/activate` });
 });

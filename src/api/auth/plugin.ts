@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH_PATHS, type AuthServer } from './auth-server.js';
+import { activateGet, activatePost } from './activate.js';
 import { authorizeGet, authorizePost, errorResponse, type AuthorizeResponse } from './authorize.js';
 import { OAuthError } from './errors.js';
 import { FORM_BYTES_MAX, parseForm, parseQuery } from './form.js';
@@ -32,7 +33,9 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthServer): void
       return {};
     }));
     scope.get(AUTH_PATHS.authorize, async (request, reply) => sendAuthorize(reply, await authorizeGet(auth, parseQuery(request.url))));
-    scope.post(AUTH_PATHS.authorize, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => sendAuthorize(reply, await authorizeSubmission(auth, request, reply)));
+    scope.post(AUTH_PATHS.authorize, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => sendAuthorize(reply, await authorizeSubmission(auth, request, reply, (form) => authorizePost(auth, form))));
+    scope.get(AUTH_PATHS.activate, async (_request, reply) => sendAuthorize(reply, activateGet(auth)));
+    scope.post(AUTH_PATHS.activate, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => sendAuthorize(reply, await authorizeSubmission(auth, request, reply, (form) => activatePost(auth, form))));
   });
 }
 
@@ -55,10 +58,11 @@ function throttle(auth: AuthServer, key: string): void {
   if (!decision.allowed) throw new OAuthError('temporarily_unavailable', 'too many requests from this address', 429, decision.retryAfterSeconds);
 }
 
-async function authorizeSubmission(auth: AuthServer, request: FastifyRequest, reply: FastifyReply): Promise<AuthorizeResponse> {
+/** A login or activation form's submission, throttled per address with the login budget. */
+async function authorizeSubmission(auth: AuthServer, request: FastifyRequest, reply: FastifyReply, handle: (form: URLSearchParams) => Promise<AuthorizeResponse>): Promise<AuthorizeResponse> {
   try {
     throttle(auth, `login ${request.ip}`);
-    return await authorizePost(auth, parseForm(request.headers['content-type'], request.body));
+    return await handle(parseForm(request.headers['content-type'], request.body));
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));

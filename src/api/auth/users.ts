@@ -32,9 +32,21 @@ export interface Credentials {
 /** A sign-in's outcome: the user, or a refusal that does not say which credential was wrong. */
 export type SignIn = { readonly user: User } | { readonly refused: 'credentials' | 'locked' };
 
+/** A user activating their account: the one-time code they were handed, and the password they choose. */
+export interface Activation {
+  readonly username: string;
+  readonly code: string;
+  readonly password: string;
+}
+
+/** An activation's outcome; `refused` never says whether the name or the code was wrong. */
+export type ActivationOutcome = 'activated' | 'refused' | 'locked' | 'weak-password';
+
 /** Where users are looked up; asynchronous so that a persistent store can stand behind it. */
 export interface UserDirectory {
   signIn(credentials: Credentials): Promise<SignIn>;
+  /** Activates an account with its one-time code; directories without activation omit it. */
+  activate?(activation: Activation): Promise<ActivationOutcome>;
   /**
    * False once tokens issued to `principal` at `issuedAtMs` may no longer be honoured (the
    * account was disabled or its sessions ended). Directories without sessions to end omit it.
