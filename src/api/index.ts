@@ -5,6 +5,7 @@ export { AuthServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD, DEM
 export {
   ACCOUNT_ROLES,
   AccountDirectory,
+  accountState,
   ACCOUNTS_FILE,
   AccountStore,
   createAccount,
@@ -12,6 +13,7 @@ export {
   reissueActivation,
   resetPassword,
   resetSecondFactor,
+  TOTP_ISSUER,
   totpUri,
   type AccountRole,
   type AccountRow,

@@ -138,7 +138,7 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const users = new AccountDirectory(accounts, { org: node.config.orgId, ...(demoUsers === undefined ? {} : { fallback: demoUsers }) });
   const clients = demoClients(origin);
   await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE), refreshTokenPath: join(dataDir, REFRESH_TOKEN_FILE) });
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, accounts: users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE), refreshTokenPath: join(dataDir, REFRESH_TOKEN_FILE) });
   const app = buildServer(node, { auth, logger: flags.logger === true, ...(tls === undefined ? {} : { tls }) });
   const address = await app.listen({ host: flags.host, port });
   const close = async (): Promise<void> => {

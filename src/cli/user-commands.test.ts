@@ -58,7 +58,7 @@ test('users commands name what is wrong: no node, an unknown role, an unknown ac
   t.after(() => rmSync(empty, { recursive: true, force: true }));
   await assert.rejects(chartchain('users', 'list', '--data', empty), /holds no node: run chartchain init first/);
   ChartChainNode.init(empty, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
-  await assert.rejects(chartchain('users', 'add', 'x', '--role', 'admin', '--id', 'x', '--data', empty), /--role must be one of practitioner, patient, auditor/);
+  await assert.rejects(chartchain('users', 'add', 'x', '--role', 'nurse', '--id', 'x', '--data', empty), /--role must be one of practitioner, patient, auditor, admin/);
   await assert.rejects(chartchain('users', 'disable', 'nobody', '--data', empty), /no account named nobody/);
   assert.equal(await chartchain('users', 'list', '--data', empty), '');
 });

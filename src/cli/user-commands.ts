@@ -6,13 +6,11 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ACCOUNT_ROLES, ACCOUNTS_FILE, AccountStore, createAccount, isAccountRole, reissueActivation, resetPassword, resetSecondFactor, totpUri, type AccountRow, type IssuedSecrets } from '../api/index.js';
+import { ACCOUNT_ROLES, accountState, ACCOUNTS_FILE, TOTP_ISSUER, AccountStore, createAccount, isAccountRole, reissueActivation, resetPassword, resetSecondFactor, totpUri, type AccountRow, type IssuedSecrets } from '../api/index.js';
 import { readNodeConfig } from '../node/index.js';
 import { restrictUmask } from '../storage/index.js';
 
 const DEFAULT_DATA = './data';
-/** The issuer an authenticator app shows beside the account. */
-const TOTP_ISSUER = 'ChartChain';
 
 interface DataFlags {
   readonly data: string;
@@ -42,8 +40,7 @@ export function secretLines(username: string, org: string, secrets: IssuedSecret
 
 /** One line per account, without secrets. */
 export function accountLine(account: AccountRow, nowMs: number): string {
-  const state = account.disabled ? 'disabled' : account.passwordHash === null ? 'awaiting activation' : account.lockedUntil > nowMs ? 'locked' : 'active';
-  return [account.username, account.role, account.subjectId, state, account.totpSecret === null ? 'no second factor' : 'TOTP'].join('\t');
+  return [account.username, account.role, account.subjectId, accountState(account, nowMs), account.totpSecret === null ? 'no second factor' : 'TOTP'].join('\t');
 }
 
 /** Registers `users` and its subcommands on `program`. */

@@ -5,7 +5,7 @@
  * user, and kept only as a hash (the password) or for verification (the TOTP secret).
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { ROLE_PROFILES, type AccountRole } from './account-roles.js';
+import { secondFactorRequired, type AccountRole } from './account-roles.js';
 import type { AccountStore } from './account-store.js';
 import { newTotpSecret } from './totp.js';
 import { hashPassword, PASSWORD_LENGTH_MAX } from './users.js';
@@ -50,7 +50,7 @@ export async function createAccount(store: AccountStore, request: AccountRequest
   if (!USERNAME_PATTERN.test(request.username)) throw new AccountInputError('a username is 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit');
   if (!FHIR_ID_PATTERN.test(request.subjectId)) throw new AccountInputError(`the ${request.role} id must be a FHIR id: 1 to 64 letters, digits, "-" or "."`);
   if (request.activation === true && request.password !== undefined) throw new AccountInputError('an account gets a password or an activation code, not both');
-  const totpSecret = ROLE_PROFILES[request.role].mfa === 'required' ? newTotpSecret() : undefined;
+  const totpSecret = secondFactorRequired(request.role) ? newTotpSecret() : undefined;
   const account = { username: request.username, role: request.role, subjectId: request.subjectId, totpSecret: totpSecret ?? null, createdAt: nowMs };
   const second = totpSecret === undefined ? {} : { totpSecret };
   if (request.activation === true) {

@@ -8,7 +8,7 @@
 import type { Principal } from '../../contracts/index.js';
 import { timingSafeEqual } from 'node:crypto';
 import { AccountInputError, activationHashOf, hashNewPassword } from './account-admin.js';
-import { ROLE_PROFILES } from './account-roles.js';
+import { isFhirRole, ROLE_PROFILES, secondFactorRequired, type FhirRole } from './account-roles.js';
 import type { AccountRow, AccountStore } from './account-store.js';
 import { lockedUntil } from './lockout.js';
 import { parseScopes } from './scopes.js';
@@ -43,6 +43,35 @@ export class AccountDirectory implements UserDirectory {
   async signIn(credentials: Credentials): Promise<SignIn> {
     const account = this.#store.get(credentials.username);
     if (account === undefined && this.#fallback !== undefined) return this.#fallback.signIn(credentials);
+    const checked = await this.#check(account !== undefined && isFhirAccount(account) ? account : undefined, credentials);
+    return 'refused' in checked ? checked : { user: this.#userOf(checked.account) };
+  }
+
+  /** An organisation administrator's sign-in, for the account management API: admin accounts only. */
+  async signInAdmin(credentials: Credentials): Promise<{ readonly username: string } | { readonly refused: 'credentials' | 'locked' }> {
+    const account = this.#store.get(credentials.username);
+    const checked = await this.#check(account?.role === 'admin' ? account : undefined, credentials);
+    return 'refused' in checked ? checked : { username: checked.account.username };
+  }
+
+  /** True while `username` is an enabled administrator: an admin session lasts only that long. */
+  isActiveAdmin(username: string): boolean {
+    const account = this.#store.get(username);
+    return account?.role === 'admin' && !account.disabled;
+  }
+
+  /** The organisation these accounts belong to. */
+  get org(): string {
+    return this.#org;
+  }
+
+  /** The accounts behind this directory, for the account management API. */
+  get store(): AccountStore {
+    return this.#store;
+  }
+
+  /** Password, then second factor, with lockout; an absent account costs as much as a wrong password. */
+  async #check<A extends AccountRow>(account: A | undefined, credentials: Credentials): Promise<{ readonly account: A } | { readonly refused: 'credentials' | 'locked' }> {
     if (account === undefined || account.disabled || account.passwordHash === null || credentials.password.length > PASSWORD_LENGTH_MAX) {
       await verifyPassword(credentials.password.slice(0, PASSWORD_LENGTH_MAX), await this.#decoyHash());
       return { refused: 'credentials' };
@@ -55,7 +84,7 @@ export class AccountDirectory implements UserDirectory {
       return { refused: 'credentials' };
     }
     this.#store.recordSuccess(account.username, step);
-    return { user: this.#userOf(account) };
+    return { account };
   }
 
   async activate({ username, code, password }: Activation): Promise<ActivationOutcome> {
@@ -88,11 +117,11 @@ export class AccountDirectory implements UserDirectory {
   /** After the password: the TOTP step the code used (undefined when none is needed), or false when either is wrong. */
   async #secondFactor(account: AccountRow, credentials: Credentials, now: number): Promise<number | undefined | false> {
     if (!(await verifyPassword(credentials.password, account.passwordHash!))) return false;
-    if (account.totpSecret === null) return ROLE_PROFILES[account.role].mfa === 'required' ? false : undefined;
+    if (account.totpSecret === null) return secondFactorRequired(account.role) ? false : undefined;
     return acceptedTotpStep(account.totpSecret, credentials.code ?? '', now, account.totpLastStep) ?? false;
   }
 
-  #userOf(account: AccountRow): User {
+  #userOf(account: FhirAccount): User {
     const profile = ROLE_PROFILES[account.role];
     return {
       username: account.username,
@@ -106,6 +135,12 @@ export class AccountDirectory implements UserDirectory {
     this.#decoy ??= decoyHash();
     return this.#decoy;
   }
+}
+
+type FhirAccount = AccountRow & { readonly role: FhirRole };
+
+function isFhirAccount(account: AccountRow): account is FhirAccount {
+  return isFhirRole(account.role);
 }
 
 function equalHex(a: string, b: string): boolean {

@@ -5,9 +5,14 @@
  */
 import type { Principal } from '../../contracts/index.js';
 
-/** Account roles; each is also the kind of the account's ledger principal. */
-export const ACCOUNT_ROLES = ['practitioner', 'patient', 'auditor'] as const;
-export type AccountRole = (typeof ACCOUNT_ROLES)[number] & Principal['kind'];
+/**
+ * Account roles. Each but `admin` is also the kind of the account's ledger principal; an
+ * organisation administrator manages accounts and reads no records, so has none.
+ */
+export const ACCOUNT_ROLES = ['practitioner', 'patient', 'auditor', 'admin'] as const;
+export type AccountRole = (typeof ACCOUNT_ROLES)[number];
+/** The roles that sign in to FHIR apps. */
+export type FhirRole = Exclude<AccountRole, 'admin'> & Principal['kind'];
 
 /** What a role means at sign-in. */
 export interface RoleProfile {
@@ -19,12 +24,22 @@ export interface RoleProfile {
   readonly mfa: 'required' | 'optional';
 }
 
-/** Every role's profile. Clinicians and auditors read many patients' records: they need a second factor. */
-export const ROLE_PROFILES: Readonly<Record<AccountRole, RoleProfile>> = {
+/** Every FHIR role's profile. Clinicians and auditors read many patients' records: they need a second factor. */
+export const ROLE_PROFILES: Readonly<Record<FhirRole, RoleProfile>> = {
   practitioner: { fhirType: 'Practitioner', scope: 'user/*.cruds offline_access', mfa: 'required' },
   patient: { fhirType: 'Patient', scope: 'patient/*.rs patient/Consent.cud launch/patient offline_access', mfa: 'optional' },
   auditor: { fhirType: 'Person', scope: 'user/AuditEvent.rs user/Consent.rs offline_access', mfa: 'required' },
 };
+
+/** True if signing in to an account of `role` needs a TOTP code every time: administrators, clinicians and auditors. */
+export function secondFactorRequired(role: AccountRole): boolean {
+  return role === 'admin' || ROLE_PROFILES[role].mfa === 'required';
+}
+
+/** True if `role` signs in to FHIR apps. */
+export function isFhirRole(role: AccountRole): role is FhirRole {
+  return role !== 'admin';
+}
 
 /** True if `value` names an account role. */
 export function isAccountRole(value: string): value is AccountRole {

@@ -169,6 +169,13 @@ export class AccountStore {
   }
 }
 
+/** What state an account is in, in words. */
+export function accountState(account: AccountRow, nowMs: number): 'disabled' | 'awaiting activation' | 'locked' | 'active' {
+  if (account.disabled) return 'disabled';
+  if (account.passwordHash === null) return 'awaiting activation';
+  return account.lockedUntil > nowMs ? 'locked' : 'active';
+}
+
 function rowOf(row: StoredRow | undefined): AccountRow | undefined {
   return row === undefined ? undefined : { ...row, disabled: row.disabled === 1 };
 }

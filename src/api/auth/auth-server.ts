@@ -5,6 +5,8 @@
  */
 import type { GenerateKeyPairResult } from 'jose';
 import type { Keystore } from '../../storage/index.js';
+import type { AccountDirectory } from './account-directory.js';
+import { AdminSessions } from './admin-sessions.js';
 import { InMemoryClientRegistry, type ClientRegistry } from './clients.js';
 import { AuthorizationCodes } from './codes.js';
 import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
@@ -22,6 +24,7 @@ export const AUTH_PATHS = {
   jwks: '/auth/jwks',
   revoke: '/auth/revoke',
   activate: '/auth/activate',
+  admin: '/auth/admin',
 } as const;
 
 /** The absolute URLs the server names in tokens and metadata. */
@@ -47,8 +50,10 @@ export interface AuthServerOptions {
   /** The FHIR base URL, e.g. `https://node-a.example/fhir`. */
   readonly fhirBaseUrl: string;
   readonly clients?: ClientRegistry;
-  /** Who may log in at the authorization endpoint; nobody unless given. */
+  /** Who may log in at the authorization endpoint; `accounts` if given, else nobody. */
   readonly users?: UserDirectory;
+  /** The node's own accounts: with them, administrators manage accounts over the admin API. */
+  readonly accounts?: AccountDirectory;
   /** The Ed25519 key pair that signs access tokens; taken from `keystore`, else generated, unless given. */
   readonly keyPair?: GenerateKeyPairResult;
   /** The node's keystore: the token-signing key is sealed there, so tokens outlive a restart. */
@@ -76,6 +81,8 @@ export class AuthServer {
     readonly refreshTokens: RefreshTokens,
     readonly limiter: TokenBucketLimiter,
     readonly clock: () => number,
+    readonly accounts: AccountDirectory | undefined,
+    readonly adminSessions: AdminSessions,
   ) {}
 
   /** Closes the replay cache's and the refresh tokens' files, if any. */
@@ -95,12 +102,14 @@ export class AuthServer {
       urls,
       tokens,
       options.clients ?? new InMemoryClientRegistry(),
-      options.users ?? new InMemoryUserDirectory([]),
+      options.users ?? options.accounts ?? new InMemoryUserDirectory([]),
       new AuthorizationCodes({ clock }),
       new ReplayCache({ clock, ...(options.replayCachePath === undefined ? {} : { path: options.replayCachePath }) }),
       new RefreshTokens({ clock, ...(options.refreshTokenPath === undefined ? {} : { path: options.refreshTokenPath }) }),
       new TokenBucketLimiter({ ...options.rateLimit, clock }),
       clock,
+      options.accounts,
+      new AdminSessions(clock),
     );
   }
 }

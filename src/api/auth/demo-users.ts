@@ -2,7 +2,7 @@
  * Demo users for a single-organisation sandbox: one practitioner, one patient and one auditor,
  * all with the password `chartchain-demo`. Never load them on a node that holds real records.
  */
-import { ROLE_PROFILES, type AccountRole } from './account-roles.js';
+import { ROLE_PROFILES, type FhirRole } from './account-roles.js';
 import { parseScopes } from './scopes.js';
 import { hashPassword, InMemoryUserDirectory, type UserRecord } from './users.js';
 
@@ -32,7 +32,7 @@ export async function createNetworkDemoUsers(org: string, practitionerId: string
 }
 
 /** A demo user is an account in a role without its password: every demo user has the demo password. */
-type DemoUser = { readonly username: string; readonly kind: AccountRole; readonly id: string };
+type DemoUser = { readonly username: string; readonly kind: FhirRole; readonly id: string };
 
 async function directoryOf(org: string, users: readonly DemoUser[]): Promise<InMemoryUserDirectory> {
   const records = await Promise.all(users.map(async (demo): Promise<UserRecord> => ({

@@ -58,7 +58,8 @@ export { smartConfiguration, SMART_CAPABILITIES, type SmartConfiguration } from 
 export { hashPassword, InMemoryUserDirectory, verifyPassword, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory, type UserRecord } from './users.js';
 export { createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD, DEMO_USERS } from './demo-users.js';
 export { ACCOUNT_ROLES, isAccountRole, ROLE_PROFILES, type AccountRole, type RoleProfile } from './account-roles.js';
-export { AccountConflictError, ACCOUNTS_FILE, AccountStore, type AccountRow } from './account-store.js';
+export { AccountConflictError, accountState, ACCOUNTS_FILE, AccountStore, type AccountRow } from './account-store.js';
 export { AccountDirectory, type AccountDirectoryOptions } from './account-directory.js';
 export { ACTIVATION_LIFETIME_MS, AccountInputError, createAccount, PASSWORD_LENGTH_MIN, reissueActivation, resetPassword, resetSecondFactor, type AccountRequest, type IssuedSecrets } from './account-admin.js';
 export { totpUri } from './totp.js';
+export { TOTP_ISSUER } from './admin-routes.js';

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH_PATHS, type AuthServer } from './auth-server.js';
 import { activateGet, activatePost } from './activate.js';
+import { registerAdminRoutes } from './admin-routes.js';
 import { authorizeGet, authorizePost, errorResponse, type AuthorizeResponse } from './authorize.js';
 import { OAuthError } from './errors.js';
 import { FORM_BYTES_MAX, parseForm, parseQuery } from './form.js';
@@ -34,6 +35,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthServer): void
     }));
     scope.get(AUTH_PATHS.authorize, async (request, reply) => sendAuthorize(reply, await authorizeGet(auth, parseQuery(request.url))));
     scope.post(AUTH_PATHS.authorize, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => sendAuthorize(reply, await authorizeSubmission(auth, request, reply, (form) => authorizePost(auth, form))));
+    registerAdminRoutes(scope, auth);
     scope.get(AUTH_PATHS.activate, async (_request, reply) => sendAuthorize(reply, activateGet(auth)));
     scope.post(AUTH_PATHS.activate, { bodyLimit: FORM_BYTES_MAX }, async (request, reply) => sendAuthorize(reply, await authorizeSubmission(auth, request, reply, (form) => activatePost(auth, form))));
   });

@@ -1,0 +1,50 @@
+/**
+ * Sessions of organisation administrators at the account management API: an opaque random
+ * token per sign-in, held in memory only (a restart signs every administrator out), good for
+ * fifteen minutes and only while the account stays an enabled administrator. They are not
+ * access tokens: they open no FHIR or ledger route, and no access token opens the admin API.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** How long an admin session lasts from sign-in. */
+export const ADMIN_SESSION_MS = 15 * 60_000;
+/** Sessions held at once; past this, signing in waits for one to lapse. */
+const ADMIN_SESSIONS_MAX = 1000;
+
+/** A new admin session's token and lifetime. */
+export interface AdminSession {
+  readonly token: string;
+  readonly expiresInSeconds: number;
+}
+
+/** The open admin sessions of one node. */
+export class AdminSessions {
+  readonly #sessions = new Map<string, { readonly username: string; readonly expires: number }>();
+  readonly #clock: () => number;
+
+  constructor(clock: () => number = Date.now) {
+    this.#clock = clock;
+  }
+
+  /** Opens a session for `username`; undefined when too many are open. */
+  open(username: string): AdminSession | undefined {
+    const now = this.#clock();
+    for (const [token, session] of this.#sessions) if (session.expires <= now) this.#sessions.delete(token);
+    if (this.#sessions.size >= ADMIN_SESSIONS_MAX) return undefined;
+    const token = randomBytes(32).toString('base64url');
+    this.#sessions.set(token, { username, expires: now + ADMIN_SESSION_MS });
+    return { token, expiresInSeconds: ADMIN_SESSION_MS / 1000 };
+  }
+
+  /** The administrator whose unexpired session `token` is. */
+  find(token: string): string | undefined {
+    const session = this.#sessions.get(token);
+    if (session === undefined || session.expires <= this.#clock()) return undefined;
+    return session.username;
+  }
+
+  /** Ends the session `token`, if open. */
+  close(token: string): void {
+    this.#sessions.delete(token);
+  }
+}
