@@ -27,10 +27,24 @@ function etcdNodeDir(network: string): string {
   return dir;
 }
 
+/**
+ * Registers `count` patients, resubmitting what is refused as unavailable:ordering, as a client
+ * told 503 + Retry-After does: on a loaded machine an etcd call can outlast the orderer's
+ * one-second breaker, most often while a new node first connects.
+ */
 async function registerPatients(node: ChartChainNode, prefix: string, count: number): Promise<string[]> {
-  const results = await Promise.all(Array.from({ length: count }, (_, i) => node.submitAndWait(node.signAsOrg('membership.register-patient', patientBody(`${prefix}-${String(i).padStart(4, '0')}`)))));
+  const results = await Promise.all(Array.from({ length: count }, (_, i) => registerPatient(node, `${prefix}-${String(i).padStart(4, '0')}`)));
   assert.ok(results.every((result) => result.status === 'ok'), JSON.stringify(results.find((result) => result.status !== 'ok')));
   return results.map((result) => result.txId!);
+}
+
+async function registerPatient(node: ChartChainNode, patientId: string): Promise<Awaited<ReturnType<ChartChainNode['submitAndWait']>>> {
+  const tx = node.signAsOrg('membership.register-patient', patientBody(patientId));
+  for (let attempt = 1; ; attempt++) {
+    const result = await node.submitAndWait(tx);
+    if (result.status !== 'unavailable:ordering' || attempt === 10) return result;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 /** Every transaction id in the node's chain, from genesis to head. */

@@ -142,3 +142,25 @@ test('a patient activates with the one-time code and a password they choose; the
   assert.equal(await directory.activate({ username: 'pat', code: reissued!.activationCode!, password: PASSWORD }), 'refused', 'lapsed');
   await assert.rejects(createAccount(store, { username: 'x', role: 'patient', subjectId: 'p-9', activation: true, password: PASSWORD }, clock.now), /not both/);
 });
+
+test('concurrent attempts on one account cannot outrun the lock or use one TOTP code twice', async (t) => {
+  const { store, clock, make } = accounts(t);
+  const { totpSecret } = await createAccount(store, { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a', password: PASSWORD }, clock.now);
+  const directory = await make();
+  const code = codeAt(totpSecret!, clock.now);
+  const twice = await Promise.all([directory.signIn({ username: 'dr-a', password: PASSWORD, code }), directory.signIn({ username: 'dr-a', password: PASSWORD, code })]);
+  assert.equal(twice.filter((signIn) => 'user' in signIn).length, 1, 'one code, one sign-in');
+  assert.equal(store.get('dr-a')?.failures, 1, 'the replay counts as a failure');
+  const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => directory.signIn({ username: 'dr-a', password: `guess number ${i}`, code })));
+  const checked = LOCKOUT_FREE_FAILURES - 1;
+  assert.equal(guesses.filter((signIn) => 'refused' in signIn && signIn.refused === 'locked').length, 12 - checked, 'guesses past the lock are not checked');
+  assert.equal(store.get('dr-a')?.failures, LOCKOUT_FREE_FAILURES);
+});
+
+test("guessing activation codes at an active account's name does not lock its owner out", async (t) => {
+  const { store, clock, make } = accounts(t);
+  await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-7', password: PASSWORD }, clock.now);
+  const directory = await make();
+  for (let i = 0; i < 2 * LOCKOUT_FREE_FAILURES; i++) assert.equal(await directory.activate({ username: 'pat', code: 'AAAA-BBBB-CCCC', password: PASSWORD }), 'refused');
+  assert.ok(userOf(await directory.signIn({ username: 'pat', password: PASSWORD })));
+});

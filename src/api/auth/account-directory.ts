@@ -32,6 +32,7 @@ export class AccountDirectory implements UserDirectory {
   readonly #fallback: UserDirectory | undefined;
   readonly #clock: () => number;
   #decoy: Promise<string> | undefined;
+  readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(store: AccountStore, options: AccountDirectoryOptions) {
     this.#store = store;
@@ -41,23 +42,27 @@ export class AccountDirectory implements UserDirectory {
   }
 
   async signIn(credentials: Credentials): Promise<SignIn> {
-    const account = this.#store.get(credentials.username);
-    if (account === undefined && this.#fallback !== undefined) return this.#fallback.signIn(credentials);
-    const checked = await this.#check(account !== undefined && isFhirAccount(account) ? account : undefined, credentials);
-    return 'refused' in checked ? checked : { user: this.#userOf(checked.account) };
+    if (this.#fallback !== undefined && this.#store.get(credentials.username) === undefined) return this.#fallback.signIn(credentials);
+    return this.#serially(credentials.username, async () => {
+      const account = this.#store.get(credentials.username);
+      const checked = await this.#check(account !== undefined && isFhirAccount(account) ? account : undefined, credentials);
+      return 'refused' in checked ? checked : { user: this.#userOf(checked.account) };
+    });
   }
 
   /** An organisation administrator's sign-in, for the account management API: admin accounts only. */
   async signInAdmin(credentials: Credentials): Promise<{ readonly username: string } | { readonly refused: 'credentials' | 'locked' }> {
-    const account = this.#store.get(credentials.username);
-    const checked = await this.#check(account?.role === 'admin' ? account : undefined, credentials);
-    return 'refused' in checked ? checked : { username: checked.account.username };
+    return this.#serially(credentials.username, async () => {
+      const account = this.#store.get(credentials.username);
+      const checked = await this.#check(account?.role === 'admin' ? account : undefined, credentials);
+      return 'refused' in checked ? checked : { username: checked.account.username };
+    });
   }
 
-  /** True while `username` is an enabled administrator: an admin session lasts only that long. */
-  isActiveAdmin(username: string): boolean {
+  /** True while `username` is an enabled administrator whose sessions were not ended since `openedAtMs` (in the same millisecond counts as after): an admin session lasts only that long. */
+  isActiveAdmin(username: string, openedAtMs: number): boolean {
     const account = this.#store.get(username);
-    return account?.role === 'admin' && !account.disabled;
+    return account?.role === 'admin' && !account.disabled && openedAtMs > account.sessionsNotBefore;
   }
 
   /** The organisation these accounts belong to. */
@@ -77,17 +82,41 @@ export class AccountDirectory implements UserDirectory {
       return { refused: 'credentials' };
     }
     const now = this.#clock();
-    if (account.lockedUntil > now) return { refused: 'locked' };
+    if (account.lockedUntil > now) {
+      await verifyPassword(credentials.password, await this.#decoyHash());
+      return { refused: 'locked' };
+    }
     const step = await this.#secondFactor(account, credentials, now);
-    if (step === false) {
+    if (step === false || !this.#store.recordSuccess(account.username, step)) {
       this.#store.recordFailure(account.username, (failures) => lockedUntil(failures, now));
       return { refused: 'credentials' };
     }
-    this.#store.recordSuccess(account.username, step);
     return { account };
   }
 
-  async activate({ username, code, password }: Activation): Promise<ActivationOutcome> {
+  /**
+   * Runs `attempt` after every attempt already running for `username`, so that no two attempts
+   * on one account read its lock or last TOTP step before the other has written them.
+   */
+  async #serially<T>(username: string, attempt: () => Promise<T>): Promise<T> {
+    const run = (this.#inFlight.get(username) ?? Promise.resolve()).then(attempt);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inFlight.set(username, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#inFlight.get(username) === settled) this.#inFlight.delete(username);
+    }
+  }
+
+  async activate(activation: Activation): Promise<ActivationOutcome> {
+    return this.#serially(activation.username, () => this.#activate(activation));
+  }
+
+  async #activate({ username, code, password }: Activation): Promise<ActivationOutcome> {
     let passwordHash: string;
     try {
       passwordHash = await hashNewPassword(password);
@@ -97,10 +126,12 @@ export class AccountDirectory implements UserDirectory {
     }
     const account = this.#store.get(username);
     const now = this.#clock();
-    if (account === undefined) return 'refused';
+    // Only an account awaiting activation counts failures here: guessing at an active account's
+    // name must not lock its owner out.
+    if (account === undefined || account.activationHash === null) return 'refused';
     if (account.lockedUntil > now) return 'locked';
     const codeHash = activationHashOf(code);
-    const current = !account.disabled && account.activationHash !== null && account.activationExpires > now && equalHex(account.activationHash, codeHash);
+    const current = !account.disabled && account.activationExpires > now && equalHex(account.activationHash, codeHash);
     if (!current || !this.#store.activate(username, codeHash, passwordHash)) {
       this.#store.recordFailure(username, (failures) => lockedUntil(failures, now));
       return 'refused';

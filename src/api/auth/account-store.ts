@@ -119,9 +119,10 @@ export class AccountStore {
     return row.failures;
   }
 
-  /** A successful sign-in: the counters cleared, and the TOTP step used, if any. */
-  recordSuccess(username: string, totpStep: number | undefined): void {
-    this.#db.prepare('UPDATE account SET failures = 0, locked_until = 0, totp_last_step = max(totp_last_step, ?) WHERE username = ?').run(totpStep ?? 0, username);
+  /** A successful sign-in: the counters cleared, and the TOTP step used, if any; false (nothing changed) if that step was used already. */
+  recordSuccess(username: string, totpStep: number | undefined): boolean {
+    if (totpStep === undefined) return this.#update('UPDATE account SET failures = 0, locked_until = 0 WHERE username = ?', username);
+    return this.#update('UPDATE account SET failures = 0, locked_until = 0, totp_last_step = ? WHERE username = ? AND totp_last_step < ?', totpStep, username, totpStep);
   }
 
   /** Sets the password hash, spends any activation code and clears the lock; true if the account exists. */

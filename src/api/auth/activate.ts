@@ -12,7 +12,8 @@ import { PASSWORD_LENGTH_MAX, type ActivationOutcome } from './users.js';
 
 const REFUSALS: Record<Exclude<ActivationOutcome, 'activated'>, { statusCode: number; message: string }> = {
   refused: { statusCode: 401, message: 'Unknown username, or the activation code is wrong, used or expired. Your practice can give you a new one.' },
-  locked: { statusCode: 429, message: 'Too many failed attempts for this account: it is locked for a while. Try again later.' },
+  // Reads like a wrong code: a lock must not tell which names exist.
+  locked: { statusCode: 401, message: 'Unknown username, or the activation code is wrong, used or expired. Your practice can give you a new one.' },
   'weak-password': { statusCode: 400, message: `Choose a password of ${PASSWORD_LENGTH_MIN} to ${PASSWORD_LENGTH_MAX} characters.` },
 };
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Fastify from 'fastify';
 import { generateSync } from 'otplib';
-import { createAccount } from './account-admin.js';
+import { createAccount, resetSecondFactor } from './account-admin.js';
 import { AccountDirectory } from './account-directory.js';
 import { AccountStore } from './account-store.js';
 import { AuthServer } from './auth-server.js';
@@ -80,12 +80,21 @@ test('an administrator signs in with password and TOTP code, then creates, lists
 
 test('only administrators open admin sessions, and a disabled one loses theirs at once', async (t) => {
   const { store, call, signIn } = await adminApi(t);
-  const { password, totpSecret } = await createAccount(store, { username: 'dr-d', role: 'practitioner', subjectId: 'dr-d' }, Date.now());
-  assert.equal((await signIn('dr-d', password!, totpSecret!)).statusCode, 401, 'a practitioner is no administrator');
+  const practitioner = await createAccount(store, { username: 'dr-d', role: 'practitioner', subjectId: 'dr-d' }, Date.now());
+  assert.equal((await signIn('dr-d', practitioner.password!, practitioner.totpSecret!)).statusCode, 401, 'a practitioner is no administrator');
   const fhirSignIn = await new AccountDirectory(store, { org: 'practice-a' }).signIn({ username: 'root', password: PASSWORD, code: generateSync({ secret: adminSecret(store) }) });
   assert.deepEqual(fhirSignIn, { refused: 'credentials' }, 'an administrator signs in to no FHIR app');
   const { token } = (await signIn()).json() as { token: string };
   store.setDisabled('root', true, Date.now());
   assert.equal((await call('GET', '/users', { token })).statusCode, 401);
+  store.setDisabled('root', false, Date.now());
+  assert.equal((await call('GET', '/users', { token })).statusCode, 401, 'enabling again does not bring back a session');
+  // A new authenticator, so the sign-in below does not replay the code used above.
+  const { totpSecret } = resetSecondFactor(store, 'root', Date.now())!;
+  const { token: fresh } = (await signIn('root', PASSWORD, totpSecret)).json() as { token: string };
+  assert.equal((await call('GET', '/users', { token: fresh })).statusCode, 200);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  store.endSessions('root', Date.now());
+  assert.equal((await call('GET', '/users', { token: fresh })).statusCode, 401, 'end-sessions ends admin sessions too');
   assert.equal((await call('POST', '/session', { body: 'x' })).statusCode, 400);
 });

@@ -73,9 +73,8 @@ async function openSession(auth: AuthServer, request: FastifyRequest): Promise<{
   const [username, password, code] = ['username', 'password', 'code'].map((name) => optionalString(body, name));
   if (username === undefined || password === undefined) throw new AdminError(400, 'invalid', 'username and password are required');
   const signedIn = await accounts.signInAdmin({ username, password, ...(code === undefined ? {} : { code }) });
-  if ('refused' in signedIn) {
-    throw signedIn.refused === 'locked' ? new AdminError(429, 'locked', 'too many failed sign-ins for this account: it is locked for a while') : new AdminError(401, 'refused', 'unknown administrator, wrong password or wrong authentication code');
-  }
+  // A locked account reads like a wrong password: a lock must not tell which names exist.
+  if ('refused' in signedIn) throw new AdminError(401, 'refused', 'unknown administrator, wrong password or wrong authentication code (after repeated failures an account is locked for a while)');
   const session = auth.adminSessions.open(signedIn.username);
   if (session === undefined) throw new AdminError(503, 'unavailable', 'too many admin sessions are open; try again later');
   return { statusCode: 200, body: { token: session.token, token_type: 'Bearer', expires_in: session.expiresInSeconds } };
@@ -119,11 +118,12 @@ function secretsOf(accounts: AccountDirectory, username: string, secrets: Issued
   return { ...secrets, ...(totpSecret === undefined ? {} : { totpUri: totpUri(TOTP_ISSUER, `${username}@${accounts.org}`, totpSecret) }) };
 }
 
-/** The accounts, when the caller holds an open admin session of an enabled administrator. */
+/** The accounts, when the caller holds an open admin session of an enabled administrator; logs who acts. */
 function administrator(auth: AuthServer, request: FastifyRequest): AccountDirectory {
   const accounts = accountsOf(auth);
-  const username = auth.adminSessions.find(adminToken(request));
-  if (username === undefined || !accounts.isActiveAdmin(username)) throw new AdminError(401, 'unauthorized', 'an admin session is required: POST /auth/admin/session');
+  const session = auth.adminSessions.find(adminToken(request));
+  if (session === undefined || !accounts.isActiveAdmin(session.username, session.openedAt)) throw new AdminError(401, 'unauthorized', 'an admin session is required: POST /auth/admin/session');
+  request.log.info({ admin: session.username, method: request.method, route: request.routeOptions.url, params: request.params }, 'account administration');
   return accounts;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Sessions of organisation administrators at the account management API: an opaque random
  * token per sign-in, held in memory only (a restart signs every administrator out), good for
- * fifteen minutes and only while the account stays an enabled administrator. They are not
+ * fifteen minutes and only while the account stays an enabled administrator whose sessions
+ * were not ended since. They are not
  * access tokens: they open no FHIR or ledger route, and no access token opens the admin API.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,9 +18,17 @@ export interface AdminSession {
   readonly expiresInSeconds: number;
 }
 
+/** Whose an open session is, and since when. */
+export interface OpenSession {
+  readonly username: string;
+  /** When the administrator signed in (ms since the epoch). */
+  readonly openedAt: number;
+  readonly expires: number;
+}
+
 /** The open admin sessions of one node. */
 export class AdminSessions {
-  readonly #sessions = new Map<string, { readonly username: string; readonly expires: number }>();
+  readonly #sessions = new Map<string, OpenSession>();
   readonly #clock: () => number;
 
   constructor(clock: () => number = Date.now) {
@@ -32,15 +41,14 @@ export class AdminSessions {
     for (const [token, session] of this.#sessions) if (session.expires <= now) this.#sessions.delete(token);
     if (this.#sessions.size >= ADMIN_SESSIONS_MAX) return undefined;
     const token = randomBytes(32).toString('base64url');
-    this.#sessions.set(token, { username, expires: now + ADMIN_SESSION_MS });
+    this.#sessions.set(token, { username, openedAt: now, expires: now + ADMIN_SESSION_MS });
     return { token, expiresInSeconds: ADMIN_SESSION_MS / 1000 };
   }
 
-  /** The administrator whose unexpired session `token` is. */
-  find(token: string): string | undefined {
+  /** The unexpired session `token` opens. */
+  find(token: string): OpenSession | undefined {
     const session = this.#sessions.get(token);
-    if (session === undefined || session.expires <= this.#clock()) return undefined;
-    return session.username;
+    return session === undefined || session.expires <= this.#clock() ? undefined : session;
   }
 
   /** Ends the session `token`, if open. */

@@ -21,11 +21,8 @@ export const AUTHORIZATION_REQUEST_PARAMETERS = ['response_type', 'client_id', '
 /** A S256 code_challenge: BASE64URL of a SHA-256 digest, unpadded (RFC 7636 §4.2). */
 const CODE_CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-/** What the login form says when sign-in is refused: never which credential was wrong. */
-const SIGN_IN_REFUSALS = {
-  credentials: 'Unknown username, wrong password or wrong authentication code.',
-  locked: 'Too many failed sign-ins for this account: it is locked for a while. Try again later, or ask your administrator.',
-} as const;
+/** What the login form says when sign-in is refused: never which credential was wrong, nor whether the name exists (so nor whether it is locked). */
+const SIGN_IN_REFUSED = 'Unknown username, wrong password or wrong authentication code. After repeated failures an account is locked for a while.';
 
 interface RedirectTarget {
   readonly client: PublicClient;
@@ -115,9 +112,9 @@ async function login(auth: AuthServer, request: AuthorizationRequest, form: URLS
   const password = parameter(form, 'password');
   const oneTimeCode = parameter(form, 'code');
   const signIn = username === undefined || password === undefined ? { refused: 'credentials' as const } : await auth.users.signIn({ username, password, ...(oneTimeCode === undefined ? {} : { code: oneTimeCode }) });
-  if ('refused' in signIn) return page(401, loginPage(viewOf(auth, request, SIGN_IN_REFUSALS[signIn.refused])));
+  if ('refused' in signIn) return page(401, loginPage(viewOf(auth, request, SIGN_IN_REFUSED)));
   const { user } = signIn;
-  const code = auth.codes.issue({ clientId: request.client.clientId, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge, grant: grantFor(request, user) });
+  const code = auth.codes.issue({ clientId: request.client.clientId, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge, grant: grantFor(request, user), signedInAt: auth.clock() });
   if (code === undefined) throw new OAuthError('temporarily_unavailable', 'too many sign-ins in progress; try again shortly');
   return { kind: 'redirect', location: withParameters(request.redirectUri, { code, state: request.state }) };
 }

@@ -18,6 +18,8 @@ export interface CodeBinding {
   /** BASE64URL(SHA-256(code_verifier)): the S256 challenge (RFC 7636 §4.2). */
   readonly codeChallenge: string;
   readonly grant: AccessGrant;
+  /** When the user signed in (ms since the epoch): their session, and any refresh family, dates from then. */
+  readonly signedInAt: number;
 }
 
 /** A code's binding and when it stops being redeemable. */

@@ -111,3 +111,24 @@ test('over HTTP: POST /auth/revoke logs out (RFC 7009); an ended or disabled acc
   assert.deepEqual([ended.status, ended.body.error], [400, 'invalid_grant']);
   assert.match(ended.body.error_description!, /session has ended/);
 });
+
+test('a code issued before the sessions ended cannot be redeemed after', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-code-'));
+  const store = new AccountStore(join(dir, 'users.db'));
+  t.after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const password = 'a long patient password';
+  await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-0001', password }, Date.now());
+  const fixture = await authFixture(t, { users: new AccountDirectory(store, { org: 'practice-a' }) });
+  const { verifier, challenge } = pkcePair();
+  const authorize = { response_type: 'code', client_id: APP_ID, redirect_uri: REDIRECT_URI, scope: 'patient/*.rs offline_access', state: 's', aud: FHIR_BASE, code_challenge: challenge, code_challenge_method: 'S256' };
+  const redirect = await postForm(fixture.app, '/auth/authorize', { ...authorize, username: 'pat', password });
+  const code = new URL(String(redirect.headers['location'])).searchParams.get('code')!;
+  fixture.clock.advance(1000);
+  store.endSessions('pat', fixture.clock.now);
+  const exchanged = await postForm(fixture.app, '/auth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: APP_ID, code_verifier: verifier });
+  assert.equal(exchanged.statusCode, 400);
+  assert.match((exchanged.json() as TokenBody).error_description!, /session has ended/);
+});

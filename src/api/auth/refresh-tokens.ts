@@ -61,10 +61,10 @@ export class RefreshTokens {
     this.#clock = options.clock ?? Date.now;
   }
 
-  /** A new refresh token for `grant`, issued to `clientId`: the first of a new family unless `family` is given. */
-  issue(grant: AccessGrant, clientId: string, family?: RefreshFamily): string {
+  /** A new refresh token for `grant`, issued to `clientId`: the next of `family`, or the first of a new one for a sign-in at `startedAt` (now by default). */
+  issue(grant: AccessGrant, clientId: string, family: RefreshFamily | { readonly startedAt: number } = { startedAt: this.#clock() }): string {
     const now = this.#clock();
-    const { id, startedAt } = family ?? { id: randomBytes(16).toString('base64url'), startedAt: now };
+    const { id, startedAt } = 'id' in family ? family : { id: randomBytes(16).toString('base64url'), startedAt: family.startedAt };
     const token = randomBytes(32).toString('base64url');
     const expiresAt = Math.min(now + REFRESH_TOKEN_IDLE_MS, startedAt + REFRESH_FAMILY_MAX_MS);
     this.#db.prepare('DELETE FROM refresh_token WHERE expires_at <= ? AND family NOT IN (SELECT family FROM refresh_token WHERE expires_at > ?)').run(now, now);

@@ -62,7 +62,8 @@ export async function authorizationCodeGrant(auth: AuthServer, form: URLSearchPa
   if (pending.clientId !== clientId) throw new OAuthError('invalid_grant', 'the code was issued to another client');
   if (pending.redirectUri !== redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri differs from the authorization request');
   if (!challengeMatches(verifier, pending.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
-  return respond(auth, pending.grant, { clientId });
+  endedSession(auth, pending.grant, pending.signedInAt);
+  return respond(auth, pending.grant, { clientId, family: { startedAt: pending.signedInAt } });
 }
 
 /**
@@ -73,10 +74,7 @@ export async function refreshTokenGrant(auth: AuthServer, form: URLSearchParams)
   const clientId = requiredParameter(form, 'client_id');
   await publicClientOf(auth, clientId);
   const { grant, family } = auth.refreshTokens.redeem(requiredParameter(form, 'refresh_token'), clientId);
-  if (auth.users.sessionActive?.(grant.principal, family.startedAt) === false) {
-    auth.refreshTokens.revokeFamily(family.id);
-    throw new OAuthError('invalid_grant', 'this session has ended: the account was disabled or all its sessions were ended; sign in again');
-  }
+  endedSession(auth, grant, family.startedAt, () => auth.refreshTokens.revokeFamily(family.id));
   const scopes = parameter(form, 'scope') === undefined ? grant.scopes : scopesWithin(requestedScopes(form), grant.scopes);
   return respond(auth, { ...grant, scopes }, { clientId, family });
 }
@@ -86,6 +84,13 @@ function scopesWithin(requested: readonly Scope[], granted: readonly Scope[]): S
   const within = narrowScopes(requested, granted);
   if (formatScopes(within) !== formatScopes(narrowScopes(requested, requested))) throw new OAuthError('invalid_scope', 'a refresh may not ask for more than the sign-in granted');
   return within;
+}
+
+/** Throws invalid_grant, after `cleanUp`, if the account's sessions ended after `signedInAt` (or it was disabled). */
+function endedSession(auth: AuthServer, grant: AccessGrant, signedInAt: number, cleanUp: () => void = () => undefined): void {
+  if (auth.users.sessionActive?.(grant.principal, signedInAt) !== false) return;
+  cleanUp();
+  throw new OAuthError('invalid_grant', 'this session has ended: the account was disabled or all its sessions were ended; sign in again');
 }
 
 async function publicClientOf(auth: AuthServer, clientId: string): Promise<void> {
@@ -102,7 +107,7 @@ export function challengeMatches(verifier: string, challenge: string): boolean {
 }
 
 /** The access token for `grant`; for a user's app granted offline_access, also the next refresh token of the session. */
-async function respond(auth: AuthServer, grant: AccessGrant, session?: { clientId: string; family?: RefreshFamily }): Promise<TokenResponse> {
+async function respond(auth: AuthServer, grant: AccessGrant, session?: { clientId: string; family: RefreshFamily | { readonly startedAt: number } }): Promise<TokenResponse> {
   const response: TokenResponse = { access_token: await auth.tokens.issue(grant), token_type: 'Bearer', expires_in: auth.tokens.lifetimeSeconds, scope: formatScopes(grant.scopes) };
   if (grant.patient !== undefined) response.patient = grant.patient;
   if (session !== undefined && hasNamedScope(grant.scopes, 'offline_access')) response.refresh_token = auth.refreshTokens.issue(grant, session.clientId, session.family);
