@@ -10,7 +10,7 @@
 import type { Etcd3, Watcher } from 'etcd3';
 import type { Checkpoint } from '../../ledger/index.js';
 import type { CheckpointExchange } from '../checkpoint-exchange.js';
-import { connectEtcd, currentRevision, rangeAll } from './etcd-client.js';
+import { closeEtcd, connectEtcd, currentRevision, rangeAll } from './etcd-client.js';
 import { EtcdKeys } from './etcd-keys.js';
 
 const PAGE_SIZE = 64;
@@ -22,6 +22,7 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #watchers = new Set<Promise<Watcher | undefined>>();
+  #closed = false;
 
   /** Connects to `endpoints`; `namespace` is the network's, as the orderer's. Throws RangeError on a bad namespace. */
   constructor(endpoints: readonly string[], namespace: string) {
@@ -45,7 +46,7 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
         // Not JSON: not a checkpoint, and nothing a peer sends may stop this node.
       }
     };
-    const watcher = this.#follow(deliver, () => active);
+    const watcher = this.#follow(deliver, () => active && !this.#closed);
     this.#watchers.add(watcher);
     return () => {
       active = false;
@@ -72,11 +73,10 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
     return undefined;
   }
 
-  /** Stops every subscription and closes the client. */
+  /** Stops every subscription and closes the client (detaching its watches, connected or not). */
   async close(): Promise<void> {
-    const watchers = await Promise.all(this.#watchers);
-    await Promise.all(watchers.map((watcher) => watcher?.cancel().catch(() => undefined)));
+    this.#closed = true;
     this.#watchers.clear();
-    this.#client.close();
+    closeEtcd(this.#client);
   }
 }

@@ -4,7 +4,7 @@
  * for about a second, not the default client's twelve), and paged range reads, because one
  * response or watch batch over the 4 MiB gRPC limit stalls silently.
  */
-import { Etcd3, isRecoverableError, type IKeyValue, type IRangeResponse } from 'etcd3';
+import { Etcd3, isRecoverableError, type Election, type IKeyValue, type IRangeResponse, type Namespace, type Watcher } from 'etcd3';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, type IBackoff } from 'cockatiel';
 import { prefixEnd } from './etcd-keys.js';
 
@@ -29,6 +29,39 @@ export function connectEtcd(endpoints: readonly string[]): Etcd3 {
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) as unknown as IBackoff<unknown>,
     },
   });
+}
+
+/** The part of etcd3's private WatchManager that closing needs. */
+interface WatchManagerInternals {
+  watchers: Watcher[];
+  expectedClosers: Set<Watcher>;
+  state: number;
+  stream?: { cancel(): void };
+}
+const WATCH_CONNECTED = 2;
+
+/**
+ * Closes `client`, first ending the watch stream of it and of each of `namespaces` (a namespace,
+ * and an election's, has its own). etcd3 keeps a watch stream open, and re-opens it forever, for
+ * any watcher still attached when its client closes, which keeps the process alive: an election
+ * candidate's wait for the leader's key to go is never cancelled by a resign, and a cancelled
+ * watcher waits for a reply that a closed client never reads.
+ */
+export function closeEtcd(client: Etcd3, namespaces: readonly Namespace[] = []): void {
+  for (const namespace of [client, ...namespaces]) {
+    const manager = (namespace as unknown as { watchManager?: WatchManagerInternals }).watchManager;
+    if (manager === undefined) continue;
+    manager.watchers = [];
+    manager.expectedClosers.clear();
+    // With no watcher left, the stream's error handler does not reconnect.
+    if (manager.state === WATCH_CONNECTED) manager.stream?.cancel();
+  }
+  client.close();
+}
+
+/** The namespace an election keeps to itself (etcd3 does not expose it), for closeEtcd. */
+export function electionNamespace(election: Election): Namespace {
+  return (election as unknown as { namespace: Namespace }).namespace;
 }
 
 /** One page of a range read. */

@@ -15,7 +15,7 @@ import { OrdererStoppedError, QueueFullError, type BlockConsumer, type OrderedBa
 import { BlockLog, type Manifest } from './block-log.js';
 import { BlockFollower, ConsumerFailure } from './block-follower.js';
 import { COMPACT_INTERVAL_MS } from './compaction.js';
-import { connectEtcd } from './etcd-client.js';
+import { closeEtcd, connectEtcd } from './etcd-client.js';
 import { EtcdKeys } from './etcd-keys.js';
 import { Proposer } from './proposer.js';
 import { RecentTxIds } from './recent-txids.js';
@@ -81,7 +81,7 @@ export class EtcdOrderer implements Orderer {
       const queue = await readQueueHead(client, keys, Number.MAX_SAFE_INTEGER);
       return new EtcdOrderer(client, options, queue.entries);
     } catch (error) {
-      client.close();
+      closeEtcd(client);
       throw error;
     }
   }
@@ -179,7 +179,7 @@ export class EtcdOrderer implements Orderer {
     await this.stop();
     this.#closed = true;
     await this.#writer.flushed();
-    this.client.close();
+    this.#closeClient();
   }
 
   /**
@@ -189,7 +189,11 @@ export class EtcdOrderer implements Orderer {
   async crash(): Promise<void> {
     this.#closed = true;
     const stopped = Promise.allSettled([this.#proposer?.abandon(), this.#follower?.stop()]);
-    this.client.close();
+    this.#closeClient();
     await stopped;
+  }
+
+  #closeClient(): void {
+    closeEtcd(this.client, this.#proposer === undefined ? [] : [this.#proposer.electionNamespace]);
   }
 }

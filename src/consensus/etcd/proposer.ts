@@ -6,7 +6,8 @@
  * txId already ordered), has its node build the block, and appends it fenced on its election
  * key. A proposer that loses its lease stops at once; the next one starts from etcd alone.
  */
-import type { Campaign, Etcd3, Watcher } from 'etcd3';
+import type { Campaign, Election, Etcd3, Namespace, Watcher } from 'etcd3';
+import { electionNamespace } from './etcd-client.js';
 import type { OrderedBatch } from '../orderer.js';
 import type { BlockLog, Fence } from './block-log.js';
 import type { BlockFollower } from './block-follower.js';
@@ -46,6 +47,7 @@ export class Proposer {
   /** When the first transaction not yet cut was queued, as far as the writers watch tells. */
   #firstQueuedAt: number | undefined;
   readonly #compaction: CompactionState;
+  readonly #election: Election;
 
   constructor(
     private readonly client: Etcd3,
@@ -55,6 +57,12 @@ export class Proposer {
     private readonly host: ProposerHost,
   ) {
     this.#compaction = { intervalMs: host.compactIntervalMs, lastRun: 0, revision: undefined };
+    this.#election = client.namespace(keys.root).election('proposer', host.leaseTtlSec);
+  }
+
+  /** Where the election's watches live; the orderer ends them when it closes the client. */
+  get electionNamespace(): Namespace {
+    return electionNamespace(this.#election);
   }
 
   start(): void {
@@ -88,7 +96,7 @@ export class Proposer {
 
   async #run(): Promise<void> {
     while (this.#running) {
-      const campaign = (this.#campaign = this.client.namespace(this.keys.root).election('proposer', this.host.leaseTtlSec).campaign(this.host.nodeId));
+      const campaign = (this.#campaign = this.#election.campaign(this.host.nodeId));
       const lost = new Promise<void>((resolve) => campaign.on('error', () => resolve()));
       try {
         const elected = await Promise.race([campaign.wait().then(() => true), lost.then(() => false), this.#stopped.then(() => false)]);
