@@ -37,7 +37,9 @@ interface WatchManagerInternals {
   expectedClosers: Set<Watcher>;
   state: number;
   stream?: { cancel(): void };
+  queue?: { destroy(): void };
 }
+const WATCH_IDLE = 0;
 const WATCH_CONNECTED = 2;
 
 /**
@@ -50,13 +52,29 @@ const WATCH_CONNECTED = 2;
 export function closeEtcd(client: Etcd3, namespaces: readonly Namespace[] = []): void {
   for (const namespace of [client, ...namespaces]) {
     const manager = (namespace as unknown as { watchManager?: WatchManagerInternals }).watchManager;
-    if (manager === undefined) continue;
-    manager.watchers = [];
-    manager.expectedClosers.clear();
-    // With no watcher left, the stream's error handler does not reconnect.
-    if (manager.state === WATCH_CONNECTED) manager.stream?.cancel();
+    if (manager !== undefined) endWatches(manager);
   }
   client.close();
+}
+
+/**
+ * Leaves `manager` idle with no watcher, so it never reconnects and a later cancel() returns at
+ * once, and releases every cancel() already waiting: for etcd's reply ('end') or for the watch
+ * to be created ('disconnected'), as etcd3 itself does when its stream drops.
+ */
+function endWatches(manager: WatchManagerInternals): void {
+  const watchers = manager.watchers;
+  manager.watchers = [];
+  manager.expectedClosers.clear();
+  if (manager.state === WATCH_CONNECTED) {
+    manager.queue?.destroy();
+    manager.stream?.cancel();
+  }
+  manager.state = WATCH_IDLE;
+  for (const watcher of watchers) {
+    watcher.emit('disconnected', new Error('etcd client closed'));
+    watcher.emit('end');
+  }
 }
 
 /** The namespace an election keeps to itself (etcd3 does not expose it), for closeEtcd. */
