@@ -6,7 +6,8 @@
  *   head                          height of the newest appended block (small; watched)
  *   manifests/<height>            block manifest: time, txIds, part count, size, SHA-256
  *   parts/<height>/<term>/<part>  block bytes, ≤ PART_SIZE_BYTES each, written by proposer term
- *   txq/<writer>/<seq>            a transaction waiting for a block
+ *   txq/<writer>/<seq>.<bytes>    a transaction waiting for a block, and its size (so that its
+ *                                 value can be read in pages of bounded bytes)
  *   writers/<writer>              last sequence number of a writer (small; watched by the proposer)
  *   committed/<nodeId>            height each node has committed (drives compaction)
  *   election/proposer/<lease>     the proposer election (etcd3's Election)
@@ -55,8 +56,8 @@ export class EtcdKeys {
   txqOf(writer: string): string {
     return `${this.txq}${checkId(writer, 'writer')}/`;
   }
-  txqEntry(writer: string, seq: number): string {
-    return this.txqOf(writer) + pad(seq);
+  txqEntry(writer: string, seq: number, sizeBytes: number): string {
+    return `${this.txqOf(writer)}${pad(seq)}.${sizeBytes}`;
   }
   get writers(): string {
     return `${this.root}writers/`;
@@ -80,6 +81,12 @@ function checkId(id: string, name: string): string {
 /** The number at the end of `key` (a padded height or sequence number). */
 export function numberAtEnd(key: string): number {
   return Number(key.slice(key.lastIndexOf('/') + 1));
+}
+
+/** The size a queued transaction's key states, or undefined for a key that states none. */
+export function txqEntrySize(key: string): number | undefined {
+  const match = /\/\d+\.(\d+)$/.exec(key);
+  return match === null ? undefined : Number(match[1]);
 }
 
 /** The last path segment of `key`. */

@@ -73,6 +73,20 @@ test('a block larger than one etcd part is stored in parts and delivered whole',
   }
 });
 
+test('a queue of 1 MiB transactions is read in pages of bounded bytes, and each block keeps to its byte limit', async () => {
+  const namespace = `big-queue-${randomBytes(4).toString('hex')}`;
+  const blockBytesMax = 2.5 * 1024 * 1024;
+  const orderer = await EtcdOrderer.open({ ...etcdOnly, blockTxCountMax: 16, blockBytesMax, endpoints: cluster.endpoints, namespace, nodeId: 'n0' });
+  const txs = [0, 1, 2, 3, 4, 5, 6].map((i) => Buffer.alloc(TX_BYTES_MAX - i, 97 + i));
+  await Promise.all(txs.map((tx) => orderer.submit(tx)));
+  const consumer = new BytesConsumer();
+  await orderer.start(consumer);
+  await until(() => consumer.blocks.reduce((sum, block) => sum + block.length, 0) >= txs.reduce((sum, tx) => sum + tx.length, 0), 'seven 1 MiB transactions');
+  await orderer.close();
+  assert.deepEqual(Buffer.concat(consumer.blocks), Buffer.concat(txs));
+  assert.deepEqual(consumer.blocks.map((block) => Math.round(block.length / TX_BYTES_MAX)), [2, 2, 2, 1]);
+});
+
 test('blocks every node has committed are deleted and etcd history compacted; a node left behind is told so', async () => {
   const namespace = `compact-${randomBytes(4).toString('hex')}`;
   const open = (nodeId: string, onFatal?: (error: Error) => void) =>

@@ -9,7 +9,7 @@ import type { Etcd3 } from 'etcd3';
 import { txIdOf } from '../../ledger/index.js';
 import { OrdererUnavailableError } from '../orderer.js';
 import { rangeAll } from './etcd-client.js';
-import { lastSegment, type EtcdKeys } from './etcd-keys.js';
+import { lastSegment, txqEntrySize, type EtcdKeys } from './etcd-keys.js';
 
 /** etcd refuses a transaction of more than --max-txn-ops operations (128 by default). */
 export const TXN_OPS_MAX = 100;
@@ -76,7 +76,7 @@ export class TxQueueWriter {
   }
 
   async #write(group: readonly Waiting[]): Promise<void> {
-    const puts = group.map(({ bytes }) => ({ request_put: { key: Buffer.from(this.keys.txqEntry(this.writerId, ++this.#seq)), value: Buffer.from(bytes) } }));
+    const puts = group.map(({ bytes }) => ({ request_put: { key: Buffer.from(this.keys.txqEntry(this.writerId, ++this.#seq, bytes.length)), value: Buffer.from(bytes) } }));
     // The writer key changes with every append: the proposer watches these small keys, never the
     // queue's values.
     puts.push({ request_put: { key: Buffer.from(this.keys.writer(this.writerId)), value: Buffer.from(String(this.#seq)) } });
@@ -101,7 +101,8 @@ export interface QueueHead {
 }
 
 const KEY_PAGE = 1024;
-const VALUE_PAGE = 16;
+/** Bytes of values read in one range: a block's read takes a few round trips and bounded memory. */
+const VALUE_PAGE_BYTES = 3 * 1024 * 1024;
 
 /**
  * Reads the oldest `countMax` queued transactions (at most `bytesMax` bytes, but at least one),
@@ -117,7 +118,7 @@ export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: num
     return found.kvs.map((entry) => ({ key: entry.key.toString(), writer, modRevision: Number(entry.mod_revision) }));
   }));
   const chosen = heads.flat().sort((a, b) => a.modRevision - b.modRevision || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, countMax);
-  const values = await fetchValues(client, chosen, revision);
+  const values = await fetchValues(client, withinBytes(chosen, bytesMax), revision);
   const entries: QueuedTx[] = [];
   let bytes = 0;
   for (const entry of chosen) {
@@ -132,18 +133,47 @@ export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: num
   return { entries, lastKeyByWriter };
 }
 
-/** Values of `chosen`, read per writer as one key range at `revision`. */
-async function fetchValues(client: Etcd3, chosen: readonly { key: string; writer: string }[], revision: string): Promise<Map<string, Uint8Array>> {
-  const spans = new Map<string, { first: string; last: string }>();
-  for (const { key, writer } of chosen) {
-    const span = spans.get(writer);
-    if (span === undefined) spans.set(writer, { first: key, last: key });
-    else if (key > span.last) span.last = key;
+type QueueKey = Omit<QueuedTx, 'bytes' | 'txId'>;
+
+/** The first of `chosen` whose stated sizes fit in `bytesMax` (at least one); a key that states no size counts as empty here, and is checked once read. */
+function withinBytes(chosen: readonly QueueKey[], bytesMax: number): QueueKey[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < chosen.length && (count === 0 || bytes + (txqEntrySize(chosen[count]!.key) ?? 0) <= bytesMax)) {
+    bytes += txqEntrySize(chosen[count]!.key) ?? 0;
+    count += 1;
   }
+  return chosen.slice(0, count);
+}
+
+/**
+ * Values of `chosen` at `revision`, each writer's keys read as key ranges of at most
+ * VALUE_PAGE_BYTES by their stated sizes (a key that states none counts as the largest
+ * transaction), all ranges at once.
+ */
+async function fetchValues(client: Etcd3, chosen: readonly QueueKey[], revision: string): Promise<Map<string, Uint8Array>> {
   const values = new Map<string, Uint8Array>();
-  await Promise.all([...spans.values()].map(async ({ first, last }) => {
-    const found = await rangeAll(client, { start: first, end: Buffer.from(`${last}\0`), pageSize: VALUE_PAGE, revision });
+  await Promise.all(valuePages(chosen).map(async (page) => {
+    const found = await rangeAll(client, { start: page[0]!, end: Buffer.from(`${page.at(-1)!}\0`), pageSize: page.length, revision });
     for (const kv of found.kvs) values.set(kv.key.toString(), new Uint8Array(kv.value));
   }));
   return values;
+}
+
+/** `chosen`'s keys, per writer in key order, cut into runs whose stated sizes fit in VALUE_PAGE_BYTES. */
+function valuePages(chosen: readonly QueueKey[]): string[][] {
+  const pages: string[][] = [];
+  const open = new Map<string, { keys: string[]; bytes: number }>();
+  for (const { key, writer } of [...chosen].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+    const size = txqEntrySize(key) ?? TXN_BYTES_MAX;
+    let page = open.get(writer);
+    if (page === undefined || page.bytes + size > VALUE_PAGE_BYTES) {
+      page = { keys: [], bytes: 0 };
+      open.set(writer, page);
+      pages.push(page.keys);
+    }
+    page.keys.push(key);
+    page.bytes += size;
+  }
+  return pages;
 }
