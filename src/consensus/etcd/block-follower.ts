@@ -52,6 +52,8 @@ export class BlockFollower {
   #published = -1;
   readonly #wake = new Wakeup();
   readonly #progress = new Wakeup();
+  /** The block this node's proposer just appended, delivered without reading it back from etcd. */
+  #appended: { readonly manifest: Manifest; readonly block: Uint8Array } | undefined;
 
   constructor(
     private readonly client: Etcd3,
@@ -103,6 +105,15 @@ export class BlockFollower {
     this.#watcher = undefined;
   }
 
+  /**
+   * Takes the block this node's proposer has just appended (its manifest is in etcd), so that it
+   * is delivered from memory rather than read back; the same bytes, in the same order.
+   */
+  appended(manifest: Manifest, block: Uint8Array): void {
+    this.#appended = { manifest, block };
+    this.#wake.notify();
+  }
+
   /** Resolves once every block up to `height` is delivered; false if the follower stopped first. */
   async reached(height: number): Promise<boolean> {
     while (this.#next <= height) {
@@ -135,6 +146,13 @@ export class BlockFollower {
 
   /** Delivers every block appended after the next height; false when there was none. */
   async #catchUp(): Promise<boolean> {
+    const own = this.#appended;
+    this.#appended = undefined;
+    if (own?.manifest.height === this.#next) {
+      await this.#deliver(own.manifest, own.block);
+      await this.#publish();
+      return true;
+    }
     const head = await this.log.head();
     if (head < this.#next) return false;
     const before = this.#next;
@@ -142,11 +160,7 @@ export class BlockFollower {
       if (manifest.height !== this.#next) break;
       const block = await this.log.block(manifest);
       if (!this.#running) return true;
-      await this.host.deliver(manifest, block);
-      this.host.recent.add(manifest.txIds);
-      this.#next += 1;
-      this.#lastTime = Math.max(this.#lastTime, manifest.time);
-      this.#progress.notify();
+      await this.#deliver(manifest, block);
     }
     if (this.#next === before) {
       const floor = await this.log.floor();
@@ -155,6 +169,14 @@ export class BlockFollower {
     }
     await this.#publish();
     return true;
+  }
+
+  async #deliver(manifest: Manifest, block: Uint8Array): Promise<void> {
+    await this.host.deliver(manifest, block);
+    this.host.recent.add(manifest.txIds);
+    this.#next += 1;
+    this.#lastTime = Math.max(this.#lastTime, manifest.time);
+    this.#progress.notify();
   }
 
   /** Has the consumer commit every block below `floor`, which etcd no longer holds. */

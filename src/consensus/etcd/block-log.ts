@@ -88,16 +88,16 @@ export class BlockLog {
   }
 
   /**
-   * Appends a block at `append.height` under `fence`. Returns false when the height was taken or
-   * the fence lost (another proposer now leads); nothing is written then.
+   * Appends a block at `append.height` under `fence`; returns its manifest. Returns undefined when
+   * the height was taken or the fence lost (another proposer now leads); nothing is written then.
    */
-  async append(fence: Fence, append: Append): Promise<boolean> {
+  async append(fence: Fence, append: Append): Promise<Manifest | undefined> {
     const parts = splitParts(append.block);
     const fenced = [{ key: Buffer.from(fence.electionKey), target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }];
     for (let i = 0; i < parts.length - 1; i++) {
       const put = { request_put: { key: Buffer.from(this.keys.part(append.height, fence.term, i)), value: parts[i]! } };
       const written = await this.client.kv.txn({ compare: fenced, success: [put], failure: [] });
-      if (!written.succeeded) return false;
+      if (!written.succeeded) return undefined;
     }
     const manifest: Manifest = {
       height: append.height,
@@ -116,7 +116,7 @@ export class BlockLog {
     ];
     const compare = [...fenced, { key: Buffer.from(this.keys.manifest(append.height)), target: 'Create' as const, result: 'Equal' as const, create_revision: 0 }];
     const committed = await this.client.kv.txn({ compare, success, failure: [] });
-    return committed.succeeded || (await this.#isOurs(append.height, manifest));
+    return committed.succeeded || (await this.#isOurs(append.height, manifest)) ? manifest : undefined;
   }
 
   /** True when the manifest at `height` is `manifest`: a client retry of an append that had already succeeded. */

@@ -136,12 +136,16 @@ export class Proposer {
     });
     watcher.on('error', () => undefined);
     try {
+      // Blocks appended before this term are delivered first; after that only this proposer appends.
+      let caughtUp = false;
       while (this.#running && leading) {
         try {
-          if (!(await this.#leadOnce(fence, () => leading))) return;
+          if (!(await this.#leadOnce(fence, () => leading, caughtUp))) return;
+          caughtUp = true;
         } catch (error) {
           // An unreachable etcd member is not a lost election: the lease decides that. Retry.
           if (error instanceof ConsumerFailure) throw error;
+          caughtUp = false;
           await sleep(RETRY_MS);
         }
       }
@@ -163,9 +167,12 @@ export class Proposer {
     return setInterval(() => void lease?.keepaliveOnce({ deadline: Date.now() + periodMs }).catch(() => undefined), periodMs);
   }
 
-  /** Cuts one block when one is due; false once this proposer must step down. */
-  async #leadOnce(fence: Fence, leading: () => boolean): Promise<boolean> {
-    if (!(await this.follower.caughtUp())) return false;
+  /**
+   * Cuts one block when one is due; false once this proposer must step down. Unless `caughtUp`,
+   * first delivers every block already appended (another proposer's, before this term).
+   */
+  async #leadOnce(fence: Fence, leading: () => boolean, caughtUp: boolean): Promise<boolean> {
+    if (!caughtUp && !(await this.follower.caughtUp())) return false;
     if ((await this.#waitForBatch(leading)) && !(await this.#cutOne(fence))) return false;
     await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1);
     return true;
@@ -179,6 +186,8 @@ export class Proposer {
   async #waitForBatch(leading: () => boolean): Promise<boolean> {
     let deadline: number | undefined;
     while (this.#running && leading()) {
+      // The writers' watch already says a block is due: no need to count the queue.
+      if (this.#firstQueuedAt !== undefined && Date.now() >= this.#firstQueuedAt + this.host.batchTimeoutMs) return true;
       const count = await this.#queuedCount();
       if (count >= this.host.blockTxCountMax) return true;
       if (count === 0) {
@@ -209,7 +218,9 @@ export class Proposer {
     const time = Math.max(Date.now(), this.follower.lastTime);
     const block = await this.host.propose({ height, time, txs: fresh.map((entry) => entry.bytes) });
     const txIds = fresh.map((entry) => entry.txId);
-    if (!(await this.log.append(fence, { height, time, txIds, block, consumed: head.lastKeyByWriter }))) return false;
+    const manifest = await this.log.append(fence, { height, time, txIds, block, consumed: head.lastKeyByWriter });
+    if (manifest === undefined) return false;
+    this.follower.appended(manifest, block);
     return this.follower.reached(height);
   }
 }
