@@ -8,6 +8,8 @@
  *                     one read at a time, so its latency compares with the plain read's
  *   accessTxPerSec    full-path reads with 64 in flight, counted until every access
  *                     transaction is committed (the log is batched into blocks)
+ *   eventLoopDelayP99Ms  the event loop's delay while those reads run (block commits block it)
+ *   fsyncP99Ms        p99 of a plain fsync of a small file in the data directory, this run
  * The last line is JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { join } from 'node:path';
 import { canonicalBytes } from '../src/crypto/index.js';
 import type { Principal } from '../src/contracts/index.js';
 import { ChartChainNode } from '../src/node/index.js';
+import { fsyncP99Ms, watchEventLoopDelay } from './bench-util.js';
 
 const reads = Number(process.argv[process.argv.indexOf('--reads') + 1] || 3000) || 3000;
 const RECORDS = 200;
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
 
     const txIds: string[] = [];
     let next = 0;
+    const loop = watchEventLoopDelay();
     const started = performance.now();
     const reader = async (): Promise<void> => {
       while (next < reads) {
@@ -98,8 +102,10 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: IN_FLIGHT }, reader));
     for (const txId of txIds) if ((await node.waitForTx(txId, 60_000)).status !== 'ok') throw new Error(`access ${txId} failed`);
     const accessTxPerSec = Math.round(reads / ((performance.now() - started) / 1000));
+    const eventLoopDelayP99Ms = loop.stop();
     console.log(`access transactions: ${accessTxPerSec}/s committed with ${IN_FLIGHT} reads in flight`);
     await node.close();
+    const fsyncMs = fsyncP99Ms(dir);
 
     const plainMs = summary(plain);
     const fullMs = summary(full);
@@ -111,6 +117,8 @@ async function main(): Promise<void> {
         plainReadP99Ms: plainMs.p99,
         p99Ratio: Number((fullMs.p99 / plainMs.p99).toFixed(2)),
         accessTxPerSec,
+        eventLoopDelayP99Ms,
+        fsyncP99Ms: fsyncMs,
         reads,
         resourceBytes: canonicalBytes(resource(0)).byteLength,
       }),

@@ -11,6 +11,8 @@
  *                           consent-checked, logged reads
  *   syntheaImportResourcesPerSec  every Synthea fixture (reference data, modern, legacy) posted
  *                           as Bundles through `chartchain import`'s code path, into a fresh node
+ *   eventLoopDelayP99Ms     the event loop's delay during the creates with the ledger (this
+ *                           process runs the load generator too, so it is an upper bound)
  * The last line is JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { bundleFiles, importBundles } from '../src/cli/import.js';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { loadValidator } from '../src/fhir/index.js';
 import { ChartChainNode } from '../src/node/index.js';
+import { watchEventLoopDelay } from './bench-util.js';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 15) || 15;
 // Enough in flight to fill blocks: each create waits for its block (the orderer cuts every 50 ms).
@@ -116,7 +119,10 @@ async function main(): Promise<void> {
   loadValidator();
   console.log(`bench:fhir: ${seconds} s of creates with ${CONNECTIONS} connections, ledger on and off; then 2,000 reads one at a time`);
   const on = await serve('on');
+  // The load generator runs in this process too, so this is an upper bound on the server's delay.
+  const loop = watchEventLoopDelay();
   const createPerSec = await createsPerSecond(on);
+  const eventLoopDelayP99Ms = loop.stop();
   const read = await readLatency(on);
   const searchPerSec = await searchesPerSecond(on);
   await on.close();
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
   await off.close();
   console.log(`creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s`);
   const ledgerOverhead = Number((createLedgerOffPerSec / createPerSec).toFixed(2));
-  console.log(JSON.stringify({ createPerSec, createLedgerOffPerSec, ledgerOverhead, readP50Ms: read.p50, readP99Ms: read.p99, searchPerSec, syntheaImportResourcesPerSec: imported.resourcesPerSec }));
+  console.log(JSON.stringify({ createPerSec, createLedgerOffPerSec, ledgerOverhead, readP50Ms: read.p50, readP99Ms: read.p99, searchPerSec, syntheaImportResourcesPerSec: imported.resourcesPerSec, eventLoopDelayP99Ms }));
 }
 
 await main();
