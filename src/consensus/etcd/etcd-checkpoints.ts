@@ -39,7 +39,7 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
   subscribe(listener: (checkpoint: unknown) => void): () => void {
     let active = true;
     const deliver = (value: Buffer): void => {
-      if (!active || value.length > CHECKPOINT_BYTES_MAX) return;
+      if (!active || this.#closed || value.length > CHECKPOINT_BYTES_MAX) return;
       try {
         listener(JSON.parse(value.toString('utf8')) as unknown);
       } catch {
@@ -60,6 +60,7 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
     while (isActive()) {
       try {
         const current = await rangeAll(this.#client, { start: this.#prefix, pageSize: PAGE_SIZE });
+        if (!isActive()) return undefined;
         for (const kv of current.kvs) deliver(kv.value);
         const revision = current.revision ?? (await currentRevision(this.#client));
         const watcher = await this.#client.watch().prefix(this.#prefix).startRevision(String(BigInt(revision) + 1n)).create();

@@ -38,6 +38,7 @@ interface WatchManagerInternals {
   state: number;
   stream?: { cancel(): void };
   queue?: { destroy(): void };
+  attach(watcher: Watcher): void;
 }
 const WATCH_IDLE = 0;
 const WATCH_CONNECTED = 2;
@@ -58,23 +59,34 @@ export function closeEtcd(client: Etcd3, namespaces: readonly Namespace[] = []):
 }
 
 /**
- * Leaves `manager` idle with no watcher, so it never reconnects and a later cancel() returns at
- * once, and releases every cancel() already waiting: for etcd's reply ('end') or for the watch
- * to be created ('disconnected'), as etcd3 itself does when its stream drops.
+ * Leaves `manager` idle with no watcher, for good: a cancel() then returns at once, and a watch
+ * started later (by a read that was in flight when the client closed) fails rather than
+ * reconnecting. Every cancel() or create() already waiting is released, for etcd's reply
+ * ('end'), for the watch to be created ('connected' or 'error'), as etcd3 itself does when its
+ * stream drops.
  */
 function endWatches(manager: WatchManagerInternals): void {
   const watchers = manager.watchers;
   manager.watchers = [];
   manager.expectedClosers.clear();
+  manager.attach = (watcher) => setImmediate(() => failWatch(watcher));
   if (manager.state === WATCH_CONNECTED) {
     manager.queue?.destroy();
     manager.stream?.cancel();
   }
   manager.state = WATCH_IDLE;
   for (const watcher of watchers) {
-    watcher.emit('disconnected', new Error('etcd client closed'));
+    watcher.emit('disconnected', CLOSED);
     watcher.emit('end');
+    failWatch(watcher);
   }
+}
+
+const CLOSED = new Error('etcd client closed');
+
+/** Emits 'error' on `watcher` if anything listens (an unheard 'error' would throw). */
+function failWatch(watcher: Watcher): void {
+  if (watcher.listenerCount('error') > 0) watcher.emit('error', CLOSED);
 }
 
 /** The namespace an election keeps to itself (etcd3 does not expose it), for closeEtcd. */

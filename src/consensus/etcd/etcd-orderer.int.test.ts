@@ -87,6 +87,17 @@ test('a queue of 1 MiB transactions is read in pages of bounded bytes, and each 
   assert.deepEqual(consumer.blocks.map((block) => Math.round(block.length / TX_BYTES_MAX)), [2, 2, 2, 1]);
 });
 
+test('an orderer crashed at any moment of its start, even while its first watches are being created, stops', async () => {
+  const namespace = `crash-early-${randomBytes(4).toString('hex')}`;
+  for (let delayMs = 0; delayMs <= 30; delayMs += 3) {
+    const orderer = await EtcdOrderer.open({ ...etcdOnly, endpoints: cluster.endpoints, namespace, nodeId: `n${delayMs}` });
+    void orderer.start(new BytesConsumer()).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const stopped = await Promise.race([orderer.crash().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 5_000, 'hung'))]);
+    assert.equal(stopped, 'stopped', `crash ${delayMs} ms after start`);
+  }
+});
+
 test('blocks every node has committed are deleted and etcd history compacted; a node left behind is told so', async () => {
   const namespace = `compact-${randomBytes(4).toString('hex')}`;
   const open = (nodeId: string, onFatal?: (error: Error) => void) =>

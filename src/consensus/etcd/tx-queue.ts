@@ -135,12 +135,13 @@ export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: num
 
 type QueueKey = Omit<QueuedTx, 'bytes' | 'txId'>;
 
-/** The first of `chosen` whose stated sizes fit in `bytesMax` (at least one); a key that states no size counts as empty here, and is checked once read. */
+/** The first of `chosen` whose stated sizes fit in `bytesMax` (at least one); a key that states no size counts as the largest transaction. */
 function withinBytes(chosen: readonly QueueKey[], bytesMax: number): QueueKey[] {
   let bytes = 0;
   let count = 0;
-  while (count < chosen.length && (count === 0 || bytes + (txqEntrySize(chosen[count]!.key) ?? 0) <= bytesMax)) {
-    bytes += txqEntrySize(chosen[count]!.key) ?? 0;
+  const sizeOf = (entry: QueueKey): number => txqEntrySize(entry.key) ?? TXN_BYTES_MAX;
+  while (count < chosen.length && (count === 0 || bytes + sizeOf(chosen[count]!) <= bytesMax)) {
+    bytes += sizeOf(chosen[count]!);
     count += 1;
   }
   return chosen.slice(0, count);
