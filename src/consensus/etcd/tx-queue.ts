@@ -103,6 +103,8 @@ export interface QueueHead {
 const KEY_PAGE = 1024;
 /** Bytes of values read in one range: a block's read takes a few round trips and bounded memory. */
 const VALUE_PAGE_BYTES = 3 * 1024 * 1024;
+/** Value ranges read at once. */
+const VALUE_READERS = 4;
 
 /**
  * Reads the oldest `countMax` queued transactions (at most `bytesMax` bytes, but at least one),
@@ -150,14 +152,20 @@ function withinBytes(chosen: readonly QueueKey[], bytesMax: number): QueueKey[] 
 /**
  * Values of `chosen` at `revision`, each writer's keys read as key ranges of at most
  * VALUE_PAGE_BYTES by their stated sizes (a key that states none counts as the largest
- * transaction), all ranges at once.
+ * transaction), VALUE_READERS ranges at a time.
  */
 async function fetchValues(client: Etcd3, chosen: readonly QueueKey[], revision: string): Promise<Map<string, Uint8Array>> {
   const values = new Map<string, Uint8Array>();
-  await Promise.all(valuePages(chosen).map(async (page) => {
-    const found = await rangeAll(client, { start: page[0]!, end: Buffer.from(`${page.at(-1)!}\0`), pageSize: page.length, revision });
-    for (const kv of found.kvs) values.set(kv.key.toString(), new Uint8Array(kv.value));
-  }));
+  const pages = valuePages(chosen);
+  // A few ranges at a time, so that a long queue read at start does not race every range
+  // against its deadline at once.
+  const reader = async (): Promise<void> => {
+    for (let page = pages.shift(); page !== undefined; page = pages.shift()) {
+      const found = await rangeAll(client, { start: page[0]!, end: Buffer.from(`${page.at(-1)!}\0`), pageSize: page.length, revision });
+      for (const kv of found.kvs) values.set(kv.key.toString(), new Uint8Array(kv.value));
+    }
+  };
+  await Promise.all(Array.from({ length: VALUE_READERS }, reader));
   return values;
 }
 
