@@ -1,13 +1,12 @@
 /**
  * Child process for the etcd client close test: an election leader and a candidate waiting for
  * it, each on its own client. The candidate resigns and the leader stops renewing its lease, as
- * an orderer's crash() does; then both clients are closed with closeEtcd (or, with `--plain`,
- * client.close()).
- * The process must then exit by itself: nothing of etcd may keep it alive.
+ * an orderer's crash() does; then both clients are closed with closeEtcd. The process must then
+ * exit by itself: nothing of etcd may keep it alive (with a plain client.close() it does not).
  */
 import { closeEtcd, connectEtcd, electionNamespace } from '../src/consensus/etcd/etcd-client.js';
 
-const [endpoint, mode] = process.argv.slice(2);
+const [endpoint] = process.argv.slice(2);
 const leaderClient = connectEtcd([endpoint!]);
 const candidateClient = connectEtcd([endpoint!]);
 // A lease far longer than the test waits, so only closing can end the candidate's watch.
@@ -23,11 +22,6 @@ await new Promise((resolve) => setTimeout(resolve, 500));
 await candidate.resign();
 // The leader crashes: its lease is left to expire, so the candidate's watch never fires.
 (leader as unknown as { lease: { release(): void } }).lease.release();
-if (mode === '--plain') {
-  candidateClient.close();
-  leaderClient.close();
-} else {
-  closeEtcd(candidateClient, [electionNamespace(candidateElection!)]);
-  closeEtcd(leaderClient, [electionNamespace(leaderElection!)]);
-}
+closeEtcd(candidateClient, [electionNamespace(candidateElection!)]);
+closeEtcd(leaderClient, [electionNamespace(leaderElection!)]);
 process.stdout.write('closed\n');

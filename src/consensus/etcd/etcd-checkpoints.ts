@@ -21,7 +21,6 @@ const CHECKPOINT_BYTES_MAX = 4096;
 export class EtcdCheckpointExchange implements CheckpointExchange {
   readonly #client: Etcd3;
   readonly #prefix: string;
-  readonly #watchers = new Set<Promise<Watcher | undefined>>();
   #closed = false;
 
   /** Connects to `endpoints`; `namespace` is the network's, as the orderer's. Throws RangeError on a bad namespace. */
@@ -47,10 +46,8 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
       }
     };
     const watcher = this.#follow(deliver, () => active && !this.#closed);
-    this.#watchers.add(watcher);
     return () => {
       active = false;
-      this.#watchers.delete(watcher);
       void watcher.then((created) => created?.cancel()).catch(() => undefined);
     };
   }
@@ -77,7 +74,6 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
   /** Stops every subscription and closes the client (detaching its watches, connected or not). */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#watchers.clear();
     closeEtcd(this.#client);
   }
 }
