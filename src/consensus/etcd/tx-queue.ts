@@ -66,13 +66,7 @@ export class TxQueueWriter {
   }
 
   #takeGroup(): Waiting[] {
-    let count = 0;
-    let bytes = 0;
-    while (count < this.#waiting.length && count < TXN_OPS_MAX && (count === 0 || bytes + this.#waiting[count]!.bytes.length <= TXN_BYTES_MAX)) {
-      bytes += this.#waiting[count]!.bytes.length;
-      count += 1;
-    }
-    return this.#waiting.splice(0, count);
+    return this.#waiting.splice(0, fittingCount(this.#waiting, TXN_OPS_MAX, TXN_BYTES_MAX, (waiting) => waiting.bytes.length));
   }
 
   async #write(group: readonly Waiting[]): Promise<void> {
@@ -119,17 +113,13 @@ export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: num
     const found = await rangeAll(client, { start: keys.txqOf(writer), pageSize: KEY_PAGE, keysOnly: true, revision, limit: countMax });
     return found.kvs.map((entry) => ({ key: entry.key.toString(), writer, modRevision: Number(entry.mod_revision) }));
   }));
-  const chosen = heads.flat().sort((a, b) => a.modRevision - b.modRevision || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, countMax);
-  const values = await fetchValues(client, withinBytes(chosen, bytesMax), revision);
-  const entries: QueuedTx[] = [];
-  let bytes = 0;
-  for (const entry of chosen) {
+  const chosen = heads.flat().sort((a, b) => a.modRevision - b.modRevision || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const taken = chosen.slice(0, fittingCount(chosen, countMax, bytesMax, (entry) => statedSize(entry.key)));
+  const values = await fetchValues(client, taken, revision);
+  const entries = taken.flatMap((entry): QueuedTx[] => {
     const value = values.get(entry.key);
-    if (value === undefined) continue;
-    if (entries.length > 0 && bytes + value.length > bytesMax) break;
-    bytes += value.length;
-    entries.push({ ...entry, bytes: value, txId: txIdOf(value) });
-  }
+    return value === undefined ? [] : [{ ...entry, bytes: value, txId: txIdOf(value) }];
+  });
   const lastKeyByWriter = new Map<string, string>();
   for (const entry of entries) lastKeyByWriter.set(entry.writer, entry.key);
   return { entries, lastKeyByWriter };
@@ -137,22 +127,23 @@ export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: num
 
 type QueueKey = Omit<QueuedTx, 'bytes' | 'txId'>;
 
-/** The first of `chosen` whose stated sizes fit in `bytesMax` (at least one); a key that states no size counts as the largest transaction. */
-function withinBytes(chosen: readonly QueueKey[], bytesMax: number): QueueKey[] {
-  let bytes = 0;
+/** The size `key` states; a key that states none (written before sizes were) counts as the largest transaction. */
+const statedSize = (key: string): number => txqEntrySize(key) ?? TXN_BYTES_MAX;
+
+/** How many of the first `items`, at most `countMax`, fit in `bytesMax` by `sizeOf` (at least one, if any). */
+function fittingCount<T>(items: readonly T[], countMax: number, bytesMax: number, sizeOf: (item: T) => number): number {
   let count = 0;
-  const sizeOf = (entry: QueueKey): number => txqEntrySize(entry.key) ?? TXN_BYTES_MAX;
-  while (count < chosen.length && (count === 0 || bytes + sizeOf(chosen[count]!) <= bytesMax)) {
-    bytes += sizeOf(chosen[count]!);
+  let bytes = 0;
+  while (count < items.length && count < countMax && (count === 0 || bytes + sizeOf(items[count]!) <= bytesMax)) {
+    bytes += sizeOf(items[count]!);
     count += 1;
   }
-  return chosen.slice(0, count);
+  return count;
 }
 
 /**
  * Values of `chosen` at `revision`, each writer's keys read as key ranges of at most
- * VALUE_PAGE_BYTES by their stated sizes (a key that states none counts as the largest
- * transaction), VALUE_READERS ranges at a time.
+ * VALUE_PAGE_BYTES by their stated sizes, VALUE_READERS ranges at a time.
  */
 async function fetchValues(client: Etcd3, chosen: readonly QueueKey[], revision: string): Promise<Map<string, Uint8Array>> {
   const values = new Map<string, Uint8Array>();
@@ -169,12 +160,15 @@ async function fetchValues(client: Etcd3, chosen: readonly QueueKey[], revision:
   return values;
 }
 
-/** `chosen`'s keys, per writer in key order, cut into runs whose stated sizes fit in VALUE_PAGE_BYTES. */
+/**
+ * `chosen`'s keys cut, per writer, into runs whose stated sizes fit in VALUE_PAGE_BYTES. Queue
+ * order lists each writer's keys in key order (its sequence numbers rise with revisions).
+ */
 function valuePages(chosen: readonly QueueKey[]): string[][] {
   const pages: string[][] = [];
   const open = new Map<string, { keys: string[]; bytes: number }>();
-  for (const { key, writer } of [...chosen].sort((a, b) => (a.key < b.key ? -1 : 1))) {
-    const size = txqEntrySize(key) ?? TXN_BYTES_MAX;
+  for (const { key, writer } of chosen) {
+    const size = statedSize(key);
     let page = open.get(writer);
     if (page === undefined || page.bytes + size > VALUE_PAGE_BYTES) {
       page = { keys: [], bytes: 0 };
