@@ -18,15 +18,11 @@ import { join } from 'node:path';
 import { canonicalBytes } from '../src/crypto/index.js';
 import type { Principal } from '../src/contracts/index.js';
 import { ChartChainNode } from '../src/node/index.js';
-import { fsyncP99Ms, watchEventLoopDelay } from './bench-util.js';
+import { fsyncP99Ms, percentile, watchEventLoopDelay } from './bench-util.js';
 
 const reads = Number(process.argv[process.argv.indexOf('--reads') + 1] || 3000) || 3000;
 const RECORDS = 200;
 const IN_FLIGHT = 64;
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 function summary(latenciesMs: number[]): { p50: number; p99: number } {
   const sorted = [...latenciesMs].sort((x, y) => x - y);

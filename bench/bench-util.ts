@@ -10,6 +10,11 @@ export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
 
+/** The `p`th percentile of ascending `sorted` (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
 /** Watches this process's event-loop delay until stop(), which returns its p99 in ms. */
 export function watchEventLoopDelay(): { stop(): number } {
   const histogram = monitorEventLoopDelay({ resolution: 5 });
@@ -38,6 +43,5 @@ export function fsyncP99Ms(dir: string, count = 200): number {
     closeSync(fd);
     rmSync(path, { force: true });
   }
-  times.sort((a, b) => a - b);
-  return Number(times[Math.min(times.length - 1, Math.floor(0.99 * times.length))]!.toFixed(2));
+  return Number(percentile(times.sort((a, b) => a - b), 99).toFixed(2));
 }
