@@ -184,21 +184,22 @@ export class Proposer {
    * made), so the next block is cut at once rather than after another batch timeout.
    */
   async #waitForBatch(leading: () => boolean): Promise<boolean> {
-    let deadline: number | undefined;
+    // Since when the queue holds transactions, fixed by the first count that found some.
+    let countedAt: number | undefined;
     while (this.#running && leading()) {
-      // The writers' watch already says a block is due: no need to count the queue.
-      if (this.#firstQueuedAt !== undefined && Date.now() >= this.#firstQueuedAt + this.host.batchTimeoutMs) return true;
+      // Once the oldest transaction not yet cut is due, the queue need not be counted.
+      const since = countedAt ?? this.#firstQueuedAt;
+      if (since !== undefined && Date.now() >= since + this.host.batchTimeoutMs) return true;
       const count = await this.#queuedCount();
       if (count >= this.host.blockTxCountMax) return true;
       if (count === 0) {
-        deadline = undefined;
+        countedAt = undefined;
         await this.#queueChanged.wait(IDLE_POLL_MS);
         if (Date.now() - this.#compaction.lastRun > this.#compaction.intervalMs) return false;
         continue;
       }
-      deadline ??= (this.#firstQueuedAt ?? Date.now()) + this.host.batchTimeoutMs;
-      if (Date.now() >= deadline) return true;
-      await this.#queueChanged.wait(deadline - Date.now());
+      countedAt ??= this.#firstQueuedAt ?? Date.now();
+      await this.#queueChanged.wait(countedAt + this.host.batchTimeoutMs - Date.now());
     }
     return false;
   }
