@@ -8,15 +8,12 @@ import {
   AUDIT_ENTRY_TABLE,
   auditCount,
   auditKey,
-  BTG_REVIEW_TABLE,
-  BTG_TABLE,
   decideAccess,
   RECORD_TABLE,
   SEARCH_RECORD_COUNT_MAX,
   type AccessBasis,
   type AccessDecision,
   type AuditEntry,
-  type BreakTheGlassRow,
   type Principal,
   type RecordRow,
   type StateReader,
@@ -148,31 +145,6 @@ export class NodeAccess {
       if (error instanceof RecordUnavailableError) return { outcome: 'failed', recordId: item.recordId, version: item.version, stage: error.reason };
       throw error;
     }
-  }
-
-  /** Requests break-the-glass for a practitioner and waits for the contract's decision. */
-  async breakTheGlass(principal: Principal, patientId: string, request: { purpose: string; reason: string; minutes?: number }): Promise<BreakTheGlassRow> {
-    const body: JsonObject = { principal: { kind: principal.kind, id: principal.id }, patientId, purpose: request.purpose, reason: request.reason };
-    if (request.minutes !== undefined) body['minutes'] = request.minutes;
-    const txId = await this.#log(body, 'access.break-the-glass');
-    const status = (await this.host.waitForTx(txId)).status;
-    if (status !== 'ok') throw new RangeError(`break-the-glass refused: ${status}`);
-    return this.host.chain.state.get(BTG_TABLE, txId) as unknown as BreakTheGlassRow;
-  }
-
-  /** The privacy officer's verdict on a break-the-glass event; resolves with the transaction's status. */
-  async review(btgId: string, justified: boolean, note?: string): Promise<string> {
-    const body: JsonObject = note === undefined ? { btgId, justified } : { btgId, justified, note };
-    return (await this.host.waitForTx(await this.#log(body, 'access.review-break-the-glass'))).status;
-  }
-
-  /** Granted break-the-glass events of this organisation awaiting review, oldest key first. */
-  reviewQueue(): BreakTheGlassRow[] {
-    const prefix = `${this.host.orgId}|`;
-    return this.host.chain
-      .stateKeys(BTG_REVIEW_TABLE)
-      .filter((key) => key.startsWith(prefix))
-      .map((key) => this.host.chain.state.get(BTG_TABLE, key.slice(prefix.length)) as unknown as BreakTheGlassRow);
   }
 
   /**

@@ -7,6 +7,10 @@ import { commit, freshNetwork, type TestOrg } from './access-fixture.js';
 import type { AccessResult } from './access-api.js';
 import type { Orderer } from '../consensus/index.js';
 import { ChartChainNode } from './node.js';
+import { collectOrphanBlobs } from './blob-gc.js';
+import { NoteUnavailableError } from './sealed-note.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const PSY = { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' };
 const baseTerms = (orgId: string): GrantTerms => ({
@@ -198,14 +202,14 @@ test('break-the-glass: only with the patient opted in, for ETREAT/BTG, time-boxe
     const withoutConsent = await node.access.read(er, write.recordId, { purpose: 'ETREAT' });
     assert.deepEqual(withoutConsent.outcome === 'deny' && withoutConsent.reason, 'denied:no-consent');
 
-    const optedOut = await node.access.breakTheGlass(er, 'pt-1', { purpose: 'ETREAT', reason: 'unconscious in ED, allergy history needed' });
+    const optedOut = await node.breakTheGlass.request(er, 'pt-1', { purpose: 'ETREAT', reason: 'unconscious in ED, allergy history needed' });
     assert.deepEqual([optedOut.outcome, optedOut.denial], ['deny', 'denied:patient-opted-out']);
     assert.equal(await node.consent.setBreakTheGlass('pt-1', true), 'ok');
-    const wrongPurpose = await node.access.breakTheGlass(er, 'pt-1', { purpose: 'TREAT', reason: 'routine' });
+    const wrongPurpose = await node.breakTheGlass.request(er, 'pt-1', { purpose: 'TREAT', reason: 'routine' });
     assert.deepEqual([wrongPurpose.outcome, wrongPurpose.denial], ['deny', 'denied:purpose-not-break-the-glass']);
-    await assert.rejects(node.access.breakTheGlass(er, 'pt-1', { purpose: 'ETREAT', reason: 'too long', minutes: 24 * 60 }), /invalid:bad-body/);
+    await assert.rejects(node.breakTheGlass.request(er, 'pt-1', { purpose: 'ETREAT', reason: 'too long', minutes: 24 * 60 }), /invalid:bad-body/);
 
-    const granted = await node.access.breakTheGlass(er, 'pt-1', { purpose: 'ETREAT', reason: 'unconscious in ED, allergy history needed' });
+    const granted = await node.breakTheGlass.request(er, 'pt-1', { purpose: 'ETREAT', reason: 'unconscious in ED, allergy history needed' });
     assert.equal(granted.outcome, 'permit');
     assert.equal(granted.end - granted.start, 60 * 60_000, 'the default window is 60 minutes');
     const read = await node.access.read(er, write.recordId, { purpose: 'ETREAT' });
@@ -215,16 +219,51 @@ test('break-the-glass: only with the patient opted in, for ETREAT/BTG, time-boxe
 
     const feed = node.access.notifications('pt-1');
     assert.deepEqual(feed.map(({ entry }) => [entry.kind, entry.outcome]), [['break-the-glass', 'deny'], ['break-the-glass', 'deny'], ['break-the-glass', 'permit']]);
-    assert.deepEqual(node.access.reviewQueue().map((row) => row.btgId), [granted.btgId]);
-    assert.equal(await node.access.review(granted.btgId, false, 'patient was conscious; should have asked'), 'ok');
-    assert.equal(await node.access.review(granted.btgId, true), 'denied:already-reviewed');
-    assert.deepEqual(node.access.reviewQueue(), []);
+    assert.deepEqual(node.breakTheGlass.reviewQueue().map((row) => row.btgId), [granted.btgId]);
+    await node.breakTheGlass.review(granted.btgId, false, 'patient was conscious; should have asked');
+    await assert.rejects(node.breakTheGlass.review(granted.btgId, true), /denied:already-reviewed/);
+    assert.deepEqual(node.breakTheGlass.reviewQueue(), []);
     const review = node.access.notifications('pt-1').at(-1)!.entry;
-    assert.deepEqual([review.kind, review.outcome, review.reason], ['break-the-glass-review', 'deny', 'patient was conscious; should have asked']);
+    assert.deepEqual([review.kind, review.outcome, review.reason], ['break-the-glass-review', 'deny', 'not justified']);
   } finally {
     await node.close();
   }
 });
+
+test('break-the-glass reasons and review notes are sealed: only the patient and the organisation open them, and no file holds them in the clear', async (t) => {
+  const { node, a, dir } = await freshNetwork(t);
+  try {
+    await enrolPractitioner(node, a, 'dr-er');
+    await enrolPatient(node, 'pt-1');
+    await enrolPatient(node, 'pt-2');
+    assert.equal(await node.consent.setBreakTheGlass('pt-1', true), 'ok');
+    const er: Principal = { kind: 'practitioner', id: 'dr-er', org: 'org-a' };
+    const reason = 'overdose suspected, unconscious; allergy history needed';
+    const note = 'reviewed with the attending: justified, HIV status not read';
+    const granted = await node.breakTheGlass.request(er, 'pt-1', { purpose: 'ETREAT', reason });
+    await node.breakTheGlass.review(granted.btgId, true, note);
+
+    assert.deepEqual(await node.breakTheGlass.texts(granted.btgId, { kind: 'patient', patientId: 'pt-1' }), { reason, reviewNote: note });
+    assert.deepEqual(await node.breakTheGlass.texts(granted.btgId, { kind: 'organisation' }), { reason, reviewNote: note });
+    await assert.rejects(node.breakTheGlass.texts(granted.btgId, { kind: 'patient', patientId: 'pt-2' }), (error: Error) => error instanceof NoteUnavailableError && error.reason === 'not-a-recipient');
+    await assert.rejects(node.breakTheGlass.texts('ab'.repeat(32), { kind: 'organisation' }), /no break-the-glass event/);
+    assert.deepEqual(collectOrphanBlobs(node, { graceMs: 0 }).deleted, 0, 'the collector keeps the notes\' ciphertexts');
+    assert.deepEqual(await node.breakTheGlass.texts(granted.btgId, { kind: 'patient', patientId: 'pt-1' }), { reason, reviewNote: note });
+
+    await node.close();
+    for (const file of filesUnder(dir)) {
+      const bytes = readFileSync(file);
+      assert.ok(!bytes.includes(reason) && !bytes.includes(note), `${file} holds a break-the-glass text in the clear`);
+    }
+  } finally {
+    await node.close();
+  }
+});
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
 
 test('an access transaction made durable before release survives a restart that comes before its block', async (t) => {
   const { node, a, dir } = await freshNetwork(t);

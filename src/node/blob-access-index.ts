@@ -1,10 +1,24 @@
 /**
  * Which organisations may fetch a ciphertext from this node: those holding a key envelope on
- * a version with that ciphertext hash, wrapped to the organisation's own encryption key (any
- * generation) or to one of its practitioners'. Node-local and derived from committed state:
- * built from the state tables at start and followed block by block.
+ * a version or a sealed note with that ciphertext hash, wrapped to the organisation's own
+ * encryption key (any generation), to one of its practitioners', or to a patient it keeps the
+ * keys of (custodial, at their home organisation). Node-local and derived from committed
+ * state: built from the state tables at start and followed block by block.
  */
-import { ORG_TABLE, PRACTITIONER_TABLE, VERSION_TABLE, type OrgRow, type PractitionerRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import {
+  BTG_TABLE,
+  ORG_TABLE,
+  PATIENT_TABLE,
+  PRACTITIONER_TABLE,
+  VERSION_TABLE,
+  type BreakTheGlassRow,
+  type KeyEnvelope,
+  type OrgRow,
+  type PatientRow,
+  type PractitionerRow,
+  type VersionRow,
+  type WriteSetEntry,
+} from '../contracts/index.js';
 import type { ChainStore } from '../storage/index.js';
 
 /** Ciphertext hash → envelope recipients, and encryption key → the organisation holding it. */
@@ -12,9 +26,9 @@ export class BlobAccessIndex {
   readonly #recipients = new Map<string, Set<string>>();
   readonly #keyOwners = new Map<string, string>();
 
-  /** Learns everything in `chain`'s committed state (a scan of three tables: once, at start, after state recovery). */
+  /** Learns everything in `chain`'s committed state (a scan of five tables: once, at start, after state recovery). */
   load(chain: ChainStore): void {
-    for (const table of [ORG_TABLE, PRACTITIONER_TABLE, VERSION_TABLE]) {
+    for (const table of [ORG_TABLE, PRACTITIONER_TABLE, PATIENT_TABLE, VERSION_TABLE, BTG_TABLE]) {
       for (const key of chain.stateKeys(table)) this.#observe(table, key, chain.state.get(table, key));
     }
   }
@@ -43,12 +57,22 @@ export class BlobAccessIndex {
     } else if (table === PRACTITIONER_TABLE) {
       const practitioner = value as PractitionerRow;
       this.#keyOwners.set(practitioner.encryptionKey, practitioner.org);
+    } else if (table === PATIENT_TABLE) {
+      const patient = value as PatientRow;
+      if (patient.custody === 'custodial') this.#keyOwners.set(patient.encryptionKey, patient.homeOrg);
     } else if (table === VERSION_TABLE) {
       const version = value as VersionRow;
-      if (version.ciphertextHash === null) return;
-      let recipients = this.#recipients.get(version.ciphertextHash);
-      if (recipients === undefined) this.#recipients.set(version.ciphertextHash, (recipients = new Set()));
-      for (const envelope of version.envelopes) recipients.add(envelope.recipient);
+      if (version.ciphertextHash !== null) this.#learn(version.ciphertextHash, version.envelopes);
+    } else if (table === BTG_TABLE) {
+      const btg = value as BreakTheGlassRow;
+      this.#learn(btg.reason.ciphertextHash, btg.reason.envelopes);
+      if (btg.review?.note) this.#learn(btg.review.note.ciphertextHash, btg.review.note.envelopes);
     }
+  }
+
+  #learn(hash: string, envelopes: readonly KeyEnvelope[]): void {
+    let recipients = this.#recipients.get(hash);
+    if (recipients === undefined) this.#recipients.set(hash, (recipients = new Set()));
+    for (const envelope of envelopes) recipients.add(envelope.recipient);
   }
 }

@@ -4,7 +4,7 @@
  * batch, leaves ciphertexts behind that no committed state names. They hold nothing anyone can
  * open without the discarded data keys, but they fill the disk: the collector deletes them.
  */
-import { VERSION_TABLE, type VersionRow } from '../contracts/index.js';
+import { BTG_TABLE, VERSION_TABLE, type BreakTheGlassRow, type VersionRow } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { Transaction } from '../ledger/index.js';
 import type { BlobStore, ChainStore } from '../storage/index.js';
@@ -24,12 +24,17 @@ export interface BlobCollectorHost {
   pendingTransactions(): Transaction[];
 }
 
-/** The ciphertext hashes committed versions reference, and those pending transactions name. */
+/** The ciphertext hashes committed versions and break-the-glass notes reference, and those pending transactions name. */
 export function referencedBlobs(store: ChainStore, pending: readonly Transaction[]): Set<string> {
   const referenced = new Set<string>();
   for (const key of store.stateKeys(VERSION_TABLE)) {
     const hash = (store.state.get(VERSION_TABLE, key) as unknown as VersionRow | undefined)?.ciphertextHash;
     if (typeof hash === 'string') referenced.add(hash);
+  }
+  for (const key of store.stateKeys(BTG_TABLE)) {
+    const row = store.state.get(BTG_TABLE, key) as unknown as BreakTheGlassRow;
+    referenced.add(row.reason.ciphertextHash);
+    if (row.review?.note) referenced.add(row.review.note.ciphertextHash);
   }
   for (const tx of pending) for (const hash of ciphertextHashesIn(tx.body)) referenced.add(hash);
   return referenced;
@@ -57,7 +62,7 @@ export function collectAfterFailedWrite(host: BlobCollectorHost, refused?: Trans
   collectOrphanBlobs(host, { now });
 }
 
-/** Every `ciphertextHash` in a transaction body: one for an anchor or supersede, one per write of a records.batch. */
+/** Every `ciphertextHash` in a transaction body: one for an anchor, a supersede or a sealed note, one per write of a records.batch. */
 function ciphertextHashesIn(value: JsonValue): string[] {
   if (Array.isArray(value)) return value.flatMap(ciphertextHashesIn);
   if (value === null || typeof value !== 'object') return [];

@@ -36,7 +36,8 @@ import { readNodeConfig, type NodeConfig } from './node-config.js';
 import { awaitsGenesis, CHAIN_FILE, checkPinnedGenesis, initDataDir, type InitOptions } from './node-init.js';
 import { GenesisError } from './network-genesis.js';
 import { openCheckpointExchange, openOrderer } from './orderer-choice.js';
-import { NodeAccess, type AccessHost } from './access-api.js';
+import { NodeAccess } from './access-api.js';
+import { NodeBreakTheGlass, type BreakTheGlassHost } from './break-the-glass-api.js';
 import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
 import { loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
@@ -101,8 +102,10 @@ export class ChartChainNode {
   readonly #receiptsPending = new Set<string>();
   /** Encrypted records: write, read, history and erasure. */
   readonly records: NodeRecords;
-  /** The consent-checked, log-before-release read path, break-the-glass and the audit trail. */
+  /** The consent-checked, log-before-release read path and the audit trail. */
   readonly access: NodeAccess;
+  /** Break-the-glass requests, their review, and their sealed reasons. */
+  readonly breakTheGlass: NodeBreakTheGlass;
   /** Consent of custodial patients, and the key sharing that follows a grant. */
   readonly consent: NodeConsent;
   /** This node's checkpoints and everyone else's, and which blocks are final. */
@@ -128,7 +131,7 @@ export class ChartChainNode {
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId, (keyId) => this.lastUsedNonce(keyId));
-    const host: AccessHost = {
+    const host: BreakTheGlassHost = {
       chain: store,
       records: this.records,
       orgId: config.orgId,
@@ -138,8 +141,10 @@ export class ChartChainNode {
       waitForTx: (txId, timeoutMs) => this.waitForTx(txId, timeoutMs),
       submitAndWait: (tx) => this.submitAndWait(tx),
       fetchBlob: (recordId, version) => this.peerBlobs.ensureVersion(recordId, version),
+      fetchNote: (note, fromOrg) => this.peerBlobs.ensureBlob(note.ciphertextHash, note.ciphertextSize, fromOrg),
     };
     this.access = new NodeAccess(host);
+    this.breakTheGlass = new NodeBreakTheGlass(host);
     this.consent = new NodeConsent(host);
     const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), unpublished: (reason: string | undefined) => this.#checkpointsUnpublished(reason), halt: (reason: string) => this.halt(reason) };
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), exchange, checkpointHost);

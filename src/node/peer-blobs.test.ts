@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSigningKey, sha256Hex, utf8 } from '../crypto/index.js';
-import { VERSION_TABLE, type VersionRow } from '../contracts/index.js';
+import { BTG_TABLE, ORG_TABLE, PATIENT_TABLE, VERSION_TABLE, type VersionRow } from '../contracts/index.js';
 import { BlobMissingError, BlobStore } from '../storage/index.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
@@ -68,4 +68,22 @@ test('a committed version wrapped to this organisation is fetched at once; other
   assert.deepEqual(asked, ['org-a'], 'only the version wrapped to org-z was fetched');
   assert.equal(peers.index.mayFetch('org-z', hash), true);
   assert.equal(peers.index.mayFetch('org-a', hash), false);
+});
+
+test('a break-the-glass note is served to the organisations holding its keys: the breaking one, and the patient\'s home for a custodial patient', async (t) => {
+  const { peers, blobs, asked } = peerBlobs(t, { 'org-a': genuine });
+  const note = { ciphertextHash: hash, ciphertextSize: genuine.byteLength, commitment: '00'.repeat(32), envelopes: [{ recipient: 'aa'.repeat(32), enc: '', wrappedKey: '' }, { recipient: 'bb'.repeat(32), enc: '', wrappedKey: '' }] };
+  peers.index.observe([
+    [ORG_TABLE, 'org-a', { orgId: 'org-a', name: 'A', signingKey: '', encryptionKey: 'aa'.repeat(32), status: 'active', since: 0 }],
+    [PATIENT_TABLE, 'pt-1', { patientId: 'pt-1', homeOrg: 'org-z', keyId: '', encryptionKey: 'bb'.repeat(32), custody: 'custodial', since: 0 }],
+    [PATIENT_TABLE, 'pt-2', { patientId: 'pt-2', homeOrg: 'org-c', keyId: '', encryptionKey: 'cc'.repeat(32), custody: 'self', since: 0 }],
+    [BTG_TABLE, 'b1', { btgId: 'b1', patientId: 'pt-1', practitionerId: 'dr-a', org: 'org-a', purpose: 'ETREAT', reason: note, outcome: 'permit', denial: null, start: 0, end: 1, review: null }],
+  ]);
+  assert.deepEqual(['org-a', 'org-z', 'org-b', 'org-c'].map((orgId) => peers.index.mayFetch(orgId, hash)), [true, true, false, false]);
+  await peers.ensureBlob(hash, note.ciphertextSize, 'org-a');
+  assert.deepEqual(asked, ['org-a']);
+  assert.equal(sha256Hex(blobs.get(hash)), hash);
+  // A self-custody patient's key belongs to no organisation: no node may fetch for them.
+  peers.index.observe([[BTG_TABLE, 'b2', { btgId: 'b2', patientId: 'pt-2', practitionerId: 'dr-a', org: 'org-a', purpose: 'ETREAT', reason: { ...note, ciphertextHash: 'dd'.repeat(32), envelopes: [{ recipient: 'cc'.repeat(32), enc: '', wrappedKey: '' }] }, outcome: 'permit', denial: null, start: 0, end: 1, review: null }]]);
+  assert.equal(peers.index.mayFetch('org-c', 'dd'.repeat(32)), false);
 });

@@ -1,7 +1,7 @@
 /**
  * Ciphertexts travel between organisations (DESIGN.md, "Nodes fetch missing ciphertext blobs
  * from peers over authenticated HTTP"). Serving: a blob goes only to a member organisation
- * holding a key envelope on a version with that hash. Fetching: each peer's answer must hash
+ * holding a key envelope on a version or a sealed note with that hash. Fetching: each peer's answer must hash
  * to the on-chain value; a peer that sends anything else is named in an alarm and the next
  * peer is asked. Blobs wrapped to this organisation are fetched as their block commits; the
  * rest when first read.
@@ -97,21 +97,27 @@ export class NodePeerBlobs {
 
   /** Stores the ciphertext of `row` here unless it already is. Rejects with BlobMissingError when no peer has a genuine copy. */
   async ensure(row: VersionRow): Promise<void> {
-    const hash = row.ciphertextHash!;
+    await this.ensureBlob(row.ciphertextHash!, row.ciphertextSize ?? BLOB_BYTES_MAX, row.author.org);
+  }
+
+  /**
+   * Stores blob `hash` (at most `sizeMax` bytes) here unless it already is, asking `authorOrg`
+   * first, then every other peer; only bytes with that hash are accepted. Rejects with
+   * BlobMissingError when no peer has a genuine copy.
+   */
+  async ensureBlob(hash: string, sizeMax: number, authorOrg: string): Promise<void> {
     if (this.host.blobs.has(hash)) return;
     let pending = this.#inFlight.get(hash);
     if (pending === undefined) {
-      pending = this.host.blobs.getOrFetch(hash, this.#sourceFor(row)).then(() => undefined);
+      pending = this.host.blobs.getOrFetch(hash, this.#sourceFor(Math.min(sizeMax, BLOB_BYTES_MAX), authorOrg)).then(() => undefined);
       this.#inFlight.set(hash, pending);
       void pending.finally(() => this.#inFlight.delete(hash)).catch(() => {});
     }
     await pending;
   }
 
-  /** Asks the version's author organisation first, then every other peer; accepts only bytes with the on-chain hash. */
-  #sourceFor(row: VersionRow): BlobSource {
-    const sizeMax = Math.min(row.ciphertextSize ?? BLOB_BYTES_MAX, BLOB_BYTES_MAX);
-    const peers = this.peers.peers().sort((a, b) => Number(b === row.author.org) - Number(a === row.author.org));
+  #sourceFor(sizeMax: number, authorOrg: string): BlobSource {
+    const peers = this.peers.peers().sort((a, b) => Number(b === authorOrg) - Number(a === authorOrg));
     return {
       fetchBlob: async (hash) => {
         for (const orgId of peers) {

@@ -4,13 +4,14 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate } from '../crypto/index.js';
-import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
 import type { OrgKeys } from './org-keys.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { versionProof } from './version-proof.js';
+import { NoteUnavailableError, openNote, type NoteContext } from './sealed-note.js';
 import { newRecordId, openVersion, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
 
 /**
@@ -208,6 +209,16 @@ export class NodeRecords {
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
       if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
+      throw error;
+    }
+  }
+
+  /** Opens a sealed note for `reader`; throws NoteUnavailableError, after an alarm when it is not what the chain committed to. */
+  openNote(reader: RecordReader, note: SealedNote, context: NoteContext): string {
+    try {
+      return openNote(this.blobs, note, this.#readerKeys(reader), context);
+    } catch (error) {
+      if (error instanceof NoteUnavailableError && error.reason === 'integrity') this.alarm('integrity', `sealed note ${note.ciphertextHash} does not open to its commitment`);
       throw error;
     }
   }

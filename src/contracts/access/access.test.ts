@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AccessBasis, type AuditEntry } from '../audit/index.js';
-import { anchorBody, idOf, T0, world, type Actor, type TestChain, type World } from '../records/test-fixture.js';
+import { anchorBody, envelope, idOf, T0, world, type Actor, type TestChain, type World } from '../records/test-fixture.js';
+import { NOTE_CIPHERTEXT_BYTES_MAX } from '../records/index.js';
 import { decideAccess, type AccessDecision, type AccessRequest } from './decide.js';
-import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
+import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
 
 const MINUTE = 60_000;
 const without = (body: JsonObject, field: string): JsonObject => Object.fromEntries(Object.keys(body).filter((key) => key !== field).map((key) => [key, body[key]!]));
@@ -15,9 +16,17 @@ const LOG: JsonObject = { principal: who('practitioner', 'dr-a'), recordId: 'obs
 const logBody = (extra: JsonObject = {}): JsonObject => ({ ...LOG, ...extra });
 const log = (by: Actor, extra: JsonObject = {}): Transaction => by.tx('access.log', logBody(extra));
 
-const BTG: JsonObject = { principal: who('practitioner', 'dr-a'), patientId: 'patient-1', purpose: 'ETREAT', reason: 'Unconscious in the emergency department' };
+/** A well-formed sealed note to `recipients` (X25519 keys, hex); its hashes and envelope bytes are placeholders. */
+const sealedTo = (recipients: readonly string[], tag = 'a'): JsonObject => ({
+  ciphertextHash: tag.repeat(64), ciphertextSize: 120, commitment: 'c'.repeat(64), envelopes: [...new Set(recipients)].map(envelope),
+});
+// The world's keys are seeded by id (records/test-fixture.ts): the reason is sealed to patient-1 and org-a.
+const { patient: PATIENT_1, orgA: ORG_A, orgB: ORG_B } = world();
+const REASON = sealedTo([PATIENT_1.encryptionKey, ORG_A.encryptionKey]);
+const BTG: JsonObject = { principal: who('practitioner', 'dr-a'), patientId: 'patient-1', purpose: 'ETREAT', reason: REASON };
 const btgBody = (extra: JsonObject = {}): JsonObject => ({ ...BTG, ...extra });
-const breakGlass = (by: Actor, extra: JsonObject = {}): Transaction => by.tx('access.break-the-glass', btgBody(extra));
+/** A break-the-glass signed by `by`, its reason sealed to patient-1 and `by`. */
+const breakGlass = (by: Actor, extra: JsonObject = {}): Transaction => by.tx('access.break-the-glass', btgBody({ reason: sealedTo([PATIENT_1.encryptionKey, by.encryptionKey]), ...extra }));
 const review = (by: Actor, btgId: string, extra: JsonObject = {}): Transaction => by.tx('access.review-break-the-glass', { btgId, justified: true, ...extra });
 
 /** A read grant from `patient` to a practitioner or organisation, open-ended from T0, for treatment. */
@@ -197,7 +206,7 @@ describe('access.break-the-glass', () => {
     assert.deepEqual(chain.get(BTG_REVIEW_TABLE, `org-a|${btgId}`), { btgId });
     assert.deepEqual(entry(chain, 'patient-1', count + 1), {
       seq: count + 1, kind: 'break-the-glass', txId: btgId, time: start, actor: { role: 'practitioner', subject: 'dr-a', org: 'org-a' },
-      recordId: null, version: null, purpose: 'BTG', outcome: 'permit', reason: BTG['reason'], basis: null, released: null,
+      recordId: null, version: null, purpose: 'BTG', outcome: 'permit', reason: null, basis: null, released: null,
     });
     const drAatA: Principal = { kind: 'practitioner', id: 'dr-a', org: 'org-a' };
     const viaGlass = permit(basis('break-the-glass', { breakTheGlassId: btgId }));
@@ -254,15 +263,29 @@ describe('access.break-the-glass', () => {
       btgBody({ note: 'x' }), ...Object.keys(BTG).map((field) => without(BTG, field)),
       btgBody({ principal: 'dr-a' }), btgBody({ principal: { kind: 'practitioner', id: 'dr-a', org: 'org-a' } }), btgBody({ principal: who('practitioner', 'DR-A') }),
       btgBody({ patientId: 'Patient-1' }), btgBody({ patientId: 1 }), btgBody({ purpose: '' }), btgBody({ purpose: 'E TREAT' }),
-      btgBody({ reason: '' }), btgBody({ reason: 'x'.repeat(BTG_REASON_LENGTH_MAX + 1) }), btgBody({ reason: 'line\nbreak' }), btgBody({ reason: 5 }),
+      btgBody({ reason: 'Unconscious in the emergency department' }), btgBody({ reason: '' }), btgBody({ reason: 5 }), btgBody({ reason: null }),
+      btgBody({ reason: { ...REASON, text: 'x' } }), btgBody({ reason: without(REASON, 'commitment') }), btgBody({ reason: { ...REASON, ciphertextHash: 'A'.repeat(64) } }),
+      btgBody({ reason: { ...REASON, ciphertextSize: 0 } }), btgBody({ reason: { ...REASON, ciphertextSize: NOTE_CIPHERTEXT_BYTES_MAX + 1 } }), btgBody({ reason: { ...REASON, envelopes: [] } }),
       btgBody({ minutes: 1.5 }), btgBody({ minutes: '60' }), btgBody({ minutes: null }), btgBody({ minutes: -1 }),
     ];
     assert.deepEqual(chain.run(...bad.map((body) => orgA.tx('access.break-the-glass', body))), bad.map(() => 'invalid:bad-body'));
     assert.equal(auditCount(chain, 'patient-1'), count);
     assert.equal(chain.tables.get(BTG_TABLE)?.size ?? 0, 0);
-    const longest = breakGlass(orgA, { reason: 'x'.repeat(BTG_REASON_LENGTH_MAX) });
-    assert.deepEqual(chain.run(longest), ['ok']);
-    assert.equal(btgRow(chain, idOf(longest))?.reason.length, BTG_REASON_LENGTH_MAX);
+    const largest = breakGlass(orgA, { reason: { ...REASON, ciphertextSize: NOTE_CIPHERTEXT_BYTES_MAX } });
+    assert.deepEqual(chain.run(largest), ['ok']);
+    assert.equal(btgRow(chain, idOf(largest))?.reason.ciphertextSize, NOTE_CIPHERTEXT_BYTES_MAX);
+  });
+
+  test('the reason is sealed to exactly the patient and the practitioner\'s organisation: no reader more, none fewer', () => {
+    const { chain, orgA, orgC, patient } = withRecords();
+    assert.deepEqual(chain.run(optIn(patient)), ['ok']);
+    const readers = [
+      [patient.encryptionKey], [orgA.encryptionKey], [patient.encryptionKey, orgA.encryptionKey, orgC.encryptionKey],
+      [patient.encryptionKey, orgC.encryptionKey], [ORG_B.encryptionKey, orgA.encryptionKey],
+    ];
+    const statuses = chain.run(...readers.map((keys) => breakGlass(orgA, { reason: sealedTo(keys) })));
+    assert.deepEqual(statuses, readers.map(() => 'invalid:note-recipients'));
+    assert.equal(chain.tables.get(BTG_TABLE)?.size ?? 0, 0);
   });
 });
 
@@ -276,19 +299,20 @@ describe('access.review-break-the-glass', () => {
     const btgId = idOf(granted);
     const before = btgRow(chain, btgId);
     const count = auditCount(chain, 'patient-1');
-    const refused = chain.run(review(orgB, btgId), review(drA, btgId), review(patient, btgId), review(orgA, 'ab'.repeat(32)));
-    assert.deepEqual(refused, ['denied:no-such-break-the-glass', 'denied:not-an-organisation', 'denied:not-an-organisation', 'denied:no-such-break-the-glass']);
+    const refused = chain.run(review(orgB, btgId), review(drA, btgId), review(patient, btgId), review(orgA, 'ab'.repeat(32)), review(orgA, btgId, { note: sealedTo([orgA.encryptionKey]) }));
+    assert.deepEqual(refused, ['denied:no-such-break-the-glass', 'denied:not-an-organisation', 'denied:not-an-organisation', 'denied:no-such-break-the-glass', 'invalid:note-recipients']);
     const time = chain.time;
-    const tx = review(orgA, btgId, { note: 'Cardiac arrest; confirmed with the attending' });
+    const note = sealedTo([patient.encryptionKey, orgA.encryptionKey], 'b');
+    const tx = review(orgA, btgId, { note });
     const execution = chain.execute([tx, review(orgA, btgId, { justified: false })]);
     assert.deepEqual(execution.statuses, ['ok', 'denied:already-reviewed']);
     assert.deepEqual(execution.events, [{ type: 'access.break-the-glass-reviewed', subject: 'patient-1' }]);
-    assert.deepEqual(btgRow(chain, btgId), { ...before, review: { justified: true, note: 'Cardiac arrest; confirmed with the attending', at: time } });
+    assert.deepEqual(btgRow(chain, btgId), { ...before, review: { justified: true, note, at: time } });
     assert.equal(chain.get(BTG_REVIEW_TABLE, `org-a|${btgId}`), undefined, 'it leaves the review queue');
     assert.deepEqual(chain.get(BTG_REVIEW_TABLE, `org-a|${idOf(other)}`), { btgId: idOf(other) }, 'the other stays queued');
     assert.deepEqual(entriesSince(chain, 'patient-1', count), [{
       seq: count + 1, kind: 'break-the-glass-review', txId: idOf(tx), time, actor: { role: 'org', subject: 'org-a', org: 'org-a' },
-      recordId: null, version: null, purpose: null, outcome: 'permit', reason: 'Cardiac arrest; confirmed with the attending', basis: null, released: null,
+      recordId: null, version: null, purpose: null, outcome: 'permit', reason: 'justified', basis: null, released: null,
     }]);
     assert.deepEqual(chain.run(review(orgA, btgId)), ['denied:already-reviewed']);
     const unjustified = review(orgA, idOf(other), { justified: false });
@@ -308,7 +332,8 @@ describe('access.review-break-the-glass', () => {
     const base: JsonObject = { btgId, justified: true };
     const bad: JsonObject[] = [
       {}, { justified: true }, { btgId }, { ...base, extra: 1 }, { ...base, btgId: btgId.toUpperCase() }, { ...base, btgId: btgId.slice(2) }, { ...base, btgId: 7 },
-      { ...base, justified: 'yes' }, { ...base, justified: null }, { ...base, note: '' }, { ...base, note: null }, { ...base, note: 'x'.repeat(BTG_REASON_LENGTH_MAX + 1) }, { ...base, note: 'a\tb' },
+      { ...base, justified: 'yes' }, { ...base, justified: null }, { ...base, note: '' }, { ...base, note: null }, { ...base, note: 'Cardiac arrest; confirmed with the attending' },
+      { ...base, note: { ...REASON, envelopes: 'none' } },
     ];
     assert.deepEqual(chain.run(...bad.map((body) => orgA.tx('access.review-break-the-glass', body))), bad.map(() => 'invalid:bad-body'));
   });

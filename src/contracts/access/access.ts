@@ -5,16 +5,16 @@
  */
 import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
-import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
+import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
 import { patientConsent } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext , contractOf } from '../contract.js';
-import { PATIENT_TABLE, PRACTITIONER_TABLE, type PractitionerRow } from '../membership/index.js';
-import { RECORD_TABLE, RECORD_VERSION_MAX, type RecordRow } from '../records/index.js';
+import { ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
+import { RECORD_TABLE, RECORD_VERSION_MAX, sealedFor, sealedNoteField, type RecordRow, type SealedNote } from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { decideAccess } from './decide.js';
 import { actorOf, outcomeOf, principalField } from './principal-body.js';
 import { executeSearch } from './search-log.js';
-import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow } from './tables.js';
+import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow } from './tables.js';
 
 const MINUTE_MS = 60_000;
 
@@ -45,14 +45,15 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
  * Executes `access.break-the-glass`: { principal: {kind: 'practitioner', id}, patientId, purpose,
  * reason, minutes? }. Granted only when the patient opted in, for purpose ETREAT or BTG with a
  * reason, for at most BTG_MINUTES_MAX; a refusal is recorded too. Either way the patient's trail
- * (their notification feed) shows it, and a grant enters the organisation's review queue.
+ * (their notification feed) shows it, and a grant enters the organisation's review queue. The
+ * reason is a SealedNote to the patient and the organisation (its privacy officer) alone.
  */
 function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (!onlyFields(tx.body, ['principal', 'patientId', 'purpose', 'reason', 'minutes'])) return refuse('invalid:bad-body');
   const principal = principalField(state, tx.body, context);
   const patientId = stringField(tx.body, 'patientId', ID_PATTERN);
   const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
-  const reason = textField(tx.body, 'reason', BTG_REASON_LENGTH_MAX);
+  const reason = sealedNoteField(tx.body, 'reason');
   const minutes = tx.body['minutes'] === undefined ? BTG_MINUTES_DEFAULT : countField(tx.body, 'minutes');
   if (principal === undefined || patientId === undefined || purpose === undefined || reason === undefined || minutes === undefined) return refuse('invalid:bad-body');
   if (typeof principal === 'string') return refuse(principal);
@@ -62,10 +63,11 @@ function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxCo
   if (practitioner.status !== 'active') return refuse('denied:practitioner-suspended');
   if (minutes < 1 || minutes > BTG_MINUTES_MAX) return refuse('invalid:bad-body');
   if (state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
+  if (!sealedToPatientAndOrg(state, reason, patientId, principal.org)) return refuse('invalid:note-recipients');
   const time = context.block.time;
   const denial = breakTheGlassDenial(state, patientId, purpose);
   const row: BreakTheGlassRow = { btgId: context.txId, patientId, practitionerId: principal.id, org: principal.org, purpose, reason, outcome: denial === undefined ? 'permit' : 'deny', denial: denial ?? null, start: time, end: time + minutes * MINUTE_MS, review: null };
-  const outcome = denial === undefined ? { outcome: 'permit' as const, reason } : { outcome: 'deny' as const, reason: denial };
+  const outcome = denial === undefined ? { outcome: 'permit' as const, reason: null } : { outcome: 'deny' as const, reason: denial };
   const writes = [
     { table: BTG_TABLE, key: row.btgId, value: { ...row } },
     ...auditWrites(state, patientId, { kind: 'break-the-glass', actor: actorOf(principal), purpose, ...outcome, basis: null }, context),
@@ -77,27 +79,39 @@ function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxCo
   return accept(writes, [{ type: 'access.break-the-glass', subject: patientId }]);
 }
 
-/** Executes `access.review-break-the-glass`: { btgId, justified, note? }, signed by the organisation whose practitioner broke the glass. */
+/**
+ * Executes `access.review-break-the-glass`: { btgId, justified, note? }, signed by the
+ * organisation whose practitioner broke the glass. A note is a SealedNote to the patient and
+ * the organisation, like the reason it answers.
+ */
 function executeReview(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
   if (!onlyFields(tx.body, ['btgId', 'justified', 'note'])) return refuse('invalid:bad-body');
   const btgId = stringField(tx.body, 'btgId', /^[0-9a-f]{64}$/);
   const justified = booleanField(tx.body, 'justified');
-  const note = tx.body['note'] === undefined ? null : textField(tx.body, 'note', BTG_REASON_LENGTH_MAX);
+  const note = tx.body['note'] === undefined ? null : sealedNoteField(tx.body, 'note');
   if (btgId === undefined || justified === undefined || note === undefined) return refuse('invalid:bad-body');
   const row = state.get(BTG_TABLE, btgId) as BreakTheGlassRow | undefined;
   if (row === undefined || row.org !== context.signer.org || row.outcome !== 'permit') return refuse('denied:no-such-break-the-glass');
   if (row.review !== null) return refuse('denied:already-reviewed');
+  if (note !== null && !sealedToPatientAndOrg(state, note, row.patientId, row.org)) return refuse('invalid:note-recipients');
   const review = { justified, note, at: context.block.time };
   const actor = { role: 'org', subject: context.signer.org, org: context.signer.org };
   return accept(
     [
       { table: BTG_TABLE, key: btgId, value: { ...row, review } },
       { table: BTG_REVIEW_TABLE, key: `${row.org}|${btgId}`, value: null },
-      ...auditWrites(state, row.patientId, { kind: 'break-the-glass-review', actor, outcome: justified ? 'permit' : 'deny', reason: note ?? (justified ? 'justified' : 'not justified') }, context),
+      ...auditWrites(state, row.patientId, { kind: 'break-the-glass-review', actor, outcome: justified ? 'permit' : 'deny', reason: justified ? 'justified' : 'not justified' }, context),
     ],
     [{ type: 'access.break-the-glass-reviewed', subject: row.patientId }],
   );
+}
+
+/** True when `note` is wrapped to exactly the patient's and the organisation's current encryption keys. */
+function sealedToPatientAndOrg(state: StateReader, note: SealedNote, patientId: string, orgId: string): boolean {
+  const patient = state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
+  const org = state.get(ORG_TABLE, orgId) as OrgRow | undefined;
+  return patient !== undefined && org !== undefined && sealedFor(note, [patient.encryptionKey, org.encryptionKey]);
 }
 
 function breakTheGlassDenial(state: StateReader, patientId: string, purpose: string): string | undefined {

@@ -1,4 +1,5 @@
 /** Access state: break-the-glass events and the privacy officers' review queue. */
+import type { SealedNote } from '../records/index.js';
 
 /** btgId (the requesting transaction's id) → BreakTheGlassRow. */
 export const BTG_TABLE = 'access_btg';
@@ -13,7 +14,7 @@ export const BTG_MINUTES_MAX = 8 * 60;
 export const BTG_MINUTES_DEFAULT = 60;
 /** Purposes that may break the glass (v3 ActReason ETREAT; BTG from v3 ActReason's break-the-glass code). */
 export const BTG_PURPOSES = ['ETREAT', 'BTG'] as const;
-/** The free-text reason, in UTF-16 code units. */
+/** The free-text reason, in UTF-16 code units, before it is sealed. */
 export const BTG_REASON_LENGTH_MAX = 1000;
 
 /** Who reads: authenticated by their organisation's node (or, for a patient, their home node). */
@@ -31,10 +32,11 @@ export interface BreakTheGlassRow {
   practitionerId: string;
   org: string;
   purpose: string;
-  reason: string;
+  /** The practitioner's reason, sealed to the patient and the organisation: never plain text on the chain. */
+  reason: SealedNote;
   outcome: 'permit' | 'deny';
   denial: string | null;
   start: number;
   end: number;
-  review: { justified: boolean; note: string | null; at: number } | null;
+  review: { justified: boolean; note: SealedNote | null; at: number } | null;
 }

@@ -52,7 +52,7 @@ export interface AuditEntry {
   version: number | null;
   purpose: string | null;
   outcome: 'permit' | 'deny' | null;
-  /** The refusal reason of a denial, or the grant, erasure basis or BTG reason otherwise. */
+  /** The refusal reason of a denial, the grant, the erasure basis, or a review's verdict; never free text about the patient (a break-the-glass reason is sealed). */
   reason: string | null;
   basis: AccessBasis | null;
   /** For an access: whether the node released plaintext. True with outcome 'deny' marks a release that raced a revocation. */

@@ -79,7 +79,8 @@ function securityLabelsOf(value: JsonValue | undefined): SecurityLabel[] | undef
   return labels;
 }
 
-function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
+/** Key envelopes: one to each of at least one and at most ENVELOPE_COUNT_MAX recipients. */
+export function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
   if (!Array.isArray(value) || value.length === 0 || value.length > ENVELOPE_COUNT_MAX) return undefined;
   const envelopes: KeyEnvelope[] = [];
   for (const item of value) {
@@ -96,7 +97,7 @@ function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
 }
 
 /** `value` as an object with exactly `fields`, or undefined. */
-function objectOf(value: JsonValue, fields: readonly string[]): JsonObject | undefined {
+export function objectOf(value: JsonValue, fields: readonly string[]): JsonObject | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const keys = Object.keys(value);
   return keys.length === fields.length && fields.every((field) => keys.includes(field)) ? value : undefined;

@@ -1,0 +1,107 @@
+/**
+ * Break-the-glass at one node: a practitioner's emergency access, the privacy officer's review
+ * queue and verdict, and opening the sealed reason and note. The free text never goes on the
+ * chain: each is sealed to the patient and this organisation (src/node/sealed-note.ts).
+ */
+import { BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, ORG_TABLE, PATIENT_TABLE, type BreakTheGlassRow, type OrgRow, type PatientRow, type Principal, type SealedNote } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { AccessLogUnavailableError, type AccessHost } from './access-api.js';
+import type { RecordReader } from './records-api.js';
+import { sealNote, type NoteContext } from './sealed-note.js';
+
+/** A break-the-glass request or review refused by the contract, with its status. */
+export class BreakTheGlassRefusedError extends RangeError {
+  constructor(readonly status: string) {
+    super(`break-the-glass refused: ${status}`);
+    this.name = 'BreakTheGlassRefusedError';
+  }
+}
+
+/** What a break-the-glass event's sealed texts say, for a reader holding a key to them. */
+export interface BreakTheGlassTexts {
+  readonly reason: string;
+  /** The review's note; null before a review, or for a review without one. */
+  readonly reviewNote: string | null;
+}
+
+/** What break-the-glass needs beyond the access path's host: fetching a blob from the peer that holds it. */
+export interface BreakTheGlassHost extends AccessHost {
+  fetchNote?(note: SealedNote, fromOrg: string): Promise<void>;
+}
+
+/** Break-the-glass of one node. */
+export class NodeBreakTheGlass {
+  constructor(private readonly host: BreakTheGlassHost) {}
+
+  /** Requests break-the-glass for a practitioner and waits for the contract's decision: a granted or denied row, or BreakTheGlassRefusedError. */
+  async request(principal: Principal, patientId: string, request: { purpose: string; reason: string; minutes?: number }): Promise<BreakTheGlassRow> {
+    const reason = await this.#seal(request.reason, patientId, 'break-the-glass-reason');
+    const body: JsonObject = { principal: { kind: principal.kind, id: principal.id }, patientId, purpose: request.purpose, reason: { ...reason } };
+    if (request.minutes !== undefined) body['minutes'] = request.minutes;
+    const txId = await this.#submit('access.break-the-glass', body, reason);
+    return this.host.chain.state.get(BTG_TABLE, txId) as unknown as BreakTheGlassRow;
+  }
+
+  /** The privacy officer's verdict on a break-the-glass event of this organisation, with an optional note. Rejects with BreakTheGlassRefusedError. */
+  async review(btgId: string, justified: boolean, note?: string): Promise<void> {
+    const row = this.#row(btgId);
+    const body: JsonObject = { btgId, justified };
+    const sealed = note === undefined || row === undefined ? undefined : await this.#seal(note, row.patientId, 'break-the-glass-review');
+    if (sealed !== undefined) body['note'] = { ...sealed };
+    await this.#submit('access.review-break-the-glass', body, sealed);
+  }
+
+  /** Granted break-the-glass events of this organisation awaiting review, oldest key first. */
+  reviewQueue(): BreakTheGlassRow[] {
+    const prefix = `${this.host.orgId}|`;
+    return this.host.chain
+      .stateKeys(BTG_REVIEW_TABLE)
+      .filter((key) => key.startsWith(prefix))
+      .map((key) => this.#row(key.slice(prefix.length))!);
+  }
+
+  /**
+   * The reason and review note of `btgId`, opened for `reader`: the patient, or this
+   * organisation when it is the one that broke the glass (its privacy officer). Fetches a
+   * ciphertext this node lacks from the organisation that wrote it. Throws RangeError for an
+   * unknown event, NoteUnavailableError when the reader holds no key or the text is missing.
+   */
+  async texts(btgId: string, reader: RecordReader): Promise<BreakTheGlassTexts> {
+    const row = this.#row(btgId);
+    if (row === undefined) throw new RangeError(`no break-the-glass event ${btgId}`);
+    const reviewNote = row.review?.note ?? null;
+    return {
+      reason: await this.#open(reader, row, row.reason, 'break-the-glass-reason'),
+      reviewNote: reviewNote === null ? null : await this.#open(reader, row, reviewNote, 'break-the-glass-review'),
+    };
+  }
+
+  async #open(reader: RecordReader, row: BreakTheGlassRow, note: SealedNote, kind: NoteContext['kind']): Promise<string> {
+    await this.host.fetchNote?.(note, row.org).catch(() => {}); // opening reports what is missing
+    return this.host.records.openNote(reader, note, { kind, patientId: row.patientId });
+  }
+
+  /** `text` (1 to BTG_REASON_LENGTH_MAX characters, one line) sealed to the patient's and this organisation's current encryption keys; the contract refuses any other readers. */
+  async #seal(text: string, patientId: string, kind: NoteContext['kind']): Promise<SealedNote> {
+    // The contract sees only ciphertext, so the text's bounds are checked here, before sealing.
+    if (text.length === 0 || text.length > BTG_REASON_LENGTH_MAX || /[\u0000-\u001f\u007f]/.test(text)) throw new BreakTheGlassRefusedError('invalid:bad-body');
+    const patient = this.host.chain.state.get(PATIENT_TABLE, patientId) as unknown as PatientRow | undefined;
+    if (patient === undefined) throw new BreakTheGlassRefusedError('denied:no-such-patient');
+    const org = this.host.chain.state.get(ORG_TABLE, this.host.orgId) as unknown as OrgRow;
+    return sealNote(this.host.records.blobs, text, [patient.encryptionKey, org.encryptionKey], { kind, patientId });
+  }
+
+  /** Submits as this organisation and waits; a refusal deletes the sealed note's ciphertext, which nothing will reference. Throws AccessLogUnavailableError when the submission is not durable. */
+  async #submit(type: string, body: JsonObject, sealed: SealedNote | undefined): Promise<string> {
+    const result = await this.host.submitAsOrg(type, body);
+    if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason); // the blob collector takes the note later
+    const { status } = await this.host.waitForTx(result.txId);
+    if (status === 'ok') return result.txId;
+    if (sealed !== undefined) this.host.records.blobs.delete(sealed.ciphertextHash);
+    throw new BreakTheGlassRefusedError(status);
+  }
+
+  #row(btgId: string): BreakTheGlassRow | undefined {
+    return this.host.chain.state.get(BTG_TABLE, btgId) as unknown as BreakTheGlassRow | undefined;
+  }
+}
