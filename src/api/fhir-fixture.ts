@@ -23,17 +23,25 @@ export const FIXTURE_ORG = 'practice-a';
  * `Bearer <kind>:<id>[:<Type>,<Type>…]`: the principal, and the resource types its scopes allow
  * (every interaction on them); all types when none are listed.
  */
-const typeScopedAuth: FhirAuth = {
+const typeScopedAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
     const match = /^Bearer (practitioner|patient|auditor|system):([a-z0-9-]+)(?::([A-Za-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
     if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
-    const principal: Principal = { kind: match[1] as Principal['kind'], id: match[2]!, org: FIXTURE_ORG };
+    const principal: Principal = { kind: match[1] as Principal['kind'], id: pseudonymOf(node, match[1]!, match[2]!), org: FIXTURE_ORG };
     const types = match[3]?.split(',');
     return { principal, allows: (type: string) => types === undefined || types.includes(type) };
   },
-};
+});
 
 /** A node with practitioner dr-ada registered, serving /fhir; closed and removed after `t`. */
+/**
+ * The id a token for `kind` `id` acts under: a patient is named by their FHIR Patient id and
+ * acts under their ledger pseudonym, as a SMART sign-in makes them (src/api/auth/users.ts).
+ */
+export function pseudonymOf(node: ChartChainNode, kind: string, id: string): string {
+  return kind === 'patient' ? (node.pseudonyms.patientIdOf(id) ?? id) : id;
+}
+
 export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateLimit } = {}): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
   const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
@@ -47,7 +55,7 @@ export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateL
   const app = (opened.app = Fastify());
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
-  registerFhirRoutes(app, node, typeScopedAuth, 'on', options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit });
+  registerFhirRoutes(app, node, typeScopedAuth(node), 'on', options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit });
   await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
   assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');

@@ -5,29 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions } from 'fastify';
-import type { ConsentModel, Principal } from '../contracts/index.js';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
+import type { ConsentModel } from '../contracts/index.js';
 import { toHex } from '../crypto/index.js';
-import { checkResourceProof, FhirError, PATIENT_REFERENCE_ELEMENT, proofFromParameters, SearchIndex, SERVED_TYPES } from '../fhir/index.js';
+import { checkResourceProof, PATIENT_REFERENCE_ELEMENT, proofFromParameters, SearchIndex, SERVED_TYPES } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode } from '../node/index.js';
-import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from './fhir-routes.js';
+import { pseudonymOf } from './fhir-fixture.js';
+import { registerFhirRoutes } from './fhir-routes.js';
+import { headerAuth } from './fhir-test-fixture.js';
 
 const ORG = 'practice-a';
-
-/**
- * Authentication for these tests only: `Bearer <kind>:<id>[:<interactions>]` names the principal
- * and which interactions its scopes allow. The SMART token path has its own tests.
- */
-const headerAuth: FhirAuth = {
-  async authenticate(request: FastifyRequest) {
-    const match = /^Bearer (practitioner|patient|auditor|system):([a-z0-9-]+)(?::([a-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
-    if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
-    const principal: Principal = { kind: match[1] as Principal['kind'], id: match[2]!, org: ORG };
-    const allowed = (match[3] ?? 'create,read,update,delete,search').split(',');
-    return { principal, allows: (_type: string, interaction: FhirInteraction) => allowed.includes(interaction) };
-  },
-};
 
 /** A node for ORG serving /fhir, with dr-ada registered; its genesis has `consentModel` (a new network's opt-out unless given). */
 async function serve(t: TestContext, consentModel: ConsentModel = 'opt-out'): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
@@ -43,7 +31,7 @@ async function serve(t: TestContext, consentModel: ConsentModel = 'opt-out'): Pr
   const app = (opened.app = Fastify());
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
-  registerFhirRoutes(app, node, headerAuth);
+  registerFhirRoutes(app, node, headerAuth(node));
   await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
   const registered = await node.submit(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }));
@@ -89,7 +77,7 @@ test('create, read, vread, update with If-Match, delete and history, with FHIR h
   // Without the patient's consent, the author's own read is refused (a 404, as if it did not exist) and the refusal logged.
   outcome(await app.inject({ url: observationUrl, headers: AS_DOCTOR }), 404, 'not-found');
   const terms = { grantee: { kind: 'organisation' as const, id: ORG }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
-  assert.equal(await node.consent.grant(patientId, 'grant-fhir-test', terms), 'ok');
+  assert.equal(await node.consent.grant(pseudonymOf(node, 'patient', patientId), 'grant-fhir-test', terms), 'ok');
   const read = await app.inject({ url: observationUrl, headers: AS_DOCTOR });
   assert.equal(read.statusCode, 200, read.body);
   assert.equal((read.json() as JsonObject)['status'], 'preliminary');
@@ -121,7 +109,7 @@ test('opt-out: the clinician who creates a patient and an Observation reads them
   const posted = await app.inject(fhirJson('POST', '/fhir/Observation', observation));
   assert.equal(posted.statusCode, 201, posted.body);
   const observationId = String((posted.json() as JsonObject)['id']);
-  assert.deepEqual(node.consent.grantsOf(patientId), [], 'no grant anywhere');
+  assert.deepEqual(node.consent.grantsOf(pseudonymOf(node, 'patient', patientId)), [], 'no grant anywhere');
 
   const patient = await app.inject({ url: `/fhir/Patient/${patientId}`, headers: AS_DOCTOR });
   assert.equal(patient.statusCode, 200, patient.body);
@@ -137,7 +125,7 @@ test('opt-out: the clinician who creates a patient and an Observation reads them
 
   // The trail names the basis: the home organisation, not a grant. A read returns once its
   // access transaction is durable; its block may come a moment later.
-  const accesses = () => node.access.trail(patientId).map(({ entry }) => entry).filter((entry) => entry.kind === 'access');
+  const accesses = () => node.access.trail(pseudonymOf(node, 'patient', patientId)).map(({ entry }) => entry).filter((entry) => entry.kind === 'access');
   for (const deadline = Date.now() + 10_000; accesses().length < 2; await new Promise((resolve) => setTimeout(resolve, 10))) assert.ok(Date.now() < deadline, 'both reads are on the ledger');
   const trail = accesses();
   assert.ok(trail.length >= 2 && trail.every((entry) => entry.outcome === 'permit' && entry.basis?.kind === 'home-organisation'), JSON.stringify(trail));
@@ -321,7 +309,7 @@ test('search goes through the index and then the consent check; _include, paging
   const alice = await patientFor('Ångström', 'female');
   const bob = await patientFor('Angstrom-Smith', 'male');
   const grant = (patientId: string, id: string) =>
-    node.consent.grant(patientId, id, { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } });
+    node.consent.grant(pseudonymOf(node, 'patient', patientId), id, { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } });
   assert.equal(await grant(alice, 'grant-alice'), 'ok');
   const heartRate = (patientId: string, value: number, when: string) => ({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: `Patient/${patientId}` }, effectiveDateTime: when, valueQuantity: { value, unit: '/min' } });
   const ids: string[] = [];
@@ -357,13 +345,13 @@ test('search goes through the index and then the consent check; _include, paging
 test('a search index left by a crash, or missing, is rebuilt from the chain at start', async (t) => {
   const { node, app } = await serve(t);
   const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Nakamura' }] }))).json().id);
-  assert.equal(await node.consent.grant(patientId, 'grant-rebuild', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
+  assert.equal(await node.consent.grant(pseudonymOf(node, 'patient', patientId), 'grant-rebuild', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
   await app.close();
   const reopen = async (): Promise<FastifyInstance> => {
     const next = Fastify();
     next.removeAllContentTypeParsers();
     next.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
-    registerFhirRoutes(next, node, headerAuth);
+    registerFhirRoutes(next, node, headerAuth(node));
     await next.ready();
     return next;
   };
@@ -406,7 +394,7 @@ test('directory resources (Organization, Practitioner) are records without a pat
 test("a client's own Provenance is stored as a record of the patient it targets; the ledger's derived ones keep their ids", async (t) => {
   const { node, app } = await serve(t);
   const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'female' }))).json().id);
-  assert.equal(await node.consent.grant(patientId, 'grant-provenance', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
+  assert.equal(await node.consent.grant(pseudonymOf(node, 'patient', patientId), 'grant-provenance', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
   const provenance = { resourceType: 'Provenance', target: [{ reference: `Patient/${patientId}` }], recorded: '2026-11-01T09:30:00Z', agent: [{ who: { reference: 'Practitioner/dr-ada' } }] };
   const created = await app.inject(fhirJson('POST', '/fhir/Provenance', provenance));
   assert.equal(created.statusCode, 201, created.body);
@@ -414,16 +402,19 @@ test("a client's own Provenance is stored as a record of the patient it targets;
   const read = await app.inject({ url: `/fhir/Provenance/${id}`, headers: AS_DOCTOR });
   assert.equal(read.statusCode, 200, read.body);
   assert.equal((read.json() as JsonObject)['recorded'], '2026-11-01T09:30:00Z');
-  const derived = await app.inject({ url: `/fhir/Provenance/${patientId}.v1`, headers: AS_DOCTOR });
-  assert.equal(((derived.json() as JsonObject)['signature'] as JsonObject[])[0]!['sigFormat'], 'application/vnd.chartchain.tx+json');
-  outcome(await app.inject(fhirJson('PUT', `/fhir/Provenance/${patientId}.v1`, { ...provenance, id: `${patientId}.v1` })), 405, 'not-supported');
+  // The ledger's own Provenance is named by the record's ledger id (a Patient's is its pseudonym) and targets it by its FHIR id.
+  const derivedId = `${pseudonymOf(node, 'patient', patientId)}.v1`;
+  const derived = (await app.inject({ url: `/fhir/Provenance/${derivedId}`, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.equal((derived['signature'] as JsonObject[])[0]!['sigFormat'], 'application/vnd.chartchain.tx+json');
+  assert.deepEqual(derived['target'], [{ reference: `Patient/${patientId}/_history/1` }]);
+  outcome(await app.inject(fhirJson('PUT', `/fhir/Provenance/${derivedId}`, { ...provenance, id: derivedId })), 405, 'not-supported');
 });
 
 test('the HL7 R4 examples of every served type round-trip through the FHIR API; the rest are refused with an OperationOutcome', async (t) => {
   const { node, app } = await serve(t);
   const examples = fileURLToPath(new URL('../../test/fixtures/hl7-examples', import.meta.url));
   const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient' }))).json().id);
-  assert.equal(await node.consent.grant(patientId, 'grant-examples', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
+  assert.equal(await node.consent.grant(pseudonymOf(node, 'patient', patientId), 'grant-examples', { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
   // The one example our validator refuses: base64 with line breaks, a known @medplum/core false positive.
   const knownRefusals = new Set(['DiagnosticReport-gingival-mass.json']);
   const withoutServerFields = (resource: JsonObject): JsonObject => {
@@ -447,7 +438,7 @@ test('the HL7 R4 examples of every served type round-trip through the FHIR API; 
     assert.equal(created.statusCode, 201, `${name}: ${created.body}`);
     const id = String(created.json().id);
     // A new Patient is a new patient: the practice reads their chart only once they consent.
-    if (type === 'Patient') assert.equal(await node.consent.grant(id, `grant-${id}`, { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
+    if (type === 'Patient') assert.equal(await node.consent.grant(pseudonymOf(node, 'patient', id), `grant-${id}`, { grantee: { kind: 'organisation', id: ORG }, actions: ['read'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } }), 'ok');
     const read = await app.inject({ url: `/fhir/${type}/${id}`, headers: AS_DOCTOR });
     assert.equal(read.statusCode, 200, `${name}: ${read.body}`);
     assert.deepEqual(withoutServerFields(read.json() as JsonObject), withoutServerFields(resource), name);

@@ -13,20 +13,21 @@ import type { Principal } from '../contracts/index.js';
 import { FhirError } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode } from '../node/index.js';
+import { pseudonymOf } from './fhir-fixture.js';
 import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from './fhir-routes.js';
 
 export const ORG = 'practice-a';
 
 /** `Bearer <kind>:<id>[:<interactions>]` names the principal and the interactions its scopes allow. */
-export const headerAuth: FhirAuth = {
+export const headerAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
     const match = /^Bearer (practitioner|patient|auditor|system):([a-z0-9-]+)(?::([a-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
     if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
-    const principal: Principal = { kind: match[1] as Principal['kind'], id: match[2]!, org: ORG };
+    const principal: Principal = { kind: match[1] as Principal['kind'], id: pseudonymOf(node, match[1]!, match[2]!), org: ORG };
     const allowed = (match[3] ?? 'create,read,update,delete,search').split(',');
     return { principal, allows: (_type: string, interaction: FhirInteraction) => allowed.includes(interaction) };
   },
-};
+});
 
 /** A served node; `parsedBodies` counts the request bodies the app has read and handed on. */
 export interface FhirFixture {
@@ -52,7 +53,7 @@ export async function serveFhir(t: TestContext): Promise<FhirFixture> {
     parsed += 1;
     done(null, new Uint8Array(body as Buffer));
   });
-  registerFhirRoutes(app, node, headerAuth);
+  registerFhirRoutes(app, node, headerAuth(node));
   await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
   assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');

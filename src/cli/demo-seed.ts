@@ -110,18 +110,27 @@ export function practiceTerms(orgId: string): GrantTerms {
  * `grantId` in an opt-in network; in an opt-out one no grant, and a restriction withholding the
  * labels `terms` exclude, if any. Throws unless it commits.
  */
-async function consentForPractice(node: ChartChainNode, patientId: string, grantId: string, terms: GrantTerms): Promise<void> {
-  if (consentModelOf(node.store.state) === 'opt-in') return grant(node, patientId, grantId, terms);
+async function consentForPractice(node: ChartChainNode, fhirPatientId: string, grantId: string, terms: GrantTerms): Promise<void> {
+  if (consentModelOf(node.store.state) === 'opt-in') return grant(node, fhirPatientId, grantId, terms);
   if (terms.excludeLabels.length === 0) return;
   const restrictionId = grantId.replace(/^demo-consent-/, 'demo-restriction-');
+  const patientId = pseudonymOf(node, fhirPatientId);
   const status = await whileUnavailable(() => node.consent.restrict(patientId, restrictionId, { resourceTypes: [], labels: [...terms.excludeLabels], practitionerIds: [] }));
   if (status !== 'ok') throw new Error(`could not record the demo restriction ${restrictionId}: ${status}`);
 }
 
-/** Records a demo consent of a custodial patient; throws unless it commits. */
-export async function grant(node: ChartChainNode, patientId: string, grantId: string, terms: GrantTerms): Promise<void> {
+/** Records a demo consent of the custodial patient whose FHIR Patient id is `fhirPatientId`; throws unless it commits. */
+export async function grant(node: ChartChainNode, fhirPatientId: string, grantId: string, terms: GrantTerms): Promise<void> {
+  const patientId = pseudonymOf(node, fhirPatientId);
   const status = await whileUnavailable(() => node.consent.grant(patientId, grantId, terms));
   if (status !== 'ok') throw new Error(`could not record the demo consent ${grantId}: ${status}`);
+}
+
+/** The ledger pseudonym of the demo patient whose FHIR Patient id is `fhirPatientId`. */
+function pseudonymOf(node: ChartChainNode, fhirPatientId: string): string {
+  const patientId = node.pseudonyms.patientIdOf(fhirPatientId);
+  if (patientId === undefined) throw new Error(`demo seeding failed: no Patient/${fhirPatientId} on this node`);
+  return patientId;
 }
 
 /** Submits `tx` and waits; throws unless it commits with 'ok'. */

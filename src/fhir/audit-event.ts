@@ -6,6 +6,7 @@
  */
 import type { AuditEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
+import type { FhirId } from '../node/index.js';
 
 /** Code system naming the kinds of trail entries that are not RESTful interactions. */
 export const AUDIT_KIND_SYSTEM = 'urn:chartchain:audit-kind';
@@ -28,7 +29,7 @@ const ACTIONS: Readonly<Record<AuditEntry['kind'], string>> = {
 };
 const AGENT_TYPES: Readonly<Record<string, string>> = { practitioner: 'Practitioner', patient: 'Patient', org: 'Organization', system: 'Device', auditor: 'Practitioner' };
 
-/** The FHIR id of entry `seq` of `patientId`'s trail: `<patientId>.<seq>`. */
+/** The FHIR id of entry `seq` of `patientId`'s trail: `<patientId>.<seq>`, with the patient's pseudonym. */
 export function auditEventId(patientId: string, seq: number): string {
   return `${patientId}.${seq}`;
 }
@@ -39,12 +40,18 @@ export function parseAuditEventId(id: string): { patientId: string; seq: number 
   return match === null ? undefined : { patientId: match[1]!, seq: Number(match[2]) };
 }
 
+/** How the trail's ledger ids read in FHIR: the patient's FHIR id, and a record's type and id (undefined when not known here). */
+export interface AuditNames {
+  readonly patient: string;
+  fhirIdOf(recordId: string): FhirId | undefined;
+}
+
 /**
- * `entry` of `patientId`'s trail as an AuditEvent. `resourceTypeOf` names the type of a record
- * id (undefined when the record is not known here). A search is one event (BALP Query: action E,
- * subtype search-type) with an entity per record of this patient it touched.
+ * `entry` of `patientId`'s trail (`patientId` the pseudonym) as an AuditEvent, naming the
+ * patient and the records by their FHIR ids (`names`). A search is one event (BALP Query:
+ * action E, subtype search-type) with an entity per record of this patient it touched.
  */
-export function auditEventOf(patientId: string, entry: AuditEntry, resourceTypeOf: (recordId: string) => string | undefined): JsonObject {
+export function auditEventOf(patientId: string, entry: AuditEntry, names: AuditNames): JsonObject {
   const recorded = new Date(entry.time).toISOString();
   const event: JsonObject = {
     resourceType: 'AuditEvent',
@@ -56,7 +63,7 @@ export function auditEventOf(patientId: string, entry: AuditEntry, resourceTypeO
     outcome: entry.outcome === 'deny' ? '4' : '0',
     agent: agentsOf(entry),
     source: { observer: { reference: `Organization/${entry.actor.org ?? ''}` }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
-    entity: entitiesOf(patientId, entry, resourceTypeOf),
+    entity: entitiesOf(entry, names),
   };
   if (entry.kind === 'access') event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: entry.version === null ? 'read' : 'vread' }];
   if (entry.kind === 'search') event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'search-type' }];
@@ -72,14 +79,14 @@ function agentsOf(entry: AuditEntry): JsonObject[] {
   return [requestor, { who: { reference: `Organization/${entry.actor.org}` }, requestor: false }];
 }
 
-function entitiesOf(patientId: string, entry: AuditEntry, resourceTypeOf: (recordId: string) => string | undefined): JsonObject[] {
-  const entities: JsonObject[] = [{ what: { reference: `Patient/${patientId}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } }];
+function entitiesOf(entry: AuditEntry, names: AuditNames): JsonObject[] {
+  const entities: JsonObject[] = [{ what: { reference: `Patient/${names.patient}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } }];
   const touched = entry.records ?? (entry.recordId === null ? [] : [{ recordId: entry.recordId, version: entry.version, outcome: null, released: null }]);
   for (const record of touched) {
-    const resourceType = resourceTypeOf(record.recordId);
-    if (resourceType === undefined) continue;
+    const fhirId = names.fhirIdOf(record.recordId);
+    if (fhirId === undefined) continue;
     const version = record.version === null ? '' : `/_history/${record.version}`;
-    const entity: JsonObject = { what: { reference: `${resourceType}/${record.recordId}${version}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' } };
+    const entity: JsonObject = { what: { reference: `${fhirId.type}/${fhirId.id}${version}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' } };
     if (entry.records !== undefined) entity['description'] = record.outcome === 'deny' ? (record.released ? 'released, but denied at its block' : 'denied') : 'released';
     entities.push(entity);
   }

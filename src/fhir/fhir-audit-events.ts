@@ -2,16 +2,20 @@
  * AuditEvent as a read-only view of the patients' audit trails. The patient sees their own;
  * this organisation's auditors and system clients see every patient's; practitioners do not.
  */
-import { AUDIT_ENTRY_TABLE, auditCount, auditKey, RECORD_TABLE, type AuditEntry, type Principal, type RecordRow } from '../contracts/index.js';
+import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry, type Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { auditEventOf, parseAuditEventId } from './audit-event.js';
+import type { Pseudonyms } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
 
 /** AuditEvent interactions over one node. */
 export class FhirAuditEvents extends ReadOnlyHandler {
-  constructor(private readonly node: ChartChainNode) {
+  constructor(
+    private readonly node: ChartChainNode,
+    private readonly ids: Pseudonyms,
+  ) {
     super();
   }
 
@@ -26,10 +30,11 @@ export class FhirAuditEvents extends ReadOnlyHandler {
     return this.#served(parsed.patientId, entry);
   }
 
-  /** Entries of `patientId`'s trail from `offset`, at most `count`, with the trail's length. */
-  search(principal: Principal, patientId: string, offset: number, count: number): { found: ServedVersion[]; total: number } {
+  /** Entries of the trail of the patient whose FHIR id is `fhirPatientId`, from `offset`, at most `count`, with the trail's length. */
+  search(principal: Principal, fhirPatientId: string, offset: number, count: number): { found: ServedVersion[]; total: number } {
+    const patientId = this.ids.patientIdOf(fhirPatientId) ?? '';
     if (!mayRead(principal, patientId)) throw FhirError.of(403, 'forbidden', 'only the patient, auditors and system clients read audit events');
-    const total = auditCount(this.node.store.state, patientId);
+    const total = patientId === '' ? 0 : auditCount(this.node.store.state, patientId);
     const found: ServedVersion[] = [];
     for (let seq = offset + 1; seq <= Math.min(total, offset + count); seq++) {
       found.push(this.#served(patientId, this.node.store.state.get(AUDIT_ENTRY_TABLE, auditKey(patientId, seq)) as unknown as AuditEntry));
@@ -38,8 +43,8 @@ export class FhirAuditEvents extends ReadOnlyHandler {
   }
 
   #served(patientId: string, entry: AuditEntry): ServedVersion {
-    const resourceTypeOf = (recordId: string) => (this.node.store.state.get(RECORD_TABLE, recordId) as RecordRow | undefined)?.resourceType;
-    const resource: JsonObject = auditEventOf(patientId, entry, resourceTypeOf);
+    const names = { patient: this.ids.fhirPatientIdOf(patientId) ?? patientId, fhirIdOf: (recordId: string) => this.ids.fhirIdOf(recordId) };
+    const resource: JsonObject = auditEventOf(patientId, entry, names);
     return { resource, versionId: 1, lastUpdated: new Date(entry.time).toISOString(), txId: entry.txId };
   }
 }

@@ -10,6 +10,7 @@ import { GRANT_TABLE, RESTRICTION_TABLE, type GrantRow, type Principal, type Res
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { consentToGrantTerms, grantToConsent } from './consent.js';
+import type { Pseudonyms } from '../node/index.js';
 import { consentToRestriction, isRestrictionConsent, restrictionToConsent } from './consent-restriction.js';
 import { FhirError } from './outcome.js';
 import { statusError } from './status-errors.js';
@@ -17,7 +18,10 @@ import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js
 
 /** Consent interactions over one node. */
 export class FhirConsents implements TypeHandler {
-  constructor(private readonly node: ChartChainNode) {}
+  constructor(
+    private readonly node: ChartChainNode,
+    private readonly ids: Pseudonyms,
+  ) {}
 
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
     if (isRestrictionConsent(resource)) return this.#restrict(principal, resource);
@@ -62,8 +66,10 @@ export class FhirConsents implements TypeHandler {
     return [await this.read(principal, type, id, purpose)];
   }
 
-  /** The grants of `patientId` visible to `principal`, then their restrictions, as Consents. */
-  search(principal: Principal, patientId: string): ServedVersion[] {
+  /** The grants of the patient whose FHIR id is `fhirPatientId` visible to `principal`, then their restrictions, as Consents. */
+  search(principal: Principal, fhirPatientId: string): ServedVersion[] {
+    const patientId = this.ids.patientIdOf(fhirPatientId);
+    if (patientId === undefined) return [];
     const grants = this.node.consent.grantsOf(patientId).filter((grant) => visibleTo(principal, grant)).map((grant) => this.#served(grant));
     const restrictions = this.node.consent.restrictionsOf(patientId).filter((row) => visibleTo(principal, row)).map((row) => this.#servedRestriction(row));
     return [...grants, ...restrictions];
@@ -72,9 +78,9 @@ export class FhirConsents implements TypeHandler {
   async #restrict(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
     const read = consentToRestriction(resource);
     if (!read.ok) throw new FhirError(422, read.issues.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
-    this.#requirePatient(principal, read.patientId);
+    const patientId = this.#ledgerPatient(principal, read.patientId);
     const restrictionId = randomUUID();
-    await this.#committed(this.node.consent.restrict(read.patientId, restrictionId, read.terms), `Consent/${restrictionId}`);
+    await this.#committed(this.node.consent.restrict(patientId, restrictionId, read.terms), `Consent/${restrictionId}`);
     return this.#servedRestriction(this.#restriction(restrictionId)!);
   }
 
@@ -94,15 +100,26 @@ export class FhirConsents implements TypeHandler {
     const version = row.status === 'active' ? 1 : 2;
     if (versionId !== undefined && versionId !== version) throw FhirError.of(404, 'not-found', 'only the current version of a Consent is kept in contract state; earlier ones are on the ledger');
     const lastUpdated = new Date(row.liftedAt ?? row.restrictedAt).toISOString();
-    const resource = { ...(restrictionToConsent(row) as unknown as JsonObject), meta: { versionId: String(version), lastUpdated } };
+    const resource = { ...(restrictionToConsent({ ...row, patientId: this.#fhirPatient(row.patientId) }) as unknown as JsonObject), meta: { versionId: String(version), lastUpdated } };
     return { resource, versionId: version, lastUpdated, txId: '' };
   }
 
   #terms(principal: Principal, resource: JsonObject) {
     const read = consentToGrantTerms(resource);
     if (!read.ok) throw new FhirError(422, read.issues.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
-    this.#requirePatient(principal, read.patientId);
-    return read;
+    return { terms: read.terms, patientId: this.#ledgerPatient(principal, read.patientId) };
+  }
+
+  /** The pseudonym of the patient `fhirPatientId` names, who must be the caller: a 403 otherwise, the same for a patient this node does not know. */
+  #ledgerPatient(principal: Principal, fhirPatientId: string): string {
+    const patientId = this.ids.patientIdOf(fhirPatientId) ?? '';
+    this.#requirePatient(principal, patientId);
+    return patientId;
+  }
+
+  /** The FHIR Patient id of pseudonym `patientId`; a patient registered outside FHIR, with no Patient here, keeps the pseudonym. */
+  #fhirPatient(patientId: string): string {
+    return this.ids.fhirPatientIdOf(patientId) ?? patientId;
   }
 
   #requirePatient(principal: Principal, patientId: string): void {
@@ -121,7 +138,7 @@ export class FhirConsents implements TypeHandler {
 
   #served(grant: GrantRow): ServedVersion {
     const lastUpdated = new Date(grant.updatedAt).toISOString();
-    const resource = { ...(grantToConsent(grant) as unknown as JsonObject), meta: { versionId: String(grant.version), lastUpdated } };
+    const resource = { ...(grantToConsent({ ...grant, patientId: this.#fhirPatient(grant.patientId) }) as unknown as JsonObject), meta: { versionId: String(grant.version), lastUpdated } };
     return { resource, versionId: grant.version, lastUpdated, txId: '' };
   }
 

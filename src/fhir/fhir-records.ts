@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
-import { ID_PATTERN, KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import { KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { collectAfterFailedWrite, type ChartChainNode, type VersionInput } from '../node/index.js';
+import type { Pseudonyms } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
@@ -30,6 +31,7 @@ export class FhirRecords implements TypeHandler {
    */
   constructor(
     private readonly node: ChartChainNode,
+    private readonly ids: Pseudonyms,
     private readonly options: { readonly ledger: 'on' | 'off-for-benchmarks'; readonly index?: SearchIndex } = { ledger: 'on' },
   ) {}
 
@@ -63,7 +65,7 @@ export class FhirRecords implements TypeHandler {
     const version = versionId ?? record.latestVersion;
     if (version < 1 || version > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${version}`);
     if (record.status === 'deleted' && version === record.latestVersion) throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
-    const result = await this.node.access.read(principal, id, { purpose, version });
+    const result = await this.node.access.read(principal, record.recordId, { purpose, version });
     if (result.outcome === 'deny') throw notKnown(type, id); // a revocation that raced this read
     return served(result.resource, result.version);
   }
@@ -78,8 +80,8 @@ export class FhirRecords implements TypeHandler {
     const record = this.#record(type, id);
     if (record === undefined) throw notKnown(type, id);
     const version = versionId !== undefined && versionId >= 1 && versionId <= record.latestVersion ? versionId : record.latestVersion;
-    if (this.node.access.decide(principal, id, { purpose, version, ignoringErasure: true }).outcome === 'permit') return record;
-    await this.node.access.read(principal, id, { purpose, version });
+    if (this.node.access.decide(principal, record.recordId, { purpose, version, ignoringErasure: true }).outcome === 'permit') return record;
+    await this.node.access.read(principal, record.recordId, { purpose, version });
     throw notKnown(type, id);
   }
 
@@ -90,6 +92,8 @@ export class FhirRecords implements TypeHandler {
    */
   async writeAll(principal: Principal, writes: readonly BundleWrite[]): Promise<BundleWriteResult[]> {
     const practitionerId = practitionerOf(principal);
+    // A Patient's pseudonym first: a bundle may list an Observation before the Patient it belongs to.
+    for (const write of writes) if (write.type === 'Patient' && write.method !== 'DELETE') this.ids.assign('Patient', write.id);
     const checked = writes.map((write) => this.#check(write));
     const items = checked.filter((item): item is VersionInput | { tombstone: string } => item !== undefined);
     await this.#patientsReady(items.filter((item): item is VersionInput => !('tombstone' in item)));
@@ -102,18 +106,33 @@ export class FhirRecords implements TypeHandler {
   /** One write checked (valid, of a served type, the version it expects), or undefined for a DELETE of nothing. */
   #check(write: BundleWrite): VersionInput | { tombstone: string } | undefined {
     const current = this.#record(write.type, write.id);
-    if (write.method === 'DELETE') return current?.status === 'active' ? { tombstone: write.id } : undefined;
+    if (write.method === 'DELETE') return current?.status === 'active' ? { tombstone: current.recordId } : undefined;
     const stored = withoutServerMeta(write.resource);
     requireValid(stored);
-    const owner = patientIdOf(write.resource, write.id);
-    if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
+    const owner = this.#ledgerPatientOf(write);
     if (current?.status === 'erased') throw FhirError.of(410, 'deleted', `${write.type}/${write.id} was erased`);
     if (write.ifMatch !== undefined && current?.latestVersion !== write.ifMatch) throw FhirError.of(412, 'conflict', `If-Match names version ${write.ifMatch}, which is not the current version`);
     // The ledger keeps a record's first patient; letting an update name another would leave the index and the ledger disagreeing.
     if (current !== undefined && current.patientId !== owner.patientId) {
       throw FhirError.of(422, 'business-rule', `an update may not move ${write.type}/${write.id} to another patient; create a new resource instead`, [`${write.type}`]);
     }
-    return { patientId: owner.patientId, resource: stored, recordId: write.id, expectedVersion: current?.latestVersion ?? 0, securityLabels: securityLabelsOf(write.resource) };
+    const recordId = current?.recordId ?? this.ids.assign(write.type, write.id);
+    return { patientId: owner.patientId, resource: stored, recordId, expectedVersion: current?.latestVersion ?? 0, securityLabels: securityLabelsOf(write.resource) };
+  }
+
+  /**
+   * The ledger patient of a write: for a Patient, its own pseudonym; for a compartment resource,
+   * the pseudonym of the Patient it references; null for a directory resource. A reference to a
+   * Patient this node does not know is refused as an unknown patient.
+   */
+  #ledgerPatientOf(write: BundleWrite & { resource: JsonObject }): { patientId: string | null } {
+    const owner = patientIdOf(write.resource, write.id);
+    if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
+    if (owner.patientId === null) return owner;
+    if (write.type === 'Patient') return { patientId: this.ids.assign('Patient', write.id) };
+    const patientId = this.ids.patientIdOf(owner.patientId);
+    if (patientId === undefined) throw statusError('denied:no-such-patient', `${write.type}/${write.id}`);
+    return { patientId };
   }
 
   #results(checked: readonly (VersionInput | { tombstone: string } | undefined)[], landed: readonly { recordId: string; version: number }[]): BundleWriteResult[] {
@@ -136,7 +155,7 @@ export class FhirRecords implements TypeHandler {
   async verify(principal: Principal, type: string, id: string, purpose: string, versionId: number): Promise<ResourceProof> {
     const record = await this.#readable(principal, type, id, purpose, versionId);
     if (versionId < 1 || versionId > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
-    const result = await this.node.access.read(principal, id, { purpose, version: versionId });
+    const result = await this.node.access.read(principal, record.recordId, { purpose, version: versionId });
     if (result.outcome === 'deny') throw notKnown(type, id);
     const { bytes, proof } = this.node.records.proveVersion(result.version);
     const transaction = fromUtf8(bytes);
@@ -162,7 +181,7 @@ export class FhirRecords implements TypeHandler {
   async delete(principal: Principal, type: string, id: string): Promise<number | undefined> {
     const record = this.#record(type, id);
     if (record === undefined || record.status !== 'active') return undefined;
-    const write = this.node.records.tombstone(practitionerOf(principal), id);
+    const write = this.node.records.tombstone(practitionerOf(principal), record.recordId);
     await this.#commit(write.tx, `${type}/${id}`);
     this.options.index?.remove(type, id);
     return write.version;
@@ -173,7 +192,7 @@ export class FhirRecords implements TypeHandler {
     const record = await this.#readable(principal, type, id, purpose, undefined);
     const entries: HistoryEntry[] = [];
     for (let number = record.latestVersion; number >= 1; number--) {
-      const version = this.node.records.version(id, number)!;
+      const version = this.node.records.version(record.recordId, number)!;
       if (version.kind === 'tombstone') entries.push({ deleted: version });
       else entries.push(await this.read(principal, type, id, purpose, number));
     }
@@ -187,7 +206,7 @@ export class FhirRecords implements TypeHandler {
     const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
     if (this.options.ledger === 'off-for-benchmarks') return served(item.resource, { version: prepared.version, time: Date.now(), txId: '' });
     const txId = await this.#commit(prepared.tx, `${write.type}/${write.id}`, write.ifMatch !== undefined);
-    const version = this.node.records.version(write.id, prepared.version)!;
+    const version = this.node.records.version(prepared.recordId, prepared.version)!;
     this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: version.time });
     return { ...served(item.resource, version), txId };
   }
@@ -197,16 +216,15 @@ export class FhirRecords implements TypeHandler {
     // Patients first: a bundle may list an Observation before the Patient it belongs to.
     for (const item of items) if (item.resource['resourceType'] === 'Patient') await this.#enrolPatient(item.recordId!);
     for (const item of items) {
-      if (item.patientId !== null && !this.node.records.patientRegistered(item.patientId)) throw statusError('denied:no-such-patient', `${String(item.resource['resourceType'])}/${item.recordId!}`);
+      if (item.patientId !== null && !this.node.records.patientRegistered(item.patientId)) throw statusError('denied:no-such-patient', `${String(item.resource['resourceType'])}/${String(item.resource['id'])}`);
     }
   }
 
-  /** Registers a custodial patient with fresh keys on first sight of their Patient resource. */
+  /** Registers a custodial patient, under their pseudonym, with fresh keys on first sight of their Patient resource. */
   async #enrolPatient(patientId: string): Promise<void> {
-    if (!ID_PATTERN.test(patientId)) throw FhirError.of(400, 'value', 'a Patient id here is lowercase letters, digits and dashes', ['Patient.id']);
     if (this.node.records.patientRegistered(patientId)) return;
     const keys = this.node.records.enrol('patient', patientId);
-    await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), `Patient/${patientId}`);
+    await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), 'the new patient');
   }
 
   /** Runs `seal`, which stores ciphertexts; if it fails part way, the blobs it stored are left to the collector. */
@@ -232,8 +250,10 @@ export class FhirRecords implements TypeHandler {
     return txId!;
   }
 
+  /** The ledger record of `type/id`, when this node knows one. */
   #record(type: string, id: string) {
-    const record = this.node.records.record(id);
+    const recordId = this.ids.recordIdOf(type, id);
+    const record = recordId === undefined ? undefined : this.node.records.record(recordId);
     return record !== undefined && record.resourceType === type ? record : undefined;
   }
 }

@@ -8,6 +8,7 @@
 import type { Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode, ReleasedRecord, SearchedVersion } from '../node/index.js';
+import type { Pseudonyms } from '../node/index.js';
 import { served } from './fhir-records.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
@@ -58,6 +59,7 @@ export class FhirSearch {
   constructor(
     private readonly node: ChartChainNode,
     private readonly index: SearchIndex,
+    private readonly ids: Pseudonyms,
   ) {}
 
   /** `GET [type]?params`. Throws FhirError 400 for a parameter, modifier or include it does not support. */
@@ -66,7 +68,7 @@ export class FhirSearch {
     const revincludes = params.getAll('_revinclude');
     for (const value of [...includes, ...revincludes]) parseInclude(value);
     const { count, offset } = searchPage(params);
-    const scope = scopedPatient(type, params);
+    const scope = this.#ledgerPatient(scopedPatient(type, params));
     const found = this.#filter(caller, this.#indexCandidates(type, params, offset + count + 1), offset + count + 1, scope);
     const page = found.permitted.slice(offset, offset + count);
     const included = this.#included(caller, type, page, includes, revincludes);
@@ -79,11 +81,12 @@ export class FhirSearch {
    * them that the caller may read (by consent and by the token's scopes), paged by `offset` and
    * `count` over that list, released under one logged search scoped to the patient.
    */
-  async everything(caller: SearchCaller, patientId: string, offset: number, count: number): Promise<SearchPage> {
-    const found = this.#filter(caller, this.#compartmentCandidates(caller, patientId), offset + count + 1, patientId);
+  async everything(caller: SearchCaller, fhirPatientId: string, offset: number, count: number): Promise<SearchPage> {
+    const scope = this.#ledgerPatient(fhirPatientId);
+    const found = this.#filter(caller, this.#compartmentCandidates(caller, fhirPatientId), offset + count + 1, scope);
     const page = found.permitted.slice(offset, offset + count);
     const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
-    return this.#release(caller, page, [], { scope: patientId, denied: found.permitted.length === 0 ? found.denied : [], nextOffset });
+    return this.#release(caller, page, [], { scope, denied: found.permitted.length === 0 ? found.denied : [], nextOffset });
   }
 
   /**
@@ -93,7 +96,12 @@ export class FhirSearch {
    */
   readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
     const found = this.#filter(caller, this.#indexCandidates(type, new URLSearchParams(query), limit), limit, undefined);
-    return found.permitted.map((permitted) => permitted.recordId);
+    return found.permitted.map((permitted) => permitted.reference.slice(type.length + 1));
+  }
+
+  /** The pseudonym of FHIR Patient `fhirPatientId`, when this node knows the patient. */
+  #ledgerPatient(fhirPatientId: string | undefined): string | undefined {
+    return fhirPatientId === undefined ? undefined : this.ids.patientIdOf(fhirPatientId);
   }
 
   /**
@@ -127,11 +135,12 @@ export class FhirSearch {
     const filtered: Filtered = { permitted: [], denied: [] };
     if (wanted === 0) return filtered;
     for (const reference of candidates) {
-      const [type, recordId] = reference.split('/') as [string, string];
-      const record = this.node.records.record(recordId);
+      const [type, id] = reference.split('/') as [string, string];
+      const recordId = this.ids.recordIdOf(type, id);
+      const record = recordId === undefined ? undefined : this.node.records.record(recordId);
       if (record?.status !== 'active' || record.resourceType !== type) continue;
-      const searched = { recordId, version: record.latestVersion };
-      const decision = this.node.access.decide(caller.principal, recordId, { purpose: caller.purpose, version: searched.version });
+      const searched = { recordId: record.recordId, version: record.latestVersion };
+      const decision = this.node.access.decide(caller.principal, record.recordId, { purpose: caller.purpose, version: searched.version });
       if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference });
       else if (scope !== undefined && record.patientId === scope && filtered.denied.length < DENIED_LISTED_MAX) filtered.denied.push(searched);
       if (filtered.permitted.length >= wanted) break;
@@ -143,7 +152,7 @@ export class FhirSearch {
   #included(caller: SearchCaller, type: string, page: readonly Permitted[], includes: string[], revincludes: string[]): Permitted[] {
     if (includes.length === 0 && revincludes.length === 0) return [];
     const references = page.map((match) => match.reference);
-    const targets = includeReferences(this.index, type, page.map((match) => match.recordId), includes);
+    const targets = includeReferences(this.index, type, page.map((match) => match.reference.slice(type.length + 1)), includes);
     const revincluded: string[] = [];
     for (const revinclude of revincludes) {
       const [sourceType] = revinclude.split(':');

@@ -1,12 +1,13 @@
 /**
  * The FHIR side of one node: a handler per kind of resource, search over a node-local index at
- * `<data>/search.db`, and the index kept in step with deletions and erasures as blocks commit.
+ * `<data>/search.db`, and both the index and the node's map of FHIR ids to ledger pseudonyms
+ * kept in step with the chain as blocks commit and ciphertexts arrive.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { ChartChainNode, Pseudonyms } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { FhirBundles } from './fhir-bundles.js';
 import { FhirConsents } from './fhir-consents.js';
@@ -53,13 +54,14 @@ export class FhirService {
     const rebuild = !existsSync(path) || existsSync(this.#inUse);
     if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
+    learnIds(node, node.pseudonyms);
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
-    if (rebuild) this.#index.putAll(indexableRecords(node));
-    this.records = new FhirRecords(node, { ledger: options.ledger ?? 'on', index: this.#index });
-    this.consents = new FhirConsents(node);
-    this.auditEvents = new FhirAuditEvents(node);
-    this.provenance = new FhirProvenance(node);
-    this.search = new FhirSearch(node, this.#index);
+    if (rebuild) this.#index.putAll(indexableRecords(node, this.node.pseudonyms));
+    this.records = new FhirRecords(node, this.node.pseudonyms, { ledger: options.ledger ?? 'on', index: this.#index });
+    this.consents = new FhirConsents(node, this.node.pseudonyms);
+    this.auditEvents = new FhirAuditEvents(node, this.node.pseudonyms);
+    this.provenance = new FhirProvenance(node, this.node.pseudonyms);
+    this.search = new FhirSearch(node, this.#index, this.node.pseudonyms);
     this.bundles = new FhirBundles(this.records, this.search);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
     const stops = [node.onCommitted((writeSet) => this.#unindexRemoved(writeSet)), node.peerBlobs.onArrival((version) => this.#indexArrived(version))];
@@ -97,7 +99,7 @@ export class FhirService {
   #rebuildIndex(): void {
     this.#rebuildTimer = undefined;
     // On failure rebuild() has reported the fault again, which scheduled the next attempt.
-    if (this.#index.rebuild(() => indexableRecords(this.node))) this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
+    if (this.#index.rebuild(() => indexableRecords(this.node, this.node.pseudonyms))) this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
   }
 
   /**
@@ -108,7 +110,7 @@ export class FhirService {
   #indexArrived(version: VersionRow): void {
     const record = this.node.records.record(version.recordId);
     if (record?.status !== 'active' || record.latestVersion !== version.version) return;
-    const entry = indexEntry(this.node, version.recordId);
+    const entry = indexEntry(this.node, this.node.pseudonyms, version.recordId);
     if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
   }
 
@@ -117,28 +119,61 @@ export class FhirService {
     for (const [table, recordId, value] of writeSet) {
       if (table !== RECORD_TABLE || value === null) continue;
       const record = value as unknown as RecordRow;
-      if (record.status !== 'active') this.#index.remove(record.resourceType, recordId);
+      const fhirId = this.node.pseudonyms.fhirIdOf(recordId);
+      if (record.status !== 'active' && fhirId !== undefined) this.#index.remove(fhirId.type, fhirId.id);
     }
   }
 }
 
+/**
+ * Learns the FHIR id of every record this organisation can decrypt that `ids` lacks: pairs a
+ * crash lost, records other organisations wrote, or a whole map lost with its file. For a
+ * deleted record, from its newest version before the tombstone; an erased one is gone.
+ */
+function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
+  for (const recordId of node.store.stateKeys(RECORD_TABLE)) {
+    if (ids.fhirIdOf(recordId) !== undefined) continue;
+    const record = node.records.record(recordId)!;
+    for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
+      const version = node.records.version(recordId, number)!;
+      if (version.kind === 'tombstone') continue;
+      // A ciphertext still on its way from a peer is learnt when it arrives (see #indexArrived).
+      if (!node.records.blobs.has(version.ciphertextHash!) || !version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) break;
+      try {
+        learnFrom(ids, recordId, node.records.read({ kind: 'organisation' }, recordId, number).resource);
+      } catch {
+        // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
+      }
+      break;
+    }
+  }
+}
+
+/** Pairs ledger record `recordId` with the FHIR type and id inside its content (a record written outside FHIR, without one, keeps its ledger id). */
+function learnFrom(ids: Pseudonyms, recordId: string, resource: JsonObject): void {
+  ids.learn(String(resource['resourceType']), typeof resource['id'] === 'string' ? resource['id'] : recordId, recordId);
+}
+
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */
-function indexableRecords(node: ChartChainNode): { resource: JsonObject; meta: IndexedMeta }[] {
+function indexableRecords(node: ChartChainNode, ids: Pseudonyms): { resource: JsonObject; meta: IndexedMeta }[] {
   const entries: { resource: JsonObject; meta: IndexedMeta }[] = [];
   for (const recordId of node.store.stateKeys(RECORD_TABLE)) {
     if (node.records.record(recordId)?.status !== 'active') continue;
-    const entry = indexEntry(node, recordId);
+    const entry = indexEntry(node, ids, recordId);
     if (entry !== undefined) entries.push(entry);
   }
   return entries;
 }
 
-/** The index entry of `recordId`'s newest version; undefined when this organisation cannot decrypt it. */
-function indexEntry(node: ChartChainNode, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
+/** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */
+function indexEntry(node: ChartChainNode, ids: Pseudonyms, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
   try {
     const { resource, version } = node.records.read({ kind: 'organisation' }, recordId);
-    // Indexed under its record id, which is its FHIR id (a record written outside FHIR may carry none).
-    return { resource: { ...resource, id: recordId }, meta: { patientId: version.patientId, lastUpdated: version.time } };
+    learnFrom(ids, recordId, resource);
+    const fhirId = ids.fhirIdOf(recordId);
+    // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
+    if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
+    return { resource: { ...resource, id: fhirId.id }, meta: { patientId: version.patientId, lastUpdated: version.time } };
   } catch {
     return undefined; // not wrapped for this organisation, or failing its integrity checks (which raise an alarm)
   }

@@ -92,9 +92,11 @@ export function checkResourceProof(proof: ResourceProof, pinnedNodeKey?: string)
       if (keyIdOf(key) !== tx.signer) return 'the signer key is not the one the transaction names';
       return verify(publicKeyFromRaw(key), decoded.message, signatureOf(tx)) ? undefined : 'the signature does not verify';
     }),
+    // Which record: the commitment below covers the resource with its id, while the transaction
+    // names the record by its ledger pseudonym, which never equals a FHIR id.
     guard('anchors-resource', () => {
       if (tx.type !== 'records.anchor' && tx.type !== 'records.supersede') return `the transaction is a ${tx.type}, not a records write`;
-      return tx.body['recordId'] === proof.resource['id'] ? undefined : 'the transaction anchors another record';
+      return undefined;
     }),
     guard('commitment', () => {
       const commitment = commitmentOf(fromHex(proof.salt, 'salt', 32), canonicalBytes(proof.resource as JsonValue));

@@ -38,6 +38,7 @@ import { GenesisError } from './network-genesis.js';
 import { openCheckpointExchange, openOrderer } from './orderer-choice.js';
 import { NodeAccess } from './access-api.js';
 import { NodeBreakTheGlass, type BreakTheGlassHost } from './break-the-glass-api.js';
+import { Pseudonyms } from './pseudonyms.js';
 import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
 import { loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
@@ -63,6 +64,7 @@ export type TxLookup = ({ readonly txId: string } & TxRecord) | { readonly txId:
 
 const BLOBS_DIR = 'blobs';
 const CHECKPOINT_FILE = 'checkpoints.db';
+const PSEUDONYMS_FILE = 'pseudonyms.db';
 /**
  * The entries of a data directory that a node and its services write: SQLite files (chain,
  * orderer, search index, auth) with their WAL, shared-memory and journal files and in-use
@@ -116,6 +118,8 @@ export class ChartChainNode {
   readonly peerBlobs: NodePeerBlobs;
   /** Checks the signed requests of peer nodes (GET /peer/blobs/:hash). */
   readonly peerAuth: PeerRequestVerifier;
+  /** The ledger ids (pseudonyms) of resources clients name by their own ids. */
+  readonly pseudonyms: Pseudonyms;
 
   private constructor(
     readonly dataDir: string,
@@ -131,6 +135,7 @@ export class ChartChainNode {
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId, (keyId) => this.lastUsedNonce(keyId));
+    this.pseudonyms = new Pseudonyms(join(dataDir, PSEUDONYMS_FILE));
     const host: BreakTheGlassHost = {
       chain: store,
       records: this.records,
@@ -525,6 +530,7 @@ export class ChartChainNode {
     await this.pool.close();
     this.checkpoints.close();
     await this.exchange.close?.();
+    this.pseudonyms.close();
     this.store.close();
   }
 

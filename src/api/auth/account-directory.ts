@@ -13,7 +13,7 @@ import type { AccountRow, AccountStore } from './account-store.js';
 import { lockedUntil } from './lockout.js';
 import { parseScopes } from './scopes.js';
 import { acceptedTotpStep } from './totp.js';
-import { decoyHash, PASSWORD_LENGTH_MAX, verifyPassword, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
+import { decoyHash, PASSWORD_LENGTH_MAX, signedIn, verifyPassword, type PatientIds, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
 
 /** How to build an AccountDirectory. */
 export interface AccountDirectoryOptions {
@@ -23,6 +23,8 @@ export interface AccountDirectoryOptions {
   readonly fallback?: UserDirectory;
   /** Milliseconds since the epoch; `Date.now` unless a test sets the time. */
   readonly clock?: () => number;
+  /** Patients' pseudonyms: a patient account names its FHIR Patient id, and acts under the pseudonym. */
+  readonly patients?: PatientIds;
 }
 
 /** A UserDirectory over an AccountStore. */
@@ -31,6 +33,7 @@ export class AccountDirectory implements UserDirectory {
   readonly #org: string;
   readonly #fallback: UserDirectory | undefined;
   readonly #clock: () => number;
+  readonly #patients: PatientIds | undefined;
   #decoy: Promise<string> | undefined;
   readonly #inFlight = new Map<string, Promise<void>>();
 
@@ -39,6 +42,7 @@ export class AccountDirectory implements UserDirectory {
     this.#org = options.org;
     this.#fallback = options.fallback;
     this.#clock = options.clock ?? Date.now;
+    this.#patients = options.patients;
   }
 
   async signIn(credentials: Credentials): Promise<SignIn> {
@@ -141,7 +145,8 @@ export class AccountDirectory implements UserDirectory {
 
   sessionActive(principal: Principal, issuedAtMs: number): boolean {
     if (principal.org !== this.#org || principal.kind === 'system') return true;
-    const account = this.#store.bySubject(principal.kind, principal.id);
+    const subject = principal.kind === 'patient' ? (this.#patients?.fhirPatientIdOf(principal.id) ?? principal.id) : principal.id;
+    const account = this.#store.bySubject(principal.kind, subject);
     return account === undefined || (!account.disabled && issuedAtMs >= account.sessionsNotBefore);
   }
 
@@ -154,12 +159,13 @@ export class AccountDirectory implements UserDirectory {
 
   #userOf(account: FhirAccount): User {
     const profile = ROLE_PROFILES[account.role];
-    return {
+    const user = {
       username: account.username,
       principal: { kind: account.role, id: account.subjectId, org: this.#org },
       fhirUser: `${profile.fhirType}/${account.subjectId}`,
       scopes: parseScopes(profile.scope),
     };
+    return signedIn(user, this.#patients);
   }
 
   #decoyHash(): Promise<string> {

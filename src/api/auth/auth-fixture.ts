@@ -12,7 +12,7 @@ import { AuthServer } from './auth-server.js';
 import { backendClient, InMemoryClientRegistry, publicClient } from './clients.js';
 import { createDemoUsers } from './demo-users.js';
 import { registerAuthRoutes } from './plugin.js';
-import type { InMemoryUserDirectory, UserDirectory } from './users.js';
+import type { UserDirectory } from './users.js';
 
 /** The app's external root URL: the tokens' iss. */
 export const ISSUER = 'https://node-a.example';
@@ -51,7 +51,7 @@ export interface AuthFixture {
   readonly backendKeys: GenerateKeyPairResult;
 }
 
-let demoUsers: Promise<InMemoryUserDirectory> | undefined;
+let demoUsers: Promise<UserDirectory> | undefined;
 
 /** A fresh AuthServer and bare Fastify app with the auth routes, closed after `t`. */
 export async function authFixture(

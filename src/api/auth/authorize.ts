@@ -125,7 +125,7 @@ async function login(auth: AuthServer, request: AuthorizationRequest, form: URLS
  */
 function grantFor(request: AuthorizationRequest, user: User): AccessGrant {
   const allowed = request.client.scopes === undefined ? user.scopes : narrowScopes(user.scopes, request.client.scopes);
-  const patient = user.principal.kind === 'patient' ? user.principal.id : undefined;
+  const patient = user.principal.kind === 'patient' ? (user.patient ?? user.principal.id) : undefined;
   const scopes = narrowScopes(request.scopes, allowed).filter((scope) => patient !== undefined || !needsPatientContext(scope));
   if (!scopes.some((scope) => scope.kind === 'resource')) throw new OAuthError('invalid_scope', 'none of the requested scopes can be granted to this user');
   const grant: AccessGrant = { principal: user.principal, scopes, fhirUser: user.fhirUser, clientId: request.client.clientId };

@@ -56,16 +56,22 @@ test('passwords are stored as salted scrypt hashes and checked in full', async (
   }
 });
 
-test('the demo users log in with the demo password, as who they say, and never expose the hash', async () => {
-  const users = await createDemoUsers('practice-z');
-  const ada = await users.authenticate('dr-ada', DEMO_PASSWORD);
+test('the demo users log in with the demo password, as who they say, and never expose the hash; the patient acts under their pseudonym', async () => {
+  const pseudonyms = { patientIdOf: (id: string) => (id === 'patient-0001' ? '5e'.repeat(16) : undefined), fhirPatientIdOf: () => undefined };
+  const users = await createDemoUsers('practice-z', pseudonyms);
+  const userOf = async (username: string, password: string) => {
+    const result = await users.signIn({ username, password });
+    return 'user' in result ? result.user : undefined;
+  };
+  const ada = await userOf('dr-ada', DEMO_PASSWORD);
   assert.deepEqual(ada?.principal, { kind: 'practitioner', id: 'dr-ada', org: 'practice-z' });
   assert.equal(ada?.fhirUser, 'Practitioner/dr-ada');
   assert.equal((ada as unknown as Record<string, unknown>)['passwordHash'], undefined);
-  assert.equal((await users.authenticate('patient-0001', DEMO_PASSWORD))?.principal.kind, 'patient');
-  assert.equal((await users.authenticate('auditor-ann', DEMO_PASSWORD))?.principal.kind, 'auditor');
-  assert.equal(await users.authenticate('dr-ada', 'nope'), undefined);
-  assert.equal(await users.authenticate('nobody', DEMO_PASSWORD), undefined);
-  assert.equal(await users.authenticate('dr-ada', DEMO_PASSWORD.repeat(100)), undefined);
+  const patient = await userOf('patient-0001', DEMO_PASSWORD);
+  assert.deepEqual([patient?.principal.id, patient?.patient, patient?.fhirUser], ['5e'.repeat(16), 'patient-0001', 'Patient/patient-0001']);
+  assert.equal((await userOf('auditor-ann', DEMO_PASSWORD))?.principal.kind, 'auditor');
+  assert.equal(await userOf('dr-ada', 'nope'), undefined);
+  assert.equal(await userOf('nobody', DEMO_PASSWORD), undefined);
+  assert.equal(await userOf('dr-ada', DEMO_PASSWORD.repeat(100)), undefined);
   assert.equal(await new InMemoryUserDirectory([]).authenticate('dr-ada', DEMO_PASSWORD), undefined);
 });

@@ -4,37 +4,37 @@
  */
 import { ROLE_PROFILES, type FhirRole } from './account-roles.js';
 import { parseScopes } from './scopes.js';
-import { hashPassword, InMemoryUserDirectory, type UserRecord } from './users.js';
+import { hashPassword, InMemoryUserDirectory, signedIn, type Credentials, type PatientIds, type SignIn, type UserDirectory, type UserRecord } from './users.js';
 
 /** The demo users' shared password. */
 export const DEMO_PASSWORD = 'chartchain-demo';
 
-/** Who the demo users are; the organisation is filled in by createDemoUsers. */
+/** Who the demo users are (the patient by FHIR Patient id); the organisation is filled in by createDemoUsers. */
 export const DEMO_USERS = [
   { username: 'dr-ada', kind: 'practitioner', id: 'dr-ada' },
   { username: 'patient-0001', kind: 'patient', id: 'patient-0001' },
   { username: 'auditor-ann', kind: 'auditor', id: 'auditor-ann' },
 ] as const satisfies readonly DemoUser[];
 
-/** The demo users of organisation `org`, with freshly salted password hashes. */
-export async function createDemoUsers(org: string): Promise<InMemoryUserDirectory> {
-  return directoryOf(org, DEMO_USERS);
+/** The demo users of organisation `org`, with freshly salted password hashes; the patient acts under their pseudonym in `patients`. */
+export async function createDemoUsers(org: string, patients?: PatientIds): Promise<UserDirectory> {
+  return directoryOf(org, DEMO_USERS, patients);
 }
 
 /**
  * The demo users of one organisation of a local demo network: its practitioner, and at the
  * practice (`withPatient`) also the demo patient and auditor, all with the demo password.
  */
-export async function createNetworkDemoUsers(org: string, practitionerId: string, withPatient: boolean): Promise<InMemoryUserDirectory> {
+export async function createNetworkDemoUsers(org: string, practitionerId: string, withPatient: boolean, patients?: PatientIds): Promise<UserDirectory> {
   const [practitioner, patient, auditor] = DEMO_USERS;
   const practitionerUser = { ...practitioner, username: practitionerId, id: practitionerId };
-  return directoryOf(org, withPatient ? [practitionerUser, patient, auditor] : [practitionerUser]);
+  return directoryOf(org, withPatient ? [practitionerUser, patient, auditor] : [practitionerUser], patients);
 }
 
 /** A demo user is an account in a role without its password: every demo user has the demo password. */
 type DemoUser = { readonly username: string; readonly kind: FhirRole; readonly id: string };
 
-async function directoryOf(org: string, users: readonly DemoUser[]): Promise<InMemoryUserDirectory> {
+async function directoryOf(org: string, users: readonly DemoUser[], patients: PatientIds | undefined): Promise<UserDirectory> {
   const records = await Promise.all(users.map(async (demo): Promise<UserRecord> => ({
     username: demo.username,
     principal: { kind: demo.kind, id: demo.id, org },
@@ -42,5 +42,11 @@ async function directoryOf(org: string, users: readonly DemoUser[]): Promise<InM
     scopes: parseScopes(ROLE_PROFILES[demo.kind].scope),
     passwordHash: await hashPassword(DEMO_PASSWORD),
   })));
-  return new InMemoryUserDirectory(records);
+  const directory = new InMemoryUserDirectory(records);
+  return {
+    async signIn(credentials: Credentials): Promise<SignIn> {
+      const result = await directory.signIn(credentials);
+      return 'user' in result ? { user: signedIn(result.user, patients) } : result;
+    },
+  };
 }

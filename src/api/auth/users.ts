@@ -12,8 +12,27 @@ export interface User {
   readonly principal: Principal;
   /** The user's FHIR resource, e.g. `Practitioner/dr-a` (SMART `fhirUser`). */
   readonly fhirUser: string;
+  /** For a patient, their FHIR Patient id (SMART launch context `patient`); the principal's id is their ledger pseudonym. */
+  readonly patient?: string;
   /** The scopes an app may be granted on this user's behalf. */
   readonly scopes: readonly Scope[];
+}
+
+/** How a patient's FHIR Patient id and their ledger pseudonym name each other on this node. */
+export interface PatientIds {
+  patientIdOf(fhirPatientId: string): string | undefined;
+  fhirPatientIdOf(patientId: string): string | undefined;
+}
+
+/**
+ * `user` as signed in: a patient, named in their account by their FHIR Patient id, acts under
+ * their ledger pseudonym, looked up now (the Patient may be created after the account). A
+ * patient this node has no Patient for keeps the FHIR id, which no record names.
+ */
+export function signedIn(user: User, patients: PatientIds | undefined): User {
+  if (user.principal.kind !== 'patient') return user;
+  const fhirId = user.patient ?? user.principal.id;
+  return { ...user, patient: fhirId, principal: { ...user.principal, id: patients?.patientIdOf(fhirId) ?? fhirId } };
 }
 
 /** A user together with their password hash. */

@@ -1,0 +1,94 @@
+/**
+ * Pseudonyms: the ledger ids of records and patients. A client may choose a resource's id
+ * (PUT Patient/jane-smith-1961), and an id can name a patient; the chain, which every member
+ * organisation and auditor reads, must not. So every record, a Patient's included, goes on the
+ * chain under a random id this node generates, and its patient under the Patient record's id.
+ * This node-local map (owner-only, like every file of the node) ties each resource's type and
+ * id to its ledger id. Each record's type and id are also inside its ciphertext, so the FHIR
+ * layer learns the pairs of every record this organisation can decrypt from the chain again, on
+ * any node; only an erased record's pair is known nowhere else.
+ */
+import type { Statement } from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from '../storage/index.js';
+import { newRecordId } from './record-service.js';
+
+/** A resource's type and id, as clients name it. */
+export interface FhirId {
+  readonly type: string;
+  readonly id: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS fhir_id (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  record_id TEXT NOT NULL UNIQUE,
+  PRIMARY KEY (type, id)
+) WITHOUT ROWID;
+`;
+
+/** The map between resource ids and ledger ids, in one SQLite file (or ':memory:'). */
+export class Pseudonyms {
+  readonly #db: SqliteDatabase;
+  readonly #byFhirId: Statement<[string, string], { record_id: string }>;
+  readonly #byRecordId: Statement<[string], { type: string; id: string }>;
+  readonly #insert: Statement<[string, string, string]>;
+
+  constructor(path: string) {
+    this.#db = openDatabase(path);
+    // A pair lost to a power cut is learnt again from the chain at the next start (FHIR layer).
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.exec(SCHEMA);
+    this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
+    this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
+    this.#insert = this.#db.prepare('INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)');
+  }
+
+  /** The ledger record id of `type/id`, or undefined when this node knows no such resource. */
+  recordIdOf(type: string, id: string): string | undefined {
+    return this.#byFhirId.get(type, id)?.record_id;
+  }
+
+  /** The FHIR type and id of ledger record `recordId`, or undefined when this node has not learnt it. */
+  fhirIdOf(recordId: string): FhirId | undefined {
+    return this.#byRecordId.get(recordId);
+  }
+
+  /** The ledger id of the patient whose FHIR Patient id is `id`: their pseudonym. */
+  patientIdOf(id: string): string | undefined {
+    return this.recordIdOf('Patient', id);
+  }
+
+  /** The FHIR Patient id of the patient whose pseudonym is `patientId`, or undefined. */
+  fhirPatientIdOf(patientId: string): string | undefined {
+    const found = this.fhirIdOf(patientId);
+    return found?.type === 'Patient' ? found.id : undefined;
+  }
+
+  /** The ledger id of `type/id`: the one it has, or a fresh random one, recorded before it is returned. */
+  assign(type: string, id: string): string {
+    const known = this.recordIdOf(type, id);
+    if (known !== undefined) return known;
+    const recordId = newRecordId();
+    this.#insert.run(type, id, recordId);
+    return recordId;
+  }
+
+  /**
+   * Records that `type/id` is ledger record `recordId`, learnt from its decrypted content.
+   * The first pairing of either side stands: a record whose content names a FHIR id already
+   * taken here (another organisation's client chose the same one) keeps its ledger id only.
+   */
+  learn(type: string, id: string, recordId: string): void {
+    if (this.fhirIdOf(recordId) === undefined) this.#insert.run(type, id, recordId);
+  }
+
+  /** How many pairs the map holds. */
+  get size(): number {
+    return (this.#db.prepare('SELECT count(*) AS n FROM fhir_id').get() as { n: number }).n;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
