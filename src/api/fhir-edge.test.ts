@@ -81,10 +81,11 @@ test('an update may not move a record to another patient: 422 business-rule, not
   const id = String((created.json() as JsonObject)['id']);
   const moved = outcome(await app.inject(fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(second), id })), 422, 'business-rule');
   assert.ok(!JSON.stringify(moved).includes(second), 'the outcome does not quote the patient');
-  assert.equal(node.records.record(id)!.latestVersion, 1);
+  const recordId = node.pseudonyms.recordIdOf('Observation', id)!;
+  assert.equal(node.records.record(recordId)!.latestVersion, 1);
   const inBundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...observation(second), id }, request: { method: 'PUT', url: `Observation/${id}` } }] };
   outcome(await app.inject(fhirJson('POST', '/fhir', inBundle)), 422, 'business-rule');
-  assert.equal(node.records.record(id)!.latestVersion, 1);
+  assert.equal(node.records.record(recordId)!.latestVersion, 1);
   const kept = await app.inject(fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(first), id, status: 'amended' }));
   assert.equal(kept.statusCode, 200, 'an update for the same patient goes through');
 });

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
-import { call, serveFhir, type Answer } from './fhir-fixture.js';
+import { call, pseudonymOf, serveFhir, type Answer } from './fhir-fixture.js';
 
 const LOINC = 'http://loinc.org';
 const HEART_RATE = `code=${LOINC}|8867-4`;
@@ -43,13 +43,13 @@ async function world(t: TestContext, hidden: boolean): Promise<World> {
     assert.equal(answer.status, 201, JSON.stringify(answer.body));
   };
   await put(patient('alice'));
-  assert.equal(await node.consent.restrict('alice', 'restrict-alice-psy', { resourceTypes: [], labels: ['PSY'], practitionerIds: [] }), 'ok');
+  assert.equal(await node.consent.restrict(pseudonymOf(node, 'patient', 'alice'), 'restrict-alice-psy', { resourceTypes: [], labels: ['PSY'], practitionerIds: [] }), 'ok');
   await put(heartRate('obs-a1', 'alice', '2026-01-01'));
   await put(heartRate('obs-a2', 'alice', '2026-03-01'));
   if (hidden) {
     await put(heartRate('obs-a3', 'alice', '2026-02-15', { meta: { security: [PSY] } }));
     await put(patient('bob'));
-    assert.equal(await node.consent.restrict('bob', 'restrict-bob', { resourceTypes: [], labels: [], practitionerIds: [] }), 'ok');
+    assert.equal(await node.consent.restrict(pseudonymOf(node, 'patient', 'bob'), 'restrict-bob', { resourceTypes: [], labels: [], practitionerIds: [] }), 'ok');
     await put(heartRate('obs-b1', 'bob', '2026-02-01'));
     await put(heartRate('obs-b2', 'bob', '2026-04-01'));
   }
@@ -76,8 +76,19 @@ async function sameAnswers(worlds: readonly [World, World], requests: readonly (
   return answers;
 }
 
-/** Waits until `patientId`'s trail has at least `atLeast` entries more than `count`, then returns the new ones. */
-async function newEntries(node: ChartChainNode, patientId: string, count: number, atLeast = 1): Promise<AuditEntry[]> {
+/** The length of the trail of the patient whose FHIR id is `fhirPatientId`. */
+function trailLength(node: ChartChainNode, fhirPatientId: string): number {
+  return auditCount(node.store.state, pseudonymOf(node, 'patient', fhirPatientId));
+}
+
+/** The FHIR id of ledger record `recordId`, as the trail's entries name records by their ledger ids. */
+function fhirIdOf(node: ChartChainNode, recordId: string): string | undefined {
+  return node.pseudonyms.fhirIdOf(recordId)?.id;
+}
+
+/** Waits until the trail of FHIR patient `fhirPatientId` has at least `atLeast` entries more than `count`, then returns the new ones. */
+async function newEntries(node: ChartChainNode, fhirPatientId: string, count: number, atLeast = 1): Promise<AuditEntry[]> {
+  const patientId = pseudonymOf(node, 'patient', fhirPatientId);
   for (const deadline = Date.now() + 10_000; auditCount(node.store.state, patientId) < count + atLeast; await new Promise((resolve) => setTimeout(resolve, 10))) {
     assert.ok(Date.now() < deadline, `an entry reaches ${patientId}'s trail`);
   }
@@ -120,17 +131,17 @@ test('search, paging, _count=0, _offset, next links, _include, _revinclude and $
 
 test('one search is one entry in the trail of each patient it released records of; a stranger\'s trail is untouched; a search scoped to a patient the caller may not read logs one denial', async (t) => {
   const { node, app } = await world(t, true);
-  const before = { alice: auditCount(node.store.state, 'alice'), bob: auditCount(node.store.state, 'bob') };
+  const before = { alice: trailLength(node, 'alice'), bob: trailLength(node, 'bob') };
   for (let i = 0; i < 3; i++) assert.equal((await call(app, 'GET', `/fhir/Observation?${HEART_RATE}&_sort=date`)).status, 200);
   const alice = await newEntries(node, 'alice', before.alice, 3);
   assert.equal(alice.length, 3, 'three searches, three entries');
-  assert.deepEqual(alice.map((entry) => [entry.kind, entry.outcome, entry.released, entry.records?.map((record) => [record.recordId, record.outcome])]), Array(3).fill(['search', 'permit', true, [['obs-a1', 'permit'], ['obs-a2', 'permit']]]));
-  assert.equal(auditCount(node.store.state, 'bob'), before.bob, 'records filtered out of a broad search are not released and touch nobody\'s trail');
+  assert.deepEqual(alice.map((entry) => [entry.kind, entry.outcome, entry.released, entry.records?.map((record) => [fhirIdOf(node, record.recordId), record.outcome])]), Array(3).fill(['search', 'permit', true, [['obs-a1', 'permit'], ['obs-a2', 'permit']]]));
+  assert.equal(trailLength(node, 'bob'), before.bob, 'records filtered out of a broad search are not released and touch nobody\'s trail');
 
   assert.equal((await call(app, 'GET', '/fhir/Observation?patient=bob')).status, 200);
   const [denial, ...rest] = await newEntries(node, 'bob', before.bob);
   assert.deepEqual([denial?.kind, denial?.outcome, denial?.reason, denial?.released, rest.length], ['search', 'deny', 'denied:restricted-by-patient', false, 0]);
-  assert.deepEqual(denial?.records?.map((record) => record.recordId).sort(), ['obs-b1', 'obs-b2']);
+  assert.deepEqual(denial?.records?.map((record) => fhirIdOf(node, record.recordId)).sort(), ['obs-b1', 'obs-b2']);
   assert.equal((await call(app, 'GET', '/fhir/Patient/bob/$everything')).status, 200);
   const [everything, ...more] = await newEntries(node, 'bob', before.bob + 1);
   assert.deepEqual([everything?.kind, everything?.outcome, everything?.records?.length, more.length], ['search', 'deny', 3, 0]);
@@ -179,7 +190,7 @@ test('conditional references and ifNoneExist in Bundles resolve over what the ca
 test('a caller who may not read a record gets the same 404 whether it exists, was deleted or never existed; a reader gets 410', async (t) => {
   const worlds = [await world(t, true), await world(t, false)] as const;
   const [hidden] = worlds;
-  const bobBefore = auditCount(hidden.node.store.state, 'bob');
+  const bobBefore = trailLength(hidden.node, 'bob');
   await sameAnswers(worlds, [
     ['/fhir/Observation/obs-b1'],
     ['/fhir/Observation/obs-b1/_history/1'],
@@ -189,7 +200,7 @@ test('a caller who may not read a record gets the same 404 whether it exists, wa
     ['/fhir/Observation/obs-a3'],
     ['/fhir/Patient/bob'],
     ['/fhir/Observation/obs-a1', 'patient:bob'],
-    ['/fhir/Provenance/obs-b1.v1'],
+    [`/fhir/Provenance/${hidden.node.pseudonyms.recordIdOf('Observation', 'obs-b1')!}.v1`],
     ['/fhir/Provenance?target=Observation/obs-b1'],
     ['/fhir/Provenance?target=Observation/obs-a3'],
   ]);
@@ -205,7 +216,8 @@ test('a caller who may not read a record gets the same 404 whether it exists, wa
 
 test('a record that cannot be served is skipped and reported in its own outcome entry; the rest of the search is served and an alarm raised', async (t) => {
   const { node, app } = await world(t, false);
-  const hash = node.records.version('obs-a2', 1)!.ciphertextHash!;
+  const recordId = node.pseudonyms.recordIdOf('Observation', 'obs-a2')!;
+  const hash = node.records.version(recordId, 1)!.ciphertextHash!;
   const blobs = join(node.dataDir, 'blobs', hash.slice(0, 2));
   assert.ok(readdirSync(blobs).includes(hash));
   writeFileSync(join(blobs, hash), 'not the ciphertext');
@@ -217,7 +229,7 @@ test('a record that cannot be served is skipped and reported in its own outcome 
   assert.deepEqual([issue['severity'], issue['code']], ['warning', 'exception']);
   assert.match(String(issue['diagnostics']), /Observation\/obs-a2 .*blob-hash/);
   assert.ok(!String(issue['diagnostics']).includes('70'), 'no health data in the outcome');
-  assert.ok(node.records.alarms.some((alarm) => alarm.kind === 'integrity' && alarm.reason.includes('obs-a2')));
+  assert.ok(node.records.alarms.some((alarm) => alarm.kind === 'integrity' && alarm.reason.includes(recordId)), 'the alarm names the record by its ledger id');
   const everything = await call(app, 'GET', '/fhir/Patient/alice/$everything');
   assert.deepEqual((shape(everything)['entries'] as string[][]).map(([mode]) => mode), ['match', 'match', 'outcome']);
 });

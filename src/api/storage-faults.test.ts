@@ -65,7 +65,7 @@ async function createPatient(app: FastifyInstance, node: ChartChainNode, family:
   assert.equal(created.statusCode, 201, created.body);
   const id = String((created.json() as JsonObject)['id']);
   const terms = { grantee: { kind: 'organisation' as const, id: ORG }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
-  assert.equal(await node.consent.grant(id, `grant-${id}`, terms), 'ok');
+  assert.equal(await node.consent.grant(node.pseudonyms.patientIdOf(id)!, `grant-${id}`, terms), 'ok');
   return id;
 }
 
@@ -136,7 +136,8 @@ test('$verify re-hashes the stored transaction: corrupted bytes are a 500 naming
   assert.equal((await app.inject({ url, headers: AS_DOCTOR })).statusCode, 200);
 
   // Flip one byte of the anchoring transaction as stored, as a failing disk or a hostile hand might.
-  const { txId } = node.records.version(observationId, 1)!;
+  const recordId = node.pseudonyms.recordIdOf('Observation', observationId)!;
+  const { txId } = node.records.version(recordId, 1)!;
   const { leafIndex } = node.lookupTx(txId) as { leafIndex: number };
   const db = new Database(join(dir, 'chain.db'));
   try {
@@ -148,7 +149,7 @@ test('$verify re-hashes the stored transaction: corrupted bytes are a 500 naming
     db.close();
   }
   const issue = issueOf(await app.inject({ url, headers: AS_DOCTOR }), 500);
-  assert.match(String(issue['diagnostics']), new RegExp(`record ${observationId} version 1 failed its transaction-hash integrity check`));
+  assert.match(String(issue['diagnostics']), new RegExp(`record ${recordId} version 1 failed its transaction-hash integrity check`));
   assert.doesNotMatch(String(issue['diagnostics']), /Heart|72\.5|\/min/); // the record's id is random hex and may contain 72
   assert.ok((await alarms(app)).some((alarm) => alarm.kind === 'integrity' && alarm.reason.includes('transaction-hash')));
 });
@@ -157,14 +158,15 @@ test('a record whose blob fails its hash is a 500 naming record, version and sta
   const { app, node } = await serve(t);
   const patientId = await createPatient(app, node, 'Brightwater');
   const observationId = await createObservation(app, patientId);
-  const hash = node.records.version(observationId, 1)!.ciphertextHash!;
+  const recordId = node.pseudonyms.recordIdOf('Observation', observationId)!;
+  const hash = node.records.version(recordId, 1)!.ciphertextHash!;
   const path = join(node.records.blobs.dir, hash.slice(0, 2), hash);
   const bytes = readFileSync(path);
   bytes[0] = bytes[0]! ^ 0x01;
   writeFileSync(path, bytes);
   const issue = issueOf(await app.inject({ url: `/fhir/Observation/${observationId}`, headers: AS_DOCTOR }), 500);
   assert.equal(issue['code'], 'exception');
-  assert.match(String(issue['diagnostics']), new RegExp(`record ${observationId} version 1 failed its blob-hash integrity check`));
+  assert.match(String(issue['diagnostics']), new RegExp(`record ${recordId} version 1 failed its blob-hash integrity check`));
   assert.ok((await alarms(app)).some((alarm) => alarm.kind === 'integrity' && alarm.reason.includes('blob-hash')));
 });
 
