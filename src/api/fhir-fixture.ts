@@ -33,7 +33,6 @@ const typeScopedAuth = (node: ChartChainNode): FhirAuth => ({
   },
 });
 
-/** A node with practitioner dr-ada registered, serving /fhir; closed and removed after `t`. */
 /**
  * The id a token for `kind` `id` acts under: a patient is named by their FHIR Patient id and
  * acts under their ledger pseudonym, as a SMART sign-in makes them (src/api/auth/users.ts).
@@ -42,21 +41,26 @@ export function pseudonymOf(node: ChartChainNode, kind: string, id: string): str
   return kind === 'patient' ? (node.pseudonyms.patientIdOf(id) ?? id) : id;
 }
 
-export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateLimit } = {}): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
+/**
+ * A node with practitioner dr-ada registered, serving /fhir; closed and removed after `t`. With
+ * `dataDir`, the node already initialised there is opened again instead (and left in place).
+ */
+export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateLimit; dataDir?: string } = {}): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
   const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
   t.after(async () => {
     await opened.app?.close();
     await opened.node?.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (options.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
   });
-  ChartChainNode.init(dir, { orgId: FIXTURE_ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  if (options.dataDir === undefined) ChartChainNode.init(dir, { orgId: FIXTURE_ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
   const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
   const app = (opened.app = Fastify());
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
   registerFhirRoutes(app, node, typeScopedAuth(node), 'on', options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit });
   await app.ready();
+  if (options.dataDir !== undefined) return { node, app };
   const keys = node.records.enrol('practitioner', 'dr-ada');
   assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
   return { node, app };

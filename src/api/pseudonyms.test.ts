@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PATIENT_TABLE, RECORD_TABLE } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { blockPage, type ChartChainNode } from '../node/index.js';
+import { call, serveFhir } from './fhir-fixture.js';
+
+// Ids a careless client chooses: a name, a birth date and a record number in them.
+const PATIENT_ID = 'Jane.Smith-1961-MRN-40213';
+const OBSERVATION_ID = 'jane-smith-hba1c-2026';
+const patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Smith', given: ['Jane'] }], birthDate: '1961-04-12' };
+const observation = {
+  resourceType: 'Observation', id: OBSERVATION_ID, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '4548-4' }] },
+  subject: { reference: `Patient/${PATIENT_ID}` }, effectiveDateTime: '2026-11-01', valueQuantity: { value: 6.1, unit: '%' },
+};
+
+/** Every committed block, as the canonical JSON every member organisation holds. */
+function chainText(node: ChartChainNode): string {
+  return Buffer.from(blockPage(node.store, 0, 10_000)).toString('utf8');
+}
+
+async function writeChart(app: Parameters<typeof call>[0]): Promise<void> {
+  assert.equal((await call(app, 'PUT', `/fhir/Patient/${PATIENT_ID}`, { body: patient })).status, 201);
+  assert.equal((await call(app, 'PUT', `/fhir/Observation/${OBSERVATION_ID}`, { body: observation })).status, 201);
+}
+
+test('ids a client chooses never reach the chain: records and patients go on it under pseudonyms the node generates', async (t) => {
+  const { node, app } = await serveFhir(t);
+  await writeChart(app);
+  const chain = chainText(node);
+  for (const fragment of ['Jane', 'jane', 'Smith', 'MRN', '40213', '1961']) assert.ok(!chain.includes(fragment), `the chain holds "${fragment}"`);
+  const patientId = node.pseudonyms.patientIdOf(PATIENT_ID)!;
+  assert.match(patientId, /^[0-9a-f]{32}$/);
+  assert.ok(node.store.state.get(PATIENT_TABLE, patientId) !== undefined, 'the patient is registered under the pseudonym');
+  const recordId = node.pseudonyms.recordIdOf('Observation', OBSERVATION_ID)!;
+  assert.match(recordId, /^[0-9a-f]{32}$/);
+  assert.deepEqual([...node.store.stateKeys(RECORD_TABLE)].sort(), [patientId, recordId].sort());
+
+  // Clients still see only their own ids.
+  const read = await call(app, 'GET', `/fhir/Observation/${OBSERVATION_ID}`);
+  assert.deepEqual([read.status, read.body['id'], (read.body['subject'] as JsonObject)['reference']], [200, OBSERVATION_ID, `Patient/${PATIENT_ID}`]);
+  const found = await call(app, 'GET', `/fhir/Observation?patient=${PATIENT_ID}`);
+  assert.deepEqual((found.body['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [OBSERVATION_ID]);
+  const events = await call(app, 'GET', `/fhir/AuditEvent?patient=${PATIENT_ID}&_count=100`, { token: 'auditor:auditor-1' });
+  const what = (events.body['entry'] as JsonObject[]).flatMap((entry) => ((entry['resource'] as JsonObject)['entity'] as JsonObject[]).map((entity) => (entity['what'] as JsonObject)['reference'])).filter((reference) => reference !== undefined);
+  assert.ok(what.includes(`Patient/${PATIENT_ID}`) && what.includes(`Observation/${OBSERVATION_ID}/_history/1`), JSON.stringify(what));
+  const provenance = await call(app, 'GET', `/fhir/Provenance?target=Observation/${OBSERVATION_ID}`);
+  const target = (((provenance.body['entry'] as JsonObject[])[0]!['resource'] as JsonObject)['target'] as JsonObject[])[0]!;
+  assert.equal(target['reference'], `Observation/${OBSERVATION_ID}/_history/1`);
+
+  const everything = await call(app, 'GET', `/fhir/Patient/${PATIENT_ID}/$everything`);
+  assert.equal((everything.body['entry'] as JsonObject[]).length, 2);
+});
+
+test('the pseudonym map is learnt again from the chain when it is lost: FHIR reads, updates and search go on as before', async (t) => {
+  const { node, app } = await serveFhir(t);
+  await writeChart(app);
+  const before = { patient: node.pseudonyms.patientIdOf(PATIENT_ID), record: node.pseudonyms.recordIdOf('Observation', OBSERVATION_ID) };
+  const dataDir = node.dataDir;
+  await app.close();
+  await node.close();
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `pseudonyms.db${suffix}`), { force: true });
+
+  const reopened = await serveFhir(t, { dataDir });
+  assert.deepEqual({ patient: reopened.node.pseudonyms.patientIdOf(PATIENT_ID), record: reopened.node.pseudonyms.recordIdOf('Observation', OBSERVATION_ID) }, before);
+  assert.equal((await call(reopened.app, 'GET', `/fhir/Patient/${PATIENT_ID}`)).status, 200);
+  const updated = await call(reopened.app, 'PUT', `/fhir/Observation/${OBSERVATION_ID}`, { body: { ...observation, status: 'amended' } });
+  assert.deepEqual([updated.status, updated.body['meta'] && (updated.body['meta'] as JsonObject)['versionId']], [200, '2'], 'an update, not a second record');
+  assert.equal(reopened.node.store.stateKeys(RECORD_TABLE).length, 2);
+});
+
+test('a Patient id may be any FHIR id: the ledger never holds it, so the old lowercase-only rule is gone', async (t) => {
+  const { app } = await serveFhir(t);
+  for (const id of ['A.B', 'X', 'Upper-Case.7']) {
+    const created = await call(app, 'PUT', `/fhir/Patient/${id}`, { body: { resourceType: 'Patient', id } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  }
+  // The same id under two types names two resources, as FHIR allows.
+  const observationX = { ...observation, id: 'X', subject: { reference: 'Patient/X' } };
+  assert.equal((await call(app, 'PUT', '/fhir/Observation/X', { body: observationX })).status, 201);
+  assert.equal((await call(app, 'GET', '/fhir/Patient/X')).body['resourceType'], 'Patient');
+  assert.equal((await call(app, 'GET', '/fhir/Observation/X')).body['resourceType'], 'Observation');
+});
