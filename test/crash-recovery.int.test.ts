@@ -106,7 +106,7 @@ async function seedRecord(node: ChartChainNode): Promise<string> {
     const doctor: Principal = { kind: 'practitioner', id: READER.user, org: node.config.orgId };
     await service.records.update(doctor, 'Patient', PATIENT_ID, { resourceType: 'Patient', id: PATIENT_ID, gender: 'female', birthDate: '1961-04-12' });
     const terms: GrantTerms = { grantee: { kind: 'organisation', id: node.config.orgId }, actions: ['read', 'write'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
-    assert.equal(await node.consent.grant(PATIENT_ID, 'crash-consent', terms), 'ok');
+    assert.equal(await node.consent.grant(node.pseudonyms.patientIdOf(PATIENT_ID)!, 'crash-consent', terms), 'ok');
     const observation = await service.records.create(doctor, {
       resourceType: 'Observation',
       status: 'final',

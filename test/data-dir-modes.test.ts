@@ -63,7 +63,7 @@ test('every file a node writes is owner-only, in owner-only directories, and an 
   assert.equal((await running.node.submitAndWait(running.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...keys }))).status, 'ok');
   await running.service.records.update(doctor, 'Patient', 'patient-0001', { resourceType: 'Patient', id: 'patient-0001', gender: 'female' });
   const terms: GrantTerms = { grantee: { kind: 'organisation', id: 'practice-a' }, actions: ['read', 'write'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
-  assert.equal(await running.node.consent.grant('patient-0001', 'consent-1', terms), 'ok');
+  assert.equal(await running.node.consent.grant(running.node.pseudonyms.patientIdOf('patient-0001')!, 'consent-1', terms), 'ok');
   await running.service.records.create(doctor, {
     resourceType: 'Observation',
     status: 'final',

@@ -89,7 +89,7 @@ test('a node on a disk that fills up answers 503 with Retry-After and an alarm, 
   assert.equal(created.statusCode, 201, created.body);
   const patientId = String((created.json() as JsonObject)['id']);
   const terms = { grantee: { kind: 'organisation' as const, id: ORG }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
-  assert.equal(await node.consent.grant(patientId, 'grant-disk-full', terms), 'ok');
+  assert.equal(await node.consent.grant(node.pseudonyms.patientIdOf(patientId)!, 'grant-disk-full', terms), 'ok');
   const observation = JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'Glucose' }, subject: { reference: `Patient/${patientId}` }, valueString: 'x'.repeat(4096) });
   const createObservation = () => app.inject({ method: 'POST', url: '/fhir/Observation', headers, payload: observation });
 

@@ -18,6 +18,7 @@ import { readPlan, type NetworkPlan } from '../src/cli/network/network-plan.js';
 import { isAlive, waitFor } from '../src/cli/network/processes.js';
 import { standardExecutor, VERSION_TABLE, versionKey } from '../src/contracts/index.js';
 import { txIdOf } from '../src/ledger/index.js';
+import { Pseudonyms } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
 import { NetworkLoad } from './network-load.js';
 
@@ -70,8 +71,22 @@ async function nodeUp(plan: NetworkPlan, index: number): Promise<void> {
   await waitFor(`${plan.nodes[index]!.orgId} to answer`, async () => (await fetch(`${plan.nodes[index]!.url}/ledger/status`)).ok, 60_000);
 }
 
-/** The transactions of a node's chain, by txId, with how often each occurs; and which FHIR records it anchors. */
-function chainOf(dataDir: string, recordIds: readonly string[]): { txIds: Map<string, number>; missingRecords: string[] } {
+/** The ledger ids of FHIR Observations `ids`, from every node's pseudonym map (each knows the records it wrote or can read). */
+function ledgerIdsOf(plan: NetworkPlan, ids: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const node of plan.nodes) {
+    const pseudonyms = new Pseudonyms(join(node.dataDir, 'pseudonyms.db'));
+    for (const id of ids) {
+      const recordId = pseudonyms.recordIdOf('Observation', id);
+      if (recordId !== undefined) found.set(id, recordId);
+    }
+    pseudonyms.close();
+  }
+  return found;
+}
+
+/** The transactions of a node's chain, by txId, with how often each occurs; and which FHIR records (by ledger id) it does not anchor. */
+function chainOf(dataDir: string, recordIds: ReadonlyMap<string, string>): { txIds: Map<string, number>; missingRecords: string[] } {
   const store = ChainStore.open(join(dataDir, 'chain.db'), standardExecutor().tables, { readonly: true });
   try {
     const txIds = new Map<string, number>();
@@ -79,7 +94,7 @@ function chainOf(dataDir: string, recordIds: readonly string[]): { txIds: Map<st
       const txId = txIdOf(tx.bytes);
       txIds.set(txId, (txIds.get(txId) ?? 0) + 1);
     }
-    const missingRecords = recordIds.filter((id) => store.state.get(VERSION_TABLE, versionKey(id, 1)) === undefined);
+    const missingRecords = [...recordIds].filter(([, recordId]) => store.state.get(VERSION_TABLE, versionKey(recordId, 1)) === undefined).map(([id]) => id);
     return { txIds, missingRecords };
   } finally {
     store.close();
@@ -191,8 +206,10 @@ test('a three-organisation network keeps every acknowledged write, once, through
   });
 
   await networkDown(dir);
+  const ledgerIds = ledgerIdsOf(plan, created);
+  assert.deepEqual(created.filter((id) => !ledgerIds.has(id)), [], 'every created record is known by its ledger id to the node that wrote it');
   for (const [index, node] of plan.nodes.entries()) {
-    const chain = chainOf(node.dataDir, created);
+    const chain = chainOf(node.dataDir, ledgerIds);
     const doubled = [...chain.txIds].filter(([, count]) => count > 1).map(([txId]) => txId);
     assert.deepEqual(doubled, [], `${node.orgId}: no transaction twice`);
     if (index === 1) continue;

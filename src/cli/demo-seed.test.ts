@@ -24,11 +24,11 @@ for (const consentModel of ['opt-out', 'opt-in'] as const) {
       assert.equal(decision.outcome === 'permit' && decision.basis.kind, consentModel === 'opt-out' ? 'home-organisation' : 'consent');
     }
     if (consentModel === 'opt-out') {
-      assert.deepEqual(node.consent.grantsOf(PATIENT_ID).map((grant) => grant.grantee.id), ['demo-hospital'], 'the practice needs no grant');
-      assert.deepEqual(node.consent.restrictionsOf(PATIENT_ID).map((row) => [row.labels, row.status]), [[['42CFRPart2', 'PSY'], 'active']]);
+      assert.deepEqual(node.consent.grantsOf(node.pseudonyms.patientIdOf(PATIENT_ID)!).map((grant) => grant.grantee.id), ['demo-hospital'], 'the practice needs no grant');
+      assert.deepEqual(node.consent.restrictionsOf(node.pseudonyms.patientIdOf(PATIENT_ID)!).map((row) => [row.labels, row.status]), [[['42CFRPart2', 'PSY'], 'active']]);
     } else {
-      assert.deepEqual(node.consent.grantsOf(PATIENT_ID).map((grant) => [grant.grantee.id, grant.excludeLabels]), [['demo-hospital', []], ['demo-practice', ['42CFRPart2', 'PSY']]]);
-      assert.deepEqual(node.consent.restrictionsOf(PATIENT_ID), []);
+      assert.deepEqual(node.consent.grantsOf(node.pseudonyms.patientIdOf(PATIENT_ID)!).map((grant) => [grant.grantee.id, grant.excludeLabels]), [['demo-hospital', []], ['demo-practice', ['42CFRPart2', 'PSY']]]);
+      assert.deepEqual(node.consent.restrictionsOf(node.pseudonyms.patientIdOf(PATIENT_ID)!), []);
     }
   });
 }

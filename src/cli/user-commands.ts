@@ -49,7 +49,7 @@ export function registerUserCommands(program: Command): void {
   withData(users.command('add <username>'))
     .description('create an account; prints a generated password (unless --password-stdin) and, where the role needs one, the TOTP secret')
     .requiredOption('--role <role>', `one of ${ACCOUNT_ROLES.join(', ')}`)
-    .requiredOption('--id <id>', "the user's Practitioner, Patient or Person id on the ledger")
+    .requiredOption('--id <id>', "the user's Practitioner or Person id on the ledger, or a patient's FHIR Patient id (they act under its pseudonym)")
     .option('--password-stdin', 'read the password from standard input instead of generating one')
     .option('--activation', 'no password: print a one-time activation code with which the user chooses their own (e.g. a patient)')
     .action(async (username: string, flags: DataFlags & { role: string; id: string; activation?: boolean }) => {

@@ -16,7 +16,7 @@ export const ACCOUNTS_FILE = 'users.db';
 export interface AccountRow {
   readonly username: string;
   readonly role: AccountRole;
-  /** The ledger id of the account's principal: a practitioner, patient or auditor id. */
+  /** Whom the account is: a practitioner's or auditor's ledger id, or a patient's FHIR Patient id (the patient acts under its pseudonym). */
   readonly subjectId: string;
   /** The scrypt hash of the password; null until the account is activated. */
   readonly passwordHash: string | null;
