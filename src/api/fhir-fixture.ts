@@ -25,7 +25,7 @@ export const FIXTURE_ORG = 'practice-a';
  */
 const typeScopedAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
-    const match = /^Bearer (practitioner|patient|auditor|system):([a-z0-9-]+)(?::([A-Za-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
+    const match = /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([A-Za-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
     if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
     const principal: Principal = { kind: match[1] as Principal['kind'], id: pseudonymOf(node, match[1]!, match[2]!), org: FIXTURE_ORG };
     const types = match[3]?.split(',');

@@ -21,7 +21,7 @@ export const ORG = 'practice-a';
 /** `Bearer <kind>:<id>[:<interactions>]` names the principal and the interactions its scopes allow. */
 export const headerAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
-    const match = /^Bearer (practitioner|patient|auditor|system):([a-z0-9-]+)(?::([a-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
+    const match = /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([a-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
     if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
     const principal: Principal = { kind: match[1] as Principal['kind'], id: pseudonymOf(node, match[1]!, match[2]!), org: ORG };
     const allowed = (match[3] ?? 'create,read,update,delete,search').split(',');

@@ -83,3 +83,35 @@ test('a Patient id may be any FHIR id: the ledger never holds it, so the old low
   assert.equal((await call(app, 'GET', '/fhir/Patient/X')).body['resourceType'], 'Patient');
   assert.equal((await call(app, 'GET', '/fhir/Observation/X')).body['resourceType'], 'Observation');
 });
+
+test('a Consent limited to one record names it by FHIR id; the grant on the chain holds its pseudonym, and reads back as the FHIR reference', async (t) => {
+  const { node, app } = await serveFhir(t);
+  await writeChart(app);
+  const asPatient = `patient:${PATIENT_ID}`;
+  const consent = {
+    resourceType: 'Consent', status: 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${PATIENT_ID}` },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: {
+      type: 'permit', period: { start: '2026-01-01' }, actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: 'Practitioner/dr-ada' } }],
+      action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+      purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }],
+      data: [{ meaning: 'instance', reference: { reference: `Observation/${OBSERVATION_ID}` } }],
+    },
+  };
+  const created = await call(app, 'POST', '/fhir/Consent', { token: asPatient, body: consent });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await node.consent.settled(); // the key share for the grantee, which the node closing under it would refuse
+  const [grant] = node.consent.grantsOf(node.pseudonyms.patientIdOf(PATIENT_ID)!);
+  assert.deepEqual(grant?.recordIds, [node.pseudonyms.recordIdOf('Observation', OBSERVATION_ID)]);
+  assert.ok(!chainText(node).includes('jane'), 'the chain holds no FHIR id');
+  const data = ((created.body['provision'] as JsonObject)['data'] as JsonObject[])[0]!;
+  assert.deepEqual(data['reference'], { reference: `Observation/${OBSERVATION_ID}` });
+  // A record that is not this patient's is refused like one that does not exist.
+  for (const reference of ['Observation/no-such-record', `Patient/${PATIENT_ID}-other`]) {
+    const refused = await call(app, 'POST', '/fhir/Consent', { token: asPatient, body: { ...consent, provision: { ...consent.provision, data: [{ meaning: 'instance', reference: { reference } }] } } });
+    assert.deepEqual([refused.status, ((refused.body['issue'] as JsonObject[])[0]!)['diagnostics']], [422, 'not a record of this patient']);
+  }
+});

@@ -196,8 +196,8 @@ function readCategory(category: unknown, issues: Issues): void {
 function readPatient(patient: unknown, issues: Issues): string | undefined {
   if (patient === undefined) return issues.add('required', 'Consent.patient', 'a grant is given by a patient, so patient is required');
   const target = literalReference(patient);
-  if (target?.type === 'Patient' && ID_PATTERN.test(target.id)) return target.id;
-  return issues.add('value', 'Consent.patient', 'patient must be a literal reference Patient/<id> with a ChartChain patient id');
+  if (target?.type === 'Patient' && RECORD_ID_PATTERN.test(target.id)) return target.id;
+  return issues.add('value', 'Consent.patient', 'patient must be a literal reference Patient/<id>');
 }
 
 /** Consent.dateTime is checked but not mapped: a grant's time is the time of the block that records it. */
@@ -338,13 +338,16 @@ function readDatum(datum: unknown, path: string, issues: Issues): string | undef
   return readRecordId(datum.reference, `${path}.reference`, issues);
 }
 
-/** A record as 'Type/id' (the type is not kept: record ids are unique across types) or by identifier in RECORD_ID_SYSTEM. */
+/**
+ * A record as a literal reference, read as 'Type/id' (a FHIR id, which the caller maps to the
+ * record's ledger id), or by identifier in RECORD_ID_SYSTEM, read as the bare ledger id.
+ */
 function readRecordId(reference: unknown, path: string, issues: Issues): string | undefined {
   if (!isObject(reference)) return issues.add('invalid', path, 'reference must be a JSON object');
   if (reference.reference !== undefined && reference.identifier !== undefined) return issues.add('not-supported', path, 'give a record as a literal reference or by identifier, not both');
   if (reference.reference !== undefined) {
     const target = literalReference(reference);
-    return target !== undefined && RECORD_ID_PATTERN.test(target.id) ? target.id : issues.add('value', path, 'must be a literal reference Type/id to a ChartChain record');
+    return target !== undefined && RECORD_ID_PATTERN.test(target.id) ? `${target.type}/${target.id}` : issues.add('value', path, 'must be a literal reference Type/id to a ChartChain record');
   }
   const identifier = reference.identifier;
   if (!isObject(identifier) || identifier.system !== RECORD_ID_SYSTEM) return issues.add('not-supported', path, `records are referenced as Type/id, or by identifier with system ${RECORD_ID_SYSTEM}`);

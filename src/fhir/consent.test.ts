@@ -231,7 +231,7 @@ test('each refusal names the element at fault, with the right code', () => {
   assert.deepEqual(issuesOf(consentToGrantTerms(JSON.parse('{"resourceType":"Consent","__proto__":{}}'))).slice(0, 1), [['invalid', 'Consent.__proto__']]);
 });
 
-test('what is read but not written: literal record references, PRCP, the patient as performer, narrative', () => {
+test('what is read but not written: PRCP, the patient as performer, narrative', () => {
   const consent = consentWith((c) => {
     c.provision.data[0].reference = { reference: 'Observation/3f9a0c' };
     c.provision.data[1].reference = { reference: 'https://node-b.example/fhir/Condition/rec.2' };
@@ -242,7 +242,8 @@ test('what is read but not written: literal record references, PRCP, the patient
     c._status = { extension: [{ url: 'https://example.org/note', valueString: 'n' }] };
     delete c.id;
   });
-  assert.deepEqual(consentToGrantTerms(consent), { ok: true, terms: termsOf(GRANT), patientId: 'patient-0001' });
+  // A literal reference keeps its type, for the FHIR layer to map its FHIR id to the record's ledger id.
+  assert.deepEqual(consentToGrantTerms(consent), { ok: true, terms: { ...termsOf(GRANT), recordIds: ['Observation/3f9a0c', 'Condition/rec.2'] }, patientId: 'patient-0001' });
 });
 
 test('dates: a FHIR date is a whole UTC day, a dateTime an instant in its timezone', () => {

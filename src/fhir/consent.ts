@@ -28,9 +28,10 @@
  *   not-supported.
  * - provision.purpose ⇄ purposes: one v3-ActReason Coding each; at least one is required.
  * - provision.class ⇄ resourceTypes: one Coding each in http://hl7.org/fhir/resource-types.
- * - provision.data ⇄ recordIds: meaning 'instance', reference by identifier in RECORD_ID_SYSTEM
- *   (a logical reference), because a grant holds record ids without their resource types. Read
- *   also accepts a literal 'Type/id' and keeps the id: record ids are unique across types.
+ * - provision.data ⇄ recordIds: meaning 'instance', a literal reference 'Type/id' when
+ *   `recordReference` names the record's FHIR id, else by identifier in RECORD_ID_SYSTEM (a
+ *   logical reference to the ledger id). Read keeps a literal as 'Type/id', for the caller to
+ *   map to its ledger id, and an identifier as the ledger id.
  * - excludeLabels ⇄ one nested provision { type: 'deny', securityLabel }, the Coding system of
  *   each code from securityLabelSystem (v3-Confidentiality for U L M N R V, else v3-ActCode).
  *   Read: any other nested provision, or a label in another system, is not-supported.
@@ -65,6 +66,8 @@ export { consentToGrantTerms, type ConsentIssue, type GrantTermsResult } from '.
 export interface ConsentWriteOptions {
   /** Service base URL, e.g. 'https://node.example/fhir': references become absolute under it. */
   fullUrlBase?: string;
+  /** The FHIR 'Type/id' of a ledger record id, when known here. */
+  recordReference?: (recordId: string) => string | undefined;
 }
 
 const GRANTEE_TYPES = { practitioner: 'Practitioner', organisation: 'Organization' } as const;
@@ -89,7 +92,7 @@ export function grantToConsent(grant: GrantRow, options: ConsentWriteOptions = {
     patient: { reference: `${base}Patient/${grant.patientId}` },
     dateTime: instant(grant.grantedAt, 'grant.grantedAt'),
     policyRule: concept(ACT_CODE_SYSTEM, 'OPTIN', 'opt-in'),
-    provision: rootProvision(grant, base),
+    provision: rootProvision(grant, base, options.recordReference ?? (() => undefined)),
   };
   const check = readConsent(consent, ['active', 'inactive']);
   if (!check.ok) throw new TypeError(`grant cannot be stated as a Consent: ${check.issues.map((issue) => `${issue.expression}: ${issue.diagnostics}`).join('; ')}`);
@@ -108,7 +111,11 @@ function instant(ms: number, name: string): string {
   return formatInstant(ms);
 }
 
-function rootProvision(terms: GrantTerms, base: string): ConsentProvision {
+function dataReference(recordId: string, base: string, literal: string | undefined): Reference {
+  return literal === undefined ? { identifier: { system: RECORD_ID_SYSTEM, value: recordId } } : { reference: `${base}${literal}` };
+}
+
+function rootProvision(terms: GrantTerms, base: string, recordReference: (recordId: string) => string | undefined): ConsentProvision {
   const { period } = terms;
   const provision: ConsentProvision = {
     type: 'permit',
@@ -118,7 +125,7 @@ function rootProvision(terms: GrantTerms, base: string): ConsentProvision {
     purpose: terms.purposes.map((code) => ({ system: ACT_REASON_SYSTEM, code })),
   };
   if (terms.resourceTypes.length > 0) provision.class = terms.resourceTypes.map((code) => ({ system: RESOURCE_TYPES_SYSTEM, code }));
-  if (terms.recordIds.length > 0) provision.data = terms.recordIds.map((value) => ({ meaning: 'instance', reference: { identifier: { system: RECORD_ID_SYSTEM, value } } }));
+  if (terms.recordIds.length > 0) provision.data = terms.recordIds.map((value) => ({ meaning: 'instance', reference: dataReference(value, base, recordReference(value)) }));
   if (terms.excludeLabels.length > 0) provision.provision = [{ type: 'deny', securityLabel: terms.excludeLabels.map((code) => ({ system: securityLabelSystem(code), code })) }];
   return provision;
 }

@@ -107,7 +107,27 @@ export class FhirConsents implements TypeHandler {
   #terms(principal: Principal, resource: JsonObject) {
     const read = consentToGrantTerms(resource);
     if (!read.ok) throw new FhirError(422, read.issues.map((issue) => ({ severity: 'error', code: issue.code, diagnostics: issue.diagnostics, expression: [issue.expression] })));
-    return { terms: read.terms, patientId: this.#ledgerPatient(principal, read.patientId) };
+    const patientId = this.#ledgerPatient(principal, read.patientId);
+    return { terms: { ...read.terms, recordIds: read.terms.recordIds.map((name, index) => this.#ledgerRecord(patientId, name, index)) }, patientId };
+  }
+
+  /**
+   * The ledger id of a record a Consent names ('Type/id' by FHIR id, or a ledger id by
+   * identifier), which must be one of `patientId`'s: a 422, the same for a record that does
+   * not exist here and for another patient's.
+   */
+  #ledgerRecord(patientId: string, name: string, index: number): string {
+    const slash = name.indexOf('/');
+    const recordId = slash < 0 ? name : this.ids.recordIdOf(name.slice(0, slash), name.slice(slash + 1));
+    const record = recordId === undefined ? undefined : this.node.records.record(recordId);
+    if (record?.patientId !== patientId) throw FhirError.of(422, 'value', 'not a record of this patient', [`Consent.provision.data[${index}].reference`]);
+    return record.recordId;
+  }
+
+  /** The FHIR 'Type/id' of ledger record `recordId`, when known here. */
+  #recordReference(recordId: string): string | undefined {
+    const fhirId = this.ids.fhirIdOf(recordId);
+    return fhirId === undefined ? undefined : `${fhirId.type}/${fhirId.id}`;
   }
 
   /** The pseudonym of the patient `fhirPatientId` names, who must be the caller: a 403 otherwise, the same for a patient this node does not know. */
@@ -138,7 +158,7 @@ export class FhirConsents implements TypeHandler {
 
   #served(grant: GrantRow): ServedVersion {
     const lastUpdated = new Date(grant.updatedAt).toISOString();
-    const resource = { ...(grantToConsent({ ...grant, patientId: this.#fhirPatient(grant.patientId) }) as unknown as JsonObject), meta: { versionId: String(grant.version), lastUpdated } };
+    const resource = { ...(grantToConsent({ ...grant, patientId: this.#fhirPatient(grant.patientId) }, { recordReference: (recordId) => this.#recordReference(recordId) }) as unknown as JsonObject), meta: { versionId: String(grant.version), lastUpdated } };
     return { resource, versionId: grant.version, lastUpdated, txId: '' };
   }
 

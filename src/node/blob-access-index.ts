@@ -16,6 +16,7 @@ import {
   type OrgRow,
   type PatientRow,
   type PractitionerRow,
+  type SealedNote,
   type VersionRow,
   type WriteSetEntry,
 } from '../contracts/index.js';
@@ -53,21 +54,24 @@ export class BlobAccessIndex {
     if (value === null || value === undefined) return;
     if (table === ORG_TABLE) {
       const org = value as OrgRow;
-      this.#keyOwners.set(org.encryptionKey, org.orgId);
+      this.#own(org.encryptionKey, org.orgId);
     } else if (table === PRACTITIONER_TABLE) {
       const practitioner = value as PractitionerRow;
-      this.#keyOwners.set(practitioner.encryptionKey, practitioner.org);
+      this.#own(practitioner.encryptionKey, practitioner.org);
     } else if (table === PATIENT_TABLE) {
       const patient = value as PatientRow;
-      if (patient.custody === 'custodial') this.#keyOwners.set(patient.encryptionKey, patient.homeOrg);
+      if (patient.custody === 'custodial') this.#own(patient.encryptionKey, patient.homeOrg);
     } else if (table === VERSION_TABLE) {
       const version = value as VersionRow;
       if (version.ciphertextHash !== null) this.#learn(version.ciphertextHash, version.envelopes);
     } else if (table === BTG_TABLE) {
-      const btg = value as BreakTheGlassRow;
-      this.#learn(btg.reason.ciphertextHash, btg.reason.envelopes);
-      if (btg.review?.note) this.#learn(btg.review.note.ciphertextHash, btg.review.note.envelopes);
+      for (const note of sealedNotesOf(value as BreakTheGlassRow)) this.#learn(note.ciphertextHash, note.envelopes);
     }
+  }
+
+  /** The first holder of a key keeps it: a later registration naming someone else's key must not take it over. */
+  #own(key: string, orgId: string): void {
+    if (!this.#keyOwners.has(key)) this.#keyOwners.set(key, orgId);
   }
 
   #learn(hash: string, envelopes: readonly KeyEnvelope[]): void {
@@ -75,4 +79,12 @@ export class BlobAccessIndex {
     if (recipients === undefined) this.#recipients.set(hash, (recipients = new Set()));
     for (const envelope of envelopes) recipients.add(envelope.recipient);
   }
+}
+
+/**
+ * The sealed notes of a break-the-glass row: its reason and its review's note. A row written
+ * before reasons were sealed holds plain text, which has no blob: it yields nothing.
+ */
+export function sealedNotesOf(row: BreakTheGlassRow): SealedNote[] {
+  return [row.reason, row.review?.note].filter((note): note is SealedNote => typeof note === 'object' && note !== null && Array.isArray(note.envelopes));
 }

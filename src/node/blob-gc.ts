@@ -8,6 +8,7 @@ import { BTG_TABLE, VERSION_TABLE, type BreakTheGlassRow, type VersionRow } from
 import type { JsonValue } from '../crypto/index.js';
 import type { Transaction } from '../ledger/index.js';
 import type { BlobStore, ChainStore } from '../storage/index.js';
+import { sealedNotesOf } from './blob-access-index.js';
 
 /**
  * How long a blob may sit unreferenced before it is collected: far longer than a write takes
@@ -32,9 +33,7 @@ export function referencedBlobs(store: ChainStore, pending: readonly Transaction
     if (typeof hash === 'string') referenced.add(hash);
   }
   for (const key of store.stateKeys(BTG_TABLE)) {
-    const row = store.state.get(BTG_TABLE, key) as unknown as BreakTheGlassRow;
-    referenced.add(row.reason.ciphertextHash);
-    if (row.review?.note) referenced.add(row.review.note.ciphertextHash);
+    for (const note of sealedNotesOf(store.state.get(BTG_TABLE, key) as unknown as BreakTheGlassRow)) referenced.add(note.ciphertextHash);
   }
   for (const tx of pending) for (const hash of ciphertextHashesIn(tx.body)) referenced.add(hash);
   return referenced;
