@@ -133,9 +133,9 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const seeded = flags.demoNetwork === true ? await seedNetworkDemo(node, reportLate(node)) : fresh && flags.demo && (await seedDemo(node));
   const demo = flags.demo && (seeded || hasDemo(node));
   const origin = `${tls === undefined ? 'http' : 'https'}://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
-  const demoUsers = flags.demoNetwork === true ? await networkDemoUsers(node) : demo ? await createDemoUsers(node.config.orgId, node.pseudonyms) : undefined;
+  const demoUsers = flags.demoNetwork === true ? await networkDemoUsers(node) : demo ? await createDemoUsers(node.config.orgId, node.homePatients) : undefined;
   const accounts = new AccountStore(join(dataDir, ACCOUNTS_FILE));
-  const users = new AccountDirectory(accounts, { org: node.config.orgId, patients: node.pseudonyms, ...(demoUsers === undefined ? {} : { fallback: demoUsers }) });
+  const users = new AccountDirectory(accounts, { org: node.config.orgId, patients: node.homePatients, ...(demoUsers === undefined ? {} : { fallback: demoUsers }) });
   const clients = demoClients(origin);
   await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, accounts: users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE), refreshTokenPath: join(dataDir, REFRESH_TOKEN_FILE) });
@@ -163,7 +163,7 @@ async function start(flags: StartFlags): Promise<void> {
 
 function networkDemoUsers(node: ChartChainNode) {
   const orgId = node.config.orgId;
-  return createNetworkDemoUsers(orgId, demoPractitionerOf(orgId), orgId === DEMO_PRACTICE, node.pseudonyms);
+  return createNetworkDemoUsers(orgId, demoPractitionerOf(orgId), orgId === DEMO_PRACTICE, node.homePatients);
 }
 
 /** How the background part of a network demo ended, for the operator. */

@@ -25,7 +25,7 @@ test('request logs carry request ids and route patterns, never names, tokens, pa
   assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
   const port = await freePort('127.0.0.1');
   const origin = `http://127.0.0.1:${port}`;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice', node.pseudonyms), clients: demoClients(origin) });
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice', node.homePatients), clients: demoClients(origin) });
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {

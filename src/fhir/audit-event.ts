@@ -61,7 +61,7 @@ export function auditEventOf(patientId: string, entry: AuditEntry, names: AuditN
     action: ACTIONS[entry.kind],
     recorded,
     outcome: entry.outcome === 'deny' ? '4' : '0',
-    agent: agentsOf(entry),
+    agent: agentsOf(patientId, entry, names),
     source: { observer: { reference: `Organization/${entry.actor.org ?? ''}` }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
     entity: entitiesOf(entry, names),
   };
@@ -72,8 +72,10 @@ export function auditEventOf(patientId: string, entry: AuditEntry, names: AuditN
   return event;
 }
 
-function agentsOf(entry: AuditEntry): JsonObject[] {
-  const who = { reference: `${AGENT_TYPES[entry.actor.role] ?? 'Device'}/${entry.actor.subject}` };
+/** The actor, and the organisation they acted for; the patient acting on their own trail by their FHIR id, any other patient by pseudonym only. */
+function agentsOf(patientId: string, entry: AuditEntry, names: AuditNames): JsonObject[] {
+  const subject = entry.actor.role === 'patient' && entry.actor.subject === patientId ? names.patient : entry.actor.subject;
+  const who = { reference: `${AGENT_TYPES[entry.actor.role] ?? 'Device'}/${subject}` };
   const requestor: JsonObject = { who, requestor: true };
   if (entry.actor.org === null || entry.actor.role === 'org') return [requestor];
   return [requestor, { who: { reference: `Organization/${entry.actor.org}` }, requestor: false }];

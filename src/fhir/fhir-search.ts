@@ -18,6 +18,8 @@ import type { ServedVersion } from './type-handler.js';
 /** Candidates read from the index at first, and at most at a time: the first read asks for what the page needs, later ones double. */
 const CANDIDATE_CHUNK_MIN = 16;
 const CANDIDATE_CHUNK_MAX = 4096;
+/** The scope of a search naming a patient this node does not know: no record's patient. */
+const UNKNOWN_PATIENT = '';
 /** Refused records a search scoped to one patient lists in that patient's denial entry. */
 const DENIED_LISTED_MAX = 100;
 
@@ -99,9 +101,13 @@ export class FhirSearch {
     return found.permitted.map((permitted) => permitted.reference.slice(type.length + 1));
   }
 
-  /** The pseudonym of FHIR Patient `fhirPatientId`, when this node knows the patient. */
+  /**
+   * The pseudonym of FHIR Patient `fhirPatientId` a search is scoped to; for a patient this node
+   * does not know, one no record has, so the search finds nothing (another organisation's record
+   * naming the same FHIR id is about another patient).
+   */
   #ledgerPatient(fhirPatientId: string | undefined): string | undefined {
-    return fhirPatientId === undefined ? undefined : this.ids.patientIdOf(fhirPatientId);
+    return fhirPatientId === undefined ? undefined : (this.ids.patientIdOf(fhirPatientId) ?? UNKNOWN_PATIENT);
   }
 
   /**
@@ -129,7 +135,9 @@ export class FhirSearch {
   /**
    * The first `wanted` candidates the caller may read, deciding each from committed state; and,
    * when the search is scoped to patient `scope`, up to DENIED_LISTED_MAX of that patient's
-   * records it refused. Records no longer active (a deletion not yet out of the index) are skipped.
+   * records it refused. Records no longer active (a deletion not yet out of the index) are
+   * skipped, and so, in a scoped search, are records of another patient whose content names the
+   * same FHIR Patient id.
    */
   #filter(caller: SearchCaller, candidates: Iterable<string>, wanted: number, scope: string | undefined): Filtered {
     const filtered: Filtered = { permitted: [], denied: [] };
@@ -138,11 +146,11 @@ export class FhirSearch {
       const [type, id] = reference.split('/') as [string, string];
       const recordId = this.ids.recordIdOf(type, id);
       const record = recordId === undefined ? undefined : this.node.records.record(recordId);
-      if (record?.status !== 'active' || record.resourceType !== type) continue;
+      if (record?.status !== 'active' || record.resourceType !== type || (scope !== undefined && record.patientId !== scope)) continue;
       const searched = { recordId: record.recordId, version: record.latestVersion };
       const decision = this.node.access.decide(caller.principal, record.recordId, { purpose: caller.purpose, version: searched.version });
       if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference });
-      else if (scope !== undefined && record.patientId === scope && filtered.denied.length < DENIED_LISTED_MAX) filtered.denied.push(searched);
+      else if (scope !== undefined && filtered.denied.length < DENIED_LISTED_MAX) filtered.denied.push(searched);
       if (filtered.permitted.length >= wanted) break;
     }
     return filtered;

@@ -131,16 +131,18 @@ export class FhirService {
  * deleted record, from its newest version before the tombstone; an erased one is gone.
  */
 function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
-  for (const recordId of node.store.stateKeys(RECORD_TABLE)) {
-    if (ids.fhirIdOf(recordId) !== undefined) continue;
-    const record = node.records.record(recordId)!;
+  // This organisation's own records first: another organisation's record never takes an id from them.
+  const unknown = node.store.stateKeys(RECORD_TABLE).filter((recordId) => ids.fhirIdOf(recordId) === undefined).map((recordId) => node.records.record(recordId)!);
+  const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
+  for (const record of unknown.sort((a, b) => own(a) - own(b))) {
+    const recordId = record.recordId;
     for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
       const version = node.records.version(recordId, number)!;
       if (version.kind === 'tombstone') continue;
       // A ciphertext still on its way from a peer is learnt when it arrives (see #indexArrived).
       if (!node.records.blobs.has(version.ciphertextHash!) || !version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) break;
       try {
-        learnFrom(ids, recordId, node.records.read({ kind: 'organisation' }, recordId, number).resource);
+        learnFrom(ids, version, node.records.read({ kind: 'organisation' }, recordId, number).resource);
       } catch {
         // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
       }
@@ -149,9 +151,16 @@ function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
   }
 }
 
-/** Pairs ledger record `recordId` with the FHIR type and id inside its content (a record written outside FHIR, without one, keeps its ledger id). */
-function learnFrom(ids: Pseudonyms, recordId: string, resource: JsonObject): void {
-  ids.learn(String(resource['resourceType']), typeof resource['id'] === 'string' ? resource['id'] : recordId, recordId);
+/**
+ * Pairs the record of `version` with the FHIR type and id inside its content (a record written
+ * outside FHIR, without one, keeps its ledger id). Content is another organisation's word, so it
+ * counts only when it agrees with the ledger: the ledger's resource type, and for a Patient, the
+ * record being its own patient.
+ */
+function learnFrom(ids: Pseudonyms, version: VersionRow, resource: JsonObject): void {
+  if (resource['resourceType'] !== version.resourceType) return;
+  if (version.resourceType === 'Patient' && version.patientId !== version.recordId) return;
+  ids.learn(version.resourceType, typeof resource['id'] === 'string' ? resource['id'] : version.recordId, version.recordId);
 }
 
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */
@@ -169,7 +178,7 @@ function indexableRecords(node: ChartChainNode, ids: Pseudonyms): { resource: Js
 function indexEntry(node: ChartChainNode, ids: Pseudonyms, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
   try {
     const { resource, version } = node.records.read({ kind: 'organisation' }, recordId);
-    learnFrom(ids, recordId, resource);
+    learnFrom(ids, version, resource);
     const fhirId = ids.fhirIdOf(recordId);
     // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
     if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;

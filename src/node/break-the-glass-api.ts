@@ -17,6 +17,14 @@ export class BreakTheGlassRefusedError extends RangeError {
   }
 }
 
+/** Who may open a break-the-glass event's notes: the patient, or the organisation that broke the glass. */
+export type NoteReader = Extract<RecordReader, { kind: 'organisation' } | { kind: 'patient' }>;
+
+/** The AAD context of a note of `row`: its patient, organisation, practitioner and purpose. */
+function contextOf(row: BreakTheGlassRow, kind: NoteContext['kind']): NoteContext {
+  return { kind, patientId: row.patientId, org: row.org, practitionerId: row.practitionerId, purpose: row.purpose };
+}
+
 /** What a break-the-glass event's sealed texts say, for a reader holding a key to them. */
 export interface BreakTheGlassTexts {
   readonly reason: string;
@@ -35,7 +43,7 @@ export class NodeBreakTheGlass {
 
   /** Requests break-the-glass for a practitioner and waits for the contract's decision: a granted or denied row, or BreakTheGlassRefusedError. */
   async request(principal: Principal, patientId: string, request: { purpose: string; reason: string; minutes?: number }): Promise<BreakTheGlassRow> {
-    const reason = await this.#seal(request.reason, patientId, 'break-the-glass-reason');
+    const reason = await this.#seal(request.reason, { kind: 'break-the-glass-reason', patientId, org: this.host.orgId, practitionerId: principal.id, purpose: request.purpose });
     const body: JsonObject = { principal: { kind: principal.kind, id: principal.id }, patientId, purpose: request.purpose, reason: { ...reason } };
     if (request.minutes !== undefined) body['minutes'] = request.minutes;
     const txId = await this.#submit('access.break-the-glass', body, reason);
@@ -46,7 +54,7 @@ export class NodeBreakTheGlass {
   async review(btgId: string, justified: boolean, note?: string): Promise<void> {
     const row = this.#row(btgId);
     const body: JsonObject = { btgId, justified };
-    const sealed = note === undefined || row === undefined ? undefined : await this.#seal(note, row.patientId, 'break-the-glass-review');
+    const sealed = note === undefined || row === undefined ? undefined : await this.#seal(note, contextOf(row, 'break-the-glass-review'));
     if (sealed !== undefined) body['note'] = { ...sealed };
     await this.#submit('access.review-break-the-glass', body, sealed);
   }
@@ -62,11 +70,12 @@ export class NodeBreakTheGlass {
 
   /**
    * The reason and review note of `btgId`, opened for `reader`: the patient, or this
-   * organisation when it is the one that broke the glass (its privacy officer). Fetches a
-   * ciphertext this node lacks from the organisation that wrote it. Throws RangeError for an
-   * unknown event, NoteUnavailableError when the reader holds no key or the text is missing.
+   * organisation (its privacy officer), whose keys the note is sealed to; no one else, not even
+   * the practitioner who broke the glass. Fetches a ciphertext this node lacks from the
+   * organisation that wrote it. Throws RangeError for an unknown event, NoteUnavailableError
+   * when the reader holds no key or the text is missing or not what the chain committed to.
    */
-  async texts(btgId: string, reader: RecordReader): Promise<BreakTheGlassTexts> {
+  async texts(btgId: string, reader: NoteReader): Promise<BreakTheGlassTexts> {
     const row = this.#row(btgId);
     if (row === undefined) throw new RangeError(`no break-the-glass event ${btgId}`);
     const reviewNote = row.review?.note ?? null;
@@ -76,19 +85,20 @@ export class NodeBreakTheGlass {
     };
   }
 
-  async #open(reader: RecordReader, row: BreakTheGlassRow, note: SealedNote, kind: NoteContext['kind']): Promise<string> {
+  async #open(reader: NoteReader, row: BreakTheGlassRow, note: SealedNote | string, kind: NoteContext['kind']): Promise<string> {
+    if (typeof note === 'string') return note; // written before reasons were sealed: plain text on the chain
     await this.host.fetchNote?.(note, row.org).catch(() => {}); // opening reports what is missing
-    return this.host.records.openNote(reader, note, { kind, patientId: row.patientId });
+    return this.host.records.openNote(reader, note, contextOf(row, kind));
   }
 
   /** `text` (1 to BTG_REASON_LENGTH_MAX characters, one line) sealed to the patient's and this organisation's current encryption keys; the contract refuses any other readers. */
-  async #seal(text: string, patientId: string, kind: NoteContext['kind']): Promise<SealedNote> {
+  async #seal(text: string, context: NoteContext): Promise<SealedNote> {
     // The contract sees only ciphertext, so the text's bounds are checked here, before sealing.
     if (text.length === 0 || text.length > BTG_REASON_LENGTH_MAX || /[\u0000-\u001f\u007f]/.test(text)) throw new BreakTheGlassRefusedError('invalid:bad-body');
-    const patient = this.host.chain.state.get(PATIENT_TABLE, patientId) as unknown as PatientRow | undefined;
+    const patient = this.host.chain.state.get(PATIENT_TABLE, context.patientId) as unknown as PatientRow | undefined;
     if (patient === undefined) throw new BreakTheGlassRefusedError('denied:no-such-patient');
     const org = this.host.chain.state.get(ORG_TABLE, this.host.orgId) as unknown as OrgRow;
-    return sealNote(this.host.records.blobs, text, [patient.encryptionKey, org.encryptionKey], { kind, patientId });
+    return sealNote(this.host.records.blobs, text, [patient.encryptionKey, org.encryptionKey], context);
   }
 
   /** Submits as this organisation and waits; a refusal deletes the sealed note's ciphertext, which nothing will reference. Throws AccessLogUnavailableError when the submission is not durable. */

@@ -26,4 +26,4 @@ export { NodePeerBlobs } from './peer-blobs.js';
 export { blockPage, blockLines, PeerBlockSync, PeerSyncError, PEER_BLOCKS_COUNT_MAX } from './peer-blocks.js';
 export { PeerClient, httpTransport, type PeerTransport } from './peer-client.js';
 export { PeerRequestVerifier, signPeerRequest, PEER_HEADERS, PEER_REQUEST_SKEW_MS, type PeerAuthRefusal } from './peer-auth.js';
-export { Pseudonyms, type FhirId } from './pseudonyms.js';
+export { Pseudonyms, type FhirId, type PatientNames } from './pseudonyms.js';

@@ -38,7 +38,7 @@ import { GenesisError } from './network-genesis.js';
 import { openCheckpointExchange, openOrderer } from './orderer-choice.js';
 import { NodeAccess } from './access-api.js';
 import { NodeBreakTheGlass, type BreakTheGlassHost } from './break-the-glass-api.js';
-import { Pseudonyms } from './pseudonyms.js';
+import { homePatients, Pseudonyms, type PatientNames } from './pseudonyms.js';
 import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
 import { loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
@@ -120,6 +120,8 @@ export class ChartChainNode {
   readonly peerAuth: PeerRequestVerifier;
   /** The ledger ids (pseudonyms) of resources clients name by their own ids. */
   readonly pseudonyms: Pseudonyms;
+  /** The FHIR ids and pseudonyms of the patients whose home is this organisation: whom a patient sign-in may act as. */
+  readonly homePatients: PatientNames;
 
   private constructor(
     readonly dataDir: string,
@@ -136,6 +138,7 @@ export class ChartChainNode {
     this.#admission = new AdmissionVerifier(signatures);
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId, (keyId) => this.lastUsedNonce(keyId));
     this.pseudonyms = new Pseudonyms(join(dataDir, PSEUDONYMS_FILE));
+    this.homePatients = homePatients(this.pseudonyms, store.state, config.orgId);
     const host: BreakTheGlassHost = {
       chain: store,
       records: this.records,

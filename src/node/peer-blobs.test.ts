@@ -70,17 +70,21 @@ test('a committed version wrapped to this organisation is fetched at once; other
   assert.equal(peers.index.mayFetch('org-a', hash), false);
 });
 
-test('a break-the-glass note is served to the organisations holding its keys: the breaking one, and the patient\'s home for a custodial patient', async (t) => {
+test('a break-the-glass note is served to the organisations holding its keys, the breaking one and a custodial patient\'s home, which fetches it as it commits', async (t) => {
   const { peers, blobs, asked } = peerBlobs(t, { 'org-a': genuine });
   const note = { ciphertextHash: hash, ciphertextSize: genuine.byteLength, commitment: '00'.repeat(32), envelopes: [{ recipient: 'aa'.repeat(32), enc: '', wrappedKey: '' }, { recipient: 'bb'.repeat(32), enc: '', wrappedKey: '' }] };
   peers.index.observe([
     [ORG_TABLE, 'org-a', { orgId: 'org-a', name: 'A', signingKey: '', encryptionKey: 'aa'.repeat(32), status: 'active', since: 0 }],
     [PATIENT_TABLE, 'pt-1', { patientId: 'pt-1', homeOrg: 'org-z', keyId: '', encryptionKey: 'bb'.repeat(32), custody: 'custodial', since: 0 }],
     [PATIENT_TABLE, 'pt-2', { patientId: 'pt-2', homeOrg: 'org-c', keyId: '', encryptionKey: 'cc'.repeat(32), custody: 'self', since: 0 }],
-    [BTG_TABLE, 'b1', { btgId: 'b1', patientId: 'pt-1', practitionerId: 'dr-a', org: 'org-a', purpose: 'ETREAT', reason: note, outcome: 'permit', denial: null, start: 0, end: 1, review: null }],
   ]);
+  // Org-a broke the glass on org-z's patient: org-z's node fetches the note as the block commits.
+  peers.committed([[BTG_TABLE, 'b1', { btgId: 'b1', patientId: 'pt-1', practitionerId: 'dr-a', org: 'org-a', purpose: 'ETREAT', reason: note, outcome: 'permit', denial: null, start: 0, end: 1, review: null }]]);
   assert.deepEqual(['org-a', 'org-z', 'org-b', 'org-c'].map((orgId) => peers.index.mayFetch(orgId, hash)), [true, true, false, false]);
-  await peers.ensureBlob(hash, note.ciphertextSize, 'org-a');
+  for (let waited = 0; !blobs.has(hash); waited += 10) {
+    assert.ok(waited < 10_000, 'the note was fetched');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   assert.deepEqual(asked, ['org-a']);
   assert.equal(sha256Hex(blobs.get(hash)), hash);
   // A self-custody patient's key belongs to no organisation: no node may fetch for them.

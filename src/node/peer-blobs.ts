@@ -7,9 +7,9 @@
  * rest when first read.
  */
 import { sha256Hex } from '../crypto/index.js';
-import { VERSION_TABLE, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { BTG_TABLE, VERSION_TABLE, type BreakTheGlassRow, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import { BLOB_BYTES_MAX, BlobError, BlobMissingError, type BlobSource, type BlobStore } from '../storage/index.js';
-import type { BlobAccessIndex } from './blob-access-index.js';
+import { sealedNotesOf, type BlobAccessIndex } from './blob-access-index.js';
 import type { PeerClient } from './peer-client.js';
 
 /** What peer blob exchange needs from its node. */
@@ -47,15 +47,29 @@ export class NodePeerBlobs {
     }
   }
 
-  /** Follows a committed block: the index learns its envelopes, and blobs wrapped to this organisation are fetched. */
+  /**
+   * Follows a committed block: the index learns its envelopes, and blobs wrapped to this
+   * organisation (or a patient it keeps the keys of) are fetched: record versions, and the
+   * sealed notes of another organisation's break-the-glass on a patient of this one.
+   */
   committed(writeSet: readonly WriteSetEntry[]): void {
     this.index.observe(writeSet);
     for (const [table, , value] of writeSet) {
-      if (table !== VERSION_TABLE || value === null) continue;
-      const version = value as unknown as VersionRow;
-      if (version.ciphertextHash === null || !version.envelopes.some((envelope) => this.index.ownerOf(envelope.recipient) === this.host.orgId)) continue;
-      void this.#ensureSoon(version);
+      if (table === VERSION_TABLE && value !== null) {
+        const version = value as unknown as VersionRow;
+        if (version.ciphertextHash !== null && this.#wrappedHere(version.envelopes)) void this.#ensureSoon(version);
+      } else if (table === BTG_TABLE && value !== null) {
+        const row = value as unknown as BreakTheGlassRow;
+        if (row.org === this.host.orgId) continue;
+        for (const note of sealedNotesOf(row).filter((candidate) => this.#wrappedHere(candidate.envelopes))) {
+          void this.#retrying(`sealed note ${note.ciphertextHash} of break-the-glass ${row.btgId}`, () => this.ensureBlob(note.ciphertextHash, note.ciphertextSize, row.org));
+        }
+      }
     }
+  }
+
+  #wrappedHere(envelopes: readonly KeyEnvelope[]): boolean {
+    return envelopes.some((envelope) => this.index.ownerOf(envelope.recipient) === this.host.orgId);
   }
 
   /**
@@ -74,15 +88,20 @@ export class NodePeerBlobs {
    * The timers never keep the process alive; a read fetches on demand in any case.
    */
   async #ensureSoon(version: VersionRow): Promise<void> {
+    const fetched = await this.#retrying(`blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version}`, () => this.ensure(version));
+    if (fetched && version.author.org !== this.host.orgId) this.#arrivals.forEach((listener) => listener(version));
+  }
+
+  /** Runs `fetch` until it succeeds, with backoff; after the last attempt, an alarm naming `what`. Resolves with whether it succeeded. */
+  async #retrying(what: string, fetch: () => Promise<void>): Promise<boolean> {
     for (let attempt = 1, delayMs = PROACTIVE_FETCH_RETRY_DELAY_MS; ; attempt++, delayMs *= 2) {
       try {
-        await this.ensure(version);
-        if (version.author.org !== this.host.orgId) this.#arrivals.forEach((listener) => listener(version));
-        return;
+        await fetch();
+        return true;
       } catch (error) {
         if (attempt >= PROACTIVE_FETCH_ATTEMPTS_MAX) {
-          this.host.alarm(`blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version} not fetched after ${attempt} attempts: ${(error as Error).message}`);
-          return;
+          this.host.alarm(`${what} not fetched after ${attempt} attempts: ${(error as Error).message}`);
+          return false;
         }
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs).unref());

@@ -9,6 +9,7 @@
  * any node; only an erased record's pair is known nowhere else.
  */
 import type { Statement } from 'better-sqlite3';
+import { PATIENT_TABLE, type PatientRow, type StateReader } from '../contracts/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/index.js';
 import { newRecordId } from './record-service.js';
 
@@ -35,9 +36,9 @@ export class Pseudonyms {
   readonly #insert: Statement<[string, string, string]>;
 
   constructor(path: string) {
+    // Synchronous like the chain: a new pair is durable before the write naming it is submitted,
+    // so a power cut never leaves a committed record without its FHIR id (and a retry a twin).
     this.#db = openDatabase(path);
-    // A pair lost to a power cut is learnt again from the chain at the next start (FHIR layer).
-    this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
     this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
     this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
@@ -91,4 +92,25 @@ export class Pseudonyms {
   close(): void {
     this.#db.close();
   }
+}
+
+/** How patients read in FHIR and on the ledger: their FHIR Patient id and their pseudonym. */
+export interface PatientNames {
+  patientIdOf(fhirPatientId: string): string | undefined;
+  fhirPatientIdOf(patientId: string): string | undefined;
+}
+
+/**
+ * The names of the patients whose home is `orgId`, the only patients a sign-in at its node can
+ * act as: a FHIR Patient id another organisation's record claims never resolves to that patient.
+ */
+export function homePatients(pseudonyms: Pseudonyms, state: StateReader, orgId: string): PatientNames {
+  const isHome = (patientId: string | undefined) => patientId !== undefined && (state.get(PATIENT_TABLE, patientId) as PatientRow | undefined)?.homeOrg === orgId;
+  return {
+    patientIdOf: (fhirPatientId) => {
+      const patientId = pseudonyms.patientIdOf(fhirPatientId);
+      return isHome(patientId) ? patientId : undefined;
+    },
+    fhirPatientIdOf: (patientId) => (isHome(patientId) ? pseudonyms.fhirPatientIdOf(patientId) : undefined),
+  };
 }

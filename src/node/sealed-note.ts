@@ -20,10 +20,16 @@ import {
 } from '../crypto/index.js';
 import { BlobError, BlobMissingError, type BlobStore } from '../storage/index.js';
 
-/** What a note is about; bound into its AAD, so a note copied into another event does not open. */
+/**
+ * What a note is about: bound into its AAD, so a note copied into an event about another
+ * patient, by another organisation or practitioner, or for another purpose does not open.
+ */
 export interface NoteContext {
   readonly kind: 'break-the-glass-reason' | 'break-the-glass-review';
   readonly patientId: string;
+  readonly org: string;
+  readonly practitionerId: string;
+  readonly purpose: string;
 }
 
 /** A note that cannot be opened: not wrapped to the reader, its ciphertext absent, or not what the chain committed to. */
@@ -35,7 +41,7 @@ export class NoteUnavailableError extends Error {
 }
 
 function noteAad(context: NoteContext): Uint8Array {
-  return utf8(canonicalize({ note: context.kind, patientId: context.patientId }));
+  return utf8(canonicalize({ note: context.kind, patientId: context.patientId, org: context.org, practitionerId: context.practitionerId, purpose: context.purpose }));
 }
 
 /** Seals `text` to `recipients` (raw X25519 public keys, hex), stores the ciphertext, and returns what the chain holds. */
