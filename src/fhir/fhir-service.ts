@@ -7,7 +7,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode, Pseudonyms } from '../node/index.js';
+import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { FhirBundles } from './fhir-bundles.js';
 import { FhirConsents } from './fhir-consents.js';
@@ -140,15 +140,27 @@ function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
       const version = node.records.version(recordId, number)!;
       if (version.kind === 'tombstone') continue;
       // A ciphertext still on its way from a peer is learnt when it arrives (see #indexArrived).
-      if (!node.records.blobs.has(version.ciphertextHash!) || !version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) break;
+      const reader = readerHere(node, version);
+      if (!node.records.blobs.has(version.ciphertextHash!) || reader === undefined) break;
       try {
-        learnFrom(ids, version, node.records.read({ kind: 'organisation' }, recordId, number).resource);
+        learnFrom(ids, version, node.records.read(reader, recordId, number).resource);
       } catch {
         // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
       }
       break;
     }
   }
+}
+
+/**
+ * Whose keys here open `version`: this organisation's, or, for a record wrapped to a custodial
+ * patient of this node and not to the organisation (another organisation's record in an opt-in
+ * network), the patient's; undefined when none do.
+ */
+function readerHere(node: ChartChainNode, version: VersionRow): RecordReader | undefined {
+  if (version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) return { kind: 'organisation' };
+  const custodial = version.patientId !== null && node.records.keystore.has(`patient:${version.patientId}:encryption`);
+  return custodial ? { kind: 'patient', patientId: version.patientId! } : undefined;
 }
 
 /**
@@ -176,15 +188,19 @@ function indexableRecords(node: ChartChainNode, ids: Pseudonyms): { resource: Js
 
 /** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */
 function indexEntry(node: ChartChainNode, ids: Pseudonyms, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
+  const record = node.records.record(recordId);
+  const latest = record === undefined ? undefined : node.records.version(recordId, record.latestVersion);
+  const reader = latest === undefined ? undefined : readerHere(node, latest);
+  if (reader === undefined) return undefined;
   try {
-    const { resource, version } = node.records.read({ kind: 'organisation' }, recordId);
+    const { resource, version } = node.records.read(reader, recordId);
     learnFrom(ids, version, resource);
     const fhirId = ids.fhirIdOf(recordId);
     // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
     if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
     return { resource: { ...resource, id: fhirId.id }, meta: { patientId: version.patientId, lastUpdated: version.time } };
   } catch {
-    return undefined; // not wrapped for this organisation, or failing its integrity checks (which raise an alarm)
+    return undefined; // not wrapped for the key it names after all, or failing its integrity checks (which raise an alarm)
   }
 }
 
