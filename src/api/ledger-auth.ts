@@ -33,7 +33,8 @@ export function auditsLedger(node: ChartChainNode, grant: AccessGrant): boolean 
   return role && member?.status === 'active';
 }
 
-async function ledgerGrant(auth: AuthServer | undefined, request: FastifyRequest, reply: FastifyReply): Promise<AccessGrant> {
+/** The caller's grant: a 401 (with its challenge) without a valid token. */
+export async function ledgerGrant(auth: AuthServer | undefined, request: FastifyRequest, reply: FastifyReply): Promise<AccessGrant> {
   if (auth === undefined) throw new ApiError(401, 'unauthorized', 'this server issues no tokens, so its ledger reads are closed');
   try {
     return await bearerPrincipal(request, auth);

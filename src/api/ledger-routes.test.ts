@@ -514,3 +514,30 @@ test('ledger reads need a token: blocks, transactions and erasures only for audi
   refusal(await closed.inject(withToken(app, `/ledger/blocks/${record.height}`)), 401);
   assert.equal((await closed.inject('/ledger/status')).statusCode, 200, 'a server without a token issuer still serves its status');
 });
+
+test('GET /ledger/trail: a patient reads their own trail, each entry with its inclusion proof; auditors name a patient; nobody else reads one', async (t) => {
+  const { node, app, auth } = await serve(t);
+  const keys = node.records.enrol('patient', 'patient-0001');
+  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', custody: 'custodial', ...keys }))).status, 'ok');
+  const terms = { grantee: { kind: 'organisation' as const, id: 'practice-a' }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
+  assert.equal(await node.consent.grant('patient-0001', 'grant-1', terms), 'ok');
+  const token = async (kind: 'practitioner' | 'patient' | 'auditor', id: string, scope: string) =>
+    ({ authorization: `Bearer ${await auth.tokens.issue({ principal: { kind, id, org: 'practice-a' }, scopes: parseScopes(scope) })}` });
+
+  const asPatient = await token('patient', 'patient-0001', 'patient/*.rs');
+  const own = (await app.inject({ url: '/ledger/trail', headers: asPatient })).json() as { patient: string; entries: { entry: { kind: string; txId: string }; proof: InclusionProofResponse }[] };
+  assert.equal(own.patient, 'patient-0001');
+  assert.deepEqual(own.entries.map(({ entry }) => entry.kind), ['grant']);
+  const [{ entry, proof }] = own.entries as [(typeof own.entries)[number]];
+  assert.equal(proof.txId, entry.txId);
+  verifyInclusion(proof.leafIndex, proof.treeSize, fromHex(proof.leafHash), hashes(proof.inclusionProof), fromHex(proof.treeHead.logRoot));
+  const asked = (await app.inject({ url: '/ledger/trail?patient=patient-0002', headers: asPatient })).json() as { patient: string };
+  assert.equal(asked.patient, 'patient-0001', 'a patient reads their own trail, whoever they name');
+
+  const asAuditor = await token('auditor', 'auditor-1', 'user/AuditEvent.rs');
+  assert.deepEqual(((await app.inject({ url: '/ledger/trail?patient=patient-0001', headers: asAuditor })).json() as typeof own).entries.map(({ entry }) => entry.txId), [entry.txId]);
+  refusal(await app.inject({ url: '/ledger/trail', headers: asAuditor }), 400);
+  refusal(await app.inject({ url: '/ledger/trail?patient=patient-0001', headers: await token('practitioner', 'dr-a', 'user/*.cruds') }), 403);
+  refusal(await app.inject({ url: '/ledger/trail?patient=patient-0001' }), 401);
+  refusal(await app.inject({ url: '/ledger/trail?fromSeq=x', headers: asPatient }), 400);
+});

@@ -10,8 +10,9 @@ import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
-import type { AuthServer } from './auth/index.js';
-import { ledgerGuard } from './ledger-auth.js';
+import type { AccessGrant, AuthServer } from './auth/index.js';
+import { ID_PATTERN } from '../contracts/index.js';
+import { auditsLedger, ledgerGrant, ledgerGuard } from './ledger-auth.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -49,6 +50,21 @@ async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply):
   if (result.status === 'unavailable:queue-full' || result.status === 'unavailable:ordering') void reply.header('retry-after', '1');
   if (result.status === 'unavailable:disk-full') void reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
   return reply.code(SUBMIT_STATUS[result.status]).send({ error: result.status, reason: result.reason });
+}
+
+/** Most trail entries one GET /ledger/trail answers; `fromSeq` pages on. */
+const TRAIL_PAGE_MAX = 500;
+
+/**
+ * Whose trail a caller reads: a patient their own, whatever they ask (so a patient learns
+ * nothing of anyone else's); an auditor or system client of a member the `patient` pseudonym
+ * named; anyone else a 403.
+ */
+function trailPatient(node: ChartChainNode, grant: AccessGrant, asked: unknown): string {
+  if (grant.principal.kind === 'patient') return grant.principal.id;
+  if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
+  if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
+  return asked;
 }
 
 function proofError(error: unknown): never {
@@ -104,6 +120,13 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
     const height = parseCount(request.params.height, 'height');
     if (height > node.head().height && node.checkpoints.at(height).checkpoints.length === 0) throw new ApiError(404, 'not-found', `no checkpoint at height ${height}`);
     return node.checkpoints.at(height);
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>('/ledger/trail', async (request, reply) => {
+    const patientId = trailPatient(node, await ledgerGrant(auth, request, reply), request.query['patient']);
+    const fromSeq = optionalCount(request.query['fromSeq'], 'fromSeq') ?? 1;
+    const limit = Math.min(optionalCount(request.query['limit'], 'limit') ?? TRAIL_PAGE_MAX, TRAIL_PAGE_MAX);
+    return { patient: patientId, entries: node.access.trail(patientId, { fromSeq, limit }) };
   });
 
   app.get('/ledger/erasures', audit, async () => ({ erasures: node.erasures() }));
