@@ -64,7 +64,7 @@ export class FhirService {
     this.search = new FhirSearch(node, this.#index, this.node.pseudonyms);
     this.bundles = new FhirBundles(this.records, this.search);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
-    const stops = [node.onCommitted((writeSet) => this.#unindexRemoved(writeSet)), node.peerBlobs.onArrival((version) => this.#indexArrived(version))];
+    const stops = [node.onCommitted((writeSet) => this.#followCommitted(writeSet)), node.peerBlobs.onArrival((version) => this.#indexArrived(version))];
     this.#stopFollowing = () => stops.forEach((stop) => stop());
   }
 
@@ -114,11 +114,16 @@ export class FhirService {
     if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
   }
 
-  /** Deleted and erased records leave the index as their block commits, whoever deleted them. */
-  #unindexRemoved(writeSet: readonly WriteSetEntry[]): void {
+  /**
+   * As blocks commit: this organisation's records the pseudonym map lacks are learnt, and
+   * deleted and erased records leave the index, whoever deleted them.
+   */
+  #followCommitted(writeSet: readonly WriteSetEntry[]): void {
     for (const [table, recordId, value] of writeSet) {
       if (table !== RECORD_TABLE || value === null) continue;
       const record = value as unknown as RecordRow;
+      // An own record whose pair a power cut took (pairs are not fsynced: the chain has them).
+      if (record.org === this.node.config.orgId && this.node.pseudonyms.fhirIdOf(recordId) === undefined) learnRecord(this.node, this.node.pseudonyms, record);
       const fhirId = this.node.pseudonyms.fhirIdOf(recordId);
       if (record.status !== 'active' && fhirId !== undefined) this.#index.remove(fhirId.type, fhirId.id);
     }
@@ -134,21 +139,23 @@ function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
   // This organisation's own records first: another organisation's record never takes an id from them.
   const unknown = node.store.stateKeys(RECORD_TABLE).filter((recordId) => ids.fhirIdOf(recordId) === undefined).map((recordId) => node.records.record(recordId)!);
   const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
-  for (const record of unknown.sort((a, b) => own(a) - own(b))) {
-    const recordId = record.recordId;
-    for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
-      const version = node.records.version(recordId, number)!;
-      if (version.kind === 'tombstone') continue;
-      // A ciphertext still on its way from a peer is learnt when it arrives (see #indexArrived).
-      const reader = readerHere(node, version);
-      if (!node.records.blobs.has(version.ciphertextHash!) || reader === undefined) break;
-      try {
-        learnFrom(ids, version, node.records.read(reader, recordId, number).resource);
-      } catch {
-        // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
-      }
-      break;
+  for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, ids, record);
+}
+
+/** Learns the FHIR id of `record` from its newest version before any tombstone, when this node can decrypt it. */
+function learnRecord(node: ChartChainNode, ids: Pseudonyms, record: RecordRow): void {
+  for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
+    const version = node.records.version(record.recordId, number)!;
+    if (version.kind === 'tombstone') continue;
+    // A ciphertext still on its way from a peer is learnt when it arrives (see #indexArrived).
+    const reader = readerHere(node, version);
+    if (!node.records.blobs.has(version.ciphertextHash!) || reader === undefined) return;
+    try {
+      learnFrom(ids, version, node.records.read(reader, record.recordId, number).resource);
+    } catch {
+      // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
     }
+    return;
   }
 }
 
