@@ -540,4 +540,7 @@ test('GET /ledger/trail: a patient reads their own trail, each entry with its in
   refusal(await app.inject({ url: '/ledger/trail?patient=patient-0001', headers: await token('practitioner', 'dr-a', 'user/*.cruds') }), 403);
   refusal(await app.inject({ url: '/ledger/trail?patient=patient-0001' }), 401);
   refusal(await app.inject({ url: '/ledger/trail?fromSeq=x', headers: asPatient }), 400);
+  refusal(await app.inject({ url: '/ledger/trail?fromSeq=0', headers: asPatient }), 400);
+  refusal(await app.inject({ url: '/ledger/trail', headers: await token('patient', 'patient-0001', 'patient/Observation.rs') }), 403);
+  refusal(await app.inject({ url: '/ledger/trail', headers: await token('patient', 'patient-0002', 'patient/*.rs') }), 403);
 });

@@ -10,8 +10,8 @@ import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
-import type { AccessGrant, AuthServer } from './auth/index.js';
-import { ID_PATTERN } from '../contracts/index.js';
+import { allows, type AccessGrant, type AuthServer } from './auth/index.js';
+import { ID_PATTERN, PATIENT_TABLE, type PatientRow } from '../contracts/index.js';
 import { auditsLedger, ledgerGrant, ledgerGuard } from './ledger-auth.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
@@ -56,12 +56,18 @@ async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply):
 const TRAIL_PAGE_MAX = 500;
 
 /**
- * Whose trail a caller reads: a patient their own, whatever they ask (so a patient learns
- * nothing of anyone else's); an auditor or system client of a member the `patient` pseudonym
- * named; anyone else a 403.
+ * Whose trail a caller reads: a patient of this organisation their own, whatever they ask (so
+ * a patient learns nothing of anyone else's), with a token that may read their AuditEvents; an
+ * auditor or system client of a member the `patient` pseudonym named; anyone else a 403.
  */
 function trailPatient(node: ChartChainNode, grant: AccessGrant, asked: unknown): string {
-  if (grant.principal.kind === 'patient') return grant.principal.id;
+  if (grant.principal.kind === 'patient') {
+    const home = (node.store.state.get(PATIENT_TABLE, grant.principal.id) as unknown as PatientRow | undefined)?.homeOrg;
+    if (home !== node.config.orgId || !allows(grant.scopes, { resourceType: 'AuditEvent', interaction: 'read' })) {
+      throw new ApiError(403, 'forbidden', 'a patient reads their trail here with a token for their AuditEvents, at their home organisation');
+    }
+    return grant.principal.id;
+  }
   if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
   if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
   return asked;
@@ -125,6 +131,7 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
   app.get<{ Querystring: Record<string, unknown> }>('/ledger/trail', async (request, reply) => {
     const patientId = trailPatient(node, await ledgerGrant(auth, request, reply), request.query['patient']);
     const fromSeq = optionalCount(request.query['fromSeq'], 'fromSeq') ?? 1;
+    if (fromSeq < 1) throw new ApiError(400, 'bad-request', 'fromSeq counts from 1');
     const limit = Math.min(optionalCount(request.query['limit'], 'limit') ?? TRAIL_PAGE_MAX, TRAIL_PAGE_MAX);
     return { patient: patientId, entries: node.access.trail(patientId, { fromSeq, limit }) };
   });

@@ -109,6 +109,14 @@ test('a Consent limited to one record names it by FHIR id; the grant on the chai
   assert.ok(!chainText(node).includes('jane'), 'the chain holds no FHIR id');
   const data = ((created.body['provision'] as JsonObject)['data'] as JsonObject[])[0]!;
   assert.deepEqual(data['reference'], { reference: `Observation/${OBSERVATION_ID}` });
+  // Any FHIR id, one starting with '-' too, names a record in a Consent, which reads back.
+  const dashed = { ...observation, id: '-hba1c.2' };
+  assert.equal((await call(app, 'PUT', '/fhir/Observation/-hba1c.2', { body: dashed })).status, 201);
+  const withDashed = { ...consent, provision: { ...consent.provision, data: [{ meaning: 'instance', reference: { reference: 'Observation/-hba1c.2' } }] } };
+  assert.equal((await call(app, 'POST', '/fhir/Consent', { token: asPatient, body: withDashed })).status, 201);
+  await node.consent.settled();
+  const listed = await call(app, 'GET', `/fhir/Consent?patient=${PATIENT_ID}`, { token: asPatient });
+  assert.deepEqual([listed.status, (listed.body['entry'] as JsonObject[]).length], [200, 2]);
   // A record that is not this patient's is refused like one that does not exist.
   for (const reference of ['Observation/no-such-record', `Patient/${PATIENT_ID}-other`]) {
     const refused = await call(app, 'POST', '/fhir/Consent', { token: asPatient, body: { ...consent, provision: { ...consent.provision, data: [{ meaning: 'instance', reference: { reference } }] } } });

@@ -196,7 +196,7 @@ function readCategory(category: unknown, issues: Issues): void {
 function readPatient(patient: unknown, issues: Issues): string | undefined {
   if (patient === undefined) return issues.add('required', 'Consent.patient', 'a grant is given by a patient, so patient is required');
   const target = literalReference(patient);
-  if (target?.type === 'Patient' && RECORD_ID_PATTERN.test(target.id)) return target.id;
+  if (target?.type === 'Patient' && FHIR_ID_PATTERN.test(target.id)) return target.id;
   return issues.add('value', 'Consent.patient', 'patient must be a literal reference Patient/<id>');
 }
 
@@ -347,7 +347,7 @@ function readRecordId(reference: unknown, path: string, issues: Issues): string 
   if (reference.reference !== undefined && reference.identifier !== undefined) return issues.add('not-supported', path, 'give a record as a literal reference or by identifier, not both');
   if (reference.reference !== undefined) {
     const target = literalReference(reference);
-    return target !== undefined && RECORD_ID_PATTERN.test(target.id) ? `${target.type}/${target.id}` : issues.add('value', path, 'must be a literal reference Type/id to a ChartChain record');
+    return target !== undefined && FHIR_ID_PATTERN.test(target.id) ? `${target.type}/${target.id}` : issues.add('value', path, 'must be a literal reference Type/id to a ChartChain record');
   }
   const identifier = reference.identifier;
   if (!isObject(identifier) || identifier.system !== RECORD_ID_SYSTEM) return issues.add('not-supported', path, `records are referenced as Type/id, or by identifier with system ${RECORD_ID_SYSTEM}`);

@@ -25,7 +25,7 @@ import { ACT_CODE_SYSTEM, concept, CONSENT_SCOPE_SYSTEM, LOINC_SYSTEM, PARTICIPA
 export type RestrictionTermsResult = { ok: true; terms: RestrictionTerms; patientId: string } | { ok: false; issues: ConsentIssue[] };
 
 type Json = { [key: string]: unknown };
-const PATIENT_REFERENCE = /^(?:https?:\/\/[^\s?#]+\/)?Patient\/([A-Za-z0-9][A-Za-z0-9.-]{0,63})$/;
+const PATIENT_REFERENCE = /^(?:https?:\/\/[^\s?#]+\/)?Patient\/([A-Za-z0-9.-]{1,64})$/;
 const PRACTITIONER_REFERENCE = /^(?:https?:\/\/[^\s?#]+\/)?Practitioner\/([A-Za-z0-9.-]{1,64})$/;
 const PROVISION_READ = ['type', 'actor', 'class', 'securityLabel', 'id', 'extension'];
 

@@ -118,12 +118,19 @@ export class FhirService {
    * As blocks commit: this organisation's records the pseudonym map lacks are learnt, and
    * deleted and erased records leave the index, whoever deleted them.
    */
+  #relearn(record: RecordRow): void {
+    learnRecord(this.node, this.node.pseudonyms, record);
+    const entry = record.status === 'active' ? indexEntry(this.node, this.node.pseudonyms, record.recordId) : undefined;
+    if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
+  }
+
   #followCommitted(writeSet: readonly WriteSetEntry[]): void {
     for (const [table, recordId, value] of writeSet) {
       if (table !== RECORD_TABLE || value === null) continue;
       const record = value as unknown as RecordRow;
-      // An own record whose pair a power cut took (pairs are not fsynced: the chain has them).
-      if (record.org === this.node.config.orgId && this.node.pseudonyms.fhirIdOf(recordId) === undefined) learnRecord(this.node, this.node.pseudonyms, record);
+      // An own record whose pair a power cut took (pairs are not fsynced: the chain has them),
+      // committing after the start's rebuild: learnt, and found by search again.
+      if (record.org === this.node.config.orgId && this.node.pseudonyms.fhirIdOf(recordId) === undefined) this.#relearn(record);
       const fhirId = this.node.pseudonyms.fhirIdOf(recordId);
       if (record.status !== 'active' && fhirId !== undefined) this.#index.remove(fhirId.type, fhirId.id);
     }
@@ -159,6 +166,9 @@ function learnRecord(node: ChartChainNode, ids: Pseudonyms, record: RecordRow): 
   }
 }
 
+/** A FHIR R4 id (hl7.org/fhir/R4/datatypes.html#id): what a learnt id must be, to be served. */
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+
 /**
  * Whose keys here open `version`: this organisation's, or, for a record wrapped to a custodial
  * patient of this node and not to the organisation (another organisation's record in an opt-in
@@ -179,7 +189,9 @@ function readerHere(node: ChartChainNode, version: VersionRow): RecordReader | u
 function learnFrom(ids: Pseudonyms, version: VersionRow, resource: JsonObject): void {
   if (resource['resourceType'] !== version.resourceType) return;
   if (version.resourceType === 'Patient' && version.patientId !== version.recordId) return;
-  ids.learn(version.resourceType, typeof resource['id'] === 'string' ? resource['id'] : version.recordId, version.recordId);
+  const id = resource['id'];
+  if (id !== undefined && (typeof id !== 'string' || !FHIR_ID.test(id))) return;
+  ids.learn(version.resourceType, id ?? version.recordId, version.recordId);
 }
 
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */
@@ -202,6 +214,9 @@ function indexEntry(node: ChartChainNode, ids: Pseudonyms, recordId: string): { 
   try {
     const { resource, version } = node.records.read(reader, recordId);
     learnFrom(ids, version, resource);
+    // The index holds only what this organisation's own keys open: a record wrapped to a
+    // custodial patient alone (not to this organisation) names its FHIR id here, nothing more.
+    if (reader.kind !== 'organisation') return undefined;
     const fhirId = ids.fhirIdOf(recordId);
     // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
     if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
