@@ -5,6 +5,7 @@
  * response or watch batch over the 4 MiB gRPC limit stalls silently.
  */
 import { Etcd3, isRecoverableError, type Election, type IKeyValue, type IRangeResponse, type Namespace, type Watcher } from 'etcd3';
+import { WatchManager } from 'etcd3/lib/watch.js';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, type IBackoff } from 'cockatiel';
 import { prefixEnd } from './etcd-keys.js';
 
@@ -13,9 +14,28 @@ export const CALL_TIMEOUT_MS = 1_000;
 /** Received messages above this size fail; pages are sized to stay far below it. */
 const RECEIVE_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 
+/**
+ * etcd3 throws, from inside its watch stream's data handler, where nothing can catch it, when a
+ * response names a watch id it no longer holds: a late event for a watcher it had already
+ * cancelled, which a member failing over under load delivers. The process then dies. Such a
+ * response concerns no watcher of ours, so it is dropped instead. Patched once, on the class.
+ */
+let lateWatchResponsesTolerated = false;
+function tolerateLateWatchResponses(): void {
+  if (lateWatchResponsesTolerated) return;
+  lateWatchResponsesTolerated = true;
+  type Internals = { watchers: { id: string | null }[]; handleResponse(res: { watch_id: string }): void };
+  const prototype = WatchManager.prototype as unknown as Internals;
+  const handleResponse = prototype.handleResponse;
+  prototype.handleResponse = function (this: Internals, res: { watch_id: string }) {
+    if (this.watchers.some((watcher) => watcher.id === res.watch_id)) handleResponse.call(this, res);
+  };
+}
+
 /** Opens a client on `endpoints` (`http://host:port`) with the orderer's fault handling. */
 export function connectEtcd(endpoints: readonly string[]): Etcd3 {
   if (endpoints.length === 0) throw new RangeError('endpoints must name at least one etcd member');
+  tolerateLateWatchResponses();
   const recoverable = handleWhen(isRecoverableError);
   return new Etcd3({
     hosts: [...endpoints],
