@@ -7,8 +7,9 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js';
+import type { ChartChainNode, Pseudonyms } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
+import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
 import { FhirBundles } from './fhir-bundles.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
@@ -54,14 +55,15 @@ export class FhirService {
     const rebuild = !existsSync(path) || existsSync(this.#inUse);
     if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
-    learnIds(node, node.pseudonyms);
+    const ids = node.pseudonyms;
+    learnIds(node, ids);
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
-    if (rebuild) this.#index.putAll(indexableRecords(node, this.node.pseudonyms));
-    this.records = new FhirRecords(node, this.node.pseudonyms, { ledger: options.ledger ?? 'on', index: this.#index });
-    this.consents = new FhirConsents(node, this.node.pseudonyms);
-    this.auditEvents = new FhirAuditEvents(node, this.node.pseudonyms);
-    this.provenance = new FhirProvenance(node, this.node.pseudonyms);
-    this.search = new FhirSearch(node, this.#index, this.node.pseudonyms);
+    if (rebuild) this.#index.putAll(indexableRecords(node, ids));
+    this.records = new FhirRecords(node, ids, { ledger: options.ledger ?? 'on', index: this.#index });
+    this.consents = new FhirConsents(node, ids);
+    this.auditEvents = new FhirAuditEvents(node, ids);
+    this.provenance = new FhirProvenance(node, ids);
+    this.search = new FhirSearch(node, this.#index, ids);
     this.bundles = new FhirBundles(this.records, this.search);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
     const stops = [node.onCommitted((writeSet) => this.#followCommitted(writeSet)), node.peerBlobs.onArrival((version) => this.#indexArrived(version))];
@@ -114,16 +116,17 @@ export class FhirService {
     if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
   }
 
-  /**
-   * As blocks commit: this organisation's records the pseudonym map lacks are learnt, and
-   * deleted and erased records leave the index, whoever deleted them.
-   */
+  /** Learns `record`'s FHIR id again and, while it is active, indexes it again. */
   #relearn(record: RecordRow): void {
     learnRecord(this.node, this.node.pseudonyms, record);
     const entry = record.status === 'active' ? indexEntry(this.node, this.node.pseudonyms, record.recordId) : undefined;
     if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
   }
 
+  /**
+   * As blocks commit: this organisation's records the pseudonym map lacks are learnt, and
+   * deleted and erased records leave the index, whoever deleted them.
+   */
   #followCommitted(writeSet: readonly WriteSetEntry[]): void {
     for (const [table, recordId, value] of writeSet) {
       if (table !== RECORD_TABLE || value === null) continue;
@@ -135,63 +138,6 @@ export class FhirService {
       if (record.status !== 'active' && fhirId !== undefined) this.#index.remove(fhirId.type, fhirId.id);
     }
   }
-}
-
-/**
- * Learns the FHIR id of every record this organisation can decrypt that `ids` lacks: pairs a
- * crash lost, records other organisations wrote, or a whole map lost with its file. For a
- * deleted record, from its newest version before the tombstone; an erased one is gone.
- */
-function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
-  // This organisation's own records first: another organisation's record never takes an id from them.
-  const unknown = node.store.stateKeys(RECORD_TABLE).filter((recordId) => ids.fhirIdOf(recordId) === undefined).map((recordId) => node.records.record(recordId)!);
-  const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
-  for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, ids, record);
-}
-
-/** Learns the FHIR id of `record` from its newest version before any tombstone, when this node can decrypt it. */
-function learnRecord(node: ChartChainNode, ids: Pseudonyms, record: RecordRow): void {
-  for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
-    const version = node.records.version(record.recordId, number)!;
-    if (version.kind === 'tombstone') continue;
-    // A ciphertext still on its way from a peer is learnt when it arrives (see #indexArrived).
-    const reader = readerHere(node, version);
-    if (!node.records.blobs.has(version.ciphertextHash!) || reader === undefined) return;
-    try {
-      learnFrom(ids, version, node.records.read(reader, record.recordId, number).resource);
-    } catch {
-      // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
-    }
-    return;
-  }
-}
-
-/** A FHIR R4 id (hl7.org/fhir/R4/datatypes.html#id): what a learnt id must be, to be served. */
-const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
-
-/**
- * Whose keys here open `version`: this organisation's, or, for a record wrapped to a custodial
- * patient of this node and not to the organisation (another organisation's record in an opt-in
- * network), the patient's; undefined when none do.
- */
-function readerHere(node: ChartChainNode, version: VersionRow): RecordReader | undefined {
-  if (version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) return { kind: 'organisation' };
-  const custodial = version.patientId !== null && node.records.keystore.has(`patient:${version.patientId}:encryption`);
-  return custodial ? { kind: 'patient', patientId: version.patientId! } : undefined;
-}
-
-/**
- * Pairs the record of `version` with the FHIR type and id inside its content (a record written
- * outside FHIR, without one, keeps its ledger id). Content is another organisation's word, so it
- * counts only when it agrees with the ledger: the ledger's resource type, and for a Patient, the
- * record being its own patient.
- */
-function learnFrom(ids: Pseudonyms, version: VersionRow, resource: JsonObject): void {
-  if (resource['resourceType'] !== version.resourceType) return;
-  if (version.resourceType === 'Patient' && version.patientId !== version.recordId) return;
-  const id = resource['id'];
-  if (id !== undefined && (typeof id !== 'string' || !FHIR_ID.test(id))) return;
-  ids.learn(version.resourceType, id ?? version.recordId, version.recordId);
 }
 
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */

@@ -1,0 +1,65 @@
+/**
+ * Learning FHIR ids from the chain: the node's pseudonym map is derived data, since each record's
+ * FHIR type and id are inside its ciphertext. A node learns the pairs of the records its keys
+ * open at start, as its own blocks commit, and as other organisations' ciphertexts arrive.
+ */
+import { RECORD_TABLE, type RecordRow, type VersionRow } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js';
+
+/**
+ * Learns the FHIR id of every record this organisation can decrypt that `ids` lacks: pairs a
+ * crash lost, records other organisations wrote, or a whole map lost with its file. For a
+ * deleted record, from its newest version before the tombstone; an erased one is gone.
+ */
+export function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
+  // This organisation's own records first: another organisation's record never takes an id from them.
+  const unknown = node.store.stateKeys(RECORD_TABLE).filter((recordId) => ids.fhirIdOf(recordId) === undefined).map((recordId) => node.records.record(recordId)!);
+  const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
+  for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, ids, record);
+}
+
+/** Learns the FHIR id of `record` from its newest version before any tombstone, when this node can decrypt it. */
+export function learnRecord(node: ChartChainNode, ids: Pseudonyms, record: RecordRow): void {
+  for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
+    const version = node.records.version(record.recordId, number)!;
+    if (version.kind === 'tombstone') continue;
+    // A ciphertext still on its way from a peer is learnt when it arrives (see #indexArrived).
+    const reader = readerHere(node, version);
+    if (!node.records.blobs.has(version.ciphertextHash!) || reader === undefined) return;
+    try {
+      learnFrom(ids, version, node.records.read(reader, record.recordId, number).resource);
+    } catch {
+      // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
+    }
+    return;
+  }
+}
+
+/** A FHIR R4 id (hl7.org/fhir/R4/datatypes.html#id): what a learnt id must be, to be served. */
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+
+/**
+ * Whose keys here open `version`: this organisation's, or, for a record wrapped to a custodial
+ * patient of this node and not to the organisation (another organisation's record in an opt-in
+ * network), the patient's; undefined when none do.
+ */
+export function readerHere(node: ChartChainNode, version: VersionRow): RecordReader | undefined {
+  if (version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) return { kind: 'organisation' };
+  const custodial = version.patientId !== null && node.records.keystore.has(`patient:${version.patientId}:encryption`);
+  return custodial ? { kind: 'patient', patientId: version.patientId! } : undefined;
+}
+
+/**
+ * Pairs the record of `version` with the FHIR type and id inside its content (a record written
+ * outside FHIR, without one, keeps its ledger id). Content is another organisation's word, so it
+ * counts only when it agrees with the ledger: the ledger's resource type, and for a Patient, the
+ * record being its own patient.
+ */
+export function learnFrom(ids: Pseudonyms, version: VersionRow, resource: JsonObject): void {
+  if (resource['resourceType'] !== version.resourceType) return;
+  if (version.resourceType === 'Patient' && version.patientId !== version.recordId) return;
+  const id = resource['id'];
+  if (id !== undefined && (typeof id !== 'string' || !FHIR_ID.test(id))) return;
+  ids.learn(version.resourceType, id ?? version.recordId, version.recordId);
+}
