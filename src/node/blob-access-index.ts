@@ -7,6 +7,7 @@
  */
 import {
   BTG_TABLE,
+  sealedNotesOf,
   ORG_TABLE,
   PATIENT_TABLE,
   PRACTITIONER_TABLE,
@@ -16,7 +17,6 @@ import {
   type OrgRow,
   type PatientRow,
   type PractitionerRow,
-  type SealedNote,
   type VersionRow,
   type WriteSetEntry,
 } from '../contracts/index.js';
@@ -79,12 +79,4 @@ export class BlobAccessIndex {
     if (recipients === undefined) this.#recipients.set(hash, (recipients = new Set()));
     for (const envelope of envelopes) recipients.add(envelope.recipient);
   }
-}
-
-/**
- * The sealed notes of a break-the-glass row: its reason and its review's note. A row written
- * before reasons were sealed holds plain text, which has no blob: it yields nothing.
- */
-export function sealedNotesOf(row: BreakTheGlassRow): SealedNote[] {
-  return [row.reason, row.review?.note].filter((note): note is SealedNote => typeof note === 'object' && note !== null && Array.isArray(note.envelopes));
 }

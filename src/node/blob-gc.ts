@@ -4,11 +4,10 @@
  * batch, leaves ciphertexts behind that no committed state names. They hold nothing anyone can
  * open without the discarded data keys, but they fill the disk: the collector deletes them.
  */
-import { BTG_TABLE, VERSION_TABLE, type BreakTheGlassRow, type VersionRow } from '../contracts/index.js';
+import { BTG_TABLE, sealedNotesOf, VERSION_TABLE, type BreakTheGlassRow, type VersionRow } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { Transaction } from '../ledger/index.js';
 import type { BlobStore, ChainStore } from '../storage/index.js';
-import { sealedNotesOf } from './blob-access-index.js';
 
 /**
  * How long a blob may sit unreferenced before it is collected: far longer than a write takes

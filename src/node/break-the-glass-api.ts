@@ -3,7 +3,7 @@
  * queue and verdict, and opening the sealed reason and note. The free text never goes on the
  * chain: each is sealed to the patient and this organisation (src/node/sealed-note.ts).
  */
-import { BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, ORG_TABLE, PATIENT_TABLE, type BreakTheGlassRow, type OrgRow, type PatientRow, type Principal, type SealedNote } from '../contracts/index.js';
+import { BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, isSealedNote, ORG_TABLE, PATIENT_TABLE, type BreakTheGlassRow, type OrgRow, type PatientRow, type Principal, type SealedNote } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { AccessLogUnavailableError, type AccessHost } from './access-api.js';
 import type { RecordReader } from './records-api.js';
@@ -85,8 +85,8 @@ export class NodeBreakTheGlass {
     };
   }
 
-  async #open(reader: NoteReader, row: BreakTheGlassRow, note: SealedNote | string, kind: NoteContext['kind']): Promise<string> {
-    if (typeof note === 'string') return note; // written before reasons were sealed: plain text on the chain
+  async #open(reader: NoteReader, row: BreakTheGlassRow, note: SealedNote, kind: NoteContext['kind']): Promise<string> {
+    if (!isSealedNote(note)) return String(note); // written before reasons were sealed: plain text on the chain
     await this.host.fetchNote?.(note, row.org).catch(() => {}); // opening reports what is missing
     return this.host.records.openNote(reader, note, contextOf(row, kind));
   }

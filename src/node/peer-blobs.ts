@@ -7,9 +7,9 @@
  * rest when first read.
  */
 import { sha256Hex } from '../crypto/index.js';
-import { BTG_TABLE, VERSION_TABLE, type BreakTheGlassRow, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { BTG_TABLE, sealedNotesOf, VERSION_TABLE, type BreakTheGlassRow, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import { BLOB_BYTES_MAX, BlobError, BlobMissingError, type BlobSource, type BlobStore } from '../storage/index.js';
-import { sealedNotesOf, type BlobAccessIndex } from './blob-access-index.js';
+import type { BlobAccessIndex } from './blob-access-index.js';
 import type { PeerClient } from './peer-client.js';
 
 /** What peer blob exchange needs from its node. */

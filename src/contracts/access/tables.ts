@@ -1,5 +1,5 @@
 /** Access state: break-the-glass events and the privacy officers' review queue. */
-import type { SealedNote } from '../records/index.js';
+import { isSealedNote, type SealedNote } from '../records/index.js';
 
 /** btgId (the requesting transaction's id) → BreakTheGlassRow. */
 export const BTG_TABLE = 'access_btg';
@@ -39,4 +39,12 @@ export interface BreakTheGlassRow {
   start: number;
   end: number;
   review: { justified: boolean; note: SealedNote | null; at: number } | null;
+}
+
+/**
+ * The sealed notes of a break-the-glass row: its reason and its review's note. A row written
+ * before reasons were sealed holds plain text, which has no blob: it yields nothing.
+ */
+export function sealedNotesOf(row: BreakTheGlassRow): SealedNote[] {
+  return [row.reason, row.review?.note].filter(isSealedNote);
 }

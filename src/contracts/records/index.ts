@@ -4,4 +4,4 @@ export { granteeKey, requiredRecipients, type RecipientQuery } from './recipient
 export { RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN } from './record-body.js';
 export * from './tables.js';
 export * from './limits.js';
-export { NOTE_CIPHERTEXT_BYTES_MAX, sealedFor, sealedNoteField, type SealedNote } from './sealed-note.js';
+export { isSealedNote, NOTE_CIPHERTEXT_BYTES_MAX, sealedFor, sealedNoteField, type SealedNote } from './sealed-note.js';

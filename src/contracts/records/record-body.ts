@@ -23,14 +23,19 @@ const BLANK_PATTERN = /^ *$/;
 /** The fields a new version carries, whether it is an anchor or a supersede. */
 export const CONTENT_FIELDS = ['ciphertextHash', 'ciphertextSize', 'commitment', 'securityLabels', 'envelopes'] as const;
 
-/** What a body says about a new version's ciphertext and who can open it. */
-export interface VersionContent {
+/**
+ * A ciphertext as the chain names it: its blob's hash and size, the salted commitment to its
+ * plaintext, and the key envelopes of who can open it (a type, so rows holding one are JSON).
+ */
+export type SealedContent = {
   ciphertextHash: string;
   ciphertextSize: number;
   commitment: string;
-  securityLabels: SecurityLabel[];
   envelopes: KeyEnvelope[];
-}
+};
+
+/** What a body says about a new version's ciphertext and who can open it. */
+export type VersionContent = SealedContent & { securityLabels: SecurityLabel[] };
 
 /** The `recordId` field (see RECORD_ID_PATTERN). */
 export function recordIdField(body: JsonObject): string | undefined {
@@ -45,14 +50,22 @@ export function versionField(body: JsonObject): number | undefined {
 
 /** The CONTENT_FIELDS of `body`, or undefined when any is missing or malformed. */
 export function versionContent(body: JsonObject): VersionContent | undefined {
+  const content = sealedContentOf(body, RECORD_CIPHERTEXT_BYTES_MAX);
+  const securityLabels = securityLabelsOf(body['securityLabels']);
+  if (content === undefined || securityLabels === undefined) return undefined;
+  const { ciphertextHash, ciphertextSize, commitment, envelopes } = content;
+  return { ciphertextHash, ciphertextSize, commitment, securityLabels, envelopes };
+}
+
+/** `body`'s ciphertextHash, ciphertextSize (1 to `sizeMax`), commitment and envelopes, or undefined when any is missing or malformed. */
+export function sealedContentOf(body: JsonObject, sizeMax: number): SealedContent | undefined {
   const ciphertextHash = hex32Field(body, 'ciphertextHash');
   const ciphertextSize = body['ciphertextSize'];
   const commitment = hex32Field(body, 'commitment');
-  const securityLabels = securityLabelsOf(body['securityLabels']);
   const envelopes = envelopesOf(body['envelopes']);
-  if (ciphertextHash === undefined || commitment === undefined || securityLabels === undefined || envelopes === undefined) return undefined;
-  if (typeof ciphertextSize !== 'number' || !Number.isSafeInteger(ciphertextSize) || ciphertextSize < 1 || ciphertextSize > RECORD_CIPHERTEXT_BYTES_MAX) return undefined;
-  return { ciphertextHash, ciphertextSize, commitment, securityLabels, envelopes };
+  if (ciphertextHash === undefined || commitment === undefined || envelopes === undefined) return undefined;
+  if (typeof ciphertextSize !== 'number' || !Number.isSafeInteger(ciphertextSize) || ciphertextSize < 1 || ciphertextSize > sizeMax) return undefined;
+  return { ciphertextHash, ciphertextSize, commitment, envelopes };
 }
 
 /**
@@ -79,8 +92,7 @@ function securityLabelsOf(value: JsonValue | undefined): SecurityLabel[] | undef
   return labels;
 }
 
-/** Key envelopes: one to each of at least one and at most ENVELOPE_COUNT_MAX recipients. */
-export function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
+function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
   if (!Array.isArray(value) || value.length === 0 || value.length > ENVELOPE_COUNT_MAX) return undefined;
   const envelopes: KeyEnvelope[] = [];
   for (const item of value) {

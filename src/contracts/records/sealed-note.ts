@@ -5,34 +5,23 @@
  * ciphertext's hash and size, a salted commitment to the text, and the key envelopes.
  */
 import type { JsonObject } from '../../ledger/index.js';
-import { hex32Field } from '../body.js';
-import { envelopesOf, objectOf } from './record-body.js';
-import type { KeyEnvelope } from './tables.js';
+import { objectOf, sealedContentOf, type SealedContent } from './record-body.js';
 
 /** A sealed note's ciphertext: room for a thousand characters of any script, their salt and the AEAD overhead. */
 export const NOTE_CIPHERTEXT_BYTES_MAX = 8 * 1024;
 
-/** What the chain holds of a sealed note (a type, not an interface, so rows holding one are JSON values). */
-export type SealedNote = {
-  /** Lowercase hex SHA-256 of the ciphertext blob. */
-  ciphertextHash: string;
-  ciphertextSize: number;
-  /** Lowercase hex SHA-256(salt ‖ canonical text); the salt is inside the ciphertext. */
-  commitment: string;
-  envelopes: KeyEnvelope[];
-};
+/** What the chain holds of a sealed note: its ciphertext, named like a record version's. */
+export type SealedNote = SealedContent;
 
 /** The sealed note at `body[field]`, or undefined when it is absent or malformed (plain text included). */
 export function sealedNoteField(body: JsonObject, field: string): SealedNote | undefined {
   const note = objectOf(body[field] ?? null, ['ciphertextHash', 'ciphertextSize', 'commitment', 'envelopes']);
-  if (note === undefined) return undefined;
-  const ciphertextHash = hex32Field(note, 'ciphertextHash');
-  const commitment = hex32Field(note, 'commitment');
-  const envelopes = envelopesOf(note['envelopes']);
-  const size = note['ciphertextSize'];
-  if (ciphertextHash === undefined || commitment === undefined || envelopes === undefined) return undefined;
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1 || size > NOTE_CIPHERTEXT_BYTES_MAX) return undefined;
-  return { ciphertextHash, ciphertextSize: size, commitment, envelopes };
+  return note === undefined ? undefined : sealedContentOf(note, NOTE_CIPHERTEXT_BYTES_MAX);
+}
+
+/** True when `value` is a sealed note's shape (rows written before notes were sealed hold plain text). */
+export function isSealedNote(value: unknown): value is SealedNote {
+  return typeof value === 'object' && value !== null && Array.isArray((value as SealedNote).envelopes);
 }
 
 /** True when `note` is wrapped to exactly `recipients` (X25519 public keys, hex): no reader more, none fewer. */
