@@ -18,7 +18,7 @@ export { NoteUnavailableError } from './sealed-note.js';
 export { NodeConsent } from './consent-api.js';
 export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
 export { backupDataDir, checkBackup, type BackupManifest } from './backup.js';
-export { newRecordId, RecordIntegrityError } from './record-service.js';
+export { RecordIntegrityError } from './record-service.js';
 export { CommitTimeoutError } from './commit-waiters.js';
 export { BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collectOrphanBlobs, referencedBlobs, type BlobCollectorHost } from './blob-gc.js';
 export { NodeCheckpoints, type CountedCheckpoint, type HeightCheckpoints, type CheckpointRefusal } from './checkpoints.js';

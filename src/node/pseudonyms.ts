@@ -87,11 +87,6 @@ export class Pseudonyms {
     if (this.fhirIdOf(recordId) === undefined) this.#insert.run(type, id, recordId);
   }
 
-  /** How many pairs the map holds. */
-  get size(): number {
-    return (this.#db.prepare('SELECT count(*) AS n FROM fhir_id').get() as { n: number }).n;
-  }
-
   close(): void {
     this.#db.close();
   }

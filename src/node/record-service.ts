@@ -18,7 +18,7 @@ import {
   wrapDataKey,
   type JsonValue,
 } from '../crypto/index.js';
-import { RECORD_TABLE, VERSION_TABLE, requiredRecipients, versionKey, type RecordRow, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import { RECORD_TABLE, VERSION_TABLE, requiredRecipients, versionKey, type RecordRow, type SealedContent, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { BlobIntegrityError, BlobMissingError, type BlobStore } from '../storage/index.js';
 import type { ChainStore } from '../storage/index.js';
@@ -84,8 +84,6 @@ export async function prepareVersion(
   const commitment = commitmentOf(salt, canonicalBytes(input.resource));
   const plaintext: SealedPlaintext = { resource: input.resource, salt: toHex(salt) };
   const aad = recordAad({ recordId: input.recordId, version: input.version, resourceType });
-  const { dataKey, sealed } = sealRecordContent(canonicalBytes(plaintext), aad);
-  const stored = blobs.put(sealed);
   const required = requiredRecipients(chain.state, {
     patientId: input.patientId,
     recordId: input.recordId,
@@ -94,21 +92,31 @@ export async function prepareVersion(
     orgIds: [input.org, input.authorOrg],
     time: chain.head()?.time ?? 0,
   });
-  const recipients = [...new Set([...required, ...(input.extraRecipients ?? [])])].sort();
-  // The wraps run while the blob's write and fsync are on the thread pool.
-  const envelopes = recipients.map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));
-  const ciphertextHash = await stored;
+  const content = await sealToBlob(blobs, canonicalBytes(plaintext), aad, [...required, ...(input.extraRecipients ?? [])]);
   const body: JsonObject = {
     recordId: input.recordId,
     version: input.version,
-    ciphertextHash,
-    ciphertextSize: sealed.byteLength,
+    ciphertextHash: content.ciphertextHash,
+    ciphertextSize: content.ciphertextSize,
     commitment,
     securityLabels: input.securityLabels.map((label) => ({ ...label })),
-    envelopes,
+    envelopes: content.envelopes,
   };
   if (input.version === 1) Object.assign(body, { patientId: input.patientId, resourceType });
-  return { body, ciphertextHash };
+  return { body, ciphertextHash: content.ciphertextHash };
+}
+
+/**
+ * Seals `plaintext` under a fresh data key bound to `aad`, stores the ciphertext in `blobs`
+ * and wraps the key to each of `recipients` (raw X25519 public keys, hex; sorted, once each):
+ * a record version's ciphertext, or a sealed note's. Resolves once the blob is durable.
+ */
+export async function sealToBlob(blobs: BlobStore, plaintext: Uint8Array, aad: Uint8Array, recipients: readonly string[]): Promise<Omit<SealedContent, 'commitment'>> {
+  const { dataKey, sealed } = sealRecordContent(plaintext, aad);
+  const stored = blobs.put(sealed);
+  // The wraps run while the blob's write and fsync are on the thread pool.
+  const envelopes = [...new Set(recipients)].sort().map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));
+  return { ciphertextHash: await stored, ciphertextSize: sealed.byteLength, envelopes };
 }
 
 /** The record's committed row, or undefined. */

@@ -13,11 +13,10 @@ import {
   fromHex,
   fromUtf8,
   openRecordContent,
-  sealRecordContent,
   unwrapDataKey,
   utf8,
-  wrapDataKey,
 } from '../crypto/index.js';
+import { sealToBlob } from './record-service.js';
 import { BlobError, BlobMissingError, type BlobStore } from '../storage/index.js';
 
 /**
@@ -47,11 +46,8 @@ function noteAad(context: NoteContext): Uint8Array {
 /** Seals `text` to `recipients` (raw X25519 public keys, hex), stores the ciphertext, and returns what the chain holds. */
 export async function sealNote(blobs: BlobStore, text: string, recipients: readonly string[], context: NoteContext): Promise<SealedNote> {
   const salt = randomBytes(COMMITMENT_SALT_BYTES);
-  const aad = noteAad(context);
-  const { dataKey, sealed } = sealRecordContent(canonicalBytes({ text, salt: salt.toString('hex') }), aad);
-  const stored = blobs.put(sealed);
-  const envelopes = [...new Set(recipients)].sort().map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));
-  return { ciphertextHash: await stored, ciphertextSize: sealed.byteLength, commitment: commitmentOf(salt, canonicalBytes(text)), envelopes };
+  const content = await sealToBlob(blobs, canonicalBytes({ text, salt: salt.toString('hex') }), noteAad(context), recipients);
+  return { ...content, commitment: commitmentOf(salt, canonicalBytes(text)) };
 }
 
 /**
