@@ -6,16 +6,13 @@ import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry, type Principa
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { auditEventOf, parseAuditEventId } from './audit-event.js';
-import type { Pseudonyms } from '../node/index.js';
+import { fhirPatientOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
 
 /** AuditEvent interactions over one node. */
 export class FhirAuditEvents extends ReadOnlyHandler {
-  constructor(
-    private readonly node: ChartChainNode,
-    private readonly ids: Pseudonyms,
-  ) {
+  constructor(private readonly node: ChartChainNode) {
     super();
   }
 
@@ -32,7 +29,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
 
   /** Entries of the trail of the patient whose FHIR id is `fhirPatientId`, from `offset`, at most `count`, with the trail's length. */
   search(principal: Principal, fhirPatientId: string, offset: number, count: number): { found: ServedVersion[]; total: number } {
-    const patientId = this.ids.patientIdOf(fhirPatientId) ?? '';
+    const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId) ?? '';
     if (!mayRead(principal, patientId)) throw FhirError.of(403, 'forbidden', 'only the patient, auditors and system clients read audit events');
     const total = patientId === '' ? 0 : auditCount(this.node.store.state, patientId);
     const found: ServedVersion[] = [];
@@ -43,7 +40,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
   }
 
   #served(patientId: string, entry: AuditEntry): ServedVersion {
-    const names = { patient: this.ids.fhirPatientIdOf(patientId) ?? patientId, fhirIdOf: (recordId: string) => this.ids.fhirIdOf(recordId) };
+    const names = { patient: fhirPatientOf(this.node, patientId), fhirIdOf: (recordId: string) => this.node.pseudonyms.fhirIdOf(recordId) };
     const resource: JsonObject = auditEventOf(patientId, entry, names);
     return { resource, versionId: 1, lastUpdated: new Date(entry.time).toISOString(), txId: entry.txId };
   }

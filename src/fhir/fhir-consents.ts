@@ -10,18 +10,15 @@ import { GRANT_TABLE, RESTRICTION_TABLE, type GrantRow, type Principal, type Res
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { consentToGrantTerms, grantToConsent } from './consent.js';
-import type { Pseudonyms } from '../node/index.js';
 import { consentToRestriction, isRestrictionConsent, restrictionToConsent } from './consent-restriction.js';
+import { fhirPatientOf, fhirReferenceOf, recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { statusError } from './status-errors.js';
 import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 
 /** Consent interactions over one node. */
 export class FhirConsents implements TypeHandler {
-  constructor(
-    private readonly node: ChartChainNode,
-    private readonly ids: Pseudonyms,
-  ) {}
+  constructor(private readonly node: ChartChainNode) {}
 
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
     if (isRestrictionConsent(resource)) return this.#restrict(principal, resource);
@@ -68,7 +65,7 @@ export class FhirConsents implements TypeHandler {
 
   /** The grants of the patient whose FHIR id is `fhirPatientId` visible to `principal`, then their restrictions, as Consents. */
   search(principal: Principal, fhirPatientId: string): ServedVersion[] {
-    const patientId = this.ids.patientIdOf(fhirPatientId);
+    const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId);
     if (patientId === undefined) return [];
     const grants = this.node.consent.grantsOf(patientId).filter((grant) => visibleTo(principal, grant)).map((grant) => this.#served(grant));
     const restrictions = this.node.consent.restrictionsOf(patientId).filter((row) => visibleTo(principal, row)).map((row) => this.#servedRestriction(row));
@@ -100,7 +97,7 @@ export class FhirConsents implements TypeHandler {
     const version = row.status === 'active' ? 1 : 2;
     if (versionId !== undefined && versionId !== version) throw FhirError.of(404, 'not-found', 'only the current version of a Consent is kept in contract state; earlier ones are on the ledger');
     const lastUpdated = new Date(row.liftedAt ?? row.restrictedAt).toISOString();
-    const resource = { ...(restrictionToConsent({ ...row, patientId: this.#fhirPatient(row.patientId) }) as unknown as JsonObject), meta: { versionId: String(version), lastUpdated } };
+    const resource = { ...(restrictionToConsent({ ...row, patientId: fhirPatientOf(this.node, row.patientId) }) as unknown as JsonObject), meta: { versionId: String(version), lastUpdated } };
     return { resource, versionId: version, lastUpdated, txId: '' };
   }
 
@@ -118,29 +115,18 @@ export class FhirConsents implements TypeHandler {
    */
   #ledgerRecord(patientId: string, name: string, index: number): string {
     const slash = name.indexOf('/');
-    const recordId = slash < 0 ? name : this.ids.recordIdOf(name.slice(0, slash), name.slice(slash + 1));
-    const record = recordId === undefined ? undefined : this.node.records.record(recordId);
+    const record = slash < 0 ? this.node.records.record(name) : recordOf(this.node, name.slice(0, slash), name.slice(slash + 1));
     if (record?.patientId !== patientId) throw FhirError.of(422, 'value', 'not a record of this patient', [`Consent.provision.data[${index}].reference`]);
     return record.recordId;
   }
 
-  /** The FHIR 'Type/id' of ledger record `recordId`, when known here. */
-  #recordReference(recordId: string): string | undefined {
-    const fhirId = this.ids.fhirIdOf(recordId);
-    return fhirId === undefined ? undefined : `${fhirId.type}/${fhirId.id}`;
-  }
-
   /** The pseudonym of the patient `fhirPatientId` names, who must be the caller: a 403 otherwise, the same for a patient this node does not know. */
   #ledgerPatient(principal: Principal, fhirPatientId: string): string {
-    const patientId = this.ids.patientIdOf(fhirPatientId) ?? '';
+    const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId) ?? '';
     this.#requirePatient(principal, patientId);
     return patientId;
   }
 
-  /** The FHIR Patient id of pseudonym `patientId`; a patient registered outside FHIR, with no Patient here, keeps the pseudonym. */
-  #fhirPatient(patientId: string): string {
-    return this.ids.fhirPatientIdOf(patientId) ?? patientId;
-  }
 
   #requirePatient(principal: Principal, patientId: string): void {
     if (principal.kind !== 'patient' || principal.id !== patientId) throw FhirError.of(403, 'forbidden', 'only the patient signs their consent');
@@ -158,7 +144,7 @@ export class FhirConsents implements TypeHandler {
 
   #served(grant: GrantRow): ServedVersion {
     const lastUpdated = new Date(grant.updatedAt).toISOString();
-    const resource = { ...(grantToConsent({ ...grant, patientId: this.#fhirPatient(grant.patientId) }, { recordReference: (recordId) => this.#recordReference(recordId) }) as unknown as JsonObject), meta: { versionId: String(grant.version), lastUpdated } };
+    const resource = { ...(grantToConsent({ ...grant, patientId: fhirPatientOf(this.node, grant.patientId) }, { recordReference: (recordId) => fhirReferenceOf(this.node, recordId) }) as unknown as JsonObject), meta: { versionId: String(grant.version), lastUpdated } };
     return { resource, versionId: grant.version, lastUpdated, txId: '' };
   }
 

@@ -6,7 +6,7 @@
 import { KEY_TABLE, PATIENT_TABLE, type KeyRow, type PatientRow, type Principal, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { inclusionProof, type ChartChainNode } from '../node/index.js';
-import type { Pseudonyms } from '../node/index.js';
+import { fhirReferenceOf, recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { TX_ID_SYSTEM } from './audit-event.js';
 import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
@@ -19,10 +19,7 @@ export const TX_SIG_FORMAT = 'application/vnd.chartchain.tx+json';
 
 /** Provenance interactions over one node: read and search by target; never written by clients. */
 export class FhirProvenance extends ReadOnlyHandler {
-  constructor(
-    private readonly node: ChartChainNode,
-    private readonly ids: Pseudonyms,
-  ) {
+  constructor(private readonly node: ChartChainNode) {
     super();
   }
 
@@ -38,9 +35,8 @@ export class FhirProvenance extends ReadOnlyHandler {
   /** The Provenance of every version of the record `target` ('Type/id') names, oldest first. */
   search(principal: Principal, target: string, purpose: string): ServedVersion[] {
     const match = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9.-]{1,64})$/.exec(target);
-    const recordId = match === null ? undefined : this.ids.recordIdOf(match[1]!, match[2]!);
-    const record = recordId === undefined ? undefined : this.node.records.record(recordId);
-    if (record === undefined || record.resourceType !== match![1]) return [];
+    const record = match === null ? undefined : recordOf(this.node, match[1]!, match[2]!);
+    if (record === undefined) return [];
     const versions: ServedVersion[] = [];
     for (let version = 1; version <= record.latestVersion; version++) {
       const row = this.#version(record.recordId, version);
@@ -69,13 +65,13 @@ export class FhirProvenance extends ReadOnlyHandler {
     const bytes = this.node.store.tx(proof.leafIndex)!.bytes;
     const signer = this.node.store.state.get(KEY_TABLE, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer) as unknown as KeyRow;
     const recorded = new Date(version.time).toISOString();
-    const target = this.ids.fhirIdOf(version.recordId) ?? { type: version.resourceType, id: version.recordId };
+    const target = fhirReferenceOf(this.node, version.recordId) ?? `${version.resourceType}/${version.recordId}`;
     const home = version.patientId === null ? undefined : (this.node.store.state.get(PATIENT_TABLE, version.patientId) as PatientRow | undefined)?.homeOrg;
     const resource: JsonObject = {
       resourceType: 'Provenance',
       id: `${version.recordId}.v${version.version}`,
       meta: { versionId: '1', lastUpdated: recorded },
-      target: [{ reference: `${target.type}/${target.id}/_history/${version.version}` }],
+      target: [{ reference: `${target}/_history/${version.version}` }],
       recorded,
       activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: version.version === 1 ? 'CREATE' : version.kind === 'tombstone' ? 'DELETE' : 'UPDATE' }] },
       agent: [

@@ -8,8 +8,8 @@ import { fromUtf8 } from '../crypto/index.js';
 import { KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { collectAfterFailedWrite, type ChartChainNode, type VersionInput } from '../node/index.js';
-import type { Pseudonyms } from '../node/index.js';
 import { FhirError } from './outcome.js';
+import { recordOf } from './ledger-names.js';
 import { patientIdOf } from './patient-of.js';
 import type { ResourceProof } from './resource-proof.js';
 import type { SearchIndex } from './search/index.js';
@@ -31,7 +31,6 @@ export class FhirRecords implements TypeHandler {
    */
   constructor(
     private readonly node: ChartChainNode,
-    private readonly ids: Pseudonyms,
     private readonly options: { readonly ledger: 'on' | 'off-for-benchmarks'; readonly index?: SearchIndex } = { ledger: 'on' },
   ) {}
 
@@ -47,7 +46,7 @@ export class FhirRecords implements TypeHandler {
    */
   async update(principal: Principal, type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
     if (resource['id'] !== id) throw FhirError.of(400, 'invalid', 'the resource id must match the id in the URL', [`${type}.id`]);
-    const created = this.#record(type, id) === undefined;
+    const created = recordOf(this.node, type, id) === undefined;
     const served = await this.#write(principal, { method: 'PUT', type, id, resource, ...(ifMatch === undefined ? {} : { ifMatch }) });
     return { ...served, created };
   }
@@ -77,7 +76,7 @@ export class FhirRecords implements TypeHandler {
    * committed state as if the record were not erased, so only a reader learns of an erasure.
    */
   async #readable(principal: Principal, type: string, id: string, purpose: string, versionId: number | undefined) {
-    const record = this.#record(type, id);
+    const record = recordOf(this.node, type, id);
     if (record === undefined) throw notKnown(type, id);
     const version = versionId !== undefined && versionId >= 1 && versionId <= record.latestVersion ? versionId : record.latestVersion;
     if (this.node.access.decide(principal, record.recordId, { purpose, version, ignoringErasure: true }).outcome === 'permit') return record;
@@ -93,7 +92,7 @@ export class FhirRecords implements TypeHandler {
   async writeAll(principal: Principal, writes: readonly BundleWrite[]): Promise<BundleWriteResult[]> {
     const practitionerId = practitionerOf(principal);
     // A Patient's pseudonym first: a bundle may list an Observation before the Patient it belongs to.
-    for (const write of writes) if (write.type === 'Patient' && write.method !== 'DELETE') this.ids.assign('Patient', write.id);
+    for (const write of writes) if (write.type === 'Patient' && write.method !== 'DELETE') this.node.pseudonyms.assign('Patient', write.id);
     const checked = writes.map((write) => this.#check(write));
     const items = checked.filter((item): item is VersionInput | { tombstone: string } => item !== undefined);
     await this.#patientsReady(items.filter((item): item is VersionInput => !('tombstone' in item)));
@@ -105,32 +104,33 @@ export class FhirRecords implements TypeHandler {
 
   /** One write checked (valid, of a served type, the version it expects), or undefined for a DELETE of nothing. */
   #check(write: BundleWrite): VersionInput | { tombstone: string } | undefined {
-    const current = this.#record(write.type, write.id);
+    const current = recordOf(this.node, write.type, write.id);
     if (write.method === 'DELETE') return current?.status === 'active' ? { tombstone: current.recordId } : undefined;
     const stored = withoutServerMeta(write.resource);
     requireValid(stored);
-    const owner = this.#ledgerPatientOf(write);
+    const recordId = current?.recordId ?? this.node.pseudonyms.assign(write.type, write.id);
+    const owner = this.#ledgerPatientOf(write, recordId);
     if (current?.status === 'erased') throw FhirError.of(410, 'deleted', `${write.type}/${write.id} was erased`);
     if (write.ifMatch !== undefined && current?.latestVersion !== write.ifMatch) throw FhirError.of(412, 'conflict', `If-Match names version ${write.ifMatch}, which is not the current version`);
     // The ledger keeps a record's first patient; letting an update name another would leave the index and the ledger disagreeing.
     if (current !== undefined && current.patientId !== owner.patientId) {
       throw FhirError.of(422, 'business-rule', `an update may not move ${write.type}/${write.id} to another patient; create a new resource instead`, [`${write.type}`]);
     }
-    const recordId = current?.recordId ?? this.ids.assign(write.type, write.id);
     return { patientId: owner.patientId, resource: stored, recordId, expectedVersion: current?.latestVersion ?? 0, securityLabels: securityLabelsOf(write.resource) };
   }
 
   /**
-   * The ledger patient of a write: for a Patient, its own pseudonym; for a compartment resource,
-   * the pseudonym of the Patient it references; null for a directory resource. A reference to a
-   * Patient this node does not know is refused as an unknown patient.
+   * The ledger patient of a write to ledger record `recordId`: for a Patient, the record itself
+   * (its pseudonym); for a compartment resource, the pseudonym of the Patient it references; null
+   * for a directory resource. A reference to a Patient this node does not know is refused as an
+   * unknown patient.
    */
-  #ledgerPatientOf(write: BundleWrite & { resource: JsonObject }): { patientId: string | null } {
+  #ledgerPatientOf(write: BundleWrite & { resource: JsonObject }, recordId: string): { patientId: string | null } {
     const owner = patientIdOf(write.resource, write.id);
     if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
     if (owner.patientId === null) return owner;
-    if (write.type === 'Patient') return { patientId: this.ids.assign('Patient', write.id) };
-    const patientId = this.ids.patientIdOf(owner.patientId);
+    if (write.type === 'Patient') return { patientId: recordId };
+    const patientId = this.node.pseudonyms.patientIdOf(owner.patientId);
     if (patientId === undefined) throw statusError('denied:no-such-patient', `${write.type}/${write.id}`);
     return { patientId };
   }
@@ -179,7 +179,7 @@ export class FhirRecords implements TypeHandler {
 
   /** Deletes `type/id` (DELETE): a tombstone version, so history stays. Resolves with the tombstone's version. */
   async delete(principal: Principal, type: string, id: string): Promise<number | undefined> {
-    const record = this.#record(type, id);
+    const record = recordOf(this.node, type, id);
     if (record === undefined || record.status !== 'active') return undefined;
     const write = this.node.records.tombstone(practitionerOf(principal), record.recordId);
     await this.#commit(write.tx, `${type}/${id}`);
@@ -250,12 +250,6 @@ export class FhirRecords implements TypeHandler {
     return txId!;
   }
 
-  /** The ledger record of `type/id`, when this node knows one. */
-  #record(type: string, id: string) {
-    const recordId = this.ids.recordIdOf(type, id);
-    const record = recordId === undefined ? undefined : this.node.records.record(recordId);
-    return record !== undefined && record.resourceType === type ? record : undefined;
-  }
 }
 
 /** The one answer for a record that does not exist and for one the caller may not read. */

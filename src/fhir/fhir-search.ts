@@ -8,8 +8,8 @@
 import type { Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode, ReleasedRecord, SearchedVersion } from '../node/index.js';
-import type { Pseudonyms } from '../node/index.js';
 import { served } from './fhir-records.js';
+import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
 import { includeReferences, normaliseReference, parseInclude, REVINCLUDE_IDS_MAX, searchPage, searchParameter, searchRevinclude, type SearchIndex } from './search/index.js';
@@ -45,9 +45,10 @@ export interface SearchPage {
   readonly nextOffset: number | undefined;
 }
 
-/** A candidate the caller may read: 'Type/id' and the version decided on. */
+/** A candidate the caller may read: 'Type/id', its FHIR id, and the version decided on. */
 interface Permitted extends SearchedVersion {
   readonly reference: string;
+  readonly id: string;
 }
 
 /** What filtering candidates found: the permitted ones (up to what was asked), and refused ones of the scoped patient. */
@@ -61,7 +62,6 @@ export class FhirSearch {
   constructor(
     private readonly node: ChartChainNode,
     private readonly index: SearchIndex,
-    private readonly ids: Pseudonyms,
   ) {}
 
   /** `GET [type]?params`. Throws FhirError 400 for a parameter, modifier or include it does not support. */
@@ -98,7 +98,7 @@ export class FhirSearch {
    */
   readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
     const found = this.#filter(caller, this.#indexCandidates(type, new URLSearchParams(query), limit), limit, undefined);
-    return found.permitted.map((permitted) => permitted.reference.slice(type.length + 1));
+    return found.permitted.map((permitted) => permitted.id);
   }
 
   /**
@@ -107,7 +107,7 @@ export class FhirSearch {
    * naming the same FHIR id is about another patient).
    */
   #ledgerPatient(fhirPatientId: string | undefined): string | undefined {
-    return fhirPatientId === undefined ? undefined : (this.ids.patientIdOf(fhirPatientId) ?? UNKNOWN_PATIENT);
+    return fhirPatientId === undefined ? undefined : (this.node.pseudonyms.patientIdOf(fhirPatientId) ?? UNKNOWN_PATIENT);
   }
 
   /**
@@ -144,12 +144,11 @@ export class FhirSearch {
     if (wanted === 0) return filtered;
     for (const reference of candidates) {
       const [type, id] = reference.split('/') as [string, string];
-      const recordId = this.ids.recordIdOf(type, id);
-      const record = recordId === undefined ? undefined : this.node.records.record(recordId);
-      if (record?.status !== 'active' || record.resourceType !== type || (scope !== undefined && record.patientId !== scope)) continue;
+      const record = recordOf(this.node, type, id);
+      if (record?.status !== 'active' || (scope !== undefined && record.patientId !== scope)) continue;
       const searched = { recordId: record.recordId, version: record.latestVersion };
       const decision = this.node.access.decide(caller.principal, record.recordId, { purpose: caller.purpose, version: searched.version });
-      if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference });
+      if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference, id });
       else if (scope !== undefined && filtered.denied.length < DENIED_LISTED_MAX) filtered.denied.push(searched);
       if (filtered.permitted.length >= wanted) break;
     }
@@ -160,7 +159,7 @@ export class FhirSearch {
   #included(caller: SearchCaller, type: string, page: readonly Permitted[], includes: string[], revincludes: string[]): Permitted[] {
     if (includes.length === 0 && revincludes.length === 0) return [];
     const references = page.map((match) => match.reference);
-    const targets = includeReferences(this.index, type, page.map((match) => match.reference.slice(type.length + 1)), includes);
+    const targets = includeReferences(this.index, type, page.map((match) => match.id), includes);
     const revincluded: string[] = [];
     for (const revinclude of revincludes) {
       const [sourceType] = revinclude.split(':');

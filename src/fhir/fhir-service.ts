@@ -7,7 +7,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode, Pseudonyms } from '../node/index.js';
+import type { ChartChainNode } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
 import { FhirBundles } from './fhir-bundles.js';
@@ -55,15 +55,14 @@ export class FhirService {
     const rebuild = !existsSync(path) || existsSync(this.#inUse);
     if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
-    const ids = node.pseudonyms;
-    learnIds(node, ids);
+    learnIds(node);
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
-    if (rebuild) this.#index.putAll(indexableRecords(node, ids));
-    this.records = new FhirRecords(node, ids, { ledger: options.ledger ?? 'on', index: this.#index });
-    this.consents = new FhirConsents(node, ids);
-    this.auditEvents = new FhirAuditEvents(node, ids);
-    this.provenance = new FhirProvenance(node, ids);
-    this.search = new FhirSearch(node, this.#index, ids);
+    if (rebuild) this.#index.putAll(indexableRecords(node));
+    this.records = new FhirRecords(node, { ledger: options.ledger ?? 'on', index: this.#index });
+    this.consents = new FhirConsents(node);
+    this.auditEvents = new FhirAuditEvents(node);
+    this.provenance = new FhirProvenance(node);
+    this.search = new FhirSearch(node, this.#index);
     this.bundles = new FhirBundles(this.records, this.search);
     this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
     const stops = [node.onCommitted((writeSet) => this.#followCommitted(writeSet)), node.peerBlobs.onArrival((version) => this.#indexArrived(version))];
@@ -101,7 +100,7 @@ export class FhirService {
   #rebuildIndex(): void {
     this.#rebuildTimer = undefined;
     // On failure rebuild() has reported the fault again, which scheduled the next attempt.
-    if (this.#index.rebuild(() => indexableRecords(this.node, this.node.pseudonyms))) this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
+    if (this.#index.rebuild(() => indexableRecords(this.node))) this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
   }
 
   /**
@@ -112,14 +111,14 @@ export class FhirService {
   #indexArrived(version: VersionRow): void {
     const record = this.node.records.record(version.recordId);
     if (record?.status !== 'active' || record.latestVersion !== version.version) return;
-    const entry = indexEntry(this.node, this.node.pseudonyms, version.recordId);
+    const entry = indexEntry(this.node, version.recordId);
     if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
   }
 
-  /** Learns `record`'s FHIR id again and, while it is active, indexes it again. */
+  /** Learns `record`'s FHIR id again and, while it is active, indexes it again (indexing learns it too). */
   #relearn(record: RecordRow): void {
-    learnRecord(this.node, this.node.pseudonyms, record);
-    const entry = record.status === 'active' ? indexEntry(this.node, this.node.pseudonyms, record.recordId) : undefined;
+    if (record.status !== 'active') return learnRecord(this.node, record);
+    const entry = indexEntry(this.node, record.recordId);
     if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
   }
 
@@ -133,37 +132,40 @@ export class FhirService {
       const record = value as unknown as RecordRow;
       // An own record whose pair a power cut took (pairs are not fsynced: the chain has them),
       // committing after the start's rebuild: learnt, and found by search again.
-      if (record.org === this.node.config.orgId && this.node.pseudonyms.fhirIdOf(recordId) === undefined) this.#relearn(record);
-      const fhirId = this.node.pseudonyms.fhirIdOf(recordId);
+      let fhirId = this.node.pseudonyms.fhirIdOf(recordId);
+      if (fhirId === undefined && record.org === this.node.config.orgId) {
+        this.#relearn(record);
+        fhirId = this.node.pseudonyms.fhirIdOf(recordId);
+      }
       if (record.status !== 'active' && fhirId !== undefined) this.#index.remove(fhirId.type, fhirId.id);
     }
   }
 }
 
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */
-function indexableRecords(node: ChartChainNode, ids: Pseudonyms): { resource: JsonObject; meta: IndexedMeta }[] {
+function indexableRecords(node: ChartChainNode): { resource: JsonObject; meta: IndexedMeta }[] {
   const entries: { resource: JsonObject; meta: IndexedMeta }[] = [];
   for (const recordId of node.store.stateKeys(RECORD_TABLE)) {
     if (node.records.record(recordId)?.status !== 'active') continue;
-    const entry = indexEntry(node, ids, recordId);
+    const entry = indexEntry(node, recordId);
     if (entry !== undefined) entries.push(entry);
   }
   return entries;
 }
 
 /** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */
-function indexEntry(node: ChartChainNode, ids: Pseudonyms, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
+function indexEntry(node: ChartChainNode, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
   const record = node.records.record(recordId);
   const latest = record === undefined ? undefined : node.records.version(recordId, record.latestVersion);
   const reader = latest === undefined ? undefined : readerHere(node, latest);
   if (reader === undefined) return undefined;
   try {
     const { resource, version } = node.records.read(reader, recordId);
-    learnFrom(ids, version, resource);
+    learnFrom(node.pseudonyms, version, resource);
     // The index holds only what this organisation's own keys open: a record wrapped to a
     // custodial patient alone (not to this organisation) names its FHIR id here, nothing more.
     if (reader.kind !== 'organisation') return undefined;
-    const fhirId = ids.fhirIdOf(recordId);
+    const fhirId = node.pseudonyms.fhirIdOf(recordId);
     // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
     if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
     return { resource: { ...resource, id: fhirId.id }, meta: { patientId: version.patientId, lastUpdated: version.time } };

@@ -8,19 +8,19 @@ import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js';
 
 /**
- * Learns the FHIR id of every record this organisation can decrypt that `ids` lacks: pairs a
+ * Learns the FHIR id of every record this organisation can decrypt that the map lacks: pairs a
  * crash lost, records other organisations wrote, or a whole map lost with its file. For a
  * deleted record, from its newest version before the tombstone; an erased one is gone.
  */
-export function learnIds(node: ChartChainNode, ids: Pseudonyms): void {
+export function learnIds(node: ChartChainNode): void {
   // This organisation's own records first: another organisation's record never takes an id from them.
-  const unknown = node.store.stateKeys(RECORD_TABLE).filter((recordId) => ids.fhirIdOf(recordId) === undefined).map((recordId) => node.records.record(recordId)!);
+  const unknown = node.store.stateKeys(RECORD_TABLE).filter((recordId) => node.pseudonyms.fhirIdOf(recordId) === undefined).map((recordId) => node.records.record(recordId)!);
   const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
-  for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, ids, record);
+  for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, record);
 }
 
 /** Learns the FHIR id of `record` from its newest version before any tombstone, when this node can decrypt it. */
-export function learnRecord(node: ChartChainNode, ids: Pseudonyms, record: RecordRow): void {
+export function learnRecord(node: ChartChainNode, record: RecordRow): void {
   for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
     const version = node.records.version(record.recordId, number)!;
     if (version.kind === 'tombstone') continue;
@@ -28,7 +28,7 @@ export function learnRecord(node: ChartChainNode, ids: Pseudonyms, record: Recor
     const reader = readerHere(node, version);
     if (!node.records.blobs.has(version.ciphertextHash!) || reader === undefined) return;
     try {
-      learnFrom(ids, version, node.records.read(reader, record.recordId, number).resource);
+      learnFrom(node.pseudonyms, version, node.records.read(reader, record.recordId, number).resource);
     } catch {
       // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
     }
