@@ -13,7 +13,8 @@ import type { AccountRow, AccountStore } from './account-store.js';
 import { lockedUntil } from './lockout.js';
 import { parseScopes } from './scopes.js';
 import { acceptedTotpStep } from './totp.js';
-import { decoyHash, PASSWORD_LENGTH_MAX, signedIn, verifyPassword, type PatientIds, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
+import { decoyHash, PASSWORD_LENGTH_MAX, signedIn, verifyPassword, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
+import type { PatientNames } from '../../node/index.js';
 
 /** How to build an AccountDirectory. */
 export interface AccountDirectoryOptions {
@@ -24,7 +25,7 @@ export interface AccountDirectoryOptions {
   /** Milliseconds since the epoch; `Date.now` unless a test sets the time. */
   readonly clock?: () => number;
   /** Patients' pseudonyms: a patient account names its FHIR Patient id, and acts under the pseudonym. */
-  readonly patients?: PatientIds;
+  readonly patients?: PatientNames;
 }
 
 /** A UserDirectory over an AccountStore. */
@@ -33,7 +34,7 @@ export class AccountDirectory implements UserDirectory {
   readonly #org: string;
   readonly #fallback: UserDirectory | undefined;
   readonly #clock: () => number;
-  readonly #patients: PatientIds | undefined;
+  readonly #patients: PatientNames | undefined;
   #decoy: Promise<string> | undefined;
   readonly #inFlight = new Map<string, Promise<void>>();
 

@@ -4,7 +4,8 @@
  */
 import { ROLE_PROFILES, type FhirRole } from './account-roles.js';
 import { parseScopes } from './scopes.js';
-import { hashPassword, InMemoryUserDirectory, signedIn, type Credentials, type PatientIds, type SignIn, type UserDirectory, type UserRecord } from './users.js';
+import { hashPassword, InMemoryUserDirectory, signedIn, type Credentials, type SignIn, type UserDirectory, type UserRecord } from './users.js';
+import type { PatientNames } from '../../node/index.js';
 
 /** The demo users' shared password. */
 export const DEMO_PASSWORD = 'chartchain-demo';
@@ -17,7 +18,7 @@ export const DEMO_USERS = [
 ] as const satisfies readonly DemoUser[];
 
 /** The demo users of organisation `org`, with freshly salted password hashes; the patient acts under their pseudonym in `patients`. */
-export async function createDemoUsers(org: string, patients?: PatientIds): Promise<UserDirectory> {
+export async function createDemoUsers(org: string, patients?: PatientNames): Promise<UserDirectory> {
   return directoryOf(org, DEMO_USERS, patients);
 }
 
@@ -25,7 +26,7 @@ export async function createDemoUsers(org: string, patients?: PatientIds): Promi
  * The demo users of one organisation of a local demo network: its practitioner, and at the
  * practice (`withPatient`) also the demo patient and auditor, all with the demo password.
  */
-export async function createNetworkDemoUsers(org: string, practitionerId: string, withPatient: boolean, patients?: PatientIds): Promise<UserDirectory> {
+export async function createNetworkDemoUsers(org: string, practitionerId: string, withPatient: boolean, patients?: PatientNames): Promise<UserDirectory> {
   const [practitioner, patient, auditor] = DEMO_USERS;
   const practitionerUser = { ...practitioner, username: practitionerId, id: practitionerId };
   return directoryOf(org, withPatient ? [practitionerUser, patient, auditor] : [practitionerUser], patients);
@@ -34,7 +35,7 @@ export async function createNetworkDemoUsers(org: string, practitionerId: string
 /** A demo user is an account in a role without its password: every demo user has the demo password. */
 type DemoUser = { readonly username: string; readonly kind: FhirRole; readonly id: string };
 
-async function directoryOf(org: string, users: readonly DemoUser[], patients: PatientIds | undefined): Promise<UserDirectory> {
+async function directoryOf(org: string, users: readonly DemoUser[], patients: PatientNames | undefined): Promise<UserDirectory> {
   const records = await Promise.all(users.map(async (demo): Promise<UserRecord> => ({
     username: demo.username,
     principal: { kind: demo.kind, id: demo.id, org },

@@ -4,6 +4,7 @@
  */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Principal } from '../../contracts/index.js';
+import type { PatientNames } from '../../node/index.js';
 import type { Scope } from './scopes.js';
 
 /** Someone who can log in, and what they may grant an app. */
@@ -18,18 +19,12 @@ export interface User {
   readonly scopes: readonly Scope[];
 }
 
-/** How a patient's FHIR Patient id and their ledger pseudonym name each other on this node. */
-export interface PatientIds {
-  patientIdOf(fhirPatientId: string): string | undefined;
-  fhirPatientIdOf(patientId: string): string | undefined;
-}
-
 /**
  * `user` as signed in: a patient, named in their account by their FHIR Patient id, acts under
  * their ledger pseudonym, looked up now (the Patient may be created after the account). A
  * patient this node has no Patient for keeps the FHIR id, which no record names.
  */
-export function signedIn(user: User, patients: PatientIds | undefined): User {
+export function signedIn(user: User, patients: PatientNames | undefined): User {
   if (user.principal.kind !== 'patient') return user;
   const fhirId = user.patient ?? user.principal.id;
   return { ...user, patient: fhirId, principal: { ...user.principal, id: patients?.patientIdOf(fhirId) ?? fhirId } };
