@@ -13,6 +13,7 @@ import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
 import { allows, type AccessGrant, type AuthServer } from './auth/index.js';
 import { ID_PATTERN, PATIENT_TABLE, type PatientRow } from '../contracts/index.js';
 import { auditsLedger, ledgerGrant, ledgerGuard } from './ledger-auth.js';
+import { treeHeadDocument } from './tree-head.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -89,9 +90,9 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
 
   app.get<{ Querystring: Record<string, unknown> }>('/ledger/tree-head', async (request) => {
     const treeSize = optionalCount(request.query['treeSize'], 'treeSize') ?? node.head().logSize;
-    const treeHead = node.store.headerAtLogSize(treeSize);
-    if (treeHead === undefined) throw new ApiError(404, 'not-found', 'treeSize must be the logSize of a committed block (a signed tree head)');
-    return { treeSize, treeHead };
+    const document = treeHeadDocument(node, treeSize);
+    if (document === undefined) throw new ApiError(404, 'not-found', 'treeSize must be the logSize of a committed block (a signed tree head)');
+    return document;
   });
 
   app.post('/ledger/tx', { bodyLimit: TX_WIRE_BYTES_MAX }, async (request, reply) => submit(node, request.body, reply));

@@ -1,0 +1,51 @@
+/**
+ * Test support (not a test): a fresh one-organisation node behind the whole HTTP app (buildServer
+ * with SMART tokens), practitioner dr-ada registered, and real bearer tokens for the demo roles
+ * with the scopes their accounts get. Everything is torn down after the test.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { Principal } from '../contracts/index.js';
+import { ChartChainNode } from '../node/index.js';
+import { AuthServer, parseScopes } from './auth/index.js';
+import { ROLE_PROFILES } from './auth/account-roles.js';
+import { buildServer } from './server.js';
+
+export const ORG = 'practice-a';
+
+/** A served node and a way to get tokens. */
+export interface ServedNode {
+  readonly node: ChartChainNode;
+  readonly app: FastifyInstance;
+  readonly auth: AuthServer;
+  /** `Authorization` headers for `kind` `id` (a patient by pseudonym), with the role's account scopes unless `scope` says otherwise. */
+  headers(kind: Principal['kind'], id: string, options?: { scope?: string; org?: string }): Promise<Record<string, string>>;
+}
+
+/** The node and app, closed and removed after `t`. */
+export async function serveNode(t: TestContext): Promise<ServedNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-served-'));
+  const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
+  t.after(async () => {
+    await opened.app?.close();
+    await opened.node?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  ChartChainNode.init(dir, { orgId: ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
+  const auth = await AuthServer.create({ issuer: 'http://127.0.0.1', fhirBaseUrl: 'http://127.0.0.1/fhir' });
+  const app = (opened.app = buildServer(node, { auth }));
+  await app.ready();
+  const keys = node.records.enrol('practitioner', 'dr-ada');
+  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
+  const headers = async (kind: Principal['kind'], id: string, options: { scope?: string; org?: string } = {}) => {
+    const scope = options.scope ?? (kind === 'system' ? 'system/*.rs' : ROLE_PROFILES[kind].scope);
+    const token = await auth.tokens.issue({ principal: { kind, id, org: options.org ?? ORG }, scopes: parseScopes(scope) });
+    return { authorization: `Bearer ${token}` };
+  };
+  return { node, app, auth, headers };
+}
