@@ -13,6 +13,7 @@ import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
 import { allows, type AccessGrant, type AuthServer } from './auth/index.js';
 import { ID_PATTERN, PATIENT_TABLE, type PatientRow } from '../contracts/index.js';
 import { auditsLedger, ledgerGrant, ledgerGuard } from './ledger-auth.js';
+import { trailItems } from './trail-items.js';
 import { treeHeadDocument } from './tree-head.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
@@ -134,7 +135,7 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
     const fromSeq = optionalCount(request.query['fromSeq'], 'fromSeq') ?? 1;
     if (fromSeq < 1) throw new ApiError(400, 'bad-request', 'fromSeq counts from 1');
     const limit = Math.min(optionalCount(request.query['limit'], 'limit') ?? TRAIL_PAGE_MAX, TRAIL_PAGE_MAX);
-    return { patient: patientId, entries: node.access.trail(patientId, { fromSeq, limit }) };
+    return { patient: patientId, entries: trailItems(node, patientId, { fromSeq, limit }) };
   });
 
   app.get('/ledger/erasures', audit, async () => ({ erasures: node.erasures() }));

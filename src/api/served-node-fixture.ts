@@ -32,6 +32,7 @@ export async function serveNode(t: TestContext): Promise<ServedNode> {
   const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
   t.after(async () => {
     await opened.app?.close();
+    await opened.node?.consent.settled(); // key shares a grant started, which a closing node would refuse
     await opened.node?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -48,4 +49,28 @@ export async function serveNode(t: TestContext): Promise<ServedNode> {
     return { authorization: `Bearer ${token}` };
   };
   return { node, app, auth, headers };
+}
+
+/** An injected request's answer: status, headers and the parsed body (undefined when empty). */
+export interface Answer<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Record<string, unknown>;
+  readonly body: T;
+}
+
+/** `method url` with `headers`, and a JSON body when given (as application/fhir+json under /fhir). */
+export async function send<T = Record<string, unknown>>(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, headers: Record<string, string>, body?: unknown): Promise<Answer<T>> {
+  const contentType = url.startsWith('/fhir') ? 'application/fhir+json' : 'application/json';
+  const withBody = body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': contentType, ...headers } };
+  const response = await app.inject({ method, url, headers, ...withBody });
+  return { status: response.statusCode, headers: response.headers, body: (response.body === '' ? undefined : response.json()) as T };
+}
+
+/** A FHIR Patient `id` and an Observation `observationId` of theirs, written by dr-ada; resolves with the patient's pseudonym. */
+export async function writeChart(served: ServedNode, id: string, observationId: string): Promise<string> {
+  const doctor = await served.headers('practitioner', 'dr-ada');
+  assert.equal((await send(served.app, 'PUT', `/fhir/Patient/${id}`, doctor, { resourceType: 'Patient', id })).status, 201);
+  const observation = { resourceType: 'Observation', id: observationId, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '4548-4' }] }, subject: { reference: `Patient/${id}` } };
+  assert.equal((await send(served.app, 'PUT', `/fhir/Observation/${observationId}`, doctor, observation)).status, 201);
+  return served.node.pseudonyms.patientIdOf(id)!;
 }

@@ -20,3 +20,4 @@ export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './
 export { FhirBundles } from './fhir-bundles.js';
 export { storageError, STORAGE_RETRY_AFTER_SECONDS } from './storage-errors.js';
 export type { BundleWrite, BundleWriteResult } from './fhir-records.js';
+export { fhirPatientOf, fhirReferenceOf, recordOf } from './ledger-names.js';
