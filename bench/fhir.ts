@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { AuthServer, buildServer, createDemoUsers } from '../src/api/index.js';
 import { parseScopes } from '../src/api/auth/index.js';
-import { demoClients, freePort } from '../src/cli/demo-clients.js';
+import { publicClients, freePort } from '../src/cli/demo-clients.js';
 import { bundleFiles, importBundles } from '../src/cli/import.js';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { loadValidator } from '../src/fhir/index.js';
@@ -56,7 +56,7 @@ async function serve(ledger: 'on' | 'off-for-benchmarks'): Promise<Served> {
   await seedDemo(node);
   const port = await freePort('127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
-  const auth = await AuthServer.create({ issuer: url, fhirBaseUrl: `${url}/fhir`, users: await createDemoUsers('bench-practice', node.homePatients), clients: demoClients(url), tokenLifetimeSeconds: 3600 });
+  const auth = await AuthServer.create({ issuer: url, fhirBaseUrl: `${url}/fhir`, users: await createDemoUsers('bench-practice', node.homePatients), clients: publicClients(url), tokenLifetimeSeconds: 3600 });
   // One token drives the whole load here: the benchmark measures the node, not the per-user budget.
   const app = buildServer(node, { auth, ledger, fhirRateLimit: { capacity: 1e9, perSecond: 1e9 } });
   await app.listen({ host: '127.0.0.1', port });

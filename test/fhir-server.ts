@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { AuthServer, buildServer, createDemoUsers } from '../src/api/index.js';
-import { demoClients, freePort } from '../src/cli/demo-clients.js';
+import { publicClients, freePort } from '../src/cli/demo-clients.js';
 import { ChartChainNode } from '../src/node/index.js';
 
 /**
@@ -21,7 +21,7 @@ export async function startFhirServer(t: TestContext, options: { prepare: (node:
   const port = await freePort('127.0.0.1');
   const origin = `http://127.0.0.1:${port}`;
   const clock = options.clock === undefined ? {} : { clock: options.clock };
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice', node.homePatients), clients: demoClients(origin), tokenLifetimeSeconds: 3600, ...clock });
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice', node.homePatients), clients: publicClients(origin), tokenLifetimeSeconds: 3600, ...clock });
   await options.prepare(node);
   const app = buildServer(node, { auth });
   t.after(async () => {

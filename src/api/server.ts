@@ -15,6 +15,7 @@ import { HTTP_BODY_BYTES_MAX, type FhirRateLimit, HTTP_HEADERS_TIMEOUT_MS, HTTP_
 import { loggerOptions, type ServerLogger } from './logging.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { registerTransportGuard } from './transport-guard.js';
+import { registerWebApp } from './web-app.js';
 
 export { HTTP_BODY_BYTES_MAX } from './limits.js';
 export type { ServerLogger } from './logging.js';
@@ -88,6 +89,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: ServerLogg
   registerPeerRoutes(app, node);
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
+    registerWebApp(app);
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger, options.fhirRateLimit === undefined ? {} : { rateLimit: options.fhirRateLimit });
   }
   return app;

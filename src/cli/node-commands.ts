@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { AccountDirectory, ACCOUNTS_FILE, AccountStore, AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
-import { demoClients, freePort } from './demo-clients.js';
+import { publicClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { consentModelOf } from '../contracts/index.js';
 import { consentModelFlag } from './consent-model-flag.js';
@@ -136,7 +136,7 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const demoUsers = flags.demoNetwork === true ? await networkDemoUsers(node) : demo ? await createDemoUsers(node.config.orgId, node.homePatients) : undefined;
   const accounts = new AccountStore(join(dataDir, ACCOUNTS_FILE));
   const users = new AccountDirectory(accounts, { org: node.config.orgId, patients: node.homePatients, ...(demoUsers === undefined ? {} : { fallback: demoUsers }) });
-  const clients = demoClients(origin);
+  const clients = publicClients(origin);
   await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
   const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, accounts: users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE), refreshTokenPath: join(dataDir, REFRESH_TOKEN_FILE) });
   const app = buildServer(node, { auth, logger: flags.logger === true, ...(tls === undefined ? {} : { tls }) });
@@ -179,7 +179,7 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
   const lines = [
     `chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}`,
     `network "${node.config.network}", genesis ${node.blockHash(0)}`,
-    `FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration`,
+    `web app at ${origin}/; FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration`,
   ];
   if (demo.seeded) {
     lines.push('seeded the demo consortium: this practice (practitioner dr-ada) and the demo hospital (dr-grey) under a data-sharing agreement;');

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { ChartChainNode } from '../node/index.js';
-import { demoClients, freePort } from './demo-clients.js';
+import { publicClients, freePort } from './demo-clients.js';
 import { login } from './login.js';
 
 const FAMILY = 'Xanthoptera';
@@ -25,7 +25,7 @@ test('request logs carry request ids and route patterns, never names, tokens, pa
   assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
   const port = await freePort('127.0.0.1');
   const origin = `http://127.0.0.1:${port}`;
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice', node.homePatients), clients: demoClients(origin) });
+  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice', node.homePatients), clients: publicClients(origin) });
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -1,0 +1,91 @@
+/** The app's frame: sign-in, the role's navigation, the ledger banner, and the view the address names. */
+import { useEffect, useState, type ReactNode } from 'react';
+import { sessionEnded } from './node-api';
+import { currentSession, signIn, signOut, type Role, type Session } from './session';
+import { useRoute } from './hooks';
+import { LedgerBanner } from './components/ledger-banner';
+import { Problem, Explain } from './components/feedback';
+import { PatientRecords } from './views/patient-records';
+import { AccessTrail } from './views/access-trail';
+import { Sharing } from './views/sharing';
+import { Notifications } from './views/notifications';
+import { PatientSearch } from './views/patient-search';
+import { Chart } from './views/chart';
+import { Dashboard } from './views/dashboard';
+import { Explorer } from './views/explorer';
+import { Reviews } from './views/reviews';
+
+const NAV: Record<Role, readonly [string, string][]> = {
+  patient: [['records', 'My records'], ['access', 'Who accessed my record'], ['sharing', 'Sharing'], ['notifications', 'Notifications']],
+  clinician: [['patients', 'Patients']],
+  auditor: [['dashboard', 'Dashboard'], ['blocks', 'Blocks'], ['reviews', 'Break-the-glass reviews']],
+};
+
+function view(session: Session, route: string[]): ReactNode {
+  const [page = NAV[session.role][0]![0], id] = route;
+  switch (`${session.role}:${page}`) {
+    case 'patient:records': return <PatientRecords patientId={session.patient!} />;
+    case 'patient:access': return <AccessTrail />;
+    case 'patient:sharing': return <Sharing patientId={session.patient!} />;
+    case 'patient:notifications': return <Notifications />;
+    case 'clinician:patients': return <PatientSearch />;
+    case 'clinician:chart': return <Chart patientId={id ?? ''} />;
+    case 'auditor:dashboard': return <Dashboard />;
+    case 'auditor:blocks': return <Explorer height={id === undefined ? undefined : Number(id)} />;
+    case 'auditor:reviews': return <Reviews />;
+    default: return <p>There is no such page. Choose one above.</p>;
+  }
+}
+
+export function App({ signInError }: { signInError?: Error }) {
+  const [session, setSession] = useState<Session | undefined>(currentSession);
+  const [ended, setEnded] = useState<Role | undefined>();
+  const route = useRoute();
+  useEffect(() => {
+    const onEnded = () => {
+      setEnded(currentSession()?.role ?? session?.role);
+      setSession(undefined);
+    };
+    sessionEnded.addEventListener('ended', onEnded);
+    return () => sessionEnded.removeEventListener('ended', onEnded);
+  }, [session]);
+  if (session === undefined) return <SignIn error={signInError} ended={ended} />;
+  const page = route[0] ?? NAV[session.role][0]![0];
+  return (
+    <>
+      <a className="skip" href="#main">Skip to content</a>
+      <header>
+        <span className="brand">ChartChain</span>
+        <nav aria-label="Main">
+          <ul>{NAV[session.role].map(([path, label]) => <li key={path}><a href={`#/${path}`} aria-current={page === path ? 'page' : undefined}>{label}</a></li>)}</ul>
+        </nav>
+        <span className="who">{session.fhirUser ?? session.role}{session.org === undefined ? '' : ` · ${session.org}`}</span>
+        <button type="button" onClick={() => void signOut().then(() => setSession(undefined))}>Sign out</button>
+      </header>
+      <LedgerBanner />
+      <main id="main" tabIndex={-1}>{view(session, route)}</main>
+    </>
+  );
+}
+
+function SignIn({ error, ended }: { error: Error | undefined; ended: Role | undefined }) {
+  const returnTo = location.hash || '#/';
+  return (
+    <main id="main" className="sign-in">
+      <h1>ChartChain</h1>
+      <p>Your health record, shared only as you decide, with every access written to a ledger that no single organisation can rewrite.</p>
+      {ended !== undefined && <p role="alert" className="problem">Your session has ended. Sign in again to go on; what you were typing is kept.</p>}
+      <Problem error={error} />
+      <div className="roles">
+        <button type="button" onClick={() => void signIn('patient', returnTo)}>Sign in as a patient</button>
+        <button type="button" onClick={() => void signIn('clinician', returnTo)}>Sign in as a clinician</button>
+        <button type="button" onClick={() => void signIn('auditor', returnTo)}>Sign in as a privacy officer or auditor</button>
+      </div>
+      <Explain>
+        Every read of your record, and every refusal, is logged on the ledger before anything is shown, and this app checks
+        the log's signed proofs itself. What the ledger cannot do: undo a read that already happened, or see a read by
+        someone who holds the keys and never logs it. It can only make sure that what is logged can never be quietly changed.
+      </Explain>
+    </main>
+  );
+}

@@ -1,0 +1,77 @@
+/** The FHIR R4 shapes the app reads, and how to say them in words. */
+import { call, resourcesOf } from './node-api';
+
+export interface Coding { system?: string; code?: string; display?: string }
+export interface CodeableConcept { coding?: Coding[]; text?: string }
+export interface Reference { reference?: string; display?: string }
+export interface Resource {
+  resourceType: string;
+  id?: string;
+  meta?: { versionId?: string; lastUpdated?: string; security?: Coding[] };
+  [element: string]: unknown;
+}
+
+/** Every resource a search finds, following `next` links up to `max`. */
+export async function searchAll(type: string, query: Record<string, string>, max = 2000, headers?: HeadersInit): Promise<Resource[]> {
+  let url: string | undefined = `/fhir/${type}?${new URLSearchParams({ _count: '200', ...query })}`;
+  const found: Resource[] = [];
+  while (url !== undefined && found.length < max) {
+    const bundle: { entry?: { resource?: Resource }[]; link?: { relation: string; url: string }[] } = await call(url, headers === undefined ? {} : { headers });
+    found.push(...resourcesOf<Resource>(bundle));
+    const next = bundle.link?.find((link) => link.relation === 'next')?.url;
+    url = next === undefined ? undefined : new URL(next).pathname + new URL(next).search;
+  }
+  return found;
+}
+
+export function conceptText(concept: unknown): string {
+  const value = concept as CodeableConcept | undefined;
+  return value?.text ?? value?.coding?.find((c) => c.display !== undefined)?.display ?? value?.coding?.[0]?.code ?? '—';
+}
+
+/** The clinically relevant date of a resource, as epoch ms (NaN when it has none). */
+export function dateOf(resource: Resource): number {
+  const r = resource as Record<string, unknown>;
+  const text = (r['effectiveDateTime'] ?? r['onsetDateTime'] ?? r['recordedDate'] ?? r['authoredOn'] ?? r['occurrenceDateTime'] ?? (r['period'] as { start?: string } | undefined)?.start ?? r['date'] ?? resource.meta?.lastUpdated) as string | undefined;
+  return text === undefined ? NaN : Date.parse(text);
+}
+
+export interface Quantity { value: number; unit: string }
+
+/** The numeric value of an Observation (valueQuantity), if it has one. */
+export function quantityOf(observation: Resource): Quantity | undefined {
+  const quantity = observation['valueQuantity'] as { value?: number; unit?: string; code?: string } | undefined;
+  if (typeof quantity?.value !== 'number') return undefined;
+  return { value: quantity.value, unit: quantity.unit ?? quantity.code ?? '' };
+}
+
+/** Numeric observations grouped by code, for trend plots: code text → points. */
+export function trends(observations: readonly Resource[]): Map<string, { unit: string; points: { time: number; value: number }[] }> {
+  const groups = new Map<string, { unit: string; points: { time: number; value: number }[] }>();
+  for (const observation of observations) {
+    const quantity = quantityOf(observation);
+    const time = dateOf(observation);
+    if (quantity === undefined || Number.isNaN(time)) continue;
+    const name = conceptText(observation['code']);
+    const group = groups.get(name) ?? { unit: quantity.unit, points: [] };
+    group.points.push({ time, value: quantity.value });
+    groups.set(name, group);
+  }
+  return groups;
+}
+
+/** Sensitivity labels a clinician may put on a record, and what they mean. */
+export const SENSITIVITY_LABELS: readonly [string, string][] = [
+  ['PSY', 'psychiatry'],
+  ['42CFRPart2', 'substance-use treatment (42 CFR Part 2)'],
+  ['HIV', 'HIV/AIDS'],
+  ['SDV', 'sexual and domestic violence'],
+  ['ETH', 'substance abuse'],
+  ['GDIS', 'genetic disease'],
+];
+
+export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+
+export function labelsOf(resource: Resource): string[] {
+  return (resource.meta?.security ?? []).map((coding) => coding.code ?? '').filter((code) => SENSITIVITY_LABELS.some(([label]) => label === code));
+}

@@ -1,0 +1,14 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './app';
+import { completeSignIn } from './session';
+import './styles.css';
+
+const root = createRoot(document.getElementById('root')!);
+completeSignIn().then(
+  (returnTo) => {
+    if (returnTo !== undefined) location.hash = returnTo;
+    root.render(<StrictMode><App /></StrictMode>);
+  },
+  (error: Error) => root.render(<StrictMode><App signInError={error} /></StrictMode>),
+);

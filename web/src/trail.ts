@@ -1,0 +1,84 @@
+/** The patient's audit trail from /ledger/trail, paged, and new entries pushed by the node as they commit. */
+import { call } from './node-api';
+import { freshSession } from './session';
+import type { InclusionProof } from './ledger-check';
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly kind: string;
+  readonly txId: string;
+  readonly time: number;
+  readonly actor: { readonly role?: string; readonly subject?: string; readonly org?: string } | null;
+  readonly recordId: string | null;
+  readonly purpose: string | null;
+  readonly outcome: string | null;
+  readonly reason: string | null;
+  readonly basis: string | null;
+}
+
+export interface TrailItem {
+  readonly entry: AuditEntry;
+  readonly proof: InclusionProof;
+  /** `Type/id` of the record, when the node can name it. */
+  readonly record?: string | null;
+}
+
+const PAGE = 500;
+
+/** Every trail entry from `fromSeq` on. */
+export async function loadTrail(fromSeq = 1): Promise<TrailItem[]> {
+  const items: TrailItem[] = [];
+  for (let next = fromSeq; ; ) {
+    const page = await call<{ entries: TrailItem[] }>(`/ledger/trail?fromSeq=${next}&limit=${PAGE}`);
+    items.push(...page.entries);
+    if (page.entries.length < PAGE) return items;
+    next = page.entries[page.entries.length - 1]!.entry.seq + 1;
+  }
+}
+
+/**
+ * Calls `onItem` for each trail entry the node pushes after `lastSeq` (server-sent events over a
+ * fetch stream, which can carry the bearer token). Reconnects after a drop; returns a function
+ * that stops it.
+ */
+export function followTrail(lastSeq: number, onItem: (item: TrailItem) => void): () => void {
+  const stop = new AbortController();
+  let seen = lastSeq;
+  const run = async (): Promise<void> => {
+    while (!stop.signal.aborted) {
+      try {
+        const session = await freshSession();
+        if (session === undefined) return;
+        const response = await fetch('/ledger/trail/stream', { headers: { authorization: `Bearer ${session.accessToken}`, 'last-event-id': String(seen) }, signal: stop.signal });
+        if (!response.ok || response.body === null) throw new Error(String(response.status));
+        for await (const item of events(response.body)) {
+          seen = Math.max(seen, item.entry.seq);
+          onItem(item);
+        }
+      } catch {
+        if (stop.signal.aborted) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+  };
+  void run();
+  return () => stop.abort();
+}
+
+async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<TrailItem> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+      if (data !== '') yield JSON.parse(data) as TrailItem;
+    }
+  }
+}

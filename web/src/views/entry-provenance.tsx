@@ -1,0 +1,35 @@
+/** One entry's provenance (author, organisation, block) and its proof, checked in this browser on one click. */
+import { useState } from 'react';
+import { call } from '../node-api';
+import { resourcesOf } from '../node-api';
+import { verifyVersion, type CheckedVersion } from '../record-proof';
+import type { Resource } from '../fhir';
+
+type State = { state: 'idle' } | { state: 'checking' } | { state: 'verified'; author: string; org: string; checked: CheckedVersion } | { state: 'failed'; why: string };
+
+interface Provenance { agent?: { who?: { reference?: string }; onBehalfOf?: { reference?: string } }[]; target?: { reference?: string }[] }
+
+export function EntryProvenance({ resource, purpose }: { resource: Resource; purpose: string }) {
+  const [state, setState] = useState<State>({ state: 'idle' });
+  const vid = resource.meta?.versionId ?? '1';
+  const verify = async () => {
+    setState({ state: 'checking' });
+    const headers = { 'x-purpose-of-use': purpose };
+    try {
+      const checked = await verifyVersion(resource.resourceType, resource.id ?? '', vid, headers);
+      const provenances = resourcesOf<Provenance>(await call(`/fhir/Provenance?target=${encodeURIComponent(`${resource.resourceType}/${resource.id}`)}`, { headers }));
+      const mine = provenances.find((p) => p.target?.some((t) => t.reference?.endsWith(`/_history/${vid}`))) ?? provenances.at(-1);
+      setState({ state: 'verified', author: mine?.agent?.[0]?.who?.reference ?? 'unknown', org: mine?.agent?.[0]?.onBehalfOf?.reference ?? 'unknown', checked });
+    } catch (failure) {
+      setState({ state: 'failed', why: (failure as Error).message });
+    }
+  };
+  if (state.state === 'idle') return <button type="button" className="small" onClick={() => void verify()} aria-label={`Verify ${resource.resourceType} ${resource.id} on the ledger`}>verify</button>;
+  if (state.state === 'checking') return <span className="badge" role="status">checking…</span>;
+  if (state.state === 'failed') return <span className="badge bad" role="alert">✗ {state.why}</span>;
+  return (
+    <span className="badge ok" role="status">
+      ✓ verified: written by {state.author.replace(/^.*\//, '')} of {state.org.replace(/^.*\//, '')}, block {state.checked.height}, log entry {state.checked.leafIndex + 1} of {state.checked.treeSize}
+    </span>
+  );
+}

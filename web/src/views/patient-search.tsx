@@ -1,0 +1,47 @@
+/** The clinician's patient search: the patients they may read, and a chart opened by id. */
+import { useState } from 'react';
+import { searchAll, type Resource } from '../fhir';
+import { Problem } from '../components/feedback';
+import { useDraft } from '../hooks';
+
+export function nameOf(patient: Resource): string {
+  const name = (patient['name'] as { text?: string; given?: string[]; family?: string }[] | undefined)?.[0];
+  return name?.text ?? ([...(name?.given ?? []), name?.family ?? ''].join(' ').trim() || (patient.id ?? ''));
+}
+
+export function PatientSearch() {
+  const [query, setQuery] = useDraft('patient-search', { name: '', id: '' });
+  const [found, setFound] = useState<Resource[] | undefined>();
+  const [error, setError] = useState<Error | undefined>();
+  const search = async () => {
+    setError(undefined);
+    try {
+      setFound(await searchAll('Patient', query.name.trim() === '' ? {} : { name: query.name.trim() }, 200));
+    } catch (failure) {
+      setError(failure as Error);
+    }
+  };
+  return (
+    <>
+      <h1>Patients</h1>
+      <form onSubmit={(event) => { event.preventDefault(); void search(); }} className="inline">
+        <label>Name <input value={query.name} onChange={(event) => setQuery({ ...query, name: event.target.value })} /></label>
+        <button type="submit">Search</button>
+      </form>
+      <Problem error={error} />
+      {found !== undefined && (
+        <table>
+          <caption>{found.length} patients you may read (each search is logged)</caption>
+          <thead><tr><th scope="col">Name</th><th scope="col">Born</th><th scope="col">Id</th><th scope="col">Access</th></tr></thead>
+          <tbody>{found.map((patient) => (
+            <tr key={patient.id}><td><a href={`#/chart/${encodeURIComponent(patient.id ?? '')}`}>{nameOf(patient)}</a></td><td>{String(patient['birthDate'] ?? '—')}</td><td>{patient.id}</td><td>you may read: consent or care at their home practice</td></tr>
+          ))}</tbody>
+        </table>
+      )}
+      <form onSubmit={(event) => { event.preventDefault(); location.hash = `#/chart/${encodeURIComponent(query.id.trim())}`; }} className="inline">
+        <label>Open a chart by patient id <input value={query.id} onChange={(event) => setQuery({ ...query, id: event.target.value })} /></label>
+        <button type="submit" disabled={query.id.trim() === ''}>Open chart</button>
+      </form>
+    </>
+  );
+}
