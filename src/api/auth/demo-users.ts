@@ -23,13 +23,16 @@ export async function createDemoUsers(org: string, patients?: PatientNames): Pro
 }
 
 /**
- * The demo users of one organisation of a local demo network: its practitioner, and at the
- * practice (`withPatient`) also the demo patient and auditor, all with the demo password.
+ * The demo users of one organisation of a local demo network, all with the demo password: its
+ * practitioner and its privacy officer (`auditor-ann` at the practice, `auditor-<org>`
+ * elsewhere, who reviews that organisation's break-the-glass), and at the practice
+ * (`withPatient`) also the demo patient.
  */
 export async function createNetworkDemoUsers(org: string, practitionerId: string, withPatient: boolean, patients?: PatientNames): Promise<UserDirectory> {
   const [practitioner, patient, auditor] = DEMO_USERS;
   const practitionerUser = { ...practitioner, username: practitionerId, id: practitionerId };
-  return directoryOf(org, withPatient ? [practitionerUser, patient, auditor] : [practitionerUser], patients);
+  const orgAuditor = { ...auditor, username: `auditor-${org}`, id: `auditor-${org}` };
+  return directoryOf(org, withPatient ? [practitionerUser, patient, auditor] : [practitionerUser, orgAuditor], patients);
 }
 
 /** A demo user is an account in a role without its password: every demo user has the demo password. */
