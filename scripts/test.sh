@@ -15,7 +15,18 @@ if ! command -v etcd >/dev/null 2>&1; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server
 fi
+# The web app's end-to-end tests drive Debian's Chromium (never a browser a test tool downloads).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "chromium is not installed: install it with \`apt-get install chromium\`" >&2
+    exit 1
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
 npx tsc --noEmit
+npx tsc --noEmit -p web
+npm run --silent build:web
 npx eslint .
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 tap=$(mktemp -t chartchain-tests.XXXXXX.tap)
