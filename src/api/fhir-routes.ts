@@ -10,6 +10,8 @@ import { capabilityStatement, defaultPurpose, etagOf, etagVersion, failureEntry,
 import { storageError } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
+import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
+import { jsonBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
 import { FHIR_RATE_LIMIT_DEFAULT, HTTP_BODY_BYTES_MAX, type FhirRateLimit } from './limits.js';
 
@@ -28,8 +30,6 @@ export interface FhirAuth {
   /** Where clients get tokens, for the CapabilityStatement; undefined when auth is external. */
   readonly endpoints?: { readonly tokenUrl: string; readonly authorizeUrl: string };
 }
-
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 type Params = { type: string; id: string; vid: string };
 
@@ -89,6 +89,8 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
         const next = page.nextOffset === undefined ? undefined : `${baseUrl(request)}/Patient/${encodeURIComponent(request.params.id)}/$everything?_count=${count}&_offset=${page.nextOffset}`;
         return send(reply, 200, searchSet(baseUrl(request), page.matches, next, [], page.failures));
       });
+
+      registerBreakTheGlassOperations(fhir, node, callerOf);
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read');
@@ -159,22 +161,6 @@ const INTERACTION_OF_METHOD: Readonly<Record<string, FhirInteraction>> = { POST:
 /** The JSON resource in the body: application/fhir+json or application/json, of the URL's type. */
 function resourceBody(request: FastifyRequest<{ Params: Params }>): JsonObject {
   return jsonBody(request, request.params.type);
-}
-
-/** The body as a JSON resource of `type`; 415 for another content type, 400 for bad JSON or another type. */
-function jsonBody(request: FastifyRequest, type: string): JsonObject {
-  const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (contentType !== 'application/fhir+json' && contentType !== 'application/json') throw FhirError.of(415, 'not-supported', 'send application/fhir+json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(request.body as Uint8Array).toString('utf8'));
-  } catch {
-    throw FhirError.of(400, 'structure', 'the body is not valid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw FhirError.of(400, 'structure', 'the body must be a JSON object');
-  const resource = parsed as JsonObject;
-  if (resource['resourceType'] !== type) throw FhirError.of(400, 'invalid', `the body must be a ${type}`, ['resourceType']);
-  return resource;
 }
 
 /** The token's scopes as a search sees them: which types it may return (as a direct read would need). */
@@ -270,10 +256,6 @@ function nextLink(base: string, type: string, params: URLSearchParams, offset: n
 function singleHeader(value: string | string[] | undefined): string | undefined {
   if (Array.isArray(value)) throw FhirError.of(400, 'value', 'the header may be sent once');
   return value;
-}
-
-function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header('Content-Type', FHIR_JSON).send(JSON.stringify(body));
 }
 
 /** Every failure under /fhir as an OperationOutcome: storage faults by name (503 or 500, see storageError), anything else unexpected an opaque 500. */

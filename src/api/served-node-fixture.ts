@@ -74,3 +74,22 @@ export async function writeChart(served: ServedNode, id: string, observationId: 
   assert.equal((await send(served.app, 'PUT', `/fhir/Observation/${observationId}`, doctor, observation)).status, 201);
   return served.node.pseudonyms.patientIdOf(id)!;
 }
+
+/** Who the chart fixture has tokens for: dr-ada, patient-0001 and patient-0002 (`other`), auditor-ann, the organisation's system client, and no one. */
+export type Caller = 'doctor' | 'patient' | 'other' | 'auditor' | 'system' | 'none';
+
+/** A served node with the charts of patient-0001 (`patientId`) and patient-0002 (`otherId`), and headers for every Caller. */
+export async function serveCharts(t: TestContext): Promise<ServedNode & { patientId: string; otherId: string; as: Record<Caller, Record<string, string>> }> {
+  const served = await serveNode(t);
+  const patientId = await writeChart(served, 'patient-0001', 'hba1c-1');
+  const otherId = await writeChart(served, 'patient-0002', 'hba1c-2');
+  const as = {
+    doctor: await served.headers('practitioner', 'dr-ada'),
+    patient: await served.headers('patient', patientId),
+    other: await served.headers('patient', otherId),
+    auditor: await served.headers('auditor', 'auditor-ann'),
+    system: await served.headers('system', 'organisation'),
+    none: {},
+  };
+  return { ...served, patientId, otherId, as };
+}

@@ -1,0 +1,113 @@
+/**
+ * Break-the-glass as FHIR operations on a Patient (named by FHIR id, mapped to the ledger
+ * pseudonym here at the edge): `$break-the-glass`, a practitioner's emergency access, decided by
+ * the access contract; and `$break-the-glass-choice`, the patient's own opt-in, read and set.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENT_TABLE, type BreakTheGlassRow, type PatientRow } from '../contracts/index.js';
+import { FhirError } from '../fhir/index.js';
+import { AccessLogUnavailableError, BreakTheGlassRefusedError, type ChartChainNode } from '../node/index.js';
+import { refusalWords } from './break-the-glass-refusals.js';
+import { jsonBody, send } from './fhir-json.js';
+import { badParameter, parametersOf, parametersResource, valueOf } from './fhir-parameters.js';
+import type { FhirCaller } from './fhir-routes.js';
+
+type Params = { id: string };
+
+/** What a practitioner asks for. */
+interface GlassRequest {
+  purpose: string;
+  reason: string;
+  minutes?: number;
+}
+
+/** Registers the operations in `fhir`, the /fhir scope, whose onRequest hook has authenticated every caller (`callerOf`). */
+export function registerBreakTheGlassOperations(fhir: FastifyInstance, node: ChartChainNode, callerOf: (request: FastifyRequest) => FhirCaller): void {
+  fhir.post<{ Params: Params }>('/Patient/:id/$break-the-glass', async (request, reply) => {
+    const caller = callerOf(request);
+    if (caller.principal.kind !== 'practitioner' || !caller.allows('Patient', 'read')) throw FhirError.of(403, 'forbidden', 'only a practitioner with a token that reads Patients may break the glass');
+    const asked = glassRequest(jsonBody(request, 'Parameters'));
+    const patientId = knownPatient(node, request.params.id);
+    const row = await breakGlass(node, caller, patientId, asked);
+    if (row.outcome === 'deny') throw FhirError.of(403, 'forbidden', `${refusalWords(row.denial ?? 'denied')}; the attempt is recorded in the patient's trail`);
+    return send(reply, 200, granted(row));
+  });
+
+  fhir.get<{ Params: Params }>('/Patient/:id/$break-the-glass-choice', async (request, reply) => {
+    const patientId = ownPatient(node, callerOf(request), request.params.id, 'read');
+    return send(reply, 200, choice(patientConsent(node.store.state, patientId).breakTheGlass === 'opt-in'));
+  });
+
+  fhir.post<{ Params: Params }>('/Patient/:id/$break-the-glass-choice', async (request, reply) => {
+    const patientId = custodialHere(node, ownPatient(node, callerOf(request), request.params.id, 'update'));
+    const optIn = valueOf(parametersOf(jsonBody(request, 'Parameters')), 'optIn', 'valueBoolean');
+    if (typeof optIn !== 'boolean') throw badParameter('optIn', 'is required: a valueBoolean');
+    const status = await node.consent.setBreakTheGlass(patientId, optIn);
+    if (status !== 'ok') throw FhirError.of(409, 'conflict', `the ledger refused the change (${status})`);
+    return send(reply, 200, choice(optIn));
+  });
+}
+
+/** The purpose, reason and minutes of a $break-the-glass Parameters; a 400 naming the parameter that is wrong. */
+function glassRequest(resource: Parameters<typeof parametersOf>[0]): GlassRequest {
+  const parameters = parametersOf(resource);
+  const purpose = valueOf(parameters, 'purpose', 'valueCode');
+  if (typeof purpose !== 'string' || !(BTG_PURPOSES as readonly string[]).includes(purpose)) throw badParameter('purpose', `is required: a valueCode, one of ${BTG_PURPOSES.join(', ')}`);
+  const reason = valueOf(parameters, 'reason', 'valueString');
+  if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > BTG_REASON_LENGTH_MAX || /[\u0000-\u001f\u007f]/.test(reason)) {
+    throw badParameter('reason', `is required: a valueString of one line, 1 to ${BTG_REASON_LENGTH_MAX} characters`);
+  }
+  const minutes = valueOf(parameters, 'minutes', 'valueInteger');
+  if (minutes === undefined) return { purpose, reason };
+  if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 1 || minutes > BTG_MINUTES_MAX) throw badParameter('minutes', `must be a valueInteger from 1 to ${BTG_MINUTES_MAX}`);
+  return { purpose, reason, minutes };
+}
+
+/** The pseudonym of the Patient whose FHIR id is `id`; a 404 when the ledger knows no such patient. */
+function knownPatient(node: ChartChainNode, id: string): string {
+  const patientId = node.pseudonyms.patientIdOf(id);
+  if (patientId === undefined || node.store.state.get(PATIENT_TABLE, patientId) === undefined) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
+  return patientId;
+}
+
+/** Requests break-the-glass and waits for the contract's decision; its refusals in plain words. */
+async function breakGlass(node: ChartChainNode, caller: FhirCaller, patientId: string, asked: GlassRequest): Promise<BreakTheGlassRow> {
+  try {
+    return await node.breakTheGlass.request(caller.principal, patientId, asked);
+  } catch (error) {
+    const status = error instanceof BreakTheGlassRefusedError || (error instanceof AccessLogUnavailableError && !error.status.startsWith('unavailable:')) ? error.status : undefined;
+    if (status === undefined) throw error; // a full queue or disk: storageError's 503
+    throw FhirError.of(status === 'denied:no-such-patient' ? 404 : 403, status === 'denied:no-such-patient' ? 'not-found' : 'forbidden', refusalWords(status));
+  }
+}
+
+function granted(row: BreakTheGlassRow) {
+  return parametersResource([
+    ['btgId', 'valueString', row.btgId],
+    ['outcome', 'valueCode', row.outcome],
+    ['start', 'valueInstant', new Date(row.start).toISOString()],
+    ['end', 'valueInstant', new Date(row.end).toISOString()],
+  ]);
+}
+
+function choice(optIn: boolean) {
+  return parametersResource([['optIn', 'valueBoolean', optIn]]);
+}
+
+/** The caller's own pseudonym when they are the patient `id` names and their token allows `interaction` on Consent; a 403 for anyone else. */
+function ownPatient(node: ChartChainNode, caller: FhirCaller, id: string, interaction: 'read' | 'update'): string {
+  const { kind, id: self } = caller.principal;
+  if (kind !== 'patient' || node.pseudonyms.patientIdOf(id) !== self || !caller.allows('Consent', interaction)) {
+    throw FhirError.of(403, 'forbidden', `only the patient ${interaction === 'read' ? 'reads' : 'sets'} their own break-the-glass choice, with a token for their Consent`);
+  }
+  return self;
+}
+
+/** `patientId` when this node holds their keys (a custodial patient at home here); a 403 for a patient who signs for themself. */
+function custodialHere(node: ChartChainNode, patientId: string): string {
+  const patient = node.store.state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
+  if (patient?.custody !== 'custodial' || patient.homeOrg !== node.config.orgId || !node.records.keystore.has(`patient:${patientId}:signing`)) {
+    throw FhirError.of(403, 'forbidden', 'this node does not hold your keys: sign consent.set-break-the-glass with your own key and submit it to POST /ledger/tx');
+  }
+  return patientId;
+}
