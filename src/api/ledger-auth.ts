@@ -7,10 +7,10 @@
  * stay public. Tokens are checked in an onRequest hook, before any body is read.
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { ORG_TABLE, type OrgRow } from '../contracts/index.js';
+import { ORG_TABLE, PATIENT_TABLE, type OrgRow, type PatientRow } from '../contracts/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
-import { AuthError, bearerPrincipal, type AccessGrant, type AuthServer } from './auth/index.js';
+import { allows, AuthError, bearerPrincipal, type AccessGrant, type AuthServer } from './auth/index.js';
 
 /** What a /ledger route needs of its caller: any valid token (`proof`) or an auditing one (`audit`). */
 export type LedgerAccess = 'proof' | 'audit';
@@ -31,6 +31,19 @@ export function auditsLedger(node: ChartChainNode, grant: AccessGrant): boolean 
   const role = kind === 'auditor' || (kind === 'system' && grant.scopes.some((scope) => scope.kind === 'resource' && scope.context === 'system'));
   const member = node.store.state.get(ORG_TABLE, org) as unknown as OrgRow | undefined;
   return role && member?.status === 'active';
+}
+
+/**
+ * The patient `grant` names (their pseudonym) when they read their own accounting here, at their
+ * home organisation, with a token that may read their AuditEvents; a 403 for anyone else.
+ */
+export function homePatientOf(node: ChartChainNode, grant: AccessGrant): string {
+  const { kind, id } = grant.principal;
+  const home = kind === 'patient' ? (node.store.state.get(PATIENT_TABLE, id) as PatientRow | undefined)?.homeOrg : undefined;
+  if (home !== node.config.orgId || !allows(grant.scopes, { resourceType: 'AuditEvent', interaction: 'read' })) {
+    throw new ApiError(403, 'forbidden', 'a patient reads their accounting here with a token for their AuditEvents, at their home organisation');
+  }
+  return id;
 }
 
 /** The caller's grant: a 401 (with its challenge) without a valid token. */

@@ -10,9 +10,10 @@ import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
-import { allows, type AccessGrant, type AuthServer } from './auth/index.js';
-import { ID_PATTERN, PATIENT_TABLE, type PatientRow } from '../contracts/index.js';
-import { auditsLedger, ledgerGrant, ledgerGuard } from './ledger-auth.js';
+import type { AccessGrant, AuthServer } from './auth/index.js';
+import { ID_PATTERN } from '../contracts/index.js';
+import { auditsLedger, homePatientOf, ledgerGrant, ledgerGuard } from './ledger-auth.js';
+import { registerBreakTheGlassRoutes } from './ledger-break-the-glass.js';
 import { trailItems } from './trail-items.js';
 import { treeHeadDocument } from './tree-head.js';
 
@@ -63,13 +64,7 @@ const TRAIL_PAGE_MAX = 500;
  * auditor or system client of a member the `patient` pseudonym named; anyone else a 403.
  */
 function trailPatient(node: ChartChainNode, grant: AccessGrant, asked: unknown): string {
-  if (grant.principal.kind === 'patient') {
-    const home = (node.store.state.get(PATIENT_TABLE, grant.principal.id) as unknown as PatientRow | undefined)?.homeOrg;
-    if (home !== node.config.orgId || !allows(grant.scopes, { resourceType: 'AuditEvent', interaction: 'read' })) {
-      throw new ApiError(403, 'forbidden', 'a patient reads their trail here with a token for their AuditEvents, at their home organisation');
-    }
-    return grant.principal.id;
-  }
+  if (grant.principal.kind === 'patient') return homePatientOf(node, grant);
   if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
   if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
   return asked;
@@ -137,6 +132,8 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
     const limit = Math.min(optionalCount(request.query['limit'], 'limit') ?? TRAIL_PAGE_MAX, TRAIL_PAGE_MAX);
     return { patient: patientId, entries: trailItems(node, patientId, { fromSeq, limit }) };
   });
+
+  registerBreakTheGlassRoutes(app, node, auth);
 
   app.get('/ledger/erasures', audit, async () => ({ erasures: node.erasures() }));
 
