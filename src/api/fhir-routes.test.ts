@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import type { ConsentModel } from '../contracts/index.js';
 import { toHex } from '../crypto/index.js';
@@ -366,6 +367,16 @@ test('a search index left by a crash, or missing, is rebuilt from the chain at s
   assert.equal((await found(afterCrash)).length, 1);
   await afterCrash.close();
   assert.ok(!existsSync(join(node.dataDir, 'search.db.in-use')), 'a clean close clears the marker');
+  // Made by an older parameter set (schema version 1): rebuilt, so the new parameters find old records.
+  const older = new SearchIndex(join(node.dataDir, 'search.db'));
+  assert.equal(older.remove('Patient', patientId), true);
+  older.close();
+  const raw = new Database(join(node.dataDir, 'search.db'));
+  raw.pragma('user_version = 1');
+  raw.close();
+  const afterUpgrade = await reopen();
+  assert.equal((await found(afterUpgrade)).length, 1);
+  await afterUpgrade.close();
   // Deleted by an operator: rebuilt the same way.
   for (const suffix of ['', '-wal', '-shm']) rmSync(join(node.dataDir, `search.db${suffix}`), { force: true });
   const afterDelete = await reopen();
@@ -375,6 +386,18 @@ test('a search index left by a crash, or missing, is rebuilt from the chain at s
   assert.equal(node.halted, undefined);
   assert.deepEqual(await found(afterDelete), []);
   await afterDelete.close();
+});
+
+test('a clinical note (DocumentReference) is found by its patient, as a chart lists it', async (t) => {
+  const { app } = await serve(t);
+  const patientId = String((await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Ortiz' }] }))).json().id);
+  const note = { resourceType: 'DocumentReference', status: 'current', description: 'follow-up', subject: { reference: `Patient/${patientId}` }, date: '2026-12-01T10:00:00Z', content: [{ attachment: { contentType: 'text/plain', data: Buffer.from('BP well controlled').toString('base64') } }] };
+  const created = await app.inject(fhirJson('POST', '/fhir/DocumentReference', note));
+  assert.equal(created.statusCode, 201, created.body);
+  for (const query of [`patient=${patientId}`, `subject=Patient/${patientId}`, 'date=2026-12-01']) {
+    const found = (await app.inject({ url: `/fhir/DocumentReference?${query}`, headers: AS_DOCTOR })).json() as JsonObject;
+    assert.deepEqual(((found['entry'] ?? []) as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [created.json().id], query);
+  }
 });
 
 test('directory resources (Organization, Practitioner) are records without a patient: their organisation reads them without consent', async (t) => {

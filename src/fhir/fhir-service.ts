@@ -15,7 +15,7 @@ import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
 import { FhirSearch } from './fhir-search.js';
-import { SearchIndex, type IndexedMeta, type SearchIndexFault } from './search/index.js';
+import { hasCurrentSchema, SearchIndex, type IndexedMeta, type SearchIndexFault } from './search/index.js';
 import type { TypeHandler } from './type-handler.js';
 
 /** The search index's file in a node's data directory. */
@@ -42,8 +42,9 @@ export class FhirService {
   #rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
 
   /**
-   * Opens the index, rebuilding it from the chain when it is missing or the last process using
-   * it did not close it (puts are not fsynced, so a crash may have lost the newest).
+   * Opens the index, rebuilding it from the chain when it is missing, was made by an older
+   * schema or parameter set, or the last process using it did not close it (puts are not
+   * fsynced, so a crash may have lost the newest).
    * `ledger: 'off-for-benchmarks'` is FhirRecords' benchmark switch.
    */
   constructor(
@@ -52,7 +53,7 @@ export class FhirService {
   ) {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
-    const rebuild = !existsSync(path) || existsSync(this.#inUse);
+    const rebuild = !existsSync(path) || existsSync(this.#inUse) || !hasCurrentSchema(path);
     if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
     learnIds(node);

@@ -5,8 +5,12 @@
 import { renameSync, rmSync } from 'node:fs';
 import { openDatabase, type SqliteDatabase, type StorageFaultKind } from '../../storage/index.js';
 
-/** The schema this code writes; a file with another is refused (delete it and re-index). */
-const SEARCH_SCHEMA_VERSION = 1;
+/**
+ * The schema this code writes; a file with another is refused (delete it and re-index). Also
+ * bumped when the indexed parameters change, so a node rebuilds an index made without them
+ * (2: DocumentReference).
+ */
+const SEARCH_SCHEMA_VERSION = 2;
 const SCHEMA = `
 CREATE TABLE resource (
   rid INTEGER PRIMARY KEY,
@@ -53,6 +57,27 @@ export function openIndexDatabase(path: string): SqliteDatabase {
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/**
+ * False when the index file at `path` was written by an older schema or parameter set, and is to
+ * be rebuilt. A file SQLite cannot read counts as current here: opening it reports the damage.
+ */
+export function hasCurrentSchema(path: string): boolean {
+  let db: SqliteDatabase;
+  try {
+    db = openDatabase(path);
+  } catch {
+    return true;
+  }
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    return version === 0 || version >= SEARCH_SCHEMA_VERSION;
+  } catch {
+    return true;
+  } finally {
+    db.close();
   }
 }
 

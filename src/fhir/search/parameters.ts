@@ -119,6 +119,14 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     date: { kind: 'date', paths: ['performed[x]'] },
     status: { kind: 'token', paths: ['status'] },
   },
+  DocumentReference: {
+    subject: { kind: 'reference', paths: ['subject'], target: OBSERVATION_SUBJECTS },
+    patient: patientBySubject(),
+    type: { kind: 'token', paths: ['type'] },
+    category: { kind: 'token', paths: ['category'] },
+    date: { kind: 'date', paths: ['date'] },
+    status: { kind: 'token', paths: ['status'] },
+  },
   Immunization: {
     patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY },
     'vaccine-code': { kind: 'token', paths: ['vaccineCode'] },
