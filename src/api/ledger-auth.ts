@@ -7,7 +7,7 @@
  * stay public. Tokens are checked in an onRequest hook, before any body is read.
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { ORG_TABLE, PATIENT_TABLE, type OrgRow, type PatientRow } from '../contracts/index.js';
+import { ID_PATTERN, ORG_TABLE, PATIENT_TABLE, type OrgRow, type PatientRow } from '../contracts/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { allows, AuthError, bearerPrincipal, type AccessGrant, type AuthServer } from './auth/index.js';
@@ -44,6 +44,18 @@ export function homePatientOf(node: ChartChainNode, grant: AccessGrant): string 
     throw new ApiError(403, 'forbidden', 'a patient reads their accounting here with a token for their AuditEvents, at their home organisation');
   }
   return id;
+}
+
+/**
+ * Whose trail a caller reads: a patient of this organisation their own, whatever they ask (so
+ * a patient learns nothing of anyone else's), with a token that may read their AuditEvents; an
+ * auditor or system client of a member the `patient` pseudonym named; anyone else a 403.
+ */
+export function trailPatientOf(node: ChartChainNode, grant: AccessGrant, asked: unknown): string {
+  if (grant.principal.kind === 'patient') return homePatientOf(node, grant);
+  if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
+  if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
+  return asked;
 }
 
 /** The caller's grant: a 401 (with its challenge) without a valid token. */

@@ -10,11 +10,11 @@ import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
-import type { AccessGrant, AuthServer } from './auth/index.js';
-import { ID_PATTERN } from '../contracts/index.js';
-import { auditsLedger, homePatientOf, ledgerGrant, ledgerGuard } from './ledger-auth.js';
+import type { AuthServer } from './auth/index.js';
+import { ledgerGrant, ledgerGuard, trailPatientOf } from './ledger-auth.js';
 import { registerBreakTheGlassRoutes } from './ledger-break-the-glass.js';
 import { trailItems } from './trail-items.js';
+import { registerTrailStream } from './trail-stream.js';
 import { treeHeadDocument } from './tree-head.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
@@ -57,18 +57,6 @@ async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply):
 
 /** Most trail entries one GET /ledger/trail answers; `fromSeq` pages on. */
 const TRAIL_PAGE_MAX = 500;
-
-/**
- * Whose trail a caller reads: a patient of this organisation their own, whatever they ask (so
- * a patient learns nothing of anyone else's), with a token that may read their AuditEvents; an
- * auditor or system client of a member the `patient` pseudonym named; anyone else a 403.
- */
-function trailPatient(node: ChartChainNode, grant: AccessGrant, asked: unknown): string {
-  if (grant.principal.kind === 'patient') return homePatientOf(node, grant);
-  if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
-  if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
-  return asked;
-}
 
 function proofError(error: unknown): never {
   if (error instanceof ProofRequestError) throw new ApiError(error.kind === 'not-found' ? 404 : 400, error.kind, error.message);
@@ -126,13 +114,14 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/ledger/trail', async (request, reply) => {
-    const patientId = trailPatient(node, await ledgerGrant(auth, request, reply), request.query['patient']);
+    const patientId = trailPatientOf(node, await ledgerGrant(auth, request, reply), request.query['patient']);
     const fromSeq = optionalCount(request.query['fromSeq'], 'fromSeq') ?? 1;
     if (fromSeq < 1) throw new ApiError(400, 'bad-request', 'fromSeq counts from 1');
     const limit = Math.min(optionalCount(request.query['limit'], 'limit') ?? TRAIL_PAGE_MAX, TRAIL_PAGE_MAX);
     return { patient: patientId, entries: trailItems(node, patientId, { fromSeq, limit }) };
   });
 
+  registerTrailStream(app, node, auth);
   registerBreakTheGlassRoutes(app, node, auth);
 
   app.get('/ledger/erasures', audit, async () => ({ erasures: node.erasures() }));

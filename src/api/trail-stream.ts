@@ -1,0 +1,185 @@
+/**
+ * GET /ledger/trail/stream: a patient's trail as Server-Sent Events, for the same readers as GET
+ * /ledger/trail. Each entry is one `entry` event whose id is its seq and whose data is the trail
+ * item /ledger/trail serves; new entries are sent as their blocks commit, never polled for. A
+ * client resumes with `Last-Event-ID` (the last seq it saw) or `fromSeq`; without either it gets
+ * only entries committed after it connected. A comment every 15 s keeps proxies from cutting
+ * the connection. The stream ends when the client goes, when its token expires (it reconnects
+ * with a fresh one, so a disabled account stops reading), or when the server closes.
+ */
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
+import { AUDIT_ENTRY_TABLE, auditCount, type WriteSetEntry } from '../contracts/index.js';
+import type { ChartChainNode } from '../node/index.js';
+import { ApiError } from './api-error.js';
+import { bearerToken, type AuthServer } from './auth/index.js';
+import { ledgerGrant, trailPatientOf } from './ledger-auth.js';
+import { trailItems } from './trail-items.js';
+
+/** How often an idle stream sends a comment. */
+export const TRAIL_KEEP_ALIVE_MS = 15_000;
+/** Open streams one patient's trail may have at once (a tab each); more are a 429. */
+export const TRAIL_STREAMS_PER_PATIENT_MAX = 8;
+/** Entries read from state and written at a time; the next page waits for the client to drain. */
+const PAGE = 100;
+/** setTimeout's longest delay. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/** Registers the route; `keepAliveMs` is shortened by tests. */
+export function registerTrailStream(app: FastifyInstance, node: ChartChainNode, auth: AuthServer | undefined, options: { keepAliveMs?: number } = {}): void {
+  const streams = new TrailStreams(node);
+  app.addHook('preClose', async () => streams.closeAll());
+  app.addHook('onClose', async () => streams.stop());
+  app.get<{ Querystring: Record<string, unknown> }>('/ledger/trail/stream', async (request, reply) => {
+    const patientId = trailPatientOf(node, await ledgerGrant(auth, request, reply), request.query['patient']);
+    const after = startAfter(node, patientId, request);
+    if (streams.countOf(patientId) >= TRAIL_STREAMS_PER_PATIENT_MAX) throw new ApiError(429, 'too-many-streams', `a trail may have at most ${TRAIL_STREAMS_PER_PATIENT_MAX} streams open at once`);
+    const stream = new TrailStream(node, patientId, after, reply.raw, { keepAliveMs: options.keepAliveMs ?? TRAIL_KEEP_ALIVE_MS, endsAt: expiryOf(request) });
+    reply.hijack();
+    streams.add(stream);
+    stream.open(reply.getHeaders() as OutgoingHttpHeaders);
+    return reply;
+  });
+}
+
+/** The seq after which to send: Last-Event-ID's, else the one before `fromSeq`, else the newest now. */
+function startAfter(node: ChartChainNode, patientId: string, request: FastifyRequest<{ Querystring: Record<string, unknown> }>): number {
+  const lastEventId = request.headers['last-event-id'];
+  if (lastEventId !== undefined) return seqOf(lastEventId, 'Last-Event-ID', 0);
+  const fromSeq = request.query['fromSeq'];
+  if (fromSeq !== undefined) return seqOf(fromSeq, 'fromSeq', 1) - 1;
+  return auditCount(node.store.state, patientId);
+}
+
+function seqOf(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,14})$/.test(value) || Number(value) < min) throw new ApiError(400, 'bad-request', `${name} must be a whole number from ${min}`);
+  return Number(value);
+}
+
+/** When the caller's (already verified) bearer token expires, in milliseconds since the epoch. */
+function expiryOf(request: FastifyRequest): number {
+  const exp = decodeJwt(bearerToken(request.headers.authorization)).exp;
+  return exp === undefined ? Number.POSITIVE_INFINITY : exp * 1000;
+}
+
+/** Every open stream by patient, told when their trail grows. */
+class TrailStreams {
+  readonly #byPatient = new Map<string, Set<TrailStream>>();
+  readonly #unsubscribe: () => void;
+
+  constructor(node: ChartChainNode) {
+    this.#unsubscribe = node.onCommitted((writeSet) => this.#committed(writeSet));
+  }
+
+  countOf(patientId: string): number {
+    return this.#byPatient.get(patientId)?.size ?? 0;
+  }
+
+  add(stream: TrailStream): void {
+    const open = this.#byPatient.get(stream.patientId) ?? new Set();
+    this.#byPatient.set(stream.patientId, open.add(stream));
+    stream.onEnd(() => {
+      open.delete(stream);
+      if (open.size === 0) this.#byPatient.delete(stream.patientId);
+    });
+  }
+
+  closeAll(): void {
+    for (const open of [...this.#byPatient.values()]) for (const stream of [...open]) stream.end();
+  }
+
+  stop(): void {
+    this.closeAll();
+    this.#unsubscribe();
+  }
+
+  /** Audit entries are keyed `${patientId}|${seq}`: the streams of each patient catch up, after the commit rather than inside it. */
+  #committed(writeSet: readonly WriteSetEntry[]): void {
+    const touched = new Set(writeSet.filter(([table]) => table === AUDIT_ENTRY_TABLE).map(([, key]) => key.slice(0, key.lastIndexOf('|'))));
+    const streams = [...touched].flatMap((patientId) => [...(this.#byPatient.get(patientId) ?? [])]);
+    if (streams.length > 0) setImmediate(() => streams.forEach((stream) => void stream.flush()));
+  }
+}
+
+/** One client's stream of one patient's trail. */
+class TrailStream {
+  #last: number;
+  #flushing = false;
+  #again = false;
+  #ended = false;
+  readonly #endListeners: (() => void)[] = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly node: ChartChainNode,
+    readonly patientId: string,
+    after: number,
+    private readonly raw: ServerResponse,
+    private readonly options: { readonly keepAliveMs: number; readonly endsAt: number },
+  ) {
+    this.#last = after;
+  }
+
+  /** Sends the head (with `headers`, the security headers the app's hooks set), then everything after the start. */
+  open(headers: OutgoingHttpHeaders): void {
+    this.raw.on('close', () => this.end());
+    this.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    this.raw.flushHeaders();
+    this.#timers.push(setInterval(() => this.raw.write(': keep-alive\n\n'), this.options.keepAliveMs));
+    this.#timers.push(setTimeout(() => this.end(), Math.min(Math.max(this.options.endsAt - Date.now(), 0), TIMER_MAX_MS)));
+    void this.flush();
+  }
+
+  onEnd(listener: () => void): void {
+    this.#endListeners.push(listener);
+  }
+
+  /** Writes every entry after the last one sent, a page at a time, waiting for a slow client to drain; one flush at a time. */
+  async flush(): Promise<void> {
+    if (this.#flushing) {
+      this.#again = true;
+      return;
+    }
+    this.#flushing = true;
+    try {
+      do {
+        this.#again = false;
+        while (!this.#ended && this.#writePage()) await this.#drained();
+      } while (this.#again && !this.#ended);
+    } catch {
+      this.end(); // the client resumes from the last id it saw
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Writes the next page; false when there was nothing left to write. */
+  #writePage(): boolean {
+    const items = trailItems(this.node, this.patientId, { fromSeq: this.#last + 1, limit: PAGE });
+    for (const item of items) {
+      this.raw.write(`event: entry\nid: ${item.entry.seq}\ndata: ${JSON.stringify(item)}\n\n`);
+      this.#last = item.entry.seq;
+    }
+    return items.length > 0;
+  }
+
+  async #drained(): Promise<void> {
+    if (!this.raw.writableNeedDrain) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.raw.off('drain', done).off('close', done);
+        resolve();
+      };
+      this.raw.on('drain', done).on('close', done);
+    });
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    if (!this.raw.writableEnded) this.raw.end();
+    for (const listener of this.#endListeners) listener();
+  }
+}
