@@ -120,3 +120,10 @@ test('$break-the-glass: granted only for an opted-in patient, refused in plain w
   outcome(await send(app, 'POST', url, as.none, emergency()), 401);
   assert.equal(node.store.stateKeys(BTG_TABLE).length, 3, 'nothing refused at the edge reached the ledger');
 });
+
+test('the CapabilityStatement lists both operations on Patient', async (t) => {
+  const { app } = await serveCharts(t);
+  const metadata = await send<{ rest: { resource: { type: string; operation?: { name: string }[] }[] }[] }>(app, 'GET', '/fhir/metadata', {});
+  const patient = metadata.body.rest[0]!.resource.find((resource) => resource.type === 'Patient');
+  assert.deepEqual(patient?.operation?.map((operation) => operation.name), ['everything', 'break-the-glass', 'break-the-glass-choice']);
+});

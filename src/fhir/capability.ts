@@ -13,6 +13,13 @@ const LEDGER_VIEWS: Readonly<Record<string, { interactions: string[]; searchPara
 /** The software version reported in CapabilityStatement.software. */
 const SOFTWARE_VERSION = '0.1.0';
 
+/** The operations on a Patient: $everything, and break-the-glass (src/api/fhir-break-the-glass.ts). */
+const PATIENT_OPERATIONS = [
+  { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+  { name: 'break-the-glass', definition: 'urn:chartchain:operation:break-the-glass' },
+  { name: 'break-the-glass-choice', definition: 'urn:chartchain:operation:break-the-glass-choice' },
+];
+
 /** The CapabilityStatement for a server whose FHIR base is `baseUrl`, stamped with `date`. */
 export function capabilityStatement(baseUrl: string, date: string, security: { tokenUrl: string; authorizeUrl: string } | undefined): JsonObject {
   const interaction = ['create', 'read', 'vread', 'update', 'delete', 'history-instance', 'search-type'].map((code) => ({ code }));
@@ -27,7 +34,7 @@ export function capabilityStatement(baseUrl: string, date: string, security: { t
     conditionalDelete: 'not-supported',
     searchInclude: [`${type}:subject`, `${type}:patient`].filter((include) => searchParametersOf(type).some(([name]) => include.endsWith(`:${name}`))),
     searchParam: [...searchParametersOf(type).map(([name, definition]) => ({ name, type: definition.kind })), ...(LEDGER_VIEWS[type]?.searchParams ?? []).map(([name, kind]) => ({ name, type: kind }))],
-    ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
+    ...(type === 'Patient' ? { operation: PATIENT_OPERATIONS } : {}),
   }));
   const views = Object.entries(LEDGER_VIEWS).filter(([type]) => !SERVED_TYPES.includes(type)).map(([type, view]) => ({
     type,
