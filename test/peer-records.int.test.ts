@@ -176,3 +176,29 @@ test('a block from the orderer that fails validation is refused with an alarm na
   const keyId = loadOrgKeys(practice.node.dataDir).signing.keyId;
   assert.ok(alarms.some((reason) => reason.startsWith(`block ${log.blocks.length} from the orderer, proposed by organisation practice-a (key ${keyId}), fails validation (`)), JSON.stringify(alarms));
 });
+
+test('a record shared with one clinician of the hospital, not the whole hospital, is found by that clinician\'s search there', async (t) => {
+  const { practice, hospital } = await twoOrgNetwork(t);
+  const drB = hospital.node.records.enrol('practitioner', 'dr-b');
+  await committed(hospital.node, hospital.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-b', ...drB }));
+  const drA = practice.node.records.enrol('practitioner', 'dr-a');
+  await committed(practice.node, practice.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...drA }));
+  const patient = practice.node.records.enrol('patient', 'pt-1');
+  await committed(practice.node, practice.node.signAsOrg('membership.register-patient', { patientId: 'pt-1', custody: 'custodial', ...patient }));
+  const terms = { resourceTypes: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null }, redisclosure: false };
+  await committed(practice.node, practice.node.signAsOrg('agreements.propose', { agreementId: 'dsa-a-b', discloser: 'practice-a', recipient: 'hospital-b', terms }));
+  await committed(hospital.node, hospital.node.signAsOrg('agreements.countersign', { agreementId: 'dsa-a-b' }));
+  const grant = { grantee: { kind: 'practitioner' as const, id: 'dr-b' }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
+  assert.equal(await practice.node.consent.grant('pt-1', 'grant-dr-b', grant), 'ok');
+
+  // Written after the grant: wrapped to dr-b's key, which the hospital's node holds, and not to the hospital's own.
+  const write = await practice.node.records.write({ practitionerId: 'dr-a', patientId: 'pt-1', resource: { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, valueString: '7.3' } });
+  await committed(practice.node, write.tx);
+  const clinician = { kind: 'practitioner' as const, id: 'dr-b', org: 'hospital-b' };
+  const hospitalFhir = new FhirService(hospital.node);
+  t.after(() => hospitalFhir.close());
+  const search = () => hospitalFhir.search.readableMatches({ principal: clinician, purpose: 'TREAT', mayRead: () => true }, 'Observation', '', 10);
+  await until('the hospital\'s search to find the record shared with its clinician', () => search().includes(write.recordId));
+  const read = await hospital.node.access.read(clinician, write.recordId, { purpose: 'TREAT' });
+  assert.equal(read.outcome, 'permit');
+});

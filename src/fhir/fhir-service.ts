@@ -163,9 +163,10 @@ function indexEntry(node: ChartChainNode, recordId: string): { resource: JsonObj
   try {
     const { resource, version } = node.records.read(reader, recordId);
     learnFrom(node.pseudonyms, version, resource);
-    // The index holds only what this organisation's own keys open: a record wrapped to a
-    // custodial patient alone (not to this organisation) names its FHIR id here, nothing more.
-    if (reader.kind !== 'organisation') return undefined;
+    // The index holds what this organisation's keys and its practitioners' open: a record
+    // wrapped to a custodial patient alone (not to this organisation) names its FHIR id here,
+    // nothing more.
+    if (reader.kind === 'patient') return undefined;
     const fhirId = node.pseudonyms.fhirIdOf(recordId);
     // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
     if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;

@@ -3,7 +3,7 @@
  * FHIR type and id are inside its ciphertext. A node learns the pairs of the records its keys
  * open at start, as its own blocks commit, and as other organisations' ciphertexts arrive.
  */
-import { RECORD_TABLE, type RecordRow, type VersionRow } from '../contracts/index.js';
+import { PRACTITIONER_TABLE, RECORD_TABLE, type PractitionerRow, type RecordRow, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js';
 
@@ -40,14 +40,27 @@ export function learnRecord(node: ChartChainNode, record: RecordRow): void {
 const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
 
 /**
- * Whose keys here open `version`: this organisation's, or, for a record wrapped to a custodial
- * patient of this node and not to the organisation (another organisation's record in an opt-in
- * network), the patient's; undefined when none do.
+ * Whose keys here open `version`: this organisation's; one of its practitioners' (a record
+ * another organisation shared with that practitioner under the patient's grant); or, for a
+ * record wrapped to a custodial patient of this node and not to the organisation (another
+ * organisation's record in an opt-in network), the patient's; undefined when none do.
  */
 export function readerHere(node: ChartChainNode, version: VersionRow): RecordReader | undefined {
   if (version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) return { kind: 'organisation' };
+  const practitionerId = practitionerHere(node, version);
+  if (practitionerId !== undefined) return { kind: 'practitioner', practitionerId };
   const custodial = version.patientId !== null && node.records.keystore.has(`patient:${version.patientId}:encryption`);
   return custodial ? { kind: 'patient', patientId: version.patientId! } : undefined;
+}
+
+/** A practitioner of this organisation whose key, held here, `version` is wrapped to. */
+function practitionerHere(node: ChartChainNode, version: VersionRow): string | undefined {
+  const recipients = new Set(version.envelopes.map((envelope) => envelope.recipient));
+  for (const id of node.store.stateKeys(PRACTITIONER_TABLE)) {
+    const row = node.store.state.get(PRACTITIONER_TABLE, id) as unknown as PractitionerRow;
+    if (row.org === node.config.orgId && recipients.has(row.encryptionKey) && node.records.keystore.has(`practitioner:${id}:encryption`)) return id;
+  }
+  return undefined;
 }
 
 /**
