@@ -1,19 +1,20 @@
 /** The app's frame: sign-in, the role's navigation, the ledger banner, and the view the address names. */
 import { useEffect, useState, type ReactNode } from 'react';
-import { sessionEnded } from './node-api';
-import { currentSession, signIn, signOut, type Role, type Session } from './session';
-import { useRoute } from './hooks';
-import { LedgerBanner } from './components/ledger-banner';
-import { Problem, Explain } from './components/feedback';
-import { PatientRecords } from './views/patient-records';
-import { AccessTrail } from './views/access-trail';
-import { Sharing } from './views/sharing';
-import { Notifications } from './views/notifications';
-import { PatientSearch } from './views/patient-search';
-import { Chart } from './views/chart';
-import { Dashboard } from './views/dashboard';
-import { Explorer } from './views/explorer';
-import { Reviews } from './views/reviews';
+import { sessionEnded } from './node-api.js';
+import { currentSession, signIn, signOut, type Role, type Session } from './session.js';
+import { useRoute } from './hooks.js';
+import { LedgerBanner } from './components/ledger-banner.js';
+import { Problem, Explain } from './components/feedback.js';
+import { ErrorBoundary } from './components/error-boundary.js';
+import { PatientRecords } from './views/patient-records.js';
+import { AccessTrail } from './views/access-trail.js';
+import { Sharing } from './views/sharing.js';
+import { Notifications } from './views/notifications.js';
+import { PatientSearch } from './views/patient-search.js';
+import { Chart } from './views/chart.js';
+import { Dashboard } from './views/dashboard.js';
+import { Explorer } from './views/explorer.js';
+import { Reviews } from './views/reviews.js';
 
 const NAV: Record<Role, readonly [string, string][]> = {
   patient: [['records', 'My records'], ['access', 'Who accessed my record'], ['sharing', 'Sharing'], ['notifications', 'Notifications']],
@@ -47,6 +48,8 @@ export function App({ signInError }: { signInError?: Error }) {
       setSession(undefined);
     };
     sessionEnded.addEventListener('ended', onEnded);
+    // A view's first request may have found the session over before this listener existed.
+    if (session !== undefined && currentSession() === undefined) onEnded();
     return () => sessionEnded.removeEventListener('ended', onEnded);
   }, [session]);
   if (session === undefined) return <SignIn error={signInError} ended={ended} />;
@@ -63,7 +66,7 @@ export function App({ signInError }: { signInError?: Error }) {
         <button type="button" onClick={() => void signOut().then(() => setSession(undefined))}>Sign out</button>
       </header>
       <LedgerBanner />
-      <main id="main" tabIndex={-1}>{view(session, route)}</main>
+      <main id="main" tabIndex={-1}><ErrorBoundary resetKey={route.join('/')}>{view(session, route)}</ErrorBoundary></main>
     </>
   );
 }

@@ -1,5 +1,5 @@
 /** A patient's grants as FHIR Consent: read into plain terms, and built from the grant wizard. */
-import { ACT_CODE_SYSTEM, type Resource } from './fhir';
+import { ACT_CODE_SYSTEM, type Resource } from './fhir.js';
 
 export interface GrantTerms {
   /** `Practitioner/dr-grey` or `Organization/demo-hospital`. */

@@ -1,5 +1,5 @@
 /** The FHIR R4 shapes the app reads, and how to say them in words. */
-import { call, resourcesOf } from './node-api';
+import { call, resourcesOf } from './node-api.js';
 
 export interface Coding { system?: string; code?: string; display?: string }
 export interface CodeableConcept { coding?: Coding[]; text?: string }
@@ -24,6 +24,11 @@ export async function searchAll(type: string, query: Record<string, string>, max
   return found;
 }
 
+/** The search that finds a patient's resources of `type`: `patient=` where the node indexes it, else `subject=`. */
+export function patientQuery(type: string, patientId: string): Record<string, string> {
+  return type === 'DocumentReference' ? { subject: `Patient/${patientId}` } : { patient: patientId };
+}
+
 export function conceptText(concept: unknown): string {
   const value = concept as CodeableConcept | undefined;
   return value?.text ?? value?.coding?.find((c) => c.display !== undefined)?.display ?? value?.coding?.[0]?.code ?? '—';
@@ -45,17 +50,21 @@ export function quantityOf(observation: Resource): Quantity | undefined {
   return { value: quantity.value, unit: quantity.unit ?? quantity.code ?? '' };
 }
 
-/** Numeric observations grouped by code, for trend plots: code text → points. */
-export function trends(observations: readonly Resource[]): Map<string, { unit: string; points: { time: number; value: number }[] }> {
-  const groups = new Map<string, { unit: string; points: { time: number; value: number }[] }>();
+/** A trend: one code's numeric values over time. */
+export interface Trend { name: string; unit: string; points: { time: number; value: number }[] }
+
+/** Numeric observations grouped by code (system and code, else text), for trend plots. */
+export function trends(observations: readonly Resource[]): Map<string, Trend> {
+  const groups = new Map<string, Trend>();
   for (const observation of observations) {
     const quantity = quantityOf(observation);
     const time = dateOf(observation);
     if (quantity === undefined || Number.isNaN(time)) continue;
-    const name = conceptText(observation['code']);
-    const group = groups.get(name) ?? { unit: quantity.unit, points: [] };
+    const coding = (observation['code'] as CodeableConcept | undefined)?.coding?.[0];
+    const key = coding?.code === undefined ? conceptText(observation['code']) : `${coding.system ?? ''}|${coding.code}`;
+    const group = groups.get(key) ?? { name: conceptText(observation['code']), unit: quantity.unit, points: [] };
     group.points.push({ time, value: quantity.value });
-    groups.set(name, group);
+    groups.set(key, group);
   }
   return groups;
 }

@@ -2,9 +2,9 @@
  * What the app checks of the ledger itself, trusting no node: the current signed tree head, its
  * consistency with the last one this browser saw, and each audit entry's inclusion proof.
  */
-import { call, publicCall } from './node-api';
-import { verifyInclusion } from './merkle';
-import { checkGrowth, checkSignature, lastSeen, LedgerCheckError, remember, type TreeHead } from './tree-head';
+import { call, publicCall } from './node-api.js';
+import { verifyInclusion } from './merkle.js';
+import { checkGrowth, checkSignature, lastSeen, LedgerCheckError, remember, type TreeHead } from './tree-head.js';
 
 interface TreeHeadAnswer {
   readonly treeSize: number;

@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './app';
-import { completeSignIn } from './session';
+import { App } from './app.js';
+import { completeSignIn } from './session.js';
 import './styles.css';
 
 const root = createRoot(document.getElementById('root')!);

@@ -3,7 +3,7 @@
  * token. Every failure becomes a NodeError whose message a person understands: the node being
  * down, a session that ended, or the OperationOutcome / {error, reason} the node answered.
  */
-import { freshSession, refresh, type Session } from './session';
+import { freshSession, refresh, type Session } from './session.js';
 
 export type NodeErrorKind = 'node-down' | 'session-ended' | 'forbidden' | 'not-found' | 'invalid' | 'conflict' | 'busy' | 'failed';
 

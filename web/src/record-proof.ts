@@ -4,9 +4,9 @@
  * transaction must be the leaf the RFC 9162 inclusion proof includes in a tree head; and the
  * tree head's signature must verify.
  */
-import { call } from './node-api';
-import { fromHex, sha256, toHex, verifyInclusion } from './merkle';
-import { checkSignature, LedgerCheckError, type TreeHead } from './tree-head';
+import { call } from './node-api.js';
+import { fromHex, sha256, toHex, verifyInclusion } from './merkle.js';
+import { checkSignature, LedgerCheckError, type TreeHead } from './tree-head.js';
 
 /** RFC 8785 JSON canonicalisation: sorted keys, ECMAScript number and string forms. */
 export function canonicalJson(value: unknown): string {

@@ -1,7 +1,7 @@
 /** The patient's audit trail from /ledger/trail, paged, and new entries pushed by the node as they commit. */
-import { call } from './node-api';
-import { freshSession } from './session';
-import type { InclusionProof } from './ledger-check';
+import { call } from './node-api.js';
+import { freshSession } from './session.js';
+import type { InclusionProof } from './ledger-check.js';
 
 export interface AuditEntry {
   readonly seq: number;
@@ -13,7 +13,8 @@ export interface AuditEntry {
   readonly purpose: string | null;
   readonly outcome: string | null;
   readonly reason: string | null;
-  readonly basis: string | null;
+  /** What allowed the access: a grant, an agreement, break-the-glass, the home organisation. */
+  readonly basis: { readonly kind: string; readonly grantId?: string | null; readonly agreementId?: string | null; readonly breakTheGlassId?: string | null } | null;
 }
 
 export interface TrailItem {

@@ -5,7 +5,7 @@
  * keeps in localStorage. A node that rewrote history, or served this browser a different one
  * than before, fails here.
  */
-import { fromHex, sha256, toHex, verifyConsistency } from './merkle';
+import { fromHex, sha256, toHex, verifyConsistency } from './merkle.js';
 
 /** A block header as the node serves it: the signed tree head of the log at `logSize`. */
 export interface TreeHead {

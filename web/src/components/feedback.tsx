@@ -1,6 +1,6 @@
 /** How the app shows waiting, failures and done things: in words, announced to screen readers. */
 import type { ReactNode } from 'react';
-import type { Loaded } from '../hooks';
+import type { Loaded } from '../hooks.js';
 
 export function Problem({ error }: { error: Error | undefined }) {
   if (error === undefined) return null;

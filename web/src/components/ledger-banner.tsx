@@ -3,8 +3,8 @@
  * head, and that it extends the last one this browser saw. Red, saying what failed, when not.
  */
 import { useEffect, useState } from 'react';
-import { checkTreeHead } from '../ledger-check';
-import type { TreeHead } from '../tree-head';
+import { checkTreeHead } from '../ledger-check.js';
+import type { TreeHead } from '../tree-head.js';
 
 type Check = { state: 'checking' } | { state: 'ok'; head: TreeHead; at: number } | { state: 'failed'; why: string };
 

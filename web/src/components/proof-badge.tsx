@@ -1,6 +1,6 @@
 /** A badge that checks one transaction's RFC 9162 inclusion proof in this browser, against its signed tree head. */
 import { useEffect, useState } from 'react';
-import { checkInclusion, type InclusionProof } from '../ledger-check';
+import { checkInclusion, type InclusionProof } from '../ledger-check.js';
 
 type Verdict = { state: 'checking' } | { state: 'verified' } | { state: 'failed'; why: string };
 

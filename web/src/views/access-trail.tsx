@@ -4,11 +4,11 @@
  * node commits them.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { useLoaded } from '../hooks';
-import { followTrail, loadTrail, type TrailItem } from '../trail';
-import { basisWords, denialWords, kindWords, purposeWords, roleWords, when } from '../plain-words';
-import { Explain, Show } from '../components/feedback';
-import { ProofBadge } from '../components/proof-badge';
+import { useLoaded } from '../hooks.js';
+import { followTrail, loadTrail, type TrailItem } from '../trail.js';
+import { basisWords, denialWords, kindWords, purposeWords, roleWords, when } from '../plain-words.js';
+import { Explain, Show } from '../components/feedback.js';
+import { ProofBadge } from '../components/proof-badge.js';
 
 interface Filter { kind: string; outcome: string; text: string; from: string; to: string }
 
@@ -26,7 +26,7 @@ function matches(item: TrailItem, filter: Filter): boolean {
 function csvOf(items: readonly TrailItem[]): string {
   const quote = (value: unknown) => `"${String(value ?? '').replace(/"/g, '""')}"`;
   const header = ['time', 'what', 'who', 'role', 'organisation', 'record', 'purpose', 'basis', 'outcome', 'reason', 'transaction'];
-  const rows = items.map(({ entry, record }) => [new Date(entry.time).toISOString(), entry.kind, entry.actor?.subject, entry.actor?.role, entry.actor?.org, record ?? '', entry.purpose, entry.basis, entry.outcome, entry.reason, entry.txId].map(quote).join(','));
+  const rows = items.map(({ entry, record }) => [new Date(entry.time).toISOString(), entry.kind, entry.actor?.subject, entry.actor?.role, entry.actor?.org, record ?? '', entry.purpose, entry.basis?.kind, entry.outcome, entry.reason, entry.txId].map(quote).join(','));
   return [header.join(','), ...rows].join('\r\n') + '\r\n';
 }
 
@@ -81,10 +81,10 @@ function Row({ item }: { item: TrailItem }) {
     <tr className={refused ? 'refused' : undefined}>
       <td>{when(entry.time)}</td>
       <td>{kindWords(entry.kind)}</td>
-      <td>{entry.actor?.subject ?? '—'}<br /><span className="muted">{roleWords(entry.actor?.role)}{entry.actor?.org === undefined ? '' : `, ${entry.actor.org}`}</span></td>
+      <td>{entry.actor?.role === 'patient' ? 'you' : (entry.actor?.subject ?? '—')}<br /><span className="muted">{roleWords(entry.actor?.role)}{entry.actor?.org === undefined ? '' : `, ${entry.actor.org}`}</span></td>
       <td>{item.record ?? (entry.recordId === null ? '—' : 'a record')}</td>
       <td>{purposeWords(entry.purpose)}</td>
-      <td>{basisWords(entry.basis)}</td>
+      <td>{basisWords(entry.basis?.kind)}</td>
       <td>{entry.outcome === null ? '—' : refused ? `refused: ${denialWords(entry.reason)}` : 'allowed'}</td>
       <td><ProofBadge proof={item.proof} /></td>
     </tr>

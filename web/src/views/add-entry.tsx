@@ -1,9 +1,9 @@
 /** Adding an observation, a condition or a note to a chart, with the record's sensitivity labels. */
 import { useState } from 'react';
-import { call, fhirBody } from '../node-api';
-import { useDraft } from '../hooks';
-import { ACT_CODE_SYSTEM, SENSITIVITY_LABELS, type Resource } from '../fhir';
-import { Done, Problem } from '../components/feedback';
+import { call, fhirBody } from '../node-api.js';
+import { useDraft } from '../hooks.js';
+import { ACT_CODE_SYSTEM, SENSITIVITY_LABELS, type Resource } from '../fhir.js';
+import { Done, Problem } from '../components/feedback.js';
 
 /** Common internal-medicine measurements: LOINC code, name, UCUM unit, category. */
 const MEASUREMENTS: readonly [string, string, string, string][] = [

@@ -1,8 +1,8 @@
 /** Break-the-glass for a clinician refused a chart: a purpose, a reason and a time limit, after a plain warning. */
 import { useState } from 'react';
-import { call, fhirBody } from '../node-api';
-import { useDraft } from '../hooks';
-import { Problem } from '../components/feedback';
+import { call, fhirBody } from '../node-api.js';
+import { useDraft } from '../hooks.js';
+import { Problem } from '../components/feedback.js';
 
 export function BreakTheGlass({ patientId, onGranted }: { patientId: string; onGranted(purpose: string): void }) {
   const [draft, setDraft, clear] = useDraft(`btg:${patientId}`, { purpose: 'ETREAT', reason: '', minutes: '60' });

@@ -4,15 +4,15 @@
  * why, with break-the-glass.
  */
 import { useState } from 'react';
-import { useLoaded } from '../hooks';
-import { conceptText, dateOf, labelsOf, searchAll, type Resource } from '../fhir';
-import { call } from '../node-api';
-import { Explain, Show } from '../components/feedback';
-import { Labs } from './patient-records';
-import { nameOf } from './patient-search';
-import { BreakTheGlass } from './break-the-glass';
-import { AddEntry } from './add-entry';
-import { EntryProvenance } from './entry-provenance';
+import { useLoaded } from '../hooks.js';
+import { conceptText, dateOf, labelsOf, patientQuery, searchAll, type Resource } from '../fhir.js';
+import { call } from '../node-api.js';
+import { Explain, Show } from '../components/feedback.js';
+import { Labs } from './patient-records.js';
+import { nameOf } from './patient-search.js';
+import { BreakTheGlass } from './break-the-glass.js';
+import { AddEntry } from './add-entry.js';
+import { EntryProvenance } from './entry-provenance.js';
 
 const PANELS: readonly [string, string, string][] = [
   ['Condition', 'Problems', 'code'],
@@ -28,7 +28,7 @@ async function loadChart(patientId: string, purpose: string): Promise<ChartData>
   const headers = { 'x-purpose-of-use': purpose };
   const patient = await call<Resource>(`/fhir/Patient/${encodeURIComponent(patientId)}`, { headers });
   const types = [...PANELS.map(([type]) => type), 'Encounter', 'Observation'];
-  const lists = await Promise.all(types.map((type) => searchAll(type, { patient: patientId }, 2000, headers)));
+  const lists = await Promise.all(types.map((type) => searchAll(type, patientQuery(type, patientId), 2000, headers)));
   return { patient, byType: new Map(types.map((type, i) => [type, lists[i]!])) };
 }
 

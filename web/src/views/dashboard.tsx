@@ -1,9 +1,9 @@
 /** The compliance dashboard: height, finalised height, alarms, peers, and this browser's last ledger check. */
-import { useLoaded } from '../hooks';
-import { publicCall } from '../node-api';
-import { checkTreeHead } from '../ledger-check';
-import { Show } from '../components/feedback';
-import { when } from '../plain-words';
+import { useLoaded } from '../hooks.js';
+import { publicCall } from '../node-api.js';
+import { checkTreeHead } from '../ledger-check.js';
+import { Show } from '../components/feedback.js';
+import { when } from '../plain-words.js';
 
 interface Status {
   orgId: string;

@@ -1,9 +1,9 @@
 /** One entry's provenance (author, organisation, block) and its proof, checked in this browser on one click. */
 import { useState } from 'react';
-import { call } from '../node-api';
-import { resourcesOf } from '../node-api';
-import { verifyVersion, type CheckedVersion } from '../record-proof';
-import type { Resource } from '../fhir';
+import { call } from '../node-api.js';
+import { resourcesOf } from '../node-api.js';
+import { verifyVersion, type CheckedVersion } from '../record-proof.js';
+import type { Resource } from '../fhir.js';
 
 type State = { state: 'idle' } | { state: 'checking' } | { state: 'verified'; author: string; org: string; checked: CheckedVersion } | { state: 'failed'; why: string };
 

@@ -1,8 +1,8 @@
 /** The block and transaction explorer: each transaction's type, signer and status, never its content. */
-import { useLoaded } from '../hooks';
-import { call, publicCall } from '../node-api';
-import { Show } from '../components/feedback';
-import { when } from '../plain-words';
+import { useLoaded } from '../hooks.js';
+import { call, publicCall } from '../node-api.js';
+import { Show } from '../components/feedback.js';
+import { when } from '../plain-words.js';
 
 interface Block {
   hash: string;

@@ -1,9 +1,9 @@
 /** The patient's notifications: break-the-glass accesses to their record and their review outcome. */
-import { useLoaded } from '../hooks';
-import { call } from '../node-api';
-import { Show, Explain } from '../components/feedback';
-import { denialWords, purposeWords, when } from '../plain-words';
-import type { BreakTheGlassEvent } from './reviews';
+import { useLoaded } from '../hooks.js';
+import { call } from '../node-api.js';
+import { Show, Explain } from '../components/feedback.js';
+import { denialWords, purposeWords, when } from '../plain-words.js';
+import type { BreakTheGlassEvent } from './reviews.js';
 
 export function Notifications() {
   const events = useLoaded(() => call<{ events: BreakTheGlassEvent[] }>('/ledger/break-the-glass').then((a) => a.events), []);

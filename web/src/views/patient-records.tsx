@@ -1,8 +1,8 @@
 /** The patient's own records: problems, medications, allergies, immunisations, visits and labs with trends. */
-import { useLoaded } from '../hooks';
-import { conceptText, dateOf, quantityOf, searchAll, trends, type Resource } from '../fhir';
-import { Show } from '../components/feedback';
-import { TrendChart } from '../components/trend-chart';
+import { useLoaded } from '../hooks.js';
+import { conceptText, dateOf, patientQuery, quantityOf, searchAll, trends, type Resource } from '../fhir.js';
+import { Show } from '../components/feedback.js';
+import { TrendChart } from '../components/trend-chart.js';
 
 const SECTIONS: readonly [string, string, (r: Resource) => string][] = [
   ['Condition', 'Problems', (r) => conceptText(r['code'])],
@@ -14,7 +14,7 @@ const SECTIONS: readonly [string, string, (r: Resource) => string][] = [
 
 async function loadRecords(patientId: string): Promise<Map<string, Resource[]>> {
   const types = [...SECTIONS.map(([type]) => type), 'Observation'];
-  const lists = await Promise.all(types.map((type) => searchAll(type, { patient: patientId })));
+  const lists = await Promise.all(types.map((type) => searchAll(type, patientQuery(type, patientId))));
   return new Map(types.map((type, i) => [type, lists[i]!]));
 }
 
@@ -53,7 +53,7 @@ export function Labs({ observations }: { observations: Resource[] }) {
   return (
     <section aria-labelledby="h-labs">
       <h2 id="h-labs">Labs and vital signs</h2>
-      {[...groups].filter(([, group]) => group.points.length >= 2).map(([name, group]) => <TrendChart key={name} title={name} unit={group.unit} points={group.points} />)}
+      {[...groups].filter(([, group]) => group.points.length >= 2).map(([key, group]) => <TrendChart key={key} title={group.name} unit={group.unit} points={group.points} />)}
       {latest.length === 0 ? <p className="muted">None recorded.</p> : (
         <table className="observations">
           <caption>Latest results</caption>

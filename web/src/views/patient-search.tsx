@@ -1,8 +1,8 @@
 /** The clinician's patient search: the patients they may read, and a chart opened by id. */
 import { useState } from 'react';
-import { searchAll, type Resource } from '../fhir';
-import { Problem } from '../components/feedback';
-import { useDraft } from '../hooks';
+import { searchAll, type Resource } from '../fhir.js';
+import { Problem } from '../components/feedback.js';
+import { useDraft } from '../hooks.js';
 
 export function nameOf(patient: Resource): string {
   const name = (patient['name'] as { text?: string; given?: string[]; family?: string }[] | undefined)?.[0];

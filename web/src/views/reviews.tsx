@@ -1,10 +1,10 @@
 /** The privacy officer's break-the-glass review queue: the reason, the window, what was read, and a verdict signed to the ledger. */
 import { useState } from 'react';
-import { useLoaded } from '../hooks';
-import { call } from '../node-api';
-import { Done, Problem, Show } from '../components/feedback';
-import { purposeWords, when } from '../plain-words';
-import type { TrailItem } from '../trail';
+import { useLoaded } from '../hooks.js';
+import { call } from '../node-api.js';
+import { Done, Problem, Show } from '../components/feedback.js';
+import { purposeWords, when } from '../plain-words.js';
+import type { TrailItem } from '../trail.js';
 
 export interface BreakTheGlassEvent {
   btgId: string;
@@ -58,7 +58,7 @@ function Review({ event, onReviewed }: { event: BreakTheGlassEvent; onReviewed()
         <dt>Window</dt><dd>{when(event.start)} to {when(event.end)}</dd>
         <dt>Read during it</dt><dd><Show loaded={detail} what="the reads">{(d) => <>{(d.reads ?? []).length} reads{(d.reads ?? []).length === 0 ? '' : `: ${(d.reads ?? []).map((r) => r.record ?? r.entry.kind).join(', ')}`}</>}</Show></dd>
       </dl>
-      {event.review !== null ? <Done>Reviewed {when(event.review.at)}: {event.review.justified ? 'justified' : 'not justified'}{event.reviewNote === null ? '' : ` (${event.reviewNote})`}</Done> : (
+      {event.outcome !== 'permit' ? <p>Refused by the ledger ({event.denial ?? 'denied'}): nothing was opened, nothing to review.</p> : event.review !== null ? <Done>Reviewed {when(event.review.at)}: {event.review.justified ? 'justified' : 'not justified'}{event.reviewNote === null ? '' : ` (${event.reviewNote})`}</Done> : (
         <form onSubmit={(e) => e.preventDefault()}>
           <label>Note (sealed to the patient and your organisation) <input value={note} maxLength={500} onChange={(e) => setNote(e.target.value)} /></label>
           <Problem error={error} />

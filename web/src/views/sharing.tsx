@@ -3,13 +3,13 @@
  * before it is signed, revocation (with what revoking cannot do), and the break-the-glass choice.
  */
 import { useState } from 'react';
-import { call, fhirBody, publicCall } from '../node-api';
-import { searchAll, SENSITIVITY_LABELS } from '../fhir';
-import { consentOf, grantOf, grantSentence, GRANTABLE_TYPES, type Grant, type GrantTerms } from '../consent';
-import { useDraft, useLoaded } from '../hooks';
-import { purposeWords } from '../plain-words';
-import { Done, Explain, Problem, Show } from '../components/feedback';
-import { Confirm } from '../components/confirm';
+import { call, fhirBody, publicCall } from '../node-api.js';
+import { searchAll, SENSITIVITY_LABELS } from '../fhir.js';
+import { consentOf, grantOf, grantSentence, GRANTABLE_TYPES, type Grant, type GrantTerms } from '../consent.js';
+import { useDraft, useLoaded } from '../hooks.js';
+import { purposeWords } from '../plain-words.js';
+import { Done, Explain, Problem, Show } from '../components/feedback.js';
+import { Confirm } from '../components/confirm.js';
 
 const labelWords = (code: string) => SENSITIVITY_LABELS.find(([label]) => label === code)?.[1] ?? code;
 const PURPOSE_CHOICES = ['TREAT', 'HPAYMT', 'HRESCH'];
