@@ -425,6 +425,7 @@ test('nothing malformed crashes the node: thousands of generated requests are ea
       const response = await app.inject(withToken(app, url));
       assert.ok(response.statusCode < 500, `${url} → ${response.statusCode} ${response.body}`);
       if (response.statusCode >= 400) refusal(response, response.statusCode);
+      else if (new URL(url, 'http://node').pathname === '/') assert.match(String(response.headers['content-type']), /^text\/html/, 'the web app');
       else JSON.parse(response.body);
     }),
     { numRuns: 3000 },
