@@ -19,8 +19,10 @@ export function TrendChart({ title, unit, points }: { title: string; unit: strin
     const sorted = [...points].sort((a, b) => a.time - b.time);
     const data: uPlot.AlignedData = [sorted.map((p) => p.time / 1000), sorted.map((p) => p.value)];
     const width = Math.max(280, Math.min(720, element.clientWidth || 640));
+    const started = performance.now();
     const plot = new uPlot({ width, height: 220, series: [{}, { label: `${title} (${unit})`, stroke: '#1d4ed8', width: 2, points: { show: sorted.length < 80 } }], axes: [{}, { label: unit }], legend: { show: false } }, data, element);
     element.dataset['rendered'] = String(sorted.length);
+    element.dataset['renderMs'] = (performance.now() - started).toFixed(1);
     return () => plot.destroy();
   }, [title, unit, points]);
   const latest = points.reduce<Point | undefined>((last, p) => (last === undefined || p.time > last.time ? p : last), undefined);
