@@ -11,6 +11,7 @@ import { storageError } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
+import { registerErasureOperations } from './fhir-erasure.js';
 import { jsonBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
 import { FHIR_RATE_LIMIT_DEFAULT, HTTP_BODY_BYTES_MAX, type FhirRateLimit } from './limits.js';
@@ -91,6 +92,7 @@ export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, a
       });
 
       registerBreakTheGlassOperations(fhir, node, callerOf);
+      registerErasureOperations(fhir, node, callerOf);
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read');

@@ -45,7 +45,8 @@ export function capabilityStatement(baseUrl: string, date: string, security: { t
     mode: 'server',
     documentation: 'Every write is encrypted and anchored on the ChartChain ledger; every read, search hit included, is consent-checked and logged on the ledger before release.',
     resource: [...records, ...views].sort((a, b) => a.type.localeCompare(b.type)),
-    operation: [{ name: 'verify', definition: 'urn:chartchain:operation:verify' }],
+    // System-level names of instance operations on every record type (src/api/fhir-erasure.ts for $erase and $erasure).
+    operation: ['verify', 'erase', 'erasure'].map((name) => ({ name, definition: `urn:chartchain:operation:${name}` })),
   };
   if (security !== undefined) {
     rest['security'] = {
