@@ -441,6 +441,7 @@ test('nothing malformed crashes the node: thousands of generated requests are ea
 test('GET /ledger/erasures shows each erasure with the members that confirmed it; an unerased record is a 404', async (t) => {
   const { node, app } = await serve(t);
   assert.deepEqual(await json(app, '/ledger/erasures'), { erasures: [] });
+  assert.deepEqual(await json(app, '/ledger/agreements'), { agreements: [] }, 'a one-member network shares with nobody');
   const practitioner = node.records.enrol('practitioner', 'dr-ada');
   const patient = node.records.enrol('patient', 'patient-0001');
   for (const tx of [
@@ -487,7 +488,7 @@ test('ledger reads need a token: blocks, transactions and erasures only for audi
     auditor: await token('auditor', 'practice-a', 'user/AuditEvent.rs'),
     'a system client of a member': await token('system', 'practice-a', 'system/*.rs'),
   };
-  const audited = [`/ledger/blocks/${record.height}`, `/ledger/tx/${txId}`, '/ledger/erasures', `/ledger/erasures/${'ab'.repeat(32)}`];
+  const audited = [`/ledger/blocks/${record.height}`, `/ledger/tx/${txId}`, '/ledger/erasures', '/ledger/agreements', `/ledger/erasures/${'ab'.repeat(32)}`];
   const proofs = [`/ledger/proof/inclusion?txId=${txId}`, `/ledger/proof/consistency?first=1&second=${record.leafIndex + 1}`];
   for (const [who, authorization] of Object.entries(callers)) {
     const headers = authorization === undefined ? {} : { authorization };

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isHex } from '../crypto/index.js';
+import { AGREEMENT_TABLE, type AgreementRow } from '../contracts/index.js';
 import { TX_WIRE_BYTES_MAX } from '../ledger/index.js';
 import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
@@ -125,6 +126,11 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
   registerBreakTheGlassRoutes(app, node, auth);
 
   app.get('/ledger/erasures', audit, async () => ({ erasures: node.erasures() }));
+
+  // The registry of data-sharing agreements, terminated ones included: terms between organisations, no patient in them.
+  app.get('/ledger/agreements', audit, async () => ({
+    agreements: node.store.stateKeys(AGREEMENT_TABLE).map((id) => node.store.state.get(AGREEMENT_TABLE, id) as unknown as AgreementRow),
+  }));
 
   app.get<{ Params: { recordId: string } }>('/ledger/erasures/:recordId', audit, async (request) => {
     const status = node.erasure(request.params.recordId);
