@@ -64,6 +64,7 @@ async function eventually(page: Page, text: string | RegExp, reload: () => Promi
 let clinician: Page;
 let patient: Page;
 let grey: Page;
+let officer: Page;
 
 test('1. a clinician signs in and adds an observation', async () => {
   clinician = await person();
@@ -163,7 +164,7 @@ test('6. tampering with the stored tree head turns the banner red', async () => 
 });
 
 test('7. the hospital privacy officer sees the chain verified and reviews the break-the-glass', async () => {
-  const officer = await person();
+  officer = await person();
   await signIn(officer, hospital, 'privacy officer', 'auditor-demo-hospital');
   await officer.locator('[data-chain="verified"]').waitFor();
   await checkView(officer, '13-auditor-dashboard');
@@ -176,6 +177,30 @@ test('7. the hospital privacy officer sees the chain verified and reviews the br
   await officer.getByLabel(/^Note/).fill('Patient arrived unresponsive; access appropriate');
   await officer.getByRole('button', { name: 'Justified', exact: true }).click();
   await officer.getByText(/Reviewed .*: justified/).waitFor();
+});
+
+test('8. the patient erases a record and follows every organisation\'s receipt; the privacy officer tracks erasures, agreements and accesses', async () => {
+  await patient.goto(`${practice}/#/erasure`);
+  await patient.getByRole('button', { name: /^Erase Observation / }).first().click();
+  await patient.getByRole('dialog').getByText('This cannot be undone.').waitFor();
+  await patient.getByRole('dialog').getByRole('button', { name: 'Erase' }).click();
+  await patient.getByText(/is on the ledger\. Each organisation confirms/).waitFor();
+  await eventually(patient, 'nobody: done', () => patient.reload());
+  assert.match(await patient.getByRole('row').filter({ hasText: 'nobody: done' }).innerText(), /demo-hospital/, 'the hospital confirmed too');
+  await checkView(patient, '17-patient-erasure');
+
+  await officer.getByRole('link', { name: 'Erasures' }).click();
+  await officer.getByText('none: complete').waitFor();
+  await checkView(officer, '18-auditor-erasures');
+  await officer.getByRole('link', { name: 'Agreements' }).click();
+  await officer.getByRole('row').filter({ hasText: 'demo-practice' }).filter({ hasText: 'demo-hospital' }).first().waitFor();
+  await checkView(officer, '19-auditor-agreements');
+  await officer.getByRole('link', { name: 'Access search' }).click();
+  await officer.getByLabel('Patient id').fill(PATIENT);
+  await officer.getByLabel('User').fill('dr-grey');
+  await officer.getByRole('button', { name: 'Search', exact: true }).click();
+  await officer.getByRole('cell', { name: 'Practitioner/dr-grey' }).first().waitFor();
+  await checkView(officer, '20-auditor-access-search');
 });
 
 test('an expired session returns to sign-in and keeps what was typed; a node that is down is said in words', async () => {
@@ -215,4 +240,14 @@ test('everything works from the keyboard: skip link, navigation, and a dialog th
   await patient.keyboard.press('Tab');
   await patient.keyboard.press('Enter');
   await patient.getByText('Step 2 of 3').waitFor();
+
+  await patient.goto(`${practice}/#/erasure`);
+  const erase = patient.getByRole('button', { name: /^Erase / }).first();
+  await erase.focus();
+  await patient.keyboard.press('Enter');
+  await patient.getByRole('dialog').waitFor();
+  assert.equal(await patient.evaluate(() => document.activeElement?.closest('[role="dialog"]') !== null), true, 'focus moves into the dialog');
+  await patient.keyboard.press('Escape');
+  await patient.getByRole('dialog').waitFor({ state: 'detached' });
+  assert.equal(await erase.evaluate((button) => button === document.activeElement), true, 'focus returns to the button that opened it');
 });

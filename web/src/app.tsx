@@ -15,11 +15,14 @@ import { Chart } from './views/chart.js';
 import { Dashboard } from './views/dashboard.js';
 import { Explorer } from './views/explorer.js';
 import { Reviews } from './views/reviews.js';
+import { Erasure } from './views/erasure.js';
+import { AccessSearch } from './views/access-search.js';
+import { Agreements, Erasures } from './views/registry.js';
 
 const NAV: Record<Role, readonly [string, string][]> = {
-  patient: [['records', 'My records'], ['access', 'Who accessed my record'], ['sharing', 'Sharing'], ['notifications', 'Notifications']],
+  patient: [['records', 'My records'], ['access', 'Who accessed my record'], ['sharing', 'Sharing'], ['notifications', 'Notifications'], ['erasure', 'Erasure']],
   clinician: [['patients', 'Patients']],
-  auditor: [['dashboard', 'Dashboard'], ['blocks', 'Blocks'], ['reviews', 'Break-the-glass reviews']],
+  auditor: [['dashboard', 'Dashboard'], ['blocks', 'Blocks'], ['reviews', 'Break-the-glass reviews'], ['accesses', 'Access search'], ['erasures', 'Erasures'], ['agreements', 'Agreements']],
 };
 
 function view(session: Session, route: string[]): ReactNode {
@@ -28,12 +31,16 @@ function view(session: Session, route: string[]): ReactNode {
     case 'patient:records': return <PatientRecords patientId={session.patient!} />;
     case 'patient:access': return <AccessTrail />;
     case 'patient:sharing': return <Sharing patientId={session.patient!} />;
-    case 'patient:notifications': return <Notifications />;
+    case 'patient:notifications': return <Notifications patientId={session.patient!} />;
+    case 'patient:erasure': return <Erasure patientId={session.patient!} />;
     case 'clinician:patients': return <PatientSearch />;
     case 'clinician:chart': return <Chart patientId={id ?? ''} />;
     case 'auditor:dashboard': return <Dashboard />;
     case 'auditor:blocks': return <Explorer height={id === undefined ? undefined : Number(id)} />;
     case 'auditor:reviews': return <Reviews />;
+    case 'auditor:accesses': return <AccessSearch />;
+    case 'auditor:erasures': return <Erasures />;
+    case 'auditor:agreements': return <Agreements />;
     default: return <p>There is no such page. Choose one above.</p>;
   }
 }

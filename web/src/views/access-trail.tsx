@@ -9,6 +9,7 @@ import { followTrail, loadTrail, type TrailItem } from '../trail.js';
 import { basisWords, denialWords, kindWords, purposeWords, roleWords, when } from '../plain-words.js';
 import { Explain, Show } from '../components/feedback.js';
 import { ProofBadge } from '../components/proof-badge.js';
+import { csvText, download } from '../csv.js';
 
 interface Filter { kind: string; outcome: string; text: string; from: string; to: string }
 
@@ -22,19 +23,10 @@ function matches(item: TrailItem, filter: Filter): boolean {
   return text === '' || [entry.actor?.subject, entry.actor?.org, item.record].some((value) => value?.toLowerCase().includes(text));
 }
 
-/** The rows as CSV (RFC 4180), one per entry. */
+/** The rows as CSV, one per entry. */
 function csvOf(items: readonly TrailItem[]): string {
-  const quote = (value: unknown) => `"${String(value ?? '').replace(/"/g, '""')}"`;
   const header = ['time', 'what', 'who', 'role', 'organisation', 'record', 'purpose', 'basis', 'outcome', 'reason', 'transaction'];
-  const rows = items.map(({ entry, record }) => [new Date(entry.time).toISOString(), entry.kind, entry.actor?.subject, entry.actor?.role, entry.actor?.org, record ?? '', entry.purpose, entry.basis?.kind, entry.outcome, entry.reason, entry.txId].map(quote).join(','));
-  return [header.join(','), ...rows].join('\r\n') + '\r\n';
-}
-
-function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
-  const link = Object.assign(document.createElement('a'), { href: url, download: name });
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  return csvText(header, items.map(({ entry, record }) => [new Date(entry.time).toISOString(), entry.kind, entry.actor?.subject, entry.actor?.role, entry.actor?.org, record ?? '', entry.purpose, entry.basis?.kind, entry.outcome, entry.reason, entry.txId]));
 }
 
 export function AccessTrail() {

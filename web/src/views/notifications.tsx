@@ -4,9 +4,20 @@ import { call } from '../node-api.js';
 import { Show, Explain } from '../components/feedback.js';
 import { denialWords, purposeWords, when } from '../plain-words.js';
 import type { BreakTheGlassEvent } from './reviews.js';
+import { conceptText, patientQuery, searchAll, type Resource } from '../fhir.js';
 
-export function Notifications() {
+const NEW_RECORD_TYPES = ['Observation', 'Condition', 'DocumentReference', 'MedicationRequest', 'Encounter'];
+
+/** The patient's records written or changed in the last 30 days, newest first. */
+async function newRecords(patientId: string): Promise<Resource[]> {
+  const since = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+  const lists = await Promise.all(NEW_RECORD_TYPES.map((type) => searchAll(type, { ...patientQuery(type, patientId), _lastUpdated: `ge${since}` }, 200)));
+  return lists.flat().sort((a, b) => Date.parse(b.meta?.lastUpdated ?? '') - Date.parse(a.meta?.lastUpdated ?? ''));
+}
+
+export function Notifications({ patientId }: { patientId: string }) {
   const events = useLoaded(() => call<{ events: BreakTheGlassEvent[] }>('/ledger/break-the-glass').then((a) => a.events), []);
+  const records = useLoaded(() => newRecords(patientId), [patientId]);
   return (
     <>
       <h1>Notifications</h1>
@@ -20,6 +31,12 @@ export function Notifications() {
               <br />{event.review === null ? 'Not reviewed yet by the privacy officer.' : `The privacy officer found it ${event.review.justified ? 'justified' : 'not justified'}${event.reviewNote === null ? '' : `: ${event.reviewNote}`}.`}
             </li>
           ))}</ul>
+        )}
+      </Show>
+      <h2>New in your record (last 30 days)</h2>
+      <Show loaded={records} what="new records">
+        {(list) => list.length === 0 ? <p>Nothing new.</p> : (
+          <ul className="notifications">{list.slice(0, 50).map((r) => <li key={`${r.resourceType}/${r.id}`}>{when(r.meta?.lastUpdated ?? '')}: {r.resourceType === 'DocumentReference' ? 'a note' : conceptText(r['code'] ?? r['medicationCodeableConcept'] ?? r['type'])} <span className="muted">({r.resourceType})</span></li>)}</ul>
         )}
       </Show>
     </>
