@@ -69,6 +69,9 @@ let officer: Page;
 test('1. a clinician signs in and adds an observation', async () => {
   clinician = await person();
   await signIn(clinician, practice, 'clinician', 'dr-ada');
+  await clinician.getByRole('button', { name: 'Search', exact: true }).click();
+  const row = clinician.getByRole('row').filter({ hasText: PATIENT });
+  assert.match(await row.innerText(), /may read, on the basis of the patient's care at your home practice/, 'the search says on what basis');
   await checkView(clinician, '01-clinician-patients');
   await clinician.getByLabel('Open a chart by patient id').fill(PATIENT);
   await clinician.getByRole('button', { name: 'Open chart' }).click();

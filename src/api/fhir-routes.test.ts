@@ -121,6 +121,7 @@ test('opt-out: the clinician who creates a patient and an Observation reads them
   const found = await app.inject({ url: `/fhir/Observation?patient=Patient/${patientId}`, headers: AS_DOCTOR });
   assert.equal(found.statusCode, 200, found.body);
   assert.deepEqual(((found.json() as JsonObject)['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [observationId]);
+  assert.deepEqual(((found.json() as JsonObject)['entry'] as JsonObject[])[0]!['search'], { mode: 'match', extension: [{ url: 'urn:chartchain:extension:access-basis', valueCode: 'home-organisation' }] }, 'each hit says what let the caller read it');
   const byName = (await app.inject({ url: '/fhir/Patient?family=okafor', headers: AS_DOCTOR })).json() as JsonObject;
   assert.deepEqual((byName['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [patientId]);
 

@@ -220,10 +220,18 @@ function historyBundle(base: string, type: string, id: string, entries: readonly
  * records that could not be served, an OperationOutcome with search.mode 'outcome'.
  */
 function searchSet(base: string, found: readonly ServedVersion[], next: string | undefined, included: readonly ServedVersion[] = [], failures: readonly SearchFailure[] = []): JsonObject {
-  const entryOf = (mode: string) => (version: ServedVersion): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: { mode } });
+  const entryOf = (mode: string) => (version: ServedVersion): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: searchOf(mode, version.basis) });
   const bundle: JsonObject = { resourceType: 'Bundle', type: 'searchset', entry: [...found.map(entryOf('match')), ...included.map(entryOf('include')), ...failures.map(failureEntry)] };
   if (next !== undefined) bundle['link'] = [{ relation: 'next', url: next }];
   return bundle;
+}
+
+/** The URL of the extension on Bundle.entry.search naming what let the caller read the entry. */
+export const ACCESS_BASIS_EXTENSION = 'urn:chartchain:extension:access-basis';
+
+/** Bundle.entry.search of a hit: its mode, and the access basis the contract decided, when there is one. */
+function searchOf(mode: string, basis: string | undefined): JsonObject {
+  return basis === undefined ? { mode } : { mode, extension: [{ url: ACCESS_BASIS_EXTENSION, valueCode: basis }] };
 }
 
 /** `GET [type]?params`: the ledger views by their own parameters, records through the search index. */

@@ -45,10 +45,11 @@ export interface SearchPage {
   readonly nextOffset: number | undefined;
 }
 
-/** A candidate the caller may read: 'Type/id', its FHIR id, and the version decided on. */
+/** A candidate the caller may read: 'Type/id', its FHIR id, the version decided on, and what permitted it. */
 interface Permitted extends SearchedVersion {
   readonly reference: string;
   readonly id: string;
+  readonly basis: string;
 }
 
 /** What filtering candidates found: the permitted ones (up to what was asked), and refused ones of the scoped patient. */
@@ -148,7 +149,7 @@ export class FhirSearch {
       if (record?.status !== 'active' || (scope !== undefined && record.patientId !== scope)) continue;
       const searched = { recordId: record.recordId, version: record.latestVersion };
       const decision = this.node.access.decide(caller.principal, record.recordId, { purpose: caller.purpose, version: searched.version });
-      if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference, id });
+      if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference, id, basis: decision.basis.kind });
       else if (scope !== undefined && filtered.denied.length < DENIED_LISTED_MAX) filtered.denied.push(searched);
       if (filtered.permitted.length >= wanted) break;
     }
@@ -181,7 +182,7 @@ export class FhirSearch {
     if (all.length === 0 && options.denied.length === 0) return { matches: [], included: [], failures, nextOffset: options.nextOffset };
     const released = await this.node.access.releaseAll(caller.principal, all, { purpose: caller.purpose, patientId: options.scope ?? null, denied: options.denied });
     const servedOf = (item: ReleasedRecord, i: number): ServedVersion[] => {
-      if (item.outcome === 'permit') return [served(item.resource, item.version)];
+      if (item.outcome === 'permit') return [{ ...served(item.resource, item.version), basis: all[i]!.basis }];
       failures.push({ reference: all[i]!.reference, stage: item.stage });
       return [];
     };

@@ -9,6 +9,8 @@ export interface ServedVersion {
   readonly versionId: number;
   readonly lastUpdated: string;
   readonly txId: string;
+  /** For a search hit: what let the caller read it, as the access contract decided (consent, home-organisation, break-the-glass, …). */
+  readonly basis?: string;
 }
 
 /** A history entry: a served version, or a deletion. */

@@ -1,5 +1,5 @@
 /** The FHIR R4 shapes the app reads, and how to say them in words. */
-import { call, resourcesOf } from './node-api.js';
+import { call } from './node-api.js';
 
 export interface Coding { system?: string; code?: string; display?: string }
 export interface CodeableConcept { coding?: Coding[]; text?: string }
@@ -11,17 +11,29 @@ export interface Resource {
   [element: string]: unknown;
 }
 
-/** Every resource a search finds, following `next` links up to `max`. */
-export async function searchAll(type: string, query: Record<string, string>, max = 2000, headers?: HeadersInit): Promise<Resource[]> {
+interface SearchEntry { resource?: Resource; search?: { mode?: string; extension?: { url: string; valueCode?: string }[] } }
+
+/** A search hit, with what let the caller read it (the node's access-basis extension). */
+export interface Found { readonly resource: Resource; readonly basis: string | undefined }
+
+/** Every hit a search finds, following `next` links up to `max`. */
+export async function searchFound(type: string, query: Record<string, string>, max = 2000, headers?: HeadersInit): Promise<Found[]> {
   let url: string | undefined = `/fhir/${type}?${new URLSearchParams({ _count: '200', ...query })}`;
-  const found: Resource[] = [];
+  const found: Found[] = [];
   while (url !== undefined && found.length < max) {
-    const bundle: { entry?: { resource?: Resource }[]; link?: { relation: string; url: string }[] } = await call(url, headers === undefined ? {} : { headers });
-    found.push(...resourcesOf<Resource>(bundle));
+    const bundle: { entry?: SearchEntry[]; link?: { relation: string; url: string }[] } = await call(url, headers === undefined ? {} : { headers });
+    for (const entry of bundle.entry ?? []) {
+      if (entry.search?.mode === 'match' && entry.resource !== undefined) found.push({ resource: entry.resource, basis: entry.search.extension?.find((e) => e.url === 'urn:chartchain:extension:access-basis')?.valueCode });
+    }
     const next = bundle.link?.find((link) => link.relation === 'next')?.url;
     url = next === undefined ? undefined : new URL(next).pathname + new URL(next).search;
   }
   return found;
+}
+
+/** Every resource a search finds, following `next` links up to `max`. */
+export async function searchAll(type: string, query: Record<string, string>, max = 2000, headers?: HeadersInit): Promise<Resource[]> {
+  return (await searchFound(type, query, max, headers)).map((found) => found.resource);
 }
 
 /** The search that finds a patient's resources of `type`: `patient=` where the node indexes it, else `subject=`. */

@@ -19,6 +19,7 @@ export function purposeWords(code: string | null | undefined): string {
 const BASES: Record<string, string> = {
   consent: 'your consent',
   grant: 'your consent',
+  directory: 'a directory entry of the organisation',
   agreement: 'your consent and a sharing agreement between organisations',
   'home-organisation': 'your care at your home practice',
   'break-the-glass': 'break-the-glass (emergency)',

@@ -1,6 +1,7 @@
 /** The clinician's patient search: the patients they may read, and a chart opened by id. */
 import { useState } from 'react';
-import { searchAll, type Resource } from '../fhir.js';
+import { searchFound, type Found, type Resource } from '../fhir.js';
+import { basisWords } from '../plain-words.js';
 import { Problem } from '../components/feedback.js';
 import { useDraft } from '../hooks.js';
 
@@ -11,12 +12,12 @@ export function nameOf(patient: Resource): string {
 
 export function PatientSearch() {
   const [query, setQuery] = useDraft('patient-search', { name: '', id: '' });
-  const [found, setFound] = useState<Resource[] | undefined>();
+  const [found, setFound] = useState<Found[] | undefined>();
   const [error, setError] = useState<Error | undefined>();
   const search = async () => {
     setError(undefined);
     try {
-      setFound(await searchAll('Patient', query.name.trim() === '' ? {} : { name: query.name.trim() }, 200));
+      setFound(await searchFound('Patient', query.name.trim() === '' ? {} : { name: query.name.trim() }, 200));
     } catch (failure) {
       setError(failure as Error);
     }
@@ -31,10 +32,10 @@ export function PatientSearch() {
       <Problem error={error} />
       {found !== undefined && (
         <table>
-          <caption>{found.length} patients you may read (each search is logged)</caption>
+          <caption>{found.length} patients you may read (each search is logged; patients you may not read are not shown)</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Born</th><th scope="col">Id</th><th scope="col">Access</th></tr></thead>
-          <tbody>{found.map((patient) => (
-            <tr key={patient.id}><td><a href={`#/chart/${encodeURIComponent(patient.id ?? '')}`}>{nameOf(patient)}</a></td><td>{String(patient['birthDate'] ?? '—')}</td><td>{patient.id}</td><td>you may read: consent or care at their home practice</td></tr>
+          <tbody>{found.map(({ resource: patient, basis }) => (
+            <tr key={patient.id}><td><a href={`#/chart/${encodeURIComponent(patient.id ?? '')}`}>{nameOf(patient)}</a></td><td>{String(patient['birthDate'] ?? '—')}</td><td>{patient.id}</td><td>you may read, on the basis of {basisWords(basis).replace(/^your /, "the patient's ")}</td></tr>
           ))}</tbody>
         </table>
       )}
