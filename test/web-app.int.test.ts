@@ -89,6 +89,20 @@ test('2. the patient signs in and sees it, with a trend', async () => {
   await patient.getByRole('cell', { name: '7.3 %' }).waitFor();
   await patient.locator('.trend-plot[data-rendered]').first().waitFor();
   await checkView(patient, '03-patient-records');
+
+  // New records appear without a reload: the node pushes each new version's id.
+  await clinician.getByRole('textbox', { name: 'Value' }).fill('6.8');
+  await clinician.getByRole('button', { name: 'Add', exact: true }).click();
+  await patient.getByRole('cell', { name: '6.8 %' }).waitFor({ timeout: 15_000 });
+
+  // So do new accesses.
+  await patient.goto(`${practice}/#/access`);
+  const rows = patient.locator('table.trail tbody tr');
+  await rows.first().waitFor();
+  const before = await rows.count();
+  await clinician.reload();
+  await clinician.getByRole('heading', { name: 'Add to the chart' }).waitFor();
+  await patient.waitForFunction((count) => document.querySelectorAll('table.trail tbody tr').length > count, before, { timeout: 15_000 });
 });
 
 test('3. the patient grants the hospital clinician access, and the hospital clinician reads it', async () => {

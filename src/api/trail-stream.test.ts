@@ -193,3 +193,19 @@ test('closing the server ends its open streams instead of hanging, and a stream 
   await within(closing.app.close(), 5_000, 'app.close with a stream open');
   assert.equal(await open.next({ ms: 5_000 }), undefined, 'the client sees the stream end');
 });
+
+test('a new record of the patient is a `record` event on their stream, ids only; another patient hears nothing of it', async (t) => {
+  const { app, as } = await serveCharts(t);
+  const base = await listening(app);
+  const mine = await openStream(t, base, as.patient);
+  const others = await openStream(t, base, as.other);
+  const observation = { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, subject: { reference: 'Patient/patient-0001' }, valueQuantity: { value: 7.1, unit: '%' } };
+  const created = await send<{ id: string }>(app, 'POST', '/fhir/Observation', as.doctor, observation);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const frame = await mine.next();
+  assert.equal(frame?.event, 'record');
+  assert.equal(frame?.id, undefined, 'no id: Last-Event-ID keeps counting trail entries');
+  assert.deepEqual(JSON.parse(frame!.data!), { record: `Observation/${created.body.id}`, version: 1 });
+  assert.equal(frame!.data!.includes('7.1'), false, 'no content');
+  await assert.rejects(others.next({ ms: 500 }), /nothing after/, 'the other patient\'s stream stays quiet');
+});

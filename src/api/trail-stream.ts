@@ -4,13 +4,16 @@
  * item /ledger/trail serves; new entries are sent as their blocks commit, never polled for. A
  * client resumes with `Last-Event-ID` (the last seq it saw) or `fromSeq`; without either it gets
  * only entries committed after it connected. A comment every 15 s keeps proxies from cutting
- * the connection. The stream ends when the client goes, when its token expires (it reconnects
+ * the connection. A new or updated version of one of the patient's records is a `record` event
+ * ({record: 'Type/id' or null, version}, ids only, no id line, so resuming still counts trail
+ * entries): the app shows new records without a reload. The stream ends when the client goes, when its token expires (it reconnects
  * with a fresh one, so a disabled account stops reading), or when the server closes.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { AUDIT_ENTRY_TABLE, auditCount, type WriteSetEntry } from '../contracts/index.js';
+import { AUDIT_ENTRY_TABLE, auditCount, RECORD_TABLE, type RecordRow, type WriteSetEntry } from '../contracts/index.js';
+import { fhirReferenceOf } from '../fhir/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { bearerToken, type AuthServer } from './auth/index.js';
@@ -98,7 +101,13 @@ class TrailStreams {
   #committed(writeSet: readonly WriteSetEntry[]): void {
     const touched = new Set(writeSet.filter(([table]) => table === AUDIT_ENTRY_TABLE).map(([, key]) => key.slice(0, key.lastIndexOf('|'))));
     const streams = [...touched].flatMap((patientId) => [...(this.#byPatient.get(patientId) ?? [])]);
-    if (streams.length > 0) setImmediate(() => streams.forEach((stream) => void stream.flush()));
+    const records = writeSet.filter(([table, , value]) => table === RECORD_TABLE && value !== null).map(([, , value]) => value as unknown as RecordRow);
+    const written = records.filter((record) => record.patientId !== null && record.status === 'active' && this.#byPatient.has(record.patientId));
+    if (streams.length === 0 && written.length === 0) return;
+    setImmediate(() => {
+      streams.forEach((stream) => void stream.flush());
+      for (const record of written) this.#byPatient.get(record.patientId!)?.forEach((stream) => stream.recordChanged(record));
+    });
   }
 }
 
@@ -162,6 +171,12 @@ class TrailStream {
       this.#last = item.entry.seq;
     }
     return items.length > 0;
+  }
+
+  /** Tells the client that `record`, one of the patient's, has a new version: ids only; it reads the record like any other. */
+  recordChanged(record: RecordRow): void {
+    if (this.#ended) return;
+    this.raw.write(`event: record\ndata: ${JSON.stringify({ record: fhirReferenceOf(this.node, record.recordId) ?? null, version: record.latestVersion })}\n\n`);
   }
 
   async #drained(): Promise<void> {

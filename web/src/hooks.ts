@@ -1,5 +1,6 @@
 /** Small React hooks the views share: loading a value from the node, and drafts that survive a sign-in. */
 import { useCallback, useEffect, useState } from 'react';
+import { followTrail } from './trail.js';
 
 export interface Loaded<T> {
   readonly data: T | undefined;
@@ -55,4 +56,9 @@ export function useRoute(): string[] {
     return () => removeEventListener('hashchange', changed);
   }, []);
   return hash.replace(/^#\/?/, '').split('/').filter((part) => part !== '').map(decodeURIComponent);
+}
+
+/** Calls `changed` whenever the node pushes a new version of one of the signed-in patient's records. */
+export function useRecordChanges(changed: () => void): void {
+  useEffect(() => followTrail(undefined, { onRecord: changed }), [changed]);
 }

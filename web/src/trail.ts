@@ -37,12 +37,18 @@ export async function loadTrail(fromSeq = 1): Promise<TrailItem[]> {
   }
 }
 
+/** What the node pushes on the trail stream: new trail entries, and new versions of the patient's records (ids only). */
+export interface TrailListener {
+  onEntry?(item: TrailItem): void;
+  onRecord?(change: { record: string | null; version: number }): void;
+}
+
 /**
- * Calls `onItem` for each trail entry the node pushes after `lastSeq` (server-sent events over a
- * fetch stream, which can carry the bearer token). Reconnects after a drop; returns a function
- * that stops it.
+ * Follows the patient's trail stream (server-sent events over a fetch stream, which can carry the
+ * bearer token): entries after `lastSeq` (only new ones when undefined), and record changes.
+ * Reconnects after a drop; returns a function that stops it.
  */
-export function followTrail(lastSeq: number, onItem: (item: TrailItem) => void): () => void {
+export function followTrail(lastSeq: number | undefined, listener: TrailListener): () => void {
   const stop = new AbortController();
   let seen = lastSeq;
   const run = async (): Promise<void> => {
@@ -50,11 +56,16 @@ export function followTrail(lastSeq: number, onItem: (item: TrailItem) => void):
       try {
         const session = await freshSession();
         if (session === undefined) return;
-        const response = await fetch('/ledger/trail/stream', { headers: { authorization: `Bearer ${session.accessToken}`, 'last-event-id': String(seen) }, signal: stop.signal });
+        const headers: Record<string, string> = { authorization: `Bearer ${session.accessToken}` };
+        if (seen !== undefined) headers['last-event-id'] = String(seen);
+        const response = await fetch('/ledger/trail/stream', { headers, signal: stop.signal });
         if (!response.ok || response.body === null) throw new Error(String(response.status));
-        for await (const item of events(response.body)) {
-          seen = Math.max(seen, item.entry.seq);
-          onItem(item);
+        for await (const { event, data } of events(response.body)) {
+          if (event === 'record') listener.onRecord?.(JSON.parse(data) as { record: string | null; version: number });
+          if (event !== 'entry') continue;
+          const item = JSON.parse(data) as TrailItem;
+          seen = Math.max(seen ?? 0, item.entry.seq);
+          listener.onEntry?.(item);
         }
       } catch {
         if (stop.signal.aborted) return;
@@ -66,7 +77,7 @@ export function followTrail(lastSeq: number, onItem: (item: TrailItem) => void):
   return () => stop.abort();
 }
 
-async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<TrailItem> {
+async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: string }> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -76,10 +87,11 @@ async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<TrailIt
     buffer += decoder.decode(value, { stream: true });
     let end: number;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
+      const lines = buffer.slice(0, end).split('\n');
       buffer = buffer.slice(end + 2);
-      const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
-      if (data !== '') yield JSON.parse(data) as TrailItem;
+      const field = (name: string) => lines.filter((line) => line.startsWith(`${name}:`)).map((line) => line.slice(name.length + 1).replace(/^ /, '')).join('\n');
+      const data = field('data');
+      if (data !== '') yield { event: field('event') || 'message', data };
     }
   }
 }

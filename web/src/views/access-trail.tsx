@@ -36,7 +36,7 @@ export function AccessTrail() {
   const lastSeq = loaded.data?.at(-1)?.entry.seq;
   useEffect(() => {
     if (loaded.data === undefined) return;
-    return followTrail(lastSeq ?? 0, (item) => setPushed((items) => (items.some((i) => i.entry.seq === item.entry.seq) ? items : [...items, item])));
+    return followTrail(lastSeq ?? 0, { onEntry: (item) => setPushed((items) => (items.some((i) => i.entry.seq === item.entry.seq) ? items : [...items, item])) });
   }, [loaded.data, lastSeq]);
   const all = useMemo(() => [...(loaded.data ?? []), ...pushed.filter((item) => item.entry.seq > (lastSeq ?? 0))].reverse(), [loaded.data, pushed, lastSeq]);
   const shown = all.filter((item) => matches(item, filter));

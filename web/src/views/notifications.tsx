@@ -1,5 +1,5 @@
 /** The patient's notifications: break-the-glass accesses to their record and their review outcome. */
-import { useLoaded } from '../hooks.js';
+import { useLoaded, useRecordChanges } from '../hooks.js';
 import { call } from '../node-api.js';
 import { Show, Explain } from '../components/feedback.js';
 import { denialWords, purposeWords, when } from '../plain-words.js';
@@ -18,6 +18,7 @@ async function newRecords(patientId: string): Promise<Resource[]> {
 export function Notifications({ patientId }: { patientId: string }) {
   const events = useLoaded(() => call<{ events: BreakTheGlassEvent[] }>('/ledger/break-the-glass').then((a) => a.events), []);
   const records = useLoaded(() => newRecords(patientId), [patientId]);
+  useRecordChanges(records.reload);
   return (
     <>
       <h1>Notifications</h1>

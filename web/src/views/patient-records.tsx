@@ -1,5 +1,5 @@
 /** The patient's own records: problems, medications, allergies, immunisations, visits and labs with trends. */
-import { useLoaded } from '../hooks.js';
+import { useLoaded, useRecordChanges } from '../hooks.js';
 import { conceptText, dateOf, patientQuery, quantityOf, searchAll, trends, type Resource } from '../fhir.js';
 import { Show } from '../components/feedback.js';
 import { TrendChart } from '../components/trend-chart.js';
@@ -20,6 +20,7 @@ async function loadRecords(patientId: string): Promise<Map<string, Resource[]>> 
 
 export function PatientRecords({ patientId }: { patientId: string }) {
   const loaded = useLoaded(() => loadRecords(patientId), [patientId]);
+  useRecordChanges(loaded.reload);
   return (
     <>
       <h1>My records</h1>
