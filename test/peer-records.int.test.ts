@@ -190,6 +190,7 @@ test('a record shared with one clinician of the hospital, not the whole hospital
   await committed(hospital.node, hospital.node.signAsOrg('agreements.countersign', { agreementId: 'dsa-a-b' }));
   const grant = { grantee: { kind: 'practitioner' as const, id: 'dr-b' }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
   assert.equal(await practice.node.consent.grant('pt-1', 'grant-dr-b', grant), 'ok');
+  await practice.node.consent.settled();
 
   // Written after the grant: wrapped to dr-b's key, which the hospital's node holds, and not to the hospital's own.
   const write = await practice.node.records.write({ practitionerId: 'dr-a', patientId: 'pt-1', resource: { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, valueString: '7.3' } });
@@ -201,4 +202,5 @@ test('a record shared with one clinician of the hospital, not the whole hospital
   await until('the hospital\'s search to find the record shared with its clinician', () => search().includes(write.recordId));
   const read = await hospital.node.access.read(clinician, write.recordId, { purpose: 'TREAT' });
   assert.equal(read.outcome, 'permit');
+  assert.equal((await hospital.node.waitForTx(read.txId)).status, 'ok', 'the access is on the ledger');
 });

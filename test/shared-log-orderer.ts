@@ -37,8 +37,14 @@ export class SharedLog {
       .then(() => this.#cut())
       .finally(() => {
         this.#cutting = undefined;
-        if (this.#queue.length > 0) this.#schedule();
+        // Without a proposer (its node closed) nothing can be cut: stop rather than spin, which
+        // would keep the test process alive.
+        if (this.#queue.length > 0 && this.#hasProposer()) this.#schedule();
       });
+  }
+
+  #hasProposer(): boolean {
+    return this.#members.some((member) => member.proposer && member.consumer !== undefined);
   }
 
   async #cut(): Promise<void> {
