@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { generateSigningKey, sha256, toHex } from '../src/crypto/index.js';
+import { signHeader } from '../src/ledger/index.js';
 import { checkView, launchChromium, signIn } from './web-browser.js';
 
 const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -125,7 +127,7 @@ test('3. the patient grants the hospital clinician access, and the hospital clin
   await signIn(grey, hospital, 'clinician', 'dr-grey', `#/chart/${PATIENT}`);
   await eventually(grey, '7.3 %', () => grey.reload());
   await grey.getByRole('button', { name: /^Verify Observation/ }).first().click();
-  await grey.getByText(/✓ verified: written by/).first().waitFor();
+  await grey.getByText(/✓ verified: signed by key/).first().waitFor();
   await checkView(grey, '07-hospital-chart');
 });
 
@@ -165,7 +167,27 @@ test('5. the patient sees every access, each with a green proof badge, and is no
   const granted = patient.getByRole('listitem').filter({ hasText: 'opened your record in an emergency' });
   assert.match(await granted.innerText(), /Reason: Unconscious in the emergency department, suspected overdose/);
   await checkView(patient, '11-patient-notifications');
+
+  // A node that proves a row against a log of its own making, signed by a key it made up, gets a red badge.
+  await patient.route(/\/ledger\/trail\?/, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.json()) as { entries: { entry: { txId: string }; proof: unknown }[] };
+    body.entries[0]!.proof = forgedProof(body.entries[0]!.entry.txId);
+    await route.fulfill({ response, json: body });
+  });
+  await patient.goto(`${practice}/#/access`);
+  await patient.locator('td .badge.bad').first().waitFor();
+  assert.equal(await patient.locator('td .badge.bad').count(), 1, 'only the forged row');
+  await patient.unroute(/\/ledger\/trail\?/);
 });
+
+/** An inclusion proof of `txId` in a one-leaf log, under a tree head signed by a fresh key: well formed, and not of this ledger. */
+function forgedProof(txId: string): unknown {
+  const key = generateSigningKey();
+  const leafHash = toHex(sha256(new TextEncoder().encode(txId)));
+  const treeHead = signHeader({ height: 0, prevHash: '00'.repeat(32), time: Date.now(), txRoot: leafHash, logSize: 1, logRoot: leafHash, appHash: '00'.repeat(32), proposer: key.keyId }, key);
+  return { txId, leafIndex: 0, treeSize: 1, leafHash, inclusionProof: [], treeHead };
+}
 
 test('6. tampering with the stored tree head turns the banner red', async () => {
   await patient.evaluate((origin) => {

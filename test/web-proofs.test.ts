@@ -9,8 +9,8 @@ import { describe, test } from 'node:test';
 import { canonicalize, generateSigningKey, sha256, toHex } from '../src/crypto/index.js';
 import { headerSigningMessage, MemoryNodeStore, MerkleLog, signHeader } from '../src/ledger/index.js';
 import { verifyConsistency, verifyInclusion } from '../web/src/merkle.js';
-import { canonicalJson } from '../web/src/record-proof.js';
-import { checkSignature, signedMessage, type TreeHead } from '../web/src/tree-head.js';
+import { canonicalJson } from '../web/src/canonical-json.js';
+import { checkGrowth, checkSignature, signedMessage, type TreeHead } from '../web/src/tree-head.js';
 
 const SIZE_MAX = 40;
 const log = new MerkleLog(new MemoryNodeStore(), 0);
@@ -51,6 +51,15 @@ describe('signed tree heads', () => {
 
   test('the browser signs over exactly the bytes the node signs', () => {
     assert.deepEqual(signedMessage(head), headerSigningMessage(head));
+  });
+
+  test('a second, different header for a log size this browser saw is a fork, even with the same root', async () => {
+    const seen = { treeSize: head.logSize, logRoot: head.logRoot, proposerKey: toHex(key.publicKey), height: head.height, appHash: head.appHash, proposer: head.proposer };
+    await checkGrowth(seen, head, undefined);
+    await assert.rejects(checkGrowth(seen, { ...head, height: head.height + 1000 }, undefined), /two different block headers/);
+    await assert.rejects(checkGrowth(seen, { ...head, appHash: '02'.repeat(32) }, undefined), /two different block headers/);
+    await assert.rejects(checkGrowth(seen, { ...head, logRoot: '03'.repeat(32) }, undefined), /different root/);
+    await assert.rejects(checkGrowth(seen, { ...head, logSize: head.logSize - 1 }, undefined), /shrank/);
   });
 
   test('a header the node signed verifies; one with another root, or under another key, is refused naming why', async () => {

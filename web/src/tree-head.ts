@@ -48,6 +48,10 @@ export interface SeenTreeHead {
   readonly treeSize: number;
   readonly logRoot: string;
   readonly proposerKey: string;
+  /** The signed header's other fields: one log size has one header, so a second one is a fork. */
+  readonly height?: number;
+  readonly appHash?: string;
+  readonly proposer?: string;
 }
 
 const storageKey = (origin: string): string => `chartchain:tree-head:${origin}`;
@@ -71,6 +75,8 @@ export async function checkGrowth(seen: SeenTreeHead, head: TreeHead, proof: rea
   if (head.logSize < seen.treeSize) throw new LedgerCheckError(`the log shrank: this browser saw ${seen.treeSize} entries, the node now shows ${head.logSize}`);
   if (head.logSize === seen.treeSize) {
     if (head.logRoot !== seen.logRoot) throw new LedgerCheckError(`the log of ${head.logSize} entries has a different root than this browser saw before`);
+    const same = (seen.height ?? head.height) === head.height && (seen.appHash ?? head.appHash) === head.appHash && (seen.proposer ?? head.proposer) === head.proposer;
+    if (!same) throw new LedgerCheckError(`the node signed two different block headers for the log of ${head.logSize} entries`);
     return;
   }
   if (proof === undefined || !(await verifyConsistency(seen.treeSize, head.logSize, seen.logRoot, head.logRoot, proof))) {

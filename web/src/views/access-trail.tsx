@@ -78,7 +78,7 @@ function Row({ item }: { item: TrailItem }) {
       <td>{purposeWords(entry.purpose)}</td>
       <td>{basisWords(entry.basis?.kind)}</td>
       <td>{entry.outcome === null ? '—' : refused ? `refused: ${denialWords(entry.reason)}` : 'allowed'}</td>
-      <td><ProofBadge proof={item.proof} /></td>
+      <td><ProofBadge proof={item.proof} txId={entry.txId} /></td>
     </tr>
   );
 }

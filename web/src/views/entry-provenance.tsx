@@ -16,7 +16,7 @@ export function EntryProvenance({ resource, purpose }: { resource: Resource; pur
     setState({ state: 'checking' });
     const headers = { 'x-purpose-of-use': purpose };
     try {
-      const checked = await verifyVersion(resource.resourceType, resource.id ?? '', vid, headers);
+      const checked = await verifyVersion(resource, vid, headers);
       const provenances = resourcesOf<Provenance>(await call(`/fhir/Provenance?target=${encodeURIComponent(`${resource.resourceType}/${resource.id}`)}`, { headers }));
       const mine = provenances.find((p) => p.target?.some((t) => t.reference?.endsWith(`/_history/${vid}`))) ?? provenances.at(-1);
       setState({ state: 'verified', author: mine?.agent?.[0]?.who?.reference ?? 'unknown', org: mine?.agent?.[0]?.onBehalfOf?.reference ?? 'unknown', checked });
@@ -29,7 +29,7 @@ export function EntryProvenance({ resource, purpose }: { resource: Resource; pur
   if (state.state === 'failed') return <span className="badge bad" role="alert">✗ {state.why}</span>;
   return (
     <span className="badge ok" role="status">
-      ✓ verified: written by {state.author.replace(/^.*\//, '')} of {state.org.replace(/^.*\//, '')}, block {state.checked.height}, log entry {state.checked.leafIndex + 1} of {state.checked.treeSize}
+      ✓ verified: signed by key {state.checked.signer.slice(0, 8)}… ({state.author.replace(/^.*\//, '')} of {state.org.replace(/^.*\//, '')}, as the node's Provenance names them), block {state.checked.height}, log entry {state.checked.leafIndex + 1} of {state.checked.treeSize}
     </span>
   );
 }
