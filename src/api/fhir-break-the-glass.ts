@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENT_TABLE, type BreakTheGlassRow, type PatientRow } from '../contracts/index.js';
 import { FhirError } from '../fhir/index.js';
-import { AccessLogUnavailableError, BreakTheGlassRefusedError, type ChartChainNode } from '../node/index.js';
+import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type ChartChainNode } from '../node/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
 import { jsonBody, send } from './fhir-json.js';
 import { badParameter, parametersOf, parametersResource, valueOf } from './fhir-parameters.js';
@@ -54,7 +54,7 @@ function glassRequest(resource: Parameters<typeof parametersOf>[0]): GlassReques
   const purpose = valueOf(parameters, 'purpose', 'valueCode');
   if (typeof purpose !== 'string' || !(BTG_PURPOSES as readonly string[]).includes(purpose)) throw badParameter('purpose', `is required: a valueCode, one of ${BTG_PURPOSES.join(', ')}`);
   const reason = valueOf(parameters, 'reason', 'valueString');
-  if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > BTG_REASON_LENGTH_MAX || /[\u0000-\u001f\u007f]/.test(reason)) {
+  if (typeof reason !== 'string' || !isNoteText(reason)) {
     throw badParameter('reason', `is required: a valueString of one line, 1 to ${BTG_REASON_LENGTH_MAX} characters`);
   }
   const minutes = valueOf(parameters, 'minutes', 'valueInteger');

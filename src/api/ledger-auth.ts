@@ -55,6 +55,7 @@ export function trailPatientOf(node: ChartChainNode, grant: AccessGrant, asked: 
   if (grant.principal.kind === 'patient') return homePatientOf(node, grant);
   if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
   if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
+  if (node.store.state.get(PATIENT_TABLE, asked) === undefined) throw new ApiError(404, 'not-found', 'no patient has that pseudonym');
   return asked;
 }
 

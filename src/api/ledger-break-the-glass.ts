@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BTG_REASON_LENGTH_MAX } from '../contracts/index.js';
-import { AccessLogUnavailableError, BreakTheGlassRefusedError, type ChartChainNode } from '../node/index.js';
+import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AuthServer } from './auth/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
@@ -70,7 +70,7 @@ function reviewBody(request: FastifyRequest): { justified: boolean; note?: strin
   if (typeof body['justified'] !== 'boolean') throw new ApiError(400, 'bad-request', 'justified must be true or false');
   const note = body['note'];
   if (note === undefined) return { justified: body['justified'] };
-  if (typeof note !== 'string' || note.length === 0 || note.length > BTG_REASON_LENGTH_MAX || /[\u0000-\u001f\u007f]/.test(note)) {
+  if (typeof note !== 'string' || !isNoteText(note)) {
     throw new ApiError(400, 'bad-request', `note must be one line of 1 to ${BTG_REASON_LENGTH_MAX} characters`);
   }
   return { justified: body['justified'], note };

@@ -104,7 +104,7 @@ function refusalOf(error: FastifyError | ApiError): { statusCode: number; error:
   if (error instanceof ApiError) return { statusCode: error.statusCode, error: error.code, reason: error.message };
   const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (statusCode === 500) return storageRefusal(error) ?? { statusCode, error: 'internal', reason: 'internal error' };
-  return { statusCode, error: 'bad-request', reason: error.message };
+  return { statusCode, error: statusCode === 413 ? 'payload-too-large' : 'bad-request', reason: error.message };
 }
 
 function storageRefusal(error: unknown): { statusCode: number; error: string; reason: string } | undefined {

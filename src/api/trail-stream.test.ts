@@ -7,7 +7,7 @@ import { auditCount } from '../contracts/index.js';
 import { AuthServer, parseScopes } from './auth/index.js';
 import { buildServer } from './server.js';
 import { send, serveCharts } from './served-node-fixture.js';
-import { registerTrailStream, TRAIL_STREAMS_PER_PATIENT_MAX } from './trail-stream.js';
+import { registerTrailStream, TRAIL_STREAMS_PER_CALLER_MAX } from './trail-stream.js';
 
 /** One server-sent event, or a comment. */
 interface Frame {
@@ -148,15 +148,20 @@ test('a stream sends keep-alive comments', async (t) => {
   assert.deepEqual(await stream.next({ comments: true, ms: 2_000 }), { comment: 'keep-alive' });
 });
 
-test('at most a few streams of one trail are open at once, and a client that leaves frees its place', async (t) => {
-  const { app, as } = await serveCharts(t);
+test('a caller may hold only a few streams at once, an auditor\'s never take the patient\'s places, and a client that leaves frees its place', async (t) => {
+  const { app, as, patientId } = await serveCharts(t);
   const base = await listening(app);
+  const hogged: Stream[] = [];
+  while (hogged.length < TRAIL_STREAMS_PER_CALLER_MAX) hogged.push(await openStream(t, base, as.auditor, `?patient=${patientId}`));
+  assert.deepEqual(hogged.map((stream) => stream.response.status), hogged.map(() => 200));
+  assert.equal((await openStream(t, base, as.auditor, `?patient=${patientId}`)).response.status, 429, 'the auditor has used their places');
   const open: Stream[] = [];
-  while (open.length < TRAIL_STREAMS_PER_PATIENT_MAX) open.push(await openStream(t, base, as.patient));
-  assert.deepEqual(open.map((stream) => stream.response.status), open.map(() => 200));
+  while (open.length < TRAIL_STREAMS_PER_CALLER_MAX) open.push(await openStream(t, base, as.patient));
+  assert.deepEqual(open.map((stream) => stream.response.status), open.map(() => 200), 'the patient still has all of theirs');
   const refused = await openStream(t, base, as.patient);
   assert.deepEqual([refused.response.status, ((await refused.response.json()) as { error: string }).error], [429, 'too-many-streams']);
   assert.equal((await openStream(t, base, as.other)).response.status, 200, 'another patient has places of their own');
+  assert.equal((await openStream(t, base, as.auditor, '?patient=ffffffffffffffffffffffffffffffff')).response.status, 404, 'a pseudonym of nobody opens no stream');
 
   open[0]!.close();
   const deadline = performance.now() + 5_000;

@@ -22,8 +22,12 @@ import { trailItems } from './trail-items.js';
 
 /** How often an idle stream sends a comment. */
 export const TRAIL_KEEP_ALIVE_MS = 15_000;
-/** Open streams one patient's trail may have at once (a tab each); more are a 429. */
-export const TRAIL_STREAMS_PER_PATIENT_MAX = 8;
+/** Open streams one caller may have at once (a tab each); more are a 429. Counted per caller, so an auditor's streams never take a patient's places. */
+export const TRAIL_STREAMS_PER_CALLER_MAX = 8;
+/** Open streams on the whole node; more are a 503 with Retry-After. */
+export const TRAIL_STREAMS_MAX = 256;
+/** Bytes a client may leave unread before its stream is ended (it resumes from the last id it read). */
+const UNREAD_BYTES_MAX = 1 << 20;
 /** Entries read from state and written at a time; the next page waits for the client to drain. */
 const PAGE = 100;
 /** setTimeout's longest delay. */
@@ -35,12 +39,18 @@ export function registerTrailStream(app: FastifyInstance, node: ChartChainNode, 
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => streams.stop());
   app.get<{ Querystring: Record<string, unknown> }>('/ledger/trail/stream', async (request, reply) => {
-    const patientId = trailPatientOf(node, await ledgerGrant(auth, request, reply), request.query['patient']);
+    const grant = await ledgerGrant(auth, request, reply);
+    const patientId = trailPatientOf(node, grant, request.query['patient']);
     const after = startAfter(node, patientId, request);
-    if (streams.countOf(patientId) >= TRAIL_STREAMS_PER_PATIENT_MAX) throw new ApiError(429, 'too-many-streams', `a trail may have at most ${TRAIL_STREAMS_PER_PATIENT_MAX} streams open at once`);
+    const caller = `${grant.principal.org}/${grant.principal.kind}/${grant.principal.id}`;
+    if (streams.countOf(caller) >= TRAIL_STREAMS_PER_CALLER_MAX) throw new ApiError(429, 'too-many-streams', `a caller may have at most ${TRAIL_STREAMS_PER_CALLER_MAX} streams open at once`);
+    if (streams.total >= TRAIL_STREAMS_MAX) {
+      void reply.header('retry-after', '30');
+      throw new ApiError(503, 'unavailable:streams', 'this node has as many open streams as it serves; try again shortly');
+    }
     const stream = new TrailStream(node, patientId, after, reply.raw, { keepAliveMs: options.keepAliveMs ?? TRAIL_KEEP_ALIVE_MS, endsAt: expiryOf(request) });
     reply.hijack();
-    streams.add(stream);
+    streams.add(stream, caller);
     stream.open(reply.getHeaders() as OutgoingHttpHeaders);
     return reply;
   });
@@ -66,25 +76,37 @@ function expiryOf(request: FastifyRequest): number {
   return exp === undefined ? Number.POSITIVE_INFINITY : exp * 1000;
 }
 
-/** Every open stream by patient, told when their trail grows. */
+/** Every open stream by patient, told when their trail grows; and how many each caller holds. */
 class TrailStreams {
   readonly #byPatient = new Map<string, Set<TrailStream>>();
+  readonly #byCaller = new Map<string, number>();
+  #total = 0;
   readonly #unsubscribe: () => void;
 
   constructor(node: ChartChainNode) {
     this.#unsubscribe = node.onCommitted((writeSet) => this.#committed(writeSet));
   }
 
-  countOf(patientId: string): number {
-    return this.#byPatient.get(patientId)?.size ?? 0;
+  get total(): number {
+    return this.#total;
   }
 
-  add(stream: TrailStream): void {
+  countOf(caller: string): number {
+    return this.#byCaller.get(caller) ?? 0;
+  }
+
+  add(stream: TrailStream, caller: string): void {
     const open = this.#byPatient.get(stream.patientId) ?? new Set();
     this.#byPatient.set(stream.patientId, open.add(stream));
+    this.#byCaller.set(caller, this.countOf(caller) + 1);
+    this.#total++;
     stream.onEnd(() => {
       open.delete(stream);
       if (open.size === 0) this.#byPatient.delete(stream.patientId);
+      const left = this.countOf(caller) - 1;
+      if (left === 0) this.#byCaller.delete(caller);
+      else this.#byCaller.set(caller, left);
+      this.#total--;
     });
   }
 
@@ -135,7 +157,7 @@ class TrailStream {
     this.raw.on('close', () => this.end());
     this.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     this.raw.flushHeaders();
-    this.#timers.push(setInterval(() => this.raw.write(': keep-alive\n\n'), this.options.keepAliveMs));
+    this.#timers.push(setInterval(() => this.#write(': keep-alive\n\n'), this.options.keepAliveMs));
     this.#timers.push(setTimeout(() => this.end(), Math.min(Math.max(this.options.endsAt - Date.now(), 0), TIMER_MAX_MS)));
     void this.flush();
   }
@@ -176,7 +198,13 @@ class TrailStream {
   /** Tells the client that `record`, one of the patient's, has a new version: ids only; it reads the record like any other. */
   recordChanged(record: RecordRow): void {
     if (this.#ended) return;
-    this.raw.write(`event: record\ndata: ${JSON.stringify({ record: fhirReferenceOf(this.node, record.recordId) ?? null, version: record.latestVersion })}\n\n`);
+    this.#write(`event: record\ndata: ${JSON.stringify({ record: fhirReferenceOf(this.node, record.recordId) ?? null, version: record.latestVersion })}\n\n`);
+  }
+
+  /** Writes `frame` unless the client has left more than UNREAD_BYTES_MAX unread, which ends the stream instead. */
+  #write(frame: string): void {
+    if (this.raw.writableLength > UNREAD_BYTES_MAX) this.end();
+    else this.raw.write(frame);
   }
 
   async #drained(): Promise<void> {

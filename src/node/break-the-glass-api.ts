@@ -17,6 +17,18 @@ export class BreakTheGlassRefusedError extends RangeError {
   }
 }
 
+/**
+ * Characters a note may not hold: controls (C0, DEL, C1), lone surrogates, line and paragraph
+ * separators, and the bidirectional overrides and isolates, which could make the text after
+ * them read differently to the patient or the privacy officer than it was written.
+ */
+const NOT_IN_A_NOTE = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/** True for a break-the-glass reason or review note: one line of 1 to BTG_REASON_LENGTH_MAX characters, not only spaces, without NOT_IN_A_NOTE. */
+export function isNoteText(text: string): boolean {
+  return text.trim().length > 0 && text.length <= BTG_REASON_LENGTH_MAX && !NOT_IN_A_NOTE.test(text);
+}
+
 /** Who may open a break-the-glass event's notes: the patient, or the organisation that broke the glass. */
 export type NoteReader = Extract<RecordReader, { kind: 'organisation' } | { kind: 'patient' }>;
 
@@ -94,7 +106,7 @@ export class NodeBreakTheGlass {
   /** `text` (1 to BTG_REASON_LENGTH_MAX characters, one line) sealed to the patient's and this organisation's current encryption keys; the contract refuses any other readers. */
   async #seal(text: string, context: NoteContext): Promise<SealedNote> {
     // The contract sees only ciphertext, so the text's bounds are checked here, before sealing.
-    if (text.length === 0 || text.length > BTG_REASON_LENGTH_MAX || /[\u0000-\u001f\u007f]/.test(text)) throw new BreakTheGlassRefusedError('invalid:bad-body');
+    if (!isNoteText(text)) throw new BreakTheGlassRefusedError('invalid:bad-body');
     const patient = this.host.chain.state.get(PATIENT_TABLE, context.patientId) as unknown as PatientRow | undefined;
     if (patient === undefined) throw new BreakTheGlassRefusedError('denied:no-such-patient');
     const org = this.host.chain.state.get(ORG_TABLE, this.host.orgId) as unknown as OrgRow;

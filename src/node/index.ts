@@ -13,7 +13,7 @@ export { verifyDataDir, verifyExportFile, countBlocks, type VerifyOptions } from
 export { loadOrgKeys, type OrgKeys } from './org-keys.js';
 export { erasureLine, erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
 export { NodeAccess, AccessLogUnavailableError, type AccessResult, type ProvenEntry, type ReleasedRecord, type SearchedVersion } from './access-api.js';
-export { NodeBreakTheGlass, BreakTheGlassRefusedError, type BreakTheGlassTexts, type NoteReader } from './break-the-glass-api.js';
+export { NodeBreakTheGlass, BreakTheGlassRefusedError, isNoteText, type BreakTheGlassTexts, type NoteReader } from './break-the-glass-api.js';
 export { NoteUnavailableError } from './sealed-note.js';
 export { NodeConsent } from './consent-api.js';
 export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
