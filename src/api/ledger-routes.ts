@@ -14,6 +14,7 @@ import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
 import type { AuthServer } from './auth/index.js';
 import { ledgerGrant, ledgerGuard, trailPatientOf } from './ledger-auth.js';
 import { registerBreakTheGlassRoutes } from './ledger-break-the-glass.js';
+import { registerAccessSearch } from './access-search.js';
 import { trailItems } from './trail-items.js';
 import { registerTrailStream } from './trail-stream.js';
 import { treeHeadDocument } from './tree-head.js';
@@ -126,6 +127,8 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
   registerBreakTheGlassRoutes(app, node, auth);
 
   app.get('/ledger/erasures', audit, async () => ({ erasures: node.erasures() }));
+
+  registerAccessSearch(app, node, auth);
 
   // The registry of data-sharing agreements, terminated ones included: terms between organisations, no patient in them.
   app.get('/ledger/agreements', audit, async () => ({

@@ -120,8 +120,22 @@ export async function freshSession(): Promise<Session | undefined> {
   return refresh(session);
 }
 
-/** Trades the refresh token for new tokens; undefined (and the session cleared) when the node refuses. */
-export async function refresh(session: Session): Promise<Session | undefined> {
+/** The refresh under way, if any: refresh tokens rotate and a reused one ends the whole session, so concurrent requests share one. */
+let refreshing: { readonly token: string | undefined; readonly done: Promise<Session | undefined> } | undefined;
+
+/** Trades the refresh token for new tokens, once however many requests ask at the same time; undefined (and the session cleared) when the node refuses. */
+export function refresh(session: Session): Promise<Session | undefined> {
+  const current = currentSession();
+  // Another request already renewed the session this one started with.
+  if (current !== undefined && current.accessToken !== session.accessToken && current.expiresAt - Date.now() > 20_000) return Promise.resolve(current);
+  if (refreshing?.token !== session.refreshToken) {
+    const done = renew(session).finally(() => (refreshing = undefined));
+    refreshing = { token: session.refreshToken, done };
+  }
+  return refreshing!.done;
+}
+
+async function renew(session: Session): Promise<Session | undefined> {
   if (session.refreshToken === undefined) return endSession();
   try {
     const next = sessionOf(session.role, await tokenRequest({ grant_type: 'refresh_token', refresh_token: session.refreshToken, client_id: CLIENT_ID }));
