@@ -37,7 +37,7 @@ export function Reviews() {
 }
 
 function Review({ event, onReviewed }: { event: BreakTheGlassEvent; onReviewed(): void }) {
-  const detail = useLoaded(() => call<BreakTheGlassEvent>(`/ledger/break-the-glass/${event.btgId}`), [event.btgId]);
+  const detail = useLoaded(async () => (event.outcome === 'permit' ? call<BreakTheGlassEvent>(`/ledger/break-the-glass/${event.btgId}`) : event), [event]);
   const [note, setNote] = useState('');
   const [error, setError] = useState<Error | undefined>();
   const review = async (justified: boolean) => {
@@ -55,8 +55,10 @@ function Review({ event, onReviewed }: { event: BreakTheGlassEvent; onReviewed()
       <dl className="facts">
         <dt>Purpose</dt><dd>{purposeWords(event.purpose)}</dd>
         <dt>Reason</dt><dd>{event.reason ?? '(sealed; cannot be opened here)'}</dd>
-        <dt>Window</dt><dd>{when(event.start)} to {when(event.end)}</dd>
-        <dt>Read during it</dt><dd><Show loaded={detail} what="the reads">{(d) => <>{(d.reads ?? []).length} reads{(d.reads ?? []).length === 0 ? '' : `: ${(d.reads ?? []).map((r) => r.record ?? r.entry.kind).join(', ')}`}</>}</Show></dd>
+        {event.outcome === 'permit' && <>
+          <dt>Window</dt><dd>{when(event.start)} to {when(event.end)}</dd>
+          <dt>Read during it</dt><dd><Show loaded={detail} what="the reads">{(d) => <>{(d.reads ?? []).length} reads{(d.reads ?? []).length === 0 ? '' : `: ${(d.reads ?? []).map((r) => r.record ?? r.entry.kind).join(', ')}`}</>}</Show></dd>
+        </>}
       </dl>
       {event.outcome !== 'permit' ? <p>Refused by the ledger ({event.denial ?? 'denied'}): nothing was opened, nothing to review.</p> : event.review !== null ? <Done>Reviewed {when(event.review.at)}: {event.review.justified ? 'justified' : 'not justified'}{event.reviewNote === null ? '' : ` (${event.reviewNote})`}</Done> : (
         <form onSubmit={(e) => e.preventDefault()}>
