@@ -43,8 +43,13 @@ test('ids a client chooses never reach the chain: records and patients go on it 
   assert.deepEqual([read.status, read.body['id'], (read.body['subject'] as JsonObject)['reference']], [200, OBSERVATION_ID, `Patient/${PATIENT_ID}`]);
   const found = await call(app, 'GET', `/fhir/Observation?patient=${PATIENT_ID}`);
   assert.deepEqual((found.body['entry'] as JsonObject[]).map((entry) => (entry['resource'] as JsonObject)['id']), [OBSERVATION_ID]);
-  const events = await call(app, 'GET', `/fhir/AuditEvent?patient=${PATIENT_ID}&_count=100`, { token: 'auditor:auditor-1' });
-  const what = (events.body['entry'] as JsonObject[]).flatMap((entry) => ((entry['resource'] as JsonObject)['entity'] as JsonObject[]).map((entity) => (entity['what'] as JsonObject)['reference'])).filter((reference) => reference !== undefined);
+  // A read answers once its access transaction is durable; its block, and so its audit entry, may come a moment later.
+  const audited = async (): Promise<unknown[]> => {
+    const events = await call(app, 'GET', `/fhir/AuditEvent?patient=${PATIENT_ID}&_count=100`, { token: 'auditor:auditor-1' });
+    return (events.body['entry'] as JsonObject[]).flatMap((entry) => ((entry['resource'] as JsonObject)['entity'] as JsonObject[]).map((entity) => (entity['what'] as JsonObject)['reference'])).filter((reference) => reference !== undefined);
+  };
+  let what = await audited();
+  for (const deadline = Date.now() + 10_000; !what.includes(`Observation/${OBSERVATION_ID}/_history/1`) && Date.now() < deadline; what = await audited()) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.ok(what.includes(`Patient/${PATIENT_ID}`) && what.includes(`Observation/${OBSERVATION_ID}/_history/1`), JSON.stringify(what));
   const provenance = await call(app, 'GET', `/fhir/Provenance?target=Observation/${OBSERVATION_ID}`);
   const target = (((provenance.body['entry'] as JsonObject[])[0]!['resource'] as JsonObject)['target'] as JsonObject[])[0]!;
