@@ -4,10 +4,11 @@
  * the access contract; and `$break-the-glass-choice`, the patient's own opt-in, read and set.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENT_TABLE, type BreakTheGlassRow, type PatientRow } from '../contracts/index.js';
+import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENT_TABLE, type BreakTheGlassRow } from '../contracts/index.js';
 import { FhirError } from '../fhir/index.js';
 import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type ChartChainNode } from '../node/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
+import { custodialHere } from './custodial-patient.js';
 import { jsonBody, send } from './fhir-json.js';
 import { badParameter, parametersOf, parametersResource, valueOf } from './fhir-parameters.js';
 import type { FhirCaller } from './fhir-routes.js';
@@ -39,7 +40,7 @@ export function registerBreakTheGlassOperations(fhir: FastifyInstance, node: Cha
   });
 
   fhir.post<{ Params: Params }>('/Patient/:id/$break-the-glass-choice', async (request, reply) => {
-    const patientId = custodialHere(node, ownPatient(node, callerOf(request), request.params.id, 'update'));
+    const patientId = custodialHere(node, ownPatient(node, callerOf(request), request.params.id, 'update'), 'consent.set-break-the-glass');
     const optIn = valueOf(parametersOf(jsonBody(request, 'Parameters')), 'optIn', 'valueBoolean');
     if (typeof optIn !== 'boolean') throw badParameter('optIn', 'is required: a valueBoolean');
     const status = await node.consent.setBreakTheGlass(patientId, optIn);
@@ -101,13 +102,4 @@ function ownPatient(node: ChartChainNode, caller: FhirCaller, id: string, intera
     throw FhirError.of(403, 'forbidden', `only the patient ${interaction === 'read' ? 'reads' : 'sets'} their own break-the-glass choice, with a token for their Consent`);
   }
   return self;
-}
-
-/** `patientId` when this node holds their keys (a custodial patient at home here); a 403 for a patient who signs for themself. */
-function custodialHere(node: ChartChainNode, patientId: string): string {
-  const patient = node.store.state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
-  if (patient?.custody !== 'custodial' || patient.homeOrg !== node.config.orgId || !node.records.keystore.has(`patient:${patientId}:signing`)) {
-    throw FhirError.of(403, 'forbidden', 'this node does not hold your keys: sign consent.set-break-the-glass with your own key and submit it to POST /ledger/tx');
-  }
-  return patientId;
 }

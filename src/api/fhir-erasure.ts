@@ -5,10 +5,11 @@
  * confirmed deleting the ciphertext, and which have not yet.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { PATIENT_TABLE, type PatientRow, type RecordRow } from '../contracts/index.js';
+import type { RecordRow } from '../contracts/index.js';
 import { FhirError, recordOf } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode, ErasureStatus } from '../node/index.js';
+import { custodialHere } from './custodial-patient.js';
 import { send } from './fhir-json.js';
 import type { FhirCaller } from './fhir-routes.js';
 
@@ -19,7 +20,7 @@ export function registerErasureOperations(fhir: FastifyInstance, node: ChartChai
   fhir.post<{ Params: Params }>('/:type/:id/$erase', async (request, reply) => {
     const record = ownRecord(node, callerOf(request), request.params);
     if (record.status === 'erased') throw FhirError.of(410, 'deleted', `${request.params.type}/${request.params.id} was erased already`);
-    const patientId = custodialHere(node, record.patientId!);
+    const patientId = custodialHere(node, record.patientId!, 'records.erase');
     const tx = node.records.erase(record.recordId, { patientId }, (type, body) => node.signAsOrg(type, body));
     const { status } = await node.submitAndWait(tx);
     if (status !== 'ok') throw FhirError.of(409, 'conflict', `the ledger refused the erasure (${status})`);
@@ -48,15 +49,6 @@ function ownRecord(node: ChartChainNode, caller: FhirCaller, params: Params): Re
     throw FhirError.of(404, 'not-found', `${params.type}/${params.id} is not known`);
   }
   return record;
-}
-
-/** `patientId` when this node holds their keys; a 403 for a patient who signs for themself. */
-function custodialHere(node: ChartChainNode, patientId: string): string {
-  const patient = node.store.state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
-  if (patient?.custody !== 'custodial' || patient.homeOrg !== node.config.orgId || !node.records.keystore.has(`patient:${patientId}:signing`)) {
-    throw FhirError.of(403, 'forbidden', 'this node does not hold your keys: sign records.erase with your own key and submit it to POST /ledger/tx');
-  }
-  return patientId;
 }
 
 /** The erasure's receipts as Parameters: when and by whom it was asked, each organisation that confirmed (and when), each still awaited. */
