@@ -70,16 +70,21 @@ async function until(what: string, condition: () => boolean, timeoutMs = 10_000)
   }
 }
 
-test('a record written at the practice is read at the hospital by its clinician, its ciphertext fetched from the practice', async (t) => {
-  const { practice, hospital } = await twoOrgNetwork(t);
-  assert.equal(practice.node.blockHash(0), hospital.node.blockHash(0));
-
+/** Registers dr-b at the hospital, and dr-a and the custodial patient pt-1 at the practice. */
+async function enrolPeople(practice: Peer, hospital: Peer): Promise<void> {
   const drB = hospital.node.records.enrol('practitioner', 'dr-b');
   await committed(hospital.node, hospital.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-b', ...drB }));
   const drA = practice.node.records.enrol('practitioner', 'dr-a');
   await committed(practice.node, practice.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...drA }));
   const patient = practice.node.records.enrol('patient', 'pt-1');
   await committed(practice.node, practice.node.signAsOrg('membership.register-patient', { patientId: 'pt-1', custody: 'custodial', ...patient }));
+}
+
+test('a record written at the practice is read at the hospital by its clinician, its ciphertext fetched from the practice', async (t) => {
+  const { practice, hospital } = await twoOrgNetwork(t);
+  assert.equal(practice.node.blockHash(0), hospital.node.blockHash(0));
+
+  await enrolPeople(practice, hospital);
 
   const resource = { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, valueString: 'SECRET-6.1' };
   const write = await practice.node.records.write({ practitionerId: 'dr-a', patientId: 'pt-1', resource });
@@ -179,12 +184,7 @@ test('a block from the orderer that fails validation is refused with an alarm na
 
 test('a record shared with one clinician of the hospital, not the whole hospital, is found by that clinician\'s search there', async (t) => {
   const { practice, hospital } = await twoOrgNetwork(t);
-  const drB = hospital.node.records.enrol('practitioner', 'dr-b');
-  await committed(hospital.node, hospital.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-b', ...drB }));
-  const drA = practice.node.records.enrol('practitioner', 'dr-a');
-  await committed(practice.node, practice.node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...drA }));
-  const patient = practice.node.records.enrol('patient', 'pt-1');
-  await committed(practice.node, practice.node.signAsOrg('membership.register-patient', { patientId: 'pt-1', custody: 'custodial', ...patient }));
+  await enrolPeople(practice, hospital);
   const terms = { resourceTypes: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null }, redisclosure: false };
   await committed(practice.node, practice.node.signAsOrg('agreements.propose', { agreementId: 'dsa-a-b', discloser: 'practice-a', recipient: 'hospital-b', terms }));
   await committed(hospital.node, hospital.node.signAsOrg('agreements.countersign', { agreementId: 'dsa-a-b' }));
