@@ -213,7 +213,7 @@ test('a full disk is 503 with Retry-After and a disk-full alarm wherever a write
   let failures = 3;
   node.store.commit = (block) => {
     if (failures-- > 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    commit(block);
+    return commit(block);
   };
   const created = await app.inject(fhirJson('POST', '/fhir/Observation', observation));
   assert.equal(created.statusCode, 201, created.body);

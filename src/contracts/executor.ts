@@ -32,6 +32,17 @@ export interface BlockExecution {
   readonly events: ContractEvent[];
 }
 
+/** Work done in steps: each `yield` is a point where the caller may pause; the return is the result. */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Runs `steps` to the end without pausing. */
+export function runSteps<T>(steps: Steps<T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done === true) return next.value;
+  }
+}
+
 /** The value stored in TX_TABLE for each transaction. */
 export interface TxRecord {
   readonly height: number;
@@ -84,10 +95,24 @@ export class Executor {
     prevAppHash: string,
     checkSignature: SignatureCheck,
   ): BlockExecution {
+    return runSteps(this.executeBlockSteps(base, txs, context, prevAppHash, checkSignature));
+  }
+
+  /**
+   * executeBlock, yielding after each transaction, so a caller can spread a large block over
+   * several turns of its event loop. `base` must not change until the generator returns.
+   */
+  *executeBlockSteps(
+    base: StateReader,
+    txs: readonly DecodedTransaction[],
+    context: ExecutionContext,
+    prevAppHash: string,
+    checkSignature: SignatureCheck,
+  ): Steps<BlockExecution> {
     const state = new BlockState(base);
     const statuses: TxStatus[] = [];
     const events: ContractEvent[] = [];
-    txs.forEach((decoded, i) => {
+    for (const [i, decoded] of txs.entries()) {
       const duplicate = state.get(TX_TABLE, decoded.txId) !== undefined;
       const outcome = duplicate ? rejection('invalid:duplicate-txid') : this.#executeTx(state, decoded, context, checkSignature);
       state.apply(outcome.writes);
@@ -97,7 +122,8 @@ export class Executor {
       }
       statuses.push(outcome.status);
       events.push(...outcome.events);
-    });
+      yield;
+    }
     const writeSet = state.writeSet();
     const { json, valueTexts } = canonicalWriteSet(writeSet);
     return { statuses, writeSet, valueTexts, appHash: nextAppHash(prevAppHash, json), events };

@@ -15,10 +15,12 @@ export {
 export {
   Executor,
   NONCE_TABLE,
+  runSteps,
   TX_TABLE,
   type BlockExecution,
   type ExecutionContext,
   type SignatureCheck,
+  type Steps,
   type TxRecord,
 } from './executor.js';
 export * from './membership/index.js';

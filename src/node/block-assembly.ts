@@ -4,7 +4,7 @@
  * every validating node run this same function.
  */
 import { toHex } from '../crypto/index.js';
-import type { Executor, SignatureCheck } from '../contracts/index.js';
+import { runSteps, type Executor, type SignatureCheck, type Steps } from '../contracts/index.js';
 import {
   blockHashOf,
   hashLeaf,
@@ -35,19 +35,37 @@ export interface AssembledBlock {
   readonly statuses: readonly BlockCommit['txs'][number]['status'][];
 }
 
-/** Executes `txs` as block `height` at `time` on top of `store`'s head. `proposer` is the key id that will sign. */
+/** Where a block goes: its height and time, and the key id that will sign it. */
+export interface BlockPosition {
+  readonly height: number;
+  readonly time: number;
+  readonly proposer: string;
+}
+
+/** Executes `txs` as block `height` at `time` on top of `store`'s head. */
 export function assembleBlock(
   store: ChainView,
   executor: Executor,
   txs: readonly DecodedTransaction[],
-  position: { readonly height: number; readonly time: number; readonly proposer: string },
+  position: BlockPosition,
   checkSignature: SignatureCheck,
 ): AssembledBlock {
+  return runSteps(assembleBlockSteps(store, executor, txs, position, checkSignature));
+}
+
+/** assembleBlock in steps, one per transaction (see Executor.executeBlockSteps). */
+export function* assembleBlockSteps(
+  store: ChainView,
+  executor: Executor,
+  txs: readonly DecodedTransaction[],
+  position: BlockPosition,
+  checkSignature: SignatureCheck,
+): Steps<AssembledBlock> {
   const previous = store.head();
   const logSizeBefore = previous?.logSize ?? 0;
   const prevAppHash = previous?.appHash ?? GENESIS_PREV_APP_HASH;
   const context = { height: position.height, time: position.time, logSizeBefore };
-  const execution = executor.executeBlock(store.state, txs, context, prevAppHash, checkSignature);
+  const execution = yield* executor.executeBlockSteps(store.state, txs, context, prevAppHash, checkSignature);
   const nodes = new PendingNodeStore(store.logNodes);
   const log = new MerkleLog(nodes, logSizeBefore);
   const leafHashes = txs.map(({ bytes }) => hashLeaf(bytes));

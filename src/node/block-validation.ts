@@ -4,10 +4,10 @@
  * it did not propose; `chartchain verify` uses it for every block.
  */
 import { fromHex, isHex, keyIdOf, publicKeyFromRaw } from '../crypto/index.js';
-import { KEY_TABLE, ORG_TABLE, type Executor, type KeyRow, type SignatureCheck } from '../contracts/index.js';
+import { KEY_TABLE, ORG_TABLE, runSteps, type Executor, type KeyRow, type SignatureCheck, type Steps } from '../contracts/index.js';
 import { decodeBlock, NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, verifyHeaderSignature, type BlockHeader, type DecodedBlock } from '../ledger/index.js';
 import type { BlockCommit } from '../storage/index.js';
-import { assembleBlock, type ChainView } from './block-assembly.js';
+import { assembleBlockSteps, type ChainView } from './block-assembly.js';
 
 /** A block that does not match the chain or its own contents. Carries the evidence. */
 export class BlockValidationError extends Error {
@@ -26,12 +26,17 @@ const DERIVED_FIELDS = ['prevHash', 'txRoot', 'logSize', 'logRoot', 'appHash'] a
 
 /** Validates `decoded` as the next block on `view`, returning the commit to apply. Throws BlockValidationError. */
 export function validateBlock(view: ChainView, executor: Executor, decoded: DecodedBlock, checkSignature: SignatureCheck): BlockCommit {
+  return runSteps(validateBlockSteps(view, executor, decoded, checkSignature));
+}
+
+/** validateBlock in steps, one per transaction (see Executor.executeBlockSteps). */
+export function* validateBlockSteps(view: ChainView, executor: Executor, decoded: DecodedBlock, checkSignature: SignatureCheck): Steps<BlockCommit> {
   const { header } = decoded.block;
   const previous = view.head();
   const expectedHeight = previous === undefined ? 0 : previous.height + 1;
   if (header.height !== expectedHeight) throw new BlockValidationError(header.height, 'height', expectedHeight, header.height);
   if (previous !== undefined && header.time < previous.time) throw new BlockValidationError(header.height, 'time', `>= ${previous.time}`, header.time);
-  const assembled = assembleBlock(view, executor, decoded.txs, header, checkSignature);
+  const assembled = yield* assembleBlockSteps(view, executor, decoded.txs, header, checkSignature);
   for (const field of DERIVED_FIELDS) {
     if (assembled.header[field] !== header[field]) throw new BlockValidationError(header.height, field, assembled.header[field], header[field]);
   }

@@ -64,7 +64,9 @@ export class NodeConsent {
     const grants = writeSet.filter(([table, , value]) => table === GRANT_TABLE && value !== null).map(([, , value]) => value as unknown as GrantRow);
     const work = Promise.all(grants.filter((grant) => this.#holdsPatient(grant.patientId)).map((grant) => this.#share(grant))).then(() => undefined);
     this.#sharing.add(work);
-    void work.finally(() => this.#sharing.delete(work));
+    // Both ways, so a failed share (reported by the caller) leaves no unhandled rejection here.
+    const forget = () => this.#sharing.delete(work);
+    work.then(forget, forget);
     return work;
   }
 

@@ -87,7 +87,7 @@ export function adoptGenesis(dataDir: string, value: unknown): GenesisFile {
   const store = ChainStore.open(join(dataDir, CHAIN_FILE), standardExecutor().tables);
   try {
     const block0 = store.header(0);
-    if (block0 === undefined) store.commit(commit);
+    if (block0 === undefined) store.commitSync(commit);
     else if (blockHashOf(block0) !== genesis.genesisHash) throw new GenesisError(`genesis ${genesis.genesisHash} differs from this node's block 0 ${blockHashOf(block0)}`);
   } finally {
     store.close();

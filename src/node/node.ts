@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VerifyPool } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
-import { OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
+import { OrdererStoppedError, OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
 import {
   blockHashOf,
   BlockFormatError,
@@ -30,8 +30,9 @@ import { NodePeerBlobs } from './peer-blobs.js';
 import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
-import { assembleBlock } from './block-assembly.js';
-import { BlockValidationError, claimedProposer, validateBlock } from './block-validation.js';
+import { assembleBlockSteps } from './block-assembly.js';
+import { runSliced } from './time-slice.js';
+import { BlockValidationError, claimedProposer, validateBlockSteps } from './block-validation.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
 import { awaitsGenesis, CHAIN_FILE, checkPinnedGenesis, initDataDir, type InitOptions } from './node-init.js';
 import { GenesisError } from './network-genesis.js';
@@ -282,7 +283,8 @@ export class ChartChainNode {
         this.records.raiseCondition('disk-full', `disk full writing the orderer queue: ${(error as Error).message}`);
         return { ok: false, status: 'unavailable:disk-full', reason: 'the node\'s disk is full; the transaction was not accepted' };
       }
-      if (error instanceof OrdererUnavailableError) return { ok: false, status: 'unavailable:ordering', reason: error.message };
+      // A node shutting down (or halted) orders nothing more: the caller may retry elsewhere or later.
+      if (error instanceof OrdererUnavailableError || error instanceof OrdererStoppedError) return { ok: false, status: 'unavailable:ordering', reason: error.message };
       throw error;
     }
     // A durable write just succeeded: whatever filled the disk has passed.
@@ -408,7 +410,7 @@ export class ChartChainNode {
     }
     await this.signatures.preverify(this.executor, this.store.state, unverified, this.#nextBlockContext());
     const keyId = this.keys.signing.keyId;
-    const assembled = assembleBlock(this.store, this.executor, txs, { height: batch.height, time: batch.time, proposer: keyId }, this.signatures.check);
+    const assembled = await runSliced(assembleBlockSteps(this.store, this.executor, txs, { height: batch.height, time: batch.time, proposer: keyId }, this.signatures.check));
     const header = signHeader(assembled.header, this.keys.signing);
     const commit = assembled.commitFor(header);
     const bytes = encodeBlockParts(header, commit.txs);
@@ -442,7 +444,7 @@ export class ChartChainNode {
     }
     const decoded = decodeBlock(bytes);
     await this.signatures.preverify(this.executor, this.store.state, decoded.txs, this.#nextBlockContext());
-    await this.#commit(validateBlock(this.store, this.executor, decoded, this.signatures.check));
+    await this.#commit(await runSliced(validateBlockSteps(this.store, this.executor, decoded, this.signatures.check)));
   }
 
   /**
@@ -455,7 +457,7 @@ export class ChartChainNode {
     for (let delayMs = COMMIT_RETRY_DELAY_MS; ; delayMs = Math.min(2 * delayMs, COMMIT_RETRY_DELAY_MAX_MS)) {
       try {
         const started = performance.now();
-        this.store.commit(commit);
+        await this.store.commit(commit);
         this.#commitTimed?.((performance.now() - started) / 1000, commit.txs.length);
         return;
       } catch (error) {
@@ -534,6 +536,7 @@ export class ChartChainNode {
     this.checkpoints.close();
     await this.exchange.close?.();
     this.pseudonyms.close();
+    await this.store.stopWriting();
     this.store.close();
   }
 

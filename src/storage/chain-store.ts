@@ -19,7 +19,12 @@ import type { StateReader, WriteSetEntry } from '../contracts/index.js';
 import { createStateTables, logNodeId, migrateChain } from './chain-schema.js';
 import { StateStore } from './state-store.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
+import { SqliteWriter, type WriteStep } from './sqlite-writer.js';
 import { isDiskFull, storageFaultOf } from './storage-fault.js';
+
+const INSERT_BLOCK = 'INSERT INTO block (height, hash, log_size, header) VALUES (?, ?, ?, ?)';
+const INSERT_TX = 'INSERT INTO tx (leaf_index, height, status, bytes) VALUES (?, ?, ?, ?)';
+const INSERT_NODE = 'INSERT INTO log_node (id, hash) VALUES (?, ?)';
 
 /** Everything one block changes, written atomically by ChainStore.commit. */
 export interface BlockCommit {
@@ -46,6 +51,17 @@ export interface RawBlock {
   readonly logSize: number;
   readonly header: string;
   readonly txs: readonly { readonly leafIndex: number; readonly status: string; readonly bytes: Uint8Array }[];
+}
+
+/** The rows of one block: header, transactions in log order, and new Merkle log nodes. */
+function blockSteps(commit: BlockCommit): WriteStep[] {
+  const { header } = commit;
+  const firstLeaf = header.logSize - commit.txs.length;
+  return [
+    [INSERT_BLOCK, [[header.height, blockHashOf(header), header.logSize, canonicalize(header)]]],
+    [INSERT_TX, commit.txs.map(({ bytes, status }, i) => [firstLeaf + i, header.height, status, bytes])],
+    [INSERT_NODE, commit.logNodes.map(([level, index, hash]) => [logNodeId(level, index), hash])],
+  ];
 }
 
 /** Thrown when data read back does not match what was committed: the store is corrupt. */
@@ -76,8 +92,18 @@ export class ChainStore {
   #appliedHeight: number;
   #head: BlockHeader | undefined;
   readonly #statements;
+  /** The connection commit() writes through, off the main thread; opened by the first commit(). */
+  #writer: SqliteWriter | undefined;
+  /** The savepoint being written by #writer, if any. */
+  #saving: Promise<void> | undefined;
+  /** A savepoint that failed for a reason other than a full disk: the next commit throws it. */
+  #savingFailure: Error | undefined;
 
-  private constructor(db: SqliteDatabase, readonly tables: readonly string[]) {
+  private constructor(
+    db: SqliteDatabase,
+    readonly tables: readonly string[],
+    readonly path: string,
+  ) {
     this.#db = db;
     this.#statements = {
       head: db.prepare('SELECT header, hash FROM block ORDER BY height DESC LIMIT 1'),
@@ -85,10 +111,7 @@ export class ChainStore {
       headerAtLogSize: db.prepare('SELECT header FROM block WHERE log_size = ?'),
       txsOfBlock: db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index'),
       tx: db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE leaf_index = ?'),
-      insertBlock: db.prepare('INSERT INTO block (height, hash, log_size, header) VALUES (?, ?, ?, ?)'),
-      insertTx: db.prepare('INSERT INTO tx (leaf_index, height, status, bytes) VALUES (?, ?, ?, ?)'),
       getNode: db.prepare('SELECT hash FROM log_node WHERE id = ?').pluck(),
-      insertNode: db.prepare('INSERT INTO log_node (id, hash) VALUES (?, ?)'),
     };
     this.#state = new StateStore(db, tables);
     this.#savedHeight = this.#state.savedHeight;
@@ -130,7 +153,7 @@ export class ChainStore {
       migrateChain(db);
       createStateTables(db, tables);
     }
-    return new ChainStore(db, tables);
+    return new ChainStore(db, tables, path);
   }
 
   /** The newest block header, or undefined before genesis. Kept in memory: every admission asks. Throws StorageIntegrityError when it does not match its stored hash. */
@@ -193,32 +216,79 @@ export class ChainStore {
   };
 
   /**
-   * Writes one block, its transactions and log nodes in one durable transaction, and its state
-   * writes to the overlay; takes a state savepoint when the overlay is full or old enough.
+   * Writes one block, its transactions and log nodes in one durable transaction on the writer
+   * thread, then its state writes to the overlay; starts a state savepoint there when the
+   * overlay is full or old enough. Readers see the block only once it is durable.
    */
-  commit(commit: BlockCommit): void {
-    const { header } = commit;
-    const statements = this.#statements;
+  async commit(commit: BlockCommit): Promise<void> {
+    if (this.#savingFailure !== undefined) throw this.#savingFailure;
+    this.#writer ??= new SqliteWriter(this.path);
+    await this.#writer.write(blockSteps(commit));
+    this.#head = commit.header;
+    this.#applyState(commit);
+    if (this.#saveDue() && this.#saving === undefined) this.#saveInBackground(this.#writer);
+  }
+
+  /** commit() on the calling thread: for creating a data directory, before any commit(). */
+  commitSync(commit: BlockCommit): void {
+    assert.equal(this.#writer, undefined, 'commitSync after commit()');
     this.#db.transaction(() => {
-      statements.insertBlock.run(header.height, blockHashOf(header), header.logSize, canonicalize(header));
-      let leafIndex = header.logSize - commit.txs.length;
-      for (const { bytes, status } of commit.txs) statements.insertTx.run(leafIndex++, header.height, status, bytes);
-      for (const [level, index, hash] of commit.logNodes) statements.insertNode.run(logNodeId(level, index), hash);
+      for (const [sql, rows] of blockSteps(commit)) {
+        const statement = this.#db.prepare(sql);
+        for (const row of rows) statement.run(...row);
+      }
     })();
-    this.#head = header;
+    this.#head = commit.header;
     this.replayState(commit);
   }
 
   /**
-   * Applies an already stored block's state writes: what commit() does after the block rows,
+   * Applies an already stored block's state writes: what commitSync() does after the block rows,
    * and what crash recovery does for blocks after the savepoint.
    */
   replayState(commit: Pick<BlockCommit, 'header' | 'writeSet' | 'valueTexts'>): void {
+    this.#applyState(commit);
+    if (this.#saveDue()) this.#trySaveState(commit.header.height);
+  }
+
+  #applyState(commit: Pick<BlockCommit, 'header' | 'writeSet' | 'valueTexts'>): void {
     const height = commit.header.height;
     assert.equal(height, this.#appliedHeight + 1, `state is at height ${this.#appliedHeight}, cannot apply block ${height}`);
     this.#state.apply(commit.writeSet, commit.valueTexts);
     this.#appliedHeight = height;
-    if (this.#state.overlayCount >= STATE_OVERLAY_WRITE_COUNT_MAX || height - this.#savedHeight >= STATE_SAVEPOINT_BLOCK_COUNT_MAX) this.#trySaveState(height);
+  }
+
+  #saveDue(): boolean {
+    return this.#state.overlayCount >= STATE_OVERLAY_WRITE_COUNT_MAX || this.#appliedHeight - this.#savedHeight >= STATE_SAVEPOINT_BLOCK_COUNT_MAX;
+  }
+
+  /**
+   * Writes the overlay as the state after the applied height, on the writer thread, while
+   * blocks go on committing. A full disk leaves the writes for the next savepoint; any other
+   * failure is thrown by the next commit.
+   */
+  #saveInBackground(writer: SqliteWriter): void {
+    const height = this.#appliedHeight;
+    this.#saving = writer
+      .write(this.#state.beginSave(height))
+      .then(
+        () => {
+          this.#state.endSave();
+          this.#savedHeight = height;
+        },
+        (error: Error) => {
+          this.#state.abandonSave();
+          if (!isDiskFull(error)) this.#savingFailure = error;
+        },
+      )
+      .finally(() => (this.#saving = undefined));
+  }
+
+  /** Waits for commit()'s writer to finish, then stops it: before close(). */
+  async stopWriting(): Promise<void> {
+    await this.#saving;
+    await this.#writer?.close();
+    this.#writer = undefined;
   }
 
   /**
@@ -298,8 +368,12 @@ export class ChainStore {
     return (this.#db.prepare('SELECT count(*) FROM tx').pluck().get() as number);
   }
 
-  /** Takes a final state savepoint (unless read-only, or the disk is full: the next start replays) and closes the database. */
+  /**
+   * Takes a final state savepoint (unless read-only, or the disk is full: the next start replays)
+   * and closes the database. After commit(), call stopWriting() first.
+   */
   close(): void {
+    assert.equal(this.#writer, undefined, 'close() while the writer runs: await stopWriting() first');
     if (!this.#db.readonly && this.#appliedHeight > this.#savedHeight) this.#trySaveState(this.#appliedHeight);
     this.#db.close();
   }

@@ -1,6 +1,7 @@
 /** Public API of src/storage: the SQLite chain store, the content-addressed blob store and the keystore. */
 export { openDatabase, type SqliteDatabase } from './database.js';
 export { backupDatabase } from './sqlite-backup.js';
+export { SqliteWriter, type WriteStep } from './sqlite-writer.js';
 export { makeOwnerOnly, restrictUmask, OWNER_ONLY_DIRECTORY_MODE, OWNER_ONLY_FILE_MODE, OWNER_ONLY_UMASK, type OwnerOnlyOptions } from './owner-only.js';
 export { ChainStore, ChainDatabaseDamagedError, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';

@@ -4,11 +4,13 @@
  * random and one B-tree page write per key would make commit cost grow with the table. After a
  * crash the node replays the blocks after the savepoint, as Fabric peers do.
  */
+import assert from 'node:assert/strict';
 import type { Statement } from 'better-sqlite3';
 import type { JsonValue } from '../crypto/index.js';
 import type { StateReader, WriteSetEntry } from '../contracts/index.js';
 import { stateTableName } from './chain-schema.js';
 import type { SqliteDatabase } from './database.js';
+import type { WriteStep } from './sqlite-writer.js';
 
 const STATE_HEIGHT_KEY = 'state_height';
 /** Parsed state values kept in memory; the cache is simply emptied when full. */
@@ -18,14 +20,21 @@ interface TableStatements {
   readonly get: Statement;
   readonly put: Statement | undefined;
   readonly remove: Statement | undefined;
+  readonly putSql: string;
+  readonly removeSql: string;
 }
+
+type Overlay = Map<string, Map<string, string | null>>;
+const WRITE_HEIGHT_SQL = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 
 /** State tables plus the writes of blocks committed since the last savepoint. */
 export class StateStore implements StateReader {
   readonly #statements = new Map<string, TableStatements>();
   /** table → key → canonical value text, or null for a deletion. */
-  readonly #overlay = new Map<string, Map<string, string | null>>();
+  #overlay: Overlay = new Map();
   #overlayCount = 0;
+  /** The overlay a savepoint is writing on another connection: read until that commits. */
+  #saving: Overlay | undefined;
   /**
    * Parsed values of recently read or written keys, `null` for known-absent. Hot rows (the
    * signer's key and organisation, its nonce) are read by every transaction, and each txId is
@@ -41,14 +50,18 @@ export class StateStore implements StateReader {
   ) {
     for (const table of tables) {
       const name = stateTableName(table);
+      const putSql = `INSERT INTO ${name} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+      const removeSql = `DELETE FROM ${name} WHERE key = ?`;
       this.#statements.set(table, {
         get: db.prepare(`SELECT value FROM ${name} WHERE key = ?`).pluck(),
-        put: db.readonly ? undefined : db.prepare(`INSERT INTO ${name} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
-        remove: db.readonly ? undefined : db.prepare(`DELETE FROM ${name} WHERE key = ?`),
+        put: db.readonly ? undefined : db.prepare(putSql),
+        remove: db.readonly ? undefined : db.prepare(removeSql),
+        putSql,
+        removeSql,
       });
     }
     this.#readHeight = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-    this.#writeHeight = db.readonly ? undefined : db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.#writeHeight = db.readonly ? undefined : db.prepare(WRITE_HEIGHT_SQL);
   }
 
   get(table: string, key: string): JsonValue | undefined {
@@ -62,7 +75,7 @@ export class StateStore implements StateReader {
   }
 
   #read(table: string, key: string): JsonValue | null {
-    const written = this.#overlay.get(table)?.get(key);
+    const written = this.#overlay.get(table)?.get(key) ?? this.#saving?.get(table)?.get(key);
     if (written !== undefined) return written === null ? null : (JSON.parse(written) as JsonValue);
     const statements = this.#statements.get(table);
     if (statements === undefined) throw new RangeError(`unknown state table ${table}`);
@@ -99,6 +112,7 @@ export class StateStore implements StateReader {
 
   /** Writes the overlay into the tables as the state after block `height`, in one transaction. */
   save(height: number): void {
+    assert.equal(this.#saving, undefined, 'a savepoint is being written on another connection');
     this.db.transaction(() => {
       for (const [table, rows] of this.#overlay) {
         const { put, remove } = this.#statements.get(table)!;
@@ -113,10 +127,50 @@ export class StateStore implements StateReader {
     this.#overlayCount = 0;
   }
 
+  /**
+   * Starts a savepoint written elsewhere (a SqliteWriter): returns the steps that write the
+   * overlay as the state after block `height`. Until endSave() or abandonSave(), reads still
+   * see those writes, and new blocks go to a fresh overlay.
+   */
+  beginSave(height: number): WriteStep[] {
+    assert.equal(this.#saving, undefined, 'one savepoint at a time');
+    const steps: WriteStep[] = [];
+    for (const [table, rows] of this.#overlay) {
+      const { putSql, removeSql } = this.#statements.get(table)!;
+      const entries = [...rows];
+      steps.push([putSql, entries.filter(([, text]) => text !== null)]);
+      steps.push([removeSql, entries.filter(([, text]) => text === null).map(([key]) => [key])]);
+    }
+    steps.push([WRITE_HEIGHT_SQL, [[STATE_HEIGHT_KEY, String(height)]]]);
+    this.#saving = this.#overlay;
+    this.#overlay = new Map();
+    this.#overlayCount = 0;
+    return steps;
+  }
+
+  /** The savepoint begun is committed: its writes are read from the tables from now on. */
+  endSave(): void {
+    this.#saving = undefined;
+  }
+
+  /** The savepoint begun failed and rolled back: its writes go back under the newer ones, for the next. */
+  abandonSave(): void {
+    for (const [table, rows] of this.#saving ?? []) {
+      let newer = this.#overlay.get(table);
+      if (newer === undefined) this.#overlay.set(table, (newer = new Map()));
+      for (const [key, text] of rows) {
+        if (newer.has(key)) continue;
+        newer.set(key, text);
+        this.#overlayCount += 1;
+      }
+    }
+    this.#saving = undefined;
+  }
+
   /** Every live key of `table`, the overlay included, sorted. */
   keys(table: string): string[] {
     const keys = new Set(this.db.prepare(`SELECT key FROM ${stateTableName(table)}`).pluck().all() as string[]);
-    for (const [key, text] of this.#overlay.get(table) ?? []) {
+    for (const [key, text] of [...(this.#saving?.get(table) ?? []), ...(this.#overlay.get(table) ?? [])]) {
       if (text === null) keys.delete(key);
       else keys.add(key);
     }

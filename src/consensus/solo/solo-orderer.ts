@@ -1,17 +1,21 @@
 /**
  * The solo orderer: one process orders everything, with its queue and undelivered blocks in
  * SQLite so that an acknowledged transaction survives kill -9. Submissions are group-committed:
- * all that arrive in one event-loop turn share one fsync.
+ * all that arrive while the previous group's fsync runs share the next one. Writes go through a
+ * SqliteWriter, so those fsyncs never hold the event loop.
  */
 import assert from 'node:assert/strict';
-import type { Statement } from 'better-sqlite3';
-import { isDiskFull, openDatabase, type SqliteDatabase } from '../../storage/index.js';
+import { isDiskFull, openDatabase, SqliteWriter, type SqliteDatabase } from '../../storage/index.js';
 import { OrdererStoppedError, QueueFullError, type BlockConsumer, type Orderer, type OrdererOptions } from '../orderer.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cut (height INTEGER PRIMARY KEY, time INTEGER NOT NULL, last_seq INTEGER NOT NULL);
 `;
+const INSERT_PENDING = 'INSERT INTO pending (bytes) VALUES (?)';
+const DELETE_PENDING = 'DELETE FROM pending WHERE seq <= ?';
+const INSERT_CUT = 'INSERT INTO cut (height, time, last_seq) VALUES (?, ?, ?)';
+const DELETE_CUT = 'DELETE FROM cut WHERE height <= ?';
 
 /** After a cut fails for a full disk, the next attempt waits this long: the orderer waits for space rather than halting the node. */
 const DISK_FULL_RETRY_MS = 500;
@@ -30,8 +34,9 @@ interface Queued {
 /** In-process orderer that cuts a block every `batchTimeoutMs` or `blockTxCountMax` transactions. */
 export class SoloOrderer implements Orderer {
   readonly #db: SqliteDatabase;
-  readonly #sql: Record<'insertPending' | 'deletePending' | 'insertCut' | 'deleteCut', Statement>;
+  readonly #writer: SqliteWriter;
   #unflushed: Waiting[] = [];
+  #flushing: Promise<void> | undefined;
   #queued: Queued[] = [];
   #queuedHead = 0;
   #flushScheduled = false;
@@ -53,12 +58,7 @@ export class SoloOrderer implements Orderer {
     }
     this.#db = openDatabase(path);
     this.#db.exec(SCHEMA);
-    this.#sql = {
-      insertPending: this.#db.prepare('INSERT INTO pending (bytes) VALUES (?)'),
-      deletePending: this.#db.prepare('DELETE FROM pending WHERE seq <= ?'),
-      insertCut: this.#db.prepare('INSERT INTO cut (height, time, last_seq) VALUES (?, ?, ?)'),
-      deleteCut: this.#db.prepare('DELETE FROM cut WHERE height <= ?'),
-    };
+    this.#writer = new SqliteWriter(path);
     const rows = this.#db.prepare('SELECT seq, bytes FROM pending ORDER BY seq').raw().all() as [number, Buffer][];
     this.#queued = rows.map(([seq, bytes]) => ({ seq, bytes: new Uint8Array(bytes) }));
   }
@@ -76,11 +76,15 @@ export class SoloOrderer implements Orderer {
     if (this.pendingCount >= this.options.pendingTxCountMax) return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
     return new Promise<void>((resolve, reject) => {
       this.#unflushed.push({ bytes: tx, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#scheduleFlush();
     });
+  }
+
+  /** One group commit at a time: submissions that arrive while it runs wait for the next. */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#flushing !== undefined) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
   }
 
   #flush(): void {
@@ -88,13 +92,19 @@ export class SoloOrderer implements Orderer {
     const batch = this.#unflushed;
     this.#unflushed = [];
     if (batch.length === 0) return;
-    let seqs: number[];
-    try {
-      seqs = this.#db.transaction(() => batch.map(({ bytes }) => Number(this.#sql.insertPending.run(bytes).lastInsertRowid)))();
-    } catch (error) {
-      for (const waiting of batch) waiting.reject(error as Error);
-      return;
-    }
+    this.#flushing = this.#writer
+      .write([[INSERT_PENDING, batch.map(({ bytes }) => [bytes])]])
+      .then(
+        ([seqs]) => this.#flushed(batch, seqs!),
+        (error: Error) => batch.forEach((waiting) => waiting.reject(error)),
+      )
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#unflushed.length > 0) this.#scheduleFlush();
+      });
+  }
+
+  #flushed(batch: readonly Waiting[], seqs: readonly number[]): void {
     batch.forEach(({ bytes, resolve }, i) => {
       this.#queued.push({ seq: seqs[i]!, bytes });
       resolve();
@@ -130,16 +140,11 @@ export class SoloOrderer implements Orderer {
   }
 
   #finishCut(height: number, lastSeq: number): void {
-    try {
-      this.#db.transaction(() => {
-        this.#sql.deletePending.run(lastSeq);
-        this.#sql.deleteCut.run(height);
-      })();
-    } catch (error) {
+    this.#writer.write([[DELETE_PENDING, [[lastSeq]]], [DELETE_CUT, [[height]]]]).catch((error: unknown) => {
       // The block is committed; its rows go with the next cut finished (both deletes cover all
       // below), or at restart, which finishes every cut below the consumer's height.
-      if (!isDiskFull(error)) throw error;
-    }
+      if (!isDiskFull(error) && !this.#closed) this.#report(error as Error);
+    });
     while (this.#queuedHead < this.#queued.length && this.#queued[this.#queuedHead]!.seq <= lastSeq) this.#queuedHead += 1;
     this.#compact();
   }
@@ -201,7 +206,7 @@ export class SoloOrderer implements Orderer {
     const lastSeq = this.#queued[end - 1]!.seq;
     // The cut (which transactions, what time) is durable before the block exists anywhere, so
     // a restart rebuilds exactly this block.
-    this.#sql.insertCut.run(height, time, lastSeq);
+    await this.#writer.write([[INSERT_CUT, [[height, time, lastSeq]]]]);
     this.#recordedCut = { height, time, lastSeq };
     await this.#deliverCut(consumer, height, time, lastSeq);
   }
@@ -233,12 +238,15 @@ export class SoloOrderer implements Orderer {
     clearTimeout(this.#diskFullRetry);
     this.#diskFullRetry = undefined;
     await this.#cutting;
+    await this.#flushing;
     if (this.#unflushed.length > 0) this.#flush();
+    await this.#flushing;
   }
 
   async close(): Promise<void> {
     await this.stop();
     this.#closed = true;
+    await this.#writer.close();
     this.#db.close();
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * A SQLite writer on its own thread. A durable commit is an fsync of the write-ahead log, 0.4 ms
+ * to tens of milliseconds on this project's disks, and better-sqlite3 blocks the calling thread
+ * for all of it: on the main thread every HTTP request waits behind every commit. The writer
+ * holds a second connection to the same database (WAL lets the main thread's connection read
+ * meanwhile) and runs each batch as one transaction, in the order they were sent.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** One statement and the rows of parameters to run it with, in order. */
+export type WriteStep = readonly [sql: string, rows: readonly (readonly unknown[])[]];
+
+// Plain CommonJS so the worker needs no TypeScript loader. The pragmas are openDatabase's.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma('busy_timeout = 5000');
+const statements = new Map();
+function prepared(sql) {
+  let statement = statements.get(sql);
+  if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
+function bound(value) {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
+}
+const runSteps = db.transaction((steps) => steps.map(([sql, rows]) => {
+  const statement = prepared(sql);
+  return rows.map((row) => Number(statement.run(...row.map(bound)).lastInsertRowid));
+}));
+parentPort.on('message', (message) => {
+  if (message.close === true) {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    parentPort.postMessage({ id: message.id, rowIds: runSteps(message.steps) });
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: { name: error.name, message: String(error.message), code: error.code } });
+  }
+});
+`;
+
+interface Pending {
+  readonly resolve: (rowIds: number[][]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** The second, writing connection to one SQLite database, on a worker thread. Call close() when done. */
+export class SqliteWriter {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  readonly #exited: Promise<void>;
+  #nextId = 0;
+  #failure: Error | undefined;
+
+  constructor(path: string) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver } });
+    this.#worker.on('message', (message: { id: number; rowIds?: number[][]; error?: { name: string; message: string; code?: string } }) => this.#settle(message));
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
+    void this.#exited.then(() => this.#fail(new Error(`the SQLite writer for ${path} stopped`)));
+  }
+
+  /**
+   * Runs `steps` as one durable transaction, after every batch sent before it. Resolves, once
+   * committed, with the rowid each row inserted; rejects with SQLite's error (its `code` kept,
+   * so a full disk is recognised) and nothing of the batch written.
+   */
+  write(steps: readonly WriteStep[]): Promise<number[][]> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, steps });
+    });
+  }
+
+  /** Lets every batch sent finish, then closes the connection and stops the thread. */
+  async close(): Promise<void> {
+    if (this.#failure === undefined) this.#worker.postMessage({ close: true });
+    await this.#exited;
+  }
+
+  #settle(message: { id: number; rowIds?: number[][]; error?: { name: string; message: string; code?: string } }): void {
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    this.#pending.delete(message.id);
+    if (message.error === undefined) pending.resolve(message.rowIds!);
+    else pending.reject(Object.assign(new Error(message.error.message), { name: message.error.name, code: message.error.code }));
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}
