@@ -13,7 +13,7 @@ function probe(submitted: Submitted, broken: readonly string[] = []) {
   const events: string[] = [];
   const bodies: JsonObject[] = [];
   const records = {
-    read: (_reader: unknown, recordId: string, version: number) => {
+    readOffThread: async (_reader: unknown, recordId: string, version: number) => {
       events.push(`open ${recordId}`);
       if (broken.includes(recordId)) throw new RecordIntegrityError(recordId, version, 'blob-hash', 'aa', 'bb');
       return { resource: { resourceType: 'Observation', id: recordId }, salt: '00', version: { version } as VersionRow };

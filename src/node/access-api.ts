@@ -92,7 +92,7 @@ export class NodeAccess {
     const txId = await this.#log({ principal: { kind: principal.kind, id: principal.id }, recordId, version, action: 'read', purpose: options.purpose, released });
     if (decision.outcome === 'deny') return { outcome: 'deny', reason: decision.reason, txId };
     await this.host.fetchBlob?.(recordId, version);
-    const read = this.host.records.read(readerOf(principal), recordId, version);
+    const read = await this.host.records.readOffThread(readerOf(principal), recordId, version);
     return { outcome: 'permit', resource: read.resource, salt: read.salt, version: read.version, basis: decision.basis, txId };
   }
 
@@ -133,12 +133,12 @@ export class NodeAccess {
       bodies.push({ principal: { kind: principal.kind, id: principal.id }, purpose: options.purpose, patientId: options.patientId, records });
     }
     await Promise.all(bodies.map((body) => this.#log(body, 'access.search')));
-    return released.map((item) => this.#open(principal, item));
+    return Promise.all(released.map((item) => this.#open(principal, item)));
   }
 
-  #open(principal: Principal, item: SearchedVersion): ReleasedRecord {
+  async #open(principal: Principal, item: SearchedVersion): Promise<ReleasedRecord> {
     try {
-      const read = this.host.records.read(readerOf(principal), item.recordId, item.version);
+      const read = await this.host.records.readOffThread(readerOf(principal), item.recordId, item.version);
       return { outcome: 'permit', recordId: item.recordId, resource: read.resource, salt: read.salt, version: read.version };
     } catch (error) {
       if (error instanceof RecordIntegrityError) return { outcome: 'failed', recordId: item.recordId, version: item.version, stage: error.stage };

@@ -533,6 +533,7 @@ export class ChartChainNode {
     await this.orderer.close();
     this.#waiters.rejectAll(new Error('node closed'));
     await this.pool.close();
+    await this.records.close();
     this.checkpoints.close();
     await this.exchange.close?.();
     this.pseudonyms.close();

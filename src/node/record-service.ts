@@ -14,6 +14,7 @@ import {
   sealRecordContent,
   toHex,
   unwrapDataKey,
+  type UnwrapPool,
   fromUtf8,
   wrapDataKey,
   type JsonValue,
@@ -136,27 +137,61 @@ export function versionRow(chain: ChainStore, recordId: string, version: number)
  * commitment on its own.
  */
 export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): SealedPlaintext {
+  const located = locateVersion(chain, blobs, recordId, version, keys);
+  let dataKey: Uint8Array;
+  try {
+    dataKey = unwrapDataKey(located.envelope, located.privateKey, located.aad);
+  } catch {
+    throw envelopeError(located);
+  }
+  return openLocated(located, dataKey);
+}
+
+/** openVersion with the data key unwrapped by `pool`, off the main thread. */
+export async function openVersionWith(pool: UnwrapPool, chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): Promise<SealedPlaintext> {
+  const located = locateVersion(chain, blobs, recordId, version, keys);
+  let dataKey: Uint8Array;
+  try {
+    dataKey = await pool.unwrap({ envelope: located.envelope, recipient: located.envelope.recipient, privateKey: located.privateKey, aad: located.aad });
+  } catch {
+    throw envelopeError(located);
+  }
+  return openLocated(located, dataKey);
+}
+
+/** A version ready to open: its row, the envelope wrapped for one of the reader's keys, the checked ciphertext and the aad. */
+interface LocatedVersion {
+  readonly row: VersionRow;
+  readonly envelope: VersionRow['envelopes'][number];
+  readonly privateKey: KeyObject;
+  readonly sealed: Uint8Array;
+  readonly aad: Uint8Array;
+}
+
+function locateVersion(chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): LocatedVersion {
   const row = versionRow(chain, recordId, version);
   if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
   if (row.kind === 'tombstone' || row.ciphertextHash === null) throw new RecordUnavailableError(recordId, 'deleted');
   const envelope = row.envelopes.find((candidate) => keys.has(candidate.recipient));
   if (envelope === undefined) throw new RecordUnavailableError(recordId, 'not-a-recipient');
   const sealed = readBlob(blobs, row);
-  const aad = recordAad({ recordId, version, resourceType: row.resourceType });
-  let dataKey: Uint8Array;
-  try {
-    dataKey = unwrapDataKey(envelope, keys.get(envelope.recipient)!, aad);
-  } catch {
-    throw new RecordIntegrityError(recordId, version, 'envelope', `a key wrapped for ${envelope.recipient}`, 'an envelope that does not open');
-  }
+  return { row, envelope, privateKey: keys.get(envelope.recipient)!, sealed, aad: recordAad({ recordId, version, resourceType: row.resourceType }) };
+}
+
+function envelopeError({ row, envelope }: LocatedVersion): RecordIntegrityError {
+  return new RecordIntegrityError(row.recordId, row.version, 'envelope', `a key wrapped for ${envelope.recipient}`, 'an envelope that does not open');
+}
+
+/** Decrypts a located version with its data key and checks the commitment. */
+function openLocated({ row, sealed, aad }: LocatedVersion, dataKey: Uint8Array): SealedPlaintext {
   let plaintext: SealedPlaintext;
   try {
     plaintext = JSON.parse(fromUtf8(openRecordContent(sealed, dataKey, aad))) as SealedPlaintext;
   } catch {
-    throw new RecordIntegrityError(recordId, version, 'ciphertext', 'an authentic ciphertext', 'one that fails AES-GCM authentication');
+    throw new RecordIntegrityError(row.recordId, row.version, 'ciphertext', 'an authentic ciphertext', 'one that fails AES-GCM authentication');
   }
   const commitment = commitmentOf(fromHex(plaintext.salt, 'salt', 32), canonicalBytes(plaintext.resource as JsonValue));
-  if (commitment !== row.commitment) throw new RecordIntegrityError(recordId, version, 'commitment', row.commitment!, commitment);
+  if (commitment !== row.commitment) throw new RecordIntegrityError(row.recordId, row.version, 'commitment', row.commitment!, commitment);
   return { resource: plaintext.resource, salt: plaintext.salt };
 }
 

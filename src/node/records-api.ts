@@ -3,7 +3,7 @@
  * Keys of practitioners and custodial patients stay in the node's keystore and sign only here.
  */
 import type { KeyObject } from 'node:crypto';
-import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate } from '../crypto/index.js';
+import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, UnwrapPool, x25519FromPrivate } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
@@ -12,7 +12,7 @@ import type { OrgKeys } from './org-keys.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { versionProof } from './version-proof.js';
 import { NoteUnavailableError, openNote, type NoteContext } from './sealed-note.js';
-import { newRecordId, openVersion, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
+import { newRecordId, openVersion, openVersionWith, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
 
 /**
  * Whose keys open a version: this organisation's; a practitioner's (their own envelope, from a
@@ -70,8 +70,17 @@ export interface NodeAlarm {
 /** Alarms kept for /ledger/status, newest last; older ones are dropped past this many. */
 const ALARM_COUNT_MAX = 100;
 
+/** A decrypted version: the resource, its commitment salt (hex) and the version's row. */
+export interface ReadVersion {
+  readonly resource: JsonObject;
+  readonly salt: string;
+  readonly version: VersionRow;
+}
+
 /** Record operations over one node's chain, blobs and keys. */
 export class NodeRecords {
+  /** Started by the first readOffThread(). */
+  #unwrapPool: UnwrapPool | undefined;
   readonly #signers = new Map<string, LocalSigner>();
   readonly #alarms: NodeAlarm[] = [];
   readonly #custodialKeys = new Map<string, ReadonlyMap<string, KeyObject>>();
@@ -199,11 +208,8 @@ export class NodeRecords {
   }
 
   /** Decrypts version `version` (default: the latest) for `reader`, checking every link. */
-  read(reader: RecordReader, recordId: string, version?: number): { resource: JsonObject; salt: string; version: VersionRow } {
-    const row = recordRow(this.chain, recordId);
-    if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
-    if (row.status === 'erased') throw new RecordUnavailableError(recordId, 'erased');
-    const wanted = version ?? row.latestVersion;
+  read(reader: RecordReader, recordId: string, version?: number): ReadVersion {
+    const wanted = this.#wantedVersion(recordId, version);
     try {
       const { resource, salt } = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
@@ -211,6 +217,36 @@ export class NodeRecords {
       if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
       throw error;
     }
+  }
+
+  /**
+   * read(), with the data key unwrapped on a worker thread: what the served read and search
+   * paths use, so that reads released together by one group commit do not hold the event loop.
+   */
+  async readOffThread(reader: RecordReader, recordId: string, version?: number): Promise<ReadVersion> {
+    const wanted = this.#wantedVersion(recordId, version);
+    this.#unwrapPool ??= new UnwrapPool(1);
+    try {
+      const { resource, salt } = await openVersionWith(this.#unwrapPool, this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
+      return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
+    } catch (error) {
+      if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
+      throw error;
+    }
+  }
+
+  /** `version`, or the latest; throws RecordUnavailableError for a record unknown or erased. */
+  #wantedVersion(recordId: string, version: number | undefined): number {
+    const row = recordRow(this.chain, recordId);
+    if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
+    if (row.status === 'erased') throw new RecordUnavailableError(recordId, 'erased');
+    return version ?? row.latestVersion;
+  }
+
+  /** Stops the unwrapping worker, if one was started. */
+  async close(): Promise<void> {
+    await this.#unwrapPool?.close();
+    this.#unwrapPool = undefined;
   }
 
   /** Opens a sealed note for `reader`; throws NoteUnavailableError, after an alarm when it is not what the chain committed to. */

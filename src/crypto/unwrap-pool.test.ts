@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import fc from 'fast-check';
+import { HpkeError } from './hpke.js';
+import { recordAad, unwrapDataKey, wrapDataKey } from './record-envelope.js';
+import { UnwrapPool } from './unwrap-pool.js';
+import { generateX25519 } from './x25519.js';
+import { toHex } from './bytes.js';
+
+const pool = new UnwrapPool(1);
+after(() => pool.close());
+const reader = generateX25519();
+const other = generateX25519();
+
+function itemFor(key: typeof reader, envelope: ReturnType<typeof wrapDataKey>, aad: Uint8Array) {
+  return { envelope, recipient: toHex(key.publicKey), privateKey: key.privateKey, aad };
+}
+
+test('the pool opens exactly what wrapDataKey sealed, as unwrapDataKey does, many in one turn', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.string(), fc.integer({ min: 1, max: 99 })), { minLength: 1, maxLength: 40 }), async (cases) => {
+      const items = cases.map(([dataKey, recordId, version]) => {
+        const aad = recordAad({ recordId: `r-${recordId}`, version, resourceType: 'Observation' });
+        return { dataKey, item: itemFor(reader, wrapDataKey(dataKey, reader.publicKey, aad), aad) };
+      });
+      const opened = await Promise.all(items.map(({ item }) => pool.unwrap(item)));
+      items.forEach(({ dataKey, item }, i) => {
+        assert.deepEqual(opened[i], dataKey);
+        assert.deepEqual(opened[i], unwrapDataKey(item.envelope, item.privateKey, item.aad));
+      });
+    }),
+    { numRuns: 20 },
+  );
+});
+
+test('what does not open is an HpkeError, and the rest of the batch still opens', async () => {
+  const dataKey = randomBytes(32);
+  const aad = recordAad({ recordId: 'r-1', version: 1, resourceType: 'Observation' });
+  const envelope = wrapDataKey(dataKey, reader.publicKey, aad);
+  const flipped = { ...envelope, wrappedKey: (envelope.wrappedKey[0] === 'a' ? 'b' : 'a') + envelope.wrappedKey.slice(1) };
+  const otherAad = recordAad({ recordId: 'r-2', version: 1, resourceType: 'Observation' });
+  const results = await Promise.allSettled([
+    pool.unwrap(itemFor(reader, envelope, aad)),
+    pool.unwrap(itemFor(other, envelope, aad)),
+    pool.unwrap(itemFor(reader, envelope, otherAad)),
+    pool.unwrap(itemFor(reader, flipped, aad)),
+    pool.unwrap(itemFor(reader, { ...envelope, enc: 'zz' }, aad)),
+  ]);
+  assert.deepEqual(results[0], { status: 'fulfilled', value: new Uint8Array(dataKey) });
+  for (const result of results.slice(1)) {
+    assert.equal(result.status, 'rejected');
+    assert.ok(result.status === 'rejected' && result.reason instanceof HpkeError, String(result.status === 'rejected' && result.reason));
+  }
+});
