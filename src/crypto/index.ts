@@ -18,7 +18,7 @@ export {
 } from './ed25519.js';
 export { generatePemKeyPair, type GeneratedKeyType, type PemKeyPair } from './key-generation.js';
 export { VerifyPool, type VerifyItem } from './verify-pool.js';
-export { UnwrapPool, type UnwrapItem } from './unwrap-pool.js';
+export { HpkePool, type UnwrapItem } from './hpke-pool.js';
 export { aeadSeal, aeadOpen, AeadError, AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from './aead.js';
 export {
   generateX25519,

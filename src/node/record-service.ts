@@ -14,7 +14,7 @@ import {
   sealRecordContent,
   toHex,
   unwrapDataKey,
-  type UnwrapPool,
+  type HpkePool,
   fromUtf8,
   wrapDataKey,
   type JsonValue,
@@ -79,6 +79,7 @@ export async function prepareVersion(
     /** Recipients beyond the required ones (X25519 public keys, hex). */
     readonly extraRecipients?: readonly string[];
   },
+  pool?: HpkePool,
 ): Promise<PreparedVersion> {
   const resourceType = String(input.resource['resourceType']);
   const salt = randomBytes(32);
@@ -93,7 +94,7 @@ export async function prepareVersion(
     orgIds: [input.org, input.authorOrg],
     time: chain.head()?.time ?? 0,
   });
-  const content = await sealToBlob(blobs, canonicalBytes(plaintext), aad, [...required, ...(input.extraRecipients ?? [])]);
+  const content = await sealToBlob(blobs, canonicalBytes(plaintext), aad, [...required, ...(input.extraRecipients ?? [])], pool);
   const body: JsonObject = {
     recordId: input.recordId,
     version: input.version,
@@ -112,11 +113,13 @@ export async function prepareVersion(
  * and wraps the key to each of `recipients` (raw X25519 public keys, hex; sorted, once each):
  * a record version's ciphertext, or a sealed note's. Resolves once the blob is durable.
  */
-export async function sealToBlob(blobs: BlobStore, plaintext: Uint8Array, aad: Uint8Array, recipients: readonly string[]): Promise<Omit<SealedContent, 'commitment'>> {
+export async function sealToBlob(blobs: BlobStore, plaintext: Uint8Array, aad: Uint8Array, recipients: readonly string[], pool?: HpkePool): Promise<Omit<SealedContent, 'commitment'>> {
   const { dataKey, sealed } = sealRecordContent(plaintext, aad);
   const stored = blobs.put(sealed);
-  // The wraps run while the blob's write and fsync are on the thread pool.
-  const envelopes = [...new Set(recipients)].sort().map((recipient) => ({ recipient, ...wrapDataKey(dataKey, fromHex(recipient), aad) }));
+  // The wraps run while the blob's write and fsync are on the thread pool: on `pool`'s worker
+  // when given, else here.
+  const wrapTo = async (recipient: string) => ({ recipient, ...(pool === undefined ? wrapDataKey(dataKey, fromHex(recipient), aad) : await pool.wrap(dataKey, recipient, aad)) });
+  const envelopes = await Promise.all([...new Set(recipients)].sort().map(wrapTo));
   return { ciphertextHash: await stored, ciphertextSize: sealed.byteLength, envelopes };
 }
 
@@ -148,7 +151,7 @@ export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: strin
 }
 
 /** openVersion with the data key unwrapped by `pool`, off the main thread. */
-export async function openVersionWith(pool: UnwrapPool, chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): Promise<SealedPlaintext> {
+export async function openVersionWith(pool: HpkePool, chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): Promise<SealedPlaintext> {
   const located = locateVersion(chain, blobs, recordId, version, keys);
   let dataKey: Uint8Array;
   try {

@@ -3,7 +3,7 @@
  * Keys of practitioners and custodial patients stay in the node's keystore and sign only here.
  */
 import type { KeyObject } from 'node:crypto';
-import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, UnwrapPool, x25519FromPrivate } from '../crypto/index.js';
+import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, HpkePool, x25519FromPrivate } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
@@ -79,8 +79,8 @@ export interface ReadVersion {
 
 /** Record operations over one node's chain, blobs and keys. */
 export class NodeRecords {
-  /** Started by the first readOffThread(). */
-  #unwrapPool: UnwrapPool | undefined;
+  /** Wraps and unwraps data keys off the main thread; see #pool(). */
+  #hpkePool: HpkePool | undefined;
   readonly #signers = new Map<string, LocalSigner>();
   readonly #alarms: NodeAlarm[] = [];
   readonly #custodialKeys = new Map<string, ReadonlyMap<string, KeyObject>>();
@@ -170,7 +170,7 @@ export class NodeRecords {
       org: existing?.org ?? this.orgId,
       authorOrg: this.orgId,
       extraRecipients: input.extraRecipients ?? [],
-    });
+    }, this.#pool());
     return { kind: version === 1 ? 'anchor' : 'supersede', body: prepared.body, recordId, version };
   }
 
@@ -225,9 +225,8 @@ export class NodeRecords {
    */
   async readOffThread(reader: RecordReader, recordId: string, version?: number): Promise<ReadVersion> {
     const wanted = this.#wantedVersion(recordId, version);
-    this.#unwrapPool ??= new UnwrapPool(1);
     try {
-      const { resource, salt } = await openVersionWith(this.#unwrapPool, this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
+      const { resource, salt } = await openVersionWith(this.#pool(), this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
       if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
@@ -243,10 +242,15 @@ export class NodeRecords {
     return version ?? row.latestVersion;
   }
 
-  /** Stops the unwrapping worker, if one was started. */
+  /** The HPKE worker, started on first use. */
+  #pool(): HpkePool {
+    return (this.#hpkePool ??= new HpkePool(1));
+  }
+
+  /** Stops the HPKE worker, if one was started. */
   async close(): Promise<void> {
-    await this.#unwrapPool?.close();
-    this.#unwrapPool = undefined;
+    await this.#hpkePool?.close();
+    this.#hpkePool = undefined;
   }
 
   /** Opens a sealed note for `reader`; throws NoteUnavailableError, after an alarm when it is not what the chain committed to. */

@@ -4,11 +4,11 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { HpkeError } from './hpke.js';
 import { recordAad, unwrapDataKey, wrapDataKey } from './record-envelope.js';
-import { UnwrapPool } from './unwrap-pool.js';
+import { HpkePool } from './hpke-pool.js';
 import { generateX25519 } from './x25519.js';
 import { toHex } from './bytes.js';
 
-const pool = new UnwrapPool(1);
+const pool = new HpkePool(1);
 after(() => pool.close());
 const reader = generateX25519();
 const other = generateX25519();
@@ -52,4 +52,17 @@ test('what does not open is an HpkeError, and the rest of the batch still opens'
     assert.equal(result.status, 'rejected');
     assert.ok(result.status === 'rejected' && result.reason instanceof HpkeError, String(result.status === 'rejected' && result.reason));
   }
+});
+
+test('what the pool wraps, unwrapDataKey opens; a malformed recipient or data key is refused before the worker', async () => {
+  const dataKey = randomBytes(32);
+  const aad = recordAad({ recordId: 'r-3', version: 2, resourceType: 'Condition' });
+  const envelopes = await Promise.all([pool.wrap(dataKey, toHex(reader.publicKey), aad), pool.wrap(dataKey, toHex(other.publicKey), aad)]);
+  assert.deepEqual(unwrapDataKey(envelopes[0]!, reader.privateKey, aad), new Uint8Array(dataKey));
+  assert.deepEqual(unwrapDataKey(envelopes[1]!, other.privateKey, aad), new Uint8Array(dataKey));
+  assert.notEqual(envelopes[0]!.enc, envelopes[1]!.enc, 'a fresh ephemeral key per wrap');
+  assert.throws(() => unwrapDataKey(envelopes[0]!, other.privateKey, aad), HpkeError);
+  await assert.rejects(pool.wrap(dataKey, 'ab', aad), RangeError);
+  await assert.rejects(pool.wrap(randomBytes(16), toHex(reader.publicKey), aad), RangeError);
+  await assert.rejects(pool.wrap(dataKey, '00'.repeat(32), aad), HpkeError, 'a low-order key');
 });
