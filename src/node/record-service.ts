@@ -119,8 +119,9 @@ export async function sealToBlob(blobs: BlobStore, plaintext: Uint8Array, aad: U
   // The wraps run while the blob's write and fsync are on the thread pool: on `pool`'s worker
   // when given, else here.
   const wrapTo = async (recipient: string) => ({ recipient, ...(pool === undefined ? wrapDataKey(dataKey, fromHex(recipient), aad) : await pool.wrap(dataKey, recipient, aad)) });
-  const envelopes = await Promise.all([...new Set(recipients)].sort().map(wrapTo));
-  return { ciphertextHash: await stored, ciphertextSize: sealed.byteLength, envelopes };
+  // Awaited together, so a failed blob write (a full disk) is handled even while wraps run.
+  const [ciphertextHash, envelopes] = await Promise.all([stored, Promise.all([...new Set(recipients)].sort().map(wrapTo))]);
+  return { ciphertextHash, ciphertextSize: sealed.byteLength, envelopes };
 }
 
 /** The record's committed row, or undefined. */
