@@ -1,7 +1,5 @@
 /** The FHIR edge under hostile or careless clients: bodies before tokens, malformed Bundles, patient moves and update races. */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JsonObject } from '../ledger/index.js';
 import { referencedBlobs, type ChartChainNode } from '../node/index.js';
@@ -102,10 +100,9 @@ test('of two concurrent updates with the same If-Match, the loser gets 412 Preco
   assert.deepEqual(blobFiles(node).sort(), [...referencedBlobs(node.store, [])].sort(), 'the losing write\'s ciphertext was deleted with its refusal');
 });
 
-/** Every file in the node's blob store. */
+/** Every blob in the node's blob store. */
 function blobFiles(node: ChartChainNode): string[] {
-  const dir = node.records.blobs.dir;
-  return readdirSync(dir).flatMap((shard) => readdirSync(join(dir, shard)));
+  return [...node.records.blobs.hashes()];
 }
 
 test('a transaction Bundle that cannot fit one ledger transaction is refused with 413 before any work: no blobs, nothing on the ledger', async (t) => {

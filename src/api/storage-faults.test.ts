@@ -160,10 +160,10 @@ test('a record whose blob fails its hash is a 500 naming record, version and sta
   const observationId = await createObservation(app, patientId);
   const recordId = node.pseudonyms.recordIdOf('Observation', observationId)!;
   const hash = node.records.version(recordId, 1)!.ciphertextHash!;
-  const path = join(node.records.blobs.dir, hash.slice(0, 2), hash);
-  const bytes = readFileSync(path);
-  bytes[0] = bytes[0]! ^ 0x01;
-  writeFileSync(path, bytes);
+  const place = node.records.blobs.place(hash)!;
+  const bytes = readFileSync(place.path);
+  bytes[place.offset] = bytes[place.offset]! ^ 0x01;
+  writeFileSync(place.path, bytes);
   const issue = issueOf(await app.inject({ url: `/fhir/Observation/${observationId}`, headers: AS_DOCTOR }), 500);
   assert.equal(issue['code'], 'exception');
   assert.match(String(issue['diagnostics']), new RegExp(`record ${recordId} version 1 failed its blob-hash integrity check`));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,13 +28,17 @@ const flags = (data: string, demo: boolean): StartFlags => ({ data, demo, host: 
 test('a start collects blobs nothing references that are past the grace period, and keeps the rest', async (t) => {
   const dir = await seededOnce();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const blobs = new BlobStore(join(dir, 'blobs'));
-  const [orphan, recent] = await Promise.all([blobs.put(new Uint8Array([1, 2, 3])), blobs.put(new Uint8Array([4, 5, 6]))]);
-  const old = (Date.now() - BLOB_GC_GRACE_MS - 60_000) / 1000;
-  utimesSync(join(blobs.dir, orphan.slice(0, 2), orphan), old, old);
+  let clock = Date.now() - BLOB_GC_GRACE_MS - 60_000;
+  const blobs = new BlobStore(join(dir, 'blobs'), { now: () => clock });
+  const orphan = await blobs.put(new Uint8Array([1, 2, 3]));
+  clock = Date.now();
+  const recent = await blobs.put(new Uint8Array([4, 5, 6]));
+  await blobs.close();
   const started = await openServer(flags(dir, false));
   await started.close();
-  assert.deepEqual([blobs.has(orphan), blobs.has(recent)], [false, true]);
+  const after = new BlobStore(join(dir, 'blobs'));
+  t.after(() => after.close());
+  assert.deepEqual([after.has(orphan), after.has(recent)], [false, true]);
 });
 
 test('with --no-demo on a later start, the demo users of the first start cannot log in; with the demo on they can', async (t) => {

@@ -247,10 +247,11 @@ export class NodeRecords {
     return (this.#hpkePool ??= new HpkePool(1));
   }
 
-  /** Stops the HPKE worker, if one was started. */
+  /** Stops the HPKE worker, if one was started, and closes the blob store once its writes are durable. */
   async close(): Promise<void> {
     await this.#hpkePool?.close();
     this.#hpkePool = undefined;
+    await this.blobs.close();
   }
 
   /** Opens a sealed note for `reader`; throws NoteUnavailableError, after an alarm when it is not what the chain committed to. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,26 +112,38 @@ test('tampering with the blob, an envelope or the anchored commitment is a typed
     assert.equal(stage(() => openVersion(withRow({ ...row, commitment: flip(row.commitment!, 0) }), node.records.blobs, written.recordId, 1, keys)), 'commitment');
     const stranger = generateX25519();
     assert.equal(stage(() => openVersion(node.store, node.records.blobs, written.recordId, 1, new Map([[toHex(stranger.publicKey), stranger.privateKey]]))), 'not-a-recipient');
-    const path = join(node.records.blobs.dir, row.ciphertextHash!.slice(0, 2), row.ciphertextHash!);
-    const bytes = readFileSync(path);
-    bytes[bytes.length - 1]! ^= 1;
-    writeFileSync(path, bytes);
+    const place = node.records.blobs.place(row.ciphertextHash!)!;
+    const bytes = readFileSync(place.path);
+    bytes[place.offset + place.length - 1]! ^= 1;
+    writeFileSync(place.path, bytes);
     assert.equal(stage(() => node.records.read({ kind: 'organisation' }, written.recordId)), 'blob-hash');
   } finally {
     await node.close();
   }
 });
 
-test('erasure deletes every ciphertext, is confirmed on-chain, and a restart does not resurrect it', async (t) => {
+/** A value written only inside a record's encrypted content. */
+const PLAINTEXT_MARKER = 'erasure-marker-5d0f2b';
+
+/** The files under `dir` whose bytes contain `needle`. */
+function filesHolding(dir: string, needle: Buffer): string[] {
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((path) => statSync(join(dir, path)).isFile());
+  return files.filter((path) => readFileSync(join(dir, path)).includes(needle));
+}
+
+test('erasure overwrites every ciphertext on disk, is confirmed on-chain, and a restart does not resurrect it', async (t) => {
   const { node, dir } = await freshNode(t);
   let recordId = '';
+  let ciphertexts: Buffer[] = [];
   try {
-    const first = await write(node, { resourceType: 'Observation', status: 'final', valueString: 'secret' });
+    const first = await write(node, { resourceType: 'Observation', status: 'final', valueString: PLAINTEXT_MARKER });
     recordId = first.recordId;
     assert.equal(await commit(node, first.tx), 'ok');
-    assert.equal(await commit(node, (await write(node, { resourceType: 'Observation', status: 'amended', valueString: 'secret 2' }, { recordId })).tx), 'ok');
+    assert.equal(await commit(node, (await write(node, { resourceType: 'Observation', status: 'amended', valueString: `${PLAINTEXT_MARKER} 2` }, { recordId })).tx), 'ok');
     const hashes = [1, 2].map((version) => (node.store.state.get(VERSION_TABLE, versionKey(recordId, version)) as unknown as VersionRow).ciphertextHash!);
     assert.ok(hashes.every((hash) => node.records.blobs.has(hash)));
+    ciphertexts = hashes.map((hash) => Buffer.from(node.records.blobs.get(hash)).subarray(16, 48));
+    assert.ok(ciphertexts.every((slice) => filesHolding(dir, slice).length === 1), 'each ciphertext is on disk once before erasure');
     assert.equal(await commit(node, node.records.erase(recordId, { patientId: 'patient-0001' }, (type, body) => node.signAsOrg(type, body))), 'ok');
     assert.ok(hashes.every((hash) => !node.records.blobs.has(hash)), 'ciphertexts deleted');
     const deadline = Date.now() + 10_000;
@@ -148,6 +160,7 @@ test('erasure deletes every ciphertext, is confirmed on-chain, and a restart doe
   } finally {
     await node.close();
   }
+  for (const needle of [...ciphertexts, Buffer.from(PLAINTEXT_MARKER)]) assert.deepEqual(filesHolding(dir, needle), [], 'no file in the data directory holds the ciphertext or the plaintext');
   const verified = await verifyDataDir(dir, { poolSize: 1 });
   assert.deepEqual(verified.erasures.map((erasure) => [erasure.recordId, Object.keys(erasure.confirmedBy)]), [[recordId, ['practice-a']]]);
   const reopened = await ChartChainNode.open(dir, { verifyPoolSize: 1 });

@@ -18,7 +18,7 @@ export const BLOB_FAULTS_LISTED_MAX = 100;
  * most BLOB_FAULTS_LISTED_MAX; and how many there were in all.
  */
 export function verifyBlobs(blobDir: string, chain: MemoryChain): { faults: ChainVerificationError[]; count: number } {
-  const store = existsSync(blobDir) ? new BlobStore(blobDir) : undefined;
+  const store = existsSync(blobDir) ? new BlobStore(blobDir, { readOnly: true }) : undefined;
   const records = chain.rows(RECORD_TABLE);
   const txs = chain.rows(TX_TABLE);
   const faults: ChainVerificationError[] = [];
@@ -32,6 +32,7 @@ export function verifyBlobs(blobDir: string, chain: MemoryChain): { faults: Chai
     const height = (JSON.parse(txs.get(version.txId)!) as TxRecord).height;
     faults.push(new ChainVerificationError(height, `blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version} ${problem}`));
   }
+  void store?.close();
   faults.sort((a, b) => a.height! - b.height!);
   return { faults: faults.slice(0, BLOB_FAULTS_LISTED_MAX), count: faults.length };
 }

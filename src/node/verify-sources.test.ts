@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { JsonObject } from '../ledger/index.js';
 import type { Transaction } from '../ledger/index.js';
+import { BlobStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
 import { ChainVerificationError } from './verify-chain.js';
 import { verifyDataDir } from './verify-sources.js';
@@ -49,8 +50,28 @@ function runVerify(): { status: number | null; stdout: string } {
   return { status: result.status, stdout: result.stdout };
 }
 
-function blobPath(hash: string): string {
-  return join(dir, 'blobs', hash.slice(0, 2), hash);
+/** Flips the last byte of blob `hash`'s content in place; returns what undoes it. */
+async function flipLastByte(hash: string): Promise<() => void> {
+  const blobs = new BlobStore(join(dir, 'blobs'), { readOnly: true });
+  const place = blobs.place(hash)!;
+  await blobs.close();
+  const fd = openSync(place.path, 'r+');
+  const byte = Buffer.alloc(1);
+  readSync(fd, byte, 0, 1, place.offset + place.length - 1);
+  writeSync(fd, Buffer.from([byte[0]! ^ 0x01]), 0, 1, place.offset + place.length - 1);
+  closeSync(fd);
+  return () => {
+    const undo = openSync(place.path, 'r+');
+    writeSync(undo, byte, 0, 1, place.offset + place.length - 1);
+    closeSync(undo);
+  };
+}
+
+/** Erases blob `hash`, as a lost or deleted blob would look to the verifier. */
+async function removeBlob(hash: string): Promise<void> {
+  const blobs = new BlobStore(join(dir, 'blobs'));
+  blobs.delete(hash);
+  await blobs.close();
 }
 
 before(async () => {
@@ -75,11 +96,8 @@ before(async () => {
 test('blobs: a flipped byte and a missing blob each fail with the record, version and height; an erased record\'s absent blobs pass', async () => {
   await verifyDataDir(dir, POOL);
   const [, second, other] = written as [Written, Written, Written];
-  const original = readFileSync(blobPath(second.hash));
-  const flipped = Buffer.from(original);
-  flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 0x01;
-  writeFileSync(blobPath(second.hash), flipped);
-  unlinkSync(blobPath(other.hash));
+  const restore = await flipLastByte(second.hash);
+  await removeBlob(other.hash);
   try {
     await assert.rejects(verifyDataDir(dir, POOL), (error: unknown) => {
       assert.ok(error instanceof ChainVerificationError);
@@ -94,7 +112,7 @@ test('blobs: a flipped byte and a missing blob each fail with the record, versio
     assert.deepEqual(cli.stdout.trim().split('\n').map((line) => line.replace(/:.*/, '')), ['FAILED', 'FAILED']);
     assert.match(cli.stdout, new RegExp(`FAILED: height ${second.height}: blob ${second.hash} of record ${second.recordId} version 2 fails its hash`));
   } finally {
-    writeFileSync(blobPath(second.hash), original);
+    restore();
   }
 });
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { sha256Hex, utf8 } from '../crypto/index.js';
-import { BlobError, BlobIntegrityError, BlobMissingError, BlobStore, type BlobSource } from './blob-store.js';
+import { encodeFrame } from './blob-frame.js';
+import { BlobError, BlobIntegrityError, BlobMissingError, BlobStore, type BlobSource, type BlobStoreOptions } from './blob-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'chartchain-blobs-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -27,8 +28,22 @@ function thrown<T>(call: () => unknown, type: new (...args: never[]) => T): T {
   assert.fail(`expected ${type.name}, nothing was thrown`);
 }
 
-function freshStore(): BlobStore {
-  return new BlobStore(join(root, `store-${storeCount++}`));
+function freshStore(options: BlobStoreOptions = {}): BlobStore {
+  return new BlobStore(join(root, `store-${storeCount++}`), options);
+}
+
+/** Flips one bit of the stored content of `hash`, in place; returns the content as it now is. */
+function flipByte(store: BlobStore, hash: string, at: number): Buffer {
+  const place = store.place(hash)!;
+  const file = readFileSync(place.path);
+  file[place.offset + at]! ^= 0x01;
+  writeFileSync(place.path, file);
+  return file.subarray(place.offset, place.offset + place.length);
+}
+
+/** The files under `dir` that contain `needle` anywhere. */
+function filesContaining(dir: string, needle: Buffer): string[] {
+  return filesUnder(dir).filter((file) => readFileSync(join(dir, file)).includes(needle));
 }
 
 /** Every file under `dir`, relative, sorted. */
@@ -39,15 +54,18 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-test('put returns the SHA-256 and get returns the bytes, laid out as <2 hex>/<64 hex>', async () => {
+test('put returns the SHA-256 and get returns the bytes, framed in a segment file found through the index', async () => {
   const store = freshStore();
   const bytes = bytesOf('ciphertext of a FHIR Observation');
   const hash = await store.put(bytes);
   assert.equal(hash, sha256Hex(bytes));
   assert.deepEqual(store.get(hash), bytes);
   assert.equal(store.has(hash), true);
-  assert.deepEqual(filesUnder(store.dir), [`${hash.slice(0, 2)}/${hash}`]);
-  assert.deepEqual(readFileSync(join(store.dir, hash.slice(0, 2), hash)), Buffer.from(bytes));
+  assert.deepEqual(filesUnder(store.dir).filter((file) => !file.startsWith('index.db')), ['00000001.segment']);
+  const place = store.place(hash)!;
+  assert.equal(place.path, join(store.dir, '00000001.segment'));
+  assert.deepEqual(readFileSync(place.path).subarray(place.offset, place.offset + place.length), Buffer.from(bytes));
+  assert.deepEqual([...store.hashes()], [hash]);
 });
 
 test('put of the empty blob and a repeated put are fine', async () => {
@@ -57,17 +75,15 @@ test('put of the empty blob and a repeated put are fine', async () => {
   assert.deepEqual(store.get(empty), new Uint8Array(0));
   const bytes = bytesOf('same');
   assert.equal(await store.put(bytes), await store.put(bytes));
-  assert.equal(filesUnder(store.dir).length, 2);
+  assert.equal([...store.hashes()].length, 2);
+  assert.equal(readFileSync(store.place(empty)!.path).length, 2 * 40 + 4, 'two frames: the repeated put appended nothing');
 });
 
 test('a byte flipped on disk makes get throw BlobIntegrityError with both hashes', async () => {
   const store = freshStore();
   const bytes = bytesOf('sealed record version 1');
   const hash = await store.put(bytes);
-  const path = join(store.dir, hash.slice(0, 2), hash);
-  const tampered = readFileSync(path);
-  tampered[3]! ^= 0x01;
-  writeFileSync(path, tampered);
+  const tampered = flipByte(store, hash, 3);
   const error = thrown(() => store.get(hash), BlobIntegrityError);
   assert.ok(error instanceof BlobError);
   assert.equal(error.hash, hash);
@@ -173,39 +189,136 @@ test('getOrFetch returns its own copy, not the buffer a source may later change'
   assert.deepEqual(store.get(hash), genuine);
 });
 
-test('collectGarbage deletes unreferenced blobs and stale temporary files past the grace period, and nothing else', async () => {
-  const store = freshStore();
+test('collectGarbage erases unreferenced blobs past the grace period, and deletes segments left empty', async () => {
   const now = Date.now();
-  const age = (path: string, ms: number) => utimesSync(path, (now - ms) / 1000, (now - ms) / 1000);
-  const pathOf = (hash: string) => join(store.dir, hash.slice(0, 2), hash);
-  const [kept, orphan, fresh] = await Promise.all(['referenced', 'orphaned', 'just written'].map((text) => store.put(bytesOf(text))));
-  for (const hash of [kept!, orphan!]) age(pathOf(hash), 60_000);
-  const temporary = `${pathOf(orphan!)}.0123456789abcdef.tmp`;
-  writeFileSync(temporary, 'half a blob');
-  age(temporary, 60_000);
-  const stranger = join(store.dir, orphan!.slice(0, 2), 'notes.txt');
-  writeFileSync(stranger, 'not a blob');
-  age(stranger, 60_000);
-  mkdirSync(join(store.dir, 'zz'));
+  let clock = now - 60_000;
+  const store = freshStore({ now: () => clock, segmentBytes: 1 });
+  const [kept, orphan] = [await store.put(bytesOf('referenced')), await store.put(bytesOf('orphaned'))];
+  clock = now;
+  const fresh = await store.put(bytesOf('just written'));
+  writeFileSync(join(store.dir, 'notes.txt'), 'not a blob');
+  const orphanSegment = store.place(orphan!)!.path;
 
   assert.throws(() => store.collectGarbage(() => false, { graceMs: -1 }), RangeError);
   const result = store.collectGarbage((hash) => hash === kept, { graceMs: 30_000, now });
-  assert.deepEqual(result, { deleted: 2, kept: 3 });
+  assert.deepEqual(result, { deleted: 1, kept: 2 });
   assert.ok(store.has(kept!), 'a referenced blob stays, however old');
   assert.ok(!store.has(orphan!), 'an old unreferenced blob goes');
-  assert.ok(store.has(fresh!), 'an unreferenced blob younger than the grace period stays: its write may be in flight');
-  assert.ok(!existsSync(temporary), 'a stale temporary file goes');
-  assert.ok(existsSync(stranger), 'files that are not blobs are left alone');
+  assert.ok(store.has(fresh), 'an unreferenced blob younger than the grace period stays: its write may be in flight');
+  assert.ok(!existsSync(orphanSegment), 'the segment that held only the orphan is deleted');
+  assert.ok(existsSync(join(store.dir, 'notes.txt')), 'files that are not segments are left alone');
+  assert.deepEqual(store.get(kept!), bytesOf('referenced'));
 });
 
-test('no temporary files are left behind', async () => {
+test('concurrent puts share one append: one segment, one frame per distinct blob', async () => {
   const store = freshStore();
   const hashes = new Set<string>();
-  // Concurrent puts, some of the same bytes, share directory fsyncs and must still leave one file each.
   for (const hash of await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(bytesOf(`blob ${i % 40}`))))) hashes.add(hash);
-  const files = filesUnder(store.dir);
-  assert.equal(files.length, hashes.size);
-  for (const file of files) assert.match(file, /^[0-9a-f]{2}\/[0-9a-f]{64}$/);
+  assert.equal(hashes.size, 40);
+  assert.deepEqual(new Set([...hashes].map((hash) => store.place(hash)!.path)).size, 1);
+  assert.deepEqual([...store.hashes()].sort(), [...hashes].sort());
+  for (const hash of hashes) assert.equal(sha256Hex(store.get(hash)), hash);
+});
+
+test('segments roll over past their target size, and reads span them', async () => {
+  const store = freshStore({ segmentBytes: 200 });
+  const hashes: string[] = [];
+  for (let i = 0; i < 10; i++) hashes.push(await store.put(bytesOf(`version ${i} `.repeat(10))));
+  const segments = filesUnder(store.dir).filter((file) => file.endsWith('.segment'));
+  assert.ok(segments.length >= 4, `${segments.length} segments`);
+  for (const [i, hash] of hashes.entries()) assert.deepEqual(store.get(hash), bytesOf(`version ${i} `.repeat(10)));
+});
+
+test('erasure overwrites the bytes on disk: neither the blob nor any copy of it can be found in any file', async () => {
+  const dir = join(root, `store-${storeCount++}`);
+  const store = new BlobStore(dir);
+  const secret = bytesOf('CIPHERTEXT-MARKER-7f3a '.repeat(8));
+  const neighbour = bytesOf('a neighbour that stays');
+  const [hash, other] = [await store.put(secret), await store.put(neighbour)];
+  assert.ok(filesContaining(dir, Buffer.from(secret)).length > 0, 'the bytes are on disk before erasure');
+  assert.equal(store.delete(hash), true);
+  assert.equal(store.delete(hash), false);
+  await store.close();
+  assert.deepEqual(filesContaining(dir, Buffer.from('CIPHERTEXT-MARKER')), [], 'no file holds any part of the erased blob');
+  const reopened = new BlobStore(dir);
+  assert.equal(reopened.has(hash), false, 'a rebuilt view does not resurrect it');
+  assert.deepEqual(reopened.get(other), neighbour);
+  await reopened.close();
+});
+
+test('after a crash between the fsync and the index commit, the segment tail is indexed at open', async () => {
+  const dir = join(root, `store-${storeCount++}`);
+  const store = new BlobStore(dir);
+  const first = await store.put(bytesOf('indexed'));
+  await store.close();
+  // A frame the index never heard of, as if the process died right after the segment's fsync.
+  const late = bytesOf('durable but not yet indexed');
+  const segment = join(dir, '00000001.segment');
+  appendFileSync(segment, encodeFrame(sha256Hex(late), late));
+  const reopened = new BlobStore(dir);
+  assert.deepEqual(reopened.get(sha256Hex(late)), late);
+  assert.deepEqual(reopened.get(first), bytesOf('indexed'));
+  await reopened.close();
+});
+
+test('a torn write at the end of a segment is never indexed, and later appends go to a new segment', async () => {
+  const dir = join(root, `store-${storeCount++}`);
+  const store = new BlobStore(dir);
+  const first = await store.put(bytesOf('acknowledged'));
+  await store.close();
+  const torn = encodeFrame(sha256Hex(bytesOf('half written')), bytesOf('half written')).subarray(0, 30);
+  appendFileSync(join(dir, '00000001.segment'), torn);
+  const sizeBefore = readFileSync(join(dir, '00000001.segment')).length;
+  const reopened = new BlobStore(dir);
+  assert.deepEqual([...reopened.hashes()], [first]);
+  const next = await reopened.put(bytesOf('after the crash'));
+  assert.equal(reopened.place(next)!.path, join(dir, '00000002.segment'));
+  assert.equal(readFileSync(join(dir, '00000001.segment')).length, sizeBefore, 'the torn segment is not written over');
+  assert.deepEqual(reopened.get(first), bytesOf('acknowledged'));
+  await reopened.close();
+});
+
+test('a lost index is rebuilt from the segments, without the erased blobs', async () => {
+  const dir = join(root, `store-${storeCount++}`);
+  const store = new BlobStore(dir, { segmentBytes: 100 });
+  const hashes = [];
+  for (let i = 0; i < 6; i++) hashes.push(await store.put(bytesOf(`blob number ${i} `.repeat(5))));
+  store.delete(hashes[2]!);
+  await store.close();
+  for (const file of filesUnder(dir).filter((name) => name.startsWith('index.db'))) rmSync(join(dir, file));
+  const rebuilt = new BlobStore(dir);
+  assert.deepEqual([...rebuilt.hashes()].sort(), hashes.filter((_, i) => i !== 2).sort());
+  for (const hash of rebuilt.hashes()) assert.equal(sha256Hex(rebuilt.get(hash)), hash);
+  await rebuilt.close();
+});
+
+test('blobs in the earlier one-file-per-blob layout are moved into a segment at open', async () => {
+  const dir = join(root, `store-${storeCount++}`);
+  const bytes = [bytesOf('legacy one'), bytesOf('legacy two')];
+  for (const content of bytes) {
+    const hash = sha256Hex(content);
+    mkdirSync(join(dir, hash.slice(0, 2)), { recursive: true });
+    writeFileSync(join(dir, hash.slice(0, 2), hash), content);
+  }
+  writeFileSync(join(dir, sha256Hex(bytes[0]!).slice(0, 2), `${sha256Hex(bytes[0]!)}.0123456789abcdef.tmp`), 'half');
+  const store = new BlobStore(dir);
+  for (const content of bytes) assert.deepEqual(store.get(sha256Hex(content)), content);
+  assert.deepEqual(filesUnder(dir).filter((file) => !file.startsWith('index.db')), ['00000001.segment'], 'the old files and their directories are gone');
+  await store.close();
+});
+
+test('read-only: no index is created, the segments are scanned instead, and writes are refused', async () => {
+  const dir = join(root, `store-${storeCount++}`);
+  const store = new BlobStore(dir);
+  const hash = await store.put(bytesOf('to verify'));
+  await store.close();
+  for (const file of filesUnder(dir).filter((name) => name.startsWith('index.db'))) rmSync(join(dir, file));
+  const looking = new BlobStore(dir, { readOnly: true });
+  assert.deepEqual(looking.get(hash), bytesOf('to verify'));
+  await assert.rejects(looking.put(bytesOf('x')), /read-only/);
+  assert.throws(() => looking.delete(hash), /read-only/);
+  await looking.close();
+  assert.deepEqual(filesUnder(dir), ['00000001.segment']);
 });
 
 test('property: any bytes round-trip under their SHA-256', async () => {

@@ -1,13 +1,21 @@
 /**
  * The blob store: record ciphertexts on disk, addressed by their SHA-256 (DESIGN.md, "Record
  * contents ... stored off-chain, content-addressed"). Every read re-hashes, so a corrupt or
- * substituted file is reported with its evidence instead of being served.
+ * substituted blob is reported with its evidence instead of being served.
+ *
+ * Blobs are appended, framed (blob-frame.ts), to segment files, and located through an index
+ * (blob-index.ts). Puts that arrive together share one append and one fsync (group commit);
+ * a put resolves only once its bytes are durable. Erasure overwrites a blob's frame with zeros
+ * in place and fsyncs it, so the bytes are gone from the disk, not just unlinked from a name.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, constants, existsSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, write, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { isHex, sha256Hex, SHA256_BYTES } from '../crypto/index.js';
-import { DirectorySyncs, fsyncDirectory, writeFileDurablyAsync } from './durable-file.js';
+import { BlobIndex, type BlobLocation, type IndexedBlob } from './blob-index.js';
+import { encodeFrame, erasedFrame, FRAME_HEADER_BYTES, readFrame, scanSegment } from './blob-frame.js';
+import { DirectorySyncs, fsyncDirectory } from './durable-file.js';
 
 /** Largest blob accepted by put() or from a BlobSource: bounds memory per read and per fetch. */
 export const BLOB_BYTES_MAX = 64 * 1024 * 1024;
@@ -48,39 +56,103 @@ export interface BlobSource {
   fetchBlob(hash: string): Promise<Uint8Array | undefined>;
 }
 
+/** Size past which a segment takes no more appends and the next one is started. */
+export const SEGMENT_BYTES_TARGET = 64 * 1024 * 1024;
+/** Bytes of frames written by one group commit at most; the rest wait for the next. */
+const APPEND_BYTES_MAX = 16 * 1024 * 1024;
+const INDEX_FILE = 'index.db';
+const SEGMENT_PATTERN = /^(\d{8})\.segment$/;
+
+export interface BlobStoreOptions {
+  /** Look without changing anything, e.g. to verify a running node's blobs: no recovery, no writes. */
+  readonly readOnly?: boolean;
+  /** The clock stamped on each stored blob, which the garbage collector's grace period reads. */
+  readonly now?: () => number;
+  /** Size past which a new segment is started (tests make it small). */
+  readonly segmentBytes?: number;
+}
+
+/** Where a blob's content is on disk: for operators and for tests that damage it on purpose. */
+export interface BlobPlace {
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+interface PendingPut {
+  readonly hash: string;
+  readonly bytes: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The segment appends go to: its id, file descriptor and the end of its last whole frame. */
+interface ActiveSegment {
+  readonly id: number;
+  readonly fd: number;
+  end: number;
+}
+
+const writeAt = promisify(write);
+const fdatasyncAsync = promisify(fdatasync);
+
 /**
- * Content-addressed store of immutable blobs under one directory, laid out as
- * `<dir>/<first two hex digits>/<64 hex digits>`. One writer process per directory.
+ * Content-addressed store of immutable blobs under one directory: `<dir>/<8 digits>.segment`
+ * files and `<dir>/index.db`. One writer process per directory.
  */
 export class BlobStore {
   readonly dir: string;
+  readonly #readOnly: boolean;
+  readonly #now: () => number;
+  readonly #segmentBytes: number;
+  readonly #index: BlobIndex;
+  readonly #fds = new Map<number, number>();
   readonly #directories = new DirectorySyncs();
+  readonly #queue: PendingPut[] = [];
+  readonly #inFlight = new Map<string, Promise<string>>();
+  #active: ActiveSegment | undefined;
+  #draining: Promise<void> | undefined;
+  #closed = false;
 
-  /** Opens (creating if needed) the store rooted at `dir`. */
-  constructor(dir: string) {
+  /** Opens (creating if needed) the store rooted at `dir`, indexing what a crash left unindexed. */
+  constructor(dir: string, options: BlobStoreOptions = {}) {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty path');
     this.dir = resolve(dir);
+    this.#readOnly = options.readOnly === true;
+    this.#now = options.now ?? Date.now;
+    this.#segmentBytes = options.segmentBytes ?? SEGMENT_BYTES_TARGET;
+    if (this.#readOnly) {
+      const kept = existsSync(join(this.dir, INDEX_FILE));
+      this.#index = new BlobIndex(kept ? join(this.dir, INDEX_FILE) : ':memory:', { readonly: kept });
+      if (!kept) this.#indexTails();
+      return;
+    }
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.#index = new BlobIndex(join(this.dir, INDEX_FILE));
+    this.#active = this.#indexTails();
+    this.#importFiles();
   }
 
   /**
-   * Stores `bytes` durably and resolves to their lowercase hex SHA-256. The file appears under
-   * its final name only once complete and fsynced, and the promise resolves only once the rename
-   * is durable too, so a crash leaves either the whole blob or none. Concurrent puts share
-   * directory fsyncs. An intact existing copy is kept as is; a corrupt one is replaced.
+   * Stores `bytes` durably and resolves to their lowercase hex SHA-256, once the segment holding
+   * them is fsynced: a crash leaves either the whole blob or a torn tail that is never indexed.
+   * An intact existing copy is kept as is; a corrupt one is replaced (and the old frame erased).
    * Throws TypeError if `bytes` is not a Uint8Array, RangeError above BLOB_BYTES_MAX.
    */
   async put(bytes: Uint8Array): Promise<string> {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
     if (bytes.byteLength > BLOB_BYTES_MAX) throw new RangeError(`bytes must be at most ${BLOB_BYTES_MAX} bytes, got ${bytes.byteLength}`);
+    this.#writable();
     const hash = sha256Hex(bytes);
+    const inFlight = this.#inFlight.get(hash);
+    if (inFlight !== undefined) return inFlight;
     if (this.#isIntact(hash)) return hash;
-    const path = this.#pathOf(hash);
-    const shardDir = dirname(path);
-    // mkdirSync returns the first directory it created: only then is there a new entry in the root to sync.
-    if (mkdirSync(shardDir, { recursive: true, mode: 0o700 }) !== undefined) await this.#directories.sync(this.dir);
-    await writeFileDurablyAsync(path, bytes, this.#directories);
-    return hash;
+    const stored = new Promise<string>((resolve, reject) => {
+      this.#queue.push({ hash, bytes: bytes.slice(), resolve: () => resolve(hash), reject });
+    }).finally(() => this.#inFlight.delete(hash));
+    this.#inFlight.set(hash, stored);
+    this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+    return stored;
   }
 
   /**
@@ -89,42 +161,42 @@ export class BlobStore {
    * the stored bytes do not hash to `hash`.
    */
   get(hash: string): Uint8Array {
-    const path = this.#pathOf(hash);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (error) {
-      if (isErrorCode(error, 'ENOENT')) throw new BlobMissingError(hash);
-      throw error;
-    }
-    const actualHash = sha256Hex(bytes);
+    const location = this.#locate(hash);
+    const fd = location === undefined ? undefined : this.#fd(location.segment);
+    const frame = fd === undefined ? undefined : readFrame(fd, location!.offset, location!.length);
+    if (frame === undefined || !frame.live) throw new BlobMissingError(hash);
+    const actualHash = sha256Hex(frame.content);
     if (actualHash !== hash) throw new BlobIntegrityError(hash, actualHash);
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return new Uint8Array(frame.content.buffer, frame.content.byteOffset, frame.content.byteLength);
   }
 
-  /** True when a file for `hash` exists; its content is checked only by get(). Throws TypeError for a malformed hash. */
+  /** True when blob `hash` is indexed; its content is checked only by get(). Throws TypeError for a malformed hash. */
   has(hash: string): boolean {
-    try {
-      return statSync(this.#pathOf(hash)).isFile();
-    } catch (error) {
-      if (isErrorCode(error, 'ENOENT')) return false;
-      throw error;
-    }
+    return this.#locate(hash) !== undefined;
+  }
+
+  /** Where blob `hash`'s content is on disk, or undefined. Throws TypeError for a malformed hash. */
+  place(hash: string): BlobPlace | undefined {
+    const location = this.#locate(hash);
+    if (location === undefined) return undefined;
+    return { path: this.#segmentPath(location.segment), offset: location.offset + FRAME_HEADER_BYTES, length: location.length };
+  }
+
+  /** Every stored blob's hash, in hash order. */
+  *hashes(): Generator<string> {
+    for (const entry of this.#index.entries()) yield entry.hash;
   }
 
   /**
-   * Deletes blob `hash` durably (erasure). Returns false if it was not stored.
-   * Throws TypeError for a malformed hash.
+   * Erases blob `hash` durably: its frame is overwritten with zeros and fsynced before the index
+   * forgets it. Returns false if it was not stored. Throws TypeError for a malformed hash.
    */
   delete(hash: string): boolean {
-    const path = this.#pathOf(hash);
-    try {
-      unlinkSync(path);
-    } catch (error) {
-      if (isErrorCode(error, 'ENOENT')) return false;
-      throw error;
-    }
-    fsyncDirectory(dirname(path));
+    this.#writable();
+    const location = this.#locate(hash);
+    if (location === undefined) return false;
+    this.#erase([location]);
+    this.#index.remove([hash]);
     return true;
   }
 
@@ -154,43 +226,190 @@ export class BlobStore {
   }
 
   /**
-   * Deletes every blob `isReferenced` says nothing references, and every temporary file a
-   * crashed write left, provided its file was last modified more than `graceMs` before `now`:
-   * a write in flight has stored its blob but not yet committed the transaction that
-   * references it, and must not lose it. Returns how many files it deleted and kept.
-   * Throws RangeError for a negative grace.
+   * Erases every blob `isReferenced` says nothing references that was stored more than
+   * `graceMs` before `now`: a write in flight has stored its blob but not yet committed the
+   * transaction that references it, and must not lose it. Segments left with no blob are
+   * deleted. Returns how many blobs it erased and kept. Throws RangeError for a negative grace.
    */
   collectGarbage(isReferenced: (hash: string) => boolean, options: { graceMs: number; now?: number }): { deleted: number; kept: number } {
     if (!(options.graceMs >= 0)) throw new RangeError('graceMs must be a non-negative number of milliseconds');
-    const cutoff = (options.now ?? Date.now()) - options.graceMs;
-    const result = { deleted: 0, kept: 0 };
-    for (const shard of readdirSync(this.dir).filter((name) => SHARD_PATTERN.test(name))) {
-      const shardDir = join(this.dir, shard);
-      let deletedHere = 0;
-      for (const name of readdirSync(shardDir)) {
-        const orphan = TEMPORARY_PATTERN.test(name) || (isHex(name, SHA256_BYTES) && name.startsWith(shard) && !isReferenced(name));
-        if (!orphan || !this.#unlinkIfOlder(join(shardDir, name), cutoff)) result.kept += 1;
-        else deletedHere += 1;
-      }
-      if (deletedHere > 0) fsyncDirectory(shardDir);
-      result.deleted += deletedHere;
+    this.#writable();
+    const cutoff = (options.now ?? this.#now()) - options.graceMs;
+    const orphans: IndexedBlob[] = [];
+    let kept = 0;
+    for (const entry of this.#index.entries()) {
+      if (entry.storedAt < cutoff && !isReferenced(entry.hash)) orphans.push(entry);
+      else kept += 1;
     }
-    return result;
+    this.#erase(orphans);
+    this.#index.remove(orphans.map((entry) => entry.hash));
+    this.#deleteEmptySegments();
+    return { deleted: orphans.length, kept };
   }
 
-  /** Unlinks `path` if it was last modified before `cutoff` (ms since the epoch); false if it is newer or gone. */
-  #unlinkIfOlder(path: string, cutoff: number): boolean {
+  /** Waits for puts in flight, then closes the segment files and the index. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#draining;
+    this.#closed = true;
+    for (const fd of this.#fds.values()) closeSync(fd);
+    this.#fds.clear();
+    this.#index.close();
+  }
+
+  /** Appends queued puts, one group commit at a time, until none are left. */
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#takeBatch();
+      try {
+        await this.#append(batch);
+        for (const put of batch) put.resolve();
+      } catch (error) {
+        for (const put of batch) put.reject(error);
+      }
+    }
+  }
+
+  /** The next puts to append: at least one, and no more than APPEND_BYTES_MAX of frames after it. */
+  #takeBatch(): PendingPut[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.#queue.length && (count === 0 || bytes + this.#queue[count]!.bytes.byteLength <= APPEND_BYTES_MAX)) {
+      bytes += this.#queue[count]!.bytes.byteLength + FRAME_HEADER_BYTES;
+      count += 1;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  /** Appends `batch` to the active segment with one write and one fdatasync, then indexes it. */
+  async #append(batch: readonly PendingPut[]): Promise<void> {
+    const segment = await this.#segmentForAppend();
+    const { frames, blobs, end } = this.#layOut(segment, batch);
     try {
-      if (statSync(path).mtimeMs >= cutoff) return false;
-      unlinkSync(path);
-      return true;
+      let written = 0;
+      while (written < frames.length) written += (await writeAt(segment.fd, frames, written, frames.length - written, segment.end + written)).bytesWritten;
+      await fdatasyncAsync(segment.fd);
     } catch (error) {
-      if (isErrorCode(error, 'ENOENT')) return false;
+      // What reached the file is torn or unacknowledged: start the next append in a new segment.
+      if (this.#active === segment) this.#active = undefined;
       throw error;
     }
+    segment.end = end;
+    this.#commit(segment.id, blobs, end);
   }
 
-  /** True when the file for `hash` exists and its content hashes to `hash`. */
+  /** The frames of `items` as one buffer to append at `segment.end`, with their index entries. */
+  #layOut(segment: ActiveSegment, items: readonly { hash: string; bytes: Uint8Array }[]): { frames: Buffer; blobs: IndexedBlob[]; end: number } {
+    const storedAt = this.#now();
+    const blobs: IndexedBlob[] = [];
+    const parts: Buffer[] = [];
+    let offset = segment.end;
+    for (const { hash, bytes } of items) {
+      const frame = encodeFrame(hash, bytes);
+      blobs.push({ hash, segment: segment.id, offset, length: bytes.byteLength, storedAt });
+      parts.push(frame);
+      offset += frame.length;
+    }
+    return { frames: Buffer.concat(parts), blobs, end: offset };
+  }
+
+  /** Indexes `blobs`, now durable in segment `id` up to `end`, and erases older copies they replace. */
+  #commit(id: number, blobs: readonly IndexedBlob[], end: number): void {
+    const replaced = this.#index.add(id, blobs, end);
+    if (replaced.length > 0 && !this.#readOnly) this.#erase(replaced);
+  }
+
+  /** The segment to append to: the active one while it is below its target size, else a new one. */
+  async #segmentForAppend(): Promise<ActiveSegment> {
+    if (this.#active !== undefined && this.#active.end < this.#segmentBytes) return this.#active;
+    const id = Math.max(0, ...this.#segmentIds()) + 1;
+    const fd = openSync(this.#segmentPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    this.#fds.set(id, fd);
+    await this.#directories.sync(this.dir);
+    this.#active = { id, fd, end: 0 };
+    return this.#active;
+  }
+
+  /**
+   * Indexes the frames each segment holds past its indexed end (a crash between a segment's
+   * fsync and the index commit leaves such a tail), and returns the last segment as the one
+   * to append to, unless a torn write ends it: then appends go to a new segment, so nothing
+   * already written is ever overwritten.
+   */
+  #indexTails(): ActiveSegment | undefined {
+    const ends = this.#index.indexedEnds();
+    let last: ActiveSegment | undefined;
+    for (const id of this.#segmentIds()) {
+      const from = ends.get(id) ?? 0;
+      const fd = this.#fd(id)!;
+      const size = fstatSync(fd).size;
+      const scan = size > from ? scanSegment(this.#segmentPath(id), from) : { frames: [], end: from };
+      if (scan.end !== from) this.#commit(id, scan.frames.map((frame) => ({ ...frame, segment: id, storedAt: this.#now() })), scan.end);
+      last = scan.end === size ? { id, fd, end: size } : undefined;
+    }
+    return last;
+  }
+
+  /**
+   * Moves blobs from the earlier layout, one file per blob under `<2 hex>/<64 hex>`, into a
+   * segment, then removes the files (and temporary files a crashed write left).
+   */
+  #importFiles(): void {
+    const shards = readdirSync(this.dir).filter((name) => SHARD_PATTERN.test(name));
+    if (shards.length === 0) return;
+    const items: { hash: string; bytes: Uint8Array }[] = [];
+    const files: string[] = [];
+    for (const shard of shards) {
+      for (const name of readdirSync(join(this.dir, shard))) {
+        const path = join(this.dir, shard, name);
+        if (isHex(name, SHA256_BYTES) && name.startsWith(shard) && !this.has(name)) items.push({ hash: name, bytes: readFileSync(path) });
+        if (isHex(name, SHA256_BYTES) || TEMPORARY_PATTERN.test(name)) files.push(path);
+      }
+    }
+    if (items.length > 0) {
+      const id = Math.max(0, ...this.#segmentIds()) + 1;
+      const fd = openSync(this.#segmentPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+      this.#fds.set(id, fd);
+      const { frames, blobs, end } = this.#layOut({ id, fd, end: 0 }, items);
+      writeSync(fd, frames, 0, frames.length, 0);
+      fdatasyncSync(fd);
+      fsyncDirectory(this.dir);
+      this.#commit(id, blobs, end);
+      this.#active = { id, fd, end };
+    }
+    for (const path of files) unlinkSync(path);
+    for (const shard of shards) if (readdirSync(join(this.dir, shard)).length === 0) rmdirSync(join(this.dir, shard));
+    fsyncDirectory(this.dir);
+  }
+
+  /** Overwrites the frames at `locations` with zeros, then fsyncs each segment touched once. */
+  #erase(locations: readonly BlobLocation[]): void {
+    const touched = new Set<number>();
+    for (const location of locations) {
+      const fd = this.#fd(location.segment);
+      if (fd === undefined) continue;
+      const zeros = erasedFrame(location.length);
+      writeSync(fd, zeros, 0, zeros.length, location.offset);
+      touched.add(fd);
+    }
+    for (const fd of touched) fdatasyncSync(fd);
+  }
+
+  /** Deletes every segment but the active one that holds no live blob. */
+  #deleteEmptySegments(): void {
+    const live = this.#index.liveCounts();
+    const empty = this.#segmentIds().filter((id) => id !== this.#active?.id && !live.has(id));
+    for (const id of empty) {
+      const fd = this.#fds.get(id);
+      if (fd !== undefined) closeSync(fd);
+      this.#fds.delete(id);
+      unlinkSync(this.#segmentPath(id));
+      this.#index.dropSegment(id);
+    }
+    if (empty.length > 0) fsyncDirectory(this.dir);
+  }
+
+  /** True when blob `hash` is stored and its content hashes to `hash`. */
   #isIntact(hash: string): boolean {
     try {
       this.get(hash);
@@ -201,16 +420,49 @@ export class BlobStore {
     }
   }
 
-  /** The file path of `hash`. Validating here, once, is what makes path traversal impossible. */
-  #pathOf(hash: string): string {
+  /** Where `hash` is, after validating it: a malformed hash never reaches the index or the disk. */
+  #locate(hash: string): BlobLocation | undefined {
     if (!isHex(hash, SHA256_BYTES)) throw new TypeError('hash must be 64 lowercase hex digits');
-    return join(this.dir, hash.slice(0, 2), hash);
+    if (this.#closed) throw new Error('the blob store is closed');
+    return this.#index.locate(hash);
+  }
+
+  /** The open descriptor of segment `id`, or undefined when its file is gone. */
+  #fd(id: number): number | undefined {
+    let fd = this.#fds.get(id);
+    if (fd !== undefined) return fd;
+    try {
+      fd = openSync(this.#segmentPath(id), this.#readOnly ? 'r' : 'r+');
+    } catch (error) {
+      if (isErrorCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+    this.#fds.set(id, fd);
+    return fd;
+  }
+
+  /** The ids of the segment files on disk, ascending. */
+  #segmentIds(): number[] {
+    return readdirSync(this.dir)
+      .map((name) => SEGMENT_PATTERN.exec(name)?.[1])
+      .filter((id): id is string => id !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  #segmentPath(id: number): string {
+    return join(this.dir, `${String(id).padStart(8, '0')}.segment`);
+  }
+
+  #writable(): void {
+    if (this.#readOnly) throw new Error('the blob store was opened read-only');
+    if (this.#closed) throw new Error('the blob store is closed');
   }
 }
 
-/** A shard directory: the first two hex digits of its blobs' hashes. */
+/** A shard directory of the earlier layout: the first two hex digits of its blobs' hashes. */
 const SHARD_PATTERN = /^[0-9a-f]{2}$/;
-/** A temporary file of writeFileDurably: `<hash>.<16 hex>.tmp`. */
+/** A temporary file of the earlier layout's writes: `<hash>.<16 hex>.tmp`. */
 const TEMPORARY_PATTERN = /^[0-9a-f]{64}\.[0-9a-f]{16}\.tmp$/;
 
 function isErrorCode(error: unknown, code: string): boolean {

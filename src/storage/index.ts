@@ -6,7 +6,7 @@ export { makeOwnerOnly, restrictUmask, OWNER_ONLY_DIRECTORY_MODE, OWNER_ONLY_FIL
 export { ChainStore, ChainDatabaseDamagedError, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';
 export { PendingNodeStore } from './pending-nodes.js';
-export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, BLOB_BYTES_MAX, type BlobSource } from './blob-store.js';
+export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, BLOB_BYTES_MAX, SEGMENT_BYTES_TARGET, type BlobPlace, type BlobSource, type BlobStoreOptions } from './blob-store.js';
 export {
   Keystore,
   KeystoreError,
