@@ -59,6 +59,7 @@ async function primitiveCosts(dir: string): Promise<{ writeMicros: number; readM
   const read = microsPer(2000, () => blobs.get(hash));
   const unwrap = microsPer(2000, () => unwrapDataKey(envelope, recipients[0]!.privateKey, aad));
   const open = microsPer(2000, () => openRecordContent(sealed.sealed, sealed.dataKey, aad));
+  await blobs.close();
   return { writeMicros: seal + wrap + put + signing, readMicros: read + unwrap + open };
 }
 

@@ -16,8 +16,7 @@ import { AEAD_TAG_BYTES } from './aead.js';
 // Plain CommonJS so the worker needs no TypeScript loader.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { createCipheriv, createDecipheriv, createHmac, createPublicKey, diffieHellman, generateKeyPairSync } = require('node:crypto');
-const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
+const { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, randomBytes } = require('node:crypto');
 const VERSION = Buffer.from('HPKE-v1');
 const KEM_SUITE = Buffer.from([0x4b, 0x45, 0x4d, 0x00, 0x20]);
 const HPKE_SUITE = Buffer.from([0x48, 0x50, 0x4b, 0x45, 0x00, 0x20, 0x00, 0x01, 0x00, 0x02]);
@@ -40,8 +39,27 @@ const CONTEXT = Buffer.concat([
   labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', Buffer.from(workerData.info)),
 ]);
 const privateKeys = new Map();
+// Raw keys cross into OpenSSL as JWK, not DER: the DER codecs cost 100-800 us a key here (x25519.ts).
 function publicKeyOf(raw) {
-  return createPublicKey({ key: Buffer.concat([X25519_SPKI, raw]), format: 'der', type: 'spki' });
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
+}
+const recipientKeys = new Map();
+function recipientKeyOf(hex) {
+  let key = recipientKeys.get(hex);
+  if (key === undefined) {
+    if (recipientKeys.size >= 4096) recipientKeys.delete(recipientKeys.keys().next().value);
+    key = publicKeyOf(Buffer.from(hex, 'hex'));
+    recipientKeys.set(hex, key);
+  }
+  return key;
+}
+// 32 random bytes are a private key (RFC 7748 section 5); not generateKeyPairSync, whose keys can
+// deadlock Node 20 when exported (key-generation.ts).
+function ephemeralKeyPair() {
+  const d = randomBytes(32);
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: d.toString('base64url'), x: '' }, format: 'jwk' });
+  d.fill(0);
+  return { privateKey, enc: Buffer.from(privateKey.export({ format: 'jwk' }).x, 'base64url') };
 }
 // DH result → AEAD key and nonce: ExtractAndExpand (RFC 9180 section 4.1), then KeySchedule (5.1).
 function keySchedule(dh, enc, recipientRaw) {
@@ -53,9 +71,8 @@ function keySchedule(dh, enc, recipientRaw) {
 }
 function wrap({ recipient, dataKey, aad }) {
   const recipientRaw = Buffer.from(recipient, 'hex');
-  const ephemeral = generateKeyPairSync('x25519');
-  const enc = ephemeral.publicKey.export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI.length);
-  const dh = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: publicKeyOf(recipientRaw) });
+  const { privateKey, enc } = ephemeralKeyPair();
+  const dh = diffieHellman({ privateKey, publicKey: recipientKeyOf(recipient) });
   const { key, nonce } = keySchedule(dh, enc, recipientRaw);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: workerData.tagBytes });
   cipher.setAAD(aad);
