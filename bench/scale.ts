@@ -1,5 +1,5 @@
 /**
- * npm run bench:scale [-- --versions N] [--json]
+ * npm run bench:scale [-- --versions N] [--data DIR] [--json]
  *
  * Fills one embedded node (solo orderer, SQLite, blob segments), opened the way `chartchain
  * start` opens it, with N record versions (default 10^6) through the record write path: 2 KB
@@ -12,6 +12,7 @@
  *                   (chain, keystore, orphan-blob collection, validator, auth, HTTP listener)
  *   rssMiB          this process's resident set after that start; peakRssMiB during the fill
  *   bytesPerVersion the data directory's size on disk divided by N
+ * With --data, the filled node is kept in DIR (which must not exist yet) instead of removed.
  * The last line is JSON.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -23,6 +24,7 @@ import type { ChartChainNode } from '../src/node/index.js';
 import { percentile } from './bench-util.js';
 
 const versions = Number(process.argv[process.argv.indexOf('--versions') + 1] || 1_000_000) || 1_000_000;
+const keptData = process.argv.includes('--data') ? process.argv[process.argv.indexOf('--data') + 1] : undefined;
 const FIRST_PROBE_AT = 10_000;
 const PROBE_WRITES = 3_000;
 const PROBE_READS = 3_000;
@@ -119,7 +121,7 @@ const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-scale-'));
-  const flags: StartFlags = { data: join(dir, 'data'), demo: false, host: '127.0.0.1', port: '0', orgId: 'scale-practice', orgName: 'Scale Practice', network: 'bench' };
+  const flags: StartFlags = { data: keptData ?? join(dir, 'data'), demo: false, host: '127.0.0.1', port: '0', orgId: 'scale-practice', orgName: 'Scale Practice', network: 'bench' };
   let started: StartedNode | undefined;
   let peakRss = 0;
   const rssWatch = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);

@@ -4,7 +4,7 @@
  * batch, leaves ciphertexts behind that no committed state names. They hold nothing anyone can
  * open without the discarded data keys, but they fill the disk: the collector deletes them.
  */
-import { BTG_TABLE, sealedNotesOf, VERSION_TABLE, type BreakTheGlassRow, type VersionRow } from '../contracts/index.js';
+import { BTG_TABLE, sealedNotesOf, VERSION_TABLE, type BreakTheGlassRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { Transaction } from '../ledger/index.js';
 import type { BlobStore, ChainStore } from '../storage/index.js';
@@ -27,21 +27,39 @@ export interface BlobCollectorHost {
 /** The ciphertext hashes committed versions and break-the-glass notes reference, and those pending transactions name. */
 export function referencedBlobs(store: ChainStore, pending: readonly Transaction[]): Set<string> {
   const referenced = new Set<string>();
-  for (const key of store.stateKeys(VERSION_TABLE)) {
-    const hash = (store.state.get(VERSION_TABLE, key) as unknown as VersionRow | undefined)?.ciphertextHash;
-    if (typeof hash === 'string') referenced.add(hash);
-  }
-  for (const key of store.stateKeys(BTG_TABLE)) {
-    for (const note of sealedNotesOf(store.state.get(BTG_TABLE, key) as unknown as BreakTheGlassRow)) referenced.add(note.ciphertextHash);
+  for (const table of [VERSION_TABLE, BTG_TABLE]) {
+    for (const key of store.stateKeys(table)) for (const hash of ciphertextHashesOf(table, store.state.get(table, key))) referenced.add(hash);
   }
   for (const tx of pending) for (const hash of ciphertextHashesIn(tx.body)) referenced.add(hash);
   return referenced;
 }
 
-/** Deletes the blobs nothing references that are older than `graceMs`; returns how many files went and stayed. */
+/** The ciphertext hashes a committed block's write-set anchors: those of its version and break-the-glass rows. */
+export function anchoredBlobs(writeSet: readonly WriteSetEntry[]): string[] {
+  return writeSet.flatMap(([table, , value]) => ciphertextHashesOf(table, value));
+}
+
+/** The ciphertext hashes a state row names: a version's, or a break-the-glass row's sealed notes'. */
+function ciphertextHashesOf(table: string, row: JsonValue | undefined): string[] {
+  if (row === null || row === undefined) return [];
+  if (table === VERSION_TABLE) {
+    const hash = (row as unknown as VersionRow).ciphertextHash;
+    return hash === null ? [] : [hash];
+  }
+  if (table === BTG_TABLE) return sealedNotesOf(row as unknown as BreakTheGlassRow).map((note) => note.ciphertextHash);
+  return [];
+}
+
+/**
+ * Erases the blobs nothing references that are older than `graceMs`. Only blobs no committed
+ * block was seen to anchor are candidates, so the scan of every version row that tells whether
+ * one is referenced runs only when there are candidates (after a failed write or a crash).
+ * Returns how many blobs went, and how many candidates stayed.
+ */
 export function collectOrphanBlobs(host: BlobCollectorHost, options: { graceMs?: number; now?: number } = {}): { deleted: number; kept: number } {
-  const referenced = referencedBlobs(host.store, host.pendingTransactions());
-  return host.records.blobs.collectGarbage((hash) => referenced.has(hash), { graceMs: options.graceMs ?? BLOB_GC_GRACE_MS, ...(options.now === undefined ? {} : { now: options.now }) });
+  let referenced: Set<string> | undefined;
+  const isReferenced = (hash: string): boolean => (referenced ??= referencedBlobs(host.store, host.pendingTransactions())).has(hash);
+  return host.records.blobs.collectGarbage(isReferenced, { graceMs: options.graceMs ?? BLOB_GC_GRACE_MS, ...(options.now === undefined ? {} : { now: options.now }) });
 }
 
 const lastCollection = new WeakMap<BlobCollectorHost, number>();

@@ -27,6 +27,7 @@ import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, rest
 import { NodeCheckpoints } from './checkpoints.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
+import { anchoredBlobs } from './blob-gc.js';
 import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
@@ -163,6 +164,7 @@ export class ChartChainNode {
     this.#peerBlocks = new PeerBlockSync(this.peers, { commit: (height, bytes) => this.#deliver(height, bytes), alarm: peerHost.alarm });
     this.peerAuth = new PeerRequestVerifier(store.state);
     this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
+    this.onCommitted((writeSet) => this.records.blobs.markAnchored(anchoredBlobs(writeSet)));
     // Its first nonce is known only once state is recovered and the queue read: see open().
     this.#org = new LocalSigner(keys.signing, 0);
   }

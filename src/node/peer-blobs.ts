@@ -128,7 +128,8 @@ export class NodePeerBlobs {
     if (this.host.blobs.has(hash)) return;
     let pending = this.#inFlight.get(hash);
     if (pending === undefined) {
-      pending = this.host.blobs.getOrFetch(hash, this.#sourceFor(Math.min(sizeMax, BLOB_BYTES_MAX), authorOrg)).then(() => undefined);
+      // Only hashes committed state names are fetched: the copy is anchored from the start.
+      pending = this.host.blobs.getOrFetch(hash, this.#sourceFor(Math.min(sizeMax, BLOB_BYTES_MAX), authorOrg)).then(() => this.host.blobs.markAnchored([hash]));
       this.#inFlight.set(hash, pending);
       void pending.finally(() => this.#inFlight.delete(hash)).catch(() => {});
     }

@@ -10,6 +10,7 @@ import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
 import { verifyDataDir } from './verify-sources.js';
+import { collectOrphanBlobs } from './blob-gc.js';
 import { openVersion, RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/hl7-examples', import.meta.url));
@@ -169,6 +170,21 @@ test('erasure overwrites every ciphertext on disk, is confirmed on-chain, and a 
     assert.throws(() => openVersion(reopened.store, reopened.records.blobs, recordId, 1, reopened.keys.encryptionKeys), (error: unknown) => error instanceof RecordIntegrityError && error.stage === 'blob-missing');
   } finally {
     await reopened.close();
+  }
+});
+
+test('a committed version\'s blob is anchored as its block commits, so the collector never reads every version row for it', async (t) => {
+  const { node } = await freshNode(t);
+  try {
+    const prepared = await write(node, { resourceType: 'Observation', status: 'final', valueString: 'anchored' });
+    assert.equal(await commit(node, prepared.tx), 'ok');
+    assert.deepEqual(collectOrphanBlobs(node, { graceMs: 0, now: Date.now() + 1 }), { deleted: 0, kept: 0 }, 'nothing to ask about');
+    const orphan = await node.records.blobs.put(new Uint8Array([7, 7, 7]));
+    assert.deepEqual(collectOrphanBlobs(node, { graceMs: 0, now: Date.now() + 1 }), { deleted: 1, kept: 0 });
+    assert.equal(node.records.blobs.has(orphan), false);
+    assert.ok(node.records.read({ kind: 'organisation' }, prepared.recordId));
+  } finally {
+    await node.close();
   }
 });
 

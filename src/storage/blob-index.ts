@@ -21,16 +21,21 @@ export interface IndexedBlob extends BlobLocation {
   readonly storedAt: number;
 }
 
+/** Bumped whenever the schema changes: an index of another version is dropped and rebuilt from the segments. */
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS blob (
+  CREATE TABLE blob (
     hash BLOB PRIMARY KEY,
     segment INTEGER NOT NULL,
     offset INTEGER NOT NULL,
     length INTEGER NOT NULL,
-    stored_at INTEGER NOT NULL
+    stored_at INTEGER NOT NULL,
+    -- 1 once a committed block is known to reference the blob: the collector never looks at it.
+    anchored INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS blob_by_segment ON blob (segment);
-  CREATE TABLE IF NOT EXISTS segment (id INTEGER PRIMARY KEY, indexed_end INTEGER NOT NULL);
+  CREATE INDEX blob_by_segment ON blob (segment);
+  CREATE INDEX blob_unanchored ON blob (stored_at) WHERE anchored = 0;
+  CREATE TABLE segment (id INTEGER PRIMARY KEY, indexed_end INTEGER NOT NULL);
 `;
 
 /** The blob index, in a SQLite file or, for a read-only look at a store without one, in memory. */
@@ -40,6 +45,7 @@ export class BlobIndex {
   readonly #upsert: Database.Statement<[Buffer, number, number, number, number]>;
   readonly #remove: Database.Statement<[Buffer]>;
   readonly #setEnd: Database.Statement<[number, number]>;
+  readonly #anchor: Database.Statement<[Buffer]>;
 
   /** Opens (creating if needed) the index at `path`; ':memory:' for one that is not kept. */
   constructor(path: string, options: { readonly?: boolean } = {}) {
@@ -47,13 +53,24 @@ export class BlobIndex {
     if (options.readonly !== true) {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
-      this.#db.exec(SCHEMA);
+      this.#migrate();
     }
     this.#db.pragma('busy_timeout = 5000');
     this.#lookup = this.#db.prepare('SELECT segment, offset, length FROM blob WHERE hash = ?');
     this.#upsert = this.#db.prepare('INSERT OR REPLACE INTO blob (hash, segment, offset, length, stored_at) VALUES (?, ?, ?, ?, ?)');
     this.#remove = this.#db.prepare('DELETE FROM blob WHERE hash = ?');
     this.#setEnd = this.#db.prepare('INSERT OR REPLACE INTO segment (id, indexed_end) VALUES (?, ?)');
+    this.#anchor = this.#db.prepare('UPDATE blob SET anchored = 1 WHERE hash = ? AND anchored = 0');
+  }
+
+  /** Creates the schema, dropping an index of another version first (the segments rebuild it). */
+  #migrate(): void {
+    if (this.#db.pragma('user_version', { simple: true }) === SCHEMA_VERSION) return;
+    this.#db.transaction(() => {
+      this.#db.exec('DROP TABLE IF EXISTS blob; DROP TABLE IF EXISTS segment;');
+      this.#db.exec(SCHEMA);
+      this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
   }
 
   /** Where blob `hash` is, or undefined. */
@@ -77,6 +94,19 @@ export class BlobIndex {
       this.#setEnd.run(segment, indexedEnd);
     })();
     return replaced;
+  }
+
+  /** Records that committed blocks reference `hashes`, in one transaction; hashes not stored here are skipped. */
+  markAnchored(hashes: readonly string[]): void {
+    this.#db.transaction(() => {
+      for (const hash of hashes) this.#anchor.run(Buffer.from(hash, 'hex'));
+    })();
+  }
+
+  /** The blobs no committed block is known to reference, stored before `cutoff` (ms since the epoch). */
+  unanchoredBefore(cutoff: number): IndexedBlob[] {
+    const rows = this.#db.prepare('SELECT hash, segment, offset, length, stored_at AS storedAt FROM blob WHERE anchored = 0 AND stored_at < ?').all(cutoff) as (Omit<IndexedBlob, 'hash'> & { hash: Buffer })[];
+    return rows.map((row) => ({ ...row, hash: row.hash.toString('hex') }));
   }
 
   /** Forgets the blobs `hashes`, in one transaction. */

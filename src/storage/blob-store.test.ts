@@ -200,14 +200,30 @@ test('collectGarbage erases unreferenced blobs past the grace period, and delete
   const orphanSegment = store.place(orphan!)!.path;
 
   assert.throws(() => store.collectGarbage(() => false, { graceMs: -1 }), RangeError);
-  const result = store.collectGarbage((hash) => hash === kept, { graceMs: 30_000, now });
-  assert.deepEqual(result, { deleted: 1, kept: 2 });
+  const asked: string[] = [];
+  const result = store.collectGarbage((hash) => asked.push(hash) > 0 && hash === kept, { graceMs: 30_000, now });
+  assert.deepEqual(result, { deleted: 1, kept: 1 });
+  assert.deepEqual(asked.sort(), [kept!, orphan!].sort(), 'only blobs past the grace period are asked about');
   assert.ok(store.has(kept!), 'a referenced blob stays, however old');
   assert.ok(!store.has(orphan!), 'an old unreferenced blob goes');
   assert.ok(store.has(fresh), 'an unreferenced blob younger than the grace period stays: its write may be in flight');
   assert.ok(!existsSync(orphanSegment), 'the segment that held only the orphan is deleted');
   assert.ok(existsSync(join(store.dir, 'notes.txt')), 'files that are not segments are left alone');
   assert.deepEqual(store.get(kept!), bytesOf('referenced'));
+  assert.deepEqual(store.collectGarbage(() => assert.fail('a blob found referenced is not asked about again'), { graceMs: 30_000, now }), { deleted: 0, kept: 0 });
+});
+
+test('a blob marked anchored is never a candidate for collection', async () => {
+  let clock = Date.now() - 60_000;
+  const store = freshStore({ now: () => clock });
+  const [anchored, loose] = [await store.put(bytesOf('committed')), await store.put(bytesOf('refused'))];
+  clock = Date.now();
+  store.markAnchored([anchored, sha256Hex('not stored here')]);
+  assert.throws(() => store.markAnchored(['../x']), TypeError);
+  const asked: string[] = [];
+  assert.deepEqual(store.collectGarbage((hash) => asked.push(hash) < 0, { graceMs: 30_000 }), { deleted: 1, kept: 0 });
+  assert.deepEqual(asked, [loose]);
+  assert.ok(store.has(anchored) && !store.has(loose));
 });
 
 test('concurrent puts share one append: one segment, one frame per distinct blob', async () => {

@@ -226,25 +226,37 @@ export class BlobStore {
   }
 
   /**
-   * Erases every blob `isReferenced` says nothing references that was stored more than
-   * `graceMs` before `now`: a write in flight has stored its blob but not yet committed the
-   * transaction that references it, and must not lose it. Segments left with no blob are
-   * deleted. Returns how many blobs it erased and kept. Throws RangeError for a negative grace.
+   * Records that committed blocks reference the blobs `hashes`, so the collector need not ask
+   * about them again. Hashes not stored here are skipped. Throws TypeError for a malformed hash.
+   */
+  markAnchored(hashes: readonly string[]): void {
+    this.#writable();
+    for (const hash of hashes) if (!isHex(hash, SHA256_BYTES)) throw new TypeError('hash must be 64 lowercase hex digits');
+    if (hashes.length > 0) this.#index.markAnchored(hashes);
+  }
+
+  /**
+   * Erases every blob not marked anchored, stored more than `graceMs` before `now`, that
+   * `isReferenced` says nothing references: a write in flight has stored its blob but not yet
+   * committed the transaction that references it, and must not lose it. Those it keeps are
+   * marked anchored; `isReferenced` is not called when there is nothing to ask about. Segments
+   * left with no blob are deleted. Returns how many blobs it erased, and how many it asked
+   * about and kept. Throws RangeError for a negative grace.
    */
   collectGarbage(isReferenced: (hash: string) => boolean, options: { graceMs: number; now?: number }): { deleted: number; kept: number } {
     if (!(options.graceMs >= 0)) throw new RangeError('graceMs must be a non-negative number of milliseconds');
     this.#writable();
-    const cutoff = (options.now ?? this.#now()) - options.graceMs;
     const orphans: IndexedBlob[] = [];
-    let kept = 0;
-    for (const entry of this.#index.entries()) {
-      if (entry.storedAt < cutoff && !isReferenced(entry.hash)) orphans.push(entry);
-      else kept += 1;
+    const kept: string[] = [];
+    for (const entry of this.#index.unanchoredBefore((options.now ?? this.#now()) - options.graceMs)) {
+      if (isReferenced(entry.hash)) kept.push(entry.hash);
+      else orphans.push(entry);
     }
     this.#erase(orphans);
     this.#index.remove(orphans.map((entry) => entry.hash));
+    this.markAnchored(kept);
     this.#deleteEmptySegments();
-    return { deleted: orphans.length, kept };
+    return { deleted: orphans.length, kept: kept.length };
   }
 
   /** Waits for puts in flight, then closes the segment files and the index. */
