@@ -4,10 +4,10 @@
  * batch, leaves ciphertexts behind that no committed state names. They hold nothing anyone can
  * open without the discarded data keys, but they fill the disk: the collector deletes them.
  */
-import { BTG_TABLE, sealedNotesOf, VERSION_TABLE, type BreakTheGlassRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { Transaction } from '../ledger/index.js';
 import type { BlobStore, ChainStore } from '../storage/index.js';
+import { anchorsInState, envelopesOf } from './blob-anchors.js';
 
 /**
  * How long a blob may sit unreferenced before it is collected: far longer than a write takes
@@ -26,39 +26,21 @@ export interface BlobCollectorHost {
 
 /** The ciphertext hashes committed versions and break-the-glass notes reference, and those pending transactions name. */
 export function referencedBlobs(store: ChainStore, pending: readonly Transaction[]): Set<string> {
-  const referenced = new Set<string>();
-  for (const table of [VERSION_TABLE, BTG_TABLE]) {
-    for (const key of store.stateKeys(table)) for (const hash of ciphertextHashesOf(table, store.state.get(table, key))) referenced.add(hash);
-  }
+  const referenced = new Set<string>([...anchorsInState(store)].map(([hash]) => hash));
   for (const tx of pending) for (const hash of ciphertextHashesIn(tx.body)) referenced.add(hash);
   return referenced;
 }
 
-/** The ciphertext hashes a committed block's write-set anchors: those of its version and break-the-glass rows. */
-export function anchoredBlobs(writeSet: readonly WriteSetEntry[]): string[] {
-  return writeSet.flatMap(([table, , value]) => ciphertextHashesOf(table, value));
-}
-
-/** The ciphertext hashes a state row names: a version's, or a break-the-glass row's sealed notes'. */
-function ciphertextHashesOf(table: string, row: JsonValue | undefined): string[] {
-  if (row === null || row === undefined) return [];
-  if (table === VERSION_TABLE) {
-    const hash = (row as unknown as VersionRow).ciphertextHash;
-    return hash === null ? [] : [hash];
-  }
-  if (table === BTG_TABLE) return sealedNotesOf(row as unknown as BreakTheGlassRow).map((note) => note.ciphertextHash);
-  return [];
-}
-
 /**
  * Erases the blobs nothing references that are older than `graceMs`. Only blobs no committed
- * block was seen to anchor are candidates, so the scan of every version row that tells whether
- * one is referenced runs only when there are candidates (after a failed write or a crash).
- * Returns how many blobs went, and how many candidates stayed.
+ * block was seen to anchor are candidates (after a failed write, a crash, or an index rebuilt
+ * from the segments), and each is looked up by hash: committed state through blob_anchor, then
+ * the pending transactions. Returns how many blobs went, and how many candidates stayed.
  */
 export function collectOrphanBlobs(host: BlobCollectorHost, options: { graceMs?: number; now?: number } = {}): { deleted: number; kept: number } {
-  let referenced: Set<string> | undefined;
-  const isReferenced = (hash: string): boolean => (referenced ??= referencedBlobs(host.store, host.pendingTransactions())).has(hash);
+  let pending: Set<string> | undefined;
+  const isPending = (hash: string): boolean => (pending ??= new Set(host.pendingTransactions().flatMap((tx) => ciphertextHashesIn(tx.body)))).has(hash);
+  const isReferenced = (hash: string): boolean => envelopesOf(host.store, hash) !== undefined || isPending(hash);
   return host.records.blobs.collectGarbage(isReferenced, { graceMs: options.graceMs ?? BLOB_GC_GRACE_MS, ...(options.now === undefined ? {} : { now: options.now }) });
 }
 

@@ -20,7 +20,7 @@ export type { NodeAlarm, RecordReader, VersionInput } from './records-api.js';
 export { backupDataDir, checkBackup, type BackupManifest } from './backup.js';
 export { RecordIntegrityError } from './record-service.js';
 export { CommitTimeoutError } from './commit-waiters.js';
-export { anchoredBlobs, BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collectOrphanBlobs, referencedBlobs, type BlobCollectorHost } from './blob-gc.js';
+export { BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collectOrphanBlobs, referencedBlobs, type BlobCollectorHost } from './blob-gc.js';
 export { NodeCheckpoints, type CountedCheckpoint, type HeightCheckpoints, type CheckpointRefusal } from './checkpoints.js';
 export { NodePeerBlobs } from './peer-blobs.js';
 export { blockPage, blockLines, PeerBlockSync, PeerSyncError, PEER_BLOCKS_COUNT_MAX } from './peer-blocks.js';

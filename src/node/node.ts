@@ -27,7 +27,7 @@ import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, rest
 import { NodeCheckpoints } from './checkpoints.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
-import { anchoredBlobs } from './blob-gc.js';
+import { anchorsInState, anchorsOf, envelopesOf } from './blob-anchors.js';
 import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
@@ -160,11 +160,10 @@ export class ChartChainNode {
     this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), exchange, checkpointHost);
     const peerHost = { orgId: config.orgId, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
     this.peers = new PeerClient(config.orgId, keys.signing, config.peers ?? {}, peerTransport);
-    this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex(), this.peers);
+    this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex((hash) => envelopesOf(store, hash)), this.peers);
     this.#peerBlocks = new PeerBlockSync(this.peers, { commit: (height, bytes) => this.#deliver(height, bytes), alarm: peerHost.alarm });
     this.peerAuth = new PeerRequestVerifier(store.state);
     this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
-    this.onCommitted((writeSet) => this.records.blobs.markAnchored(anchoredBlobs(writeSet)));
     // Its first nonce is known only once state is recovered and the queue read: see open().
     this.#org = new LocalSigner(keys.signing, 0);
   }
@@ -209,6 +208,8 @@ export class ChartChainNode {
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
+    // Once, for a chain committed before blob_anchor existed; from then on each block keeps it.
+    if (!store.blobAnchorsBuilt) store.buildBlobAnchors(anchorsInState(store));
     node.peerBlobs.index.load(store);
     // Signed again after a restart: a crash may have come between a commit and its checkpoint.
     node.checkpoints.committed(store.head()!);
@@ -470,8 +471,10 @@ export class ChartChainNode {
     }
   }
 
-  async #commit(commit: BlockCommit): Promise<void> {
+  async #commit(executed: BlockCommit): Promise<void> {
+    const commit = { ...executed, anchors: anchorsOf(executed.writeSet) };
     await this.#storeCommit(commit);
+    this.records.blobs.markAnchored(commit.anchors.map(([hash]) => hash));
     this.records.clearCondition('disk-full');
     this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);

@@ -9,6 +9,7 @@ import { ERASURE_TABLE, ORG_TABLE, VERSION_TABLE, type OrgRow, versionKey, type 
 import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
+import Database from 'better-sqlite3';
 import { verifyDataDir } from './verify-sources.js';
 import { collectOrphanBlobs } from './blob-gc.js';
 import { openVersion, RecordIntegrityError, RecordUnavailableError } from './record-service.js';
@@ -185,6 +186,33 @@ test('a committed version\'s blob is anchored as its block commits, so the colle
     assert.ok(node.records.read({ kind: 'organisation' }, prepared.recordId));
   } finally {
     await node.close();
+  }
+});
+
+test('a chain committed before blob_anchor existed has it built from state at open; a peer holding an envelope may fetch', async (t) => {
+  const { node, dir } = await freshNode(t);
+  let hash = '';
+  let recordId = '';
+  try {
+    const prepared = await write(node, { resourceType: 'Observation', status: 'final', valueString: 'older chain' });
+    assert.equal(await commit(node, prepared.tx), 'ok');
+    recordId = prepared.recordId;
+    hash = node.records.version(prepared.recordId, 1)!.ciphertextHash!;
+    assert.ok(node.store.blobReferrer(hash) !== undefined, 'kept with the block that anchored it');
+  } finally {
+    await node.close();
+  }
+  const db = new Database(join(dir, 'chain.db'));
+  db.exec("DELETE FROM blob_anchor; DELETE FROM meta WHERE key = 'blob_anchor'");
+  db.close();
+  const reopened = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    assert.equal(reopened.store.blobAnchorsBuilt, true);
+    assert.deepEqual(JSON.parse(reopened.store.blobReferrer(hash)!), [VERSION_TABLE, versionKey(recordId, 1)]);
+    assert.equal(reopened.peerBlobs.index.mayFetch('practice-a', hash), true);
+    assert.equal(reopened.peerBlobs.index.mayFetch('hospital-b', hash), false);
+  } finally {
+    await reopened.close();
   }
 });
 

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS tx (
 -- Blocks read their transactions by height; heights only grow, so this index appends cheaply.
 CREATE INDEX IF NOT EXISTS tx_by_height ON tx (height, leaf_index);
 CREATE TABLE IF NOT EXISTS log_node (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+-- Node-local, derived from committed state: which state row names each ciphertext hash, so a
+-- blob's row is found without holding every hash in memory. Written with the block that
+-- anchors it; built once from state for a chain committed before the table existed.
+CREATE TABLE IF NOT EXISTS blob_anchor (hash BLOB PRIMARY KEY, referrer TEXT NOT NULL) WITHOUT ROWID;
 `;
 
 /** Creates the fixed tables and checks the schema version. Throws when the database is of another version. */
@@ -30,6 +34,8 @@ export function migrateChain(db: SqliteDatabase): void {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
   if (row === undefined) {
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', String(CHAIN_SCHEMA_VERSION));
+    // A new chain keeps blob_anchor from its first block on.
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('blob_anchor', 'built');
   } else if (row.value !== String(CHAIN_SCHEMA_VERSION)) {
     throw new Error(`chain database has schema ${row.value}, this node needs ${CHAIN_SCHEMA_VERSION}`);
   }

@@ -34,7 +34,15 @@ export interface BlockCommit {
   readonly writeSet: readonly WriteSetEntry[];
   /** canonicalize(value) of each write-set entry, in order. */
   readonly valueTexts: readonly string[];
+  /** Ciphertext hashes the block's state rows name, each with an opaque name of its row (see blobReferrer). */
+  readonly anchors?: readonly BlobAnchor[];
 }
+
+/** A ciphertext hash and the state row that names it, as the node spells it. */
+export type BlobAnchor = readonly [hash: string, referrer: string];
+
+const INSERT_ANCHOR = 'INSERT OR REPLACE INTO blob_anchor (hash, referrer) VALUES (?, ?)';
+const ANCHORS_BUILT = 'blob_anchor';
 
 /** A stored transaction. */
 export interface StoredTx {
@@ -61,7 +69,12 @@ function blockSteps(commit: BlockCommit): WriteStep[] {
     [INSERT_BLOCK, [[header.height, blockHashOf(header), header.logSize, canonicalize(header)]]],
     [INSERT_TX, commit.txs.map(({ bytes, status }, i) => [firstLeaf + i, header.height, status, bytes])],
     [INSERT_NODE, commit.logNodes.map(([level, index, hash]) => [logNodeId(level, index), hash])],
+    [INSERT_ANCHOR, anchorRows(commit.anchors ?? [])],
   ];
+}
+
+function anchorRows(anchors: readonly BlobAnchor[]): unknown[][] {
+  return anchors.map(([hash, referrer]) => [Buffer.from(hash, 'hex'), referrer]);
 }
 
 /** Thrown when data read back does not match what was committed: the store is corrupt. */
@@ -282,6 +295,29 @@ export class ChainStore {
         },
       )
       .finally(() => (this.#saving = undefined));
+  }
+
+  /** The referrer recorded with ciphertext `hash` (64 hex digits) by the block that anchored it, or undefined. */
+  blobReferrer(hash: string): string | undefined {
+    return this.#db.prepare('SELECT referrer FROM blob_anchor WHERE hash = ?').pluck().get(Buffer.from(hash, 'hex')) as string | undefined;
+  }
+
+  /** True once blob_anchor covers the whole chain: it was built from state, or has been kept since genesis. */
+  get blobAnchorsBuilt(): boolean {
+    return this.#db.prepare('SELECT 1 FROM meta WHERE key = ?').get(ANCHORS_BUILT) !== undefined;
+  }
+
+  /**
+   * Records `anchors`, built from committed state, and that blob_anchor now covers the chain: for
+   * a chain committed before the table existed. On the calling thread, before any commit().
+   */
+  buildBlobAnchors(anchors: Iterable<BlobAnchor>): void {
+    assert.equal(this.#writer, undefined, 'buildBlobAnchors after commit()');
+    this.#db.transaction(() => {
+      const insert = this.#db.prepare(INSERT_ANCHOR);
+      for (const anchor of anchors) insert.run(...anchorRows([anchor])[0]!);
+      this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(ANCHORS_BUILT, 'built');
+    })();
   }
 
   /** Waits for commit()'s writer to finish, then stops it: before close(). */

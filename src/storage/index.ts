@@ -3,7 +3,7 @@ export { openDatabase, type SqliteDatabase } from './database.js';
 export { backupDatabase } from './sqlite-backup.js';
 export { SqliteWriter, type WriteStep } from './sqlite-writer.js';
 export { makeOwnerOnly, restrictUmask, OWNER_ONLY_DIRECTORY_MODE, OWNER_ONLY_FILE_MODE, OWNER_ONLY_UMASK, type OwnerOnlyOptions } from './owner-only.js';
-export { ChainStore, ChainDatabaseDamagedError, StorageIntegrityError, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
+export { ChainStore, ChainDatabaseDamagedError, StorageIntegrityError, type BlobAnchor, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';
 export { PendingNodeStore } from './pending-nodes.js';
 export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, BLOB_BYTES_MAX, SEGMENT_BYTES_TARGET, type BlobPlace, type BlobSource, type BlobStoreOptions } from './blob-store.js';
