@@ -14,7 +14,7 @@ import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js'
  */
 export function learnIds(node: ChartChainNode): void {
   // This organisation's own records first: another organisation's record never takes an id from them.
-  const unknown = node.store.stateKeys(RECORD_TABLE).filter((recordId) => node.pseudonyms.fhirIdOf(recordId) === undefined).map((recordId) => node.records.record(recordId)!);
+  const unknown = node.pseudonyms.unknown(node.store.stateKeys(RECORD_TABLE)).map((recordId) => node.records.record(recordId)!);
   const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
   for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, record);
 }

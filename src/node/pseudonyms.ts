@@ -58,6 +58,22 @@ export class Pseudonyms {
     return this.#byRecordId.get(recordId);
   }
 
+  /**
+   * Of `recordIds`, in ascending order, those this node has learnt no FHIR id for: one merge with
+   * the map read in the same order, not a lookup each (a node start asks this of every record).
+   */
+  unknown(recordIds: readonly string[]): string[] {
+    const known = this.#db.prepare('SELECT record_id FROM fhir_id ORDER BY record_id').pluck().iterate() as IterableIterator<string>;
+    const unknown: string[] = [];
+    let next = known.next();
+    for (const recordId of recordIds) {
+      while (next.done !== true && next.value < recordId) next = known.next();
+      if (next.done === true || next.value !== recordId) unknown.push(recordId);
+    }
+    known.return?.();
+    return unknown;
+  }
+
   /** The ledger id of the patient whose FHIR Patient id is `id`: their pseudonym. */
   patientIdOf(id: string): string | undefined {
     return this.recordIdOf('Patient', id);
