@@ -28,6 +28,7 @@ import { NodeCheckpoints } from './checkpoints.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
 import { anchorsInState, anchorsOf, envelopesOf } from './blob-anchors.js';
+import { markClosed, takeClosedMark } from './clean-close.js';
 import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
@@ -72,7 +73,7 @@ const PSEUDONYMS_FILE = 'pseudonyms.db';
  * orderer, search index, auth) with their WAL, shared-memory and journal files and in-use
  * markers, node.json, the keystore directory and the blobs.
  */
-const NODE_ENTRY_PATTERN = /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use)?|node\.json|keys|blobs)$/;
+const NODE_ENTRY_PATTERN = /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use|\.closed)?|node\.json|keys|blobs)$/;
 
 function isNodeEntry(name: string): boolean {
   return NODE_ENTRY_PATTERN.test(name);
@@ -179,7 +180,11 @@ export class ChartChainNode {
     makeOwnerOnly(dataDir, { owns: isNodeEntry });
   }
 
-  /** Opens an initialised data directory and starts ordering. Throws ChainDatabaseDamagedError, before anything commits, when chain.db fails SQLite's quick_check. */
+  /**
+   * Opens an initialised data directory and starts ordering. Throws ChainDatabaseDamagedError,
+   * before anything commits, when chain.db fails SQLite's quick_check: run unless the node was
+   * closed cleanly and chain.db is unchanged since (clean-close.ts).
+   */
   static async open(dataDir: string, options: OpenOptions = {}): Promise<ChartChainNode> {
     const config = readNodeConfig(dataDir);
     if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
@@ -189,7 +194,8 @@ export class ChartChainNode {
     restrictUmask();
     makeOwnerOnly(dataDir, { owns: isNodeEntry, trustedWhenOwnerOnly: [BLOBS_DIR] });
     const executor = standardExecutor();
-    const store = ChainStore.openChecked(join(dataDir, CHAIN_FILE), executor.tables);
+    const chainPath = join(dataDir, CHAIN_FILE);
+    const store = ChainStore.openChecked(chainPath, executor.tables, { quickCheck: !takeClosedMark(chainPath) });
     try {
       checkPinnedGenesis(store, config);
       // The newest header is checked against its stored hash before anything is connected.
@@ -544,6 +550,7 @@ export class ChartChainNode {
     this.pseudonyms.close();
     await this.store.stopWriting();
     this.store.close();
+    if (this.#halted === undefined) markClosed(join(this.dataDir, CHAIN_FILE));
   }
 
   /** Hash of the block at `height`, or undefined. */
