@@ -44,7 +44,9 @@ export class FhirService {
   /**
    * Opens the index, rebuilding it from the chain when it is missing, was made by an older
    * schema or parameter set, or the last process using it did not close it (puts are not
-   * fsynced, so a crash may have lost the newest).
+   * fsynced, so a crash may have lost the newest). FHIR ids are learnt from the chain in the
+   * same cases, and when the pseudonym map is new: after a clean close the map has every pair
+   * this node could learn, and learning reads every record on the chain.
    * `ledger: 'off-for-benchmarks'` is FhirRecords' benchmark switch.
    */
   constructor(
@@ -56,7 +58,7 @@ export class FhirService {
     const rebuild = !existsSync(path) || existsSync(this.#inUse) || !hasCurrentSchema(path);
     if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
-    learnIds(node);
+    if (rebuild || !node.pseudonyms.existedAtOpen) learnIds(node);
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
     if (rebuild) this.#index.putAll(indexableRecords(node));
     this.records = new FhirRecords(node, { ledger: options.ledger ?? 'on', index: this.#index });

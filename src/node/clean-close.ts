@@ -12,9 +12,16 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 /** Suffix of the record, next to the database: `chain.db.closed`. */
 export const CLOSED_SUFFIX = '.closed';
 
-/** Records that the database at `path` was closed cleanly, as it is now. */
+/**
+ * Records that the database at `path` was closed cleanly, as it is now. Best effort: without the
+ * record (a full disk, a directory removed under the node) the next start only runs the check.
+ */
 export function markClosed(path: string): void {
-  writeFileSync(path + CLOSED_SUFFIX, identityOf(path), { mode: 0o600 });
+  try {
+    writeFileSync(path + CLOSED_SUFFIX, identityOf(path), { mode: 0o600 });
+  } catch {
+    rmSync(path + CLOSED_SUFFIX, { force: true });
+  }
 }
 
 /** True when the database at `path` was closed cleanly and is unchanged since. The record is consumed either way. */

@@ -8,6 +8,7 @@
  * layer learns the pairs of every record this organisation can decrypt from the chain again, on
  * any node; only an erased record's pair is known nowhere else.
  */
+import { existsSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
 import { PATIENT_TABLE, type PatientRow, type StateReader } from '../contracts/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/index.js';
@@ -35,7 +36,11 @@ export class Pseudonyms {
   readonly #byRecordId: Statement<[string], { type: string; id: string }>;
   readonly #insert: Statement<[string, string, string]>;
 
+  /** False when this map's file was created by this open (it was lost, or the node is new). */
+  readonly existedAtOpen: boolean;
+
   constructor(path: string) {
+    this.existedAtOpen = path !== ':memory:' && existsSync(path);
     this.#db = openDatabase(path);
     // A pair is not fsynced (that cost an eighth of the FHIR create rate): a power cut may lose
     // the newest, and the FHIR layer learns them again from the chain, at start and as the
