@@ -8,16 +8,18 @@
  *   createsPerSec   over PROBE_WRITES writes with 256 in flight
  *   readP99Ms       over PROBE_READS reads of records picked at random among all written
  * then, with N versions on disk:
- *   startMs         closing the node and opening it again as `chartchain start` does
- *                   (chain, keystore, orphan-blob collection, validator, auth, HTTP listener)
- *   rssMiB          this process's resident set after that start; peakRssMiB during the fill
+ *   startMs         closing the node and opening it again, in a fresh process, as `chartchain
+ *                   start` does (chain, keystore, orphan-blob collection, validator, auth, HTTP)
+ *   rssMiB          that process's resident set once started; peakRssMiB of the filling one
  *   bytesPerVersion the data directory's size on disk divided by N
  * With --data, the filled node is kept in DIR (which must not exist yet) instead of removed.
  * The last line is JSON.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { toHex, generateX25519 } from '../src/crypto/index.js';
 import { openServer, type StartedNode, type StartFlags } from '../src/cli/node-commands.js';
 import type { ChartChainNode } from '../src/node/index.js';
@@ -119,6 +121,24 @@ function bytesUnder(dir: string): number {
 
 const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 
+/** Opens the node in `data` in a new process, as `chartchain start` would, and reports how long that took and its RSS. */
+function startInFreshProcess(data: string): { startMs: number; rssMiB: number } {
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--start-only', data], { encoding: 'utf8', timeout: 600_000 });
+  const last = child.stdout.trim().split('\n').at(-1) ?? '';
+  if (child.status !== 0 || !last.startsWith('{')) throw new Error(`the start in a fresh process failed: ${child.stderr.slice(-2000)}`);
+  return JSON.parse(last) as { startMs: number; rssMiB: number };
+}
+
+/** `--start-only DIR`: open the node in DIR, print how long that took and the RSS, close it. */
+async function startOnly(data: string): Promise<void> {
+  const began = performance.now();
+  const started = await openServer({ data, demo: false, host: '127.0.0.1', port: '0', orgId: 'scale-practice', orgName: 'Scale Practice', network: 'bench' });
+  const startMs = Math.round(performance.now() - began);
+  const rssMiB = mib(process.memoryUsage().rss);
+  await started.close();
+  console.log(JSON.stringify({ startMs, rssMiB }));
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-scale-'));
   const flags: StartFlags = { data: keptData ?? join(dir, 'data'), demo: false, host: '127.0.0.1', port: '0', orgId: 'scale-practice', orgName: 'Scale Practice', network: 'bench' };
@@ -140,10 +160,7 @@ async function main(): Promise<void> {
     await started.close();
     started = undefined;
 
-    const restartBegan = performance.now();
-    started = await openServer(flags);
-    const startMs = Math.round(performance.now() - restartBegan);
-    const rssMiB = mib(process.memoryUsage().rss);
+    const { startMs, rssMiB } = startInFreshProcess(flags.data);
     const bytesPerVersion = Math.round(bytesUnder(flags.data) / filler.written);
     const result = {
       versions: filler.written,
@@ -158,7 +175,7 @@ async function main(): Promise<void> {
       peakRssMiB: mib(Math.max(peakRss, process.memoryUsage().rss)),
       bytesPerVersion,
     };
-    console.log(`restart with ${filler.written} versions: ${startMs} ms; RSS ${rssMiB} MiB (peak ${result.peakRssMiB} MiB); ${bytesPerVersion} bytes on disk per version`);
+    console.log(`start of a fresh process with ${filler.written} versions: ${startMs} ms; RSS ${rssMiB} MiB (peak ${result.peakRssMiB} MiB); ${bytesPerVersion} bytes on disk per version`);
     console.log(JSON.stringify(result));
   } finally {
     clearInterval(rssWatch);
@@ -167,4 +184,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const startOnlyAt = process.argv.indexOf('--start-only');
+await (startOnlyAt > 0 ? startOnly(process.argv[startOnlyAt + 1]!) : main());
