@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { isHex, sha256Hex, SHA256_BYTES } from '../crypto/index.js';
 import { BlobIndex, type BlobLocation, type IndexedBlob } from './blob-index.js';
 import { encodeFrame, erasedFrame, FRAME_HEADER_BYTES, readFrame, scanSegment } from './blob-frame.js';
-import { DirectorySyncs, fsyncDirectory } from './durable-file.js';
+import { fsyncDirectory } from './durable-file.js';
 
 /** Largest blob accepted by put() or from a BlobSource: bounds memory per read and per fetch. */
 export const BLOB_BYTES_MAX = 64 * 1024 * 1024;
@@ -107,7 +107,6 @@ export class BlobStore {
   readonly #segmentBytes: number;
   readonly #index: BlobIndex;
   readonly #fds = new Map<number, number>();
-  readonly #directories = new DirectorySyncs();
   readonly #queue: PendingPut[] = [];
   readonly #inFlight = new Map<string, Promise<string>>();
   #active: ActiveSegment | undefined;
@@ -135,7 +134,7 @@ export class BlobStore {
 
   /**
    * Stores `bytes` durably and resolves to their lowercase hex SHA-256, once the segment holding
-   * them is fsynced: a crash leaves either the whole blob or a torn tail that is never indexed.
+   * them is fsynced: a crash leaves either the whole blob or a torn tail that is never written over.
    * An intact existing copy is kept as is; a corrupt one is replaced (and the old frame erased).
    * Throws TypeError if `bytes` is not a Uint8Array, RangeError above BLOB_BYTES_MAX.
    */
@@ -151,8 +150,17 @@ export class BlobStore {
       this.#queue.push({ hash, bytes: bytes.slice(), resolve: () => resolve(hash), reject });
     }).finally(() => this.#inFlight.delete(hash));
     this.#inFlight.set(hash, stored);
-    this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+    this.#startDraining();
     return stored;
+  }
+
+  /** Starts appending queued puts unless that is under way; a put queued as it ends starts it again. */
+  #startDraining(): void {
+    if (this.#draining !== undefined) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      if (this.#queue.length > 0) this.#startDraining();
+    });
   }
 
   /**
@@ -295,7 +303,7 @@ export class BlobStore {
 
   /** Appends `batch` to the active segment with one write and one fdatasync, then indexes it. */
   async #append(batch: readonly PendingPut[]): Promise<void> {
-    const segment = await this.#segmentForAppend();
+    const segment = this.#segmentForAppend();
     const { frames, blobs, end } = this.#layOut(segment, batch);
     try {
       let written = 0;
@@ -332,12 +340,12 @@ export class BlobStore {
   }
 
   /** The segment to append to: the active one while it is below its target size, else a new one. */
-  async #segmentForAppend(): Promise<ActiveSegment> {
+  #segmentForAppend(): ActiveSegment {
     if (this.#active !== undefined && this.#active.end < this.#segmentBytes) return this.#active;
     const id = Math.max(0, ...this.#segmentIds()) + 1;
     const fd = openSync(this.#segmentPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
     this.#fds.set(id, fd);
-    await this.#directories.sync(this.dir);
+    fsyncDirectory(this.dir); // once per segment: the new file's name is durable before its frames count
     this.#active = { id, fd, end: 0 };
     return this.#active;
   }
