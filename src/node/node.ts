@@ -23,7 +23,7 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, restrictUmask, type BlockCommit } from '../storage/index.js';
+import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, restrictUmask, type BlobAnchor, type BlockCommit } from '../storage/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
@@ -480,8 +480,8 @@ export class ChartChainNode {
   async #commit(executed: BlockCommit): Promise<void> {
     const commit = { ...executed, anchors: anchorsOf(executed.writeSet) };
     await this.#storeCommit(commit);
-    this.records.blobs.markAnchored(commit.anchors.map(([hash]) => hash));
     this.records.clearCondition('disk-full');
+    this.#markAnchored(commit.header.height, commit.anchors);
     this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
@@ -551,6 +551,19 @@ export class ChartChainNode {
     await this.store.stopWriting();
     this.store.close();
     if (this.#halted === undefined) markClosed(join(this.dataDir, CHAIN_FILE));
+  }
+
+  /**
+   * Tells the blob index which blobs block `height` anchored. That only spares the orphan
+   * collector a lookup per blob, so a full disk here is reported as one, not fatal to the node.
+   */
+  #markAnchored(height: number, anchors: readonly BlobAnchor[]): void {
+    try {
+      this.records.blobs.markAnchored(anchors.map(([hash]) => hash));
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.records.raiseCondition('disk-full', `disk full marking the blobs block ${height} anchored: ${(error as Error).message}`);
+    }
   }
 
   /** Hash of the block at `height`, or undefined. */
