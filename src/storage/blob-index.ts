@@ -6,7 +6,7 @@
  * commits without fsync (synchronous=NORMAL): durability is the segments' job.
  */
 import Database from 'better-sqlite3';
-import type { SqliteDatabase } from './database.js';
+import { openDatabase, type SqliteDatabase } from './database.js';
 
 /** Where one blob's frame is. */
 export interface BlobLocation {
@@ -49,13 +49,11 @@ export class BlobIndex {
 
   /** Opens (creating if needed) the index at `path`; ':memory:' for one that is not kept. */
   constructor(path: string, options: { readonly?: boolean } = {}) {
-    this.#db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+    this.#db = openDatabase(path, options);
     if (options.readonly !== true) {
-      this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
       this.#migrate();
     }
-    this.#db.pragma('busy_timeout = 5000');
     this.#lookup = this.#db.prepare('SELECT segment, offset, length FROM blob WHERE hash = ?');
     this.#upsert = this.#db.prepare('INSERT OR REPLACE INTO blob (hash, segment, offset, length, stored_at) VALUES (?, ?, ?, ?, ?)');
     this.#remove = this.#db.prepare('DELETE FROM blob WHERE hash = ?');
@@ -127,10 +125,9 @@ export class BlobIndex {
     this.#db.prepare('DELETE FROM segment WHERE id = ?').run(segment);
   }
 
-  /** How many live blobs each segment holds, by segment id (segments with none are absent). */
-  liveCounts(): Map<number, number> {
-    const rows = this.#db.prepare('SELECT segment, count(*) AS count FROM blob GROUP BY segment').all() as { segment: number; count: number }[];
-    return new Map(rows.map((row) => [row.segment, row.count]));
+  /** True when segment `segment` holds no indexed blob. */
+  isEmpty(segment: number): boolean {
+    return this.#db.prepare('SELECT 1 FROM blob WHERE segment = ? LIMIT 1').get(segment) === undefined;
   }
 
   /** Every indexed blob, streamed in hash order. */

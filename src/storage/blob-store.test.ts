@@ -28,8 +28,18 @@ function thrown<T>(call: () => unknown, type: new (...args: never[]) => T): T {
   assert.fail(`expected ${type.name}, nothing was thrown`);
 }
 
+/** A directory no store has used yet. */
+function freshDir(): string {
+  return join(root, `store-${storeCount++}`);
+}
+
 function freshStore(options: BlobStoreOptions = {}): BlobStore {
-  return new BlobStore(join(root, `store-${storeCount++}`), options);
+  return new BlobStore(freshDir(), options);
+}
+
+/** Deletes the store's index files, as a lost index or a backup without one leaves it. */
+function removeIndex(dir: string): void {
+  for (const file of filesUnder(dir).filter((name) => name.startsWith('index.db'))) rmSync(join(dir, file));
 }
 
 /** Flips one bit of the stored content of `hash`, in place; returns the content as it now is. */
@@ -246,7 +256,7 @@ test('segments roll over past their target size, and reads span them', async () 
 });
 
 test('erasure overwrites the bytes on disk: neither the blob nor any copy of it can be found in any file', async () => {
-  const dir = join(root, `store-${storeCount++}`);
+  const dir = freshDir();
   const store = new BlobStore(dir);
   const secret = bytesOf('CIPHERTEXT-MARKER-7f3a '.repeat(8));
   const neighbour = bytesOf('a neighbour that stays');
@@ -263,7 +273,7 @@ test('erasure overwrites the bytes on disk: neither the blob nor any copy of it 
 });
 
 test('after a crash between the fsync and the index commit, the segment tail is indexed at open', async () => {
-  const dir = join(root, `store-${storeCount++}`);
+  const dir = freshDir();
   const store = new BlobStore(dir);
   const first = await store.put(bytesOf('indexed'));
   await store.close();
@@ -278,7 +288,7 @@ test('after a crash between the fsync and the index commit, the segment tail is 
 });
 
 test('a torn write at the end of a segment is never indexed, and later appends go to a new segment', async () => {
-  const dir = join(root, `store-${storeCount++}`);
+  const dir = freshDir();
   const store = new BlobStore(dir);
   const first = await store.put(bytesOf('acknowledged'));
   await store.close();
@@ -295,13 +305,13 @@ test('a torn write at the end of a segment is never indexed, and later appends g
 });
 
 test('a lost index is rebuilt from the segments, without the erased blobs', async () => {
-  const dir = join(root, `store-${storeCount++}`);
+  const dir = freshDir();
   const store = new BlobStore(dir, { segmentBytes: 100 });
   const hashes = [];
   for (let i = 0; i < 6; i++) hashes.push(await store.put(bytesOf(`blob number ${i} `.repeat(5))));
   store.delete(hashes[2]!);
   await store.close();
-  for (const file of filesUnder(dir).filter((name) => name.startsWith('index.db'))) rmSync(join(dir, file));
+  removeIndex(dir);
   const rebuilt = new BlobStore(dir);
   assert.deepEqual([...rebuilt.hashes()].sort(), hashes.filter((_, i) => i !== 2).sort());
   for (const hash of rebuilt.hashes()) assert.equal(sha256Hex(rebuilt.get(hash)), hash);
@@ -309,7 +319,7 @@ test('a lost index is rebuilt from the segments, without the erased blobs', asyn
 });
 
 test('blobs in the earlier one-file-per-blob layout are moved into a segment at open', async () => {
-  const dir = join(root, `store-${storeCount++}`);
+  const dir = freshDir();
   const bytes = [bytesOf('legacy one'), bytesOf('legacy two')];
   for (const content of bytes) {
     const hash = sha256Hex(content);
@@ -324,11 +334,11 @@ test('blobs in the earlier one-file-per-blob layout are moved into a segment at 
 });
 
 test('read-only: no index is created, the segments are scanned instead, and writes are refused', async () => {
-  const dir = join(root, `store-${storeCount++}`);
+  const dir = freshDir();
   const store = new BlobStore(dir);
   const hash = await store.put(bytesOf('to verify'));
   await store.close();
-  for (const file of filesUnder(dir).filter((name) => name.startsWith('index.db'))) rmSync(join(dir, file));
+  removeIndex(dir);
   const looking = new BlobStore(dir, { readOnly: true });
   assert.deepEqual(looking.get(hash), bytesOf('to verify'));
   await assert.rejects(looking.put(bytesOf('x')), /read-only/);

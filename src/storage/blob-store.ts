@@ -205,6 +205,7 @@ export class BlobStore {
     if (location === undefined) return false;
     this.#erase([location]);
     this.#index.remove([hash]);
+    this.#deleteIfEmpty([location]);
     return true;
   }
 
@@ -247,8 +248,8 @@ export class BlobStore {
    * Erases every blob not marked anchored, stored more than `graceMs` before `now`, that
    * `isReferenced` says nothing references: a write in flight has stored its blob but not yet
    * committed the transaction that references it, and must not lose it. Those it keeps are
-   * marked anchored; `isReferenced` is not called when there is nothing to ask about. Segments
-   * left with no blob are deleted. Returns how many blobs it erased, and how many it asked
+   * marked anchored; `isReferenced` is not called when there is nothing to ask about. A segment
+   * left with no blob, by this or by delete(), is deleted. Returns how many blobs it erased, and how many it asked
    * about and kept. Throws RangeError for a negative grace.
    */
   collectGarbage(isReferenced: (hash: string) => boolean, options: { graceMs: number; now?: number }): { deleted: number; kept: number } {
@@ -262,8 +263,8 @@ export class BlobStore {
     }
     this.#erase(orphans);
     this.#index.remove(orphans.map((entry) => entry.hash));
+    this.#deleteIfEmpty(orphans);
     this.markAnchored(kept);
-    this.#deleteEmptySegments();
     return { deleted: orphans.length, kept: kept.length };
   }
 
@@ -336,18 +337,24 @@ export class BlobStore {
   /** Indexes `blobs`, now durable in segment `id` up to `end`, and erases older copies they replace. */
   #commit(id: number, blobs: readonly IndexedBlob[], end: number): void {
     const replaced = this.#index.add(id, blobs, end);
-    if (replaced.length > 0 && !this.#readOnly) this.#erase(replaced);
+    if (replaced.length === 0 || this.#readOnly) return;
+    this.#erase(replaced);
+    this.#deleteIfEmpty(replaced);
   }
 
   /** The segment to append to: the active one while it is below its target size, else a new one. */
   #segmentForAppend(): ActiveSegment {
     if (this.#active !== undefined && this.#active.end < this.#segmentBytes) return this.#active;
+    return (this.#active = this.#createSegment());
+  }
+
+  /** A new, empty segment after the last one; its name is durable before any frame in it counts. */
+  #createSegment(): ActiveSegment {
     const id = Math.max(0, ...this.#segmentIds()) + 1;
     const fd = openSync(this.#segmentPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
     this.#fds.set(id, fd);
-    fsyncDirectory(this.dir); // once per segment: the new file's name is durable before its frames count
-    this.#active = { id, fd, end: 0 };
-    return this.#active;
+    fsyncDirectory(this.dir);
+    return { id, fd, end: 0 };
   }
 
   /**
@@ -387,15 +394,12 @@ export class BlobStore {
       }
     }
     if (items.length > 0) {
-      const id = Math.max(0, ...this.#segmentIds()) + 1;
-      const fd = openSync(this.#segmentPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-      this.#fds.set(id, fd);
-      const { frames, blobs, end } = this.#layOut({ id, fd, end: 0 }, items);
-      writeSync(fd, frames, 0, frames.length, 0);
-      fdatasyncSync(fd);
-      fsyncDirectory(this.dir);
-      this.#commit(id, blobs, end);
-      this.#active = { id, fd, end };
+      const segment = this.#createSegment();
+      const { frames, blobs, end } = this.#layOut(segment, items);
+      writeSync(segment.fd, frames, 0, frames.length, 0);
+      fdatasyncSync(segment.fd);
+      this.#commit(segment.id, blobs, end);
+      this.#active = { ...segment, end };
     }
     for (const path of files) unlinkSync(path);
     for (const shard of shards) if (readdirSync(join(this.dir, shard)).length === 0) rmdirSync(join(this.dir, shard));
@@ -415,10 +419,10 @@ export class BlobStore {
     for (const fd of touched) fdatasyncSync(fd);
   }
 
-  /** Deletes every segment but the active one that holds no live blob. */
-  #deleteEmptySegments(): void {
-    const live = this.#index.liveCounts();
-    const empty = this.#segmentIds().filter((id) => id !== this.#active?.id && !live.has(id));
+  /** Deletes each segment of `locations`, but the active one, that no longer holds an indexed blob. */
+  #deleteIfEmpty(locations: readonly BlobLocation[]): void {
+    const touched = new Set(locations.map((location) => location.segment));
+    const empty = [...touched].filter((id) => id !== this.#active?.id && this.#index.isEmpty(id));
     for (const id of empty) {
       const fd = this.#fds.get(id);
       if (fd !== undefined) closeSync(fd);
@@ -431,6 +435,7 @@ export class BlobStore {
 
   /** True when blob `hash` is stored and its content hashes to `hash`. */
   #isIntact(hash: string): boolean {
+    if (!this.has(hash)) return false; // the common case on the write path, without an exception
     try {
       this.get(hash);
       return true;
