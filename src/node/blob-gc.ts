@@ -7,7 +7,7 @@
 import type { JsonValue } from '../crypto/index.js';
 import type { Transaction } from '../ledger/index.js';
 import type { BlobStore, ChainStore } from '../storage/index.js';
-import { anchorsInState, envelopesOf } from './blob-anchors.js';
+import { envelopesOf } from './blob-anchors.js';
 
 /**
  * How long a blob may sit unreferenced before it is collected: far longer than a write takes
@@ -22,13 +22,6 @@ export interface BlobCollectorHost {
   readonly store: ChainStore;
   readonly records: { readonly blobs: BlobStore };
   pendingTransactions(): Transaction[];
-}
-
-/** The ciphertext hashes committed versions and break-the-glass notes reference, and those pending transactions name. */
-export function referencedBlobs(store: ChainStore, pending: readonly Transaction[]): Set<string> {
-  const referenced = new Set<string>([...anchorsInState(store)].map(([hash]) => hash));
-  for (const tx of pending) for (const hash of ciphertextHashesIn(tx.body)) referenced.add(hash);
-  return referenced;
 }
 
 /**

@@ -19,6 +19,7 @@ import type { StateReader, WriteSetEntry } from '../contracts/index.js';
 import { createStateTables, logNodeId, migrateChain } from './chain-schema.js';
 import { StateStore } from './state-store.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
+import type { Statement } from 'better-sqlite3';
 import { SqliteWriter, type WriteStep } from './sqlite-writer.js';
 import { isDiskFull, storageFaultOf } from './storage-fault.js';
 
@@ -105,6 +106,7 @@ export class ChainStore {
   #appliedHeight: number;
   #head: BlockHeader | undefined;
   readonly #statements;
+  #referrer: Statement | undefined;
   /** The connection commit() writes through, off the main thread; opened by the first commit(). */
   #writer: SqliteWriter | undefined;
   /** The savepoint being written by #writer, if any. */
@@ -301,7 +303,9 @@ export class ChainStore {
 
   /** The referrer recorded with ciphertext `hash` (64 hex digits) by the block that anchored it, or undefined. */
   blobReferrer(hash: string): string | undefined {
-    return this.#db.prepare('SELECT referrer FROM blob_anchor WHERE hash = ?').pluck().get(Buffer.from(hash, 'hex')) as string | undefined;
+    // Prepared on first use: a read-only store of a chain older than the table never asks.
+    this.#referrer ??= this.#db.prepare('SELECT referrer FROM blob_anchor WHERE hash = ?').pluck();
+    return this.#referrer.get(Buffer.from(hash, 'hex')) as string | undefined;
   }
 
   /** True once blob_anchor covers the whole chain: it was built from state, or has been kept since genesis. */
@@ -317,7 +321,7 @@ export class ChainStore {
     assert.equal(this.#writer, undefined, 'buildBlobAnchors after commit()');
     this.#db.transaction(() => {
       const insert = this.#db.prepare(INSERT_ANCHOR);
-      for (const anchor of anchors) insert.run(...anchorRows([anchor])[0]!);
+      for (const [hash, referrer] of anchors) insert.run(Buffer.from(hash, 'hex'), referrer);
       this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(ANCHORS_BUILT, 'built');
     })();
   }
