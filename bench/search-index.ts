@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SearchIndex } from '../src/fhir/search/search-index.js';
-import { loadSynthea, syntheaFiles } from '../src/fhir/search/test-fixture.js';
+import { loadSynthea, syntheaFiles } from '../src/fhir/testonly/synthea-fixture.js';
 
 const files = syntheaFiles('', true);
 const t = performance.now();

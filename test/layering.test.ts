@@ -27,23 +27,36 @@ function importsOf(source: string): string[] {
   return [...source.matchAll(pattern)].map((match) => match[1] ?? match[2]!);
 }
 
+/** Test helpers live in a layer's `testonly/` folder, apart from the code they test. */
+function isTestHelper(path: string): boolean {
+  return /^src\/[a-z]+\/testonly\//.test(path);
+}
+
+/** Tests and their helpers: they may import test helpers, across layers directly, and node:test. */
+function isTestOnly(path: string): boolean {
+  return path.endsWith('.test.ts') || isTestHelper(path);
+}
+
 /** Violations in `files` (path relative to the repo → text). */
 function layeringViolations(files: SourceFiles): string[] {
   const violations: string[] = [];
   for (const [path, text] of files) {
     const layer = path.split('/')[1]!;
-    const isTest = path.endsWith('.test.ts');
+    const testOnly = isTestOnly(path);
     for (const specifier of importsOf(text)) {
       if (!specifier.startsWith('.')) {
         const thirdParty = !specifier.startsWith('node:');
-        if (thirdParty && PURE_LAYERS.has(layer) && !isTest) violations.push(`${path}: ${layer} imports package ${specifier}`);
+        if (thirdParty && PURE_LAYERS.has(layer) && !testOnly) violations.push(`${path}: ${layer} imports package ${specifier}`);
+        if (specifier === 'node:test' && !testOnly) violations.push(`${path}: production code imports node:test`);
         continue;
       }
       const target = relative(root, resolve(root, dirname(path), specifier)).replace(/\.js$/, '.ts');
       const targetLayer = target.split('/')[1]!;
-      if (!target.startsWith('src/') || targetLayer === layer) continue;
+      if (!target.startsWith('src/')) continue;
+      if (isTestHelper(target) && !testOnly) violations.push(`${path}: production code imports ${target}, a test helper`);
+      if (targetLayer === layer) continue;
       if (LAYERS.indexOf(targetLayer) > LAYERS.indexOf(layer)) violations.push(`${path}: ${layer} imports ${target}, a layer above it`);
-      else if (target !== `src/${targetLayer}/index.ts`) violations.push(`${path}: imports ${target}, not src/${targetLayer}/index.ts`);
+      else if (target !== `src/${targetLayer}/index.ts` && !(testOnly && isTestHelper(target))) violations.push(`${path}: imports ${target}, not src/${targetLayer}/index.ts`);
     }
   }
   return violations;
@@ -71,12 +84,18 @@ test('the check catches a wrong arrow, a deep import and a package in the core',
     ['src/fhir/fine.ts', "import { ID_PATTERN } from '../contracts/index.js';\nimport type { ChartChainNode } from '../node/index.js';"],
     ['src/fhir/deep.ts', "import type { GrantRow } from '../contracts/consent/tables.js';"],
     ['src/fhir/up.ts', "import { buildServer } from '../api/index.js';"],
+    ['src/api/uses-fixture.ts', "import { servedNode } from './testonly/served-node-fixture.js';"],
+    ['src/consensus/suite.ts', "import { test } from 'node:test';"],
+    ['src/api/fine.test.ts', "import { accessFixture } from '../node/testonly/access-fixture.js';\nimport { test } from 'node:test';"],
+    ['src/api/testonly/fine.ts', "import { accessFixture } from '../../node/testonly/access-fixture.js';"],
   ]);
   const violations = layeringViolations(files);
-  assert.equal(violations.length, 5, violations.join('\n'));
+  assert.equal(violations.length, 7, violations.join('\n'));
   assert.match(violations[0]!, /a layer above it/);
   assert.match(violations[1]!, /not src\/crypto\/index.ts/);
   assert.match(violations[2]!, /imports package better-sqlite3/);
   assert.match(violations[3]!, /src\/fhir\/deep.ts: imports src\/contracts\/consent\/tables.ts, not src\/contracts\/index.ts/);
   assert.match(violations[4]!, /src\/fhir\/up.ts: fhir imports src\/api\/index.ts, a layer above it/);
+  assert.match(violations[5]!, /src\/api\/uses-fixture.ts: production code imports src\/api\/testonly\/served-node-fixture.ts, a test helper/);
+  assert.match(violations[6]!, /src\/consensus\/suite.ts: production code imports node:test/);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditCount } from '../contracts/index.js';
-import { send, serveCharts } from './served-node-fixture.js';
+import { send, serveCharts } from './testonly/served-node-fixture.js';
 
 type Hits = { hits: { patient: string; patientRef: string; entry: { kind: string; actor: { subject: string }; outcome: string; purpose: string }; record: string | null }[]; scanned: number; truncated: boolean };
 

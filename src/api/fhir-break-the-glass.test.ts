@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { BTG_TABLE, patientConsent, type BreakTheGlassRow } from '../contracts/index.js';
 import { generateSigningKey, toHex } from '../crypto/index.js';
 import { blockPage } from '../node/index.js';
-import { send, serveCharts, type Answer } from './served-node-fixture.js';
+import { send, serveCharts, type Answer } from './testonly/served-node-fixture.js';
 
 type Json = Record<string, unknown>;
 type Part = { name: string } & Json;

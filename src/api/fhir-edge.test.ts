@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JsonObject } from '../ledger/index.js';
 import { anchorsInState, type ChartChainNode } from '../node/index.js';
-import { createPatient, fhirJson, outcome, serveFhir } from './fhir-test-fixture.js';
+import { createPatient, fhirJson, outcome, serveFhir } from './testonly/fhir-test-fixture.js';
 
 const HUGE_BODY = 'x'.repeat(15 * 1024 * 1024);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { send, serveCharts, type Answer } from './served-node-fixture.js';
+import { send, serveCharts, type Answer } from './testonly/served-node-fixture.js';
 
 type Part = { name: string; valueString?: string; valueInstant?: string; part?: Part[] };
 

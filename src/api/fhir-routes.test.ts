@@ -12,9 +12,9 @@ import { toHex } from '../crypto/index.js';
 import { checkResourceProof, PATIENT_REFERENCE_ELEMENT, proofFromParameters, SearchIndex, SERVED_TYPES } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode } from '../node/index.js';
-import { pseudonymOf } from './fhir-fixture.js';
+import { pseudonymOf } from './testonly/fhir-fixture.js';
 import { registerFhirRoutes } from './fhir-routes.js';
-import { headerAuth } from './fhir-test-fixture.js';
+import { headerAuth } from './testonly/fhir-test-fixture.js';
 
 const ORG = 'practice-a';
 

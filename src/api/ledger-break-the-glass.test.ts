@@ -5,7 +5,7 @@ import { BTG_TABLE, type AuditEntry, type BreakTheGlassRow, type Principal } fro
 import { fromHex } from '../crypto/index.js';
 import { verifyInclusion } from '../ledger/index.js';
 import type { InclusionProofResponse } from '../node/index.js';
-import { send, serveCharts, type Answer } from './served-node-fixture.js';
+import { send, serveCharts, type Answer } from './testonly/served-node-fixture.js';
 
 interface Item {
   btgId: string;

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { PATIENT_TABLE, RECORD_TABLE } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { blockPage, type ChartChainNode } from '../node/index.js';
-import { call, serveFhir } from './fhir-fixture.js';
+import { call, serveFhir } from './testonly/fhir-fixture.js';
 
 // Ids a careless client chooses: a name, a birth date and a record number in them.
 const PATIENT_ID = 'Jane.Smith-1961-MRN-40213';

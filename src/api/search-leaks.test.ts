@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
-import { call, pseudonymOf, serveFhir, type Answer } from './fhir-fixture.js';
+import { call, pseudonymOf, serveFhir, type Answer } from './testonly/fhir-fixture.js';
 
 const LOINC = 'http://loinc.org';
 const HEART_RATE = `code=${LOINC}|8867-4`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AuditEntry } from '../contracts/index.js';
-import { send, serveNode, writeChart } from './served-node-fixture.js';
+import { send, serveNode, writeChart } from './testonly/served-node-fixture.js';
 import { trailItemOf } from './trail-items.js';
 
 interface Trail {

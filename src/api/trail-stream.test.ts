@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { auditCount } from '../contracts/index.js';
 import { AuthServer, parseScopes } from './auth/index.js';
 import { buildServer } from './server.js';
-import { send, serveCharts } from './served-node-fixture.js';
+import { send, serveCharts } from './testonly/served-node-fixture.js';
 import { registerTrailStream, TRAIL_STREAMS_PER_CALLER_MAX } from './trail-stream.js';
 
 /** One server-sent event, or a comment. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { test } from 'node:test';
 import { NETWORK_GENESIS_PUBLIC_KEY, type BlockHeader } from '../ledger/index.js';
-import { serveNode } from './served-node-fixture.js';
+import { serveNode } from './testonly/served-node-fixture.js';
 
 interface TreeHeadAnswer {
   readonly treeSize: number;

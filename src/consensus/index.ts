@@ -9,8 +9,6 @@ export {
   type OrdererOptions,
 } from './orderer.js';
 export { SoloOrderer } from './solo/solo-orderer.js';
-export { runOrdererConformance, type OrdererFactory } from './orderer-conformance.js';
 export { MemoryCheckpointHub, type CheckpointExchange } from './checkpoint-exchange.js';
 export { EtcdCheckpointExchange } from './etcd/etcd-checkpoints.js';
 export { EtcdOrderer, type EtcdOrdererOptions } from './etcd/etcd-orderer.js';
-export { runNetworkedOrdererConformance, type NetworkedOrderer, type NetworkedOrdererFactory } from './orderer-networked-conformance.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { fromHex, toHex } from '../crypto/index.js';
 import type { AccessBasis, AuditEntry, ConsentModel, GrantTerms, Principal } from '../contracts/index.js';
 import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
-import { commit, freshNetwork, type TestOrg } from './access-fixture.js';
+import { commit, freshNetwork, type TestOrg } from './testonly/access-fixture.js';
 import type { AccessResult } from './access-api.js';
 import type { Orderer } from '../consensus/index.js';
 import { ChartChainNode } from './node.js';

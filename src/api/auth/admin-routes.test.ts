@@ -9,7 +9,7 @@ import { createAccount, resetSecondFactor } from './account-admin.js';
 import { AccountDirectory } from './account-directory.js';
 import { AccountStore } from './account-store.js';
 import { AuthServer } from './auth-server.js';
-import { FHIR_BASE, ISSUER } from './auth-fixture.js';
+import { FHIR_BASE, ISSUER } from '../testonly/auth-fixture.js';
 import { registerAuthRoutes } from './plugin.js';
 
 const PASSWORD = 'an administrator password';

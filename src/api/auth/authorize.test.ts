@@ -5,7 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { DEMO_PASSWORD } from './demo-users.js';
 import { parseScopes } from './scopes.js';
 import { hashPassword, InMemoryUserDirectory } from './users.js';
-import { APP_ID, authFixture, FHIR_BASE, OTHER_APP_ID, pkcePair, postForm, REDIRECT_URI, type AuthFixture } from './auth-fixture.js';
+import { APP_ID, authFixture, FHIR_BASE, OTHER_APP_ID, pkcePair, postForm, REDIRECT_URI, type AuthFixture } from '../testonly/auth-fixture.js';
 
 type Params = Record<string, string>;
 

@@ -6,7 +6,7 @@ import { AuthServer } from './auth-server.js';
 import { bearerPrincipal, requireScope } from './bearer.js';
 import { AuthError } from './errors.js';
 import { parseScopes } from './scopes.js';
-import { authFixture, FHIR_BASE, ISSUER } from './auth-fixture.js';
+import { authFixture, FHIR_BASE, ISSUER } from '../testonly/auth-fixture.js';
 
 test('GET /.well-known/smart-configuration lists the endpoints and only the capabilities that work', async (t) => {
   const { app } = await authFixture(t);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { DEMO_PASSWORD } from './demo-users.js';
 import { TokenBucketLimiter } from './rate-limit.js';
 import { ReplayCache } from './replay-cache.js';
-import { authFixture, postForm, TestClock } from './auth-fixture.js';
+import { authFixture, postForm, TestClock } from '../testonly/auth-fixture.js';
 
 test('a bucket allows its capacity at once, then refills evenly over the interval', () => {
   const clock = new TestClock();

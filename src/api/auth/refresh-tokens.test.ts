@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { createAccount } from './account-admin.js';
 import { AccountDirectory } from './account-directory.js';
 import { AccountStore } from './account-store.js';
-import { APP_ID, authFixture, FHIR_BASE, OTHER_APP_ID, pkcePair, postForm, REDIRECT_URI, type AuthFixture } from './auth-fixture.js';
+import { APP_ID, authFixture, FHIR_BASE, OTHER_APP_ID, pkcePair, postForm, REDIRECT_URI, type AuthFixture } from '../testonly/auth-fixture.js';
 import { DEMO_PASSWORD } from './demo-users.js';
 import { REFRESH_FAMILY_MAX_MS, REFRESH_TOKEN_IDLE_MS, RefreshTokens } from './refresh-tokens.js';
 import { parseScopes } from './scopes.js';

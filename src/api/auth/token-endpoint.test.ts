@@ -8,7 +8,7 @@ import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { generateJoseKeyPair } from './jose-keys.js';
 import { backendClient } from './clients.js';
 import { registerAuthRoutes } from './plugin.js';
-import { APP_ID, ASSERTION_TYPE, authFixture, BACKEND_ID, BACKEND_KID, clientCredentials, postForm, signAssertion, TOKEN_URL, type AuthFixture } from './auth-fixture.js';
+import { APP_ID, ASSERTION_TYPE, authFixture, BACKEND_ID, BACKEND_KID, clientCredentials, postForm, signAssertion, TOKEN_URL, type AuthFixture } from '../testonly/auth-fixture.js';
 
 /** Checks an RFC 6749 §5.2 refusal and returns its description. */
 function oauthRefusal(response: LightMyRequestResponse, statusCode: number, error: string): string {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Keystore } from '../../storage/index.js';
 import { AuthServer } from './auth-server.js';
-import { FHIR_BASE, ISSUER } from './auth-fixture.js';
+import { FHIR_BASE, ISSUER } from '../testonly/auth-fixture.js';
 import { TOKEN_KEY_ENTRY } from './token-key.js';
 
 const SECRET = 'token-key-test-secret';

@@ -5,7 +5,7 @@ import { generateJoseKeyPair } from './jose-keys.js';
 import { AuthError } from './errors.js';
 import { parseScopes } from './scopes.js';
 import { TokenIssuer, type AccessGrant } from './tokens.js';
-import { FHIR_BASE, ISSUER, TestClock } from './auth-fixture.js';
+import { FHIR_BASE, ISSUER, TestClock } from '../testonly/auth-fixture.js';
 
 const grant: AccessGrant = {
   principal: { kind: 'practitioner', id: 'dr-a', org: 'practice-a' },

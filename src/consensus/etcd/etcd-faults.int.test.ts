@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { EtcdTestCluster } from '../../../test/etcd-cluster.js';
 import { OrdererUnavailableError, type BlockConsumer, type OrderedBatch } from '../orderer.js';
-import { longestGapMs } from '../orderer-networked-conformance.js';
+import { longestGapMs } from '../testonly/orderer-networked-conformance.js';
 import { EtcdOrderer } from './etcd-orderer.js';
 
 class Consumer implements BlockConsumer {

@@ -6,8 +6,8 @@ import { TX_BYTES_MAX } from '../../ledger/index.js';
 import { OrdererStoppedError, type BlockConsumer, type OrderedBatch } from '../orderer.js';
 import { PART_SIZE_BYTES } from './block-log.js';
 import { EtcdTestCluster } from '../../../test/etcd-cluster.js';
-import { runOrdererConformance } from '../orderer-conformance.js';
-import { runNetworkedOrdererConformance } from '../orderer-networked-conformance.js';
+import { runOrdererConformance } from '../testonly/orderer-conformance.js';
+import { runNetworkedOrdererConformance } from '../testonly/orderer-networked-conformance.js';
 import { EtcdOrderer } from './etcd-orderer.js';
 
 const cluster = await EtcdTestCluster.start(1);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { diskFullError } from '../../storage/index.js';
-import { runOrdererConformance } from '../orderer-conformance.js';
+import { runOrdererConformance } from '../testonly/orderer-conformance.js';
 import { SoloOrderer } from './solo-orderer.js';
 
 runOrdererConformance('solo', (dir, options) => new SoloOrderer(join(dir, 'orderer.db'), options));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planBundle } from './plan.js';
 import { applyResolvedReferences } from './resolve.js';
-import { assertFhirError, assertIsFhirError, bundleOf, counterIds, post } from './test-helpers.js';
+import { assertFhirError, assertIsFhirError, bundleOf, counterIds, post } from '../testonly/bundle-helpers.js';
 
 const ORG = 'Organization?identifier=https://github.com/synthetichealth/synthea|abc';
 const NPI = 'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999';

@@ -4,7 +4,7 @@ import { FhirError } from '../outcome.js';
 import type { ServedVersion } from '../type-handler.js';
 import { planBundle } from './plan.js';
 import { responseBundle, type EntryResult } from './response.js';
-import { bundleOf, counterIds, post } from './test-helpers.js';
+import { bundleOf, counterIds, post } from '../testonly/bundle-helpers.js';
 
 const LAST_UPDATED = '2024-05-01T12:00:00.000Z';
 

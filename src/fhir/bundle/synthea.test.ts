@@ -13,7 +13,7 @@ import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import { planBundle } from './plan.js';
 import { applyResolvedReferences } from './resolve.js';
-import { counterIds } from './test-helpers.js';
+import { counterIds } from '../testonly/bundle-helpers.js';
 
 const FIXTURES = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
 const REFERENCE_DATA = join(FIXTURES, 'reference-data');

@@ -4,7 +4,7 @@ import type { JsonObject } from '../../ledger/index.js';
 import { FhirError } from '../outcome.js';
 import { includeTargets, parseInclude, searchRevinclude } from './include.js';
 import { SearchIndex } from './search-index.js';
-import { loadSynthea, syntheaFiles } from './test-fixture.js';
+import { loadSynthea, syntheaFiles } from '../testonly/synthea-fixture.js';
 
 const fixtures = loadSynthea(syntheaFiles('legacy2019-A'));
 const index = new SearchIndex(':memory:');

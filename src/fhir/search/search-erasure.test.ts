@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SearchIndex } from './search-index.js';
-import { loadSynthea, syntheaFiles } from './test-fixture.js';
+import { loadSynthea, syntheaFiles } from '../testonly/synthea-fixture.js';
 
 const [koeppFile, hartmannFile] = syntheaFiles('legacy2019-A').filter((file) => /Koepp|Hartmann/.test(file));
 const koepp = loadSynthea([koeppFile!]);

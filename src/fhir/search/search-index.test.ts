@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import type { JsonObject } from '../../ledger/index.js';
 import { FhirError } from '../outcome.js';
 import { SearchIndex } from './search-index.js';
-import { loadSynthea, syntheaFiles, type FixtureResource } from './test-fixture.js';
+import { loadSynthea, syntheaFiles, type FixtureResource } from '../testonly/synthea-fixture.js';
 
 const fixtures = dedupe(loadSynthea(syntheaFiles('legacy2019')));
 const index = new SearchIndex(':memory:');

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toHex } from '../crypto/index.js';
-import type { ConsentModel } from '../contracts/index.js';
-import type { JsonObject, Transaction } from '../ledger/index.js';
-import { NodeAccess, type AccessHost } from './access-api.js';
-import { LocalSigner } from './local-signer.js';
-import { ChartChainNode } from './node.js';
-import { createOrgKeys, type OrgKeys } from './org-keys.js';
-import { NodeRecords } from './records-api.js';
+import { toHex } from '../../crypto/index.js';
+import type { ConsentModel } from '../../contracts/index.js';
+import type { JsonObject, Transaction } from '../../ledger/index.js';
+import { NodeAccess, type AccessHost } from '../access-api.js';
+import { LocalSigner } from '../local-signer.js';
+import { ChartChainNode } from '../node.js';
+import { createOrgKeys, type OrgKeys } from '../org-keys.js';
+import { NodeRecords } from '../records-api.js';
 
 /** A member organisation as the tests drive it: its signer, its records view and its access path. */
 export interface TestOrg {

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions } from 'fastify';
-import type { Principal } from '../contracts/index.js';
-import { FhirError } from '../fhir/index.js';
-import type { JsonObject } from '../ledger/index.js';
-import { ChartChainNode } from '../node/index.js';
+import type { Principal } from '../../contracts/index.js';
+import { FhirError } from '../../fhir/index.js';
+import type { JsonObject } from '../../ledger/index.js';
+import { ChartChainNode } from '../../node/index.js';
 import { pseudonymOf } from './fhir-fixture.js';
-import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from './fhir-routes.js';
+import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from '../fhir-routes.js';
 
 export const ORG = 'practice-a';
 

@@ -7,12 +7,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { exportJWK, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JWTPayload } from 'jose';
-import { generateJoseKeyPair } from './jose-keys.js';
-import { AuthServer } from './auth-server.js';
-import { backendClient, InMemoryClientRegistry, publicClient } from './clients.js';
-import { createDemoUsers } from './demo-users.js';
-import { registerAuthRoutes } from './plugin.js';
-import type { UserDirectory } from './users.js';
+import { generateJoseKeyPair } from '../auth/jose-keys.js';
+import { AuthServer } from '../auth/auth-server.js';
+import { backendClient, InMemoryClientRegistry, publicClient } from '../auth/clients.js';
+import { createDemoUsers } from '../auth/demo-users.js';
+import { registerAuthRoutes } from '../auth/plugin.js';
+import type { UserDirectory } from '../auth/users.js';
 
 /** The app's external root URL: the tokens' iss. */
 export const ISSUER = 'https://node-a.example';

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Principal } from '../contracts/index.js';
-import { ChartChainNode } from '../node/index.js';
-import { AuthServer, parseScopes } from './auth/index.js';
-import { ROLE_PROFILES } from './auth/account-roles.js';
-import { buildServer } from './server.js';
+import type { Principal } from '../../contracts/index.js';
+import { ChartChainNode } from '../../node/index.js';
+import { AuthServer, parseScopes } from '../auth/index.js';
+import { ROLE_PROFILES } from '../auth/account-roles.js';
+import { buildServer } from '../server.js';
 
 export const ORG = 'practice-a';
 

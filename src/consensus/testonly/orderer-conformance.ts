@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { QueueFullError, type BlockConsumer, type OrderedBatch, type Orderer, type OrdererOptions } from './orderer.js';
+import { QueueFullError, type BlockConsumer, type OrderedBatch, type Orderer, type OrdererOptions } from '../orderer.js';
 
 /** Opens an adapter whose durable state lives under `dir`; the same dir reopens the same queue. */
 export type OrdererFactory = (dir: string, options: OrdererOptions) => Promise<Orderer> | Orderer;

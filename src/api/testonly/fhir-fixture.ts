@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { Principal } from '../contracts/index.js';
-import { FhirError } from '../fhir/index.js';
-import type { JsonObject } from '../ledger/index.js';
-import { ChartChainNode } from '../node/index.js';
-import { registerFhirRoutes, type FhirAuth } from './fhir-routes.js';
-import type { FhirRateLimit } from './limits.js';
+import type { Principal } from '../../contracts/index.js';
+import { FhirError } from '../../fhir/index.js';
+import type { JsonObject } from '../../ledger/index.js';
+import { ChartChainNode } from '../../node/index.js';
+import { registerFhirRoutes, type FhirAuth } from '../fhir-routes.js';
+import type { FhirRateLimit } from '../limits.js';
 
 /** The organisation of every fixture node. */
 export const FIXTURE_ORG = 'practice-a';

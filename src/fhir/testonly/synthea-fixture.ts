@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
-import type { IndexedMeta } from './search-index.js';
+import type { IndexedMeta } from '../search/search-index.js';
 
 /** The Synthea fixture folder. */
 export const SYNTHEA_DIR = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');

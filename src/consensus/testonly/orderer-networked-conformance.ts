@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { BlockConsumer, OrderedBatch, Orderer, OrdererOptions } from './orderer.js';
+import type { BlockConsumer, OrderedBatch, Orderer, OrdererOptions } from '../orderer.js';
 
 /** One node's orderer, and how to kill it as kill -9 would (no resignation, no cleanup). */
 export interface NetworkedOrderer {
