@@ -4,8 +4,9 @@
  * Over HTTP with autocannon against the embedded node on a free loopback port, with a SMART
  * token for the demo practitioner:
  *   createPerSec            POST /fhir/Observation: validate, encrypt, anchor, commit
- *   createLedgerOffPerSec   the same with the ledger off (a benchmark-only switch: sealed and
- *                           stored, never submitted), so off ÷ on is the ledger's overhead
+ *   createLedgerOffPerSec   the same with the ledger off (seal-only-ledger.ts: sealed, stored
+ *                           and indexed, never signed into a block), so off ÷ on is the
+ *                           ledger's overhead
  *   readP50Ms / readP99Ms   GET /fhir/Observation/[id]: consent check, durable access log, decrypt
  *   searchPerSec            GET /fhir/Observation?code=…&_count=10: index query, then ten
  *                           consent-checked, logged reads
@@ -25,9 +26,10 @@ import { parseScopes } from '../src/api/auth/index.js';
 import { publicClients, freePort } from '../src/cli/demo-clients.js';
 import { bundleFiles, importBundles } from '../src/cli/import.js';
 import { seedDemo } from '../src/cli/demo-seed.js';
-import { loadValidator } from '../src/fhir/index.js';
+import { loadValidator, type RecordLedger } from '../src/fhir/index.js';
 import { ChartChainNode } from '../src/node/index.js';
 import { watchEventLoopDelay } from './bench-util.js';
+import { sealOnlyLedger } from './seal-only-ledger.js';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 15) || 15;
 // Enough in flight to fill blocks: each create waits for its block (the orderer cuts every 50 ms).
@@ -49,7 +51,7 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function serve(ledger: 'on' | 'off-for-benchmarks'): Promise<Served> {
+async function serve(ledger?: RecordLedger): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-fhir-'));
   ChartChainNode.init(dir, { orgId: 'bench-practice', orgName: 'Benchmark Practice', network: 'bench' });
   const node = await ChartChainNode.open(dir);
@@ -58,7 +60,7 @@ async function serve(ledger: 'on' | 'off-for-benchmarks'): Promise<Served> {
   const url = `http://127.0.0.1:${port}`;
   const auth = await AuthServer.create({ issuer: url, fhirBaseUrl: `${url}/fhir`, users: await createDemoUsers('bench-practice', node.homePatients), clients: publicClients(url), tokenLifetimeSeconds: 3600 });
   // One token drives the whole load here: the benchmark measures the node, not the per-user budget.
-  const app = buildServer(node, { auth, ledger, fhirRateLimit: { capacity: 1e9, perSecond: 1e9 } });
+  const app = buildServer(node, { auth, ...(ledger === undefined ? {} : { ledger }), fhirRateLimit: { capacity: 1e9, perSecond: 1e9 } });
   await app.listen({ host: '127.0.0.1', port });
   const token = await auth.tokens.issue({ principal: { kind: 'practitioner', id: 'dr-ada', org: 'bench-practice' }, scopes: parseScopes('user/*.cruds'), fhirUser: 'Practitioner/dr-ada' });
   return {
@@ -118,7 +120,7 @@ async function syntheaImport(served: Served): Promise<{ resourcesPerSec: number;
 async function main(): Promise<void> {
   loadValidator();
   console.log(`bench:fhir: ${seconds} s of creates with ${CONNECTIONS} connections, ledger on and off; then 2,000 reads one at a time`);
-  const on = await serve('on');
+  const on = await serve();
   // The load generator runs in this process too, so this is an upper bound on the server's delay.
   const loop = watchEventLoopDelay();
   const createPerSec = await createsPerSecond(on);
@@ -126,10 +128,10 @@ async function main(): Promise<void> {
   const read = await readLatency(on);
   const searchPerSec = await searchesPerSecond(on);
   await on.close();
-  const fresh = await serve('on');
+  const fresh = await serve();
   const imported = await syntheaImport(fresh);
   await fresh.close();
-  const off = await serve('off-for-benchmarks');
+  const off = await serve(sealOnlyLedger);
   const createLedgerOffPerSec = await createsPerSecond(off);
   await off.close();
   console.log(`creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CODE_PATTERN, type Principal } from '../contracts/index.js';
 import { capabilityStatement, defaultPurpose, etagOf, etagVersion, failureEntry, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type SearchCaller, type SearchFailure, type ServedVersion, type TypeHandler } from '../fhir/index.js';
-import { storageError } from '../fhir/index.js';
+import { storageError, type RecordLedger } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
@@ -34,15 +34,22 @@ export interface FhirAuth {
 
 type Params = { type: string; id: string; vid: string };
 
+/** How /fhir is served: each user's request budget, and the ledger writes commit through. */
+export interface FhirRouteOptions {
+  readonly rateLimit?: FhirRateLimit | undefined;
+  readonly ledger?: RecordLedger | undefined;
+}
+
 /**
  * Registers the /fhir routes for `node`, authenticating with `auth` and holding each user to
- * `options.rateLimit` (default FHIR_RATE_LIMIT_DEFAULT). `ledger` is FhirRecords' benchmark switch.
+ * `options.rateLimit` (default FHIR_RATE_LIMIT_DEFAULT). Writes commit through `options.ledger`,
+ * the node's own unless a benchmark passes another.
  * Refusing plain HTTP from off this machine is buildServer's (transport-guard.ts), for every
  * prefix at once: an app that mounts these routes by itself must add that guard too.
  */
-export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, authenticator: FhirAuth, ledger: 'on' | 'off-for-benchmarks' = 'on', options: { rateLimit?: FhirRateLimit } = {}): void {
+export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, authenticator: FhirAuth, options: FhirRouteOptions = {}): void {
   const auth = rateLimitedAuth(authenticator, options.rateLimit ?? FHIR_RATE_LIMIT_DEFAULT);
-  const service = new FhirService(node, { ledger });
+  const service = new FhirService(node, { ledger: options.ledger });
   const { records } = service;
   const handlerFor = (type: string): TypeHandler => service.handlerFor(type);
   app.addHook('onClose', async () => service.close());

@@ -1,5 +1,5 @@
 /** Public API of src/api: the HTTP server. */
-export { buildServer, HTTP_BODY_BYTES_MAX, type HttpTimeouts, type TlsCredentials } from './server.js';
+export { buildServer, HTTP_BODY_BYTES_MAX, type HttpTimeouts, type ServerOptions, type TlsCredentials } from './server.js';
 export { ApiError } from './api-error.js';
 export { AuthServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD, DEMO_USERS, InMemoryClientRegistry, publicClient, backendClient, type BackendClient } from './auth/index.js';
 export {

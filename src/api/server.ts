@@ -1,6 +1,6 @@
 /** The HTTP server: Fastify with raw bodies, the /ledger routes with one {error, reason} vocabulary, and optionally SMART auth and /fhir. */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
+import { STORAGE_RETRY_AFTER_SECONDS, type RecordLedger } from '../fhir/index.js';
 import { RecordIntegrityError, type ChartChainNode } from '../node/index.js';
 import { storageFaultOf } from '../storage/index.js';
 import { ApiError } from './api-error.js';
@@ -41,6 +41,18 @@ export interface TlsCredentials {
   readonly key: string;
 }
 
+/** What buildServer serves besides the node; every field is optional. */
+export interface ServerOptions {
+  readonly logger?: ServerLogger;
+  readonly auth?: AuthServer;
+  /** The ledger FHIR writes commit through: the node's own unless a benchmark passes another. */
+  readonly ledger?: RecordLedger;
+  readonly readiness?: readonly ReadinessCheck[];
+  readonly timeouts?: Partial<HttpTimeouts>;
+  readonly fhirRateLimit?: FhirRateLimit;
+  readonly tls?: TlsCredentials;
+}
+
 /**
  * Builds (but does not start) the HTTP app for `node`: /ledger, /peer, /healthz, /readyz and
  * /metrics always; with `auth`, also the SMART authorization endpoints and the FHIR API at /fhir (and
@@ -49,7 +61,7 @@ export interface TlsCredentials {
  * With `tls` it serves HTTPS. Over plain HTTP only loopback clients reach health data, logins and
  * tokens (transport-guard.ts).
  */
-export function buildServer(node: ChartChainNode, options: { logger?: ServerLogger; auth?: AuthServer; ledger?: 'on' | 'off-for-benchmarks'; readiness?: readonly ReadinessCheck[]; timeouts?: Partial<HttpTimeouts>; fhirRateLimit?: FhirRateLimit; tls?: TlsCredentials } = {}): FastifyInstance {
+export function buildServer(node: ChartChainNode, options: ServerOptions = {}): FastifyInstance {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   // Node cuts off a client that is slower than these (408, or the socket closed): a client
   // trickling its headers or body would otherwise hold a connection for ever.
@@ -90,7 +102,7 @@ export function buildServer(node: ChartChainNode, options: { logger?: ServerLogg
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerWebApp(app);
-    registerFhirRoutes(app, node, smartFhirAuth(options.auth), options.ledger, options.fhirRateLimit === undefined ? {} : { rateLimit: options.fhirRateLimit });
+    registerFhirRoutes(app, node, smartFhirAuth(options.auth), { rateLimit: options.fhirRateLimit, ledger: options.ledger });
   }
   return app;
 }

@@ -11,6 +11,7 @@ import { collectAfterFailedWrite, type ChartChainNode, type VersionInput } from 
 import { FhirError } from './outcome.js';
 import { recordOf } from './ledger-names.js';
 import { patientIdOf } from './patient-of.js';
+import { nodeLedger, type RecordLedger } from './record-ledger.js';
 import type { ResourceProof } from './resource-proof.js';
 import type { SearchIndex } from './search/index.js';
 import { validateResource } from './validation/validate.js';
@@ -25,14 +26,15 @@ export function defaultPurpose(principal: Principal): string {
 
 /** FHIR instance interactions over one node. */
 export class FhirRecords implements TypeHandler {
-  /**
-   * `ledger: 'off-for-benchmarks'` seals and stores each write but never submits it, for
-   * bench:fhir to measure what the ledger costs; no server serves clients that way.
-   */
+  readonly #ledger: RecordLedger;
+
+  /** Writes commit through `options.ledger`, the node's own unless a benchmark passes another. */
   constructor(
     private readonly node: ChartChainNode,
-    private readonly options: { readonly ledger: 'on' | 'off-for-benchmarks'; readonly index?: SearchIndex } = { ledger: 'on' },
-  ) {}
+    private readonly options: { readonly ledger?: RecordLedger | undefined; readonly index?: SearchIndex } = {},
+  ) {
+    this.#ledger = options.ledger ?? nodeLedger(node);
+  }
 
   /** Creates `resource` under a new server-assigned id (POST [type]). */
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
@@ -204,9 +206,8 @@ export class FhirRecords implements TypeHandler {
     const item = this.#check(write) as VersionInput;
     await this.#patientsReady([item]);
     const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
-    if (this.options.ledger === 'off-for-benchmarks') return served(item.resource, { version: prepared.version, time: Date.now(), txId: '' });
     const txId = await this.#commit(prepared.tx, `${write.type}/${write.id}`, write.ifMatch !== undefined);
-    const version = this.node.records.version(prepared.recordId, prepared.version)!;
+    const version = this.#ledger.committedVersion(prepared.recordId, prepared.version)!;
     this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: version.time });
     return { ...served(item.resource, version), txId };
   }
@@ -243,7 +244,7 @@ export class FhirRecords implements TypeHandler {
    * http.html#concurrency).
    */
   async #commit(tx: Transaction, what: string, ifMatch = false): Promise<string> {
-    const { status, txId } = await this.node.submitAndWait(tx);
+    const { status, txId } = await this.#ledger.submitAndWait(tx);
     if (status !== 'ok') collectAfterFailedWrite(this.node, tx);
     if (status === 'denied:version-conflict' && ifMatch) throw FhirError.of(412, 'conflict', `${what} changed since the version If-Match names; re-read and retry`);
     if (status !== 'ok') throw statusError(status, what);

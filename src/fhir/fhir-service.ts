@@ -14,6 +14,7 @@ import { FhirBundles } from './fhir-bundles.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
+import type { RecordLedger } from './record-ledger.js';
 import { FhirSearch } from './fhir-search.js';
 import { hasCurrentSchema, SearchIndex, type IndexedMeta, type SearchIndexFault } from './search/index.js';
 import type { TypeHandler } from './type-handler.js';
@@ -47,11 +48,11 @@ export class FhirService {
    * fsynced, so a crash may have lost the newest). FHIR ids are learnt from the chain in the
    * same cases, and when the pseudonym map is new: after a clean close the map has every pair
    * this node could learn, and learning reads every record on the chain.
-   * `ledger: 'off-for-benchmarks'` is FhirRecords' benchmark switch.
+   * Writes commit through `options.ledger`, the node's own unless a benchmark passes another.
    */
   constructor(
     private readonly node: ChartChainNode,
-    options: { ledger?: 'on' | 'off-for-benchmarks' } = {},
+    options: { ledger?: RecordLedger | undefined } = {},
   ) {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
@@ -61,7 +62,7 @@ export class FhirService {
     if (rebuild || !node.pseudonyms.existedAtOpen) learnIds(node);
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
     if (rebuild) this.#index.putAll(indexableRecords(node));
-    this.records = new FhirRecords(node, { ledger: options.ledger ?? 'on', index: this.#index });
+    this.records = new FhirRecords(node, { ledger: options.ledger, index: this.#index });
     this.consents = new FhirConsents(node);
     this.auditEvents = new FhirAuditEvents(node);
     this.provenance = new FhirProvenance(node);

@@ -16,6 +16,7 @@ export { DIRECTORY_TYPES, isResourceTypeName, PATIENT_REFERENCE_ELEMENT, patient
 export { loadValidator, validateResource, type ValidationIssue, type ValidationIssueCode } from './validation/validate.js';
 export { failureEntry, FhirSearch, type SearchCaller, type SearchFailure, type SearchPage } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
+export type { CommittedVersion, RecordLedger } from './record-ledger.js';
 export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
 export { FhirBundles } from './fhir-bundles.js';
 export { storageError, STORAGE_RETRY_AFTER_SECONDS } from './storage-errors.js';

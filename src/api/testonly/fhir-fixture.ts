@@ -58,7 +58,7 @@ export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateL
   const app = (opened.app = Fastify());
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
-  registerFhirRoutes(app, node, typeScopedAuth(node), 'on', options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit });
+  registerFhirRoutes(app, node, typeScopedAuth(node), { rateLimit: options.rateLimit });
   await app.ready();
   if (options.dataDir !== undefined) return { node, app };
   const keys = node.records.enrol('practitioner', 'dr-ada');
