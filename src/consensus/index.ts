@@ -12,3 +12,4 @@ export { SoloOrderer } from './solo/solo-orderer.js';
 export { MemoryCheckpointHub, type CheckpointExchange } from './checkpoint-exchange.js';
 export { EtcdCheckpointExchange } from './etcd/etcd-checkpoints.js';
 export { EtcdOrderer, type EtcdOrdererOptions } from './etcd/etcd-orderer.js';
+export { openCheckpointExchange, openOrderer, type OrdererChoice } from './orderer-factory.js';

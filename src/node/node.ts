@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VerifyPool } from '../crypto/index.js';
 import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
-import { OrdererStoppedError, OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer } from '../consensus/index.js';
+import { openCheckpointExchange, openOrderer, OrdererStoppedError, OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer, type OrdererChoice } from '../consensus/index.js';
 import {
   blockHashOf,
   BlockFormatError,
@@ -38,7 +38,7 @@ import { BlockValidationError, claimedProposer, validateBlockSteps } from './blo
 import { readNodeConfig, type NodeConfig } from './node-config.js';
 import { awaitsGenesis, CHAIN_FILE, checkPinnedGenesis, initDataDir, type InitOptions } from './node-init.js';
 import { GenesisError } from './network-genesis.js';
-import { openCheckpointExchange, openOrderer } from './orderer-choice.js';
+import { cuttingOf, ordererChoice } from './orderer-choice.js';
 import { NodeAccess } from './access-api.js';
 import { NodeBreakTheGlass, type BreakTheGlassHost } from './break-the-glass-api.js';
 import { homePatients, Pseudonyms, type PatientNames } from './pseudonyms.js';
@@ -207,8 +207,9 @@ export class ChartChainNode {
     const pool = new VerifyPool(options.verifyPoolSize);
     const owner: { node?: ChartChainNode } = {};
     const onFatal = (error: Error) => owner.node?.halt(error.message);
-    const orderer = options.orderer?.(onFatal) ?? (await openOrderer(dataDir, config, onFatal));
-    const exchange = options.checkpoints ?? openCheckpointExchange(config);
+    const choice = (): OrdererChoice => ordererChoice(dataDir, config);
+    const orderer = options.orderer?.(onFatal) ?? (await openOrderer(choice(), cuttingOf(config, onFatal)));
+    const exchange = options.checkpoints ?? openCheckpointExchange(choice());
     const keys = loadOrgKeys(dataDir);
     const node = (owner.node = new ChartChainNode(dataDir, config, keys, store, executor, pool, new SignatureCache(pool), orderer, exchange, options.peerTransport));
     const head = store.head();
