@@ -3,6 +3,7 @@ export { ChartChainNode, type OpenOptions, type SubmitRejection, type SubmitResu
 export { isInitialised, awaitsGenesis, adoptGenesis, identityOf, type InitOptions } from './node-init.js';
 export { buildGenesis, readGenesis, GenesisError, type GenesisFile, type OrgIdentity } from './network-genesis.js';
 export { readNodeConfig, writeNodeConfig, DEFAULT_ORDERER, type NodeConfig, type OrdererKind } from './node-config.js';
+export { NodeConfigError } from './node-config-check.js';
 export { inclusionProof, consistencyProof, ProofRequestError, type InclusionProofResponse, type ConsistencyProofResponse } from './proofs.js';
 export { BlockValidationError } from './block-validation.js';
 export { verifyBlocks, storedBlocks, compareStoredState, compareStoredLog, ChainVerificationError, type VerifySummary, type VerifyProgress } from './verify-chain.js';

@@ -1,6 +1,7 @@
 /** A node's configuration file, `node.json` in its data directory. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NodeConfigError, nodeConfigProblems } from './node-config-check.js';
 
 /** What a node needs to know about itself beyond its keys. */
 export interface NodeConfig {
@@ -37,15 +38,27 @@ export const DEFAULT_ORDERER = { kind: 'solo', blockTxCountMax: 2048, batchTimeo
 
 const CONFIG_FILE = 'node.json';
 
-/** Reads `node.json`; undefined when the directory holds no node yet. */
+/**
+ * Reads `node.json`; undefined when the directory holds no node yet. Throws NodeConfigError,
+ * naming every bad field, when the file is not JSON or not a node configuration.
+ */
 export function readNodeConfig(dataDir: string): NodeConfig | undefined {
+  const path = join(dataDir, CONFIG_FILE);
   let text: string;
   try {
-    text = readFileSync(join(dataDir, CONFIG_FILE), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
-  const config = JSON.parse(text) as NodeConfig;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new NodeConfigError(path, [`the file is not JSON (${(error as Error).message})`]);
+  }
+  const problems = nodeConfigProblems(value);
+  if (problems.length > 0) throw new NodeConfigError(path, problems);
+  const config = value as NodeConfig;
   return { ...config, orderer: { ...DEFAULT_ORDERER, ...config.orderer } };
 }
 
