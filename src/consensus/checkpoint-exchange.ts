@@ -1,6 +1,6 @@
 /**
  * How checkpoints travel between nodes (DESIGN.md, State and agreement between nodes). The etcd
- * adapter publishes under a key per height and organisation and watches the prefix; the
+ * adapter keeps each organisation's newest checkpoint under one key and watches the prefix; the
  * in-memory one serves tests and the single-node default. What arrives is untrusted: the node
  * checks shape, signer and signature before counting it.
  */

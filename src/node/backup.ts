@@ -7,7 +7,7 @@
  * - the ciphertext blobs, copied after the chain, so every blob the copied chain anchors is there
  *   (blobs are durable before their anchoring transaction is signed);
  * - node.json and the SEALED keystore. Never the keystore secret (`keys/node-secret`): without it
- *   the backup cannot decrypt anything, and it must be kept apart, the way the README says.
+ *   the backup cannot decrypt anything, and it must be kept apart (REFERENCE.md, Backup and restore).
  * A manifest lists every file with its SHA-256, which restore checks.
  */
 import { createHash } from 'node:crypto';
