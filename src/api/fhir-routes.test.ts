@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
-import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type HTTPMethods, type InjectOptions } from 'fastify';
 import type { ConsentModel } from '../contracts/index.js';
 import { toHex } from '../crypto/index.js';
 import { checkResourceProof, PATIENT_REFERENCE_ELEMENT, proofFromParameters, SearchIndex, SERVED_TYPES } from '../fhir/index.js';
@@ -42,7 +42,7 @@ async function serve(t: TestContext, consentModel: ConsentModel = 'opt-out'): Pr
 }
 
 const AS_DOCTOR = { authorization: 'Bearer practitioner:dr-ada' };
-const fhirJson = (method: InjectOptions['method'], url: string, body: unknown, headers: Record<string, string> = {}): InjectOptions => ({
+const fhirJson = (method: HTTPMethods, url: string, body: unknown, headers: Record<string, string> = {}): InjectOptions => ({
   method,
   url,
   headers: { 'content-type': 'application/fhir+json', ...AS_DOCTOR, ...headers },

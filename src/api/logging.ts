@@ -11,7 +11,7 @@ import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 export type ServerLogger = boolean | { readonly stream: NodeJS.WritableStream };
 
 /** Fastify's logger option for `logger`. */
-export function loggerOptions(logger: ServerLogger): FastifyServerOptions['logger'] {
+export function loggerOptions(logger: ServerLogger): NonNullable<FastifyServerOptions['logger']> {
   if (logger === false) return false;
   return {
     level: 'info',

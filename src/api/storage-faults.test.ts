@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, HTTPMethods, InjectOptions } from 'fastify';
 import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode, CommitTimeoutError } from '../node/index.js';
 import { diskFullError } from '../storage/index.js';
@@ -53,7 +53,7 @@ async function serve(t: TestContext, dir = mkdtempSync(join(tmpdir(), 'chartchai
   return { dir, node, app, close };
 }
 
-const fhirJson = (method: InjectOptions['method'], url: string, body: unknown): InjectOptions => ({
+const fhirJson = (method: HTTPMethods, url: string, body: unknown): InjectOptions => ({
   method,
   url,
   headers: { 'content-type': 'application/fhir+json', ...AS_DOCTOR },

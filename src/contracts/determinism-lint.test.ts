@@ -7,7 +7,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const eslint = new ESLint({ cwd: root });
 
 async function errorsIn(code: string): Promise<string[]> {
-  const [result] = await eslint.lintText(code, { filePath: `${root}/src/contracts/example.ts` });
+  const [result] = await eslint.lintText(code, { filePath: `${root}/src/contracts/lint-example.ts` });
   return (result?.messages ?? []).filter((message) => message.severity === 2).map((message) => message.ruleId ?? 'parse');
 }
 
@@ -43,4 +43,17 @@ test('src/contracts itself passes the contracts lint', async () => {
   const results = await eslint.lintFiles([`${root}/src/contracts`]);
   const problems = results.flatMap((result) => result.messages.map((message) => `${result.filePath}:${message.line} ${message.message}`));
   assert.deepEqual(problems, []);
+});
+
+// The type-aware rules of every layer, checked the same way.
+const UNSAFE: [string, string, string][] = [
+  ['a floating promise', 'export function f(p: Promise<void>): void { p; }', '@typescript-eslint/no-floating-promises'],
+  ['throwing a string', "export function f(): never { throw 'no'; }", '@typescript-eslint/only-throw-error'],
+  ['a switch missing a member', "export function f(s: 'a' | 'b'): number { switch (s) { case 'a': return 1; } return 0; }", '@typescript-eslint/switch-exhaustiveness-check'],
+];
+
+test('the type-aware rules flag a floating promise, a thrown non-error and a non-exhaustive switch', async () => {
+  for (const [what, code, rule] of UNSAFE) {
+    assert.ok((await errorsIn(code)).includes(rule), `${what} was not flagged by ${rule}`);
+  }
 });

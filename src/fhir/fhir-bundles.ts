@@ -157,7 +157,7 @@ function bundleWrite(step: PlannedEntry, resource: JsonObject | undefined): Bund
 }
 
 function writeResult(index: number, landed: Awaited<ReturnType<FhirRecords['writeAll']>>[number]): EntryResult {
-  if ('deleted' in landed) return { index, kind: 'deleted', ...(landed.deleted === undefined ? {} : { versionId: landed.deleted }) };
+  if ('deleted' in landed) return { index, kind: 'deleted', versionId: landed.deleted };
   return { index, kind: landed.created ? 'created' : 'updated', version: landed };
 }
 

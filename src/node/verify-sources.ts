@@ -61,13 +61,13 @@ async function verifyStore(store: ChainStore, options: VerifyOptions): Promise<{
   return withPool(options, async (signatures) => {
     const stateHeight = store.savedStateHeight;
     let stateChecked = false;
-    let stateFault: unknown;
+    let stateFault: Error | undefined;
     const compareState = (replay: MemoryChain): void => {
       stateChecked = true;
       try {
         compareStoredState(store, replay, executor.tables);
       } catch (error) {
-        stateFault = error;
+        stateFault = error instanceof Error ? error : new Error(String(error));
       }
     };
     if (stateHeight === -1) compareState(new MemoryChain());

@@ -33,6 +33,10 @@ async function refusal(promise: Promise<unknown>, code: AuthError['code']): Prom
 }
 
 /** A JWT with our header conventions and `payload`, signed with `key` by `alg`. */
+function without(payload: JWTPayload, claim: string): JWTPayload {
+  return Object.fromEntries(Object.entries(payload).filter(([name]) => name !== claim));
+}
+
 function forge(payload: JWTPayload, key: Parameters<SignJWT['sign']>[0], alg = 'EdDSA', typ = 'at+jwt'): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg, typ }).sign(key);
 }
@@ -148,8 +152,8 @@ test('a well-signed JWT that is not an access token of ours is invalid', async (
     ['bad principal kind', forge({ ...claims, chartchain_principal: { kind: 'root', id: 'x', org: 'y' } }, keyPair.privateKey)],
     ['sub mismatch', forge({ ...claims, sub: 'practice-b/practitioner/dr-a' }, keyPair.privateKey)],
     ['malformed scope', forge({ ...claims, scope: 'user/*.all' }, keyPair.privateKey)],
-    ['no jti', forge({ ...claims, jti: undefined }, keyPair.privateKey)],
-    ['no exp', forge({ ...claims, exp: undefined }, keyPair.privateKey)],
+    ['no jti', forge(without(claims, 'jti'), keyPair.privateKey)],
+    ['no exp', forge(without(claims, 'exp'), keyPair.privateKey)],
     ['not yet valid', forge({ ...claims, nbf: now + 120 }, keyPair.privateKey)],
     ['numeric fhirUser', forge({ ...claims, fhirUser: 7 }, keyPair.privateKey)],
   ];

@@ -50,9 +50,9 @@ export interface TokenIssuerOptions {
   /** The token's `aud`: the FHIR base URL. */
   readonly audience: string;
   /** Seconds from issue to expiry; default 300, at most 3600. */
-  readonly lifetimeSeconds?: number;
+  readonly lifetimeSeconds?: number | undefined;
   /** An Ed25519 key pair to sign with; one is generated if not given. */
-  readonly keyPair?: GenerateKeyPairResult;
+  readonly keyPair?: GenerateKeyPairResult | undefined;
   /** Milliseconds since the epoch; `Date.now` unless a test sets the time. */
   readonly clock?: () => number;
 }
@@ -74,7 +74,9 @@ export class TokenIssuer {
     const keys = options.keyPair ?? (await generateJoseKeyPair(ACCESS_TOKEN_ALG));
     if (keyAlgorithm(keys.publicKey) !== 'Ed25519' || keyAlgorithm(keys.privateKey) !== 'Ed25519') throw new TypeError('the token key pair must be Ed25519');
     const exported = await exportJWK(keys.publicKey);
-    const publicJwk = { kty: exported.kty, crv: exported.crv, x: exported.x, kid: await calculateJwkThumbprint(exported), alg: ACCESS_TOKEN_ALG, use: 'sig' };
+    const { kty, crv, x } = exported;
+    if (kty === undefined || crv === undefined || x === undefined) throw new TypeError('the token public key does not export as an OKP JWK');
+    const publicJwk = { kty, crv, x, kid: await calculateJwkThumbprint(exported), alg: ACCESS_TOKEN_ALG, use: 'sig' };
     return new TokenIssuer(options.issuer, options.audience, lifetime, keys, publicJwk, options.clock ?? Date.now);
   }
 

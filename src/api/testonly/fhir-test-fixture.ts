@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type HTTPMethods, type InjectOptions } from 'fastify';
 import type { Principal } from '../../contracts/index.js';
 import { FhirError } from '../../fhir/index.js';
 import type { JsonObject } from '../../ledger/index.js';
@@ -63,7 +63,7 @@ export async function serveFhir(t: TestContext): Promise<FhirFixture> {
 export const AS_DOCTOR = { authorization: 'Bearer practitioner:dr-ada' };
 
 /** A request with a FHIR JSON body, as dr-ada unless `headers` say otherwise. */
-export function fhirJson(method: InjectOptions['method'], url: string, body: unknown, headers: Record<string, string> = {}): InjectOptions {
+export function fhirJson(method: HTTPMethods, url: string, body: unknown, headers: Record<string, string> = {}): InjectOptions {
   return { method, url, headers: { 'content-type': 'application/fhir+json', ...AS_DOCTOR, ...headers }, payload: typeof body === 'string' ? body : JSON.stringify(body) };
 }
 

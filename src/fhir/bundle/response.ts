@@ -21,7 +21,7 @@ export type EntryResult =
   /** A GET search: '200 OK', with the searchset Bundle. */
   | { readonly index: number; readonly kind: 'searched'; readonly bundle: JsonObject }
   /** A DELETE: '204 No Content', with the deletion's version when there is one. */
-  | { readonly index: number; readonly kind: 'deleted'; readonly versionId?: number }
+  | { readonly index: number; readonly kind: 'deleted'; readonly versionId?: number | undefined }
   /** A failure: in a batch, its status and OperationOutcome; a transaction fails whole. */
   | { readonly index: number; readonly kind: 'failed'; readonly error: FhirError };
 
