@@ -2,7 +2,7 @@
 import type { JsonObject } from '../../ledger/index.js';
 import { enumField, ID_PATTERN, objectField, onlyFields, stringField } from '../body.js';
 import type { TxContext } from '../contract.js';
-import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
+import { PATIENTS } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import type { AccessDecision } from './decide.js';
 import type { Principal } from './tables.js';
@@ -18,7 +18,7 @@ export function principalField(state: StateReader, body: JsonObject, context: Tx
   const id = stringField(value, 'id', ID_PATTERN);
   if (kind === undefined || id === undefined) return undefined;
   if (context.signer.role !== 'org') return 'denied:not-an-organisation';
-  if (kind === 'patient' && (state.get(PATIENT_TABLE, id) as PatientRow | undefined)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
+  if (kind === 'patient' && PATIENTS.get(state, id)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
   return { kind, id, org: context.signer.org };
 }
 
