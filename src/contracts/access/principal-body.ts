@@ -2,6 +2,7 @@
 import type { JsonObject } from '../../ledger/index.js';
 import { enumField, ID_PATTERN, objectField, onlyFields, stringField } from '../body.js';
 import type { TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import { PATIENTS } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import type { AccessDecision } from './decide.js';
@@ -11,7 +12,7 @@ import type { Principal } from './tables.js';
  * The principal a body names, as authenticated by the signing organisation: practitioners,
  * auditors and system clients of that organisation, or patients whose home it is.
  */
-export function principalField(state: StateReader, body: JsonObject, context: TxContext): Principal | `denied:${string}` | undefined {
+export function principalField(state: StateReader, body: JsonObject, context: TxContext): Principal | Refusal | undefined {
   const value = objectField(body, 'principal');
   if (value === undefined || !onlyFields(value, ['kind', 'id'])) return undefined;
   const kind = enumField(value, 'kind', ['practitioner', 'patient', 'auditor', 'system'] as const);

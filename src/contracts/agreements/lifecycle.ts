@@ -6,12 +6,12 @@
 import type { Transaction } from '../../ledger/index.js';
 import { idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import { ORGS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { periodEnded, termsField } from './terms.js';
 import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, AGREEMENTS, AGREEMENTS_PER_PAIR_MAX, pairAgreementIds, pairKey, type AgreementRow } from './tables.js';
 
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 const PROPOSE_FIELDS = ['agreementId', 'discloser', 'recipient', 'terms'];
 

@@ -8,6 +8,7 @@ import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
 import { booleanField, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext, contractOf } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import { ORGS, PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { grantTerms, TERM_FIELDS } from './grant-body.js';
@@ -93,7 +94,7 @@ function executeSetBreakTheGlass(state: StateReader, tx: Transaction, context: T
   ]);
 }
 
-function ownActiveGrant(state: StateReader, tx: Transaction, context: TxContext): GrantRow | `denied:${string}` | `invalid:${string}` {
+function ownActiveGrant(state: StateReader, tx: Transaction, context: TxContext): GrantRow | Refusal {
   if (context.signer.role !== 'patient') return 'denied:not-a-patient';
   const grantId = idField(tx.body, 'grantId');
   if (grantId === undefined) return 'invalid:bad-body';

@@ -7,6 +7,7 @@ import { fromHex, keyIdOf } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
 import { booleanField, enumField, hex32Field, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import type { StateReader, Write } from '../state.js';
 import { orgCandidate } from './genesis.js';
 import { orgWrites } from './org-writes.js';
@@ -39,7 +40,6 @@ export function executeVote(state: StateReader, tx: Transaction, context: TxCont
 }
 
 type Proposal = Pick<ProposalRow, 'action' | 'orgId' | 'candidate'>;
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 function admission(state: StateReader, tx: Transaction): Proposal | Refusal {
   const candidate = orgCandidate(tx.body, ['action']);

@@ -6,6 +6,7 @@ import { fromHex, keyIdOf } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
 import { enumField, hex32Field, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import type { StateReader } from '../state.js';
 import { KEY_TABLE, KEYS, PATIENT_TABLE, PATIENTS, PRACTITIONER_TABLE, PRACTITIONERS, type KeyRow, type PatientRow, type PractitionerRow } from './tables.js';
 
@@ -16,7 +17,7 @@ interface Enrolment {
   encryptionKey: string;
 }
 
-function enrolment(state: StateReader, tx: Transaction, idName: string, extra: readonly string[]): Enrolment | `invalid:${string}` | `denied:${string}` {
+function enrolment(state: StateReader, tx: Transaction, idName: string, extra: readonly string[]): Enrolment | Refusal {
   if (!onlyFields(tx.body, [idName, 'signingKey', 'encryptionKey', ...extra])) return 'invalid:bad-body';
   const id = idField(tx.body, idName);
   const signingKey = hex32Field(tx.body, 'signingKey');

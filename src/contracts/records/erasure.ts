@@ -8,12 +8,12 @@ import type { Transaction } from '../../ledger/index.js';
 import { auditWrites } from '../audit/index.js';
 import { onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type Signer, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import { PATIENTS } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import { legalBasisField, recordIdField } from './record-body.js';
 import { ERASURE_TABLE, ERASURES, RECORD_TABLE, RECORDS, type ErasureRow, type RecordRow } from './tables.js';
 
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 /**
  * Executes `records.erase`: { recordId, legalBasis? }. Signed by the record's patient, or by the

@@ -10,6 +10,7 @@ import { auditWrites } from '../audit/index.js';
 import { countField, hex32Field, idField, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
 import { coversRecord, GRANTS, type GrantRow } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import type { StateReader, Write } from '../state.js';
 import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX, RECORD_VERSION_MAX } from './limits.js';
 import { granteeKey } from './recipients.js';
@@ -48,7 +49,7 @@ export function executeShareKeys(state: StateReader, tx: Transaction, context: T
 }
 
 /** The version a share names, when the grant covers it; otherwise the refusal. */
-function sharedVersion(state: StateReader, grant: GrantRow, share: Share, time: number): VersionRow | `denied:${string}` {
+function sharedVersion(state: StateReader, grant: GrantRow, share: Share, time: number): VersionRow | Refusal {
   const record = RECORDS.get(state, share.recordId);
   if (record === undefined || record.patientId !== grant.patientId) return 'denied:no-such-record';
   if (record.status === 'erased') return 'denied:record-erased';

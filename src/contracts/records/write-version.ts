@@ -8,6 +8,7 @@
 import type { Transaction } from '../../ledger/index.js';
 import { idField, onlyFields, stringField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import { writeRefusal } from '../consent/index.js';
 import { PATIENTS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
@@ -15,7 +16,6 @@ import { CONTENT_FIELDS, recordIdField, RESOURCE_TYPE_PATTERN, versionContent, v
 import { requiredRecipients } from './recipients.js';
 import { RECORD_TABLE, RECORDS, VERSION_TABLE, VERSIONS, versionKey, type RecordRow, type SecurityLabel, type VersionKind, type VersionRow } from './tables.js';
 
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 const ANCHOR_FIELDS = ['recordId', 'patientId', 'resourceType', 'version', ...CONTENT_FIELDS];
 const SUPERSEDE_FIELDS = ['recordId', 'version', ...CONTENT_FIELDS];
