@@ -6,7 +6,7 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { AUDIT_ENTRY_TABLE, type AuditEntry } from '../contracts/index.js';
+import { AUDIT_ENTRY_TABLE, AUDIT_ENTRIES, type AuditEntry } from '../contracts/index.js';
 import { fhirPatientOf, fhirReferenceOf } from '../fhir/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
@@ -84,7 +84,7 @@ async function scan(node: ChartChainNode, query: AccessQuery): Promise<{ hits: A
   for (let at = 0; at < keys.length; at += SLICE) {
     if (at > 0) await yieldToLoop();
     for (const key of keys.slice(at, at + SLICE)) {
-      const entry = node.store.state.get(AUDIT_ENTRY_TABLE, key) as unknown as AuditEntry | undefined;
+      const entry = AUDIT_ENTRIES.get(node.store.state, key);
       if (entry === undefined || !matches(entry, query)) continue;
       const patient = key.slice(0, key.lastIndexOf('|'));
       hits.push({ patient, patientRef: `Patient/${fhirPatientOf(node, patient)}`, entry, record: entry.recordId === null ? null : (fhirReferenceOf(node, entry.recordId) ?? null) });

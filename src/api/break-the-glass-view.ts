@@ -4,7 +4,7 @@
  * own from any organisation. The sealed reason and review note are opened for that reader, the
  * organisation or the patient, whose keys they are sealed to; what cannot be opened is null.
  */
-import { AUDIT_ENTRY_TABLE, auditCount, auditKey, BTG_TABLE, type AuditEntry, type BreakTheGlassRow } from '../contracts/index.js';
+import { AUDIT_ENTRIES, auditCount, auditKey, BTG_TABLE, BREAK_THE_GLASS, type AuditEntry, type BreakTheGlassRow } from '../contracts/index.js';
 import { inclusionProof, type ChartChainNode, type NoteReader } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AccessGrant } from './auth/index.js';
@@ -42,7 +42,7 @@ export function eventReaderOf(node: ChartChainNode, grant: AccessGrant): NoteRea
 
 /** The event `btgId` when `reader` may see it; undefined (a 404 to the caller) otherwise, so ids cannot be probed. */
 export function eventFor(node: ChartChainNode, reader: NoteReader, btgId: string): BreakTheGlassRow | undefined {
-  const row = node.store.state.get(BTG_TABLE, btgId) as BreakTheGlassRow | undefined;
+  const row = BREAK_THE_GLASS.get(node.store.state, btgId);
   return row !== undefined && concerns(node, reader, row) ? row : undefined;
 }
 
@@ -50,7 +50,7 @@ export function eventFor(node: ChartChainNode, reader: NoteReader, btgId: string
 export function eventsFor(node: ChartChainNode, reader: NoteReader, status: BreakTheGlassStatus): BreakTheGlassRow[] {
   return node.store
     .stateKeys(BTG_TABLE)
-    .map((btgId) => node.store.state.get(BTG_TABLE, btgId) as unknown as BreakTheGlassRow)
+    .map((btgId) => BREAK_THE_GLASS.get(node.store.state, btgId)!)
     .filter((row) => concerns(node, reader, row) && hasStatus(row, status))
     .sort((a, b) => a.start - b.start || (a.btgId < b.btgId ? -1 : 1));
 }
@@ -74,7 +74,7 @@ export async function itemOf(node: ChartChainNode, reader: NoteReader, row: Brea
 
 /** What the practitioner did in the patient's trail while the glass was broken: their entries in [start, end], the event's own aside. */
 export function readsDuring(node: ChartChainNode, row: BreakTheGlassRow): TrailItem[] {
-  const entryAt = (seq: number) => node.store.state.get(AUDIT_ENTRY_TABLE, auditKey(row.patientId, seq)) as unknown as AuditEntry;
+  const entryAt = (seq: number) => AUDIT_ENTRIES.get(node.store.state, auditKey(row.patientId, seq))!;
   const count = auditCount(node.store.state, row.patientId);
   const items: TrailItem[] = [];
   for (let seq = firstAtOrAfter(entryAt, count, row.start); seq <= count; seq++) {

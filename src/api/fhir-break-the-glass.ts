@@ -4,7 +4,7 @@
  * the access contract; and `$break-the-glass-choice`, the patient's own opt-in, read and set.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENT_TABLE, type BreakTheGlassRow } from '../contracts/index.js';
+import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENTS, type BreakTheGlassRow } from '../contracts/index.js';
 import { FhirError } from '../fhir/index.js';
 import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type ChartChainNode } from '../node/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
@@ -67,7 +67,7 @@ function glassRequest(resource: Parameters<typeof parametersOf>[0]): GlassReques
 /** The pseudonym of the Patient whose FHIR id is `id`; a 404 when the ledger knows no such patient. */
 function knownPatient(node: ChartChainNode, id: string): string {
   const patientId = node.pseudonyms.patientIdOf(id);
-  if (patientId === undefined || node.store.state.get(PATIENT_TABLE, patientId) === undefined) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
+  if (patientId === undefined || PATIENTS.get(node.store.state, patientId) === undefined) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
   return patientId;
 }
 

@@ -7,7 +7,7 @@
  * stay public. Tokens are checked in an onRequest hook, before any body is read.
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { ID_PATTERN, ORG_TABLE, PATIENT_TABLE, type OrgRow, type PatientRow } from '../contracts/index.js';
+import { ID_PATTERN, ORGS, PATIENTS } from '../contracts/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { allows, AuthError, bearerPrincipal, type AccessGrant, type AuthServer } from './auth/index.js';
@@ -29,7 +29,7 @@ export function ledgerGuard(node: ChartChainNode, auth: AuthServer | undefined, 
 export function auditsLedger(node: ChartChainNode, grant: AccessGrant): boolean {
   const { kind, org } = grant.principal;
   const role = kind === 'auditor' || (kind === 'system' && grant.scopes.some((scope) => scope.kind === 'resource' && scope.context === 'system'));
-  const member = node.store.state.get(ORG_TABLE, org) as unknown as OrgRow | undefined;
+  const member = ORGS.get(node.store.state, org);
   return role && member?.status === 'active';
 }
 
@@ -39,7 +39,7 @@ export function auditsLedger(node: ChartChainNode, grant: AccessGrant): boolean 
  */
 export function homePatientOf(node: ChartChainNode, grant: AccessGrant): string {
   const { kind, id } = grant.principal;
-  const home = kind === 'patient' ? (node.store.state.get(PATIENT_TABLE, id) as PatientRow | undefined)?.homeOrg : undefined;
+  const home = kind === 'patient' ? PATIENTS.get(node.store.state, id)?.homeOrg : undefined;
   if (home !== node.config.orgId || !allows(grant.scopes, { resourceType: 'AuditEvent', interaction: 'read' })) {
     throw new ApiError(403, 'forbidden', 'a patient reads their accounting here with a token for their AuditEvents, at their home organisation');
   }
@@ -55,7 +55,7 @@ export function trailPatientOf(node: ChartChainNode, grant: AccessGrant, asked: 
   if (grant.principal.kind === 'patient') return homePatientOf(node, grant);
   if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
   if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
-  if (node.store.state.get(PATIENT_TABLE, asked) === undefined) throw new ApiError(404, 'not-found', 'no patient has that pseudonym');
+  if (PATIENTS.get(node.store.state, asked) === undefined) throw new ApiError(404, 'not-found', 'no patient has that pseudonym');
   return asked;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isHex } from '../crypto/index.js';
-import { AGREEMENT_TABLE, type AgreementRow } from '../contracts/index.js';
+import { AGREEMENT_TABLE, AGREEMENTS } from '../contracts/index.js';
 import { TX_WIRE_BYTES_MAX } from '../ledger/index.js';
 import { blockHashOfHeight, nodeStatus } from './status.js';
 import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
@@ -132,7 +132,7 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
 
   // The registry of data-sharing agreements, terminated ones included: terms between organisations, no patient in them.
   app.get('/ledger/agreements', audit, async () => ({
-    agreements: node.store.stateKeys(AGREEMENT_TABLE).map((id) => node.store.state.get(AGREEMENT_TABLE, id) as unknown as AgreementRow),
+    agreements: node.store.stateKeys(AGREEMENT_TABLE).map((id) => AGREEMENTS.get(node.store.state, id)!),
   }));
 
   app.get<{ Params: { recordId: string } }>('/ledger/erasures/:recordId', audit, async (request) => {

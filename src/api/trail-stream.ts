@@ -12,7 +12,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { AUDIT_ENTRY_TABLE, auditCount, RECORD_TABLE, type RecordRow, type WriteSetEntry } from '../contracts/index.js';
+import { AUDIT_ENTRY_TABLE, RECORDS, auditCount, type RecordRow, type WriteSetEntry } from '../contracts/index.js';
 import { fhirReferenceOf } from '../fhir/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { ApiError } from './api-error.js';
@@ -123,7 +123,7 @@ class TrailStreams {
   #committed(writeSet: readonly WriteSetEntry[]): void {
     const touched = new Set(writeSet.filter(([table]) => table === AUDIT_ENTRY_TABLE).map(([, key]) => key.slice(0, key.lastIndexOf('|'))));
     const streams = [...touched].flatMap((patientId) => [...(this.#byPatient.get(patientId) ?? [])]);
-    const records = writeSet.filter(([table, , value]) => table === RECORD_TABLE && value !== null).map(([, , value]) => value as unknown as RecordRow);
+    const records = writeSet.flatMap(([table, , value]) => RECORDS.rowOf(table, value) ?? []);
     const written = records.filter((record) => record.patientId !== null && record.status === 'active' && this.#byPatient.has(record.patientId));
     if (streams.length === 0 && written.length === 0) return;
     setImmediate(() => {

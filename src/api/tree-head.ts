@@ -4,7 +4,7 @@
  * the member organisation's signing key its keyId names, or at height 0 the published genesis key.
  */
 import { fromHex, keyIdOf } from '../crypto/index.js';
-import { KEY_TABLE, ORG_TABLE, type KeyRow, type OrgRow } from '../contracts/index.js';
+import { KEYS, ORGS } from '../contracts/index.js';
 import { NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, type BlockHeader } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 
@@ -25,8 +25,8 @@ export function treeHeadDocument(node: ChartChainNode, treeSize: number): TreeHe
 /** The raw public key, as hex, whose keyId is `header.proposer`. */
 export function proposerKeyOf(node: ChartChainNode, header: BlockHeader): string | null {
   if (header.height === 0 && header.proposer === NETWORK_GENESIS_KEY_ID) return NETWORK_GENESIS_PUBLIC_KEY;
-  const key = node.store.state.get(KEY_TABLE, header.proposer) as KeyRow | undefined;
-  const org = key?.role === 'org' ? (node.store.state.get(ORG_TABLE, key.org) as OrgRow | undefined) : undefined;
+  const key = KEYS.get(node.store.state, header.proposer);
+  const org = key?.role === 'org' ? ORGS.get(node.store.state, key.org) : undefined;
   // The organisation's row holds its signing key; it must be the key the header names.
   return org !== undefined && keyIdOf(fromHex(org.signingKey)) === header.proposer ? org.signingKey : null;
 }

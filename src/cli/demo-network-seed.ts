@@ -8,8 +8,7 @@
  *   countersigns the practice's agreement once the proposal reaches it through the chain.
  * Each part runs once: a node whose keystore holds its practitioner's key has seeded.
  */
-import { AGREEMENT_TABLE, ORG_TABLE, type Principal } from '../contracts/index.js';
-import type { JsonValue } from '../crypto/index.js';
+import { AGREEMENTS, ORG_TABLE, ORGS, type Principal } from '../contracts/index.js';
 import { FhirService } from '../fhir/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { committed, grant, PATIENT_ID, practiceTerms, seedPatient } from './demo-seed.js';
@@ -51,7 +50,7 @@ async function seedPractice(node: ChartChainNode, practitionerId: string): Promi
   } finally {
     service.close();
   }
-  const others = node.store.stateKeys(ORG_TABLE).filter((orgId) => orgId !== node.config.orgId && statusOf(node.store.state.get(ORG_TABLE, orgId)) === 'active');
+  const others = node.store.stateKeys(ORG_TABLE).filter((orgId) => orgId !== node.config.orgId && ORGS.get(node.store.state, orgId)?.status === 'active');
   for (const recipient of others) {
     const terms = { resourceTypes: [], excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'], period: { start: 0, end: null }, redisclosure: false };
     await committed(node, node.signAsOrg('agreements.propose', { agreementId: demoAgreementId(recipient), discloser: node.config.orgId, recipient, terms }));
@@ -62,14 +61,9 @@ async function seedPractice(node: ChartChainNode, practitionerId: string): Promi
 /** Waits for the practice's proposal to commit on this node's copy of the chain, then countersigns it. */
 async function countersign(node: ChartChainNode, agreementId: string): Promise<void> {
   const deadline = Date.now() + AGREEMENT_WAIT_MS;
-  while (statusOf(node.store.state.get(AGREEMENT_TABLE, agreementId)) !== 'proposed') {
+  while (AGREEMENTS.get(node.store.state, agreementId)?.status !== 'proposed') {
     if (Date.now() > deadline) throw new Error(`the demo agreement ${agreementId} was not proposed within ${AGREEMENT_WAIT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await committed(node, node.signAsOrg('agreements.countersign', { agreementId }));
-}
-
-/** The `status` of a state row (organisations and agreements both have one), or undefined. */
-function statusOf(row: JsonValue | undefined): JsonValue | undefined {
-  return typeof row === 'object' && row !== null && !Array.isArray(row) ? row['status'] : undefined;
 }

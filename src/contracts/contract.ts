@@ -3,7 +3,8 @@
  * pure function of (state view, transaction, block context) returning { status, writes, events }.
  * Time comes only from the block header; ids come from transaction hashes.
  */
-import type { Transaction, TxStatus } from '../ledger/index.js';
+import type { Transaction } from '../ledger/index.js';
+import type { KnownTxStatus, Refusal } from './refusals.js';
 import type { StateReader, Write } from './state.js';
 
 /** What a contract may know about the block it runs in. */
@@ -40,7 +41,7 @@ export interface ContractEvent {
 
 /** A contract's answer. Writes are applied only when status is 'ok'. */
 export interface ContractResult {
-  readonly status: TxStatus;
+  readonly status: KnownTxStatus;
   readonly writes: readonly Write[];
   readonly events: readonly ContractEvent[];
 }
@@ -59,7 +60,7 @@ export interface Contract {
 export type SignerDirectory = (state: StateReader, tx: Transaction, block: BlockContext) => Signer | undefined;
 
 /** A result with no writes, for denials and invalid bodies. */
-export function refuse(status: Exclude<TxStatus, 'ok'>): ContractResult {
+export function refuse(status: Refusal): ContractResult {
   return { status, writes: [], events: [] };
 }
 

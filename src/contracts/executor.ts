@@ -8,6 +8,7 @@ import type { DecodedTransaction, EnvelopeRejection, TxStatus } from '../ledger/
 import { canonicalWriteSet, nextAppHash } from './app-hash.js';
 import type { BlockContext, Contract, ContractEvent, Signer, SignerDirectory, TxContext } from './contract.js';
 import { BlockState, type StateReader, type Write, type WriteSetEntry } from './state.js';
+import { defineTable } from './table.js';
 
 /** System table: txId → { height, leafIndex, status }. The tx index, and the replay guard. */
 export const TX_TABLE = 'ledger_tx';
@@ -49,6 +50,9 @@ export interface TxRecord {
   readonly leafIndex: number;
   readonly status: TxStatus;
 }
+
+/** The typed TX_TABLE. */
+export const TX_RECORDS = defineTable<TxRecord>(TX_TABLE);
 
 interface TxOutcome {
   readonly status: TxStatus;
@@ -113,7 +117,7 @@ export class Executor {
     const statuses: TxStatus[] = [];
     const events: ContractEvent[] = [];
     for (const [i, decoded] of txs.entries()) {
-      const duplicate = state.get(TX_TABLE, decoded.txId) !== undefined;
+      const duplicate = TX_RECORDS.get(state, decoded.txId) !== undefined;
       const outcome = duplicate ? rejection('invalid:duplicate-txid') : this.#executeTx(state, decoded, context, checkSignature);
       state.apply(outcome.writes);
       if (!duplicate) {

@@ -16,6 +16,7 @@ export {
   Executor,
   NONCE_TABLE,
   runSteps,
+  TX_RECORDS,
   TX_TABLE,
   type BlockExecution,
   type ExecutionContext,
@@ -30,6 +31,8 @@ export * from './consent/index.js';
 export * from './access/index.js';
 export * from './audit/index.js';
 export { CODE_PATTERN, ID_PATTERN } from './body.js';
+export { CONTRACT_REFUSALS, ENVELOPE_REJECTIONS, isKnownTxStatus, type ContractRefusal, type KnownTxStatus, type Refusal } from './refusals.js';
+export { defineTable, type JsonShaped, type Table, type TableName } from './table.js';
 
 import { accessContract } from './access/index.js';
 import { agreementsContract } from './agreements/index.js';

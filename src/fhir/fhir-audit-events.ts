@@ -2,7 +2,7 @@
  * AuditEvent as a read-only view of the patients' audit trails. The patient sees their own;
  * this organisation's auditors and system clients see every patient's; practitioners do not.
  */
-import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry, type Principal } from '../contracts/index.js';
+import { AUDIT_ENTRIES, auditCount, auditKey, type AuditEntry, type Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { auditEventOf, parseAuditEventId } from './audit-event.js';
@@ -20,7 +20,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
 
   async read(principal: Principal, _type: string, id: string, _purpose: string, versionId?: number): Promise<ServedVersion> {
     const parsed = parseAuditEventId(id);
-    const entry = parsed === undefined ? undefined : (this.node.store.state.get(AUDIT_ENTRY_TABLE, auditKey(parsed.patientId, parsed.seq)) as AuditEntry | undefined);
+    const entry = parsed === undefined ? undefined : AUDIT_ENTRIES.get(this.node.store.state, auditKey(parsed.patientId, parsed.seq));
     if (parsed === undefined || entry === undefined || !mayRead(principal, parsed.patientId) || (versionId !== undefined && versionId !== 1)) {
       throw FhirError.of(404, 'not-found', `AuditEvent/${id} is not known`);
     }
@@ -34,7 +34,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
     const total = patientId === '' ? 0 : auditCount(this.node.store.state, patientId);
     const found: ServedVersion[] = [];
     for (let seq = offset + 1; seq <= Math.min(total, offset + count); seq++) {
-      found.push(this.#served(patientId, this.node.store.state.get(AUDIT_ENTRY_TABLE, auditKey(patientId, seq)) as unknown as AuditEntry));
+      found.push(this.#served(patientId, AUDIT_ENTRIES.get(this.node.store.state, auditKey(patientId, seq))!));
     }
     return { found, total };
   }

@@ -6,7 +6,7 @@
  * either, so only a patient whose keys this node holds writes one, and only their own.
  */
 import { randomUUID } from 'node:crypto';
-import { GRANT_TABLE, RESTRICTION_TABLE, type GrantRow, type Principal, type RestrictionRow } from '../contracts/index.js';
+import { GRANTS, RESTRICTIONS, type GrantRow, type Principal, type RestrictionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { consentToGrantTerms, grantToConsent } from './consent.js';
@@ -89,7 +89,7 @@ export class FhirConsents implements TypeHandler {
   }
 
   #restriction(id: string): RestrictionRow | undefined {
-    return this.node.store.state.get(RESTRICTION_TABLE, id) as RestrictionRow | undefined;
+    return RESTRICTIONS.get(this.node.store.state, id);
   }
 
   /** A restriction has two versions: 1 as signed, 2 once lifted. */
@@ -139,7 +139,7 @@ export class FhirConsents implements TypeHandler {
   }
 
   #grant(id: string): GrantRow | undefined {
-    return this.node.store.state.get(GRANT_TABLE, id) as GrantRow | undefined;
+    return GRANTS.get(this.node.store.state, id);
   }
 
   #served(grant: GrantRow): ServedVersion {

@@ -3,7 +3,7 @@
  * organisation), when, and the anchoring transaction itself as the signature
  * (Provenance.signature: the author's Ed25519 signature inside the canonical signed transaction).
  */
-import { KEY_TABLE, PATIENT_TABLE, type KeyRow, type PatientRow, type Principal, type VersionRow } from '../contracts/index.js';
+import { KEYS, PATIENTS, type Principal, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { inclusionProof, type ChartChainNode } from '../node/index.js';
 import { fhirReferenceOf, recordOf } from './ledger-names.js';
@@ -63,10 +63,10 @@ export class FhirProvenance extends ReadOnlyHandler {
   #served(version: VersionRow): ServedVersion {
     const proof = inclusionProof(this.node.store, version.txId);
     const bytes = this.node.store.tx(proof.leafIndex)!.bytes;
-    const signer = this.node.store.state.get(KEY_TABLE, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer) as unknown as KeyRow;
+    const signer = KEYS.get(this.node.store.state, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer)!;
     const recorded = new Date(version.time).toISOString();
     const target = fhirReferenceOf(this.node, version.recordId) ?? `${version.resourceType}/${version.recordId}`;
-    const home = version.patientId === null ? undefined : (this.node.store.state.get(PATIENT_TABLE, version.patientId) as PatientRow | undefined)?.homeOrg;
+    const home = version.patientId === null ? undefined : PATIENTS.get(this.node.store.state, version.patientId)?.homeOrg;
     const resource: JsonObject = {
       resourceType: 'Provenance',
       id: `${version.recordId}.v${version.version}`,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
-import { KEY_TABLE, type KeyRow, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import { KEYS, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { collectAfterFailedWrite, type ChartChainNode, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
@@ -176,7 +176,7 @@ export class FhirRecords implements TypeHandler {
   }
 
   #publicKey(keyId: string): string {
-    return (this.node.store.state.get(KEY_TABLE, keyId) as unknown as KeyRow).publicKey;
+    return KEYS.get(this.node.store.state, keyId)!.publicKey;
   }
 
   /** Deletes `type/id` (DELETE): a tombstone version, so history stays. Resolves with the tombstone's version. */

@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { RECORDS, RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
@@ -132,8 +132,8 @@ export class FhirService {
    */
   #followCommitted(writeSet: readonly WriteSetEntry[]): void {
     for (const [table, recordId, value] of writeSet) {
-      if (table !== RECORD_TABLE || value === null) continue;
-      const record = value as unknown as RecordRow;
+      const record = RECORDS.rowOf(table, value);
+      if (record === undefined) continue;
       // An own record whose pair a power cut took (pairs are not fsynced: the chain has them),
       // committing after the start's rebuild: learnt, and found by search again.
       let fhirId = this.node.pseudonyms.fhirIdOf(recordId);

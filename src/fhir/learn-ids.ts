@@ -3,7 +3,7 @@
  * FHIR type and id are inside its ciphertext. A node learns the pairs of the records its keys
  * open at start, as its own blocks commit, and as other organisations' ciphertexts arrive.
  */
-import { PRACTITIONER_TABLE, RECORD_TABLE, type PractitionerRow, type RecordRow, type VersionRow } from '../contracts/index.js';
+import { PRACTITIONER_TABLE, PRACTITIONERS, RECORD_TABLE, type RecordRow, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js';
 
@@ -57,7 +57,7 @@ export function readerHere(node: ChartChainNode, version: VersionRow): RecordRea
 function practitionerHere(node: ChartChainNode, version: VersionRow): string | undefined {
   const recipients = new Set(version.envelopes.map((envelope) => envelope.recipient));
   for (const id of node.store.stateKeys(PRACTITIONER_TABLE)) {
-    const row = node.store.state.get(PRACTITIONER_TABLE, id) as unknown as PractitionerRow;
+    const row = PRACTITIONERS.get(node.store.state, id)!;
     if (row.org === node.config.orgId && recipients.has(row.encryptionKey) && node.records.keystore.has(`practitioner:${id}:encryption`)) return id;
   }
   return undefined;

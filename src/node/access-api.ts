@@ -4,21 +4,7 @@
  * access transaction durable, and only then unwrap, decrypt, check the commitment and return.
  * Denials are logged the same way. Nothing is released if the log cannot be written.
  */
-import {
-  AUDIT_ENTRY_TABLE,
-  auditCount,
-  auditKey,
-  decideAccess,
-  RECORD_TABLE,
-  SEARCH_RECORD_COUNT_MAX,
-  type AccessBasis,
-  type AccessDecision,
-  type AuditEntry,
-  type Principal,
-  type RecordRow,
-  type StateReader,
-  type VersionRow,
-} from '../contracts/index.js';
+import { AUDIT_ENTRIES, auditCount, auditKey, decideAccess, RECORD_TABLE, RECORDS, SEARCH_RECORD_COUNT_MAX, type AccessBasis, type AccessDecision, type AuditEntry, type Principal, type RecordRow, type StateReader, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
@@ -84,7 +70,7 @@ export class NodeAccess {
    */
   async read(principal: Principal, recordId: string, options: { purpose: string; version?: number }): Promise<AccessResult> {
     if (principal.org !== this.host.orgId) throw new RangeError('principal must be authenticated by this node\'s organisation');
-    const record = this.host.chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    const record = RECORDS.get(this.host.chain.state, recordId);
     const version = options.version ?? record?.latestVersion ?? 1;
     const time = this.host.chain.head()?.time ?? 0;
     const decision = decideAccess(this.host.chain.state, { principal, action: 'read', recordId, version, purpose: options.purpose, time });
@@ -102,7 +88,7 @@ export class NodeAccess {
    * filters and pages by before anything is logged or released; releaseAll() then logs the result.
    */
   decide(principal: Principal, recordId: string, options: { purpose: string; version?: number; ignoringErasure?: boolean }): AccessDecision {
-    const record = this.host.chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    const record = RECORDS.get(this.host.chain.state, recordId);
     const version = options.version ?? record?.latestVersion ?? 1;
     const time = this.host.chain.head()?.time ?? 0;
     // Whether the caller could have read an erased record decides if they may learn it was erased (410) or get a plain 404.
@@ -156,7 +142,7 @@ export class NodeAccess {
     const count = auditCount(this.host.chain.state, patientId);
     const entries: ProvenEntry[] = [];
     for (let seq = options.fromSeq ?? 1; seq <= count && entries.length < (options.limit ?? 1000); seq++) {
-      const entry = this.host.chain.state.get(AUDIT_ENTRY_TABLE, auditKey(patientId, seq)) as unknown as AuditEntry;
+      const entry = AUDIT_ENTRIES.get(this.host.chain.state, auditKey(patientId, seq))!;
       if (options.kinds !== undefined && !options.kinds.includes(entry.kind)) continue;
       entries.push({ entry, proof: inclusionProof(this.host.chain, entry.txId) });
     }

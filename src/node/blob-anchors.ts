@@ -4,7 +4,7 @@
  * blob to a peer or collecting orphans looks one hash up instead of holding, or reading, every
  * version row. The row is read again on each lookup: its envelopes are whatever state says now.
  */
-import { BTG_TABLE, sealedNotesOf, VERSION_TABLE, type BreakTheGlassRow, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { BREAK_THE_GLASS, VERSIONS, BTG_TABLE, sealedNotesOf, VERSION_TABLE, type KeyEnvelope, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { BlobAnchor, ChainStore } from '../storage/index.js';
 
@@ -34,11 +34,8 @@ function referrerOf(table: string, key: string): string {
 
 /** The sealed contents a state row holds: a version's (unless a tombstone), or a break-the-glass row's notes. */
 function sealedContentOf(table: string, row: JsonValue): { ciphertextHash: string; envelopes: readonly KeyEnvelope[] }[] {
-  if (row === null) return [];
-  if (table === VERSION_TABLE) {
-    const version = row as unknown as VersionRow;
-    return version.ciphertextHash === null ? [] : [{ ciphertextHash: version.ciphertextHash, envelopes: version.envelopes }];
-  }
-  if (table === BTG_TABLE) return sealedNotesOf(row as unknown as BreakTheGlassRow);
-  return [];
+  const version = VERSIONS.rowOf(table, row);
+  if (version !== undefined) return version.ciphertextHash === null ? [] : [{ ciphertextHash: version.ciphertextHash, envelopes: version.envelopes }];
+  const breakTheGlass = BREAK_THE_GLASS.rowOf(table, row);
+  return breakTheGlass === undefined ? [] : sealedNotesOf(breakTheGlass);
 }

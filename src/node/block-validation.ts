@@ -4,7 +4,7 @@
  * it did not propose; `chartchain verify` uses it for every block.
  */
 import { fromHex, isHex, keyIdOf, publicKeyFromRaw } from '../crypto/index.js';
-import { KEY_TABLE, ORG_TABLE, runSteps, type Executor, type KeyRow, type SignatureCheck, type Steps } from '../contracts/index.js';
+import { KEYS, ORGS, runSteps, type Executor, type SignatureCheck, type Steps } from '../contracts/index.js';
 import { decodeBlock, NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, verifyHeaderSignature, type BlockHeader, type DecodedBlock } from '../ledger/index.js';
 import type { BlockCommit } from '../storage/index.js';
 import { assembleBlockSteps, type ChainView } from './block-assembly.js';
@@ -59,9 +59,9 @@ function checkProposer(view: ChainView, decoded: DecodedBlock, header: BlockHead
 }
 
 function memberKey(view: ChainView, keyId: string): string | undefined {
-  const key = view.state.get(KEY_TABLE, keyId) as KeyRow | undefined;
+  const key = KEYS.get(view.state, keyId);
   if (key?.role !== 'org') return undefined;
-  const org = view.state.get(ORG_TABLE, key.org) as { status?: string } | undefined;
+  const org = ORGS.get(view.state, key.org);
   return org?.status === 'active' ? key.publicKey : undefined;
 }
 
@@ -82,6 +82,6 @@ export function claimedProposer(view: ChainView, bytes: Uint8Array): string {
   } catch {
     return 'an undecodable proposer';
   }
-  const key = view.state.get(KEY_TABLE, keyId) as KeyRow | undefined;
+  const key = KEYS.get(view.state, keyId);
   return key?.role === 'org' ? `organisation ${key.org} (key ${keyId})` : `unknown key ${keyId}`;
 }

@@ -3,7 +3,7 @@
  * queue and verdict, and opening the sealed reason and note. The free text never goes on the
  * chain: each is sealed to the patient and this organisation (src/node/sealed-note.ts).
  */
-import { BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BTG_TABLE, isSealedNote, ORG_TABLE, PATIENT_TABLE, type BreakTheGlassRow, type OrgRow, type PatientRow, type Principal, type SealedNote } from '../contracts/index.js';
+import { BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BREAK_THE_GLASS, isSealedNote, ORGS, PATIENTS, type BreakTheGlassRow, type Principal, type SealedNote } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { AccessLogUnavailableError, type AccessHost } from './access-api.js';
 import type { RecordReader } from './records-api.js';
@@ -59,7 +59,7 @@ export class NodeBreakTheGlass {
     const body: JsonObject = { principal: { kind: principal.kind, id: principal.id }, patientId, purpose: request.purpose, reason: { ...reason } };
     if (request.minutes !== undefined) body['minutes'] = request.minutes;
     const txId = await this.#submit('access.break-the-glass', body, reason);
-    return this.host.chain.state.get(BTG_TABLE, txId) as unknown as BreakTheGlassRow;
+    return BREAK_THE_GLASS.get(this.host.chain.state, txId)!;
   }
 
   /** The privacy officer's verdict on a break-the-glass event of this organisation, with an optional note. Rejects with BreakTheGlassRefusedError. */
@@ -107,9 +107,9 @@ export class NodeBreakTheGlass {
   async #seal(text: string, context: NoteContext): Promise<SealedNote> {
     // The contract sees only ciphertext, so the text's bounds are checked here, before sealing.
     if (!isNoteText(text)) throw new BreakTheGlassRefusedError('invalid:bad-body');
-    const patient = this.host.chain.state.get(PATIENT_TABLE, context.patientId) as unknown as PatientRow | undefined;
+    const patient = PATIENTS.get(this.host.chain.state, context.patientId);
     if (patient === undefined) throw new BreakTheGlassRefusedError('denied:no-such-patient');
-    const org = this.host.chain.state.get(ORG_TABLE, this.host.orgId) as unknown as OrgRow;
+    const org = ORGS.get(this.host.chain.state, this.host.orgId)!;
     return sealNote(this.host.records.blobs, text, [patient.encryptionKey, org.encryptionKey], context);
   }
 
@@ -124,6 +124,6 @@ export class NodeBreakTheGlass {
   }
 
   #row(btgId: string): BreakTheGlassRow | undefined {
-    return this.host.chain.state.get(BTG_TABLE, btgId) as unknown as BreakTheGlassRow | undefined;
+    return BREAK_THE_GLASS.get(this.host.chain.state, btgId);
   }
 }

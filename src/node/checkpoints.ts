@@ -7,7 +7,7 @@
  * whose own checkpoint is in the minority halts: its state can no longer be trusted.
  */
 import { fromHex, publicKeyFromRaw, type SigningKey } from '../crypto/index.js';
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, type ConsortiumRow, type KeyRow, type OrgRow, type StateReader } from '../contracts/index.js';
+import { CONSORTIUM_KEY, CONSORTIUM, KEYS, ORGS, type StateReader } from '../contracts/index.js';
 import type { CheckpointExchange } from '../consensus/index.js';
 import { blockHashOf, checkpointOf, signCheckpoint, verifyCheckpointSignature, type BlockHeader, type Checkpoint } from '../ledger/index.js';
 import type { CheckpointStore } from '../storage/index.js';
@@ -149,14 +149,14 @@ function majorityBlockHash(tally: HeightCheckpoints): string {
 }
 
 function membersOf(state: StateReader): string[] {
-  const consortium = state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) as ConsortiumRow | undefined;
+  const consortium = CONSORTIUM.get(state, CONSORTIUM_KEY);
   return consortium?.members ?? [];
 }
 
 /** The signing key (hex) of the active member organisation `checkpoint` claims, when its signer is that key. */
 function memberOrgKey(state: StateReader, checkpoint: Checkpoint): string | undefined {
-  const key = state.get(KEY_TABLE, checkpoint.signer) as KeyRow | undefined;
+  const key = KEYS.get(state, checkpoint.signer);
   if (key?.role !== 'org' || key.org !== checkpoint.orgId) return undefined;
-  const org = state.get(ORG_TABLE, key.org) as OrgRow | undefined;
+  const org = ORGS.get(state, key.org);
   return org?.status === 'active' ? key.publicKey : undefined;
 }

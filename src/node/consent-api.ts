@@ -3,7 +3,7 @@
  * of the home organisation and the break-the-glass choice, signed with the patient's key inside their session; and, when a grant
  * commits, the automatic key sharing that makes it effective (DESIGN.md, Encryption).
  */
-import { GRANT_TABLE, grantsOf, PATIENT_TABLE, restrictionsOf, type GrantRow, type GrantTerms, type PatientRow, type RestrictionRow, type RestrictionTerms, type WriteSetEntry } from '../contracts/index.js';
+import { GRANTS, grantsOf, PATIENTS, restrictionsOf, type GrantRow, type GrantTerms, type RestrictionRow, type RestrictionTerms, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { AccessHost } from './access-api.js';
 import { keyShareBodies } from './key-sharing.js';
@@ -61,7 +61,7 @@ export class NodeConsent {
    * re-wrap the covered data keys for the grantee. Resolves when those shares are committed.
    */
   shareCommitted(writeSet: readonly WriteSetEntry[]): Promise<void> {
-    const grants = writeSet.filter(([table, , value]) => table === GRANT_TABLE && value !== null).map(([, , value]) => value as unknown as GrantRow);
+    const grants = writeSet.flatMap(([table, , value]) => GRANTS.rowOf(table, value) ?? []);
     const work = Promise.all(grants.filter((grant) => this.#holdsPatient(grant.patientId)).map((grant) => this.#share(grant))).then(() => undefined);
     this.#sharing.add(work);
     // Both ways, so a failed share (reported by the caller) leaves no unhandled rejection here.
@@ -83,7 +83,7 @@ export class NodeConsent {
   }
 
   #holdsPatient(patientId: string): boolean {
-    const patient = this.host.chain.state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
+    const patient = PATIENTS.get(this.host.chain.state, patientId);
     return patient?.custody === 'custodial' && patient.homeOrg === this.host.orgId && this.host.records.keystore.has(`patient:${patientId}:encryption`);
   }
 

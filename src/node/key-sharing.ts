@@ -4,7 +4,7 @@
  * patient's key. Self-custody patients' clients build the same records.share-keys body.
  */
 import { fromHex, recordAad, toHex, unwrapDataKey, wrapDataKey, x25519FromPrivate } from '../crypto/index.js';
-import { coversRecord, granteeKey, KEY_SHARE_COUNT_MAX, RECORD_TABLE, VERSION_TABLE, versionKey, type GrantRow, type RecordRow, type VersionRow } from '../contracts/index.js';
+import { coversRecord, granteeKey, KEY_SHARE_COUNT_MAX, RECORD_TABLE, RECORDS, VERSIONS, versionKey, type GrantRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { ChainStore, Keystore } from '../storage/index.js';
 
@@ -21,10 +21,10 @@ export function keyShareBodies(chain: ChainStore, keystore: Keystore, grant: Gra
   const time = chain.head()?.time ?? 0;
   const shares: JsonObject[] = [];
   for (const recordId of chain.stateKeys(RECORD_TABLE)) {
-    const record = chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    const record = RECORDS.get(chain.state, recordId);
     if (record === undefined || record.patientId !== grant.patientId || record.status === 'erased') continue;
     for (let version = 1; version <= record.latestVersion; version++) {
-      const row = chain.state.get(VERSION_TABLE, versionKey(recordId, version)) as VersionRow | undefined;
+      const row = VERSIONS.get(chain.state, versionKey(recordId, version));
       if (row === undefined || row.ciphertextHash === null || row.envelopes.some((envelope) => envelope.recipient === recipient)) continue;
       if (coversRecord(grant, { recordId, resourceType: record.resourceType, labels: row.securityLabels.map((label) => label.code), time }) !== undefined) continue;
       const own = row.envelopes.find((envelope) => envelope.recipient === patientPublic);

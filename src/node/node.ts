@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VerifyPool } from '../crypto/index.js';
-import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_TABLE, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
+import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_RECORDS, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
 import { openCheckpointExchange, openOrderer, OrdererStoppedError, OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer, type OrdererChoice } from '../consensus/index.js';
 import {
   blockHashOf,
@@ -314,7 +314,7 @@ export class ChartChainNode {
     if (typeof lastNonce === 'number' && tx.nonce <= lastNonce) {
       // A committed transaction spent its nonce, so a replay always lands here; only then is
       // the txId index consulted, sparing every fresh transaction a lookup that would miss.
-      if (this.store.state.get(TX_TABLE, txId) !== undefined) return reject('invalid:duplicate-txid', 'transaction was already committed');
+      if (TX_RECORDS.get(this.store.state, txId) !== undefined) return reject('invalid:duplicate-txid', 'transaction was already committed');
       return reject('invalid:stale-nonce', `nonce must be greater than ${lastNonce}`);
     }
     return signer;
@@ -373,7 +373,7 @@ export class ChartChainNode {
 
   /** Where `txId` stands: committed (with height, leaf index and status), pending, or unknown. */
   lookupTx(txId: string): TxLookup | undefined {
-    const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
+    const record = TX_RECORDS.get(this.store.state, txId);
     if (record !== undefined) return { txId, ...record };
     return this.#pending.has(txId) ? { txId, status: 'pending' } : undefined;
   }
@@ -392,7 +392,7 @@ export class ChartChainNode {
   /** Resolves with the committed record of `txId`; rejects after `timeoutMs`. */
   async waitForTx(txId: string, timeoutMs = 30_000): Promise<TxRecord> {
     const waiting = this.#waiters.wait(txId, timeoutMs);
-    const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
+    const record = TX_RECORDS.get(this.store.state, txId);
     if (record !== undefined) this.#waiters.resolve(txId, record);
     return waiting;
   }
@@ -491,7 +491,7 @@ export class ChartChainNode {
     this.signatures.forget(txIds);
     for (const txId of txIds) {
       this.#pending.delete(txId);
-      const record = this.store.state.get(TX_TABLE, txId) as TxRecord | undefined;
+      const record = TX_RECORDS.get(this.store.state, txId);
       if (record !== undefined) this.#waiters.resolve(txId, record);
     }
   }

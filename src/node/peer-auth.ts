@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { canonicalBytes, concatBytes, fromHex, isHex, publicKeyFromRaw, sign, toHex, utf8, verify, type SigningKey } from '../crypto/index.js';
-import { ORG_TABLE, type OrgRow, type StateReader } from '../contracts/index.js';
+import { ORGS, type StateReader } from '../contracts/index.js';
 
 /** The request headers, lowercase as HTTP/2 and Node's parser give them. */
 export const PEER_HEADERS = { org: 'x-chartchain-org', timestamp: 'x-chartchain-timestamp', nonce: 'x-chartchain-nonce', signature: 'x-chartchain-signature' } as const;
@@ -68,7 +68,7 @@ export class PeerRequestVerifier {
     const timestamp = Number(timestampText);
     const now = this.clock();
     if (Math.abs(now - timestamp) > PEER_REQUEST_SKEW_MS) return { ok: false, reason: 'stale-timestamp' };
-    const org = this.state.get(ORG_TABLE, orgId) as OrgRow | undefined;
+    const org = ORGS.get(this.state, orgId);
     if (org?.status !== 'active') return { ok: false, reason: 'unknown-organisation' };
     const message = peerRequestMessage({ method, path, orgId, timestamp, nonce });
     if (!verify(publicKeyFromRaw(fromHex(org.signingKey)), message, fromHex(signature))) return { ok: false, reason: 'bad-signature' };

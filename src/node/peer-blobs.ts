@@ -7,7 +7,7 @@
  * rest when first read.
  */
 import { sha256Hex } from '../crypto/index.js';
-import { BTG_TABLE, sealedNotesOf, VERSION_TABLE, type BreakTheGlassRow, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { BREAK_THE_GLASS, VERSIONS, sealedNotesOf, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import { BLOB_BYTES_MAX, BlobError, BlobMissingError, type BlobSource, type BlobStore } from '../storage/index.js';
 import type { BlobAccessIndex } from './blob-access-index.js';
 import type { PeerClient } from './peer-client.js';
@@ -55,11 +55,11 @@ export class NodePeerBlobs {
   committed(writeSet: readonly WriteSetEntry[]): void {
     this.index.observe(writeSet);
     for (const [table, , value] of writeSet) {
-      if (table === VERSION_TABLE && value !== null) {
-        const version = value as unknown as VersionRow;
+      const version = VERSIONS.rowOf(table, value);
+      const row = BREAK_THE_GLASS.rowOf(table, value);
+      if (version !== undefined) {
         if (version.ciphertextHash !== null && this.#wrappedHere(version.envelopes)) void this.#ensureSoon(version);
-      } else if (table === BTG_TABLE && value !== null) {
-        const row = value as unknown as BreakTheGlassRow;
+      } else if (row !== undefined) {
         if (row.org === this.host.orgId) continue;
         for (const note of sealedNotesOf(row).filter((candidate) => this.#wrappedHere(candidate.envelopes))) {
           void this.#retrying(`sealed note ${note.ciphertextHash} of break-the-glass ${row.btgId}`, () => this.ensureBlob(note.ciphertextHash, note.ciphertextSize, row.org));

@@ -3,7 +3,7 @@
  * (the logSize of some block), so a client can check every root against a proposer signature.
  */
 import { toHex } from '../crypto/index.js';
-import { TX_TABLE, type TxRecord } from '../contracts/index.js';
+import { TX_RECORDS } from '../contracts/index.js';
 import { hashLeaf, MerkleLog, type BlockHeader } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 
@@ -45,7 +45,7 @@ function treeHead(store: ChainStore, treeSize: number, name: string): BlockHeade
 
 /** Proves `txId` is in the log of size `treeSize` (default: the newest). Throws ProofRequestError. */
 export function inclusionProof(store: ChainStore, txId: string, treeSize?: number): InclusionProofResponse {
-  const record = store.state.get(TX_TABLE, txId) as TxRecord | undefined;
+  const record = TX_RECORDS.get(store.state, txId);
   if (record === undefined) throw new ProofRequestError('not-found', 'no committed transaction has that txId');
   const head = store.head()!;
   const size = treeSize ?? head.logSize;

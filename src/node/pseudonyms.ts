@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
-import { PATIENT_TABLE, type PatientRow, type StateReader } from '../contracts/index.js';
+import { PATIENTS, type StateReader } from '../contracts/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/index.js';
 import { newRecordId } from './record-service.js';
 
@@ -124,7 +124,7 @@ export interface PatientNames {
  * act as: a FHIR Patient id another organisation's record claims never resolves to that patient.
  */
 export function homePatients(pseudonyms: Pseudonyms, state: StateReader, orgId: string): PatientNames {
-  const isHome = (patientId: string | undefined) => patientId !== undefined && (state.get(PATIENT_TABLE, patientId) as PatientRow | undefined)?.homeOrg === orgId;
+  const isHome = (patientId: string | undefined) => patientId !== undefined && PATIENTS.get(state, patientId)?.homeOrg === orgId;
   return {
     patientIdOf: (fhirPatientId) => {
       const patientId = pseudonyms.patientIdOf(fhirPatientId);

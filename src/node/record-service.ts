@@ -5,21 +5,8 @@
  * envelope, ciphertext, commitment. Any mismatch is a RecordIntegrityError carrying evidence.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import {
-  canonicalBytes,
-  commitmentOf,
-  fromHex,
-  openRecordContent,
-  recordAad,
-  sealRecordContent,
-  toHex,
-  unwrapDataKey,
-  type HpkePool,
-  fromUtf8,
-  wrapDataKey,
-  type JsonValue,
-} from '../crypto/index.js';
-import { RECORD_TABLE, VERSION_TABLE, requiredRecipients, versionKey, type RecordRow, type SealedContent, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import { canonicalBytes, commitmentOf, fromHex, openRecordContent, recordAad, sealRecordContent, toHex, unwrapDataKey, type HpkePool, fromUtf8, wrapDataKey, type JsonValue } from '../crypto/index.js';
+import { RECORDS, VERSIONS, requiredRecipients, versionKey, type RecordRow, type SealedContent, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { BlobIntegrityError, BlobMissingError, type BlobStore } from '../storage/index.js';
 import type { ChainStore } from '../storage/index.js';
@@ -126,12 +113,12 @@ export async function sealToBlob(blobs: BlobStore, plaintext: Uint8Array, aad: U
 
 /** The record's committed row, or undefined. */
 export function recordRow(chain: ChainStore, recordId: string): RecordRow | undefined {
-  return chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  return RECORDS.get(chain.state, recordId);
 }
 
 /** A committed version row, or undefined. */
 export function versionRow(chain: ChainStore, recordId: string, version: number): VersionRow | undefined {
-  return chain.state.get(VERSION_TABLE, versionKey(recordId, version)) as VersionRow | undefined;
+  return VERSIONS.get(chain.state, versionKey(recordId, version));
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, HpkePool, x25519FromPrivate } from '../crypto/index.js';
-import { ERASURE_TABLE, NONCE_TABLE, PATIENT_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { ERASURES, NONCE_TABLE, PATIENTS, RECORDS, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
@@ -192,7 +192,7 @@ export class NodeRecords {
 
   /** True when `patientId` is registered on the chain. */
   patientRegistered(patientId: string): boolean {
-    return this.chain.state.get(PATIENT_TABLE, patientId) !== undefined;
+    return PATIENTS.get(this.chain.state, patientId) !== undefined;
   }
 
   /** A tombstone for `recordId` (FHIR delete): history stays. */
@@ -338,8 +338,8 @@ export class NodeRecords {
   eraseCommitted(writeSet: readonly WriteSetEntry[]): string[] {
     const erased: string[] = [];
     for (const [table, key, value] of writeSet) {
-      if (table !== ERASURE_TABLE || value === null) continue;
-      const row = value as unknown as ErasureRow;
+      const row = ERASURES.rowOf(table, value);
+      if (row === undefined) continue;
       if (Object.hasOwn(row.confirmations, this.orgId)) continue;
       this.#deleteCiphertexts(key);
       erased.push(key);
@@ -348,7 +348,7 @@ export class NodeRecords {
   }
 
   #deleteCiphertexts(recordId: string): void {
-    const row = this.chain.state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    const row = RECORDS.get(this.chain.state, recordId);
     for (let version = 1; version <= (row?.latestVersion ?? 0); version++) {
       const hash = versionRow(this.chain, recordId, version)?.ciphertextHash;
       if (hash !== null && hash !== undefined) this.blobs.delete(hash);

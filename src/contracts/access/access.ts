@@ -7,14 +7,14 @@ import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
 import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
 import { patientConsent } from '../consent/index.js';
-import { accept, refuse, type ContractResult, type TxContext , contractOf } from '../contract.js';
-import { ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
-import { RECORD_TABLE, RECORD_VERSION_MAX, sealedFor, sealedNoteField, type RecordRow, type SealedNote } from '../records/index.js';
+import { accept, refuse, type ContractResult, type TxContext, contractOf } from '../contract.js';
+import { ORGS, PATIENTS, PRACTITIONERS } from '../membership/index.js';
+import { RECORDS, RECORD_VERSION_MAX, sealedFor, sealedNoteField, type SealedNote } from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { decideAccess } from './decide.js';
 import { actorOf, outcomeOf, principalField } from './principal-body.js';
 import { executeSearch } from './search-log.js';
-import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow } from './tables.js';
+import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REVIEW_TABLE, BTG_TABLE, BREAK_THE_GLASS, type BreakTheGlassRow } from './tables.js';
 
 const MINUTE_MS = 60_000;
 
@@ -34,7 +34,7 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
   const released = booleanField(tx.body, 'released');
   if (principal === undefined || recordId === undefined || version === undefined || action === undefined || purpose === undefined || released === undefined) return refuse('invalid:bad-body');
   if (typeof principal === 'string') return refuse(principal);
-  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  const record = RECORDS.get(state, recordId);
   if (record === undefined) return refuse('denied:no-such-record');
   const decision = decideAccess(state, { principal, action, recordId, version, purpose, time: context.block.time });
   const audit = auditWrites(state, record.patientId, { kind: 'access', actor: actorOf(principal), recordId, version, purpose, released, ...outcomeOf(decision) }, context);
@@ -58,11 +58,11 @@ function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxCo
   if (principal === undefined || patientId === undefined || purpose === undefined || reason === undefined || minutes === undefined) return refuse('invalid:bad-body');
   if (typeof principal === 'string') return refuse(principal);
   if (principal.kind !== 'practitioner') return refuse('denied:not-a-practitioner');
-  const practitioner = state.get(PRACTITIONER_TABLE, principal.id) as PractitionerRow | undefined;
+  const practitioner = PRACTITIONERS.get(state, principal.id);
   if (practitioner === undefined || practitioner.org !== principal.org) return refuse('denied:unknown-principal');
   if (practitioner.status !== 'active') return refuse('denied:practitioner-suspended');
   if (minutes < 1 || minutes > BTG_MINUTES_MAX) return refuse('invalid:bad-body');
-  if (state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
+  if (PATIENTS.get(state, patientId) === undefined) return refuse('denied:no-such-patient');
   if (!sealedToPatientAndOrg(state, reason, patientId, principal.org)) return refuse('invalid:note-recipients');
   const time = context.block.time;
   const denial = breakTheGlassDenial(state, patientId, purpose);
@@ -91,7 +91,7 @@ function executeReview(state: StateReader, tx: Transaction, context: TxContext):
   const justified = booleanField(tx.body, 'justified');
   const note = tx.body['note'] === undefined ? null : sealedNoteField(tx.body, 'note');
   if (btgId === undefined || justified === undefined || note === undefined) return refuse('invalid:bad-body');
-  const row = state.get(BTG_TABLE, btgId) as BreakTheGlassRow | undefined;
+  const row = BREAK_THE_GLASS.get(state, btgId);
   if (row === undefined || row.org !== context.signer.org || row.outcome !== 'permit') return refuse('denied:no-such-break-the-glass');
   if (row.review !== null) return refuse('denied:already-reviewed');
   if (note !== null && !sealedToPatientAndOrg(state, note, row.patientId, row.org)) return refuse('invalid:note-recipients');
@@ -109,8 +109,8 @@ function executeReview(state: StateReader, tx: Transaction, context: TxContext):
 
 /** True when `note` is wrapped to exactly the patient's and the organisation's current encryption keys. */
 function sealedToPatientAndOrg(state: StateReader, note: SealedNote, patientId: string, orgId: string): boolean {
-  const patient = state.get(PATIENT_TABLE, patientId) as PatientRow | undefined;
-  const org = state.get(ORG_TABLE, orgId) as OrgRow | undefined;
+  const patient = PATIENTS.get(state, patientId);
+  const org = ORGS.get(state, orgId);
   return patient !== undefined && org !== undefined && sealedFor(note, [patient.encryptionKey, org.encryptionKey]);
 }
 

@@ -7,10 +7,10 @@
 import { coveringAgreement } from '../agreements/index.js';
 import type { AccessBasis } from '../audit/index.js';
 import { coveringGrant, HOME_ORGANISATION_PURPOSES, restrictionCovering, type ConsentAction } from '../consent/index.js';
-import { consentModelOf, ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
-import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from '../records/index.js';
+import { consentModelOf, ORGS, PATIENTS, PRACTITIONERS } from '../membership/index.js';
+import { RECORDS, VERSIONS, versionKey, type RecordRow, type VersionRow } from '../records/index.js';
 import type { StateReader } from '../state.js';
-import { BTG_ACTIVE_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
+import { BREAK_THE_GLASS_ACTIVE, BREAK_THE_GLASS, type Principal } from './tables.js';
 
 /** One access to decide. */
 export interface AccessRequest {
@@ -27,11 +27,11 @@ export type AccessDecision = { readonly outcome: 'permit'; readonly basis: Acces
 
 /** Decides `request` against `state`. */
 export function decideAccess(state: StateReader, request: AccessRequest): AccessDecision {
-  const record = state.get(RECORD_TABLE, request.recordId) as RecordRow | undefined;
+  const record = RECORDS.get(state, request.recordId);
   if (record === undefined) return deny('denied:no-such-record');
   if (record.status === 'erased') return deny('denied:record-erased');
   if (!Number.isSafeInteger(request.version) || request.version < 1 || request.version > record.latestVersion) return deny('denied:no-such-version');
-  const version = state.get(VERSION_TABLE, versionKey(request.recordId, request.version)) as VersionRow | undefined;
+  const version = VERSIONS.get(state, versionKey(request.recordId, request.version));
   if (version === undefined) return deny('denied:no-such-version');
   const { principal } = request;
   if (record.patientId === null) return directoryDecision(state, principal, record);
@@ -59,7 +59,7 @@ function consentDecision(state: StateReader, request: AccessRequest, record: Rec
   const labels = version.securityLabels.map((label) => label.code);
   const practitionerId = principal.kind === 'practitioner' ? principal.id : null;
   const query = { ...request, patientId: record.patientId, practitionerId, orgId: principal.org, resourceType: record.resourceType, labels };
-  if (principal.org === (state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined)?.homeOrg) {
+  if (principal.org === PATIENTS.get(state, record.patientId)?.homeOrg) {
     if (restrictionCovering(state, query) !== undefined) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny('denied:restricted-by-patient');
     if (consentModelOf(state) === 'opt-out' && HOME_ORGANISATION_PURPOSES.includes(request.purpose)) return permit('home-organisation');
   }
@@ -73,10 +73,10 @@ function consentDecision(state: StateReader, request: AccessRequest, record: Rec
 
 /** Why a practitioner or system client may not act at all, or undefined when they may. */
 function actorFailure(state: StateReader, principal: Principal): string | undefined {
-  const org = state.get(ORG_TABLE, principal.org) as OrgRow | undefined;
+  const org = ORGS.get(state, principal.org);
   if (org?.status !== 'active') return 'denied:organisation-inactive';
   if (principal.kind === 'system') return principal.id === principal.org ? undefined : 'denied:unknown-principal';
-  const practitioner = state.get(PRACTITIONER_TABLE, principal.id) as PractitionerRow | undefined;
+  const practitioner = PRACTITIONERS.get(state, principal.id);
   if (practitioner === undefined || practitioner.org !== principal.org) return 'denied:unknown-principal';
   return practitioner.status === 'active' ? undefined : 'denied:practitioner-suspended';
 }
@@ -85,8 +85,8 @@ function actorFailure(state: StateReader, principal: Principal): string | undefi
 function breakTheGlass(state: StateReader, patientId: string, principal: Principal, time: number): AccessDecision | undefined {
   if (principal.kind !== 'practitioner') return undefined;
   const practitionerId = principal.id;
-  const active = state.get(BTG_ACTIVE_TABLE, `${patientId}|${practitionerId}`) as { btgId: string } | undefined;
-  const row = active === undefined ? undefined : (state.get(BTG_TABLE, active.btgId) as BreakTheGlassRow | undefined);
+  const active = BREAK_THE_GLASS_ACTIVE.get(state, `${patientId}|${practitionerId}`);
+  const row = active === undefined ? undefined : BREAK_THE_GLASS.get(state, active.btgId);
   // A window opened by another organisation's node is not this reader's, whatever it names.
   if (row === undefined || row.outcome !== 'permit' || row.org !== principal.org || time < row.start || time >= row.end) return undefined;
   return permit('break-the-glass', { breakTheGlassId: row.btgId });

@@ -2,7 +2,8 @@
 import type { JsonObject } from '../../ledger/index.js';
 import { enumField, ID_PATTERN, objectField, onlyFields, stringField } from '../body.js';
 import type { TxContext } from '../contract.js';
-import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
+import type { Refusal } from '../refusals.js';
+import { PATIENTS } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import type { AccessDecision } from './decide.js';
 import type { Principal } from './tables.js';
@@ -11,14 +12,14 @@ import type { Principal } from './tables.js';
  * The principal a body names, as authenticated by the signing organisation: practitioners,
  * auditors and system clients of that organisation, or patients whose home it is.
  */
-export function principalField(state: StateReader, body: JsonObject, context: TxContext): Principal | `denied:${string}` | undefined {
+export function principalField(state: StateReader, body: JsonObject, context: TxContext): Principal | Refusal | undefined {
   const value = objectField(body, 'principal');
   if (value === undefined || !onlyFields(value, ['kind', 'id'])) return undefined;
   const kind = enumField(value, 'kind', ['practitioner', 'patient', 'auditor', 'system'] as const);
   const id = stringField(value, 'id', ID_PATTERN);
   if (kind === undefined || id === undefined) return undefined;
   if (context.signer.role !== 'org') return 'denied:not-an-organisation';
-  if (kind === 'patient' && (state.get(PATIENT_TABLE, id) as PatientRow | undefined)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
+  if (kind === 'patient' && PATIENTS.get(state, id)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
   return { kind, id, org: context.signer.org };
 }
 

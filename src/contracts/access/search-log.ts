@@ -13,7 +13,7 @@ import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { auditWrites, type SearchedRecord } from '../audit/index.js';
 import { booleanField, CODE_PATTERN, countField, ID_PATTERN, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
 import { accept, refuse, type ContractEvent, type ContractResult, type TxContext } from '../contract.js';
-import { RECORD_TABLE, RECORD_VERSION_MAX, type RecordRow } from '../records/index.js';
+import { RECORDS, RECORD_VERSION_MAX } from '../records/index.js';
 import type { StateReader, Write } from '../state.js';
 import { decideAccess } from './decide.js';
 import { SEARCH_RECORD_COUNT_MAX } from './limits.js';
@@ -44,7 +44,7 @@ export function executeSearch(state: StateReader, tx: Transaction, context: TxCo
   if (typeof principal === 'string') return refuse(principal);
   const byPatient = new Map<string, SearchedRecord[]>();
   for (const item of listed) {
-    const record = state.get(RECORD_TABLE, item.recordId) as RecordRow | undefined;
+    const record = RECORDS.get(state, item.recordId);
     if (record === undefined) return refuse('denied:no-such-record');
     if (!item.released && record.patientId !== scope) return refuse('invalid:bad-body');
     if (record.patientId === null) continue; // a directory record has no patient, so no trail

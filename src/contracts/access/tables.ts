@@ -1,4 +1,5 @@
 /** Access state: break-the-glass events and the privacy officers' review queue. */
+import { defineTable } from '../table.js';
 import { isSealedNote, type SealedNote } from '../records/index.js';
 
 /** btgId (the requesting transaction's id) → BreakTheGlassRow. */
@@ -48,3 +49,13 @@ export interface BreakTheGlassRow {
 export function sealedNotesOf(row: BreakTheGlassRow): SealedNote[] {
   return [row.reason, row.review?.note].filter(isSealedNote);
 }
+
+/** A BTG_ACTIVE_TABLE or BTG_REVIEW_TABLE row: which break-the-glass event it points at. */
+export interface BreakTheGlassRef {
+  btgId: string;
+}
+
+/** The typed tables of access state. */
+export const BREAK_THE_GLASS = defineTable<BreakTheGlassRow>(BTG_TABLE);
+export const BREAK_THE_GLASS_ACTIVE = defineTable<BreakTheGlassRef>(BTG_ACTIVE_TABLE);
+export const BREAK_THE_GLASS_REVIEW = defineTable<BreakTheGlassRef>(BTG_REVIEW_TABLE);

@@ -4,7 +4,7 @@
  */
 import type { StateReader } from '../state.js';
 import { withinPeriod } from './terms.js';
-import { AGREEMENT_TABLE, pairAgreementIds, type AgreementRow } from './tables.js';
+import { AGREEMENTS, pairAgreementIds, type AgreementRow } from './tables.js';
 
 /** Why no agreement covers a disclosure, from least to most specific. */
 export type AgreementRefusal = 'denied:no-agreement' | 'denied:agreement-expired' | 'denied:agreement-purpose' | 'denied:agreement-scope' | 'denied:agreement-label';
@@ -34,7 +34,7 @@ const REFUSALS: readonly AgreementRefusal[] = ['denied:no-agreement', 'denied:ag
 export function coveringAgreement(state: StateReader, query: DisclosureQuery): { agreementId: string } | { reason: AgreementRefusal } {
   let furthest = 0;
   for (const agreementId of pairAgreementIds(state, query.discloser, query.recipient)) {
-    const passed = checksPassed(state.get(AGREEMENT_TABLE, agreementId) as AgreementRow | undefined, query);
+    const passed = checksPassed(AGREEMENTS.get(state, agreementId), query);
     if (passed === REFUSALS.length) return { agreementId };
     furthest = Math.max(furthest, passed);
   }

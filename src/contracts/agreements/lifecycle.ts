@@ -6,12 +6,12 @@
 import type { Transaction } from '../../ledger/index.js';
 import { idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
-import { ORG_TABLE, type OrgRow } from '../membership/index.js';
+import type { Refusal } from '../refusals.js';
+import { ORGS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { periodEnded, termsField } from './terms.js';
-import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, AGREEMENTS_PER_PAIR_MAX, pairAgreementIds, pairKey, type AgreementRow } from './tables.js';
+import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, AGREEMENTS, AGREEMENTS_PER_PAIR_MAX, pairAgreementIds, pairKey, type AgreementRow } from './tables.js';
 
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 const PROPOSE_FIELDS = ['agreementId', 'discloser', 'recipient', 'terms'];
 
@@ -32,7 +32,7 @@ export function executePropose(state: StateReader, tx: Transaction, context: TxC
   const org = context.signer.org;
   if (org !== discloser && org !== recipient) return refuse('denied:not-a-party');
   if (!isActiveMember(state, discloser) || !isActiveMember(state, recipient)) return refuse('denied:not-a-member');
-  if (state.get(AGREEMENT_TABLE, agreementId) !== undefined) return refuse('denied:agreement-exists');
+  if (AGREEMENTS.get(state, agreementId) !== undefined) return refuse('denied:agreement-exists');
   const time = context.block.time;
   if (periodEnded(terms.period, time)) return refuse('denied:agreement-expired');
   const ids = pairAgreementIds(state, discloser, recipient);
@@ -79,14 +79,14 @@ function partyAgreement(state: StateReader, tx: Transaction, context: TxContext)
   if (!onlyFields(tx.body, ['agreementId'])) return 'invalid:bad-body';
   const agreementId = idField(tx.body, 'agreementId');
   if (agreementId === undefined) return 'invalid:bad-body';
-  const row = state.get(AGREEMENT_TABLE, agreementId) as AgreementRow | undefined;
+  const row = AGREEMENTS.get(state, agreementId);
   if (row === undefined) return 'denied:no-such-agreement';
   const org = context.signer.org;
   return org === row.discloser || org === row.recipient ? row : 'denied:not-a-party';
 }
 
 function isActiveMember(state: StateReader, orgId: string): boolean {
-  const org = state.get(ORG_TABLE, orgId) as OrgRow | undefined;
+  const org = ORGS.get(state, orgId);
   return org?.status === 'active';
 }
 

@@ -2,6 +2,7 @@
  * Agreements state: the tables and the shape of their rows. An agreement is a data-sharing
  * agreement between two member organisations, in one direction: from discloser to recipient.
  */
+import { defineTable } from '../table.js';
 import type { StateReader } from '../state.js';
 
 /** agreementId → AgreementRow: every agreement ever proposed, terminated ones included. */
@@ -60,6 +61,10 @@ export function pairKey(discloser: string, recipient: string): string {
 
 /** The sorted ids of the agreements from `discloser` to `recipient` not yet terminated. */
 export function pairAgreementIds(state: StateReader, discloser: string, recipient: string): string[] {
-  const row = state.get(AGREEMENT_PAIR_TABLE, pairKey(discloser, recipient)) as AgreementPairRow | undefined;
+  const row = AGREEMENT_PAIRS.get(state, pairKey(discloser, recipient));
   return row === undefined ? [] : row.agreementIds;
 }
+
+/** The typed tables of agreements state. */
+export const AGREEMENTS = defineTable<AgreementRow>(AGREEMENT_TABLE);
+export const AGREEMENT_PAIRS = defineTable<AgreementPairRow>(AGREEMENT_PAIR_TABLE);

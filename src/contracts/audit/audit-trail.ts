@@ -5,6 +5,7 @@
  */
 import type { TxContext } from '../contract.js';
 import type { StateReader, Write } from '../state.js';
+import { defineTable } from '../table.js';
 
 /** `${patientId}|${seq, zero-padded}` → AuditEntry. */
 export const AUDIT_ENTRY_TABLE = 'audit_entry';
@@ -75,6 +76,15 @@ export interface SearchedRecord {
 /** The entry fields a contract supplies; seq, txId and time come from the trail and the context. */
 export type AuditInput = Omit<AuditEntry, 'seq' | 'txId' | 'time' | 'recordId' | 'version' | 'purpose' | 'outcome' | 'reason' | 'basis' | 'released'> & Partial<AuditEntry>;
 
+/** A patient's AUDIT_HEAD_TABLE row. */
+export interface AuditHead {
+  count: number;
+}
+
+/** The typed tables of the audit trail. */
+export const AUDIT_ENTRIES = defineTable<AuditEntry>(AUDIT_ENTRY_TABLE);
+export const AUDIT_HEADS = defineTable<AuditHead>(AUDIT_HEAD_TABLE);
+
 /** The key of entry `seq` of `patientId`'s trail. */
 export function auditKey(patientId: string, seq: number): string {
   return `${patientId}|${String(seq).padStart(AUDIT_SEQ_DIGITS, '0')}`;
@@ -82,8 +92,7 @@ export function auditKey(patientId: string, seq: number): string {
 
 /** Number of entries in `patientId`'s trail. */
 export function auditCount(state: StateReader, patientId: string): number {
-  const head = state.get(AUDIT_HEAD_TABLE, patientId) as { count: number } | undefined;
-  return head?.count ?? 0;
+  return AUDIT_HEADS.get(state, patientId)?.count ?? 0;
 }
 
 /** The writes that append `input` to `patientId`'s trail; none for a directory record, which has no patient. */

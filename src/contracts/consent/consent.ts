@@ -7,23 +7,24 @@
 import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
 import { booleanField, idField, onlyFields } from '../body.js';
-import { accept, refuse, type ContractResult, type TxContext , contractOf } from '../contract.js';
-import { ORG_TABLE, PRACTITIONER_TABLE, type OrgRow, type PractitionerRow } from '../membership/index.js';
+import { accept, refuse, type ContractResult, type TxContext, contractOf } from '../contract.js';
+import type { Refusal } from '../refusals.js';
+import { ORGS, PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { grantTerms, TERM_FIELDS } from './grant-body.js';
 import { GRANT_COUNT_MAX } from './limits.js';
 import { executeLiftRestriction, executeRestrict } from './restriction.js';
-import { GRANT_TABLE, PATIENT_CONSENT_TABLE, PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
+import { GRANT_TABLE, GRANTS, PATIENT_CONSENT_TABLE, PATIENT_CONSENTS, PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
 
 /** The patient's consent row, or the default: no grants, break-the-glass opted out. */
 export function patientConsent(state: StateReader, patientId: string): PatientConsentRow {
-  const row = state.get(PATIENT_CONSENT_TABLE, patientId) as PatientConsentRow | undefined;
+  const row = PATIENT_CONSENTS.get(state, patientId);
   return row ?? { patientId, breakTheGlass: 'opt-out', grants: [] };
 }
 
 /** Every grant of `patientId`, active or revoked, by grant id. */
 export function grantsOf(state: StateReader, patientId: string): GrantRow[] {
-  return patientConsent(state, patientId).grants.map((grantId) => state.get(GRANT_TABLE, grantId) as unknown as GrantRow);
+  return patientConsent(state, patientId).grants.map((grantId) => GRANTS.get(state, grantId)!);
 }
 
 /** Executes `consent.grant`: { grantId, grantee, actions, resourceTypes, recordIds, excludeLabels, purposes, period }. */
@@ -33,7 +34,7 @@ function executeGrant(state: StateReader, tx: Transaction, context: TxContext): 
   const grantId = idField(tx.body, 'grantId');
   const terms = grantTerms(tx.body);
   if (grantId === undefined || terms === undefined) return refuse('invalid:bad-body');
-  if (state.get(GRANT_TABLE, grantId) !== undefined) return refuse('denied:grant-exists');
+  if (GRANTS.get(state, grantId) !== undefined) return refuse('denied:grant-exists');
   if (!granteeExists(state, terms.grantee)) return refuse('denied:no-such-grantee');
   const patientId = context.signer.subject;
   const consent = patientConsent(state, patientId);
@@ -93,18 +94,18 @@ function executeSetBreakTheGlass(state: StateReader, tx: Transaction, context: T
   ]);
 }
 
-function ownActiveGrant(state: StateReader, tx: Transaction, context: TxContext): GrantRow | `denied:${string}` | `invalid:${string}` {
+function ownActiveGrant(state: StateReader, tx: Transaction, context: TxContext): GrantRow | Refusal {
   if (context.signer.role !== 'patient') return 'denied:not-a-patient';
   const grantId = idField(tx.body, 'grantId');
   if (grantId === undefined) return 'invalid:bad-body';
-  const grant = state.get(GRANT_TABLE, grantId) as GrantRow | undefined;
+  const grant = GRANTS.get(state, grantId);
   if (grant === undefined || grant.patientId !== context.signer.subject) return 'denied:no-such-grant';
   return grant.status === 'active' ? grant : 'denied:grant-revoked';
 }
 
 function granteeExists(state: StateReader, grantee: Grantee): boolean {
-  if (grantee.kind === 'organisation') return (state.get(ORG_TABLE, grantee.id) as OrgRow | undefined)?.status === 'active';
-  return (state.get(PRACTITIONER_TABLE, grantee.id) as PractitionerRow | undefined) !== undefined;
+  if (grantee.kind === 'organisation') return ORGS.get(state, grantee.id)?.status === 'active';
+  return PRACTITIONERS.get(state, grantee.id) !== undefined;
 }
 
 function patientActor(context: TxContext) {

@@ -8,18 +8,18 @@ import type { Transaction } from '../../ledger/index.js';
 import { auditWrites } from '../audit/index.js';
 import { CODE_PATTERN, ID_PATTERN, idField, onlyFields, RESOURCE_TYPE_PATTERN, stringSetField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
-import { PRACTITIONER_TABLE } from '../membership/index.js';
+import { PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { GRANT_LIST_COUNT_MAX, RESTRICTION_COUNT_MAX } from './limits.js';
-import { PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type PatientRestrictionsRow, type RestrictionRow, type RestrictionTerms } from './tables.js';
+import { PATIENT_RESTRICTION_TABLE, PATIENT_RESTRICTIONS, RESTRICTION_TABLE, RESTRICTIONS, type PatientRestrictionsRow, type RestrictionRow, type RestrictionTerms } from './tables.js';
 
 /** The fields of a restriction body besides its id. */
 export const RESTRICTION_FIELDS = ['resourceTypes', 'labels', 'practitionerIds'] as const;
 
 /** Every restriction of `patientId`, active or lifted, by restriction id. */
 export function restrictionsOf(state: StateReader, patientId: string): RestrictionRow[] {
-  const row = state.get(PATIENT_RESTRICTION_TABLE, patientId) as PatientRestrictionsRow | undefined;
-  return (row?.restrictions ?? []).map((restrictionId) => state.get(RESTRICTION_TABLE, restrictionId) as unknown as RestrictionRow);
+  const row = PATIENT_RESTRICTIONS.get(state, patientId);
+  return (row?.restrictions ?? []).map((restrictionId) => RESTRICTIONS.get(state, restrictionId)!);
 }
 
 /** The terms in a restriction body, or undefined when any list is missing or malformed. */
@@ -38,10 +38,10 @@ export function executeRestrict(state: StateReader, tx: Transaction, context: Tx
   const restrictionId = idField(tx.body, 'restrictionId');
   const terms = restrictionTerms(tx.body);
   if (restrictionId === undefined || terms === undefined) return refuse('invalid:bad-body');
-  if (state.get(RESTRICTION_TABLE, restrictionId) !== undefined) return refuse('denied:restriction-exists');
-  if (!terms.practitionerIds.every((id) => state.get(PRACTITIONER_TABLE, id) !== undefined)) return refuse('denied:no-such-practitioner');
+  if (RESTRICTIONS.get(state, restrictionId) !== undefined) return refuse('denied:restriction-exists');
+  if (!terms.practitionerIds.every((id) => PRACTITIONERS.get(state, id) !== undefined)) return refuse('denied:no-such-practitioner');
   const patientId = context.signer.subject;
-  const ids = (state.get(PATIENT_RESTRICTION_TABLE, patientId) as PatientRestrictionsRow | undefined)?.restrictions ?? [];
+  const ids = PATIENT_RESTRICTIONS.get(state, patientId)?.restrictions ?? [];
   if (ids.length >= RESTRICTION_COUNT_MAX) return refuse('denied:too-many-restrictions');
   const row: RestrictionRow = { restrictionId, patientId, ...terms, status: 'active', restrictedAt: context.block.time, liftedAt: null };
   const list: PatientRestrictionsRow = { patientId, restrictions: [...ids, restrictionId].sort() };
@@ -57,7 +57,7 @@ export function executeLiftRestriction(state: StateReader, tx: Transaction, cont
   if (!onlyFields(tx.body, ['restrictionId'])) return refuse('invalid:bad-body');
   const restrictionId = idField(tx.body, 'restrictionId');
   if (restrictionId === undefined) return refuse('invalid:bad-body');
-  const row = state.get(RESTRICTION_TABLE, restrictionId) as RestrictionRow | undefined;
+  const row = RESTRICTIONS.get(state, restrictionId);
   if (row === undefined || row.patientId !== context.signer.subject) return refuse('denied:no-such-restriction');
   if (row.status !== 'active') return refuse('denied:restriction-lifted');
   const lifted: RestrictionRow = { ...row, status: 'lifted', liftedAt: context.block.time };

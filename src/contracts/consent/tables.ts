@@ -1,4 +1,5 @@
 /** Consent state: the patients' grants and their break-the-glass choice (DESIGN.md, consent). */
+import { defineTable } from '../table.js';
 
 /** grantId → GrantRow. */
 export const GRANT_TABLE = 'consent_grant';
@@ -82,3 +83,9 @@ export interface PatientRestrictionsRow {
   patientId: string;
   restrictions: string[];
 }
+
+/** The typed tables of consent state. */
+export const GRANTS = defineTable<GrantRow>(GRANT_TABLE);
+export const PATIENT_CONSENTS = defineTable<PatientConsentRow>(PATIENT_CONSENT_TABLE);
+export const RESTRICTIONS = defineTable<RestrictionRow>(RESTRICTION_TABLE);
+export const PATIENT_RESTRICTIONS = defineTable<PatientRestrictionsRow>(PATIENT_RESTRICTION_TABLE);

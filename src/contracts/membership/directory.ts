@@ -4,7 +4,7 @@ import { NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, type Transaction } 
 import type { BlockContext, Signer } from '../contract.js';
 import type { StateReader } from '../state.js';
 import { genesisOrgs } from './genesis.js';
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PRACTITIONER_TABLE, type KeyRow, type OrgRow, type PractitionerRow } from './tables.js';
+import { CONSORTIUM_KEY, CONSORTIUM, KEYS, ORGS, PRACTITIONERS, type KeyRow } from './tables.js';
 
 /**
  * Resolves `tx.signer` from membership state. The genesis transaction is the one exception:
@@ -12,20 +12,20 @@ import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PRACTITIONER_TA
  * the published network genesis key (a network whose founders each hold only their own keys).
  */
 export function resolveSigner(state: StateReader, tx: Transaction, block: BlockContext): Signer | undefined {
-  const row = state.get(KEY_TABLE, tx.signer) as KeyRow | undefined;
+  const row = KEYS.get(state, tx.signer);
   if (row !== undefined) return { keyId: tx.signer, ...row, active: isActive(state, row) };
-  if (tx.type === 'membership.genesis' && block.height === 0 && state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) === undefined) {
+  if (tx.type === 'membership.genesis' && block.height === 0 && CONSORTIUM.get(state, CONSORTIUM_KEY) === undefined) {
     return genesisSigner(tx);
   }
   return undefined;
 }
 
 function isActive(state: StateReader, key: KeyRow): boolean {
-  const org = state.get(ORG_TABLE, key.org) as OrgRow | undefined;
+  const org = ORGS.get(state, key.org);
   if (key.role === 'patient') return true;
   if (org?.status !== 'active') return false;
   if (key.role === 'org') return true;
-  const practitioner = state.get(PRACTITIONER_TABLE, key.subject) as PractitionerRow | undefined;
+  const practitioner = PRACTITIONERS.get(state, key.subject);
   return practitioner?.status === 'active';
 }
 

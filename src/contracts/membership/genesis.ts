@@ -3,7 +3,7 @@ import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { enumField, hex32Field, idField, onlyFields, textField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { StateReader, Write } from '../state.js';
-import { CONSENT_MODELS, CONSORTIUM_KEY, CONSORTIUM_TABLE, MEMBER_COUNT_MAX, type ConsortiumRow, type OrgRow } from './tables.js';
+import { CONSENT_MODELS, CONSORTIUM_KEY, CONSORTIUM_TABLE, CONSORTIUM, MEMBER_COUNT_MAX, type ConsortiumRow, type OrgRow } from './tables.js';
 import { orgWrites } from './org-writes.js';
 
 /** A founding organisation as the genesis body lists it. */
@@ -45,7 +45,7 @@ export function genesisOrgs(body: JsonObject): OrgCandidate[] | undefined {
 
 /** Executes `membership.genesis`: { network, orgs, consentModel? }. */
 export function executeGenesis(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
-  if (context.block.height !== 0 || state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) !== undefined) return refuse('denied:genesis-closed');
+  if (context.block.height !== 0 || CONSORTIUM.get(state, CONSORTIUM_KEY) !== undefined) return refuse('denied:genesis-closed');
   if (!onlyFields(tx.body, ['network', 'orgs', 'consentModel'])) return refuse('invalid:bad-body');
   const network = textField(tx.body, 'network', NAME_LENGTH_MAX);
   const orgs = genesisOrgs(tx.body);

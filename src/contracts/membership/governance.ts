@@ -7,21 +7,11 @@ import { fromHex, keyIdOf } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
 import { booleanField, enumField, hex32Field, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import type { StateReader, Write } from '../state.js';
 import { orgCandidate } from './genesis.js';
 import { orgWrites } from './org-writes.js';
-import {
-  CONSORTIUM_KEY,
-  CONSORTIUM_TABLE,
-  KEY_TABLE,
-  MEMBER_COUNT_MAX,
-  ORG_TABLE,
-  PROPOSAL_LIFETIME_MS,
-  PROPOSAL_TABLE,
-  type ConsortiumRow,
-  type OrgRow,
-  type ProposalRow,
-} from './tables.js';
+import { CONSORTIUM_KEY, CONSORTIUM_TABLE, CONSORTIUM, KEYS, MEMBER_COUNT_MAX, ORG_TABLE, ORGS, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, PROPOSALS, type ConsortiumRow, type OrgRow, type ProposalRow } from './tables.js';
 
 /** Executes `membership.propose`: { action: 'admit', orgId, name, signingKey, encryptionKey } or { action: 'remove', orgId }. */
 export function executePropose(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
@@ -40,7 +30,7 @@ export function executeVote(state: StateReader, tx: Transaction, context: TxCont
   const proposalId = hex32Field(tx.body, 'proposalId');
   const approve = booleanField(tx.body, 'approve');
   if (proposalId === undefined || approve === undefined) return refuse('invalid:bad-body');
-  const row = state.get(PROPOSAL_TABLE, proposalId) as ProposalRow | undefined;
+  const row = PROPOSALS.get(state, proposalId);
   if (row === undefined) return refuse('denied:no-such-proposal');
   if (row.status !== 'open') return refuse('denied:proposal-closed');
   if (context.block.time > row.openedAt + PROPOSAL_LIFETIME_MS) return refuse('denied:proposal-expired');
@@ -50,13 +40,12 @@ export function executeVote(state: StateReader, tx: Transaction, context: TxCont
 }
 
 type Proposal = Pick<ProposalRow, 'action' | 'orgId' | 'candidate'>;
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 function admission(state: StateReader, tx: Transaction): Proposal | Refusal {
   const candidate = orgCandidate(tx.body, ['action']);
   if (candidate === undefined) return 'invalid:bad-body';
-  if (state.get(ORG_TABLE, candidate.orgId) !== undefined) return 'denied:org-exists';
-  if (state.get(KEY_TABLE, keyIdOf(fromHex(candidate.signingKey))) !== undefined) return 'denied:key-in-use';
+  if (ORGS.get(state, candidate.orgId) !== undefined) return 'denied:org-exists';
+  if (KEYS.get(state, keyIdOf(fromHex(candidate.signingKey))) !== undefined) return 'denied:key-in-use';
   if (consortium(state).members.length >= MEMBER_COUNT_MAX) return 'denied:consortium-full';
   const { orgId, name, signingKey, encryptionKey } = candidate;
   return { action: 'admit', orgId, candidate: { name, signingKey, encryptionKey } };
@@ -71,7 +60,7 @@ function removal(state: StateReader, tx: Transaction): Proposal | Refusal {
 }
 
 function consortium(state: StateReader): ConsortiumRow {
-  return state.get(CONSORTIUM_TABLE, CONSORTIUM_KEY) as unknown as ConsortiumRow;
+  return CONSORTIUM.get(state, CONSORTIUM_KEY)!;
 }
 
 function tally(state: StateReader, context: TxContext, proposalId: string, row: ProposalRow, approve: boolean): ContractResult {
@@ -95,14 +84,14 @@ function applyProposal(state: StateReader, row: ProposalRow, members: readonly s
   if (row.action === 'admit') {
     // Checked again at passing time: another admission or a registration may have taken the
     // org id, the key or the last seat while this proposal was open.
-    if (state.get(ORG_TABLE, row.orgId) !== undefined) return 'denied:org-exists';
-    if (state.get(KEY_TABLE, keyIdOf(fromHex(row.candidate!.signingKey))) !== undefined) return 'denied:key-in-use';
+    if (ORGS.get(state, row.orgId) !== undefined) return 'denied:org-exists';
+    if (KEYS.get(state, keyIdOf(fromHex(row.candidate!.signingKey))) !== undefined) return 'denied:key-in-use';
     if (members.length >= MEMBER_COUNT_MAX) return 'denied:consortium-full';
     const org: OrgRow = { orgId: row.orgId, ...row.candidate!, status: 'active', since: time };
     return [...orgWrites(org), consortiumWrite(state, [...members, row.orgId].sort())];
   }
   if (members.length === 1) return 'denied:last-member';
-  const org = state.get(ORG_TABLE, row.orgId) as unknown as OrgRow;
+  const org = ORGS.get(state, row.orgId)!;
   return [
     { table: ORG_TABLE, key: row.orgId, value: { ...org, status: 'removed' } },
     consortiumWrite(state, members.filter((member) => member !== row.orgId)),

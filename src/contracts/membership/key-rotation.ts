@@ -7,7 +7,7 @@ import type { Transaction } from '../../ledger/index.js';
 import { hex32Field, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { StateReader } from '../state.js';
-import { ORG_TABLE, type OrgRow } from './tables.js';
+import { ORG_TABLE, ORGS } from './tables.js';
 
 /** Executes `membership.rotate-encryption-key`: { encryptionKey }, signed by the organisation's key. */
 export function executeRotateEncryptionKey(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
@@ -15,7 +15,7 @@ export function executeRotateEncryptionKey(state: StateReader, tx: Transaction, 
   if (!onlyFields(tx.body, ['encryptionKey'])) return refuse('invalid:bad-body');
   const encryptionKey = hex32Field(tx.body, 'encryptionKey');
   if (encryptionKey === undefined) return refuse('invalid:bad-body');
-  const org = state.get(ORG_TABLE, context.signer.org) as OrgRow | undefined;
+  const org = ORGS.get(state, context.signer.org);
   if (org === undefined) return refuse('denied:not-an-organisation');
   if (org.encryptionKey === encryptionKey) return refuse('denied:key-unchanged');
   return accept([{ table: ORG_TABLE, key: org.orgId, value: { ...org, encryptionKey } }], [{ type: 'membership.encryption-key-rotated', subject: org.orgId }]);

@@ -6,8 +6,9 @@ import { fromHex, keyIdOf } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
 import { enumField, hex32Field, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import type { StateReader } from '../state.js';
-import { KEY_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type KeyRow, type PatientRow, type PractitionerRow } from './tables.js';
+import { KEY_TABLE, KEYS, PATIENT_TABLE, PATIENTS, PRACTITIONER_TABLE, PRACTITIONERS, type KeyRow, type PatientRow, type PractitionerRow } from './tables.js';
 
 interface Enrolment {
   id: string;
@@ -16,14 +17,14 @@ interface Enrolment {
   encryptionKey: string;
 }
 
-function enrolment(state: StateReader, tx: Transaction, idName: string, extra: readonly string[]): Enrolment | `invalid:${string}` | `denied:${string}` {
+function enrolment(state: StateReader, tx: Transaction, idName: string, extra: readonly string[]): Enrolment | Refusal {
   if (!onlyFields(tx.body, [idName, 'signingKey', 'encryptionKey', ...extra])) return 'invalid:bad-body';
   const id = idField(tx.body, idName);
   const signingKey = hex32Field(tx.body, 'signingKey');
   const encryptionKey = hex32Field(tx.body, 'encryptionKey');
   if (id === undefined || signingKey === undefined || encryptionKey === undefined) return 'invalid:bad-body';
   const keyId = keyIdOf(fromHex(signingKey));
-  if (state.get(KEY_TABLE, keyId) !== undefined) return 'denied:key-in-use';
+  if (KEYS.get(state, keyId) !== undefined) return 'denied:key-in-use';
   return { id, keyId, signingKey, encryptionKey };
 }
 
@@ -32,7 +33,7 @@ export function executeRegisterPractitioner(state: StateReader, tx: Transaction,
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
   const entry = enrolment(state, tx, 'practitionerId', []);
   if (typeof entry === 'string') return refuse(entry);
-  if (state.get(PRACTITIONER_TABLE, entry.id) !== undefined) return refuse('denied:practitioner-exists');
+  if (PRACTITIONERS.get(state, entry.id) !== undefined) return refuse('denied:practitioner-exists');
   const org = context.signer.org;
   const row: PractitionerRow = { practitionerId: entry.id, org, keyId: entry.keyId, encryptionKey: entry.encryptionKey, status: 'active', since: context.block.time };
   const key: KeyRow = { publicKey: entry.signingKey, role: 'practitioner', subject: entry.id, org };
@@ -52,7 +53,7 @@ export function executeSetPractitionerStatus(status: PractitionerRow['status']) 
     if (!onlyFields(tx.body, ['practitionerId'])) return refuse('invalid:bad-body');
     const practitionerId = idField(tx.body, 'practitionerId');
     if (practitionerId === undefined) return refuse('invalid:bad-body');
-    const row = state.get(PRACTITIONER_TABLE, practitionerId) as PractitionerRow | undefined;
+    const row = PRACTITIONERS.get(state, practitionerId);
     if (row === undefined || row.org !== context.signer.org) return refuse('denied:not-your-practitioner');
     if (row.status === status) return refuse(`denied:already-${status}`);
     return accept(
@@ -69,7 +70,7 @@ export function executeRegisterPatient(state: StateReader, tx: Transaction, cont
   if (typeof entry === 'string') return refuse(entry);
   const custody = enumField(tx.body, 'custody', ['custodial', 'self'] as const);
   if (custody === undefined) return refuse('invalid:bad-body');
-  if (state.get(PATIENT_TABLE, entry.id) !== undefined) return refuse('denied:patient-exists');
+  if (PATIENTS.get(state, entry.id) !== undefined) return refuse('denied:patient-exists');
   const homeOrg = context.signer.org;
   const row: PatientRow = { patientId: entry.id, homeOrg, keyId: entry.keyId, encryptionKey: entry.encryptionKey, custody, since: context.block.time };
   const key: KeyRow = { publicKey: entry.signingKey, role: 'patient', subject: entry.id, org: homeOrg };

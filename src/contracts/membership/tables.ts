@@ -1,4 +1,5 @@
 /** Membership state: the tables and the shape of their rows. */
+import { defineTable } from '../table.js';
 
 export const ORG_TABLE = 'membership_org';
 export const KEY_TABLE = 'membership_key';
@@ -82,3 +83,12 @@ export interface ConsortiumRow {
 export const MEMBER_COUNT_MAX = 256;
 /** An open proposal lapses after this long, measured in block time. */
 export const PROPOSAL_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** The typed tables of membership state. */
+export const ORGS = defineTable<OrgRow>(ORG_TABLE);
+export const KEYS = defineTable<KeyRow>(KEY_TABLE);
+export const PRACTITIONERS = defineTable<PractitionerRow>(PRACTITIONER_TABLE);
+export const PATIENTS = defineTable<PatientRow>(PATIENT_TABLE);
+export const PROPOSALS = defineTable<ProposalRow>(PROPOSAL_TABLE);
+/** One row, at CONSORTIUM_KEY. */
+export const CONSORTIUM = defineTable<ConsortiumRow>(CONSORTIUM_TABLE);

@@ -8,12 +8,12 @@ import type { Transaction } from '../../ledger/index.js';
 import { auditWrites } from '../audit/index.js';
 import { onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type Signer, type TxContext } from '../contract.js';
-import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
+import type { Refusal } from '../refusals.js';
+import { PATIENTS } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import { legalBasisField, recordIdField } from './record-body.js';
-import { ERASURE_TABLE, RECORD_TABLE, type ErasureRow, type RecordRow } from './tables.js';
+import { ERASURE_TABLE, ERASURES, RECORD_TABLE, RECORDS, type ErasureRow, type RecordRow } from './tables.js';
 
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 /**
  * Executes `records.erase`: { recordId, legalBasis? }. Signed by the record's patient, or by the
@@ -25,7 +25,7 @@ export function executeErase(state: StateReader, tx: Transaction, context: TxCon
   const recordId = recordIdField(tx.body);
   const legalBasis = legalBasisField(tx.body);
   if (recordId === undefined || legalBasis === undefined) return refuse('invalid:bad-body');
-  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  const record = RECORDS.get(state, recordId);
   if (record === undefined) return refuse('denied:no-such-record');
   const requester = erasureRequester(state, record, context.signer, legalBasis);
   if (typeof requester === 'string') return refuse(requester);
@@ -51,10 +51,10 @@ export function executeErasureReceipt(state: StateReader, tx: Transaction, conte
   if (!onlyFields(tx.body, ['recordId'])) return refuse('invalid:bad-body');
   const recordId = recordIdField(tx.body);
   if (recordId === undefined) return refuse('invalid:bad-body');
-  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  const record = RECORDS.get(state, recordId);
   if (record === undefined) return refuse('denied:no-such-record');
   if (record.status !== 'erased') return refuse('denied:not-erased');
-  const erasure = state.get(ERASURE_TABLE, recordId) as unknown as ErasureRow;
+  const erasure = ERASURES.get(state, recordId)!;
   const org = context.signer.org;
   // hasOwn, not `confirmations[org] !== undefined`: an org id such as 'constructor' names an inherited member.
   if (Object.hasOwn(erasure.confirmations, org)) return refuse('denied:already-confirmed');
@@ -68,7 +68,7 @@ export function executeErasureReceipt(state: StateReader, tx: Transaction, conte
 function erasureRequester(state: StateReader, record: RecordRow, signer: Signer, legalBasis: string | null): ErasureRow['requestedBy'] | Refusal {
   if (signer.role === 'patient') return signer.subject === record.patientId ? { role: 'patient', subject: signer.subject } : 'denied:not-entitled';
   if (signer.role !== 'org') return 'denied:not-entitled';
-  const patient = record.patientId === null ? undefined : (state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined);
+  const patient = record.patientId === null ? undefined : PATIENTS.get(state, record.patientId);
   if (signer.org !== record.org && signer.org !== patient?.homeOrg) return 'denied:not-entitled';
   return legalBasis === null ? 'denied:legal-basis-required' : { role: 'org', subject: signer.org };
 }

@@ -8,12 +8,13 @@ import type { JsonValue } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
 import { auditWrites } from '../audit/index.js';
 import { countField, hex32Field, idField, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
-import { coversRecord, GRANT_TABLE, type GrantRow } from '../consent/index.js';
+import { coversRecord, GRANTS, type GrantRow } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import type { StateReader, Write } from '../state.js';
 import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX, RECORD_VERSION_MAX } from './limits.js';
 import { granteeKey } from './recipients.js';
-import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from './tables.js';
+import { RECORDS, VERSION_TABLE, VERSIONS, versionKey, type VersionRow } from './tables.js';
 
 interface Share {
   recordId: string;
@@ -29,7 +30,7 @@ export function executeShareKeys(state: StateReader, tx: Transaction, context: T
   const grantId = idField(tx.body, 'grantId');
   const shares = sharesOf(tx.body['shares']);
   if (grantId === undefined || shares === undefined) return refuse('invalid:bad-body');
-  const grant = state.get(GRANT_TABLE, grantId) as GrantRow | undefined;
+  const grant = GRANTS.get(state, grantId);
   if (grant === undefined || grant.patientId !== context.signer.subject) return refuse('denied:no-such-grant');
   if (grant.status !== 'active' || !grant.actions.includes('read')) return refuse('denied:grant-not-readable');
   const recipient = granteeKey(state, grant.grantee);
@@ -48,11 +49,11 @@ export function executeShareKeys(state: StateReader, tx: Transaction, context: T
 }
 
 /** The version a share names, when the grant covers it; otherwise the refusal. */
-function sharedVersion(state: StateReader, grant: GrantRow, share: Share, time: number): VersionRow | `denied:${string}` {
-  const record = state.get(RECORD_TABLE, share.recordId) as RecordRow | undefined;
+function sharedVersion(state: StateReader, grant: GrantRow, share: Share, time: number): VersionRow | Refusal {
+  const record = RECORDS.get(state, share.recordId);
   if (record === undefined || record.patientId !== grant.patientId) return 'denied:no-such-record';
   if (record.status === 'erased') return 'denied:record-erased';
-  const version = state.get(VERSION_TABLE, versionKey(share.recordId, share.version)) as VersionRow | undefined;
+  const version = VERSIONS.get(state, versionKey(share.recordId, share.version));
   if (version === undefined || version.ciphertextHash === null) return 'denied:no-such-version';
   const labels = version.securityLabels.map((label) => label.code);
   const outside = coversRecord(grant, { recordId: share.recordId, resourceType: record.resourceType, labels, time });

@@ -1,6 +1,6 @@
 /** Who a record version's data key must be wrapped for (DESIGN.md, Encryption). */
 import { readGrantsCovering } from '../consent/index.js';
-import { consentModelOf, ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, type OrgRow, type PatientRow, type PractitionerRow } from '../membership/index.js';
+import { consentModelOf, ORGS, PATIENTS, PRACTITIONERS } from '../membership/index.js';
 import type { StateReader } from '../state.js';
 import type { SecurityLabel } from './tables.js';
 
@@ -28,20 +28,20 @@ export interface RecipientQuery {
  * Throws RangeError naming `patientId` or `orgIds` when state holds no such patient or organisation.
  */
 export function requiredRecipients(state: StateReader, query: RecipientQuery): string[] {
-  const orgKeys = query.orgIds.map((orgId) => (state.get(ORG_TABLE, orgId) as OrgRow | undefined)?.encryptionKey);
+  const orgKeys = query.orgIds.map((orgId) => ORGS.get(state, orgId)?.encryptionKey);
   if (orgKeys.some((key) => key === undefined)) throw new RangeError('orgIds names no organisation');
   if (query.patientId === null) return [...new Set(orgKeys as string[])].sort();
-  const patient = state.get(PATIENT_TABLE, query.patientId) as PatientRow | undefined;
+  const patient = PATIENTS.get(state, query.patientId);
   if (patient === undefined) throw new RangeError('patientId names no registered patient');
   const labels = query.securityLabels.map((label) => label.code);
   const grants = readGrantsCovering(state, { patientId: query.patientId, recordId: query.recordId, resourceType: query.resourceType, labels, time: query.time });
   const grantees = grants.map((grant) => granteeKey(state, grant.grantee)).filter((key): key is string => key !== undefined);
-  const home = consentModelOf(state) === 'opt-out' ? [(state.get(ORG_TABLE, patient.homeOrg) as unknown as OrgRow).encryptionKey] : [];
+  const home = consentModelOf(state) === 'opt-out' ? [ORGS.get(state, patient.homeOrg)!.encryptionKey] : [];
   return [...new Set([patient.encryptionKey, ...(orgKeys as string[]), ...home, ...grantees])].sort();
 }
 
 /** The encryption key of a grantee, or undefined when it no longer exists. */
 export function granteeKey(state: StateReader, grantee: { kind: 'practitioner' | 'organisation'; id: string }): string | undefined {
-  if (grantee.kind === 'organisation') return (state.get(ORG_TABLE, grantee.id) as OrgRow | undefined)?.encryptionKey;
-  return (state.get(PRACTITIONER_TABLE, grantee.id) as PractitionerRow | undefined)?.encryptionKey;
+  if (grantee.kind === 'organisation') return ORGS.get(state, grantee.id)?.encryptionKey;
+  return PRACTITIONERS.get(state, grantee.id)?.encryptionKey;
 }

@@ -1,4 +1,5 @@
 /** Records state: the tables and the shape of their rows. Contents never appear here, only anchors. */
+import { defineTable } from '../table.js';
 import { RECORD_VERSION_MAX, VERSION_KEY_DIGITS } from './limits.js';
 
 /** recordId → RecordRow. */
@@ -85,3 +86,8 @@ export function versionKey(recordId: string, version: number): string {
   }
   return `${recordId}/${String(version).padStart(VERSION_KEY_DIGITS, '0')}`;
 }
+
+/** The typed tables of records state. */
+export const RECORDS = defineTable<RecordRow>(RECORD_TABLE);
+export const VERSIONS = defineTable<VersionRow>(VERSION_TABLE);
+export const ERASURES = defineTable<ErasureRow>(ERASURE_TABLE);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { sha256, sha256Hex, signingKeyFromSeed, toHex, x25519FromPrivate, type X25519KeyPair } from '../../crypto/index.js';
 import { signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
 import { TestChain as BaseTestChain } from '../test-chain.js';
-import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type VersionRow } from './tables.js';
+import { RECORDS, VERSIONS, versionKey, type RecordRow, type VersionRow } from './tables.js';
 
 export { idOf, T0 } from '../test-chain.js';
 
@@ -33,11 +33,11 @@ export class Actor {
 /** The shared test chain, with record lookups. */
 export class TestChain extends BaseTestChain {
   record(recordId: string): RecordRow | undefined {
-    return this.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+    return RECORDS.get(this, recordId);
   }
 
   version(recordId: string, version: number): VersionRow | undefined {
-    return this.get(VERSION_TABLE, versionKey(recordId, version)) as VersionRow | undefined;
+    return VERSIONS.get(this, versionKey(recordId, version));
   }
 }
 

@@ -8,14 +8,14 @@
 import type { Transaction } from '../../ledger/index.js';
 import { idField, onlyFields, stringField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
+import type { Refusal } from '../refusals.js';
 import { writeRefusal } from '../consent/index.js';
-import { PATIENT_TABLE, type PatientRow } from '../membership/index.js';
+import { PATIENTS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { CONTENT_FIELDS, recordIdField, RESOURCE_TYPE_PATTERN, versionContent, versionField, type VersionContent } from './record-body.js';
 import { requiredRecipients } from './recipients.js';
-import { RECORD_TABLE, VERSION_TABLE, versionKey, type RecordRow, type SecurityLabel, type VersionKind, type VersionRow } from './tables.js';
+import { RECORD_TABLE, RECORDS, VERSION_TABLE, VERSIONS, versionKey, type RecordRow, type SecurityLabel, type VersionKind, type VersionRow } from './tables.js';
 
-type Refusal = `denied:${string}` | `invalid:${string}`;
 
 const ANCHOR_FIELDS = ['recordId', 'patientId', 'resourceType', 'version', ...CONTENT_FIELDS];
 const SUPERSEDE_FIELDS = ['recordId', 'version', ...CONTENT_FIELDS];
@@ -35,8 +35,8 @@ export function executeAnchor(state: StateReader, tx: Transaction, context: TxCo
   const content = versionContent(tx.body);
   if (recordId === undefined || patientId === undefined || resourceType === undefined || content === undefined) return refuse('invalid:bad-body');
   if (versionField(tx.body) !== 1) return refuse('invalid:bad-body');
-  if (state.get(RECORD_TABLE, recordId) !== undefined) return refuse('denied:record-exists');
-  if (patientId !== null && state.get(PATIENT_TABLE, patientId) === undefined) return refuse('denied:no-such-patient');
+  if (RECORDS.get(state, recordId) !== undefined) return refuse('denied:record-exists');
+  if (patientId !== null && PATIENTS.get(state, patientId) === undefined) return refuse('denied:no-such-patient');
   const record: RecordRow = { recordId, patientId, resourceType, org: context.signer.org, latestVersion: 1, status: 'active', updatedAt: context.block.time };
   return writeVersion(state, context, record, 'anchor', content);
 }
@@ -63,7 +63,7 @@ export function executeTombstone(state: StateReader, tx: Transaction, context: T
   if (recordId === undefined || version === undefined) return refuse('invalid:bad-body');
   const record = nextVersionOf(state, recordId, version, context.block.time);
   if (typeof record === 'string') return refuse(record);
-  const latest = state.get(VERSION_TABLE, versionKey(recordId, version - 1)) as VersionRow | undefined;
+  const latest = VERSIONS.get(state, versionKey(recordId, version - 1));
   const refusal = writerRefusal(state, context, record, latest?.securityLabels ?? []);
   if (refusal !== undefined) return refuse(refusal);
   const row: VersionRow = {
@@ -79,7 +79,7 @@ export function executeTombstone(state: StateReader, tx: Transaction, context: T
 
 /** `recordId`'s row advanced to `version` at `time`, when the record is active and `version` is its next one. */
 function nextVersionOf(state: StateReader, recordId: string, version: number, time: number): RecordRow | Refusal {
-  const record = state.get(RECORD_TABLE, recordId) as RecordRow | undefined;
+  const record = RECORDS.get(state, recordId);
   if (record === undefined) return 'denied:no-such-record';
   if (record.status !== 'active') return `denied:record-${record.status}`;
   if (version !== record.latestVersion + 1) return 'denied:version-conflict';
@@ -90,7 +90,7 @@ function nextVersionOf(state: StateReader, recordId: string, version: number, ti
 function writerRefusal(state: StateReader, context: TxContext, record: RecordRow, labels: readonly SecurityLabel[]): Refusal | undefined {
   // A directory record is its organisation's to keep.
   if (record.patientId === null) return context.signer.org === record.org ? undefined : 'denied:not-your-record';
-  const patient = state.get(PATIENT_TABLE, record.patientId) as PatientRow | undefined;
+  const patient = PATIENTS.get(state, record.patientId);
   if (patient === undefined) return 'denied:no-such-patient';
   const query = {
     patientId: record.patientId,
