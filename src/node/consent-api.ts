@@ -3,7 +3,7 @@
  * of the home organisation and the break-the-glass choice, signed with the patient's key inside their session; and, when a grant
  * commits, the automatic key sharing that makes it effective (DESIGN.md, Encryption).
  */
-import { GRANTS, grantsOf, PATIENTS, restrictionsOf, type GrantRow, type GrantTerms, type RestrictionRow, type RestrictionTerms, type WriteSetEntry } from '../contracts/index.js';
+import { CONSENT_GRANT, CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS, CONSENT_UPDATE, GRANTS, grantsOf, PATIENTS, restrictionsOf, type GrantRow, type GrantTerms, type RestrictionRow, type RestrictionTerms, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { AccessHost } from './access-api.js';
 import { keyShareBodies } from './key-sharing.js';
@@ -22,17 +22,17 @@ export class NodeConsent {
 
   /** Grants `terms` as `grantId`; resolves with the committed status. */
   grant(patientId: string, grantId: string, terms: GrantTerms): Promise<string> {
-    return this.#commit(patientId, 'consent.grant', { grantId, ...termsBody(terms) });
+    return this.#commit(patientId, CONSENT_GRANT.type, CONSENT_GRANT.build({ grantId, terms }));
   }
 
   /** Replaces the terms of an active grant; resolves with the committed status. */
   update(patientId: string, grantId: string, terms: GrantTerms): Promise<string> {
-    return this.#commit(patientId, 'consent.update', { grantId, ...termsBody(terms) });
+    return this.#commit(patientId, CONSENT_UPDATE.type, CONSENT_UPDATE.build({ grantId, terms }));
   }
 
   /** Revokes a grant from the next block on; resolves with the committed status. */
   revoke(patientId: string, grantId: string): Promise<string> {
-    return this.#commit(patientId, 'consent.revoke', { grantId });
+    return this.#commit(patientId, CONSENT_REVOKE.type, CONSENT_REVOKE.build({ grantId }));
   }
 
   /** Every restriction of `patientId`, active or lifted. */
@@ -42,18 +42,17 @@ export class NodeConsent {
 
   /** Withholds what `terms` cover from the patient's home organisation, as `restrictionId`; resolves with the committed status. */
   restrict(patientId: string, restrictionId: string, terms: RestrictionTerms): Promise<string> {
-    const body = { restrictionId, resourceTypes: [...terms.resourceTypes], labels: [...terms.labels], practitionerIds: [...terms.practitionerIds] };
-    return this.#commit(patientId, 'consent.restrict', body);
+    return this.#commit(patientId, CONSENT_RESTRICT.type, CONSENT_RESTRICT.build({ restrictionId, terms }));
   }
 
   /** Lifts a restriction from the next block on; resolves with the committed status. */
   liftRestriction(patientId: string, restrictionId: string): Promise<string> {
-    return this.#commit(patientId, 'consent.lift-restriction', { restrictionId });
+    return this.#commit(patientId, CONSENT_LIFT_RESTRICTION.type, CONSENT_LIFT_RESTRICTION.build({ restrictionId }));
   }
 
   /** Opts the patient in to or out of break-the-glass; resolves with the committed status. */
   setBreakTheGlass(patientId: string, optIn: boolean): Promise<string> {
-    return this.#commit(patientId, 'consent.set-break-the-glass', { optIn });
+    return this.#commit(patientId, CONSENT_SET_BREAK_THE_GLASS.type, CONSENT_SET_BREAK_THE_GLASS.build({ optIn }));
   }
 
   /**
@@ -90,16 +89,4 @@ export class NodeConsent {
   async #commit(patientId: string, type: string, body: JsonObject): Promise<string> {
     return (await this.host.submitAndWait(this.host.records.signer('patient', patientId).sign(type, body))).status;
   }
-}
-
-function termsBody(terms: GrantTerms): JsonObject {
-  return {
-    grantee: { ...terms.grantee },
-    actions: [...terms.actions],
-    resourceTypes: [...terms.resourceTypes],
-    recordIds: [...terms.recordIds],
-    excludeLabels: [...terms.excludeLabels],
-    purposes: [...terms.purposes],
-    period: { ...terms.period },
-  };
 }

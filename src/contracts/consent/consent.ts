@@ -6,14 +6,13 @@
  */
 import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
-import { booleanField, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext, contractOf } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import { ORGS, PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
-import { grantTerms, TERM_FIELDS } from './grant-body.js';
 import { GRANT_COUNT_MAX } from './limits.js';
 import { executeLiftRestriction, executeRestrict } from './restriction.js';
+import { CONSENT_GRANT, CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS, CONSENT_UPDATE } from './txs.js';
 import { GRANT_TABLE, GRANTS, PATIENT_CONSENT_TABLE, PATIENT_CONSENTS, PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
 
 /** The patient's consent row, or the default: no grants, break-the-glass opted out. */
@@ -30,10 +29,9 @@ export function grantsOf(state: StateReader, patientId: string): GrantRow[] {
 /** Executes `consent.grant`: { grantId, grantee, actions, resourceTypes, recordIds, excludeLabels, purposes, period }. */
 function executeGrant(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
-  if (!onlyFields(tx.body, ['grantId', ...TERM_FIELDS])) return refuse('invalid:bad-body');
-  const grantId = idField(tx.body, 'grantId');
-  const terms = grantTerms(tx.body);
-  if (grantId === undefined || terms === undefined) return refuse('invalid:bad-body');
+  const body = CONSENT_GRANT.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { grantId, terms } = body;
   if (GRANTS.get(state, grantId) !== undefined) return refuse('denied:grant-exists');
   if (!granteeExists(state, terms.grantee)) return refuse('denied:no-such-grantee');
   const patientId = context.signer.subject;
@@ -54,10 +52,10 @@ function executeGrant(state: StateReader, tx: Transaction, context: TxContext): 
 /** Executes `consent.update`: the grant's id and its new terms, replacing the old ones from this block on. */
 function executeUpdate(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
-  if (!onlyFields(tx.body, ['grantId', ...TERM_FIELDS])) return refuse('invalid:bad-body');
-  const terms = grantTerms(tx.body);
-  if (terms === undefined) return refuse('invalid:bad-body');
-  const grant = ownActiveGrant(state, tx, context);
+  const body = CONSENT_UPDATE.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { terms } = body;
+  const grant = ownActiveGrant(state, body.grantId, context);
   if (typeof grant === 'string') return refuse(grant);
   if (!granteeExists(state, terms.grantee)) return refuse('denied:no-such-grantee');
   const row: GrantRow = { ...grant, ...terms, version: grant.version + 1, updatedAt: context.block.time };
@@ -70,8 +68,9 @@ function executeUpdate(state: StateReader, tx: Transaction, context: TxContext):
 /** Executes `consent.revoke`: { grantId }. Effective from this block: no serving and no key sharing after it. */
 function executeRevoke(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
-  if (!onlyFields(tx.body, ['grantId'])) return refuse('invalid:bad-body');
-  const grant = ownActiveGrant(state, tx, context);
+  const body = CONSENT_REVOKE.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const grant = ownActiveGrant(state, body.grantId, context);
   if (typeof grant === 'string') return refuse(grant);
   const row: GrantRow = { ...grant, status: 'revoked', version: grant.version + 1, updatedAt: context.block.time, revokedAt: context.block.time };
   return accept(
@@ -83,9 +82,9 @@ function executeRevoke(state: StateReader, tx: Transaction, context: TxContext):
 /** Executes `consent.set-break-the-glass`: { optIn }. */
 function executeSetBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
-  if (!onlyFields(tx.body, ['optIn'])) return refuse('invalid:bad-body');
-  const optIn = booleanField(tx.body, 'optIn');
-  if (optIn === undefined) return refuse('invalid:bad-body');
+  const body = CONSENT_SET_BREAK_THE_GLASS.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { optIn } = body;
   const patientId = context.signer.subject;
   const consent: PatientConsentRow = { ...patientConsent(state, patientId), breakTheGlass: optIn ? 'opt-in' : 'opt-out' };
   const audit = auditWrites(state, patientId, { kind: 'break-the-glass-setting', actor: patientActor(context), reason: consent.breakTheGlass }, context);
@@ -94,10 +93,7 @@ function executeSetBreakTheGlass(state: StateReader, tx: Transaction, context: T
   ]);
 }
 
-function ownActiveGrant(state: StateReader, tx: Transaction, context: TxContext): GrantRow | Refusal {
-  if (context.signer.role !== 'patient') return 'denied:not-a-patient';
-  const grantId = idField(tx.body, 'grantId');
-  if (grantId === undefined) return 'invalid:bad-body';
+function ownActiveGrant(state: StateReader, grantId: string, context: TxContext): GrantRow | Refusal {
   const grant = GRANTS.get(state, grantId);
   if (grant === undefined || grant.patientId !== context.signer.subject) return 'denied:no-such-grant';
   return grant.status === 'active' ? grant : 'denied:grant-revoked';
@@ -123,11 +119,11 @@ export const consentContract = contractOf({
   tables: [GRANT_TABLE, PATIENT_CONSENT_TABLE, RESTRICTION_TABLE, PATIENT_RESTRICTION_TABLE],
   appendsTo: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE],
   handlers: {
-    'consent.grant': executeGrant,
-    'consent.update': executeUpdate,
-    'consent.revoke': executeRevoke,
-    'consent.set-break-the-glass': executeSetBreakTheGlass,
-    'consent.restrict': executeRestrict,
-    'consent.lift-restriction': executeLiftRestriction,
+    [CONSENT_GRANT.type]: executeGrant,
+    [CONSENT_UPDATE.type]: executeUpdate,
+    [CONSENT_REVOKE.type]: executeRevoke,
+    [CONSENT_SET_BREAK_THE_GLASS.type]: executeSetBreakTheGlass,
+    [CONSENT_RESTRICT.type]: executeRestrict,
+    [CONSENT_LIFT_RESTRICTION.type]: executeLiftRestriction,
   },
 });

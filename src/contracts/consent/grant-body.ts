@@ -1,8 +1,8 @@
-/** Reading a grant's terms out of a transaction body, refusing any shape it does not expect. */
+/** Reading a grant's or a restriction's terms out of a transaction body, refusing any shape it does not expect, and writing them into one. */
 import type { JsonObject } from '../../ledger/index.js';
 import { CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN, stringField, stringSetField } from '../body.js';
 import { GRANT_LIST_COUNT_MAX } from './limits.js';
-import { CONSENT_ACTIONS, type ConsentAction, type Grantee, type GrantTerms } from './tables.js';
+import { CONSENT_ACTIONS, type ConsentAction, type Grantee, type GrantTerms, type RestrictionTerms } from './tables.js';
 
 /** The fields of a grant body besides its id. */
 export const TERM_FIELDS = ['grantee', 'actions', 'resourceTypes', 'recordIds', 'excludeLabels', 'purposes', 'period'] as const;
@@ -37,4 +37,34 @@ export function periodField(body: JsonObject): { start: number; end: number | nu
   const end = value['end'] === null ? null : countField(value, 'end');
   if (start === undefined || end === undefined || (end !== null && end <= start)) return undefined;
   return { start, end };
+}
+
+/** The body fields that carry `terms`: what grantTerms reads back. */
+export function termsBody(terms: GrantTerms): JsonObject {
+  return {
+    grantee: { ...terms.grantee },
+    actions: [...terms.actions],
+    resourceTypes: [...terms.resourceTypes],
+    recordIds: [...terms.recordIds],
+    excludeLabels: [...terms.excludeLabels],
+    purposes: [...terms.purposes],
+    period: { ...terms.period },
+  };
+}
+
+/** The fields of a restriction body besides its id. */
+export const RESTRICTION_FIELDS = ['resourceTypes', 'labels', 'practitionerIds'] as const;
+
+/** The terms in a restriction body, or undefined when any list is missing or malformed. */
+export function restrictionTerms(body: JsonObject): RestrictionTerms | undefined {
+  const resourceTypes = stringSetField(body, 'resourceTypes', RESOURCE_TYPE_PATTERN, GRANT_LIST_COUNT_MAX);
+  const labels = stringSetField(body, 'labels', CODE_PATTERN, GRANT_LIST_COUNT_MAX);
+  const practitionerIds = stringSetField(body, 'practitionerIds', ID_PATTERN, GRANT_LIST_COUNT_MAX);
+  if (resourceTypes === undefined || labels === undefined || practitionerIds === undefined) return undefined;
+  return { resourceTypes, labels, practitionerIds };
+}
+
+/** The body fields that carry restriction `terms`. */
+export function restrictionBody(terms: RestrictionTerms): JsonObject {
+  return { resourceTypes: [...terms.resourceTypes], labels: [...terms.labels], practitionerIds: [...terms.practitionerIds] };
 }

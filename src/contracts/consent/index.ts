@@ -5,3 +5,4 @@ export { HOME_ORGANISATION_PURPOSES, restrictionCovering, type RestrictionQuery 
 export { GRANT_COUNT_MAX, GRANT_LIST_COUNT_MAX, RESTRICTION_COUNT_MAX } from './limits.js';
 export { restrictionsOf } from './restriction.js';
 export * from './tables.js';
+export * from './txs.js';

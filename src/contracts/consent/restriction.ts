@@ -6,15 +6,12 @@
  */
 import type { Transaction } from '../../ledger/index.js';
 import { auditWrites } from '../audit/index.js';
-import { CODE_PATTERN, ID_PATTERN, idField, onlyFields, RESOURCE_TYPE_PATTERN, stringSetField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import { PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
-import { GRANT_LIST_COUNT_MAX, RESTRICTION_COUNT_MAX } from './limits.js';
-import { PATIENT_RESTRICTION_TABLE, PATIENT_RESTRICTIONS, RESTRICTION_TABLE, RESTRICTIONS, type PatientRestrictionsRow, type RestrictionRow, type RestrictionTerms } from './tables.js';
-
-/** The fields of a restriction body besides its id. */
-export const RESTRICTION_FIELDS = ['resourceTypes', 'labels', 'practitionerIds'] as const;
+import { RESTRICTION_COUNT_MAX } from './limits.js';
+import { PATIENT_RESTRICTION_TABLE, PATIENT_RESTRICTIONS, RESTRICTION_TABLE, RESTRICTIONS, type PatientRestrictionsRow, type RestrictionRow } from './tables.js';
+import { CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT } from './txs.js';
 
 /** Every restriction of `patientId`, active or lifted, by restriction id. */
 export function restrictionsOf(state: StateReader, patientId: string): RestrictionRow[] {
@@ -22,22 +19,12 @@ export function restrictionsOf(state: StateReader, patientId: string): Restricti
   return (row?.restrictions ?? []).map((restrictionId) => RESTRICTIONS.get(state, restrictionId)!);
 }
 
-/** The terms in a restriction body, or undefined when any list is missing or malformed. */
-export function restrictionTerms(body: Transaction['body']): RestrictionTerms | undefined {
-  const resourceTypes = stringSetField(body, 'resourceTypes', RESOURCE_TYPE_PATTERN, GRANT_LIST_COUNT_MAX);
-  const labels = stringSetField(body, 'labels', CODE_PATTERN, GRANT_LIST_COUNT_MAX);
-  const practitionerIds = stringSetField(body, 'practitionerIds', ID_PATTERN, GRANT_LIST_COUNT_MAX);
-  if (resourceTypes === undefined || labels === undefined || practitionerIds === undefined) return undefined;
-  return { resourceTypes, labels, practitionerIds };
-}
-
 /** Executes `consent.restrict`: { restrictionId, resourceTypes, labels, practitionerIds }. */
 export function executeRestrict(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
-  if (!onlyFields(tx.body, ['restrictionId', ...RESTRICTION_FIELDS])) return refuse('invalid:bad-body');
-  const restrictionId = idField(tx.body, 'restrictionId');
-  const terms = restrictionTerms(tx.body);
-  if (restrictionId === undefined || terms === undefined) return refuse('invalid:bad-body');
+  const body = CONSENT_RESTRICT.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { restrictionId, terms } = body;
   if (RESTRICTIONS.get(state, restrictionId) !== undefined) return refuse('denied:restriction-exists');
   if (!terms.practitionerIds.every((id) => PRACTITIONERS.get(state, id) !== undefined)) return refuse('denied:no-such-practitioner');
   const patientId = context.signer.subject;
@@ -54,9 +41,9 @@ export function executeRestrict(state: StateReader, tx: Transaction, context: Tx
 /** Executes `consent.lift-restriction`: { restrictionId }. Effective from this block. */
 export function executeLiftRestriction(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
-  if (!onlyFields(tx.body, ['restrictionId'])) return refuse('invalid:bad-body');
-  const restrictionId = idField(tx.body, 'restrictionId');
-  if (restrictionId === undefined) return refuse('invalid:bad-body');
+  const body = CONSENT_LIFT_RESTRICTION.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { restrictionId } = body;
   const row = RESTRICTIONS.get(state, restrictionId);
   if (row === undefined || row.patientId !== context.signer.subject) return refuse('denied:no-such-restriction');
   if (row.status !== 'active') return refuse('denied:restriction-lifted');
