@@ -75,6 +75,24 @@ test('no module imports from a layer above it, or past another layer\'s index.ts
   assert.deepEqual(layeringViolations(files), []);
 });
 
+/** The FHIR and HTTP layers see a node only through NodeFacade (src/node/node-facade.ts). */
+function facadeViolations(files: SourceFiles): string[] {
+  return [...files]
+    .filter(([path]) => /^src\/(fhir|api)\//.test(path) && !isTestOnly(path) && /\bChartChainNode\b/.test(files.get(path)!))
+    .map(([path]) => `${path}: names ChartChainNode, not NodeFacade`);
+}
+
+test('the FHIR and HTTP layers use the node through its facade alone', () => {
+  const files: SourceFiles = new Map(listSources(join(root, 'src')).map((path) => [relative(root, path), readFileSync(path, 'utf8')]));
+  assert.deepEqual(facadeViolations(files), []);
+  const planted: SourceFiles = new Map([
+    ['src/api/reach.ts', "import type { ChartChainNode } from '../node/index.js';"],
+    ['src/api/fine.ts', "import type { NodeFacade } from '../node/index.js';"],
+    ['src/api/fine.test.ts', "import { ChartChainNode } from '../node/index.js';"],
+  ]);
+  assert.deepEqual(facadeViolations(planted), ['src/api/reach.ts: names ChartChainNode, not NodeFacade']);
+});
+
 test('the check catches a wrong arrow, a deep import and a package in the core', () => {
   const files: SourceFiles = new Map([
     ['src/ledger/bad.ts', "import { ChainStore } from '../storage/index.js';"],

@@ -8,7 +8,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_ENTRY_TABLE, AUDIT_ENTRIES, type AuditEntry } from '../contracts/index.js';
 import { fhirPatientOf, fhirReferenceOf } from '../fhir/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AuthServer } from './auth/index.js';
 import { ledgerGuard } from './ledger-auth.js';
@@ -38,7 +38,7 @@ export interface AccessHit {
 }
 
 /** Registers the route, for auditors and system clients of member organisations. */
-export function registerAccessSearch(app: FastifyInstance, node: ChartChainNode, auth: AuthServer | undefined): void {
+export function registerAccessSearch(app: FastifyInstance, node: NodeFacade, auth: AuthServer | undefined): void {
   app.get<{ Querystring: Record<string, unknown> }>('/ledger/accesses', { onRequest: ledgerGuard(node, auth, 'audit') }, async (request) => {
     const query = accessQuery(request.query);
     const { hits, scanned } = await scan(node, query);
@@ -78,13 +78,13 @@ function newest(hits: AccessHit[], limit: number): AccessHit[] {
 }
 
 /** The newest matching entries (one more than `limit`, to tell a truncated answer), and how many entries were read. */
-async function scan(node: ChartChainNode, query: AccessQuery): Promise<{ hits: AccessHit[]; scanned: number }> {
-  const keys = node.store.stateKeys(AUDIT_ENTRY_TABLE);
+async function scan(node: NodeFacade, query: AccessQuery): Promise<{ hits: AccessHit[]; scanned: number }> {
+  const keys = node.ledger.stateKeys(AUDIT_ENTRY_TABLE);
   let hits: AccessHit[] = [];
   for (let at = 0; at < keys.length; at += SLICE) {
     if (at > 0) await yieldToLoop();
     for (const key of keys.slice(at, at + SLICE)) {
-      const entry = AUDIT_ENTRIES.get(node.store.state, key);
+      const entry = AUDIT_ENTRIES.get(node.ledger.state, key);
       if (entry === undefined || !matches(entry, query)) continue;
       const patient = key.slice(0, key.lastIndexOf('|'));
       hits.push({ patient, patientRef: `Patient/${fhirPatientOf(node, patient)}`, entry, record: entry.recordId === null ? null : (fhirReferenceOf(node, entry.recordId) ?? null) });

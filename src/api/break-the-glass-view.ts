@@ -5,7 +5,7 @@
  * organisation or the patient, whose keys they are sealed to; what cannot be opened is null.
  */
 import { AUDIT_ENTRIES, auditCount, auditKey, BTG_TABLE, BREAK_THE_GLASS, type AuditEntry, type BreakTheGlassRow } from '../contracts/index.js';
-import { inclusionProof, type ChartChainNode, type NoteReader } from '../node/index.js';
+import { type NodeFacade, type NoteReader } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AccessGrant } from './auth/index.js';
 import { homePatientOf } from './ledger-auth.js';
@@ -33,7 +33,7 @@ export interface BreakTheGlassItem {
 }
 
 /** Who reads events: an auditor of this organisation reads as the organisation, a patient at home as themself; a 403 for anyone else. */
-export function eventReaderOf(node: ChartChainNode, grant: AccessGrant): NoteReader {
+export function eventReaderOf(node: NodeFacade, grant: AccessGrant): NoteReader {
   const { kind, org } = grant.principal;
   if (kind === 'auditor' && org === node.config.orgId) return { kind: 'organisation' };
   if (kind === 'patient') return { kind: 'patient', patientId: homePatientOf(node, grant) };
@@ -41,21 +41,21 @@ export function eventReaderOf(node: ChartChainNode, grant: AccessGrant): NoteRea
 }
 
 /** The event `btgId` when `reader` may see it; undefined (a 404 to the caller) otherwise, so ids cannot be probed. */
-export function eventFor(node: ChartChainNode, reader: NoteReader, btgId: string): BreakTheGlassRow | undefined {
-  const row = BREAK_THE_GLASS.get(node.store.state, btgId);
+export function eventFor(node: NodeFacade, reader: NoteReader, btgId: string): BreakTheGlassRow | undefined {
+  const row = BREAK_THE_GLASS.get(node.ledger.state, btgId);
   return row !== undefined && concerns(node, reader, row) ? row : undefined;
 }
 
 /** The events `reader` may see with `status`, oldest first. */
-export function eventsFor(node: ChartChainNode, reader: NoteReader, status: BreakTheGlassStatus): BreakTheGlassRow[] {
-  return node.store
+export function eventsFor(node: NodeFacade, reader: NoteReader, status: BreakTheGlassStatus): BreakTheGlassRow[] {
+  return node.ledger
     .stateKeys(BTG_TABLE)
-    .map((btgId) => BREAK_THE_GLASS.get(node.store.state, btgId)!)
+    .map((btgId) => BREAK_THE_GLASS.get(node.ledger.state, btgId)!)
     .filter((row) => concerns(node, reader, row) && hasStatus(row, status))
     .sort((a, b) => a.start - b.start || (a.btgId < b.btgId ? -1 : 1));
 }
 
-function concerns(node: ChartChainNode, reader: NoteReader, row: BreakTheGlassRow): boolean {
+function concerns(node: NodeFacade, reader: NoteReader, row: BreakTheGlassRow): boolean {
   return reader.kind === 'organisation' ? row.org === node.config.orgId : row.patientId === reader.patientId;
 }
 
@@ -65,7 +65,7 @@ function hasStatus(row: BreakTheGlassRow, status: BreakTheGlassStatus): boolean 
 }
 
 /** `row` as served to `reader`, its reason and note opened for them (null when they cannot be). */
-export async function itemOf(node: ChartChainNode, reader: NoteReader, row: BreakTheGlassRow): Promise<BreakTheGlassItem> {
+export async function itemOf(node: NodeFacade, reader: NoteReader, row: BreakTheGlassRow): Promise<BreakTheGlassItem> {
   const texts = await node.breakTheGlass.texts(row.btgId, reader).catch(() => ({ reason: null, reviewNote: null }));
   const review = row.review === null ? null : { justified: row.review.justified, at: row.review.at };
   const { btgId, patientId, practitionerId, org, purpose, outcome, denial, start, end } = row;
@@ -73,14 +73,14 @@ export async function itemOf(node: ChartChainNode, reader: NoteReader, row: Brea
 }
 
 /** What the practitioner did in the patient's trail while the glass was broken: their entries in [start, end], the event's own aside. */
-export function readsDuring(node: ChartChainNode, row: BreakTheGlassRow): TrailItem[] {
-  const entryAt = (seq: number) => AUDIT_ENTRIES.get(node.store.state, auditKey(row.patientId, seq))!;
-  const count = auditCount(node.store.state, row.patientId);
+export function readsDuring(node: NodeFacade, row: BreakTheGlassRow): TrailItem[] {
+  const entryAt = (seq: number) => AUDIT_ENTRIES.get(node.ledger.state, auditKey(row.patientId, seq))!;
+  const count = auditCount(node.ledger.state, row.patientId);
   const items: TrailItem[] = [];
   for (let seq = firstAtOrAfter(entryAt, count, row.start); seq <= count; seq++) {
     const entry = entryAt(seq);
     if (entry.time > row.end) break;
-    if (byDuring(entry, row)) items.push(trailItemOf(node, { entry, proof: inclusionProof(node.store, entry.txId) }));
+    if (byDuring(entry, row)) items.push(trailItemOf(node, { entry, proof: node.ledger.inclusionProof(entry.txId) }));
   }
   return items;
 }

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENTS, type BreakTheGlassRow } from '../contracts/index.js';
 import { FhirError } from '../fhir/index.js';
-import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type ChartChainNode } from '../node/index.js';
+import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type NodeFacade } from '../node/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
 import { custodialHere } from './custodial-patient.js';
 import { jsonBody, send } from './fhir-json.js';
@@ -23,7 +23,7 @@ interface GlassRequest {
 }
 
 /** Registers the operations in `fhir`, the /fhir scope, whose onRequest hook has authenticated every caller (`callerOf`). */
-export function registerBreakTheGlassOperations(fhir: FastifyInstance, node: ChartChainNode, callerOf: (request: FastifyRequest) => FhirCaller): void {
+export function registerBreakTheGlassOperations(fhir: FastifyInstance, node: NodeFacade, callerOf: (request: FastifyRequest) => FhirCaller): void {
   fhir.post<{ Params: Params }>('/Patient/:id/$break-the-glass', async (request, reply) => {
     const caller = callerOf(request);
     if (caller.principal.kind !== 'practitioner' || !caller.allows('Patient', 'read')) throw FhirError.of(403, 'forbidden', 'only a practitioner with a token that reads Patients may break the glass');
@@ -36,7 +36,7 @@ export function registerBreakTheGlassOperations(fhir: FastifyInstance, node: Cha
 
   fhir.get<{ Params: Params }>('/Patient/:id/$break-the-glass-choice', async (request, reply) => {
     const patientId = ownPatient(node, callerOf(request), request.params.id, 'read');
-    return send(reply, 200, choice(patientConsent(node.store.state, patientId).breakTheGlass === 'opt-in'));
+    return send(reply, 200, choice(patientConsent(node.ledger.state, patientId).breakTheGlass === 'opt-in'));
   });
 
   fhir.post<{ Params: Params }>('/Patient/:id/$break-the-glass-choice', async (request, reply) => {
@@ -65,14 +65,14 @@ function glassRequest(resource: Parameters<typeof parametersOf>[0]): GlassReques
 }
 
 /** The pseudonym of the Patient whose FHIR id is `id`; a 404 when the ledger knows no such patient. */
-function knownPatient(node: ChartChainNode, id: string): string {
+function knownPatient(node: NodeFacade, id: string): string {
   const patientId = node.pseudonyms.patientIdOf(id);
-  if (patientId === undefined || PATIENTS.get(node.store.state, patientId) === undefined) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
+  if (patientId === undefined || PATIENTS.get(node.ledger.state, patientId) === undefined) throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
   return patientId;
 }
 
 /** Requests break-the-glass and waits for the contract's decision; its refusals in plain words. */
-async function breakGlass(node: ChartChainNode, caller: FhirCaller, patientId: string, asked: GlassRequest): Promise<BreakTheGlassRow> {
+async function breakGlass(node: NodeFacade, caller: FhirCaller, patientId: string, asked: GlassRequest): Promise<BreakTheGlassRow> {
   try {
     return await node.breakTheGlass.request(caller.principal, patientId, asked);
   } catch (error) {
@@ -96,7 +96,7 @@ function choice(optIn: boolean) {
 }
 
 /** The caller's own pseudonym when they are the patient `id` names and their token allows `interaction` on Consent; a 403 for anyone else. */
-function ownPatient(node: ChartChainNode, caller: FhirCaller, id: string, interaction: 'read' | 'update'): string {
+function ownPatient(node: NodeFacade, caller: FhirCaller, id: string, interaction: 'read' | 'update'): string {
   const { kind, id: self } = caller.principal;
   if (kind !== 'patient' || node.pseudonyms.patientIdOf(id) !== self || !caller.allows('Consent', interaction)) {
     throw FhirError.of(403, 'forbidden', `only the patient ${interaction === 'read' ? 'reads' : 'sets'} their own break-the-glass choice, with a token for their Consent`);

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RecordRow } from '../contracts/index.js';
 import { FhirError, recordOf } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode, ErasureStatus } from '../node/index.js';
+import type { NodeFacade, ErasureStatus } from '../node/index.js';
 import { custodialHere } from './custodial-patient.js';
 import { send } from './fhir-json.js';
 import type { FhirCaller } from './fhir-routes.js';
@@ -16,7 +16,7 @@ import type { FhirCaller } from './fhir-routes.js';
 type Params = { type: string; id: string };
 
 /** Registers the operations in `fhir`, the /fhir scope, whose onRequest hook has authenticated every caller (`callerOf`). */
-export function registerErasureOperations(fhir: FastifyInstance, node: ChartChainNode, callerOf: (request: FastifyRequest) => FhirCaller): void {
+export function registerErasureOperations(fhir: FastifyInstance, node: NodeFacade, callerOf: (request: FastifyRequest) => FhirCaller): void {
   fhir.post<{ Params: Params }>('/:type/:id/$erase', async (request, reply) => {
     const record = ownRecord(node, callerOf(request), request.params);
     if (record.status === 'erased') throw FhirError.of(410, 'deleted', `${request.params.type}/${request.params.id} was erased already`);
@@ -36,14 +36,14 @@ export function registerErasureOperations(fhir: FastifyInstance, node: ChartChai
   });
 }
 
-function knownRecord(node: ChartChainNode, { type, id }: Params): RecordRow {
+function knownRecord(node: NodeFacade, { type, id }: Params): RecordRow {
   const record = recordOf(node, type, id);
   if (record === undefined) throw FhirError.of(404, 'not-found', `${type}/${id} is not known`);
   return record;
 }
 
 /** The record when the caller is its patient, with a token that reads its type; otherwise the same 404 as for a record that does not exist. */
-function ownRecord(node: ChartChainNode, caller: FhirCaller, params: Params): RecordRow {
+function ownRecord(node: NodeFacade, caller: FhirCaller, params: Params): RecordRow {
   const record = recordOf(node, params.type, params.id);
   if (record === undefined || caller.principal.kind !== 'patient' || record.patientId !== caller.principal.id || !caller.allows(params.type, 'read')) {
     throw FhirError.of(404, 'not-found', `${params.type}/${params.id} is not known`);

@@ -9,7 +9,7 @@ import { CODE_PATTERN, type Principal } from '../contracts/index.js';
 import { capabilityStatement, defaultPurpose, etagOf, etagVersion, failureEntry, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type SearchCaller, type SearchFailure, type ServedVersion, type TypeHandler } from '../fhir/index.js';
 import { storageError, type RecordLedger } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
 import { registerErasureOperations } from './fhir-erasure.js';
 import { jsonBody, send } from './fhir-json.js';
@@ -47,7 +47,7 @@ export interface FhirRouteOptions {
  * Refusing plain HTTP from off this machine is buildServer's (transport-guard.ts), for every
  * prefix at once: an app that mounts these routes by itself must add that guard too.
  */
-export function registerFhirRoutes(app: FastifyInstance, node: ChartChainNode, authenticator: FhirAuth, options: FhirRouteOptions = {}): void {
+export function registerFhirRoutes(app: FastifyInstance, node: NodeFacade, authenticator: FhirAuth, options: FhirRouteOptions = {}): void {
   const auth = rateLimitedAuth(authenticator, options.rateLimit ?? FHIR_RATE_LIMIT_DEFAULT);
   const service = new FhirService(node, { ledger: options.ledger });
   const { records } = service;

@@ -5,13 +5,13 @@
  * built, the orderer connected); otherwise 503 naming each reason. Neither carries health data.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 
 /** A readiness check: undefined when ready, else why not (no health data). */
 export type ReadinessCheck = () => string | undefined;
 
 /** Registers /healthz and /readyz. */
-export function registerHealthRoutes(app: FastifyInstance, node: ChartChainNode, checks: readonly ReadinessCheck[] = []): void {
+export function registerHealthRoutes(app: FastifyInstance, node: NodeFacade, checks: readonly ReadinessCheck[] = []): void {
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'live' }));
   app.get('/readyz', async (_request, reply) => {
     const halted: ReadinessCheck = () => (node.halted === undefined ? undefined : 'node halted: see /ledger/status');

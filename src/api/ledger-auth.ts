@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ID_PATTERN, ORGS, PATIENTS } from '../contracts/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { allows, AuthError, bearerPrincipal, type AccessGrant, type AuthServer } from './auth/index.js';
 
@@ -16,7 +16,7 @@ import { allows, AuthError, bearerPrincipal, type AccessGrant, type AuthServer }
 export type LedgerAccess = 'proof' | 'audit';
 
 /** The onRequest hook that refuses a caller without the `access` the route needs: 401 without a valid token, 403 without the role. */
-export function ledgerGuard(node: ChartChainNode, auth: AuthServer | undefined, access: LedgerAccess): onRequestAsyncHookHandler {
+export function ledgerGuard(node: NodeFacade, auth: AuthServer | undefined, access: LedgerAccess): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const grant = await ledgerGrant(auth, request, reply);
     if (access === 'audit' && !auditsLedger(node, grant)) {
@@ -26,10 +26,10 @@ export function ledgerGuard(node: ChartChainNode, auth: AuthServer | undefined, 
 }
 
 /** True for an auditor, or a backend client with a system/* scope, of an active member organisation. */
-export function auditsLedger(node: ChartChainNode, grant: AccessGrant): boolean {
+export function auditsLedger(node: NodeFacade, grant: AccessGrant): boolean {
   const { kind, org } = grant.principal;
   const role = kind === 'auditor' || (kind === 'system' && grant.scopes.some((scope) => scope.kind === 'resource' && scope.context === 'system'));
-  const member = ORGS.get(node.store.state, org);
+  const member = ORGS.get(node.ledger.state, org);
   return role && member?.status === 'active';
 }
 
@@ -37,9 +37,9 @@ export function auditsLedger(node: ChartChainNode, grant: AccessGrant): boolean 
  * The patient `grant` names (their pseudonym) when they read their own accounting here, at their
  * home organisation, with a token that may read their AuditEvents; a 403 for anyone else.
  */
-export function homePatientOf(node: ChartChainNode, grant: AccessGrant): string {
+export function homePatientOf(node: NodeFacade, grant: AccessGrant): string {
   const { kind, id } = grant.principal;
-  const home = kind === 'patient' ? PATIENTS.get(node.store.state, id)?.homeOrg : undefined;
+  const home = kind === 'patient' ? PATIENTS.get(node.ledger.state, id)?.homeOrg : undefined;
   if (home !== node.config.orgId || !allows(grant.scopes, { resourceType: 'AuditEvent', interaction: 'read' })) {
     throw new ApiError(403, 'forbidden', 'a patient reads their accounting here with a token for their AuditEvents, at their home organisation');
   }
@@ -51,11 +51,11 @@ export function homePatientOf(node: ChartChainNode, grant: AccessGrant): string 
  * a patient learns nothing of anyone else's), with a token that may read their AuditEvents; an
  * auditor or system client of a member the `patient` pseudonym named; anyone else a 403.
  */
-export function trailPatientOf(node: ChartChainNode, grant: AccessGrant, asked: unknown): string {
+export function trailPatientOf(node: NodeFacade, grant: AccessGrant, asked: unknown): string {
   if (grant.principal.kind === 'patient') return homePatientOf(node, grant);
   if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
   if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
-  if (PATIENTS.get(node.store.state, asked) === undefined) throw new ApiError(404, 'not-found', 'no patient has that pseudonym');
+  if (PATIENTS.get(node.ledger.state, asked) === undefined) throw new ApiError(404, 'not-found', 'no patient has that pseudonym');
   return asked;
 }
 

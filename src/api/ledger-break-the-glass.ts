@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BTG_REASON_LENGTH_MAX } from '../contracts/index.js';
-import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type ChartChainNode } from '../node/index.js';
+import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AuthServer } from './auth/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
@@ -18,7 +18,7 @@ type Params = { btgId: string };
 const REVIEW_BODY_BYTES_MAX = 16 * 1024;
 
 /** Registers the /ledger/break-the-glass routes. */
-export function registerBreakTheGlassRoutes(app: FastifyInstance, node: ChartChainNode, auth: AuthServer | undefined): void {
+export function registerBreakTheGlassRoutes(app: FastifyInstance, node: NodeFacade, auth: AuthServer | undefined): void {
   app.get<{ Querystring: Record<string, unknown> }>('/ledger/break-the-glass', async (request, reply) => {
     const reader = eventReaderOf(node, await ledgerGrant(auth, request, reply));
     const rows = eventsFor(node, reader, statusOf(request.query['status']));
@@ -50,7 +50,7 @@ function statusOf(value: unknown): BreakTheGlassStatus {
 }
 
 /** Submits the verdict; the contract's refusal (already reviewed, a denied event, …) is a 409 in plain words. */
-async function review(node: ChartChainNode, btgId: string, verdict: { justified: boolean; note?: string }): Promise<void> {
+async function review(node: NodeFacade, btgId: string, verdict: { justified: boolean; note?: string }): Promise<void> {
   try {
     await node.breakTheGlass.review(btgId, verdict.justified, verdict.note);
   } catch (error) {

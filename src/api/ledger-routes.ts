@@ -8,7 +8,7 @@ import { isHex } from '../crypto/index.js';
 import { AGREEMENT_TABLE, AGREEMENTS } from '../contracts/index.js';
 import { TX_WIRE_BYTES_MAX } from '../ledger/index.js';
 import { blockHashOfHeight, nodeStatus } from './status.js';
-import { consistencyProof, inclusionProof, ProofRequestError, type ChartChainNode, type SubmitRejection } from '../node/index.js';
+import { ProofRequestError, type NodeFacade, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { STORAGE_RETRY_AFTER_SECONDS } from '../fhir/index.js';
 import type { AuthServer } from './auth/index.js';
@@ -48,7 +48,7 @@ const SUBMIT_STATUS: Record<SubmitRejection, number> = {
   'unavailable:ordering': 503,
 };
 
-async function submit(node: ChartChainNode, body: unknown, reply: FastifyReply): Promise<unknown> {
+async function submit(node: NodeFacade, body: unknown, reply: FastifyReply): Promise<unknown> {
   if (!(body instanceof Uint8Array)) throw new ApiError(400, 'bad-request', 'body must be a JSON transaction');
   const result = await node.submit(body);
   if (result.ok) return reply.code(202).send({ txId: result.txId });
@@ -69,7 +69,7 @@ function proofError(error: unknown): never {
  * Registers the /ledger routes for `node`. Reads other than the status and signed tree heads
  * need a bearer token from `auth`; without `auth` they are refused (401).
  */
-export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode, auth?: AuthServer): void {
+export function registerLedgerRoutes(app: FastifyInstance, node: NodeFacade, auth?: AuthServer): void {
   const audit = { onRequest: ledgerGuard(node, auth, 'audit') };
   const proof = { onRequest: ledgerGuard(node, auth, 'proof') };
   app.get('/ledger/status', async () => nodeStatus(node));
@@ -103,7 +103,7 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
     if (!isHex(txId, 32)) throw new ApiError(400, 'bad-request', 'txId must be 32 bytes of lowercase hex');
     const size = optionalCount(treeSize, 'treeSize');
     try {
-      return inclusionProof(node.store, txId, size);
+      return node.ledger.inclusionProof(txId, size);
     } catch (error) {
       return proofError(error);
     }
@@ -132,7 +132,7 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
 
   // The registry of data-sharing agreements, terminated ones included: terms between organisations, no patient in them.
   app.get('/ledger/agreements', audit, async () => ({
-    agreements: node.store.stateKeys(AGREEMENT_TABLE).map((id) => AGREEMENTS.get(node.store.state, id)!),
+    agreements: node.ledger.stateKeys(AGREEMENT_TABLE).map((id) => AGREEMENTS.get(node.ledger.state, id)!),
   }));
 
   app.get<{ Params: { recordId: string } }>('/ledger/erasures/:recordId', audit, async (request) => {
@@ -145,7 +145,7 @@ export function registerLedgerRoutes(app: FastifyInstance, node: ChartChainNode,
     const first = parseCount(request.query['first'], 'first');
     const second = parseCount(request.query['second'], 'second');
     try {
-      return consistencyProof(node.store, first, second);
+      return node.ledger.consistencyProof(first, second);
     } catch (error) {
       return proofError(error);
     }

@@ -6,12 +6,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** The metrics of one node's HTTP app, in a registry of its own (several apps may share a process in tests). */
-export function registerMetrics(app: FastifyInstance, node: ChartChainNode): Registry {
+export function registerMetrics(app: FastifyInstance, node: NodeFacade): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const requests = new Counter({ name: 'chartchain_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
@@ -33,7 +33,7 @@ export function registerMetrics(app: FastifyInstance, node: ChartChainNode): Reg
 }
 
 /** Gauges read from the node at scrape time. */
-function chainGauges(registry: Registry, node: ChartChainNode): void {
+function chainGauges(registry: Registry, node: NodeFacade): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
@@ -53,6 +53,6 @@ function chainGauges(registry: Registry, node: ChartChainNode): void {
   });
 }
 
-function alarmsOf(node: ChartChainNode): { kind: string }[] {
+function alarmsOf(node: NodeFacade): { kind: string }[] {
   return [...(node.halted === undefined ? [] : [{ kind: 'halted' }]), ...node.records.alarms];
 }

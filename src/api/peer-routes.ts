@@ -9,11 +9,11 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isHex } from '../crypto/index.js';
-import { blockPage, PEER_BLOCKS_COUNT_MAX, type ChartChainNode } from '../node/index.js';
+import { PEER_BLOCKS_COUNT_MAX, type NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 
 /** The organisation that signed `request`; a 401 when the signature does not hold. */
-function peerOf(node: ChartChainNode, request: FastifyRequest): string {
+function peerOf(node: NodeFacade, request: FastifyRequest): string {
   const auth = node.peerAuth.verify(request.method, request.url, request.headers);
   if (!auth.ok) throw new ApiError(401, 'unauthorized', `peer request refused: ${auth.reason}`);
   return auth.orgId;
@@ -27,12 +27,12 @@ function boundedInteger(name: string, text: string | undefined, min: number, max
 }
 
 /** Registers the /peer routes for `node`. */
-export function registerPeerRoutes(app: FastifyInstance, node: ChartChainNode): void {
+export function registerPeerRoutes(app: FastifyInstance, node: NodeFacade): void {
   app.get<{ Querystring: { from?: string; count?: string } }>('/peer/blocks', async (request, reply) => {
     peerOf(node, request);
     const from = boundedInteger('from', request.query.from, 0, Number.MAX_SAFE_INTEGER);
     const count = boundedInteger('count', request.query.count ?? String(PEER_BLOCKS_COUNT_MAX), 1, PEER_BLOCKS_COUNT_MAX);
-    return reply.type('application/x-ndjson').send(Buffer.from(blockPage(node.store, from, count)));
+    return reply.type('application/x-ndjson').send(Buffer.from(node.ledger.blockPage(from, count)));
   });
 
   app.get<{ Params: { hash: string } }>('/peer/blobs/:hash', async (request, reply) => {

@@ -1,7 +1,7 @@
 /** The HTTP server: Fastify with raw bodies, the /ledger routes with one {error, reason} vocabulary, and optionally SMART auth and /fhir. */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { STORAGE_RETRY_AFTER_SECONDS, type RecordLedger } from '../fhir/index.js';
-import { RecordIntegrityError, type ChartChainNode } from '../node/index.js';
+import { RecordIntegrityError, type NodeFacade } from '../node/index.js';
 import { storageFaultOf } from '../storage/index.js';
 import { ApiError } from './api-error.js';
 import { registerAuthRoutes, type AuthServer } from './auth/index.js';
@@ -61,7 +61,7 @@ export interface ServerOptions {
  * With `tls` it serves HTTPS. Over plain HTTP only loopback clients reach health data, logins and
  * tokens (transport-guard.ts).
  */
-export function buildServer(node: ChartChainNode, options: ServerOptions = {}): FastifyInstance {
+export function buildServer(node: NodeFacade, options: ServerOptions = {}): FastifyInstance {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   // Node cuts off a client that is slower than these (408, or the socket closed): a client
   // trickling its headers or body would otherwise hold a connection for ever.

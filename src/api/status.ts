@@ -1,14 +1,14 @@
 /** The node status document served at /ledger/status. */
 import { blockHashOf } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 
 /** Head, log and health of `node`. */
-export function nodeStatus(node: ChartChainNode) {
+export function nodeStatus(node: NodeFacade) {
   const head = node.head();
   return {
     network: node.config.network,
     orgId: node.config.orgId,
-    nodeKeyId: node.keys.signing.keyId,
+    nodeKeyId: node.identity.signingKeyId,
     height: head.height,
     blockHash: blockHashOf(head),
     time: head.time,
@@ -25,6 +25,6 @@ export function nodeStatus(node: ChartChainNode) {
 }
 
 /** Hash of the block at `height`. */
-export function blockHashOfHeight(node: ChartChainNode, height: number): string {
-  return blockHashOf(node.store.header(height)!);
+export function blockHashOfHeight(node: NodeFacade, height: number): string {
+  return blockHashOf(node.ledger.header(height)!);
 }

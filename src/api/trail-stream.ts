@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { AUDIT_ENTRY_TABLE, RECORDS, auditCount, type RecordRow, type WriteSetEntry } from '../contracts/index.js';
 import { fhirReferenceOf } from '../fhir/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { bearerToken, type AuthServer } from './auth/index.js';
 import { ledgerGrant, trailPatientOf } from './ledger-auth.js';
@@ -34,7 +34,7 @@ const PAGE = 100;
 const TIMER_MAX_MS = 2 ** 31 - 1;
 
 /** Registers the route; `keepAliveMs` is shortened by tests. */
-export function registerTrailStream(app: FastifyInstance, node: ChartChainNode, auth: AuthServer | undefined, options: { keepAliveMs?: number } = {}): void {
+export function registerTrailStream(app: FastifyInstance, node: NodeFacade, auth: AuthServer | undefined, options: { keepAliveMs?: number } = {}): void {
   const streams = new TrailStreams(node);
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => streams.stop());
@@ -57,12 +57,12 @@ export function registerTrailStream(app: FastifyInstance, node: ChartChainNode, 
 }
 
 /** The seq after which to send: Last-Event-ID's, else the one before `fromSeq`, else the newest now. */
-function startAfter(node: ChartChainNode, patientId: string, request: FastifyRequest<{ Querystring: Record<string, unknown> }>): number {
+function startAfter(node: NodeFacade, patientId: string, request: FastifyRequest<{ Querystring: Record<string, unknown> }>): number {
   const lastEventId = request.headers['last-event-id'];
   if (lastEventId !== undefined) return seqOf(lastEventId, 'Last-Event-ID', 0);
   const fromSeq = request.query['fromSeq'];
   if (fromSeq !== undefined) return seqOf(fromSeq, 'fromSeq', 1) - 1;
-  return auditCount(node.store.state, patientId);
+  return auditCount(node.ledger.state, patientId);
 }
 
 function seqOf(value: unknown, name: string, min: number): number {
@@ -83,7 +83,7 @@ class TrailStreams {
   #total = 0;
   readonly #unsubscribe: () => void;
 
-  constructor(node: ChartChainNode) {
+  constructor(node: NodeFacade) {
     this.#unsubscribe = node.onCommitted((writeSet) => this.#committed(writeSet));
   }
 
@@ -143,7 +143,7 @@ class TrailStream {
   readonly #timers: NodeJS.Timeout[] = [];
 
   constructor(
-    private readonly node: ChartChainNode,
+    private readonly node: NodeFacade,
     readonly patientId: string,
     after: number,
     private readonly raw: ServerResponse,

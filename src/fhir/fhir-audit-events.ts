@@ -4,7 +4,7 @@
  */
 import { AUDIT_ENTRIES, auditCount, auditKey, type AuditEntry, type Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { auditEventOf, parseAuditEventId } from './audit-event.js';
 import { fhirPatientOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
@@ -12,7 +12,7 @@ import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
 
 /** AuditEvent interactions over one node. */
 export class FhirAuditEvents extends ReadOnlyHandler {
-  constructor(private readonly node: ChartChainNode) {
+  constructor(private readonly node: NodeFacade) {
     super();
   }
 
@@ -20,7 +20,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
 
   async read(principal: Principal, _type: string, id: string, _purpose: string, versionId?: number): Promise<ServedVersion> {
     const parsed = parseAuditEventId(id);
-    const entry = parsed === undefined ? undefined : AUDIT_ENTRIES.get(this.node.store.state, auditKey(parsed.patientId, parsed.seq));
+    const entry = parsed === undefined ? undefined : AUDIT_ENTRIES.get(this.node.ledger.state, auditKey(parsed.patientId, parsed.seq));
     if (parsed === undefined || entry === undefined || !mayRead(principal, parsed.patientId) || (versionId !== undefined && versionId !== 1)) {
       throw FhirError.of(404, 'not-found', `AuditEvent/${id} is not known`);
     }
@@ -31,10 +31,10 @@ export class FhirAuditEvents extends ReadOnlyHandler {
   search(principal: Principal, fhirPatientId: string, offset: number, count: number): { found: ServedVersion[]; total: number } {
     const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId) ?? '';
     if (!mayRead(principal, patientId)) throw FhirError.of(403, 'forbidden', 'only the patient, auditors and system clients read audit events');
-    const total = patientId === '' ? 0 : auditCount(this.node.store.state, patientId);
+    const total = patientId === '' ? 0 : auditCount(this.node.ledger.state, patientId);
     const found: ServedVersion[] = [];
     for (let seq = offset + 1; seq <= Math.min(total, offset + count); seq++) {
-      found.push(this.#served(patientId, AUDIT_ENTRIES.get(this.node.store.state, auditKey(patientId, seq))!));
+      found.push(this.#served(patientId, AUDIT_ENTRIES.get(this.node.ledger.state, auditKey(patientId, seq))!));
     }
     return { found, total };
   }

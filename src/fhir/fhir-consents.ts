@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { GRANTS, RESTRICTIONS, type GrantRow, type Principal, type RestrictionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { consentToGrantTerms, grantToConsent } from './consent.js';
 import { consentToRestriction, isRestrictionConsent, restrictionToConsent } from './consent-restriction.js';
 import { fhirPatientOf, fhirReferenceOf, recordOf } from './ledger-names.js';
@@ -18,7 +18,7 @@ import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js
 
 /** Consent interactions over one node. */
 export class FhirConsents implements TypeHandler {
-  constructor(private readonly node: ChartChainNode) {}
+  constructor(private readonly node: NodeFacade) {}
 
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
     if (isRestrictionConsent(resource)) return this.#restrict(principal, resource);
@@ -89,7 +89,7 @@ export class FhirConsents implements TypeHandler {
   }
 
   #restriction(id: string): RestrictionRow | undefined {
-    return RESTRICTIONS.get(this.node.store.state, id);
+    return RESTRICTIONS.get(this.node.ledger.state, id);
   }
 
   /** A restriction has two versions: 1 as signed, 2 once lifted. */
@@ -139,7 +139,7 @@ export class FhirConsents implements TypeHandler {
   }
 
   #grant(id: string): GrantRow | undefined {
-    return GRANTS.get(this.node.store.state, id);
+    return GRANTS.get(this.node.ledger.state, id);
   }
 
   #served(grant: GrantRow): ServedVersion {

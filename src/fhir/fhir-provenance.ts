@@ -5,7 +5,7 @@
  */
 import { KEYS, PATIENTS, type Principal, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import { inclusionProof, type ChartChainNode } from '../node/index.js';
+import { type NodeFacade } from '../node/index.js';
 import { fhirReferenceOf, recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { TX_ID_SYSTEM } from './audit-event.js';
@@ -19,7 +19,7 @@ export const TX_SIG_FORMAT = 'application/vnd.chartchain.tx+json';
 
 /** Provenance interactions over one node: read and search by target; never written by clients. */
 export class FhirProvenance extends ReadOnlyHandler {
-  constructor(private readonly node: ChartChainNode) {
+  constructor(private readonly node: NodeFacade) {
     super();
   }
 
@@ -61,12 +61,12 @@ export class FhirProvenance extends ReadOnlyHandler {
   }
 
   #served(version: VersionRow): ServedVersion {
-    const proof = inclusionProof(this.node.store, version.txId);
-    const bytes = this.node.store.tx(proof.leafIndex)!.bytes;
-    const signer = KEYS.get(this.node.store.state, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer)!;
+    const proof = this.node.ledger.inclusionProof(version.txId);
+    const bytes = this.node.ledger.tx(proof.leafIndex)!.bytes;
+    const signer = KEYS.get(this.node.ledger.state, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer)!;
     const recorded = new Date(version.time).toISOString();
     const target = fhirReferenceOf(this.node, version.recordId) ?? `${version.resourceType}/${version.recordId}`;
-    const home = version.patientId === null ? undefined : PATIENTS.get(this.node.store.state, version.patientId)?.homeOrg;
+    const home = version.patientId === null ? undefined : PATIENTS.get(this.node.ledger.state, version.patientId)?.homeOrg;
     const resource: JsonObject = {
       resourceType: 'Provenance',
       id: `${version.recordId}.v${version.version}`,

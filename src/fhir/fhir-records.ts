@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
 import { KEYS, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
-import { collectAfterFailedWrite, type ChartChainNode, type VersionInput } from '../node/index.js';
+import { type NodeFacade, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
 import { recordOf } from './ledger-names.js';
 import { patientIdOf } from './patient-of.js';
@@ -30,7 +30,7 @@ export class FhirRecords implements TypeHandler {
 
   /** Writes commit through `options.ledger`, the node's own unless a benchmark passes another. */
   constructor(
-    private readonly node: ChartChainNode,
+    private readonly node: NodeFacade,
     private readonly options: { readonly ledger?: RecordLedger | undefined; readonly index?: SearchIndex } = {},
   ) {
     this.#ledger = options.ledger ?? nodeLedger(node);
@@ -176,7 +176,7 @@ export class FhirRecords implements TypeHandler {
   }
 
   #publicKey(keyId: string): string {
-    return KEYS.get(this.node.store.state, keyId)!.publicKey;
+    return KEYS.get(this.node.ledger.state, keyId)!.publicKey;
   }
 
   /** Deletes `type/id` (DELETE): a tombstone version, so history stays. Resolves with the tombstone's version. */
@@ -233,7 +233,7 @@ export class FhirRecords implements TypeHandler {
     try {
       return await seal();
     } catch (error) {
-      collectAfterFailedWrite(this.node);
+      this.node.collectAfterFailedWrite();
       throw error;
     }
   }
@@ -245,7 +245,7 @@ export class FhirRecords implements TypeHandler {
    */
   async #commit(tx: Transaction, what: string, ifMatch = false): Promise<string> {
     const { status, txId } = await this.#ledger.submitAndWait(tx);
-    if (status !== 'ok') collectAfterFailedWrite(this.node, tx);
+    if (status !== 'ok') this.node.collectAfterFailedWrite(tx);
     if (status === 'denied:version-conflict' && ifMatch) throw FhirError.of(412, 'conflict', `${what} changed since the version If-Match names; re-read and retry`);
     if (status !== 'ok') throw statusError(status, what);
     return txId!;

@@ -7,7 +7,7 @@
  */
 import type { Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode, ReleasedRecord, SearchedVersion } from '../node/index.js';
+import type { NodeFacade, ReleasedRecord, SearchedVersion } from '../node/index.js';
 import { served } from './fhir-records.js';
 import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
@@ -61,7 +61,7 @@ interface Filtered {
 /** Search and $everything for one node. */
 export class FhirSearch {
   constructor(
-    private readonly node: ChartChainNode,
+    private readonly node: NodeFacade,
     private readonly index: SearchIndex,
   ) {}
 

@@ -7,7 +7,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RECORDS, RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
 import { FhirBundles } from './fhir-bundles.js';
@@ -51,7 +51,7 @@ export class FhirService {
    * Writes commit through `options.ledger`, the node's own unless a benchmark passes another.
    */
   constructor(
-    private readonly node: ChartChainNode,
+    private readonly node: NodeFacade,
     options: { ledger?: RecordLedger | undefined } = {},
   ) {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
@@ -147,9 +147,9 @@ export class FhirService {
 }
 
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */
-function indexableRecords(node: ChartChainNode): { resource: JsonObject; meta: IndexedMeta }[] {
+function indexableRecords(node: NodeFacade): { resource: JsonObject; meta: IndexedMeta }[] {
   const entries: { resource: JsonObject; meta: IndexedMeta }[] = [];
-  for (const recordId of node.store.stateKeys(RECORD_TABLE)) {
+  for (const recordId of node.ledger.stateKeys(RECORD_TABLE)) {
     if (node.records.record(recordId)?.status !== 'active') continue;
     const entry = indexEntry(node, recordId);
     if (entry !== undefined) entries.push(entry);
@@ -158,7 +158,7 @@ function indexableRecords(node: ChartChainNode): { resource: JsonObject; meta: I
 }
 
 /** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */
-function indexEntry(node: ChartChainNode, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
+function indexEntry(node: NodeFacade, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
   const record = node.records.record(recordId);
   const latest = record === undefined ? undefined : node.records.version(recordId, record.latestVersion);
   const reader = latest === undefined ? undefined : readerHere(node, latest);

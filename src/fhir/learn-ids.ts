@@ -5,22 +5,22 @@
  */
 import { PRACTITIONER_TABLE, PRACTITIONERS, RECORD_TABLE, type RecordRow, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { ChartChainNode, Pseudonyms, RecordReader } from '../node/index.js';
+import type { NodeFacade, Pseudonyms, RecordReader } from '../node/index.js';
 
 /**
  * Learns the FHIR id of every record this organisation can decrypt that the map lacks: pairs a
  * crash lost, records other organisations wrote, or a whole map lost with its file. For a
  * deleted record, from its newest version before the tombstone; an erased one is gone.
  */
-export function learnIds(node: ChartChainNode): void {
+export function learnIds(node: NodeFacade): void {
   // This organisation's own records first: another organisation's record never takes an id from them.
-  const unknown = node.pseudonyms.unknown(node.store.stateKeys(RECORD_TABLE)).map((recordId) => node.records.record(recordId)!);
+  const unknown = node.pseudonyms.unknown(node.ledger.stateKeys(RECORD_TABLE)).map((recordId) => node.records.record(recordId)!);
   const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
   for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, record);
 }
 
 /** Learns the FHIR id of `record` from its newest version before any tombstone, when this node can decrypt it. */
-export function learnRecord(node: ChartChainNode, record: RecordRow): void {
+export function learnRecord(node: NodeFacade, record: RecordRow): void {
   for (let number = record.latestVersion; number >= 1 && record.status !== 'erased'; number--) {
     const version = node.records.version(record.recordId, number)!;
     if (version.kind === 'tombstone') continue;
@@ -45,8 +45,8 @@ const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
  * record wrapped to a custodial patient of this node and not to the organisation (another
  * organisation's record in an opt-in network), the patient's; undefined when none do.
  */
-export function readerHere(node: ChartChainNode, version: VersionRow): RecordReader | undefined {
-  if (version.envelopes.some((envelope) => node.keys.encryptionKeys.has(envelope.recipient))) return { kind: 'organisation' };
+export function readerHere(node: NodeFacade, version: VersionRow): RecordReader | undefined {
+  if (version.envelopes.some((envelope) => node.identity.holdsEncryptionKey(envelope.recipient))) return { kind: 'organisation' };
   const practitionerId = practitionerHere(node, version);
   if (practitionerId !== undefined) return { kind: 'practitioner', practitionerId };
   const custodial = version.patientId !== null && node.records.keystore.has(`patient:${version.patientId}:encryption`);
@@ -54,10 +54,10 @@ export function readerHere(node: ChartChainNode, version: VersionRow): RecordRea
 }
 
 /** A practitioner of this organisation whose key, held here, `version` is wrapped to. */
-function practitionerHere(node: ChartChainNode, version: VersionRow): string | undefined {
+function practitionerHere(node: NodeFacade, version: VersionRow): string | undefined {
   const recipients = new Set(version.envelopes.map((envelope) => envelope.recipient));
-  for (const id of node.store.stateKeys(PRACTITIONER_TABLE)) {
-    const row = PRACTITIONERS.get(node.store.state, id)!;
+  for (const id of node.ledger.stateKeys(PRACTITIONER_TABLE)) {
+    const row = PRACTITIONERS.get(node.ledger.state, id)!;
     if (row.org === node.config.orgId && recipients.has(row.encryptionKey) && node.records.keystore.has(`practitioner:${id}:encryption`)) return id;
   }
   return undefined;

@@ -5,7 +5,7 @@
  */
 import type { VersionRow } from '../contracts/index.js';
 import type { Transaction } from '../ledger/index.js';
-import type { ChartChainNode } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 
 /** A committed version as FHIR serves it: meta.versionId, meta.lastUpdated and the anchoring txId. */
 export type CommittedVersion = Pick<VersionRow, 'version' | 'time' | 'txId'>;
@@ -18,7 +18,7 @@ export interface RecordLedger {
 }
 
 /** The node's own ledger. */
-export function nodeLedger(node: ChartChainNode): RecordLedger {
+export function nodeLedger(node: NodeFacade): RecordLedger {
   return {
     submitAndWait: (tx) => node.submitAndWait(tx),
     committedVersion: (recordId, version) => node.records.version(recordId, version),

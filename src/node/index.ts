@@ -1,5 +1,7 @@
 /** Public API of src/node: the node, its proofs, and chain verification. Knows nothing of HTTP. */
 export { ChartChainNode, type OpenOptions, type SubmitRejection, type SubmitResult, type TxLookup } from './node.js';
+export type { NodeFacade, NodeIdentity } from './node-facade.js';
+export { LedgerView } from './ledger-view.js';
 export { isInitialised, awaitsGenesis, adoptGenesis, identityOf, type InitOptions } from './node-init.js';
 export { buildGenesis, readGenesis, GenesisError, type GenesisFile, type OrgIdentity } from './network-genesis.js';
 export { readNodeConfig, writeNodeConfig, DEFAULT_ORDERER, type NodeConfig, type OrdererKind } from './node-config.js';

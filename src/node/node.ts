@@ -24,7 +24,10 @@ import {
   type Transaction,
 } from '../ledger/index.js';
 import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, restrictUmask, type BlobAnchor, type BlockCommit } from '../storage/index.js';
+import { collectAfterFailedWrite } from './blob-gc.js';
 import { NodeCheckpoints } from './checkpoints.js';
+import { LedgerView } from './ledger-view.js';
+import type { NodeIdentity } from './node-facade.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
 import { anchorsInState, anchorsOf, envelopesOf } from './blob-anchors.js';
@@ -125,6 +128,10 @@ export class ChartChainNode {
   readonly pseudonyms: Pseudonyms;
   /** The FHIR ids and pseudonyms of the patients whose home is this organisation: whom a patient sign-in may act as. */
   readonly homePatients: PatientNames;
+  /** Committed state, blocks and proofs, read-only: what the HTTP and FHIR layers read. */
+  readonly ledger: LedgerView;
+  /** The organisation's public key ids. */
+  readonly identity: NodeIdentity;
 
   private constructor(
     readonly dataDir: string,
@@ -139,6 +146,8 @@ export class ChartChainNode {
     peerTransport: PeerTransport | undefined,
   ) {
     this.#admission = new AdmissionVerifier(signatures);
+    this.ledger = new LedgerView(store);
+    this.identity = { orgId: config.orgId, signingKeyId: keys.signing.keyId, holdsEncryptionKey: (publicKey) => keys.encryptionKeys.has(publicKey) };
     this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId, (keyId) => this.lastUsedNonce(keyId));
     this.pseudonyms = new Pseudonyms(join(dataDir, PSEUDONYMS_FILE));
     this.homePatients = homePatients(this.pseudonyms, store.state, config.orgId);
@@ -333,6 +342,14 @@ export class ChartChainNode {
   async rotateEncryptionKey(): Promise<SubmitResult> {
     const encryptionKey = rotateEncryptionKey(this.keys);
     return this.submitAsOrg('membership.rotate-encryption-key', { encryptionKey });
+  }
+
+  /**
+   * After a write failed part way: deletes the ciphertexts of `refused` (when its block refused
+   * it) and, at most once per collector interval, collects orphan blobs.
+   */
+  collectAfterFailedWrite(refused?: Transaction): void {
+    collectAfterFailedWrite(this, refused);
   }
 
   /** Every erasure on the chain with its confirmations, by record id. */
