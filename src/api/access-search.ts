@@ -12,9 +12,8 @@ import type { NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AuthServer } from './auth/index.js';
 import { ledgerGuard } from './ledger-auth.js';
+import { ACCESS_SEARCH_LIMIT_MAX } from '../ledger/index.js';
 
-/** Most hits one search answers, newest first. */
-export const ACCESS_SEARCH_LIMIT_MAX = 1000;
 /** Audit entries read between two turns of the event loop. */
 const SLICE = 2000;
 /** The kinds an access search looks at: reads, searches and break-the-glass. */

@@ -6,7 +6,7 @@
 import { FhirError } from '../fhir/index.js';
 import { TokenBucketLimiter } from './auth/index.js';
 import type { FhirAuth } from './fhir-routes.js';
-import { FHIR_RATE_LIMIT_USERS_MAX, type FhirRateLimit } from './limits.js';
+import { FHIR_RATE_LIMIT_USERS_MAX, type FhirRateLimit } from '../ledger/index.js';
 
 /**
  * `auth` with every authenticated request taking one token from its user's bucket. Throws

@@ -14,7 +14,7 @@ import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
 import { registerErasureOperations } from './fhir-erasure.js';
 import { jsonBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
-import { FHIR_RATE_LIMIT_DEFAULT, HTTP_BODY_BYTES_MAX, type FhirRateLimit } from './limits.js';
+import { FHIR_RATE_LIMIT_DEFAULT, HTTP_BODY_BYTES_MAX, type FhirRateLimit } from '../ledger/index.js';
 
 /** A FHIR interaction, as scopes name them (SMART v2: c, r, u, d, s). */
 export type FhirInteraction = 'create' | 'read' | 'update' | 'delete' | 'search';

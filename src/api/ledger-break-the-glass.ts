@@ -11,11 +11,10 @@ import type { AuthServer } from './auth/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
 import { BTG_STATUSES, eventFor, eventReaderOf, eventsFor, itemOf, readsDuring, type BreakTheGlassStatus } from './break-the-glass-view.js';
 import { ledgerGrant } from './ledger-auth.js';
+import { BTG_REVIEW_BODY_BYTES_MAX } from '../ledger/index.js';
 
 type Params = { btgId: string };
 
-/** A review body is a verdict and at most a note of BTG_REASON_LENGTH_MAX characters. */
-const REVIEW_BODY_BYTES_MAX = 16 * 1024;
 
 /** Registers the /ledger/break-the-glass routes. */
 export function registerBreakTheGlassRoutes(app: FastifyInstance, node: NodeFacade, auth: AuthServer | undefined): void {
@@ -32,7 +31,7 @@ export function registerBreakTheGlassRoutes(app: FastifyInstance, node: NodeFaca
     return { ...(await itemOf(node, reader, row)), reads: readsDuring(node, row) };
   });
 
-  app.post<{ Params: Params }>('/ledger/break-the-glass/:btgId/review', { bodyLimit: REVIEW_BODY_BYTES_MAX }, async (request, reply) => {
+  app.post<{ Params: Params }>('/ledger/break-the-glass/:btgId/review', { bodyLimit: BTG_REVIEW_BODY_BYTES_MAX }, async (request, reply) => {
     const grant = await ledgerGrant(auth, request, reply);
     if (grant.principal.kind !== 'auditor' || grant.principal.org !== node.config.orgId) throw new ApiError(403, 'forbidden', 'only a privacy officer (auditor) of the organisation that broke the glass reviews it');
     const { btgId } = request.params;

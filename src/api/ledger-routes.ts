@@ -6,7 +6,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isHex } from '../crypto/index.js';
 import { AGREEMENT_TABLE, AGREEMENTS } from '../contracts/index.js';
-import { TX_WIRE_BYTES_MAX } from '../ledger/index.js';
 import { blockHashOfHeight, nodeStatus } from './status.js';
 import { ProofRequestError, type NodeFacade, type SubmitRejection } from '../node/index.js';
 import { ApiError } from './api-error.js';
@@ -18,6 +17,7 @@ import { registerAccessSearch } from './access-search.js';
 import { trailItems } from './trail-items.js';
 import { registerTrailStream } from './trail-stream.js';
 import { treeHeadDocument } from './tree-head.js';
+import { TRAIL_PAGE_MAX, TX_WIRE_BYTES_MAX } from '../ledger/index.js';
 
 const HEIGHT_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -57,8 +57,6 @@ async function submit(node: NodeFacade, body: unknown, reply: FastifyReply): Pro
   return reply.code(SUBMIT_STATUS[result.status]).send({ error: result.status, reason: result.reason });
 }
 
-/** Most trail entries one GET /ledger/trail answers; `fromSeq` pages on. */
-const TRAIL_PAGE_MAX = 500;
 
 function proofError(error: unknown): never {
   if (error instanceof ProofRequestError) throw new ApiError(error.kind === 'not-found' ? 404 : 400, error.kind, error.message);

@@ -9,8 +9,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isHex } from '../crypto/index.js';
-import { PEER_BLOCKS_COUNT_MAX, type NodeFacade } from '../node/index.js';
+import { type NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
+import { PEER_BLOCKS_COUNT_MAX } from '../ledger/index.js';
 
 /** The organisation that signed `request`; a 401 when the signature does not hold. */
 function peerOf(node: NodeFacade, request: FastifyRequest): string {

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { selfSignedCertificate } from '../crypto/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { AuthServer, parseScopes } from './auth/index.js';
-import { HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS } from './limits.js';
+import { HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS } from '../ledger/index.js';
 import { securityHeaders } from './security-headers.js';
 import { buildServer, type HttpTimeouts, type TlsCredentials } from './server.js';
 

@@ -11,13 +11,13 @@ import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerMetrics } from './metrics.js';
 import { registerPeerRoutes } from './peer-routes.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
-import { HTTP_BODY_BYTES_MAX, type FhirRateLimit, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from './limits.js';
+import { HTTP_BODY_BYTES_MAX, type FhirRateLimit, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from '../ledger/index.js';
 import { loggerOptions, type ServerLogger } from './logging.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { registerTransportGuard } from './transport-guard.js';
 import { registerWebApp } from './web-app.js';
 
-export { HTTP_BODY_BYTES_MAX } from './limits.js';
+export { HTTP_BODY_BYTES_MAX } from '../ledger/index.js';
 export type { ServerLogger } from './logging.js';
 
 /** How long the server waits for a client, in milliseconds (limits.ts has the defaults). */

@@ -7,7 +7,8 @@ import { auditCount } from '../contracts/index.js';
 import { AuthServer, parseScopes } from './auth/index.js';
 import { buildServer } from './server.js';
 import { send, serveCharts } from './testonly/served-node-fixture.js';
-import { registerTrailStream, TRAIL_STREAMS_PER_CALLER_MAX } from './trail-stream.js';
+import { registerTrailStream } from './trail-stream.js';
+import { TRAIL_STREAMS_PER_CALLER_MAX } from '../ledger/index.js';
 
 /** One server-sent event, or a comment. */
 interface Frame {

@@ -19,15 +19,10 @@ import { ApiError } from './api-error.js';
 import { bearerToken, type AuthServer } from './auth/index.js';
 import { ledgerGrant, trailPatientOf } from './ledger-auth.js';
 import { trailItems } from './trail-items.js';
+import { TRAIL_STREAMS_MAX, TRAIL_STREAMS_PER_CALLER_MAX, TRAIL_STREAM_UNREAD_BYTES_MAX } from '../ledger/index.js';
 
 /** How often an idle stream sends a comment. */
 export const TRAIL_KEEP_ALIVE_MS = 15_000;
-/** Open streams one caller may have at once (a tab each); more are a 429. Counted per caller, so an auditor's streams never take a patient's places. */
-export const TRAIL_STREAMS_PER_CALLER_MAX = 8;
-/** Open streams on the whole node; more are a 503 with Retry-After. */
-export const TRAIL_STREAMS_MAX = 256;
-/** Bytes a client may leave unread before its stream is ended (it resumes from the last id it read). */
-const UNREAD_BYTES_MAX = 1 << 20;
 /** Entries read from state and written at a time; the next page waits for the client to drain. */
 const PAGE = 100;
 /** setTimeout's longest delay. */
@@ -201,9 +196,9 @@ class TrailStream {
     this.#write(`event: record\ndata: ${JSON.stringify({ record: fhirReferenceOf(this.node, record.recordId) ?? null, version: record.latestVersion })}\n\n`);
   }
 
-  /** Writes `frame` unless the client has left more than UNREAD_BYTES_MAX unread, which ends the stream instead. */
+  /** Writes `frame` unless the client has left more than TRAIL_STREAM_UNREAD_BYTES_MAX unread, which ends the stream instead. */
   #write(frame: string): void {
-    if (this.raw.writableLength > UNREAD_BYTES_MAX) this.end();
+    if (this.raw.writableLength > TRAIL_STREAM_UNREAD_BYTES_MAX) this.end();
     else this.raw.write(frame);
   }
 

@@ -12,9 +12,8 @@ import type { BundleWrite, FhirRecords } from './fhir-records.js';
 import { failureEntry, type FhirSearch, type SearchCaller } from './fhir-search.js';
 import { etagVersion } from './etag.js';
 import { FhirError } from './outcome.js';
+import { BATCH_ENTRIES_IN_FLIGHT_MAX } from '../ledger/index.js';
 
-/** Entries of a batch Bundle in flight at once. */
-const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
 
 /** Runs batch and transaction Bundles against one node's records and search index. */
 export class FhirBundles {

@@ -12,16 +12,14 @@ import { served } from './fhir-records.js';
 import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
-import { includeReferences, normaliseReference, parseInclude, REVINCLUDE_IDS_MAX, searchPage, searchParameter, searchRevinclude, type SearchIndex } from './search/index.js';
+import { includeReferences, normaliseReference, parseInclude, searchPage, searchParameter, searchRevinclude, type SearchIndex } from './search/index.js';
 import type { ServedVersion } from './type-handler.js';
+import { REVINCLUDE_IDS_MAX, SEARCH_CANDIDATE_CHUNK_MAX, SEARCH_DENIED_LISTED_MAX } from '../ledger/index.js';
 
 /** Candidates read from the index at first, and at most at a time: the first read asks for what the page needs, later ones double. */
 const CANDIDATE_CHUNK_MIN = 16;
-const CANDIDATE_CHUNK_MAX = 4096;
 /** The scope of a search naming a patient this node does not know: no record's patient. */
 const UNKNOWN_PATIENT = '';
-/** Refused records a search scoped to one patient lists in that patient's denial entry. */
-const DENIED_LISTED_MAX = 100;
 
 /** Who searches, for what, and which resource types their token lets them read. */
 export interface SearchCaller {
@@ -115,9 +113,9 @@ export class FhirSearch {
    * The index's matches of `type`, in result order, read a chunk at a time: `wanted` first (what
    * a page needs when the caller may read every match), then twice as many each time.
    */
-  *#indexCandidates(type: string, params: URLSearchParams, wanted = CANDIDATE_CHUNK_MAX): Generator<string> {
-    let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), CANDIDATE_CHUNK_MAX);
-    for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, CANDIDATE_CHUNK_MAX)) {
+  *#indexCandidates(type: string, params: URLSearchParams, wanted = SEARCH_CANDIDATE_CHUNK_MAX): Generator<string> {
+    let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), SEARCH_CANDIDATE_CHUNK_MAX);
+    for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, SEARCH_CANDIDATE_CHUNK_MAX)) {
       const ids = this.index.searchIds(type, params, start, chunk);
       for (const id of ids) yield `${type}/${id}`;
       if (ids.length < chunk) return;
@@ -135,7 +133,7 @@ export class FhirSearch {
 
   /**
    * The first `wanted` candidates the caller may read, deciding each from committed state; and,
-   * when the search is scoped to patient `scope`, up to DENIED_LISTED_MAX of that patient's
+   * when the search is scoped to patient `scope`, up to SEARCH_DENIED_LISTED_MAX of that patient's
    * records it refused. Records no longer active (a deletion not yet out of the index) are
    * skipped, and so, in a scoped search, are records of another patient whose content names the
    * same FHIR Patient id.
@@ -150,7 +148,7 @@ export class FhirSearch {
       const searched = { recordId: record.recordId, version: record.latestVersion };
       const decision = this.node.access.decide(caller.principal, record.recordId, { purpose: caller.purpose, version: searched.version });
       if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference, id, basis: decision.basis.kind });
-      else if (scope !== undefined && filtered.denied.length < DENIED_LISTED_MAX) filtered.denied.push(searched);
+      else if (scope !== undefined && filtered.denied.length < SEARCH_DENIED_LISTED_MAX) filtered.denied.push(searched);
       if (filtered.permitted.length >= wanted) break;
     }
     return filtered;

@@ -1,6 +1,7 @@
 /**
- * Every bound on what grows, in one place (TIGER_STYLE). Higher layers add theirs here too,
- * so the relations between them can be asserted once, at load time.
+ * Every bound on what grows, for every layer, in one place (TIGER_STYLE): a section per layer,
+ * then load-time asserts on how the bounds of different layers relate. It sits in the ledger,
+ * the lowest layer the others all import, so every layer reads its bounds from here.
  */
 import assert from 'node:assert/strict';
 
@@ -37,3 +38,136 @@ export const STATE_OVERLAY_WRITE_COUNT_MAX = 131_072;
 export const STATE_SAVEPOINT_BLOCK_COUNT_MAX = 64;
 
 assert(STATE_OVERLAY_WRITE_COUNT_MAX >= BLOCK_TX_COUNT_MAX * 4, 'a savepoint must hold at least one full block of writes');
+
+// Storage
+
+/** Largest blob accepted by put() or from a BlobSource: bounds memory per read and per fetch. */
+export const BLOB_BYTES_MAX = 64 * 1024 * 1024;
+/** Bytes of frames written by one group commit at most; the rest wait for the next. */
+export const BLOB_APPEND_BYTES_MAX = 16 * 1024 * 1024;
+/** Largest secret one entry may hold. Private keys are 32–64 bytes; this leaves room for PEM. */
+export const KEYSTORE_ENTRY_BYTES_MAX = 4096;
+/** Entries in one keystore. Every change rewrites the whole file, so this bounds write cost. */
+export const KEYSTORE_ENTRY_COUNT_MAX = 65_536;
+/** Keystore file size read by open(). */
+export const KEYSTORE_FILE_BYTES_MAX = 64 * 1024 * 1024;
+/** Parsed state values kept in memory; the cache is simply emptied when full. */
+export const STATE_CACHE_ENTRY_COUNT_MAX = 262_144;
+
+// Ordering over etcd
+
+/** Received messages above this size fail; pages are sized to stay far below it. */
+export const ETCD_RECEIVE_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
+/** txIds of recently ordered blocks a proposer remembers, so as not to order a retried one twice. */
+export const RECENT_TXIDS_MAX = 262_144;
+/** etcd refuses a transaction of more than --max-txn-ops operations (128 by default). */
+export const ETCD_TXN_OPS_MAX = 100;
+/** etcd refuses a request over --max-request-bytes (1.5 MiB by default); one transaction may still carry a single 1 MiB tx. */
+export const ETCD_TXN_BYTES_MAX = 1024 * 1024;
+/** A peer's checkpoint read from etcd: one is under 1 KiB; anything much larger is dropped unread. */
+export const PEER_CHECKPOINT_BYTES_MAX = 4096;
+
+// Node
+
+/** Nonces remembered at once; beyond this, requests are refused rather than a nonce forgotten early. */
+export const PEER_NONCE_COUNT_MAX = 100_000;
+/** Blocks in one page, at most. */
+export const PEER_BLOCKS_COUNT_MAX = 256;
+/** Bytes of one page: blocks are added while the page is below this (at least one block). */
+export const PEER_BLOCKS_PAGE_BYTES = 8 * 1024 * 1024;
+/** Signatures sent to the pool in one message at admission. */
+export const ADMISSION_SLICE_MAX = 256;
+/** Alarms kept for /ledger/status, newest last; older ones are dropped past this many. */
+export const ALARM_COUNT_MAX = 100;
+/** Tries of a fetch at commit before its alarm, and the first pause between them (doubling). */
+export const PROACTIVE_FETCH_ATTEMPTS_MAX = 6;
+/** Faults reported past this many are counted, not listed. */
+export const BLOB_FAULTS_LISTED_MAX = 100;
+
+// FHIR
+
+/** Candidates a search reads from the index at a time, at most (the chunk doubles from a page's worth). */
+export const SEARCH_CANDIDATE_CHUNK_MAX = 4096;
+/** Refused records a search scoped to one patient lists in that patient's denial entry. */
+export const SEARCH_DENIED_LISTED_MAX = 100;
+/** Prepared statements kept for reuse; past this the cache starts over, since OR lists vary. */
+export const SEARCH_STATEMENT_CACHE_MAX = 256;
+/** Largest page; a larger _count is lowered to this, as search.html#count allows. */
+export const SEARCH_COUNT_MAX = 1000;
+/** Most values (counting each comma-separated one) a single search may test, so one query stays cheap. */
+export const SEARCH_VALUES_MAX = 100;
+/** Most resources the _revinclude values of one search may add, counting only what the caller may read; more is refused rather than cut short. */
+export const REVINCLUDE_IDS_MAX = 10_000;
+/**
+ * How deep JSON objects and arrays may nest, counting the resource as 1. The deepest HL7 example
+ * and Synthea bundle nest 11 levels; the limit leaves room for nested Questionnaire items and contained resources while
+ * keeping the recursive checks (ours and medplum's) far from the stack limit.
+ */
+export const RESOURCE_NESTING_DEPTH_MAX = 64;
+/** Deeper nesting than this is refused, so a hostile narrative cannot make the check costly. */
+export const NARRATIVE_NESTING_DEPTH_MAX = 256;
+/** Entries of a batch Bundle in flight at once. */
+export const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
+
+// HTTP
+
+/** Largest request body the server reads at all (a Synthea transaction Bundle reaches 3 MB); routes may set lower limits. */
+export const HTTP_BODY_BYTES_MAX = 16 * 1024 * 1024;
+
+/** Time a client has to send the whole request head; slower ones are cut off (a slow-headers attack holds a socket otherwise). */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/** Time a client has to send the whole request, head and body. */
+export const HTTP_REQUEST_TIMEOUT_MS = 60_000;
+/** How long an idle keep-alive connection stays open between requests. */
+export const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How often the server looks for connections past their headers or request timeout. */
+export const HTTP_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+assert(HTTP_HEADERS_TIMEOUT_MS <= HTTP_REQUEST_TIMEOUT_MS, 'the head is part of the request');
+assert(HTTP_TIMEOUT_CHECK_INTERVAL_MS < HTTP_HEADERS_TIMEOUT_MS, 'timeouts are checked more often than they expire');
+
+/** A per-user FHIR request budget: a token bucket of `capacity` requests, refilled at `perSecond`. */
+export interface FhirRateLimit {
+  readonly capacity: number;
+  readonly perSecond: number;
+}
+
+/**
+ * Each FHIR user's budget (keyed by the token's subject): 50 requests/s sustained, bursts of
+ * 200. Generous for a clinician's client or an import (a Bundle is one request), tight enough
+ * that no one token can drive the node's search and access log flat out.
+ */
+export const FHIR_RATE_LIMIT_DEFAULT: FhirRateLimit = { capacity: 200, perSecond: 50 };
+/** Users whose buckets are remembered at once; past this, full buckets are forgotten first. */
+export const FHIR_RATE_LIMIT_USERS_MAX = 100_000;
+
+/** Most trail entries one GET /ledger/trail answers; `fromSeq` pages on. */
+export const TRAIL_PAGE_MAX = 500;
+/** Longest scope parameter read at all, in UTF-16 code units. */
+export const SCOPE_PARAMETER_LENGTH_MAX = 4096;
+/** Most scopes one scope parameter may list. */
+export const SCOPE_COUNT_MAX = 64;
+/** Longest password accepted, in UTF-16 code units. */
+export const PASSWORD_LENGTH_MAX = 1024;
+/** Sessions held at once; past this, signing in waits for one to lapse. */
+export const ADMIN_SESSIONS_MAX = 1000;
+/** Largest form body the token and authorization endpoints read, in bytes. */
+export const FORM_BYTES_MAX = 64 * 1024;
+/** Longest `jti` of a client assertion, remembered to refuse its replay. */
+export const CLIENT_ASSERTION_JTI_LENGTH_MAX = 256;
+/** Open streams one caller may have at once (a tab each); more are a 429. Counted per caller, so an auditor's streams never take a patient's places. */
+export const TRAIL_STREAMS_PER_CALLER_MAX = 8;
+/** Open streams on the whole node; more are a 503 with Retry-After. */
+export const TRAIL_STREAMS_MAX = 256;
+/** Bytes a client may leave unread before its stream is ended (it resumes from the last id it read). */
+export const TRAIL_STREAM_UNREAD_BYTES_MAX = 1 << 20;
+/** Most hits one search answers, newest first. */
+export const ACCESS_SEARCH_LIMIT_MAX = 1000;
+/** A review body is a verdict and at most a note of BTG_REASON_LENGTH_MAX characters. */
+export const BTG_REVIEW_BODY_BYTES_MAX = 16 * 1024;
+
+// Across layers: each bound must leave room for what the layer below may legitimately hold.
+
+assert(HTTP_BODY_BYTES_MAX >= TX_WIRE_BYTES_MAX, 'POST /ledger/tx must accept the largest transaction the ledger accepts');
+assert(ETCD_TXN_BYTES_MAX >= TX_BYTES_MAX, 'one etcd transaction must carry the largest transaction');
+assert(ETCD_RECEIVE_MESSAGE_BYTES_MAX >= BLOCK_BYTES_MAX, 'the largest block read back from etcd must fit one message');

@@ -27,7 +27,7 @@ export { BLOB_GC_GRACE_MS, BLOB_GC_INTERVAL_MS, collectAfterFailedWrite, collect
 export { anchorsInState } from './blob-anchors.js';
 export { NodeCheckpoints, type CountedCheckpoint, type HeightCheckpoints, type CheckpointRefusal } from './checkpoints.js';
 export { NodePeerBlobs } from './peer-blobs.js';
-export { blockPage, blockLines, PeerBlockSync, PeerSyncError, PEER_BLOCKS_COUNT_MAX } from './peer-blocks.js';
+export { blockPage, blockLines, PeerBlockSync, PeerSyncError } from './peer-blocks.js';
 export { PeerClient, httpTransport, type PeerTransport } from './peer-client.js';
 export { PeerRequestVerifier, signPeerRequest, PEER_HEADERS, PEER_REQUEST_SKEW_MS, type PeerAuthRefusal } from './peer-auth.js';
 export { Pseudonyms, type FhirId, type PatientNames } from './pseudonyms.js';

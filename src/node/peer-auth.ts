@@ -8,14 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { canonicalBytes, concatBytes, fromHex, isHex, publicKeyFromRaw, sign, toHex, utf8, verify, type SigningKey } from '../crypto/index.js';
 import { ORGS, type StateReader } from '../contracts/index.js';
+import { PEER_NONCE_COUNT_MAX } from '../ledger/index.js';
 
 /** The request headers, lowercase as HTTP/2 and Node's parser give them. */
 export const PEER_HEADERS = { org: 'x-chartchain-org', timestamp: 'x-chartchain-timestamp', nonce: 'x-chartchain-nonce', signature: 'x-chartchain-signature' } as const;
 
 /** How far a request's timestamp may be from the receiver's clock, either way. */
 export const PEER_REQUEST_SKEW_MS = 60_000;
-/** Nonces remembered at once; beyond this, requests are refused rather than a nonce forgotten early. */
-export const PEER_NONCE_COUNT_MAX = 100_000;
 const NONCE_BYTES = 16;
 
 // Domain separation: a peer-request signature never passes as a transaction, block or checkpoint signature.

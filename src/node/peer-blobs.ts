@@ -8,9 +8,10 @@
  */
 import { sha256Hex } from '../crypto/index.js';
 import { BREAK_THE_GLASS, VERSIONS, sealedNotesOf, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
-import { BLOB_BYTES_MAX, BlobError, BlobMissingError, type BlobSource, type BlobStore } from '../storage/index.js';
+import { BlobError, BlobMissingError, type BlobSource, type BlobStore } from '../storage/index.js';
 import type { BlobAccessIndex } from './blob-access-index.js';
 import type { PeerClient } from './peer-client.js';
+import { BLOB_BYTES_MAX, PROACTIVE_FETCH_ATTEMPTS_MAX } from '../ledger/index.js';
 
 /** What peer blob exchange needs from its node. */
 export interface PeerBlobHost {
@@ -21,8 +22,6 @@ export interface PeerBlobHost {
   alarm(reason: string): void;
 }
 
-/** Tries of a fetch at commit before its alarm, and the first pause between them (doubling). */
-const PROACTIVE_FETCH_ATTEMPTS_MAX = 6;
 const PROACTIVE_FETCH_RETRY_DELAY_MS = 1_000;
 
 /** Serving blobs to peers and fetching them from peers. */

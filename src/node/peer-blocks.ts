@@ -7,15 +7,11 @@
  * is (signature, prevHash, height, re-execution to the same appHash) before it commits; a
  * peer that sends one that fails is named in an alarm and the next peer is asked.
  */
-import { BLOCK_BYTES_MAX, BlockFormatError, encodeBlock } from '../ledger/index.js';
+import { BLOCK_BYTES_MAX, BlockFormatError, encodeBlock, PEER_BLOCKS_COUNT_MAX, PEER_BLOCKS_PAGE_BYTES } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { BlockValidationError } from './block-validation.js';
 import type { PeerClient } from './peer-client.js';
 
-/** Blocks in one page, at most. */
-export const PEER_BLOCKS_COUNT_MAX = 256;
-/** Bytes of one page: blocks are added while the page is below this (at least one block). */
-export const PEER_BLOCKS_PAGE_BYTES = 8 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /** The page of canonical blocks from `from` (at most `countMax`), newline-terminated; empty past the head. */

@@ -13,6 +13,7 @@ import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { versionProof } from './version-proof.js';
 import { NoteUnavailableError, openNote, type NoteContext } from './sealed-note.js';
 import { newRecordId, openVersion, openVersionWith, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
+import { ALARM_COUNT_MAX } from '../ledger/index.js';
 
 /**
  * Whose keys open a version: this organisation's; a practitioner's (their own envelope, from a
@@ -67,8 +68,6 @@ export interface NodeAlarm {
   readonly at: number;
 }
 
-/** Alarms kept for /ledger/status, newest last; older ones are dropped past this many. */
-const ALARM_COUNT_MAX = 100;
 
 /** A decrypted version: the resource, its commitment salt (hex) and the version's row. */
 export interface ReadVersion {

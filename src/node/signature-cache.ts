@@ -5,7 +5,7 @@
  */
 import { fromHex, PublicKeyCache, verify, VerifyPool } from '../crypto/index.js';
 import type { BlockContext, Executor, SignatureCheck, StateReader } from '../contracts/index.js';
-import { signatureOf, type DecodedTransaction } from '../ledger/index.js';
+import { ADMISSION_SLICE_MAX, type DecodedTransaction, signatureOf } from '../ledger/index.js';
 
 /** txId → the public key (hex) its signature verified under. */
 export class SignatureCache {
@@ -53,8 +53,6 @@ export class SignatureCache {
   }
 }
 
-/** Signatures sent to the pool in one message at admission. */
-const ADMISSION_SLICE_MAX = 256;
 
 interface Waiting {
   readonly decoded: DecodedTransaction;

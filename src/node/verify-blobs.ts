@@ -8,9 +8,8 @@ import { RECORD_TABLE, TX_TABLE, VERSION_TABLE, type RecordRow, type TxRecord, t
 import { BlobIntegrityError, BlobMissingError, BlobStore } from '../storage/index.js';
 import type { MemoryChain } from './memory-chain.js';
 import { ChainVerificationError } from './verify-chain.js';
+import { BLOB_FAULTS_LISTED_MAX } from '../ledger/index.js';
 
-/** Faults reported past this many are counted, not listed. */
-export const BLOB_FAULTS_LISTED_MAX = 100;
 
 /**
  * Checks the blobs under `blobDir` against `chain`. Returns one ChainVerificationError per

@@ -16,9 +16,8 @@ import { isHex, sha256Hex, SHA256_BYTES } from '../crypto/index.js';
 import { BlobIndex, type BlobLocation, type IndexedBlob } from './blob-index.js';
 import { encodeFrame, erasedFrame, FRAME_HEADER_BYTES, readFrame, scanSegment } from './blob-frame.js';
 import { fsyncDirectory } from './durable-file.js';
+import { BLOB_APPEND_BYTES_MAX, BLOB_BYTES_MAX } from '../ledger/index.js';
 
-/** Largest blob accepted by put() or from a BlobSource: bounds memory per read and per fetch. */
-export const BLOB_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Base class of the failures a blob read can report. */
 export class BlobError extends Error {
@@ -58,8 +57,6 @@ export interface BlobSource {
 
 /** Size past which a segment takes no more appends and the next one is started. */
 export const SEGMENT_BYTES_TARGET = 64 * 1024 * 1024;
-/** Bytes of frames written by one group commit at most; the rest wait for the next. */
-const APPEND_BYTES_MAX = 16 * 1024 * 1024;
 const INDEX_FILE = 'index.db';
 const SEGMENT_PATTERN = /^(\d{8})\.segment$/;
 
@@ -291,11 +288,11 @@ export class BlobStore {
     }
   }
 
-  /** The next puts to append: at least one, and no more than APPEND_BYTES_MAX of frames after it. */
+  /** The next puts to append: at least one, and no more than BLOB_APPEND_BYTES_MAX of frames after it. */
   #takeBatch(): PendingPut[] {
     let bytes = 0;
     let count = 0;
-    while (count < this.#queue.length && (count === 0 || bytes + this.#queue[count]!.bytes.byteLength <= APPEND_BYTES_MAX)) {
+    while (count < this.#queue.length && (count === 0 || bytes + this.#queue[count]!.bytes.byteLength <= BLOB_APPEND_BYTES_MAX)) {
       bytes += this.#queue[count]!.bytes.byteLength + FRAME_HEADER_BYTES;
       count += 1;
     }

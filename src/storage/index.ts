@@ -6,16 +6,7 @@ export { makeOwnerOnly, restrictUmask, OWNER_ONLY_DIRECTORY_MODE, OWNER_ONLY_FIL
 export { ChainStore, ChainDatabaseDamagedError, StorageIntegrityError, type BlobAnchor, type BlockCommit, type RawBlock, type StoredTx } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';
 export { PendingNodeStore } from './pending-nodes.js';
-export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, BLOB_BYTES_MAX, SEGMENT_BYTES_TARGET, type BlobPlace, type BlobSource, type BlobStoreOptions } from './blob-store.js';
-export {
-  Keystore,
-  KeystoreError,
-  KEYSTORE_SCRYPT_DEFAULTS,
-  KEYSTORE_ENTRY_BYTES_MAX,
-  KEYSTORE_ENTRY_COUNT_MAX,
-  KEYSTORE_FILE_BYTES_MAX,
-  type KeystoreEntryInfo,
-  type ScryptParams,
-} from './keystore.js';
+export { BlobStore, BlobError, BlobIntegrityError, BlobMissingError, SEGMENT_BYTES_TARGET, type BlobPlace, type BlobSource, type BlobStoreOptions } from './blob-store.js';
+export { Keystore, KeystoreError, KEYSTORE_SCRYPT_DEFAULTS, type KeystoreEntryInfo, type ScryptParams } from './keystore.js';
 export { CheckpointStore } from './checkpoint-store.js';
 export { storageFaultOf, isDiskFull, diskFullError, type StorageFaultKind } from './storage-fault.js';

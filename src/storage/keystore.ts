@@ -14,15 +14,10 @@ import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { isHex } from '../crypto/index.js';
 import { writeFileDurably } from './durable-file.js';
+import { KEYSTORE_ENTRY_BYTES_MAX, KEYSTORE_ENTRY_COUNT_MAX, KEYSTORE_FILE_BYTES_MAX } from '../ledger/index.js';
 
 /** scrypt cost used by Keystore.create unless overridden: about 32 MiB and tens of milliseconds. */
 export const KEYSTORE_SCRYPT_DEFAULTS: ScryptParams = Object.freeze({ N: 2 ** 15, r: 8, p: 1 });
-/** Largest secret one entry may hold. Private keys are 32–64 bytes; this leaves room for PEM. */
-export const KEYSTORE_ENTRY_BYTES_MAX = 4096;
-/** Entries in one keystore. Every change rewrites the whole file, so this bounds write cost. */
-export const KEYSTORE_ENTRY_COUNT_MAX = 65_536;
-/** Keystore file size read by open(). */
-export const KEYSTORE_FILE_BYTES_MAX = 64 * 1024 * 1024;
 
 const FORMAT_VERSION = 1;
 const AAD_ENTRY_PREFIX = 'chartchain/keystore/v1\n';

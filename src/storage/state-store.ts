@@ -11,10 +11,9 @@ import type { StateReader, WriteSetEntry } from '../contracts/index.js';
 import { stateTableName } from './chain-schema.js';
 import type { SqliteDatabase } from './database.js';
 import type { WriteStep } from './sqlite-writer.js';
+import { STATE_CACHE_ENTRY_COUNT_MAX } from '../ledger/index.js';
 
 const STATE_HEIGHT_KEY = 'state_height';
-/** Parsed state values kept in memory; the cache is simply emptied when full. */
-const STATE_CACHE_ENTRY_COUNT_MAX = 262_144;
 
 interface TableStatements {
   readonly get: Statement;

@@ -8,7 +8,8 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { secondFactorRequired, type AccountRole } from './account-roles.js';
 import type { AccountStore } from './account-store.js';
 import { newTotpSecret } from './totp.js';
-import { hashPassword, PASSWORD_LENGTH_MAX } from './users.js';
+import { hashPassword } from './users.js';
+import { PASSWORD_LENGTH_MAX } from '../../ledger/index.js';
 
 /** Shortest password accepted (NIST SP 800-63B §3.1.1.2 asks at least 8; clinical accounts get more). */
 export const PASSWORD_LENGTH_MIN = 12;

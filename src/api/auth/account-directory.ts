@@ -13,8 +13,9 @@ import type { AccountRow, AccountStore } from './account-store.js';
 import { lockedUntil } from './lockout.js';
 import { parseScopes } from './scopes.js';
 import { acceptedTotpStep } from './totp.js';
-import { decoyHash, PASSWORD_LENGTH_MAX, signedIn, verifyPassword, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
+import { decoyHash, signedIn, verifyPassword, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
 import type { PatientNames } from '../../node/index.js';
+import { PASSWORD_LENGTH_MAX } from '../../ledger/index.js';
 
 /** How to build an AccountDirectory. */
 export interface AccountDirectoryOptions {

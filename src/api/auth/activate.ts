@@ -8,7 +8,8 @@ import { PASSWORD_LENGTH_MIN } from './account-admin.js';
 import { activatedPage, activationPage } from './activation-page.js';
 import type { AuthorizeResponse } from './authorize.js';
 import { parameter } from './form.js';
-import { PASSWORD_LENGTH_MAX, type ActivationOutcome } from './users.js';
+import { type ActivationOutcome } from './users.js';
+import { PASSWORD_LENGTH_MAX } from '../../ledger/index.js';
 
 const REFUSALS: Record<Exclude<ActivationOutcome, 'activated'>, { statusCode: number; message: string }> = {
   refused: { statusCode: 401, message: 'Unknown username, or the activation code is wrong, used or expired. Your practice can give you a new one.' },

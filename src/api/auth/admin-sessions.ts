@@ -6,11 +6,10 @@
  * access tokens: they open no FHIR or ledger route, and no access token opens the admin API.
  */
 import { randomBytes } from 'node:crypto';
+import { ADMIN_SESSIONS_MAX } from '../../ledger/index.js';
 
 /** How long an admin session lasts from sign-in. */
 export const ADMIN_SESSION_MS = 15 * 60_000;
-/** Sessions held at once; past this, signing in waits for one to lapse. */
-const ADMIN_SESSIONS_MAX = 1000;
 
 /** A new admin session's token and lifetime. */
 export interface AdminSession {

@@ -5,8 +5,6 @@
  */
 import { OAuthError } from './errors.js';
 
-/** Largest form body the token and authorization endpoints read, in bytes. */
-export const FORM_BYTES_MAX = 64 * 1024;
 const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -9,9 +9,10 @@ import { activateGet, activatePost } from './activate.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authorizeGet, authorizePost, errorResponse, type AuthorizeResponse } from './authorize.js';
 import { OAuthError } from './errors.js';
-import { FORM_BYTES_MAX, parseForm, parseQuery } from './form.js';
+import { parseForm, parseQuery } from './form.js';
 import { smartConfiguration } from './smart-configuration.js';
 import { handleTokenRequest, revokeToken } from './token-endpoint.js';
+import { FORM_BYTES_MAX } from '../../ledger/index.js';
 
 /** The login page may not be framed, load anything, or leak the request's URL onward. */
 const PAGE_HEADERS = {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allows, formatScope, formatScopes, narrowScopes, parseScope, parseScopes, ScopeError, SCOPE_COUNT_MAX, type Interaction, type Scope } from './scopes.js';
+import { allows, formatScope, formatScopes, narrowScopes, parseScope, parseScopes, ScopeError, type Interaction, type Scope } from './scopes.js';
+import { SCOPE_COUNT_MAX } from '../../ledger/index.js';
 
 test('valid scopes parse to their v2 meaning; v1 suffixes map to rs, cud and cruds', () => {
   const table: [string, Scope][] = [

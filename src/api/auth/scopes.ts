@@ -5,6 +5,7 @@
  * are refused rather than widened, since nothing here could enforce their search parameters.
  */
 import { FHIR_RESOURCE_TYPES } from './resource-types.js';
+import { SCOPE_COUNT_MAX, SCOPE_PARAMETER_LENGTH_MAX } from '../../ledger/index.js';
 
 /** Whose data a resource scope reaches: the patient in context, the user's, or any (backend). */
 export type ScopeContext = 'patient' | 'user' | 'system';
@@ -49,10 +50,6 @@ const CONTEXTS: ReadonlySet<string> = new Set<ScopeContext>(['patient', 'user', 
 const PERMISSION_LETTERS = 'cruds';
 const LETTER_OF: Record<Interaction, string> = { create: 'c', read: 'r', update: 'u', delete: 'd', search: 's' };
 const V1_PERMISSIONS: Record<string, string> = { read: 'rs', write: 'cud', '*': 'cruds' };
-/** Longest scope parameter read at all, in UTF-16 code units. */
-export const SCOPE_PARAMETER_LENGTH_MAX = 4096;
-/** Most scopes one scope parameter may list. */
-export const SCOPE_COUNT_MAX = 64;
 
 /** Parses one scope token; throws ScopeError if it is malformed or unknown. */
 export function parseScope(text: string): Scope {

@@ -13,6 +13,7 @@ import { parameter, requiredParameter } from './form.js';
 import type { RefreshFamily } from './refresh-tokens.js';
 import { formatScopes, hasNamedScope, narrowScopes, parseScopes, ScopeError, type Scope } from './scopes.js';
 import { CLOCK_TOLERANCE_SECONDS, type AccessGrant } from './tokens.js';
+import { CLIENT_ASSERTION_JTI_LENGTH_MAX } from '../../ledger/index.js';
 
 /** The only client_assertion_type accepted (RFC 7523 §2.2). */
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -20,7 +21,6 @@ export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-typ
 export const CLIENT_ASSERTION_LIFETIME_MAX_SECONDS = 300;
 /** code_verifier = 43*128unreserved (RFC 7636 §4.1). */
 export const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/;
-const JTI_LENGTH_MAX = 256;
 
 /** A successful token response (RFC 6749 §5.1), with SMART's `patient` launch context. */
 export interface TokenResponse {
@@ -206,7 +206,7 @@ function checkLifetime(auth: AuthServer, payload: JWTPayload): void {
 /** Records the assertion's jti until it expires; a second use is refused (RFC 7523 §3 item 7). */
 function rememberJti(auth: AuthServer, client: BackendClient, payload: JWTPayload): void {
   const jti = payload.jti;
-  if (typeof jti !== 'string' || jti === '' || jti.length > JTI_LENGTH_MAX) throw new OAuthError('invalid_client', `client_assertion jti must be 1 to ${JTI_LENGTH_MAX} characters`);
+  if (typeof jti !== 'string' || jti === '' || jti.length > CLIENT_ASSERTION_JTI_LENGTH_MAX) throw new OAuthError('invalid_client', `client_assertion jti must be 1 to ${CLIENT_ASSERTION_JTI_LENGTH_MAX} characters`);
   const check = auth.replay.remember(`${client.clientId} ${jti}`, (payload.exp! + CLOCK_TOLERANCE_SECONDS) * 1000);
   if (check === 'replayed') throw new OAuthError('invalid_client', 'client_assertion jti has been used before');
   if (check === 'full') throw new OAuthError('temporarily_unavailable', 'too many client assertions outstanding; retry shortly', 503, 60);

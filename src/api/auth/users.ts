@@ -6,6 +6,7 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOpti
 import type { Principal } from '../../contracts/index.js';
 import type { PatientNames } from '../../node/index.js';
 import type { Scope } from './scopes.js';
+import { PASSWORD_LENGTH_MAX } from '../../ledger/index.js';
 
 /** Someone who can log in, and what they may grant an app. */
 export interface User {
@@ -68,8 +69,6 @@ export interface UserDirectory {
   sessionActive?(principal: Principal, issuedAtMs: number): boolean;
 }
 
-/** Longest password accepted, in UTF-16 code units. */
-export const PASSWORD_LENGTH_MAX = 1024;
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
 
 /** Hashes `password` with scrypt and a fresh random salt. */

@@ -14,7 +14,7 @@ import { FhirError } from '../../fhir/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import { ChartChainNode } from '../../node/index.js';
 import { registerFhirRoutes, type FhirAuth } from '../fhir-routes.js';
-import type { FhirRateLimit } from '../limits.js';
+import type { FhirRateLimit } from '../../ledger/index.js';
 
 /** The organisation of every fixture node. */
 export const FIXTURE_ORG = 'practice-a';

@@ -12,10 +12,9 @@ import type { Checkpoint } from '../../ledger/index.js';
 import type { CheckpointExchange } from '../checkpoint-exchange.js';
 import { closeEtcd, connectEtcd, currentRevision, rangeAll } from './etcd-client.js';
 import { EtcdKeys } from './etcd-keys.js';
+import { PEER_CHECKPOINT_BYTES_MAX } from '../../ledger/index.js';
 
 const PAGE_SIZE = 64;
-/** A checkpoint is under 1 KiB; anything much larger is not one and is dropped unread. */
-const CHECKPOINT_BYTES_MAX = 4096;
 
 /** A CheckpointExchange on an etcd cluster; close() releases its client. */
 export class EtcdCheckpointExchange implements CheckpointExchange {
@@ -38,7 +37,7 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
   subscribe(listener: (checkpoint: unknown) => void): () => void {
     let active = true;
     const deliver = (value: Buffer): void => {
-      if (!active || this.#closed || value.length > CHECKPOINT_BYTES_MAX) return;
+      if (!active || this.#closed || value.length > PEER_CHECKPOINT_BYTES_MAX) return;
       try {
         listener(JSON.parse(value.toString('utf8')) as unknown);
       } catch {

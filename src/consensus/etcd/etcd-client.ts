@@ -8,11 +8,10 @@ import { Etcd3, isRecoverableError, type Election, type IKeyValue, type IRangeRe
 import { WatchManager } from 'etcd3/lib/watch.js';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, type IBackoff } from 'cockatiel';
 import { prefixEnd } from './etcd-keys.js';
+import { ETCD_RECEIVE_MESSAGE_BYTES_MAX } from '../../ledger/index.js';
 
 /** Deadline of one unary etcd call. */
 export const CALL_TIMEOUT_MS = 1_000;
-/** Received messages above this size fail; pages are sized to stay far below it. */
-const RECEIVE_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 
 /**
  * etcd3 throws, from inside its watch stream's data handler, where nothing can catch it, when a
@@ -40,7 +39,7 @@ export function connectEtcd(endpoints: readonly string[]): Etcd3 {
   return new Etcd3({
     hosts: [...endpoints],
     dialTimeout: CALL_TIMEOUT_MS,
-    grpcOptions: { 'grpc.max_receive_message_length': RECEIVE_MESSAGE_BYTES_MAX },
+    grpcOptions: { 'grpc.max_receive_message_length': ETCD_RECEIVE_MESSAGE_BYTES_MAX },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
     faultHandling: {
       host: () => circuitBreaker(recoverable, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(2) }),

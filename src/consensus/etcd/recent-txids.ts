@@ -1,10 +1,10 @@
+import { RECENT_TXIDS_MAX } from '../../ledger/index.js';
 /**
  * The txIds of recently ordered blocks, so that a proposer never orders a transaction twice
  * when a client retry or a failover left a copy in the queue. Bounded: the oldest are
  * forgotten first. A duplicate older than the window still reaches block assembly, which
  * refuses a committed txId (`invalid:duplicate-txid`).
  */
-export const RECENT_TXIDS_MAX = 262_144;
 
 /** A bounded, insertion-ordered set of txIds. */
 export class RecentTxIds {

@@ -6,15 +6,11 @@
  * revision, then by key within one transaction.
  */
 import type { Etcd3 } from 'etcd3';
-import { txIdOf } from '../../ledger/index.js';
 import { OrdererUnavailableError } from '../orderer.js';
 import { rangeAll } from './etcd-client.js';
 import { lastSegment, txqEntrySize, type EtcdKeys } from './etcd-keys.js';
+import { ETCD_TXN_BYTES_MAX, ETCD_TXN_OPS_MAX, txIdOf } from '../../ledger/index.js';
 
-/** etcd refuses a transaction of more than --max-txn-ops operations (128 by default). */
-export const TXN_OPS_MAX = 100;
-/** etcd refuses a request over --max-request-bytes (1.5 MiB by default); one transaction may still carry a single 1 MiB tx. */
-export const TXN_BYTES_MAX = 1024 * 1024;
 /** Seconds a client should wait before retrying when etcd is unreachable. */
 export const RETRY_AFTER_SEC = 1;
 
@@ -26,7 +22,7 @@ interface Waiting {
 
 /**
  * Appends transactions under one writer id. Everything submitted while a write is in flight
- * goes into the next etcd transaction (group commit), up to TXN_OPS_MAX and TXN_BYTES_MAX.
+ * goes into the next etcd transaction (group commit), up to ETCD_TXN_OPS_MAX and ETCD_TXN_BYTES_MAX.
  */
 export class TxQueueWriter {
   #seq = 0;
@@ -66,7 +62,7 @@ export class TxQueueWriter {
   }
 
   #takeGroup(): Waiting[] {
-    return this.#waiting.splice(0, fittingCount(this.#waiting, TXN_OPS_MAX, TXN_BYTES_MAX, (waiting) => waiting.bytes.length));
+    return this.#waiting.splice(0, fittingCount(this.#waiting, ETCD_TXN_OPS_MAX, ETCD_TXN_BYTES_MAX, (waiting) => waiting.bytes.length));
   }
 
   async #write(group: readonly Waiting[]): Promise<void> {
@@ -128,7 +124,7 @@ export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: num
 type QueueKey = Omit<QueuedTx, 'bytes' | 'txId'>;
 
 /** The size `key` states; a key that states none (written before sizes were) counts as the largest transaction. */
-const statedSize = (key: string): number => txqEntrySize(key) ?? TXN_BYTES_MAX;
+const statedSize = (key: string): number => txqEntrySize(key) ?? ETCD_TXN_BYTES_MAX;
 
 /** How many of the first `items`, at most `countMax`, fit in `bytesMax` by `sizeOf` (at least one, if any). */
 function fittingCount<T>(items: readonly T[], countMax: number, bytesMax: number, sizeOf: (item: T) => number): number {

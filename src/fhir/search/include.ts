@@ -12,8 +12,6 @@ import { normaliseReference } from './normalise.js';
 import { searchParameter, searchParametersOf, type SearchParameterDefinition } from './parameters.js';
 import type { SearchIndex } from './search-index.js';
 
-/** Most resources the _revinclude values of one search may add, counting only what the caller may read; more is refused rather than cut short. */
-export const REVINCLUDE_IDS_MAX = 10_000;
 
 /** One parsed _include or _revinclude: from `sourceType` via `param`, to `targetType` only when given. */
 export interface IncludeParameter {

@@ -10,7 +10,7 @@ export {
 export { extractValues, type DateRow, type IndexRow, type QuantityRow, type ReferenceRow, type StringRow, type TokenRow } from './extract.js';
 export { dateRange, DATE_HIGH_MAX, DATE_LOW_MIN, type DateRange } from './date-range.js';
 export { foldString, normaliseReference, type NormalisedReference } from './normalise.js';
-export { SEARCH_COUNT_DEFAULT, SEARCH_COUNT_MAX, SEARCH_VALUES_MAX, searchPage } from './query.js';
+export { SEARCH_COUNT_DEFAULT, searchPage } from './query.js';
 export { SearchIndex, SEARCH_INDEX_RETRY_AFTER_SECONDS, type IndexedMeta, type SearchIndexFault, type SearchIndexOptions, type SearchResult } from './search-index.js';
 export { hasCurrentSchema } from './index-file.js';
-export { includeReferences, includeTargets, parseInclude, REVINCLUDE_IDS_MAX, searchRevinclude, type IncludeParameter } from './include.js';
+export { includeReferences, includeTargets, parseInclude, searchRevinclude, type IncludeParameter } from './include.js';

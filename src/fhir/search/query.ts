@@ -11,13 +11,10 @@ import { FhirError } from '../outcome.js';
 import { dateRange, type DateRange } from './date-range.js';
 import { foldString, isFhirId, normaliseReference } from './normalise.js';
 import { searchParameter, type SearchParameterDefinition, type SearchParameterKind } from './parameters.js';
+import { SEARCH_COUNT_MAX, SEARCH_VALUES_MAX } from '../../ledger/index.js';
 
 /** _count when the request names none. */
 export const SEARCH_COUNT_DEFAULT = 50;
-/** Largest page; a larger _count is lowered to this, as search.html#count allows. */
-export const SEARCH_COUNT_MAX = 1000;
-/** Most values (counting each comma-separated one) a single search may test, so one query stays cheap. */
-export const SEARCH_VALUES_MAX = 100;
 
 /** Result parameters that select nothing: paging and sorting are read here, the rest are the caller's. */
 const RESULT_PARAMETERS = new Set(['_count', '_offset', '_sort', '_total', '_include', '_revinclude', '_format', '_pretty']);

@@ -13,9 +13,8 @@ import { extractValues, type IndexRow } from './extract.js';
 import { moveAside, openIndexDatabase } from './index-file.js';
 import { searchParameter } from './parameters.js';
 import { compileSearch, parameterKey, VALUE_TABLES, type SqlValue } from './query.js';
+import { SEARCH_STATEMENT_CACHE_MAX } from '../../ledger/index.js';
 
-/** Prepared statements kept for reuse; past this the cache starts over, since OR lists vary. */
-const STATEMENT_CACHE_MAX = 256;
 
 type Statement = BetterSqliteStatement<unknown[], unknown>;
 
@@ -333,7 +332,7 @@ export class SearchIndex {
   #statement(sql: string): Statement {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
-      if (this.#statements.size >= STATEMENT_CACHE_MAX) this.#statements.clear();
+      if (this.#statements.size >= SEARCH_STATEMENT_CACHE_MAX) this.#statements.clear();
       statement = this.#database().prepare(sql);
       this.#statements.set(sql, statement);
     }

@@ -10,6 +10,7 @@
  * that reads it.
  */
 import { error, type ValidationIssue } from './issue.js';
+import { NARRATIVE_NESTING_DEPTH_MAX } from '../../ledger/index.js';
 
 export const XHTML_NAMESPACE = 'http://www.w3.org/1999/xhtml';
 
@@ -55,8 +56,6 @@ const START_TAG_NAME = new RegExp(`<(${NAME})`, 'y');
 const ATTRIBUTE = new RegExp(`\\s+(${NAME})\\s*=\\s*(?:"([^"<]*)"|'([^'<]*)')`, 'y');
 const START_TAG_END = /\s*(\/?)>/y;
 const END_TAG = new RegExp(`</(${NAME})\\s*>`, 'y');
-/** Deeper nesting than this is refused, so a hostile narrative cannot make the check costly. */
-const NESTING_DEPTH_MAX = 256;
 
 /** Thrown inside the tokenizer when the XHTML cannot be read; caught and reported as one issue. */
 class Malformed extends Error {}
@@ -155,7 +154,7 @@ class NarrativeReader {
     this.position = START_TAG_END.lastIndex;
     this.checkElement(name, attributes);
     if (end[1] !== '/') {
-      if (this.open.length >= NESTING_DEPTH_MAX) throw new Malformed(`elements nest deeper than ${NESTING_DEPTH_MAX}`);
+      if (this.open.length >= NARRATIVE_NESTING_DEPTH_MAX) throw new Malformed(`elements nest deeper than ${NARRATIVE_NESTING_DEPTH_MAX}`);
       this.open.push(name);
     }
   }

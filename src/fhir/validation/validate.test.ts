@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OperationOutcomeError, validateResource as medplumValidateResource } from '@medplum/core';
 import fc from 'fast-check';
-import { loadValidator, RESOURCE_NESTING_DEPTH_MAX, uncheckedRequiredValueSets, validateResource, type ValidationIssue } from './validate.js';
+import { loadValidator, uncheckedRequiredValueSets, validateResource, type ValidationIssue } from './validate.js';
+import { RESOURCE_NESTING_DEPTH_MAX } from '../../ledger/index.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 const examples = `${fixtures}hl7-examples`;

@@ -11,15 +11,10 @@ import { loadR4Definitions, type R4Definitions } from './definitions.js';
 import { checkElements, NOT_R4_RESOURCE_TYPE, notR4Code } from './element-checks.js';
 import { error, isObject, type Json, type ValidationIssue } from './issue.js';
 import { fromMedplumIssues, UNKNOWN_TYPE_DIAGNOSTICS } from './medplum-issues.js';
+import { RESOURCE_NESTING_DEPTH_MAX } from '../../ledger/index.js';
 
 export type { ValidationIssue, ValidationIssueCode } from './issue.js';
 
-/**
- * How deep JSON objects and arrays may nest, counting the resource as 1. The deepest HL7 example
- * and Synthea bundle nest 11 levels; the limit leaves room for nested Questionnaire items and contained resources while
- * keeping the recursive checks (ours and medplum's) far from the stack limit.
- */
-export const RESOURCE_NESTING_DEPTH_MAX = 64;
 
 /**
  * Validates `resource` (parsed JSON, not trusted to be anything) as a FHIR R4 resource, against
