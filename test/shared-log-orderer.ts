@@ -35,12 +35,19 @@ export class SharedLog {
     if (this.#cutting !== undefined) return;
     this.#cutting = new Promise<void>((resolve) => setTimeout(resolve, this.batchTimeoutMs))
       .then(() => this.#cut())
+      // A proposer closing mid-block fails its proposal; the block is simply never cut.
+      .catch(() => {})
       .finally(() => {
         this.#cutting = undefined;
         // Without a proposer (its node closed) nothing can be cut: stop rather than spin, which
         // would keep the test process alive.
         if (this.#queue.length > 0 && this.#hasProposer()) this.#schedule();
       });
+  }
+
+  /** Resolves once no block is being cut: a node closing waits for it before its workers stop. */
+  async idle(): Promise<void> {
+    await this.#cutting;
   }
 
   #hasProposer(): boolean {
@@ -110,7 +117,10 @@ export class SharedLogOrderer implements Orderer {
     this.consumer = undefined;
   }
 
+  /** Stops delivering, once the block being cut or delivered has landed. */
   async close(): Promise<void> {
+    await this.log.idle();
     this.consumer = undefined;
+    await this.#delivering;
   }
 }

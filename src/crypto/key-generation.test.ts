@@ -26,7 +26,7 @@ test('lint refuses key generation that returns KeyObjects anywhere else', async 
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const eslint = new ESLint({ cwd: root });
   const rulesHit = async (code: string) => {
-    const [result] = await eslint.lintText(code, { filePath: `${root}/src/api/example.ts` });
+    const [result] = await eslint.lintText(code, { filePath: `${root}/src/api/lint-example.ts` });
     return (result?.messages ?? []).map((message) => message.ruleId);
   };
   assert.deepEqual(await rulesHit("import { generateKeyPairSync } from 'node:crypto';\nexport const k = generateKeyPairSync;\n"), ['no-restricted-imports']);
