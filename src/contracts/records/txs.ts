@@ -4,9 +4,10 @@ import { RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN, stringField } from '../body.j
 import { constant, defineTx, field, fieldGroup, id, nullable, type BodyPart } from '../tx-schema.js';
 import { batchWritesOf, CONTENT_FIELDS, legalBasisField, sharesOf, versionContent, versionField, type BatchWrite, type KeyShare, type VersionContent } from './record-body.js';
 
-const recordId = field((body, name) => stringField(body, name, RECORD_ID_PATTERN));
+/** A record id (RECORD_ID_PATTERN). */
+export const recordIdPart: BodyPart<string> = field((body, name) => stringField(body, name, RECORD_ID_PATTERN));
 /** A version number: an integer in [1, RECORD_VERSION_MAX]. */
-export const recordVersion: BodyPart<number> = field(versionField);
+export const recordVersionPart: BodyPart<number> = field(versionField);
 const content = fieldGroup(CONTENT_FIELDS, versionContent, contentBody);
 
 /** The body fields that carry `content`: what versionContent reads back. */
@@ -23,20 +24,20 @@ const legalBasis: BodyPart<string | null> = {
 
 /** `records.anchor`: { recordId, patientId (null for a directory record), resourceType, version: 1, ...CONTENT_FIELDS }. */
 export const RECORDS_ANCHOR = defineTx('records.anchor', {
-  recordId,
+  recordId: recordIdPart,
   patientId: nullable(id),
   resourceType: field((body, name) => stringField(body, name, RESOURCE_TYPE_PATTERN)),
   version: constant(1),
   content,
 });
 /** `records.supersede`: { recordId, version, ...CONTENT_FIELDS }. */
-export const RECORDS_SUPERSEDE = defineTx('records.supersede', { recordId, version: recordVersion, content });
+export const RECORDS_SUPERSEDE = defineTx('records.supersede', { recordId: recordIdPart, version: recordVersionPart, content });
 /** `records.tombstone`: { recordId, version }. */
-export const RECORDS_TOMBSTONE = defineTx('records.tombstone', { recordId, version: recordVersion });
+export const RECORDS_TOMBSTONE = defineTx('records.tombstone', { recordId: recordIdPart, version: recordVersionPart });
 /** `records.erase`: { recordId, legalBasis? }. */
-export const RECORDS_ERASE = defineTx('records.erase', { recordId, legalBasis });
+export const RECORDS_ERASE = defineTx('records.erase', { recordId: recordIdPart, legalBasis });
 /** `records.erasure-receipt`: { recordId }. */
-export const RECORDS_ERASURE_RECEIPT = defineTx('records.erasure-receipt', { recordId });
+export const RECORDS_ERASURE_RECEIPT = defineTx('records.erasure-receipt', { recordId: recordIdPart });
 /** `records.share-keys`: { grantId, shares: [{ recordId, version, enc, wrappedKey }] }. */
 export const RECORDS_SHARE_KEYS = defineTx('records.share-keys', {
   grantId: id,
