@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalBytes } from '../src/crypto/index.js';
-import type { Principal } from '../src/contracts/index.js';
+import { MEMBERSHIP_REGISTER_PATIENT, MEMBERSHIP_REGISTER_PRACTITIONER, type Principal } from '../src/contracts/index.js';
 import { ChartChainNode } from '../src/node/index.js';
 import { fsyncP99Ms, percentile, watchEventLoopDelay } from './bench-util.js';
 
@@ -44,8 +44,8 @@ async function committed(node: ChartChainNode, tx: Parameters<ChartChainNode['su
 async function setUp(node: ChartChainNode): Promise<string[]> {
   const practitioner = node.records.enrol('practitioner', 'dr-bench');
   const patient = node.records.enrol('patient', 'patient-0001');
-  await committed(node, node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-bench', ...practitioner }));
-  await committed(node, node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', custody: 'custodial', ...patient }));
+  await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-bench', ...practitioner }));
+  await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, { patientId: 'patient-0001', custody: 'custodial', ...patient }));
   const recordIds: string[] = [];
   for (let i = 0; i < RECORDS; i++) {
     const write = await node.records.write({ practitionerId: 'dr-bench', patientId: 'patient-0001', resource: resource(i) });

@@ -16,7 +16,7 @@ import { generateSigningKey, sign, utf8, VerifyPool, randomHex } from './bench-u
 import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
 import { encodeTransaction, MerkleLog, hashLeaf, verifyInclusion } from '../src/ledger/index.js';
 import { ChainStore } from '../src/storage/index.js';
-import { standardExecutor } from '../src/contracts/index.js';
+import { MEMBERSHIP_REGISTER_PATIENT, standardExecutor } from '../src/contracts/index.js';
 
 function flag(name: string, fallback?: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -47,8 +47,8 @@ async function measureVerifyBound(): Promise<number> {
 function signedRegistrations(node: ChartChainNode, count: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
-    const body = { patientId: `patient-${i.toString(36).padStart(8, '0')}`, signingKey: randomHex(32), encryptionKey: randomHex(32), custody: 'custodial' };
-    out.push(encodeTransaction(node.signAsOrg('membership.register-patient', body)));
+    const body = { patientId: `patient-${i.toString(36).padStart(8, '0')}`, signingKey: randomHex(32), encryptionKey: randomHex(32), custody: 'custodial' as const };
+    out.push(encodeTransaction(node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, body)));
   }
   return out;
 }

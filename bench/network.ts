@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomHex } from './bench-util.js';
-import { standardExecutor } from '../src/contracts/index.js';
+import { MEMBERSHIP_REGISTER_PATIENT, standardExecutor } from '../src/contracts/index.js';
 import { encodeTransaction, signTransaction, txIdOf } from '../src/ledger/index.js';
 import { ChartChainNode, loadOrgKeys } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
@@ -52,8 +52,8 @@ class Registrations {
     this.#nonce = nonceBase;
   }
   next(): Uint8Array {
-    const body = { patientId: `bench-${randomHex(8)}`, signingKey: randomHex(32), encryptionKey: randomHex(32), custody: 'custodial' };
-    return encodeTransaction(signTransaction({ type: 'membership.register-patient', nonce: (this.#nonce += 1), body }, this.#signing));
+    const body = MEMBERSHIP_REGISTER_PATIENT.build({ patientId: `bench-${randomHex(8)}`, signingKey: randomHex(32), encryptionKey: randomHex(32), custody: 'custodial' });
+    return encodeTransaction(signTransaction({ type: MEMBERSHIP_REGISTER_PATIENT.type, nonce: (this.#nonce += 1), body }, this.#signing));
   }
 }
 

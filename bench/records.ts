@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { canonicalBytes, generateSigningKey, generateX25519, openRecordContent, recordAad, sealRecordContent, sign, toHex, unwrapDataKey, wrapDataKey } from '../src/crypto/index.js';
 import { BlobStore } from '../src/storage/index.js';
 import { ChartChainNode } from '../src/node/index.js';
+import { MEMBERSHIP_REGISTER_PATIENT, MEMBERSHIP_REGISTER_PRACTITIONER } from '../src/contracts/index.js';
 
 /** Writes in flight at once: enough to fill blocks and to overlap blob fsyncs with crypto. */
 const CONCURRENT_WRITES = 256;
@@ -71,8 +72,8 @@ async function main(): Promise<void> {
     const practitioner = node.records.enrol('practitioner', 'dr-bench');
     const patient = node.records.enrol('patient', 'patient-0001');
     for (const tx of [
-      node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-bench', ...practitioner }),
-      node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', custody: 'custodial', ...patient }),
+      node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-bench', ...practitioner }),
+      node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, { patientId: 'patient-0001', custody: 'custodial', ...patient }),
     ]) {
       const result = await node.submit(tx);
       if (!result.ok) throw new Error(result.reason);

@@ -24,6 +24,7 @@ import { toHex, generateX25519 } from '../src/crypto/index.js';
 import { openServer, type StartedNode, type StartFlags } from '../src/cli/node-commands.js';
 import type { ChartChainNode } from '../src/node/index.js';
 import { percentile } from './bench-util.js';
+import { MEMBERSHIP_REGISTER_PATIENT, MEMBERSHIP_REGISTER_PRACTITIONER } from '../src/contracts/index.js';
 
 const versions = Number(process.argv[process.argv.indexOf('--versions') + 1] || 1_000_000) || 1_000_000;
 const keptData = process.argv.includes('--data') ? process.argv[process.argv.indexOf('--data') + 1] : undefined;
@@ -88,9 +89,9 @@ async function committed(node: ChartChainNode, tx: Parameters<ChartChainNode['su
 }
 
 async function enrol(node: ChartChainNode): Promise<void> {
-  await committed(node, node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-scale', ...node.records.enrol('practitioner', 'dr-scale') }));
+  await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-scale', ...node.records.enrol('practitioner', 'dr-scale') }));
   for (let i = 0; i < PATIENTS; i++) {
-    await committed(node, node.signAsOrg('membership.register-patient', { patientId: patientId(i), custody: 'custodial', ...node.records.enrol('patient', patientId(i)) }));
+    await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, { patientId: patientId(i), custody: 'custodial', ...node.records.enrol('patient', patientId(i)) }));
   }
 }
 

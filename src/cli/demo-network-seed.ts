@@ -8,7 +8,7 @@
  *   countersigns the practice's agreement once the proposal reaches it through the chain.
  * Each part runs once: a node whose keystore holds its practitioner's key has seeded.
  */
-import { AGREEMENTS, ORG_TABLE, ORGS, type Principal } from '../contracts/index.js';
+import { AGREEMENTS, AGREEMENTS_COUNTERSIGN, AGREEMENTS_PROPOSE, MEMBERSHIP_REGISTER_PRACTITIONER, ORG_TABLE, ORGS, type Principal } from '../contracts/index.js';
 import { FhirService } from '../fhir/index.js';
 import type { ChartChainNode } from '../node/index.js';
 import { committed, grant, PATIENT_ID, practiceTerms, seedPatient } from './demo-seed.js';
@@ -36,7 +36,7 @@ export async function seedNetworkDemo(node: ChartChainNode, onLate: (error?: Err
   const practitionerId = demoPractitionerOf(node.config.orgId);
   if (node.records.keystore.has(`practitioner:${practitionerId}:signing`)) return false;
   const keys = node.records.enrol('practitioner', practitionerId);
-  await committed(node, node.signAsOrg('membership.register-practitioner', { practitionerId, ...keys }));
+  await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId, ...keys }));
   if (node.config.orgId === DEMO_PRACTICE) await seedPractice(node, practitionerId);
   else void countersign(node, demoAgreementId(node.config.orgId)).then(() => onLate(), onLate);
   return true;
@@ -53,7 +53,7 @@ async function seedPractice(node: ChartChainNode, practitionerId: string): Promi
   const others = node.store.stateKeys(ORG_TABLE).filter((orgId) => orgId !== node.config.orgId && ORGS.get(node.store.state, orgId)?.status === 'active');
   for (const recipient of others) {
     const terms = { resourceTypes: [], excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'], period: { start: 0, end: null }, redisclosure: false };
-    await committed(node, node.signAsOrg('agreements.propose', { agreementId: demoAgreementId(recipient), discloser: node.config.orgId, recipient, terms }));
+    await committed(node, node.signAsOrg(AGREEMENTS_PROPOSE, { agreementId: demoAgreementId(recipient), discloser: node.config.orgId, recipient, terms }));
     await grant(node, PATIENT_ID, `demo-consent-${recipient}`, { ...practiceTerms(recipient), actions: ['read'], purposes: ['TREAT'], excludeLabels: ['PSY', '42CFRPart2'] });
   }
 }
@@ -65,5 +65,5 @@ async function countersign(node: ChartChainNode, agreementId: string): Promise<v
     if (Date.now() > deadline) throw new Error(`the demo agreement ${agreementId} was not proposed within ${AGREEMENT_WAIT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  await committed(node, node.signAsOrg('agreements.countersign', { agreementId }));
+  await committed(node, node.signAsOrg(AGREEMENTS_COUNTERSIGN, { agreementId }));
 }

@@ -12,9 +12,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { exportSeed, generateSigningKey, generateX25519, toHex } from '../crypto/index.js';
-import { consentModelOf, type GrantTerms, type Principal } from '../contracts/index.js';
+import { AGREEMENTS_COUNTERSIGN, AGREEMENTS_PROPOSE, consentModelOf, MEMBERSHIP_PROPOSE_ADMIT, MEMBERSHIP_REGISTER_PRACTITIONER, type GrantTerms, type Principal, type TxBuilder } from '../contracts/index.js';
 import { FhirService } from '../fhir/index.js';
-import { signTransaction, type JsonObject, type Transaction } from '../ledger/index.js';
+import { signTransaction, type Transaction } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 
 /** The practice's demo practitioner. */
@@ -33,7 +33,7 @@ export function hasDemo(node: ChartChainNode): boolean {
 export async function seedDemo(node: ChartChainNode): Promise<boolean> {
   if (hasDemo(node)) return false;
   const keys = node.records.enrol('practitioner', PRACTITIONER_ID);
-  await committed(node, node.signAsOrg('membership.register-practitioner', { practitionerId: PRACTITIONER_ID, ...keys }));
+  await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: PRACTITIONER_ID, ...keys }));
   const service = new FhirService(node);
   try {
     const doctor: Principal = { kind: 'practitioner', id: PRACTITIONER_ID, org: node.config.orgId };
@@ -88,15 +88,15 @@ async function seedHospital(node: ChartChainNode): Promise<void> {
   const signing = generateSigningKey();
   const encryption = generateX25519();
   node.records.keystore.put(`demo-org:${HOSPITAL_ID}:signing`, exportSeed(signing), 'ed25519-seed');
-  const candidate = { action: 'admit', orgId: HOSPITAL_ID, name: 'Demo Community Hospital', signingKey: toHex(signing.publicKey), encryptionKey: toHex(encryption.publicKey) };
-  await committed(node, node.signAsOrg('membership.propose', candidate));
+  const candidate = { action: 'admit' as const, orgId: HOSPITAL_ID, name: 'Demo Community Hospital', signingKey: toHex(signing.publicKey), encryptionKey: toHex(encryption.publicKey) };
+  await committed(node, node.signAsOrg(MEMBERSHIP_PROPOSE_ADMIT, candidate));
   let nonce = 0;
-  const asHospital = (type: string, body: JsonObject): Transaction => signTransaction({ type, nonce: (nonce += 1), body }, signing);
+  const asHospital = <Body>(schema: TxBuilder<Body>, value: NoInfer<Body>): Transaction => signTransaction({ type: schema.type, nonce: (nonce += 1), body: schema.build(value) }, signing);
   const doctor = { practitionerId: 'dr-grey', signingKey: toHex(generateSigningKey().publicKey), encryptionKey: toHex(generateX25519().publicKey) };
-  await committed(node, asHospital('membership.register-practitioner', doctor));
+  await committed(node, asHospital(MEMBERSHIP_REGISTER_PRACTITIONER, doctor));
   const terms = { resourceTypes: [], excludeLabels: ['PSY', '42CFRPart2'], purposes: ['TREAT', 'ETREAT'], period: { start: 0, end: null }, redisclosure: false };
-  await committed(node, node.signAsOrg('agreements.propose', { agreementId: 'demo-dsa-practice-hospital', discloser: node.config.orgId, recipient: HOSPITAL_ID, terms }));
-  await committed(node, asHospital('agreements.countersign', { agreementId: 'demo-dsa-practice-hospital' }));
+  await committed(node, node.signAsOrg(AGREEMENTS_PROPOSE, { agreementId: 'demo-dsa-practice-hospital', discloser: node.config.orgId, recipient: HOSPITAL_ID, terms }));
+  await committed(node, asHospital(AGREEMENTS_COUNTERSIGN, { agreementId: 'demo-dsa-practice-hospital' }));
   await grant(node, PATIENT_ID, 'demo-consent-hospital', { ...practiceTerms(HOSPITAL_ID), actions: ['read'], purposes: ['TREAT'] });
 }
 

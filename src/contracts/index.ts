@@ -32,7 +32,7 @@ export * from './access/index.js';
 export * from './audit/index.js';
 export { CODE_PATTERN, ID_PATTERN } from './body.js';
 export { CONTRACT_REFUSALS, ENVELOPE_REJECTIONS, isKnownTxStatus, type ContractRefusal, type KnownTxStatus, type Refusal } from './refusals.js';
-export { boolean, count, defineTx, field, fieldGroup, hex32, id, oneOf, stringSet, text, type BodyOf, type BodyPart, type TxSchema } from './tx-schema.js';
+export { boolean, constant, count, defineTx, field, fieldGroup, hex32, id, nullable, oneOf, optional, stringSet, text, type BodyOf, type BodyPart, type OptionalPart, type TxBuilder, type TxSchema } from './tx-schema.js';
 export { defineTable, type JsonShaped, type Table, type TableName } from './table.js';
 
 import { accessContract } from './access/index.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { CONSENT_GRANT, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS } from './consent/index.js';
-import { count, defineTx, hex32, id, oneOf, stringSet, text } from './tx-schema.js';
+import { constant, count, defineTx, hex32, id, nullable, oneOf, optional, stringSet, text } from './tx-schema.js';
 import { ID_PATTERN } from './body.js';
 
 const EXAMPLE = defineTx('example.do', { subjectId: id, key: hex32, note: text(10), times: count, mode: oneOf(['a', 'b'] as const), tags: stringSet(ID_PATTERN, 3) });
@@ -53,4 +53,23 @@ test('a grant built from any valid terms parses back to them, with exactly the f
 test('a restriction body keeps its wire field names', () => {
   const body = CONSENT_RESTRICT.build({ restrictionId: 'r-1', terms: { resourceTypes: ['Observation'], labels: [], practitionerIds: ['pr-1'] } });
   assert.deepEqual(body, { restrictionId: 'r-1', resourceTypes: ['Observation'], labels: [], practitionerIds: ['pr-1'] });
+});
+
+const OPTIONS = defineTx('example.options', { subjectId: nullable(id), step: constant(1), mode: optional(oneOf(['a', 'b'] as const)) });
+
+test('an optional part may be absent but not malformed; a nullable one takes null but not absence', () => {
+  assert.deepEqual(OPTIONS.parse({ subjectId: null, step: 1 }), { subjectId: null, step: 1 });
+  assert.deepEqual(OPTIONS.parse({ subjectId: 'pt-1', step: 1, mode: 'b' }), { subjectId: 'pt-1', step: 1, mode: 'b' });
+  assert.equal(OPTIONS.parse({ subjectId: 'pt-1', step: 1, mode: null }), undefined);
+  assert.equal(OPTIONS.parse({ step: 1 }), undefined);
+  assert.equal(OPTIONS.parse({ subjectId: null, step: 2 }), undefined);
+  assert.deepEqual(OPTIONS.build({ subjectId: null, step: 1 }), { subjectId: null, step: 1 });
+  assert.deepEqual(OPTIONS.build({ subjectId: 'pt-1', step: 1, mode: 'a' }), { subjectId: 'pt-1', step: 1, mode: 'a' });
+});
+
+test('parseExcept leaves the named parts to the caller but still refuses unknown fields', () => {
+  const { mode: _mode, ...rest } = { ...GOOD, tags: ['xx', 'yy'] };
+  assert.deepEqual(EXAMPLE.parseExcept({ ...GOOD, mode: 'c' }, ['mode']), rest);
+  assert.equal(EXAMPLE.parseExcept({ ...GOOD, mode: 'c', extra: 1 }, ['mode']), undefined);
+  assert.equal(EXAMPLE.parseExcept({ ...GOOD, times: -1 }, ['mode']), undefined);
 });

@@ -11,24 +11,43 @@ import { booleanField, countField, enumField, hex32Field, idField, onlyFields, s
 export interface BodyPart<T> {
   /** The body fields this part reads, given its key in the schema; one field by default. */
   readonly names?: readonly string[];
+  /** True when the part may be absent (see optional()). */
+  readonly optional?: boolean;
   /** The value in `body`, or undefined when it is missing or malformed. */
   parse(body: JsonObject, key: string): T | undefined;
   /** The body fields that carry `value`. */
   write(value: T, key: string): JsonObject;
 }
 
-/** What a body with these parts parses to. */
-export type BodyOf<Parts> = { readonly [K in keyof Parts]: Parts[K] extends BodyPart<infer T> ? T : never };
+/** A part that may be absent from a body. */
+export type OptionalPart<T> = BodyPart<T> & { readonly optional: true };
+
+type ValueOf<Part> = Part extends BodyPart<infer T> ? T : never;
+type OptionalKeys<Parts> = { [K in keyof Parts]: Parts[K] extends { readonly optional: true } ? K : never }[keyof Parts];
+
+/** What a body with these parts parses to; an optional part's key is absent when its field is. */
+export type BodyOf<Parts> = { readonly [K in Exclude<keyof Parts, OptionalKeys<Parts>>]: ValueOf<Parts[K]> } & { readonly [K in OptionalKeys<Parts>]?: ValueOf<Parts[K]> };
+
+/** What a signer needs of a declared transaction type: its name and how to build its body from `Body`. */
+export interface TxBuilder<Body> {
+  readonly type: string;
+  readonly build: (value: Body) => JsonObject;
+}
 
 /** A declared transaction type. */
-export interface TxSchema<Type extends string, Parts> {
+export interface TxSchema<Type extends string, Parts> extends TxBuilder<BodyOf<Parts>> {
   readonly type: Type;
   /** Every field a body may have. */
   readonly fields: readonly string[];
   /** The parsed body, or undefined when it has an unknown field or a part is missing or malformed. */
   parse(body: JsonObject): BodyOf<Parts> | undefined;
+  /**
+   * The body parsed except for the parts `later` (unknown fields are still refused), for a
+   * contract that checks state before those parts, as its refusal order always was.
+   */
+  parseExcept<K extends keyof Parts & string>(body: JsonObject, later: readonly K[]): Omit<BodyOf<Parts>, K> | undefined;
   /** The body that carries `value`: what a signer puts in the transaction. */
-  build(value: BodyOf<Parts>): JsonObject;
+  readonly build: (value: BodyOf<Parts>) => JsonObject;
 }
 
 /** Declares transaction type `type` with a body of `parts`. */
@@ -36,22 +55,27 @@ export function defineTx<Type extends string, Parts extends Readonly<Record<stri
   const keys = Object.keys(parts);
   const partOf = (key: string): BodyPart<unknown> => parts[key]!;
   const fields = keys.flatMap((key) => partOf(key).names ?? [key]);
+  const absent = (body: JsonObject, key: string): boolean => partOf(key).optional === true && (partOf(key).names ?? [key]).every((name) => body[name] === undefined);
+  const parseKeys = (body: JsonObject, wanted: readonly string[]): Record<string, unknown> | undefined => {
+    if (!onlyFields(body, fields)) return undefined;
+    const parsed: Record<string, unknown> = {};
+    for (const key of wanted) {
+      if (absent(body, key)) continue;
+      const value = partOf(key).parse(body, key);
+      if (value === undefined) return undefined;
+      parsed[key] = value;
+    }
+    return parsed;
+  };
   return {
     type,
     fields,
-    parse(body) {
-      if (!onlyFields(body, fields)) return undefined;
-      const parsed: Record<string, unknown> = {};
-      for (const key of keys) {
-        const value = partOf(key).parse(body, key);
-        if (value === undefined) return undefined;
-        parsed[key] = value;
-      }
-      return parsed as BodyOf<Parts>;
-    },
+    parse: (body) => parseKeys(body, keys) as BodyOf<Parts> | undefined,
+    parseExcept: (body, later) => parseKeys(body, keys.filter((key) => !(later as readonly string[]).includes(key))) as never,
     build(value) {
       const values = value as Readonly<Record<string, unknown>>;
-      return Object.assign({}, ...keys.map((key) => partOf(key).write(values[key], key))) as JsonObject;
+      const present = keys.filter((key) => !(partOf(key).optional === true && values[key] === undefined));
+      return Object.assign({}, ...present.map((key) => partOf(key).write(values[key], key))) as JsonObject;
     },
   };
 }
@@ -59,6 +83,24 @@ export function defineTx<Type extends string, Parts extends Readonly<Record<stri
 /** A part that is one field, read by `read` (a body.ts validator) and written as is. */
 export function field<T extends JsonValue>(read: (body: JsonObject, name: string) => T | undefined): BodyPart<T> {
   return { parse: read, write: (value, key) => ({ [key]: value }) };
+}
+
+/**
+ * `part`, or nothing: a body without its field(s) parses with the key absent, and a build
+ * without the key writes none. A field that is present must parse.
+ */
+export function optional<T>(part: BodyPart<T>): OptionalPart<T> {
+  return { ...part, optional: true };
+}
+
+/** `part`, or null written as null. */
+export function nullable<T extends JsonValue>(part: BodyPart<T>): BodyPart<T | null> {
+  return { ...part, parse: (body, key) => (body[key] === null ? null : part.parse(body, key)), write: (value, key) => (value === null ? { [key]: null } : part.write(value, key)) };
+}
+
+/** Exactly `value`, e.g. an action or a first version number. */
+export function constant<T extends string | number>(value: T): BodyPart<T> {
+  return field((body, name) => (body[name] === value ? value : undefined));
 }
 
 /** An id (body.ts ID_PATTERN). */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fromUtf8 } from '../crypto/index.js';
-import { KEYS, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import { KEYS, MEMBERSHIP_REGISTER_PATIENT, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { type NodeFacade, type VersionInput } from '../node/index.js';
 import { FhirError } from './outcome.js';
@@ -225,7 +225,7 @@ export class FhirRecords implements TypeHandler {
   async #enrolPatient(patientId: string): Promise<void> {
     if (this.node.records.patientRegistered(patientId)) return;
     const keys = this.node.records.enrol('patient', patientId);
-    await this.#commit(this.node.signAsOrg('membership.register-patient', { patientId, custody: 'custodial', ...keys }), 'the new patient');
+    await this.#commit(this.node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, { patientId, custody: 'custodial', ...keys }), 'the new patient');
   }
 
   /** Runs `seal`, which stores ciphertexts; if it fails part way, the blobs it stored are left to the collector. */

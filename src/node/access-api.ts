@@ -4,12 +4,13 @@
  * access transaction durable, and only then unwrap, decrypt, check the commitment and return.
  * Denials are logged the same way. Nothing is released if the log cannot be written.
  */
-import { AUDIT_ENTRIES, auditCount, auditKey, decideAccess, RECORD_TABLE, RECORDS, SEARCH_RECORD_COUNT_MAX, type AccessBasis, type AccessDecision, type AuditEntry, type Principal, type RecordRow, type StateReader, type VersionRow } from '../contracts/index.js';
+import { ACCESS_LOG, ACCESS_SEARCH, AUDIT_ENTRIES, auditCount, auditKey, decideAccess, RECORD_TABLE, RECORDS, SEARCH_RECORD_COUNT_MAX, type AccessBasis, type ListedRecord, type AccessDecision, type AuditEntry, type Principal, type RecordRow, type StateReader, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 import type { NodeRecords, RecordReader } from './records-api.js';
+import { typedTx } from './tx-type.js';
 
 /** What submitting a transaction came to: durable with its id, or refused. */
 export type Submitted = { readonly ok: true; readonly txId: string } | { readonly ok: false; readonly status: string; readonly reason: string };
@@ -20,7 +21,7 @@ export interface AccessHost {
   readonly records: NodeRecords;
   readonly orgId: string;
   signAsOrg(type: string, body: JsonObject): Transaction;
-  /** Signs as the organisation and submits, resynchronising the nonce and retrying once if it was stale. */
+  /** Signs as the organisation and submits, resynchronising the nonce and retrying once if it was stale. Bodies come from typedTx(). */
   submitAsOrg(type: string, body: JsonObject): Promise<Submitted>;
   submit(tx: Transaction): Promise<Submitted>;
   waitForTx(txId: string, timeoutMs?: number): Promise<{ status: string }>;
@@ -75,7 +76,7 @@ export class NodeAccess {
     const time = this.host.chain.head()?.time ?? 0;
     const decision = decideAccess(this.host.chain.state, { principal, action: 'read', recordId, version, purpose: options.purpose, time });
     const released = decision.outcome === 'permit';
-    const txId = await this.#log({ principal: { kind: principal.kind, id: principal.id }, recordId, version, action: 'read', purpose: options.purpose, released });
+    const txId = await this.#log(this.host.submitAsOrg(...typedTx(ACCESS_LOG, { principal: { kind: principal.kind, id: principal.id }, recordId, version, action: 'read', purpose: options.purpose, released })));
     if (decision.outcome === 'deny') return { outcome: 'deny', reason: decision.reason, txId };
     await this.host.fetchBlob?.(recordId, version);
     const read = await this.host.records.readOffThread(readerOf(principal), recordId, version);
@@ -112,13 +113,11 @@ export class NodeAccess {
     if (denied.length > 0 && options.patientId === null) throw new RangeError('denied requires the patientId the search was scoped to');
     const listed = [...released.map((item) => listedOf(item, true)), ...denied.map((item) => listedOf(item, false))];
     // The contract refuses a list naming a record twice; a refused log after release would be a release unaccounted for.
-    if (new Set(listed.map((item) => item['recordId'])).size !== listed.length) throw new RangeError('released and denied must name each record once');
-    const bodies: JsonObject[] = [];
-    for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX) {
-      const records = listed.slice(start, start + SEARCH_RECORD_COUNT_MAX);
-      bodies.push({ principal: { kind: principal.kind, id: principal.id }, purpose: options.purpose, patientId: options.patientId, records });
-    }
-    await Promise.all(bodies.map((body) => this.#log(body, 'access.search')));
+    if (new Set(listed.map((item) => item.recordId)).size !== listed.length) throw new RangeError('released and denied must name each record once');
+    const pages: ListedRecord[][] = [];
+    for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX) pages.push(listed.slice(start, start + SEARCH_RECORD_COUNT_MAX));
+    const named = { kind: principal.kind, id: principal.id };
+    await Promise.all(pages.map((records) => this.#log(this.host.submitAsOrg(...typedTx(ACCESS_SEARCH, { principal: named, purpose: options.purpose, patientId: options.patientId, records })))));
     return Promise.all(released.map((item) => this.#open(principal, item)));
   }
 
@@ -154,15 +153,16 @@ export class NodeAccess {
     return this.trail(patientId, { fromSeq, kinds: ['break-the-glass', 'break-the-glass-review'] });
   }
 
-  async #log(body: JsonObject, type = 'access.log'): Promise<string> {
-    const result = await this.host.submitAsOrg(type, body);
+  /** The id of the access transaction `submitting`, once durable. */
+  async #log(submitting: Promise<Submitted>): Promise<string> {
+    const result = await submitting;
     if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason);
     return result.txId;
   }
 }
 
 /** A record as access.search lists it: exactly these fields, whatever else the caller's object carries. */
-function listedOf(item: SearchedVersion, released: boolean): JsonObject {
+function listedOf(item: SearchedVersion, released: boolean): ListedRecord {
   return { recordId: item.recordId, version: item.version, released };
 }
 

@@ -4,7 +4,7 @@
  * it did not propose; `chartchain verify` uses it for every block.
  */
 import { fromHex, isHex, keyIdOf, publicKeyFromRaw } from '../crypto/index.js';
-import { KEYS, ORGS, runSteps, type Executor, type SignatureCheck, type Steps } from '../contracts/index.js';
+import { KEYS, MEMBERSHIP_GENESIS, ORGS, runSteps, type Executor, type SignatureCheck, type Steps } from '../contracts/index.js';
 import { decodeBlock, NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, verifyHeaderSignature, type BlockHeader, type DecodedBlock } from '../ledger/index.js';
 import type { BlockCommit } from '../storage/index.js';
 import { assembleBlockSteps, type ChainView } from './block-assembly.js';
@@ -67,7 +67,7 @@ function memberKey(view: ChainView, keyId: string): string | undefined {
 
 function genesisProposerKey(decoded: DecodedBlock, keyId: string): string | undefined {
   const genesis = decoded.txs[0];
-  if (genesis === undefined || genesis.tx.type !== 'membership.genesis' || decoded.block.txs[0]?.status !== 'ok') return undefined;
+  if (genesis === undefined || genesis.tx.type !== MEMBERSHIP_GENESIS.type || decoded.block.txs[0]?.status !== 'ok') return undefined;
   if (keyId === NETWORK_GENESIS_KEY_ID) return genesis.tx.signer === NETWORK_GENESIS_KEY_ID ? NETWORK_GENESIS_PUBLIC_KEY : undefined;
   const orgs = genesis.tx.body['orgs'] as { signingKey?: unknown }[];
   const keys = orgs.map((org) => org.signingKey).filter((key): key is string => isHex(key, 32));

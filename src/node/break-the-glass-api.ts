@@ -3,10 +3,10 @@
  * queue and verdict, and opening the sealed reason and note. The free text never goes on the
  * chain: each is sealed to the patient and this organisation (src/node/sealed-note.ts).
  */
-import { BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BREAK_THE_GLASS, isSealedNote, ORGS, PATIENTS, type BreakTheGlassRow, type Principal, type SealedNote } from '../contracts/index.js';
-import type { JsonObject } from '../ledger/index.js';
-import { AccessLogUnavailableError, type AccessHost } from './access-api.js';
+import { ACCESS_BREAK_THE_GLASS, ACCESS_REVIEW_BREAK_THE_GLASS, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BREAK_THE_GLASS, isSealedNote, ORGS, PATIENTS, type BreakTheGlassRow, type Principal, type SealedNote } from '../contracts/index.js';
+import { AccessLogUnavailableError, type AccessHost, type Submitted } from './access-api.js';
 import type { RecordReader } from './records-api.js';
+import { typedTx } from './tx-type.js';
 import { sealNote, type NoteContext } from './sealed-note.js';
 
 /** A break-the-glass request or review refused by the contract, with its status. */
@@ -56,19 +56,17 @@ export class NodeBreakTheGlass {
   /** Requests break-the-glass for a practitioner and waits for the contract's decision: a granted or denied row, or BreakTheGlassRefusedError. */
   async request(principal: Principal, patientId: string, request: { purpose: string; reason: string; minutes?: number }): Promise<BreakTheGlassRow> {
     const reason = await this.#seal(request.reason, { kind: 'break-the-glass-reason', patientId, org: this.host.orgId, practitionerId: principal.id, purpose: request.purpose });
-    const body: JsonObject = { principal: { kind: principal.kind, id: principal.id }, patientId, purpose: request.purpose, reason: { ...reason } };
-    if (request.minutes !== undefined) body['minutes'] = request.minutes;
-    const txId = await this.#submit('access.break-the-glass', body, reason);
+    const minutes = request.minutes === undefined ? {} : { minutes: request.minutes };
+    const body = { principal: { kind: principal.kind, id: principal.id }, patientId, purpose: request.purpose, reason, ...minutes };
+    const txId = await this.#submit(this.host.submitAsOrg(...typedTx(ACCESS_BREAK_THE_GLASS, body)), reason);
     return BREAK_THE_GLASS.get(this.host.chain.state, txId)!;
   }
 
   /** The privacy officer's verdict on a break-the-glass event of this organisation, with an optional note. Rejects with BreakTheGlassRefusedError. */
   async review(btgId: string, justified: boolean, note?: string): Promise<void> {
     const row = this.#row(btgId);
-    const body: JsonObject = { btgId, justified };
     const sealed = note === undefined || row === undefined ? undefined : await this.#seal(note, contextOf(row, 'break-the-glass-review'));
-    if (sealed !== undefined) body['note'] = { ...sealed };
-    await this.#submit('access.review-break-the-glass', body, sealed);
+    await this.#submit(this.host.submitAsOrg(...typedTx(ACCESS_REVIEW_BREAK_THE_GLASS, { btgId, justified, ...(sealed === undefined ? {} : { note: sealed }) })), sealed);
   }
 
   /** Granted break-the-glass events of this organisation awaiting review, oldest key first. */
@@ -113,9 +111,9 @@ export class NodeBreakTheGlass {
     return sealNote(this.host.records.blobs, text, [patient.encryptionKey, org.encryptionKey], context);
   }
 
-  /** Submits as this organisation and waits; a refusal deletes the sealed note's ciphertext, which nothing will reference. Throws AccessLogUnavailableError when the submission is not durable. */
-  async #submit(type: string, body: JsonObject, sealed: SealedNote | undefined): Promise<string> {
-    const result = await this.host.submitAsOrg(type, body);
+  /** Waits for `submitting` (as this organisation); a refusal deletes the sealed note's ciphertext, which nothing will reference. Throws AccessLogUnavailableError when the submission is not durable. */
+  async #submit(submitting: Promise<Submitted>, sealed: SealedNote | undefined): Promise<string> {
+    const result = await submitting;
     if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason); // the blob collector takes the note later
     const { status } = await this.host.waitForTx(result.txId);
     if (status === 'ok') return result.txId;

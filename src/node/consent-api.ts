@@ -3,10 +3,9 @@
  * of the home organisation and the break-the-glass choice, signed with the patient's key inside their session; and, when a grant
  * commits, the automatic key sharing that makes it effective (DESIGN.md, Encryption).
  */
-import { CONSENT_GRANT, CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS, CONSENT_UPDATE, GRANTS, grantsOf, PATIENTS, restrictionsOf, type GrantRow, type GrantTerms, type RestrictionRow, type RestrictionTerms, type WriteSetEntry } from '../contracts/index.js';
-import type { JsonObject } from '../ledger/index.js';
+import { CONSENT_GRANT, CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS, CONSENT_UPDATE, GRANTS, grantsOf, PATIENTS, RECORDS_SHARE_KEYS, restrictionsOf, type GrantRow, type GrantTerms, type RestrictionRow, type RestrictionTerms, type TxBuilder, type WriteSetEntry } from '../contracts/index.js';
 import type { AccessHost } from './access-api.js';
-import { keyShareBodies } from './key-sharing.js';
+import { keyShares } from './key-sharing.js';
 
 /** Consent operations of custodial patients whose keys this node holds. */
 export class NodeConsent {
@@ -22,17 +21,17 @@ export class NodeConsent {
 
   /** Grants `terms` as `grantId`; resolves with the committed status. */
   grant(patientId: string, grantId: string, terms: GrantTerms): Promise<string> {
-    return this.#commit(patientId, CONSENT_GRANT.type, CONSENT_GRANT.build({ grantId, terms }));
+    return this.#commit(patientId, CONSENT_GRANT, { grantId, terms });
   }
 
   /** Replaces the terms of an active grant; resolves with the committed status. */
   update(patientId: string, grantId: string, terms: GrantTerms): Promise<string> {
-    return this.#commit(patientId, CONSENT_UPDATE.type, CONSENT_UPDATE.build({ grantId, terms }));
+    return this.#commit(patientId, CONSENT_UPDATE, { grantId, terms });
   }
 
   /** Revokes a grant from the next block on; resolves with the committed status. */
   revoke(patientId: string, grantId: string): Promise<string> {
-    return this.#commit(patientId, CONSENT_REVOKE.type, CONSENT_REVOKE.build({ grantId }));
+    return this.#commit(patientId, CONSENT_REVOKE, { grantId });
   }
 
   /** Every restriction of `patientId`, active or lifted. */
@@ -42,17 +41,17 @@ export class NodeConsent {
 
   /** Withholds what `terms` cover from the patient's home organisation, as `restrictionId`; resolves with the committed status. */
   restrict(patientId: string, restrictionId: string, terms: RestrictionTerms): Promise<string> {
-    return this.#commit(patientId, CONSENT_RESTRICT.type, CONSENT_RESTRICT.build({ restrictionId, terms }));
+    return this.#commit(patientId, CONSENT_RESTRICT, { restrictionId, terms });
   }
 
   /** Lifts a restriction from the next block on; resolves with the committed status. */
   liftRestriction(patientId: string, restrictionId: string): Promise<string> {
-    return this.#commit(patientId, CONSENT_LIFT_RESTRICTION.type, CONSENT_LIFT_RESTRICTION.build({ restrictionId }));
+    return this.#commit(patientId, CONSENT_LIFT_RESTRICTION, { restrictionId });
   }
 
   /** Opts the patient in to or out of break-the-glass; resolves with the committed status. */
   setBreakTheGlass(patientId: string, optIn: boolean): Promise<string> {
-    return this.#commit(patientId, CONSENT_SET_BREAK_THE_GLASS.type, CONSENT_SET_BREAK_THE_GLASS.build({ optIn }));
+    return this.#commit(patientId, CONSENT_SET_BREAK_THE_GLASS, { optIn });
   }
 
   /**
@@ -75,8 +74,8 @@ export class NodeConsent {
   }
 
   async #share(grant: GrantRow): Promise<void> {
-    for (const body of keyShareBodies(this.host.chain, this.host.records.keystore, grant)) {
-      const status = await this.#commit(grant.patientId, 'records.share-keys', body);
+    for (const share of keyShares(this.host.chain, this.host.records.keystore, grant)) {
+      const status = await this.#commit(grant.patientId, RECORDS_SHARE_KEYS, share);
       if (status !== 'ok') throw new Error(`key share for grant ${grant.grantId} refused: ${status}`);
     }
   }
@@ -86,7 +85,7 @@ export class NodeConsent {
     return patient?.custody === 'custodial' && patient.homeOrg === this.host.orgId && this.host.records.keystore.has(`patient:${patientId}:encryption`);
   }
 
-  async #commit(patientId: string, type: string, body: JsonObject): Promise<string> {
-    return (await this.host.submitAndWait(this.host.records.signer('patient', patientId).sign(type, body))).status;
+  async #commit<Body>(patientId: string, schema: TxBuilder<Body>, value: NoInfer<Body>): Promise<string> {
+    return (await this.host.submitAndWait(this.host.records.signer('patient', patientId).sign(schema, value))).status;
   }
 }

@@ -4,22 +4,21 @@
  * patient's key. Self-custody patients' clients build the same records.share-keys body.
  */
 import { fromHex, recordAad, toHex, unwrapDataKey, wrapDataKey, x25519FromPrivate } from '../crypto/index.js';
-import { coversRecord, granteeKey, KEY_SHARE_COUNT_MAX, RECORD_TABLE, RECORDS, VERSIONS, versionKey, type GrantRow } from '../contracts/index.js';
-import type { JsonObject } from '../ledger/index.js';
+import { coversRecord, granteeKey, KEY_SHARE_COUNT_MAX, RECORD_TABLE, RECORDS, VERSIONS, versionKey, type GrantRow, type KeyShare } from '../contracts/index.js';
 import type { ChainStore, Keystore } from '../storage/index.js';
 
 /**
- * The records.share-keys bodies (at most KEY_SHARE_COUNT_MAX shares each) that give `grant`'s
+ * The records.share-keys bodies, as RECORDS_SHARE_KEYS builds them from these values (at most KEY_SHARE_COUNT_MAX shares each) that give `grant`'s
  * grantee an envelope on every covered version lacking one, unwrapping with the patient's
  * custodial key. Scans the record table: O(records) per grant.
  */
-export function keyShareBodies(chain: ChainStore, keystore: Keystore, grant: GrantRow): JsonObject[] {
+export function keyShares(chain: ChainStore, keystore: Keystore, grant: GrantRow): { grantId: string; shares: KeyShare[] }[] {
   const recipient = granteeKey(chain.state, grant.grantee);
   if (recipient === undefined || grant.status !== 'active' || !grant.actions.includes('read')) return [];
   const patientKey = x25519FromPrivate(keystore.get(`patient:${grant.patientId}:encryption`));
   const patientPublic = toHex(patientKey.publicKey);
   const time = chain.head()?.time ?? 0;
-  const shares: JsonObject[] = [];
+  const shares: KeyShare[] = [];
   for (const recordId of chain.stateKeys(RECORD_TABLE)) {
     const record = RECORDS.get(chain.state, recordId);
     if (record === undefined || record.patientId !== grant.patientId || record.status === 'erased') continue;
@@ -34,7 +33,7 @@ export function keyShareBodies(chain: ChainStore, keystore: Keystore, grant: Gra
       shares.push({ recordId, version, enc: wrapped.enc, wrappedKey: wrapped.wrappedKey });
     }
   }
-  const bodies: JsonObject[] = [];
+  const bodies: { grantId: string; shares: KeyShare[] }[] = [];
   for (let start = 0; start < shares.length; start += KEY_SHARE_COUNT_MAX) bodies.push({ grantId: grant.grantId, shares: shares.slice(start, start + KEY_SHARE_COUNT_MAX) });
   return bodies;
 }

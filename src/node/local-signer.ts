@@ -1,6 +1,8 @@
 /** A key this node holds and signs with, and the nonces it has used. */
 import { signTransaction, type JsonObject, type Transaction } from '../ledger/index.js';
 import type { SigningKey } from '../crypto/index.js';
+import type { TxBuilder } from '../contracts/index.js';
+import { typeAndBody } from './tx-type.js';
 
 /**
  * Signs transactions with strictly increasing nonces, starting above `lastUsedNonce`: the
@@ -16,8 +18,12 @@ export class LocalSigner {
     this.#nonce = lastUsedNonce;
   }
 
-  /** A signed transaction of `type` with `body` and the next nonce. */
-  sign(type: string, body: JsonObject): Transaction {
+  /** A signed transaction of `schema`'s type with the body it builds from `value`, and the next nonce. */
+  sign<Body>(schema: TxBuilder<Body>, value: NoInfer<Body>): Transaction;
+  /** A signed transaction of `type` with `body` as given, and the next nonce. */
+  sign(type: string, body: JsonObject): Transaction;
+  sign(typeOrSchema: string | TxBuilder<never>, value: unknown): Transaction {
+    const { type, body } = typeAndBody(typeOrSchema, value);
     this.#nonce += 1;
     return signTransaction({ type, nonce: this.#nonce, body }, this.key);
   }

@@ -5,7 +5,7 @@
  * node starts from it and pins its hash.
  */
 import { fromHex, publicKeyFromRaw, verify } from '../crypto/index.js';
-import { CONSENT_MODELS, orgCandidate, standardExecutor, type ConsentModel, type SignatureCheck } from '../contracts/index.js';
+import { CONSENT_MODELS, MEMBERSHIP_GENESIS, orgCandidate, standardExecutor, type ConsentModel, type OrgCandidate, type SignatureCheck } from '../contracts/index.js';
 import {
   blockHashOf,
   decodeBlock,
@@ -16,7 +16,6 @@ import {
   signHeader,
   signTransaction,
   type Block,
-  type JsonObject,
 } from '../ledger/index.js';
 import type { BlockCommit } from '../storage/index.js';
 import { assembleBlock } from './block-assembly.js';
@@ -71,7 +70,7 @@ export function buildGenesis(network: string, identities: readonly OrgIdentity[]
   if (identities.length === 0) throw new GenesisError('a network needs at least one founding organisation');
   if (!CONSENT_MODELS.includes(consentModel)) throw new RangeError('consentModel must be opt-in or opt-out');
   const orgs = [...identities].sort((a, b) => (a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : 0)).map(founderOf);
-  const tx = signTransaction({ type: 'membership.genesis', nonce: 1, body: { network, orgs, consentModel } }, NETWORK_GENESIS_KEY);
+  const tx = signTransaction({ type: MEMBERSHIP_GENESIS.type, nonce: 1, body: MEMBERSHIP_GENESIS.build({ network, orgs, consentModel }) }, NETWORK_GENESIS_KEY);
   const decoded = decodeTransaction(tx);
   if (!decoded.ok) throw new GenesisError(`genesis transaction is malformed: ${decoded.reason}`);
   const assembled = assembleBlock(new MemoryChain(), standardExecutor(), [decoded], { height: 0, time, proposer: NETWORK_GENESIS_KEY_ID }, checkInThread);
@@ -81,11 +80,11 @@ export function buildGenesis(network: string, identities: readonly OrgIdentity[]
   return { format: GENESIS_FORMAT, network, genesisHash: blockHashOf(header), block, peers: peersOf(identities) };
 }
 
-function founderOf(identity: OrgIdentity): JsonObject {
+function founderOf(identity: OrgIdentity): OrgCandidate {
   const { orgId, name, signingKey, encryptionKey } = identity;
   const founder = orgCandidate({ orgId, name, signingKey, encryptionKey });
   if (founder === undefined) throw new GenesisError(`identity of ${String(orgId)} is malformed (orgId, name, signingKey, encryptionKey)`);
-  return { ...founder };
+  return founder;
 }
 
 function peersOf(identities: readonly OrgIdentity[]): Record<string, string> {

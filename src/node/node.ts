@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VerifyPool } from '../crypto/index.js';
-import { ERASURE_TABLE, NONCE_TABLE, standardExecutor, type WriteSetEntry, TX_RECORDS, type Executor, type Signer, type TxRecord } from '../contracts/index.js';
+import { ERASURE_TABLE, MEMBERSHIP_ROTATE_ENCRYPTION_KEY, NONCE_TABLE, RECORDS_ERASURE_RECEIPT, standardExecutor, type WriteSetEntry, TX_RECORDS, type Executor, type Signer, type TxBuilder, type TxRecord } from '../contracts/index.js';
+import { typeAndBody } from './tx-type.js';
 import { openCheckpointExchange, openOrderer, OrdererStoppedError, OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer, type OrdererChoice } from '../consensus/index.js';
 import {
   blockHashOf,
@@ -341,7 +342,7 @@ export class ChartChainNode {
    */
   async rotateEncryptionKey(): Promise<SubmitResult> {
     const encryptionKey = rotateEncryptionKey(this.keys);
-    return this.submitAsOrg('membership.rotate-encryption-key', { encryptionKey });
+    return this.submitAsOrg(MEMBERSHIP_ROTATE_ENCRYPTION_KEY, { encryptionKey });
   }
 
   /**
@@ -364,8 +365,12 @@ export class ChartChainNode {
 
   readonly #readRow = (table: string, key: string): unknown => this.store.state.get(table, key);
 
-  /** Signs a transaction with this organisation's key and the next organisation nonce. */
-  signAsOrg(type: string, body: JsonObject): Transaction {
+  /** Signs a transaction of `schema`'s type, built from `value`, with this organisation's key and the next organisation nonce. */
+  signAsOrg<Body>(schema: TxBuilder<Body>, value: NoInfer<Body>): Transaction;
+  /** Signs a free-form `type` and `body` so: for what must send a body no schema builds. */
+  signAsOrg(type: string, body: JsonObject): Transaction;
+  signAsOrg(typeOrSchema: string | TxBuilder<never>, value: unknown): Transaction {
+    const { type, body } = typeAndBody(typeOrSchema, value);
     return this.#org.sign(type, body);
   }
 
@@ -375,7 +380,10 @@ export class ChartChainNode {
    * ledger and retries once, so the caller, often a read waiting on its access log, is not
    * failed for the node's own bookkeeping.
    */
-  async submitAsOrg(type: string, body: JsonObject): Promise<SubmitResult> {
+  submitAsOrg<Body>(schema: TxBuilder<Body>, value: NoInfer<Body>): Promise<SubmitResult>;
+  submitAsOrg(type: string, body: JsonObject): Promise<SubmitResult>;
+  async submitAsOrg(typeOrSchema: string | TxBuilder<never>, value: unknown): Promise<SubmitResult> {
+    const { type, body } = typeAndBody(typeOrSchema, value);
     const first = await this.submit(this.signAsOrg(type, body));
     if (first.ok || first.status !== 'invalid:stale-nonce') return first;
     this.#org.resync(this.lastUsedNonce(this.keys.signing.keyId));
@@ -539,7 +547,7 @@ export class ChartChainNode {
     for (const recordId of this.records.eraseCommitted(writeSet)) {
       if (this.#receiptsPending.has(recordId)) continue;
       this.#receiptsPending.add(recordId);
-      void this.submitAsOrg('records.erasure-receipt', { recordId }).then((result) => {
+      void this.submitAsOrg(RECORDS_ERASURE_RECEIPT, { recordId }).then((result) => {
         if (!result.ok) this.#receiptsPending.delete(recordId);
       });
     }

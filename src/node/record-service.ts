@@ -6,7 +6,7 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { canonicalBytes, commitmentOf, fromHex, openRecordContent, recordAad, sealRecordContent, toHex, unwrapDataKey, type HpkePool, fromUtf8, wrapDataKey, type JsonValue } from '../crypto/index.js';
-import { RECORDS, VERSIONS, requiredRecipients, versionKey, type RecordRow, type SealedContent, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import { RECORDS, RECORDS_ANCHOR, RECORDS_SUPERSEDE, VERSIONS, requiredRecipients, versionKey, type RecordRow, type SealedContent, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { BlobIntegrityError, BlobMissingError, type BlobStore } from '../storage/index.js';
 import type { ChainStore } from '../storage/index.js';
@@ -82,16 +82,11 @@ export async function prepareVersion(
     time: chain.head()?.time ?? 0,
   });
   const content = await sealToBlob(blobs, canonicalBytes(plaintext), aad, [...required, ...(input.extraRecipients ?? [])], pool);
-  const body: JsonObject = {
-    recordId: input.recordId,
-    version: input.version,
-    ciphertextHash: content.ciphertextHash,
-    ciphertextSize: content.ciphertextSize,
-    commitment,
-    securityLabels: input.securityLabels.map((label) => ({ ...label })),
-    envelopes: content.envelopes,
-  };
-  if (input.version === 1) Object.assign(body, { patientId: input.patientId, resourceType });
+  const { recordId, version } = input;
+  const versionContent = { ...content, commitment, securityLabels: input.securityLabels.map((label) => ({ ...label })) };
+  const body = version === 1
+    ? RECORDS_ANCHOR.build({ recordId, patientId: input.patientId, resourceType, version, content: versionContent })
+    : RECORDS_SUPERSEDE.build({ recordId, version, content: versionContent });
   return { body, ciphertextHash: content.ciphertextHash };
 }
 

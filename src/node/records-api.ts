@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, HpkePool, x25519FromPrivate } from '../crypto/index.js';
-import { ERASURES, NONCE_TABLE, PATIENTS, RECORDS, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import { ERASURES, NONCE_TABLE, PATIENTS, RECORDS, RECORDS_ANCHOR, RECORDS_BATCH, RECORDS_ERASE, RECORDS_SUPERSEDE, RECORDS_TOMBSTONE, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
@@ -35,8 +35,12 @@ export interface VersionInput {
   readonly extraRecipients?: string[];
 }
 
+/** The schema of each kind of record write: what its body was built by. */
+const WRITE_TYPES = { anchor: RECORDS_ANCHOR, supersede: RECORDS_SUPERSEDE, tombstone: RECORDS_TOMBSTONE } as const;
+
 interface PreparedWrite {
-  readonly kind: 'anchor' | 'supersede' | 'tombstone';
+  readonly kind: keyof typeof WRITE_TYPES;
+  /** Built by WRITE_TYPES[kind]. */
   readonly body: JsonObject;
   readonly recordId: string;
   readonly version: number;
@@ -133,7 +137,7 @@ export class NodeRecords {
    */
   async write(input: VersionInput & { practitionerId: string }): Promise<RecordWrite> {
     const { kind, body, recordId, version } = await this.#diskWatched(this.#prepare(input));
-    return { tx: this.signer('practitioner', input.practitionerId).sign(`records.${kind}`, body), recordId, version };
+    return { tx: this.signer('practitioner', input.practitionerId).sign(WRITE_TYPES[kind].type, body), recordId, version };
   }
 
   /**
@@ -142,7 +146,7 @@ export class NodeRecords {
    */
   async writeBatch(practitionerId: string, items: readonly (VersionInput | { tombstone: string })[]): Promise<{ tx: Transaction; writes: RecordWrite[] }> {
     const prepared = await this.#diskWatched(Promise.all(items.map((item) => ('tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item)))));
-    const tx = this.signer('practitioner', practitionerId).sign('records.batch', { writes: prepared.map(({ kind, body }) => ({ kind, body })) });
+    const tx = this.signer('practitioner', practitionerId).sign(RECORDS_BATCH, { writes: prepared.map(({ kind, body }) => ({ kind, body })) });
     return { tx, writes: prepared.map(({ recordId, version }) => ({ tx, recordId, version })) };
   }
 
@@ -176,7 +180,8 @@ export class NodeRecords {
   #prepareTombstone(recordId: string): PreparedWrite {
     const row = recordRow(this.chain, recordId);
     if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
-    return { kind: 'tombstone', body: { recordId, version: row.latestVersion + 1 }, recordId, version: row.latestVersion + 1 };
+    const version = row.latestVersion + 1;
+    return { kind: 'tombstone', body: RECORDS_TOMBSTONE.build({ recordId, version }), recordId, version };
   }
 
   /** The committed head of `recordId`, or undefined. */
@@ -197,13 +202,13 @@ export class NodeRecords {
   /** A tombstone for `recordId` (FHIR delete): history stays. */
   tombstone(practitionerId: string, recordId: string): RecordWrite {
     const { body, version } = this.#prepareTombstone(recordId);
-    return { tx: this.signer('practitioner', practitionerId).sign('records.tombstone', body), recordId, version };
+    return { tx: this.signer('practitioner', practitionerId).sign(RECORDS_TOMBSTONE.type, body), recordId, version };
   }
 
   /** An erasure request signed by the custodial patient, or by this organisation with a legal basis. */
   erase(recordId: string, by: { patientId: string } | { legalBasis: string }, orgSign: (type: string, body: JsonObject) => Transaction): Transaction {
-    if ('patientId' in by) return this.signer('patient', by.patientId).sign('records.erase', { recordId });
-    return orgSign('records.erase', { recordId, legalBasis: by.legalBasis });
+    if ('patientId' in by) return this.signer('patient', by.patientId).sign(RECORDS_ERASE, { recordId, legalBasis: null });
+    return orgSign(RECORDS_ERASE.type, RECORDS_ERASE.build({ recordId, legalBasis: by.legalBasis }));
   }
 
   /** Decrypts version `version` (default: the latest) for `reader`, checking every link. */

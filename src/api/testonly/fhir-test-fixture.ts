@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest, type HTTPMethods, type InjectOptions } from 'fastify';
-import type { Principal } from '../../contracts/index.js';
+import { MEMBERSHIP_REGISTER_PRACTITIONER, type Principal } from '../../contracts/index.js';
 import { FhirError } from '../../fhir/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import { ChartChainNode } from '../../node/index.js';
@@ -56,7 +56,7 @@ export async function serveFhir(t: TestContext): Promise<FhirFixture> {
   registerFhirRoutes(app, node, headerAuth(node));
   await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
-  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
+  assert.equal((await node.submitAndWait(node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
   return { node, app, parsedBodies: () => parsed };
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Principal } from '../../contracts/index.js';
+import { MEMBERSHIP_REGISTER_PRACTITIONER, type Principal } from '../../contracts/index.js';
 import { ChartChainNode } from '../../node/index.js';
 import { AuthServer, parseScopes } from '../auth/index.js';
 import { ROLE_PROFILES } from '../auth/account-roles.js';
@@ -42,7 +42,7 @@ export async function serveNode(t: TestContext): Promise<ServedNode> {
   const app = (opened.app = buildServer(node, { auth }));
   await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
-  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
+  assert.equal((await node.submitAndWait(node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
   const headers = async (kind: Principal['kind'], id: string, options: { scope?: string; org?: string } = {}) => {
     const scope = options.scope ?? (kind === 'system' ? 'system/*.rs' : ROLE_PROFILES[kind].scope);
     const token = await auth.tokens.issue({ principal: { kind, id, org: options.org ?? ORG }, scopes: parseScopes(scope) });

@@ -245,6 +245,19 @@ describe('access.break-the-glass', () => {
     assert.deepEqual(decide(chain, { kind: 'practitioner', id: 'dr-a', org: 'org-a' }, { time: time + MINUTE }), deny('denied:no-consent'));
   });
 
+  test('refusal order: a malformed body before the signer, the signer and practitioner before the window\'s range', () => {
+    const { chain, orgA, drA, patient } = withRecords();
+    assert.deepEqual(chain.run(optIn(patient)), ['ok']);
+    const statuses = chain.run(
+      drA.tx('access.break-the-glass', btgBody({ minutes: -1 })),
+      drA.tx('access.break-the-glass', btgBody({ minutes: 0 })),
+      breakGlass(orgA, { principal: who('auditor', 'aud-1'), minutes: 0 }),
+      breakGlass(orgA, { principal: who('practitioner', 'dr-nobody'), minutes: 0 }),
+      breakGlass(orgA, { patientId: 'patient-nobody', minutes: 0 }),
+    );
+    assert.deepEqual(statuses, ['invalid:bad-body', 'denied:not-an-organisation', 'denied:not-a-practitioner', 'denied:unknown-principal', 'invalid:bad-body']);
+  });
+
   test('refusals: not an organisation, not a practitioner, an unknown patient, malformed bodies; nothing is written', () => {
     const { chain, orgA, orgB, drA, patient } = withRecords();
     assert.deepEqual(chain.run(optIn(patient)), ['ok']);

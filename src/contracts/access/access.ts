@@ -5,15 +5,15 @@
  */
 import type { Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, auditWrites } from '../audit/index.js';
-import { booleanField, CODE_PATTERN, countField, enumField, ID_PATTERN, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
 import { patientConsent } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext, contractOf } from '../contract.js';
 import { ORGS, PATIENTS, PRACTITIONERS } from '../membership/index.js';
-import { RECORDS, RECORD_VERSION_MAX, sealedFor, sealedNoteField, type SealedNote } from '../records/index.js';
+import { RECORDS, sealedFor, type SealedNote } from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { decideAccess } from './decide.js';
-import { actorOf, outcomeOf, principalField } from './principal-body.js';
+import { actorOf, outcomeOf, principalOf } from './principal-body.js';
 import { executeSearch } from './search-log.js';
+import { ACCESS_BREAK_THE_GLASS, ACCESS_LOG, ACCESS_REVIEW_BREAK_THE_GLASS, ACCESS_SEARCH } from './txs.js';
 import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REVIEW_TABLE, BTG_TABLE, BREAK_THE_GLASS, type BreakTheGlassRow } from './tables.js';
 
 const MINUTE_MS = 60_000;
@@ -24,15 +24,10 @@ const MINUTE_MS = 60_000;
  * the entry's outcome is this contract's decision, so a release that raced a revocation shows.
  */
 function executeLog(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
-  if (!onlyFields(tx.body, ['principal', 'recordId', 'version', 'action', 'purpose', 'released'])) return refuse('invalid:bad-body');
-  const principal = principalField(state, tx.body, context);
-  const recordId = stringField(tx.body, 'recordId', RECORD_ID_PATTERN);
-  const version = countField(tx.body, 'version');
-  if (version !== undefined && (version < 1 || version > RECORD_VERSION_MAX)) return refuse('invalid:bad-body');
-  const action = enumField(tx.body, 'action', ['read', 'write'] as const);
-  const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
-  const released = booleanField(tx.body, 'released');
-  if (principal === undefined || recordId === undefined || version === undefined || action === undefined || purpose === undefined || released === undefined) return refuse('invalid:bad-body');
+  const body = ACCESS_LOG.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { recordId, version, action, purpose, released } = body;
+  const principal = principalOf(state, body.principal, context);
   if (typeof principal === 'string') return refuse(principal);
   const record = RECORDS.get(state, recordId);
   if (record === undefined) return refuse('denied:no-such-record');
@@ -49,18 +44,16 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
  * reason is a SealedNote to the patient and the organisation (its privacy officer) alone.
  */
 function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
-  if (!onlyFields(tx.body, ['principal', 'patientId', 'purpose', 'reason', 'minutes'])) return refuse('invalid:bad-body');
-  const principal = principalField(state, tx.body, context);
-  const patientId = stringField(tx.body, 'patientId', ID_PATTERN);
-  const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
-  const reason = sealedNoteField(tx.body, 'reason');
-  const minutes = tx.body['minutes'] === undefined ? BTG_MINUTES_DEFAULT : countField(tx.body, 'minutes');
-  if (principal === undefined || patientId === undefined || purpose === undefined || reason === undefined || minutes === undefined) return refuse('invalid:bad-body');
+  const body = ACCESS_BREAK_THE_GLASS.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { patientId, purpose, reason, minutes = BTG_MINUTES_DEFAULT } = body;
+  const principal = principalOf(state, body.principal, context);
   if (typeof principal === 'string') return refuse(principal);
   if (principal.kind !== 'practitioner') return refuse('denied:not-a-practitioner');
   const practitioner = PRACTITIONERS.get(state, principal.id);
   if (practitioner === undefined || practitioner.org !== principal.org) return refuse('denied:unknown-principal');
   if (practitioner.status !== 'active') return refuse('denied:practitioner-suspended');
+  // The range is checked after the practitioner, as it always was.
   if (minutes < 1 || minutes > BTG_MINUTES_MAX) return refuse('invalid:bad-body');
   if (PATIENTS.get(state, patientId) === undefined) return refuse('denied:no-such-patient');
   if (!sealedToPatientAndOrg(state, reason, patientId, principal.org)) return refuse('invalid:note-recipients');
@@ -86,11 +79,9 @@ function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxCo
  */
 function executeReview(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-  if (!onlyFields(tx.body, ['btgId', 'justified', 'note'])) return refuse('invalid:bad-body');
-  const btgId = stringField(tx.body, 'btgId', /^[0-9a-f]{64}$/);
-  const justified = booleanField(tx.body, 'justified');
-  const note = tx.body['note'] === undefined ? null : sealedNoteField(tx.body, 'note');
-  if (btgId === undefined || justified === undefined || note === undefined) return refuse('invalid:bad-body');
+  const body = ACCESS_REVIEW_BREAK_THE_GLASS.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { btgId, justified, note = null } = body;
   const row = BREAK_THE_GLASS.get(state, btgId);
   if (row === undefined || row.org !== context.signer.org || row.outcome !== 'permit') return refuse('denied:no-such-break-the-glass');
   if (row.review !== null) return refuse('denied:already-reviewed');
@@ -124,9 +115,9 @@ export const accessContract = contractOf({
   name: 'access',
   tables: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE, BTG_ACTIVE_TABLE, BTG_REVIEW_TABLE, BTG_TABLE],
   handlers: {
-    'access.log': executeLog,
-    'access.search': executeSearch,
-    'access.break-the-glass': executeBreakTheGlass,
-    'access.review-break-the-glass': executeReview,
+    [ACCESS_LOG.type]: executeLog,
+    [ACCESS_SEARCH.type]: executeSearch,
+    [ACCESS_BREAK_THE_GLASS.type]: executeBreakTheGlass,
+    [ACCESS_REVIEW_BREAK_THE_GLASS.type]: executeReview,
   },
 });

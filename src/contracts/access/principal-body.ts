@@ -8,16 +8,24 @@ import type { StateReader } from '../state.js';
 import type { AccessDecision } from './decide.js';
 import type { Principal } from './tables.js';
 
-/**
- * The principal a body names, as authenticated by the signing organisation: practitioners,
- * auditors and system clients of that organisation, or patients whose home it is.
- */
-export function principalField(state: StateReader, body: JsonObject, context: TxContext): Principal | Refusal | undefined {
-  const value = objectField(body, 'principal');
+/** A principal as a body names it: { kind, id }; the signing organisation is who authenticated them. */
+export type NamedPrincipal = { kind: Principal['kind']; id: string };
+
+/** The { kind, id } at `body[field]`, or undefined when it is missing or malformed. */
+export function namedPrincipalField(body: JsonObject, field: string): NamedPrincipal | undefined {
+  const value = objectField(body, field);
   if (value === undefined || !onlyFields(value, ['kind', 'id'])) return undefined;
   const kind = enumField(value, 'kind', ['practitioner', 'patient', 'auditor', 'system'] as const);
   const id = stringField(value, 'id', ID_PATTERN);
-  if (kind === undefined || id === undefined) return undefined;
+  return kind === undefined || id === undefined ? undefined : { kind, id };
+}
+
+/**
+ * The principal `named`, as authenticated by the signing organisation: practitioners, auditors
+ * and system clients of that organisation, or patients whose home it is.
+ */
+export function principalOf(state: StateReader, named: NamedPrincipal, context: TxContext): Principal | Refusal {
+  const { kind, id } = named;
   if (context.signer.role !== 'org') return 'denied:not-an-organisation';
   if (kind === 'patient' && PATIENTS.get(state, id)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
   return { kind, id, org: context.signer.org };

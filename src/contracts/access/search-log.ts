@@ -8,24 +8,16 @@
  * broad search filtered out were never released and touch nobody's trail, so a stranger's
  * accounting of disclosures is not filled with searches that were not about them.
  */
-import type { JsonValue } from '../../crypto/index.js';
-import type { JsonObject, Transaction } from '../../ledger/index.js';
+import type { Transaction } from '../../ledger/index.js';
 import { auditWrites, type SearchedRecord } from '../audit/index.js';
-import { booleanField, CODE_PATTERN, countField, ID_PATTERN, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
 import { accept, refuse, type ContractEvent, type ContractResult, type TxContext } from '../contract.js';
-import { RECORDS, RECORD_VERSION_MAX } from '../records/index.js';
+import { RECORDS } from '../records/index.js';
 import type { StateReader, Write } from '../state.js';
 import { decideAccess } from './decide.js';
-import { SEARCH_RECORD_COUNT_MAX } from './limits.js';
-import { actorOf, principalField } from './principal-body.js';
+import { actorOf, principalOf } from './principal-body.js';
+import type { ListedRecord } from './search-body.js';
+import { ACCESS_SEARCH } from './txs.js';
 import type { Principal } from './tables.js';
-
-/** One listed record as the body names it. */
-interface ListedRecord {
-  readonly recordId: string;
-  readonly version: number;
-  readonly released: boolean;
-}
 
 /**
  * Executes `access.search`: { principal: {kind, id}, purpose, patientId: string | null, records:
@@ -35,12 +27,10 @@ interface ListedRecord {
  * denied:no-such-record when a listed record is unknown, so nothing is logged half.
  */
 export function executeSearch(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
-  if (!onlyFields(tx.body, ['principal', 'purpose', 'patientId', 'records'])) return refuse('invalid:bad-body');
-  const principal = principalField(state, tx.body, context);
-  const purpose = stringField(tx.body, 'purpose', CODE_PATTERN);
-  const scope = tx.body['patientId'] === null ? null : stringField(tx.body, 'patientId', ID_PATTERN);
-  const listed = recordsField(tx.body['records']);
-  if (principal === undefined || purpose === undefined || scope === undefined || listed === undefined) return refuse('invalid:bad-body');
+  const body = ACCESS_SEARCH.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { purpose, patientId: scope, records: listed } = body;
+  const principal = principalOf(state, body.principal, context);
   if (typeof principal === 'string') return refuse(principal);
   const byPatient = new Map<string, SearchedRecord[]>();
   for (const item of listed) {
@@ -71,22 +61,3 @@ function searchedRecord(state: StateReader, principal: Principal, item: ListedRe
   if (decision.outcome === 'permit') return { recordId, version, released, outcome: 'permit', reason: null, basis: decision.basis };
   return { recordId, version, released, outcome: 'deny', reason: decision.reason, basis: null };
 }
-
-/** The listed records, or undefined when the list is malformed, empty, too long or names a record twice. */
-function recordsField(value: JsonValue | undefined): ListedRecord[] | undefined {
-  if (!Array.isArray(value) || value.length === 0 || value.length > SEARCH_RECORD_COUNT_MAX) return undefined;
-  const listed: ListedRecord[] = [];
-  const seen = new Set<string>();
-  for (const item of value) {
-    if (item === null || typeof item !== 'object' || Array.isArray(item) || !onlyFields(item, ['recordId', 'version', 'released'])) return undefined;
-    const body = item as JsonObject;
-    const recordId = stringField(body, 'recordId', RECORD_ID_PATTERN);
-    const version = countField(body, 'version');
-    const released = booleanField(body, 'released');
-    if (recordId === undefined || version === undefined || version < 1 || version > RECORD_VERSION_MAX || released === undefined || seen.has(recordId)) return undefined;
-    seen.add(recordId);
-    listed.push({ recordId, version, released });
-  }
-  return listed;
-}
-

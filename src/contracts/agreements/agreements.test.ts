@@ -69,6 +69,12 @@ describe('agreements.propose', () => {
     assert.deepEqual(pair(chain, 'org-a>org-b'), { agreementIds: ['dsa-1', 'dsa-3'] });
   });
 
+  test('a party proposing to itself is malformed, whoever signs: bad-body comes before party and membership checks', () => {
+    const { chain, orgA, orgC, drA } = world();
+    const outsider = new Actor('org-x');
+    assert.deepEqual(chain.run(propose(orgC, 'dsa-1', orgA, orgA), propose(orgA, 'dsa-1', outsider, outsider), propose(drA, 'dsa-1', orgA, orgA)), ['invalid:bad-body', 'invalid:bad-body', 'denied:not-an-organisation']);
+  });
+
   test('malformed bodies are invalid; every limit is inclusive', () => {
     const { chain, orgA, orgB } = world();
     const base = proposal('dsa-1', orgA, orgB);

@@ -4,16 +4,13 @@
  * lapses at the end of its period, by block time, with no transaction.
  */
 import type { Transaction } from '../../ledger/index.js';
-import { idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import { ORGS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
-import { periodEnded, termsField } from './terms.js';
+import { periodEnded } from './terms.js';
+import { AGREEMENTS_COUNTERSIGN, AGREEMENTS_PROPOSE, AGREEMENTS_TERMINATE } from './txs.js';
 import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, AGREEMENTS, AGREEMENTS_PER_PAIR_MAX, pairAgreementIds, pairKey, type AgreementRow } from './tables.js';
-
-
-const PROPOSE_FIELDS = ['agreementId', 'discloser', 'recipient', 'terms'];
 
 /**
  * Executes `agreements.propose`: { agreementId, discloser, recipient, terms }, signed by the
@@ -22,13 +19,9 @@ const PROPOSE_FIELDS = ['agreementId', 'discloser', 'recipient', 'terms'];
  */
 export function executePropose(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-  if (!onlyFields(tx.body, PROPOSE_FIELDS)) return refuse('invalid:bad-body');
-  const agreementId = idField(tx.body, 'agreementId');
-  const discloser = idField(tx.body, 'discloser');
-  const recipient = idField(tx.body, 'recipient');
-  const terms = termsField(tx.body, 'terms');
-  if (agreementId === undefined || discloser === undefined || recipient === undefined || terms === undefined) return refuse('invalid:bad-body');
-  if (discloser === recipient) return refuse('invalid:bad-body');
+  const body = AGREEMENTS_PROPOSE.parse(tx.body);
+  if (body === undefined || body.discloser === body.recipient) return refuse('invalid:bad-body');
+  const { agreementId, discloser, recipient, terms } = body;
   const org = context.signer.org;
   if (org !== discloser && org !== recipient) return refuse('denied:not-a-party');
   if (!isActiveMember(state, discloser) || !isActiveMember(state, recipient)) return refuse('denied:not-a-member');
@@ -49,7 +42,7 @@ export function executePropose(state: StateReader, tx: Transaction, context: TxC
  * still active members. Emits `agreements.active`.
  */
 export function executeCountersign(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
-  const row = partyAgreement(state, tx, context);
+  const row = partyAgreement(state, tx, context, AGREEMENTS_COUNTERSIGN);
   if (typeof row === 'string') return refuse(row);
   if (row.status !== 'proposed') return refuse(`denied:agreement-${row.status}`);
   if (row.proposedBy === context.signer.org) return refuse('denied:proposer-cannot-countersign');
@@ -65,7 +58,7 @@ export function executeCountersign(state: StateReader, tx: Transaction, context:
  * there, and stays in AGREEMENT_TABLE. Emits `agreements.terminated`.
  */
 export function executeTerminate(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
-  const row = partyAgreement(state, tx, context);
+  const row = partyAgreement(state, tx, context, AGREEMENTS_TERMINATE);
   if (typeof row === 'string') return refuse(row);
   if (row.status === 'terminated') return refuse('denied:agreement-terminated');
   const terminated: AgreementRow = { ...row, status: 'terminated', terminatedAt: context.block.time, terminatedBy: context.signer.org };
@@ -74,12 +67,11 @@ export function executeTerminate(state: StateReader, tx: Transaction, context: T
 }
 
 /** The agreement a `{ agreementId }` body names, when the signer is the organisation key of one of its parties. */
-function partyAgreement(state: StateReader, tx: Transaction, context: TxContext): AgreementRow | Refusal {
+function partyAgreement(state: StateReader, tx: Transaction, context: TxContext, schema: typeof AGREEMENTS_COUNTERSIGN | typeof AGREEMENTS_TERMINATE): AgreementRow | Refusal {
   if (context.signer.role !== 'org') return 'denied:not-an-organisation';
-  if (!onlyFields(tx.body, ['agreementId'])) return 'invalid:bad-body';
-  const agreementId = idField(tx.body, 'agreementId');
-  if (agreementId === undefined) return 'invalid:bad-body';
-  const row = AGREEMENTS.get(state, agreementId);
+  const body = schema.parse(tx.body);
+  if (body === undefined) return 'invalid:bad-body';
+  const row = AGREEMENTS.get(state, body.agreementId);
   if (row === undefined) return 'denied:no-such-agreement';
   const org = context.signer.org;
   return org === row.discloser || org === row.recipient ? row : 'denied:not-a-party';

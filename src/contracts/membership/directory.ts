@@ -3,7 +3,7 @@ import { fromHex, keyIdOf } from '../../crypto/index.js';
 import { NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, type Transaction } from '../../ledger/index.js';
 import type { BlockContext, Signer } from '../contract.js';
 import type { StateReader } from '../state.js';
-import { genesisOrgs } from './genesis.js';
+import { genesisOrgs } from './org-candidate.js';
 import { CONSORTIUM_KEY, CONSORTIUM, KEYS, ORGS, PRACTITIONERS, type KeyRow } from './tables.js';
 
 /**

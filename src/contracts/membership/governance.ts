@@ -5,19 +5,20 @@
  */
 import { fromHex, keyIdOf } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
-import { booleanField, enumField, hex32Field, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import type { StateReader, Write } from '../state.js';
-import { orgCandidate } from './genesis.js';
+import type { OrgCandidate } from './org-candidate.js';
 import { orgWrites } from './org-writes.js';
+import { MEMBERSHIP_PROPOSE_ADMIT, MEMBERSHIP_PROPOSE_REMOVE, MEMBERSHIP_VOTE } from './txs.js';
 import { CONSORTIUM_KEY, CONSORTIUM_TABLE, CONSORTIUM, KEYS, MEMBER_COUNT_MAX, ORG_TABLE, ORGS, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, PROPOSALS, type ConsortiumRow, type OrgRow, type ProposalRow } from './tables.js';
 
 /** Executes `membership.propose`: { action: 'admit', orgId, name, signingKey, encryptionKey } or { action: 'remove', orgId }. */
 export function executePropose(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-  const action = enumField(tx.body, 'action', ['admit', 'remove'] as const);
-  const proposal = action === 'admit' ? admission(state, tx) : action === 'remove' ? removal(state, tx) : 'invalid:bad-body';
+  const admit = MEMBERSHIP_PROPOSE_ADMIT.parse(tx.body);
+  const remove = MEMBERSHIP_PROPOSE_REMOVE.parse(tx.body);
+  const proposal = admit !== undefined ? admission(state, admit) : remove !== undefined ? removal(state, remove.orgId) : 'invalid:bad-body';
   if (typeof proposal === 'string') return refuse(proposal);
   const row: ProposalRow = { ...proposal, votes: {}, status: 'open', openedAt: context.block.time };
   return tally(state, context, context.txId, row, true);
@@ -26,10 +27,9 @@ export function executePropose(state: StateReader, tx: Transaction, context: TxC
 /** Executes `membership.vote`: { proposalId, approve }. */
 export function executeVote(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-  if (!onlyFields(tx.body, ['proposalId', 'approve'])) return refuse('invalid:bad-body');
-  const proposalId = hex32Field(tx.body, 'proposalId');
-  const approve = booleanField(tx.body, 'approve');
-  if (proposalId === undefined || approve === undefined) return refuse('invalid:bad-body');
+  const body = MEMBERSHIP_VOTE.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { proposalId, approve } = body;
   const row = PROPOSALS.get(state, proposalId);
   if (row === undefined) return refuse('denied:no-such-proposal');
   if (row.status !== 'open') return refuse('denied:proposal-closed');
@@ -41,9 +41,7 @@ export function executeVote(state: StateReader, tx: Transaction, context: TxCont
 
 type Proposal = Pick<ProposalRow, 'action' | 'orgId' | 'candidate'>;
 
-function admission(state: StateReader, tx: Transaction): Proposal | Refusal {
-  const candidate = orgCandidate(tx.body, ['action']);
-  if (candidate === undefined) return 'invalid:bad-body';
+function admission(state: StateReader, candidate: OrgCandidate): Proposal | Refusal {
   if (ORGS.get(state, candidate.orgId) !== undefined) return 'denied:org-exists';
   if (KEYS.get(state, keyIdOf(fromHex(candidate.signingKey))) !== undefined) return 'denied:key-in-use';
   if (consortium(state).members.length >= MEMBER_COUNT_MAX) return 'denied:consortium-full';
@@ -51,10 +49,7 @@ function admission(state: StateReader, tx: Transaction): Proposal | Refusal {
   return { action: 'admit', orgId, candidate: { name, signingKey, encryptionKey } };
 }
 
-function removal(state: StateReader, tx: Transaction): Proposal | Refusal {
-  if (!onlyFields(tx.body, ['action', 'orgId'])) return 'invalid:bad-body';
-  const orgId = idField(tx.body, 'orgId');
-  if (orgId === undefined) return 'invalid:bad-body';
+function removal(state: StateReader, orgId: string): Proposal | Refusal {
   if (!consortium(state).members.includes(orgId)) return 'denied:not-a-member';
   return { action: 'remove', orgId, candidate: null };
 }

@@ -254,6 +254,29 @@ describe('practitioners and patients', () => {
     ), ['denied:patient-exists', 'denied:key-in-use', 'denied:key-in-use', 'invalid:bad-body', 'invalid:bad-body', 'denied:not-an-organisation']);
   });
 
+  test('a patient whose signing key is taken is refused for the key before a bad or missing custody', () => {
+    const { chain, orgs: [a, b] } = founded(...THREE);
+    const other = new Actor('patient-0002');
+    const { custody: _custody, ...noCustody } = enrol('patientId', other, { custody: 'self' });
+    assert.deepEqual(chain.run(
+      b.tx('register-patient', { ...enrol('patientId', other, { custody: 'shared' }), signingKey: a.publicKey }),
+      b.tx('register-patient', { ...noCustody, signingKey: a.publicKey }),
+      b.tx('register-patient', { ...enrol('patientId', other, { custody: 'shared' }), signingKey: a.publicKey, extra: 1 }),
+      b.tx('register-patient', noCustody),
+    ), ['denied:key-in-use', 'denied:key-in-use', 'invalid:bad-body', 'invalid:bad-body']);
+  });
+
+  test('a proposal body is an admission or a removal, never a mix of the two', () => {
+    const { chain, orgs: [a] } = founded(...THREE);
+    const d = new Actor('org-d');
+    assert.deepEqual(chain.run(
+      a.tx('propose', { ...admit(d), action: 'remove' }),
+      a.tx('propose', { action: 'admit', orgId: 'org-d' }),
+      a.tx('propose', { orgId: 'org-b' }),
+      a.tx('propose', { action: 'remove', orgId: 'org-z' }),
+    ), ['invalid:bad-body', 'invalid:bad-body', 'invalid:bad-body', 'denied:not-a-member']);
+  });
+
   test('unknown fields in any body are refused, not ignored', () => {
     const { chain, orgs: [a] } = founded(...THREE);
     const register = a.tx('register-practitioner', enrol('practitionerId', new Actor('dr-1')));

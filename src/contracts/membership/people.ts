@@ -4,10 +4,10 @@
  */
 import { fromHex, keyIdOf } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
-import { enumField, hex32Field, idField, onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import type { StateReader } from '../state.js';
+import { MEMBERSHIP_REGISTER_PATIENT, MEMBERSHIP_REGISTER_PRACTITIONER, MEMBERSHIP_REINSTATE_PRACTITIONER, MEMBERSHIP_SUSPEND_PRACTITIONER } from './txs.js';
 import { KEY_TABLE, KEYS, PATIENT_TABLE, PATIENTS, PRACTITIONER_TABLE, PRACTITIONERS, type KeyRow, type PatientRow, type PractitionerRow } from './tables.js';
 
 interface Enrolment {
@@ -17,12 +17,9 @@ interface Enrolment {
   encryptionKey: string;
 }
 
-function enrolment(state: StateReader, tx: Transaction, idName: string, extra: readonly string[]): Enrolment | Refusal {
-  if (!onlyFields(tx.body, [idName, 'signingKey', 'encryptionKey', ...extra])) return 'invalid:bad-body';
-  const id = idField(tx.body, idName);
-  const signingKey = hex32Field(tx.body, 'signingKey');
-  const encryptionKey = hex32Field(tx.body, 'encryptionKey');
-  if (id === undefined || signingKey === undefined || encryptionKey === undefined) return 'invalid:bad-body';
+/** The enrolment of a parsed body's keys, or undefined when the body is malformed; refused when its signing key is taken. */
+function enrolment(state: StateReader, id: string, keys: { signingKey: string; encryptionKey: string }): Enrolment | Refusal {
+  const { signingKey, encryptionKey } = keys;
   const keyId = keyIdOf(fromHex(signingKey));
   if (KEYS.get(state, keyId) !== undefined) return 'denied:key-in-use';
   return { id, keyId, signingKey, encryptionKey };
@@ -31,7 +28,9 @@ function enrolment(state: StateReader, tx: Transaction, idName: string, extra: r
 /** Executes `membership.register-practitioner`: { practitionerId, signingKey, encryptionKey }, signed by the organisation. */
 export function executeRegisterPractitioner(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-  const entry = enrolment(state, tx, 'practitionerId', []);
+  const body = MEMBERSHIP_REGISTER_PRACTITIONER.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const entry = enrolment(state, body.practitionerId, body);
   if (typeof entry === 'string') return refuse(entry);
   if (PRACTITIONERS.get(state, entry.id) !== undefined) return refuse('denied:practitioner-exists');
   const org = context.signer.org;
@@ -48,11 +47,12 @@ export function executeRegisterPractitioner(state: StateReader, tx: Transaction,
 
 /** Executes `membership.suspend-practitioner` or `membership.reinstate-practitioner`: { practitionerId }, signed by their organisation. */
 export function executeSetPractitionerStatus(status: PractitionerRow['status']) {
+  const schema = status === 'suspended' ? MEMBERSHIP_SUSPEND_PRACTITIONER : MEMBERSHIP_REINSTATE_PRACTITIONER;
   return (state: StateReader, tx: Transaction, context: TxContext): ContractResult => {
     if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-    if (!onlyFields(tx.body, ['practitionerId'])) return refuse('invalid:bad-body');
-    const practitionerId = idField(tx.body, 'practitionerId');
-    if (practitionerId === undefined) return refuse('invalid:bad-body');
+    const body = schema.parse(tx.body);
+    if (body === undefined) return refuse('invalid:bad-body');
+    const { practitionerId } = body;
     const row = PRACTITIONERS.get(state, practitionerId);
     if (row === undefined || row.org !== context.signer.org) return refuse('denied:not-your-practitioner');
     if (row.status === status) return refuse(`denied:already-${status}`);
@@ -66,9 +66,12 @@ export function executeSetPractitionerStatus(status: PractitionerRow['status']) 
 /** Executes `membership.register-patient`: { patientId, signingKey, encryptionKey, custody }, signed by the home organisation. */
 export function executeRegisterPatient(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-  const entry = enrolment(state, tx, 'patientId', ['custody']);
+  const keys = MEMBERSHIP_REGISTER_PATIENT.parseExcept(tx.body, ['custody']);
+  if (keys === undefined) return refuse('invalid:bad-body');
+  const entry = enrolment(state, keys.patientId, keys);
   if (typeof entry === 'string') return refuse(entry);
-  const custody = enumField(tx.body, 'custody', ['custodial', 'self'] as const);
+  // Custody is checked after the key, as it always was: a body wrong in both is refused for the key.
+  const custody = MEMBERSHIP_REGISTER_PATIENT.parse(tx.body)?.custody;
   if (custody === undefined) return refuse('invalid:bad-body');
   if (PATIENTS.get(state, entry.id) !== undefined) return refuse('denied:patient-exists');
   const homeOrg = context.signer.org;

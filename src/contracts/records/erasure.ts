@@ -6,12 +6,11 @@
  */
 import type { Transaction } from '../../ledger/index.js';
 import { auditWrites } from '../audit/index.js';
-import { onlyFields } from '../body.js';
 import { accept, refuse, type ContractResult, type Signer, type TxContext } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import { PATIENTS } from '../membership/index.js';
 import type { StateReader } from '../state.js';
-import { legalBasisField, recordIdField } from './record-body.js';
+import { RECORDS_ERASE, RECORDS_ERASURE_RECEIPT } from './txs.js';
 import { ERASURE_TABLE, ERASURES, RECORD_TABLE, RECORDS, type ErasureRow, type RecordRow } from './tables.js';
 
 
@@ -21,10 +20,9 @@ import { ERASURE_TABLE, ERASURES, RECORD_TABLE, RECORDS, type ErasureRow, type R
  * must give a legal basis. Emits `records.erased`, on which nodes delete the ciphertexts.
  */
 export function executeErase(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
-  if (!onlyFields(tx.body, ['recordId', 'legalBasis'])) return refuse('invalid:bad-body');
-  const recordId = recordIdField(tx.body);
-  const legalBasis = legalBasisField(tx.body);
-  if (recordId === undefined || legalBasis === undefined) return refuse('invalid:bad-body');
+  const body = RECORDS_ERASE.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { recordId, legalBasis } = body;
   const record = RECORDS.get(state, recordId);
   if (record === undefined) return refuse('denied:no-such-record');
   const requester = erasureRequester(state, record, context.signer, legalBasis);
@@ -48,9 +46,9 @@ export function executeErase(state: StateReader, tx: Transaction, context: TxCon
  */
 export function executeErasureReceipt(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
-  if (!onlyFields(tx.body, ['recordId'])) return refuse('invalid:bad-body');
-  const recordId = recordIdField(tx.body);
-  if (recordId === undefined) return refuse('invalid:bad-body');
+  const body = RECORDS_ERASURE_RECEIPT.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { recordId } = body;
   const record = RECORDS.get(state, recordId);
   if (record === undefined) return refuse('denied:no-such-record');
   if (record.status !== 'erased') return refuse('denied:not-erased');

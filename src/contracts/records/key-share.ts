@@ -4,32 +4,24 @@
  * contract accepts an envelope only for the grantee's key, only for versions the active grant
  * covers at this block, so a share can never reach further than the consent.
  */
-import type { JsonValue } from '../../crypto/index.js';
 import type { Transaction } from '../../ledger/index.js';
 import { auditWrites } from '../audit/index.js';
-import { countField, hex32Field, idField, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
 import { coversRecord, GRANTS, type GrantRow } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import type { StateReader, Write } from '../state.js';
-import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX, RECORD_VERSION_MAX } from './limits.js';
+import { ENVELOPE_COUNT_MAX } from './limits.js';
+import type { KeyShare } from './record-body.js';
 import { granteeKey } from './recipients.js';
+import { RECORDS_SHARE_KEYS } from './txs.js';
 import { RECORDS, VERSION_TABLE, VERSIONS, versionKey, type VersionRow } from './tables.js';
-
-interface Share {
-  recordId: string;
-  version: number;
-  enc: string;
-  wrappedKey: string;
-}
 
 /** Executes `records.share-keys`: { grantId, shares: [{ recordId, version, enc, wrappedKey }] }, signed by the grant's patient. */
 export function executeShareKeys(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
-  if (!onlyFields(tx.body, ['grantId', 'shares'])) return refuse('invalid:bad-body');
-  const grantId = idField(tx.body, 'grantId');
-  const shares = sharesOf(tx.body['shares']);
-  if (grantId === undefined || shares === undefined) return refuse('invalid:bad-body');
+  const body = RECORDS_SHARE_KEYS.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { grantId, shares } = body;
   const grant = GRANTS.get(state, grantId);
   if (grant === undefined || grant.patientId !== context.signer.subject) return refuse('denied:no-such-grant');
   if (grant.status !== 'active' || !grant.actions.includes('read')) return refuse('denied:grant-not-readable');
@@ -49,7 +41,7 @@ export function executeShareKeys(state: StateReader, tx: Transaction, context: T
 }
 
 /** The version a share names, when the grant covers it; otherwise the refusal. */
-function sharedVersion(state: StateReader, grant: GrantRow, share: Share, time: number): VersionRow | Refusal {
+function sharedVersion(state: StateReader, grant: GrantRow, share: KeyShare, time: number): VersionRow | Refusal {
   const record = RECORDS.get(state, share.recordId);
   if (record === undefined || record.patientId !== grant.patientId) return 'denied:no-such-record';
   if (record.status === 'erased') return 'denied:record-erased';
@@ -58,19 +50,4 @@ function sharedVersion(state: StateReader, grant: GrantRow, share: Share, time: 
   const labels = version.securityLabels.map((label) => label.code);
   const outside = coversRecord(grant, { recordId: share.recordId, resourceType: record.resourceType, labels, time });
   return outside === undefined ? version : outside;
-}
-
-function sharesOf(value: JsonValue | undefined): Share[] | undefined {
-  if (!Array.isArray(value) || value.length === 0 || value.length > KEY_SHARE_COUNT_MAX) return undefined;
-  const shares: Share[] = [];
-  for (const item of value) {
-    if (item === null || typeof item !== 'object' || Array.isArray(item) || !onlyFields(item, ['recordId', 'version', 'enc', 'wrappedKey'])) return undefined;
-    const recordId = stringField(item, 'recordId', RECORD_ID_PATTERN);
-    const version = countField(item, 'version');
-    const enc = hex32Field(item, 'enc');
-    const wrappedKey = stringField(item, 'wrappedKey', /^[0-9a-f]{96}$/);
-    if (recordId === undefined || version === undefined || version < 1 || version > RECORD_VERSION_MAX || enc === undefined || wrappedKey === undefined) return undefined;
-    shares.push({ recordId, version, enc, wrappedKey });
-  }
-  return shares;
 }

@@ -4,9 +4,11 @@
  */
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
-import { hex32Field, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
+import { countField, enumField, hex32Field, objectField, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
 import {
+  BATCH_WRITE_COUNT_MAX,
   ENVELOPE_COUNT_MAX,
+  KEY_SHARE_COUNT_MAX,
   LEGAL_BASIS_LENGTH_MAX,
   RECORD_CIPHERTEXT_BYTES_MAX,
   RECORD_VERSION_MAX,
@@ -42,9 +44,9 @@ export function recordIdField(body: JsonObject): string | undefined {
   return stringField(body, 'recordId', RECORD_ID_PATTERN);
 }
 
-/** The `version` field: an integer in [1, RECORD_VERSION_MAX]. */
-export function versionField(body: JsonObject): number | undefined {
-  const value = body['version'];
+/** A version number field (`version` unless named): an integer in [1, RECORD_VERSION_MAX]. */
+export function versionField(body: JsonObject, name = 'version'): number | undefined {
+  const value = body[name];
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= RECORD_VERSION_MAX ? value : undefined;
 }
 
@@ -113,4 +115,52 @@ export function objectOf(value: JsonValue, fields: readonly string[]): JsonObjec
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const keys = Object.keys(value);
   return keys.length === fields.length && fields.every((field) => keys.includes(field)) ? value : undefined;
+}
+
+/** The version a records.share-keys share re-wraps, and the grantee's envelope for it. */
+export interface KeyShare {
+  readonly recordId: string;
+  readonly version: number;
+  readonly enc: string;
+  readonly wrappedKey: string;
+}
+
+/** The `shares` of a records.share-keys body: 1 to KEY_SHARE_COUNT_MAX, each exactly { recordId, version, enc, wrappedKey }. */
+export function sharesOf(value: JsonValue | undefined): KeyShare[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > KEY_SHARE_COUNT_MAX) return undefined;
+  const shares: KeyShare[] = [];
+  for (const item of value) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item) || !onlyFields(item, ['recordId', 'version', 'enc', 'wrappedKey'])) return undefined;
+    const recordId = stringField(item, 'recordId', RECORD_ID_PATTERN);
+    const version = countField(item, 'version');
+    const enc = hex32Field(item, 'enc');
+    const wrappedKey = stringField(item, 'wrappedKey', HEX48_PATTERN);
+    if (recordId === undefined || version === undefined || version < 1 || version > RECORD_VERSION_MAX || enc === undefined || wrappedKey === undefined) return undefined;
+    shares.push({ recordId, version, enc, wrappedKey });
+  }
+  return shares;
+}
+
+/** The kinds of write a records.batch carries, each the body of the transaction type it names. */
+export const BATCH_WRITE_KINDS = ['anchor', 'supersede', 'tombstone'] as const;
+
+/** One write of a records.batch: its kind and the body it would have on its own. */
+export interface BatchWrite {
+  readonly kind: (typeof BATCH_WRITE_KINDS)[number];
+  readonly body: JsonObject;
+}
+
+/** The writes of a records.batch body ({ writes } and nothing else): 1 to BATCH_WRITE_COUNT_MAX, each exactly { kind, body }. */
+export function batchWritesOf(body: JsonObject): BatchWrite[] | undefined {
+  const value: JsonValue | undefined = body['writes'];
+  if (!onlyFields(body, ['writes']) || !Array.isArray(value) || value.length === 0 || value.length > BATCH_WRITE_COUNT_MAX) return undefined;
+  const writes: BatchWrite[] = [];
+  for (const item of value) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item) || !onlyFields(item, ['kind', 'body'])) return undefined;
+    const kind = enumField(item, 'kind', BATCH_WRITE_KINDS);
+    const writeBody = objectField(item, 'body');
+    if (kind === undefined || writeBody === undefined) return undefined;
+    writes.push({ kind, body: writeBody });
+  }
+  return writes;
 }

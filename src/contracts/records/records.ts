@@ -4,6 +4,7 @@ import { contractOf } from '../contract.js';
 import { executeErase, executeErasureReceipt } from './erasure.js';
 import { executeBatch } from './batch.js';
 import { executeShareKeys } from './key-share.js';
+import { RECORDS_ANCHOR, RECORDS_BATCH, RECORDS_ERASE, RECORDS_ERASURE_RECEIPT, RECORDS_SHARE_KEYS, RECORDS_SUPERSEDE, RECORDS_TOMBSTONE } from './txs.js';
 import { ERASURE_TABLE, RECORD_TABLE, VERSION_TABLE } from './tables.js';
 import { executeAnchor, executeSupersede, executeTombstone } from './write-version.js';
 
@@ -13,12 +14,12 @@ export const recordsContract = contractOf({
   tables: [ERASURE_TABLE, RECORD_TABLE, VERSION_TABLE],
   appendsTo: [AUDIT_ENTRY_TABLE, AUDIT_HEAD_TABLE],
   handlers: {
-    'records.anchor': executeAnchor,
-    'records.supersede': executeSupersede,
-    'records.tombstone': executeTombstone,
-    'records.erase': executeErase,
-    'records.erasure-receipt': executeErasureReceipt,
-    'records.share-keys': executeShareKeys,
-    'records.batch': executeBatch,
+    [RECORDS_ANCHOR.type]: executeAnchor,
+    [RECORDS_SUPERSEDE.type]: executeSupersede,
+    [RECORDS_TOMBSTONE.type]: executeTombstone,
+    [RECORDS_ERASE.type]: executeErase,
+    [RECORDS_ERASURE_RECEIPT.type]: executeErasureReceipt,
+    [RECORDS_SHARE_KEYS.type]: executeShareKeys,
+    [RECORDS_BATCH.type]: executeBatch,
   },
 });

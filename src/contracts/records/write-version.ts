@@ -6,20 +6,15 @@
  * racing for the same version exactly one wins, and FHIR If-Match builds on that.
  */
 import type { Transaction } from '../../ledger/index.js';
-import { idField, onlyFields, stringField } from '../body.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import { writeRefusal } from '../consent/index.js';
 import { PATIENTS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
-import { CONTENT_FIELDS, recordIdField, RESOURCE_TYPE_PATTERN, versionContent, versionField, type VersionContent } from './record-body.js';
+import type { VersionContent } from './record-body.js';
 import { requiredRecipients } from './recipients.js';
+import { RECORDS_ANCHOR, RECORDS_SUPERSEDE, RECORDS_TOMBSTONE } from './txs.js';
 import { RECORD_TABLE, RECORDS, VERSION_TABLE, VERSIONS, versionKey, type RecordRow, type SecurityLabel, type VersionKind, type VersionRow } from './tables.js';
-
-
-const ANCHOR_FIELDS = ['recordId', 'patientId', 'resourceType', 'version', ...CONTENT_FIELDS];
-const SUPERSEDE_FIELDS = ['recordId', 'version', ...CONTENT_FIELDS];
-const TOMBSTONE_FIELDS = ['recordId', 'version'];
 
 /**
  * Executes `records.anchor`: { recordId, patientId, resourceType, version: 1, ...CONTENT_FIELDS },
@@ -28,13 +23,9 @@ const TOMBSTONE_FIELDS = ['recordId', 'version'];
  */
 export function executeAnchor(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
-  if (!onlyFields(tx.body, ANCHOR_FIELDS)) return refuse('invalid:bad-body');
-  const recordId = recordIdField(tx.body);
-  const patientId = tx.body['patientId'] === null ? null : idField(tx.body, 'patientId');
-  const resourceType = stringField(tx.body, 'resourceType', RESOURCE_TYPE_PATTERN);
-  const content = versionContent(tx.body);
-  if (recordId === undefined || patientId === undefined || resourceType === undefined || content === undefined) return refuse('invalid:bad-body');
-  if (versionField(tx.body) !== 1) return refuse('invalid:bad-body');
+  const body = RECORDS_ANCHOR.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { recordId, patientId, resourceType, content } = body;
   if (RECORDS.get(state, recordId) !== undefined) return refuse('denied:record-exists');
   if (patientId !== null && PATIENTS.get(state, patientId) === undefined) return refuse('denied:no-such-patient');
   const record: RecordRow = { recordId, patientId, resourceType, org: context.signer.org, latestVersion: 1, status: 'active', updatedAt: context.block.time };
@@ -44,11 +35,9 @@ export function executeAnchor(state: StateReader, tx: Transaction, context: TxCo
 /** Executes `records.supersede`: { recordId, version, ...CONTENT_FIELDS }, signed by a practitioner, for an active record. */
 export function executeSupersede(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
-  if (!onlyFields(tx.body, SUPERSEDE_FIELDS)) return refuse('invalid:bad-body');
-  const recordId = recordIdField(tx.body);
-  const version = versionField(tx.body);
-  const content = versionContent(tx.body);
-  if (recordId === undefined || version === undefined || content === undefined) return refuse('invalid:bad-body');
+  const body = RECORDS_SUPERSEDE.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { recordId, version, content } = body;
   const record = nextVersionOf(state, recordId, version, context.block.time);
   if (typeof record === 'string') return refuse(record);
   return writeVersion(state, context, record, 'supersede', content);
@@ -57,10 +46,9 @@ export function executeSupersede(state: StateReader, tx: Transaction, context: T
 /** Executes `records.tombstone`: { recordId, version }, signed by a practitioner, for an active record. */
 export function executeTombstone(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
-  if (!onlyFields(tx.body, TOMBSTONE_FIELDS)) return refuse('invalid:bad-body');
-  const recordId = recordIdField(tx.body);
-  const version = versionField(tx.body);
-  if (recordId === undefined || version === undefined) return refuse('invalid:bad-body');
+  const body = RECORDS_TOMBSTONE.parse(tx.body);
+  if (body === undefined) return refuse('invalid:bad-body');
+  const { recordId, version } = body;
   const record = nextVersionOf(state, recordId, version, context.block.time);
   if (typeof record === 'string') return refuse(record);
   const latest = VERSIONS.get(state, versionKey(recordId, version - 1));

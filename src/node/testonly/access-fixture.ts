@@ -8,13 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../crypto/index.js';
-import type { ConsentModel } from '../../contracts/index.js';
+import { MEMBERSHIP_PROPOSE_ADMIT, MEMBERSHIP_VOTE, type ConsentModel } from '../../contracts/index.js';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { NodeAccess, type AccessHost } from '../access-api.js';
 import { LocalSigner } from '../local-signer.js';
 import { ChartChainNode } from '../node.js';
 import { createOrgKeys, type OrgKeys } from '../org-keys.js';
 import { NodeRecords } from '../records-api.js';
+import { typedTx } from '../tx-type.js';
 
 /** A member organisation as the tests drive it: its signer, its records view and its access path. */
 export interface TestOrg {
@@ -44,11 +45,11 @@ export async function freshNetwork(
   const members: TestOrg[] = [a];
   const joinOrg = async (orgId: string): Promise<TestOrg> => {
     const keys = createOrgKeys(mkdtempSync(join(dir, `${orgId}-`)));
-    const candidate = { action: 'admit', orgId, name: orgId, signingKey: toHex(keys.signing.publicKey), encryptionKey: keys.encryptionPublicKey };
-    const proposal = await node.submit(a.sign('membership.propose', candidate));
+    const candidate = { action: 'admit' as const, orgId, name: orgId, signingKey: toHex(keys.signing.publicKey), encryptionKey: keys.encryptionPublicKey };
+    const proposal = await node.submit(a.sign(...typedTx(MEMBERSHIP_PROPOSE_ADMIT, candidate)));
     assert.ok(proposal.ok);
     assert.equal((await node.waitForTx(proposal.txId)).status, 'ok');
-    for (const member of members.slice(1)) assert.equal(await commit(node, member.sign('membership.vote', { proposalId: proposal.txId, approve: true })), 'ok');
+    for (const member of members.slice(1)) assert.equal(await commit(node, member.sign(...typedTx(MEMBERSHIP_VOTE, { proposalId: proposal.txId, approve: true }))), 'ok');
     const org = otherOrg(node, keys, orgId);
     members.push(org);
     return org;
