@@ -4,10 +4,11 @@
  * read goes through the node's consent-checked, log-before-release access path.
  */
 import { randomUUID } from 'node:crypto';
-import { fromUtf8 } from '../crypto/index.js';
+import { fromUtf8, type JsonValue } from '../crypto/index.js';
 import { KEYS, MEMBERSHIP_REGISTER_PATIENT, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { type NodeFacade, type VersionInput } from '../node/index.js';
+import { applyPatch, JsonPatchError, type PatchOperation } from './json-patch.js';
 import { FhirError } from './outcome.js';
 import { recordOf } from './ledger-names.js';
 import { patientIdOf } from './patient-of.js';
@@ -51,6 +52,21 @@ export class FhirRecords implements TypeHandler {
     const created = recordOf(this.node, type, id) === undefined;
     const served = await this.#write(principal, { method: 'PUT', type, id, resource, ...(ifMatch === undefined ? {} : { ifMatch }) });
     return { ...served, created };
+  }
+
+  /**
+   * Applies a JSON Patch to the current version of `type/id` (PATCH [type]/[id], R4
+   * http.html#patch). The current version is read like any read (consent-checked, logged
+   * before release); the patched resource is validated and written as an update of exactly that
+   * version, so a write in between is 412. `ifMatch`, when the client names a version, must be
+   * the current one. A patch that does not apply, or changes resourceType or id, is 422.
+   */
+  async patch(principal: Principal, type: string, id: string, operations: readonly PatchOperation[], purpose: string, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
+    const current = await this.read(principal, type, id, purpose);
+    if (ifMatch !== undefined && ifMatch !== current.versionId) throw FhirError.of(412, 'conflict', `${type}/${id} is not at the version If-Match names; re-read and retry`);
+    const resource = patchedResource(withoutServerMeta(current.resource), operations);
+    if (resource['resourceType'] !== type || resource['id'] !== id) throw FhirError.of(422, 'processing', 'a patch must not change resourceType or id', [`${type}.id`]);
+    return this.update(principal, type, id, resource, current.versionId);
   }
 
   /**
@@ -251,6 +267,19 @@ export class FhirRecords implements TypeHandler {
     return txId!;
   }
 
+}
+
+/** `resource` with `operations` applied; a patch that does not apply, or leaves no object, is 422. */
+function patchedResource(resource: JsonObject, operations: readonly PatchOperation[]): JsonObject {
+  let patched: JsonValue;
+  try {
+    patched = applyPatch(resource, operations);
+  } catch (error) {
+    if (error instanceof JsonPatchError) throw FhirError.of(422, 'processing', `the patch does not apply: ${error.message}`);
+    throw error;
+  }
+  if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) throw FhirError.of(422, 'processing', 'a patch must leave a resource');
+  return patched;
 }
 
 /** The one answer for a record that does not exist and for one the caller may not read. */

@@ -5,6 +5,7 @@ export { RECORD_ID_SYSTEM, securityLabelSystem } from './terminology.js';
 export { capabilityStatement } from './capability.js';
 export { etagOf, etagVersion } from './etag.js';
 export { defaultPurpose, FhirRecords } from './fhir-records.js';
+export { JsonPatchError, parsePatch, type PatchOperation } from './json-patch.js';
 export { FhirConsents } from './fhir-consents.js';
 export { FhirAuditEvents } from './fhir-audit-events.js';
 export { FhirProvenance, TX_SIG_FORMAT } from './fhir-provenance.js';

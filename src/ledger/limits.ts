@@ -106,6 +106,8 @@ export const REVINCLUDE_IDS_MAX = 10_000;
 export const RESOURCE_NESTING_DEPTH_MAX = 64;
 /** Deeper nesting than this is refused, so a hostile narrative cannot make the check costly. */
 export const NARRATIVE_NESTING_DEPTH_MAX = 256;
+/** Operations in one JSON Patch document (PATCH [type]/[id]). */
+export const PATCH_OPERATION_COUNT_MAX = 1000;
 /** Entries of a batch Bundle in flight at once. */
 export const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
 
