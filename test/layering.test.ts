@@ -93,6 +93,29 @@ test('the FHIR and HTTP layers use the node through its facade alone', () => {
   assert.deepEqual(facadeViolations(planted), ['src/api/reach.ts: names ChartChainNode, not NodeFacade']);
 });
 
+/**
+ * Bounds (`*_MAX`) declared outside the limits registry. Allowed elsewhere: the crypto layer,
+ * below the registry; the keystore file format's ranges, each beside its minimum; and the
+ * highest instant a FHIR dateTime can write, which is a fact of the format, not a bound.
+ */
+function boundsOutsideRegistry(files: SourceFiles): string[] {
+  const allowed = (path: string) => path.startsWith('src/crypto/') || path === 'src/storage/keystore.ts' || path === 'src/fhir/search/date-range.ts';
+  return [...files]
+    .filter(([path]) => path !== 'src/ledger/limits.ts' && !isTestOnly(path) && !allowed(path))
+    .flatMap(([path, text]) => [...text.matchAll(/\bconst ([A-Z0-9_]+_MAX)\b\s*[:=]/g)].map((match) => `${path}: ${match[1]} belongs in src/ledger/limits.ts`));
+}
+
+test('every bound is declared in the limits registry', () => {
+  const files: SourceFiles = new Map(listSources(join(root, 'src')).map((path) => [relative(root, path), readFileSync(path, 'utf8')]));
+  assert.deepEqual(boundsOutsideRegistry(files), []);
+  const planted: SourceFiles = new Map([
+    ['src/api/stray.ts', 'const PAGE_MAX = 10;'],
+    ['src/ledger/limits.ts', 'export const PAGE_MAX = 10;'],
+    ['src/crypto/hash.ts', 'const DEPTH_MAX = 3;'],
+  ]);
+  assert.deepEqual(boundsOutsideRegistry(planted), ['src/api/stray.ts: PAGE_MAX belongs in src/ledger/limits.ts']);
+});
+
 test('the check catches a wrong arrow, a deep import and a package in the core', () => {
   const files: SourceFiles = new Map([
     ['src/ledger/bad.ts', "import { ChainStore } from '../storage/index.js';"],

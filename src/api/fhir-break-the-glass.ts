@@ -4,7 +4,7 @@
  * the access contract; and `$break-the-glass-choice`, the patient's own opt-in, read and set.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REASON_LENGTH_MAX, patientConsent, PATIENTS, type BreakTheGlassRow } from '../contracts/index.js';
+import { BTG_PURPOSES, patientConsent, PATIENTS, type BreakTheGlassRow } from '../contracts/index.js';
 import { FhirError } from '../fhir/index.js';
 import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type NodeFacade } from '../node/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
@@ -12,6 +12,7 @@ import { custodialHere } from './custodial-patient.js';
 import { jsonBody, send } from './fhir-json.js';
 import { badParameter, parametersOf, parametersResource, valueOf } from './fhir-parameters.js';
 import type { FhirCaller } from './fhir-routes.js';
+import { BTG_MINUTES_MAX, BTG_REASON_LENGTH_MAX } from '../ledger/index.js';
 
 type Params = { id: string };
 

@@ -4,14 +4,13 @@
  * practitioner's reads while the glass was broken. Who sees what is break-the-glass-view.ts's.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BTG_REASON_LENGTH_MAX } from '../contracts/index.js';
 import { AccessLogUnavailableError, BreakTheGlassRefusedError, isNoteText, type NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AuthServer } from './auth/index.js';
 import { refusalWords } from './break-the-glass-refusals.js';
 import { BTG_STATUSES, eventFor, eventReaderOf, eventsFor, itemOf, readsDuring, type BreakTheGlassStatus } from './break-the-glass-view.js';
 import { ledgerGrant } from './ledger-auth.js';
-import { BTG_REVIEW_BODY_BYTES_MAX } from '../ledger/index.js';
+import { BTG_REASON_LENGTH_MAX, BTG_REVIEW_BODY_BYTES_MAX } from '../ledger/index.js';
 
 type Params = { btgId: string };
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { exportSeed, generateSigningKey, generateX25519, toHex } from '../crypto/index.js';
 import { AGREEMENTS_COUNTERSIGN, AGREEMENTS_PROPOSE, consentModelOf, MEMBERSHIP_PROPOSE_ADMIT, MEMBERSHIP_REGISTER_PRACTITIONER, type GrantTerms, type Principal, type TxBuilder } from '../contracts/index.js';
 import { FhirService } from '../fhir/index.js';
-import { signTransaction, type Transaction } from '../ledger/index.js';
+import { DEMO_SEED_RETRIES_MAX, signTransaction, type Transaction } from '../ledger/index.js';
 import type { ChartChainNode } from '../node/index.js';
 
 /** The practice's demo practitioner. */
@@ -139,7 +139,6 @@ export async function committed(node: ChartChainNode, tx: Transaction): Promise<
   if (status !== 'ok') throw new Error(`demo seeding failed: ${status}`);
 }
 
-const UNAVAILABLE_RETRIES_MAX = 60;
 
 /**
  * Runs `attempt` again, a second apart, while it answers `unavailable:*` (a network's ordering
@@ -148,7 +147,7 @@ const UNAVAILABLE_RETRIES_MAX = 60;
 async function whileUnavailable(attempt: () => Promise<string>): Promise<string> {
   for (let tries = 1; ; tries++) {
     const status = await attempt();
-    if (!status.startsWith('unavailable:') || tries >= UNAVAILABLE_RETRIES_MAX) return status;
+    if (!status.startsWith('unavailable:') || tries >= DEMO_SEED_RETRIES_MAX) return status;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 }

@@ -5,7 +5,7 @@
  * than the patient signed. Every issue is collected, so one answer lists everything to fix.
  */
 import assert from 'node:assert/strict';
-import { CODE_PATTERN, GRANT_LIST_COUNT_MAX, ID_PATTERN, RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN, type ConsentAction, type GrantTerms, type Grantee } from '../contracts/index.js';
+import { CODE_PATTERN, ID_PATTERN, RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN, type ConsentAction, type GrantTerms, type Grantee } from '../contracts/index.js';
 import { parseDateTime } from './date-time.js';
 import {
   ACT_CODE_SYSTEM,
@@ -20,6 +20,7 @@ import {
   RESOURCE_TYPES_SYSTEM,
   securityLabelSystem,
 } from './terminology.js';
+import { GRANT_LIST_COUNT_MAX } from '../ledger/index.js';
 
 /** One reason a Consent cannot become grant terms, shaped as an OperationOutcome.issue (R4 operationoutcome.html). */
 export interface ConsentIssue {

@@ -15,11 +15,12 @@
  *   provisions) is not-supported, never dropped: a dropped condition would withhold more or less
  *   than the patient asked. Lists are bounded by the contract's GRANT_LIST_COUNT_MAX.
  */
-import { CODE_PATTERN, GRANT_LIST_COUNT_MAX, ID_PATTERN, RESOURCE_TYPE_PATTERN, type RestrictionRow, type RestrictionTerms } from '../contracts/index.js';
+import { CODE_PATTERN, ID_PATTERN, RESOURCE_TYPE_PATTERN, type RestrictionRow, type RestrictionTerms } from '../contracts/index.js';
 import type { ConsentIssue } from './consent-read.js';
 import type { Consent } from './datatypes.js';
 import { formatInstant } from './date-time.js';
 import { ACT_CODE_SYSTEM, concept, CONSENT_SCOPE_SYSTEM, LOINC_SYSTEM, PARTICIPATION_TYPE_SYSTEM, RECIPIENT_ROLES, RESOURCE_TYPES_SYSTEM, securityLabelSystem } from './terminology.js';
+import { GRANT_LIST_COUNT_MAX } from '../ledger/index.js';
 
 /** What consentToRestriction returns: the terms and whose they are, or every issue found. */
 export type RestrictionTermsResult = { ok: true; terms: RestrictionTerms; patientId: string } | { ok: false; issues: ConsentIssue[] };

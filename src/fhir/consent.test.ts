@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { consentToGrantTerms, grantToConsent, type ConsentIssue, type GrantTermsResult } from './index.js';
 import { INSTANT_MAX_MS, parseDateTime } from './date-time.js';
-import { GRANT_LIST_COUNT_MAX, type GrantRow, type GrantTerms } from '../contracts/index.js';
+import { type GrantRow, type GrantTerms } from '../contracts/index.js';
+import { GRANT_LIST_COUNT_MAX } from '../ledger/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/hl7-examples', import.meta.url));
 const MAY_1_2024 = Date.UTC(2024, 4, 1, 8);

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 
+// Ledger
+
 /**
  * A transaction's canonical bytes, signature included: room for one records.batch that anchors
  * a whole FHIR transaction Bundle atomically (about 1,000 versions of ~930 bytes each).
@@ -39,6 +41,90 @@ export const STATE_SAVEPOINT_BLOCK_COUNT_MAX = 64;
 
 assert(STATE_OVERLAY_WRITE_COUNT_MAX >= BLOCK_TX_COUNT_MAX * 4, 'a savepoint must hold at least one full block of writes');
 
+// Contracts: records
+
+/** One record version's ciphertext: large enough for a FHIR resource with an attachment. */
+export const RECORD_CIPHERTEXT_BYTES_MAX = 8 * 1024 * 1024;
+/** Security labels on one record version (FHIR meta.security). */
+export const SECURITY_LABEL_COUNT_MAX = 16;
+/** Key envelopes on one record version: the fan-out of a data key to its recipients. */
+export const ENVELOPE_COUNT_MAX = 64;
+/** Writes in one records.batch: a FHIR transaction Bundle of this many entries commits atomically. */
+export const BATCH_WRITE_COUNT_MAX = 1000;
+/** Versions one records.share-keys transaction re-wraps: a grant's backlog goes in several. */
+export const KEY_SHARE_COUNT_MAX = 256;
+/** A security label's `system`, in UTF-16 code units: a URI. */
+export const SECURITY_LABEL_SYSTEM_LENGTH_MAX = 256;
+/** A security label's `code`, in UTF-16 code units. */
+export const SECURITY_LABEL_CODE_LENGTH_MAX = 64;
+/** The legal basis an organisation gives for an erasure, in UTF-16 code units. */
+export const LEGAL_BASIS_LENGTH_MAX = 500;
+/** Digits of a version number in a records_version key, zero-padded so keys sort by version. */
+export const VERSION_KEY_DIGITS = 10;
+/** The highest version number: the largest that fits VERSION_KEY_DIGITS. */
+export const RECORD_VERSION_MAX = 10 ** VERSION_KEY_DIGITS - 1;
+
+// Worst-case canonical JSON of one envelope: three lowercase hex strings (32 + 32 + 48 bytes)
+// and their field names. A label's strings may take up to 3 UTF-8 bytes per UTF-16 code unit.
+const ENVELOPE_JSON_BYTES_MAX = 2 * (32 + 32 + 48) + 64;
+const SECURITY_LABEL_JSON_BYTES_MAX = 3 * (SECURITY_LABEL_SYSTEM_LENGTH_MAX + SECURITY_LABEL_CODE_LENGTH_MAX) + 64;
+// Every other field of a version body together: ids, resource type, hashes, numbers.
+const VERSION_BODY_OTHER_BYTES_MAX = 1024;
+
+assert(
+  ENVELOPE_COUNT_MAX * ENVELOPE_JSON_BYTES_MAX + SECURITY_LABEL_COUNT_MAX * SECURITY_LABEL_JSON_BYTES_MAX + VERSION_BODY_OTHER_BYTES_MAX <= TX_BODY_BYTES_MAX,
+  'a version body with the most envelopes and labels must fit in one transaction body',
+);
+assert(RECORD_VERSION_MAX <= Number.MAX_SAFE_INTEGER, 'version numbers are safe integers');
+assert(RECORD_CIPHERTEXT_BYTES_MAX <= Number.MAX_SAFE_INTEGER, 'ciphertext sizes are safe integers');
+
+// One share: record id (64), version (10 digits), enc (64 hex), wrappedKey (96 hex), and field names.
+const KEY_SHARE_JSON_BYTES_MAX = 64 + 10 + 64 + 96 + 64;
+assert(KEY_SHARE_COUNT_MAX * KEY_SHARE_JSON_BYTES_MAX + VERSION_BODY_OTHER_BYTES_MAX <= TX_BODY_BYTES_MAX, 'a full key-share body fits in one transaction body');
+
+/** A sealed note's ciphertext: room for a thousand characters of any script, their salt and the AEAD overhead. */
+export const NOTE_CIPHERTEXT_BYTES_MAX = 8 * 1024;
+
+// Contracts: agreements and membership
+
+/** Entries in each list of an agreement's terms. */
+export const AGREEMENT_TERM_ENTRY_MAX = 32;
+/** Agreements not yet terminated between one discloser and one recipient, so a lookup stays cheap. */
+export const AGREEMENTS_PER_PAIR_MAX = 64;
+/** Organisations in one consortium, bounded so a tally stays cheap. */
+export const MEMBER_COUNT_MAX = 256;
+/** The longest organisation or network name, in UTF-16 code units. */
+export const ORG_NAME_LENGTH_MAX = 200;
+
+// Contracts: access
+
+/**
+ * Records one access.search lists: a page of matches and what _include/_revinclude added. A
+ * search releasing more is logged in several transactions, each durable before any release.
+ */
+export const SEARCH_RECORD_COUNT_MAX = 2048;
+
+// Worst-case canonical JSON of one listed record: a 64-character id, a 10-digit version, the flag.
+const SEARCHED_RECORD_JSON_BYTES_MAX = 64 + 10 + 64;
+// The principal, purpose, scope and field names.
+const SEARCH_BODY_OTHER_BYTES_MAX = 1024;
+
+assert(SEARCH_RECORD_COUNT_MAX * SEARCHED_RECORD_JSON_BYTES_MAX + SEARCH_BODY_OTHER_BYTES_MAX <= TX_BODY_BYTES_MAX, 'an access.search listing the most records must fit in one transaction body');
+
+/** Longest break-the-glass window a request may ask for, in minutes. */
+export const BTG_MINUTES_MAX = 8 * 60;
+/** The free-text reason, in UTF-16 code units, before it is sealed. */
+export const BTG_REASON_LENGTH_MAX = 1000;
+
+// Contracts: consent
+
+/** Grants one patient may hold, active or revoked: bounds the scan on every write and read decision. */
+export const GRANT_COUNT_MAX = 64;
+/** Entries in each list of a grant's terms (resource types, record ids, labels, purposes), and of a restriction's (resource types, labels, practitioners). */
+export const GRANT_LIST_COUNT_MAX = 32;
+/** Restrictions one patient may hold, active or lifted: bounds the scan on every home-organisation read. */
+export const RESTRICTION_COUNT_MAX = 64;
+
 // Storage
 
 /** Largest blob accepted by put() or from a BlobSource: bounds memory per read and per fetch. */
@@ -56,6 +142,8 @@ export const STATE_CACHE_ENTRY_COUNT_MAX = 262_144;
 
 // Ordering over etcd
 
+/** Transaction bytes in one block the etcd proposer cuts, by default (a node's blockBytesMax). */
+export const ETCD_BLOCK_BYTES_MAX = 8 * 1024 * 1024;
 /** Received messages above this size fail; pages are sized to stay far below it. */
 export const ETCD_RECEIVE_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 /** txIds of recently ordered blocks a proposer remembers, so as not to order a retried one twice. */
@@ -110,6 +198,12 @@ export const NARRATIVE_NESTING_DEPTH_MAX = 256;
 export const PATCH_OPERATION_COUNT_MAX = 1000;
 /** Entries of a batch Bundle in flight at once. */
 export const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
+
+/**
+ * The most entries a Bundle may carry; more is a 413 'too-costly', refused before any entry is
+ * looked at. As many as one records.batch holds: a transaction's writes must fit one.
+ */
+export const BUNDLE_ENTRIES_MAX = 1000;
 
 // HTTP
 
@@ -168,8 +262,16 @@ export const ACCESS_SEARCH_LIMIT_MAX = 1000;
 /** A review body is a verdict and at most a note of BTG_REASON_LENGTH_MAX characters. */
 export const BTG_REVIEW_BODY_BYTES_MAX = 16 * 1024;
 
+// CLI
+
+/** Seconds the demo seed waits out an ordering cluster still electing its leader. */
+export const DEMO_SEED_RETRIES_MAX = 60;
+
 // Across layers: each bound must leave room for what the layer below may legitimately hold.
 
 assert(HTTP_BODY_BYTES_MAX >= TX_WIRE_BYTES_MAX, 'POST /ledger/tx must accept the largest transaction the ledger accepts');
 assert(ETCD_TXN_BYTES_MAX >= TX_BYTES_MAX, 'one etcd transaction must carry the largest transaction');
 assert(ETCD_RECEIVE_MESSAGE_BYTES_MAX >= BLOCK_BYTES_MAX, 'the largest block read back from etcd must fit one message');
+assert(BUNDLE_ENTRIES_MAX <= BATCH_WRITE_COUNT_MAX, "a transaction Bundle's writes must commit in one records.batch");
+assert(BLOB_BYTES_MAX >= RECORD_CIPHERTEXT_BYTES_MAX, 'the blob store must hold the largest record ciphertext');
+assert(ETCD_BLOCK_BYTES_MAX <= BLOCK_BYTES_MAX, 'a block the etcd proposer cuts must be a valid block');

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SEARCH_RECORD_COUNT_MAX, type Principal, type VersionRow } from '../contracts/index.js';
+import { type Principal, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { AccessLogUnavailableError, NodeAccess, type AccessHost, type Submitted } from './access-api.js';
 import { RecordIntegrityError } from './record-service.js';
 import type { NodeRecords } from './records-api.js';
+import { SEARCH_RECORD_COUNT_MAX } from '../ledger/index.js';
 
 const DR: Principal = { kind: 'practitioner', id: 'dr-a', org: 'org-a' };
 

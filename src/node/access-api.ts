@@ -4,13 +4,14 @@
  * access transaction durable, and only then unwrap, decrypt, check the commitment and return.
  * Denials are logged the same way. Nothing is released if the log cannot be written.
  */
-import { ACCESS_LOG, ACCESS_SEARCH, AUDIT_ENTRIES, auditCount, auditKey, decideAccess, RECORD_TABLE, RECORDS, SEARCH_RECORD_COUNT_MAX, type AccessBasis, type ListedRecord, type AccessDecision, type AuditEntry, type Principal, type RecordRow, type StateReader, type VersionRow } from '../contracts/index.js';
+import { ACCESS_LOG, ACCESS_SEARCH, AUDIT_ENTRIES, auditCount, auditKey, decideAccess, RECORD_TABLE, RECORDS, type AccessBasis, type ListedRecord, type AccessDecision, type AuditEntry, type Principal, type RecordRow, type StateReader, type VersionRow } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 import type { NodeRecords, RecordReader } from './records-api.js';
 import { typedTx } from './tx-type.js';
+import { SEARCH_RECORD_COUNT_MAX } from '../ledger/index.js';
 
 /** What submitting a transaction came to: durable with its id, or refused. */
 export type Submitted = { readonly ok: true; readonly txId: string } | { readonly ok: false; readonly status: string; readonly reason: string };

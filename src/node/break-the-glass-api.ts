@@ -3,11 +3,12 @@
  * queue and verdict, and opening the sealed reason and note. The free text never goes on the
  * chain: each is sealed to the patient and this organisation (src/node/sealed-note.ts).
  */
-import { ACCESS_BREAK_THE_GLASS, ACCESS_REVIEW_BREAK_THE_GLASS, BTG_REASON_LENGTH_MAX, BTG_REVIEW_TABLE, BREAK_THE_GLASS, isSealedNote, ORGS, PATIENTS, type BreakTheGlassRow, type Principal, type SealedNote } from '../contracts/index.js';
+import { ACCESS_BREAK_THE_GLASS, ACCESS_REVIEW_BREAK_THE_GLASS, BTG_REVIEW_TABLE, BREAK_THE_GLASS, isSealedNote, ORGS, PATIENTS, type BreakTheGlassRow, type Principal, type SealedNote } from '../contracts/index.js';
 import { AccessLogUnavailableError, type AccessHost, type Submitted } from './access-api.js';
 import type { RecordReader } from './records-api.js';
 import { typedTx } from './tx-type.js';
 import { sealNote, type NoteContext } from './sealed-note.js';
+import { BTG_REASON_LENGTH_MAX } from '../ledger/index.js';
 
 /** A break-the-glass request or review refused by the contract, with its status. */
 export class BreakTheGlassRefusedError extends RangeError {

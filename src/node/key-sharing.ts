@@ -4,8 +4,9 @@
  * patient's key. Self-custody patients' clients build the same records.share-keys body.
  */
 import { fromHex, recordAad, toHex, unwrapDataKey, wrapDataKey, x25519FromPrivate } from '../crypto/index.js';
-import { coversRecord, granteeKey, KEY_SHARE_COUNT_MAX, RECORD_TABLE, RECORDS, VERSIONS, versionKey, type GrantRow, type KeyShare } from '../contracts/index.js';
+import { coversRecord, granteeKey, RECORD_TABLE, RECORDS, VERSIONS, versionKey, type GrantRow, type KeyShare } from '../contracts/index.js';
 import type { ChainStore, Keystore } from '../storage/index.js';
+import { KEY_SHARE_COUNT_MAX } from '../ledger/index.js';
 
 /**
  * The records.share-keys bodies, as RECORDS_SHARE_KEYS builds them from these values (at most KEY_SHARE_COUNT_MAX shares each) that give `grant`'s

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BTG_REASON_LENGTH_MAX } from '../contracts/index.js';
 import { isNoteText } from './break-the-glass-api.js';
+import { BTG_REASON_LENGTH_MAX } from '../ledger/index.js';
 
 test('a break-the-glass note is one line of ordinary text: no controls, separators, lone surrogates or direction overrides', () => {
   for (const good of ['unconscious on arrival', 'Patientin bewusstlos, Verdacht auf Überdosis', '意識不明', 'suspected overdose 💊', 'x'.repeat(BTG_REASON_LENGTH_MAX)]) assert.equal(isNoteText(good), true, good);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { TX_BYTES_MAX, txIdOf } from '../../ledger/index.js';
+import { ETCD_BLOCK_BYTES_MAX, TX_BYTES_MAX, txIdOf } from '../../ledger/index.js';
 import { OrdererStoppedError, QueueFullError, type BlockConsumer, type OrderedBatch, type Orderer, type OrdererOptions } from '../orderer.js';
 import { BlockLog, type Manifest } from './block-log.js';
 import { BlockFollower, ConsumerFailure } from './block-follower.js';
@@ -38,7 +38,6 @@ export interface EtcdOrdererOptions extends OrdererOptions {
 }
 
 const DEFAULT_LEASE_TTL_SEC = 2;
-const DEFAULT_BLOCK_BYTES_MAX = 8 * 1024 * 1024;
 
 /** Orders transactions through etcd; see the module comment. */
 export class EtcdOrderer implements Orderer {
@@ -130,7 +129,7 @@ export class EtcdOrderer implements Orderer {
       nodeId,
       leaseTtlSec: this.options.leaseTtlSec ?? DEFAULT_LEASE_TTL_SEC,
       blockTxCountMax: this.options.blockTxCountMax,
-      blockBytesMax: this.options.blockBytesMax ?? DEFAULT_BLOCK_BYTES_MAX,
+      blockBytesMax: this.options.blockBytesMax ?? ETCD_BLOCK_BYTES_MAX,
       batchTimeoutMs: this.options.batchTimeoutMs,
       compactIntervalMs: this.options.compactIntervalMs ?? COMPACT_INTERVAL_MS,
       recent: this.#recent,

@@ -3,9 +3,9 @@ import { describe, test } from 'node:test';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AccessBasis, type AuditEntry } from '../audit/index.js';
 import { anchorBody, envelope, idOf, T0, world, type Actor, type TestChain, type World } from '../records/test-fixture.js';
-import { NOTE_CIPHERTEXT_BYTES_MAX } from '../records/index.js';
 import { decideAccess, type AccessDecision, type AccessRequest } from './decide.js';
-import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
+import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_REVIEW_TABLE, BTG_TABLE, type BreakTheGlassRow, type Principal } from './tables.js';
+import { BTG_MINUTES_MAX, NOTE_CIPHERTEXT_BYTES_MAX } from '../../ledger/index.js';
 
 const MINUTE = 60_000;
 const without = (body: JsonObject, field: string): JsonObject => Object.fromEntries(Object.keys(body).filter((key) => key !== field).map((key) => [key, body[key]!]));

@@ -14,7 +14,8 @@ import { decideAccess } from './decide.js';
 import { actorOf, outcomeOf, principalOf } from './principal-body.js';
 import { executeSearch } from './search-log.js';
 import { ACCESS_BREAK_THE_GLASS, ACCESS_LOG, ACCESS_REVIEW_BREAK_THE_GLASS, ACCESS_SEARCH } from './txs.js';
-import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_MINUTES_MAX, BTG_PURPOSES, BTG_REVIEW_TABLE, BTG_TABLE, BREAK_THE_GLASS, type BreakTheGlassRow } from './tables.js';
+import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_PURPOSES, BTG_REVIEW_TABLE, BTG_TABLE, BREAK_THE_GLASS, type BreakTheGlassRow } from './tables.js';
+import { BTG_MINUTES_MAX } from '../../ledger/index.js';
 
 const MINUTE_MS = 60_000;
 

@@ -2,7 +2,6 @@
 export { accessContract } from './access.js';
 export { decideAccess, type AccessDecision, type AccessRequest } from './decide.js';
 export * from './tables.js';
-export { SEARCH_RECORD_COUNT_MAX } from './limits.js';
 export type { NamedPrincipal } from './principal-body.js';
 export type { ListedRecord } from './search-body.js';
 export * from './txs.js';

@@ -2,8 +2,7 @@
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import { booleanField, countField, onlyFields, RECORD_ID_PATTERN, stringField } from '../body.js';
-import { RECORD_VERSION_MAX } from '../records/index.js';
-import { SEARCH_RECORD_COUNT_MAX } from './limits.js';
+import { RECORD_VERSION_MAX, SEARCH_RECORD_COUNT_MAX } from '../../ledger/index.js';
 
 /** One listed record as the body names it. */
 export interface ListedRecord {

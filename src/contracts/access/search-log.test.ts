@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry } from '../audit/index.js';
 import { anchorBody, idOf, T0, world, type Actor, type TestChain, type World } from '../records/test-fixture.js';
-import { SEARCH_RECORD_COUNT_MAX } from './limits.js';
+import { SEARCH_RECORD_COUNT_MAX } from '../../ledger/index.js';
 
 const DR_A: JsonObject = { kind: 'practitioner', id: 'dr-a' };
 const listed = (recordId: string, released = true, version = 1): JsonObject => ({ recordId, version, released });

@@ -9,14 +9,10 @@ export const BTG_ACTIVE_TABLE = 'access_btg_active';
 /** `${orgId}|${btgId}` → { btgId }: granted break-the-glass events awaiting the organisation's review. */
 export const BTG_REVIEW_TABLE = 'access_btg_review';
 
-/** Longest break-the-glass window a request may ask for, in minutes. */
-export const BTG_MINUTES_MAX = 8 * 60;
 /** The window when a request does not say. */
 export const BTG_MINUTES_DEFAULT = 60;
 /** Purposes that may break the glass (v3 ActReason ETREAT; BTG from v3 ActReason's break-the-glass code). */
 export const BTG_PURPOSES = ['ETREAT', 'BTG'] as const;
-/** The free-text reason, in UTF-16 code units, before it is sealed. */
-export const BTG_REASON_LENGTH_MAX = 1000;
 
 /** Who reads: authenticated by their organisation's node (or, for a patient, their home node). */
 export interface Principal {

@@ -6,7 +6,8 @@ import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { ORG_TABLE, type OrgRow, type StateReader } from '../index.js';
 import { Actor, idOf, T0, TestChain, world } from '../records/test-fixture.js';
 import { coveringAgreement, type AgreementRefusal, type DisclosureQuery } from './covering.js';
-import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, AGREEMENT_TERM_ENTRY_MAX, AGREEMENTS_PER_PAIR_MAX, type AgreementRow, type AgreementTerms } from './tables.js';
+import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, type AgreementRow, type AgreementTerms } from './tables.js';
+import { AGREEMENTS_PER_PAIR_MAX, AGREEMENT_TERM_ENTRY_MAX } from '../../ledger/index.js';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const without = (body: JsonObject, field: string): JsonObject => Object.fromEntries(Object.keys(body).filter((key) => key !== field).map((key) => [key, body[key]!]));

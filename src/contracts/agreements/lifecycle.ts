@@ -10,7 +10,8 @@ import { ORGS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { periodEnded } from './terms.js';
 import { AGREEMENTS_COUNTERSIGN, AGREEMENTS_PROPOSE, AGREEMENTS_TERMINATE } from './txs.js';
-import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, AGREEMENTS, AGREEMENTS_PER_PAIR_MAX, pairAgreementIds, pairKey, type AgreementRow } from './tables.js';
+import { AGREEMENT_PAIR_TABLE, AGREEMENT_TABLE, AGREEMENTS, pairAgreementIds, pairKey, type AgreementRow } from './tables.js';
+import { AGREEMENTS_PER_PAIR_MAX } from '../../ledger/index.js';
 
 /**
  * Executes `agreements.propose`: { agreementId, discloser, recipient, terms }, signed by the

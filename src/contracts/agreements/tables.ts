@@ -10,10 +10,6 @@ export const AGREEMENT_TABLE = 'agreements_agreement';
 /** pairKey(discloser, recipient) → AgreementPairRow: the pair's agreements not yet terminated. */
 export const AGREEMENT_PAIR_TABLE = 'agreements_pair';
 
-/** Entries in each list of an agreement's terms. */
-export const AGREEMENT_TERM_ENTRY_MAX = 32;
-/** Agreements not yet terminated between one discloser and one recipient, so a lookup stays cheap. */
-export const AGREEMENTS_PER_PAIR_MAX = 64;
 
 /** Where an agreement stands. Expiry is not a status: it follows from the period and block time. */
 export type AgreementStatus = 'proposed' | 'active' | 'terminated';

@@ -5,7 +5,8 @@
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import { booleanField, CODE_PATTERN, objectField, onlyFields, RESOURCE_TYPE_PATTERN } from '../body.js';
-import { AGREEMENT_TERM_ENTRY_MAX, type AgreementPeriod, type AgreementTerms } from './tables.js';
+import { type AgreementPeriod, type AgreementTerms } from './tables.js';
+import { AGREEMENT_TERM_ENTRY_MAX } from '../../ledger/index.js';
 
 const TERMS_FIELDS = ['resourceTypes', 'excludeLabels', 'purposes', 'period', 'redisclosure'];
 const PERIOD_FIELDS = ['start', 'end'];

@@ -8,7 +8,7 @@ import type { StateReader } from '../state.js';
 import { idOf, T0, world, type Actor, type TestChain } from '../records/test-fixture.js';
 import { grantsOf, patientConsent } from './consent.js';
 import { CONSENT_REFUSALS, coveringGrant, coversRecord, readGrantsCovering, type ConsentQuery, type ConsentRefusal } from './covering.js';
-import { GRANT_COUNT_MAX, GRANT_LIST_COUNT_MAX } from './limits.js';
+import { GRANT_COUNT_MAX, GRANT_LIST_COUNT_MAX } from '../../ledger/index.js';
 import { GRANT_TABLE, PATIENT_CONSENT_TABLE, type GrantRow, type PatientConsentRow } from './tables.js';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

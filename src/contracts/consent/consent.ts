@@ -10,10 +10,10 @@ import { accept, refuse, type ContractResult, type TxContext, contractOf } from 
 import type { Refusal } from '../refusals.js';
 import { ORGS, PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
-import { GRANT_COUNT_MAX } from './limits.js';
 import { executeLiftRestriction, executeRestrict } from './restriction.js';
 import { CONSENT_GRANT, CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS, CONSENT_UPDATE } from './txs.js';
 import { GRANT_TABLE, GRANTS, PATIENT_CONSENT_TABLE, PATIENT_CONSENTS, PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
+import { GRANT_COUNT_MAX } from '../../ledger/index.js';
 
 /** The patient's consent row, or the default: no grants, break-the-glass opted out. */
 export function patientConsent(state: StateReader, patientId: string): PatientConsentRow {

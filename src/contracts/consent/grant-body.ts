@@ -1,8 +1,8 @@
 /** Reading a grant's or a restriction's terms out of a transaction body, refusing any shape it does not expect, and writing them into one. */
 import type { JsonObject } from '../../ledger/index.js';
 import { CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN, stringField, stringSetField } from '../body.js';
-import { GRANT_LIST_COUNT_MAX } from './limits.js';
 import { CONSENT_ACTIONS, type ConsentAction, type Grantee, type GrantTerms, type RestrictionTerms } from './tables.js';
+import { GRANT_LIST_COUNT_MAX } from '../../ledger/index.js';
 
 /** The fields of a grant body besides its id. */
 export const TERM_FIELDS = ['grantee', 'actions', 'resourceTypes', 'recordIds', 'excludeLabels', 'purposes', 'period'] as const;

@@ -2,7 +2,6 @@
 export { consentContract, grantsOf, patientConsent } from './consent.js';
 export { CONSENT_REFUSALS, coveringGrant, coversRecord, readGrantsCovering, writeRefusal, type ConsentQuery, type ConsentRefusal } from './covering.js';
 export { HOME_ORGANISATION_PURPOSES, restrictionCovering, type RestrictionQuery } from './home-organisation.js';
-export { GRANT_COUNT_MAX, GRANT_LIST_COUNT_MAX, RESTRICTION_COUNT_MAX } from './limits.js';
 export { restrictionsOf } from './restriction.js';
 export * from './tables.js';
 export * from './txs.js';

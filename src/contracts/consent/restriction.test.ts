@@ -4,9 +4,9 @@ import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry } from '../audit/index.js';
 import { idOf, world, type Actor } from '../records/test-fixture.js';
 import { restrictionCovering, type RestrictionQuery } from './home-organisation.js';
-import { RESTRICTION_COUNT_MAX } from './limits.js';
 import { restrictionsOf } from './restriction.js';
 import { PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type RestrictionRow } from './tables.js';
+import { RESTRICTION_COUNT_MAX } from '../../ledger/index.js';
 
 const restrict = (by: Actor, restrictionId: string, extra: JsonObject = {}): Transaction =>
   by.tx('consent.restrict', { restrictionId, resourceTypes: [], labels: [], practitionerIds: [], ...extra });

@@ -9,9 +9,9 @@ import { auditWrites } from '../audit/index.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import { PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
-import { RESTRICTION_COUNT_MAX } from './limits.js';
 import { PATIENT_RESTRICTION_TABLE, PATIENT_RESTRICTIONS, RESTRICTION_TABLE, RESTRICTIONS, type PatientRestrictionsRow, type RestrictionRow } from './tables.js';
 import { CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT } from './txs.js';
+import { RESTRICTION_COUNT_MAX } from '../../ledger/index.js';
 
 /** Every restriction of `patientId`, active or lifted, by restriction id. */
 export function restrictionsOf(state: StateReader, patientId: string): RestrictionRow[] {

@@ -11,7 +11,8 @@ import type { StateReader, Write } from '../state.js';
 import type { OrgCandidate } from './org-candidate.js';
 import { orgWrites } from './org-writes.js';
 import { MEMBERSHIP_PROPOSE_ADMIT, MEMBERSHIP_PROPOSE_REMOVE, MEMBERSHIP_VOTE } from './txs.js';
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, CONSORTIUM, KEYS, MEMBER_COUNT_MAX, ORG_TABLE, ORGS, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, PROPOSALS, type ConsortiumRow, type OrgRow, type ProposalRow } from './tables.js';
+import { CONSORTIUM_KEY, CONSORTIUM_TABLE, CONSORTIUM, KEYS, ORG_TABLE, ORGS, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, PROPOSALS, type ConsortiumRow, type OrgRow, type ProposalRow } from './tables.js';
+import { MEMBER_COUNT_MAX } from '../../ledger/index.js';
 
 /** Executes `membership.propose`: { action: 'admit', orgId, name, signingKey, encryptionKey } or { action: 'remove', orgId }. */
 export function executePropose(state: StateReader, tx: Transaction, context: TxContext): ContractResult {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { sha256, signingKeyFromSeed, toHex } from '../../crypto/index.js';
-import { signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
+import { type JsonObject, MEMBER_COUNT_MAX, signTransaction, type Transaction } from '../../ledger/index.js';
 import { BlockState, canonicalWriteSet, nextAppHash, NONCE_TABLE, TX_TABLE, type BlockExecution, type Write } from '../index.js';
 import { idOf, TestChain as BaseTestChain } from '../test-chain.js';
 import { consentModelOf } from './consent-model.js';
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, MEMBER_COUNT_MAX, ORG_TABLE, PRACTITIONER_TABLE, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, type ConsortiumRow, type KeyRow, type ProposalRow } from './tables.js';
+import { CONSORTIUM_KEY, CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PRACTITIONER_TABLE, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, type ConsortiumRow, type KeyRow, type ProposalRow } from './tables.js';
 
 
 /** A key holder with a deterministic key (seeded by its name) and its own nonce counter. */

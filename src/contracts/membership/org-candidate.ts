@@ -1,7 +1,7 @@
 /** An organisation as a genesis body lists it and an admission proposes it. */
 import type { JsonObject } from '../../ledger/index.js';
 import { hex32Field, idField, onlyFields, textField } from '../body.js';
-import { MEMBER_COUNT_MAX } from './tables.js';
+import { MEMBER_COUNT_MAX, ORG_NAME_LENGTH_MAX } from '../../ledger/index.js';
 
 /** A founding or proposed organisation. */
 export interface OrgCandidate {
@@ -11,14 +11,12 @@ export interface OrgCandidate {
   encryptionKey: string;
 }
 
-/** The longest organisation or network name, in UTF-16 code units. */
-export const NAME_LENGTH_MAX = 200;
 
 /** Parses one organisation description; undefined when malformed. */
 export function orgCandidate(value: JsonObject, extraFields: readonly string[] = []): OrgCandidate | undefined {
   if (!onlyFields(value, ['orgId', 'name', 'signingKey', 'encryptionKey', ...extraFields])) return undefined;
   const orgId = idField(value, 'orgId');
-  const name = textField(value, 'name', NAME_LENGTH_MAX);
+  const name = textField(value, 'name', ORG_NAME_LENGTH_MAX);
   const signingKey = hex32Field(value, 'signingKey');
   const encryptionKey = hex32Field(value, 'encryptionKey');
   if (orgId === undefined || name === undefined || signingKey === undefined || encryptionKey === undefined) return undefined;

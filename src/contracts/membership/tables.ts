@@ -79,8 +79,6 @@ export interface ConsortiumRow {
   consentModel?: ConsentModel;
 }
 
-/** Organisations in one consortium, bounded so a tally stays cheap. */
-export const MEMBER_COUNT_MAX = 256;
 /** An open proposal lapses after this long, measured in block time. */
 export const PROPOSAL_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
 

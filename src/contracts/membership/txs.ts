@@ -1,17 +1,18 @@
 /** The membership transaction types and their bodies, declared once for the contract and for every signer. */
 import { constant, defineTx, fieldGroup, hex32, id, oneOf, optional, text, boolean } from '../tx-schema.js';
-import { genesisOrgs, NAME_LENGTH_MAX, type OrgCandidate } from './org-candidate.js';
+import { genesisOrgs, type OrgCandidate } from './org-candidate.js';
 import { CONSENT_MODELS } from './tables.js';
+import { ORG_NAME_LENGTH_MAX } from '../../ledger/index.js';
 
 const orgs = fieldGroup(['orgs'], genesisOrgs, (list: readonly OrgCandidate[]) => ({ orgs: list.map((org) => ({ ...org })) }));
 
 /** `membership.genesis`: { network, orgs: [{ orgId, name, signingKey, encryptionKey }], consentModel? }. */
-export const MEMBERSHIP_GENESIS = defineTx('membership.genesis', { network: text(NAME_LENGTH_MAX), orgs, consentModel: optional(oneOf(CONSENT_MODELS)) });
+export const MEMBERSHIP_GENESIS = defineTx('membership.genesis', { network: text(ORG_NAME_LENGTH_MAX), orgs, consentModel: optional(oneOf(CONSENT_MODELS)) });
 /** `membership.propose` admitting an organisation: { action: 'admit', orgId, name, signingKey, encryptionKey }. */
 export const MEMBERSHIP_PROPOSE_ADMIT = defineTx('membership.propose', {
   action: constant('admit'),
   orgId: id,
-  name: text(NAME_LENGTH_MAX),
+  name: text(ORG_NAME_LENGTH_MAX),
   signingKey: hex32,
   encryptionKey: hex32,
 });

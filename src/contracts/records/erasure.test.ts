@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { JsonObject } from '../../ledger/index.js';
-import { LEGAL_BASIS_LENGTH_MAX } from './limits.js';
 import { ERASURE_TABLE, type ErasureRow } from './tables.js';
 import { anchorBody, idOf, supersedeBody, world, type World } from './test-fixture.js';
+import { LEGAL_BASIS_LENGTH_MAX } from '../../ledger/index.js';
 
 /** `world()` with obs-a written by org-a (the patient's home), obs-b and obs-c written by org-b. */
 function withRecords(): World {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { fromHex, fromUtf8, openRecordContent, recordAad, sealRecordContent, sha256Hex, unwrapDataKey, utf8, wrapDataKey } from '../../crypto/index.js';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { AUDIT_ENTRY_TABLE, auditCount, auditKey, type AuditEntry } from '../audit/index.js';
-import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX } from './limits.js';
+import { ENVELOPE_COUNT_MAX, KEY_SHARE_COUNT_MAX } from '../../ledger/index.js';
 import { requiredRecipients } from './recipients.js';
 import { VERSION_TABLE, type KeyEnvelope } from './tables.js';
 import { anchorBody, idOf, supersedeBody, T0, world, type Actor, type TestChain } from './test-fixture.js';

@@ -10,11 +10,11 @@ import { coversRecord, GRANTS, type GrantRow } from '../consent/index.js';
 import { accept, refuse, type ContractResult, type TxContext } from '../contract.js';
 import type { Refusal } from '../refusals.js';
 import type { StateReader, Write } from '../state.js';
-import { ENVELOPE_COUNT_MAX } from './limits.js';
 import type { KeyShare } from './record-body.js';
 import { granteeKey } from './recipients.js';
 import { RECORDS_SHARE_KEYS } from './txs.js';
 import { RECORDS, VERSION_TABLE, VERSIONS, versionKey, type VersionRow } from './tables.js';
+import { ENVELOPE_COUNT_MAX } from '../../ledger/index.js';
 
 /** Executes `records.share-keys`: { grantId, shares: [{ recordId, version, enc, wrappedKey }] }, signed by the grant's patient. */
 export function executeShareKeys(state: StateReader, tx: Transaction, context: TxContext): ContractResult {

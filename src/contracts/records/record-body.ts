@@ -15,7 +15,7 @@ import {
   SECURITY_LABEL_CODE_LENGTH_MAX,
   SECURITY_LABEL_COUNT_MAX,
   SECURITY_LABEL_SYSTEM_LENGTH_MAX,
-} from './limits.js';
+} from '../../ledger/index.js';
 import type { KeyEnvelope, SecurityLabel } from './tables.js';
 
 export { RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN } from '../body.js';

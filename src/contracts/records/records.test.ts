@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { fromHex, recordAad, sealRecordContent, sha256Hex, unwrapDataKey, utf8, wrapDataKey } from '../../crypto/index.js';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { decideAccess, NONCE_TABLE, type BlockExecution, type Principal } from '../index.js';
-import { ENVELOPE_COUNT_MAX, RECORD_CIPHERTEXT_BYTES_MAX, RECORD_VERSION_MAX, SECURITY_LABEL_COUNT_MAX } from './limits.js';
+import { ENVELOPE_COUNT_MAX, RECORD_CIPHERTEXT_BYTES_MAX, RECORD_VERSION_MAX, SECURITY_LABEL_COUNT_MAX } from '../../ledger/index.js';
 import { requiredRecipients } from './recipients.js';
 import { versionKey, type RecordStatus } from './tables.js';
 import { Actor, anchorBody, envelope, idOf, supersedeBody, world, T0 } from './test-fixture.js';

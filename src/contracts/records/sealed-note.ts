@@ -6,9 +6,8 @@
  */
 import type { JsonObject } from '../../ledger/index.js';
 import { objectOf, sealedContentOf, type SealedContent } from './record-body.js';
+import { NOTE_CIPHERTEXT_BYTES_MAX } from '../../ledger/index.js';
 
-/** A sealed note's ciphertext: room for a thousand characters of any script, their salt and the AEAD overhead. */
-export const NOTE_CIPHERTEXT_BYTES_MAX = 8 * 1024;
 
 /** What the chain holds of a sealed note: its ciphertext, named like a record version's. */
 export type SealedNote = SealedContent;

@@ -1,6 +1,6 @@
 /** Records state: the tables and the shape of their rows. Contents never appear here, only anchors. */
 import { defineTable } from '../table.js';
-import { RECORD_VERSION_MAX, VERSION_KEY_DIGITS } from './limits.js';
+import { RECORD_VERSION_MAX, VERSION_KEY_DIGITS } from '../../ledger/index.js';
 
 /** recordId → RecordRow. */
 export const RECORD_TABLE = 'records_record';

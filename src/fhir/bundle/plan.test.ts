@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JsonObject } from '../../ledger/index.js';
-import { BUNDLE_ENTRIES_MAX, planBundle } from './plan.js';
+import { planBundle } from './plan.js';
 import { assertFhirError, assertIsFhirError, bundleOf, counterIds, post } from '../testonly/bundle-helpers.js';
+import { BUNDLE_ENTRIES_MAX } from '../../ledger/index.js';
 
 const PATIENT = 'urn:uuid:11111111-1111-4111-8111-111111111111';
 const ENCOUNTER = 'urn:uuid:22222222-2222-4222-8222-222222222222';

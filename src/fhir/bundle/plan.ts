@@ -4,17 +4,12 @@
  * references between entries (bundle.html#references), collect conditional references, and
  * order the entries as the R4 transaction processing rules require.
  */
-import { BATCH_WRITE_COUNT_MAX } from '../../contracts/index.js';
 import { FhirError } from '../outcome.js';
 import { checkEntry, isObject, R4_ID, type CheckedEntry } from './entry.js';
 import { conditionalType, forEachReference, isBundleLocalUrn } from './references.js';
 import type { BundlePlan, ConditionalReference, EntryError, PlannedEntry } from './types.js';
+import { BUNDLE_ENTRIES_MAX } from '../../ledger/index.js';
 
-/**
- * The most entries a Bundle may carry; more is a 413 'too-costly', refused before any entry is
- * looked at. As many as one records.batch holds: a transaction's writes must fit one.
- */
-export const BUNDLE_ENTRIES_MAX = BATCH_WRITE_COUNT_MAX;
 
 /** R4 processing order (http.html#trules): DELETE, then POST, then PUT (and PATCH), then GET. */
 const METHOD_ORDER: Readonly<Record<PlannedEntry['method'], number>> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };

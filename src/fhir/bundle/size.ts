@@ -4,11 +4,10 @@
  * or TX_BODY_BYTES_MAX bytes. Refusing a Bundle that cannot fit before validating, sealing and
  * storing its resources saves the node seconds of work and the blob store its orphans.
  */
-import { BATCH_WRITE_COUNT_MAX } from '../../contracts/index.js';
-import { TX_BODY_BYTES_MAX } from '../../ledger/index.js';
 import { FhirError } from '../outcome.js';
 import { patientIdOf } from '../patient-of.js';
 import type { BundlePlan, PlannedEntry } from './types.js';
+import { BATCH_WRITE_COUNT_MAX, TX_BODY_BYTES_MAX } from '../../ledger/index.js';
 
 /**
  * Lower bounds, in canonical JSON bytes, of one write of a records.batch: a version without
