@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: type check, lint (including the determinism rules for src/contracts), then
+# Runs every test: type check, lint (including the determinism rules for src/contracts), the
+# formatter's check (`npm run format` fixes what it finds), then
 # every *.test.ts under src/ and test/ with node's test runner. Benchmarks are never run here.
 # Progress prints as dots, each failure in full at the end; the full TAP goes to a temporary
 # file, from which the totals are printed last.
@@ -28,6 +29,7 @@ npx tsc --noEmit
 npx tsc --noEmit -p web
 npm run --silent build:web
 npx eslint .
+npx prettier --check . --log-level warn
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 tap=$(mktemp -t chartchain-tests.XXXXXX.tap)
 trap 'rm -f "$tap"' EXIT
