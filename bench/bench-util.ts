@@ -43,5 +43,10 @@ export function fsyncP99Ms(dir: string, count = 200): number {
     closeSync(fd);
     rmSync(path, { force: true });
   }
-  return Number(percentile(times.sort((a, b) => a - b), 99).toFixed(2));
+  return Number(
+    percentile(
+      times.sort((a, b) => a - b),
+      99,
+    ).toFixed(2),
+  );
 }

@@ -38,7 +38,9 @@ loadValidator();
 const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6;
 
 const report = measureAgreement(`${fixtures}fhir-test-cases/validator-r4`);
-console.log(`${'case'.padEnd(48)} ${'module'.padEnd(10)} ref  ours  ${'verdict'.padEnd(8)} ${'reference first error'.padEnd(60)} our first error`);
+console.log(
+  `${'case'.padEnd(48)} ${'module'.padEnd(10)} ref  ours  ${'verdict'.padEnd(8)} ${'reference first error'.padEnd(60)} our first error`,
+);
 for (const result of report.results) {
   const verdict = result.agree ? 'agree' : 'DISAGREE';
   console.log(
@@ -46,15 +48,35 @@ for (const result of report.results) {
   );
 }
 for (const skipped of report.skipped) console.log(`skipped ${skipped.case}: ${skipped.reason}`);
-console.log(`agreement ${report.agree}/${report.cases} = ${(100 * report.agreementRate).toFixed(1)}% (${report.skipped.length} skipped)`);
+console.log(
+  `agreement ${report.agree}/${report.cases} = ${(100 * report.agreementRate).toFixed(1)}% (${report.skipped.length} skipped)`,
+);
 
-const bundle = readJson(`${fixtures}synthea/legacy2019-Abdul_Koepp_e925b0f3-8006-43f6-aa31-94bd215e55e7.json`);
-const resources = (bundle.entry as { resource: { resourceType: string } }[]).map((entry) => entry.resource);
+const bundle = readJson(
+  `${fixtures}synthea/legacy2019-Abdul_Koepp_e925b0f3-8006-43f6-aa31-94bd215e55e7.json`,
+);
+const resources = (bundle.entry as { resource: { resourceType: string } }[]).map(
+  (entry) => entry.resource,
+);
 const costs = {
-  'HL7 Observation-example': costMicroseconds(readJson(`${fixtures}hl7-examples/Observation-example.json`)),
-  'Synthea Observation': costMicroseconds(resources.find((resource) => resource.resourceType === 'Observation')),
-  'Synthea Patient': costMicroseconds(resources.find((resource) => resource.resourceType === 'Patient')),
+  'HL7 Observation-example': costMicroseconds(
+    readJson(`${fixtures}hl7-examples/Observation-example.json`),
+  ),
+  'Synthea Observation': costMicroseconds(
+    resources.find((resource) => resource.resourceType === 'Observation'),
+  ),
+  'Synthea Patient': costMicroseconds(
+    resources.find((resource) => resource.resourceType === 'Patient'),
+  ),
 };
 console.log(`loading the R4 definitions: ${loadMs.toFixed(0)} ms (once per process)`);
-for (const [name, micros] of Object.entries(costs)) console.log(`validateResource, ${name}: ${micros.toFixed(0)} µs`);
-console.log(JSON.stringify({ cases: report.cases, agree: report.agree, agreementRate: Number(report.agreementRate.toFixed(4)), skipped: report.skipped.length }));
+for (const [name, micros] of Object.entries(costs))
+  console.log(`validateResource, ${name}: ${micros.toFixed(0)} µs`);
+console.log(
+  JSON.stringify({
+    cases: report.cases,
+    agree: report.agree,
+    agreementRate: Number(report.agreementRate.toFixed(4)),
+    skipped: report.skipped.length,
+  }),
+);

@@ -38,7 +38,16 @@ const CONNECTIONS = 128;
 const OBSERVATION = JSON.stringify({
   resourceType: 'Observation',
   status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+  category: [
+    {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+          code: 'vital-signs',
+        },
+      ],
+    },
+  ],
   code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
   subject: { reference: 'Patient/patient-0001' },
   effectiveDateTime: '2026-11-01T09:30:00Z',
@@ -53,16 +62,34 @@ interface Served {
 
 async function serve(ledger?: RecordLedger): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-fhir-'));
-  ChartChainNode.init(dir, { orgId: 'bench-practice', orgName: 'Benchmark Practice', network: 'bench' });
+  ChartChainNode.init(dir, {
+    orgId: 'bench-practice',
+    orgName: 'Benchmark Practice',
+    network: 'bench',
+  });
   const node = await ChartChainNode.open(dir);
   await seedDemo(node);
   const port = await freePort('127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
-  const auth = await AuthServer.create({ issuer: url, fhirBaseUrl: `${url}/fhir`, users: await createDemoUsers('bench-practice', node.homePatients), clients: publicClients(url), tokenLifetimeSeconds: 3600 });
+  const auth = await AuthServer.create({
+    issuer: url,
+    fhirBaseUrl: `${url}/fhir`,
+    users: await createDemoUsers('bench-practice', node.homePatients),
+    clients: publicClients(url),
+    tokenLifetimeSeconds: 3600,
+  });
   // One token drives the whole load here: the benchmark measures the node, not the per-user budget.
-  const app = buildServer(node, { auth, ...(ledger === undefined ? {} : { ledger }), fhirRateLimit: { capacity: 1e9, perSecond: 1e9 } });
+  const app = buildServer(node, {
+    auth,
+    ...(ledger === undefined ? {} : { ledger }),
+    fhirRateLimit: { capacity: 1e9, perSecond: 1e9 },
+  });
   await app.listen({ host: '127.0.0.1', port });
-  const token = await auth.tokens.issue({ principal: { kind: 'practitioner', id: 'dr-ada', org: 'bench-practice' }, scopes: parseScopes('user/*.cruds'), fhirUser: 'Practitioner/dr-ada' });
+  const token = await auth.tokens.issue({
+    principal: { kind: 'practitioner', id: 'dr-ada', org: 'bench-practice' },
+    scopes: parseScopes('user/*.cruds'),
+    fhirUser: 'Practitioner/dr-ada',
+  });
   return {
     url,
     token,
@@ -80,17 +107,31 @@ async function createsPerSecond(served: Served): Promise<number> {
     method: 'POST',
     connections: CONNECTIONS,
     duration: seconds,
-    headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${served.token}`, prefer: 'return=minimal' },
+    headers: {
+      'content-type': 'application/fhir+json',
+      authorization: `Bearer ${served.token}`,
+      prefer: 'return=minimal',
+    },
     body: OBSERVATION,
   });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors during creates`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors during creates`);
   return Math.round(result.requests.average);
 }
 
 async function readLatency(served: Served): Promise<{ p50: number; p99: number }> {
-  const created = await fetch(`${served.url}/fhir/Observation`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${served.token}` }, body: OBSERVATION });
+  const created = await fetch(`${served.url}/fhir/Observation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${served.token}` },
+    body: OBSERVATION,
+  });
   const id = ((await created.json()) as { id: string }).id;
-  const result = await autocannon({ url: `${served.url}/fhir/Observation/${id}`, connections: 1, amount: 2000, headers: { authorization: `Bearer ${served.token}` } });
+  const result = await autocannon({
+    url: `${served.url}/fhir/Observation/${id}`,
+    connections: 1,
+    amount: 2000,
+    headers: { authorization: `Bearer ${served.token}` },
+  });
   if (result.non2xx > 0) throw new Error(`${result.non2xx} non-2xx reads`);
   return { p50: result.latency.p50, p99: result.latency.p99 };
 }
@@ -102,24 +143,40 @@ async function searchesPerSecond(served: Served): Promise<number> {
     duration: Math.max(3, Math.round(seconds / 3)),
     headers: { authorization: `Bearer ${served.token}` },
   });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors during searches`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors during searches`);
   return Math.round(result.requests.average);
 }
 
-const SYNTHEA = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
+const SYNTHEA =
+  process.env['CHARTCHAIN_FIXTURES'] === undefined
+    ? fileURLToPath(new URL('../test/fixtures/synthea', import.meta.url))
+    : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
 
-async function syntheaImport(served: Served): Promise<{ resourcesPerSec: number; resources: number }> {
+async function syntheaImport(
+  served: Served,
+): Promise<{ resourcesPerSec: number; resources: number }> {
   const all = bundleFiles([SYNTHEA]);
-  const files = [...bundleFiles([join(SYNTHEA, 'reference-data')]), ...all.filter((file) => file.includes('modern2021-')), ...all.filter((file) => file.includes('legacy2019-'))];
+  const files = [
+    ...bundleFiles([join(SYNTHEA, 'reference-data')]),
+    ...all.filter((file) => file.includes('modern2021-')),
+    ...all.filter((file) => file.includes('legacy2019-')),
+  ];
   const journal = join(mkdtempSync(join(tmpdir(), 'chartchain-bench-import-')), 'journal');
   const summary = await importBundles(`${served.url}/fhir`, served.token, files, journal);
-  if (summary.failures.length > 0) throw new Error(`import failures: ${JSON.stringify(summary.failures.slice(0, 3))}`);
-  return { resourcesPerSec: Math.round(summary.resources / summary.seconds), resources: summary.resources };
+  if (summary.failures.length > 0)
+    throw new Error(`import failures: ${JSON.stringify(summary.failures.slice(0, 3))}`);
+  return {
+    resourcesPerSec: Math.round(summary.resources / summary.seconds),
+    resources: summary.resources,
+  };
 }
 
 async function main(): Promise<void> {
   loadValidator();
-  console.log(`bench:fhir: ${seconds} s of creates with ${CONNECTIONS} connections, ledger on and off; then 2,000 reads one at a time`);
+  console.log(
+    `bench:fhir: ${seconds} s of creates with ${CONNECTIONS} connections, ledger on and off; then 2,000 reads one at a time`,
+  );
   const on = await serve();
   // The load generator runs in this process too, so this is an upper bound on the server's delay.
   const loop = watchEventLoopDelay();
@@ -134,9 +191,22 @@ async function main(): Promise<void> {
   const off = await serve(sealOnlyLedger);
   const createLedgerOffPerSec = await createsPerSecond(off);
   await off.close();
-  console.log(`creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s`);
+  console.log(
+    `creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s`,
+  );
   const ledgerOverhead = Number((createLedgerOffPerSec / createPerSec).toFixed(2));
-  console.log(JSON.stringify({ createPerSec, createLedgerOffPerSec, ledgerOverhead, readP50Ms: read.p50, readP99Ms: read.p99, searchPerSec, syntheaImportResourcesPerSec: imported.resourcesPerSec, eventLoopDelayP99Ms }));
+  console.log(
+    JSON.stringify({
+      createPerSec,
+      createLedgerOffPerSec,
+      ledgerOverhead,
+      readP50Ms: read.p50,
+      readP99Ms: read.p99,
+      searchPerSec,
+      syntheaImportResourcesPerSec: imported.resourcesPerSec,
+      eventLoopDelayP99Ms,
+    }),
+  );
 }
 
 await main();

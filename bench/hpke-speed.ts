@@ -8,7 +8,14 @@
  * Prints seals/s and opens/s for both; the last line is JSON. Never part of `npm test`.
  */
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
-import { exportX25519PrivateRaw, generateX25519, openBase, recordAad, sealBase, utf8 } from '../src/crypto/index.js';
+import {
+  exportX25519PrivateRaw,
+  generateX25519,
+  openBase,
+  recordAad,
+  sealBase,
+  utf8,
+} from '../src/crypto/index.js';
 
 function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -39,22 +46,40 @@ const recipient = generateX25519();
 const ourSealed = sealBase(recipient.publicKey, info, aad, dataKey);
 const ours = {
   sealPerSec: await rate(() => sealBase(recipient.publicKey, info, aad, dataKey)),
-  openPerSec: await rate(() => openBase(recipient.privateKey, ourSealed.enc, info, aad, ourSealed.ciphertext)),
+  openPerSec: await rate(() =>
+    openBase(recipient.privateKey, ourSealed.enc, info, aad, ourSealed.ciphertext),
+  ),
 };
 
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+const suite = new CipherSuite({
+  kem: new DhkemX25519HkdfSha256(),
+  kdf: new HkdfSha256(),
+  aead: new Aes256Gcm(),
+});
 const theirPublicKey = await suite.kem.deserializePublicKey(recipient.publicKey);
-const theirPrivateKey = await suite.kem.deserializePrivateKey(exportX25519PrivateRaw(recipient.privateKey));
+const theirPrivateKey = await suite.kem.deserializePrivateKey(
+  exportX25519PrivateRaw(recipient.privateKey),
+);
 const theirSealed = await suite.seal({ recipientPublicKey: theirPublicKey, info }, dataKey, aad);
 const hpkeCore = {
-  sealPerSec: await rate(() => suite.seal({ recipientPublicKey: theirPublicKey, info }, dataKey, aad)),
-  openPerSec: await rate(() => suite.open({ recipientKey: theirPrivateKey, enc: theirSealed.enc, info }, theirSealed.ct, aad)),
+  sealPerSec: await rate(() =>
+    suite.seal({ recipientPublicKey: theirPublicKey, info }, dataKey, aad),
+  ),
+  openPerSec: await rate(() =>
+    suite.open({ recipientKey: theirPrivateKey, enc: theirSealed.enc, info }, theirSealed.ct, aad),
+  ),
 };
 
 const round = (value: number): number => Math.round(value);
-console.log(`ours (node:crypto)   seal ${round(ours.sealPerSec)}/s   open ${round(ours.openPerSec)}/s`);
-console.log(`@hpke/core           seal ${round(hpkeCore.sealPerSec)}/s   open ${round(hpkeCore.openPerSec)}/s`);
-console.log(`speed-up             seal ×${(ours.sealPerSec / hpkeCore.sealPerSec).toFixed(1)}   open ×${(ours.openPerSec / hpkeCore.openPerSec).toFixed(1)}`);
+console.log(
+  `ours (node:crypto)   seal ${round(ours.sealPerSec)}/s   open ${round(ours.openPerSec)}/s`,
+);
+console.log(
+  `@hpke/core           seal ${round(hpkeCore.sealPerSec)}/s   open ${round(hpkeCore.openPerSec)}/s`,
+);
+console.log(
+  `speed-up             seal ×${(ours.sealPerSec / hpkeCore.sealPerSec).toFixed(1)}   open ×${(ours.openPerSec / hpkeCore.openPerSec).toFixed(1)}`,
+);
 console.log(
   JSON.stringify({
     node: process.version,

@@ -31,13 +31,19 @@ async function measureVerifyBound(): Promise<number> {
   const pool = new VerifyPool(cores);
   const key = generateSigningKey();
   const items = Array.from({ length: 20_000 }, (_, i) => {
-    const message = utf8(`{"body":{"patientId":"patient-${i}","custody":"self"},"nonce":${i},"type":"membership.register-patient"}`.padEnd(420, ' '));
+    const message = utf8(
+      `{"body":{"patientId":"patient-${i}","custody":"self"},"nonce":${i},"type":"membership.register-patient"}`.padEnd(
+        420,
+        ' ',
+      ),
+    );
     return { publicKey: key.publicKey, message, signature: sign(key, message) };
   });
   let best = 0;
   for (let round = 0; round < 3; round++) {
     const started = performance.now();
-    for (let begin = 0; begin < items.length; begin += 4096) await pool.verifyBatch(items.slice(begin, begin + 4096));
+    for (let begin = 0; begin < items.length; begin += 4096)
+      await pool.verifyBatch(items.slice(begin, begin + 4096));
     best = Math.max(best, items.length / ((performance.now() - started) / 1000));
   }
   await pool.close();
@@ -47,21 +53,31 @@ async function measureVerifyBound(): Promise<number> {
 function signedRegistrations(node: ChartChainNode, count: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
-    const body = { patientId: `patient-${i.toString(36).padStart(8, '0')}`, signingKey: randomHex(32), encryptionKey: randomHex(32), custody: 'custodial' as const };
+    const body = {
+      patientId: `patient-${i.toString(36).padStart(8, '0')}`,
+      signingKey: randomHex(32),
+      encryptionKey: randomHex(32),
+      custody: 'custodial' as const,
+    };
     out.push(encodeTransaction(node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, body)));
   }
   return out;
 }
 
 /** Submits everything with bounded in-flight work; returns commit timestamps at each decade of the log. */
-async function commitAll(node: ChartChainNode, txs: Uint8Array[]): Promise<{ seconds: number; decades: Map<number, number> }> {
+async function commitAll(
+  node: ChartChainNode,
+  txs: Uint8Array[],
+): Promise<{ seconds: number; decades: Map<number, number> }> {
   const baseSize = node.head().logSize;
   const decades = new Map<number, number>();
   const started = performance.now();
   const marks = [1e4, 1e5, 1e6, 1e7].filter((mark) => mark <= txs.length);
   const watcher = setInterval(() => {
     const done = node.head().logSize - baseSize;
-    for (const mark of marks) if (done >= mark && !decades.has(mark)) decades.set(mark, (performance.now() - started) / 1000);
+    for (const mark of marks)
+      if (done >= mark && !decades.has(mark))
+        decades.set(mark, (performance.now() - started) / 1000);
   }, 2);
   // Chunks of submissions with a bounded number in flight keep the queue full but never over.
   const chunkSize = 2048;
@@ -69,8 +85,11 @@ async function commitAll(node: ChartChainNode, txs: Uint8Array[]): Promise<{ sec
   let refused = 0;
   const inFlight = new Set<Promise<void>>();
   for (let begin = 0; begin < txs.length; begin += chunkSize) {
-    while (inFlight.size >= chunksInFlightMax || node.pendingCount > 50_000) await Promise.race([...inFlight, new Promise((r) => setTimeout(r, 5))]);
-    const chunk: Promise<void> = Promise.all(txs.slice(begin, begin + chunkSize).map((tx) => node.submit(tx))).then((results) => {
+    while (inFlight.size >= chunksInFlightMax || node.pendingCount > 50_000)
+      await Promise.race([...inFlight, new Promise((r) => setTimeout(r, 5))]);
+    const chunk: Promise<void> = Promise.all(
+      txs.slice(begin, begin + chunkSize).map((tx) => node.submit(tx)),
+    ).then((results) => {
       refused += results.filter((result) => !result.ok).length;
       inFlight.delete(chunk);
     });
@@ -86,15 +105,22 @@ async function commitAll(node: ChartChainNode, txs: Uint8Array[]): Promise<{ sec
 }
 
 function measureInclusion(dataDir: string, treeSize: number): { micros: number; hashes: number } {
-  const store = ChainStore.open(join(dataDir, 'chain.db'), standardExecutor().tables, { readonly: true });
+  const store = ChainStore.open(join(dataDir, 'chain.db'), standardExecutor().tables, {
+    readonly: true,
+  });
   const log = new MerkleLog(store.logNodes, treeSize);
   const root = log.root();
   const cases = Array.from({ length: 2000 }, () => {
     const leafIndex = Math.floor(Math.random() * treeSize);
-    return { leafIndex, leafHash: hashLeaf(store.tx(leafIndex)!.bytes), proof: log.inclusionProof(leafIndex, treeSize) };
+    return {
+      leafIndex,
+      leafHash: hashLeaf(store.tx(leafIndex)!.bytes),
+      proof: log.inclusionProof(leafIndex, treeSize),
+    };
   });
   store.close();
-  for (const c of cases.slice(0, 200)) verifyInclusion(c.leafIndex, treeSize, c.leafHash, c.proof, root);
+  for (const c of cases.slice(0, 200))
+    verifyInclusion(c.leafIndex, treeSize, c.leafHash, c.proof, root);
   const started = performance.now();
   for (const c of cases) verifyInclusion(c.leafIndex, treeSize, c.leafHash, c.proof, root);
   const micros = ((performance.now() - started) * 1000) / cases.length;
@@ -102,26 +128,36 @@ function measureInclusion(dataDir: string, treeSize: number): { micros: number; 
 }
 
 async function main(): Promise<void> {
-  const dataDir = keepDir === undefined ? mkdtempSync(join(tmpdir(), 'chartchain-bench-')) : resolve(keepDir);
-  if (keepDir !== undefined && existsSync(join(dataDir, 'chain.db'))) throw new Error(`${dataDir} already holds a chain; pick an empty --data DIR`);
+  const dataDir =
+    keepDir === undefined ? mkdtempSync(join(tmpdir(), 'chartchain-bench-')) : resolve(keepDir);
+  if (keepDir !== undefined && existsSync(join(dataDir, 'chain.db')))
+    throw new Error(`${dataDir} already holds a chain; pick an empty --data DIR`);
   console.log(`bench:ledger: ${leaves} transactions, ${cores} cores, data in ${dataDir}`);
   const verifyBoundTxPerSec = await measureVerifyBound();
-  console.log(`verify bound: ${verifyBoundTxPerSec.toFixed(0)} Ed25519 verifies/s on ${cores} workers`);
+  console.log(
+    `verify bound: ${verifyBoundTxPerSec.toFixed(0)} Ed25519 verifies/s on ${cores} workers`,
+  );
 
   ChartChainNode.init(dataDir, { orgId: 'bench-lab', orgName: 'Benchmark Lab', network: 'bench' });
   const node = await ChartChainNode.open(dataDir);
   const signStarted = performance.now();
   const txs = signedRegistrations(node, leaves);
-  console.log(`signed ${leaves} registrations in ${((performance.now() - signStarted) / 1000).toFixed(1)} s (not timed below)`);
+  console.log(
+    `signed ${leaves} registrations in ${((performance.now() - signStarted) / 1000).toFixed(1)} s (not timed below)`,
+  );
   const { seconds, decades } = await commitAll(node, txs);
   txs.length = 0;
   await node.close();
   const committedTxPerSec = leaves / seconds;
-  console.log(`committed ${leaves} in ${seconds.toFixed(1)} s: ${committedTxPerSec.toFixed(0)} tx/s (${((100 * committedTxPerSec) / verifyBoundTxPerSec).toFixed(0)}% of the verify bound)`);
+  console.log(
+    `committed ${leaves} in ${seconds.toFixed(1)} s: ${committedTxPerSec.toFixed(0)} tx/s (${((100 * committedTxPerSec) / verifyBoundTxPerSec).toFixed(0)}% of the verify bound)`,
+  );
   const commitMicrosPerTx: Record<string, number> = {};
   let previous = { mark: 0, at: 0 };
   for (const [mark, at] of [...decades].sort((a, b) => a[0] - b[0])) {
-    commitMicrosPerTx[`${previous.mark}-${mark}`] = Math.round(((at - previous.at) * 1e6) / (mark - previous.mark));
+    commitMicrosPerTx[`${previous.mark}-${mark}`] = Math.round(
+      ((at - previous.at) * 1e6) / (mark - previous.mark),
+    );
     previous = { mark, at };
   }
   console.log(`commit cost per tx by log range (µs): ${JSON.stringify(commitMicrosPerTx)}`);
@@ -129,10 +165,14 @@ async function main(): Promise<void> {
   const verifyStarted = performance.now();
   const summary = await verifyDataDir(dataDir);
   const chainVerifyTxPerSec = summary.txs / ((performance.now() - verifyStarted) / 1000);
-  console.log(`chain verify: ${summary.blocks} blocks, ${summary.txs} txs at ${chainVerifyTxPerSec.toFixed(0)} tx/s (${((100 * chainVerifyTxPerSec) / verifyBoundTxPerSec).toFixed(0)}% of the verify bound)`);
+  console.log(
+    `chain verify: ${summary.blocks} blocks, ${summary.txs} txs at ${chainVerifyTxPerSec.toFixed(0)} tx/s (${((100 * chainVerifyTxPerSec) / verifyBoundTxPerSec).toFixed(0)}% of the verify bound)`,
+  );
 
   const inclusion = measureInclusion(dataDir, summary.logSize);
-  console.log(`inclusion proof verify at ${summary.logSize} leaves: ${inclusion.micros.toFixed(1)} µs, ${inclusion.hashes.toFixed(1)} hashes`);
+  console.log(
+    `inclusion proof verify at ${summary.logSize} leaves: ${inclusion.micros.toFixed(1)} µs, ${inclusion.hashes.toFixed(1)} hashes`,
+  );
   if (keepDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   console.log(
     JSON.stringify({

@@ -52,18 +52,39 @@ class Registrations {
     this.#nonce = nonceBase;
   }
   next(): Uint8Array {
-    const body = MEMBERSHIP_REGISTER_PATIENT.build({ patientId: `bench-${randomHex(8)}`, signingKey: randomHex(32), encryptionKey: randomHex(32), custody: 'custodial' });
-    return encodeTransaction(signTransaction({ type: MEMBERSHIP_REGISTER_PATIENT.type, nonce: (this.#nonce += 1), body }, this.#signing));
+    const body = MEMBERSHIP_REGISTER_PATIENT.build({
+      patientId: `bench-${randomHex(8)}`,
+      signingKey: randomHex(32),
+      encryptionKey: randomHex(32),
+      custody: 'custodial',
+    });
+    return encodeTransaction(
+      signTransaction(
+        { type: MEMBERSHIP_REGISTER_PATIENT.type, nonce: (this.#nonce += 1), body },
+        this.#signing,
+      ),
+    );
   }
 }
 
-async function status(url: string): Promise<{ logSize: number; height: number; blockHash: string; proposer: string; nodeKeyId: string }> {
+async function status(url: string): Promise<{
+  logSize: number;
+  height: number;
+  blockHash: string;
+  proposer: string;
+  nodeKeyId: string;
+}> {
   const response = await fetch(`${url}/ledger/status`, { signal: AbortSignal.timeout(2_000) });
   return (await response.json()) as never;
 }
 
 /** Posts `count` registrations to `url`, `IN_FLIGHT_PER_NODE` at a time, until done or `stop()` says so; returns the txIds acknowledged with 202. */
-async function submitAll(url: string, source: Registrations, count: number, stop: () => boolean = () => false): Promise<string[]> {
+async function submitAll(
+  url: string,
+  source: Registrations,
+  count: number,
+  stop: () => boolean = () => false,
+): Promise<string[]> {
   const acknowledged: string[] = [];
   let sent = 0;
   const worker = async (): Promise<void> => {
@@ -71,7 +92,11 @@ async function submitAll(url: string, source: Registrations, count: number, stop
       sent += 1;
       let tx = source.next();
       for (;;) {
-        const response = await fetch(`${url}/ledger/tx`, { method: 'POST', body: Buffer.from(tx), headers: { 'content-type': 'application/json' } }).catch(() => undefined);
+        const response = await fetch(`${url}/ledger/tx`, {
+          method: 'POST',
+          body: Buffer.from(tx),
+          headers: { 'content-type': 'application/json' },
+        }).catch(() => undefined);
         await response?.arrayBuffer();
         if (response?.status === 202) {
           acknowledged.push(txIdOf(tx));
@@ -89,15 +114,27 @@ async function submitAll(url: string, source: Registrations, count: number, stop
 
 /** Resolves once `url` has committed at least `logSize` leaves; with the time that took. */
 async function committedAt(url: string, logSize: number, timeoutMs = 600_000): Promise<void> {
-  await waitFor(`${url} to commit ${logSize} leaves`, async () => (await status(url)).logSize >= logSize, timeoutMs);
+  await waitFor(
+    `${url} to commit ${logSize} leaves`,
+    async () => (await status(url)).logSize >= logSize,
+    timeoutMs,
+  );
 }
 
 /** Committed tx/s of `targets` under the same load: each gets its share of `count` registrations. */
-async function throughput(targets: readonly Target[], count: number, nonceBase: number): Promise<number> {
+async function throughput(
+  targets: readonly Target[],
+  count: number,
+  nonceBase: number,
+): Promise<number> {
   const base = (await status(targets[0]!.url)).logSize;
   const share = Math.floor(count / targets.length);
   const started = performance.now();
-  const acknowledged = await Promise.all(targets.map((target) => submitAll(target.url, new Registrations(target.dataDir, nonceBase), share)));
+  const acknowledged = await Promise.all(
+    targets.map((target) =>
+      submitAll(target.url, new Registrations(target.dataDir, nonceBase), share),
+    ),
+  );
   const total = acknowledged.flat().length;
   await Promise.all(targets.map((target) => committedAt(target.url, base + total)));
   return total / ((performance.now() - started) / 1000);
@@ -105,10 +142,18 @@ async function throughput(targets: readonly Target[], count: number, nonceBase: 
 
 async function solo(dir: string): Promise<number> {
   const dataDir = join(dir, 'solo');
-  ChartChainNode.init(dataDir, { orgId: 'bench-solo', orgName: 'Benchmark Solo', network: 'bench-solo' });
+  ChartChainNode.init(dataDir, {
+    orgId: 'bench-solo',
+    orgName: 'Benchmark Solo',
+    network: 'bench-solo',
+  });
   const port = await freePort('127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
-  const pid = spawnDetached(process.execPath, [CLI, 'start', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--no-demo'], join(dir, 'solo.log'));
+  const pid = spawnDetached(
+    process.execPath,
+    [CLI, 'start', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--no-demo'],
+    join(dir, 'solo.log'),
+  );
   try {
     await waitFor('the solo node', async () => (await fetch(`${url}/ledger/status`)).ok, 60_000);
     await throughput([{ url, dataDir }], Math.min(2_000, TXS), 1e9);
@@ -119,14 +164,26 @@ async function solo(dir: string): Promise<number> {
 }
 
 /** Kills the proposer under load; returns the longest commit gap a survivor saw, and what was acknowledged. */
-async function failover(targets: readonly (Target & { pid: number })[]): Promise<{ gapMs: number; acknowledged: string[]; survivor: Target; killed: string }> {
+async function failover(
+  targets: readonly (Target & { pid: number })[],
+): Promise<{ gapMs: number; acknowledged: string[]; survivor: Target; killed: string }> {
   const heads = await Promise.all(targets.map((target) => status(target.url)));
-  const victim = targets[heads.findIndex((head) => head.nodeKeyId === heads[0]!.proposer)] ?? targets[0]!;
+  const victim =
+    targets[heads.findIndex((head) => head.nodeKeyId === heads[0]!.proposer)] ?? targets[0]!;
   const survivors = targets.filter((target) => target !== victim);
   const survivor = survivors[0]!;
   let stopped = false;
   let killed = false;
-  const load = Promise.all(targets.map((target) => submitAll(target.url, new Registrations(target.dataDir, 3e9), Number.MAX_SAFE_INTEGER, () => stopped || (target === victim && killed))));
+  const load = Promise.all(
+    targets.map((target) =>
+      submitAll(
+        target.url,
+        new Registrations(target.dataDir, 3e9),
+        Number.MAX_SAFE_INTEGER,
+        () => stopped || (target === victim && killed),
+      ),
+    ),
+  );
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   let last = { logSize: (await status(survivor.url)).logSize, at: performance.now() };
   let gapMs = 0;
@@ -146,8 +203,13 @@ async function failover(targets: readonly (Target & { pid: number })[]): Promise
 }
 
 /** Acknowledged txIds missing from the survivor's chain, and txIds its chain holds more than once. */
-function audit(dataDir: string, acknowledged: readonly string[]): { lost: number; duplicated: number } {
-  const store = ChainStore.open(join(dataDir, 'chain.db'), standardExecutor().tables, { readonly: true });
+function audit(
+  dataDir: string,
+  acknowledged: readonly string[],
+): { lost: number; duplicated: number } {
+  const store = ChainStore.open(join(dataDir, 'chain.db'), standardExecutor().tables, {
+    readonly: true,
+  });
   try {
     const seen = new Set<string>();
     let duplicated = 0;
@@ -168,20 +230,50 @@ async function main(): Promise<void> {
   try {
     const soloTxPerSec = await solo(dir);
     console.log(`solo: ${soloTxPerSec.toFixed(0)} tx/s`);
-    const plan = await networkUp({ dir: join(dir, 'network'), orgs: 3, network: 'bench', demo: false });
-    const targets = plan.nodes.map((node) => ({ url: node.url, dataDir: node.dataDir, pid: plan.pids[node.orgId]! }));
+    const plan = await networkUp({
+      dir: join(dir, 'network'),
+      orgs: 3,
+      network: 'bench',
+      demo: false,
+    });
+    const targets = plan.nodes.map((node) => ({
+      url: node.url,
+      dataDir: node.dataDir,
+      pid: plan.pids[node.orgId]!,
+    }));
     await throughput(targets, Math.min(3_000, TXS), 1e9);
     const networkTxPerSec = await throughput(targets, TXS, 2e9);
-    console.log(`network (3 organisations, 3 etcd members): ${networkTxPerSec.toFixed(0)} tx/s (${((100 * networkTxPerSec) / soloTxPerSec).toFixed(0)}% of solo)`);
+    console.log(
+      `network (3 organisations, 3 etcd members): ${networkTxPerSec.toFixed(0)} tx/s (${((100 * networkTxPerSec) / soloTxPerSec).toFixed(0)}% of solo)`,
+    );
     const { gapMs, acknowledged, survivor } = await failover(targets);
-    console.log(`proposer killed under load: longest commit gap ${gapMs.toFixed(0)} ms; ${acknowledged.length} acknowledged`);
-    const height = async () => Math.max(...(await Promise.all(targets.filter((target) => isAlive(target.pid)).map(async (target) => (await status(target.url)).logSize))));
+    console.log(
+      `proposer killed under load: longest commit gap ${gapMs.toFixed(0)} ms; ${acknowledged.length} acknowledged`,
+    );
+    const height = async () =>
+      Math.max(
+        ...(await Promise.all(
+          targets
+            .filter((target) => isAlive(target.pid))
+            .map(async (target) => (await status(target.url)).logSize),
+        )),
+      );
     await committedAt(survivor.url, await height(), 60_000).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await networkDown(plan.dir);
     const { lost, duplicated } = audit(survivor.dataDir, acknowledged);
     console.log(`lost ${lost}, duplicated ${duplicated}`);
-    console.log(JSON.stringify({ networkTxPerSec: Math.round(networkTxPerSec), soloTxPerSec: Math.round(soloTxPerSec), failoverGapMs: Math.round(gapMs), lost, duplicated, acknowledged: acknowledged.length, orgs: 3 }));
+    console.log(
+      JSON.stringify({
+        networkTxPerSec: Math.round(networkTxPerSec),
+        soloTxPerSec: Math.round(soloTxPerSec),
+        failoverGapMs: Math.round(gapMs),
+        lost,
+        duplicated,
+        acknowledged: acknowledged.length,
+        orgs: 3,
+      }),
+    );
   } finally {
     await networkDown(join(dir, 'network')).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

@@ -12,18 +12,39 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { canonicalBytes, generateSigningKey, generateX25519, openRecordContent, recordAad, sealRecordContent, sign, toHex, unwrapDataKey, wrapDataKey } from '../src/crypto/index.js';
+import {
+  canonicalBytes,
+  generateSigningKey,
+  generateX25519,
+  openRecordContent,
+  recordAad,
+  sealRecordContent,
+  sign,
+  toHex,
+  unwrapDataKey,
+  wrapDataKey,
+} from '../src/crypto/index.js';
 import { BlobStore } from '../src/storage/index.js';
 import { ChartChainNode } from '../src/node/index.js';
-import { MEMBERSHIP_REGISTER_PATIENT, MEMBERSHIP_REGISTER_PRACTITIONER } from '../src/contracts/index.js';
+import {
+  MEMBERSHIP_REGISTER_PATIENT,
+  MEMBERSHIP_REGISTER_PRACTITIONER,
+} from '../src/contracts/index.js';
 
 /** Writes in flight at once: enough to fill blocks and to overlap blob fsyncs with crypto. */
 const CONCURRENT_WRITES = 256;
 const writes = Number(process.argv[process.argv.indexOf('--writes') + 1] || 5000) || 5000;
 
 function resource(i: number) {
-  const note = 'Patient reports intermittent chest tightness on exertion, relieved by rest. '.repeat(24);
-  return { resourceType: 'Observation', status: 'final', code: { text: `Clinical note ${i}` }, subject: { reference: 'Patient/patient-0001' }, valueString: note.slice(0, 1900) };
+  const note =
+    'Patient reports intermittent chest tightness on exertion, relieved by rest. '.repeat(24);
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: `Clinical note ${i}` },
+    subject: { reference: 'Patient/patient-0001' },
+    valueString: note.slice(0, 1900),
+  };
 }
 
 function perSecond(count: number, started: number): number {
@@ -39,7 +60,11 @@ function microsPer(count: number, run: (i: number) => void): number {
 /** µs per blob put when `count` puts are in flight together, as on the write path. */
 async function microsPerPut(blobs: BlobStore, sealed: Uint8Array, count: number): Promise<number> {
   const started = performance.now();
-  await Promise.all(Array.from({ length: count }, (_, i) => blobs.put(Buffer.concat([sealed, Buffer.from(String(i))]))));
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      blobs.put(Buffer.concat([sealed, Buffer.from(String(i))])),
+    ),
+  );
   return ((performance.now() - started) * 1000) / count;
 }
 
@@ -54,7 +79,9 @@ async function primitiveCosts(dir: string): Promise<{ writeMicros: number; readM
   const envelope = wrapDataKey(sealed.dataKey, recipients[0]!.publicKey, aad);
   const hash = await blobs.put(sealed.sealed);
   const seal = microsPer(2000, () => sealRecordContent(plaintext, aad));
-  const wrap = microsPer(2000, () => wrapDataKey(sealed.dataKey, recipients[0]!.publicKey, aad)) * recipients.length;
+  const wrap =
+    microsPer(2000, () => wrapDataKey(sealed.dataKey, recipients[0]!.publicKey, aad)) *
+    recipients.length;
   const put = await microsPerPut(blobs, sealed.sealed, 1000);
   const signing = microsPer(2000, () => sign(key, plaintext));
   const read = microsPer(2000, () => blobs.get(hash));
@@ -67,13 +94,24 @@ async function primitiveCosts(dir: string): Promise<{ writeMicros: number; readM
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-records-'));
   try {
-    ChartChainNode.init(dir, { orgId: 'bench-practice', orgName: 'Benchmark Practice', network: 'bench' });
+    ChartChainNode.init(dir, {
+      orgId: 'bench-practice',
+      orgName: 'Benchmark Practice',
+      network: 'bench',
+    });
     const node = await ChartChainNode.open(dir);
     const practitioner = node.records.enrol('practitioner', 'dr-bench');
     const patient = node.records.enrol('patient', 'patient-0001');
     for (const tx of [
-      node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-bench', ...practitioner }),
-      node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, { patientId: 'patient-0001', custody: 'custodial', ...patient }),
+      node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, {
+        practitionerId: 'dr-bench',
+        ...practitioner,
+      }),
+      node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, {
+        patientId: 'patient-0001',
+        custody: 'custodial',
+        ...patient,
+      }),
     ]) {
       const result = await node.submit(tx);
       if (!result.ok) throw new Error(result.reason);
@@ -90,7 +128,12 @@ async function main(): Promise<void> {
     const writer = async (): Promise<void> => {
       while (next < writes) {
         const i = next++;
-        const write = await node.records.write({ practitionerId: 'dr-bench', patientId: 'patient-0001', resource: resource(i), extraRecipients: [grantee] });
+        const write = await node.records.write({
+          practitionerId: 'dr-bench',
+          patientId: 'patient-0001',
+          resource: resource(i),
+          extraRecipients: [grantee],
+        });
         const result = await node.submit(write.tx);
         if (!result.ok) throw new Error(result.reason);
         recordIds.push(write.recordId);
@@ -98,7 +141,9 @@ async function main(): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENT_WRITES }, writer));
-    for (const txId of txIds) if ((await node.waitForTx(txId, 60_000)).status !== 'ok') throw new Error(`write ${txId} failed`);
+    for (const txId of txIds)
+      if ((await node.waitForTx(txId, 60_000)).status !== 'ok')
+        throw new Error(`write ${txId} failed`);
     const writesPerSec = perSecond(writes, started);
     console.log(`writes: ${writesPerSec.toFixed(0)}/s end to end`);
 
@@ -119,7 +164,9 @@ async function main(): Promise<void> {
       recipients: 3,
       resourceBytes: canonicalBytes(resource(0)).byteLength,
     };
-    console.log(`primitives: ${result.primitiveWriteMicros} µs per write (seal, 3 wraps, blob put, sign), ${result.primitiveReadMicros} µs per read (blob get, unwrap, open)`);
+    console.log(
+      `primitives: ${result.primitiveWriteMicros} µs per write (seal, 3 wraps, blob put, sign), ${result.primitiveReadMicros} µs per read (blob get, unwrap, open)`,
+    );
     console.log(JSON.stringify(result));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,10 +24,16 @@ import { toHex, generateX25519 } from '../src/crypto/index.js';
 import { openServer, type StartedNode, type StartFlags } from '../src/cli/node-commands.js';
 import type { ChartChainNode } from '../src/node/index.js';
 import { percentile } from './bench-util.js';
-import { MEMBERSHIP_REGISTER_PATIENT, MEMBERSHIP_REGISTER_PRACTITIONER } from '../src/contracts/index.js';
+import {
+  MEMBERSHIP_REGISTER_PATIENT,
+  MEMBERSHIP_REGISTER_PRACTITIONER,
+} from '../src/contracts/index.js';
 
-const versions = Number(process.argv[process.argv.indexOf('--versions') + 1] || 1_000_000) || 1_000_000;
-const keptData = process.argv.includes('--data') ? process.argv[process.argv.indexOf('--data') + 1] : undefined;
+const versions =
+  Number(process.argv[process.argv.indexOf('--versions') + 1] || 1_000_000) || 1_000_000;
+const keptData = process.argv.includes('--data')
+  ? process.argv[process.argv.indexOf('--data') + 1]
+  : undefined;
 const FIRST_PROBE_AT = 10_000;
 const PROBE_WRITES = 3_000;
 const PROBE_READS = 3_000;
@@ -37,8 +43,15 @@ const PATIENTS = 100;
 const SAMPLE_SIZE = 20_000;
 
 function resource(i: number) {
-  const note = 'Patient reports intermittent chest tightness on exertion, relieved by rest. '.repeat(24).slice(0, 1900);
-  return { resourceType: 'Observation', status: 'final', code: { text: `note ${i}` }, valueString: note };
+  const note = 'Patient reports intermittent chest tightness on exertion, relieved by rest. '
+    .repeat(24)
+    .slice(0, 1900);
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: `note ${i}` },
+    valueString: note,
+  };
 }
 
 class Filler {
@@ -57,13 +70,19 @@ class Filler {
       let last: string | undefined;
       while (this.written < total) {
         const i = this.written++;
-        const write = await this.node.records.write({ practitionerId: 'dr-scale', patientId: patientId(i % PATIENTS), resource: resource(i), extraRecipients: [this.#grantee] });
+        const write = await this.node.records.write({
+          practitionerId: 'dr-scale',
+          patientId: patientId(i % PATIENTS),
+          resource: resource(i),
+          extraRecipients: [this.#grantee],
+        });
         const result = await this.node.submit(write.tx);
         if (!result.ok) throw new Error(result.reason);
         last = result.txId;
         this.#keep(write.recordId, i);
       }
-      if (last !== undefined && (await this.node.waitForTx(last, 60_000)).status !== 'ok') throw new Error(`write ${last} failed`);
+      if (last !== undefined && (await this.node.waitForTx(last, 60_000)).status !== 'ok')
+        throw new Error(`write ${last} failed`);
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, writer));
   }
@@ -82,21 +101,40 @@ function patientId(i: number): string {
   return `patient-${String(i).padStart(4, '0')}`;
 }
 
-async function committed(node: ChartChainNode, tx: Parameters<ChartChainNode['submit']>[0]): Promise<void> {
+async function committed(
+  node: ChartChainNode,
+  tx: Parameters<ChartChainNode['submit']>[0],
+): Promise<void> {
   const result = await node.submit(tx);
   if (!result.ok) throw new Error(result.reason);
-  if ((await node.waitForTx(result.txId)).status !== 'ok') throw new Error('setup transaction refused');
+  if ((await node.waitForTx(result.txId)).status !== 'ok')
+    throw new Error('setup transaction refused');
 }
 
 async function enrol(node: ChartChainNode): Promise<void> {
-  await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-scale', ...node.records.enrol('practitioner', 'dr-scale') }));
+  await committed(
+    node,
+    node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, {
+      practitionerId: 'dr-scale',
+      ...node.records.enrol('practitioner', 'dr-scale'),
+    }),
+  );
   for (let i = 0; i < PATIENTS; i++) {
-    await committed(node, node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, { patientId: patientId(i), custody: 'custodial', ...node.records.enrol('patient', patientId(i)) }));
+    await committed(
+      node,
+      node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, {
+        patientId: patientId(i),
+        custody: 'custodial',
+        ...node.records.enrol('patient', patientId(i)),
+      }),
+    );
   }
 }
 
 /** Creates per second over PROBE_WRITES more writes, and the p99 of PROBE_READS reads of sampled records. */
-async function probe(filler: Filler): Promise<{ versions: number; createsPerSec: number; readP99Ms: number }> {
+async function probe(
+  filler: Filler,
+): Promise<{ versions: number; createsPerSec: number; readP99Ms: number }> {
   const at = filler.written;
   const started = performance.now();
   await filler.fillTo(at + PROBE_WRITES);
@@ -108,7 +146,12 @@ async function probe(filler: Filler): Promise<{ versions: number; createsPerSec:
     filler.node.records.read({ kind: 'organisation' }, recordId);
     times.push(performance.now() - readStarted);
   }
-  const readP99Ms = Number(percentile(times.sort((a, b) => a - b), 99).toFixed(2));
+  const readP99Ms = Number(
+    percentile(
+      times.sort((a, b) => a - b),
+      99,
+    ).toFixed(2),
+  );
   console.log(`at ${at} versions: ${createsPerSec} creates/s, read p99 ${readP99Ms} ms`);
   return { versions: at, createsPerSec, readP99Ms };
 }
@@ -124,16 +167,29 @@ const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 
 /** Opens the node in `data` in a new process, as `chartchain start` would, and reports how long that took and its RSS. */
 function startInFreshProcess(data: string): { startMs: number; rssMiB: number } {
-  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--start-only', data], { encoding: 'utf8', timeout: 600_000 });
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--start-only', data],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
   const last = child.stdout.trim().split('\n').at(-1) ?? '';
-  if (child.status !== 0 || !last.startsWith('{')) throw new Error(`the start in a fresh process failed: ${child.stderr.slice(-2000)}`);
+  if (child.status !== 0 || !last.startsWith('{'))
+    throw new Error(`the start in a fresh process failed: ${child.stderr.slice(-2000)}`);
   return JSON.parse(last) as { startMs: number; rssMiB: number };
 }
 
 /** `--start-only DIR`: open the node in DIR, print how long that took and the RSS, close it. */
 async function startOnly(data: string): Promise<void> {
   const began = performance.now();
-  const started = await openServer({ data, demo: false, host: '127.0.0.1', port: '0', orgId: 'scale-practice', orgName: 'Scale Practice', network: 'bench' });
+  const started = await openServer({
+    data,
+    demo: false,
+    host: '127.0.0.1',
+    port: '0',
+    orgId: 'scale-practice',
+    orgName: 'Scale Practice',
+    network: 'bench',
+  });
   const startMs = Math.round(performance.now() - began);
   const rssMiB = mib(process.memoryUsage().rss);
   await started.close();
@@ -142,17 +198,36 @@ async function startOnly(data: string): Promise<void> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-scale-'));
-  const flags: StartFlags = { data: keptData ?? join(dir, 'data'), demo: false, host: '127.0.0.1', port: '0', orgId: 'scale-practice', orgName: 'Scale Practice', network: 'bench' };
+  const flags: StartFlags = {
+    data: keptData ?? join(dir, 'data'),
+    demo: false,
+    host: '127.0.0.1',
+    port: '0',
+    orgId: 'scale-practice',
+    orgName: 'Scale Practice',
+    network: 'bench',
+  };
   let started: StartedNode | undefined;
   let peakRss = 0;
-  const rssWatch = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);
+  const rssWatch = setInterval(
+    () => (peakRss = Math.max(peakRss, process.memoryUsage().rss)),
+    1000,
+  );
   try {
     started = await openServer(flags);
     await enrol(started.node);
-    console.log(`bench:scale: ${versions} versions of ~2 KB, 3 recipients each, data in ${flags.data}`);
+    console.log(
+      `bench:scale: ${versions} versions of ~2 KB, 3 recipients each, data in ${flags.data}`,
+    );
     const filler = new Filler(started.node);
     const fillStarted = performance.now();
-    const progress = setInterval(() => console.log(`  ${filler.written} versions, ${Math.round(filler.written / ((performance.now() - fillStarted) / 1000))}/s overall`), 30_000);
+    const progress = setInterval(
+      () =>
+        console.log(
+          `  ${filler.written} versions, ${Math.round(filler.written / ((performance.now() - fillStarted) / 1000))}/s overall`,
+        ),
+      30_000,
+    );
     await filler.fillTo(Math.min(FIRST_PROBE_AT, versions - 2 * PROBE_WRITES));
     const small = await probe(filler);
     await filler.fillTo(versions - PROBE_WRITES);
@@ -176,7 +251,9 @@ async function main(): Promise<void> {
       peakRssMiB: mib(Math.max(peakRss, process.memoryUsage().rss)),
       bytesPerVersion,
     };
-    console.log(`start of a fresh process with ${filler.written} versions: ${startMs} ms; RSS ${rssMiB} MiB (peak ${result.peakRssMiB} MiB); ${bytesPerVersion} bytes on disk per version`);
+    console.log(
+      `start of a fresh process with ${filler.written} versions: ${startMs} ms; RSS ${rssMiB} MiB (peak ${result.peakRssMiB} MiB); ${bytesPerVersion} bytes on disk per version`,
+    );
     console.log(JSON.stringify(result));
   } finally {
     clearInterval(rssWatch);

@@ -13,23 +13,49 @@ import { loadSynthea, syntheaFiles } from '../src/fhir/testonly/synthea-fixture.
 const files = syntheaFiles('', true);
 const t = performance.now();
 const fixtures = loadSynthea(files);
-console.log(`${files.length} bundles, ${fixtures.length} resources, parse+rewrite ${(performance.now() - t).toFixed(0)} ms`);
+console.log(
+  `${files.length} bundles, ${fixtures.length} resources, parse+rewrite ${(performance.now() - t).toFixed(0)} ms`,
+);
 const dir = mkdtempSync(join(tmpdir(), 'search-bench-'));
 
-function time(label: string, make: () => SearchIndex, fill: (index: SearchIndex) => void): SearchIndex {
+function time(
+  label: string,
+  make: () => SearchIndex,
+  fill: (index: SearchIndex) => void,
+): SearchIndex {
   const index = make();
   const start = performance.now();
   fill(index);
   const ms = performance.now() - start;
-  console.log(`${label}: ${ms.toFixed(0)} ms, ${((ms * 1000) / fixtures.length).toFixed(1)} µs/resource, ${index.counts().values} value rows`);
+  console.log(
+    `${label}: ${ms.toFixed(0)} ms, ${((ms * 1000) / fixtures.length).toFixed(1)} µs/resource, ${index.counts().values} value rows`,
+  );
   return index;
 }
-time(':memory:, putAll (one transaction)', () => new SearchIndex(':memory:'), (i) => i.putAll(fixtures)).close();
-const bulk = time('file, putAll (one transaction)', () => new SearchIndex(join(dir, 'bulk.db')), (i) => i.putAll(fixtures));
-time('file, put() each (one fsync each, synchronous=FULL)', () => new SearchIndex(join(dir, 'each.db')), (i) => { for (const f of fixtures) i.put(f.resource, f.meta); }).close();
-console.log(`file size ${(statSync(join(dir, 'bulk.db')).size / 1024 / 1024).toFixed(1)} MiB (+wal ${(statSync(join(dir, 'bulk.db-wal')).size / 1024 / 1024).toFixed(1)} MiB)`);
+time(
+  ':memory:, putAll (one transaction)',
+  () => new SearchIndex(':memory:'),
+  (i) => i.putAll(fixtures),
+).close();
+const bulk = time(
+  'file, putAll (one transaction)',
+  () => new SearchIndex(join(dir, 'bulk.db')),
+  (i) => i.putAll(fixtures),
+);
+time(
+  'file, put() each (one fsync each, synchronous=FULL)',
+  () => new SearchIndex(join(dir, 'each.db')),
+  (i) => {
+    for (const f of fixtures) i.put(f.resource, f.meta);
+  },
+).close();
+console.log(
+  `file size ${(statSync(join(dir, 'bulk.db')).size / 1024 / 1024).toFixed(1)} MiB (+wal ${(statSync(join(dir, 'bulk.db-wal')).size / 1024 / 1024).toFixed(1)} MiB)`,
+);
 
-const patient = String(fixtures.find((f) => f.resource['resourceType'] === 'Patient')!.resource['id']);
+const patient = String(
+  fixtures.find((f) => f.resource['resourceType'] === 'Patient')!.resource['id'],
+);
 const queries: [string, string][] = [
   ['Observation', 'code=http://loinc.org|8302-2'],
   ['Observation', `patient=${patient}&_sort=-date`],
@@ -56,10 +82,14 @@ for (const [type, query] of queries) {
     runs.push(performance.now() - start);
   }
   runs.sort((a, b) => a - b);
-  console.log(`${type}?${query}: total ${result.total}, median ${runs[25]!.toFixed(2)} ms, p90 ${runs[45]!.toFixed(2)} ms`);
+  console.log(
+    `${type}?${query}: total ${result.total}, median ${runs[25]!.toFixed(2)} ms, p90 ${runs[45]!.toFixed(2)} ms`,
+  );
 }
 const start = performance.now();
 const removed = bulk.removePatient(patient);
-console.log(`removePatient: ${removed} resources in ${(performance.now() - start).toFixed(1)} ms (with WAL checkpoint)`);
+console.log(
+  `removePatient: ${removed} resources in ${(performance.now() - start).toFixed(1)} ms (with WAL checkpoint)`,
+);
 bulk.close();
 rmSync(dir, { recursive: true, force: true });

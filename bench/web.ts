@@ -31,36 +31,63 @@ const MEASUREMENTS = [
 /** Gzip size of every script index.html loads. */
 function firstLoadJsGzipBytes(): number {
   const html = readFileSync(join(WEB_APP_DIR, 'index.html'), 'utf8');
-  const scripts = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.js)"/g)].map((match) => match[1]!);
-  return scripts.reduce((total, path) => total + gzipSync(readFileSync(join(WEB_APP_DIR, path)), { level: 9 }).length, 0);
+  const scripts = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.js)"/g)].map(
+    (match) => match[1]!,
+  );
+  return scripts.reduce(
+    (total, path) => total + gzipSync(readFileSync(join(WEB_APP_DIR, path)), { level: 9 }).length,
+    0,
+  );
 }
 
 function observationsOf(patientId: string): object[] {
   const weeks = YEARS * 52 + 1;
   const start = Date.now() - weeks * 7 * 86_400_000;
-  return MEASUREMENTS.flatMap(([code, name, unit, base]) => Array.from({ length: weeks }, (_, week) => ({
-    resourceType: 'Observation',
-    status: 'final',
-    code: { coding: [{ system: 'http://loinc.org', code, display: name }], text: name },
-    subject: { reference: `Patient/${patientId}` },
-    effectiveDateTime: new Date(start + week * 7 * 86_400_000).toISOString(),
-    valueQuantity: { value: Math.round((base * (1 + 0.1 * Math.sin(week / 8))) * 10) / 10, unit, system: 'http://unitsofmeasure.org', code: unit },
-  })));
+  return MEASUREMENTS.flatMap(([code, name, unit, base]) =>
+    Array.from({ length: weeks }, (_, week) => ({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code, display: name }], text: name },
+      subject: { reference: `Patient/${patientId}` },
+      effectiveDateTime: new Date(start + week * 7 * 86_400_000).toISOString(),
+      valueQuantity: {
+        value: Math.round(base * (1 + 0.1 * Math.sin(week / 8)) * 10) / 10,
+        unit,
+        system: 'http://unitsofmeasure.org',
+        code: unit,
+      },
+    })),
+  );
 }
 
 async function load(origin: string, token: string, resources: object[]): Promise<void> {
   for (let at = 0; at < resources.length; at += 200) {
-    const entry = resources.slice(at, at + 200).map((resource) => ({ resource, request: { method: 'POST', url: 'Observation' } }));
-    const response = await fetch(`${origin}/fhir`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) });
+    const entry = resources
+      .slice(at, at + 200)
+      .map((resource) => ({ resource, request: { method: 'POST', url: 'Observation' } }));
+    const response = await fetch(`${origin}/fhir`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+    });
     if (!response.ok) throw new Error(`loading labs: ${response.status} ${await response.text()}`);
   }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'chartchain-bench-web-'));
-const started = await openServer({ data: dir, demo: true, host: '127.0.0.1', port: '0', orgId: 'demo-practice', orgName: 'Demo Practice', network: 'bench' });
+const started = await openServer({
+  data: dir,
+  demo: true,
+  host: '127.0.0.1',
+  port: '0',
+  orgId: 'demo-practice',
+  orgName: 'Demo Practice',
+  network: 'bench',
+});
 const browser = await launchChromium();
 try {
-  const token = (await login(started.origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
+  const token = (await login(started.origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds'))
+    .access_token;
   const observations = observationsOf('patient-0001');
   await load(started.origin, token, observations);
   const page = await browser.newPage();
@@ -68,12 +95,27 @@ try {
   const opened = Date.now();
   await page.goto(`${started.origin}/#/records`);
   const plots = page.locator('.trend-plot[data-rendered]');
-  await page.waitForFunction((count) => document.querySelectorAll('.trend-plot[data-rendered]').length >= count, MEASUREMENTS.length, { timeout: 120_000 });
+  await page.waitForFunction(
+    (count) => document.querySelectorAll('.trend-plot[data-rendered]').length >= count,
+    MEASUREMENTS.length,
+    { timeout: 120_000 },
+  );
   const recordsViewMs = Date.now() - opened;
-  const renderMs = (await plots.evaluateAll((elements) => elements.map((element) => Number((element as HTMLElement).dataset['renderMs'])))) as number[];
-  const result = { firstLoadJsGzipBytes: firstLoadJsGzipBytes(), observations: observations.length, chartRenderMsMax: Math.max(...renderMs), recordsViewMs };
-  process.stdout.write(`first load: ${result.firstLoadJsGzipBytes} bytes of gzipped JavaScript (target < 300 KB)\n`);
-  process.stdout.write(`${result.observations} observations over ${YEARS} years: slowest trend plot ${result.chartRenderMsMax} ms (target < 1 s); records view ready in ${recordsViewMs} ms\n`);
+  const renderMs = (await plots.evaluateAll((elements) =>
+    elements.map((element) => Number((element as HTMLElement).dataset['renderMs'])),
+  )) as number[];
+  const result = {
+    firstLoadJsGzipBytes: firstLoadJsGzipBytes(),
+    observations: observations.length,
+    chartRenderMsMax: Math.max(...renderMs),
+    recordsViewMs,
+  };
+  process.stdout.write(
+    `first load: ${result.firstLoadJsGzipBytes} bytes of gzipped JavaScript (target < 300 KB)\n`,
+  );
+  process.stdout.write(
+    `${result.observations} observations over ${YEARS} years: slowest trend plot ${result.chartRenderMsMax} ms (target < 1 s); records view ready in ${recordsViewMs} ms\n`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await browser.close();

@@ -11,15 +11,19 @@ const MAX_LINES_PER_FILE = 60;
 
 let printed = [];
 for (const line of lines) {
-  if (line.startsWith('# ') && !line.startsWith('# Subtest: ') && !TOTAL.test(line)) printed.push(line);
+  if (line.startsWith('# ') && !line.startsWith('# Subtest: ') && !TOTAL.test(line))
+    printed.push(line);
   if (!TOP_LEVEL_RESULT.test(line)) continue;
   if (line.startsWith('not ok') && printed.length > 0) {
-    process.stdout.write(`\nOutput of ${line.replace(TOP_LEVEL_RESULT, '')}:\n${printed.slice(-MAX_LINES_PER_FILE).join('\n')}\n`);
+    process.stdout.write(
+      `\nOutput of ${line.replace(TOP_LEVEL_RESULT, '')}:\n${printed.slice(-MAX_LINES_PER_FILE).join('\n')}\n`,
+    );
   }
   printed = [];
 }
 
 const totals = lines.filter((line) => TOTAL.test(line));
 process.stdout.write(`${totals.join('\n')}\n`);
-const count = (name) => Number(totals.find((line) => line.startsWith(`# ${name} `))?.split(' ')[2] ?? 0);
+const count = (name) =>
+  Number(totals.find((line) => line.startsWith(`# ${name} `))?.split(' ')[2] ?? 0);
 process.stdout.write(`${count('pass')} passed, ${count('fail') + count('cancelled')} failed\n`);

@@ -28,8 +28,20 @@ import { test, type TestContext } from 'node:test';
 import { freePort } from '../src/cli/demo-clients.js';
 import { login } from '../src/cli/login.js';
 import { generateSigningKey, toHex, type SigningKey } from '../src/crypto/index.js';
-import { encodeTransaction, signTransaction, txIdOf, type Block, type JsonObject, type Transaction } from '../src/ledger/index.js';
-import { NONCE_TABLE, standardExecutor, type GrantTerms, type Principal } from '../src/contracts/index.js';
+import {
+  encodeTransaction,
+  signTransaction,
+  txIdOf,
+  type Block,
+  type JsonObject,
+  type Transaction,
+} from '../src/ledger/index.js';
+import {
+  NONCE_TABLE,
+  standardExecutor,
+  type GrantTerms,
+  type Principal,
+} from '../src/contracts/index.js';
 import { FhirService } from '../src/fhir/index.js';
 import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
@@ -78,19 +90,28 @@ function sign(lane: Lane, type: string, body: JsonObject): Transaction {
 }
 
 function patientBody(patientId: string): JsonObject {
-  return { patientId, signingKey: toHex(generateSigningKey().publicKey), encryptionKey: '11'.repeat(32), custody: 'self' };
+  return {
+    patientId,
+    signingKey: toHex(generateSigningKey().publicKey),
+    encryptionKey: '11'.repeat(32),
+    custody: 'self',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Setup: a founding organisation and LANE_COUNT − 1 more, admitted by majority vote.
 
-async function commitInProcess(node: ChartChainNode, txs: readonly Transaction[]): Promise<string[]> {
+async function commitInProcess(
+  node: ChartChainNode,
+  txs: readonly Transaction[],
+): Promise<string[]> {
   const results = await Promise.all(txs.map((tx) => node.submit(tx)));
   const txIds = results.map((result) => {
     assert.ok(result.ok, JSON.stringify(result));
     return result.txId;
   });
-  for (const record of await Promise.all(txIds.map((txId) => node.waitForTx(txId, 10_000)))) assert.equal(record.status, 'ok');
+  for (const record of await Promise.all(txIds.map((txId) => node.waitForTx(txId, 10_000))))
+    assert.equal(record.status, 'ok');
   return txIds;
 }
 
@@ -100,20 +121,55 @@ async function commitInProcess(node: ChartChainNode, txs: readonly Transaction[]
  */
 async function seedRecord(node: ChartChainNode): Promise<string> {
   const keys = node.records.enrol('practitioner', READER.user);
-  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: READER.user, ...keys }))).status, 'ok');
+  assert.equal(
+    (
+      await node.submitAndWait(
+        node.signAsOrg('membership.register-practitioner', {
+          practitionerId: READER.user,
+          ...keys,
+        }),
+      )
+    ).status,
+    'ok',
+  );
   const service = new FhirService(node);
   try {
     const doctor: Principal = { kind: 'practitioner', id: READER.user, org: node.config.orgId };
-    await service.records.update(doctor, 'Patient', PATIENT_ID, { resourceType: 'Patient', id: PATIENT_ID, gender: 'female', birthDate: '1961-04-12' });
-    const terms: GrantTerms = { grantee: { kind: 'organisation', id: node.config.orgId }, actions: ['read', 'write'], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
-    assert.equal(await node.consent.grant(node.pseudonyms.patientIdOf(PATIENT_ID)!, 'crash-consent', terms), 'ok');
+    await service.records.update(doctor, 'Patient', PATIENT_ID, {
+      resourceType: 'Patient',
+      id: PATIENT_ID,
+      gender: 'female',
+      birthDate: '1961-04-12',
+    });
+    const terms: GrantTerms = {
+      grantee: { kind: 'organisation', id: node.config.orgId },
+      actions: ['read', 'write'],
+      resourceTypes: [],
+      recordIds: [],
+      excludeLabels: [],
+      purposes: ['TREAT'],
+      period: { start: 0, end: null },
+    };
+    assert.equal(
+      await node.consent.grant(node.pseudonyms.patientIdOf(PATIENT_ID)!, 'crash-consent', terms),
+      'ok',
+    );
     const observation = await service.records.create(doctor, {
       resourceType: 'Observation',
       status: 'final',
-      code: { coding: [{ system: 'http://loinc.org', code: '8480-6', display: 'Systolic blood pressure' }] },
+      code: {
+        coding: [
+          { system: 'http://loinc.org', code: '8480-6', display: 'Systolic blood pressure' },
+        ],
+      },
       subject: { reference: `Patient/${PATIENT_ID}` },
       effectiveDateTime: '2026-11-01T09:30:00Z',
-      valueQuantity: { value: 128, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+      valueQuantity: {
+        value: 128,
+        unit: 'mm[Hg]',
+        system: 'http://unitsofmeasure.org',
+        code: 'mm[Hg]',
+      },
     });
     return String(observation.resource['id']);
   } finally {
@@ -128,14 +184,35 @@ async function initWithLanes(dir: string): Promise<{ lanes: Lane[]; observationI
   try {
     const observationId = await seedRecord(node);
     // The founder votes here with the nonces after those the node signed while seeding, all committed.
-    const lanes: Lane[] = [{ name: 'practice-0', key: node.keys.signing, nonce: node.store.state.get(NONCE_TABLE, node.keys.signing.keyId) as number }];
+    const lanes: Lane[] = [
+      {
+        name: 'practice-0',
+        key: node.keys.signing,
+        nonce: node.store.state.get(NONCE_TABLE, node.keys.signing.keyId) as number,
+      },
+    ];
     for (let i = 1; i < LANE_COUNT; i++) {
       const candidate: Lane = { name: `practice-${i}`, key: generateSigningKey(), nonce: 0 };
-      const admit = { action: 'admit', orgId: candidate.name, name: `Practice ${i}`, signingKey: toHex(candidate.key.publicKey), encryptionKey: '22'.repeat(32) };
-      const [proposalId] = await commitInProcess(node, [sign(lanes[0]!, 'membership.propose', admit)]);
+      const admit = {
+        action: 'admit',
+        orgId: candidate.name,
+        name: `Practice ${i}`,
+        signingKey: toHex(candidate.key.publicKey),
+        encryptionKey: '22'.repeat(32),
+      };
+      const [proposalId] = await commitInProcess(node, [
+        sign(lanes[0]!, 'membership.propose', admit),
+      ]);
       // The proposer approves by proposing; a majority of the current members must approve.
       const votersNeeded = Math.floor(lanes.length / 2);
-      await commitInProcess(node, lanes.slice(1, 1 + votersNeeded).map((voter) => sign(voter, 'membership.vote', { proposalId: proposalId!, approve: true })));
+      await commitInProcess(
+        node,
+        lanes
+          .slice(1, 1 + votersNeeded)
+          .map((voter) =>
+            sign(voter, 'membership.vote', { proposalId: proposalId!, approve: true }),
+          ),
+      );
       lanes.push(candidate);
     }
     return { lanes: lanes.slice(1), observationId };
@@ -148,11 +225,20 @@ async function initWithLanes(dir: string): Promise<{ lanes: Lane[]; observationI
 // The node as a child process.
 
 /** Starts `chartchain start` on `port`: the same at every restart, since tokens name the node's URL. */
-function startNode(t: TestContext, dir: string, port: number, children: Set<ChildProcess>): Promise<RunningNode> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--data', dir, '--host', '127.0.0.1', '--port', String(port)], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function startNode(
+  t: TestContext,
+  dir: string,
+  port: number,
+  children: Set<ChildProcess>,
+): Promise<RunningNode> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'start', '--data', dir, '--host', '127.0.0.1', '--port', String(port)],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.add(child);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -160,7 +246,10 @@ function startNode(t: TestContext, dir: string, port: number, children: Set<Chil
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   void exited.then(() => children.delete(child));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)), STARTUP_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`node did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
+      STARTUP_TIMEOUT_MS,
+    );
     const onData = (): void => {
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match === null) return;
@@ -180,10 +269,15 @@ function startNode(t: TestContext, dir: string, port: number, children: Set<Chil
 /** The organisation client's token, per node origin: the ledger's blocks and transactions are for auditors and the organisation. */
 const tokens = new Map<string, Promise<string>>();
 
-async function getJson(url: string, dir: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function getJson(
+  url: string,
+  dir: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const origin = new URL(url).origin;
   if (!tokens.has(origin)) tokens.set(origin, orgToken(origin, dir));
-  const response = await fetch(url, { headers: { authorization: `Bearer ${await tokens.get(origin)!}` } });
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${await tokens.get(origin)!}` },
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -191,17 +285,35 @@ async function getJson(url: string, dir: string): Promise<{ status: number; body
  * POSTs `body` over a keep-alive connection (node:http carries about twice what fetch does here).
  * Calls `onStatus` as soon as the status line arrives, then resolves with the status and body.
  */
-function post(agent: Agent, url: string, body: string, onStatus: (status: number) => void): Promise<{ status: number; body: string }> {
+function post(
+  agent: Agent,
+  url: string,
+  body: string,
+  onStatus: (status: number) => void,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    const outgoing = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers }, (response) => {
-      onStatus(response.statusCode!);
-      let text = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body: text }));
-      response.on('error', () => resolve({ status: response.statusCode!, body: text }));
-    });
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    };
+    const outgoing = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent,
+        headers,
+      },
+      (response) => {
+        onStatus(response.statusCode!);
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, body: text }));
+        response.on('error', () => resolve({ status: response.statusCode!, body: text }));
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end(body);
   });
@@ -218,8 +330,13 @@ interface Reader {
 
 /** A read of the Observation (even `i`) or a search for it (odd `i`); resolves with the status, body consumed. */
 async function fhirRead(url: string, reader: Reader, i: number): Promise<number> {
-  const path = i % 2 === 0 ? `/fhir/Observation/${reader.observationId}` : `/fhir/Observation?patient=Patient/${PATIENT_ID}&_count=10`;
-  const response = await fetch(url + path, { headers: { authorization: `Bearer ${reader.token}` } });
+  const path =
+    i % 2 === 0
+      ? `/fhir/Observation/${reader.observationId}`
+      : `/fhir/Observation?patient=Patient/${PATIENT_ID}&_count=10`;
+  const response = await fetch(url + path, {
+    headers: { authorization: `Bearer ${reader.token}` },
+  });
   await response.arrayBuffer();
   return response.status;
 }
@@ -230,9 +347,17 @@ async function fhirRead(url: string, reader: Reader, i: number): Promise<number>
  */
 async function readAfterRestart(t: TestContext, url: string, reader: Reader): Promise<void> {
   const started = Date.now();
-  const statuses = await Promise.all(Array.from({ length: RESTART_READ_COUNT }, (_, i) => fhirRead(url, reader, i)));
-  assert.deepEqual(statuses.filter((status) => status !== 200), [], 'every read and search right after a restart is served, with the session from before it');
-  t.diagnostic(`${RESTART_READ_COUNT} FHIR reads and searches right after the start served in ${Date.now() - started} ms`);
+  const statuses = await Promise.all(
+    Array.from({ length: RESTART_READ_COUNT }, (_, i) => fhirRead(url, reader, i)),
+  );
+  assert.deepEqual(
+    statuses.filter((status) => status !== 200),
+    [],
+    'every read and search right after a restart is served, with the session from before it',
+  );
+  t.diagnostic(
+    `${RESTART_READ_COUNT} FHIR reads and searches right after the start served in ${Date.now() - started} ms`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,7 +378,13 @@ interface RoundResult {
  * acknowledged, waits a random delay below `delayMsMax` (then, with `onAck`, for the next 202)
  * and SIGKILLs it mid-stream.
  */
-async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Reader, round: (typeof ROUNDS)[number], roundIndex: number): Promise<RoundResult> {
+async function loadAndKill(
+  node: RunningNode,
+  lanes: readonly Lane[],
+  reader: Reader,
+  round: (typeof ROUNDS)[number],
+  roundIndex: number,
+): Promise<RoundResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: lanes.length });
   const started = Date.now();
   const acked: string[] = [];
@@ -269,7 +400,11 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Re
   };
   const runLane = async (lane: Lane): Promise<void> => {
     while (moment === undefined && submitted < ROUND_TX_COUNT_MAX) {
-      const tx = sign(lane, 'membership.register-patient', patientBody(`r${roundIndex}-${lane.name}-${lane.nonce + 1}`));
+      const tx = sign(
+        lane,
+        'membership.register-patient',
+        patientBody(`r${roundIndex}-${lane.name}-${lane.nonce + 1}`),
+      );
       const txId = txIdOf(encodeTransaction(tx));
       submitted += 1;
       inFlight += 1;
@@ -289,7 +424,12 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Re
       } catch {
         return; // The node is gone; this submission may or may not have been queued.
       }
-      if (response.status === 202 && moment === undefined) assert.equal((JSON.parse(response.body) as { txId: string }).txId, txId, 'the node names the txId the client computed');
+      if (response.status === 202 && moment === undefined)
+        assert.equal(
+          (JSON.parse(response.body) as { txId: string }).txId,
+          txId,
+          'the node names the txId the client computed',
+        );
     }
   };
   // One reader alongside the lanes: each read queues an access log the node signs, so the kill
@@ -313,7 +453,10 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Re
   const killer = (async (): Promise<void> => {
     while (acked.length < round.ackedBeforeKill) {
       assert.ok(!exited, `the node runs until it is killed:\n${node.output()}`);
-      assert.ok(submitted < ROUND_TX_COUNT_MAX, 'the kill comes before the round runs out of submissions');
+      assert.ok(
+        submitted < ROUND_TX_COUNT_MAX,
+        'the kill comes before the round runs out of submissions',
+      );
       await sleep(2);
     }
     await sleep(Math.floor(Math.random() * round.delayMsMax));
@@ -324,7 +467,11 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Re
   agent.destroy();
   assert.equal(signal, 'SIGKILL', `the node died of the kill, not on its own:\n${node.output()}`);
   assert.deepEqual(refused, [], 'no submission is refused while the node runs');
-  assert.deepEqual(readStatuses.filter((status) => status !== 200), [], 'every read and search is served while the node runs');
+  assert.deepEqual(
+    readStatuses.filter((status) => status !== 200),
+    [],
+    'every read and search is served while the node runs',
+  );
   return { acked, reads: readStatuses.length, submitted, ...moment!, ms: Date.now() - started };
 }
 
@@ -332,12 +479,19 @@ async function loadAndKill(node: RunningNode, lanes: readonly Lane[], reader: Re
 // Checks after a restart.
 
 /** Waits until the node's queue is empty and every id in `txIds` is committed; returns their records. */
-async function drain(url: string, dir: string, txIds: readonly string[]): Promise<Map<string, { status: string; height: number; leafIndex: number }>> {
+async function drain(
+  url: string,
+  dir: string,
+  txIds: readonly string[],
+): Promise<Map<string, { status: string; height: number; leafIndex: number }>> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   for (;;) {
     const { body } = await getJson(`${url}/ledger/status`, dir);
     if (body['pending'] === 0) break;
-    assert.ok(Date.now() < deadline, `pending drains within ${DRAIN_TIMEOUT_MS} ms (still ${String(body['pending'])})`);
+    assert.ok(
+      Date.now() < deadline,
+      `pending drains within ${DRAIN_TIMEOUT_MS} ms (still ${String(body['pending'])})`,
+    );
     await sleep(50);
   }
   const records = new Map<string, { status: string; height: number; leafIndex: number }>();
@@ -347,12 +501,17 @@ async function drain(url: string, dir: string, txIds: readonly string[]): Promis
     while (next < txIds.length) {
       const txId = txIds[next++]!;
       const { status, body } = await getJson(`${url}/ledger/tx/${txId}`, dir);
-      if (status !== 200 || body['status'] === 'pending') missing.push(`${txId}: ${status} ${JSON.stringify(body)}`);
+      if (status !== 200 || body['status'] === 'pending')
+        missing.push(`${txId}: ${status} ${JSON.stringify(body)}`);
       else records.set(txId, body as { status: string; height: number; leafIndex: number });
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged transactions are not committed after a restart`);
+  assert.deepEqual(
+    missing.slice(0, 5),
+    [],
+    `${missing.length} acknowledged transactions are not committed after a restart`,
+  );
   return records;
 }
 
@@ -361,7 +520,10 @@ async function drain(url: string, dir: string, txIds: readonly string[]): Promis
  * height, its link to the previous hash, and as many transactions as its logSize grew by.
  * Returns each transaction's place, by txId.
  */
-async function checkBlocks(url: string, dir: string): Promise<Map<string, { height: number; leafIndex: number; status: string }>> {
+async function checkBlocks(
+  url: string,
+  dir: string,
+): Promise<Map<string, { height: number; leafIndex: number; status: string }>> {
   const { body: status } = await getJson(`${url}/ledger/status`, dir);
   const headHeight = status['height'] as number;
   const placed = new Map<string, { height: number; leafIndex: number; status: string }>();
@@ -371,27 +533,45 @@ async function checkBlocks(url: string, dir: string): Promise<Map<string, { heig
     assert.equal(code, 200, `block ${height} is served: ${JSON.stringify(body)}`);
     const block = body as unknown as Block & { hash: string };
     assert.equal(block.header.height, height);
-    assert.equal(block.header.prevHash, previous?.hash ?? '0'.repeat(64), `block ${height} links to block ${height - 1}`);
+    assert.equal(
+      block.header.prevHash,
+      previous?.hash ?? '0'.repeat(64),
+      `block ${height} links to block ${height - 1}`,
+    );
     const logSizeBefore = previous?.logSize ?? 0;
-    assert.equal(block.txs.length, block.header.logSize - logSizeBefore, `block ${height} holds every transaction its logSize counts`);
+    assert.equal(
+      block.txs.length,
+      block.header.logSize - logSizeBefore,
+      `block ${height} holds every transaction its logSize counts`,
+    );
     assert.ok(block.txs.length > 0, `block ${height} is not empty`);
     block.txs.forEach((entry, i) => {
       const txId = txIdOf(encodeTransaction(entry.tx));
-      assert.ok(!placed.has(txId), `transaction ${txId} is committed once, not again at height ${height}`);
+      assert.ok(
+        !placed.has(txId),
+        `transaction ${txId} is committed once, not again at height ${height}`,
+      );
       placed.set(txId, { height, leafIndex: logSizeBefore + i, status: entry.status });
     });
     previous = { hash: block.hash, logSize: block.header.logSize };
   }
-  assert.equal(previous?.hash, status['blockHash'], 'the last block is the head the status reports');
+  assert.equal(
+    previous?.hash,
+    status['blockHash'],
+    'the last block is the head the status reports',
+  );
   return placed;
 }
 
 /** How many of `txIds` are in no block stored in `dir`. Reads the blocks, not state, which may lag them. */
 function uncommitted(dir: string, txIds: readonly string[]): number {
-  const store = ChainStore.open(join(dir, 'chain.db'), standardExecutor().tables, { readonly: true });
+  const store = ChainStore.open(join(dir, 'chain.db'), standardExecutor().tables, {
+    readonly: true,
+  });
   try {
     const inBlocks = new Set<string>();
-    for (let leafIndex = 0; leafIndex < (store.head()?.logSize ?? 0); leafIndex++) inBlocks.add(txIdOf(store.tx(leafIndex)!.bytes));
+    for (let leafIndex = 0; leafIndex < (store.head()?.logSize ?? 0); leafIndex++)
+      inBlocks.add(txIdOf(store.tx(leafIndex)!.bytes));
     return txIds.filter((txId) => !inBlocks.has(txId)).length;
   } finally {
     store.close();
@@ -402,88 +582,118 @@ function uncommitted(dir: string, txIds: readonly string[]): number {
 
 // Four starts of a child process, each compiling the CLI, dominate: about a minute on a quiet
 // two-core machine, twice that on a busy one.
-test('every acknowledged transaction survives kill -9, three times over', { timeout: 240_000 }, async (t) => {
-  const began = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-crash-'));
-  const children = new Set<ChildProcess>();
-  t.after(async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await Promise.all([...children].map((child) => (child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined)));
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const { lanes, observationId } = await initWithLanes(dir);
-  t.diagnostic(`setup: ${lanes.length} lanes and a record to read in ${Date.now() - began} ms`);
-  const port = await freePort('127.0.0.1');
-  const acked: string[] = [];
-  let queuedAtKills = 0;
-  let reader: Reader | undefined;
-  for (const [index, round] of ROUNDS.entries()) {
-    const node = await startNode(t, dir, port, children);
-    t.diagnostic(`start ${index} listening at ${Date.now() - began} ms`);
-    // One login, before the first kill: the session must survive every restart.
-    reader ??= { token: (await login(node.url, READER.user, READER.password, READER.scope)).access_token, observationId };
-    await readAfterRestart(t, node.url, reader);
-    // What earlier rounds acknowledged is committed once the node has caught up after the kill.
-    await drain(node.url, dir, acked);
-    const result = await loadAndKill(node, lanes, reader, round, index);
-    t.diagnostic(`round ${index}: ${result.submitted} submitted, ${result.acked.length} acknowledged and ${result.reads} FHIR reads served in ${result.ms} ms; killed at ${result.killedAtAcked} acknowledged with ${result.inFlightAtKill} in flight`);
-    assert.ok(result.inFlightAtKill > 0, 'the kill came while submissions were in flight');
-    assert.ok(result.acked.length >= round.ackedBeforeKill);
-    acked.push(...result.acked);
-    // The directory a kill -9 leaves behind is a valid chain, before any recovery runs.
-    const summary = await verifyDataDir(dir, { poolSize: 1 });
-    const queued = uncommitted(dir, result.acked);
-    queuedAtKills += queued;
-    t.diagnostic(`after kill ${index}: ${summary.blocks} blocks, ${summary.txs} transactions verify; ${queued} acknowledged transactions were queued, not yet committed`);
-  }
-
-  // Most kills catch some; the one on an acknowledgement all but surely does.
-  assert.ok(queuedAtKills > 0, 'some kill caught acknowledged transactions still queued, so recovery replayed the queue');
-
-  const node = await startNode(t, dir, port, children);
-  await readAfterRestart(t, node.url, reader!);
-  const records = await drain(node.url, dir, acked);
-  const placed = await checkBlocks(node.url, dir);
-  for (const txId of acked) {
-    const record = records.get(txId)!;
-    assert.equal(record.status, 'ok', `acknowledged ${txId} committed with status ok`);
-    assert.deepEqual(placed.get(txId), { height: record.height, leafIndex: record.leafIndex, status: 'ok' }, `${txId} sits in its block where the lookup says`);
-  }
-  const notOk = [...placed].filter(([, place]) => place.status !== 'ok');
-  assert.deepEqual(notOk, [], 'nonces stayed in order across every crash: no transaction failed');
-  t.diagnostic(`${acked.length} acknowledged of ${placed.size} committed transactions in ${placed.size === 0 ? 0 : [...placed.values()].at(-1)!.height + 1} blocks`);
-
-  node.child.kill('SIGTERM');
-  const [code] = await node.exited;
-  assert.equal(code, 0, `node stops cleanly on SIGTERM:\n${node.output()}`);
-  const verified = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'verify', '--data', dir, '--no-progress'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
-  assert.match(verified.stdout, new RegExp(`^ok: \\d+ blocks, ${placed.size} transactions`));
-});
-
 test(
-  'a transaction still queued at a restart is reported pending, and its resubmission refused as a duplicate',
+  'every acknowledged transaction survives kill -9, three times over',
+  { timeout: 240_000 },
   async (t) => {
-    // A restart after a clean close leaves the queue on disk exactly as kill -9 does; a long
-    // batch timeout keeps the transaction queued while the restarted node is asked about it.
-    const dir = mkdtempSync(join(tmpdir(), 'chartchain-requeue-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    ChartChainNode.init(dir, { orgId: 'practice-0', orgName: 'Practice 0', network: 'crash-test', orderer: { batchTimeoutMs: 60_000 } });
-    const first = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
-    const tx = first.signAsOrg('membership.register-patient', patientBody('patient-queued'));
-    const submitted = await first.submit(tx);
-    assert.ok(submitted.ok, JSON.stringify(submitted));
-    await first.close();
+    const began = Date.now();
+    const dir = mkdtempSync(join(tmpdir(), 'chartchain-crash-'));
+    const children = new Set<ChildProcess>();
+    t.after(async () => {
+      for (const child of children) child.kill('SIGKILL');
+      await Promise.all(
+        [...children].map((child) =>
+          child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined,
+        ),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-    const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
-    try {
-      assert.equal(node.pendingCount, 1, 'the queue survived the restart');
-      assert.deepEqual(node.lookupTx(submitted.txId), { txId: submitted.txId, status: 'pending' });
-      const again = await node.submit(tx);
-      assert.equal(again.ok ? 'accepted' : again.status, 'invalid:duplicate-txid');
-    } finally {
-      await node.close();
+    const { lanes, observationId } = await initWithLanes(dir);
+    t.diagnostic(`setup: ${lanes.length} lanes and a record to read in ${Date.now() - began} ms`);
+    const port = await freePort('127.0.0.1');
+    const acked: string[] = [];
+    let queuedAtKills = 0;
+    let reader: Reader | undefined;
+    for (const [index, round] of ROUNDS.entries()) {
+      const node = await startNode(t, dir, port, children);
+      t.diagnostic(`start ${index} listening at ${Date.now() - began} ms`);
+      // One login, before the first kill: the session must survive every restart.
+      reader ??= {
+        token: (await login(node.url, READER.user, READER.password, READER.scope)).access_token,
+        observationId,
+      };
+      await readAfterRestart(t, node.url, reader);
+      // What earlier rounds acknowledged is committed once the node has caught up after the kill.
+      await drain(node.url, dir, acked);
+      const result = await loadAndKill(node, lanes, reader, round, index);
+      t.diagnostic(
+        `round ${index}: ${result.submitted} submitted, ${result.acked.length} acknowledged and ${result.reads} FHIR reads served in ${result.ms} ms; killed at ${result.killedAtAcked} acknowledged with ${result.inFlightAtKill} in flight`,
+      );
+      assert.ok(result.inFlightAtKill > 0, 'the kill came while submissions were in flight');
+      assert.ok(result.acked.length >= round.ackedBeforeKill);
+      acked.push(...result.acked);
+      // The directory a kill -9 leaves behind is a valid chain, before any recovery runs.
+      const summary = await verifyDataDir(dir, { poolSize: 1 });
+      const queued = uncommitted(dir, result.acked);
+      queuedAtKills += queued;
+      t.diagnostic(
+        `after kill ${index}: ${summary.blocks} blocks, ${summary.txs} transactions verify; ${queued} acknowledged transactions were queued, not yet committed`,
+      );
     }
+
+    // Most kills catch some; the one on an acknowledgement all but surely does.
+    assert.ok(
+      queuedAtKills > 0,
+      'some kill caught acknowledged transactions still queued, so recovery replayed the queue',
+    );
+
+    const node = await startNode(t, dir, port, children);
+    await readAfterRestart(t, node.url, reader!);
+    const records = await drain(node.url, dir, acked);
+    const placed = await checkBlocks(node.url, dir);
+    for (const txId of acked) {
+      const record = records.get(txId)!;
+      assert.equal(record.status, 'ok', `acknowledged ${txId} committed with status ok`);
+      assert.deepEqual(
+        placed.get(txId),
+        { height: record.height, leafIndex: record.leafIndex, status: 'ok' },
+        `${txId} sits in its block where the lookup says`,
+      );
+    }
+    const notOk = [...placed].filter(([, place]) => place.status !== 'ok');
+    assert.deepEqual(notOk, [], 'nonces stayed in order across every crash: no transaction failed');
+    t.diagnostic(
+      `${acked.length} acknowledged of ${placed.size} committed transactions in ${placed.size === 0 ? 0 : [...placed.values()].at(-1)!.height + 1} blocks`,
+    );
+
+    node.child.kill('SIGTERM');
+    const [code] = await node.exited;
+    assert.equal(code, 0, `node stops cleanly on SIGTERM:\n${node.output()}`);
+    const verified = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'verify', '--data', dir, '--no-progress'],
+      { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, new RegExp(`^ok: \\d+ blocks, ${placed.size} transactions`));
   },
 );
+
+test('a transaction still queued at a restart is reported pending, and its resubmission refused as a duplicate', async (t) => {
+  // A restart after a clean close leaves the queue on disk exactly as kill -9 does; a long
+  // batch timeout keeps the transaction queued while the restarted node is asked about it.
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-requeue-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  ChartChainNode.init(dir, {
+    orgId: 'practice-0',
+    orgName: 'Practice 0',
+    network: 'crash-test',
+    orderer: { batchTimeoutMs: 60_000 },
+  });
+  const first = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const tx = first.signAsOrg('membership.register-patient', patientBody('patient-queued'));
+  const submitted = await first.submit(tx);
+  assert.ok(submitted.ok, JSON.stringify(submitted));
+  await first.close();
+
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  try {
+    assert.equal(node.pendingCount, 1, 'the queue survived the restart');
+    assert.deepEqual(node.lookupTx(submitted.txId), { txId: submitted.txId, status: 'pending' });
+    const again = await node.submit(tx);
+    assert.equal(again.ok ? 'accepted' : again.status, 'invalid:duplicate-txid');
+  } finally {
+    await node.close();
+  }
+});

@@ -53,20 +53,31 @@ function fillCompletely(path: string): void {
 }
 
 async function alarmKinds(app: FastifyInstance): Promise<string[]> {
-  return ((await app.inject({ url: '/ledger/status' })).json() as { alarms: { kind: string }[] }).alarms.map((alarm) => alarm.kind);
+  return (
+    (await app.inject({ url: '/ledger/status' })).json() as { alarms: { kind: string }[] }
+  ).alarms.map((alarm) => alarm.kind);
 }
 
 test('a node on a disk that fills up answers 503 with Retry-After and an alarm, and recovers without losing an acknowledged write', async (t) => {
   const mountPoint = mkdtempSync(join(tmpdir(), 'chartchain-tmpfs-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mountPoint], { encoding: 'utf8' });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mountPoint], {
+    encoding: 'utf8',
+  });
   if (mounted.status !== 0) {
     rmSync(mountPoint, { recursive: true, force: true });
-    t.skip(`mount -t tmpfs is not permitted here (${(mounted.stderr || mounted.error?.message || `exit ${mounted.status}`).trim()}); the injected-fault tests cover disk-full`);
+    t.skip(
+      `mount -t tmpfs is not permitted here (${(mounted.stderr || mounted.error?.message || `exit ${mounted.status}`).trim()}); the injected-fault tests cover disk-full`,
+    );
     return;
   }
   const dir = join(mountPoint, 'data');
   const filler = join(mountPoint, 'filler');
-  ChartChainNode.init(dir, { orgId: ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: ORG,
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   const auth = await AuthServer.create({ issuer: ORIGIN, fhirBaseUrl: `${ORIGIN}/fhir` });
   const app = buildServer(node, { auth });
@@ -82,24 +93,61 @@ test('a node on a disk that fills up answers 503 with Retry-After and an alarm, 
   });
   await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
-  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
-  const token = await auth.tokens.issue({ principal: { kind: 'practitioner', id: 'dr-ada', org: ORG }, scopes: parseScopes('user/*.cruds') });
+  assert.equal(
+    (
+      await node.submitAndWait(
+        node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-ada', ...keys }),
+      )
+    ).status,
+    'ok',
+  );
+  const token = await auth.tokens.issue({
+    principal: { kind: 'practitioner', id: 'dr-ada', org: ORG },
+    scopes: parseScopes('user/*.cruds'),
+  });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' };
-  const created = await app.inject({ method: 'POST', url: '/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', gender: 'female' }) });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/fhir/Patient',
+    headers,
+    payload: JSON.stringify({ resourceType: 'Patient', gender: 'female' }),
+  });
   assert.equal(created.statusCode, 201, created.body);
   const patientId = String((created.json() as JsonObject)['id']);
-  const terms = { grantee: { kind: 'organisation' as const, id: ORG }, actions: ['read' as const], resourceTypes: [], recordIds: [], excludeLabels: [], purposes: ['TREAT'], period: { start: 0, end: null } };
-  assert.equal(await node.consent.grant(node.pseudonyms.patientIdOf(patientId)!, 'grant-disk-full', terms), 'ok');
-  const observation = JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'Glucose' }, subject: { reference: `Patient/${patientId}` }, valueString: 'x'.repeat(4096) });
-  const createObservation = () => app.inject({ method: 'POST', url: '/fhir/Observation', headers, payload: observation });
+  const terms = {
+    grantee: { kind: 'organisation' as const, id: ORG },
+    actions: ['read' as const],
+    resourceTypes: [],
+    recordIds: [],
+    excludeLabels: [],
+    purposes: ['TREAT'],
+    period: { start: 0, end: null },
+  };
+  assert.equal(
+    await node.consent.grant(node.pseudonyms.patientIdOf(patientId)!, 'grant-disk-full', terms),
+    'ok',
+  );
+  const observation = JSON.stringify({
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'Glucose' },
+    subject: { reference: `Patient/${patientId}` },
+    valueString: 'x'.repeat(4096),
+  });
+  const createObservation = () =>
+    app.inject({ method: 'POST', url: '/fhir/Observation', headers, payload: observation });
 
   fillDisk(filler, 512 * 1024);
   const acknowledged: string[] = [];
   let refused: Awaited<ReturnType<typeof createObservation>> | undefined;
   for (let attempt = 0; attempt < 400 && refused === undefined; attempt++) {
     const response = await createObservation();
-    assert.ok(response.statusCode === 201 || response.statusCode === 503, `HTTP ${response.statusCode}: ${response.body}`);
-    if (response.statusCode === 201) acknowledged.push(String((response.json() as JsonObject)['id']));
+    assert.ok(
+      response.statusCode === 201 || response.statusCode === 503,
+      `HTTP ${response.statusCode}: ${response.body}`,
+    );
+    if (response.statusCode === 201)
+      acknowledged.push(String((response.json() as JsonObject)['id']));
     else refused = response;
   }
   assert.ok(refused !== undefined, 'a write was refused once the disk was full');
@@ -116,7 +164,10 @@ test('a node on a disk that fills up answers 503 with Retry-After and an alarm, 
   }
   assert.equal(recovered.statusCode, 201, recovered.body);
   acknowledged.push(String((recovered.json() as JsonObject)['id']));
-  assert.ok(!(await alarmKinds(app)).includes('disk-full'), 'the alarm cleared once a write succeeded');
+  assert.ok(
+    !(await alarmKinds(app)).includes('disk-full'),
+    'the alarm cleared once a write succeeded',
+  );
   for (const id of acknowledged) {
     const read = await app.inject({ url: `/fhir/Observation/${id}`, headers });
     assert.equal(read.statusCode, 200, `acknowledged Observation/${id}: ${read.body}`);

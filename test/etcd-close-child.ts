@@ -11,7 +11,9 @@ const leaderClient = connectEtcd([endpoint!]);
 const candidateClient = connectEtcd([endpoint!]);
 // A lease far longer than the test waits, so only closing can end the candidate's watch.
 const TTL_SEC = 60;
-const [leaderElection, candidateElection] = [leaderClient, candidateClient].map((client) => client.namespace(`close-test/${process.pid}/`).election('proposer', TTL_SEC));
+const [leaderElection, candidateElection] = [leaderClient, candidateClient].map((client) =>
+  client.namespace(`close-test/${process.pid}/`).election('proposer', TTL_SEC),
+);
 const leader = leaderElection!.campaign('leader');
 leader.on('error', () => undefined);
 await leader.wait();

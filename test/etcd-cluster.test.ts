@@ -13,12 +13,16 @@ test('without etcd on PATH the helper says how to install it', () => {
   }
 });
 
-test('stop() ends every member it started, even one restarted after a kill', { timeout: 60_000 }, async () => {
-  const cluster = await EtcdTestCluster.start(1);
-  const [endpoint] = cluster.endpoints;
-  await cluster.kill(0);
-  cluster.restart(0);
-  await cluster.waitReady();
-  await cluster.stop();
-  await assert.rejects(fetch(`${endpoint!}/health`, { signal: AbortSignal.timeout(2_000) }));
-});
+test(
+  'stop() ends every member it started, even one restarted after a kill',
+  { timeout: 60_000 },
+  async () => {
+    const cluster = await EtcdTestCluster.start(1);
+    const [endpoint] = cluster.endpoints;
+    await cluster.kill(0);
+    cluster.restart(0);
+    await cluster.waitReady();
+    await cluster.stop();
+    await assert.rejects(fetch(`${endpoint!}/health`, { signal: AbortSignal.timeout(2_000) }));
+  },
+);

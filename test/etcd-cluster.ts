@@ -30,7 +30,9 @@ async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      server.close(() =>
+        resolve(typeof address === 'object' && address !== null ? address.port : 0),
+      );
     });
   });
 }
@@ -57,7 +59,12 @@ export class EtcdTestCluster {
     const dir = mkdtempSync(join(tmpdir(), 'chartchain-etcd-'));
     const members: Member[] = [];
     for (let i = 0; i < size; i++) {
-      members.push({ name: `m${i}`, clientUrl: `http://127.0.0.1:${await freePort()}`, peerUrl: `http://127.0.0.1:${await freePort()}`, process: undefined });
+      members.push({
+        name: `m${i}`,
+        clientUrl: `http://127.0.0.1:${await freePort()}`,
+        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        process: undefined,
+      });
     }
     const cluster = new EtcdTestCluster(dir, members);
     try {
@@ -82,21 +89,38 @@ export class EtcdTestCluster {
   #spawn(index: number): void {
     const member = this.#members[index]!;
     const initialCluster = this.#members.map((each) => `${each.name}=${each.peerUrl}`).join(',');
-    const child = spawn('etcd', [
-      '--name', member.name,
-      '--data-dir', join(this.#dir, member.name),
-      '--listen-client-urls', member.clientUrl,
-      '--advertise-client-urls', member.clientUrl,
-      '--listen-peer-urls', member.peerUrl,
-      '--initial-advertise-peer-urls', member.peerUrl,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', 'chartchain-test',
-      '--heartbeat-interval', '50',
-      '--election-timeout', '500',
-      '--logger', 'zap',
-      '--log-level', 'error',
-    ], { stdio: 'ignore' });
+    const child = spawn(
+      'etcd',
+      [
+        '--name',
+        member.name,
+        '--data-dir',
+        join(this.#dir, member.name),
+        '--listen-client-urls',
+        member.clientUrl,
+        '--advertise-client-urls',
+        member.clientUrl,
+        '--listen-peer-urls',
+        member.peerUrl,
+        '--initial-advertise-peer-urls',
+        member.peerUrl,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-state',
+        'new',
+        '--initial-cluster-token',
+        'chartchain-test',
+        '--heartbeat-interval',
+        '50',
+        '--election-timeout',
+        '500',
+        '--logger',
+        'zap',
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore' },
+    );
     running.add(child);
     child.once('exit', () => running.delete(child));
     member.process = child;
@@ -105,12 +129,17 @@ export class EtcdTestCluster {
   /** Waits until a put through every live member's endpoint succeeds. */
   async waitReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const live = this.#members.filter((member) => member.process !== undefined).map((member) => member.clientUrl);
+    const live = this.#members
+      .filter((member) => member.process !== undefined)
+      .map((member) => member.clientUrl);
     const client = new Etcd3({ hosts: live, dialTimeout: 1000 });
     try {
       for (;;) {
         try {
-          await client.put('chartchain-test/ready').value('1').options({ deadline: Date.now() + 1000 });
+          await client
+            .put('chartchain-test/ready')
+            .value('1')
+            .options({ deadline: Date.now() + 1000 });
           return;
         } catch (error) {
           if (Date.now() > deadline) throw new Error(`etcd did not become ready: ${String(error)}`);

@@ -13,23 +13,53 @@ type Resource = Record<string, unknown> & { resourceType: string; id?: string };
 
 test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history, search, a patient-signed Consent, and the error paths', async (t) => {
   let now = Date.now();
-  const { origin } = await startFhirServer(t, { prepare: async (node) => assert.equal(await seedDemo(node), true), clock: () => now });
+  const { origin } = await startFhirServer(t, {
+    prepare: async (node) => assert.equal(await seedDemo(node), true),
+    clock: () => now,
+  });
 
-  const doctorToken = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
+  const doctorToken = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds'))
+    .access_token;
   const doctor = new Client({ baseUrl: `${origin}/fhir`, bearerToken: doctorToken });
   const patient = (await doctor.read({ resourceType: 'Patient', id: 'patient-0001' })) as Resource;
   assert.equal(patient['birthDate'], '1961-04-12');
 
-  const created = (await doctor.create({ resourceType: 'Observation', body: { resourceType: 'Observation', status: 'preliminary', code: { text: 'Weight' }, subject: { reference: 'Patient/patient-0001' }, valueQuantity: { value: 71.5, unit: 'kg' } } })) as Resource;
+  const created = (await doctor.create({
+    resourceType: 'Observation',
+    body: {
+      resourceType: 'Observation',
+      status: 'preliminary',
+      code: { text: 'Weight' },
+      subject: { reference: 'Patient/patient-0001' },
+      valueQuantity: { value: 71.5, unit: 'kg' },
+    },
+  })) as Resource;
   assert.ok(created.id);
-  const updated = (await doctor.update({ resourceType: 'Observation', id: created.id!, body: { ...created, status: 'final', meta: undefined } })) as Resource;
+  const updated = (await doctor.update({
+    resourceType: 'Observation',
+    id: created.id!,
+    body: { ...created, status: 'final', meta: undefined },
+  })) as Resource;
   assert.equal((updated['meta'] as { versionId: string }).versionId, '2');
   const read = (await doctor.read({ resourceType: 'Observation', id: created.id! })) as Resource;
   assert.equal(read['status'], 'final');
-  const history = (await doctor.resourceHistory({ resourceType: 'Observation', id: created.id! })) as unknown as { entry: { resource: Resource }[] };
-  assert.deepEqual(history.entry.map((entry) => entry.resource['status']), ['final', 'preliminary']);
-  const consents = (await doctor.search({ resourceType: 'Consent', searchParams: { patient: 'patient-0001' } })) as unknown as { entry: { resource: Resource }[] };
-  assert.deepEqual(consents.entry.map((entry) => entry.resource['status']), ['active', 'active'], 'the demo consents to the practice and to the hospital');
+  const history = (await doctor.resourceHistory({
+    resourceType: 'Observation',
+    id: created.id!,
+  })) as unknown as { entry: { resource: Resource }[] };
+  assert.deepEqual(
+    history.entry.map((entry) => entry.resource['status']),
+    ['final', 'preliminary'],
+  );
+  const consents = (await doctor.search({
+    resourceType: 'Consent',
+    searchParams: { patient: 'patient-0001' },
+  })) as unknown as { entry: { resource: Resource }[] };
+  assert.deepEqual(
+    consents.entry.map((entry) => entry.resource['status']),
+    ['active', 'active'],
+    'the demo consents to the practice and to the hospital',
+  );
 
   // A transaction Bundle through the client: a new Encounter and an Observation that references it by urn:uuid.
   const transaction = (await doctor.transaction({
@@ -37,59 +67,161 @@ test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { fullUrl: 'urn:uuid:6f1e2a3b-0000-4000-8000-000000000001', resource: { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/patient-0001' } }, request: { method: 'POST', url: 'Encounter' } },
-        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'Pulse' }, subject: { reference: 'Patient/patient-0001' }, encounter: { reference: 'urn:uuid:6f1e2a3b-0000-4000-8000-000000000001' }, valueQuantity: { value: 64, unit: '/min' } }, request: { method: 'POST', url: 'Observation' } },
+        {
+          fullUrl: 'urn:uuid:6f1e2a3b-0000-4000-8000-000000000001',
+          resource: {
+            resourceType: 'Encounter',
+            status: 'finished',
+            class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+            subject: { reference: 'Patient/patient-0001' },
+          },
+          request: { method: 'POST', url: 'Encounter' },
+        },
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'Pulse' },
+            subject: { reference: 'Patient/patient-0001' },
+            encounter: { reference: 'urn:uuid:6f1e2a3b-0000-4000-8000-000000000001' },
+            valueQuantity: { value: 64, unit: '/min' },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
       ],
     },
   })) as unknown as { type: string; entry: { response: { status: string; location: string } }[] };
   assert.equal(transaction.type, 'transaction-response');
-  assert.deepEqual(transaction.entry.map((entry) => entry.response.status.split(' ')[0]), ['201', '201']);
-  const [encounterId, observationId] = transaction.entry.map((entry) => entry.response.location.split('/')[1]!);
-  const linked = (await doctor.read({ resourceType: 'Observation', id: observationId! })) as Resource;
-  assert.equal((linked['encounter'] as { reference: string }).reference, `Encounter/${encounterId}`);
+  assert.deepEqual(
+    transaction.entry.map((entry) => entry.response.status.split(' ')[0]),
+    ['201', '201'],
+  );
+  const [encounterId, observationId] = transaction.entry.map(
+    (entry) => entry.response.location.split('/')[1]!,
+  );
+  const linked = (await doctor.read({
+    resourceType: 'Observation',
+    id: observationId!,
+  })) as Resource;
+  assert.equal(
+    (linked['encounter'] as { reference: string }).reference,
+    `Encounter/${encounterId}`,
+  );
 
   // The patient narrows their consent: a new grant to one practitioner, then they read it back.
-  const patientToken = (await login(origin, 'patient-0001', 'chartchain-demo', 'patient/*.rs patient/Consent.cud')).access_token;
+  const patientToken = (
+    await login(origin, 'patient-0001', 'chartchain-demo', 'patient/*.rs patient/Consent.cud')
+  ).access_token;
   const asPatient = new Client({ baseUrl: `${origin}/fhir`, bearerToken: patientToken });
   const consent = (await asPatient.create({
     resourceType: 'Consent',
     body: {
       resourceType: 'Consent',
       status: 'active',
-      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      scope: {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' },
+        ],
+      },
       category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
       patient: { reference: 'Patient/patient-0001' },
-      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+      policyRule: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }],
+      },
       provision: {
         type: 'permit',
         period: { start: '2026-01-01' },
-        actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: 'Practitioner/dr-ada' } }],
-        action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }],
+        actor: [
+          {
+            role: {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+                  code: 'IRCP',
+                },
+              ],
+            },
+            reference: { reference: 'Practitioner/dr-ada' },
+          },
+        ],
+        action: [
+          {
+            coding: [
+              { system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' },
+            ],
+          },
+        ],
         purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }],
         class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }],
       },
     },
   })) as Resource;
   const readBack = (await asPatient.read({ resourceType: 'Consent', id: consent.id! })) as Resource;
-  assert.equal((readBack['provision'] as { actor: { reference: { reference: string } }[] }).actor[0]!.reference.reference, 'Practitioner/dr-ada');
-  assert.equal(((await asPatient.read({ resourceType: 'Observation', id: created.id! })) as Resource)['status'], 'final');
+  assert.equal(
+    (readBack['provision'] as { actor: { reference: { reference: string } }[] }).actor[0]!.reference
+      .reference,
+    'Practitioner/dr-ada',
+  );
+  assert.equal(
+    ((await asPatient.read({ resourceType: 'Observation', id: created.id! })) as Resource)[
+      'status'
+    ],
+    'final',
+  );
 
   // Error paths, each an OperationOutcome with the right status.
-  const failure = async (run: () => Promise<unknown>): Promise<{ status: number; code: string }> => {
+  const failure = async (
+    run: () => Promise<unknown>,
+  ): Promise<{ status: number; code: string }> => {
     try {
       await run();
     } catch (error) {
-      const response = (error as { response: { status: number; data: { resourceType: string; issue: { code: string }[] } } }).response;
+      const response = (
+        error as {
+          response: { status: number; data: { resourceType: string; issue: { code: string }[] } };
+        }
+      ).response;
       assert.equal(response.data.resourceType, 'OperationOutcome');
       return { status: response.status, code: response.data.issue[0]!.code };
     }
     assert.fail('the request should have failed');
   };
-  const patientOnlyReads = new Client({ baseUrl: `${origin}/fhir`, bearerToken: (await login(origin, 'patient-0001', 'chartchain-demo', 'patient/*.rs')).access_token });
-  assert.deepEqual(await failure(() => patientOnlyReads.create({ resourceType: 'Consent', body: { resourceType: 'Consent' } })), { status: 403, code: 'forbidden' });
-  assert.deepEqual(await failure(() => new Client({ baseUrl: `${origin}/fhir`, bearerToken: `${doctorToken.slice(0, -4)}AAAA` }).read({ resourceType: 'Patient', id: 'patient-0001' })), { status: 401, code: 'login' });
-  assert.deepEqual(await failure(() => doctor.read({ resourceType: 'Observation', id: 'no-such-thing' })), { status: 404, code: 'not-found' });
-  assert.deepEqual(await failure(() => doctor.create({ resourceType: 'Questionnaire', body: { resourceType: 'Questionnaire', status: 'draft' } })), { status: 422, code: 'not-supported' });
+  const patientOnlyReads = new Client({
+    baseUrl: `${origin}/fhir`,
+    bearerToken: (await login(origin, 'patient-0001', 'chartchain-demo', 'patient/*.rs'))
+      .access_token,
+  });
+  assert.deepEqual(
+    await failure(() =>
+      patientOnlyReads.create({ resourceType: 'Consent', body: { resourceType: 'Consent' } }),
+    ),
+    { status: 403, code: 'forbidden' },
+  );
+  assert.deepEqual(
+    await failure(() =>
+      new Client({
+        baseUrl: `${origin}/fhir`,
+        bearerToken: `${doctorToken.slice(0, -4)}AAAA`,
+      }).read({ resourceType: 'Patient', id: 'patient-0001' }),
+    ),
+    { status: 401, code: 'login' },
+  );
+  assert.deepEqual(
+    await failure(() => doctor.read({ resourceType: 'Observation', id: 'no-such-thing' })),
+    { status: 404, code: 'not-found' },
+  );
+  assert.deepEqual(
+    await failure(() =>
+      doctor.create({
+        resourceType: 'Questionnaire',
+        body: { resourceType: 'Questionnaire', status: 'draft' },
+      }),
+    ),
+    { status: 422, code: 'not-supported' },
+  );
   now += 2 * 60 * 60 * 1000;
-  assert.deepEqual(await failure(() => doctor.read({ resourceType: 'Patient', id: 'patient-0001' })), { status: 401, code: 'login' });
+  assert.deepEqual(
+    await failure(() => doctor.read({ resourceType: 'Patient', id: 'patient-0001' })),
+    { status: 401, code: 'login' },
+  );
 });

@@ -14,14 +14,29 @@ import { ChartChainNode } from '../src/node/index.js';
  * Starts the server for org 'demo-practice'. `prepare` runs before the server opens its search
  * index, as seeding does under `chartchain start`; `clock` drives token times.
  */
-export async function startFhirServer(t: TestContext, options: { prepare: (node: ChartChainNode) => Promise<void>; clock?: () => number }): Promise<{ node: ChartChainNode; auth: AuthServer; origin: string }> {
+export async function startFhirServer(
+  t: TestContext,
+  options: { prepare: (node: ChartChainNode) => Promise<void>; clock?: () => number },
+): Promise<{ node: ChartChainNode; auth: AuthServer; origin: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-server-'));
-  ChartChainNode.init(dir, { orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: 'demo-practice',
+    orgName: 'Demo Practice',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   const port = await freePort('127.0.0.1');
   const origin = `http://127.0.0.1:${port}`;
   const clock = options.clock === undefined ? {} : { clock: options.clock };
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, users: await createDemoUsers('demo-practice', node.homePatients), clients: publicClients(origin), tokenLifetimeSeconds: 3600, ...clock });
+  const auth = await AuthServer.create({
+    issuer: origin,
+    fhirBaseUrl: `${origin}/fhir`,
+    users: await createDemoUsers('demo-practice', node.homePatients),
+    clients: publicClients(origin),
+    tokenLifetimeSeconds: 3600,
+    ...clock,
+  });
   await options.prepare(node);
   const app = buildServer(node, { auth });
   t.after(async () => {

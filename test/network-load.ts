@@ -30,7 +30,13 @@ export interface LoadTally {
 
 /** A running load; stop() ends it and resolves once every request in flight has answered. */
 export class NetworkLoad {
-  readonly tally: LoadTally = { created: [], acknowledged: [], reads: 0, statuses: {}, serverErrors: [] };
+  readonly tally: LoadTally = {
+    created: [],
+    acknowledged: [],
+    reads: 0,
+    statuses: {},
+    serverErrors: [],
+  };
   #running = true;
   readonly #deadline = setTimeout(() => (this.#running = false), LOAD_DURATION_MAX_MS).unref();
   readonly #loops: Promise<void>[];
@@ -43,13 +49,20 @@ export class NetworkLoad {
   ) {
     // The practice's node signs the access log of every FHIR read with its organisation key, so
     // no lane may sign with that key beside it; the other organisations' keys sign the ledger lanes.
-    const lanes = plan.nodes.map((node, index) => (index === 0 ? Promise.resolve() : this.#ledgerLane(index, node.dataDir, node.url)));
+    const lanes = plan.nodes.map((node, index) =>
+      index === 0 ? Promise.resolve() : this.#ledgerLane(index, node.dataDir, node.url),
+    );
     this.#loops = [this.#fhirLane(plan.nodes[0]!.url), ...lanes];
   }
 
   /** Logs the practice's clinician in and starts every lane. */
   static async start(plan: NetworkPlan): Promise<NetworkLoad> {
-    const { access_token } = await login(plan.nodes[0]!.url, 'dr-ada', 'chartchain-demo', 'user/*.cruds');
+    const { access_token } = await login(
+      plan.nodes[0]!.url,
+      'dr-ada',
+      'chartchain-demo',
+      'user/*.cruds',
+    );
     return new NetworkLoad(plan, access_token);
   }
 
@@ -72,29 +85,63 @@ export class NetworkLoad {
       }
       await this.#createOne(url);
       const created = this.tally.created;
-      if (created.length > 0) await this.#readOne(url, created[Math.floor(Math.random() * created.length)]!);
+      if (created.length > 0)
+        await this.#readOne(url, created[Math.floor(Math.random() * created.length)]!);
     }
   }
 
   async #createOne(url: string): Promise<void> {
-    const observation = { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] }, subject: { reference: 'Patient/patient-0001' }, valueQuantity: { value: 60 + Math.floor(Math.random() * 40), unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' } };
-    const response = await this.#fetch(`${url}/fhir/Observation`, { method: 'POST', body: JSON.stringify(observation), headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' } });
-    if (response?.status === 201) this.tally.created.push(response.headers.get('location')!.split('/')[5]!);
+    const observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+      subject: { reference: 'Patient/patient-0001' },
+      valueQuantity: {
+        value: 60 + Math.floor(Math.random() * 40),
+        unit: '/min',
+        system: 'http://unitsofmeasure.org',
+        code: '/min',
+      },
+    };
+    const response = await this.#fetch(`${url}/fhir/Observation`, {
+      method: 'POST',
+      body: JSON.stringify(observation),
+      headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+    });
+    if (response?.status === 201)
+      this.tally.created.push(response.headers.get('location')!.split('/')[5]!);
   }
 
   async #readOne(url: string, id: string): Promise<void> {
     const response = await this.#fetch(`${url}/fhir/Observation/${id}`, {});
     if (response?.status === 200) this.tally.reads += 1;
-    if (response?.status === 401) this.token = (await login(url, 'dr-ada', 'chartchain-demo', 'user/*.cruds').catch(() => ({ access_token: this.token }))).access_token;
+    if (response?.status === 401)
+      this.token = (
+        await login(url, 'dr-ada', 'chartchain-demo', 'user/*.cruds').catch(() => ({
+          access_token: this.token,
+        }))
+      ).access_token;
   }
 
   async #fetch(url: string, init: RequestInit): Promise<Response | undefined> {
-    const response = await fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).catch(() => undefined);
+    const response = await fetch(url, {
+      ...init,
+      headers: { ...init.headers, authorization: `Bearer ${this.token}` },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    }).catch(() => undefined);
     this.#count(response === undefined ? 'unreachable' : String(response.status));
     if (response !== undefined && response.status >= 500 && this.tally.serverErrors.length < 10) {
-      this.tally.serverErrors.push(`${init.method ?? 'GET'} ${response.status}: ${await response.clone().text().catch(() => '')}`.slice(0, 300));
+      this.tally.serverErrors.push(
+        `${init.method ?? 'GET'} ${response.status}: ${await response
+          .clone()
+          .text()
+          .catch(() => '')}`.slice(0, 300),
+      );
     }
-    await response?.clone().arrayBuffer().catch(() => undefined);
+    await response
+      ?.clone()
+      .arrayBuffer()
+      .catch(() => undefined);
     if (response === undefined) await pause(100);
     return response;
   }
@@ -109,9 +156,24 @@ export class NetworkLoad {
         await pause(50);
         continue;
       }
-      const body = { patientId: `load-${randomBytes(8).toString('hex')}`, signingKey: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32).toString('hex'), custody: 'custodial' };
-      const tx = encodeTransaction(signTransaction({ type: 'membership.register-patient', nonce: (nonce += 1), body }, signing));
-      const response = await fetch(`${url}/ledger/tx`, { method: 'POST', body: Buffer.from(tx), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).catch(() => undefined);
+      const body = {
+        patientId: `load-${randomBytes(8).toString('hex')}`,
+        signingKey: randomBytes(32).toString('hex'),
+        encryptionKey: randomBytes(32).toString('hex'),
+        custody: 'custodial',
+      };
+      const tx = encodeTransaction(
+        signTransaction(
+          { type: 'membership.register-patient', nonce: (nonce += 1), body },
+          signing,
+        ),
+      );
+      const response = await fetch(`${url}/ledger/tx`, {
+        method: 'POST',
+        body: Buffer.from(tx),
+        headers: { 'content-type': 'application/json' },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      }).catch(() => undefined);
       await response?.arrayBuffer().catch(() => undefined);
       this.#count(response === undefined ? 'unreachable' : String(response.status));
       if (response?.status === 202) this.tally.acknowledged.push(txIdOf(tx));

@@ -55,11 +55,17 @@ export class SharedLog {
   }
 
   async #cut(): Promise<void> {
-    const proposer = this.#members.find((member) => member.proposer && member.consumer !== undefined);
+    const proposer = this.#members.find(
+      (member) => member.proposer && member.consumer !== undefined,
+    );
     if (proposer === undefined || this.#queue.length === 0) return;
     const txs = this.#queue.splice(0);
     this.#lastTime = Math.max(Date.now(), this.#lastTime, proposer.consumer!.lastTime);
-    const bytes = await proposer.consumer!.propose({ height: this.blocks.length + 1, time: this.#lastTime, txs });
+    const bytes = await proposer.consumer!.propose({
+      height: this.blocks.length + 1,
+      time: this.#lastTime,
+      txs,
+    });
     this.blocks.push(bytes);
     await Promise.all(this.#members.map((member) => member.catchUp()));
   }

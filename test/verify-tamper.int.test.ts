@@ -16,9 +16,21 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { generateSigningKey, toHex, type SigningKey } from '../src/crypto/index.js';
-import { blockHashOf, signTransaction, type BlockHeader, type JsonObject, type Transaction } from '../src/ledger/index.js';
+import {
+  blockHashOf,
+  signTransaction,
+  type BlockHeader,
+  type JsonObject,
+  type Transaction,
+} from '../src/ledger/index.js';
 import { standardExecutor } from '../src/contracts/index.js';
-import { ChainVerificationError, ChartChainNode, verifyDataDir, verifyExportFile, type VerifySummary } from '../src/node/index.js';
+import {
+  ChainVerificationError,
+  ChartChainNode,
+  verifyDataDir,
+  verifyExportFile,
+  type VerifySummary,
+} from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -42,7 +54,12 @@ interface Chain {
   /** The chain as `chartchain export` wrote it. */
   readonly exportFile: string;
   readonly summary: VerifySummary;
-  readonly blocks: readonly { readonly height: number; readonly hash: string; readonly header: string; readonly txs: readonly TxRow[] }[];
+  readonly blocks: readonly {
+    readonly height: number;
+    readonly hash: string;
+    readonly header: string;
+    readonly txs: readonly TxRow[];
+  }[];
   /** A block with ≥ 3 transactions, neither genesis nor the head, whose successor has ≥ 2. */
   readonly target: number;
   readonly stateTables: readonly { readonly name: string; readonly rows: number }[];
@@ -51,7 +68,11 @@ interface Chain {
 let chain: Chain;
 
 function runCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -81,23 +102,57 @@ async function wave(node: ChartChainNode, txs: readonly Transaction[]): Promise<
  * second organisation admitted by vote. Copies the directory to `liveCopy` before closing.
  */
 async function buildChain(dir: string, liveCopy: string): Promise<void> {
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'tamper-test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'tamper-test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     const orgB: { key: SigningKey; nonce: number } = { key: generateSigningKey(), nonce: 0 };
-    const asOrgB = (type: string, body: JsonObject) => signTransaction({ type, nonce: ++orgB.nonce, body }, orgB.key);
-    const practitioner = { practitionerId: 'dr-house', signingKey: toHex(generateSigningKey().publicKey), encryptionKey: '33'.repeat(32) };
+    const asOrgB = (type: string, body: JsonObject) =>
+      signTransaction({ type, nonce: ++orgB.nonce, body }, orgB.key);
+    const practitioner = {
+      practitionerId: 'dr-house',
+      signingKey: toHex(generateSigningKey().publicKey),
+      encryptionKey: '33'.repeat(32),
+    };
     const statuses: string[] = [];
-    statuses.push(...(await wave(node, [0, 1, 2].map((i) => node.signAsOrg('membership.register-patient', patientBody(`patient-a00${i}`))))));
-    statuses.push(...(await wave(node, [node.signAsOrg('membership.register-practitioner', practitioner), node.signAsOrg('membership.register-patient', patientBody('patient-a003')), node.signAsOrg('membership.register-patient', patientBody('patient-a004'))])));
+    statuses.push(
+      ...(await wave(
+        node,
+        [0, 1, 2].map((i) =>
+          node.signAsOrg('membership.register-patient', patientBody(`patient-a00${i}`)),
+        ),
+      )),
+    );
+    statuses.push(
+      ...(await wave(node, [
+        node.signAsOrg('membership.register-practitioner', practitioner),
+        node.signAsOrg('membership.register-patient', patientBody('patient-a003')),
+        node.signAsOrg('membership.register-patient', patientBody('patient-a004')),
+      ])),
+    );
     const denied = await wave(node, [
       node.signAsOrg('membership.register-patient', patientBody('patient-a000')),
       node.signAsOrg('membership.suspend-practitioner', { practitionerId: 'dr-house' }),
       node.signAsOrg('membership.register-patient', patientBody('patient-a005')),
     ]);
     assert.deepEqual(denied, ['denied:patient-exists', 'ok', 'ok']);
-    const admit = { action: 'admit', orgId: 'practice-b', name: 'Practice B', signingKey: toHex(orgB.key.publicKey), encryptionKey: '44'.repeat(32) };
-    statuses.push(...(await wave(node, [node.signAsOrg('membership.propose', admit), node.signAsOrg('membership.register-patient', patientBody('patient-a006'))])));
+    const admit = {
+      action: 'admit',
+      orgId: 'practice-b',
+      name: 'Practice B',
+      signingKey: toHex(orgB.key.publicKey),
+      encryptionKey: '44'.repeat(32),
+    };
+    statuses.push(
+      ...(await wave(node, [
+        node.signAsOrg('membership.propose', admit),
+        node.signAsOrg('membership.register-patient', patientBody('patient-a006')),
+      ])),
+    );
     for (let round = 0; round < 7; round++) {
       statuses.push(
         ...(await wave(node, [
@@ -107,7 +162,11 @@ async function buildChain(dir: string, liveCopy: string): Promise<void> {
         ])),
       );
     }
-    assert.deepEqual(new Set(statuses), new Set(['ok']), 'every transaction but the duplicate commits with status ok');
+    assert.deepEqual(
+      new Set(statuses),
+      new Set(['ok']),
+      'every transaction but the duplicate commits with status ok',
+    );
     // The node is idle: its database files, write-ahead log included, copy consistently.
     cpSync(dir, liveCopy, { recursive: true });
   } finally {
@@ -118,11 +177,23 @@ async function buildChain(dir: string, liveCopy: string): Promise<void> {
 function readChain(dir: string): Pick<Chain, 'blocks' | 'stateTables'> {
   const db = new Database(join(dir, 'chain.db'), { readonly: true });
   try {
-    const blockRows = db.prepare('SELECT height, hash, header FROM block ORDER BY height').all() as { height: number; hash: string; header: string }[];
-    const txsOf = db.prepare('SELECT leaf_index AS leafIndex, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index');
+    const blockRows = db
+      .prepare('SELECT height, hash, header FROM block ORDER BY height')
+      .all() as { height: number; hash: string; header: string }[];
+    const txsOf = db.prepare(
+      'SELECT leaf_index AS leafIndex, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index',
+    );
     const blocks = blockRows.map((row) => ({ ...row, txs: txsOf.all(row.height) as TxRow[] }));
-    const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'state\\_%' ESCAPE '\\' ORDER BY name").pluck().all() as string[];
-    const stateTables = names.map((name) => ({ name, rows: db.prepare(`SELECT count(*) FROM ${name}`).pluck().get() as number }));
+    const names = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'state\\_%' ESCAPE '\\' ORDER BY name",
+      )
+      .pluck()
+      .all() as string[];
+    const stateTables = names.map((name) => ({
+      name,
+      rows: db.prepare(`SELECT count(*) FROM ${name}`).pluck().get() as number,
+    }));
     return { blocks, stateTables };
   } finally {
     db.close();
@@ -136,10 +207,20 @@ before(async () => {
   await buildChain(dir, liveCopy);
   const summary = await verifyDataDir(dir, POOL);
   const { blocks, stateTables } = readChain(dir);
-  const candidates = blocks.map((block) => block.height).filter((h) => h > 0 && h + 2 < blocks.length && blocks[h]!.txs.length >= 3 && blocks[h + 1]!.txs.length >= 2);
+  const candidates = blocks
+    .map((block) => block.height)
+    .filter(
+      (h) =>
+        h > 0 &&
+        h + 2 < blocks.length &&
+        blocks[h]!.txs.length >= 3 &&
+        blocks[h + 1]!.txs.length >= 2,
+    );
   assert.ok(candidates.length > 0, 'the chain has a middle block with several transactions');
   const middle = blocks.length / 2;
-  const target = candidates.reduce((best, h) => (Math.abs(h - middle) < Math.abs(best - middle) ? h : best));
+  const target = candidates.reduce((best, h) =>
+    Math.abs(h - middle) < Math.abs(best - middle) ? h : best,
+  );
   const exportFile = join(root, 'export.jsonl');
   const exported = runCli('export', '--data', dir, '--out', exportFile);
   assert.equal(exported.status, 0, exported.stdout + exported.stderr);
@@ -172,7 +253,10 @@ function tampered(change: (db: Database.Database) => void): string {
 /** `text` with the character at `index` XORed with 0x01. */
 function flipAt(text: string, index: number): string {
   assert.ok(index >= 0 && index < text.length, `index ${index} within ${text.length} characters`);
-  const flipped = text.slice(0, index) + String.fromCharCode(text.charCodeAt(index) ^ 0x01) + text.slice(index + 1);
+  const flipped =
+    text.slice(0, index) +
+    String.fromCharCode(text.charCodeAt(index) ^ 0x01) +
+    text.slice(index + 1);
   assert.notEqual(flipped, text);
   return flipped;
 }
@@ -207,14 +291,28 @@ function stateFlipIndex(value: string): number {
   return string + 3;
 }
 
-function updateHeader(db: Database.Database, height: number, header: string, options: { rehash?: boolean } = {}): void {
+function updateHeader(
+  db: Database.Database,
+  height: number,
+  header: string,
+  options: { rehash?: boolean } = {},
+): void {
   const set = options.rehash === true ? 'header = ?, hash = ?' : 'header = ?';
-  const values = options.rehash === true ? [header, blockHashOf(JSON.parse(header) as BlockHeader)] : [header];
-  assert.equal(db.prepare(`UPDATE block SET ${set} WHERE height = ?`).run(...values, height).changes, 1);
+  const values =
+    options.rehash === true ? [header, blockHashOf(JSON.parse(header) as BlockHeader)] : [header];
+  assert.equal(
+    db.prepare(`UPDATE block SET ${set} WHERE height = ?`).run(...values, height).changes,
+    1,
+  );
 }
 
 function updateTxBytes(db: Database.Database, leafIndex: number, text: string): void {
-  assert.equal(db.prepare('UPDATE tx SET bytes = ? WHERE leaf_index = ?').run(Buffer.from(text, 'utf8'), leafIndex).changes, 1);
+  assert.equal(
+    db
+      .prepare('UPDATE tx SET bytes = ? WHERE leaf_index = ?')
+      .run(Buffer.from(text, 'utf8'), leafIndex).changes,
+    1,
+  );
 }
 
 /** Verifies `dir` in-process, expecting a ChainVerificationError; returns it. */
@@ -237,7 +335,11 @@ async function assertBlockFault(dir: string, height: number, what: RegExp): Prom
 
 async function assertStateFault(dir: string, what: RegExp): Promise<void> {
   const fault = await verifyFault(dir);
-  assert.equal(fault.height, undefined, `a stored-state fault, not a block fault: ${fault.message}`);
+  assert.equal(
+    fault.height,
+    undefined,
+    `a stored-state fault, not a block fault: ${fault.message}`,
+  );
   assert.match(fault.what, what);
 }
 
@@ -247,7 +349,9 @@ function targetBlock() {
 
 /** The middle transaction of the target block, a patient registration. */
 function targetTx(): TxRow {
-  const txs = targetBlock().txs.filter((tx) => tx.bytes.toString('utf8').includes('"type":"membership.register-patient"'));
+  const txs = targetBlock().txs.filter((tx) =>
+    tx.bytes.toString('utf8').includes('"type":"membership.register-patient"'),
+  );
   const tx = txs[Math.floor(txs.length / 2)];
   assert.ok(tx !== undefined, 'the target block registers a patient');
   return tx;
@@ -262,10 +366,20 @@ test('the untouched chain verifies in-process, through the CLI, and as an export
   assert.ok(chain.summary.txs >= 30, `${chain.summary.txs} transactions`);
   const direct = runCli('verify', '--data', chain.dir, '--no-progress');
   assert.equal(direct.status, 0, direct.stdout + direct.stderr);
-  assert.match(direct.stdout, new RegExp(`^ok: ${chain.summary.blocks} blocks, ${chain.summary.txs} transactions, log size ${chain.summary.logSize}, logRoot ${chain.summary.logRoot}`));
+  assert.match(
+    direct.stdout,
+    new RegExp(
+      `^ok: ${chain.summary.blocks} blocks, ${chain.summary.txs} transactions, log size ${chain.summary.logSize}, logRoot ${chain.summary.logRoot}`,
+    ),
+  );
 
   const file = chain.exportFile;
-  assert.equal(readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').length, chain.summary.blocks + 1);
+  assert.equal(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '').length,
+    chain.summary.blocks + 1,
+  );
   const fromFile = runCli('verify', file, '--no-progress');
   assert.equal(fromFile.status, 0, fromFile.stdout + fromFile.stderr);
   assert.match(fromFile.stdout, /^ok: /);
@@ -275,30 +389,58 @@ test('the untouched chain verifies in-process, through the CLI, and as an export
 // ---------------------------------------------------------------------------------------------
 // Blocks.
 
-const HEADER_FIELDS = ['height', 'prevHash', 'time', 'txRoot', 'logSize', 'logRoot', 'appHash', 'proposer', 'sig'] as const;
+const HEADER_FIELDS = [
+  'height',
+  'prevHash',
+  'time',
+  'txRoot',
+  'logSize',
+  'logRoot',
+  'appHash',
+  'proposer',
+  'sig',
+] as const;
 
 describe('one character of a stored header changed', () => {
   for (const field of HEADER_FIELDS) {
     test(`header.${field}`, async () => {
       const { height, header } = targetBlock();
       const changed = flipAt(header, flipIndexIn(header, field));
-      await assertBlockFault(tampered((db) => updateHeader(db, height, changed)), height, /./);
+      await assertBlockFault(
+        tampered((db) => updateHeader(db, height, changed)),
+        height,
+        /./,
+      );
     });
   }
 
   test('header.sig of the genesis block', async () => {
     const { header } = chain.blocks[0]!;
-    await assertBlockFault(tampered((db) => updateHeader(db, 0, flipAt(header, flipIndexIn(header, 'sig')))), 0, /^sig /);
+    await assertBlockFault(
+      tampered((db) => updateHeader(db, 0, flipAt(header, flipIndexIn(header, 'sig')))),
+      0,
+      /^sig /,
+    );
   });
 
   test('header.appHash of the head block', async () => {
     const head = chain.blocks[chain.blocks.length - 1]!;
-    await assertBlockFault(tampered((db) => updateHeader(db, head.height, flipAt(head.header, flipIndexIn(head.header, 'appHash')))), head.height, /hash/);
+    await assertBlockFault(
+      tampered((db) =>
+        updateHeader(db, head.height, flipAt(head.header, flipIndexIn(head.header, 'appHash'))),
+      ),
+      head.height,
+      /hash/,
+    );
   });
 
   test('a header that is no longer JSON', async () => {
     const { height, header } = targetBlock();
-    await assertBlockFault(tampered((db) => updateHeader(db, height, flipAt(header, 0))), height, /not valid JSON/);
+    await assertBlockFault(
+      tampered((db) => updateHeader(db, height, flipAt(header, 0))),
+      height,
+      /not valid JSON/,
+    );
   });
 });
 
@@ -321,7 +463,11 @@ describe('one character of a header changed and the hash column recomputed to ma
       const changed = flipAt(header, flipIndexIn(header, field));
       const dir = tampered((db) => {
         updateHeader(db, height, changed, { rehash: true });
-        if (field === 'logSize') db.prepare('UPDATE block SET log_size = ? WHERE height = ?').run((JSON.parse(changed) as BlockHeader).logSize, height);
+        if (field === 'logSize')
+          db.prepare('UPDATE block SET log_size = ? WHERE height = ?').run(
+            (JSON.parse(changed) as BlockHeader).logSize,
+            height,
+          );
       });
       await assertBlockFault(dir, height, expected[field]);
     });
@@ -330,13 +476,22 @@ describe('one character of a header changed and the hash column recomputed to ma
 
 test('one character of the stored block hash changed', async () => {
   const { height, hash } = targetBlock();
-  const dir = tampered((db) => assert.equal(db.prepare('UPDATE block SET hash = ? WHERE height = ?').run(flipAt(hash, hash.search(HEX_FLIPPABLE)), height).changes, 1));
+  const dir = tampered((db) =>
+    assert.equal(
+      db
+        .prepare('UPDATE block SET hash = ? WHERE height = ?')
+        .run(flipAt(hash, hash.search(HEX_FLIPPABLE)), height).changes,
+      1,
+    ),
+  );
   await assertBlockFault(dir, height, /stored block hash/);
 });
 
 test('a block row deleted from the middle of the chain', async () => {
   const height = chain.target;
-  const dir = tampered((db) => assert.equal(db.prepare('DELETE FROM block WHERE height = ?').run(height).changes, 1));
+  const dir = tampered((db) =>
+    assert.equal(db.prepare('DELETE FROM block WHERE height = ?').run(height).changes, 1),
+  );
   await assertBlockFault(dir, height, /missing/);
 });
 
@@ -344,19 +499,35 @@ test('a block row deleted from the middle of the chain', async () => {
 // Transactions.
 
 describe('one byte of a stored transaction changed', () => {
-  for (const field of ['patientId', 'signingKey', 'custody', 'sig', 'signer', 'nonce', 'type'] as const) {
+  for (const field of [
+    'patientId',
+    'signingKey',
+    'custody',
+    'sig',
+    'signer',
+    'nonce',
+    'type',
+  ] as const) {
     test(`tx.${field === 'patientId' || field === 'signingKey' || field === 'custody' ? `body.${field}` : field}`, async () => {
       const tx = targetTx();
       const text = tx.bytes.toString('utf8');
       const changed = flipAt(text, flipIndexIn(text, field));
-      await assertBlockFault(tampered((db) => updateTxBytes(db, tx.leafIndex, changed)), tx.height, /^txRoot /);
+      await assertBlockFault(
+        tampered((db) => updateTxBytes(db, tx.leafIndex, changed)),
+        tx.height,
+        /^txRoot /,
+      );
     });
   }
 
   test('transaction bytes that are no longer JSON', async () => {
     const tx = targetTx();
     const text = tx.bytes.toString('utf8');
-    await assertBlockFault(tampered((db) => updateTxBytes(db, tx.leafIndex, flipAt(text, text.length - 1))), tx.height, /not valid JSON/);
+    await assertBlockFault(
+      tampered((db) => updateTxBytes(db, tx.leafIndex, flipAt(text, text.length - 1))),
+      tx.height,
+      /not valid JSON/,
+    );
   });
 
   test('transaction bytes rewritten to an equivalent, non-canonical form', async () => {
@@ -364,7 +535,11 @@ describe('one byte of a stored transaction changed', () => {
     // no longer match its log, so verify must refuse them too.
     const tx = targetTx();
     const text = tx.bytes.toString('utf8');
-    await assertBlockFault(tampered((db) => updateTxBytes(db, tx.leafIndex, text.replace('{"body":', '{ "body":'))), tx.height, /canonical/);
+    await assertBlockFault(
+      tampered((db) => updateTxBytes(db, tx.leafIndex, text.replace('{"body":', '{ "body":'))),
+      tx.height,
+      /canonical/,
+    );
   });
 });
 
@@ -372,16 +547,24 @@ describe('a stored transaction status changed', () => {
   test("'ok' to a string that is no status", async () => {
     const tx = targetTx();
     assert.equal(tx.status, 'ok');
-    const dir = tampered((db) => db.prepare('UPDATE tx SET status = ? WHERE leaf_index = ?').run(flipAt(tx.status, 0), tx.leafIndex));
+    const dir = tampered((db) =>
+      db
+        .prepare('UPDATE tx SET status = ? WHERE leaf_index = ?')
+        .run(flipAt(tx.status, 0), tx.leafIndex),
+    );
     await assertBlockFault(dir, tx.height, /status/);
   });
 
   test('a denial to another well-formed denial', async () => {
-    const tx = chain.blocks.flatMap((block) => block.txs).find((row) => row.status.startsWith('denied:'));
+    const tx = chain.blocks
+      .flatMap((block) => block.txs)
+      .find((row) => row.status.startsWith('denied:'));
     assert.ok(tx !== undefined, 'the chain records a denied transaction');
     const changed = flipAt(tx.status, tx.status.length - 2);
     assert.match(changed, /^denied:[a-z0-9-]+$/);
-    const dir = tampered((db) => db.prepare('UPDATE tx SET status = ? WHERE leaf_index = ?').run(changed, tx.leafIndex));
+    const dir = tampered((db) =>
+      db.prepare('UPDATE tx SET status = ? WHERE leaf_index = ?').run(changed, tx.leafIndex),
+    );
     await assertBlockFault(dir, tx.height, /^txs\[\d+\]\.status /);
   });
 });
@@ -390,24 +573,38 @@ describe('a stored transaction row deleted', () => {
   test('from the middle of a block', async () => {
     const tx = targetTx();
     assert.ok(tx.leafIndex < targetBlock().txs[targetBlock().txs.length - 1]!.leafIndex);
-    await assertBlockFault(tampered((db) => db.prepare('DELETE FROM tx WHERE leaf_index = ?').run(tx.leafIndex)), tx.height, /leafIndex|txRoot/);
+    await assertBlockFault(
+      tampered((db) => db.prepare('DELETE FROM tx WHERE leaf_index = ?').run(tx.leafIndex)),
+      tx.height,
+      /leafIndex|txRoot/,
+    );
   });
 
   test('the last of a block', async () => {
     const last = targetBlock().txs[targetBlock().txs.length - 1]!;
-    await assertBlockFault(tampered((db) => db.prepare('DELETE FROM tx WHERE leaf_index = ?').run(last.leafIndex)), last.height, /txRoot/);
+    await assertBlockFault(
+      tampered((db) => db.prepare('DELETE FROM tx WHERE leaf_index = ?').run(last.leafIndex)),
+      last.height,
+      /txRoot/,
+    );
   });
 
   test('the last of the head block', async () => {
     const head = chain.blocks[chain.blocks.length - 1]!;
     const last = head.txs[head.txs.length - 1]!;
-    await assertBlockFault(tampered((db) => db.prepare('DELETE FROM tx WHERE leaf_index = ?').run(last.leafIndex)), head.height, /txRoot/);
+    await assertBlockFault(
+      tampered((db) => db.prepare('DELETE FROM tx WHERE leaf_index = ?').run(last.leafIndex)),
+      head.height,
+      /txRoot/,
+    );
   });
 });
 
 test('a stored transaction moved to the next block', async () => {
   const last = targetBlock().txs[targetBlock().txs.length - 1]!;
-  const dir = tampered((db) => db.prepare('UPDATE tx SET height = height + 1 WHERE leaf_index = ?').run(last.leafIndex));
+  const dir = tampered((db) =>
+    db.prepare('UPDATE tx SET height = height + 1 WHERE leaf_index = ?').run(last.leafIndex),
+  );
   await assertBlockFault(dir, last.height, /txRoot/);
 });
 
@@ -416,7 +613,10 @@ test('a stored transaction moved to the next block', async () => {
 
 test('one byte of a stored log node changed', async () => {
   const dir = tampered((db) => {
-    const [id, hash] = db.prepare('SELECT id, hash FROM log_node ORDER BY id LIMIT 1 OFFSET 7').raw().get() as [number, Buffer];
+    const [id, hash] = db
+      .prepare('SELECT id, hash FROM log_node ORDER BY id LIMIT 1 OFFSET 7')
+      .raw()
+      .get() as [number, Buffer];
     hash[hash.length - 1]! ^= 0x01;
     assert.equal(db.prepare('UPDATE log_node SET hash = ? WHERE id = ?').run(hash, id).changes, 1);
   });
@@ -424,14 +624,27 @@ test('one byte of a stored log node changed', async () => {
 });
 
 test('a stored log node deleted', async () => {
-  const dir = tampered((db) => db.prepare('DELETE FROM log_node WHERE id = (SELECT max(id) FROM log_node)').run());
+  const dir = tampered((db) =>
+    db.prepare('DELETE FROM log_node WHERE id = (SELECT max(id) FROM log_node)').run(),
+  );
   await assertStateFault(dir, /^log /);
 });
 
 describe('stored state', () => {
   test('every contract table the chain writes has rows', () => {
-    const populated = new Set(chain.stateTables.filter((table) => table.rows > 0).map((table) => table.name));
-    for (const name of ['ledger_tx', 'ledger_nonce', 'membership_org', 'membership_key', 'membership_patient', 'membership_practitioner', 'membership_proposal', 'membership_consortium']) {
+    const populated = new Set(
+      chain.stateTables.filter((table) => table.rows > 0).map((table) => table.name),
+    );
+    for (const name of [
+      'ledger_tx',
+      'ledger_nonce',
+      'membership_org',
+      'membership_key',
+      'membership_patient',
+      'membership_practitioner',
+      'membership_proposal',
+      'membership_consortium',
+    ]) {
       assert.ok(populated.has(`state_${name}`), `state_${name} has rows`);
     }
   });
@@ -443,24 +656,57 @@ describe('stored state', () => {
       const escaped = table.replace(/[^a-z0-9_]/g, '');
       await t.test(`${table}: value`, async () => {
         const dir = tampered((db) => {
-          const [key, value] = db.prepare(`SELECT key, value FROM ${name} ORDER BY key LIMIT 1 OFFSET ?`).raw().get(Math.floor(rows / 2)) as [string, string];
-          assert.equal(db.prepare(`UPDATE ${name} SET value = ? WHERE key = ?`).run(flipAt(value, stateFlipIndex(value)), key).changes, 1);
+          const [key, value] = db
+            .prepare(`SELECT key, value FROM ${name} ORDER BY key LIMIT 1 OFFSET ?`)
+            .raw()
+            .get(Math.floor(rows / 2)) as [string, string];
+          assert.equal(
+            db
+              .prepare(`UPDATE ${name} SET value = ? WHERE key = ?`)
+              .run(flipAt(value, stateFlipIndex(value)), key).changes,
+            1,
+          );
         });
-        await assertStateFault(dir, new RegExp(`^state ${escaped}\\[.+\\] differs from the replayed value`));
+        await assertStateFault(
+          dir,
+          new RegExp(`^state ${escaped}\\[.+\\] differs from the replayed value`),
+        );
       });
       await t.test(`${table}: deleted row`, async () => {
-        const dir = tampered((db) => db.prepare(`DELETE FROM ${name} WHERE key = (SELECT key FROM ${name} ORDER BY key DESC LIMIT 1)`).run());
-        await assertStateFault(dir, new RegExp(`^state ${escaped} has ${rows - 1} rows, replay has ${rows}`));
+        const dir = tampered((db) =>
+          db
+            .prepare(
+              `DELETE FROM ${name} WHERE key = (SELECT key FROM ${name} ORDER BY key DESC LIMIT 1)`,
+            )
+            .run(),
+        );
+        await assertStateFault(
+          dir,
+          new RegExp(`^state ${escaped} has ${rows - 1} rows, replay has ${rows}`),
+        );
       });
       await t.test(`${table}: inserted row`, async () => {
-        const dir = tampered((db) => db.prepare(`INSERT INTO ${name} (key, value) VALUES (?, ?)`).run('zz-inserted', '{"forged":true}'));
-        await assertStateFault(dir, new RegExp(`^state ${escaped}\\[zz-inserted\\] exists but no block wrote it`));
+        const dir = tampered((db) =>
+          db
+            .prepare(`INSERT INTO ${name} (key, value) VALUES (?, ?)`)
+            .run('zz-inserted', '{"forged":true}'),
+        );
+        await assertStateFault(
+          dir,
+          new RegExp(`^state ${escaped}\\[zz-inserted\\] exists but no block wrote it`),
+        );
       });
       await t.test(`${table}: key changed`, async () => {
         const dir = tampered((db) => {
-          const key = db.prepare(`SELECT key FROM ${name} ORDER BY key LIMIT 1`).pluck().get() as string;
+          const key = db
+            .prepare(`SELECT key FROM ${name} ORDER BY key LIMIT 1`)
+            .pluck()
+            .get() as string;
           const changed = flipAt(key, key.search(/[0-9a-z]/));
-          assert.equal(db.prepare(`UPDATE ${name} SET key = ? WHERE key = ?`).run(changed, key).changes, 1);
+          assert.equal(
+            db.prepare(`UPDATE ${name} SET key = ? WHERE key = ?`).run(changed, key).changes,
+            1,
+          );
         });
         await assertStateFault(dir, new RegExp(`^state ${escaped}`));
       });
@@ -470,7 +716,9 @@ describe('stored state', () => {
 
 describe('the state savepoint', () => {
   function savedStateHeight(dir: string): number {
-    const store = ChainStore.open(join(dir, 'chain.db'), standardExecutor().tables, { readonly: true });
+    const store = ChainStore.open(join(dir, 'chain.db'), standardExecutor().tables, {
+      readonly: true,
+    });
     try {
       return store.savedStateHeight;
     } finally {
@@ -480,7 +728,10 @@ describe('the state savepoint', () => {
 
   test('behind the head, as a crash or a running node leaves it, verifies', async () => {
     const saved = savedStateHeight(chain.liveCopy);
-    assert.ok(saved < chain.blocks.length - 1, `the live copy's state (height ${saved}) lags its head (height ${chain.blocks.length - 1})`);
+    assert.ok(
+      saved < chain.blocks.length - 1,
+      `the live copy's state (height ${saved}) lags its head (height ${chain.blocks.length - 1})`,
+    );
     assert.deepEqual(await verifyDataDir(chain.liveCopy, POOL), chain.summary);
     const result = runCli('verify', '--data', chain.liveCopy, '--no-progress');
     assert.equal(result.status, 0, result.stdout + result.stderr);
@@ -497,7 +748,13 @@ describe('the state savepoint', () => {
   ] as const) {
     test(name, async () => {
       const height = chain.blocks.length - 1 + delta;
-      const dir = tampered((db) => assert.equal(db.prepare("UPDATE meta SET value = ? WHERE key = 'state_height'").run(String(height)).changes, 1));
+      const dir = tampered((db) =>
+        assert.equal(
+          db.prepare("UPDATE meta SET value = ? WHERE key = 'state_height'").run(String(height))
+            .changes,
+          1,
+        ),
+      );
       await assertStateFault(dir, what);
     });
   }
@@ -505,7 +762,11 @@ describe('the state savepoint', () => {
 
 test('a transaction row inserted outside any block', async () => {
   const tx = targetTx();
-  const dir = tampered((db) => db.prepare('INSERT INTO tx (leaf_index, height, status, bytes) VALUES (?, ?, ?, ?)').run(1_000_000, 999_999, tx.status, tx.bytes));
+  const dir = tampered((db) =>
+    db
+      .prepare('INSERT INTO tx (leaf_index, height, status, bytes) VALUES (?, ?, ?, ?)')
+      .run(1_000_000, 999_999, tx.status, tx.bytes),
+  );
   await assertStateFault(dir, /transactions/);
 });
 
@@ -515,7 +776,9 @@ test('a transaction row inserted outside any block', async () => {
 describe('the CLI names the fault and exits 2', () => {
   test('a block fault: FAILED: height H', () => {
     const { height, header } = targetBlock();
-    const dir = tampered((db) => updateHeader(db, height, flipAt(header, flipIndexIn(header, 'sig'))));
+    const dir = tampered((db) =>
+      updateHeader(db, height, flipAt(header, flipIndexIn(header, 'sig'))),
+    );
     const result = runCli('verify', '--data', dir, '--no-progress');
     rmSync(dir, { recursive: true, force: true });
     assert.equal(result.status, 2, result.stdout + result.stderr);
@@ -523,11 +786,18 @@ describe('the CLI names the fault and exits 2', () => {
   });
 
   test('a state fault: FAILED: state', () => {
-    const dir = tampered((db) => db.prepare('INSERT INTO state_membership_patient (key, value) VALUES (?, ?)').run('patient-forged', '{}'));
+    const dir = tampered((db) =>
+      db
+        .prepare('INSERT INTO state_membership_patient (key, value) VALUES (?, ?)')
+        .run('patient-forged', '{}'),
+    );
     const result = runCli('verify', '--data', dir, '--no-progress');
     rmSync(dir, { recursive: true, force: true });
     assert.equal(result.status, 2, result.stdout + result.stderr);
-    assert.match(result.stdout, /^FAILED: state membership_patient\[patient-forged\] exists but no block wrote it/);
+    assert.match(
+      result.stdout,
+      /^FAILED: state membership_patient\[patient-forged\] exists but no block wrote it/,
+    );
   });
 });
 
@@ -543,7 +813,11 @@ describe('an exported chain with one byte flipped', () => {
     const bytes = readFileSync(file);
     lineStarts = [0];
     bytes.forEach((byte, i) => byte === 0x0a && i + 1 < bytes.length && lineStarts.push(i + 1));
-    assert.equal(lineStarts.length, chain.blocks.length + 1, 'a preamble line and one line per block');
+    assert.equal(
+      lineStarts.length,
+      chain.blocks.length + 1,
+      'a preamble line and one line per block',
+    );
   });
 
   /** Height of the block whose line holds byte `offset` (its trailing newline included). */
@@ -601,11 +875,15 @@ describe('an exported chain with one byte flipped', () => {
     }
     for (const offset of offsets) {
       const fault = await exportFault(flippedCopy(offset));
-      assert.equal(fault.height, heightAt(offset), `seed ${seed}, offset ${offset}: ${fault.message}`);
+      assert.equal(
+        fault.height,
+        heightAt(offset),
+        `seed ${seed}, offset ${offset}: ${fault.message}`,
+      );
     }
   });
 
-  test("a changed block count in the preamble", async () => {
+  test('a changed block count in the preamble', async () => {
     const text = readFileSync(file, 'utf8');
     const fault = await exportFault(flippedCopy(flipIndexIn(text, 'blocks')));
     assert.match(fault.message, /blocks/);

@@ -16,17 +16,34 @@ export const SCREENSHOT_DIR = join(process.cwd(), 'tmp', 'web-app-screenshots');
 
 /** Headless Chromium without the background connections this closed network refuses. */
 export async function launchChromium(): Promise<Browser> {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: the test command installs Debian's chromium package`);
+  assert.ok(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: the test command installs Debian's chromium package`,
+  );
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
 export type WebRole = 'patient' | 'clinician' | 'privacy officer';
 
 /** Signs `username` in at `origin` as `role`, through the app's button and the node's login page; resolves on the app's first view. */
-export async function signIn(page: Page, origin: string, role: WebRole, username: string, hash = ''): Promise<void> {
+export async function signIn(
+  page: Page,
+  origin: string,
+  role: WebRole,
+  username: string,
+  hash = '',
+): Promise<void> {
   await page.goto(`${origin}/${hash}`);
   await page.getByRole('button', { name: new RegExp(`^Sign in as a ${role}`) }).click();
   await page.waitForURL(/\/auth\/authorize/);
@@ -41,6 +58,18 @@ export async function checkView(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
   const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).slice(0, 3).join('; ')})`), [], `accessibility of ${name}`);
+  const serious = results.violations.filter(
+    (violation) => violation.impact === 'serious' || violation.impact === 'critical',
+  );
+  assert.deepEqual(
+    serious.map(
+      (violation) =>
+        `${violation.id}: ${violation.help} (${violation.nodes
+          .map((node) => node.target.join(' '))
+          .slice(0, 3)
+          .join('; ')})`,
+    ),
+    [],
+    `accessibility of ${name}`,
+  );
 }

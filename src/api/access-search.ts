@@ -37,38 +37,58 @@ export interface AccessHit {
 }
 
 /** Registers the route, for auditors and system clients of member organisations. */
-export function registerAccessSearch(app: FastifyInstance, node: NodeFacade, auth: AuthServer | undefined): void {
-  app.get<{ Querystring: Record<string, unknown> }>('/ledger/accesses', { onRequest: ledgerGuard(node, auth, 'audit') }, async (request) => {
-    const query = accessQuery(request.query);
-    const { hits, scanned } = await scan(node, query);
-    return { hits: hits.slice(0, query.limit), scanned, truncated: hits.length > query.limit };
-  });
+export function registerAccessSearch(
+  app: FastifyInstance,
+  node: NodeFacade,
+  auth: AuthServer | undefined,
+): void {
+  app.get<{ Querystring: Record<string, unknown> }>(
+    '/ledger/accesses',
+    { onRequest: ledgerGuard(node, auth, 'audit') },
+    async (request) => {
+      const query = accessQuery(request.query);
+      const { hits, scanned } = await scan(node, query);
+      return { hits: hits.slice(0, query.limit), scanned, truncated: hits.length > query.limit };
+    },
+  );
 }
 
 function accessQuery(query: Record<string, unknown>): AccessQuery {
   const text = (name: string, pattern: RegExp): string | undefined => {
     const value = query[name];
     if (value === undefined || value === '') return undefined;
-    if (typeof value !== 'string' || !pattern.test(value)) throw new ApiError(400, 'bad-request', `${name} is malformed`);
+    if (typeof value !== 'string' || !pattern.test(value))
+      throw new ApiError(400, 'bad-request', `${name} is malformed`);
     return value;
   };
   const time = (name: string, fallback: number): number => {
     const value = text(name, /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/);
     const parsed = value === undefined ? fallback : Date.parse(value);
-    if (Number.isNaN(parsed)) throw new ApiError(400, 'bad-request', `${name} must be a date or a UTC instant`);
+    if (Number.isNaN(parsed))
+      throw new ApiError(400, 'bad-request', `${name} must be a date or a UTC instant`);
     return parsed;
   };
   const outcome = text('outcome', /^(permit|deny)$/) as AccessQuery['outcome'];
   const limit = Number(text('limit', /^[1-9][0-9]{0,3}$/) ?? ACCESS_SEARCH_LIMIT_MAX);
-  return { user: text('user', /^[A-Za-z0-9._-]{1,64}$/), since: time('since', 0), until: time('until', Number.MAX_SAFE_INTEGER), outcome, purpose: text('purpose', /^[A-Z]{2,16}$/), limit: Math.min(limit, ACCESS_SEARCH_LIMIT_MAX) };
+  return {
+    user: text('user', /^[A-Za-z0-9._-]{1,64}$/),
+    since: time('since', 0),
+    until: time('until', Number.MAX_SAFE_INTEGER),
+    outcome,
+    purpose: text('purpose', /^[A-Z]{2,16}$/),
+    limit: Math.min(limit, ACCESS_SEARCH_LIMIT_MAX),
+  };
 }
 
 function matches(entry: AuditEntry, query: AccessQuery): boolean {
-  return ACCESS_KINDS.includes(entry.kind)
-    && (query.user === undefined || entry.actor.subject === query.user)
-    && entry.time >= query.since && entry.time < query.until
-    && (query.outcome === undefined || entry.outcome === query.outcome)
-    && (query.purpose === undefined || entry.purpose === query.purpose);
+  return (
+    ACCESS_KINDS.includes(entry.kind) &&
+    (query.user === undefined || entry.actor.subject === query.user) &&
+    entry.time >= query.since &&
+    entry.time < query.until &&
+    (query.outcome === undefined || entry.outcome === query.outcome) &&
+    (query.purpose === undefined || entry.purpose === query.purpose)
+  );
 }
 
 /** The newest `limit` hits of `hits` (sorted in place), so a broad search holds a bounded number in memory. */
@@ -77,7 +97,10 @@ function newest(hits: AccessHit[], limit: number): AccessHit[] {
 }
 
 /** The newest matching entries (one more than `limit`, to tell a truncated answer), and how many entries were read. */
-async function scan(node: NodeFacade, query: AccessQuery): Promise<{ hits: AccessHit[]; scanned: number }> {
+async function scan(
+  node: NodeFacade,
+  query: AccessQuery,
+): Promise<{ hits: AccessHit[]; scanned: number }> {
   const keys = node.ledger.stateKeys(AUDIT_ENTRY_TABLE);
   let hits: AccessHit[] = [];
   for (let at = 0; at < keys.length; at += SLICE) {
@@ -86,7 +109,12 @@ async function scan(node: NodeFacade, query: AccessQuery): Promise<{ hits: Acces
       const entry = AUDIT_ENTRIES.get(node.ledger.state, key);
       if (entry === undefined || !matches(entry, query)) continue;
       const patient = key.slice(0, key.lastIndexOf('|'));
-      hits.push({ patient, patientRef: `Patient/${fhirPatientOf(node, patient)}`, entry, record: entry.recordId === null ? null : (fhirReferenceOf(node, entry.recordId) ?? null) });
+      hits.push({
+        patient,
+        patientRef: `Patient/${fhirPatientOf(node, patient)}`,
+        entry,
+        record: entry.recordId === null ? null : (fhirReferenceOf(node, entry.recordId) ?? null),
+      });
     }
     if (hits.length > 4 * query.limit) hits = newest(hits, query.limit + 1);
   }

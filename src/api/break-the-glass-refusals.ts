@@ -37,7 +37,8 @@ const WORDS: Readonly<Record<Refusal, string | null>> = {
   'denied:no-agreement': null,
   'denied:no-consent': null,
   'denied:no-such-agreement': null,
-  'denied:no-such-break-the-glass': 'no granted break-the-glass event of this organisation has that id',
+  'denied:no-such-break-the-glass':
+    'no granted break-the-glass event of this organisation has that id',
   'denied:no-such-grant': null,
   'denied:no-such-grantee': null,
   'denied:no-such-patient': 'the ledger knows no such patient',
@@ -80,7 +81,8 @@ const WORDS: Readonly<Record<Refusal, string | null>> = {
   'denied:too-many-envelopes': null,
   'denied:too-many-grants': null,
   'denied:too-many-restrictions': null,
-  'denied:unknown-principal': 'you are not registered on the ledger as a practitioner of this organisation',
+  'denied:unknown-principal':
+    'you are not registered on the ledger as a practitioner of this organisation',
   'denied:version-conflict': null,
   'invalid:bad-body': 'the request was malformed',
   'invalid:bad-signature': null,

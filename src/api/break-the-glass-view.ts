@@ -4,7 +4,15 @@
  * own from any organisation. The sealed reason and review note are opened for that reader, the
  * organisation or the patient, whose keys they are sealed to; what cannot be opened is null.
  */
-import { AUDIT_ENTRIES, auditCount, auditKey, BTG_TABLE, BREAK_THE_GLASS, type AuditEntry, type BreakTheGlassRow } from '../contracts/index.js';
+import {
+  AUDIT_ENTRIES,
+  auditCount,
+  auditKey,
+  BTG_TABLE,
+  BREAK_THE_GLASS,
+  type AuditEntry,
+  type BreakTheGlassRow,
+} from '../contracts/index.js';
 import { type NodeFacade, type NoteReader } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import type { AccessGrant } from './auth/index.js';
@@ -37,17 +45,29 @@ export function eventReaderOf(node: NodeFacade, grant: AccessGrant): NoteReader 
   const { kind, org } = grant.principal;
   if (kind === 'auditor' && org === node.config.orgId) return { kind: 'organisation' };
   if (kind === 'patient') return { kind: 'patient', patientId: homePatientOf(node, grant) };
-  throw new ApiError(403, 'forbidden', 'break-the-glass events are for this organisation\'s auditors and for the patient they concern');
+  throw new ApiError(
+    403,
+    'forbidden',
+    "break-the-glass events are for this organisation's auditors and for the patient they concern",
+  );
 }
 
 /** The event `btgId` when `reader` may see it; undefined (a 404 to the caller) otherwise, so ids cannot be probed. */
-export function eventFor(node: NodeFacade, reader: NoteReader, btgId: string): BreakTheGlassRow | undefined {
+export function eventFor(
+  node: NodeFacade,
+  reader: NoteReader,
+  btgId: string,
+): BreakTheGlassRow | undefined {
   const row = BREAK_THE_GLASS.get(node.ledger.state, btgId);
   return row !== undefined && concerns(node, reader, row) ? row : undefined;
 }
 
 /** The events `reader` may see with `status`, oldest first. */
-export function eventsFor(node: NodeFacade, reader: NoteReader, status: BreakTheGlassStatus): BreakTheGlassRow[] {
+export function eventsFor(
+  node: NodeFacade,
+  reader: NoteReader,
+  status: BreakTheGlassStatus,
+): BreakTheGlassRow[] {
   return node.ledger
     .stateKeys(BTG_TABLE)
     .map((btgId) => BREAK_THE_GLASS.get(node.ledger.state, btgId)!)
@@ -56,7 +76,9 @@ export function eventsFor(node: NodeFacade, reader: NoteReader, status: BreakThe
 }
 
 function concerns(node: NodeFacade, reader: NoteReader, row: BreakTheGlassRow): boolean {
-  return reader.kind === 'organisation' ? row.org === node.config.orgId : row.patientId === reader.patientId;
+  return reader.kind === 'organisation'
+    ? row.org === node.config.orgId
+    : row.patientId === reader.patientId;
 }
 
 function hasStatus(row: BreakTheGlassRow, status: BreakTheGlassStatus): boolean {
@@ -65,22 +87,44 @@ function hasStatus(row: BreakTheGlassRow, status: BreakTheGlassStatus): boolean 
 }
 
 /** `row` as served to `reader`, its reason and note opened for them (null when they cannot be). */
-export async function itemOf(node: NodeFacade, reader: NoteReader, row: BreakTheGlassRow): Promise<BreakTheGlassItem> {
-  const texts = await node.breakTheGlass.texts(row.btgId, reader).catch(() => ({ reason: null, reviewNote: null }));
-  const review = row.review === null ? null : { justified: row.review.justified, at: row.review.at };
+export async function itemOf(
+  node: NodeFacade,
+  reader: NoteReader,
+  row: BreakTheGlassRow,
+): Promise<BreakTheGlassItem> {
+  const texts = await node.breakTheGlass
+    .texts(row.btgId, reader)
+    .catch(() => ({ reason: null, reviewNote: null }));
+  const review =
+    row.review === null ? null : { justified: row.review.justified, at: row.review.at };
   const { btgId, patientId, practitionerId, org, purpose, outcome, denial, start, end } = row;
-  return { btgId, patient: patientId, practitionerId, org, purpose, outcome, denial, start, end, review, reason: texts.reason, reviewNote: texts.reviewNote };
+  return {
+    btgId,
+    patient: patientId,
+    practitionerId,
+    org,
+    purpose,
+    outcome,
+    denial,
+    start,
+    end,
+    review,
+    reason: texts.reason,
+    reviewNote: texts.reviewNote,
+  };
 }
 
 /** What the practitioner did in the patient's trail while the glass was broken: their entries in [start, end], the event's own aside. */
 export function readsDuring(node: NodeFacade, row: BreakTheGlassRow): TrailItem[] {
-  const entryAt = (seq: number) => AUDIT_ENTRIES.get(node.ledger.state, auditKey(row.patientId, seq))!;
+  const entryAt = (seq: number) =>
+    AUDIT_ENTRIES.get(node.ledger.state, auditKey(row.patientId, seq))!;
   const count = auditCount(node.ledger.state, row.patientId);
   const items: TrailItem[] = [];
   for (let seq = firstAtOrAfter(entryAt, count, row.start); seq <= count; seq++) {
     const entry = entryAt(seq);
     if (entry.time > row.end) break;
-    if (byDuring(entry, row)) items.push(trailItemOf(node, { entry, proof: node.ledger.inclusionProof(entry.txId) }));
+    if (byDuring(entry, row))
+      items.push(trailItemOf(node, { entry, proof: node.ledger.inclusionProof(entry.txId) }));
   }
   return items;
 }
@@ -99,5 +143,10 @@ function firstAtOrAfter(entryAt: (seq: number) => AuditEntry, count: number, tim
 
 function byDuring(entry: AuditEntry, row: BreakTheGlassRow): boolean {
   const { role, subject, org } = entry.actor;
-  return role === 'practitioner' && subject === row.practitionerId && org === row.org && entry.txId !== row.btgId;
+  return (
+    role === 'practitioner' &&
+    subject === row.practitionerId &&
+    org === row.org &&
+    entry.txId !== row.btgId
+  );
 }

@@ -9,24 +9,58 @@ const HUGE_BODY = 'x'.repeat(15 * 1024 * 1024);
 
 test('an unauthenticated request is refused with 401 before its body is read or parsed', async (t) => {
   const { app, parsedBodies } = await serveFhir(t);
-  for (const [method, url] of [['POST', '/fhir'], ['POST', '/fhir/Observation'], ['PUT', '/fhir/Observation/abc'], ['DELETE', '/fhir/Observation/abc'], ['GET', '/fhir/Observation/abc']] as const) {
-    const refused = await app.inject({ method, url, headers: { 'content-type': 'application/fhir+json' }, ...(method === 'GET' || method === 'DELETE' ? {} : { payload: HUGE_BODY }) });
+  for (const [method, url] of [
+    ['POST', '/fhir'],
+    ['POST', '/fhir/Observation'],
+    ['PUT', '/fhir/Observation/abc'],
+    ['DELETE', '/fhir/Observation/abc'],
+    ['GET', '/fhir/Observation/abc'],
+  ] as const) {
+    const refused = await app.inject({
+      method,
+      url,
+      headers: { 'content-type': 'application/fhir+json' },
+      ...(method === 'GET' || method === 'DELETE' ? {} : { payload: HUGE_BODY }),
+    });
     outcome(refused, 401, 'login');
-    assert.equal(refused.headers['www-authenticate'] ?? 'challenge-less test auth', 'challenge-less test auth');
+    assert.equal(
+      refused.headers['www-authenticate'] ?? 'challenge-less test auth',
+      'challenge-less test auth',
+    );
   }
-  outcome(await app.inject(fhirJson('POST', '/fhir', HUGE_BODY, { authorization: 'Bearer nobody' })), 401, 'login');
+  outcome(
+    await app.inject(fhirJson('POST', '/fhir', HUGE_BODY, { authorization: 'Bearer nobody' })),
+    401,
+    'login',
+  );
   assert.equal(parsedBodies(), 0, 'no body was parsed for a caller without a valid token');
-  outcome(await app.inject(fhirJson('POST', '/fhir', '{"resourceType":"Bundle"')), 400, 'structure');
-  assert.equal(parsedBodies(), 1, 'an authenticated caller\'s body is parsed');
-  assert.equal((await app.inject('/fhir/metadata')).statusCode, 200, 'the CapabilityStatement stays public');
+  outcome(
+    await app.inject(fhirJson('POST', '/fhir', '{"resourceType":"Bundle"')),
+    400,
+    'structure',
+  );
+  assert.equal(parsedBodies(), 1, "an authenticated caller's body is parsed");
+  assert.equal(
+    (await app.inject('/fhir/metadata')).statusCode,
+    200,
+    'the CapabilityStatement stays public',
+  );
 });
 
-const observation = (patientId: string): JsonObject => ({ resourceType: 'Observation', status: 'final', code: { text: 'Heart rate' }, subject: { reference: `Patient/${patientId}` } });
+const observation = (patientId: string): JsonObject => ({
+  resourceType: 'Observation',
+  status: 'final',
+  code: { text: 'Heart rate' },
+  subject: { reference: `Patient/${patientId}` },
+});
 
 test('a batch with malformed entries answers 200; each malformed entry has its own 400 OperationOutcome and the others run', async (t) => {
   const { app } = await serveFhir(t);
   const patientId = await createPatient(app);
-  const good = { resource: observation(patientId), request: { method: 'POST', url: 'Observation' } };
+  const good = {
+    resource: observation(patientId),
+    request: { method: 'POST', url: 'Observation' },
+  };
   const entry = [
     good,
     { resource: observation(patientId) },
@@ -35,36 +69,72 @@ test('a batch with malformed entries answers 200; each malformed entry has its o
     { resource: observation(patientId), request: { method: 'constructor', url: 'Observation' } },
     'not an entry',
     { resource: observation(patientId), request: { method: 'PUT', url: 'Observation?code=x' } },
-    { resource: { ...observation(patientId), subject: { reference: 'Patient?bogus=1' } }, request: { method: 'POST', url: 'Observation' } },
+    {
+      resource: { ...observation(patientId), subject: { reference: 'Patient?bogus=1' } },
+      request: { method: 'POST', url: 'Observation' },
+    },
     good,
   ];
-  const response = await app.inject(fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'batch', entry }));
+  const response = await app.inject(
+    fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'batch', entry }),
+  );
   assert.equal(response.statusCode, 200, response.body.slice(0, 500));
-  const entries = (response.json() as JsonObject)['entry'] as { response: { status: string; outcome?: JsonObject } }[];
-  assert.deepEqual(entries.map((item) => item.response.status.split(' ')[0]), ['201', '400', '400', '400', '400', '400', '400', '400', '201']);
+  const entries = (response.json() as JsonObject)['entry'] as {
+    response: { status: string; outcome?: JsonObject };
+  }[];
+  assert.deepEqual(
+    entries.map((item) => item.response.status.split(' ')[0]),
+    ['201', '400', '400', '400', '400', '400', '400', '400', '201'],
+  );
   for (const [index, item] of entries.entries()) {
     if (item.response.outcome === undefined) continue;
     const issue = (item.response.outcome['issue'] as JsonObject[])[0]!;
-    assert.match(String((issue['expression'] as string[])[0]), new RegExp(`^Bundle\\.entry\\[${index}\\]`), 'each outcome names its own entry');
+    assert.match(
+      String((issue['expression'] as string[])[0]),
+      new RegExp(`^Bundle\\.entry\\[${index}\\]`),
+      'each outcome names its own entry',
+    );
   }
 });
 
 test('a transaction with one malformed entry is a 400 naming that entry, and writes nothing', async (t) => {
   const { node, app } = await serveFhir(t);
   const patientId = await createPatient(app);
-  const good = { resource: observation(patientId), request: { method: 'POST', url: 'Observation' } };
+  const good = {
+    resource: observation(patientId),
+    request: { method: 'POST', url: 'Observation' },
+  };
   const malformed: [entry: unknown, code: string][] = [
     [{ resource: observation(patientId) }, 'required'],
     [{ resource: [1], request: { method: 'POST', url: 'Observation' } }, 'structure'],
-    [{ resource: observation(patientId), request: { method: 'toString', url: 'Observation' } }, 'value'],
+    [
+      { resource: observation(patientId), request: { method: 'toString', url: 'Observation' } },
+      'value',
+    ],
     [null, 'structure'],
     [{ request: { method: 'DELETE', url: 'Observation?code=x' } }, 'not-supported'],
-    [{ resource: observation(patientId), request: { method: 'PUT', url: 'Observation?code=x' } }, 'not-supported'],
+    [
+      { resource: observation(patientId), request: { method: 'PUT', url: 'Observation?code=x' } },
+      'not-supported',
+    ],
   ];
   for (const [bad, code] of malformed) {
     const height = node.head().height;
-    const refused = outcome(await app.inject(fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'transaction', entry: [good, good, good, bad, good] })), 400, code);
-    assert.match(String(((refused['issue'] as JsonObject[])[0]!['expression'] as string[])[0]), /^Bundle\.entry\[3\]/);
+    const refused = outcome(
+      await app.inject(
+        fhirJson('POST', '/fhir', {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [good, good, good, bad, good],
+        }),
+      ),
+      400,
+      code,
+    );
+    assert.match(
+      String(((refused['issue'] as JsonObject[])[0]!['expression'] as string[])[0]),
+      /^Bundle\.entry\[3\]/,
+    );
     await new Promise((resolve) => setTimeout(resolve, 30));
     assert.equal(node.head().height, height, 'nothing reached the ledger');
   }
@@ -77,14 +147,29 @@ test('an update may not move a record to another patient: 422 business-rule, not
   const created = await app.inject(fhirJson('POST', '/fhir/Observation', observation(first)));
   assert.equal(created.statusCode, 201, created.body);
   const id = String((created.json() as JsonObject)['id']);
-  const moved = outcome(await app.inject(fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(second), id })), 422, 'business-rule');
+  const moved = outcome(
+    await app.inject(fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(second), id })),
+    422,
+    'business-rule',
+  );
   assert.ok(!JSON.stringify(moved).includes(second), 'the outcome does not quote the patient');
   const recordId = node.pseudonyms.recordIdOf('Observation', id)!;
   assert.equal(node.records.record(recordId)!.latestVersion, 1);
-  const inBundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...observation(second), id }, request: { method: 'PUT', url: `Observation/${id}` } }] };
+  const inBundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        resource: { ...observation(second), id },
+        request: { method: 'PUT', url: `Observation/${id}` },
+      },
+    ],
+  };
   outcome(await app.inject(fhirJson('POST', '/fhir', inBundle)), 422, 'business-rule');
   assert.equal(node.records.record(recordId)!.latestVersion, 1);
-  const kept = await app.inject(fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(first), id, status: 'amended' }));
+  const kept = await app.inject(
+    fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(first), id, status: 'amended' }),
+  );
   assert.equal(kept.statusCode, 200, 'an update for the same patient goes through');
 });
 
@@ -93,11 +178,31 @@ test('of two concurrent updates with the same If-Match, the loser gets 412 Preco
   const patientId = await createPatient(app);
   const created = await app.inject(fhirJson('POST', '/fhir/Observation', observation(patientId)));
   const id = String((created.json() as JsonObject)['id']);
-  const put = (status: string) => app.inject(fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(patientId), id, status }, { 'if-match': 'W/"1"' }));
+  const put = (status: string) =>
+    app.inject(
+      fhirJson(
+        'PUT',
+        `/fhir/Observation/${id}`,
+        { ...observation(patientId), id, status },
+        { 'if-match': 'W/"1"' },
+      ),
+    );
   const answers = await Promise.all([put('amended'), put('corrected')]);
-  assert.deepEqual(answers.map((answer) => answer.statusCode).sort(), [200, 412], answers.map((answer) => answer.body.slice(0, 300)).join('\n'));
-  outcome(answers.find((answer) => answer.statusCode === 412)!, 412, 'conflict');
-  assert.deepEqual(blobFiles(node).sort(), [...anchorsInState(node.store)].map(([hash]) => hash).sort(), 'the losing write\'s ciphertext was deleted with its refusal');
+  assert.deepEqual(
+    answers.map((answer) => answer.statusCode).sort(),
+    [200, 412],
+    answers.map((answer) => answer.body.slice(0, 300)).join('\n'),
+  );
+  outcome(
+    answers.find((answer) => answer.statusCode === 412)!,
+    412,
+    'conflict',
+  );
+  assert.deepEqual(
+    blobFiles(node).sort(),
+    [...anchorsInState(node.store)].map(([hash]) => hash).sort(),
+    "the losing write's ciphertext was deleted with its refusal",
+  );
 });
 
 /** Every blob in the node's blob store. */
@@ -110,16 +215,39 @@ test('a transaction Bundle that cannot fit one ledger transaction is refused wit
   const patientId = await createPatient(app);
   const blobsBefore = blobFiles(node).length;
   const height = node.head().height;
-  const post = (resource: JsonObject) => ({ resource, request: { method: 'POST', url: 'Observation' } });
-  const label = (i: number) => ({ system: `http://example.org/a-long-security-label-system-${'x'.repeat(200)}`, code: `label-${i}` });
+  const post = (resource: JsonObject) => ({
+    resource,
+    request: { method: 'POST', url: 'Observation' },
+  });
+  const label = (i: number) => ({
+    system: `http://example.org/a-long-security-label-system-${'x'.repeat(200)}`,
+    code: `label-${i}`,
+  });
   const tooMany = Array.from({ length: 10_000 }, () => post(observation(patientId)));
-  const tooBig = Array.from({ length: 1_000 }, () => post({ ...observation(patientId), meta: { security: [1, 2, 3, 4].map(label) } }));
+  const tooBig = Array.from({ length: 1_000 }, () =>
+    post({ ...observation(patientId), meta: { security: [1, 2, 3, 4].map(label) } }),
+  );
   for (const entry of [tooMany, tooMany.slice(0, 1_001), tooBig]) {
     const started = performance.now();
-    outcome(await app.inject(fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'transaction', entry })), 413, 'too-costly');
-    assert.ok(performance.now() - started < 5_000, `refused in ${Math.round(performance.now() - started)} ms`);
+    outcome(
+      await app.inject(
+        fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'transaction', entry }),
+      ),
+      413,
+      'too-costly',
+    );
+    assert.ok(
+      performance.now() - started < 5_000,
+      `refused in ${Math.round(performance.now() - started)} ms`,
+    );
   }
-  outcome(await app.inject(fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'batch', entry: tooMany })), 413, 'too-costly');
+  outcome(
+    await app.inject(
+      fhirJson('POST', '/fhir', { resourceType: 'Bundle', type: 'batch', entry: tooMany }),
+    ),
+    413,
+    'too-costly',
+  );
   await new Promise((resolve) => setTimeout(resolve, 30));
   assert.equal(blobFiles(node).length, blobsBefore, 'no ciphertext was stored');
   assert.equal(node.head().height, height, 'nothing reached the ledger');

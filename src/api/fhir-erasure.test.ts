@@ -18,28 +18,59 @@ function outcome(answer: Answer, status: number): string {
 test('$erase: the patient erases their own record and follows its receipts; nobody else erases it, nor learns of it', async (t) => {
   const { app, node, as } = await serveCharts(t);
   const url = '/fhir/Observation/hba1c-1';
-  assert.equal(outcome(await send(app, 'GET', `${url}/$erasure`, as.patient), 404), 'not-found', 'not erased yet');
+  assert.equal(
+    outcome(await send(app, 'GET', `${url}/$erasure`, as.patient), 404),
+    'not-found',
+    'not erased yet',
+  );
   for (const who of ['doctor', 'other', 'auditor', 'system'] as const) {
-    assert.equal(outcome(await send(app, 'POST', `${url}/$erase`, as[who]), 404), 'not-found', `${who} may not erase it, and is not told it exists`);
+    assert.equal(
+      outcome(await send(app, 'POST', `${url}/$erase`, as[who]), 404),
+      'not-found',
+      `${who} may not erase it, and is not told it exists`,
+    );
   }
   outcome(await send(app, 'POST', `${url}/$erase`, as.none), 401);
-  assert.equal(outcome(await send(app, 'POST', '/fhir/Observation/hba1c-2/$erase', as.patient), 404), 'not-found', 'another patient\'s record');
-  assert.equal((await send(app, 'GET', url, as.patient)).status, 200, 'nothing refused changed anything');
+  assert.equal(
+    outcome(await send(app, 'POST', '/fhir/Observation/hba1c-2/$erase', as.patient), 404),
+    'not-found',
+    "another patient's record",
+  );
+  assert.equal(
+    (await send(app, 'GET', url, as.patient)).status,
+    200,
+    'nothing refused changed anything',
+  );
 
   const erased = await send(app, 'POST', `${url}/$erase`, as.patient);
   assert.equal(erased.status, 200, JSON.stringify(erased.body));
   assert.equal(partsNamed(erased, 'requestedBy')[0]!.valueString, 'patient');
   assert.ok(partsNamed(erased, 'requestedAt')[0]!.valueInstant);
   outcome(await send(app, 'GET', url, as.patient), 410);
-  assert.equal(outcome(await send(app, 'POST', `${url}/$erase`, as.patient), 410), 'deleted', 'erased once');
+  assert.equal(
+    outcome(await send(app, 'POST', `${url}/$erase`, as.patient), 410),
+    'deleted',
+    'erased once',
+  );
 
   // This node confirms deleting the ciphertext as the erasure's block commits.
-  for (const deadline = Date.now() + 10_000; partsNamed(await send(app, 'GET', `${url}/$erasure`, as.patient), 'confirmed').length === 0; await new Promise((resolve) => setTimeout(resolve, 20))) {
+  for (
+    const deadline = Date.now() + 10_000;
+    partsNamed(await send(app, 'GET', `${url}/$erasure`, as.patient), 'confirmed').length === 0;
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  ) {
     assert.ok(Date.now() < deadline, 'the node confirms its deletion');
   }
   const receipts = await send(app, 'GET', `${url}/$erasure`, as.patient);
-  assert.deepEqual(partsNamed(receipts, 'confirmed').map((part) => part.part![0]!.valueString), [node.config.orgId]);
+  assert.deepEqual(
+    partsNamed(receipts, 'confirmed').map((part) => part.part![0]!.valueString),
+    [node.config.orgId],
+  );
   assert.deepEqual(partsNamed(receipts, 'awaiting'), []);
-  assert.equal((await send(app, 'GET', `${url}/$erasure`, as.auditor)).status, 200, 'the privacy officer tracks erasures');
+  assert.equal(
+    (await send(app, 'GET', `${url}/$erasure`, as.auditor)).status,
+    200,
+    'the privacy officer tracks erasures',
+  );
   outcome(await send(app, 'GET', `${url}/$erasure`, as.other), 404);
 });

@@ -13,16 +13,29 @@ import { FHIR_RATE_LIMIT_USERS_MAX, type FhirRateLimit } from '../ledger/index.j
  * FhirError 429 'throttled' with Retry-After (whole seconds) when the bucket is empty; what
  * `auth` throws (a 401) first, so unauthenticated requests never touch a user's budget.
  */
-export function rateLimitedAuth(auth: FhirAuth, limit: FhirRateLimit, clock: () => number = Date.now): FhirAuth {
+export function rateLimitedAuth(
+  auth: FhirAuth,
+  limit: FhirRateLimit,
+  clock: () => number = Date.now,
+): FhirAuth {
   if (!(limit.perSecond > 0)) throw new RangeError('limit.perSecond must be positive');
-  const limiter = new TokenBucketLimiter({ capacity: limit.capacity, intervalMs: (limit.capacity / limit.perSecond) * 1000, maxKeys: FHIR_RATE_LIMIT_USERS_MAX, clock });
+  const limiter = new TokenBucketLimiter({
+    capacity: limit.capacity,
+    intervalMs: (limit.capacity / limit.perSecond) * 1000,
+    maxKeys: FHIR_RATE_LIMIT_USERS_MAX,
+    clock,
+  });
   const limited: FhirAuth = {
     async authenticate(request) {
       const caller = await auth.authenticate(request);
       const { kind, id, org } = caller.principal;
       const decision = limiter.take(`${org}/${kind}/${id}`);
       if (!decision.allowed) {
-        const issue = { severity: 'error' as const, code: 'throttled' as const, diagnostics: `too many requests for this user; retry after ${decision.retryAfterSeconds} s` };
+        const issue = {
+          severity: 'error' as const,
+          code: 'throttled' as const,
+          diagnostics: `too many requests for this user; retry after ${decision.retryAfterSeconds} s`,
+        };
         throw new FhirError(429, [issue], { 'Retry-After': String(decision.retryAfterSeconds) });
       }
       return caller;

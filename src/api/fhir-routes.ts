@@ -6,7 +6,24 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CODE_PATTERN, type Principal } from '../contracts/index.js';
-import { capabilityStatement, defaultPurpose, etagOf, etagVersion, failureEntry, FhirError, FhirService, isResourceTypeName, operationOutcome, proofParameters, searchPage, type HistoryEntry, type SearchCaller, type SearchFailure, type ServedVersion, type TypeHandler } from '../fhir/index.js';
+import {
+  capabilityStatement,
+  defaultPurpose,
+  etagOf,
+  etagVersion,
+  failureEntry,
+  FhirError,
+  FhirService,
+  isResourceTypeName,
+  operationOutcome,
+  proofParameters,
+  searchPage,
+  type HistoryEntry,
+  type SearchCaller,
+  type SearchFailure,
+  type ServedVersion,
+  type TypeHandler,
+} from '../fhir/index.js';
 import { storageError, type RecordLedger } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
@@ -14,7 +31,11 @@ import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
 import { registerErasureOperations } from './fhir-erasure.js';
 import { jsonBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
-import { FHIR_RATE_LIMIT_DEFAULT, HTTP_BODY_BYTES_MAX, type FhirRateLimit } from '../ledger/index.js';
+import {
+  FHIR_RATE_LIMIT_DEFAULT,
+  HTTP_BODY_BYTES_MAX,
+  type FhirRateLimit,
+} from '../ledger/index.js';
 
 /** A FHIR interaction, as scopes name them (SMART v2: c, r, u, d, s). */
 export type FhirInteraction = 'create' | 'read' | 'update' | 'delete' | 'search';
@@ -47,7 +68,12 @@ export interface FhirRouteOptions {
  * Refusing plain HTTP from off this machine is buildServer's (transport-guard.ts), for every
  * prefix at once: an app that mounts these routes by itself must add that guard too.
  */
-export function registerFhirRoutes(app: FastifyInstance, node: NodeFacade, authenticator: FhirAuth, options: FhirRouteOptions = {}): void {
+export function registerFhirRoutes(
+  app: FastifyInstance,
+  node: NodeFacade,
+  authenticator: FhirAuth,
+  options: FhirRouteOptions = {},
+): void {
   const auth = rateLimitedAuth(authenticator, options.rateLimit ?? FHIR_RATE_LIMIT_DEFAULT);
   const service = new FhirService(node, { ledger: options.ledger });
   const { records } = service;
@@ -59,22 +85,56 @@ export function registerFhirRoutes(app: FastifyInstance, node: NodeFacade, authe
       fhir.setErrorHandler((error, _request, reply) => sendError(reply, error));
       // Before any body is read: an anonymous client must not make the node buffer and parse megabytes.
       fhir.addHook('onRequest', async (request) => {
-        if ((request.method === 'GET' || request.method === 'HEAD') && request.url.split('?')[0] === '/fhir/metadata') return;
+        if (
+          (request.method === 'GET' || request.method === 'HEAD') &&
+          request.url.split('?')[0] === '/fhir/metadata'
+        )
+          return;
         callers.set(request, await auth.authenticate(request));
       });
       const callerOf = (request: FastifyRequest): FhirCaller => {
         const caller = callers.get(request);
-        assert(caller !== undefined, 'every /fhir route but metadata is authenticated in onRequest');
+        assert(
+          caller !== undefined,
+          'every /fhir route but metadata is authenticated in onRequest',
+        );
         return caller;
       };
-      fhir.setNotFoundHandler((request, reply) => sendError(reply, FhirError.of(404, 'not-supported', `no FHIR interaction ${request.method} ${request.url.split('?')[0]}`)));
-      fhir.get('/metadata', async (request, reply) => send(reply, 200, capabilityStatement(baseUrl(request), new Date().toISOString(), auth.endpoints)));
+      fhir.setNotFoundHandler((request, reply) =>
+        sendError(
+          reply,
+          FhirError.of(
+            404,
+            'not-supported',
+            `no FHIR interaction ${request.method} ${request.url.split('?')[0]}`,
+          ),
+        ),
+      );
+      fhir.get('/metadata', async (request, reply) =>
+        send(
+          reply,
+          200,
+          capabilityStatement(baseUrl(request), new Date().toISOString(), auth.endpoints),
+        ),
+      );
 
       fhir.post('/', async (request, reply) => {
         const bundle = jsonBody(request, 'Bundle');
         const caller = authorisedBundle(callerOf(request), bundle);
-        const prefer = /return=representation/.test(String(request.headers['prefer'] ?? '')) ? 'representation' : 'minimal';
-        return send(reply, 200, await service.bundles.execute(caller.principal, bundle, purposeOf(request, caller), prefer, readScope(caller)));
+        const prefer = /return=representation/.test(String(request.headers['prefer'] ?? ''))
+          ? 'representation'
+          : 'minimal';
+        return send(
+          reply,
+          200,
+          await service.bundles.execute(
+            caller.principal,
+            bundle,
+            purposeOf(request, caller),
+            prefer,
+            readScope(caller),
+          ),
+        );
       });
 
       fhir.post<{ Params: Params }>('/:type', async (request, reply) => {
@@ -87,14 +147,32 @@ export function registerFhirRoutes(app: FastifyInstance, node: NodeFacade, authe
       fhir.get<{ Params: Params }>('/:type', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'search');
         const params = new URLSearchParams(request.url.split('?')[1] ?? '');
-        return send(reply, 200, await searchBundle(service, searchCaller(request, caller), request.params.type, params, baseUrl(request)));
+        return send(
+          reply,
+          200,
+          await searchBundle(
+            service,
+            searchCaller(request, caller),
+            request.params.type,
+            params,
+            baseUrl(request),
+          ),
+        );
       });
 
       fhir.get<{ Params: Params }>('/Patient/:id/$everything', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read', 'Patient');
         const { count, offset } = searchPage(new URLSearchParams(request.url.split('?')[1] ?? ''));
-        const page = await service.search.everything(searchCaller(request, caller), request.params.id, offset, count);
-        const next = page.nextOffset === undefined ? undefined : `${baseUrl(request)}/Patient/${encodeURIComponent(request.params.id)}/$everything?_count=${count}&_offset=${page.nextOffset}`;
+        const page = await service.search.everything(
+          searchCaller(request, caller),
+          request.params.id,
+          offset,
+          count,
+        );
+        const next =
+          page.nextOffset === undefined
+            ? undefined
+            : `${baseUrl(request)}/Patient/${encodeURIComponent(request.params.id)}/$everything?_count=${count}&_offset=${page.nextOffset}`;
         return send(reply, 200, searchSet(baseUrl(request), page.matches, next, [], page.failures));
       });
 
@@ -103,38 +181,85 @@ export function registerFhirRoutes(app: FastifyInstance, node: NodeFacade, authe
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read');
-        return sendVersion(request, reply, 200, await handlerFor(request.params.type).read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller)));
+        return sendVersion(
+          request,
+          reply,
+          200,
+          await handlerFor(request.params.type).read(
+            caller.principal,
+            request.params.type,
+            request.params.id,
+            purposeOf(request, caller),
+          ),
+        );
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history/:vid', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read');
         const version = versionIdOf(request.params.vid);
-        return sendVersion(request, reply, 200, await handlerFor(request.params.type).read(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), version));
+        return sendVersion(
+          request,
+          reply,
+          200,
+          await handlerFor(request.params.type).read(
+            caller.principal,
+            request.params.type,
+            request.params.id,
+            purposeOf(request, caller),
+            version,
+          ),
+        );
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history/:vid/$verify', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read');
-        if (handlerFor(request.params.type) !== records) throw FhirError.of(404, 'not-supported', '$verify applies to records');
-        const proof = await records.verify(caller.principal, request.params.type, request.params.id, purposeOf(request, caller), versionIdOf(request.params.vid));
+        if (handlerFor(request.params.type) !== records)
+          throw FhirError.of(404, 'not-supported', '$verify applies to records');
+        const proof = await records.verify(
+          caller.principal,
+          request.params.type,
+          request.params.id,
+          purposeOf(request, caller),
+          versionIdOf(request.params.vid),
+        );
         return send(reply, 200, proofParameters(proof));
       });
 
       fhir.get<{ Params: Params }>('/:type/:id/_history', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read');
-        const entries = await handlerFor(request.params.type).history(caller.principal, request.params.type, request.params.id, purposeOf(request, caller));
-        return send(reply, 200, historyBundle(baseUrl(request), request.params.type, request.params.id, entries));
+        const entries = await handlerFor(request.params.type).history(
+          caller.principal,
+          request.params.type,
+          request.params.id,
+          purposeOf(request, caller),
+        );
+        return send(
+          reply,
+          200,
+          historyBundle(baseUrl(request), request.params.type, request.params.id, entries),
+        );
       });
 
       fhir.put<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'update');
         const resource = resourceBody(request);
-        const updated = await handlerFor(request.params.type).update(caller.principal, request.params.type, request.params.id, resource, etagVersion(singleHeader(request.headers['if-match'])));
+        const updated = await handlerFor(request.params.type).update(
+          caller.principal,
+          request.params.type,
+          request.params.id,
+          resource,
+          etagVersion(singleHeader(request.headers['if-match'])),
+        );
         return sendVersion(request, reply, updated.created ? 201 : 200, updated);
       });
 
       fhir.delete<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'delete');
-        const version = await handlerFor(request.params.type).delete(caller.principal, request.params.type, request.params.id);
+        const version = await handlerFor(request.params.type).delete(
+          caller.principal,
+          request.params.type,
+          request.params.id,
+        );
         if (version !== undefined) void reply.header('ETag', etagOf(version));
         return reply.code(204).send();
       });
@@ -144,9 +269,19 @@ export function registerFhirRoutes(app: FastifyInstance, node: NodeFacade, authe
 }
 
 /** The caller, once the token allows `interaction` on the URL's resource type. */
-function authorised(caller: FhirCaller, request: FastifyRequest<{ Params: Partial<Params> }>, interaction: FhirInteraction, type = String(request.params.type)): FhirCaller {
+function authorised(
+  caller: FhirCaller,
+  request: FastifyRequest<{ Params: Partial<Params> }>,
+  interaction: FhirInteraction,
+  type = String(request.params.type),
+): FhirCaller {
   if (!isResourceTypeName(type)) throw FhirError.of(404, 'not-supported', 'unknown resource type');
-  if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
+  if (!caller.allows(type, interaction))
+    throw FhirError.of(
+      403,
+      'forbidden',
+      `the token's scopes do not allow ${interaction} on ${type}`,
+    );
   return caller;
 }
 
@@ -158,14 +293,29 @@ function authorisedBundle(caller: FhirCaller, bundle: JsonObject): FhirCaller {
     const method = String(call?.method);
     const url = typeof call?.url === 'string' ? call.url : '';
     const type = /^([A-Z][A-Za-z]+)/.exec(url)?.[1];
-    const interaction = method === 'GET' && url.includes('?') ? 'search' : Object.hasOwn(INTERACTION_OF_METHOD, method) ? INTERACTION_OF_METHOD[method] : undefined;
+    const interaction =
+      method === 'GET' && url.includes('?')
+        ? 'search'
+        : Object.hasOwn(INTERACTION_OF_METHOD, method)
+          ? INTERACTION_OF_METHOD[method]
+          : undefined;
     if (type === undefined || interaction === undefined) continue; // malformed entries are the planner's to report
-    if (!caller.allows(type, interaction)) throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${interaction} on ${type}`);
+    if (!caller.allows(type, interaction))
+      throw FhirError.of(
+        403,
+        'forbidden',
+        `the token's scopes do not allow ${interaction} on ${type}`,
+      );
   }
   return caller;
 }
 
-const INTERACTION_OF_METHOD: Readonly<Record<string, FhirInteraction>> = { POST: 'create', PUT: 'update', DELETE: 'delete', GET: 'read' };
+const INTERACTION_OF_METHOD: Readonly<Record<string, FhirInteraction>> = {
+  POST: 'create',
+  PUT: 'update',
+  DELETE: 'delete',
+  GET: 'read',
+};
 
 /** The JSON resource in the body: application/fhir+json or application/json, of the URL's type. */
 function resourceBody(request: FastifyRequest<{ Params: Params }>): JsonObject {
@@ -178,14 +328,19 @@ function readScope(caller: FhirCaller): (type: string) => boolean {
 }
 
 function searchCaller(request: FastifyRequest, caller: FhirCaller): SearchCaller {
-  return { principal: caller.principal, purpose: purposeOf(request, caller), mayRead: readScope(caller) };
+  return {
+    principal: caller.principal,
+    purpose: purposeOf(request, caller),
+    mayRead: readScope(caller),
+  };
 }
 
 /** The purpose of use: the X-Purpose-Of-Use header (a v3 ActReason code), or the principal's default. */
 function purposeOf(request: FastifyRequest, caller: FhirCaller): string {
   const header = request.headers['x-purpose-of-use'];
   if (header === undefined) return defaultPurpose(caller.principal);
-  if (typeof header !== 'string' || !CODE_PATTERN.test(header)) throw FhirError.of(400, 'value', 'X-Purpose-Of-Use must be one v3 ActReason code');
+  if (typeof header !== 'string' || !CODE_PATTERN.test(header))
+    throw FhirError.of(400, 'value', 'X-Purpose-Of-Use must be one v3 ActReason code');
   return header;
 }
 
@@ -194,29 +349,74 @@ function versionIdOf(text: string): number {
   return Number(text);
 }
 
-function sendVersion(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply, status: number, version: ServedVersion): FastifyReply {
+function sendVersion(
+  request: FastifyRequest<{ Params: Params }>,
+  reply: FastifyReply,
+  status: number,
+  version: ServedVersion,
+): FastifyReply {
   const type = String(version.resource['resourceType']);
   const id = String(version.resource['id']);
-  void reply.header('ETag', etagOf(version.versionId)).header('Last-Modified', new Date(version.lastUpdated).toUTCString());
-  if (status === 201) void reply.header('Location', `${baseUrl(request)}/${type}/${id}/_history/${version.versionId}`);
+  void reply
+    .header('ETag', etagOf(version.versionId))
+    .header('Last-Modified', new Date(version.lastUpdated).toUTCString());
+  if (status === 201)
+    void reply.header(
+      'Location',
+      `${baseUrl(request)}/${type}/${id}/_history/${version.versionId}`,
+    );
   const prefer = String(request.headers['prefer'] ?? '');
   if (request.method !== 'GET' && /return=minimal/.test(prefer)) return reply.code(status).send();
   if (request.method !== 'GET' && /return=OperationOutcome/.test(prefer)) {
-    return send(reply, status, operationOutcome([{ severity: 'information', code: 'informational', diagnostics: `anchored in transaction ${version.txId}` }]));
+    return send(
+      reply,
+      status,
+      operationOutcome([
+        {
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `anchored in transaction ${version.txId}`,
+        },
+      ]),
+    );
   }
   return send(reply, status, version.resource);
 }
 
-function historyBundle(base: string, type: string, id: string, entries: readonly HistoryEntry[]): JsonObject {
+function historyBundle(
+  base: string,
+  type: string,
+  id: string,
+  entries: readonly HistoryEntry[],
+): JsonObject {
   return {
     resourceType: 'Bundle',
     type: 'history',
     total: entries.length,
     entry: entries.map((entry): JsonObject => {
       if ('deleted' in entry) {
-        return { request: { method: 'DELETE', url: `${type}/${id}` }, response: { status: '204', lastModified: new Date(entry.deleted.time).toISOString(), etag: etagOf(entry.deleted.version) } };
+        return {
+          request: { method: 'DELETE', url: `${type}/${id}` },
+          response: {
+            status: '204',
+            lastModified: new Date(entry.deleted.time).toISOString(),
+            etag: etagOf(entry.deleted.version),
+          },
+        };
       }
-      return { fullUrl: `${base}/${type}/${id}`, resource: entry.resource, request: { method: entry.versionId === 1 ? 'POST' : 'PUT', url: entry.versionId === 1 ? type : `${type}/${id}` }, response: { status: entry.versionId === 1 ? '201' : '200', etag: etagOf(entry.versionId), lastModified: entry.lastUpdated } };
+      return {
+        fullUrl: `${base}/${type}/${id}`,
+        resource: entry.resource,
+        request: {
+          method: entry.versionId === 1 ? 'POST' : 'PUT',
+          url: entry.versionId === 1 ? type : `${type}/${id}`,
+        },
+        response: {
+          status: entry.versionId === 1 ? '201' : '200',
+          etag: etagOf(entry.versionId),
+          lastModified: entry.lastUpdated,
+        },
+      };
     }),
   };
 }
@@ -226,9 +426,29 @@ function historyBundle(base: string, type: string, id: string, entries: readonly
  * matches would mean deciding every one). Included resources carry search.mode 'include';
  * records that could not be served, an OperationOutcome with search.mode 'outcome'.
  */
-function searchSet(base: string, found: readonly ServedVersion[], next: string | undefined, included: readonly ServedVersion[] = [], failures: readonly SearchFailure[] = []): JsonObject {
-  const entryOf = (mode: string) => (version: ServedVersion): JsonObject => ({ fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`, resource: version.resource, search: searchOf(mode, version.basis) });
-  const bundle: JsonObject = { resourceType: 'Bundle', type: 'searchset', entry: [...found.map(entryOf('match')), ...included.map(entryOf('include')), ...failures.map(failureEntry)] };
+function searchSet(
+  base: string,
+  found: readonly ServedVersion[],
+  next: string | undefined,
+  included: readonly ServedVersion[] = [],
+  failures: readonly SearchFailure[] = [],
+): JsonObject {
+  const entryOf =
+    (mode: string) =>
+    (version: ServedVersion): JsonObject => ({
+      fullUrl: `${base}/${String(version.resource['resourceType'])}/${String(version.resource['id'])}`,
+      resource: version.resource,
+      search: searchOf(mode, version.basis),
+    });
+  const bundle: JsonObject = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    entry: [
+      ...found.map(entryOf('match')),
+      ...included.map(entryOf('include')),
+      ...failures.map(failureEntry),
+    ],
+  };
   if (next !== undefined) bundle['link'] = [{ relation: 'next', url: next }];
   return bundle;
 }
@@ -238,28 +458,58 @@ export const ACCESS_BASIS_EXTENSION = 'urn:chartchain:extension:access-basis';
 
 /** Bundle.entry.search of a hit: its mode, and the access basis the contract decided, when there is one. */
 function searchOf(mode: string, basis: string | undefined): JsonObject {
-  return basis === undefined ? { mode } : { mode, extension: [{ url: ACCESS_BASIS_EXTENSION, valueCode: basis }] };
+  return basis === undefined
+    ? { mode }
+    : { mode, extension: [{ url: ACCESS_BASIS_EXTENSION, valueCode: basis }] };
 }
 
 /** `GET [type]?params`: the ledger views by their own parameters, records through the search index. */
-async function searchBundle(service: FhirService, caller: SearchCaller, type: string, params: URLSearchParams, base: string): Promise<JsonObject> {
-  if (type === 'Provenance') return searchSet(base, service.provenance.search(caller.principal, requiredParam(params, 'target', type), caller.purpose), undefined);
-  if (type === 'Consent') return searchSet(base, service.consents.search(caller.principal, requiredParam(params, 'patient', type).replace(/^Patient\//, '')), undefined);
+async function searchBundle(
+  service: FhirService,
+  caller: SearchCaller,
+  type: string,
+  params: URLSearchParams,
+  base: string,
+): Promise<JsonObject> {
+  if (type === 'Provenance')
+    return searchSet(
+      base,
+      service.provenance.search(
+        caller.principal,
+        requiredParam(params, 'target', type),
+        caller.purpose,
+      ),
+      undefined,
+    );
+  if (type === 'Consent')
+    return searchSet(
+      base,
+      service.consents.search(
+        caller.principal,
+        requiredParam(params, 'patient', type).replace(/^Patient\//, ''),
+      ),
+      undefined,
+    );
   if (type === 'AuditEvent') {
     const patientId = requiredParam(params, 'patient', type).replace(/^Patient\//, '');
     const { count, offset } = searchPage(params);
     const page = service.auditEvents.search(caller.principal, patientId, offset, count);
-    const next = offset + count < page.total ? `${base}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}` : undefined;
+    const next =
+      offset + count < page.total
+        ? `${base}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}`
+        : undefined;
     return { ...searchSet(base, page.found, next), total: page.total };
   }
   const page = await service.search.search(caller, type, params);
-  const next = page.nextOffset === undefined ? undefined : nextLink(base, type, params, page.nextOffset);
+  const next =
+    page.nextOffset === undefined ? undefined : nextLink(base, type, params, page.nextOffset);
   return searchSet(base, page.matches, next, page.included, page.failures);
 }
 
 function requiredParam(params: URLSearchParams, name: string, type: string): string {
   const values = params.getAll(name);
-  if (values.length !== 1) throw FhirError.of(400, 'required', `${type} search needs one ${name} parameter`);
+  if (values.length !== 1)
+    throw FhirError.of(400, 'required', `${type} search needs one ${name} parameter`);
   return values[0]!;
 }
 
@@ -277,13 +527,21 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
 
 /** Every failure under /fhir as an OperationOutcome: storage faults by name (503 or 500, see storageError), anything else unexpected an opaque 500. */
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {
-  if (error instanceof FhirError) return send(reply.headers(error.headers), error.status, error.outcome);
+  if (error instanceof FhirError)
+    return send(reply.headers(error.headers), error.status, error.outcome);
   const status = (error as { statusCode?: number }).statusCode;
-  if (status === 413) return send(reply, 413, FhirError.of(413, 'too-costly', `the body exceeds ${HTTP_BODY_BYTES_MAX} bytes`).outcome);
-  if (status !== undefined && status >= 400 && status < 500) return send(reply, status, FhirError.of(status, 'invalid', 'the request is malformed').outcome);
+  if (status === 413)
+    return send(
+      reply,
+      413,
+      FhirError.of(413, 'too-costly', `the body exceeds ${HTTP_BODY_BYTES_MAX} bytes`).outcome,
+    );
+  if (status !== undefined && status >= 400 && status < 500)
+    return send(reply, status, FhirError.of(status, 'invalid', 'the request is malformed').outcome);
   const stored = storageError(error);
   reply.log.error({ err: error }, stored === undefined ? 'unexpected error' : 'storage fault');
-  if (stored !== undefined) return send(reply.headers(stored.headers), stored.status, stored.outcome);
+  if (stored !== undefined)
+    return send(reply.headers(stored.headers), stored.status, stored.outcome);
   return send(reply, 500, FhirError.of(500, 'exception', 'internal error').outcome);
 }
 

@@ -8,7 +8,10 @@ import { ChartChainNode } from '../node/index.js';
 import { buildServer } from './server.js';
 import type { ReadinessCheck } from './health-routes.js';
 
-async function serve(t: TestContext, readiness: readonly ReadinessCheck[] = []): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+async function serve(
+  t: TestContext,
+  readiness: readonly ReadinessCheck[] = [],
+): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-health-'));
   const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
   t.after(async () => {
@@ -16,7 +19,12 @@ async function serve(t: TestContext, readiness: readonly ReadinessCheck[] = []):
     await opened.node?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
   const app = (opened.app = buildServer(node, { readiness }));
   await app.ready();
@@ -33,7 +41,11 @@ test('/healthz answers live; /readyz answers ready until the node halts, then 50
   const halted = await app.inject('/readyz');
   assert.equal(halted.statusCode, 503);
   assert.deepEqual(halted.json().reasons, ['node halted: see /ledger/status']);
-  assert.equal((await app.inject('/healthz')).statusCode, 200, 'a halted node is still live: it serves reads and its alarm');
+  assert.equal(
+    (await app.inject('/healthz')).statusCode,
+    200,
+    'a halted node is still live: it serves reads and its alarm',
+  );
 });
 
 test('/readyz answers 503 while a readiness check fails, naming it', async (t) => {
@@ -48,7 +60,14 @@ test('/readyz answers 503 while a readiness check fails, naming it', async (t) =
 
 test('/metrics is Prometheus text with request counts by route pattern, chain gauges and event-loop delay, and no request data', async (t) => {
   const { node, app } = await serve(t);
-  await node.submitAndWait(node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', signingKey: '11'.repeat(32), encryptionKey: '22'.repeat(32), custody: 'self' }));
+  await node.submitAndWait(
+    node.signAsOrg('membership.register-patient', {
+      patientId: 'patient-0001',
+      signingKey: '11'.repeat(32),
+      encryptionKey: '22'.repeat(32),
+      custody: 'self',
+    }),
+  );
   await app.inject('/ledger/blocks/0');
   await app.inject('/ledger/tx/patient-smith-ssn-123');
   const metrics = await app.inject('/metrics');
@@ -58,9 +77,16 @@ test('/metrics is Prometheus text with request counts by route pattern, chain ga
   assert.match(text, /^chartchain_block_height [1-9]\d*$/m);
   assert.match(text, /^chartchain_pending_transactions \d+$/m);
   assert.match(text, /^chartchain_halted 0$/m);
-  assert.match(text, /chartchain_http_requests_total\{method="GET",route="\/ledger\/tx\/:txId",status="\d{3}"\} 1/);
+  assert.match(
+    text,
+    /chartchain_http_requests_total\{method="GET",route="\/ledger\/tx\/:txId",status="\d{3}"\} 1/,
+  );
   assert.match(text, /chartchain_http_request_duration_seconds_bucket/);
-  assert.match(text, /^chartchain_block_commit_duration_seconds_count [1-9]\d*$/m, 'the block that registered the patient was timed');
+  assert.match(
+    text,
+    /^chartchain_block_commit_duration_seconds_count [1-9]\d*$/m,
+    'the block that registered the patient was timed',
+  );
   assert.match(text, /^chartchain_transactions_committed_total [1-9]\d*$/m);
   assert.match(text, /nodejs_eventloop_lag_p99_seconds/);
   assert.equal(text.includes('patient-smith-ssn-123'), false, 'a URL never becomes a label');

@@ -11,12 +11,24 @@ import type { NodeFacade } from '../node/index.js';
 export type ReadinessCheck = () => string | undefined;
 
 /** Registers /healthz and /readyz. */
-export function registerHealthRoutes(app: FastifyInstance, node: NodeFacade, checks: readonly ReadinessCheck[] = []): void {
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'live' }));
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  node: NodeFacade,
+  checks: readonly ReadinessCheck[] = [],
+): void {
+  app.get('/healthz', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ status: 'live' }),
+  );
   app.get('/readyz', async (_request, reply) => {
-    const halted: ReadinessCheck = () => (node.halted === undefined ? undefined : 'node halted: see /ledger/status');
-    const reasons = [halted, ...checks].map((check) => check()).filter((reason): reason is string => reason !== undefined);
+    const halted: ReadinessCheck = () =>
+      node.halted === undefined ? undefined : 'node halted: see /ledger/status';
+    const reasons = [halted, ...checks]
+      .map((check) => check())
+      .filter((reason): reason is string => reason !== undefined);
     const status = reasons.length === 0 ? 'ready' : 'not-ready';
-    return reply.code(reasons.length === 0 ? 200 : 503).header('cache-control', 'no-store').send({ status, reasons, height: node.head().height });
+    return reply
+      .code(reasons.length === 0 ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({ status, reasons, height: node.head().height });
   });
 }

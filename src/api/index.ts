@@ -1,7 +1,23 @@
 /** Public API of src/api: the HTTP server. */
-export { buildServer, HTTP_BODY_BYTES_MAX, type HttpTimeouts, type ServerOptions, type TlsCredentials } from './server.js';
+export {
+  buildServer,
+  HTTP_BODY_BYTES_MAX,
+  type HttpTimeouts,
+  type ServerOptions,
+  type TlsCredentials,
+} from './server.js';
 export { ApiError } from './api-error.js';
-export { AuthServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD, DEMO_USERS, InMemoryClientRegistry, publicClient, backendClient, type BackendClient } from './auth/index.js';
+export {
+  AuthServer,
+  createDemoUsers,
+  createNetworkDemoUsers,
+  DEMO_PASSWORD,
+  DEMO_USERS,
+  InMemoryClientRegistry,
+  publicClient,
+  backendClient,
+  type BackendClient,
+} from './auth/index.js';
 export {
   ACCOUNT_ROLES,
   AccountDirectory,
@@ -19,4 +35,9 @@ export {
   type AccountRow,
   type IssuedSecrets,
 } from './auth/index.js';
-export { registerFhirRoutes, type FhirAuth, type FhirCaller, type FhirInteraction } from './fhir-routes.js';
+export {
+  registerFhirRoutes,
+  type FhirAuth,
+  type FhirCaller,
+  type FhirInteraction,
+} from './fhir-routes.js';

@@ -10,17 +10,31 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fa
 import { ID_PATTERN, ORGS, PATIENTS } from '../contracts/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
-import { allows, AuthError, bearerPrincipal, type AccessGrant, type AuthServer } from './auth/index.js';
+import {
+  allows,
+  AuthError,
+  bearerPrincipal,
+  type AccessGrant,
+  type AuthServer,
+} from './auth/index.js';
 
 /** What a /ledger route needs of its caller: any valid token (`proof`) or an auditing one (`audit`). */
 export type LedgerAccess = 'proof' | 'audit';
 
 /** The onRequest hook that refuses a caller without the `access` the route needs: 401 without a valid token, 403 without the role. */
-export function ledgerGuard(node: NodeFacade, auth: AuthServer | undefined, access: LedgerAccess): onRequestAsyncHookHandler {
+export function ledgerGuard(
+  node: NodeFacade,
+  auth: AuthServer | undefined,
+  access: LedgerAccess,
+): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const grant = await ledgerGrant(auth, request, reply);
     if (access === 'audit' && !auditsLedger(node, grant)) {
-      throw new ApiError(403, 'forbidden', 'blocks, transactions and erasures are for auditors and system clients of member organisations');
+      throw new ApiError(
+        403,
+        'forbidden',
+        'blocks, transactions and erasures are for auditors and system clients of member organisations',
+      );
     }
   };
 }
@@ -28,7 +42,10 @@ export function ledgerGuard(node: NodeFacade, auth: AuthServer | undefined, acce
 /** True for an auditor, or a backend client with a system/* scope, of an active member organisation. */
 export function auditsLedger(node: NodeFacade, grant: AccessGrant): boolean {
   const { kind, org } = grant.principal;
-  const role = kind === 'auditor' || (kind === 'system' && grant.scopes.some((scope) => scope.kind === 'resource' && scope.context === 'system'));
+  const role =
+    kind === 'auditor' ||
+    (kind === 'system' &&
+      grant.scopes.some((scope) => scope.kind === 'resource' && scope.context === 'system'));
   const member = ORGS.get(node.ledger.state, org);
   return role && member?.status === 'active';
 }
@@ -40,8 +57,15 @@ export function auditsLedger(node: NodeFacade, grant: AccessGrant): boolean {
 export function homePatientOf(node: NodeFacade, grant: AccessGrant): string {
   const { kind, id } = grant.principal;
   const home = kind === 'patient' ? PATIENTS.get(node.ledger.state, id)?.homeOrg : undefined;
-  if (home !== node.config.orgId || !allows(grant.scopes, { resourceType: 'AuditEvent', interaction: 'read' })) {
-    throw new ApiError(403, 'forbidden', 'a patient reads their accounting here with a token for their AuditEvents, at their home organisation');
+  if (
+    home !== node.config.orgId ||
+    !allows(grant.scopes, { resourceType: 'AuditEvent', interaction: 'read' })
+  ) {
+    throw new ApiError(
+      403,
+      'forbidden',
+      'a patient reads their accounting here with a token for their AuditEvents, at their home organisation',
+    );
   }
   return id;
 }
@@ -53,15 +77,31 @@ export function homePatientOf(node: NodeFacade, grant: AccessGrant): string {
  */
 export function trailPatientOf(node: NodeFacade, grant: AccessGrant, asked: unknown): string {
   if (grant.principal.kind === 'patient') return homePatientOf(node, grant);
-  if (!auditsLedger(node, grant)) throw new ApiError(403, 'forbidden', 'a trail is for its patient, and for auditors and system clients of member organisations');
-  if (typeof asked !== 'string' || !ID_PATTERN.test(asked)) throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
-  if (PATIENTS.get(node.ledger.state, asked) === undefined) throw new ApiError(404, 'not-found', 'no patient has that pseudonym');
+  if (!auditsLedger(node, grant))
+    throw new ApiError(
+      403,
+      'forbidden',
+      'a trail is for its patient, and for auditors and system clients of member organisations',
+    );
+  if (typeof asked !== 'string' || !ID_PATTERN.test(asked))
+    throw new ApiError(400, 'bad-request', 'patient must name a patient by their ledger pseudonym');
+  if (PATIENTS.get(node.ledger.state, asked) === undefined)
+    throw new ApiError(404, 'not-found', 'no patient has that pseudonym');
   return asked;
 }
 
 /** The caller's grant: a 401 (with its challenge) without a valid token. */
-export async function ledgerGrant(auth: AuthServer | undefined, request: FastifyRequest, reply: FastifyReply): Promise<AccessGrant> {
-  if (auth === undefined) throw new ApiError(401, 'unauthorized', 'this server issues no tokens, so its ledger reads are closed');
+export async function ledgerGrant(
+  auth: AuthServer | undefined,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<AccessGrant> {
+  if (auth === undefined)
+    throw new ApiError(
+      401,
+      'unauthorized',
+      'this server issues no tokens, so its ledger reads are closed',
+    );
   try {
     return await bearerPrincipal(request, auth);
   } catch (error) {

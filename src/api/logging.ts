@@ -16,12 +16,32 @@ export function loggerOptions(logger: ServerLogger): NonNullable<FastifyServerOp
   return {
     level: 'info',
     ...(logger === true ? {} : { stream: logger.stream }),
-    serializers: { req: requestSummary, res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }) },
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query', 'req.body', 'req.url'], censor: '[redacted]' },
+    serializers: {
+      req: requestSummary,
+      res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
+    },
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.query',
+        'req.body',
+        'req.url',
+      ],
+      censor: '[redacted]',
+    },
   };
 }
 
 /** What a request contributes to the log: never its URL, query, headers or body. */
-function requestSummary(request: FastifyRequest): { method: string; route: string; remoteAddress: string } {
-  return { method: request.method, route: request.routeOptions?.url ?? '(no route)', remoteAddress: request.ip };
+function requestSummary(request: FastifyRequest): {
+  method: string;
+  route: string;
+  remoteAddress: string;
+} {
+  return {
+    method: request.method,
+    route: request.routeOptions?.url ?? '(no route)',
+    remoteAddress: request.ip,
+  };
 }

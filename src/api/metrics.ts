@@ -8,17 +8,39 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeFacade } from '../node/index.js';
 
-const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const LATENCY_BUCKETS_SECONDS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 
 /** The metrics of one node's HTTP app, in a registry of its own (several apps may share a process in tests). */
 export function registerMetrics(app: FastifyInstance, node: NodeFacade): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
-  const requests = new Counter({ name: 'chartchain_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  const latency = new Histogram({ name: 'chartchain_http_request_duration_seconds', help: 'HTTP request latency, by method and route pattern', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const requests = new Counter({
+    name: 'chartchain_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'chartchain_http_request_duration_seconds',
+    help: 'HTTP request latency, by method and route pattern',
+    labelNames: ['method', 'route'],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
   chainGauges(registry, node);
-  const commits = new Histogram({ name: 'chartchain_block_commit_duration_seconds', help: 'durable block commit (SQLite transaction and fsync)', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
-  const committed = new Counter({ name: 'chartchain_transactions_committed_total', help: 'transactions committed in blocks, valid or not', registers: [registry] });
+  const commits = new Histogram({
+    name: 'chartchain_block_commit_duration_seconds',
+    help: 'durable block commit (SQLite transaction and fsync)',
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const committed = new Counter({
+    name: 'chartchain_transactions_committed_total',
+    help: 'transactions committed in blocks, valid or not',
+    registers: [registry],
+  });
   node.observeCommits((seconds, txCount) => {
     commits.observe(seconds);
     committed.inc(txCount);
@@ -28,19 +50,45 @@ export function registerMetrics(app: FastifyInstance, node: NodeFacade): Registr
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).header('cache-control', 'no-store').send(await registry.metrics()));
+  app.get('/metrics', async (_request, reply) =>
+    reply
+      .type(registry.contentType)
+      .header('cache-control', 'no-store')
+      .send(await registry.metrics()),
+  );
   return registry;
 }
 
 /** Gauges read from the node at scrape time. */
 function chainGauges(registry: Registry, node: NodeFacade): void {
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
   };
-  gauge('chartchain_block_height', 'height of the newest committed block', () => node.head().height);
-  gauge('chartchain_log_size', 'leaves in the RFC 9162 transparency log', () => node.head().logSize);
-  gauge('chartchain_pending_transactions', 'transactions accepted and not yet committed (the ordering queue)', () => node.pendingCount);
-  gauge('chartchain_halted', '1 when the node has stopped committing', () => (node.halted === undefined ? 0 : 1));
+  gauge(
+    'chartchain_block_height',
+    'height of the newest committed block',
+    () => node.head().height,
+  );
+  gauge(
+    'chartchain_log_size',
+    'leaves in the RFC 9162 transparency log',
+    () => node.head().logSize,
+  );
+  gauge(
+    'chartchain_pending_transactions',
+    'transactions accepted and not yet committed (the ordering queue)',
+    () => node.pendingCount,
+  );
+  gauge('chartchain_halted', '1 when the node has stopped committing', () =>
+    node.halted === undefined ? 0 : 1,
+  );
   new Gauge({
     name: 'chartchain_alarms',
     help: 'open alarms, by kind',

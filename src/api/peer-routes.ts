@@ -23,25 +23,40 @@ function peerOf(node: NodeFacade, request: FastifyRequest): string {
 /** A whole number in [min, max] from a query parameter, or a 400 naming it. */
 function boundedInteger(name: string, text: string | undefined, min: number, max: number): number {
   const value = Number(text);
-  if (text === undefined || !/^[0-9]{1,15}$/.test(text) || value < min || value > max) throw new ApiError(400, 'bad-request', `${name} must be a whole number from ${min} to ${max}`);
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text) || value < min || value > max)
+    throw new ApiError(400, 'bad-request', `${name} must be a whole number from ${min} to ${max}`);
   return value;
 }
 
 /** Registers the /peer routes for `node`. */
 export function registerPeerRoutes(app: FastifyInstance, node: NodeFacade): void {
-  app.get<{ Querystring: { from?: string; count?: string } }>('/peer/blocks', async (request, reply) => {
-    peerOf(node, request);
-    const from = boundedInteger('from', request.query.from, 0, Number.MAX_SAFE_INTEGER);
-    const count = boundedInteger('count', request.query.count ?? String(PEER_BLOCKS_COUNT_MAX), 1, PEER_BLOCKS_COUNT_MAX);
-    return reply.type('application/x-ndjson').send(Buffer.from(node.ledger.blockPage(from, count)));
-  });
+  app.get<{ Querystring: { from?: string; count?: string } }>(
+    '/peer/blocks',
+    async (request, reply) => {
+      peerOf(node, request);
+      const from = boundedInteger('from', request.query.from, 0, Number.MAX_SAFE_INTEGER);
+      const count = boundedInteger(
+        'count',
+        request.query.count ?? String(PEER_BLOCKS_COUNT_MAX),
+        1,
+        PEER_BLOCKS_COUNT_MAX,
+      );
+      return reply
+        .type('application/x-ndjson')
+        .send(Buffer.from(node.ledger.blockPage(from, count)));
+    },
+  );
 
   app.get<{ Params: { hash: string } }>('/peer/blobs/:hash', async (request, reply) => {
     const orgId = peerOf(node, request);
     const { hash } = request.params;
-    if (!isHex(hash, 32)) throw new ApiError(400, 'bad-request', 'hash must be 32 bytes of lowercase hex');
+    if (!isHex(hash, 32))
+      throw new ApiError(400, 'bad-request', 'hash must be 32 bytes of lowercase hex');
     const bytes = node.peerBlobs.serve(orgId, hash);
-    if (bytes === undefined) throw new ApiError(404, 'not-found', 'no such blob for this organisation');
-    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (bytes === undefined)
+      throw new ApiError(404, 'not-found', 'no such blob for this organisation');
+    return reply
+      .type('application/octet-stream')
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 }

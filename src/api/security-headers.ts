@@ -31,8 +31,11 @@ function applySecurityHeaders(request: FastifyRequest, reply: FastifyReply): voi
 /** The security headers of an answer to `path` (no query) over `protocol`. */
 export function securityHeaders(path: string, protocol: 'http' | 'https'): Record<string, string> {
   const headers: Record<string, string> = { 'x-content-type-options': 'nosniff' };
-  if (protocol === 'https') headers['strict-transport-security'] = `max-age=${HSTS_MAX_AGE_SECONDS}`;
-  if (DISCOVERY_PATHS.includes(path)) headers['cache-control'] = `public, max-age=${DISCOVERY_MAX_AGE_SECONDS}`;
-  else if (PRIVATE_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) headers['cache-control'] = 'no-store';
+  if (protocol === 'https')
+    headers['strict-transport-security'] = `max-age=${HSTS_MAX_AGE_SECONDS}`;
+  if (DISCOVERY_PATHS.includes(path))
+    headers['cache-control'] = `public, max-age=${DISCOVERY_MAX_AGE_SECONDS}`;
+  else if (PRIVATE_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)))
+    headers['cache-control'] = 'no-store';
   return headers;
 }

@@ -11,16 +11,27 @@ import type { FastifyInstance } from 'fastify';
 import { selfSignedCertificate } from '../crypto/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { AuthServer, parseScopes } from './auth/index.js';
-import { HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS } from '../ledger/index.js';
+import {
+  HTTP_HEADERS_TIMEOUT_MS,
+  HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  HTTP_REQUEST_TIMEOUT_MS,
+} from '../ledger/index.js';
 import { securityHeaders } from './security-headers.js';
 import { buildServer, type HttpTimeouts, type TlsCredentials } from './server.js';
 
 /** A node behind the full app (SMART auth, /fhir, /ledger) listening on a free loopback port. */
-async function listening(t: TestContext, timeouts: Partial<HttpTimeouts> = {}, tls?: TlsCredentials): Promise<{ app: FastifyInstance; port: number; auth: AuthServer }> {
+async function listening(
+  t: TestContext,
+  timeouts: Partial<HttpTimeouts> = {},
+  tls?: TlsCredentials,
+): Promise<{ app: FastifyInstance; port: number; auth: AuthServer }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-server-'));
   ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
-  const auth = await AuthServer.create({ issuer: 'http://127.0.0.1', fhirBaseUrl: 'http://127.0.0.1/fhir' });
+  const auth = await AuthServer.create({
+    issuer: 'http://127.0.0.1',
+    fhirBaseUrl: 'http://127.0.0.1/fhir',
+  });
   const app = buildServer(node, { auth, timeouts, ...(tls === undefined ? {} : { tls }) });
   t.after(async () => {
     await app.close();
@@ -36,11 +47,27 @@ async function listening(t: TestContext, timeouts: Partial<HttpTimeouts> = {}, t
 
 test('every /fhir, /auth and /ledger answer is no-store and nosniff, errors included; discovery documents may be cached briefly', async (t) => {
   const { app } = await listening(t);
-  for (const url of ['/fhir/metadata', '/fhir/Patient/x', '/fhir/nope/1/2/3/4', '/ledger/status', '/ledger/blocks/0', '/ledger/nope', '/ledger/tree-head', '/auth/authorize', '/auth/token', '/ledger/tx/%zz', `/ledger/tx/${'a'.repeat(200)}`]) {
+  for (const url of [
+    '/fhir/metadata',
+    '/fhir/Patient/x',
+    '/fhir/nope/1/2/3/4',
+    '/ledger/status',
+    '/ledger/blocks/0',
+    '/ledger/nope',
+    '/ledger/tree-head',
+    '/auth/authorize',
+    '/auth/token',
+    '/ledger/tx/%zz',
+    `/ledger/tx/${'a'.repeat(200)}`,
+  ]) {
     const response = await app.inject({ url, method: url === '/auth/token' ? 'POST' : 'GET' });
     assert.equal(response.headers['cache-control'], 'no-store', `${url} (${response.statusCode})`);
     assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
-    assert.equal(response.headers['strict-transport-security'], undefined, `${url}: no HSTS over plain HTTP`);
+    assert.equal(
+      response.headers['strict-transport-security'],
+      undefined,
+      `${url}: no HSTS over plain HTTP`,
+    );
   }
   for (const url of ['/.well-known/smart-configuration', '/auth/jwks']) {
     const response = await app.inject(url);
@@ -48,14 +75,25 @@ test('every /fhir, /auth and /ledger answer is no-store and nosniff, errors incl
     assert.match(String(response.headers['cache-control']), /^public, max-age=\d+$/, url);
     assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
   }
-  assert.equal((await app.inject('/elsewhere')).headers['x-content-type-options'], 'nosniff', 'nosniff everywhere');
+  assert.equal(
+    (await app.inject('/elsewhere')).headers['x-content-type-options'],
+    'nosniff',
+    'nosniff everywhere',
+  );
 });
 
 test('HSTS is sent exactly when the request came over TLS', () => {
-  assert.match(securityHeaders('/fhir/Patient/1', 'https')['strict-transport-security']!, /^max-age=\d{7,}$/);
+  assert.match(
+    securityHeaders('/fhir/Patient/1', 'https')['strict-transport-security']!,
+    /^max-age=\d{7,}$/,
+  );
   assert.match(securityHeaders('/auth/jwks', 'https')['strict-transport-security']!, /^max-age=/);
   assert.equal(securityHeaders('/fhir/Patient/1', 'http')['strict-transport-security'], undefined);
-  assert.equal(securityHeaders('/fhirish', 'http')['cache-control'], undefined, 'only the paths under the prefixes');
+  assert.equal(
+    securityHeaders('/fhirish', 'http')['cache-control'],
+    undefined,
+    'only the paths under the prefixes',
+  );
 });
 
 test('the server has headers, request and keep-alive timeouts', async (t) => {
@@ -71,7 +109,9 @@ test('a client sending its headers byte by byte is cut off at the headers timeou
   t.after(() => socket.destroy());
   let answer = '';
   socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
-  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(performance.now())));
+  const closed = new Promise<number>((resolve) =>
+    socket.on('close', () => resolve(performance.now())),
+  );
   const started = performance.now();
   const head = `GET /ledger/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(200)}\r\n\r\n`;
   let sent = 0;
@@ -90,7 +130,13 @@ test('an unauthenticated 15 MiB POST /fhir is answered 401 before the client has
   const { port } = await listening(t);
   const bodyBytes = 15 * 1024 * 1024;
   let sentBytes = 0;
-  const outgoing = request({ host: '127.0.0.1', port, method: 'POST', path: '/fhir', headers: { 'content-type': 'application/fhir+json', 'content-length': bodyBytes } });
+  const outgoing = request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/fhir',
+    headers: { 'content-type': 'application/fhir+json', 'content-length': bodyBytes },
+  });
   const answered = new Promise<{ status: number; sentBytes: number }>((resolve) => {
     outgoing.on('response', (response) => {
       resolve({ status: response.statusCode!, sentBytes });
@@ -121,13 +167,23 @@ interface Answer {
 }
 
 /** GET `path` over HTTPS from 127.0.0.1, trusting only `ca`. */
-function httpsGet(port: number, path: string, ca: string | undefined, headers: Record<string, string> = {}): Promise<Answer> {
+function httpsGet(
+  port: number,
+  path: string,
+  ca: string | undefined,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const outgoing = httpsRequest({ host: '127.0.0.1', port, path, headers, ...(ca === undefined ? {} : { ca }) }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }));
-    });
+    const outgoing = httpsRequest(
+      { host: '127.0.0.1', port, path, headers, ...(ca === undefined ? {} : { ca }) },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode!, headers: response.headers, body }),
+        );
+      },
+    );
     outgoing.on('error', reject).end();
   });
 }
@@ -139,14 +195,26 @@ test('over HTTPS with a self-signed certificate, /fhir answers its client with H
   assert.equal(anonymous.status, 401);
   assert.match(String(anonymous.headers['www-authenticate']), /^Bearer/);
   assert.match(String(anonymous.headers['strict-transport-security']), /^max-age=\d{7,}$/);
-  const token = await auth.tokens.issue({ principal: { kind: 'auditor', id: 'auditor-ann', org: 'practice-a' }, scopes: parseScopes('user/*.rs') });
-  const read = await httpsGet(port, '/fhir/AuditEvent?patient=patient-0001', certPem, { authorization: `Bearer ${token}` });
+  const token = await auth.tokens.issue({
+    principal: { kind: 'auditor', id: 'auditor-ann', org: 'practice-a' },
+    scopes: parseScopes('user/*.rs'),
+  });
+  const read = await httpsGet(port, '/fhir/AuditEvent?patient=patient-0001', certPem, {
+    authorization: `Bearer ${token}`,
+  });
   assert.equal(read.status, 200, read.body);
   assert.equal((JSON.parse(read.body) as { resourceType: string }).resourceType, 'Bundle');
   assert.match(String(read.headers['strict-transport-security']), /^max-age=/);
   const metadata = await httpsGet(port, '/fhir/metadata', certPem);
-  assert.equal((JSON.parse(metadata.body) as { implementation: { url: string } }).implementation.url, `https://127.0.0.1:${port}/fhir`);
-  assert.equal(app.server.headersTimeout, HTTP_HEADERS_TIMEOUT_MS, 'the HTTPS server keeps the slow-client limits');
+  assert.equal(
+    (JSON.parse(metadata.body) as { implementation: { url: string } }).implementation.url,
+    `https://127.0.0.1:${port}/fhir`,
+  );
+  assert.equal(
+    app.server.headersTimeout,
+    HTTP_HEADERS_TIMEOUT_MS,
+    'the HTTPS server keeps the slow-client limits',
+  );
   assert.equal(app.server.requestTimeout, HTTP_REQUEST_TIMEOUT_MS);
 });
 
@@ -154,6 +222,9 @@ test('a client that does not trust the certificate gets no answer, and plain HTT
   const { certPem, keyPem } = selfSignedCertificate();
   const { port } = await listening(t, {}, { cert: certPem, key: keyPem });
   await assert.rejects(httpsGet(port, '/fhir/metadata', undefined), /self[- ]signed/i);
-  await assert.rejects(httpsGet(port, '/fhir/metadata', selfSignedCertificate().certPem), /self[- ]signed|unable to verify/i);
+  await assert.rejects(
+    httpsGet(port, '/fhir/metadata', selfSignedCertificate().certPem),
+    /self[- ]signed|unable to verify/i,
+  );
   await assert.rejects(fetch(`http://127.0.0.1:${port}/fhir/metadata`));
 });

@@ -11,7 +11,14 @@ import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerMetrics } from './metrics.js';
 import { registerPeerRoutes } from './peer-routes.js';
 import { smartFhirAuth } from './smart-fhir-auth.js';
-import { HTTP_BODY_BYTES_MAX, type FhirRateLimit, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_TIMEOUT_CHECK_INTERVAL_MS } from '../ledger/index.js';
+import {
+  HTTP_BODY_BYTES_MAX,
+  type FhirRateLimit,
+  HTTP_HEADERS_TIMEOUT_MS,
+  HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  HTTP_REQUEST_TIMEOUT_MS,
+  HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+} from '../ledger/index.js';
 import { loggerOptions, type ServerLogger } from './logging.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { registerTransportGuard } from './transport-guard.js';
@@ -65,10 +72,18 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   // Node cuts off a client that is slower than these (408, or the socket closed): a client
   // trickling its headers or body would otherwise hold a connection for ever.
-  const http = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: timeouts.checkIntervalMs };
+  const http = {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: timeouts.checkIntervalMs,
+  };
   // Fastify hands `http` to http.createServer only; an HTTPS server takes the same limits with its
   // key. Typed as the HTTP variant: no route or hook here depends on which server carries it.
-  const transport = options.tls === undefined ? { http } : { https: { ...http, cert: options.tls.cert, key: options.tls.key } };
+  const transport =
+    options.tls === undefined
+      ? { http }
+      : { https: { ...http, cert: options.tls.cert, key: options.tls.key } };
   const app = Fastify({
     ...(transport as { http: typeof http }),
     logger: loggerOptions(options.logger ?? false),
@@ -79,13 +94,18 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
     // before any route or error handler runs; without this they get Fastify's own body.
     frameworkErrors: (error, request, reply) => {
       const { statusCode, ...body } = refusalOf(error);
-      void (reply as FastifyReply).headers(securityHeaders(request.url.split('?')[0]!, request.protocol)).code(statusCode).send(body);
+      void (reply as FastifyReply)
+        .headers(securityHeaders(request.url.split('?')[0]!, request.protocol))
+        .code(statusCode)
+        .send(body);
     },
   });
   // Bodies arrive as bytes: the ledger parses and canonicalises transactions itself, so the
   // reason for a malformed one is ours, not a framework's.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, new Uint8Array(body as Buffer)),
+  );
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     const { statusCode, ...body } = refusalOf(error);
     if (statusCode >= 500) reply.log.error({ err: error }, body.reason);
@@ -94,7 +114,12 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
   });
   registerSecurityHeaders(app);
   registerTransportGuard(app);
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: 'not-found',
+      reason: `no route ${request.method} ${request.url.split('?')[0]}`,
+    }),
+  );
   registerMetrics(app, node);
   registerHealthRoutes(app, node, options.readiness);
   registerLedgerRoutes(app, node, options.auth);
@@ -102,7 +127,10 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerWebApp(app);
-    registerFhirRoutes(app, node, smartFhirAuth(options.auth), { rateLimit: options.fhirRateLimit, ledger: options.ledger });
+    registerFhirRoutes(app, node, smartFhirAuth(options.auth), {
+      rateLimit: options.fhirRateLimit,
+      ledger: options.ledger,
+    });
   }
   return app;
 }
@@ -112,17 +140,47 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
  * record failing its integrity checks or a damaged store a named 500; anything else not a 4xx
  * is an opaque 500.
  */
-function refusalOf(error: FastifyError | ApiError): { statusCode: number; error: string; reason: string } {
-  if (error instanceof ApiError) return { statusCode: error.statusCode, error: error.code, reason: error.message };
-  const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-  if (statusCode === 500) return storageRefusal(error) ?? { statusCode, error: 'internal', reason: 'internal error' };
-  return { statusCode, error: statusCode === 413 ? 'payload-too-large' : 'bad-request', reason: error.message };
+function refusalOf(error: FastifyError | ApiError): {
+  statusCode: number;
+  error: string;
+  reason: string;
+} {
+  if (error instanceof ApiError)
+    return { statusCode: error.statusCode, error: error.code, reason: error.message };
+  const statusCode =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+      ? error.statusCode
+      : 500;
+  if (statusCode === 500)
+    return storageRefusal(error) ?? { statusCode, error: 'internal', reason: 'internal error' };
+  return {
+    statusCode,
+    error: statusCode === 413 ? 'payload-too-large' : 'bad-request',
+    reason: error.message,
+  };
 }
 
-function storageRefusal(error: unknown): { statusCode: number; error: string; reason: string } | undefined {
-  if (error instanceof RecordIntegrityError) return { statusCode: 500, error: 'integrity', reason: `record ${error.recordId} version ${error.version} failed its ${error.stage} integrity check` };
+function storageRefusal(
+  error: unknown,
+): { statusCode: number; error: string; reason: string } | undefined {
+  if (error instanceof RecordIntegrityError)
+    return {
+      statusCode: 500,
+      error: 'integrity',
+      reason: `record ${error.recordId} version ${error.version} failed its ${error.stage} integrity check`,
+    };
   const fault = storageFaultOf(error);
-  if (fault === 'disk-full') return { statusCode: 503, error: 'disk-full', reason: 'the node\'s disk is full; nothing acknowledged was lost; retry later' };
-  if (fault === 'damaged') return { statusCode: 500, error: 'storage-damaged', reason: 'a node store failed its integrity check' };
+  if (fault === 'disk-full')
+    return {
+      statusCode: 503,
+      error: 'disk-full',
+      reason: "the node's disk is full; nothing acknowledged was lost; retry later",
+    };
+  if (fault === 'damaged')
+    return {
+      statusCode: 500,
+      error: 'storage-damaged',
+      reason: 'a node store failed its integrity check',
+    };
   return undefined;
 }

@@ -10,10 +10,18 @@ export function smartFhirAuth(auth: AuthServer): FhirAuth {
     async authenticate(request) {
       try {
         const grant = await bearerPrincipal(request, auth);
-        return { principal: grant.principal, allows: (resourceType, interaction) => allows(grant.scopes, { resourceType, interaction }) };
+        return {
+          principal: grant.principal,
+          allows: (resourceType, interaction) =>
+            allows(grant.scopes, { resourceType, interaction }),
+        };
       } catch (error) {
         if (!(error instanceof AuthError)) throw error;
-        const issue = { severity: 'error' as const, code: error.statusCode === 401 ? ('login' as const) : ('forbidden' as const), diagnostics: error.message };
+        const issue = {
+          severity: 'error' as const,
+          code: error.statusCode === 401 ? ('login' as const) : ('forbidden' as const),
+          diagnostics: error.message,
+        };
         throw new FhirError(error.statusCode, [issue], { 'WWW-Authenticate': error.challenge() });
       }
     },

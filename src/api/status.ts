@@ -20,7 +20,10 @@ export function nodeStatus(node: NodeFacade) {
     pending: node.pendingCount,
     halted: node.halted ?? null,
     ...node.checkpoints.status(),
-    alarms: [...(node.halted === undefined ? [] : [{ kind: 'halted', reason: node.halted }]), ...node.records.alarms],
+    alarms: [
+      ...(node.halted === undefined ? [] : [{ kind: 'halted', reason: node.halted }]),
+      ...node.records.alarms,
+    ],
   };
 }
 

@@ -18,10 +18,18 @@ export interface TrailItem {
 /** `proven` as served: with the FHIR reference of its record. */
 export function trailItemOf(node: NodeFacade, proven: ProvenEntry): TrailItem {
   const { recordId } = proven.entry;
-  return { entry: proven.entry, proof: proven.proof, record: recordId === null ? null : (fhirReferenceOf(node, recordId) ?? null) };
+  return {
+    entry: proven.entry,
+    proof: proven.proof,
+    record: recordId === null ? null : (fhirReferenceOf(node, recordId) ?? null),
+  };
 }
 
 /** The trail of `patientId` from `fromSeq`, at most `limit` entries, as served. */
-export function trailItems(node: NodeFacade, patientId: string, options: { fromSeq: number; limit: number }): TrailItem[] {
+export function trailItems(
+  node: NodeFacade,
+  patientId: string,
+  options: { fromSeq: number; limit: number },
+): TrailItem[] {
   return node.access.trail(patientId, options).map((proven) => trailItemOf(node, proven));
 }

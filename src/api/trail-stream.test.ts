@@ -35,7 +35,8 @@ function frameOf(block: string): Frame {
   const frame: Record<string, string> = {};
   for (const line of block.split('\n')) {
     if (line.startsWith(':')) frame['comment'] = line.slice(1).trim();
-    else frame[line.slice(0, line.indexOf(':'))] = line.slice(line.indexOf(':') + 1).replace(/^ /, '');
+    else
+      frame[line.slice(0, line.indexOf(':'))] = line.slice(line.indexOf(':') + 1).replace(/^ /, '');
   }
   return frame;
 }
@@ -43,7 +44,10 @@ function frameOf(block: string): Frame {
 /** `promise`, or a failure after `ms`: nothing here may wait for ever. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -58,10 +62,19 @@ interface Stream {
   close(): void;
 }
 
-async function openStream(t: TestContext, base: string, headers: Record<string, string>, query = ''): Promise<Stream> {
+async function openStream(
+  t: TestContext,
+  base: string,
+  headers: Record<string, string>,
+  query = '',
+): Promise<Stream> {
   const controller = new AbortController();
   t.after(() => controller.abort());
-  const response = await within(fetch(`${base}/ledger/trail/stream${query}`, { headers, signal: controller.signal }), 5_000, 'the stream head');
+  const response = await within(
+    fetch(`${base}/ledger/trail/stream${query}`, { headers, signal: controller.signal }),
+    5_000,
+    'the stream head',
+  );
   const frames = response.body === null ? undefined : framesOf(response.body);
   const next = async ({ comments = false, ms = 5_000 } = {}): Promise<Frame | undefined> => {
     for (;;) {
@@ -75,7 +88,8 @@ async function openStream(t: TestContext, base: string, headers: Record<string, 
 
 /** Polls until `done` holds, for at most 10 s. */
 async function until(done: () => boolean): Promise<void> {
-  for (const deadline = performance.now() + 10_000; !done(); await sleep(5)) assert.ok(performance.now() < deadline, 'timed out');
+  for (const deadline = performance.now() + 10_000; !done(); await sleep(5))
+    assert.ok(performance.now() < deadline, 'timed out');
 }
 
 async function listening(app: FastifyInstance): Promise<string> {
@@ -88,7 +102,15 @@ type TrailPage = { entries: { entry: { seq: number; recordId: string | null } }[
 test('GET /ledger/trail/stream sends each new trail entry as it commits, as /ledger/trail serves it; fromSeq and Last-Event-ID replay what was missed', async (t) => {
   const { app, node, patientId, as } = await serveCharts(t);
   const base = await listening(app);
-  const page = async (fromSeq: number, limit = 500) => (await send<TrailPage>(app, 'GET', `/ledger/trail?fromSeq=${fromSeq}&limit=${limit}`, as.patient)).body.entries;
+  const page = async (fromSeq: number, limit = 500) =>
+    (
+      await send<TrailPage>(
+        app,
+        'GET',
+        `/ledger/trail?fromSeq=${fromSeq}&limit=${limit}`,
+        as.patient,
+      )
+    ).body.entries;
   assert.equal((await send(app, 'GET', '/fhir/Patient/patient-0001', as.doctor)).status, 200);
   await until(() => auditCount(node.store.state, patientId) === 1);
   const before = 1;
@@ -102,7 +124,11 @@ test('GET /ledger/trail/stream sends each new trail entry as it commits, as /led
 
   assert.equal((await send(app, 'GET', '/fhir/Observation/hba1c-1', as.doctor)).status, 200);
   const frame = await live.next();
-  assert.deepEqual([frame?.event, frame?.id], ['entry', String(before + 1)], 'only what committed after connecting');
+  assert.deepEqual(
+    [frame?.event, frame?.id],
+    ['entry', String(before + 1)],
+    'only what committed after connecting',
+  );
   assert.deepEqual(JSON.parse(frame!.data!), (await page(before + 1, 1))[0]);
   assert.equal((JSON.parse(frame!.data!) as { record: string }).record, 'Observation/hba1c-1');
 
@@ -118,8 +144,15 @@ test('GET /ledger/trail/stream sends each new trail entry as it commits, as /led
     assert.equal(replayed?.id, String(expected.entry.seq));
     assert.deepEqual(JSON.parse(replayed!.data!), expected);
   }
-  const resumed = await openStream(t, base, { ...as.patient, 'last-event-id': String(all.length - 1) });
-  assert.equal((await resumed.next())?.id, String(all.length), 'Last-Event-ID is the last seq seen');
+  const resumed = await openStream(t, base, {
+    ...as.patient,
+    'last-event-id': String(all.length - 1),
+  });
+  assert.equal(
+    (await resumed.next())?.id,
+    String(all.length),
+    'Last-Event-ID is the last seq seen',
+  );
 });
 
 test('GET /ledger/trail/stream refuses whom /ledger/trail refuses, before any stream opens', async (t) => {
@@ -149,20 +182,45 @@ test('a stream sends keep-alive comments', async (t) => {
   assert.deepEqual(await stream.next({ comments: true, ms: 2_000 }), { comment: 'keep-alive' });
 });
 
-test('a caller may hold only a few streams at once, an auditor\'s never take the patient\'s places, and a client that leaves frees its place', async (t) => {
+test("a caller may hold only a few streams at once, an auditor's never take the patient's places, and a client that leaves frees its place", async (t) => {
   const { app, as, patientId } = await serveCharts(t);
   const base = await listening(app);
   const hogged: Stream[] = [];
-  while (hogged.length < TRAIL_STREAMS_PER_CALLER_MAX) hogged.push(await openStream(t, base, as.auditor, `?patient=${patientId}`));
-  assert.deepEqual(hogged.map((stream) => stream.response.status), hogged.map(() => 200));
-  assert.equal((await openStream(t, base, as.auditor, `?patient=${patientId}`)).response.status, 429, 'the auditor has used their places');
+  while (hogged.length < TRAIL_STREAMS_PER_CALLER_MAX)
+    hogged.push(await openStream(t, base, as.auditor, `?patient=${patientId}`));
+  assert.deepEqual(
+    hogged.map((stream) => stream.response.status),
+    hogged.map(() => 200),
+  );
+  assert.equal(
+    (await openStream(t, base, as.auditor, `?patient=${patientId}`)).response.status,
+    429,
+    'the auditor has used their places',
+  );
   const open: Stream[] = [];
-  while (open.length < TRAIL_STREAMS_PER_CALLER_MAX) open.push(await openStream(t, base, as.patient));
-  assert.deepEqual(open.map((stream) => stream.response.status), open.map(() => 200), 'the patient still has all of theirs');
+  while (open.length < TRAIL_STREAMS_PER_CALLER_MAX)
+    open.push(await openStream(t, base, as.patient));
+  assert.deepEqual(
+    open.map((stream) => stream.response.status),
+    open.map(() => 200),
+    'the patient still has all of theirs',
+  );
   const refused = await openStream(t, base, as.patient);
-  assert.deepEqual([refused.response.status, ((await refused.response.json()) as { error: string }).error], [429, 'too-many-streams']);
-  assert.equal((await openStream(t, base, as.other)).response.status, 200, 'another patient has places of their own');
-  assert.equal((await openStream(t, base, as.auditor, '?patient=ffffffffffffffffffffffffffffffff')).response.status, 404, 'a pseudonym of nobody opens no stream');
+  assert.deepEqual(
+    [refused.response.status, ((await refused.response.json()) as { error: string }).error],
+    [429, 'too-many-streams'],
+  );
+  assert.equal(
+    (await openStream(t, base, as.other)).response.status,
+    200,
+    'another patient has places of their own',
+  );
+  assert.equal(
+    (await openStream(t, base, as.auditor, '?patient=ffffffffffffffffffffffffffffffff')).response
+      .status,
+    404,
+    'a pseudonym of nobody opens no stream',
+  );
 
   open[0]!.close();
   const deadline = performance.now() + 5_000;
@@ -179,10 +237,17 @@ test('closing the server ends its open streams instead of hanging, and a stream 
   const { node, patientId } = await serveCharts(t);
   /** A whole server of its own, with tokens of `lifetimeSeconds`; closed after `t` (closing twice is harmless). */
   const server = async (tokenLifetimeSeconds?: number) => {
-    const auth = await AuthServer.create({ issuer: 'http://127.0.0.1', fhirBaseUrl: 'http://127.0.0.1/fhir', ...(tokenLifetimeSeconds === undefined ? {} : { tokenLifetimeSeconds }) });
+    const auth = await AuthServer.create({
+      issuer: 'http://127.0.0.1',
+      fhirBaseUrl: 'http://127.0.0.1/fhir',
+      ...(tokenLifetimeSeconds === undefined ? {} : { tokenLifetimeSeconds }),
+    });
     const app = buildServer(node, { auth });
     t.after(() => app.close());
-    const token = await auth.tokens.issue({ principal: { kind: 'patient', id: patientId, org: 'practice-a' }, scopes: parseScopes('patient/*.rs') });
+    const token = await auth.tokens.issue({
+      principal: { kind: 'patient', id: patientId, org: 'practice-a' },
+      scopes: parseScopes('patient/*.rs'),
+    });
     return { app, base: await listening(app), headers: { authorization: `Bearer ${token}` } };
   };
 
@@ -205,13 +270,32 @@ test('a new record of the patient is a `record` event on their stream, ids only;
   const base = await listening(app);
   const mine = await openStream(t, base, as.patient);
   const others = await openStream(t, base, as.other);
-  const observation = { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, subject: { reference: 'Patient/patient-0001' }, valueQuantity: { value: 7.1, unit: '%' } };
-  const created = await send<{ id: string }>(app, 'POST', '/fhir/Observation', as.doctor, observation);
+  const observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'HbA1c' },
+    subject: { reference: 'Patient/patient-0001' },
+    valueQuantity: { value: 7.1, unit: '%' },
+  };
+  const created = await send<{ id: string }>(
+    app,
+    'POST',
+    '/fhir/Observation',
+    as.doctor,
+    observation,
+  );
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const frame = await mine.next();
   assert.equal(frame?.event, 'record');
   assert.equal(frame?.id, undefined, 'no id: Last-Event-ID keeps counting trail entries');
-  assert.deepEqual(JSON.parse(frame!.data!), { record: `Observation/${created.body.id}`, version: 1 });
+  assert.deepEqual(JSON.parse(frame!.data!), {
+    record: `Observation/${created.body.id}`,
+    version: 1,
+  });
   assert.equal(frame!.data!.includes('7.1'), false, 'no content');
-  await assert.rejects(others.next({ ms: 500 }), /nothing after/, 'the other patient\'s stream stays quiet');
+  await assert.rejects(
+    others.next({ ms: 500 }),
+    /nothing after/,
+    "the other patient's stream stays quiet",
+  );
 });

@@ -12,14 +12,24 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { AUDIT_ENTRY_TABLE, RECORDS, auditCount, type RecordRow, type WriteSetEntry } from '../contracts/index.js';
+import {
+  AUDIT_ENTRY_TABLE,
+  RECORDS,
+  auditCount,
+  type RecordRow,
+  type WriteSetEntry,
+} from '../contracts/index.js';
 import { fhirReferenceOf } from '../fhir/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { ApiError } from './api-error.js';
 import { bearerToken, type AuthServer } from './auth/index.js';
 import { ledgerGrant, trailPatientOf } from './ledger-auth.js';
 import { trailItems } from './trail-items.js';
-import { TRAIL_STREAMS_MAX, TRAIL_STREAMS_PER_CALLER_MAX, TRAIL_STREAM_UNREAD_BYTES_MAX } from '../ledger/index.js';
+import {
+  TRAIL_STREAMS_MAX,
+  TRAIL_STREAMS_PER_CALLER_MAX,
+  TRAIL_STREAM_UNREAD_BYTES_MAX,
+} from '../ledger/index.js';
 
 /** How often an idle stream sends a comment. */
 export const TRAIL_KEEP_ALIVE_MS = 15_000;
@@ -29,30 +39,54 @@ const PAGE = 100;
 const TIMER_MAX_MS = 2 ** 31 - 1;
 
 /** Registers the route; `keepAliveMs` is shortened by tests. */
-export function registerTrailStream(app: FastifyInstance, node: NodeFacade, auth: AuthServer | undefined, options: { keepAliveMs?: number } = {}): void {
+export function registerTrailStream(
+  app: FastifyInstance,
+  node: NodeFacade,
+  auth: AuthServer | undefined,
+  options: { keepAliveMs?: number } = {},
+): void {
   const streams = new TrailStreams(node);
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => streams.stop());
-  app.get<{ Querystring: Record<string, unknown> }>('/ledger/trail/stream', async (request, reply) => {
-    const grant = await ledgerGrant(auth, request, reply);
-    const patientId = trailPatientOf(node, grant, request.query['patient']);
-    const after = startAfter(node, patientId, request);
-    const caller = `${grant.principal.org}/${grant.principal.kind}/${grant.principal.id}`;
-    if (streams.countOf(caller) >= TRAIL_STREAMS_PER_CALLER_MAX) throw new ApiError(429, 'too-many-streams', `a caller may have at most ${TRAIL_STREAMS_PER_CALLER_MAX} streams open at once`);
-    if (streams.total >= TRAIL_STREAMS_MAX) {
-      void reply.header('retry-after', '30');
-      throw new ApiError(503, 'unavailable:streams', 'this node has as many open streams as it serves; try again shortly');
-    }
-    const stream = new TrailStream(node, patientId, after, reply.raw, { keepAliveMs: options.keepAliveMs ?? TRAIL_KEEP_ALIVE_MS, endsAt: expiryOf(request) });
-    reply.hijack();
-    streams.add(stream, caller);
-    stream.open(reply.getHeaders() as OutgoingHttpHeaders);
-    return reply;
-  });
+  app.get<{ Querystring: Record<string, unknown> }>(
+    '/ledger/trail/stream',
+    async (request, reply) => {
+      const grant = await ledgerGrant(auth, request, reply);
+      const patientId = trailPatientOf(node, grant, request.query['patient']);
+      const after = startAfter(node, patientId, request);
+      const caller = `${grant.principal.org}/${grant.principal.kind}/${grant.principal.id}`;
+      if (streams.countOf(caller) >= TRAIL_STREAMS_PER_CALLER_MAX)
+        throw new ApiError(
+          429,
+          'too-many-streams',
+          `a caller may have at most ${TRAIL_STREAMS_PER_CALLER_MAX} streams open at once`,
+        );
+      if (streams.total >= TRAIL_STREAMS_MAX) {
+        void reply.header('retry-after', '30');
+        throw new ApiError(
+          503,
+          'unavailable:streams',
+          'this node has as many open streams as it serves; try again shortly',
+        );
+      }
+      const stream = new TrailStream(node, patientId, after, reply.raw, {
+        keepAliveMs: options.keepAliveMs ?? TRAIL_KEEP_ALIVE_MS,
+        endsAt: expiryOf(request),
+      });
+      reply.hijack();
+      streams.add(stream, caller);
+      stream.open(reply.getHeaders() as OutgoingHttpHeaders);
+      return reply;
+    },
+  );
 }
 
 /** The seq after which to send: Last-Event-ID's, else the one before `fromSeq`, else the newest now. */
-function startAfter(node: NodeFacade, patientId: string, request: FastifyRequest<{ Querystring: Record<string, unknown> }>): number {
+function startAfter(
+  node: NodeFacade,
+  patientId: string,
+  request: FastifyRequest<{ Querystring: Record<string, unknown> }>,
+): number {
   const lastEventId = request.headers['last-event-id'];
   if (lastEventId !== undefined) return seqOf(lastEventId, 'Last-Event-ID', 0);
   const fromSeq = request.query['fromSeq'];
@@ -61,7 +95,8 @@ function startAfter(node: NodeFacade, patientId: string, request: FastifyRequest
 }
 
 function seqOf(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,14})$/.test(value) || Number(value) < min) throw new ApiError(400, 'bad-request', `${name} must be a whole number from ${min}`);
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,14})$/.test(value) || Number(value) < min)
+    throw new ApiError(400, 'bad-request', `${name} must be a whole number from ${min}`);
   return Number(value);
 }
 
@@ -116,14 +151,26 @@ class TrailStreams {
 
   /** Audit entries are keyed `${patientId}|${seq}`: the streams of each patient catch up, after the commit rather than inside it. */
   #committed(writeSet: readonly WriteSetEntry[]): void {
-    const touched = new Set(writeSet.filter(([table]) => table === AUDIT_ENTRY_TABLE).map(([, key]) => key.slice(0, key.lastIndexOf('|'))));
-    const streams = [...touched].flatMap((patientId) => [...(this.#byPatient.get(patientId) ?? [])]);
+    const touched = new Set(
+      writeSet
+        .filter(([table]) => table === AUDIT_ENTRY_TABLE)
+        .map(([, key]) => key.slice(0, key.lastIndexOf('|'))),
+    );
+    const streams = [...touched].flatMap((patientId) => [
+      ...(this.#byPatient.get(patientId) ?? []),
+    ]);
     const records = writeSet.flatMap(([table, , value]) => RECORDS.rowOf(table, value) ?? []);
-    const written = records.filter((record) => record.patientId !== null && record.status === 'active' && this.#byPatient.has(record.patientId));
+    const written = records.filter(
+      (record) =>
+        record.patientId !== null &&
+        record.status === 'active' &&
+        this.#byPatient.has(record.patientId),
+    );
     if (streams.length === 0 && written.length === 0) return;
     setImmediate(() => {
       streams.forEach((stream) => void stream.flush());
-      for (const record of written) this.#byPatient.get(record.patientId!)?.forEach((stream) => stream.recordChanged(record));
+      for (const record of written)
+        this.#byPatient.get(record.patientId!)?.forEach((stream) => stream.recordChanged(record));
     });
   }
 }
@@ -150,10 +197,20 @@ class TrailStream {
   /** Sends the head (with `headers`, the security headers the app's hooks set), then everything after the start. */
   open(headers: OutgoingHttpHeaders): void {
     this.raw.on('close', () => this.end());
-    this.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    this.raw.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    });
     this.raw.flushHeaders();
     this.#timers.push(setInterval(() => this.#write(': keep-alive\n\n'), this.options.keepAliveMs));
-    this.#timers.push(setTimeout(() => this.end(), Math.min(Math.max(this.options.endsAt - Date.now(), 0), TIMER_MAX_MS)));
+    this.#timers.push(
+      setTimeout(
+        () => this.end(),
+        Math.min(Math.max(this.options.endsAt - Date.now(), 0), TIMER_MAX_MS),
+      ),
+    );
     void this.flush();
   }
 
@@ -193,7 +250,9 @@ class TrailStream {
   /** Tells the client that `record`, one of the patient's, has a new version: ids only; it reads the record like any other. */
   recordChanged(record: RecordRow): void {
     if (this.#ended) return;
-    this.#write(`event: record\ndata: ${JSON.stringify({ record: fhirReferenceOf(this.node, record.recordId) ?? null, version: record.latestVersion })}\n\n`);
+    this.#write(
+      `event: record\ndata: ${JSON.stringify({ record: fhirReferenceOf(this.node, record.recordId) ?? null, version: record.latestVersion })}\n\n`,
+    );
   }
 
   /** Writes `frame` unless the client has left more than TRAIL_STREAM_UNREAD_BYTES_MAX unread, which ends the stream instead. */

@@ -26,7 +26,8 @@ export const PLAIN_HTTP_ROUTES: ReadonlySet<string> = new Set([
   'GET /ledger/checkpoints/:height',
 ]);
 
-const REASON = 'health data, logins and tokens are served only over HTTPS (or to this machine over loopback): use https://';
+const REASON =
+  'health data, logins and tokens are served only over HTTPS (or to this machine over loopback): use https://';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 /** Adds the hook that refuses guarded routes over plain HTTP from off this machine. */
@@ -60,7 +61,10 @@ function isGuarded(request: FastifyRequest): boolean {
 function refuse(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const pattern = request.routeOptions.url ?? request.url;
   if (pattern === '/fhir' || pattern.startsWith('/fhir/')) {
-    return reply.code(403).header('content-type', FHIR_JSON).send(JSON.stringify(FhirError.of(403, 'security', REASON).outcome));
+    return reply
+      .code(403)
+      .header('content-type', FHIR_JSON)
+      .send(JSON.stringify(FhirError.of(403, 'security', REASON).outcome));
   }
   return reply.code(403).send({ error: 'forbidden', reason: REASON });
 }

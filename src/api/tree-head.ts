@@ -5,7 +5,11 @@
  */
 import { fromHex, keyIdOf } from '../crypto/index.js';
 import { KEYS, ORGS } from '../contracts/index.js';
-import { NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY, type BlockHeader } from '../ledger/index.js';
+import {
+  NETWORK_GENESIS_KEY_ID,
+  NETWORK_GENESIS_PUBLIC_KEY,
+  type BlockHeader,
+} from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 
 /** What GET /ledger/tree-head answers. */
@@ -19,14 +23,19 @@ export interface TreeHeadDocument {
 /** The tree head whose logSize is `treeSize`, or undefined when no block signed that size. */
 export function treeHeadDocument(node: NodeFacade, treeSize: number): TreeHeadDocument | undefined {
   const treeHead = node.ledger.headerAtLogSize(treeSize);
-  return treeHead === undefined ? undefined : { treeSize, treeHead, proposerKey: proposerKeyOf(node, treeHead) };
+  return treeHead === undefined
+    ? undefined
+    : { treeSize, treeHead, proposerKey: proposerKeyOf(node, treeHead) };
 }
 
 /** The raw public key, as hex, whose keyId is `header.proposer`. */
 export function proposerKeyOf(node: NodeFacade, header: BlockHeader): string | null {
-  if (header.height === 0 && header.proposer === NETWORK_GENESIS_KEY_ID) return NETWORK_GENESIS_PUBLIC_KEY;
+  if (header.height === 0 && header.proposer === NETWORK_GENESIS_KEY_ID)
+    return NETWORK_GENESIS_PUBLIC_KEY;
   const key = KEYS.get(node.ledger.state, header.proposer);
   const org = key?.role === 'org' ? ORGS.get(node.ledger.state, key.org) : undefined;
   // The organisation's row holds its signing key; it must be the key the header names.
-  return org !== undefined && keyIdOf(fromHex(org.signingKey)) === header.proposer ? org.signingKey : null;
+  return org !== undefined && keyIdOf(fromHex(org.signingKey)) === header.proposer
+    ? org.signingKey
+    : null;
 }

@@ -22,7 +22,8 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Code and styles from this node only, no framing, no plug-ins, connections to this node only. */
-export const WEB_APP_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+export const WEB_APP_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 interface WebFile {
   readonly body: Buffer;
@@ -37,7 +38,8 @@ function readApp(dir: string): Map<string, WebFile> {
   const assets = join(dir, 'assets');
   for (const name of existsSync(assets) ? readdirSync(assets) : []) {
     const type = CONTENT_TYPES[extname(name)];
-    if (type !== undefined) files.set(`/assets/${name}`, { body: readFileSync(join(assets, name)), type });
+    if (type !== undefined)
+      files.set(`/assets/${name}`, { body: readFileSync(join(assets, name)), type });
   }
   return files;
 }
@@ -58,14 +60,22 @@ function send(reply: FastifyReply, file: WebFile, immutable: boolean): FastifyRe
  */
 export function registerWebApp(app: FastifyInstance, dir = WEB_APP_DIR): void {
   if (!existsSync(join(dir, 'index.html'))) {
-    app.get('/', async (_request, reply) => reply.code(503).type('text/plain; charset=utf-8').send('The web app is not built: run `npm run build:web` (npm ci runs it). The FHIR API is at /fhir.\n'));
+    app.get('/', async (_request, reply) =>
+      reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send(
+          'The web app is not built: run `npm run build:web` (npm ci runs it). The FHIR API is at /fhir.\n',
+        ),
+    );
     return;
   }
   const files = readApp(dir);
   app.get('/', async (_request, reply) => send(reply, files.get('/')!, false));
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
     const file = files.get(`/assets/${request.params.name}`);
-    if (file === undefined) return reply.code(404).send({ error: 'not-found', reason: 'no such asset' });
+    if (file === undefined)
+      return reply.code(404).send({ error: 'not-found', reason: 'no such asset' });
     return send(reply, file, true);
   });
 }

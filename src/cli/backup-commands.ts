@@ -3,7 +3,15 @@
  * directory as one gzipped tar file (owner-only), and its restore into a new data directory.
  * The keystore secret is never in a backup; restore says so and where it must come from.
  */
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, chmodSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  chmodSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { create, extract } from 'tar';
@@ -15,7 +23,10 @@ export async function backup(dataDir: string, out: string): Promise<string> {
   const staging = mkdtempSync(join(dirname(resolve(out)), '.chartchain-backup-'));
   try {
     const manifest = await backupDataDir(resolve(dataDir), staging);
-    await create({ gzip: true, file: out, cwd: staging, portable: true, mode: 0o600 }, readdirSync(staging));
+    await create(
+      { gzip: true, file: out, cwd: staging, portable: true, mode: 0o600 },
+      readdirSync(staging),
+    );
     chmodSync(out, 0o600);
     return `backed up ${manifest.orgId} (network ${manifest.network}): ${Object.keys(manifest.files).length} files to ${out}; the keystore secret is NOT in it`;
   } finally {
@@ -26,7 +37,8 @@ export async function backup(dataDir: string, out: string): Promise<string> {
 /** Restores the backup file `file` into `dataDir`, which must not exist or be empty; resolves with a summary. */
 export async function restore(file: string, dataDir: string): Promise<string> {
   const target = resolve(dataDir);
-  if (existsSync(target) && readdirSync(target).length > 0) throw new Error(`${dataDir} is not empty; restore into a new directory`);
+  if (existsSync(target) && readdirSync(target).length > 0)
+    throw new Error(`${dataDir} is not empty; restore into a new directory`);
   const staging = mkdtempSync(join(dirname(target), '.chartchain-restore-'));
   try {
     await extract({ file, cwd: staging, strict: true, preservePaths: false });
@@ -58,7 +70,9 @@ function chmodTree(root: string): void {
 export function registerBackupCommands(program: Command): void {
   program
     .command('backup')
-    .description('online, consistent backup of a node (chain, ordering queue, blobs, sealed keystore; never the keystore secret)')
+    .description(
+      'online, consistent backup of a node (chain, ordering queue, blobs, sealed keystore; never the keystore secret)',
+    )
     .option('--data <dir>', 'data directory', './data')
     .requiredOption('--out <file>', 'the backup file to write (gzipped tar, mode 0600)')
     .action(async (flags: { data: string; out: string }) => {
@@ -66,7 +80,9 @@ export function registerBackupCommands(program: Command): void {
     });
   program
     .command('restore')
-    .description('restore a backup into a new data directory, checking every file against the backup\'s manifest')
+    .description(
+      "restore a backup into a new data directory, checking every file against the backup's manifest",
+    )
     .requiredOption('--in <file>', 'the backup file')
     .requiredOption('--data <dir>', 'the new data directory (must not exist, or be empty)')
     .action(async (flags: { in: string; data: string }) => {

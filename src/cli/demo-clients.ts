@@ -14,7 +14,10 @@ export const WEB_APP_CLIENT_ID = 'chartchain-web';
  */
 export function publicClients(origin: string): InMemoryClientRegistry {
   return new InMemoryClientRegistry([
-    publicClient({ clientId: DEMO_CLIENT_ID, redirectUris: [`${origin}/demo/callback`, 'http://127.0.0.1:8765/callback'] }),
+    publicClient({
+      clientId: DEMO_CLIENT_ID,
+      redirectUris: [`${origin}/demo/callback`, 'http://127.0.0.1:8765/callback'],
+    }),
     publicClient({ clientId: WEB_APP_CLIENT_ID, redirectUris: [`${origin}/`] }),
   ]);
 }
@@ -26,7 +29,11 @@ export function freePort(host: string): Promise<number> {
     server.once('error', reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

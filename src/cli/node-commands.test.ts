@@ -23,7 +23,15 @@ async function seededOnce(): Promise<string> {
   return dir;
 }
 
-const flags = (data: string, demo: boolean): StartFlags => ({ data, demo, host: '127.0.0.1', port: '0', orgId: 'demo-practice', orgName: 'Demo Practice', network: 'test' });
+const flags = (data: string, demo: boolean): StartFlags => ({
+  data,
+  demo,
+  host: '127.0.0.1',
+  port: '0',
+  orgId: 'demo-practice',
+  orgName: 'Demo Practice',
+  network: 'test',
+});
 
 test('a start collects blobs nothing references that are past the grace period, and keeps the rest', async (t) => {
   const dir = await seededOnce();
@@ -47,15 +55,24 @@ test('with --no-demo on a later start, the demo users of the first start cannot 
   const off = await openServer(flags(dir, false));
   try {
     assert.equal(off.demo.demo, false);
-    await assert.rejects(login(off.origin, 'dr-ada', DEMO_PASSWORD, 'user/*.cruds'), /login refused/);
-    await assert.rejects(login(off.origin, 'auditor-ann', DEMO_PASSWORD, 'user/AuditEvent.rs'), /login refused/);
+    await assert.rejects(
+      login(off.origin, 'dr-ada', DEMO_PASSWORD, 'user/*.cruds'),
+      /login refused/,
+    );
+    await assert.rejects(
+      login(off.origin, 'auditor-ann', DEMO_PASSWORD, 'user/AuditEvent.rs'),
+      /login refused/,
+    );
   } finally {
     await off.close();
   }
   const on = await openServer(flags(dir, true));
   try {
     assert.equal(on.demo.demo, true);
-    assert.match((await login(on.origin, 'dr-ada', DEMO_PASSWORD, 'user/*.cruds')).access_token, /^ey/);
+    assert.match(
+      (await login(on.origin, 'dr-ada', DEMO_PASSWORD, 'user/*.cruds')).access_token,
+      /^ey/,
+    );
   } finally {
     await on.close();
   }
@@ -69,10 +86,14 @@ test("the organisation's own backend client, authenticated by the organisation k
   t.after(() => started.close());
   assert.equal((await fetch(`${started.origin}/ledger/blocks/0`)).status, 401);
   const token = await orgToken(started.origin, dir);
-  const block = await fetch(`${started.origin}/ledger/blocks/0`, { headers: { authorization: `Bearer ${token}` } });
+  const block = await fetch(`${started.origin}/ledger/blocks/0`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(block.status, 200);
   assert.equal(((await block.json()) as { header: { height: number } }).header.height, 0);
-  const fhir = await fetch(`${started.origin}/fhir/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } });
+  const fhir = await fetch(`${started.origin}/fhir/Patient?_count=1`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(fhir.status, 403, 'the organisation client reads the ledger, not records');
   await assert.rejects(orgToken(started.origin, other), /token refused/);
 });
@@ -85,19 +106,35 @@ test('--orderer, --etcd and --proposer-lease are saved in node.json; a bad lease
   applyOrdererFlags(dir, { etcd: 'http://127.0.0.1:2379, http://127.0.0.1:2381' });
   applyOrdererFlags(dir, { proposerLease: '1' });
   const { kind, endpoints, leaseTtlSec } = readNodeConfig(dir)!.orderer;
-  assert.deepEqual({ kind, endpoints, leaseTtlSec }, { kind: 'etcd', endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2381'], leaseTtlSec: 1 });
-  for (const bad of ['0', '1.5', 'soon', '61']) assert.throws(() => applyOrdererFlags(dir, { proposerLease: bad }), /--proposer-lease must be/);
-  assert.throws(() => applyOrdererFlags(dir, { orderer: 'raft' }), /--orderer must be solo or etcd/);
+  assert.deepEqual(
+    { kind, endpoints, leaseTtlSec },
+    { kind: 'etcd', endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:2381'], leaseTtlSec: 1 },
+  );
+  for (const bad of ['0', '1.5', 'soon', '61'])
+    assert.throws(() => applyOrdererFlags(dir, { proposerLease: bad }), /--proposer-lease must be/);
+  assert.throws(
+    () => applyOrdererFlags(dir, { orderer: 'raft' }),
+    /--orderer must be solo or etcd/,
+  );
   assert.equal(readNodeConfig(dir)!.orderer.leaseTtlSec, 1);
 });
 
 /** GET `url` over HTTPS trusting only `ca`: the status and the JSON body. */
-function getJson(url: string, ca: string): Promise<{ status: number; hsts: string | undefined; body: Record<string, unknown> }> {
+function getJson(
+  url: string,
+  ca: string,
+): Promise<{ status: number; hsts: string | undefined; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     get(url, { ca }, (response) => {
       let text = '';
       response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, hsts: response.headers['strict-transport-security'], body: JSON.parse(text) as Record<string, unknown> }));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode!,
+          hsts: response.headers['strict-transport-security'],
+          body: JSON.parse(text) as Record<string, unknown>,
+        }),
+      );
     }).on('error', reject);
   });
 }
@@ -108,7 +145,11 @@ test('start --tls-cert --tls-key serves HTTPS, and names https in the URLs its t
   const { certPem, keyPem } = selfSignedCertificate();
   writeFileSync(join(dir, 'cert.pem'), certPem);
   writeFileSync(join(dir, 'key.pem'), keyPem, { mode: 0o600 });
-  const started = await openServer({ ...flags(dir, false), tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') });
+  const started = await openServer({
+    ...flags(dir, false),
+    tlsCert: join(dir, 'cert.pem'),
+    tlsKey: join(dir, 'key.pem'),
+  });
   t.after(() => started.close());
   assert.match(started.origin, /^https:\/\/127\.0\.0\.1:\d+$/);
   const smart = await getJson(`${started.origin}/.well-known/smart-configuration`, certPem);
@@ -123,9 +164,29 @@ test('start with a missing certificate exits 1 with one line naming --tls-cert, 
   try {
     const data = join(root, 'data');
     const cli = new URL('./main.ts', import.meta.url).pathname;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', cli, 'start', '--data', data, '--port', '0', '--tls-cert', join(root, 'missing.pem'), '--tls-key', join(root, 'key.pem')], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        cli,
+        'start',
+        '--data',
+        data,
+        '--port',
+        '0',
+        '--tls-cert',
+        join(root, 'missing.pem'),
+        '--tls-key',
+        join(root, 'key.pem'),
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(run.status, 1, run.stderr);
-    assert.equal(run.stderr, `chartchain: --tls-cert: cannot read ${join(root, 'missing.pem')} (ENOENT)\n`);
+    assert.equal(
+      run.stderr,
+      `chartchain: --tls-cert: cannot read ${join(root, 'missing.pem')} (ENOENT)\n`,
+    );
     assert.equal(existsSync(data), false, 'nothing was initialised');
   } finally {
     rmSync(root, { recursive: true, force: true });

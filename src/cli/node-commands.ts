@@ -3,7 +3,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import { AccountDirectory, ACCOUNTS_FILE, AccountStore, AuthServer, buildServer, createDemoUsers, createNetworkDemoUsers, DEMO_PASSWORD } from '../api/index.js';
+import {
+  AccountDirectory,
+  ACCOUNTS_FILE,
+  AccountStore,
+  AuthServer,
+  buildServer,
+  createDemoUsers,
+  createNetworkDemoUsers,
+  DEMO_PASSWORD,
+} from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { publicClients, freePort } from './demo-clients.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
@@ -11,7 +20,15 @@ import { consentModelOf } from '../contracts/index.js';
 import { consentModelFlag } from './consent-model-flag.js';
 import { loadValidator } from '../fhir/index.js';
 import { exportSeed, generateSigningKey, toHex } from '../crypto/index.js';
-import { adoptGenesis, awaitsGenesis, ChartChainNode, collectOrphanBlobs, isInitialised, readNodeConfig, writeNodeConfig } from '../node/index.js';
+import {
+  adoptGenesis,
+  awaitsGenesis,
+  ChartChainNode,
+  collectOrphanBlobs,
+  isInitialised,
+  readNodeConfig,
+  writeNodeConfig,
+} from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
 import { orgClient } from './org-client.js';
 import { readTlsFiles, type TlsFlags } from './tls-files.js';
@@ -36,15 +53,30 @@ function readJsonFile(path: string): unknown {
 }
 
 function init(flags: InitFlags): void {
-  if (flags.join === true && flags.genesis !== undefined) throw new Error('--join and --genesis exclude each other');
+  if (flags.join === true && flags.genesis !== undefined)
+    throw new Error('--join and --genesis exclude each other');
   const genesis = flags.genesis === undefined ? {} : { genesis: readJsonFile(flags.genesis) };
   // A directory that has keys (made with --join) takes its genesis here or at start --genesis;
   // one that already has a chain only checks the file against the genesis it pinned.
-  if ('genesis' in genesis && readNodeConfig(resolve(flags.data)) !== undefined) adoptGenesis(resolve(flags.data), genesis.genesis);
-  else ChartChainNode.init(resolve(flags.data), { orgId: flags.orgId, orgName: flags.orgName, network: flags.network, join: flags.join === true, consentModel: consentModelFlag(flags.consentModel), ...genesis });
+  if ('genesis' in genesis && readNodeConfig(resolve(flags.data)) !== undefined)
+    adoptGenesis(resolve(flags.data), genesis.genesis);
+  else
+    ChartChainNode.init(resolve(flags.data), {
+      orgId: flags.orgId,
+      orgName: flags.orgName,
+      network: flags.network,
+      join: flags.join === true,
+      consentModel: consentModelFlag(flags.consentModel),
+      ...genesis,
+    });
   const config = readNodeConfig(resolve(flags.data))!;
-  const what = flags.join === true ? 'awaiting a network genesis (chartchain identity export, then start --genesis FILE)' : `${flags.genesis === undefined ? 'founding' : 'member of'} network "${config.network}", genesis ${config.genesisHash}`;
-  process.stdout.write(`initialised ${config.orgId} (${config.orgName}) ${what} in ${flags.data}\n`);
+  const what =
+    flags.join === true
+      ? 'awaiting a network genesis (chartchain identity export, then start --genesis FILE)'
+      : `${flags.genesis === undefined ? 'founding' : 'member of'} network "${config.network}", genesis ${config.genesisHash}`;
+  process.stdout.write(
+    `initialised ${config.orgId} (${config.orgName}) ${what} in ${flags.data}\n`,
+  );
 }
 
 interface OrdererFlags {
@@ -59,19 +91,37 @@ interface OrdererFlags {
  * without endpoints, or a lease that is not a whole number of seconds from 1 to 60.
  */
 export function applyOrdererFlags(dataDir: string, flags: OrdererFlags): void {
-  if (flags.orderer === undefined && flags.etcd === undefined && flags.proposerLease === undefined) return;
+  if (flags.orderer === undefined && flags.etcd === undefined && flags.proposerLease === undefined)
+    return;
   const config = readNodeConfig(dataDir)!;
   const kind = flags.orderer ?? (flags.etcd === undefined ? config.orderer.kind : 'etcd');
   if (kind !== 'solo' && kind !== 'etcd') throw new RangeError('--orderer must be solo or etcd');
-  const endpoints = flags.etcd?.split(',').map((url) => url.trim()).filter((url) => url.length > 0) ?? config.orderer.endpoints;
-  if (kind === 'etcd' && (endpoints === undefined || endpoints.length === 0)) throw new RangeError('--orderer etcd needs --etcd http://host:port[,…]');
-  const leaseTtlSec = flags.proposerLease === undefined ? config.orderer.leaseTtlSec : proposerLease(flags.proposerLease);
-  writeNodeConfig(dataDir, { ...config, orderer: { ...config.orderer, kind, ...(endpoints === undefined ? {} : { endpoints }), ...(leaseTtlSec === undefined ? {} : { leaseTtlSec }) } });
+  const endpoints =
+    flags.etcd
+      ?.split(',')
+      .map((url) => url.trim())
+      .filter((url) => url.length > 0) ?? config.orderer.endpoints;
+  if (kind === 'etcd' && (endpoints === undefined || endpoints.length === 0))
+    throw new RangeError('--orderer etcd needs --etcd http://host:port[,…]');
+  const leaseTtlSec =
+    flags.proposerLease === undefined
+      ? config.orderer.leaseTtlSec
+      : proposerLease(flags.proposerLease);
+  writeNodeConfig(dataDir, {
+    ...config,
+    orderer: {
+      ...config.orderer,
+      kind,
+      ...(endpoints === undefined ? {} : { endpoints }),
+      ...(leaseTtlSec === undefined ? {} : { leaseTtlSec }),
+    },
+  });
 }
 
 function proposerLease(text: string): number {
   const seconds = Number(text);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 60) throw new RangeError('--proposer-lease must be a whole number of seconds from 1 to 60');
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 60)
+    throw new RangeError('--proposer-lease must be a whole number of seconds from 1 to 60');
   return seconds;
 }
 
@@ -81,7 +131,8 @@ function prepareDataDir(dataDir: string, flags: InitFlags): boolean {
     adoptGenesis(dataDir, readJsonFile(flags.genesis));
     return false;
   }
-  if (awaitsGenesis(dataDir)) throw new Error(`${flags.data} has joined no network yet: start it with --genesis FILE`);
+  if (awaitsGenesis(dataDir))
+    throw new Error(`${flags.data} has joined no network yet: start it with --genesis FILE`);
   if (isInitialised(dataDir)) return false;
   init(flags);
   return true;
@@ -122,7 +173,8 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   const fresh = prepareDataDir(dataDir, flags) && flags.genesis === undefined;
   applyOrdererFlags(dataDir, flags);
   const requested = Number(flags.port);
-  if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new RangeError('--port must be 0..65535');
+  if (!Number.isInteger(requested) || requested < 0 || requested > 65535)
+    throw new RangeError('--port must be 0..65535');
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
@@ -130,16 +182,40 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   collectOrphanBlobs(node);
   loadValidator();
   // A network's demo is seeded by each organisation's node, its own part only, on first start.
-  const seeded = flags.demoNetwork === true ? await seedNetworkDemo(node, reportLate(node)) : fresh && flags.demo && (await seedDemo(node));
+  const seeded =
+    flags.demoNetwork === true
+      ? await seedNetworkDemo(node, reportLate(node))
+      : fresh && flags.demo && (await seedDemo(node));
   const demo = flags.demo && (seeded || hasDemo(node));
   const origin = `${tls === undefined ? 'http' : 'https'}://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
-  const demoUsers = flags.demoNetwork === true ? await networkDemoUsers(node) : demo ? await createDemoUsers(node.config.orgId, node.homePatients) : undefined;
+  const demoUsers =
+    flags.demoNetwork === true
+      ? await networkDemoUsers(node)
+      : demo
+        ? await createDemoUsers(node.config.orgId, node.homePatients)
+        : undefined;
   const accounts = new AccountStore(join(dataDir, ACCOUNTS_FILE));
-  const users = new AccountDirectory(accounts, { org: node.config.orgId, patients: node.homePatients, ...(demoUsers === undefined ? {} : { fallback: demoUsers }) });
+  const users = new AccountDirectory(accounts, {
+    org: node.config.orgId,
+    patients: node.homePatients,
+    ...(demoUsers === undefined ? {} : { fallback: demoUsers }),
+  });
   const clients = publicClients(origin);
   await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
-  const auth = await AuthServer.create({ issuer: origin, fhirBaseUrl: `${origin}/fhir`, accounts: users, clients, keystore: node.keys.keystore, replayCachePath: join(dataDir, AUTH_REPLAY_FILE), refreshTokenPath: join(dataDir, REFRESH_TOKEN_FILE) });
-  const app = buildServer(node, { auth, logger: flags.logger === true, ...(tls === undefined ? {} : { tls }) });
+  const auth = await AuthServer.create({
+    issuer: origin,
+    fhirBaseUrl: `${origin}/fhir`,
+    accounts: users,
+    clients,
+    keystore: node.keys.keystore,
+    replayCachePath: join(dataDir, AUTH_REPLAY_FILE),
+    refreshTokenPath: join(dataDir, REFRESH_TOKEN_FILE),
+  });
+  const app = buildServer(node, {
+    auth,
+    logger: flags.logger === true,
+    ...(tls === undefined ? {} : { tls }),
+  });
   const address = await app.listen({ host: flags.host, port });
   const close = async (): Promise<void> => {
     await app.close();
@@ -163,18 +239,31 @@ async function start(flags: StartFlags): Promise<void> {
 
 function networkDemoUsers(node: ChartChainNode) {
   const orgId = node.config.orgId;
-  return createNetworkDemoUsers(orgId, demoPractitionerOf(orgId), orgId === DEMO_PRACTICE, node.homePatients);
+  return createNetworkDemoUsers(
+    orgId,
+    demoPractitionerOf(orgId),
+    orgId === DEMO_PRACTICE,
+    node.homePatients,
+  );
 }
 
 /** How the background part of a network demo ended, for the operator. */
 function reportLate(node: ChartChainNode): (error?: Error) => void {
   return (error) => {
-    if (error === undefined) process.stdout.write(`${node.config.orgId} countersigned the demo practice's data-sharing agreement\n`);
+    if (error === undefined)
+      process.stdout.write(
+        `${node.config.orgId} countersigned the demo practice's data-sharing agreement\n`,
+      );
     else process.stderr.write(`demo seeding failed: ${error.message}\n`);
   };
 }
 
-function printBanner(node: ChartChainNode, address: string, origin: string, demo: { seeded: boolean; demo: boolean }): void {
+function printBanner(
+  node: ChartChainNode,
+  address: string,
+  origin: string,
+  demo: { seeded: boolean; demo: boolean },
+): void {
   const head = node.head();
   const lines = [
     `chartchain node ${node.config.orgId} at height ${head.height}, log size ${head.logSize}, listening on ${address}`,
@@ -182,13 +271,24 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
     `web app at ${origin}/; FHIR R4 at ${origin}/fhir; SMART configuration at ${origin}/.well-known/smart-configuration`,
   ];
   if (demo.seeded) {
-    lines.push('seeded the demo consortium: this practice (practitioner dr-ada) and the demo hospital (dr-grey) under a data-sharing agreement;');
-    const practice = consentModelOf(node.store.state) === 'opt-out' ? 'treated by the practice, their home organisation, without a grant' : 'each consenting to the practice';
-    lines.push(`  patients patient-0001 and two Synthea patients, ${practice} (patient-0001 consents to the hospital too)`);
+    lines.push(
+      'seeded the demo consortium: this practice (practitioner dr-ada) and the demo hospital (dr-grey) under a data-sharing agreement;',
+    );
+    const practice =
+      consentModelOf(node.store.state) === 'opt-out'
+        ? 'treated by the practice, their home organisation, without a grant'
+        : 'each consenting to the practice';
+    lines.push(
+      `  patients patient-0001 and two Synthea patients, ${practice} (patient-0001 consents to the hospital too)`,
+    );
   }
   if (demo.demo) {
-    lines.push(`demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:`);
-    lines.push(`  npm run chartchain -- login --url ${origin} --user dr-ada --password ${DEMO_PASSWORD}`);
+    lines.push(
+      `demo users dr-ada (practitioner), patient-0001, auditor-ann; password ${DEMO_PASSWORD} (demo only). A token:`,
+    );
+    lines.push(
+      `  npm run chartchain -- login --url ${origin} --user dr-ada --password ${DEMO_PASSWORD}`,
+    );
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -196,47 +296,97 @@ function printBanner(node: ChartChainNode, address: string, origin: string, demo
 function initOptions(command: Command): Command {
   return command
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
-    .option('--org-id <id>', 'this organisation\'s id', 'demo-practice')
-    .option('--org-name <name>', 'this organisation\'s name', 'Demo Internal Medicine Practice')
+    .option('--org-id <id>', "this organisation's id", 'demo-practice')
+    .option('--org-name <name>', "this organisation's name", 'Demo Internal Medicine Practice')
     .option('--network <name>', 'network name, for a new one-member network', 'chartchain-dev')
-    .option('--genesis <file>', 'start from this network genesis file (chartchain genesis); checked against the pinned one on later starts')
-    .option('--consent-model <model>', 'a new one-member network\'s consent model: opt-out (the patient\'s home organisation treats them without a grant unless they restrict it) or opt-in (every access needs a grant)', 'opt-out');
+    .option(
+      '--genesis <file>',
+      'start from this network genesis file (chartchain genesis); checked against the pinned one on later starts',
+    )
+    .option(
+      '--consent-model <model>',
+      "a new one-member network's consent model: opt-out (the patient's home organisation treats them without a grant unless they restrict it) or opt-in (every access needs a grant)",
+      'opt-out',
+    );
 }
 
 /** Registers init, start and keys on `program`. */
 export function registerNodeCommands(program: Command): void {
-  initOptions(program.command('init').description('create keys, node.json and block 0 (a one-member network, or --genesis FILE) in a new data directory'))
-    .option('--join', 'create only keys and node.json, to join a network whose genesis is yet to be built')
+  initOptions(
+    program
+      .command('init')
+      .description(
+        'create keys, node.json and block 0 (a one-member network, or --genesis FILE) in a new data directory',
+      ),
+  )
+    .option(
+      '--join',
+      'create only keys and node.json, to join a network whose genesis is yet to be built',
+    )
     .action(init);
 
-  initOptions(program.command('start').description('start a node (initialising it on first run); the solo orderer unless node.json or --orderer says etcd'))
+  initOptions(
+    program
+      .command('start')
+      .description(
+        'start a node (initialising it on first run); the solo orderer unless node.json or --orderer says etcd',
+      ),
+  )
     .option('--orderer <kind>', 'solo or etcd; saved in node.json')
-    .option('--etcd <urls>', 'comma-separated etcd client URLs, e.g. http://127.0.0.1:2379; saved in node.json')
-    .option('--proposer-lease <seconds>', 'etcd only: how long a dead proposer holds its role (default 2; at least etcd\'s minimum lease, 1.5 × its election timeout); saved in node.json')
+    .option(
+      '--etcd <urls>',
+      'comma-separated etcd client URLs, e.g. http://127.0.0.1:2379; saved in node.json',
+    )
+    .option(
+      '--proposer-lease <seconds>',
+      "etcd only: how long a dead proposer holds its role (default 2; at least etcd's minimum lease, 1.5 × its election timeout); saved in node.json",
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (HTTP, or HTTPS with --tls-cert)', process.env['PORT'] ?? '8080')
-    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain, leaf first); needs --tls-key')
+    .option(
+      '--port <port>',
+      'port to listen on (HTTP, or HTTPS with --tls-cert)',
+      process.env['PORT'] ?? '8080',
+    )
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS with this PEM certificate (chain, leaf first); needs --tls-key',
+    )
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .option('--no-demo', 'do not seed the demo practice on first start, and never let the demo users log in')
-    .option('--demo-network', 'seed this organisation\'s part of the demo network consortium (chartchain network up does)')
+    .option(
+      '--no-demo',
+      'do not seed the demo practice on first start, and never let the demo users log in',
+    )
+    .option(
+      '--demo-network',
+      "seed this organisation's part of the demo network consortium (chartchain network up does)",
+    )
     .action(start);
 
-  const keys = program.command('keys').description('show this node\'s public keys, or generate a key pair');
+  const keys = program
+    .command('keys')
+    .description("show this node's public keys, or generate a key pair");
   keys
     .command('show', { isDefault: true })
-    .description('print the organisation\'s key id and public keys (never the private keys)')
+    .description("print the organisation's key id and public keys (never the private keys)")
     .option('--data <dir>', 'data directory', DEFAULT_DATA)
     .action((flags: { data: string }) => {
       process.stdout.write(JSON.stringify(loadOrgKeysPublic(resolve(flags.data)), null, 2) + '\n');
     });
   keys
     .command('generate')
-    .description('generate an Ed25519 signing key for a practitioner or patient; the seed goes only to --out (mode 0600)')
+    .description(
+      'generate an Ed25519 signing key for a practitioner or patient; the seed goes only to --out (mode 0600)',
+    )
     .requiredOption('--out <file>', 'file to write the private key to')
     .action((flags: { out: string }) => {
-      if (existsSync(flags.out)) throw new Error(`${flags.out} exists; refusing to overwrite a key`);
+      if (existsSync(flags.out))
+        throw new Error(`${flags.out} exists; refusing to overwrite a key`);
       const key = generateSigningKey();
-      writeFileSync(flags.out, JSON.stringify({ signingSeed: toHex(exportSeed(key)) }) + '\n', { mode: 0o600 });
-      process.stdout.write(JSON.stringify({ keyId: key.keyId, signingKey: toHex(key.publicKey) }, null, 2) + '\n');
+      writeFileSync(flags.out, JSON.stringify({ signingSeed: toHex(exportSeed(key)) }) + '\n', {
+        mode: 0o600,
+      });
+      process.stdout.write(
+        JSON.stringify({ keyId: key.keyId, signingKey: toHex(key.publicKey) }, null, 2) + '\n',
+      );
     });
 }

@@ -22,8 +22,19 @@ const ASSERTION_LIFETIME_SECONDS = 60;
 
 /** The backend client of organisation `orgId`, whose assertions verify with its signing key `publicKey` (raw Ed25519). */
 export function orgClient(orgId: string, publicKey: Uint8Array): BackendClient {
-  const jwk = { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url'), alg: 'EdDSA', kid: ORG_KEY_ID };
-  return backendClient({ clientId: ORG_CLIENT_ID, org: orgId, jwks: { keys: [jwk] }, scope: ORG_CLIENT_SCOPE });
+  const jwk = {
+    kty: 'OKP',
+    crv: 'Ed25519',
+    x: Buffer.from(publicKey).toString('base64url'),
+    alg: 'EdDSA',
+    kid: ORG_KEY_ID,
+  };
+  return backendClient({
+    clientId: ORG_CLIENT_ID,
+    org: orgId,
+    jwks: { keys: [jwk] },
+    scope: ORG_CLIENT_SCOPE,
+  });
 }
 
 /** An access token for the organisation's client from the node at `url`, signing the assertion with the key in `dataDir`. Throws if the node refuses. */
@@ -40,10 +51,20 @@ export async function orgToken(url: string, dataDir: string): Promise<string> {
     .setExpirationTime(now + ASSERTION_LIFETIME_SECONDS)
     .setJti(randomUUID())
     .sign(loadOrgKeys(dataDir).signing.privateKey);
-  const form = { grant_type: 'client_credentials', scope: ORG_CLIENT_SCOPE, client_assertion_type: ASSERTION_TYPE, client_assertion: assertion };
-  const response = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  const form = {
+    grant_type: 'client_credentials',
+    scope: ORG_CLIENT_SCOPE,
+    client_assertion_type: ASSERTION_TYPE,
+    client_assertion: assertion,
+  };
+  const response = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
   const body = (await response.json()) as { access_token?: string; error?: string };
-  if (!response.ok || body.access_token === undefined) throw new Error(`token refused: ${body.error ?? response.status}`);
+  if (!response.ok || body.access_token === undefined)
+    throw new Error(`token refused: ${body.error ?? response.status}`);
   return body.access_token;
 }
 
@@ -51,7 +72,9 @@ export async function orgToken(url: string, dataDir: string): Promise<string> {
 export function registerOrgToken(program: Command): void {
   program
     .command('token')
-    .description("get an access token as the organisation's own backend client (for the ledger's blocks, transactions and erasures)")
+    .description(
+      "get an access token as the organisation's own backend client (for the ledger's blocks, transactions and erasures)",
+    )
     .option('--url <url>', 'the node', 'http://127.0.0.1:8080')
     .option('--data <dir>', 'data directory holding the organisation key', './data')
     .action(async (flags: { url: string; data: string }) => {

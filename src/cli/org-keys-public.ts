@@ -7,5 +7,10 @@ export function loadOrgKeysPublic(dataDir: string) {
   const config = readNodeConfig(dataDir);
   if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
   const keys = loadOrgKeys(dataDir);
-  return { orgId: config.orgId, keyId: keys.signing.keyId, signingKey: toHex(keys.signing.publicKey), encryptionKey: keys.encryptionPublicKey };
+  return {
+    orgId: config.orgId,
+    keyId: keys.signing.keyId,
+    signingKey: toHex(keys.signing.publicKey),
+    encryptionKey: keys.encryptionPublicKey,
+  };
 }

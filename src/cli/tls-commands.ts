@@ -21,7 +21,9 @@ export const TLS_KEY_FILE = 'key.pem';
 export function writeSelfSigned(outDir: string, hosts: readonly string[]): string {
   const dir = resolve(outDir);
   const [certPath, keyPath] = [join(dir, TLS_CERT_FILE), join(dir, TLS_KEY_FILE)];
-  for (const path of [certPath, keyPath]) if (existsSync(path)) throw new Error(`${path} exists; refusing to overwrite a key or its certificate`);
+  for (const path of [certPath, keyPath])
+    if (existsSync(path))
+      throw new Error(`${path} exists; refusing to overwrite a key or its certificate`);
   const { certPem, keyPem } = selfSignedCertificate({ hosts });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(keyPath, keyPem, { mode: 0o600, flag: 'wx' });
@@ -39,9 +41,16 @@ export function registerTlsCommands(program: Command): void {
   const tls = program.command('tls').description('certificates for serving HTTPS');
   tls
     .command('self-signed')
-    .description('write a new key and a self-signed certificate (cert.pem, key.pem) for localhost, 127.0.0.1, ::1 and each --host; for local use')
+    .description(
+      'write a new key and a self-signed certificate (cert.pem, key.pem) for localhost, 127.0.0.1, ::1 and each --host; for local use',
+    )
     .requiredOption('--out <dir>', 'directory to write cert.pem and key.pem to (created 0700)')
-    .option('--host <name>', 'another DNS name or IP address the certificate names (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option(
+      '--host <name>',
+      'another DNS name or IP address the certificate names (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action((flags: { out: string; host: string[] }) => {
       process.stdout.write(writeSelfSigned(flags.out, flags.host) + '\n');
     });

@@ -22,12 +22,16 @@ export interface TlsFlags {
  */
 export function readTlsFiles(flags: TlsFlags, now = new Date()): TlsCredentials | undefined {
   if (flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
-  if (flags.tlsCert === undefined || flags.tlsKey === undefined) throw new Error('--tls-cert and --tls-key go together: give both, or neither for plain HTTP');
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined)
+    throw new Error('--tls-cert and --tls-key go together: give both, or neither for plain HTTP');
   const cert = readPem('--tls-cert', flags.tlsCert);
   const key = readPem('--tls-key', flags.tlsKey);
   const certificate = parseCertificate(flags.tlsCert, cert);
   checkValidity(flags.tlsCert, certificate, now);
-  if (!certificate.checkPrivateKey(parsePrivateKey(flags.tlsKey, key))) throw new Error(`--tls-key: ${flags.tlsKey} is not the private key of the certificate in --tls-cert ${flags.tlsCert}`);
+  if (!certificate.checkPrivateKey(parsePrivateKey(flags.tlsKey, key)))
+    throw new Error(
+      `--tls-key: ${flags.tlsKey} is not the private key of the certificate in --tls-cert ${flags.tlsCert}`,
+    );
   return { cert, key };
 }
 
@@ -50,8 +54,12 @@ function parseCertificate(path: string, pem: string): X509Certificate {
 }
 
 function checkValidity(path: string, certificate: X509Certificate, now: Date): void {
-  if (now.getTime() < new Date(certificate.validFrom).getTime()) throw new Error(`--tls-cert: the certificate in ${path} is not valid before ${certificate.validFrom}`);
-  if (now.getTime() > new Date(certificate.validTo).getTime()) throw new Error(`--tls-cert: the certificate in ${path} expired on ${certificate.validTo}`);
+  if (now.getTime() < new Date(certificate.validFrom).getTime())
+    throw new Error(
+      `--tls-cert: the certificate in ${path} is not valid before ${certificate.validFrom}`,
+    );
+  if (now.getTime() > new Date(certificate.validTo).getTime())
+    throw new Error(`--tls-cert: the certificate in ${path} expired on ${certificate.validTo}`);
 }
 
 function parsePrivateKey(path: string, pem: string): KeyObject {

@@ -10,13 +10,22 @@ function verifyResource(file: string, flags: { nodeKey?: string }): void {
   try {
     checks = checkResourceProof(proofFromParameters(JSON.parse(text)), flags.nodeKey);
   } catch (error) {
-    process.stdout.write(`FAILED: not a $verify answer: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stdout.write(
+      `FAILED: not a $verify answer: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 2;
     return;
   }
-  for (const check of checks) process.stdout.write(`${check.result.padEnd(7)} ${check.check}${check.result === 'ok' ? '' : `: ${check.detail}`}\n`);
+  for (const check of checks)
+    process.stdout.write(
+      `${check.result.padEnd(7)} ${check.check}${check.result === 'ok' ? '' : `: ${check.detail}`}\n`,
+    );
   const failed = checks.filter((check) => check.result === 'failed');
-  process.stdout.write(failed.length === 0 ? 'ok: the resource is the one anchored on the ledger\n' : `FAILED: ${failed.map((check) => check.check).join(', ')}\n`);
+  process.stdout.write(
+    failed.length === 0
+      ? 'ok: the resource is the one anchored on the ledger\n'
+      : `FAILED: ${failed.map((check) => check.check).join(', ')}\n`,
+  );
   if (failed.length > 0) process.exitCode = 2;
 }
 
@@ -24,7 +33,12 @@ function verifyResource(file: string, flags: { nodeKey?: string }): void {
 export function registerVerifyResource(program: Command): void {
   program
     .command('verify-resource <file>')
-    .description('check a [type]/[id]/_history/[vid]/$verify answer (file, or - for stdin): signature, commitment, inclusion, tree head')
-    .option('--node-key <hex>', "the node's Ed25519 public key (from `chartchain keys show`) that must have signed the tree head")
+    .description(
+      'check a [type]/[id]/_history/[vid]/$verify answer (file, or - for stdin): signature, commitment, inclusion, tree head',
+    )
+    .option(
+      '--node-key <hex>',
+      "the node's Ed25519 public key (from `chartchain keys show`) that must have signed the tree head",
+    )
     .action(verifyResource);
 }

@@ -29,7 +29,8 @@ export class MemoryCheckpointHub {
         const copy = structuredClone(checkpoint);
         for (const other of this.#members) {
           if (other === member) continue;
-          for (const listener of other.listeners) setImmediate(() => other.listeners.has(listener) && listener(copy));
+          for (const listener of other.listeners)
+            setImmediate(() => other.listeners.has(listener) && listener(copy));
         }
       },
       subscribe: (listener) => {

@@ -22,10 +22,19 @@ export type OrdererChoice =
     };
 
 /** Opens the chosen orderer; rejects with the client's error when etcd cannot be reached. */
-export async function openOrderer(choice: OrdererChoice, options: OrdererOptions): Promise<Orderer> {
+export async function openOrderer(
+  choice: OrdererChoice,
+  options: OrdererOptions,
+): Promise<Orderer> {
   if (choice.kind === 'solo') return new SoloOrderer(choice.queueFile, options);
   const { endpoints, namespace, nodeId, leaseTtlSec } = choice;
-  return EtcdOrderer.open({ ...options, endpoints, namespace, nodeId, ...(leaseTtlSec === undefined ? {} : { leaseTtlSec }) });
+  return EtcdOrderer.open({
+    ...options,
+    endpoints,
+    namespace,
+    nodeId,
+    ...(leaseTtlSec === undefined ? {} : { leaseTtlSec }),
+  });
 }
 
 /** Where checkpoints travel: beside a network's ordering in etcd; a solo node has nobody to tell. */

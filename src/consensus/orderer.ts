@@ -30,7 +30,10 @@ export interface BlockConsumer {
    * for older ones. Resolves with the next height not committed and the newest block's time.
    * A consumer without it cannot start behind the orderer's oldest block.
    */
-  catchUp?(fromHeight: number, untilHeight: number): Promise<{ readonly nextHeight: number; readonly lastTime: number }>;
+  catchUp?(
+    fromHeight: number,
+    untilHeight: number,
+  ): Promise<{ readonly nextHeight: number; readonly lastTime: number }>;
 }
 
 /** Refused because the queue is full; the caller should retry later (HTTP 503). */
@@ -55,7 +58,10 @@ export class OrdererStoppedError extends Error {
  * orderer reconnects by itself.
  */
 export class OrdererUnavailableError extends Error {
-  constructor(readonly retryAfterSec: number, cause?: unknown) {
+  constructor(
+    readonly retryAfterSec: number,
+    cause?: unknown,
+  ) {
     super(`ordering service unreachable; retry in ${retryAfterSec} s`, { cause });
     this.name = 'OrdererUnavailableError';
   }

@@ -1,18 +1,33 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { canonicalize, concatBytes, fromHex, sha256, sha256Hex, utf8, type JsonValue } from '../crypto/index.js';
+import {
+  canonicalize,
+  concatBytes,
+  fromHex,
+  sha256,
+  sha256Hex,
+  utf8,
+  type JsonValue,
+} from '../crypto/index.js';
 import { canonicalWriteSet, nextAppHash } from './app-hash.js';
 import type { WriteSetEntry } from './state.js';
 
-const entry = fc.tuple(fc.string(), fc.string(), fc.oneof(fc.constant(null), fc.jsonValue() as fc.Arbitrary<JsonValue>));
+const entry = fc.tuple(
+  fc.string(),
+  fc.string(),
+  fc.oneof(fc.constant(null), fc.jsonValue() as fc.Arbitrary<JsonValue>),
+);
 
 test('canonicalWriteSet equals RFC 8785 of the whole write-set, value texts included', () => {
   fc.assert(
     fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
       const { json, valueTexts } = canonicalWriteSet(entries as WriteSetEntry[]);
       assert.equal(json, canonicalize(entries));
-      assert.deepEqual(valueTexts, entries.map(([, , value]) => canonicalize(value)));
+      assert.deepEqual(
+        valueTexts,
+        entries.map(([, , value]) => canonicalize(value)),
+      );
     }),
   );
 });

@@ -7,9 +7,14 @@ import type { WriteSetEntry } from './state.js';
  * texts can be stored as they are: JCS of an array is its elements' JCS joined in order, so
  * the result equals canonicalize(entries).
  */
-export function canonicalWriteSet(entries: readonly WriteSetEntry[]): { readonly json: string; readonly valueTexts: string[] } {
+export function canonicalWriteSet(entries: readonly WriteSetEntry[]): {
+  readonly json: string;
+  readonly valueTexts: string[];
+} {
   const valueTexts = entries.map(([, , value]) => canonicalize(value));
-  const rows = entries.map(([table, key], i) => `[${canonicalize(table)},${canonicalize(key)},${valueTexts[i]}]`);
+  const rows = entries.map(
+    ([table, key], i) => `[${canonicalize(table)},${canonicalize(key)},${valueTexts[i]}]`,
+  );
   return { json: `[${rows.join(',')}]`, valueTexts };
 }
 
@@ -18,5 +23,7 @@ export function canonicalWriteSet(entries: readonly WriteSetEntry[]): { readonly
  * `writeSetJson` is canonicalWriteSet(...).json of a write-set sorted by table then key.
  */
 export function nextAppHash(prevAppHash: string, writeSetJson: string): string {
-  return sha256Hex(concatBytes(fromHex(prevAppHash, 'prevAppHash', 32), sha256(utf8(writeSetJson))));
+  return sha256Hex(
+    concatBytes(fromHex(prevAppHash, 'prevAppHash', 32), sha256(utf8(writeSetJson))),
+  );
 }

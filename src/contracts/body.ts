@@ -53,9 +53,15 @@ export function objectField(body: JsonObject, field: string): JsonObject | undef
 }
 
 /** One of `choices`. */
-export function enumField<T extends string>(body: JsonObject, field: string, choices: readonly T[]): T | undefined {
+export function enumField<T extends string>(
+  body: JsonObject,
+  field: string,
+  choices: readonly T[],
+): T | undefined {
   const value = body[field];
-  return typeof value === 'string' && (choices as readonly string[]).includes(value) ? (value as T) : undefined;
+  return typeof value === 'string' && (choices as readonly string[]).includes(value)
+    ? (value as T)
+    : undefined;
 }
 
 /** True when `body` has no fields beyond `allowed`: unknown fields are refused, not ignored. */
@@ -64,7 +70,12 @@ export function onlyFields(body: JsonObject, allowed: readonly string[]): boolea
 }
 
 /** An array of strings each matching `pattern`, at most `countMax` long, sorted and without repeats. */
-export function stringSetField(body: JsonObject, field: string, pattern: RegExp, countMax: number): string[] | undefined {
+export function stringSetField(
+  body: JsonObject,
+  field: string,
+  pattern: RegExp,
+  countMax: number,
+): string[] | undefined {
   const value = body[field];
   if (!Array.isArray(value) || value.length > countMax) return undefined;
   if (!value.every((item) => typeof item === 'string' && pattern.test(item))) return undefined;

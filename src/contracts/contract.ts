@@ -57,7 +57,11 @@ export interface Contract {
 }
 
 /** Resolves a transaction's signer from state; membership owns the key directory. */
-export type SignerDirectory = (state: StateReader, tx: Transaction, block: BlockContext) => Signer | undefined;
+export type SignerDirectory = (
+  state: StateReader,
+  tx: Transaction,
+  block: BlockContext,
+) => Signer | undefined;
 
 /** A result with no writes, for denials and invalid bodies. */
 export function refuse(status: Refusal): ContractResult {
@@ -65,7 +69,10 @@ export function refuse(status: Refusal): ContractResult {
 }
 
 /** A successful result. */
-export function accept(writes: readonly Write[], events: readonly ContractEvent[] = []): ContractResult {
+export function accept(
+  writes: readonly Write[],
+  events: readonly ContractEvent[] = [],
+): ContractResult {
   return { status: 'ok', writes, events };
 }
 
@@ -73,7 +80,12 @@ export function accept(writes: readonly Write[], events: readonly ContractEvent[
 export type TxHandler = (state: StateReader, tx: Transaction, context: TxContext) => ContractResult;
 
 /** A contract that dispatches each of its transaction types to one handler. */
-export function contractOf(definition: { name: string; tables: readonly string[]; appendsTo?: readonly string[]; handlers: Readonly<Record<string, TxHandler>> }): Contract {
+export function contractOf(definition: {
+  name: string;
+  tables: readonly string[];
+  appendsTo?: readonly string[];
+  handlers: Readonly<Record<string, TxHandler>>;
+}): Contract {
   const { handlers } = definition;
   return {
     name: definition.name,

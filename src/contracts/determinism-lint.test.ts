@@ -7,8 +7,12 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const eslint = new ESLint({ cwd: root });
 
 async function errorsIn(code: string): Promise<string[]> {
-  const [result] = await eslint.lintText(code, { filePath: `${root}/src/contracts/lint-example.ts` });
-  return (result?.messages ?? []).filter((message) => message.severity === 2).map((message) => message.ruleId ?? 'parse');
+  const [result] = await eslint.lintText(code, {
+    filePath: `${root}/src/contracts/lint-example.ts`,
+  });
+  return (result?.messages ?? [])
+    .filter((message) => message.severity === 2)
+    .map((message) => message.ruleId ?? 'parse');
 }
 
 // Each snippet does one thing STYLE.md bans inside contracts; each must be flagged.
@@ -24,7 +28,10 @@ const BANNED: [string, string][] = [
   ['floating point', 'export const share = 0.5;'],
   ['Intl', "export const collator = new Intl.Collator('en');"],
   ['localeCompare', "export const order = 'a'.localeCompare('b');"],
-  ['for…in', 'export function keys(o: Record<string, number>) { const k = []; for (const key in o) k.push(key); return k; }'],
+  [
+    'for…in',
+    'export function keys(o: Record<string, number>) { const k = []; for (const key in o) k.push(key); return k; }',
+  ],
   ['Object.entries', 'export const e = (o: object) => Object.entries(o);'],
   ['process', 'export const env = process.env;'],
 ];
@@ -36,20 +43,39 @@ test('the contracts lint flags every banned construct', async () => {
 });
 
 test('deterministic code passes the contracts lint', async () => {
-  assert.deepEqual(await errorsIn('export const sorted = (keys: string[]) => [...keys].sort();\nexport const half = (n: number) => Math.floor(n / 2);\n'), []);
+  assert.deepEqual(
+    await errorsIn(
+      'export const sorted = (keys: string[]) => [...keys].sort();\nexport const half = (n: number) => Math.floor(n / 2);\n',
+    ),
+    [],
+  );
 });
 
 test('src/contracts itself passes the contracts lint', async () => {
   const results = await eslint.lintFiles([`${root}/src/contracts`]);
-  const problems = results.flatMap((result) => result.messages.map((message) => `${result.filePath}:${message.line} ${message.message}`));
+  const problems = results.flatMap((result) =>
+    result.messages.map((message) => `${result.filePath}:${message.line} ${message.message}`),
+  );
   assert.deepEqual(problems, []);
 });
 
 // The type-aware rules of every layer, checked the same way.
 const UNSAFE: [string, string, string][] = [
-  ['a floating promise', 'export function f(p: Promise<void>): void { p; }', '@typescript-eslint/no-floating-promises'],
-  ['throwing a string', "export function f(): never { throw 'no'; }", '@typescript-eslint/only-throw-error'],
-  ['a switch missing a member', "export function f(s: 'a' | 'b'): number { switch (s) { case 'a': return 1; } return 0; }", '@typescript-eslint/switch-exhaustiveness-check'],
+  [
+    'a floating promise',
+    'export function f(p: Promise<void>): void { p; }',
+    '@typescript-eslint/no-floating-promises',
+  ],
+  [
+    'throwing a string',
+    "export function f(): never { throw 'no'; }",
+    '@typescript-eslint/only-throw-error',
+  ],
+  [
+    'a switch missing a member',
+    "export function f(s: 'a' | 'b'): number { switch (s) { case 'a': return 1; } return 0; }",
+    '@typescript-eslint/switch-exhaustiveness-check',
+  ],
 ];
 
 test('the type-aware rules flag a floating promise, a thrown non-error and a non-exhaustive switch', async () => {

@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import type { DecodedTransaction, EnvelopeRejection, TxStatus } from '../ledger/index.js';
 import { canonicalWriteSet, nextAppHash } from './app-hash.js';
-import type { BlockContext, Contract, ContractEvent, Signer, SignerDirectory, TxContext } from './contract.js';
+import type {
+  BlockContext,
+  Contract,
+  ContractEvent,
+  Signer,
+  SignerDirectory,
+  TxContext,
+} from './contract.js';
 import { BlockState, type StateReader, type Write, type WriteSetEntry } from './state.js';
 import { defineTable } from './table.js';
 
@@ -87,7 +94,11 @@ export class Executor {
   }
 
   /** The signer `decoded` names, as state `base` knows it; undefined when unknown. */
-  resolveSigner(base: StateReader, decoded: DecodedTransaction, block: BlockContext): Signer | undefined {
+  resolveSigner(
+    base: StateReader,
+    decoded: DecodedTransaction,
+    block: BlockContext,
+  ): Signer | undefined {
     return this.directory(base, decoded.tx, block);
   }
 
@@ -118,10 +129,16 @@ export class Executor {
     const events: ContractEvent[] = [];
     for (const [i, decoded] of txs.entries()) {
       const duplicate = TX_RECORDS.get(state, decoded.txId) !== undefined;
-      const outcome = duplicate ? rejection('invalid:duplicate-txid') : this.#executeTx(state, decoded, context, checkSignature);
+      const outcome = duplicate
+        ? rejection('invalid:duplicate-txid')
+        : this.#executeTx(state, decoded, context, checkSignature);
       state.apply(outcome.writes);
       if (!duplicate) {
-        const record: TxRecord = { height: context.height, leafIndex: context.logSizeBefore + i, status: outcome.status };
+        const record: TxRecord = {
+          height: context.height,
+          leafIndex: context.logSizeBefore + i,
+          status: outcome.status,
+        };
         state.apply([{ table: TX_TABLE, key: decoded.txId, value: { ...record } }]);
       }
       statuses.push(outcome.status);
@@ -133,7 +150,12 @@ export class Executor {
     return { statuses, writeSet, valueTexts, appHash: nextAppHash(prevAppHash, json), events };
   }
 
-  #executeTx(state: BlockState, decoded: DecodedTransaction, block: BlockContext, checkSignature: SignatureCheck): TxOutcome {
+  #executeTx(
+    state: BlockState,
+    decoded: DecodedTransaction,
+    block: BlockContext,
+    checkSignature: SignatureCheck,
+  ): TxOutcome {
     const { tx, txId } = decoded;
     const contract = this.#byType.get(tx.type);
     if (contract === undefined) return rejection('invalid:unknown-type');
@@ -141,15 +163,20 @@ export class Executor {
     if (signer === undefined) return rejection('invalid:unknown-signer');
     if (!checkSignature(decoded, signer.publicKey)) return rejection('invalid:bad-signature');
     const lastNonce = state.get(NONCE_TABLE, signer.keyId);
-    if (typeof lastNonce === 'number' && tx.nonce <= lastNonce) return rejection('invalid:stale-nonce');
+    if (typeof lastNonce === 'number' && tx.nonce <= lastNonce)
+      return rejection('invalid:stale-nonce');
     // From here the signer really sent this transaction: its nonce is spent whatever the outcome.
     const nonceWrite: Write = { table: NONCE_TABLE, key: signer.keyId, value: tx.nonce };
     if (!signer.active) return { ...rejection('denied:signer-inactive'), writes: [nonceWrite] };
     const context: TxContext = { block, txId, signer };
     const result = contract.execute(state, tx, context);
-    if (result.status !== 'ok') return { status: result.status, writes: [nonceWrite], events: result.events };
+    if (result.status !== 'ok')
+      return { status: result.status, writes: [nonceWrite], events: result.events };
     for (const write of result.writes) {
-      assert(contract.tables.includes(write.table) || contract.appendsTo?.includes(write.table) === true, `${contract.name} wrote to ${write.table}, which it does not own`);
+      assert(
+        contract.tables.includes(write.table) || contract.appendsTo?.includes(write.table) === true,
+        `${contract.name} wrote to ${write.table}, which it does not own`,
+      );
     }
     return { status: 'ok', writes: [...result.writes, nonceWrite], events: result.events };
   }

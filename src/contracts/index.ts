@@ -31,8 +31,34 @@ export * from './consent/index.js';
 export * from './access/index.js';
 export * from './audit/index.js';
 export { CODE_PATTERN, ID_PATTERN } from './body.js';
-export { CONTRACT_REFUSALS, ENVELOPE_REJECTIONS, isKnownTxStatus, type ContractRefusal, type KnownTxStatus, type Refusal } from './refusals.js';
-export { boolean, constant, count, defineTx, field, fieldGroup, hex32, id, nullable, oneOf, optional, stringSet, text, type BodyOf, type BodyPart, type OptionalPart, type TxBuilder, type TxSchema } from './tx-schema.js';
+export {
+  CONTRACT_REFUSALS,
+  ENVELOPE_REJECTIONS,
+  isKnownTxStatus,
+  type ContractRefusal,
+  type KnownTxStatus,
+  type Refusal,
+} from './refusals.js';
+export {
+  boolean,
+  constant,
+  count,
+  defineTx,
+  field,
+  fieldGroup,
+  hex32,
+  id,
+  nullable,
+  oneOf,
+  optional,
+  stringSet,
+  text,
+  type BodyOf,
+  type BodyPart,
+  type OptionalPart,
+  type TxBuilder,
+  type TxSchema,
+} from './tx-schema.js';
 export { defineTable, type JsonShaped, type Table, type TableName } from './table.js';
 
 import { accessContract } from './access/index.js';
@@ -44,5 +70,8 @@ import { recordsContract } from './records/index.js';
 
 /** The executor every ChartChain node runs: the same contracts, in the same order. */
 export function standardExecutor(): Executor {
-  return new Executor([membershipContract, recordsContract, agreementsContract, consentContract, accessContract], resolveSigner);
+  return new Executor(
+    [membershipContract, recordsContract, agreementsContract, consentContract, accessContract],
+    resolveSigner,
+  );
 }

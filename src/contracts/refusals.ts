@@ -12,7 +12,13 @@ import { MEMBERSHIP_REFUSALS, type MembershipRefusal } from './membership/refusa
 import { RECORDS_REFUSALS, type RecordsRefusal } from './records/refusals.js';
 
 /** A refusal some contract gives. */
-export type ContractRefusal = MembershipRefusal | RecordsRefusal | AgreementsRefusal | ConsentContractRefusal | ConsentRefusal | AccessRefusal;
+export type ContractRefusal =
+  | MembershipRefusal
+  | RecordsRefusal
+  | AgreementsRefusal
+  | ConsentContractRefusal
+  | ConsentRefusal
+  | AccessRefusal;
 
 /** Every status a transaction can get from this code: 'ok', an envelope rejection, or a contract refusal. */
 export type KnownTxStatus = 'ok' | EnvelopeRejection | ContractRefusal;
@@ -22,12 +28,23 @@ export type Refusal = Exclude<KnownTxStatus, 'ok'>;
 
 /** Every contract refusal, sorted, each once. */
 export const CONTRACT_REFUSALS: readonly ContractRefusal[] = [
-  ...new Set<ContractRefusal>([...MEMBERSHIP_REFUSALS, ...RECORDS_REFUSALS, ...AGREEMENTS_REFUSALS, ...CONSENT_CONTRACT_REFUSALS, ...CONSENT_REFUSALS, ...ACCESS_REFUSALS]),
+  ...new Set<ContractRefusal>([
+    ...MEMBERSHIP_REFUSALS,
+    ...RECORDS_REFUSALS,
+    ...AGREEMENTS_REFUSALS,
+    ...CONSENT_CONTRACT_REFUSALS,
+    ...CONSENT_REFUSALS,
+    ...ACCESS_REFUSALS,
+  ]),
 ].sort();
 
 /** True when `status` is one this code gives: a status read from an older chain may not be. */
 export function isKnownTxStatus(status: string): status is KnownTxStatus {
-  return status === 'ok' || (ENVELOPE_REJECTIONS as readonly string[]).includes(status) || (CONTRACT_REFUSALS as readonly string[]).includes(status);
+  return (
+    status === 'ok' ||
+    (ENVELOPE_REJECTIONS as readonly string[]).includes(status) ||
+    (CONTRACT_REFUSALS as readonly string[]).includes(status)
+  );
 }
 
 /** The ledger's envelope rejections, as a list (the ledger declares them as a type). */

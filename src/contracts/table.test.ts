@@ -22,8 +22,12 @@ test('a typed table reads back what its writes store, and nothing for an absent 
   assert.deepEqual(state.writeSet(), [['test_counter', 'a', null]]);
 });
 
-test('rowOf picks this table\'s rows out of a write set, skipping deletions and other tables', () => {
-  assert.deepEqual(COUNTERS.rowOf('test_counter', { name: 'a', count: 1, tags: [] }), { name: 'a', count: 1, tags: [] });
+test("rowOf picks this table's rows out of a write set, skipping deletions and other tables", () => {
+  assert.deepEqual(COUNTERS.rowOf('test_counter', { name: 'a', count: 1, tags: [] }), {
+    name: 'a',
+    count: 1,
+    tags: [],
+  });
   assert.equal(COUNTERS.rowOf('test_counter', null), undefined);
   assert.equal(COUNTERS.rowOf('other', { name: 'a' }), undefined);
 });

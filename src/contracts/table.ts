@@ -44,6 +44,7 @@ export function defineTable<Row extends object>(name: TableName<Row>): Table<Row
     has: (state, key) => state.get(name, key) !== undefined,
     put: (key, row) => ({ table: name, key, value: row as unknown as JsonValue }),
     remove: (key) => ({ table: name, key, value: null }),
-    rowOf: (table, value) => (table === name && value !== null ? (value as unknown as Row) : undefined),
+    rowOf: (table, value) =>
+      table === name && value !== null ? (value as unknown as Row) : undefined,
   };
 }

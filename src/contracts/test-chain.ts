@@ -4,13 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { fromHex, publicKeyFromRaw, verify, type JsonValue } from '../crypto/index.js';
-import { decodeTransaction, signatureOf, signingMessage, type Transaction } from '../ledger/index.js';
+import {
+  decodeTransaction,
+  signatureOf,
+  signingMessage,
+  type Transaction,
+} from '../ledger/index.js';
 import type { BlockExecution, SignatureCheck } from './executor.js';
 import { standardExecutor } from './index.js';
 import type { StateReader } from './state.js';
 
 const executor = standardExecutor();
-const checkSignature: SignatureCheck = (decoded, publicKey) => verify(publicKeyFromRaw(fromHex(publicKey)), signingMessage(decoded.tx), signatureOf(decoded.tx));
+const checkSignature: SignatureCheck = (decoded, publicKey) =>
+  verify(publicKeyFromRaw(fromHex(publicKey)), signingMessage(decoded.tx), signatureOf(decoded.tx));
 /** The first test block's time. */
 export const T0 = 1_700_000_000_000;
 
@@ -32,7 +38,13 @@ export class TestChain implements StateReader {
       assert.ok(result.ok, 'test transactions are well-formed');
       return result;
     });
-    const execution = executor.executeBlock(this, decoded, { height: this.height, time: this.time, logSizeBefore: this.logSize }, this.appHash, checkSignature);
+    const execution = executor.executeBlock(
+      this,
+      decoded,
+      { height: this.height, time: this.time, logSizeBefore: this.logSize },
+      this.appHash,
+      checkSignature,
+    );
     for (const [table, key, value] of execution.writeSet) {
       const rows = this.tables.get(table) ?? new Map<string, JsonValue>();
       this.tables.set(table, rows);

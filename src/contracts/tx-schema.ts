@@ -5,7 +5,16 @@
  */
 import type { JsonValue } from '../crypto/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import { booleanField, countField, enumField, hex32Field, idField, onlyFields, stringSetField, textField } from './body.js';
+import {
+  booleanField,
+  countField,
+  enumField,
+  hex32Field,
+  idField,
+  onlyFields,
+  stringSetField,
+  textField,
+} from './body.js';
 
 /** One part of a body: how to read it and how to write it. Most parts are one field, named by their key. */
 export interface BodyPart<T> {
@@ -23,10 +32,14 @@ export interface BodyPart<T> {
 export type OptionalPart<T> = BodyPart<T> & { readonly optional: true };
 
 type ValueOf<Part> = Part extends BodyPart<infer T> ? T : never;
-type OptionalKeys<Parts> = { [K in keyof Parts]: Parts[K] extends { readonly optional: true } ? K : never }[keyof Parts];
+type OptionalKeys<Parts> = {
+  [K in keyof Parts]: Parts[K] extends { readonly optional: true } ? K : never;
+}[keyof Parts];
 
 /** What a body with these parts parses to; an optional part's key is absent when its field is. */
-export type BodyOf<Parts> = { readonly [K in Exclude<keyof Parts, OptionalKeys<Parts>>]: ValueOf<Parts[K]> } & { readonly [K in OptionalKeys<Parts>]?: ValueOf<Parts[K]> };
+export type BodyOf<Parts> = {
+  readonly [K in Exclude<keyof Parts, OptionalKeys<Parts>>]: ValueOf<Parts[K]>;
+} & { readonly [K in OptionalKeys<Parts>]?: ValueOf<Parts[K]> };
 
 /** What a signer needs of a declared transaction type: its name and how to build its body from `Body`. */
 export interface TxBuilder<Body> {
@@ -45,18 +58,29 @@ export interface TxSchema<Type extends string, Parts> extends TxBuilder<BodyOf<P
    * The body parsed except for the parts `later` (unknown fields are still refused), for a
    * contract that checks state before those parts, as its refusal order always was.
    */
-  parseExcept<K extends keyof Parts & string>(body: JsonObject, later: readonly K[]): Omit<BodyOf<Parts>, K> | undefined;
+  parseExcept<K extends keyof Parts & string>(
+    body: JsonObject,
+    later: readonly K[],
+  ): Omit<BodyOf<Parts>, K> | undefined;
   /** The body that carries `value`: what a signer puts in the transaction. */
   readonly build: (value: BodyOf<Parts>) => JsonObject;
 }
 
 /** Declares transaction type `type` with a body of `parts`. */
-export function defineTx<Type extends string, Parts extends Readonly<Record<string, BodyPart<unknown>>>>(type: Type, parts: Parts): TxSchema<Type, Parts> {
+export function defineTx<
+  Type extends string,
+  Parts extends Readonly<Record<string, BodyPart<unknown>>>,
+>(type: Type, parts: Parts): TxSchema<Type, Parts> {
   const keys = Object.keys(parts);
   const partOf = (key: string): BodyPart<unknown> => parts[key]!;
   const fields = keys.flatMap((key) => partOf(key).names ?? [key]);
-  const absent = (body: JsonObject, key: string): boolean => partOf(key).optional === true && (partOf(key).names ?? [key]).every((name) => body[name] === undefined);
-  const parseKeys = (body: JsonObject, wanted: readonly string[]): Record<string, unknown> | undefined => {
+  const absent = (body: JsonObject, key: string): boolean =>
+    partOf(key).optional === true &&
+    (partOf(key).names ?? [key]).every((name) => body[name] === undefined);
+  const parseKeys = (
+    body: JsonObject,
+    wanted: readonly string[],
+  ): Record<string, unknown> | undefined => {
     if (!onlyFields(body, fields)) return undefined;
     const parsed: Record<string, unknown> = {};
     for (const key of wanted) {
@@ -71,17 +95,28 @@ export function defineTx<Type extends string, Parts extends Readonly<Record<stri
     type,
     fields,
     parse: (body) => parseKeys(body, keys) as BodyOf<Parts> | undefined,
-    parseExcept: (body, later) => parseKeys(body, keys.filter((key) => !(later as readonly string[]).includes(key))) as never,
+    parseExcept: (body, later) =>
+      parseKeys(
+        body,
+        keys.filter((key) => !(later as readonly string[]).includes(key)),
+      ) as never,
     build(value) {
       const values = value as Readonly<Record<string, unknown>>;
-      const present = keys.filter((key) => !(partOf(key).optional === true && values[key] === undefined));
-      return Object.assign({}, ...present.map((key) => partOf(key).write(values[key], key))) as JsonObject;
+      const present = keys.filter(
+        (key) => !(partOf(key).optional === true && values[key] === undefined),
+      );
+      return Object.assign(
+        {},
+        ...present.map((key) => partOf(key).write(values[key], key)),
+      ) as JsonObject;
     },
   };
 }
 
 /** A part that is one field, read by `read` (a body.ts validator) and written as is. */
-export function field<T extends JsonValue>(read: (body: JsonObject, name: string) => T | undefined): BodyPart<T> {
+export function field<T extends JsonValue>(
+  read: (body: JsonObject, name: string) => T | undefined,
+): BodyPart<T> {
   return { parse: read, write: (value, key) => ({ [key]: value }) };
 }
 
@@ -95,7 +130,11 @@ export function optional<T>(part: BodyPart<T>): OptionalPart<T> {
 
 /** `part`, or null written as null. */
 export function nullable<T extends JsonValue>(part: BodyPart<T>): BodyPart<T | null> {
-  return { ...part, parse: (body, key) => (body[key] === null ? null : part.parse(body, key)), write: (value, key) => (value === null ? { [key]: null } : part.write(value, key)) };
+  return {
+    ...part,
+    parse: (body, key) => (body[key] === null ? null : part.parse(body, key)),
+    write: (value, key) => (value === null ? { [key]: null } : part.write(value, key)),
+  };
 }
 
 /** Exactly `value`, e.g. an action or a first version number. */
@@ -124,13 +163,20 @@ export function oneOf<T extends string>(choices: readonly T[]): BodyPart<T> {
 
 /** Strings matching `pattern`, at most `countMax`; parsed sorted and without repeats. */
 export function stringSet(pattern: RegExp, countMax: number): BodyPart<string[]> {
-  return { parse: (body, name) => stringSetField(body, name, pattern, countMax), write: (value, key) => ({ [key]: [...value] }) };
+  return {
+    parse: (body, name) => stringSetField(body, name, pattern, countMax),
+    write: (value, key) => ({ [key]: [...value] }),
+  };
 }
 
 /**
  * A part read from several fields at once by an existing reader (e.g. a grant's terms), so its
  * checks keep their exact semantics; `write` gives those fields back.
  */
-export function fieldGroup<T>(names: readonly string[], read: (body: JsonObject) => T | undefined, write: (value: T) => JsonObject): BodyPart<T> {
+export function fieldGroup<T>(
+  names: readonly string[],
+  read: (body: JsonObject) => T | undefined,
+  write: (value: T) => JsonObject,
+): BodyPart<T> {
   return { names, parse: (body) => read(body), write: (value) => write(value) };
 }

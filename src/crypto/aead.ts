@@ -22,7 +22,12 @@ export class AeadError extends Error {
  * Requires a nonce never used before with this key: GCM leaks the authentication key on reuse.
  * Throws RangeError naming `key` or `nonce` when either has the wrong length.
  */
-export function aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+export function aeadSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+): Uint8Array {
   checkKeyAndNonce(key, nonce);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: AEAD_TAG_BYTES });
   cipher.setAAD(aad);
@@ -41,9 +46,15 @@ export function aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, pl
  * returned unless the tag verifies. Throws AeadError on any authentication failure, including
  * `sealed` shorter than a tag, and RangeError naming `key` or `nonce` for wrong lengths.
  */
-export function aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
+export function aeadOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  sealed: Uint8Array,
+): Uint8Array {
   checkKeyAndNonce(key, nonce);
-  if (sealed.byteLength < AEAD_TAG_BYTES) throw new AeadError(`sealed is shorter than the ${AEAD_TAG_BYTES}-byte tag`);
+  if (sealed.byteLength < AEAD_TAG_BYTES)
+    throw new AeadError(`sealed is shorter than the ${AEAD_TAG_BYTES}-byte tag`);
   const split = sealed.byteLength - AEAD_TAG_BYTES;
   const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: AEAD_TAG_BYTES });
   decipher.setAAD(aad);
@@ -51,7 +62,9 @@ export function aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, se
   const body = decipher.update(sealed.subarray(0, split));
   try {
     const last = decipher.final();
-    return last.byteLength === 0 ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(Buffer.concat([body, last]));
+    return last.byteLength === 0
+      ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+      : new Uint8Array(Buffer.concat([body, last]));
   } catch (error) {
     // The unauthenticated plaintext must not outlive a failed tag check.
     body.fill(0);
@@ -60,6 +73,8 @@ export function aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, se
 }
 
 function checkKeyAndNonce(key: Uint8Array, nonce: Uint8Array): void {
-  if (key.byteLength !== AEAD_KEY_BYTES) throw new RangeError(`key must be ${AEAD_KEY_BYTES} bytes, got ${key.byteLength}`);
-  if (nonce.byteLength !== AEAD_NONCE_BYTES) throw new RangeError(`nonce must be ${AEAD_NONCE_BYTES} bytes, got ${nonce.byteLength}`);
+  if (key.byteLength !== AEAD_KEY_BYTES)
+    throw new RangeError(`key must be ${AEAD_KEY_BYTES} bytes, got ${key.byteLength}`);
+  if (nonce.byteLength !== AEAD_NONCE_BYTES)
+    throw new RangeError(`nonce must be ${AEAD_NONCE_BYTES} bytes, got ${nonce.byteLength}`);
 }

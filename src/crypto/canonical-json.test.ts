@@ -26,8 +26,13 @@ test('RFC 8785 §3.2.3 example: members sorted by UTF-16 code units', () => {
   };
   // Read the order off the text: JSON.parse would move the integer-like key "1" first.
   const text = canonicalize(input);
-  const order = ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'].map((key) => text.indexOf(JSON.stringify(key) + ':'));
-  assert.ok(order.every((position, i) => position > (order[i - 1] ?? -1)), `order ${order.join(',')}`);
+  const order = ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'].map((key) =>
+    text.indexOf(JSON.stringify(key) + ':'),
+  );
+  assert.ok(
+    order.every((position, i) => position > (order[i - 1] ?? -1)),
+    `order ${order.join(',')}`,
+  );
 });
 
 test('RFC 8785 Appendix B number serialisation', () => {

@@ -8,7 +8,8 @@ import { utf8 } from './bytes.js';
 export const CANONICAL_DEPTH_MAX = 32;
 
 /** A JSON value as JCS accepts it (I-JSON, RFC 7493). */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 // Strings that JSON.stringify would copy unchanged: printable ASCII without '"' or '\\'.
 const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -39,8 +40,11 @@ function serialize(value: unknown, depth: number): string {
     case 'string':
       return serializeString(value);
     case 'object':
-      if (depth >= CANONICAL_DEPTH_MAX) throw new RangeError(`value nests deeper than ${CANONICAL_DEPTH_MAX}`);
-      return Array.isArray(value) ? serializeArray(value, depth) : serializeObject(value as Record<string, unknown>, depth);
+      if (depth >= CANONICAL_DEPTH_MAX)
+        throw new RangeError(`value nests deeper than ${CANONICAL_DEPTH_MAX}`);
+      return Array.isArray(value)
+        ? serializeArray(value, depth)
+        : serializeObject(value as Record<string, unknown>, depth);
     default:
       throw new TypeError(`value of type ${typeof value} has no JSON form`);
   }
@@ -53,7 +57,8 @@ function serializeNumber(value: number): string {
 
 function serializeString(value: string): string {
   if (PLAIN_STRING.test(value)) return `"${value}"`;
-  if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError('string holds a lone surrogate');
+  if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed())
+    throw new TypeError('string holds a lone surrogate');
   return JSON.stringify(value);
 }
 

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toHex } from './bytes.js';
-import { derBoolean, derOid, derSequence, derSmallInteger, derTime, derTlv, derUnsignedInteger } from './der.js';
+import {
+  derBoolean,
+  derOid,
+  derSequence,
+  derSmallInteger,
+  derTime,
+  derTlv,
+  derUnsignedInteger,
+} from './der.js';
 
 const hex = (bytes: Uint8Array): string => toHex(bytes);
 
@@ -26,7 +34,8 @@ test('object identifiers match their well-known encodings (X.690 §8.19)', () =>
   assert.equal(hex(derOid('1.2.840.10045.4.3.2')), '06082a8648ce3d040302');
   assert.equal(hex(derOid('2.5.29.17')), '0603551d11');
   assert.equal(hex(derOid('1.3.6.1.5.5.7.3.1')), '06082b06010505070301');
-  for (const bad of ['', '1', '3.1', '1.40', '1.02.3', '1..2']) assert.throws(() => derOid(bad), RangeError, bad);
+  for (const bad of ['', '1', '3.1', '1.40', '1.02.3', '1..2'])
+    assert.throws(() => derOid(bad), RangeError, bad);
 });
 
 test('booleans are 0xff or 0x00 (X.690 §11.1)', () => {
@@ -35,9 +44,18 @@ test('booleans are 0xff or 0x00 (X.690 §11.1)', () => {
 });
 
 test('times before 2050 are UTCTime and from 2050 GeneralizedTime (RFC 5280 §4.1.2.5)', () => {
-  assert.equal(Buffer.from(derTime(new Date('2026-12-05T07:08:09.999Z'))).toString('latin1'), '\x17\x0d261205070809Z');
-  assert.equal(Buffer.from(derTime(new Date('2049-12-31T23:59:59Z'))).toString('latin1'), '\x17\x0d491231235959Z');
-  assert.equal(Buffer.from(derTime(new Date('2050-01-01T00:00:00Z'))).toString('latin1'), '\x18\x0f20500101000000Z');
+  assert.equal(
+    Buffer.from(derTime(new Date('2026-12-05T07:08:09.999Z'))).toString('latin1'),
+    '\x17\x0d261205070809Z',
+  );
+  assert.equal(
+    Buffer.from(derTime(new Date('2049-12-31T23:59:59Z'))).toString('latin1'),
+    '\x17\x0d491231235959Z',
+  );
+  assert.equal(
+    Buffer.from(derTime(new Date('2050-01-01T00:00:00Z'))).toString('latin1'),
+    '\x18\x0f20500101000000Z',
+  );
   assert.throws(() => derTime(new Date('1949-12-31T00:00:00Z')), RangeError);
   assert.throws(() => derTime(new Date(Number.NaN)), RangeError);
 });

@@ -67,7 +67,8 @@ export function derUnsignedInteger(magnitude: Uint8Array): Uint8Array {
 
 /** A small non-negative INTEGER. */
 export function derSmallInteger(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError('value must be a non-negative safe integer');
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError('value must be a non-negative safe integer');
   const bytes: number[] = [];
   for (let rest = value; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
   return derUnsignedInteger(new Uint8Array(bytes));
@@ -80,16 +81,19 @@ export function derBoolean(value: boolean): Uint8Array {
 
 /** An OBJECT IDENTIFIER from its dotted form, e.g. "1.2.840.10045.4.3.2" (X.690 §8.19). Throws RangeError on a malformed `oid`. */
 export function derOid(oid: string): Uint8Array {
-  if (!/^[0-2]\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(oid)) throw new RangeError(`oid ${oid} is not a dotted object identifier`);
+  if (!/^[0-2]\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(oid))
+    throw new RangeError(`oid ${oid} is not a dotted object identifier`);
   const arcs = oid.split('.').map(Number);
-  if (arcs.some((arc) => !Number.isSafeInteger(arc)) || (arcs[0]! < 2 && arcs[1]! > 39)) throw new RangeError(`oid ${oid} has an arc out of range`);
+  if (arcs.some((arc) => !Number.isSafeInteger(arc)) || (arcs[0]! < 2 && arcs[1]! > 39))
+    throw new RangeError(`oid ${oid} has an arc out of range`);
   const body = [arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)].flatMap(base128);
   return derTlv(DER_TAG.oid, new Uint8Array(body));
 }
 
 function base128(arc: number): number[] {
   const digits = [arc % 128];
-  for (let rest = Math.floor(arc / 128); rest > 0; rest = Math.floor(rest / 128)) digits.unshift(0x80 | (rest % 128));
+  for (let rest = Math.floor(arc / 128); rest > 0; rest = Math.floor(rest / 128))
+    digits.unshift(0x80 | (rest % 128));
   return digits;
 }
 
@@ -114,7 +118,8 @@ export function derUtf8String(text: string): Uint8Array {
  */
 export function derTime(time: Date): Uint8Array {
   const year = time.getUTCFullYear();
-  if (!Number.isFinite(time.getTime()) || year < 1950 || year > 9999) throw new RangeError('time must fall in 1950..9999');
+  if (!Number.isFinite(time.getTime()) || year < 1950 || year > 9999)
+    throw new RangeError('time must fall in 1950..9999');
   const two = (n: number): string => String(n).padStart(2, '0');
   const rest = `${two(time.getUTCMonth() + 1)}${two(time.getUTCDate())}${two(time.getUTCHours())}${two(time.getUTCMinutes())}${two(time.getUTCSeconds())}Z`;
   if (year < 2050) return derTlv(DER_TAG.utcTime, utf8(`${two(year % 100)}${rest}`));

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromHex, toHex, utf8 } from './bytes.js';
-import { exportSeed, generateSigningKey, keyIdOf, publicKeyFromRaw, sign, signingKeyFromSeed, verify } from './ed25519.js';
+import {
+  exportSeed,
+  generateSigningKey,
+  keyIdOf,
+  publicKeyFromRaw,
+  sign,
+  signingKeyFromSeed,
+  verify,
+} from './ed25519.js';
 import { VerifyPool } from './verify-pool.js';
 
 // RFC 8032 §7.1, TEST 1, TEST 2, TEST 3.
@@ -34,7 +42,9 @@ test('RFC 8032 §7.1 known answers: public key, signature, verification', () => 
     const key = signingKeyFromSeed(fromHex(vector.secret));
     assert.equal(toHex(key.publicKey), vector.publicKey);
     assert.equal(toHex(sign(key, fromHex(vector.message))), vector.signature);
-    assert.ok(verify(publicKeyFromRaw(key.publicKey), fromHex(vector.message), fromHex(vector.signature)));
+    assert.ok(
+      verify(publicKeyFromRaw(key.publicKey), fromHex(vector.message), fromHex(vector.signature)),
+    );
   }
 });
 
@@ -77,7 +87,9 @@ test('VerifyPool agrees with in-thread verification on valid and forged items', 
     items.push({ publicKey: new Uint8Array(5), message: utf8('x'), signature: new Uint8Array(64) });
     const results = await pool.verifyBatch(items);
     const expected = items.map((item) =>
-      item.publicKey.byteLength === 32 ? verify(publicKeyFromRaw(item.publicKey), item.message, item.signature) : false,
+      item.publicKey.byteLength === 32
+        ? verify(publicKeyFromRaw(item.publicKey), item.message, item.signature)
+        : false,
     );
     assert.deepEqual(results, expected);
     assert.equal(results.filter((ok) => !ok).length, 30);

@@ -2,7 +2,14 @@
  * Ed25519 (RFC 8032 §5.1) through node:crypto. Keys stay as KeyObjects: importing DER on
  * every call halves throughput, and OpenSSL is an order of magnitude faster than pure JS.
  */
-import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { concatBytes, toHex } from './bytes.js';
 import { sha256Hex } from './sha256.js';
 
@@ -12,8 +19,12 @@ export const ED25519_SEED_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
 
 // DER prefixes that wrap a raw key in SPKI / PKCS#8 (RFC 8410 §4, §7).
-const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
-const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+const SPKI_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+]);
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
 
 /** A private key ready to sign, with its raw public key and key id. */
 export interface SigningKey {
@@ -37,8 +48,13 @@ export function generateSigningKey(): SigningKey {
 
 /** The signing key whose RFC 8032 secret is `seed`. Throws RangeError unless `seed` is 32 bytes. */
 export function signingKeyFromSeed(seed: Uint8Array): SigningKey {
-  if (seed.byteLength !== ED25519_SEED_BYTES) throw new RangeError(`seed must be ${ED25519_SEED_BYTES} bytes`);
-  const privateKey = createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_PREFIX, seed)), format: 'der', type: 'pkcs8' });
+  if (seed.byteLength !== ED25519_SEED_BYTES)
+    throw new RangeError(`seed must be ${ED25519_SEED_BYTES} bytes`);
+  const privateKey = createPrivateKey({
+    key: Buffer.from(concatBytes(PKCS8_PREFIX, seed)),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return signingKeyFromPrivate(privateKey);
 }
 
@@ -61,9 +77,14 @@ export function keyIdOf(publicKey: Uint8Array): string {
 
 /** Imports a raw public key. Throws RangeError unless it is 32 bytes, TypeError if it is not a curve point. */
 export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
-  if (raw.byteLength !== ED25519_PUBLIC_KEY_BYTES) throw new RangeError(`publicKey must be ${ED25519_PUBLIC_KEY_BYTES} bytes`);
+  if (raw.byteLength !== ED25519_PUBLIC_KEY_BYTES)
+    throw new RangeError(`publicKey must be ${ED25519_PUBLIC_KEY_BYTES} bytes`);
   try {
-    return createPublicKey({ key: Buffer.from(concatBytes(SPKI_PREFIX, raw)), format: 'der', type: 'spki' });
+    return createPublicKey({
+      key: Buffer.from(concatBytes(SPKI_PREFIX, raw)),
+      format: 'der',
+      type: 'spki',
+    });
   } catch {
     throw new TypeError('publicKey is not an Ed25519 point');
   }
@@ -94,7 +115,8 @@ export class PublicKeyCache {
     let key = this.#keys.get(id);
     if (key === undefined) {
       key = publicKeyFromRaw(raw);
-      if (this.#keys.size >= this.sizeMax) this.#keys.delete(this.#keys.keys().next().value as string);
+      if (this.#keys.size >= this.sizeMax)
+        this.#keys.delete(this.#keys.keys().next().value as string);
       this.#keys.set(id, key);
     }
     return key;

@@ -19,17 +19,34 @@ function itemFor(key: typeof reader, envelope: ReturnType<typeof wrapDataKey>, a
 
 test('the pool opens exactly what wrapDataKey sealed, as unwrapDataKey does, many in one turn', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.string(), fc.integer({ min: 1, max: 99 })), { minLength: 1, maxLength: 40 }), async (cases) => {
-      const items = cases.map(([dataKey, recordId, version]) => {
-        const aad = recordAad({ recordId: `r-${recordId}`, version, resourceType: 'Observation' });
-        return { dataKey, item: itemFor(reader, wrapDataKey(dataKey, reader.publicKey, aad), aad) };
-      });
-      const opened = await Promise.all(items.map(({ item }) => pool.unwrap(item)));
-      items.forEach(({ dataKey, item }, i) => {
-        assert.deepEqual(opened[i], dataKey);
-        assert.deepEqual(opened[i], unwrapDataKey(item.envelope, item.privateKey, item.aad));
-      });
-    }),
+    fc.asyncProperty(
+      fc.array(
+        fc.tuple(
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          fc.string(),
+          fc.integer({ min: 1, max: 99 }),
+        ),
+        { minLength: 1, maxLength: 40 },
+      ),
+      async (cases) => {
+        const items = cases.map(([dataKey, recordId, version]) => {
+          const aad = recordAad({
+            recordId: `r-${recordId}`,
+            version,
+            resourceType: 'Observation',
+          });
+          return {
+            dataKey,
+            item: itemFor(reader, wrapDataKey(dataKey, reader.publicKey, aad), aad),
+          };
+        });
+        const opened = await Promise.all(items.map(({ item }) => pool.unwrap(item)));
+        items.forEach(({ dataKey, item }, i) => {
+          assert.deepEqual(opened[i], dataKey);
+          assert.deepEqual(opened[i], unwrapDataKey(item.envelope, item.privateKey, item.aad));
+        });
+      },
+    ),
     { numRuns: 20 },
   );
 });
@@ -38,7 +55,10 @@ test('what does not open is an HpkeError, and the rest of the batch still opens'
   const dataKey = randomBytes(32);
   const aad = recordAad({ recordId: 'r-1', version: 1, resourceType: 'Observation' });
   const envelope = wrapDataKey(dataKey, reader.publicKey, aad);
-  const flipped = { ...envelope, wrappedKey: (envelope.wrappedKey[0] === 'a' ? 'b' : 'a') + envelope.wrappedKey.slice(1) };
+  const flipped = {
+    ...envelope,
+    wrappedKey: (envelope.wrappedKey[0] === 'a' ? 'b' : 'a') + envelope.wrappedKey.slice(1),
+  };
   const otherAad = recordAad({ recordId: 'r-2', version: 1, resourceType: 'Observation' });
   const results = await Promise.allSettled([
     pool.unwrap(itemFor(reader, envelope, aad)),
@@ -50,14 +70,20 @@ test('what does not open is an HpkeError, and the rest of the batch still opens'
   assert.deepEqual(results[0], { status: 'fulfilled', value: new Uint8Array(dataKey) });
   for (const result of results.slice(1)) {
     assert.equal(result.status, 'rejected');
-    assert.ok(result.status === 'rejected' && result.reason instanceof HpkeError, String(result.status === 'rejected' && result.reason));
+    assert.ok(
+      result.status === 'rejected' && result.reason instanceof HpkeError,
+      String(result.status === 'rejected' && result.reason),
+    );
   }
 });
 
 test('what the pool wraps, unwrapDataKey opens; a malformed recipient or data key is refused before the worker', async () => {
   const dataKey = randomBytes(32);
   const aad = recordAad({ recordId: 'r-3', version: 2, resourceType: 'Condition' });
-  const envelopes = await Promise.all([pool.wrap(dataKey, toHex(reader.publicKey), aad), pool.wrap(dataKey, toHex(other.publicKey), aad)]);
+  const envelopes = await Promise.all([
+    pool.wrap(dataKey, toHex(reader.publicKey), aad),
+    pool.wrap(dataKey, toHex(other.publicKey), aad),
+  ]);
   assert.deepEqual(unwrapDataKey(envelopes[0]!, reader.privateKey, aad), new Uint8Array(dataKey));
   assert.deepEqual(unwrapDataKey(envelopes[1]!, other.privateKey, aad), new Uint8Array(dataKey));
   assert.notEqual(envelopes[0]!.enc, envelopes[1]!.enc, 'a fresh ephemeral key per wrap');

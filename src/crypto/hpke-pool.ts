@@ -114,8 +114,19 @@ export interface UnwrapItem {
 
 /** What travels to the worker for one item. */
 type WorkerItem =
-  | { readonly op: 'wrap'; readonly recipient: string; readonly dataKey: Uint8Array; readonly aad: Uint8Array }
-  | { readonly op: 'unwrap'; readonly recipient: string; readonly enc: Uint8Array; readonly wrapped: Uint8Array; readonly aad: Uint8Array };
+  | {
+      readonly op: 'wrap';
+      readonly recipient: string;
+      readonly dataKey: Uint8Array;
+      readonly aad: Uint8Array;
+    }
+  | {
+      readonly op: 'unwrap';
+      readonly recipient: string;
+      readonly enc: Uint8Array;
+      readonly wrapped: Uint8Array;
+      readonly aad: Uint8Array;
+    };
 
 interface Queued {
   readonly item: WorkerItem;
@@ -146,7 +157,8 @@ export class HpkePool {
 
   /** Starts `size` workers. Throws RangeError when size < 1. */
   constructor(readonly size = 1) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError('size must be a positive integer');
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError('size must be a positive integer');
     for (let i = 0; i < size; i++) this.#lanes.push(this.#spawn());
   }
 
@@ -155,11 +167,24 @@ export class HpkePool {
    * under `aad`. Rejects with RangeError for wrong lengths, HpkeError for a low-order key.
    */
   wrap(dataKey: Uint8Array, recipient: string, aad: Uint8Array): Promise<WrappedDataKey> {
-    if (dataKey.byteLength !== DATA_KEY_BYTES) return Promise.reject(new RangeError(`dataKey must be ${DATA_KEY_BYTES} bytes, got ${dataKey.byteLength}`));
-    if (!isHex(recipient, HPKE_ENC_BYTES)) return Promise.reject(new RangeError(`recipientPublicKey must be ${HPKE_ENC_BYTES} bytes of lowercase hex`));
+    if (dataKey.byteLength !== DATA_KEY_BYTES)
+      return Promise.reject(
+        new RangeError(`dataKey must be ${DATA_KEY_BYTES} bytes, got ${dataKey.byteLength}`),
+      );
+    if (!isHex(recipient, HPKE_ENC_BYTES))
+      return Promise.reject(
+        new RangeError(`recipientPublicKey must be ${HPKE_ENC_BYTES} bytes of lowercase hex`),
+      );
     return this.#run({ op: 'wrap', recipient, dataKey, aad }, undefined, (result) => {
-      if (result?.byteLength !== HPKE_ENC_BYTES + WRAPPED_KEY_BYTES) throw new HpkeError('zero-shared-secret', 'X25519 produced no shared secret (low-order public key)');
-      return { enc: toHex(result.subarray(0, HPKE_ENC_BYTES)), wrappedKey: toHex(result.subarray(HPKE_ENC_BYTES)) };
+      if (result?.byteLength !== HPKE_ENC_BYTES + WRAPPED_KEY_BYTES)
+        throw new HpkeError(
+          'zero-shared-secret',
+          'X25519 produced no shared secret (low-order public key)',
+        );
+      return {
+        enc: toHex(result.subarray(0, HPKE_ENC_BYTES)),
+        wrappedKey: toHex(result.subarray(HPKE_ENC_BYTES)),
+      };
     });
   }
 
@@ -169,17 +194,40 @@ export class HpkePool {
    * record, flipped bytes).
    */
   unwrap({ envelope, recipient, privateKey, aad }: UnwrapItem): Promise<Uint8Array> {
-    if (!isHex(envelope.enc, HPKE_ENC_BYTES)) return Promise.reject(new HpkeError('invalid-enc', `enc must be ${HPKE_ENC_BYTES} bytes of lowercase hex`));
-    if (!isHex(envelope.wrappedKey, WRAPPED_KEY_BYTES)) return Promise.reject(new HpkeError('open-failed', `wrappedKey must be ${WRAPPED_KEY_BYTES} bytes of lowercase hex`));
-    const item: WorkerItem = { op: 'unwrap', recipient, aad, enc: fromHex(envelope.enc), wrapped: fromHex(envelope.wrappedKey) };
+    if (!isHex(envelope.enc, HPKE_ENC_BYTES))
+      return Promise.reject(
+        new HpkeError('invalid-enc', `enc must be ${HPKE_ENC_BYTES} bytes of lowercase hex`),
+      );
+    if (!isHex(envelope.wrappedKey, WRAPPED_KEY_BYTES))
+      return Promise.reject(
+        new HpkeError(
+          'open-failed',
+          `wrappedKey must be ${WRAPPED_KEY_BYTES} bytes of lowercase hex`,
+        ),
+      );
+    const item: WorkerItem = {
+      op: 'unwrap',
+      recipient,
+      aad,
+      enc: fromHex(envelope.enc),
+      wrapped: fromHex(envelope.wrappedKey),
+    };
     return this.#run(item, privateKey, (result) => {
-      if (result?.byteLength !== DATA_KEY_BYTES) throw new HpkeError('open-failed', 'HPKE open failed: wrong key, enc, info, aad or ciphertext');
+      if (result?.byteLength !== DATA_KEY_BYTES)
+        throw new HpkeError(
+          'open-failed',
+          'HPKE open failed: wrong key, enc, info, aad or ciphertext',
+        );
       return new Uint8Array(result);
     });
   }
 
   /** Queues `item` for the next message; resolves with `decode` of the worker's answer. */
-  #run<T>(item: WorkerItem, privateKey: KeyObject | undefined, decode: (result: Uint8Array | null) => T): Promise<T> {
+  #run<T>(
+    item: WorkerItem,
+    privateKey: KeyObject | undefined,
+    decode: (result: Uint8Array | null) => T,
+  ): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('HPKE pool closed'));
     return new Promise((resolve, reject) => {
       if (this.#queue.length === 0) setImmediate(() => this.#send());
@@ -190,13 +238,23 @@ export class HpkePool {
           reject(error as Error);
         }
       };
-      this.#queue.push({ item, ...(privateKey === undefined ? {} : { privateKey }), finish, reject });
+      this.#queue.push({
+        item,
+        ...(privateKey === undefined ? {} : { privateKey }),
+        finish,
+        reject,
+      });
     });
   }
 
   #spawn(): Lane {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { info: DATA_KEY_WRAP_INFO, tagBytes: AEAD_TAG_BYTES } });
-    worker.on('message', ({ id, results }: { id: number; results: (Uint8Array | null)[] }) => this.#settle(id, results));
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { info: DATA_KEY_WRAP_INFO, tagBytes: AEAD_TAG_BYTES },
+    });
+    worker.on('message', ({ id, results }: { id: number; results: (Uint8Array | null)[] }) =>
+      this.#settle(id, results),
+    );
     worker.on('error', (error) => this.#failAll(error));
     worker.unref();
     return { worker, recipients: new Set() };
@@ -210,7 +268,8 @@ export class HpkePool {
     if (lane.recipients.size > RECIPIENTS_PER_WORKER_MAX) lane.recipients.clear();
     const newKeys = new Map<string, KeyObject>();
     for (const { item, privateKey } of batch) {
-      if (privateKey !== undefined && !lane.recipients.has(item.recipient)) newKeys.set(item.recipient, privateKey);
+      if (privateKey !== undefined && !lane.recipients.has(item.recipient))
+        newKeys.set(item.recipient, privateKey);
     }
     for (const recipient of newKeys.keys()) lane.recipients.add(recipient);
     const id = this.#nextId++;

@@ -69,7 +69,12 @@ export interface SealBaseOptions {
 
 const VERSION_LABEL = utf8('HPKE-v1');
 const KEM_SUITE_ID = concatBytes(utf8('KEM'), i2osp(HPKE_KEM_ID, 2));
-const HPKE_SUITE_ID = concatBytes(utf8('HPKE'), i2osp(HPKE_KEM_ID, 2), i2osp(HPKE_KDF_ID, 2), i2osp(HPKE_AEAD_ID, 2));
+const HPKE_SUITE_ID = concatBytes(
+  utf8('HPKE'),
+  i2osp(HPKE_KEM_ID, 2),
+  i2osp(HPKE_KDF_ID, 2),
+  i2osp(HPKE_AEAD_ID, 2),
+);
 const EMPTY = new Uint8Array(0);
 const HKDF_SHA256_BYTES = 32;
 const HKDF_EXPAND_BYTES_MAX = 255 * HKDF_SHA256_BYTES;
@@ -87,7 +92,12 @@ const recipientKeys = new Map<string, KeyObject>();
  * LabeledExtract(salt, label, ikm) of RFC 9180 §4: HKDF-Extract (RFC 5869 §2.2) over
  * "HPKE-v1" ‖ suite_id ‖ label ‖ ikm, with suite_id chosen by `scope`.
  */
-export function labeledExtract(scope: HpkeLabelScope, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
+export function labeledExtract(
+  scope: HpkeLabelScope,
+  salt: Uint8Array,
+  label: string,
+  ikm: Uint8Array,
+): Uint8Array {
   return hmac(salt, VERSION_LABEL, suiteIdOf(scope), utf8(label), ikm);
 }
 
@@ -96,11 +106,25 @@ export function labeledExtract(scope: HpkeLabelScope, salt: Uint8Array, label: s
  * I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label ‖ info. Throws RangeError naming `length`
  * unless 0 < length ≤ 255·Nh.
  */
-export function labeledExpand(scope: HpkeLabelScope, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array {
+export function labeledExpand(
+  scope: HpkeLabelScope,
+  prk: Uint8Array,
+  label: string,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
   if (!Number.isInteger(length) || length <= 0 || length > HKDF_EXPAND_BYTES_MAX) {
-    throw new RangeError(`length must be an integer in [1, ${HKDF_EXPAND_BYTES_MAX}], got ${length}`);
+    throw new RangeError(
+      `length must be an integer in [1, ${HKDF_EXPAND_BYTES_MAX}], got ${length}`,
+    );
   }
-  const labeledInfo = concatBytes(i2osp(length, 2), VERSION_LABEL, suiteIdOf(scope), utf8(label), info);
+  const labeledInfo = concatBytes(
+    i2osp(length, 2),
+    VERSION_LABEL,
+    suiteIdOf(scope),
+    utf8(label),
+    info,
+  );
   const out = new Uint8Array(length);
   let block: Uint8Array = EMPTY;
   for (let counter = 1, offset = 0; offset < length; counter++, offset += HKDF_SHA256_BYTES) {
@@ -116,7 +140,10 @@ export function labeledExpand(scope: HpkeLabelScope, prk: Uint8Array, label: str
  * throws RangeError naming `ikm` when it is shorter than 32 bytes.
  */
 export function deriveKeyPair(ikm: Uint8Array): X25519KeyPair {
-  if (ikm.byteLength < X25519_PRIVATE_KEY_BYTES) throw new RangeError(`ikm must be at least ${X25519_PRIVATE_KEY_BYTES} bytes, got ${ikm.byteLength}`);
+  if (ikm.byteLength < X25519_PRIVATE_KEY_BYTES)
+    throw new RangeError(
+      `ikm must be at least ${X25519_PRIVATE_KEY_BYTES} bytes, got ${ikm.byteLength}`,
+    );
   const dkpPrk = labeledExtract('kem', EMPTY, 'dkp_prk', ikm);
   return x25519FromPrivate(labeledExpand('kem', dkpPrk, 'sk', EMPTY, X25519_PRIVATE_KEY_BYTES));
 }
@@ -127,9 +154,14 @@ export function deriveKeyPair(ikm: Uint8Array): X25519KeyPair {
  * `recipientPublicKey` unless it is 32 bytes, and HpkeError('zero-shared-secret') for a
  * low-order recipient key (§7.1.4).
  */
-export function encap(recipientPublicKey: Uint8Array, ephemeralIkm?: Uint8Array): { sharedSecret: Uint8Array; enc: Uint8Array } {
+export function encap(
+  recipientPublicKey: Uint8Array,
+  ephemeralIkm?: Uint8Array,
+): { sharedSecret: Uint8Array; enc: Uint8Array } {
   if (recipientPublicKey.byteLength !== X25519_PUBLIC_KEY_BYTES) {
-    throw new RangeError(`recipientPublicKey must be ${X25519_PUBLIC_KEY_BYTES} bytes, got ${recipientPublicKey.byteLength}`);
+    throw new RangeError(
+      `recipientPublicKey must be ${X25519_PUBLIC_KEY_BYTES} bytes, got ${recipientPublicKey.byteLength}`,
+    );
   }
   const ephemeral = ephemeralIkm === undefined ? generateX25519() : deriveKeyPair(ephemeralIkm);
   const dh = checkedDh(ephemeral.privateKey, recipientKeyOf(recipientPublicKey));
@@ -142,7 +174,11 @@ export function encap(recipientPublicKey: Uint8Array, ephemeralIkm?: Uint8Array)
  * 32 bytes, and HpkeError('zero-shared-secret') when DH(skR, pkE) is all zeros (§7.1.4).
  */
 export function decap(enc: Uint8Array, recipientPrivateKey: KeyObject): Uint8Array {
-  if (enc.byteLength !== HPKE_ENC_BYTES) throw new HpkeError('invalid-enc', `enc must be ${HPKE_ENC_BYTES} bytes, got ${enc.byteLength}`);
+  if (enc.byteLength !== HPKE_ENC_BYTES)
+    throw new HpkeError(
+      'invalid-enc',
+      `enc must be ${HPKE_ENC_BYTES} bytes, got ${enc.byteLength}`,
+    );
   const dh = checkedDh(recipientPrivateKey, x25519PublicFromRaw(enc));
   return extractAndExpand(dh, enc, publicKeyOf(recipientPrivateKey));
 }
@@ -196,26 +232,46 @@ export function openBase(
   aad: Uint8Array,
   ciphertext: Uint8Array,
 ): Uint8Array {
-  const privateKey = recipientPrivateKey instanceof Uint8Array ? privateKeyFromRaw(recipientPrivateKey) : recipientPrivateKey;
+  const privateKey =
+    recipientPrivateKey instanceof Uint8Array
+      ? privateKeyFromRaw(recipientPrivateKey)
+      : recipientPrivateKey;
   const { key, baseNonce } = keyScheduleBase(decap(enc, privateKey), info);
   try {
     return aeadOpen(key, baseNonce, aad, ciphertext);
   } catch (error) {
-    if (error instanceof AeadError) throw new HpkeError('open-failed', 'HPKE open failed: wrong key, enc, info, aad or ciphertext', { cause: error });
+    if (error instanceof AeadError)
+      throw new HpkeError(
+        'open-failed',
+        'HPKE open failed: wrong key, enc, info, aad or ciphertext',
+        { cause: error },
+      );
     throw error;
   }
 }
 
 function privateKeyFromRaw(raw: Uint8Array): KeyObject {
   if (raw.byteLength !== X25519_PRIVATE_KEY_BYTES) {
-    throw new RangeError(`recipientPrivateKey must be ${X25519_PRIVATE_KEY_BYTES} bytes, got ${raw.byteLength}`);
+    throw new RangeError(
+      `recipientPrivateKey must be ${X25519_PRIVATE_KEY_BYTES} bytes, got ${raw.byteLength}`,
+    );
   }
   return x25519FromPrivate(raw).privateKey;
 }
 
-function extractAndExpand(dh: Uint8Array, enc: Uint8Array, recipientPublicKey: Uint8Array): Uint8Array {
+function extractAndExpand(
+  dh: Uint8Array,
+  enc: Uint8Array,
+  recipientPublicKey: Uint8Array,
+): Uint8Array {
   const eaePrk = labeledExtract('kem', EMPTY, 'eae_prk', dh);
-  return labeledExpand('kem', eaePrk, 'shared_secret', concatBytes(enc, recipientPublicKey), HPKE_SECRET_BYTES);
+  return labeledExpand(
+    'kem',
+    eaePrk,
+    'shared_secret',
+    concatBytes(enc, recipientPublicKey),
+    HPKE_SECRET_BYTES,
+  );
 }
 
 // OpenSSL refuses an all-zero X25519 result itself; the explicit check keeps §7.1.4 true on any build.
@@ -224,12 +280,19 @@ function checkedDh(privateKey: KeyObject, publicKey: KeyObject): Uint8Array {
   try {
     dh = x25519(privateKey, publicKey);
   } catch (error) {
-    throw new HpkeError('zero-shared-secret', 'X25519 produced no shared secret (low-order public key)', { cause: error });
+    throw new HpkeError(
+      'zero-shared-secret',
+      'X25519 produced no shared secret (low-order public key)',
+      { cause: error },
+    );
   }
   let bits = 0;
   for (const byte of dh) bits |= byte;
   if (bits === 0 || dh.byteLength !== X25519_SHARED_SECRET_BYTES) {
-    throw new HpkeError('zero-shared-secret', 'X25519 shared secret is all zeros (low-order public key)');
+    throw new HpkeError(
+      'zero-shared-secret',
+      'X25519 shared secret is all zeros (low-order public key)',
+    );
   }
   return dh;
 }
@@ -239,7 +302,8 @@ function recipientKeyOf(raw: Uint8Array): KeyObject {
   let key = recipientKeys.get(id);
   if (key === undefined) {
     key = x25519PublicFromRaw(raw);
-    if (recipientKeys.size >= RECIPIENT_KEY_CACHE_SIZE_MAX) recipientKeys.delete(recipientKeys.keys().next().value as string);
+    if (recipientKeys.size >= RECIPIENT_KEY_CACHE_SIZE_MAX)
+      recipientKeys.delete(recipientKeys.keys().next().value as string);
     recipientKeys.set(id, key);
   }
   return key;
@@ -268,6 +332,7 @@ function suiteIdOf(scope: HpkeLabelScope): Uint8Array {
 /** I2OSP(n, w) of RFC 8017 §4.1, for the small non-negative integers HPKE encodes. */
 function i2osp(value: number, width: number): Uint8Array {
   const out = new Uint8Array(width);
-  for (let i = width - 1, rest = value; i >= 0; i--, rest = Math.floor(rest / 256)) out[i] = rest % 256;
+  for (let i = width - 1, rest = value; i >= 0; i--, rest = Math.floor(rest / 256))
+    out[i] = rest % 256;
   return out;
 }

@@ -1,7 +1,12 @@
 /** Public API of src/crypto: hashing, signatures, canonical encoding, envelope encryption. Depends on nothing else in ChartChain. */
 export { toHex, fromHex, isHex, concatBytes, bytesEqual, utf8, fromUtf8 } from './bytes.js';
 export { sha256, sha256Hex, SHA256_BYTES } from './sha256.js';
-export { canonicalize, canonicalBytes, CANONICAL_DEPTH_MAX, type JsonValue } from './canonical-json.js';
+export {
+  canonicalize,
+  canonicalBytes,
+  CANONICAL_DEPTH_MAX,
+  type JsonValue,
+} from './canonical-json.js';
 export {
   generateSigningKey,
   signingKeyFromSeed,
@@ -19,7 +24,14 @@ export {
 export { generatePemKeyPair, type GeneratedKeyType, type PemKeyPair } from './key-generation.js';
 export { VerifyPool, type VerifyItem } from './verify-pool.js';
 export { HpkePool, type UnwrapItem } from './hpke-pool.js';
-export { aeadSeal, aeadOpen, AeadError, AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from './aead.js';
+export {
+  aeadSeal,
+  aeadOpen,
+  AeadError,
+  AEAD_KEY_BYTES,
+  AEAD_NONCE_BYTES,
+  AEAD_TAG_BYTES,
+} from './aead.js';
 export {
   generateX25519,
   x25519FromPrivate,
@@ -68,4 +80,9 @@ export {
   type SealedRecordContent,
   type WrappedDataKey,
 } from './record-envelope.js';
-export { selfSignedCertificate, SELF_SIGNED_DEFAULT_HOSTS, SELF_SIGNED_VALIDITY_DAYS, type SelfSignedCertificate } from './self-signed-certificate.js';
+export {
+  selfSignedCertificate,
+  SELF_SIGNED_DEFAULT_HOSTS,
+  SELF_SIGNED_VALIDITY_DAYS,
+  type SelfSignedCertificate,
+} from './self-signed-certificate.js';

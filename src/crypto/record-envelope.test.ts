@@ -5,12 +5,27 @@ import { AeadError, aeadOpen, aeadSeal } from './aead.js';
 import { utf8 } from './bytes.js';
 import { canonicalBytes } from './canonical-json.js';
 import { HpkeError } from './hpke.js';
-import { commitmentOf, openRecordContent, recordAad, sealRecordContent, unwrapDataKey, wrapDataKey, type WrappedDataKey } from './record-envelope.js';
+import {
+  commitmentOf,
+  openRecordContent,
+  recordAad,
+  sealRecordContent,
+  unwrapDataKey,
+  wrapDataKey,
+  type WrappedDataKey,
+} from './record-envelope.js';
 import { sha256Hex } from './sha256.js';
 import { generateX25519 } from './x25519.js';
 
 // canonicalBytes returns a Buffer; compare as the plain Uint8Array that openRecordContent returns.
-const resource = new Uint8Array(canonicalBytes({ resourceType: 'Observation', id: 'obs-1', status: 'final', valueQuantity: { value: 7.2, unit: 'mmol/L' } }));
+const resource = new Uint8Array(
+  canonicalBytes({
+    resourceType: 'Observation',
+    id: 'obs-1',
+    status: 'final',
+    valueQuantity: { value: 7.2, unit: 'mmol/L' },
+  }),
+);
 const fields = { recordId: 'rec-7f3a', version: 3, resourceType: 'Observation' };
 const aad = recordAad(fields);
 
@@ -26,7 +41,10 @@ function flippedHex(text: string, index: number): string {
 }
 
 test('recordAad is the canonical JSON of recordId, resourceType and version', () => {
-  assert.equal(Buffer.from(aad).toString('utf8'), '{"recordId":"rec-7f3a","resourceType":"Observation","version":3}');
+  assert.equal(
+    Buffer.from(aad).toString('utf8'),
+    '{"recordId":"rec-7f3a","resourceType":"Observation","version":3}',
+  );
   assert.throws(() => recordAad({ ...fields, recordId: '' }), /recordId/);
   assert.throws(() => recordAad({ ...fields, resourceType: '' }), /resourceType/);
   assert.throws(() => recordAad({ ...fields, version: -1 }), /version/);
@@ -83,29 +101,63 @@ test('wantErr: a flipped byte anywhere in the sealed content, key, envelope fiel
   const reader = generateX25519();
   const { dataKey, sealed } = sealRecordContent(resource, aad);
   for (const index of [0, 11, 12, sealed.byteLength - 17, sealed.byteLength - 1]) {
-    assert.throws(() => openRecordContent(flipped(sealed, index), dataKey, aad), AeadError, `sealed[${index}]`);
+    assert.throws(
+      () => openRecordContent(flipped(sealed, index), dataKey, aad),
+      AeadError,
+      `sealed[${index}]`,
+    );
   }
   assert.throws(() => openRecordContent(sealed, flipped(dataKey, 5), aad), AeadError);
   assert.throws(() => openRecordContent(sealed.subarray(0, 27), dataKey, aad), AeadError);
   const envelope = wrapDataKey(dataKey, reader.publicKey, aad);
   const tampered: [string, WrappedDataKey][] = [
-    ...[0, 40, 63].map((i): [string, WrappedDataKey] => [`enc[${i}]`, { ...envelope, enc: flippedHex(envelope.enc, i) }]),
-    ...[0, 50, 95].map((i): [string, WrappedDataKey] => [`wrappedKey[${i}]`, { ...envelope, wrappedKey: flippedHex(envelope.wrappedKey, i) }]),
+    ...[0, 40, 63].map((i): [string, WrappedDataKey] => [
+      `enc[${i}]`,
+      { ...envelope, enc: flippedHex(envelope.enc, i) },
+    ]),
+    ...[0, 50, 95].map((i): [string, WrappedDataKey] => [
+      `wrappedKey[${i}]`,
+      { ...envelope, wrappedKey: flippedHex(envelope.wrappedKey, i) },
+    ]),
     ['uppercase enc', { ...envelope, enc: envelope.enc.toUpperCase() }],
     ['short wrappedKey', { ...envelope, wrappedKey: envelope.wrappedKey.slice(2) }],
   ];
-  for (const [name, bad] of tampered) assert.throws(() => unwrapDataKey(bad, reader.privateKey, aad), HpkeError, name);
+  for (const [name, bad] of tampered)
+    assert.throws(() => unwrapDataKey(bad, reader.privateKey, aad), HpkeError, name);
 });
 
 test('bad arguments throw RangeError naming them', () => {
   const reader = generateX25519();
-  assert.throws(() => wrapDataKey(new Uint8Array(16), reader.publicKey, aad), /dataKey must be 32 bytes/);
-  assert.throws(() => wrapDataKey(new Uint8Array(32), new Uint8Array(31), aad), /recipientPublicKey must be 32 bytes/);
-  assert.throws(() => openRecordContent(new Uint8Array(40), new Uint8Array(31), aad), /dataKey must be 32 bytes/);
+  assert.throws(
+    () => wrapDataKey(new Uint8Array(16), reader.publicKey, aad),
+    /dataKey must be 32 bytes/,
+  );
+  assert.throws(
+    () => wrapDataKey(new Uint8Array(32), new Uint8Array(31), aad),
+    /recipientPublicKey must be 32 bytes/,
+  );
+  assert.throws(
+    () => openRecordContent(new Uint8Array(40), new Uint8Array(31), aad),
+    /dataKey must be 32 bytes/,
+  );
   assert.throws(() => commitmentOf(new Uint8Array(16), resource), /salt must be 32 bytes/);
-  assert.throws(() => unwrapDataKey(wrapDataKey(new Uint8Array(32), reader.publicKey, aad), new Uint8Array(31), aad), /recipientPrivateKey must be 32 bytes/);
-  assert.throws(() => aeadSeal(new Uint8Array(16), new Uint8Array(12), aad, resource), /key must be 32 bytes/);
-  assert.throws(() => aeadOpen(new Uint8Array(32), new Uint8Array(8), aad, resource), /nonce must be 12 bytes/);
+  assert.throws(
+    () =>
+      unwrapDataKey(
+        wrapDataKey(new Uint8Array(32), reader.publicKey, aad),
+        new Uint8Array(31),
+        aad,
+      ),
+    /recipientPrivateKey must be 32 bytes/,
+  );
+  assert.throws(
+    () => aeadSeal(new Uint8Array(16), new Uint8Array(12), aad, resource),
+    /key must be 32 bytes/,
+  );
+  assert.throws(
+    () => aeadOpen(new Uint8Array(32), new Uint8Array(8), aad, resource),
+    /nonce must be 12 bytes/,
+  );
 });
 
 test('property: seal, wrap, unwrap and open round-trip any content under any record version', () => {
@@ -119,7 +171,11 @@ test('property: seal, wrap, unwrap and open round-trip any content under any rec
       (content, recordId, version, resourceType) => {
         const recordAadBytes = recordAad({ recordId, version, resourceType });
         const { dataKey, sealed } = sealRecordContent(content, recordAadBytes);
-        const dataKeyBack = unwrapDataKey(wrapDataKey(dataKey, reader.publicKey, recordAadBytes), reader.privateKey, recordAadBytes);
+        const dataKeyBack = unwrapDataKey(
+          wrapDataKey(dataKey, reader.publicKey, recordAadBytes),
+          reader.privateKey,
+          recordAadBytes,
+        );
         assert.deepEqual(openRecordContent(sealed, dataKeyBack, recordAadBytes), content);
       },
     ),

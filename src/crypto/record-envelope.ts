@@ -4,7 +4,14 @@
  * naming the record version, and the salted on-chain commitment to the canonical resource.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, AeadError, aeadOpen, aeadSeal } from './aead.js';
+import {
+  AEAD_KEY_BYTES,
+  AEAD_NONCE_BYTES,
+  AEAD_TAG_BYTES,
+  AeadError,
+  aeadOpen,
+  aeadSeal,
+} from './aead.js';
 import { concatBytes, fromHex, isHex, toHex, utf8 } from './bytes.js';
 import { canonicalize } from './canonical-json.js';
 import { HPKE_ENC_BYTES, HpkeError, openBase, sealBase } from './hpke.js';
@@ -45,9 +52,12 @@ export interface WrappedDataKey {
  * RangeError unless version is a non-negative safe integer.
  */
 export function recordAad({ recordId, version, resourceType }: RecordAadFields): Uint8Array {
-  if (typeof recordId !== 'string' || recordId.length === 0) throw new TypeError('recordId must be a non-empty string');
-  if (typeof resourceType !== 'string' || resourceType.length === 0) throw new TypeError('resourceType must be a non-empty string');
-  if (!Number.isSafeInteger(version) || version < 0) throw new RangeError(`version must be a non-negative safe integer, got ${version}`);
+  if (typeof recordId !== 'string' || recordId.length === 0)
+    throw new TypeError('recordId must be a non-empty string');
+  if (typeof resourceType !== 'string' || resourceType.length === 0)
+    throw new TypeError('resourceType must be a non-empty string');
+  if (!Number.isSafeInteger(version) || version < 0)
+    throw new RangeError(`version must be a non-negative safe integer, got ${version}`);
   return utf8(canonicalize({ recordId, resourceType, version }));
 }
 
@@ -66,10 +76,21 @@ export function sealRecordContent(plaintext: Uint8Array, aad: Uint8Array): Seale
  * from the seal's (including `sealed` too short to hold a nonce and tag), and RangeError naming
  * `dataKey` unless it is 32 bytes.
  */
-export function openRecordContent(sealed: Uint8Array, dataKey: Uint8Array, aad: Uint8Array): Uint8Array {
-  if (dataKey.byteLength !== DATA_KEY_BYTES) throw new RangeError(`dataKey must be ${DATA_KEY_BYTES} bytes, got ${dataKey.byteLength}`);
-  if (sealed.byteLength < AEAD_NONCE_BYTES + AEAD_TAG_BYTES) throw new AeadError('sealed is shorter than a nonce and a tag');
-  return aeadOpen(dataKey, sealed.subarray(0, AEAD_NONCE_BYTES), aad, sealed.subarray(AEAD_NONCE_BYTES));
+export function openRecordContent(
+  sealed: Uint8Array,
+  dataKey: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
+  if (dataKey.byteLength !== DATA_KEY_BYTES)
+    throw new RangeError(`dataKey must be ${DATA_KEY_BYTES} bytes, got ${dataKey.byteLength}`);
+  if (sealed.byteLength < AEAD_NONCE_BYTES + AEAD_TAG_BYTES)
+    throw new AeadError('sealed is shorter than a nonce and a tag');
+  return aeadOpen(
+    dataKey,
+    sealed.subarray(0, AEAD_NONCE_BYTES),
+    aad,
+    sealed.subarray(AEAD_NONCE_BYTES),
+  );
 }
 
 /**
@@ -77,8 +98,13 @@ export function openRecordContent(sealed: Uint8Array, dataKey: Uint8Array, aad: 
  * info "chartchain/dek/v1" and the record's `aad`. Throws RangeError naming `dataKey` or
  * `recipientPublicKey` for wrong lengths, and HpkeError for a low-order recipient key.
  */
-export function wrapDataKey(dataKey: Uint8Array, recipientPublicKey: Uint8Array, aad: Uint8Array): WrappedDataKey {
-  if (dataKey.byteLength !== DATA_KEY_BYTES) throw new RangeError(`dataKey must be ${DATA_KEY_BYTES} bytes, got ${dataKey.byteLength}`);
+export function wrapDataKey(
+  dataKey: Uint8Array,
+  recipientPublicKey: Uint8Array,
+  aad: Uint8Array,
+): WrappedDataKey {
+  if (dataKey.byteLength !== DATA_KEY_BYTES)
+    throw new RangeError(`dataKey must be ${DATA_KEY_BYTES} bytes, got ${dataKey.byteLength}`);
   const { enc, ciphertext } = sealBase(recipientPublicKey, WRAP_INFO_BYTES, aad, dataKey);
   return { enc: toHex(enc), wrappedKey: toHex(ciphertext) };
 }
@@ -89,12 +115,26 @@ export function wrapDataKey(dataKey: Uint8Array, recipientPublicKey: Uint8Array,
  * throws HpkeError; a raw private key of the wrong length throws RangeError naming
  * `recipientPrivateKey`.
  */
-export function unwrapDataKey(envelope: WrappedDataKey, recipientPrivateKey: KeyObject | Uint8Array, aad: Uint8Array): Uint8Array {
-  if (!isHex(envelope.enc, HPKE_ENC_BYTES)) throw new HpkeError('invalid-enc', `enc must be ${HPKE_ENC_BYTES} bytes of lowercase hex`);
+export function unwrapDataKey(
+  envelope: WrappedDataKey,
+  recipientPrivateKey: KeyObject | Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
+  if (!isHex(envelope.enc, HPKE_ENC_BYTES))
+    throw new HpkeError('invalid-enc', `enc must be ${HPKE_ENC_BYTES} bytes of lowercase hex`);
   if (!isHex(envelope.wrappedKey, WRAPPED_KEY_BYTES)) {
-    throw new HpkeError('open-failed', `wrappedKey must be ${WRAPPED_KEY_BYTES} bytes of lowercase hex`);
+    throw new HpkeError(
+      'open-failed',
+      `wrappedKey must be ${WRAPPED_KEY_BYTES} bytes of lowercase hex`,
+    );
   }
-  return openBase(recipientPrivateKey, fromHex(envelope.enc), WRAP_INFO_BYTES, aad, fromHex(envelope.wrappedKey));
+  return openBase(
+    recipientPrivateKey,
+    fromHex(envelope.enc),
+    WRAP_INFO_BYTES,
+    aad,
+    fromHex(envelope.wrappedKey),
+  );
 }
 
 /**
@@ -103,6 +143,7 @@ export function unwrapDataKey(envelope: WrappedDataKey, recipientPrivateKey: Key
  * hash. Throws RangeError naming `salt` unless it is 32 bytes.
  */
 export function commitmentOf(salt: Uint8Array, canonicalResource: Uint8Array): string {
-  if (salt.byteLength !== COMMITMENT_SALT_BYTES) throw new RangeError(`salt must be ${COMMITMENT_SALT_BYTES} bytes, got ${salt.byteLength}`);
+  if (salt.byteLength !== COMMITMENT_SALT_BYTES)
+    throw new RangeError(`salt must be ${COMMITMENT_SALT_BYTES} bytes, got ${salt.byteLength}`);
   return sha256Hex(concatBytes(salt, canonicalResource));
 }

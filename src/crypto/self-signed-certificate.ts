@@ -9,7 +9,20 @@ import { createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } 
 import { isIP } from 'node:net';
 import { concatBytes } from './bytes.js';
 import { generatePemKeyPair } from './key-generation.js';
-import { derBitString, derBoolean, derExplicit, derImplicit, derOctetString, derOid, derSequence, derSetOfOne, derSmallInteger, derTime, derUnsignedInteger, derUtf8String } from './der.js';
+import {
+  derBitString,
+  derBoolean,
+  derExplicit,
+  derImplicit,
+  derOctetString,
+  derOid,
+  derSequence,
+  derSetOfOne,
+  derSmallInteger,
+  derTime,
+  derUnsignedInteger,
+  derUtf8String,
+} from './der.js';
 
 /** The names every self-signed certificate carries, so that local clients reach the node by any of them. */
 export const SELF_SIGNED_DEFAULT_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
@@ -41,9 +54,12 @@ export interface SelfSignedCertificate {
  * addresses). Throws RangeError naming `hosts` for a name that is neither, or `validityDays`
  * when it is not a whole number of days from 1 to 3650.
  */
-export function selfSignedCertificate(options: { hosts?: readonly string[]; now?: Date; validityDays?: number } = {}): SelfSignedCertificate {
+export function selfSignedCertificate(
+  options: { hosts?: readonly string[]; now?: Date; validityDays?: number } = {},
+): SelfSignedCertificate {
   const validityDays = options.validityDays ?? SELF_SIGNED_VALIDITY_DAYS;
-  if (!Number.isInteger(validityDays) || validityDays < 1 || validityDays > 3650) throw new RangeError('validityDays must be a whole number from 1 to 3650');
+  if (!Number.isInteger(validityDays) || validityDays < 1 || validityDays > 3650)
+    throw new RangeError('validityDays must be a whole number from 1 to 3650');
   const hosts = [...new Set([...SELF_SIGNED_DEFAULT_HOSTS, ...(options.hosts ?? [])])];
   const notBefore = new Date((options.now ?? new Date()).getTime() - CLOCK_SKEW_MS);
   const notAfter = new Date(notBefore.getTime() + validityDays * DAY_MS);
@@ -55,7 +71,12 @@ export function selfSignedCertificate(options: { hosts?: readonly string[]; now?
 }
 
 /** TBSCertificate (RFC 5280 §4.1.2): v3, a random positive serial, issuer = subject. */
-function tbsCertificate(publicKey: KeyObject, hosts: readonly string[], notBefore: Date, notAfter: Date): Uint8Array {
+function tbsCertificate(
+  publicKey: KeyObject,
+  hosts: readonly string[],
+  notBefore: Date,
+  notAfter: Date,
+): Uint8Array {
   const name = distinguishedName(hosts[0]!);
   return derSequence(
     derExplicit(0, derSmallInteger(2)),
@@ -81,11 +102,17 @@ function signatureAlgorithm(): Uint8Array {
 }
 
 function distinguishedName(commonName: string): Uint8Array {
-  return derSequence(derSetOfOne(derSequence(derOid(OID.commonName), derUtf8String(`ChartChain self-signed ${commonName}`))));
+  return derSequence(
+    derSetOfOne(
+      derSequence(derOid(OID.commonName), derUtf8String(`ChartChain self-signed ${commonName}`)),
+    ),
+  );
 }
 
 function extension(oid: string, critical: boolean, value: Uint8Array): Uint8Array {
-  return critical ? derSequence(derOid(oid), derBoolean(true), derOctetString(value)) : derSequence(derOid(oid), derOctetString(value));
+  return critical
+    ? derSequence(derOid(oid), derBoolean(true), derOctetString(value))
+    : derSequence(derOid(oid), derOctetString(value));
 }
 
 /** cA false, marked critical; an empty SEQUENCE is the DER of cA's default, false. */
@@ -99,26 +126,34 @@ function extendedKeyUsage(): Uint8Array {
 
 /** dNSName [2] IA5String for names, iPAddress [7] OCTET STRING (4 or 16 bytes) for addresses. */
 function subjectAltName(hosts: readonly string[]): Uint8Array {
-  const names = hosts.map((host) => (isIP(host) === 0 ? derImplicit(2, dnsName(host)) : derImplicit(7, ipAddressBytes(host))));
+  const names = hosts.map((host) =>
+    isIP(host) === 0 ? derImplicit(2, dnsName(host)) : derImplicit(7, ipAddressBytes(host)),
+  );
   return extension(OID.subjectAltName, false, derSequence(...names));
 }
 
 /** A DNS name as its IA5String bytes: letters, digits, hyphens, dots, a leading `*.` for a wildcard. */
 function dnsName(host: string): Uint8Array {
   const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-  if (host.length > 253 || !new RegExp(`^(?:\\*\\.)?${label}(?:\\.${label})*$`).test(host)) throw new RangeError(`hosts: ${JSON.stringify(host)} is not a DNS name or IP address`);
+  if (host.length > 253 || !new RegExp(`^(?:\\*\\.)?${label}(?:\\.${label})*$`).test(host))
+    throw new RangeError(`hosts: ${JSON.stringify(host)} is not a DNS name or IP address`);
   return new Uint8Array(Buffer.from(host, 'ascii'));
 }
 
 /** The network-order bytes of an IPv4 or IPv6 address (already checked by isIP). */
 export function ipAddressBytes(address: string): Uint8Array {
   if (isIP(address) === 4) return new Uint8Array(address.split('.').map(Number));
-  if (isIP(address) !== 6) throw new RangeError(`address ${JSON.stringify(address)} is not an IP address`);
+  if (isIP(address) !== 6)
+    throw new RangeError(`address ${JSON.stringify(address)} is not an IP address`);
   const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-  const groupsOf = (part: string | undefined): number[] => (part === undefined || part === '' ? [] : part.split(':').flatMap(ipv6Group));
+  const groupsOf = (part: string | undefined): number[] =>
+    part === undefined || part === '' ? [] : part.split(':').flatMap(ipv6Group);
   const left = groupsOf(head);
   const right = groupsOf(tail);
-  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   return concatBytes(...groups.map((group) => new Uint8Array([group >> 8, group & 0xff])));
 }
 

@@ -66,7 +66,8 @@ export class VerifyPool {
 
   /** Starts `size` workers (default: one per core). Throws RangeError when size < 1. */
   constructor(readonly size = availableParallelism()) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError('size must be a positive integer');
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError('size must be a positive integer');
     for (let i = 0; i < size; i++) this.#workers.push(this.#spawn());
   }
 
@@ -111,7 +112,9 @@ export class VerifyPool {
     const { buffer, valid } = pack(items);
     const id = this.#nextId++;
     const worker = this.#workers[this.#nextWorker++ % this.#workers.length]!;
-    const sent = new Promise<Uint8Array>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const sent = new Promise<Uint8Array>((resolve, reject) =>
+      this.#pending.set(id, { resolve, reject }),
+    );
     worker.ref();
     worker.postMessage({ id, buffer, count: items.length }, [buffer]);
     return sent.then((results) => {
@@ -137,7 +140,9 @@ function pack(items: readonly VerifyItem[]): { buffer: ArrayBuffer; valid: boole
   const valid: boolean[] = [];
   let offset = 0;
   for (const { publicKey, signature, message } of items) {
-    const wellFormed = publicKey.byteLength === ED25519_PUBLIC_KEY_BYTES && signature.byteLength === ED25519_SIGNATURE_BYTES;
+    const wellFormed =
+      publicKey.byteLength === ED25519_PUBLIC_KEY_BYTES &&
+      signature.byteLength === ED25519_SIGNATURE_BYTES;
     valid.push(wellFormed);
     if (wellFormed) {
       bytes.set(publicKey, offset);

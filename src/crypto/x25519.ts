@@ -4,13 +4,19 @@
  * Raw keys cross into OpenSSL as JWK (RFC 8037 §2), not DER: OpenSSL 3's DER decoders and
  * encoders cost 100–800 µs a key here, JWK import/export 2–25 µs, which decides HPKE throughput.
  */
-import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  randomBytes,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 
 /** Raw X25519 keys and shared secrets are 32 bytes (RFC 7748 §5; RFC 9180 §7.1: Npk = Nsk = Ndh = 32). */
 export const X25519_PUBLIC_KEY_BYTES = 32;
 export const X25519_PRIVATE_KEY_BYTES = 32;
 export const X25519_SHARED_SECRET_BYTES = 32;
-
 
 /** A private key ready for key agreement, with its raw public key. */
 export interface X25519KeyPair {
@@ -35,11 +41,16 @@ export function generateX25519(): X25519KeyPair {
 /** The key pair whose raw private key is `raw`. Throws RangeError unless `raw` is 32 bytes. */
 export function x25519FromPrivate(raw: Uint8Array): X25519KeyPair {
   if (raw.byteLength !== X25519_PRIVATE_KEY_BYTES) {
-    throw new RangeError(`privateKey must be ${X25519_PRIVATE_KEY_BYTES} bytes, got ${raw.byteLength}`);
+    throw new RangeError(
+      `privateKey must be ${X25519_PRIVATE_KEY_BYTES} bytes, got ${raw.byteLength}`,
+    );
   }
   // Node builds a private key from `d` alone and does not read `x`; the public half returned is
   // the one OpenSSL computes from `d`.
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: toBase64Url(raw), x: '' }, format: 'jwk' });
+  const privateKey = createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: toBase64Url(raw), x: '' },
+    format: 'jwk',
+  });
   return { privateKey, publicKey: rawFromJwk(privateKey.export({ format: 'jwk' }).x) };
 }
 
@@ -49,9 +60,14 @@ export function x25519FromPrivate(raw: Uint8Array): X25519KeyPair {
  */
 export function x25519PublicFromRaw(raw: Uint8Array): KeyObject {
   if (raw.byteLength !== X25519_PUBLIC_KEY_BYTES) {
-    throw new RangeError(`publicKey must be ${X25519_PUBLIC_KEY_BYTES} bytes, got ${raw.byteLength}`);
+    throw new RangeError(
+      `publicKey must be ${X25519_PUBLIC_KEY_BYTES} bytes, got ${raw.byteLength}`,
+    );
   }
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(raw) }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(raw) },
+    format: 'jwk',
+  });
 }
 
 /** The 32 raw bytes of an X25519 private key, for sealing into a keystore. Throws TypeError for another key type. */
@@ -77,9 +93,11 @@ export function x25519(privateKey: KeyObject, publicKey: KeyObject): Uint8Array 
 }
 
 function rawFromJwk(member: JsonWebKey[string]): Uint8Array {
-  if (typeof member !== 'string') throw new TypeError('OpenSSL exported an X25519 JWK without its key bytes');
+  if (typeof member !== 'string')
+    throw new TypeError('OpenSSL exported an X25519 JWK without its key bytes');
   const raw = Buffer.from(member, 'base64url');
-  if (raw.byteLength !== X25519_PUBLIC_KEY_BYTES) throw new TypeError(`OpenSSL exported an X25519 key of ${raw.byteLength} bytes`);
+  if (raw.byteLength !== X25519_PUBLIC_KEY_BYTES)
+    throw new TypeError(`OpenSSL exported an X25519 key of ${raw.byteLength} bytes`);
   // Copy out of Buffer's shared pool: private key bytes should not sit in memory other code reuses.
   return new Uint8Array(raw);
 }

@@ -27,7 +27,13 @@ const ACTIONS: Readonly<Record<AuditEntry['kind'], string>> = {
   'key-share': 'E',
   erasure: 'D',
 };
-const AGENT_TYPES: Readonly<Record<string, string>> = { practitioner: 'Practitioner', patient: 'Patient', org: 'Organization', system: 'Device', auditor: 'Practitioner' };
+const AGENT_TYPES: Readonly<Record<string, string>> = {
+  practitioner: 'Practitioner',
+  patient: 'Patient',
+  org: 'Organization',
+  system: 'Device',
+  auditor: 'Practitioner',
+};
 
 /** The FHIR id of entry `seq` of `patientId`'s trail: `<patientId>.<seq>`, with the patient's pseudonym. */
 export function auditEventId(patientId: string, seq: number): string {
@@ -57,24 +63,57 @@ export function auditEventOf(patientId: string, entry: AuditEntry, names: AuditN
     resourceType: 'AuditEvent',
     id: auditEventId(patientId, entry.seq),
     meta: { versionId: '1', lastUpdated: recorded },
-    type: entry.kind === 'access' || entry.kind === 'search' ? { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' } : { system: AUDIT_KIND_SYSTEM, code: entry.kind },
+    type:
+      entry.kind === 'access' || entry.kind === 'search'
+        ? {
+            system: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+            code: 'rest',
+            display: 'RESTful Operation',
+          }
+        : { system: AUDIT_KIND_SYSTEM, code: entry.kind },
     action: ACTIONS[entry.kind],
     recorded,
     outcome: entry.outcome === 'deny' ? '4' : '0',
     agent: agentsOf(patientId, entry, names),
-    source: { observer: { reference: `Organization/${entry.actor.org ?? ''}` }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    source: {
+      observer: { reference: `Organization/${entry.actor.org ?? ''}` },
+      type: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+          code: '4',
+          display: 'Application Server',
+        },
+      ],
+    },
     entity: entitiesOf(entry, names),
   };
-  if (entry.kind === 'access') event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: entry.version === null ? 'read' : 'vread' }];
-  if (entry.kind === 'search') event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'search-type' }];
+  if (entry.kind === 'access')
+    event['subtype'] = [
+      {
+        system: 'http://hl7.org/fhir/restful-interaction',
+        code: entry.version === null ? 'read' : 'vread',
+      },
+    ];
+  if (entry.kind === 'search')
+    event['subtype'] = [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'search-type' }];
   if (entry.outcome === 'deny' && entry.reason !== null) event['outcomeDesc'] = entry.reason;
-  if (entry.purpose !== null) event['purposeOfEvent'] = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: entry.purpose }] }];
+  if (entry.purpose !== null)
+    event['purposeOfEvent'] = [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: entry.purpose },
+        ],
+      },
+    ];
   return event;
 }
 
 /** The actor, and the organisation they acted for; the patient acting on their own trail by their FHIR id, any other patient by pseudonym only. */
 function agentsOf(patientId: string, entry: AuditEntry, names: AuditNames): JsonObject[] {
-  const subject = entry.actor.role === 'patient' && entry.actor.subject === patientId ? names.patient : entry.actor.subject;
+  const subject =
+    entry.actor.role === 'patient' && entry.actor.subject === patientId
+      ? names.patient
+      : entry.actor.subject;
   const who = { reference: `${AGENT_TYPES[entry.actor.role] ?? 'Device'}/${subject}` };
   const requestor: JsonObject = { who, requestor: true };
   if (entry.actor.org === null || entry.actor.role === 'org') return [requestor];
@@ -82,16 +121,45 @@ function agentsOf(patientId: string, entry: AuditEntry, names: AuditNames): Json
 }
 
 function entitiesOf(entry: AuditEntry, names: AuditNames): JsonObject[] {
-  const entities: JsonObject[] = [{ what: { reference: `Patient/${names.patient}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } }];
-  const touched = entry.records ?? (entry.recordId === null ? [] : [{ recordId: entry.recordId, version: entry.version, outcome: null, released: null }]);
+  const entities: JsonObject[] = [
+    {
+      what: { reference: `Patient/${names.patient}` },
+      role: {
+        system: 'http://terminology.hl7.org/CodeSystem/object-role',
+        code: '1',
+        display: 'Patient',
+      },
+    },
+  ];
+  const touched =
+    entry.records ??
+    (entry.recordId === null
+      ? []
+      : [{ recordId: entry.recordId, version: entry.version, outcome: null, released: null }]);
   for (const record of touched) {
     const fhirId = names.fhirIdOf(record.recordId);
     if (fhirId === undefined) continue;
     const version = record.version === null ? '' : `/_history/${record.version}`;
-    const entity: JsonObject = { what: { reference: `${fhirId.type}/${fhirId.id}${version}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' } };
-    if (entry.records !== undefined) entity['description'] = record.outcome === 'deny' ? (record.released ? 'released, but denied at its block' : 'denied') : 'released';
+    const entity: JsonObject = {
+      what: { reference: `${fhirId.type}/${fhirId.id}${version}` },
+      role: {
+        system: 'http://terminology.hl7.org/CodeSystem/object-role',
+        code: '4',
+        display: 'Domain Resource',
+      },
+    };
+    if (entry.records !== undefined)
+      entity['description'] =
+        record.outcome === 'deny'
+          ? record.released
+            ? 'released, but denied at its block'
+            : 'denied'
+          : 'released';
     entities.push(entity);
   }
-  entities.push({ what: { identifier: { system: TX_ID_SYSTEM, value: entry.txId } }, description: 'the ledger transaction that records this event' });
+  entities.push({
+    what: { identifier: { system: TX_ID_SYSTEM, value: entry.txId } },
+    description: 'the ledger transaction that records this event',
+  });
   return entities;
 }

@@ -4,8 +4,13 @@ import { SERVED_TYPES } from './patient-of.js';
 import { searchParametersOf } from './search/index.js';
 
 /** The ledger views and their own search parameters. Provenance is also stored as records when clients send it. */
-const LEDGER_VIEWS: Readonly<Record<string, { interactions: string[]; searchParams: [string, string][] }>> = {
-  Consent: { interactions: ['create', 'read', 'update', 'delete', 'search-type'], searchParams: [['patient', 'reference']] },
+const LEDGER_VIEWS: Readonly<
+  Record<string, { interactions: string[]; searchParams: [string, string][] }>
+> = {
+  Consent: {
+    interactions: ['create', 'read', 'update', 'delete', 'search-type'],
+    searchParams: [['patient', 'reference']],
+  },
   AuditEvent: { interactions: ['read', 'search-type'], searchParams: [['patient', 'reference']] },
   Provenance: { interactions: ['read', 'search-type'], searchParams: [['target', 'reference']] },
 };
@@ -21,8 +26,20 @@ const PATIENT_OPERATIONS = [
 ];
 
 /** The CapabilityStatement for a server whose FHIR base is `baseUrl`, stamped with `date`. */
-export function capabilityStatement(baseUrl: string, date: string, security: { tokenUrl: string; authorizeUrl: string } | undefined): JsonObject {
-  const interaction = ['create', 'read', 'vread', 'update', 'delete', 'history-instance', 'search-type'].map((code) => ({ code }));
+export function capabilityStatement(
+  baseUrl: string,
+  date: string,
+  security: { tokenUrl: string; authorizeUrl: string } | undefined,
+): JsonObject {
+  const interaction = [
+    'create',
+    'read',
+    'vread',
+    'update',
+    'delete',
+    'history-instance',
+    'search-type',
+  ].map((code) => ({ code }));
   const records = SERVED_TYPES.map((type) => ({
     type,
     interaction,
@@ -32,26 +49,46 @@ export function capabilityStatement(baseUrl: string, date: string, security: { t
     conditionalCreate: false,
     conditionalUpdate: false,
     conditionalDelete: 'not-supported',
-    searchInclude: [`${type}:subject`, `${type}:patient`].filter((include) => searchParametersOf(type).some(([name]) => include.endsWith(`:${name}`))),
-    searchParam: [...searchParametersOf(type).map(([name, definition]) => ({ name, type: definition.kind })), ...(LEDGER_VIEWS[type]?.searchParams ?? []).map(([name, kind]) => ({ name, type: kind }))],
+    searchInclude: [`${type}:subject`, `${type}:patient`].filter((include) =>
+      searchParametersOf(type).some(([name]) => include.endsWith(`:${name}`)),
+    ),
+    searchParam: [
+      ...searchParametersOf(type).map(([name, definition]) => ({ name, type: definition.kind })),
+      ...(LEDGER_VIEWS[type]?.searchParams ?? []).map(([name, kind]) => ({ name, type: kind })),
+    ],
     ...(type === 'Patient' ? { operation: PATIENT_OPERATIONS } : {}),
   }));
-  const views = Object.entries(LEDGER_VIEWS).filter(([type]) => !SERVED_TYPES.includes(type)).map(([type, view]) => ({
-    type,
-    interaction: view.interactions.map((code) => ({ code })),
-    searchParam: view.searchParams.map(([name, kind]) => ({ name, type: kind })),
-  }));
+  const views = Object.entries(LEDGER_VIEWS)
+    .filter(([type]) => !SERVED_TYPES.includes(type))
+    .map(([type, view]) => ({
+      type,
+      interaction: view.interactions.map((code) => ({ code })),
+      searchParam: view.searchParams.map(([name, kind]) => ({ name, type: kind })),
+    }));
   const rest: JsonObject = {
     mode: 'server',
-    documentation: 'Every write is encrypted and anchored on the ChartChain ledger; every read, search hit included, is consent-checked and logged on the ledger before release.',
+    documentation:
+      'Every write is encrypted and anchored on the ChartChain ledger; every read, search hit included, is consent-checked and logged on the ledger before release.',
     resource: [...records, ...views].sort((a, b) => a.type.localeCompare(b.type)),
     // System-level names of instance operations on every record type (src/api/fhir-erasure.ts for $erase and $erasure).
-    operation: ['verify', 'erase', 'erasure'].map((name) => ({ name, definition: `urn:chartchain:operation:${name}` })),
+    operation: ['verify', 'erase', 'erasure'].map((name) => ({
+      name,
+      definition: `urn:chartchain:operation:${name}`,
+    })),
   };
   if (security !== undefined) {
     rest['security'] = {
       cors: false,
-      service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+      service: [
+        {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+              code: 'SMART-on-FHIR',
+            },
+          ],
+        },
+      ],
       extension: [
         {
           url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',

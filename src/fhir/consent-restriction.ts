@@ -15,15 +15,31 @@
  *   provisions) is not-supported, never dropped: a dropped condition would withhold more or less
  *   than the patient asked. Lists are bounded by the contract's GRANT_LIST_COUNT_MAX.
  */
-import { CODE_PATTERN, ID_PATTERN, RESOURCE_TYPE_PATTERN, type RestrictionRow, type RestrictionTerms } from '../contracts/index.js';
+import {
+  CODE_PATTERN,
+  ID_PATTERN,
+  RESOURCE_TYPE_PATTERN,
+  type RestrictionRow,
+  type RestrictionTerms,
+} from '../contracts/index.js';
 import type { ConsentIssue } from './consent-read.js';
 import type { Consent } from './datatypes.js';
 import { formatInstant } from './date-time.js';
-import { ACT_CODE_SYSTEM, concept, CONSENT_SCOPE_SYSTEM, LOINC_SYSTEM, PARTICIPATION_TYPE_SYSTEM, RECIPIENT_ROLES, RESOURCE_TYPES_SYSTEM, securityLabelSystem } from './terminology.js';
+import {
+  ACT_CODE_SYSTEM,
+  concept,
+  CONSENT_SCOPE_SYSTEM,
+  LOINC_SYSTEM,
+  PARTICIPATION_TYPE_SYSTEM,
+  RECIPIENT_ROLES,
+  RESOURCE_TYPES_SYSTEM,
+  securityLabelSystem,
+} from './terminology.js';
 import { GRANT_LIST_COUNT_MAX } from '../ledger/index.js';
 
 /** What consentToRestriction returns: the terms and whose they are, or every issue found. */
-export type RestrictionTermsResult = { ok: true; terms: RestrictionTerms; patientId: string } | { ok: false; issues: ConsentIssue[] };
+export type RestrictionTermsResult =
+  { ok: true; terms: RestrictionTerms; patientId: string } | { ok: false; issues: ConsentIssue[] };
 
 type Json = { [key: string]: unknown };
 const PATIENT_REFERENCE = /^(?:https?:\/\/[^\s?#]+\/)?Patient\/([A-Za-z0-9.-]{1,64})$/;
@@ -39,9 +55,18 @@ export function isRestrictionConsent(resource: Json): boolean {
 /** The Consent stating `row`, by the rules above. */
 export function restrictionToConsent(row: RestrictionRow): Consent {
   const provision: Consent['provision'] = { type: 'deny' };
-  if (row.practitionerIds.length > 0) provision.actor = row.practitionerIds.map((id) => ({ role: concept(PARTICIPATION_TYPE_SYSTEM, 'IRCP', 'information recipient'), reference: { reference: `Practitioner/${id}` } }));
-  if (row.resourceTypes.length > 0) provision.class = row.resourceTypes.map((code) => ({ system: RESOURCE_TYPES_SYSTEM, code }));
-  if (row.labels.length > 0) provision.securityLabel = row.labels.map((code) => ({ system: securityLabelSystem(code), code }));
+  if (row.practitionerIds.length > 0)
+    provision.actor = row.practitionerIds.map((id) => ({
+      role: concept(PARTICIPATION_TYPE_SYSTEM, 'IRCP', 'information recipient'),
+      reference: { reference: `Practitioner/${id}` },
+    }));
+  if (row.resourceTypes.length > 0)
+    provision.class = row.resourceTypes.map((code) => ({ system: RESOURCE_TYPES_SYSTEM, code }));
+  if (row.labels.length > 0)
+    provision.securityLabel = row.labels.map((code) => ({
+      system: securityLabelSystem(code),
+      code,
+    }));
   return {
     resourceType: 'Consent',
     id: row.restrictionId,
@@ -58,49 +83,162 @@ export function restrictionToConsent(row: RestrictionRow): Consent {
 /** Reads a deny Consent as restriction terms, or lists every issue (at its FHIRPath) that stops it. */
 export function consentToRestriction(resource: Json): RestrictionTermsResult {
   const issues: ConsentIssue[] = [];
-  const issue = (code: ConsentIssue['code'], expression: string, diagnostics: string): undefined => void issues.push({ severity: 'error', code, expression, diagnostics });
-  if (resource['status'] !== 'active') issue('not-supported', 'Consent.status', 'a new restriction is active; lift one by deleting it');
-  const patient = PATIENT_REFERENCE.exec(String((resource['patient'] as Json | undefined)?.['reference'] ?? ''));
-  if (patient === null) issue('required', 'Consent.patient', 'a restriction names its patient as Patient/<id>');
-  for (const name of ['policy', 'implicitRules', 'modifierExtension']) if (resource[name] !== undefined) issue('not-supported', `Consent.${name}`, 'not understood here, so it cannot be honoured');
-  if (resource['policyRule'] !== undefined && !hasCoding(resource['policyRule'], ACT_CODE_SYSTEM, ['OPTOUT'])) issue('not-supported', 'Consent.policyRule', 'a restriction is stated under policyRule OPTOUT');
+  const issue = (code: ConsentIssue['code'], expression: string, diagnostics: string): undefined =>
+    void issues.push({ severity: 'error', code, expression, diagnostics });
+  if (resource['status'] !== 'active')
+    issue(
+      'not-supported',
+      'Consent.status',
+      'a new restriction is active; lift one by deleting it',
+    );
+  const patient = PATIENT_REFERENCE.exec(
+    String((resource['patient'] as Json | undefined)?.['reference'] ?? ''),
+  );
+  if (patient === null)
+    issue('required', 'Consent.patient', 'a restriction names its patient as Patient/<id>');
+  for (const name of ['policy', 'implicitRules', 'modifierExtension'])
+    if (resource[name] !== undefined)
+      issue('not-supported', `Consent.${name}`, 'not understood here, so it cannot be honoured');
+  if (
+    resource['policyRule'] !== undefined &&
+    !hasCoding(resource['policyRule'], ACT_CODE_SYSTEM, ['OPTOUT'])
+  )
+    issue('not-supported', 'Consent.policyRule', 'a restriction is stated under policyRule OPTOUT');
   const provision = isObject(resource['provision']) ? resource['provision'] : {};
   for (const name of Object.keys(provision)) {
-    if (!PROVISION_READ.includes(name)) issue('not-supported', `Consent.provision.${name}`, 'a restriction withholds by resource type (class), security label and practitioner (actor) only, always, for every purpose');
+    if (!PROVISION_READ.includes(name))
+      issue(
+        'not-supported',
+        `Consent.provision.${name}`,
+        'a restriction withholds by resource type (class), security label and practitioner (actor) only, always, for every purpose',
+      );
   }
-  const practitionerIds = list(provision['actor'], 'Consent.provision.actor', issues, (actor, path) => practitionerOf(actor, path, issue));
-  const resourceTypes = list(provision['class'], 'Consent.provision.class', issues, (coding, path) => codeOf(coding, path, issue, (code) => RESOURCE_TYPE_PATTERN.test(code) && system(coding) === RESOURCE_TYPES_SYSTEM));
-  const labels = list(provision['securityLabel'], 'Consent.provision.securityLabel', issues, (coding, path) => codeOf(coding, path, issue, (code) => CODE_PATTERN.test(code) && system(coding) === securityLabelSystem(code)));
+  const practitionerIds = list(
+    provision['actor'],
+    'Consent.provision.actor',
+    issues,
+    (actor, path) => practitionerOf(actor, path, issue),
+  );
+  const resourceTypes = list(
+    provision['class'],
+    'Consent.provision.class',
+    issues,
+    (coding, path) =>
+      codeOf(
+        coding,
+        path,
+        issue,
+        (code) => RESOURCE_TYPE_PATTERN.test(code) && system(coding) === RESOURCE_TYPES_SYSTEM,
+      ),
+  );
+  const labels = list(
+    provision['securityLabel'],
+    'Consent.provision.securityLabel',
+    issues,
+    (coding, path) =>
+      codeOf(
+        coding,
+        path,
+        issue,
+        (code) => CODE_PATTERN.test(code) && system(coding) === securityLabelSystem(code),
+      ),
+  );
   if (issues.length > 0 || patient === null) return { ok: false, issues };
-  return { ok: true, patientId: patient[1]!, terms: { resourceTypes: resourceTypes!, labels: labels!, practitionerIds: practitionerIds! } };
+  return {
+    ok: true,
+    patientId: patient[1]!,
+    terms: { resourceTypes: resourceTypes!, labels: labels!, practitionerIds: practitionerIds! },
+  };
 }
 
 /** Each item of an optional array through `read`; repeats and overlong lists are issues. */
-function list(value: unknown, path: string, issues: ConsentIssue[], read: (item: Json, path: string) => string | undefined): string[] | undefined {
+function list(
+  value: unknown,
+  path: string,
+  issues: ConsentIssue[],
+  read: (item: Json, path: string) => string | undefined,
+): string[] | undefined {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length === 0) return void issues.push({ severity: 'error', code: 'invalid', expression: path, diagnostics: 'must be a non-empty array when present' });
-  if (value.length > GRANT_LIST_COUNT_MAX) return void issues.push({ severity: 'error', code: 'value', expression: path, diagnostics: `at most ${GRANT_LIST_COUNT_MAX} entries` });
-  const items = value.map((item: unknown, i) => (isObject(item) ? read(item, `${path}[${i}]`) : void issues.push({ severity: 'error', code: 'invalid', expression: `${path}[${i}]`, diagnostics: 'must be an object' })));
+  if (!Array.isArray(value) || value.length === 0)
+    return void issues.push({
+      severity: 'error',
+      code: 'invalid',
+      expression: path,
+      diagnostics: 'must be a non-empty array when present',
+    });
+  if (value.length > GRANT_LIST_COUNT_MAX)
+    return void issues.push({
+      severity: 'error',
+      code: 'value',
+      expression: path,
+      diagnostics: `at most ${GRANT_LIST_COUNT_MAX} entries`,
+    });
+  const items = value.map((item: unknown, i) =>
+    isObject(item)
+      ? read(item, `${path}[${i}]`)
+      : void issues.push({
+          severity: 'error',
+          code: 'invalid',
+          expression: `${path}[${i}]`,
+          diagnostics: 'must be an object',
+        }),
+  );
   if (items.some((item) => item === undefined)) return undefined;
-  if (new Set(items).size !== items.length) return void issues.push({ severity: 'error', code: 'value', expression: path, diagnostics: 'repeats an entry' });
+  if (new Set(items).size !== items.length)
+    return void issues.push({
+      severity: 'error',
+      code: 'value',
+      expression: path,
+      diagnostics: 'repeats an entry',
+    });
   return items as string[];
 }
 
-function practitionerOf(actor: Json, path: string, issue: (code: ConsentIssue['code'], expression: string, diagnostics: string) => undefined): string | undefined {
-  if (actor['role'] !== undefined && !hasCoding(actor['role'], PARTICIPATION_TYPE_SYSTEM, RECIPIENT_ROLES)) return issue('not-supported', `${path}.role`, 'the actor of a restriction is an information recipient (IRCP)');
-  const match = PRACTITIONER_REFERENCE.exec(String((actor['reference'] as Json | undefined)?.['reference'] ?? ''));
-  if (match === null || !ID_PATTERN.test(match[1]!)) return issue('not-supported', `${path}.reference`, 'a restriction names practitioners as Practitioner/<id>; leave actor out to restrict the whole home organisation');
+function practitionerOf(
+  actor: Json,
+  path: string,
+  issue: (code: ConsentIssue['code'], expression: string, diagnostics: string) => undefined,
+): string | undefined {
+  if (
+    actor['role'] !== undefined &&
+    !hasCoding(actor['role'], PARTICIPATION_TYPE_SYSTEM, RECIPIENT_ROLES)
+  )
+    return issue(
+      'not-supported',
+      `${path}.role`,
+      'the actor of a restriction is an information recipient (IRCP)',
+    );
+  const match = PRACTITIONER_REFERENCE.exec(
+    String((actor['reference'] as Json | undefined)?.['reference'] ?? ''),
+  );
+  if (match === null || !ID_PATTERN.test(match[1]!))
+    return issue(
+      'not-supported',
+      `${path}.reference`,
+      'a restriction names practitioners as Practitioner/<id>; leave actor out to restrict the whole home organisation',
+    );
   return match[1]!;
 }
 
-function codeOf(coding: Json, path: string, issue: (code: ConsentIssue['code'], expression: string, diagnostics: string) => undefined, valid: (code: string) => boolean): string | undefined {
+function codeOf(
+  coding: Json,
+  path: string,
+  issue: (code: ConsentIssue['code'], expression: string, diagnostics: string) => undefined,
+  valid: (code: string) => boolean,
+): string | undefined {
   const code = coding['code'];
-  return typeof code === 'string' && valid(code) ? code : issue('value', path, 'not a code of the expected system');
+  return typeof code === 'string' && valid(code)
+    ? code
+    : issue('value', path, 'not a code of the expected system');
 }
 
 function hasCoding(value: unknown, system: string, codes: readonly string[]): boolean {
-  const codings = isObject(value) && Array.isArray(value['coding']) ? (value['coding'] as unknown[]) : [];
-  return codings.some((coding) => isObject(coding) && coding['system'] === system && codes.includes(String(coding['code'])));
+  const codings =
+    isObject(value) && Array.isArray(value['coding']) ? (value['coding'] as unknown[]) : [];
+  return codings.some(
+    (coding) =>
+      isObject(coding) && coding['system'] === system && codes.includes(String(coding['code'])),
+  );
 }
 
 function system(coding: Json): unknown {

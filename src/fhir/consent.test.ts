@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { consentToGrantTerms, grantToConsent, type ConsentIssue, type GrantTermsResult } from './index.js';
+import {
+  consentToGrantTerms,
+  grantToConsent,
+  type ConsentIssue,
+  type GrantTermsResult,
+} from './index.js';
 import { INSTANT_MAX_MS, parseDateTime } from './date-time.js';
 import { type GrantRow, type GrantTerms } from '../contracts/index.js';
 import { GRANT_LIST_COUNT_MAX } from '../ledger/index.js';
@@ -32,7 +37,9 @@ const GRANT: GrantRow = {
 /** The terms of `grant`, as plain JSON (fast-check builds records without Object.prototype). */
 function termsOf(grant: GrantRow): GrantTerms {
   const { grantee, actions, resourceTypes, recordIds, excludeLabels, purposes, period } = grant;
-  return JSON.parse(JSON.stringify({ grantee, actions, resourceTypes, recordIds, excludeLabels, purposes, period }));
+  return JSON.parse(
+    JSON.stringify({ grantee, actions, resourceTypes, recordIds, excludeLabels, purposes, period }),
+  );
 }
 
 /** A JSON copy of the Consent for GRANT, edited by `edit`: the way a client would send it. */
@@ -56,40 +63,92 @@ test('a grant becomes the documented Consent', () => {
     resourceType: 'Consent',
     id: 'g-0001',
     status: 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy', display: 'Privacy Consent' }] },
-    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
+    scope: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/consentscope',
+          code: 'patient-privacy',
+          display: 'Privacy Consent',
+        },
+      ],
+    },
+    category: [
+      { coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] },
+    ],
     patient: { reference: 'Patient/patient-0001' },
     dateTime: '2024-05-01T08:00:00.000Z',
     policyRule: { coding: [{ system: ACT_CODE, code: 'OPTIN', display: 'opt-in' }] },
     provision: {
       type: 'permit',
       period: { start: '2024-05-01T08:00:00.000Z', end: '2025-05-01T00:00:00.000Z' },
-      actor: [{
-        role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
-        reference: { reference: 'Practitioner/dr-ada' },
-      }],
+      actor: [
+        {
+          role: {
+            coding: [
+              {
+                system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+                code: 'IRCP',
+                display: 'information recipient',
+              },
+            ],
+          },
+          reference: { reference: 'Practitioner/dr-ada' },
+        },
+      ],
       action: [
         { coding: [{ system: ACTION, code: 'access', display: 'Access' }] },
         { coding: [{ system: ACTION, code: 'correct', display: 'Access and Correct' }] },
       ],
-      purpose: [coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', 'TREAT'), coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', 'HPAYMT')],
-      class: [coding('http://hl7.org/fhir/resource-types', 'Observation'), coding('http://hl7.org/fhir/resource-types', 'Condition')],
-      data: [
-        { meaning: 'instance', reference: { identifier: { system: 'urn:chartchain:record-id', value: '3f9a0c' } } },
-        { meaning: 'instance', reference: { identifier: { system: 'urn:chartchain:record-id', value: 'rec.2' } } },
+      purpose: [
+        coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', 'TREAT'),
+        coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', 'HPAYMT'),
       ],
-      provision: [{ type: 'deny', securityLabel: [coding(ACT_CODE, '42CFRPart2'), coding('http://terminology.hl7.org/CodeSystem/v3-Confidentiality', 'R')] }],
+      class: [
+        coding('http://hl7.org/fhir/resource-types', 'Observation'),
+        coding('http://hl7.org/fhir/resource-types', 'Condition'),
+      ],
+      data: [
+        {
+          meaning: 'instance',
+          reference: { identifier: { system: 'urn:chartchain:record-id', value: '3f9a0c' } },
+        },
+        {
+          meaning: 'instance',
+          reference: { identifier: { system: 'urn:chartchain:record-id', value: 'rec.2' } },
+        },
+      ],
+      provision: [
+        {
+          type: 'deny',
+          securityLabel: [
+            coding(ACT_CODE, '42CFRPart2'),
+            coding('http://terminology.hl7.org/CodeSystem/v3-Confidentiality', 'R'),
+          ],
+        },
+      ],
     },
   });
 });
 
 test('an open-ended grant for an organisation, with no restrictions, leaves the optional parts out', () => {
-  const grant: GrantRow = { ...GRANT, grantee: { kind: 'organisation', id: 'practice-a' }, resourceTypes: [], recordIds: [], excludeLabels: [], period: { start: MAY_1_2024, end: null } };
+  const grant: GrantRow = {
+    ...GRANT,
+    grantee: { kind: 'organisation', id: 'practice-a' },
+    resourceTypes: [],
+    recordIds: [],
+    excludeLabels: [],
+    period: { start: MAY_1_2024, end: null },
+  };
   const { provision } = grantToConsent(grant);
   assert.deepEqual(provision.period, { start: '2024-05-01T08:00:00.000Z' });
   assert.equal(provision.actor?.[0]?.reference.reference, 'Organization/practice-a');
   assert.deepEqual(Object.keys(provision), ['type', 'period', 'actor', 'action', 'purpose']);
-  assert.deepEqual(consentToGrantTerms(grantToConsent(grant)), { ok: true, terms: termsOf(grant), patientId: 'patient-0001', grantId: 'g-0001' });
+  assert.deepEqual(consentToGrantTerms(grantToConsent(grant)), {
+    ok: true,
+    terms: termsOf(grant),
+    patientId: 'patient-0001',
+    grantId: 'g-0001',
+  });
 });
 
 test('a revoked grant is an inactive Consent, which gives no terms', () => {
@@ -101,10 +160,27 @@ test('a revoked grant is an inactive Consent, which gives no terms', () => {
 test('fullUrlBase makes references absolute, and they read back', () => {
   const consent = grantToConsent(GRANT, { fullUrlBase: 'https://node-a.example/fhir/' });
   assert.equal(consent.patient.reference, 'https://node-a.example/fhir/Patient/patient-0001');
-  assert.equal(consent.provision.actor?.[0]?.reference.reference, 'https://node-a.example/fhir/Practitioner/dr-ada');
-  assert.deepEqual(consentToGrantTerms(consent), { ok: true, terms: termsOf(GRANT), patientId: 'patient-0001', grantId: 'g-0001' });
-  for (const fullUrlBase of ['node-a.example/fhir', 'ftp://node-a.example', 'https://node-a.example/fhir?x=1', '']) {
-    assert.throws(() => grantToConsent(GRANT, { fullUrlBase }), (error: Error) => error instanceof TypeError && /options\.fullUrlBase/.test(error.message), fullUrlBase);
+  assert.equal(
+    consent.provision.actor?.[0]?.reference.reference,
+    'https://node-a.example/fhir/Practitioner/dr-ada',
+  );
+  assert.deepEqual(consentToGrantTerms(consent), {
+    ok: true,
+    terms: termsOf(GRANT),
+    patientId: 'patient-0001',
+    grantId: 'g-0001',
+  });
+  for (const fullUrlBase of [
+    'node-a.example/fhir',
+    'ftp://node-a.example',
+    'https://node-a.example/fhir?x=1',
+    '',
+  ]) {
+    assert.throws(
+      () => grantToConsent(GRANT, { fullUrlBase }),
+      (error: Error) => error instanceof TypeError && /options\.fullUrlBase/.test(error.message),
+      fullUrlBase,
+    );
   }
 });
 
@@ -118,22 +194,52 @@ const grantArbitrary: fc.Arbitrary<GrantRow> = fc.record({
   grantedAt: fc.integer({ min: 0, max: INSTANT_MAX_MS }),
   updatedAt: fc.integer({ min: 0, max: INSTANT_MAX_MS }),
   revokedAt: fc.constant(null),
-  grantee: fc.record({ kind: fc.constantFrom('practitioner' as const, 'organisation' as const), id: fc.stringMatching(ID) }),
+  grantee: fc.record({
+    kind: fc.constantFrom('practitioner' as const, 'organisation' as const),
+    id: fc.stringMatching(ID),
+  }),
   actions: fc.shuffledSubarray(['read' as const, 'write' as const], { minLength: 1 }),
   resourceTypes: fc.uniqueArray(fc.stringMatching(/^[A-Z][A-Za-z]{1,63}$/), { maxLength: 4 }),
-  recordIds: fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/), { maxLength: 4 }),
-  excludeLabels: fc.uniqueArray(fc.oneof(fc.constantFrom('42CFRPart2', 'PSY', 'HIV', 'ETH', 'SEX', 'N', 'R', 'V'), fc.stringMatching(CODE)), { maxLength: 4 }),
-  purposes: fc.uniqueArray(fc.oneof(fc.constantFrom('TREAT', 'ETREAT', 'HPAYMT', 'HRESCH'), fc.stringMatching(CODE)), { minLength: 1, maxLength: 4 }),
-  period: fc.integer({ min: 0, max: INSTANT_MAX_MS - 1 }).chain((start) => fc.record({ start: fc.constant(start), end: fc.option(fc.integer({ min: start + 1, max: INSTANT_MAX_MS })) })),
+  recordIds: fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/), {
+    maxLength: 4,
+  }),
+  excludeLabels: fc.uniqueArray(
+    fc.oneof(
+      fc.constantFrom('42CFRPart2', 'PSY', 'HIV', 'ETH', 'SEX', 'N', 'R', 'V'),
+      fc.stringMatching(CODE),
+    ),
+    { maxLength: 4 },
+  ),
+  purposes: fc.uniqueArray(
+    fc.oneof(fc.constantFrom('TREAT', 'ETREAT', 'HPAYMT', 'HRESCH'), fc.stringMatching(CODE)),
+    { minLength: 1, maxLength: 4 },
+  ),
+  period: fc.integer({ min: 0, max: INSTANT_MAX_MS - 1 }).chain((start) =>
+    fc.record({
+      start: fc.constant(start),
+      end: fc.option(fc.integer({ min: start + 1, max: INSTANT_MAX_MS })),
+    }),
+  ),
 });
 
 test('property: every valid grant round-trips through Consent JSON to the same terms', () => {
   fc.assert(
-    fc.property(grantArbitrary, fc.constantFrom(undefined, 'https://node-a.example/fhir'), (grant, fullUrlBase) => {
-      const json = JSON.stringify(grantToConsent(grant, fullUrlBase === undefined ? {} : { fullUrlBase }));
-      assert.ok(!json.includes('[]'), 'FHIR JSON has no empty arrays');
-      assert.deepEqual(consentToGrantTerms(JSON.parse(json)), { ok: true, terms: termsOf(grant), patientId: grant.patientId, grantId: grant.grantId });
-    }),
+    fc.property(
+      grantArbitrary,
+      fc.constantFrom(undefined, 'https://node-a.example/fhir'),
+      (grant, fullUrlBase) => {
+        const json = JSON.stringify(
+          grantToConsent(grant, fullUrlBase === undefined ? {} : { fullUrlBase }),
+        );
+        assert.ok(!json.includes('[]'), 'FHIR JSON has no empty arrays');
+        assert.deepEqual(consentToGrantTerms(JSON.parse(json)), {
+          ok: true,
+          terms: termsOf(grant),
+          patientId: grant.patientId,
+          grantId: grant.grantId,
+        });
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -141,7 +247,10 @@ test('property: every valid grant round-trips through Consent JSON to the same t
 test('property: a revoked grant is refused for its status alone', () => {
   fc.assert(
     fc.property(grantArbitrary, (grant) => {
-      assert.deepEqual(issuesOf(consentToGrantTerms(grantToConsent({ ...grant, status: 'revoked' }))), [['not-supported', 'Consent.status']]);
+      assert.deepEqual(
+        issuesOf(consentToGrantTerms(grantToConsent({ ...grant, status: 'revoked' }))),
+        [['not-supported', 'Consent.status']],
+      );
     }),
     { numRuns: 100 },
   );
@@ -152,21 +261,41 @@ test('grantToConsent throws for a grant the consent contract would refuse', () =
     ['no purposes', { purposes: [] }, /Consent\.provision\.purpose/],
     ['no actions', { actions: [] }, /Consent\.provision\.action/],
     ['an unknown action', { actions: ['read', 'delete' as 'read'] }, /grant\.actions/],
-    ['an unknown grantee kind', { grantee: { kind: 'team' as 'practitioner', id: 'team-a' } }, /grant\.grantee\.kind/],
-    ['a grantee id with capitals', { grantee: { kind: 'practitioner', id: 'Dr-Ada' } }, /Consent\.provision\.actor\[0\]\.reference/],
+    [
+      'an unknown grantee kind',
+      { grantee: { kind: 'team' as 'practitioner', id: 'team-a' } },
+      /grant\.grantee\.kind/,
+    ],
+    [
+      'a grantee id with capitals',
+      { grantee: { kind: 'practitioner', id: 'Dr-Ada' } },
+      /Consent\.provision\.actor\[0\]\.reference/,
+    ],
     ['a repeated purpose', { purposes: ['TREAT', 'TREAT'] }, /Consent\.provision\.purpose\[1\]/],
-    ['an empty period', { period: { start: MAY_1_2024, end: MAY_1_2024 } }, /Consent\.provision\.period\.end/],
+    [
+      'an empty period',
+      { period: { start: MAY_1_2024, end: MAY_1_2024 } },
+      /Consent\.provision\.period\.end/,
+    ],
     ['a fractional time', { period: { start: 1.5, end: null } }, /grant\.period\.start/],
     ['a time before 1970', { grantedAt: -1 }, /grant\.grantedAt/],
     ['an unknown status', { status: 'paused' as 'active' }, /grant\.status/],
   ];
   for (const [name, change, message] of cases) {
-    assert.throws(() => grantToConsent({ ...GRANT, ...change }), (error: Error) => (error instanceof TypeError || error instanceof RangeError) && message.test(error.message), name);
+    assert.throws(
+      () => grantToConsent({ ...GRANT, ...change }),
+      (error: Error) =>
+        (error instanceof TypeError || error instanceof RangeError) && message.test(error.message),
+      name,
+    );
   }
 });
 
 test('each refusal names the element at fault, with the right code', () => {
-  const R = 'required', N = 'not-supported', V = 'value', I = 'invalid';
+  const R = 'required',
+    N = 'not-supported',
+    V = 'value',
+    I = 'invalid';
   const cases: [string, (consent: any) => void, [string, string][]][] = [
     ['no status', (c) => delete c.status, [[R, 'Consent.status']]],
     ['a draft', (c) => (c.status = 'draft'), [[N, 'Consent.status']]],
@@ -176,60 +305,245 @@ test('each refusal names the element at fault, with the right code', () => {
     ['no category', (c) => delete c.category, [[R, 'Consent.category']]],
     ['no patient', (c) => delete c.patient, [[R, 'Consent.patient']]],
     ['a Group as patient', (c) => (c.patient.reference = 'Group/ward-4'), [[V, 'Consent.patient']]],
-    ['a dateTime without timezone', (c) => (c.dateTime = '2024-05-01T10:00:00'), [[V, 'Consent.dateTime']]],
-    ['a grantor other than the patient', (c) => (c.performer = [{ reference: 'RelatedPerson/rp-1' }]), [[N, 'Consent.performer[0]']]],
-    ['an opt-out policy rule', (c) => (c.policyRule.coding[0].code = 'OPTOUT'), [[N, 'Consent.policyRule']]],
+    [
+      'a dateTime without timezone',
+      (c) => (c.dateTime = '2024-05-01T10:00:00'),
+      [[V, 'Consent.dateTime']],
+    ],
+    [
+      'a grantor other than the patient',
+      (c) => (c.performer = [{ reference: 'RelatedPerson/rp-1' }]),
+      [[N, 'Consent.performer[0]']],
+    ],
+    [
+      'an opt-out policy rule',
+      (c) => (c.policyRule.coding[0].code = 'OPTOUT'),
+      [[N, 'Consent.policyRule']],
+    ],
     ['no policy rule', (c) => delete c.policyRule, [[R, 'Consent.policyRule']]],
-    ['a policy', (c) => (c.policy = [{ uri: 'https://example.org/policy' }]), [[N, 'Consent.policy']]],
-    ['implicit rules', (c) => (c.implicitRules = 'https://example.org/rules'), [[N, 'Consent.implicitRules']]],
-    ['a modifier extension', (c) => (c.modifierExtension = [{ url: 'https://example.org/x', valueBoolean: true }]), [[N, 'Consent.modifierExtension']]],
+    [
+      'a policy',
+      (c) => (c.policy = [{ uri: 'https://example.org/policy' }]),
+      [[N, 'Consent.policy']],
+    ],
+    [
+      'implicit rules',
+      (c) => (c.implicitRules = 'https://example.org/rules'),
+      [[N, 'Consent.implicitRules']],
+    ],
+    [
+      'a modifier extension',
+      (c) => (c.modifierExtension = [{ url: 'https://example.org/x', valueBoolean: true }]),
+      [[N, 'Consent.modifierExtension']],
+    ],
     ['a misspelt element', (c) => (c.provisions = c.provision), [[I, 'Consent.provisions']]],
-    ['an element named like an Object property', (c) => (c.constructor = 1), [[I, 'Consent.constructor']]],
+    [
+      'an element named like an Object property',
+      (c) => (c.constructor = 1),
+      [[I, 'Consent.constructor']],
+    ],
     ['no provision', (c) => delete c.provision, [[R, 'Consent.provision']]],
     ['a root deny', (c) => (c.provision.type = 'deny'), [[N, 'Consent.provision.type']]],
     ['an untyped root', (c) => delete c.provision.type, [[R, 'Consent.provision.type']]],
     ['no period', (c) => delete c.provision.period, [[R, 'Consent.provision.period']]],
-    ['no period start', (c) => delete c.provision.period.start, [[R, 'Consent.provision.period.start']]],
-    ['February 30th', (c) => (c.provision.period.start = '2024-02-30'), [[V, 'Consent.provision.period.start']]],
-    ['a leap second', (c) => (c.provision.period.start = '2016-12-31T23:59:60Z'), [[V, 'Consent.provision.period.start']]],
-    ['a start before 1970', (c) => (c.provision.period.start = '1969-12-31'), [[V, 'Consent.provision.period.start']]],
-    ['an end before the start', (c) => (c.provision.period.end = '2024-04-30'), [[V, 'Consent.provision.period.end']]],
-    ['a second actor', (c) => c.provision.actor.push(c.provision.actor[0]), [[N, 'Consent.provision.actor[1]']]],
-    ['a custodian actor', (c) => (c.provision.actor[0].role.coding[0].code = 'CST'), [[N, 'Consent.provision.actor[0].role']]],
-    ['an actor without role', (c) => delete c.provision.actor[0].role, [[R, 'Consent.provision.actor[0].role']]],
-    ['a patient as grantee', (c) => (c.provision.actor[0].reference.reference = 'Patient/pat-2'), [[N, 'Consent.provision.actor[0].reference']]],
-    ['a grantee id ChartChain cannot hold', (c) => (c.provision.actor[0].reference.reference = 'Practitioner/Dr.Ada'), [[V, 'Consent.provision.actor[0].reference']]],
-    ['a grantee by identifier only', (c) => (c.provision.actor[0].reference = { identifier: { system: 'urn:npi', value: '1' } }), [[V, 'Consent.provision.actor[0].reference']]],
-    ['an actor modifier extension', (c) => (c.provision.actor[0].modifierExtension = []), [[N, 'Consent.provision.actor[0].modifierExtension']]],
+    [
+      'no period start',
+      (c) => delete c.provision.period.start,
+      [[R, 'Consent.provision.period.start']],
+    ],
+    [
+      'February 30th',
+      (c) => (c.provision.period.start = '2024-02-30'),
+      [[V, 'Consent.provision.period.start']],
+    ],
+    [
+      'a leap second',
+      (c) => (c.provision.period.start = '2016-12-31T23:59:60Z'),
+      [[V, 'Consent.provision.period.start']],
+    ],
+    [
+      'a start before 1970',
+      (c) => (c.provision.period.start = '1969-12-31'),
+      [[V, 'Consent.provision.period.start']],
+    ],
+    [
+      'an end before the start',
+      (c) => (c.provision.period.end = '2024-04-30'),
+      [[V, 'Consent.provision.period.end']],
+    ],
+    [
+      'a second actor',
+      (c) => c.provision.actor.push(c.provision.actor[0]),
+      [[N, 'Consent.provision.actor[1]']],
+    ],
+    [
+      'a custodian actor',
+      (c) => (c.provision.actor[0].role.coding[0].code = 'CST'),
+      [[N, 'Consent.provision.actor[0].role']],
+    ],
+    [
+      'an actor without role',
+      (c) => delete c.provision.actor[0].role,
+      [[R, 'Consent.provision.actor[0].role']],
+    ],
+    [
+      'a patient as grantee',
+      (c) => (c.provision.actor[0].reference.reference = 'Patient/pat-2'),
+      [[N, 'Consent.provision.actor[0].reference']],
+    ],
+    [
+      'a grantee id ChartChain cannot hold',
+      (c) => (c.provision.actor[0].reference.reference = 'Practitioner/Dr.Ada'),
+      [[V, 'Consent.provision.actor[0].reference']],
+    ],
+    [
+      'a grantee by identifier only',
+      (c) => (c.provision.actor[0].reference = { identifier: { system: 'urn:npi', value: '1' } }),
+      [[V, 'Consent.provision.actor[0].reference']],
+    ],
+    [
+      'an actor modifier extension',
+      (c) => (c.provision.actor[0].modifierExtension = []),
+      [[N, 'Consent.provision.actor[0].modifierExtension']],
+    ],
     ['no action', (c) => delete c.provision.action, [[R, 'Consent.provision.action']]],
-    ['a disclose action', (c) => (c.provision.action[1].coding[0].code = 'disclose'), [[N, 'Consent.provision.action[1]']]],
-    ['a code consentaction lacks', (c) => (c.provision.action[0].coding[0].code = 'delete'), [[V, 'Consent.provision.action[0]']]],
-    ['an action in another system', (c) => (c.provision.action[0].coding[0].system = 'http://example.org/actions'), [[N, 'Consent.provision.action[0]']]],
-    ['a repeated action', (c) => (c.provision.action[1] = c.provision.action[0]), [[V, 'Consent.provision.action[1]']]],
+    [
+      'a disclose action',
+      (c) => (c.provision.action[1].coding[0].code = 'disclose'),
+      [[N, 'Consent.provision.action[1]']],
+    ],
+    [
+      'a code consentaction lacks',
+      (c) => (c.provision.action[0].coding[0].code = 'delete'),
+      [[V, 'Consent.provision.action[0]']],
+    ],
+    [
+      'an action in another system',
+      (c) => (c.provision.action[0].coding[0].system = 'http://example.org/actions'),
+      [[N, 'Consent.provision.action[0]']],
+    ],
+    [
+      'a repeated action',
+      (c) => (c.provision.action[1] = c.provision.action[0]),
+      [[V, 'Consent.provision.action[1]']],
+    ],
     ['no purpose', (c) => delete c.provision.purpose, [[R, 'Consent.provision.purpose']]],
-    ['a purpose in SNOMED CT', (c) => (c.provision.purpose[1].system = 'http://snomed.info/sct'), [[N, 'Consent.provision.purpose[1]']]],
-    ['a MIME type class', (c) => (c.provision.class[0] = coding('urn:ietf:bcp:13', 'application/hl7-cda+xml')), [[N, 'Consent.provision.class[0]']]],
-    ['a class that is no resource type', (c) => (c.provision.class[1].code = 'observation'), [[V, 'Consent.provision.class[1]']]],
-    ['related data', (c) => (c.provision.data[0].meaning = 'related'), [[N, 'Consent.provision.data[0].meaning']]],
-    ['data by a foreign identifier', (c) => (c.provision.data[1].reference.identifier.system = 'urn:oid:1.2.3'), [[N, 'Consent.provision.data[1].reference']]],
-    ['data by literal and identifier at once', (c) => (c.provision.data[0].reference.reference = 'Observation/3f9a0c'), [[N, 'Consent.provision.data[0].reference']]],
-    ['a versioned data reference', (c) => (c.provision.data[0].reference = { reference: 'Observation/3f9a0c/_history/2' }), [[V, 'Consent.provision.data[0].reference']]],
-    ['a data period', (c) => (c.provision.dataPeriod = { start: '2020-01-01' }), [[N, 'Consent.provision.dataPeriod']]],
-    ['a clinical code', (c) => (c.provision.code = [{ coding: [coding('http://loinc.org', '34133-9')] }]), [[N, 'Consent.provision.code']]],
-    ['a root security label', (c) => (c.provision.securityLabel = [coding(ACT_CODE, 'PSY')]), [[N, 'Consent.provision.securityLabel']]],
-    ['a second nested provision', (c) => c.provision.provision.push(c.provision.provision[0]), [[N, 'Consent.provision.provision[1]']]],
-    ['a nested permit', (c) => (c.provision.provision[0].type = 'permit'), [[N, 'Consent.provision.provision[0].type']]],
-    ['a nested deny narrowed by purpose', (c) => (c.provision.provision[0].purpose = c.provision.purpose), [[N, 'Consent.provision.provision[0].purpose']]],
-    ['a nested deny without labels', (c) => delete c.provision.provision[0].securityLabel, [[R, 'Consent.provision.provision[0].securityLabel']]],
-    ['a confidentiality code filed under ActCode', (c) => (c.provision.provision[0].securityLabel[1].system = ACT_CODE), [[N, 'Consent.provision.provision[0].securityLabel[1]']]],
-    ['too many purposes', (c) => (c.provision.purpose = Array.from({ length: GRANT_LIST_COUNT_MAX + 1 }, (_, i) => coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', `P${i}`))), [[V, 'Consent.provision.purpose']]],
-    ['a repeated label', (c) => (c.provision.provision[0].securityLabel[1] = c.provision.provision[0].securityLabel[0]), [[V, 'Consent.provision.provision[0].securityLabel[1]']]],
-    ['three faults at once', (c) => { delete c.patient; c.provision.type = 'deny'; c.provision.action[0].coding[0].code = 'use'; }, [[R, 'Consent.patient'], [N, 'Consent.provision.type'], [N, 'Consent.provision.action[0]']]],
+    [
+      'a purpose in SNOMED CT',
+      (c) => (c.provision.purpose[1].system = 'http://snomed.info/sct'),
+      [[N, 'Consent.provision.purpose[1]']],
+    ],
+    [
+      'a MIME type class',
+      (c) => (c.provision.class[0] = coding('urn:ietf:bcp:13', 'application/hl7-cda+xml')),
+      [[N, 'Consent.provision.class[0]']],
+    ],
+    [
+      'a class that is no resource type',
+      (c) => (c.provision.class[1].code = 'observation'),
+      [[V, 'Consent.provision.class[1]']],
+    ],
+    [
+      'related data',
+      (c) => (c.provision.data[0].meaning = 'related'),
+      [[N, 'Consent.provision.data[0].meaning']],
+    ],
+    [
+      'data by a foreign identifier',
+      (c) => (c.provision.data[1].reference.identifier.system = 'urn:oid:1.2.3'),
+      [[N, 'Consent.provision.data[1].reference']],
+    ],
+    [
+      'data by literal and identifier at once',
+      (c) => (c.provision.data[0].reference.reference = 'Observation/3f9a0c'),
+      [[N, 'Consent.provision.data[0].reference']],
+    ],
+    [
+      'a versioned data reference',
+      (c) => (c.provision.data[0].reference = { reference: 'Observation/3f9a0c/_history/2' }),
+      [[V, 'Consent.provision.data[0].reference']],
+    ],
+    [
+      'a data period',
+      (c) => (c.provision.dataPeriod = { start: '2020-01-01' }),
+      [[N, 'Consent.provision.dataPeriod']],
+    ],
+    [
+      'a clinical code',
+      (c) => (c.provision.code = [{ coding: [coding('http://loinc.org', '34133-9')] }]),
+      [[N, 'Consent.provision.code']],
+    ],
+    [
+      'a root security label',
+      (c) => (c.provision.securityLabel = [coding(ACT_CODE, 'PSY')]),
+      [[N, 'Consent.provision.securityLabel']],
+    ],
+    [
+      'a second nested provision',
+      (c) => c.provision.provision.push(c.provision.provision[0]),
+      [[N, 'Consent.provision.provision[1]']],
+    ],
+    [
+      'a nested permit',
+      (c) => (c.provision.provision[0].type = 'permit'),
+      [[N, 'Consent.provision.provision[0].type']],
+    ],
+    [
+      'a nested deny narrowed by purpose',
+      (c) => (c.provision.provision[0].purpose = c.provision.purpose),
+      [[N, 'Consent.provision.provision[0].purpose']],
+    ],
+    [
+      'a nested deny without labels',
+      (c) => delete c.provision.provision[0].securityLabel,
+      [[R, 'Consent.provision.provision[0].securityLabel']],
+    ],
+    [
+      'a confidentiality code filed under ActCode',
+      (c) => (c.provision.provision[0].securityLabel[1].system = ACT_CODE),
+      [[N, 'Consent.provision.provision[0].securityLabel[1]']],
+    ],
+    [
+      'too many purposes',
+      (c) =>
+        (c.provision.purpose = Array.from({ length: GRANT_LIST_COUNT_MAX + 1 }, (_, i) =>
+          coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', `P${i}`),
+        )),
+      [[V, 'Consent.provision.purpose']],
+    ],
+    [
+      'a repeated label',
+      (c) =>
+        (c.provision.provision[0].securityLabel[1] = c.provision.provision[0].securityLabel[0]),
+      [[V, 'Consent.provision.provision[0].securityLabel[1]']],
+    ],
+    [
+      'three faults at once',
+      (c) => {
+        delete c.patient;
+        c.provision.type = 'deny';
+        c.provision.action[0].coding[0].code = 'use';
+      },
+      [
+        [R, 'Consent.patient'],
+        [N, 'Consent.provision.type'],
+        [N, 'Consent.provision.action[0]'],
+      ],
+    ],
   ];
-  for (const [name, edit, expected] of cases) assert.deepEqual(issuesOf(consentToGrantTerms(consentWith(edit))), expected, name);
-  assert.deepEqual(issuesOf(consentToGrantTerms({ resourceType: 'Patient', id: 'p' })), [['invalid', 'Consent']]);
+  for (const [name, edit, expected] of cases)
+    assert.deepEqual(issuesOf(consentToGrantTerms(consentWith(edit))), expected, name);
+  assert.deepEqual(issuesOf(consentToGrantTerms({ resourceType: 'Patient', id: 'p' })), [
+    ['invalid', 'Consent'],
+  ]);
   assert.deepEqual(issuesOf(consentToGrantTerms([])), [['invalid', 'Consent']]);
-  assert.deepEqual(issuesOf(consentToGrantTerms(JSON.parse('{"resourceType":"Consent","__proto__":{}}'))).slice(0, 1), [['invalid', 'Consent.__proto__']]);
+  assert.deepEqual(
+    issuesOf(consentToGrantTerms(JSON.parse('{"resourceType":"Consent","__proto__":{}}'))).slice(
+      0,
+      1,
+    ),
+    [['invalid', 'Consent.__proto__']],
+  );
 });
 
 test('what is read but not written: PRCP, the patient as performer, narrative', () => {
@@ -238,13 +552,22 @@ test('what is read but not written: PRCP, the patient as performer, narrative', 
     c.provision.data[1].reference = { reference: 'https://node-b.example/fhir/Condition/rec.2' };
     c.provision.actor[0].role.coding[0].code = 'PRCP';
     c.performer = [{ reference: 'Patient/patient-0001' }];
-    c.text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Consent</div>' };
-    c.identifier = [{ system: 'urn:ietf:rfc:3986', value: 'urn:uuid:0c9f1b0e-3a51-4a8a-9a35-1a1a9f2a1f0b' }];
+    c.text = {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml">Consent</div>',
+    };
+    c.identifier = [
+      { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:0c9f1b0e-3a51-4a8a-9a35-1a1a9f2a1f0b' },
+    ];
     c._status = { extension: [{ url: 'https://example.org/note', valueString: 'n' }] };
     delete c.id;
   });
   // A literal reference keeps its type, for the FHIR layer to map its FHIR id to the record's ledger id.
-  assert.deepEqual(consentToGrantTerms(consent), { ok: true, terms: { ...termsOf(GRANT), recordIds: ['Observation/3f9a0c', 'Condition/rec.2'] }, patientId: 'patient-0001' });
+  assert.deepEqual(consentToGrantTerms(consent), {
+    ok: true,
+    terms: { ...termsOf(GRANT), recordIds: ['Observation/3f9a0c', 'Condition/rec.2'] },
+    patientId: 'patient-0001',
+  });
 });
 
 test('dates: a FHIR date is a whole UTC day, a dateTime an instant in its timezone', () => {
@@ -273,19 +596,27 @@ test('dates: a FHIR date is a whole UTC day, a dateTime an instant in its timezo
     ['9999-12-31', 'end', undefined],
     [' 2024-05-01', 'start', undefined],
   ];
-  for (const [text, boundary, expected] of cases) assert.equal(parseDateTime(text, boundary), expected, `${text} as ${boundary}`);
-  const consent = consentWith((c) => (c.provision.period = { start: '2015-10-10', end: '2016-10-10' }));
-  assert.deepEqual((consentToGrantTerms(consent) as { terms: GrantTerms }).terms.period, { start: Date.UTC(2015, 9, 10), end: Date.UTC(2016, 9, 11) });
+  for (const [text, boundary, expected] of cases)
+    assert.equal(parseDateTime(text, boundary), expected, `${text} as ${boundary}`);
+  const consent = consentWith(
+    (c) => (c.provision.period = { start: '2015-10-10', end: '2016-10-10' }),
+  );
+  assert.deepEqual((consentToGrantTerms(consent) as { terms: GrantTerms }).terms.period, {
+    start: Date.UTC(2015, 9, 10),
+    end: Date.UTC(2016, 9, 11),
+  });
 });
 
 test('diagnostics say why without quoting patient data', () => {
-  const result = consentToGrantTerms(consentWith((c) => {
-    c.patient.reference = 'Patient/Secret_Pat';
-    c.performer = [{ reference: 'Patient/secret-other' }];
-    c.dateTime = '1999-99-99';
-    c.provision.period.start = '1888-01-01';
-    c.provision.data[0].reference = { reference: 'Observation/secret record' };
-  }));
+  const result = consentToGrantTerms(
+    consentWith((c) => {
+      c.patient.reference = 'Patient/Secret_Pat';
+      c.performer = [{ reference: 'Patient/secret-other' }];
+      c.dateTime = '1999-99-99';
+      c.provision.period.start = '1888-01-01';
+      c.provision.data[0].reference = { reference: 'Observation/secret record' };
+    }),
+  );
   assert.equal(result.ok, false);
   for (const issue of result.ok ? [] : result.issues) {
     assert.equal(issue.severity, 'error');
@@ -375,16 +706,21 @@ function readExample(name: string): unknown {
 }
 
 test('each HL7 R4 example Consent is refused with these precise issues', () => {
-  const names = readdirSync(FIXTURES).filter((name) => /^Consent-.*\.json$/.test(name)).sort();
+  const names = readdirSync(FIXTURES)
+    .filter((name) => /^Consent-.*\.json$/.test(name))
+    .sort();
   assert.deepEqual(names, Object.keys(HL7_EXAMPLES).sort());
-  for (const name of names) assert.deepEqual(issuesOf(consentToGrantTerms(readExample(name))), HL7_EXAMPLES[name], name);
+  for (const name of names)
+    assert.deepEqual(issuesOf(consentToGrantTerms(readExample(name))), HL7_EXAMPLES[name], name);
 });
 
 test('the HL7 signature example maps once its provision is stated as a grant', () => {
   const consent = readExample('Consent-consent-example-signature.json') as any;
   consent.provision.type = 'permit';
   consent.provision.action = [{ coding: [coding(ACTION, 'access')] }];
-  consent.provision.purpose = [coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', 'TREAT')];
+  consent.provision.purpose = [
+    coding('http://terminology.hl7.org/CodeSystem/v3-ActReason', 'TREAT'),
+  ];
   delete consent.provision.provision;
   assert.deepEqual(consentToGrantTerms(consent), {
     ok: true,

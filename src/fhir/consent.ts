@@ -81,7 +81,8 @@ const BASE_URL_PATTERN = /^https?:\/\/[^\s?#]+$/;
  * 1970-9999.
  */
 export function grantToConsent(grant: GrantRow, options: ConsentWriteOptions = {}): Consent {
-  if (grant.status !== 'active' && grant.status !== 'revoked') throw new TypeError('grant.status must be active or revoked');
+  if (grant.status !== 'active' && grant.status !== 'revoked')
+    throw new TypeError('grant.status must be active or revoked');
   const base = referenceBase(options.fullUrlBase);
   const consent: Consent = {
     resourceType: 'Consent',
@@ -95,47 +96,85 @@ export function grantToConsent(grant: GrantRow, options: ConsentWriteOptions = {
     provision: rootProvision(grant, base, options.recordReference ?? (() => undefined)),
   };
   const check = readConsent(consent, ['active', 'inactive']);
-  if (!check.ok) throw new TypeError(`grant cannot be stated as a Consent: ${check.issues.map((issue) => `${issue.expression}: ${issue.diagnostics}`).join('; ')}`);
+  if (!check.ok)
+    throw new TypeError(
+      `grant cannot be stated as a Consent: ${check.issues.map((issue) => `${issue.expression}: ${issue.diagnostics}`).join('; ')}`,
+    );
   return consent;
 }
 
 /** '' for relative references, or the base URL with one trailing slash. */
 function referenceBase(fullUrlBase: string | undefined): string {
   if (fullUrlBase === undefined) return '';
-  if (!BASE_URL_PATTERN.test(fullUrlBase)) throw new TypeError('options.fullUrlBase must be an http(s) URL without query or fragment');
+  if (!BASE_URL_PATTERN.test(fullUrlBase))
+    throw new TypeError('options.fullUrlBase must be an http(s) URL without query or fragment');
   return `${fullUrlBase.replace(/\/+$/, '')}/`;
 }
 
 function instant(ms: number, name: string): string {
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`${name} must be a non-negative integer ms since the epoch`);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new RangeError(`${name} must be a non-negative integer ms since the epoch`);
   return formatInstant(ms);
 }
 
 function dataReference(recordId: string, base: string, literal: string | undefined): Reference {
-  return literal === undefined ? { identifier: { system: RECORD_ID_SYSTEM, value: recordId } } : { reference: `${base}${literal}` };
+  return literal === undefined
+    ? { identifier: { system: RECORD_ID_SYSTEM, value: recordId } }
+    : { reference: `${base}${literal}` };
 }
 
-function rootProvision(terms: GrantTerms, base: string, recordReference: (recordId: string) => string | undefined): ConsentProvision {
+function rootProvision(
+  terms: GrantTerms,
+  base: string,
+  recordReference: (recordId: string) => string | undefined,
+): ConsentProvision {
   const { period } = terms;
   const provision: ConsentProvision = {
     type: 'permit',
-    period: period.end === null ? { start: instant(period.start, 'grant.period.start') } : { start: instant(period.start, 'grant.period.start'), end: instant(period.end, 'grant.period.end') },
-    actor: [{ role: concept(PARTICIPATION_TYPE_SYSTEM, 'IRCP', 'information recipient'), reference: granteeReference(terms, base) }],
+    period:
+      period.end === null
+        ? { start: instant(period.start, 'grant.period.start') }
+        : {
+            start: instant(period.start, 'grant.period.start'),
+            end: instant(period.end, 'grant.period.end'),
+          },
+    actor: [
+      {
+        role: concept(PARTICIPATION_TYPE_SYSTEM, 'IRCP', 'information recipient'),
+        reference: granteeReference(terms, base),
+      },
+    ],
     action: terms.actions.map(actionConcept),
     purpose: terms.purposes.map((code) => ({ system: ACT_REASON_SYSTEM, code })),
   };
-  if (terms.resourceTypes.length > 0) provision.class = terms.resourceTypes.map((code) => ({ system: RESOURCE_TYPES_SYSTEM, code }));
-  if (terms.recordIds.length > 0) provision.data = terms.recordIds.map((value) => ({ meaning: 'instance', reference: dataReference(value, base, recordReference(value)) }));
-  if (terms.excludeLabels.length > 0) provision.provision = [{ type: 'deny', securityLabel: terms.excludeLabels.map((code) => ({ system: securityLabelSystem(code), code })) }];
+  if (terms.resourceTypes.length > 0)
+    provision.class = terms.resourceTypes.map((code) => ({ system: RESOURCE_TYPES_SYSTEM, code }));
+  if (terms.recordIds.length > 0)
+    provision.data = terms.recordIds.map((value) => ({
+      meaning: 'instance',
+      reference: dataReference(value, base, recordReference(value)),
+    }));
+  if (terms.excludeLabels.length > 0)
+    provision.provision = [
+      {
+        type: 'deny',
+        securityLabel: terms.excludeLabels.map((code) => ({
+          system: securityLabelSystem(code),
+          code,
+        })),
+      },
+    ];
   return provision;
 }
 
 function granteeReference({ grantee }: GrantTerms, base: string): Reference {
-  if (!Object.hasOwn(GRANTEE_TYPES, grantee.kind)) throw new TypeError('grant.grantee.kind must be practitioner or organisation');
+  if (!Object.hasOwn(GRANTEE_TYPES, grantee.kind))
+    throw new TypeError('grant.grantee.kind must be practitioner or organisation');
   return { reference: `${base}${GRANTEE_TYPES[grantee.kind]}/${grantee.id}` };
 }
 
 function actionConcept(action: ConsentAction): CodeableConcept {
-  if (!Object.hasOwn(ACTION_CODES, action)) throw new TypeError('grant.actions must hold only read and write');
+  if (!Object.hasOwn(ACTION_CODES, action))
+    throw new TypeError('grant.actions must hold only read and write');
   return concept(CONSENT_ACTION_SYSTEM, ACTION_CODES[action].code, ACTION_CODES[action].display);
 }

@@ -21,7 +21,9 @@ export type Boundary = 'start' | 'end';
 export function parseDateTime(text: string, boundary: Boundary): number | undefined {
   const match = DATE_TIME_PATTERN.exec(text);
   if (match === null) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => (part === undefined ? undefined : Number(part)));
+  const [year, month, day, hour, minute, second] = match
+    .slice(1, 7)
+    .map((part) => (part === undefined ? undefined : Number(part)));
   const offsetMinutes = parseOffset(match[8]);
   if (year === undefined || year < 1 || offsetMinutes === undefined) return undefined;
   const fields = [year, month ?? 1, day ?? 1, hour ?? 0, minute ?? 0, second ?? 0] as const;
@@ -29,14 +31,20 @@ export function parseDateTime(text: string, boundary: Boundary): number | undefi
   const start = utcInstant(...fields, millisecond);
   if (start === undefined) return undefined;
   if (boundary === 'start' || hour !== undefined) return start - offsetMinutes * 60_000;
-  const [endYear, endMonth, endDay] = day !== undefined ? [year, month!, day + 1] : month !== undefined ? [year, month + 1, 1] : [year + 1, 1, 1];
+  const [endYear, endMonth, endDay] =
+    day !== undefined
+      ? [year, month!, day + 1]
+      : month !== undefined
+        ? [year, month + 1, 1]
+        : [year + 1, 1, 1];
   const end = utcInstant(endYear, endMonth, endDay, 0, 0, 0, 0, true)!;
   return end <= INSTANT_MAX_MS ? end : undefined;
 }
 
 /** `ms` as a FHIR instant with millisecond precision, e.g. '2024-05-01T09:30:00.000Z'. Throws RangeError outside [0001, 9999]. */
 export function formatInstant(ms: number): string {
-  if (!Number.isSafeInteger(ms) || ms < -62135596800000 || ms > INSTANT_MAX_MS) throw new RangeError(`ms must be an integer instant in years 0001-9999, got ${ms}`);
+  if (!Number.isSafeInteger(ms) || ms < -62135596800000 || ms > INSTANT_MAX_MS)
+    throw new RangeError(`ms must be an integer instant in years 0001-9999, got ${ms}`);
   return new Date(ms).toISOString();
 }
 
@@ -53,12 +61,27 @@ function parseOffset(zone: string | undefined): number | undefined {
  * Epoch ms of a UTC calendar instant, or undefined when a field is out of range (Feb 30, 24:00,
  * second 60). `carry` lets the day, month and year overflow into the next, for interval ends.
  */
-function utcInstant(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, carry = false): number | undefined {
+function utcInstant(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+  carry = false,
+): number | undefined {
   // Date.UTC maps years 0-99 to 1900-1999, so set the full year explicitly.
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, ms);
   if (carry) return date.getTime();
-  const same = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-  return same && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second ? date.getTime() : undefined;
+  const same =
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return same &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second
+    ? date.getTime()
+    : undefined;
 }

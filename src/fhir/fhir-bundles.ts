@@ -7,13 +7,21 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../contracts/index.js';
 import type { JsonValue } from '../crypto/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import { applyResolvedReferences, checkTransactionSize, planBundle, responseBundle, type BundlePlan, type EntryResult, type PlannedEntry, type ReturnPreference } from './bundle/index.js';
+import {
+  applyResolvedReferences,
+  checkTransactionSize,
+  planBundle,
+  responseBundle,
+  type BundlePlan,
+  type EntryResult,
+  type PlannedEntry,
+  type ReturnPreference,
+} from './bundle/index.js';
 import type { BundleWrite, FhirRecords } from './fhir-records.js';
 import { failureEntry, type FhirSearch, type SearchCaller } from './fhir-search.js';
 import { etagVersion } from './etag.js';
 import { FhirError } from './outcome.js';
 import { BATCH_ENTRIES_IN_FLIGHT_MAX } from '../ledger/index.js';
-
 
 /** Runs batch and transaction Bundles against one node's records and search index. */
 export class FhirBundles {
@@ -27,13 +35,22 @@ export class FhirBundles {
    * transaction that fails, and (413) for one that cannot fit one ledger transaction, before
    * anything is validated, sealed or stored. `mayRead` is the token's scopes for the types searches may return.
    */
-  async execute(principal: Principal, bundle: unknown, purpose: string, prefer: ReturnPreference, mayRead: (type: string) => boolean = () => true): Promise<JsonObject> {
+  async execute(
+    principal: Principal,
+    bundle: unknown,
+    purpose: string,
+    prefer: ReturnPreference,
+    mayRead: (type: string) => boolean = () => true,
+  ): Promise<JsonObject> {
     const caller: SearchCaller = { principal, purpose, mayRead };
     const planned = planBundle(bundle, randomUUID);
     if (planned.type === 'transaction') checkTransactionSize(planned);
     const { resolved, failed } = this.#resolveConditional(caller, planned);
     const plan = withFailedEntries(applyResolvedReferences(planned, resolved), failed);
-    const results = plan.type === 'transaction' ? await this.#transaction(caller, plan) : await this.#batch(caller, plan);
+    const results =
+      plan.type === 'transaction'
+        ? await this.#transaction(caller, plan)
+        : await this.#batch(caller, plan);
     return responseBundle(plan, results, prefer) as unknown as JsonObject;
   }
 
@@ -42,7 +59,10 @@ export class FhirBundles {
    * several is a 412. A search that fails (several matches, an unknown parameter) fails a
    * transaction, and in a batch only the entry holding the reference (`failed`, by entry index).
    */
-  #resolveConditional(caller: SearchCaller, plan: BundlePlan): { resolved: Map<string, string>; failed: Map<number, FhirError> } {
+  #resolveConditional(
+    caller: SearchCaller,
+    plan: BundlePlan,
+  ): { resolved: Map<string, string>; failed: Map<number, FhirError> } {
     const resolved = new Map<string, string>();
     const failed = new Map<number, FhirError>();
     for (const { index, path, reference, type } of plan.conditionalReferences) {
@@ -52,7 +72,14 @@ export class FhirBundles {
         if (match !== undefined) resolved.set(reference, `${type}/${match}`);
       } catch (error) {
         if (!(error instanceof FhirError)) throw error;
-        const located = new FhirError(error.status, error.issues.map((issue) => ({ ...issue, diagnostics: `the conditional reference at ${path}: ${issue.diagnostics}`, expression: [path] })));
+        const located = new FhirError(
+          error.status,
+          error.issues.map((issue) => ({
+            ...issue,
+            diagnostics: `the conditional reference at ${path}: ${issue.diagnostics}`,
+            expression: [path],
+          })),
+        );
         if (plan.type === 'transaction') throw located;
         failed.set(index, located);
       }
@@ -67,7 +94,12 @@ export class FhirBundles {
    */
   #single(caller: SearchCaller, type: string, query: string): string | undefined {
     const found = this.search.readableMatches(caller, type, query, 2);
-    if (found.length > 1) throw FhirError.of(412, 'multiple-matches', `a conditional ${type} search matched more than one resource`);
+    if (found.length > 1)
+      throw FhirError.of(
+        412,
+        'multiple-matches',
+        `a conditional ${type} search matched more than one resource`,
+      );
     return found[0];
   }
 
@@ -77,13 +109,23 @@ export class FhirBundles {
     const writes: { step: PlannedEntry; write: BundleWrite }[] = [];
     for (const step of plan.steps) {
       if (step.method === 'GET' || existing.has(step.index)) continue;
-      const resource = step.resource === undefined ? undefined : redirect(step.resource, existing, plan);
+      const resource =
+        step.resource === undefined ? undefined : redirect(step.resource, existing, plan);
       writes.push({ step, write: bundleWrite(step, resource) });
     }
-    const landed = await this.records.writeAll(principal, writes.map(({ write }) => write));
+    const landed = await this.records.writeAll(
+      principal,
+      writes.map(({ write }) => write),
+    );
     const results: EntryResult[] = writes.map(({ step }, i) => writeResult(step.index, landed[i]!));
-    for (const [index, match] of existing) results.push({ index, kind: 'read', version: await this.records.read(principal, match.type, match.id, purpose) });
-    for (const step of plan.steps) if (step.method === 'GET') results.push(await this.#get(caller, step));
+    for (const [index, match] of existing)
+      results.push({
+        index,
+        kind: 'read',
+        version: await this.records.read(principal, match.type, match.id, purpose),
+      });
+    for (const step of plan.steps)
+      if (step.method === 'GET') results.push(await this.#get(caller, step));
     return results;
   }
 
@@ -96,7 +138,9 @@ export class FhirBundles {
     const results: EntryResult[] = [];
     for (let start = 0; start < plan.steps.length; start += BATCH_ENTRIES_IN_FLIGHT_MAX) {
       const slice = plan.steps.slice(start, start + BATCH_ENTRIES_IN_FLIGHT_MAX);
-      results.push(...(await Promise.all(slice.map((step) => this.#batchEntryOrFailure(caller, step)))));
+      results.push(
+        ...(await Promise.all(slice.map((step) => this.#batchEntryOrFailure(caller, step)))),
+      );
     }
     return results;
   }
@@ -115,16 +159,40 @@ export class FhirBundles {
     if (step.method === 'GET') return this.#get(caller, step);
     if (step.method === 'POST' && step.ifNoneExist !== undefined) {
       const match = this.#single(caller, step.type, step.ifNoneExist);
-      if (match !== undefined) return { index: step.index, kind: 'read', version: await this.records.read(principal, step.type, match, purpose) };
+      if (match !== undefined)
+        return {
+          index: step.index,
+          kind: 'read',
+          version: await this.records.read(principal, step.type, match, purpose),
+        };
     }
-    if (step.method === 'POST') return { index: step.index, kind: 'created', version: await this.records.create(principal, step.resource!) };
-    if (step.method === 'DELETE') return { index: step.index, kind: 'deleted', versionId: await this.records.delete(principal, step.type, step.id!) };
-    const updated = await this.records.update(principal, step.type, step.id!, step.resource!, etagVersion(step.ifMatch));
+    if (step.method === 'POST')
+      return {
+        index: step.index,
+        kind: 'created',
+        version: await this.records.create(principal, step.resource!),
+      };
+    if (step.method === 'DELETE')
+      return {
+        index: step.index,
+        kind: 'deleted',
+        versionId: await this.records.delete(principal, step.type, step.id!),
+      };
+    const updated = await this.records.update(
+      principal,
+      step.type,
+      step.id!,
+      step.resource!,
+      etagVersion(step.ifMatch),
+    );
     return { index: step.index, kind: updated.created ? 'created' : 'updated', version: updated };
   }
 
   /** POST entries whose ifNoneExist finds a match: by entry index, the existing resource. */
-  #conditionalCreates(caller: SearchCaller, plan: BundlePlan): Map<number, { type: string; id: string }> {
+  #conditionalCreates(
+    caller: SearchCaller,
+    plan: BundlePlan,
+  ): Map<number, { type: string; id: string }> {
     const existing = new Map<number, { type: string; id: string }>();
     for (const step of plan.steps) {
       if (step.method !== 'POST' || step.ifNoneExist === undefined) continue;
@@ -135,10 +203,26 @@ export class FhirBundles {
   }
 
   async #get(caller: SearchCaller, step: PlannedEntry): Promise<EntryResult> {
-    if (step.id !== undefined) return { index: step.index, kind: 'read', version: await this.records.read(caller.principal, step.type, step.id, caller.purpose) };
-    const page = await this.search.search(caller, step.type, new URLSearchParams(step.url.split('?')[1] ?? ''));
-    const entry = [...page.matches.map((match) => ({ resource: match.resource, search: { mode: 'match' } })), ...page.failures.map(failureEntry)];
-    return { index: step.index, kind: 'searched', bundle: { resourceType: 'Bundle', type: 'searchset', entry } };
+    if (step.id !== undefined)
+      return {
+        index: step.index,
+        kind: 'read',
+        version: await this.records.read(caller.principal, step.type, step.id, caller.purpose),
+      };
+    const page = await this.search.search(
+      caller,
+      step.type,
+      new URLSearchParams(step.url.split('?')[1] ?? ''),
+    );
+    const entry = [
+      ...page.matches.map((match) => ({ resource: match.resource, search: { mode: 'match' } })),
+      ...page.failures.map(failureEntry),
+    ];
+    return {
+      index: step.index,
+      kind: 'searched',
+      bundle: { resourceType: 'Bundle', type: 'searchset', entry },
+    };
   }
 }
 
@@ -146,16 +230,29 @@ export class FhirBundles {
 function withFailedEntries(plan: BundlePlan, failed: ReadonlyMap<number, FhirError>): BundlePlan {
   if (failed.size === 0) return plan;
   const entryErrors = plan.entryErrors.filter(({ index }) => !failed.has(index));
-  return { ...plan, steps: plan.steps.filter((step) => !failed.has(step.index)), entryErrors: [...entryErrors, ...[...failed].map(([index, error]) => ({ index, error }))] };
+  return {
+    ...plan,
+    steps: plan.steps.filter((step) => !failed.has(step.index)),
+    entryErrors: [...entryErrors, ...[...failed].map(([index, error]) => ({ index, error }))],
+  };
 }
 
 function bundleWrite(step: PlannedEntry, resource: JsonObject | undefined): BundleWrite {
   if (step.method === 'DELETE') return { method: 'DELETE', type: step.type, id: step.id! };
   const ifMatch = etagVersion(step.ifMatch);
-  return { method: step.method === 'PUT' ? 'PUT' : 'POST', type: step.type, id: step.id!, resource: resource!, ...(ifMatch === undefined ? {} : { ifMatch }) };
+  return {
+    method: step.method === 'PUT' ? 'PUT' : 'POST',
+    type: step.type,
+    id: step.id!,
+    resource: resource!,
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+  };
 }
 
-function writeResult(index: number, landed: Awaited<ReturnType<FhirRecords['writeAll']>>[number]): EntryResult {
+function writeResult(
+  index: number,
+  landed: Awaited<ReturnType<FhirRecords['writeAll']>>[number],
+): EntryResult {
   if ('deleted' in landed) return { index, kind: 'deleted', versionId: landed.deleted };
   return { index, kind: landed.created ? 'created' : 'updated', version: landed };
 }
@@ -164,12 +261,17 @@ function writeResult(index: number, landed: Awaited<ReturnType<FhirRecords['writ
  * `resource` with references to a conditionally created entry's assigned id pointed at the
  * resource that already existed instead (R4: a conditional create that matches creates nothing).
  */
-function redirect(resource: JsonObject, existing: ReadonlyMap<number, { type: string; id: string }>, plan: BundlePlan): JsonObject {
+function redirect(
+  resource: JsonObject,
+  existing: ReadonlyMap<number, { type: string; id: string }>,
+  plan: BundlePlan,
+): JsonObject {
   if (existing.size === 0) return resource;
   const moved = new Map<string, string>();
   for (const step of plan.steps) {
     const match = existing.get(step.index);
-    if (match !== undefined && step.id !== undefined) moved.set(`${step.type}/${step.id}`, `${match.type}/${match.id}`);
+    if (match !== undefined && step.id !== undefined)
+      moved.set(`${step.type}/${step.id}`, `${match.type}/${match.id}`);
   }
   return rewrite(resource, moved) as JsonObject;
 }
@@ -177,5 +279,12 @@ function redirect(resource: JsonObject, existing: ReadonlyMap<number, { type: st
 function rewrite(value: JsonValue, moved: ReadonlyMap<string, string>): JsonValue {
   if (Array.isArray(value)) return value.map((item) => rewrite(item, moved));
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? (moved.get(item) ?? item) : rewrite(item, moved)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      key === 'reference' && typeof item === 'string'
+        ? (moved.get(item) ?? item)
+        : rewrite(item, moved),
+    ]),
+  );
 }

@@ -25,10 +25,16 @@ export class FhirProvenance extends ReadOnlyHandler {
 
   protected readonly readOnlyBecause = 'Provenance is derived from the ledger; it is not written';
 
-  async read(principal: Principal, _type: string, id: string, purpose: string): Promise<ServedVersion> {
+  async read(
+    principal: Principal,
+    _type: string,
+    id: string,
+    purpose: string,
+  ): Promise<ServedVersion> {
     const match = DERIVED_PROVENANCE_ID.exec(id);
     const version = match === null ? undefined : this.#version(match[1]!, Number(match[2]));
-    if (version === undefined || !this.#visible(principal, version, purpose)) throw FhirError.of(404, 'not-found', `Provenance/${id} is not known`);
+    if (version === undefined || !this.#visible(principal, version, purpose))
+      throw FhirError.of(404, 'not-found', `Provenance/${id} is not known`);
     return this.#served(version);
   }
 
@@ -40,7 +46,8 @@ export class FhirProvenance extends ReadOnlyHandler {
     const versions: ServedVersion[] = [];
     for (let version = 1; version <= record.latestVersion; version++) {
       const row = this.#version(record.recordId, version);
-      if (row !== undefined && row.kind !== 'tombstone' && this.#visible(principal, row, purpose)) versions.push(this.#served(row));
+      if (row !== undefined && row.kind !== 'tombstone' && this.#visible(principal, row, purpose))
+        versions.push(this.#served(row));
     }
     return versions;
   }
@@ -57,32 +64,74 @@ export class FhirProvenance extends ReadOnlyHandler {
   #visible(principal: Principal, version: VersionRow, purpose: string): boolean {
     if (principal.kind === 'patient') return principal.id === version.patientId;
     if (principal.kind !== 'practitioner') return true;
-    return this.node.access.decide(principal, version.recordId, { purpose, version: version.version, ignoringErasure: true }).outcome === 'permit';
+    return (
+      this.node.access.decide(principal, version.recordId, {
+        purpose,
+        version: version.version,
+        ignoringErasure: true,
+      }).outcome === 'permit'
+    );
   }
 
   #served(version: VersionRow): ServedVersion {
     const proof = this.node.ledger.inclusionProof(version.txId);
     const bytes = this.node.ledger.tx(proof.leafIndex)!.bytes;
-    const signer = KEYS.get(this.node.ledger.state, (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer)!;
+    const signer = KEYS.get(
+      this.node.ledger.state,
+      (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signer: string }).signer,
+    )!;
     const recorded = new Date(version.time).toISOString();
-    const target = fhirReferenceOf(this.node, version.recordId) ?? `${version.resourceType}/${version.recordId}`;
-    const home = version.patientId === null ? undefined : PATIENTS.get(this.node.ledger.state, version.patientId)?.homeOrg;
+    const target =
+      fhirReferenceOf(this.node, version.recordId) ?? `${version.resourceType}/${version.recordId}`;
+    const home =
+      version.patientId === null
+        ? undefined
+        : PATIENTS.get(this.node.ledger.state, version.patientId)?.homeOrg;
     const resource: JsonObject = {
       resourceType: 'Provenance',
       id: `${version.recordId}.v${version.version}`,
       meta: { versionId: '1', lastUpdated: recorded },
       target: [{ reference: `${target}/_history/${version.version}` }],
       recorded,
-      activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: version.version === 1 ? 'CREATE' : version.kind === 'tombstone' ? 'DELETE' : 'UPDATE' }] },
+      activity: {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation',
+            code:
+              version.version === 1 ? 'CREATE' : version.kind === 'tombstone' ? 'DELETE' : 'UPDATE',
+          },
+        ],
+      },
       agent: [
-        { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author' }] }, who: { reference: `Practitioner/${version.author.practitioner}` }, onBehalfOf: { reference: `Organization/${version.author.org}` } },
+        {
+          type: {
+            coding: [
+              {
+                system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+                code: 'author',
+              },
+            ],
+          },
+          who: { reference: `Practitioner/${version.author.practitioner}` },
+          onBehalfOf: { reference: `Organization/${version.author.org}` },
+        },
       ],
-      entity: [{ role: 'source', what: { identifier: { system: TX_ID_SYSTEM, value: version.txId } } }],
+      entity: [
+        { role: 'source', what: { identifier: { system: TX_ID_SYSTEM, value: version.txId } } },
+      ],
       signature: [
         {
-          type: [{ system: 'urn:iso-astm:E1762-95:2013', code: '1.2.840.10065.1.12.1.1', display: "Author's Signature" }],
+          type: [
+            {
+              system: 'urn:iso-astm:E1762-95:2013',
+              code: '1.2.840.10065.1.12.1.1',
+              display: "Author's Signature",
+            },
+          ],
           when: recorded,
-          who: { reference: `${signer.role === 'practitioner' ? 'Practitioner' : 'Organization'}/${signer.subject}` },
+          who: {
+            reference: `${signer.role === 'practitioner' ? 'Practitioner' : 'Organization'}/${signer.subject}`,
+          },
           sigFormat: TX_SIG_FORMAT,
           data: Buffer.from(bytes).toString('base64'),
         },
@@ -92,4 +141,3 @@ export class FhirProvenance extends ReadOnlyHandler {
     return { resource, versionId: 1, lastUpdated: recorded, txId: version.txId };
   }
 }
-

@@ -5,7 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fromUtf8, type JsonValue } from '../crypto/index.js';
-import { KEYS, MEMBERSHIP_REGISTER_PATIENT, type Principal, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import {
+  KEYS,
+  MEMBERSHIP_REGISTER_PATIENT,
+  type Principal,
+  type SecurityLabel,
+  type VersionRow,
+} from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { type NodeFacade, type VersionInput } from '../node/index.js';
 import { applyPatch, JsonPatchError, type PatchOperation } from './json-patch.js';
@@ -19,7 +25,6 @@ import { validateResource } from './validation/validate.js';
 import { statusError } from './status-errors.js';
 import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
 
-
 /** Purpose of use when a request names none: treatment for clinicians, the patient's own request for patients. */
 export function defaultPurpose(principal: Principal): string {
   return principal.kind === 'patient' ? 'PATRQT' : 'TREAT';
@@ -32,7 +37,10 @@ export class FhirRecords implements TypeHandler {
   /** Writes commit through `options.ledger`, the node's own unless a benchmark passes another. */
   constructor(
     private readonly node: NodeFacade,
-    private readonly options: { readonly ledger?: RecordLedger | undefined; readonly index?: SearchIndex } = {},
+    private readonly options: {
+      readonly ledger?: RecordLedger | undefined;
+      readonly index?: SearchIndex;
+    } = {},
   ) {
     this.#ledger = options.ledger ?? nodeLedger(node);
   }
@@ -40,17 +48,37 @@ export class FhirRecords implements TypeHandler {
   /** Creates `resource` under a new server-assigned id (POST [type]). */
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
     const id = randomUUID();
-    return this.#write(principal, { method: 'POST', type: String(resource['resourceType']), id, resource: { ...resource, id } });
+    return this.#write(principal, {
+      method: 'POST',
+      type: String(resource['resourceType']),
+      id,
+      resource: { ...resource, id },
+    });
   }
 
   /**
    * Updates `type/id` to `resource` (PUT [type]/[id]), or creates it under that id when absent.
    * `ifMatch` is the version the client last saw: a stale one is 412.
    */
-  async update(principal: Principal, type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
-    if (resource['id'] !== id) throw FhirError.of(400, 'invalid', 'the resource id must match the id in the URL', [`${type}.id`]);
+  async update(
+    principal: Principal,
+    type: string,
+    id: string,
+    resource: JsonObject,
+    ifMatch?: number,
+  ): Promise<ServedVersion & { created: boolean }> {
+    if (resource['id'] !== id)
+      throw FhirError.of(400, 'invalid', 'the resource id must match the id in the URL', [
+        `${type}.id`,
+      ]);
     const created = recordOf(this.node, type, id) === undefined;
-    const served = await this.#write(principal, { method: 'PUT', type, id, resource, ...(ifMatch === undefined ? {} : { ifMatch }) });
+    const served = await this.#write(principal, {
+      method: 'PUT',
+      type,
+      id,
+      resource,
+      ...(ifMatch === undefined ? {} : { ifMatch }),
+    });
     return { ...served, created };
   }
 
@@ -61,11 +89,26 @@ export class FhirRecords implements TypeHandler {
    * version, so a write in between is 412. `ifMatch`, when the client names a version, must be
    * the current one. A patch that does not apply, or changes resourceType or id, is 422.
    */
-  async patch(principal: Principal, type: string, id: string, operations: readonly PatchOperation[], purpose: string, ifMatch?: number): Promise<ServedVersion & { created: boolean }> {
+  async patch(
+    principal: Principal,
+    type: string,
+    id: string,
+    operations: readonly PatchOperation[],
+    purpose: string,
+    ifMatch?: number,
+  ): Promise<ServedVersion & { created: boolean }> {
     const current = await this.read(principal, type, id, purpose);
-    if (ifMatch !== undefined && ifMatch !== current.versionId) throw FhirError.of(412, 'conflict', `${type}/${id} is not at the version If-Match names; re-read and retry`);
+    if (ifMatch !== undefined && ifMatch !== current.versionId)
+      throw FhirError.of(
+        412,
+        'conflict',
+        `${type}/${id} is not at the version If-Match names; re-read and retry`,
+      );
     const resource = patchedResource(withoutServerMeta(current.resource), operations);
-    if (resource['resourceType'] !== type || resource['id'] !== id) throw FhirError.of(422, 'processing', 'a patch must not change resourceType or id', [`${type}.id`]);
+    if (resource['resourceType'] !== type || resource['id'] !== id)
+      throw FhirError.of(422, 'processing', 'a patch must not change resourceType or id', [
+        `${type}.id`,
+      ]);
     return this.update(principal, type, id, resource, current.versionId);
   }
 
@@ -75,13 +118,22 @@ export class FhirRecords implements TypeHandler {
    * exists, was deleted or erased (the denial is logged all the same); 410 and "no version n"
    * are answers only for a caller who could read it.
    */
-  async read(principal: Principal, type: string, id: string, purpose: string, versionId?: number): Promise<ServedVersion> {
+  async read(
+    principal: Principal,
+    type: string,
+    id: string,
+    purpose: string,
+    versionId?: number,
+  ): Promise<ServedVersion> {
     const record = await this.#readable(principal, type, id, purpose, versionId);
     if (record.status === 'erased') throw FhirError.of(410, 'deleted', `${type}/${id} was erased`);
-    if (record.status === 'deleted' && versionId === undefined) throw FhirError.of(410, 'deleted', `${type}/${id} was deleted; its history remains`);
+    if (record.status === 'deleted' && versionId === undefined)
+      throw FhirError.of(410, 'deleted', `${type}/${id} was deleted; its history remains`);
     const version = versionId ?? record.latestVersion;
-    if (version < 1 || version > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${version}`);
-    if (record.status === 'deleted' && version === record.latestVersion) throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
+    if (version < 1 || version > record.latestVersion)
+      throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${version}`);
+    if (record.status === 'deleted' && version === record.latestVersion)
+      throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
     const result = await this.node.access.read(principal, record.recordId, { purpose, version });
     if (result.outcome === 'deny') throw notKnown(type, id); // a revocation that raced this read
     return served(result.resource, result.version);
@@ -93,11 +145,27 @@ export class FhirRecords implements TypeHandler {
    * logging the denial for an existing record (its patient was asked about). Decided from
    * committed state as if the record were not erased, so only a reader learns of an erasure.
    */
-  async #readable(principal: Principal, type: string, id: string, purpose: string, versionId: number | undefined) {
+  async #readable(
+    principal: Principal,
+    type: string,
+    id: string,
+    purpose: string,
+    versionId: number | undefined,
+  ) {
     const record = recordOf(this.node, type, id);
     if (record === undefined) throw notKnown(type, id);
-    const version = versionId !== undefined && versionId >= 1 && versionId <= record.latestVersion ? versionId : record.latestVersion;
-    if (this.node.access.decide(principal, record.recordId, { purpose, version, ignoringErasure: true }).outcome === 'permit') return record;
+    const version =
+      versionId !== undefined && versionId >= 1 && versionId <= record.latestVersion
+        ? versionId
+        : record.latestVersion;
+    if (
+      this.node.access.decide(principal, record.recordId, {
+        purpose,
+        version,
+        ignoringErasure: true,
+      }).outcome === 'permit'
+    )
+      return record;
     await this.node.access.read(principal, record.recordId, { purpose, version });
     throw notKnown(type, id);
   }
@@ -107,34 +175,63 @@ export class FhirRecords implements TypeHandler {
    * Patients new to this node are enrolled first (their registration holds no record content,
    * so it stays even if the batch is refused). Resolves with one result per write, in order.
    */
-  async writeAll(principal: Principal, writes: readonly BundleWrite[]): Promise<BundleWriteResult[]> {
+  async writeAll(
+    principal: Principal,
+    writes: readonly BundleWrite[],
+  ): Promise<BundleWriteResult[]> {
     const practitionerId = practitionerOf(principal);
     // A Patient's pseudonym first: a bundle may list an Observation before the Patient it belongs to.
-    for (const write of writes) if (write.type === 'Patient' && write.method !== 'DELETE') this.node.pseudonyms.assign('Patient', write.id);
+    for (const write of writes)
+      if (write.type === 'Patient' && write.method !== 'DELETE')
+        this.node.pseudonyms.assign('Patient', write.id);
     const checked = writes.map((write) => this.#check(write));
-    const items = checked.filter((item): item is VersionInput | { tombstone: string } => item !== undefined);
+    const items = checked.filter(
+      (item): item is VersionInput | { tombstone: string } => item !== undefined,
+    );
     await this.#patientsReady(items.filter((item): item is VersionInput => !('tombstone' in item)));
     if (items.length === 0) return writes.map(() => ({ deleted: undefined }));
     const batch = await this.#sealed(() => this.node.records.writeBatch(practitionerId, items));
-    await this.#commit(batch.tx, 'the transaction Bundle', writes.some((write) => write.method !== 'DELETE' && write.ifMatch !== undefined));
+    await this.#commit(
+      batch.tx,
+      'the transaction Bundle',
+      writes.some((write) => write.method !== 'DELETE' && write.ifMatch !== undefined),
+    );
     return this.#results(checked, batch.writes);
   }
 
   /** One write checked (valid, of a served type, the version it expects), or undefined for a DELETE of nothing. */
   #check(write: BundleWrite): VersionInput | { tombstone: string } | undefined {
     const current = recordOf(this.node, write.type, write.id);
-    if (write.method === 'DELETE') return current?.status === 'active' ? { tombstone: current.recordId } : undefined;
+    if (write.method === 'DELETE')
+      return current?.status === 'active' ? { tombstone: current.recordId } : undefined;
     const stored = withoutServerMeta(write.resource);
     requireValid(stored);
     const recordId = current?.recordId ?? this.node.pseudonyms.assign(write.type, write.id);
     const owner = this.#ledgerPatientOf(write, recordId);
-    if (current?.status === 'erased') throw FhirError.of(410, 'deleted', `${write.type}/${write.id} was erased`);
-    if (write.ifMatch !== undefined && current?.latestVersion !== write.ifMatch) throw FhirError.of(412, 'conflict', `If-Match names version ${write.ifMatch}, which is not the current version`);
+    if (current?.status === 'erased')
+      throw FhirError.of(410, 'deleted', `${write.type}/${write.id} was erased`);
+    if (write.ifMatch !== undefined && current?.latestVersion !== write.ifMatch)
+      throw FhirError.of(
+        412,
+        'conflict',
+        `If-Match names version ${write.ifMatch}, which is not the current version`,
+      );
     // The ledger keeps a record's first patient; letting an update name another would leave the index and the ledger disagreeing.
     if (current !== undefined && current.patientId !== owner.patientId) {
-      throw FhirError.of(422, 'business-rule', `an update may not move ${write.type}/${write.id} to another patient; create a new resource instead`, [`${write.type}`]);
+      throw FhirError.of(
+        422,
+        'business-rule',
+        `an update may not move ${write.type}/${write.id} to another patient; create a new resource instead`,
+        [`${write.type}`],
+      );
     }
-    return { patientId: owner.patientId, resource: stored, recordId, expectedVersion: current?.latestVersion ?? 0, securityLabels: securityLabelsOf(write.resource) };
+    return {
+      patientId: owner.patientId,
+      resource: stored,
+      recordId,
+      expectedVersion: current?.latestVersion ?? 0,
+      securityLabels: securityLabelsOf(write.resource),
+    };
   }
 
   /**
@@ -143,24 +240,34 @@ export class FhirRecords implements TypeHandler {
    * for a directory resource. A reference to a Patient this node does not know is refused as an
    * unknown patient.
    */
-  #ledgerPatientOf(write: BundleWrite & { resource: JsonObject }, recordId: string): { patientId: string | null } {
+  #ledgerPatientOf(
+    write: BundleWrite & { resource: JsonObject },
+    recordId: string,
+  ): { patientId: string | null } {
     const owner = patientIdOf(write.resource, write.id);
     if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
     if (owner.patientId === null) return owner;
     if (write.type === 'Patient') return { patientId: recordId };
     const patientId = this.node.pseudonyms.patientIdOf(owner.patientId);
-    if (patientId === undefined) throw statusError('denied:no-such-patient', `${write.type}/${write.id}`);
+    if (patientId === undefined)
+      throw statusError('denied:no-such-patient', `${write.type}/${write.id}`);
     return { patientId };
   }
 
-  #results(checked: readonly (VersionInput | { tombstone: string } | undefined)[], landed: readonly { recordId: string; version: number }[]): BundleWriteResult[] {
+  #results(
+    checked: readonly (VersionInput | { tombstone: string } | undefined)[],
+    landed: readonly { recordId: string; version: number }[],
+  ): BundleWriteResult[] {
     let next = 0;
     return checked.map((item) => {
       if (item === undefined) return { deleted: undefined };
       const { recordId, version } = landed[next++]!;
       if ('tombstone' in item) return { deleted: version };
       const row = this.node.records.version(recordId, version)!;
-      this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: row.time });
+      this.options.index?.putSoon(item.resource, {
+        patientId: item.patientId,
+        lastUpdated: row.time,
+      });
       return { ...served(item.resource, row), created: version === 1 };
     });
   }
@@ -170,10 +277,20 @@ export class FhirRecords implements TypeHandler {
    * and logged), then the anchoring transaction, its inclusion proof at the newest tree head,
    * and the keys that signed both, for a client to check with checkResourceProof.
    */
-  async verify(principal: Principal, type: string, id: string, purpose: string, versionId: number): Promise<ResourceProof> {
+  async verify(
+    principal: Principal,
+    type: string,
+    id: string,
+    purpose: string,
+    versionId: number,
+  ): Promise<ResourceProof> {
     const record = await this.#readable(principal, type, id, purpose, versionId);
-    if (versionId < 1 || versionId > record.latestVersion) throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
-    const result = await this.node.access.read(principal, record.recordId, { purpose, version: versionId });
+    if (versionId < 1 || versionId > record.latestVersion)
+      throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
+    const result = await this.node.access.read(principal, record.recordId, {
+      purpose,
+      version: versionId,
+    });
     if (result.outcome === 'deny') throw notKnown(type, id);
     const { bytes, proof } = this.node.records.proveVersion(result.version);
     const transaction = fromUtf8(bytes);
@@ -206,7 +323,12 @@ export class FhirRecords implements TypeHandler {
   }
 
   /** Every version of `type/id`, newest first; each readable one is read (and logged) for `principal`. */
-  async history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]> {
+  async history(
+    principal: Principal,
+    type: string,
+    id: string,
+    purpose: string,
+  ): Promise<HistoryEntry[]> {
     const record = await this.#readable(principal, type, id, purpose, undefined);
     const entries: HistoryEntry[] = [];
     for (let number = record.latestVersion; number >= 1; number--) {
@@ -217,23 +339,38 @@ export class FhirRecords implements TypeHandler {
     return entries;
   }
 
-  async #write(principal: Principal, write: BundleWrite & { method: 'POST' | 'PUT' }): Promise<ServedVersion> {
+  async #write(
+    principal: Principal,
+    write: BundleWrite & { method: 'POST' | 'PUT' },
+  ): Promise<ServedVersion> {
     const practitionerId = practitionerOf(principal);
     const item = this.#check(write) as VersionInput;
     await this.#patientsReady([item]);
     const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
-    const txId = await this.#commit(prepared.tx, `${write.type}/${write.id}`, write.ifMatch !== undefined);
+    const txId = await this.#commit(
+      prepared.tx,
+      `${write.type}/${write.id}`,
+      write.ifMatch !== undefined,
+    );
     const version = this.#ledger.committedVersion(prepared.recordId, prepared.version)!;
-    this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: version.time });
+    this.options.index?.putSoon(item.resource, {
+      patientId: item.patientId,
+      lastUpdated: version.time,
+    });
     return { ...served(item.resource, version), txId };
   }
 
   /** Enrols every Patient among `items` new to this node; any other item's patient must already be registered. */
   async #patientsReady(items: readonly VersionInput[]): Promise<void> {
     // Patients first: a bundle may list an Observation before the Patient it belongs to.
-    for (const item of items) if (item.resource['resourceType'] === 'Patient') await this.#enrolPatient(item.recordId!);
+    for (const item of items)
+      if (item.resource['resourceType'] === 'Patient') await this.#enrolPatient(item.recordId!);
     for (const item of items) {
-      if (item.patientId !== null && !this.node.records.patientRegistered(item.patientId)) throw statusError('denied:no-such-patient', `${String(item.resource['resourceType'])}/${String(item.resource['id'])}`);
+      if (item.patientId !== null && !this.node.records.patientRegistered(item.patientId))
+        throw statusError(
+          'denied:no-such-patient',
+          `${String(item.resource['resourceType'])}/${String(item.resource['id'])}`,
+        );
     }
   }
 
@@ -241,7 +378,14 @@ export class FhirRecords implements TypeHandler {
   async #enrolPatient(patientId: string): Promise<void> {
     if (this.node.records.patientRegistered(patientId)) return;
     const keys = this.node.records.enrol('patient', patientId);
-    await this.#commit(this.node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, { patientId, custody: 'custodial', ...keys }), 'the new patient');
+    await this.#commit(
+      this.node.signAsOrg(MEMBERSHIP_REGISTER_PATIENT, {
+        patientId,
+        custody: 'custodial',
+        ...keys,
+      }),
+      'the new patient',
+    );
   }
 
   /** Runs `seal`, which stores ciphertexts; if it fails part way, the blobs it stored are left to the collector. */
@@ -262,11 +406,15 @@ export class FhirRecords implements TypeHandler {
   async #commit(tx: Transaction, what: string, ifMatch = false): Promise<string> {
     const { status, txId } = await this.#ledger.submitAndWait(tx);
     if (status !== 'ok') this.node.collectAfterFailedWrite(tx);
-    if (status === 'denied:version-conflict' && ifMatch) throw FhirError.of(412, 'conflict', `${what} changed since the version If-Match names; re-read and retry`);
+    if (status === 'denied:version-conflict' && ifMatch)
+      throw FhirError.of(
+        412,
+        'conflict',
+        `${what} changed since the version If-Match names; re-read and retry`,
+      );
     if (status !== 'ok') throw statusError(status, what);
     return txId!;
   }
-
 }
 
 /** `resource` with `operations` applied; a patch that does not apply, or leaves no object, is 422. */
@@ -275,10 +423,12 @@ function patchedResource(resource: JsonObject, operations: readonly PatchOperati
   try {
     patched = applyPatch(resource, operations);
   } catch (error) {
-    if (error instanceof JsonPatchError) throw FhirError.of(422, 'processing', `the patch does not apply: ${error.message}`);
+    if (error instanceof JsonPatchError)
+      throw FhirError.of(422, 'processing', `the patch does not apply: ${error.message}`);
     throw error;
   }
-  if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) throw FhirError.of(422, 'processing', 'a patch must leave a resource');
+  if (patched === null || typeof patched !== 'object' || Array.isArray(patched))
+    throw FhirError.of(422, 'processing', 'a patch must leave a resource');
   return patched;
 }
 
@@ -290,27 +440,55 @@ function notKnown(type: string, id: string): FhirError {
 /** Throws a 422 listing every issue when `resource` is not valid FHIR R4; warnings alone pass. */
 function requireValid(resource: JsonObject): void {
   const issues = validateResource(resource);
-  if (issues.some((issue) => issue.severity === 'error')) throw new FhirError(422, issues.map((issue) => ({ ...issue, expression: [...issue.expression] })));
+  if (issues.some((issue) => issue.severity === 'error'))
+    throw new FhirError(
+      422,
+      issues.map((issue) => ({ ...issue, expression: [...issue.expression] })),
+    );
 }
 
 /** A write of a transaction Bundle: create or update `type/id`, or delete it. */
 export type BundleWrite =
-  | { readonly method: 'POST' | 'PUT'; readonly type: string; readonly id: string; readonly resource: JsonObject; readonly ifMatch?: number }
+  | {
+      readonly method: 'POST' | 'PUT';
+      readonly type: string;
+      readonly id: string;
+      readonly resource: JsonObject;
+      readonly ifMatch?: number;
+    }
   | { readonly method: 'DELETE'; readonly type: string; readonly id: string };
 
 /** What one BundleWrite came to: a version served (created or updated), or a deletion (its version, if anything was deleted). */
-export type BundleWriteResult = (ServedVersion & { readonly created: boolean }) | { readonly deleted: number | undefined };
+export type BundleWriteResult =
+  (ServedVersion & { readonly created: boolean }) | { readonly deleted: number | undefined };
 
 function practitionerOf(principal: Principal): string {
-  if (principal.kind !== 'practitioner') throw FhirError.of(403, 'forbidden', 'writes are signed by a practitioner; this token is not one');
+  if (principal.kind !== 'practitioner')
+    throw FhirError.of(
+      403,
+      'forbidden',
+      'writes are signed by a practitioner; this token is not one',
+    );
   return principal.id;
 }
 
 /** `resource` as served at `version`: meta.versionId and meta.lastUpdated set from the ledger. */
-export function served(resource: JsonObject, version: Pick<VersionRow, 'version' | 'time' | 'txId'>): ServedVersion {
+export function served(
+  resource: JsonObject,
+  version: Pick<VersionRow, 'version' | 'time' | 'txId'>,
+): ServedVersion {
   const lastUpdated = new Date(version.time).toISOString();
-  const meta = { ...((resource['meta'] as JsonObject | undefined) ?? {}), versionId: String(version.version), lastUpdated };
-  return { resource: { ...resource, meta }, versionId: version.version, lastUpdated, txId: version.txId };
+  const meta = {
+    ...((resource['meta'] as JsonObject | undefined) ?? {}),
+    versionId: String(version.version),
+    lastUpdated,
+  };
+  return {
+    resource: { ...resource, meta },
+    versionId: version.version,
+    lastUpdated,
+    txId: version.txId,
+  };
 }
 
 /** The resource as stored: meta.versionId and meta.lastUpdated are the server's, set on every read. */
@@ -318,7 +496,9 @@ function withoutServerMeta(resource: JsonObject): JsonObject {
   const meta = resource['meta'];
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return resource;
   const { versionId: _versionId, lastUpdated: _lastUpdated, ...rest } = meta;
-  return Object.keys(rest).length === 0 ? withoutKey(resource, 'meta') : { ...resource, meta: rest };
+  return Object.keys(rest).length === 0
+    ? withoutKey(resource, 'meta')
+    : { ...resource, meta: rest };
 }
 
 function withoutKey(object: JsonObject, key: string): JsonObject {
@@ -328,7 +508,10 @@ function withoutKey(object: JsonObject, key: string): JsonObject {
 /** meta.security codings as the version's security labels. */
 function securityLabelsOf(resource: JsonObject): SecurityLabel[] {
   const meta = resource['meta'];
-  const security = meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? meta['security'] : undefined;
+  const security =
+    meta !== null && typeof meta === 'object' && !Array.isArray(meta)
+      ? meta['security']
+      : undefined;
   if (!Array.isArray(security)) return [];
   return security.flatMap((coding) => {
     if (coding === null || typeof coding !== 'object' || Array.isArray(coding)) return [];

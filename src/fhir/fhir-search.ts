@@ -12,9 +12,21 @@ import { served } from './fhir-records.js';
 import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
-import { includeReferences, normaliseReference, parseInclude, searchPage, searchParameter, searchRevinclude, type SearchIndex } from './search/index.js';
+import {
+  includeReferences,
+  normaliseReference,
+  parseInclude,
+  searchPage,
+  searchParameter,
+  searchRevinclude,
+  type SearchIndex,
+} from './search/index.js';
 import type { ServedVersion } from './type-handler.js';
-import { REVINCLUDE_IDS_MAX, SEARCH_CANDIDATE_CHUNK_MAX, SEARCH_DENIED_LISTED_MAX } from '../ledger/index.js';
+import {
+  REVINCLUDE_IDS_MAX,
+  SEARCH_CANDIDATE_CHUNK_MAX,
+  SEARCH_DENIED_LISTED_MAX,
+} from '../ledger/index.js';
 
 /** Candidates read from the index at first, and at most at a time: the first read asks for what the page needs, later ones double. */
 const CANDIDATE_CHUNK_MIN = 16;
@@ -70,11 +82,20 @@ export class FhirSearch {
     for (const value of [...includes, ...revincludes]) parseInclude(value);
     const { count, offset } = searchPage(params);
     const scope = this.#ledgerPatient(scopedPatient(type, params));
-    const found = this.#filter(caller, this.#indexCandidates(type, params, offset + count + 1), offset + count + 1, scope);
+    const found = this.#filter(
+      caller,
+      this.#indexCandidates(type, params, offset + count + 1),
+      offset + count + 1,
+      scope,
+    );
     const page = found.permitted.slice(offset, offset + count);
     const included = this.#included(caller, type, page, includes, revincludes);
     const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
-    return this.#release(caller, page, included, { scope, denied: found.permitted.length === 0 ? found.denied : [], nextOffset });
+    return this.#release(caller, page, included, {
+      scope,
+      denied: found.permitted.length === 0 ? found.denied : [],
+      nextOffset,
+    });
   }
 
   /**
@@ -82,12 +103,26 @@ export class FhirSearch {
    * them that the caller may read (by consent and by the token's scopes), paged by `offset` and
    * `count` over that list, released under one logged search scoped to the patient.
    */
-  async everything(caller: SearchCaller, fhirPatientId: string, offset: number, count: number): Promise<SearchPage> {
+  async everything(
+    caller: SearchCaller,
+    fhirPatientId: string,
+    offset: number,
+    count: number,
+  ): Promise<SearchPage> {
     const scope = this.#ledgerPatient(fhirPatientId);
-    const found = this.#filter(caller, this.#compartmentCandidates(caller, fhirPatientId), offset + count + 1, scope);
+    const found = this.#filter(
+      caller,
+      this.#compartmentCandidates(caller, fhirPatientId),
+      offset + count + 1,
+      scope,
+    );
     const page = found.permitted.slice(offset, offset + count);
     const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
-    return this.#release(caller, page, [], { scope, denied: found.permitted.length === 0 ? found.denied : [], nextOffset });
+    return this.#release(caller, page, [], {
+      scope,
+      denied: found.permitted.length === 0 ? found.denied : [],
+      nextOffset,
+    });
   }
 
   /**
@@ -96,7 +131,12 @@ export class FhirSearch {
    * so their outcome never depends on records the caller cannot read.
    */
   readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
-    const found = this.#filter(caller, this.#indexCandidates(type, new URLSearchParams(query), limit), limit, undefined);
+    const found = this.#filter(
+      caller,
+      this.#indexCandidates(type, new URLSearchParams(query), limit),
+      limit,
+      undefined,
+    );
     return found.permitted.map((permitted) => permitted.id);
   }
 
@@ -106,14 +146,20 @@ export class FhirSearch {
    * naming the same FHIR id is about another patient).
    */
   #ledgerPatient(fhirPatientId: string | undefined): string | undefined {
-    return fhirPatientId === undefined ? undefined : (this.node.pseudonyms.patientIdOf(fhirPatientId) ?? UNKNOWN_PATIENT);
+    return fhirPatientId === undefined
+      ? undefined
+      : (this.node.pseudonyms.patientIdOf(fhirPatientId) ?? UNKNOWN_PATIENT);
   }
 
   /**
    * The index's matches of `type`, in result order, read a chunk at a time: `wanted` first (what
    * a page needs when the caller may read every match), then twice as many each time.
    */
-  *#indexCandidates(type: string, params: URLSearchParams, wanted = SEARCH_CANDIDATE_CHUNK_MAX): Generator<string> {
+  *#indexCandidates(
+    type: string,
+    params: URLSearchParams,
+    wanted = SEARCH_CANDIDATE_CHUNK_MAX,
+  ): Generator<string> {
     let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), SEARCH_CANDIDATE_CHUNK_MAX);
     for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, SEARCH_CANDIDATE_CHUNK_MAX)) {
       const ids = this.index.searchIds(type, params, start, chunk);
@@ -126,8 +172,16 @@ export class FhirSearch {
   *#compartmentCandidates(caller: SearchCaller, patientId: string): Generator<string> {
     if (caller.mayRead('Patient')) yield `Patient/${patientId}`;
     for (const type of SERVED_TYPES) {
-      if (type === 'Patient' || searchParameter(type, 'patient') === undefined || !caller.mayRead(type)) continue;
-      yield* this.#indexCandidates(type, new URLSearchParams({ patient: `Patient/${patientId}`, _sort: '_id' }));
+      if (
+        type === 'Patient' ||
+        searchParameter(type, 'patient') === undefined ||
+        !caller.mayRead(type)
+      )
+        continue;
+      yield* this.#indexCandidates(
+        type,
+        new URLSearchParams({ patient: `Patient/${patientId}`, _sort: '_id' }),
+      );
     }
   }
 
@@ -138,61 +192,119 @@ export class FhirSearch {
    * skipped, and so, in a scoped search, are records of another patient whose content names the
    * same FHIR Patient id.
    */
-  #filter(caller: SearchCaller, candidates: Iterable<string>, wanted: number, scope: string | undefined): Filtered {
+  #filter(
+    caller: SearchCaller,
+    candidates: Iterable<string>,
+    wanted: number,
+    scope: string | undefined,
+  ): Filtered {
     const filtered: Filtered = { permitted: [], denied: [] };
     if (wanted === 0) return filtered;
     for (const reference of candidates) {
       const [type, id] = reference.split('/') as [string, string];
       const record = recordOf(this.node, type, id);
-      if (record?.status !== 'active' || (scope !== undefined && record.patientId !== scope)) continue;
+      if (record?.status !== 'active' || (scope !== undefined && record.patientId !== scope))
+        continue;
       const searched = { recordId: record.recordId, version: record.latestVersion };
-      const decision = this.node.access.decide(caller.principal, record.recordId, { purpose: caller.purpose, version: searched.version });
-      if (decision.outcome === 'permit') filtered.permitted.push({ ...searched, reference, id, basis: decision.basis.kind });
-      else if (scope !== undefined && filtered.denied.length < SEARCH_DENIED_LISTED_MAX) filtered.denied.push(searched);
+      const decision = this.node.access.decide(caller.principal, record.recordId, {
+        purpose: caller.purpose,
+        version: searched.version,
+      });
+      if (decision.outcome === 'permit')
+        filtered.permitted.push({ ...searched, reference, id, basis: decision.basis.kind });
+      else if (scope !== undefined && filtered.denied.length < SEARCH_DENIED_LISTED_MAX)
+        filtered.denied.push(searched);
       if (filtered.permitted.length >= wanted) break;
     }
     return filtered;
   }
 
   /** What _include and _revinclude add to `page`, filtered by consent and scopes; the matches themselves are left out. */
-  #included(caller: SearchCaller, type: string, page: readonly Permitted[], includes: string[], revincludes: string[]): Permitted[] {
+  #included(
+    caller: SearchCaller,
+    type: string,
+    page: readonly Permitted[],
+    includes: string[],
+    revincludes: string[],
+  ): Permitted[] {
     if (includes.length === 0 && revincludes.length === 0) return [];
     const references = page.map((match) => match.reference);
-    const targets = includeReferences(this.index, type, page.map((match) => match.id), includes);
+    const targets = includeReferences(
+      this.index,
+      type,
+      page.map((match) => match.id),
+      includes,
+    );
     const revincluded: string[] = [];
     for (const revinclude of revincludes) {
       const [sourceType] = revinclude.split(':');
-      revincluded.push(...searchRevinclude(this.index, revinclude, references).map((id) => `${sourceType}/${id}`));
+      revincluded.push(
+        ...searchRevinclude(this.index, revinclude, references).map((id) => `${sourceType}/${id}`),
+      );
     }
     const seen = new Set(references);
-    const wanted = [...new Set([...targets, ...revincluded])].filter((reference) => !seen.has(reference) && caller.mayRead(normaliseReference(reference).type ?? ''));
+    const wanted = [...new Set([...targets, ...revincluded])].filter(
+      (reference) =>
+        !seen.has(reference) && caller.mayRead(normaliseReference(reference).type ?? ''),
+    );
     const permitted = this.#filter(caller, wanted, Number.MAX_SAFE_INTEGER, undefined).permitted;
     const revincludedSet = new Set(revincluded);
     const added = permitted.filter((item) => revincludedSet.has(item.reference)).length;
-    if (added > REVINCLUDE_IDS_MAX) throw FhirError.of(400, 'too-costly', `_revinclude would add more than ${REVINCLUDE_IDS_MAX} resources`);
+    if (added > REVINCLUDE_IDS_MAX)
+      throw FhirError.of(
+        400,
+        'too-costly',
+        `_revinclude would add more than ${REVINCLUDE_IDS_MAX} resources`,
+      );
     return permitted;
   }
 
   /** Logs the search once, then decrypts what it names; a record that cannot be served becomes a failure. */
-  async #release(caller: SearchCaller, page: readonly Permitted[], included: readonly Permitted[], options: { scope: string | undefined; denied: readonly SearchedVersion[]; nextOffset: number | undefined }): Promise<SearchPage> {
+  async #release(
+    caller: SearchCaller,
+    page: readonly Permitted[],
+    included: readonly Permitted[],
+    options: {
+      scope: string | undefined;
+      denied: readonly SearchedVersion[];
+      nextOffset: number | undefined;
+    },
+  ): Promise<SearchPage> {
     const all = [...page, ...included];
     const failures: SearchFailure[] = [];
-    if (all.length === 0 && options.denied.length === 0) return { matches: [], included: [], failures, nextOffset: options.nextOffset };
-    const released = await this.node.access.releaseAll(caller.principal, all, { purpose: caller.purpose, patientId: options.scope ?? null, denied: options.denied });
+    if (all.length === 0 && options.denied.length === 0)
+      return { matches: [], included: [], failures, nextOffset: options.nextOffset };
+    const released = await this.node.access.releaseAll(caller.principal, all, {
+      purpose: caller.purpose,
+      patientId: options.scope ?? null,
+      denied: options.denied,
+    });
     const servedOf = (item: ReleasedRecord, i: number): ServedVersion[] => {
-      if (item.outcome === 'permit') return [{ ...served(item.resource, item.version), basis: all[i]!.basis }];
+      if (item.outcome === 'permit')
+        return [{ ...served(item.resource, item.version), basis: all[i]!.basis }];
       failures.push({ reference: all[i]!.reference, stage: item.stage });
       return [];
     };
     const versions = released.map(servedOf);
-    return { matches: versions.slice(0, page.length).flat(), included: versions.slice(page.length).flat(), failures, nextOffset: options.nextOffset };
+    return {
+      matches: versions.slice(0, page.length).flat(),
+      included: versions.slice(page.length).flat(),
+      failures,
+      nextOffset: options.nextOffset,
+    };
   }
 }
 
 /** A record a search could not serve, as a searchset entry (search.mode outcome): its id and the failing stage, never its content. */
 export function failureEntry(failure: SearchFailure): JsonObject {
   const diagnostics = `${failure.reference} could not be served (${failure.stage}); it is left out of this page and the node raised an alarm`;
-  return { resource: { resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'exception', diagnostics }] }, search: { mode: 'outcome' } };
+  return {
+    resource: {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'warning', code: 'exception', diagnostics }],
+    },
+    search: { mode: 'outcome' },
+  };
 }
 
 /**
@@ -202,7 +314,10 @@ export function failureEntry(failure: SearchFailure): JsonObject {
 function scopedPatient(type: string, params: URLSearchParams): string | undefined {
   const patient = searchParameter(type, 'patient') === undefined ? [] : params.getAll('patient');
   const subject = searchParameter(type, 'subject') === undefined ? [] : params.getAll('subject');
-  const values = [...patient.map((value) => (value.includes('/') ? value : `Patient/${value}`)), ...subject];
+  const values = [
+    ...patient.map((value) => (value.includes('/') ? value : `Patient/${value}`)),
+    ...subject,
+  ];
   if (values.length !== 1 || values[0]!.includes(',')) return undefined;
   const reference = normaliseReference(values[0]!);
   return reference.type === 'Patient' && reference.id !== null ? reference.id : undefined;

@@ -5,7 +5,13 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RECORDS, RECORD_TABLE, type RecordRow, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import {
+  RECORDS,
+  RECORD_TABLE,
+  type RecordRow,
+  type VersionRow,
+  type WriteSetEntry,
+} from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
@@ -16,7 +22,12 @@ import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
 import type { RecordLedger } from './record-ledger.js';
 import { FhirSearch } from './fhir-search.js';
-import { hasCurrentSchema, SearchIndex, type IndexedMeta, type SearchIndexFault } from './search/index.js';
+import {
+  hasCurrentSchema,
+  SearchIndex,
+  type IndexedMeta,
+  type SearchIndexFault,
+} from './search/index.js';
 import type { TypeHandler } from './type-handler.js';
 
 /** The search index's file in a node's data directory. */
@@ -57,7 +68,8 @@ export class FhirService {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
     const rebuild = !existsSync(path) || existsSync(this.#inUse) || !hasCurrentSchema(path);
-    if (rebuild) for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+    if (rebuild)
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
     if (rebuild || !node.pseudonyms.existedAtOpen) learnIds(node);
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
@@ -68,8 +80,15 @@ export class FhirService {
     this.provenance = new FhirProvenance(node);
     this.search = new FhirSearch(node, this.#index);
     this.bundles = new FhirBundles(this.records, this.search);
-    this.#handlers = { Consent: this.consents, AuditEvent: this.auditEvents, Provenance: provenanceHandler(this.provenance, this.records) };
-    const stops = [node.onCommitted((writeSet) => this.#followCommitted(writeSet)), node.peerBlobs.onArrival((version) => this.#indexArrived(version))];
+    this.#handlers = {
+      Consent: this.consents,
+      AuditEvent: this.auditEvents,
+      Provenance: provenanceHandler(this.provenance, this.records),
+    };
+    const stops = [
+      node.onCommitted((writeSet) => this.#followCommitted(writeSet)),
+      node.peerBlobs.onArrival((version) => this.#indexArrived(version)),
+    ];
     this.#stopFollowing = () => stops.forEach((stop) => stop());
   }
 
@@ -92,9 +111,17 @@ export class FhirService {
    * alarm, then a rebuild from the chain on a timer, retried with backoff while it fails.
    */
   #indexFaulted(fault: SearchIndexFault): void {
-    const where = fault.setAside === undefined ? '' : `; the damaged file was moved to ${fault.setAside}`;
-    this.node.records.alarm('search-index', `search index out of service (${fault.kind}: ${fault.reason})${where}; rebuilding from the chain`);
-    if (fault.kind === 'disk-full') this.node.records.raiseCondition('disk-full', `disk full writing the search index: ${fault.reason}`);
+    const where =
+      fault.setAside === undefined ? '' : `; the damaged file was moved to ${fault.setAside}`;
+    this.node.records.alarm(
+      'search-index',
+      `search index out of service (${fault.kind}: ${fault.reason})${where}; rebuilding from the chain`,
+    );
+    if (fault.kind === 'disk-full')
+      this.node.records.raiseCondition(
+        'disk-full',
+        `disk full writing the search index: ${fault.reason}`,
+      );
     clearTimeout(this.#rebuildTimer);
     this.#rebuildTimer = setTimeout(() => this.#rebuildIndex(), this.#rebuildDelayMs);
     this.#rebuildTimer.unref();
@@ -104,7 +131,8 @@ export class FhirService {
   #rebuildIndex(): void {
     this.#rebuildTimer = undefined;
     // On failure rebuild() has reported the fault again, which scheduled the next attempt.
-    if (this.#index.rebuild(() => indexableRecords(this.node))) this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
+    if (this.#index.rebuild(() => indexableRecords(this.node)))
+      this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
   }
 
   /**
@@ -141,7 +169,8 @@ export class FhirService {
         this.#relearn(record);
         fhirId = this.node.pseudonyms.fhirIdOf(recordId);
       }
-      if (record.status !== 'active' && fhirId !== undefined) this.#index.remove(fhirId.type, fhirId.id);
+      if (record.status !== 'active' && fhirId !== undefined)
+        this.#index.remove(fhirId.type, fhirId.id);
     }
   }
 }
@@ -158,9 +187,13 @@ function indexableRecords(node: NodeFacade): { resource: JsonObject; meta: Index
 }
 
 /** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */
-function indexEntry(node: NodeFacade, recordId: string): { resource: JsonObject; meta: IndexedMeta } | undefined {
+function indexEntry(
+  node: NodeFacade,
+  recordId: string,
+): { resource: JsonObject; meta: IndexedMeta } | undefined {
   const record = node.records.record(recordId);
-  const latest = record === undefined ? undefined : node.records.version(recordId, record.latestVersion);
+  const latest =
+    record === undefined ? undefined : node.records.version(recordId, record.latestVersion);
   const reader = latest === undefined ? undefined : readerHere(node, latest);
   if (reader === undefined) return undefined;
   try {
@@ -173,7 +206,10 @@ function indexEntry(node: NodeFacade, recordId: string): { resource: JsonObject;
     const fhirId = node.pseudonyms.fhirIdOf(recordId);
     // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
     if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
-    return { resource: { ...resource, id: fhirId.id }, meta: { patientId: version.patientId, lastUpdated: version.time } };
+    return {
+      resource: { ...resource, id: fhirId.id },
+      meta: { patientId: version.patientId, lastUpdated: version.time },
+    };
   } catch {
     return undefined; // not wrapped for the key it names after all, or failing its integrity checks (which raise an alarm)
   }
@@ -187,9 +223,17 @@ function provenanceHandler(derived: FhirProvenance, records: FhirRecords): TypeH
   const isDerived = (id: string): boolean => DERIVED_PROVENANCE_ID.test(id);
   return {
     create: (principal, resource) => records.create(principal, resource),
-    update: (principal, type, id, resource, ifMatch) => (isDerived(id) ? derived.update() : records.update(principal, type, id, resource, ifMatch)),
-    delete: (principal, type, id) => (isDerived(id) ? derived.delete() : records.delete(principal, type, id)),
-    read: (principal, type, id, purpose, versionId) => (isDerived(id) ? derived.read(principal, type, id, purpose) : records.read(principal, type, id, purpose, versionId)),
-    history: (principal, type, id, purpose) => (isDerived(id) ? derived.history(principal, type, id, purpose) : records.history(principal, type, id, purpose)),
+    update: (principal, type, id, resource, ifMatch) =>
+      isDerived(id) ? derived.update() : records.update(principal, type, id, resource, ifMatch),
+    delete: (principal, type, id) =>
+      isDerived(id) ? derived.delete() : records.delete(principal, type, id),
+    read: (principal, type, id, purpose, versionId) =>
+      isDerived(id)
+        ? derived.read(principal, type, id, purpose)
+        : records.read(principal, type, id, purpose, versionId),
+    history: (principal, type, id, purpose) =>
+      isDerived(id)
+        ? derived.history(principal, type, id, purpose)
+        : records.history(principal, type, id, purpose),
   };
 }

@@ -27,13 +27,19 @@ type Container = JsonObject | JsonValue[];
 
 /** The operations of `document`, an RFC 6902 patch document; throws JsonPatchError `malformed`. */
 export function parsePatch(document: unknown): PatchOperation[] {
-  if (!Array.isArray(document)) throw new JsonPatchError('malformed', 'a JSON Patch document is an array of operations');
-  if (document.length > PATCH_OPERATION_COUNT_MAX) throw new JsonPatchError('malformed', `a JSON Patch document has at most ${PATCH_OPERATION_COUNT_MAX} operations`);
+  if (!Array.isArray(document))
+    throw new JsonPatchError('malformed', 'a JSON Patch document is an array of operations');
+  if (document.length > PATCH_OPERATION_COUNT_MAX)
+    throw new JsonPatchError(
+      'malformed',
+      `a JSON Patch document has at most ${PATCH_OPERATION_COUNT_MAX} operations`,
+    );
   return document.map((operation: unknown, index) => parseOperation(operation, index));
 }
 
 function parseOperation(operation: unknown, index: number): PatchOperation {
-  const malformed = (what: string) => new JsonPatchError('malformed', `operation ${index}: ${what}`);
+  const malformed = (what: string) =>
+    new JsonPatchError('malformed', `operation ${index}: ${what}`);
   if (!isObject(operation)) throw malformed('is not an object');
   const { op, path, from, value } = operation;
   if (typeof path !== 'string') throw malformed('has no path');
@@ -62,7 +68,8 @@ export function applyPatch(document: JsonObject, operations: readonly PatchOpera
 
 function applyOperation(document: JsonValue, operation: PatchOperation, index: number): JsonValue {
   const path = pointerTokens(operation.path, index);
-  const failed = (what: string) => new JsonPatchError('failed', `operation ${index} (${operation.op} ${operation.path}): ${what}`);
+  const failed = (what: string) =>
+    new JsonPatchError('failed', `operation ${index} (${operation.op} ${operation.path}): ${what}`);
   switch (operation.op) {
     case 'add':
       return add(document, path, structuredClone(operation.value), failed);
@@ -71,22 +78,34 @@ function applyOperation(document: JsonValue, operation: PatchOperation, index: n
     case 'replace':
       return add(remove(document, path, failed), path, structuredClone(operation.value), failed);
     case 'test':
-      if (!jsonEqual(valueAt(document, path, failed), operation.value)) throw failed('the value differs');
+      if (!jsonEqual(valueAt(document, path, failed), operation.value))
+        throw failed('the value differs');
       return document;
     case 'move': {
       const from = pointerTokens(operation.from, index);
-      if (from.length < path.length && from.every((token, i) => token === path[i])) throw failed('cannot move a value into itself');
+      if (from.length < path.length && from.every((token, i) => token === path[i]))
+        throw failed('cannot move a value into itself');
       const value = valueAt(document, from, failed);
       return add(remove(document, from, failed), path, value, failed);
     }
     case 'copy':
-      return add(document, path, structuredClone(valueAt(document, pointerTokens(operation.from, index), failed)), failed);
+      return add(
+        document,
+        path,
+        structuredClone(valueAt(document, pointerTokens(operation.from, index), failed)),
+        failed,
+      );
   }
 }
 
 type Failure = (what: string) => JsonPatchError;
 
-function add(document: JsonValue, path: readonly string[], value: JsonValue, failed: Failure): JsonValue {
+function add(
+  document: JsonValue,
+  path: readonly string[],
+  value: JsonValue,
+  failed: Failure,
+): JsonValue {
   if (path.length === 0) return value;
   const parent = containerAt(document, path.slice(0, -1), failed);
   const key = path[path.length - 1]!;
@@ -94,7 +113,12 @@ function add(document: JsonValue, path: readonly string[], value: JsonValue, fai
     const at = key === '-' ? parent.length : arrayIndex(key, parent.length + 1, failed);
     parent.splice(at, 0, value);
   } else {
-    Object.defineProperty(parent, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(parent, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return document;
 }
@@ -136,7 +160,8 @@ function arrayIndex(token: string, length: number, failed: Failure): number {
 /** The reference tokens of an RFC 6901 pointer, unescaped. */
 function pointerTokens(pointer: string, index: number): string[] {
   if (pointer === '') return [];
-  if (!pointer.startsWith('/') || /~[^01]|~$/.test(pointer)) throw new JsonPatchError('malformed', `operation ${index}: not a JSON Pointer`);
+  if (!pointer.startsWith('/') || /~[^01]|~$/.test(pointer))
+    throw new JsonPatchError('malformed', `operation ${index}: not a JSON Pointer`);
   return pointer
     .slice(1)
     .split('/')
@@ -145,11 +170,17 @@ function pointerTokens(pointer: string, index: number): string[] {
 
 /** RFC 6902 §4.6 equality: same type and value; objects equal whatever their key order. */
 function jsonEqual(a: JsonValue, b: JsonValue): boolean {
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]!));
+  if (Array.isArray(a))
+    return (
+      Array.isArray(b) && a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]!))
+    );
   if (isObject(a)) {
     if (!isObject(b)) return false;
     const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && jsonEqual(a[key]!, b[key]!));
+    return (
+      keys.length === Object.keys(b).length &&
+      keys.every((key) => Object.hasOwn(b, key) && jsonEqual(a[key]!, b[key]!))
+    );
   }
   return a === b;
 }

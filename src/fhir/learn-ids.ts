@@ -3,7 +3,13 @@
  * FHIR type and id are inside its ciphertext. A node learns the pairs of the records its keys
  * open at start, as its own blocks commit, and as other organisations' ciphertexts arrive.
  */
-import { PRACTITIONER_TABLE, PRACTITIONERS, RECORD_TABLE, type RecordRow, type VersionRow } from '../contracts/index.js';
+import {
+  PRACTITIONER_TABLE,
+  PRACTITIONERS,
+  RECORD_TABLE,
+  type RecordRow,
+  type VersionRow,
+} from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade, Pseudonyms, RecordReader } from '../node/index.js';
 
@@ -14,7 +20,9 @@ import type { NodeFacade, Pseudonyms, RecordReader } from '../node/index.js';
  */
 export function learnIds(node: NodeFacade): void {
   // This organisation's own records first: another organisation's record never takes an id from them.
-  const unknown = node.pseudonyms.unknown(node.ledger.stateKeys(RECORD_TABLE)).map((recordId) => node.records.record(recordId)!);
+  const unknown = node.pseudonyms
+    .unknown(node.ledger.stateKeys(RECORD_TABLE))
+    .map((recordId) => node.records.record(recordId)!);
   const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
   for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, record);
 }
@@ -28,7 +36,11 @@ export function learnRecord(node: NodeFacade, record: RecordRow): void {
     const reader = readerHere(node, version);
     if (!node.records.blobs.has(version.ciphertextHash!) || reader === undefined) return;
     try {
-      learnFrom(node.pseudonyms, version, node.records.read(reader, record.recordId, number).resource);
+      learnFrom(
+        node.pseudonyms,
+        version,
+        node.records.read(reader, record.recordId, number).resource,
+      );
     } catch {
       // Failing its integrity checks: the read raised an alarm, and the record stays unknown to FHIR.
     }
@@ -46,10 +58,13 @@ const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
  * organisation's record in an opt-in network), the patient's; undefined when none do.
  */
 export function readerHere(node: NodeFacade, version: VersionRow): RecordReader | undefined {
-  if (version.envelopes.some((envelope) => node.identity.holdsEncryptionKey(envelope.recipient))) return { kind: 'organisation' };
+  if (version.envelopes.some((envelope) => node.identity.holdsEncryptionKey(envelope.recipient)))
+    return { kind: 'organisation' };
   const practitionerId = practitionerHere(node, version);
   if (practitionerId !== undefined) return { kind: 'practitioner', practitionerId };
-  const custodial = version.patientId !== null && node.records.keystore.has(`patient:${version.patientId}:encryption`);
+  const custodial =
+    version.patientId !== null &&
+    node.records.keystore.has(`patient:${version.patientId}:encryption`);
   return custodial ? { kind: 'patient', patientId: version.patientId! } : undefined;
 }
 
@@ -58,7 +73,12 @@ function practitionerHere(node: NodeFacade, version: VersionRow): string | undef
   const recipients = new Set(version.envelopes.map((envelope) => envelope.recipient));
   for (const id of node.ledger.stateKeys(PRACTITIONER_TABLE)) {
     const row = PRACTITIONERS.get(node.ledger.state, id)!;
-    if (row.org === node.config.orgId && recipients.has(row.encryptionKey) && node.records.keystore.has(`practitioner:${id}:encryption`)) return id;
+    if (
+      row.org === node.config.orgId &&
+      recipients.has(row.encryptionKey) &&
+      node.records.keystore.has(`practitioner:${id}:encryption`)
+    )
+      return id;
   }
   return undefined;
 }

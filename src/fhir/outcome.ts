@@ -55,8 +55,15 @@ export class FhirError extends Error {
   }
 
   /** A one-issue error. */
-  static of(status: number, code: IssueCode, diagnostics: string, expression?: string[]): FhirError {
-    return new FhirError(status, [{ severity: 'error', code, diagnostics, ...(expression === undefined ? {} : { expression }) }]);
+  static of(
+    status: number,
+    code: IssueCode,
+    diagnostics: string,
+    expression?: string[],
+  ): FhirError {
+    return new FhirError(status, [
+      { severity: 'error', code, diagnostics, ...(expression === undefined ? {} : { expression }) },
+    ]);
   }
 
   get outcome(): OperationOutcome {

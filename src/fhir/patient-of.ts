@@ -35,27 +35,52 @@ export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
  * patient. They are stored as directory records, read by their organisation without consent.
  * Any other type outside the Patient compartment is refused rather than guessed at.
  */
-export const DIRECTORY_TYPES: readonly string[] = ['Endpoint', 'HealthcareService', 'Location', 'Medication', 'Organization', 'Practitioner', 'PractitionerRole', 'Substance'];
+export const DIRECTORY_TYPES: readonly string[] = [
+  'Endpoint',
+  'HealthcareService',
+  'Location',
+  'Medication',
+  'Organization',
+  'Practitioner',
+  'PractitionerRole',
+  'Substance',
+];
 
 /** Every type stored as records: Patient, the compartment types above, and the directory types. */
-export const SERVED_TYPES: readonly string[] = ['Patient', ...Object.keys(PATIENT_REFERENCE_ELEMENT), ...DIRECTORY_TYPES].sort();
+export const SERVED_TYPES: readonly string[] = [
+  'Patient',
+  ...Object.keys(PATIENT_REFERENCE_ELEMENT),
+  ...DIRECTORY_TYPES,
+].sort();
 
 /**
  * The id of the patient `resource` belongs to, or a reason it has none: for a Patient, its own
  * id; for a directory type, null; otherwise the 'Patient/<id>' reference in its compartment element.
  */
-export function patientIdOf(resource: JsonObject, id: string): { patientId: string | null } | { missing: string } {
+export function patientIdOf(
+  resource: JsonObject,
+  id: string,
+): { patientId: string | null } | { missing: string } {
   const type = String(resource['resourceType']);
   if (type === 'Patient') return { patientId: id };
   if (DIRECTORY_TYPES.includes(type)) return { patientId: null };
   const element = PATIENT_REFERENCE_ELEMENT[type];
-  if (element === undefined) return { missing: `${type} is not stored here: only Patient-compartment and directory types are` };
+  if (element === undefined)
+    return {
+      missing: `${type} is not stored here: only Patient-compartment and directory types are`,
+    };
   // Most compartment elements hold one Reference; Provenance.target holds many, one of them the patient.
   const value = resource[element];
   const candidates = Array.isArray(value) ? value : [value];
   for (const candidate of candidates) {
-    const reference = candidate !== null && typeof candidate === 'object' && !Array.isArray(candidate) ? candidate['reference'] : undefined;
-    const match = typeof reference === 'string' ? /^(?:.*\/)?Patient\/([A-Za-z0-9.-]{1,64})$/.exec(reference) : null;
+    const reference =
+      candidate !== null && typeof candidate === 'object' && !Array.isArray(candidate)
+        ? candidate['reference']
+        : undefined;
+    const match =
+      typeof reference === 'string'
+        ? /^(?:.*\/)?Patient\/([A-Za-z0-9.-]{1,64})$/.exec(reference)
+        : null;
     if (match !== null) return { patientId: match[1]! };
   }
   return { missing: `${type}.${element} must reference the patient as Patient/[id]` };

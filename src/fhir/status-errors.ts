@@ -4,7 +4,14 @@ import { FhirError } from './outcome.js';
 import { STORAGE_RETRY_AFTER_SECONDS } from './storage-errors.js';
 
 /** How FHIR answers a refusal: 409, 410, 422, 403 or 400, each with its own words. */
-type RefusalAnswer = 'id-taken' | 'version-conflict' | 'gone' | 'unknown-patient' | 'suspended' | 'forbidden' | 'invalid';
+type RefusalAnswer =
+  | 'id-taken'
+  | 'version-conflict'
+  | 'gone'
+  | 'unknown-patient'
+  | 'suspended'
+  | 'forbidden'
+  | 'invalid';
 
 /** Every refusal the ledger gives, and its answer: a new refusal does not compile until it has one. */
 const ANSWERS: Readonly<Record<Refusal, RefusalAnswer>> = {
@@ -98,11 +105,18 @@ const ANSWERS: Readonly<Record<Refusal, RefusalAnswer>> = {
 /** The FHIR error for a refused or failed transaction about `what`. */
 export function statusError(status: string, what: string): FhirError {
   if (Object.hasOwn(ANSWERS, status)) return refusalError(ANSWERS[status as Refusal], status, what);
-  if (status.startsWith('denied:')) return FhirError.of(403, 'forbidden', `${what}: refused by the ledger (${status})`);
+  if (status.startsWith('denied:'))
+    return FhirError.of(403, 'forbidden', `${what}: refused by the ledger (${status})`);
   if (status.startsWith('unavailable:')) {
     // Queue full, ordering service unreachable, node halted: a client may come back shortly; a full disk takes longer.
-    const issue = { severity: 'error' as const, code: 'transient' as const, diagnostics: `${what}: the node cannot accept writes now (${status}); retry later` };
-    return new FhirError(503, [issue], { 'retry-after': status === 'unavailable:disk-full' ? String(STORAGE_RETRY_AFTER_SECONDS) : '1' });
+    const issue = {
+      severity: 'error' as const,
+      code: 'transient' as const,
+      diagnostics: `${what}: the node cannot accept writes now (${status}); retry later`,
+    };
+    return new FhirError(503, [issue], {
+      'retry-after': status === 'unavailable:disk-full' ? String(STORAGE_RETRY_AFTER_SECONDS) : '1',
+    });
   }
   return FhirError.of(400, 'invalid', `${what}: refused by the ledger (${status})`);
 }
@@ -110,13 +124,21 @@ export function statusError(status: string, what: string): FhirError {
 function refusalError(answer: RefusalAnswer, status: string, what: string): FhirError {
   switch (answer) {
     case 'id-taken':
-      return FhirError.of(409, 'conflict', `${what}: that id is taken by a resource of another type (ids are unique across types here)`);
+      return FhirError.of(
+        409,
+        'conflict',
+        `${what}: that id is taken by a resource of another type (ids are unique across types here)`,
+      );
     case 'version-conflict':
       return FhirError.of(409, 'conflict', `${what} changed concurrently; re-read and retry`);
     case 'gone':
       return FhirError.of(410, 'deleted', `${what} is ${status.slice('denied:record-'.length)}`);
     case 'unknown-patient':
-      return FhirError.of(422, 'processing', `${what}: the referenced patient is not registered here`);
+      return FhirError.of(
+        422,
+        'processing',
+        `${what}: the referenced patient is not registered here`,
+      );
     case 'suspended':
       return FhirError.of(403, 'forbidden', `${what}: the practitioner is suspended`);
     case 'forbidden':

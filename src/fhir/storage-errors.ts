@@ -5,7 +5,11 @@
  * fails its checks is 500 naming record, version and stage (never content), a damaged store 500.
  * The node raised the matching alarm where the fault occurred; this only names it at the edge.
  */
-import { AccessLogUnavailableError, CommitTimeoutError, RecordIntegrityError } from '../node/index.js';
+import {
+  AccessLogUnavailableError,
+  CommitTimeoutError,
+  RecordIntegrityError,
+} from '../node/index.js';
 import { storageFaultOf } from '../storage/index.js';
 import { FhirError } from './outcome.js';
 
@@ -19,13 +23,29 @@ export function storageError(error: unknown): FhirError | undefined {
     return new FhirError(500, [{ severity: 'fatal', code: 'exception', diagnostics }]);
   }
   const fault = storageFaultOf(error);
-  if (fault === 'disk-full') return unavailable('the node\'s disk is full; nothing acknowledged was lost');
-  if (error instanceof AccessLogUnavailableError && error.status.startsWith('unavailable:')) return unavailable(`the access could not be logged (${error.status}), so nothing was released`);
-  if (error instanceof CommitTimeoutError) return unavailable(`the write was accepted as transaction ${error.txId} but its block has not committed yet (the node may be short of disk space); it commits once the node can, so check it before writing again`);
-  if (fault === 'damaged') return new FhirError(500, [{ severity: 'fatal', code: 'exception', diagnostics: 'a node store failed its integrity check; the node has raised an alarm' }]);
+  if (fault === 'disk-full')
+    return unavailable("the node's disk is full; nothing acknowledged was lost");
+  if (error instanceof AccessLogUnavailableError && error.status.startsWith('unavailable:'))
+    return unavailable(`the access could not be logged (${error.status}), so nothing was released`);
+  if (error instanceof CommitTimeoutError)
+    return unavailable(
+      `the write was accepted as transaction ${error.txId} but its block has not committed yet (the node may be short of disk space); it commits once the node can, so check it before writing again`,
+    );
+  if (fault === 'damaged')
+    return new FhirError(500, [
+      {
+        severity: 'fatal',
+        code: 'exception',
+        diagnostics: 'a node store failed its integrity check; the node has raised an alarm',
+      },
+    ]);
   return undefined;
 }
 
 function unavailable(diagnostics: string): FhirError {
-  return new FhirError(503, [{ severity: 'error', code: 'transient', diagnostics: `${diagnostics}; retry later` }], { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) });
+  return new FhirError(
+    503,
+    [{ severity: 'error', code: 'transient', diagnostics: `${diagnostics}; retry later` }],
+    { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) },
+  );
 }

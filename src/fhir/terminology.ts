@@ -10,7 +10,8 @@ export const LOINC_SYSTEM = 'http://loinc.org';
 export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 export const ACT_REASON_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
-export const PARTICIPATION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+export const PARTICIPATION_TYPE_SYSTEM =
+  'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
 export const CONSENT_ACTION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentaction';
 export const RESOURCE_TYPES_SYSTEM = 'http://hl7.org/fhir/resource-types';
 /** Identifier system of ChartChain record ids, for logical references to records in Consent.provision.data. */
@@ -30,7 +31,13 @@ export const ACTION_CODES: Readonly<Record<ConsentAction, { code: string; displa
 };
 
 /** Every consentaction code (R4 codesystem-consent-action), so an unknown code is a bad value, not a gap. */
-export const CONSENT_ACTION_CODES: readonly string[] = ['collect', 'access', 'use', 'disclose', 'correct'];
+export const CONSENT_ACTION_CODES: readonly string[] = [
+  'collect',
+  'access',
+  'use',
+  'disclose',
+  'correct',
+];
 
 /** Confidentiality codes (v3-Confidentiality); every other security label is taken to be a v3-ActCode. */
 const CONFIDENTIALITY_CODES: readonly string[] = ['U', 'L', 'M', 'N', 'R', 'V'];

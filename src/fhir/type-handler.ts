@@ -19,8 +19,20 @@ export type HistoryEntry = ServedVersion | { readonly deleted: VersionRow };
 /** The instance interactions of one or more resource types. */
 export interface TypeHandler {
   create(principal: Principal, resource: JsonObject): Promise<ServedVersion>;
-  read(principal: Principal, type: string, id: string, purpose: string, versionId?: number): Promise<ServedVersion>;
-  update(principal: Principal, type: string, id: string, resource: JsonObject, ifMatch?: number): Promise<ServedVersion & { created: boolean }>;
+  read(
+    principal: Principal,
+    type: string,
+    id: string,
+    purpose: string,
+    versionId?: number,
+  ): Promise<ServedVersion>;
+  update(
+    principal: Principal,
+    type: string,
+    id: string,
+    resource: JsonObject,
+    ifMatch?: number,
+  ): Promise<ServedVersion & { created: boolean }>;
   delete(principal: Principal, type: string, id: string): Promise<number | undefined>;
   history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]>;
 }
@@ -30,7 +42,13 @@ export abstract class ReadOnlyHandler implements TypeHandler {
   /** Why clients do not write this type, for the 405's diagnostics. */
   protected abstract readonly readOnlyBecause: string;
 
-  abstract read(principal: Principal, type: string, id: string, purpose: string, versionId?: number): Promise<ServedVersion>;
+  abstract read(
+    principal: Principal,
+    type: string,
+    id: string,
+    purpose: string,
+    versionId?: number,
+  ): Promise<ServedVersion>;
 
   async create(): Promise<ServedVersion> {
     throw FhirError.of(405, 'not-supported', this.readOnlyBecause);
@@ -44,7 +62,12 @@ export abstract class ReadOnlyHandler implements TypeHandler {
     throw FhirError.of(405, 'not-supported', this.readOnlyBecause);
   }
 
-  async history(principal: Principal, type: string, id: string, purpose: string): Promise<HistoryEntry[]> {
+  async history(
+    principal: Principal,
+    type: string,
+    id: string,
+    purpose: string,
+  ): Promise<HistoryEntry[]> {
     return [await this.read(principal, type, id, purpose)];
   }
 }

@@ -13,13 +13,26 @@ export interface DecodedBlock {
 
 /** Thrown for a block that is not well-formed; `field` says where. */
 export class BlockFormatError extends Error {
-  constructor(readonly field: string, reason: string) {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
     super(`${field}: ${reason}`);
     this.name = 'BlockFormatError';
   }
 }
 
-const HEADER_KEYS = ['appHash', 'height', 'logRoot', 'logSize', 'prevHash', 'proposer', 'sig', 'time', 'txRoot'];
+const HEADER_KEYS = [
+  'appHash',
+  'height',
+  'logRoot',
+  'logSize',
+  'prevHash',
+  'proposer',
+  'sig',
+  'time',
+  'txRoot',
+];
 
 /** Canonical bytes of a block. */
 export function encodeBlock(block: Block): Uint8Array {
@@ -31,7 +44,10 @@ export function encodeBlock(block: Block): Uint8Array {
  * them: members sort as header < txs and status < tx (RFC 8785 §3.2.3), and an array's
  * canonical form is its elements' in order. Requires `txs[i].bytes` to be canonical.
  */
-export function encodeBlockParts(header: BlockHeader, txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus }[]): Uint8Array {
+export function encodeBlockParts(
+  header: BlockHeader,
+  txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus }[],
+): Uint8Array {
   const parts: Uint8Array[] = [utf8(`{"header":${canonicalize(header)},"txs":[`)];
   txs.forEach(({ bytes, status }, i) => {
     parts.push(utf8(`${i === 0 ? '' : ','}{"status":"${status}","tx":`), bytes, CLOSE_ENTRY);
@@ -45,18 +61,23 @@ const CLOSE_BLOCK = utf8(']}');
 
 /** Checks that `value` has exactly the header fields with well-formed values. Throws BlockFormatError. */
 export function checkHeader(value: unknown): BlockHeader {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BlockFormatError('header', 'must be an object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new BlockFormatError('header', 'must be an object');
   const header = value as Record<string, unknown>;
   const keys = Object.keys(header).sort();
-  if (keys.join() !== HEADER_KEYS.join()) throw new BlockFormatError('header', `must have exactly ${HEADER_KEYS.join(', ')}`);
+  if (keys.join() !== HEADER_KEYS.join())
+    throw new BlockFormatError('header', `must have exactly ${HEADER_KEYS.join(', ')}`);
   for (const field of ['height', 'time', 'logSize']) {
     const number = header[field];
-    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) throw new BlockFormatError(`header.${field}`, 'must be a non-negative safe integer');
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0)
+      throw new BlockFormatError(`header.${field}`, 'must be a non-negative safe integer');
   }
   for (const field of ['prevHash', 'txRoot', 'logRoot', 'appHash', 'proposer']) {
-    if (!isHex(header[field], 32)) throw new BlockFormatError(`header.${field}`, 'must be 32 bytes of lowercase hex');
+    if (!isHex(header[field], 32))
+      throw new BlockFormatError(`header.${field}`, 'must be 32 bytes of lowercase hex');
   }
-  if (!isHex(header['sig'], 64)) throw new BlockFormatError('header.sig', 'must be 64 bytes of lowercase hex');
+  if (!isHex(header['sig'], 64))
+    throw new BlockFormatError('header.sig', 'must be 64 bytes of lowercase hex');
   return header as unknown as BlockHeader;
 }
 
@@ -64,17 +85,20 @@ export function checkHeader(value: unknown): BlockHeader {
 export function decodeBlock(input: Uint8Array | unknown): DecodedBlock {
   let value = input;
   if (input instanceof Uint8Array) {
-    if (input.byteLength > BLOCK_BYTES_MAX * 2) throw new BlockFormatError('block', `exceeds ${BLOCK_BYTES_MAX * 2} bytes`);
+    if (input.byteLength > BLOCK_BYTES_MAX * 2)
+      throw new BlockFormatError('block', `exceeds ${BLOCK_BYTES_MAX * 2} bytes`);
     try {
       value = JSON.parse(fromUtf8(input));
     } catch {
       throw new BlockFormatError('block', 'is not valid UTF-8 JSON');
     }
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BlockFormatError('block', 'must be an object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new BlockFormatError('block', 'must be an object');
   const { header, txs } = value as { header?: unknown; txs?: unknown };
   const checkedHeader = checkHeader(header);
-  if (!Array.isArray(txs) || txs.length > BLOCK_TX_COUNT_MAX) throw new BlockFormatError('txs', `must be an array of at most ${BLOCK_TX_COUNT_MAX}`);
+  if (!Array.isArray(txs) || txs.length > BLOCK_TX_COUNT_MAX)
+    throw new BlockFormatError('txs', `must be an array of at most ${BLOCK_TX_COUNT_MAX}`);
   const decoded: DecodedTransaction[] = [];
   // Array.from, not map: map skips the holes of a sparse array, which would let a block through
   // with fewer decoded transactions than entries.
@@ -82,7 +106,8 @@ export function decodeBlock(input: Uint8Array | unknown): DecodedBlock {
     const { tx, status } = (entry ?? {}) as { tx?: unknown; status?: unknown };
     const result = decodeTransaction(tx);
     if (!result.ok) throw new BlockFormatError(`txs[${i}].tx`, result.reason);
-    if (!isTxStatus(status)) throw new BlockFormatError(`txs[${i}].status`, 'is not a transaction status');
+    if (!isTxStatus(status))
+      throw new BlockFormatError(`txs[${i}].status`, 'is not a transaction status');
     decoded.push(result);
     return { tx: result.tx, status: status as TxStatus };
   });

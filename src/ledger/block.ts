@@ -73,7 +73,8 @@ export function headerSigningMessage(header: UnsignedBlockHeader): Uint8Array {
 
 /** Signs a header as its proposer. Throws RangeError when `key` is not the key `header.proposer` names. */
 export function signHeader(header: UnsignedBlockHeader, key: SigningKey): BlockHeader {
-  if (header.proposer !== key.keyId) throw new RangeError('proposer must be the key id of the signing key');
+  if (header.proposer !== key.keyId)
+    throw new RangeError('proposer must be the key id of the signing key');
   return { ...unsignedOf(header), sig: toHex(sign(key, headerSigningMessage(header))) };
 }
 

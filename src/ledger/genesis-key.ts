@@ -11,7 +11,9 @@ import { sha256, signingKeyFromSeed, toHex, utf8, type SigningKey } from '../cry
 const GENESIS_KEY_SEED_TEXT = 'chartchain/genesis-key/v1';
 
 /** The published genesis key (seed SHA-256("chartchain/genesis-key/v1")). */
-export const NETWORK_GENESIS_KEY: SigningKey = signingKeyFromSeed(sha256(utf8(GENESIS_KEY_SEED_TEXT)));
+export const NETWORK_GENESIS_KEY: SigningKey = signingKeyFromSeed(
+  sha256(utf8(GENESIS_KEY_SEED_TEXT)),
+);
 
 /** Key id of NETWORK_GENESIS_KEY: the signer of a network's genesis transaction and the proposer of its block 0. */
 export const NETWORK_GENESIS_KEY_ID: string = NETWORK_GENESIS_KEY.keyId;

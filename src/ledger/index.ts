@@ -43,6 +43,24 @@ export {
   IndexOutOfRangeError,
   TreeSizeOrderError,
 } from './merkle-proof.js';
-export { encodeBlock, encodeBlockParts, decodeBlock, checkHeader, BlockFormatError, type DecodedBlock } from './block-codec.js';
-export { NETWORK_GENESIS_KEY, NETWORK_GENESIS_KEY_ID, NETWORK_GENESIS_PUBLIC_KEY } from './genesis-key.js';
-export { signCheckpoint, verifyCheckpointSignature, checkpointOf, checkpointSigningMessage, type Checkpoint, type UnsignedCheckpoint } from './checkpoint.js';
+export {
+  encodeBlock,
+  encodeBlockParts,
+  decodeBlock,
+  checkHeader,
+  BlockFormatError,
+  type DecodedBlock,
+} from './block-codec.js';
+export {
+  NETWORK_GENESIS_KEY,
+  NETWORK_GENESIS_KEY_ID,
+  NETWORK_GENESIS_PUBLIC_KEY,
+} from './genesis-key.js';
+export {
+  signCheckpoint,
+  verifyCheckpointSignature,
+  checkpointOf,
+  checkpointSigningMessage,
+  type Checkpoint,
+  type UnsignedCheckpoint,
+} from './checkpoint.js';

@@ -39,7 +39,10 @@ export const STATE_OVERLAY_WRITE_COUNT_MAX = 131_072;
 /** Blocks between state savepoints, at most: a restart replays no more than this many. */
 export const STATE_SAVEPOINT_BLOCK_COUNT_MAX = 64;
 
-assert(STATE_OVERLAY_WRITE_COUNT_MAX >= BLOCK_TX_COUNT_MAX * 4, 'a savepoint must hold at least one full block of writes');
+assert(
+  STATE_OVERLAY_WRITE_COUNT_MAX >= BLOCK_TX_COUNT_MAX * 4,
+  'a savepoint must hold at least one full block of writes',
+);
 
 // Contracts: records
 
@@ -67,20 +70,31 @@ export const RECORD_VERSION_MAX = 10 ** VERSION_KEY_DIGITS - 1;
 // Worst-case canonical JSON of one envelope: three lowercase hex strings (32 + 32 + 48 bytes)
 // and their field names. A label's strings may take up to 3 UTF-8 bytes per UTF-16 code unit.
 const ENVELOPE_JSON_BYTES_MAX = 2 * (32 + 32 + 48) + 64;
-const SECURITY_LABEL_JSON_BYTES_MAX = 3 * (SECURITY_LABEL_SYSTEM_LENGTH_MAX + SECURITY_LABEL_CODE_LENGTH_MAX) + 64;
+const SECURITY_LABEL_JSON_BYTES_MAX =
+  3 * (SECURITY_LABEL_SYSTEM_LENGTH_MAX + SECURITY_LABEL_CODE_LENGTH_MAX) + 64;
 // Every other field of a version body together: ids, resource type, hashes, numbers.
 const VERSION_BODY_OTHER_BYTES_MAX = 1024;
 
 assert(
-  ENVELOPE_COUNT_MAX * ENVELOPE_JSON_BYTES_MAX + SECURITY_LABEL_COUNT_MAX * SECURITY_LABEL_JSON_BYTES_MAX + VERSION_BODY_OTHER_BYTES_MAX <= TX_BODY_BYTES_MAX,
+  ENVELOPE_COUNT_MAX * ENVELOPE_JSON_BYTES_MAX +
+    SECURITY_LABEL_COUNT_MAX * SECURITY_LABEL_JSON_BYTES_MAX +
+    VERSION_BODY_OTHER_BYTES_MAX <=
+    TX_BODY_BYTES_MAX,
   'a version body with the most envelopes and labels must fit in one transaction body',
 );
 assert(RECORD_VERSION_MAX <= Number.MAX_SAFE_INTEGER, 'version numbers are safe integers');
-assert(RECORD_CIPHERTEXT_BYTES_MAX <= Number.MAX_SAFE_INTEGER, 'ciphertext sizes are safe integers');
+assert(
+  RECORD_CIPHERTEXT_BYTES_MAX <= Number.MAX_SAFE_INTEGER,
+  'ciphertext sizes are safe integers',
+);
 
 // One share: record id (64), version (10 digits), enc (64 hex), wrappedKey (96 hex), and field names.
 const KEY_SHARE_JSON_BYTES_MAX = 64 + 10 + 64 + 96 + 64;
-assert(KEY_SHARE_COUNT_MAX * KEY_SHARE_JSON_BYTES_MAX + VERSION_BODY_OTHER_BYTES_MAX <= TX_BODY_BYTES_MAX, 'a full key-share body fits in one transaction body');
+assert(
+  KEY_SHARE_COUNT_MAX * KEY_SHARE_JSON_BYTES_MAX + VERSION_BODY_OTHER_BYTES_MAX <=
+    TX_BODY_BYTES_MAX,
+  'a full key-share body fits in one transaction body',
+);
 
 /** A sealed note's ciphertext: room for a thousand characters of any script, their salt and the AEAD overhead. */
 export const NOTE_CIPHERTEXT_BYTES_MAX = 8 * 1024;
@@ -109,7 +123,11 @@ const SEARCHED_RECORD_JSON_BYTES_MAX = 64 + 10 + 64;
 // The principal, purpose, scope and field names.
 const SEARCH_BODY_OTHER_BYTES_MAX = 1024;
 
-assert(SEARCH_RECORD_COUNT_MAX * SEARCHED_RECORD_JSON_BYTES_MAX + SEARCH_BODY_OTHER_BYTES_MAX <= TX_BODY_BYTES_MAX, 'an access.search listing the most records must fit in one transaction body');
+assert(
+  SEARCH_RECORD_COUNT_MAX * SEARCHED_RECORD_JSON_BYTES_MAX + SEARCH_BODY_OTHER_BYTES_MAX <=
+    TX_BODY_BYTES_MAX,
+  'an access.search listing the most records must fit in one transaction body',
+);
 
 /** Longest break-the-glass window a request may ask for, in minutes. */
 export const BTG_MINUTES_MAX = 8 * 60;
@@ -220,7 +238,10 @@ export const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 export const HTTP_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 assert(HTTP_HEADERS_TIMEOUT_MS <= HTTP_REQUEST_TIMEOUT_MS, 'the head is part of the request');
-assert(HTTP_TIMEOUT_CHECK_INTERVAL_MS < HTTP_HEADERS_TIMEOUT_MS, 'timeouts are checked more often than they expire');
+assert(
+  HTTP_TIMEOUT_CHECK_INTERVAL_MS < HTTP_HEADERS_TIMEOUT_MS,
+  'timeouts are checked more often than they expire',
+);
 
 /** A per-user FHIR request budget: a token bucket of `capacity` requests, refilled at `perSecond`. */
 export interface FhirRateLimit {
@@ -269,9 +290,27 @@ export const DEMO_SEED_RETRIES_MAX = 60;
 
 // Across layers: each bound must leave room for what the layer below may legitimately hold.
 
-assert(HTTP_BODY_BYTES_MAX >= TX_WIRE_BYTES_MAX, 'POST /ledger/tx must accept the largest transaction the ledger accepts');
-assert(ETCD_TXN_BYTES_MAX >= TX_BYTES_MAX, 'one etcd transaction must carry the largest transaction');
-assert(ETCD_RECEIVE_MESSAGE_BYTES_MAX >= BLOCK_BYTES_MAX, 'the largest block read back from etcd must fit one message');
-assert(BUNDLE_ENTRIES_MAX <= BATCH_WRITE_COUNT_MAX, "a transaction Bundle's writes must commit in one records.batch");
-assert(BLOB_BYTES_MAX >= RECORD_CIPHERTEXT_BYTES_MAX, 'the blob store must hold the largest record ciphertext');
-assert(ETCD_BLOCK_BYTES_MAX <= BLOCK_BYTES_MAX, 'a block the etcd proposer cuts must be a valid block');
+assert(
+  HTTP_BODY_BYTES_MAX >= TX_WIRE_BYTES_MAX,
+  'POST /ledger/tx must accept the largest transaction the ledger accepts',
+);
+assert(
+  ETCD_TXN_BYTES_MAX >= TX_BYTES_MAX,
+  'one etcd transaction must carry the largest transaction',
+);
+assert(
+  ETCD_RECEIVE_MESSAGE_BYTES_MAX >= BLOCK_BYTES_MAX,
+  'the largest block read back from etcd must fit one message',
+);
+assert(
+  BUNDLE_ENTRIES_MAX <= BATCH_WRITE_COUNT_MAX,
+  "a transaction Bundle's writes must commit in one records.batch",
+);
+assert(
+  BLOB_BYTES_MAX >= RECORD_CIPHERTEXT_BYTES_MAX,
+  'the blob store must hold the largest record ciphertext',
+);
+assert(
+  ETCD_BLOCK_BYTES_MAX <= BLOCK_BYTES_MAX,
+  'a block the etcd proposer cuts must be a valid block',
+);

@@ -23,7 +23,11 @@ function referenceRoot(leaves: readonly Uint8Array[]): Uint8Array {
   if (leaves.length === 0) return referenceSha256();
   if (leaves.length === 1) return referenceSha256(Uint8Array.of(0), leaves[0] as Uint8Array);
   const k = referenceSplit(leaves.length);
-  return referenceSha256(Uint8Array.of(1), referenceRoot(leaves.slice(0, k)), referenceRoot(leaves.slice(k)));
+  return referenceSha256(
+    Uint8Array.of(1),
+    referenceRoot(leaves.slice(0, k)),
+    referenceRoot(leaves.slice(k)),
+  );
 }
 
 function referencePath(m: number, leaves: readonly Uint8Array[]): Uint8Array[] {
@@ -49,14 +53,26 @@ function referenceProof(m: number, leaves: readonly Uint8Array[]): Uint8Array[] 
 const hex = (hashes: readonly Uint8Array[]): string[] => hashes.map(hashHex);
 const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
 
-function logOf(leaves: readonly Uint8Array[], store: MerkleNodeStore = new MemoryNodeStore()): MerkleLog {
+function logOf(
+  leaves: readonly Uint8Array[],
+  store: MerkleNodeStore = new MemoryNodeStore(),
+): MerkleLog {
   const log = new MerkleLog(store, 0);
   for (const leaf of leaves) log.append(leaf);
   return log;
 }
 
 // transparency-dev/merkle testonly/constants.go: the RFC 6962 test tree of 8 leaves.
-const KAT_LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(fromHex);
+const KAT_LEAVES = [
+  '',
+  '00',
+  '10',
+  '2021',
+  '3031',
+  '40414243',
+  '5051525354555657',
+  '606162636465666768696a6b6c6d6e6f',
+].map(fromHex);
 const KAT_ROOTS = [
   'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
@@ -69,13 +85,26 @@ const KAT_ROOTS = [
   '5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328',
 ];
 const KAT_NODES = [
-  ['6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d', '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',
-    '0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7', '07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7',
-    'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b', '4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658',
-    'b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f', '46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1'],
-  ['fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125', '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
-    '0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a', 'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0'],
-  ['d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4'],
+  [
+    '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
+    '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',
+    '0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7',
+    '07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7',
+    'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+    '4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658',
+    'b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f',
+    '46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1',
+  ],
+  [
+    'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
+    '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+    '0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a',
+    'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
+  ],
+  [
+    'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
+  ],
   ['5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328'],
 ];
 // transparency-dev/merkle proof/verify_test.go (its leaf numbers are 1-based; these are 0-based).
@@ -96,7 +125,10 @@ const KAT_CONSISTENCY = [
 
 describe('MerkleLog known answers (RFC 6962 test tree)', () => {
   test('empty tree root is SHA-256("")', () => {
-    assert.equal(hashHex(EMPTY_ROOT), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    assert.equal(
+      hashHex(EMPTY_ROOT),
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
     assert.equal(hashHex(new MerkleLog(new MemoryNodeStore(), 0).root()), KAT_ROOTS[0]);
   });
 
@@ -107,21 +139,29 @@ describe('MerkleLog known answers (RFC 6962 test tree)', () => {
       assert.equal(hashHex(log.root()), KAT_ROOTS[i + 1]);
     });
     KAT_ROOTS.forEach((root, size) => assert.equal(hashHex(log.root(size)), root));
-    KAT_ROOTS.forEach((root, size) => assert.equal(hashHex(referenceRoot(KAT_LEAVES.slice(0, size))), root));
+    KAT_ROOTS.forEach((root, size) =>
+      assert.equal(hashHex(referenceRoot(KAT_LEAVES.slice(0, size))), root),
+    );
   });
 
   test('stored perfect-subtree nodes', () => {
     const store = new MemoryNodeStore();
     logOf(KAT_LEAVES, store);
     KAT_NODES.forEach((nodes, level) =>
-      nodes.forEach((node, index) => assert.equal(hashHex(store.getNode(level, index)!), node, `node (${level}, ${index})`)),
+      nodes.forEach((node, index) =>
+        assert.equal(hashHex(store.getNode(level, index)!), node, `node (${level}, ${index})`),
+      ),
     );
   });
 
   test('inclusion and consistency proofs', () => {
     const log = logOf(KAT_LEAVES);
     for (const { leafIndex, treeSize, proof } of KAT_INCLUSION) {
-      assert.deepEqual(hex(log.inclusionProof(leafIndex, treeSize)), proof, `PATH(${leafIndex}, ${treeSize})`);
+      assert.deepEqual(
+        hex(log.inclusionProof(leafIndex, treeSize)),
+        proof,
+        `PATH(${leafIndex}, ${treeSize})`,
+      );
     }
     for (const { size1, size2, proof } of KAT_CONSISTENCY) {
       assert.deepEqual(hex(log.consistencyProof(size1, size2)), proof, `PROOF(${size1}, ${size2})`);
@@ -140,15 +180,22 @@ describe('MerkleLog against the recursive reference', () => {
     for (let size = 0; size <= leaves.length; size++) {
       const prefix = leaves.slice(0, size);
       assert.deepEqual(hex([log.root(size)]), hex([referenceRoot(prefix)]), `root(${size})`);
-      for (let i = 0; i < size; i++) assert.deepEqual(hex(log.inclusionProof(i, size)), hex(referencePath(i, prefix)));
-      for (let m = 1; m <= size; m++) assert.deepEqual(hex(log.consistencyProof(m, size)), hex(referenceProof(m, prefix)));
+      for (let i = 0; i < size; i++)
+        assert.deepEqual(hex(log.inclusionProof(i, size)), hex(referencePath(i, prefix)));
+      for (let m = 1; m <= size; m++)
+        assert.deepEqual(hex(log.consistencyProof(m, size)), hex(referenceProof(m, prefix)));
       assert.deepEqual(log.consistencyProof(0, size), []);
     }
   });
 
   test('random sizes 1..300: root, inclusion and consistency proofs match', () => {
     const sample = fc.integer({ min: 1, max: 300 }).chain((size) =>
-      fc.record({ size: fc.constant(size), salt: fc.nat(255), leafIndex: fc.nat(size - 1), size1: fc.integer({ min: 1, max: size }) }),
+      fc.record({
+        size: fc.constant(size),
+        salt: fc.nat(255),
+        leafIndex: fc.nat(size - 1),
+        size1: fc.integer({ min: 1, max: size }),
+      }),
     );
     fc.assert(
       fc.property(sample, ({ size, salt, leafIndex, size1 }) => {
@@ -158,9 +205,18 @@ describe('MerkleLog against the recursive reference', () => {
         assert.equal(hashHex(log.root()), hashHex(referenceRoot(leaves)));
         assert.equal(hashHex(log.root(size1)), hashHex(referenceRoot(earlier)));
         assert.equal(hashHex(log.leafHash(leafIndex)), hashHex(hashLeaf(leaves[leafIndex]!)));
-        assert.deepEqual(hex(log.inclusionProof(leafIndex, size)), hex(referencePath(leafIndex, leaves)));
-        assert.deepEqual(hex(log.inclusionProof(leafIndex % size1, size1)), hex(referencePath(leafIndex % size1, earlier)));
-        assert.deepEqual(hex(log.consistencyProof(size1, size)), hex(referenceProof(size1, leaves)));
+        assert.deepEqual(
+          hex(log.inclusionProof(leafIndex, size)),
+          hex(referencePath(leafIndex, leaves)),
+        );
+        assert.deepEqual(
+          hex(log.inclusionProof(leafIndex % size1, size1)),
+          hex(referencePath(leafIndex % size1, earlier)),
+        );
+        assert.deepEqual(
+          hex(log.consistencyProof(size1, size)),
+          hex(referenceProof(size1, leaves)),
+        );
       }),
       { numRuns: 150 },
     );
@@ -227,25 +283,48 @@ describe('MerkleLog bad arguments and corrupt storage', () => {
 
   test('arguments out of range throw RangeError naming the argument', () => {
     const cases: [string, () => unknown, RegExp][] = [
-      ['leafIndex == treeSize', () => log.inclusionProof(5, 5), /^leafIndex 5 must be < treeSize 5$/],
-      ['treeSize beyond log', () => log.inclusionProof(0, 6), /^treeSize 6 must be <= log treeSize 5$/],
+      [
+        'leafIndex == treeSize',
+        () => log.inclusionProof(5, 5),
+        /^leafIndex 5 must be < treeSize 5$/,
+      ],
+      [
+        'treeSize beyond log',
+        () => log.inclusionProof(0, 6),
+        /^treeSize 6 must be <= log treeSize 5$/,
+      ],
       ['treeSize 0', () => log.inclusionProof(0, 0), /leafIndex 0 must be < treeSize 0/],
-      ['negative leafIndex', () => log.inclusionProof(-1, 3), /leafIndex must be a non-negative safe integer/],
+      [
+        'negative leafIndex',
+        () => log.inclusionProof(-1, 3),
+        /leafIndex must be a non-negative safe integer/,
+      ],
       ['fractional treeSize', () => log.root(2.5), /treeSize must be a non-negative safe integer/],
       ['root beyond log', () => log.root(6), /treeSize 6 must be <= log treeSize 5/],
       ['size1 > size2', () => log.consistencyProof(4, 3), /size1 4 must be <= size2 3/],
       ['size2 beyond log', () => log.consistencyProof(1, 6), /size2 6 must be <= log treeSize 5/],
       ['leafHash beyond log', () => log.leafHash(5), /leafIndex 5 must be < treeSize 5/],
-      ['short leaf hash', () => log.appendLeafHash(new Uint8Array(31)), /leafHash must be 32 bytes, got 31/],
+      [
+        'short leaf hash',
+        () => log.appendLeafHash(new Uint8Array(31)),
+        /leafHash must be 32 bytes, got 31/,
+      ],
       ['bad constructor size', () => new MerkleLog(new MemoryNodeStore(), -1), /treeSize must be/],
     ];
-    for (const [name, run, message] of cases) assert.throws(run, (e: unknown) => e instanceof RangeError && message.test(e.message), name);
+    for (const [name, run, message] of cases)
+      assert.throws(run, (e: unknown) => e instanceof RangeError && message.test(e.message), name);
   });
 
   test('a missing node is reported as corrupt storage, naming the node', () => {
     const empty = new MerkleLog(new MemoryNodeStore(), 5);
-    assert.throws(() => empty.root(), /storage corrupt: Merkle node \(level 2, index 0\) is missing/);
-    assert.throws(() => empty.leafHash(3), /storage corrupt: Merkle node \(level 0, index 3\) is missing/);
+    assert.throws(
+      () => empty.root(),
+      /storage corrupt: Merkle node \(level 2, index 0\) is missing/,
+    );
+    assert.throws(
+      () => empty.leafHash(3),
+      /storage corrupt: Merkle node \(level 0, index 3\) is missing/,
+    );
   });
 
   test('returned hashes are copies, so callers cannot corrupt the store', () => {

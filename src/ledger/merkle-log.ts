@@ -67,7 +67,9 @@ export class MerkleLog {
    */
   appendLeafHash(leafHash: Uint8Array): number {
     if (leafHash.byteLength !== MERKLE_HASH_BYTES) {
-      throw new RangeError(`leafHash must be ${MERKLE_HASH_BYTES} bytes, got ${leafHash.byteLength}`);
+      throw new RangeError(
+        `leafHash must be ${MERKLE_HASH_BYTES} bytes, got ${leafHash.byteLength}`,
+      );
     }
     const leafIndex = this.size;
     let hash: Uint8Array = leafHash.slice();
@@ -180,7 +182,10 @@ export class MerkleLog {
 
   private node(level: number, index: number): Uint8Array {
     const hash = this.store.getNode(level, index);
-    assert(hash !== undefined, `storage corrupt: Merkle node (level ${level}, index ${index}) is missing`);
+    assert(
+      hash !== undefined,
+      `storage corrupt: Merkle node (level ${level}, index ${index}) is missing`,
+    );
     assert.equal(
       hash.byteLength,
       MERKLE_HASH_BYTES,
@@ -191,7 +196,8 @@ export class MerkleLog {
 
   private requireSize(name: string, size: number): void {
     requireCount(name, size);
-    if (size > this.size) throw new RangeError(`${name} ${size} must be <= log treeSize ${this.size}`);
+    if (size > this.size)
+      throw new RangeError(`${name} ${size} must be <= log treeSize ${this.size}`);
   }
 }
 

@@ -73,7 +73,8 @@ export class TreeSizeOrderError extends ProofError {
 export function inclusionProofLength(leafIndex: number, treeSize: number): number {
   requireCount('leafIndex', leafIndex);
   requireCount('treeSize', treeSize);
-  if (leafIndex >= treeSize) throw new RangeError(`leafIndex ${leafIndex} must be < treeSize ${treeSize}`);
+  if (leafIndex >= treeSize)
+    throw new RangeError(`leafIndex ${leafIndex} must be < treeSize ${treeSize}`);
   return pathLength(leafIndex, treeSize - 1);
 }
 
@@ -253,6 +254,10 @@ function requireProof(proof: readonly Uint8Array[], expectedLength: number): voi
   proof.forEach((hash, i) => requireHash(`proof[${i}]`, hash));
 }
 
-function requireMatch(root: RootMismatchError['root'], expected: Uint8Array, calculated: Uint8Array): void {
+function requireMatch(
+  root: RootMismatchError['root'],
+  expected: Uint8Array,
+  calculated: Uint8Array,
+): void {
   if (!hashEqual(expected, calculated)) throw new RootMismatchError(root, expected, calculated);
 }

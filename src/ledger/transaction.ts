@@ -16,7 +16,12 @@ import {
   type JsonValue,
   type SigningKey,
 } from '../crypto/index.js';
-import { TX_BODY_BYTES_MAX, TX_BYTES_MAX, TX_TYPE_LENGTH_MAX, TX_WIRE_BYTES_MAX } from './limits.js';
+import {
+  TX_BODY_BYTES_MAX,
+  TX_BYTES_MAX,
+  TX_TYPE_LENGTH_MAX,
+  TX_WIRE_BYTES_MAX,
+} from './limits.js';
 import type { EnvelopeRejection } from './tx-status.js';
 
 /** A JSON object, as transaction bodies are. */
@@ -61,7 +66,10 @@ export function signingMessage(unsigned: UnsignedTransaction): Uint8Array {
 }
 
 /** Signs `unsigned` with `key`, which must be the key `unsigned.signer` names. Throws RangeError otherwise. */
-export function signTransaction(unsigned: Omit<UnsignedTransaction, 'signer'> & { signer?: string }, key: SigningKey): Transaction {
+export function signTransaction(
+  unsigned: Omit<UnsignedTransaction, 'signer'> & { signer?: string },
+  key: SigningKey,
+): Transaction {
   const signer = unsigned.signer ?? key.keyId;
   if (signer !== key.keyId) throw new RangeError('signer must be the key id of the signing key');
   const envelope = { type: unsigned.type, signer, nonce: unsigned.nonce, body: unsigned.body };
@@ -87,7 +95,8 @@ export function decodeTransaction(input: Uint8Array | string | unknown): DecodeR
   let value: unknown = input;
   if (input instanceof Uint8Array || typeof input === 'string') {
     const size = typeof input === 'string' ? input.length : input.byteLength;
-    if (size > TX_WIRE_BYTES_MAX) return reject('invalid:oversized', `transaction exceeds ${TX_WIRE_BYTES_MAX} bytes`);
+    if (size > TX_WIRE_BYTES_MAX)
+      return reject('invalid:oversized', `transaction exceeds ${TX_WIRE_BYTES_MAX} bytes`);
     try {
       value = JSON.parse(typeof input === 'string' ? input : fromUtf8(input));
     } catch {
@@ -104,9 +113,13 @@ function finish(tx: Transaction): DecodeResult {
   try {
     bodyJson = canonicalize(tx.body);
   } catch (error) {
-    return reject('invalid:malformed', `body has no canonical JSON form: ${(error as Error).message}`);
+    return reject(
+      'invalid:malformed',
+      `body has no canonical JSON form: ${(error as Error).message}`,
+    );
   }
-  if (utf8Length(bodyJson) > TX_BODY_BYTES_MAX) return reject('invalid:oversized', `body exceeds ${TX_BODY_BYTES_MAX} bytes`);
+  if (utf8Length(bodyJson) > TX_BODY_BYTES_MAX)
+    return reject('invalid:oversized', `body exceeds ${TX_BODY_BYTES_MAX} bytes`);
   // The members sort as body, nonce, sig, signer, type (RFC 8785 §3.2.3), so the canonical
   // transaction and its signed message are assembled around the body's canonical form, which
   // is computed once. Every other field was checked to need no escaping beyond JSON.stringify.
@@ -114,7 +127,8 @@ function finish(tx: Transaction): DecodeResult {
   const head = `{"body":${bodyJson},"nonce":${nonce}`;
   const tail = `,"signer":"${signer}","type":${JSON.stringify(type)}}`;
   const bytes = utf8(`${head},"sig":"${sig}"${tail}`);
-  if (bytes.byteLength > TX_BYTES_MAX) return reject('invalid:oversized', `transaction exceeds ${TX_BYTES_MAX} bytes`);
+  if (bytes.byteLength > TX_BYTES_MAX)
+    return reject('invalid:oversized', `transaction exceeds ${TX_BYTES_MAX} bytes`);
   const message = utf8(TX_SIGNING_CONTEXT_TEXT + head + tail);
   return { ok: true, tx: { type, signer, nonce, body, sig }, bytes, txId: txIdOf(bytes), message };
 }
@@ -124,21 +138,29 @@ function utf8Length(text: string): number {
 }
 
 function checkShape(value: unknown): DecodeResult | undefined {
-  if (!isPlainObject(value)) return reject('invalid:malformed', 'transaction must be a JSON object');
+  if (!isPlainObject(value))
+    return reject('invalid:malformed', 'transaction must be a JSON object');
   const keys = Object.keys(value).sort();
   if (keys.length !== ENVELOPE_KEYS.length || keys.some((key, i) => key !== ENVELOPE_KEYS[i])) {
-    return reject('invalid:malformed', 'transaction must have exactly the fields type, signer, nonce, body, sig');
+    return reject(
+      'invalid:malformed',
+      'transaction must have exactly the fields type, signer, nonce, body, sig',
+    );
   }
   const { type, signer, nonce, body, sig } = value;
   if (typeof type !== 'string') return reject('invalid:malformed', 'type must be a string');
-  if (type.length > TX_TYPE_LENGTH_MAX) return reject('invalid:oversized', `type exceeds ${TX_TYPE_LENGTH_MAX} characters`);
-  if (!TYPE_PATTERN.test(type)) return reject('invalid:malformed', 'type must be dotted lowercase words');
-  if (!isHex(signer, 32)) return reject('invalid:malformed', 'signer must be a 32-byte lowercase hex key id');
+  if (type.length > TX_TYPE_LENGTH_MAX)
+    return reject('invalid:oversized', `type exceeds ${TX_TYPE_LENGTH_MAX} characters`);
+  if (!TYPE_PATTERN.test(type))
+    return reject('invalid:malformed', 'type must be dotted lowercase words');
+  if (!isHex(signer, 32))
+    return reject('invalid:malformed', 'signer must be a 32-byte lowercase hex key id');
   if (typeof nonce !== 'number' || !Number.isSafeInteger(nonce) || nonce < 1) {
     return reject('invalid:malformed', 'nonce must be a positive safe integer');
   }
   if (!isPlainObject(body)) return reject('invalid:malformed', 'body must be a JSON object');
-  if (!isHex(sig, 64)) return reject('invalid:malformed', 'sig must be a 64-byte lowercase hex Ed25519 signature');
+  if (!isHex(sig, 64))
+    return reject('invalid:malformed', 'sig must be a 64-byte lowercase hex Ed25519 signature');
   return undefined;
 }
 

@@ -4,7 +4,24 @@
  * access transaction durable, and only then unwrap, decrypt, check the commitment and return.
  * Denials are logged the same way. Nothing is released if the log cannot be written.
  */
-import { ACCESS_LOG, ACCESS_SEARCH, AUDIT_ENTRIES, auditCount, auditKey, decideAccess, RECORD_TABLE, RECORDS, type AccessBasis, type ListedRecord, type AccessDecision, type AuditEntry, type Principal, type RecordRow, type StateReader, type VersionRow } from '../contracts/index.js';
+import {
+  ACCESS_LOG,
+  ACCESS_SEARCH,
+  AUDIT_ENTRIES,
+  auditCount,
+  auditKey,
+  decideAccess,
+  RECORD_TABLE,
+  RECORDS,
+  type AccessBasis,
+  type ListedRecord,
+  type AccessDecision,
+  type AuditEntry,
+  type Principal,
+  type RecordRow,
+  type StateReader,
+  type VersionRow,
+} from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
@@ -14,7 +31,9 @@ import { typedTx } from './tx-type.js';
 import { SEARCH_RECORD_COUNT_MAX } from '../ledger/index.js';
 
 /** What submitting a transaction came to: durable with its id, or refused. */
-export type Submitted = { readonly ok: true; readonly txId: string } | { readonly ok: false; readonly status: string; readonly reason: string };
+export type Submitted =
+  | { readonly ok: true; readonly txId: string }
+  | { readonly ok: false; readonly status: string; readonly reason: string };
 
 /** The node services the access path needs. */
 export interface AccessHost {
@@ -33,7 +52,14 @@ export interface AccessHost {
 
 /** The answer to a read: the resource with its basis, or the denial; either way the access transaction's id. */
 export type AccessResult =
-  | { readonly outcome: 'permit'; readonly resource: JsonObject; readonly salt: string; readonly version: VersionRow; readonly basis: AccessBasis; readonly txId: string }
+  | {
+      readonly outcome: 'permit';
+      readonly resource: JsonObject;
+      readonly salt: string;
+      readonly version: VersionRow;
+      readonly basis: AccessBasis;
+      readonly txId: string;
+    }
   | { readonly outcome: 'deny'; readonly reason: string; readonly txId: string };
 
 /** A record version a search names: what the node decided to release, or (for a scoped search) refused. */
@@ -44,12 +70,26 @@ export interface SearchedVersion {
 
 /** What releasing one record of a search came to: its plaintext, or the stage at which it could not be served. */
 export type ReleasedRecord =
-  | { readonly outcome: 'permit'; readonly recordId: string; readonly resource: JsonObject; readonly salt: string; readonly version: VersionRow }
-  | { readonly outcome: 'failed'; readonly recordId: string; readonly version: number; readonly stage: string };
+  | {
+      readonly outcome: 'permit';
+      readonly recordId: string;
+      readonly resource: JsonObject;
+      readonly salt: string;
+      readonly version: VersionRow;
+    }
+  | {
+      readonly outcome: 'failed';
+      readonly recordId: string;
+      readonly version: number;
+      readonly stage: string;
+    };
 
 /** The access transaction could not be made durable, so nothing was released. */
 export class AccessLogUnavailableError extends Error {
-  constructor(readonly status: string, reason: string) {
+  constructor(
+    readonly status: string,
+    reason: string,
+  ) {
     super(`access log unavailable (${status}): ${reason}; nothing was released`);
     this.name = 'AccessLogUnavailableError';
   }
@@ -70,18 +110,48 @@ export class NodeAccess {
    * Throws AccessLogUnavailableError when the log cannot be written, and what NodeRecords.read
    * throws (integrity errors, a deleted version) after a permit.
    */
-  async read(principal: Principal, recordId: string, options: { purpose: string; version?: number }): Promise<AccessResult> {
-    if (principal.org !== this.host.orgId) throw new RangeError('principal must be authenticated by this node\'s organisation');
+  async read(
+    principal: Principal,
+    recordId: string,
+    options: { purpose: string; version?: number },
+  ): Promise<AccessResult> {
+    if (principal.org !== this.host.orgId)
+      throw new RangeError("principal must be authenticated by this node's organisation");
     const record = RECORDS.get(this.host.chain.state, recordId);
     const version = options.version ?? record?.latestVersion ?? 1;
     const time = this.host.chain.head()?.time ?? 0;
-    const decision = decideAccess(this.host.chain.state, { principal, action: 'read', recordId, version, purpose: options.purpose, time });
+    const decision = decideAccess(this.host.chain.state, {
+      principal,
+      action: 'read',
+      recordId,
+      version,
+      purpose: options.purpose,
+      time,
+    });
     const released = decision.outcome === 'permit';
-    const txId = await this.#log(this.host.submitAsOrg(...typedTx(ACCESS_LOG, { principal: { kind: principal.kind, id: principal.id }, recordId, version, action: 'read', purpose: options.purpose, released })));
+    const txId = await this.#log(
+      this.host.submitAsOrg(
+        ...typedTx(ACCESS_LOG, {
+          principal: { kind: principal.kind, id: principal.id },
+          recordId,
+          version,
+          action: 'read',
+          purpose: options.purpose,
+          released,
+        }),
+      ),
+    );
     if (decision.outcome === 'deny') return { outcome: 'deny', reason: decision.reason, txId };
     await this.host.fetchBlob?.(recordId, version);
     const read = await this.host.records.readOffThread(readerOf(principal), recordId, version);
-    return { outcome: 'permit', resource: read.resource, salt: read.salt, version: read.version, basis: decision.basis, txId };
+    return {
+      outcome: 'permit',
+      resource: read.resource,
+      salt: read.salt,
+      version: read.version,
+      basis: decision.basis,
+      txId,
+    };
   }
 
   /**
@@ -89,13 +159,27 @@ export class NodeAccess {
    * version `version` (default: the latest) of `recordId` for `purpose`. This is what a search
    * filters and pages by before anything is logged or released; releaseAll() then logs the result.
    */
-  decide(principal: Principal, recordId: string, options: { purpose: string; version?: number; ignoringErasure?: boolean }): AccessDecision {
+  decide(
+    principal: Principal,
+    recordId: string,
+    options: { purpose: string; version?: number; ignoringErasure?: boolean },
+  ): AccessDecision {
     const record = RECORDS.get(this.host.chain.state, recordId);
     const version = options.version ?? record?.latestVersion ?? 1;
     const time = this.host.chain.head()?.time ?? 0;
     // Whether the caller could have read an erased record decides if they may learn it was erased (410) or get a plain 404.
-    const state = options.ignoringErasure === true && record?.status === 'erased' ? withRecord(this.host.chain.state, { ...record, status: 'active' }) : this.host.chain.state;
-    return decideAccess(state, { principal, action: 'read', recordId, version, purpose: options.purpose, time });
+    const state =
+      options.ignoringErasure === true && record?.status === 'erased'
+        ? withRecord(this.host.chain.state, { ...record, status: 'active' })
+        : this.host.chain.state;
+    return decideAccess(state, {
+      principal,
+      action: 'read',
+      recordId,
+      version,
+      purpose: options.purpose,
+      time,
+    });
   }
 
   /**
@@ -108,27 +192,73 @@ export class NodeAccess {
    * AccessLogUnavailableError when the log cannot be written (nothing is released), RangeError
    * when `denied` is given without `patientId` or a record is named twice.
    */
-  async releaseAll(principal: Principal, released: readonly SearchedVersion[], options: { purpose: string; patientId: string | null; denied?: readonly SearchedVersion[] }): Promise<ReleasedRecord[]> {
-    if (principal.org !== this.host.orgId) throw new RangeError('principal must be authenticated by this node\'s organisation');
+  async releaseAll(
+    principal: Principal,
+    released: readonly SearchedVersion[],
+    options: { purpose: string; patientId: string | null; denied?: readonly SearchedVersion[] },
+  ): Promise<ReleasedRecord[]> {
+    if (principal.org !== this.host.orgId)
+      throw new RangeError("principal must be authenticated by this node's organisation");
     const denied = options.denied ?? [];
-    if (denied.length > 0 && options.patientId === null) throw new RangeError('denied requires the patientId the search was scoped to');
-    const listed = [...released.map((item) => listedOf(item, true)), ...denied.map((item) => listedOf(item, false))];
+    if (denied.length > 0 && options.patientId === null)
+      throw new RangeError('denied requires the patientId the search was scoped to');
+    const listed = [
+      ...released.map((item) => listedOf(item, true)),
+      ...denied.map((item) => listedOf(item, false)),
+    ];
     // The contract refuses a list naming a record twice; a refused log after release would be a release unaccounted for.
-    if (new Set(listed.map((item) => item.recordId)).size !== listed.length) throw new RangeError('released and denied must name each record once');
+    if (new Set(listed.map((item) => item.recordId)).size !== listed.length)
+      throw new RangeError('released and denied must name each record once');
     const pages: ListedRecord[][] = [];
-    for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX) pages.push(listed.slice(start, start + SEARCH_RECORD_COUNT_MAX));
+    for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX)
+      pages.push(listed.slice(start, start + SEARCH_RECORD_COUNT_MAX));
     const named = { kind: principal.kind, id: principal.id };
-    await Promise.all(pages.map((records) => this.#log(this.host.submitAsOrg(...typedTx(ACCESS_SEARCH, { principal: named, purpose: options.purpose, patientId: options.patientId, records })))));
+    await Promise.all(
+      pages.map((records) =>
+        this.#log(
+          this.host.submitAsOrg(
+            ...typedTx(ACCESS_SEARCH, {
+              principal: named,
+              purpose: options.purpose,
+              patientId: options.patientId,
+              records,
+            }),
+          ),
+        ),
+      ),
+    );
     return Promise.all(released.map((item) => this.#open(principal, item)));
   }
 
   async #open(principal: Principal, item: SearchedVersion): Promise<ReleasedRecord> {
     try {
-      const read = await this.host.records.readOffThread(readerOf(principal), item.recordId, item.version);
-      return { outcome: 'permit', recordId: item.recordId, resource: read.resource, salt: read.salt, version: read.version };
+      const read = await this.host.records.readOffThread(
+        readerOf(principal),
+        item.recordId,
+        item.version,
+      );
+      return {
+        outcome: 'permit',
+        recordId: item.recordId,
+        resource: read.resource,
+        salt: read.salt,
+        version: read.version,
+      };
     } catch (error) {
-      if (error instanceof RecordIntegrityError) return { outcome: 'failed', recordId: item.recordId, version: item.version, stage: error.stage };
-      if (error instanceof RecordUnavailableError) return { outcome: 'failed', recordId: item.recordId, version: item.version, stage: error.reason };
+      if (error instanceof RecordIntegrityError)
+        return {
+          outcome: 'failed',
+          recordId: item.recordId,
+          version: item.version,
+          stage: error.stage,
+        };
+      if (error instanceof RecordUnavailableError)
+        return {
+          outcome: 'failed',
+          recordId: item.recordId,
+          version: item.version,
+          stage: error.reason,
+        };
       throw error;
     }
   }
@@ -138,10 +268,17 @@ export class NodeAccess {
    * break-the-glass, key share and erasure, in ledger order, each with its inclusion proof.
    * `fromSeq` pages through long trails.
    */
-  trail(patientId: string, options: { fromSeq?: number; limit?: number; kinds?: readonly AuditEntry['kind'][] } = {}): ProvenEntry[] {
+  trail(
+    patientId: string,
+    options: { fromSeq?: number; limit?: number; kinds?: readonly AuditEntry['kind'][] } = {},
+  ): ProvenEntry[] {
     const count = auditCount(this.host.chain.state, patientId);
     const entries: ProvenEntry[] = [];
-    for (let seq = options.fromSeq ?? 1; seq <= count && entries.length < (options.limit ?? 1000); seq++) {
+    for (
+      let seq = options.fromSeq ?? 1;
+      seq <= count && entries.length < (options.limit ?? 1000);
+      seq++
+    ) {
       const entry = AUDIT_ENTRIES.get(this.host.chain.state, auditKey(patientId, seq))!;
       if (options.kinds !== undefined && !options.kinds.includes(entry.kind)) continue;
       entries.push({ entry, proof: inclusionProof(this.host.chain, entry.txId) });
@@ -169,11 +306,15 @@ function listedOf(item: SearchedVersion, released: boolean): ListedRecord {
 
 /** `state` with `record` in place of its stored row. */
 function withRecord(state: StateReader, record: RecordRow): StateReader {
-  return { get: (table, key) => (table === RECORD_TABLE && key === record.recordId ? { ...record } : state.get(table, key)) };
+  return {
+    get: (table, key) =>
+      table === RECORD_TABLE && key === record.recordId ? { ...record } : state.get(table, key),
+  };
 }
 
 function readerOf(principal: Principal): RecordReader {
   if (principal.kind === 'patient') return { kind: 'patient', patientId: principal.id };
-  if (principal.kind === 'practitioner') return { kind: 'practitioner', practitionerId: principal.id };
+  if (principal.kind === 'practitioner')
+    return { kind: 'practitioner', practitionerId: principal.id };
   return { kind: 'organisation' };
 }

@@ -11,7 +11,16 @@
  * A manifest lists every file with its SHA-256, which restore checks.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { backupDatabase } from '../storage/index.js';
 import { readNodeConfig } from './node-config.js';
@@ -34,13 +43,28 @@ export async function backupDataDir(dataDir: string, target: string): Promise<Ba
   const config = readNodeConfig(dataDir);
   if (config === undefined) throw new Error(`${dataDir} holds no node`);
   mkdirSync(target, { recursive: true, mode: 0o700 });
-  const databases = readdirSync(dataDir).filter((name) => name.endsWith('.db') && !NEVER_COPIED.has(name));
+  const databases = readdirSync(dataDir).filter(
+    (name) => name.endsWith('.db') && !NEVER_COPIED.has(name),
+  );
   // The chain last: see the header comment.
-  databases.sort((a, b) => Number(a === 'chain.db') - Number(b === 'chain.db') || a.localeCompare(b));
+  databases.sort(
+    (a, b) => Number(a === 'chain.db') - Number(b === 'chain.db') || a.localeCompare(b),
+  );
   for (const name of databases) await backupDatabase(join(dataDir, name), join(target, name));
-  for (const file of filesUnder(dataDir).filter(isCopiedAsFile)) copyOwnerOnly(join(dataDir, file), join(target, file));
-  const files = Object.fromEntries(filesUnder(target).sort().map((path) => [path, sha256File(join(target, path))]));
-  const manifest: BackupManifest = { format: 'chartchain-backup/1', network: config.network, orgId: config.orgId, createdAt: new Date().toISOString(), files };
+  for (const file of filesUnder(dataDir).filter(isCopiedAsFile))
+    copyOwnerOnly(join(dataDir, file), join(target, file));
+  const files = Object.fromEntries(
+    filesUnder(target)
+      .sort()
+      .map((path) => [path, sha256File(join(target, path))]),
+  );
+  const manifest: BackupManifest = {
+    format: 'chartchain-backup/1',
+    network: config.network,
+    orgId: config.orgId,
+    createdAt: new Date().toISOString(),
+    files,
+  };
   writeFileSync(join(target, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
   return manifest;
 }
@@ -50,24 +74,32 @@ export function checkBackup(dir: string): BackupManifest {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) throw new Error('not a ChartChain backup: no manifest.json');
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as BackupManifest;
-  if (manifest.format !== 'chartchain-backup/1') throw new Error(`unknown backup format ${String(manifest.format)}`);
+  if (manifest.format !== 'chartchain-backup/1')
+    throw new Error(`unknown backup format ${String(manifest.format)}`);
   const present = filesUnder(dir).filter((file) => file !== MANIFEST);
-  for (const file of present) if (!(file in manifest.files)) throw new Error(`backup holds a file its manifest does not list: ${file}`);
+  for (const file of present)
+    if (!(file in manifest.files))
+      throw new Error(`backup holds a file its manifest does not list: ${file}`);
   for (const [file, digest] of Object.entries(manifest.files)) {
     if (!existsSync(join(dir, file))) throw new Error(`backup is missing ${file}`);
-    if (sha256File(join(dir, file)) !== digest) throw new Error(`backup file ${file} does not match its manifest hash`);
+    if (sha256File(join(dir, file)) !== digest)
+      throw new Error(`backup file ${file} does not match its manifest hash`);
   }
   return manifest;
 }
 
 /** Databases go through the backup API; a write's temporary file is not yet a blob. */
 function isCopiedAsFile(path: string): boolean {
-  return !/\.db(-wal|-shm|-journal)?$/.test(path) && !path.endsWith('.tmp') && !NEVER_COPIED.has(path);
+  return (
+    !/\.db(-wal|-shm|-journal)?$/.test(path) && !path.endsWith('.tmp') && !NEVER_COPIED.has(path)
+  );
 }
 
 /** Every regular file under `root`, as paths relative to it; one removed while we look is left out. */
 function filesUnder(root: string): string[] {
-  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((path) => statSync(join(root, path), { throwIfNoEntry: false })?.isFile() === true);
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter(
+    (path) => statSync(join(root, path), { throwIfNoEntry: false })?.isFile() === true,
+  );
 }
 
 /** Copies `from` to `to`, owner-only; a file removed meanwhile (an erased blob) is skipped. */

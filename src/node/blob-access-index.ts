@@ -42,7 +42,9 @@ export class BlobAccessIndex {
 
   /** True when organisation `orgId` holds an envelope on some version or note whose ciphertext is `hash`. */
   mayFetch(orgId: string, hash: string): boolean {
-    return (this.envelopesOf(hash) ?? []).some((envelope) => this.#keyOwners.get(envelope.recipient) === orgId);
+    return (this.envelopesOf(hash) ?? []).some(
+      (envelope) => this.#keyOwners.get(envelope.recipient) === orgId,
+    );
   }
 
   /** The organisation holding encryption key `recipient` (hex), if any. */

@@ -30,11 +30,21 @@ export interface BlobCollectorHost {
  * from the segments), and each is looked up by hash: committed state through blob_anchor, then
  * the pending transactions. Returns how many blobs went, and how many candidates stayed.
  */
-export function collectOrphanBlobs(host: BlobCollectorHost, options: { graceMs?: number; now?: number } = {}): { deleted: number; kept: number } {
+export function collectOrphanBlobs(
+  host: BlobCollectorHost,
+  options: { graceMs?: number; now?: number } = {},
+): { deleted: number; kept: number } {
   let pending: Set<string> | undefined;
-  const isPending = (hash: string): boolean => (pending ??= new Set(host.pendingTransactions().flatMap((tx) => ciphertextHashesIn(tx.body)))).has(hash);
-  const isReferenced = (hash: string): boolean => envelopesOf(host.store, hash) !== undefined || isPending(hash);
-  return host.records.blobs.collectGarbage(isReferenced, { graceMs: options.graceMs ?? BLOB_GC_GRACE_MS, ...(options.now === undefined ? {} : { now: options.now }) });
+  const isPending = (hash: string): boolean =>
+    (pending ??= new Set(
+      host.pendingTransactions().flatMap((tx) => ciphertextHashesIn(tx.body)),
+    )).has(hash);
+  const isReferenced = (hash: string): boolean =>
+    envelopesOf(host.store, hash) !== undefined || isPending(hash);
+  return host.records.blobs.collectGarbage(isReferenced, {
+    graceMs: options.graceMs ?? BLOB_GC_GRACE_MS,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
 }
 
 const lastCollection = new WeakMap<BlobCollectorHost, number>();
@@ -46,7 +56,8 @@ const lastCollection = new WeakMap<BlobCollectorHost, number>();
  * random keys and nonces, so no other version shares one of these blobs.
  */
 export function collectAfterFailedWrite(host: BlobCollectorHost, refused?: Transaction): void {
-  if (refused !== undefined) for (const hash of ciphertextHashesIn(refused.body)) host.records.blobs.delete(hash);
+  if (refused !== undefined)
+    for (const hash of ciphertextHashesIn(refused.body)) host.records.blobs.delete(hash);
   const now = Date.now();
   if (now - (lastCollection.get(host) ?? -Infinity) < BLOB_GC_INTERVAL_MS) return;
   lastCollection.set(host, now);
@@ -58,6 +69,8 @@ function ciphertextHashesIn(value: JsonValue): string[] {
   if (Array.isArray(value)) return value.flatMap(ciphertextHashesIn);
   if (value === null || typeof value !== 'object') return [];
   const own = value['ciphertextHash'];
-  const nested = Object.entries(value).flatMap(([key, item]) => (key === 'ciphertextHash' ? [] : ciphertextHashesIn(item)));
+  const nested = Object.entries(value).flatMap(([key, item]) =>
+    key === 'ciphertextHash' ? [] : ciphertextHashesIn(item),
+  );
   return typeof own === 'string' && /^[0-9a-f]{64}$/.test(own) ? [own, ...nested] : nested;
 }

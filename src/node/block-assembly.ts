@@ -65,7 +65,13 @@ export function* assembleBlockSteps(
   const logSizeBefore = previous?.logSize ?? 0;
   const prevAppHash = previous?.appHash ?? GENESIS_PREV_APP_HASH;
   const context = { height: position.height, time: position.time, logSizeBefore };
-  const execution = yield* executor.executeBlockSteps(store.state, txs, context, prevAppHash, checkSignature);
+  const execution = yield* executor.executeBlockSteps(
+    store.state,
+    txs,
+    context,
+    prevAppHash,
+    checkSignature,
+  );
   const nodes = new PendingNodeStore(store.logNodes);
   const log = new MerkleLog(nodes, logSizeBefore);
   const leafHashes = txs.map(({ bytes }) => hashLeaf(bytes));

@@ -3,7 +3,18 @@
  * queue and verdict, and opening the sealed reason and note. The free text never goes on the
  * chain: each is sealed to the patient and this organisation (src/node/sealed-note.ts).
  */
-import { ACCESS_BREAK_THE_GLASS, ACCESS_REVIEW_BREAK_THE_GLASS, BTG_REVIEW_TABLE, BREAK_THE_GLASS, isSealedNote, ORGS, PATIENTS, type BreakTheGlassRow, type Principal, type SealedNote } from '../contracts/index.js';
+import {
+  ACCESS_BREAK_THE_GLASS,
+  ACCESS_REVIEW_BREAK_THE_GLASS,
+  BTG_REVIEW_TABLE,
+  BREAK_THE_GLASS,
+  isSealedNote,
+  ORGS,
+  PATIENTS,
+  type BreakTheGlassRow,
+  type Principal,
+  type SealedNote,
+} from '../contracts/index.js';
 import { AccessLogUnavailableError, type AccessHost, type Submitted } from './access-api.js';
 import type { RecordReader } from './records-api.js';
 import { typedTx } from './tx-type.js';
@@ -27,7 +38,9 @@ const NOT_IN_A_NOTE = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 /** True for a break-the-glass reason or review note: one line of 1 to BTG_REASON_LENGTH_MAX characters, not only spaces, without NOT_IN_A_NOTE. */
 export function isNoteText(text: string): boolean {
-  return text.trim().length > 0 && text.length <= BTG_REASON_LENGTH_MAX && !NOT_IN_A_NOTE.test(text);
+  return (
+    text.trim().length > 0 && text.length <= BTG_REASON_LENGTH_MAX && !NOT_IN_A_NOTE.test(text)
+  );
 }
 
 /** Who may open a break-the-glass event's notes: the patient, or the organisation that broke the glass. */
@@ -35,7 +48,13 @@ export type NoteReader = Extract<RecordReader, { kind: 'organisation' } | { kind
 
 /** The AAD context of a note of `row`: its patient, organisation, practitioner and purpose. */
 function contextOf(row: BreakTheGlassRow, kind: NoteContext['kind']): NoteContext {
-  return { kind, patientId: row.patientId, org: row.org, practitionerId: row.practitionerId, purpose: row.purpose };
+  return {
+    kind,
+    patientId: row.patientId,
+    org: row.org,
+    practitionerId: row.practitionerId,
+    purpose: row.purpose,
+  };
 }
 
 /** What a break-the-glass event's sealed texts say, for a reader holding a key to them. */
@@ -55,19 +74,50 @@ export class NodeBreakTheGlass {
   constructor(private readonly host: BreakTheGlassHost) {}
 
   /** Requests break-the-glass for a practitioner and waits for the contract's decision: a granted or denied row, or BreakTheGlassRefusedError. */
-  async request(principal: Principal, patientId: string, request: { purpose: string; reason: string; minutes?: number }): Promise<BreakTheGlassRow> {
-    const reason = await this.#seal(request.reason, { kind: 'break-the-glass-reason', patientId, org: this.host.orgId, practitionerId: principal.id, purpose: request.purpose });
+  async request(
+    principal: Principal,
+    patientId: string,
+    request: { purpose: string; reason: string; minutes?: number },
+  ): Promise<BreakTheGlassRow> {
+    const reason = await this.#seal(request.reason, {
+      kind: 'break-the-glass-reason',
+      patientId,
+      org: this.host.orgId,
+      practitionerId: principal.id,
+      purpose: request.purpose,
+    });
     const minutes = request.minutes === undefined ? {} : { minutes: request.minutes };
-    const body = { principal: { kind: principal.kind, id: principal.id }, patientId, purpose: request.purpose, reason, ...minutes };
-    const txId = await this.#submit(this.host.submitAsOrg(...typedTx(ACCESS_BREAK_THE_GLASS, body)), reason);
+    const body = {
+      principal: { kind: principal.kind, id: principal.id },
+      patientId,
+      purpose: request.purpose,
+      reason,
+      ...minutes,
+    };
+    const txId = await this.#submit(
+      this.host.submitAsOrg(...typedTx(ACCESS_BREAK_THE_GLASS, body)),
+      reason,
+    );
     return BREAK_THE_GLASS.get(this.host.chain.state, txId)!;
   }
 
   /** The privacy officer's verdict on a break-the-glass event of this organisation, with an optional note. Rejects with BreakTheGlassRefusedError. */
   async review(btgId: string, justified: boolean, note?: string): Promise<void> {
     const row = this.#row(btgId);
-    const sealed = note === undefined || row === undefined ? undefined : await this.#seal(note, contextOf(row, 'break-the-glass-review'));
-    await this.#submit(this.host.submitAsOrg(...typedTx(ACCESS_REVIEW_BREAK_THE_GLASS, { btgId, justified, ...(sealed === undefined ? {} : { note: sealed }) })), sealed);
+    const sealed =
+      note === undefined || row === undefined
+        ? undefined
+        : await this.#seal(note, contextOf(row, 'break-the-glass-review'));
+    await this.#submit(
+      this.host.submitAsOrg(
+        ...typedTx(ACCESS_REVIEW_BREAK_THE_GLASS, {
+          btgId,
+          justified,
+          ...(sealed === undefined ? {} : { note: sealed }),
+        }),
+      ),
+      sealed,
+    );
   }
 
   /** Granted break-the-glass events of this organisation awaiting review, oldest key first. */
@@ -92,11 +142,19 @@ export class NodeBreakTheGlass {
     const reviewNote = row.review?.note ?? null;
     return {
       reason: await this.#open(reader, row, row.reason, 'break-the-glass-reason'),
-      reviewNote: reviewNote === null ? null : await this.#open(reader, row, reviewNote, 'break-the-glass-review'),
+      reviewNote:
+        reviewNote === null
+          ? null
+          : await this.#open(reader, row, reviewNote, 'break-the-glass-review'),
     };
   }
 
-  async #open(reader: NoteReader, row: BreakTheGlassRow, note: SealedNote, kind: NoteContext['kind']): Promise<string> {
+  async #open(
+    reader: NoteReader,
+    row: BreakTheGlassRow,
+    note: SealedNote,
+    kind: NoteContext['kind'],
+  ): Promise<string> {
     if (!isSealedNote(note)) return String(note); // written before reasons were sealed: plain text on the chain
     await this.host.fetchNote?.(note, row.org).catch(() => {}); // opening reports what is missing
     return this.host.records.openNote(reader, note, contextOf(row, kind));
@@ -109,7 +167,12 @@ export class NodeBreakTheGlass {
     const patient = PATIENTS.get(this.host.chain.state, context.patientId);
     if (patient === undefined) throw new BreakTheGlassRefusedError('denied:no-such-patient');
     const org = ORGS.get(this.host.chain.state, this.host.orgId)!;
-    return sealNote(this.host.records.blobs, text, [patient.encryptionKey, org.encryptionKey], context);
+    return sealNote(
+      this.host.records.blobs,
+      text,
+      [patient.encryptionKey, org.encryptionKey],
+      context,
+    );
   }
 
   /** Waits for `submitting` (as this organisation); a refusal deletes the sealed note's ciphertext, which nothing will reference. Throws AccessLogUnavailableError when the submission is not durable. */

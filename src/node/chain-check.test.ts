@@ -19,7 +19,10 @@ const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 function damageIndexPage(path: string): void {
   const db = new Database(path, { readonly: true });
   const pageSize = db.pragma('page_size', { simple: true }) as number;
-  const rootPage = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'tx_by_height'").pluck().get() as number;
+  const rootPage = db
+    .prepare("SELECT rootpage FROM sqlite_master WHERE name = 'tx_by_height'")
+    .pluck()
+    .get() as number;
   db.close();
   const fd = openSync(path, 'r+');
   try {
@@ -32,7 +35,12 @@ function damageIndexPage(path: string): void {
 test('a chain.db failing quick_check halts the start with the file and the check named, and nothing commits', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-check-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const chain = join(dir, 'chain.db');
   damageIndexPage(chain);
 
@@ -43,7 +51,11 @@ test('a chain.db failing quick_check halts the start with the file and the check
     return true;
   });
 
-  const cli = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'start', '--data', dir, '--port', '0', '--no-demo'], { encoding: 'utf8', timeout: 60_000 });
+  const cli = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'start', '--data', dir, '--port', '0', '--no-demo'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   assert.notEqual(cli.status, 0);
   assert.equal(cli.signal, null, 'it exits by itself rather than running on');
   assert.match(cli.stderr, /chain\.db fails PRAGMA quick_check/);
@@ -52,15 +64,36 @@ test('a chain.db failing quick_check halts the start with the file and the check
 test('a node refuses to open on a newest block header changed on disk, naming the block', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-head-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
-  await node.submitAndWait(node.signAsOrg('membership.register-patient', { patientId: 'patient-0001', signingKey: '11'.repeat(32), encryptionKey: '22'.repeat(32), custody: 'self' }));
+  await node.submitAndWait(
+    node.signAsOrg('membership.register-patient', {
+      patientId: 'patient-0001',
+      signingKey: '11'.repeat(32),
+      encryptionKey: '22'.repeat(32),
+      custody: 'self',
+    }),
+  );
   await node.close();
   const db = new Database(join(dir, 'chain.db'));
-  const row = db.prepare('SELECT height, header FROM block ORDER BY height DESC LIMIT 1').get() as { height: number; header: string };
+  const row = db.prepare('SELECT height, header FROM block ORDER BY height DESC LIMIT 1').get() as {
+    height: number;
+    header: string;
+  };
   assert.ok(row.height > 0);
   const at = row.header.indexOf('"appHash":"') + '"appHash":"'.length;
-  db.prepare('UPDATE block SET header = ? WHERE height = ?').run(row.header.slice(0, at) + (row.header[at] === '0' ? '1' : '0') + row.header.slice(at + 1), row.height);
+  db.prepare('UPDATE block SET header = ? WHERE height = ?').run(
+    row.header.slice(0, at) + (row.header[at] === '0' ? '1' : '0') + row.header.slice(at + 1),
+    row.height,
+  );
   db.close();
-  await assert.rejects(ChartChainNode.open(dir, { verifyPoolSize: 1 }), /block [1-9]\d* \(the newest\) header does not match its stored hash/);
+  await assert.rejects(
+    ChartChainNode.open(dir, { verifyPoolSize: 1 }),
+    /block [1-9]\d* \(the newest\) header does not match its stored hash/,
+  );
 });

@@ -23,7 +23,8 @@ export function exportChain(store: ChainStore, path: string): number {
   try {
     const preamble: ExportPreamble = { format: 'chartchain-export', version: 1, blocks };
     writeSync(fd, JSON.stringify(preamble) + '\n');
-    for (let height = 0; height < blocks; height++) writeSync(fd, canonicalize(store.block(height)!) + '\n');
+    for (let height = 0; height < blocks; height++)
+      writeSync(fd, canonicalize(store.block(height)!) + '\n');
   } finally {
     closeSync(fd);
   }
@@ -40,21 +41,37 @@ export function* readExport(path: string): Generator<Uint8Array, void, undefined
   const first = lines.next();
   let preamble: Partial<ExportPreamble> = {};
   try {
-    preamble = JSON.parse(first.done === true ? '' : Buffer.from(first.value).toString('utf8')) as Partial<ExportPreamble>;
+    preamble = JSON.parse(
+      first.done === true ? '' : Buffer.from(first.value).toString('utf8'),
+    ) as Partial<ExportPreamble>;
   } catch {
     // Reported below.
   }
   const declared = preamble.blocks;
-  if (preamble.format !== 'chartchain-export' || preamble.version !== 1 || typeof declared !== 'number' || !Number.isSafeInteger(declared) || declared < 0) {
+  if (
+    preamble.format !== 'chartchain-export' ||
+    preamble.version !== 1 ||
+    typeof declared !== 'number' ||
+    !Number.isSafeInteger(declared) ||
+    declared < 0
+  ) {
     throw new Error(`${path} is not a ChartChain export (version 1)`);
   }
   let height = 0;
   for (const line of lines) {
-    if (height === declared) throw new ChainVerificationError(height, `the export declares ${declared} blocks, yet holds more`);
+    if (height === declared)
+      throw new ChainVerificationError(
+        height,
+        `the export declares ${declared} blocks, yet holds more`,
+      );
     yield line;
     height += 1;
   }
-  if (height !== declared) throw new ChainVerificationError(height, `block ${height} is missing: the export declares ${declared} blocks`);
+  if (height !== declared)
+    throw new ChainVerificationError(
+      height,
+      `block ${height} is missing: the export declares ${declared} blocks`,
+    );
 }
 
 function* readLines(path: string): Generator<Uint8Array, void, undefined> {

@@ -9,7 +9,14 @@
 import { fromHex, publicKeyFromRaw, type SigningKey } from '../crypto/index.js';
 import { CONSORTIUM_KEY, CONSORTIUM, KEYS, ORGS, type StateReader } from '../contracts/index.js';
 import type { CheckpointExchange } from '../consensus/index.js';
-import { blockHashOf, checkpointOf, signCheckpoint, verifyCheckpointSignature, type BlockHeader, type Checkpoint } from '../ledger/index.js';
+import {
+  blockHashOf,
+  checkpointOf,
+  signCheckpoint,
+  verifyCheckpointSignature,
+  type BlockHeader,
+  type Checkpoint,
+} from '../ledger/index.js';
 import type { CheckpointStore } from '../storage/index.js';
 
 /** What checkpointing needs from its node. */
@@ -56,13 +63,22 @@ export class NodeCheckpoints {
 
   /** Signs, keeps and publishes this node's checkpoint for a block it just committed. */
   committed(header: BlockHeader): Checkpoint {
-    const checkpoint = signCheckpoint({ height: header.height, blockHash: blockHashOf(header), appHash: header.appHash, orgId: this.host.orgId }, this.host.signing);
+    const checkpoint = signCheckpoint(
+      {
+        height: header.height,
+        blockHash: blockHashOf(header),
+        appHash: header.appHash,
+        orgId: this.host.orgId,
+      },
+      this.host.signing,
+    );
     this.store.addOwn(checkpoint, membersOf(this.host.state));
     // The newest checkpoint supersedes the ones before it, so a failed publication is a condition
     // that the next successful one ends, not an alarm that stands for ever.
     this.exchange.publish(checkpoint).then(
       () => this.host.unpublished(undefined),
-      (error: unknown) => this.host.unpublished(`checkpoint ${header.height} not published: ${String(error)}`),
+      (error: unknown) =>
+        this.host.unpublished(`checkpoint ${header.height} not published: ${String(error)}`),
     );
     this.#evaluate(header.height);
     return checkpoint;
@@ -74,9 +90,14 @@ export class NodeCheckpoints {
     if (checkpoint === undefined) return 'malformed';
     const publicKey = memberOrgKey(this.host.state, checkpoint);
     if (publicKey === undefined) return 'unknown-signer';
-    if (!verifyCheckpointSignature(checkpoint, publicKeyFromRaw(fromHex(publicKey)))) return 'bad-signature';
+    if (!verifyCheckpointSignature(checkpoint, publicKeyFromRaw(fromHex(publicKey))))
+      return 'bad-signature';
     const stored = this.store.add(checkpoint);
-    if (typeof stored === 'object') this.#alarmOnce(`equivocation/${checkpoint.orgId}/${checkpoint.height}`, `organisation ${checkpoint.orgId} signed two different checkpoints for height ${checkpoint.height}`);
+    if (typeof stored === 'object')
+      this.#alarmOnce(
+        `equivocation/${checkpoint.orgId}/${checkpoint.height}`,
+        `organisation ${checkpoint.orgId} signed two different checkpoints for height ${checkpoint.height}`,
+      );
     else if (stored === 'added') this.#evaluate(checkpoint.height);
     return undefined;
   }
@@ -88,16 +109,25 @@ export class NodeCheckpoints {
   at(height: number): HeightCheckpoints {
     const members = this.store.membersAt(height) ?? membersOf(this.host.state);
     const majority = Math.floor(members.length / 2) + 1;
-    const counted = this.store.at(height).filter((checkpoint) => members.includes(checkpoint.orgId));
+    const counted = this.store
+      .at(height)
+      .filter((checkpoint) => members.includes(checkpoint.orgId));
     const agreed = agreedKey(counted, majority);
-    const checkpoints = counted.map((checkpoint) => ({ ...checkpoint, agrees: agreed === undefined ? null : keyOf(checkpoint) === agreed }));
+    const checkpoints = counted.map((checkpoint) => ({
+      ...checkpoint,
+      agrees: agreed === undefined ? null : keyOf(checkpoint) === agreed,
+    }));
     return { height, final: agreed !== undefined, majority, members, checkpoints };
   }
 
   /** The highest final height (-1 before any), and each organisation's newest checkpoint. */
-  status(): { finalisedHeight: number; peers: Record<string, { height: number; blockHash: string; appHash: string }> } {
+  status(): {
+    finalisedHeight: number;
+    peers: Record<string, { height: number; blockHash: string; appHash: string }>;
+  } {
     const peers: Record<string, { height: number; blockHash: string; appHash: string }> = {};
-    for (const { orgId, height, blockHash, appHash } of this.store.latestByOrg()) peers[orgId] = { height, blockHash, appHash };
+    for (const { orgId, height, blockHash, appHash } of this.store.latestByOrg())
+      peers[orgId] = { height, blockHash, appHash };
     return { finalisedHeight: this.store.finalisedHeight, peers };
   }
 
@@ -113,7 +143,9 @@ export class NodeCheckpoints {
     if (tally.final) this.store.markFinal(height);
     const own = tally.checkpoints.find((checkpoint) => checkpoint.orgId === this.host.orgId);
     for (const checkpoint of tally.checkpoints) {
-      const disagrees = checkpoint.agrees === false || (checkpoint.agrees === null && own !== undefined && keyOf(checkpoint) !== keyOf(own));
+      const disagrees =
+        checkpoint.agrees === false ||
+        (checkpoint.agrees === null && own !== undefined && keyOf(checkpoint) !== keyOf(own));
       if (!disagrees) continue;
       if (checkpoint.orgId === this.host.orgId) {
         const reason = `own checkpoint at height ${height} is in the minority: a majority of members signed block ${majorityBlockHash(tally)}`;
@@ -121,7 +153,10 @@ export class NodeCheckpoints {
         this.host.halt(reason);
       } else {
         const against = checkpoint.agrees === false ? 'the majority' : 'ours';
-        this.#alarmOnce(`disagree/${checkpoint.orgId}/${height}`, `organisation ${checkpoint.orgId} signed a checkpoint at height ${height} that disagrees with ${against} (block ${checkpoint.blockHash}, appHash ${checkpoint.appHash})`);
+        this.#alarmOnce(
+          `disagree/${checkpoint.orgId}/${height}`,
+          `organisation ${checkpoint.orgId} signed a checkpoint at height ${height} that disagrees with ${against} (block ${checkpoint.blockHash}, appHash ${checkpoint.appHash})`,
+        );
       }
     }
   }
@@ -139,7 +174,8 @@ function keyOf(checkpoint: Checkpoint): string {
 
 function agreedKey(checkpoints: readonly Checkpoint[], majority: number): string | undefined {
   const counts = new Map<string, number>();
-  for (const checkpoint of checkpoints) counts.set(keyOf(checkpoint), (counts.get(keyOf(checkpoint)) ?? 0) + 1);
+  for (const checkpoint of checkpoints)
+    counts.set(keyOf(checkpoint), (counts.get(keyOf(checkpoint)) ?? 0) + 1);
   for (const [key, count] of counts) if (count >= majority) return key;
   return undefined;
 }

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -20,7 +28,11 @@ test('an unchanged database closed cleanly skips the check once; no record, or a
   markClosed(path);
   assert.equal(takeClosedMark(path), true, 'closed cleanly, unchanged');
   assert.equal(existsSync(path + CLOSED_SUFFIX), false, 'the record is consumed');
-  assert.equal(takeClosedMark(path), false, 'a second start without a clean close in between checks');
+  assert.equal(
+    takeClosedMark(path),
+    false,
+    'a second start without a clean close in between checks',
+  );
 
   markClosed(path);
   await new Promise((resolve) => setTimeout(resolve, 20)); // past the file system's clock tick
@@ -37,7 +49,12 @@ test('an unchanged database closed cleanly skips the check once; no record, or a
 test('a node closed cleanly leaves the record and the next open takes it; a halted node leaves none', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-clean-close-node-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const record = join(dir, `chain.db${CLOSED_SUFFIX}`);
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   await node.close();

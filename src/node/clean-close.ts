@@ -40,7 +40,9 @@ function identityOf(path: string): string {
   return JSON.stringify(
     [path, `${path}-wal`].map((file) => {
       const stat = statSync(file, { bigint: true, throwIfNoEntry: false });
-      return stat === undefined ? null : [stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs].map(String);
+      return stat === undefined
+        ? null
+        : [stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs].map(String);
     }),
   );
 }

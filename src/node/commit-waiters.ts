@@ -49,10 +49,11 @@ export class CommitWaiters {
 
   /** Fails every waiter, e.g. on shutdown. */
   rejectAll(error: Error): void {
-    for (const list of this.#waiters.values()) for (const waiter of list) {
-      clearTimeout(waiter.timer);
-      waiter.reject(error);
-    }
+    for (const list of this.#waiters.values())
+      for (const waiter of list) {
+        clearTimeout(waiter.timer);
+        waiter.reject(error);
+      }
     this.#waiters.clear();
   }
 

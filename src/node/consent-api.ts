@@ -3,7 +3,25 @@
  * of the home organisation and the break-the-glass choice, signed with the patient's key inside their session; and, when a grant
  * commits, the automatic key sharing that makes it effective (DESIGN.md, Encryption).
  */
-import { CONSENT_GRANT, CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS, CONSENT_UPDATE, GRANTS, grantsOf, PATIENTS, RECORDS_SHARE_KEYS, restrictionsOf, type GrantRow, type GrantTerms, type RestrictionRow, type RestrictionTerms, type TxBuilder, type WriteSetEntry } from '../contracts/index.js';
+import {
+  CONSENT_GRANT,
+  CONSENT_LIFT_RESTRICTION,
+  CONSENT_RESTRICT,
+  CONSENT_REVOKE,
+  CONSENT_SET_BREAK_THE_GLASS,
+  CONSENT_UPDATE,
+  GRANTS,
+  grantsOf,
+  PATIENTS,
+  RECORDS_SHARE_KEYS,
+  restrictionsOf,
+  type GrantRow,
+  type GrantTerms,
+  type RestrictionRow,
+  type RestrictionTerms,
+  type TxBuilder,
+  type WriteSetEntry,
+} from '../contracts/index.js';
 import type { AccessHost } from './access-api.js';
 import { keyShares } from './key-sharing.js';
 
@@ -60,7 +78,11 @@ export class NodeConsent {
    */
   shareCommitted(writeSet: readonly WriteSetEntry[]): Promise<void> {
     const grants = writeSet.flatMap(([table, , value]) => GRANTS.rowOf(table, value) ?? []);
-    const work = Promise.all(grants.filter((grant) => this.#holdsPatient(grant.patientId)).map((grant) => this.#share(grant))).then(() => undefined);
+    const work = Promise.all(
+      grants
+        .filter((grant) => this.#holdsPatient(grant.patientId))
+        .map((grant) => this.#share(grant)),
+    ).then(() => undefined);
     this.#sharing.add(work);
     // Both ways, so a failed share (reported by the caller) leaves no unhandled rejection here.
     const forget = () => this.#sharing.delete(work);
@@ -76,16 +98,29 @@ export class NodeConsent {
   async #share(grant: GrantRow): Promise<void> {
     for (const share of keyShares(this.host.chain, this.host.records.keystore, grant)) {
       const status = await this.#commit(grant.patientId, RECORDS_SHARE_KEYS, share);
-      if (status !== 'ok') throw new Error(`key share for grant ${grant.grantId} refused: ${status}`);
+      if (status !== 'ok')
+        throw new Error(`key share for grant ${grant.grantId} refused: ${status}`);
     }
   }
 
   #holdsPatient(patientId: string): boolean {
     const patient = PATIENTS.get(this.host.chain.state, patientId);
-    return patient?.custody === 'custodial' && patient.homeOrg === this.host.orgId && this.host.records.keystore.has(`patient:${patientId}:encryption`);
+    return (
+      patient?.custody === 'custodial' &&
+      patient.homeOrg === this.host.orgId &&
+      this.host.records.keystore.has(`patient:${patientId}:encryption`)
+    );
   }
 
-  async #commit<Body>(patientId: string, schema: TxBuilder<Body>, value: NoInfer<Body>): Promise<string> {
-    return (await this.host.submitAndWait(this.host.records.signer('patient', patientId).sign(schema, value))).status;
+  async #commit<Body>(
+    patientId: string,
+    schema: TxBuilder<Body>,
+    value: NoInfer<Body>,
+  ): Promise<string> {
+    return (
+      await this.host.submitAndWait(
+        this.host.records.signer('patient', patientId).sign(schema, value),
+      )
+    ).status;
   }
 }

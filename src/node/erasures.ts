@@ -3,7 +3,13 @@
  * member organisations have confirmed on-chain that they deleted the ciphertexts, and which
  * have not yet. Shown by /ledger/erasures and by `chartchain verify`.
  */
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, ERASURE_TABLE, type ConsortiumRow, type ErasureRow } from '../contracts/index.js';
+import {
+  CONSORTIUM_KEY,
+  CONSORTIUM_TABLE,
+  ERASURE_TABLE,
+  type ConsortiumRow,
+  type ErasureRow,
+} from '../contracts/index.js';
 
 /** One erasure and its confirmations; `awaiting` lists current members that have not confirmed. */
 export interface ErasureStatus {
@@ -23,7 +29,8 @@ export type RowReader = (table: string, key: string) => unknown;
 export function erasureStatus(read: RowReader, recordId: string): ErasureStatus | undefined {
   const row = read(ERASURE_TABLE, recordId) as ErasureRow | undefined;
   if (row === undefined) return undefined;
-  const members = (read(CONSORTIUM_TABLE, CONSORTIUM_KEY) as ConsortiumRow | undefined)?.members ?? [];
+  const members =
+    (read(CONSORTIUM_TABLE, CONSORTIUM_KEY) as ConsortiumRow | undefined)?.members ?? [];
   return {
     recordId,
     requestedBy: row.requestedBy,
@@ -48,6 +55,9 @@ export function erasureStatuses(read: RowReader, recordIds: Iterable<string>): E
 export function erasureLine(status: ErasureStatus): string {
   const confirmed = Object.keys(status.confirmedBy).sort();
   const by = `${status.requestedBy.role} ${status.requestedBy.subject}${status.legalBasis === null ? '' : ` (${status.legalBasis})`}`;
-  const awaiting = status.awaiting.length === 0 ? 'all members confirmed' : `awaiting ${status.awaiting.join(', ')}`;
+  const awaiting =
+    status.awaiting.length === 0
+      ? 'all members confirmed'
+      : `awaiting ${status.awaiting.join(', ')}`;
   return `erasure ${status.recordId}: requested by ${by}; confirmed by ${confirmed.join(', ') || 'none'}; ${awaiting}`;
 }

@@ -6,7 +6,12 @@ import type { StateReader } from '../contracts/index.js';
 import type { BlockHeader } from '../ledger/index.js';
 import type { ChainStore, StoredTx } from '../storage/index.js';
 import { blockPage } from './peer-blocks.js';
-import { consistencyProof, inclusionProof, type ConsistencyProofResponse, type InclusionProofResponse } from './proofs.js';
+import {
+  consistencyProof,
+  inclusionProof,
+  type ConsistencyProofResponse,
+  type InclusionProofResponse,
+} from './proofs.js';
 
 export class LedgerView {
   readonly #store: ChainStore;

@@ -24,7 +24,10 @@ class DenseNodeStore implements MerkleNodeStore {
   /** Requires nodes of a level to arrive in index order, as an append-only log writes them. */
   putNode(level: number, index: number, hash: Uint8Array): void {
     const nodes = (this.#levels[level] ??= { buffer: Buffer.alloc(HASH_BYTES * 1024), count: 0 });
-    if (index > nodes.count) throw new RangeError(`node (${level}, ${index}) arrived before node (${level}, ${nodes.count})`);
+    if (index > nodes.count)
+      throw new RangeError(
+        `node (${level}, ${index}) arrived before node (${level}, ${nodes.count})`,
+      );
     if ((index + 1) * HASH_BYTES > nodes.buffer.length) {
       const grown = Buffer.alloc(nodes.buffer.length * 2);
       nodes.buffer.copy(grown);

@@ -5,7 +5,15 @@
  * node starts from it and pins its hash.
  */
 import { fromHex, publicKeyFromRaw, verify } from '../crypto/index.js';
-import { CONSENT_MODELS, MEMBERSHIP_GENESIS, orgCandidate, standardExecutor, type ConsentModel, type OrgCandidate, type SignatureCheck } from '../contracts/index.js';
+import {
+  CONSENT_MODELS,
+  MEMBERSHIP_GENESIS,
+  orgCandidate,
+  standardExecutor,
+  type ConsentModel,
+  type OrgCandidate,
+  type SignatureCheck,
+} from '../contracts/index.js';
 import {
   blockHashOf,
   decodeBlock,
@@ -57,7 +65,8 @@ const GENESIS_FORMAT = 'chartchain-genesis/v1';
 const ENDPOINT_PATTERN = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
 
 /** Signature check for the few transactions of a genesis block, verified in-thread. */
-const checkInThread: SignatureCheck = (decoded, publicKey) => verify(publicKeyFromRaw(fromHex(publicKey)), decoded.message, signatureOf(decoded.tx));
+const checkInThread: SignatureCheck = (decoded, publicKey) =>
+  verify(publicKeyFromRaw(fromHex(publicKey)), decoded.message, signatureOf(decoded.tx));
 
 /**
  * Builds the genesis of network `network` founded by `identities` (sorted by orgId, so the
@@ -66,24 +75,58 @@ const checkInThread: SignatureCheck = (decoded, publicKey) => verify(publicKeyFr
  * Throws GenesisError for a malformed identity, a duplicate orgId or key, or an empty list;
  * RangeError for an unknown consent model.
  */
-export function buildGenesis(network: string, identities: readonly OrgIdentity[], time: number, consentModel: ConsentModel = 'opt-out'): GenesisFile {
-  if (identities.length === 0) throw new GenesisError('a network needs at least one founding organisation');
-  if (!CONSENT_MODELS.includes(consentModel)) throw new RangeError('consentModel must be opt-in or opt-out');
-  const orgs = [...identities].sort((a, b) => (a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : 0)).map(founderOf);
-  const tx = signTransaction({ type: MEMBERSHIP_GENESIS.type, nonce: 1, body: MEMBERSHIP_GENESIS.build({ network, orgs, consentModel }) }, NETWORK_GENESIS_KEY);
+export function buildGenesis(
+  network: string,
+  identities: readonly OrgIdentity[],
+  time: number,
+  consentModel: ConsentModel = 'opt-out',
+): GenesisFile {
+  if (identities.length === 0)
+    throw new GenesisError('a network needs at least one founding organisation');
+  if (!CONSENT_MODELS.includes(consentModel))
+    throw new RangeError('consentModel must be opt-in or opt-out');
+  const orgs = [...identities]
+    .sort((a, b) => (a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : 0))
+    .map(founderOf);
+  const tx = signTransaction(
+    {
+      type: MEMBERSHIP_GENESIS.type,
+      nonce: 1,
+      body: MEMBERSHIP_GENESIS.build({ network, orgs, consentModel }),
+    },
+    NETWORK_GENESIS_KEY,
+  );
   const decoded = decodeTransaction(tx);
   if (!decoded.ok) throw new GenesisError(`genesis transaction is malformed: ${decoded.reason}`);
-  const assembled = assembleBlock(new MemoryChain(), standardExecutor(), [decoded], { height: 0, time, proposer: NETWORK_GENESIS_KEY_ID }, checkInThread);
-  if (assembled.statuses[0] !== 'ok') throw new GenesisError(`genesis transaction refused (${assembled.statuses[0]}): check names, keys and duplicates`);
+  const assembled = assembleBlock(
+    new MemoryChain(),
+    standardExecutor(),
+    [decoded],
+    { height: 0, time, proposer: NETWORK_GENESIS_KEY_ID },
+    checkInThread,
+  );
+  if (assembled.statuses[0] !== 'ok')
+    throw new GenesisError(
+      `genesis transaction refused (${assembled.statuses[0]}): check names, keys and duplicates`,
+    );
   const header = signHeader(assembled.header, NETWORK_GENESIS_KEY);
   const block: Block = { header, txs: [{ tx, status: 'ok' }] };
-  return { format: GENESIS_FORMAT, network, genesisHash: blockHashOf(header), block, peers: peersOf(identities) };
+  return {
+    format: GENESIS_FORMAT,
+    network,
+    genesisHash: blockHashOf(header),
+    block,
+    peers: peersOf(identities),
+  };
 }
 
 function founderOf(identity: OrgIdentity): OrgCandidate {
   const { orgId, name, signingKey, encryptionKey } = identity;
   const founder = orgCandidate({ orgId, name, signingKey, encryptionKey });
-  if (founder === undefined) throw new GenesisError(`identity of ${String(orgId)} is malformed (orgId, name, signingKey, encryptionKey)`);
+  if (founder === undefined)
+    throw new GenesisError(
+      `identity of ${String(orgId)} is malformed (orgId, name, signingKey, encryptionKey)`,
+    );
   return founder;
 }
 
@@ -91,7 +134,8 @@ function peersOf(identities: readonly OrgIdentity[]): Record<string, string> {
   const peers: Record<string, string> = {};
   for (const identity of identities) {
     if (identity.endpoint === undefined) continue;
-    if (!ENDPOINT_PATTERN.test(identity.endpoint)) throw new GenesisError(`endpoint of ${identity.orgId} must be an http(s) URL`);
+    if (!ENDPOINT_PATTERN.test(identity.endpoint))
+      throw new GenesisError(`endpoint of ${identity.orgId} must be an http(s) URL`);
     peers[identity.orgId] = identity.endpoint.replace(/\/$/, '');
   }
   return peers;
@@ -102,24 +146,47 @@ function peersOf(identities: readonly OrgIdentity[]): Record<string, string> {
  * the published genesis key, nothing else) that executes cleanly, and that `genesisHash` is the
  * block's hash. Returns the file and the commit that writes block 0. Throws GenesisError.
  */
-export function readGenesis(value: unknown): { genesis: GenesisFile; commit: BlockCommit; founders: OrgIdentity[] } {
+export function readGenesis(value: unknown): {
+  genesis: GenesisFile;
+  commit: BlockCommit;
+  founders: OrgIdentity[];
+} {
   const file = value as Partial<GenesisFile> | null;
-  if (file === null || typeof file !== 'object' || file.format !== GENESIS_FORMAT) throw new GenesisError(`not a ${GENESIS_FORMAT} file`);
+  if (file === null || typeof file !== 'object' || file.format !== GENESIS_FORMAT)
+    throw new GenesisError(`not a ${GENESIS_FORMAT} file`);
   let commit: BlockCommit;
   try {
     const decoded = decodeBlock(file.block);
-    if (decoded.block.header.proposer !== NETWORK_GENESIS_KEY_ID) throw new GenesisError('block 0 of a network genesis is proposed by the network genesis key');
+    if (decoded.block.header.proposer !== NETWORK_GENESIS_KEY_ID)
+      throw new GenesisError('block 0 of a network genesis is proposed by the network genesis key');
     commit = validateBlock(new MemoryChain(), standardExecutor(), decoded, checkInThread);
   } catch (error) {
     if (error instanceof GenesisError) throw error;
     throw new GenesisError(`genesis block is invalid: ${(error as Error).message}`);
   }
   const hash = blockHashOf(commit.header);
-  if (file.genesisHash !== hash) throw new GenesisError(`genesisHash ${String(file.genesisHash)} is not the block's hash ${hash}`);
-  const body = commit.txs.length === 1 ? (file.block!.txs[0]!.tx.body as unknown as { network: string; orgs: OrgIdentity[] }) : undefined;
-  if (body === undefined) throw new GenesisError('a network genesis block holds exactly the genesis transaction');
+  if (file.genesisHash !== hash)
+    throw new GenesisError(
+      `genesisHash ${String(file.genesisHash)} is not the block's hash ${hash}`,
+    );
+  const body =
+    commit.txs.length === 1
+      ? (file.block!.txs[0]!.tx.body as unknown as { network: string; orgs: OrgIdentity[] })
+      : undefined;
+  if (body === undefined)
+    throw new GenesisError('a network genesis block holds exactly the genesis transaction');
   const peers = file.peers ?? {};
-  if (typeof peers !== 'object' || Object.values(peers).some((url) => typeof url !== 'string' || !ENDPOINT_PATTERN.test(url))) throw new GenesisError('peers must map orgIds to http(s) URLs');
-  const genesis: GenesisFile = { format: GENESIS_FORMAT, network: body.network, genesisHash: hash, block: file.block!, peers };
+  if (
+    typeof peers !== 'object' ||
+    Object.values(peers).some((url) => typeof url !== 'string' || !ENDPOINT_PATTERN.test(url))
+  )
+    throw new GenesisError('peers must map orgIds to http(s) URLs');
+  const genesis: GenesisFile = {
+    format: GENESIS_FORMAT,
+    network: body.network,
+    genesisHash: hash,
+    block: file.block!,
+    peers,
+  };
   return { genesis, commit, founders: body.orgs };
 }

@@ -10,7 +10,9 @@ export class NodeConfigError extends Error {
     readonly file: string,
     readonly problems: readonly string[],
   ) {
-    super(`${file} is not a valid node configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    super(
+      `${file} is not a valid node configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
+    );
     this.name = 'NodeConfigError';
   }
 }
@@ -30,10 +32,23 @@ export function nodeConfigProblems(value: unknown): string[] {
   };
   // A node that has joined no network yet (no genesisHash) has no network name either.
   const awaitsGenesis = value['genesisHash'] === undefined && value['network'] === '';
-  need(awaitsGenesis || (typeof value['network'] === 'string' && NAME.test(value['network'])), 'network must be a name of 1–128 printable characters');
-  need(typeof value['orgId'] === 'string' && ID_PATTERN.test(value['orgId']), 'orgId must be 2–64 lowercase letters, digits or dashes');
-  need(typeof value['orgName'] === 'string' && value['orgName'].length > 0, 'orgName must be a non-empty string');
-  need(value['genesisHash'] === undefined || (typeof value['genesisHash'] === 'string' && HEX_HASH.test(value['genesisHash'])), 'genesisHash must be 64 lowercase hex digits');
+  need(
+    awaitsGenesis || (typeof value['network'] === 'string' && NAME.test(value['network'])),
+    'network must be a name of 1–128 printable characters',
+  );
+  need(
+    typeof value['orgId'] === 'string' && ID_PATTERN.test(value['orgId']),
+    'orgId must be 2–64 lowercase letters, digits or dashes',
+  );
+  need(
+    typeof value['orgName'] === 'string' && value['orgName'].length > 0,
+    'orgName must be a non-empty string',
+  );
+  need(
+    value['genesisHash'] === undefined ||
+      (typeof value['genesisHash'] === 'string' && HEX_HASH.test(value['genesisHash'])),
+    'genesisHash must be 64 lowercase hex digits',
+  );
   problems.push(...peersProblems(value['peers']));
   problems.push(...ordererProblems(value['orderer']));
   return problems;
@@ -54,13 +69,26 @@ function ordererProblems(orderer: unknown): string[] {
   if (!isObject(orderer)) return ['orderer must be an object'];
   const problems: string[] = [];
   const { kind, endpoints, namespace, leaseTtlSec } = orderer;
-  if (kind !== undefined && kind !== 'solo' && kind !== 'etcd') problems.push(`orderer.kind must be "solo" or "etcd", not ${JSON.stringify(kind)}`);
-  if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every(isHttpUrl))) problems.push('orderer.endpoints must be a list of http:// or https:// URLs');
-  if (kind === 'etcd' && !(Array.isArray(endpoints) && endpoints.length > 0)) problems.push('orderer.endpoints must name at least one etcd member when orderer.kind is "etcd"');
-  if (namespace !== undefined && !(typeof namespace === 'string' && NAME.test(namespace))) problems.push('orderer.namespace must be a name of 1–128 printable characters');
-  if (leaseTtlSec !== undefined && !isCount(leaseTtlSec, 1)) problems.push('orderer.leaseTtlSec must be a whole number of seconds, at least 1');
+  if (kind !== undefined && kind !== 'solo' && kind !== 'etcd')
+    problems.push(`orderer.kind must be "solo" or "etcd", not ${JSON.stringify(kind)}`);
+  if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every(isHttpUrl)))
+    problems.push('orderer.endpoints must be a list of http:// or https:// URLs');
+  if (kind === 'etcd' && !(Array.isArray(endpoints) && endpoints.length > 0))
+    problems.push(
+      'orderer.endpoints must name at least one etcd member when orderer.kind is "etcd"',
+    );
+  if (namespace !== undefined && !(typeof namespace === 'string' && NAME.test(namespace)))
+    problems.push('orderer.namespace must be a name of 1–128 printable characters');
+  if (leaseTtlSec !== undefined && !isCount(leaseTtlSec, 1))
+    problems.push('orderer.leaseTtlSec must be a whole number of seconds, at least 1');
   for (const field of ['blockTxCountMax', 'batchTimeoutMs', 'pendingTxCountMax'] as const) {
-    if (orderer[field] !== undefined && !isCount(orderer[field], field === 'batchTimeoutMs' ? 0 : 1)) problems.push(`orderer.${field} must be a whole number, at least ${field === 'batchTimeoutMs' ? 0 : 1}`);
+    if (
+      orderer[field] !== undefined &&
+      !isCount(orderer[field], field === 'batchTimeoutMs' ? 0 : 1)
+    )
+      problems.push(
+        `orderer.${field} must be a whole number, at least ${field === 'batchTimeoutMs' ? 0 : 1}`,
+      );
   }
   return problems;
 }

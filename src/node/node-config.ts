@@ -34,7 +34,12 @@ export interface NodeConfig {
 export type OrdererKind = 'solo' | 'etcd';
 
 /** Defaults for the embedded solo node. */
-export const DEFAULT_ORDERER = { kind: 'solo', blockTxCountMax: 2048, batchTimeoutMs: 50, pendingTxCountMax: 65_536 } as const;
+export const DEFAULT_ORDERER = {
+  kind: 'solo',
+  blockTxCountMax: 2048,
+  batchTimeoutMs: 50,
+  pendingTxCountMax: 65_536,
+} as const;
 
 const CONFIG_FILE = 'node.json';
 
@@ -64,5 +69,7 @@ export function readNodeConfig(dataDir: string): NodeConfig | undefined {
 
 /** Writes `node.json`. */
 export function writeNodeConfig(dataDir: string, config: NodeConfig): void {
-  writeFileSync(join(dataDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(join(dataDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', {
+    mode: 0o600,
+  });
 }

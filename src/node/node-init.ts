@@ -10,8 +10,19 @@ import { toHex } from '../crypto/index.js';
 import { ID_PATTERN, standardExecutor, type ConsentModel } from '../contracts/index.js';
 import { blockHashOf } from '../ledger/index.js';
 import { ChainStore } from '../storage/index.js';
-import { buildGenesis, GenesisError, readGenesis, type GenesisFile, type OrgIdentity } from './network-genesis.js';
-import { DEFAULT_ORDERER, readNodeConfig, writeNodeConfig, type NodeConfig } from './node-config.js';
+import {
+  buildGenesis,
+  GenesisError,
+  readGenesis,
+  type GenesisFile,
+  type OrgIdentity,
+} from './network-genesis.js';
+import {
+  DEFAULT_ORDERER,
+  readNodeConfig,
+  writeNodeConfig,
+  type NodeConfig,
+} from './node-config.js';
 import { createOrgKeys, loadOrgKeys, type OrgKeys } from './org-keys.js';
 
 /** The chain file inside a data directory. */
@@ -49,19 +60,39 @@ export function awaitsGenesis(dataDir: string): boolean {
  */
 export function initDataDir(dataDir: string, options: InitOptions): void {
   if (readNodeConfig(dataDir) !== undefined) throw new Error(`${dataDir} already holds a node`);
-  if (!ID_PATTERN.test(options.orgId)) throw new RangeError('orgId must be 2–64 lowercase letters, digits or dashes, starting with a letter or digit');
+  if (!ID_PATTERN.test(options.orgId))
+    throw new RangeError(
+      'orgId must be 2–64 lowercase letters, digits or dashes, starting with a letter or digit',
+    );
   mkdirSync(dataDir, { recursive: true });
   const keys = createOrgKeys(dataDir);
   const network = options.genesis === undefined && options.join !== true ? options.network : '';
-  writeNodeConfig(dataDir, { network, orgId: options.orgId, orgName: options.orgName, orderer: { ...DEFAULT_ORDERER, ...options.orderer } });
+  writeNodeConfig(dataDir, {
+    network,
+    orgId: options.orgId,
+    orgName: options.orgName,
+    orderer: { ...DEFAULT_ORDERER, ...options.orderer },
+  });
   if (options.join === true) return;
-  const genesis = options.genesis ?? buildGenesis(options.network, [identityOf(readNodeConfig(dataDir)!, keys)], Date.now(), options.consentModel);
+  const genesis =
+    options.genesis ??
+    buildGenesis(
+      options.network,
+      [identityOf(readNodeConfig(dataDir)!, keys)],
+      Date.now(),
+      options.consentModel,
+    );
   adoptGenesis(dataDir, genesis);
 }
 
 /** This organisation's public identity, as `chartchain identity export` prints it. */
 export function identityOf(config: NodeConfig, keys: OrgKeys, endpoint?: string): OrgIdentity {
-  const identity = { orgId: config.orgId, name: config.orgName, signingKey: toHex(keys.signing.publicKey), encryptionKey: keys.encryptionPublicKey };
+  const identity = {
+    orgId: config.orgId,
+    name: config.orgName,
+    signingKey: toHex(keys.signing.publicKey),
+    encryptionKey: keys.encryptionPublicKey,
+  };
   return endpoint === undefined ? identity : { ...identity, endpoint };
 }
 
@@ -76,7 +107,9 @@ export function adoptGenesis(dataDir: string, value: unknown): GenesisFile {
   if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
   const { genesis, commit, founders } = readGenesis(value);
   if (config.genesisHash !== undefined && config.genesisHash !== genesis.genesisHash) {
-    throw new GenesisError(`genesis ${genesis.genesisHash} differs from the genesis ${config.genesisHash} this node pinned`);
+    throw new GenesisError(
+      `genesis ${genesis.genesisHash} differs from the genesis ${config.genesisHash} this node pinned`,
+    );
   }
   const keys = loadOrgKeys(dataDir);
   const own = identityOf(config, keys);
@@ -88,20 +121,35 @@ export function adoptGenesis(dataDir: string, value: unknown): GenesisFile {
   try {
     const block0 = store.header(0);
     if (block0 === undefined) store.commitSync(commit);
-    else if (blockHashOf(block0) !== genesis.genesisHash) throw new GenesisError(`genesis ${genesis.genesisHash} differs from this node's block 0 ${blockHashOf(block0)}`);
+    else if (blockHashOf(block0) !== genesis.genesisHash)
+      throw new GenesisError(
+        `genesis ${genesis.genesisHash} differs from this node's block 0 ${blockHashOf(block0)}`,
+      );
   } finally {
     store.close();
   }
-  const peers = Object.fromEntries(Object.entries({ ...genesis.peers, ...config.peers }).filter(([orgId]) => orgId !== config.orgId));
-  writeNodeConfig(dataDir, { ...config, network: genesis.network, genesisHash: genesis.genesisHash, peers });
+  const peers = Object.fromEntries(
+    Object.entries({ ...genesis.peers, ...config.peers }).filter(
+      ([orgId]) => orgId !== config.orgId,
+    ),
+  );
+  writeNodeConfig(dataDir, {
+    ...config,
+    network: genesis.network,
+    genesisHash: genesis.genesisHash,
+    peers,
+  });
   return genesis;
 }
 
 /** Throws GenesisError unless block 0 of `store` is the genesis `config` pinned. */
 export function checkPinnedGenesis(store: ChainStore, config: NodeConfig): void {
   const block0 = store.header(0);
-  if (block0 === undefined) throw new GenesisError('this node has no block 0: start it with --genesis FILE');
+  if (block0 === undefined)
+    throw new GenesisError('this node has no block 0: start it with --genesis FILE');
   if (config.genesisHash !== undefined && blockHashOf(block0) !== config.genesisHash) {
-    throw new GenesisError(`block 0 is ${blockHashOf(block0)}, not the pinned genesis ${config.genesisHash}`);
+    throw new GenesisError(
+      `block 0 is ${blockHashOf(block0)}, not the pinned genesis ${config.genesisHash}`,
+    );
   }
 }

@@ -10,13 +10,24 @@ import { consistencyProof, inclusionProof } from './proofs.js';
 
 function freshNode(): string {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-node-'));
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   return dir;
 }
 
-const committedNonce = (node: ChartChainNode): number => node.lastUsedNonce(node.keys.signing.keyId);
+const committedNonce = (node: ChartChainNode): number =>
+  node.lastUsedNonce(node.keys.signing.keyId);
 
-const patientBody = (id: string) => ({ patientId: id, signingKey: toHex(generateSigningKey().publicKey), encryptionKey: '11'.repeat(32), custody: 'self' });
+const patientBody = (id: string) => ({
+  patientId: id,
+  signingKey: toHex(generateSigningKey().publicKey),
+  encryptionKey: '11'.repeat(32),
+  custody: 'self',
+});
 
 test('a registered patient commits, with its status, leaf index and proofs', async (t) => {
   const dir = freshNode();
@@ -24,16 +35,32 @@ test('a registered patient commits, with its status, leaf index and proofs', asy
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     const first = node.head();
-    const result = await node.submit(node.signAsOrg('membership.register-patient', patientBody('patient-0001')));
+    const result = await node.submit(
+      node.signAsOrg('membership.register-patient', patientBody('patient-0001')),
+    );
     assert.ok(result.ok, JSON.stringify(result));
     const record = await node.waitForTx(result.txId, 5000);
     assert.equal(record.status, 'ok');
     assert.equal(record.leafIndex, 1);
     const proof = inclusionProof(node.store, result.txId);
-    verifyInclusion(proof.leafIndex, proof.treeSize, fromHex(proof.leafHash), proof.inclusionProof.map((h) => fromHex(h)), fromHex(proof.treeHead.logRoot));
+    verifyInclusion(
+      proof.leafIndex,
+      proof.treeSize,
+      fromHex(proof.leafHash),
+      proof.inclusionProof.map((h) => fromHex(h)),
+      fromHex(proof.treeHead.logRoot),
+    );
     const consistency = consistencyProof(node.store, first.logSize, node.head().logSize);
-    verifyConsistency(first.logSize, node.head().logSize, fromHex(first.logRoot), fromHex(node.head().logRoot), consistency.consistencyProof.map((h) => fromHex(h)));
-    const again = await node.submit(node.signAsOrg('membership.register-patient', patientBody('patient-0001')));
+    verifyConsistency(
+      first.logSize,
+      node.head().logSize,
+      fromHex(first.logRoot),
+      fromHex(node.head().logRoot),
+      consistency.consistencyProof.map((h) => fromHex(h)),
+    );
+    const again = await node.submit(
+      node.signAsOrg('membership.register-patient', patientBody('patient-0001')),
+    );
     assert.ok(again.ok);
     assert.equal((await node.waitForTx(again.txId, 5000)).status, 'denied:patient-exists');
   } finally {
@@ -52,11 +79,24 @@ test('admission refuses replays, stale nonces, unknown signers and bad signature
     const replay = await node.submit(tx);
     assert.deepEqual(replay.ok ? 'accepted' : replay.status, 'invalid:duplicate-txid');
     await node.waitForTx(accepted.txId, 5000);
-    const stale = await node.submit(signTransaction({ type: 'membership.register-patient', nonce: 1, body: patientBody('patient-0003') }, node.keys.signing));
+    const stale = await node.submit(
+      signTransaction(
+        { type: 'membership.register-patient', nonce: 1, body: patientBody('patient-0003') },
+        node.keys.signing,
+      ),
+    );
     assert.equal(stale.ok ? 'accepted' : stale.status, 'invalid:stale-nonce');
-    const stranger = await node.submit(signTransaction({ type: 'membership.register-patient', nonce: 1, body: patientBody('patient-0004') }, generateSigningKey()));
+    const stranger = await node.submit(
+      signTransaction(
+        { type: 'membership.register-patient', nonce: 1, body: patientBody('patient-0004') },
+        generateSigningKey(),
+      ),
+    );
     assert.equal(stranger.ok ? 'accepted' : stranger.status, 'invalid:unknown-signer');
-    const forged = { ...node.signAsOrg('membership.register-patient', patientBody('patient-0005')), body: patientBody('patient-0006') };
+    const forged = {
+      ...node.signAsOrg('membership.register-patient', patientBody('patient-0005')),
+      body: patientBody('patient-0006'),
+    };
     const forgedResult = await node.submit(forged);
     assert.equal(forgedResult.ok ? 'accepted' : forgedResult.status, 'invalid:bad-signature');
     const unknown = await node.submit(node.signAsOrg('records.teleport', {}));
@@ -73,7 +113,11 @@ test('a second pending transaction with a nonce its signer already holds is refu
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     const nonce = committedNonce(node) + 1;
-    const sign = (n: number, patientId: string) => signTransaction({ type: 'membership.register-patient', nonce: n, body: patientBody(patientId) }, node.keys.signing);
+    const sign = (n: number, patientId: string) =>
+      signTransaction(
+        { type: 'membership.register-patient', nonce: n, body: patientBody(patientId) },
+        node.keys.signing,
+      );
     // Submitted in one turn, so both are admitted before either is in a block.
     const [first, twin, lower, higher] = await Promise.all([
       node.submit(sign(nonce + 1, 'patient-0011')),
@@ -82,8 +126,16 @@ test('a second pending transaction with a nonce its signer already holds is refu
       node.submit(sign(nonce + 2, 'patient-0014')),
     ]);
     assert.ok(first.ok && higher.ok, JSON.stringify([first, higher]));
-    assert.deepEqual(twin, { ok: false, status: 'invalid:stale-nonce', reason: `nonce must be greater than ${nonce + 1}, held by a pending transaction of this signer` });
-    assert.equal(lower.ok ? 'accepted' : lower.status, 'invalid:stale-nonce', 'a nonce below a pending one could only fail in its block');
+    assert.deepEqual(twin, {
+      ok: false,
+      status: 'invalid:stale-nonce',
+      reason: `nonce must be greater than ${nonce + 1}, held by a pending transaction of this signer`,
+    });
+    assert.equal(
+      lower.ok ? 'accepted' : lower.status,
+      'invalid:stale-nonce',
+      'a nonce below a pending one could only fail in its block',
+    );
     assert.equal((await node.waitForTx(first.txId, 5000)).status, 'ok');
     assert.equal((await node.waitForTx(higher.txId, 5000)).status, 'ok');
     assert.equal(node.head().logSize, 3, 'genesis and the two admitted transactions, nothing else');
@@ -99,9 +151,22 @@ test('a read whose access log meets a nonce spent elsewhere by the organisation 
   try {
     // The organisation key signs outside the node's signer (another tool holding the keystore),
     // spending the nonce the signer would use next.
-    const outside = await node.submitAndWait(signTransaction({ type: 'membership.register-patient', nonce: committedNonce(node) + 1, body: patientBody('patient-0021') }, node.keys.signing));
+    const outside = await node.submitAndWait(
+      signTransaction(
+        {
+          type: 'membership.register-patient',
+          nonce: committedNonce(node) + 1,
+          body: patientBody('patient-0021'),
+        },
+        node.keys.signing,
+      ),
+    );
     assert.equal(outside.status, 'ok');
-    const read = await node.access.read({ kind: 'practitioner', id: 'dr-nobody', org: 'practice-a' }, 'no-such-record', { purpose: 'TREAT' });
+    const read = await node.access.read(
+      { kind: 'practitioner', id: 'dr-nobody', org: 'practice-a' },
+      'no-such-record',
+      { purpose: 'TREAT' },
+    );
     assert.equal(read.outcome, 'deny');
     assert.equal((await node.waitForTx(read.txId, 5000)).status, 'denied:no-such-record');
   } finally {

@@ -6,9 +6,31 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { VerifyPool } from '../crypto/index.js';
-import { ERASURE_TABLE, MEMBERSHIP_ROTATE_ENCRYPTION_KEY, NONCE_TABLE, RECORDS_ERASURE_RECEIPT, standardExecutor, type WriteSetEntry, TX_RECORDS, type Executor, type Signer, type TxBuilder, type TxRecord } from '../contracts/index.js';
+import {
+  ERASURE_TABLE,
+  MEMBERSHIP_ROTATE_ENCRYPTION_KEY,
+  NONCE_TABLE,
+  RECORDS_ERASURE_RECEIPT,
+  standardExecutor,
+  type WriteSetEntry,
+  TX_RECORDS,
+  type Executor,
+  type Signer,
+  type TxBuilder,
+  type TxRecord,
+} from '../contracts/index.js';
 import { typeAndBody } from './tx-type.js';
-import { openCheckpointExchange, openOrderer, OrdererStoppedError, OrdererUnavailableError, QueueFullError, type CheckpointExchange, type OrderedBatch, type Orderer, type OrdererChoice } from '../consensus/index.js';
+import {
+  openCheckpointExchange,
+  openOrderer,
+  OrdererStoppedError,
+  OrdererUnavailableError,
+  QueueFullError,
+  type CheckpointExchange,
+  type OrderedBatch,
+  type Orderer,
+  type OrdererChoice,
+} from '../consensus/index.js';
 import {
   blockHashOf,
   BlockFormatError,
@@ -24,7 +46,16 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { BlobStore, ChainStore, CheckpointStore, isDiskFull, makeOwnerOnly, restrictUmask, type BlobAnchor, type BlockCommit } from '../storage/index.js';
+import {
+  BlobStore,
+  ChainStore,
+  CheckpointStore,
+  isDiskFull,
+  makeOwnerOnly,
+  restrictUmask,
+  type BlobAnchor,
+  type BlockCommit,
+} from '../storage/index.js';
 import { collectAfterFailedWrite } from './blob-gc.js';
 import { NodeCheckpoints } from './checkpoints.js';
 import { LedgerView } from './ledger-view.js';
@@ -40,7 +71,13 @@ import { assembleBlockSteps } from './block-assembly.js';
 import { runSliced } from './time-slice.js';
 import { BlockValidationError, claimedProposer, validateBlockSteps } from './block-validation.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
-import { awaitsGenesis, CHAIN_FILE, checkPinnedGenesis, initDataDir, type InitOptions } from './node-init.js';
+import {
+  awaitsGenesis,
+  CHAIN_FILE,
+  checkPinnedGenesis,
+  initDataDir,
+  type InitOptions,
+} from './node-init.js';
 import { GenesisError } from './network-genesis.js';
 import { cuttingOf, ordererChoice } from './orderer-choice.js';
 import { NodeAccess } from './access-api.js';
@@ -57,17 +94,25 @@ import { LocalSigner } from './local-signer.js';
 import { PendingTxs } from './pending-txs.js';
 
 /** Why a submission was refused before ordering. */
-export type SubmitRejection = EnvelopeRejection | 'unavailable:queue-full' | 'unavailable:halted' | 'unavailable:disk-full' | 'unavailable:ordering';
+export type SubmitRejection =
+  | EnvelopeRejection
+  | 'unavailable:queue-full'
+  | 'unavailable:halted'
+  | 'unavailable:disk-full'
+  | 'unavailable:ordering';
 
 /** A commit that failed for a full disk is retried after this long, doubling up to the max: the node waits for space instead of halting. */
 const COMMIT_RETRY_DELAY_MS = 50;
 const COMMIT_RETRY_DELAY_MAX_MS = 1_000;
 
 /** The answer to a submission. */
-export type SubmitResult = { readonly ok: true; readonly txId: string } | { readonly ok: false; readonly status: SubmitRejection; readonly reason: string };
+export type SubmitResult =
+  | { readonly ok: true; readonly txId: string }
+  | { readonly ok: false; readonly status: SubmitRejection; readonly reason: string };
 
 /** Where a transaction stands. */
-export type TxLookup = ({ readonly txId: string } & TxRecord) | { readonly txId: string; readonly status: 'pending' };
+export type TxLookup =
+  ({ readonly txId: string } & TxRecord) | { readonly txId: string; readonly status: 'pending' };
 
 const BLOBS_DIR = 'blobs';
 const CHECKPOINT_FILE = 'checkpoints.db';
@@ -77,7 +122,8 @@ const PSEUDONYMS_FILE = 'pseudonyms.db';
  * orderer, search index, auth) with their WAL, shared-memory and journal files and in-use
  * markers, node.json, the keystore directory and the blobs.
  */
-const NODE_ENTRY_PATTERN = /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use|\.closed)?|node\.json|keys|blobs)$/;
+const NODE_ENTRY_PATTERN =
+  /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use|\.closed)?|node\.json|keys|blobs)$/;
 
 function isNodeEntry(name: string): boolean {
   return NODE_ENTRY_PATTERN.test(name);
@@ -102,7 +148,9 @@ export class ChartChainNode {
   /** Admitted, not yet committed: reused at proposal time instead of decoding again. */
   readonly #pending = new PendingTxs();
   readonly #admission: AdmissionVerifier;
-  #proposed: { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit } | undefined;
+  #proposed:
+    | { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit }
+    | undefined;
   readonly #org: LocalSigner;
   readonly #peerBlocks: PeerBlockSync;
   #halted: string | undefined;
@@ -148,8 +196,18 @@ export class ChartChainNode {
   ) {
     this.#admission = new AdmissionVerifier(signatures);
     this.ledger = new LedgerView(store);
-    this.identity = { orgId: config.orgId, signingKeyId: keys.signing.keyId, holdsEncryptionKey: (publicKey) => keys.encryptionKeys.has(publicKey) };
-    this.records = new NodeRecords(store, new BlobStore(join(dataDir, BLOBS_DIR)), keys, config.orgId, (keyId) => this.lastUsedNonce(keyId));
+    this.identity = {
+      orgId: config.orgId,
+      signingKeyId: keys.signing.keyId,
+      holdsEncryptionKey: (publicKey) => keys.encryptionKeys.has(publicKey),
+    };
+    this.records = new NodeRecords(
+      store,
+      new BlobStore(join(dataDir, BLOBS_DIR)),
+      keys,
+      config.orgId,
+      (keyId) => this.lastUsedNonce(keyId),
+    );
     this.pseudonyms = new Pseudonyms(join(dataDir, PSEUDONYMS_FILE));
     this.homePatients = homePatients(this.pseudonyms, store.state, config.orgId);
     const host: BreakTheGlassHost = {
@@ -162,17 +220,41 @@ export class ChartChainNode {
       waitForTx: (txId, timeoutMs) => this.waitForTx(txId, timeoutMs),
       submitAndWait: (tx) => this.submitAndWait(tx),
       fetchBlob: (recordId, version) => this.peerBlobs.ensureVersion(recordId, version),
-      fetchNote: (note, fromOrg) => this.peerBlobs.ensureBlob(note.ciphertextHash, note.ciphertextSize, fromOrg),
+      fetchNote: (note, fromOrg) =>
+        this.peerBlobs.ensureBlob(note.ciphertextHash, note.ciphertextSize, fromOrg),
     };
     this.access = new NodeAccess(host);
     this.breakTheGlass = new NodeBreakTheGlass(host);
     this.consent = new NodeConsent(host);
-    const checkpointHost = { orgId: config.orgId, signing: keys.signing, state: store.state, alarm: (reason: string) => this.records.alarm('checkpoint', reason), unpublished: (reason: string | undefined) => this.#checkpointsUnpublished(reason), halt: (reason: string) => this.halt(reason) };
-    this.checkpoints = new NodeCheckpoints(CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)), exchange, checkpointHost);
-    const peerHost = { orgId: config.orgId, blobs: this.records.blobs, version: (recordId: string, version: number) => this.records.version(recordId, version), alarm: (reason: string) => this.records.alarm('peer', reason) };
+    const checkpointHost = {
+      orgId: config.orgId,
+      signing: keys.signing,
+      state: store.state,
+      alarm: (reason: string) => this.records.alarm('checkpoint', reason),
+      unpublished: (reason: string | undefined) => this.#checkpointsUnpublished(reason),
+      halt: (reason: string) => this.halt(reason),
+    };
+    this.checkpoints = new NodeCheckpoints(
+      CheckpointStore.open(join(dataDir, CHECKPOINT_FILE)),
+      exchange,
+      checkpointHost,
+    );
+    const peerHost = {
+      orgId: config.orgId,
+      blobs: this.records.blobs,
+      version: (recordId: string, version: number) => this.records.version(recordId, version),
+      alarm: (reason: string) => this.records.alarm('peer', reason),
+    };
     this.peers = new PeerClient(config.orgId, keys.signing, config.peers ?? {}, peerTransport);
-    this.peerBlobs = new NodePeerBlobs(peerHost, new BlobAccessIndex((hash) => envelopesOf(store, hash)), this.peers);
-    this.#peerBlocks = new PeerBlockSync(this.peers, { commit: (height, bytes) => this.#deliver(height, bytes), alarm: peerHost.alarm });
+    this.peerBlobs = new NodePeerBlobs(
+      peerHost,
+      new BlobAccessIndex((hash) => envelopesOf(store, hash)),
+      this.peers,
+    );
+    this.#peerBlocks = new PeerBlockSync(this.peers, {
+      commit: (height, bytes) => this.#deliver(height, bytes),
+      alarm: peerHost.alarm,
+    });
     this.peerAuth = new PeerRequestVerifier(store.state);
     this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
     // Its first nonce is known only once state is recovered and the queue read: see open().
@@ -197,15 +279,19 @@ export class ChartChainNode {
    */
   static async open(dataDir: string, options: OpenOptions = {}): Promise<ChartChainNode> {
     const config = readNodeConfig(dataDir);
-    if (config === undefined) throw new Error(`${dataDir} holds no node: run chartchain init first`);
-    if (awaitsGenesis(dataDir)) throw new GenesisError(`${dataDir} has joined no network yet: start it with --genesis FILE`);
+    if (config === undefined)
+      throw new Error(`${dataDir} holds no node: run chartchain init first`);
+    if (awaitsGenesis(dataDir))
+      throw new GenesisError(`${dataDir} has joined no network yet: start it with --genesis FILE`);
     // Health data and keys: whatever this process writes is owner-only, and so is what an older
     // version left world-readable.
     restrictUmask();
     makeOwnerOnly(dataDir, { owns: isNodeEntry, trustedWhenOwnerOnly: [BLOBS_DIR] });
     const executor = standardExecutor();
     const chainPath = join(dataDir, CHAIN_FILE);
-    const store = ChainStore.openChecked(chainPath, executor.tables, { quickCheck: !takeClosedMark(chainPath) });
+    const store = ChainStore.openChecked(chainPath, executor.tables, {
+      quickCheck: !takeClosedMark(chainPath),
+    });
     try {
       checkPinnedGenesis(store, config);
       // The newest header is checked against its stored hash before anything is connected.
@@ -218,10 +304,22 @@ export class ChartChainNode {
     const owner: { node?: ChartChainNode } = {};
     const onFatal = (error: Error) => owner.node?.halt(error.message);
     const choice = (): OrdererChoice => ordererChoice(dataDir, config);
-    const orderer = options.orderer?.(onFatal) ?? (await openOrderer(choice(), cuttingOf(config, onFatal)));
+    const orderer =
+      options.orderer?.(onFatal) ?? (await openOrderer(choice(), cuttingOf(config, onFatal)));
     const exchange = options.checkpoints ?? openCheckpointExchange(choice());
     const keys = loadOrgKeys(dataDir);
-    const node = (owner.node = new ChartChainNode(dataDir, config, keys, store, executor, pool, new SignatureCache(pool), orderer, exchange, options.peerTransport));
+    const node = (owner.node = new ChartChainNode(
+      dataDir,
+      config,
+      keys,
+      store,
+      executor,
+      pool,
+      new SignatureCache(pool),
+      orderer,
+      exchange,
+      options.peerTransport,
+    ));
     const head = store.head();
     assert(head !== undefined, 'an initialised node has a genesis block');
     await recoverState(store, executor, node.signatures);
@@ -236,7 +334,14 @@ export class ChartChainNode {
     // may already sign erasure receipts.
     node.#org.resync(node.lastUsedNonce(keys.signing.keyId));
     await orderer.start(node.#consumer(head));
-    node.#confirmErasures(store.stateKeys(ERASURE_TABLE).map((recordId) => [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const));
+    node.#confirmErasures(
+      store
+        .stateKeys(ERASURE_TABLE)
+        .map(
+          (recordId) =>
+            [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const,
+        ),
+    );
     return node;
   }
 
@@ -254,7 +359,10 @@ export class ChartChainNode {
       lastTime: head.time,
       propose: (batch: OrderedBatch) => this.#propose(batch),
       deliver: async (height: number, bytes: Uint8Array) => this.#deliverOrdered(height, bytes),
-      catchUp: async (fromHeight: number, untilHeight: number) => ({ nextHeight: await this.#peerBlocks.sync(fromHeight, untilHeight), lastTime: this.head().time }),
+      catchUp: async (fromHeight: number, untilHeight: number) => ({
+        nextHeight: await this.#peerBlocks.sync(fromHeight, untilHeight),
+        lastTime: this.head().time,
+      }),
     };
   }
 
@@ -283,28 +391,44 @@ export class ChartChainNode {
    * committed state, then it is queued durably for ordering. Resolves once it is durable.
    */
   async submit(input: Uint8Array | string | unknown): Promise<SubmitResult> {
-    if (this.#halted !== undefined) return { ok: false, status: 'unavailable:halted', reason: `node halted: ${this.#halted}` };
+    if (this.#halted !== undefined)
+      return { ok: false, status: 'unavailable:halted', reason: `node halted: ${this.#halted}` };
     const decoded = decodeTransaction(input);
     if (!decoded.ok) return decoded;
     const signer = this.#precheck(decoded);
     if ('ok' in signer) return signer;
-    if (!(await this.#admission.verify(decoded, signer.publicKey))) return reject('invalid:bad-signature', 'signature does not verify under the signer key');
+    if (!(await this.#admission.verify(decoded, signer.publicKey)))
+      return reject('invalid:bad-signature', 'signature does not verify under the signer key');
     // Checked again after the await: another submission may have been admitted meanwhile.
-    if (this.#pending.has(decoded.txId)) return reject('invalid:duplicate-txid', 'transaction is already pending');
+    if (this.#pending.has(decoded.txId))
+      return reject('invalid:duplicate-txid', 'transaction is already pending');
     const pendingNonce = this.#pending.highestNonce(signer.keyId);
-    if (pendingNonce !== undefined && decoded.tx.nonce <= pendingNonce) return reject('invalid:stale-nonce', `nonce must be greater than ${pendingNonce}, held by a pending transaction of this signer`);
+    if (pendingNonce !== undefined && decoded.tx.nonce <= pendingNonce)
+      return reject(
+        'invalid:stale-nonce',
+        `nonce must be greater than ${pendingNonce}, held by a pending transaction of this signer`,
+      );
     this.#pending.add(decoded);
     try {
       await this.orderer.submit(decoded.bytes);
     } catch (error) {
       this.#pending.delete(decoded.txId);
-      if (error instanceof QueueFullError) return { ok: false, status: 'unavailable:queue-full', reason: error.message };
+      if (error instanceof QueueFullError)
+        return { ok: false, status: 'unavailable:queue-full', reason: error.message };
       if (isDiskFull(error)) {
-        this.records.raiseCondition('disk-full', `disk full writing the orderer queue: ${(error as Error).message}`);
-        return { ok: false, status: 'unavailable:disk-full', reason: 'the node\'s disk is full; the transaction was not accepted' };
+        this.records.raiseCondition(
+          'disk-full',
+          `disk full writing the orderer queue: ${(error as Error).message}`,
+        );
+        return {
+          ok: false,
+          status: 'unavailable:disk-full',
+          reason: "the node's disk is full; the transaction was not accepted",
+        };
       }
       // A node shutting down (or halted) orders nothing more: the caller may retry elsewhere or later.
-      if (error instanceof OrdererUnavailableError || error instanceof OrdererStoppedError) return { ok: false, status: 'unavailable:ordering', reason: error.message };
+      if (error instanceof OrdererUnavailableError || error instanceof OrdererStoppedError)
+        return { ok: false, status: 'unavailable:ordering', reason: error.message };
       throw error;
     }
     // A durable write just succeeded: whatever filled the disk has passed.
@@ -315,16 +439,21 @@ export class ChartChainNode {
   /** The checks that need only committed state; returns the signer, or the refusal. */
   #precheck(decoded: DecodedTransaction): Signer | SubmitResult {
     const { tx, txId } = decoded;
-    if (!this.executor.knowsType(tx.type)) return reject('invalid:unknown-type', `no contract handles type ${tx.type}`);
-    if (this.#pending.has(txId)) return reject('invalid:duplicate-txid', 'transaction is already pending');
+    if (!this.executor.knowsType(tx.type))
+      return reject('invalid:unknown-type', `no contract handles type ${tx.type}`);
+    if (this.#pending.has(txId))
+      return reject('invalid:duplicate-txid', 'transaction is already pending');
     const signer = this.executor.resolveSigner(this.store.state, decoded, this.#nextBlockContext());
-    if (signer === undefined) return reject('invalid:unknown-signer', 'signer is not a registered key');
-    if (!signer.active) return reject('denied:signer-inactive', 'signer is suspended or its organisation removed');
+    if (signer === undefined)
+      return reject('invalid:unknown-signer', 'signer is not a registered key');
+    if (!signer.active)
+      return reject('denied:signer-inactive', 'signer is suspended or its organisation removed');
     const lastNonce = this.store.state.get(NONCE_TABLE, signer.keyId);
     if (typeof lastNonce === 'number' && tx.nonce <= lastNonce) {
       // A committed transaction spent its nonce, so a replay always lands here; only then is
       // the txId index consulted, sparing every fresh transaction a lookup that would miss.
-      if (TX_RECORDS.get(this.store.state, txId) !== undefined) return reject('invalid:duplicate-txid', 'transaction was already committed');
+      if (TX_RECORDS.get(this.store.state, txId) !== undefined)
+        return reject('invalid:duplicate-txid', 'transaction was already committed');
       return reject('invalid:stale-nonce', `nonce must be greater than ${lastNonce}`);
     }
     return signer;
@@ -382,7 +511,10 @@ export class ChartChainNode {
    */
   submitAsOrg<Body>(schema: TxBuilder<Body>, value: NoInfer<Body>): Promise<SubmitResult>;
   submitAsOrg(type: string, body: JsonObject): Promise<SubmitResult>;
-  async submitAsOrg(typeOrSchema: string | TxBuilder<never>, value: unknown): Promise<SubmitResult> {
+  async submitAsOrg(
+    typeOrSchema: string | TxBuilder<never>,
+    value: unknown,
+  ): Promise<SubmitResult> {
     const { type, body } = typeAndBody(typeOrSchema, value);
     const first = await this.submit(this.signAsOrg(type, body));
     if (first.ok || first.status !== 'invalid:stale-nonce') return first;
@@ -393,7 +525,10 @@ export class ChartChainNode {
   /** The highest nonce of signer `keyId` that is committed or held by a pending transaction; 0 for none. */
   lastUsedNonce(keyId: string): number {
     const committed = this.store.state.get(NONCE_TABLE, keyId);
-    return Math.max(typeof committed === 'number' ? committed : 0, this.#pending.highestNonce(keyId) ?? 0);
+    return Math.max(
+      typeof committed === 'number' ? committed : 0,
+      this.#pending.highestNonce(keyId) ?? 0,
+    );
   }
 
   /** Where `txId` stands: committed (with height, leaf index and status), pending, or unknown. */
@@ -408,10 +543,16 @@ export class ChartChainNode {
    * admission refusal, or the committed status ('ok', or why the contract refused it); with
    * the txId whenever it was admitted.
    */
-  async submitAndWait(tx: Transaction, timeoutMs?: number): Promise<{ status: string; txId?: string }> {
+  async submitAndWait(
+    tx: Transaction,
+    timeoutMs?: number,
+  ): Promise<{ status: string; txId?: string }> {
     const submitted = await this.submit(tx);
     if (!submitted.ok) return { status: submitted.status };
-    return { status: (await this.waitForTx(submitted.txId, timeoutMs)).status, txId: submitted.txId };
+    return {
+      status: (await this.waitForTx(submitted.txId, timeoutMs)).status,
+      txId: submitted.txId,
+    };
   }
 
   /** Resolves with the committed record of `txId`; rejects after `timeoutMs`. */
@@ -443,9 +584,22 @@ export class ChartChainNode {
         }
       }
     }
-    await this.signatures.preverify(this.executor, this.store.state, unverified, this.#nextBlockContext());
+    await this.signatures.preverify(
+      this.executor,
+      this.store.state,
+      unverified,
+      this.#nextBlockContext(),
+    );
     const keyId = this.keys.signing.keyId;
-    const assembled = await runSliced(assembleBlockSteps(this.store, this.executor, txs, { height: batch.height, time: batch.time, proposer: keyId }, this.signatures.check));
+    const assembled = await runSliced(
+      assembleBlockSteps(
+        this.store,
+        this.executor,
+        txs,
+        { height: batch.height, time: batch.time, proposer: keyId },
+        this.signatures.check,
+      ),
+    );
     const header = signHeader(assembled.header, this.keys.signing);
     const commit = assembled.commitFor(header);
     const bytes = encodeBlockParts(header, commit.txs);
@@ -463,7 +617,10 @@ export class ChartChainNode {
       await this.#deliver(height, bytes);
     } catch (error) {
       if (error instanceof BlockValidationError || error instanceof BlockFormatError) {
-        this.records.alarm('peer', `block ${height} from the orderer, proposed by ${claimedProposer(this.store, bytes)}, fails validation (${error.message}): refused; this node halts`);
+        this.records.alarm(
+          'peer',
+          `block ${height} from the orderer, proposed by ${claimedProposer(this.store, bytes)}, fails validation (${error.message}): refused; this node halts`,
+        );
       }
       throw error;
     }
@@ -473,13 +630,26 @@ export class ChartChainNode {
     const proposed = this.#proposed;
     this.#proposed = undefined;
     // The solo orderer hands back the very bytes we proposed; any other block is re-executed.
-    if (proposed !== undefined && proposed.height === height && (proposed.bytes === bytes || Buffer.compare(proposed.bytes, bytes) === 0)) {
+    if (
+      proposed !== undefined &&
+      proposed.height === height &&
+      (proposed.bytes === bytes || Buffer.compare(proposed.bytes, bytes) === 0)
+    ) {
       await this.#commit(proposed.commit);
       return;
     }
     const decoded = decodeBlock(bytes);
-    await this.signatures.preverify(this.executor, this.store.state, decoded.txs, this.#nextBlockContext());
-    await this.#commit(await runSliced(validateBlockSteps(this.store, this.executor, decoded, this.signatures.check)));
+    await this.signatures.preverify(
+      this.executor,
+      this.store.state,
+      decoded.txs,
+      this.#nextBlockContext(),
+    );
+    await this.#commit(
+      await runSliced(
+        validateBlockSteps(this.store, this.executor, decoded, this.signatures.check),
+      ),
+    );
   }
 
   /**
@@ -489,7 +659,11 @@ export class ChartChainNode {
    * and the orderer halts the node.
    */
   async #storeCommit(commit: BlockCommit): Promise<void> {
-    for (let delayMs = COMMIT_RETRY_DELAY_MS; ; delayMs = Math.min(2 * delayMs, COMMIT_RETRY_DELAY_MAX_MS)) {
+    for (
+      let delayMs = COMMIT_RETRY_DELAY_MS;
+      ;
+      delayMs = Math.min(2 * delayMs, COMMIT_RETRY_DELAY_MAX_MS)
+    ) {
       try {
         const started = performance.now();
         await this.store.commit(commit);
@@ -497,7 +671,10 @@ export class ChartChainNode {
         return;
       } catch (error) {
         if (!isDiskFull(error) || this.#closing) throw error;
-        this.records.raiseCondition('disk-full', `disk full committing block ${commit.header.height}: ${(error as Error).message}; retrying`);
+        this.records.raiseCondition(
+          'disk-full',
+          `disk full committing block ${commit.header.height}: ${(error as Error).message}; retrying`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
@@ -511,7 +688,9 @@ export class ChartChainNode {
     this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
-    void this.consent.shareCommitted(commit.writeSet).catch((error: unknown) => this.records.alarm('key-sharing', String(error)));
+    void this.consent
+      .shareCommitted(commit.writeSet)
+      .catch((error: unknown) => this.records.alarm('key-sharing', String(error)));
     const txIds = commit.txs.map(({ txId }) => txId);
     this.signatures.forget(txIds);
     for (const txId of txIds) {
@@ -588,7 +767,10 @@ export class ChartChainNode {
       this.records.blobs.markAnchored(anchors.map(([hash]) => hash));
     } catch (error) {
       if (!isDiskFull(error)) throw error;
-      this.records.raiseCondition('disk-full', `disk full marking the blobs block ${height} anchored: ${(error as Error).message}`);
+      this.records.raiseCondition(
+        'disk-full',
+        `disk full marking the blobs block ${height} anchored: ${(error as Error).message}`,
+      );
     }
   }
 

@@ -13,8 +13,15 @@ const ORDERER_FILE = 'orderer.db';
 export function ordererChoice(dataDir: string, config: NodeConfig): OrdererChoice {
   const { kind, endpoints, namespace, leaseTtlSec } = config.orderer;
   if (kind !== 'etcd') return { kind: 'solo', queueFile: join(dataDir, ORDERER_FILE) };
-  if (endpoints === undefined || endpoints.length === 0) throw new RangeError('node.json: an etcd orderer needs orderer.endpoints');
-  return { kind: 'etcd', endpoints, namespace: namespace ?? config.network, nodeId: config.orgId, leaseTtlSec };
+  if (endpoints === undefined || endpoints.length === 0)
+    throw new RangeError('node.json: an etcd orderer needs orderer.endpoints');
+  return {
+    kind: 'etcd',
+    endpoints,
+    namespace: namespace ?? config.network,
+    nodeId: config.orgId,
+    leaseTtlSec,
+  };
 }
 
 /** How the orderer cuts blocks, from `node.json`. */

@@ -8,7 +8,16 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, x25519FromPrivate, type SigningKey } from '../crypto/index.js';
+import {
+  exportSeed,
+  exportX25519PrivateRaw,
+  generateSigningKey,
+  generateX25519,
+  signingKeyFromSeed,
+  toHex,
+  x25519FromPrivate,
+  type SigningKey,
+} from '../crypto/index.js';
 import { Keystore } from '../storage/index.js';
 
 const KEYSTORE_FILE = join('keys', 'keystore.json');
@@ -39,7 +48,11 @@ export function createOrgKeys(dataDir: string): OrgKeys {
   mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
   const keystore = Keystore.create(join(dataDir, KEYSTORE_FILE), keystoreSecret(dataDir));
   keystore.put(SIGNING_ENTRY, exportSeed(generateSigningKey()), 'ed25519-seed');
-  keystore.put(`${ENCRYPTION_PREFIX}1`, exportX25519PrivateRaw(generateX25519().privateKey), 'x25519-private');
+  keystore.put(
+    `${ENCRYPTION_PREFIX}1`,
+    exportX25519PrivateRaw(generateX25519().privateKey),
+    'x25519-private',
+  );
   return orgKeysFrom(keystore);
 }
 
@@ -56,7 +69,11 @@ export function loadOrgKeys(dataDir: string): OrgKeys {
 export function rotateEncryptionKey(keys: OrgKeys): string {
   const next = generations(keys.keystore).length + 1;
   const pair = generateX25519();
-  keys.keystore.put(`${ENCRYPTION_PREFIX}${next}`, exportX25519PrivateRaw(pair.privateKey), 'x25519-private');
+  keys.keystore.put(
+    `${ENCRYPTION_PREFIX}${next}`,
+    exportX25519PrivateRaw(pair.privateKey),
+    'x25519-private',
+  );
   keys.encryptionPublicKey = toHex(pair.publicKey);
   keys.encryptionKeys.set(keys.encryptionPublicKey, pair.privateKey);
   return keys.encryptionPublicKey;
@@ -64,7 +81,9 @@ export function rotateEncryptionKey(keys: OrgKeys): string {
 
 function generations(keystore: Keystore): string[] {
   const names = keystore.names().filter((name) => name.startsWith(ENCRYPTION_PREFIX));
-  return names.sort((a, b) => Number(a.slice(ENCRYPTION_PREFIX.length)) - Number(b.slice(ENCRYPTION_PREFIX.length)));
+  return names.sort(
+    (a, b) => Number(a.slice(ENCRYPTION_PREFIX.length)) - Number(b.slice(ENCRYPTION_PREFIX.length)),
+  );
 }
 
 function orgKeysFrom(keystore: Keystore): OrgKeys {

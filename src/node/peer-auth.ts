@@ -6,12 +6,28 @@
  * timestamp or a nonce seen before is refused, so a captured request cannot be replayed.
  */
 import { randomBytes } from 'node:crypto';
-import { canonicalBytes, concatBytes, fromHex, isHex, publicKeyFromRaw, sign, toHex, utf8, verify, type SigningKey } from '../crypto/index.js';
+import {
+  canonicalBytes,
+  concatBytes,
+  fromHex,
+  isHex,
+  publicKeyFromRaw,
+  sign,
+  toHex,
+  utf8,
+  verify,
+  type SigningKey,
+} from '../crypto/index.js';
 import { ORGS, type StateReader } from '../contracts/index.js';
 import { PEER_NONCE_COUNT_MAX } from '../ledger/index.js';
 
 /** The request headers, lowercase as HTTP/2 and Node's parser give them. */
-export const PEER_HEADERS = { org: 'x-chartchain-org', timestamp: 'x-chartchain-timestamp', nonce: 'x-chartchain-nonce', signature: 'x-chartchain-signature' } as const;
+export const PEER_HEADERS = {
+  org: 'x-chartchain-org',
+  timestamp: 'x-chartchain-timestamp',
+  nonce: 'x-chartchain-nonce',
+  signature: 'x-chartchain-signature',
+} as const;
 
 /** How far a request's timestamp may be from the receiver's clock, either way. */
 export const PEER_REQUEST_SKEW_MS = 60_000;
@@ -31,16 +47,31 @@ export interface PeerRequestFields {
 }
 
 /** Why a peer request was refused. */
-export type PeerAuthRefusal = 'missing-headers' | 'stale-timestamp' | 'unknown-organisation' | 'bad-signature' | 'replayed-nonce' | 'busy';
+export type PeerAuthRefusal =
+  | 'missing-headers'
+  | 'stale-timestamp'
+  | 'unknown-organisation'
+  | 'bad-signature'
+  | 'replayed-nonce'
+  | 'busy';
 
 /** The bytes a peer request signature covers. */
 export function peerRequestMessage(fields: PeerRequestFields): Uint8Array {
   const { method, path, orgId, timestamp, nonce } = fields;
-  return concatBytes(PEER_REQUEST_CONTEXT, canonicalBytes({ method: method.toUpperCase(), path, orgId, timestamp, nonce }));
+  return concatBytes(
+    PEER_REQUEST_CONTEXT,
+    canonicalBytes({ method: method.toUpperCase(), path, orgId, timestamp, nonce }),
+  );
 }
 
 /** The headers authenticating `method path` as organisation `orgId`, signed with its key now. */
-export function signPeerRequest(key: SigningKey, orgId: string, method: string, path: string, now = Date.now()): Record<string, string> {
+export function signPeerRequest(
+  key: SigningKey,
+  orgId: string,
+  method: string,
+  path: string,
+  now = Date.now(),
+): Record<string, string> {
   const fields = { method, path, orgId, timestamp: now, nonce: toHex(randomBytes(NONCE_BYTES)) };
   return {
     [PEER_HEADERS.org]: orgId,
@@ -61,21 +92,43 @@ export class PeerRequestVerifier {
   ) {}
 
   /** The organisation that signed the request, or why it was refused. */
-  verify(method: string, path: string, headers: Readonly<Record<string, string | string[] | undefined>>): { ok: true; orgId: string } | { ok: false; reason: PeerAuthRefusal } {
-    const [orgId, timestampText, nonce, signature] = [PEER_HEADERS.org, PEER_HEADERS.timestamp, PEER_HEADERS.nonce, PEER_HEADERS.signature].map((name) => headers[name]);
-    if (typeof orgId !== 'string' || typeof timestampText !== 'string' || !isHex(nonce, NONCE_BYTES) || !isHex(signature, 64) || !/^[0-9]{1,16}$/.test(timestampText)) return { ok: false, reason: 'missing-headers' };
+  verify(
+    method: string,
+    path: string,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+  ): { ok: true; orgId: string } | { ok: false; reason: PeerAuthRefusal } {
+    const [orgId, timestampText, nonce, signature] = [
+      PEER_HEADERS.org,
+      PEER_HEADERS.timestamp,
+      PEER_HEADERS.nonce,
+      PEER_HEADERS.signature,
+    ].map((name) => headers[name]);
+    if (
+      typeof orgId !== 'string' ||
+      typeof timestampText !== 'string' ||
+      !isHex(nonce, NONCE_BYTES) ||
+      !isHex(signature, 64) ||
+      !/^[0-9]{1,16}$/.test(timestampText)
+    )
+      return { ok: false, reason: 'missing-headers' };
     const timestamp = Number(timestampText);
     const now = this.clock();
-    if (Math.abs(now - timestamp) > PEER_REQUEST_SKEW_MS) return { ok: false, reason: 'stale-timestamp' };
+    if (Math.abs(now - timestamp) > PEER_REQUEST_SKEW_MS)
+      return { ok: false, reason: 'stale-timestamp' };
     const org = ORGS.get(this.state, orgId);
     if (org?.status !== 'active') return { ok: false, reason: 'unknown-organisation' };
     const message = peerRequestMessage({ method, path, orgId, timestamp, nonce });
-    if (!verify(publicKeyFromRaw(fromHex(org.signingKey)), message, fromHex(signature))) return { ok: false, reason: 'bad-signature' };
+    if (!verify(publicKeyFromRaw(fromHex(org.signingKey)), message, fromHex(signature)))
+      return { ok: false, reason: 'bad-signature' };
     // Remembered only once the signature verified, so nobody but a member can fill the set.
     return this.#remember(nonce, timestamp + PEER_REQUEST_SKEW_MS, now) ?? { ok: true, orgId };
   }
 
-  #remember(nonce: string, forgetAt: number, now: number): { ok: false; reason: PeerAuthRefusal } | undefined {
+  #remember(
+    nonce: string,
+    forgetAt: number,
+    now: number,
+  ): { ok: false; reason: PeerAuthRefusal } | undefined {
     if (this.#nonces.has(nonce)) return { ok: false, reason: 'replayed-nonce' };
     if (this.#nonces.size >= PEER_NONCE_COUNT_MAX) {
       for (const [seen, until] of this.#nonces) if (until < now) this.#nonces.delete(seen);

@@ -7,7 +7,14 @@
  * rest when first read.
  */
 import { sha256Hex } from '../crypto/index.js';
-import { BREAK_THE_GLASS, VERSIONS, sealedNotesOf, type KeyEnvelope, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import {
+  BREAK_THE_GLASS,
+  VERSIONS,
+  sealedNotesOf,
+  type KeyEnvelope,
+  type VersionRow,
+  type WriteSetEntry,
+} from '../contracts/index.js';
 import { BlobError, BlobMissingError, type BlobSource, type BlobStore } from '../storage/index.js';
 import type { BlobAccessIndex } from './blob-access-index.js';
 import type { PeerClient } from './peer-client.js';
@@ -57,11 +64,17 @@ export class NodePeerBlobs {
       const version = VERSIONS.rowOf(table, value);
       const row = BREAK_THE_GLASS.rowOf(table, value);
       if (version !== undefined) {
-        if (version.ciphertextHash !== null && this.#wrappedHere(version.envelopes)) void this.#ensureSoon(version);
+        if (version.ciphertextHash !== null && this.#wrappedHere(version.envelopes))
+          void this.#ensureSoon(version);
       } else if (row !== undefined) {
         if (row.org === this.host.orgId) continue;
-        for (const note of sealedNotesOf(row).filter((candidate) => this.#wrappedHere(candidate.envelopes))) {
-          void this.#retrying(`sealed note ${note.ciphertextHash} of break-the-glass ${row.btgId}`, () => this.ensureBlob(note.ciphertextHash, note.ciphertextSize, row.org));
+        for (const note of sealedNotesOf(row).filter((candidate) =>
+          this.#wrappedHere(candidate.envelopes),
+        )) {
+          void this.#retrying(
+            `sealed note ${note.ciphertextHash} of break-the-glass ${row.btgId}`,
+            () => this.ensureBlob(note.ciphertextHash, note.ciphertextSize, row.org),
+          );
         }
       }
     }
@@ -87,8 +100,12 @@ export class NodePeerBlobs {
    * The timers never keep the process alive; a read fetches on demand in any case.
    */
   async #ensureSoon(version: VersionRow): Promise<void> {
-    const fetched = await this.#retrying(`blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version}`, () => this.ensure(version));
-    if (fetched && version.author.org !== this.host.orgId) this.#arrivals.forEach((listener) => listener(version));
+    const fetched = await this.#retrying(
+      `blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version}`,
+      () => this.ensure(version),
+    );
+    if (fetched && version.author.org !== this.host.orgId)
+      this.#arrivals.forEach((listener) => listener(version));
   }
 
   /** Runs `fetch` until it succeeds, with backoff; after the last attempt, an alarm naming `what`. Resolves with whether it succeeded. */
@@ -99,7 +116,9 @@ export class NodePeerBlobs {
         return true;
       } catch (error) {
         if (attempt >= PROACTIVE_FETCH_ATTEMPTS_MAX) {
-          this.host.alarm(`${what} not fetched after ${attempt} attempts: ${(error as Error).message}`);
+          this.host.alarm(
+            `${what} not fetched after ${attempt} attempts: ${(error as Error).message}`,
+          );
           return false;
         }
       }
@@ -115,7 +134,11 @@ export class NodePeerBlobs {
 
   /** Stores the ciphertext of `row` here unless it already is. Rejects with BlobMissingError when no peer has a genuine copy. */
   async ensure(row: VersionRow): Promise<void> {
-    await this.ensureBlob(row.ciphertextHash!, row.ciphertextSize ?? BLOB_BYTES_MAX, row.author.org);
+    await this.ensureBlob(
+      row.ciphertextHash!,
+      row.ciphertextSize ?? BLOB_BYTES_MAX,
+      row.author.org,
+    );
   }
 
   /**
@@ -128,7 +151,9 @@ export class NodePeerBlobs {
     let pending = this.#inFlight.get(hash);
     if (pending === undefined) {
       // Only hashes committed state names are fetched: the copy is anchored from the start.
-      pending = this.host.blobs.getOrFetch(hash, this.#sourceFor(Math.min(sizeMax, BLOB_BYTES_MAX), authorOrg)).then(() => this.host.blobs.markAnchored([hash]));
+      pending = this.host.blobs
+        .getOrFetch(hash, this.#sourceFor(Math.min(sizeMax, BLOB_BYTES_MAX), authorOrg))
+        .then(() => this.host.blobs.markAnchored([hash]));
       this.#inFlight.set(hash, pending);
       void pending.finally(() => this.#inFlight.delete(hash)).catch(() => {});
     }
@@ -136,7 +161,9 @@ export class NodePeerBlobs {
   }
 
   #sourceFor(sizeMax: number, authorOrg: string): BlobSource {
-    const peers = this.peers.peers().sort((a, b) => Number(b === authorOrg) - Number(a === authorOrg));
+    const peers = this.peers
+      .peers()
+      .sort((a, b) => Number(b === authorOrg) - Number(a === authorOrg));
     return {
       fetchBlob: async (hash) => {
         for (const orgId of peers) {

@@ -7,7 +7,13 @@
  * is (signature, prevHash, height, re-execution to the same appHash) before it commits; a
  * peer that sends one that fails is named in an alarm and the next peer is asked.
  */
-import { BLOCK_BYTES_MAX, BlockFormatError, encodeBlock, PEER_BLOCKS_COUNT_MAX, PEER_BLOCKS_PAGE_BYTES } from '../ledger/index.js';
+import {
+  BLOCK_BYTES_MAX,
+  BlockFormatError,
+  encodeBlock,
+  PEER_BLOCKS_COUNT_MAX,
+  PEER_BLOCKS_PAGE_BYTES,
+} from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { BlockValidationError } from './block-validation.js';
 import type { PeerClient } from './peer-client.js';
@@ -16,7 +22,10 @@ const NEWLINE = 0x0a;
 
 /** The page of canonical blocks from `from` (at most `countMax`), newline-terminated; empty past the head. */
 export function blockPage(store: ChainStore, from: number, countMax: number): Uint8Array {
-  const until = Math.min((store.head()?.height ?? -1) + 1, from + Math.min(countMax, PEER_BLOCKS_COUNT_MAX));
+  const until = Math.min(
+    (store.head()?.height ?? -1) + 1,
+    from + Math.min(countMax, PEER_BLOCKS_COUNT_MAX),
+  );
   const parts: Uint8Array[] = [];
   for (let height = from, bytes = 0; height < until && bytes < PEER_BLOCKS_PAGE_BYTES; height++) {
     const line = encodeBlock(store.block(height)!);
@@ -29,7 +38,7 @@ export function blockPage(store: ChainStore, from: number, countMax: number): Ui
 /** Splits a page into its block lines. */
 export function blockLines(page: Uint8Array): Uint8Array[] {
   const lines: Uint8Array[] = [];
-  for (let start = 0; start < page.byteLength; ) {
+  for (let start = 0; start < page.byteLength;) {
     const end = page.indexOf(NEWLINE, start);
     const stop = end < 0 ? page.byteLength : end;
     lines.push(page.subarray(start, stop));
@@ -47,8 +56,13 @@ export interface PeerBlockHost {
 
 /** Thrown when no peer could serve a block this node needs. */
 export class PeerSyncError extends Error {
-  constructor(readonly height: number, peers: readonly string[]) {
-    super(`no peer served a valid block ${height} (asked: ${peers.length === 0 ? 'none configured' : peers.join(', ')}); the node cannot catch up`);
+  constructor(
+    readonly height: number,
+    peers: readonly string[],
+  ) {
+    super(
+      `no peer served a valid block ${height} (asked: ${peers.length === 0 ? 'none configured' : peers.join(', ')}); the node cannot catch up`,
+    );
     this.name = 'PeerSyncError';
   }
 }
@@ -78,15 +92,22 @@ export class PeerBlockSync {
   async #syncFrom(orgId: string, from: number, until: number): Promise<number> {
     let height = from;
     for (;;) {
-      const page = await this.peers.get(orgId, `/peer/blocks?from=${height}&count=${Math.min(until - height, PEER_BLOCKS_COUNT_MAX)}`, PEER_BLOCKS_PAGE_BYTES + 2 * BLOCK_BYTES_MAX);
+      const page = await this.peers.get(
+        orgId,
+        `/peer/blocks?from=${height}&count=${Math.min(until - height, PEER_BLOCKS_COUNT_MAX)}`,
+        PEER_BLOCKS_PAGE_BYTES + 2 * BLOCK_BYTES_MAX,
+      );
       const lines = page === undefined ? [] : blockLines(page);
       if (lines.length === 0) return height;
       for (const line of lines.slice(0, until - height)) {
         try {
           await this.host.commit(height, line);
         } catch (error) {
-          if (!(error instanceof BlockValidationError || error instanceof BlockFormatError)) throw error;
-          this.host.alarm(`peer ${orgId} sent block ${height} that fails validation (${error.message}): refused`);
+          if (!(error instanceof BlockValidationError || error instanceof BlockFormatError))
+            throw error;
+          this.host.alarm(
+            `peer ${orgId} sent block ${height} that fails validation (${error.message}): refused`,
+          );
           return height;
         }
         height += 1;

@@ -8,7 +8,11 @@ import { signPeerRequest } from './peer-auth.js';
 
 /** How a node reaches a peer: a GET with headers, answering the status and at most `sizeMax` bytes of body. */
 export interface PeerTransport {
-  get(url: string, headers: Record<string, string>, sizeMax: number): Promise<{ readonly status: number; readonly body?: Uint8Array }>;
+  get(
+    url: string,
+    headers: Record<string, string>,
+    sizeMax: number,
+  ): Promise<{ readonly status: number; readonly body?: Uint8Array }>;
 }
 
 /** A peer that does not answer within this long is skipped. */
@@ -17,7 +21,11 @@ export const PEER_FETCH_TIMEOUT_MS = 10_000;
 /** HTTP through the runtime's fetch; a body longer than `sizeMax` is refused unread. */
 export const httpTransport: PeerTransport = {
   async get(url, headers, sizeMax) {
-    const response = await fetch(url, { headers, redirect: 'error', signal: AbortSignal.timeout(PEER_FETCH_TIMEOUT_MS) });
+    const response = await fetch(url, {
+      headers,
+      redirect: 'error',
+      signal: AbortSignal.timeout(PEER_FETCH_TIMEOUT_MS),
+    });
     const length = Number(response.headers.get('content-length') ?? Number.NaN);
     if (response.status !== 200 || length > sizeMax) {
       await response.body?.cancel();
@@ -57,7 +65,11 @@ export class PeerClient {
     const base = this.#endpoints.get(orgId);
     if (base === undefined) return undefined;
     try {
-      const answer = await this.transport.get(base + path, signPeerRequest(this.signing, this.orgId, 'GET', path), sizeMax);
+      const answer = await this.transport.get(
+        base + path,
+        signPeerRequest(this.signing, this.orgId, 'GET', path),
+        sizeMax,
+      );
       return answer.status === 200 ? answer.body : undefined;
     } catch {
       return undefined; // unreachable: another peer may answer

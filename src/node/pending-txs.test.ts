@@ -8,7 +8,9 @@ const key = generateSigningKey();
 const other = generateSigningKey();
 
 function decoded(nonce: number, signer = key): DecodedTransaction {
-  const result = decodeTransaction(signTransaction({ type: 'membership.register-patient', nonce, body: { n: nonce } }, signer));
+  const result = decodeTransaction(
+    signTransaction({ type: 'membership.register-patient', nonce, body: { n: nonce } }, signer),
+  );
   assert.ok(result.ok);
   return result;
 }
@@ -27,7 +29,11 @@ test('the highest pending nonce is kept per signer and falls back as transaction
   assert.equal(pending.highestNonce(key.keyId), 3);
   pending.delete(three.txId);
   pending.delete(three.txId);
-  assert.equal(pending.highestNonce(key.keyId), undefined, 'nothing pending: committed state alone decides');
+  assert.equal(
+    pending.highestNonce(key.keyId),
+    undefined,
+    'nothing pending: committed state alone decides',
+  );
   assert.equal(pending.has(three.txId), false);
   assert.equal(pending.get(decoded(9, other).txId)?.tx.nonce, 9);
 });

@@ -64,7 +64,8 @@ export class PendingTxs {
 
   #highestAmongPending(signer: string): number {
     let highest = 0;
-    for (const { tx } of this.#byTxId.values()) if (tx.signer === signer && tx.nonce > highest) highest = tx.nonce;
+    for (const { tx } of this.#byTxId.values())
+      if (tx.signer === signer && tx.nonce > highest) highest = tx.nonce;
     return highest;
   }
 

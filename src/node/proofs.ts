@@ -39,18 +39,31 @@ export interface ConsistencyProofResponse {
 
 function treeHead(store: ChainStore, treeSize: number, name: string): BlockHeader {
   const header = Number.isSafeInteger(treeSize) ? store.headerAtLogSize(treeSize) : undefined;
-  if (header === undefined) throw new ProofRequestError('bad-request', `${name} must be the logSize of a committed block (a signed tree head)`);
+  if (header === undefined)
+    throw new ProofRequestError(
+      'bad-request',
+      `${name} must be the logSize of a committed block (a signed tree head)`,
+    );
   return header;
 }
 
 /** Proves `txId` is in the log of size `treeSize` (default: the newest). Throws ProofRequestError. */
-export function inclusionProof(store: ChainStore, txId: string, treeSize?: number): InclusionProofResponse {
+export function inclusionProof(
+  store: ChainStore,
+  txId: string,
+  treeSize?: number,
+): InclusionProofResponse {
   const record = TX_RECORDS.get(store.state, txId);
-  if (record === undefined) throw new ProofRequestError('not-found', 'no committed transaction has that txId');
+  if (record === undefined)
+    throw new ProofRequestError('not-found', 'no committed transaction has that txId');
   const head = store.head()!;
   const size = treeSize ?? head.logSize;
   const header = treeHead(store, size, 'treeSize');
-  if (record.leafIndex >= size) throw new ProofRequestError('bad-request', `transaction is at leafIndex ${record.leafIndex}, beyond treeSize ${size}`);
+  if (record.leafIndex >= size)
+    throw new ProofRequestError(
+      'bad-request',
+      `transaction is at leafIndex ${record.leafIndex}, beyond treeSize ${size}`,
+    );
   const log = new MerkleLog(store.logNodes, head.logSize);
   const stored = store.tx(record.leafIndex)!;
   return {
@@ -64,10 +77,20 @@ export function inclusionProof(store: ChainStore, txId: string, treeSize?: numbe
 }
 
 /** Proves the log at size `first` is a prefix of the log at size `second`. Throws ProofRequestError. */
-export function consistencyProof(store: ChainStore, first: number, second: number): ConsistencyProofResponse {
+export function consistencyProof(
+  store: ChainStore,
+  first: number,
+  second: number,
+): ConsistencyProofResponse {
   const firstTreeHead = treeHead(store, first, 'first');
   const secondTreeHead = treeHead(store, second, 'second');
   if (first > second) throw new ProofRequestError('bad-request', 'first must not exceed second');
   const log = new MerkleLog(store.logNodes, store.head()!.logSize);
-  return { first, second, consistencyProof: log.consistencyProof(first, second).map(toHex), firstTreeHead, secondTreeHead };
+  return {
+    first,
+    second,
+    consistencyProof: log.consistencyProof(first, second).map(toHex),
+    firstTreeHead,
+    secondTreeHead,
+  };
 }

@@ -50,7 +50,9 @@ export class Pseudonyms {
     this.#db.exec(SCHEMA);
     this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
     this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
-    this.#insert = this.#db.prepare('INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)');
+    this.#insert = this.#db.prepare(
+      'INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)',
+    );
   }
 
   /** The ledger record id of `type/id`, or undefined when this node knows no such resource. */
@@ -68,7 +70,10 @@ export class Pseudonyms {
    * the map read in the same order, not a lookup each (a node start asks this of every record).
    */
   unknown(recordIds: readonly string[]): string[] {
-    const known = this.#db.prepare('SELECT record_id FROM fhir_id ORDER BY record_id').pluck().iterate() as IterableIterator<string>;
+    const known = this.#db
+      .prepare('SELECT record_id FROM fhir_id ORDER BY record_id')
+      .pluck()
+      .iterate() as IterableIterator<string>;
     const unknown: string[] = [];
     let next = known.next();
     for (const recordId of recordIds) {
@@ -123,13 +128,19 @@ export interface PatientNames {
  * The names of the patients whose home is `orgId`, the only patients a sign-in at its node can
  * act as: a FHIR Patient id another organisation's record claims never resolves to that patient.
  */
-export function homePatients(pseudonyms: Pseudonyms, state: StateReader, orgId: string): PatientNames {
-  const isHome = (patientId: string | undefined) => patientId !== undefined && PATIENTS.get(state, patientId)?.homeOrg === orgId;
+export function homePatients(
+  pseudonyms: Pseudonyms,
+  state: StateReader,
+  orgId: string,
+): PatientNames {
+  const isHome = (patientId: string | undefined) =>
+    patientId !== undefined && PATIENTS.get(state, patientId)?.homeOrg === orgId;
   return {
     patientIdOf: (fhirPatientId) => {
       const patientId = pseudonyms.patientIdOf(fhirPatientId);
       return isHome(patientId) ? patientId : undefined;
     },
-    fhirPatientIdOf: (patientId) => (isHome(patientId) ? pseudonyms.fhirPatientIdOf(patientId) : undefined),
+    fhirPatientIdOf: (patientId) =>
+      isHome(patientId) ? pseudonyms.fhirPatientIdOf(patientId) : undefined,
   };
 }

@@ -5,8 +5,32 @@
  * envelope, ciphertext, commitment. Any mismatch is a RecordIntegrityError carrying evidence.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { canonicalBytes, commitmentOf, fromHex, openRecordContent, recordAad, sealRecordContent, toHex, unwrapDataKey, type HpkePool, fromUtf8, wrapDataKey, type JsonValue } from '../crypto/index.js';
-import { RECORDS, RECORDS_ANCHOR, RECORDS_SUPERSEDE, VERSIONS, requiredRecipients, versionKey, type RecordRow, type SealedContent, type SecurityLabel, type VersionRow } from '../contracts/index.js';
+import {
+  canonicalBytes,
+  commitmentOf,
+  fromHex,
+  openRecordContent,
+  recordAad,
+  sealRecordContent,
+  toHex,
+  unwrapDataKey,
+  type HpkePool,
+  fromUtf8,
+  wrapDataKey,
+  type JsonValue,
+} from '../crypto/index.js';
+import {
+  RECORDS,
+  RECORDS_ANCHOR,
+  RECORDS_SUPERSEDE,
+  VERSIONS,
+  requiredRecipients,
+  versionKey,
+  type RecordRow,
+  type SealedContent,
+  type SecurityLabel,
+  type VersionRow,
+} from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { BlobIntegrityError, BlobMissingError, type BlobStore } from '../storage/index.js';
 import type { ChainStore } from '../storage/index.js';
@@ -16,11 +40,21 @@ export class RecordIntegrityError extends Error {
   constructor(
     readonly recordId: string,
     readonly version: number,
-    readonly stage: 'blob-missing' | 'blob-hash' | 'envelope' | 'ciphertext' | 'commitment' | 'transaction-hash' | 'tx-root' | 'inclusion',
+    readonly stage:
+      | 'blob-missing'
+      | 'blob-hash'
+      | 'envelope'
+      | 'ciphertext'
+      | 'commitment'
+      | 'transaction-hash'
+      | 'tx-root'
+      | 'inclusion',
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(`record ${recordId} version ${version}: ${stage} check failed (expected ${expected}, found ${actual})`);
+    super(
+      `record ${recordId} version ${version}: ${stage} check failed (expected ${expected}, found ${actual})`,
+    );
     this.name = 'RecordIntegrityError';
   }
 }
@@ -81,12 +115,29 @@ export async function prepareVersion(
     orgIds: [input.org, input.authorOrg],
     time: chain.head()?.time ?? 0,
   });
-  const content = await sealToBlob(blobs, canonicalBytes(plaintext), aad, [...required, ...(input.extraRecipients ?? [])], pool);
+  const content = await sealToBlob(
+    blobs,
+    canonicalBytes(plaintext),
+    aad,
+    [...required, ...(input.extraRecipients ?? [])],
+    pool,
+  );
   const { recordId, version } = input;
-  const versionContent = { ...content, commitment, securityLabels: input.securityLabels.map((label) => ({ ...label })) };
-  const body = version === 1
-    ? RECORDS_ANCHOR.build({ recordId, patientId: input.patientId, resourceType, version, content: versionContent })
-    : RECORDS_SUPERSEDE.build({ recordId, version, content: versionContent });
+  const versionContent = {
+    ...content,
+    commitment,
+    securityLabels: input.securityLabels.map((label) => ({ ...label })),
+  };
+  const body =
+    version === 1
+      ? RECORDS_ANCHOR.build({
+          recordId,
+          patientId: input.patientId,
+          resourceType,
+          version,
+          content: versionContent,
+        })
+      : RECORDS_SUPERSEDE.build({ recordId, version, content: versionContent });
   return { body, ciphertextHash: content.ciphertextHash };
 }
 
@@ -95,14 +146,28 @@ export async function prepareVersion(
  * and wraps the key to each of `recipients` (raw X25519 public keys, hex; sorted, once each):
  * a record version's ciphertext, or a sealed note's. Resolves once the blob is durable.
  */
-export async function sealToBlob(blobs: BlobStore, plaintext: Uint8Array, aad: Uint8Array, recipients: readonly string[], pool?: HpkePool): Promise<Omit<SealedContent, 'commitment'>> {
+export async function sealToBlob(
+  blobs: BlobStore,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  recipients: readonly string[],
+  pool?: HpkePool,
+): Promise<Omit<SealedContent, 'commitment'>> {
   const { dataKey, sealed } = sealRecordContent(plaintext, aad);
   const stored = blobs.put(sealed);
   // The wraps run while the blob's write and fsync are on the thread pool: on `pool`'s worker
   // when given, else here.
-  const wrapTo = async (recipient: string) => ({ recipient, ...(pool === undefined ? wrapDataKey(dataKey, fromHex(recipient), aad) : await pool.wrap(dataKey, recipient, aad)) });
+  const wrapTo = async (recipient: string) => ({
+    recipient,
+    ...(pool === undefined
+      ? wrapDataKey(dataKey, fromHex(recipient), aad)
+      : await pool.wrap(dataKey, recipient, aad)),
+  });
   // Awaited together, so a failed blob write (a full disk) is handled even while wraps run.
-  const [ciphertextHash, envelopes] = await Promise.all([stored, Promise.all([...new Set(recipients)].sort().map(wrapTo))]);
+  const [ciphertextHash, envelopes] = await Promise.all([
+    stored,
+    Promise.all([...new Set(recipients)].sort().map(wrapTo)),
+  ]);
   return { ciphertextHash, ciphertextSize: sealed.byteLength, envelopes };
 }
 
@@ -112,7 +177,11 @@ export function recordRow(chain: ChainStore, recordId: string): RecordRow | unde
 }
 
 /** A committed version row, or undefined. */
-export function versionRow(chain: ChainStore, recordId: string, version: number): VersionRow | undefined {
+export function versionRow(
+  chain: ChainStore,
+  recordId: string,
+  version: number,
+): VersionRow | undefined {
   return VERSIONS.get(chain.state, versionKey(recordId, version));
 }
 
@@ -122,7 +191,13 @@ export function versionRow(chain: ChainStore, recordId: string, version: number)
  * Returns the resource and the commitment's salt (hex), with which a reader can check the
  * commitment on its own.
  */
-export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): SealedPlaintext {
+export function openVersion(
+  chain: ChainStore,
+  blobs: BlobStore,
+  recordId: string,
+  version: number,
+  keys: ReadonlyMap<string, KeyObject>,
+): SealedPlaintext {
   const located = locateVersion(chain, blobs, recordId, version, keys);
   let dataKey: Uint8Array;
   try {
@@ -134,11 +209,23 @@ export function openVersion(chain: ChainStore, blobs: BlobStore, recordId: strin
 }
 
 /** openVersion with the data key unwrapped by `pool`, off the main thread. */
-export async function openVersionWith(pool: HpkePool, chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): Promise<SealedPlaintext> {
+export async function openVersionWith(
+  pool: HpkePool,
+  chain: ChainStore,
+  blobs: BlobStore,
+  recordId: string,
+  version: number,
+  keys: ReadonlyMap<string, KeyObject>,
+): Promise<SealedPlaintext> {
   const located = locateVersion(chain, blobs, recordId, version, keys);
   let dataKey: Uint8Array;
   try {
-    dataKey = await pool.unwrap({ envelope: located.envelope, recipient: located.envelope.recipient, privateKey: located.privateKey, aad: located.aad });
+    dataKey = await pool.unwrap({
+      envelope: located.envelope,
+      recipient: located.envelope.recipient,
+      privateKey: located.privateKey,
+      aad: located.aad,
+    });
   } catch {
     throw envelopeError(located);
   }
@@ -154,18 +241,37 @@ interface LocatedVersion {
   readonly aad: Uint8Array;
 }
 
-function locateVersion(chain: ChainStore, blobs: BlobStore, recordId: string, version: number, keys: ReadonlyMap<string, KeyObject>): LocatedVersion {
+function locateVersion(
+  chain: ChainStore,
+  blobs: BlobStore,
+  recordId: string,
+  version: number,
+  keys: ReadonlyMap<string, KeyObject>,
+): LocatedVersion {
   const row = versionRow(chain, recordId, version);
   if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
-  if (row.kind === 'tombstone' || row.ciphertextHash === null) throw new RecordUnavailableError(recordId, 'deleted');
+  if (row.kind === 'tombstone' || row.ciphertextHash === null)
+    throw new RecordUnavailableError(recordId, 'deleted');
   const envelope = row.envelopes.find((candidate) => keys.has(candidate.recipient));
   if (envelope === undefined) throw new RecordUnavailableError(recordId, 'not-a-recipient');
   const sealed = readBlob(blobs, row);
-  return { row, envelope, privateKey: keys.get(envelope.recipient)!, sealed, aad: recordAad({ recordId, version, resourceType: row.resourceType }) };
+  return {
+    row,
+    envelope,
+    privateKey: keys.get(envelope.recipient)!,
+    sealed,
+    aad: recordAad({ recordId, version, resourceType: row.resourceType }),
+  };
 }
 
 function envelopeError({ row, envelope }: LocatedVersion): RecordIntegrityError {
-  return new RecordIntegrityError(row.recordId, row.version, 'envelope', `a key wrapped for ${envelope.recipient}`, 'an envelope that does not open');
+  return new RecordIntegrityError(
+    row.recordId,
+    row.version,
+    'envelope',
+    `a key wrapped for ${envelope.recipient}`,
+    'an envelope that does not open',
+  );
 }
 
 /** Decrypts a located version with its data key and checks the commitment. */
@@ -174,10 +280,26 @@ function openLocated({ row, sealed, aad }: LocatedVersion, dataKey: Uint8Array):
   try {
     plaintext = JSON.parse(fromUtf8(openRecordContent(sealed, dataKey, aad))) as SealedPlaintext;
   } catch {
-    throw new RecordIntegrityError(row.recordId, row.version, 'ciphertext', 'an authentic ciphertext', 'one that fails AES-GCM authentication');
+    throw new RecordIntegrityError(
+      row.recordId,
+      row.version,
+      'ciphertext',
+      'an authentic ciphertext',
+      'one that fails AES-GCM authentication',
+    );
   }
-  const commitment = commitmentOf(fromHex(plaintext.salt, 'salt', 32), canonicalBytes(plaintext.resource as JsonValue));
-  if (commitment !== row.commitment) throw new RecordIntegrityError(row.recordId, row.version, 'commitment', row.commitment!, commitment);
+  const commitment = commitmentOf(
+    fromHex(plaintext.salt, 'salt', 32),
+    canonicalBytes(plaintext.resource as JsonValue),
+  );
+  if (commitment !== row.commitment)
+    throw new RecordIntegrityError(
+      row.recordId,
+      row.version,
+      'commitment',
+      row.commitment!,
+      commitment,
+    );
   return { resource: plaintext.resource, salt: plaintext.salt };
 }
 
@@ -185,8 +307,22 @@ function readBlob(blobs: BlobStore, row: VersionRow): Uint8Array {
   try {
     return blobs.get(row.ciphertextHash!);
   } catch (error) {
-    if (error instanceof BlobMissingError) throw new RecordIntegrityError(row.recordId, row.version, 'blob-missing', row.ciphertextHash!, 'no blob');
-    if (error instanceof BlobIntegrityError) throw new RecordIntegrityError(row.recordId, row.version, 'blob-hash', row.ciphertextHash!, error.actualHash);
+    if (error instanceof BlobMissingError)
+      throw new RecordIntegrityError(
+        row.recordId,
+        row.version,
+        'blob-missing',
+        row.ciphertextHash!,
+        'no blob',
+      );
+    if (error instanceof BlobIntegrityError)
+      throw new RecordIntegrityError(
+        row.recordId,
+        row.version,
+        'blob-hash',
+        row.ciphertextHash!,
+        error.actualHash,
+      );
     throw error;
   }
 }

@@ -3,8 +3,32 @@
  * Keys of practitioners and custodial patients stay in the node's keystore and sign only here.
  */
 import type { KeyObject } from 'node:crypto';
-import { exportSeed, exportX25519PrivateRaw, generateSigningKey, generateX25519, signingKeyFromSeed, toHex, HpkePool, x25519FromPrivate } from '../crypto/index.js';
-import { ERASURES, NONCE_TABLE, PATIENTS, RECORDS, RECORDS_ANCHOR, RECORDS_BATCH, RECORDS_ERASE, RECORDS_SUPERSEDE, RECORDS_TOMBSTONE, type RecordRow, type SealedNote, type SecurityLabel, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
+import {
+  exportSeed,
+  exportX25519PrivateRaw,
+  generateSigningKey,
+  generateX25519,
+  signingKeyFromSeed,
+  toHex,
+  HpkePool,
+  x25519FromPrivate,
+} from '../crypto/index.js';
+import {
+  ERASURES,
+  NONCE_TABLE,
+  PATIENTS,
+  RECORDS,
+  RECORDS_ANCHOR,
+  RECORDS_BATCH,
+  RECORDS_ERASE,
+  RECORDS_SUPERSEDE,
+  RECORDS_TOMBSTONE,
+  type RecordRow,
+  type SealedNote,
+  type SecurityLabel,
+  type VersionRow,
+  type WriteSetEntry,
+} from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
@@ -12,7 +36,16 @@ import type { OrgKeys } from './org-keys.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { versionProof } from './version-proof.js';
 import { NoteUnavailableError, openNote, type NoteContext } from './sealed-note.js';
-import { newRecordId, openVersion, openVersionWith, prepareVersion, RecordIntegrityError, recordRow, RecordUnavailableError, versionRow } from './record-service.js';
+import {
+  newRecordId,
+  openVersion,
+  openVersionWith,
+  prepareVersion,
+  RecordIntegrityError,
+  recordRow,
+  RecordUnavailableError,
+  versionRow,
+} from './record-service.js';
 import { ALARM_COUNT_MAX } from '../ledger/index.js';
 
 /**
@@ -36,7 +69,11 @@ export interface VersionInput {
 }
 
 /** The schema of each kind of record write: what its body was built by. */
-const WRITE_TYPES = { anchor: RECORDS_ANCHOR, supersede: RECORDS_SUPERSEDE, tombstone: RECORDS_TOMBSTONE } as const;
+const WRITE_TYPES = {
+  anchor: RECORDS_ANCHOR,
+  supersede: RECORDS_SUPERSEDE,
+  tombstone: RECORDS_TOMBSTONE,
+} as const;
 
 interface PreparedWrite {
   readonly kind: keyof typeof WRITE_TYPES;
@@ -67,11 +104,17 @@ type Role = 'practitioner' | 'patient';
  * cleared when a write succeeds again; the others are events, kept until they age out.
  */
 export interface NodeAlarm {
-  readonly kind: 'integrity' | 'key-sharing' | 'checkpoint' | 'checkpoint-publish' | 'peer' | 'search-index' | 'disk-full';
+  readonly kind:
+    | 'integrity'
+    | 'key-sharing'
+    | 'checkpoint'
+    | 'checkpoint-publish'
+    | 'peer'
+    | 'search-index'
+    | 'disk-full';
   readonly reason: string;
   readonly at: number;
 }
-
 
 /** A decrypted version: the resource, its commitment salt (hex) and the version's row. */
 export interface ReadVersion {
@@ -94,7 +137,8 @@ export class NodeRecords {
     private readonly keys: OrgKeys,
     private readonly orgId: string,
     /** The highest nonce of a key committed or held by a pending transaction; committed state alone unless given. */
-    private readonly lastUsedNonce: (keyId: string) => number = (keyId) => committedNonce(chain, keyId),
+    private readonly lastUsedNonce: (keyId: string) => number = (keyId) =>
+      committedNonce(chain, keyId),
   ) {}
 
   /** The keystore holding the custodial keys of this node's practitioners and patients. */
@@ -108,9 +152,17 @@ export class NodeRecords {
     const encryption = generateX25519();
     try {
       this.keys.keystore.put(`${role}:${id}:signing`, exportSeed(signing), 'ed25519-seed');
-      this.keys.keystore.put(`${role}:${id}:encryption`, exportX25519PrivateRaw(encryption.privateKey), 'x25519-private');
+      this.keys.keystore.put(
+        `${role}:${id}:encryption`,
+        exportX25519PrivateRaw(encryption.privateKey),
+        'x25519-private',
+      );
     } catch (error) {
-      if (isDiskFull(error)) this.raiseCondition('disk-full', `disk full writing the keystore: ${(error as Error).message}`);
+      if (isDiskFull(error))
+        this.raiseCondition(
+          'disk-full',
+          `disk full writing the keystore: ${(error as Error).message}`,
+        );
       throw error;
     }
     return { signingKey: toHex(signing.publicKey), encryptionKey: toHex(encryption.publicKey) };
@@ -137,16 +189,31 @@ export class NodeRecords {
    */
   async write(input: VersionInput & { practitionerId: string }): Promise<RecordWrite> {
     const { kind, body, recordId, version } = await this.#diskWatched(this.#prepare(input));
-    return { tx: this.signer('practitioner', input.practitionerId).sign(WRITE_TYPES[kind].type, body), recordId, version };
+    return {
+      tx: this.signer('practitioner', input.practitionerId).sign(WRITE_TYPES[kind].type, body),
+      recordId,
+      version,
+    };
   }
 
   /**
    * Seals every version of `items` (or a tombstone) and returns one practitioner-signed
    * records.batch: the writes land on the ledger together or not at all.
    */
-  async writeBatch(practitionerId: string, items: readonly (VersionInput | { tombstone: string })[]): Promise<{ tx: Transaction; writes: RecordWrite[] }> {
-    const prepared = await this.#diskWatched(Promise.all(items.map((item) => ('tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item)))));
-    const tx = this.signer('practitioner', practitionerId).sign(RECORDS_BATCH, { writes: prepared.map(({ kind, body }) => ({ kind, body })) });
+  async writeBatch(
+    practitionerId: string,
+    items: readonly (VersionInput | { tombstone: string })[],
+  ): Promise<{ tx: Transaction; writes: RecordWrite[] }> {
+    const prepared = await this.#diskWatched(
+      Promise.all(
+        items.map((item) =>
+          'tombstone' in item ? this.#prepareTombstone(item.tombstone) : this.#prepare(item),
+        ),
+      ),
+    );
+    const tx = this.signer('practitioner', practitionerId).sign(RECORDS_BATCH, {
+      writes: prepared.map(({ kind, body }) => ({ kind, body })),
+    });
     return { tx, writes: prepared.map(({ recordId, version }) => ({ tx, recordId, version })) };
   }
 
@@ -155,7 +222,11 @@ export class NodeRecords {
     try {
       return await writing;
     } catch (error) {
-      if (isDiskFull(error)) this.raiseCondition('disk-full', `disk full storing a record ciphertext: ${(error as Error).message}`);
+      if (isDiskFull(error))
+        this.raiseCondition(
+          'disk-full',
+          `disk full storing a record ciphertext: ${(error as Error).message}`,
+        );
       throw error;
     }
   }
@@ -164,16 +235,21 @@ export class NodeRecords {
     const recordId = input.recordId ?? newRecordId();
     const existing = recordRow(this.chain, recordId);
     const version = (input.expectedVersion ?? existing?.latestVersion ?? 0) + 1;
-    const prepared = await prepareVersion(this.chain, this.blobs, {
-      recordId,
-      patientId: existing?.patientId ?? input.patientId,
-      version,
-      resource: input.resource,
-      securityLabels: input.securityLabels ?? [],
-      org: existing?.org ?? this.orgId,
-      authorOrg: this.orgId,
-      extraRecipients: input.extraRecipients ?? [],
-    }, this.#pool());
+    const prepared = await prepareVersion(
+      this.chain,
+      this.blobs,
+      {
+        recordId,
+        patientId: existing?.patientId ?? input.patientId,
+        version,
+        resource: input.resource,
+        securityLabels: input.securityLabels ?? [],
+        org: existing?.org ?? this.orgId,
+        authorOrg: this.orgId,
+        extraRecipients: input.extraRecipients ?? [],
+      },
+      this.#pool(),
+    );
     return { kind: version === 1 ? 'anchor' : 'supersede', body: prepared.body, recordId, version };
   }
 
@@ -181,7 +257,12 @@ export class NodeRecords {
     const row = recordRow(this.chain, recordId);
     if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
     const version = row.latestVersion + 1;
-    return { kind: 'tombstone', body: RECORDS_TOMBSTONE.build({ recordId, version }), recordId, version };
+    return {
+      kind: 'tombstone',
+      body: RECORDS_TOMBSTONE.build({ recordId, version }),
+      recordId,
+      version,
+    };
   }
 
   /** The committed head of `recordId`, or undefined. */
@@ -202,20 +283,41 @@ export class NodeRecords {
   /** A tombstone for `recordId` (FHIR delete): history stays. */
   tombstone(practitionerId: string, recordId: string): RecordWrite {
     const { body, version } = this.#prepareTombstone(recordId);
-    return { tx: this.signer('practitioner', practitionerId).sign(RECORDS_TOMBSTONE.type, body), recordId, version };
+    return {
+      tx: this.signer('practitioner', practitionerId).sign(RECORDS_TOMBSTONE.type, body),
+      recordId,
+      version,
+    };
   }
 
   /** An erasure request signed by the custodial patient, or by this organisation with a legal basis. */
-  erase(recordId: string, by: { patientId: string } | { legalBasis: string }, orgSign: (type: string, body: JsonObject) => Transaction): Transaction {
-    if ('patientId' in by) return this.signer('patient', by.patientId).sign(RECORDS_ERASE, { recordId, legalBasis: null });
-    return orgSign(RECORDS_ERASE.type, RECORDS_ERASE.build({ recordId, legalBasis: by.legalBasis }));
+  erase(
+    recordId: string,
+    by: { patientId: string } | { legalBasis: string },
+    orgSign: (type: string, body: JsonObject) => Transaction,
+  ): Transaction {
+    if ('patientId' in by)
+      return this.signer('patient', by.patientId).sign(RECORDS_ERASE, {
+        recordId,
+        legalBasis: null,
+      });
+    return orgSign(
+      RECORDS_ERASE.type,
+      RECORDS_ERASE.build({ recordId, legalBasis: by.legalBasis }),
+    );
   }
 
   /** Decrypts version `version` (default: the latest) for `reader`, checking every link. */
   read(reader: RecordReader, recordId: string, version?: number): ReadVersion {
     const wanted = this.#wantedVersion(recordId, version);
     try {
-      const { resource, salt } = openVersion(this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
+      const { resource, salt } = openVersion(
+        this.chain,
+        this.blobs,
+        recordId,
+        wanted,
+        this.#readerKeys(reader),
+      );
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
       if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
@@ -227,10 +329,21 @@ export class NodeRecords {
    * read(), with the data key unwrapped on a worker thread: what the served read and search
    * paths use, so that reads released together by one group commit do not hold the event loop.
    */
-  async readOffThread(reader: RecordReader, recordId: string, version?: number): Promise<ReadVersion> {
+  async readOffThread(
+    reader: RecordReader,
+    recordId: string,
+    version?: number,
+  ): Promise<ReadVersion> {
     const wanted = this.#wantedVersion(recordId, version);
     try {
-      const { resource, salt } = await openVersionWith(this.#pool(), this.chain, this.blobs, recordId, wanted, this.#readerKeys(reader));
+      const { resource, salt } = await openVersionWith(
+        this.#pool(),
+        this.chain,
+        this.blobs,
+        recordId,
+        wanted,
+        this.#readerKeys(reader),
+      );
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
       if (error instanceof RecordIntegrityError) this.alarm('integrity', error.message);
@@ -263,7 +376,11 @@ export class NodeRecords {
     try {
       return openNote(this.blobs, note, this.#readerKeys(reader), context);
     } catch (error) {
-      if (error instanceof NoteUnavailableError && error.reason === 'integrity') this.alarm('integrity', `sealed note ${note.ciphertextHash} does not open to its commitment`);
+      if (error instanceof NoteUnavailableError && error.reason === 'integrity')
+        this.alarm(
+          'integrity',
+          `sealed note ${note.ciphertextHash} does not open to its commitment`,
+        );
       throw error;
     }
   }
@@ -301,15 +418,19 @@ export class NodeRecords {
   /** Clears every alarm of `kind`: the condition has passed. Returns true when one was up. */
   clearCondition(kind: NodeAlarm['kind']): boolean {
     const before = this.#alarms.length;
-    for (let at = this.#alarms.length - 1; at >= 0; at--) if (this.#alarms[at]!.kind === kind) this.#alarms.splice(at, 1);
+    for (let at = this.#alarms.length - 1; at >= 0; at--)
+      if (this.#alarms[at]!.kind === kind) this.#alarms.splice(at, 1);
     return this.#alarms.length < before;
   }
 
   #readerKeys(reader: RecordReader): ReadonlyMap<string, KeyObject> {
     if (reader.kind === 'organisation') return this.keys.encryptionKeys;
-    if (reader.kind === 'patient') return this.#custodialKey(`patient:${reader.patientId}:encryption`);
+    if (reader.kind === 'patient')
+      return this.#custodialKey(`patient:${reader.patientId}:encryption`);
     const name = `practitioner:${reader.practitionerId}:encryption`;
-    return this.keys.keystore.has(name) ? new Map([...this.#custodialKey(name), ...this.keys.encryptionKeys]) : this.keys.encryptionKeys;
+    return this.keys.keystore.has(name)
+      ? new Map([...this.#custodialKey(name), ...this.keys.encryptionKeys])
+      : this.keys.encryptionKeys;
   }
 
   /** A custodial X25519 key by keystore entry, unsealed and imported once: every read of a patient or practitioner needs it. */

@@ -40,13 +40,31 @@ export class NoteUnavailableError extends Error {
 }
 
 function noteAad(context: NoteContext): Uint8Array {
-  return utf8(canonicalize({ note: context.kind, patientId: context.patientId, org: context.org, practitionerId: context.practitionerId, purpose: context.purpose }));
+  return utf8(
+    canonicalize({
+      note: context.kind,
+      patientId: context.patientId,
+      org: context.org,
+      practitionerId: context.practitionerId,
+      purpose: context.purpose,
+    }),
+  );
 }
 
 /** Seals `text` to `recipients` (raw X25519 public keys, hex), stores the ciphertext, and returns what the chain holds. */
-export async function sealNote(blobs: BlobStore, text: string, recipients: readonly string[], context: NoteContext): Promise<SealedNote> {
+export async function sealNote(
+  blobs: BlobStore,
+  text: string,
+  recipients: readonly string[],
+  context: NoteContext,
+): Promise<SealedNote> {
   const salt = randomBytes(COMMITMENT_SALT_BYTES);
-  const content = await sealToBlob(blobs, canonicalBytes({ text, salt: salt.toString('hex') }), noteAad(context), recipients);
+  const content = await sealToBlob(
+    blobs,
+    canonicalBytes({ text, salt: salt.toString('hex') }),
+    noteAad(context),
+    recipients,
+  );
   return { ...content, commitment: commitmentOf(salt, canonicalBytes(text)) };
 }
 
@@ -54,20 +72,31 @@ export async function sealNote(blobs: BlobStore, text: string, recipients: reado
  * Opens `note` with whichever of `keys` (raw X25519 public key hex → private key) has an
  * envelope, checking blob hash, envelope, ciphertext and commitment. Throws NoteUnavailableError.
  */
-export function openNote(blobs: BlobStore, note: SealedNote, keys: ReadonlyMap<string, KeyObject>, context: NoteContext): string {
+export function openNote(
+  blobs: BlobStore,
+  note: SealedNote,
+  keys: ReadonlyMap<string, KeyObject>,
+  context: NoteContext,
+): string {
   const envelope = note.envelopes.find((candidate) => keys.has(candidate.recipient));
   if (envelope === undefined) throw new NoteUnavailableError('not-a-recipient');
   const sealed = stored(blobs, note.ciphertextHash);
   const aad = noteAad(context);
   let plaintext: { text: unknown; salt: unknown };
   try {
-    plaintext = JSON.parse(fromUtf8(openRecordContent(sealed, unwrapDataKey(envelope, keys.get(envelope.recipient)!, aad), aad))) as typeof plaintext;
+    plaintext = JSON.parse(
+      fromUtf8(
+        openRecordContent(sealed, unwrapDataKey(envelope, keys.get(envelope.recipient)!, aad), aad),
+      ),
+    ) as typeof plaintext;
   } catch {
     throw new NoteUnavailableError('integrity');
   }
   const { text, salt } = plaintext;
-  if (typeof text !== 'string' || typeof salt !== 'string' || !/^[0-9a-f]{64}$/.test(salt)) throw new NoteUnavailableError('integrity');
-  if (commitmentOf(fromHex(salt), canonicalBytes(text)) !== note.commitment) throw new NoteUnavailableError('integrity');
+  if (typeof text !== 'string' || typeof salt !== 'string' || !/^[0-9a-f]{64}$/.test(salt))
+    throw new NoteUnavailableError('integrity');
+  if (commitmentOf(fromHex(salt), canonicalBytes(text)) !== note.commitment)
+    throw new NoteUnavailableError('integrity');
   return text;
 }
 
@@ -75,7 +104,8 @@ function stored(blobs: BlobStore, hash: string): Uint8Array {
   try {
     return blobs.get(hash);
   } catch (error) {
-    if (error instanceof BlobError) throw new NoteUnavailableError(error instanceof BlobMissingError ? 'missing' : 'integrity');
+    if (error instanceof BlobError)
+      throw new NoteUnavailableError(error instanceof BlobMissingError ? 'missing' : 'integrity');
     throw error;
   }
 }

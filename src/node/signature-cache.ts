@@ -26,11 +26,19 @@ export class SignatureCache {
   }
 
   /** Verifies `items` on the pool; records the valid ones. Result i says whether item i verified. */
-  async verifyAll(items: readonly { readonly decoded: DecodedTransaction; readonly publicKey: string }[]): Promise<boolean[]> {
+  async verifyAll(
+    items: readonly { readonly decoded: DecodedTransaction; readonly publicKey: string }[],
+  ): Promise<boolean[]> {
     const results = await this.pool.verifyBatch(
-      items.map(({ decoded, publicKey }) => ({ publicKey: fromHex(publicKey), message: decoded.message, signature: signatureOf(decoded.tx) })),
+      items.map(({ decoded, publicKey }) => ({
+        publicKey: fromHex(publicKey),
+        message: decoded.message,
+        signature: signatureOf(decoded.tx),
+      })),
     );
-    items.forEach(({ decoded, publicKey }, i) => results[i] && this.#verified.set(decoded.txId, publicKey));
+    items.forEach(
+      ({ decoded, publicKey }, i) => results[i] && this.#verified.set(decoded.txId, publicKey),
+    );
     return results;
   }
 
@@ -38,11 +46,17 @@ export class SignatureCache {
    * Verifies on the pool the signatures of `txs` not already checked, under the signer keys
    * `state` knows. A signer registered within the same block is checked in-thread later.
    */
-  async preverify(executor: Executor, state: StateReader, txs: readonly DecodedTransaction[], block: BlockContext): Promise<void> {
+  async preverify(
+    executor: Executor,
+    state: StateReader,
+    txs: readonly DecodedTransaction[],
+    block: BlockContext,
+  ): Promise<void> {
     const items = [];
     for (const decoded of txs) {
       const signer = executor.resolveSigner(state, decoded, block);
-      if (signer !== undefined && !this.isVerified(decoded.txId, signer.publicKey)) items.push({ decoded, publicKey: signer.publicKey });
+      if (signer !== undefined && !this.isVerified(decoded.txId, signer.publicKey))
+        items.push({ decoded, publicKey: signer.publicKey });
     }
     if (items.length > 0) await this.verifyAll(items);
   }
@@ -52,7 +66,6 @@ export class SignatureCache {
     for (const txId of txIds) this.#verified.delete(txId);
   }
 }
-
 
 interface Waiting {
   readonly decoded: DecodedTransaction;
@@ -87,7 +100,9 @@ export class AdmissionVerifier {
     for (let begin = 0; begin < waiting.length; begin += ADMISSION_SLICE_MAX) {
       const slice = waiting.slice(begin, begin + ADMISSION_SLICE_MAX);
       const results = this.cache.verifyAll(slice).catch(() => slice.map(() => false));
-      this.#tail = Promise.all([results, this.#tail]).then(([oks]) => slice.forEach((item, i) => item.resolve(oks[i] === true)));
+      this.#tail = Promise.all([results, this.#tail]).then(([oks]) =>
+        slice.forEach((item, i) => item.resolve(oks[i] === true)),
+      );
     }
   }
 }

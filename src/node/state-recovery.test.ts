@@ -9,26 +9,52 @@ import { ChartChainNode } from './node.js';
 import { verifyDataDir } from './verify-sources.js';
 
 function patientBody(patientId: string) {
-  return { patientId, signingKey: toHex(generateSigningKey().publicKey), encryptionKey: '22'.repeat(32), custody: 'self' };
+  return {
+    patientId,
+    signingKey: toHex(generateSigningKey().publicKey),
+    encryptionKey: '22'.repeat(32),
+    custody: 'self',
+  };
 }
 
 test('after a crash, blocks above the state savepoint are replayed into the same state', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-recovery-'));
   const crashed = mkdtempSync(join(tmpdir(), 'chartchain-recovery-copy-'));
   t.after(() => [dir, crashed].forEach((path) => rmSync(path, { recursive: true, force: true })));
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 2, blockTxCountMax: 4 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 2, blockTxCountMax: 4 },
+  });
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   const txIds: string[] = [];
   for (let i = 0; i < 40; i++) {
-    const result = await node.submit(node.signAsOrg('membership.register-patient', patientBody(`patient-${String(i).padStart(4, '0')}`)));
+    const result = await node.submit(
+      node.signAsOrg(
+        'membership.register-patient',
+        patientBody(`patient-${String(i).padStart(4, '0')}`),
+      ),
+    );
     assert.ok(result.ok);
     txIds.push(result.txId);
   }
   for (const txId of txIds) await node.waitForTx(txId, 10_000);
   // A record version committed above the savepoint: which organisations may fetch its ciphertext is learnt again from the replay.
   const keys = node.records.enrol('practitioner', 'dr-a');
-  assert.equal((await node.submitAndWait(node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...keys }))).status, 'ok');
-  const write = await node.records.write({ practitionerId: 'dr-a', patientId: 'patient-0000', resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } });
+  assert.equal(
+    (
+      await node.submitAndWait(
+        node.signAsOrg('membership.register-practitioner', { practitionerId: 'dr-a', ...keys }),
+      )
+    ).status,
+    'ok',
+  );
+  const write = await node.records.write({
+    practitionerId: 'dr-a',
+    patientId: 'patient-0000',
+    resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } },
+  });
   assert.equal((await node.submitAndWait(write.tx)).status, 'ok');
   const ciphertextHash = node.records.version(write.recordId, 1)!.ciphertextHash!;
   const head = node.head();
@@ -48,9 +74,15 @@ test('after a crash, blocks above the state savepoint are replayed into the same
     assert.equal(recovered.peerBlobs.index.mayFetch('practice-a', ciphertextHash), true);
     // The organisation's signer starts above the nonces the replayed blocks spent, not at the
     // savepoint's: its first transaction and the access log of a read are admitted and commit.
-    const next = await recovered.submitAndWait(recovered.signAsOrg('membership.register-patient', patientBody('patient-0040')));
+    const next = await recovered.submitAndWait(
+      recovered.signAsOrg('membership.register-patient', patientBody('patient-0040')),
+    );
     assert.equal(next.status, 'ok');
-    const read = await recovered.access.read({ kind: 'practitioner', id: 'dr-nobody', org: 'practice-a' }, 'no-such-record', { purpose: 'TREAT' });
+    const read = await recovered.access.read(
+      { kind: 'practitioner', id: 'dr-nobody', org: 'practice-a' },
+      'no-such-record',
+      { purpose: 'TREAT' },
+    );
     assert.equal(read.outcome, 'deny');
     // The log landed with its nonce; the contract records the read of nothing as denied.
     assert.equal((await recovered.waitForTx(read.txId, 10_000)).status, 'denied:no-such-record');
@@ -65,19 +97,32 @@ test('after a restart, the organisation signs above the nonces of its transactio
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-recovery-queued-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Two transactions cut a block; one alone waits for a timeout no test reaches.
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 600_000, blockTxCountMax: 2 } });
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 600_000, blockTxCountMax: 2 },
+  });
   const first = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
-  const queued = await first.submit(first.signAsOrg('membership.register-patient', patientBody('patient-0001')));
+  const queued = await first.submit(
+    first.signAsOrg('membership.register-patient', patientBody('patient-0001')),
+  );
   assert.ok(queued.ok, JSON.stringify(queued));
   await first.close();
 
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     assert.equal(node.pendingCount, 1);
-    const next = await node.submit(node.signAsOrg('membership.register-patient', patientBody('patient-0002')));
+    const next = await node.submit(
+      node.signAsOrg('membership.register-patient', patientBody('patient-0002')),
+    );
     assert.ok(next.ok, JSON.stringify(next));
     assert.equal((await node.waitForTx(queued.txId, 10_000)).status, 'ok');
-    assert.equal((await node.waitForTx(next.txId, 10_000)).status, 'ok', 'the new transaction did not reuse the queued one\'s nonce');
+    assert.equal(
+      (await node.waitForTx(next.txId, 10_000)).status,
+      'ok',
+      "the new transaction did not reuse the queued one's nonce",
+    );
   } finally {
     await node.close();
   }

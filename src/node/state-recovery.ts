@@ -9,14 +9,25 @@ import { validateBlock } from './block-validation.js';
 import type { SignatureCache } from './signature-cache.js';
 
 /** Replays stored blocks above the applied state height. Resolves with the number replayed. Throws BlockValidationError on a mismatch. */
-export async function recoverState(store: ChainStore, executor: Executor, signatures: SignatureCache): Promise<number> {
+export async function recoverState(
+  store: ChainStore,
+  executor: Executor,
+  signatures: SignatureCache,
+): Promise<number> {
   const head = store.head();
   if (head === undefined) return 0;
   const first = store.appliedStateHeight + 1;
   for (let height = first; height <= head.height; height++) {
     const decoded = decodeBlock(store.block(height));
-    await signatures.preverify(executor, store.state, decoded.txs, { height, time: decoded.block.header.time });
-    const view = { head: () => store.header(height - 1), state: store.state, logNodes: store.logNodes };
+    await signatures.preverify(executor, store.state, decoded.txs, {
+      height,
+      time: decoded.block.header.time,
+    });
+    const view = {
+      head: () => store.header(height - 1),
+      state: store.state,
+      logNodes: store.logNodes,
+    };
     store.replayState(validateBlock(view, executor, decoded, signatures.check));
   }
   return head.height - first + 1;

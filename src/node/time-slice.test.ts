@@ -23,7 +23,10 @@ test('runSliced returns what runSteps returns, and lets other callbacks run betw
   } finally {
     clearInterval(ticker);
   }
-  assert.ok(turns >= 10, `the event loop ran other callbacks ${turns} times during 80 ms of ledger work`);
+  assert.ok(
+    turns >= 10,
+    `the event loop ran other callbacks ${turns} times during 80 ms of ledger work`,
+  );
 });
 
 test('runSliced passes on what a step throws', async () => {

@@ -4,19 +4,28 @@
  * The list of versions comes from the replayed chain, never from the node's stored state.
  */
 import { existsSync } from 'node:fs';
-import { RECORD_TABLE, TX_TABLE, VERSION_TABLE, type RecordRow, type TxRecord, type VersionRow } from '../contracts/index.js';
+import {
+  RECORD_TABLE,
+  TX_TABLE,
+  VERSION_TABLE,
+  type RecordRow,
+  type TxRecord,
+  type VersionRow,
+} from '../contracts/index.js';
 import { BlobIntegrityError, BlobMissingError, BlobStore } from '../storage/index.js';
 import type { MemoryChain } from './memory-chain.js';
 import { ChainVerificationError } from './verify-chain.js';
 import { BLOB_FAULTS_LISTED_MAX } from '../ledger/index.js';
-
 
 /**
  * Checks the blobs under `blobDir` against `chain`. Returns one ChainVerificationError per
  * missing or altered blob (at the height of the block that anchored it), in height order, at
  * most BLOB_FAULTS_LISTED_MAX; and how many there were in all.
  */
-export function verifyBlobs(blobDir: string, chain: MemoryChain): { faults: ChainVerificationError[]; count: number } {
+export function verifyBlobs(
+  blobDir: string,
+  chain: MemoryChain,
+): { faults: ChainVerificationError[]; count: number } {
   const store = existsSync(blobDir) ? new BlobStore(blobDir, { readOnly: true }) : undefined;
   const records = chain.rows(RECORD_TABLE);
   const txs = chain.rows(TX_TABLE);
@@ -29,7 +38,12 @@ export function verifyBlobs(blobDir: string, chain: MemoryChain): { faults: Chai
     const problem = blobProblem(store, version.ciphertextHash);
     if (problem === undefined) continue;
     const height = (JSON.parse(txs.get(version.txId)!) as TxRecord).height;
-    faults.push(new ChainVerificationError(height, `blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version} ${problem}`));
+    faults.push(
+      new ChainVerificationError(
+        height,
+        `blob ${version.ciphertextHash} of record ${version.recordId} version ${version.version} ${problem}`,
+      ),
+    );
   }
   void store?.close();
   faults.sort((a, b) => a.height! - b.height!);
@@ -43,7 +57,8 @@ function blobProblem(store: BlobStore | undefined, hash: string): string | undef
     return undefined;
   } catch (error) {
     if (error instanceof BlobMissingError) return 'is missing';
-    if (error instanceof BlobIntegrityError) return `fails its hash: the stored bytes hash to ${error.actualHash}`;
+    if (error instanceof BlobIntegrityError)
+      return `fails its hash: the stored bytes hash to ${error.actualHash}`;
     throw error;
   }
 }

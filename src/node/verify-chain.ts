@@ -53,7 +53,10 @@ export function storeReadFailure(error: unknown, file: string, height?: number):
   const isSqlite = typeof code === 'string' && code.startsWith('SQLITE_');
   if (!isSqlite && !(error instanceof StorageIntegrityError)) return error;
   const where = height === undefined ? '' : ' reading this block';
-  return new ChainVerificationError(height, `${file} is damaged${where}: ${(error as Error).message}${isSqlite ? ` (${code as string})` : ''}`);
+  return new ChainVerificationError(
+    height,
+    `${file} is damaged${where}: ${(error as Error).message}${isSqlite ? ` (${code as string})` : ''}`,
+  );
 }
 
 /** Called after each verified block. */
@@ -85,7 +88,8 @@ export async function verifyBlocks(
     try {
       chain.apply(validateBlock(chain, executor, current.decoded, signatures.check));
     } catch (error) {
-      if (error instanceof BlockValidationError) throw new ChainVerificationError(height, error.message.replace(/^block \d+: /, ''));
+      if (error instanceof BlockValidationError)
+        throw new ChainVerificationError(height, error.message.replace(/^block \d+: /, ''));
       throw error;
     }
     afterBlock(height, chain);
@@ -98,7 +102,16 @@ export async function verifyBlocks(
   const head = chain.head();
   if (head === undefined) throw new ChainVerificationError(0, 'chain has no genesis block');
   const erasures = erasureStatuses(chain.state.get, chain.rows(ERASURE_TABLE).keys());
-  const summary = { blocks: height, txs, logSize: head.logSize, logRoot: head.logRoot, appHash: head.appHash, headHash: blockHashOf(head), genesisHash, erasures };
+  const summary = {
+    blocks: height,
+    txs,
+    logSize: head.logSize,
+    logRoot: head.logRoot,
+    appHash: head.appHash,
+    headHash: blockHashOf(head),
+    genesisHash,
+    erasures,
+  };
   return { summary, chain };
 }
 
@@ -115,7 +128,8 @@ async function prepare(
   try {
     decoded = decodeBlock(step.value);
   } catch (error) {
-    if (error instanceof BlockFormatError || error instanceof ChainVerificationError) throw new ChainVerificationError(height, `malformed block: ${error.message}`);
+    if (error instanceof BlockFormatError || error instanceof ChainVerificationError)
+      throw new ChainVerificationError(height, `malformed block: ${error.message}`);
     throw error;
   }
   const context = { height, time: decoded.block.header.time };
@@ -163,8 +177,12 @@ function checkNothingBeyond(store: ChainStore, height: number, lastHash: string 
   } catch {
     top = null; // The highest row does not even parse: it lies beyond every block read.
   }
-  if (top === undefined || (top !== null && lastHash !== undefined && safeHash(top) === lastHash)) return;
-  throw new ChainVerificationError(height, `block ${height} is missing, yet later blocks are stored`);
+  if (top === undefined || (top !== null && lastHash !== undefined && safeHash(top) === lastHash))
+    return;
+  throw new ChainVerificationError(
+    height,
+    `block ${height} is missing, yet later blocks are stored`,
+  );
 }
 
 function blockFromRaw(raw: RawBlock, firstLeaf: number): unknown {
@@ -175,9 +193,17 @@ function blockFromRaw(raw: RawBlock, firstLeaf: number): unknown {
     throw new ChainVerificationError(raw.height, 'stored header is not valid JSON');
   }
   raw.txs.forEach((tx, i) => {
-    if (tx.leafIndex !== firstLeaf + i) throw new ChainVerificationError(raw.height, `stored transaction ${i} has leafIndex ${tx.leafIndex}, expected ${firstLeaf + i}`);
+    if (tx.leafIndex !== firstLeaf + i)
+      throw new ChainVerificationError(
+        raw.height,
+        `stored transaction ${i} has leafIndex ${tx.leafIndex}, expected ${firstLeaf + i}`,
+      );
   });
-  if (header.logSize !== raw.logSize) throw new ChainVerificationError(raw.height, `stored log_size ${raw.logSize} differs from header logSize`);
+  if (header.logSize !== raw.logSize)
+    throw new ChainVerificationError(
+      raw.height,
+      `stored log_size ${raw.logSize} differs from header logSize`,
+    );
   const txs = raw.txs.map((tx, i) => {
     let value: unknown;
     try {
@@ -187,12 +213,20 @@ function blockFromRaw(raw: RawBlock, firstLeaf: number): unknown {
     }
     // The stored bytes, not their parsed value, are what the node hashes into leaves and serves
     // in proofs: an equivalent but different encoding must not pass.
-    if (!isCanonical(value, tx.bytes)) throw new ChainVerificationError(raw.height, `stored transaction ${i} is not in canonical form`);
+    if (!isCanonical(value, tx.bytes))
+      throw new ChainVerificationError(
+        raw.height,
+        `stored transaction ${i} is not in canonical form`,
+      );
     return { tx: value, status: tx.status };
   });
   const block = { header, txs };
   const decodedHash = safeHash(header);
-  if (decodedHash !== undefined && decodedHash !== raw.hash) throw new ChainVerificationError(raw.height, `stored block hash ${raw.hash} differs from the header's hash ${decodedHash}`);
+  if (decodedHash !== undefined && decodedHash !== raw.hash)
+    throw new ChainVerificationError(
+      raw.height,
+      `stored block hash ${raw.hash} differs from the header's hash ${decodedHash}`,
+    );
   return block;
 }
 
@@ -217,17 +251,33 @@ function safeHash(header: unknown): string | undefined {
  * store's state savepoint (ChainStore.savedStateHeight): state is written only at savepoints,
  * so after a crash, or while the node runs, the tables lag the head. Throws ChainVerificationError.
  */
-export function compareStoredState(store: ChainStore, chain: MemoryChain, tables: readonly string[]): void {
+export function compareStoredState(
+  store: ChainStore,
+  chain: MemoryChain,
+  tables: readonly string[],
+): void {
   for (const table of tables) {
     const replayed = chain.rows(table);
     let count = 0;
     for (const [key, value] of store.stateRows(table)) {
       count += 1;
       const expected = replayed.get(key);
-      if (expected === undefined) throw new ChainVerificationError(undefined, `state ${table}[${key}] exists but no block wrote it`);
-      if (expected !== value) throw new ChainVerificationError(undefined, `state ${table}[${key}] differs from the replayed value`);
+      if (expected === undefined)
+        throw new ChainVerificationError(
+          undefined,
+          `state ${table}[${key}] exists but no block wrote it`,
+        );
+      if (expected !== value)
+        throw new ChainVerificationError(
+          undefined,
+          `state ${table}[${key}] differs from the replayed value`,
+        );
     }
-    if (count !== replayed.size) throw new ChainVerificationError(undefined, `state ${table} has ${count} rows, replay has ${replayed.size}`);
+    if (count !== replayed.size)
+      throw new ChainVerificationError(
+        undefined,
+        `state ${table} has ${count} rows, replay has ${replayed.size}`,
+      );
   }
 }
 
@@ -239,10 +289,22 @@ export function compareStoredLog(store: ChainStore, chain: MemoryChain): void {
   for (const [level, index, hash] of store.logNodeRows()) {
     count += 1;
     const expected = chain.logNodes.getNode(level, index);
-    if (expected === undefined || toHex(expected) !== hash) throw new ChainVerificationError(undefined, `log node (level ${level}, index ${index}) differs from the replayed tree`);
+    if (expected === undefined || toHex(expected) !== hash)
+      throw new ChainVerificationError(
+        undefined,
+        `log node (level ${level}, index ${index}) differs from the replayed tree`,
+      );
   }
-  if (count !== expectedCount) throw new ChainVerificationError(undefined, `log has ${count} stored nodes, a tree of ${size} leaves has ${expectedCount}`);
-  if (store.txCount() !== size) throw new ChainVerificationError(undefined, `store holds ${store.txCount()} transactions, the log ${size}`);
+  if (count !== expectedCount)
+    throw new ChainVerificationError(
+      undefined,
+      `log has ${count} stored nodes, a tree of ${size} leaves has ${expectedCount}`,
+    );
+  if (store.txCount() !== size)
+    throw new ChainVerificationError(
+      undefined,
+      `store holds ${store.txCount()} transactions, the log ${size}`,
+    );
 }
 
 function popcount(value: number): number {

@@ -8,7 +8,16 @@ import { readExport } from './chain-export.js';
 import { SignatureCache } from './signature-cache.js';
 import { MemoryChain } from './memory-chain.js';
 import { verifyBlobs } from './verify-blobs.js';
-import { ChainVerificationError, compareStoredLog, compareStoredState, storedBlocks, storeReadFailure, verifyBlocks, type VerifyProgress, type VerifySummary } from './verify-chain.js';
+import {
+  ChainVerificationError,
+  compareStoredLog,
+  compareStoredState,
+  storedBlocks,
+  storeReadFailure,
+  verifyBlocks,
+  type VerifyProgress,
+  type VerifySummary,
+} from './verify-chain.js';
 
 /** Options shared by both sources. */
 export interface VerifyOptions {
@@ -16,7 +25,10 @@ export interface VerifyOptions {
   readonly poolSize?: number;
 }
 
-async function withPool<T>(options: VerifyOptions, run: (signatures: SignatureCache) => Promise<T>): Promise<T> {
+async function withPool<T>(
+  options: VerifyOptions,
+  run: (signatures: SignatureCache) => Promise<T>,
+): Promise<T> {
   const pool = new VerifyPool(options.poolSize);
   try {
     return await run(new SignatureCache(pool));
@@ -32,7 +44,10 @@ async function withPool<T>(options: VerifyOptions, run: (signatures: SignatureCa
  * left by a crash, whose state lags its blocks, is as good as one closed cleanly. Every fault,
  * a file SQLite cannot read included, is a ChainVerificationError.
  */
-export async function verifyDataDir(dataDir: string, options: VerifyOptions = {}): Promise<VerifySummary> {
+export async function verifyDataDir(
+  dataDir: string,
+  options: VerifyOptions = {},
+): Promise<VerifySummary> {
   const path = join(dataDir, 'chain.db');
   if (!existsSync(path)) throw new Error(`${dataDir} holds no chain.db`);
   let store: ChainStore;
@@ -44,9 +59,19 @@ export async function verifyDataDir(dataDir: string, options: VerifyOptions = {}
   try {
     const { summary, chain } = await verifyStore(store, options);
     const findings = store.quickCheck();
-    if (findings.length > 0) throw new ChainVerificationError(undefined, `chain.db fails PRAGMA quick_check: ${findings.join('; ')}`);
+    if (findings.length > 0)
+      throw new ChainVerificationError(
+        undefined,
+        `chain.db fails PRAGMA quick_check: ${findings.join('; ')}`,
+      );
     const blobs = verifyBlobs(join(dataDir, 'blobs'), chain);
-    if (blobs.count > 0) throw new ChainVerificationError(blobs.faults[0]!.height, blobs.faults[0]!.what, blobs.faults.slice(1), blobs.count - blobs.faults.length);
+    if (blobs.count > 0)
+      throw new ChainVerificationError(
+        blobs.faults[0]!.height,
+        blobs.faults[0]!.what,
+        blobs.faults.slice(1),
+        blobs.count - blobs.faults.length,
+      );
     return summary;
   } catch (error) {
     throw storeReadFailure(error, 'chain.db');
@@ -56,7 +81,10 @@ export async function verifyDataDir(dataDir: string, options: VerifyOptions = {}
 }
 
 /** The chain, its stored state and its log, checked against the replay of the stored blocks. */
-async function verifyStore(store: ChainStore, options: VerifyOptions): Promise<{ summary: VerifySummary; chain: MemoryChain }> {
+async function verifyStore(
+  store: ChainStore,
+  options: VerifyOptions,
+): Promise<{ summary: VerifySummary; chain: MemoryChain }> {
   const executor = standardExecutor();
   return withPool(options, async (signatures) => {
     const stateHeight = store.savedStateHeight;
@@ -74,18 +102,34 @@ async function verifyStore(store: ChainStore, options: VerifyOptions): Promise<{
     const afterBlock = (height: number, replay: MemoryChain): void => {
       if (height === stateHeight) compareState(replay);
     };
-    const { summary, chain } = await verifyBlocks(storedBlocks(store), signatures, options.onProgress, afterBlock);
+    const { summary, chain } = await verifyBlocks(
+      storedBlocks(store),
+      signatures,
+      options.onProgress,
+      afterBlock,
+    );
     // Block faults are reported first: blocks are the record, state only derives from them.
     if (stateFault !== undefined) throw stateFault;
-    if (!stateChecked) throw new ChainVerificationError(undefined, `state savepoint height ${stateHeight} is not a block of the chain (head ${summary.blocks - 1})`);
+    if (!stateChecked)
+      throw new ChainVerificationError(
+        undefined,
+        `state savepoint height ${stateHeight} is not a block of the chain (head ${summary.blocks - 1})`,
+      );
     compareStoredLog(store, chain);
     return { summary, chain };
   });
 }
 
 /** Verifies an export written by `chartchain export`. */
-export async function verifyExportFile(path: string, options: VerifyOptions = {}): Promise<VerifySummary> {
-  return withPool(options, async (signatures) => (await verifyBlocks(readExport(path), signatures, options.onProgress)).summary);
+export async function verifyExportFile(
+  path: string,
+  options: VerifyOptions = {},
+): Promise<VerifySummary> {
+  return withPool(
+    options,
+    async (signatures) =>
+      (await verifyBlocks(readExport(path), signatures, options.onProgress)).summary,
+  );
 }
 
 /** Number of blocks in a data directory, for a progress bar's total; 0 when it cannot be read. */

@@ -13,8 +13,12 @@ import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { RecordIntegrityError } from './record-service.js';
 
 /** The checked transaction bytes and inclusion proof of `version`. Throws RecordIntegrityError, and ProofRequestError when its txId is not committed. */
-export function versionProof(store: ChainStore, version: Pick<VersionRow, 'recordId' | 'version' | 'txId'>): { bytes: Uint8Array; proof: InclusionProofResponse } {
-  const fault = (stage: RecordIntegrityError['stage'], expected: string, actual: string) => new RecordIntegrityError(version.recordId, version.version, stage, expected, actual);
+export function versionProof(
+  store: ChainStore,
+  version: Pick<VersionRow, 'recordId' | 'version' | 'txId'>,
+): { bytes: Uint8Array; proof: InclusionProofResponse } {
+  const fault = (stage: RecordIntegrityError['stage'], expected: string, actual: string) =>
+    new RecordIntegrityError(version.recordId, version.version, stage, expected, actual);
   const proof = inclusionProof(store, version.txId);
   const stored = store.tx(proof.leafIndex);
   if (stored === undefined) throw fault('transaction-hash', version.txId, 'no stored transaction');
@@ -23,13 +27,24 @@ export function versionProof(store: ChainStore, version: Pick<VersionRow, 'recor
   try {
     store.block(stored.height);
   } catch (error) {
-    if (error instanceof StorageIntegrityError) throw fault('tx-root', `block ${stored.height} as signed`, error.what);
+    if (error instanceof StorageIntegrityError)
+      throw fault('tx-root', `block ${stored.height} as signed`, error.what);
     throw error;
   }
   try {
-    verifyInclusion(proof.leafIndex, proof.treeSize, hashLeaf(stored.bytes), proof.inclusionProof.map((hash) => fromHex(hash)), fromHex(proof.treeHead.logRoot));
+    verifyInclusion(
+      proof.leafIndex,
+      proof.treeSize,
+      hashLeaf(stored.bytes),
+      proof.inclusionProof.map((hash) => fromHex(hash)),
+      fromHex(proof.treeHead.logRoot),
+    );
   } catch (error) {
-    throw fault('inclusion', `a proof to logRoot ${proof.treeHead.logRoot}`, error instanceof Error ? error.message : String(error));
+    throw fault(
+      'inclusion',
+      `a proof to logRoot ${proof.treeHead.logRoot}`,
+      error instanceof Error ? error.message : String(error),
+    );
   }
   return { bytes: stored.bytes, proof };
 }

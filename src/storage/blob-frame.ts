@@ -49,7 +49,10 @@ export interface StoredFrame {
 export function readFrame(fd: number, offset: number, length: number): StoredFrame | undefined {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
   if (readSync(fd, frame, 0, frame.length, offset) !== frame.length) return undefined;
-  return { live: !frame.subarray(0, 4).equals(ERASED), content: frame.subarray(FRAME_HEADER_BYTES) };
+  return {
+    live: !frame.subarray(0, 4).equals(ERASED),
+    content: frame.subarray(FRAME_HEADER_BYTES),
+  };
 }
 
 /** Result of scanning a segment: its live frames, and where its whole frames end. */
@@ -76,7 +79,11 @@ export function scanSegment(path: string, from: number): SegmentScan {
       readSync(fd, header, 0, FRAME_HEADER_BYTES, offset);
       const length = header.readUInt32BE(4);
       const magic = header.subarray(0, 4);
-      if (offset + FRAME_HEADER_BYTES + length > size || !(magic.equals(LIVE) || magic.equals(ERASED))) break;
+      if (
+        offset + FRAME_HEADER_BYTES + length > size ||
+        !(magic.equals(LIVE) || magic.equals(ERASED))
+      )
+        break;
       if (magic.equals(LIVE)) frames.push({ offset, length, hash: header.toString('hex', 8) });
       offset += FRAME_HEADER_BYTES + length;
     }

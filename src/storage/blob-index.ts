@@ -41,7 +41,10 @@ const SCHEMA = `
 /** The blob index, in a SQLite file or, for a read-only look at a store without one, in memory. */
 export class BlobIndex {
   readonly #db: SqliteDatabase;
-  readonly #lookup: Database.Statement<[Buffer], { segment: number; offset: number; length: number }>;
+  readonly #lookup: Database.Statement<
+    [Buffer],
+    { segment: number; offset: number; length: number }
+  >;
   readonly #upsert: Database.Statement<[Buffer, number, number, number, number]>;
   readonly #remove: Database.Statement<[Buffer]>;
   readonly #setEnd: Database.Statement<[number, number]>;
@@ -55,9 +58,13 @@ export class BlobIndex {
       this.#migrate();
     }
     this.#lookup = this.#db.prepare('SELECT segment, offset, length FROM blob WHERE hash = ?');
-    this.#upsert = this.#db.prepare('INSERT OR REPLACE INTO blob (hash, segment, offset, length, stored_at) VALUES (?, ?, ?, ?, ?)');
+    this.#upsert = this.#db.prepare(
+      'INSERT OR REPLACE INTO blob (hash, segment, offset, length, stored_at) VALUES (?, ?, ?, ?, ?)',
+    );
     this.#remove = this.#db.prepare('DELETE FROM blob WHERE hash = ?');
-    this.#setEnd = this.#db.prepare('INSERT OR REPLACE INTO segment (id, indexed_end) VALUES (?, ?)');
+    this.#setEnd = this.#db.prepare(
+      'INSERT OR REPLACE INTO segment (id, indexed_end) VALUES (?, ?)',
+    );
     this.#anchor = this.#db.prepare('UPDATE blob SET anchored = 1 WHERE hash = ? AND anchored = 0');
   }
 
@@ -86,7 +93,11 @@ export class BlobIndex {
       for (const blob of blobs) {
         const key = Buffer.from(blob.hash, 'hex');
         const previous = this.#lookup.get(key);
-        if (previous !== undefined && !(previous.segment === blob.segment && previous.offset === blob.offset)) replaced.push(previous);
+        if (
+          previous !== undefined &&
+          !(previous.segment === blob.segment && previous.offset === blob.offset)
+        )
+          replaced.push(previous);
         this.#upsert.run(key, blob.segment, blob.offset, blob.length, blob.storedAt);
       }
       this.#setEnd.run(segment, indexedEnd);
@@ -103,7 +114,11 @@ export class BlobIndex {
 
   /** The blobs no committed block is known to reference, stored before `cutoff` (ms since the epoch). */
   unanchoredBefore(cutoff: number): IndexedBlob[] {
-    const rows = this.#db.prepare('SELECT hash, segment, offset, length, stored_at AS storedAt FROM blob WHERE anchored = 0 AND stored_at < ?').all(cutoff) as (Omit<IndexedBlob, 'hash'> & { hash: Buffer })[];
+    const rows = this.#db
+      .prepare(
+        'SELECT hash, segment, offset, length, stored_at AS storedAt FROM blob WHERE anchored = 0 AND stored_at < ?',
+      )
+      .all(cutoff) as (Omit<IndexedBlob, 'hash'> & { hash: Buffer })[];
     return rows.map((row) => ({ ...row, hash: row.hash.toString('hex') }));
   }
 
@@ -116,7 +131,10 @@ export class BlobIndex {
 
   /** How far each segment has been indexed, by segment id. */
   indexedEnds(): Map<number, number> {
-    const rows = this.#db.prepare('SELECT id, indexed_end AS end FROM segment').all() as { id: number; end: number }[];
+    const rows = this.#db.prepare('SELECT id, indexed_end AS end FROM segment').all() as {
+      id: number;
+      end: number;
+    }[];
     return new Map(rows.map((row) => [row.id, row.end]));
   }
 
@@ -127,12 +145,18 @@ export class BlobIndex {
 
   /** True when segment `segment` holds no indexed blob. */
   isEmpty(segment: number): boolean {
-    return this.#db.prepare('SELECT 1 FROM blob WHERE segment = ? LIMIT 1').get(segment) === undefined;
+    return (
+      this.#db.prepare('SELECT 1 FROM blob WHERE segment = ? LIMIT 1').get(segment) === undefined
+    );
   }
 
   /** Every indexed blob, streamed in hash order. */
   *entries(): Generator<IndexedBlob> {
-    const rows = this.#db.prepare('SELECT hash, segment, offset, length, stored_at AS storedAt FROM blob ORDER BY hash').iterate() as Iterable<Omit<IndexedBlob, 'hash'> & { hash: Buffer }>;
+    const rows = this.#db
+      .prepare(
+        'SELECT hash, segment, offset, length, stored_at AS storedAt FROM blob ORDER BY hash',
+      )
+      .iterate() as Iterable<Omit<IndexedBlob, 'hash'> & { hash: Buffer }>;
     for (const row of rows) yield { ...row, hash: row.hash.toString('hex') };
   }
 

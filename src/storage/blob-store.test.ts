@@ -1,12 +1,28 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { sha256Hex, utf8 } from '../crypto/index.js';
 import { encodeFrame } from './blob-frame.js';
-import { BlobError, BlobIntegrityError, BlobMissingError, BlobStore, type BlobSource, type BlobStoreOptions } from './blob-store.js';
+import {
+  BlobError,
+  BlobIntegrityError,
+  BlobMissingError,
+  BlobStore,
+  type BlobSource,
+  type BlobStoreOptions,
+} from './blob-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'chartchain-blobs-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -39,7 +55,8 @@ function freshStore(options: BlobStoreOptions = {}): BlobStore {
 
 /** Deletes the store's index files, as a lost index or a backup without one leaves it. */
 function removeIndex(dir: string): void {
-  for (const file of filesUnder(dir).filter((name) => name.startsWith('index.db'))) rmSync(join(dir, file));
+  for (const file of filesUnder(dir).filter((name) => name.startsWith('index.db')))
+    rmSync(join(dir, file));
 }
 
 /** Flips one bit of the stored content of `hash`, in place; returns the content as it now is. */
@@ -71,10 +88,16 @@ test('put returns the SHA-256 and get returns the bytes, framed in a segment fil
   assert.equal(hash, sha256Hex(bytes));
   assert.deepEqual(store.get(hash), bytes);
   assert.equal(store.has(hash), true);
-  assert.deepEqual(filesUnder(store.dir).filter((file) => !file.startsWith('index.db')), ['00000001.segment']);
+  assert.deepEqual(
+    filesUnder(store.dir).filter((file) => !file.startsWith('index.db')),
+    ['00000001.segment'],
+  );
   const place = store.place(hash)!;
   assert.equal(place.path, join(store.dir, '00000001.segment'));
-  assert.deepEqual(readFileSync(place.path).subarray(place.offset, place.offset + place.length), Buffer.from(bytes));
+  assert.deepEqual(
+    readFileSync(place.path).subarray(place.offset, place.offset + place.length),
+    Buffer.from(bytes),
+  );
   assert.deepEqual([...store.hashes()], [hash]);
 });
 
@@ -86,7 +109,11 @@ test('put of the empty blob and a repeated put are fine', async () => {
   const bytes = bytesOf('same');
   assert.equal(await store.put(bytes), await store.put(bytes));
   assert.equal([...store.hashes()].length, 2);
-  assert.equal(readFileSync(store.place(empty)!.path).length, 2 * 40 + 4, 'two frames: the repeated put appended nothing');
+  assert.equal(
+    readFileSync(store.place(empty)!.path).length,
+    2 * 40 + 4,
+    'two frames: the repeated put appended nothing',
+  );
 });
 
 test('a byte flipped on disk makes get throw BlobIntegrityError with both hashes', async () => {
@@ -141,8 +168,16 @@ test('hashes that are not 64 lowercase hex digits are refused before touching th
     42,
   ];
   for (const hash of bad) {
-    for (const call of [() => store.get(hash as string), () => store.has(hash as string), () => store.delete(hash as string)]) {
-      assert.throws(call, (error: unknown) => error instanceof TypeError && /\bhash\b/.test(error.message), `hash ${String(hash)}`);
+    for (const call of [
+      () => store.get(hash as string),
+      () => store.has(hash as string),
+      () => store.delete(hash as string),
+    ]) {
+      assert.throws(
+        call,
+        (error: unknown) => error instanceof TypeError && /\bhash\b/.test(error.message),
+        `hash ${String(hash)}`,
+      );
     }
   }
   assert.equal(existsSync(join(root, 'outside')), true);
@@ -203,7 +238,10 @@ test('collectGarbage erases unreferenced blobs past the grace period, and delete
   const now = Date.now();
   let clock = now - 60_000;
   const store = freshStore({ now: () => clock, segmentBytes: 1 });
-  const [kept, orphan] = [await store.put(bytesOf('referenced')), await store.put(bytesOf('orphaned'))];
+  const [kept, orphan] = [
+    await store.put(bytesOf('referenced')),
+    await store.put(bytesOf('orphaned')),
+  ];
   clock = now;
   const fresh = await store.put(bytesOf('just written'));
   writeFileSync(join(store.dir, 'notes.txt'), 'not a blob');
@@ -211,27 +249,49 @@ test('collectGarbage erases unreferenced blobs past the grace period, and delete
 
   assert.throws(() => store.collectGarbage(() => false, { graceMs: -1 }), RangeError);
   const asked: string[] = [];
-  const result = store.collectGarbage((hash) => asked.push(hash) > 0 && hash === kept, { graceMs: 30_000, now });
+  const result = store.collectGarbage((hash) => asked.push(hash) > 0 && hash === kept, {
+    graceMs: 30_000,
+    now,
+  });
   assert.deepEqual(result, { deleted: 1, kept: 1 });
-  assert.deepEqual(asked.sort(), [kept!, orphan!].sort(), 'only blobs past the grace period are asked about');
+  assert.deepEqual(
+    asked.sort(),
+    [kept!, orphan!].sort(),
+    'only blobs past the grace period are asked about',
+  );
   assert.ok(store.has(kept!), 'a referenced blob stays, however old');
   assert.ok(!store.has(orphan!), 'an old unreferenced blob goes');
-  assert.ok(store.has(fresh), 'an unreferenced blob younger than the grace period stays: its write may be in flight');
+  assert.ok(
+    store.has(fresh),
+    'an unreferenced blob younger than the grace period stays: its write may be in flight',
+  );
   assert.ok(!existsSync(orphanSegment), 'the segment that held only the orphan is deleted');
   assert.ok(existsSync(join(store.dir, 'notes.txt')), 'files that are not segments are left alone');
   assert.deepEqual(store.get(kept!), bytesOf('referenced'));
-  assert.deepEqual(store.collectGarbage(() => assert.fail('a blob found referenced is not asked about again'), { graceMs: 30_000, now }), { deleted: 0, kept: 0 });
+  assert.deepEqual(
+    store.collectGarbage(() => assert.fail('a blob found referenced is not asked about again'), {
+      graceMs: 30_000,
+      now,
+    }),
+    { deleted: 0, kept: 0 },
+  );
 });
 
 test('a blob marked anchored is never a candidate for collection', async () => {
   let clock = Date.now() - 60_000;
   const store = freshStore({ now: () => clock });
-  const [anchored, loose] = [await store.put(bytesOf('committed')), await store.put(bytesOf('refused'))];
+  const [anchored, loose] = [
+    await store.put(bytesOf('committed')),
+    await store.put(bytesOf('refused')),
+  ];
   clock = Date.now();
   store.markAnchored([anchored, sha256Hex('not stored here')]);
   assert.throws(() => store.markAnchored(['../x']), TypeError);
   const asked: string[] = [];
-  assert.deepEqual(store.collectGarbage((hash) => asked.push(hash) < 0, { graceMs: 30_000 }), { deleted: 1, kept: 0 });
+  assert.deepEqual(
+    store.collectGarbage((hash) => asked.push(hash) < 0, { graceMs: 30_000 }),
+    { deleted: 1, kept: 0 },
+  );
   assert.deepEqual(asked, [loose]);
   assert.ok(store.has(anchored) && !store.has(loose));
 });
@@ -239,7 +299,10 @@ test('a blob marked anchored is never a candidate for collection', async () => {
 test('concurrent puts share one append: one segment, one frame per distinct blob', async () => {
   const store = freshStore();
   const hashes = new Set<string>();
-  for (const hash of await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(bytesOf(`blob ${i % 40}`))))) hashes.add(hash);
+  for (const hash of await Promise.all(
+    Array.from({ length: 50 }, (_, i) => store.put(bytesOf(`blob ${i % 40}`))),
+  ))
+    hashes.add(hash);
   assert.equal(hashes.size, 40);
   assert.deepEqual(new Set([...hashes].map((hash) => store.place(hash)!.path)).size, 1);
   assert.deepEqual([...store.hashes()].sort(), [...hashes].sort());
@@ -252,7 +315,8 @@ test('segments roll over past their target size, and reads span them', async () 
   for (let i = 0; i < 10; i++) hashes.push(await store.put(bytesOf(`version ${i} `.repeat(10))));
   const segments = filesUnder(store.dir).filter((file) => file.endsWith('.segment'));
   assert.ok(segments.length >= 4, `${segments.length} segments`);
-  for (const [i, hash] of hashes.entries()) assert.deepEqual(store.get(hash), bytesOf(`version ${i} `.repeat(10)));
+  for (const [i, hash] of hashes.entries())
+    assert.deepEqual(store.get(hash), bytesOf(`version ${i} `.repeat(10)));
 });
 
 test('erasure overwrites the bytes on disk: neither the blob nor any copy of it can be found in any file', async () => {
@@ -261,11 +325,18 @@ test('erasure overwrites the bytes on disk: neither the blob nor any copy of it 
   const secret = bytesOf('CIPHERTEXT-MARKER-7f3a '.repeat(8));
   const neighbour = bytesOf('a neighbour that stays');
   const [hash, other] = [await store.put(secret), await store.put(neighbour)];
-  assert.ok(filesContaining(dir, Buffer.from(secret)).length > 0, 'the bytes are on disk before erasure');
+  assert.ok(
+    filesContaining(dir, Buffer.from(secret)).length > 0,
+    'the bytes are on disk before erasure',
+  );
   assert.equal(store.delete(hash), true);
   assert.equal(store.delete(hash), false);
   await store.close();
-  assert.deepEqual(filesContaining(dir, Buffer.from('CIPHERTEXT-MARKER')), [], 'no file holds any part of the erased blob');
+  assert.deepEqual(
+    filesContaining(dir, Buffer.from('CIPHERTEXT-MARKER')),
+    [],
+    'no file holds any part of the erased blob',
+  );
   const reopened = new BlobStore(dir);
   assert.equal(reopened.has(hash), false, 'a rebuilt view does not resurrect it');
   assert.deepEqual(reopened.get(other), neighbour);
@@ -292,14 +363,21 @@ test('a torn write at the end of a segment is never indexed, and later appends g
   const store = new BlobStore(dir);
   const first = await store.put(bytesOf('acknowledged'));
   await store.close();
-  const torn = encodeFrame(sha256Hex(bytesOf('half written')), bytesOf('half written')).subarray(0, 30);
+  const torn = encodeFrame(sha256Hex(bytesOf('half written')), bytesOf('half written')).subarray(
+    0,
+    30,
+  );
   appendFileSync(join(dir, '00000001.segment'), torn);
   const sizeBefore = readFileSync(join(dir, '00000001.segment')).length;
   const reopened = new BlobStore(dir);
   assert.deepEqual([...reopened.hashes()], [first]);
   const next = await reopened.put(bytesOf('after the crash'));
   assert.equal(reopened.place(next)!.path, join(dir, '00000002.segment'));
-  assert.equal(readFileSync(join(dir, '00000001.segment')).length, sizeBefore, 'the torn segment is not written over');
+  assert.equal(
+    readFileSync(join(dir, '00000001.segment')).length,
+    sizeBefore,
+    'the torn segment is not written over',
+  );
   assert.deepEqual(reopened.get(first), bytesOf('acknowledged'));
   await reopened.close();
 });
@@ -326,10 +404,17 @@ test('blobs in the earlier one-file-per-blob layout are moved into a segment at 
     mkdirSync(join(dir, hash.slice(0, 2)), { recursive: true });
     writeFileSync(join(dir, hash.slice(0, 2), hash), content);
   }
-  writeFileSync(join(dir, sha256Hex(bytes[0]!).slice(0, 2), `${sha256Hex(bytes[0]!)}.0123456789abcdef.tmp`), 'half');
+  writeFileSync(
+    join(dir, sha256Hex(bytes[0]!).slice(0, 2), `${sha256Hex(bytes[0]!)}.0123456789abcdef.tmp`),
+    'half',
+  );
   const store = new BlobStore(dir);
   for (const content of bytes) assert.deepEqual(store.get(sha256Hex(content)), content);
-  assert.deepEqual(filesUnder(dir).filter((file) => !file.startsWith('index.db')), ['00000001.segment'], 'the old files and their directories are gone');
+  assert.deepEqual(
+    filesUnder(dir).filter((file) => !file.startsWith('index.db')),
+    ['00000001.segment'],
+    'the old files and their directories are gone',
+  );
   await store.close();
 });
 

@@ -9,15 +9,35 @@
  * in place and fsyncs it, so the bytes are gone from the disk, not just unlinked from a name.
  */
 import assert from 'node:assert/strict';
-import { closeSync, constants, existsSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, write, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  unlinkSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { isHex, sha256Hex, SHA256_BYTES } from '../crypto/index.js';
 import { BlobIndex, type BlobLocation, type IndexedBlob } from './blob-index.js';
-import { encodeFrame, erasedFrame, FRAME_HEADER_BYTES, readFrame, scanSegment } from './blob-frame.js';
+import {
+  encodeFrame,
+  erasedFrame,
+  FRAME_HEADER_BYTES,
+  readFrame,
+  scanSegment,
+} from './blob-frame.js';
 import { fsyncDirectory } from './durable-file.js';
 import { BLOB_APPEND_BYTES_MAX, BLOB_BYTES_MAX } from '../ledger/index.js';
-
 
 /** Base class of the failures a blob read can report. */
 export class BlobError extends Error {
@@ -112,14 +132,17 @@ export class BlobStore {
 
   /** Opens (creating if needed) the store rooted at `dir`, indexing what a crash left unindexed. */
   constructor(dir: string, options: BlobStoreOptions = {}) {
-    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('dir must be a non-empty path');
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw new TypeError('dir must be a non-empty path');
     this.dir = resolve(dir);
     this.#readOnly = options.readOnly === true;
     this.#now = options.now ?? Date.now;
     this.#segmentBytes = options.segmentBytes ?? SEGMENT_BYTES_TARGET;
     if (this.#readOnly) {
       const kept = existsSync(join(this.dir, INDEX_FILE));
-      this.#index = new BlobIndex(kept ? join(this.dir, INDEX_FILE) : ':memory:', { readonly: kept });
+      this.#index = new BlobIndex(kept ? join(this.dir, INDEX_FILE) : ':memory:', {
+        readonly: kept,
+      });
       if (!kept) this.#indexTails();
       return;
     }
@@ -137,7 +160,10 @@ export class BlobStore {
    */
   async put(bytes: Uint8Array): Promise<string> {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
-    if (bytes.byteLength > BLOB_BYTES_MAX) throw new RangeError(`bytes must be at most ${BLOB_BYTES_MAX} bytes, got ${bytes.byteLength}`);
+    if (bytes.byteLength > BLOB_BYTES_MAX)
+      throw new RangeError(
+        `bytes must be at most ${BLOB_BYTES_MAX} bytes, got ${bytes.byteLength}`,
+      );
     this.#writable();
     const hash = sha256Hex(bytes);
     const inFlight = this.#inFlight.get(hash);
@@ -184,7 +210,11 @@ export class BlobStore {
   place(hash: string): BlobPlace | undefined {
     const location = this.#locate(hash);
     if (location === undefined) return undefined;
-    return { path: this.#segmentPath(location.segment), offset: location.offset + FRAME_HEADER_BYTES, length: location.length };
+    return {
+      path: this.#segmentPath(location.segment),
+      offset: location.offset + FRAME_HEADER_BYTES,
+      length: location.length,
+    };
   }
 
   /** Every stored blob's hash, in hash order. */
@@ -222,7 +252,8 @@ export class BlobStore {
     }
     const fetched = await source.fetchBlob(hash);
     if (fetched === undefined) throw new BlobMissingError(hash);
-    if (!(fetched instanceof Uint8Array)) throw new TypeError('source.fetchBlob must resolve to a Uint8Array or undefined');
+    if (!(fetched instanceof Uint8Array))
+      throw new TypeError('source.fetchBlob must resolve to a Uint8Array or undefined');
     // Copy first: a hostile source could change its buffer between our hash check and our write.
     const bytes = fetched.slice();
     const actualHash = sha256Hex(bytes);
@@ -237,7 +268,8 @@ export class BlobStore {
    */
   markAnchored(hashes: readonly string[]): void {
     this.#writable();
-    for (const hash of hashes) if (!isHex(hash, SHA256_BYTES)) throw new TypeError('hash must be 64 lowercase hex digits');
+    for (const hash of hashes)
+      if (!isHex(hash, SHA256_BYTES)) throw new TypeError('hash must be 64 lowercase hex digits');
     if (hashes.length > 0) this.#index.markAnchored(hashes);
   }
 
@@ -249,12 +281,18 @@ export class BlobStore {
    * left with no blob, by this or by delete(), is deleted. Returns how many blobs it erased, and how many it asked
    * about and kept. Throws RangeError for a negative grace.
    */
-  collectGarbage(isReferenced: (hash: string) => boolean, options: { graceMs: number; now?: number }): { deleted: number; kept: number } {
-    if (!(options.graceMs >= 0)) throw new RangeError('graceMs must be a non-negative number of milliseconds');
+  collectGarbage(
+    isReferenced: (hash: string) => boolean,
+    options: { graceMs: number; now?: number },
+  ): { deleted: number; kept: number } {
+    if (!(options.graceMs >= 0))
+      throw new RangeError('graceMs must be a non-negative number of milliseconds');
     this.#writable();
     const orphans: IndexedBlob[] = [];
     const kept: string[] = [];
-    for (const entry of this.#index.unanchoredBefore((options.now ?? this.#now()) - options.graceMs)) {
+    for (const entry of this.#index.unanchoredBefore(
+      (options.now ?? this.#now()) - options.graceMs,
+    )) {
       if (isReferenced(entry.hash)) kept.push(entry.hash);
       else orphans.push(entry);
     }
@@ -292,7 +330,10 @@ export class BlobStore {
   #takeBatch(): PendingPut[] {
     let bytes = 0;
     let count = 0;
-    while (count < this.#queue.length && (count === 0 || bytes + this.#queue[count]!.bytes.byteLength <= BLOB_APPEND_BYTES_MAX)) {
+    while (
+      count < this.#queue.length &&
+      (count === 0 || bytes + this.#queue[count]!.bytes.byteLength <= BLOB_APPEND_BYTES_MAX)
+    ) {
       bytes += this.#queue[count]!.bytes.byteLength + FRAME_HEADER_BYTES;
       count += 1;
     }
@@ -305,7 +346,10 @@ export class BlobStore {
     const { frames, blobs, end } = this.#layOut(segment, batch);
     try {
       let written = 0;
-      while (written < frames.length) written += (await writeAt(segment.fd, frames, written, frames.length - written, segment.end + written)).bytesWritten;
+      while (written < frames.length)
+        written += (
+          await writeAt(segment.fd, frames, written, frames.length - written, segment.end + written)
+        ).bytesWritten;
       await fdatasyncAsync(segment.fd);
     } catch (error) {
       // What reached the file is torn or unacknowledged: start the next append in a new segment.
@@ -317,7 +361,10 @@ export class BlobStore {
   }
 
   /** The frames of `items` as one buffer to append at `segment.end`, with their index entries. */
-  #layOut(segment: ActiveSegment, items: readonly { hash: string; bytes: Uint8Array }[]): { frames: Buffer; blobs: IndexedBlob[]; end: number } {
+  #layOut(
+    segment: ActiveSegment,
+    items: readonly { hash: string; bytes: Uint8Array }[],
+  ): { frames: Buffer; blobs: IndexedBlob[]; end: number } {
     const storedAt = this.#now();
     const blobs: IndexedBlob[] = [];
     const parts: Buffer[] = [];
@@ -348,7 +395,11 @@ export class BlobStore {
   /** A new, empty segment after the last one; its name is durable before any frame in it counts. */
   #createSegment(): ActiveSegment {
     const id = Math.max(0, ...this.#segmentIds()) + 1;
-    const fd = openSync(this.#segmentPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const fd = openSync(
+      this.#segmentPath(id),
+      constants.O_RDWR | constants.O_CREAT | constants.O_EXCL,
+      0o600,
+    );
     this.#fds.set(id, fd);
     fsyncDirectory(this.dir);
     return { id, fd, end: 0 };
@@ -367,8 +418,14 @@ export class BlobStore {
       const from = ends.get(id) ?? 0;
       const fd = this.#fd(id)!;
       const size = fstatSync(fd).size;
-      const scan = size > from ? scanSegment(this.#segmentPath(id), from) : { frames: [], end: from };
-      if (scan.end !== from) this.#commit(id, scan.frames.map((frame) => ({ ...frame, segment: id, storedAt: this.#now() })), scan.end);
+      const scan =
+        size > from ? scanSegment(this.#segmentPath(id), from) : { frames: [], end: from };
+      if (scan.end !== from)
+        this.#commit(
+          id,
+          scan.frames.map((frame) => ({ ...frame, segment: id, storedAt: this.#now() })),
+          scan.end,
+        );
       last = scan.end === size ? { id, fd, end: size } : undefined;
     }
     return last;
@@ -386,7 +443,8 @@ export class BlobStore {
     for (const shard of shards) {
       for (const name of readdirSync(join(this.dir, shard))) {
         const path = join(this.dir, shard, name);
-        if (isHex(name, SHA256_BYTES) && name.startsWith(shard) && !this.has(name)) items.push({ hash: name, bytes: readFileSync(path) });
+        if (isHex(name, SHA256_BYTES) && name.startsWith(shard) && !this.has(name))
+          items.push({ hash: name, bytes: readFileSync(path) });
         if (isHex(name, SHA256_BYTES) || TEMPORARY_PATTERN.test(name)) files.push(path);
       }
     }
@@ -399,7 +457,8 @@ export class BlobStore {
       this.#active = { ...segment, end };
     }
     for (const path of files) unlinkSync(path);
-    for (const shard of shards) if (readdirSync(join(this.dir, shard)).length === 0) rmdirSync(join(this.dir, shard));
+    for (const shard of shards)
+      if (readdirSync(join(this.dir, shard)).length === 0) rmdirSync(join(this.dir, shard));
     fsyncDirectory(this.dir);
   }
 

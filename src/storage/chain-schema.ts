@@ -31,26 +31,35 @@ CREATE TABLE IF NOT EXISTS blob_anchor (hash BLOB PRIMARY KEY, referrer TEXT NOT
 /** Creates the fixed tables and checks the schema version. Throws when the database is of another version. */
 export function migrateChain(db: SqliteDatabase): void {
   db.exec(SCHEMA);
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as
+    { value: string } | undefined;
   if (row === undefined) {
-    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', String(CHAIN_SCHEMA_VERSION));
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(
+      'schema',
+      String(CHAIN_SCHEMA_VERSION),
+    );
     // A new chain keeps blob_anchor from its first block on.
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('blob_anchor', 'built');
   } else if (row.value !== String(CHAIN_SCHEMA_VERSION)) {
-    throw new Error(`chain database has schema ${row.value}, this node needs ${CHAIN_SCHEMA_VERSION}`);
+    throw new Error(
+      `chain database has schema ${row.value}, this node needs ${CHAIN_SCHEMA_VERSION}`,
+    );
   }
 }
 
 /** SQL table name holding contract table `table`. Throws RangeError for a name that is not a plain identifier. */
 export function stateTableName(table: string): string {
-  if (!isSqlIdentifier(table)) throw new RangeError(`state table name ${JSON.stringify(table)} is not a plain identifier`);
+  if (!isSqlIdentifier(table))
+    throw new RangeError(`state table name ${JSON.stringify(table)} is not a plain identifier`);
   return `state_${table}`;
 }
 
 /** Creates one SQLite table per contract table. */
 export function createStateTables(db: SqliteDatabase, tables: readonly string[]): void {
   for (const table of tables) {
-    db.exec(`CREATE TABLE IF NOT EXISTS ${stateTableName(table)} (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${stateTableName(table)} (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
+    );
   }
 }
 

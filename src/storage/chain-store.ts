@@ -30,7 +30,11 @@ const INSERT_NODE = 'INSERT INTO log_node (id, hash) VALUES (?, ?)';
 /** Everything one block changes, written atomically by ChainStore.commit. */
 export interface BlockCommit {
   readonly header: BlockHeader;
-  readonly txs: readonly { readonly bytes: Uint8Array; readonly status: TxStatus; readonly txId: string }[];
+  readonly txs: readonly {
+    readonly bytes: Uint8Array;
+    readonly status: TxStatus;
+    readonly txId: string;
+  }[];
   readonly logNodes: readonly (readonly [level: number, index: number, hash: Uint8Array])[];
   readonly writeSet: readonly WriteSetEntry[];
   /** canonicalize(value) of each write-set entry, in order. */
@@ -59,7 +63,11 @@ export interface RawBlock {
   readonly hash: string;
   readonly logSize: number;
   readonly header: string;
-  readonly txs: readonly { readonly leafIndex: number; readonly status: string; readonly bytes: Uint8Array }[];
+  readonly txs: readonly {
+    readonly leafIndex: number;
+    readonly status: string;
+    readonly bytes: Uint8Array;
+  }[];
 }
 
 /** The rows of one block: header, transactions in log order, and new Merkle log nodes. */
@@ -68,7 +76,10 @@ function blockSteps(commit: BlockCommit): WriteStep[] {
   const firstLeaf = header.logSize - commit.txs.length;
   return [
     [INSERT_BLOCK, [[header.height, blockHashOf(header), header.logSize, canonicalize(header)]]],
-    [INSERT_TX, commit.txs.map(({ bytes, status }, i) => [firstLeaf + i, header.height, status, bytes])],
+    [
+      INSERT_TX,
+      commit.txs.map(({ bytes, status }, i) => [firstLeaf + i, header.height, status, bytes]),
+    ],
     [INSERT_NODE, commit.logNodes.map(([level, index, hash]) => [logNodeId(level, index), hash])],
     [INSERT_ANCHOR, anchorRows(commit.anchors ?? [])],
   ];
@@ -92,7 +103,9 @@ export class ChainDatabaseDamagedError extends Error {
     readonly path: string,
     readonly findings: readonly string[],
   ) {
-    super(`${path} fails PRAGMA quick_check (${findings.join('; ')}); refusing to commit onto a damaged chain database: restore it from a backup or another node`);
+    super(
+      `${path} fails PRAGMA quick_check (${findings.join('; ')}); refusing to commit onto a damaged chain database: restore it from a backup or another node`,
+    );
     this.name = 'ChainDatabaseDamagedError';
   }
 }
@@ -124,7 +137,9 @@ export class ChainStore {
       head: db.prepare('SELECT header, hash FROM block ORDER BY height DESC LIMIT 1'),
       header: db.prepare('SELECT header, hash FROM block WHERE height = ?'),
       headerAtLogSize: db.prepare('SELECT header FROM block WHERE log_size = ?'),
-      txsOfBlock: db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index'),
+      txsOfBlock: db.prepare(
+        'SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index',
+      ),
       tx: db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE leaf_index = ?'),
       getNode: db.prepare('SELECT hash FROM log_node WHERE id = ?').pluck(),
     };
@@ -141,12 +156,17 @@ export class ChainStore {
    * `quickCheck: false` (the caller knows the file is as a clean close left it) only opening
    * failures are reported so.
    */
-  static openChecked(path: string, tables: readonly string[], options: { quickCheck?: boolean } = {}): ChainStore {
+  static openChecked(
+    path: string,
+    tables: readonly string[],
+    options: { quickCheck?: boolean } = {},
+  ): ChainStore {
     let store: ChainStore;
     try {
       store = ChainStore.open(path, tables);
     } catch (error) {
-      if (storageFaultOf(error) === 'damaged') throw new ChainDatabaseDamagedError(path, [(error as Error).message]);
+      if (storageFaultOf(error) === 'damaged')
+        throw new ChainDatabaseDamagedError(path, [(error as Error).message]);
       throw error;
     }
     let findings: string[];
@@ -164,7 +184,11 @@ export class ChainStore {
   }
 
   /** Opens the chain database at `path` with a state table for each of `tables`. */
-  static open(path: string, tables: readonly string[], options: { readonly?: boolean } = {}): ChainStore {
+  static open(
+    path: string,
+    tables: readonly string[],
+    options: { readonly?: boolean } = {},
+  ): ChainStore {
     const db = openDatabase(path, { ...options, cacheKiB: 256 * 1024 });
     if (options.readonly !== true) {
       migrateChain(db);
@@ -180,7 +204,10 @@ export class ChainStore {
       // validated against this header, so a header changed on disk must stop the node here.
       const row = this.#statements.head.get() as { header: string; hash: string } | undefined;
       const header = row === undefined ? undefined : (JSON.parse(row.header) as BlockHeader);
-      if (header !== undefined && blockHashOf(header) !== row!.hash) throw new StorageIntegrityError(`block ${header.height} (the newest) header does not match its stored hash`);
+      if (header !== undefined && blockHashOf(header) !== row!.hash)
+        throw new StorageIntegrityError(
+          `block ${header.height} (the newest) header does not match its stored hash`,
+        );
       this.#head = header;
     }
     return this.#head;
@@ -191,7 +218,8 @@ export class ChainStore {
     const row = this.#statements.header.get(height) as { header: string; hash: string } | undefined;
     if (row === undefined) return undefined;
     const header = JSON.parse(row.header) as BlockHeader;
-    if (header.height !== height || blockHashOf(header) !== row.hash) throw new StorageIntegrityError(`block ${height} header does not match its hash`);
+    if (header.height !== height || blockHashOf(header) !== row.hash)
+      throw new StorageIntegrityError(`block ${height} header does not match its hash`);
     return header;
   }
 
@@ -205,17 +233,31 @@ export class ChainStore {
   block(height: number): Block | undefined {
     const header = this.header(height);
     if (header === undefined) return undefined;
-    const rows = this.#statements.txsOfBlock.all(height) as { leaf_index: number; status: TxStatus; bytes: Buffer }[];
-    if (txRootOf(rows.map((row) => row.bytes)) !== header.txRoot) throw new StorageIntegrityError(`block ${height} transactions do not match txRoot`);
-    const txs = rows.map((row) => ({ tx: JSON.parse(fromUtf8(row.bytes)) as Transaction, status: row.status }));
+    const rows = this.#statements.txsOfBlock.all(height) as {
+      leaf_index: number;
+      status: TxStatus;
+      bytes: Buffer;
+    }[];
+    if (txRootOf(rows.map((row) => row.bytes)) !== header.txRoot)
+      throw new StorageIntegrityError(`block ${height} transactions do not match txRoot`);
+    const txs = rows.map((row) => ({
+      tx: JSON.parse(fromUtf8(row.bytes)) as Transaction,
+      status: row.status,
+    }));
     return { header, txs };
   }
 
   /** The transaction at log position `leafIndex`. */
   tx(leafIndex: number): StoredTx | undefined {
-    const row = this.#statements.tx.get(leafIndex) as { leaf_index: number; height: number; status: TxStatus; bytes: Buffer } | undefined;
+    const row = this.#statements.tx.get(leafIndex) as
+      { leaf_index: number; height: number; status: TxStatus; bytes: Buffer } | undefined;
     if (row === undefined) return undefined;
-    return { leafIndex: row.leaf_index, height: row.height, status: row.status, bytes: new Uint8Array(row.bytes) };
+    return {
+      leafIndex: row.leaf_index,
+      height: row.height,
+      status: row.status,
+      bytes: new Uint8Array(row.bytes),
+    };
   }
 
   /** Committed contract state: the state tables and, over them, the writes since the last savepoint. */
@@ -270,13 +312,20 @@ export class ChainStore {
 
   #applyState(commit: Pick<BlockCommit, 'header' | 'writeSet' | 'valueTexts'>): void {
     const height = commit.header.height;
-    assert.equal(height, this.#appliedHeight + 1, `state is at height ${this.#appliedHeight}, cannot apply block ${height}`);
+    assert.equal(
+      height,
+      this.#appliedHeight + 1,
+      `state is at height ${this.#appliedHeight}, cannot apply block ${height}`,
+    );
     this.#state.apply(commit.writeSet, commit.valueTexts);
     this.#appliedHeight = height;
   }
 
   #saveDue(): boolean {
-    return this.#state.overlayCount >= STATE_OVERLAY_WRITE_COUNT_MAX || this.#appliedHeight - this.#savedHeight >= STATE_SAVEPOINT_BLOCK_COUNT_MAX;
+    return (
+      this.#state.overlayCount >= STATE_OVERLAY_WRITE_COUNT_MAX ||
+      this.#appliedHeight - this.#savedHeight >= STATE_SAVEPOINT_BLOCK_COUNT_MAX
+    );
   }
 
   /**
@@ -322,7 +371,9 @@ export class ChainStore {
     this.#db.transaction(() => {
       const insert = this.#db.prepare(INSERT_ANCHOR);
       for (const [hash, referrer] of anchors) insert.run(Buffer.from(hash, 'hex'), referrer);
-      this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(ANCHORS_BUILT, 'built');
+      this.#db
+        .prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)')
+        .run(ANCHORS_BUILT, 'built');
     })();
   }
 
@@ -376,20 +427,33 @@ export class ChainStore {
 
   /** Every stored log node as [level, index, hex hash], for verification. */
   *logNodeRows(): IterableIterator<[level: number, index: number, hash: string]> {
-    for (const [id, hash] of this.#db.prepare('SELECT id, hash FROM log_node ORDER BY id').raw().iterate() as IterableIterator<[number, Buffer]>) {
+    for (const [id, hash] of this.#db
+      .prepare('SELECT id, hash FROM log_node ORDER BY id')
+      .raw()
+      .iterate() as IterableIterator<[number, Buffer]>) {
       yield [id % 64, Math.floor(id / 64), toHex(hash)];
     }
   }
 
   /** Raw stored rows of every block in height order, unverified: what `chartchain verify` checks. */
   *rawBlocks(): IterableIterator<RawBlock> {
-    const block = this.#db.prepare('SELECT height, hash, log_size, header FROM block WHERE height = ?').raw();
-    const txs = this.#db.prepare('SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index').raw();
+    const block = this.#db
+      .prepare('SELECT height, hash, log_size, header FROM block WHERE height = ?')
+      .raw();
+    const txs = this.#db
+      .prepare(
+        'SELECT leaf_index, height, status, bytes FROM tx WHERE height = ? ORDER BY leaf_index',
+      )
+      .raw();
     for (let height = 0; ; height++) {
       const row = block.get(height) as [number, string, number, string] | undefined;
       if (row === undefined) return;
       const rows = txs.all(height) as [number, number, string, Buffer][];
-      const entries = rows.map(([leafIndex, , status, bytes]) => ({ leafIndex, status, bytes: new Uint8Array(bytes) }));
+      const entries = rows.map(([leafIndex, , status, bytes]) => ({
+        leafIndex,
+        status,
+        bytes: new Uint8Array(bytes),
+      }));
       yield { height, hash: row[1], logSize: row[2], header: row[3], txs: entries };
     }
   }
@@ -400,14 +464,16 @@ export class ChainStore {
    * error when the damage stops the check itself.
    */
   quickCheck(findingsMax = 10): string[] {
-    const rows = this.#db.pragma(`quick_check(${findingsMax})`, { simple: false }) as { quick_check: string }[];
+    const rows = this.#db.pragma(`quick_check(${findingsMax})`, { simple: false }) as {
+      quick_check: string;
+    }[];
     const findings = rows.map((row) => row.quick_check);
     return findings.length === 1 && findings[0] === 'ok' ? [] : findings;
   }
 
   /** Number of stored transaction rows, whatever block they claim. */
   txCount(): number {
-    return (this.#db.prepare('SELECT count(*) FROM tx').pluck().get() as number);
+    return this.#db.prepare('SELECT count(*) FROM tx').pluck().get() as number;
   }
 
   /**
@@ -415,8 +481,13 @@ export class ChainStore {
    * and closes the database. After commit(), call stopWriting() first.
    */
   close(): void {
-    assert.equal(this.#writer, undefined, 'close() while the writer runs: await stopWriting() first');
-    if (!this.#db.readonly && this.#appliedHeight > this.#savedHeight) this.#trySaveState(this.#appliedHeight);
+    assert.equal(
+      this.#writer,
+      undefined,
+      'close() while the writer runs: await stopWriting() first',
+    );
+    if (!this.#db.readonly && this.#appliedHeight > this.#savedHeight)
+      this.#trySaveState(this.#appliedHeight);
     this.#db.close();
   }
 }

@@ -30,7 +30,14 @@ CREATE TABLE IF NOT EXISTS checkpoint_members (height INTEGER PRIMARY KEY, membe
 `;
 
 function checkpointFrom(row: CheckpointRow): Checkpoint {
-  return { height: row.height, blockHash: row.block_hash, appHash: row.app_hash, orgId: row.org_id, signer: row.signer, sig: row.sig };
+  return {
+    height: row.height,
+    blockHash: row.block_hash,
+    appHash: row.app_hash,
+    orgId: row.org_id,
+    signer: row.signer,
+    sig: row.sig,
+  };
 }
 
 /** The checkpoint table of one node. */
@@ -41,14 +48,22 @@ export class CheckpointStore {
   private constructor(db: SqliteDatabase) {
     this.#db = db;
     this.#statements = {
-      insert: db.prepare('INSERT OR IGNORE INTO checkpoint (height, org_id, block_hash, app_hash, signer, sig) VALUES (?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare(
+        'INSERT OR IGNORE INTO checkpoint (height, org_id, block_hash, app_hash, signer, sig) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       one: db.prepare('SELECT * FROM checkpoint WHERE height = ? AND org_id = ?'),
       atHeight: db.prepare('SELECT * FROM checkpoint WHERE height = ? ORDER BY org_id'),
-      latest: db.prepare('SELECT c.* FROM checkpoint c JOIN (SELECT org_id, MAX(height) AS height FROM checkpoint GROUP BY org_id) m ON c.org_id = m.org_id AND c.height = m.height ORDER BY c.org_id'),
+      latest: db.prepare(
+        'SELECT c.* FROM checkpoint c JOIN (SELECT org_id, MAX(height) AS height FROM checkpoint GROUP BY org_id) m ON c.org_id = m.org_id AND c.height = m.height ORDER BY c.org_id',
+      ),
       getMeta: db.prepare('SELECT value FROM checkpoint_meta WHERE name = ?').pluck(),
       getMembers: db.prepare('SELECT members FROM checkpoint_members WHERE height = ?').pluck(),
-      setMembers: db.prepare('INSERT OR REPLACE INTO checkpoint_members (height, members) VALUES (?, ?)'),
-      setMeta: db.prepare('INSERT INTO checkpoint_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      setMembers: db.prepare(
+        'INSERT OR REPLACE INTO checkpoint_members (height, members) VALUES (?, ?)',
+      ),
+      setMeta: db.prepare(
+        'INSERT INTO checkpoint_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+      ),
     };
   }
 
@@ -71,7 +86,8 @@ export class CheckpointStore {
    */
   add(checkpoint: Checkpoint): 'added' | 'known' | Checkpoint {
     const { height, orgId, blockHash, appHash, signer, sig } = checkpoint;
-    if (this.#statements.insert.run(height, orgId, blockHash, appHash, signer, sig).changes === 1) return 'added';
+    if (this.#statements.insert.run(height, orgId, blockHash, appHash, signer, sig).changes === 1)
+      return 'added';
     const stored = checkpointFrom(this.#statements.one.get(height, orgId) as CheckpointRow);
     return stored.blockHash === blockHash && stored.appHash === appHash ? 'known' : stored;
   }

@@ -8,8 +8,14 @@ export type SqliteDatabase = Database.Database;
  * Opens (creating if needed) the database at `path` in WAL mode with synchronous=FULL, so a
  * committed transaction survives power loss and kill -9, and a half-written one is never seen.
  */
-export function openDatabase(path: string, options: { readonly?: boolean; cacheKiB?: number } = {}): SqliteDatabase {
-  const db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+export function openDatabase(
+  path: string,
+  options: { readonly?: boolean; cacheKiB?: number } = {},
+): SqliteDatabase {
+  const db = new Database(path, {
+    readonly: options.readonly === true,
+    fileMustExist: options.readonly === true,
+  });
   if (options.readonly !== true) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');

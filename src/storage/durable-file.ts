@@ -1,6 +1,14 @@
 /** Atomic, durable file writes, and the directory fsync that makes a new name durable. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -10,12 +18,17 @@ import { dirname } from 'node:path';
  * directory is fsynced so the rename itself survives power loss. The temporary file is removed
  * on failure.
  */
-export function writeFileDurably(path: string, bytes: Uint8Array, { exclusive = false }: { exclusive?: boolean } = {}): void {
+export function writeFileDurably(
+  path: string,
+  bytes: Uint8Array,
+  { exclusive = false }: { exclusive?: boolean } = {},
+): void {
   const temporaryPath = `${path}.${randomBytes(8).toString('hex')}.tmp`;
   try {
     const fd = openSync(temporaryPath, 'wx', 0o600);
     try {
-      for (let offset = 0; offset < bytes.byteLength; ) offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
+      for (let offset = 0; offset < bytes.byteLength;)
+        offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

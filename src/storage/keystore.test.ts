@@ -109,7 +109,16 @@ test('refuses to overwrite an entry or an existing keystore, and reports absent 
 
 test('bad names, kinds, secrets and scrypt parameters throw TypeError or RangeError', () => {
   const keystore = Keystore.create(freshPath(), SECRET, FAST);
-  for (const name of ['', 'Upper', '-leading', '../escape', 'a/b', 'a b', 'x'.repeat(129), '__proto__']) {
+  for (const name of [
+    '',
+    'Upper',
+    '-leading',
+    '../escape',
+    'a/b',
+    'a b',
+    'x'.repeat(129),
+    '__proto__',
+  ]) {
     thrown(() => keystore.put(name, new Uint8Array([1]), 'raw'), TypeError);
     thrown(() => keystore.get(name), TypeError);
     thrown(() => keystore.has(name), TypeError);
@@ -119,7 +128,12 @@ test('bad names, kinds, secrets and scrypt parameters throw TypeError or RangeEr
   thrown(() => keystore.put('k', [1] as unknown as Uint8Array, 'raw'), TypeError);
   thrown(() => keystore.put('k', new Uint8Array(0), 'raw'), RangeError);
   thrown(() => Keystore.create(freshPath(), '', FAST), RangeError);
-  for (const scrypt of [{ N: 1000, r: 8, p: 1 }, { N: 2 ** 9, r: 8, p: 1 }, { N: 2 ** 10, r: 0, p: 1 }, { N: 2 ** 20, r: 32, p: 1 }]) {
+  for (const scrypt of [
+    { N: 1000, r: 8, p: 1 },
+    { N: 2 ** 9, r: 8, p: 1 },
+    { N: 2 ** 10, r: 0, p: 1 },
+    { N: 2 ** 20, r: 32, p: 1 },
+  ]) {
     thrown(() => Keystore.create(freshPath(), SECRET, { scrypt }), RangeError);
   }
 });
@@ -144,7 +158,11 @@ test('a flipped byte anywhere that is sealed or derived from is refused', () => 
   const alice = original.entries['patient:alice']!;
   const tamperings: ((file: KeystoreFile) => void)[] = [
     (file) => (file.entries['patient:alice']!.ciphertext = flip(alice.ciphertext, 0)),
-    (file) => (file.entries['patient:alice']!.ciphertext = flip(alice.ciphertext, alice.ciphertext.length / 2 - 1)),
+    (file) =>
+      (file.entries['patient:alice']!.ciphertext = flip(
+        alice.ciphertext,
+        alice.ciphertext.length / 2 - 1,
+      )),
     (file) => (file.entries['patient:alice']!.nonce = flip(alice.nonce, 5)),
     (file) => (file.entries['patient:alice']!.kind = 'x25519'),
     (file) => (file.entries['patient:alice']!.createdAt += 1),
@@ -188,7 +206,10 @@ test('the file records its KDF parameters, has mode 0600 and leaves no temporary
   const { path } = twoEntryKeystore();
   const file = readJson(path);
   assert.equal(file.version, 1);
-  assert.deepEqual({ ...file.kdf, salt: undefined }, { name: 'scrypt', salt: undefined, N: 2 ** 10, r: 8, p: 1, keyLength: 32 });
+  assert.deepEqual(
+    { ...file.kdf, salt: undefined },
+    { name: 'scrypt', salt: undefined, N: 2 ** 10, r: 8, p: 1, keyLength: 32 },
+  );
   assert.match(file.kdf.salt, /^[0-9a-f]{64}$/);
   assert.deepEqual(Object.keys(file.entries), ['patient:alice', 'patient:bob']);
   for (const entry of Object.values(file.entries)) {
@@ -204,7 +225,11 @@ test('the file records its KDF parameters, has mode 0600 and leaves no temporary
 
 test('parameters are read back from the file, so they can differ from the defaults', () => {
   const path = freshPath();
-  Keystore.create(path, SECRET, { scrypt: { N: 2 ** 11, r: 4, p: 2 } }).put('k', new Uint8Array([7]), 'raw');
+  Keystore.create(path, SECRET, { scrypt: { N: 2 ** 11, r: 4, p: 2 } }).put(
+    'k',
+    new Uint8Array([7]),
+    'raw',
+  );
   assert.deepEqual(Keystore.open(path, SECRET).get('k'), new Uint8Array([7]));
   assert.equal(readJson(path).kdf.p, 2);
 });
@@ -217,7 +242,10 @@ test('default scrypt parameters (N = 2^15, r = 8, p = 1) round-trip', () => {
   keystore.put('org:signing', new Uint8Array([9, 9]), 'ed25519-seed');
   assert.deepEqual(Keystore.open(path, SECRET).get('org:signing'), new Uint8Array([9, 9]));
   const { kdf } = readJson(path);
-  assert.deepEqual([kdf.N, kdf.r, kdf.p], [KEYSTORE_SCRYPT_DEFAULTS.N, KEYSTORE_SCRYPT_DEFAULTS.r, KEYSTORE_SCRYPT_DEFAULTS.p]);
+  assert.deepEqual(
+    [kdf.N, kdf.r, kdf.p],
+    [KEYSTORE_SCRYPT_DEFAULTS.N, KEYSTORE_SCRYPT_DEFAULTS.r, KEYSTORE_SCRYPT_DEFAULTS.p],
+  );
   assert.deepEqual([kdf.N, kdf.r, kdf.p], [2 ** 15, 8, 1]);
   assert.ok(createMs < 10_000, `create took ${createMs} ms`);
 });
@@ -227,7 +255,13 @@ test('no secret bytes in errors, toString, util.inspect or JSON.stringify', () =
   const keystore = Keystore.create(path, SECRET, FAST);
   const key = new Uint8Array(randomBytes(32));
   keystore.put('patient:alice', key, 'ed25519-seed');
-  const forbidden = [toHex(key), Buffer.from(key).toString('base64'), [...key].join(','), [...key].join(', '), SECRET];
+  const forbidden = [
+    toHex(key),
+    Buffer.from(key).toString('base64'),
+    [...key].join(','),
+    [...key].join(', '),
+    SECRET,
+  ];
 
   const texts: string[] = [
     JSON.stringify(keystore),
@@ -257,15 +291,24 @@ test('no secret bytes in errors, toString, util.inspect or JSON.stringify', () =
   collect(() => Keystore.open(path, 'wrong secret'));
   collect(() => Keystore.create(path, SECRET, FAST));
   const file = readJson(path);
-  file.entries['patient:alice']!.ciphertext = file.entries['patient:alice']!.ciphertext.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+  file.entries['patient:alice']!.ciphertext = file.entries['patient:alice']!.ciphertext.replace(
+    /^./,
+    (c) => (c === '0' ? '1' : '0'),
+  );
   writeJson(path, file);
   collect(() => Keystore.open(path, SECRET));
   for (const error of errors) {
     assert.ok(error instanceof Error);
-    texts.push(String(error), error.message, error.stack ?? '', inspect(error, { showHidden: true, depth: Infinity }));
+    texts.push(
+      String(error),
+      error.message,
+      error.stack ?? '',
+      inspect(error, { showHidden: true, depth: Infinity }),
+    );
   }
 
   for (const text of texts) {
-    for (const secret of forbidden) assert.ok(!text.includes(secret), `leaked in: ${text.slice(0, 200)}`);
+    for (const secret of forbidden)
+      assert.ok(!text.includes(secret), `leaked in: ${text.slice(0, 200)}`);
   }
 });

@@ -14,7 +14,11 @@ import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { isHex } from '../crypto/index.js';
 import { writeFileDurably } from './durable-file.js';
-import { KEYSTORE_ENTRY_BYTES_MAX, KEYSTORE_ENTRY_COUNT_MAX, KEYSTORE_FILE_BYTES_MAX } from '../ledger/index.js';
+import {
+  KEYSTORE_ENTRY_BYTES_MAX,
+  KEYSTORE_ENTRY_COUNT_MAX,
+  KEYSTORE_FILE_BYTES_MAX,
+} from '../ledger/index.js';
 
 /** scrypt cost used by Keystore.create unless overridden: about 32 MiB and tens of milliseconds. */
 export const KEYSTORE_SCRYPT_DEFAULTS: ScryptParams = Object.freeze({ N: 2 ** 15, r: 8, p: 1 });
@@ -91,7 +95,13 @@ export class Keystore {
   readonly #check: Sealed;
   readonly #entries: Map<string, SealedEntry>;
 
-  private constructor(path: string, kek: Buffer, kdf: KdfParams, check: Sealed, entries: Map<string, SealedEntry>) {
+  private constructor(
+    path: string,
+    kek: Buffer,
+    kdf: KdfParams,
+    check: Sealed,
+    entries: Map<string, SealedEntry>,
+  ) {
     this.path = path;
     this.#kek = kek;
     this.#kdf = kdf;
@@ -103,15 +113,34 @@ export class Keystore {
    * Creates an empty keystore at `path`, which must not exist yet, protected by `secret`.
    * Throws TypeError/RangeError for a bad argument, KeystoreError if a file already exists at `path`.
    */
-  static create(path: string, secret: string | Uint8Array, options: { scrypt?: ScryptParams } = {}): Keystore {
+  static create(
+    path: string,
+    secret: string | Uint8Array,
+    options: { scrypt?: ScryptParams } = {},
+  ): Keystore {
     const absolutePath = checkPath(path);
     const scrypt = options.scrypt ?? KEYSTORE_SCRYPT_DEFAULTS;
     if (!isScryptParams(scrypt)) {
-      throw new RangeError(`options.scrypt must have N a power of two in [2^10, 2^20], r in [1, ${SCRYPT_R_MAX}], p in [1, ${SCRYPT_P_MAX}], memory at most 1 GiB`);
+      throw new RangeError(
+        `options.scrypt must have N a power of two in [2^10, 2^20], r in [1, ${SCRYPT_R_MAX}], p in [1, ${SCRYPT_P_MAX}], memory at most 1 GiB`,
+      );
     }
-    const kdf: KdfParams = { name: 'scrypt', salt: randomBytes(SALT_BYTES).toString('hex'), N: scrypt.N, r: scrypt.r, p: scrypt.p, keyLength: KEK_BYTES };
+    const kdf: KdfParams = {
+      name: 'scrypt',
+      salt: randomBytes(SALT_BYTES).toString('hex'),
+      N: scrypt.N,
+      r: scrypt.r,
+      p: scrypt.p,
+      keyLength: KEK_BYTES,
+    };
     const kek = deriveKekFromSecret(secret, kdf);
-    const keystore = new Keystore(absolutePath, kek, kdf, seal(kek, new Uint8Array(0), AAD_CHECK), new Map());
+    const keystore = new Keystore(
+      absolutePath,
+      kek,
+      kdf,
+      seal(kek, new Uint8Array(0), AAD_CHECK),
+      new Map(),
+    );
     mkdirSync(dirname(absolutePath), { recursive: true, mode: 0o700 });
     writeDocument(absolutePath, keystore.#serialize(), { exclusive: true });
     return keystore;
@@ -129,12 +158,17 @@ export class Keystore {
     const document = readDocument(absolutePath);
     if (!isRecord(document)) throw new KeystoreError(OPEN_FAILED);
     if (document.version !== FORMAT_VERSION) {
-      throw new KeystoreError(typeof document.version === 'number' ? `unsupported keystore version ${document.version}` : OPEN_FAILED);
+      throw new KeystoreError(
+        typeof document.version === 'number'
+          ? `unsupported keystore version ${document.version}`
+          : OPEN_FAILED,
+      );
     }
     const kdf = parseKdf(document.kdf);
     const check = parseSealed(document.check);
     const entries = parseEntries(document.entries);
-    if (kdf === undefined || check === undefined || entries === undefined) throw new KeystoreError(OPEN_FAILED);
+    if (kdf === undefined || check === undefined || entries === undefined)
+      throw new KeystoreError(OPEN_FAILED);
     const kek = deriveKekFromSecret(secret, kdf);
     // Authenticate everything now, so a wrong secret or a tampered file stops the node at start-up.
     let ok = unsealed(kek, check, AAD_CHECK);
@@ -153,15 +187,23 @@ export class Keystore {
    */
   put(name: string, secretBytes: Uint8Array, kind: string): void {
     checkName(name);
-    if (!(secretBytes instanceof Uint8Array)) throw new TypeError('secretBytes must be a Uint8Array');
+    if (!(secretBytes instanceof Uint8Array))
+      throw new TypeError('secretBytes must be a Uint8Array');
     if (secretBytes.byteLength === 0 || secretBytes.byteLength > KEYSTORE_ENTRY_BYTES_MAX) {
-      throw new RangeError(`secretBytes must be 1 to ${KEYSTORE_ENTRY_BYTES_MAX} bytes, got ${secretBytes.byteLength}`);
+      throw new RangeError(
+        `secretBytes must be 1 to ${KEYSTORE_ENTRY_BYTES_MAX} bytes, got ${secretBytes.byteLength}`,
+      );
     }
-    if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) throw new TypeError(`kind must match ${KIND_PATTERN}`);
+    if (typeof kind !== 'string' || !KIND_PATTERN.test(kind))
+      throw new TypeError(`kind must match ${KIND_PATTERN}`);
     if (this.#entries.has(name)) throw new KeystoreError(`entry ${name} already exists`);
-    if (this.#entries.size >= KEYSTORE_ENTRY_COUNT_MAX) throw new KeystoreError(`keystore is full (${KEYSTORE_ENTRY_COUNT_MAX} entries)`);
+    if (this.#entries.size >= KEYSTORE_ENTRY_COUNT_MAX)
+      throw new KeystoreError(`keystore is full (${KEYSTORE_ENTRY_COUNT_MAX} entries)`);
     const metadata = { createdAt: Date.now(), kind };
-    const entry: SealedEntry = { ...seal(this.#kek, secretBytes, entryAad(name, metadata)), ...metadata };
+    const entry: SealedEntry = {
+      ...seal(this.#kek, secretBytes, entryAad(name, metadata)),
+      ...metadata,
+    };
     this.#entries.set(name, entry);
     try {
       writeDocument(this.path, this.#serialize(), { exclusive: false });
@@ -236,23 +278,33 @@ export class Keystore {
 
   #serialize(): string {
     const entries = Object.fromEntries(this.names().map((name) => [name, this.#entries.get(name)]));
-    return JSON.stringify({ version: FORMAT_VERSION, kdf: this.#kdf, check: this.#check, entries }, null, 2) + '\n';
+    return (
+      JSON.stringify(
+        { version: FORMAT_VERSION, kdf: this.#kdf, check: this.#check, entries },
+        null,
+        2,
+      ) + '\n'
+    );
   }
 }
 
 function checkPath(path: string): string {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty path');
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError('path must be a non-empty path');
   return resolve(path);
 }
 
 function checkName(name: string): void {
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) throw new TypeError(`name must match ${NAME_PATTERN}`);
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name))
+    throw new TypeError(`name must match ${NAME_PATTERN}`);
 }
 
 function checkSecret(secret: string | Uint8Array): void {
-  if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw new TypeError('secret must be a string or a Uint8Array');
+  if (typeof secret !== 'string' && !(secret instanceof Uint8Array))
+    throw new TypeError('secret must be a string or a Uint8Array');
   const length = typeof secret === 'string' ? Buffer.byteLength(secret, 'utf8') : secret.byteLength;
-  if (length === 0 || length > SECRET_BYTES_MAX) throw new RangeError(`secret must be 1 to ${SECRET_BYTES_MAX} bytes`);
+  if (length === 0 || length > SECRET_BYTES_MAX)
+    throw new RangeError(`secret must be 1 to ${SECRET_BYTES_MAX} bytes`);
 }
 
 /** The secret's bytes: a string is taken as its UTF-8 encoding, unnormalised. */
@@ -264,11 +316,20 @@ function secretBytesOf(secret: string | Uint8Array): Uint8Array {
 function isScryptParams(value: unknown): value is ScryptParams {
   if (!isRecord(value)) return false;
   const { N, r, p } = value;
-  if (!Number.isSafeInteger(N) || !Number.isSafeInteger(r) || !Number.isSafeInteger(p)) return false;
+  if (!Number.isSafeInteger(N) || !Number.isSafeInteger(r) || !Number.isSafeInteger(p))
+    return false;
   const [n, blockSize, parallelism] = [N as number, r as number, p as number];
   const powerOfTwo = (n & (n - 1)) === 0;
-  return powerOfTwo && n >= SCRYPT_N_MIN && n <= SCRYPT_N_MAX && blockSize >= 1 && blockSize <= SCRYPT_R_MAX &&
-    parallelism >= 1 && parallelism <= SCRYPT_P_MAX && scryptMemoryBytes({ N: n, r: blockSize, p: parallelism }) <= SCRYPT_MEMORY_BYTES_MAX;
+  return (
+    powerOfTwo &&
+    n >= SCRYPT_N_MIN &&
+    n <= SCRYPT_N_MAX &&
+    blockSize >= 1 &&
+    blockSize <= SCRYPT_R_MAX &&
+    parallelism >= 1 &&
+    parallelism <= SCRYPT_P_MAX &&
+    scryptMemoryBytes({ N: n, r: blockSize, p: parallelism }) <= SCRYPT_MEMORY_BYTES_MAX
+  );
 }
 
 /** Memory scrypt needs, as OpenSSL's EVP_PBE_scrypt counts it: V (128·r·(N+2)) plus B (128·r·p). */
@@ -310,7 +371,9 @@ function seal(kek: Buffer, plaintext: Uint8Array, aad: string): Sealed {
 /** The plaintext of `sealed`, or undefined when it does not authenticate under `kek` and `aad`. */
 function openSealed(kek: Buffer, sealed: Sealed, aad: string): Buffer | undefined {
   const bytes = Buffer.from(sealed.ciphertext, 'hex');
-  const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(sealed.nonce, 'hex'), { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(sealed.nonce, 'hex'), {
+    authTagLength: TAG_BYTES,
+  });
   decipher.setAAD(Buffer.from(aad, 'utf8'));
   decipher.setAuthTag(bytes.subarray(bytes.byteLength - TAG_BYTES));
   const body = decipher.update(bytes.subarray(0, bytes.byteLength - TAG_BYTES));
@@ -337,7 +400,8 @@ function readDocument(path: string): unknown {
     if (statSync(path).size > KEYSTORE_FILE_BYTES_MAX) throw new KeystoreError(OPEN_FAILED);
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new KeystoreError(`no keystore at ${path}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new KeystoreError(`no keystore at ${path}`);
     throw error;
   }
   try {
@@ -352,9 +416,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function parseKdf(value: unknown): KdfParams | undefined {
-  if (!isRecord(value) || value.name !== 'scrypt' || value.keyLength !== KEK_BYTES || !isScryptParams(value)) return undefined;
+  if (
+    !isRecord(value) ||
+    value.name !== 'scrypt' ||
+    value.keyLength !== KEK_BYTES ||
+    !isScryptParams(value)
+  )
+    return undefined;
   const { salt } = value;
-  if (typeof salt !== 'string' || !isHex(salt, salt.length / 2) || salt.length < 2 * SALT_BYTES_MIN || salt.length > 2 * SALT_BYTES_MAX) return undefined;
+  if (
+    typeof salt !== 'string' ||
+    !isHex(salt, salt.length / 2) ||
+    salt.length < 2 * SALT_BYTES_MIN ||
+    salt.length > 2 * SALT_BYTES_MAX
+  )
+    return undefined;
   return { name: 'scrypt', salt, N: value.N, r: value.r, p: value.p, keyLength: KEK_BYTES };
 }
 
@@ -363,7 +439,12 @@ function parseSealed(value: unknown): Sealed | undefined {
   const { nonce, ciphertext } = value;
   if (!isHex(nonce, NONCE_BYTES) || typeof ciphertext !== 'string') return undefined;
   const length = ciphertext.length / 2;
-  if (!isHex(ciphertext, length) || length < TAG_BYTES || length > TAG_BYTES + KEYSTORE_ENTRY_BYTES_MAX) return undefined;
+  if (
+    !isHex(ciphertext, length) ||
+    length < TAG_BYTES ||
+    length > TAG_BYTES + KEYSTORE_ENTRY_BYTES_MAX
+  )
+    return undefined;
   return { nonce, ciphertext };
 }
 
@@ -377,7 +458,13 @@ function parseEntries(value: unknown): Map<string, SealedEntry> | undefined {
     const sealed = parseSealed(entry);
     if (!NAME_PATTERN.test(name) || sealed === undefined || !isRecord(entry)) return undefined;
     const { createdAt, kind } = entry;
-    if (!Number.isSafeInteger(createdAt) || (createdAt as number) < 0 || typeof kind !== 'string' || !KIND_PATTERN.test(kind)) return undefined;
+    if (
+      !Number.isSafeInteger(createdAt) ||
+      (createdAt as number) < 0 ||
+      typeof kind !== 'string' ||
+      !KIND_PATTERN.test(kind)
+    )
+      return undefined;
     entries.set(name, { ...sealed, createdAt: createdAt as number, kind });
   }
   return entries;
@@ -388,7 +475,8 @@ function writeDocument(path: string, text: string, { exclusive }: { exclusive: b
   try {
     writeFileDurably(path, Buffer.from(text, 'utf8'), { exclusive });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new KeystoreError(`a file already exists at ${path}`);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new KeystoreError(`a file already exists at ${path}`);
     throw error;
   }
 }

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,17 +21,41 @@ test('makeOwnerOnly restricts the data directory and the entries it owns, beneat
   // As an older version left it: world-readable files in world-listable directories.
   mkdirSync(join(dir, 'keys'));
   mkdirSync(join(dir, 'blobs', 'ab'), { recursive: true });
-  for (const file of ['chain.db', 'chain.db-wal', 'keys/keystore.json', 'blobs/ab/abcd', 'notes.txt']) writeFileSync(join(dir, file), 'x', { mode: 0o644 });
+  for (const file of [
+    'chain.db',
+    'chain.db-wal',
+    'keys/keystore.json',
+    'blobs/ab/abcd',
+    'notes.txt',
+  ])
+    writeFileSync(join(dir, file), 'x', { mode: 0o644 });
   symlinkSync(join(dir, 'notes.txt'), join(dir, 'keys', 'link'));
   for (const path of ['', 'keys', 'blobs', 'blobs/ab']) chmodSync(join(dir, path), 0o755);
-  for (const file of ['chain.db', 'chain.db-wal', 'keys/keystore.json', 'blobs/ab/abcd', 'notes.txt']) chmodSync(join(dir, file), 0o644);
+  for (const file of [
+    'chain.db',
+    'chain.db-wal',
+    'keys/keystore.json',
+    'blobs/ab/abcd',
+    'notes.txt',
+  ])
+    chmodSync(join(dir, file), 0o644);
 
   const owns = (name: string) => name !== 'notes.txt';
   assert.equal(makeOwnerOnly(dir, { owns, trustedWhenOwnerOnly: ['blobs'] }), 8);
-  for (const path of ['', 'keys', 'blobs', 'blobs/ab']) assert.equal(modeOf(join(dir, path)), 0o700, `${path || 'the data directory'} is 0700`);
-  for (const file of ['chain.db', 'chain.db-wal', 'keys/keystore.json', 'blobs/ab/abcd']) assert.equal(modeOf(join(dir, file)), 0o600, `${file} is 0600`);
-  assert.equal(modeOf(join(dir, 'notes.txt')), 0o644, 'a file the node does not own keeps its mode, even through a link');
-  assert.equal(makeOwnerOnly(dir, { owns, trustedWhenOwnerOnly: ['blobs'] }), 0, 'a second pass changes nothing');
+  for (const path of ['', 'keys', 'blobs', 'blobs/ab'])
+    assert.equal(modeOf(join(dir, path)), 0o700, `${path || 'the data directory'} is 0700`);
+  for (const file of ['chain.db', 'chain.db-wal', 'keys/keystore.json', 'blobs/ab/abcd'])
+    assert.equal(modeOf(join(dir, file)), 0o600, `${file} is 0600`);
+  assert.equal(
+    modeOf(join(dir, 'notes.txt')),
+    0o644,
+    'a file the node does not own keeps its mode, even through a link',
+  );
+  assert.equal(
+    makeOwnerOnly(dir, { owns, trustedWhenOwnerOnly: ['blobs'] }),
+    0,
+    'a second pass changes nothing',
+  );
 
   // A trusted directory already owner-only is not walked; one that is not, is.
   chmodSync(join(dir, 'blobs', 'ab', 'abcd'), 0o644);

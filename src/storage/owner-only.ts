@@ -43,7 +43,12 @@ export function makeOwnerOnly(dataDir: string, options: OwnerOnlyOptions): numbe
   for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
     if (!options.owns(entry.name)) continue;
     const path = join(dataDir, entry.name);
-    if (entry.isDirectory() && trusted.has(entry.name) && modeOf(path) === OWNER_ONLY_DIRECTORY_MODE) continue;
+    if (
+      entry.isDirectory() &&
+      trusted.has(entry.name) &&
+      modeOf(path) === OWNER_ONLY_DIRECTORY_MODE
+    )
+      continue;
     if (entry.isDirectory()) changed += restrictTree(path);
     else if (entry.isFile()) changed += restrict(path, OWNER_ONLY_FILE_MODE);
   }

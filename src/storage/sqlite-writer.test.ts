@@ -13,7 +13,9 @@ after(() => rmSync(root, { recursive: true, force: true }));
 function fresh(t: TestContext, name: string) {
   const path = join(root, name);
   const db = openDatabase(path);
-  db.exec('CREATE TABLE item (id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL UNIQUE, bytes BLOB)');
+  db.exec(
+    'CREATE TABLE item (id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL UNIQUE, bytes BLOB)',
+  );
   const writer = new SqliteWriter(path);
   t.after(async () => {
     await writer.close();
@@ -25,27 +27,51 @@ function fresh(t: TestContext, name: string) {
 test('batches commit in the order sent, and the main connection reads each once it resolves', async (t) => {
   const { db, writer } = fresh(t, 'order.db');
   const insert = 'INSERT INTO item (label, bytes) VALUES (?, ?)';
-  const first = writer.write([[insert, [['a', new Uint8Array([1, 2])], ['b', null]]]]);
+  const first = writer.write([
+    [
+      insert,
+      [
+        ['a', new Uint8Array([1, 2])],
+        ['b', null],
+      ],
+    ],
+  ]);
   const second = writer.write([[insert, [['c', null]]]]);
   assert.deepEqual(await first, [[1, 2]], 'the rowid of each inserted row');
   assert.deepEqual(await second, [[3]]);
-  const rows = db.prepare('SELECT label, bytes FROM item ORDER BY id').all() as { label: string; bytes: Buffer | null }[];
-  assert.deepEqual(rows.map((row) => row.label), ['a', 'b', 'c']);
+  const rows = db.prepare('SELECT label, bytes FROM item ORDER BY id').all() as {
+    label: string;
+    bytes: Buffer | null;
+  }[];
+  assert.deepEqual(
+    rows.map((row) => row.label),
+    ['a', 'b', 'c'],
+  );
   assert.deepEqual([...rows[0]!.bytes!], [1, 2], 'a Uint8Array is stored as a blob');
 });
 
-test('a failing batch rolls back whole and rejects with SQLite\'s code (how a full disk is recognised); later batches still commit', async (t) => {
+test("a failing batch rolls back whole and rejects with SQLite's code (how a full disk is recognised); later batches still commit", async (t) => {
   const { db, writer } = fresh(t, 'rollback.db');
   const insert = 'INSERT INTO item (label) VALUES (?)';
   await writer.write([[insert, [['kept']]]]);
-  await assert.rejects(writer.write([[insert, [['lost'], ['kept']]]]), (error: Error & { code?: string }) => error.code === 'SQLITE_CONSTRAINT_UNIQUE');
+  await assert.rejects(
+    writer.write([[insert, [['lost'], ['kept']]]]),
+    (error: Error & { code?: string }) => error.code === 'SQLITE_CONSTRAINT_UNIQUE',
+  );
   await writer.write([[insert, [['after']]]]);
-  assert.deepEqual(db.prepare('SELECT label FROM item ORDER BY id').pluck().all(), ['kept', 'after'], 'nothing of the failed batch');
+  assert.deepEqual(
+    db.prepare('SELECT label FROM item ORDER BY id').pluck().all(),
+    ['kept', 'after'],
+    'nothing of the failed batch',
+  );
 });
 
 test('after close() nothing more is written', async (t) => {
   const { db, writer } = fresh(t, 'closed.db');
   await writer.close();
-  await assert.rejects(writer.write([['INSERT INTO item (label) VALUES (?)', [['late']]]]), /stopped/);
+  await assert.rejects(
+    writer.write([['INSERT INTO item (label) VALUES (?)', [['late']]]]),
+    /stopped/,
+  );
   assert.equal(db.prepare('SELECT count(*) FROM item').pluck().get(), 0);
 });

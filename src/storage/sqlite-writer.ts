@@ -62,7 +62,14 @@ export class SqliteWriter {
   constructor(path: string) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver } });
-    this.#worker.on('message', (message: { id: number; rowIds?: number[][]; error?: { name: string; message: string; code?: string } }) => this.#settle(message));
+    this.#worker.on(
+      'message',
+      (message: {
+        id: number;
+        rowIds?: number[][];
+        error?: { name: string; message: string; code?: string };
+      }) => this.#settle(message),
+    );
     this.#worker.on('error', (error) => this.#fail(error));
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     void this.#exited.then(() => this.#fail(new Error(`the SQLite writer for ${path} stopped`)));
@@ -88,12 +95,22 @@ export class SqliteWriter {
     await this.#exited;
   }
 
-  #settle(message: { id: number; rowIds?: number[][]; error?: { name: string; message: string; code?: string } }): void {
+  #settle(message: {
+    id: number;
+    rowIds?: number[][];
+    error?: { name: string; message: string; code?: string };
+  }): void {
     const pending = this.#pending.get(message.id);
     if (pending === undefined) return;
     this.#pending.delete(message.id);
     if (message.error === undefined) pending.resolve(message.rowIds!);
-    else pending.reject(Object.assign(new Error(message.error.message), { name: message.error.name, code: message.error.code }));
+    else
+      pending.reject(
+        Object.assign(new Error(message.error.message), {
+          name: message.error.name,
+          code: message.error.code,
+        }),
+      );
   }
 
   #fail(error: Error): void {

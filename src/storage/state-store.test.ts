@@ -15,7 +15,10 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 function apply(state: StateStore, writes: [string, JsonValue | null][]): void {
   const writeSet: WriteSetEntry[] = writes.map(([key, value]) => ['t', key, value]);
-  state.apply(writeSet, writes.map(([, value]) => (value === null ? '' : canonicalize(value))));
+  state.apply(
+    writeSet,
+    writes.map(([, value]) => (value === null ? '' : canonicalize(value))),
+  );
 }
 
 function open(name: string) {
@@ -33,28 +36,53 @@ test('a savepoint written on the writer thread: reads see its writes throughout,
     await writer.close();
     db.close();
   });
-  apply(state, [['a', 1], ['b', 2]]);
+  apply(state, [
+    ['a', 1],
+    ['b', 2],
+  ]);
   const saving = writer.write(state.beginSave(7));
   assert.equal(state.overlayCount, 0, 'new blocks go to a fresh overlay');
-  apply(state, [['b', 3], ['c', null]]);
+  apply(state, [
+    ['b', 3],
+    ['c', null],
+  ]);
   assert.deepEqual([state.get('t', 'a'), state.get('t', 'b')], [1, 3]);
   await saving;
   state.endSave();
-  assert.deepEqual([state.get('t', 'a'), state.get('t', 'b'), state.get('t', 'c')], [1, 3, undefined]);
+  assert.deepEqual(
+    [state.get('t', 'a'), state.get('t', 'b'), state.get('t', 'c')],
+    [1, 3, undefined],
+  );
   assert.equal(state.savedHeight, 7);
-  assert.deepEqual([...state.storedRows('t')], [['a', '1'], ['b', '2']], 'the tables hold the state as of the savepoint');
+  assert.deepEqual(
+    [...state.storedRows('t')],
+    [
+      ['a', '1'],
+      ['b', '2'],
+    ],
+    'the tables hold the state as of the savepoint',
+  );
   assert.deepEqual(state.keys('t'), ['a', 'b']);
 });
 
 test('a savepoint that fails gives its writes back to the overlay, under newer ones, for the next savepoint', async (t) => {
   const { db, state } = open('abandoned.db');
   t.after(() => db.close());
-  apply(state, [['a', 1], ['b', 2]]);
+  apply(state, [
+    ['a', 1],
+    ['b', 2],
+  ]);
   state.beginSave(3);
   apply(state, [['b', 5]]);
   state.abandonSave();
   assert.equal(state.overlayCount, 2);
   state.save(4);
-  assert.deepEqual([...state.storedRows('t')], [['a', '1'], ['b', '5']]);
+  assert.deepEqual(
+    [...state.storedRows('t')],
+    [
+      ['a', '1'],
+      ['b', '5'],
+    ],
+  );
   assert.equal(state.savedHeight, 4);
 });

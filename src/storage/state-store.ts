@@ -24,7 +24,8 @@ interface TableStatements {
 }
 
 type Overlay = Map<string, Map<string, string | null>>;
-const WRITE_HEIGHT_SQL = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+const WRITE_HEIGHT_SQL =
+  'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 
 /** State tables plus the writes of blocks committed since the last savepoint. */
 export class StateStore implements StateReader {
@@ -168,8 +169,16 @@ export class StateStore implements StateReader {
 
   /** Every live key of `table`, the overlay included, sorted. */
   keys(table: string): string[] {
-    const keys = new Set(this.db.prepare(`SELECT key FROM ${stateTableName(table)}`).pluck().all() as string[]);
-    for (const [key, text] of [...(this.#saving?.get(table) ?? []), ...(this.#overlay.get(table) ?? [])]) {
+    const keys = new Set(
+      this.db
+        .prepare(`SELECT key FROM ${stateTableName(table)}`)
+        .pluck()
+        .all() as string[],
+    );
+    for (const [key, text] of [
+      ...(this.#saving?.get(table) ?? []),
+      ...(this.#overlay.get(table) ?? []),
+    ]) {
       if (text === null) keys.delete(key);
       else keys.add(key);
     }
@@ -178,6 +187,9 @@ export class StateStore implements StateReader {
 
   /** Every stored row of `table`, sorted by key, ignoring the overlay: for verification. */
   *storedRows(table: string): IterableIterator<[key: string, value: string]> {
-    yield* this.db.prepare(`SELECT key, value FROM ${stateTableName(table)} ORDER BY key`).raw().iterate() as IterableIterator<[string, string]>;
+    yield* this.db
+      .prepare(`SELECT key, value FROM ${stateTableName(table)} ORDER BY key`)
+      .raw()
+      .iterate() as IterableIterator<[string, string]>;
   }
 }

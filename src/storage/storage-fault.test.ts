@@ -9,7 +9,10 @@ import { diskFullError, isDiskFull, storageFaultOf } from './storage-fault.js';
 test('full disks and quotas are disk-full, from node:fs and from SQLite, also as a cause', () => {
   assert.equal(storageFaultOf(diskFullError()), 'disk-full');
   assert.equal(storageFaultOf(Object.assign(new Error('quota'), { code: 'EDQUOT' })), 'disk-full');
-  assert.equal(storageFaultOf(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })), 'disk-full');
+  assert.equal(
+    storageFaultOf(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })),
+    'disk-full',
+  );
   assert.ok(isDiskFull(new Error('wrapped', { cause: diskFullError() })));
 });
 
@@ -25,8 +28,14 @@ test('a file that is not a database, or a corrupt page, is damaged; other errors
       thrown = error;
     }
     assert.equal(storageFaultOf(thrown), 'damaged');
-    assert.equal(storageFaultOf(Object.assign(new Error('x'), { code: 'SQLITE_CORRUPT_INDEX' })), 'damaged');
-    assert.equal(storageFaultOf(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT' })), undefined);
+    assert.equal(
+      storageFaultOf(Object.assign(new Error('x'), { code: 'SQLITE_CORRUPT_INDEX' })),
+      'damaged',
+    );
+    assert.equal(
+      storageFaultOf(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT' })),
+      undefined,
+    );
     assert.equal(storageFaultOf(new TypeError('bad argument')), undefined);
     assert.equal(storageFaultOf('ENOSPC'), undefined);
   } finally {

@@ -15,7 +15,11 @@ const DAMAGED_CODE = /^SQLITE_(CORRUPT|NOTADB)(_|$)/;
 
 /** The kind of storage fault `error` is (looking through `cause` chains), or undefined. */
 export function storageFaultOf(error: unknown): StorageFaultKind | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+  for (
+    let current = error, depth = 0;
+    current instanceof Error && depth < 8;
+    current = current.cause, depth++
+  ) {
     const code = (current as { code?: unknown }).code;
     if (typeof code !== 'string') continue;
     if (DISK_FULL_CODES.has(code)) return 'disk-full';

@@ -20,28 +20,55 @@ import { AccessSearch } from './views/access-search.js';
 import { Agreements, Erasures } from './views/registry.js';
 
 const NAV: Record<Role, readonly [string, string][]> = {
-  patient: [['records', 'My records'], ['access', 'Who accessed my record'], ['sharing', 'Sharing'], ['notifications', 'Notifications'], ['erasure', 'Erasure']],
+  patient: [
+    ['records', 'My records'],
+    ['access', 'Who accessed my record'],
+    ['sharing', 'Sharing'],
+    ['notifications', 'Notifications'],
+    ['erasure', 'Erasure'],
+  ],
   clinician: [['patients', 'Patients']],
-  auditor: [['dashboard', 'Dashboard'], ['blocks', 'Blocks'], ['reviews', 'Break-the-glass reviews'], ['accesses', 'Access search'], ['erasures', 'Erasures'], ['agreements', 'Agreements']],
+  auditor: [
+    ['dashboard', 'Dashboard'],
+    ['blocks', 'Blocks'],
+    ['reviews', 'Break-the-glass reviews'],
+    ['accesses', 'Access search'],
+    ['erasures', 'Erasures'],
+    ['agreements', 'Agreements'],
+  ],
 };
 
 function view(session: Session, route: string[]): ReactNode {
   const [page = NAV[session.role][0]![0], id] = route;
   switch (`${session.role}:${page}`) {
-    case 'patient:records': return <PatientRecords patientId={session.patient!} />;
-    case 'patient:access': return <AccessTrail />;
-    case 'patient:sharing': return <Sharing patientId={session.patient!} />;
-    case 'patient:notifications': return <Notifications patientId={session.patient!} />;
-    case 'patient:erasure': return <Erasure patientId={session.patient!} />;
-    case 'clinician:patients': return <PatientSearch />;
-    case 'clinician:chart': return <Chart patientId={id ?? ''} />;
-    case 'auditor:dashboard': return <Dashboard />;
-    case 'auditor:blocks': return <Explorer height={id === undefined ? undefined : Number(id)} />;
-    case 'auditor:reviews': return <Reviews />;
-    case 'auditor:accesses': return <AccessSearch />;
-    case 'auditor:erasures': return <Erasures />;
-    case 'auditor:agreements': return <Agreements />;
-    default: return <p>There is no such page. Choose one above.</p>;
+    case 'patient:records':
+      return <PatientRecords patientId={session.patient!} />;
+    case 'patient:access':
+      return <AccessTrail />;
+    case 'patient:sharing':
+      return <Sharing patientId={session.patient!} />;
+    case 'patient:notifications':
+      return <Notifications patientId={session.patient!} />;
+    case 'patient:erasure':
+      return <Erasure patientId={session.patient!} />;
+    case 'clinician:patients':
+      return <PatientSearch />;
+    case 'clinician:chart':
+      return <Chart patientId={id ?? ''} />;
+    case 'auditor:dashboard':
+      return <Dashboard />;
+    case 'auditor:blocks':
+      return <Explorer height={id === undefined ? undefined : Number(id)} />;
+    case 'auditor:reviews':
+      return <Reviews />;
+    case 'auditor:accesses':
+      return <AccessSearch />;
+    case 'auditor:erasures':
+      return <Erasures />;
+    case 'auditor:agreements':
+      return <Agreements />;
+    default:
+      return <p>There is no such page. Choose one above.</p>;
   }
 }
 
@@ -63,17 +90,34 @@ export function App({ signInError }: { signInError?: Error }) {
   const page = route[0] ?? NAV[session.role][0]![0];
   return (
     <>
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <header>
         <span className="brand">ChartChain</span>
         <nav aria-label="Main">
-          <ul>{NAV[session.role].map(([path, label]) => <li key={path}><a href={`#/${path}`} aria-current={page === path ? 'page' : undefined}>{label}</a></li>)}</ul>
+          <ul>
+            {NAV[session.role].map(([path, label]) => (
+              <li key={path}>
+                <a href={`#/${path}`} aria-current={page === path ? 'page' : undefined}>
+                  {label}
+                </a>
+              </li>
+            ))}
+          </ul>
         </nav>
-        <span className="who">{session.fhirUser ?? session.role}{session.org === undefined ? '' : ` · ${session.org}`}</span>
-        <button type="button" onClick={() => void signOut().then(() => setSession(undefined))}>Sign out</button>
+        <span className="who">
+          {session.fhirUser ?? session.role}
+          {session.org === undefined ? '' : ` · ${session.org}`}
+        </span>
+        <button type="button" onClick={() => void signOut().then(() => setSession(undefined))}>
+          Sign out
+        </button>
       </header>
       <LedgerBanner />
-      <main id="main" tabIndex={-1}><ErrorBoundary resetKey={route.join('/')}>{view(session, route)}</ErrorBoundary></main>
+      <main id="main" tabIndex={-1}>
+        <ErrorBoundary resetKey={route.join('/')}>{view(session, route)}</ErrorBoundary>
+      </main>
     </>
   );
 }
@@ -83,18 +127,32 @@ function SignIn({ error, ended }: { error: Error | undefined; ended: Role | unde
   return (
     <main id="main" className="sign-in">
       <h1>ChartChain</h1>
-      <p>Your health record, shared only as you decide, with every access written to a ledger that no single organisation can rewrite.</p>
-      {ended !== undefined && <p role="alert" className="problem">Your session has ended. Sign in again to go on; what you were typing is kept.</p>}
+      <p>
+        Your health record, shared only as you decide, with every access written to a ledger that no
+        single organisation can rewrite.
+      </p>
+      {ended !== undefined && (
+        <p role="alert" className="problem">
+          Your session has ended. Sign in again to go on; what you were typing is kept.
+        </p>
+      )}
       <Problem error={error} />
       <div className="roles">
-        <button type="button" onClick={() => void signIn('patient', returnTo)}>Sign in as a patient</button>
-        <button type="button" onClick={() => void signIn('clinician', returnTo)}>Sign in as a clinician</button>
-        <button type="button" onClick={() => void signIn('auditor', returnTo)}>Sign in as a privacy officer or auditor</button>
+        <button type="button" onClick={() => void signIn('patient', returnTo)}>
+          Sign in as a patient
+        </button>
+        <button type="button" onClick={() => void signIn('clinician', returnTo)}>
+          Sign in as a clinician
+        </button>
+        <button type="button" onClick={() => void signIn('auditor', returnTo)}>
+          Sign in as a privacy officer or auditor
+        </button>
       </div>
       <Explain>
-        Every read of your record, and every refusal, is logged on the ledger before anything is shown, and this app checks
-        the log's signed proofs itself. What the ledger cannot do: undo a read that already happened, or see a read by
-        someone who holds the keys and never logs it. It can only make sure that what is logged can never be quietly changed.
+        Every read of your record, and every refusal, is logged on the ledger before anything is
+        shown, and this app checks the log's signed proofs itself. What the ledger cannot do: undo a
+        read that already happened, or see a read by someone who holds the keys and never logs it.
+        It can only make sure that what is logged can never be quietly changed.
       </Explain>
     </main>
   );

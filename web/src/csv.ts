@@ -2,7 +2,10 @@
 
 export function csvText(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const quote = (value: unknown) => `"${String(value ?? '').replace(/"/g, '""')}"`;
-  return [header.map(quote).join(','), ...rows.map((row) => row.map(quote).join(','))].join('\r\n') + '\r\n';
+  return (
+    [header.map(quote).join(','), ...rows.map((row) => row.map(quote).join(','))].join('\r\n') +
+    '\r\n'
+  );
 }
 
 export function download(name: string, text: string): void {

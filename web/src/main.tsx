@@ -8,7 +8,16 @@ const root = createRoot(document.getElementById('root')!);
 completeSignIn().then(
   (returnTo) => {
     if (returnTo !== undefined) location.hash = returnTo;
-    root.render(<StrictMode><App /></StrictMode>);
+    root.render(
+      <StrictMode>
+        <App />
+      </StrictMode>,
+    );
   },
-  (error: Error) => root.render(<StrictMode><App signInError={error} /></StrictMode>),
+  (error: Error) =>
+    root.render(
+      <StrictMode>
+        <App signInError={error} />
+      </StrictMode>,
+    ),
 );

@@ -34,7 +34,13 @@ const half = (n: number): number => Math.floor(n / 2);
 const isPowerOfTwo = (n: number): boolean => 2 ** Math.round(Math.log2(n)) === n;
 
 /** RFC 9162 §2.1.3.2: true when `path` proves leaf `leafHash` at `leafIndex` in the tree of `treeSize` with root `root` (all hex). */
-export async function verifyInclusion(leafIndex: number, treeSize: number, leafHash: string, path: readonly string[], root: string): Promise<boolean> {
+export async function verifyInclusion(
+  leafIndex: number,
+  treeSize: number,
+  leafHash: string,
+  path: readonly string[],
+  root: string,
+): Promise<boolean> {
   if (leafIndex >= treeSize) return false;
   let fn = leafIndex;
   let sn = treeSize - 1;
@@ -58,7 +64,13 @@ export async function verifyInclusion(leafIndex: number, treeSize: number, leafH
 }
 
 /** RFC 9162 §2.1.4.2: true when `proof` shows the tree of `first` leaves (root `firstRoot`) is a prefix of the tree of `second` leaves (root `secondRoot`). */
-export async function verifyConsistency(first: number, second: number, firstRoot: string, secondRoot: string, proof: readonly string[]): Promise<boolean> {
+export async function verifyConsistency(
+  first: number,
+  second: number,
+  firstRoot: string,
+  secondRoot: string,
+  proof: readonly string[],
+): Promise<boolean> {
   if (first > second || first < 1) return false;
   if (first === second) return proof.length === 0 && firstRoot === secondRoot;
   if (proof.length === 0) return false;

@@ -5,11 +5,23 @@
  */
 import { freshSession, refresh, type Session } from './session.js';
 
-export type NodeErrorKind = 'node-down' | 'session-ended' | 'forbidden' | 'not-found' | 'invalid' | 'conflict' | 'busy' | 'failed';
+export type NodeErrorKind =
+  | 'node-down'
+  | 'session-ended'
+  | 'forbidden'
+  | 'not-found'
+  | 'invalid'
+  | 'conflict'
+  | 'busy'
+  | 'failed';
 
 export class NodeError extends Error {
   override name = 'NodeError';
-  constructor(readonly kind: NodeErrorKind, message: string, readonly status = 0) {
+  constructor(
+    readonly kind: NodeErrorKind,
+    message: string,
+    readonly status = 0,
+  ) {
     super(message);
   }
 }
@@ -17,10 +29,24 @@ export class NodeError extends Error {
 /** Fired when the session ends, so the app can return to the login page keeping drafts. */
 export const sessionEnded = new EventTarget();
 
-const KIND_OF_STATUS: Record<number, NodeErrorKind> = { 400: 'invalid', 401: 'session-ended', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 410: 'not-found', 412: 'conflict', 413: 'invalid', 415: 'invalid', 422: 'invalid', 429: 'busy', 503: 'busy' };
+const KIND_OF_STATUS: Record<number, NodeErrorKind> = {
+  400: 'invalid',
+  401: 'session-ended',
+  403: 'forbidden',
+  404: 'not-found',
+  409: 'conflict',
+  410: 'not-found',
+  412: 'conflict',
+  413: 'invalid',
+  415: 'invalid',
+  422: 'invalid',
+  429: 'busy',
+  503: 'busy',
+};
 
 const PLAIN_STATUS: Record<NodeErrorKind, string> = {
-  'node-down': 'The ChartChain node is not answering. Nothing you typed is lost; try again in a moment.',
+  'node-down':
+    'The ChartChain node is not answering. Nothing you typed is lost; try again in a moment.',
   'session-ended': 'Your session has ended. Please sign in again; what you were typing is kept.',
   forbidden: 'You are not allowed to do this.',
   'not-found': 'That was not found, or you may not see it.',
@@ -33,9 +59,15 @@ const PLAIN_STATUS: Record<NodeErrorKind, string> = {
 /** The words of an OperationOutcome's issues or a ledger {reason}, if the body has them. */
 function reasonOf(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const outcome = body as { resourceType?: string; issue?: { diagnostics?: string; details?: { text?: string } }[]; reason?: string };
+  const outcome = body as {
+    resourceType?: string;
+    issue?: { diagnostics?: string; details?: { text?: string } }[];
+    reason?: string;
+  };
   if (outcome.resourceType === 'OperationOutcome') {
-    const words = (outcome.issue ?? []).map((issue) => issue.details?.text ?? issue.diagnostics).filter((text): text is string => typeof text === 'string');
+    const words = (outcome.issue ?? [])
+      .map((issue) => issue.details?.text ?? issue.diagnostics)
+      .filter((text): text is string => typeof text === 'string');
     return words.length === 0 ? undefined : words.join('; ');
   }
   return typeof outcome.reason === 'string' ? outcome.reason : undefined;
@@ -45,7 +77,11 @@ async function errorOf(response: Response): Promise<NodeError> {
   const kind = KIND_OF_STATUS[response.status] ?? 'failed';
   const reason = reasonOf(await response.json().catch(() => undefined));
   const plain = PLAIN_STATUS[kind];
-  return new NodeError(kind, reason === undefined ? plain : `${plain} The node said: ${reason}.`.replace(/\.\.$/, '.'), response.status);
+  return new NodeError(
+    kind,
+    reason === undefined ? plain : `${plain} The node said: ${reason}.`.replace(/\.\.$/, '.'),
+    response.status,
+  );
 }
 
 async function send(session: Session, path: string, init: RequestInit): Promise<Response> {
@@ -80,7 +116,11 @@ function ended(): NodeError {
 
 /** A FHIR JSON body for POST/PUT. */
 export function fhirBody(method: 'POST' | 'PUT', resource: unknown): RequestInit {
-  return { method, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) };
+  return {
+    method,
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  };
 }
 
 /** Public routes need no token: status and signed tree heads. */
@@ -96,6 +136,10 @@ export async function publicCall<T>(path: string): Promise<T> {
 }
 
 /** The resources of a searchset Bundle. */
-export function resourcesOf<T>(bundle: { entry?: { resource?: T; search?: { mode?: string } }[] }): T[] {
-  return (bundle.entry ?? []).filter((entry) => entry.search?.mode !== 'outcome' && entry.resource !== undefined).map((entry) => entry.resource!);
+export function resourcesOf<T>(bundle: {
+  entry?: { resource?: T; search?: { mode?: string } }[];
+}): T[] {
+  return (bundle.entry ?? [])
+    .filter((entry) => entry.search?.mode !== 'outcome' && entry.resource !== undefined)
+    .map((entry) => entry.resource!);
 }

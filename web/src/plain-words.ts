@@ -52,7 +52,13 @@ export function kindWords(kind: string): string {
   return KINDS[kind] ?? kind;
 }
 
-const ROLES: Record<string, string> = { practitioner: 'clinician', patient: 'patient', auditor: 'privacy officer', system: 'organisation system', organisation: 'organisation' };
+const ROLES: Record<string, string> = {
+  practitioner: 'clinician',
+  patient: 'patient',
+  auditor: 'privacy officer',
+  system: 'organisation system',
+  organisation: 'organisation',
+};
 
 export function roleWords(role: string | undefined): string {
   return role === undefined ? '—' : (ROLES[role] ?? role);

@@ -49,7 +49,10 @@ function randomText(bytes: number): string {
 }
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 /** Leaves for the node's login page; comes back to this page with a code. `returnTo` is the view to reopen. */
@@ -57,10 +60,21 @@ export async function signIn(role: Role, returnTo: string): Promise<void> {
   const config = await smartConfiguration();
   const verifier = randomText(32);
   const state = randomText(16);
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  const challenge = base64url(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))),
+  );
   sessionStorage.setItem(PENDING_KEY, JSON.stringify({ role, verifier, state, returnTo }));
   const url = new URL(config.authorization_endpoint, location.origin);
-  const params = { response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirectUri(), scope: SCOPES[role], state, aud: `${location.origin}/fhir`, code_challenge: challenge, code_challenge_method: 'S256' };
+  const params = {
+    response_type: 'code',
+    client_id: CLIENT_ID,
+    redirect_uri: redirectUri(),
+    scope: SCOPES[role],
+    state,
+    aud: `${location.origin}/fhir`,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  };
   for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
   location.assign(url.toString());
 }
@@ -73,15 +87,37 @@ interface TokenResponse {
 }
 
 function sessionOf(role: Role, token: TokenResponse): Session {
-  const claims = JSON.parse(atob(token.access_token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { fhirUser?: string; chartchain_principal?: { org?: string } };
-  return { role, accessToken: token.access_token, refreshToken: token.refresh_token, expiresAt: Date.now() + token.expires_in * 1000, patient: token.patient, fhirUser: claims.fhirUser, org: claims.chartchain_principal?.org };
+  const claims = JSON.parse(
+    atob(token.access_token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')),
+  ) as { fhirUser?: string; chartchain_principal?: { org?: string } };
+  return {
+    role,
+    accessToken: token.access_token,
+    refreshToken: token.refresh_token,
+    expiresAt: Date.now() + token.expires_in * 1000,
+    patient: token.patient,
+    fhirUser: claims.fhirUser,
+    org: claims.chartchain_principal?.org,
+  };
 }
 
 async function tokenRequest(body: Record<string, string>): Promise<TokenResponse> {
   const config = await smartConfiguration();
-  const response = await fetch(config.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
-  const answer = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & { error?: string; error_description?: string };
-  if (!response.ok || answer.access_token === undefined) throw new Error(answer.error_description ?? answer.error ?? `the node refused the sign-in (${response.status})`);
+  const response = await fetch(config.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
+  const answer = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & {
+    error?: string;
+    error_description?: string;
+  };
+  if (!response.ok || answer.access_token === undefined)
+    throw new Error(
+      answer.error_description ??
+        answer.error ??
+        `the node refused the sign-in (${response.status})`,
+    );
   return answer as TokenResponse;
 }
 
@@ -94,11 +130,23 @@ export async function completeSignIn(): Promise<string | undefined> {
   const query = new URLSearchParams(location.search);
   if (!query.has('code') && !query.has('error')) return undefined;
   history.replaceState(null, '', '/' + location.hash);
-  const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) ?? 'null') as { role: Role; verifier: string; state: string; returnTo: string } | null;
+  const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) ?? 'null') as {
+    role: Role;
+    verifier: string;
+    state: string;
+    returnTo: string;
+  } | null;
   sessionStorage.removeItem(PENDING_KEY);
   if (query.has('error')) throw new Error(`the sign-in was not completed (${query.get('error')})`);
-  if (pending === null || pending.state !== query.get('state')) throw new Error('this sign-in did not start here; please sign in again');
-  const token = await tokenRequest({ grant_type: 'authorization_code', code: query.get('code')!, redirect_uri: redirectUri(), client_id: CLIENT_ID, code_verifier: pending.verifier });
+  if (pending === null || pending.state !== query.get('state'))
+    throw new Error('this sign-in did not start here; please sign in again');
+  const token = await tokenRequest({
+    grant_type: 'authorization_code',
+    code: query.get('code')!,
+    redirect_uri: redirectUri(),
+    client_id: CLIENT_ID,
+    code_verifier: pending.verifier,
+  });
   save(sessionOf(pending.role, token));
   return pending.returnTo;
 }
@@ -121,13 +169,19 @@ export async function freshSession(): Promise<Session | undefined> {
 }
 
 /** The refresh under way, if any: refresh tokens rotate and a reused one ends the whole session, so concurrent requests share one. */
-let refreshing: { readonly token: string | undefined; readonly done: Promise<Session | undefined> } | undefined;
+let refreshing:
+  { readonly token: string | undefined; readonly done: Promise<Session | undefined> } | undefined;
 
 /** Trades the refresh token for new tokens, once however many requests ask at the same time; undefined (and the session cleared) when the node refuses. */
 export function refresh(session: Session): Promise<Session | undefined> {
   const current = currentSession();
   // Another request already renewed the session this one started with.
-  if (current !== undefined && current.accessToken !== session.accessToken && current.expiresAt - Date.now() > 20_000) return Promise.resolve(current);
+  if (
+    current !== undefined &&
+    current.accessToken !== session.accessToken &&
+    current.expiresAt - Date.now() > 20_000
+  )
+    return Promise.resolve(current);
   if (refreshing?.token !== session.refreshToken) {
     const done = renew(session).finally(() => (refreshing = undefined));
     refreshing = { token: session.refreshToken, done };
@@ -138,7 +192,14 @@ export function refresh(session: Session): Promise<Session | undefined> {
 async function renew(session: Session): Promise<Session | undefined> {
   if (session.refreshToken === undefined) return endSession();
   try {
-    const next = sessionOf(session.role, await tokenRequest({ grant_type: 'refresh_token', refresh_token: session.refreshToken, client_id: CLIENT_ID }));
+    const next = sessionOf(
+      session.role,
+      await tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: session.refreshToken,
+        client_id: CLIENT_ID,
+      }),
+    );
     save(next);
     return next;
   } catch {
@@ -156,6 +217,10 @@ export async function signOut(): Promise<void> {
   const session = currentSession();
   endSession();
   if (session?.refreshToken !== undefined) {
-    await fetch('/auth/revoke', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: session.refreshToken, client_id: CLIENT_ID }) }).catch(() => undefined);
+    await fetch('/auth/revoke', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: session.refreshToken, client_id: CLIENT_ID }),
+    }).catch(() => undefined);
   }
 }

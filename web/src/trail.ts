@@ -8,13 +8,22 @@ export interface AuditEntry {
   readonly kind: string;
   readonly txId: string;
   readonly time: number;
-  readonly actor: { readonly role?: string; readonly subject?: string; readonly org?: string } | null;
+  readonly actor: {
+    readonly role?: string;
+    readonly subject?: string;
+    readonly org?: string;
+  } | null;
   readonly recordId: string | null;
   readonly purpose: string | null;
   readonly outcome: string | null;
   readonly reason: string | null;
   /** What allowed the access: a grant, an agreement, break-the-glass, the home organisation. */
-  readonly basis: { readonly kind: string; readonly grantId?: string | null; readonly agreementId?: string | null; readonly breakTheGlassId?: string | null } | null;
+  readonly basis: {
+    readonly kind: string;
+    readonly grantId?: string | null;
+    readonly agreementId?: string | null;
+    readonly breakTheGlassId?: string | null;
+  } | null;
 }
 
 export interface TrailItem {
@@ -29,8 +38,10 @@ const PAGE = 500;
 /** Every trail entry from `fromSeq` on. */
 export async function loadTrail(fromSeq = 1): Promise<TrailItem[]> {
   const items: TrailItem[] = [];
-  for (let next = fromSeq; ; ) {
-    const page = await call<{ entries: TrailItem[] }>(`/ledger/trail?fromSeq=${next}&limit=${PAGE}`);
+  for (let next = fromSeq; ;) {
+    const page = await call<{ entries: TrailItem[] }>(
+      `/ledger/trail?fromSeq=${next}&limit=${PAGE}`,
+    );
     items.push(...page.entries);
     if (page.entries.length < PAGE) return items;
     next = page.entries[page.entries.length - 1]!.entry.seq + 1;
@@ -61,7 +72,8 @@ export function followTrail(lastSeq: number | undefined, listener: TrailListener
         const response = await fetch('/ledger/trail/stream', { headers, signal: stop.signal });
         if (!response.ok || response.body === null) throw new Error(String(response.status));
         for await (const { event, data } of events(response.body)) {
-          if (event === 'record') listener.onRecord?.(JSON.parse(data) as { record: string | null; version: number });
+          if (event === 'record')
+            listener.onRecord?.(JSON.parse(data) as { record: string | null; version: number });
           if (event !== 'entry') continue;
           const item = JSON.parse(data) as TrailItem;
           seen = Math.max(seen ?? 0, item.entry.seq);
@@ -77,7 +89,9 @@ export function followTrail(lastSeq: number | undefined, listener: TrailListener
   return () => stop.abort();
 }
 
-async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: string }> {
+async function* events(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ event: string; data: string }> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -89,7 +103,11 @@ async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const lines = buffer.slice(0, end).split('\n');
       buffer = buffer.slice(end + 2);
-      const field = (name: string) => lines.filter((line) => line.startsWith(`${name}:`)).map((line) => line.slice(name.length + 1).replace(/^ /, '')).join('\n');
+      const field = (name: string) =>
+        lines
+          .filter((line) => line.startsWith(`${name}:`))
+          .map((line) => line.slice(name.length + 1).replace(/^ /, ''))
+          .join('\n');
       const data = field('data');
       if (data !== '') yield { event: field('event') || 'message', data };
     }

@@ -21,7 +21,16 @@ export interface TreeHead {
 }
 
 /** The fields a header's signature covers, in canonical (sorted-key) order. */
-const SIGNED_FIELDS = ['appHash', 'height', 'logRoot', 'logSize', 'prevHash', 'proposer', 'time', 'txRoot'] as const;
+const SIGNED_FIELDS = [
+  'appHash',
+  'height',
+  'logRoot',
+  'logSize',
+  'prevHash',
+  'proposer',
+  'time',
+  'txRoot',
+] as const;
 
 /** The canonical JSON of the unsigned header: sorted keys, integers and hex strings only, so JSON.stringify's output is RFC 8785's. */
 export function signedMessage(head: TreeHead): Uint8Array {
@@ -37,10 +46,27 @@ export class LedgerCheckError extends Error {
 /** Throws LedgerCheckError unless `head` is signed by `proposerKey` (hex, raw Ed25519) and that key is the one the header names. */
 export async function checkSignature(head: TreeHead, proposerKey: string): Promise<void> {
   const raw = fromHex(proposerKey);
-  if (toHex(await sha256(raw)) !== head.proposer) throw new LedgerCheckError(`the tree head at size ${head.logSize} names signer ${head.proposer.slice(0, 12)}…, but the node sent a different key`);
-  const key = await crypto.subtle.importKey('raw', raw as BufferSource, { name: 'Ed25519' }, false, ['verify']);
-  const ok = await crypto.subtle.verify('Ed25519', key, fromHex(head.sig) as BufferSource, signedMessage(head) as BufferSource);
-  if (!ok) throw new LedgerCheckError(`the signature on the tree head at size ${head.logSize} does not verify`);
+  if (toHex(await sha256(raw)) !== head.proposer)
+    throw new LedgerCheckError(
+      `the tree head at size ${head.logSize} names signer ${head.proposer.slice(0, 12)}…, but the node sent a different key`,
+    );
+  const key = await crypto.subtle.importKey(
+    'raw',
+    raw as BufferSource,
+    { name: 'Ed25519' },
+    false,
+    ['verify'],
+  );
+  const ok = await crypto.subtle.verify(
+    'Ed25519',
+    key,
+    fromHex(head.sig) as BufferSource,
+    signedMessage(head) as BufferSource,
+  );
+  if (!ok)
+    throw new LedgerCheckError(
+      `the signature on the tree head at size ${head.logSize} does not verify`,
+    );
 }
 
 /** What this browser remembers of the last tree head it checked, per node. */
@@ -71,15 +97,36 @@ export function remember(origin: string, seen: SeenTreeHead): void {
 }
 
 /** Throws LedgerCheckError unless the log grew from `seen` to `head` without rewriting: a consistency proof, or equal roots at equal sizes. */
-export async function checkGrowth(seen: SeenTreeHead, head: TreeHead, proof: readonly string[] | undefined): Promise<void> {
-  if (head.logSize < seen.treeSize) throw new LedgerCheckError(`the log shrank: this browser saw ${seen.treeSize} entries, the node now shows ${head.logSize}`);
+export async function checkGrowth(
+  seen: SeenTreeHead,
+  head: TreeHead,
+  proof: readonly string[] | undefined,
+): Promise<void> {
+  if (head.logSize < seen.treeSize)
+    throw new LedgerCheckError(
+      `the log shrank: this browser saw ${seen.treeSize} entries, the node now shows ${head.logSize}`,
+    );
   if (head.logSize === seen.treeSize) {
-    if (head.logRoot !== seen.logRoot) throw new LedgerCheckError(`the log of ${head.logSize} entries has a different root than this browser saw before`);
-    const same = (seen.height ?? head.height) === head.height && (seen.appHash ?? head.appHash) === head.appHash && (seen.proposer ?? head.proposer) === head.proposer;
-    if (!same) throw new LedgerCheckError(`the node signed two different block headers for the log of ${head.logSize} entries`);
+    if (head.logRoot !== seen.logRoot)
+      throw new LedgerCheckError(
+        `the log of ${head.logSize} entries has a different root than this browser saw before`,
+      );
+    const same =
+      (seen.height ?? head.height) === head.height &&
+      (seen.appHash ?? head.appHash) === head.appHash &&
+      (seen.proposer ?? head.proposer) === head.proposer;
+    if (!same)
+      throw new LedgerCheckError(
+        `the node signed two different block headers for the log of ${head.logSize} entries`,
+      );
     return;
   }
-  if (proof === undefined || !(await verifyConsistency(seen.treeSize, head.logSize, seen.logRoot, head.logRoot, proof))) {
-    throw new LedgerCheckError(`the consistency proof from ${seen.treeSize} to ${head.logSize} entries does not verify: the history this browser saw before was changed`);
+  if (
+    proof === undefined ||
+    !(await verifyConsistency(seen.treeSize, head.logSize, seen.logRoot, head.logRoot, proof))
+  ) {
+    throw new LedgerCheckError(
+      `the consistency proof from ${seen.treeSize} to ${head.logSize} entries does not verify: the history this browser saw before was changed`,
+    );
   }
 }

@@ -47,16 +47,38 @@ export interface AccountRequest {
 }
 
 /** Creates an account; throws AccountInputError for a bad name, id or password, AccountConflictError if taken. */
-export async function createAccount(store: AccountStore, request: AccountRequest, nowMs: number): Promise<IssuedSecrets> {
-  if (!USERNAME_PATTERN.test(request.username)) throw new AccountInputError('a username is 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit');
-  if (!FHIR_ID_PATTERN.test(request.subjectId)) throw new AccountInputError(`the ${request.role} id must be a FHIR id: 1 to 64 letters, digits, "-" or "."`);
-  if (request.activation === true && request.password !== undefined) throw new AccountInputError('an account gets a password or an activation code, not both');
+export async function createAccount(
+  store: AccountStore,
+  request: AccountRequest,
+  nowMs: number,
+): Promise<IssuedSecrets> {
+  if (!USERNAME_PATTERN.test(request.username))
+    throw new AccountInputError(
+      'a username is 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit',
+    );
+  if (!FHIR_ID_PATTERN.test(request.subjectId))
+    throw new AccountInputError(
+      `the ${request.role} id must be a FHIR id: 1 to 64 letters, digits, "-" or "."`,
+    );
+  if (request.activation === true && request.password !== undefined)
+    throw new AccountInputError('an account gets a password or an activation code, not both');
   const totpSecret = secondFactorRequired(request.role) ? newTotpSecret() : undefined;
-  const account = { username: request.username, role: request.role, subjectId: request.subjectId, totpSecret: totpSecret ?? null, createdAt: nowMs };
+  const account = {
+    username: request.username,
+    role: request.role,
+    subjectId: request.subjectId,
+    totpSecret: totpSecret ?? null,
+    createdAt: nowMs,
+  };
   const second = totpSecret === undefined ? {} : { totpSecret };
   if (request.activation === true) {
     const activationCode = newActivationCode();
-    store.add({ ...account, passwordHash: null, activationHash: activationHashOf(activationCode), activationExpires: nowMs + ACTIVATION_LIFETIME_MS });
+    store.add({
+      ...account,
+      passwordHash: null,
+      activationHash: activationHashOf(activationCode),
+      activationExpires: nowMs + ACTIVATION_LIFETIME_MS,
+    });
     return { activationCode, ...second };
   }
   const password = request.password ?? generatedPassword();
@@ -65,9 +87,16 @@ export async function createAccount(store: AccountStore, request: AccountRequest
 }
 
 /** A fresh activation code for the account, voiding its password until used; undefined if there is no such account. */
-export function reissueActivation(store: AccountStore, username: string, nowMs: number): IssuedSecrets | undefined {
+export function reissueActivation(
+  store: AccountStore,
+  username: string,
+  nowMs: number,
+): IssuedSecrets | undefined {
   const activationCode = newActivationCode();
-  if (!store.setActivation(username, activationHashOf(activationCode), nowMs + ACTIVATION_LIFETIME_MS)) return undefined;
+  if (
+    !store.setActivation(username, activationHashOf(activationCode), nowMs + ACTIVATION_LIFETIME_MS)
+  )
+    return undefined;
   store.endSessions(username, nowMs);
   return { activationCode };
 }
@@ -79,12 +108,20 @@ export function activationHashOf(code: string): string {
 
 /** Twelve characters of Crockford base32 (60 bits), as XXXX-XXXX-XXXX. */
 function newActivationCode(): string {
-  const characters = Array.from({ length: 12 }, () => ACTIVATION_ALPHABET[randomInt(ACTIVATION_ALPHABET.length)]);
+  const characters = Array.from(
+    { length: 12 },
+    () => ACTIVATION_ALPHABET[randomInt(ACTIVATION_ALPHABET.length)],
+  );
   return [0, 4, 8].map((start) => characters.slice(start, start + 4).join('')).join('-');
 }
 
 /** Sets a new password (generated unless given), clears the lock and ends every session; undefined if there is no such account. */
-export async function resetPassword(store: AccountStore, username: string, nowMs: number, given?: string): Promise<IssuedSecrets | undefined> {
+export async function resetPassword(
+  store: AccountStore,
+  username: string,
+  nowMs: number,
+  given?: string,
+): Promise<IssuedSecrets | undefined> {
   const password = given ?? generatedPassword();
   if (!store.setPassword(username, await hashNewPassword(password))) return undefined;
   store.endSessions(username, nowMs);
@@ -92,7 +129,11 @@ export async function resetPassword(store: AccountStore, username: string, nowMs
 }
 
 /** Replaces the TOTP secret with a fresh one and ends every session; undefined if there is no such account. */
-export function resetSecondFactor(store: AccountStore, username: string, nowMs: number): IssuedSecrets | undefined {
+export function resetSecondFactor(
+  store: AccountStore,
+  username: string,
+  nowMs: number,
+): IssuedSecrets | undefined {
   const totpSecret = newTotpSecret();
   if (!store.setTotpSecret(username, totpSecret)) return undefined;
   store.endSessions(username, nowMs);
@@ -107,7 +148,9 @@ function generatedPassword(): string {
 /** The hash of a password a user or administrator chose; throws AccountInputError if it is too short or long. */
 export async function hashNewPassword(password: string): Promise<string> {
   if (password.length < PASSWORD_LENGTH_MIN || password.length > PASSWORD_LENGTH_MAX) {
-    throw new AccountInputError(`a password is ${PASSWORD_LENGTH_MIN} to ${PASSWORD_LENGTH_MAX} characters`);
+    throw new AccountInputError(
+      `a password is ${PASSWORD_LENGTH_MIN} to ${PASSWORD_LENGTH_MAX} characters`,
+    );
   }
   return hashPassword(password);
 }

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { generateSync } from 'otplib';
-import { ACTIVATION_LIFETIME_MS, AccountInputError, createAccount, reissueActivation, resetPassword, resetSecondFactor } from './account-admin.js';
+import {
+  ACTIVATION_LIFETIME_MS,
+  AccountInputError,
+  createAccount,
+  reissueActivation,
+  resetPassword,
+  resetSecondFactor,
+} from './account-admin.js';
 import { AccountDirectory } from './account-directory.js';
 import { AccountConflictError, AccountStore } from './account-store.js';
 import { createDemoUsers, DEMO_PASSWORD } from './demo-users.js';
@@ -22,50 +29,98 @@ function accounts(t: TestContext, options: { fallback?: boolean } = {}) {
     rmSync(dir, { recursive: true, force: true });
   });
   const clock = { now: 1_800_000_000_000 };
-  const make = async () => new AccountDirectory(store, { org: 'practice-a', clock: () => clock.now, ...(options.fallback === true ? { fallback: await createDemoUsers('practice-a') } : {}) });
+  const make = async () =>
+    new AccountDirectory(store, {
+      org: 'practice-a',
+      clock: () => clock.now,
+      ...(options.fallback === true ? { fallback: await createDemoUsers('practice-a') } : {}),
+    });
   return { dir, store, clock, make };
 }
 
-const codeAt = (secret: string, nowMs: number) => generateSync({ secret, epoch: Math.floor(nowMs / 1000) });
+const codeAt = (secret: string, nowMs: number) =>
+  generateSync({ secret, epoch: Math.floor(nowMs / 1000) });
 const userOf = (signIn: SignIn) => ('user' in signIn ? signIn.user : undefined);
 
 test('a practitioner signs in with password and TOTP code: never with the password alone, never with a code used before', async (t) => {
   const { store, clock, make } = accounts(t);
-  const secrets = await createAccount(store, { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a', password: PASSWORD }, clock.now);
+  const secrets = await createAccount(
+    store,
+    { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a', password: PASSWORD },
+    clock.now,
+  );
   assert.equal(secrets.password, undefined, 'a given password is not echoed');
   const directory = await make();
-  assert.deepEqual(await directory.signIn({ username: 'dr-a', password: PASSWORD }), { refused: 'credentials' });
+  assert.deepEqual(await directory.signIn({ username: 'dr-a', password: PASSWORD }), {
+    refused: 'credentials',
+  });
   const code = codeAt(secrets.totpSecret!, clock.now);
-  assert.deepEqual(await directory.signIn({ username: 'dr-a', password: 'wrong password!', code }), { refused: 'credentials' });
+  assert.deepEqual(
+    await directory.signIn({ username: 'dr-a', password: 'wrong password!', code }),
+    { refused: 'credentials' },
+  );
   const user = userOf(await directory.signIn({ username: 'dr-a', password: PASSWORD, code }));
   assert.deepEqual(user?.principal, { kind: 'practitioner', id: 'dr-a', org: 'practice-a' });
   assert.equal(user?.fhirUser, 'Practitioner/dr-a');
   assert.ok(user?.scopes.some((scope) => scope.kind === 'resource' && scope.context === 'user'));
-  assert.deepEqual(await directory.signIn({ username: 'dr-a', password: PASSWORD, code }), { refused: 'credentials' }, 'the same code twice');
+  assert.deepEqual(
+    await directory.signIn({ username: 'dr-a', password: PASSWORD, code }),
+    { refused: 'credentials' },
+    'the same code twice',
+  );
   clock.now += 30_000;
-  assert.ok(userOf(await directory.signIn({ username: 'dr-a', password: PASSWORD, code: codeAt(secrets.totpSecret!, clock.now) })));
+  assert.ok(
+    userOf(
+      await directory.signIn({
+        username: 'dr-a',
+        password: PASSWORD,
+        code: codeAt(secrets.totpSecret!, clock.now),
+      }),
+    ),
+  );
 });
 
 test('a patient without a second factor signs in with the password; a generated password is returned once and works', async (t) => {
   const { store, clock, make } = accounts(t);
-  const secrets = await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-7' }, clock.now);
+  const secrets = await createAccount(
+    store,
+    { username: 'pat', role: 'patient', subjectId: 'patient-7' },
+    clock.now,
+  );
   assert.equal(secrets.totpSecret, undefined);
   assert.match(secrets.password!, /^[A-Za-z0-9_-]{20}$/);
-  const user = userOf(await (await make()).signIn({ username: 'pat', password: secrets.password! }));
+  const user = userOf(
+    await (await make()).signIn({ username: 'pat', password: secrets.password! }),
+  );
   assert.deepEqual(user?.principal, { kind: 'patient', id: 'patient-7', org: 'practice-a' });
   assert.equal(user?.fhirUser, 'Patient/patient-7');
 });
 
 test('repeated failures lock the account, even against the right password; the lock lifts with time and backs off', async (t) => {
   const { store, clock, make } = accounts(t);
-  await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-7', password: PASSWORD }, clock.now);
+  await createAccount(
+    store,
+    { username: 'pat', role: 'patient', subjectId: 'patient-7', password: PASSWORD },
+    clock.now,
+  );
   const directory = await make();
-  for (let i = 0; i < LOCKOUT_FREE_FAILURES; i++) assert.deepEqual(await directory.signIn({ username: 'pat', password: `wrong password ${i}` }), { refused: 'credentials' });
-  assert.deepEqual(await directory.signIn({ username: 'pat', password: PASSWORD }), { refused: 'locked' });
+  for (let i = 0; i < LOCKOUT_FREE_FAILURES; i++)
+    assert.deepEqual(await directory.signIn({ username: 'pat', password: `wrong password ${i}` }), {
+      refused: 'credentials',
+    });
+  assert.deepEqual(await directory.signIn({ username: 'pat', password: PASSWORD }), {
+    refused: 'locked',
+  });
   clock.now += LOCKOUT_FIRST_MS + 1;
-  assert.deepEqual(await directory.signIn({ username: 'pat', password: 'still wrong!!' }), { refused: 'credentials' });
+  assert.deepEqual(await directory.signIn({ username: 'pat', password: 'still wrong!!' }), {
+    refused: 'credentials',
+  });
   clock.now += LOCKOUT_FIRST_MS + 1;
-  assert.deepEqual(await directory.signIn({ username: 'pat', password: PASSWORD }), { refused: 'locked' }, 'the second lock is twice as long');
+  assert.deepEqual(
+    await directory.signIn({ username: 'pat', password: PASSWORD }),
+    { refused: 'locked' },
+    'the second lock is twice as long',
+  );
   clock.now += LOCKOUT_FIRST_MS;
   assert.ok(userOf(await directory.signIn({ username: 'pat', password: PASSWORD })));
   assert.equal(store.get('pat')?.failures, 0, 'a success clears the count');
@@ -73,94 +128,240 @@ test('repeated failures lock the account, even against the right password; the l
 
 test('a disabled account cannot sign in, and its tokens stop working; ending sessions voids tokens issued before', async (t) => {
   const { store, clock, make } = accounts(t);
-  await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-7', password: PASSWORD }, clock.now);
+  await createAccount(
+    store,
+    { username: 'pat', role: 'patient', subjectId: 'patient-7', password: PASSWORD },
+    clock.now,
+  );
   const directory = await make();
   const principal = { kind: 'patient', id: 'patient-7', org: 'practice-a' } as const;
   assert.equal(directory.sessionActive(principal, clock.now - 1000), true);
   store.endSessions('pat', clock.now);
-  assert.equal(directory.sessionActive(principal, clock.now - 1000), false, 'issued before the end');
+  assert.equal(
+    directory.sessionActive(principal, clock.now - 1000),
+    false,
+    'issued before the end',
+  );
   assert.equal(directory.sessionActive(principal, clock.now), true, 'issued after');
   store.setDisabled('pat', true, clock.now);
-  assert.deepEqual(await directory.signIn({ username: 'pat', password: PASSWORD }), { refused: 'credentials' });
+  assert.deepEqual(await directory.signIn({ username: 'pat', password: PASSWORD }), {
+    refused: 'credentials',
+  });
   assert.equal(directory.sessionActive(principal, clock.now + 5000), false);
   store.setDisabled('pat', false, clock.now);
   assert.ok(userOf(await directory.signIn({ username: 'pat', password: PASSWORD })));
-  assert.equal(directory.sessionActive({ ...principal, org: 'hospital-b' }, 0), true, "another organisation's principal is not this directory's");
+  assert.equal(
+    directory.sessionActive({ ...principal, org: 'hospital-b' }, 0),
+    true,
+    "another organisation's principal is not this directory's",
+  );
   assert.equal(directory.sessionActive({ kind: 'system', id: 'lab', org: 'practice-a' }, 0), true);
 });
 
 test('names without an account go to the fallback (the demo users); without one they are refused like a wrong password', async (t) => {
   const withDemo = accounts(t, { fallback: true });
-  assert.equal(userOf(await (await withDemo.make()).signIn({ username: 'dr-ada', password: DEMO_PASSWORD }))?.principal.id, 'dr-ada');
+  assert.equal(
+    userOf(await (await withDemo.make()).signIn({ username: 'dr-ada', password: DEMO_PASSWORD }))
+      ?.principal.id,
+    'dr-ada',
+  );
   const without = accounts(t);
-  assert.deepEqual(await (await without.make()).signIn({ username: 'dr-ada', password: DEMO_PASSWORD }), { refused: 'credentials' });
+  assert.deepEqual(
+    await (await without.make()).signIn({ username: 'dr-ada', password: DEMO_PASSWORD }),
+    { refused: 'credentials' },
+  );
 });
 
 test('reset-password and reset-mfa issue new secrets, clear the lock and end sessions; the old ones stop working', async (t) => {
   const { store, clock, make } = accounts(t);
-  const first = await createAccount(store, { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a', password: PASSWORD }, clock.now);
+  const first = await createAccount(
+    store,
+    { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a', password: PASSWORD },
+    clock.now,
+  );
   const directory = await make();
   const reset = await resetPassword(store, 'dr-a', clock.now + 1);
   const mfa = resetSecondFactor(store, 'dr-a', clock.now + 1);
   assert.notEqual(mfa?.totpSecret, first.totpSecret);
-  assert.deepEqual(await directory.signIn({ username: 'dr-a', password: PASSWORD, code: codeAt(first.totpSecret!, clock.now) }), { refused: 'credentials' });
-  assert.ok(userOf(await directory.signIn({ username: 'dr-a', password: reset!.password!, code: codeAt(mfa!.totpSecret!, clock.now) })));
-  assert.equal(directory.sessionActive({ kind: 'practitioner', id: 'dr-a', org: 'practice-a' }, clock.now), false);
+  assert.deepEqual(
+    await directory.signIn({
+      username: 'dr-a',
+      password: PASSWORD,
+      code: codeAt(first.totpSecret!, clock.now),
+    }),
+    { refused: 'credentials' },
+  );
+  assert.ok(
+    userOf(
+      await directory.signIn({
+        username: 'dr-a',
+        password: reset!.password!,
+        code: codeAt(mfa!.totpSecret!, clock.now),
+      }),
+    ),
+  );
+  assert.equal(
+    directory.sessionActive({ kind: 'practitioner', id: 'dr-a', org: 'practice-a' }, clock.now),
+    false,
+  );
   assert.equal(await resetPassword(store, 'nobody', clock.now), undefined);
   assert.equal(resetSecondFactor(store, 'nobody', clock.now), undefined);
 });
 
 test('bad account requests are refused with a reason; a taken name or subject conflicts', async (t) => {
   const { store, clock } = accounts(t);
-  await createAccount(store, { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a' }, clock.now);
-  await assert.rejects(createAccount(store, { username: 'dr-a', role: 'patient', subjectId: 'p-1' }, clock.now), AccountConflictError);
-  await assert.rejects(createAccount(store, { username: 'dr-a2', role: 'practitioner', subjectId: 'dr-a' }, clock.now), AccountConflictError);
-  await assert.rejects(createAccount(store, { username: 'x', role: 'patient', subjectId: 'p-1', password: 'short' }, clock.now), /12 to 1024 characters/);
-  await assert.rejects(createAccount(store, { username: '../x', role: 'patient', subjectId: 'p-1' }, clock.now), AccountInputError);
-  await assert.rejects(createAccount(store, { username: 'x', role: 'patient', subjectId: 'p 1' }, clock.now), /FHIR id/);
-  assert.deepEqual(store.list().map((account) => account.username), ['dr-a']);
+  await createAccount(
+    store,
+    { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a' },
+    clock.now,
+  );
+  await assert.rejects(
+    createAccount(store, { username: 'dr-a', role: 'patient', subjectId: 'p-1' }, clock.now),
+    AccountConflictError,
+  );
+  await assert.rejects(
+    createAccount(store, { username: 'dr-a2', role: 'practitioner', subjectId: 'dr-a' }, clock.now),
+    AccountConflictError,
+  );
+  await assert.rejects(
+    createAccount(
+      store,
+      { username: 'x', role: 'patient', subjectId: 'p-1', password: 'short' },
+      clock.now,
+    ),
+    /12 to 1024 characters/,
+  );
+  await assert.rejects(
+    createAccount(store, { username: '../x', role: 'patient', subjectId: 'p-1' }, clock.now),
+    AccountInputError,
+  );
+  await assert.rejects(
+    createAccount(store, { username: 'x', role: 'patient', subjectId: 'p 1' }, clock.now),
+    /FHIR id/,
+  );
+  assert.deepEqual(
+    store.list().map((account) => account.username),
+    ['dr-a'],
+  );
 });
 
 test('a patient activates with the one-time code and a password they choose; the code works once, before it lapses, in any case', async (t) => {
   const { store, clock, make } = accounts(t);
-  const { activationCode, password } = await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-7', activation: true }, clock.now);
+  const { activationCode, password } = await createAccount(
+    store,
+    { username: 'pat', role: 'patient', subjectId: 'patient-7', activation: true },
+    clock.now,
+  );
   assert.equal(password, undefined);
-  assert.match(activationCode!, /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+  assert.match(
+    activationCode!,
+    /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/,
+  );
   const directory = await make();
-  assert.deepEqual(await directory.signIn({ username: 'pat', password: activationCode! }), { refused: 'credentials' }, 'the code is no password');
-  assert.equal(await directory.activate({ username: 'pat', code: activationCode!, password: 'short' }), 'weak-password');
-  assert.equal(await directory.activate({ username: 'pat', code: 'AAAA-BBBB-CCCC', password: PASSWORD }), 'refused');
-  assert.equal(await directory.activate({ username: 'nobody', code: activationCode!, password: PASSWORD }), 'refused');
+  assert.deepEqual(
+    await directory.signIn({ username: 'pat', password: activationCode! }),
+    { refused: 'credentials' },
+    'the code is no password',
+  );
+  assert.equal(
+    await directory.activate({ username: 'pat', code: activationCode!, password: 'short' }),
+    'weak-password',
+  );
+  assert.equal(
+    await directory.activate({ username: 'pat', code: 'AAAA-BBBB-CCCC', password: PASSWORD }),
+    'refused',
+  );
+  assert.equal(
+    await directory.activate({ username: 'nobody', code: activationCode!, password: PASSWORD }),
+    'refused',
+  );
   assert.equal(store.get('pat')?.failures, 1, 'a wrong code counts toward the lock');
-  assert.equal(await directory.activate({ username: 'pat', code: activationCode!.toLowerCase().replaceAll('-', ''), password: PASSWORD }), 'activated');
-  assert.equal(await directory.activate({ username: 'pat', code: activationCode!, password: 'another long password' }), 'refused', 'once only');
+  assert.equal(
+    await directory.activate({
+      username: 'pat',
+      code: activationCode!.toLowerCase().replaceAll('-', ''),
+      password: PASSWORD,
+    }),
+    'activated',
+  );
+  assert.equal(
+    await directory.activate({
+      username: 'pat',
+      code: activationCode!,
+      password: 'another long password',
+    }),
+    'refused',
+    'once only',
+  );
   assert.ok(userOf(await directory.signIn({ username: 'pat', password: PASSWORD })));
 
   const reissued = reissueActivation(store, 'pat', clock.now);
-  assert.deepEqual(await directory.signIn({ username: 'pat', password: PASSWORD }), { refused: 'credentials' }, 'a new code voids the password');
+  assert.deepEqual(
+    await directory.signIn({ username: 'pat', password: PASSWORD }),
+    { refused: 'credentials' },
+    'a new code voids the password',
+  );
   clock.now += ACTIVATION_LIFETIME_MS;
-  assert.equal(await directory.activate({ username: 'pat', code: reissued!.activationCode!, password: PASSWORD }), 'refused', 'lapsed');
-  await assert.rejects(createAccount(store, { username: 'x', role: 'patient', subjectId: 'p-9', activation: true, password: PASSWORD }, clock.now), /not both/);
+  assert.equal(
+    await directory.activate({
+      username: 'pat',
+      code: reissued!.activationCode!,
+      password: PASSWORD,
+    }),
+    'refused',
+    'lapsed',
+  );
+  await assert.rejects(
+    createAccount(
+      store,
+      { username: 'x', role: 'patient', subjectId: 'p-9', activation: true, password: PASSWORD },
+      clock.now,
+    ),
+    /not both/,
+  );
 });
 
 test('concurrent attempts on one account cannot outrun the lock or use one TOTP code twice', async (t) => {
   const { store, clock, make } = accounts(t);
-  const { totpSecret } = await createAccount(store, { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a', password: PASSWORD }, clock.now);
+  const { totpSecret } = await createAccount(
+    store,
+    { username: 'dr-a', role: 'practitioner', subjectId: 'dr-a', password: PASSWORD },
+    clock.now,
+  );
   const directory = await make();
   const code = codeAt(totpSecret!, clock.now);
-  const twice = await Promise.all([directory.signIn({ username: 'dr-a', password: PASSWORD, code }), directory.signIn({ username: 'dr-a', password: PASSWORD, code })]);
+  const twice = await Promise.all([
+    directory.signIn({ username: 'dr-a', password: PASSWORD, code }),
+    directory.signIn({ username: 'dr-a', password: PASSWORD, code }),
+  ]);
   assert.equal(twice.filter((signIn) => 'user' in signIn).length, 1, 'one code, one sign-in');
   assert.equal(store.get('dr-a')?.failures, 1, 'the replay counts as a failure');
-  const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => directory.signIn({ username: 'dr-a', password: `guess number ${i}`, code })));
+  const guesses = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      directory.signIn({ username: 'dr-a', password: `guess number ${i}`, code }),
+    ),
+  );
   const checked = LOCKOUT_FREE_FAILURES - 1;
-  assert.equal(guesses.filter((signIn) => 'refused' in signIn && signIn.refused === 'locked').length, 12 - checked, 'guesses past the lock are not checked');
+  assert.equal(
+    guesses.filter((signIn) => 'refused' in signIn && signIn.refused === 'locked').length,
+    12 - checked,
+    'guesses past the lock are not checked',
+  );
   assert.equal(store.get('dr-a')?.failures, LOCKOUT_FREE_FAILURES);
 });
 
 test("guessing activation codes at an active account's name does not lock its owner out", async (t) => {
   const { store, clock, make } = accounts(t);
-  await createAccount(store, { username: 'pat', role: 'patient', subjectId: 'patient-7', password: PASSWORD }, clock.now);
+  await createAccount(
+    store,
+    { username: 'pat', role: 'patient', subjectId: 'patient-7', password: PASSWORD },
+    clock.now,
+  );
   const directory = await make();
-  for (let i = 0; i < 2 * LOCKOUT_FREE_FAILURES; i++) assert.equal(await directory.activate({ username: 'pat', code: 'AAAA-BBBB-CCCC', password: PASSWORD }), 'refused');
+  for (let i = 0; i < 2 * LOCKOUT_FREE_FAILURES; i++)
+    assert.equal(
+      await directory.activate({ username: 'pat', code: 'AAAA-BBBB-CCCC', password: PASSWORD }),
+      'refused',
+    );
   assert.ok(userOf(await directory.signIn({ username: 'pat', password: PASSWORD })));
 });

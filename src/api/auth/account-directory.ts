@@ -13,7 +13,17 @@ import type { AccountRow, AccountStore } from './account-store.js';
 import { lockedUntil } from './lockout.js';
 import { parseScopes } from './scopes.js';
 import { acceptedTotpStep } from './totp.js';
-import { decoyHash, signedIn, verifyPassword, type Activation, type ActivationOutcome, type Credentials, type SignIn, type User, type UserDirectory } from './users.js';
+import {
+  decoyHash,
+  signedIn,
+  verifyPassword,
+  type Activation,
+  type ActivationOutcome,
+  type Credentials,
+  type SignIn,
+  type User,
+  type UserDirectory,
+} from './users.js';
 import type { PatientNames } from '../../node/index.js';
 import { PASSWORD_LENGTH_MAX } from '../../ledger/index.js';
 
@@ -48,19 +58,28 @@ export class AccountDirectory implements UserDirectory {
   }
 
   async signIn(credentials: Credentials): Promise<SignIn> {
-    if (this.#fallback !== undefined && this.#store.get(credentials.username) === undefined) return this.#fallback.signIn(credentials);
+    if (this.#fallback !== undefined && this.#store.get(credentials.username) === undefined)
+      return this.#fallback.signIn(credentials);
     return this.#serially(credentials.username, async () => {
       const account = this.#store.get(credentials.username);
-      const checked = await this.#check(account !== undefined && isFhirAccount(account) ? account : undefined, credentials);
+      const checked = await this.#check(
+        account !== undefined && isFhirAccount(account) ? account : undefined,
+        credentials,
+      );
       return 'refused' in checked ? checked : { user: this.#userOf(checked.account) };
     });
   }
 
   /** An organisation administrator's sign-in, for the account management API: admin accounts only. */
-  async signInAdmin(credentials: Credentials): Promise<{ readonly username: string } | { readonly refused: 'credentials' | 'locked' }> {
+  async signInAdmin(
+    credentials: Credentials,
+  ): Promise<{ readonly username: string } | { readonly refused: 'credentials' | 'locked' }> {
     return this.#serially(credentials.username, async () => {
       const account = this.#store.get(credentials.username);
-      const checked = await this.#check(account?.role === 'admin' ? account : undefined, credentials);
+      const checked = await this.#check(
+        account?.role === 'admin' ? account : undefined,
+        credentials,
+      );
       return 'refused' in checked ? checked : { username: checked.account.username };
     });
   }
@@ -82,9 +101,20 @@ export class AccountDirectory implements UserDirectory {
   }
 
   /** Password, then second factor, with lockout; an absent account costs as much as a wrong password. */
-  async #check<A extends AccountRow>(account: A | undefined, credentials: Credentials): Promise<{ readonly account: A } | { readonly refused: 'credentials' | 'locked' }> {
-    if (account === undefined || account.disabled || account.passwordHash === null || credentials.password.length > PASSWORD_LENGTH_MAX) {
-      await verifyPassword(credentials.password.slice(0, PASSWORD_LENGTH_MAX), await this.#decoyHash());
+  async #check<A extends AccountRow>(
+    account: A | undefined,
+    credentials: Credentials,
+  ): Promise<{ readonly account: A } | { readonly refused: 'credentials' | 'locked' }> {
+    if (
+      account === undefined ||
+      account.disabled ||
+      account.passwordHash === null ||
+      credentials.password.length > PASSWORD_LENGTH_MAX
+    ) {
+      await verifyPassword(
+        credentials.password.slice(0, PASSWORD_LENGTH_MAX),
+        await this.#decoyHash(),
+      );
       return { refused: 'credentials' };
     }
     const now = this.#clock();
@@ -137,7 +167,10 @@ export class AccountDirectory implements UserDirectory {
     if (account === undefined || account.activationHash === null) return 'refused';
     if (account.lockedUntil > now) return 'locked';
     const codeHash = activationHashOf(code);
-    const current = !account.disabled && account.activationExpires > now && equalHex(account.activationHash, codeHash);
+    const current =
+      !account.disabled &&
+      account.activationExpires > now &&
+      equalHex(account.activationHash, codeHash);
     if (!current || !this.#store.activate(username, codeHash, passwordHash)) {
       this.#store.recordFailure(username, (failures) => lockedUntil(failures, now));
       return 'refused';
@@ -147,16 +180,26 @@ export class AccountDirectory implements UserDirectory {
 
   sessionActive(principal: Principal, issuedAtMs: number): boolean {
     if (principal.org !== this.#org || principal.kind === 'system') return true;
-    const subject = principal.kind === 'patient' ? (this.#patients?.fhirPatientIdOf(principal.id) ?? principal.id) : principal.id;
+    const subject =
+      principal.kind === 'patient'
+        ? (this.#patients?.fhirPatientIdOf(principal.id) ?? principal.id)
+        : principal.id;
     const account = this.#store.bySubject(principal.kind, subject);
     return account === undefined || (!account.disabled && issuedAtMs >= account.sessionsNotBefore);
   }
 
   /** After the password: the TOTP step the code used (undefined when none is needed), or false when either is wrong. */
-  async #secondFactor(account: AccountRow, credentials: Credentials, now: number): Promise<number | undefined | false> {
+  async #secondFactor(
+    account: AccountRow,
+    credentials: Credentials,
+    now: number,
+  ): Promise<number | undefined | false> {
     if (!(await verifyPassword(credentials.password, account.passwordHash!))) return false;
     if (account.totpSecret === null) return secondFactorRequired(account.role) ? false : undefined;
-    return acceptedTotpStep(account.totpSecret, credentials.code ?? '', now, account.totpLastStep) ?? false;
+    return (
+      acceptedTotpStep(account.totpSecret, credentials.code ?? '', now, account.totpLastStep) ??
+      false
+    );
   }
 
   #userOf(account: FhirAccount): User {

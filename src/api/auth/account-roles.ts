@@ -27,8 +27,16 @@ export interface RoleProfile {
 /** Every FHIR role's profile. Clinicians and auditors read many patients' records: they need a second factor. */
 export const ROLE_PROFILES: Readonly<Record<FhirRole, RoleProfile>> = {
   practitioner: { fhirType: 'Practitioner', scope: 'user/*.cruds offline_access', mfa: 'required' },
-  patient: { fhirType: 'Patient', scope: 'patient/*.rs patient/Consent.cud launch/patient offline_access', mfa: 'optional' },
-  auditor: { fhirType: 'Person', scope: 'user/AuditEvent.rs user/Consent.rs offline_access', mfa: 'required' },
+  patient: {
+    fhirType: 'Patient',
+    scope: 'patient/*.rs patient/Consent.cud launch/patient offline_access',
+    mfa: 'optional',
+  },
+  auditor: {
+    fhirType: 'Person',
+    scope: 'user/AuditEvent.rs user/Consent.rs offline_access',
+    mfa: 'required',
+  },
 };
 
 /** True if signing in to an account of `role` needs a TOTP code every time: administrators, clinicians and auditors. */

@@ -39,7 +39,11 @@ export interface AccountRow {
 }
 
 /** What is given to create an account. */
-export type NewAccount = Pick<AccountRow, 'username' | 'role' | 'subjectId' | 'passwordHash' | 'totpSecret' | 'createdAt'> & Partial<Pick<AccountRow, 'activationHash' | 'activationExpires'>>;
+export type NewAccount = Pick<
+  AccountRow,
+  'username' | 'role' | 'subjectId' | 'passwordHash' | 'totpSecret' | 'createdAt'
+> &
+  Partial<Pick<AccountRow, 'activationHash' | 'activationExpires'>>;
 
 /** Why an account could not be created. */
 export class AccountConflictError extends Error {}
@@ -79,18 +83,33 @@ export class AccountStore {
     this.#db = openDatabase(path);
     this.#db.exec(SCHEMA);
     this.#byName = this.#db.prepare(`SELECT ${COLUMNS} FROM account WHERE username = ?`);
-    this.#bySubject = this.#db.prepare(`SELECT ${COLUMNS} FROM account WHERE role = ? AND subject_id = ?`);
+    this.#bySubject = this.#db.prepare(
+      `SELECT ${COLUMNS} FROM account WHERE role = ? AND subject_id = ?`,
+    );
   }
 
   /** Creates an account; throws AccountConflictError if the username, or the role and subject, are taken. */
   add(account: NewAccount): void {
     try {
       this.#db
-        .prepare('INSERT INTO account (username, role, subject_id, password_hash, totp_secret, activation_hash, activation_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(account.username, account.role, account.subjectId, account.passwordHash, account.totpSecret, account.activationHash ?? null, account.activationExpires ?? 0, account.createdAt);
+        .prepare(
+          'INSERT INTO account (username, role, subject_id, password_hash, totp_secret, activation_hash, activation_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          account.username,
+          account.role,
+          account.subjectId,
+          account.passwordHash,
+          account.totpSecret,
+          account.activationHash ?? null,
+          account.activationExpires ?? 0,
+          account.createdAt,
+        );
     } catch (error) {
       if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true) {
-        throw new AccountConflictError(`an account named ${account.username}, or a ${account.role} account for ${account.subjectId}, exists already`);
+        throw new AccountConflictError(
+          `an account named ${account.username}, or a ${account.role} account for ${account.subjectId}, exists already`,
+        );
       }
       throw error;
     }
@@ -108,26 +127,48 @@ export class AccountStore {
 
   /** Every account, by username. */
   list(): AccountRow[] {
-    return this.#db.prepare<[], StoredRow>(`SELECT ${COLUMNS} FROM account ORDER BY username`).all().map((row) => rowOf(row)!);
+    return this.#db
+      .prepare<[], StoredRow>(`SELECT ${COLUMNS} FROM account ORDER BY username`)
+      .all()
+      .map((row) => rowOf(row)!);
   }
 
   /** A failed sign-in: counts it and sets the lock `lockFor(failures)` gives; returns the new count. */
   recordFailure(username: string, lockFor: (failures: number) => number): number {
-    const row = this.#db.prepare<[string], { failures: number }>('UPDATE account SET failures = failures + 1 WHERE username = ? RETURNING failures').get(username);
+    const row = this.#db
+      .prepare<[string], { failures: number }>(
+        'UPDATE account SET failures = failures + 1 WHERE username = ? RETURNING failures',
+      )
+      .get(username);
     if (row === undefined) return 0;
-    this.#db.prepare('UPDATE account SET locked_until = ? WHERE username = ?').run(lockFor(row.failures), username);
+    this.#db
+      .prepare('UPDATE account SET locked_until = ? WHERE username = ?')
+      .run(lockFor(row.failures), username);
     return row.failures;
   }
 
   /** A successful sign-in: the counters cleared, and the TOTP step used, if any; false (nothing changed) if that step was used already. */
   recordSuccess(username: string, totpStep: number | undefined): boolean {
-    if (totpStep === undefined) return this.#update('UPDATE account SET failures = 0, locked_until = 0 WHERE username = ?', username);
-    return this.#update('UPDATE account SET failures = 0, locked_until = 0, totp_last_step = ? WHERE username = ? AND totp_last_step < ?', totpStep, username, totpStep);
+    if (totpStep === undefined)
+      return this.#update(
+        'UPDATE account SET failures = 0, locked_until = 0 WHERE username = ?',
+        username,
+      );
+    return this.#update(
+      'UPDATE account SET failures = 0, locked_until = 0, totp_last_step = ? WHERE username = ? AND totp_last_step < ?',
+      totpStep,
+      username,
+      totpStep,
+    );
   }
 
   /** Sets the password hash, spends any activation code and clears the lock; true if the account exists. */
   setPassword(username: string, passwordHash: string): boolean {
-    return this.#update('UPDATE account SET password_hash = ?, activation_hash = NULL, activation_expires = 0, failures = 0, locked_until = 0 WHERE username = ?', passwordHash, username);
+    return this.#update(
+      'UPDATE account SET password_hash = ?, activation_hash = NULL, activation_expires = 0, failures = 0, locked_until = 0 WHERE username = ?',
+      passwordHash,
+      username,
+    );
   }
 
   /** Spends the activation code whose hash is `activationHash` and sets the password; false if that code is not the account's (any more). */
@@ -142,23 +183,44 @@ export class AccountStore {
 
   /** Sets a new activation code (its hash), voiding the password until it is used; true if the account exists. */
   setActivation(username: string, activationHash: string, expires: number): boolean {
-    return this.#update('UPDATE account SET password_hash = NULL, activation_hash = ?, activation_expires = ? WHERE username = ?', activationHash, expires, username);
+    return this.#update(
+      'UPDATE account SET password_hash = NULL, activation_hash = ?, activation_expires = ? WHERE username = ?',
+      activationHash,
+      expires,
+      username,
+    );
   }
 
   /** Sets (or with null, removes) the TOTP secret; true if the account exists. */
   setTotpSecret(username: string, secret: string | null): boolean {
-    return this.#update('UPDATE account SET totp_secret = ?, totp_last_step = 0 WHERE username = ?', secret, username);
+    return this.#update(
+      'UPDATE account SET totp_secret = ?, totp_last_step = 0 WHERE username = ?',
+      secret,
+      username,
+    );
   }
 
   /** Disables or enables the account; disabling also ends its sessions. True if the account exists. */
   setDisabled(username: string, disabled: boolean, nowMs: number): boolean {
-    if (!disabled) return this.#update('UPDATE account SET disabled = 0, failures = 0, locked_until = 0 WHERE username = ?', username);
-    return this.#update('UPDATE account SET disabled = 1, sessions_not_before = max(sessions_not_before, ?) WHERE username = ?', nowMs, username);
+    if (!disabled)
+      return this.#update(
+        'UPDATE account SET disabled = 0, failures = 0, locked_until = 0 WHERE username = ?',
+        username,
+      );
+    return this.#update(
+      'UPDATE account SET disabled = 1, sessions_not_before = max(sessions_not_before, ?) WHERE username = ?',
+      nowMs,
+      username,
+    );
   }
 
   /** Voids every token issued to the account until now; true if the account exists. */
   endSessions(username: string, nowMs: number): boolean {
-    return this.#update('UPDATE account SET sessions_not_before = max(sessions_not_before, ?) WHERE username = ?', nowMs, username);
+    return this.#update(
+      'UPDATE account SET sessions_not_before = max(sessions_not_before, ?) WHERE username = ?',
+      nowMs,
+      username,
+    );
   }
 
   close(): void {
@@ -171,7 +233,10 @@ export class AccountStore {
 }
 
 /** What state an account is in, in words. */
-export function accountState(account: AccountRow, nowMs: number): 'disabled' | 'awaiting activation' | 'locked' | 'active' {
+export function accountState(
+  account: AccountRow,
+  nowMs: number,
+): 'disabled' | 'awaiting activation' | 'locked' | 'active' {
   if (account.disabled) return 'disabled';
   if (account.passwordHash === null) return 'awaiting activation';
   return account.lockedUntil > nowMs ? 'locked' : 'active';

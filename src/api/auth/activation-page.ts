@@ -19,5 +19,8 @@ export function activationPage(action: string, error?: string): string {
 
 /** The page after a successful activation. */
 export function activatedPage(): string {
-  return htmlDocument('Account activated · ChartChain', '<h1>Your account is active</h1><p>Sign in from your app with your username and the password you chose.</p>');
+  return htmlDocument(
+    'Account activated · ChartChain',
+    '<h1>Your account is active</h1><p>Sign in from your app with your username and the password you chose.</p>',
+  );
 }

@@ -6,7 +6,14 @@
  * JSON `{error, reason}` on refusal, with no health data in any of them.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AccountInputError, createAccount, reissueActivation, resetPassword, resetSecondFactor, type IssuedSecrets } from './account-admin.js';
+import {
+  AccountInputError,
+  createAccount,
+  reissueActivation,
+  resetPassword,
+  resetSecondFactor,
+  type IssuedSecrets,
+} from './account-admin.js';
 import type { AccountDirectory } from './account-directory.js';
 import { isAccountRole, ACCOUNT_ROLES } from './account-roles.js';
 import { AccountConflictError, accountState } from './account-store.js';
@@ -30,13 +37,20 @@ class AdminError extends Error {
   }
 }
 
-type Action = (accounts: AccountDirectory, username: string, now: number) => Promise<IssuedSecrets | undefined> | IssuedSecrets | undefined;
+type Action = (
+  accounts: AccountDirectory,
+  username: string,
+  now: number,
+) => Promise<IssuedSecrets | undefined> | IssuedSecrets | undefined;
 
 /** What each POST /auth/admin/users/:username/:action does; undefined when there is no such account. */
 const ACTIONS: Readonly<Record<string, Action>> = {
-  disable: (accounts, username, now) => (accounts.store.setDisabled(username, true, now) ? {} : undefined),
-  enable: (accounts, username, now) => (accounts.store.setDisabled(username, false, now) ? {} : undefined),
-  'end-sessions': (accounts, username, now) => (accounts.store.endSessions(username, now) ? {} : undefined),
+  disable: (accounts, username, now) =>
+    accounts.store.setDisabled(username, true, now) ? {} : undefined,
+  enable: (accounts, username, now) =>
+    accounts.store.setDisabled(username, false, now) ? {} : undefined,
+  'end-sessions': (accounts, username, now) =>
+    accounts.store.endSessions(username, now) ? {} : undefined,
   'reset-password': (accounts, username, now) => resetPassword(accounts.store, username, now),
   'reset-mfa': (accounts, username, now) => resetSecondFactor(accounts.store, username, now),
   'activation-code': (accounts, username, now) => reissueActivation(accounts.store, username, now),
@@ -45,90 +59,182 @@ const ACTIONS: Readonly<Record<string, Action>> = {
 /** Adds the admin API to `scope`, the auth routes' encapsulation context (raw-byte bodies). */
 export function registerAdminRoutes(scope: FastifyInstance, auth: AuthServer): void {
   const base = AUTH_PATHS.admin;
-  scope.post(`${base}/session`, async (request, reply) => answer(reply, () => openSession(auth, request)));
-  scope.delete(`${base}/session`, async (request, reply) => answer(reply, () => closeSession(auth, request)));
-  scope.get(`${base}/users`, async (request, reply) => answer(reply, () => listAccounts(auth, request)));
-  scope.post(`${base}/users`, async (request, reply) => answer(reply, () => addAccount(auth, request)));
-  scope.post<{ Params: { username: string; action: string } }>(`${base}/users/:username/:action`, async (request, reply) => answer(reply, () => act(auth, request)));
+  scope.post(`${base}/session`, async (request, reply) =>
+    answer(reply, () => openSession(auth, request)),
+  );
+  scope.delete(`${base}/session`, async (request, reply) =>
+    answer(reply, () => closeSession(auth, request)),
+  );
+  scope.get(`${base}/users`, async (request, reply) =>
+    answer(reply, () => listAccounts(auth, request)),
+  );
+  scope.post(`${base}/users`, async (request, reply) =>
+    answer(reply, () => addAccount(auth, request)),
+  );
+  scope.post<{ Params: { username: string; action: string } }>(
+    `${base}/users/:username/:action`,
+    async (request, reply) => answer(reply, () => act(auth, request)),
+  );
 }
 
-async function answer(reply: FastifyReply, handle: () => Promise<{ statusCode: number; body: unknown }>): Promise<FastifyReply> {
+async function answer(
+  reply: FastifyReply,
+  handle: () => Promise<{ statusCode: number; body: unknown }>,
+): Promise<FastifyReply> {
   void reply.header('cache-control', 'no-store');
   try {
     const { statusCode, body } = await handle();
     return reply.code(statusCode).send(body);
   } catch (error) {
-    if (error instanceof AdminError) return reply.code(error.statusCode).send({ error: error.code, reason: error.message });
-    if (error instanceof AccountInputError) return reply.code(400).send({ error: 'invalid', reason: error.message });
-    if (error instanceof AccountConflictError) return reply.code(409).send({ error: 'conflict', reason: error.message });
+    if (error instanceof AdminError)
+      return reply.code(error.statusCode).send({ error: error.code, reason: error.message });
+    if (error instanceof AccountInputError)
+      return reply.code(400).send({ error: 'invalid', reason: error.message });
+    if (error instanceof AccountConflictError)
+      return reply.code(409).send({ error: 'conflict', reason: error.message });
     throw error;
   }
 }
 
-async function openSession(auth: AuthServer, request: FastifyRequest): Promise<{ statusCode: number; body: unknown }> {
+async function openSession(
+  auth: AuthServer,
+  request: FastifyRequest,
+): Promise<{ statusCode: number; body: unknown }> {
   const accounts = accountsOf(auth);
   const throttled = auth.limiter.take(`login ${request.ip}`);
-  if (!throttled.allowed) throw new AdminError(429, 'rate-limited', 'too many sign-ins from this address; try again shortly');
+  if (!throttled.allowed)
+    throw new AdminError(
+      429,
+      'rate-limited',
+      'too many sign-ins from this address; try again shortly',
+    );
   const body = jsonBody(request);
-  const [username, password, code] = ['username', 'password', 'code'].map((name) => optionalString(body, name));
-  if (username === undefined || password === undefined) throw new AdminError(400, 'invalid', 'username and password are required');
-  const signedIn = await accounts.signInAdmin({ username, password, ...(code === undefined ? {} : { code }) });
+  const [username, password, code] = ['username', 'password', 'code'].map((name) =>
+    optionalString(body, name),
+  );
+  if (username === undefined || password === undefined)
+    throw new AdminError(400, 'invalid', 'username and password are required');
+  const signedIn = await accounts.signInAdmin({
+    username,
+    password,
+    ...(code === undefined ? {} : { code }),
+  });
   // A locked account reads like a wrong password: a lock must not tell which names exist.
-  if ('refused' in signedIn) throw new AdminError(401, 'refused', 'unknown administrator, wrong password or wrong authentication code (after repeated failures an account is locked for a while)');
+  if ('refused' in signedIn)
+    throw new AdminError(
+      401,
+      'refused',
+      'unknown administrator, wrong password or wrong authentication code (after repeated failures an account is locked for a while)',
+    );
   const session = auth.adminSessions.open(signedIn.username);
-  if (session === undefined) throw new AdminError(503, 'unavailable', 'too many admin sessions are open; try again later');
-  return { statusCode: 200, body: { token: session.token, token_type: 'Bearer', expires_in: session.expiresInSeconds } };
+  if (session === undefined)
+    throw new AdminError(503, 'unavailable', 'too many admin sessions are open; try again later');
+  return {
+    statusCode: 200,
+    body: { token: session.token, token_type: 'Bearer', expires_in: session.expiresInSeconds },
+  };
 }
 
-async function closeSession(auth: AuthServer, request: FastifyRequest): Promise<{ statusCode: number; body: unknown }> {
+async function closeSession(
+  auth: AuthServer,
+  request: FastifyRequest,
+): Promise<{ statusCode: number; body: unknown }> {
   accountsOf(auth);
   auth.adminSessions.close(adminToken(request));
   return { statusCode: 200, body: {} };
 }
 
-async function listAccounts(auth: AuthServer, request: FastifyRequest): Promise<{ statusCode: number; body: unknown }> {
+async function listAccounts(
+  auth: AuthServer,
+  request: FastifyRequest,
+): Promise<{ statusCode: number; body: unknown }> {
   const accounts = administrator(auth, request);
   const now = auth.clock();
-  const list = accounts.store.list().map((account) => ({ username: account.username, role: account.role, id: account.subjectId, state: accountState(account, now), secondFactor: account.totpSecret !== null }));
+  const list = accounts.store.list().map((account) => ({
+    username: account.username,
+    role: account.role,
+    id: account.subjectId,
+    state: accountState(account, now),
+    secondFactor: account.totpSecret !== null,
+  }));
   return { statusCode: 200, body: { accounts: list } };
 }
 
-async function addAccount(auth: AuthServer, request: FastifyRequest): Promise<{ statusCode: number; body: unknown }> {
+async function addAccount(
+  auth: AuthServer,
+  request: FastifyRequest,
+): Promise<{ statusCode: number; body: unknown }> {
   const accounts = administrator(auth, request);
   const body = jsonBody(request);
   const [username, role, id] = ['username', 'role', 'id'].map((name) => optionalString(body, name));
-  if (username === undefined || id === undefined) throw new AdminError(400, 'invalid', 'username and id are required');
-  if (role === undefined || !isAccountRole(role)) throw new AdminError(400, 'invalid', `role must be one of ${ACCOUNT_ROLES.join(', ')}`);
-  const secrets = await createAccount(accounts.store, { username, role, subjectId: id, activation: body['activation'] === true }, auth.clock());
-  return { statusCode: 201, body: { username, role, id, ...secretsOf(accounts, username, secrets) } };
+  if (username === undefined || id === undefined)
+    throw new AdminError(400, 'invalid', 'username and id are required');
+  if (role === undefined || !isAccountRole(role))
+    throw new AdminError(400, 'invalid', `role must be one of ${ACCOUNT_ROLES.join(', ')}`);
+  const secrets = await createAccount(
+    accounts.store,
+    { username, role, subjectId: id, activation: body['activation'] === true },
+    auth.clock(),
+  );
+  return {
+    statusCode: 201,
+    body: { username, role, id, ...secretsOf(accounts, username, secrets) },
+  };
 }
 
-async function act(auth: AuthServer, request: FastifyRequest<{ Params: { username: string; action: string } }>): Promise<{ statusCode: number; body: unknown }> {
+async function act(
+  auth: AuthServer,
+  request: FastifyRequest<{ Params: { username: string; action: string } }>,
+): Promise<{ statusCode: number; body: unknown }> {
   const accounts = administrator(auth, request);
   const { username, action } = request.params;
   const perform = Object.hasOwn(ACTIONS, action) ? ACTIONS[action]! : undefined;
-  if (perform === undefined) throw new AdminError(404, 'not-found', `no such action: ${Object.keys(ACTIONS).join(', ')}`);
+  if (perform === undefined)
+    throw new AdminError(404, 'not-found', `no such action: ${Object.keys(ACTIONS).join(', ')}`);
   const secrets = await perform(accounts, username, auth.clock());
   if (secrets === undefined) throw new AdminError(404, 'not-found', `no account named ${username}`);
   return { statusCode: 200, body: { username, action, ...secretsOf(accounts, username, secrets) } };
 }
 
-function secretsOf(accounts: AccountDirectory, username: string, secrets: IssuedSecrets): Record<string, string> {
+function secretsOf(
+  accounts: AccountDirectory,
+  username: string,
+  secrets: IssuedSecrets,
+): Record<string, string> {
   const { totpSecret } = secrets;
-  return { ...secrets, ...(totpSecret === undefined ? {} : { totpUri: totpUri(TOTP_ISSUER, `${username}@${accounts.org}`, totpSecret) }) };
+  return {
+    ...secrets,
+    ...(totpSecret === undefined
+      ? {}
+      : { totpUri: totpUri(TOTP_ISSUER, `${username}@${accounts.org}`, totpSecret) }),
+  };
 }
 
 /** The accounts, when the caller holds an open admin session of an enabled administrator; logs who acts. */
 function administrator(auth: AuthServer, request: FastifyRequest): AccountDirectory {
   const accounts = accountsOf(auth);
   const session = auth.adminSessions.find(adminToken(request));
-  if (session === undefined || !accounts.isActiveAdmin(session.username, session.openedAt)) throw new AdminError(401, 'unauthorized', 'an admin session is required: POST /auth/admin/session');
-  request.log.info({ admin: session.username, method: request.method, route: request.routeOptions.url, params: request.params }, 'account administration');
+  if (session === undefined || !accounts.isActiveAdmin(session.username, session.openedAt))
+    throw new AdminError(
+      401,
+      'unauthorized',
+      'an admin session is required: POST /auth/admin/session',
+    );
+  request.log.info(
+    {
+      admin: session.username,
+      method: request.method,
+      route: request.routeOptions.url,
+      params: request.params,
+    },
+    'account administration',
+  );
   return accounts;
 }
 
 function accountsOf(auth: AuthServer): AccountDirectory {
-  if (auth.accounts === undefined) throw new AdminError(404, 'not-found', 'this server keeps no accounts');
+  if (auth.accounts === undefined)
+    throw new AdminError(404, 'not-found', 'this server keeps no accounts');
   return auth.accounts;
 }
 
@@ -136,21 +242,28 @@ function adminToken(request: FastifyRequest): string {
   try {
     return bearerToken(request.headers.authorization);
   } catch (error) {
-    if (error instanceof AuthError) throw new AdminError(401, 'unauthorized', 'an admin session is required: POST /auth/admin/session');
+    if (error instanceof AuthError)
+      throw new AdminError(
+        401,
+        'unauthorized',
+        'an admin session is required: POST /auth/admin/session',
+      );
     throw error;
   }
 }
 
 function jsonBody(request: FastifyRequest): Record<string, unknown> {
   const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/json' || !(request.body instanceof Uint8Array)) throw new AdminError(415, 'unsupported-media-type', 'the body must be application/json');
+  if (mediaType !== 'application/json' || !(request.body instanceof Uint8Array))
+    throw new AdminError(415, 'unsupported-media-type', 'the body must be application/json');
   let parsed: unknown;
   try {
     parsed = JSON.parse(UTF8.decode(request.body));
   } catch {
     throw new AdminError(400, 'invalid', 'the body is not UTF-8 JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new AdminError(400, 'invalid', 'the body must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new AdminError(400, 'invalid', 'the body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 

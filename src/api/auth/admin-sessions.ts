@@ -37,7 +37,8 @@ export class AdminSessions {
   /** Opens a session for `username`; undefined when too many are open. */
   open(username: string): AdminSession | undefined {
     const now = this.#clock();
-    for (const [token, session] of this.#sessions) if (session.expires <= now) this.#sessions.delete(token);
+    for (const [token, session] of this.#sessions)
+      if (session.expires <= now) this.#sessions.delete(token);
     if (this.#sessions.size >= ADMIN_SESSIONS_MAX) return undefined;
     const token = randomBytes(32).toString('base64url');
     this.#sessions.set(token, { username, openedAt: now, expires: now + ADMIN_SESSION_MS });

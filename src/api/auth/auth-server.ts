@@ -95,17 +95,39 @@ export class AuthServer {
   static async create(options: AuthServerOptions): Promise<AuthServer> {
     const clock = options.clock ?? Date.now;
     const issuer = baseUrl(options.issuer, 'issuer');
-    const urls: AuthUrls = { issuer, fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'), authorize: issuer + AUTH_PATHS.authorize, token: issuer + AUTH_PATHS.token, jwks: issuer + AUTH_PATHS.jwks, revoke: issuer + AUTH_PATHS.revoke, activate: issuer + AUTH_PATHS.activate };
-    const keyPair = options.keyPair ?? (options.keystore === undefined ? undefined : await sealedTokenKeyPair(options.keystore));
-    const tokens = await TokenIssuer.create({ issuer: urls.issuer, audience: urls.fhirBase, lifetimeSeconds: options.tokenLifetimeSeconds, keyPair, clock });
+    const urls: AuthUrls = {
+      issuer,
+      fhirBase: baseUrl(options.fhirBaseUrl, 'fhirBaseUrl'),
+      authorize: issuer + AUTH_PATHS.authorize,
+      token: issuer + AUTH_PATHS.token,
+      jwks: issuer + AUTH_PATHS.jwks,
+      revoke: issuer + AUTH_PATHS.revoke,
+      activate: issuer + AUTH_PATHS.activate,
+    };
+    const keyPair =
+      options.keyPair ??
+      (options.keystore === undefined ? undefined : await sealedTokenKeyPair(options.keystore));
+    const tokens = await TokenIssuer.create({
+      issuer: urls.issuer,
+      audience: urls.fhirBase,
+      lifetimeSeconds: options.tokenLifetimeSeconds,
+      keyPair,
+      clock,
+    });
     return new AuthServer(
       urls,
       tokens,
       options.clients ?? new InMemoryClientRegistry(),
       options.users ?? options.accounts ?? new InMemoryUserDirectory([]),
       new AuthorizationCodes({ clock }),
-      new ReplayCache({ clock, ...(options.replayCachePath === undefined ? {} : { path: options.replayCachePath }) }),
-      new RefreshTokens({ clock, ...(options.refreshTokenPath === undefined ? {} : { path: options.refreshTokenPath }) }),
+      new ReplayCache({
+        clock,
+        ...(options.replayCachePath === undefined ? {} : { path: options.replayCachePath }),
+      }),
+      new RefreshTokens({
+        clock,
+        ...(options.refreshTokenPath === undefined ? {} : { path: options.refreshTokenPath }),
+      }),
       new TokenBucketLimiter({ ...options.rateLimit, clock }),
       clock,
       options.accounts,
@@ -122,7 +144,13 @@ function baseUrl(url: string, name: string): string {
   } catch {
     throw new TypeError(`${name} must be an absolute URL`);
   }
-  if (!['http:', 'https:'].includes(parsed.protocol) || parsed.search !== '' || parsed.hash !== '' || url.includes('?') || url.includes('#')) {
+  if (
+    !['http:', 'https:'].includes(parsed.protocol) ||
+    parsed.search !== '' ||
+    parsed.hash !== '' ||
+    url.includes('?') ||
+    url.includes('#')
+  ) {
     throw new TypeError(`${name} must be an http(s) URL without query or fragment`);
   }
   return url.replace(/\/+$/, '');

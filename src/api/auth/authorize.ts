@@ -9,20 +9,39 @@ import type { PublicClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import { parameter, requiredParameter } from './form.js';
 import { errorPage, loginPage, type LoginView } from './login-page.js';
-import { formatScope, hasNamedScope, narrowScopes, parseScopes, ScopeError, type Scope } from './scopes.js';
+import {
+  formatScope,
+  hasNamedScope,
+  narrowScopes,
+  parseScopes,
+  ScopeError,
+  type Scope,
+} from './scopes.js';
 import type { AccessGrant } from './tokens.js';
 import type { User } from './users.js';
 
 /** What the authorization endpoint answers: an HTML page, or a redirect back to the client. */
-export type AuthorizeResponse = { readonly kind: 'page'; readonly statusCode: number; readonly html: string } | { readonly kind: 'redirect'; readonly location: string };
+export type AuthorizeResponse =
+  | { readonly kind: 'page'; readonly statusCode: number; readonly html: string }
+  | { readonly kind: 'redirect'; readonly location: string };
 
 /** The parameters of an authorization request, carried through the login form. */
-export const AUTHORIZATION_REQUEST_PARAMETERS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'aud', 'code_challenge', 'code_challenge_method'] as const;
+export const AUTHORIZATION_REQUEST_PARAMETERS = [
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'aud',
+  'code_challenge',
+  'code_challenge_method',
+] as const;
 /** A S256 code_challenge: BASE64URL of a SHA-256 digest, unpadded (RFC 7636 §4.2). */
 const CODE_CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** What the login form says when sign-in is refused: never which credential was wrong, nor whether the name exists (so nor whether it is locked). */
-const SIGN_IN_REFUSED = 'Unknown username, wrong password or wrong authentication code. After repeated failures an account is locked for a while.';
+const SIGN_IN_REFUSED =
+  'Unknown username, wrong password or wrong authentication code. After repeated failures an account is locked for a while.';
 
 interface RedirectTarget {
   readonly client: PublicClient;
@@ -37,12 +56,18 @@ interface AuthorizationRequest extends RedirectTarget {
 }
 
 /** GET /auth/authorize: the login form for the request in `query`, or why there is none. */
-export async function authorizeGet(auth: AuthServer, query: URLSearchParams): Promise<AuthorizeResponse> {
+export async function authorizeGet(
+  auth: AuthServer,
+  query: URLSearchParams,
+): Promise<AuthorizeResponse> {
   return withRequest(auth, query, async (request) => page(200, loginPage(viewOf(auth, request))));
 }
 
 /** POST /auth/authorize: the login form's submission; redirects with a code if the user is who they say. */
-export async function authorizePost(auth: AuthServer, form: URLSearchParams): Promise<AuthorizeResponse> {
+export async function authorizePost(
+  auth: AuthServer,
+  form: URLSearchParams,
+): Promise<AuthorizeResponse> {
   return withRequest(auth, form, (request) => login(auth, request, form));
 }
 
@@ -55,7 +80,11 @@ function page(statusCode: number, html: string): AuthorizeResponse {
   return { kind: 'page', statusCode, html };
 }
 
-async function withRequest(auth: AuthServer, params: URLSearchParams, then: (request: AuthorizationRequest) => Promise<AuthorizeResponse>): Promise<AuthorizeResponse> {
+async function withRequest(
+  auth: AuthServer,
+  params: URLSearchParams,
+  then: (request: AuthorizationRequest) => Promise<AuthorizeResponse>,
+): Promise<AuthorizeResponse> {
   let target: RedirectTarget;
   try {
     target = await redirectTarget(auth, params);
@@ -75,20 +104,33 @@ async function withRequest(auth: AuthServer, params: URLSearchParams, then: (req
 async function redirectTarget(auth: AuthServer, params: URLSearchParams): Promise<RedirectTarget> {
   const client = await auth.clients.find(requiredParameter(params, 'client_id'));
   if (client === undefined) throw new OAuthError('invalid_request', 'unknown client_id');
-  if (client.kind !== 'public') throw new OAuthError('unauthorized_client', 'this client may not use the authorization endpoint');
+  if (client.kind !== 'public')
+    throw new OAuthError(
+      'unauthorized_client',
+      'this client may not use the authorization endpoint',
+    );
   const redirectUri = requiredParameter(params, 'redirect_uri');
-  if (!client.redirectUris.includes(redirectUri)) throw new OAuthError('invalid_request', 'redirect_uri is not registered for this client');
+  if (!client.redirectUris.includes(redirectUri))
+    throw new OAuthError('invalid_request', 'redirect_uri is not registered for this client');
   return { client, redirectUri };
 }
 
-function readRequest(auth: AuthServer, params: URLSearchParams, target: RedirectTarget): AuthorizationRequest {
+function readRequest(
+  auth: AuthServer,
+  params: URLSearchParams,
+  target: RedirectTarget,
+): AuthorizationRequest {
   const responseType = requiredParameter(params, 'response_type');
-  if (responseType !== 'code') throw new OAuthError('unsupported_response_type', 'response_type must be code');
+  if (responseType !== 'code')
+    throw new OAuthError('unsupported_response_type', 'response_type must be code');
   const state = requiredParameter(params, 'state');
-  if (requiredParameter(params, 'aud').replace(/\/+$/, '') !== auth.urls.fhirBase) throw new OAuthError('invalid_request', `aud must be ${auth.urls.fhirBase}`);
-  if (requiredParameter(params, 'code_challenge_method') !== 'S256') throw new OAuthError('invalid_request', 'code_challenge_method must be S256');
+  if (requiredParameter(params, 'aud').replace(/\/+$/, '') !== auth.urls.fhirBase)
+    throw new OAuthError('invalid_request', `aud must be ${auth.urls.fhirBase}`);
+  if (requiredParameter(params, 'code_challenge_method') !== 'S256')
+    throw new OAuthError('invalid_request', 'code_challenge_method must be S256');
   const codeChallenge = requiredParameter(params, 'code_challenge');
-  if (!CODE_CHALLENGE_PATTERN.test(codeChallenge)) throw new OAuthError('invalid_request', 'code_challenge must be 43 characters of base64url');
+  if (!CODE_CHALLENGE_PATTERN.test(codeChallenge))
+    throw new OAuthError('invalid_request', 'code_challenge must be 43 characters of base64url');
   return { ...target, state, scopes: requestedScopes(params), codeChallenge, params };
 }
 
@@ -102,21 +144,52 @@ function requestedScopes(params: URLSearchParams): Scope[] {
 }
 
 function viewOf(auth: AuthServer, request: AuthorizationRequest, error?: string): LoginView {
-  const hidden = AUTHORIZATION_REQUEST_PARAMETERS.map((name) => [name, parameter(request.params, name) ?? ''] as const);
-  const view = { action: auth.urls.authorize, clientId: request.client.clientId, scopes: request.scopes.map(formatScope), hidden };
+  const hidden = AUTHORIZATION_REQUEST_PARAMETERS.map(
+    (name) => [name, parameter(request.params, name) ?? ''] as const,
+  );
+  const view = {
+    action: auth.urls.authorize,
+    clientId: request.client.clientId,
+    scopes: request.scopes.map(formatScope),
+    hidden,
+  };
   return error === undefined ? view : { ...view, error };
 }
 
-async function login(auth: AuthServer, request: AuthorizationRequest, form: URLSearchParams): Promise<AuthorizeResponse> {
+async function login(
+  auth: AuthServer,
+  request: AuthorizationRequest,
+  form: URLSearchParams,
+): Promise<AuthorizeResponse> {
   const username = parameter(form, 'username');
   const password = parameter(form, 'password');
   const oneTimeCode = parameter(form, 'code');
-  const signIn = username === undefined || password === undefined ? { refused: 'credentials' as const } : await auth.users.signIn({ username, password, ...(oneTimeCode === undefined ? {} : { code: oneTimeCode }) });
+  const signIn =
+    username === undefined || password === undefined
+      ? { refused: 'credentials' as const }
+      : await auth.users.signIn({
+          username,
+          password,
+          ...(oneTimeCode === undefined ? {} : { code: oneTimeCode }),
+        });
   if ('refused' in signIn) return page(401, loginPage(viewOf(auth, request, SIGN_IN_REFUSED)));
   const { user } = signIn;
-  const code = auth.codes.issue({ clientId: request.client.clientId, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge, grant: grantFor(request, user), signedInAt: auth.clock() });
-  if (code === undefined) throw new OAuthError('temporarily_unavailable', 'too many sign-ins in progress; try again shortly');
-  return { kind: 'redirect', location: withParameters(request.redirectUri, { code, state: request.state }) };
+  const code = auth.codes.issue({
+    clientId: request.client.clientId,
+    redirectUri: request.redirectUri,
+    codeChallenge: request.codeChallenge,
+    grant: grantFor(request, user),
+    signedInAt: auth.clock(),
+  });
+  if (code === undefined)
+    throw new OAuthError(
+      'temporarily_unavailable',
+      'too many sign-ins in progress; try again shortly',
+    );
+  return {
+    kind: 'redirect',
+    location: withParameters(request.redirectUri, { code, state: request.state }),
+  };
 }
 
 /**
@@ -124,12 +197,29 @@ async function login(auth: AuthServer, request: AuthorizationRequest, form: URLS
  * patient, who is it; with no patient picker, nobody else gets patient/ scopes or launch/patient.
  */
 function grantFor(request: AuthorizationRequest, user: User): AccessGrant {
-  const allowed = request.client.scopes === undefined ? user.scopes : narrowScopes(user.scopes, request.client.scopes);
-  const patient = user.principal.kind === 'patient' ? (user.patient ?? user.principal.id) : undefined;
-  const scopes = narrowScopes(request.scopes, allowed).filter((scope) => patient !== undefined || !needsPatientContext(scope));
-  if (!scopes.some((scope) => scope.kind === 'resource')) throw new OAuthError('invalid_scope', 'none of the requested scopes can be granted to this user');
-  const grant: AccessGrant = { principal: user.principal, scopes, fhirUser: user.fhirUser, clientId: request.client.clientId };
-  const inContext = patient !== undefined && (hasNamedScope(scopes, 'launch/patient') || scopes.some(needsPatientContext));
+  const allowed =
+    request.client.scopes === undefined
+      ? user.scopes
+      : narrowScopes(user.scopes, request.client.scopes);
+  const patient =
+    user.principal.kind === 'patient' ? (user.patient ?? user.principal.id) : undefined;
+  const scopes = narrowScopes(request.scopes, allowed).filter(
+    (scope) => patient !== undefined || !needsPatientContext(scope),
+  );
+  if (!scopes.some((scope) => scope.kind === 'resource'))
+    throw new OAuthError(
+      'invalid_scope',
+      'none of the requested scopes can be granted to this user',
+    );
+  const grant: AccessGrant = {
+    principal: user.principal,
+    scopes,
+    fhirUser: user.fhirUser,
+    clientId: request.client.clientId,
+  };
+  const inContext =
+    patient !== undefined &&
+    (hasNamedScope(scopes, 'launch/patient') || scopes.some(needsPatientContext));
   return inContext ? { ...grant, patient } : grant;
 }
 
@@ -137,9 +227,16 @@ function needsPatientContext(scope: Scope): boolean {
   return scope.kind === 'resource' ? scope.context === 'patient' : scope.name === 'launch/patient';
 }
 
-function errorRedirect(redirectUri: string, error: OAuthError, params: URLSearchParams): AuthorizeResponse {
+function errorRedirect(
+  redirectUri: string,
+  error: OAuthError,
+  params: URLSearchParams,
+): AuthorizeResponse {
   const states = params.getAll('state');
-  const parameters: Record<string, string> = { error: error.code, error_description: error.message };
+  const parameters: Record<string, string> = {
+    error: error.code,
+    error_description: error.message,
+  };
   if (states.length === 1 && states[0] !== '') parameters['state'] = states[0]!;
   return { kind: 'redirect', location: withParameters(redirectUri, parameters) };
 }

@@ -9,30 +9,96 @@ import { hashPassword, InMemoryUserDirectory, verifyPassword } from './users.js'
 test('a backend client acts as its organisation with system/ scopes and public keys only', async () => {
   const keys = await generateJoseKeyPair('EdDSA');
   const publicJwk = await exportJWK(keys.publicKey);
-  const client = backendClient({ clientId: 'lab', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'system/Observation.cruds' });
+  const client = backendClient({
+    clientId: 'lab',
+    org: 'lab-org',
+    jwks: { keys: [publicJwk] },
+    scope: 'system/Observation.cruds',
+  });
   assert.deepEqual(client.principal, { kind: 'system', id: 'lab-org', org: 'lab-org' });
   assert.equal(client.kind, 'backend');
   const cases: [Parameters<typeof backendClient>[0], RegExp][] = [
-    [{ clientId: 'lab', org: 'lab-org', jwks: { keys: [await exportJWK(keys.privateKey)] }, scope: 'system/*.rs' }, /public keys only/],
-    [{ clientId: 'lab', org: 'lab-org', jwks: { keys: [await exportJWK(await generateSecret('HS256', { extractable: true }))] }, scope: 'system/*.rs' }, /RSA, EC or OKP/],
-    [{ clientId: 'lab', org: 'lab-org', jwks: { keys: [{ ...publicJwk, alg: 'HS256' }] }, scope: 'system/*.rs' }, /not accepted/],
+    [
+      {
+        clientId: 'lab',
+        org: 'lab-org',
+        jwks: { keys: [await exportJWK(keys.privateKey)] },
+        scope: 'system/*.rs',
+      },
+      /public keys only/,
+    ],
+    [
+      {
+        clientId: 'lab',
+        org: 'lab-org',
+        jwks: { keys: [await exportJWK(await generateSecret('HS256', { extractable: true }))] },
+        scope: 'system/*.rs',
+      },
+      /RSA, EC or OKP/,
+    ],
+    [
+      {
+        clientId: 'lab',
+        org: 'lab-org',
+        jwks: { keys: [{ ...publicJwk, alg: 'HS256' }] },
+        scope: 'system/*.rs',
+      },
+      /not accepted/,
+    ],
     [{ clientId: 'lab', org: 'lab-org', jwks: { keys: [] }, scope: 'system/*.rs' }, /non-empty/],
-    [{ clientId: 'lab', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'user/*.rs' }, /system\/ scopes only/],
-    [{ clientId: 'lab', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'system/*.rs openid' }, /system\/ scopes only/],
-    [{ clientId: 'lab', org: '', jwks: { keys: [publicJwk] }, scope: 'system/*.rs' }, /organisation/],
-    [{ clientId: 'lab client', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'system/*.rs' }, /client_id/],
+    [
+      { clientId: 'lab', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'user/*.rs' },
+      /system\/ scopes only/,
+    ],
+    [
+      { clientId: 'lab', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'system/*.rs openid' },
+      /system\/ scopes only/,
+    ],
+    [
+      { clientId: 'lab', org: '', jwks: { keys: [publicJwk] }, scope: 'system/*.rs' },
+      /organisation/,
+    ],
+    [
+      { clientId: 'lab client', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'system/*.rs' },
+      /client_id/,
+    ],
   ];
   for (const [options, reason] of cases) assert.throws(() => backendClient(options), reason);
-  assert.throws(() => backendClient({ clientId: 'lab', org: 'lab-org', jwks: { keys: [publicJwk] }, scope: 'system/Nope.rs' }), /not a FHIR R4 resource type/);
+  assert.throws(
+    () =>
+      backendClient({
+        clientId: 'lab',
+        org: 'lab-org',
+        jwks: { keys: [publicJwk] },
+        scope: 'system/Nope.rs',
+      }),
+    /not a FHIR R4 resource type/,
+  );
 });
 
 test('a public client needs absolute, fragment-free https (or loopback http) redirect URIs', () => {
-  assert.deepEqual(publicClient({ clientId: 'app', redirectUris: ['https://app.example/cb', 'http://localhost:3000/cb', 'http://[::1]/cb'] }).redirectUris.length, 3);
-  for (const uri of ['/cb', 'https://app.example/cb#frag', 'http://app.example/cb', 'javascript:alert(1)', 'custom']) {
+  assert.deepEqual(
+    publicClient({
+      clientId: 'app',
+      redirectUris: ['https://app.example/cb', 'http://localhost:3000/cb', 'http://[::1]/cb'],
+    }).redirectUris.length,
+    3,
+  );
+  for (const uri of [
+    '/cb',
+    'https://app.example/cb#frag',
+    'http://app.example/cb',
+    'javascript:alert(1)',
+    'custom',
+  ]) {
     assert.throws(() => publicClient({ clientId: 'app', redirectUris: [uri] }), TypeError, uri);
   }
   assert.throws(() => publicClient({ clientId: 'app', redirectUris: [] }), /at least one/);
-  assert.equal(publicClient({ clientId: 'app', redirectUris: ['https://a.example/cb'], scope: 'patient/*.rs' }).scopes?.length, 1);
+  assert.equal(
+    publicClient({ clientId: 'app', redirectUris: ['https://a.example/cb'], scope: 'patient/*.rs' })
+      .scopes?.length,
+    1,
+  );
 });
 
 test('the registry finds registered clients and refuses a taken client_id', async () => {
@@ -51,13 +117,23 @@ test('passwords are stored as salted scrypt hashes and checked in full', async (
   assert.equal(await verifyPassword('correct horse', hash), true);
   assert.equal(await verifyPassword('correct horsE', hash), false);
   assert.equal(await verifyPassword('', hash), false);
-  for (const corrupt of ['', 'plain', hash.replace('scrypt', 'bcrypt'), hash.replace('$32768$', '$1000$'), hash.replace('$32768$', '$1073741824$'), `${hash}$x`]) {
+  for (const corrupt of [
+    '',
+    'plain',
+    hash.replace('scrypt', 'bcrypt'),
+    hash.replace('$32768$', '$1000$'),
+    hash.replace('$32768$', '$1073741824$'),
+    `${hash}$x`,
+  ]) {
     assert.equal(await verifyPassword('correct horse', corrupt), false, corrupt);
   }
 });
 
 test('the demo users log in with the demo password, as who they say, and never expose the hash; the patient acts under their pseudonym', async () => {
-  const pseudonyms = { patientIdOf: (id: string) => (id === 'patient-0001' ? '5e'.repeat(16) : undefined), fhirPatientIdOf: () => undefined };
+  const pseudonyms = {
+    patientIdOf: (id: string) => (id === 'patient-0001' ? '5e'.repeat(16) : undefined),
+    fhirPatientIdOf: () => undefined,
+  };
   const users = await createDemoUsers('practice-z', pseudonyms);
   const userOf = async (username: string, password: string) => {
     const result = await users.signIn({ username, password });
@@ -68,10 +144,16 @@ test('the demo users log in with the demo password, as who they say, and never e
   assert.equal(ada?.fhirUser, 'Practitioner/dr-ada');
   assert.equal((ada as unknown as Record<string, unknown>)['passwordHash'], undefined);
   const patient = await userOf('patient-0001', DEMO_PASSWORD);
-  assert.deepEqual([patient?.principal.id, patient?.patient, patient?.fhirUser], ['5e'.repeat(16), 'patient-0001', 'Patient/patient-0001']);
+  assert.deepEqual(
+    [patient?.principal.id, patient?.patient, patient?.fhirUser],
+    ['5e'.repeat(16), 'patient-0001', 'Patient/patient-0001'],
+  );
   assert.equal((await userOf('auditor-ann', DEMO_PASSWORD))?.principal.kind, 'auditor');
   assert.equal(await userOf('dr-ada', 'nope'), undefined);
   assert.equal(await userOf('nobody', DEMO_PASSWORD), undefined);
   assert.equal(await userOf('dr-ada', DEMO_PASSWORD.repeat(100)), undefined);
-  assert.equal(await new InMemoryUserDirectory([]).authenticate('dr-ada', DEMO_PASSWORD), undefined);
+  assert.equal(
+    await new InMemoryUserDirectory([]).authenticate('dr-ada', DEMO_PASSWORD),
+    undefined,
+  );
 });

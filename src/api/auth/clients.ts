@@ -63,7 +63,8 @@ export class InMemoryClientRegistry implements ClientRegistry {
   }
 
   private add(client: Client): void {
-    if (this.clients.has(client.clientId)) throw new Error(`client_id ${client.clientId} is already registered`);
+    if (this.clients.has(client.clientId))
+      throw new Error(`client_id ${client.clientId} is already registered`);
     this.clients.set(client.clientId, client);
   }
 }
@@ -73,37 +74,63 @@ const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'priv'] as co
 const ASSERTION_KEY_TYPES: ReadonlySet<string> = new Set(['RSA', 'EC', 'OKP']);
 
 /** A backend client acting as organisation `org`; throws TypeError on a bad id, key set or scope. */
-export function backendClient(options: { clientId: string; org: string; jwks: JSONWebKeySet; scope: string }): BackendClient {
+export function backendClient(options: {
+  clientId: string;
+  org: string;
+  jwks: JSONWebKeySet;
+  scope: string;
+}): BackendClient {
   checkClientId(options.clientId);
   if (options.org === '') throw new TypeError('a backend client needs an organisation');
   const scopes = parseScopes(options.scope);
   const nonSystem = scopes.find((scope) => scope.kind !== 'resource' || scope.context !== 'system');
-  if (nonSystem !== undefined) throw new TypeError(`backend clients hold system/ scopes only, not ${formatScope(nonSystem)}`);
-  return { kind: 'backend', clientId: options.clientId, jwks: checkedKeySet(options.jwks), scopes, principal: { kind: 'system', id: options.org, org: options.org } };
+  if (nonSystem !== undefined)
+    throw new TypeError(`backend clients hold system/ scopes only, not ${formatScope(nonSystem)}`);
+  return {
+    kind: 'backend',
+    clientId: options.clientId,
+    jwks: checkedKeySet(options.jwks),
+    scopes,
+    principal: { kind: 'system', id: options.org, org: options.org },
+  };
 }
 
 /** A public client; throws TypeError on a bad id, redirect URI or scope. */
-export function publicClient(options: { clientId: string; redirectUris: readonly string[]; scope?: string }): PublicClient {
+export function publicClient(options: {
+  clientId: string;
+  redirectUris: readonly string[];
+  scope?: string;
+}): PublicClient {
   checkClientId(options.clientId);
-  if (options.redirectUris.length === 0) throw new TypeError('a public client needs at least one redirect URI');
+  if (options.redirectUris.length === 0)
+    throw new TypeError('a public client needs at least one redirect URI');
   options.redirectUris.forEach(checkRedirectUri);
-  const client: PublicClient = { kind: 'public', clientId: options.clientId, redirectUris: [...options.redirectUris] };
+  const client: PublicClient = {
+    kind: 'public',
+    clientId: options.clientId,
+    redirectUris: [...options.redirectUris],
+  };
   return options.scope === undefined ? client : { ...client, scopes: parseScopes(options.scope) };
 }
 
 function checkClientId(clientId: string): void {
-  if (!CLIENT_ID_PATTERN.test(clientId)) throw new TypeError('client_id must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -');
+  if (!CLIENT_ID_PATTERN.test(clientId))
+    throw new TypeError('client_id must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -');
 }
 
 function checkedKeySet(jwks: JSONWebKeySet): JSONWebKeySet {
-  if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new TypeError('a backend client needs a non-empty JWK set');
+  if (!Array.isArray(jwks.keys) || jwks.keys.length === 0)
+    throw new TypeError('a backend client needs a non-empty JWK set');
   return { keys: jwks.keys.map(checkedPublicKey) };
 }
 
 function checkedPublicKey(jwk: JWK): JWK {
-  if (!ASSERTION_KEY_TYPES.has(String(jwk.kty))) throw new TypeError(`client keys must be RSA, EC or OKP, not ${String(jwk.kty)}`);
-  if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) throw new TypeError('a client JWK set must hold public keys only');
-  if (jwk.alg !== undefined && !(CLIENT_ASSERTION_ALGS as readonly string[]).includes(jwk.alg)) throw new TypeError(`client key algorithm ${jwk.alg} is not accepted`);
+  if (!ASSERTION_KEY_TYPES.has(String(jwk.kty)))
+    throw new TypeError(`client keys must be RSA, EC or OKP, not ${String(jwk.kty)}`);
+  if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk))
+    throw new TypeError('a client JWK set must hold public keys only');
+  if (jwk.alg !== undefined && !(CLIENT_ASSERTION_ALGS as readonly string[]).includes(jwk.alg))
+    throw new TypeError(`client key algorithm ${jwk.alg} is not accepted`);
   return { ...jwk };
 }
 
@@ -115,7 +142,10 @@ function checkRedirectUri(uri: string): void {
   } catch {
     throw new TypeError(`redirect URI ${uri} is not an absolute URL`);
   }
-  if (url.hash !== '' || uri.includes('#')) throw new TypeError(`redirect URI ${uri} must not have a fragment`);
-  const loopback = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !loopback) throw new TypeError(`redirect URI ${uri} must be https or loopback http`);
+  if (url.hash !== '' || uri.includes('#'))
+    throw new TypeError(`redirect URI ${uri} must not have a fragment`);
+  const loopback =
+    url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !loopback)
+    throw new TypeError(`redirect URI ${uri} must be https or loopback http`);
 }

@@ -43,7 +43,10 @@ export class AuthorizationCodes {
     if (this.pending.size >= this.capacity) this.purge();
     if (this.pending.size >= this.capacity) return undefined;
     const code = randomBytes(32).toString('base64url');
-    this.pending.set(digest(code), { ...binding, expiresAt: this.clock() + AUTHORIZATION_CODE_LIFETIME_MS });
+    this.pending.set(digest(code), {
+      ...binding,
+      expiresAt: this.clock() + AUTHORIZATION_CODE_LIFETIME_MS,
+    });
     return code;
   }
 

@@ -11,8 +11,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** The parameters of a form body; throws OAuthError invalid_request unless it is UTF-8 form data. */
 export function parseForm(contentType: string | undefined, body: unknown): URLSearchParams {
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== FORM_MEDIA_TYPE) throw new OAuthError('invalid_request', `the body must be ${FORM_MEDIA_TYPE}`);
-  if (!(body instanceof Uint8Array)) throw new OAuthError('invalid_request', 'the request has no body');
+  if (mediaType !== FORM_MEDIA_TYPE)
+    throw new OAuthError('invalid_request', `the body must be ${FORM_MEDIA_TYPE}`);
+  if (!(body instanceof Uint8Array))
+    throw new OAuthError('invalid_request', 'the request has no body');
   try {
     return new URLSearchParams(utf8.decode(body));
   } catch {

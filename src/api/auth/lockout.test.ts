@@ -4,7 +4,8 @@ import { LOCKOUT_FIRST_MS, LOCKOUT_FREE_FAILURES, LOCKOUT_MAX_MS, lockedUntil } 
 
 test('a few failures are free; then each locks twice as long as the last, up to the ceiling', () => {
   const now = 1_000_000;
-  for (let failures = 0; failures < LOCKOUT_FREE_FAILURES; failures++) assert.equal(lockedUntil(failures, now), 0);
+  for (let failures = 0; failures < LOCKOUT_FREE_FAILURES; failures++)
+    assert.equal(lockedUntil(failures, now), 0);
   assert.equal(lockedUntil(LOCKOUT_FREE_FAILURES, now), now + LOCKOUT_FIRST_MS);
   assert.equal(lockedUntil(LOCKOUT_FREE_FAILURES + 1, now), now + 2 * LOCKOUT_FIRST_MS);
   assert.equal(lockedUntil(LOCKOUT_FREE_FAILURES + 2, now), now + 4 * LOCKOUT_FIRST_MS);

@@ -13,8 +13,16 @@ export interface LoginView {
   readonly error?: string;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
-const STYLE = 'body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0}input{display:block;width:100%;padding:.4rem;box-sizing:border-box}.error{color:#a00}';
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
+};
+const STYLE =
+  'body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0}input{display:block;width:100%;padding:.4rem;box-sizing:border-box}.error{color:#a00}';
 
 /** `text` safe to place in HTML text or a double-quoted attribute. */
 export function escapeHtml(text: string): string {
@@ -29,8 +37,14 @@ export function htmlDocument(title: string, body: string): string {
 /** The login form for an authorization request. */
 export function loginPage(view: LoginView): string {
   const scopes = view.scopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`).join('');
-  const hidden = view.hidden.map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`).join('');
-  const error = view.error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(view.error)}</p>`;
+  const hidden = view.hidden
+    .map(
+      ([name, value]) =>
+        `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`,
+    )
+    .join('');
+  const error =
+    view.error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(view.error)}</p>`;
   return htmlDocument(
     'Sign in · ChartChain',
     `<h1>Sign in to ChartChain</h1><p>The app <strong>${escapeHtml(view.clientId)}</strong> asks for:</p><ul>${scopes}</ul>${error}` +
@@ -44,5 +58,8 @@ export function loginPage(view: LoginView): string {
 
 /** A page saying why an authorization request cannot proceed. */
 export function errorPage(message: string): string {
-  return htmlDocument('Authorization error · ChartChain', `<h1>This request cannot be authorized</h1><p class="error">${escapeHtml(message)}</p>`);
+  return htmlDocument(
+    'Authorization error · ChartChain',
+    `<h1>This request cannot be authorized</h1><p class="error">${escapeHtml(message)}</p>`,
+  );
 }

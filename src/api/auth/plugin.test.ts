@@ -22,10 +22,25 @@ test('GET /.well-known/smart-configuration lists the endpoints and only the capa
     grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['ES384', 'RS384', 'EdDSA'],
-    scopes_supported: ['patient/*.rs', 'user/*.cruds', 'system/*.rs', 'launch/patient', 'offline_access'],
+    scopes_supported: [
+      'patient/*.rs',
+      'user/*.cruds',
+      'system/*.rs',
+      'launch/patient',
+      'offline_access',
+    ],
     response_types_supported: ['code'],
     code_challenge_methods_supported: ['S256'],
-    capabilities: ['launch-standalone', 'client-public', 'client-confidential-asymmetric', 'context-standalone-patient', 'permission-patient', 'permission-user', 'permission-v2', 'permission-offline'],
+    capabilities: [
+      'launch-standalone',
+      'client-public',
+      'client-confidential-asymmetric',
+      'context-standalone-patient',
+      'permission-patient',
+      'permission-user',
+      'permission-v2',
+      'permission-offline',
+    ],
   });
 });
 
@@ -36,8 +51,16 @@ test('GET /auth/jwks publishes the public key that verifies issued tokens', asyn
   const jwks = response.json() as { keys: Record<string, unknown>[] };
   assert.equal(jwks.keys.length, 1);
   assert.equal(jwks.keys[0]!['d'], undefined);
-  const token = await auth.tokens.issue({ principal: { kind: 'auditor', id: 'au-1', org: 'practice-a' }, scopes: parseScopes('user/AuditEvent.rs'), fhirUser: 'Person/au-1' });
-  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks as never), { issuer: ISSUER, audience: FHIR_BASE, currentDate: new Date(clock.now) });
+  const token = await auth.tokens.issue({
+    principal: { kind: 'auditor', id: 'au-1', org: 'practice-a' },
+    scopes: parseScopes('user/AuditEvent.rs'),
+    fhirUser: 'Person/au-1',
+  });
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks as never), {
+    issuer: ISSUER,
+    audience: FHIR_BASE,
+    currentDate: new Date(clock.now),
+  });
   assert.equal(payload['scope'], 'user/AuditEvent.rs');
 });
 
@@ -53,25 +76,50 @@ test('bearerPrincipal reads the Bearer token; requireScope refuses interactions 
       return { principal: grant.principal, patient: grant.patient ?? null };
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
-      return reply.code(error.statusCode).header('www-authenticate', error.challenge()).send({ error: error.code });
+      return reply
+        .code(error.statusCode)
+        .header('www-authenticate', error.challenge())
+        .send({ error: error.code });
     }
   });
-  const call = (authorization?: string) => fhir.inject({ url: '/fhir/Observation', headers: authorization === undefined ? {} : { authorization } });
-  const token = await auth.tokens.issue({ principal: { kind: 'patient', id: 'p-1', org: 'practice-a' }, scopes: parseScopes('patient/Observation.rs'), fhirUser: 'Patient/p-1', patient: 'p-1' });
+  const call = (authorization?: string) =>
+    fhir.inject({
+      url: '/fhir/Observation',
+      headers: authorization === undefined ? {} : { authorization },
+    });
+  const token = await auth.tokens.issue({
+    principal: { kind: 'patient', id: 'p-1', org: 'practice-a' },
+    scopes: parseScopes('patient/Observation.rs'),
+    fhirUser: 'Patient/p-1',
+    patient: 'p-1',
+  });
   const ok = await call(`Bearer ${token}`);
   assert.equal(ok.statusCode, 200, ok.body);
-  assert.deepEqual(ok.json(), { principal: { kind: 'patient', id: 'p-1', org: 'practice-a' }, patient: 'p-1' });
+  assert.deepEqual(ok.json(), {
+    principal: { kind: 'patient', id: 'p-1', org: 'practice-a' },
+    patient: 'p-1',
+  });
   assert.equal((await call(`bearer  ${token}`)).statusCode, 200, 'the scheme is case-insensitive');
 
   const missing = await call();
   assert.equal(missing.statusCode, 401);
   assert.equal(missing.headers['www-authenticate'], 'Bearer realm="chartchain"');
-  for (const header of [`Basic ${token}`, 'Bearer', `Bearer ${token}x`, `Bearer ${token} extra`, token]) {
+  for (const header of [
+    `Basic ${token}`,
+    'Bearer',
+    `Bearer ${token}x`,
+    `Bearer ${token} extra`,
+    token,
+  ]) {
     const refused = await call(header);
     assert.equal(refused.statusCode, 401, header);
     assert.match(String(refused.headers['www-authenticate']), /error="invalid_token"/);
   }
-  const narrow = await auth.tokens.issue({ principal: { kind: 'patient', id: 'p-1', org: 'practice-a' }, scopes: parseScopes('patient/Observation.r'), fhirUser: 'Patient/p-1' });
+  const narrow = await auth.tokens.issue({
+    principal: { kind: 'patient', id: 'p-1', org: 'practice-a' },
+    scopes: parseScopes('patient/Observation.r'),
+    fhirUser: 'Patient/p-1',
+  });
   const forbidden = await call(`Bearer ${narrow}`);
   assert.equal(forbidden.statusCode, 403);
   assert.match(String(forbidden.headers['www-authenticate']), /error="insufficient_scope"/);
@@ -80,9 +128,26 @@ test('bearerPrincipal reads the Bearer token; requireScope refuses interactions 
 });
 
 test('AuthServer.create checks its URLs', async () => {
-  await assert.rejects(AuthServer.create({ issuer: 'node-a', fhirBaseUrl: FHIR_BASE }), /issuer must be an absolute URL/);
-  await assert.rejects(AuthServer.create({ issuer: `${ISSUER}?x=1`, fhirBaseUrl: FHIR_BASE }), /without query/);
-  await assert.rejects(AuthServer.create({ issuer: ISSUER, fhirBaseUrl: 'ftp://node-a.example/fhir' }), /fhirBaseUrl must be an http/);
+  await assert.rejects(
+    AuthServer.create({ issuer: 'node-a', fhirBaseUrl: FHIR_BASE }),
+    /issuer must be an absolute URL/,
+  );
+  await assert.rejects(
+    AuthServer.create({ issuer: `${ISSUER}?x=1`, fhirBaseUrl: FHIR_BASE }),
+    /without query/,
+  );
+  await assert.rejects(
+    AuthServer.create({ issuer: ISSUER, fhirBaseUrl: 'ftp://node-a.example/fhir' }),
+    /fhirBaseUrl must be an http/,
+  );
   const auth = await AuthServer.create({ issuer: `${ISSUER}/`, fhirBaseUrl: `${FHIR_BASE}/` });
-  assert.deepEqual(auth.urls, { issuer: ISSUER, fhirBase: FHIR_BASE, authorize: `${ISSUER}/auth/authorize`, token: `${ISSUER}/auth/token`, jwks: `${ISSUER}/auth/jwks`, revoke: `${ISSUER}/auth/revoke`, activate: `${ISSUER}/auth/activate` });
+  assert.deepEqual(auth.urls, {
+    issuer: ISSUER,
+    fhirBase: FHIR_BASE,
+    authorize: `${ISSUER}/auth/authorize`,
+    token: `${ISSUER}/auth/token`,
+    jwks: `${ISSUER}/auth/jwks`,
+    revoke: `${ISSUER}/auth/revoke`,
+    activate: `${ISSUER}/auth/activate`,
+  });
 });

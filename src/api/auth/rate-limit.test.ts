@@ -8,7 +8,8 @@ import { authFixture, postForm, TestClock } from '../testonly/auth-fixture.js';
 test('a bucket allows its capacity at once, then refills evenly over the interval', () => {
   const clock = new TestClock();
   const limiter = new TokenBucketLimiter({ capacity: 4, intervalMs: 8000, clock: clock.read });
-  for (let i = 0; i < 4; i++) assert.deepEqual(limiter.take('a'), { allowed: true }, `request ${i}`);
+  for (let i = 0; i < 4; i++)
+    assert.deepEqual(limiter.take('a'), { allowed: true }, `request ${i}`);
   assert.deepEqual(limiter.take('a'), { allowed: false, retryAfterSeconds: 2 });
   assert.deepEqual(limiter.take('b'), { allowed: true }, 'keys have separate buckets');
   clock.advance(1999);
@@ -24,7 +25,12 @@ test('a bucket allows its capacity at once, then refills evenly over the interva
 
 test('the limiter holds at most maxKeys buckets, forgetting full ones first', () => {
   const clock = new TestClock();
-  const limiter = new TokenBucketLimiter({ capacity: 1, intervalMs: 1000, maxKeys: 3, clock: clock.read });
+  const limiter = new TokenBucketLimiter({
+    capacity: 1,
+    intervalMs: 1000,
+    maxKeys: 3,
+    clock: clock.read,
+  });
   for (const key of ['a', 'b', 'c']) limiter.take(key);
   clock.advance(1000);
   limiter.take('c');
@@ -35,8 +41,10 @@ test('the limiter holds at most maxKeys buckets, forgetting full ones first', ()
 
 test('the token endpoint answers 429 with Retry-After once an address spends 20 requests in 10 s', async (t) => {
   const fixture = await authFixture(t, { rateLimit: {} });
-  const ask = (address = '203.0.113.7') => postForm(fixture.app, '/auth/token', { grant_type: 'client_credentials' }, address);
-  for (let i = 0; i < 20; i++) assert.equal((await ask()).statusCode, 401, `request ${i} reaches the endpoint`);
+  const ask = (address = '203.0.113.7') =>
+    postForm(fixture.app, '/auth/token', { grant_type: 'client_credentials' }, address);
+  for (let i = 0; i < 20; i++)
+    assert.equal((await ask()).statusCode, 401, `request ${i} reaches the endpoint`);
   const limited = await ask();
   assert.equal(limited.statusCode, 429, limited.body);
   assert.equal(limited.headers['retry-after'], '1');
@@ -51,7 +59,13 @@ test('the token endpoint answers 429 with Retry-After once an address spends 20 
 
 test('login attempts at POST /auth/authorize are limited too', async (t) => {
   const fixture = await authFixture(t, { rateLimit: { capacity: 2, intervalMs: 10_000 } });
-  const attempt = () => postForm(fixture.app, '/auth/authorize', { client_id: 'patient-app', username: 'patient-0001', password: DEMO_PASSWORD }, '192.0.2.9');
+  const attempt = () =>
+    postForm(
+      fixture.app,
+      '/auth/authorize',
+      { client_id: 'patient-app', username: 'patient-0001', password: DEMO_PASSWORD },
+      '192.0.2.9',
+    );
   assert.equal((await attempt()).statusCode, 400);
   assert.equal((await attempt()).statusCode, 400);
   const limited = await attempt();
@@ -70,5 +84,9 @@ test('the replay cache refuses a key until it expires, and refuses new keys when
   clock.advance(1000);
   assert.equal(cache.remember('c', clock.now + 5000), 'fresh', 'the expired key made room');
   assert.equal(cache.size, 2);
-  assert.equal(cache.remember('a', clock.now + 5000), 'full', 'a is forgotten, and there is no room to remember it again');
+  assert.equal(
+    cache.remember('a', clock.now + 5000),
+    'full',
+    'a is forgotten, and there is no room to remember it again',
+  );
 });

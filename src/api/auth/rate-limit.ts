@@ -16,7 +16,8 @@ export interface RateLimitOptions {
 }
 
 /** Whether a request may proceed, and if not, how many whole seconds until it could. */
-export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
+export type RateDecision =
+  { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
 interface Bucket {
   tokens: number;
@@ -34,7 +35,8 @@ export class TokenBucketLimiter {
   constructor(options: RateLimitOptions = {}) {
     this.capacity = options.capacity ?? RATE_LIMIT_DEFAULTS.capacity;
     const intervalMs = options.intervalMs ?? RATE_LIMIT_DEFAULTS.intervalMs;
-    if (!(this.capacity >= 1) || !(intervalMs > 0)) throw new RangeError('a rate limit needs a capacity of at least 1 and a positive interval');
+    if (!(this.capacity >= 1) || !(intervalMs > 0))
+      throw new RangeError('a rate limit needs a capacity of at least 1 and a positive interval');
     this.perMs = this.capacity / intervalMs;
     this.maxKeys = options.maxKeys ?? RATE_LIMIT_DEFAULTS.maxKeys;
     this.clock = options.clock ?? Date.now;
@@ -48,13 +50,19 @@ export class TokenBucketLimiter {
       bucket.tokens -= 1;
       return { allowed: true };
     }
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000)) };
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000)),
+    };
   }
 
   private refilled(key: string, now: number): Bucket {
     const bucket = this.buckets.get(key);
     if (bucket === undefined) return this.started(key, now);
-    bucket.tokens = Math.min(this.capacity, bucket.tokens + Math.max(0, now - bucket.updatedAt) * this.perMs);
+    bucket.tokens = Math.min(
+      this.capacity,
+      bucket.tokens + Math.max(0, now - bucket.updatedAt) * this.perMs,
+    );
     bucket.updatedAt = now;
     return bucket;
   }
@@ -69,7 +77,8 @@ export class TokenBucketLimiter {
   /** Drops buckets that have refilled (forgetting them changes nothing), then the oldest if still over. */
   private evict(now: number): void {
     for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + (now - bucket.updatedAt) * this.perMs >= this.capacity) this.buckets.delete(key);
+      if (bucket.tokens + (now - bucket.updatedAt) * this.perMs >= this.capacity)
+        this.buckets.delete(key);
     }
     for (const key of this.buckets.keys()) {
       if (this.buckets.size < this.maxKeys) break;

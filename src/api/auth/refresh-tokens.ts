@@ -62,15 +62,35 @@ export class RefreshTokens {
   }
 
   /** A new refresh token for `grant`, issued to `clientId`: the next of `family`, or the first of a new one for a sign-in at `startedAt` (now by default). */
-  issue(grant: AccessGrant, clientId: string, family: RefreshFamily | { readonly startedAt: number } = { startedAt: this.#clock() }): string {
+  issue(
+    grant: AccessGrant,
+    clientId: string,
+    family: RefreshFamily | { readonly startedAt: number } = { startedAt: this.#clock() },
+  ): string {
     const now = this.#clock();
-    const { id, startedAt } = 'id' in family ? family : { id: randomBytes(16).toString('base64url'), startedAt: family.startedAt };
+    const { id, startedAt } =
+      'id' in family
+        ? family
+        : { id: randomBytes(16).toString('base64url'), startedAt: family.startedAt };
     const token = randomBytes(32).toString('base64url');
     const expiresAt = Math.min(now + REFRESH_TOKEN_IDLE_MS, startedAt + REFRESH_FAMILY_MAX_MS);
-    this.#db.prepare('DELETE FROM refresh_token WHERE expires_at <= ? AND family NOT IN (SELECT family FROM refresh_token WHERE expires_at > ?)').run(now, now);
     this.#db
-      .prepare('INSERT INTO refresh_token (token_hash, family, family_started, client_id, grant_json, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(hashOf(token), id, startedAt, clientId, JSON.stringify({ ...grant, scopes: formatScopes(grant.scopes) }), expiresAt);
+      .prepare(
+        'DELETE FROM refresh_token WHERE expires_at <= ? AND family NOT IN (SELECT family FROM refresh_token WHERE expires_at > ?)',
+      )
+      .run(now, now);
+    this.#db
+      .prepare(
+        'INSERT INTO refresh_token (token_hash, family, family_started, client_id, grant_json, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        hashOf(token),
+        id,
+        startedAt,
+        clientId,
+        JSON.stringify({ ...grant, scopes: formatScopes(grant.scopes) }),
+        expiresAt,
+      );
     return token;
   }
 
@@ -79,21 +99,40 @@ export class RefreshTokens {
    * expired, another client's, or used before, which also revokes its family.
    */
   redeem(token: string, clientId: string): Redeemed {
-    const row = this.#db.prepare<[string], Row>('SELECT family, family_started, client_id, grant_json, expires_at, used FROM refresh_token WHERE token_hash = ?').get(hashOf(token));
-    if (row === undefined || row.expires_at <= this.#clock()) throw new OAuthError('invalid_grant', 'the refresh token is unknown or expired; sign in again');
-    if (row.client_id !== clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
+    const row = this.#db
+      .prepare<[string], Row>(
+        'SELECT family, family_started, client_id, grant_json, expires_at, used FROM refresh_token WHERE token_hash = ?',
+      )
+      .get(hashOf(token));
+    if (row === undefined || row.expires_at <= this.#clock())
+      throw new OAuthError(
+        'invalid_grant',
+        'the refresh token is unknown or expired; sign in again',
+      );
+    if (row.client_id !== clientId)
+      throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
     if (row.used === 1) {
       this.revokeFamily(row.family);
-      throw new OAuthError('invalid_grant', 'the refresh token was used before, so its session is revoked; sign in again');
+      throw new OAuthError(
+        'invalid_grant',
+        'the refresh token was used before, so its session is revoked; sign in again',
+      );
     }
     this.#db.prepare('UPDATE refresh_token SET used = 1 WHERE token_hash = ?').run(hashOf(token));
     const stored = JSON.parse(row.grant_json) as Omit<AccessGrant, 'scopes'> & { scopes: string };
-    return { grant: { ...stored, scopes: parseScopes(stored.scopes) }, family: { id: row.family, startedAt: row.family_started } };
+    return {
+      grant: { ...stored, scopes: parseScopes(stored.scopes) },
+      family: { id: row.family, startedAt: row.family_started },
+    };
   }
 
   /** Revokes the family of `token` if it was issued to `clientId` (RFC 7009 §2.1); unknown tokens are ignored. */
   revoke(token: string, clientId: string): void {
-    const row = this.#db.prepare<[string], { family: string; client_id: string }>('SELECT family, client_id FROM refresh_token WHERE token_hash = ?').get(hashOf(token));
+    const row = this.#db
+      .prepare<[string], { family: string; client_id: string }>(
+        'SELECT family, client_id FROM refresh_token WHERE token_hash = ?',
+      )
+      .get(hashOf(token));
     if (row !== undefined && row.client_id === clientId) this.revokeFamily(row.family);
   }
 

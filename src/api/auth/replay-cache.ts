@@ -13,7 +13,8 @@ export const REPLAY_CACHE_CAPACITY_DEFAULT = 100_000;
 /** The outcome of remembering a key: first sight, seen before, or no room to remember it. */
 export type ReplayCheck = 'fresh' | 'replayed' | 'full';
 
-const SCHEMA = 'CREATE TABLE IF NOT EXISTS client_assertion_jti (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID';
+const SCHEMA =
+  'CREATE TABLE IF NOT EXISTS client_assertion_jti (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID';
 
 /** The file half of a ReplayCache: every remembered key, durable before it is reported fresh. */
 class ReplayFile {
@@ -24,14 +25,19 @@ class ReplayFile {
   constructor(path: string) {
     this.#db = openDatabase(path);
     this.#db.exec(SCHEMA);
-    this.#insert = this.#db.prepare('INSERT OR REPLACE INTO client_assertion_jti (key, expires_at) VALUES (?, ?)');
+    this.#insert = this.#db.prepare(
+      'INSERT OR REPLACE INTO client_assertion_jti (key, expires_at) VALUES (?, ?)',
+    );
     this.#purge = this.#db.prepare('DELETE FROM client_assertion_jti WHERE expires_at <= ?');
   }
 
   /** Unexpired entries, after deleting the expired ones. */
   load(now: number): [key: string, expiresAt: number][] {
     this.#purge.run(now);
-    return this.#db.prepare('SELECT key, expires_at FROM client_assertion_jti').raw().all() as [string, number][];
+    return this.#db.prepare('SELECT key, expires_at FROM client_assertion_jti').raw().all() as [
+      string,
+      number,
+    ][];
   }
 
   put(key: string, expiresAt: number): void {
@@ -59,7 +65,8 @@ export class ReplayCache {
     this.capacity = options.capacity ?? REPLAY_CACHE_CAPACITY_DEFAULT;
     this.clock = options.clock ?? Date.now;
     this.file = options.path === undefined ? undefined : new ReplayFile(options.path);
-    for (const [key, expiresAt] of this.file?.load(this.clock()) ?? []) this.expiries.set(key, expiresAt);
+    for (const [key, expiresAt] of this.file?.load(this.clock()) ?? [])
+      this.expiries.set(key, expiresAt);
   }
 
   /** Records `key` until `expiresAt` (ms since the epoch) unless it is already recorded; on disk first when there is a file. */

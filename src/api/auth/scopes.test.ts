@@ -1,19 +1,50 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allows, formatScope, formatScopes, narrowScopes, parseScope, parseScopes, ScopeError, type Interaction, type Scope } from './scopes.js';
+import {
+  allows,
+  formatScope,
+  formatScopes,
+  narrowScopes,
+  parseScope,
+  parseScopes,
+  ScopeError,
+  type Interaction,
+  type Scope,
+} from './scopes.js';
 import { SCOPE_COUNT_MAX } from '../../ledger/index.js';
 
 test('valid scopes parse to their v2 meaning; v1 suffixes map to rs, cud and cruds', () => {
   const table: [string, Scope][] = [
-    ['patient/Observation.rs', { kind: 'resource', context: 'patient', resourceType: 'Observation', permissions: 'rs' }],
-    ['user/*.cruds', { kind: 'resource', context: 'user', resourceType: '*', permissions: 'cruds' }],
+    [
+      'patient/Observation.rs',
+      { kind: 'resource', context: 'patient', resourceType: 'Observation', permissions: 'rs' },
+    ],
+    [
+      'user/*.cruds',
+      { kind: 'resource', context: 'user', resourceType: '*', permissions: 'cruds' },
+    ],
     ['system/*.rs', { kind: 'resource', context: 'system', resourceType: '*', permissions: 'rs' }],
-    ['system/Encounter.c', { kind: 'resource', context: 'system', resourceType: 'Encounter', permissions: 'c' }],
-    ['user/MedicationRequest.ud', { kind: 'resource', context: 'user', resourceType: 'MedicationRequest', permissions: 'ud' }],
-    ['patient/Observation.read', { kind: 'resource', context: 'patient', resourceType: 'Observation', permissions: 'rs' }],
-    ['user/Patient.write', { kind: 'resource', context: 'user', resourceType: 'Patient', permissions: 'cud' }],
+    [
+      'system/Encounter.c',
+      { kind: 'resource', context: 'system', resourceType: 'Encounter', permissions: 'c' },
+    ],
+    [
+      'user/MedicationRequest.ud',
+      { kind: 'resource', context: 'user', resourceType: 'MedicationRequest', permissions: 'ud' },
+    ],
+    [
+      'patient/Observation.read',
+      { kind: 'resource', context: 'patient', resourceType: 'Observation', permissions: 'rs' },
+    ],
+    [
+      'user/Patient.write',
+      { kind: 'resource', context: 'user', resourceType: 'Patient', permissions: 'cud' },
+    ],
     ['user/*.*', { kind: 'resource', context: 'user', resourceType: '*', permissions: 'cruds' }],
-    ['patient/*.read', { kind: 'resource', context: 'patient', resourceType: '*', permissions: 'rs' }],
+    [
+      'patient/*.read',
+      { kind: 'resource', context: 'patient', resourceType: '*', permissions: 'rs' },
+    ],
     ['openid', { kind: 'named', name: 'openid' }],
     ['fhirUser', { kind: 'named', name: 'fhirUser' }],
     ['launch/patient', { kind: 'named', name: 'launch/patient' }],
@@ -53,21 +84,39 @@ test('malformed or unknown scopes are refused with a reason', () => {
     ['OPENID', /expected context/],
   ];
   for (const [text, reason] of table) {
-    assert.throws(() => parseScope(text), (error: unknown) => error instanceof ScopeError && reason.test(error.message) && error.scope === text, text);
+    assert.throws(
+      () => parseScope(text),
+      (error: unknown) =>
+        error instanceof ScopeError && reason.test(error.message) && error.scope === text,
+      text,
+    );
   }
 });
 
 test('a scope parameter is split on spaces, duplicates merge, and one bad scope fails the lot', () => {
-  assert.equal(formatScopes(parseScopes('openid  fhirUser patient/*.rs ')), 'openid fhirUser patient/*.rs');
-  assert.equal(formatScopes(parseScopes('user/Observation.r user/Observation.s user/Observation.read openid openid')), 'user/Observation.rs openid');
+  assert.equal(
+    formatScopes(parseScopes('openid  fhirUser patient/*.rs ')),
+    'openid fhirUser patient/*.rs',
+  );
+  assert.equal(
+    formatScopes(
+      parseScopes('user/Observation.r user/Observation.s user/Observation.read openid openid'),
+    ),
+    'user/Observation.rs openid',
+  );
   assert.deepEqual(parseScopes(''), []);
   assert.throws(() => parseScopes('patient/*.rs patient/Nope.rs'), /patient\/Nope\.rs/);
-  assert.throws(() => parseScopes(Array.from({ length: SCOPE_COUNT_MAX + 1 }, () => 'openid').join(' ')), ScopeError);
+  assert.throws(
+    () => parseScopes(Array.from({ length: SCOPE_COUNT_MAX + 1 }, () => 'openid').join(' ')),
+    ScopeError,
+  );
   assert.throws(() => parseScopes('openid '.repeat(1000)), /longer than/);
 });
 
 test('allows: a scope permits exactly its letters on its type (or any, for *), in the asked context', () => {
-  const scopes = parseScopes('patient/Observation.rs user/Patient.cud system/*.s openid launch/patient');
+  const scopes = parseScopes(
+    'patient/Observation.rs user/Patient.cud system/*.s openid launch/patient',
+  );
   const table: [string, Interaction, boolean][] = [
     ['Observation', 'read', true],
     ['Observation', 'search', true],
@@ -80,11 +129,32 @@ test('allows: a scope permits exactly its letters on its type (or any, for *), i
     ['Condition', 'search', true],
     ['Condition', 'read', false],
   ];
-  for (const [resourceType, interaction, expected] of table) assert.equal(allows(scopes, { resourceType, interaction }), expected, `${interaction} ${resourceType}`);
-  assert.equal(allows(scopes, { resourceType: 'Observation', interaction: 'read', context: 'patient' }), true);
-  assert.equal(allows(scopes, { resourceType: 'Observation', interaction: 'read', context: 'user' }), false);
-  assert.equal(allows(scopes, { resourceType: 'Condition', interaction: 'search', context: 'patient' }), false);
-  assert.equal(allows(parseScopes('openid fhirUser launch/patient offline_access'), { resourceType: 'Patient', interaction: 'read' }), false, 'named scopes grant nothing');
+  for (const [resourceType, interaction, expected] of table)
+    assert.equal(
+      allows(scopes, { resourceType, interaction }),
+      expected,
+      `${interaction} ${resourceType}`,
+    );
+  assert.equal(
+    allows(scopes, { resourceType: 'Observation', interaction: 'read', context: 'patient' }),
+    true,
+  );
+  assert.equal(
+    allows(scopes, { resourceType: 'Observation', interaction: 'read', context: 'user' }),
+    false,
+  );
+  assert.equal(
+    allows(scopes, { resourceType: 'Condition', interaction: 'search', context: 'patient' }),
+    false,
+  );
+  assert.equal(
+    allows(parseScopes('openid fhirUser launch/patient offline_access'), {
+      resourceType: 'Patient',
+      interaction: 'read',
+    }),
+    false,
+    'named scopes grant nothing',
+  );
   assert.equal(allows([], { resourceType: 'Patient', interaction: 'read' }), false);
 });
 
@@ -97,8 +167,17 @@ test('narrowScopes grants requested ∩ allowed, per context, type and permissio
     ['system/Observation.cud', 'system/*.rs', ''],
     ['patient/*.rs', 'user/*.cruds', ''],
     ['user/Observation.rs', 'user/Patient.rs', ''],
-    ['openid fhirUser launch/patient patient/*.rs', 'patient/*.rs launch/patient', 'launch/patient patient/*.rs'],
+    [
+      'openid fhirUser launch/patient patient/*.rs',
+      'patient/*.rs launch/patient',
+      'launch/patient patient/*.rs',
+    ],
     ['user/Observation.rs user/Observation.cud', 'user/*.cruds', 'user/Observation.cruds'],
   ];
-  for (const [requested, allowed, granted] of table) assert.equal(formatScopes(narrowScopes(parseScopes(requested), parseScopes(allowed))), granted, `${requested} within ${allowed}`);
+  for (const [requested, allowed, granted] of table)
+    assert.equal(
+      formatScopes(narrowScopes(parseScopes(requested), parseScopes(allowed))),
+      granted,
+      `${requested} within ${allowed}`,
+    );
 });

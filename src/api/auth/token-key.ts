@@ -20,7 +20,11 @@ const TOKEN_KEY_KIND = 'ed25519-pkcs8-pem';
  */
 export async function sealedTokenKeyPair(keystore: Keystore): Promise<GenerateKeyPairResult> {
   if (!keystore.has(TOKEN_KEY_ENTRY)) {
-    keystore.put(TOKEN_KEY_ENTRY, Buffer.from(generatePemKeyPair('ed25519').privateKeyPem, 'utf8'), TOKEN_KEY_KIND);
+    keystore.put(
+      TOKEN_KEY_ENTRY,
+      Buffer.from(generatePemKeyPair('ed25519').privateKeyPem, 'utf8'),
+      TOKEN_KEY_KIND,
+    );
   }
   const sealed = keystore.get(TOKEN_KEY_ENTRY);
   try {
@@ -33,6 +37,9 @@ export async function sealedTokenKeyPair(keystore: Keystore): Promise<GenerateKe
 async function keyPairOf(pem: string): Promise<GenerateKeyPairResult> {
   const privateKey = await importPKCS8(pem, ACCESS_TOKEN_ALG);
   const publicJwk = createPublicKey(createPrivateKey(pem)).export({ format: 'jwk' });
-  const publicKey = (await importJWK({ ...publicJwk, alg: ACCESS_TOKEN_ALG }, ACCESS_TOKEN_ALG)) as CryptoKey;
+  const publicKey = (await importJWK(
+    { ...publicJwk, alg: ACCESS_TOKEN_ALG },
+    ACCESS_TOKEN_ALG,
+  )) as CryptoKey;
   return { privateKey, publicKey };
 }

@@ -4,7 +4,19 @@
  * audience checked, and a bounded clock tolerance.
  */
 import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, jwtVerify, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  errors,
+  exportJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type GenerateKeyPairResult,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import type { Principal } from '../../contracts/index.js';
 import { AuthError } from './errors.js';
 import { generateJoseKeyPair } from './jose-keys.js';
@@ -21,9 +33,15 @@ export const TOKEN_LIFETIME_MAX_SECONDS = 3600;
 /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 /** Why a token signed with a key this node does not hold is refused. */
-export const UNKNOWN_KEY_DESCRIPTION = 'the access token is not valid for this node (it was signed with a key this node does not hold, e.g. before a key change); log in again';
+export const UNKNOWN_KEY_DESCRIPTION =
+  'the access token is not valid for this node (it was signed with a key this node does not hold, e.g. before a key change); log in again';
 
-const PRINCIPAL_KINDS: ReadonlySet<string> = new Set<Principal['kind']>(['practitioner', 'patient', 'auditor', 'system']);
+const PRINCIPAL_KINDS: ReadonlySet<string> = new Set<Principal['kind']>([
+  'practitioner',
+  'patient',
+  'auditor',
+  'system',
+]);
 
 /** What an access token grants: who, with which scopes, and in which launch context. */
 export interface AccessGrant {
@@ -72,12 +90,28 @@ export class TokenIssuer {
   static async create(options: TokenIssuerOptions): Promise<TokenIssuer> {
     const lifetime = checkedLifetime(options.lifetimeSeconds ?? TOKEN_LIFETIME_DEFAULT_SECONDS);
     const keys = options.keyPair ?? (await generateJoseKeyPair(ACCESS_TOKEN_ALG));
-    if (keyAlgorithm(keys.publicKey) !== 'Ed25519' || keyAlgorithm(keys.privateKey) !== 'Ed25519') throw new TypeError('the token key pair must be Ed25519');
+    if (keyAlgorithm(keys.publicKey) !== 'Ed25519' || keyAlgorithm(keys.privateKey) !== 'Ed25519')
+      throw new TypeError('the token key pair must be Ed25519');
     const exported = await exportJWK(keys.publicKey);
     const { kty, crv, x } = exported;
-    if (kty === undefined || crv === undefined || x === undefined) throw new TypeError('the token public key does not export as an OKP JWK');
-    const publicJwk = { kty, crv, x, kid: await calculateJwkThumbprint(exported), alg: ACCESS_TOKEN_ALG, use: 'sig' };
-    return new TokenIssuer(options.issuer, options.audience, lifetime, keys, publicJwk, options.clock ?? Date.now);
+    if (kty === undefined || crv === undefined || x === undefined)
+      throw new TypeError('the token public key does not export as an OKP JWK');
+    const publicJwk = {
+      kty,
+      crv,
+      x,
+      kid: await calculateJwkThumbprint(exported),
+      alg: ACCESS_TOKEN_ALG,
+      use: 'sig',
+    };
+    return new TokenIssuer(
+      options.issuer,
+      options.audience,
+      lifetime,
+      keys,
+      publicJwk,
+      options.clock ?? Date.now,
+    );
   }
 
   /** The key id (RFC 7638 thumbprint) that tokens name in their header. */
@@ -110,7 +144,8 @@ export class TokenIssuer {
     // rotation, a restored data directory) or the token is another node's. Say so, rather than
     // report a signature failure that reads as tampering.
     const keyId = headerKeyId(token);
-    if (keyId !== undefined && keyId !== this.keyId) throw new AuthError('invalid_token', UNKNOWN_KEY_DESCRIPTION);
+    if (keyId !== undefined && keyId !== this.keyId)
+      throw new AuthError('invalid_token', UNKNOWN_KEY_DESCRIPTION);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys.publicKey, {
@@ -146,7 +181,9 @@ function headerKeyId(token: string): string | undefined {
 
 function checkedLifetime(seconds: number): number {
   if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > TOKEN_LIFETIME_MAX_SECONDS) {
-    throw new RangeError(`token lifetime must be a whole number of seconds from 1 to ${TOKEN_LIFETIME_MAX_SECONDS}`);
+    throw new RangeError(
+      `token lifetime must be a whole number of seconds from 1 to ${TOKEN_LIFETIME_MAX_SECONDS}`,
+    );
   }
   return seconds;
 }
@@ -172,15 +209,18 @@ function claimsOf(grant: AccessGrant): JWTPayload {
 }
 
 function refusalOf(error: unknown): AuthError {
-  if (error instanceof errors.JWTExpired) return new AuthError('expired_token', 'the access token has expired');
-  if (error instanceof errors.JOSEError) return new AuthError('invalid_token', `the access token is not valid: ${error.message}`);
+  if (error instanceof errors.JWTExpired)
+    return new AuthError('expired_token', 'the access token has expired');
+  if (error instanceof errors.JOSEError)
+    return new AuthError('invalid_token', `the access token is not valid: ${error.message}`);
   throw error;
 }
 
 /** Reads the grant out of verified claims; a well-signed token of another shape is still invalid. */
 function grantOf(payload: JWTPayload): AccessGrant {
   const principal = principalOf(payload['chartchain_principal']);
-  if (payload.sub !== subjectOf(principal)) throw new AuthError('invalid_token', 'the token subject does not match its principal');
+  if (payload.sub !== subjectOf(principal))
+    throw new AuthError('invalid_token', 'the token subject does not match its principal');
   const scopes = scopesOf(payload['scope']);
   return {
     principal,
@@ -192,7 +232,10 @@ function grantOf(payload: JWTPayload): AccessGrant {
 }
 
 function principalOf(value: unknown): Principal {
-  const { kind, id, org } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const { kind, id, org } = (typeof value === 'object' && value !== null ? value : {}) as Record<
+    string,
+    unknown
+  >;
   if (typeof kind !== 'string' || !PRINCIPAL_KINDS.has(kind) || !nonEmpty(id) || !nonEmpty(org)) {
     throw new AuthError('invalid_token', 'the token carries no valid chartchain_principal');
   }
@@ -200,19 +243,26 @@ function principalOf(value: unknown): Principal {
 }
 
 function scopesOf(value: unknown): Scope[] {
-  if (typeof value !== 'string') throw new AuthError('invalid_token', 'the token scope claim is not a string');
+  if (typeof value !== 'string')
+    throw new AuthError('invalid_token', 'the token scope claim is not a string');
   try {
     return parseScopes(value);
   } catch (error) {
-    if (error instanceof ScopeError) throw new AuthError('invalid_token', `the token scope claim is malformed: ${error.message}`);
+    if (error instanceof ScopeError)
+      throw new AuthError('invalid_token', `the token scope claim is malformed: ${error.message}`);
     throw error;
   }
 }
 
-function optionalString<K extends string>(payload: JWTPayload, claim: string, key: K): Partial<Record<K, string>> {
+function optionalString<K extends string>(
+  payload: JWTPayload,
+  claim: string,
+  key: K,
+): Partial<Record<K, string>> {
   const value = payload[claim];
   if (value === undefined) return {};
-  if (!nonEmpty(value)) throw new AuthError('invalid_token', `the token ${claim} claim is not a string`);
+  if (!nonEmpty(value))
+    throw new AuthError('invalid_token', `the token ${claim} claim is not a string`);
   return { [key]: value } as Partial<Record<K, string>>;
 }
 

@@ -16,9 +16,14 @@ test('RFC 6238 test vectors: the code of each time is accepted, and belongs to i
 test('a code is accepted one step late for clock skew, not two; never twice; never a wrong or malformed one', () => {
   assert.equal(acceptedTotpStep(RFC_SECRET, '287082', 89_000, 0), 1, 'one step late');
   assert.equal(acceptedTotpStep(RFC_SECRET, '287082', 119_000, 0), undefined, 'two steps late');
-  assert.equal(acceptedTotpStep(RFC_SECRET, '287082', 59_000, 1), undefined, 'the step was used already');
+  assert.equal(
+    acceptedTotpStep(RFC_SECRET, '287082', 59_000, 1),
+    undefined,
+    'the step was used already',
+  );
   assert.equal(acceptedTotpStep(RFC_SECRET, '287083', 59_000, 0), undefined);
-  for (const malformed of ['', '28708', '2870822', '28708a', ' 287082', '２８７０８２']) assert.equal(acceptedTotpStep(RFC_SECRET, malformed, 59_000, 0), undefined, malformed);
+  for (const malformed of ['', '28708', '2870822', '28708a', ' 287082', '２８７０８２'])
+    assert.equal(acceptedTotpStep(RFC_SECRET, malformed, 59_000, 0), undefined, malformed);
 });
 
 test('a new secret is 160 random bits of base32, and its otpauth URI names issuer and account', () => {

@@ -24,9 +24,19 @@ export function totpUri(issuer: string, account: string, secret: string): string
  * The time step `code` belongs to, if it is a valid code for `secret` at `nowMs` and from a
  * step after `lastStep`; otherwise undefined.
  */
-export function acceptedTotpStep(secret: string, code: string, nowMs: number, lastStep: number): number | undefined {
+export function acceptedTotpStep(
+  secret: string,
+  code: string,
+  nowMs: number,
+  lastStep: number,
+): number | undefined {
   if (!CODE_PATTERN.test(code)) return undefined;
-  const result = verifySync({ secret, token: code, epoch: Math.floor(nowMs / 1000), epochTolerance: TOLERANCE_SECONDS });
+  const result = verifySync({
+    secret,
+    token: code,
+    epoch: Math.floor(nowMs / 1000),
+    epochTolerance: TOLERANCE_SECONDS,
+  });
   if (!result.valid || !('timeStep' in result) || result.timeStep <= lastStep) return undefined;
   return result.timeStep;
 }

@@ -6,7 +6,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
-import { exportJWK, SignJWT, type CryptoKey, type GenerateKeyPairResult, type JWTPayload } from 'jose';
+import {
+  exportJWK,
+  SignJWT,
+  type CryptoKey,
+  type GenerateKeyPairResult,
+  type JWTPayload,
+} from 'jose';
 import { generateJoseKeyPair } from '../auth/jose-keys.js';
 import { AuthServer } from '../auth/auth-server.js';
 import { backendClient, InMemoryClientRegistry, publicClient } from '../auth/clients.js';
@@ -56,18 +62,37 @@ let demoUsers: Promise<UserDirectory> | undefined;
 /** A fresh AuthServer and bare Fastify app with the auth routes, closed after `t`. */
 export async function authFixture(
   t: TestContext,
-  options: { rateLimit?: { capacity?: number; intervalMs?: number }; users?: UserDirectory; backendKeys?: GenerateKeyPairResult; replayCachePath?: string } = {},
+  options: {
+    rateLimit?: { capacity?: number; intervalMs?: number };
+    users?: UserDirectory;
+    backendKeys?: GenerateKeyPairResult;
+    replayCachePath?: string;
+  } = {},
 ): Promise<AuthFixture> {
   const clock = new TestClock();
   const backendKeys = options.backendKeys ?? (await generateJoseKeyPair('EdDSA'));
   const clients = new InMemoryClientRegistry([
-    backendClient({ clientId: BACKEND_ID, org: 'practice-a', jwks: { keys: [{ ...(await exportJWK(backendKeys.publicKey)), kid: BACKEND_KID }] }, scope: 'system/Observation.cruds system/Patient.rs' }),
+    backendClient({
+      clientId: BACKEND_ID,
+      org: 'practice-a',
+      jwks: { keys: [{ ...(await exportJWK(backendKeys.publicKey)), kid: BACKEND_KID }] },
+      scope: 'system/Observation.cruds system/Patient.rs',
+    }),
     publicClient({ clientId: APP_ID, redirectUris: [REDIRECT_URI, 'http://127.0.0.1:8400/cb'] }),
     publicClient({ clientId: OTHER_APP_ID, redirectUris: ['https://other.example/cb'] }),
   ]);
   demoUsers ??= createDemoUsers('practice-a');
-  const replay = options.replayCachePath === undefined ? {} : { replayCachePath: options.replayCachePath };
-  const auth = await AuthServer.create({ issuer: ISSUER, fhirBaseUrl: FHIR_BASE, clients, users: options.users ?? (await demoUsers), clock: clock.read, rateLimit: options.rateLimit ?? { capacity: 1000 }, ...replay });
+  const replay =
+    options.replayCachePath === undefined ? {} : { replayCachePath: options.replayCachePath };
+  const auth = await AuthServer.create({
+    issuer: ISSUER,
+    fhirBaseUrl: FHIR_BASE,
+    clients,
+    users: options.users ?? (await demoUsers),
+    clock: clock.read,
+    rateLimit: options.rateLimit ?? { capacity: 1000 },
+    ...replay,
+  });
   const app = Fastify();
   t.after(async () => {
     await app.close();
@@ -79,21 +104,58 @@ export async function authFixture(
 }
 
 /** A client assertion for the backend client, valid now; `claims` override or (as undefined) drop claims. */
-export async function signAssertion(fixture: AuthFixture, claims: Record<string, unknown> = {}, header: { alg?: string; kid?: string } = {}, key?: CryptoKey | Uint8Array): Promise<string> {
+export async function signAssertion(
+  fixture: AuthFixture,
+  claims: Record<string, unknown> = {},
+  header: { alg?: string; kid?: string } = {},
+  key?: CryptoKey | Uint8Array,
+): Promise<string> {
   const now = Math.floor(fixture.clock.now / 1000);
-  const base: Record<string, unknown> = { iss: BACKEND_ID, sub: BACKEND_ID, aud: TOKEN_URL, exp: now + 240, iat: now, jti: randomUUID() };
-  const payload = Object.fromEntries(Object.entries({ ...base, ...claims }).filter(([, value]) => value !== undefined)) as JWTPayload;
-  return new SignJWT(payload).setProtectedHeader({ alg: header.alg ?? 'EdDSA', kid: header.kid ?? BACKEND_KID, typ: 'JWT' }).sign(key ?? fixture.backendKeys.privateKey);
+  const base: Record<string, unknown> = {
+    iss: BACKEND_ID,
+    sub: BACKEND_ID,
+    aud: TOKEN_URL,
+    exp: now + 240,
+    iat: now,
+    jti: randomUUID(),
+  };
+  const payload = Object.fromEntries(
+    Object.entries({ ...base, ...claims }).filter(([, value]) => value !== undefined),
+  ) as JWTPayload;
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: header.alg ?? 'EdDSA', kid: header.kid ?? BACKEND_KID, typ: 'JWT' })
+    .sign(key ?? fixture.backendKeys.privateKey);
 }
 
 /** POSTs `params` to the token endpoint as a form. */
-export function postForm(app: FastifyInstance, url: string, params: Record<string, string>, remoteAddress = '127.0.0.1'): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'POST', url, remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(params).toString() });
+export function postForm(
+  app: FastifyInstance,
+  url: string,
+  params: Record<string, string>,
+  remoteAddress = '127.0.0.1',
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url,
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(params).toString(),
+  });
 }
 
 /** A client_credentials request carrying `assertion`. */
-export function clientCredentials(app: FastifyInstance, assertion: string, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  return postForm(app, '/auth/token', { grant_type: 'client_credentials', scope: 'system/Observation.rs', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion, ...extra });
+export function clientCredentials(
+  app: FastifyInstance,
+  assertion: string,
+  extra: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return postForm(app, '/auth/token', {
+    grant_type: 'client_credentials',
+    scope: 'system/Observation.rs',
+    client_assertion_type: ASSERTION_TYPE,
+    client_assertion: assertion,
+    ...extra,
+  });
 }
 
 /** A PKCE code_verifier and its S256 code_challenge. */

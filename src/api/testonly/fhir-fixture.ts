@@ -25,9 +25,16 @@ export const FIXTURE_ORG = 'practice-a';
  */
 const typeScopedAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
-    const match = /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([A-Za-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
+    const match =
+      /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([A-Za-z,]+))?$/.exec(
+        String(request.headers.authorization ?? ''),
+      );
     if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
-    const principal: Principal = { kind: match[1] as Principal['kind'], id: pseudonymOf(node, match[1]!, match[2]!), org: FIXTURE_ORG };
+    const principal: Principal = {
+      kind: match[1] as Principal['kind'],
+      id: pseudonymOf(node, match[1]!, match[2]!),
+      org: FIXTURE_ORG,
+    };
     const types = match[3]?.split(',');
     return { principal, allows: (type: string) => types === undefined || types.includes(type) };
   },
@@ -45,7 +52,10 @@ export function pseudonymOf(node: ChartChainNode, kind: string, id: string): str
  * A node with practitioner dr-ada registered, serving /fhir; closed and removed after `t`. With
  * `dataDir`, the node already initialised there is opened again instead (and left in place).
  */
-export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateLimit; dataDir?: string } = {}): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+export async function serveFhir(
+  t: TestContext,
+  options: { rateLimit?: FhirRateLimit; dataDir?: string } = {},
+): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
   const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
   const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
   t.after(async () => {
@@ -53,16 +63,31 @@ export async function serveFhir(t: TestContext, options: { rateLimit?: FhirRateL
     await opened.node?.close();
     if (options.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
   });
-  if (options.dataDir === undefined) ChartChainNode.init(dir, { orgId: FIXTURE_ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  if (options.dataDir === undefined)
+    ChartChainNode.init(dir, {
+      orgId: FIXTURE_ORG,
+      orgName: 'Practice A',
+      network: 'test',
+      orderer: { batchTimeoutMs: 5 },
+    });
   const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
   const app = (opened.app = Fastify());
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, new Uint8Array(body as Buffer)));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, new Uint8Array(body as Buffer)),
+  );
   registerFhirRoutes(app, node, typeScopedAuth(node), { rateLimit: options.rateLimit });
   await app.ready();
   if (options.dataDir !== undefined) return { node, app };
   const keys = node.records.enrol('practitioner', 'dr-ada');
-  assert.equal((await node.submitAndWait(node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
+  assert.equal(
+    (
+      await node.submitAndWait(
+        node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }),
+      )
+    ).status,
+    'ok',
+  );
   return { node, app };
 }
 
@@ -74,9 +99,25 @@ export interface Answer {
 }
 
 /** `method url` as `token` (default: practitioner dr-ada), with a JSON body when given. */
-export async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, options: { token?: string; body?: unknown } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${options.token ?? 'practitioner:dr-ada'}` };
+export async function call(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  options: { token?: string; body?: unknown } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${options.token ?? 'practitioner:dr-ada'}`,
+  };
   if (options.body !== undefined) headers['content-type'] = 'application/fhir+json';
-  const response = await app.inject({ method, url, headers, ...(options.body === undefined ? {} : { payload: JSON.stringify(options.body) }) });
-  return { status: response.statusCode, headers: response.headers, body: response.body === '' ? {} : (response.json() as JsonObject) };
+  const response = await app.inject({
+    method,
+    url,
+    headers,
+    ...(options.body === undefined ? {} : { payload: JSON.stringify(options.body) }),
+  });
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: response.body === '' ? {} : (response.json() as JsonObject),
+  };
 }

@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import Fastify, { type FastifyInstance, type FastifyRequest, type HTTPMethods, type InjectOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type HTTPMethods,
+  type InjectOptions,
+} from 'fastify';
 import { MEMBERSHIP_REGISTER_PRACTITIONER, type Principal } from '../../contracts/index.js';
 import { FhirError } from '../../fhir/index.js';
 import type { JsonObject } from '../../ledger/index.js';
@@ -21,11 +26,21 @@ export const ORG = 'practice-a';
 /** `Bearer <kind>:<id>[:<interactions>]` names the principal and the interactions its scopes allow. */
 export const headerAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
-    const match = /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([a-z,]+))?$/.exec(String(request.headers.authorization ?? ''));
+    const match =
+      /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([a-z,]+))?$/.exec(
+        String(request.headers.authorization ?? ''),
+      );
     if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
-    const principal: Principal = { kind: match[1] as Principal['kind'], id: pseudonymOf(node, match[1]!, match[2]!), org: ORG };
+    const principal: Principal = {
+      kind: match[1] as Principal['kind'],
+      id: pseudonymOf(node, match[1]!, match[2]!),
+      org: ORG,
+    };
     const allowed = (match[3] ?? 'create,read,update,delete,search').split(',');
-    return { principal, allows: (_type: string, interaction: FhirInteraction) => allowed.includes(interaction) };
+    return {
+      principal,
+      allows: (_type: string, interaction: FhirInteraction) => allowed.includes(interaction),
+    };
   },
 });
 
@@ -44,7 +59,12 @@ export async function serveFhir(t: TestContext): Promise<FhirFixture> {
     await opened.node?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  ChartChainNode.init(dir, { orgId: ORG, orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 } });
+  ChartChainNode.init(dir, {
+    orgId: ORG,
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
   const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
   const app = (opened.app = Fastify({ bodyLimit: 32 * 1024 * 1024 }));
   let parsed = 0;
@@ -56,19 +76,45 @@ export async function serveFhir(t: TestContext): Promise<FhirFixture> {
   registerFhirRoutes(app, node, headerAuth(node));
   await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
-  assert.equal((await node.submitAndWait(node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }))).status, 'ok');
+  assert.equal(
+    (
+      await node.submitAndWait(
+        node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }),
+      )
+    ).status,
+    'ok',
+  );
   return { node, app, parsedBodies: () => parsed };
 }
 
 export const AS_DOCTOR = { authorization: 'Bearer practitioner:dr-ada' };
 
 /** A request with a FHIR JSON body, as dr-ada unless `headers` say otherwise. */
-export function fhirJson(method: HTTPMethods, url: string, body: unknown, headers: Record<string, string> = {}): InjectOptions {
-  return { method, url, headers: { 'content-type': 'application/fhir+json', ...AS_DOCTOR, ...headers }, payload: typeof body === 'string' ? body : JSON.stringify(body) };
+export function fhirJson(
+  method: HTTPMethods,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): InjectOptions {
+  return {
+    method,
+    url,
+    headers: { 'content-type': 'application/fhir+json', ...AS_DOCTOR, ...headers },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  };
 }
 
 /** Checks that `response` is an OperationOutcome with `status` and first issue `code`; returns it. */
-export function outcome(response: { statusCode: number; headers: Record<string, unknown>; json: () => unknown; body: string }, status: number, code: string): JsonObject {
+export function outcome(
+  response: {
+    statusCode: number;
+    headers: Record<string, unknown>;
+    json: () => unknown;
+    body: string;
+  },
+  status: number,
+  code: string,
+): JsonObject {
   assert.equal(response.statusCode, status, response.body.slice(0, 500));
   assert.match(String(response.headers['content-type']), /^application\/fhir\+json/);
   const body = response.json() as JsonObject;
@@ -79,7 +125,9 @@ export function outcome(response: { statusCode: number; headers: Record<string, 
 
 /** Creates a Patient as dr-ada and returns its id. */
 export async function createPatient(app: FastifyInstance): Promise<string> {
-  const created = await app.inject(fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'female' }));
+  const created = await app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'female' }),
+  );
   assert.equal(created.statusCode, 201, created.body);
   return String((created.json() as JsonObject)['id']);
 }

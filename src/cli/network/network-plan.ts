@@ -39,14 +39,27 @@ export const DEMO_ORGS: readonly { readonly orgId: string; readonly name: string
 
 /** The organisations of an `orgCount`-member local network. */
 export function rosterOf(orgCount: number): { orgId: string; name: string }[] {
-  if (!Number.isInteger(orgCount) || orgCount < 1 || orgCount > 7) throw new RangeError('--orgs must be an integer from 1 to 7');
-  return Array.from({ length: orgCount }, (_, i) => DEMO_ORGS[i] ?? { orgId: `demo-clinic-${i + 1}`, name: `Demo Clinic ${i + 1}` });
+  if (!Number.isInteger(orgCount) || orgCount < 1 || orgCount > 7)
+    throw new RangeError('--orgs must be an integer from 1 to 7');
+  return Array.from(
+    { length: orgCount },
+    (_, i) => DEMO_ORGS[i] ?? { orgId: `demo-clinic-${i + 1}`, name: `Demo Clinic ${i + 1}` },
+  );
 }
 
 /** Lays out a plan under `dir` with the ports given (two per etcd member, one per node). */
-export function planNetwork(dir: string, network: string, orgCount: number, ports: readonly number[], demo: boolean): NetworkPlan {
+export function planNetwork(
+  dir: string,
+  network: string,
+  orgCount: number,
+  ports: readonly number[],
+  demo: boolean,
+): NetworkPlan {
   const roster = rosterOf(orgCount);
-  if (ports.length < roster.length * 3) throw new RangeError(`a ${roster.length}-organisation network needs ${roster.length * 3} ports`);
+  if (ports.length < roster.length * 3)
+    throw new RangeError(
+      `a ${roster.length}-organisation network needs ${roster.length * 3} ports`,
+    );
   const etcd = roster.map((_, i) => ({
     name: `etcd-${i + 1}`,
     clientUrl: `http://127.0.0.1:${ports[3 * i]!}`,
@@ -56,7 +69,13 @@ export function planNetwork(dir: string, network: string, orgCount: number, port
   }));
   const nodes = roster.map((org, i) => {
     const port = ports[3 * i + 2]!;
-    return { ...org, dataDir: join(dir, 'nodes', org.orgId), port, url: `http://127.0.0.1:${port}`, logFile: join(dir, 'logs', `${org.orgId}.log`) };
+    return {
+      ...org,
+      dataDir: join(dir, 'nodes', org.orgId),
+      port,
+      url: `http://127.0.0.1:${port}`,
+      logFile: join(dir, 'logs', `${org.orgId}.log`),
+    };
   });
   return { network, dir, genesisFile: join(dir, 'genesis.json'), etcd, nodes, demo, pids: {} };
 }

@@ -7,7 +7,12 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 
 /** Starts `command args` detached from this process, output appended to `logFile` (0600); returns its pid. */
-export function spawnDetached(command: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): number {
+export function spawnDetached(
+  command: string,
+  args: readonly string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const log = openSync(logFile, 'a', 0o600);
   try {
     const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], env });
@@ -40,7 +45,11 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> 
 }
 
 /** Resolves once `probe` resolves true, polling every 100 ms; rejects with `what` after `timeoutMs`. */
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe().catch(() => false)) return;

@@ -20,8 +20,13 @@ export class ConsumerFailure extends Error {
 
 /** The blocks this node needs were compacted away and its consumer cannot fetch them elsewhere. */
 export class CompactedError extends Error {
-  constructor(readonly nextHeight: number, readonly floor: number) {
-    super(`block ${nextHeight} is no longer in etcd (oldest kept: ${floor}) and this node cannot fetch it from peers`);
+  constructor(
+    readonly nextHeight: number,
+    readonly floor: number,
+  ) {
+    super(
+      `block ${nextHeight} is no longer in etcd (oldest kept: ${floor}) and this node cannot fetch it from peers`,
+    );
     this.name = 'CompactedError';
   }
 }
@@ -33,7 +38,10 @@ export interface FollowerHost {
   /** Delivers one block to the consumer; throws ConsumerFailure when the consumer fails. */
   deliver(manifest: Manifest, block: Uint8Array): Promise<void>;
   /** Has the consumer commit blocks etcd no longer holds (BlockConsumer.catchUp); throws ConsumerFailure when it fails. */
-  readonly catchUp?: (fromHeight: number, untilHeight: number) => Promise<{ readonly nextHeight: number; readonly lastTime: number }>;
+  readonly catchUp?: (
+    fromHeight: number,
+    untilHeight: number,
+  ) => Promise<{ readonly nextHeight: number; readonly lastTime: number }>;
   /** Stops the orderer for good with `error`. */
   fatal(error: Error): void;
 }
@@ -88,7 +96,11 @@ export class BlockFollower {
     this.#running = true;
     const floor = (await this.log.floor()) ?? this.#next;
     if (floor > this.#next && this.host.catchUp !== undefined) await this.#fromPeers(floor);
-    for await (const manifest of this.log.manifests(Math.max(floor, this.#next - PRIME_HEIGHTS), this.#next)) this.host.recent.add(manifest.txIds);
+    for await (const manifest of this.log.manifests(
+      Math.max(floor, this.#next - PRIME_HEIGHTS),
+      this.#next,
+    ))
+      this.host.recent.add(manifest.txIds);
     this.#watcher = await this.client.watch().key(this.keys.head).create();
     this.#watcher.on('put', () => this.#wake.notify());
     this.#watcher.on('error', () => undefined);

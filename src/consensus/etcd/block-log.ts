@@ -64,7 +64,12 @@ export class BlockLog {
 
   /** Lowest height still stored, or undefined when no manifest is stored. */
   async floor(): Promise<number | undefined> {
-    const response = await this.client.kv.range({ key: Buffer.from(this.keys.manifests), range_end: prefixEnd(this.keys.manifests), limit: 1, keys_only: true });
+    const response = await this.client.kv.range({
+      key: Buffer.from(this.keys.manifests),
+      range_end: prefixEnd(this.keys.manifests),
+      limit: 1,
+      keys_only: true,
+    });
     const first = response.kvs[0];
     return first === undefined ? undefined : numberAtEnd(first.key.toString());
   }
@@ -72,17 +77,30 @@ export class BlockLog {
   /** Manifests of heights `[begin, end)` that are stored, in height order. */
   async *manifests(begin: number, end: number): AsyncGenerator<Manifest> {
     if (begin >= end) return;
-    for await (const page of rangePages(this.client, { start: this.keys.manifest(begin), end: Buffer.from(this.keys.manifest(end)), pageSize: MANIFEST_PAGE })) {
+    for await (const page of rangePages(this.client, {
+      start: this.keys.manifest(begin),
+      end: Buffer.from(this.keys.manifest(end)),
+      pageSize: MANIFEST_PAGE,
+    })) {
       for (const kv of page.kvs) yield JSON.parse(kv.value.toString('utf8')) as Manifest;
     }
   }
 
   /** The block bytes of `manifest`, checked against its size and hash. */
   async block(manifest: Manifest): Promise<Uint8Array> {
-    const parts = await rangeAll(this.client, { start: this.keys.partsOfTerm(manifest.height, manifest.term), pageSize: PART_PAGE });
+    const parts = await rangeAll(this.client, {
+      start: this.keys.partsOfTerm(manifest.height, manifest.term),
+      pageSize: PART_PAGE,
+    });
     const bytes = Buffer.concat(parts.kvs.map((kv) => kv.value));
-    if (parts.kvs.length !== manifest.partCount || bytes.length !== manifest.sizeBytes || sha256Hex(bytes) !== manifest.sha256) {
-      throw new Error(`block ${manifest.height} in etcd does not match its manifest (${parts.kvs.length}/${manifest.partCount} parts)`);
+    if (
+      parts.kvs.length !== manifest.partCount ||
+      bytes.length !== manifest.sizeBytes ||
+      sha256Hex(bytes) !== manifest.sha256
+    ) {
+      throw new Error(
+        `block ${manifest.height} in etcd does not match its manifest (${parts.kvs.length}/${manifest.partCount} parts)`,
+      );
     }
     return new Uint8Array(bytes);
   }
@@ -93,9 +111,21 @@ export class BlockLog {
    */
   async append(fence: Fence, append: Append): Promise<Manifest | undefined> {
     const parts = splitParts(append.block);
-    const fenced = [{ key: Buffer.from(fence.electionKey), target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }];
+    const fenced = [
+      {
+        key: Buffer.from(fence.electionKey),
+        target: 'Create' as const,
+        result: 'Greater' as const,
+        create_revision: 0,
+      },
+    ];
     for (let i = 0; i < parts.length - 1; i++) {
-      const put = { request_put: { key: Buffer.from(this.keys.part(append.height, fence.term, i)), value: parts[i]! } };
+      const put = {
+        request_put: {
+          key: Buffer.from(this.keys.part(append.height, fence.term, i)),
+          value: parts[i]!,
+        },
+      };
       const written = await this.client.kv.txn({ compare: fenced, success: [put], failure: [] });
       if (!written.succeeded) return undefined;
     }
@@ -109,14 +139,44 @@ export class BlockLog {
       txIds: append.txIds,
     };
     const success: IRequestOp[] = [
-      { request_put: { key: Buffer.from(this.keys.part(append.height, fence.term, parts.length - 1)), value: parts.at(-1)! } },
-      { request_put: { key: Buffer.from(this.keys.manifest(append.height)), value: Buffer.from(JSON.stringify(manifest)) } },
-      { request_put: { key: Buffer.from(this.keys.head), value: Buffer.from(String(append.height)) } },
-      ...[...append.consumed].map(([writer, lastKey]) => ({ request_delete_range: { key: Buffer.from(this.keys.txqOf(writer)), range_end: Buffer.from(`${lastKey}\0`) } })),
+      {
+        request_put: {
+          key: Buffer.from(this.keys.part(append.height, fence.term, parts.length - 1)),
+          value: parts.at(-1)!,
+        },
+      },
+      {
+        request_put: {
+          key: Buffer.from(this.keys.manifest(append.height)),
+          value: Buffer.from(JSON.stringify(manifest)),
+        },
+      },
+      {
+        request_put: {
+          key: Buffer.from(this.keys.head),
+          value: Buffer.from(String(append.height)),
+        },
+      },
+      ...[...append.consumed].map(([writer, lastKey]) => ({
+        request_delete_range: {
+          key: Buffer.from(this.keys.txqOf(writer)),
+          range_end: Buffer.from(`${lastKey}\0`),
+        },
+      })),
     ];
-    const compare = [...fenced, { key: Buffer.from(this.keys.manifest(append.height)), target: 'Create' as const, result: 'Equal' as const, create_revision: 0 }];
+    const compare = [
+      ...fenced,
+      {
+        key: Buffer.from(this.keys.manifest(append.height)),
+        target: 'Create' as const,
+        result: 'Equal' as const,
+        create_revision: 0,
+      },
+    ];
     const committed = await this.client.kv.txn({ compare, success, failure: [] });
-    return committed.succeeded || (await this.#isOurs(append.height, manifest)) ? manifest : undefined;
+    return committed.succeeded || (await this.#isOurs(append.height, manifest))
+      ? manifest
+      : undefined;
   }
 
   /** True when the manifest at `height` is `manifest`: a client retry of an append that had already succeeded. */
@@ -129,8 +189,20 @@ export class BlockLog {
 
   /** Deletes queue entries up to `consumed` without a block (they were all duplicates), under `fence`. */
   async dropQueued(fence: Fence, consumed: ReadonlyMap<string, string>): Promise<boolean> {
-    const fenced = [{ key: Buffer.from(fence.electionKey), target: 'Create' as const, result: 'Greater' as const, create_revision: 0 }];
-    const success = [...consumed].map(([writer, lastKey]) => ({ request_delete_range: { key: Buffer.from(this.keys.txqOf(writer)), range_end: Buffer.from(`${lastKey}\0`) } }));
+    const fenced = [
+      {
+        key: Buffer.from(fence.electionKey),
+        target: 'Create' as const,
+        result: 'Greater' as const,
+        create_revision: 0,
+      },
+    ];
+    const success = [...consumed].map(([writer, lastKey]) => ({
+      request_delete_range: {
+        key: Buffer.from(this.keys.txqOf(writer)),
+        range_end: Buffer.from(`${lastKey}\0`),
+      },
+    }));
     return (await this.client.kv.txn({ compare: fenced, success, failure: [] })).succeeded;
   }
 
@@ -140,8 +212,18 @@ export class BlockLog {
     const response = await this.client.kv.txn({
       compare: [],
       success: [
-        { request_delete_range: { key: Buffer.from(this.keys.manifests), range_end: Buffer.from(this.keys.manifest(height)) } },
-        { request_delete_range: { key: Buffer.from(this.keys.parts), range_end: Buffer.from(this.keys.partsOf(height)) } },
+        {
+          request_delete_range: {
+            key: Buffer.from(this.keys.manifests),
+            range_end: Buffer.from(this.keys.manifest(height)),
+          },
+        },
+        {
+          request_delete_range: {
+            key: Buffer.from(this.keys.parts),
+            range_end: Buffer.from(this.keys.partsOf(height)),
+          },
+        },
       ],
       failure: [],
     });
@@ -152,6 +234,7 @@ export class BlockLog {
 /** `block` cut into parts of at most PART_SIZE_BYTES; an empty block is one empty part. */
 export function splitParts(block: Uint8Array): Buffer[] {
   const parts: Buffer[] = [];
-  for (let offset = 0; offset < block.length; offset += PART_SIZE_BYTES) parts.push(Buffer.from(block.subarray(offset, offset + PART_SIZE_BYTES)));
+  for (let offset = 0; offset < block.length; offset += PART_SIZE_BYTES)
+    parts.push(Buffer.from(block.subarray(offset, offset + PART_SIZE_BYTES)));
   return parts.length === 0 ? [Buffer.alloc(0)] : parts;
 }

@@ -26,7 +26,13 @@ export interface CompactionState {
  * One round, if `state.intervalMs` has passed: deletes blocks below the lowest committed height
  * of all nodes (never above `ownCommitted`), then compacts history to the last round's revision.
  */
-export async function compactOnce(client: Etcd3, keys: EtcdKeys, log: BlockLog, state: CompactionState, ownCommitted: number): Promise<void> {
+export async function compactOnce(
+  client: Etcd3,
+  keys: EtcdKeys,
+  log: BlockLog,
+  state: CompactionState,
+  ownCommitted: number,
+): Promise<void> {
   if (Date.now() - state.lastRun < state.intervalMs) return;
   state.lastRun = Date.now();
   const committed = await rangeAll(client, { start: keys.committed, pageSize: 1024 });
@@ -50,7 +56,11 @@ async function forgetIdleWriters(client: Etcd3, keys: EtcdKeys): Promise<void> {
   const writers = await rangeAll(client, { start: keys.writers, pageSize: 1024 });
   for (const kv of writers.kvs) {
     const queue = keys.txqOf(lastSegment(kv.key.toString()));
-    const queued = await client.kv.range({ key: Buffer.from(queue), range_end: prefixEnd(queue), count_only: true });
+    const queued = await client.kv.range({
+      key: Buffer.from(queue),
+      range_end: prefixEnd(queue),
+      count_only: true,
+    });
     if (queued.count !== '0') continue;
     await client.kv.txn({
       compare: [{ key: kv.key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }],

@@ -7,7 +7,14 @@ import { EtcdCheckpointExchange } from './etcd-checkpoints.js';
 const cluster = await EtcdTestCluster.start(1);
 after(() => cluster.stop());
 
-const checkpoint = (orgId: string, height: number): Checkpoint => ({ height, blockHash: 'ab'.repeat(32), appHash: 'cd'.repeat(32), orgId, signer: orgId, sig: '00' });
+const checkpoint = (orgId: string, height: number): Checkpoint => ({
+  height,
+  blockHash: 'ab'.repeat(32),
+  appHash: 'cd'.repeat(32),
+  orgId,
+  signer: orgId,
+  sig: '00',
+});
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -17,7 +24,7 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
   }
 }
 
-test('a subscriber hears every organisation\'s newest checkpoint, then each later one; a late subscriber catches up', async () => {
+test("a subscriber hears every organisation's newest checkpoint, then each later one; a late subscriber catches up", async () => {
   const practice = new EtcdCheckpointExchange(cluster.endpoints, 'checkpoints-a');
   const hospital = new EtcdCheckpointExchange(cluster.endpoints, 'checkpoints-a');
   const otherNetwork = new EtcdCheckpointExchange(cluster.endpoints, 'checkpoints-b');
@@ -34,7 +41,11 @@ test('a subscriber hears every organisation\'s newest checkpoint, then each late
     const late: unknown[] = [];
     const stopLate = otherNetwork.subscribe((value) => late.push(value));
     await until(() => late.length === 1);
-    assert.deepEqual(late, [checkpoint('stranger', 9)], 'only its own network, and only the newest per organisation');
+    assert.deepEqual(
+      late,
+      [checkpoint('stranger', 9)],
+      'only its own network, and only the newest per organisation',
+    );
     stop();
     stopLate();
     await practice.publish(checkpoint('practice', 3));
@@ -45,7 +56,7 @@ test('a subscriber hears every organisation\'s newest checkpoint, then each late
   }
 });
 
-test('what is not a checkpoint\'s JSON is dropped without stopping the subscription', async () => {
+test("what is not a checkpoint's JSON is dropped without stopping the subscription", async () => {
   const exchange = new EtcdCheckpointExchange(cluster.endpoints, 'checkpoints-c');
   const raw = new EtcdCheckpointExchange(cluster.endpoints, 'checkpoints-c');
   try {
@@ -60,7 +71,10 @@ test('what is not a checkpoint\'s JSON is dropped without stopping the subscript
     direct.close();
     await raw.publish(checkpoint('practice', 5));
     await until(() => heard.length === 2);
-    assert.deepEqual(heard.map((value) => (value as Checkpoint).orgId), ['mallory', 'practice']);
+    assert.deepEqual(
+      heard.map((value) => (value as Checkpoint).orgId),
+      ['mallory', 'practice'],
+    );
   } finally {
     await Promise.all([exchange.close(), raw.close()]);
   }

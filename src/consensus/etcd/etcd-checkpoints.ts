@@ -30,7 +30,10 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
 
   /** Puts `checkpoint` as its organisation's newest. Rejects when etcd cannot be reached. */
   async publish(checkpoint: Checkpoint): Promise<void> {
-    await this.#client.put(this.#prefix + checkpoint.orgId).value(JSON.stringify(checkpoint)).exec();
+    await this.#client
+      .put(this.#prefix + checkpoint.orgId)
+      .value(JSON.stringify(checkpoint))
+      .exec();
   }
 
   /** Delivers every organisation's current checkpoint, then each one put later. */
@@ -52,14 +55,21 @@ export class EtcdCheckpointExchange implements CheckpointExchange {
   }
 
   /** Current values first, then a watch from the revision after them; retried until unsubscribed. */
-  async #follow(deliver: (value: Buffer) => void, isActive: () => boolean): Promise<Watcher | undefined> {
+  async #follow(
+    deliver: (value: Buffer) => void,
+    isActive: () => boolean,
+  ): Promise<Watcher | undefined> {
     while (isActive()) {
       try {
         const current = await rangeAll(this.#client, { start: this.#prefix, pageSize: PAGE_SIZE });
         if (!isActive()) return undefined;
         for (const kv of current.kvs) deliver(kv.value);
         const revision = current.revision ?? (await currentRevision(this.#client));
-        const watcher = await this.#client.watch().prefix(this.#prefix).startRevision(String(BigInt(revision) + 1n)).create();
+        const watcher = await this.#client
+          .watch()
+          .prefix(this.#prefix)
+          .startRevision(String(BigInt(revision) + 1n))
+          .create();
         watcher.on('put', (kv) => deliver(kv.value));
         watcher.on('error', () => undefined);
         return watcher;

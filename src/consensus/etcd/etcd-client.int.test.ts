@@ -11,7 +11,9 @@ const CHILD = fileURLToPath(new URL('../../../test/etcd-close-child.ts', import.
 
 /** Runs the child; resolves with its exit code, or 'alive' if it still runs after `ms`. */
 function exitWithin(ms: number): Promise<number | 'alive'> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, cluster.endpoints[0]!], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, cluster.endpoints[0]!], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -24,6 +26,10 @@ function exitWithin(ms: number): Promise<number | 'alive'> {
   });
 }
 
-test('a closed etcd client keeps nothing running, even an election candidate still waiting for the leader', { timeout: 60_000 }, async () => {
-  assert.equal(await exitWithin(15_000), 0);
-});
+test(
+  'a closed etcd client keeps nothing running, even an election candidate still waiting for the leader',
+  { timeout: 60_000 },
+  async () => {
+    assert.equal(await exitWithin(15_000), 0);
+  },
+);

@@ -4,9 +4,24 @@
  * for about a second, not the default client's twelve), and paged range reads, because one
  * response or watch batch over the 4 MiB gRPC limit stalls silently.
  */
-import { Etcd3, isRecoverableError, type Election, type IKeyValue, type IRangeResponse, type Namespace, type Watcher } from 'etcd3';
+import {
+  Etcd3,
+  isRecoverableError,
+  type Election,
+  type IKeyValue,
+  type IRangeResponse,
+  type Namespace,
+  type Watcher,
+} from 'etcd3';
 import { WatchManager } from 'etcd3/lib/watch.js';
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, type IBackoff } from 'cockatiel';
+import {
+  circuitBreaker,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  type IBackoff,
+} from 'cockatiel';
 import { prefixEnd } from './etcd-keys.js';
 import { ETCD_RECEIVE_MESSAGE_BYTES_MAX } from '../../ledger/index.js';
 
@@ -23,11 +38,15 @@ let lateWatchResponsesTolerated = false;
 function tolerateLateWatchResponses(): void {
   if (lateWatchResponsesTolerated) return;
   lateWatchResponsesTolerated = true;
-  type Internals = { watchers: { id: string | null }[]; handleResponse(res: { watch_id: string }): void };
+  type Internals = {
+    watchers: { id: string | null }[];
+    handleResponse(res: { watch_id: string }): void;
+  };
   const prototype = WatchManager.prototype as unknown as Internals;
   const handleResponse = prototype.handleResponse;
   prototype.handleResponse = function (this: Internals, res: { watch_id: string }) {
-    if (this.watchers.some((watcher) => watcher.id === res.watch_id)) handleResponse.call(this, res);
+    if (this.watchers.some((watcher) => watcher.id === res.watch_id))
+      handleResponse.call(this, res);
   };
 }
 
@@ -40,12 +59,20 @@ export function connectEtcd(endpoints: readonly string[]): Etcd3 {
     hosts: [...endpoints],
     dialTimeout: CALL_TIMEOUT_MS,
     grpcOptions: { 'grpc.max_receive_message_length': ETCD_RECEIVE_MESSAGE_BYTES_MAX },
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
+    defaultCallOptions: (context) =>
+      context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS },
     faultHandling: {
-      host: () => circuitBreaker(recoverable, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(2) }),
-      global: retry(recoverable, { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 400 }) }),
+      host: () =>
+        circuitBreaker(recoverable, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(2) }),
+      global: retry(recoverable, {
+        maxAttempts: 3,
+        backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 400 }),
+      }),
       // etcd3 types this slot as a started backoff but uses it as a factory, as its own default does.
-      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) as unknown as IBackoff<unknown>,
+      watchBackoff: new ExponentialBackoff({
+        initialDelay: 100,
+        maxDelay: 1_000,
+      }) as unknown as IBackoff<unknown>,
     },
   });
 }
@@ -143,7 +170,13 @@ export async function* rangePages(client: Etcd3, query: RangeQuery): AsyncGenera
   let remaining = query.limit ?? Number.POSITIVE_INFINITY;
   while (remaining > 0) {
     const limit = Math.min(query.pageSize, remaining);
-    const response: IRangeResponse = await client.kv.range({ key: from, range_end: end, limit, keys_only: query.keysOnly === true, ...(revision === undefined ? {} : { revision }) });
+    const response: IRangeResponse = await client.kv.range({
+      key: from,
+      range_end: end,
+      limit,
+      keys_only: query.keysOnly === true,
+      ...(revision === undefined ? {} : { revision }),
+    });
     revision ??= response.header.revision;
     if (response.kvs.length > 0) yield { kvs: response.kvs, revision };
     remaining -= response.kvs.length;
@@ -153,7 +186,10 @@ export async function* rangePages(client: Etcd3, query: RangeQuery): AsyncGenera
 }
 
 /** Every key-value of a paged read, concatenated. */
-export async function rangeAll(client: Etcd3, query: RangeQuery): Promise<{ kvs: IKeyValue[]; revision: string | undefined }> {
+export async function rangeAll(
+  client: Etcd3,
+  query: RangeQuery,
+): Promise<{ kvs: IKeyValue[]; revision: string | undefined }> {
   const kvs: IKeyValue[] = [];
   let revision: string | undefined;
   for await (const page of rangePages(client, query)) {
@@ -165,6 +201,10 @@ export async function rangeAll(client: Etcd3, query: RangeQuery): Promise<{ kvs:
 
 /** The current store revision. */
 export async function currentRevision(client: Etcd3): Promise<string> {
-  const response = await client.kv.range({ key: Buffer.from('chartchain/'), limit: 1, count_only: true });
+  const response = await client.kv.range({
+    key: Buffer.from('chartchain/'),
+    limit: 1,
+    count_only: true,
+  });
   return response.header.revision;
 }

@@ -25,7 +25,10 @@ export class EtcdKeys {
 
   /** Throws RangeError unless `namespace` is 1–64 lowercase letters, digits, dots, dashes or underscores. */
   constructor(readonly namespace: string) {
-    if (!NAMESPACE_PATTERN.test(namespace)) throw new RangeError('namespace must be 1–64 of [a-z0-9._-], starting with a letter or digit');
+    if (!NAMESPACE_PATTERN.test(namespace))
+      throw new RangeError(
+        'namespace must be 1–64 of [a-z0-9._-], starting with a letter or digit',
+      );
     this.root = `chartchain/${namespace}/`;
   }
 
@@ -74,7 +77,8 @@ export class EtcdKeys {
 }
 
 function checkId(id: string, name: string): string {
-  if (!ID_PATTERN.test(id)) throw new RangeError(`${name} must be 1–80 of [a-z0-9._-], starting with a letter or digit`);
+  if (!ID_PATTERN.test(id))
+    throw new RangeError(`${name} must be 1–80 of [a-z0-9._-], starting with a letter or digit`);
   return id;
 }
 

@@ -11,7 +11,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { ETCD_BLOCK_BYTES_MAX, TX_BYTES_MAX, txIdOf } from '../../ledger/index.js';
-import { OrdererStoppedError, QueueFullError, type BlockConsumer, type OrderedBatch, type Orderer, type OrdererOptions } from '../orderer.js';
+import {
+  OrdererStoppedError,
+  QueueFullError,
+  type BlockConsumer,
+  type OrderedBatch,
+  type Orderer,
+  type OrdererOptions,
+} from '../orderer.js';
 import { BlockLog, type Manifest } from './block-log.js';
 import { BlockFollower, ConsumerFailure } from './block-follower.js';
 import { COMPACT_INTERVAL_MS } from './compaction.js';
@@ -61,7 +68,11 @@ export class EtcdOrderer implements Orderer {
   ) {
     this.#keys = new EtcdKeys(options.namespace);
     this.#log = new BlockLog(client, this.#keys);
-    this.#writer = new TxQueueWriter(client, this.#keys, `${options.nodeId}.${randomBytes(6).toString('hex')}`);
+    this.#writer = new TxQueueWriter(
+      client,
+      this.#keys,
+      `${options.nodeId}.${randomBytes(6).toString('hex')}`,
+    );
     this.#queuedAtOpen = queued;
   }
 
@@ -70,8 +81,14 @@ export class EtcdOrderer implements Orderer {
    * error when etcd cannot be reached.
    */
   static async open(options: EtcdOrdererOptions): Promise<EtcdOrderer> {
-    if (!(options.blockTxCountMax >= 1 && options.batchTimeoutMs >= 0 && options.pendingTxCountMax >= options.blockTxCountMax)) {
-      throw new RangeError('options need blockTxCountMax ≥ 1, batchTimeoutMs ≥ 0, pendingTxCountMax ≥ blockTxCountMax');
+    if (!(
+      options.blockTxCountMax >= 1 &&
+      options.batchTimeoutMs >= 0 &&
+      options.pendingTxCountMax >= options.blockTxCountMax
+    )) {
+      throw new RangeError(
+        'options need blockTxCountMax ≥ 1, batchTimeoutMs ≥ 0, pendingTxCountMax ≥ blockTxCountMax',
+      );
     }
     const keys = new EtcdKeys(options.namespace);
     keys.committedOf(options.nodeId);
@@ -90,15 +107,19 @@ export class EtcdOrderer implements Orderer {
   }
 
   queued(): Uint8Array[] {
-    return this.#queuedAtOpen.filter((entry) => !this.#recent.has(entry.txId)).map((entry) => entry.bytes);
+    return this.#queuedAtOpen
+      .filter((entry) => !this.#recent.has(entry.txId))
+      .map((entry) => entry.bytes);
   }
 
   submit(tx: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new OrdererStoppedError());
-    if (tx.length > TX_BYTES_MAX) return Promise.reject(new RangeError(`tx must be at most ${TX_BYTES_MAX} bytes`));
+    if (tx.length > TX_BYTES_MAX)
+      return Promise.reject(new RangeError(`tx must be at most ${TX_BYTES_MAX} bytes`));
     const txId = txIdOf(tx);
     if (this.#recent.has(txId)) return Promise.resolve();
-    if (!this.#pending.has(txId) && this.#pending.size >= this.options.pendingTxCountMax) return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
+    if (!this.#pending.has(txId) && this.#pending.size >= this.options.pendingTxCountMax)
+      return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
     this.#pending.set(txId, (this.#pending.get(txId) ?? 0) + 1);
     return this.#writer.append(tx).catch((error: unknown) => {
       this.#release(txId);
@@ -116,13 +137,24 @@ export class EtcdOrderer implements Orderer {
     assert(this.#follower === undefined && !this.#closed, 'etcd orderer started twice');
     this.#consumer = consumer;
     const nodeId = this.options.nodeId;
-    const follower = new BlockFollower(this.client, this.#keys, this.#log, {
-      nodeId,
-      recent: this.#recent,
-      deliver: (manifest, block) => this.#deliver(manifest, block),
-      ...(consumer.catchUp === undefined ? {} : { catchUp: (from: number, until: number) => this.#exclusive((target) => target.catchUp!(from, until)) }),
-      fatal: (error) => this.#fatal(error),
-    }, { height: consumer.fromHeight, time: consumer.lastTime });
+    const follower = new BlockFollower(
+      this.client,
+      this.#keys,
+      this.#log,
+      {
+        nodeId,
+        recent: this.#recent,
+        deliver: (manifest, block) => this.#deliver(manifest, block),
+        ...(consumer.catchUp === undefined
+          ? {}
+          : {
+              catchUp: (from: number, until: number) =>
+                this.#exclusive((target) => target.catchUp!(from, until)),
+            }),
+        fatal: (error) => this.#fatal(error),
+      },
+      { height: consumer.fromHeight, time: consumer.lastTime },
+    );
     this.#follower = follower;
     await follower.start();
     this.#proposer = new Proposer(this.client, this.#keys, this.#log, follower, {
@@ -164,7 +196,10 @@ export class EtcdOrderer implements Orderer {
   #fatal(error: Error): void {
     void this.stop();
     if (this.options.onFatal !== undefined) this.options.onFatal(error);
-    else process.nextTick(() => { throw error; });
+    else
+      process.nextTick(() => {
+        throw error;
+      });
   }
 
   async stop(): Promise<void> {

@@ -99,7 +99,11 @@ export class Proposer {
       const campaign = (this.#campaign = this.#election.campaign(this.host.nodeId));
       const lost = new Promise<void>((resolve) => campaign.on('error', () => resolve()));
       try {
-        const elected = await Promise.race([campaign.wait().then(() => true), lost.then(() => false), this.#stopped.then(() => false)]);
+        const elected = await Promise.race([
+          campaign.wait().then(() => true),
+          lost.then(() => false),
+          this.#stopped.then(() => false),
+        ]);
         if (elected && this.#running) {
           const electionKey = await campaign.getCampaignKey();
           await this.#lead({ electionKey, term: lastSegment(electionKey) }, lost);
@@ -126,10 +130,14 @@ export class Proposer {
       this.#queueChanged.notify();
     });
     this.#keepalivePump = this.#pumpKeepalives();
-    const watcher: Watcher = await this.client.watch().prefix(this.keys.writers).create().catch((error: unknown) => {
-      clearInterval(this.#keepalivePump);
-      throw error;
-    });
+    const watcher: Watcher = await this.client
+      .watch()
+      .prefix(this.keys.writers)
+      .create()
+      .catch((error: unknown) => {
+        clearInterval(this.#keepalivePump);
+        throw error;
+      });
     watcher.on('put', () => {
       this.#firstQueuedAt ??= Date.now();
       this.#queueChanged.notify();
@@ -164,7 +172,10 @@ export class Proposer {
   #pumpKeepalives(): NodeJS.Timeout {
     const periodMs = (this.host.leaseTtlSec * 1000) / 4;
     const lease = leaseOf(this.#campaign);
-    return setInterval(() => void lease?.keepaliveOnce({ deadline: Date.now() + periodMs }).catch(() => undefined), periodMs);
+    return setInterval(
+      () => void lease?.keepaliveOnce({ deadline: Date.now() + periodMs }).catch(() => undefined),
+      periodMs,
+    );
   }
 
   /**
@@ -174,7 +185,13 @@ export class Proposer {
   async #leadOnce(fence: Fence, leading: () => boolean, caughtUp: boolean): Promise<boolean> {
     if (!caughtUp && !(await this.follower.caughtUp())) return false;
     if ((await this.#waitForBatch(leading)) && !(await this.#cutOne(fence))) return false;
-    await compactOnce(this.client, this.keys, this.log, this.#compaction, this.follower.nextHeight - 1);
+    await compactOnce(
+      this.client,
+      this.keys,
+      this.log,
+      this.#compaction,
+      this.follower.nextHeight - 1,
+    );
     return true;
   }
 
@@ -205,21 +222,37 @@ export class Proposer {
   }
 
   async #queuedCount(): Promise<number> {
-    const response = await this.client.kv.range({ key: Buffer.from(this.keys.txq), range_end: prefixEnd(this.keys.txq), count_only: true });
+    const response = await this.client.kv.range({
+      key: Buffer.from(this.keys.txq),
+      range_end: prefixEnd(this.keys.txq),
+      count_only: true,
+    });
     return Number(response.count);
   }
 
   /** Cuts, proposes and appends one block; false when leadership was lost. */
   async #cutOne(fence: Fence): Promise<boolean> {
     this.#firstQueuedAt = undefined; // what is queued from here on waits for the next block
-    const head = await readQueueHead(this.client, this.keys, this.host.blockTxCountMax, this.host.blockBytesMax);
+    const head = await readQueueHead(
+      this.client,
+      this.keys,
+      this.host.blockTxCountMax,
+      this.host.blockBytesMax,
+    );
     const fresh = freshEntries(head.entries, this.host.recent);
-    if (fresh.length === 0) return head.entries.length === 0 || (await this.log.dropQueued(fence, head.lastKeyByWriter));
+    if (fresh.length === 0)
+      return head.entries.length === 0 || (await this.log.dropQueued(fence, head.lastKeyByWriter));
     const height = this.follower.nextHeight;
     const time = Math.max(Date.now(), this.follower.lastTime);
     const block = await this.host.propose({ height, time, txs: fresh.map((entry) => entry.bytes) });
     const txIds = fresh.map((entry) => entry.txId);
-    const manifest = await this.log.append(fence, { height, time, txIds, block, consumed: head.lastKeyByWriter });
+    const manifest = await this.log.append(fence, {
+      height,
+      time,
+      txIds,
+      block,
+      consumed: head.lastKeyByWriter,
+    });
     if (manifest === undefined) return false;
     this.follower.appended(manifest, block);
     return this.follower.reached(height);
@@ -227,8 +260,19 @@ export class Proposer {
 }
 
 /** etcd3's Campaign keeps its lease private; the proposer needs it to renew and to abandon it. */
-function leaseOf(campaign: Campaign | undefined): { release(): void; keepaliveOnce(options: { deadline: number }): Promise<unknown> } | undefined {
-  return (campaign as unknown as { lease?: { release(): void; keepaliveOnce(options: { deadline: number }): Promise<unknown> } } | undefined)?.lease;
+function leaseOf(
+  campaign: Campaign | undefined,
+): { release(): void; keepaliveOnce(options: { deadline: number }): Promise<unknown> } | undefined {
+  return (
+    campaign as unknown as
+      | {
+          lease?: {
+            release(): void;
+            keepaliveOnce(options: { deadline: number }): Promise<unknown>;
+          };
+        }
+      | undefined
+  )?.lease;
 }
 
 /** `entries` without txIds ordered before or repeated within the batch. */

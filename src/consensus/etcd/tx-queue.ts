@@ -39,7 +39,9 @@ export class TxQueueWriter {
   append(bytes: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#waiting.push({ bytes, resolve, reject });
-      this.#draining ??= new Promise<void>((started) => setImmediate(started)).then(() => this.#drain());
+      this.#draining ??= new Promise<void>((started) => setImmediate(started)).then(() =>
+        this.#drain(),
+      );
     });
   }
 
@@ -55,21 +57,41 @@ export class TxQueueWriter {
         await this.#write(group);
         group.forEach((waiting) => waiting.resolve());
       } catch (error) {
-        group.forEach((waiting) => waiting.reject(new OrdererUnavailableError(RETRY_AFTER_SEC, error)));
+        group.forEach((waiting) =>
+          waiting.reject(new OrdererUnavailableError(RETRY_AFTER_SEC, error)),
+        );
       }
     }
     this.#draining = undefined;
   }
 
   #takeGroup(): Waiting[] {
-    return this.#waiting.splice(0, fittingCount(this.#waiting, ETCD_TXN_OPS_MAX, ETCD_TXN_BYTES_MAX, (waiting) => waiting.bytes.length));
+    return this.#waiting.splice(
+      0,
+      fittingCount(
+        this.#waiting,
+        ETCD_TXN_OPS_MAX,
+        ETCD_TXN_BYTES_MAX,
+        (waiting) => waiting.bytes.length,
+      ),
+    );
   }
 
   async #write(group: readonly Waiting[]): Promise<void> {
-    const puts = group.map(({ bytes }) => ({ request_put: { key: Buffer.from(this.keys.txqEntry(this.writerId, ++this.#seq, bytes.length)), value: Buffer.from(bytes) } }));
+    const puts = group.map(({ bytes }) => ({
+      request_put: {
+        key: Buffer.from(this.keys.txqEntry(this.writerId, ++this.#seq, bytes.length)),
+        value: Buffer.from(bytes),
+      },
+    }));
     // The writer key changes with every append: the proposer watches these small keys, never the
     // queue's values.
-    puts.push({ request_put: { key: Buffer.from(this.keys.writer(this.writerId)), value: Buffer.from(String(this.#seq)) } });
+    puts.push({
+      request_put: {
+        key: Buffer.from(this.keys.writer(this.writerId)),
+        value: Buffer.from(String(this.#seq)),
+      },
+    });
     await this.client.kv.txn({ compare: [], success: puts, failure: [] });
   }
 }
@@ -100,17 +122,39 @@ const VALUE_READERS = 4;
  * Reads the oldest `countMax` queued transactions (at most `bytesMax` bytes, but at least one),
  * in queue order, from one consistent snapshot.
  */
-export async function readQueueHead(client: Etcd3, keys: EtcdKeys, countMax: number, bytesMax = Number.POSITIVE_INFINITY): Promise<QueueHead> {
+export async function readQueueHead(
+  client: Etcd3,
+  keys: EtcdKeys,
+  countMax: number,
+  bytesMax = Number.POSITIVE_INFINITY,
+): Promise<QueueHead> {
   const writers = await rangeAll(client, { start: keys.writers, pageSize: KEY_PAGE });
   if (writers.revision === undefined) return { entries: [], lastKeyByWriter: new Map() };
   const revision = writers.revision;
-  const heads = await Promise.all(writers.kvs.map(async (kv) => {
-    const writer = lastSegment(kv.key.toString());
-    const found = await rangeAll(client, { start: keys.txqOf(writer), pageSize: KEY_PAGE, keysOnly: true, revision, limit: countMax });
-    return found.kvs.map((entry) => ({ key: entry.key.toString(), writer, modRevision: Number(entry.mod_revision) }));
-  }));
-  const chosen = heads.flat().sort((a, b) => a.modRevision - b.modRevision || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const taken = chosen.slice(0, fittingCount(chosen, countMax, bytesMax, (entry) => statedSize(entry.key)));
+  const heads = await Promise.all(
+    writers.kvs.map(async (kv) => {
+      const writer = lastSegment(kv.key.toString());
+      const found = await rangeAll(client, {
+        start: keys.txqOf(writer),
+        pageSize: KEY_PAGE,
+        keysOnly: true,
+        revision,
+        limit: countMax,
+      });
+      return found.kvs.map((entry) => ({
+        key: entry.key.toString(),
+        writer,
+        modRevision: Number(entry.mod_revision),
+      }));
+    }),
+  );
+  const chosen = heads
+    .flat()
+    .sort((a, b) => a.modRevision - b.modRevision || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const taken = chosen.slice(
+    0,
+    fittingCount(chosen, countMax, bytesMax, (entry) => statedSize(entry.key)),
+  );
   const values = await fetchValues(client, taken, revision);
   const entries = taken.flatMap((entry): QueuedTx[] => {
     const value = values.get(entry.key);
@@ -127,10 +171,19 @@ type QueueKey = Omit<QueuedTx, 'bytes' | 'txId'>;
 const statedSize = (key: string): number => txqEntrySize(key) ?? ETCD_TXN_BYTES_MAX;
 
 /** How many of the first `items`, at most `countMax`, fit in `bytesMax` by `sizeOf` (at least one, if any). */
-function fittingCount<T>(items: readonly T[], countMax: number, bytesMax: number, sizeOf: (item: T) => number): number {
+function fittingCount<T>(
+  items: readonly T[],
+  countMax: number,
+  bytesMax: number,
+  sizeOf: (item: T) => number,
+): number {
   let count = 0;
   let bytes = 0;
-  while (count < items.length && count < countMax && (count === 0 || bytes + sizeOf(items[count]!) <= bytesMax)) {
+  while (
+    count < items.length &&
+    count < countMax &&
+    (count === 0 || bytes + sizeOf(items[count]!) <= bytesMax)
+  ) {
     bytes += sizeOf(items[count]!);
     count += 1;
   }
@@ -141,14 +194,23 @@ function fittingCount<T>(items: readonly T[], countMax: number, bytesMax: number
  * Values of `chosen` at `revision`, each writer's keys read as key ranges of at most
  * VALUE_PAGE_BYTES by their stated sizes, VALUE_READERS ranges at a time.
  */
-async function fetchValues(client: Etcd3, chosen: readonly QueueKey[], revision: string): Promise<Map<string, Uint8Array>> {
+async function fetchValues(
+  client: Etcd3,
+  chosen: readonly QueueKey[],
+  revision: string,
+): Promise<Map<string, Uint8Array>> {
   const values = new Map<string, Uint8Array>();
   const pages = valuePages(chosen);
   // A few ranges at a time, so that a long queue read at start does not race every range
   // against its deadline at once.
   const reader = async (): Promise<void> => {
     for (let page = pages.shift(); page !== undefined; page = pages.shift()) {
-      const found = await rangeAll(client, { start: page[0]!, end: Buffer.from(`${page.at(-1)!}\0`), pageSize: page.length, revision });
+      const found = await rangeAll(client, {
+        start: page[0]!,
+        end: Buffer.from(`${page.at(-1)!}\0`),
+        pageSize: page.length,
+        revision,
+      });
       for (const kv of found.kvs) values.set(kv.key.toString(), new Uint8Array(kv.value));
     }
   };

@@ -21,10 +21,13 @@ export class Wakeup {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((waiter) => waiter !== wake);
-        resolve();
-      }, Math.max(0, timeoutMs));
+      const timer = setTimeout(
+        () => {
+          this.#waiters = this.#waiters.filter((waiter) => waiter !== wake);
+          resolve();
+        },
+        Math.max(0, timeoutMs),
+      );
       const wake = (): void => {
         clearTimeout(timer);
         resolve();
@@ -35,4 +38,5 @@ export class Wakeup {
 }
 
 /** Resolves after `ms`. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));

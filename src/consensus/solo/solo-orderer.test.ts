@@ -12,7 +12,12 @@ runOrdererConformance('solo', (dir, options) => new SoloOrderer(join(dir, 'order
 test('a cut that fails for a full disk is delivered again, unchanged, once there is space, instead of stopping the orderer', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-solo-full-'));
   const fatal: Error[] = [];
-  const orderer = new SoloOrderer(join(dir, 'orderer.db'), { blockTxCountMax: 4, batchTimeoutMs: 5, pendingTxCountMax: 64, onFatal: (error) => fatal.push(error) });
+  const orderer = new SoloOrderer(join(dir, 'orderer.db'), {
+    blockTxCountMax: 4,
+    batchTimeoutMs: 5,
+    pendingTxCountMax: 64,
+    onFatal: (error) => fatal.push(error),
+  });
   t.after(async () => {
     await orderer.close();
     rmSync(dir, { recursive: true, force: true });
@@ -24,7 +29,13 @@ test('a cut that fails for a full disk is delivered again, unchanged, once there
     fromHeight: 0,
     lastTime: 0,
     propose: async (batch) => {
-      proposed.push(JSON.stringify({ height: batch.height, time: batch.time, txs: batch.txs.map((tx) => Buffer.from(tx).toString()) }));
+      proposed.push(
+        JSON.stringify({
+          height: batch.height,
+          time: batch.time,
+          txs: batch.txs.map((tx) => Buffer.from(tx).toString()),
+        }),
+      );
       return Buffer.from(proposed.at(-1)!);
     },
     deliver: async (_height, block) => {
@@ -41,5 +52,9 @@ test('a cut that fails for a full disk is delivered again, unchanged, once there
   }
   assert.deepEqual(fatal, []);
   assert.deepEqual(delivered.flat(), ['a', 'b', 'c', 'd', 'e'], 'each once, in order');
-  assert.equal(new Set(proposed.slice(0, 3)).size, 1, 'the failed cut was proposed again with the same time and transactions');
+  assert.equal(
+    new Set(proposed.slice(0, 3)).size,
+    1,
+    'the failed cut was proposed again with the same time and transactions',
+  );
 });

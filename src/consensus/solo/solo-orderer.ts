@@ -5,8 +5,19 @@
  * SqliteWriter, so those fsyncs never hold the event loop.
  */
 import assert from 'node:assert/strict';
-import { isDiskFull, openDatabase, SqliteWriter, type SqliteDatabase } from '../../storage/index.js';
-import { OrdererStoppedError, QueueFullError, type BlockConsumer, type Orderer, type OrdererOptions } from '../orderer.js';
+import {
+  isDiskFull,
+  openDatabase,
+  SqliteWriter,
+  type SqliteDatabase,
+} from '../../storage/index.js';
+import {
+  OrdererStoppedError,
+  QueueFullError,
+  type BlockConsumer,
+  type Orderer,
+  type OrdererOptions,
+} from '../orderer.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, bytes BLOB NOT NULL);
@@ -46,20 +57,33 @@ export class SoloOrderer implements Orderer {
   #timer: NodeJS.Timeout | undefined;
   #diskFullRetry: NodeJS.Timeout | undefined;
   /** The newest cut made durable; once delivered, #nextHeight has moved past it. */
-  #recordedCut: { readonly height: number; readonly time: number; readonly lastSeq: number } | undefined;
+  #recordedCut:
+    { readonly height: number; readonly time: number; readonly lastSeq: number } | undefined;
   #cutting: Promise<void> | undefined;
   #nextHeight = 0;
   #lastTime = 0;
 
   /** Opens (creating) the queue database at `path`. Throws RangeError on inconsistent options. */
-  constructor(path: string, private readonly options: OrdererOptions) {
-    if (!(options.blockTxCountMax >= 1 && options.batchTimeoutMs >= 0 && options.pendingTxCountMax >= options.blockTxCountMax)) {
-      throw new RangeError('options need blockTxCountMax ≥ 1, batchTimeoutMs ≥ 0, pendingTxCountMax ≥ blockTxCountMax');
+  constructor(
+    path: string,
+    private readonly options: OrdererOptions,
+  ) {
+    if (!(
+      options.blockTxCountMax >= 1 &&
+      options.batchTimeoutMs >= 0 &&
+      options.pendingTxCountMax >= options.blockTxCountMax
+    )) {
+      throw new RangeError(
+        'options need blockTxCountMax ≥ 1, batchTimeoutMs ≥ 0, pendingTxCountMax ≥ blockTxCountMax',
+      );
     }
     this.#db = openDatabase(path);
     this.#db.exec(SCHEMA);
     this.#writer = new SqliteWriter(path);
-    const rows = this.#db.prepare('SELECT seq, bytes FROM pending ORDER BY seq').raw().all() as [number, Buffer][];
+    const rows = this.#db.prepare('SELECT seq, bytes FROM pending ORDER BY seq').raw().all() as [
+      number,
+      Buffer,
+    ][];
     this.#queued = rows.map(([seq, bytes]) => ({ seq, bytes: new Uint8Array(bytes) }));
   }
 
@@ -73,7 +97,8 @@ export class SoloOrderer implements Orderer {
 
   submit(tx: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new OrdererStoppedError());
-    if (this.pendingCount >= this.options.pendingTxCountMax) return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
+    if (this.pendingCount >= this.options.pendingTxCountMax)
+      return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
     return new Promise<void>((resolve, reject) => {
       this.#unflushed.push({ bytes: tx, resolve, reject });
       this.#scheduleFlush();
@@ -128,7 +153,10 @@ export class SoloOrderer implements Orderer {
    * dropped from the queue.
    */
   async #redeliver(consumer: BlockConsumer): Promise<void> {
-    const cuts = this.#db.prepare('SELECT height, time, last_seq FROM cut ORDER BY height').raw().all() as [number, number, number][];
+    const cuts = this.#db
+      .prepare('SELECT height, time, last_seq FROM cut ORDER BY height')
+      .raw()
+      .all() as [number, number, number][];
     for (const [height, time, lastSeq] of cuts) {
       if (height < consumer.fromHeight) {
         this.#finishCut(height, lastSeq);
@@ -140,17 +168,28 @@ export class SoloOrderer implements Orderer {
   }
 
   #finishCut(height: number, lastSeq: number): void {
-    this.#writer.write([[DELETE_PENDING, [[lastSeq]]], [DELETE_CUT, [[height]]]]).catch((error: unknown) => {
-      // The block is committed; its rows go with the next cut finished (both deletes cover all
-      // below), or at restart, which finishes every cut below the consumer's height.
-      if (!isDiskFull(error) && !this.#closed) this.#report(error as Error);
-    });
-    while (this.#queuedHead < this.#queued.length && this.#queued[this.#queuedHead]!.seq <= lastSeq) this.#queuedHead += 1;
+    this.#writer
+      .write([
+        [DELETE_PENDING, [[lastSeq]]],
+        [DELETE_CUT, [[height]]],
+      ])
+      .catch((error: unknown) => {
+        // The block is committed; its rows go with the next cut finished (both deletes cover all
+        // below), or at restart, which finishes every cut below the consumer's height.
+        if (!isDiskFull(error) && !this.#closed) this.#report(error as Error);
+      });
+    while (this.#queuedHead < this.#queued.length && this.#queued[this.#queuedHead]!.seq <= lastSeq)
+      this.#queuedHead += 1;
     this.#compact();
   }
 
   /** Proposes and delivers the queued transactions up to `lastSeq` as block `height`. */
-  async #deliverCut(consumer: BlockConsumer, height: number, time: number, lastSeq: number): Promise<void> {
+  async #deliverCut(
+    consumer: BlockConsumer,
+    height: number,
+    time: number,
+    lastSeq: number,
+  ): Promise<void> {
     let end = this.#queuedHead;
     while (end < this.#queued.length && this.#queued[end]!.seq <= lastSeq) end += 1;
     const txs = this.#queued.slice(this.#queuedHead, end).map((queued) => queued.bytes);
@@ -228,7 +267,10 @@ export class SoloOrderer implements Orderer {
 
   #report(error: Error): void {
     if (this.options.onFatal !== undefined) this.options.onFatal(error);
-    else process.nextTick(() => { throw error; });
+    else
+      process.nextTick(() => {
+        throw error;
+      });
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { QueueFullError, type BlockConsumer, type OrderedBatch, type Orderer, type OrdererOptions } from '../orderer.js';
+import {
+  QueueFullError,
+  type BlockConsumer,
+  type OrderedBatch,
+  type Orderer,
+  type OrdererOptions,
+} from '../orderer.js';
 
 /** Opens an adapter whose durable state lives under `dir`; the same dir reopens the same queue. */
 export type OrdererFactory = (dir: string, options: OrdererOptions) => Promise<Orderer> | Orderer;
@@ -41,7 +47,8 @@ class RecordingConsumer implements BlockConsumer {
     return Buffer.from(JSON.stringify({ height: batch.height, time: batch.time, txs }));
   }
   async deliver(height: number, block: Uint8Array): Promise<void> {
-    if (height === this.failAtHeight) throw new Error(`simulated crash before committing ${height}`);
+    if (height === this.failAtHeight)
+      throw new Error(`simulated crash before committing ${height}`);
     const decoded = JSON.parse(Buffer.from(block).toString('utf8')) as Delivered;
     assert.equal(decoded.height, height, 'delivered block carries its height');
     assert.equal(height, this.blocks.length, 'blocks arrive in height order without gaps');
@@ -52,7 +59,8 @@ class RecordingConsumer implements BlockConsumer {
   }
 }
 
-const txOf = (label: string, i: number): Uint8Array => Buffer.from(`${label}-${String(i).padStart(5, '0')}`);
+const txOf = (label: string, i: number): Uint8Array =>
+  Buffer.from(`${label}-${String(i).padStart(5, '0')}`);
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -87,14 +95,23 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       await Promise.all(sent.map((tx) => orderer.submit(tx)));
       await until(() => consumer.txs().length >= 250);
       await orderer.close();
-      assert.deepEqual(consumer.txs(), sent.map((tx) => Buffer.from(tx).toString('utf8')));
+      assert.deepEqual(
+        consumer.txs(),
+        sent.map((tx) => Buffer.from(tx).toString('utf8')),
+      );
       assert.ok(consumer.blocks.every((block) => block.txs.length >= 1 && block.txs.length <= 16));
-      consumer.blocks.forEach((block, i) => i > 0 && assert.ok(block.time >= consumer.blocks[i - 1]!.time, 'time never decreases'));
+      consumer.blocks.forEach(
+        (block, i) =>
+          i > 0 && assert.ok(block.time >= consumer.blocks[i - 1]!.time, 'time never decreases'),
+      );
       assert.equal(orderer.pendingCount, 0);
     });
 
     test('cuts a partial block after batchTimeoutMs', async () => {
-      const orderer = await factory(freshDir(), options({ blockTxCountMax: 1000, batchTimeoutMs: 20 }));
+      const orderer = await factory(
+        freshDir(),
+        options({ blockTxCountMax: 1000, batchTimeoutMs: 20 }),
+      );
       const consumer = new RecordingConsumer();
       await orderer.start(consumer);
       await Promise.all([0, 1, 2].map((i) => orderer.submit(txOf('t', i))));
@@ -111,11 +128,18 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       const consumer = new RecordingConsumer();
       const second = await factory(dir, options());
       const queued = second.queued().map((tx) => Buffer.from(tx).toString('utf8'));
-      assert.deepEqual(queued, Array.from({ length: 10 }, (_, i) => `r-${String(i).padStart(5, '0')}`), 'queued() lists the acknowledged transactions in order');
+      assert.deepEqual(
+        queued,
+        Array.from({ length: 10 }, (_, i) => `r-${String(i).padStart(5, '0')}`),
+        'queued() lists the acknowledged transactions in order',
+      );
       await second.start(consumer);
       await until(() => consumer.txs().length === 10);
       await second.close();
-      assert.deepEqual(consumer.txs(), Array.from({ length: 10 }, (_, i) => `r-${String(i).padStart(5, '0')}`));
+      assert.deepEqual(
+        consumer.txs(),
+        Array.from({ length: 10 }, (_, i) => `r-${String(i).padStart(5, '0')}`),
+      );
     });
 
     test('restart resumes at the consumer height with nothing lost or repeated', async () => {
@@ -131,7 +155,10 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       await Promise.all(Array.from({ length: 40 }, (_, i) => second.submit(txOf('s', 40 + i))));
       await until(() => consumer.txs().length >= 80);
       await second.close();
-      assert.deepEqual(consumer.txs(), Array.from({ length: 80 }, (_, i) => `s-${String(i).padStart(5, '0')}`));
+      assert.deepEqual(
+        consumer.txs(),
+        Array.from({ length: 80 }, (_, i) => `s-${String(i).padStart(5, '0')}`),
+      );
     });
 
     test('a block cut but not committed before a crash is delivered again, unchanged', async () => {
@@ -139,7 +166,10 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       const consumer = new RecordingConsumer();
       consumer.failAtHeight = 1;
       const failures: Error[] = [];
-      const first = await factory(dir, { ...options({ blockTxCountMax: 3 }), onFatal: (error) => failures.push(error) });
+      const first = await factory(dir, {
+        ...options({ blockTxCountMax: 3 }),
+        onFatal: (error) => failures.push(error),
+      });
       await first.start(consumer);
       await Promise.all(Array.from({ length: 9 }, (_, i) => first.submit(txOf('c', i))));
       await until(() => failures.length === 1);
@@ -150,22 +180,40 @@ export function runOrdererConformance(name: string, factory: OrdererFactory): vo
       await second.start(consumer);
       await until(() => consumer.txs().length >= 9);
       await second.close();
-      assert.deepEqual(consumer.txs(), Array.from({ length: 9 }, (_, i) => `c-${String(i).padStart(5, '0')}`));
-      assert.deepEqual(consumer.blocks.map((block) => block.height), [0, 1, 2]);
+      assert.deepEqual(
+        consumer.txs(),
+        Array.from({ length: 9 }, (_, i) => `c-${String(i).padStart(5, '0')}`),
+      );
+      assert.deepEqual(
+        consumer.blocks.map((block) => block.height),
+        [0, 1, 2],
+      );
       const proposals = consumer.proposals.get(1) ?? [];
-      assert.ok(proposals.length >= 1 && proposals.every((proposal) => proposal === proposals[0]), 'height 1 is rebuilt from the same transactions and time');
+      assert.ok(
+        proposals.length >= 1 && proposals.every((proposal) => proposal === proposals[0]),
+        'height 1 is rebuilt from the same transactions and time',
+      );
     });
 
     test('back-pressure: a full queue refuses with QueueFullError, then drains', async () => {
-      const orderer = await factory(freshDir(), options({ blockTxCountMax: 8, pendingTxCountMax: 32 }));
+      const orderer = await factory(
+        freshDir(),
+        options({ blockTxCountMax: 8, pendingTxCountMax: 32 }),
+      );
       const consumer = new RecordingConsumer();
       let release!: () => void;
       consumer.gate = new Promise((resolve) => (release = resolve));
       await orderer.start(consumer);
-      const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => orderer.submit(txOf('b', i))));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => orderer.submit(txOf('b', i))),
+      );
       const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
       assert.equal(refused.length, 18);
-      assert.ok(refused.every((outcome) => (outcome as PromiseRejectedResult).reason instanceof QueueFullError));
+      assert.ok(
+        refused.every(
+          (outcome) => (outcome as PromiseRejectedResult).reason instanceof QueueFullError,
+        ),
+      );
       release();
       await until(() => consumer.txs().length === 32);
       await orderer.submit(txOf('b', 99));

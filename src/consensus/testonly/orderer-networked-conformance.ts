@@ -17,7 +17,11 @@ export interface NetworkedOrderer {
 }
 
 /** Opens node `nodeId`'s orderer on network `network`. */
-export type NetworkedOrdererFactory = (network: string, nodeId: string, options: OrdererOptions) => Promise<NetworkedOrderer>;
+export type NetworkedOrdererFactory = (
+  network: string,
+  nodeId: string,
+  options: OrdererOptions,
+) => Promise<NetworkedOrderer>;
 
 class NodeConsumer implements BlockConsumer {
   readonly blocks: { height: number; txs: string[] }[] = [];
@@ -31,10 +35,18 @@ class NodeConsumer implements BlockConsumer {
   }
   async propose(batch: OrderedBatch): Promise<Uint8Array> {
     this.proposals += 1;
-    return Buffer.from(JSON.stringify({ height: batch.height, txs: batch.txs.map((tx) => Buffer.from(tx).toString('utf8')) }));
+    return Buffer.from(
+      JSON.stringify({
+        height: batch.height,
+        txs: batch.txs.map((tx) => Buffer.from(tx).toString('utf8')),
+      }),
+    );
   }
   async deliver(height: number, block: Uint8Array): Promise<void> {
-    const decoded = JSON.parse(Buffer.from(block).toString('utf8')) as { height: number; txs: string[] };
+    const decoded = JSON.parse(Buffer.from(block).toString('utf8')) as {
+      height: number;
+      txs: string[];
+    };
     assert.equal(height, this.blocks.length, 'blocks arrive in height order without gaps');
     assert.equal(decoded.height, height);
     this.blocks.push(decoded);
@@ -69,11 +81,17 @@ export function longestGapMs(times: readonly number[], from: number): number {
 }
 
 /** Registers the networked suite under `name`; `report` hears measured figures. */
-export function runNetworkedOrdererConformance(name: string, factory: NetworkedOrdererFactory, report: (figure: string, value: number) => void = () => undefined): void {
+export function runNetworkedOrdererConformance(
+  name: string,
+  factory: NetworkedOrdererFactory,
+  report: (figure: string, value: number) => void = () => undefined,
+): void {
   describe(`Networked orderer conformance: ${name}`, () => {
     test('three nodes deliver the same blocks, each transaction once, with one proposer', async () => {
       const network = networkName();
-      const nodes = await Promise.all(['n0', 'n1', 'n2'].map((id) => factory(network, id, options)));
+      const nodes = await Promise.all(
+        ['n0', 'n1', 'n2'].map((id) => factory(network, id, options)),
+      );
       const consumers = nodes.map(() => new NodeConsumer());
       await Promise.all(nodes.map((node, i) => node.orderer.start(consumers[i]!)));
       const sent = Array.from({ length: 300 }, (_, i) => `t-${String(i).padStart(5, '0')}`);
@@ -81,19 +99,29 @@ export function runNetworkedOrdererConformance(name: string, factory: NetworkedO
       await until(() => consumers.every((consumer) => consumer.txs().length >= sent.length));
       await Promise.all(nodes.map((node) => node.orderer.close()));
       const first = consumers[0]!;
-      for (const consumer of consumers) assert.deepEqual(consumer.blocks, first.blocks, 'every node has the same chain');
+      for (const consumer of consumers)
+        assert.deepEqual(consumer.blocks, first.blocks, 'every node has the same chain');
       assert.deepEqual([...first.txs()].sort(), sent, 'each transaction exactly once');
-      assert.equal(consumers.filter((consumer) => consumer.proposals > 0).length, 1, 'one elected proposer');
+      assert.equal(
+        consumers.filter((consumer) => consumer.proposals > 0).length,
+        1,
+        'one elected proposer',
+      );
       // Each node's own submissions keep their order.
       for (let node = 0; node < 3; node++) {
         const own = first.txs().filter((tx) => Number(tx.slice(2)) % 3 === node);
-        assert.deepEqual(own, sent.filter((_, i) => i % 3 === node));
+        assert.deepEqual(
+          own,
+          sent.filter((_, i) => i % 3 === node),
+        );
       }
     });
 
     test('when the proposer dies, another takes over: nothing acknowledged lost, nothing twice', async () => {
       const network = networkName();
-      const nodes = await Promise.all(['n0', 'n1', 'n2'].map((id) => factory(network, id, options)));
+      const nodes = await Promise.all(
+        ['n0', 'n1', 'n2'].map((id) => factory(network, id, options)),
+      );
       const consumers = nodes.map(() => new NodeConsumer());
       await Promise.all(nodes.map((node, i) => node.orderer.start(consumers[i]!)));
       const acknowledged: string[] = [];
@@ -122,16 +150,25 @@ export function runNetworkedOrdererConformance(name: string, factory: NetworkedO
       const killedAt = Date.now();
       await nodes[proposer]!.crash();
       await until(() => survivors.some((i) => consumers[i]!.proposals > 0));
-      await until(() => consumers[survivors[0]!]!.deliveredAt.some((time) => time > killedAt + 500));
+      await until(() =>
+        consumers[survivors[0]!]!.deliveredAt.some((time) => time > killedAt + 500),
+      );
       running = false;
       await submitting;
-      for (const i of survivors) await until(() => acknowledged.every((tx) => consumers[i]!.txs().includes(tx)));
+      for (const i of survivors)
+        await until(() => acknowledged.every((tx) => consumers[i]!.txs().includes(tx)));
       await Promise.all(survivors.map((i) => nodes[i]!.orderer.close()));
       const chain = consumers[survivors[0]!]!;
       assert.deepEqual(consumers[survivors[1]!]!.blocks, chain.blocks, 'survivors agree');
       assert.equal(new Set(chain.txs()).size, chain.txs().length, 'no transaction delivered twice');
-      assert.ok(acknowledged.every((tx) => chain.txs().includes(tx)), 'every acknowledged transaction delivered');
-      report('proposer failover, longest gap between deliveries (ms)', longestGapMs(chain.deliveredAt, killedAt));
+      assert.ok(
+        acknowledged.every((tx) => chain.txs().includes(tx)),
+        'every acknowledged transaction delivered',
+      );
+      report(
+        'proposer failover, longest gap between deliveries (ms)',
+        longestGapMs(chain.deliveredAt, killedAt),
+      );
     });
   });
 }

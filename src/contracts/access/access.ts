@@ -13,8 +13,21 @@ import type { StateReader } from '../state.js';
 import { decideAccess } from './decide.js';
 import { actorOf, outcomeOf, principalOf } from './principal-body.js';
 import { executeSearch } from './search-log.js';
-import { ACCESS_BREAK_THE_GLASS, ACCESS_LOG, ACCESS_REVIEW_BREAK_THE_GLASS, ACCESS_SEARCH } from './txs.js';
-import { BTG_ACTIVE_TABLE, BTG_MINUTES_DEFAULT, BTG_PURPOSES, BTG_REVIEW_TABLE, BTG_TABLE, BREAK_THE_GLASS, type BreakTheGlassRow } from './tables.js';
+import {
+  ACCESS_BREAK_THE_GLASS,
+  ACCESS_LOG,
+  ACCESS_REVIEW_BREAK_THE_GLASS,
+  ACCESS_SEARCH,
+} from './txs.js';
+import {
+  BTG_ACTIVE_TABLE,
+  BTG_MINUTES_DEFAULT,
+  BTG_PURPOSES,
+  BTG_REVIEW_TABLE,
+  BTG_TABLE,
+  BREAK_THE_GLASS,
+  type BreakTheGlassRow,
+} from './tables.js';
 import { BTG_MINUTES_MAX } from '../../ledger/index.js';
 
 const MINUTE_MS = 60_000;
@@ -32,9 +45,34 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
   if (typeof principal === 'string') return refuse(principal);
   const record = RECORDS.get(state, recordId);
   if (record === undefined) return refuse('denied:no-such-record');
-  const decision = decideAccess(state, { principal, action, recordId, version, purpose, time: context.block.time });
-  const audit = auditWrites(state, record.patientId, { kind: 'access', actor: actorOf(principal), recordId, version, purpose, released, ...outcomeOf(decision) }, context);
-  return accept(audit, [{ type: decision.outcome === 'permit' ? 'access.permitted' : 'access.denied', subject: record.patientId ?? recordId }]);
+  const decision = decideAccess(state, {
+    principal,
+    action,
+    recordId,
+    version,
+    purpose,
+    time: context.block.time,
+  });
+  const audit = auditWrites(
+    state,
+    record.patientId,
+    {
+      kind: 'access',
+      actor: actorOf(principal),
+      recordId,
+      version,
+      purpose,
+      released,
+      ...outcomeOf(decision),
+    },
+    context,
+  );
+  return accept(audit, [
+    {
+      type: decision.outcome === 'permit' ? 'access.permitted' : 'access.denied',
+      subject: record.patientId ?? recordId,
+    },
+  ]);
 }
 
 /**
@@ -44,7 +82,11 @@ function executeLog(state: StateReader, tx: Transaction, context: TxContext): Co
  * (their notification feed) shows it, and a grant enters the organisation's review queue. The
  * reason is a SealedNote to the patient and the organisation (its privacy officer) alone.
  */
-function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+function executeBreakTheGlass(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   const body = ACCESS_BREAK_THE_GLASS.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
   const { patientId, purpose, reason, minutes = BTG_MINUTES_DEFAULT } = body;
@@ -52,23 +94,53 @@ function executeBreakTheGlass(state: StateReader, tx: Transaction, context: TxCo
   if (typeof principal === 'string') return refuse(principal);
   if (principal.kind !== 'practitioner') return refuse('denied:not-a-practitioner');
   const practitioner = PRACTITIONERS.get(state, principal.id);
-  if (practitioner === undefined || practitioner.org !== principal.org) return refuse('denied:unknown-principal');
+  if (practitioner === undefined || practitioner.org !== principal.org)
+    return refuse('denied:unknown-principal');
   if (practitioner.status !== 'active') return refuse('denied:practitioner-suspended');
   // The range is checked after the practitioner, as it always was.
   if (minutes < 1 || minutes > BTG_MINUTES_MAX) return refuse('invalid:bad-body');
   if (PATIENTS.get(state, patientId) === undefined) return refuse('denied:no-such-patient');
-  if (!sealedToPatientAndOrg(state, reason, patientId, principal.org)) return refuse('invalid:note-recipients');
+  if (!sealedToPatientAndOrg(state, reason, patientId, principal.org))
+    return refuse('invalid:note-recipients');
   const time = context.block.time;
   const denial = breakTheGlassDenial(state, patientId, purpose);
-  const row: BreakTheGlassRow = { btgId: context.txId, patientId, practitionerId: principal.id, org: principal.org, purpose, reason, outcome: denial === undefined ? 'permit' : 'deny', denial: denial ?? null, start: time, end: time + minutes * MINUTE_MS, review: null };
-  const outcome = denial === undefined ? { outcome: 'permit' as const, reason: null } : { outcome: 'deny' as const, reason: denial };
+  const row: BreakTheGlassRow = {
+    btgId: context.txId,
+    patientId,
+    practitionerId: principal.id,
+    org: principal.org,
+    purpose,
+    reason,
+    outcome: denial === undefined ? 'permit' : 'deny',
+    denial: denial ?? null,
+    start: time,
+    end: time + minutes * MINUTE_MS,
+    review: null,
+  };
+  const outcome =
+    denial === undefined
+      ? { outcome: 'permit' as const, reason: null }
+      : { outcome: 'deny' as const, reason: denial };
   const writes = [
     { table: BTG_TABLE, key: row.btgId, value: { ...row } },
-    ...auditWrites(state, patientId, { kind: 'break-the-glass', actor: actorOf(principal), purpose, ...outcome, basis: null }, context),
+    ...auditWrites(
+      state,
+      patientId,
+      { kind: 'break-the-glass', actor: actorOf(principal), purpose, ...outcome, basis: null },
+      context,
+    ),
   ];
   if (denial === undefined) {
-    writes.push({ table: BTG_ACTIVE_TABLE, key: `${patientId}|${principal.id}`, value: { btgId: row.btgId } });
-    writes.push({ table: BTG_REVIEW_TABLE, key: `${principal.org}|${row.btgId}`, value: { btgId: row.btgId } });
+    writes.push({
+      table: BTG_ACTIVE_TABLE,
+      key: `${patientId}|${principal.id}`,
+      value: { btgId: row.btgId },
+    });
+    writes.push({
+      table: BTG_REVIEW_TABLE,
+      key: `${principal.org}|${row.btgId}`,
+      value: { btgId: row.btgId },
+    });
   }
   return accept(writes, [{ type: 'access.break-the-glass', subject: patientId }]);
 }
@@ -84,31 +156,59 @@ function executeReview(state: StateReader, tx: Transaction, context: TxContext):
   if (body === undefined) return refuse('invalid:bad-body');
   const { btgId, justified, note = null } = body;
   const row = BREAK_THE_GLASS.get(state, btgId);
-  if (row === undefined || row.org !== context.signer.org || row.outcome !== 'permit') return refuse('denied:no-such-break-the-glass');
+  if (row === undefined || row.org !== context.signer.org || row.outcome !== 'permit')
+    return refuse('denied:no-such-break-the-glass');
   if (row.review !== null) return refuse('denied:already-reviewed');
-  if (note !== null && !sealedToPatientAndOrg(state, note, row.patientId, row.org)) return refuse('invalid:note-recipients');
+  if (note !== null && !sealedToPatientAndOrg(state, note, row.patientId, row.org))
+    return refuse('invalid:note-recipients');
   const review = { justified, note, at: context.block.time };
   const actor = { role: 'org', subject: context.signer.org, org: context.signer.org };
   return accept(
     [
       { table: BTG_TABLE, key: btgId, value: { ...row, review } },
       { table: BTG_REVIEW_TABLE, key: `${row.org}|${btgId}`, value: null },
-      ...auditWrites(state, row.patientId, { kind: 'break-the-glass-review', actor, outcome: justified ? 'permit' : 'deny', reason: justified ? 'justified' : 'not justified' }, context),
+      ...auditWrites(
+        state,
+        row.patientId,
+        {
+          kind: 'break-the-glass-review',
+          actor,
+          outcome: justified ? 'permit' : 'deny',
+          reason: justified ? 'justified' : 'not justified',
+        },
+        context,
+      ),
     ],
     [{ type: 'access.break-the-glass-reviewed', subject: row.patientId }],
   );
 }
 
 /** True when `note` is wrapped to exactly the patient's and the organisation's current encryption keys. */
-function sealedToPatientAndOrg(state: StateReader, note: SealedNote, patientId: string, orgId: string): boolean {
+function sealedToPatientAndOrg(
+  state: StateReader,
+  note: SealedNote,
+  patientId: string,
+  orgId: string,
+): boolean {
   const patient = PATIENTS.get(state, patientId);
   const org = ORGS.get(state, orgId);
-  return patient !== undefined && org !== undefined && sealedFor(note, [patient.encryptionKey, org.encryptionKey]);
+  return (
+    patient !== undefined &&
+    org !== undefined &&
+    sealedFor(note, [patient.encryptionKey, org.encryptionKey])
+  );
 }
 
-function breakTheGlassDenial(state: StateReader, patientId: string, purpose: string): string | undefined {
-  if (!(BTG_PURPOSES as readonly string[]).includes(purpose)) return 'denied:purpose-not-break-the-glass';
-  return patientConsent(state, patientId).breakTheGlass === 'opt-in' ? undefined : 'denied:patient-opted-out';
+function breakTheGlassDenial(
+  state: StateReader,
+  patientId: string,
+  purpose: string,
+): string | undefined {
+  if (!(BTG_PURPOSES as readonly string[]).includes(purpose))
+    return 'denied:purpose-not-break-the-glass';
+  return patientConsent(state, patientId).breakTheGlass === 'opt-in'
+    ? undefined
+    : 'denied:patient-opted-out';
 }
 
 /** The access contract; it also owns the audit trail's tables, which other contracts append to. */

@@ -6,9 +6,20 @@
  */
 import { coveringAgreement } from '../agreements/index.js';
 import type { AccessBasis } from '../audit/index.js';
-import { coveringGrant, HOME_ORGANISATION_PURPOSES, restrictionCovering, type ConsentAction } from '../consent/index.js';
+import {
+  coveringGrant,
+  HOME_ORGANISATION_PURPOSES,
+  restrictionCovering,
+  type ConsentAction,
+} from '../consent/index.js';
 import { consentModelOf, ORGS, PATIENTS, PRACTITIONERS } from '../membership/index.js';
-import { RECORDS, VERSIONS, versionKey, type RecordRow, type VersionRow } from '../records/index.js';
+import {
+  RECORDS,
+  VERSIONS,
+  versionKey,
+  type RecordRow,
+  type VersionRow,
+} from '../records/index.js';
 import type { StateReader } from '../state.js';
 import { BREAK_THE_GLASS_ACTIVE, BREAK_THE_GLASS, type Principal } from './tables.js';
 
@@ -23,19 +34,27 @@ export interface AccessRequest {
 }
 
 /** Permit with its basis, or deny with a status-style reason. */
-export type AccessDecision = { readonly outcome: 'permit'; readonly basis: AccessBasis } | { readonly outcome: 'deny'; readonly reason: string };
+export type AccessDecision =
+  | { readonly outcome: 'permit'; readonly basis: AccessBasis }
+  | { readonly outcome: 'deny'; readonly reason: string };
 
 /** Decides `request` against `state`. */
 export function decideAccess(state: StateReader, request: AccessRequest): AccessDecision {
   const record = RECORDS.get(state, request.recordId);
   if (record === undefined) return deny('denied:no-such-record');
   if (record.status === 'erased') return deny('denied:record-erased');
-  if (!Number.isSafeInteger(request.version) || request.version < 1 || request.version > record.latestVersion) return deny('denied:no-such-version');
+  if (
+    !Number.isSafeInteger(request.version) ||
+    request.version < 1 ||
+    request.version > record.latestVersion
+  )
+    return deny('denied:no-such-version');
   const version = VERSIONS.get(state, versionKey(request.recordId, request.version));
   if (version === undefined) return deny('denied:no-such-version');
   const { principal } = request;
   if (record.patientId === null) return directoryDecision(state, principal, record);
-  if (principal.kind === 'patient') return principal.id === record.patientId ? permit('patient') : deny('denied:not-your-record');
+  if (principal.kind === 'patient')
+    return principal.id === record.patientId ? permit('patient') : deny('denied:not-your-record');
   if (principal.kind === 'auditor') return deny('denied:auditor-reads-no-content');
   const actorRefusal = actorFailure(state, principal);
   if (actorRefusal !== undefined) return deny(actorRefusal);
@@ -43,9 +62,16 @@ export function decideAccess(state: StateReader, request: AccessRequest): Access
 }
 
 /** A directory record (no patient's data) is read by anyone its own organisation authenticated who may act at all. */
-function directoryDecision(state: StateReader, principal: Principal, record: RecordRow): AccessDecision {
+function directoryDecision(
+  state: StateReader,
+  principal: Principal,
+  record: RecordRow,
+): AccessDecision {
   if (principal.org !== record.org) return deny('denied:not-shared');
-  const refusal = principal.kind === 'practitioner' || principal.kind === 'system' ? actorFailure(state, principal) : undefined;
+  const refusal =
+    principal.kind === 'practitioner' || principal.kind === 'system'
+      ? actorFailure(state, principal)
+      : undefined;
   return refusal === undefined ? permit('directory') : deny(refusal);
 }
 
@@ -54,20 +80,48 @@ function directoryDecision(state: StateReader, principal: Principal, record: Rec
  * grant or not; what it leaves is read without a grant for treatment, payment and operations in
  * an opt-out network. Anything else needs a grant (and, across organisations, an agreement).
  */
-function consentDecision(state: StateReader, request: AccessRequest, record: RecordRow & { patientId: string }, version: VersionRow): AccessDecision {
+function consentDecision(
+  state: StateReader,
+  request: AccessRequest,
+  record: RecordRow & { patientId: string },
+  version: VersionRow,
+): AccessDecision {
   const { principal } = request;
   const labels = version.securityLabels.map((label) => label.code);
   const practitionerId = principal.kind === 'practitioner' ? principal.id : null;
-  const query = { ...request, patientId: record.patientId, practitionerId, orgId: principal.org, resourceType: record.resourceType, labels };
+  const query = {
+    ...request,
+    patientId: record.patientId,
+    practitionerId,
+    orgId: principal.org,
+    resourceType: record.resourceType,
+    labels,
+  };
   if (principal.org === PATIENTS.get(state, record.patientId)?.homeOrg) {
-    if (restrictionCovering(state, query) !== undefined) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny('denied:restricted-by-patient');
-    if (consentModelOf(state) === 'opt-out' && HOME_ORGANISATION_PURPOSES.includes(request.purpose)) return permit('home-organisation');
+    if (restrictionCovering(state, query) !== undefined)
+      return (
+        breakTheGlass(state, record.patientId, principal, request.time) ??
+        deny('denied:restricted-by-patient')
+      );
+    if (consentModelOf(state) === 'opt-out' && HOME_ORGANISATION_PURPOSES.includes(request.purpose))
+      return permit('home-organisation');
   }
   const grant = coveringGrant(state, query);
-  if ('reason' in grant) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny(grant.reason);
+  if ('reason' in grant)
+    return breakTheGlass(state, record.patientId, principal, request.time) ?? deny(grant.reason);
   if (principal.org === record.org) return permit('consent', { grantId: grant.grantId });
-  const agreement = coveringAgreement(state, { discloser: record.org, recipient: principal.org, resourceType: record.resourceType, labels, purpose: request.purpose, time: request.time });
-  if ('reason' in agreement) return breakTheGlass(state, record.patientId, principal, request.time) ?? deny(agreement.reason);
+  const agreement = coveringAgreement(state, {
+    discloser: record.org,
+    recipient: principal.org,
+    resourceType: record.resourceType,
+    labels,
+    purpose: request.purpose,
+    time: request.time,
+  });
+  if ('reason' in agreement)
+    return (
+      breakTheGlass(state, record.patientId, principal, request.time) ?? deny(agreement.reason)
+    );
   return permit('consent', { grantId: grant.grantId, agreementId: agreement.agreementId });
 }
 
@@ -75,25 +129,50 @@ function consentDecision(state: StateReader, request: AccessRequest, record: Rec
 function actorFailure(state: StateReader, principal: Principal): string | undefined {
   const org = ORGS.get(state, principal.org);
   if (org?.status !== 'active') return 'denied:organisation-inactive';
-  if (principal.kind === 'system') return principal.id === principal.org ? undefined : 'denied:unknown-principal';
+  if (principal.kind === 'system')
+    return principal.id === principal.org ? undefined : 'denied:unknown-principal';
   const practitioner = PRACTITIONERS.get(state, principal.id);
-  if (practitioner === undefined || practitioner.org !== principal.org) return 'denied:unknown-principal';
+  if (practitioner === undefined || practitioner.org !== principal.org)
+    return 'denied:unknown-principal';
   return practitioner.status === 'active' ? undefined : 'denied:practitioner-suspended';
 }
 
 /** A permit on the basis of this practitioner's break-the-glass window for the patient, if one is open at `time`. */
-function breakTheGlass(state: StateReader, patientId: string, principal: Principal, time: number): AccessDecision | undefined {
+function breakTheGlass(
+  state: StateReader,
+  patientId: string,
+  principal: Principal,
+  time: number,
+): AccessDecision | undefined {
   if (principal.kind !== 'practitioner') return undefined;
   const practitionerId = principal.id;
   const active = BREAK_THE_GLASS_ACTIVE.get(state, `${patientId}|${practitionerId}`);
   const row = active === undefined ? undefined : BREAK_THE_GLASS.get(state, active.btgId);
   // A window opened by another organisation's node is not this reader's, whatever it names.
-  if (row === undefined || row.outcome !== 'permit' || row.org !== principal.org || time < row.start || time >= row.end) return undefined;
+  if (
+    row === undefined ||
+    row.outcome !== 'permit' ||
+    row.org !== principal.org ||
+    time < row.start ||
+    time >= row.end
+  )
+    return undefined;
   return permit('break-the-glass', { breakTheGlassId: row.btgId });
 }
 
-function permit(kind: AccessBasis['kind'], ids: Partial<Pick<AccessBasis, 'grantId' | 'agreementId' | 'breakTheGlassId'>> = {}): AccessDecision {
-  return { outcome: 'permit', basis: { kind, grantId: ids.grantId ?? null, agreementId: ids.agreementId ?? null, breakTheGlassId: ids.breakTheGlassId ?? null } };
+function permit(
+  kind: AccessBasis['kind'],
+  ids: Partial<Pick<AccessBasis, 'grantId' | 'agreementId' | 'breakTheGlassId'>> = {},
+): AccessDecision {
+  return {
+    outcome: 'permit',
+    basis: {
+      kind,
+      grantId: ids.grantId ?? null,
+      agreementId: ids.agreementId ?? null,
+      breakTheGlassId: ids.breakTheGlassId ?? null,
+    },
+  };
 }
 
 function deny(reason: string): AccessDecision {

@@ -24,10 +24,15 @@ export function namedPrincipalField(body: JsonObject, field: string): NamedPrinc
  * The principal `named`, as authenticated by the signing organisation: practitioners, auditors
  * and system clients of that organisation, or patients whose home it is.
  */
-export function principalOf(state: StateReader, named: NamedPrincipal, context: TxContext): Principal | Refusal {
+export function principalOf(
+  state: StateReader,
+  named: NamedPrincipal,
+  context: TxContext,
+): Principal | Refusal {
   const { kind, id } = named;
   if (context.signer.role !== 'org') return 'denied:not-an-organisation';
-  if (kind === 'patient' && PATIENTS.get(state, id)?.homeOrg !== context.signer.org) return 'denied:not-home-organisation';
+  if (kind === 'patient' && PATIENTS.get(state, id)?.homeOrg !== context.signer.org)
+    return 'denied:not-home-organisation';
   return { kind, id, org: context.signer.org };
 }
 
@@ -38,5 +43,7 @@ export function actorOf(principal: Principal) {
 
 /** The audit entry's outcome fields for `decision`. */
 export function outcomeOf(decision: AccessDecision) {
-  return decision.outcome === 'permit' ? { outcome: 'permit' as const, basis: decision.basis } : { outcome: 'deny' as const, reason: decision.reason };
+  return decision.outcome === 'permit'
+    ? { outcome: 'permit' as const, basis: decision.basis }
+    : { outcome: 'deny' as const, reason: decision.reason };
 }

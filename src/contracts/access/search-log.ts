@@ -10,7 +10,13 @@
  */
 import type { Transaction } from '../../ledger/index.js';
 import { auditWrites, type SearchedRecord } from '../audit/index.js';
-import { accept, refuse, type ContractEvent, type ContractResult, type TxContext } from '../contract.js';
+import {
+  accept,
+  refuse,
+  type ContractEvent,
+  type ContractResult,
+  type TxContext,
+} from '../contract.js';
 import { RECORDS } from '../records/index.js';
 import type { StateReader, Write } from '../state.js';
 import { decideAccess } from './decide.js';
@@ -26,7 +32,11 @@ import type { Principal } from './tables.js';
  * `released: false` must be that patient's (invalid:bad-body otherwise). Refused with
  * denied:no-such-record when a listed record is unknown, so nothing is logged half.
  */
-export function executeSearch(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executeSearch(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   const body = ACCESS_SEARCH.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
   const { purpose, patientId: scope, records: listed } = body;
@@ -46,18 +56,47 @@ export function executeSearch(state: StateReader, tx: Transaction, context: TxCo
   for (const patientId of [...byPatient.keys()].sort()) {
     const records = byPatient.get(patientId)!;
     const denial = records.find((record) => record.outcome === 'deny');
-    writes.push(...auditWrites(state, patientId, {
-      kind: 'search', actor: actorOf(principal), purpose, records,
-      outcome: denial === undefined ? 'permit' : 'deny', reason: denial?.reason ?? null, released: records.some((record) => record.released),
-    }, context));
-    events.push({ type: denial === undefined ? 'access.permitted' : 'access.denied', subject: patientId });
+    writes.push(
+      ...auditWrites(
+        state,
+        patientId,
+        {
+          kind: 'search',
+          actor: actorOf(principal),
+          purpose,
+          records,
+          outcome: denial === undefined ? 'permit' : 'deny',
+          reason: denial?.reason ?? null,
+          released: records.some((record) => record.released),
+        },
+        context,
+      ),
+    );
+    events.push({
+      type: denial === undefined ? 'access.permitted' : 'access.denied',
+      subject: patientId,
+    });
   }
   return accept(writes, events);
 }
 
-function searchedRecord(state: StateReader, principal: Principal, item: ListedRecord, purpose: string, time: number): SearchedRecord {
-  const decision = decideAccess(state, { principal, action: 'read', recordId: item.recordId, version: item.version, purpose, time });
+function searchedRecord(
+  state: StateReader,
+  principal: Principal,
+  item: ListedRecord,
+  purpose: string,
+  time: number,
+): SearchedRecord {
+  const decision = decideAccess(state, {
+    principal,
+    action: 'read',
+    recordId: item.recordId,
+    version: item.version,
+    purpose,
+    time,
+  });
   const { recordId, version, released } = item;
-  if (decision.outcome === 'permit') return { recordId, version, released, outcome: 'permit', reason: null, basis: decision.basis };
+  if (decision.outcome === 'permit')
+    return { recordId, version, released, outcome: 'permit', reason: null, basis: decision.basis };
   return { recordId, version, released, outcome: 'deny', reason: decision.reason, basis: null };
 }

@@ -7,7 +7,12 @@ import { withinPeriod } from './terms.js';
 import { AGREEMENTS, pairAgreementIds, type AgreementRow } from './tables.js';
 
 /** Why no agreement covers a disclosure, from least to most specific. */
-export type AgreementRefusal = 'denied:no-agreement' | 'denied:agreement-expired' | 'denied:agreement-purpose' | 'denied:agreement-scope' | 'denied:agreement-label';
+export type AgreementRefusal =
+  | 'denied:no-agreement'
+  | 'denied:agreement-expired'
+  | 'denied:agreement-purpose'
+  | 'denied:agreement-scope'
+  | 'denied:agreement-label';
 
 /** A disclosure of one record: who discloses it to whom, what it is, why, and when (block time, ms). */
 export interface DisclosureQuery {
@@ -22,7 +27,13 @@ export interface DisclosureQuery {
 }
 
 // The checks in order; a failure at index i is refused with REFUSALS[i].
-const REFUSALS: readonly AgreementRefusal[] = ['denied:no-agreement', 'denied:agreement-expired', 'denied:agreement-purpose', 'denied:agreement-scope', 'denied:agreement-label'];
+const REFUSALS: readonly AgreementRefusal[] = [
+  'denied:no-agreement',
+  'denied:agreement-expired',
+  'denied:agreement-purpose',
+  'denied:agreement-scope',
+  'denied:agreement-label',
+];
 
 /**
  * The first agreement (by sorted id) from `query.discloser` to `query.recipient` that is active,
@@ -31,7 +42,10 @@ const REFUSALS: readonly AgreementRefusal[] = ['denied:no-agreement', 'denied:ag
  * When there is none, the refusal of the check that failed last in that order, over all the
  * pair's agreements: the agreement that came closest decides the reason.
  */
-export function coveringAgreement(state: StateReader, query: DisclosureQuery): { agreementId: string } | { reason: AgreementRefusal } {
+export function coveringAgreement(
+  state: StateReader,
+  query: DisclosureQuery,
+): { agreementId: string } | { reason: AgreementRefusal } {
   let furthest = 0;
   for (const agreementId of pairAgreementIds(state, query.discloser, query.recipient)) {
     const passed = checksPassed(AGREEMENTS.get(state, agreementId), query);

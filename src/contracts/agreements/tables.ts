@@ -10,7 +10,6 @@ export const AGREEMENT_TABLE = 'agreements_agreement';
 /** pairKey(discloser, recipient) → AgreementPairRow: the pair's agreements not yet terminated. */
 export const AGREEMENT_PAIR_TABLE = 'agreements_pair';
 
-
 /** Where an agreement stands. Expiry is not a status: it follows from the period and block time. */
 export type AgreementStatus = 'proposed' | 'active' | 'terminated';
 
@@ -56,7 +55,11 @@ export function pairKey(discloser: string, recipient: string): string {
 }
 
 /** The sorted ids of the agreements from `discloser` to `recipient` not yet terminated. */
-export function pairAgreementIds(state: StateReader, discloser: string, recipient: string): string[] {
+export function pairAgreementIds(
+  state: StateReader,
+  discloser: string,
+  recipient: string,
+): string[] {
   const row = AGREEMENT_PAIRS.get(state, pairKey(discloser, recipient));
   return row === undefined ? [] : row.agreementIds;
 }

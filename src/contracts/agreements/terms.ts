@@ -4,7 +4,13 @@
  */
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
-import { booleanField, CODE_PATTERN, objectField, onlyFields, RESOURCE_TYPE_PATTERN } from '../body.js';
+import {
+  booleanField,
+  CODE_PATTERN,
+  objectField,
+  onlyFields,
+  RESOURCE_TYPE_PATTERN,
+} from '../body.js';
 import { type AgreementPeriod, type AgreementTerms } from './tables.js';
 import { AGREEMENT_TERM_ENTRY_MAX } from '../../ledger/index.js';
 
@@ -20,8 +26,17 @@ export function termsField(body: JsonObject, field: string): AgreementTerms | un
   const purposes = codesOf(terms['purposes'], CODE_PATTERN);
   const period = periodOf(objectField(terms, 'period'));
   const redisclosure = booleanField(terms, 'redisclosure');
-  if (resourceTypes === undefined || excludeLabels === undefined || purposes === undefined || period === undefined || redisclosure === undefined) return undefined;
-  return purposes.length === 0 ? undefined : { resourceTypes, excludeLabels, purposes, period, redisclosure };
+  if (
+    resourceTypes === undefined ||
+    excludeLabels === undefined ||
+    purposes === undefined ||
+    period === undefined ||
+    redisclosure === undefined
+  )
+    return undefined;
+  return purposes.length === 0
+    ? undefined
+    : { resourceTypes, excludeLabels, purposes, period, redisclosure };
 }
 
 /** True when `period` contains `time`. */
@@ -51,5 +66,7 @@ function periodOf(value: JsonObject | undefined): AgreementPeriod | undefined {
   const { start, end } = value;
   if (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0) return undefined;
   if (end === null) return { start, end };
-  return typeof end === 'number' && Number.isSafeInteger(end) && end > start ? { start, end } : undefined;
+  return typeof end === 'number' && Number.isSafeInteger(end) && end > start
+    ? { start, end }
+    : undefined;
 }

@@ -74,7 +74,20 @@ export interface SearchedRecord {
 }
 
 /** The entry fields a contract supplies; seq, txId and time come from the trail and the context. */
-export type AuditInput = Omit<AuditEntry, 'seq' | 'txId' | 'time' | 'recordId' | 'version' | 'purpose' | 'outcome' | 'reason' | 'basis' | 'released'> & Partial<AuditEntry>;
+export type AuditInput = Omit<
+  AuditEntry,
+  | 'seq'
+  | 'txId'
+  | 'time'
+  | 'recordId'
+  | 'version'
+  | 'purpose'
+  | 'outcome'
+  | 'reason'
+  | 'basis'
+  | 'released'
+> &
+  Partial<AuditEntry>;
 
 /** A patient's AUDIT_HEAD_TABLE row. */
 export interface AuditHead {
@@ -96,7 +109,12 @@ export function auditCount(state: StateReader, patientId: string): number {
 }
 
 /** The writes that append `input` to `patientId`'s trail; none for a directory record, which has no patient. */
-export function auditWrites(state: StateReader, patientId: string | null, input: AuditInput, context: TxContext): Write[] {
+export function auditWrites(
+  state: StateReader,
+  patientId: string | null,
+  input: AuditInput,
+  context: TxContext,
+): Write[] {
   if (patientId === null) return [];
   const seq = auditCount(state, patientId) + 1;
   const entry: Omit<AuditEntry, 'records'> = {
@@ -114,10 +132,21 @@ export function auditWrites(state: StateReader, patientId: string | null, input:
     released: input.released ?? null,
   };
   // Only a search carries records, so every other kind's entries keep their exact earlier shape.
-  const value = { ...entry, actor: { ...entry.actor }, basis: entry.basis === null ? null : { ...entry.basis } };
-  const records = input.records?.map((record) => ({ ...record, basis: record.basis === null ? null : { ...record.basis } }));
+  const value = {
+    ...entry,
+    actor: { ...entry.actor },
+    basis: entry.basis === null ? null : { ...entry.basis },
+  };
+  const records = input.records?.map((record) => ({
+    ...record,
+    basis: record.basis === null ? null : { ...record.basis },
+  }));
   return [
-    { table: AUDIT_ENTRY_TABLE, key: auditKey(patientId, seq), value: records === undefined ? value : { ...value, records } },
+    {
+      table: AUDIT_ENTRY_TABLE,
+      key: auditKey(patientId, seq),
+      value: records === undefined ? value : { ...value, records },
+    },
     { table: AUDIT_HEAD_TABLE, key: patientId, value: { count: seq } },
   ];
 }

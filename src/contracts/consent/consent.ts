@@ -11,8 +11,25 @@ import type { Refusal } from '../refusals.js';
 import { ORGS, PRACTITIONERS } from '../membership/index.js';
 import type { StateReader, Write } from '../state.js';
 import { executeLiftRestriction, executeRestrict } from './restriction.js';
-import { CONSENT_GRANT, CONSENT_LIFT_RESTRICTION, CONSENT_RESTRICT, CONSENT_REVOKE, CONSENT_SET_BREAK_THE_GLASS, CONSENT_UPDATE } from './txs.js';
-import { GRANT_TABLE, GRANTS, PATIENT_CONSENT_TABLE, PATIENT_CONSENTS, PATIENT_RESTRICTION_TABLE, RESTRICTION_TABLE, type Grantee, type GrantRow, type PatientConsentRow } from './tables.js';
+import {
+  CONSENT_GRANT,
+  CONSENT_LIFT_RESTRICTION,
+  CONSENT_RESTRICT,
+  CONSENT_REVOKE,
+  CONSENT_SET_BREAK_THE_GLASS,
+  CONSENT_UPDATE,
+} from './txs.js';
+import {
+  GRANT_TABLE,
+  GRANTS,
+  PATIENT_CONSENT_TABLE,
+  PATIENT_CONSENTS,
+  PATIENT_RESTRICTION_TABLE,
+  RESTRICTION_TABLE,
+  type Grantee,
+  type GrantRow,
+  type PatientConsentRow,
+} from './tables.js';
 import { GRANT_COUNT_MAX } from '../../ledger/index.js';
 
 /** The patient's consent row, or the default: no grants, break-the-glass opted out. */
@@ -38,12 +55,30 @@ function executeGrant(state: StateReader, tx: Transaction, context: TxContext): 
   const consent = patientConsent(state, patientId);
   if (consent.grants.length >= GRANT_COUNT_MAX) return refuse('denied:too-many-grants');
   const time = context.block.time;
-  const row: GrantRow = { grantId, patientId, ...terms, status: 'active', version: 1, grantedAt: time, updatedAt: time, revokedAt: null };
+  const row: GrantRow = {
+    grantId,
+    patientId,
+    ...terms,
+    status: 'active',
+    version: 1,
+    grantedAt: time,
+    updatedAt: time,
+    revokedAt: null,
+  };
   return accept(
     [
       grantWrite(row),
-      { table: PATIENT_CONSENT_TABLE, key: patientId, value: { ...consent, grants: [...consent.grants, grantId].sort() } },
-      ...auditWrites(state, patientId, { kind: 'grant', actor: patientActor(context), reason: grantId }, context),
+      {
+        table: PATIENT_CONSENT_TABLE,
+        key: patientId,
+        value: { ...consent, grants: [...consent.grants, grantId].sort() },
+      },
+      ...auditWrites(
+        state,
+        patientId,
+        { kind: 'grant', actor: patientActor(context), reason: grantId },
+        context,
+      ),
     ],
     [{ type: 'consent.granted', subject: grantId }],
   );
@@ -58,9 +93,22 @@ function executeUpdate(state: StateReader, tx: Transaction, context: TxContext):
   const grant = ownActiveGrant(state, body.grantId, context);
   if (typeof grant === 'string') return refuse(grant);
   if (!granteeExists(state, terms.grantee)) return refuse('denied:no-such-grantee');
-  const row: GrantRow = { ...grant, ...terms, version: grant.version + 1, updatedAt: context.block.time };
+  const row: GrantRow = {
+    ...grant,
+    ...terms,
+    version: grant.version + 1,
+    updatedAt: context.block.time,
+  };
   return accept(
-    [grantWrite(row), ...auditWrites(state, grant.patientId, { kind: 'consent-update', actor: patientActor(context), reason: grant.grantId }, context)],
+    [
+      grantWrite(row),
+      ...auditWrites(
+        state,
+        grant.patientId,
+        { kind: 'consent-update', actor: patientActor(context), reason: grant.grantId },
+        context,
+      ),
+    ],
     [{ type: 'consent.updated', subject: grant.grantId }],
   );
 }
@@ -72,30 +120,73 @@ function executeRevoke(state: StateReader, tx: Transaction, context: TxContext):
   if (body === undefined) return refuse('invalid:bad-body');
   const grant = ownActiveGrant(state, body.grantId, context);
   if (typeof grant === 'string') return refuse(grant);
-  const row: GrantRow = { ...grant, status: 'revoked', version: grant.version + 1, updatedAt: context.block.time, revokedAt: context.block.time };
+  const row: GrantRow = {
+    ...grant,
+    status: 'revoked',
+    version: grant.version + 1,
+    updatedAt: context.block.time,
+    revokedAt: context.block.time,
+  };
   return accept(
-    [grantWrite(row), ...auditWrites(state, grant.patientId, { kind: 'revoke', actor: patientActor(context), reason: grant.grantId }, context)],
+    [
+      grantWrite(row),
+      ...auditWrites(
+        state,
+        grant.patientId,
+        { kind: 'revoke', actor: patientActor(context), reason: grant.grantId },
+        context,
+      ),
+    ],
     [{ type: 'consent.revoked', subject: grant.grantId }],
   );
 }
 
 /** Executes `consent.set-break-the-glass`: { optIn }. */
-function executeSetBreakTheGlass(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+function executeSetBreakTheGlass(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'patient') return refuse('denied:not-a-patient');
   const body = CONSENT_SET_BREAK_THE_GLASS.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
   const { optIn } = body;
   const patientId = context.signer.subject;
-  const consent: PatientConsentRow = { ...patientConsent(state, patientId), breakTheGlass: optIn ? 'opt-in' : 'opt-out' };
-  const audit = auditWrites(state, patientId, { kind: 'break-the-glass-setting', actor: patientActor(context), reason: consent.breakTheGlass }, context);
-  return accept([{ table: PATIENT_CONSENT_TABLE, key: patientId, value: { ...consent, grants: [...consent.grants] } }, ...audit], [
-    { type: 'consent.break-the-glass-set', subject: patientId },
-  ]);
+  const consent: PatientConsentRow = {
+    ...patientConsent(state, patientId),
+    breakTheGlass: optIn ? 'opt-in' : 'opt-out',
+  };
+  const audit = auditWrites(
+    state,
+    patientId,
+    {
+      kind: 'break-the-glass-setting',
+      actor: patientActor(context),
+      reason: consent.breakTheGlass,
+    },
+    context,
+  );
+  return accept(
+    [
+      {
+        table: PATIENT_CONSENT_TABLE,
+        key: patientId,
+        value: { ...consent, grants: [...consent.grants] },
+      },
+      ...audit,
+    ],
+    [{ type: 'consent.break-the-glass-set', subject: patientId }],
+  );
 }
 
-function ownActiveGrant(state: StateReader, grantId: string, context: TxContext): GrantRow | Refusal {
+function ownActiveGrant(
+  state: StateReader,
+  grantId: string,
+  context: TxContext,
+): GrantRow | Refusal {
   const grant = GRANTS.get(state, grantId);
-  if (grant === undefined || grant.patientId !== context.signer.subject) return 'denied:no-such-grant';
+  if (grant === undefined || grant.patientId !== context.signer.subject)
+    return 'denied:no-such-grant';
   return grant.status === 'active' ? grant : 'denied:grant-revoked';
 }
 
@@ -109,7 +200,12 @@ function patientActor(context: TxContext) {
 }
 
 function grantWrite(row: GrantRow): Write {
-  const value = { ...row, grantee: { ...row.grantee }, actions: [...row.actions], period: { ...row.period } };
+  const value = {
+    ...row,
+    grantee: { ...row.grantee },
+    actions: [...row.actions],
+    period: { ...row.period },
+  };
   return { table: GRANT_TABLE, key: row.grantId, value };
 }
 

@@ -34,7 +34,10 @@ export const CONSENT_REFUSALS = [
 export type ConsentRefusal = (typeof CONSENT_REFUSALS)[number];
 
 /** The first grant (by id) covering `query`, or the most specific reason none does. */
-export function coveringGrant(state: StateReader, query: ConsentQuery): { grantId: string } | { reason: ConsentRefusal } {
+export function coveringGrant(
+  state: StateReader,
+  query: ConsentQuery,
+): { grantId: string } | { reason: ConsentRefusal } {
   let furthest = 0;
   for (const grant of grantsOf(state, query.patientId)) {
     if (!namesGrantee(grant, query)) continue;
@@ -46,8 +49,16 @@ export function coveringGrant(state: StateReader, query: ConsentQuery): { grantI
 }
 
 /** Active grants of `patientId` letting their grantee read a record of this type, id and labels at `time`. */
-export function readGrantsCovering(state: StateReader, record: Pick<ConsentQuery, 'patientId' | 'recordId' | 'resourceType' | 'labels' | 'time'>): GrantRow[] {
-  return grantsOf(state, record.patientId).filter((grant) => grant.status === 'active' && grant.actions.includes('read') && coversRecord(grant, record) === undefined);
+export function readGrantsCovering(
+  state: StateReader,
+  record: Pick<ConsentQuery, 'patientId' | 'recordId' | 'resourceType' | 'labels' | 'time'>,
+): GrantRow[] {
+  return grantsOf(state, record.patientId).filter(
+    (grant) =>
+      grant.status === 'active' &&
+      grant.actions.includes('read') &&
+      coversRecord(grant, record) === undefined,
+  );
 }
 
 function namesGrantee(grant: GrantRow, query: ConsentQuery): boolean {
@@ -61,23 +72,37 @@ function firstFailure(grant: GrantRow, query: ConsentQuery): ConsentRefusal | un
   if (period !== undefined) return period;
   if (!grant.actions.includes(query.action)) return 'denied:action-not-permitted';
   const purposeAllowed = query.purpose === null || grant.purposes.includes(query.purpose);
-  return scopeFailure(grant, query) ?? (purposeAllowed ? undefined : 'denied:purpose-not-permitted');
+  return (
+    scopeFailure(grant, query) ?? (purposeAllowed ? undefined : 'denied:purpose-not-permitted')
+  );
 }
 
 /** What a grant must cover about a record regardless of action and purpose: period, scope, labels. */
-export function coversRecord(grant: GrantRow, record: Pick<ConsentQuery, 'recordId' | 'resourceType' | 'labels' | 'time'>): ConsentRefusal | undefined {
+export function coversRecord(
+  grant: GrantRow,
+  record: Pick<ConsentQuery, 'recordId' | 'resourceType' | 'labels' | 'time'>,
+): ConsentRefusal | undefined {
   return periodFailure(grant, record.time) ?? scopeFailure(grant, record);
 }
 
 function periodFailure(grant: GrantRow, time: number): ConsentRefusal | undefined {
   if (time < grant.period.start) return 'denied:consent-not-started';
-  return grant.period.end !== null && time >= grant.period.end ? 'denied:consent-expired' : undefined;
+  return grant.period.end !== null && time >= grant.period.end
+    ? 'denied:consent-expired'
+    : undefined;
 }
 
-function scopeFailure(grant: GrantRow, record: Pick<ConsentQuery, 'recordId' | 'resourceType' | 'labels'>): ConsentRefusal | undefined {
-  if (grant.resourceTypes.length > 0 && !grant.resourceTypes.includes(record.resourceType)) return 'denied:out-of-scope';
-  if (grant.recordIds.length > 0 && !grant.recordIds.includes(record.recordId)) return 'denied:out-of-scope';
-  return record.labels.some((label) => grant.excludeLabels.includes(label)) ? 'denied:label-excluded' : undefined;
+function scopeFailure(
+  grant: GrantRow,
+  record: Pick<ConsentQuery, 'recordId' | 'resourceType' | 'labels'>,
+): ConsentRefusal | undefined {
+  if (grant.resourceTypes.length > 0 && !grant.resourceTypes.includes(record.resourceType))
+    return 'denied:out-of-scope';
+  if (grant.recordIds.length > 0 && !grant.recordIds.includes(record.recordId))
+    return 'denied:out-of-scope';
+  return record.labels.some((label) => grant.excludeLabels.includes(label))
+    ? 'denied:label-excluded'
+    : undefined;
 }
 
 /**
@@ -85,7 +110,11 @@ function scopeFailure(grant: GrantRow, record: Pick<ConsentQuery, 'recordId' | '
  * record of `patientId`, or undefined when they may: the patient's home organisation keeps
  * their chart; anyone else needs an active grant with the write action covering the record.
  */
-export function writeRefusal(state: StateReader, query: Omit<ConsentQuery, 'action' | 'purpose'>, homeOrg: string): ConsentRefusal | undefined {
+export function writeRefusal(
+  state: StateReader,
+  query: Omit<ConsentQuery, 'action' | 'purpose'>,
+  homeOrg: string,
+): ConsentRefusal | undefined {
   if (query.orgId === homeOrg) return undefined;
   const grant = coveringGrant(state, { ...query, action: 'write', purpose: null });
   return 'reason' in grant ? grant.reason : undefined;

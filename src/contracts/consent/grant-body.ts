@@ -1,23 +1,66 @@
 /** Reading a grant's or a restriction's terms out of a transaction body, refusing any shape it does not expect, and writing them into one. */
 import type { JsonObject } from '../../ledger/index.js';
-import { CODE_PATTERN, countField, enumField, ID_PATTERN, objectField, RECORD_ID_PATTERN, RESOURCE_TYPE_PATTERN, stringField, stringSetField } from '../body.js';
-import { CONSENT_ACTIONS, type ConsentAction, type Grantee, type GrantTerms, type RestrictionTerms } from './tables.js';
+import {
+  CODE_PATTERN,
+  countField,
+  enumField,
+  ID_PATTERN,
+  objectField,
+  RECORD_ID_PATTERN,
+  RESOURCE_TYPE_PATTERN,
+  stringField,
+  stringSetField,
+} from '../body.js';
+import {
+  CONSENT_ACTIONS,
+  type ConsentAction,
+  type Grantee,
+  type GrantTerms,
+  type RestrictionTerms,
+} from './tables.js';
 import { GRANT_LIST_COUNT_MAX } from '../../ledger/index.js';
 
 /** The fields of a grant body besides its id. */
-export const TERM_FIELDS = ['grantee', 'actions', 'resourceTypes', 'recordIds', 'excludeLabels', 'purposes', 'period'] as const;
+export const TERM_FIELDS = [
+  'grantee',
+  'actions',
+  'resourceTypes',
+  'recordIds',
+  'excludeLabels',
+  'purposes',
+  'period',
+] as const;
 
 /** The terms in `body`, or undefined when any is missing or malformed. */
 export function grantTerms(body: JsonObject): GrantTerms | undefined {
   const grantee = granteeField(body);
-  const actions = stringSetField(body, 'actions', /^(read|write)$/, CONSENT_ACTIONS.length) as ConsentAction[] | undefined;
-  const resourceTypes = stringSetField(body, 'resourceTypes', RESOURCE_TYPE_PATTERN, GRANT_LIST_COUNT_MAX);
+  const actions = stringSetField(body, 'actions', /^(read|write)$/, CONSENT_ACTIONS.length) as
+    ConsentAction[] | undefined;
+  const resourceTypes = stringSetField(
+    body,
+    'resourceTypes',
+    RESOURCE_TYPE_PATTERN,
+    GRANT_LIST_COUNT_MAX,
+  );
   const recordIds = stringSetField(body, 'recordIds', RECORD_ID_PATTERN, GRANT_LIST_COUNT_MAX);
   const excludeLabels = stringSetField(body, 'excludeLabels', CODE_PATTERN, GRANT_LIST_COUNT_MAX);
   const purposes = stringSetField(body, 'purposes', CODE_PATTERN, GRANT_LIST_COUNT_MAX);
   const period = periodField(body);
-  if (grantee === undefined || actions === undefined || actions.length === 0 || resourceTypes === undefined || recordIds === undefined) return undefined;
-  if (excludeLabels === undefined || purposes === undefined || purposes.length === 0 || period === undefined) return undefined;
+  if (
+    grantee === undefined ||
+    actions === undefined ||
+    actions.length === 0 ||
+    resourceTypes === undefined ||
+    recordIds === undefined
+  )
+    return undefined;
+  if (
+    excludeLabels === undefined ||
+    purposes === undefined ||
+    purposes.length === 0 ||
+    period === undefined
+  )
+    return undefined;
   return { grantee, actions, resourceTypes, recordIds, excludeLabels, purposes, period };
 }
 
@@ -32,7 +75,8 @@ function granteeField(body: JsonObject): Grantee | undefined {
 /** { start, end }: integer ms, end null (open-ended) or after start. */
 export function periodField(body: JsonObject): { start: number; end: number | null } | undefined {
   const value = objectField(body, 'period');
-  if (value === undefined || !Object.keys(value).every((key) => key === 'start' || key === 'end')) return undefined;
+  if (value === undefined || !Object.keys(value).every((key) => key === 'start' || key === 'end'))
+    return undefined;
   const start = countField(value, 'start');
   const end = value['end'] === null ? null : countField(value, 'end');
   if (start === undefined || end === undefined || (end !== null && end <= start)) return undefined;
@@ -57,14 +101,24 @@ export const RESTRICTION_FIELDS = ['resourceTypes', 'labels', 'practitionerIds']
 
 /** The terms in a restriction body, or undefined when any list is missing or malformed. */
 export function restrictionTerms(body: JsonObject): RestrictionTerms | undefined {
-  const resourceTypes = stringSetField(body, 'resourceTypes', RESOURCE_TYPE_PATTERN, GRANT_LIST_COUNT_MAX);
+  const resourceTypes = stringSetField(
+    body,
+    'resourceTypes',
+    RESOURCE_TYPE_PATTERN,
+    GRANT_LIST_COUNT_MAX,
+  );
   const labels = stringSetField(body, 'labels', CODE_PATTERN, GRANT_LIST_COUNT_MAX);
   const practitionerIds = stringSetField(body, 'practitionerIds', ID_PATTERN, GRANT_LIST_COUNT_MAX);
-  if (resourceTypes === undefined || labels === undefined || practitionerIds === undefined) return undefined;
+  if (resourceTypes === undefined || labels === undefined || practitionerIds === undefined)
+    return undefined;
   return { resourceTypes, labels, practitionerIds };
 }
 
 /** The body fields that carry restriction `terms`. */
 export function restrictionBody(terms: RestrictionTerms): JsonObject {
-  return { resourceTypes: [...terms.resourceTypes], labels: [...terms.labels], practitionerIds: [...terms.practitionerIds] };
+  return {
+    resourceTypes: [...terms.resourceTypes],
+    labels: [...terms.labels],
+    practitionerIds: [...terms.practitionerIds],
+  };
 }

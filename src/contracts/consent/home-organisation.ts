@@ -20,13 +20,22 @@ export interface RestrictionQuery {
 }
 
 /** The id of the first active restriction (by id) of the patient that withholds this read, or undefined. */
-export function restrictionCovering(state: StateReader, query: RestrictionQuery): string | undefined {
-  return restrictionsOf(state, query.patientId).find((row) => row.status === 'active' && withholds(row, query))?.restrictionId;
+export function restrictionCovering(
+  state: StateReader,
+  query: RestrictionQuery,
+): string | undefined {
+  return restrictionsOf(state, query.patientId).find(
+    (row) => row.status === 'active' && withholds(row, query),
+  )?.restrictionId;
 }
 
 /** Every non-empty list of the restriction must match; an empty one matches anything. */
 function withholds(row: RestrictionRow, query: RestrictionQuery): boolean {
   if (row.resourceTypes.length > 0 && !row.resourceTypes.includes(query.resourceType)) return false;
-  if (row.labels.length > 0 && !query.labels.some((label) => row.labels.includes(label))) return false;
-  return row.practitionerIds.length === 0 || (query.practitionerId !== null && row.practitionerIds.includes(query.practitionerId));
+  if (row.labels.length > 0 && !query.labels.some((label) => row.labels.includes(label)))
+    return false;
+  return (
+    row.practitionerIds.length === 0 ||
+    (query.practitionerId !== null && row.practitionerIds.includes(query.practitionerId))
+  );
 }

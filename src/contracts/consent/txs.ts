@@ -1,6 +1,13 @@
 /** The consent transaction types and their bodies, declared once for the contract and for every signer. */
 import { boolean, defineTx, fieldGroup, id } from '../tx-schema.js';
-import { grantTerms, RESTRICTION_FIELDS, restrictionBody, restrictionTerms, TERM_FIELDS, termsBody } from './grant-body.js';
+import {
+  grantTerms,
+  RESTRICTION_FIELDS,
+  restrictionBody,
+  restrictionTerms,
+  TERM_FIELDS,
+  termsBody,
+} from './grant-body.js';
 
 const terms = fieldGroup(TERM_FIELDS, grantTerms, termsBody);
 
@@ -11,8 +18,13 @@ export const CONSENT_UPDATE = defineTx('consent.update', { grantId: id, terms })
 /** `consent.revoke`: { grantId }. */
 export const CONSENT_REVOKE = defineTx('consent.revoke', { grantId: id });
 /** `consent.set-break-the-glass`: { optIn }. */
-export const CONSENT_SET_BREAK_THE_GLASS = defineTx('consent.set-break-the-glass', { optIn: boolean });
+export const CONSENT_SET_BREAK_THE_GLASS = defineTx('consent.set-break-the-glass', {
+  optIn: boolean,
+});
 /** `consent.restrict`: { restrictionId, resourceTypes, labels, practitionerIds }. */
-export const CONSENT_RESTRICT = defineTx('consent.restrict', { restrictionId: id, terms: fieldGroup(RESTRICTION_FIELDS, restrictionTerms, restrictionBody) });
+export const CONSENT_RESTRICT = defineTx('consent.restrict', {
+  restrictionId: id,
+  terms: fieldGroup(RESTRICTION_FIELDS, restrictionTerms, restrictionBody),
+});
 /** `consent.lift-restriction`: { restrictionId }. */
 export const CONSENT_LIFT_RESTRICTION = defineTx('consent.lift-restriction', { restrictionId: id });

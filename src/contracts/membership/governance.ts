@@ -11,22 +11,48 @@ import type { StateReader, Write } from '../state.js';
 import type { OrgCandidate } from './org-candidate.js';
 import { orgWrites } from './org-writes.js';
 import { MEMBERSHIP_PROPOSE_ADMIT, MEMBERSHIP_PROPOSE_REMOVE, MEMBERSHIP_VOTE } from './txs.js';
-import { CONSORTIUM_KEY, CONSORTIUM_TABLE, CONSORTIUM, KEYS, ORG_TABLE, ORGS, PROPOSAL_LIFETIME_MS, PROPOSAL_TABLE, PROPOSALS, type ConsortiumRow, type OrgRow, type ProposalRow } from './tables.js';
+import {
+  CONSORTIUM_KEY,
+  CONSORTIUM_TABLE,
+  CONSORTIUM,
+  KEYS,
+  ORG_TABLE,
+  ORGS,
+  PROPOSAL_LIFETIME_MS,
+  PROPOSAL_TABLE,
+  PROPOSALS,
+  type ConsortiumRow,
+  type OrgRow,
+  type ProposalRow,
+} from './tables.js';
 import { MEMBER_COUNT_MAX } from '../../ledger/index.js';
 
 /** Executes `membership.propose`: { action: 'admit', orgId, name, signingKey, encryptionKey } or { action: 'remove', orgId }. */
-export function executePropose(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executePropose(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
   const admit = MEMBERSHIP_PROPOSE_ADMIT.parse(tx.body);
   const remove = MEMBERSHIP_PROPOSE_REMOVE.parse(tx.body);
-  const proposal = admit !== undefined ? admission(state, admit) : remove !== undefined ? removal(state, remove.orgId) : 'invalid:bad-body';
+  const proposal =
+    admit !== undefined
+      ? admission(state, admit)
+      : remove !== undefined
+        ? removal(state, remove.orgId)
+        : 'invalid:bad-body';
   if (typeof proposal === 'string') return refuse(proposal);
   const row: ProposalRow = { ...proposal, votes: {}, status: 'open', openedAt: context.block.time };
   return tally(state, context, context.txId, row, true);
 }
 
 /** Executes `membership.vote`: { proposalId, approve }. */
-export function executeVote(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executeVote(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
   const body = MEMBERSHIP_VOTE.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
@@ -34,7 +60,8 @@ export function executeVote(state: StateReader, tx: Transaction, context: TxCont
   const row = PROPOSALS.get(state, proposalId);
   if (row === undefined) return refuse('denied:no-such-proposal');
   if (row.status !== 'open') return refuse('denied:proposal-closed');
-  if (context.block.time > row.openedAt + PROPOSAL_LIFETIME_MS) return refuse('denied:proposal-expired');
+  if (context.block.time > row.openedAt + PROPOSAL_LIFETIME_MS)
+    return refuse('denied:proposal-expired');
   // hasOwn, not `votes[org] !== undefined`: an org id such as 'constructor' names an inherited member.
   if (Object.hasOwn(row.votes, context.signer.org)) return refuse('denied:already-voted');
   return tally(state, context, proposalId, row, approve);
@@ -44,7 +71,8 @@ type Proposal = Pick<ProposalRow, 'action' | 'orgId' | 'candidate'>;
 
 function admission(state: StateReader, candidate: OrgCandidate): Proposal | Refusal {
   if (ORGS.get(state, candidate.orgId) !== undefined) return 'denied:org-exists';
-  if (KEYS.get(state, keyIdOf(fromHex(candidate.signingKey))) !== undefined) return 'denied:key-in-use';
+  if (KEYS.get(state, keyIdOf(fromHex(candidate.signingKey))) !== undefined)
+    return 'denied:key-in-use';
   if (consortium(state).members.length >= MEMBER_COUNT_MAX) return 'denied:consortium-full';
   const { orgId, name, signingKey, encryptionKey } = candidate;
   return { action: 'admit', orgId, candidate: { name, signingKey, encryptionKey } };
@@ -59,15 +87,24 @@ function consortium(state: StateReader): ConsortiumRow {
   return CONSORTIUM.get(state, CONSORTIUM_KEY)!;
 }
 
-function tally(state: StateReader, context: TxContext, proposalId: string, row: ProposalRow, approve: boolean): ContractResult {
+function tally(
+  state: StateReader,
+  context: TxContext,
+  proposalId: string,
+  row: ProposalRow,
+  approve: boolean,
+): ContractResult {
   const { members } = consortium(state);
   const votes = { ...row.votes, [context.signer.org]: approve };
   // Only current members count: votes of an organisation removed meanwhile drop out.
   const approvals = members.filter((member) => votes[member] === true).length;
   const objections = members.filter((member) => votes[member] === false).length;
   const majority = Math.floor(members.length / 2) + 1;
-  const status = approvals >= majority ? 'passed' : members.length - objections < majority ? 'rejected' : 'open';
-  const writes: Write[] = [{ table: PROPOSAL_TABLE, key: proposalId, value: { ...row, votes, status } }];
+  const status =
+    approvals >= majority ? 'passed' : members.length - objections < majority ? 'rejected' : 'open';
+  const writes: Write[] = [
+    { table: PROPOSAL_TABLE, key: proposalId, value: { ...row, votes, status } },
+  ];
   if (status === 'passed') {
     const outcome = applyProposal(state, row, members, context.block.time);
     if (typeof outcome === 'string') return refuse(outcome);
@@ -76,12 +113,18 @@ function tally(state: StateReader, context: TxContext, proposalId: string, row: 
   return accept(writes, [{ type: `membership.proposal-${status}`, subject: row.orgId }]);
 }
 
-function applyProposal(state: StateReader, row: ProposalRow, members: readonly string[], time: number): Write[] | Refusal {
+function applyProposal(
+  state: StateReader,
+  row: ProposalRow,
+  members: readonly string[],
+  time: number,
+): Write[] | Refusal {
   if (row.action === 'admit') {
     // Checked again at passing time: another admission or a registration may have taken the
     // org id, the key or the last seat while this proposal was open.
     if (ORGS.get(state, row.orgId) !== undefined) return 'denied:org-exists';
-    if (KEYS.get(state, keyIdOf(fromHex(row.candidate!.signingKey))) !== undefined) return 'denied:key-in-use';
+    if (KEYS.get(state, keyIdOf(fromHex(row.candidate!.signingKey))) !== undefined)
+      return 'denied:key-in-use';
     if (members.length >= MEMBER_COUNT_MAX) return 'denied:consortium-full';
     const org: OrgRow = { orgId: row.orgId, ...row.candidate!, status: 'active', since: time };
     return [...orgWrites(org), consortiumWrite(state, [...members, row.orgId].sort())];
@@ -90,7 +133,10 @@ function applyProposal(state: StateReader, row: ProposalRow, members: readonly s
   const org = ORGS.get(state, row.orgId)!;
   return [
     { table: ORG_TABLE, key: row.orgId, value: { ...org, status: 'removed' } },
-    consortiumWrite(state, members.filter((member) => member !== row.orgId)),
+    consortiumWrite(
+      state,
+      members.filter((member) => member !== row.orgId),
+    ),
   ];
 }
 

@@ -10,7 +10,11 @@ import { ORG_TABLE, ORGS } from './tables.js';
 import { MEMBERSHIP_ROTATE_ENCRYPTION_KEY } from './txs.js';
 
 /** Executes `membership.rotate-encryption-key`: { encryptionKey }, signed by the organisation's key. */
-export function executeRotateEncryptionKey(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executeRotateEncryptionKey(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'org') return refuse('denied:not-an-organisation');
   const body = MEMBERSHIP_ROTATE_ENCRYPTION_KEY.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
@@ -18,5 +22,8 @@ export function executeRotateEncryptionKey(state: StateReader, tx: Transaction, 
   const org = ORGS.get(state, context.signer.org);
   if (org === undefined) return refuse('denied:not-an-organisation');
   if (org.encryptionKey === encryptionKey) return refuse('denied:key-unchanged');
-  return accept([{ table: ORG_TABLE, key: org.orgId, value: { ...org, encryptionKey } }], [{ type: 'membership.encryption-key-rotated', subject: org.orgId }]);
+  return accept(
+    [{ table: ORG_TABLE, key: org.orgId, value: { ...org, encryptionKey } }],
+    [{ type: 'membership.encryption-key-rotated', subject: org.orgId }],
+  );
 }

@@ -3,7 +3,11 @@ import { contractOf } from '../contract.js';
 import { executeGenesis } from './genesis.js';
 import { executePropose, executeVote } from './governance.js';
 import { executeRotateEncryptionKey } from './key-rotation.js';
-import { executeRegisterPatient, executeRegisterPractitioner, executeSetPractitionerStatus } from './people.js';
+import {
+  executeRegisterPatient,
+  executeRegisterPractitioner,
+  executeSetPractitionerStatus,
+} from './people.js';
 import {
   MEMBERSHIP_GENESIS,
   MEMBERSHIP_PROPOSE_ADMIT,
@@ -14,12 +18,26 @@ import {
   MEMBERSHIP_SUSPEND_PRACTITIONER,
   MEMBERSHIP_VOTE,
 } from './txs.js';
-import { CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, PROPOSAL_TABLE } from './tables.js';
+import {
+  CONSORTIUM_TABLE,
+  KEY_TABLE,
+  ORG_TABLE,
+  PATIENT_TABLE,
+  PRACTITIONER_TABLE,
+  PROPOSAL_TABLE,
+} from './tables.js';
 
 /** The membership contract. */
 export const membershipContract = contractOf({
   name: 'membership',
-  tables: [CONSORTIUM_TABLE, KEY_TABLE, ORG_TABLE, PATIENT_TABLE, PRACTITIONER_TABLE, PROPOSAL_TABLE],
+  tables: [
+    CONSORTIUM_TABLE,
+    KEY_TABLE,
+    ORG_TABLE,
+    PATIENT_TABLE,
+    PRACTITIONER_TABLE,
+    PROPOSAL_TABLE,
+  ],
   handlers: {
     [MEMBERSHIP_GENESIS.type]: executeGenesis,
     // One type, two body shapes: the admission's `type` names both.

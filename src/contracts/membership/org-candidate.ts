@@ -11,15 +11,24 @@ export interface OrgCandidate {
   encryptionKey: string;
 }
 
-
 /** Parses one organisation description; undefined when malformed. */
-export function orgCandidate(value: JsonObject, extraFields: readonly string[] = []): OrgCandidate | undefined {
-  if (!onlyFields(value, ['orgId', 'name', 'signingKey', 'encryptionKey', ...extraFields])) return undefined;
+export function orgCandidate(
+  value: JsonObject,
+  extraFields: readonly string[] = [],
+): OrgCandidate | undefined {
+  if (!onlyFields(value, ['orgId', 'name', 'signingKey', 'encryptionKey', ...extraFields]))
+    return undefined;
   const orgId = idField(value, 'orgId');
   const name = textField(value, 'name', ORG_NAME_LENGTH_MAX);
   const signingKey = hex32Field(value, 'signingKey');
   const encryptionKey = hex32Field(value, 'encryptionKey');
-  if (orgId === undefined || name === undefined || signingKey === undefined || encryptionKey === undefined) return undefined;
+  if (
+    orgId === undefined ||
+    name === undefined ||
+    signingKey === undefined ||
+    encryptionKey === undefined
+  )
+    return undefined;
   return { orgId, name, signingKey, encryptionKey };
 }
 

@@ -4,16 +4,31 @@
  * state that already holds the batch's earlier writes; the first refusal refuses the batch.
  */
 import type { Transaction } from '../../ledger/index.js';
-import { accept, refuse, type ContractEvent, type ContractResult, type TxContext, type TxHandler } from '../contract.js';
+import {
+  accept,
+  refuse,
+  type ContractEvent,
+  type ContractResult,
+  type TxContext,
+  type TxHandler,
+} from '../contract.js';
 import { BlockState, type StateReader, type Write } from '../state.js';
 import type { BatchWrite } from './record-body.js';
 import { RECORDS_BATCH } from './txs.js';
 import { executeAnchor, executeSupersede, executeTombstone } from './write-version.js';
 
-const EXECUTORS: Readonly<Record<BatchWrite['kind'], TxHandler>> = { anchor: executeAnchor, supersede: executeSupersede, tombstone: executeTombstone };
+const EXECUTORS: Readonly<Record<BatchWrite['kind'], TxHandler>> = {
+  anchor: executeAnchor,
+  supersede: executeSupersede,
+  tombstone: executeTombstone,
+};
 
 /** Executes `records.batch`: { writes: [{ kind: 'anchor' | 'supersede' | 'tombstone', body }] }, signed by a practitioner. */
-export function executeBatch(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executeBatch(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
   const body = RECORDS_BATCH.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');

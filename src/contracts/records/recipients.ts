@@ -29,19 +29,34 @@ export interface RecipientQuery {
  */
 export function requiredRecipients(state: StateReader, query: RecipientQuery): string[] {
   const orgKeys = query.orgIds.map((orgId) => ORGS.get(state, orgId)?.encryptionKey);
-  if (orgKeys.some((key) => key === undefined)) throw new RangeError('orgIds names no organisation');
+  if (orgKeys.some((key) => key === undefined))
+    throw new RangeError('orgIds names no organisation');
   if (query.patientId === null) return [...new Set(orgKeys as string[])].sort();
   const patient = PATIENTS.get(state, query.patientId);
   if (patient === undefined) throw new RangeError('patientId names no registered patient');
   const labels = query.securityLabels.map((label) => label.code);
-  const grants = readGrantsCovering(state, { patientId: query.patientId, recordId: query.recordId, resourceType: query.resourceType, labels, time: query.time });
-  const grantees = grants.map((grant) => granteeKey(state, grant.grantee)).filter((key): key is string => key !== undefined);
-  const home = consentModelOf(state) === 'opt-out' ? [ORGS.get(state, patient.homeOrg)!.encryptionKey] : [];
-  return [...new Set([patient.encryptionKey, ...(orgKeys as string[]), ...home, ...grantees])].sort();
+  const grants = readGrantsCovering(state, {
+    patientId: query.patientId,
+    recordId: query.recordId,
+    resourceType: query.resourceType,
+    labels,
+    time: query.time,
+  });
+  const grantees = grants
+    .map((grant) => granteeKey(state, grant.grantee))
+    .filter((key): key is string => key !== undefined);
+  const home =
+    consentModelOf(state) === 'opt-out' ? [ORGS.get(state, patient.homeOrg)!.encryptionKey] : [];
+  return [
+    ...new Set([patient.encryptionKey, ...(orgKeys as string[]), ...home, ...grantees]),
+  ].sort();
 }
 
 /** The encryption key of a grantee, or undefined when it no longer exists. */
-export function granteeKey(state: StateReader, grantee: { kind: 'practitioner' | 'organisation'; id: string }): string | undefined {
+export function granteeKey(
+  state: StateReader,
+  grantee: { kind: 'practitioner' | 'organisation'; id: string },
+): string | undefined {
   if (grantee.kind === 'organisation') return ORGS.get(state, grantee.id)?.encryptionKey;
   return PRACTITIONERS.get(state, grantee.id)?.encryptionKey;
 }

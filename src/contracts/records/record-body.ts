@@ -4,7 +4,16 @@
  */
 import type { JsonValue } from '../../crypto/index.js';
 import type { JsonObject } from '../../ledger/index.js';
-import { countField, enumField, hex32Field, objectField, onlyFields, RECORD_ID_PATTERN, stringField, textField } from '../body.js';
+import {
+  countField,
+  enumField,
+  hex32Field,
+  objectField,
+  onlyFields,
+  RECORD_ID_PATTERN,
+  stringField,
+  textField,
+} from '../body.js';
 import {
   BATCH_WRITE_COUNT_MAX,
   ENVELOPE_COUNT_MAX,
@@ -23,7 +32,13 @@ const HEX48_PATTERN = /^[0-9a-f]{96}$/;
 const BLANK_PATTERN = /^ *$/;
 
 /** The fields a new version carries, whether it is an anchor or a supersede. */
-export const CONTENT_FIELDS = ['ciphertextHash', 'ciphertextSize', 'commitment', 'securityLabels', 'envelopes'] as const;
+export const CONTENT_FIELDS = [
+  'ciphertextHash',
+  'ciphertextSize',
+  'commitment',
+  'securityLabels',
+  'envelopes',
+] as const;
 
 /**
  * A ciphertext as the chain names it: its blob's hash and size, the salted commitment to its
@@ -47,7 +62,12 @@ export function recordIdField(body: JsonObject): string | undefined {
 /** A version number field (`version` unless named): an integer in [1, RECORD_VERSION_MAX]. */
 export function versionField(body: JsonObject, name = 'version'): number | undefined {
   const value = body[name];
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= RECORD_VERSION_MAX ? value : undefined;
+  return typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= 1 &&
+    value <= RECORD_VERSION_MAX
+    ? value
+    : undefined;
 }
 
 /** The CONTENT_FIELDS of `body`, or undefined when any is missing or malformed. */
@@ -65,8 +85,15 @@ export function sealedContentOf(body: JsonObject, sizeMax: number): SealedConten
   const ciphertextSize = body['ciphertextSize'];
   const commitment = hex32Field(body, 'commitment');
   const envelopes = envelopesOf(body['envelopes']);
-  if (ciphertextHash === undefined || commitment === undefined || envelopes === undefined) return undefined;
-  if (typeof ciphertextSize !== 'number' || !Number.isSafeInteger(ciphertextSize) || ciphertextSize < 1 || ciphertextSize > sizeMax) return undefined;
+  if (ciphertextHash === undefined || commitment === undefined || envelopes === undefined)
+    return undefined;
+  if (
+    typeof ciphertextSize !== 'number' ||
+    !Number.isSafeInteger(ciphertextSize) ||
+    ciphertextSize < 1 ||
+    ciphertextSize > sizeMax
+  )
+    return undefined;
   return { ciphertextHash, ciphertextSize, commitment, envelopes };
 }
 
@@ -95,7 +122,8 @@ function securityLabelsOf(value: JsonValue | undefined): SecurityLabel[] | undef
 }
 
 function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
-  if (!Array.isArray(value) || value.length === 0 || value.length > ENVELOPE_COUNT_MAX) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > ENVELOPE_COUNT_MAX)
+    return undefined;
   const envelopes: KeyEnvelope[] = [];
   for (const item of value) {
     const envelope = objectOf(item, ['recipient', 'enc', 'wrappedKey']);
@@ -114,7 +142,9 @@ function envelopesOf(value: JsonValue | undefined): KeyEnvelope[] | undefined {
 export function objectOf(value: JsonValue, fields: readonly string[]): JsonObject | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const keys = Object.keys(value);
-  return keys.length === fields.length && fields.every((field) => keys.includes(field)) ? value : undefined;
+  return keys.length === fields.length && fields.every((field) => keys.includes(field))
+    ? value
+    : undefined;
 }
 
 /** The version a records.share-keys share re-wraps, and the grantee's envelope for it. */
@@ -127,15 +157,30 @@ export interface KeyShare {
 
 /** The `shares` of a records.share-keys body: 1 to KEY_SHARE_COUNT_MAX, each exactly { recordId, version, enc, wrappedKey }. */
 export function sharesOf(value: JsonValue | undefined): KeyShare[] | undefined {
-  if (!Array.isArray(value) || value.length === 0 || value.length > KEY_SHARE_COUNT_MAX) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > KEY_SHARE_COUNT_MAX)
+    return undefined;
   const shares: KeyShare[] = [];
   for (const item of value) {
-    if (item === null || typeof item !== 'object' || Array.isArray(item) || !onlyFields(item, ['recordId', 'version', 'enc', 'wrappedKey'])) return undefined;
+    if (
+      item === null ||
+      typeof item !== 'object' ||
+      Array.isArray(item) ||
+      !onlyFields(item, ['recordId', 'version', 'enc', 'wrappedKey'])
+    )
+      return undefined;
     const recordId = stringField(item, 'recordId', RECORD_ID_PATTERN);
     const version = countField(item, 'version');
     const enc = hex32Field(item, 'enc');
     const wrappedKey = stringField(item, 'wrappedKey', HEX48_PATTERN);
-    if (recordId === undefined || version === undefined || version < 1 || version > RECORD_VERSION_MAX || enc === undefined || wrappedKey === undefined) return undefined;
+    if (
+      recordId === undefined ||
+      version === undefined ||
+      version < 1 ||
+      version > RECORD_VERSION_MAX ||
+      enc === undefined ||
+      wrappedKey === undefined
+    )
+      return undefined;
     shares.push({ recordId, version, enc, wrappedKey });
   }
   return shares;
@@ -153,10 +198,22 @@ export interface BatchWrite {
 /** The writes of a records.batch body ({ writes } and nothing else): 1 to BATCH_WRITE_COUNT_MAX, each exactly { kind, body }. */
 export function batchWritesOf(body: JsonObject): BatchWrite[] | undefined {
   const value: JsonValue | undefined = body['writes'];
-  if (!onlyFields(body, ['writes']) || !Array.isArray(value) || value.length === 0 || value.length > BATCH_WRITE_COUNT_MAX) return undefined;
+  if (
+    !onlyFields(body, ['writes']) ||
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.length > BATCH_WRITE_COUNT_MAX
+  )
+    return undefined;
   const writes: BatchWrite[] = [];
   for (const item of value) {
-    if (item === null || typeof item !== 'object' || Array.isArray(item) || !onlyFields(item, ['kind', 'body'])) return undefined;
+    if (
+      item === null ||
+      typeof item !== 'object' ||
+      Array.isArray(item) ||
+      !onlyFields(item, ['kind', 'body'])
+    )
+      return undefined;
     const kind = enumField(item, 'kind', BATCH_WRITE_KINDS);
     const writeBody = objectField(item, 'body');
     if (kind === undefined || writeBody === undefined) return undefined;

@@ -4,7 +4,15 @@ import { contractOf } from '../contract.js';
 import { executeErase, executeErasureReceipt } from './erasure.js';
 import { executeBatch } from './batch.js';
 import { executeShareKeys } from './key-share.js';
-import { RECORDS_ANCHOR, RECORDS_BATCH, RECORDS_ERASE, RECORDS_ERASURE_RECEIPT, RECORDS_SHARE_KEYS, RECORDS_SUPERSEDE, RECORDS_TOMBSTONE } from './txs.js';
+import {
+  RECORDS_ANCHOR,
+  RECORDS_BATCH,
+  RECORDS_ERASE,
+  RECORDS_ERASURE_RECEIPT,
+  RECORDS_SHARE_KEYS,
+  RECORDS_SUPERSEDE,
+  RECORDS_TOMBSTONE,
+} from './txs.js';
 import { ERASURE_TABLE, RECORD_TABLE, VERSION_TABLE } from './tables.js';
 import { executeAnchor, executeSupersede, executeTombstone } from './write-version.js';
 

@@ -82,7 +82,9 @@ export interface ErasureRow {
  */
 export function versionKey(recordId: string, version: number): string {
   if (!Number.isSafeInteger(version) || version < 1 || version > RECORD_VERSION_MAX) {
-    throw new RangeError(`version must be an integer in [1, ${RECORD_VERSION_MAX}], got ${version}`);
+    throw new RangeError(
+      `version must be an integer in [1, ${RECORD_VERSION_MAX}], got ${version}`,
+    );
   }
   return `${recordId}/${String(version).padStart(VERSION_KEY_DIGITS, '0')}`;
 }

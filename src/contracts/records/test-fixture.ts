@@ -3,7 +3,14 @@
  * record lookups, key holders with seeded keys, a founded world, and body builders.
  */
 import assert from 'node:assert/strict';
-import { sha256, sha256Hex, signingKeyFromSeed, toHex, x25519FromPrivate, type X25519KeyPair } from '../../crypto/index.js';
+import {
+  sha256,
+  sha256Hex,
+  signingKeyFromSeed,
+  toHex,
+  x25519FromPrivate,
+  type X25519KeyPair,
+} from '../../crypto/index.js';
 import { signTransaction, type JsonObject, type Transaction } from '../../ledger/index.js';
 import { TestChain as BaseTestChain } from '../test-chain.js';
 import { RECORDS, VERSIONS, versionKey, type RecordRow, type VersionRow } from './tables.js';
@@ -41,7 +48,6 @@ export class TestChain extends BaseTestChain {
   }
 }
 
-
 /** The chain `world()` builds and everyone registered on it. */
 export interface World {
   chain: TestChain;
@@ -58,7 +64,12 @@ export interface World {
   otherPatient: Actor;
 }
 
-const enrol = (idName: string, person: Actor, extra: JsonObject = {}): JsonObject => ({ [idName]: person.id, signingKey: person.publicKey, encryptionKey: person.encryptionKey, ...extra });
+const enrol = (idName: string, person: Actor, extra: JsonObject = {}): JsonObject => ({
+  [idName]: person.id,
+  signingKey: person.publicKey,
+  encryptionKey: person.encryptionKey,
+  ...extra,
+});
 
 /** The grant world() has patient-1 give org B: write, no read, so it adds no envelope. */
 export const WRITE_GRANT_TO_ORG_B = {
@@ -78,17 +89,37 @@ export const WRITE_GRANT_TO_ORG_B = {
  * unless `options.consentModel` says otherwise.
  */
 export function world(options: { consentModel?: 'opt-in' | 'opt-out' } = {}): World {
-  const [orgA, orgB, orgC, drA, drA2, drB, patient, otherPatient] = ['org-a', 'org-b', 'org-c', 'dr-a', 'dr-a2', 'dr-b', 'patient-1', 'patient-2'].map((id) => new Actor(id)) as [Actor, Actor, Actor, Actor, Actor, Actor, Actor, Actor];
+  const [orgA, orgB, orgC, drA, drA2, drB, patient, otherPatient] = [
+    'org-a',
+    'org-b',
+    'org-c',
+    'dr-a',
+    'dr-a2',
+    'dr-b',
+    'patient-1',
+    'patient-2',
+  ].map((id) => new Actor(id)) as [Actor, Actor, Actor, Actor, Actor, Actor, Actor, Actor];
   const chain = new TestChain();
-  const orgs = [orgA, orgB, orgC].map((org) => ({ orgId: org.id, name: `Org ${org.id}`, signingKey: org.publicKey, encryptionKey: org.encryptionKey }));
-  const model: JsonObject = options.consentModel === undefined ? {} : { consentModel: options.consentModel };
-  assert.deepEqual(chain.run(orgA.tx('membership.genesis', { network: 'test', orgs, ...model })), ['ok']);
+  const orgs = [orgA, orgB, orgC].map((org) => ({
+    orgId: org.id,
+    name: `Org ${org.id}`,
+    signingKey: org.publicKey,
+    encryptionKey: org.encryptionKey,
+  }));
+  const model: JsonObject =
+    options.consentModel === undefined ? {} : { consentModel: options.consentModel };
+  assert.deepEqual(chain.run(orgA.tx('membership.genesis', { network: 'test', orgs, ...model })), [
+    'ok',
+  ]);
   const statuses = chain.run(
     orgA.tx('membership.register-practitioner', enrol('practitionerId', drA)),
     orgA.tx('membership.register-practitioner', enrol('practitionerId', drA2)),
     orgB.tx('membership.register-practitioner', enrol('practitionerId', drB)),
     orgA.tx('membership.register-patient', enrol('patientId', patient, { custody: 'self' })),
-    orgA.tx('membership.register-patient', enrol('patientId', otherPatient, { custody: 'custodial' })),
+    orgA.tx(
+      'membership.register-patient',
+      enrol('patientId', otherPatient, { custody: 'custodial' }),
+    ),
   );
   assert.deepEqual(statuses, ['ok', 'ok', 'ok', 'ok', 'ok']);
   // Org B's practitioners write patient-1's chart under this grant; nobody outside org A may write patient-2's.
@@ -103,22 +134,45 @@ export function envelope(recipient: Actor | string): JsonObject {
 }
 
 /** The content fields of version `version` of `recordId`, wrapped for `recipients`. */
-export function content(recordId: string, version: number, recipients: readonly (Actor | string)[]): JsonObject {
+export function content(
+  recordId: string,
+  version: number,
+  recipients: readonly (Actor | string)[],
+): JsonObject {
   return {
     ciphertextHash: sha256Hex(`ciphertext:${recordId}/${version}`),
     ciphertextSize: 1234,
     commitment: sha256Hex(`commitment:${recordId}/${version}`),
-    securityLabels: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' }],
+    securityLabels: [
+      { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' },
+    ],
     envelopes: recipients.map(envelope),
   };
 }
 
 /** An anchor body for `recordId` about `patient`, wrapped for `recipients`. */
-export function anchorBody(recordId: string, patient: Actor, recipients: readonly (Actor | string)[], extra: JsonObject = {}): JsonObject {
-  return { recordId, patientId: patient.id, resourceType: 'Observation', version: 1, ...content(recordId, 1, recipients), ...extra };
+export function anchorBody(
+  recordId: string,
+  patient: Actor,
+  recipients: readonly (Actor | string)[],
+  extra: JsonObject = {},
+): JsonObject {
+  return {
+    recordId,
+    patientId: patient.id,
+    resourceType: 'Observation',
+    version: 1,
+    ...content(recordId, 1, recipients),
+    ...extra,
+  };
 }
 
 /** A supersede body creating `version` of `recordId`, wrapped for `recipients`. */
-export function supersedeBody(recordId: string, version: number, recipients: readonly (Actor | string)[], extra: JsonObject = {}): JsonObject {
+export function supersedeBody(
+  recordId: string,
+  version: number,
+  recipients: readonly (Actor | string)[],
+  extra: JsonObject = {},
+): JsonObject {
   return { recordId, version, ...content(recordId, version, recipients), ...extra };
 }

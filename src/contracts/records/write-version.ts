@@ -14,26 +14,53 @@ import type { StateReader, Write } from '../state.js';
 import type { VersionContent } from './record-body.js';
 import { requiredRecipients } from './recipients.js';
 import { RECORDS_ANCHOR, RECORDS_SUPERSEDE, RECORDS_TOMBSTONE } from './txs.js';
-import { RECORD_TABLE, RECORDS, VERSION_TABLE, VERSIONS, versionKey, type RecordRow, type SecurityLabel, type VersionKind, type VersionRow } from './tables.js';
+import {
+  RECORD_TABLE,
+  RECORDS,
+  VERSION_TABLE,
+  VERSIONS,
+  versionKey,
+  type RecordRow,
+  type SecurityLabel,
+  type VersionKind,
+  type VersionRow,
+} from './tables.js';
 
 /**
  * Executes `records.anchor`: { recordId, patientId, resourceType, version: 1, ...CONTENT_FIELDS },
  * signed by a practitioner, for a registered patient (or null for a directory record) and a
  * record id not used before.
  */
-export function executeAnchor(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executeAnchor(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
   const body = RECORDS_ANCHOR.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
   const { recordId, patientId, resourceType, content } = body;
   if (RECORDS.get(state, recordId) !== undefined) return refuse('denied:record-exists');
-  if (patientId !== null && PATIENTS.get(state, patientId) === undefined) return refuse('denied:no-such-patient');
-  const record: RecordRow = { recordId, patientId, resourceType, org: context.signer.org, latestVersion: 1, status: 'active', updatedAt: context.block.time };
+  if (patientId !== null && PATIENTS.get(state, patientId) === undefined)
+    return refuse('denied:no-such-patient');
+  const record: RecordRow = {
+    recordId,
+    patientId,
+    resourceType,
+    org: context.signer.org,
+    latestVersion: 1,
+    status: 'active',
+    updatedAt: context.block.time,
+  };
   return writeVersion(state, context, record, 'anchor', content);
 }
 
 /** Executes `records.supersede`: { recordId, version, ...CONTENT_FIELDS }, signed by a practitioner, for an active record. */
-export function executeSupersede(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executeSupersede(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
   const body = RECORDS_SUPERSEDE.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
@@ -44,7 +71,11 @@ export function executeSupersede(state: StateReader, tx: Transaction, context: T
 }
 
 /** Executes `records.tombstone`: { recordId, version }, signed by a practitioner, for an active record. */
-export function executeTombstone(state: StateReader, tx: Transaction, context: TxContext): ContractResult {
+export function executeTombstone(
+  state: StateReader,
+  tx: Transaction,
+  context: TxContext,
+): ContractResult {
   if (context.signer.role !== 'practitioner') return refuse('denied:not-a-practitioner');
   const body = RECORDS_TOMBSTONE.parse(tx.body);
   if (body === undefined) return refuse('invalid:bad-body');
@@ -62,11 +93,18 @@ export function executeTombstone(state: StateReader, tx: Transaction, context: T
     securityLabels: [],
     envelopes: [],
   };
-  return accept(versionWrites({ ...record, status: 'deleted' }, row), [{ type: 'records.tombstoned', subject: record.recordId }]);
+  return accept(versionWrites({ ...record, status: 'deleted' }, row), [
+    { type: 'records.tombstoned', subject: record.recordId },
+  ]);
 }
 
 /** `recordId`'s row advanced to `version` at `time`, when the record is active and `version` is its next one. */
-function nextVersionOf(state: StateReader, recordId: string, version: number, time: number): RecordRow | Refusal {
+function nextVersionOf(
+  state: StateReader,
+  recordId: string,
+  version: number,
+  time: number,
+): RecordRow | Refusal {
   const record = RECORDS.get(state, recordId);
   if (record === undefined) return 'denied:no-such-record';
   if (record.status !== 'active') return `denied:record-${record.status}`;
@@ -75,9 +113,15 @@ function nextVersionOf(state: StateReader, recordId: string, version: number, ti
 }
 
 /** Why the signing practitioner may not write `record` with `labels`, or undefined when they may (see writeRefusal). */
-function writerRefusal(state: StateReader, context: TxContext, record: RecordRow, labels: readonly SecurityLabel[]): Refusal | undefined {
+function writerRefusal(
+  state: StateReader,
+  context: TxContext,
+  record: RecordRow,
+  labels: readonly SecurityLabel[],
+): Refusal | undefined {
   // A directory record is its organisation's to keep.
-  if (record.patientId === null) return context.signer.org === record.org ? undefined : 'denied:not-your-record';
+  if (record.patientId === null)
+    return context.signer.org === record.org ? undefined : 'denied:not-your-record';
   const patient = PATIENTS.get(state, record.patientId);
   if (patient === undefined) return 'denied:no-such-patient';
   const query = {
@@ -93,7 +137,13 @@ function writerRefusal(state: StateReader, context: TxContext, record: RecordRow
 }
 
 /** Writes `record` at its latest version with `content`, once every required recipient has an envelope. */
-function writeVersion(state: StateReader, context: TxContext, record: RecordRow, kind: 'anchor' | 'supersede', content: VersionContent): ContractResult {
+function writeVersion(
+  state: StateReader,
+  context: TxContext,
+  record: RecordRow,
+  kind: 'anchor' | 'supersede',
+  content: VersionContent,
+): ContractResult {
   const refusal = writerRefusal(state, context, record, content.securityLabels);
   if (refusal !== undefined) return refuse(refusal);
   const recipients = new Set(content.envelopes.map((envelope) => envelope.recipient));
@@ -105,15 +155,37 @@ function writeVersion(state: StateReader, context: TxContext, record: RecordRow,
     orgIds: [record.org, context.signer.org],
     time: context.block.time,
   });
-  if (!required.every((recipient) => recipients.has(recipient))) return refuse('denied:missing-envelope');
+  if (!required.every((recipient) => recipients.has(recipient)))
+    return refuse('denied:missing-envelope');
   const row: VersionRow = { ...versionHeader(record, context, kind), ...content };
-  return accept(versionWrites(record, row), [{ type: kind === 'anchor' ? 'records.anchored' : 'records.superseded', subject: record.recordId }]);
+  return accept(versionWrites(record, row), [
+    {
+      type: kind === 'anchor' ? 'records.anchored' : 'records.superseded',
+      subject: record.recordId,
+    },
+  ]);
 }
 
-function versionHeader(record: RecordRow, context: TxContext, kind: VersionKind): Pick<VersionRow, 'recordId' | 'version' | 'resourceType' | 'patientId' | 'author' | 'txId' | 'time' | 'kind'> {
+function versionHeader(
+  record: RecordRow,
+  context: TxContext,
+  kind: VersionKind,
+): Pick<
+  VersionRow,
+  'recordId' | 'version' | 'resourceType' | 'patientId' | 'author' | 'txId' | 'time' | 'kind'
+> {
   const { recordId, latestVersion: version, resourceType, patientId } = record;
   const author = { practitioner: context.signer.subject, org: context.signer.org };
-  return { recordId, version, resourceType, patientId, author, txId: context.txId, time: context.block.time, kind };
+  return {
+    recordId,
+    version,
+    resourceType,
+    patientId,
+    author,
+    txId: context.txId,
+    time: context.block.time,
+    kind,
+  };
 }
 
 function versionWrites(record: RecordRow, row: VersionRow): Write[] {

@@ -2,5 +2,18 @@
 export { planBundle } from './plan.js';
 export { applyResolvedReferences } from './resolve.js';
 export { checkTransactionSize } from './size.js';
-export { responseBundle, type BundleEntryResponse, type EntryResult, type ResponseBundle, type ResponseEntry, type ReturnPreference } from './response.js';
-export type { BundlePlan, ConditionalReference, EntryError, PlannedEntry, PlannedMethod } from './types.js';
+export {
+  responseBundle,
+  type BundleEntryResponse,
+  type EntryResult,
+  type ResponseBundle,
+  type ResponseEntry,
+  type ReturnPreference,
+} from './response.js';
+export type {
+  BundlePlan,
+  ConditionalReference,
+  EntryError,
+  PlannedEntry,
+  PlannedMethod,
+} from './types.js';

@@ -10,11 +10,23 @@ import { conditionalType, forEachReference, isBundleLocalUrn } from './reference
 import type { BundlePlan, ConditionalReference, EntryError, PlannedEntry } from './types.js';
 import { BUNDLE_ENTRIES_MAX } from '../../ledger/index.js';
 
-
 /** R4 processing order (http.html#trules): DELETE, then POST, then PUT (and PATCH), then GET. */
-const METHOD_ORDER: Readonly<Record<PlannedEntry['method'], number>> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
+const METHOD_ORDER: Readonly<Record<PlannedEntry['method'], number>> = {
+  DELETE: 0,
+  POST: 1,
+  PUT: 2,
+  GET: 3,
+};
 /** R4 BundleType codes this does not process. */
-const OTHER_BUNDLE_TYPES = ['document', 'message', 'transaction-response', 'batch-response', 'history', 'searchset', 'collection'];
+const OTHER_BUNDLE_TYPES = [
+  'document',
+  'message',
+  'transaction-response',
+  'batch-response',
+  'history',
+  'searchset',
+  'collection',
+];
 
 /**
  * Plans `bundle`, a Bundle of type 'batch' or 'transaction'. `assignId` gives the server id of
@@ -29,7 +41,9 @@ const OTHER_BUNDLE_TYPES = ['document', 'message', 'transaction-response', 'batc
 export function planBundle(bundle: unknown, assignId: () => string): BundlePlan {
   const { type, entries } = checkBundle(bundle);
   checkFullUrlsUnique(entries);
-  const checked: (CheckedEntry | EntryError)[] = entries.map((entry, index) => attempt(type, index, () => checkEntry(entry, index)));
+  const checked: (CheckedEntry | EntryError)[] = entries.map((entry, index) =>
+    attempt(type, index, () => checkEntry(entry, index)),
+  );
   const ids = type === 'transaction' ? assignIds(checked as CheckedEntry[], assignId) : undefined;
   const idMap = type === 'transaction' ? mapFullUrls(ids!) : new Map<string, string>();
   const identities = new Map<string, number>();
@@ -47,7 +61,9 @@ export function planBundle(bundle: unknown, assignId: () => string): BundlePlan 
   const steps = planned.filter((entry): entry is PlannedEntry => !isEntryError(entry));
   return {
     type,
-    steps: steps.sort((a, b) => METHOD_ORDER[a.method] - METHOD_ORDER[b.method] || a.index - b.index),
+    steps: steps.sort(
+      (a, b) => METHOD_ORDER[a.method] - METHOD_ORDER[b.method] || a.index - b.index,
+    ),
     conditionalReferences,
     idMap,
     entryErrors: planned.filter(isEntryError),
@@ -55,17 +71,32 @@ export function planBundle(bundle: unknown, assignId: () => string): BundlePlan 
 }
 
 function checkBundle(bundle: unknown): { type: BundlePlan['type']; entries: unknown[] } {
-  if (!isObject(bundle)) throw FhirError.of(400, 'structure', 'the request body must be a Bundle resource', ['Bundle']);
-  if (bundle['resourceType'] !== 'Bundle') throw FhirError.of(400, 'value', 'resourceType must be Bundle', ['Bundle.resourceType']);
+  if (!isObject(bundle))
+    throw FhirError.of(400, 'structure', 'the request body must be a Bundle resource', ['Bundle']);
+  if (bundle['resourceType'] !== 'Bundle')
+    throw FhirError.of(400, 'value', 'resourceType must be Bundle', ['Bundle.resourceType']);
   const type = bundle['type'];
-  if (type === undefined) throw FhirError.of(400, 'required', 'Bundle.type is required', ['Bundle.type']);
+  if (type === undefined)
+    throw FhirError.of(400, 'required', 'Bundle.type is required', ['Bundle.type']);
   if (type !== 'batch' && type !== 'transaction') {
     const known = typeof type === 'string' && OTHER_BUNDLE_TYPES.includes(type);
-    throw FhirError.of(400, known ? 'not-supported' : 'value', 'Bundle.type must be batch or transaction here', ['Bundle.type']);
+    throw FhirError.of(
+      400,
+      known ? 'not-supported' : 'value',
+      'Bundle.type must be batch or transaction here',
+      ['Bundle.type'],
+    );
   }
   const entries = bundle['entry'] ?? [];
-  if (!Array.isArray(entries)) throw FhirError.of(400, 'structure', 'Bundle.entry must be an array', ['Bundle.entry']);
-  if (entries.length > BUNDLE_ENTRIES_MAX) throw FhirError.of(413, 'too-costly', `a Bundle may carry at most ${BUNDLE_ENTRIES_MAX} entries`, ['Bundle.entry']);
+  if (!Array.isArray(entries))
+    throw FhirError.of(400, 'structure', 'Bundle.entry must be an array', ['Bundle.entry']);
+  if (entries.length > BUNDLE_ENTRIES_MAX)
+    throw FhirError.of(
+      413,
+      'too-costly',
+      `a Bundle may carry at most ${BUNDLE_ENTRIES_MAX} entries`,
+      ['Bundle.entry'],
+    );
   return { type, entries };
 }
 
@@ -75,7 +106,13 @@ function checkFullUrlsUnique(entries: readonly unknown[]): void {
   entries.forEach((entry, index) => {
     const fullUrl = isObject(entry) ? entry['fullUrl'] : undefined;
     if (typeof fullUrl !== 'string') return;
-    if (seen.has(fullUrl)) throw FhirError.of(400, 'invariant', `Bundle.entry[${index}].fullUrl repeats an earlier entry's fullUrl (bdl-7)`, [`Bundle.entry[${index}].fullUrl`]);
+    if (seen.has(fullUrl))
+      throw FhirError.of(
+        400,
+        'invariant',
+        `Bundle.entry[${index}].fullUrl repeats an earlier entry's fullUrl (bdl-7)`,
+        [`Bundle.entry[${index}].fullUrl`],
+      );
     seen.add(fullUrl);
   });
 }
@@ -103,7 +140,8 @@ function assignIds(entries: readonly CheckedEntry[], assignId: () => string): Ch
   return entries.map((entry) => {
     if (entry.method !== 'POST') return entry;
     const id = assignId();
-    if (!R4_ID.test(id) || assigned.has(id)) throw new Error('assignId must return a fresh R4 id on every call');
+    if (!R4_ID.test(id) || assigned.has(id))
+      throw new Error('assignId must return a fresh R4 id on every call');
     assigned.add(id);
     return { ...entry, id, resource: { ...entry.resource!, id } };
   });
@@ -113,7 +151,11 @@ function assignIds(entries: readonly CheckedEntry[], assignId: () => string): Ch
 function mapFullUrls(entries: readonly CheckedEntry[]): Map<string, string> {
   const idMap = new Map<string, string>();
   for (const entry of entries) {
-    if (entry.fullUrl !== undefined && entry.id !== undefined && (entry.method === 'POST' || entry.method === 'PUT')) {
+    if (
+      entry.fullUrl !== undefined &&
+      entry.id !== undefined &&
+      (entry.method === 'POST' || entry.method === 'PUT')
+    ) {
       idMap.set(entry.fullUrl, `${entry.type}/${entry.id}`);
     }
   }
@@ -130,7 +172,12 @@ function checkIdentity(entry: CheckedEntry, identities: Map<string, number>): vo
   const identity = `${entry.type}/${entry.id}`;
   const earlier = identities.get(identity);
   if (earlier !== undefined) {
-    throw FhirError.of(400, 'processing', `Bundle.entry[${entry.index}] writes the same resource as Bundle.entry[${earlier}]`, [`Bundle.entry[${entry.index}].request.url`]);
+    throw FhirError.of(
+      400,
+      'processing',
+      `Bundle.entry[${entry.index}] writes the same resource as Bundle.entry[${earlier}]`,
+      [`Bundle.entry[${entry.index}].request.url`],
+    );
   }
   identities.set(identity, entry.index);
 }
@@ -140,16 +187,25 @@ function checkIdentity(entry: CheckedEntry, identities: Map<string, number>): vo
  * returns its conditional references. A urn:uuid: or urn:oid: reference that names no entry is
  * a 400 'processing'.
  */
-function linkReferences(entry: CheckedEntry, idMap: ReadonlyMap<string, string>): ConditionalReference[] {
+function linkReferences(
+  entry: CheckedEntry,
+  idMap: ReadonlyMap<string, string>,
+): ConditionalReference[] {
   const found: ConditionalReference[] = [];
   if (entry.resource === undefined) return found;
   forEachReference(entry.resource, `Bundle.entry[${entry.index}].resource`, (site) => {
     const target = idMap.get(site.reference);
     const type = conditionalType(site.reference);
     if (target !== undefined) site.replace(target);
-    else if (type !== undefined) found.push({ index: entry.index, path: site.path, reference: site.reference, type });
+    else if (type !== undefined)
+      found.push({ index: entry.index, path: site.path, reference: site.reference, type });
     else if (isBundleLocalUrn(site.reference)) {
-      throw FhirError.of(400, 'processing', `${site.path} names no entry of this Bundle by fullUrl`, [site.path]);
+      throw FhirError.of(
+        400,
+        'processing',
+        `${site.path} names no entry of this Bundle by fullUrl`,
+        [site.path],
+      );
     }
   });
   return found;

@@ -22,9 +22,20 @@ const CONDITIONAL = /^([A-Z][A-Za-z]*)\?(.+)$/;
  * Calls `visit` for each reference string inside `value`, whose own path is `path`. Nesting
  * deeper than the ledger accepts (CANONICAL_DEPTH_MAX) is a 400 'too-costly'.
  */
-export function forEachReference(value: JsonValue, path: string, visit: (site: ReferenceSite) => void, depth = 0): void {
+export function forEachReference(
+  value: JsonValue,
+  path: string,
+  visit: (site: ReferenceSite) => void,
+  depth = 0,
+): void {
   if (value === null || typeof value !== 'object') return;
-  if (depth > CANONICAL_DEPTH_MAX) throw FhirError.of(400, 'too-costly', `resource nesting exceeds ${CANONICAL_DEPTH_MAX} levels`, [path]);
+  if (depth > CANONICAL_DEPTH_MAX)
+    throw FhirError.of(
+      400,
+      'too-costly',
+      `resource nesting exceeds ${CANONICAL_DEPTH_MAX} levels`,
+      [path],
+    );
   if (Array.isArray(value)) {
     value.forEach((item, i) => forEachReference(item, `${path}[${i}]`, visit, depth + 1));
     return;
@@ -32,7 +43,11 @@ export function forEachReference(value: JsonValue, path: string, visit: (site: R
   for (const [key, child] of Object.entries(value)) {
     const childPath = `${path}.${key}`;
     if (key === 'reference' && typeof child === 'string') {
-      visit({ reference: child, path: childPath, replace: (reference) => (value[key] = reference) });
+      visit({
+        reference: child,
+        path: childPath,
+        replace: (reference) => (value[key] = reference),
+      });
     } else {
       forEachReference(child, childPath, visit, depth + 1);
     }

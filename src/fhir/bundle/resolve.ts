@@ -14,7 +14,10 @@ import type { BundlePlan, EntryError, PlannedEntry } from './types.js';
  * a transaction, and becomes the entry's error in a batch. A resolution that is not a
  * 'Type/id' of the searched type is a server bug, so a plain Error.
  */
-export function applyResolvedReferences(plan: BundlePlan, resolved: ReadonlyMap<string, string>): BundlePlan {
+export function applyResolvedReferences(
+  plan: BundlePlan,
+  resolved: ReadonlyMap<string, string>,
+): BundlePlan {
   const holders = new Set(plan.conditionalReferences.map((reference) => reference.index));
   const steps: PlannedEntry[] = [];
   const entryErrors: EntryError[] = [...plan.entryErrors];
@@ -40,9 +43,15 @@ function resolveStep(step: PlannedEntry, resolved: ReadonlyMap<string, string>):
     if (type === undefined) return;
     const target = resolved.get(site.reference);
     if (target === undefined) {
-      throw FhirError.of(422, 'processing', `Bundle.entry[${step.index}]: the conditional reference at ${site.path} matched no resource`, [site.path]);
+      throw FhirError.of(
+        422,
+        'processing',
+        `Bundle.entry[${step.index}]: the conditional reference at ${site.path} matched no resource`,
+        [site.path],
+      );
     }
-    if (!isReferenceTo(type, target)) throw new Error(`a conditional reference to ${type} must resolve to ${type}/[id]`);
+    if (!isReferenceTo(type, target))
+      throw new Error(`a conditional reference to ${type} must resolve to ${type}/[id]`);
     site.replace(target);
   });
   return { ...step, resource };

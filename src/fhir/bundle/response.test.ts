@@ -9,7 +9,12 @@ import { bundleOf, counterIds, post } from '../testonly/bundle-helpers.js';
 const LAST_UPDATED = '2024-05-01T12:00:00.000Z';
 
 function served(type: string, id: string, versionId: number): ServedVersion {
-  return { resource: { resourceType: type, id, meta: { versionId: String(versionId) } }, versionId, lastUpdated: LAST_UPDATED, txId: 'ab'.repeat(32) };
+  return {
+    resource: { resourceType: type, id, meta: { versionId: String(versionId) } },
+    versionId,
+    lastUpdated: LAST_UPDATED,
+    txId: 'ab'.repeat(32),
+  };
 }
 
 const TRANSACTION = bundleOf('transaction', [
@@ -37,11 +42,31 @@ test('a transaction-response has one entry per request entry, in request order',
   assert.equal(response.resourceType, 'Bundle');
   assert.equal(response.type, 'transaction-response');
   assert.deepEqual(response.entry, [
-    { resource: served('Patient', 'a', 2).resource, response: { status: '200 OK', etag: 'W/"2"', lastModified: LAST_UPDATED } },
-    { response: { status: '201 Created', location: 'Patient/id-1/_history/1', etag: 'W/"1"', lastModified: LAST_UPDATED } },
+    {
+      resource: served('Patient', 'a', 2).resource,
+      response: { status: '200 OK', etag: 'W/"2"', lastModified: LAST_UPDATED },
+    },
+    {
+      response: {
+        status: '201 Created',
+        location: 'Patient/id-1/_history/1',
+        etag: 'W/"1"',
+        lastModified: LAST_UPDATED,
+      },
+    },
     { response: { status: '204 No Content', etag: 'W/"4"' } },
-    { response: { status: '200 OK', location: 'Patient/b/_history/3', etag: 'W/"3"', lastModified: LAST_UPDATED } },
-    { resource: { resourceType: 'Bundle', type: 'searchset', total: 0 }, response: { status: '200 OK' } },
+    {
+      response: {
+        status: '200 OK',
+        location: 'Patient/b/_history/3',
+        etag: 'W/"3"',
+        lastModified: LAST_UPDATED,
+      },
+    },
+    {
+      resource: { resourceType: 'Bundle', type: 'searchset', total: 0 },
+      response: { status: '200 OK' },
+    },
   ]);
 });
 
@@ -56,8 +81,13 @@ test('return=representation adds the written resources', () => {
 test('a transaction with a failed entry has no response Bundle: its error is thrown', () => {
   const plan = planBundle(TRANSACTION, counterIds());
   const conflict = FhirError.of(409, 'conflict', 'version conflict', ['Bundle.entry[3]']);
-  const results = transactionResults().map((result) => (result.index === 3 ? { index: 3, kind: 'failed' as const, error: conflict } : result));
-  assert.throws(() => responseBundle(plan, results), (error) => error === conflict);
+  const results = transactionResults().map((result) =>
+    result.index === 3 ? { index: 3, kind: 'failed' as const, error: conflict } : result,
+  );
+  assert.throws(
+    () => responseBundle(plan, results),
+    (error) => error === conflict,
+  );
 });
 
 test('a batch-response reports each failure in its entry, planning errors included', () => {
@@ -75,16 +105,28 @@ test('a batch-response reports each failure in its entry, planning errors includ
     { index: 0, kind: 'created', version: served('Patient', 'x', 1) },
   ]);
   assert.equal(response.type, 'batch-response');
-  assert.deepEqual(response.entry.map((entry) => entry.response.status), ['201 Created', '400 Bad Request', '404 Not Found']);
+  assert.deepEqual(
+    response.entry.map((entry) => entry.response.status),
+    ['201 Created', '400 Bad Request', '404 Not Found'],
+  );
   assert.equal(response.entry[0]!.response.location, 'Patient/x/_history/1');
   assert.deepEqual(response.entry[1]!.response.outcome, plan.entryErrors[0]!.error.outcome);
   assert.equal(response.entry[1]!.response.outcome!.issue[0]!.code, 'not-supported');
-  assert.deepEqual(response.entry[2]!.response.outcome, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: 'no such resource' }] });
+  assert.deepEqual(response.entry[2]!.response.outcome, {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'not-found', diagnostics: 'no such resource' }],
+  });
 });
 
 test('results must match the planned steps one to one', () => {
   const plan = planBundle(TRANSACTION, counterIds());
   const results = transactionResults();
-  assert.throws(() => responseBundle(plan, results.slice(1)), /exactly one result per planned step/);
-  assert.throws(() => responseBundle(plan, [...results, results[0]!]), /exactly one result per planned step/);
+  assert.throws(
+    () => responseBundle(plan, results.slice(1)),
+    /exactly one result per planned step/,
+  );
+  assert.throws(
+    () => responseBundle(plan, [...results, results[0]!]),
+    /exactly one result per planned step/,
+  );
 });

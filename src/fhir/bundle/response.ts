@@ -57,11 +57,18 @@ export type ReturnPreference = 'minimal' | 'representation';
  * send as the transaction's OperationOutcome. Results that do not match the steps one to one
  * are a server bug, so a plain Error.
  */
-export function responseBundle(plan: BundlePlan, results: readonly EntryResult[], prefer: ReturnPreference = 'minimal'): ResponseBundle {
+export function responseBundle(
+  plan: BundlePlan,
+  results: readonly EntryResult[],
+  prefer: ReturnPreference = 'minimal',
+): ResponseBundle {
   checkCoverage(plan, results);
   const failure = results.find((result) => result.kind === 'failed');
   if (plan.type === 'transaction' && failure?.kind === 'failed') throw failure.error;
-  const all: EntryResult[] = [...results, ...plan.entryErrors.map(({ index, error }) => ({ index, kind: 'failed' as const, error }))];
+  const all: EntryResult[] = [
+    ...results,
+    ...plan.entryErrors.map(({ index, error }) => ({ index, kind: 'failed' as const, error })),
+  ];
   return {
     resourceType: 'Bundle',
     type: plan.type === 'batch' ? 'batch-response' : 'transaction-response',
@@ -72,7 +79,8 @@ export function responseBundle(plan: BundlePlan, results: readonly EntryResult[]
 function checkCoverage(plan: BundlePlan, results: readonly EntryResult[]): void {
   const expected = plan.steps.map((step) => step.index).sort((a, b) => a - b);
   const actual = results.map((result) => result.index).sort((a, b) => a - b);
-  if (expected.join() !== actual.join()) throw new Error('responseBundle needs exactly one result per planned step');
+  if (expected.join() !== actual.join())
+    throw new Error('responseBundle needs exactly one result per planned step');
 }
 
 function responseEntry(result: EntryResult, prefer: ReturnPreference): ResponseEntry {
@@ -85,17 +93,30 @@ function responseEntry(result: EntryResult, prefer: ReturnPreference): ResponseE
         ...versionHeaders(result.version),
       });
     case 'read':
-      return { resource: result.version.resource, response: { status: '200 OK', ...versionHeaders(result.version) } };
+      return {
+        resource: result.version.resource,
+        response: { status: '200 OK', ...versionHeaders(result.version) },
+      };
     case 'searched':
       return { resource: result.bundle, response: { status: '200 OK' } };
     case 'deleted':
-      return { response: { status: '204 No Content', ...(result.versionId === undefined ? {} : { etag: etagOf(result.versionId) }) } };
+      return {
+        response: {
+          status: '204 No Content',
+          ...(result.versionId === undefined ? {} : { etag: etagOf(result.versionId) }),
+        },
+      };
     case 'failed':
-      return { response: { status: statusLine(result.error.status), outcome: result.error.outcome } };
+      return {
+        response: { status: statusLine(result.error.status), outcome: result.error.outcome },
+      };
   }
 }
 
-function withResource(resource: JsonObject | undefined, response: BundleEntryResponse): ResponseEntry {
+function withResource(
+  resource: JsonObject | undefined,
+  response: BundleEntryResponse,
+): ResponseEntry {
   return resource === undefined ? { response } : { resource, response };
 }
 

@@ -25,11 +25,21 @@ const LABEL_JSON_BYTES_MIN = 24;
 export function checkTransactionSize(plan: BundlePlan): void {
   const writes = plan.steps.filter((step) => step.method !== 'GET');
   if (writes.length > BATCH_WRITE_COUNT_MAX) {
-    throw FhirError.of(413, 'too-costly', `a transaction Bundle may write at most ${BATCH_WRITE_COUNT_MAX} resources; split it, or send a batch`, ['Bundle.entry']);
+    throw FhirError.of(
+      413,
+      'too-costly',
+      `a transaction Bundle may write at most ${BATCH_WRITE_COUNT_MAX} resources; split it, or send a batch`,
+      ['Bundle.entry'],
+    );
   }
   const bytes = writes.reduce((sum, step) => sum + writeBytesMin(step), 0);
   if (bytes > TX_BODY_BYTES_MAX) {
-    throw FhirError.of(413, 'too-costly', `the transaction Bundle would need at least ${bytes} bytes on the ledger, above the ${TX_BODY_BYTES_MAX} one transaction holds; split it`, ['Bundle.entry']);
+    throw FhirError.of(
+      413,
+      'too-costly',
+      `the transaction Bundle would need at least ${bytes} bytes on the ledger, above the ${TX_BODY_BYTES_MAX} one transaction holds; split it`,
+      ['Bundle.entry'],
+    );
   }
 }
 
@@ -44,11 +54,16 @@ function writeBytesMin(step: PlannedEntry): number {
 /** The least JSON the resource's meta.security codings take as the version's labels, `{"system":…,"code":…}` each. */
 function labelBytes(resource: NonNullable<PlannedEntry['resource']>): number {
   const meta = resource['meta'];
-  const security = meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? meta['security'] : undefined;
+  const security =
+    meta !== null && typeof meta === 'object' && !Array.isArray(meta)
+      ? meta['security']
+      : undefined;
   if (!Array.isArray(security)) return 0;
   return security.reduce<number>((sum, coding) => {
     if (coding === null || typeof coding !== 'object' || Array.isArray(coding)) return sum;
     const { system, code } = coding;
-    return typeof system === 'string' && typeof code === 'string' ? sum + LABEL_JSON_BYTES_MIN + system.length + code.length : sum;
+    return typeof system === 'string' && typeof code === 'string'
+      ? sum + LABEL_JSON_BYTES_MIN + system.length + code.length
+      : sum;
   }, 0);
 }

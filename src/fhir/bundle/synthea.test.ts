@@ -15,7 +15,10 @@ import { planBundle } from './plan.js';
 import { applyResolvedReferences } from './resolve.js';
 import { counterIds } from '../testonly/bundle-helpers.js';
 
-const FIXTURES = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
+const FIXTURES =
+  process.env['CHARTCHAIN_FIXTURES'] === undefined
+    ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url))
+    : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
 const REFERENCE_DATA = join(FIXTURES, 'reference-data');
 
 interface Fixture {
@@ -25,7 +28,9 @@ interface Fixture {
 }
 
 function load(dir: string, prefix: string): Fixture[] {
-  const names = readdirSync(dir).filter((name) => name.startsWith(prefix) && name.endsWith('.json')).sort();
+  const names = readdirSync(dir)
+    .filter((name) => name.startsWith(prefix) && name.endsWith('.json'))
+    .sort();
   return names.map((name) => {
     const text = readFileSync(join(dir, name), 'utf8');
     return { name, text, bundle: JSON.parse(text) as Fixture['bundle'] };
@@ -35,19 +40,38 @@ function load(dir: string, prefix: string): Fixture[] {
 /** Counts of `"reference": "<match>` in the raw text, by the first capture group. */
 function countReferences(text: string, pattern: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const match of text.matchAll(new RegExp(`"reference"\\s*:\\s*"${pattern}`, 'g'))) counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1);
+  for (const match of text.matchAll(new RegExp(`"reference"\\s*:\\s*"${pattern}`, 'g')))
+    counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1);
   return counts;
 }
 
 /** fullUrl → 'Type/id-k' for the k-th POST, k from 1 in entry order: what counterIds() assigns. */
 function expectedIds(bundle: Fixture['bundle']): Map<string, string> {
-  const posts = bundle.entry.filter((entry) => (entry['request'] as JsonObject)['method'] === 'POST');
-  return new Map(posts.map((entry, k) => [String(entry['fullUrl']), `${String((entry['resource'] as JsonObject)['resourceType'])}/id-${k + 1}`]));
+  const posts = bundle.entry.filter(
+    (entry) => (entry['request'] as JsonObject)['method'] === 'POST',
+  );
+  return new Map(
+    posts.map((entry, k) => [
+      String(entry['fullUrl']),
+      `${String((entry['resource'] as JsonObject)['resourceType'])}/id-${k + 1}`,
+    ]),
+  );
 }
 
 /** Walks `before` and `after` side by side, calling `visit` on each pair of string values under a 'reference' key. */
-function pairReferences(before: JsonValue | undefined, after: JsonValue | undefined, visit: (before: string, after: unknown) => void): void {
-  if (before === null || typeof before !== 'object' || after === null || typeof after !== 'object' || after === undefined) return;
+function pairReferences(
+  before: JsonValue | undefined,
+  after: JsonValue | undefined,
+  visit: (before: string, after: unknown) => void,
+): void {
+  if (
+    before === null ||
+    typeof before !== 'object' ||
+    after === null ||
+    typeof after !== 'object' ||
+    after === undefined
+  )
+    return;
   for (const [key, value] of Object.entries(before)) {
     const other = (after as Record<string, JsonValue>)[key];
     if (key === 'reference' && typeof value === 'string') visit(value, other);
@@ -58,7 +82,9 @@ function pairReferences(before: JsonValue | undefined, after: JsonValue | undefi
 /** The value at a FHIRPath-ish path such as 'Bundle.entry[3].resource.a[0].b.reference'. */
 function valueAt(bundle: JsonObject, path: string): unknown {
   let value: unknown = bundle;
-  for (const [, key, index] of path.replace(/^Bundle/, '').matchAll(/\.([A-Za-z]+)(?:\[(\d+)\])?/g)) {
+  for (const [, key, index] of path
+    .replace(/^Bundle/, '')
+    .matchAll(/\.([A-Za-z]+)(?:\[(\d+)\])?/g)) {
     value = (value as Record<string, unknown>)[key!];
     if (index !== undefined) value = (value as unknown[])[Number(index)];
   }
@@ -70,12 +96,26 @@ const modern = load(FIXTURES, 'modern2021-');
 const referenceData = load(REFERENCE_DATA, 'modern2021-');
 
 test('the fixtures are there: every Bundle the manifest lists, of each generation', () => {
-  const manifest = readFileSync(join(FIXTURES, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).filter(Boolean);
-  const listed = (generation: string, split: (file: string) => boolean) => manifest.filter((line) => line.split('\t')[1] === generation && split(line.split('\t')[2]!)).length;
+  const manifest = readFileSync(join(FIXTURES, 'MANIFEST.tsv'), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter(Boolean);
+  const listed = (generation: string, split: (file: string) => boolean) =>
+    manifest.filter((line) => line.split('\t')[1] === generation && split(line.split('\t')[2]!))
+      .length;
   assert.ok(legacy.length >= 2 && modern.length >= 2, 'at least two patients of each generation');
-  assert.equal(legacy.length, listed('legacy2019', (file) => !file.startsWith('shared/')));
-  assert.equal(modern.length, listed('modern2021', (file) => !file.startsWith('shared/')));
-  assert.equal(referenceData.length, listed('modern2021', (file) => file.startsWith('shared/')));
+  assert.equal(
+    legacy.length,
+    listed('legacy2019', (file) => !file.startsWith('shared/')),
+  );
+  assert.equal(
+    modern.length,
+    listed('modern2021', (file) => !file.startsWith('shared/')),
+  );
+  assert.equal(
+    referenceData.length,
+    listed('modern2021', (file) => file.startsWith('shared/')),
+  );
 });
 
 for (const fixture of [...legacy, ...modern]) {
@@ -84,7 +124,11 @@ for (const fixture of [...legacy, ...modern]) {
     const plan = planBundle(fixture.bundle, counterIds());
     assert.equal(plan.type, 'transaction');
     assert.deepEqual(plan.entryErrors, []);
-    assert.deepEqual(plan.steps.map((step) => step.index), fixture.bundle.entry.map((_, index) => index), 'all POST: order kept');
+    assert.deepEqual(
+      plan.steps.map((step) => step.index),
+      fixture.bundle.entry.map((_, index) => index),
+      'all POST: order kept',
+    );
     assert.deepEqual(new Map(plan.idMap), expected);
     let rewritten = 0;
     plan.steps.forEach((step, index) => {
@@ -97,7 +141,10 @@ for (const fixture of [...legacy, ...modern]) {
         rewritten++;
       });
     });
-    const urnCount = [...countReferences(fixture.text, '(urn:uuid:)').values()].reduce((a, b) => a + b, 0);
+    const urnCount = [...countReferences(fixture.text, '(urn:uuid:)').values()].reduce(
+      (a, b) => a + b,
+      0,
+    );
     assert.ok(urnCount > 0);
     assert.equal(rewritten, urnCount);
     assert.doesNotMatch(JSON.stringify(plan.steps), /"reference":"urn:uuid:/);
@@ -117,8 +164,12 @@ for (const fixture of modern) {
     assert.deepEqual(found, expected);
     assert.ok((expected.get('Organization') ?? 0) > 0 && (expected.get('Practitioner') ?? 0) > 0);
 
-    const distinct = [...new Set(plan.conditionalReferences.map((reference) => reference.reference))];
-    const resolved = new Map(distinct.map((reference, i) => [reference, `${reference.split('?')[0]}/found-${i}`]));
+    const distinct = [
+      ...new Set(plan.conditionalReferences.map((reference) => reference.reference)),
+    ];
+    const resolved = new Map(
+      distinct.map((reference, i) => [reference, `${reference.split('?')[0]}/found-${i}`]),
+    );
     const after = applyResolvedReferences(plan, resolved);
     assert.deepEqual(after.conditionalReferences, []);
     assert.doesNotMatch(JSON.stringify(after.steps), /"reference":"[A-Za-z]+\?/);
@@ -133,12 +184,17 @@ for (const fixture of modern) {
 test('the reference-data Bundles plan as batches of conditional creates', () => {
   for (const fixture of referenceData) {
     const plan = planBundle(fixture.bundle, () => assert.fail('a batch assigns no ids'));
-    const ifNoneExist = fixture.bundle.entry.map((entry) => (entry['request'] as JsonObject)['ifNoneExist']);
+    const ifNoneExist = fixture.bundle.entry.map(
+      (entry) => (entry['request'] as JsonObject)['ifNoneExist'],
+    );
     assert.equal(plan.type, 'batch');
     assert.deepEqual(plan.entryErrors, []);
     assert.equal(plan.idMap.size, 0);
     assert.equal(plan.steps.length, fixture.bundle.entry.length);
-    assert.deepEqual(plan.steps.map((step) => step.ifNoneExist), ifNoneExist);
+    assert.deepEqual(
+      plan.steps.map((step) => step.ifNoneExist),
+      ifNoneExist,
+    );
     assert.ok(ifNoneExist.filter((value) => value !== undefined).length >= 142, fixture.name);
   }
 });

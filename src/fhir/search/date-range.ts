@@ -30,7 +30,9 @@ const DATE_PATTERN =
 export function dateRange(text: string): DateRange | undefined {
   const match = DATE_PATTERN.exec(text);
   if (match === null) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => (part === undefined ? undefined : Number(part)));
+  const [year, month, day, hour, minute, second] = match
+    .slice(1, 7)
+    .map((part) => (part === undefined ? undefined : Number(part)));
   const offsetMs = offsetOf(match[8]);
   const fraction = match[7];
   if (year === undefined || offsetMs === undefined) return undefined;
@@ -38,7 +40,12 @@ export function dateRange(text: string): DateRange | undefined {
   const start = utcInstant(...fields, Number((fraction ?? '').padEnd(3, '0').slice(0, 3)));
   if (start === undefined) return undefined;
   if (hour === undefined) return { low: start, high: calendarEnd(year, month, day) };
-  const widthMs = second === undefined ? 60_000 : fraction === undefined ? 1000 : Math.max(1, 10 ** (3 - fraction.length));
+  const widthMs =
+    second === undefined
+      ? 60_000
+      : fraction === undefined
+        ? 1000
+        : Math.max(1, 10 ** (3 - fraction.length));
   return { low: start - offsetMs, high: start - offsetMs + widthMs };
 }
 
@@ -59,11 +66,23 @@ function offsetOf(zone: string | undefined): number | undefined {
 }
 
 /** Epoch ms of a UTC calendar instant, or undefined when a field is out of range. */
-function utcInstant(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number | undefined {
+function utcInstant(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+): number | undefined {
   const date = utcDate(year, month, day, hour, minute, second, ms);
   const same =
-    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day &&
-    date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
   return same ? date.getTime() : undefined;
 }
 
@@ -72,7 +91,15 @@ function utcCarry(year: number, month: number, day: number): number {
   return utcDate(year, month, day, 0, 0, 0, 0).getTime();
 }
 
-function utcDate(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): Date {
+function utcDate(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+): Date {
   // Date.UTC maps years 0-99 to 1900-1999, so set the full year explicitly.
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);

@@ -68,17 +68,27 @@ export type IndexRow = TokenRow | StringRow | DateRow | QuantityRow | ReferenceR
 export function extractValues(resource: JsonObject): IndexRow[] {
   const type = resource['resourceType'];
   if (typeof type !== 'string') throw new TypeError('resource must have a string resourceType');
-  return searchParametersOf(type).flatMap(([param, definition]) => rowsOf(param, definition, resource));
+  return searchParametersOf(type).flatMap(([param, definition]) =>
+    rowsOf(param, definition, resource),
+  );
 }
 
 /** The rows of one parameter of `resource`. */
-export function rowsOf(param: string, definition: SearchParameterDefinition, resource: JsonObject): IndexRow[] {
+export function rowsOf(
+  param: string,
+  definition: SearchParameterDefinition,
+  resource: JsonObject,
+): IndexRow[] {
   const values = definition.paths.flatMap((path) => valuesAt(resource, path));
   switch (definition.kind) {
     case 'token':
       return values.flatMap((value) => tokenRows(param, value));
     case 'string':
-      return values.flatMap((value) => (typeof value === 'string' && value !== '' ? [{ param, kind: 'string' as const, value: foldString(value), exact: value }] : []));
+      return values.flatMap((value) =>
+        typeof value === 'string' && value !== ''
+          ? [{ param, kind: 'string' as const, value: foldString(value), exact: value }]
+          : [],
+      );
     case 'date':
       return values.flatMap((value) => dateRows(param, value));
     case 'quantity':
@@ -113,13 +123,16 @@ function tokenRows(param: string, value: JsonValue): TokenRow[] {
   if (typeof value === 'string') return [token(param, null, value, null)];
   if (typeof value === 'boolean') return [token(param, null, String(value), null)];
   if (!isObject(value)) return [];
-  if ('coding' in value || ('text' in value && !('value' in value))) return codeableConceptRows(param, value);
+  if ('coding' in value || ('text' in value && !('value' in value)))
+    return codeableConceptRows(param, value);
   if ('value' in value) return identifierRows(param, value);
   return codingRows(param, value);
 }
 
 function codeableConceptRows(param: string, concept: JsonObject): TokenRow[] {
-  const codings = Array.isArray(concept['coding']) ? concept['coding'].flatMap((coding) => (isObject(coding) ? codingRows(param, coding) : [])) : [];
+  const codings = Array.isArray(concept['coding'])
+    ? concept['coding'].flatMap((coding) => (isObject(coding) ? codingRows(param, coding) : []))
+    : [];
   const text = stringOrNull(concept['text']);
   return text === null ? codings : [...codings, token(param, null, null, text)];
 }
@@ -137,7 +150,12 @@ function identifierRows(param: string, identifier: JsonObject): TokenRow[] {
   return value === null ? [] : [token(param, stringOrNull(identifier['system']), value, typeText)];
 }
 
-function token(param: string, system: string | null, code: string | null, text: string | null): TokenRow {
+function token(
+  param: string,
+  system: string | null,
+  code: string | null,
+  text: string | null,
+): TokenRow {
   return { param, kind: 'token', system, code, text: text === null ? null : foldString(text) };
 }
 
@@ -150,8 +168,14 @@ function dateRows(param: string, value: JsonValue): DateRow[] {
   if (!isObject(value) || (value['start'] === undefined && value['end'] === undefined)) return [];
   const start = typeof value['start'] === 'string' ? dateRange(value['start']) : undefined;
   const end = typeof value['end'] === 'string' ? dateRange(value['end']) : undefined;
-  if ((value['start'] !== undefined && start === undefined) || (value['end'] !== undefined && end === undefined)) return [];
-  return [{ param, kind: 'date', low: start?.low ?? DATE_LOW_MIN, high: end?.high ?? DATE_HIGH_MAX }];
+  if (
+    (value['start'] !== undefined && start === undefined) ||
+    (value['end'] !== undefined && end === undefined)
+  )
+    return [];
+  return [
+    { param, kind: 'date', low: start?.low ?? DATE_LOW_MIN, high: end?.high ?? DATE_HIGH_MAX },
+  ];
 }
 
 function quantityRows(param: string, value: JsonValue): QuantityRow[] {
@@ -168,10 +192,15 @@ function quantityRows(param: string, value: JsonValue): QuantityRow[] {
 }
 
 /** A Reference's reference, when it names a type in `target` (or any type, or none, without a target list). */
-function referenceRows(param: string, value: JsonValue, target: readonly string[] | undefined): ReferenceRow[] {
+function referenceRows(
+  param: string,
+  value: JsonValue,
+  target: readonly string[] | undefined,
+): ReferenceRow[] {
   if (!isObject(value) || typeof value['reference'] !== 'string') return [];
   const normalised = normaliseReference(value['reference']);
-  if (target !== undefined && (normalised.type === null || !target.includes(normalised.type))) return [];
+  if (target !== undefined && (normalised.type === null || !target.includes(normalised.type)))
+    return [];
   return [{ param, kind: 'reference', ...normalised }];
 }
 

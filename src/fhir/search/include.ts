@@ -9,9 +9,12 @@ import type { JsonObject } from '../../ledger/index.js';
 import { FhirError } from '../outcome.js';
 import { rowsOf } from './extract.js';
 import { normaliseReference } from './normalise.js';
-import { searchParameter, searchParametersOf, type SearchParameterDefinition } from './parameters.js';
+import {
+  searchParameter,
+  searchParametersOf,
+  type SearchParameterDefinition,
+} from './parameters.js';
 import type { SearchIndex } from './search-index.js';
-
 
 /** One parsed _include or _revinclude: from `sourceType` via `param`, to `targetType` only when given. */
 export interface IncludeParameter {
@@ -28,12 +31,32 @@ export interface IncludeParameter {
  */
 export function parseInclude(value: string): IncludeParameter[] {
   const [sourceType, param, targetType, ...rest] = value.split(':');
-  if (sourceType === undefined || param === undefined || rest.length > 0 || !/^[A-Z][A-Za-z]+$/.test(sourceType)) {
-    throw FhirError.of(400, 'value', '_include and _revinclude take [type]:[parameter][:[target type]]');
+  if (
+    sourceType === undefined ||
+    param === undefined ||
+    rest.length > 0 ||
+    !/^[A-Z][A-Za-z]+$/.test(sourceType)
+  ) {
+    throw FhirError.of(
+      400,
+      'value',
+      '_include and _revinclude take [type]:[parameter][:[target type]]',
+    );
   }
-  if (param === '*') return referenceParametersOf(sourceType).map(([name, definition]) => ({ sourceType, param: name, definition, targetType }));
+  if (param === '*')
+    return referenceParametersOf(sourceType).map(([name, definition]) => ({
+      sourceType,
+      param: name,
+      definition,
+      targetType,
+    }));
   const definition = searchParameter(sourceType, param);
-  if (definition?.kind !== 'reference') throw FhirError.of(400, 'not-supported', `${sourceType} has no reference search parameter '${param}'`);
+  if (definition?.kind !== 'reference')
+    throw FhirError.of(
+      400,
+      'not-supported',
+      `${sourceType} has no reference search parameter '${param}'`,
+    );
   return [{ sourceType, param, definition, targetType }];
 }
 
@@ -43,13 +66,22 @@ export function parseInclude(value: string): IncludeParameter[] {
  * not `type` adds nothing (it could only apply under :iterate); references that name no
  * Type/id (urn:uuid:…, conditional references) are not followed. Throws as parseInclude().
  */
-export function includeTargets(type: string, resources: readonly JsonObject[], include: readonly string[]): string[] {
+export function includeTargets(
+  type: string,
+  resources: readonly JsonObject[],
+  include: readonly string[],
+): string[] {
   const targets = new Set<string>();
   for (const parameter of include.flatMap(parseInclude)) {
     if (parameter.sourceType !== type) continue;
     for (const resource of resources) {
       for (const row of rowsOf(parameter.param, parameter.definition, resource)) {
-        if (row.kind === 'reference' && row.type !== null && (parameter.targetType ?? row.type) === row.type) targets.add(row.reference);
+        if (
+          row.kind === 'reference' &&
+          row.type !== null &&
+          (parameter.targetType ?? row.type) === row.type
+        )
+          targets.add(row.reference);
       }
     }
   }
@@ -61,12 +93,21 @@ export function includeTargets(type: string, resources: readonly JsonObject[], i
  * search of `type` add for its matches `ids`, read from the index's reference rows (so no
  * match needs decrypting before the search is logged). Same rules and throws as includeTargets().
  */
-export function includeReferences(index: SearchIndex, type: string, ids: readonly string[], include: readonly string[]): string[] {
+export function includeReferences(
+  index: SearchIndex,
+  type: string,
+  ids: readonly string[],
+  include: readonly string[],
+): string[] {
   const targets = new Set<string>();
   for (const parameter of include.flatMap(parseInclude)) {
     if (parameter.sourceType !== type) continue;
     for (const reference of index.referencesFrom(type, parameter.param, ids)) {
-      if (parameter.targetType === undefined || normaliseReference(reference).type === parameter.targetType) targets.add(reference);
+      if (
+        parameter.targetType === undefined ||
+        normaliseReference(reference).type === parameter.targetType
+      )
+        targets.add(reference);
     }
   }
   return [...targets];
@@ -78,11 +119,24 @@ export function includeReferences(index: SearchIndex, type: string, ids: readonl
  * are index candidates: the caller filters them by consent and then applies REVINCLUDE_IDS_MAX,
  * so the bound never depends on what the caller may not read. Throws as parseInclude().
  */
-export function searchRevinclude(index: SearchIndex, revinclude: string, targetReferences: readonly string[]): string[] {
+export function searchRevinclude(
+  index: SearchIndex,
+  revinclude: string,
+  targetReferences: readonly string[],
+): string[] {
   const ids = new Set<string>();
   for (const parameter of parseInclude(revinclude)) {
-    const wanted = targetReferences.filter((reference) => parameter.targetType === undefined || normaliseReference(reference).type === parameter.targetType);
-    for (const id of index.idsReferencing(parameter.sourceType, parameter.param, wanted.map((reference) => normaliseReference(reference).reference))) ids.add(id);
+    const wanted = targetReferences.filter(
+      (reference) =>
+        parameter.targetType === undefined ||
+        normaliseReference(reference).type === parameter.targetType,
+    );
+    for (const id of index.idsReferencing(
+      parameter.sourceType,
+      parameter.param,
+      wanted.map((reference) => normaliseReference(reference).reference),
+    ))
+      ids.add(id);
   }
   return [...ids].sort();
 }

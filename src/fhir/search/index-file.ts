@@ -84,7 +84,10 @@ export function hasCurrentSchema(path: string): boolean {
 function migrate(db: SqliteDatabase): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SEARCH_SCHEMA_VERSION) return;
-  if (version !== 0) throw new Error(`search index has schema version ${version}, not ${SEARCH_SCHEMA_VERSION}; delete it and re-index`);
+  if (version !== 0)
+    throw new Error(
+      `search index has schema version ${version}, not ${SEARCH_SCHEMA_VERSION}; delete it and re-index`,
+    );
   db.transaction(() => {
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SEARCH_SCHEMA_VERSION}`);

@@ -5,7 +5,17 @@
  */
 
 /** Letters that carry no combining mark in Unicode, so NFD alone cannot fold them. */
-const FOLDED_LETTERS: Readonly<Record<string, string>> = { ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', æ: 'ae', œ: 'oe', ß: 'ss', ı: 'i' };
+const FOLDED_LETTERS: Readonly<Record<string, string>> = {
+  ø: 'o',
+  ł: 'l',
+  đ: 'd',
+  ð: 'd',
+  þ: 'th',
+  æ: 'ae',
+  œ: 'oe',
+  ß: 'ss',
+  ı: 'i',
+};
 
 /**
  * `text` folded for case- and accent-insensitive matching: compatibility-decomposed, combining
@@ -23,7 +33,8 @@ export interface NormalisedReference {
   readonly id: string | null;
 }
 
-const TYPE_AND_ID = /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const TYPE_AND_ID =
+  /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
 /**
  * `reference` as 'Type/id': a relative reference, an absolute URL ending in [Type]/[id] or
@@ -32,7 +43,8 @@ const TYPE_AND_ID = /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_
  */
 export function normaliseReference(reference: string): NormalisedReference {
   const match = TYPE_AND_ID.exec(reference);
-  if (match === null || reference.includes('?') || reference.startsWith('#')) return { reference, type: null, id: null };
+  if (match === null || reference.includes('?') || reference.startsWith('#'))
+    return { reference, type: null, id: null };
   return { reference: `${match[1]!}/${match[2]!}`, type: match[1]!, id: match[2]! };
 }
 

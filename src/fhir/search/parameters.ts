@@ -38,7 +38,10 @@ function patientBySubject(): SearchParameterDefinition {
 /** Type-specific parameters, by resource type then parameter name. */
 export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
   Patient: {
-    name: { kind: 'string', paths: ['name.family', 'name.given', 'name.text', 'name.prefix', 'name.suffix'] },
+    name: {
+      kind: 'string',
+      paths: ['name.family', 'name.given', 'name.text', 'name.prefix', 'name.suffix'],
+    },
     family: { kind: 'string', paths: ['name.family'] },
     given: { kind: 'string', paths: ['name.given'] },
     birthdate: { kind: 'date', paths: ['birthDate'] },
@@ -52,7 +55,10 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
   },
   Practitioner: {
     identifier: { kind: 'token', paths: ['identifier'] },
-    name: { kind: 'string', paths: ['name.family', 'name.given', 'name.text', 'name.prefix', 'name.suffix'] },
+    name: {
+      kind: 'string',
+      paths: ['name.family', 'name.given', 'name.text', 'name.prefix', 'name.suffix'],
+    },
     family: { kind: 'string', paths: ['name.family'] },
     given: { kind: 'string', paths: ['name.given'] },
   },

@@ -10,14 +10,27 @@
 import { FhirError } from '../outcome.js';
 import { dateRange, type DateRange } from './date-range.js';
 import { foldString, isFhirId, normaliseReference } from './normalise.js';
-import { searchParameter, type SearchParameterDefinition, type SearchParameterKind } from './parameters.js';
+import {
+  searchParameter,
+  type SearchParameterDefinition,
+  type SearchParameterKind,
+} from './parameters.js';
 import { SEARCH_COUNT_MAX, SEARCH_VALUES_MAX } from '../../ledger/index.js';
 
 /** _count when the request names none. */
 export const SEARCH_COUNT_DEFAULT = 50;
 
 /** Result parameters that select nothing: paging and sorting are read here, the rest are the caller's. */
-const RESULT_PARAMETERS = new Set(['_count', '_offset', '_sort', '_total', '_include', '_revinclude', '_format', '_pretty']);
+const RESULT_PARAMETERS = new Set([
+  '_count',
+  '_offset',
+  '_sort',
+  '_total',
+  '_include',
+  '_revinclude',
+  '_format',
+  '_pretty',
+]);
 /** Prefixes for ordered types (search.html#prefix). */
 const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
 type Prefix = (typeof PREFIXES)[number];
@@ -68,22 +81,38 @@ export interface CompiledSearch {
  * measures from. Throws FhirError 400: 'not-supported' for an unknown parameter, modifier or
  * sort key; 'value' for a malformed value; 'too-costly' past SEARCH_VALUES_MAX values.
  */
-export function compileSearch(type: string, params: URLSearchParams, nowMs: number): CompiledSearch {
+export function compileSearch(
+  type: string,
+  params: URLSearchParams,
+  nowMs: number,
+): CompiledSearch {
   const filters: SqlPart[] = [{ sql: 'r.type = ?', args: [type] }];
   let valueCount = 0;
   for (const [key, value] of params) {
     const [name, modifier] = splitKey(key);
     if (RESULT_PARAMETERS.has(name)) continue;
     const definition = searchParameter(type, name);
-    if (definition === undefined) throw FhirError.of(400, 'not-supported', `unknown search parameter '${name}' for ${type}`);
+    if (definition === undefined)
+      throw FhirError.of(400, 'not-supported', `unknown search parameter '${name}' for ${type}`);
     checkModifier(name, definition, modifier);
     if (value === '') continue;
     const values = splitEscaped(value, ',');
     valueCount += values.length;
-    if (valueCount > SEARCH_VALUES_MAX) throw FhirError.of(400, 'too-costly', `a search may test at most ${SEARCH_VALUES_MAX} values`);
-    filters.push(parameterFilter({ name, key: parameterKey(type, name), definition, modifier, values, nowMs }));
+    if (valueCount > SEARCH_VALUES_MAX)
+      throw FhirError.of(
+        400,
+        'too-costly',
+        `a search may test at most ${SEARCH_VALUES_MAX} values`,
+      );
+    filters.push(
+      parameterFilter({ name, key: parameterKey(type, name), definition, modifier, values, nowMs }),
+    );
   }
-  return { where: joinParts(filters, ' AND '), orderBy: compileSort(type, params.getAll('_sort')), ...searchPage(params) };
+  return {
+    where: joinParts(filters, ' AND '),
+    orderBy: compileSort(type, params.getAll('_sort')),
+    ...searchPage(params),
+  };
 }
 
 /** One parameter of a search: its name, definition, modifier and comma-separated values. */
@@ -101,10 +130,18 @@ function splitKey(key: string): [string, string | undefined] {
   return colon < 0 ? [key, undefined] : [key.slice(0, colon), key.slice(colon + 1)];
 }
 
-function checkModifier(name: string, definition: SearchParameterDefinition, modifier: string | undefined): void {
+function checkModifier(
+  name: string,
+  definition: SearchParameterDefinition,
+  modifier: string | undefined,
+): void {
   if (modifier === undefined || MODIFIERS[definition.kind].includes(modifier)) return;
   if (definition.kind === 'reference' && definition.target?.includes(modifier) === true) return;
-  throw FhirError.of(400, 'not-supported', `modifier ':${modifier}' is not supported on search parameter '${name}'`);
+  throw FhirError.of(
+    400,
+    'not-supported',
+    `modifier ':${modifier}' is not supported on search parameter '${name}'`,
+  );
 }
 
 /**
@@ -116,21 +153,38 @@ function parameterFilter(criterion: Criterion): SqlPart {
   const { name, key, definition, modifier, values } = criterion;
   const table = VALUE_TABLES[definition.kind];
   if (modifier === 'missing') return missingFilter(name, key, table, values);
-  const matches = joinParts(values.map((value) => parenthesised(valueMatch(criterion, value))), ' OR ');
+  const matches = joinParts(
+    values.map((value) => parenthesised(valueMatch(criterion, value))),
+    ' OR ',
+  );
   const negate = modifier === 'not' ? 'NOT ' : '';
-  return { sql: `r.rid ${negate}IN (SELECT rid FROM ${table} WHERE param = ? AND (${matches.sql}))`, args: [key, ...matches.args] };
+  return {
+    sql: `r.rid ${negate}IN (SELECT rid FROM ${table} WHERE param = ? AND (${matches.sql}))`,
+    args: [key, ...matches.args],
+  };
 }
 
 /** :missing=true finds resources with no value for the parameter, :missing=false those with one. */
-function missingFilter(name: string, key: string, table: string, values: readonly string[]): SqlPart {
-  if (values.length !== 1 || (values[0] !== 'true' && values[0] !== 'false')) throw invalidValue(name, ':missing takes true or false');
-  return { sql: `r.rid ${values[0] === 'true' ? 'NOT ' : ''}IN (SELECT rid FROM ${table} WHERE param = ?)`, args: [key] };
+function missingFilter(
+  name: string,
+  key: string,
+  table: string,
+  values: readonly string[],
+): SqlPart {
+  if (values.length !== 1 || (values[0] !== 'true' && values[0] !== 'false'))
+    throw invalidValue(name, ':missing takes true or false');
+  return {
+    sql: `r.rid ${values[0] === 'true' ? 'NOT ' : ''}IN (SELECT rid FROM ${table} WHERE param = ?)`,
+    args: [key],
+  };
 }
 
 function valueMatch(criterion: Criterion, value: string): SqlPart {
   switch (criterion.definition.kind) {
     case 'token':
-      return criterion.modifier === 'text' ? prefixMatch('text', foldString(unescape(value))) : tokenMatch(criterion.name, value);
+      return criterion.modifier === 'text'
+        ? prefixMatch('text', foldString(unescape(value)))
+        : tokenMatch(criterion.name, value);
     case 'string':
       return stringMatch(criterion.modifier, unescape(value));
     case 'date':
@@ -147,7 +201,8 @@ function tokenMatch(name: string, value: string): SqlPart {
   const parts = splitEscaped(value, '|').map(unescape);
   if (parts.length === 1) return { sql: 'code = ?', args: [parts[0]!] };
   const [system, code] = parts;
-  if (parts.length !== 2 || (system === '' && code === '')) throw invalidValue(name, 'a token is [system]|[code]');
+  if (parts.length !== 2 || (system === '' && code === ''))
+    throw invalidValue(name, 'a token is [system]|[code]');
   if (system === '') return { sql: 'system IS NULL AND code = ?', args: [code!] };
   if (code === '') return { sql: 'system = ? AND code IS NOT NULL', args: [system!] };
   return { sql: 'system = ? AND code = ?', args: [system!, code!] };
@@ -177,12 +232,14 @@ function dateMatch(name: string, value: string, nowMs: number): SqlPart {
   const [prefix, written] = splitPrefix(value);
   // An unescaped '+' in a query string decodes to a space; a zone is the only place it can be.
   const range = dateRange(written.replace(/ (\d{2}:\d{2})$/, '+$1'));
-  if (range === undefined) throw invalidValue(name, 'a date is [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][zone]]]]');
+  if (range === undefined)
+    throw invalidValue(name, 'a date is [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.fff]][zone]]]]');
   return rangeMatch(prefix, range, approximateDateMs(range, nowMs));
 }
 
 function approximateDateMs(range: DateRange, nowMs: number): number {
-  const distance = nowMs < range.low ? range.low - nowMs : nowMs >= range.high ? nowMs - range.high : 0;
+  const distance =
+    nowMs < range.low ? range.low - nowMs : nowMs >= range.high ? nowMs - range.high : 0;
   return Math.max(DAY_MS, Math.round(distance / 10));
 }
 
@@ -221,11 +278,16 @@ function quantityMatch(name: string, value: string): SqlPart {
   const [prefix, rest] = splitPrefix(value);
   const parts = splitEscaped(rest, '|').map(unescape);
   const number = parts[0]!;
-  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(number) || (parts.length !== 1 && parts.length !== 3)) {
+  if (
+    !/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(number) ||
+    (parts.length !== 1 && parts.length !== 3)
+  ) {
     throw invalidValue(name, 'a quantity is [prefix][number][|[system]|[code]]');
   }
   const compare = numberMatch(prefix, Number(number), halfPrecision(number));
-  return parts.length === 1 ? compare : joinParts([compare, unitMatch(parts[1]!, parts[2]!)], ' AND ');
+  return parts.length === 1
+    ? compare
+    : joinParts([compare, unitMatch(parts[1]!, parts[2]!)], ' AND ');
 }
 
 /** Half a unit in the last significant place of `number` as written: 0.05 for '5.4', 0.5 for '100'. */
@@ -257,7 +319,10 @@ function numberMatch(prefix: Prefix, value: number, half: number): SqlPart {
     case 'eb':
       return { sql: 'value < ?', args: [low] };
     case 'ap':
-      return { sql: 'value >= ? AND value <= ?', args: [decimal(value - approximate), decimal(value + approximate)] };
+      return {
+        sql: 'value >= ? AND value <= ?',
+        args: [decimal(value - approximate), decimal(value + approximate)],
+      };
   }
 }
 
@@ -281,7 +346,8 @@ function referenceMatch(typeModifier: string | undefined, value: string): SqlPar
   const normalised = normaliseReference(value);
   if (normalised.type !== null) return { sql: 'reference = ?', args: [normalised.reference] };
   if (!isFhirId(value)) return { sql: 'reference = ?', args: [value] };
-  if (typeModifier !== undefined) return { sql: 'reference = ?', args: [`${typeModifier}/${value}`] };
+  if (typeModifier !== undefined)
+    return { sql: 'reference = ?', args: [`${typeModifier}/${value}`] };
   return { sql: 'id = ?', args: [value] };
 }
 
@@ -310,15 +376,28 @@ function sortKey(type: string, key: string): SqlPart {
   if (name === '_id') return { sql: `r.id ${direction}`, args: [] };
   if (name === '_lastUpdated') return { sql: `r.last_updated ${direction}`, args: [] };
   const definition = searchParameter(type, name);
-  if (definition === undefined) throw FhirError.of(400, 'not-supported', `unknown _sort parameter '${name}' for ${type}`);
+  if (definition === undefined)
+    throw FhirError.of(400, 'not-supported', `unknown _sort parameter '${name}' for ${type}`);
   if (definition.kind !== 'date' && definition.kind !== 'string') {
-    throw FhirError.of(400, 'not-supported', `_sort by ${definition.kind} parameter '${name}' is not supported`);
+    throw FhirError.of(
+      400,
+      'not-supported',
+      `_sort by ${definition.kind} parameter '${name}' is not supported`,
+    );
   }
-  const [column, aggregate] = definition.kind === 'date' ? (descending ? ['high', 'MAX'] : ['low', 'MIN']) : ['value', descending ? 'MAX' : 'MIN'];
+  const [column, aggregate] =
+    definition.kind === 'date'
+      ? descending
+        ? ['high', 'MAX']
+        : ['low', 'MIN']
+      : ['value', descending ? 'MAX' : 'MIN'];
   const table = VALUE_TABLES[definition.kind];
   // Without the hint SQLite prefers the (param, value) index for MIN/MAX and scans every row of the parameter per resource.
   const lookup = `${table} v INDEXED BY ${definition.kind}_rid WHERE v.rid = r.rid AND v.param = ?`;
-  return { sql: `(SELECT ${aggregate}(${column}) FROM ${lookup}) ${direction} NULLS LAST`, args: [parameterKey(type, name)] };
+  return {
+    sql: `(SELECT ${aggregate}(${column}) FROM ${lookup}) ${direction} NULLS LAST`,
+    args: [parameterKey(type, name)],
+  };
 }
 
 /** _count (default SEARCH_COUNT_DEFAULT, at most SEARCH_COUNT_MAX) and _offset, the index of the page's first match. */
@@ -330,7 +409,8 @@ export function searchPage(params: URLSearchParams): { count: number; offset: nu
 function pageNumber(params: URLSearchParams, name: string, fallback: number): number {
   const values = params.getAll(name).filter((value) => value !== '');
   if (values.length === 0) return fallback;
-  if (values.length > 1 || !/^[0-9]{1,9}$/.test(values[0]!)) throw FhirError.of(400, 'value', `${name} must be one non-negative integer`);
+  if (values.length > 1 || !/^[0-9]{1,9}$/.test(values[0]!))
+    throw FhirError.of(400, 'value', `${name} must be one non-negative integer`);
   return Number(values[0]);
 }
 
@@ -364,7 +444,10 @@ function parenthesised(part: SqlPart): SqlPart {
 }
 
 function joinParts(parts: readonly SqlPart[], separator: string): SqlPart {
-  return { sql: parts.map((part) => part.sql).join(separator), args: parts.flatMap((part) => part.args) };
+  return {
+    sql: parts.map((part) => part.sql).join(separator),
+    args: parts.flatMap((part) => part.args),
+  };
 }
 
 function invalidValue(name: string, rule: string): FhirError {

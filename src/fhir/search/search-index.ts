@@ -15,9 +15,7 @@ import { searchParameter } from './parameters.js';
 import { compileSearch, parameterKey, VALUE_TABLES, type SqlValue } from './query.js';
 import { SEARCH_STATEMENT_CACHE_MAX } from '../../ledger/index.js';
 
-
 type Statement = BetterSqliteStatement<unknown[], unknown>;
-
 
 /** What the index knows of a resource besides its values. */
 export interface IndexedMeta {
@@ -146,7 +144,11 @@ export class SearchIndex {
    * puts are dropped (the rebuild restores them).
    */
   putAll(entries: readonly { resource: JsonObject; meta: IndexedMeta }[]): void {
-    const prepared = entries.map(({ resource, meta }) => ({ ...identify(resource, meta), meta, rows: rowsFor(resource, meta) }));
+    const prepared = entries.map(({ resource, meta }) => ({
+      ...identify(resource, meta),
+      meta,
+      rows: rowsFor(resource, meta),
+    }));
     this.#write(() => {
       this.#database().transaction(() => {
         for (const entry of prepared) this.#insert(entry.type, entry.id, entry.meta, entry.rows);
@@ -158,7 +160,8 @@ export class SearchIndex {
   remove(type: string, id: string): boolean {
     this.#flush();
     return this.#write(() => {
-      const removed = this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
+      const removed =
+        this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
       this.#truncateLog();
       return removed;
     }, false);
@@ -168,7 +171,9 @@ export class SearchIndex {
   removePatient(patientId: string): number {
     this.#flush();
     return this.#write(() => {
-      const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(patientId).changes;
+      const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(
+        patientId,
+      ).changes;
       this.#truncateLog();
       return removed;
     }, 0);
@@ -191,10 +196,14 @@ export class SearchIndex {
   }
 
   #run({ where, orderBy, count, offset }: ReturnType<typeof compileSearch>): SearchResult {
-    const total = this.#statement(`SELECT COUNT(*) AS n FROM resource r WHERE ${where.sql}`).get(...where.args) as { n: number };
+    const total = this.#statement(`SELECT COUNT(*) AS n FROM resource r WHERE ${where.sql}`).get(
+      ...where.args,
+    ) as { n: number };
     if (count === 0) return { ids: [], total: total.n };
     const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
-    const ids = this.#statement(sql).pluck().all(...where.args, ...orderBy.args, count, offset) as string[];
+    const ids = this.#statement(sql)
+      .pluck()
+      .all(...where.args, ...orderBy.args, count, offset) as string[];
     return { ids, total: total.n };
   }
 
@@ -207,7 +216,9 @@ export class SearchIndex {
     this.#flush();
     const { where, orderBy } = compileSearch(type, params, this.#now());
     const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
-    return this.#statement(sql).pluck().all(...where.args, ...orderBy.args, limit, start) as string[];
+    return this.#statement(sql)
+      .pluck()
+      .all(...where.args, ...orderBy.args, limit, start) as string[];
   }
 
   /**
@@ -218,12 +229,20 @@ export class SearchIndex {
    */
   referencesFrom(type: string, param: string, ids: readonly string[]): string[] {
     this.#flush();
-    if (searchParameter(type, param)?.kind !== 'reference') throw FhirError.of(400, 'not-supported', `${type} has no reference search parameter '${param}'`);
+    if (searchParameter(type, param)?.kind !== 'reference')
+      throw FhirError.of(
+        400,
+        'not-supported',
+        `${type} has no reference search parameter '${param}'`,
+      );
     if (ids.length === 0) return [];
     const sql =
       'SELECT r.id AS id, v.reference AS reference FROM resource r JOIN reference_value v ON v.rid = r.rid ' +
       'WHERE r.type = ? AND v.param = ? AND v.id IS NOT NULL AND r.id IN (SELECT value FROM json_each(?)) ORDER BY v.rowid';
-    const rows = this.#statement(sql).all(type, parameterKey(type, param), JSON.stringify(ids)) as { id: string; reference: string }[];
+    const rows = this.#statement(sql).all(type, parameterKey(type, param), JSON.stringify(ids)) as {
+      id: string;
+      reference: string;
+    }[];
     const position = new Map(ids.map((id, i) => [id, i]));
     rows.sort((left, right) => position.get(left.id)! - position.get(right.id)!);
     return [...new Set(rows.map((row) => row.reference))];
@@ -236,12 +255,22 @@ export class SearchIndex {
    */
   idsReferencing(type: string, param: string, references: readonly string[]): string[] {
     this.#flush();
-    if (searchParameter(type, param)?.kind !== 'reference') throw FhirError.of(400, 'not-supported', `${type} has no reference search parameter '${param}'`);
+    if (searchParameter(type, param)?.kind !== 'reference')
+      throw FhirError.of(
+        400,
+        'not-supported',
+        `${type} has no reference search parameter '${param}'`,
+      );
     if (references.length === 0) return [];
     const sql =
       'SELECT DISTINCT r.id FROM resource r JOIN reference_value v ON v.rid = r.rid ' +
       'WHERE r.type = ? AND v.param = ? AND v.reference IN (SELECT value FROM json_each(?)) ORDER BY r.id';
-    return this.#read(() => this.#statement(sql).pluck().all(type, parameterKey(type, param), JSON.stringify(references)) as string[]);
+    return this.#read(
+      () =>
+        this.#statement(sql)
+          .pluck()
+          .all(type, parameterKey(type, param), JSON.stringify(references)) as string[],
+    );
   }
 
   /** How many resources and value rows the index holds: for tests and monitoring. */
@@ -249,7 +278,11 @@ export class SearchIndex {
     this.#flush();
     return this.#read(() => {
       const resources = this.#statement('SELECT COUNT(*) FROM resource').pluck().get() as number;
-      const values = Object.values(VALUE_TABLES).reduce((sum, table) => sum + (this.#statement(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number), 0);
+      const values = Object.values(VALUE_TABLES).reduce(
+        (sum, table) =>
+          sum + (this.#statement(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number),
+        0,
+      );
       return { resources, values };
     });
   }
@@ -313,7 +346,9 @@ export class SearchIndex {
 
   #insert(type: string, id: string, meta: IndexedMeta, rows: readonly IndexRow[]): void {
     this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id);
-    const insert = this.#statement('INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)');
+    const insert = this.#statement(
+      'INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)',
+    );
     const rid = Number(insert.run(type, id, meta.patientId, meta.lastUpdated).lastInsertRowid);
     for (const row of rows) this.#insertRow(rid, parameterKey(type, row.param), row);
   }
@@ -321,7 +356,9 @@ export class SearchIndex {
   #insertRow(rid: number, key: string, row: IndexRow): void {
     const [table, columns, values] = rowColumns(row);
     const placeholders = columns.map(() => '?').join(', ');
-    this.#statement(`INSERT INTO ${table} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${placeholders})`).run(rid, key, ...values);
+    this.#statement(
+      `INSERT INTO ${table} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${placeholders})`,
+    ).run(rid, key, ...values);
   }
 
   /** Moves the WAL into the database and empties it, so no old page images of erased rows remain. */
@@ -342,22 +379,30 @@ export class SearchIndex {
 
 /** The answer to a search while the index is out of service. */
 function unavailable(): FhirError {
-  const diagnostics = 'the search index is out of service and being rebuilt from the chain; retry later';
-  return new FhirError(503, [{ severity: 'error', code: 'transient', diagnostics }], { 'Retry-After': String(SEARCH_INDEX_RETRY_AFTER_SECONDS) });
+  const diagnostics =
+    'the search index is out of service and being rebuilt from the chain; retry later';
+  return new FhirError(503, [{ severity: 'error', code: 'transient', diagnostics }], {
+    'Retry-After': String(SEARCH_INDEX_RETRY_AFTER_SECONDS),
+  });
 }
 
 function identify(resource: JsonObject, meta: IndexedMeta): { type: string; id: string } {
   const type = resource['resourceType'];
   const id = resource['id'];
-  if (typeof type !== 'string' || typeof id !== 'string' || id === '') throw new TypeError('resource must have a string resourceType and id');
-  if (!Number.isSafeInteger(meta.lastUpdated)) throw new RangeError('meta.lastUpdated must be an integer epoch ms');
+  if (typeof type !== 'string' || typeof id !== 'string' || id === '')
+    throw new TypeError('resource must have a string resourceType and id');
+  if (!Number.isSafeInteger(meta.lastUpdated))
+    throw new RangeError('meta.lastUpdated must be an integer epoch ms');
   return { type, id };
 }
 
 /** The resource's rows, with _lastUpdated from `meta`: the store strips meta.lastUpdated from what it keeps. */
 function rowsFor(resource: JsonObject, meta: IndexedMeta): IndexRow[] {
   const rows = extractValues(resource).filter((row) => row.param !== '_lastUpdated');
-  return [...rows, { param: '_lastUpdated', kind: 'date', low: meta.lastUpdated, high: meta.lastUpdated + 1 }];
+  return [
+    ...rows,
+    { param: '_lastUpdated', kind: 'date', low: meta.lastUpdated, high: meta.lastUpdated + 1 },
+  ];
 }
 
 function rowColumns(row: IndexRow): [string, string[], SqlValue[]] {
@@ -369,7 +414,11 @@ function rowColumns(row: IndexRow): [string, string[], SqlValue[]] {
     case 'date':
       return [VALUE_TABLES.date, ['low', 'high'], [row.low, row.high]];
     case 'quantity':
-      return [VALUE_TABLES.quantity, ['value', 'system', 'code', 'unit'], [row.value, row.system, row.code, row.unit]];
+      return [
+        VALUE_TABLES.quantity,
+        ['value', 'system', 'code', 'unit'],
+        [row.value, row.system, row.code, row.unit],
+      ];
     case 'reference':
       return [VALUE_TABLES.reference, ['reference', 'id'], [row.reference, row.id]];
   }

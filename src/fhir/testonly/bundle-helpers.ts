@@ -4,7 +4,12 @@ import type { JsonObject } from '../../ledger/index.js';
 import { FhirError, type IssueCode } from '../outcome.js';
 
 /** Asserts `run` throws a FhirError with this status, issue code and expression. */
-export function assertFhirError(run: () => unknown, status: number, code: IssueCode, expression: string): FhirError {
+export function assertFhirError(
+  run: () => unknown,
+  status: number,
+  code: IssueCode,
+  expression: string,
+): FhirError {
   let caught: unknown;
   try {
     run();
@@ -15,7 +20,12 @@ export function assertFhirError(run: () => unknown, status: number, code: IssueC
 }
 
 /** Asserts `error` is a FhirError with this status, issue code and expression. */
-export function assertIsFhirError(error: unknown, status: number, code: IssueCode, expression: string): FhirError {
+export function assertIsFhirError(
+  error: unknown,
+  status: number,
+  code: IssueCode,
+  expression: string,
+): FhirError {
   assert.ok(error instanceof FhirError, `expected a FhirError, got ${String(error)}`);
   assert.equal(error.status, status, error.message);
   assert.equal(error.issues[0]!.code, code, error.message);
@@ -36,5 +46,9 @@ export function bundleOf(type: string, entry: unknown[]): JsonObject {
 
 /** A POST entry creating `resource` under `fullUrl`. */
 export function post(fullUrl: string, resource: JsonObject, extra: JsonObject = {}): JsonObject {
-  return { fullUrl, resource, request: { method: 'POST', url: String(resource['resourceType']), ...extra } };
+  return {
+    fullUrl,
+    resource,
+    request: { method: 'POST', url: String(resource['resourceType']), ...extra },
+  };
 }

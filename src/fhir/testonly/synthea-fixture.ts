@@ -12,7 +12,10 @@ import type { JsonObject } from '../../ledger/index.js';
 import type { IndexedMeta } from '../search/search-index.js';
 
 /** The Synthea fixture folder. */
-export const SYNTHEA_DIR = process.env['CHARTCHAIN_FIXTURES'] === undefined ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url)) : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
+export const SYNTHEA_DIR =
+  process.env['CHARTCHAIN_FIXTURES'] === undefined
+    ? fileURLToPath(new URL('../../../test/fixtures/synthea', import.meta.url))
+    : join(process.env['CHARTCHAIN_FIXTURES'], 'synthea');
 /** A fixed lastUpdated base, so runs are reproducible. */
 const LAST_UPDATED_BASE_MS = Date.UTC(2024, 0, 1);
 
@@ -24,8 +27,14 @@ export interface FixtureResource {
 
 /** Bundle files in the fixture folder whose names start with `prefix`, sorted; reference-data/ included when asked for. */
 export function syntheaFiles(prefix: string, withReferenceData = false): string[] {
-  const own = readdirSync(SYNTHEA_DIR).filter((name) => name.startsWith(prefix) && name.endsWith('.json')).sort();
-  const reference = withReferenceData ? readdirSync(join(SYNTHEA_DIR, 'reference-data')).sort().map((name) => join('reference-data', name)) : [];
+  const own = readdirSync(SYNTHEA_DIR)
+    .filter((name) => name.startsWith(prefix) && name.endsWith('.json'))
+    .sort();
+  const reference = withReferenceData
+    ? readdirSync(join(SYNTHEA_DIR, 'reference-data'))
+        .sort()
+        .map((name) => join('reference-data', name))
+    : [];
   return [...own, ...reference].map((name) => join(SYNTHEA_DIR, name));
 }
 
@@ -35,10 +44,15 @@ export function syntheaFiles(prefix: string, withReferenceData = false): string[
  * third resource, so that ties exist for sorting tests.
  */
 export function loadSynthea(files: readonly string[]): FixtureResource[] {
-  const resources = files.flatMap((file) => bundleResources(JSON.parse(readFileSync(file, 'utf8')) as JsonObject));
+  const resources = files.flatMap((file) =>
+    bundleResources(JSON.parse(readFileSync(file, 'utf8')) as JsonObject),
+  );
   return resources.map((resource, index) => ({
     resource,
-    meta: { patientId: patientIdOf(resource), lastUpdated: LAST_UPDATED_BASE_MS + Math.floor(index / 3) * 1000 },
+    meta: {
+      patientId: patientIdOf(resource),
+      lastUpdated: LAST_UPDATED_BASE_MS + Math.floor(index / 3) * 1000,
+    },
   }));
 }
 
@@ -48,8 +62,10 @@ function bundleResources(bundle: JsonObject): JsonObject[] {
   const resources = entries.map((entry) => {
     const resource = structuredClone(entry['resource'] as JsonObject);
     const fullUrl = typeof entry['fullUrl'] === 'string' ? entry['fullUrl'] : '';
-    if (resource['id'] === undefined && fullUrl.startsWith('urn:uuid:')) resource['id'] = fullUrl.slice('urn:uuid:'.length);
-    if (fullUrl.startsWith('urn:uuid:')) urns.set(fullUrl, `${String(resource['resourceType'])}/${String(resource['id'])}`);
+    if (resource['id'] === undefined && fullUrl.startsWith('urn:uuid:'))
+      resource['id'] = fullUrl.slice('urn:uuid:'.length);
+    if (fullUrl.startsWith('urn:uuid:'))
+      urns.set(fullUrl, `${String(resource['resourceType'])}/${String(resource['id'])}`);
     return resource;
   });
   return resources.map((resource) => rewriteReferences(resource, urns) as JsonObject);
@@ -69,7 +85,8 @@ function patientIdOf(resource: JsonObject): string | null {
   if (resource['resourceType'] === 'Patient') return String(resource['id']);
   for (const element of ['subject', 'patient', 'beneficiary']) {
     const reference = (resource[element] as JsonObject | undefined)?.['reference'];
-    if (typeof reference === 'string' && reference.startsWith('Patient/')) return reference.slice('Patient/'.length);
+    if (typeof reference === 'string' && reference.startsWith('Patient/'))
+      return reference.slice('Patient/'.length);
   }
   return null;
 }

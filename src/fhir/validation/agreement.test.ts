@@ -3,14 +3,18 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { measureAgreement } from './agreement.js';
 
-const validatorCases = fileURLToPath(new URL('../../../test/fixtures/fhir-test-cases/validator-r4', import.meta.url));
+const validatorCases = fileURLToPath(
+  new URL('../../../test/fixtures/fhir-test-cases/validator-r4', import.meta.url),
+);
 
 /** Measured 59 of 79 (74.7%) when written; a regression of one case fails. bench/fhir-validator-agreement.ts prints each case. */
 const AGREEMENT_RATE_MIN = 0.74;
 
 test('validateResource agrees with the reference validator on valid versus invalid', (context) => {
   const report = measureAgreement(validatorCases);
-  context.diagnostic(`agreement ${report.agree}/${report.cases} = ${(100 * report.agreementRate).toFixed(1)}%, ${report.skipped.length} skipped`);
+  context.diagnostic(
+    `agreement ${report.agree}/${report.cases} = ${(100 * report.agreementRate).toFixed(1)}%, ${report.skipped.length} skipped`,
+  );
   assert.equal(report.cases + report.skipped.length, 90);
   assert.deepEqual(report.skipped.map((skipped) => skipped.case).sort(), [
     'bundle-duplicate-ids-not.json', // tx
@@ -25,5 +29,8 @@ test('validateResource agrees with the reference validator on valid versus inval
     'patient-version-range.json', // listed twice
     'ref-policy-r4.json', // listed twice
   ]);
-  assert.ok(report.agreementRate >= AGREEMENT_RATE_MIN, `agreement fell to ${report.agreementRate.toFixed(4)}`);
+  assert.ok(
+    report.agreementRate >= AGREEMENT_RATE_MIN,
+    `agreement fell to ${report.agreementRate.toFixed(4)}`,
+  );
 });

@@ -79,19 +79,34 @@ export function measureAgreement(directory: string): AgreementReport {
       skipped.push({ case: referenceCase.case, reason: skip });
       continue;
     }
-    const resource: unknown = JSON.parse(readFileSync(join(directory, 'cases', referenceCase.case), 'utf8'));
-    if (!isObject(resource) || typeof resource.resourceType !== 'string' || !resourceTypes.has(resource.resourceType)) {
+    const resource: unknown = JSON.parse(
+      readFileSync(join(directory, 'cases', referenceCase.case), 'utf8'),
+    );
+    if (
+      !isObject(resource) ||
+      typeof resource.resourceType !== 'string' ||
+      !resourceTypes.has(resource.resourceType)
+    ) {
       skipped.push({ case: referenceCase.case, reason: 'not an R4 resource' });
       continue;
     }
     results.push(runCase(referenceCase, resource));
   }
   const agree = results.filter((result) => result.agree).length;
-  return { cases: results.length, agree, agreementRate: results.length === 0 ? 0 : agree / results.length, results, skipped };
+  return {
+    cases: results.length,
+    agree,
+    agreementRate: results.length === 0 ? 0 : agree / results.length,
+    results,
+    skipped,
+  };
 }
 
 function readCase(entry: unknown): ReferenceCase {
-  assert(isObject(entry) && typeof entry.case === 'string' && typeof entry.expectedErrors === 'number', 'an index.json case lacks case or expectedErrors');
+  assert(
+    isObject(entry) && typeof entry.case === 'string' && typeof entry.expectedErrors === 'number',
+    'an index.json case lacks case or expectedErrors',
+  );
   return {
     case: entry.case,
     module: typeof entry.module === 'string' ? entry.module : '',
@@ -103,13 +118,17 @@ function readCase(entry: unknown): ReferenceCase {
 }
 
 /** Why a case is not run, from index.json alone; `earlierExpectedErrors` when its file was listed before. */
-function skipReason(referenceCase: ReferenceCase, earlierExpectedErrors: number | undefined): string | undefined {
+function skipReason(
+  referenceCase: ReferenceCase,
+  earlierExpectedErrors: number | undefined,
+): string | undefined {
   if (!referenceCase.jsonParses) return 'the case is not valid JSON';
   if (earlierExpectedErrors !== undefined) {
-    const contradicts = (earlierExpectedErrors > 0) !== (referenceCase.expectedErrors > 0);
+    const contradicts = earlierExpectedErrors > 0 !== referenceCase.expectedErrors > 0;
     return `the file is listed again, under a manifest setting index.json does not record${contradicts ? ', with the opposite verdict' : ''}; only its first entry counts`;
   }
-  if (referenceCase.tx) return 'the reference used a terminology server (tx: true), so its verdict may rest on terminology not available offline';
+  if (referenceCase.tx)
+    return 'the reference used a terminology server (tx: true), so its verdict may rest on terminology not available offline';
   return undefined;
 }
 
@@ -121,7 +140,7 @@ function runCase(referenceCase: ReferenceCase, resource: unknown): CaseResult {
     module: referenceCase.module,
     expectedErrors: referenceCase.expectedErrors,
     errors: errors.length,
-    agree: (errors.length > 0) === (referenceCase.expectedErrors > 0),
+    agree: errors.length > 0 === referenceCase.expectedErrors > 0,
     firstExpectedError: referenceCase.firstError,
     firstError: first === undefined ? null : `${first.expression.join(', ')}: ${first.diagnostics}`,
   };

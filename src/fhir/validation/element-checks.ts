@@ -17,14 +17,29 @@
  *   Attachment.data: rules the reference validator enforces and medplum does not, found by
  *   comparing the two on the FHIR test cases.
  */
-import { capitalize, isResourceType, tryGetDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
+import {
+  capitalize,
+  isResourceType,
+  tryGetDataType,
+  type InternalSchemaElement,
+  type InternalTypeSchema,
+} from '@medplum/core';
 import type { R4Definitions } from './definitions.js';
 import { error, isObject, type Json, type ValidationIssue } from './issue.js';
 import { checkNarrative } from './narrative.js';
 import { canonicalUrl, type ValueSetCodes } from './value-sets.js';
 
 /** The elements of Meta in R4 (datatypes.html#Meta); medplum's Meta has six more. */
-const R4_META_ELEMENTS = new Set(['id', 'extension', 'versionId', 'lastUpdated', 'source', 'profile', 'security', 'tag']);
+const R4_META_ELEMENTS = new Set([
+  'id',
+  'extension',
+  'versionId',
+  'lastUpdated',
+  'source',
+  'profile',
+  'security',
+  'tag',
+]);
 const RESOURCE_TYPE_CODES = new Set(['Resource', 'DomainResource']);
 export const NOT_R4_RESOURCE_TYPE = 'the resourceType is not a FHIR R4 resource type';
 /** The diagnostics of an element R4 does not define, worded as medplum's are mapped (medplum-issues.ts), so the two merge. */
@@ -36,7 +51,10 @@ const ABSOLUTE_URI_PATTERN = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 /** base64Binary (as medplum checks it), once whitespace is removed. */
 const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** Elements that must hold an absolute URI, by the type that holds them. */
-const ABSOLUTE_URI_ELEMENTS: Readonly<Record<string, string>> = { Coding: 'system', BundleEntry: 'fullUrl' };
+const ABSOLUTE_URI_ELEMENTS: Readonly<Record<string, string>> = {
+  Coding: 'system',
+  BundleEntry: 'fullUrl',
+};
 
 /** A JSON property name resolved to the element it holds. */
 interface ElementMatch {
@@ -58,7 +76,13 @@ function propertyIndex(schema: InternalTypeSchema): ReadonlyMap<string, ElementM
   for (const [name, element] of Object.entries(schema.elements)) {
     if (name.endsWith('[x]')) {
       const base = name.slice(0, -3);
-      for (const type of element.type) built.set(base + capitalize(type.code), { element, name: base, typeCode: type.code, choice: true });
+      for (const type of element.type)
+        built.set(base + capitalize(type.code), {
+          element,
+          name: base,
+          typeCode: type.code,
+          choice: true,
+        });
     } else {
       built.set(name, { element, name, typeCode: element.type[0]?.code ?? '', choice: false });
     }
@@ -82,18 +106,35 @@ class ElementChecker {
 
   checkResource(resource: Json, path: string): void {
     const type = resource.resourceType;
-    const schema = typeof type === 'string' && this.definitions.resourceTypes.has(type) ? tryGetDataType(type) : undefined;
+    const schema =
+      typeof type === 'string' && this.definitions.resourceTypes.has(type)
+        ? tryGetDataType(type)
+        : undefined;
     if (schema === undefined) {
       this.issues.push(error(notR4Code(type), path, NOT_R4_RESOURCE_TYPE));
       return;
     }
-    if (resource.id !== undefined && (typeof resource.id !== 'string' || !ID_PATTERN.test(resource.id))) {
-      this.issues.push(error('value', `${path}.id`, 'a resource id must be 1 to 64 of A-Z a-z 0-9 - . (R4 datatypes.html#id)'));
+    if (
+      resource.id !== undefined &&
+      (typeof resource.id !== 'string' || !ID_PATTERN.test(resource.id))
+    ) {
+      this.issues.push(
+        error(
+          'value',
+          `${path}.id`,
+          'a resource id must be 1 to 64 of A-Z a-z 0-9 - . (R4 datatypes.html#id)',
+        ),
+      );
     }
     this.checkObject(resource, schema, path, true);
   }
 
-  private checkObject(object: Json, schema: InternalTypeSchema, path: string, isResource = false): void {
+  private checkObject(
+    object: Json,
+    schema: InternalTypeSchema,
+    path: string,
+    isResource = false,
+  ): void {
     const index = propertyIndex(schema);
     const choiceTypes = new Map<string, Set<string>>();
     for (const key of Object.keys(object)) {
@@ -102,54 +143,113 @@ class ElementChecker {
       if (match === undefined) {
         // medplum looks element names up through the prototype chain, so it takes `constructor`,
         // `__proto__` or `toString` for elements; the index is a Map and knows only real ones.
-        if (!(isResource && key === 'resourceType')) this.issues.push(error('structure', `${path}.${key}`, UNKNOWN_ELEMENT));
+        if (!(isResource && key === 'resourceType'))
+          this.issues.push(error('structure', `${path}.${key}`, UNKNOWN_ELEMENT));
         continue;
       }
-      if (match.choice) choiceTypes.set(match.name, (choiceTypes.get(match.name) ?? new Set()).add(match.typeCode));
+      if (match.choice)
+        choiceTypes.set(match.name, (choiceTypes.get(match.name) ?? new Set()).add(match.typeCode));
       if (schema.name === 'Meta' && !R4_META_ELEMENTS.has(match.name)) {
-        this.issues.push(error('structure', `${path}.${match.name}`, 'the element is not defined in FHIR R4 here (Meta has no such element)'));
+        this.issues.push(
+          error(
+            'structure',
+            `${path}.${match.name}`,
+            'the element is not defined in FHIR R4 here (Meta has no such element)',
+          ),
+        );
         continue;
       }
       const value = object[key];
       const elementPath = `${path}.${match.name}`;
-      if (Array.isArray(value) && value.length === 0) this.issues.push(error('structure', elementPath, 'an array must not be empty; leave the element out instead (R4 json.html)'));
-      if (ABSOLUTE_URI_ELEMENTS[schema.name] === key && typeof value === 'string' && !ABSOLUTE_URI_PATTERN.test(value)) {
-        this.issues.push(error('value', elementPath, `${schema.name === 'Coding' ? 'Coding.system' : 'Bundle.entry.fullUrl'} must be an absolute URI`));
+      if (Array.isArray(value) && value.length === 0)
+        this.issues.push(
+          error(
+            'structure',
+            elementPath,
+            'an array must not be empty; leave the element out instead (R4 json.html)',
+          ),
+        );
+      if (
+        ABSOLUTE_URI_ELEMENTS[schema.name] === key &&
+        typeof value === 'string' &&
+        !ABSOLUTE_URI_PATTERN.test(value)
+      ) {
+        this.issues.push(
+          error(
+            'value',
+            elementPath,
+            `${schema.name === 'Coding' ? 'Coding.system' : 'Bundle.entry.fullUrl'} must be an absolute URI`,
+          ),
+        );
       }
-      if (Array.isArray(value)) value.forEach((item, position) => this.checkValue(item, match, `${elementPath}[${position}]`, isPrimitiveElement));
+      if (Array.isArray(value))
+        value.forEach((item, position) =>
+          this.checkValue(item, match, `${elementPath}[${position}]`, isPrimitiveElement),
+        );
       else this.checkValue(value, match, elementPath, isPrimitiveElement);
     }
-    if (schema.name === 'Attachment' && !attachmentSizeMatches(object)) this.issues.push(error('value', `${path}.size`, 'Attachment.size is not the number of bytes in Attachment.data'));
+    if (schema.name === 'Attachment' && !attachmentSizeMatches(object))
+      this.issues.push(
+        error(
+          'value',
+          `${path}.size`,
+          'Attachment.size is not the number of bytes in Attachment.data',
+        ),
+      );
     for (const [name, types] of choiceTypes) {
       if (types.size > 1) {
-        this.issues.push(error('structure', `${path}.${name}`, `${name}[x] has values of ${types.size} types (${[...types].sort().join(', ')}); a choice element takes exactly one`));
+        this.issues.push(
+          error(
+            'structure',
+            `${path}.${name}`,
+            `${name}[x] has values of ${types.size} types (${[...types].sort().join(', ')}); a choice element takes exactly one`,
+          ),
+        );
       }
     }
   }
 
   /** Checks one value of an element; `isPrimitiveElement` when it is the id and extensions of a primitive ('_gender'). */
-  private checkValue(value: unknown, match: ElementMatch, path: string, isPrimitiveElement: boolean): void {
+  private checkValue(
+    value: unknown,
+    match: ElementMatch,
+    path: string,
+    isPrimitiveElement: boolean,
+  ): void {
     if (isPrimitiveElement) {
       const element = tryGetDataType('Element');
       if (isObject(value) && element !== undefined) this.checkObject(value, element, path);
       return;
     }
     this.checkBinding(value, match, path);
-    if (match.typeCode === 'xhtml' && typeof value === 'string') this.issues.push(...checkNarrative(value, path));
+    if (match.typeCode === 'xhtml' && typeof value === 'string')
+      this.issues.push(...checkNarrative(value, path));
     if (!isObject(value)) return;
     // A resource in an element (contained, Bundle.entry.resource, Bundle.entry.response.outcome) carries its resourceType.
-    if (RESOURCE_TYPE_CODES.has(match.typeCode) || this.definitions.resourceTypes.has(match.typeCode)) return this.checkResource(value, path);
+    if (
+      RESOURCE_TYPE_CODES.has(match.typeCode) ||
+      this.definitions.resourceTypes.has(match.typeCode)
+    )
+      return this.checkResource(value, path);
     const schema = tryGetDataType(match.typeCode);
     if (schema !== undefined) this.checkObject(value, schema, path);
   }
 
   private checkBinding(value: unknown, match: ElementMatch, path: string): void {
     const binding: unknown = match.element.binding;
-    if (!isObject(binding) || binding.strength !== 'required' || typeof binding.valueSet !== 'string') return;
+    if (
+      !isObject(binding) ||
+      binding.strength !== 'required' ||
+      typeof binding.valueSet !== 'string'
+    )
+      return;
     const valueSet = this.definitions.requiredValueSets.get(canonicalUrl(binding.valueSet));
     if (valueSet === undefined) return;
     const problem = bindingProblem(value, match.typeCode, valueSet);
-    if (problem !== undefined) this.issues.push(error('code-invalid', path, `${problem} ${valueSet.url}, which a required binding demands`));
+    if (problem !== undefined)
+      this.issues.push(
+        error('code-invalid', path, `${problem} ${valueSet.url}, which a required binding demands`),
+      );
   }
 }
 
@@ -168,19 +268,29 @@ export function notR4Code(type: unknown): 'not-supported' | 'invalid' {
 }
 
 /** What is wrong with `value` under a required binding to `valueSet`, or undefined if nothing (or if the value is not a code at all, which medplum reports). */
-function bindingProblem(value: unknown, typeCode: string, valueSet: ValueSetCodes): string | undefined {
+function bindingProblem(
+  value: unknown,
+  typeCode: string,
+  valueSet: ValueSetCodes,
+): string | undefined {
   switch (typeCode) {
     case 'code':
     case 'string':
     case 'uri':
-      return typeof value === 'string' && !valueSet.codes.has(value) ? 'the code is not in the value set' : undefined;
+      return typeof value === 'string' && !valueSet.codes.has(value)
+        ? 'the code is not in the value set'
+        : undefined;
     case 'Coding':
-      return isObject(value) && !inValueSet(value, valueSet) ? 'the coding is not in the value set' : undefined;
+      return isObject(value) && !inValueSet(value, valueSet)
+        ? 'the coding is not in the value set'
+        : undefined;
     case 'CodeableConcept': {
       if (!isObject(value)) return undefined;
       const codings = Array.isArray(value.coding) ? value.coding.filter(isObject) : [];
       if (codings.length === 0) return 'there is no coding from the value set';
-      return codings.some((coding) => inValueSet(coding, valueSet)) ? undefined : 'none of the codings is in the value set';
+      return codings.some((coding) => inValueSet(coding, valueSet))
+        ? undefined
+        : 'none of the codings is in the value set';
     }
     default:
       return undefined;
@@ -188,5 +298,9 @@ function bindingProblem(value: unknown, typeCode: string, valueSet: ValueSetCode
 }
 
 function inValueSet(coding: Json, valueSet: ValueSetCodes): boolean {
-  return typeof coding.system === 'string' && typeof coding.code === 'string' && valueSet.codings.has(`${coding.system}|${coding.code}`);
+  return (
+    typeof coding.system === 'string' &&
+    typeof coding.code === 'string' &&
+    valueSet.codings.has(`${coding.system}|${coding.code}`)
+  );
 }

@@ -4,7 +4,15 @@
  */
 
 /** R4 IssueType codes that validation uses. */
-export type ValidationIssueCode = 'structure' | 'required' | 'value' | 'invariant' | 'code-invalid' | 'not-supported' | 'security' | 'invalid';
+export type ValidationIssueCode =
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'invariant'
+  | 'code-invalid'
+  | 'not-supported'
+  | 'security'
+  | 'invalid';
 
 /** One problem found in a resource. Only errors make a resource invalid; warnings are advice. */
 export interface ValidationIssue {
@@ -23,6 +31,10 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function error(code: ValidationIssueCode, expression: string, diagnostics: string): ValidationIssue {
+export function error(
+  code: ValidationIssueCode,
+  expression: string,
+  diagnostics: string,
+): ValidationIssue {
   return { severity: 'error', code, expression: [expression], diagnostics };
 }

@@ -15,7 +15,6 @@ import { RESOURCE_NESTING_DEPTH_MAX } from '../../ledger/index.js';
 
 export type { ValidationIssue, ValidationIssueCode } from './issue.js';
 
-
 /**
  * Validates `resource` (parsed JSON, not trusted to be anything) as a FHIR R4 resource, against
  * the base R4 StructureDefinitions; meta.profile is not followed. Returns every issue found,
@@ -30,7 +29,9 @@ export function validateResource(resource: unknown): ValidationIssue[] {
   const checked = resource as Json;
   const ours = checkElements(checked, definitions);
   const nestedTypeFound = ours.some((issue) => issue.diagnostics === NOT_R4_RESOURCE_TYPE);
-  const medplum = medplumIssues(checked, definitions).filter((issue) => !(nestedTypeFound && issue.diagnostics === UNKNOWN_TYPE_DIAGNOSTICS));
+  const medplum = medplumIssues(checked, definitions).filter(
+    (issue) => !(nestedTypeFound && issue.diagnostics === UNKNOWN_TYPE_DIAGNOSTICS),
+  );
   return withoutRepeats([...medplum, ...ours]);
 }
 
@@ -54,17 +55,28 @@ export function loadValidator(): void {
 }
 
 /** The value sets of required bindings that are not checked, because they cannot be expanded offline, and why. */
-export function uncheckedRequiredValueSets(): readonly { url: string; reason: string; elements: readonly string[] }[] {
+export function uncheckedRequiredValueSets(): readonly {
+  url: string;
+  reason: string;
+  elements: readonly string[];
+}[] {
   return loadR4Definitions().skippedValueSets;
 }
 
 /** An issue refusing `resource` outright when it is not a JSON object of an R4 resource type, or nests too deep to check. */
 function checkEnvelope(resource: unknown, definitions: R4Definitions): ValidationIssue | undefined {
-  if (!isObject(resource)) return error('structure', 'Resource', 'a resource must be a JSON object');
+  if (!isObject(resource))
+    return error('structure', 'Resource', 'a resource must be a JSON object');
   const type = resource.resourceType;
   if (type === undefined) return error('required', 'Resource', 'resourceType is required');
-  if (typeof type !== 'string' || !definitions.resourceTypes.has(type)) return error(notR4Code(type), 'Resource', NOT_R4_RESOURCE_TYPE);
-  if (nestingDepth(resource) > RESOURCE_NESTING_DEPTH_MAX) return error('structure', type, `the resource nests deeper than ${RESOURCE_NESTING_DEPTH_MAX} levels`);
+  if (typeof type !== 'string' || !definitions.resourceTypes.has(type))
+    return error(notR4Code(type), 'Resource', NOT_R4_RESOURCE_TYPE);
+  if (nestingDepth(resource) > RESOURCE_NESTING_DEPTH_MAX)
+    return error(
+      'structure',
+      type,
+      `the resource nests deeper than ${RESOURCE_NESTING_DEPTH_MAX} levels`,
+    );
   return undefined;
 }
 
@@ -77,7 +89,8 @@ function nestingDepth(value: unknown): number {
     if (typeof item !== 'object' || item === null) continue;
     deepest = Math.max(deepest, depth);
     if (depth > RESOURCE_NESTING_DEPTH_MAX) break;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
+    for (const child of Array.isArray(item) ? item : Object.values(item))
+      pending.push([child, depth + 1]);
   }
   return deepest;
 }
@@ -86,10 +99,17 @@ function medplumIssues(resource: Json, definitions: R4Definitions): ValidationIs
   const root = resource.resourceType as string;
   try {
     // medplum returns warnings only; it throws an OperationOutcomeError when it finds an error.
-    return fromMedplumIssues(medplumValidateResource(resource as Parameters<typeof medplumValidateResource>[0]), root, definitions.resourceTypes);
+    return fromMedplumIssues(
+      medplumValidateResource(resource as Parameters<typeof medplumValidateResource>[0]),
+      root,
+      definitions.resourceTypes,
+    );
   } catch (caught) {
-    if (caught instanceof OperationOutcomeError && Array.isArray(caught.outcome.issue)) return fromMedplumIssues(caught.outcome.issue, root, definitions.resourceTypes);
+    if (caught instanceof OperationOutcomeError && Array.isArray(caught.outcome.issue))
+      return fromMedplumIssues(caught.outcome.issue, root, definitions.resourceTypes);
     // Anything else is a fault in medplum on odd input: refuse the resource, and never echo the message, which may quote it.
-    return [error('invalid', root, 'the resource could not be checked against its StructureDefinition')];
+    return [
+      error('invalid', root, 'the resource could not be checked against its StructureDefinition'),
+    ];
   }
 }

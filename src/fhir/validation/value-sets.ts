@@ -43,7 +43,12 @@ export function indexTerminology(bundles: readonly unknown[]): Terminology {
     for (const entry of entries) {
       const resource = isObject(entry) ? entry.resource : undefined;
       if (!isObject(resource) || typeof resource.url !== 'string') continue;
-      const index = resource.resourceType === 'ValueSet' ? valueSets : resource.resourceType === 'CodeSystem' ? codeSystems : undefined;
+      const index =
+        resource.resourceType === 'ValueSet'
+          ? valueSets
+          : resource.resourceType === 'CodeSystem'
+            ? codeSystems
+            : undefined;
       if (index !== undefined && !index.has(resource.url)) index.set(resource.url, resource);
     }
   }
@@ -55,7 +60,8 @@ export function expandValueSet(url: string, terminology: Terminology): Expansion
   const valueSet = terminology.valueSets.get(canonicalUrl(url));
   if (valueSet === undefined) return { ok: false, reason: 'the value set is not bundled' };
   const compose = valueSet.compose;
-  if (!isObject(compose) || !Array.isArray(compose.include)) return { ok: false, reason: 'the value set has no compose.include' };
+  if (!isObject(compose) || !Array.isArray(compose.include))
+    return { ok: false, reason: 'the value set has no compose.include' };
   if (compose.exclude !== undefined) return { ok: false, reason: 'the value set excludes codes' };
   const codes = new Set<string>();
   const codings = new Set<string>();
@@ -74,17 +80,24 @@ export function expandValueSet(url: string, terminology: Terminology): Expansion
 type Included = { ok: true; system: string; codes: string[] } | { ok: false; reason: string };
 
 function includedCodes(include: unknown, terminology: Terminology): Included {
-  if (!isObject(include) || typeof include.system !== 'string') return { ok: false, reason: 'an include has no system (it imports value sets)' };
-  if (include.valueSet !== undefined) return { ok: false, reason: 'an include imports other value sets' };
-  if (include.filter !== undefined) return { ok: false, reason: `an include of ${include.system} selects codes by filter` };
+  if (!isObject(include) || typeof include.system !== 'string')
+    return { ok: false, reason: 'an include has no system (it imports value sets)' };
+  if (include.valueSet !== undefined)
+    return { ok: false, reason: 'an include imports other value sets' };
+  if (include.filter !== undefined)
+    return { ok: false, reason: `an include of ${include.system} selects codes by filter` };
   const system = include.system;
   if (Array.isArray(include.concept)) {
     const codes = include.concept.map((concept) => (isObject(concept) ? concept.code : undefined));
-    return codes.every((code): code is string => typeof code === 'string') ? { ok: true, system, codes } : { ok: false, reason: `a concept of ${system} has no code` };
+    return codes.every((code): code is string => typeof code === 'string')
+      ? { ok: true, system, codes }
+      : { ok: false, reason: `a concept of ${system} has no code` };
   }
   const codeSystem = terminology.codeSystems.get(system);
-  if (codeSystem === undefined) return { ok: false, reason: `code system ${system} is not bundled` };
-  if (codeSystem.content !== 'complete') return { ok: false, reason: `code system ${system} is not bundled complete` };
+  if (codeSystem === undefined)
+    return { ok: false, reason: `code system ${system} is not bundled` };
+  if (codeSystem.content !== 'complete')
+    return { ok: false, reason: `code system ${system} is not bundled complete` };
   const codes: string[] = [];
   collectCodes(codeSystem.concept, codes);
   return { ok: true, system, codes };

@@ -8,7 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../crypto/index.js';
-import { MEMBERSHIP_PROPOSE_ADMIT, MEMBERSHIP_VOTE, type ConsentModel } from '../../contracts/index.js';
+import {
+  MEMBERSHIP_PROPOSE_ADMIT,
+  MEMBERSHIP_VOTE,
+  type ConsentModel,
+} from '../../contracts/index.js';
 import type { JsonObject, Transaction } from '../../ledger/index.js';
 import { NodeAccess, type AccessHost } from '../access-api.js';
 import { LocalSigner } from '../local-signer.js';
@@ -36,20 +40,49 @@ export async function commit(node: ChartChainNode, tx: Transaction): Promise<str
 export async function freshNetwork(
   t: { after: (fn: () => void | Promise<void>) => void },
   options: { consentModel?: ConsentModel } = {},
-): Promise<{ node: ChartChainNode; dir: string; a: TestOrg; join: (orgId: string) => Promise<TestOrg> }> {
+): Promise<{
+  node: ChartChainNode;
+  dir: string;
+  a: TestOrg;
+  join: (orgId: string) => Promise<TestOrg>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-access-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(join(dir, 'a'), { orgId: 'org-a', orgName: 'Practice A', network: 'test', orderer: { batchTimeoutMs: 5 }, ...options });
+  ChartChainNode.init(join(dir, 'a'), {
+    orgId: 'org-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+    ...options,
+  });
   const node = await ChartChainNode.open(join(dir, 'a'), { verifyPoolSize: 1 });
-  const a: TestOrg = { orgId: 'org-a', records: node.records, access: node.access, sign: (type, body) => node.signAsOrg(type, body) };
+  const a: TestOrg = {
+    orgId: 'org-a',
+    records: node.records,
+    access: node.access,
+    sign: (type, body) => node.signAsOrg(type, body),
+  };
   const members: TestOrg[] = [a];
   const joinOrg = async (orgId: string): Promise<TestOrg> => {
     const keys = createOrgKeys(mkdtempSync(join(dir, `${orgId}-`)));
-    const candidate = { action: 'admit' as const, orgId, name: orgId, signingKey: toHex(keys.signing.publicKey), encryptionKey: keys.encryptionPublicKey };
+    const candidate = {
+      action: 'admit' as const,
+      orgId,
+      name: orgId,
+      signingKey: toHex(keys.signing.publicKey),
+      encryptionKey: keys.encryptionPublicKey,
+    };
     const proposal = await node.submit(a.sign(...typedTx(MEMBERSHIP_PROPOSE_ADMIT, candidate)));
     assert.ok(proposal.ok);
     assert.equal((await node.waitForTx(proposal.txId)).status, 'ok');
-    for (const member of members.slice(1)) assert.equal(await commit(node, member.sign(...typedTx(MEMBERSHIP_VOTE, { proposalId: proposal.txId, approve: true }))), 'ok');
+    for (const member of members.slice(1))
+      assert.equal(
+        await commit(
+          node,
+          member.sign(...typedTx(MEMBERSHIP_VOTE, { proposalId: proposal.txId, approve: true })),
+        ),
+        'ok',
+      );
     const org = otherOrg(node, keys, orgId);
     members.push(org);
     return org;
@@ -70,5 +103,10 @@ function otherOrg(node: ChartChainNode, keys: OrgKeys, orgId: string): TestOrg {
     waitForTx: (txId, timeoutMs) => node.waitForTx(txId, timeoutMs),
     submitAndWait: (tx) => node.submitAndWait(tx),
   };
-  return { orgId, records, access: new NodeAccess(host), sign: (type, body) => signer.sign(type, body) };
+  return {
+    orgId,
+    records,
+    access: new NodeAccess(host),
+    sign: (type, body) => signer.sign(type, body),
+  };
 }

@@ -6,9 +6,24 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { useRef, type ReactNode } from 'react';
 
-export function Confirm({ open, title, children, confirmLabel, onConfirm, onCancel }: { open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm(): void; onCancel(): void }) {
+export function Confirm({
+  open,
+  title,
+  children,
+  confirmLabel,
+  onConfirm,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  onConfirm(): void;
+  onCancel(): void;
+}) {
   const opener = useRef<HTMLElement | null>(null);
-  if (open && opener.current === null) opener.current = document.activeElement as HTMLElement | null;
+  if (open && opener.current === null)
+    opener.current = document.activeElement as HTMLElement | null;
   const restoreFocus = (event: Event) => {
     event.preventDefault();
     opener.current?.focus();
@@ -20,10 +35,16 @@ export function Confirm({ open, title, children, confirmLabel, onConfirm, onCanc
         <Dialog.Overlay className="overlay" />
         <Dialog.Content className="dialog" onCloseAutoFocus={restoreFocus}>
           <Dialog.Title>{title}</Dialog.Title>
-          <Dialog.Description asChild><div>{children}</div></Dialog.Description>
+          <Dialog.Description asChild>
+            <div>{children}</div>
+          </Dialog.Description>
           <div className="actions">
-            <button type="button" className="primary" onClick={onConfirm}>{confirmLabel}</button>
-            <Dialog.Close asChild><button type="button">Cancel</button></Dialog.Close>
+            <button type="button" className="primary" onClick={onConfirm}>
+              {confirmLabel}
+            </button>
+            <Dialog.Close asChild>
+              <button type="button">Cancel</button>
+            </Dialog.Close>
           </div>
         </Dialog.Content>
       </Dialog.Portal>

@@ -17,6 +17,18 @@ export function ProofBadge({ proof, txId }: { proof: InclusionProof; txId: strin
     };
   }, [proof, txId]);
   if (verdict.state === 'checking') return <span className="badge">checking…</span>;
-  if (verdict.state === 'verified') return <span className="badge ok" title={`In the signed log at position ${proof.leafIndex} of ${proof.treeSize}, checked in this browser`}>✓ proof verified</span>;
-  return <span className="badge bad" role="alert">✗ proof failed: {verdict.why}</span>;
+  if (verdict.state === 'verified')
+    return (
+      <span
+        className="badge ok"
+        title={`In the signed log at position ${proof.leafIndex} of ${proof.treeSize}, checked in this browser`}
+      >
+        ✓ proof verified
+      </span>
+    );
+  return (
+    <span className="badge bad" role="alert">
+      ✗ proof failed: {verdict.why}
+    </span>
+  );
 }

@@ -17,21 +17,51 @@ async function latestBlocks(): Promise<Block[]> {
 }
 
 export function Explorer({ height }: { height: number | undefined }) {
-  const blocks = useLoaded(() => (height === undefined || !Number.isSafeInteger(height) ? latestBlocks() : call<Block>(`/ledger/blocks/${height}`).then((b) => [b])), [height]);
+  const blocks = useLoaded(
+    () =>
+      height === undefined || !Number.isSafeInteger(height)
+        ? latestBlocks()
+        : call<Block>(`/ledger/blocks/${height}`).then((b) => [b]),
+    [height],
+  );
   return (
     <>
       <h1>Blocks</h1>
-      <p className="muted">Transactions by type, signer and status. Clinical content is never shown: on the ledger it is only ciphertext hashes.</p>
+      <p className="muted">
+        Transactions by type, signer and status. Clinical content is never shown: on the ledger it
+        is only ciphertext hashes.
+      </p>
       <Show loaded={blocks} what="blocks">
-        {(list) => list.map((block) => (
-          <section key={block.hash} aria-labelledby={`b-${block.header.height}`}>
-            <h2 id={`b-${block.header.height}`}><a href={`#/blocks/${block.header.height}`}>Block {block.header.height}</a> <span className="muted">{when(block.header.time)} · {block.hash.slice(0, 16)}…</span></h2>
-            <table>
-              <thead><tr><th scope="col">Type</th><th scope="col">Signer</th><th scope="col">Status</th></tr></thead>
-              <tbody>{block.txs.map((entry, i) => <tr key={i}><td>{entry.tx.type}</td><td title={entry.tx.signer}>{entry.tx.signer.slice(0, 16)}…</td><td>{entry.status}</td></tr>)}</tbody>
-            </table>
-          </section>
-        ))}
+        {(list) =>
+          list.map((block) => (
+            <section key={block.hash} aria-labelledby={`b-${block.header.height}`}>
+              <h2 id={`b-${block.header.height}`}>
+                <a href={`#/blocks/${block.header.height}`}>Block {block.header.height}</a>{' '}
+                <span className="muted">
+                  {when(block.header.time)} · {block.hash.slice(0, 16)}…
+                </span>
+              </h2>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Type</th>
+                    <th scope="col">Signer</th>
+                    <th scope="col">Status</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {block.txs.map((entry, i) => (
+                    <tr key={i}>
+                      <td>{entry.tx.type}</td>
+                      <td title={entry.tx.signer}>{entry.tx.signer.slice(0, 16)}…</td>
+                      <td>{entry.status}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+          ))
+        }
       </Show>
     </>
   );
