@@ -225,3 +225,71 @@ test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history
     { status: 401, code: 'login' },
   );
 });
+
+test('fhir-kit-client drives JSON Patch and conditional create, update and delete over HTTP', async (t) => {
+  const { origin } = await startFhirServer(t, {
+    prepare: async (node) => assert.equal(await seedDemo(node), true),
+  });
+  const token = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
+  const doctor = new Client({ baseUrl: `${origin}/fhir`, bearerToken: token });
+  const heartRate = (value: number): Resource => ({
+    resourceType: 'Observation',
+    status: 'preliminary',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+    subject: { reference: 'Patient/patient-0001' },
+    valueQuantity: { value, unit: '/min' },
+  });
+  const metadata = (await doctor.capabilityStatement()) as unknown as {
+    patchFormat: string[];
+    rest: {
+      resource: { type: string; conditionalDelete: string; interaction: { code: string }[] }[];
+    }[];
+  };
+  assert.deepEqual(metadata.patchFormat, ['application/json-patch+json']);
+  const observation = metadata.rest[0]!.resource.find(
+    (resource) => resource.type === 'Observation',
+  )!;
+  assert.equal(observation.conditionalDelete, 'single');
+  assert.ok(observation.interaction.some((interaction) => interaction.code === 'patch'));
+
+  const identifier = { system: 'urn:example:device-reading', value: 'reading-0001' };
+  const created = (await doctor.create({
+    resourceType: 'Observation',
+    body: { ...heartRate(61), identifier: [identifier] },
+    options: {
+      headers: { 'If-None-Exist': `identifier=${identifier.system}|${identifier.value}` },
+    },
+  })) as Resource;
+  const again = (await doctor.create({
+    resourceType: 'Observation',
+    body: { ...heartRate(99), identifier: [identifier] },
+    options: {
+      headers: { 'If-None-Exist': `identifier=${identifier.system}|${identifier.value}` },
+    },
+  })) as Resource;
+  assert.equal(again.id, created.id, 'the resent reading finds the first');
+
+  const patched = (await doctor.patch({
+    resourceType: 'Observation',
+    id: created.id!,
+    jsonPatch: [{ op: 'replace', path: '/status', value: 'final' }],
+  })) as Resource;
+  assert.equal(patched['status'], 'final');
+
+  const byIdentifier = { identifier: `${identifier.system}|${identifier.value}` };
+  const updated = (await doctor.update({
+    resourceType: 'Observation',
+    searchParams: byIdentifier,
+    body: { ...heartRate(62), status: 'amended', identifier: [identifier] },
+  })) as Resource;
+  assert.equal(updated.id, created.id);
+  assert.equal((updated['meta'] as { versionId: string }).versionId, '3');
+
+  await doctor.request(`Observation?identifier=${encodeURIComponent(byIdentifier.identifier)}`, {
+    method: 'DELETE',
+  });
+  await assert.rejects(
+    doctor.read({ resourceType: 'Observation', id: created.id! }),
+    (error: { response?: { status: number } }) => error.response?.status === 410,
+  );
+});

@@ -1,30 +1,52 @@
 /** FHIR JSON at the /fhir edge: reading a request's resource and sending one. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FhirError } from '../fhir/index.js';
+import { FhirError, JsonPatchError, parsePatch, type PatchOperation } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 /** The body as a JSON resource of `type`; 415 for another content type, 400 for bad JSON or another type. */
 export function jsonBody(request: FastifyRequest, type: string): JsonObject {
-  const contentType = String(request.headers['content-type'] ?? '')
-    .split(';')[0]!
-    .trim()
-    .toLowerCase();
+  const contentType = mediaType(request);
   if (contentType !== 'application/fhir+json' && contentType !== 'application/json')
     throw FhirError.of(415, 'not-supported', 'send application/fhir+json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(request.body as Uint8Array).toString('utf8'));
-  } catch {
-    throw FhirError.of(400, 'structure', 'the body is not valid JSON');
-  }
+  const parsed = parsedBody(request);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw FhirError.of(400, 'structure', 'the body must be a JSON object');
   const resource = parsed as JsonObject;
   if (resource['resourceType'] !== type)
     throw FhirError.of(400, 'invalid', `the body must be a ${type}`, ['resourceType']);
   return resource;
+}
+
+/**
+ * The body of a PATCH as JSON Patch operations (RFC 6902, application/json-patch+json); 415
+ * for another content type (FHIRPath Patch included), 400 for a document that is not a patch.
+ */
+export function patchBody(request: FastifyRequest): PatchOperation[] {
+  if (mediaType(request) !== 'application/json-patch+json')
+    throw FhirError.of(415, 'not-supported', 'send a JSON Patch as application/json-patch+json');
+  try {
+    return parsePatch(parsedBody(request));
+  } catch (error) {
+    if (error instanceof JsonPatchError) throw FhirError.of(400, 'structure', error.message);
+    throw error;
+  }
+}
+
+function mediaType(request: FastifyRequest): string {
+  return String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+}
+
+function parsedBody(request: FastifyRequest): unknown {
+  try {
+    return JSON.parse(Buffer.from(request.body as Uint8Array).toString('utf8'));
+  } catch {
+    throw FhirError.of(400, 'structure', 'the body is not valid JSON');
+  }
 }
 
 /** `body` as FHIR JSON with `status`. */

@@ -29,7 +29,7 @@ import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
 import { registerErasureOperations } from './fhir-erasure.js';
-import { jsonBody, send } from './fhir-json.js';
+import { jsonBody, patchBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
 import {
   FHIR_RATE_LIMIT_DEFAULT,
@@ -78,6 +78,11 @@ export function registerFhirRoutes(
   const service = new FhirService(node, { ledger: options.ledger });
   const { records } = service;
   const handlerFor = (type: string): TypeHandler => service.handlerFor(type);
+  // Conditional interactions and patch apply to records; the ledger's views have their own rules.
+  const recordsOnly = (type: string, interaction: string): void => {
+    if (handlerFor(type) !== records)
+      throw FhirError.of(405, 'not-supported', `${interaction} is not supported on ${type}`);
+  };
   app.addHook('onClose', async () => service.close());
   const callers = new WeakMap<FastifyRequest, FhirCaller>();
   void app.register(
@@ -140,8 +145,56 @@ export function registerFhirRoutes(
       fhir.post<{ Params: Params }>('/:type', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'create');
         const resource = resourceBody(request);
-        const created = await handlerFor(request.params.type).create(caller.principal, resource);
-        return sendVersion(request, reply, 201, created);
+        const ifNoneExist = singleHeader(request.headers['if-none-exist']);
+        if (ifNoneExist === undefined) {
+          const created = await handlerFor(request.params.type).create(caller.principal, resource);
+          return sendVersion(request, reply, 201, created);
+        }
+        recordsOnly(request.params.type, 'conditional create');
+        const found = await service.conditional.create(
+          searchCaller(request, caller),
+          resource,
+          ifNoneExist.replace(/^[A-Za-z]+\?/, ''),
+        );
+        return sendVersion(request, reply, found.created ? 201 : 200, found);
+      });
+
+      fhir.put<{ Params: Params }>('/:type', async (request, reply) => {
+        const caller = authorised(callerOf(request), request, 'update');
+        recordsOnly(request.params.type, 'conditional update');
+        const updated = await service.conditional.update(
+          searchCaller(request, caller),
+          request.params.type,
+          queryOf(request),
+          resourceBody(request),
+        );
+        return sendVersion(request, reply, updated.created ? 201 : 200, updated);
+      });
+
+      fhir.delete<{ Params: Params }>('/:type', async (request, reply) => {
+        const caller = authorised(callerOf(request), request, 'delete');
+        recordsOnly(request.params.type, 'conditional delete');
+        const version = await service.conditional.delete(
+          searchCaller(request, caller),
+          request.params.type,
+          queryOf(request),
+        );
+        if (version !== undefined) void reply.header('ETag', etagOf(version));
+        return reply.code(204).send();
+      });
+
+      fhir.patch<{ Params: Params }>('/:type/:id', async (request, reply) => {
+        const caller = authorised(callerOf(request), request, 'update');
+        recordsOnly(request.params.type, 'patch');
+        const patched = await records.patch(
+          caller.principal,
+          request.params.type,
+          request.params.id,
+          patchBody(request),
+          purposeOf(request, caller),
+          etagVersion(singleHeader(request.headers['if-match'])),
+        );
+        return sendVersion(request, reply, 200, patched);
       });
 
       fhir.get<{ Params: Params }>('/:type', async (request, reply) => {
@@ -266,6 +319,11 @@ export function registerFhirRoutes(
     },
     { prefix: '/fhir' },
   );
+}
+
+/** The request's query string, without the `?`. */
+function queryOf(request: FastifyRequest): string {
+  return request.url.split('?')[1] ?? '';
 }
 
 /** The caller, once the token allows `interaction` on the URL's resource type. */

@@ -36,6 +36,7 @@ export function capabilityStatement(
     'read',
     'vread',
     'update',
+    'patch',
     'delete',
     'history-instance',
     'search-type',
@@ -46,9 +47,9 @@ export function capabilityStatement(
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
-    conditionalCreate: false,
-    conditionalUpdate: false,
-    conditionalDelete: 'not-supported',
+    conditionalCreate: true,
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
     searchInclude: [`${type}:subject`, `${type}:patient`].filter((include) =>
       searchParametersOf(type).some(([name]) => include.endsWith(`:${name}`)),
     ),
@@ -109,6 +110,7 @@ export function capabilityStatement(
     implementation: { description: 'ChartChain node', url: baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
     rest: [rest],
   };
 }

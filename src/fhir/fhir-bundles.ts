@@ -20,6 +20,7 @@ import {
 import type { BundleWrite, FhirRecords } from './fhir-records.js';
 import { failureEntry, type FhirSearch, type SearchCaller } from './fhir-search.js';
 import { etagVersion } from './etag.js';
+import { singleMatch } from './fhir-conditional.js';
 import { FhirError } from './outcome.js';
 import { BATCH_ENTRIES_IN_FLIGHT_MAX } from '../ledger/index.js';
 
@@ -93,14 +94,7 @@ export class FhirBundles {
    * counted, so neither the 412 nor a match tells them such records exist.
    */
   #single(caller: SearchCaller, type: string, query: string): string | undefined {
-    const found = this.search.readableMatches(caller, type, query, 2);
-    if (found.length > 1)
-      throw FhirError.of(
-        412,
-        'multiple-matches',
-        `a conditional ${type} search matched more than one resource`,
-      );
-    return found[0];
+    return singleMatch(this.search, caller, type, query);
   }
 
   async #transaction(caller: SearchCaller, plan: BundlePlan): Promise<EntryResult[]> {

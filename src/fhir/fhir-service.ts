@@ -17,6 +17,7 @@ import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
 import { FhirBundles } from './fhir-bundles.js';
+import { FhirConditional } from './fhir-conditional.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
@@ -45,6 +46,7 @@ export class FhirService {
   readonly provenance: FhirProvenance;
   readonly search: FhirSearch;
   readonly bundles: FhirBundles;
+  readonly conditional: FhirConditional;
   readonly #index: SearchIndex;
   readonly #handlers: Readonly<Record<string, TypeHandler>>;
 
@@ -80,6 +82,7 @@ export class FhirService {
     this.provenance = new FhirProvenance(node);
     this.search = new FhirSearch(node, this.#index);
     this.bundles = new FhirBundles(this.records, this.search);
+    this.conditional = new FhirConditional(this.records, this.search);
     this.#handlers = {
       Consent: this.consents,
       AuditEvent: this.auditEvents,

@@ -20,10 +20,11 @@ export interface SearchParameterDefinition {
 
 type ParameterTable = Readonly<Record<string, SearchParameterDefinition>>;
 
-/** Parameters for all resources (R4 search.html#all): _id and _lastUpdated. */
+/** Parameters for all resources (R4 search.html#all): _id, _lastUpdated and _security. */
 export const COMMON_SEARCH_PARAMETERS: ParameterTable = {
   _id: { kind: 'token', paths: ['id'] },
   _lastUpdated: { kind: 'date', paths: ['meta.lastUpdated'] },
+  _security: { kind: 'token', paths: ['meta.security'] },
 };
 
 const PATIENT_ONLY = ['Patient'] as const;
@@ -72,6 +73,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     name: { kind: 'string', paths: ['name', 'alias'] },
   },
   Observation: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     subject: { kind: 'reference', paths: ['subject'], target: OBSERVATION_SUBJECTS },
     patient: patientBySubject(),
     code: { kind: 'token', paths: ['code'] },
@@ -81,6 +83,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     status: { kind: 'token', paths: ['status'] },
   },
   Condition: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
     patient: patientBySubject(),
     code: { kind: 'token', paths: ['code'] },
@@ -89,6 +92,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     category: { kind: 'token', paths: ['category'] },
   },
   Encounter: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
     patient: patientBySubject(),
     date: { kind: 'date', paths: ['period'] },
@@ -97,6 +101,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     type: { kind: 'token', paths: ['type'] },
   },
   MedicationRequest: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
     patient: patientBySubject(),
     code: { kind: 'token', paths: ['medicationCodeableConcept'] },
@@ -105,12 +110,14 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     intent: { kind: 'token', paths: ['intent'] },
   },
   AllergyIntolerance: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY },
     code: { kind: 'token', paths: ['code', 'reaction.substance'] },
     'clinical-status': { kind: 'token', paths: ['clinicalStatus'] },
     date: { kind: 'date', paths: ['recordedDate'] },
   },
   DiagnosticReport: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     subject: { kind: 'reference', paths: ['subject'], target: OBSERVATION_SUBJECTS },
     patient: patientBySubject(),
     code: { kind: 'token', paths: ['code'] },
@@ -119,6 +126,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     category: { kind: 'token', paths: ['category'] },
   },
   Procedure: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     subject: { kind: 'reference', paths: ['subject'], target: PATIENT_OR_GROUP },
     patient: patientBySubject(),
     code: { kind: 'token', paths: ['code'] },
@@ -126,6 +134,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     status: { kind: 'token', paths: ['status'] },
   },
   DocumentReference: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     subject: { kind: 'reference', paths: ['subject'], target: OBSERVATION_SUBJECTS },
     patient: patientBySubject(),
     type: { kind: 'token', paths: ['type'] },
@@ -134,6 +143,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     status: { kind: 'token', paths: ['status'] },
   },
   Immunization: {
+    identifier: { kind: 'token', paths: ['identifier'] },
     patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY },
     'vaccine-code': { kind: 'token', paths: ['vaccineCode'] },
     date: { kind: 'date', paths: ['occurrence[x]'] },

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { JsonObject } from '../ledger/index.js';
+import { AS_DOCTOR, fhirJson, outcome, serveFhir } from './testonly/fhir-test-fixture.js';
+
+const LOINC_WEIGHT = 'http://loinc.org|29463-7';
+
+function observation(patientId: string, value: number): JsonObject {
+  return {
+    resourceType: 'Observation',
+    status: 'preliminary',
+    code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] },
+    subject: { reference: `Patient/${patientId}` },
+    valueQuantity: { value, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+  };
+}
+
+const jsonPatch = (url: string, operations: unknown, headers: Record<string, string> = {}) => ({
+  method: 'PATCH' as const,
+  url,
+  headers: { 'content-type': 'application/json-patch+json', ...AS_DOCTOR, ...headers },
+  payload: JSON.stringify(operations),
+});
+
+async function withPatient(t: Parameters<typeof serveFhir>[0]) {
+  const served = await serveFhir(t);
+  const patient = await served.app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Lovelace' }] }),
+  );
+  assert.equal(patient.statusCode, 201, patient.body);
+  return { ...served, patientId: (patient.json() as { id: string }).id };
+}
+
+test('PATCH applies a JSON Patch to the current version as an update, or names why not', async (t) => {
+  const { app, patientId } = await withPatient(t);
+  const created = await app.inject(
+    fhirJson('POST', '/fhir/Observation', observation(patientId, 70)),
+  );
+  const id = (created.json() as { id: string }).id;
+  const url = `/fhir/Observation/${id}`;
+
+  const patched = await app.inject(
+    jsonPatch(url, [
+      { op: 'test', path: '/status', value: 'preliminary' },
+      { op: 'replace', path: '/status', value: 'final' },
+      { op: 'replace', path: '/valueQuantity/value', value: 71.5 },
+    ]),
+  );
+  assert.equal(patched.statusCode, 200, patched.body);
+  assert.equal(patched.headers['etag'], 'W/"2"');
+  const read = (await app.inject({ method: 'GET', url, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.equal(read['status'], 'final');
+  assert.deepEqual((read['valueQuantity'] as JsonObject)['value'], 71.5);
+  assert.deepEqual((read['meta'] as JsonObject)['versionId'], '2');
+
+  outcome(
+    await app.inject(
+      jsonPatch(url, [{ op: 'replace', path: '/status', value: 'amended' }], {
+        'if-match': 'W/"1"',
+      }),
+    ),
+    412,
+    'conflict',
+  );
+  outcome(
+    await app.inject(jsonPatch(url, [{ op: 'test', path: '/status', value: 'preliminary' }])),
+    422,
+    'processing',
+  );
+  outcome(
+    await app.inject(jsonPatch(url, [{ op: 'replace', path: '/id', value: 'another' }])),
+    422,
+    'processing',
+  );
+  outcome(await app.inject(jsonPatch(url, [{ op: 'remove', path: '/note/0' }])), 422, 'processing');
+  outcome(await app.inject(jsonPatch(url, { op: 'replace' })), 400, 'structure');
+  outcome(
+    await app.inject(jsonPatch(url, [{ op: 'increment', path: '/status' }])),
+    400,
+    'structure',
+  );
+  outcome(
+    await app.inject(jsonPatch(url, [{ op: 'add', path: '/status', value: 7 }])),
+    422,
+    'value',
+  );
+  const fhirPathPatch = await app.inject({
+    ...jsonPatch(url, []),
+    headers: { ...AS_DOCTOR, 'content-type': 'application/fhir+json' },
+  });
+  outcome(fhirPathPatch, 415, 'not-supported');
+  outcome(await app.inject(jsonPatch('/fhir/Observation/no-such-id', [])), 404, 'not-found');
+  outcome(await app.inject(jsonPatch('/fhir/Consent/any', [])), 405, 'not-supported');
+  const readOnly = { authorization: 'Bearer practitioner:dr-ada:read,search' };
+  outcome(await app.inject(jsonPatch(url, [], readOnly)), 403, 'forbidden');
+  const after = (await app.inject({ method: 'GET', url, headers: AS_DOCTOR })).json() as JsonObject;
+  assert.equal((after['meta'] as JsonObject)['versionId'], '2', 'no refused patch wrote a version');
+});
+
+test('conditional create, update and delete act on the one readable match, and refuse several', async (t) => {
+  const { app, patientId } = await withPatient(t);
+  const ifNoneExist = { 'if-none-exist': `code=${encodeURIComponent(LOINC_WEIGHT)}` };
+
+  const first = await app.inject(
+    fhirJson('POST', '/fhir/Observation', observation(patientId, 70), ifNoneExist),
+  );
+  assert.equal(first.statusCode, 201, first.body);
+  const id = (first.json() as { id: string }).id;
+  const again = await app.inject(
+    fhirJson('POST', '/fhir/Observation', observation(patientId, 99), ifNoneExist),
+  );
+  assert.equal(again.statusCode, 200, again.body);
+  assert.equal(
+    (again.json() as { id: string }).id,
+    id,
+    'the match is returned, nothing is created',
+  );
+
+  const query = `/fhir/Observation?code=${encodeURIComponent(LOINC_WEIGHT)}`;
+  const updated = await app.inject(
+    fhirJson('PUT', query, { ...observation(patientId, 72), status: 'final' }),
+  );
+  assert.equal(updated.statusCode, 200, updated.body);
+  assert.equal((updated.json() as { id: string }).id, id);
+  assert.equal(updated.headers['etag'], 'W/"2"');
+  outcome(
+    await app.inject(fhirJson('PUT', query, { ...observation(patientId, 72), id: 'another' })),
+    400,
+    'invalid',
+  );
+
+  const none = `/fhir/Observation?code=${encodeURIComponent('http://loinc.org|8302-2')}`;
+  const height = {
+    ...observation(patientId, 172),
+    code: { coding: [{ system: 'http://loinc.org', code: '8302-2' }] },
+  };
+  const createdByPut = await app.inject(fhirJson('PUT', none, height));
+  assert.equal(createdByPut.statusCode, 201, createdByPut.body);
+
+  const everyWeight = `/fhir/Observation?subject=Patient/${patientId}`;
+  outcome(
+    await app.inject({ method: 'DELETE', url: everyWeight, headers: AS_DOCTOR }),
+    412,
+    'multiple-matches',
+  );
+  outcome(
+    await app.inject({ method: 'DELETE', url: '/fhir/Observation', headers: AS_DOCTOR }),
+    400,
+    'invalid',
+  );
+  const deleted = await app.inject({ method: 'DELETE', url: query, headers: AS_DOCTOR });
+  assert.equal(deleted.statusCode, 204, deleted.body);
+  assert.equal(deleted.headers['etag'], 'W/"3"');
+  outcome(
+    await app.inject({ method: 'GET', url: `/fhir/Observation/${id}`, headers: AS_DOCTOR }),
+    410,
+    'deleted',
+  );
+  const nothingLeft = await app.inject({ method: 'DELETE', url: query, headers: AS_DOCTOR });
+  assert.equal(nothingLeft.statusCode, 204);
+  assert.equal(nothingLeft.headers['etag'], undefined);
+  outcome(
+    await app.inject({ method: 'DELETE', url: '/fhir/Consent?patient=x', headers: AS_DOCTOR }),
+    405,
+    'not-supported',
+  );
+});
+
+test('_security finds records by their security labels, among those the caller may read', async (t) => {
+  const { app, patientId } = await withPatient(t);
+  const restricted = {
+    ...observation(patientId, 80),
+    meta: {
+      security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }],
+    },
+  };
+  const labelled = await app.inject(fhirJson('POST', '/fhir/Observation', restricted));
+  assert.equal(labelled.statusCode, 201, labelled.body);
+  await app.inject(fhirJson('POST', '/fhir/Observation', observation(patientId, 81)));
+  const search = async (query: string) =>
+    (
+      (
+        await app.inject({ method: 'GET', url: `/fhir/Observation?${query}`, headers: AS_DOCTOR })
+      ).json() as {
+        entry?: { resource: { id: string } }[];
+      }
+    ).entry?.map((entry) => entry.resource.id) ?? [];
+  const labelledId = (labelled.json() as { id: string }).id;
+  assert.deepEqual(
+    await search(
+      `_security=${encodeURIComponent('http://terminology.hl7.org/CodeSystem/v3-Confidentiality|R')}`,
+    ),
+    [labelledId],
+  );
+  assert.deepEqual(await search('_security=R'), [labelledId]);
+  assert.deepEqual(await search('_security=V'), []);
+  assert.equal((await search(`subject=Patient/${patientId}`)).length, 2);
+});
