@@ -196,3 +196,50 @@ test('_security finds records by their security labels, among those the caller m
   assert.deepEqual(await search('_security=V'), []);
   assert.equal((await search(`subject=Patient/${patientId}`)).length, 2);
 });
+
+test('chained parameters and _has narrow a search through the resources they name', async (t) => {
+  const { app, patientId: lovelace } = await withPatient(t);
+  const other = await app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Hopper' }] }),
+  );
+  const hopper = (other.json() as { id: string }).id;
+  const weight = await app.inject(fhirJson('POST', '/fhir/Observation', observation(lovelace, 70)));
+  const height = {
+    ...observation(hopper, 172),
+    code: { coding: [{ system: 'http://loinc.org', code: '8302-2' }] },
+  };
+  const heightOfHopper = await app.inject(fhirJson('POST', '/fhir/Observation', height));
+  const ids = async (url: string) => {
+    const response = await app.inject({ method: 'GET', url, headers: AS_DOCTOR });
+    assert.equal(response.statusCode, 200, response.body);
+    return (
+      (response.json() as { entry?: { resource: { id: string } }[] }).entry?.map(
+        (entry) => entry.resource.id,
+      ) ?? []
+    );
+  };
+  const idOf = (response: { json: () => unknown }) => (response.json() as { id: string }).id;
+
+  assert.deepEqual(await ids('/fhir/Observation?subject.name=lovelace'), [idOf(weight)]);
+  assert.deepEqual(await ids('/fhir/Observation?subject:Patient.family=hop'), [
+    idOf(heightOfHopper),
+  ]);
+  assert.deepEqual(await ids('/fhir/Observation?patient.name=nobody'), []);
+  assert.deepEqual(await ids(`/fhir/Patient?_has:Observation:subject:code=29463-7`), [lovelace]);
+  assert.deepEqual(await ids(`/fhir/Patient?_has:Observation:patient:code=8302-2`), [hopper]);
+  assert.deepEqual(
+    (await ids('/fhir/Patient?_has:Observation:subject:status=preliminary')).sort(),
+    [lovelace, hopper].sort(),
+  );
+
+  const refused = (url: string, status: number, code: string) =>
+    app
+      .inject({ method: 'GET', url, headers: AS_DOCTOR })
+      .then((response) => outcome(response, status, code));
+  await refused('/fhir/Observation?code.name=x', 400, 'not-supported');
+  await refused('/fhir/Observation?subject.organization.name=x', 400, 'not-supported');
+  await refused('/fhir/Observation?subject.unknown=x', 400, 'not-supported');
+  await refused('/fhir/Patient?_has:Observation:subject', 400, 'value');
+  await refused('/fhir/Patient?_has:Observation:code:status=final', 400, 'not-supported');
+  await refused('/fhir/Patient?_has:Observation:subject:nonexistent=1', 400, 'not-supported');
+});

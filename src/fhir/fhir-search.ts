@@ -21,6 +21,7 @@ import {
   searchRevinclude,
   type SearchIndex,
 } from './search/index.js';
+import { resolveLinks, type LinkHost } from './search-links.js';
 import type { ServedVersion } from './type-handler.js';
 import {
   REVINCLUDE_IDS_MAX,
@@ -84,7 +85,7 @@ export class FhirSearch {
     const scope = this.#ledgerPatient(scopedPatient(type, params));
     const found = this.#filter(
       caller,
-      this.#indexCandidates(type, params, offset + count + 1),
+      this.#indexCandidates(type, params, offset + count + 1, caller),
       offset + count + 1,
       scope,
     );
@@ -133,7 +134,7 @@ export class FhirSearch {
   readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
     const found = this.#filter(
       caller,
-      this.#indexCandidates(type, new URLSearchParams(query), limit),
+      this.#indexCandidates(type, new URLSearchParams(query), limit, caller),
       limit,
       undefined,
     );
@@ -153,19 +154,41 @@ export class FhirSearch {
 
   /**
    * The index's matches of `type`, in result order, read a chunk at a time: `wanted` first (what
-   * a page needs when the caller may read every match), then twice as many each time.
+   * a page needs when the caller may read every match), then twice as many each time. With
+   * `caller`, chained and _has parameters are resolved over what that caller may read.
    */
   *#indexCandidates(
     type: string,
     params: URLSearchParams,
     wanted = SEARCH_CANDIDATE_CHUNK_MAX,
+    caller?: SearchCaller,
   ): Generator<string> {
+    const { plain, links } =
+      caller === undefined
+        ? { plain: params, links: [] }
+        : resolveLinks(type, params, this.#links(caller));
     let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), SEARCH_CANDIDATE_CHUNK_MAX);
     for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, SEARCH_CANDIDATE_CHUNK_MAX)) {
-      const ids = this.index.searchIds(type, params, start, chunk);
+      const ids = this.index.searchIds(type, plain, start, chunk, links);
       for (const id of ids) yield `${type}/${id}`;
       if (ids.length < chunk) return;
     }
+  }
+
+  /** How `caller` resolves links: over the resources their token and consent let them read. */
+  #links(caller: SearchCaller): LinkHost {
+    return {
+      readable: (type, query, limit) =>
+        caller.mayRead(type)
+          ? this.#filter(
+              caller,
+              this.#indexCandidates(type, query, limit),
+              limit,
+              undefined,
+            ).permitted.map((permitted) => permitted.reference)
+          : [],
+      referencesFrom: (type, param, ids) => this.index.referencesFrom(type, param, ids),
+    };
   }
 
   /** Patient/`patientId`, then each compartment type's resources for them, of the types the token may read. */

@@ -202,6 +202,8 @@ export const SEARCH_STATEMENT_CACHE_MAX = 256;
 export const SEARCH_COUNT_MAX = 1000;
 /** Most values (counting each comma-separated one) a single search may test, so one query stays cheap. */
 export const SEARCH_VALUES_MAX = 100;
+/** Resources one chained or _has parameter may resolve to (among those the caller may read); more is a 400. */
+export const SEARCH_CHAIN_TARGETS_MAX = 1000;
 /** Most resources the _revinclude values of one search may add, counting only what the caller may read; more is refused rather than cut short. */
 export const REVINCLUDE_IDS_MAX = 10_000;
 /**

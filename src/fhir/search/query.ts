@@ -77,16 +77,18 @@ export interface CompiledSearch {
 }
 
 /**
- * Compiles `params` for a search of `type`. `nowMs` is the present, which the 'ap' date prefix
- * measures from. Throws FhirError 400: 'not-supported' for an unknown parameter, modifier or
- * sort key; 'value' for a malformed value; 'too-costly' past SEARCH_VALUES_MAX values.
+ * Compiles `params` for a search of `type`, ANDed with `links` (chains and _has resolved by the
+ * caller, chain.ts). `nowMs` is the present, which the 'ap' date prefix measures from. Throws
+ * FhirError 400: 'not-supported' for an unknown parameter, modifier or sort key; 'value' for a
+ * malformed value; 'too-costly' past SEARCH_VALUES_MAX values.
  */
 export function compileSearch(
   type: string,
   params: URLSearchParams,
   nowMs: number,
+  links: readonly SqlPart[] = [],
 ): CompiledSearch {
-  const filters: SqlPart[] = [{ sql: 'r.type = ?', args: [type] }];
+  const filters: SqlPart[] = [{ sql: 'r.type = ?', args: [type] }, ...links];
   let valueCount = 0;
   for (const [key, value] of params) {
     const [name, modifier] = splitKey(key);

@@ -12,7 +12,7 @@ import { FhirError } from '../outcome.js';
 import { extractValues, type IndexRow } from './extract.js';
 import { moveAside, openIndexDatabase } from './index-file.js';
 import { searchParameter } from './parameters.js';
-import { compileSearch, parameterKey, VALUE_TABLES, type SqlValue } from './query.js';
+import { compileSearch, parameterKey, VALUE_TABLES, type SqlPart, type SqlValue } from './query.js';
 import { SEARCH_STATEMENT_CACHE_MAX } from '../../ledger/index.js';
 
 type Statement = BetterSqliteStatement<unknown[], unknown>;
@@ -210,11 +210,18 @@ export class SearchIndex {
   /**
    * Ids of the `type` resources matching `params` (as search() reads them, but ignoring _count
    * and _offset), in result order, from the `start`th match, at most `limit`: the candidates a
-   * caller's search pages over once consent has filtered them. No total is counted.
+   * caller's search pages over once consent has filtered them. No total is counted. `links`
+   * narrow it further: chains and _has the caller resolved (chain.ts).
    */
-  searchIds(type: string, params: URLSearchParams, start: number, limit: number): string[] {
+  searchIds(
+    type: string,
+    params: URLSearchParams,
+    start: number,
+    limit: number,
+    links: readonly SqlPart[] = [],
+  ): string[] {
     this.#flush();
-    const { where, orderBy } = compileSearch(type, params, this.#now());
+    const { where, orderBy } = compileSearch(type, params, this.#now(), links);
     const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
     return this.#statement(sql)
       .pluck()
