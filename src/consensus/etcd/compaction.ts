@@ -24,7 +24,8 @@ export interface CompactionState {
 
 /**
  * One round, if `state.intervalMs` has passed: deletes blocks below the lowest committed height
- * of all nodes (never above `ownCommitted`), then compacts history to the last round's revision.
+ * of all nodes (never above `ownCommitted`), then compacts history to the revision of the last
+ * round's delete, if it deleted anything.
  */
 export async function compactOnce(
   client: Etcd3,
@@ -39,11 +40,11 @@ export async function compactOnce(
   const heights = committed.kvs.map((kv) => Number(kv.value.toString()));
   const keep = Math.min(ownCommitted, ...heights);
   const floor = await log.floor();
-  if (floor !== undefined && keep > floor) {
-    const revision = await log.deleteBelow(keep);
-    if (state.revision !== undefined) await client.kv.compact({ revision: state.revision });
-    state.revision = revision;
-  }
+  // The last round's revision is compacted now whether or not this round deletes anything:
+  // otherwise the history of a burst followed by quiet would stay until the next burst.
+  const previous = state.revision;
+  state.revision = floor !== undefined && keep > floor ? await log.deleteBelow(keep) : undefined;
+  if (previous !== undefined) await client.kv.compact({ revision: previous });
   await forgetIdleWriters(client, keys);
 }
 
