@@ -12,6 +12,8 @@
  *                           consent-checked, logged reads
  *   syntheaImportResourcesPerSec  every Synthea fixture (reference data, modern, legacy) posted
  *                           as Bundles through `chartchain import`'s code path, into a fresh node
+ *   bulkExportResourcesPerSec  GET /fhir/Patient/$export of that import as the practice's
+ *                           system client: kick-off, polling, every NDJSON file downloaded
  *   eventLoopDelayP99Ms     the event loop's delay during the creates with the ledger (this
  *                           process runs the load generator too, so it is an upper bound)
  * The last line is JSON.
@@ -57,6 +59,7 @@ const OBSERVATION = JSON.stringify({
 interface Served {
   readonly url: string;
   readonly token: string;
+  readonly systemToken: string;
   close(): Promise<void>;
 }
 
@@ -90,9 +93,14 @@ async function serve(ledger?: RecordLedger): Promise<Served> {
     scopes: parseScopes('user/*.cruds'),
     fhirUser: 'Practitioner/dr-ada',
   });
+  const systemToken = await auth.tokens.issue({
+    principal: { kind: 'system', id: 'bench-practice', org: 'bench-practice' },
+    scopes: parseScopes('system/*.rs'),
+  });
   return {
     url,
     token,
+    systemToken,
     close: async () => {
       await app.close();
       await node.close();
@@ -172,6 +180,31 @@ async function syntheaImport(
   };
 }
 
+/** A patient-level $export of everything the import wrote: kick-off, polling, every file downloaded. */
+async function bulkExport(served: Served): Promise<{ resourcesPerSec: number; resources: number }> {
+  const started = performance.now();
+  const headers = { authorization: `Bearer ${served.systemToken}` };
+  const kickOff = await fetch(`${served.url}/fhir/Patient/$export`, {
+    headers: { ...headers, prefer: 'respond-async', accept: 'application/fhir+json' },
+  });
+  if (kickOff.status !== 202) throw new Error(`export kick-off answered ${kickOff.status}`);
+  const statusUrl = kickOff.headers.get('content-location')!;
+  let manifest: { output: { url: string }[] } | undefined;
+  while (manifest === undefined) {
+    const status = await fetch(statusUrl, { headers });
+    if (status.status === 200) manifest = (await status.json()) as { output: { url: string }[] };
+    else if (status.status === 202) await new Promise((resolve) => setTimeout(resolve, 50));
+    else throw new Error(`export status answered ${status.status}`);
+  }
+  let resources = 0;
+  for (const { url } of manifest.output) {
+    const text = await (await fetch(url, { headers })).text();
+    resources += text.split('\n').filter((line) => line !== '').length;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { resources, resourcesPerSec: Math.round(resources / seconds) };
+}
+
 async function main(): Promise<void> {
   loadValidator();
   console.log(
@@ -187,12 +220,13 @@ async function main(): Promise<void> {
   await on.close();
   const fresh = await serve();
   const imported = await syntheaImport(fresh);
+  const exported = await bulkExport(fresh);
   await fresh.close();
   const off = await serve(sealOnlyLedger);
   const createLedgerOffPerSec = await createsPerSecond(off);
   await off.close();
   console.log(
-    `creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s`,
+    `creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s; bulk export ${exported.resources} resources at ${exported.resourcesPerSec}/s`,
   );
   const ledgerOverhead = Number((createLedgerOffPerSec / createPerSec).toFixed(2));
   console.log(
@@ -204,6 +238,7 @@ async function main(): Promise<void> {
       readP99Ms: read.p99,
       searchPerSec,
       syntheaImportResourcesPerSec: imported.resourcesPerSec,
+      bulkExportResourcesPerSec: exported.resourcesPerSec,
       eventLoopDelayP99Ms,
     }),
   );

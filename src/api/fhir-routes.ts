@@ -29,6 +29,7 @@ import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
 import { registerErasureOperations } from './fhir-erasure.js';
+import { registerBulkExport } from './fhir-bulk-export.js';
 import { jsonBody, patchBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
 import {
@@ -231,6 +232,11 @@ export function registerFhirRoutes(
 
       registerBreakTheGlassOperations(fhir, node, callerOf);
       registerErasureOperations(fhir, node, callerOf);
+      registerBulkExport(fhir, service.bulkExport, {
+        caller: callerOf,
+        searchCaller: (request) => searchCaller(request, callerOf(request)),
+        baseUrl,
+      });
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
         const caller = authorised(callerOf(request), request, 'read');

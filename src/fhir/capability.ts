@@ -20,6 +20,10 @@ const SOFTWARE_VERSION = '0.1.0';
 
 /** The operations on a Patient: $everything, and break-the-glass (src/api/fhir-break-the-glass.ts). */
 const PATIENT_OPERATIONS = [
+  {
+    name: 'export',
+    definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export',
+  },
   { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
   { name: 'break-the-glass', definition: 'urn:chartchain:operation:break-the-glass' },
   { name: 'break-the-glass-choice', definition: 'urn:chartchain:operation:break-the-glass-choice' },

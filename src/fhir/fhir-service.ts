@@ -17,6 +17,7 @@ import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
 import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
 import { FhirBundles } from './fhir-bundles.js';
+import { FhirBulkExport } from './bulk-export.js';
 import { FhirConditional } from './fhir-conditional.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
@@ -47,6 +48,7 @@ export class FhirService {
   readonly search: FhirSearch;
   readonly bundles: FhirBundles;
   readonly conditional: FhirConditional;
+  readonly bulkExport: FhirBulkExport;
   readonly #index: SearchIndex;
   readonly #handlers: Readonly<Record<string, TypeHandler>>;
 
@@ -83,6 +85,7 @@ export class FhirService {
     this.search = new FhirSearch(node, this.#index);
     this.bundles = new FhirBundles(this.records, this.search);
     this.conditional = new FhirConditional(this.records, this.search);
+    this.bulkExport = new FhirBulkExport(this.search, node.dataDir);
     this.#handlers = {
       Consent: this.consents,
       AuditEvent: this.auditEvents,
@@ -102,6 +105,7 @@ export class FhirService {
 
   /** Closes the search index; the next start trusts it as complete (unless it is still awaiting its rebuild). */
   close(): void {
+    this.bulkExport.close();
     this.#stopFollowing();
     clearTimeout(this.#rebuildTimer);
     const complete = this.#index.available;

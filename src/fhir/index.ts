@@ -62,6 +62,12 @@ export {
   type SearchPage,
 } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
+export {
+  EXPORT_TYPES,
+  type ExportRequest,
+  type ExportStatus,
+  type FhirBulkExport,
+} from './bulk-export.js';
 export type { CommittedVersion, RecordLedger } from './record-ledger.js';
 export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
 export { FhirBundles } from './fhir-bundles.js';

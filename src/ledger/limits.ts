@@ -216,6 +216,12 @@ export const RESOURCE_NESTING_DEPTH_MAX = 64;
 export const NARRATIVE_NESTING_DEPTH_MAX = 256;
 /** Operations in one JSON Patch document (PATCH [type]/[id]). */
 export const PATCH_OPERATION_COUNT_MAX = 1000;
+/** Bulk export jobs held at once; more kick-offs are a 429 until one finishes or expires. */
+export const EXPORT_JOBS_MAX = 8;
+/** Resources one export page reads, logs (one access.search) and seals at a time. */
+export const EXPORT_PAGE_COUNT = 1000;
+/** How long a bulk export job and its files are kept. */
+export const EXPORT_RETENTION_MS = 60 * 60 * 1000;
 /** Entries of a batch Bundle in flight at once. */
 export const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
 
@@ -315,4 +321,9 @@ assert(
 assert(
   ETCD_BLOCK_BYTES_MAX <= BLOCK_BYTES_MAX,
   'a block the etcd proposer cuts must be a valid block',
+);
+assert(EXPORT_PAGE_COUNT <= SEARCH_COUNT_MAX, 'an export page is one search page');
+assert(
+  EXPORT_PAGE_COUNT <= SEARCH_RECORD_COUNT_MAX,
+  'an export page is logged in one access.search',
 );

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { auditCount } from '../contracts/index.js';
+import { AS_DOCTOR, fhirJson, outcome, serveFhir } from './testonly/fhir-test-fixture.js';
+
+const SYSTEM = { authorization: 'Bearer system:practice-a' };
+const KICK_OFF = { ...SYSTEM, prefer: 'respond-async', accept: 'application/fhir+json' };
+
+test('a system client exports every readable record as NDJSON: kick-off, poll, download, delete', async (t) => {
+  const { node, app } = await serveFhir(t);
+  const patient = await app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Lovelace' }] }),
+  );
+  const patientId = (patient.json() as { id: string }).id;
+  for (const value of [70, 71]) {
+    const observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Weight' },
+      subject: { reference: `Patient/${patientId}` },
+      valueQuantity: { value, unit: 'kg' },
+    };
+    assert.equal(
+      (await app.inject(fhirJson('POST', '/fhir/Observation', observation))).statusCode,
+      201,
+    );
+  }
+  const pseudonym = node.pseudonyms.patientIdOf(patientId)!;
+  const trailBefore = auditCount(node.ledger.state, pseudonym);
+
+  const kickOff = await app.inject({
+    method: 'GET',
+    url: '/fhir/Patient/$export?_type=Patient,Observation',
+    headers: KICK_OFF,
+  });
+  assert.equal(kickOff.statusCode, 202, kickOff.body);
+  const statusUrl = new URL(String(kickOff.headers['content-location'])).pathname;
+  const manifest = await poll(app, statusUrl);
+  assert.equal(manifest['requiresAccessToken'], true);
+  const output = manifest['output'] as { type: string; url: string; count: number }[];
+  assert.deepEqual(
+    output.map(({ type, count }) => [type, count]),
+    [
+      ['Patient', 1],
+      ['Observation', 2],
+    ],
+  );
+
+  const file = await app.inject({
+    method: 'GET',
+    url: new URL(output[1]!.url).pathname,
+    headers: SYSTEM,
+  });
+  assert.equal(file.statusCode, 200);
+  assert.match(String(file.headers['content-type']), /^application\/fhir\+ndjson/);
+  const lines = file.body
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { resourceType: string; valueQuantity: { value: number } });
+  assert.deepEqual(lines.map((line) => line.valueQuantity.value).sort(), [70, 71]);
+  assert.ok(
+    auditCount(node.ledger.state, pseudonym) > trailBefore,
+    'the export is in the patient trail',
+  );
+
+  const jobDir = join(node.dataDir, 'exports', statusUrl.split('/').pop()!);
+  for (const name of readdirSync(jobDir)) {
+    const bytes = readFileSync(join(jobDir, name));
+    assert.ok(
+      !bytes.includes('Lovelace') && !bytes.includes('Observation'),
+      `${name} rests sealed`,
+    );
+  }
+  const otherClient = { authorization: 'Bearer system:hospital-b' };
+  outcome(
+    await app.inject({ method: 'GET', url: statusUrl, headers: otherClient }),
+    404,
+    'not-found',
+  );
+  assert.equal(
+    (await app.inject({ method: 'DELETE', url: statusUrl, headers: SYSTEM })).statusCode,
+    202,
+  );
+  outcome(await app.inject({ method: 'GET', url: statusUrl, headers: SYSTEM }), 404, 'not-found');
+  assert.equal(existsSync(jobDir), false, 'a deleted job leaves no file');
+});
+
+test('an export kick-off names what is wrong with it', async (t) => {
+  const { app } = await serveFhir(t);
+  const kickOff = (query: string, headers: Record<string, string> = KICK_OFF) =>
+    app.inject({ method: 'GET', url: `/fhir/Patient/$export${query}`, headers });
+  outcome(await kickOff('', { ...AS_DOCTOR, prefer: 'respond-async' }), 403, 'forbidden');
+  outcome(await kickOff('', SYSTEM), 400, 'invalid');
+  outcome(await kickOff('?_type=Organization'), 400, 'not-supported');
+  outcome(await kickOff('?_outputFormat=text/csv'), 400, 'not-supported');
+  outcome(await kickOff('?_since=yesterday'), 400, 'value');
+  outcome(
+    await kickOff('', { ...KICK_OFF, authorization: 'Bearer system:practice-a:search' }),
+    403,
+    'forbidden',
+  );
+  const future = await kickOff(`?_since=${encodeURIComponent('2999-01-01T00:00:00Z')}`);
+  assert.equal(future.statusCode, 202);
+  const manifest = await poll(app, new URL(String(future.headers['content-location'])).pathname);
+  assert.deepEqual(manifest['output'], [], 'nothing was updated after _since');
+});
+
+async function poll(
+  app: Awaited<ReturnType<typeof serveFhir>>['app'],
+  url: string,
+): Promise<Record<string, unknown>> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const status = await app.inject({ method: 'GET', url, headers: SYSTEM });
+    if (status.statusCode === 200) return status.json() as Record<string, unknown>;
+    assert.equal(status.statusCode, 202, status.body);
+    assert.ok(status.headers['x-progress']);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the export did not finish');
+}

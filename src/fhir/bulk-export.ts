@@ -1,0 +1,218 @@
+/**
+ * FHIR Bulk Data export (Bulk Data Access IG 2.0, export.html), patient level: a system client
+ * kicks off a job, polls its status, and downloads one NDJSON file per resource type. Every
+ * record goes out through the ordinary search path, a page at a time, so each is consent-checked
+ * and its release logged on the ledger (one access.search per page) before it is decrypted.
+ *
+ * The files hold decrypted records, so they never rest in plaintext: each page is sealed with
+ * AES-256-GCM under a key that lives only in this process's memory, and written owner-only
+ * under `<data>/exports`. A job and its files are deleted when the client deletes it, when it
+ * expires, and at every start (their key died with the last process).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, fromUtf8, utf8 } from '../crypto/index.js';
+import { EXPORT_JOBS_MAX, EXPORT_PAGE_COUNT, EXPORT_RETENTION_MS } from '../ledger/index.js';
+import type { FhirSearch, SearchCaller } from './fhir-search.js';
+import { FhirError } from './outcome.js';
+import { PATIENT_REFERENCE_ELEMENT } from './patient-of.js';
+
+/** What a patient-level export covers: Patient and the Patient compartment types this node stores. */
+export const EXPORT_TYPES: readonly string[] = [
+  'Patient',
+  ...Object.keys(PATIENT_REFERENCE_ELEMENT),
+].sort();
+
+/** What a client asked for: resource types (all exportable ones when empty) and `_since`. */
+export interface ExportRequest {
+  readonly types: readonly string[];
+  /** Only resources last updated at or after this instant (ms), when given. */
+  readonly sinceMs?: number | undefined;
+  /** The kick-off URL, echoed in the manifest. */
+  readonly requestUrl: string;
+}
+
+/** One output file of a finished job. */
+export interface ExportOutput {
+  readonly type: string;
+  readonly count: number;
+}
+
+/** A job as its client sees it. */
+export type ExportStatus =
+  | { readonly state: 'running'; readonly progress: string }
+  | { readonly state: 'failed'; readonly reason: string }
+  | {
+      readonly state: 'done';
+      readonly transactionTime: string;
+      readonly request: string;
+      readonly output: readonly ExportOutput[];
+    };
+
+interface Job {
+  readonly owner: string;
+  readonly caller: SearchCaller;
+  readonly request: ExportRequest;
+  readonly key: Uint8Array;
+  readonly startedAt: number;
+  readonly counts: Map<string, number>;
+  status: ExportStatus;
+  cancelled: boolean;
+}
+
+/** Patient-level exports over one node's search. */
+export class FhirBulkExport {
+  readonly #jobs = new Map<string, Job>();
+  readonly #dir: string;
+
+  constructor(
+    private readonly search: FhirSearch,
+    dataDir: string,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.#dir = join(dataDir, 'exports');
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  /** Starts a job for `caller`; resolves with its id at once, the export running on. */
+  start(caller: SearchCaller, request: ExportRequest): string {
+    this.#expire();
+    if (this.#jobs.size >= EXPORT_JOBS_MAX)
+      throw FhirError.of(429, 'throttled', 'too many export jobs; wait for one to finish');
+    const id = randomUUID();
+    const job: Job = {
+      owner: ownerOf(caller),
+      caller,
+      request,
+      key: randomBytes(32),
+      startedAt: this.clock(),
+      counts: new Map(),
+      status: { state: 'running', progress: 'starting' },
+      cancelled: false,
+    };
+    this.#jobs.set(id, job);
+    mkdirSync(join(this.#dir, id), { recursive: true, mode: 0o700 });
+    void this.#run(id, job);
+    return id;
+  }
+
+  /** The status of job `id`, for the caller that started it only (anyone else: 404). */
+  status(caller: SearchCaller, id: string): ExportStatus {
+    return this.#own(caller, id).status;
+  }
+
+  /** The NDJSON of `type` from finished job `id`, decrypted, for the caller that started it. */
+  file(caller: SearchCaller, id: string, type: string): string {
+    const job = this.#own(caller, id);
+    if (job.status.state !== 'done' || !job.counts.has(type))
+      throw FhirError.of(404, 'not-found', 'no such export file');
+    return openFrames(readFileSync(this.#path(id, type)), job.key);
+  }
+
+  /** Cancels job `id` or deletes its files (DELETE on the status URL). */
+  delete(caller: SearchCaller, id: string): void {
+    const job = this.#own(caller, id);
+    job.cancelled = true;
+    this.#jobs.delete(id);
+    rmSync(join(this.#dir, id), { recursive: true, force: true });
+  }
+
+  /** Deletes every job and its files. */
+  close(): void {
+    for (const job of this.#jobs.values()) job.cancelled = true;
+    this.#jobs.clear();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  async #run(id: string, job: Job): Promise<void> {
+    try {
+      for (const type of job.request.types) {
+        if (job.cancelled) return;
+        job.status = { state: 'running', progress: `exporting ${type}` };
+        await this.#exportType(id, job, type);
+      }
+      job.status = {
+        state: 'done',
+        transactionTime: new Date(job.startedAt).toISOString(),
+        request: job.request.requestUrl,
+        output: [...job.counts].map(([type, count]) => ({ type, count })),
+      };
+    } catch (error) {
+      const reason = error instanceof FhirError ? error.message : 'the export failed on this node';
+      job.status = { state: 'failed', reason };
+    }
+  }
+
+  /** Every `type` resource the caller may read, a search page at a time, sealed into its file. */
+  async #exportType(id: string, job: Job, type: string): Promise<void> {
+    for (let offset: number | undefined = 0; offset !== undefined && !job.cancelled;) {
+      const params = new URLSearchParams({
+        _count: String(EXPORT_PAGE_COUNT),
+        _offset: String(offset),
+        _sort: '_id',
+      });
+      if (job.request.sinceMs !== undefined)
+        params.set('_lastUpdated', `ge${new Date(job.request.sinceMs).toISOString()}`);
+      const page = await this.search.search(job.caller, type, params);
+      if (job.cancelled) return;
+      if (page.matches.length > 0) {
+        const lines = page.matches.map((match) => JSON.stringify(match.resource) + '\n').join('');
+        appendFileSync(this.#path(id, type), sealFrame(lines, job.key), { mode: 0o600 });
+        job.counts.set(type, (job.counts.get(type) ?? 0) + page.matches.length);
+      }
+      offset = page.nextOffset;
+    }
+  }
+
+  #own(caller: SearchCaller, id: string): Job {
+    this.#expire();
+    const job = this.#jobs.get(id);
+    if (job === undefined || job.owner !== ownerOf(caller))
+      throw FhirError.of(404, 'not-found', 'no such export job');
+    return job;
+  }
+
+  /** Jobs older than EXPORT_RETENTION_MS go, with their files. */
+  #expire(): void {
+    const now = this.clock();
+    for (const [id, job] of this.#jobs) {
+      if (now - job.startedAt < EXPORT_RETENTION_MS) continue;
+      job.cancelled = true;
+      this.#jobs.delete(id);
+      rmSync(join(this.#dir, id), { recursive: true, force: true });
+    }
+  }
+
+  #path(id: string, type: string): string {
+    return join(this.#dir, id, `${type}.ndjson.sealed`);
+  }
+}
+
+function ownerOf(caller: SearchCaller): string {
+  return `${caller.principal.kind}/${caller.principal.org}/${caller.principal.id}`;
+}
+
+/** One sealed page: length (4 bytes, big-endian) ‖ nonce ‖ AES-256-GCM(lines). */
+function sealFrame(lines: string, key: Uint8Array): Uint8Array {
+  const nonce = randomBytes(AEAD_NONCE_BYTES);
+  const sealed = aeadSeal(key, nonce, new Uint8Array(0), utf8(lines));
+  const frame = new Uint8Array(4 + AEAD_NONCE_BYTES + sealed.byteLength);
+  new DataView(frame.buffer).setUint32(0, AEAD_NONCE_BYTES + sealed.byteLength);
+  frame.set(nonce, 4);
+  frame.set(sealed, 4 + AEAD_NONCE_BYTES);
+  return frame;
+}
+
+function openFrames(bytes: Uint8Array, key: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const pages: string[] = [];
+  for (let at = 0; at < bytes.byteLength;) {
+    const length = view.getUint32(at);
+    const nonce = bytes.subarray(at + 4, at + 4 + AEAD_NONCE_BYTES);
+    const sealed = bytes.subarray(at + 4 + AEAD_NONCE_BYTES, at + 4 + length);
+    pages.push(fromUtf8(aeadOpen(key, nonce, new Uint8Array(0), sealed)));
+    at += 4 + length;
+  }
+  return pages.join('');
+}
