@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { AuthServer, buildServer, createDemoUsers } from '../src/api/index.js';
+import { AuthServer, buildServer, createDemoUsers, type ServerOptions } from '../src/api/index.js';
 import { publicClients, freePort } from '../src/cli/demo-clients.js';
 import { ChartChainNode } from '../src/node/index.js';
 
@@ -16,7 +16,12 @@ import { ChartChainNode } from '../src/node/index.js';
  */
 export async function startFhirServer(
   t: TestContext,
-  options: { prepare: (node: ChartChainNode) => Promise<void>; clock?: () => number },
+  options: {
+    prepare: (node: ChartChainNode) => Promise<void>;
+    clock?: () => number;
+    /** More of the server: an MLLP listener, say. */
+    server?: Omit<ServerOptions, 'auth'>;
+  },
 ): Promise<{ node: ChartChainNode; auth: AuthServer; origin: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-server-'));
   ChartChainNode.init(dir, {
@@ -38,7 +43,7 @@ export async function startFhirServer(
     ...clock,
   });
   await options.prepare(node);
-  const app = buildServer(node, { auth });
+  const app = buildServer(node, { ...options.server, auth });
   t.after(async () => {
     await app.close();
     await node.close();

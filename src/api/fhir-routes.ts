@@ -60,6 +60,8 @@ type Params = { type: string; id: string; vid: string };
 export interface FhirRouteOptions {
   readonly rateLimit?: FhirRateLimit | undefined;
   readonly ledger?: RecordLedger | undefined;
+  /** The FHIR service to serve, when the caller shares it (with an MLLP listener, say) and closes it. */
+  readonly service?: FhirService | undefined;
 }
 
 /**
@@ -76,7 +78,7 @@ export function registerFhirRoutes(
   options: FhirRouteOptions = {},
 ): void {
   const auth = rateLimitedAuth(authenticator, options.rateLimit ?? FHIR_RATE_LIMIT_DEFAULT);
-  const service = new FhirService(node, { ledger: options.ledger });
+  const service = options.service ?? new FhirService(node, { ledger: options.ledger });
   const { records } = service;
   const handlerFor = (type: string): TypeHandler => service.handlerFor(type);
   // Conditional interactions and patch apply to records; the ledger's views have their own rules.
@@ -84,7 +86,7 @@ export function registerFhirRoutes(
     if (handlerFor(type) !== records)
       throw FhirError.of(405, 'not-supported', `${interaction} is not supported on ${type}`);
   };
-  app.addHook('onClose', async () => service.close());
+  if (options.service === undefined) app.addHook('onClose', async () => service.close());
   const callers = new WeakMap<FastifyRequest, FhirCaller>();
   void app.register(
     async (fhir) => {

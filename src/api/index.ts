@@ -3,6 +3,7 @@ export {
   buildServer,
   HTTP_BODY_BYTES_MAX,
   type HttpTimeouts,
+  type MllpServerOptions,
   type ServerOptions,
   type TlsCredentials,
 } from './server.js';

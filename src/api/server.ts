@@ -1,6 +1,6 @@
 /** The HTTP server: Fastify with raw bodies, the /ledger routes with one {error, reason} vocabulary, and optionally SMART auth and /fhir. */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { STORAGE_RETRY_AFTER_SECONDS, type RecordLedger } from '../fhir/index.js';
+import { FhirService, STORAGE_RETRY_AFTER_SECONDS, type RecordLedger } from '../fhir/index.js';
 import { RecordIntegrityError, type NodeFacade } from '../node/index.js';
 import { storageFaultOf } from '../storage/index.js';
 import { ApiError } from './api-error.js';
@@ -23,6 +23,8 @@ import { loggerOptions, type ServerLogger } from './logging.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { registerTransportGuard } from './transport-guard.js';
 import { registerWebApp } from './web-app.js';
+import { V2Ingest } from './v2/ingest.js';
+import { MllpServer } from './v2/mllp-server.js';
 
 export { HTTP_BODY_BYTES_MAX } from '../ledger/index.js';
 export type { ServerLogger } from './logging.js';
@@ -58,6 +60,18 @@ export interface ServerOptions {
   readonly timeouts?: Partial<HttpTimeouts>;
   readonly fhirRateLimit?: FhirRateLimit;
   readonly tls?: TlsCredentials;
+  /** An HL7 v2 MLLP listener (needs `auth`, which brings the FHIR service it writes through). */
+  readonly mllp?: MllpServerOptions;
+}
+
+/** Where the MLLP listener binds, and whom its writes are signed by. */
+export interface MllpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The practitioner id of this organisation's interface engine, registered on first start. */
+  readonly practitionerId: string;
+  /** Hears the bound port once listening (the port is 0 in tests). */
+  readonly onListening?: (port: number) => void;
 }
 
 /**
@@ -127,12 +141,40 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerWebApp(app);
+    const service = new FhirService(node, { ledger: options.ledger });
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), {
       rateLimit: options.fhirRateLimit,
       ledger: options.ledger,
+      service,
     });
+    if (options.mllp !== undefined) registerMllp(app, node, service, options.mllp, options.tls);
+    app.addHook('onClose', async () => service.close());
   }
   return app;
+}
+
+/** An HL7 v2 listener beside the HTTP server, on the same FHIR service: it starts and stops with it. */
+function registerMllp(
+  app: FastifyInstance,
+  node: NodeFacade,
+  service: FhirService,
+  options: MllpServerOptions,
+  tls: TlsCredentials | undefined,
+): void {
+  const ingest = new V2Ingest(node, service, options.practitionerId);
+  const server = new MllpServer(
+    (message) => ingest.take(message),
+    { ...options, tls },
+    (error) => app.log.error({ err: error }, 'v2 message not taken: node fault'),
+  );
+  app.addHook('onReady', async () => {
+    await ingest.ready();
+    options.onListening?.(await server.listen());
+  });
+  app.addHook('onClose', async () => {
+    await server.close();
+    ingest.close();
+  });
 }
 
 /**

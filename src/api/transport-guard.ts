@@ -41,8 +41,12 @@ export function registerTransportGuard(app: FastifyInstance): void {
 /** True when the connection is TLS or comes from a loopback address (127.0.0.0/8, ::1). */
 export function secureOrLoopback(request: FastifyRequest): boolean {
   if (request.protocol === 'https') return true;
-  const address = request.socket.remoteAddress ?? '';
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
+  return isLoopbackHost(request.socket.remoteAddress ?? '');
+}
+
+/** True for a loopback address (127.0.0.0/8, ::1, either IPv4-mapped) or the name localhost. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^(::ffff:)?127\./.test(host);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   createDemoUsers,
   createNetworkDemoUsers,
   DEMO_PASSWORD,
+  type MllpServerOptions,
 } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { publicClients, freePort } from './demo-clients.js';
@@ -147,6 +148,11 @@ export interface StartFlags extends InitFlags, OrdererFlags, TlsFlags {
   demoNetwork?: boolean;
   /** Structured request logs to stdout; `chartchain start` turns them on. */
   logger?: boolean;
+  /** An HL7 v2 MLLP listener on this port (off when absent). */
+  mllpPort?: string;
+  mllpHost?: string;
+  /** The practitioner id v2 writes are signed as. */
+  mllpPractitioner?: string;
 }
 
 /** A node serving HTTP, as `start` opens it. */
@@ -215,6 +221,7 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
     auth,
     logger: flags.logger === true,
     ...(tls === undefined ? {} : { tls }),
+    ...mllpOptions(flags),
   });
   const address = await app.listen({ host: flags.host, port });
   const close = async (): Promise<void> => {
@@ -224,6 +231,23 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
     await node.close();
   };
   return { node, app, address, origin, demo: { seeded, demo }, close };
+}
+
+/** The MLLP listener `--mllp-port` asks for; none without it. Throws RangeError for a bad port. */
+function mllpOptions(flags: StartFlags): { mllp?: MllpServerOptions } {
+  if (flags.mllpPort === undefined) return {};
+  const port = Number(flags.mllpPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RangeError('--mllp-port must be 0..65535');
+  return {
+    mllp: {
+      host: flags.mllpHost ?? '127.0.0.1',
+      port,
+      practitionerId: flags.mllpPractitioner ?? 'v2-interface',
+      onListening: (bound) =>
+        process.stdout.write(`HL7 v2 (MLLP) on ${flags.mllpHost ?? '127.0.0.1'}:${bound}\n`),
+    },
+  };
 }
 
 async function start(flags: StartFlags): Promise<void> {
@@ -359,6 +383,19 @@ export function registerNodeCommands(program: Command): void {
     .option(
       '--demo-network',
       "seed this organisation's part of the demo network consortium (chartchain network up does)",
+    )
+    .option(
+      '--mllp-port <port>',
+      'take HL7 v2 ADT^A01/A04/A08 and ORU^R01 messages over MLLP on this port (off by default)',
+    )
+    .option(
+      '--mllp-host <host>',
+      'address the MLLP listener binds (loopback unless --tls-cert, which MLLP then uses too)',
+    )
+    .option(
+      '--mllp-practitioner <id>',
+      'the practitioner id v2 writes are signed as, registered on first start',
+      'v2-interface',
     )
     .action(start);
 

@@ -266,6 +266,8 @@ export const FHIR_RATE_LIMIT_DEFAULT: FhirRateLimit = { capacity: 200, perSecond
 /** Users whose buckets are remembered at once; past this, full buckets are forgotten first. */
 export const FHIR_RATE_LIMIT_USERS_MAX = 100_000;
 
+/** One HL7 v2 message framed over MLLP; a larger one closes the connection. */
+export const MLLP_MESSAGE_BYTES_MAX = 1024 * 1024;
 /** Most trail entries one GET /ledger/trail answers; `fromSeq` pages on. */
 export const TRAIL_PAGE_MAX = 500;
 /** Longest scope parameter read at all, in UTF-16 code units. */

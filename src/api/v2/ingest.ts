@@ -1,0 +1,154 @@
+/**
+ * Taking an HL7 v2 message (src/fhir/v2 maps it): its transaction Bundle is validated, written and
+ * anchored like any FHIR write, signed by this organisation's interface practitioner, and the
+ * message is acknowledged (AA) only once that has committed. An error in the message is an AE
+ * naming what is wrong (never a value from it); a message not taken here is an AR. A message
+ * resent with the same control id (MSH-10) gets its first answer again and writes nothing.
+ */
+import { Hl7Message, Hl7Segment } from '@medplum/core';
+import {
+  MEMBERSHIP_REGISTER_PRACTITIONER,
+  PRACTITIONERS,
+  type Principal,
+} from '../../contracts/index.js';
+import {
+  FhirError,
+  parseV2,
+  storageError,
+  v2Bundle,
+  V2MessageError,
+  type FhirService,
+  type V2Message,
+} from '../../fhir/index.js';
+import type { NodeFacade } from '../../node/index.js';
+import { V2ControlIds } from './control-ids.js';
+
+/** The purpose a feed writes under: the clinical care it serves. */
+const PURPOSE = 'TREAT';
+
+export class V2Ingest {
+  readonly #taken: V2ControlIds;
+  readonly #principal: Principal;
+  /** Messages being taken, by sender and control id: a resend waits for the first answer. */
+  readonly #inFlight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly node: NodeFacade,
+    private readonly service: FhirService,
+    practitionerId: string,
+  ) {
+    this.#taken = new V2ControlIds(node.dataDir);
+    this.#principal = { kind: 'practitioner', id: practitionerId, org: node.config.orgId };
+  }
+
+  /** Registers the interface practitioner on the ledger the first time; its keys stay on this node. */
+  async ready(): Promise<void> {
+    const id = this.#principal.id;
+    if (PRACTITIONERS.get(this.node.ledger.state, id) !== undefined) return;
+    const keys = this.node.records.enrol('practitioner', id);
+    const { status } = await this.node.submitAndWait(
+      this.node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: id, ...keys }),
+    );
+    if (status !== 'ok') throw new Error(`registering v2 interface practitioner ${id}: ${status}`);
+  }
+
+  /** The ACK for `text`, once whatever it asked for is durable on the ledger. */
+  async take(text: string): Promise<string> {
+    let parsed: V2Message;
+    try {
+      parsed = parseV2(text);
+    } catch (error) {
+      if (error instanceof V2MessageError) return rejection(text, error);
+      throw error;
+    }
+    const key = `${parsed.sender}\u0000${parsed.controlId}`;
+    const running = this.#inFlight.get(key);
+    if (running !== undefined) return running;
+    const answer = this.#answer(parsed).finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, answer);
+    return answer;
+  }
+
+  close(): void {
+    this.#taken.close();
+  }
+
+  async #answer(parsed: V2Message): Promise<string> {
+    const earlier = this.#taken.taken(parsed.sender, parsed.controlId);
+    if (earlier !== undefined) return ack(parsed.message, earlier, 'already taken');
+    try {
+      await this.#write(parsed);
+    } catch (error) {
+      const reason = errorReason(error);
+      if (reason === undefined) throw error;
+      return ack(parsed.message, 'AE', reason);
+    }
+    this.#taken.record(parsed.sender, parsed.controlId, 'AA', Date.now());
+    return ack(parsed.message, 'AA', 'OK');
+  }
+
+  async #write(parsed: V2Message): Promise<void> {
+    const { bundle, patientUpdate } = v2Bundle(parsed);
+    await this.service.bundles.execute(this.#principal, bundle, PURPOSE, 'minimal', () => true);
+    if (patientUpdate === undefined) return;
+    const caller = { principal: this.#principal, purpose: PURPOSE, mayRead: () => true };
+    await this.service.conditional.update(
+      caller,
+      'Patient',
+      patientUpdate.query,
+      patientUpdate.patient,
+    );
+  }
+}
+
+/** What an AE says: the message's own fault, or the write's OperationOutcome; undefined for a server fault. */
+function errorReason(error: unknown): string | undefined {
+  if (error instanceof V2MessageError) return error.message;
+  const stored = storageError(error);
+  const fhir = error instanceof FhirError ? error : stored;
+  return fhir instanceof FhirError ? `${fhir.status}: ${fhir.message}` : undefined;
+}
+
+/** An AR for text that is not a message taken here; built from its MSH when there is one. */
+function rejection(text: string, error: V2MessageError): string {
+  let message: Hl7Message;
+  try {
+    message = Hl7Message.parse(text.replace(/\r?\n/g, '\r'));
+    if (message.getSegment('MSH')?.name !== 'MSH') throw new Error('no MSH');
+  } catch {
+    message = Hl7Message.parse('MSH|^~\\&|||||||ACK||P|2.5.1');
+  }
+  return ack(message, error.ackCode, error.message);
+}
+
+/** The ACK of `message` with `code`; an AE or AR carries an ERR segment with `text`. */
+function ack(message: Hl7Message, code: string, text: string): string {
+  const errSegment =
+    code === 'AA'
+      ? undefined
+      : new Hl7Segment([
+          'ERR',
+          '',
+          '',
+          '207^Application internal error^HL70357',
+          'E',
+          '',
+          '',
+          '',
+          escapeV2(text),
+        ]);
+  const reply = message.buildAck({
+    ackCode: code as 'AA',
+    ...(errSegment === undefined ? {} : { errSegment }),
+  });
+  reply.getSegment('MSA')?.setField(3, escapeV2(text));
+  return reply.toString();
+}
+
+/** `text` safe inside a v2 field: the delimiters escaped (v2.5.1 §2.7.4). */
+function escapeV2(text: string): string {
+  return text.replace(
+    /[\\|^&~]/g,
+    (character) => `\\${{ '\\': 'E', '|': 'F', '^': 'S', '&': 'T', '~': 'R' }[character]}\\`,
+  );
+}
