@@ -14,11 +14,13 @@
  *                           as Bundles through `chartchain import`'s code path, into a fresh node
  *   bulkExportResourcesPerSec  GET /fhir/Patient/$export of that import as the practice's
  *                           system client: kick-off, polling, every NDJSON file downloaded
+ *   v2MessagesPerSec        ORU^R01 results of ten OBX each over MLLP (8 connections), each
+ *                           acknowledged once its Bundle committed
  *   eventLoopDelayP99Ms     the event loop's delay during the creates with the ledger (this
  *                           process runs the load generator too, so it is an upper bound)
  * The last line is JSON.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +32,7 @@ import { bundleFiles, importBundles } from '../src/cli/import.js';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { loadValidator, type RecordLedger } from '../src/fhir/index.js';
 import { ChartChainNode } from '../src/node/index.js';
+import { mllpExchange } from '../src/api/testonly/mllp-client.js';
 import { watchEventLoopDelay } from './bench-util.js';
 import { sealOnlyLedger } from './seal-only-ledger.js';
 
@@ -60,6 +63,7 @@ interface Served {
   readonly url: string;
   readonly token: string;
   readonly systemToken: string;
+  readonly mllpPort: number;
   close(): Promise<void>;
 }
 
@@ -82,10 +86,17 @@ async function serve(ledger?: RecordLedger): Promise<Served> {
     tokenLifetimeSeconds: 3600,
   });
   // One token drives the whole load here: the benchmark measures the node, not the per-user budget.
+  let mllpPort = 0;
   const app = buildServer(node, {
     auth,
     ...(ledger === undefined ? {} : { ledger }),
     fhirRateLimit: { capacity: 1e9, perSecond: 1e9 },
+    mllp: {
+      host: '127.0.0.1',
+      port: 0,
+      practitionerId: 'v2-interface',
+      onListening: (bound) => (mllpPort = bound),
+    },
   });
   await app.listen({ host: '127.0.0.1', port });
   const token = await auth.tokens.issue({
@@ -101,6 +112,7 @@ async function serve(ledger?: RecordLedger): Promise<Served> {
     url,
     token,
     systemToken,
+    mllpPort,
     close: async () => {
       await app.close();
       await node.close();
@@ -180,6 +192,29 @@ async function syntheaImport(
   };
 }
 
+const ORU = readFileSync(new URL('../test/fixtures/hl7v2/oru-r01.hl7', import.meta.url), 'utf8');
+const V2_CONNECTIONS = 8;
+const V2_MESSAGES = 400;
+
+/** ORU^R01 results with ten OBX each, over MLLP on eight connections; each a new control id. */
+async function v2Messages(served: Served): Promise<number> {
+  const started = performance.now();
+  const acks = await Promise.all(
+    Array.from({ length: V2_CONNECTIONS }, (_, connection) =>
+      mllpExchange(
+        served.mllpPort,
+        Array.from({ length: V2_MESSAGES / V2_CONNECTIONS }, (_, i) =>
+          ORU.replace('|LAB-0001|', `|LAB-${connection}-${i}|`),
+        ),
+      ),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const refused = acks.flat().filter((ack) => !ack.includes('MSA|AA|'));
+  if (refused.length > 0) throw new Error(`${refused.length} v2 messages not accepted`);
+  return Math.round(V2_MESSAGES / seconds);
+}
+
 /** A patient-level $export of everything the import wrote: kick-off, polling, every file downloaded. */
 async function bulkExport(served: Served): Promise<{ resourcesPerSec: number; resources: number }> {
   const started = performance.now();
@@ -221,12 +256,13 @@ async function main(): Promise<void> {
   const fresh = await serve();
   const imported = await syntheaImport(fresh);
   const exported = await bulkExport(fresh);
+  const v2MessagesPerSec = await v2Messages(fresh);
   await fresh.close();
   const off = await serve(sealOnlyLedger);
   const createLedgerOffPerSec = await createsPerSecond(off);
   await off.close();
   console.log(
-    `creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s; bulk export ${exported.resources} resources at ${exported.resourcesPerSec}/s`,
+    `creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s; bulk export ${exported.resources} resources at ${exported.resourcesPerSec}/s; ${v2MessagesPerSec} ORU^R01/s over MLLP`,
   );
   const ledgerOverhead = Number((createLedgerOffPerSec / createPerSec).toFixed(2));
   console.log(
@@ -239,6 +275,7 @@ async function main(): Promise<void> {
       searchPerSec,
       syntheaImportResourcesPerSec: imported.resourcesPerSec,
       bulkExportResourcesPerSec: exported.resourcesPerSec,
+      v2MessagesPerSec,
       eventLoopDelayP99Ms,
     }),
   );

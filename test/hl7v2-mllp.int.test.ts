@@ -5,39 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { test } from 'node:test';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { login } from '../src/cli/login.js';
+import { mllpExchange } from '../src/api/testonly/mllp-client.js';
 import { startFhirServer } from './fhir-server.js';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./fixtures/hl7v2/${name}`, import.meta.url), 'utf8');
-
-/** Sends each message over one MLLP connection, in order; resolves with each ACK. */
-export function mllpExchange(port: number, messages: readonly string[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const acks: string[] = [];
-    let buffered = Buffer.alloc(0);
-    socket.on('connect', () => {
-      for (const message of messages)
-        socket.write(
-          Buffer.concat([Buffer.of(0x0b), Buffer.from(message, 'utf8'), Buffer.of(0x1c, 0x0d)]),
-        );
-    });
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      for (let end = buffered.indexOf('\x1c\r'); end >= 0; end = buffered.indexOf('\x1c\r')) {
-        acks.push(buffered.subarray(1, end).toString('utf8'));
-        buffered = buffered.subarray(end + 2);
-      }
-      if (acks.length === messages.length) socket.end(() => resolve(acks));
-    });
-    socket.on('error', reject);
-    socket.setTimeout(30_000, () => socket.destroy(new Error('no ACK within 30 s')));
-  });
-}
 
 /** MSA-1 and MSA-2 of an ACK, and its ERR text. */
 function msa(ack: string): { code: string; controlId: string; error: string } {
@@ -186,4 +161,33 @@ test('a message that cannot be taken gets a named AE or AR, and writes nothing',
     [],
     'nothing was written',
   );
+});
+
+test('results for a patient new to the node, arriving on several connections at once, create them once', async (t) => {
+  let mllpPort = 0;
+  const { origin } = await startFhirServer(t, {
+    prepare: async (node) => assert.equal(await seedDemo(node), true),
+    server: {
+      mllp: {
+        host: '127.0.0.1',
+        port: 0,
+        practitionerId: 'v2-interface',
+        onListening: (port) => (mllpPort = port),
+      },
+    },
+  });
+  const oru = fixture('oru-r01.hl7');
+  const acks = await Promise.all(
+    [0, 1, 2, 3].map((i) => mllpExchange(mllpPort, [oru.replace('|LAB-0001|', `|LAB-RACE-${i}|`)])),
+  );
+  assert.deepEqual(
+    acks.flat().map((ack) => msa(ack).code),
+    ['AA', 'AA', 'AA', 'AA'],
+  );
+  const token = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
+  const mrn = encodeURIComponent('urn:chartchain:v2:authority:ST-MARY|MRN-77001');
+  const found = await fetch(`${origin}/fhir/Patient?identifier=${mrn}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(((await found.json()) as { entry: unknown[] }).entry.length, 1);
 });

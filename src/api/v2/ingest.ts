@@ -31,6 +31,11 @@ export class V2Ingest {
   readonly #principal: Principal;
   /** Messages being taken, by sender and control id: a resend waits for the first answer. */
   readonly #inFlight = new Map<string, Promise<string>>();
+  /**
+   * The last message taken for each patient (PID-3): messages about one patient are written one
+   * after another, so two about a patient new to this node cannot both create them.
+   */
+  readonly #byPatient = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly node: NodeFacade,
@@ -64,13 +69,29 @@ export class V2Ingest {
     const key = `${parsed.sender}\u0000${parsed.controlId}`;
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
-    const answer = this.#answer(parsed).finally(() => this.#inFlight.delete(key));
+    const answer = this.#afterPatient(parsed, () => this.#answer(parsed)).finally(() =>
+      this.#inFlight.delete(key),
+    );
     this.#inFlight.set(key, answer);
     return answer;
   }
 
   close(): void {
     this.#taken.close();
+  }
+
+  /** Runs `take` once every earlier message about the same patient is answered. */
+  #afterPatient(parsed: V2Message, take: () => Promise<string>): Promise<string> {
+    const pid = parsed.message.getSegment('PID');
+    const patient = `${pid?.getComponent(3, 4) ?? ''}|${pid?.getComponent(3, 1) ?? ''}`;
+    const earlier = this.#byPatient.get(patient) ?? Promise.resolve();
+    const answer = earlier.then(take, take);
+    const settled = answer.catch(() => undefined);
+    this.#byPatient.set(patient, settled);
+    void settled.then(() => {
+      if (this.#byPatient.get(patient) === settled) this.#byPatient.delete(patient);
+    });
+    return answer;
   }
 
   async #answer(parsed: V2Message): Promise<string> {
