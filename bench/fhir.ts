@@ -196,7 +196,10 @@ const ORU = readFileSync(new URL('../test/fixtures/hl7v2/oru-r01.hl7', import.me
 const V2_CONNECTIONS = 8;
 const V2_MESSAGES = 400;
 
-/** ORU^R01 results with ten OBX each, over MLLP on eight connections; each a new control id. */
+/**
+ * ORU^R01 results with ten OBX each, over MLLP on eight connections, one patient per connection
+ * (a feed's messages about one patient are taken one after another); each a new control id.
+ */
 async function v2Messages(served: Served): Promise<number> {
   const started = performance.now();
   const acks = await Promise.all(
@@ -204,7 +207,10 @@ async function v2Messages(served: Served): Promise<number> {
       mllpExchange(
         served.mllpPort,
         Array.from({ length: V2_MESSAGES / V2_CONNECTIONS }, (_, i) =>
-          ORU.replace('|LAB-0001|', `|LAB-${connection}-${i}|`),
+          ORU.replace('|LAB-0001|', `|LAB-${connection}-${i}|`).replace(
+            /MRN-77001/g,
+            `MRN-B${connection}`,
+          ),
         ),
       ),
     ),
