@@ -173,7 +173,7 @@ async function seedRecord(node: ChartChainNode): Promise<string> {
     });
     return String(observation.resource['id']);
   } finally {
-    service.close();
+    await service.close();
   }
 }
 

@@ -57,7 +57,7 @@ async function start(dir: string): Promise<{
   });
   const stop = async (): Promise<void> => {
     auth.close();
-    service.close();
+    await service.close();
     await node.close();
   };
   return { node, service, auth, stop };

@@ -30,6 +30,7 @@ import type { NodeFacade } from '../node/index.js';
 import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
 import { registerErasureOperations } from './fhir-erasure.js';
 import { registerBulkExport } from './fhir-bulk-export.js';
+import { registerSubscriptionRoutes } from './fhir-subscription-routes.js';
 import { jsonBody, patchBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
 import {
@@ -234,6 +235,7 @@ export function registerFhirRoutes(
 
       registerBreakTheGlassOperations(fhir, node, callerOf);
       registerErasureOperations(fhir, node, callerOf);
+      registerSubscriptionRoutes(fhir, service.subscriptions, callerOf, baseUrl);
       registerBulkExport(fhir, service.bulkExport, {
         caller: callerOf,
         searchCaller: (request) => searchCaller(request, callerOf(request)),

@@ -67,7 +67,7 @@ async function seedPractice(node: ChartChainNode, practitionerId: string): Promi
     const doctor: Principal = { kind: 'practitioner', id: practitionerId, org: node.config.orgId };
     await seedPatient(node, service, doctor);
   } finally {
-    service.close();
+    await service.close();
   }
   const others = node.store
     .stateKeys(ORG_TABLE)

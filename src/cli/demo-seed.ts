@@ -59,7 +59,7 @@ export async function seedDemo(node: ChartChainNode): Promise<boolean> {
       );
     await seedHospital(node);
   } finally {
-    service.close();
+    await service.close();
   }
   return true;
 }

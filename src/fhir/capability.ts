@@ -2,6 +2,7 @@
 import type { JsonObject } from '../ledger/index.js';
 import { SERVED_TYPES } from './patient-of.js';
 import { searchParametersOf } from './search/index.js';
+import { TOPIC_URLS } from './subscriptions/topics.js';
 
 /** The ledger views and their own search parameters. Provenance is also stored as records when clients send it. */
 const LEDGER_VIEWS: Readonly<
@@ -13,6 +14,19 @@ const LEDGER_VIEWS: Readonly<
   },
   AuditEvent: { interactions: ['read', 'search-type'], searchParams: [['patient', 'reference']] },
   Provenance: { interactions: ['read', 'search-type'], searchParams: [['target', 'reference']] },
+};
+
+const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
+
+/** Topic-based Subscriptions (R4 Backport IG), rest-hook, with the topics this node raises. */
+const SUBSCRIPTION = {
+  type: 'Subscription',
+  supportedProfile: [`${BACKPORT}/backport-subscription`],
+  interaction: ['create', 'read', 'delete', 'search-type'].map((code) => ({ code })),
+  extension: TOPIC_URLS.map((valueCanonical) => ({
+    url: `${BACKPORT}/capabilitystatement-subscriptiontopic-canonical`,
+    valueCanonical,
+  })),
 };
 
 /** The software version reported in CapabilityStatement.software. */
@@ -74,7 +88,7 @@ export function capabilityStatement(
     mode: 'server',
     documentation:
       'Every write is encrypted and anchored on the ChartChain ledger; every read, search hit included, is consent-checked and logged on the ledger before release.',
-    resource: [...records, ...views].sort((a, b) => a.type.localeCompare(b.type)),
+    resource: [...records, ...views, SUBSCRIPTION].sort((a, b) => a.type.localeCompare(b.type)),
     // System-level names of instance operations on every record type (src/api/fhir-erasure.ts for $erase and $erasure).
     operation: ['verify', 'erase', 'erasure'].map((name) => ({
       name,

@@ -39,7 +39,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
     if (
       parsed === undefined ||
       entry === undefined ||
-      !mayRead(principal, parsed.patientId) ||
+      !mayReadTrail(principal, parsed.patientId) ||
       (versionId !== undefined && versionId !== 1)
     ) {
       throw FhirError.of(404, 'not-found', `AuditEvent/${id} is not known`);
@@ -55,7 +55,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
     count: number,
   ): { found: ServedVersion[]; total: number } {
     const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId) ?? '';
-    if (!mayRead(principal, patientId))
+    if (!mayReadTrail(principal, patientId))
       throw FhirError.of(
         403,
         'forbidden',
@@ -89,7 +89,8 @@ export class FhirAuditEvents extends ReadOnlyHandler {
   }
 }
 
-function mayRead(principal: Principal, patientId: string): boolean {
+/** Who reads a patient's trail: the patient, and this organisation's auditors and system clients. */
+export function mayReadTrail(principal: Principal, patientId: string): boolean {
   if (principal.kind === 'patient') return principal.id === patientId;
   return principal.kind === 'auditor' || principal.kind === 'system';
 }

@@ -18,6 +18,7 @@ import { FhirAuditEvents } from './fhir-audit-events.js';
 import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
 import { FhirBundles } from './fhir-bundles.js';
 import { FhirBulkExport } from './bulk-export.js';
+import { FhirSubscriptions } from './subscriptions/fhir-subscriptions.js';
 import { FhirConditional } from './fhir-conditional.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
@@ -49,6 +50,7 @@ export class FhirService {
   readonly bundles: FhirBundles;
   readonly conditional: FhirConditional;
   readonly bulkExport: FhirBulkExport;
+  readonly subscriptions: FhirSubscriptions;
   readonly #index: SearchIndex;
   readonly #handlers: Readonly<Record<string, TypeHandler>>;
 
@@ -86,6 +88,7 @@ export class FhirService {
     this.bundles = new FhirBundles(this.records, this.search);
     this.conditional = new FhirConditional(this.records, this.search);
     this.bulkExport = new FhirBulkExport(this.search, node.dataDir);
+    this.subscriptions = new FhirSubscriptions(node);
     this.#handlers = {
       Consent: this.consents,
       AuditEvent: this.auditEvents,
@@ -104,7 +107,8 @@ export class FhirService {
   }
 
   /** Closes the search index; the next start trusts it as complete (unless it is still awaiting its rebuild). */
-  close(): void {
+  async close(): Promise<void> {
+    await this.subscriptions.close();
     this.bulkExport.close();
     this.#stopFollowing();
     clearTimeout(this.#rebuildTimer);

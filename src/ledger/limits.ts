@@ -222,6 +222,10 @@ export const EXPORT_JOBS_MAX = 8;
 export const EXPORT_PAGE_COUNT = 1000;
 /** How long a bulk export job and its files are kept. */
 export const EXPORT_RETENTION_MS = 60 * 60 * 1000;
+/** Subscriptions one principal may hold. */
+export const SUBSCRIPTIONS_PER_OWNER_MAX = 32;
+/** Tries of one notification (backing off from 1 s to 1 min) before its subscription is in error. */
+export const SUBSCRIPTION_DELIVERY_ATTEMPTS_MAX = 12;
 /** Entries of a batch Bundle in flight at once. */
 export const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
 

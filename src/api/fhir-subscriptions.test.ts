@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { MEMBERSHIP_REGISTER_PRACTITIONER } from '../contracts/index.js';
+import { ChartChainNode } from '../node/index.js';
+import { registerFhirRoutes } from './fhir-routes.js';
+import { AS_DOCTOR, fhirJson, headerAuth, outcome } from './testonly/fhir-test-fixture.js';
+
+const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
+
+interface Received {
+  readonly at: number;
+  readonly authorization: string | undefined;
+  readonly body: {
+    entry: {
+      fullUrl: string;
+      resource?: {
+        parameter: { name: string; valueCode?: string; valueString?: string; part?: unknown[] }[];
+      };
+    }[];
+  };
+}
+
+/** A rest-hook endpoint on loopback that records what it receives, answering `status()`. */
+async function receiver(t: TestContext, status: () => number = () => 200) {
+  const received: Received[] = [];
+  const server: Server = createServer((request: IncomingMessage, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    request.on('end', () => {
+      const code = status();
+      if (code < 300)
+        received.push({
+          at: Date.now(),
+          authorization: request.headers.authorization,
+          body: JSON.parse(text) as Received['body'],
+        });
+      response.writeHead(code).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return { url, received };
+}
+
+async function open(dir: string): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const app = Fastify();
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, new Uint8Array(body as Buffer)),
+  );
+  registerFhirRoutes(app, node, headerAuth(node));
+  await app.ready();
+  return { node, app };
+}
+
+async function fresh(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-subscriptions-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  ChartChainNode.init(dir, {
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+    orderer: { batchTimeoutMs: 5 },
+  });
+  const opened = await open(dir);
+  const keys = opened.node.records.enrol('practitioner', 'dr-ada');
+  const registered = await opened.node.submitAndWait(
+    opened.node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }),
+  );
+  assert.equal(registered.status, 'ok');
+  return { dir, ...opened };
+}
+
+const subscription = (endpoint: string, filter: string, content = 'id-only') => ({
+  resourceType: 'Subscription',
+  status: 'requested',
+  reason: 'chart updates',
+  criteria: 'urn:chartchain:topic:record-changed',
+  _criteria: { extension: [{ url: `${BACKPORT}/backport-filter-criteria`, valueString: filter }] },
+  channel: {
+    type: 'rest-hook',
+    endpoint,
+    payload: 'application/fhir+json',
+    _payload: { extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: content }] },
+    header: ['Authorization: Bearer hook-secret'],
+  },
+});
+
+const parameter = (received: Received, name: string) =>
+  received.body.entry[0]!.resource!.parameter.find((p) => p.name === name);
+
+async function until<T>(what: string, found: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = found();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('a rest-hook subscriber hears of a new record within a second of its block, by id only, and only of its filter', async (t) => {
+  const { node, app } = await fresh(t);
+  t.after(async () => {
+    await app.close();
+    await node.close();
+  });
+  const hook = await receiver(t);
+  const patient = async (family: string) =>
+    (
+      (
+        await app.inject(
+          fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family }] }),
+        )
+      ).json() as { id: string }
+    ).id;
+  const [ada, grace] = [await patient('Lovelace'), await patient('Hopper')];
+
+  const created = await app.inject(
+    fhirJson(
+      'POST',
+      '/fhir/Subscription',
+      subscription(hook.url, `Observation?patient=Patient/${ada}`),
+    ),
+  );
+  assert.equal(created.statusCode, 201, created.body);
+  const id = (created.json() as { id: string }).id;
+  const handshake = await until('the handshake', () => hook.received[0]);
+  assert.equal(parameter(handshake, 'type')?.valueCode, 'handshake');
+  assert.equal(handshake.authorization, 'Bearer hook-secret');
+
+  const observation = (subject: string) => ({
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'Weight' },
+    subject: { reference: `Patient/${subject}` },
+  });
+  await app.inject(fhirJson('POST', '/fhir/Observation', observation(grace)));
+  const written = await app.inject(fhirJson('POST', '/fhir/Observation', observation(ada)));
+  const committedAt = Date.now();
+  const observationId = (written.json() as { id: string }).id;
+  const notice = await until('the notification', () => hook.received[1]);
+  assert.ok(
+    notice.at - committedAt < 1_000,
+    `notified ${notice.at - committedAt} ms after the commit`,
+  );
+  assert.equal(parameter(notice, 'type')?.valueCode, 'event-notification');
+  assert.equal(parameter(notice, 'events-since-subscription-start')?.valueString, '1');
+  const focus = notice.body.entry[1]!;
+  assert.ok(focus.fullUrl.endsWith(`/fhir/Observation/${observationId}`), focus.fullUrl);
+  assert.equal(focus.resource, undefined, 'id-only: no content travels');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(hook.received.length, 2, "Hopper's Observation is outside the filter");
+
+  const read = await app.inject({
+    method: 'GET',
+    url: `/fhir/Subscription/${id}`,
+    headers: AS_DOCTOR,
+  });
+  assert.equal((read.json() as { status: string }).status, 'active');
+  outcome(
+    await app.inject({
+      method: 'GET',
+      url: `/fhir/Subscription/${id}`,
+      headers: { authorization: 'Bearer practitioner:dr-bob' },
+    }),
+    404,
+    'not-found',
+  );
+  assert.equal(
+    (await app.inject({ method: 'DELETE', url: `/fhir/Subscription/${id}`, headers: AS_DOCTOR }))
+      .statusCode,
+    204,
+  );
+  await app.inject(fhirJson('POST', '/fhir/Observation', observation(ada)));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(hook.received.length, 2, 'nothing after the subscription ended');
+});
+
+test('a delivery the endpoint refused is retried with back-off, and survives a restart of the node', async (t) => {
+  const { dir, node, app } = await fresh(t);
+  let up = false;
+  const hook = await receiver(t, () => (up ? 200 : 503));
+  const created = await app.inject(
+    fhirJson('POST', '/fhir/Subscription', subscription(hook.url, '', 'empty')),
+  );
+  assert.equal(created.statusCode, 201, created.body);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await app.close();
+  await node.close();
+  assert.equal(hook.received.length, 0);
+
+  up = true;
+  const reopened = await open(dir);
+  t.after(async () => {
+    await reopened.app.close();
+    await reopened.node.close();
+  });
+  const handshake = await until('the handshake after the restart', () => hook.received[0], 8_000);
+  assert.equal(parameter(handshake, 'type')?.valueCode, 'handshake');
+});
+
+test('a Subscription the node cannot honour is refused, naming the element', async (t) => {
+  const { node, app } = await fresh(t);
+  t.after(async () => {
+    await app.close();
+    await node.close();
+  });
+  const refused = (body: unknown, status = 422, code = 'invalid') =>
+    app
+      .inject(fhirJson('POST', '/fhir/Subscription', body))
+      .then((response) => outcome(response, status, code));
+  const base = subscription('https://app.example/hook', '');
+  await refused({ ...base, criteria: 'Observation?code=1234' });
+  await refused({ ...base, channel: { ...base.channel, endpoint: 'http://app.example/hook' } });
+  await refused({ ...base, channel: { ...base.channel, type: 'email' } });
+  await refused({
+    ...base,
+    channel: {
+      ...base.channel,
+      _payload: {
+        extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: 'full-resource' }],
+      },
+    },
+  });
+  await refused({ ...base, criteria: 'urn:chartchain:topic:record-accessed' }, 403, 'forbidden');
+});

@@ -1,0 +1,235 @@
+/**
+ * Topic-based FHIR Subscriptions (R4 Subscriptions Backport IG) with rest-hook delivery. A
+ * committed block's events (topics.ts) are matched against each subscription; a notification is
+ * queued only when its owner may see the focus at that moment (a record version by the access
+ * decision, made without logging; a trail entry by who reads the trail), and it carries ids
+ * only, so nothing a subscriber may not read ever leaves in one. Deliveries are durable and
+ * retried with back-off, across restarts, in order per subscription.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../../contracts/index.js';
+import type { JsonObject } from '../../ledger/index.js';
+import type { NodeFacade } from '../../node/index.js';
+import {
+  SUBSCRIPTION_DELIVERY_ATTEMPTS_MAX,
+  SUBSCRIPTIONS_PER_OWNER_MAX,
+} from '../../ledger/index.js';
+import { auditEventId } from '../audit-event.js';
+import { mayReadTrail } from '../fhir-audit-events.js';
+import { defaultPurpose } from '../fhir-records.js';
+import { fhirPatientOf, fhirReferenceOf } from '../ledger-names.js';
+import { FhirError } from '../outcome.js';
+import { notificationBundle } from './notification.js';
+import { subscriptionOf, subscriptionResource } from './subscription-resource.js';
+import { SubscriptionStore, type StoredSubscription } from './store.js';
+import { eventsOf, TOPICS, type SubscriptionEvent } from './topics.js';
+
+/** How often due deliveries are looked for when nothing new was queued. */
+const DELIVERY_POLL_MS = 250;
+const DELIVERY_TIMEOUT_MS = 5_000;
+const RETRY_DELAY_MAX_MS = 60_000;
+
+export class FhirSubscriptions {
+  readonly #store: SubscriptionStore;
+  readonly #subscriptions = new Map<string, StoredSubscription>();
+  readonly #stopFollowing: () => void;
+  readonly #timer: NodeJS.Timeout;
+  #delivering: Promise<void> | undefined;
+
+  constructor(
+    private readonly node: NodeFacade,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.#store = new SubscriptionStore(node.dataDir);
+    for (const subscription of this.#store.all())
+      this.#subscriptions.set(subscription.id, subscription);
+    this.#stopFollowing = node.onCommitted((writeSet) => this.#notify(eventsOf(writeSet)));
+    this.#timer = setInterval(() => this.#kick(), DELIVERY_POLL_MS).unref();
+  }
+
+  /** Creates a subscription for `principal` from `resource`; its handshake goes out at once. */
+  create(principal: Principal, resource: JsonObject, baseUrl: string): JsonObject {
+    const owned = [...this.#subscriptions.values()].filter((s) => sameOwner(s.owner, principal));
+    if (owned.length >= SUBSCRIPTIONS_PER_OWNER_MAX)
+      throw FhirError.of(
+        422,
+        'too-costly',
+        `at most ${SUBSCRIPTIONS_PER_OWNER_MAX} subscriptions each`,
+      );
+    const subscription = subscriptionOf(principal, resource, {
+      id: randomUUID(),
+      baseUrl,
+      ownPatient: principal.kind === 'patient' ? fhirPatientOf(this.node, principal.id) : undefined,
+    });
+    this.#subscriptions.set(subscription.id, subscription);
+    this.#queue([
+      { subscription, body: notificationBundle(subscription, 'handshake', this.#now()) },
+    ]);
+    return subscriptionResource(subscription);
+  }
+
+  /** The subscription `id`, to its owner only. */
+  read(principal: Principal, id: string): JsonObject {
+    return subscriptionResource(this.#own(principal, id));
+  }
+
+  /** The owner's subscriptions. */
+  list(principal: Principal): JsonObject[] {
+    return [...this.#subscriptions.values()]
+      .filter((s) => sameOwner(s.owner, principal))
+      .map(subscriptionResource);
+  }
+
+  /** Ends subscription `id` and drops what is still owed to it. */
+  delete(principal: Principal, id: string): void {
+    this.#own(principal, id);
+    this.#subscriptions.delete(id);
+    this.#store.remove(id);
+  }
+
+  async close(): Promise<void> {
+    this.#stopFollowing();
+    clearInterval(this.#timer);
+    await this.#delivering;
+    this.#store.close();
+  }
+
+  #own(principal: Principal, id: string): StoredSubscription {
+    const subscription = this.#subscriptions.get(id);
+    if (subscription === undefined || !sameOwner(subscription.owner, principal))
+      throw FhirError.of(404, 'not-found', `Subscription/${id} is not known`);
+    return subscription;
+  }
+
+  /** Queues a notification for each live subscription that matches an event its owner may see. */
+  #notify(events: readonly SubscriptionEvent[]): void {
+    if (events.length === 0 || this.#subscriptions.size === 0) return;
+    const owed: { subscription: StoredSubscription; body: JsonObject }[] = [];
+    for (const event of events) {
+      for (const subscription of this.#subscriptions.values()) {
+        const focus = this.#visibleFocus(subscription, event);
+        if (focus === undefined) continue;
+        subscription.eventsSinceStart += 1;
+        const eventNumber = subscription.eventsSinceStart;
+        owed.push({
+          subscription,
+          body: notificationBundle(subscription, 'event-notification', this.#now(), {
+            eventNumber,
+            focus,
+          }),
+        });
+      }
+    }
+    this.#queue(owed);
+  }
+
+  /** The focus URL when `event` matches `subscription` and its owner may see it; else undefined. */
+  #visibleFocus(subscription: StoredSubscription, event: SubscriptionEvent): string | undefined {
+    if (
+      subscription.state === 'off' ||
+      subscription.state === 'error' ||
+      subscription.topic !== event.topic
+    )
+      return undefined;
+    if (
+      subscription.patient !== null &&
+      subscription.patient !== fhirPatientOf(this.node, event.patientId)
+    )
+      return undefined;
+    const owner = subscription.owner;
+    if (event.focus.kind === 'audit')
+      return mayReadTrail(owner, event.patientId)
+        ? `${subscription.baseUrl}/AuditEvent/${auditEventId(event.patientId, event.focus.seq)}`
+        : undefined;
+    const reference = fhirReferenceOf(this.node, event.focus.recordId);
+    if (reference === undefined) return undefined;
+    if (
+      subscription.resourceType !== null &&
+      !reference.startsWith(`${subscription.resourceType}/`)
+    )
+      return undefined;
+    const decision = this.node.access.decide(owner, event.focus.recordId, {
+      purpose: defaultPurpose(owner),
+      version: event.focus.version,
+    });
+    return decision.outcome === 'permit' ? `${subscription.baseUrl}/${reference}` : undefined;
+  }
+
+  #queue(owed: readonly { subscription: StoredSubscription; body: JsonObject }[]): void {
+    if (owed.length === 0) return;
+    this.#store.enqueue(owed, this.clock());
+    this.#kick();
+  }
+
+  #kick(): void {
+    this.#delivering ??= this.#deliverDue().finally(() => (this.#delivering = undefined));
+  }
+
+  /** Sends every due delivery, the oldest of each subscription first, until none is due. */
+  async #deliverDue(): Promise<void> {
+    for (
+      let due = this.#store.due(this.clock(), 32);
+      due.length > 0;
+      due = this.#store.due(this.clock(), 32)
+    ) {
+      await Promise.all(
+        due.map(async (delivery) => {
+          const subscription = this.#subscriptions.get(delivery.subscriptionId);
+          if (subscription === undefined) return this.#store.delivered(delivery.id);
+          if (await post(subscription, delivery.body))
+            return this.#delivered(subscription, delivery.id);
+          this.#failed(subscription, delivery.id, delivery.attempts + 1);
+        }),
+      );
+    }
+  }
+
+  #delivered(subscription: StoredSubscription, deliveryId: number): void {
+    this.#store.delivered(deliveryId);
+    if (subscription.state !== 'requested') return;
+    subscription.state = 'active';
+    this.#store.save(subscription);
+  }
+
+  /** Backs off, doubling from a second to a minute; past the attempts allowed, the subscription errs. */
+  #failed(subscription: StoredSubscription, deliveryId: number, attempts: number): void {
+    if (attempts < SUBSCRIPTION_DELIVERY_ATTEMPTS_MAX) {
+      const delayMs = Math.min(RETRY_DELAY_MAX_MS, 1000 * 2 ** (attempts - 1));
+      return this.#store.retryAt(deliveryId, attempts, this.clock() + delayMs);
+    }
+    subscription.state = 'error';
+    this.#store.remove(subscription.id);
+    this.#store.save(subscription);
+  }
+
+  #now(): string {
+    return new Date(this.clock()).toISOString();
+  }
+}
+
+/** POSTs `body` to the subscription's endpoint; true on a 2xx. */
+async function post(subscription: StoredSubscription, body: string): Promise<boolean> {
+  const headers: Record<string, string> = { 'content-type': 'application/fhir+json' };
+  for (const header of subscription.headers) {
+    const colon = header.indexOf(':');
+    headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
+  }
+  try {
+    const response = await fetch(subscription.endpoint, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function sameOwner(a: Principal, b: Principal): boolean {
+  return a.kind === b.kind && a.id === b.id && a.org === b.org;
+}
+
+export { TOPICS };

@@ -1,0 +1,75 @@
+/**
+ * Notification Bundles (R4 Subscriptions Backport IG, notifications): a `history` Bundle whose
+ * first entry is the SubscriptionStatus (a Parameters resource in R4), then, for id-only
+ * payloads, one entry per focus naming it by URL and carrying no resource: the subscriber reads
+ * it, through the consent-checked, logged path like any read.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JsonObject } from '../../ledger/index.js';
+import type { StoredSubscription } from './store.js';
+
+const STATUS_PROFILE =
+  'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4';
+
+export type NotificationType = 'handshake' | 'event-notification';
+
+/** The Bundle for `subscription`: a handshake, or event number `eventNumber` about `focus` (a full URL). */
+export function notificationBundle(
+  subscription: StoredSubscription,
+  type: NotificationType,
+  timestamp: string,
+  event?: { readonly eventNumber: number; readonly focus: string },
+): JsonObject {
+  const url = `${subscription.baseUrl}/Subscription/${subscription.id}`;
+  const withFocus = event !== undefined && subscription.payload === 'id-only';
+  const status = {
+    resourceType: 'Parameters',
+    meta: { profile: [STATUS_PROFILE] },
+    parameter: [
+      { name: 'subscription', valueReference: { reference: url } },
+      { name: 'topic', valueCanonical: subscription.topic },
+      { name: 'status', valueCode: subscription.state === 'requested' ? 'requested' : 'active' },
+      { name: 'type', valueCode: type },
+      {
+        name: 'events-since-subscription-start',
+        valueString: String(subscription.eventsSinceStart),
+      },
+      ...(event === undefined
+        ? []
+        : [
+            {
+              name: 'notification-event',
+              part: [
+                { name: 'event-number', valueString: String(event.eventNumber) },
+                { name: 'timestamp', valueInstant: timestamp },
+                ...(withFocus
+                  ? [{ name: 'focus', valueReference: { reference: event.focus } }]
+                  : []),
+              ],
+            },
+          ]),
+    ],
+  };
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    timestamp,
+    entry: [
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: status,
+        request: { method: 'GET', url: `${url}/$status` },
+        response: { status: '200' },
+      },
+      ...(withFocus
+        ? [
+            {
+              fullUrl: event.focus,
+              request: { method: 'PUT', url: event.focus },
+              response: { status: '200' },
+            },
+          ]
+        : []),
+    ],
+  };
+}
