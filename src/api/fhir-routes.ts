@@ -31,6 +31,7 @@ import { registerBreakTheGlassOperations } from './fhir-break-the-glass.js';
 import { registerErasureOperations } from './fhir-erasure.js';
 import { registerBulkExport } from './fhir-bulk-export.js';
 import { registerSubscriptionRoutes } from './fhir-subscription-routes.js';
+import { registerSubscriptionWebsocket } from './fhir-websocket.js';
 import { jsonBody, patchBody, send } from './fhir-json.js';
 import { rateLimitedAuth } from './fhir-rate-limit.js';
 import {
@@ -236,6 +237,7 @@ export function registerFhirRoutes(
       registerBreakTheGlassOperations(fhir, node, callerOf);
       registerErasureOperations(fhir, node, callerOf);
       registerSubscriptionRoutes(fhir, service.subscriptions, callerOf, baseUrl);
+      registerSubscriptionWebsocket(app, fhir, service.subscriptions, callerOf, baseUrl);
       registerBulkExport(fhir, service.bulkExport, {
         caller: callerOf,
         searchCaller: (request) => searchCaller(request, callerOf(request)),

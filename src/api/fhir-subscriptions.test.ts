@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { WebSocket } from 'ws';
 import { MEMBERSHIP_REGISTER_PRACTITIONER } from '../contracts/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { registerFhirRoutes } from './fhir-routes.js';
@@ -232,4 +233,67 @@ test('a Subscription the node cannot honour is refused, naming the element', asy
     },
   });
   await refused({ ...base, criteria: 'urn:chartchain:topic:record-accessed' }, 403, 'forbidden');
+});
+
+test('a websocket subscription: a binding token, bind-with-token, then the handshake and each notification', async (t) => {
+  const { node, app } = await fresh(t);
+  t.after(async () => {
+    await app.close();
+    await node.close();
+  });
+  const origin = await app.listen({ host: '127.0.0.1', port: 0 });
+  const patient = await app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Lovelace' }] }),
+  );
+  const patientId = (patient.json() as { id: string }).id;
+  const body = {
+    ...subscription('', `patient=Patient/${patientId}`),
+    channel: { type: 'websocket', payload: 'application/fhir+json' },
+  };
+  const created = await app.inject(fhirJson('POST', '/fhir/Subscription', body));
+  assert.equal(created.statusCode, 201, created.body);
+  const id = (created.json() as { id: string }).id;
+  const binding = await app.inject({
+    method: 'GET',
+    url: `/fhir/Subscription/${id}/$get-ws-binding-token`,
+    headers: AS_DOCTOR,
+  });
+  const parameters = (
+    binding.json() as { parameter: { name: string; valueString?: string; valueUrl?: string }[] }
+  ).parameter;
+  const token = parameters.find((p) => p.name === 'token')!.valueString!;
+  assert.ok(
+    parameters.find((p) => p.name === 'websocket-url')!.valueUrl!.endsWith('/fhir/$websocket'),
+  );
+
+  const url = `${origin.replace(/^http/, 'ws')}/fhir/$websocket`;
+  const messages: Received['body'][] = [];
+  const socket = new WebSocket(url);
+  t.after(() => socket.close());
+  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Received['body']));
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send(`bind-with-token ${token}`);
+  const handshake = await until('the handshake', () => messages[0]);
+  assert.equal(
+    handshake.entry[0]!.resource!.parameter.find((p) => p.name === 'type')?.valueCode,
+    'handshake',
+  );
+  const written = await app.inject(
+    fhirJson('POST', '/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Pulse' },
+      subject: { reference: `Patient/${patientId}` },
+    }),
+  );
+  const notice = await until('the notification', () => messages[1]);
+  assert.ok(
+    notice.entry[1]!.fullUrl.endsWith(`/Observation/${(written.json() as { id: string }).id}`),
+  );
+
+  const stranger = new WebSocket(url);
+  await new Promise((resolve) => stranger.once('open', resolve));
+  stranger.send(`bind-with-token ${token}`);
+  const code = await new Promise<number>((resolve) => stranger.once('close', resolve));
+  assert.equal(code, 4003, 'a token binds once');
 });

@@ -18,7 +18,7 @@ const LEDGER_VIEWS: Readonly<
 
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 
-/** Topic-based Subscriptions (R4 Backport IG), rest-hook, with the topics this node raises. */
+/** Topic-based Subscriptions (R4 Backport IG), rest-hook and websocket, with the topics this node raises. */
 const SUBSCRIPTION = {
   type: 'Subscription',
   supportedProfile: [`${BACKPORT}/backport-subscription`],

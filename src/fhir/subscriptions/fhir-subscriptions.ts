@@ -6,7 +6,7 @@
  * only, so nothing a subscriber may not read ever leaves in one. Deliveries are durable and
  * retried with back-off, across restarts, in order per subscription.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Principal } from '../../contracts/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import type { NodeFacade } from '../../node/index.js';
@@ -28,6 +28,7 @@ import { eventsOf, TOPICS, type SubscriptionEvent } from './topics.js';
 const DELIVERY_POLL_MS = 250;
 const DELIVERY_TIMEOUT_MS = 5_000;
 const RETRY_DELAY_MAX_MS = 60_000;
+const WS_TOKEN_LIFETIME_MS = 60_000;
 
 export class FhirSubscriptions {
   readonly #store: SubscriptionStore;
@@ -35,6 +36,10 @@ export class FhirSubscriptions {
   readonly #stopFollowing: () => void;
   readonly #timer: NodeJS.Timeout;
   #delivering: Promise<void> | undefined;
+  /** Binding tokens handed out for websocket subscriptions: token → subscription and expiry. */
+  readonly #tokens = new Map<string, { readonly id: string; readonly expiresAt: number }>();
+  /** Sockets bound to each websocket subscription: what sends them a notification. */
+  readonly #sockets = new Map<string, Set<(text: string) => void>>();
 
   constructor(
     private readonly node: NodeFacade,
@@ -62,9 +67,11 @@ export class FhirSubscriptions {
       ownPatient: principal.kind === 'patient' ? fhirPatientOf(this.node, principal.id) : undefined,
     });
     this.#subscriptions.set(subscription.id, subscription);
-    this.#queue([
-      { subscription, body: notificationBundle(subscription, 'handshake', this.#now()) },
-    ]);
+    if (subscription.channel === 'websocket') this.#store.save(subscription);
+    else
+      this.#queue([
+        { subscription, body: notificationBundle(subscription, 'handshake', this.#now()) },
+      ]);
     return subscriptionResource(subscription);
   }
 
@@ -84,7 +91,38 @@ export class FhirSubscriptions {
   delete(principal: Principal, id: string): void {
     this.#own(principal, id);
     this.#subscriptions.delete(id);
+    this.#sockets.delete(id);
     this.#store.remove(id);
+  }
+
+  /**
+   * A token that binds a websocket to subscription `id` (the backport's
+   * $get-ws-binding-token), for its owner, valid for a minute.
+   */
+  bindingToken(principal: Principal, id: string): { token: string; expiresAt: number } {
+    const subscription = this.#own(principal, id);
+    if (subscription.channel !== 'websocket')
+      throw FhirError.of(422, 'invalid', 'only a websocket subscription takes a binding token');
+    const token = randomBytes(32).toString('hex');
+    const expiresAt = this.clock() + WS_TOKEN_LIFETIME_MS;
+    this.#tokens.set(token, { id, expiresAt });
+    return { token, expiresAt };
+  }
+
+  /**
+   * Binds a socket that sent `bind-with-token <token>`: it gets the handshake now and every
+   * notification from then on. Returns the unbinding, or undefined for an unknown or expired token.
+   */
+  bind(token: string, send: (text: string) => void): (() => void) | undefined {
+    const binding = this.#tokens.get(token);
+    this.#tokens.delete(token);
+    const subscription = binding === undefined ? undefined : this.#subscriptions.get(binding.id);
+    if (binding === undefined || binding.expiresAt < this.clock() || subscription === undefined)
+      return undefined;
+    const sockets = this.#sockets.get(subscription.id) ?? new Set();
+    this.#sockets.set(subscription.id, sockets.add(send));
+    send(JSON.stringify(notificationBundle(subscription, 'handshake', this.#now())));
+    return () => sockets.delete(send);
   }
 
   async close(): Promise<void> {
@@ -111,13 +149,13 @@ export class FhirSubscriptions {
         if (focus === undefined) continue;
         subscription.eventsSinceStart += 1;
         const eventNumber = subscription.eventsSinceStart;
-        owed.push({
-          subscription,
-          body: notificationBundle(subscription, 'event-notification', this.#now(), {
-            eventNumber,
-            focus,
-          }),
+        const body = notificationBundle(subscription, 'event-notification', this.#now(), {
+          eventNumber,
+          focus,
         });
+        // A websocket gets its notification now, if one is bound; a missed one shows as a gap in event numbers.
+        if (subscription.channel === 'websocket') this.#sendToSockets(subscription, body);
+        else owed.push({ subscription, body });
       }
     }
     this.#queue(owed);
@@ -153,6 +191,12 @@ export class FhirSubscriptions {
       version: event.focus.version,
     });
     return decision.outcome === 'permit' ? `${subscription.baseUrl}/${reference}` : undefined;
+  }
+
+  #sendToSockets(subscription: StoredSubscription, body: JsonObject): void {
+    const text = JSON.stringify(body);
+    for (const send of this.#sockets.get(subscription.id) ?? []) send(text);
+    this.#store.save(subscription);
   }
 
   #queue(owed: readonly { subscription: StoredSubscription; body: JsonObject }[]): void {

@@ -23,6 +23,8 @@ export interface StoredSubscription {
   readonly patient: string | null;
   /** For record changes: only records of this type, or null for any. */
   readonly resourceType: string | null;
+  readonly channel: 'rest-hook' | 'websocket';
+  /** The rest-hook URL; empty for a websocket subscription. */
   readonly endpoint: string;
   readonly headers: readonly string[];
   readonly payload: PayloadContent;

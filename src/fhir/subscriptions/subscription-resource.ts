@@ -50,17 +50,20 @@ export function subscriptionOf(
       'only the patient, auditors and system clients follow a patient trail',
     );
   const channel = objectAt(resource, 'channel', 'Subscription.channel');
+  const websocket = channel['type'] === 'websocket';
   return {
     id: context.id,
     owner,
     topic: topic as Topic,
     patient,
     resourceType: filter.resourceType,
-    endpoint: endpointOf(channel),
+    channel: websocket ? 'websocket' : 'rest-hook',
+    endpoint: websocket ? '' : endpointOf(channel),
     headers: headersOf(channel),
     payload: payloadOf(channel),
     baseUrl: context.baseUrl,
-    state: 'requested',
+    // A websocket subscription is live as soon as it exists; its handshake goes to each bound socket.
+    state: websocket ? 'active' : 'requested',
     eventsSinceStart: 0,
   };
 }
@@ -82,8 +85,8 @@ export function subscriptionResource(subscription: StoredSubscription): JsonObje
       ? {}
       : { _criteria: { extension: [{ url: FILTER_CRITERIA, valueString: filter }] } }),
     channel: {
-      type: 'rest-hook',
-      endpoint: subscription.endpoint,
+      type: subscription.channel,
+      ...(subscription.channel === 'rest-hook' ? { endpoint: subscription.endpoint } : {}),
       payload: 'application/fhir+json',
       _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: subscription.payload }] },
       ...(subscription.headers.length === 0 ? {} : { header: ['(set; not shown)'] }),
@@ -108,10 +111,7 @@ function filterOf(resource: JsonObject): { patient: string | null; resourceType:
 
 function endpointOf(channel: JsonObject): string {
   if (channel['type'] !== 'rest-hook')
-    throw invalid(
-      'channel.type must be rest-hook (websocket is not offered yet)',
-      'Subscription.channel.type',
-    );
+    throw invalid('channel.type must be rest-hook or websocket', 'Subscription.channel.type');
   const endpoint = channel['endpoint'];
   let url: URL;
   try {
