@@ -246,7 +246,7 @@ test('$break-the-glass: granted only for an opted-in patient, refused in plain w
   );
 });
 
-test('the CapabilityStatement lists both operations on Patient', async (t) => {
+test('the CapabilityStatement lists the break-the-glass operations on Patient beside $export and $everything', async (t) => {
   const { app } = await serveCharts(t);
   const metadata = await send<{
     rest: { resource: { type: string; operation?: { name: string }[] }[] }[];
@@ -254,6 +254,6 @@ test('the CapabilityStatement lists both operations on Patient', async (t) => {
   const patient = metadata.body.rest[0]!.resource.find((resource) => resource.type === 'Patient');
   assert.deepEqual(
     patient?.operation?.map((operation) => operation.name),
-    ['everything', 'break-the-glass', 'break-the-glass-choice'],
+    ['export', 'everything', 'break-the-glass', 'break-the-glass-choice'],
   );
 });

@@ -93,6 +93,9 @@ test('PATCH applies a JSON Patch to the current version as an update, or names w
   outcome(await app.inject(jsonPatch('/fhir/Consent/any', [])), 405, 'not-supported');
   const readOnly = { authorization: 'Bearer practitioner:dr-ada:read,search' };
   outcome(await app.inject(jsonPatch(url, [], readOnly)), 403, 'forbidden');
+  // Update alone does not read: a patch answers with the resource, so it needs read too.
+  const updateOnly = { authorization: 'Bearer practitioner:dr-ada:update' };
+  outcome(await app.inject(jsonPatch(url, [], updateOnly)), 403, 'forbidden');
   const after = (await app.inject({ method: 'GET', url, headers: AS_DOCTOR })).json() as JsonObject;
   assert.equal((after['meta'] as JsonObject)['versionId'], '2', 'no refused patch wrote a version');
 });
@@ -106,6 +109,11 @@ test('conditional create, update and delete act on the one readable match, and r
   );
   assert.equal(first.statusCode, 201, first.body);
   const id = (first.json() as { id: string }).id;
+  const createOnly = { ...ifNoneExist, authorization: 'Bearer practitioner:dr-ada:create' };
+  const probing = await app.inject(
+    fhirJson('POST', '/fhir/Observation', observation(patientId, 99), createOnly),
+  );
+  outcome(probing, 403, 'forbidden');
   const again = await app.inject(
     fhirJson('POST', '/fhir/Observation', observation(patientId, 99), ifNoneExist),
   );

@@ -156,6 +156,8 @@ export function registerFhirRoutes(
           return sendVersion(request, reply, 201, created);
         }
         recordsOnly(request.params.type, 'conditional create');
+        // Its match is read back: the token must search and read the type, not only create it.
+        authorised(authorised(caller, request, 'search'), request, 'read');
         const found = await service.conditional.create(
           searchCaller(request, caller),
           resource,
@@ -165,7 +167,11 @@ export function registerFhirRoutes(
       });
 
       fhir.put<{ Params: Params }>('/:type', async (request, reply) => {
-        const caller = authorised(callerOf(request), request, 'update');
+        const caller = authorised(
+          authorised(callerOf(request), request, 'update'),
+          request,
+          'search',
+        );
         recordsOnly(request.params.type, 'conditional update');
         const updated = await service.conditional.update(
           searchCaller(request, caller),
@@ -177,7 +183,11 @@ export function registerFhirRoutes(
       });
 
       fhir.delete<{ Params: Params }>('/:type', async (request, reply) => {
-        const caller = authorised(callerOf(request), request, 'delete');
+        const caller = authorised(
+          authorised(callerOf(request), request, 'delete'),
+          request,
+          'search',
+        );
         recordsOnly(request.params.type, 'conditional delete');
         const version = await service.conditional.delete(
           searchCaller(request, caller),
@@ -189,7 +199,12 @@ export function registerFhirRoutes(
       });
 
       fhir.patch<{ Params: Params }>('/:type/:id', async (request, reply) => {
-        const caller = authorised(callerOf(request), request, 'update');
+        // A patch reads the current version and answers with the result: update and read both.
+        const caller = authorised(
+          authorised(callerOf(request), request, 'update'),
+          request,
+          'read',
+        );
         recordsOnly(request.params.type, 'patch');
         const patched = await records.patch(
           caller.principal,

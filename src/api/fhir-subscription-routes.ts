@@ -3,7 +3,7 @@
  * one's own subscriptions, and $status. Subscriptions are this node's, not the ledger's.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { FhirError, type FhirSubscriptions } from '../fhir/index.js';
+import { FhirError, SERVED_TYPES, type FhirSubscriptions } from '../fhir/index.js';
 import { jsonBody, send } from './fhir-json.js';
 import type { FhirCaller, FhirInteraction } from './fhir-routes.js';
 
@@ -26,10 +26,14 @@ export function registerSubscriptionRoutes(
 
   fhir.post('/Subscription', async (request, reply) => {
     const principal = allowed(request, 'create');
+    // Notifications name only what the token could read when it subscribed.
+    const caller = callerOf(request);
+    const readable = [...SERVED_TYPES, 'AuditEvent'].filter((type) => caller.allows(type, 'read'));
     const created = subscriptions.create(
       principal,
       jsonBody(request, 'Subscription'),
       baseUrl(request),
+      readable,
     );
     void reply.header('Location', `${baseUrl(request)}/Subscription/${String(created['id'])}`);
     return send(reply, 201, created);

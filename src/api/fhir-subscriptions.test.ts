@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -233,6 +233,13 @@ test('a Subscription the node cannot honour is refused, naming the element', asy
     },
   });
   await refused({ ...base, criteria: 'urn:chartchain:topic:record-accessed' }, 403, 'forbidden');
+  for (const endpoint of [
+    'http://127.evil.example/hook',
+    'https://10.0.0.5:2379/v3/kv/put',
+    'https://[fd00::1]/hook',
+  ])
+    await refused({ ...base, channel: { ...base.channel, endpoint } });
+  await refused({ ...base, channel: { ...base.channel, header: ['Host: internal.example'] } });
 });
 
 test('a websocket subscription: a binding token, bind-with-token, then the handshake and each notification', async (t) => {
@@ -296,4 +303,32 @@ test('a websocket subscription: a binding token, bind-with-token, then the hands
   stranger.send(`bind-with-token ${token}`);
   const code = await new Promise<number>((resolve) => stranger.once('close', resolve));
   assert.equal(code, 4003, 'a token binds once');
+});
+
+test('a malformed websocket frame, or an upgrade elsewhere, ends that socket and nothing else', async (t) => {
+  const { node, app } = await fresh(t);
+  t.after(async () => {
+    await app.close();
+    await node.close();
+  });
+  const origin = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+  const upgrade = (path: string) =>
+    new Promise<string>((resolve) => {
+      const socket = connect(Number(origin.port), '127.0.0.1', () => {
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+        // An unmasked client frame: a protocol error under RFC 6455.
+        setTimeout(() => socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69])), 50);
+      });
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(answer));
+    });
+  assert.match(await upgrade('/fhir/$websocket'), /^HTTP\/1\.1 101/);
+  assert.equal(await upgrade('/somewhere-else'), '');
+  const alive = await app.inject({ method: 'GET', url: '/fhir/metadata' });
+  assert.equal(alive.statusCode, 200, 'the node still serves');
 });

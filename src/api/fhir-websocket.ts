@@ -15,6 +15,8 @@ import type { FhirCaller } from './fhir-routes.js';
 import { isLoopbackHost } from './transport-guard.js';
 
 const WEBSOCKET_PATH = '/fhir/$websocket';
+/** Notifications a socket may leave unread before it is ended. */
+const UNREAD_BYTES_MAX = 1 << 20;
 /** How long a socket may stay unbound before it is closed. */
 const BIND_WITHIN_MS = 10_000;
 
@@ -48,9 +50,10 @@ export function registerSubscriptionWebsocket(
       });
     },
   );
-  const sockets = new WebSocketServer({ noServer: true });
+  // A client sends one short line; notifications go the other way.
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (request.url?.split('?')[0] !== WEBSOCKET_PATH) return;
+    if (request.url?.split('?')[0] !== WEBSOCKET_PATH) return void socket.destroy();
     const tls = (socket as { encrypted?: boolean }).encrypted === true;
     if (!tls && !isLoopbackHost((socket as { remoteAddress?: string }).remoteAddress ?? '')) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
@@ -71,13 +74,24 @@ export function registerSubscriptionWebsocket(
 
 /** Waits for `bind-with-token <token>`; an unknown token, or none in time, closes the socket. */
 function bindOnRequest(websocket: WebSocket, subscriptions: FhirSubscriptions): void {
+  // A protocol error (an unmasked frame, an oversized one) is the client's: drop the socket. Without
+  // a listener it would be an uncaught exception, ending the node.
+  websocket.on('error', () => websocket.terminate());
   const unbound = setTimeout(() => websocket.close(4001, 'not bound in time'), BIND_WITHIN_MS);
   websocket.once('message', (data) => {
     clearTimeout(unbound);
     const match = /^bind-with-token ([0-9a-f]{64})$/.exec(String(data).trim());
     const unbind =
-      match === null ? undefined : subscriptions.bind(match[1]!, (text) => websocket.send(text));
+      match === null
+        ? undefined
+        : subscriptions.bind(match[1]!, (text) => sendOrDrop(websocket, text));
     if (unbind === undefined) return void websocket.close(4003, 'unknown or expired token');
     websocket.on('close', unbind);
   });
+}
+
+/** Sends `text`, or ends a socket whose reader has fallen behind by more than a megabyte. */
+function sendOrDrop(websocket: WebSocket, text: string): void {
+  if (websocket.bufferedAmount > UNREAD_BYTES_MAX) return void websocket.terminate();
+  websocket.send(text);
 }

@@ -132,6 +132,7 @@ export class FhirSearch {
    * so their outcome never depends on records the caller cannot read.
    */
   readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
+    if (!caller.mayRead(type)) return [];
     const found = this.#filter(
       caller,
       this.#indexCandidates(type, new URLSearchParams(query), limit, caller),

@@ -142,3 +142,18 @@ test('no patch reaches an object prototype, moves a value into itself, or takes 
   );
   fails({ a: 1 }, [{ op: 'remove', path: '' }], 'failed', /the whole resource/);
 });
+
+test('copies that would double the resource again and again are refused before memory runs out', () => {
+  const doublings = Array.from({ length: 40 }, (_, i) => ({
+    op: 'copy',
+    from: '',
+    path: `/x${i}`,
+  }));
+  const started = Date.now();
+  fails({ text: 'a'.repeat(1000) }, doublings, 'failed', /copies may add at most 1048576 bytes/);
+  assert.ok(Date.now() - started < 2_000);
+  assert.deepEqual(patched({ a: [1] }, [{ op: 'copy', from: '/a', path: '/b' }]), {
+    a: [1],
+    b: [1],
+  });
+});

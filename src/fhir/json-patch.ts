@@ -4,7 +4,11 @@
  * name the operation and its path, never a value, so no patient data reaches a diagnostic.
  */
 import type { JsonValue } from '../crypto/index.js';
-import { PATCH_OPERATION_COUNT_MAX, type JsonObject } from '../ledger/index.js';
+import {
+  PATCH_COPIED_BYTES_MAX,
+  PATCH_OPERATION_COUNT_MAX,
+  type JsonObject,
+} from '../ledger/index.js';
 
 /** One RFC 6902 operation. */
 export type PatchOperation =
@@ -57,16 +61,26 @@ function parseOperation(operation: unknown, index: number): PatchOperation {
   throw malformed('op must be add, remove, replace, move, copy or test');
 }
 
-/** `document` with `operations` applied in order; throws JsonPatchError `failed` at the first that cannot apply. */
+/**
+ * `document` with `operations` applied in order; throws JsonPatchError `failed` at the first that
+ * cannot apply. Copies may add at most PATCH_COPIED_BYTES_MAX in all: each copy could double
+ * the document, so without a bound forty of them would exhaust memory.
+ */
 export function applyPatch(document: JsonObject, operations: readonly PatchOperation[]): JsonValue {
   let result: JsonValue = structuredClone(document);
+  const copied = { bytes: 0 };
   operations.forEach((operation, index) => {
-    result = applyOperation(result, operation, index);
+    result = applyOperation(result, operation, index, copied);
   });
   return result;
 }
 
-function applyOperation(document: JsonValue, operation: PatchOperation, index: number): JsonValue {
+function applyOperation(
+  document: JsonValue,
+  operation: PatchOperation,
+  index: number,
+  copied: { bytes: number },
+): JsonValue {
   const path = pointerTokens(operation.path, index);
   const failed = (what: string) =>
     new JsonPatchError('failed', `operation ${index} (${operation.op} ${operation.path}): ${what}`);
@@ -88,13 +102,13 @@ function applyOperation(document: JsonValue, operation: PatchOperation, index: n
       const value = valueAt(document, from, failed);
       return add(remove(document, from, failed), path, value, failed);
     }
-    case 'copy':
-      return add(
-        document,
-        path,
-        structuredClone(valueAt(document, pointerTokens(operation.from, index), failed)),
-        failed,
-      );
+    case 'copy': {
+      const value = valueAt(document, pointerTokens(operation.from, index), failed);
+      copied.bytes += JSON.stringify(value).length;
+      if (copied.bytes > PATCH_COPIED_BYTES_MAX)
+        throw failed(`copies may add at most ${PATCH_COPIED_BYTES_MAX} bytes to a resource`);
+      return add(document, path, structuredClone(value), failed);
+    }
   }
 }
 

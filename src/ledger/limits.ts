@@ -216,6 +216,8 @@ export const RESOURCE_NESTING_DEPTH_MAX = 64;
 export const NARRATIVE_NESTING_DEPTH_MAX = 256;
 /** Operations in one JSON Patch document (PATCH [type]/[id]). */
 export const PATCH_OPERATION_COUNT_MAX = 1000;
+/** What the copy operations of one JSON Patch may add to a resource, in all. */
+export const PATCH_COPIED_BYTES_MAX = 1024 * 1024;
 /** Bulk export jobs held at once; more kick-offs are a 429 until one finishes or expires. */
 export const EXPORT_JOBS_MAX = 8;
 /** Resources one export page reads, logs (one access.search) and seals at a time. */

@@ -111,6 +111,7 @@ export interface NodeAlarm {
     | 'checkpoint-publish'
     | 'peer'
     | 'search-index'
+    | 'subscriptions'
     | 'disk-full';
   readonly reason: string;
   readonly at: number;

@@ -48,12 +48,28 @@ export class FhirSubscriptions {
     this.#store = new SubscriptionStore(node.dataDir);
     for (const subscription of this.#store.all())
       this.#subscriptions.set(subscription.id, subscription);
-    this.#stopFollowing = node.onCommitted((writeSet) => this.#notify(eventsOf(writeSet)));
+    // A failure here must not reach the commit that called it (the block is already durable):
+    // it is an alarm, and those notifications are lost.
+    this.#stopFollowing = node.onCommitted((writeSet) => {
+      try {
+        this.#notify(eventsOf(writeSet));
+      } catch (error) {
+        node.records.alarm(
+          'subscriptions',
+          `notifications of a block not queued: ${(error as Error).message}`,
+        );
+      }
+    });
     this.#timer = setInterval(() => this.#kick(), DELIVERY_POLL_MS).unref();
   }
 
   /** Creates a subscription for `principal` from `resource`; its handshake goes out at once. */
-  create(principal: Principal, resource: JsonObject, baseUrl: string): JsonObject {
+  create(
+    principal: Principal,
+    resource: JsonObject,
+    baseUrl: string,
+    readableTypes: readonly string[],
+  ): JsonObject {
     const owned = [...this.#subscriptions.values()].filter((s) => sameOwner(s.owner, principal));
     if (owned.length >= SUBSCRIPTIONS_PER_OWNER_MAX)
       throw FhirError.of(
@@ -65,6 +81,7 @@ export class FhirSubscriptions {
       id: randomUUID(),
       baseUrl,
       ownPatient: principal.kind === 'patient' ? fhirPatientOf(this.node, principal.id) : undefined,
+      readableTypes,
     });
     this.#subscriptions.set(subscription.id, subscription);
     if (subscription.channel === 'websocket') this.#store.save(subscription);
@@ -103,6 +120,10 @@ export class FhirSubscriptions {
     const subscription = this.#own(principal, id);
     if (subscription.channel !== 'websocket')
       throw FhirError.of(422, 'invalid', 'only a websocket subscription takes a binding token');
+    for (const [stale, binding] of this.#tokens)
+      if (binding.expiresAt < this.clock()) this.#tokens.delete(stale);
+    if ([...this.#tokens.values()].filter((binding) => binding.id === id).length >= 8)
+      throw FhirError.of(429, 'throttled', 'too many unused binding tokens for this subscription');
     const token = randomBytes(32).toString('hex');
     const expiresAt = this.clock() + WS_TOKEN_LIFETIME_MS;
     this.#tokens.set(token, { id, expiresAt });
@@ -175,6 +196,8 @@ export class FhirSubscriptions {
     )
       return undefined;
     const owner = subscription.owner;
+    if (event.focus.kind === 'audit' && !subscription.readableTypes.includes('AuditEvent'))
+      return undefined;
     if (event.focus.kind === 'audit')
       return mayReadTrail(owner, event.patientId)
         ? `${subscription.baseUrl}/AuditEvent/${auditEventId(event.patientId, event.focus.seq)}`
@@ -182,8 +205,8 @@ export class FhirSubscriptions {
     const reference = fhirReferenceOf(this.node, event.focus.recordId);
     if (reference === undefined) return undefined;
     if (
-      subscription.resourceType !== null &&
-      !reference.startsWith(`${subscription.resourceType}/`)
+      !subscription.readableTypes.includes(reference.split('/')[0]!) ||
+      (subscription.resourceType !== null && !reference.startsWith(`${subscription.resourceType}/`))
     )
       return undefined;
     const decision = this.node.access.decide(owner, event.focus.recordId, {
@@ -206,7 +229,11 @@ export class FhirSubscriptions {
   }
 
   #kick(): void {
-    this.#delivering ??= this.#deliverDue().finally(() => (this.#delivering = undefined));
+    this.#delivering ??= this.#deliverDue()
+      .catch((error: unknown) =>
+        this.node.records.alarm('subscriptions', `deliveries paused: ${(error as Error).message}`),
+      )
+      .finally(() => (this.#delivering = undefined));
   }
 
   /** Sends every due delivery, the oldest of each subscription first, until none is due. */
@@ -230,7 +257,8 @@ export class FhirSubscriptions {
 
   #delivered(subscription: StoredSubscription, deliveryId: number): void {
     this.#store.delivered(deliveryId);
-    if (subscription.state !== 'requested') return;
+    // Deleted while its delivery was in flight: it must not come back.
+    if (subscription.state !== 'requested' || !this.#live(subscription)) return;
     subscription.state = 'active';
     this.#store.save(subscription);
   }
@@ -241,9 +269,14 @@ export class FhirSubscriptions {
       const delayMs = Math.min(RETRY_DELAY_MAX_MS, 1000 * 2 ** (attempts - 1));
       return this.#store.retryAt(deliveryId, attempts, this.clock() + delayMs);
     }
+    if (!this.#live(subscription)) return;
     subscription.state = 'error';
     this.#store.remove(subscription.id);
     this.#store.save(subscription);
+  }
+
+  #live(subscription: StoredSubscription): boolean {
+    return this.#subscriptions.get(subscription.id) === subscription;
   }
 
   #now(): string {
@@ -264,6 +297,8 @@ async function post(subscription: StoredSubscription, body: string): Promise<boo
       headers,
       body,
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      // A redirect would lead around the endpoint's checks (to plain http, or inside the network).
+      redirect: 'manual',
     });
     await response.body?.cancel();
     return response.ok;

@@ -28,6 +28,8 @@ export interface StoredSubscription {
   readonly endpoint: string;
   readonly headers: readonly string[];
   readonly payload: PayloadContent;
+  /** The resource types the subscriber's token read when it subscribed: nothing else is named to it. */
+  readonly readableTypes: readonly string[];
   readonly baseUrl: string;
   state: SubscriptionState;
   eventsSinceStart: number;

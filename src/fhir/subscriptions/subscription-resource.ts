@@ -2,6 +2,7 @@
  * The R4 Subscription resource as the Backport IG profiles it, read into what this node keeps
  * (store.ts) and written back. Every refusal is a 422 naming the element.
  */
+import { isIP, isIPv4 } from 'node:net';
 import type { Principal } from '../../contracts/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import { FhirError } from '../outcome.js';
@@ -27,6 +28,7 @@ export function subscriptionOf(
     readonly id: string;
     readonly baseUrl: string;
     readonly ownPatient: string | undefined;
+    readonly readableTypes: readonly string[];
   },
 ): StoredSubscription {
   const topic = resource['criteria'];
@@ -61,6 +63,7 @@ export function subscriptionOf(
     endpoint: websocket ? '' : endpointOf(channel),
     headers: headersOf(channel),
     payload: payloadOf(channel),
+    readableTypes: context.readableTypes,
     baseUrl: context.baseUrl,
     // A websocket subscription is live as soon as it exists; its handshake goes to each bound socket.
     state: websocket ? 'active' : 'requested',
@@ -119,8 +122,15 @@ function endpointOf(channel: JsonObject): string {
   } catch {
     throw invalid('channel.endpoint must be a URL', 'Subscription.channel.endpoint');
   }
-  const loopback =
-    url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === '::1' || (isIPv4(host) && host.startsWith('127.'));
+  // An address literal inside a private network is refused: a subscription must not become a
+  // way to make this node call services behind its firewall. (Plain http only to this machine.)
+  if (url.protocol === 'https:' && isIP(host) !== 0 && !loopback && isPrivateAddress(host))
+    throw invalid(
+      'channel.endpoint must not be a private network address',
+      'Subscription.channel.endpoint',
+    );
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
     throw invalid(
       'channel.endpoint must be https (plain http only to this machine)',
@@ -138,7 +148,39 @@ function headersOf(channel: JsonObject): string[] {
     )
   )
     throw invalid('channel.header must be a list of "Name: value"', 'Subscription.channel.header');
+  const names = (headers as string[]).map((header) =>
+    header.slice(0, header.indexOf(':')).toLowerCase(),
+  );
+  if (names.some((name) => RESERVED_HEADERS.has(name)))
+    throw invalid(
+      `channel.header may not set ${[...RESERVED_HEADERS].join(', ')}`,
+      'Subscription.channel.header',
+    );
   return headers as string[];
+}
+
+/** Headers the node sets itself on a notification; a subscriber may not. */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+]);
+
+/** IPv4 10/8, 172.16/12, 192.168/16, 169.254/16, 0/8, and IPv6 unique-local and link-local. */
+function isPrivateAddress(host: string): boolean {
+  if (isIPv4(host)) {
+    const [a, b] = host.split('.').map(Number) as [number, number];
+    return (
+      a === 10 ||
+      a === 0 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254)
+    );
+  }
+  return /^(fc|fd|fe8|fe9|fea|feb)/i.test(host) || host === '::';
 }
 
 /** id-only (the default) or empty; full-resource would carry content without a logged read. */
