@@ -142,6 +142,7 @@ test('conditional create, update and delete act on the one readable match, and r
     ...observation(patientId, 172),
     code: { coding: [{ system: 'http://loinc.org', code: '8302-2' }] },
   };
+  outcome(await app.inject(fhirJson('PUT', none, { ...height, id })), 409, 'conflict');
   const createdByPut = await app.inject(fhirJson('PUT', none, height));
   assert.equal(createdByPut.statusCode, 201, createdByPut.body);
 

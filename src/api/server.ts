@@ -147,7 +147,7 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
       ledger: options.ledger,
       service,
     });
-    if (options.mllp !== undefined) registerMllp(app, node, service, options.mllp, options.tls);
+    if (options.mllp !== undefined) registerMllp(app, node, service, options.mllp);
     app.addHook('onClose', async () => service.close());
   }
   return app;
@@ -159,12 +159,11 @@ function registerMllp(
   node: NodeFacade,
   service: FhirService,
   options: MllpServerOptions,
-  tls: TlsCredentials | undefined,
 ): void {
   const ingest = new V2Ingest(node, service, options.practitionerId);
   const server = new MllpServer(
     (message) => ingest.take(message),
-    { ...options, tls },
+    options,
     (error) => app.log.error({ err: error }, 'v2 message not taken: node fault'),
   );
   app.addHook('onReady', async () => {

@@ -390,7 +390,7 @@ export function registerNodeCommands(program: Command): void {
     )
     .option(
       '--mllp-host <host>',
-      'address the MLLP listener binds (loopback unless --tls-cert, which MLLP then uses too)',
+      'address the MLLP listener binds: loopback only (tunnel a feed from another machine)',
     )
     .option(
       '--mllp-practitioner <id>',

@@ -54,6 +54,13 @@ export class FhirConditional {
         'the resource id differs from the one the search matched',
         [`${type}.id`],
       );
+    // No match, and the body names a record that exists: R4 (http.html#cond-update) says 409.
+    if (match === undefined && bodyId !== undefined && this.records.exists(type, bodyId))
+      throw FhirError.of(
+        409,
+        'conflict',
+        `no ${type} matched, and ${type}/${bodyId} is another resource`,
+      );
     const id = match ?? bodyId;
     if (id === undefined)
       return { ...(await this.records.create(caller.principal, resource)), created: true };

@@ -45,6 +45,11 @@ export class FhirRecords implements TypeHandler {
     this.#ledger = options.ledger ?? nodeLedger(node);
   }
 
+  /** True when this node holds a record `type/id`, whoever may read it (what a plain PUT also learns). */
+  exists(type: string, id: string): boolean {
+    return recordOf(this.node, type, id) !== undefined;
+  }
+
   /** Creates `resource` under a new server-assigned id (POST [type]). */
   async create(principal: Principal, resource: JsonObject): Promise<ServedVersion> {
     const id = randomUUID();

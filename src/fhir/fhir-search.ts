@@ -131,6 +131,15 @@ export class FhirSearch {
    * without logging (nothing is released): how conditional references and ifNoneExist resolve,
    * so their outcome never depends on records the caller cannot read.
    */
+  /**
+   * Whether the index holds a `type` resource matching `query`, whoever may read it: an identity
+   * check for a feed that must not create a second Patient beside one it may not see. It
+   * releases nothing and is never answered to a reader.
+   */
+  indexHolds(type: string, query: string): boolean {
+    return this.index.searchIds(type, new URLSearchParams(query), 0, 1).length > 0;
+  }
+
   readableMatches(caller: SearchCaller, type: string, query: string, limit: number): string[] {
     if (!caller.mayRead(type)) return [];
     const found = this.#filter(

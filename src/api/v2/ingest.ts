@@ -20,6 +20,7 @@ import {
   type FhirService,
   type V2Message,
 } from '../../fhir/index.js';
+import type { JsonObject } from '../../ledger/index.js';
 import type { NodeFacade } from '../../node/index.js';
 import { V2ControlIds } from './control-ids.js';
 
@@ -80,6 +81,26 @@ export class V2Ingest {
     this.#taken.close();
   }
 
+  /**
+   * A Patient with the message's PID-3 that this interface may not see (the patient's consent or
+   * restriction keeps it out) would be created again beside the first, under a new pseudonym the
+   * restriction does not cover: such a message is refused instead.
+   */
+  #refuseHiddenPatient(bundle: JsonObject): void {
+    const [patientEntry] = bundle['entry'] as { request: { ifNoneExist: string } }[];
+    const query = patientEntry!.request.ifNoneExist;
+    const caller = { principal: this.#principal, purpose: PURPOSE, mayRead: () => true };
+    const { search } = this.service;
+    if (
+      search.indexHolds('Patient', query) &&
+      search.readableMatches(caller, 'Patient', query, 1).length === 0
+    )
+      throw new V2MessageError(
+        'AE',
+        'PID-3 names a patient whose records this interface may not write (their consent or restriction); nothing was written',
+      );
+  }
+
   /** Runs `take` once every earlier message about the same patient is answered. */
   #afterPatient(parsed: V2Message, take: () => Promise<string>): Promise<string> {
     const pid = parsed.message.getSegment('PID');
@@ -110,6 +131,7 @@ export class V2Ingest {
 
   async #write(parsed: V2Message): Promise<void> {
     const { bundle, patientUpdate } = v2Bundle(parsed);
+    this.#refuseHiddenPatient(bundle);
     await this.service.bundles.execute(this.#principal, bundle, PURPOSE, 'minimal', () => true);
     if (patientUpdate === undefined) return;
     const caller = { principal: this.#principal, purpose: PURPOSE, mayRead: () => true };

@@ -1,9 +1,10 @@
 /**
  * An MLLP listener (HL7 v2 Minimal Lower Layer Protocol: VT ‖ message ‖ FS CR): each framed
  * message is handed to `take` and its answer framed back, one at a time per connection, in
- * order. Over TLS when given a certificate; without one it binds only to loopback, so health
- * data never crosses a network in the clear. Malformed framing or an oversized message closes
- * the connection: the sender resends, and a resend is never written twice.
+ * order. It binds to loopback only: whoever reaches it writes as the organisation's interface,
+ * so a feed from another machine comes through an authenticated tunnel the operator runs
+ * (mutual TLS with a sender allow-list is not built yet). Malformed framing or an oversized
+ * message closes the connection: the sender resends, and a resend is never written twice.
  */
 import {
   createServer as createTcpServer,
@@ -11,17 +12,18 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
 import { MLLP_MESSAGE_BYTES_MAX } from '../../ledger/index.js';
 import { isLoopbackHost } from '../transport-guard.js';
 
+const IDLE_MS = 10 * 60 * 1000;
+/** Messages of one connection waiting for their answer before the connection stops being read. */
+const WAITING_MAX = 8;
 const START = 0x0b;
 const END = Buffer.from([0x1c, 0x0d]);
 
 export interface MllpOptions {
   readonly host: string;
   readonly port: number;
-  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
 }
 
 export class MllpServer {
@@ -33,15 +35,13 @@ export class MllpServer {
     private readonly options: MllpOptions,
     private readonly onError: (error: unknown) => void = () => {},
   ) {
-    if (options.tls === undefined && !isLoopbackHost(options.host))
+    if (!isLoopbackHost(options.host))
       throw new RangeError(
-        `--mllp-host ${options.host} is not loopback: MLLP off this machine needs --tls-cert and --tls-key`,
+        `--mllp-host ${options.host} is not loopback: MLLP takes feeds on this machine only (tunnel a remote feed)`,
       );
-    const connection = (socket: Socket) => this.#serve(socket);
-    this.#server =
-      options.tls === undefined
-        ? createTcpServer(connection)
-        : createTlsServer(options.tls, connection);
+    this.#server = createTcpServer((socket) => this.#serve(socket));
+    // After listening, a server error (too many open files, say) is logged, never thrown.
+    this.#server.on('error', (error) => this.onError(error));
   }
 
   /** Starts listening; resolves with the port. */
@@ -64,8 +64,11 @@ export class MllpServer {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    // A sender that goes quiet for ten minutes is let go; it reconnects to send again.
+    socket.setTimeout(IDLE_MS, () => socket.destroy());
     let buffered = Buffer.alloc(0);
     let answering = Promise.resolve();
+    let waiting = 0;
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       for (let end = buffered.indexOf(END); end >= 0; end = buffered.indexOf(END)) {
@@ -73,7 +76,13 @@ export class MllpServer {
         buffered = buffered.subarray(end + END.length);
         if (frame[0] !== START) return void socket.destroy();
         const message = frame.subarray(1).toString('utf8');
-        answering = answering.then(() => this.#answer(socket, message));
+        // Messages queue one behind another; past a few, reading stops until they are answered.
+        if (++waiting >= WAITING_MAX) socket.pause();
+        answering = answering
+          .then(() => this.#answer(socket, message))
+          .finally(() => {
+            if (--waiting < WAITING_MAX) socket.resume();
+          });
       }
       if (buffered.length > MLLP_MESSAGE_BYTES_MAX) socket.destroy();
     });
