@@ -9,11 +9,12 @@
  *   inclusionVerifyMicros mean time to verify one RFC 9162 inclusion proof at the final tree size.
  * The last line is JSON. With --data DIR the chain stays in DIR for `chartchain verify --data DIR`.
  */
+import { verifyDataDir } from '../src/verifier/index.js';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateSigningKey, sign, utf8, VerifyPool, randomHex } from './bench-util.js';
-import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
+import { ChartChainNode } from '../src/node/index.js';
 import { encodeTransaction, MerkleLog, hashLeaf, verifyInclusion } from '../src/ledger/index.js';
 import { ChainStore } from '../src/storage/index.js';
 import { MEMBERSHIP_REGISTER_PATIENT, standardExecutor } from '../src/contracts/index.js';

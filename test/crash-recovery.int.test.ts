@@ -15,6 +15,7 @@
  * signed by the node are queued at each kill; and right after each restart, before anything has
  * drained, it reads and searches again. No read may answer 5xx, from the first request on.
  */
+import { verifyDataDir } from '../src/verifier/index.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -43,7 +44,7 @@ import {
   type Principal,
 } from '../src/contracts/index.js';
 import { FhirService } from '../src/fhir/index.js';
-import { ChartChainNode, verifyDataDir } from '../src/node/index.js';
+import { ChartChainNode } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
 import { orgToken } from '../src/cli/org-client.js';
 

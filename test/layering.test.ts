@@ -13,6 +13,7 @@ const LAYERS = [
   'ledger',
   'contracts',
   'storage',
+  'verifier',
   'consensus',
   'node',
   'fhir',

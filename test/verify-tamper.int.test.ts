@@ -7,6 +7,12 @@
  * Most cases call verifyDataDir / verifyExportFile in-process; a few run the real CLI for its
  * exit codes and output.
  */
+import {
+  ChainVerificationError,
+  verifyDataDir,
+  verifyExportFile,
+  type VerifySummary,
+} from '../src/verifier/index.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,13 +30,7 @@ import {
   type Transaction,
 } from '../src/ledger/index.js';
 import { standardExecutor } from '../src/contracts/index.js';
-import {
-  ChainVerificationError,
-  ChartChainNode,
-  verifyDataDir,
-  verifyExportFile,
-  type VerifySummary,
-} from '../src/node/index.js';
+import { ChartChainNode } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));

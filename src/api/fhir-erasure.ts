@@ -4,11 +4,12 @@
  * their key by their home node; and `$erasure`, its receipts: which member organisations have
  * confirmed deleting the ciphertext, and which have not yet.
  */
+import { type ErasureStatus } from '../verifier/index.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RecordRow } from '../contracts/index.js';
 import { FhirError, recordOf } from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
-import type { NodeFacade, ErasureStatus } from '../node/index.js';
+import type { NodeFacade } from '../node/index.js';
 import { custodialHere } from './custodial-patient.js';
 import { send } from './fhir-json.js';
 import type { FhirCaller } from './fhir-routes.js';

@@ -12,11 +12,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { FhirError, type FhirSubscriptions } from '../fhir/index.js';
 import { send } from './fhir-json.js';
 import type { FhirCaller } from './fhir-routes.js';
+import { WEBSOCKET_UNREAD_BYTES_MAX } from '../ledger/index.js';
 import { isLoopbackHost } from './transport-guard.js';
 
 const WEBSOCKET_PATH = '/fhir/$websocket';
-/** Notifications a socket may leave unread before it is ended. */
-const UNREAD_BYTES_MAX = 1 << 20;
 /** How long a socket may stay unbound before it is closed. */
 const BIND_WITHIN_MS = 10_000;
 
@@ -92,6 +91,6 @@ function bindOnRequest(websocket: WebSocket, subscriptions: FhirSubscriptions): 
 
 /** Sends `text`, or ends a socket whose reader has fallen behind by more than a megabyte. */
 function sendOrDrop(websocket: WebSocket, text: string): void {
-  if (websocket.bufferedAmount > UNREAD_BYTES_MAX) return void websocket.terminate();
+  if (websocket.bufferedAmount > WEBSOCKET_UNREAD_BYTES_MAX) return void websocket.terminate();
   websocket.send(text);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { verifyDataDir } from '../verifier/index.js';
 import { randomBytes } from 'node:crypto';
 import {
   copyFileSync,
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { create, extract, list } from 'tar';
-import { ChartChainNode, verifyDataDir } from '../node/index.js';
+import { ChartChainNode } from '../node/index.js';
 import { backup, restore } from './backup-commands.js';
 
 /** Org-signed patient registrations submitted as fast as they are acknowledged, until stopped. */

@@ -1,9 +1,4 @@
 /** `chartchain export` and `chartchain verify`. */
-import { resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
-import { ChainStore } from '../storage/index.js';
-import { standardExecutor } from '../contracts/index.js';
 import {
   ChainVerificationError,
   countBlocks,
@@ -13,7 +8,12 @@ import {
   verifyExportFile,
   type VerifyProgress,
   type VerifySummary,
-} from '../node/index.js';
+} from '../verifier/index.js';
+import { resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { ChainStore } from '../storage/index.js';
+import { standardExecutor } from '../contracts/index.js';
 
 function progressBar(
   enabled: boolean,

@@ -274,6 +274,10 @@ export const FHIR_RATE_LIMIT_USERS_MAX = 100_000;
 
 /** One HL7 v2 message framed over MLLP; a larger one closes the connection. */
 export const MLLP_MESSAGE_BYTES_MAX = 1024 * 1024;
+/** Messages of one MLLP connection awaiting their answer before the connection stops being read. */
+export const MLLP_WAITING_MAX = 8;
+/** Notifications a subscription's websocket may leave unread before it is ended. */
+export const WEBSOCKET_UNREAD_BYTES_MAX = 1 << 20;
 /** Most trail entries one GET /ledger/trail answers; `fromSeq` pages on. */
 export const TRAIL_PAGE_MAX = 500;
 /** Longest scope parameter read at all, in UTF-16 code units. */

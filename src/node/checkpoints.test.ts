@@ -9,7 +9,7 @@ import { signCheckpoint, type BlockHeader } from '../ledger/index.js';
 import { CheckpointStore } from '../storage/index.js';
 import { CONSORTIUM_TABLE } from '../contracts/index.js';
 import { NodeCheckpoints } from './checkpoints.js';
-import { MemoryChain } from './memory-chain.js';
+import { MemoryChain } from '../verifier/index.js';
 import { buildGenesis, readGenesis } from './network-genesis.js';
 
 interface SimulatedOrg {

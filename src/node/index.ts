@@ -37,27 +37,7 @@ export {
   type InclusionProofResponse,
   type ConsistencyProofResponse,
 } from './proofs.js';
-export { BlockValidationError } from './block-validation.js';
-export {
-  verifyBlocks,
-  storedBlocks,
-  compareStoredState,
-  compareStoredLog,
-  ChainVerificationError,
-  type VerifySummary,
-  type VerifyProgress,
-} from './verify-chain.js';
-export { exportChain, readExport, type ExportPreamble } from './chain-export.js';
-export { SignatureCache } from './signature-cache.js';
-export { MemoryChain } from './memory-chain.js';
-export {
-  verifyDataDir,
-  verifyExportFile,
-  countBlocks,
-  type VerifyOptions,
-} from './verify-sources.js';
 export { loadOrgKeys, type OrgKeys } from './org-keys.js';
-export { erasureLine, erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
 export {
   NodeAccess,
   AccessLogUnavailableError,

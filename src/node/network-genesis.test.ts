@@ -23,9 +23,9 @@ import {
   signHeader,
   signTransaction,
 } from '../ledger/index.js';
-import { assembleBlock } from './block-assembly.js';
-import { BlockValidationError, validateBlock } from './block-validation.js';
-import { MemoryChain } from './memory-chain.js';
+import { assembleBlock } from '../verifier/index.js';
+import { BlockValidationError, validateBlock } from '../verifier/index.js';
+import { MemoryChain } from '../verifier/index.js';
 import { buildGenesis, GenesisError, readGenesis } from './network-genesis.js';
 import { ChartChainNode } from './node.js';
 import { readNodeConfig } from './node-config.js';

@@ -26,9 +26,9 @@ import {
   type Block,
 } from '../ledger/index.js';
 import type { BlockCommit } from '../storage/index.js';
-import { assembleBlock } from './block-assembly.js';
-import { validateBlock } from './block-validation.js';
-import { MemoryChain } from './memory-chain.js';
+import { assembleBlock } from '../verifier/index.js';
+import { validateBlock } from '../verifier/index.js';
+import { MemoryChain } from '../verifier/index.js';
 
 /** What `chartchain identity export` prints: an organisation's public identity. */
 export interface OrgIdentity {

@@ -67,9 +67,9 @@ import { markClosed, takeClosedMark } from './clean-close.js';
 import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
-import { assembleBlockSteps } from './block-assembly.js';
+import { assembleBlockSteps } from '../verifier/index.js';
 import { runSliced } from './time-slice.js';
-import { BlockValidationError, claimedProposer, validateBlockSteps } from './block-validation.js';
+import { BlockValidationError, claimedProposer, validateBlockSteps } from '../verifier/index.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
 import {
   awaitsGenesis,
@@ -84,9 +84,9 @@ import { NodeAccess } from './access-api.js';
 import { NodeBreakTheGlass, type BreakTheGlassHost } from './break-the-glass-api.js';
 import { homePatients, Pseudonyms, type PatientNames } from './pseudonyms.js';
 import { NodeConsent } from './consent-api.js';
-import { erasureStatus, erasureStatuses, type ErasureStatus } from './erasures.js';
+import { erasureStatus, erasureStatuses, type ErasureStatus } from '../verifier/index.js';
 import { loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
-import { AdmissionVerifier, SignatureCache } from './signature-cache.js';
+import { AdmissionVerifier, SignatureCache } from '../verifier/index.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
 import { NodeRecords } from './records-api.js';

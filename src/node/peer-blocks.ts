@@ -15,7 +15,7 @@ import {
   PEER_BLOCKS_PAGE_BYTES,
 } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
-import { BlockValidationError } from './block-validation.js';
+import { BlockValidationError } from '../verifier/index.js';
 import type { PeerClient } from './peer-client.js';
 
 const NEWLINE = 0x0a;

@@ -18,7 +18,7 @@ import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
 import Database from 'better-sqlite3';
-import { verifyDataDir } from './verify-sources.js';
+import { verifyDataDir } from '../verifier/index.js';
 import { collectOrphanBlobs } from './blob-gc.js';
 import { openVersion, RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 

@@ -34,9 +34,9 @@ import {
   type JsonObject,
   type Transaction,
 } from '../ledger/index.js';
-import { assembleBlock } from './block-assembly.js';
-import { BlockValidationError, validateBlock } from './block-validation.js';
-import { MemoryChain } from './memory-chain.js';
+import { assembleBlock } from '../verifier/index.js';
+import { BlockValidationError, validateBlock } from '../verifier/index.js';
+import { MemoryChain } from '../verifier/index.js';
 import { ChartChainNode } from './node.js';
 
 const executor = standardExecutor();

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { generateSigningKey, toHex } from '../crypto/index.js';
 import { PATIENT_TABLE, TX_TABLE } from '../contracts/index.js';
 import { ChartChainNode } from './node.js';
-import { verifyDataDir } from './verify-sources.js';
+import { verifyDataDir } from '../verifier/index.js';
 
 function patientBody(patientId: string) {
   return {

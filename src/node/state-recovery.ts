@@ -5,8 +5,8 @@
 import type { Executor } from '../contracts/index.js';
 import { decodeBlock } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
-import { validateBlock } from './block-validation.js';
-import type { SignatureCache } from './signature-cache.js';
+import { validateBlock } from '../verifier/index.js';
+import type { SignatureCache } from '../verifier/index.js';
 
 /** Replays stored blocks above the applied state height. Resolves with the number replayed. Throws BlockValidationError on a mismatch. */
 export async function recoverState(

@@ -24,8 +24,7 @@ import type { JsonObject } from '../ledger/index.js';
 import type { Transaction } from '../ledger/index.js';
 import { BlobStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
-import { ChainVerificationError } from './verify-chain.js';
-import { verifyDataDir } from './verify-sources.js';
+import { ChainVerificationError, verifyDataDir } from '../verifier/index.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const POOL = { poolSize: 1 };

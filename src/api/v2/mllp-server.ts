@@ -12,12 +12,10 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
-import { MLLP_MESSAGE_BYTES_MAX } from '../../ledger/index.js';
+import { MLLP_MESSAGE_BYTES_MAX, MLLP_WAITING_MAX } from '../../ledger/index.js';
 import { isLoopbackHost } from '../transport-guard.js';
 
 const IDLE_MS = 10 * 60 * 1000;
-/** Messages of one connection waiting for their answer before the connection stops being read. */
-const WAITING_MAX = 8;
 const START = 0x0b;
 const END = Buffer.from([0x1c, 0x0d]);
 
@@ -77,11 +75,11 @@ export class MllpServer {
         if (frame[0] !== START) return void socket.destroy();
         const message = frame.subarray(1).toString('utf8');
         // Messages queue one behind another; past a few, reading stops until they are answered.
-        if (++waiting >= WAITING_MAX) socket.pause();
+        if (++waiting >= MLLP_WAITING_MAX) socket.pause();
         answering = answering
           .then(() => this.#answer(socket, message))
           .finally(() => {
-            if (--waiting < WAITING_MAX) socket.resume();
+            if (--waiting < MLLP_WAITING_MAX) socket.resume();
           });
       }
       if (buffered.length > MLLP_MESSAGE_BYTES_MAX) socket.destroy();
