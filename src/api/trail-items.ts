@@ -31,5 +31,5 @@ export function trailItems(
   patientId: string,
   options: { fromSeq: number; limit: number },
 ): TrailItem[] {
-  return node.access.trail(patientId, options).map((proven) => trailItemOf(node, proven));
+  return node.trail(patientId, options).map((proven) => trailItemOf(node, proven));
 }

@@ -65,11 +65,10 @@ export class FhirProvenance extends ReadOnlyHandler {
     if (principal.kind === 'patient') return principal.id === version.patientId;
     if (principal.kind !== 'practitioner') return true;
     return (
-      this.node.access.decide(principal, version.recordId, {
-        purpose,
-        version: version.version,
-        ignoringErasure: true,
-      }).outcome === 'permit'
+      this.node
+        .as(principal, purpose)
+        .decide(version.recordId, { version: version.version, ignoringErasure: true }).outcome ===
+      'permit'
     );
   }
 

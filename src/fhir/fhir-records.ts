@@ -139,7 +139,7 @@ export class FhirRecords implements TypeHandler {
       throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${version}`);
     if (record.status === 'deleted' && version === record.latestVersion)
       throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
-    const result = await this.node.access.read(principal, record.recordId, { purpose, version });
+    const result = await this.node.as(principal, purpose).read(record.recordId, version);
     if (result.outcome === 'deny') throw notKnown(type, id); // a revocation that raced this read
     return served(result.resource, result.version);
   }
@@ -163,15 +163,10 @@ export class FhirRecords implements TypeHandler {
       versionId !== undefined && versionId >= 1 && versionId <= record.latestVersion
         ? versionId
         : record.latestVersion;
-    if (
-      this.node.access.decide(principal, record.recordId, {
-        purpose,
-        version,
-        ignoringErasure: true,
-      }).outcome === 'permit'
-    )
+    const caller = this.node.as(principal, purpose);
+    if (caller.decide(record.recordId, { version, ignoringErasure: true }).outcome === 'permit')
       return record;
-    await this.node.access.read(principal, record.recordId, { purpose, version });
+    await caller.read(record.recordId, version);
     throw notKnown(type, id);
   }
 
@@ -292,10 +287,7 @@ export class FhirRecords implements TypeHandler {
     const record = await this.#readable(principal, type, id, purpose, versionId);
     if (versionId < 1 || versionId > record.latestVersion)
       throw FhirError.of(404, 'not-found', `${type}/${id} has no version ${versionId}`);
-    const result = await this.node.access.read(principal, record.recordId, {
-      purpose,
-      version: versionId,
-    });
+    const result = await this.node.as(principal, purpose).read(record.recordId, versionId);
     if (result.outcome === 'deny') throw notKnown(type, id);
     const { bytes, proof } = this.node.records.proveVersion(result.version);
     const transaction = fromUtf8(bytes);

@@ -239,10 +239,9 @@ export class FhirSearch {
       if (record?.status !== 'active' || (scope !== undefined && record.patientId !== scope))
         continue;
       const searched = { recordId: record.recordId, version: record.latestVersion };
-      const decision = this.node.access.decide(caller.principal, record.recordId, {
-        purpose: caller.purpose,
-        version: searched.version,
-      });
+      const decision = this.node
+        .as(caller.principal, caller.purpose)
+        .decide(record.recordId, { version: searched.version });
       if (decision.outcome === 'permit')
         filtered.permitted.push({ ...searched, reference, id, basis: decision.basis.kind });
       else if (scope !== undefined && filtered.denied.length < SEARCH_DENIED_LISTED_MAX)
@@ -307,8 +306,7 @@ export class FhirSearch {
     const failures: SearchFailure[] = [];
     if (all.length === 0 && options.denied.length === 0)
       return { matches: [], included: [], failures, nextOffset: options.nextOffset };
-    const released = await this.node.access.releaseAll(caller.principal, all, {
-      purpose: caller.purpose,
+    const released = await this.node.as(caller.principal, caller.purpose).releaseAll(all, {
       patientId: options.scope ?? null,
       denied: options.denied,
     });

@@ -7,6 +7,7 @@ export {
   type TxLookup,
 } from './node.js';
 export type { NodeFacade, NodeIdentity } from './node-facade.js';
+export type { CallerAccess } from './caller-access.js';
 export { LedgerView } from './ledger-view.js';
 export {
   isInitialised,

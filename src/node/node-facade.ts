@@ -1,5 +1,6 @@
 /**
- * The one view of a node that the FHIR and HTTP layers use: records, access, consent,
+ * The one view of a node that the FHIR and HTTP layers use: records, access (bound per request
+ * to its caller and purpose, `as`), consent,
  * break-the-glass, erasure, proofs and checkpoints, submission, and read-only ledger reads.
  * Never the store, the executor, the orderer or a private key; the compiler holds them to it.
  */
@@ -20,7 +21,8 @@ type FacadeMember =
   | 'identity'
   | 'ledger'
   | 'records'
-  | 'access'
+  | 'as'
+  | 'trail'
   | 'consent'
   | 'breakTheGlass'
   | 'checkpoints'

@@ -15,6 +15,7 @@ import {
   type WriteSetEntry,
   TX_RECORDS,
   type Executor,
+  type Principal,
   type Signer,
   type TxBuilder,
   type TxRecord,
@@ -59,6 +60,7 @@ import {
 import { collectAfterFailedWrite } from './blob-gc.js';
 import { NodeCheckpoints } from './checkpoints.js';
 import { LedgerView } from './ledger-view.js';
+import { callerAccess, type CallerAccess } from './caller-access.js';
 import type { NodeIdentity } from './node-facade.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
@@ -80,7 +82,7 @@ import {
 } from './node-init.js';
 import { GenesisError } from './network-genesis.js';
 import { cuttingOf, ordererChoice } from './orderer-choice.js';
-import { NodeAccess } from './access-api.js';
+import { NodeAccess, type ProvenEntry } from './access-api.js';
 import { NodeBreakTheGlass, type BreakTheGlassHost } from './break-the-glass-api.js';
 import { homePatients, Pseudonyms, type PatientNames } from './pseudonyms.js';
 import { NodeConsent } from './consent-api.js';
@@ -472,6 +474,16 @@ export class ChartChainNode {
   async rotateEncryptionKey(): Promise<SubmitResult> {
     const encryptionKey = rotateEncryptionKey(this.keys);
     return this.submitAsOrg(MEMBERSHIP_ROTATE_ENCRYPTION_KEY, { encryptionKey });
+  }
+
+  /** The access path for one request's caller and purpose (the FHIR and HTTP layers' only way in). */
+  as(principal: Principal, purpose: string): CallerAccess {
+    return callerAccess(this.access, principal, purpose);
+  }
+
+  /** `patientId`'s audit trail from `fromSeq`, each entry with its inclusion proof. */
+  trail(patientId: string, options: Parameters<NodeAccess['trail']>[1] = {}): ProvenEntry[] {
+    return this.access.trail(patientId, options);
   }
 
   /**

@@ -209,10 +209,9 @@ export class FhirSubscriptions {
       (subscription.resourceType !== null && !reference.startsWith(`${subscription.resourceType}/`))
     )
       return undefined;
-    const decision = this.node.access.decide(owner, event.focus.recordId, {
-      purpose: defaultPurpose(owner),
-      version: event.focus.version,
-    });
+    const decision = this.node
+      .as(owner, defaultPurpose(owner))
+      .decide(event.focus.recordId, { version: event.focus.version });
     return decision.outcome === 'permit' ? `${subscription.baseUrl}/${reference}` : undefined;
   }
 
