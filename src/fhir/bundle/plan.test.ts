@@ -447,3 +447,32 @@ test('resources nested deeper than the ledger accepts are too costly', () => {
   );
   assert.match(error.message, /nesting/);
 });
+
+test('a transaction rewrites uri and url elements and narrative links naming an entry, but not strings', () => {
+  const document = {
+    resourceType: 'DocumentReference',
+    status: 'current',
+    subject: { reference: PATIENT },
+    identifier: [{ system: 'urn:ietf:rfc:3986', value: PATIENT }],
+    content: [{ attachment: { url: PATIENT, contentType: 'text/plain' } }],
+    text: {
+      status: 'generated',
+      div: `<div xmlns="http://www.w3.org/1999/xhtml">About <a href="${PATIENT}">the patient</a> and <a href="https://example.org/">elsewhere</a></div>`,
+    },
+  };
+  const plan = planBundle(
+    bundleOf('transaction', [
+      post(PATIENT, { resourceType: 'Patient' }),
+      post(ENCOUNTER, document),
+    ]),
+    counterIds(),
+  );
+  const patientId = plan.steps.find((step) => step.type === 'Patient')!.id!;
+  const rewritten = plan.steps.find((step) => step.type === 'DocumentReference')!
+    .resource as typeof document;
+  assert.equal(rewritten.subject.reference, `Patient/${patientId}`);
+  assert.equal(rewritten.content[0]!.attachment.url, `Patient/${patientId}`, 'a url element');
+  assert.equal(rewritten.identifier[0]!.value, PATIENT, 'Identifier.value is a string, not a uri');
+  assert.match(rewritten.text.div, new RegExp(`href="Patient/${patientId}"`));
+  assert.match(rewritten.text.div, /href="https:\/\/example.org\/"/);
+});

@@ -7,6 +7,7 @@
 import { FhirError } from '../outcome.js';
 import { checkEntry, isObject, R4_ID, type CheckedEntry } from './entry.js';
 import { conditionalType, forEachReference, isBundleLocalUrn } from './references.js';
+import { rewriteUris } from './uris.js';
 import type { BundlePlan, ConditionalReference, EntryError, PlannedEntry } from './types.js';
 import { BUNDLE_ENTRIES_MAX } from '../../ledger/index.js';
 
@@ -183,8 +184,8 @@ function checkIdentity(entry: CheckedEntry, identities: Map<string, number>): vo
 }
 
 /**
- * Rewrites the references in the entry's resource that name another entry's fullUrl, and
- * returns its conditional references. A urn:uuid: or urn:oid: reference that names no entry is
+ * Rewrites the references, uri elements and narrative links in the entry's resource that name
+ * another entry's fullUrl (uris.ts), and returns its conditional references. A urn:uuid: or urn:oid: reference that names no entry is
  * a 400 'processing'.
  */
 function linkReferences(
@@ -208,6 +209,7 @@ function linkReferences(
       );
     }
   });
+  rewriteUris(entry.resource, idMap);
   return found;
 }
 
