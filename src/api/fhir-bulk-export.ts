@@ -129,6 +129,9 @@ function manifest(
       url: `${baseUrl}/$export-file/${job}/${type}`,
       count,
     })),
-    error: [],
+    error:
+      status.errors === 0
+        ? []
+        : [{ type: 'OperationOutcome', url: `${baseUrl}/$export-file/${job}/OperationOutcome` }],
   });
 }

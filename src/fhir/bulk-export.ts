@@ -13,7 +13,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, fromUtf8, utf8 } from '../crypto/index.js';
-import { EXPORT_JOBS_MAX, EXPORT_PAGE_COUNT, EXPORT_RETENTION_MS } from '../ledger/index.js';
+import {
+  EXPORT_ERRORS_LISTED_MAX,
+  EXPORT_JOBS_MAX,
+  EXPORT_JOBS_PER_OWNER_MAX,
+  EXPORT_PAGE_COUNT,
+  EXPORT_RETENTION_MS,
+  type JsonObject,
+} from '../ledger/index.js';
 import type { FhirSearch, SearchCaller } from './fhir-search.js';
 import { FhirError } from './outcome.js';
 import { PATIENT_REFERENCE_ELEMENT } from './patient-of.js';
@@ -48,6 +55,8 @@ export type ExportStatus =
       readonly transactionTime: string;
       readonly request: string;
       readonly output: readonly ExportOutput[];
+      /** Records the caller may read that could not be served (a corrupt or missing blob). */
+      readonly errors: number;
     };
 
 interface Job {
@@ -57,6 +66,9 @@ interface Job {
   readonly key: Uint8Array;
   readonly startedAt: number;
   readonly counts: Map<string, number>;
+  /** 'Type/id: stage' of each record that could not be served, at most EXPORT_ERRORS_LISTED_MAX. */
+  readonly failures: string[];
+  finishedAt: number | undefined;
   status: ExportStatus;
   cancelled: boolean;
 }
@@ -78,8 +90,13 @@ export class FhirBulkExport {
   /** Starts a job for `caller`; resolves with its id at once, the export running on. */
   start(caller: SearchCaller, request: ExportRequest): string {
     this.#expire();
-    if (this.#jobs.size >= EXPORT_JOBS_MAX)
-      throw FhirError.of(429, 'throttled', 'too many export jobs; wait for one to finish');
+    const owned = [...this.#jobs.values()].filter((job) => job.owner === ownerOf(caller)).length;
+    if (this.#jobs.size >= EXPORT_JOBS_MAX || owned >= EXPORT_JOBS_PER_OWNER_MAX)
+      throw FhirError.of(
+        429,
+        'throttled',
+        'too many export jobs; delete one or wait for it to expire',
+      );
     const id = randomUUID();
     const job: Job = {
       owner: ownerOf(caller),
@@ -88,6 +105,8 @@ export class FhirBulkExport {
       key: randomBytes(32),
       startedAt: this.clock(),
       counts: new Map(),
+      failures: [],
+      finishedAt: undefined,
       status: { state: 'running', progress: 'starting' },
       cancelled: false,
     };
@@ -105,6 +124,8 @@ export class FhirBulkExport {
   /** The NDJSON of `type` from finished job `id`, decrypted, for the caller that started it. */
   file(caller: SearchCaller, id: string, type: string): string {
     const job = this.#own(caller, id);
+    if (job.status.state === 'done' && type === 'OperationOutcome' && job.failures.length > 0)
+      return job.failures.map((failure) => JSON.stringify(failureOutcome(failure)) + '\n').join('');
     if (job.status.state !== 'done' || !job.counts.has(type))
       throw FhirError.of(404, 'not-found', 'no such export file');
     return openFrames(readFileSync(this.#path(id, type)), job.key);
@@ -137,10 +158,13 @@ export class FhirBulkExport {
         transactionTime: new Date(job.startedAt).toISOString(),
         request: job.request.requestUrl,
         output: [...job.counts].map(([type, count]) => ({ type, count })),
+        errors: job.failures.length,
       };
+      job.finishedAt = this.clock();
     } catch (error) {
       const reason = error instanceof FhirError ? error.message : 'the export failed on this node';
       job.status = { state: 'failed', reason };
+      job.finishedAt = this.clock();
     }
   }
 
@@ -156,6 +180,9 @@ export class FhirBulkExport {
         params.set('_lastUpdated', `ge${new Date(job.request.sinceMs).toISOString()}`);
       const page = await this.search.search(job.caller, type, params);
       if (job.cancelled) return;
+      for (const failure of page.failures)
+        if (job.failures.length < EXPORT_ERRORS_LISTED_MAX)
+          job.failures.push(`${failure.reference}: ${failure.stage}`);
       if (page.matches.length > 0) {
         const lines = page.matches.map((match) => JSON.stringify(match.resource) + '\n').join('');
         appendFileSync(this.#path(id, type), sealFrame(lines, job.key), { mode: 0o600 });
@@ -173,11 +200,11 @@ export class FhirBulkExport {
     return job;
   }
 
-  /** Jobs older than EXPORT_RETENTION_MS go, with their files. */
+  /** Jobs finished more than EXPORT_RETENTION_MS ago go, with their files; running ones stay. */
   #expire(): void {
     const now = this.clock();
     for (const [id, job] of this.#jobs) {
-      if (now - job.startedAt < EXPORT_RETENTION_MS) continue;
+      if (job.finishedAt === undefined || now - job.finishedAt < EXPORT_RETENTION_MS) continue;
       job.cancelled = true;
       this.#jobs.delete(id);
       rmSync(join(this.#dir, id), { recursive: true, force: true });
@@ -187,6 +214,16 @@ export class FhirBulkExport {
   #path(id: string, type: string): string {
     return join(this.#dir, id, `${type}.ndjson.sealed`);
   }
+}
+
+/** One unserved record as the IG's error file lists it: an OperationOutcome per line. */
+function failureOutcome(failure: string): JsonObject {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      { severity: 'error', code: 'exception', diagnostics: `${failure} could not be served` },
+    ],
+  };
 }
 
 function ownerOf(caller: SearchCaller): string {

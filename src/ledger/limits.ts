@@ -220,9 +220,13 @@ export const PATCH_OPERATION_COUNT_MAX = 1000;
 export const PATCH_COPIED_BYTES_MAX = 1024 * 1024;
 /** Bulk export jobs held at once; more kick-offs are a 429 until one finishes or expires. */
 export const EXPORT_JOBS_MAX = 8;
+/** Of those, held by one client, so no client takes them all. */
+export const EXPORT_JOBS_PER_OWNER_MAX = 3;
 /** Resources one export page reads, logs (one access.search) and seals at a time. */
 export const EXPORT_PAGE_COUNT = 1000;
-/** How long a bulk export job and its files are kept. */
+/** Unserved records an export job lists in its error file. */
+export const EXPORT_ERRORS_LISTED_MAX = 1000;
+/** How long a bulk export job and its files are kept once it finishes. */
 export const EXPORT_RETENTION_MS = 60 * 60 * 1000;
 /** Subscriptions one principal may hold. */
 export const SUBSCRIPTIONS_PER_OWNER_MAX = 32;
