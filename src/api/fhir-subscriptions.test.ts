@@ -28,7 +28,7 @@ interface Received {
 }
 
 /** A rest-hook endpoint on loopback that records what it receives, answering `status()`. */
-async function receiver(t: TestContext, status: () => number = () => 200) {
+async function receiver(t: TestContext, status: () => number = () => 200, answerAfterMs = 0) {
   const received: Received[] = [];
   const server: Server = createServer((request: IncomingMessage, response) => {
     let text = '';
@@ -41,7 +41,7 @@ async function receiver(t: TestContext, status: () => number = () => 200) {
           authorization: request.headers.authorization,
           body: JSON.parse(text) as Received['body'],
         });
-      response.writeHead(code).end();
+      setTimeout(() => response.writeHead(code).end(), answerAfterMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -331,4 +331,29 @@ test('a malformed websocket frame, or an upgrade elsewhere, ends that socket and
   assert.equal(await upgrade('/somewhere-else'), '');
   const alive = await app.inject({ method: 'GET', url: '/fhir/metadata' });
   assert.equal(alive.statusCode, 200, 'the node still serves');
+});
+
+test("a slow endpoint holds up only its own subscription's deliveries", async (t) => {
+  const { node, app } = await fresh(t);
+  t.after(async () => {
+    await app.close();
+    await node.close();
+  });
+  const slow = await receiver(t, () => 200, 3_000);
+  const fast = await receiver(t);
+  const subscribe = async (url: string) =>
+    assert.equal(
+      (await app.inject(fhirJson('POST', '/fhir/Subscription', subscription(url, '')))).statusCode,
+      201,
+    );
+  await subscribe(fast.url);
+  await until('the fast handshake', () => fast.received[0]);
+  await subscribe(slow.url);
+  await until('the slow handshake, still unanswered', () => slow.received[0]);
+  const started = Date.now();
+  await app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Lovelace' }] }),
+  );
+  await until('the fast notification', () => fast.received[1], 2_900);
+  assert.ok(Date.now() - started < 1_500, `the fast endpoint waited ${Date.now() - started} ms`);
 });

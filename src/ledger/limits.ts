@@ -232,6 +232,8 @@ export const EXPORT_RETENTION_MS = 60 * 60 * 1000;
 export const SUBSCRIPTIONS_PER_OWNER_MAX = 32;
 /** Tries of one notification (backing off from 1 s to 1 min) before its subscription is in error. */
 export const SUBSCRIPTION_DELIVERY_ATTEMPTS_MAX = 12;
+/** Subscriptions whose due notification is looked up at once (each then delivered on its own). */
+export const SUBSCRIPTION_DELIVERY_BATCH_MAX = 64;
 /** Entries of a batch Bundle in flight at once. */
 export const BATCH_ENTRIES_IN_FLIGHT_MAX = 64;
 

@@ -12,6 +12,7 @@ import type { JsonObject } from '../../ledger/index.js';
 import type { NodeFacade } from '../../node/index.js';
 import {
   SUBSCRIPTION_DELIVERY_ATTEMPTS_MAX,
+  SUBSCRIPTION_DELIVERY_BATCH_MAX,
   SUBSCRIPTIONS_PER_OWNER_MAX,
 } from '../../ledger/index.js';
 import { auditEventId } from '../audit-event.js';
@@ -21,7 +22,7 @@ import { fhirPatientOf, fhirReferenceOf } from '../ledger-names.js';
 import { FhirError } from '../outcome.js';
 import { notificationBundle } from './notification.js';
 import { subscriptionOf, subscriptionResource } from './subscription-resource.js';
-import { SubscriptionStore, type StoredSubscription } from './store.js';
+import { SubscriptionStore, type Delivery, type StoredSubscription } from './store.js';
 import { eventsOf, TOPICS, type SubscriptionEvent } from './topics.js';
 
 /** How often due deliveries are looked for when nothing new was queued. */
@@ -35,7 +36,9 @@ export class FhirSubscriptions {
   readonly #subscriptions = new Map<string, StoredSubscription>();
   readonly #stopFollowing: () => void;
   readonly #timer: NodeJS.Timeout;
-  #delivering: Promise<void> | undefined;
+  /** The delivery on its way to each subscription's endpoint: one at a time for each, none waiting on another's. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #closed = false;
   /** Binding tokens handed out for websocket subscriptions: token → subscription and expiry. */
   readonly #tokens = new Map<string, { readonly id: string; readonly expiresAt: number }>();
   /** Sockets bound to each websocket subscription: what sends them a notification. */
@@ -147,9 +150,10 @@ export class FhirSubscriptions {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#stopFollowing();
     clearInterval(this.#timer);
-    await this.#delivering;
+    await Promise.all(this.#inFlight.values());
     this.#store.close();
   }
 
@@ -227,31 +231,37 @@ export class FhirSubscriptions {
     this.#kick();
   }
 
+  /** Starts the due delivery of each subscription that has none on its way. */
   #kick(): void {
-    this.#delivering ??= this.#deliverDue()
-      .catch((error: unknown) =>
-        this.node.records.alarm('subscriptions', `deliveries paused: ${(error as Error).message}`),
-      )
-      .finally(() => (this.#delivering = undefined));
+    if (this.#closed) return;
+    let due: Delivery[];
+    try {
+      due = this.#store.due(this.clock(), SUBSCRIPTION_DELIVERY_BATCH_MAX);
+    } catch (error) {
+      return this.#alarm(`deliveries paused: ${(error as Error).message}`);
+    }
+    for (const delivery of due) {
+      const id = delivery.subscriptionId;
+      if (this.#inFlight.has(id)) continue;
+      const sending = this.#deliver(delivery)
+        .catch((error: unknown) => this.#alarm(`a delivery failed: ${(error as Error).message}`))
+        .finally(() => {
+          this.#inFlight.delete(id);
+          this.#kick();
+        });
+      this.#inFlight.set(id, sending);
+    }
   }
 
-  /** Sends every due delivery, the oldest of each subscription first, until none is due. */
-  async #deliverDue(): Promise<void> {
-    for (
-      let due = this.#store.due(this.clock(), 32);
-      due.length > 0;
-      due = this.#store.due(this.clock(), 32)
-    ) {
-      await Promise.all(
-        due.map(async (delivery) => {
-          const subscription = this.#subscriptions.get(delivery.subscriptionId);
-          if (subscription === undefined) return this.#store.delivered(delivery.id);
-          if (await post(subscription, delivery.body))
-            return this.#delivered(subscription, delivery.id);
-          this.#failed(subscription, delivery.id, delivery.attempts + 1);
-        }),
-      );
-    }
+  async #deliver(delivery: Delivery): Promise<void> {
+    const subscription = this.#subscriptions.get(delivery.subscriptionId);
+    if (subscription === undefined) return this.#store.delivered(delivery.id);
+    if (await post(subscription, delivery.body)) return this.#delivered(subscription, delivery.id);
+    this.#failed(subscription, delivery.id, delivery.attempts + 1);
+  }
+
+  #alarm(reason: string): void {
+    this.node.records.alarm('subscriptions', reason);
   }
 
   #delivered(subscription: StoredSubscription, deliveryId: number): void {
