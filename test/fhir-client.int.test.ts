@@ -245,7 +245,7 @@ test('fhir-kit-client drives JSON Patch and conditional create, update and delet
       resource: { type: string; conditionalDelete: string; interaction: { code: string }[] }[];
     }[];
   };
-  assert.deepEqual(metadata.patchFormat, ['application/json-patch+json']);
+  assert.deepEqual(metadata.patchFormat, ['application/json-patch+json', 'application/fhir+json']);
   const observation = metadata.rest[0]!.resource.find(
     (resource) => resource.type === 'Observation',
   )!;

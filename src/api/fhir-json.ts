@@ -1,6 +1,13 @@
 /** FHIR JSON at the /fhir edge: reading a request's resource and sending one. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FhirError, JsonPatchError, parsePatch, type PatchOperation } from '../fhir/index.js';
+import type { JsonValue } from '../crypto/index.js';
+import {
+  applyFhirPathPatch,
+  applyPatch,
+  FhirError,
+  JsonPatchError,
+  parsePatch,
+} from '../fhir/index.js';
 import type { JsonObject } from '../ledger/index.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -20,14 +27,29 @@ export function jsonBody(request: FastifyRequest, type: string): JsonObject {
 }
 
 /**
- * The body of a PATCH as JSON Patch operations (RFC 6902, application/json-patch+json); 415
- * for another content type (FHIRPath Patch included), 400 for a document that is not a patch.
+ * The body of a PATCH of a `type` resource, as the JSON Patch operations it asks of the current
+ * resource: a JSON Patch (RFC 6902, application/json-patch+json) or a FHIRPath Patch (a
+ * Parameters resource, application/fhir+json). 415 for another content type, 400 for a
+ * document that is neither.
  */
-export function patchBody(request: FastifyRequest): PatchOperation[] {
-  if (mediaType(request) !== 'application/json-patch+json')
-    throw FhirError.of(415, 'not-supported', 'send a JSON Patch as application/json-patch+json');
+export function patchBody(
+  request: FastifyRequest,
+  type: string,
+): (current: JsonObject) => JsonValue {
+  const contentType = mediaType(request);
+  if (contentType === 'application/fhir+json' || contentType === 'application/json') {
+    const parameters = jsonBody(request, 'Parameters');
+    return (current) => applyFhirPathPatch(parameters, type, current);
+  }
+  if (contentType !== 'application/json-patch+json')
+    throw FhirError.of(
+      415,
+      'not-supported',
+      'send a JSON Patch (application/json-patch+json) or a FHIRPath Patch (application/fhir+json)',
+    );
   try {
-    return parsePatch(parsedBody(request));
+    const operations = parsePatch(parsedBody(request));
+    return (current) => applyPatch(current, operations);
   } catch (error) {
     if (error instanceof JsonPatchError) throw FhirError.of(400, 'structure', error.message);
     throw error;

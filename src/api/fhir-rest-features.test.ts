@@ -84,11 +84,11 @@ test('PATCH applies a JSON Patch to the current version as an update, or names w
     422,
     'value',
   );
-  const fhirPathPatch = await app.inject({
+  const notPatch = await app.inject({
     ...jsonPatch(url, []),
-    headers: { ...AS_DOCTOR, 'content-type': 'application/fhir+json' },
+    headers: { ...AS_DOCTOR, 'content-type': 'text/plain' },
   });
-  outcome(fhirPathPatch, 415, 'not-supported');
+  outcome(notPatch, 415, 'not-supported');
   outcome(await app.inject(jsonPatch('/fhir/Observation/no-such-id', [])), 404, 'not-found');
   outcome(await app.inject(jsonPatch('/fhir/Consent/any', [])), 405, 'not-supported');
   const readOnly = { authorization: 'Bearer practitioner:dr-ada:read,search' };
@@ -251,4 +251,84 @@ test('chained parameters and _has narrow a search through the resources they nam
   await refused('/fhir/Patient?_has:Observation:subject', 400, 'value');
   await refused('/fhir/Patient?_has:Observation:code:status=final', 400, 'not-supported');
   await refused('/fhir/Patient?_has:Observation:subject:nonexistent=1', 400, 'not-supported');
+});
+
+test('PATCH with a FHIRPath Patch: replace, add, insert, move and delete, on simple paths', async (t) => {
+  const { app, patientId } = await withPatient(t);
+  const created = await app.inject(
+    fhirJson('POST', '/fhir/Observation', {
+      ...observation(patientId, 70),
+      note: [{ text: 'first' }, { text: 'second' }],
+    }),
+  );
+  const url = `/fhir/Observation/${(created.json() as { id: string }).id}`;
+  const operation = (parts: JsonObject[]) => ({ name: 'operation', part: parts });
+  const part = (name: string, value: JsonObject) => ({ name, ...value });
+  const fhirPathPatch = (operations: JsonObject[]) =>
+    app.inject(fhirJson('PATCH', url, { resourceType: 'Parameters', parameter: operations }));
+
+  const patched = await fhirPathPatch([
+    operation([
+      part('type', { valueCode: 'replace' }),
+      part('path', { valueString: 'Observation.status' }),
+      part('value', { valueCode: 'final' }),
+    ]),
+    operation([
+      part('type', { valueCode: 'add' }),
+      part('path', { valueString: 'Observation' }),
+      part('name', { valueString: 'note' }),
+      part('value', { valueAnnotation: { text: 'third' } }),
+    ]),
+    operation([
+      part('type', { valueCode: 'insert' }),
+      part('path', { valueString: 'Observation.note' }),
+      part('index', { valueInteger: 0 }),
+      part('value', { valueAnnotation: { text: 'zeroth' } }),
+    ]),
+    operation([
+      part('type', { valueCode: 'move' }),
+      part('path', { valueString: 'Observation.note' }),
+      part('source', { valueInteger: 3 }),
+      part('destination', { valueInteger: 1 }),
+    ]),
+    operation([
+      part('type', { valueCode: 'delete' }),
+      part('path', { valueString: 'Observation.note[2]' }),
+    ]),
+    operation([
+      part('type', { valueCode: 'delete' }),
+      part('path', { valueString: 'Observation.issued' }),
+    ]),
+  ]);
+  assert.equal(patched.statusCode, 200, patched.body);
+  const read = (await app.inject({ method: 'GET', url, headers: AS_DOCTOR })).json() as {
+    status: string;
+    note: { text: string }[];
+  };
+  assert.equal(read.status, 'final');
+  assert.deepEqual(
+    read.note.map((note) => note.text),
+    ['zeroth', 'third', 'second'],
+  );
+
+  const where = operation([
+    part('type', { valueCode: 'delete' }),
+    part('path', { valueString: "Observation.note.where(text = 'x')" }),
+  ]);
+  outcome(await fhirPathPatch([where]), 422, 'not-supported');
+  const otherType = operation([
+    part('type', { valueCode: 'delete' }),
+    part('path', { valueString: 'Patient.name' }),
+  ]);
+  outcome(await fhirPathPatch([otherType]), 400, 'invalid');
+  outcome(
+    await fhirPathPatch([
+      operation([
+        part('type', { valueCode: 'upsert' }),
+        part('path', { valueString: 'Observation.status' }),
+      ]),
+    ]),
+    400,
+    'invalid',
+  );
 });

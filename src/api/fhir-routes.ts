@@ -210,7 +210,7 @@ export function registerFhirRoutes(
           caller.principal,
           request.params.type,
           request.params.id,
-          patchBody(request),
+          patchBody(request, request.params.type),
           purposeOf(request, caller),
           etagVersion(singleHeader(request.headers['if-match'])),
         );

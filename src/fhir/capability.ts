@@ -128,7 +128,7 @@ export function capabilityStatement(
     implementation: { description: 'ChartChain node', url: baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
-    patchFormat: ['application/json-patch+json'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
     rest: [rest],
   };
 }

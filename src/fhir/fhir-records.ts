@@ -14,7 +14,7 @@ import {
 } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { type NodeFacade, type VersionInput } from '../node/index.js';
-import { applyPatch, JsonPatchError, type PatchOperation } from './json-patch.js';
+import { JsonPatchError } from './json-patch.js';
 import { FhirError } from './outcome.js';
 import { recordOf } from './ledger-names.js';
 import { patientIdOf } from './patient-of.js';
@@ -98,7 +98,7 @@ export class FhirRecords implements TypeHandler {
     principal: Principal,
     type: string,
     id: string,
-    operations: readonly PatchOperation[],
+    patch: (current: JsonObject) => JsonValue,
     purpose: string,
     ifMatch?: number,
   ): Promise<ServedVersion & { created: boolean }> {
@@ -109,7 +109,7 @@ export class FhirRecords implements TypeHandler {
         'conflict',
         `${type}/${id} is not at the version If-Match names; re-read and retry`,
       );
-    const resource = patchedResource(withoutServerMeta(current.resource), operations);
+    const resource = patchedResource(withoutServerMeta(current.resource), patch);
     if (resource['resourceType'] !== type || resource['id'] !== id)
       throw FhirError.of(422, 'processing', 'a patch must not change resourceType or id', [
         `${type}.id`,
@@ -415,10 +415,13 @@ export class FhirRecords implements TypeHandler {
 }
 
 /** `resource` with `operations` applied; a patch that does not apply, or leaves no object, is 422. */
-function patchedResource(resource: JsonObject, operations: readonly PatchOperation[]): JsonObject {
+function patchedResource(
+  resource: JsonObject,
+  patch: (current: JsonObject) => JsonValue,
+): JsonObject {
   let patched: JsonValue;
   try {
-    patched = applyPatch(resource, operations);
+    patched = patch(resource);
   } catch (error) {
     if (error instanceof JsonPatchError)
       throw FhirError.of(422, 'processing', `the patch does not apply: ${error.message}`);
