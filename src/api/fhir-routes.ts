@@ -157,7 +157,7 @@ export function registerFhirRoutes(
         }
         recordsOnly(request.params.type, 'conditional create');
         // Its match is read back: the token must search and read the type, not only create it.
-        authorised(authorised(caller, request, 'search'), request, 'read');
+        authorised(caller, request, ['search', 'read']);
         const found = await service.conditional.create(
           searchCaller(request, caller),
           resource,
@@ -167,11 +167,7 @@ export function registerFhirRoutes(
       });
 
       fhir.put<{ Params: Params }>('/:type', async (request, reply) => {
-        const caller = authorised(
-          authorised(callerOf(request), request, 'update'),
-          request,
-          'search',
-        );
+        const caller = authorised(callerOf(request), request, ['update', 'search']);
         recordsOnly(request.params.type, 'conditional update');
         const updated = await service.conditional.update(
           searchCaller(request, caller),
@@ -183,11 +179,7 @@ export function registerFhirRoutes(
       });
 
       fhir.delete<{ Params: Params }>('/:type', async (request, reply) => {
-        const caller = authorised(
-          authorised(callerOf(request), request, 'delete'),
-          request,
-          'search',
-        );
+        const caller = authorised(callerOf(request), request, ['delete', 'search']);
         recordsOnly(request.params.type, 'conditional delete');
         const version = await service.conditional.delete(
           searchCaller(request, caller),
@@ -200,11 +192,7 @@ export function registerFhirRoutes(
 
       fhir.patch<{ Params: Params }>('/:type/:id', async (request, reply) => {
         // A patch reads the current version and answers with the result: update and read both.
-        const caller = authorised(
-          authorised(callerOf(request), request, 'update'),
-          request,
-          'read',
-        );
+        const caller = authorised(callerOf(request), request, ['update', 'read']);
         recordsOnly(request.params.type, 'patch');
         const patched = await records.patch(
           caller.principal,
@@ -353,20 +341,21 @@ function queryOf(request: FastifyRequest): string {
   return request.url.split('?')[1] ?? '';
 }
 
-/** The caller, once the token allows `interaction` on the URL's resource type. */
+/**
+ * The caller, once the token allows `interaction` (each of them, when several: a patch reads as
+ * well as updates) on the URL's resource type.
+ */
 function authorised(
   caller: FhirCaller,
   request: FastifyRequest<{ Params: Partial<Params> }>,
-  interaction: FhirInteraction,
+  interaction: FhirInteraction | readonly FhirInteraction[],
   type = String(request.params.type),
 ): FhirCaller {
   if (!isResourceTypeName(type)) throw FhirError.of(404, 'not-supported', 'unknown resource type');
-  if (!caller.allows(type, interaction))
-    throw FhirError.of(
-      403,
-      'forbidden',
-      `the token's scopes do not allow ${interaction} on ${type}`,
-    );
+  for (const needed of typeof interaction === 'string' ? [interaction] : interaction) {
+    if (!caller.allows(type, needed))
+      throw FhirError.of(403, 'forbidden', `the token's scopes do not allow ${needed} on ${type}`);
+  }
   return caller;
 }
 
