@@ -31,6 +31,12 @@ const DELIVERY_TIMEOUT_MS = 5_000;
 const RETRY_DELAY_MAX_MS = 60_000;
 const WS_TOKEN_LIFETIME_MS = 60_000;
 
+/** What an event names, in FHIR terms: its patient, and its record when it has one. */
+interface EventNames {
+  readonly patient: string;
+  readonly record: string | undefined;
+}
+
 export class FhirSubscriptions {
   readonly #store: SubscriptionStore;
   readonly #subscriptions = new Map<string, StoredSubscription>();
@@ -54,6 +60,8 @@ export class FhirSubscriptions {
     // A failure here must not reach the commit that called it (the block is already durable):
     // it is an alarm, and those notifications are lost.
     this.#stopFollowing = node.onCommitted((writeSet) => {
+      // Most nodes have no subscriptions: then a block's write set is not even read.
+      if (this.#subscriptions.size === 0) return;
       try {
         this.#notify(eventsOf(writeSet));
       } catch (error) {
@@ -166,11 +174,19 @@ export class FhirSubscriptions {
 
   /** Queues a notification for each live subscription that matches an event its owner may see. */
   #notify(events: readonly SubscriptionEvent[]): void {
-    if (events.length === 0 || this.#subscriptions.size === 0) return;
     const owed: { subscription: StoredSubscription; body: JsonObject }[] = [];
+    const notified = new Set<StoredSubscription>();
     for (const event of events) {
+      // Looked up once per event, not once per subscription.
+      const named: EventNames = {
+        patient: fhirPatientOf(this.node, event.patientId),
+        record:
+          event.focus.kind === 'record'
+            ? fhirReferenceOf(this.node, event.focus.recordId)
+            : undefined,
+      };
       for (const subscription of this.#subscriptions.values()) {
-        const focus = this.#visibleFocus(subscription, event);
+        const focus = this.#visibleFocus(subscription, event, named);
         if (focus === undefined) continue;
         subscription.eventsSinceStart += 1;
         const eventNumber = subscription.eventsSinceStart;
@@ -181,24 +197,28 @@ export class FhirSubscriptions {
         // A websocket gets its notification now, if one is bound; a missed one shows as a gap in event numbers.
         if (subscription.channel === 'websocket') this.#sendToSockets(subscription, body);
         else owed.push({ subscription, body });
+        notified.add(subscription);
       }
     }
-    this.#queue(owed);
+    if (notified.size === 0) return;
+    // One transaction: the deliveries owed and every notified subscription's event count.
+    this.#store.enqueue(owed, [...notified], this.clock());
+    this.#kick();
   }
 
   /** The focus URL when `event` matches `subscription` and its owner may see it; else undefined. */
-  #visibleFocus(subscription: StoredSubscription, event: SubscriptionEvent): string | undefined {
+  #visibleFocus(
+    subscription: StoredSubscription,
+    event: SubscriptionEvent,
+    named: EventNames,
+  ): string | undefined {
     if (
       subscription.state === 'off' ||
       subscription.state === 'error' ||
       subscription.topic !== event.topic
     )
       return undefined;
-    if (
-      subscription.patient !== null &&
-      subscription.patient !== fhirPatientOf(this.node, event.patientId)
-    )
-      return undefined;
+    if (subscription.patient !== null && subscription.patient !== named.patient) return undefined;
     const owner = subscription.owner;
     if (event.focus.kind === 'audit' && !subscription.readableTypes.includes('AuditEvent'))
       return undefined;
@@ -206,7 +226,7 @@ export class FhirSubscriptions {
       return mayReadTrail(owner, event.patientId)
         ? `${subscription.baseUrl}/AuditEvent/${auditEventId(event.patientId, event.focus.seq)}`
         : undefined;
-    const reference = fhirReferenceOf(this.node, event.focus.recordId);
+    const reference = named.record;
     if (reference === undefined) return undefined;
     if (
       !subscription.readableTypes.includes(reference.split('/')[0]!) ||
@@ -222,12 +242,10 @@ export class FhirSubscriptions {
   #sendToSockets(subscription: StoredSubscription, body: JsonObject): void {
     const text = JSON.stringify(body);
     for (const send of this.#sockets.get(subscription.id) ?? []) send(text);
-    this.#store.save(subscription);
   }
 
   #queue(owed: readonly { subscription: StoredSubscription; body: JsonObject }[]): void {
-    if (owed.length === 0) return;
-    this.#store.enqueue(owed, this.clock());
+    this.#store.enqueue(owed, [], this.clock());
     this.#kick();
   }
 

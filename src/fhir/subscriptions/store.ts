@@ -83,19 +83,23 @@ export class SubscriptionStore {
     })();
   }
 
-  /** Queues `bodies` (with their subscriptions saved as they now stand), in one transaction. */
+  /**
+   * Queues the `owed` notifications and saves, as they now stand, their subscriptions and the
+   * `notified` ones (a websocket's event count), in one transaction.
+   */
   enqueue(
     owed: readonly { subscription: StoredSubscription; body: JsonObject }[],
+    notified: readonly StoredSubscription[],
     nowMs: number,
   ): void {
     const insert = this.#db.prepare(
       'INSERT INTO delivery (subscription_id, body, next_at) VALUES (?, ?, ?)',
     );
     this.#db.transaction(() => {
-      for (const { subscription, body } of owed) {
+      for (const { subscription, body } of owed)
         insert.run(subscription.id, JSON.stringify(body), nowMs);
+      for (const subscription of new Set([...owed.map((o) => o.subscription), ...notified]))
         this.save(subscription);
-      }
     })();
   }
 
