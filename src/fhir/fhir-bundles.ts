@@ -69,7 +69,12 @@ export class FhirBundles {
     for (const { index, path, reference, type } of plan.conditionalReferences) {
       if (resolved.has(reference) || failed.has(index)) continue;
       try {
-        const match = this.#single(caller, type, reference.slice(reference.indexOf('?') + 1));
+        const match = singleMatch(
+          this.search,
+          caller,
+          type,
+          reference.slice(reference.indexOf('?') + 1),
+        );
         if (match !== undefined) resolved.set(reference, `${type}/${match}`);
       } catch (error) {
         if (!(error instanceof FhirError)) throw error;
@@ -86,15 +91,6 @@ export class FhirBundles {
       }
     }
     return { resolved, failed };
-  }
-
-  /**
-   * The id of the one `type` matching `query` among what the caller may read, undefined for none;
-   * FhirError 412 for several (R4 conditional rules). Records the caller may not read are not
-   * counted, so neither the 412 nor a match tells them such records exist.
-   */
-  #single(caller: SearchCaller, type: string, query: string): string | undefined {
-    return singleMatch(this.search, caller, type, query);
   }
 
   async #transaction(caller: SearchCaller, plan: BundlePlan): Promise<EntryResult[]> {
@@ -152,7 +148,7 @@ export class FhirBundles {
     const { principal, purpose } = caller;
     if (step.method === 'GET') return this.#get(caller, step);
     if (step.method === 'POST' && step.ifNoneExist !== undefined) {
-      const match = this.#single(caller, step.type, step.ifNoneExist);
+      const match = singleMatch(this.search, caller, step.type, step.ifNoneExist);
       if (match !== undefined)
         return {
           index: step.index,
@@ -190,7 +186,7 @@ export class FhirBundles {
     const existing = new Map<number, { type: string; id: string }>();
     for (const step of plan.steps) {
       if (step.method !== 'POST' || step.ifNoneExist === undefined) continue;
-      const match = this.#single(caller, step.type, step.ifNoneExist);
+      const match = singleMatch(this.search, caller, step.type, step.ifNoneExist);
       if (match !== undefined) existing.set(step.index, { type: step.type, id: match });
     }
     return existing;

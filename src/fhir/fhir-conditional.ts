@@ -85,7 +85,11 @@ export class FhirConditional {
   }
 }
 
-/** The id of the one `type` resource matching `query` that the caller may read; several are 412. */
+/**
+ * The id of the one `type` resource matching `query` that the caller may read, undefined for
+ * none; FhirError 412 for several (R4 conditional rules). Records the caller may not read are
+ * not counted, so neither the 412 nor a match tells them such records exist.
+ */
 export function singleMatch(
   search: FhirSearch,
   caller: SearchCaller,

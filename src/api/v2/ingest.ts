@@ -12,6 +12,7 @@ import {
   type Principal,
 } from '../../contracts/index.js';
 import {
+  escapeV2,
   FhirError,
   parseV2,
   storageError,
@@ -186,12 +187,4 @@ function ack(message: Hl7Message, code: string, text: string): string {
   });
   reply.getSegment('MSA')?.setField(3, escapeV2(text));
   return reply.toString();
-}
-
-/** `text` safe inside a v2 field: the delimiters escaped (v2.5.1 §2.7.4). */
-function escapeV2(text: string): string {
-  return text.replace(
-    /[\\|^&~]/g,
-    (character) => `\\${{ '\\': 'E', '|': 'F', '^': 'S', '&': 'T', '~': 'R' }[character]}\\`,
-  );
 }

@@ -24,6 +24,16 @@ export function repetitions(segment: Hl7Segment | undefined, field: number): num
 
 const ESCAPES: Readonly<Record<string, string>> = { F: '|', S: '^', T: '&', R: '~', E: '\\' };
 
+/** The escape code of each delimiter: the inverse of ESCAPES. */
+const ESCAPE_CODES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.keys(ESCAPES).map((code) => [ESCAPES[code]!, code]),
+);
+
+/** `text` safe inside a v2 field: each delimiter escaped (v2.5.1 §2.7.4). */
+export function escapeV2(text: string): string {
+  return text.replace(/[\\|^&~]/g, (character) => `\\${ESCAPE_CODES[character]!}\\`);
+}
+
 /** `text` with v2 escape sequences replaced; a sequence it does not know is dropped. */
 export function unescapeV2(text: string): string {
   if (!text.includes('\\')) return text;

@@ -7,4 +7,4 @@ export {
   type V2Event,
   type V2Message,
 } from './message.js';
-export { unescapeV2, fhirDateTime } from './fields.js';
+export { escapeV2, unescapeV2, fhirDateTime } from './fields.js';
