@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { login } from '../src/cli/login.js';
 import { mllpExchange } from '../src/api/testonly/mllp-client.js';
@@ -14,15 +14,8 @@ import { startFhirServer } from './fhir-server.js';
 const fixture = (name: string) =>
   readFileSync(new URL(`./fixtures/hl7v2/${name}`, import.meta.url), 'utf8');
 
-/** MSA-1 and MSA-2 of an ACK, and its ERR text. */
-function msa(ack: string): { code: string; controlId: string; error: string } {
-  const segments = ack.split('\r').map((segment) => segment.split('|'));
-  const msaSegment = segments.find((fields) => fields[0] === 'MSA')!;
-  const err = segments.find((fields) => fields[0] === 'ERR');
-  return { code: msaSegment[1]!, controlId: msaSegment[2]!, error: err?.[8] ?? '' };
-}
-
-test('ADT and ORU messages over MLLP become FHIR resources, acknowledged once durable, never written twice', async (t) => {
+/** The demo node serving FHIR and, on a free loopback port, MLLP; both ports returned. */
+async function serveWithMllp(t: TestContext): Promise<{ origin: string; mllpPort: number }> {
   let mllpPort = 0;
   const { origin } = await startFhirServer(t, {
     prepare: async (node) => assert.equal(await seedDemo(node), true),
@@ -35,7 +28,20 @@ test('ADT and ORU messages over MLLP become FHIR resources, acknowledged once du
       },
     },
   });
-  assert.ok(mllpPort > 0);
+  assert.ok(mllpPort > 0, 'the MLLP listener is up once the server is');
+  return { origin, mllpPort };
+}
+
+/** MSA-1 and MSA-2 of an ACK, and its ERR text. */
+function msa(ack: string): { code: string; controlId: string; error: string } {
+  const segments = ack.split('\r').map((segment) => segment.split('|'));
+  const msaSegment = segments.find((fields) => fields[0] === 'MSA')!;
+  const err = segments.find((fields) => fields[0] === 'ERR');
+  return { code: msaSegment[1]!, controlId: msaSegment[2]!, error: err?.[8] ?? '' };
+}
+
+test('ADT and ORU messages over MLLP become FHIR resources, acknowledged once durable, never written twice', async (t) => {
+  const { origin, mllpPort } = await serveWithMllp(t);
   const token = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
   const fhir = async (path: string) => {
     const response = await fetch(`${origin}/fhir/${path}`, {
@@ -118,18 +124,7 @@ test('ADT and ORU messages over MLLP become FHIR resources, acknowledged once du
 });
 
 test('a message that cannot be taken gets a named AE or AR, and writes nothing', async (t) => {
-  let mllpPort = 0;
-  const { origin } = await startFhirServer(t, {
-    prepare: async (node) => assert.equal(await seedDemo(node), true),
-    server: {
-      mllp: {
-        host: '127.0.0.1',
-        port: 0,
-        practitionerId: 'v2-interface',
-        onListening: (port) => (mllpPort = port),
-      },
-    },
-  });
+  const { origin, mllpPort } = await serveWithMllp(t);
   const header = (type: string, id: string) =>
     `MSH|^~\\&|LABSYS|QUEST-LAB|CHARTCHAIN|DEMO|20261202101500||${type}|${id}|P|2.5.1`;
   const pid = 'PID|1||MRN-1^^^LAB^MR||Doe^Jane||19700101|F';
@@ -164,18 +159,7 @@ test('a message that cannot be taken gets a named AE or AR, and writes nothing',
 });
 
 test('results for a patient new to the node, arriving on several connections at once, create them once', async (t) => {
-  let mllpPort = 0;
-  const { origin } = await startFhirServer(t, {
-    prepare: async (node) => assert.equal(await seedDemo(node), true),
-    server: {
-      mllp: {
-        host: '127.0.0.1',
-        port: 0,
-        practitionerId: 'v2-interface',
-        onListening: (port) => (mllpPort = port),
-      },
-    },
-  });
+  const { origin, mllpPort } = await serveWithMllp(t);
   const oru = fixture('oru-r01.hl7');
   const acks = await Promise.all(
     [0, 1, 2, 3].map((i) => mllpExchange(mllpPort, [oru.replace('|LAB-0001|', `|LAB-RACE-${i}|`)])),
