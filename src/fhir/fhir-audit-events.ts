@@ -92,5 +92,10 @@ export class FhirAuditEvents extends ReadOnlyHandler {
 /** Who reads a patient's trail: the patient, and this organisation's auditors and system clients. */
 export function mayReadTrail(principal: Principal, patientId: string): boolean {
   if (principal.kind === 'patient') return principal.id === patientId;
-  return principal.kind === 'auditor' || principal.kind === 'system';
+  return readsTrails(principal);
+}
+
+/** Whether `principal` reads any trail at all: a patient (their own), an auditor, a system client. */
+export function readsTrails(principal: Principal): boolean {
+  return ['patient', 'auditor', 'system'].includes(principal.kind);
 }

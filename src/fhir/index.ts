@@ -63,7 +63,7 @@ export {
   type SearchPage,
 } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
-export { FhirSubscriptions, TOPICS } from './subscriptions/fhir-subscriptions.js';
+export { FhirSubscriptions } from './subscriptions/fhir-subscriptions.js';
 export { escapeV2, parseV2, v2Bundle, V2MessageError, type V2Message } from './v2/index.js';
 export {
   EXPORT_TYPES,

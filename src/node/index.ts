@@ -63,7 +63,6 @@ export { CommitTimeoutError } from './commit-waiters.js';
 export {
   BLOB_GC_GRACE_MS,
   BLOB_GC_INTERVAL_MS,
-  collectAfterFailedWrite,
   collectOrphanBlobs,
   type BlobCollectorHost,
 } from './blob-gc.js';

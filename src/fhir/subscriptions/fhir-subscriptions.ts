@@ -23,7 +23,7 @@ import { FhirError } from '../outcome.js';
 import { notificationBundle } from './notification.js';
 import { subscriptionOf, subscriptionResource } from './subscription-resource.js';
 import { SubscriptionStore, type Delivery, type StoredSubscription } from './store.js';
-import { eventsOf, TOPICS, type SubscriptionEvent } from './topics.js';
+import { eventsOf, type SubscriptionEvent } from './topics.js';
 
 /** How often due deliveries are looked for when nothing new was queued. */
 const DELIVERY_POLL_MS = 250;
@@ -337,5 +337,3 @@ async function post(subscription: StoredSubscription, body: string): Promise<boo
 function sameOwner(a: Principal, b: Principal): boolean {
   return a.kind === b.kind && a.id === b.id && a.org === b.org;
 }
-
-export { TOPICS };

@@ -5,6 +5,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import type { Principal } from '../../contracts/index.js';
 import type { JsonObject } from '../../ledger/index.js';
+import { readsTrails } from '../fhir-audit-events.js';
 import { FhirError } from '../outcome.js';
 import { isResourceTypeName } from '../patient-of.js';
 import type { PayloadContent, StoredSubscription } from './store.js';
@@ -45,7 +46,7 @@ export function subscriptionOf(
     filter.patient !== context.ownPatient
   )
     throw FhirError.of(403, 'forbidden', 'a patient subscribes to their own records only');
-  if (AUDIT_TOPICS.includes(topic) && !['patient', 'auditor', 'system'].includes(owner.kind))
+  if (AUDIT_TOPICS.includes(topic) && !readsTrails(owner))
     throw FhirError.of(
       403,
       'forbidden',
