@@ -317,7 +317,7 @@ export class NodeRecords {
         this.blobs,
         recordId,
         wanted,
-        this.#readerKeys(reader),
+        this.#readerKeys(reader, recordId),
       );
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
@@ -343,7 +343,7 @@ export class NodeRecords {
         this.blobs,
         recordId,
         wanted,
-        this.#readerKeys(reader),
+        this.#readerKeys(reader, recordId),
       );
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
@@ -424,8 +424,14 @@ export class NodeRecords {
     return this.#alarms.length < before;
   }
 
-  #readerKeys(reader: RecordReader): ReadonlyMap<string, KeyObject> {
+  /**
+   * The keys that open `recordId` for `reader`. A directory record is wrapped to its
+   * organisation only, so whoever the access contract let read it, the organisation's keys open it.
+   */
+  #readerKeys(reader: RecordReader, recordId?: string): ReadonlyMap<string, KeyObject> {
     if (reader.kind === 'organisation') return this.keys.encryptionKeys;
+    if (recordId !== undefined && recordRow(this.chain, recordId)?.patientId === null)
+      return this.keys.encryptionKeys;
     if (reader.kind === 'patient')
       return this.#custodialKey(`patient:${reader.patientId}:encryption`);
     const name = `practitioner:${reader.practitionerId}:encryption`;
