@@ -1057,6 +1057,15 @@ test('directory resources (Organization, Practitioner) are records without a pat
     })
   ).json() as JsonObject;
   assert.equal((found['entry'] as JsonObject[]).length, 1);
+  // A patient's app reads its practitioner: opened with the organisation's keys, not a 500.
+  const patient = await app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'female' }),
+  );
+  const asPatient = { authorization: `Bearer patient:${String(patient.json().id)}` };
+  const byPatient = await app.inject({ url: '/fhir/Practitioner/dr-lee', headers: asPatient });
+  assert.equal(byPatient.statusCode, 200, byPatient.body);
+  const searched = await app.inject({ url: '/fhir/Practitioner?_id=dr-lee', headers: asPatient });
+  assert.equal(((searched.json() as JsonObject)['entry'] as JsonObject[]).length, 1);
 });
 
 test("a client's own Provenance is stored as a record of the patient it targets; the ledger's derived ones keep their ids", async (t) => {
