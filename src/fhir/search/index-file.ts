@@ -8,9 +8,10 @@ import { openDatabase, type SqliteDatabase, type StorageFaultKind } from '../../
 /**
  * The schema this code writes; a file with another is refused (delete it and re-index). Also
  * bumped when the indexed parameters change, so a node rebuilds an index made without them
- * (2: DocumentReference; 3: identifier on clinical types, _security on all).
+ * (2: DocumentReference; 3: identifier on clinical types, _security on all; 4: patient on every
+ * Patient-compartment type).
  */
-const SEARCH_SCHEMA_VERSION = 3;
+const SEARCH_SCHEMA_VERSION = 4;
 const SCHEMA = `
 CREATE TABLE resource (
   rid INTEGER PRIMARY KEY,

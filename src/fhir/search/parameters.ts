@@ -149,6 +149,22 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, ParameterTable>> = {
     date: { kind: 'date', paths: ['occurrence[x]'] },
     status: { kind: 'token', paths: ['status'] },
   },
+  // The other Patient-compartment types: `patient` only, so $everything and a Group export reach them.
+  CarePlan: { patient: patientBySubject() },
+  CareTeam: { patient: patientBySubject() },
+  Claim: { patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY } },
+  Coverage: { patient: { kind: 'reference', paths: ['beneficiary'], target: PATIENT_ONLY } },
+  Device: { patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY } },
+  ExplanationOfBenefit: {
+    patient: { kind: 'reference', paths: ['patient'], target: PATIENT_ONLY },
+  },
+  Goal: { patient: patientBySubject() },
+  ImagingStudy: { patient: patientBySubject() },
+  MedicationAdministration: { patient: patientBySubject() },
+  MedicationStatement: { patient: patientBySubject() },
+  // R4: target.where(resolve() is Patient); the index keeps only the targets that name a Patient.
+  Provenance: { patient: { kind: 'reference', paths: ['target'], target: PATIENT_ONLY } },
+  ServiceRequest: { patient: patientBySubject() },
 };
 
 /** The definition of parameter `name` on `type`, or undefined when this node does not index it. */
