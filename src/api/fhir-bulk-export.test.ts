@@ -3,7 +3,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { auditCount } from '../contracts/index.js';
-import { AS_DOCTOR, fhirJson, outcome, serveFhir } from './testonly/fhir-test-fixture.js';
+import {
+  AS_DOCTOR,
+  createPatient,
+  fhirJson,
+  outcome,
+  serveFhir,
+} from './testonly/fhir-test-fixture.js';
 
 const SYSTEM = { authorization: 'Bearer system:practice-a' };
 const KICK_OFF = { ...SYSTEM, prefer: 'respond-async', accept: 'application/fhir+json' };
@@ -105,6 +111,110 @@ test('an export kick-off names what is wrong with it', async (t) => {
   assert.equal(future.statusCode, 202);
   const manifest = await poll(app, new URL(String(future.headers['content-location'])).pathname);
   assert.deepEqual(manifest['output'], [], 'nothing was updated after _since');
+});
+
+test("a Group export covers its active Patient members' compartments, every compartment type", async (t) => {
+  const { app } = await serveFhir(t);
+  const [ada, ben, cy] = [
+    await createPatient(app),
+    await createPatient(app),
+    await createPatient(app),
+  ];
+  for (const patientId of [ada, ben, cy]) {
+    const observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Weight' },
+      subject: { reference: `Patient/${patientId}` },
+    };
+    assert.equal(
+      (await app.inject(fhirJson('POST', '/fhir/Observation', observation))).statusCode,
+      201,
+    );
+  }
+  // CarePlan is one of the compartment types found through `patient` since index schema 4.
+  const carePlan = {
+    resourceType: 'CarePlan',
+    status: 'active',
+    intent: 'plan',
+    subject: { reference: `Patient/${ada}` },
+  };
+  assert.equal((await app.inject(fhirJson('POST', '/fhir/CarePlan', carePlan))).statusCode, 201);
+  const group = await app.inject(
+    fhirJson('POST', '/fhir/Group', {
+      resourceType: 'Group',
+      type: 'person',
+      actual: true,
+      member: [
+        { entity: { reference: `Patient/${ada}` } },
+        { entity: { reference: `Patient/${ben}` } },
+        { entity: { reference: `Patient/${cy}` }, inactive: true },
+        { entity: { reference: 'Practitioner/dr-ada' } },
+      ],
+    }),
+  );
+  assert.equal(group.statusCode, 201, group.body);
+  const groupId = (group.json() as { id: string }).id;
+
+  const kickOff = await app.inject({
+    method: 'GET',
+    url: `/fhir/Group/${groupId}/$export?_type=Patient,Observation,CarePlan`,
+    headers: KICK_OFF,
+  });
+  assert.equal(kickOff.statusCode, 202, kickOff.body);
+  const manifest = await poll(app, new URL(String(kickOff.headers['content-location'])).pathname);
+  const output = manifest['output'] as { type: string; url: string; count: number }[];
+  assert.deepEqual(
+    output.map(({ type, count }) => [type, count]),
+    [
+      ['Patient', 2],
+      ['Observation', 2],
+      ['CarePlan', 1],
+    ],
+  );
+  const patients = await app.inject({
+    method: 'GET',
+    url: new URL(output[0]!.url).pathname,
+    headers: SYSTEM,
+  });
+  const ids = patients.body
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { id: string }).id);
+  assert.deepEqual(ids.sort(), [ada, ben].sort());
+
+  const groupKickOff = (id: string, headers: Record<string, string> = KICK_OFF) =>
+    app.inject({ method: 'GET', url: `/fhir/Group/${id}/$export`, headers });
+  outcome(await groupKickOff('no-such-group'), 404, 'not-found');
+  outcome(
+    await groupKickOff(groupId, { ...KICK_OFF, authorization: 'Bearer system:practice-a:search' }),
+    403,
+    'forbidden',
+  );
+});
+
+test("a Group lists patients, so the organisation's patients and auditors may not read it", async (t) => {
+  const { app } = await serveFhir(t);
+  const patientId = await createPatient(app);
+  const group = await app.inject(
+    fhirJson('POST', '/fhir/Group', {
+      resourceType: 'Group',
+      type: 'person',
+      actual: true,
+      member: [{ entity: { reference: `Patient/${patientId}` } }],
+    }),
+  );
+  assert.equal(group.statusCode, 201, group.body);
+  const url = `/fhir/Group/${(group.json() as { id: string }).id}`;
+  assert.equal((await app.inject({ method: 'GET', url, headers: AS_DOCTOR })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url, headers: SYSTEM })).statusCode, 200);
+  // Refused like any record they may not read: the 404 of a record that does not exist.
+  for (const reader of ['patient:someone', 'auditor:inspector'])
+    outcome(
+      await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${reader}` } }),
+      404,
+      'not-found',
+    );
 });
 
 async function poll(

@@ -1,6 +1,6 @@
 /**
- * The Bulk Data export routes (Bulk Data Access IG 2.0): kick-off at `GET /fhir/Patient/$export`,
- * status at `/fhir/$export-status/[job]` (DELETE cancels), files at `/fhir/$export-file/[job]/[type]`.
+ * The Bulk Data export routes (Bulk Data Access IG 2.0): kick-off at `GET /fhir/Patient/$export`
+ * and `GET /fhir/Group/[id]/$export` (the Group read like any read, checked and logged), status at `/fhir/$export-status/[job]` (DELETE cancels), files at `/fhir/$export-file/[job]/[type]`.
  * Only system clients export, and only the types their `system/…rs` scopes read; status and
  * files answer only the client that started the job.
  */
@@ -8,10 +8,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   EXPORT_TYPES,
   FhirError,
+  groupPatients,
   type ExportRequest,
   type FhirBulkExport,
   type SearchCaller,
 } from '../fhir/index.js';
+import type { JsonObject } from '../ledger/index.js';
 import { send } from './fhir-json.js';
 import type { FhirCaller } from './fhir-routes.js';
 
@@ -24,6 +26,8 @@ export interface ExportCallers {
   caller(request: FastifyRequest): FhirCaller;
   searchCaller(request: FastifyRequest): SearchCaller;
   baseUrl(request: FastifyRequest): string;
+  /** Group `id` as the caller may read it (a FhirError when they may not), its read logged. */
+  readGroup(request: FastifyRequest, id: string): Promise<JsonObject>;
 }
 
 export function registerBulkExport(
@@ -31,19 +35,29 @@ export function registerBulkExport(
   exports: FhirBulkExport,
   callers: ExportCallers,
 ): void {
-  fhir.get('/Patient/$export', async (request, reply) => {
+  const kickOff = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    groupId?: string,
+  ): Promise<FastifyReply> => {
     const caller = callers.caller(request);
     if (caller.principal.kind !== 'system')
       throw FhirError.of(403, 'forbidden', 'bulk export is for system clients (system/*.rs)');
     if (!/respond-async/.test(String(request.headers['prefer'] ?? '')))
       throw FhirError.of(400, 'invalid', 'a bulk export needs Prefer: respond-async');
     const exportRequest = exportRequestOf(request, caller, callers.baseUrl(request));
-    const id = exports.start(callers.searchCaller(request), exportRequest);
+    const patients =
+      groupId === undefined ? undefined : groupPatients(await callers.readGroup(request, groupId));
+    const id = exports.start(callers.searchCaller(request), { ...exportRequest, patients });
     return reply
       .code(202)
       .header('Content-Location', `${callers.baseUrl(request)}/$export-status/${id}`)
       .send();
-  });
+  };
+  fhir.get('/Patient/$export', async (request, reply) => kickOff(request, reply));
+  fhir.get<{ Params: { id: string } }>('/Group/:id/$export', async (request, reply) =>
+    kickOff(request, reply, request.params.id),
+  );
 
   fhir.get<{ Params: { job: string } }>('/$export-status/:job', async (request, reply) => {
     const status = exports.status(callers.searchCaller(request), request.params.job);

@@ -245,6 +245,13 @@ export function registerFhirRoutes(
         caller: callerOf,
         searchCaller: (request) => searchCaller(request, callerOf(request)),
         baseUrl,
+        readGroup: async (request, id) => {
+          const caller = callerOf(request);
+          if (!caller.allows('Group', 'read'))
+            throw FhirError.of(403, 'forbidden', "the token's scopes do not allow reading Group");
+          return (await records.read(caller.principal, 'Group', id, purposeOf(request, caller)))
+            .resource;
+        },
       });
 
       fhir.get<{ Params: Params }>('/:type/:id', async (request, reply) => {

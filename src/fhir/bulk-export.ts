@@ -1,6 +1,6 @@
 /**
- * FHIR Bulk Data export (Bulk Data Access IG 2.0, export.html), patient level: a system client
- * kicks off a job, polls its status, and downloads one NDJSON file per resource type. Every
+ * FHIR Bulk Data export (Bulk Data Access IG 2.0, export.html), patient and group level: a
+ * system client kicks off a job, polls its status, and downloads one NDJSON file per resource type. Every
  * record goes out through the ordinary search path, a page at a time, so each is consent-checked
  * and its release logged on the ledger (one access.search per page) before it is decrypted.
  *
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, fromUtf8, utf8 } from '../crypto/index.js';
 import {
   EXPORT_ERRORS_LISTED_MAX,
+  EXPORT_GROUP_CHUNK,
   EXPORT_JOBS_MAX,
   EXPORT_JOBS_PER_OWNER_MAX,
   EXPORT_PAGE_COUNT,
@@ -38,6 +39,8 @@ export interface ExportRequest {
   readonly sinceMs?: number | undefined;
   /** The kick-off URL, echoed in the manifest. */
   readonly requestUrl: string;
+  /** For a Group export: its members' FHIR Patient ids; only their compartments are exported. */
+  readonly patients?: readonly string[] | undefined;
 }
 
 /** One output file of a finished job. */
@@ -168,14 +171,26 @@ export class FhirBulkExport {
     }
   }
 
-  /** Every `type` resource the caller may read, a search page at a time, sealed into its file. */
+  /** Every `type` resource the caller may read (of the job's patients, for a Group), into its file. */
   async #exportType(id: string, job: Job, type: string): Promise<void> {
+    const { patients } = job.request;
+    if (patients === undefined) return this.#exportPages(id, job, type, new URLSearchParams());
+    const param = type === 'Patient' ? '_id' : 'patient';
+    const prefix = type === 'Patient' ? '' : 'Patient/';
+    for (let at = 0; at < patients.length && !job.cancelled; at += EXPORT_GROUP_CHUNK) {
+      const chunk = patients.slice(at, at + EXPORT_GROUP_CHUNK);
+      const filter = new URLSearchParams({ [param]: chunk.map((p) => prefix + p).join(',') });
+      await this.#exportPages(id, job, type, filter);
+    }
+  }
+
+  /** The `type` resources matching `filter` that the caller may read, a search page at a time, sealed into its file. */
+  async #exportPages(id: string, job: Job, type: string, filter: URLSearchParams): Promise<void> {
     for (let offset: number | undefined = 0; offset !== undefined && !job.cancelled;) {
-      const params = new URLSearchParams({
-        _count: String(EXPORT_PAGE_COUNT),
-        _offset: String(offset),
-        _sort: '_id',
-      });
+      const params = new URLSearchParams(filter);
+      params.set('_count', String(EXPORT_PAGE_COUNT));
+      params.set('_offset', String(offset));
+      params.set('_sort', '_id');
       if (job.request.sinceMs !== undefined)
         params.set('_lastUpdated', `ge${new Date(job.request.sinceMs).toISOString()}`);
       const page = await this.search.search(job.caller, type, params);
@@ -214,6 +229,27 @@ export class FhirBulkExport {
   #path(id: string, type: string): string {
     return join(this.#dir, id, `${type}.ndjson.sealed`);
   }
+}
+
+/**
+ * The FHIR Patient ids a Group exports: each `member.entity` naming a Patient, not marked
+ * inactive, once each, in member order. Members of other types have no compartment to export.
+ */
+export function groupPatients(group: JsonObject): string[] {
+  const members = Array.isArray(group['member']) ? group['member'] : [];
+  const ids: string[] = [];
+  for (const member of members) {
+    if (member === null || typeof member !== 'object' || Array.isArray(member)) continue;
+    if (member['inactive'] === true) continue;
+    const entity = member['entity'];
+    const reference =
+      entity !== null && typeof entity === 'object' && !Array.isArray(entity)
+        ? entity['reference']
+        : undefined;
+    const match = typeof reference === 'string' ? /^Patient\/([^/]+)$/.exec(reference) : null;
+    if (match !== null) ids.push(match[1]!);
+  }
+  return [...new Set(ids)];
 }
 
 /** One unserved record as the IG's error file lists it: an OperationOutcome per line. */

@@ -43,6 +43,12 @@ const PATIENT_OPERATIONS = [
   { name: 'break-the-glass-choice', definition: 'urn:chartchain:operation:break-the-glass-choice' },
 ];
 
+/** Bulk export of a Group's members (src/api/fhir-bulk-export.ts). */
+const GROUP_EXPORT = {
+  name: 'export',
+  definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export',
+};
+
 /** The CapabilityStatement for a server whose FHIR base is `baseUrl`, stamped with `date`. */
 export function capabilityStatement(
   baseUrl: string,
@@ -76,6 +82,7 @@ export function capabilityStatement(
       ...(LEDGER_VIEWS[type]?.searchParams ?? []).map(([name, kind]) => ({ name, type: kind })),
     ],
     ...(type === 'Patient' ? { operation: PATIENT_OPERATIONS } : {}),
+    ...(type === 'Group' ? { operation: [GROUP_EXPORT] } : {}),
   }));
   const views = Object.entries(LEDGER_VIEWS)
     .filter(([type]) => !SERVED_TYPES.includes(type))

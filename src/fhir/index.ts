@@ -67,6 +67,7 @@ export { FhirSubscriptions } from './subscriptions/fhir-subscriptions.js';
 export { escapeV2, parseV2, v2Bundle, V2MessageError, type V2Message } from './v2/index.js';
 export {
   EXPORT_TYPES,
+  groupPatients,
   type ExportRequest,
   type ExportStatus,
   type FhirBulkExport,

@@ -224,6 +224,8 @@ export const EXPORT_JOBS_MAX = 8;
 export const EXPORT_JOBS_PER_OWNER_MAX = 3;
 /** Resources one export page reads, logs (one access.search) and seals at a time. */
 export const EXPORT_PAGE_COUNT = 1000;
+/** Group members one export search names at once (as comma-separated `patient` values). */
+export const EXPORT_GROUP_CHUNK = 50;
 /** Unserved records an export job lists in its error file. */
 export const EXPORT_ERRORS_LISTED_MAX = 1000;
 /** How long a bulk export job and its files are kept once it finishes. */
@@ -341,6 +343,7 @@ assert(
   'a block the etcd proposer cuts must be a valid block',
 );
 assert(EXPORT_PAGE_COUNT <= SEARCH_COUNT_MAX, 'an export page is one search page');
+assert(EXPORT_GROUP_CHUNK < SEARCH_VALUES_MAX, 'a Group chunk and _lastUpdated fit one search');
 assert(
   EXPORT_PAGE_COUNT <= SEARCH_RECORD_COUNT_MAX,
   'an export page is logged in one access.search',

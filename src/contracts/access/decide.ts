@@ -61,13 +61,24 @@ export function decideAccess(state: StateReader, request: AccessRequest): Access
   return consentDecision(state, request, { ...record, patientId: record.patientId }, version);
 }
 
-/** A directory record (no patient's data) is read by anyone its own organisation authenticated who may act at all. */
+/** Directory types that list patients (a Group's members): the organisation's staff and systems read them, its patients and auditors do not. */
+const PATIENT_LIST_TYPES: readonly string[] = ['Group'];
+
+/**
+ * A directory record (no one patient's data) is read by anyone its own organisation
+ * authenticated who may act at all; one that lists patients, only by its practitioners and
+ * system clients.
+ */
 function directoryDecision(
   state: StateReader,
   principal: Principal,
   record: RecordRow,
 ): AccessDecision {
   if (principal.org !== record.org) return deny('denied:not-shared');
+  if (PATIENT_LIST_TYPES.includes(record.resourceType)) {
+    if (principal.kind === 'patient') return deny('denied:not-your-record');
+    if (principal.kind === 'auditor') return deny('denied:auditor-reads-no-content');
+  }
   const refusal =
     principal.kind === 'practitioner' || principal.kind === 'system'
       ? actorFailure(state, principal)
