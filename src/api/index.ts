@@ -17,7 +17,10 @@ export {
   InMemoryClientRegistry,
   publicClient,
   backendClient,
+  CLIENTS_FILE,
+  FileClientRegistry,
   type BackendClient,
+  type StoredClient,
 } from './auth/index.js';
 export {
   ACCOUNT_ROLES,

@@ -31,6 +31,7 @@ import {
   writeNodeConfig,
 } from '../node/index.js';
 import { loadOrgKeysPublic } from './org-keys-public.js';
+import { clientRegistry } from './client-commands.js';
 import { orgClient } from './org-client.js';
 import { readTlsFiles, type TlsFlags } from './tls-files.js';
 
@@ -206,8 +207,9 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
     patients: node.homePatients,
     ...(demoUsers === undefined ? {} : { fallback: demoUsers }),
   });
-  const clients = publicClients(origin);
-  await clients.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
+  const own = publicClients(origin);
+  await own.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
+  const clients = clientRegistry(dataDir, node.config.orgId, own);
   const auth = await AuthServer.create({
     issuer: origin,
     fhirBaseUrl: `${origin}/fhir`,

@@ -4,7 +4,7 @@
  * holds its keystore) can read the ledger's blocks, transactions and erasures without a user
  * login. It holds `system/AuditEvent.rs` only: the ledger and the audit trail, never records.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SignJWT } from 'jose';
@@ -39,21 +39,44 @@ export function orgClient(orgId: string, publicKey: Uint8Array): BackendClient {
 
 /** An access token for the organisation's client from the node at `url`, signing the assertion with the key in `dataDir`. Throws if the node refuses. */
 export async function orgToken(url: string, dataDir: string): Promise<string> {
-  const origin = new URL(url).origin;
-  const tokenUrl = `${origin}/auth/token`;
+  return clientCredentialsToken(url, {
+    clientId: ORG_CLIENT_ID,
+    kid: ORG_KEY_ID,
+    alg: 'EdDSA',
+    privateKey: loadOrgKeys(dataDir).signing.privateKey,
+    scope: ORG_CLIENT_SCOPE,
+  });
+}
+
+/**
+ * An access token for backend client `client` from the node at `url` (SMART Backend Services:
+ * client_credentials with a client assertion, RFC 7523, signed by its private key). Throws if
+ * the node refuses.
+ */
+export async function clientCredentialsToken(
+  url: string,
+  client: {
+    clientId: string;
+    kid: string;
+    alg: string;
+    privateKey: KeyObject | CryptoKey;
+    scope: string;
+  },
+): Promise<string> {
+  const tokenUrl = `${new URL(url).origin}/auth/token`;
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({})
-    .setProtectedHeader({ alg: 'EdDSA', kid: ORG_KEY_ID, typ: 'JWT' })
-    .setIssuer(ORG_CLIENT_ID)
-    .setSubject(ORG_CLIENT_ID)
+    .setProtectedHeader({ alg: client.alg, kid: client.kid, typ: 'JWT' })
+    .setIssuer(client.clientId)
+    .setSubject(client.clientId)
     .setAudience(tokenUrl)
     .setIssuedAt(now)
     .setExpirationTime(now + ASSERTION_LIFETIME_SECONDS)
     .setJti(randomUUID())
-    .sign(loadOrgKeys(dataDir).signing.privateKey);
+    .sign(client.privateKey);
   const form = {
     grant_type: 'client_credentials',
-    scope: ORG_CLIENT_SCOPE,
+    scope: client.scope,
     client_assertion_type: ASSERTION_TYPE,
     client_assertion: assertion,
   };

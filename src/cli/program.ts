@@ -8,6 +8,7 @@ import { registerNetworkCommands } from './network-commands.js';
 import { registerLocalNetworkCommands } from './network/local-network-commands.js';
 import { registerImport } from './import.js';
 import { registerLogin } from './login.js';
+import { registerClientCommands } from './client-commands.js';
 import { registerOrgToken } from './org-client.js';
 import { registerTlsCommands } from './tls-commands.js';
 import { registerUserCommands } from './user-commands.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerBackupCommands(program);
   registerTlsCommands(program);
   registerUserCommands(program);
+  registerClientCommands(program);
   return program;
 }
 

@@ -5,27 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSync } from 'otplib';
 import { ChartChainNode } from '../node/index.js';
-import { buildProgram } from './program.js';
 import { login } from './login.js';
 import { openServer } from './node-commands.js';
-
-/** Runs `chartchain ...args` in this process; resolves with what it printed. */
-async function chartchain(...args: string[]): Promise<string> {
-  let printed = '';
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    printed += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(['node', 'chartchain', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return printed;
-}
+import { chartchain } from './testonly/run-cli.js';
 
 const field = (printed: string, name: string) =>
   new RegExp(`^${name}: (\\S+)$`, 'm').exec(printed)?.[1];

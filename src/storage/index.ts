@@ -45,3 +45,4 @@ export {
   diskFullError,
   type StorageFaultKind,
 } from './storage-fault.js';
+export { writeFileDurably } from './durable-file.js';

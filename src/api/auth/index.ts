@@ -46,6 +46,7 @@ export {
   type ClientRegistry,
   type PublicClient,
 } from './clients.js';
+export { CLIENTS_FILE, FileClientRegistry, type StoredClient } from './client-file.js';
 export {
   AUTHORIZATION_CODE_LIFETIME_MS,
   AuthorizationCodes,
