@@ -4,12 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from 'fhir-kit-client';
+import { exportJWK } from 'jose';
+import { generateJoseKeyPair } from '../src/api/auth/jose-keys.js';
+import { backendClient } from '../src/api/index.js';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { login } from '../src/cli/login.js';
+import { clientCredentialsToken } from '../src/cli/org-client.js';
 import { startFhirServer } from './fhir-server.js';
 
 type Resource = Record<string, unknown> & { resourceType: string; id?: string };
+
+const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 
 test('fhir-kit-client over HTTP with SMART tokens: create, read, update, history, search, a patient-signed Consent, and the error paths', async (t) => {
   let now = Date.now();
@@ -293,3 +301,134 @@ test('fhir-kit-client drives JSON Patch and conditional create, update and delet
     (error: { response?: { status: number } }) => error.response?.status === 410,
   );
 });
+
+test('a registered backend client drives a Group Bulk export and a rest-hook Subscription through fhir-kit-client', async (t) => {
+  const { publicKey, privateKey } = await generateJoseKeyPair('EdDSA');
+  const analytics = backendClient({
+    clientId: 'analytics',
+    org: 'demo-practice',
+    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] },
+    scope: 'system/*.rs system/Subscription.cd',
+  });
+  const { origin } = await startFhirServer(t, {
+    prepare: async (node) => assert.equal(await seedDemo(node), true),
+    clients: [analytics],
+  });
+  const baseUrl = `${origin}/fhir`;
+  const doctorToken = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds'))
+    .access_token;
+  const doctor = new Client({ baseUrl, bearerToken: doctorToken });
+  const systemToken = await clientCredentialsToken(origin, {
+    clientId: 'analytics',
+    kid: 'k1',
+    alg: 'EdDSA',
+    privateKey,
+    scope: 'system/*.rs system/Subscription.cd',
+  });
+  const system = new Client({ baseUrl, bearerToken: systemToken });
+
+  // A rest-hook endpoint on loopback: the handshake, then notifications.
+  const notified: { focus: string[] }[] = [];
+  const hook = createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    request.on('end', () => {
+      const bundle = JSON.parse(text) as { entry: { fullUrl: string }[] };
+      notified.push({ focus: bundle.entry.slice(1).map((entry) => entry.fullUrl) });
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => hook.close(() => resolve())));
+  const subscription = (await system.create({
+    resourceType: 'Subscription',
+    body: {
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'analytics feed',
+      criteria: 'urn:chartchain:topic:record-changed',
+      _criteria: {
+        extension: [
+          {
+            url: `${BACKPORT}/backport-filter-criteria`,
+            valueString: 'Observation?patient=Patient/patient-0001',
+          },
+        ],
+      },
+      channel: {
+        type: 'rest-hook',
+        endpoint: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
+        payload: 'application/fhir+json',
+      },
+    },
+  })) as Resource;
+  assert.ok(subscription.id);
+  const observation = (await doctor.create({
+    resourceType: 'Observation',
+    body: {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Weight' },
+      subject: { reference: 'Patient/patient-0001' },
+      valueQuantity: { value: 70, unit: 'kg' },
+    },
+  })) as Resource;
+  const focus = await until(() =>
+    notified.flatMap((n) => n.focus).find((url) => url.endsWith(`Observation/${observation.id!}`)),
+  );
+  const read = (await system.read({
+    resourceType: 'Observation',
+    id: focus.split('/').pop()!,
+  })) as Resource;
+  assert.equal((read['valueQuantity'] as { value: number }).value, 70, 'the id-only focus reads');
+
+  const group = (await doctor.create({
+    resourceType: 'Group',
+    body: {
+      resourceType: 'Group',
+      type: 'person',
+      actual: true,
+      member: [{ entity: { reference: 'Patient/patient-0001' } }],
+    },
+  })) as Resource;
+  const kickOff = await system.operation({
+    name: '$export',
+    resourceType: 'Group',
+    id: group.id!,
+    method: 'GET',
+    input: { _type: 'Patient,Observation' },
+    options: { headers: { prefer: 'respond-async' } },
+  });
+  const { response } = Client.httpFor(kickOff);
+  assert.equal(response?.status, 202);
+  const statusUrl = response.headers.get('content-location')!;
+  const manifest = await until(async () => {
+    const status = await system.request(statusUrl);
+    return Client.httpFor(status).response?.status === 200
+      ? (status as unknown as { output: { type: string; url: string; count: number }[] })
+      : undefined;
+  });
+  assert.deepEqual(
+    manifest.output.map((file) => file.type),
+    ['Patient', 'Observation'],
+  );
+  const observations = await fetch(manifest.output[1]!.url, {
+    headers: { authorization: `Bearer ${systemToken}` },
+  });
+  const subjects = new Set(
+    (await observations.text())
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { subject: { reference: string } }).subject.reference),
+  );
+  assert.deepEqual([...subjects], ['Patient/patient-0001'], "only the Group member's records");
+});
+
+async function until<T>(found: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const value = await found();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('timed out');
+}

@@ -6,7 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { AuthServer, buildServer, createDemoUsers, type ServerOptions } from '../src/api/index.js';
+import {
+  AuthServer,
+  buildServer,
+  createDemoUsers,
+  type BackendClient,
+  type ServerOptions,
+} from '../src/api/index.js';
 import { publicClients, freePort } from '../src/cli/demo-clients.js';
 import { ChartChainNode } from '../src/node/index.js';
 
@@ -21,6 +27,8 @@ export async function startFhirServer(
     clock?: () => number;
     /** More of the server: an MLLP listener, say. */
     server?: Omit<ServerOptions, 'auth'>;
+    /** Backend clients to register beside the demo's public ones. */
+    clients?: readonly BackendClient[];
   },
 ): Promise<{ node: ChartChainNode; auth: AuthServer; origin: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-server-'));
@@ -34,11 +42,13 @@ export async function startFhirServer(
   const port = await freePort('127.0.0.1');
   const origin = `http://127.0.0.1:${port}`;
   const clock = options.clock === undefined ? {} : { clock: options.clock };
+  const clients = publicClients(origin);
+  for (const client of options.clients ?? []) await clients.register(client);
   const auth = await AuthServer.create({
     issuer: origin,
     fhirBaseUrl: `${origin}/fhir`,
     users: await createDemoUsers('demo-practice', node.homePatients),
-    clients: publicClients(origin),
+    clients,
     tokenLifetimeSeconds: 3600,
     ...clock,
   });
