@@ -9,15 +9,18 @@ import { test, type TestContext } from 'node:test';
 import { seedDemo } from '../src/cli/demo-seed.js';
 import { login } from '../src/cli/login.js';
 import { mllpExchange } from '../src/api/testonly/mllp-client.js';
+import type { ChartChainNode } from '../src/node/index.js';
 import { startFhirServer } from './fhir-server.js';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`./fixtures/hl7v2/${name}`, import.meta.url), 'utf8');
 
 /** The demo node serving FHIR and, on a free loopback port, MLLP; both ports returned. */
-async function serveWithMllp(t: TestContext): Promise<{ origin: string; mllpPort: number }> {
+async function serveWithMllp(
+  t: TestContext,
+): Promise<{ origin: string; mllpPort: number; node: ChartChainNode }> {
   let mllpPort = 0;
-  const { origin } = await startFhirServer(t, {
+  const { origin, node } = await startFhirServer(t, {
     prepare: async (node) => assert.equal(await seedDemo(node), true),
     server: {
       mllp: {
@@ -29,7 +32,7 @@ async function serveWithMllp(t: TestContext): Promise<{ origin: string; mllpPort
     },
   });
   assert.ok(mllpPort > 0, 'the MLLP listener is up once the server is');
-  return { origin, mllpPort };
+  return { origin, mllpPort, node };
 }
 
 /** MSA-1 and MSA-2 of an ACK, and its ERR text. */
@@ -174,4 +177,32 @@ test('results for a patient new to the node, arriving on several connections at 
     headers: { authorization: `Bearer ${token}` },
   });
   assert.equal(((await found.json()) as { entry: unknown[] }).entry.length, 1);
+});
+
+test('results for a patient whose restriction hides them from the interface are refused, not filed under a second Patient', async (t) => {
+  const { origin, mllpPort, node } = await serveWithMllp(t);
+  const token = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
+  const created = await fetch(`${origin}/fhir/Patient`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+    body: JSON.stringify({
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:chartchain:v2:authority:ST-MARY', value: 'MRN-77001' }],
+    }),
+  });
+  assert.equal(created.status, 201);
+  const patientId = ((await created.json()) as { id: string }).id;
+  // A restriction naming nothing covers every record from every practitioner, the interface's too.
+  const restricted = await node.consent.restrict(
+    node.pseudonyms.patientIdOf(patientId)!,
+    'restrict-all',
+    { resourceTypes: [], labels: [], practitionerIds: [] },
+  );
+  assert.equal(restricted, 'ok');
+  const height = node.head().height;
+  const [ack] = await mllpExchange(mllpPort, [fixture('oru-r01.hl7')]);
+  assert.equal(msa(ack!).code, 'AE');
+  assert.match(msa(ack!).error, /PID-3 names a patient whose records this interface may not write/);
+  assert.doesNotMatch(ack!, /MRN-77001|Glucose/, 'the refusal names no value');
+  assert.equal(node.head().height, height, 'nothing was written');
 });
