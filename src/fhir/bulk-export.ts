@@ -184,16 +184,19 @@ export class FhirBulkExport {
     }
   }
 
-  /** The `type` resources matching `filter` that the caller may read, a search page at a time, sealed into its file. */
+  /**
+   * The `type` resources matching `filter` that the caller may read, sealed into its file a
+   * search page at a time, each page in `_id` order after the last: every page costs the same,
+   * and a record written meanwhile is neither skipped nor exported twice.
+   */
   async #exportPages(id: string, job: Job, type: string, filter: URLSearchParams): Promise<void> {
-    for (let offset: number | undefined = 0; offset !== undefined && !job.cancelled;) {
-      const params = new URLSearchParams(filter);
-      params.set('_count', String(EXPORT_PAGE_COUNT));
-      params.set('_offset', String(offset));
-      params.set('_sort', '_id');
-      if (job.request.sinceMs !== undefined)
-        params.set('_lastUpdated', `ge${new Date(job.request.sinceMs).toISOString()}`);
-      const page = await this.search.search(job.caller, type, params);
+    const params = new URLSearchParams(filter);
+    params.set('_count', String(EXPORT_PAGE_COUNT));
+    params.set('_sort', '_id');
+    if (job.request.sinceMs !== undefined)
+      params.set('_lastUpdated', `ge${new Date(job.request.sinceMs).toISOString()}`);
+    for (let after: string | undefined, more = true; more && !job.cancelled;) {
+      const page = await this.search.search(job.caller, type, params, after);
       if (job.cancelled) return;
       for (const failure of page.failures)
         if (job.failures.length < EXPORT_ERRORS_LISTED_MAX)
@@ -203,7 +206,8 @@ export class FhirBulkExport {
         appendFileSync(this.#path(id, type), sealFrame(lines, job.key), { mode: 0o600 });
         job.counts.set(type, (job.counts.get(type) ?? 0) + page.matches.length);
       }
-      offset = page.nextOffset;
+      more = page.nextOffset !== undefined;
+      after = page.lastId;
     }
   }
 

@@ -13,6 +13,7 @@ import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
 import {
+  idAfter,
   includeReferences,
   normaliseReference,
   parseInclude,
@@ -20,6 +21,7 @@ import {
   searchParameter,
   searchRevinclude,
   type SearchIndex,
+  type SqlPart,
 } from './search/index.js';
 import { resolveLinks, type LinkHost } from './search-links.js';
 import type { ServedVersion } from './type-handler.js';
@@ -54,6 +56,8 @@ export interface SearchPage {
   readonly included: readonly ServedVersion[];
   readonly failures: readonly SearchFailure[];
   readonly nextOffset: number | undefined;
+  /** The FHIR id of the page's last match (served or failed), where a keyset page after it starts. */
+  readonly lastId?: string | undefined;
 }
 
 /** A candidate the caller may read: 'Type/id', its FHIR id, the version decided on, and what permitted it. */
@@ -76,27 +80,39 @@ export class FhirSearch {
     private readonly index: SearchIndex,
   ) {}
 
-  /** `GET [type]?params`. Throws FhirError 400 for a parameter, modifier or include it does not support. */
-  async search(caller: SearchCaller, type: string, params: URLSearchParams): Promise<SearchPage> {
+  /**
+   * `GET [type]?params`. Throws FhirError 400 for a parameter, modifier or include it does not
+   * support. With `afterId` (a keyset page, for a search sorted by `_id` alone), only resources
+   * whose id sorts after it: each page then costs the same however deep it is, and a write
+   * between pages neither skips nor repeats a resource.
+   */
+  async search(
+    caller: SearchCaller,
+    type: string,
+    params: URLSearchParams,
+    afterId?: string,
+  ): Promise<SearchPage> {
     const includes = params.getAll('_include');
     const revincludes = params.getAll('_revinclude');
     for (const value of [...includes, ...revincludes]) parseInclude(value);
     const { count, offset } = searchPage(params);
     const scope = this.#ledgerPatient(scopedPatient(type, params));
+    const after = afterId === undefined ? [] : [idAfter(afterId)];
     const found = this.#filter(
       caller,
-      this.#indexCandidates(type, params, offset + count + 1, caller),
+      this.#indexCandidates(type, params, offset + count + 1, caller, after),
       offset + count + 1,
       scope,
     );
     const page = found.permitted.slice(offset, offset + count);
     const included = this.#included(caller, type, page, includes, revincludes);
     const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
-    return this.#release(caller, page, included, {
+    const released = await this.#release(caller, page, included, {
       scope,
       denied: found.permitted.length === 0 ? found.denied : [],
       nextOffset,
     });
+    return { ...released, lastId: page.at(-1)?.id };
   }
 
   /**
@@ -172,11 +188,14 @@ export class FhirSearch {
     params: URLSearchParams,
     wanted = SEARCH_CANDIDATE_CHUNK_MAX,
     caller?: SearchCaller,
+    filters: readonly SqlPart[] = [],
   ): Generator<string> {
-    const { plain, links } =
+    const resolved =
       caller === undefined
         ? { plain: params, links: [] }
         : resolveLinks(type, params, this.#links(caller));
+    const { plain } = resolved;
+    const links = [...resolved.links, ...filters];
     let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), SEARCH_CANDIDATE_CHUNK_MAX);
     for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, SEARCH_CANDIDATE_CHUNK_MAX)) {
       const ids = this.index.searchIds(type, plain, start, chunk, links);

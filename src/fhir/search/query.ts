@@ -365,6 +365,11 @@ function splitPrefix(value: string): [Prefix, string] {
  * with several values sorts by its lowest ascending and its highest descending; resources
  * without one come last. With no _sort: _lastUpdated descending. _id breaks every tie.
  */
+/** The filter of a keyset page: resources whose id sorts after `id` (for a search sorted by `_id`). */
+export function idAfter(id: string): SqlPart {
+  return { sql: 'r.id > ?', args: [id] };
+}
+
 export function compileSort(type: string, sortValues: readonly string[]): SqlPart {
   const keys = sortValues.flatMap((value) => value.split(',')).filter((key) => key !== '');
   const parts = (keys.length === 0 ? ['-_lastUpdated'] : keys).map((key) => sortKey(type, key));
