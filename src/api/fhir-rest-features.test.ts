@@ -253,7 +253,7 @@ test('chained parameters and _has narrow a search through the resources they nam
   await refused('/fhir/Patient?_has:Observation:subject:nonexistent=1', 400, 'not-supported');
 });
 
-test('PATCH with a FHIRPath Patch: replace, add, insert, move and delete, on simple paths', async (t) => {
+test('PATCH with a FHIRPath Patch: replace, add, insert, move and delete, on simple paths and FHIRPath ones', async (t) => {
   const { app, patientId } = await withPatient(t);
   const created = await app.inject(
     fhirJson('POST', '/fhir/Observation', {
@@ -311,11 +311,43 @@ test('PATCH with a FHIRPath Patch: replace, add, insert, move and delete, on sim
     ['zeroth', 'third', 'second'],
   );
 
-  const where = operation([
-    part('type', { valueCode: 'delete' }),
-    part('path', { valueString: "Observation.note.where(text = 'x')" }),
+  // Paths with functions are evaluated as FHIRPath, each selecting exactly one element.
+  const byFunction = await fhirPathPatch([
+    operation([
+      part('type', { valueCode: 'replace' }),
+      part('path', { valueString: "Observation.note.where(text = 'third').text" }),
+      part('value', { valueMarkdown: 'third, amended' }),
+    ]),
+    operation([
+      part('type', { valueCode: 'delete' }),
+      part('path', { valueString: "Observation.note.where(text = 'zeroth')" }),
+    ]),
+    operation([
+      part('type', { valueCode: 'add' }),
+      part('path', { valueString: 'Observation.note.last()' }),
+      part('name', { valueString: 'authorString' }),
+      part('value', { valueString: 'Dr Ada' }),
+    ]),
+    operation([
+      part('type', { valueCode: 'delete' }),
+      part('path', { valueString: "Observation.note.where(text = 'absent')" }),
+    ]),
   ]);
-  outcome(await fhirPathPatch([where]), 422, 'not-supported');
+  assert.equal(byFunction.statusCode, 200, byFunction.body);
+  assert.deepEqual((byFunction.json() as { note: JsonObject[] }).note, [
+    { text: 'third, amended' },
+    { text: 'second', authorString: 'Dr Ada' },
+  ]);
+  const ambiguous = operation([
+    part('type', { valueCode: 'delete' }),
+    part('path', { valueString: 'Observation.note.where(text.exists())' }),
+  ]);
+  outcome(await fhirPathPatch([ambiguous]), 422, 'processing');
+  const notFhirPath = operation([
+    part('type', { valueCode: 'delete' }),
+    part('path', { valueString: 'Observation.note.where(' }),
+  ]);
+  outcome(await fhirPathPatch([notFhirPath]), 400, 'invalid');
   const otherType = operation([
     part('type', { valueCode: 'delete' }),
     part('path', { valueString: 'Patient.name' }),

@@ -1,12 +1,15 @@
 /**
  * FHIRPath Patch (R4 fhirpatch.html): a Parameters resource of `operation`s (add, insert, delete,
- * replace, move), each naming its target with a FHIRPath `path`. Paths here are the simple form
- * clients send, `Type.element[n].element…`; a path with functions (`where(…)`, `first()`) is a
- * 422 not-supported. Each operation becomes the equivalent JSON Patch operation on the resource
- * as the operations before it left it, so both patch formats share one engine (json-patch.ts).
+ * replace, move), each naming its target with a FHIRPath `path`. The simple form,
+ * `Type.element[n].element`, is read directly; any other path (`where(…)`, `first()`, …) is
+ * evaluated with @medplum/core's FHIRPath engine, and its one result located in the resource:
+ * an element by identity, a primitive as its parent's named element. Each operation becomes the
+ * equivalent JSON Patch operation on the resource as the operations before it left it, so both
+ * patch formats share one engine (json-patch.ts).
  */
+import { evalFhirPath } from '@medplum/core';
 import type { JsonValue } from '../crypto/index.js';
-import type { JsonObject } from '../ledger/index.js';
+import { FHIRPATH_PATCH_PATH_MAX, type JsonObject } from '../ledger/index.js';
 import { FhirError } from './outcome.js';
 import { applyPatch, type PatchOperation } from './json-patch.js';
 
@@ -58,13 +61,20 @@ function operationOf(
   at: string,
 ): PatchOperation[] {
   const kind = parts.get('type')?.['valueCode'];
-  const pointer = pointerOf(stringPart(parts, 'path', at), type, at);
+  const path = stringPart(parts, 'path', at);
+  const target = { path, type, resource, at };
+  if (kind === 'delete') {
+    // Deleting what is not there is no error (fhirpatch.html#delete).
+    const pointer = elementPointer(target, true);
+    return pointer !== undefined && present(resource, pointer)
+      ? [{ op: 'remove', path: pointer }]
+      : [];
+  }
+  const pointer =
+    kind === 'insert' || kind === 'move' ? listPointer(target) : elementPointer(target, false)!;
   switch (kind) {
     case 'replace':
       return [{ op: 'replace', path: pointer, value: valueOf(parts, at) }];
-    case 'delete':
-      // Deleting what is not there is no error (fhirpatch.html#delete).
-      return present(resource, pointer) ? [{ op: 'remove', path: pointer }] : [];
     case 'insert':
       return [
         {
@@ -102,15 +112,91 @@ function addOperation(
   return { op: 'add', path: Array.isArray(existing) ? `${target}/-` : target, value };
 }
 
-/** `Observation.code.coding[0]` as `/code/coding/0`. */
-function pointerOf(path: string, type: string, at: string): string {
-  if (!SIMPLE_PATH.test(path))
+/** What an operation's path names: the path, in a resource of `type`, at parameter `at`. */
+interface Target {
+  readonly path: string;
+  readonly type: string;
+  readonly resource: JsonObject;
+  readonly at: string;
+}
+
+/**
+ * The JSON pointer of the one element `path` selects; with `optional`, undefined when it selects
+ * none. More than one is a 422 (fhirpatch.html: a path must resolve to a single element).
+ */
+function elementPointer(target: Target, optional: boolean): string | undefined {
+  if (SIMPLE_PATH.test(target.path)) return simplePointer(target.path, target.type, target.at);
+  const found = evaluate(target);
+  if (found.length === 0 && optional) return undefined;
+  if (found.length !== 1)
+    throw FhirError.of(
+      422,
+      'processing',
+      `the path selects ${found.length} elements; an operation needs exactly one`,
+      [`${target.at}.part`],
+    );
+  const pointer = isObject(found[0]) ? pointerOfObject(target.resource, found[0]) : undefined;
+  return pointer ?? parentPointer(target);
+}
+
+/** The JSON pointer of the list `path` names (insert, move): its last step is the list's name. */
+function listPointer(target: Target): string {
+  if (SIMPLE_PATH.test(target.path)) return simplePointer(target.path, target.type, target.at);
+  return parentPointer(target);
+}
+
+/** A path ending in a plain `.name` or `.name[n]`: the pointer of the one element before it, then the step. */
+function parentPointer(target: Target): string {
+  const last = /^(.+)\.([a-z][A-Za-z0-9]*)(?:\[(0|[1-9][0-9]{0,5})\])?$/.exec(target.path);
+  if (last === null)
     throw FhirError.of(
       422,
       'not-supported',
-      'only paths of the form Type.element[n].element are supported',
-      [`${at}.part`],
+      'a path selecting a primitive or a list must end in .element or .element[n]',
+      [`${target.at}.part`],
     );
+  const parent = elementPointer({ ...target, path: last[1]! }, false)!;
+  return `${parent}/${last[2]!}${last[3] === undefined ? '' : `/${last[3]}`}`;
+}
+
+/** What `path` selects in the resource; a path that is not FHIRPath, or names another type, is a 400. */
+function evaluate(target: Target): JsonValue[] {
+  if (target.path.length > FHIRPATH_PATCH_PATH_MAX)
+    throw invalid(
+      `a path may be at most ${FHIRPATH_PATCH_PATH_MAX} characters`,
+      `${target.at}.part`,
+    );
+  if (!target.path.startsWith(`${target.type}.`) && target.path !== target.type)
+    throw invalid(`the path must start with ${target.type}`, `${target.at}.part`);
+  try {
+    return evalFhirPath(target.path, target.resource) as JsonValue[];
+  } catch {
+    throw invalid(
+      'the path is not a FHIRPath expression this server evaluates',
+      `${target.at}.part`,
+    );
+  }
+}
+
+/** The JSON pointer at which `document` holds `wanted` itself (by identity), if it does. */
+function pointerOfObject(document: JsonValue, wanted: JsonObject, at = ''): string | undefined {
+  if (document === wanted) return at;
+  if (Array.isArray(document)) {
+    for (let index = 0; index < document.length; index++) {
+      const found = pointerOfObject(document[index]!, wanted, `${at}/${index}`);
+      if (found !== undefined) return found;
+    }
+  } else if (isObject(document)) {
+    for (const [key, value] of Object.entries(document)) {
+      const found = pointerOfObject(value, wanted, `${at}/${key}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** `Observation.code.coding[0]` as `/code/coding/0`. */
+function simplePointer(path: string, type: string, at: string): string {
   const [head, ...steps] = path.split('.');
   if (head !== type) throw invalid(`the path must start with ${type}`, `${at}.part`);
   return steps.map((step) => `/${step.replace(/\[(\d+)\]$/, '/$1')}`).join('');

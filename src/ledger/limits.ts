@@ -218,6 +218,8 @@ export const NARRATIVE_NESTING_DEPTH_MAX = 256;
 export const PATCH_OPERATION_COUNT_MAX = 1000;
 /** What the copy operations of one JSON Patch may add to a resource, in all. */
 export const PATCH_COPIED_BYTES_MAX = 1024 * 1024;
+/** Characters in one FHIRPath Patch path evaluated as FHIRPath (the simple form is not). */
+export const FHIRPATH_PATCH_PATH_MAX = 512;
 /** Bulk export jobs held at once; more kick-offs are a 429 until one finishes or expires. */
 export const EXPORT_JOBS_MAX = 8;
 /** Of those, held by one client, so no client takes them all. */
