@@ -19,6 +19,7 @@ export {
   backendClient,
   CLIENTS_FILE,
   FileClientRegistry,
+  generateJoseKeyPair,
   type BackendClient,
   type StoredClient,
 } from './auth/index.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exportJWK } from 'jose';
-import { generateJoseKeyPair } from '../api/auth/jose-keys.js';
+import { generateJoseKeyPair } from '../api/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { openServer } from './node-commands.js';
 import { clientCredentialsToken } from './org-client.js';

@@ -47,6 +47,7 @@ export {
   type PublicClient,
 } from './clients.js';
 export { CLIENTS_FILE, FileClientRegistry, type StoredClient } from './client-file.js';
+export { generateJoseKeyPair } from './jose-keys.js';
 export {
   AUTHORIZATION_CODE_LIFETIME_MS,
   AuthorizationCodes,
