@@ -74,7 +74,16 @@ export interface CompiledSearch {
   readonly orderBy: SqlPart;
   readonly count: number;
   readonly offset: number;
+  /** True when the order is one of the resource table's own indexes (_lastUpdated, _id): matches can be found by walking it. */
+  readonly indexOrdered: boolean;
 }
+
+/**
+ * How each parameter's filter reads its value table: as one list of every matching resource
+ * (the default, best when few match), or correlated, probing the one resource at hand by rid
+ * (for a walk in result order that stops at the page, best when many match).
+ */
+export type FilterForm = 'list' | 'correlated';
 
 /**
  * Compiles `params` for a search of `type`, ANDed with `links` (chains and _has resolved by the
@@ -87,6 +96,7 @@ export function compileSearch(
   params: URLSearchParams,
   nowMs: number,
   links: readonly SqlPart[] = [],
+  form: FilterForm = 'list',
 ): CompiledSearch {
   const filters: SqlPart[] = [{ sql: 'r.type = ?', args: [type] }, ...links];
   let valueCount = 0;
@@ -107,13 +117,23 @@ export function compileSearch(
         `a search may test at most ${SEARCH_VALUES_MAX} values`,
       );
     filters.push(
-      parameterFilter({ name, key: parameterKey(type, name), definition, modifier, values, nowMs }),
+      parameterFilter({
+        name,
+        key: parameterKey(type, name),
+        definition,
+        modifier,
+        values,
+        nowMs,
+        form,
+      }),
     );
   }
+  const sortKeys = sortKeysOf(params.getAll('_sort'));
   return {
     where: joinParts(filters, ' AND '),
     orderBy: compileSort(type, params.getAll('_sort')),
     ...searchPage(params),
+    indexOrdered: sortKeys.every((key) => ['_lastUpdated', '_id'].includes(key.replace(/^-/, ''))),
   };
 }
 
@@ -125,6 +145,7 @@ interface Criterion {
   readonly modifier: string | undefined;
   readonly values: readonly string[];
   readonly nowMs: number;
+  readonly form: FilterForm;
 }
 
 function splitKey(key: string): [string, string | undefined] {
@@ -153,30 +174,42 @@ function checkModifier(
  */
 function parameterFilter(criterion: Criterion): SqlPart {
   const { name, key, definition, modifier, values } = criterion;
-  const table = VALUE_TABLES[definition.kind];
-  if (modifier === 'missing') return missingFilter(name, key, table, values);
+  const rows = rowsOf(definition.kind, criterion.form);
+  if (modifier === 'missing') return missingFilter(name, key, rows, values);
   const matches = joinParts(
     values.map((value) => parenthesised(valueMatch(criterion, value))),
     ' OR ',
   );
   const negate = modifier === 'not' ? 'NOT ' : '';
   return {
-    sql: `r.rid ${negate}IN (SELECT rid FROM ${table} WHERE param = ? AND (${matches.sql}))`,
+    sql: `r.rid ${negate}IN (SELECT rid FROM ${rows}param = ? AND (${matches.sql}))`,
     args: [key, ...matches.args],
   };
+}
+
+/**
+ * A filter's value table and the start of its WHERE: all rows, or, correlated, those of the
+ * resource at hand through the (rid, param) index (without the hint SQLite prefers the value
+ * index and reads every matching row for each resource).
+ */
+function rowsOf(kind: SearchParameterKind, form: FilterForm): string {
+  const table = VALUE_TABLES[kind];
+  return form === 'list'
+    ? `${table} WHERE `
+    : `${table} INDEXED BY ${kind}_rid WHERE rid = r.rid AND `;
 }
 
 /** :missing=true finds resources with no value for the parameter, :missing=false those with one. */
 function missingFilter(
   name: string,
   key: string,
-  table: string,
+  rows: string,
   values: readonly string[],
 ): SqlPart {
   if (values.length !== 1 || (values[0] !== 'true' && values[0] !== 'false'))
     throw invalidValue(name, ':missing takes true or false');
   return {
-    sql: `r.rid ${values[0] === 'true' ? 'NOT ' : ''}IN (SELECT rid FROM ${table} WHERE param = ?)`,
+    sql: `r.rid ${values[0] === 'true' ? 'NOT ' : ''}IN (SELECT rid FROM ${rows}param = ?)`,
     args: [key],
   };
 }
@@ -370,9 +403,14 @@ export function idAfter(id: string): SqlPart {
   return { sql: 'r.id > ?', args: [id] };
 }
 
-export function compileSort(type: string, sortValues: readonly string[]): SqlPart {
+/** The sort keys of `_sort` values, in order; the default, newest first, when there are none. */
+function sortKeysOf(sortValues: readonly string[]): string[] {
   const keys = sortValues.flatMap((value) => value.split(',')).filter((key) => key !== '');
-  const parts = (keys.length === 0 ? ['-_lastUpdated'] : keys).map((key) => sortKey(type, key));
+  return keys.length === 0 ? ['-_lastUpdated'] : keys;
+}
+
+export function compileSort(type: string, sortValues: readonly string[]): SqlPart {
+  const parts = sortKeysOf(sortValues).map((key) => sortKey(type, key));
   return joinParts([...parts, { sql: 'r.id ASC', args: [] }], ', ');
 }
 

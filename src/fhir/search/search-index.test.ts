@@ -465,3 +465,39 @@ test('paging with _count and _offset covers the result set exactly once, in orde
     total: idsWhere('Observation', (o) => hasCode(o.code, '8302-2')).length,
   });
 });
+
+test('searchIds pages agree with search() whether it walks the order (many match) or lists matches (few do)', () => {
+  const observations = ofType('Observation').length;
+  assert.ok(observations > 1000, 'more Observations than a walk may test for one page');
+  const patient = String(ofType('Patient')[0]!.resource['id']);
+  const queries = [
+    'category=vital-signs',
+    'code=http://loinc.org|8302-2',
+    `patient=${patient}`,
+    'status:not=final',
+    'value-quantity:missing=true',
+    'value-quantity:missing=false&_sort=_id',
+    'code=http://loinc.org|8302-2,http://loinc.org|29463-7&_sort=-_lastUpdated',
+    '_sort=_lastUpdated',
+    'date=ge2015-01-01&_sort=-_id',
+  ];
+  let dense = 0;
+  let sparse = 0;
+  for (const query of queries) {
+    const params = new URLSearchParams(`${query}&_count=1000`);
+    const all = index.search('Observation', params).ids;
+    if (all.length >= 64) dense += 1;
+    if (all.length < 16) sparse += 1;
+    for (const [start, limit] of [
+      [0, 16],
+      [16, 16],
+      [40, 100],
+    ] as const)
+      assert.deepEqual(
+        index.searchIds('Observation', params, start, limit),
+        all.slice(start, start + limit),
+        `${query} from ${start}`,
+      );
+  }
+  assert.ok(dense >= 3 && sparse >= 1, `${dense} dense and ${sparse} sparse queries`);
+});

@@ -55,6 +55,10 @@ export interface SearchIndexOptions {
   readonly onFault?: (fault: SearchIndexFault) => void;
 }
 
+/** Resources an index walk may test per match it is after, and at least, before the list form is used instead. */
+const WALK_BUDGET_PER_MATCH = 8;
+const WALK_BUDGET_MIN = 256;
+
 /** A FHIR search index over one SQLite file (or ':memory:'). */
 export class SearchIndex {
   readonly #path: string;
@@ -221,11 +225,44 @@ export class SearchIndex {
     links: readonly SqlPart[] = [],
   ): string[] {
     this.#flush();
-    const { where, orderBy } = compileSearch(type, params, this.#now(), links);
+    const { where, orderBy, indexOrdered } = compileSearch(type, params, this.#now(), links);
+    if (indexOrdered) {
+      const walked = this.#walkIds(type, params, start + limit, links);
+      if (walked !== undefined) return walked.slice(start);
+    }
     const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
     return this.#statement(sql)
       .pluck()
       .all(...where.args, ...orderBy.args, limit, start) as string[];
+  }
+
+  /**
+   * The first `wanted` matches found by walking the `type` resources in result order, testing
+   * each with correlated filters, within a budget of WALK_BUDGET_PER_MATCH per wanted match:
+   * when most resources match, this costs the page, not every match. Undefined when the budget
+   * ran out first (few match), and the list form is the cheaper one.
+   */
+  #walkIds(
+    type: string,
+    params: URLSearchParams,
+    wanted: number,
+    links: readonly SqlPart[],
+  ): string[] | undefined {
+    const { where, orderBy } = compileSearch(type, params, this.#now(), links, 'correlated');
+    const budget = Math.max(WALK_BUDGET_MIN, wanted * WALK_BUDGET_PER_MATCH);
+    const window = `SELECT r.rid, r.type, r.id, r.patient_id, r.last_updated FROM resource r WHERE r.type = ? ORDER BY ${orderBy.sql} LIMIT ?`;
+    const ids = this.#statement(
+      `SELECT r.id FROM (${window}) r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ?`,
+    )
+      .pluck()
+      .all(type, ...orderBy.args, budget, ...where.args, ...orderBy.args, wanted) as string[];
+    if (ids.length >= wanted) return ids;
+    const walked = this.#statement(
+      'SELECT COUNT(*) FROM (SELECT 1 FROM resource WHERE type = ? LIMIT ?)',
+    )
+      .pluck()
+      .get(type, budget) as number;
+    return walked < budget ? ids : undefined;
   }
 
   /**
