@@ -61,8 +61,9 @@ export class FileClientRegistry implements ClientRegistry {
 
   /** Removes `clientId` from the file; false when it was not there. */
   remove(clientId: string): boolean {
-    const kept = this.list().filter((client) => client.clientId !== clientId);
-    if (kept.length === this.list().length) return false;
+    const all = this.list();
+    const kept = all.filter((client) => client.clientId !== clientId);
+    if (kept.length === all.length) return false;
     this.#write(kept);
     return true;
   }
