@@ -51,30 +51,27 @@ export interface FhirFixture {
   readonly parsedBodies: () => number;
 }
 
-export async function serveFhir(t: TestContext): Promise<FhirFixture> {
+/**
+ * A fresh one-organisation node with practitioner dr-ada registered; after `t`, `closeFirst`
+ * (what serves the node), then the node is closed and removed.
+ */
+export async function nodeWithDoctor(
+  t: TestContext,
+  closeFirst: () => Promise<void> = async () => {},
+): Promise<ChartChainNode> {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-fhir-edge-'));
-  const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
-  t.after(async () => {
-    await opened.app?.close();
-    await opened.node?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
   ChartChainNode.init(dir, {
     orgId: ORG,
     orgName: 'Practice A',
     network: 'test',
     orderer: { batchTimeoutMs: 5 },
   });
-  const node = (opened.node = await ChartChainNode.open(dir, { verifyPoolSize: 1 }));
-  const app = (opened.app = Fastify({ bodyLimit: 32 * 1024 * 1024 }));
-  let parsed = 0;
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
-    parsed += 1;
-    done(null, new Uint8Array(body as Buffer));
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  t.after(async () => {
+    await closeFirst();
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
   });
-  registerFhirRoutes(app, node, headerAuth(node));
-  await app.ready();
   const keys = node.records.enrol('practitioner', 'dr-ada');
   assert.equal(
     (
@@ -84,6 +81,20 @@ export async function serveFhir(t: TestContext): Promise<FhirFixture> {
     ).status,
     'ok',
   );
+  return node;
+}
+
+export async function serveFhir(t: TestContext): Promise<FhirFixture> {
+  const app = Fastify({ bodyLimit: 32 * 1024 * 1024 });
+  const node = await nodeWithDoctor(t, () => app.close());
+  let parsed = 0;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+    parsed += 1;
+    done(null, new Uint8Array(body as Buffer));
+  });
+  registerFhirRoutes(app, node, headerAuth(node));
+  await app.ready();
   return { node, app, parsedBodies: () => parsed };
 }
 
