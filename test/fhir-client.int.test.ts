@@ -301,6 +301,73 @@ test('fhir-kit-client drives JSON Patch and conditional create, update and delet
   );
 });
 
+test('fhir-kit-client drives chained search, _has, _security and a FHIRPath Patch over HTTP', async (t) => {
+  const { origin } = await startFhirServer(t, {
+    prepare: async (node) => assert.equal(await seedDemo(node), true),
+  });
+  const token = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
+  const doctor = new Client({ baseUrl: `${origin}/fhir`, bearerToken: token });
+  const normal = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' };
+  const created = (await doctor.create({
+    resourceType: 'Observation',
+    body: {
+      resourceType: 'Observation',
+      meta: { security: [normal] },
+      status: 'preliminary',
+      code: { coding: [{ system: 'urn:example:lab', code: 'chain-probe' }] },
+      subject: { reference: 'Patient/patient-0001' },
+      note: [{ text: 'drawn fasting' }, { text: 'repeat in a week' }],
+    },
+  })) as Resource;
+  const ids = (bundle: unknown) =>
+    ((bundle as { entry?: { resource: Resource }[] }).entry ?? []).map(
+      (entry) => `${entry.resource.resourceType}/${entry.resource.id!}`,
+    );
+
+  const chained = await doctor.search({
+    resourceType: 'Observation',
+    searchParams: { 'subject.family': 'Demo', code: 'urn:example:lab|chain-probe' },
+  });
+  assert.deepEqual(ids(chained), [`Observation/${created.id!}`]);
+  const reverse = await doctor.search({
+    resourceType: 'Patient',
+    searchParams: { '_has:Observation:subject:code': 'urn:example:lab|chain-probe' },
+  });
+  assert.deepEqual(ids(reverse), ['Patient/patient-0001']);
+  const labelled = await doctor.search({
+    resourceType: 'Observation',
+    searchParams: { _security: `${normal.system}|${normal.code}` },
+  });
+  assert.deepEqual(ids(labelled), [`Observation/${created.id!}`]);
+
+  const patched = (await doctor.request(`Observation/${created.id!}`, {
+    method: 'PATCH',
+    options: { headers: { 'content-type': 'application/fhir+json' } },
+    body: {
+      resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'operation',
+          part: [
+            { name: 'type', valueCode: 'delete' },
+            { name: 'path', valueString: "Observation.note.where(text = 'repeat in a week')" },
+          ],
+        },
+        {
+          name: 'operation',
+          part: [
+            { name: 'type', valueCode: 'replace' },
+            { name: 'path', valueString: 'Observation.status' },
+            { name: 'value', valueCode: 'final' },
+          ],
+        },
+      ],
+    },
+  })) as Resource;
+  assert.equal(patched['status'], 'final');
+  assert.deepEqual(patched['note'], [{ text: 'drawn fasting' }]);
+});
+
 test('a registered backend client drives a Group Bulk export and a rest-hook Subscription through fhir-kit-client', async (t) => {
   const { publicKey, privateKey } = await generateJoseKeyPair('EdDSA');
   const analytics = backendClient({
