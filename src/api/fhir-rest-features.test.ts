@@ -343,6 +343,26 @@ test('PATCH with a FHIRPath Patch: replace, add, insert, move and delete, on sim
     part('path', { valueString: 'Observation.note.where(text.exists())' }),
   ]);
   outcome(await fhirPathPatch([ambiguous]), 422, 'processing');
+  // Functions that can cost more than a pass over the resource are refused before evaluation.
+  for (const path of [
+    "Observation.note.where(text.matches('^(a+)+$'))",
+    'Observation.descendants().first()',
+    "Observation.note.where(`text` = 'x')",
+  ])
+    outcome(
+      await fhirPathPatch([
+        operation([part('type', { valueCode: 'delete' }), part('path', { valueString: path })]),
+      ]),
+      422,
+      'not-supported',
+    );
+  const tooMany = Array.from({ length: 1001 }, () =>
+    operation([
+      part('type', { valueCode: 'delete' }),
+      part('path', { valueString: 'Observation.issued' }),
+    ]),
+  );
+  outcome(await fhirPathPatch(tooMany), 400, 'too-costly');
   const notFhirPath = operation([
     part('type', { valueCode: 'delete' }),
     part('path', { valueString: 'Observation.note.where(' }),

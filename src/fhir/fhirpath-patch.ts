@@ -9,7 +9,11 @@
  */
 import { evalFhirPath } from '@medplum/core';
 import type { JsonValue } from '../crypto/index.js';
-import { FHIRPATH_PATCH_PATH_MAX, type JsonObject } from '../ledger/index.js';
+import {
+  FHIRPATH_PATCH_PATH_MAX,
+  PATCH_OPERATION_COUNT_MAX,
+  type JsonObject,
+} from '../ledger/index.js';
 import { FhirError } from './outcome.js';
 import { applyPatch, type PatchOperation } from './json-patch.js';
 
@@ -30,6 +34,13 @@ export function applyFhirPathPatch(
   const operations = Array.isArray(parameters['parameter']) ? parameters['parameter'] : [];
   if (operations.length === 0)
     throw invalid('a FHIRPath Patch needs at least one operation', 'Parameters.parameter');
+  if (operations.length > PATCH_OPERATION_COUNT_MAX)
+    throw FhirError.of(
+      400,
+      'too-costly',
+      `a FHIRPath Patch has at most ${PATCH_OPERATION_COUNT_MAX} operations`,
+      ['Parameters.parameter'],
+    );
   let patched: JsonValue = resource;
   operations.forEach((operation, index) => {
     const at = `Parameters.parameter[${index}]`;
@@ -168,6 +179,7 @@ function evaluate(target: Target): JsonValue[] {
     );
   if (!target.path.startsWith(`${target.type}.`) && target.path !== target.type)
     throw invalid(`the path must start with ${target.type}`, `${target.at}.part`);
+  checkFunctions(target);
   try {
     return evalFhirPath(target.path, target.resource) as JsonValue[];
   } catch {
@@ -176,6 +188,50 @@ function evaluate(target: Target): JsonValue[] {
       `${target.at}.part`,
     );
   }
+}
+
+/**
+ * The FHIRPath functions a patch path may call: each costs at most a pass over what it is given.
+ * Others are refused before evaluation, among them matches() and replaceMatches(), whose
+ * regular expressions can take exponential time, and repeat() and descendants(): the path is
+ * evaluated on the event loop. A delimited (`quoted`) identifier is refused, so none hides a call.
+ */
+const PATH_FUNCTIONS: ReadonlySet<string> = new Set([
+  'where',
+  'exists',
+  'empty',
+  'not',
+  'first',
+  'last',
+  'single',
+  'tail',
+  'skip',
+  'take',
+  'count',
+  'ofType',
+  'is',
+  'as',
+  'hasValue',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'lower',
+  'upper',
+]);
+
+function checkFunctions(target: Target): void {
+  if (target.path.includes('`'))
+    throw notSupported('a path may not use delimited identifiers', target.at);
+  for (const [, name] of target.path.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g))
+    if (!PATH_FUNCTIONS.has(name!))
+      throw notSupported(
+        `${name!}() is not evaluated in a patch path; these are: ${[...PATH_FUNCTIONS].join(', ')}`,
+        target.at,
+      );
+}
+
+function notSupported(diagnostics: string, at: string): FhirError {
+  return FhirError.of(422, 'not-supported', diagnostics, [`${at}.part`]);
 }
 
 /** The JSON pointer at which `document` holds `wanted` itself (by identity), if it does. */
