@@ -13,7 +13,6 @@ import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
 import {
-  idAfter,
   includeReferences,
   normaliseReference,
   parseInclude,
@@ -21,7 +20,6 @@ import {
   searchParameter,
   searchRevinclude,
   type SearchIndex,
-  type SqlPart,
 } from './search/index.js';
 import { resolveLinks, type LinkHost } from './search-links.js';
 import type { ServedVersion } from './type-handler.js';
@@ -97,10 +95,9 @@ export class FhirSearch {
     for (const value of [...includes, ...revincludes]) parseInclude(value);
     const { count, offset } = searchPage(params);
     const scope = this.#ledgerPatient(scopedPatient(type, params));
-    const after = afterId === undefined ? [] : [idAfter(afterId)];
     const found = this.#filter(
       caller,
-      this.#indexCandidates(type, params, offset + count + 1, caller, after),
+      this.#indexCandidates(type, params, offset + count + 1, caller, afterId),
       offset + count + 1,
       scope,
     );
@@ -188,17 +185,15 @@ export class FhirSearch {
     params: URLSearchParams,
     wanted = SEARCH_CANDIDATE_CHUNK_MAX,
     caller?: SearchCaller,
-    filters: readonly SqlPart[] = [],
+    afterId?: string,
   ): Generator<string> {
-    const resolved =
+    const { plain, links } =
       caller === undefined
         ? { plain: params, links: [] }
         : resolveLinks(type, params, this.#links(caller));
-    const { plain } = resolved;
-    const links = [...resolved.links, ...filters];
     let chunk = Math.min(Math.max(wanted, CANDIDATE_CHUNK_MIN), SEARCH_CANDIDATE_CHUNK_MAX);
     for (let start = 0; ; start += chunk, chunk = Math.min(2 * chunk, SEARCH_CANDIDATE_CHUNK_MAX)) {
-      const ids = this.index.searchIds(type, plain, start, chunk, links);
+      const ids = this.index.searchIds(type, plain, start, chunk, links, afterId);
       for (const id of ids) yield `${type}/${id}`;
       if (ids.length < chunk) return;
     }

@@ -18,7 +18,7 @@ export {
 } from './extract.js';
 export { dateRange, DATE_HIGH_MAX, DATE_LOW_MIN, type DateRange } from './date-range.js';
 export { foldString, normaliseReference, type NormalisedReference } from './normalise.js';
-export { idAfter, SEARCH_COUNT_DEFAULT, searchPage, type SqlPart } from './query.js';
+export { SEARCH_COUNT_DEFAULT, searchPage, type SqlPart } from './query.js';
 export { idsFilter, referencesFilter, searchLinkOf, type Chain, type HasClause } from './chain.js';
 export {
   SearchIndex,

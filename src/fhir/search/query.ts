@@ -76,6 +76,8 @@ export interface CompiledSearch {
   readonly offset: number;
   /** True when the order is one of the resource table's own indexes (_lastUpdated, _id): matches can be found by walking it. */
   readonly indexOrdered: boolean;
+  /** True when the order is `_sort=_id` alone, the order a keyset page (idAfter) continues. */
+  readonly idOrdered: boolean;
 }
 
 /**
@@ -134,6 +136,7 @@ export function compileSearch(
     orderBy: compileSort(type, params.getAll('_sort')),
     ...searchPage(params),
     indexOrdered: sortKeys.every((key) => ['_lastUpdated', '_id'].includes(key.replace(/^-/, ''))),
+    idOrdered: sortKeys.length === 1 && sortKeys[0] === '_id',
   };
 }
 

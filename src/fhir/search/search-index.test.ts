@@ -501,3 +501,17 @@ test('searchIds pages agree with search() whether it walks the order (many match
   }
   assert.ok(dense >= 3 && sparse >= 1, `${dense} dense and ${sparse} sparse queries`);
 });
+
+test('a keyset page walks from its id, and only continues a search sorted by _id', () => {
+  const all = index.search('Observation', new URLSearchParams('_sort=_id&_count=1000')).ids;
+  assert.ok(all.length > 600, 'deep enough that a walk from the start would miss the page');
+  const after = all[500]!;
+  assert.deepEqual(
+    index.searchIds('Observation', new URLSearchParams('_sort=_id'), 0, 16, [], after),
+    all.slice(501, 517),
+  );
+  assert.throws(
+    () => index.searchIds('Observation', new URLSearchParams(''), 0, 16, [], after),
+    /keyset page continues a search sorted by _id alone/,
+  );
+});

@@ -12,7 +12,14 @@ import { FhirError } from '../outcome.js';
 import { extractValues, type IndexRow } from './extract.js';
 import { moveAside, openIndexDatabase } from './index-file.js';
 import { searchParameter } from './parameters.js';
-import { compileSearch, parameterKey, VALUE_TABLES, type SqlPart, type SqlValue } from './query.js';
+import {
+  compileSearch,
+  idAfter,
+  parameterKey,
+  VALUE_TABLES,
+  type SqlPart,
+  type SqlValue,
+} from './query.js';
 import { SEARCH_STATEMENT_CACHE_MAX } from '../../ledger/index.js';
 
 type Statement = BetterSqliteStatement<unknown[], unknown>;
@@ -215,7 +222,9 @@ export class SearchIndex {
    * Ids of the `type` resources matching `params` (as search() reads them, but ignoring _count
    * and _offset), in result order, from the `start`th match, at most `limit`: the candidates a
    * caller's search pages over once consent has filtered them. No total is counted. `links`
-   * narrow it further: chains and _has the caller resolved (chain.ts).
+   * narrow it further: chains and _has the caller resolved (chain.ts). With `afterId`, a keyset
+   * page of a search sorted by `_id` alone: only ids after it. Throws RangeError for a keyset
+   * page of another order.
    */
   searchIds(
     type: string,
@@ -223,11 +232,21 @@ export class SearchIndex {
     start: number,
     limit: number,
     links: readonly SqlPart[] = [],
+    afterId?: string,
   ): string[] {
     this.#flush();
-    const { where, orderBy, indexOrdered } = compileSearch(type, params, this.#now(), links);
+    const after = afterId === undefined ? [] : [idAfter(afterId)];
+    const filters = [...links, ...after];
+    const { where, orderBy, indexOrdered, idOrdered } = compileSearch(
+      type,
+      params,
+      this.#now(),
+      filters,
+    );
+    if (afterId !== undefined && !idOrdered)
+      throw new RangeError('a keyset page continues a search sorted by _id alone');
     if (indexOrdered) {
-      const walked = this.#walkIds(type, params, start + limit, links);
+      const walked = this.#walkIds(type, params, start + limit, links, after);
       if (walked !== undefined) return walked.slice(start);
     }
     const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
@@ -247,21 +266,30 @@ export class SearchIndex {
     params: URLSearchParams,
     wanted: number,
     links: readonly SqlPart[],
+    after: readonly SqlPart[],
   ): string[] | undefined {
     const { where, orderBy } = compileSearch(type, params, this.#now(), links, 'correlated');
     const budget = Math.max(WALK_BUDGET_MIN, wanted * WALK_BUDGET_PER_MATCH);
-    const window = `SELECT r.rid, r.type, r.id, r.patient_id, r.last_updated FROM resource r WHERE r.type = ? ORDER BY ${orderBy.sql} LIMIT ?`;
+    // The walk starts where a keyset page does: its window is the resources after that id.
+    const from = `FROM resource r WHERE r.type = ?${after.map((part) => ` AND ${part.sql}`).join('')}`;
+    const fromArgs = [type, ...after.flatMap((part) => part.args)];
+    const window = `SELECT r.rid, r.type, r.id, r.patient_id, r.last_updated ${from} ORDER BY ${orderBy.sql} LIMIT ?`;
     const ids = this.#statement(
       `SELECT r.id FROM (${window}) r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ?`,
     )
       .pluck()
-      .all(type, ...orderBy.args, budget, ...where.args, ...orderBy.args, wanted) as string[];
+      .all(
+        ...fromArgs,
+        ...orderBy.args,
+        budget,
+        ...where.args,
+        ...orderBy.args,
+        wanted,
+      ) as string[];
     if (ids.length >= wanted) return ids;
-    const walked = this.#statement(
-      'SELECT COUNT(*) FROM (SELECT 1 FROM resource WHERE type = ? LIMIT ?)',
-    )
+    const walked = this.#statement(`SELECT COUNT(*) FROM (SELECT 1 ${from} LIMIT ?)`)
       .pluck()
-      .get(type, budget) as number;
+      .get(...fromArgs, budget) as number;
     return walked < budget ? ids : undefined;
   }
 
