@@ -79,11 +79,22 @@ test('a system client exports every readable record as NDJSON: kick-off, poll, d
       `${name} rests sealed`,
     );
   }
-  const otherClient = { authorization: 'Bearer system:hospital-b' };
+  // Another organisation's client, another of this organisation's systems, and this client's
+  // own token once it no longer reads Observation: none gets the job's files.
+  for (const authorization of ['Bearer system:hospital-b', 'Bearer system:practice-a@analytics'])
+    outcome(
+      await app.inject({ method: 'GET', url: statusUrl, headers: { authorization } }),
+      404,
+      'not-found',
+    );
   outcome(
-    await app.inject({ method: 'GET', url: statusUrl, headers: otherClient }),
-    404,
-    'not-found',
+    await app.inject({
+      method: 'GET',
+      url: new URL(output[1]!.url).pathname,
+      headers: { authorization: 'Bearer system:practice-a:search' },
+    }),
+    403,
+    'forbidden',
   );
   assert.equal(
     (await app.inject({ method: 'DELETE', url: statusUrl, headers: SYSTEM })).statusCode,

@@ -12,6 +12,7 @@ export function smartFhirAuth(auth: AuthServer): FhirAuth {
         const grant = await bearerPrincipal(request, auth);
         return {
           principal: grant.principal,
+          clientId: grant.clientId,
           allows: (resourceType, interaction) =>
             allows(grant.scopes, { resourceType, interaction }),
         };

@@ -124,9 +124,11 @@ export class FhirBulkExport {
     return this.#own(caller, id).status;
   }
 
-  /** The NDJSON of `type` from finished job `id`, decrypted, for the caller that started it. */
+  /** The NDJSON of `type` from finished job `id`, decrypted, for the caller that started it while its token still reads `type`. */
   file(caller: SearchCaller, id: string, type: string): string {
     const job = this.#own(caller, id);
+    if (type !== 'OperationOutcome' && !caller.mayRead(type))
+      throw FhirError.of(403, 'forbidden', `the token's scopes do not allow reading ${type}`);
     if (job.status.state === 'done' && type === 'OperationOutcome' && job.failures.length > 0)
       return job.failures.map((failure) => JSON.stringify(failureOutcome(failure)) + '\n').join('');
     if (job.status.state !== 'done' || !job.counts.has(type))
@@ -266,8 +268,10 @@ function failureOutcome(failure: string): JsonObject {
   };
 }
 
+/** Who a job belongs to: the principal and the client acting for it (an organisation has several systems). */
 function ownerOf(caller: SearchCaller): string {
-  return `${caller.principal.kind}/${caller.principal.org}/${caller.principal.id}`;
+  const { kind, org, id } = caller.principal;
+  return `${kind}/${org}/${id}/${caller.clientId ?? ''}`;
 }
 
 /** One sealed page: length (4 bytes, big-endian) ‖ nonce ‖ AES-256-GCM(lines). */

@@ -23,11 +23,11 @@ import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from '../fhir
 
 export const ORG = 'practice-a';
 
-/** `Bearer <kind>:<id>[:<interactions>]` names the principal and the interactions its scopes allow. */
+/** `Bearer <kind>:<id>[:<interactions>][@<client>]` names the principal, the interactions its scopes allow and its OAuth client. */
 export const headerAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
     const match =
-      /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([a-z,]+))?$/.exec(
+      /^Bearer (practitioner|patient|auditor|system):([A-Za-z0-9.-]+)(?::([a-z,]+))?(?:@([a-z-]+))?$/.exec(
         String(request.headers.authorization ?? ''),
       );
     if (match === null) throw FhirError.of(401, 'login', 'a bearer token is required');
@@ -39,6 +39,7 @@ export const headerAuth = (node: ChartChainNode): FhirAuth => ({
     const allowed = (match[3] ?? 'create,read,update,delete,search').split(',');
     return {
       principal,
+      clientId: match[4],
       allows: (_type: string, interaction: FhirInteraction) => allowed.includes(interaction),
     };
   },
