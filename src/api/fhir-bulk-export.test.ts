@@ -160,6 +160,8 @@ test("a Group export covers its active Patient members' compartments, every comp
         { entity: { reference: `Patient/${ada}` } },
         { entity: { reference: `Patient/${ben}` } },
         { entity: { reference: `Patient/${cy}` }, inactive: true },
+        // Not a Patient id: a comma would otherwise smuggle cy in as a second search value.
+        { entity: { reference: `Patient/${ada},${cy}` } },
         { entity: { reference: 'Practitioner/dr-ada' } },
       ],
     }),

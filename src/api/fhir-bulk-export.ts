@@ -46,6 +46,7 @@ export function registerBulkExport(
     if (!/respond-async/.test(String(request.headers['prefer'] ?? '')))
       throw FhirError.of(400, 'invalid', 'a bulk export needs Prefer: respond-async');
     const exportRequest = exportRequestOf(request, caller, callers.baseUrl(request));
+    exports.admit(callers.searchCaller(request));
     const patients =
       groupId === undefined ? undefined : groupPatients(await callers.readGroup(request, groupId));
     const id = exports.start(callers.searchCaller(request), { ...exportRequest, patients });

@@ -19,7 +19,7 @@ test('keyset pages (after an id) cover every resource once, even with writes bet
   const seen: string[] = [];
   let after: string | undefined;
   for (let pages = 0; pages < 10; pages++) {
-    const page = await search.search(caller, 'Patient', params, after);
+    const page = await search.search(caller, 'Patient', params, { afterId: after });
     seen.push(...page.matches.map((match) => String(match.resource['id'])));
     if (pages === 0) {
       await put('p-a'); // sorts before the page just read: an offset page would repeat p-d

@@ -16,6 +16,7 @@ import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, fromUtf8, utf8 } from '../crypto/
 import {
   EXPORT_ERRORS_LISTED_MAX,
   EXPORT_GROUP_CHUNK,
+  EXPORT_GROUP_MEMBERS_MAX,
   EXPORT_JOBS_MAX,
   EXPORT_JOBS_PER_OWNER_MAX,
   EXPORT_PAGE_COUNT,
@@ -25,6 +26,7 @@ import {
 import type { FhirSearch, SearchCaller } from './fhir-search.js';
 import { FhirError } from './outcome.js';
 import { PATIENT_REFERENCE_ELEMENT } from './patient-of.js';
+import type { ServedVersion } from './type-handler.js';
 
 /** What a patient-level export covers: Patient and the Patient compartment types this node stores. */
 export const EXPORT_TYPES: readonly string[] = [
@@ -90,8 +92,8 @@ export class FhirBulkExport {
     rmSync(this.#dir, { recursive: true, force: true });
   }
 
-  /** Starts a job for `caller`; resolves with its id at once, the export running on. */
-  start(caller: SearchCaller, request: ExportRequest): string {
+  /** Throws FhirError 429 when no job can start for `caller` now: checked before a kick-off reads anything. */
+  admit(caller: SearchCaller): void {
     this.#expire();
     const owned = [...this.#jobs.values()].filter((job) => job.owner === ownerOf(caller)).length;
     if (this.#jobs.size >= EXPORT_JOBS_MAX || owned >= EXPORT_JOBS_PER_OWNER_MAX)
@@ -100,6 +102,11 @@ export class FhirBulkExport {
         'throttled',
         'too many export jobs; delete one or wait for it to expire',
       );
+  }
+
+  /** Starts a job for `caller`; resolves with its id at once, the export running on. */
+  start(caller: SearchCaller, request: ExportRequest): string {
+    this.admit(caller);
     const id = randomUUID();
     const job: Job = {
       owner: ownerOf(caller),
@@ -179,34 +186,45 @@ export class FhirBulkExport {
     if (patients === undefined) return this.#exportPages(id, job, type, new URLSearchParams());
     const param = type === 'Patient' ? '_id' : 'patient';
     const prefix = type === 'Patient' ? '' : 'Patient/';
+    // A record of two members (a Provenance naming both) is matched by both their chunks.
+    const exported = new Set<string>();
     for (let at = 0; at < patients.length && !job.cancelled; at += EXPORT_GROUP_CHUNK) {
       const chunk = patients.slice(at, at + EXPORT_GROUP_CHUNK);
       const filter = new URLSearchParams({ [param]: chunk.map((p) => prefix + p).join(',') });
-      await this.#exportPages(id, job, type, filter);
+      await this.#exportPages(id, job, type, filter, { patients: chunk, exported });
     }
   }
 
   /**
    * The `type` resources matching `filter` that the caller may read, sealed into its file a
    * search page at a time, each page in `_id` order after the last: every page costs the same,
-   * and a record written meanwhile is neither skipped nor exported twice.
+   * and a record written meanwhile is neither skipped nor exported twice. For a Group, only
+   * records of `group.patients` (by ledger patient, not by what a record's content names), each
+   * once across the job's chunks (`group.exported`).
    */
-  async #exportPages(id: string, job: Job, type: string, filter: URLSearchParams): Promise<void> {
+  async #exportPages(
+    id: string,
+    job: Job,
+    type: string,
+    filter: URLSearchParams,
+    group?: { readonly patients: readonly string[]; readonly exported: Set<string> },
+  ): Promise<void> {
     const params = new URLSearchParams(filter);
     params.set('_count', String(EXPORT_PAGE_COUNT));
     params.set('_sort', '_id');
     if (job.request.sinceMs !== undefined)
       params.set('_lastUpdated', `ge${new Date(job.request.sinceMs).toISOString()}`);
     for (let after: string | undefined, more = true; more && !job.cancelled;) {
-      const page = await this.search.search(job.caller, type, params, after);
+      const page = await this.search.search(job.caller, type, params, { afterId: after, ...group });
       if (job.cancelled) return;
       for (const failure of page.failures)
         if (job.failures.length < EXPORT_ERRORS_LISTED_MAX)
           job.failures.push(`${failure.reference}: ${failure.stage}`);
-      if (page.matches.length > 0) {
-        const lines = page.matches.map((match) => JSON.stringify(match.resource) + '\n').join('');
+      const matches = page.matches.filter((match) => firstTime(group?.exported, match));
+      if (matches.length > 0) {
+        const lines = matches.map((match) => JSON.stringify(match.resource) + '\n').join('');
         appendFileSync(this.#path(id, type), sealFrame(lines, job.key), { mode: 0o600 });
-        job.counts.set(type, (job.counts.get(type) ?? 0) + page.matches.length);
+        job.counts.set(type, (job.counts.get(type) ?? 0) + matches.length);
       }
       more = page.nextOffset !== undefined;
       after = page.lastId;
@@ -238,8 +256,9 @@ export class FhirBulkExport {
 }
 
 /**
- * The FHIR Patient ids a Group exports: each `member.entity` naming a Patient, not marked
- * inactive, once each, in member order. Members of other types have no compartment to export.
+ * The FHIR Patient ids a Group exports: each `member.entity` naming a Patient of this server
+ * (`Patient/[id]`), not marked inactive, once each, in member order. Members of other types have
+ * no compartment to export. Throws FhirError 400 past EXPORT_GROUP_MEMBERS_MAX.
  */
 export function groupPatients(group: JsonObject): string[] {
   const members = Array.isArray(group['member']) ? group['member'] : [];
@@ -252,10 +271,26 @@ export function groupPatients(group: JsonObject): string[] {
       entity !== null && typeof entity === 'object' && !Array.isArray(entity)
         ? entity['reference']
         : undefined;
-    const match = typeof reference === 'string' ? /^Patient\/([^/]+)$/.exec(reference) : null;
+    const match =
+      typeof reference === 'string' ? /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference) : null;
     if (match !== null) ids.push(match[1]!);
   }
-  return [...new Set(ids)];
+  const unique = [...new Set(ids)];
+  if (unique.length > EXPORT_GROUP_MEMBERS_MAX)
+    throw FhirError.of(
+      400,
+      'too-costly',
+      `a Group export covers at most ${EXPORT_GROUP_MEMBERS_MAX} members`,
+    );
+  return unique;
+}
+
+/** True the first time `exported` sees `match`'s id (always, without a set). */
+function firstTime(exported: Set<string> | undefined, match: ServedVersion): boolean {
+  const id = String(match.resource['id']);
+  if (exported?.has(id) === true) return false;
+  exported?.add(id);
+  return true;
 }
 
 /** One unserved record as the IG's error file lists it: an OperationOutcome per line. */

@@ -82,26 +82,35 @@ export class FhirSearch {
 
   /**
    * `GET [type]?params`. Throws FhirError 400 for a parameter, modifier or include it does not
-   * support. With `afterId` (a keyset page, for a search sorted by `_id` alone), only resources
-   * whose id sorts after it: each page then costs the same however deep it is, and a write
-   * between pages neither skips nor repeats a resource.
+   * support. `within` narrows it for a bulk export: `afterId` (a keyset page, for a search sorted
+   * by `_id` alone) keeps resources whose id sorts after it, so each page costs the same however
+   * deep it is and a write between pages neither skips nor repeats one; `patients` (FHIR Patient
+   * ids of this node) keeps those patients' records, whatever other records name the same ids.
    */
   async search(
     caller: SearchCaller,
     type: string,
     params: URLSearchParams,
-    afterId?: string,
+    within: {
+      readonly afterId?: string | undefined;
+      readonly patients?: readonly string[] | undefined;
+    } = {},
   ): Promise<SearchPage> {
     const includes = params.getAll('_include');
     const revincludes = params.getAll('_revinclude');
     for (const value of [...includes, ...revincludes]) parseInclude(value);
     const { count, offset } = searchPage(params);
     const scope = this.#ledgerPatient(scopedPatient(type, params));
+    const patients =
+      within.patients === undefined
+        ? undefined
+        : new Set(within.patients.map((id) => this.#ledgerPatient(id)!));
     const found = this.#filter(
       caller,
-      this.#indexCandidates(type, params, offset + count + 1, caller, afterId),
+      this.#indexCandidates(type, params, offset + count + 1, caller, within.afterId),
       offset + count + 1,
       scope,
+      patients,
     );
     const page = found.permitted.slice(offset, offset + count);
     const included = this.#included(caller, type, page, includes, revincludes);
@@ -239,13 +248,14 @@ export class FhirSearch {
    * when the search is scoped to patient `scope`, up to SEARCH_DENIED_LISTED_MAX of that patient's
    * records it refused. Records no longer active (a deletion not yet out of the index) are
    * skipped, and so, in a scoped search, are records of another patient whose content names the
-   * same FHIR Patient id.
+   * same FHIR Patient id; with `patients`, records of no patient in it.
    */
   #filter(
     caller: SearchCaller,
     candidates: Iterable<string>,
     wanted: number,
     scope: string | undefined,
+    patients?: ReadonlySet<string>,
   ): Filtered {
     const filtered: Filtered = { permitted: [], denied: [] };
     if (wanted === 0) return filtered;
@@ -253,6 +263,8 @@ export class FhirSearch {
       const [type, id] = reference.split('/') as [string, string];
       const record = recordOf(this.node, type, id);
       if (record?.status !== 'active' || (scope !== undefined && record.patientId !== scope))
+        continue;
+      if (patients !== undefined && (record.patientId === null || !patients.has(record.patientId)))
         continue;
       const searched = { recordId: record.recordId, version: record.latestVersion };
       const decision = this.node

@@ -228,6 +228,8 @@ export const EXPORT_JOBS_PER_OWNER_MAX = 3;
 export const EXPORT_PAGE_COUNT = 1000;
 /** Group members one export search names at once (as comma-separated `patient` values). */
 export const EXPORT_GROUP_CHUNK = 50;
+/** Patient members a Group export covers. */
+export const EXPORT_GROUP_MEMBERS_MAX = 10_000;
 /** Unserved records an export job lists in its error file. */
 export const EXPORT_ERRORS_LISTED_MAX = 1000;
 /** How long a bulk export job and its files are kept once it finishes. */
