@@ -33,8 +33,9 @@ export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
 /**
  * Directory types: resources about organisations and their staff and places, not about one
  * patient. They are stored as directory records, read by their organisation without consent
- * (a Group, which lists patients, by its practitioners and system clients only: see the access
- * contract). Any other type outside the Patient compartment is refused rather than guessed at.
+ * (its patients and auditors only the types the access contract shares with them: not a Group,
+ * which lists patients). Any other type outside the Patient compartment is refused rather than
+ * guessed at.
  */
 export const DIRECTORY_TYPES: readonly string[] = [
   'Endpoint',

@@ -61,13 +61,25 @@ export function decideAccess(state: StateReader, request: AccessRequest): Access
   return consentDecision(state, request, { ...record, patientId: record.patientId }, version);
 }
 
-/** Directory types that list patients (a Group's members): the organisation's staff and systems read them, its patients and auditors do not. */
-const PATIENT_LIST_TYPES: readonly string[] = ['Group'];
+/**
+ * The directory types an organisation's patients and auditors read too: who and where the
+ * organisation is and what it prescribes. Any other (a Group, which lists patients; a type added
+ * later) is for its practitioners and system clients only: a new type is closed until listed.
+ */
+const SHARED_DIRECTORY_TYPES: readonly string[] = [
+  'Endpoint',
+  'HealthcareService',
+  'Location',
+  'Medication',
+  'Organization',
+  'Practitioner',
+  'PractitionerRole',
+  'Substance',
+];
 
 /**
  * A directory record (no one patient's data) is read by anyone its own organisation
- * authenticated who may act at all; one that lists patients, only by its practitioners and
- * system clients.
+ * authenticated who may act at all, within SHARED_DIRECTORY_TYPES for patients and auditors.
  */
 function directoryDecision(
   state: StateReader,
@@ -75,7 +87,7 @@ function directoryDecision(
   record: RecordRow,
 ): AccessDecision {
   if (principal.org !== record.org) return deny('denied:not-shared');
-  if (PATIENT_LIST_TYPES.includes(record.resourceType)) {
+  if (!SHARED_DIRECTORY_TYPES.includes(record.resourceType)) {
     if (principal.kind === 'patient') return deny('denied:not-your-record');
     if (principal.kind === 'auditor') return deny('denied:auditor-reads-no-content');
   }
