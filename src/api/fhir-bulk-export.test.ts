@@ -206,30 +206,6 @@ test("a Group export covers its active Patient members' compartments, every comp
   );
 });
 
-test("a Group lists patients, so the organisation's patients and auditors may not read it", async (t) => {
-  const { app } = await serveFhir(t);
-  const patientId = await createPatient(app);
-  const group = await app.inject(
-    fhirJson('POST', '/fhir/Group', {
-      resourceType: 'Group',
-      type: 'person',
-      actual: true,
-      member: [{ entity: { reference: `Patient/${patientId}` } }],
-    }),
-  );
-  assert.equal(group.statusCode, 201, group.body);
-  const url = `/fhir/Group/${(group.json() as { id: string }).id}`;
-  assert.equal((await app.inject({ method: 'GET', url, headers: AS_DOCTOR })).statusCode, 200);
-  assert.equal((await app.inject({ method: 'GET', url, headers: SYSTEM })).statusCode, 200);
-  // Refused like any record they may not read: the 404 of a record that does not exist.
-  for (const reader of ['patient:someone', 'auditor:inspector'])
-    outcome(
-      await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${reader}` } }),
-      404,
-      'not-found',
-    );
-});
-
 async function poll(
   app: Awaited<ReturnType<typeof serveFhir>>['app'],
   url: string,

@@ -17,6 +17,7 @@ import { type NodeFacade, type VersionInput } from '../node/index.js';
 import { JsonPatchError } from './json-patch.js';
 import { FhirError } from './outcome.js';
 import { recordOf } from './ledger-names.js';
+import { checkWholeGroup, visibleGroup } from './group-members.js';
 import { patientIdOf } from './patient-of.js';
 import { nodeLedger, type RecordLedger } from './record-ledger.js';
 import type { ResourceProof } from './resource-proof.js';
@@ -141,7 +142,26 @@ export class FhirRecords implements TypeHandler {
       throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
     const result = await this.node.as(principal, purpose).read(record.recordId, version);
     if (result.outcome === 'deny') throw notKnown(type, id); // a revocation that raced this read
-    return served(result.resource, result.version);
+    const resource =
+      type === 'Group'
+        ? visibleGroup({ node: this.node, principal, purpose }, result.resource).resource
+        : result.resource;
+    return served(resource, result.version);
+  }
+
+  /**
+   * Throws FhirError 403 when one of `writes` changes a Group that lists patients `principal`
+   * may not read: their copy would drop those members (group-members.ts).
+   */
+  async #checkGroupWrites(principal: Principal, writes: readonly BundleWrite[]): Promise<void> {
+    const purpose = defaultPurpose(principal);
+    for (const write of writes) {
+      const record = write.type === 'Group' ? recordOf(this.node, 'Group', write.id) : undefined;
+      if (record?.status !== 'active') continue;
+      const current = await this.node.as(principal, purpose).read(record.recordId);
+      if (current.outcome === 'permit')
+        checkWholeGroup({ node: this.node, principal, purpose }, current.resource);
+    }
   }
 
   /**
@@ -180,6 +200,7 @@ export class FhirRecords implements TypeHandler {
     writes: readonly BundleWrite[],
   ): Promise<BundleWriteResult[]> {
     const practitionerId = practitionerOf(principal);
+    await this.#checkGroupWrites(principal, writes);
     // A Patient's pseudonym first: a bundle may list an Observation before the Patient it belongs to.
     for (const write of writes)
       if (write.type === 'Patient' && write.method !== 'DELETE')
@@ -313,7 +334,9 @@ export class FhirRecords implements TypeHandler {
   async delete(principal: Principal, type: string, id: string): Promise<number | undefined> {
     const record = recordOf(this.node, type, id);
     if (record === undefined || record.status !== 'active') return undefined;
-    const write = this.node.records.tombstone(practitionerOf(principal), record.recordId);
+    const practitionerId = practitionerOf(principal);
+    await this.#checkGroupWrites(principal, [{ method: 'DELETE', type, id }]);
+    const write = this.node.records.tombstone(practitionerId, record.recordId);
     await this.#commit(write.tx, `${type}/${id}`);
     this.options.index?.remove(type, id);
     return write.version;
@@ -341,6 +364,7 @@ export class FhirRecords implements TypeHandler {
     write: BundleWrite & { method: 'POST' | 'PUT' },
   ): Promise<ServedVersion> {
     const practitionerId = practitionerOf(principal);
+    await this.#checkGroupWrites(principal, [write]);
     const item = this.#check(write) as VersionInput;
     await this.#patientsReady([item]);
     const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));

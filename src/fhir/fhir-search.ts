@@ -9,6 +9,7 @@ import type { Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade, ReleasedRecord, SearchedVersion } from '../node/index.js';
 import { served } from './fhir-records.js';
+import { visibleGroup } from './group-members.js';
 import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
@@ -338,9 +339,15 @@ export class FhirSearch {
       patientId: options.scope ?? null,
       denied: options.denied,
     });
+    const reader = { node: this.node, principal: caller.principal, purpose: caller.purpose };
     const servedOf = (item: ReleasedRecord, i: number): ServedVersion[] => {
-      if (item.outcome === 'permit')
-        return [{ ...served(item.resource, item.version), basis: all[i]!.basis }];
+      if (item.outcome === 'permit') {
+        const resource =
+          item.resource['resourceType'] === 'Group'
+            ? visibleGroup(reader, item.resource).resource
+            : item.resource;
+        return [{ ...served(resource, item.version), basis: all[i]!.basis }];
+      }
       failures.push({ reference: all[i]!.reference, stage: item.stage });
       return [];
     };
