@@ -21,6 +21,7 @@ export {
   FileClientRegistry,
   generateJoseKeyPair,
   type BackendClient,
+  type ClientFileHealth,
   type StoredClient,
 } from './auth/index.js';
 export {

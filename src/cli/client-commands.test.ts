@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -98,4 +98,47 @@ test('clients commands refuse what would be unsafe or ambiguous, naming it', asy
     chartchain('clients', 'remove', 'nobody', '--data', dir),
     /no client named nobody/,
   );
+});
+
+test('a clients file others may write is tightened at start, and refused while running; a damaged one refuses every client, with an alarm, until repaired', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-clients-file-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
+  const { publicKey, privateKey } = await generateJoseKeyPair('EdDSA');
+  const jwks = join(dir, 'lab.jwks.json');
+  writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+  await chartchain('clients', 'add', 'lab', '--jwks', jwks, '--data', dir);
+  const file = join(dir, 'clients.json');
+  const good = readFileSync(file);
+  const flags = {
+    data: dir,
+    demo: false,
+    host: '127.0.0.1',
+    port: '0',
+    orgId: 'practice-a',
+    orgName: 'Practice A',
+    network: 'test',
+  };
+  chmodSync(file, 0o666);
+  const started = await openServer(flags);
+  t.after(() => started.close());
+  const token = () =>
+    clientCredentialsToken(started.origin, {
+      clientId: 'lab',
+      kid: 'k1',
+      alg: 'EdDSA',
+      privateKey,
+      scope: 'system/*.rs',
+    });
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'the start made it owner-only again');
+  assert.ok(await token());
+  chmodSync(file, 0o666);
+  await assert.rejects(token(), /token refused: invalid_client/, 'others may write it');
+  chmodSync(file, 0o600);
+  writeFileSync(file, '{"clients": [', { mode: 0o600 });
+  await assert.rejects(token(), /token refused: invalid_client/);
+  assert.ok(started.node.records.alarms.some((alarm) => alarm.kind === 'clients'));
+  writeFileSync(file, good, { mode: 0o600 });
+  assert.ok(await token());
+  assert.ok(!started.node.records.alarms.some((alarm) => alarm.kind === 'clients'));
 });

@@ -10,6 +10,7 @@ import type { JSONWebKeySet } from 'jose';
 import {
   CLIENTS_FILE,
   FileClientRegistry,
+  type ClientFileHealth,
   InMemoryClientRegistry,
   type StoredClient,
 } from '../api/index.js';
@@ -29,8 +30,9 @@ export function clientRegistry(
   dataDir: string,
   org: string,
   fixed: InMemoryClientRegistry,
+  health?: ClientFileHealth,
 ): FileClientRegistry {
-  return new FileClientRegistry(join(dataDir, CLIENTS_FILE), org, fixed);
+  return new FileClientRegistry(join(dataDir, CLIENTS_FILE), org, fixed, health);
 }
 
 /** Registers `clients` and its subcommands on `program`. */

@@ -13,6 +13,7 @@ import {
   createNetworkDemoUsers,
   DEMO_PASSWORD,
   type MllpServerOptions,
+  type TlsCredentials,
 } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
 import { publicClients, freePort } from './demo-clients.js';
@@ -185,6 +186,25 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
   // Tokens name the server's URL, so a port of 0 is resolved before the app is built.
   const port = requested === 0 ? await freePort(flags.host) : requested;
   const node = await ChartChainNode.open(dataDir);
+  try {
+    return await serveNode(node, flags, { tls, dataDir, fresh, port });
+  } catch (error) {
+    await node.close(); // a start that fails part-way leaves nothing open
+    throw error;
+  }
+}
+
+/** The rest of openServer, over the opened `node`. */
+async function serveNode(
+  node: ChartChainNode,
+  flags: StartFlags,
+  {
+    tls,
+    dataDir,
+    fresh,
+    port,
+  }: { tls: TlsCredentials | undefined; dataDir: string; fresh: boolean; port: number },
+): Promise<StartedNode> {
   // Ciphertexts of writes that never committed (refused, or cut short by a crash) are collected; what is pending is kept.
   collectOrphanBlobs(node);
   loadValidator();
@@ -201,15 +221,18 @@ export async function openServer(flags: StartFlags): Promise<StartedNode> {
       : demo
         ? await createDemoUsers(node.config.orgId, node.homePatients)
         : undefined;
+  const own = publicClients(origin);
+  await own.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
+  const clients = clientRegistry(dataDir, node.config.orgId, own, {
+    fault: (reason) => node.records.raiseCondition('clients', `backend clients refused: ${reason}`),
+    repaired: () => node.records.clearCondition('clients'),
+  });
   const accounts = new AccountStore(join(dataDir, ACCOUNTS_FILE));
   const users = new AccountDirectory(accounts, {
     org: node.config.orgId,
     patients: node.homePatients,
     ...(demoUsers === undefined ? {} : { fallback: demoUsers }),
   });
-  const own = publicClients(origin);
-  await own.register(orgClient(node.config.orgId, node.keys.signing.publicKey));
-  const clients = clientRegistry(dataDir, node.config.orgId, own);
   const auth = await AuthServer.create({
     issuer: origin,
     fhirBaseUrl: `${origin}/fhir`,

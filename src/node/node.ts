@@ -122,10 +122,10 @@ const PSEUDONYMS_FILE = 'pseudonyms.db';
 /**
  * The entries of a data directory that a node and its services write: SQLite files (chain,
  * orderer, search index, auth) with their WAL, shared-memory and journal files and in-use
- * markers, node.json, the keystore directory and the blobs.
+ * markers, node.json, the registered backend clients, the keystore directory and the blobs.
  */
 const NODE_ENTRY_PATTERN =
-  /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use|\.closed)?|node\.json|keys|blobs)$/;
+  /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use|\.closed)?|node\.json|clients\.json|keys|blobs)$/;
 
 function isNodeEntry(name: string): boolean {
   return NODE_ENTRY_PATTERN.test(name);

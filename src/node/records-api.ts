@@ -112,6 +112,7 @@ export interface NodeAlarm {
     | 'peer'
     | 'search-index'
     | 'subscriptions'
+    | 'clients'
     | 'disk-full';
   readonly reason: string;
   readonly at: number;

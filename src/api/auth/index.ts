@@ -46,7 +46,12 @@ export {
   type ClientRegistry,
   type PublicClient,
 } from './clients.js';
-export { CLIENTS_FILE, FileClientRegistry, type StoredClient } from './client-file.js';
+export {
+  CLIENTS_FILE,
+  FileClientRegistry,
+  type ClientFileHealth,
+  type StoredClient,
+} from './client-file.js';
 export { generateJoseKeyPair } from './jose-keys.js';
 export {
   AUTHORIZATION_CODE_LIFETIME_MS,
