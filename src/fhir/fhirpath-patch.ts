@@ -136,7 +136,13 @@ interface Target {
  * none. More than one is a 422 (fhirpatch.html: a path must resolve to a single element).
  */
 function elementPointer(target: Target, optional: boolean): string | undefined {
-  if (SIMPLE_PATH.test(target.path)) return simplePointer(target.path, target.type, target.at);
+  // The simple form is read directly when it lands on one element; a list, or nothing (a step
+  // through a list without an index, a choice element), is left to FHIRPath.
+  if (SIMPLE_PATH.test(target.path)) {
+    const pointer = simplePointer(target.path, target.type, target.at);
+    const value = valueAt(target.resource, pointer);
+    if (value !== undefined && !Array.isArray(value)) return pointer;
+  }
   const found = evaluate(target);
   if (found.length === 0 && optional) return undefined;
   if (found.length !== 1)
@@ -147,17 +153,21 @@ function elementPointer(target: Target, optional: boolean): string | undefined {
       [`${target.at}.part`],
     );
   const pointer = isObject(found[0]) ? pointerOfObject(target.resource, found[0]) : undefined;
-  return pointer ?? parentPointer(target);
+  return pointer ?? parentPointer(target, false);
 }
 
 /** The JSON pointer of the list `path` names (insert, move): its last step is the list's name. */
 function listPointer(target: Target): string {
   if (SIMPLE_PATH.test(target.path)) return simplePointer(target.path, target.type, target.at);
-  return parentPointer(target);
+  return parentPointer(target, true);
 }
 
-/** A path ending in a plain `.name` or `.name[n]`: the pointer of the one element before it, then the step. */
-function parentPointer(target: Target): string {
+/**
+ * A path ending in a plain `.name` or `.name[n]`: the pointer of the one element before it, then
+ * the step, naming the key the resource holds (`value` as `valueQuantity`). Unless `list`, a
+ * repeating element without an index is its one item (FHIRPath selected exactly one).
+ */
+function parentPointer(target: Target, list: boolean): string {
   const last = /^(.+)\.([a-z][A-Za-z0-9]*)(?:\[(0|[1-9][0-9]{0,5})\])?$/.exec(target.path);
   if (last === null)
     throw FhirError.of(
@@ -167,7 +177,22 @@ function parentPointer(target: Target): string {
       [`${target.at}.part`],
     );
   const parent = elementPointer({ ...target, path: last[1]! }, false)!;
-  return `${parent}/${last[2]!}${last[3] === undefined ? '' : `/${last[3]}`}`;
+  const container = valueAt(target.resource, parent);
+  const key = isObject(container) ? keyOf(container, last[2]!) : last[2]!;
+  if (last[3] !== undefined) return `${parent}/${key}/${last[3]}`;
+  const value = isObject(container) ? container[key] : undefined;
+  return !list && Array.isArray(value) && value.length === 1
+    ? `${parent}/${key}/0`
+    : `${parent}/${key}`;
+}
+
+/** The key of element `name` in `object`: itself, or the one choice key `name<Type>` present. */
+function keyOf(object: JsonObject, name: string): string {
+  if (Object.hasOwn(object, name)) return name;
+  const choices = Object.keys(object).filter(
+    (key) => key.startsWith(name) && /^[A-Z]/.test(key.slice(name.length)),
+  );
+  return choices.length === 1 ? choices[0]! : name;
 }
 
 /** What `path` selects in the resource; a path that is not FHIRPath, or names another type, is a 400. */
