@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { exportJWK } from 'jose';
 import { generateJoseKeyPair } from '../api/index.js';
 import { ChartChainNode } from '../node/index.js';
-import { openServer } from './node-commands.js';
+import { startNode } from './testonly/start-node.js';
 import { clientCredentialsToken } from './org-client.js';
 import { chartchain } from './testonly/run-cli.js';
 
@@ -32,16 +32,7 @@ test('clients add lets a backend client get system/*.rs tokens from a running no
     /^analytics\tsystem\/\*\.rs\tk1\t\d{4}-/m,
   );
 
-  const started = await openServer({
-    data: dir,
-    demo: false,
-    host: '127.0.0.1',
-    port: '0',
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-  });
-  t.after(() => started.close());
+  const started = await startNode(t, dir);
   const client = { clientId: 'analytics', kid: 'k1', alg: 'EdDSA', privateKey };
   const token = await clientCredentialsToken(started.origin, { ...client, scope: 'system/*.rs' });
   const search = await fetch(`${started.origin}/fhir/Patient?_count=1`, {
@@ -110,18 +101,8 @@ test('a clients file others may write is tightened at start, and refused while r
   await chartchain('clients', 'add', 'lab', '--jwks', jwks, '--data', dir);
   const file = join(dir, 'clients.json');
   const good = readFileSync(file);
-  const flags = {
-    data: dir,
-    demo: false,
-    host: '127.0.0.1',
-    port: '0',
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-  };
   chmodSync(file, 0o666);
-  const started = await openServer(flags);
-  t.after(() => started.close());
+  const started = await startNode(t, dir);
   const token = () =>
     clientCredentialsToken(started.origin, {
       clientId: 'lab',

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { generateSync } from 'otplib';
 import { ChartChainNode } from '../node/index.js';
 import { login } from './login.js';
-import { openServer } from './node-commands.js';
+import { startNode } from './testonly/start-node.js';
 import { chartchain } from './testonly/run-cli.js';
 
 const field = (printed: string, name: string) =>
@@ -33,16 +33,7 @@ test('users add, then sign-in needs the password and the TOTP code; a disable en
   assert.match(added, /^authenticator URI: otpauth:\/\/totp\/ChartChain:dr-b%40practice-a\?/m);
   assert.equal(statSync(join(dir, 'users.db')).mode & 0o077, 0, 'the accounts file is owner-only');
 
-  const started = await openServer({
-    data: dir,
-    demo: false,
-    host: '127.0.0.1',
-    port: '0',
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-  });
-  t.after(() => started.close());
+  const started = await startNode(t, dir);
   await assert.rejects(
     login(started.origin, 'dr-b', password, 'user/*.cruds'),
     /login refused \(HTTP 401\)/,
@@ -118,16 +109,7 @@ test('a patient account made with --activation is activated at /auth/activate wi
     /^pat\tpatient\tpatient-0001\tawaiting activation\tno second factor$/m,
   );
 
-  const started = await openServer({
-    data: dir,
-    demo: false,
-    host: '127.0.0.1',
-    port: '0',
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-  });
-  t.after(() => started.close());
+  const started = await startNode(t, dir);
   const form = (fields: Record<string, string>) =>
     fetch(`${started.origin}/auth/activate`, {
       method: 'POST',
