@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { auditCount } from '../contracts/index.js';
+import { AUDIT_ENTRIES, auditCount, auditKey } from '../contracts/index.js';
 import {
   AS_DOCTOR,
   createPatient,
@@ -11,7 +11,8 @@ import {
   serveFhir,
 } from './testonly/fhir-test-fixture.js';
 
-const SYSTEM = { authorization: 'Bearer system:practice-a' };
+/** The practice's analytics system: a system principal acting through OAuth client `analytics`. */
+const SYSTEM = { authorization: 'Bearer system:practice-a@analytics' };
 const KICK_OFF = { ...SYSTEM, prefer: 'respond-async', accept: 'application/fhir+json' };
 
 test('a system client exports every readable record as NDJSON: kick-off, poll, download, delete', async (t) => {
@@ -66,9 +67,19 @@ test('a system client exports every readable record as NDJSON: kick-off, poll, d
     .split('\n')
     .map((line) => JSON.parse(line) as { resourceType: string; valueQuantity: { value: number } });
   assert.deepEqual(lines.map((line) => line.valueQuantity.value).sort(), [70, 71]);
+  const count = auditCount(node.ledger.state, pseudonym);
+  assert.ok(count > trailBefore, 'the export is in the patient trail');
+  assert.deepEqual(
+    AUDIT_ENTRIES.get(node.ledger.state, auditKey(pseudonym, count))?.actor,
+    { role: 'system', subject: 'practice-a', org: 'practice-a', client: 'analytics' },
+    "naming which of the organisation's systems read",
+  );
+  const events = (
+    await app.inject({ url: `/fhir/AuditEvent?patient=${patientId}&_count=500`, headers: SYSTEM })
+  ).json() as { entry: { resource: { agent: { altId?: string }[] } }[] };
   assert.ok(
-    auditCount(node.ledger.state, pseudonym) > trailBefore,
-    'the export is in the patient trail',
+    events.entry.some((entry) => entry.resource.agent[0]!.altId === 'analytics'),
+    'the AuditEvent names the client as the agent altId',
   );
 
   const jobDir = join(node.dataDir, 'exports', statusUrl.split('/').pop()!);
@@ -81,7 +92,7 @@ test('a system client exports every readable record as NDJSON: kick-off, poll, d
   }
   // Another organisation's client, another of this organisation's systems, and this client's
   // own token once it no longer reads Observation: none gets the job's files.
-  for (const authorization of ['Bearer system:hospital-b', 'Bearer system:practice-a@analytics'])
+  for (const authorization of ['Bearer system:hospital-b', 'Bearer system:practice-a@lab'])
     outcome(
       await app.inject({ method: 'GET', url: statusUrl, headers: { authorization } }),
       404,
@@ -91,7 +102,7 @@ test('a system client exports every readable record as NDJSON: kick-off, poll, d
     await app.inject({
       method: 'GET',
       url: new URL(output[1]!.url).pathname,
-      headers: { authorization: 'Bearer system:practice-a:search' },
+      headers: { authorization: 'Bearer system:practice-a:search@analytics' },
     }),
     403,
     'forbidden',
@@ -114,7 +125,7 @@ test('an export kick-off names what is wrong with it', async (t) => {
   outcome(await kickOff('?_outputFormat=text/csv'), 400, 'not-supported');
   outcome(await kickOff('?_since=yesterday'), 400, 'value');
   outcome(
-    await kickOff('', { ...KICK_OFF, authorization: 'Bearer system:practice-a:search' }),
+    await kickOff('', { ...KICK_OFF, authorization: 'Bearer system:practice-a:search@analytics' }),
     403,
     'forbidden',
   );
@@ -200,7 +211,10 @@ test("a Group export covers its active Patient members' compartments, every comp
     app.inject({ method: 'GET', url: `/fhir/Group/${id}/$export`, headers });
   outcome(await groupKickOff('no-such-group'), 404, 'not-found');
   outcome(
-    await groupKickOff(groupId, { ...KICK_OFF, authorization: 'Bearer system:practice-a:search' }),
+    await groupKickOff(groupId, {
+      ...KICK_OFF,
+      authorization: 'Bearer system:practice-a:search@analytics',
+    }),
     403,
     'forbidden',
   );

@@ -46,8 +46,6 @@ export type FhirInteraction = 'create' | 'read' | 'update' | 'delete' | 'search'
 /** Who is calling, and what their token lets them do. */
 export interface FhirCaller {
   readonly principal: Principal;
-  /** The OAuth client the token was issued to, when the token names one: which of an organisation's systems acts. */
-  readonly clientId?: string | undefined;
   allows(resourceType: string, interaction: FhirInteraction): boolean;
 }
 
@@ -413,7 +411,6 @@ function readScope(caller: FhirCaller): (type: string) => boolean {
 function searchCaller(request: FastifyRequest, caller: FhirCaller): SearchCaller {
   return {
     principal: caller.principal,
-    clientId: caller.clientId,
     purpose: purposeOf(request, caller),
     mayRead: readScope(caller),
   };

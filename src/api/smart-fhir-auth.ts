@@ -12,7 +12,6 @@ export function smartFhirAuth(auth: AuthServer): FhirAuth {
         const grant = await bearerPrincipal(request, auth);
         return {
           principal: grant.principal,
-          clientId: grant.clientId,
           allows: (resourceType, interaction) =>
             allows(grant.scopes, { resourceType, interaction }),
         };

@@ -11,6 +11,8 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,63}$/;
  * must be a letter or digit, so that no id reads as a path segment such as '.' or '..'.
  */
 export const RECORD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
+/** OAuth client ids (RFC 6749 client_id, as this project registers them): which of an organisation's systems acted. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
 /** FHIR resource type names: Observation, Condition, MedicationRequest, … */
 export const RESOURCE_TYPE_PATTERN = /^[A-Z][A-Za-z]{1,63}$/;
 /** Codes from a code system: security labels (42CFRPart2, PSY, R), v3 ActReason purposes (TREAT). */

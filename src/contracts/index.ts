@@ -30,7 +30,7 @@ export * from './agreements/index.js';
 export * from './consent/index.js';
 export * from './access/index.js';
 export * from './audit/index.js';
-export { CODE_PATTERN, ID_PATTERN } from './body.js';
+export { CLIENT_ID_PATTERN, CODE_PATTERN, ID_PATTERN } from './body.js';
 export {
   CONTRACT_REFUSALS,
   ENVELOPE_REJECTIONS,

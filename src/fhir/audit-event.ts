@@ -115,7 +115,12 @@ function agentsOf(patientId: string, entry: AuditEntry, names: AuditNames): Json
       ? names.patient
       : entry.actor.subject;
   const who = { reference: `${AGENT_TYPES[entry.actor.role] ?? 'Device'}/${subject}` };
-  const requestor: JsonObject = { who, requestor: true };
+  // A system principal's OAuth client: which of the organisation's systems acted.
+  const requestor: JsonObject = {
+    who,
+    ...(entry.actor.client === undefined ? {} : { altId: entry.actor.client }),
+    requestor: true,
+  };
   if (entry.actor.org === null || entry.actor.role === 'org') return [requestor];
   return [requestor, { who: { reference: `Organization/${entry.actor.org}` }, requestor: false }];
 }

@@ -303,10 +303,10 @@ function failureOutcome(failure: string): JsonObject {
   };
 }
 
-/** Who a job belongs to: the principal and the client acting for it (an organisation has several systems). */
+/** Who a job belongs to: the principal, and for a system principal the client acting (an organisation has several systems). */
 function ownerOf(caller: SearchCaller): string {
-  const { kind, org, id } = caller.principal;
-  return `${kind}/${org}/${id}/${caller.clientId ?? ''}`;
+  const { kind, org, id, client } = caller.principal;
+  return `${kind}/${org}/${id}/${client ?? ''}`;
 }
 
 /** One sealed page: length (4 bytes, big-endian) ‖ nonce ‖ AES-256-GCM(lines). */

@@ -38,8 +38,6 @@ const UNKNOWN_PATIENT = '';
 /** Who searches, for what, and which resource types their token lets them read. */
 export interface SearchCaller {
   readonly principal: Principal;
-  /** The OAuth client acting, when known: what tells one of an organisation's systems from another. */
-  readonly clientId?: string | undefined;
   readonly purpose: string;
   /** The token's scopes: whether it may read `type` at all. Included and $everything resources of other types are left out. */
   mayRead(type: string): boolean;

@@ -15,6 +15,7 @@ import {
   RECORDS,
   type AccessBasis,
   type ListedRecord,
+  type NamedPrincipal,
   type AccessDecision,
   type AuditEntry,
   type Principal,
@@ -132,7 +133,7 @@ export class NodeAccess {
     const txId = await this.#log(
       this.host.submitAsOrg(
         ...typedTx(ACCESS_LOG, {
-          principal: { kind: principal.kind, id: principal.id },
+          principal: namedPrincipal(principal),
           recordId,
           version,
           action: 'read',
@@ -212,7 +213,7 @@ export class NodeAccess {
     const pages: ListedRecord[][] = [];
     for (let start = 0; start < listed.length; start += SEARCH_RECORD_COUNT_MAX)
       pages.push(listed.slice(start, start + SEARCH_RECORD_COUNT_MAX));
-    const named = { kind: principal.kind, id: principal.id };
+    const named = namedPrincipal(principal);
     await Promise.all(
       pages.map((records) =>
         this.#log(
@@ -297,6 +298,12 @@ export class NodeAccess {
     if (!result.ok) throw new AccessLogUnavailableError(result.status, result.reason);
     return result.txId;
   }
+}
+
+/** `principal` as an access transaction names it: kind and id, and the client of a system principal. */
+function namedPrincipal(principal: Principal): NamedPrincipal {
+  const { kind, id, client } = principal;
+  return client === undefined ? { kind, id } : { kind, id, client };
 }
 
 /** A record as access.search lists it: exactly these fields, whatever else the caller's object carries. */

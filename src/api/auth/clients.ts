@@ -5,7 +5,7 @@
  * exact redirect URIs, with PKCE protecting their codes (RFC 7636).
  */
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { Principal } from '../../contracts/index.js';
+import { CLIENT_ID_PATTERN, type Principal } from '../../contracts/index.js';
 import { formatScope, parseScopes, type Scope } from './scopes.js';
 
 /** Algorithms a client assertion may be signed with: SMART's required RS384 and ES384, and EdDSA. */
@@ -69,7 +69,6 @@ export class InMemoryClientRegistry implements ClientRegistry {
   }
 }
 
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'priv'] as const;
 const ASSERTION_KEY_TYPES: ReadonlySet<string> = new Set(['RSA', 'EC', 'OKP']);
 

@@ -111,6 +111,12 @@ test('an issued token carries iss, sub, aud, exp, iat, jti, scope, fhirUser and 
     systemGrant,
     'a backend grant has no fhirUser',
   );
+  const labGrant: AccessGrant = { ...systemGrant, clientId: 'lab-feed' };
+  assert.deepEqual(
+    await tokens.verify(await tokens.issue(labGrant)),
+    { ...labGrant, principal: { ...systemGrant.principal, client: 'lab-feed' } },
+    "a system principal acts through its client, which the ledger then names; a user's app is not named",
+  );
 });
 
 test('the JWK set holds only the public key, and verifies the tokens', async () => {

@@ -222,8 +222,13 @@ function grantOf(payload: JWTPayload): AccessGrant {
   if (payload.sub !== subjectOf(principal))
     throw new AuthError('invalid_token', 'the token subject does not match its principal');
   const scopes = scopesOf(payload['scope']);
+  const clientId = payload['client_id'];
   return {
-    principal,
+    // A system principal acts through a registered client: the ledger names which one.
+    principal:
+      principal.kind === 'system' && typeof clientId === 'string' && clientId !== ''
+        ? { ...principal, client: clientId }
+        : principal,
     scopes,
     ...optionalString(payload, 'fhirUser', 'fhirUser'),
     ...optionalString(payload, 'patient', 'patient'),

@@ -23,7 +23,7 @@ import { registerFhirRoutes, type FhirAuth, type FhirInteraction } from '../fhir
 
 export const ORG = 'practice-a';
 
-/** `Bearer <kind>:<id>[:<interactions>][@<client>]` names the principal, the interactions its scopes allow and its OAuth client. */
+/** `Bearer <kind>:<id>[:<interactions>][@<client>]` names the principal, the interactions its scopes allow and a system principal's OAuth client. */
 export const headerAuth = (node: ChartChainNode): FhirAuth => ({
   async authenticate(request: FastifyRequest) {
     const match =
@@ -35,11 +35,11 @@ export const headerAuth = (node: ChartChainNode): FhirAuth => ({
       kind: match[1] as Principal['kind'],
       id: pseudonymOf(node, match[1]!, match[2]!),
       org: ORG,
+      ...(match[4] === undefined ? {} : { client: match[4] }),
     };
     const allowed = (match[3] ?? 'create,read,update,delete,search').split(',');
     return {
       principal,
-      clientId: match[4],
       allows: (_type: string, interaction: FhirInteraction) => allowed.includes(interaction),
     };
   },

@@ -20,6 +20,8 @@ export interface Principal {
   id: string;
   /** The organisation that authenticated the principal. */
   org: string;
+  /** For a system principal, the OAuth client acting: which of the organisation's systems it is. */
+  client?: string;
 }
 
 /** A break-the-glass event: granted for a window, or denied; and the privacy officer's review. */

@@ -47,8 +47,8 @@ export interface AuditEntry {
   kind: AuditKind;
   txId: string;
   time: number;
-  /** Who acted: for an access, the principal the organisation's node authenticated. */
-  actor: { role: string; subject: string; org: string | null };
+  /** Who acted: for an access, the principal the organisation's node authenticated (and for a system principal, the OAuth client, when named). */
+  actor: { role: string; subject: string; org: string | null; client?: string };
   recordId: string | null;
   version: number | null;
   purpose: string | null;
