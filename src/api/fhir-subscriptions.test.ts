@@ -242,6 +242,24 @@ test('a Subscription the node cannot honour is refused, naming the element', asy
   await refused({ ...base, channel: { ...base.channel, header: ['Host: internal.example'] } });
 });
 
+test("one of an organisation's systems does not see another's subscriptions", async (t) => {
+  const { node, app } = await fresh(t);
+  t.after(async () => {
+    await app.close();
+    await node.close();
+  });
+  const hook = await receiver(t);
+  const as = (client: string) => ({ authorization: `Bearer system:practice-a@${client}` });
+  const created = await app.inject(
+    fhirJson('POST', '/fhir/Subscription', subscription(hook.url, ''), as('lab')),
+  );
+  assert.equal(created.statusCode, 201, created.body);
+  const url = `/fhir/Subscription/${(created.json() as { id: string }).id}`;
+  assert.equal((await app.inject({ method: 'GET', url, headers: as('lab') })).statusCode, 200);
+  outcome(await app.inject({ method: 'GET', url, headers: as('analytics') }), 404, 'not-found');
+  outcome(await app.inject({ method: 'DELETE', url, headers: as('analytics') }), 404, 'not-found');
+});
+
 test('a websocket subscription: a binding token, bind-with-token, then the handshake and each notification', async (t) => {
   const { node, app } = await fresh(t);
   t.after(async () => {

@@ -334,6 +334,7 @@ async function post(subscription: StoredSubscription, body: string): Promise<boo
   }
 }
 
+/** The same principal, and for a system principal the same client: one of an organisation's systems does not see another's subscriptions. */
 function sameOwner(a: Principal, b: Principal): boolean {
-  return a.kind === b.kind && a.id === b.id && a.org === b.org;
+  return a.kind === b.kind && a.id === b.id && a.org === b.org && a.client === b.client;
 }
