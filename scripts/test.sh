@@ -34,12 +34,10 @@ mapfile -t files < <(find src test -name '*.test.ts' | sort)
 tap=$(mktemp -t chartchain-tests.XXXXXX.tap)
 trap 'rm -f "$tap"' EXIT
 status=0
-# A test file that has not finished in fifteen minutes is hung (even deadlocked in native code):
-# the runner kills it and reports it by name, and the rest of the run goes on. A file whose tests
-# have all finished exits even if a handle it left open would keep it alive (--test-force-exit):
-# the etcd fault tests once passed and then sat for eight minutes on a client the etcd library
-# kept reconnecting after its cluster stopped.
-node --import tsx --test --test-concurrency=2 --test-timeout=900000 --test-force-exit \
+# A test file that has not finished in fifteen minutes is hung (even deadlocked in native code,
+# or kept alive by a handle it left open): the runner kills it and reports it by name, and the
+# rest of the run goes on.
+node --import tsx --test --test-concurrency=2 --test-timeout=900000 \
   --test-reporter=dot --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   "${files[@]}" || status=$?
