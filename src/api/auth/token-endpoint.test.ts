@@ -53,7 +53,12 @@ test('client_credentials: a signed assertion gets a system token for the request
   assert.equal(body.scope, 'system/Observation.rs');
   assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
   const grant = await fixture.auth.tokens.verify(body.access_token);
-  assert.deepEqual(grant.principal, { kind: 'system', id: 'practice-a', org: 'practice-a' });
+  assert.deepEqual(grant.principal, {
+    kind: 'system',
+    id: 'practice-a',
+    org: 'practice-a',
+    client: 'lab-system',
+  });
   assert.equal(grant.clientId, BACKEND_ID);
   assert.equal(grant.fhirUser, undefined);
   // client_id may accompany the assertion if it names the same client (RFC 7521 §4.2).
@@ -299,6 +304,7 @@ test('an ES384 client key works too (SMART requires RS384 and ES384)', async (t)
     kind: 'system',
     id: 'lab-b',
     org: 'lab-b',
+    client: 'es-client',
   });
 });
 
