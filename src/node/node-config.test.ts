@@ -43,7 +43,7 @@ test('a good node.json reads with the solo defaults filled in', () => {
   assert.deepEqual(config.orderer, {
     kind: 'solo',
     blockTxCountMax: 2048,
-    batchTimeoutMs: 50,
+    batchTimeoutMs: 20,
     pendingTxCountMax: 65_536,
   });
 });
