@@ -1,8 +1,9 @@
 /**
  * FHIR Bulk Data export (Bulk Data Access IG 2.0, export.html), patient and group level: a
- * system client kicks off a job, polls its status, and downloads one NDJSON file per resource type. Every
- * record goes out through the ordinary search path, a page at a time, so each is consent-checked
- * and its release logged on the ledger (one access.search per page) before it is decrypted.
+ * system client kicks off a job, polls its status, and downloads one NDJSON file per resource
+ * type. Every record goes out through the ordinary search path, a page at a time, so each is
+ * consent-checked and its release logged on the ledger (one access.search per page) before it
+ * is decrypted.
  *
  * The files hold decrypted records, so they never rest in plaintext: each page is sealed with
  * AES-256-GCM under a key that lives only in this process's memory, and written owner-only
@@ -215,7 +216,8 @@ export class FhirBulkExport {
     if (job.request.sinceMs !== undefined)
       params.set('_lastUpdated', `ge${new Date(job.request.sinceMs).toISOString()}`);
     for (let after: string | undefined, more = true; more && !job.cancelled;) {
-      const page = await this.search.search(job.caller, type, params, { afterId: after, ...group });
+      const within = { afterId: after, patients: group?.patients };
+      const page = await this.search.search(job.caller, type, params, within);
       if (job.cancelled) return;
       for (const failure of page.failures)
         if (job.failures.length < EXPORT_ERRORS_LISTED_MAX)
