@@ -3,6 +3,7 @@
  * so one user cannot spread load over many connections and a shared proxy does not throttle
  * everyone behind it. Past the budget a request is a 429 OperationOutcome with Retry-After.
  */
+import { principalKey } from '../contracts/index.js';
 import { FhirError } from '../fhir/index.js';
 import { TokenBucketLimiter } from './auth/index.js';
 import type { FhirAuth } from './fhir-routes.js';
@@ -28,8 +29,7 @@ export function rateLimitedAuth(
   const limited: FhirAuth = {
     async authenticate(request) {
       const caller = await auth.authenticate(request);
-      const { kind, id, org } = caller.principal;
-      const decision = limiter.take(`${org}/${kind}/${id}`);
+      const decision = limiter.take(principalKey(caller.principal));
       if (!decision.allowed) {
         const issue = {
           severity: 'error' as const,

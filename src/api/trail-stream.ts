@@ -16,6 +16,7 @@ import {
   AUDIT_ENTRY_TABLE,
   RECORDS,
   auditCount,
+  principalKey,
   type RecordRow,
   type WriteSetEntry,
 } from '../contracts/index.js';
@@ -54,7 +55,7 @@ export function registerTrailStream(
       const grant = await ledgerGrant(auth, request, reply);
       const patientId = trailPatientOf(node, grant, request.query['patient']);
       const after = startAfter(node, patientId, request);
-      const caller = `${grant.principal.org}/${grant.principal.kind}/${grant.principal.id}`;
+      const caller = principalKey(grant.principal);
       if (streams.countOf(caller) >= TRAIL_STREAMS_PER_CALLER_MAX)
         throw new ApiError(
           429,

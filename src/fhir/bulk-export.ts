@@ -13,6 +13,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { principalKey } from '../contracts/index.js';
 import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, fromUtf8, utf8 } from '../crypto/index.js';
 import {
   EXPORT_ERRORS_LISTED_MAX,
@@ -307,8 +308,7 @@ function failureOutcome(failure: string): JsonObject {
 
 /** Who a job belongs to: the principal, and for a system principal the client acting (an organisation has several systems). */
 function ownerOf(caller: SearchCaller): string {
-  const { kind, org, id, client } = caller.principal;
-  return `${kind}/${org}/${id}/${client ?? ''}`;
+  return principalKey(caller.principal);
 }
 
 /** One sealed page: length (4 bytes, big-endian) ‖ nonce ‖ AES-256-GCM(lines). */

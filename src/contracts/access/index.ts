@@ -3,5 +3,6 @@ export { accessContract } from './access.js';
 export { decideAccess, type AccessDecision, type AccessRequest } from './decide.js';
 export * from './tables.js';
 export type { NamedPrincipal } from './principal-body.js';
+export { principalKey } from './principal-key.js';
 export type { ListedRecord } from './search-body.js';
 export * from './txs.js';

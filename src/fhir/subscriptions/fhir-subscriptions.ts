@@ -7,7 +7,7 @@
  * retried with back-off, across restarts, in order per subscription.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Principal } from '../../contracts/index.js';
+import { principalKey, type Principal } from '../../contracts/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import type { NodeFacade } from '../../node/index.js';
 import {
@@ -336,5 +336,5 @@ async function post(subscription: StoredSubscription, body: string): Promise<boo
 
 /** The same principal, and for a system principal the same client: one of an organisation's systems does not see another's subscriptions. */
 function sameOwner(a: Principal, b: Principal): boolean {
-  return a.kind === b.kind && a.id === b.id && a.org === b.org && a.client === b.client;
+  return principalKey(a) === principalKey(b);
 }
