@@ -311,14 +311,14 @@ export class NodeRecords {
 
   /** Decrypts version `version` (default: the latest) for `reader`, checking every link. */
   read(reader: RecordReader, recordId: string, version?: number): ReadVersion {
-    const wanted = this.#wantedVersion(recordId, version);
+    const { wanted, directory } = this.#wantedVersion(recordId, version);
     try {
       const { resource, salt } = openVersion(
         this.chain,
         this.blobs,
         recordId,
         wanted,
-        this.#readerKeys(reader, recordId),
+        this.#readerKeys(reader, directory),
       );
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
@@ -336,7 +336,7 @@ export class NodeRecords {
     recordId: string,
     version?: number,
   ): Promise<ReadVersion> {
-    const wanted = this.#wantedVersion(recordId, version);
+    const { wanted, directory } = this.#wantedVersion(recordId, version);
     try {
       const { resource, salt } = await openVersionWith(
         this.#pool(),
@@ -344,7 +344,7 @@ export class NodeRecords {
         this.blobs,
         recordId,
         wanted,
-        this.#readerKeys(reader, recordId),
+        this.#readerKeys(reader, directory),
       );
       return { resource, salt, version: versionRow(this.chain, recordId, wanted)! };
     } catch (error) {
@@ -353,12 +353,18 @@ export class NodeRecords {
     }
   }
 
-  /** `version`, or the latest; throws RecordUnavailableError for a record unknown or erased. */
-  #wantedVersion(recordId: string, version: number | undefined): number {
+  /**
+   * `version`, or the latest, and whether the record is a directory record; throws
+   * RecordUnavailableError for a record unknown or erased.
+   */
+  #wantedVersion(
+    recordId: string,
+    version: number | undefined,
+  ): { wanted: number; directory: boolean } {
     const row = recordRow(this.chain, recordId);
     if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
     if (row.status === 'erased') throw new RecordUnavailableError(recordId, 'erased');
-    return version ?? row.latestVersion;
+    return { wanted: version ?? row.latestVersion, directory: row.patientId === null };
   }
 
   /** The HPKE worker, started on first use. */
@@ -426,13 +432,11 @@ export class NodeRecords {
   }
 
   /**
-   * The keys that open `recordId` for `reader`. A directory record is wrapped to its
+   * The keys that open a record for `reader`. A `directory` record is wrapped to its
    * organisation only, so whoever the access contract let read it, the organisation's keys open it.
    */
-  #readerKeys(reader: RecordReader, recordId?: string): ReadonlyMap<string, KeyObject> {
-    if (reader.kind === 'organisation') return this.keys.encryptionKeys;
-    if (recordId !== undefined && recordRow(this.chain, recordId)?.patientId === null)
-      return this.keys.encryptionKeys;
+  #readerKeys(reader: RecordReader, directory = false): ReadonlyMap<string, KeyObject> {
+    if (reader.kind === 'organisation' || directory) return this.keys.encryptionKeys;
     if (reader.kind === 'patient')
       return this.#custodialKey(`patient:${reader.patientId}:encryption`);
     const name = `practitioner:${reader.practitionerId}:encryption`;
