@@ -26,6 +26,7 @@ import {
   type JsonObject,
 } from '../ledger/index.js';
 import type { FhirSearch, SearchCaller } from './fhir-search.js';
+import { memberPatientId } from './group-members.js';
 import { FhirError } from './outcome.js';
 import { PATIENT_REFERENCE_ELEMENT } from './patient-of.js';
 import type { ServedVersion } from './type-handler.js';
@@ -67,6 +68,7 @@ export type ExportStatus =
     };
 
 interface Job {
+  /** principalKey() of the caller that started it: the principal and, for a system, its client. */
   readonly owner: string;
   readonly caller: SearchCaller;
   readonly request: ExportRequest;
@@ -97,7 +99,9 @@ export class FhirBulkExport {
   /** Throws FhirError 429 when no job can start for `caller` now: checked before a kick-off reads anything. */
   admit(caller: SearchCaller): void {
     this.#expire();
-    const owned = [...this.#jobs.values()].filter((job) => job.owner === ownerOf(caller)).length;
+    const owned = [...this.#jobs.values()].filter(
+      (job) => job.owner === principalKey(caller.principal),
+    ).length;
     if (this.#jobs.size >= EXPORT_JOBS_MAX || owned >= EXPORT_JOBS_PER_OWNER_MAX)
       throw FhirError.of(
         429,
@@ -111,7 +115,7 @@ export class FhirBulkExport {
     this.admit(caller);
     const id = randomUUID();
     const job: Job = {
-      owner: ownerOf(caller),
+      owner: principalKey(caller.principal),
       caller,
       request,
       key: randomBytes(32),
@@ -237,7 +241,7 @@ export class FhirBulkExport {
   #own(caller: SearchCaller, id: string): Job {
     this.#expire();
     const job = this.#jobs.get(id);
-    if (job === undefined || job.owner !== ownerOf(caller))
+    if (job === undefined || job.owner !== principalKey(caller.principal))
       throw FhirError.of(404, 'not-found', 'no such export job');
     return job;
   }
@@ -267,16 +271,8 @@ export function groupPatients(group: JsonObject): string[] {
   const members = Array.isArray(group['member']) ? group['member'] : [];
   const ids: string[] = [];
   for (const member of members) {
-    if (member === null || typeof member !== 'object' || Array.isArray(member)) continue;
-    if (member['inactive'] === true) continue;
-    const entity = member['entity'];
-    const reference =
-      entity !== null && typeof entity === 'object' && !Array.isArray(entity)
-        ? entity['reference']
-        : undefined;
-    const match =
-      typeof reference === 'string' ? /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference) : null;
-    if (match !== null) ids.push(match[1]!);
+    const patientId = memberPatientId(member);
+    if (patientId !== undefined && (member as JsonObject)['inactive'] !== true) ids.push(patientId);
   }
   const unique = [...new Set(ids)];
   if (unique.length > EXPORT_GROUP_MEMBERS_MAX)
@@ -304,11 +300,6 @@ function failureOutcome(failure: string): JsonObject {
       { severity: 'error', code: 'exception', diagnostics: `${failure} could not be served` },
     ],
   };
-}
-
-/** Who a job belongs to: the principal, and for a system principal the client acting (an organisation has several systems). */
-function ownerOf(caller: SearchCaller): string {
-  return principalKey(caller.principal);
 }
 
 /** One sealed page: length (4 bytes, big-endian) ‖ nonce ‖ AES-256-GCM(lines). */

@@ -58,8 +58,8 @@ export function checkWholeGroup(reader: GroupReader, group: JsonObject): void {
     );
 }
 
-/** A member naming no Patient this node holds hides nothing; one naming a Patient is decided like a read of it. */
-function mayReadMember(reader: GroupReader, member: JsonValue): boolean {
+/** The FHIR id of the Patient of this server a Group `member` names (`entity` `Patient/[id]`), if any. */
+export function memberPatientId(member: JsonValue): string | undefined {
   const entity =
     member !== null && typeof member === 'object' && !Array.isArray(member)
       ? member['entity']
@@ -68,9 +68,16 @@ function mayReadMember(reader: GroupReader, member: JsonValue): boolean {
     entity !== null && typeof entity === 'object' && !Array.isArray(entity)
       ? entity['reference']
       : undefined;
-  const match = typeof reference === 'string' ? /^Patient\/([^/]+)$/.exec(reference) : null;
-  if (match === null) return true;
-  const patient = recordOf(reader.node, 'Patient', match[1]!);
+  return typeof reference === 'string'
+    ? /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference)?.[1]
+    : undefined;
+}
+
+/** A member naming no Patient this node holds hides nothing; one naming a Patient is decided like a read of it. */
+function mayReadMember(reader: GroupReader, member: JsonValue): boolean {
+  const patientId = memberPatientId(member);
+  if (patientId === undefined) return true;
+  const patient = recordOf(reader.node, 'Patient', patientId);
   if (patient === undefined) return true;
   const decision = reader.node
     .as(reader.principal, reader.purpose)
