@@ -2,6 +2,7 @@
  * Which patient a resource belongs to: ChartChain stores resources of the R4 Patient
  * compartment (hl7.org/fhir/R4/compartmentdefinition-patient.html), each under its patient.
  */
+import { SHARED_DIRECTORY_TYPES } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { loadR4Definitions } from './validation/definitions.js';
 
@@ -37,17 +38,7 @@ export const PATIENT_REFERENCE_ELEMENT: Readonly<Record<string, string>> = {
  * which lists patients). Any other type outside the Patient compartment is refused rather than
  * guessed at.
  */
-export const DIRECTORY_TYPES: readonly string[] = [
-  'Endpoint',
-  'Group',
-  'HealthcareService',
-  'Location',
-  'Medication',
-  'Organization',
-  'Practitioner',
-  'PractitionerRole',
-  'Substance',
-];
+export const DIRECTORY_TYPES: readonly string[] = [...SHARED_DIRECTORY_TYPES, 'Group'].sort();
 
 /** Every type stored as records: Patient, the compartment types above, and the directory types. */
 export const SERVED_TYPES: readonly string[] = [

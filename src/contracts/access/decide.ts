@@ -66,7 +66,7 @@ export function decideAccess(state: StateReader, request: AccessRequest): Access
  * organisation is and what it prescribes. Any other (a Group, which lists patients; a type added
  * later) is for its practitioners and system clients only: a new type is closed until listed.
  */
-const SHARED_DIRECTORY_TYPES: readonly string[] = [
+export const SHARED_DIRECTORY_TYPES: readonly string[] = [
   'Endpoint',
   'HealthcareService',
   'Location',

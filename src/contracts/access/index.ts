@@ -1,6 +1,11 @@
 /** The access contract: the access log, break-the-glass and its review, and the access decision. */
 export { accessContract } from './access.js';
-export { decideAccess, type AccessDecision, type AccessRequest } from './decide.js';
+export {
+  decideAccess,
+  SHARED_DIRECTORY_TYPES,
+  type AccessDecision,
+  type AccessRequest,
+} from './decide.js';
 export * from './tables.js';
 export type { NamedPrincipal } from './principal-body.js';
 export { principalKey } from './principal-key.js';
