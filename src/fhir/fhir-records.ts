@@ -17,7 +17,7 @@ import { type NodeFacade, type VersionInput } from '../node/index.js';
 import { JsonPatchError } from './json-patch.js';
 import { FhirError } from './outcome.js';
 import { recordOf } from './ledger-names.js';
-import { checkWholeGroup, visibleGroup } from './group-members.js';
+import { checkWholeGroup, servedTo } from './group-members.js';
 import { patientIdOf } from './patient-of.js';
 import { nodeLedger, type RecordLedger } from './record-ledger.js';
 import type { ResourceProof } from './resource-proof.js';
@@ -142,10 +142,7 @@ export class FhirRecords implements TypeHandler {
       throw FhirError.of(410, 'deleted', `version ${version} of ${type}/${id} is its deletion`);
     const result = await this.node.as(principal, purpose).read(record.recordId, version);
     if (result.outcome === 'deny') throw notKnown(type, id); // a revocation that raced this read
-    const resource =
-      type === 'Group'
-        ? visibleGroup({ node: this.node, principal, purpose }, result.resource).resource
-        : result.resource;
+    const resource = servedTo({ node: this.node, principal, purpose }, result.resource);
     return served(resource, result.version);
   }
 

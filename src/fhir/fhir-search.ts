@@ -9,7 +9,7 @@ import type { Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade, ReleasedRecord, SearchedVersion } from '../node/index.js';
 import { served } from './fhir-records.js';
-import { visibleGroup } from './group-members.js';
+import { servedTo } from './group-members.js';
 import { recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
@@ -340,10 +340,7 @@ export class FhirSearch {
     const reader = { node: this.node, principal: caller.principal, purpose: caller.purpose };
     const servedOf = (item: ReleasedRecord, i: number): ServedVersion[] => {
       if (item.outcome === 'permit') {
-        const resource =
-          item.resource['resourceType'] === 'Group'
-            ? visibleGroup(reader, item.resource).resource
-            : item.resource;
+        const resource = servedTo(reader, item.resource);
         return [{ ...served(resource, item.version), basis: all[i]!.basis }];
       }
       failures.push({ reference: all[i]!.reference, stage: item.stage });

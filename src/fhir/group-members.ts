@@ -26,8 +26,16 @@ export interface GroupReader {
   readonly purpose: string;
 }
 
+/**
+ * What `reader` is served of `resource`, released to them: the resource itself, or for a Group,
+ * the Group without the members they may not read. Every read and search serves through this.
+ */
+export function servedTo(reader: GroupReader, resource: JsonObject): JsonObject {
+  return resource['resourceType'] === 'Group' ? visibleGroup(reader, resource).resource : resource;
+}
+
 /** `group` without the members `reader` may not read, and how many were left out. */
-export function visibleGroup(
+function visibleGroup(
   reader: GroupReader,
   group: JsonObject,
 ): { resource: JsonObject; hidden: number } {
