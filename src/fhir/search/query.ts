@@ -74,10 +74,22 @@ export interface CompiledSearch {
   readonly orderBy: SqlPart;
   readonly count: number;
   readonly offset: number;
+}
+
+/** What a search's `_sort` makes of its order, before anything is compiled. */
+export interface SortOrder {
   /** True when the order is one of the resource table's own indexes (_lastUpdated, _id): matches can be found by walking it. */
   readonly indexOrdered: boolean;
   /** True when the order is `_sort=_id` alone, the order a keyset page (idAfter) continues. */
   readonly idOrdered: boolean;
+}
+
+export function sortOrderOf(params: URLSearchParams): SortOrder {
+  const keys = sortKeysOf(params.getAll('_sort'));
+  return {
+    indexOrdered: keys.every((key) => ['_lastUpdated', '_id'].includes(key.replace(/^-/, ''))),
+    idOrdered: keys.length === 1 && keys[0] === '_id',
+  };
 }
 
 /**
@@ -130,13 +142,10 @@ export function compileSearch(
       }),
     );
   }
-  const sortKeys = sortKeysOf(params.getAll('_sort'));
   return {
     where: joinParts(filters, ' AND '),
     orderBy: compileSort(type, params.getAll('_sort')),
     ...searchPage(params),
-    indexOrdered: sortKeys.every((key) => ['_lastUpdated', '_id'].includes(key.replace(/^-/, ''))),
-    idOrdered: sortKeys.length === 1 && sortKeys[0] === '_id',
   };
 }
 

@@ -16,6 +16,7 @@ import {
   compileSearch,
   idAfter,
   parameterKey,
+  sortOrderOf,
   VALUE_TABLES,
   type SqlPart,
   type SqlValue,
@@ -235,20 +236,16 @@ export class SearchIndex {
     afterId?: string,
   ): string[] {
     this.#flush();
-    const after = afterId === undefined ? [] : [idAfter(afterId)];
-    const filters = [...links, ...after];
-    const { where, orderBy, indexOrdered, idOrdered } = compileSearch(
-      type,
-      params,
-      this.#now(),
-      filters,
-    );
+    const { indexOrdered, idOrdered } = sortOrderOf(params);
     if (afterId !== undefined && !idOrdered)
       throw new RangeError('a keyset page continues a search sorted by _id alone');
+    const after = afterId === undefined ? [] : [idAfter(afterId)];
     if (indexOrdered) {
       const walked = this.#walkIds(type, params, start + limit, links, after);
       if (walked !== undefined) return walked.slice(start);
     }
+    // Compiled only when the walk did not answer: most index-ordered pages never need it.
+    const { where, orderBy } = compileSearch(type, params, this.#now(), [...links, ...after]);
     const sql = `SELECT r.id FROM resource r WHERE ${where.sql} ORDER BY ${orderBy.sql} LIMIT ? OFFSET ?`;
     return this.#statement(sql)
       .pluck()
