@@ -75,3 +75,42 @@ test('after close() nothing more is written', async (t) => {
   );
   assert.equal(db.prepare('SELECT count(*) FROM item').pluck().get(), 0);
 });
+
+test('a batch written in parts is one transaction, run once its last part is sent; a batch sent meanwhile runs first', async (t) => {
+  const { db, writer } = fresh(t, 'parts.db');
+  const insert = 'INSERT INTO item (label) VALUES (?)';
+  let taken = 0;
+  function* parts() {
+    for (const label of ['p1', 'p2', 'p3']) {
+      taken += 1;
+      yield [[insert, [[label]]] as const];
+    }
+  }
+  const parted = writer.writeInParts(parts());
+  assert.equal(taken, 1, 'one part per event-loop turn');
+  const between = writer.write([[insert, [['between']]]]);
+  await Promise.all([parted, between]);
+  assert.deepEqual(db.prepare('SELECT label FROM item ORDER BY id').pluck().all(), [
+    'between',
+    'p1',
+    'p2',
+    'p3',
+  ]);
+
+  const failing = writer.writeInParts(
+    (function* () {
+      yield [[insert, [['p4']]] as const];
+      yield [[insert, [['p1']]] as const];
+    })(),
+  );
+  await assert.rejects(failing, (error: Error & { code?: string }) => {
+    return error.code === 'SQLITE_CONSTRAINT_UNIQUE';
+  });
+  assert.equal(
+    db.prepare("SELECT count(*) FROM item WHERE label = 'p4'").pluck().get(),
+    0,
+    'no part of a failed batch is written',
+  );
+  await writer.close();
+  await assert.rejects(writer.writeInParts([[[insert, [['late']]]]]), /stopped/);
+});

@@ -6,6 +6,7 @@
  * meanwhile) and runs each batch as one transaction, in the order they were sent.
  */
 import { createRequire } from 'node:module';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 
 /** One statement and the rows of parameters to run it with, in order. */
@@ -32,14 +33,21 @@ const runSteps = db.transaction((steps) => steps.map(([sql, rows]) => {
   const statement = prepared(sql);
   return rows.map((row) => Number(statement.run(...row.map(bound)).lastInsertRowid));
 }));
+const staged = new Map();
 parentPort.on('message', (message) => {
   if (message.close === true) {
     db.close();
     parentPort.close();
     return;
   }
+  const steps = [...(staged.get(message.id) ?? []), ...message.steps];
+  if (message.more === true) {
+    staged.set(message.id, steps);
+    return;
+  }
+  staged.delete(message.id);
   try {
-    parentPort.postMessage({ id: message.id, rowIds: runSteps(message.steps) });
+    parentPort.postMessage({ id: message.id, rowIds: runSteps(steps) });
   } catch (error) {
     parentPort.postMessage({ id: message.id, error: { name: error.name, message: String(error.message), code: error.code } });
   }
@@ -87,6 +95,27 @@ export class SqliteWriter {
       this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ id, steps });
     });
+  }
+
+  /**
+   * Runs the steps of every part of `parts` as one durable transaction, like write(), taking one
+   * part per event-loop turn: copying a large batch to the thread in one message would hold the
+   * event loop for as long. The transaction runs once every part is sent, so batches sent while
+   * its parts are being taken run before it.
+   */
+  async writeInParts(parts: Iterable<readonly WriteStep[]>): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    const id = this.#nextId++;
+    const settled = new Promise<void>((resolve, reject) =>
+      this.#pending.set(id, { resolve: () => resolve(), reject }),
+    );
+    settled.catch(() => {}); // A failure while parts are still being sent is thrown below.
+    for (const part of parts) {
+      this.#worker.postMessage({ id, steps: part, more: true });
+      await nextTurn();
+    }
+    this.#worker.postMessage({ id, steps: [] });
+    return settled;
   }
 
   /** Lets every batch sent finish, then closes the connection and stops the thread. */

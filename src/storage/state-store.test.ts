@@ -29,7 +29,7 @@ function open(name: string) {
   return { path, db, state: new StateStore(db, ['t']) };
 }
 
-test('a savepoint written on the writer thread: reads see its writes throughout, newer writes win, and it lands in the tables', async (t) => {
+test('a savepoint written on the writer thread, in parts: reads see its writes throughout, newer writes win, and it lands in the tables', async (t) => {
   const { path, db, state } = open('saved.db');
   const writer = new SqliteWriter(path);
   t.after(async () => {
@@ -39,8 +39,15 @@ test('a savepoint written on the writer thread: reads see its writes throughout,
   apply(state, [
     ['a', 1],
     ['b', 2],
+    ['x', 9],
   ]);
-  const saving = writer.write(state.beginSave(7));
+  state.save(6);
+  apply(state, [
+    ['a', 1],
+    ['b', 2],
+    ['x', null],
+  ]);
+  const saving = writer.writeInParts(state.beginSave(7, 2));
   assert.equal(state.overlayCount, 0, 'new blocks go to a fresh overlay');
   apply(state, [
     ['b', 3],
@@ -72,7 +79,7 @@ test('a savepoint that fails gives its writes back to the overlay, under newer o
     ['a', 1],
     ['b', 2],
   ]);
-  state.beginSave(3);
+  [...state.beginSave(3, 512)];
   apply(state, [['b', 5]]);
   state.abandonSave();
   assert.equal(state.overlayCount, 2);

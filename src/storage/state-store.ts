@@ -129,23 +129,36 @@ export class StateStore implements StateReader {
 
   /**
    * Starts a savepoint written elsewhere (a SqliteWriter): returns the steps that write the
-   * overlay as the state after block `height`. Until endSave() or abandonSave(), reads still
-   * see those writes, and new blocks go to a fresh overlay.
+   * overlay as the state after block `height`, in parts of at most `rowsPerPart` rows, built as
+   * they are taken. Until endSave() or abandonSave(), reads still see those writes, and new
+   * blocks go to a fresh overlay.
    */
-  beginSave(height: number): WriteStep[] {
+  beginSave(height: number, rowsPerPart: number): Iterable<WriteStep[]> {
     assert.equal(this.#saving, undefined, 'one savepoint at a time');
-    const steps: WriteStep[] = [];
-    for (const [table, rows] of this.#overlay) {
-      const { putSql, removeSql } = this.#statements.get(table)!;
-      const entries = [...rows];
-      steps.push([putSql, entries.filter(([, text]) => text !== null)]);
-      steps.push([removeSql, entries.filter(([, text]) => text === null).map(([key]) => [key])]);
-    }
-    steps.push([WRITE_HEIGHT_SQL, [[STATE_HEIGHT_KEY, String(height)]]]);
-    this.#saving = this.#overlay;
+    const saving = (this.#saving = this.#overlay);
     this.#overlay = new Map();
     this.#overlayCount = 0;
-    return steps;
+    const statements = this.#statements;
+    return (function* parts() {
+      let part: WriteStep[] = [];
+      let count = 0;
+      for (const [table, rows] of saving) {
+        const { putSql, removeSql } = statements.get(table)!;
+        let puts: [string, string][] = [];
+        let removes: [string][] = [];
+        for (const [key, text] of rows) {
+          if (text === null) removes.push([key]);
+          else puts.push([key, text]);
+          if ((count += 1) < rowsPerPart) continue;
+          part.push([putSql, puts], [removeSql, removes]);
+          yield part;
+          [part, puts, removes, count] = [[], [], [], 0];
+        }
+        part.push([putSql, puts], [removeSql, removes]);
+      }
+      part.push([WRITE_HEIGHT_SQL, [[STATE_HEIGHT_KEY, String(height)]]]);
+      yield part;
+    })();
   }
 
   /** The savepoint begun is committed: its writes are read from the tables from now on. */
