@@ -91,16 +91,26 @@ function run(item) {
   if (item.op === 'wrap') return wrap({ ...item, dataKey: Buffer.from(item.dataKey), aad: Buffer.from(item.aad) });
   return unwrap({ ...item, enc: Buffer.from(item.enc), wrapped: Buffer.from(item.wrapped), aad: Buffer.from(item.aad) });
 }
+// Answers go back as they are ready, about every millisecond of work, not once for the whole
+// message: a caller whose item is done goes on while the rest are still being computed.
 parentPort.on('message', ({ id, newKeys, items }) => {
   for (const [recipient, privateKey] of newKeys) privateKeys.set(recipient, privateKey);
-  const results = items.map((item) => {
+  let from = 0;
+  let results = [];
+  let started = performance.now();
+  items.forEach((item, i) => {
     try {
-      return run(item);
+      results.push(run(item));
     } catch {
-      return null;
+      results.push(null);
     }
+    const done = i === items.length - 1;
+    if (!done && performance.now() - started < workerData.replyEveryMs) return;
+    parentPort.postMessage({ id, from, results, done });
+    from = i + 1;
+    results = [];
+    started = performance.now();
   });
-  parentPort.postMessage({ id, results });
 });
 `;
 
@@ -143,7 +153,17 @@ interface Lane {
   readonly recipients: Set<string>;
 }
 
+/** The worker's answers to items `from` on of message `id`; `done` with the last of them. */
+interface Reply {
+  readonly id: number;
+  readonly from: number;
+  readonly results: readonly (Uint8Array | null)[];
+  readonly done: boolean;
+}
+
 const RECIPIENTS_PER_WORKER_MAX = 4096;
+/** How much work the worker does before sending the answers it has: about four wraps. */
+const REPLY_EVERY_MS = 1;
 const WRAPPED_KEY_BYTES = DATA_KEY_BYTES + AEAD_TAG_BYTES;
 
 /** Workers that wrap and open data keys. Call close() when done, or the process stays up. */
@@ -250,11 +270,13 @@ export class HpkePool {
   #spawn(): Lane {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { info: DATA_KEY_WRAP_INFO, tagBytes: AEAD_TAG_BYTES },
+      workerData: {
+        info: DATA_KEY_WRAP_INFO,
+        tagBytes: AEAD_TAG_BYTES,
+        replyEveryMs: REPLY_EVERY_MS,
+      },
     });
-    worker.on('message', ({ id, results }: { id: number; results: (Uint8Array | null)[] }) =>
-      this.#settle(id, results),
-    );
+    worker.on('message', (reply: Reply) => this.#settle(reply));
     worker.on('error', (error) => this.#failAll(error));
     worker.unref();
     return { worker, recipients: new Set() };
@@ -278,11 +300,11 @@ export class HpkePool {
     lane.worker.postMessage({ id, newKeys: [...newKeys], items: batch.map(({ item }) => item) });
   }
 
-  #settle(id: number, results: (Uint8Array | null)[]): void {
+  #settle({ id, from, results, done }: Reply): void {
     const batch = this.#pending.get(id) ?? [];
-    this.#pending.delete(id);
+    if (done) this.#pending.delete(id);
     if (this.#pending.size === 0) for (const lane of this.#lanes) lane.worker.unref();
-    batch.forEach(({ finish }, i) => finish(results[i] ?? null));
+    results.forEach((result, i) => batch[from + i]?.finish(result));
   }
 
   #failAll(error: Error): void {
