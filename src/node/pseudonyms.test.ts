@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Pseudonyms } from './pseudonyms.js';
@@ -29,4 +32,58 @@ test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whate
     ),
     { numRuns: 200 },
   );
+});
+
+test('a pair is served at once and written with the others of its turn; only a clean close leaves the map complete', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-'));
+  const path = join(dir, 'pseudonyms.db');
+  try {
+    const first = new Pseudonyms(path);
+    assert.equal(first.incomplete, true, 'a new map has learnt nothing yet');
+    const recordId = first.assign('Patient', 'jane');
+    assert.equal(first.recordIdOf('Patient', 'jane'), recordId, 'served before it is written');
+    assert.deepEqual(first.fhirIdOf(recordId), { type: 'Patient', id: 'jane' });
+    assert.equal(first.assign('Patient', 'jane'), recordId);
+    await new Promise((resolve) => setImmediate(resolve));
+    const running = new Pseudonyms(path);
+    assert.equal(running.recordIdOf('Patient', 'jane'), recordId, 'written by the next turn');
+    assert.equal(
+      running.incomplete,
+      true,
+      'a map open elsewhere (or left by a crash) may lack pairs',
+    );
+    running.close();
+    first.learn('Observation', 'o-1', 'r-unwritten');
+    first.close();
+    const reopened = new Pseudonyms(path);
+    assert.equal(reopened.incomplete, false, 'closed cleanly');
+    assert.deepEqual(reopened.fhirIdOf('r-unwritten'), { type: 'Observation', id: 'o-1' });
+    reopened.close();
+    reopened.close(); // A node closed twice closes its map once.
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the first pairing of either side stands, written or not yet', async () => {
+  const pseudonyms = new Pseudonyms(':memory:');
+  try {
+    pseudonyms.learn('Observation', 'a', 'r-1');
+    pseudonyms.learn('Observation', 'a', 'r-2');
+    pseudonyms.learn('Observation', 'b', 'r-1');
+    await new Promise((resolve) => setImmediate(resolve));
+    pseudonyms.learn('Observation', 'a', 'r-3');
+    pseudonyms.learn('Observation', 'c', 'r-1');
+    assert.equal(pseudonyms.recordIdOf('Observation', 'a'), 'r-1');
+    for (const [type, id] of [
+      ['Observation', 'b'],
+      ['Observation', 'c'],
+    ] as const)
+      assert.equal(pseudonyms.recordIdOf(type, id), undefined, `${type}/${id} took no ledger id`);
+    for (const recordId of ['r-2', 'r-3'])
+      assert.equal(pseudonyms.fhirIdOf(recordId), undefined, `${recordId} took no FHIR id`);
+    assert.deepEqual(pseudonyms.unknown(['r-1', 'r-2', 'r-3']), ['r-2', 'r-3']);
+  } finally {
+    pseudonyms.close();
+  }
 });
