@@ -150,6 +150,20 @@ test('a token expires after its lifetime, give or take 30 seconds of clock skew'
   );
 });
 
+test('a token verified once is remembered, yet still expires on time, and hands every request the same frozen grant', async () => {
+  const { tokens, clock } = await issuer();
+  const token = await tokens.issue(grant);
+  const first = await tokens.verifyToken(token);
+  const again = await tokens.verifyToken(token);
+  assert.equal(again.grant, first.grant, 'remembered, not verified again');
+  assert.throws(() => {
+    (first.grant.principal as { id: string }).id = 'someone-else';
+  }, TypeError);
+  assert.throws(() => (first.grant.scopes as unknown[]).push('x'), TypeError);
+  clock.advance((300 + 31) * 1000);
+  await refusal(tokens.verify(token), 'expired_token');
+});
+
 test('only EdDSA is accepted: an HS256 token keyed with the public key, or an unsecured one, is invalid', async () => {
   const { tokens, keyPair } = await issuer();
   const claims = decodeJwt(await tokens.issue(grant));
