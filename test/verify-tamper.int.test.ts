@@ -474,6 +474,17 @@ describe('one character of a header changed and the hash column recomputed to ma
   }
 });
 
+test('faults in two blocks in a row: the first is reported, though the later block is read and checked ahead of it', async () => {
+  const { height, header } = targetBlock();
+  const next = chain.blocks[height + 1];
+  assert.ok(next !== undefined, 'a block follows the target');
+  const dir = tampered((db) => {
+    updateHeader(db, height, flipAt(header, flipIndexIn(header, 'sig')), { rehash: true });
+    updateHeader(db, height + 1, flipAt(next.header, 0));
+  });
+  await assertBlockFault(dir, height, /^sig /);
+});
+
 test('one character of the stored block hash changed', async () => {
   const { height, hash } = targetBlock();
   const dir = tampered((db) =>

@@ -59,6 +59,9 @@ export function storeReadFailure(error: unknown, file: string, height?: number):
   );
 }
 
+/** Blocks decoded and sent to the signature workers ahead of the one executing. */
+const PREPARED_BLOCKS_AHEAD = 3;
+
 /** Called after each verified block. */
 export type VerifyProgress = (height: number, txs: number) => void;
 
@@ -78,24 +81,30 @@ export async function verifyBlocks(
   let height = 0;
   let txs = 0;
   let genesisHash = '';
-  // Signatures of the next block are checked on the workers while this one executes.
-  let next = prepare(blocks[Symbol.iterator](), chain, executor, signatures, height);
+  // Signatures of the next blocks are checked on the workers while this one executes. A signer
+  // registered in a block not yet executed is unknown to them: its signatures are checked
+  // in-thread, so looking ahead changes only where the work runs.
+  const iterator = blocks[Symbol.iterator]();
+  const ahead: Promise<DecodedBlock | undefined>[] = [];
   for (;;) {
-    const current = await next;
+    while (ahead.length < PREPARED_BLOCKS_AHEAD) {
+      const prepared = prepare(iterator, chain, executor, signatures, height + ahead.length);
+      prepared.catch(() => {}); // Awaited in its turn; a fault in an earlier block comes first.
+      ahead.push(prepared);
+    }
+    const current = await ahead.shift()!;
     if (current === undefined) break;
-    next = prepare(current.rest, chain, executor, signatures, height + 1);
-    next.catch(() => {}); // Awaited on the next turn; a fault in this block must not leave it unhandled.
     try {
-      chain.apply(validateBlock(chain, executor, current.decoded, signatures.check));
+      chain.apply(validateBlock(chain, executor, current, signatures.check));
     } catch (error) {
       if (error instanceof BlockValidationError)
         throw new ChainVerificationError(height, error.message.replace(/^block \d+: /, ''));
       throw error;
     }
     afterBlock(height, chain);
-    if (height === 0) genesisHash = blockHashOf(current.decoded.block.header);
-    txs += current.decoded.txs.length;
-    signatures.forget(current.decoded.txs.map((tx) => tx.txId));
+    if (height === 0) genesisHash = blockHashOf(current.block.header);
+    txs += current.txs.length;
+    signatures.forget(current.txs.map((tx) => tx.txId));
     onProgress(height, txs);
     height += 1;
   }
@@ -121,7 +130,7 @@ async function prepare(
   executor: Executor,
   signatures: SignatureCache,
   height: number,
-): Promise<{ decoded: DecodedBlock; rest: Iterator<Uint8Array | unknown> } | undefined> {
+): Promise<DecodedBlock | undefined> {
   const step = iterator.next();
   if (step.done === true) return undefined;
   let decoded: DecodedBlock;
@@ -139,7 +148,7 @@ async function prepare(
     if (signer !== undefined) items.push({ decoded: tx, publicKey: signer.publicKey });
   }
   await signatures.verifyAll(items);
-  return { decoded, rest: iterator };
+  return decoded;
 }
 
 /** Stored rows of a data directory as block values, checking the columns that duplicate header fields. */
