@@ -696,7 +696,9 @@ export class ChartChainNode {
     const commit = { ...executed, anchors: anchorsOf(executed.writeSet) };
     await this.#storeCommit(commit);
     this.records.clearCondition('disk-full');
-    this.#markAnchored(commit.header.height, commit.anchors);
+    // Only a hint for the orphan collector, and a SQLite transaction of its own (a WAL
+    // checkpoint now and then): in a turn of its own, not in the one that answers the writers.
+    setImmediate(() => this.#markAnchored(commit.header.height, commit.anchors));
     this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
@@ -772,17 +774,25 @@ export class ChartChainNode {
 
   /**
    * Tells the blob index which blobs block `height` anchored. That only spares the orphan
-   * collector a lookup per blob, so a full disk here is reported as one, not fatal to the node.
+   * collector a lookup per blob, so a failure here (a full disk, a damaged index) is reported,
+   * not fatal to the node.
    */
   #markAnchored(height: number, anchors: readonly BlobAnchor[]): void {
+    if (this.#closing) return; // The collector checks unmarked blobs itself, one lookup each.
     try {
       this.records.blobs.markAnchored(anchors.map(([hash]) => hash));
     } catch (error) {
-      if (!isDiskFull(error)) throw error;
-      this.records.raiseCondition(
-        'disk-full',
-        `disk full marking the blobs block ${height} anchored: ${(error as Error).message}`,
-      );
+      const message = (error as Error).message;
+      if (isDiskFull(error))
+        this.records.raiseCondition(
+          'disk-full',
+          `disk full marking the blobs block ${height} anchored: ${message}`,
+        );
+      else
+        this.records.alarm(
+          'integrity',
+          `the blob index could not mark the blobs of block ${height} anchored: ${message}`,
+        );
     }
   }
 

@@ -382,7 +382,7 @@ test('erasure overwrites every ciphertext on disk, is confirmed on-chain, and a 
   }
 });
 
-test("a committed version's blob is anchored as its block commits, so the collector never reads every version row for it", async (t) => {
+test("a committed version's blob is marked anchored in the turn after its block commits, so the collector never reads every version row for it", async (t) => {
   const { node } = await freshNode(t);
   try {
     const prepared = await write(node, {
@@ -391,6 +391,7 @@ test("a committed version's blob is anchored as its block commits, so the collec
       valueString: 'anchored',
     });
     assert.equal(await commit(node, prepared.tx), 'ok');
+    await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(
       collectOrphanBlobs(node, { graceMs: 0, now: Date.now() + 1 }),
       { deleted: 0, kept: 0 },
