@@ -77,7 +77,10 @@ export class FhirService {
     if (rebuild)
       for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
-    if (rebuild || node.pseudonyms.incomplete) learnIds(node);
+    if (rebuild || node.pseudonyms.incomplete) {
+      learnIds(node);
+      node.pseudonyms.learnt();
+    }
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
     if (rebuild) this.#index.putAll(indexableRecords(node));
     this.records = new FhirRecords(node, { ledger: options.ledger, index: this.#index });

@@ -210,7 +210,14 @@ export class ChartChainNode {
       config.orgId,
       (keyId) => this.lastUsedNonce(keyId),
     );
-    this.pseudonyms = new Pseudonyms(join(dataDir, PSEUDONYMS_FILE));
+    this.pseudonyms = new Pseudonyms(join(dataDir, PSEUDONYMS_FILE), (failure) => {
+      if (failure === undefined) this.records.clearCondition('pseudonyms');
+      else
+        this.records.raiseCondition(
+          isDiskFull(failure) ? 'disk-full' : 'pseudonyms',
+          `new FHIR id pairs cannot be written to ${PSEUDONYMS_FILE} (${failure.message}); they are served from memory and learnt again from the chain at the next start`,
+        );
+    });
     this.homePatients = homePatients(this.pseudonyms, store.state, config.orgId);
     const host: BreakTheGlassHost = {
       chain: store,
@@ -775,24 +782,19 @@ export class ChartChainNode {
   /**
    * Tells the blob index which blobs block `height` anchored. That only spares the orphan
    * collector a lookup per blob, so a failure here (a full disk, a damaged index) is reported,
-   * not fatal to the node.
+   * not fatal to the node: a standing alarm until a later block's mark succeeds.
    */
   #markAnchored(height: number, anchors: readonly BlobAnchor[]): void {
     if (this.#closing) return; // The collector checks unmarked blobs itself, one lookup each.
     try {
       this.records.blobs.markAnchored(anchors.map(([hash]) => hash));
+      this.records.clearCondition('blob-index');
     } catch (error) {
       const message = (error as Error).message;
-      if (isDiskFull(error))
-        this.records.raiseCondition(
-          'disk-full',
-          `disk full marking the blobs block ${height} anchored: ${message}`,
-        );
-      else
-        this.records.alarm(
-          'integrity',
-          `the blob index could not mark the blobs of block ${height} anchored: ${message}`,
-        );
+      this.records.raiseCondition(
+        isDiskFull(error) ? 'disk-full' : 'blob-index',
+        `the blob index could not mark the blobs of block ${height} anchored: ${message}`,
+      );
     }
   }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { Pseudonyms } from './pseudonyms.js';
 
@@ -55,8 +56,12 @@ test('a pair is served at once and written with the others of its turn; only a c
     running.close();
     first.learn('Observation', 'o-1', 'r-unwritten');
     first.close();
+    const unlearnt = new Pseudonyms(path);
+    assert.equal(unlearnt.incomplete, true, 'closed cleanly, but what it lacked never learnt');
+    unlearnt.learnt();
+    unlearnt.close();
     const reopened = new Pseudonyms(path);
-    assert.equal(reopened.incomplete, false, 'closed cleanly');
+    assert.equal(reopened.incomplete, false, 'learnt, then closed cleanly');
     assert.deepEqual(reopened.fhirIdOf('r-unwritten'), { type: 'Observation', id: 'o-1' });
     reopened.close();
     reopened.close(); // A node closed twice closes its map once.
@@ -85,5 +90,33 @@ test('the first pairing of either side stands, written or not yet', async () => 
     assert.deepEqual(pseudonyms.unknown(['r-1', 'r-2', 'r-3']), ['r-2', 'r-3']);
   } finally {
     pseudonyms.close();
+  }
+});
+
+test('pairs that cannot be written are reported, served from memory, retried, and the report withdrawn once written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-'));
+  const path = join(dir, 'pseudonyms.db');
+  const reports: (string | undefined)[] = [];
+  const pseudonyms = new Pseudonyms(path, (failure) => reports.push(failure?.message));
+  const other = new Database(path);
+  try {
+    other.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON fhir_id BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    );
+    const recordId = pseudonyms.assign('Patient', 'jane');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(reports, ['refused']);
+    assert.equal(pseudonyms.recordIdOf('Patient', 'jane'), recordId, 'still served');
+    other.exec('DROP TRIGGER refuse');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    assert.deepEqual(reports, ['refused', undefined], 'written on the retry');
+    assert.equal(
+      other.prepare("SELECT record_id FROM fhir_id WHERE id = 'jane'").pluck().get(),
+      recordId,
+    );
+  } finally {
+    other.close();
+    pseudonyms.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

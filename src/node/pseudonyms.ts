@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS map_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) 
 /** How long a batch of pairs that could not be written waits before it is tried again. */
 const WRITE_RETRY_MS = 1000;
 
+/** Told when a batch of pairs fails to be written (with the error) and when one succeeds again. */
+export type PairWrites = (failure: Error | undefined) => void;
+
 /** The map between resource ids and ledger ids, in one SQLite file (or ':memory:'). */
 export class Pseudonyms {
   readonly #db: SqliteDatabase;
@@ -43,15 +46,22 @@ export class Pseudonyms {
   readonly #unwritten = new Map<string, string>();
   readonly #unwrittenByRecordId = new Map<string, FhirId>();
   #writeScheduled = false;
+  #writeFailing = false;
+  /** Whether every pair of the chain is known: at open when not `incomplete`, or once learnt. */
+  #complete: boolean;
 
   /**
    * True when pairs may be missing from this map: its file was created by this open (it was
    * lost, or the node is new), or it was not closed cleanly, so the newest pairs (written a
-   * batch per event-loop turn) may not have reached it. The FHIR layer then learns them again.
+   * batch per event-loop turn) may not have reached it. The FHIR layer then learns them again
+   * and says so with learnt(); until then the map stays incomplete for later opens too.
    */
   readonly incomplete: boolean;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly onWrites: PairWrites = () => {},
+  ) {
     const existed = path !== ':memory:' && existsSync(path);
     this.#db = openDatabase(path);
     // A pair is not fsynced (that cost an eighth of the FHIR create rate): a power cut may lose
@@ -62,7 +72,11 @@ export class Pseudonyms {
     this.#db.exec(SCHEMA);
     const meta = this.#db.prepare("SELECT value FROM map_meta WHERE key = 'open'").pluck();
     this.incomplete = !existed || meta.get() !== undefined;
+    this.#complete = !this.incomplete;
+    // Durable before any pair is written without an fsync: a power cut must not lose the mark.
+    this.#db.pragma('synchronous = FULL');
     this.#db.prepare("INSERT OR REPLACE INTO map_meta (key, value) VALUES ('open', '1')").run();
+    this.#db.pragma('synchronous = NORMAL');
     this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
     this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
     this.#insert = this.#db.prepare(
@@ -129,15 +143,22 @@ export class Pseudonyms {
     this.#record(type, id, recordId);
   }
 
+  /** Every pair of the chain this node can read has been learnt again (after `incomplete`). */
+  learnt(): void {
+    this.#complete = true;
+  }
+
   /**
-   * Writes what is recorded, then closes the file. Throws when the last pairs cannot be
-   * written: the map then stays `incomplete` for the next open.
+   * Writes what is recorded, then closes the file. When the last pairs cannot be written, or
+   * the map was incomplete and never learnt, it stays `incomplete` for the next open.
    */
   close(): void {
     if (!this.#db.open) return;
     try {
       this.#writeUnwritten();
-      this.#db.prepare("DELETE FROM map_meta WHERE key = 'open'").run();
+      if (this.#complete) this.#db.prepare("DELETE FROM map_meta WHERE key = 'open'").run();
+    } catch (error) {
+      this.onWrites(error as Error);
     } finally {
       this.#db.close();
     }
@@ -164,8 +185,12 @@ export class Pseudonyms {
       if (!this.#db.open) return;
       try {
         this.#writeUnwritten();
-      } catch {
+        if (this.#writeFailing) this.onWrites(undefined);
+        this.#writeFailing = false;
+      } catch (error) {
         // Served from memory meanwhile, and learnt from the chain again if the node stops first.
+        this.#writeFailing = true;
+        this.onWrites(error as Error);
         this.#scheduleWrite(WRITE_RETRY_MS);
       }
     };

@@ -111,6 +111,8 @@ export interface NodeAlarm {
     | 'checkpoint-publish'
     | 'peer'
     | 'search-index'
+    | 'pseudonyms'
+    | 'blob-index'
     | 'subscriptions'
     | 'clients'
     | 'disk-full';
