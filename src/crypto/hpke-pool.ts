@@ -100,7 +100,8 @@ parentPort.on('message', ({ id, newKeys, items }) => {
   let started = performance.now();
   items.forEach((item, i) => {
     try {
-      results.push(run(item));
+      // A copy of its own: the result may sit in Buffer's shared pool, next to other keys.
+      results.push(new Uint8Array(run(item)));
     } catch {
       results.push(null);
     }

@@ -40,7 +40,8 @@ parentPort.on('message', (message) => {
     parentPort.close();
     return;
   }
-  const steps = [...(staged.get(message.id) ?? []), ...message.steps];
+  const steps = staged.get(message.id) ?? [];
+  for (const step of message.steps) steps.push(step);
   if (message.more === true) {
     staged.set(message.id, steps);
     return;
