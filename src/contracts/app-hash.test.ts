@@ -10,7 +10,7 @@ import {
   utf8,
   type JsonValue,
 } from '../crypto/index.js';
-import { canonicalWriteSet, nextAppHash } from './app-hash.js';
+import { canonicalWriteSet, canonicalWriteSetSteps, nextAppHash } from './app-hash.js';
 import type { WriteSetEntry } from './state.js';
 
 const entry = fc.tuple(
@@ -30,6 +30,21 @@ test('canonicalWriteSet equals RFC 8785 of the whole write-set, value texts incl
       );
     }),
   );
+});
+
+test('in steps, a large write-set pauses every 256 entries and encodes to the same text', () => {
+  const entries: WriteSetEntry[] = Array.from({ length: 700 }, (_, i) => [
+    't',
+    `k${String(i).padStart(4, '0')}`,
+    i % 7 === 0 ? null : { v: i, s: 'x'.repeat(i % 13) },
+  ]);
+  const steps = canonicalWriteSetSteps(entries);
+  let pauses = 0;
+  let next = steps.next();
+  for (; next.done !== true; next = steps.next()) pauses += 1;
+  assert.equal(pauses, 2, '700 entries: a pause after 256 and after 512');
+  assert.equal(next.value.json, canonicalize(entries));
+  assert.deepEqual(next.value, canonicalWriteSet(entries));
 });
 
 test('appHash is SHA-256(prevAppHash ‖ SHA-256(write-set)) and chains', () => {

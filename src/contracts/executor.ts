@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { DecodedTransaction, EnvelopeRejection, TxStatus } from '../ledger/index.js';
-import { canonicalWriteSet, nextAppHash } from './app-hash.js';
+import { canonicalWriteSetSteps, nextAppHash } from './app-hash.js';
 import type {
   BlockContext,
   Contract,
@@ -114,8 +114,8 @@ export class Executor {
   }
 
   /**
-   * executeBlock, yielding after each transaction, so a caller can spread a large block over
-   * several turns of its event loop. `base` must not change until the generator returns.
+   * executeBlock, yielding after each transaction and every few hundred write-set entries
+   * encoded, so a caller can spread a large block over several turns of its event loop. `base` must not change until the generator returns.
    */
   *executeBlockSteps(
     base: StateReader,
@@ -146,7 +146,7 @@ export class Executor {
       yield;
     }
     const writeSet = state.writeSet();
-    const { json, valueTexts } = canonicalWriteSet(writeSet);
+    const { json, valueTexts } = yield* canonicalWriteSetSteps(writeSet);
     return { statuses, writeSet, valueTexts, appHash: nextAppHash(prevAppHash, json), events };
   }
 
