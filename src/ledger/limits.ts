@@ -157,6 +157,8 @@ export const KEYSTORE_ENTRY_COUNT_MAX = 65_536;
 export const KEYSTORE_FILE_BYTES_MAX = 64 * 1024 * 1024;
 /** Parsed state values kept in memory; the cache is simply emptied when full. */
 export const STATE_CACHE_ENTRY_COUNT_MAX = 262_144;
+/** New pseudonym pairs held in memory while they cannot be written; past it, new ids are refused. */
+export const PSEUDONYM_UNWRITTEN_COUNT_MAX = 65_536;
 /** Access tokens whose signature and claims were checked, remembered until they expire. */
 export const VERIFIED_TOKEN_COUNT_MAX = 4096;
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
+import { PSEUDONYM_UNWRITTEN_COUNT_MAX } from '../ledger/index.js';
 import { Pseudonyms } from './pseudonyms.js';
 
 test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whatever the mix', () => {
@@ -93,7 +94,7 @@ test('the first pairing of either side stands, written or not yet', async () => 
   }
 });
 
-test('pairs that cannot be written are reported, served from memory, retried, and the report withdrawn once written', async () => {
+test('pairs that cannot be written are reported, served from memory up to a cap, retried, and the report withdrawn once written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-'));
   const path = join(dir, 'pseudonyms.db');
   const reports: (string | undefined)[] = [];
@@ -107,6 +108,15 @@ test('pairs that cannot be written are reported, served from memory, retried, an
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(reports, ['refused']);
     assert.equal(pseudonyms.recordIdOf('Patient', 'jane'), recordId, 'still served');
+    for (let i = 1; i < PSEUDONYM_UNWRITTEN_COUNT_MAX; i++)
+      pseudonyms.assign('Observation', `o-${i}`);
+    assert.throws(
+      () => pseudonyms.assign('Observation', 'one-too-many'),
+      (error: Error) =>
+        /cannot be recorded: refused/.test(error.message) && error.cause !== undefined,
+      'past the cap a new id is refused, naming why',
+    );
+    assert.equal(pseudonyms.assign('Patient', 'jane'), recordId, 'a known id is still served');
     other.exec('DROP TRIGGER refuse');
     await new Promise((resolve) => setTimeout(resolve, 1200));
     assert.deepEqual(reports, ['refused', undefined], 'written on the retry');
@@ -114,6 +124,7 @@ test('pairs that cannot be written are reported, served from memory, retried, an
       other.prepare("SELECT record_id FROM fhir_id WHERE id = 'jane'").pluck().get(),
       recordId,
     );
+    assert.ok(pseudonyms.assign('Observation', 'one-too-many'), 'accepted once written');
   } finally {
     other.close();
     pseudonyms.close();

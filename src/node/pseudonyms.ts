@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
 import { PATIENTS, type StateReader } from '../contracts/index.js';
+import { PSEUDONYM_UNWRITTEN_COUNT_MAX } from '../ledger/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/index.js';
 import { newRecordId } from './record-service.js';
 
@@ -46,7 +47,8 @@ export class Pseudonyms {
   readonly #unwritten = new Map<string, string>();
   readonly #unwrittenByRecordId = new Map<string, FhirId>();
   #writeScheduled = false;
-  #writeFailing = false;
+  /** Why the last batch could not be written, until one is. */
+  #writeFailure: Error | undefined;
   /** Whether every pair of the chain is known: at open when not `incomplete`, or once learnt. */
   #complete: boolean;
 
@@ -125,10 +127,18 @@ export class Pseudonyms {
     return found?.type === 'Patient' ? found.id : undefined;
   }
 
-  /** The ledger id of `type/id`: the one it has, or a fresh random one, recorded before it is returned. */
+  /**
+   * The ledger id of `type/id`: the one it has, or a fresh random one, recorded before it is
+   * returned. Throws (with the write's error as `cause`) for a new id while batches cannot be
+   * written and PSEUDONYM_UNWRITTEN_COUNT_MAX pairs already wait in memory.
+   */
   assign(type: string, id: string): string {
     const known = this.recordIdOf(type, id);
     if (known !== undefined) return known;
+    if (this.#writeFailure !== undefined && this.#unwritten.size >= PSEUDONYM_UNWRITTEN_COUNT_MAX)
+      throw new Error(`new FHIR ids cannot be recorded: ${this.#writeFailure.message}`, {
+        cause: this.#writeFailure,
+      });
     const recordId = newRecordId();
     this.#record(type, id, recordId);
     return recordId;
@@ -185,11 +195,11 @@ export class Pseudonyms {
       if (!this.#db.open) return;
       try {
         this.#writeUnwritten();
-        if (this.#writeFailing) this.onWrites(undefined);
-        this.#writeFailing = false;
+        if (this.#writeFailure !== undefined) this.onWrites(undefined);
+        this.#writeFailure = undefined;
       } catch (error) {
         // Served from memory meanwhile, and learnt from the chain again if the node stops first.
-        this.#writeFailing = true;
+        this.#writeFailure = error as Error;
         this.onWrites(error as Error);
         this.#scheduleWrite(WRITE_RETRY_MS);
       }
