@@ -1,6 +1,7 @@
 /** The state commitment carried in every block header (DESIGN.md, State). */
 import { canonicalize, concatBytes, fromHex, sha256, sha256Hex, utf8 } from '../crypto/index.js';
 import type { WriteSetEntry } from './state.js';
+import { runSteps, type Steps } from './steps.js';
 
 /** Write-set entries encoded between two pauses of canonicalWriteSetSteps: well under 1 ms. */
 const ENTRIES_PER_STEP = 256;
@@ -14,17 +15,13 @@ export function canonicalWriteSet(entries: readonly WriteSetEntry[]): {
   readonly json: string;
   readonly valueTexts: string[];
 } {
-  const steps = canonicalWriteSetSteps(entries);
-  for (;;) {
-    const next = steps.next();
-    if (next.done === true) return next.value;
-  }
+  return runSteps(canonicalWriteSetSteps(entries));
 }
 
 /** canonicalWriteSet, pausing (yielding) every ENTRIES_PER_STEP entries, as block execution does. */
 export function* canonicalWriteSetSteps(
   entries: readonly WriteSetEntry[],
-): Generator<void, { readonly json: string; readonly valueTexts: string[] }, void> {
+): Steps<{ readonly json: string; readonly valueTexts: string[] }> {
   const valueTexts: string[] = [];
   const rows: string[] = [];
   for (const [table, key, value] of entries) {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { DecodedTransaction, EnvelopeRejection, TxStatus } from '../ledger/index.js';
 import { canonicalWriteSetSteps, nextAppHash } from './app-hash.js';
+import { runSteps, type Steps } from './steps.js';
 import type {
   BlockContext,
   Contract,
@@ -40,16 +41,7 @@ export interface BlockExecution {
   readonly events: ContractEvent[];
 }
 
-/** Work done in steps: each `yield` is a point where the caller may pause; the return is the result. */
-export type Steps<T> = Generator<void, T, void>;
-
-/** Runs `steps` to the end without pausing. */
-export function runSteps<T>(steps: Steps<T>): T {
-  for (;;) {
-    const next = steps.next();
-    if (next.done === true) return next.value;
-  }
-}
+export { runSteps, type Steps } from './steps.js';
 
 /** The value stored in TX_TABLE for each transaction. */
 export interface TxRecord {
