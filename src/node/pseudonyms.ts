@@ -139,7 +139,7 @@ export class Pseudonyms {
       throw new Error(`new FHIR ids cannot be recorded: ${this.#writeFailure.message}`, {
         cause: this.#writeFailure,
       });
-    const recordId = newRecordId();
+    const recordId = newRecordId(); // 128 random bits: paired to nothing yet
     this.#record(type, id, recordId);
     return recordId;
   }
@@ -150,7 +150,8 @@ export class Pseudonyms {
    * taken here (another organisation's client chose the same one) keeps its ledger id only.
    */
   learn(type: string, id: string, recordId: string): void {
-    this.#record(type, id, recordId);
+    if (this.recordIdOf(type, id) === undefined && this.fhirIdOf(recordId) === undefined)
+      this.#record(type, id, recordId);
   }
 
   /** Every pair of the chain this node can read has been learnt again (after `incomplete`). */
@@ -175,12 +176,11 @@ export class Pseudonyms {
   }
 
   /**
-   * A pair unless either side is already paired (as INSERT OR IGNORE would), served from
-   * memory at once and written with the others of this event-loop turn in one transaction:
-   * one insert each cost about a twentieth of a FHIR create's main-thread time.
+   * A pair neither side of which is paired yet (the callers have looked, as INSERT OR IGNORE
+   * would), served from memory at once and written with the others of this event-loop turn in
+   * one transaction: one insert each cost about a twentieth of a FHIR create's main-thread time.
    */
   #record(type: string, id: string, recordId: string): void {
-    if (this.recordIdOf(type, id) !== undefined || this.fhirIdOf(recordId) !== undefined) return;
     this.#unwritten.set(`${type}/${id}`, recordId);
     this.#unwrittenByRecordId.set(recordId, { type, id });
     this.#scheduleWrite();
