@@ -80,6 +80,15 @@ async function fresh(t: TestContext) {
   return { dir, ...opened };
 }
 
+/** `opened` (its app, then its node) closed when test `t` ends. */
+function closedAfter<T extends Awaited<ReturnType<typeof open>>>(t: TestContext, opened: T): T {
+  t.after(async () => {
+    await opened.app.close();
+    await opened.node.close();
+  });
+  return opened;
+}
+
 const subscription = (endpoint: string, filter: string, content = 'id-only') => ({
   resourceType: 'Subscription',
   status: 'requested',
@@ -109,11 +118,7 @@ async function until<T>(what: string, found: () => T | undefined, timeoutMs = 5_
 }
 
 test('a rest-hook subscriber hears of a new record within a second of its block, by id only, and only of its filter', async (t) => {
-  const { node, app } = await fresh(t);
-  t.after(async () => {
-    await app.close();
-    await node.close();
-  });
+  const { app } = closedAfter(t, await fresh(t));
   const hook = await receiver(t);
   const patient = async (family: string) =>
     (
@@ -200,21 +205,13 @@ test('a delivery the endpoint refused is retried with back-off, and survives a r
   assert.equal(hook.received.length, 0);
 
   up = true;
-  const reopened = await open(dir);
-  t.after(async () => {
-    await reopened.app.close();
-    await reopened.node.close();
-  });
+  closedAfter(t, await open(dir));
   const handshake = await until('the handshake after the restart', () => hook.received[0], 8_000);
   assert.equal(parameter(handshake, 'type')?.valueCode, 'handshake');
 });
 
 test('a Subscription the node cannot honour is refused, naming the element', async (t) => {
-  const { node, app } = await fresh(t);
-  t.after(async () => {
-    await app.close();
-    await node.close();
-  });
+  const { app } = closedAfter(t, await fresh(t));
   const refused = (body: unknown, status = 422, code = 'invalid') =>
     app
       .inject(fhirJson('POST', '/fhir/Subscription', body))
@@ -243,11 +240,7 @@ test('a Subscription the node cannot honour is refused, naming the element', asy
 });
 
 test("one of an organisation's systems does not see another's subscriptions", async (t) => {
-  const { node, app } = await fresh(t);
-  t.after(async () => {
-    await app.close();
-    await node.close();
-  });
+  const { app } = closedAfter(t, await fresh(t));
   const hook = await receiver(t);
   const as = (client: string) => ({ authorization: `Bearer system:practice-a@${client}` });
   const created = await app.inject(
@@ -261,11 +254,7 @@ test("one of an organisation's systems does not see another's subscriptions", as
 });
 
 test('a websocket subscription: a binding token, bind-with-token, then the handshake and each notification', async (t) => {
-  const { node, app } = await fresh(t);
-  t.after(async () => {
-    await app.close();
-    await node.close();
-  });
+  const { app } = closedAfter(t, await fresh(t));
   const origin = await app.listen({ host: '127.0.0.1', port: 0 });
   const patient = await app.inject(
     fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Lovelace' }] }),
@@ -324,11 +313,7 @@ test('a websocket subscription: a binding token, bind-with-token, then the hands
 });
 
 test('a malformed websocket frame, or an upgrade elsewhere, ends that socket and nothing else', async (t) => {
-  const { node, app } = await fresh(t);
-  t.after(async () => {
-    await app.close();
-    await node.close();
-  });
+  const { app } = closedAfter(t, await fresh(t));
   const origin = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
   const upgrade = (path: string) =>
     new Promise<string>((resolve) => {
@@ -352,11 +337,7 @@ test('a malformed websocket frame, or an upgrade elsewhere, ends that socket and
 });
 
 test("a slow endpoint holds up only its own subscription's deliveries", async (t) => {
-  const { node, app } = await fresh(t);
-  t.after(async () => {
-    await app.close();
-    await node.close();
-  });
+  const { app } = closedAfter(t, await fresh(t));
   const slow = await receiver(t, () => 200, 3_000);
   const fast = await receiver(t);
   const subscribe = async (url: string) =>

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { exportJWK } from 'jose';
 import { generateJoseKeyPair } from '../api/index.js';
 import { ChartChainNode } from '../node/index.js';
@@ -10,13 +10,19 @@ import { startNode } from './testonly/start-node.js';
 import { clientCredentialsToken } from './org-client.js';
 import { chartchain } from './testonly/run-cli.js';
 
-test('clients add lets a backend client get system/*.rs tokens from a running node; remove stops it at once', async (t) => {
+/** A new node's data directory, removed after `t`, and a client key pair whose public JWK set (kid k1) is in `jwks`. */
+async function nodeAndClientKey(t: TestContext, client: string) {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-clients-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
   const { publicKey, privateKey } = await generateJoseKeyPair('EdDSA');
-  const jwks = join(dir, 'analytics.jwks.json');
+  const jwks = join(dir, `${client}.jwks.json`);
   writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+  return { dir, jwks, privateKey };
+}
+
+test('clients add lets a backend client get system/*.rs tokens from a running node; remove stops it at once', async (t) => {
+  const { dir, jwks, privateKey } = await nodeAndClientKey(t, 'analytics');
 
   assert.equal(
     await chartchain('clients', 'add', 'analytics', '--jwks', jwks, '--data', dir),
@@ -92,12 +98,7 @@ test('clients commands refuse what would be unsafe or ambiguous, naming it', asy
 });
 
 test('a clients file others may write is tightened at start, and refused while running; a damaged one refuses every client, with an alarm, until repaired', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-clients-file-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, { orgId: 'practice-a', orgName: 'Practice A', network: 'test' });
-  const { publicKey, privateKey } = await generateJoseKeyPair('EdDSA');
-  const jwks = join(dir, 'lab.jwks.json');
-  writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+  const { dir, jwks, privateKey } = await nodeAndClientKey(t, 'lab');
   await chartchain('clients', 'add', 'lab', '--jwks', jwks, '--data', dir);
   const file = join(dir, 'clients.json');
   const good = readFileSync(file);
