@@ -179,6 +179,7 @@ export class ChainStore {
       findings = [(error as Error).message];
     }
     if (findings.length > 0) {
+      store.#state.close();
       store.#db.close();
       throw new ChainDatabaseDamagedError(path, findings);
     }
@@ -490,6 +491,7 @@ export class ChainStore {
     );
     if (!this.#db.readonly && this.#appliedHeight > this.#savedHeight)
       this.#trySaveState(this.#appliedHeight);
+    this.#state.close();
     this.#db.close();
   }
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Statement } from 'better-sqlite3';
 import type { JsonValue } from '../crypto/index.js';
 import type { StateReader, WriteSetEntry } from '../contracts/index.js';
+import { AbsentKeys } from './absent-keys.js';
 import { stateTableName } from './chain-schema.js';
 import type { SqliteDatabase } from './database.js';
 import type { WriteStep } from './sqlite-writer.js';
@@ -43,6 +44,8 @@ export class StateStore implements StateReader {
   readonly #cache = new Map<string, JsonValue | null>();
   readonly #readHeight: Statement;
   readonly #writeHeight: Statement | undefined;
+  /** Keys the tables certainly lack, answered without SQLite once built. */
+  readonly absentKeys: AbsentKeys;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -62,21 +65,23 @@ export class StateStore implements StateReader {
     }
     this.#readHeight = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
     this.#writeHeight = db.readonly ? undefined : db.prepare(WRITE_HEIGHT_SQL);
+    this.absentKeys = new AbsentKeys(db, tables, () => this.#unsavedKeys());
   }
 
   get(table: string, key: string): JsonValue | undefined {
     const cacheKey = `${table}\u0000${key}`;
     let value = this.#cache.get(cacheKey);
     if (value === undefined) {
-      value = this.#read(table, key);
+      value = this.#read(table, key, cacheKey);
       this.#remember(cacheKey, value);
     }
     return value ?? undefined;
   }
 
-  #read(table: string, key: string): JsonValue | null {
+  #read(table: string, key: string, cacheKey: string): JsonValue | null {
     const written = this.#overlay.get(table)?.get(key) ?? this.#saving?.get(table)?.get(key);
     if (written !== undefined) return written === null ? null : (JSON.parse(written) as JsonValue);
+    if (!this.absentKeys.mightHave(cacheKey)) return null;
     const statements = this.#statements.get(table);
     if (statements === undefined) throw new RangeError(`unknown state table ${table}`);
     const text = statements.get.get(key) as string | undefined;
@@ -95,8 +100,22 @@ export class StateStore implements StateReader {
       if (rows === undefined) this.#overlay.set(table, (rows = new Map()));
       if (!rows.has(key)) this.#overlayCount += 1;
       rows.set(key, value === null ? null : valueTexts[i]!);
-      this.#remember(`${table}\u0000${key}`, value);
+      const cacheKey = `${table}\u0000${key}`;
+      this.#remember(cacheKey, value);
+      this.absentKeys.add(cacheKey);
     });
+  }
+
+  /** `table\0key` of every write not yet in the tables. */
+  *#unsavedKeys(): IterableIterator<string> {
+    for (const overlay of [this.#overlay, this.#saving ?? new Map()])
+      for (const [table, rows] of overlay)
+        for (const key of rows.keys()) yield `${table}\u0000${key}`;
+  }
+
+  /** Stops the filter's scan, if one runs: before the database closes. */
+  close(): void {
+    this.absentKeys.close();
   }
 
   /** Writes not yet in the state tables. */
