@@ -183,6 +183,11 @@ export class HpkePool {
     for (let i = 0; i < size; i++) this.#lanes.push(this.#spawn());
   }
 
+  /** True when the workers have nothing queued or in hand. */
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#pending.size === 0;
+  }
+
   /**
    * wrapDataKey on the worker: `dataKey` wrapped to `recipient` (raw X25519 public key, hex)
    * under `aad`. Rejects with RangeError for wrong lengths, HpkeError for a low-order key.

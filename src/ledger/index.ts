@@ -5,6 +5,7 @@ export {
   decodeTransaction,
   encodeTransaction,
   signTransaction,
+  signTransactionWithMessage,
   signingMessage,
   signatureOf,
   txIdOf,

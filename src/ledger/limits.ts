@@ -161,6 +161,8 @@ export const STATE_CACHE_ENTRY_COUNT_MAX = 262_144;
 export const PSEUDONYM_UNWRITTEN_COUNT_MAX = 65_536;
 /** Access tokens whose signature and claims were checked, remembered until they expire. */
 export const VERIFIED_TOKEN_COUNT_MAX = 4096;
+/** Signatures this node made and has not yet seen submitted; older ones are checked like any other. */
+export const OWN_SIGNATURE_COUNT_MAX = 4096;
 
 // Ordering over etcd
 

@@ -70,10 +70,19 @@ export function signTransaction(
   unsigned: Omit<UnsignedTransaction, 'signer'> & { signer?: string },
   key: SigningKey,
 ): Transaction {
+  return signTransactionWithMessage(unsigned, key).tx;
+}
+
+/** signTransaction(), with the signing message the signature covers. */
+export function signTransactionWithMessage(
+  unsigned: Omit<UnsignedTransaction, 'signer'> & { signer?: string },
+  key: SigningKey,
+): { tx: Transaction; message: Uint8Array } {
   const signer = unsigned.signer ?? key.keyId;
   if (signer !== key.keyId) throw new RangeError('signer must be the key id of the signing key');
   const envelope = { type: unsigned.type, signer, nonce: unsigned.nonce, body: unsigned.body };
-  return { ...envelope, sig: toHex(sign(key, signingMessage(envelope))) };
+  const message = signingMessage(envelope);
+  return { tx: { ...envelope, sig: toHex(sign(key, message)) }, message };
 }
 
 /** Canonical bytes of a signed transaction. */

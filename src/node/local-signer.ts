@@ -1,7 +1,8 @@
 /** A key this node holds and signs with, and the nonces it has used. */
-import { signTransaction, type JsonObject, type Transaction } from '../ledger/index.js';
-import type { SigningKey } from '../crypto/index.js';
+import { signTransactionWithMessage, type JsonObject, type Transaction } from '../ledger/index.js';
+import { toHex, type SigningKey } from '../crypto/index.js';
 import type { TxBuilder } from '../contracts/index.js';
+import type { OwnSignatures } from './own-signatures.js';
 import { typeAndBody } from './tx-type.js';
 
 /**
@@ -10,12 +11,16 @@ import { typeAndBody } from './tx-type.js';
  */
 export class LocalSigner {
   #nonce: number;
+  readonly #publicKey: string;
 
+  /** Signatures go into `own`, when given, so this node's admission need not check them again. */
   constructor(
     readonly key: SigningKey,
     lastUsedNonce: number,
+    private readonly own?: OwnSignatures,
   ) {
     this.#nonce = lastUsedNonce;
+    this.#publicKey = toHex(key.publicKey);
   }
 
   /** A signed transaction of `schema`'s type with the body it builds from `value`, and the next nonce. */
@@ -25,7 +30,12 @@ export class LocalSigner {
   sign(typeOrSchema: string | TxBuilder<never>, value: unknown): Transaction {
     const { type, body } = typeAndBody(typeOrSchema, value);
     this.#nonce += 1;
-    return signTransaction({ type, nonce: this.#nonce, body }, this.key);
+    const { tx, message } = signTransactionWithMessage(
+      { type, nonce: this.#nonce, body },
+      this.key,
+    );
+    this.own?.record(tx.sig, this.#publicKey, message);
+    return tx;
   }
 
   /**

@@ -93,6 +93,7 @@ import { CommitWaiters } from './commit-waiters.js';
 import { recoverState } from './state-recovery.js';
 import { NodeRecords } from './records-api.js';
 import { LocalSigner } from './local-signer.js';
+import { OwnSignatures } from './own-signatures.js';
 import { PendingTxs } from './pending-txs.js';
 
 /** Why a submission was refused before ordering. */
@@ -150,6 +151,8 @@ export class ChartChainNode {
   /** Admitted, not yet committed: reused at proposal time instead of decoding again. */
   readonly #pending = new PendingTxs();
   readonly #admission: AdmissionVerifier;
+  /** Signatures this node made: admission vouches for them instead of checking them again. */
+  readonly #ownSignatures = new OwnSignatures();
   #proposed:
     | { readonly height: number; readonly bytes: Uint8Array; readonly commit: BlockCommit }
     | undefined;
@@ -209,6 +212,7 @@ export class ChartChainNode {
       keys,
       config.orgId,
       (keyId) => this.lastUsedNonce(keyId),
+      this.#ownSignatures,
     );
     this.pseudonyms = new Pseudonyms(join(dataDir, PSEUDONYMS_FILE), (failure) => {
       if (failure === undefined) this.records.clearCondition('pseudonyms');
@@ -267,7 +271,7 @@ export class ChartChainNode {
     this.peerAuth = new PeerRequestVerifier(store.state);
     this.onCommitted((writeSet) => this.peerBlobs.committed(writeSet));
     // Its first nonce is known only once state is recovered and the queue read: see open().
-    this.#org = new LocalSigner(keys.signing, 0);
+    this.#org = new LocalSigner(keys.signing, 0, this.#ownSignatures);
   }
 
   /**
@@ -406,7 +410,8 @@ export class ChartChainNode {
     if (!decoded.ok) return decoded;
     const signer = this.#precheck(decoded);
     if ('ok' in signer) return signer;
-    if (!(await this.#admission.verify(decoded, signer.publicKey)))
+    const vouched = this.#ownSignatures.take(decoded, signer.publicKey);
+    if (!(await this.#admission.verify(decoded, signer.publicKey, vouched)))
       return reject('invalid:bad-signature', 'signature does not verify under the signer key');
     // Checked again after the await: another submission may have been admitted meanwhile.
     if (this.#pending.has(decoded.txId))

@@ -32,6 +32,7 @@ import {
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import { isDiskFull, type BlobStore, type ChainStore } from '../storage/index.js';
 import { LocalSigner } from './local-signer.js';
+import type { OwnSignatures } from './own-signatures.js';
 import type { OrgKeys } from './org-keys.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { versionProof } from './version-proof.js';
@@ -131,6 +132,8 @@ export interface ReadVersion {
 export class NodeRecords {
   /** Wraps and unwraps data keys off the main thread; see #pool(). */
   #hpkePool: HpkePool | undefined;
+  /** Set once a read has been opened in-thread this turn; cleared on the next. */
+  #readInThisTurn = false;
   readonly #signers = new Map<string, LocalSigner>();
   readonly #alarms: NodeAlarm[] = [];
   readonly #custodialKeys = new Map<string, ReadonlyMap<string, KeyObject>>();
@@ -143,6 +146,8 @@ export class NodeRecords {
     /** The highest nonce of a key committed or held by a pending transaction; committed state alone unless given. */
     private readonly lastUsedNonce: (keyId: string) => number = (keyId) =>
       committedNonce(chain, keyId),
+    /** Where the custodial signers record what they sign, for this node's admission. */
+    private readonly ownSignatures?: OwnSignatures,
   ) {}
 
   /** The keystore holding the custodial keys of this node's practitioners and patients. */
@@ -178,7 +183,7 @@ export class NodeRecords {
     let signer = this.#signers.get(name);
     if (signer === undefined) {
       const key = signingKeyFromSeed(this.keys.keystore.get(name));
-      signer = new LocalSigner(key, this.lastUsedNonce(key.keyId));
+      signer = new LocalSigner(key, this.lastUsedNonce(key.keyId), this.ownSignatures);
       this.#signers.set(name, signer);
     }
     return signer;
@@ -332,12 +337,15 @@ export class NodeRecords {
   /**
    * read(), with the data key unwrapped on a worker thread: what the served read and search
    * paths use, so that reads released together by one group commit do not hold the event loop.
+   * A read on its own (the worker idle, no other read this turn) is opened in-thread: about
+   * 0.1 ms of the event loop, less than the round trip to the worker.
    */
   async readOffThread(
     reader: RecordReader,
     recordId: string,
     version?: number,
   ): Promise<ReadVersion> {
+    if (this.#aloneThisTurn()) return this.read(reader, recordId, version);
     const { wanted, directory } = this.#wantedVersion(recordId, version);
     try {
       const { resource, salt } = await openVersionWith(
@@ -367,6 +375,14 @@ export class NodeRecords {
     if (row === undefined) throw new RecordUnavailableError(recordId, 'not-found');
     if (row.status === 'erased') throw new RecordUnavailableError(recordId, 'erased');
     return { wanted: version ?? row.latestVersion, directory: row.patientId === null };
+  }
+
+  /** True for the first read of an event-loop turn while the HPKE worker is idle. */
+  #aloneThisTurn(): boolean {
+    if (this.#readInThisTurn || this.#hpkePool?.idle === false) return false;
+    this.#readInThisTurn = true;
+    setImmediate(() => (this.#readInThisTurn = false));
+    return true;
   }
 
   /** The HPKE worker, started on first use. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { fromHex, generateX25519, toHex } from '../crypto/index.js';
+import { fromHex, generateX25519, HpkePool, toHex } from '../crypto/index.js';
 import {
   ERASURE_TABLE,
   ORG_TABLE,
@@ -124,6 +124,30 @@ test('every HL7 R4 example round-trips through encryption, the blob store and th
   } finally {
     await node.close();
   }
+});
+
+test('a read on its own is opened in-thread; reads released together go to the HPKE worker but the first', async (t) => {
+  const { node } = await freshNode(t);
+  t.after(() => node.close());
+  const written = await Promise.all(
+    [1, 2, 3].map((i) =>
+      write(node, { resourceType: 'Observation', status: 'final', id: `o${i}` }),
+    ),
+  );
+  for (const { tx } of written) assert.equal(await commit(node, tx), 'ok');
+  const unwraps = t.mock.method(HpkePool.prototype, 'unwrap');
+  const reader = { kind: 'organisation' } as const;
+  const alone = await node.records.readOffThread(reader, written[0]!.recordId);
+  assert.equal(unwraps.mock.callCount(), 0);
+  await new Promise(setImmediate); // One in-thread read per turn: the next turn may open another.
+  const together = await Promise.all(
+    written.map(({ recordId }) => node.records.readOffThread(reader, recordId)),
+  );
+  assert.equal(unwraps.mock.callCount(), 2);
+  assert.deepEqual(
+    [alone, ...together].map((read) => read.resource['id']),
+    ['o1', 'o1', 'o2', 'o3'],
+  );
 });
 
 test('versions are sequential: two concurrent updates of version 1, exactly one wins; history carries proofs', async (t) => {
