@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { diskFullError } from '../../storage/index.js';
 import { runOrdererConformance } from '../testonly/orderer-conformance.js';
 import { SoloOrderer } from './solo-orderer.js';
@@ -57,4 +58,48 @@ test('a cut that fails for a full disk is delivered again, unchanged, once there
     1,
     'the failed cut was proposed again with the same time and transactions',
   );
+});
+
+test('a committed block leaves the queue with the next cut; a restart before that does not deliver it again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-solo-finish-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'orderer.db');
+  const options = { blockTxCountMax: 2, batchTimeoutMs: 5, pendingTxCountMax: 64 };
+  const delivered: string[][] = [];
+  const consumer = (fromHeight: number) => ({
+    fromHeight,
+    lastTime: 0,
+    propose: async (batch: { txs: readonly Uint8Array[] }) =>
+      Buffer.from(JSON.stringify(batch.txs.map((tx) => Buffer.from(tx).toString()))),
+    deliver: async (_height: number, block: Uint8Array) => {
+      delivered.push(JSON.parse(Buffer.from(block).toString()) as string[]);
+    },
+  });
+  const waitFor = async (count: number): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (delivered.length < count) {
+      assert.ok(Date.now() < deadline, `delivered ${JSON.stringify(delivered)}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const first = new SoloOrderer(path, options);
+  await first.start(consumer(0));
+  await Promise.all(['a', 'b'].map((label) => first.submit(Buffer.from(label))));
+  await waitFor(1);
+  // As after a crash: block 0 is committed, its rows are not yet deleted.
+  const rows = new Database(path, { readonly: true });
+  t.after(() => rows.close());
+  assert.equal(rows.prepare('SELECT count(*) FROM pending').pluck().get(), 2);
+  const second = new SoloOrderer(path, options);
+  await second.start(consumer(1));
+  await second.submit(Buffer.from('c'));
+  await waitFor(2);
+  assert.deepEqual(delivered, [['a', 'b'], ['c']], 'block 0 was not delivered again');
+  await second.close();
+  assert.equal(
+    rows.prepare('SELECT count(*) FROM pending').pluck().get(),
+    0,
+    'the cuts committed leave the queue: with the next cut, or at a clean stop',
+  );
+  await first.close();
 });

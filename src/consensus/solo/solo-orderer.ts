@@ -10,6 +10,7 @@ import {
   openDatabase,
   SqliteWriter,
   type SqliteDatabase,
+  type WriteStep,
 } from '../../storage/index.js';
 import {
   OrdererStoppedError,
@@ -42,6 +43,11 @@ interface Queued {
   readonly bytes: Uint8Array;
 }
 
+interface FinishedCut {
+  readonly height: number;
+  readonly lastSeq: number;
+}
+
 /** In-process orderer that cuts a block every `batchTimeoutMs` or `blockTxCountMax` transactions. */
 export class SoloOrderer implements Orderer {
   readonly #db: SqliteDatabase;
@@ -60,6 +66,8 @@ export class SoloOrderer implements Orderer {
   #recordedCut:
     { readonly height: number; readonly time: number; readonly lastSeq: number } | undefined;
   #cutting: Promise<void> | undefined;
+  /** The newest cut committed whose rows are still to be deleted. */
+  #finished: FinishedCut | undefined;
   #nextHeight = 0;
   #lastTime = 0;
 
@@ -167,17 +175,13 @@ export class SoloOrderer implements Orderer {
     }
   }
 
+  /**
+   * Block `height` is committed: its transactions leave the queue. Their rows are deleted in the
+   * next cut's transaction (or at stop), which saves an fsync per block; a restart before then
+   * finishes every cut below the consumer's height again.
+   */
   #finishCut(height: number, lastSeq: number): void {
-    this.#writer
-      .write([
-        [DELETE_PENDING, [[lastSeq]]],
-        [DELETE_CUT, [[height]]],
-      ])
-      .catch((error: unknown) => {
-        // The block is committed; its rows go with the next cut finished (both deletes cover all
-        // below), or at restart, which finishes every cut below the consumer's height.
-        if (!isDiskFull(error) && !this.#closed) this.#report(error as Error);
-      });
+    this.#finished = { height, lastSeq };
     while (this.#queuedHead < this.#queued.length && this.#queued[this.#queuedHead]!.seq <= lastSeq)
       this.#queuedHead += 1;
     this.#compact();
@@ -245,9 +249,23 @@ export class SoloOrderer implements Orderer {
     const lastSeq = this.#queued[end - 1]!.seq;
     // The cut (which transactions, what time) is durable before the block exists anywhere, so
     // a restart rebuilds exactly this block.
-    await this.#writer.write([[INSERT_CUT, [[height, time, lastSeq]]]]);
+    const finished = this.#finished;
+    await this.#writer.write([
+      ...this.#deletionsOf(finished),
+      [INSERT_CUT, [[height, time, lastSeq]]],
+    ]);
+    if (this.#finished === finished) this.#finished = undefined;
     this.#recordedCut = { height, time, lastSeq };
     await this.#deliverCut(consumer, height, time, lastSeq);
+  }
+
+  /** The statements that delete a finished cut and its transactions (and all below), if any. */
+  #deletionsOf(finished: FinishedCut | undefined): WriteStep[] {
+    if (finished === undefined) return [];
+    return [
+      [DELETE_PENDING, [[finished.lastSeq]]],
+      [DELETE_CUT, [[finished.height]]],
+    ];
   }
 
   /** The cut was not recorded (its insert rolled back): the same transactions are cut again later. */
@@ -283,6 +301,11 @@ export class SoloOrderer implements Orderer {
     await this.#flushing;
     if (this.#unflushed.length > 0) this.#flush();
     await this.#flushing;
+    const finished = this.#finished;
+    this.#finished = undefined;
+    // Not needed for correctness (a restart finishes committed cuts): a clean stop leaves none.
+    if (finished !== undefined)
+      await this.#writer.write(this.#deletionsOf(finished)).catch(() => {});
   }
 
   async close(): Promise<void> {
