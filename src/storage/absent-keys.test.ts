@@ -121,7 +121,7 @@ test('a full filter is rebuilt, and answers "maybe" until the new one is in', as
   };
   add('a');
   assert.equal(filter.ready, true, 'empty tables: ready at once');
-  for (let i = 0; i < 100; i++) add(`k${i}`);
+  for (let i = 0; i < 110; i++) add(`k${i}`);
   assert.equal(filter.ready, false, 'over capacity: rebuilding');
   assert.equal(filter.mightHave('t\u0000absent'), true);
   db.transaction(() => unsaved.forEach((key) => insert.run(key, '1')))();
@@ -151,4 +151,45 @@ test('the filter stays off for a read-only store, and after close() during a sca
   filter.add('t\u0000x');
   await filter.settled();
   assert.equal(filter.ready, false);
+});
+
+test('keys that overflow a filter while it is being filled bring a second scan with more room, not a crash', async (t) => {
+  const path = join(root, 'overflow.db');
+  const db = openDatabase(path);
+  migrateChain(db);
+  createStateTables(db, ['t']);
+  t.after(() => db.close());
+  const insert = db.prepare('INSERT INTO state_t (key, value) VALUES (?, ?)');
+  db.transaction(() => ['s0', 's1', 's2'].forEach((key) => insert.run(key, '1')))();
+  const unsaved: string[] = [];
+  const filter = new AbsentKeys(db, ['t'], () => unsaved.map((key) => `t\u0000${key}`), 4);
+  t.after(() => filter.close());
+  for (let i = 0; i < 100; i++) {
+    unsaved.push(`k${i}`);
+    filter.add(`t\u0000k${i}`);
+  }
+  await filter.settled();
+  assert.equal(filter.ready, true);
+  assert.ok(
+    [...unsaved, 's0', 's1', 's2'].every((key) => filter.mightHave(`t\u0000${key}`)),
+    'every key, stored or applied',
+  );
+});
+
+test('an in-memory store builds its filter at once, and rebuilds it in-thread when full', () => {
+  const db = openDatabase(':memory:');
+  migrateChain(db);
+  createStateTables(db, ['t']);
+  db.prepare("INSERT INTO state_t (key, value) VALUES ('stored', '1')").run();
+  const filter = new AbsentKeys(db, ['t'], () => [], 8);
+  try {
+    filter.add('t\u0000first');
+    assert.equal(filter.ready, true);
+    for (let i = 0; i < 50; i++) filter.add(`t\u0000k${i}`);
+    assert.equal(filter.ready, true, 'rebuilt without a worker');
+    assert.equal(filter.mightHave('t\u0000stored'), true);
+  } finally {
+    filter.close();
+    db.close();
+  }
 });

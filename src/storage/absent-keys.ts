@@ -26,6 +26,8 @@ import type { SqliteDatabase } from './database.js';
 
 /** Room a new filter keeps beyond twice the keys it was built from: about 200,000 transactions' writes. */
 const SPARE_KEYS = 1 << 20;
+/** After a scan fails, the next key applied this long after starts another. */
+const SCAN_RETRY_MS = 60_000;
 /** Keys applied during a scan that are added to its filter per turn of the event loop. */
 const PENDING_KEYS_PER_TURN = 4096;
 
@@ -67,7 +69,7 @@ interface Scanned {
   readonly count: number;
 }
 
-/** 'idle' until the first key is added; 'off' for a read-only store, after close(), or when a scan fails. */
+/** 'idle' until the first key is added; 'off' for a read-only store, after close(), and for a while after a scan fails. */
 type Phase = 'idle' | 'scanning' | 'filling' | 'ready' | 'off';
 
 /** A Bloom filter of every key in the state tables, built without holding up the node. Keys are `table\0key`. */
@@ -78,7 +80,10 @@ export class AbsentKeys {
   #count = 0;
   /** Keys applied while a scan runs, for the filter it brings. */
   #pending: string[] = [];
+  /** Room a new filter keeps beyond twice the keys it is built from. */
+  #spareKeys: number;
   #worker: Worker | undefined;
+  #retry: NodeJS.Timeout | undefined;
   #build: Promise<void> | undefined;
   /** Bumped by every scan and by close(), so an outdated one lets go. */
   #generation = 0;
@@ -89,8 +94,10 @@ export class AbsentKeys {
     private readonly db: SqliteDatabase,
     private readonly tables: readonly string[],
     private readonly liveKeys: () => Iterable<string>,
-    private readonly spareKeys = SPARE_KEYS,
-  ) {}
+    spareKeys = SPARE_KEYS,
+  ) {
+    this.#spareKeys = spareKeys;
+  }
 
   /** True once the filter holds every stored key and answers for absent ones. */
   get ready(): boolean {
@@ -123,17 +130,38 @@ export class AbsentKeys {
     this.#bits = undefined;
     this.#pending = [];
     void this.#worker?.terminate();
+    clearTimeout(this.#retry);
+  }
+
+  /** A scan failed (the worker could not open the file, ran out of memory...): answer "maybe", and scan again later. */
+  #retryLater(): void {
+    this.#phase = 'off';
+    this.#retry = setTimeout(() => {
+      if (this.#phase === 'off') this.#phase = 'idle';
+    }, SCAN_RETRY_MS).unref();
   }
 
   #start(): void {
     if (this.db.readonly) this.#phase = 'off';
-    else if (this.#tablesEmpty())
-      this.#fill(
-        { bits: new Int32Array(bloomWords(this.spareKeys)), capacity: this.spareKeys, count: 0 },
-        [...this.liveKeys()],
-      );
-    else if (this.db.memory) this.#phase = 'off';
+    else if (this.db.memory || this.#tablesEmpty()) this.#buildInThread();
     else this.#scan();
+  }
+
+  /** Builds the filter at once from the tables and the unsaved keys: for empty tables, or an in-memory database no worker can open. */
+  #buildInThread(): void {
+    const keys = [...this.liveKeys()];
+    for (const table of this.tables)
+      for (const key of this.db
+        .prepare(`SELECT key FROM ${stateTableName(table)}`)
+        .pluck()
+        .iterate() as IterableIterator<string>)
+        keys.push(`${table}\u0000${key}`);
+    this.#generation += 1;
+    this.#capacity = 2 * keys.length + this.#spareKeys;
+    this.#bits = new Int32Array(bloomWords(this.#capacity));
+    this.#count = 0;
+    for (const key of keys) this.#set(key);
+    this.#phase = 'ready';
   }
 
   #tablesEmpty(): boolean {
@@ -147,7 +175,12 @@ export class AbsentKeys {
     stateKeyHash(key, this.#hash);
     bloomSet(this.#bits!, this.#hash[0]!, this.#hash[1]!);
     this.#count += 1;
-    if (this.#count > this.#capacity) this.#scan();
+    if (this.#count > this.#capacity && this.#phase === 'ready') this.#rebuild();
+  }
+
+  #rebuild(): void {
+    if (this.db.memory) this.#buildInThread();
+    else this.#scan();
   }
 
   #scan(): void {
@@ -161,7 +194,7 @@ export class AbsentKeys {
         path: this.db.name,
         driver: createRequire(import.meta.url).resolve('better-sqlite3'),
         tables: this.tables.map((table) => [table, stateTableName(table)]),
-        spareKeys: this.spareKeys,
+        spareKeys: this.#spareKeys,
       },
     });
     worker.unref();
@@ -171,7 +204,7 @@ export class AbsentKeys {
       const failed = (): void => {
         if (scanned) return;
         scanned = true;
-        if (generation === this.#generation) this.#phase = 'off';
+        if (generation === this.#generation) this.#retryLater();
         resolve();
       };
       worker.once('message', (message: Scanned) => {
@@ -199,18 +232,17 @@ export class AbsentKeys {
     this.#phase = 'filling';
     for (let begin = 0; begin < pending.length; begin += PENDING_KEYS_PER_TURN) {
       await nextTurn();
-      if (generation !== this.#generation) return;
+      if (generation !== this.#generation) return; // close() came first
       for (const key of pending.slice(begin, begin + PENDING_KEYS_PER_TURN)) this.#set(key);
-      if (generation !== this.#generation) return;
+    }
+    if (generation !== this.#generation) return;
+    if (this.#count > this.#capacity) {
+      // More keys came in during the scan than the filter has room for (it still has them all,
+      // so it would be correct, only too full): scan again with room for twice that many.
+      this.#spareKeys = Math.max(this.#spareKeys, 2 * pending.length);
+      this.#rebuild();
+      return;
     }
     this.#phase = 'ready';
-  }
-
-  #fill(scanned: Scanned, keys: readonly string[]): void {
-    this.#bits = scanned.bits;
-    this.#capacity = scanned.capacity;
-    this.#count = scanned.count;
-    for (const key of keys) this.#set(key);
-    if (this.#bits !== undefined) this.#phase = 'ready';
   }
 }

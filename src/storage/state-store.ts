@@ -81,9 +81,9 @@ export class StateStore implements StateReader {
   #read(table: string, key: string, cacheKey: string): JsonValue | null {
     const written = this.#overlay.get(table)?.get(key) ?? this.#saving?.get(table)?.get(key);
     if (written !== undefined) return written === null ? null : (JSON.parse(written) as JsonValue);
-    if (!this.absentKeys.mightHave(cacheKey)) return null;
     const statements = this.#statements.get(table);
     if (statements === undefined) throw new RangeError(`unknown state table ${table}`);
+    if (!this.absentKeys.mightHave(cacheKey)) return null;
     const text = statements.get.get(key) as string | undefined;
     return text === undefined ? null : (JSON.parse(text) as JsonValue);
   }
