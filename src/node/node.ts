@@ -358,11 +358,16 @@ export class ChartChainNode {
     return node;
   }
 
-  /** Acknowledged transactions still queued from before a restart count as pending: lookups say so and resubmissions are refused. */
+  /**
+   * Acknowledged transactions still queued from before a restart count as pending: lookups say
+   * so and resubmissions are refused. A queue may still hold the transactions of a block
+   * committed just before the restart (its rows go with the next cut): those are not pending.
+   */
   #requeue(): void {
     for (const bytes of this.orderer.queued()) {
       const decoded = decodeTransaction(bytes);
-      if (decoded.ok) this.#pending.add(decoded);
+      if (decoded.ok && TX_RECORDS.get(this.store.state, decoded.txId) === undefined)
+        this.#pending.add(decoded);
     }
   }
 
