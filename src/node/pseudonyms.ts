@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
 import { PATIENTS, type StateReader } from '../contracts/index.js';
 import { PSEUDONYM_UNWRITTEN_COUNT_MAX } from '../ledger/index.js';
-import { openDatabase, type SqliteDatabase } from '../storage/index.js';
+import { openDatabase, WalCheckpointer, type SqliteDatabase } from '../storage/index.js';
 import { newRecordId } from './record-service.js';
 
 /** A resource's type and id, as clients name it. */
@@ -47,6 +47,8 @@ export class Pseudonyms {
   readonly #unwritten = new Map<string, string>();
   readonly #unwrittenByRecordId = new Map<string, FhirId>();
   #writeScheduled = false;
+  /** Copies the log back into the file off the main thread: pairs land at random ids. */
+  #checkpointer: WalCheckpointer | undefined;
   /** Why the last batch could not be written, until one is. */
   #writeFailure: Error | undefined;
   /** Whether every pair of the chain is known: at open when not `incomplete`, or once learnt. */
@@ -84,6 +86,7 @@ export class Pseudonyms {
     this.#insert = this.#db.prepare(
       'INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)',
     );
+    if (!this.#db.memory) this.#checkpointer = new WalCheckpointer(this.#db);
   }
 
   /** The ledger record id of `type/id`, or undefined when this node knows no such resource. */
@@ -171,6 +174,7 @@ export class Pseudonyms {
     } catch (error) {
       this.onWrites(error as Error);
     } finally {
+      this.#checkpointer?.close();
       this.#db.close();
     }
   }

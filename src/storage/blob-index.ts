@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { openDatabase, type SqliteDatabase } from './database.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** Where one blob's frame is. */
 export interface BlobLocation {
@@ -49,6 +50,8 @@ export class BlobIndex {
   readonly #remove: Database.Statement<[Buffer]>;
   readonly #setEnd: Database.Statement<[number, number]>;
   readonly #anchor: Database.Statement<[Buffer]>;
+  /** Copies the log back into the file off the main thread: writes land at random hashes. */
+  readonly #checkpointer: WalCheckpointer | undefined;
 
   /** Opens (creating if needed) the index at `path`; ':memory:' for one that is not kept. */
   constructor(path: string, options: { readonly?: boolean } = {}) {
@@ -56,6 +59,7 @@ export class BlobIndex {
     if (options.readonly !== true) {
       this.#db.pragma('synchronous = NORMAL');
       this.#migrate();
+      if (!this.#db.memory) this.#checkpointer = new WalCheckpointer(this.#db);
     }
     this.#lookup = this.#db.prepare('SELECT segment, offset, length FROM blob WHERE hash = ?');
     this.#upsert = this.#db.prepare(
@@ -161,6 +165,7 @@ export class BlobIndex {
   }
 
   close(): void {
+    this.#checkpointer?.close();
     this.#db.close();
   }
 }

@@ -7,7 +7,12 @@
  */
 import type { Statement as BetterSqliteStatement } from 'better-sqlite3';
 import type { JsonObject } from '../../ledger/index.js';
-import { storageFaultOf, type SqliteDatabase, type StorageFaultKind } from '../../storage/index.js';
+import {
+  storageFaultOf,
+  WalCheckpointer,
+  type SqliteDatabase,
+  type StorageFaultKind,
+} from '../../storage/index.js';
 import { FhirError } from '../outcome.js';
 import { extractValues, type IndexRow } from './extract.js';
 import { moveAside, openIndexDatabase } from './index-file.js';
@@ -63,6 +68,10 @@ export interface SearchIndexOptions {
   readonly onFault?: (fault: SearchIndexFault) => void;
 }
 
+/** Tries at emptying the write-ahead log after a removal, a millisecond apart. */
+const TRUNCATE_ATTEMPTS = 5000;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /** Resources an index walk may test per match it is after, and at least, before the list form is used instead. */
 const WALK_BUDGET_PER_MATCH = 8;
 const WALK_BUDGET_MIN = 256;
@@ -71,6 +80,7 @@ const WALK_BUDGET_MIN = 256;
 export class SearchIndex {
   readonly #path: string;
   #db: SqliteDatabase | undefined;
+  #checkpointer: WalCheckpointer | undefined;
   readonly #now: () => number;
   readonly #onFault: (fault: SearchIndexFault) => void;
   readonly #statements = new Map<string, Statement>();
@@ -87,7 +97,7 @@ export class SearchIndex {
     // Without an owner to rebuild it, a faulted index just stays out of service (searches 503).
     this.#onFault = options.onFault ?? (() => {});
     try {
-      this.#db = openIndexDatabase(path);
+      this.#open();
     } catch (error) {
       if (options.onFault === undefined || storageFaultOf(error) === undefined) throw error;
       this.#fail(error);
@@ -107,7 +117,7 @@ export class SearchIndex {
   rebuild(entries: () => readonly { resource: JsonObject; meta: IndexedMeta }[]): boolean {
     if (this.#db !== undefined) return true;
     try {
-      this.#db = openIndexDatabase(this.#path);
+      this.#open();
       this.putAll(entries());
     } catch (error) {
       this.#fail(error);
@@ -360,8 +370,15 @@ export class SearchIndex {
   close(): void {
     this.#flush();
     this.#statements.clear();
+    this.#checkpointer?.close();
     this.#db?.close();
     this.#db = undefined;
+  }
+
+  /** Opens the file, with its log checkpointed off the main thread: puts land all over its indexes. */
+  #open(): void {
+    this.#db = openIndexDatabase(this.#path);
+    if (!this.#db.memory) this.#checkpointer = new WalCheckpointer(this.#db);
   }
 
   /** Runs a read; out of service, or on a storage fault, throws FhirError 503 with Retry-After. */
@@ -395,6 +412,8 @@ export class SearchIndex {
    */
   #fail(error: unknown): void {
     const kind = storageFaultOf(error) ?? 'damaged';
+    this.#checkpointer?.close();
+    this.#checkpointer = undefined;
     try {
       this.#db?.close();
     } catch {
@@ -430,9 +449,18 @@ export class SearchIndex {
     ).run(rid, key, ...values);
   }
 
-  /** Moves the WAL into the database and empties it, so no old page images of erased rows remain. */
+  /**
+   * Moves the WAL into the database and empties it, so no old page images of erased rows remain.
+   * A checkpoint the checkpoint thread is running makes SQLite answer busy at once (no busy
+   * handler for that lock): this waits it out, a millisecond at a time, for at most a few seconds.
+   */
   #truncateLog(): void {
-    this.#database().pragma('wal_checkpoint(TRUNCATE)');
+    for (let attempt = 0; attempt < TRUNCATE_ATTEMPTS; attempt++) {
+      const [result] = this.#database().pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (result?.busy === 0) return;
+      Atomics.wait(PAUSE, 0, 0, 1);
+    }
+    throw new Error(`${this.#path}: the write-ahead log could not be emptied after an erasure`);
   }
 
   #statement(sql: string): Statement {
