@@ -17,12 +17,12 @@
  * Only the state store writes the state tables: a row written there by anyone else would be
  * missed.
  */
-import { createRequire } from 'node:module';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { bloomHas, bloomSet, bloomWords, stateKeyHash } from './bloom-filter.js';
 import { stateTableName } from './chain-schema.js';
 import type { SqliteDatabase } from './database.js';
+import { startSqliteWorker } from './sqlite-worker.js';
 
 /** Room a new filter keeps beyond twice the keys it was built from: about 200,000 transactions' writes. */
 const SPARE_KEYS = 1 << 20;
@@ -31,10 +31,8 @@ const SCAN_RETRY_MS = 60_000;
 /** Keys applied during a scan that are added to its filter per turn of the event loop. */
 const PENDING_KEYS_PER_TURN = 4096;
 
-// Plain CommonJS (no TypeScript loader in a worker), with the filter's own functions spliced in.
+// Run by startSqliteWorker, with the filter's own functions spliced in.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
 ${stateKeyHash.toString()}
 ${bloomSet.toString()}
 ${bloomWords.toString()}
@@ -188,14 +186,10 @@ export class AbsentKeys {
     this.#phase = 'scanning';
     this.#bits = undefined;
     this.#pending = [...this.liveKeys()];
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        path: this.db.name,
-        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-        tables: this.tables.map((table) => [table, stateTableName(table)]),
-        spareKeys: this.#spareKeys,
-      },
+    const worker = startSqliteWorker(WORKER_SOURCE, {
+      path: this.db.name,
+      tables: this.tables.map((table) => [table, stateTableName(table)]),
+      spareKeys: this.#spareKeys,
     });
     worker.unref();
     this.#worker = worker;

@@ -5,17 +5,15 @@
  * holds a second connection to the same database (WAL lets the main thread's connection read
  * meanwhile) and runs each batch as one transaction, in the order they were sent.
  */
-import { createRequire } from 'node:module';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSqliteWorker } from './sqlite-worker.js';
 
 /** One statement and the rows of parameters to run it with, in order. */
 export type WriteStep = readonly [sql: string, rows: readonly (readonly unknown[])[]];
 
-// Plain CommonJS so the worker needs no TypeScript loader. The pragmas are openDatabase's.
+// Run by startSqliteWorker. The pragmas are openDatabase's.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
@@ -69,8 +67,7 @@ export class SqliteWriter {
   #failure: Error | undefined;
 
   constructor(path: string) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver } });
+    this.#worker = startSqliteWorker(WORKER_SOURCE, { path });
     this.#worker.on(
       'message',
       (message: {

@@ -7,19 +7,17 @@
  * blocks, the writer or readers) every `intervalMs`; the writing connection keeps a large
  * automatic checkpoint only as a backstop, should this thread fall behind or stop.
  */
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { SqliteDatabase } from './database.js';
+import { startSqliteWorker } from './sqlite-worker.js';
 
 /** Pages the writing connection lets the log reach before it checkpoints itself: 64 MiB of 4 KiB pages. */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 /** How often the checkpoint thread copies the log back. */
 const CHECKPOINT_INTERVAL_MS = 200;
 
-// Plain CommonJS so the worker needs no TypeScript loader.
+// Run by startSqliteWorker.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 const timer = setInterval(() => {
@@ -43,14 +41,7 @@ export class WalCheckpointer {
 
   constructor(db: SqliteDatabase, intervalMs = CHECKPOINT_INTERVAL_MS) {
     db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    this.#worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        path: db.name,
-        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-        intervalMs,
-      },
-    });
+    this.#worker = startSqliteWorker(WORKER_SOURCE, { path: db.name, intervalMs });
     this.#worker.unref();
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.on('error', () => {}); // The backstop checkpoint carries on without it.
