@@ -713,8 +713,8 @@ export class ChartChainNode {
     const commit = { ...executed, anchors: anchorsOf(executed.writeSet) };
     await this.#storeCommit(commit);
     this.records.clearCondition('disk-full');
-    // Only a hint for the orphan collector, and a SQLite transaction of its own (a WAL
-    // checkpoint now and then): in a turn of its own, not in the one that answers the writers.
+    // Only a hint for the orphan collector, and a SQLite transaction of its own on the main
+    // thread: in a turn of its own, not in the one that answers the writers.
     setImmediate(() => this.#markAnchored(commit.header.height, commit.anchors));
     this.checkpoints.committed(commit.header);
     this.#confirmErasures(commit.writeSet);
