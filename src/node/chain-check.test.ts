@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ChainDatabaseDamagedError } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
+import { openTempNode, tempNodeDir } from './testonly/temp-node.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 
@@ -33,14 +33,7 @@ function damageIndexPage(path: string): void {
 }
 
 test('a chain.db failing quick_check halts the start with the file and the check named, and nothing commits', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-check-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 5 },
-  });
+  const dir = tempNodeDir(t, 'check');
   const chain = join(dir, 'chain.db');
   damageIndexPage(chain);
 
@@ -62,15 +55,7 @@ test('a chain.db failing quick_check halts the start with the file and the check
 });
 
 test('a node refuses to open on a newest block header changed on disk, naming the block', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-head-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 5 },
-  });
-  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const { dir, node } = await openTempNode(t, 'head');
   await node.submitAndWait(
     node.signAsOrg('membership.register-patient', {
       patientId: 'patient-0001',

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLOSED_SUFFIX, markClosed, takeClosedMark } from './clean-close.js';
 import { ChartChainNode } from './node.js';
+import { tempNodeDir } from './testonly/temp-node.js';
 
 function database(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-clean-close-'));
@@ -47,14 +48,7 @@ test('an unchanged database closed cleanly skips the check once; no record, or a
 });
 
 test('a node closed cleanly leaves the record and the next open takes it; a halted node leaves none', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-clean-close-node-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 5 },
-  });
+  const dir = tempNodeDir(t, 'clean-close-node');
   const record = join(dir, `chain.db${CLOSED_SUFFIX}`);
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   await node.close();

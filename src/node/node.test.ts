@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { fromHex, generateSigningKey, toHex } from '../crypto/index.js';
 import { signTransaction, verifyConsistency, verifyInclusion } from '../ledger/index.js';
 import { ChartChainNode } from './node.js';
+import { tempNodeDir } from './testonly/temp-node.js';
 import { consistencyProof, inclusionProof } from './proofs.js';
-
-function freshNode(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-node-'));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 5 },
-  });
-  return dir;
-}
 
 const committedNonce = (node: ChartChainNode): number =>
   node.lastUsedNonce(node.keys.signing.keyId);
@@ -30,8 +17,7 @@ const patientBody = (id: string) => ({
 });
 
 test('a registered patient commits, with its status, leaf index and proofs', async (t) => {
-  const dir = freshNode();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempNodeDir(t, 'node');
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     const first = node.head();
@@ -69,8 +55,7 @@ test('a registered patient commits, with its status, leaf index and proofs', asy
 });
 
 test('admission refuses replays, stale nonces, unknown signers and bad signatures, each with its reason', async (t) => {
-  const dir = freshNode();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempNodeDir(t, 'node');
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     const tx = node.signAsOrg('membership.register-patient', patientBody('patient-0002'));
@@ -108,8 +93,7 @@ test('admission refuses replays, stale nonces, unknown signers and bad signature
 });
 
 test('a second pending transaction with a nonce its signer already holds is refused at admission and never reaches a block', async (t) => {
-  const dir = freshNode();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempNodeDir(t, 'node');
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     const nonce = committedNonce(node) + 1;
@@ -145,8 +129,7 @@ test('a second pending transaction with a nonce its signer already holds is refu
 });
 
 test('a read whose access log meets a nonce spent elsewhere by the organisation key resynchronises the signer and is served', async (t) => {
-  const dir = freshNode();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempNodeDir(t, 'node');
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   try {
     // The organisation key signs outside the node's signer (another tool holding the keystore),

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSigningKey, toHex, VerifyPool } from '../crypto/index.js';
 import {
@@ -10,8 +7,8 @@ import {
   type DecodedTransaction,
 } from '../ledger/index.js';
 import { LocalSigner } from './local-signer.js';
-import { ChartChainNode } from './node.js';
 import { OwnSignatures } from './own-signatures.js';
+import { openTempNode } from './testonly/temp-node.js';
 
 function decoded(input: unknown): DecodedTransaction {
   const result = decodeTransaction(input);
@@ -48,15 +45,7 @@ test('only the newest signatures are kept', () => {
 });
 
 test("the node's own transactions skip the worker pool at admission; one altered after signing is refused", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-own-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 5 },
-  });
-  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const { node } = await openTempNode(t, 'own');
   t.after(() => node.close());
   const verified = t.mock.method(VerifyPool.prototype, 'verifyBatch');
   const register = (patientId: string) =>

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -17,6 +16,7 @@ import {
 import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
+import { openTempNode } from './testonly/temp-node.js';
 import Database from 'better-sqlite3';
 import { verifyDataDir } from '../verifier/index.js';
 import { collectOrphanBlobs } from './blob-gc.js';
@@ -36,15 +36,7 @@ async function commit(
 async function freshNode(t: {
   after: (fn: () => void) => void;
 }): Promise<{ node: ChartChainNode; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-records-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 5 },
-  });
-  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const { dir, node } = await openTempNode(t, 'records');
   const practitioner = node.records.enrol('practitioner', 'dr-ada');
   assert.equal(
     await commit(

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { encodeTransaction } from '../ledger/index.js';
 import { ChartChainNode } from './node.js';
+import { openTempNode } from './testonly/temp-node.js';
 
 test("a restart before the queue has dropped a committed block's rows does not count them as pending", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-requeue-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 5 },
-  });
-  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const { dir, node } = await openTempNode(t, 'requeue');
   const tx = node.signAsOrg('membership.register-patient', {
     patientId: 'patient-0001',
     custody: 'custodial',
