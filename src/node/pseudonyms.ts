@@ -86,7 +86,7 @@ export class Pseudonyms {
     this.#insert = this.#db.prepare(
       'INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)',
     );
-    if (!this.#db.memory) this.#checkpointer = new WalCheckpointer(this.#db);
+    this.#checkpointer = WalCheckpointer.of(this.#db);
   }
 
   /** The ledger record id of `type/id`, or undefined when this node knows no such resource. */

@@ -59,7 +59,7 @@ export class BlobIndex {
     if (options.readonly !== true) {
       this.#db.pragma('synchronous = NORMAL');
       this.#migrate();
-      if (!this.#db.memory) this.#checkpointer = new WalCheckpointer(this.#db);
+      this.#checkpointer = WalCheckpointer.of(this.#db);
     }
     this.#lookup = this.#db.prepare('SELECT segment, offset, length FROM blob WHERE hash = ?');
     this.#upsert = this.#db.prepare(

@@ -39,6 +39,11 @@ export class WalCheckpointer {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
 
+  /** A checkpointer for `db`, or none for an in-memory database, which has no file to copy into. */
+  static of(db: SqliteDatabase): WalCheckpointer | undefined {
+    return db.memory ? undefined : new WalCheckpointer(db);
+  }
+
   constructor(db: SqliteDatabase, intervalMs = CHECKPOINT_INTERVAL_MS) {
     db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     this.#worker = startSqliteWorker(WORKER_SOURCE, { path: db.name, intervalMs });

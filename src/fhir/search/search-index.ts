@@ -378,7 +378,7 @@ export class SearchIndex {
   /** Opens the file, with its log checkpointed off the main thread: puts land all over its indexes. */
   #open(): void {
     this.#db = openIndexDatabase(this.#path);
-    if (!this.#db.memory) this.#checkpointer = new WalCheckpointer(this.#db);
+    this.#checkpointer = WalCheckpointer.of(this.#db);
   }
 
   /** Runs a read; out of service, or on a storage fault, throws FhirError 503 with Retry-After. */
