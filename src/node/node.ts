@@ -716,7 +716,7 @@ export class ChartChainNode {
     // Only a hint for the orphan collector, and a SQLite transaction of its own on the main
     // thread: in a turn of its own, not in the one that answers the writers.
     setImmediate(() => this.#markAnchored(commit.header.height, commit.anchors));
-    this.checkpoints.committed(commit.header);
+    this.#keepCheckpoint(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
     void this.consent
@@ -787,6 +787,24 @@ export class ChartChainNode {
     await this.store.stopWriting();
     this.store.close();
     if (this.#halted === undefined) markClosed(join(this.dataDir, CHAIN_FILE));
+  }
+
+  /**
+   * Signs and keeps this node's checkpoint of a block just committed. The block is durable, so a
+   * full disk here must not fail its delivery: the orderer would deliver it again, its commit
+   * would meet the stored block, and the node would halt. It is reported instead, and the next
+   * block's checkpoint supersedes this one.
+   */
+  #keepCheckpoint(header: BlockHeader): void {
+    try {
+      this.checkpoints.committed(header);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.records.raiseCondition(
+        'disk-full',
+        `disk full keeping the checkpoint of block ${header.height}: ${(error as Error).message}`,
+      );
+    }
   }
 
   /**
