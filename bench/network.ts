@@ -21,7 +21,7 @@ import { MEMBERSHIP_REGISTER_PATIENT, standardExecutor } from '../src/contracts/
 import { encodeTransaction, signTransaction, txIdOf } from '../src/ledger/index.js';
 import { ChartChainNode, loadOrgKeys } from '../src/node/index.js';
 import { ChainStore } from '../src/storage/index.js';
-import { freePort } from '../src/cli/demo-clients.js';
+import { freePort } from '../src/cli/free-port.js';
 import { networkDown, networkUp } from '../src/cli/network/local-network-commands.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from '../src/cli/network/processes.js';
 

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { freePort } from '../src/cli/demo-clients.js';
+import { freePort } from '../src/cli/free-port.js';
 import { login } from '../src/cli/login.js';
 import { generateSigningKey, toHex, type SigningKey } from '../src/crypto/index.js';
 import {

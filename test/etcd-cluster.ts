@@ -5,11 +5,11 @@
  * a test dies first.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { freePort } from '../src/cli/free-port.js';
 
 /** The message when etcd is not installed. */
 export const ETCD_MISSING = 'etcd is not installed: install it with `apt-get install etcd-server`';
@@ -24,23 +24,24 @@ interface Member {
 const running = new Set<ChildProcess>();
 process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        resolve(typeof address === 'object' && address !== null ? address.port : 0),
-      );
-    });
-  });
-}
-
 /** Throws with ETCD_MISSING when no `etcd` binary is on PATH. */
 export function requireEtcd(): void {
   const probe = spawnSync('etcd', ['--version'], { stdio: 'ignore' });
   if (probe.error !== undefined || probe.status !== 0) throw new Error(ETCD_MISSING);
+}
+
+const START_ATTEMPTS = 3;
+
+async function newMembers(size: number): Promise<Member[]> {
+  const ports = new Set<number>();
+  while (ports.size < 2 * size) ports.add(await freePort('127.0.0.1'));
+  const urls = [...ports].map((port) => `http://127.0.0.1:${port}`);
+  return Array.from({ length: size }, (_, i) => ({
+    name: `m${i}`,
+    clientUrl: urls[2 * i]!,
+    peerUrl: urls[2 * i + 1]!,
+    process: undefined,
+  }));
 }
 
 /** A running etcd cluster on loopback. */
@@ -53,28 +54,29 @@ export class EtcdTestCluster {
     this.#members = members;
   }
 
-  /** Starts `size` members (1 or 3) and waits until the cluster answers. */
+  /**
+   * Starts `size` members (1 or 3) and waits until each answers. A member that could not start
+   * (its port taken between the probe and its bind, say) would leave a cluster one kill away from
+   * losing its quorum, so the whole cluster is started again on fresh ports.
+   */
   static async start(size: 1 | 3 = 1): Promise<EtcdTestCluster> {
     requireEtcd();
-    const dir = mkdtempSync(join(tmpdir(), 'chartchain-etcd-'));
-    const members: Member[] = [];
-    for (let i = 0; i < size; i++) {
-      members.push({
-        name: `m${i}`,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
-        process: undefined,
-      });
+    let failure: unknown;
+    for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+      const cluster = new EtcdTestCluster(
+        mkdtempSync(join(tmpdir(), 'chartchain-etcd-')),
+        await newMembers(size),
+      );
+      try {
+        cluster.#members.forEach((_, i) => cluster.#spawn(i));
+        await cluster.waitReady();
+        return cluster;
+      } catch (error) {
+        failure = error;
+        await cluster.stop();
+      }
     }
-    const cluster = new EtcdTestCluster(dir, members);
-    try {
-      members.forEach((_, i) => cluster.#spawn(i));
-      await cluster.waitReady();
-    } catch (error) {
-      await cluster.stop();
-      throw error;
-    }
-    return cluster;
+    throw failure;
   }
 
   /** Client URLs of every member, for the orderer's `endpoints`. */
@@ -88,6 +90,7 @@ export class EtcdTestCluster {
 
   #spawn(index: number): void {
     const member = this.#members[index]!;
+    const log = openSync(this.#logFile(member), 'a', 0o600);
     const initialCluster = this.#members.map((each) => `${each.name}=${each.peerUrl}`).join(',');
     const child = spawn(
       'etcd',
@@ -119,36 +122,60 @@ export class EtcdTestCluster {
         '--log-level',
         'error',
       ],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', log, log] },
     );
+    closeSync(log);
     running.add(child);
     child.once('exit', () => running.delete(child));
     member.process = child;
   }
 
-  /** Waits until a put through every live member's endpoint succeeds. */
+  /**
+   * Waits until a put through each live member's own endpoint succeeds: every one of them is up
+   * and part of a quorum. A member whose process has exited fails at once, with its log.
+   */
   async waitReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const live = this.#members
-      .filter((member) => member.process !== undefined)
-      .map((member) => member.clientUrl);
-    const client = new Etcd3({ hosts: live, dialTimeout: 1000 });
-    try {
-      for (;;) {
-        try {
-          await client
-            .put('chartchain-test/ready')
-            .value('1')
-            .options({ deadline: Date.now() + 1000 });
-          return;
-        } catch (error) {
-          if (Date.now() > deadline) throw new Error(`etcd did not become ready: ${String(error)}`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+    for (const member of this.#members) {
+      if (member.process === undefined) continue;
+      const client = new Etcd3({ hosts: member.clientUrl, dialTimeout: 1000 });
+      try {
+        await this.#putUntil(member, client, deadline);
+      } finally {
+        client.close();
       }
-    } finally {
-      client.close();
     }
+  }
+
+  async #putUntil(member: Member, client: Etcd3, deadline: number): Promise<void> {
+    for (;;) {
+      try {
+        await client
+          .put('chartchain-test/ready')
+          .value('1')
+          .options({ deadline: Date.now() + 1000 });
+        return;
+      } catch (error) {
+        const exited = member.process?.exitCode !== null;
+        if (exited || Date.now() > deadline)
+          throw new Error(
+            `etcd member ${member.name} ${exited ? 'exited' : 'did not become ready'}: ${String(error)}\n${this.#logTail(member)}`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  #logTail(member: Member): string {
+    try {
+      return readFileSync(this.#logFile(member), 'utf8').split('\n').slice(-5).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  #logFile(member: Member): string {
+    return join(this.#dir, `${member.name}.log`);
   }
 
   /** Index of the member the cluster currently follows as Raft leader. */

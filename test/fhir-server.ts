@@ -13,7 +13,8 @@ import {
   type BackendClient,
   type ServerOptions,
 } from '../src/api/index.js';
-import { publicClients, freePort } from '../src/cli/demo-clients.js';
+import { publicClients } from '../src/cli/demo-clients.js';
+import { freePort } from '../src/cli/free-port.js';
 import { ChartChainNode } from '../src/node/index.js';
 
 /**

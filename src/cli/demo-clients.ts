@@ -1,5 +1,4 @@
 /** What `chartchain start` registers with its authorization server for the embedded default. */
-import { createServer } from 'node:net';
 import { InMemoryClientRegistry, publicClient } from '../api/index.js';
 
 /** The public client id of the demo login (authorization code + PKCE). */
@@ -20,20 +19,4 @@ export function publicClients(origin: string): InMemoryClientRegistry {
     }),
     publicClient({ clientId: WEB_APP_CLIENT_ID, redirectUris: [`${origin}/`] }),
   ]);
-}
-
-/** A TCP port free on `host` right now. */
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }

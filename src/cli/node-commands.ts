@@ -16,7 +16,8 @@ import {
   type TlsCredentials,
 } from '../api/index.js';
 import { DEMO_PRACTICE, demoPractitionerOf, seedNetworkDemo } from './demo-network-seed.js';
-import { publicClients, freePort } from './demo-clients.js';
+import { publicClients } from './demo-clients.js';
+import { freePort } from './free-port.js';
 import { hasDemo, seedDemo } from './demo-seed.js';
 import { consentModelOf } from '../contracts/index.js';
 import { consentModelFlag } from './consent-model-flag.js';

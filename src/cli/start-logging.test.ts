@@ -11,7 +11,8 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { AuthServer, buildServer, createDemoUsers, DEMO_PASSWORD } from '../api/index.js';
 import { ChartChainNode } from '../node/index.js';
-import { publicClients, freePort } from './demo-clients.js';
+import { publicClients } from './demo-clients.js';
+import { freePort } from './free-port.js';
 import { login } from './login.js';
 
 const FAMILY = 'Xanthoptera';

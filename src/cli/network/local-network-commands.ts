@@ -15,7 +15,7 @@ import {
   readNodeConfig,
 } from '../../node/index.js';
 import type { ConsentModel } from '../../contracts/index.js';
-import { freePort } from '../demo-clients.js';
+import { freePort } from '../free-port.js';
 import { consentModelFlag } from '../consent-model-flag.js';
 import { etcdArgs, etcdHealthy, PROPOSER_LEASE_SEC, requireEtcd } from './etcd-members.js';
 import {

@@ -83,7 +83,7 @@ function submitContinuously(orderers: () => EtcdOrderer[]): {
 test(
   'etcd members killed (a follower, then the leader) and the proposer killed: nothing acknowledged lost or twice',
   { timeout: 120_000 },
-  async () => {
+  async (t) => {
     const cluster = await EtcdTestCluster.start(3);
     after(() => cluster.stop());
     const namespace = `faults-${randomBytes(4).toString('hex')}`;
@@ -100,6 +100,11 @@ test(
     const survivors = [0, 1, 2].filter((i) => i !== proposer);
     const watched = consumers[survivors[0]!]!;
     const load = submitContinuously(() => survivors.map((i) => nodes[i]!));
+    // On a failure, too: the load and the orderers stop, or they keep the test process alive.
+    t.after(async () => {
+      await load.stop();
+      await Promise.all(nodes.map((node) => node.crash()));
+    });
 
     const leader = await cluster.leaderIndex();
     const follower = (leader + 1) % 3;
