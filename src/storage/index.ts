@@ -2,6 +2,7 @@
 export { openDatabase, type SqliteDatabase } from './database.js';
 export { backupDatabase } from './sqlite-backup.js';
 export { SqliteWriter, type WriteStep } from './sqlite-writer.js';
+export { startSqliteWorker } from './sqlite-worker.js';
 export { WalCheckpointer } from './wal-checkpointer.js';
 export {
   makeOwnerOnly,

@@ -15,6 +15,7 @@ import {
 } from '../../storage/index.js';
 import { FhirError } from '../outcome.js';
 import { extractValues, type IndexRow } from './extract.js';
+import { IndexWriter, type IndexPut } from './index-writer.js';
 import { moveAside, openIndexDatabase } from './index-file.js';
 import { searchParameter } from './parameters.js';
 import {
@@ -81,6 +82,8 @@ export class SearchIndex {
   readonly #path: string;
   #db: SqliteDatabase | undefined;
   #checkpointer: WalCheckpointer | undefined;
+  /** Where batched puts are written, off the main thread; none for an in-memory index. */
+  #writer: IndexWriter | undefined;
   readonly #now: () => number;
   readonly #onFault: (fault: SearchIndexFault) => void;
   readonly #statements = new Map<string, Statement>();
@@ -135,9 +138,9 @@ export class SearchIndex {
   }
 
   /**
-   * put() batched with the others of this event-loop turn into one transaction: the write path
-   * of a busy server. Anything that reads or removes flushes the batch first, so a search always
-   * sees every put made before it.
+   * put() batched with the others of this event-loop turn into one transaction, written on the
+   * writer thread: the write path of a busy server. Anything that reads or removes first waits
+   * for the batches in flight, so a search always sees every put made before it.
    */
   putSoon(resource: JsonObject, meta: IndexedMeta): void {
     if (this.#pending.length === 0) setImmediate(() => this.#flush());
@@ -145,8 +148,9 @@ export class SearchIndex {
   }
 
   /**
-   * Writes the batched puts. It runs from setImmediate, where a throw would end the process, so
-   * any failure takes the index out of service (to be rebuilt from the chain) instead.
+   * Sends the batched puts to the writer thread (writes them, for an in-memory index). It runs
+   * from setImmediate, where a throw would end the process, so any failure takes the index out of
+   * service (to be rebuilt from the chain) instead.
    */
   #flush(): void {
     if (this.#pending.length === 0) return;
@@ -154,9 +158,20 @@ export class SearchIndex {
     this.#pending = [];
     if (this.#db === undefined) return;
     try {
-      this.putAll(pending);
+      if (this.#writer === undefined) this.putAll(pending);
+      else this.#writer.post(pending.map(({ resource, meta }) => indexPut(resource, meta)));
     } catch (error) {
       if (this.#db !== undefined) this.#fail(error);
+    }
+  }
+
+  /** Every put made so far is written: the batch of this turn sent, and the writer thread waited for. */
+  #caughtUp(): void {
+    this.#flush();
+    try {
+      this.#writer?.settle();
+    } catch (error) {
+      this.#fail(error);
     }
   }
 
@@ -166,21 +181,18 @@ export class SearchIndex {
    * puts are dropped (the rebuild restores them).
    */
   putAll(entries: readonly { resource: JsonObject; meta: IndexedMeta }[]): void {
-    const prepared = entries.map(({ resource, meta }) => ({
-      ...identify(resource, meta),
-      meta,
-      rows: rowsFor(resource, meta),
-    }));
+    const puts = entries.map(({ resource, meta }) => indexPut(resource, meta));
+    this.#caughtUp();
     this.#write(() => {
       this.#database().transaction(() => {
-        for (const entry of prepared) this.#insert(entry.type, entry.id, entry.meta, entry.rows);
+        for (const put of puts) this.#insert(put);
       })();
     });
   }
 
   /** Forgets `type/id` and every value derived from it. Returns true when it was indexed. */
   remove(type: string, id: string): boolean {
-    this.#flush();
+    this.#caughtUp();
     return this.#write(() => {
       const removed =
         this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
@@ -191,7 +203,7 @@ export class SearchIndex {
 
   /** Forgets every resource indexed under `patientId`, the Patient included. Returns how many. */
   removePatient(patientId: string): number {
-    this.#flush();
+    this.#caughtUp();
     return this.#write(() => {
       const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(
         patientId,
@@ -212,7 +224,7 @@ export class SearchIndex {
    * left to the caller (include.ts). Throws FhirError 400 as compileSearch() does.
    */
   search(type: string, params: URLSearchParams): SearchResult {
-    this.#flush();
+    this.#caughtUp();
     const compiled = compileSearch(type, params, this.#now());
     return this.#read(() => this.#run(compiled));
   }
@@ -245,7 +257,7 @@ export class SearchIndex {
     links: readonly SqlPart[] = [],
     afterId?: string,
   ): string[] {
-    this.#flush();
+    this.#caughtUp();
     const { indexOrdered, idOrdered } = sortOrderOf(params);
     if (afterId !== undefined && !idOrdered)
       throw new RangeError('a keyset page continues a search sorted by _id alone');
@@ -307,7 +319,7 @@ export class SearchIndex {
    * References naming no Type/id are left out. Throws FhirError 400 as idsReferencing().
    */
   referencesFrom(type: string, param: string, ids: readonly string[]): string[] {
-    this.#flush();
+    this.#caughtUp();
     if (searchParameter(type, param)?.kind !== 'reference')
       throw FhirError.of(
         400,
@@ -333,7 +345,7 @@ export class SearchIndex {
    * not-supported unless `param` is a reference parameter of `type`.
    */
   idsReferencing(type: string, param: string, references: readonly string[]): string[] {
-    this.#flush();
+    this.#caughtUp();
     if (searchParameter(type, param)?.kind !== 'reference')
       throw FhirError.of(
         400,
@@ -354,7 +366,7 @@ export class SearchIndex {
 
   /** How many resources and value rows the index holds: for tests and monitoring. */
   counts(): { resources: number; values: number } {
-    this.#flush();
+    this.#caughtUp();
     return this.#read(() => {
       const resources = this.#statement('SELECT COUNT(*) FROM resource').pluck().get() as number;
       const values = Object.values(VALUE_TABLES).reduce(
@@ -368,17 +380,23 @@ export class SearchIndex {
 
   /** Closes the file; the index is unusable afterwards. */
   close(): void {
-    this.#flush();
+    this.#caughtUp();
+    this.#writer?.close();
+    this.#writer = undefined;
     this.#statements.clear();
     this.#checkpointer?.close();
     this.#db?.close();
     this.#db = undefined;
   }
 
-  /** Opens the file, with its log checkpointed off the main thread: puts land all over its indexes. */
+  /** Opens the file, with its puts written and its log checkpointed off the main thread: puts land all over its indexes. */
   #open(): void {
-    this.#db = openIndexDatabase(this.#path);
-    this.#checkpointer = WalCheckpointer.of(this.#db);
+    const db = (this.#db = openIndexDatabase(this.#path));
+    this.#checkpointer = WalCheckpointer.of(db);
+    if (!db.memory)
+      this.#writer = new IndexWriter(this.#path, (error) => {
+        if (this.#db === db) this.#fail(error);
+      });
   }
 
   /** Runs a read; out of service, or on a storage fault, throws FhirError 503 with Retry-After. */
@@ -412,6 +430,8 @@ export class SearchIndex {
    */
   #fail(error: unknown): void {
     const kind = storageFaultOf(error) ?? 'damaged';
+    this.#writer?.close();
+    this.#writer = undefined;
     this.#checkpointer?.close();
     this.#checkpointer = undefined;
     try {
@@ -432,21 +452,14 @@ export class SearchIndex {
     return this.#db;
   }
 
-  #insert(type: string, id: string, meta: IndexedMeta, rows: readonly IndexRow[]): void {
+  /** Writes `put` on this thread's connection, as the writer thread does. */
+  #insert([type, id, patientId, lastUpdated, rows]: IndexPut): void {
     this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id);
     const insert = this.#statement(
       'INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)',
     );
-    const rid = Number(insert.run(type, id, meta.patientId, meta.lastUpdated).lastInsertRowid);
-    for (const row of rows) this.#insertRow(rid, parameterKey(type, row.param), row);
-  }
-
-  #insertRow(rid: number, key: string, row: IndexRow): void {
-    const [table, columns, values] = rowColumns(row);
-    const placeholders = columns.map(() => '?').join(', ');
-    this.#statement(
-      `INSERT INTO ${table} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${placeholders})`,
-    ).run(rid, key, ...values);
+    const rid = insert.run(type, id, patientId, lastUpdated).lastInsertRowid;
+    for (const [sql, ...values] of rows) this.#statement(sql).run(rid, ...values);
   }
 
   /**
@@ -483,14 +496,30 @@ function unavailable(): FhirError {
   });
 }
 
-function identify(resource: JsonObject, meta: IndexedMeta): { type: string; id: string } {
+/**
+ * What indexing `resource` writes: its identity, its meta, and an INSERT per value. Throws
+ * TypeError unless it has a string resourceType and id, RangeError unless meta.lastUpdated is an
+ * integer.
+ */
+function indexPut(resource: JsonObject, meta: IndexedMeta): IndexPut {
   const type = resource['resourceType'];
   const id = resource['id'];
   if (typeof type !== 'string' || typeof id !== 'string' || id === '')
     throw new TypeError('resource must have a string resourceType and id');
   if (!Number.isSafeInteger(meta.lastUpdated))
     throw new RangeError('meta.lastUpdated must be an integer epoch ms');
-  return { type, id };
+  const rows = rowsFor(resource, meta).map((row) =>
+    valueInsert(parameterKey(type, row.param), row),
+  );
+  return [type, id, meta.patientId, meta.lastUpdated, rows];
+}
+
+/** The INSERT of one value row under parameter key `key`, and its values but the rid. */
+function valueInsert(key: string, row: IndexRow): readonly [string, ...SqlValue[]] {
+  const [table, columns, values] = rowColumns(row);
+  const placeholders = columns.map(() => '?').join(', ');
+  const sql = `INSERT INTO ${table} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${placeholders})`;
+  return [sql, key, ...values];
 }
 
 /** The resource's rows, with _lastUpdated from `meta`: the store strips meta.lastUpdated from what it keeps. */
