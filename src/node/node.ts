@@ -757,9 +757,13 @@ export class ChartChainNode {
     for (const recordId of this.records.eraseCommitted(writeSet)) {
       if (this.#receiptsPending.has(recordId)) continue;
       this.#receiptsPending.add(recordId);
-      void this.submitAsOrg(RECORDS_ERASURE_RECEIPT, { recordId }).then((result) => {
-        if (!result.ok) this.#receiptsPending.delete(recordId);
-      });
+      // A failure (the node closing, say) leaves the receipt to the next start, which signs any missing.
+      void this.submitAsOrg(RECORDS_ERASURE_RECEIPT, { recordId }).then(
+        (result) => {
+          if (!result.ok) this.#receiptsPending.delete(recordId);
+        },
+        () => this.#receiptsPending.delete(recordId),
+      );
     }
   }
 

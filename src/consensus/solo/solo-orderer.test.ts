@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { diskFullError } from '../../storage/index.js';
 import { runOrdererConformance } from '../testonly/orderer-conformance.js';
+import { OrdererStoppedError } from '../orderer.js';
 import { SoloOrderer } from './solo-orderer.js';
 
 runOrdererConformance('solo', (dir, options) => new SoloOrderer(join(dir, 'orderer.db'), options));
@@ -102,4 +103,25 @@ test('a committed block leaves the queue with the next cut; a restart before tha
     'the cuts committed leave the queue: with the next cut, or at a clean stop',
   );
   await first.close();
+});
+
+test('a submission that arrives while the orderer closes is refused as stopped, never left to a closed writer', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-solo-stopping-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const orderer = new SoloOrderer(join(dir, 'orderer.db'), {
+    blockTxCountMax: 4,
+    batchTimeoutMs: 5,
+    pendingTxCountMax: 64,
+  });
+  await orderer.start({
+    fromHeight: 0,
+    lastTime: 0,
+    propose: async (batch) => Buffer.from(String(batch.txs.length)),
+    deliver: async () => {},
+  });
+  await orderer.submit(Buffer.from('before'));
+  const closed = orderer.close();
+  const late = orderer.submit(Buffer.from('late'));
+  await assert.rejects(late, OrdererStoppedError);
+  await closed;
 });

@@ -60,6 +60,8 @@ export class SoloOrderer implements Orderer {
   #consumer: BlockConsumer | undefined;
   #running = false;
   #closed = false;
+  /** Set as close() begins: a submission accepted after it could be flushed once the writer has closed. */
+  #closing = false;
   #timer: NodeJS.Timeout | undefined;
   #diskFullRetry: NodeJS.Timeout | undefined;
   /** The newest cut made durable; once delivered, #nextHeight has moved past it. */
@@ -104,7 +106,7 @@ export class SoloOrderer implements Orderer {
   }
 
   submit(tx: Uint8Array): Promise<void> {
-    if (this.#closed) return Promise.reject(new OrdererStoppedError());
+    if (this.#closing) return Promise.reject(new OrdererStoppedError());
     if (this.pendingCount >= this.options.pendingTxCountMax)
       return Promise.reject(new QueueFullError(this.options.pendingTxCountMax));
     return new Promise<void>((resolve, reject) => {
@@ -309,6 +311,7 @@ export class SoloOrderer implements Orderer {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     await this.stop();
     this.#closed = true;
     await this.#writer.close();
