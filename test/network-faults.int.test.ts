@@ -104,7 +104,10 @@ async function nodeUp(plan: NetworkPlan, index: number): Promise<void> {
 }
 
 /** The ledger ids of FHIR Observations `ids`, from every node's pseudonym map (each knows the records it wrote or can read). */
-function ledgerIdsOf(plan: NetworkPlan, ids: readonly string[]): Map<string, string> {
+async function ledgerIdsOf(
+  plan: NetworkPlan,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   for (const node of plan.nodes) {
     const pseudonyms = new Pseudonyms(join(node.dataDir, 'pseudonyms.db'));
@@ -112,7 +115,7 @@ function ledgerIdsOf(plan: NetworkPlan, ids: readonly string[]): Map<string, str
       const recordId = pseudonyms.recordIdOf('Observation', id);
       if (recordId !== undefined) found.set(id, recordId);
     }
-    pseudonyms.close();
+    await pseudonyms.close();
   }
   return found;
 }
@@ -300,7 +303,7 @@ test(
     );
 
     await networkDown(dir);
-    const ledgerIds = ledgerIdsOf(plan, created);
+    const ledgerIds = await ledgerIdsOf(plan, created);
     assert.deepEqual(
       created.filter((id) => !ledgerIds.has(id)),
       [],

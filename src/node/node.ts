@@ -787,7 +787,7 @@ export class ChartChainNode {
     await this.records.close();
     this.checkpoints.close();
     await this.exchange.close?.();
-    this.pseudonyms.close();
+    await this.pseudonyms.close();
     await this.store.stopWriting();
     this.store.close();
     if (this.#halted === undefined) markClosed(join(this.dataDir, CHAIN_FILE));

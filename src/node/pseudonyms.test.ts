@@ -8,15 +8,15 @@ import fc from 'fast-check';
 import { PSEUDONYM_UNWRITTEN_COUNT_MAX } from '../ledger/index.js';
 import { Pseudonyms } from './pseudonyms.js';
 
-test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whatever the mix', () => {
-  fc.assert(
-    fc.property(
+test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whatever the mix', async () => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.uniqueArray(
         fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 6 }),
         { maxLength: 60 },
       ),
       fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
-      (ids, learnt) => {
+      async (ids, learnt) => {
         const pseudonyms = new Pseudonyms(':memory:');
         try {
           ids.forEach((recordId, i) => {
@@ -28,13 +28,28 @@ test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whate
             sorted.filter((recordId) => pseudonyms.fhirIdOf(recordId) === undefined),
           );
         } finally {
-          pseudonyms.close();
+          await pseudonyms.close();
         }
       },
     ),
     { numRuns: 200 },
   );
 });
+
+/** The ledger id `path` holds for Patient `id`, once another connection sees it (within seconds). */
+async function writtenPair(path: string, id: string): Promise<string | undefined> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const db = new Database(path, { readonly: true });
+    const found = db
+      .prepare("SELECT record_id FROM fhir_id WHERE type = 'Patient' AND id = ?")
+      .pluck()
+      .get(id) as string | undefined;
+    db.close();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return undefined;
+}
 
 test('a pair is served at once and written with the others of its turn; only a clean close leaves the map complete', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-'));
@@ -46,26 +61,26 @@ test('a pair is served at once and written with the others of its turn; only a c
     assert.equal(first.recordIdOf('Patient', 'jane'), recordId, 'served before it is written');
     assert.deepEqual(first.fhirIdOf(recordId), { type: 'Patient', id: 'jane' });
     assert.equal(first.assign('Patient', 'jane'), recordId);
-    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(await writtenPair(path, 'jane'), recordId, 'written soon, off the main thread');
     const running = new Pseudonyms(path);
-    assert.equal(running.recordIdOf('Patient', 'jane'), recordId, 'written by the next turn');
+    assert.equal(running.recordIdOf('Patient', 'jane'), recordId);
     assert.equal(
       running.incomplete,
       true,
       'a map open elsewhere (or left by a crash) may lack pairs',
     );
-    running.close();
+    await running.close();
     first.learn('Observation', 'o-1', 'r-unwritten');
-    first.close();
+    await first.close();
     const unlearnt = new Pseudonyms(path);
     assert.equal(unlearnt.incomplete, true, 'closed cleanly, but what it lacked never learnt');
     unlearnt.learnt();
-    unlearnt.close();
+    await unlearnt.close();
     const reopened = new Pseudonyms(path);
     assert.equal(reopened.incomplete, false, 'learnt, then closed cleanly');
     assert.deepEqual(reopened.fhirIdOf('r-unwritten'), { type: 'Observation', id: 'o-1' });
-    reopened.close();
-    reopened.close(); // A node closed twice closes its map once.
+    await reopened.close();
+    await reopened.close(); // A node closed twice closes its map once.
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -90,7 +105,7 @@ test('the first pairing of either side stands, written or not yet', async () => 
       assert.equal(pseudonyms.fhirIdOf(recordId), undefined, `${recordId} took no FHIR id`);
     assert.deepEqual(pseudonyms.unknown(['r-1', 'r-2', 'r-3']), ['r-2', 'r-3']);
   } finally {
-    pseudonyms.close();
+    await pseudonyms.close();
   }
 });
 
@@ -105,7 +120,8 @@ test('pairs that cannot be written are reported, served from memory up to a cap,
       "CREATE TRIGGER refuse BEFORE INSERT ON fhir_id BEGIN SELECT RAISE(ABORT, 'refused'); END",
     );
     const recordId = pseudonyms.assign('Patient', 'jane');
-    await new Promise((resolve) => setImmediate(resolve));
+    for (let wait = 0; wait < 500 && reports.length === 0; wait++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(reports, ['refused']);
     assert.equal(pseudonyms.recordIdOf('Patient', 'jane'), recordId, 'still served');
     for (let i = 1; i < PSEUDONYM_UNWRITTEN_COUNT_MAX; i++)
@@ -127,7 +143,7 @@ test('pairs that cannot be written are reported, served from memory up to a cap,
     assert.ok(pseudonyms.assign('Observation', 'one-too-many'), 'accepted once written');
   } finally {
     other.close();
-    pseudonyms.close();
+    await pseudonyms.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -16,7 +16,7 @@ export type WriteStep = readonly [sql: string, rows: readonly (readonly unknown[
 const WORKER_SOURCE = `
 const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
+db.pragma(\`synchronous = \${workerData.synchronous}\`);
 db.pragma('busy_timeout = 5000');
 const statements = new Map();
 function prepared(sql) {
@@ -66,8 +66,12 @@ export class SqliteWriter {
   #nextId = 0;
   #failure: Error | undefined;
 
-  constructor(path: string) {
-    this.#worker = startSqliteWorker(WORKER_SOURCE, { path });
+  /**
+   * Starts the thread on the database at `path`. Commits are durable (`synchronous` FULL) unless
+   * the data is derived and may lose its newest writes to a power cut: then NORMAL.
+   */
+  constructor(path: string, { synchronous = 'FULL' }: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+    this.#worker = startSqliteWorker(WORKER_SOURCE, { path, synchronous });
     this.#worker.on(
       'message',
       (message: {
