@@ -362,6 +362,11 @@ test('an expired session returns to sign-in and keeps what was typed; a node tha
     });
     await clinician.reload();
     await clinician.getByRole('heading', { name: 'Add to the chart' }).waitFor();
+    // The heading shows before the renewal answers; one still in flight would save fresh tokens
+    // over the expired ones set below.
+    await clinician.waitForFunction(
+      () => !sessionStorage.getItem('chartchain:session')?.includes('"accessToken":"expired"'),
+    );
   }
   assert.equal(await clinician.getByText('Your session has ended').count(), 0, 'still signed in');
 
