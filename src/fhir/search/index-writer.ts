@@ -18,8 +18,10 @@ export type IndexPut = readonly [
   rows: readonly (readonly [sql: string, ...values: unknown[]])[],
 ];
 
-/** How long settle() waits for the thread before giving it up as stuck. */
-const SETTLE_TIMEOUT_MS = 30_000;
+/** How long settle() and close() wait for the thread to make progress before giving it up as stuck. */
+const STUCK_AFTER_MS = 30_000;
+/** Batches sent and not yet committed past which post() waits: a backlog stays seconds long at most. */
+const BACKLOG_BATCHES = 256;
 /** Bytes of the shared report of the thread's failure: its error as JSON. */
 const REPORT_BYTES = 2_048;
 const COMMITTED = 0;
@@ -29,48 +31,61 @@ const CLOSED = 2;
 // Run by startSqliteWorker. The pragmas are openIndexDatabase's and openDatabase's: without
 // foreign keys a replaced resource's old values would stay, and without secure_delete their bytes.
 const WORKER_SOURCE = `
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = 5000');
-db.pragma('foreign_keys = ON');
-db.pragma('secure_delete = ON');
-db.pragma('synchronous = NORMAL');
 const state = new Int32Array(workerData.state);
 const report = new Uint8Array(workerData.report);
-const statements = new Map();
-function prepared(sql) {
-  let statement = statements.get(sql);
-  if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
-  return statement;
+function fail(error) {
+  let bytes = Buffer.from(JSON.stringify({ name: String(error.name), message: String(error.message).slice(0, 256), code: error.code }));
+  if (bytes.length > report.length) bytes = Buffer.from(JSON.stringify({ name: 'Error', message: 'the search index writer failed', code: error.code }));
+  report.set(bytes);
+  Atomics.store(state, ${FAILED}, bytes.length);
+  Atomics.notify(state, ${COMMITTED});
+  parentPort.postMessage('failed');
 }
-const removeResource = db.prepare('DELETE FROM resource WHERE type = ? AND id = ?');
-const insertResource = db.prepare('INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)');
-const put = db.transaction((puts) => {
-  for (const [type, id, patientId, lastUpdated, rows] of puts) {
-    removeResource.run(type, id);
-    const rid = insertResource.run(type, id, patientId, lastUpdated).lastInsertRowid;
-    for (const [sql, ...values] of rows) prepared(sql).run(rid, ...values);
-  }
-});
+let db;
+let put;
+try {
+  db = new Database(workerData.path, { fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('secure_delete = ON');
+  db.pragma('synchronous = NORMAL');
+  const statements = new Map();
+  const prepared = (sql) => {
+    let statement = statements.get(sql);
+    if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+  const removeResource = db.prepare('DELETE FROM resource WHERE type = ? AND id = ?');
+  const insertResource = db.prepare('INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)');
+  put = db.transaction((puts) => {
+    for (const [type, id, patientId, lastUpdated, rows] of puts) {
+      removeResource.run(type, id);
+      const rid = insertResource.run(type, id, patientId, lastUpdated).lastInsertRowid;
+      for (const [sql, ...values] of rows) prepared(sql).run(rid, ...values);
+    }
+  });
+} catch (error) {
+  fail(error);
+}
 parentPort.on('message', (message) => {
   if (message.close === true) {
-    db.close();
-    Atomics.store(state, ${CLOSED}, 1);
-    Atomics.notify(state, ${CLOSED});
-    parentPort.close();
+    try {
+      db?.close();
+    } finally {
+      Atomics.store(state, ${CLOSED}, 1);
+      Atomics.notify(state, ${CLOSED});
+      parentPort.close();
+    }
     return;
   }
   if (Atomics.load(state, ${FAILED}) !== 0) return;
   try {
     put(message.puts);
     Atomics.store(state, ${COMMITTED}, message.seq);
+    Atomics.notify(state, ${COMMITTED});
   } catch (error) {
-    const text = JSON.stringify({ name: String(error.name), message: String(error.message).slice(0, 512), code: error.code });
-    const bytes = Buffer.from(text).subarray(0, report.length);
-    report.set(bytes);
-    Atomics.store(state, ${FAILED}, bytes.length);
-    parentPort.postMessage('failed');
+    fail(error);
   }
-  Atomics.notify(state, ${COMMITTED});
 });
 `;
 
@@ -94,6 +109,7 @@ export class IndexWriter {
       if (!this.#closed) onFailure(this.#failure());
     });
     this.#worker.on('error', (error) => {
+      this.#exited = true; // it has stopped: close() must not wait for it
       if (!this.#closed) onFailure(error);
     });
     this.#worker.once('exit', () => (this.#exited = true));
@@ -102,9 +118,13 @@ export class IndexWriter {
     this.#worker.unref();
   }
 
-  /** Sends `puts` to be written, as one transaction after every batch sent before. */
+  /**
+   * Sends `puts` to be written, as one transaction after every batch sent before; first waits
+   * when BACKLOG_BATCHES are still unwritten. Throws as settle() does.
+   */
   post(puts: readonly IndexPut[]): void {
-    this.#posted += 1;
+    if (this.#unwritten() >= BACKLOG_BATCHES) this.settle();
+    this.#posted = (this.#posted + 1) | 0; // sequence numbers wrap, as the shared Int32 does
     this.#worker.postMessage({ seq: this.#posted, puts });
   }
 
@@ -113,14 +133,22 @@ export class IndexWriter {
    * (nothing after it is written), or an Error when the thread has not answered in seconds.
    */
   settle(): void {
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    let committed = Atomics.load(this.#state, COMMITTED);
+    let stuckAt = Date.now() + STUCK_AFTER_MS;
     for (;;) {
       if (Atomics.load(this.#state, FAILED) !== 0) throw this.#failure();
-      const committed = Atomics.load(this.#state, COMMITTED);
-      if (committed >= this.#posted) return;
-      if (Date.now() > deadline) throw new Error('the search index writer thread did not answer');
+      if (this.#unwritten() <= 0) return;
+      if (Date.now() > stuckAt) throw new Error('the search index writer thread made no progress');
       Atomics.wait(this.#state, COMMITTED, committed, 100);
+      const now = Atomics.load(this.#state, COMMITTED);
+      if (now !== committed) stuckAt = Date.now() + STUCK_AFTER_MS;
+      committed = now;
     }
+  }
+
+  /** Batches sent and not yet committed (wrapping arithmetic on the sequence numbers). */
+  #unwritten(): number {
+    return (this.#posted - Atomics.load(this.#state, COMMITTED)) | 0;
   }
 
   /**
@@ -131,16 +159,22 @@ export class IndexWriter {
     this.#closed = true;
     if (this.#exited) return;
     this.#worker.postMessage({ close: true });
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    const deadline = Date.now() + STUCK_AFTER_MS;
     while (Atomics.load(this.#state, CLOSED) === 0 && Date.now() < deadline)
       Atomics.wait(this.#state, CLOSED, 0, 100);
+    // A thread that did not close in that time is stuck: stopped, so it writes nothing more.
+    if (Atomics.load(this.#state, CLOSED) === 0) void this.#worker.terminate();
   }
 
   #failure(): Error {
     const length = Atomics.load(this.#state, FAILED);
-    const { name, message, code } = JSON.parse(
-      Buffer.from(this.#report.subarray(0, length)).toString('utf8'),
-    ) as { name: string; message: string; code?: string };
-    return Object.assign(new Error(message), { name, code });
+    try {
+      const { name, message, code } = JSON.parse(
+        Buffer.from(this.#report.subarray(0, length)).toString('utf8'),
+      ) as { name: string; message: string; code?: string };
+      return Object.assign(new Error(message), { name, code });
+    } catch {
+      return new Error('the search index writer failed');
+    }
   }
 }
