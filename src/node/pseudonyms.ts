@@ -63,6 +63,8 @@ export class Pseudonyms {
   #checkpointer: WalCheckpointer | undefined;
   /** Why the last batch could not be written, until one is. */
   #writeFailure: Error | undefined;
+  /** Pairs of a failed batch wait in `#unsent` to be sent again: only their write ends the failure. */
+  #retrying = false;
   /** Whether every pair of the chain is known: at open when not `incomplete`, or once learnt. */
   #complete: boolean;
 
@@ -209,8 +211,10 @@ export class Pseudonyms {
   #scheduleWrite(retryMs?: number): void {
     if (this.#writeScheduled) return;
     this.#writeScheduled = true;
-    const written = () => {
-      if (this.#writeFailure !== undefined) this.onWrites(undefined);
+    const written = (retried = true) => {
+      // A batch sent before the failure says nothing of the pairs that failed.
+      if (this.#writeFailure === undefined || !retried) return;
+      this.onWrites(undefined);
       this.#writeFailure = undefined;
     };
     const failed = (error: Error) => {
@@ -223,7 +227,9 @@ export class Pseudonyms {
     const write = () => {
       this.#writeScheduled = false;
       if (!this.#db.open) return;
-      if (this.#writer !== undefined) return void this.#send(this.#writer).then(written, failed);
+      // A writer thread that has stopped for good leaves the writing to this thread, as before it.
+      if (this.#writer !== undefined && !this.#writer.stopped)
+        return void this.#send(this.#writer).then(written, failed);
       try {
         this.#writeUnwritten();
         written();
@@ -235,11 +241,16 @@ export class Pseudonyms {
     else setTimeout(write, retryMs).unref();
   }
 
-  /** Writes the unsent pairs on the writer thread; once written, they are read from the file. */
-  async #send(writer: SqliteWriter): Promise<void> {
+  /**
+   * Writes the unsent pairs on the writer thread; once written, they are read from the file.
+   * Resolves whether they included the pairs of a failed batch.
+   */
+  async #send(writer: SqliteWriter): Promise<boolean> {
     const batch = this.#unsent;
+    const retried = this.#retrying;
     this.#unsent = [];
-    if (batch.length === 0) return;
+    this.#retrying = false;
+    if (batch.length === 0) return retried;
     const pairs = batch.map(
       (recordId) => [recordId, this.#unwrittenByRecordId.get(recordId)!] as const,
     );
@@ -249,12 +260,14 @@ export class Pseudonyms {
       await writer.writeInParts(partsOf(rows));
     } catch (error) {
       this.#unsent = [...batch, ...this.#unsent];
+      this.#retrying = true;
       throw error;
     }
     for (const [recordId, { type, id }] of pairs) {
       this.#unwritten.delete(`${type}/${id}`);
       this.#unwrittenByRecordId.delete(recordId);
     }
+    return retried;
   }
 
   /** Writes every unwritten pair on this thread's connection. */

@@ -120,6 +120,11 @@ export class SqliteWriter {
     return settled;
   }
 
+  /** True once the thread has stopped or failed for good: every write is refused. */
+  get stopped(): boolean {
+    return this.#failure !== undefined;
+  }
+
   /** Lets every batch sent finish, then closes the connection and stops the thread. */
   async close(): Promise<void> {
     if (this.#failure === undefined) this.#worker.postMessage({ close: true });
