@@ -156,7 +156,8 @@ export class EtcdTestCluster {
           .options({ deadline: Date.now() + 1000 });
         return;
       } catch (error) {
-        const exited = member.process?.exitCode !== null;
+        const child = member.process;
+        const exited = child === undefined || child.exitCode !== null || child.signalCode !== null;
         if (exited || Date.now() > deadline)
           throw new Error(
             `etcd member ${member.name} ${exited ? 'exited' : 'did not become ready'}: ${String(error)}\n${this.#logTail(member)}`,

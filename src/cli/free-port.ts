@@ -14,7 +14,7 @@ const DRAWS = 64;
 export async function freePort(host: string): Promise<number> {
   for (let draw = 0; draw < DRAWS; draw++) {
     const port =
-      LISTEN_PORTS.from + Math.floor(Math.random() * (LISTEN_PORTS.to - LISTEN_PORTS.from));
+      LISTEN_PORTS.from + Math.floor(Math.random() * (LISTEN_PORTS.to - LISTEN_PORTS.from + 1));
     if ((await probe(host, port)) !== undefined) return port;
   }
   const port = await probe(host, 0);
