@@ -192,6 +192,8 @@ export class Pseudonyms {
       this.#checkpointer?.close();
       this.#db.close();
     }
+    // Its thread's connection may be the file's last, which removes the -wal and -shm on closing.
+    await this.#checkpointer?.closed;
   }
 
   /**

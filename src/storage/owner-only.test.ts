@@ -63,3 +63,19 @@ test('makeOwnerOnly restricts the data directory and the entries it owns, beneat
   assert.equal(makeOwnerOnly(dir, { owns }), 1);
   assert.equal(modeOf(join(dir, 'blobs', 'ab', 'abcd')), 0o600);
 });
+
+test('a file removed while makeOwnerOnly runs (a -shm SQLite deletes as its last connection closes) is passed over', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-owner-only-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const file of ['pseudonyms.db', 'pseudonyms.db-shm'])
+    writeFileSync(join(dir, file), 'x', { mode: 0o644 });
+  const changed = makeOwnerOnly(dir, {
+    // Asked about each entry after the directory was listed: the -shm goes just then.
+    owns: (name) => {
+      if (name.endsWith('-shm')) rmSync(join(dir, name));
+      return true;
+    },
+  });
+  assert.equal(modeOf(join(dir, 'pseudonyms.db')), 0o600);
+  assert.ok(changed >= 1);
+});

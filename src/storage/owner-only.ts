@@ -35,7 +35,8 @@ export interface OwnerOnlyOptions {
  * owner-only modes, so an operator who points the node at a shared directory loses no other
  * file's mode. Symbolic links are left alone (they have no mode of their own and are not
  * followed). A directory is changed after its contents, so a pass cut short is finished by the
- * next. Returns how many modes it changed. Throws what the file system throws.
+ * next. Returns how many modes it changed. Throws what the file system throws, but for a file
+ * removed while it runs.
  */
 export function makeOwnerOnly(dataDir: string, options: OwnerOnlyOptions): number {
   const trusted = new Set(options.trustedWhenOwnerOnly ?? []);
@@ -65,10 +66,20 @@ function restrictTree(dir: string): number {
   return changed + restrict(dir, OWNER_ONLY_DIRECTORY_MODE);
 }
 
+/**
+ * Gives `path` `mode`; 1 if that changed it. A file gone since the directory was listed (SQLite
+ * removes a database's -wal and -shm as its last connection closes, maybe on another thread) has
+ * no mode left to restrict: 0.
+ */
 function restrict(path: string, mode: number): number {
-  if (modeOf(path) === mode) return 0;
-  chmodSync(path, mode);
-  return 1;
+  try {
+    if (modeOf(path) === mode) return 0;
+    chmodSync(path, mode);
+    return 1;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
 }
 
 function modeOf(path: string): number {
