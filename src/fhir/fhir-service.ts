@@ -125,11 +125,9 @@ export class FhirService {
    * alarm, then a rebuild from the chain on a timer, retried with backoff while it fails.
    */
   #indexFaulted(fault: SearchIndexFault): void {
-    const where =
-      fault.setAside === undefined ? '' : `; the damaged file was moved to ${fault.setAside}`;
     this.node.records.alarm(
       'search-index',
-      `search index out of service (${fault.kind}: ${fault.reason})${where}; rebuilding from the chain`,
+      `search index out of service (${fault.kind}: ${fault.reason}); its file was deleted; rebuilding from the chain`,
     );
     if (fault.kind === 'disk-full')
       this.node.records.raiseCondition(

@@ -2,8 +2,8 @@
  * The search index's file: its schema, how it is opened, and how a damaged or unwanted copy is
  * cleared out of the way of a fresh one. The index is derived data, rebuilt from the chain.
  */
-import { renameSync, rmSync } from 'node:fs';
-import { openDatabase, type SqliteDatabase, type StorageFaultKind } from '../../storage/index.js';
+import { rmSync } from 'node:fs';
+import { openDatabase, type SqliteDatabase } from '../../storage/index.js';
 
 /**
  * The schema this code writes; a file with another is refused (delete it and re-index). Also
@@ -96,18 +96,16 @@ function migrate(db: SqliteDatabase): void {
 }
 
 /**
- * Clears `path` (and its WAL and shared-memory files) out of the way of a fresh index: deleted
- * when the disk is full, else renamed to `<path>.damaged-<epoch ms>` (returned) for inspection.
+ * Deletes `path` and its WAL and shared-memory files, out of the way of a fresh index. A damaged
+ * copy is not kept for inspection: it holds patients' search values, some of them perhaps erased
+ * since, and erasure must reach every copy. The index is rebuilt from the chain.
  */
-export function moveAside(path: string, kind: StorageFaultKind): string | undefined {
-  const target = kind === 'disk-full' ? undefined : `${path}.damaged-${Date.now()}`;
+export function removeIndexFile(path: string): void {
   for (const suffix of ['', '-wal', '-shm']) {
     try {
-      if (target === undefined) rmSync(path + suffix, { force: true });
-      else renameSync(path + suffix, target + suffix);
+      rmSync(path + suffix, { force: true });
     } catch {
-      // Absent (no WAL yet) or already gone: nothing to move.
+      // Already gone, or not removable: the fresh index's open reports what is wrong.
     }
   }
-  return target;
 }

@@ -16,7 +16,7 @@ import {
 import { FhirError } from '../outcome.js';
 import { extractValues, type IndexRow } from './extract.js';
 import { IndexWriter, type IndexPut } from './index-writer.js';
-import { moveAside, openIndexDatabase } from './index-file.js';
+import { openIndexDatabase, removeIndexFile } from './index-file.js';
 import { searchParameter } from './parameters.js';
 import {
   compileSearch,
@@ -48,13 +48,11 @@ export interface SearchResult {
 /** Seconds a client is told to wait (Retry-After) while the index is being rebuilt. */
 export const SEARCH_INDEX_RETRY_AFTER_SECONDS = 5;
 
-/** Why the index stopped answering: its file was damaged (and set aside), or the disk was full (and the file deleted). */
+/** Why the index stopped answering, its file deleted: the file was damaged, or the disk full. */
 export interface SearchIndexFault {
   readonly kind: StorageFaultKind;
   /** The error's message: SQLite's or the file system's, never index contents. */
   readonly reason: string;
-  /** Where the damaged file was moved, for an operator to inspect; undefined when it was deleted or in memory. */
-  readonly setAside?: string;
 }
 
 /** Options for a SearchIndex. */
@@ -91,7 +89,7 @@ export class SearchIndex {
 
   /**
    * Opens, creating if needed, the index at `path`. Throws Error when the file holds another
-   * schema version. A file SQLite cannot read is set aside and reported to onFault (when given)
+   * schema version. A file SQLite cannot read is deleted and reported to onFault (when given)
    * instead: the index then starts out of service, awaiting rebuild().
    */
   constructor(path: string, options: SearchIndexOptions = {}) {
@@ -424,9 +422,9 @@ export class SearchIndex {
   }
 
   /**
-   * Takes the index out of service after `error`: closes the file, then deletes it when the disk
-   * is full (derived data, and the space is needed) or else moves it aside as damaged, so the
-   * rebuild starts from an empty file. Never throws; tells onFault.
+   * Takes the index out of service after `error`: closes the file, then deletes it (derived data,
+   * holding patients' values), so the rebuild starts from an empty file. Never throws; tells
+   * onFault.
    */
   #fail(error: unknown): void {
     const kind = storageFaultOf(error) ?? 'damaged';
@@ -437,14 +435,14 @@ export class SearchIndex {
     try {
       this.#db?.close();
     } catch {
-      // A damaged file may fail to close cleanly; it is moved aside all the same.
+      // A damaged file may fail to close cleanly; it is deleted all the same.
     }
     this.#db = undefined;
     this.#statements.clear();
     this.#pending = [];
-    const setAside = this.#path === ':memory:' ? undefined : moveAside(this.#path, kind);
+    if (this.#path !== ':memory:') removeIndexFile(this.#path);
     const reason = error instanceof Error ? error.message : String(error);
-    this.#onFault({ kind, reason, ...(setAside === undefined ? {} : { setAside }) });
+    this.#onFault({ kind, reason });
   }
 
   #database(): SqliteDatabase {
