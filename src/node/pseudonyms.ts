@@ -253,9 +253,11 @@ export class Pseudonyms {
     this.#unsent = [];
     this.#retrying = false;
     if (batch.length === 0) return retried;
-    const pairs = batch.map(
-      (recordId) => [recordId, this.#unwrittenByRecordId.get(recordId)!] as const,
-    );
+    // A pair written meanwhile on this thread's connection is no longer waiting.
+    const pairs = batch.flatMap((recordId) => {
+      const pair = this.#unwrittenByRecordId.get(recordId);
+      return pair === undefined ? [] : [[recordId, pair] as const];
+    });
     const rows = pairs.map(([recordId, { type, id }]) => [type, id, recordId]);
     try {
       // Learning a whole chain's pairs at start is one batch: sent a part per turn, committed once.
