@@ -156,8 +156,9 @@ export class SearchIndex {
     this.#pending = [];
     if (this.#db === undefined) return;
     try {
-      if (this.#writer === undefined) this.putAll(pending);
-      else this.#writer.post(pending.map(({ resource, meta }) => indexPut(resource, meta)));
+      const puts = pending.map(({ resource, meta }) => indexPut(resource, meta));
+      if (this.#writer === undefined) this.#insertAll(puts);
+      else this.#writer.post(puts);
     } catch (error) {
       if (this.#db !== undefined) this.#fail(error);
     }
@@ -181,11 +182,7 @@ export class SearchIndex {
   putAll(entries: readonly { resource: JsonObject; meta: IndexedMeta }[]): void {
     const puts = entries.map(({ resource, meta }) => indexPut(resource, meta));
     this.#caughtUp();
-    this.#write(() => {
-      this.#database().transaction(() => {
-        for (const put of puts) this.#insert(put);
-      })();
-    });
+    this.#write(() => this.#insertAll(puts));
   }
 
   /** Forgets `type/id` and every value derived from it. Returns true when it was indexed. */
@@ -450,7 +447,13 @@ export class SearchIndex {
     return this.#db;
   }
 
-  /** Writes `put` on this thread's connection, as the writer thread does. */
+  /** Writes `puts` in one transaction on this thread's connection, as the writer thread does. */
+  #insertAll(puts: readonly IndexPut[]): void {
+    this.#database().transaction(() => {
+      for (const put of puts) this.#insert(put);
+    })();
+  }
+
   #insert([type, id, patientId, lastUpdated, rows]: IndexPut): void {
     this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id);
     const insert = this.#statement(
@@ -514,11 +517,25 @@ function indexPut(resource: JsonObject, meta: IndexedMeta): IndexPut {
 
 /** The INSERT of one value row under parameter key `key`, and its values but the rid. */
 function valueInsert(key: string, row: IndexRow): readonly [string, ...SqlValue[]] {
-  const [table, columns, values] = rowColumns(row);
-  const placeholders = columns.map(() => '?').join(', ');
-  const sql = `INSERT INTO ${table} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${placeholders})`;
-  return [sql, key, ...values];
+  return [VALUE_INSERTS[row.kind], key, ...rowValues(row)];
 }
+
+/** Per kind of value, its table's columns after rid and param, in rowValues' order. */
+const VALUE_COLUMNS: Readonly<Record<IndexRow['kind'], readonly string[]>> = {
+  token: ['system', 'code', 'text'],
+  string: ['value', 'exact'],
+  date: ['low', 'high'],
+  quantity: ['value', 'system', 'code', 'unit'],
+  reference: ['reference', 'id'],
+};
+
+/** Per kind of value, the INSERT of one row: built once, not per value of every put. */
+const VALUE_INSERTS = Object.fromEntries(
+  Object.entries(VALUE_COLUMNS).map(([kind, columns]) => [
+    kind,
+    `INSERT INTO ${VALUE_TABLES[kind as IndexRow['kind']]} (rid, param, ${columns.join(', ')}) VALUES (?, ?, ${columns.map(() => '?').join(', ')})`,
+  ]),
+) as Readonly<Record<IndexRow['kind'], string>>;
 
 /** The resource's rows, with _lastUpdated from `meta`: the store strips meta.lastUpdated from what it keeps. */
 function rowsFor(resource: JsonObject, meta: IndexedMeta): IndexRow[] {
@@ -529,21 +546,17 @@ function rowsFor(resource: JsonObject, meta: IndexedMeta): IndexRow[] {
   ];
 }
 
-function rowColumns(row: IndexRow): [string, string[], SqlValue[]] {
+function rowValues(row: IndexRow): SqlValue[] {
   switch (row.kind) {
     case 'token':
-      return [VALUE_TABLES.token, ['system', 'code', 'text'], [row.system, row.code, row.text]];
+      return [row.system, row.code, row.text];
     case 'string':
-      return [VALUE_TABLES.string, ['value', 'exact'], [row.value, row.exact]];
+      return [row.value, row.exact];
     case 'date':
-      return [VALUE_TABLES.date, ['low', 'high'], [row.low, row.high]];
+      return [row.low, row.high];
     case 'quantity':
-      return [
-        VALUE_TABLES.quantity,
-        ['value', 'system', 'code', 'unit'],
-        [row.value, row.system, row.code, row.unit],
-      ];
+      return [row.value, row.system, row.code, row.unit];
     case 'reference':
-      return [VALUE_TABLES.reference, ['reference', 'id'], [row.reference, row.id]];
+      return [row.reference, row.id];
   }
 }
