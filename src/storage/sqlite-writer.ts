@@ -18,12 +18,7 @@ const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');
 db.pragma(\`synchronous = \${workerData.synchronous}\`);
 db.pragma('busy_timeout = 5000');
-const statements = new Map();
-function prepared(sql) {
-  let statement = statements.get(sql);
-  if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
-  return statement;
-}
+const prepared = statementCache(db);
 function bound(value) {
   return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
 }

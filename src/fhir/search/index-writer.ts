@@ -49,12 +49,7 @@ try {
   db.pragma('foreign_keys = ON');
   db.pragma('secure_delete = ON');
   db.pragma('synchronous = NORMAL');
-  const statements = new Map();
-  const prepared = (sql) => {
-    let statement = statements.get(sql);
-    if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
-    return statement;
-  };
+  const prepared = statementCache(db);
   const removeResource = db.prepare('DELETE FROM resource WHERE type = ? AND id = ?');
   const insertResource = db.prepare('INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)');
   put = db.transaction((puts) => {
