@@ -125,3 +125,48 @@ test('a submission that arrives while the orderer closes is refused as stopped, 
   await assert.rejects(late, OrdererStoppedError);
   await closed;
 });
+
+test('the batch timeout counts from the oldest waiting transaction: one that waited out a slow block is cut as soon as that block is delivered', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-solo-timeout-'));
+  const batchTimeoutMs = 1000;
+  const orderer = new SoloOrderer(join(dir, 'orderer.db'), {
+    blockTxCountMax: 64,
+    batchTimeoutMs,
+    pendingTxCountMax: 64,
+  });
+  t.after(async () => {
+    await orderer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const proposedAt: number[] = [];
+  let deliveredAt = 0;
+  let submitLate: Promise<void> | undefined;
+  await orderer.start({
+    fromHeight: 0,
+    lastTime: 0,
+    propose: async (batch) => {
+      proposedAt.push(performance.now());
+      return Buffer.from(String(batch.height));
+    },
+    deliver: async (height) => {
+      if (height === 0) {
+        // While block 0 is slowly committed, the next transaction arrives and waits it out.
+        submitLate = orderer.submit(Buffer.from('late'));
+        await new Promise((resolve) => setTimeout(resolve, 1.5 * batchTimeoutMs));
+        deliveredAt = performance.now();
+      }
+    },
+  });
+  await orderer.submit(Buffer.from('first'));
+  const deadline = Date.now() + 10_000;
+  while (proposedAt.length < 2) {
+    assert.ok(Date.now() < deadline, `${proposedAt.length} blocks proposed`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await submitLate;
+  const gapMs = proposedAt[1]! - deliveredAt;
+  assert.ok(
+    gapMs < batchTimeoutMs / 2,
+    `block 1 was cut ${gapMs.toFixed(0)} ms after block 0, not at once`,
+  );
+});

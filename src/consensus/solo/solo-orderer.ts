@@ -41,6 +41,8 @@ interface Waiting {
 interface Queued {
   readonly seq: number;
   readonly bytes: Uint8Array;
+  /** performance.now() when it joined the queue: the batch timeout counts from the oldest waiting. */
+  readonly queuedAt: number;
 }
 
 interface FinishedCut {
@@ -94,7 +96,8 @@ export class SoloOrderer implements Orderer {
       number,
       Buffer,
     ][];
-    this.#queued = rows.map(([seq, bytes]) => ({ seq, bytes: new Uint8Array(bytes) }));
+    const queuedAt = performance.now();
+    this.#queued = rows.map(([seq, bytes]) => ({ seq, bytes: new Uint8Array(bytes), queuedAt }));
   }
 
   get pendingCount(): number {
@@ -140,8 +143,9 @@ export class SoloOrderer implements Orderer {
   }
 
   #flushed(batch: readonly Waiting[], seqs: readonly number[]): void {
+    const queuedAt = performance.now();
     batch.forEach(({ bytes, resolve }, i) => {
-      this.#queued.push({ seq: seqs[i]!, bytes });
+      this.#queued.push({ seq: seqs[i]!, bytes, queuedAt });
       resolve();
     });
     this.#scheduleCut();
@@ -206,19 +210,30 @@ export class SoloOrderer implements Orderer {
     this.#finishCut(height, lastSeq);
   }
 
+  /**
+   * A block is due once blockTxCountMax transactions wait, or batchTimeoutMs after the oldest
+   * waiting one joined the queue (as Fabric's BatchTimeout): transactions that queued while the
+   * previous block was executed and committed have already waited, and are cut at once.
+   */
   #scheduleCut(): void {
     if (!this.#running || this.#cutting !== undefined || this.#diskFullRetry !== undefined) return;
     const waiting = this.#queued.length - this.#queuedHead;
-    if (waiting >= this.options.blockTxCountMax) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#cutting = this.#cut();
-    } else if (waiting > 0 && this.#timer === undefined) {
+    if (waiting === 0 || (waiting < this.options.blockTxCountMax && this.#timer !== undefined))
+      return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const dueInMs =
+      waiting >= this.options.blockTxCountMax
+        ? 0
+        : this.#queued[this.#queuedHead]!.queuedAt +
+          this.options.batchTimeoutMs -
+          performance.now();
+    if (dueInMs <= 0) this.#cutting = this.#cut();
+    else
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         if (this.#cutting === undefined && this.#running) this.#cutting = this.#cut();
-      }, this.options.batchTimeoutMs);
-    }
+      }, dueInMs);
   }
 
   async #cut(): Promise<void> {
