@@ -537,7 +537,7 @@ describe('one byte of a stored transaction changed', () => {
     await assertBlockFault(
       tampered((db) => updateTxBytes(db, tx.leafIndex, flipAt(text, text.length - 1))),
       tx.height,
-      /not valid JSON/,
+      /not valid UTF-8 JSON/,
     );
   });
 

@@ -118,6 +118,20 @@ describe('encodeBlock and decodeBlock', () => {
     assert.deepEqual(encodeBlock(decoded.block), encodeBlock(BLOCK));
   });
 
+  test('a transaction given as its stored bytes decodes only when those bytes are canonical', () => {
+    const entries = BLOCK.txs.map(({ tx, status }) => ({ tx: encodeTransaction(tx), status }));
+    const decoded = decodeBlock({ header: BLOCK.header, txs: entries });
+    assert.deepEqual(decoded.block, BLOCK);
+    const spaced = utf8(fromUtf8(entries[1]!.tx).replace('{"body":', '{ "body":'));
+    assert.throws(
+      () => decodeBlock({ header: BLOCK.header, txs: [entries[0], { ...entries[1], tx: spaced }] }),
+      (error: unknown) =>
+        error instanceof BlockFormatError &&
+        error.field === 'txs[1].tx' &&
+        /canonical/.test(error.message),
+    );
+  });
+
   test('an empty genesis-like block round-trips', () => {
     const header = signHeader(
       {

@@ -1,5 +1,12 @@
 /** Encoding and strict decoding of whole blocks, as served, exported and passed between nodes. */
-import { canonicalBytes, canonicalize, fromUtf8, isHex, utf8 } from '../crypto/index.js';
+import {
+  bytesEqual,
+  canonicalBytes,
+  canonicalize,
+  fromUtf8,
+  isHex,
+  utf8,
+} from '../crypto/index.js';
 import type { Block, BlockHeader } from './block.js';
 import { BLOCK_BYTES_MAX, BLOCK_TX_COUNT_MAX } from './limits.js';
 import { decodeTransaction, type DecodedTransaction } from './transaction.js';
@@ -81,7 +88,11 @@ export function checkHeader(value: unknown): BlockHeader {
   return header as unknown as BlockHeader;
 }
 
-/** Decodes a block from bytes or a parsed value, checking every field. Throws BlockFormatError. */
+/**
+ * Decodes a block from bytes or a parsed value, checking every field. In a parsed value a
+ * transaction may be given as its encoded bytes, which must then be canonical. Throws
+ * BlockFormatError.
+ */
 export function decodeBlock(input: Uint8Array | unknown): DecodedBlock {
   let value = input;
   if (input instanceof Uint8Array) {
@@ -106,6 +117,10 @@ export function decodeBlock(input: Uint8Array | unknown): DecodedBlock {
     const { tx, status } = (entry ?? {}) as { tx?: unknown; status?: unknown };
     const result = decodeTransaction(tx);
     if (!result.ok) throw new BlockFormatError(`txs[${i}].tx`, result.reason);
+    // A transaction given as its bytes (as a store keeps it) is those bytes: its leaf hash and
+    // proofs are theirs, so an equivalent but different encoding must not pass.
+    if (tx instanceof Uint8Array && !bytesEqual(result.bytes, tx))
+      throw new BlockFormatError(`txs[${i}].tx`, 'is not in canonical form');
     if (!isTxStatus(status))
       throw new BlockFormatError(`txs[${i}].status`, 'is not a transaction status');
     decoded.push(result);
