@@ -19,8 +19,11 @@
  *   eventLoopDelayP99Ms     the server's event-loop delay during the creates with the ledger
  *                           (the load generator runs on a worker thread)
  *   eventLoopDelayLedgerOffP99Ms  the same during the creates with the ledger off
+ *   eventLoopUtilization / eventLoopUtilizationLedgerOff  the share of those creates' time the
+ *                           server's main thread was busy (1 = never idle)
  * The last line is JSON.
  */
+import { performance } from 'node:perf_hooks';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,8 +127,11 @@ async function serve(ledger?: RecordLedger): Promise<Served> {
 }
 
 /** Creates/s, and the p99 of the server's event-loop delay meanwhile (the load runs on a worker thread). */
-async function creates(served: Served): Promise<{ perSec: number; eventLoopDelayP99Ms: number }> {
+async function creates(
+  served: Served,
+): Promise<{ perSec: number; eventLoopDelayP99Ms: number; eventLoopUtilization: number }> {
   const loop = watchEventLoopDelay();
+  const busySince = performance.eventLoopUtilization();
   const result = await autocannon({
     url: `${served.url}/fhir/Observation`,
     method: 'POST',
@@ -141,7 +147,13 @@ async function creates(served: Served): Promise<{ perSec: number; eventLoopDelay
   });
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors during creates`);
-  return { perSec: Math.round(result.requests.average), eventLoopDelayP99Ms: loop.stop() };
+  return {
+    perSec: Math.round(result.requests.average),
+    eventLoopDelayP99Ms: loop.stop(),
+    eventLoopUtilization: Number(
+      performance.eventLoopUtilization(busySince).utilization.toFixed(3),
+    ),
+  };
 }
 
 async function readLatency(served: Served): Promise<{ p50: number; p99: number }> {
@@ -257,7 +269,7 @@ async function main(): Promise<void> {
     `bench:fhir: ${seconds} s of creates with ${CONNECTIONS} connections, ledger on and off; then 2,000 reads one at a time`,
   );
   const on = await serve();
-  const { perSec: createPerSec, eventLoopDelayP99Ms } = await creates(on);
+  const { perSec: createPerSec, eventLoopDelayP99Ms, eventLoopUtilization } = await creates(on);
   const read = await readLatency(on);
   const searchPerSec = await searchesPerSecond(on);
   await on.close();
@@ -267,8 +279,11 @@ async function main(): Promise<void> {
   const v2MessagesPerSec = await v2Messages(fresh);
   await fresh.close();
   const off = await serve(sealOnlyLedger);
-  const { perSec: createLedgerOffPerSec, eventLoopDelayP99Ms: eventLoopDelayLedgerOffP99Ms } =
-    await creates(off);
+  const {
+    perSec: createLedgerOffPerSec,
+    eventLoopDelayP99Ms: eventLoopDelayLedgerOffP99Ms,
+    eventLoopUtilization: eventLoopUtilizationLedgerOff,
+  } = await creates(off);
   await off.close();
   console.log(
     `creates: ${createPerSec}/s with the ledger, ${createLedgerOffPerSec}/s without; reads p50 ${read.p50} ms, p99 ${read.p99} ms; searches ${searchPerSec}/s; Synthea import ${imported.resources} resources at ${imported.resourcesPerSec}/s; bulk export ${exported.resources} resources at ${exported.resourcesPerSec}/s; ${v2MessagesPerSec} ORU^R01/s over MLLP`,
@@ -287,6 +302,8 @@ async function main(): Promise<void> {
       v2MessagesPerSec,
       eventLoopDelayP99Ms,
       eventLoopDelayLedgerOffP99Ms,
+      eventLoopUtilization,
+      eventLoopUtilizationLedgerOff,
     }),
   );
 }
