@@ -8,4 +8,5 @@ import type { RecordLedger } from '../src/fhir/index.js';
 export const sealOnlyLedger: RecordLedger = {
   submitAndWait: async () => ({ status: 'ok', txId: '' }),
   committedVersion: (_recordId, version) => ({ version, time: Date.now(), txId: '' }),
+  isNewest: () => true,
 };

@@ -282,10 +282,7 @@ export class FhirRecords implements TypeHandler {
       const { recordId, version } = landed[next++]!;
       if ('tombstone' in item) return { deleted: version };
       const row = this.node.records.version(recordId, version)!;
-      this.options.index?.putSoon(item.resource, {
-        patientId: item.patientId,
-        lastUpdated: row.time,
-      });
+      this.#index(item, recordId, version, row.time);
       return { ...served(item.resource, row), created: version === 1 };
     });
   }
@@ -371,11 +368,14 @@ export class FhirRecords implements TypeHandler {
       write.ifMatch !== undefined,
     );
     const version = this.#ledger.committedVersion(prepared.recordId, prepared.version)!;
-    this.options.index?.putSoon(item.resource, {
-      patientId: item.patientId,
-      lastUpdated: version.time,
-    });
+    this.#index(item, prepared.recordId, prepared.version, version.time);
     return { ...served(item.resource, version), txId };
+  }
+
+  /** Puts a committed version's values into the search index, unless something newer has committed since (see RecordLedger.isNewest). */
+  #index(item: VersionInput, recordId: string, version: number, time: number): void {
+    if (this.#ledger.isNewest(recordId, version))
+      this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: time });
   }
 
   /** Enrols every Patient among `items` new to this node; any other item's patient must already be registered. */

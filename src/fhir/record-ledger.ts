@@ -15,6 +15,12 @@ export interface RecordLedger {
   submitAndWait(tx: Transaction): Promise<{ readonly status: string; readonly txId?: string }>;
   /** Version `version` of `recordId` as committed, or undefined when no block holds it. */
   committedVersion(recordId: string, version: number): CommittedVersion | undefined;
+  /**
+   * True while `version` is `recordId`'s newest and the record is active. A write's values go
+   * into the search index only then: by the time its commit is answered, a later update, a
+   * deletion or an erasure may have committed, and whatever it removed must stay removed.
+   */
+  isNewest(recordId: string, version: number): boolean;
 }
 
 /** The node's own ledger. */
@@ -22,5 +28,9 @@ export function nodeLedger(node: NodeFacade): RecordLedger {
   return {
     submitAndWait: (tx) => node.submitAndWait(tx),
     committedVersion: (recordId, version) => node.records.version(recordId, version),
+    isNewest: (recordId, version) => {
+      const record = node.records.record(recordId);
+      return record?.status === 'active' && record.latestVersion === version;
+    },
   };
 }
