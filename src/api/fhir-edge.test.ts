@@ -252,3 +252,32 @@ test('a transaction Bundle that cannot fit one ledger transaction is refused wit
   assert.equal(blobFiles(node).length, blobsBefore, 'no ciphertext was stored');
   assert.equal(node.head().height, height, 'nothing reached the ledger');
 });
+
+test('a body with a lone UTF-16 surrogate or bytes that are not UTF-8 is a 400 OperationOutcome; a paired surrogate is text like any other', async (t) => {
+  const { app, node } = await serveFhir(t);
+  const heightBefore = node.head()!.height;
+  const named = (family: string) => `{"resourceType":"Patient","name":[{"family":"${family}"}]}`;
+  for (const family of ['Sur\\ud800', 'Sur\\uDC00x', '\\ud800\\ud800']) {
+    const refused = outcome(
+      await app.inject(fhirJson('POST', '/fhir/Patient', named(family))),
+      400,
+      'structure',
+    );
+    assert.match(JSON.stringify(refused), /lone UTF-16 surrogate/, family);
+  }
+  const inMemberName = '{"resourceType":"Patient","name":[{"family":"Ok","\\udfff":1}]}';
+  outcome(await app.inject(fhirJson('POST', '/fhir/Patient', inMemberName)), 400, 'structure');
+  const notUtf8 = {
+    ...fhirJson('POST', '/fhir/Patient', ''),
+    payload: Buffer.concat([
+      Buffer.from(named('Sur')).subarray(0, 40),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}]}'),
+    ]),
+  };
+  const badBytes = outcome(await app.inject(notUtf8), 400, 'structure');
+  assert.match(JSON.stringify(badBytes), /not valid UTF-8/);
+  assert.equal(node.head()!.height, heightBefore, 'nothing refused reached the ledger');
+  const paired = await app.inject(fhirJson('POST', '/fhir/Patient', named('Smile\\ud83d\\ude00')));
+  assert.equal(paired.statusCode, 201, paired.body);
+});

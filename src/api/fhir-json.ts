@@ -1,6 +1,6 @@
 /** FHIR JSON at the /fhir edge: reading a request's resource and sending one. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { JsonValue } from '../crypto/index.js';
+import { fromUtf8, type JsonValue } from '../crypto/index.js';
 import {
   applyFhirPathPatch,
   applyPatch,
@@ -63,12 +63,49 @@ function mediaType(request: FastifyRequest): string {
     .toLowerCase();
 }
 
+/**
+ * The body parsed as JSON: 400 for bytes that are not UTF-8 (never silently replaced), for
+ * text that is not JSON, and for a string holding a lone UTF-16 surrogate, which JSON's \u
+ * escapes can spell but no Unicode text (nor a signed transaction) can hold.
+ */
 function parsedBody(request: FastifyRequest): unknown {
+  let text: string;
   try {
-    return JSON.parse(Buffer.from(request.body as Uint8Array).toString('utf8'));
+    text = fromUtf8(request.body as Uint8Array);
+  } catch {
+    throw FhirError.of(400, 'structure', 'the body is not valid UTF-8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
   } catch {
     throw FhirError.of(400, 'structure', 'the body is not valid JSON');
   }
+  if (ESCAPED_SURROGATE.test(text) && !isWellFormed(parsed))
+    throw FhirError.of(
+      400,
+      'structure',
+      'the body holds a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair)',
+    );
+  return parsed;
+}
+
+/** A \u escape of a surrogate: the only way a string parsed from UTF-8 text can hold a lone one. */
+const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when no string in `value`, member names included, holds a lone surrogate. Iterative: the depth is the client's. */
+function isWellFormed(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') {
+      if (LONE_SURROGATE.test(next)) return false;
+    } else if (Array.isArray(next)) for (const item of next) pending.push(item);
+    else if (next !== null && typeof next === 'object')
+      for (const [name, member] of Object.entries(next)) pending.push(name, member);
+  }
+  return true;
 }
 
 /** `body` as FHIR JSON with `status`. */
