@@ -9,6 +9,7 @@ import {
   KEYS,
   MEMBERSHIP_REGISTER_PATIENT,
   type Principal,
+  type RecordRow,
   type SecurityLabel,
   type VersionRow,
 } from '../contracts/index.js';
@@ -202,7 +203,7 @@ export class FhirRecords implements TypeHandler {
     for (const write of writes)
       if (write.type === 'Patient' && write.method !== 'DELETE')
         this.node.pseudonyms.assign('Patient', write.id);
-    const checked = writes.map((write) => this.#check(write));
+    const checked = writes.map((write) => this.#check(principal, write));
     const items = checked.filter(
       (item): item is VersionInput | { tombstone: string } => item !== undefined,
     );
@@ -217,9 +218,30 @@ export class FhirRecords implements TypeHandler {
     return this.#results(checked, batch.writes);
   }
 
+  /**
+   * Whether `principal` may change `record`: only if they may read it. To a caller whom consent
+   * refuses the record, it is as if it did not exist: an update is the same 404 as a read, a
+   * DELETE does nothing, as for an id nobody holds, and neither learns the record's patient.
+   */
+  #mayChange(principal: Principal, record: RecordRow): boolean {
+    const caller = this.node.as(principal, defaultPurpose(principal));
+    const decision = caller.decide(record.recordId, {
+      version: record.latestVersion,
+      ignoringErasure: true,
+    });
+    return decision.outcome === 'permit';
+  }
+
   /** One write checked (valid, of a served type, the version it expects), or undefined for a DELETE of nothing. */
-  #check(write: BundleWrite): VersionInput | { tombstone: string } | undefined {
+  #check(
+    principal: Principal,
+    write: BundleWrite,
+  ): VersionInput | { tombstone: string } | undefined {
     const current = recordOf(this.node, write.type, write.id);
+    if (current !== undefined && !this.#mayChange(principal, current)) {
+      if (write.method === 'DELETE') return undefined;
+      throw notKnown(write.type, write.id);
+    }
     if (write.method === 'DELETE')
       return current?.status === 'active' ? { tombstone: current.recordId } : undefined;
     const stored = withoutServerMeta(write.resource);
@@ -328,6 +350,7 @@ export class FhirRecords implements TypeHandler {
   async delete(principal: Principal, type: string, id: string): Promise<number | undefined> {
     const record = recordOf(this.node, type, id);
     if (record === undefined || record.status !== 'active') return undefined;
+    if (!this.#mayChange(principal, record)) return undefined;
     const practitionerId = practitionerOf(principal);
     await this.#checkGroupWrites(principal, [{ method: 'DELETE', type, id }]);
     const write = this.node.records.tombstone(practitionerId, record.recordId);
@@ -359,7 +382,7 @@ export class FhirRecords implements TypeHandler {
   ): Promise<ServedVersion> {
     const practitionerId = practitionerOf(principal);
     await this.#checkGroupWrites(principal, [write]);
-    const item = this.#check(write) as VersionInput;
+    const item = this.#check(principal, write) as VersionInput;
     await this.#patientsReady([item]);
     const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
     const txId = await this.#commit(
