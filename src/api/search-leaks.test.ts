@@ -198,6 +198,11 @@ test('search, paging, _count=0, _offset, next links, _include, _revinclude and $
     ],
     ['/fhir/Patient?family=smith', 'patient:alice'],
   ]);
+  assert.deepEqual(
+    [answers[0]!['entries'], answers[0]!['links'], answers[7]!['links'], answers[15]!['links']],
+    [[], [], [], []],
+    '_count=0 asks for no entries and has no next page: a link to itself would loop a client',
+  );
   // The answers are not trivially empty: they page over what the caller may read.
   assert.deepEqual(answers[1], {
     status: 200,

@@ -113,7 +113,7 @@ export class FhirSearch {
     );
     const page = found.permitted.slice(offset, offset + count);
     const included = this.#included(caller, type, page, includes, revincludes);
-    const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
+    const nextOffset = nextOffsetOf(found.permitted.length, offset, count);
     const released = await this.#release(caller, page, included, {
       scope,
       denied: found.permitted.length === 0 ? found.denied : [],
@@ -141,7 +141,7 @@ export class FhirSearch {
       scope,
     );
     const page = found.permitted.slice(offset, offset + count);
-    const nextOffset = found.permitted.length > offset + count ? offset + count : undefined;
+    const nextOffset = nextOffsetOf(found.permitted.length, offset, count);
     return this.#release(caller, page, [], {
       scope,
       denied: found.permitted.length === 0 ? found.denied : [],
@@ -382,4 +382,13 @@ function scopedPatient(type: string, params: URLSearchParams): string | undefine
   if (values.length !== 1 || values[0]!.includes(',')) return undefined;
   const reference = normaliseReference(values[0]!);
   return reference.type === 'Patient' && reference.id !== null ? reference.id : undefined;
+}
+
+/**
+ * Where the next page starts, when there is one: `found` readable matches were looked for past
+ * this page. A page of `_count=0` asks for no entries, and has no next page (a link to itself
+ * would send a client round in circles).
+ */
+function nextOffsetOf(found: number, offset: number, count: number): number | undefined {
+  return count > 0 && found > offset + count ? offset + count : undefined;
 }
