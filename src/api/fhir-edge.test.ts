@@ -281,3 +281,29 @@ test('a body with a lone UTF-16 surrogate or bytes that are not UTF-8 is a 400 O
   const paired = await app.inject(fhirJson('POST', '/fhir/Patient', named('Smile\\ud83d\\ude00')));
   assert.equal(paired.statusCode, 201, paired.body);
 });
+
+test('of concurrent creates of one new id, one is 201 and the others a 409 that says the id was created meanwhile', async (t) => {
+  const { app, node } = await serveFhir(t);
+  const patientId = await createPatient(app);
+  const id = 'race-1';
+  const answers = await Promise.all(
+    [1, 2, 3].map(() =>
+      app.inject(fhirJson('PUT', `/fhir/Observation/${id}`, { ...observation(patientId), id })),
+    ),
+  );
+  // All three were checked before any committed: each expected to create the record.
+  assert.deepEqual(
+    answers.map((answer) => answer.statusCode).sort(),
+    [201, 409, 409],
+    answers.map((answer) => answer.body.slice(0, 300)).join('\n'),
+  );
+  for (const answer of answers.filter((answer) => answer.statusCode === 409)) {
+    const refused = JSON.stringify(outcome(answer, 409, 'conflict'));
+    assert.match(refused, /created by another request meanwhile/);
+    assert.doesNotMatch(refused, /another type/);
+  }
+  assert.equal(
+    node.records.record(node.pseudonyms.recordIdOf('Observation', id)!)!.status,
+    'active',
+  );
+});

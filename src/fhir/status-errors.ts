@@ -127,7 +127,7 @@ function refusalError(answer: RefusalAnswer, status: string, what: string): Fhir
       return FhirError.of(
         409,
         'conflict',
-        `${what}: that id is taken by a resource of another type (ids are unique across types here)`,
+        `${what} was created by another request meanwhile; read it, then update it if need be`,
       );
     case 'version-conflict':
       return FhirError.of(409, 'conflict', `${what} changed concurrently; re-read and retry`);
