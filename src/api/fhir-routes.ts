@@ -607,7 +607,7 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
 }
 
 /** Every failure under /fhir as an OperationOutcome: storage faults by name (503 or 500, see storageError), anything else unexpected an opaque 500. */
-function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   if (error instanceof FhirError)
     return send(reply.headers(error.headers), error.status, error.outcome);
   const status = (error as { statusCode?: number }).statusCode;

@@ -228,3 +228,23 @@ test('a client that does not trust the certificate gets no answer, and plain HTT
   );
   await assert.rejects(fetch(`http://127.0.0.1:${port}/fhir/metadata`));
 });
+
+test('a FHIR id too long or a malformed URL is a 4xx OperationOutcome that does not quote the path, checked after the token', async (t) => {
+  const { app } = await listening(t);
+  const name = 'Kowalczyk'.repeat(12); // 108 characters: past Fastify's own 100
+  const unauthenticated = await app.inject(`/fhir/Patient/${name}`);
+  assert.equal(unauthenticated.statusCode, 401, 'the route ran: the token comes first');
+  for (const url of [`/fhir/Patient/${'Kowalczyk'.repeat(120)}`, '/fhir/Patient/Kowalczyk%zz']) {
+    const refused = await app.inject(url);
+    assert.ok(
+      [400, 414].includes(refused.statusCode),
+      `${url.slice(0, 30)}: ${refused.statusCode}`,
+    );
+    assert.equal((refused.json() as { resourceType?: string }).resourceType, 'OperationOutcome');
+    assert.doesNotMatch(refused.body, /Kowalczyk/, 'the path is not quoted back');
+    assert.match(String(refused.headers['content-type']), /application\/fhir\+json/);
+  }
+  const ledger = await app.inject(`/ledger/tx/${'Kowalczyk'.repeat(120)}`);
+  assert.equal(ledger.statusCode, 414);
+  assert.doesNotMatch(ledger.body, /Kowalczyk/);
+});

@@ -5,7 +5,7 @@ import { RecordIntegrityError, type NodeFacade } from '../node/index.js';
 import { storageFaultOf } from '../storage/index.js';
 import { ApiError } from './api-error.js';
 import { registerAuthRoutes, type AuthServer } from './auth/index.js';
-import { registerFhirRoutes } from './fhir-routes.js';
+import { registerFhirRoutes, sendError } from './fhir-routes.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerMetrics } from './metrics.js';
@@ -18,6 +18,7 @@ import {
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
   HTTP_REQUEST_TIMEOUT_MS,
   HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+  URL_PARAM_LENGTH_MAX,
 } from '../ledger/index.js';
 import { loggerOptions, type ServerLogger } from './logging.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
@@ -104,14 +105,24 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
     bodyLimit: HTTP_BODY_BYTES_MAX,
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
-    // The router refuses some URLs (a malformed percent escape, an over-long path parameter)
-    // before any route or error handler runs; without this they get Fastify's own body.
+    // Path parameters longer than this are refused by the router; shorter ones reach the route,
+    // which names what is wrong with them (a FHIR id longer than 64 characters is a 422).
+    maxParamLength: URL_PARAM_LENGTH_MAX,
+    // The router refuses some URLs (a malformed percent escape, a path parameter past the limit)
+    // before any route or error handler runs; without this they get Fastify's own body, which
+    // quotes the path (a FHIR id may name a patient).
     frameworkErrors: (error, request, reply) => {
-      const { statusCode, ...body } = refusalOf(error);
-      void (reply as FastifyReply)
-        .headers(securityHeaders(request.url.split('?')[0]!, request.protocol))
-        .code(statusCode)
-        .send(body);
+      const path = request.url.split('?')[0]!;
+      const headed = (reply as FastifyReply).headers(securityHeaders(path, request.protocol));
+      if (path === '/fhir' || path.startsWith('/fhir/')) return void sendError(headed, error);
+      const statusCode = error.statusCode === 414 ? 414 : 400;
+      void headed.code(statusCode).send({
+        error: 'bad-request',
+        reason:
+          statusCode === 414
+            ? `a path segment is longer than ${URL_PARAM_LENGTH_MAX} characters`
+            : 'the URL is malformed',
+      });
     },
   });
   // Bodies arrive as bytes: the ledger parses and canonicalises transactions itself, so the

@@ -260,6 +260,9 @@ export const BUNDLE_ENTRIES_MAX = 1000;
 /** Largest request body the server reads at all (a Synthea transaction Bundle reaches 3 MB); routes may set lower limits. */
 export const HTTP_BODY_BYTES_MAX = 16 * 1024 * 1024;
 
+/** Longest path parameter the router passes to a route (Fastify's default is 100, below what some routes must name in their refusals). */
+export const URL_PARAM_LENGTH_MAX = 1024;
+
 /** Time a client has to send the whole request head; slower ones are cut off (a slow-headers attack holds a socket otherwise). */
 export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
 /** Time a client has to send the whole request, head and body. */
