@@ -384,3 +384,33 @@ test('PATCH with a FHIRPath Patch: replace, add, insert, move and delete, on sim
     'invalid',
   );
 });
+
+test('concurrent conditional creates of one search create one resource; the others answer with it', async (t) => {
+  const { app, patientId } = await withPatient(t);
+  // The same search, its parameters in another order: one key.
+  const searches = [
+    `code=${encodeURIComponent(LOINC_WEIGHT)}&status=preliminary`,
+    `status=preliminary&code=${encodeURIComponent(LOINC_WEIGHT)}`,
+    `code=${encodeURIComponent(LOINC_WEIGHT)}&status=preliminary`,
+  ];
+  const answers = await Promise.all(
+    searches.map((search, i) =>
+      app.inject(
+        fhirJson('POST', '/fhir/Observation', observation(patientId, 70 + i), {
+          'if-none-exist': search,
+        }),
+      ),
+    ),
+  );
+  assert.deepEqual(
+    answers.map((answer) => answer.statusCode).sort(),
+    [200, 200, 201],
+    answers.map((answer) => answer.body.slice(0, 200)).join('\n'),
+  );
+  assert.equal(new Set(answers.map((answer) => (answer.json() as { id: string }).id)).size, 1);
+  const found = await app.inject({
+    url: `/fhir/Observation?${searches[0]!}`,
+    headers: AS_DOCTOR,
+  });
+  assert.equal(((found.json() as { entry?: unknown[] }).entry ?? []).length, 1);
+});

@@ -7,6 +7,7 @@
 import type { JsonObject } from '../ledger/index.js';
 import type { FhirRecords } from './fhir-records.js';
 import type { FhirSearch, SearchCaller } from './fhir-search.js';
+import { KeyedLock } from './keyed-lock.js';
 import { FhirError } from './outcome.js';
 import type { ServedVersion } from './type-handler.js';
 
@@ -14,6 +15,12 @@ import type { ServedVersion } from './type-handler.js';
 export type ConditionalCreate = ServedVersion & { readonly created: boolean };
 
 export class FhirConditional {
+  /**
+   * Conditional creates and updates of one search run one at a time on this node, so two that
+   * race cannot both find no match and both create (R4 asks a server to create at most one).
+   */
+  readonly #searches = new KeyedLock();
+
   constructor(
     private readonly records: FhirRecords,
     private readonly search: FhirSearch,
@@ -26,12 +33,14 @@ export class FhirConditional {
     ifNoneExist: string,
   ): Promise<ConditionalCreate> {
     const type = String(resource['resourceType']);
-    const match = this.#single(caller, type, ifNoneExist, 'create');
-    if (match !== undefined) {
-      const found = await this.records.read(caller.principal, type, match, caller.purpose);
-      return { ...found, created: false };
-    }
-    return { ...(await this.records.create(caller.principal, resource)), created: true };
+    return this.#searches.run(searchKey(type, ifNoneExist), async () => {
+      const match = this.#single(caller, type, ifNoneExist, 'create');
+      if (match !== undefined) {
+        const found = await this.records.read(caller.principal, type, match, caller.purpose);
+        return { ...found, created: false };
+      }
+      return { ...(await this.records.create(caller.principal, resource)), created: true };
+    });
   }
 
   /**
@@ -40,6 +49,17 @@ export class FhirConditional {
    * than the match is 400.
    */
   async update(
+    caller: SearchCaller,
+    type: string,
+    query: string,
+    resource: JsonObject,
+  ): Promise<ServedVersion & { created: boolean }> {
+    return this.#searches.run(searchKey(type, query), () =>
+      this.#update(caller, type, query, resource),
+    );
+  }
+
+  async #update(
     caller: SearchCaller,
     type: string,
     query: string,
@@ -104,4 +124,11 @@ export function singleMatch(
       `a conditional ${type} search matched more than one resource`,
     );
   return found[0];
+}
+
+/** One key per search, whatever the order of its parameters. */
+function searchKey(type: string, query: string): string {
+  const params = new URLSearchParams(query);
+  params.sort();
+  return `${type}?${params.toString()}`;
 }
