@@ -222,6 +222,8 @@ class ElementChecker {
       return;
     }
     this.checkBinding(value, match, path);
+    if (DATE_TYPES.has(match.typeCode) && typeof value === 'string' && !isCalendarDate(value))
+      this.issues.push(error('value', path, 'the date names a day its month does not have'));
     if (match.typeCode === 'xhtml' && typeof value === 'string')
       this.issues.push(...checkNarrative(value, path));
     if (!isObject(value)) return;
@@ -251,6 +253,23 @@ class ElementChecker {
         error('code-invalid', path, `${problem} ${valueSet.url}, which a required binding demands`),
       );
   }
+}
+
+/** The primitive types whose values may name a day. */
+const DATE_TYPES = new Set(['date', 'dateTime', 'instant']);
+
+/**
+ * False when `value` starts with a year, month and day and that day does not exist (2021-02-29,
+ * 2020-04-31): R4's regular expressions allow any day from 01 to 31. Anything else, a partial
+ * date or a malformed one, is left to the format check.
+ */
+function isCalendarDate(value: string): boolean {
+  const parts = /^(\d{4})-(0[1-9]|1[0-2])-(\d{2})/.exec(value);
+  if (parts === null) return true;
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(Number(parts[1]), Number(parts[2]), 0);
+  const day = Number(parts[3]);
+  return day >= 1 && day <= lastDay.getUTCDate();
 }
 
 /** False only when an Attachment states a size and carries valid base64 data of another size. */

@@ -693,6 +693,33 @@ describe('resource envelope and R4 rules medplum lacks', () => {
     assert.deepEqual(errors({ resourceType: 'Patient', id: `A-z.0${'9'.repeat(59)}` }), []);
   });
 
+  test('refuses a date, dateTime or instant naming a day its month does not have', () => {
+    const observation = (effective: Json) => ({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'weight' },
+      ...effective,
+    });
+    for (const [effective, where] of [
+      [{ effectiveDateTime: '2020-02-30' }, 'Observation.effective'],
+      [{ effectiveDateTime: '2021-02-29T10:00:00Z' }, 'Observation.effective'],
+      [{ issued: '2020-04-31T10:00:00.000Z' }, 'Observation.issued'],
+      [{ effectivePeriod: { start: '1900-02-29' } }, 'Observation.effective.start'],
+    ] as const) {
+      const found = onlyError(observation(effective));
+      assert.deepEqual(
+        [found.code, found.expression],
+        ['value', [where]],
+        JSON.stringify(effective),
+      );
+    }
+    assert.deepEqual(onlyError({ resourceType: 'Patient', birthDate: '2019-02-29' }).expression, [
+      'Patient.birthDate',
+    ]);
+    for (const effective of ['2020-02-29', '2000-02-29T00:00:00Z', '2021-12-31', '2021-02', '2021'])
+      assert.deepEqual(errors(observation({ effectiveDateTime: effective })), [], effective);
+  });
+
   test('refuses empty arrays, relative Coding.system and Bundle.entry.fullUrl, and a wrong Attachment.size', () => {
     assert.deepEqual(onlyError({ resourceType: 'Patient', name: [] }).expression, ['Patient.name']);
     assert.deepEqual(
