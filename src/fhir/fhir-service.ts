@@ -167,9 +167,8 @@ export class FhirService {
   }
 
   /**
-   * As blocks commit: this organisation's records the pseudonym map lacks are learnt, deleted
-   * and erased records leave the index, whoever deleted them, and erased ones' FHIR ids are
-   * forgotten (kept only hashed).
+   * As blocks commit: this organisation's records the pseudonym map lacks are learnt, and
+   * deleted and erased records leave the index, whoever deleted them.
    */
   #followCommitted(writeSet: readonly WriteSetEntry[]): void {
     for (const [table, recordId, value] of writeSet) {
@@ -184,8 +183,6 @@ export class FhirService {
       }
       if (record.status !== 'active' && fhirId !== undefined)
         this.#index.remove(fhirId.type, fhirId.id);
-      // Ids can name patients (PUT Patient/jane-smith-1961): an erased record's is kept hashed.
-      if (record.status === 'erased' && fhirId !== undefined) this.node.pseudonyms.forget(recordId);
     }
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -84,44 +84,6 @@ test('a pair is served at once and written with the others of its turn; only a c
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test("an erased record's FHIR id is forgotten: still found from its type and id, no longer named, its bytes gone from the file", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-forget-'));
-  const path = join(dir, 'pseudonyms.db');
-  const opened: Pseudonyms[] = [];
-  const open = () => opened[opened.push(new Pseudonyms(path)) - 1]!;
-  t.after(async () => {
-    for (const map of opened) await map.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const fileHolds = (text: string) =>
-    readdirSync(dir).some((file) =>
-      readFileSync(join(dir, file)).toString('latin1').includes(text),
-    );
-  const map = open();
-  const kept = map.assign('Patient', 'Nowak-jan-1950');
-  const written = map.assign('Patient', 'Kowalczyk-anna-1961');
-  assert.equal(await writtenPair(path, 'Kowalczyk-anna-1961'), written);
-  const unwritten = map.assign('Observation', 'Kowalczyk-bp-1'); // still in memory
-  map.forget(written);
-  map.forget(unwritten);
-  for (const [type, id, recordId] of [
-    ['Patient', 'Kowalczyk-anna-1961', written],
-    ['Observation', 'Kowalczyk-bp-1', unwritten],
-  ] as const) {
-    assert.equal(map.recordIdOf(type, id), recordId, `${id} still leads to its record`);
-    assert.equal(map.assign(type, id), recordId, 'and is not given a new one');
-    assert.equal(map.fhirIdOf(recordId), undefined, 'the record no longer names it');
-  }
-  assert.equal(map.recordIdOf('Observation', 'Kowalczyk-anna-1961'), undefined, 'per type');
-  assert.deepEqual(map.fhirIdOf(kept), { type: 'Patient', id: 'Nowak-jan-1950' });
-  assert.equal(fileHolds('Kowalczyk'), false, 'no bytes of a forgotten id, log included');
-  await map.close();
-  assert.equal(fileHolds('Kowalczyk'), false);
-  const reopened = open();
-  assert.equal(reopened.recordIdOf('Patient', 'Kowalczyk-anna-1961'), written, 'after a restart');
-  assert.equal(reopened.fhirIdOf(written), undefined);
 });
 
 test('the first pairing of either side stands, written or not yet', async () => {

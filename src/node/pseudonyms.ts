@@ -6,10 +6,8 @@
  * This node-local map (owner-only, like every file of the node) ties each resource's type and
  * id to its ledger id. Each record's type and id are also inside its ciphertext, so the FHIR
  * layer learns the pairs of every record this organisation can decrypt from the chain again, on
- * any node; only an erased record's pair is known nowhere else, and even here its FHIR id is
- * kept only as a keyed hash (see forget()).
+ * any node; only an erased record's pair is known nowhere else.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
 import { PATIENTS, type StateReader } from '../contracts/index.js';
@@ -41,11 +39,6 @@ CREATE TABLE IF NOT EXISTS map_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) 
 
 const INSERT_PAIR = 'INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)';
 
-/** Starts the id column of an erased record's pair: a keyed hash, never a FHIR id (no '#' in those). */
-const FORGOTTEN = '#';
-/** The map_meta key of the hash key of forgotten ids; its presence says some id was forgotten. */
-const FORGOTTEN_KEY = 'forgotten-key';
-
 /** How long a batch of pairs that could not be written waits before it is tried again. */
 const WRITE_RETRY_MS = 1000;
 
@@ -74,8 +67,6 @@ export class Pseudonyms {
   #retrying = false;
   /** Whether every pair of the chain is known: at open when not `incomplete`, or once learnt. */
   #complete: boolean;
-  /** The key of forgotten ids' hashes, once an id has been forgotten (on this open or before). */
-  #forgottenKey: Buffer | undefined;
 
   /**
    * True when pairs may be missing from this map: its file was created by this open (it was
@@ -107,55 +98,18 @@ export class Pseudonyms {
     this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
     this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
     this.#insert = this.#db.prepare(INSERT_PAIR);
-    const key = this.#db
-      .prepare('SELECT value FROM map_meta WHERE key = ?')
-      .pluck()
-      .get(FORGOTTEN_KEY) as string | undefined;
-    this.#forgottenKey = key === undefined ? undefined : Buffer.from(key, 'hex');
     this.#checkpointer = WalCheckpointer.of(this.#db);
     if (!this.#db.memory) this.#writer = new SqliteWriter(path, { synchronous: 'NORMAL' });
   }
 
-  /** The ledger record id of `type/id`, an erased record's included, or undefined when this node knows no such resource. */
+  /** The ledger record id of `type/id`, or undefined when this node knows no such resource. */
   recordIdOf(type: string, id: string): string | undefined {
-    const found = this.#unwritten.get(`${type}/${id}`) ?? this.#byFhirId.get(type, id)?.record_id;
-    if (found !== undefined || this.#forgottenKey === undefined) return found;
-    return this.#byFhirId.get(type, forgottenId(this.#forgottenKey, type, id))?.record_id;
+    return this.#unwritten.get(`${type}/${id}`) ?? this.#byFhirId.get(type, id)?.record_id;
   }
 
-  /** The FHIR type and id of ledger record `recordId`, or undefined when this node has not learnt it or has forgotten it. */
+  /** The FHIR type and id of ledger record `recordId`, or undefined when this node has not learnt it. */
   fhirIdOf(recordId: string): FhirId | undefined {
-    const found = this.#unwrittenByRecordId.get(recordId) ?? this.#byRecordId.get(recordId);
-    return found?.id.startsWith(FORGOTTEN) === true ? undefined : found;
-  }
-
-  /**
-   * Keeps erased record `recordId`'s FHIR id only as a keyed hash: recordIdOf still finds the
-   * record from its type and id (a read answers 410, the patient follows the erasure's
-   * receipts), but the map no longer names it. The row is rewritten with secure_delete and
-   * the log truncated, so the id's bytes leave the file too. The key is in the same file: a
-   * stolen copy can test guessed ids, not list them.
-   */
-  forget(recordId: string): void {
-    const pair = this.fhirIdOf(recordId);
-    if (pair === undefined) return;
-    // Every pair still in memory lands here first: a batch in flight on the writer thread then
-    // meets this row's record_id and is ignored, rather than writing the id again.
-    this.#writeUnwritten();
-    this.#forgottenKey ??= this.#newForgottenKey();
-    this.#db.pragma('secure_delete = ON');
-    this.#db
-      .prepare('UPDATE fhir_id SET id = ? WHERE record_id = ?')
-      .run(forgottenId(this.#forgottenKey, pair.type, pair.id), recordId);
-    this.#db.pragma('wal_checkpoint(TRUNCATE)');
-  }
-
-  #newForgottenKey(): Buffer {
-    const key = randomBytes(32);
-    this.#db
-      .prepare('INSERT INTO map_meta (key, value) VALUES (?, ?)')
-      .run(FORGOTTEN_KEY, key.toString('hex'));
-    return key;
+    return this.#unwrittenByRecordId.get(recordId) ?? this.#byRecordId.get(recordId);
   }
 
   /**
@@ -331,11 +285,6 @@ export class Pseudonyms {
     this.#unwrittenByRecordId.clear();
     this.#unsent = [];
   }
-}
-
-/** What the id column holds for a forgotten `type/id`. */
-function forgottenId(key: Buffer, type: string, id: string): string {
-  return FORGOTTEN + createHmac('sha256', key).update(`${type}/${id}`).digest('hex');
 }
 
 /** Pairs sent to the writer thread in one message. */
