@@ -72,7 +72,7 @@ export {
   type ExportStatus,
   type FhirBulkExport,
 } from './bulk-export.js';
-export type { CommittedVersion, RecordLedger } from './record-ledger.js';
+export { nodeLedger, type CommittedVersion, type RecordLedger } from './record-ledger.js';
 export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './search/index.js';
 export { FhirBundles } from './fhir-bundles.js';
 export { storageError, STORAGE_RETRY_AFTER_SECONDS } from './storage-errors.js';
