@@ -21,6 +21,7 @@ import {
   verifyConsistency,
   verifyHeaderSignature,
   verifyInclusion,
+  URL_PARAM_LENGTH_MAX,
   type Block,
   type BlockHeader,
   type Checkpoint,
@@ -606,8 +607,14 @@ test('every refusal is a 4xx with a JSON {error, reason}', async (t) => {
       error: 'bad-request',
     },
     {
-      name: 'a path parameter over the length limit',
+      name: 'a txId of 200 characters: the route names what is wrong',
       request: `/ledger/tx/${'a'.repeat(200)}`,
+      statusCode: 400,
+      error: 'bad-request',
+    },
+    {
+      name: 'a path parameter over the router length limit',
+      request: `/ledger/tx/${'a'.repeat(URL_PARAM_LENGTH_MAX + 1)}`,
       statusCode: 414,
       error: 'bad-request',
     },

@@ -107,7 +107,7 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
     keepAliveTimeout: timeouts.keepAliveMs,
     // Path parameters longer than this are refused by the router; shorter ones reach the route,
     // which names what is wrong with them (a FHIR id longer than 64 characters is a 422).
-    maxParamLength: URL_PARAM_LENGTH_MAX,
+    routerOptions: { maxParamLength: URL_PARAM_LENGTH_MAX },
     // The router refuses some URLs (a malformed percent escape, a path parameter past the limit)
     // before any route or error handler runs; without this they get Fastify's own body, which
     // quotes the path (a FHIR id may name a patient).
