@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { auditCount } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { call, pseudonymOf, serveFhir } from './testonly/fhir-fixture.js';
 
@@ -44,6 +45,7 @@ test('a practitioner whom consent refuses a record can neither update nor delete
   };
 
   const url = '/fhir/Observation/psy-1';
+  const trailBefore = auditCount(node.store.state, pseudonymOf(node, 'patient', 'alice'));
   notFound(await call(app, 'GET', url), 'a read');
   notFound(
     await call(app, 'PUT', url, { body: note('psy-1', 'alice', { status: 'amended' }) }),
@@ -53,20 +55,29 @@ test('a practitioner whom consent refuses a record can neither update nor delete
     await call(app, 'PUT', url, { body: note('psy-1', 'bob') }),
     'an update naming another patient (not the 422 that would say it exists)',
   );
-  const withIfMatch = await app.inject({
-    method: 'PUT',
-    url,
-    headers: {
-      authorization: 'Bearer practitioner:dr-ada',
-      'content-type': 'application/fhir+json',
-      'if-match': 'W/"5"',
-    },
-    payload: JSON.stringify(note('psy-1', 'alice')),
-  });
-  notFound(
-    { status: withIfMatch.statusCode, body: withIfMatch.json() as JsonObject },
-    'an update with If-Match (not the 412 that would say it exists)',
-  );
+  // Checks that come before creating answer as they do for an id nobody holds.
+  const ifMatch = async (path: string) => {
+    const answer = await app.inject({
+      method: 'PUT',
+      url: path,
+      headers: {
+        authorization: 'Bearer practitioner:dr-ada',
+        'content-type': 'application/fhir+json',
+        'if-match': 'W/"5"',
+      },
+      payload: JSON.stringify(note(path.split('/').pop()!, 'alice')),
+    });
+    return [answer.statusCode, (answer.json() as { issue: { code: string }[] }).issue[0]!.code];
+  };
+  assert.deepEqual(await ifMatch(url), await ifMatch('/fhir/Observation/no-such-1'));
+  const invalid = async (id: string) =>
+    (
+      await call(app, 'PUT', `/fhir/Observation/${id}`, {
+        body: { ...note(id, 'alice'), status: 7 },
+      })
+    ).status;
+  assert.equal(await invalid('psy-1'), await invalid('no-such-2'));
+  assert.equal(await invalid('psy-1'), 422);
   const inBundle = await call(app, 'POST', '/fhir', {
     body: {
       resourceType: 'Bundle',
@@ -87,6 +98,13 @@ test('a practitioner whom consent refuses a record can neither update nor delete
   const record = versionOf('psy-1');
   assert.equal(record.status, 'active', 'still there');
   assert.equal(record.latestVersion, 1, 'never changed');
+  // Each refused attempt is in alice's trail (refusals are logged without holding the answer):
+  // the read, the two updates, the If-Match one, the two invalid ones, the Bundle and the DELETE.
+  const refused = () =>
+    auditCount(node.store.state, pseudonymOf(node, 'patient', 'alice')) - trailBefore;
+  for (const deadline = Date.now() + 10_000; refused() < 8 && Date.now() < deadline;)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(refused(), 8, "every refused attempt, once, in alice's trail");
 
   const readable = await call(app, 'PUT', '/fhir/Observation/open-1', {
     body: note('open-1', 'alice', { status: 'amended' }),

@@ -199,6 +199,7 @@ export class FhirRecords implements TypeHandler {
   ): Promise<BundleWriteResult[]> {
     const practitionerId = practitionerOf(principal);
     await this.#checkGroupWrites(principal, writes);
+    await this.#logRefusedChanges(principal, writes);
     // A Patient's pseudonym first: a bundle may list an Observation before the Patient it belongs to.
     for (const write of writes)
       if (write.type === 'Patient' && write.method !== 'DELETE')
@@ -219,9 +220,10 @@ export class FhirRecords implements TypeHandler {
   }
 
   /**
-   * Whether `principal` may change `record`: only if they may read it. To a caller whom consent
-   * refuses the record, it is as if it did not exist: an update is the same 404 as a read, a
-   * DELETE does nothing, as for an id nobody holds, and neither learns the record's patient.
+   * Whether `principal` may change `record`: only if they may read it, decided for their
+   * default purpose (TREAT for a practitioner). To a caller whom consent refuses the record, it
+   * is as if it did not exist (see #check): an update answers as for an unused id up to the 404
+   * where that would be created, a DELETE does nothing, and neither learns the record's patient.
    */
   #mayChange(principal: Principal, record: RecordRow): boolean {
     const caller = this.node.as(principal, defaultPurpose(principal));
@@ -232,21 +234,29 @@ export class FhirRecords implements TypeHandler {
     return decision.outcome === 'permit';
   }
 
+  /** An attempt to change a record consent withholds is logged as the refused read it amounts to, so the patient's trail shows it. */
+  async #logRefusedChanges(principal: Principal, writes: readonly BundleWrite[]): Promise<void> {
+    for (const { type, id } of writes) {
+      const record = recordOf(this.node, type, id);
+      if (record === undefined || this.#mayChange(principal, record)) continue;
+      await this.node.as(principal, defaultPurpose(principal)).read(record.recordId);
+    }
+  }
+
   /** One write checked (valid, of a served type, the version it expects), or undefined for a DELETE of nothing. */
   #check(
     principal: Principal,
     write: BundleWrite,
   ): VersionInput | { tombstone: string } | undefined {
-    const current = recordOf(this.node, write.type, write.id);
-    if (current !== undefined && !this.#mayChange(principal, current)) {
-      if (write.method === 'DELETE') return undefined;
-      throw notKnown(write.type, write.id);
-    }
+    const found = recordOf(this.node, write.type, write.id);
+    // A record consent withholds from the writer is, to them, an id nobody holds, up to where
+    // such an id would be created: every check before that answers as it would for one.
+    const current = found !== undefined && this.#mayChange(principal, found) ? found : undefined;
     if (write.method === 'DELETE')
       return current?.status === 'active' ? { tombstone: current.recordId } : undefined;
     const stored = withoutServerMeta(write.resource);
     requireValid(stored);
-    const recordId = current?.recordId ?? this.node.pseudonyms.assign(write.type, write.id);
+    const recordId = found?.recordId ?? this.node.pseudonyms.assign(write.type, write.id);
     const owner = this.#ledgerPatientOf(write, recordId);
     if (current?.status === 'erased')
       throw FhirError.of(410, 'deleted', `${write.type}/${write.id} was erased`);
@@ -256,6 +266,7 @@ export class FhirRecords implements TypeHandler {
         'conflict',
         `If-Match names version ${write.ifMatch}, which is not the current version`,
       );
+    if (found !== undefined && current === undefined) throw notKnown(write.type, write.id);
     // The ledger keeps a record's first patient; letting an update name another would leave the index and the ledger disagreeing.
     if (current !== undefined && current.patientId !== owner.patientId) {
       throw FhirError.of(
@@ -348,6 +359,7 @@ export class FhirRecords implements TypeHandler {
 
   /** Deletes `type/id` (DELETE): a tombstone version, so history stays. Resolves with the tombstone's version. */
   async delete(principal: Principal, type: string, id: string): Promise<number | undefined> {
+    await this.#logRefusedChanges(principal, [{ method: 'DELETE', type, id }]);
     const record = recordOf(this.node, type, id);
     if (record === undefined || record.status !== 'active') return undefined;
     if (!this.#mayChange(principal, record)) return undefined;
@@ -382,6 +394,7 @@ export class FhirRecords implements TypeHandler {
   ): Promise<ServedVersion> {
     const practitionerId = practitionerOf(principal);
     await this.#checkGroupWrites(principal, [write]);
+    await this.#logRefusedChanges(principal, [write]);
     const item = this.#check(principal, write) as VersionInput;
     await this.#patientsReady([item]);
     const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
