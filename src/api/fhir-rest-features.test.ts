@@ -385,6 +385,31 @@ test('PATCH with a FHIRPath Patch: replace, add, insert, move and delete, on sim
   );
 });
 
+test("a batch's conditional creates, a transaction's and a plain one of the same search, all at once, create one resource", async (t) => {
+  const { app, patientId } = await withPatient(t);
+  const search = `code=${encodeURIComponent(LOINC_WEIGHT)}`;
+  const entry = (value: number) => ({
+    resource: observation(patientId, value),
+    request: { method: 'POST', url: 'Observation', ifNoneExist: search },
+  });
+  const bundle = (type: string, values: number[]) =>
+    fhirJson('POST', '/fhir', { resourceType: 'Bundle', type, entry: values.map(entry) });
+  const answers = await Promise.all([
+    app.inject(bundle('batch', [1, 2, 3])),
+    app.inject(bundle('transaction', [4])),
+    app.inject(
+      fhirJson('POST', '/fhir/Observation', observation(patientId, 5), { 'if-none-exist': search }),
+    ),
+  ]);
+  for (const answer of answers) assert.ok(answer.statusCode < 300, answer.body.slice(0, 300));
+  const found = await app.inject({ url: `/fhir/Observation?${search}`, headers: AS_DOCTOR });
+  assert.equal(
+    ((found.json() as { entry?: unknown[] }).entry ?? []).length,
+    1,
+    'one resource for the search, whoever created it',
+  );
+});
+
 test('concurrent conditional creates of one search create one resource; the others answer with it', async (t) => {
   const { app, patientId } = await withPatient(t);
   // The same search, its parameters in another order: one key.

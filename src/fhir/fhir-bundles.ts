@@ -20,15 +20,18 @@ import {
 import type { BundleWrite, FhirRecords } from './fhir-records.js';
 import { failureEntry, type FhirSearch, type SearchCaller } from './fhir-search.js';
 import { etagVersion } from './etag.js';
-import { singleMatch } from './fhir-conditional.js';
+import { conditionalKey, singleMatch } from './fhir-conditional.js';
+import type { KeyedLock } from './keyed-lock.js';
 import { FhirError } from './outcome.js';
 import { BATCH_ENTRIES_IN_FLIGHT_MAX } from '../ledger/index.js';
 
 /** Runs batch and transaction Bundles against one node's records and search index. */
 export class FhirBundles {
+  /** `creating` is the conditional creates' lock, shared with FhirConditional. */
   constructor(
     private readonly records: FhirRecords,
     private readonly search: FhirSearch,
+    private readonly creating: KeyedLock,
   ) {}
 
   /**
@@ -93,7 +96,17 @@ export class FhirBundles {
     return { resolved, failed };
   }
 
+  /** A transaction holds the search of each of its conditional creates until it has committed. */
   async #transaction(caller: SearchCaller, plan: BundlePlan): Promise<EntryResult[]> {
+    const searches = plan.steps.flatMap((step) =>
+      step.method === 'POST' && step.ifNoneExist !== undefined
+        ? [conditionalKey(step.type, step.ifNoneExist)]
+        : [],
+    );
+    return this.creating.runAll(searches, () => this.#transactionHeld(caller, plan));
+  }
+
+  async #transactionHeld(caller: SearchCaller, plan: BundlePlan): Promise<EntryResult[]> {
     const { principal, purpose } = caller;
     const existing = this.#conditionalCreates(caller, plan);
     const writes: { step: PlannedEntry; write: BundleWrite }[] = [];
@@ -147,15 +160,22 @@ export class FhirBundles {
   async #batchEntry(caller: SearchCaller, step: PlannedEntry): Promise<EntryResult> {
     const { principal, purpose } = caller;
     if (step.method === 'GET') return this.#get(caller, step);
-    if (step.method === 'POST' && step.ifNoneExist !== undefined) {
-      const match = singleMatch(this.search, caller, step.type, step.ifNoneExist);
-      if (match !== undefined)
+    const ifNoneExist = step.ifNoneExist;
+    if (step.method === 'POST' && ifNoneExist !== undefined)
+      return this.creating.run(conditionalKey(step.type, ifNoneExist), async () => {
+        const match = singleMatch(this.search, caller, step.type, ifNoneExist);
+        if (match === undefined)
+          return {
+            index: step.index,
+            kind: 'created',
+            version: await this.records.create(principal, step.resource!),
+          };
         return {
           index: step.index,
           kind: 'read',
           version: await this.records.read(principal, step.type, match, purpose),
         };
-    }
+      });
     if (step.method === 'POST')
       return {
         index: step.index,

@@ -7,7 +7,7 @@
 import type { JsonObject } from '../ledger/index.js';
 import type { FhirRecords } from './fhir-records.js';
 import type { FhirSearch, SearchCaller } from './fhir-search.js';
-import { KeyedLock } from './keyed-lock.js';
+import type { KeyedLock } from './keyed-lock.js';
 import { FhirError } from './outcome.js';
 import type { ServedVersion } from './type-handler.js';
 
@@ -16,14 +16,13 @@ export type ConditionalCreate = ServedVersion & { readonly created: boolean };
 
 export class FhirConditional {
   /**
-   * Conditional creates and updates of one search run one at a time on this node, so two that
-   * race cannot both find no match and both create (R4 asks a server to create at most one).
+   * `creating` holds each search while a conditional create or update of it runs (a Bundle's
+   * too), so two that race cannot both find no match and both create: R4 asks for at most one.
    */
-  readonly #searches = new KeyedLock();
-
   constructor(
     private readonly records: FhirRecords,
     private readonly search: FhirSearch,
+    private readonly creating: KeyedLock,
   ) {}
 
   /** POST with If-None-Exist: the one readable match, read; none, `resource` created; several, 412. */
@@ -33,7 +32,7 @@ export class FhirConditional {
     ifNoneExist: string,
   ): Promise<ConditionalCreate> {
     const type = String(resource['resourceType']);
-    return this.#searches.run(searchKey(type, ifNoneExist), async () => {
+    return this.creating.run(conditionalKey(type, ifNoneExist), async () => {
       const match = this.#single(caller, type, ifNoneExist, 'create');
       if (match !== undefined) {
         const found = await this.records.read(caller.principal, type, match, caller.purpose);
@@ -54,7 +53,7 @@ export class FhirConditional {
     query: string,
     resource: JsonObject,
   ): Promise<ServedVersion & { created: boolean }> {
-    return this.#searches.run(searchKey(type, query), () =>
+    return this.creating.run(conditionalKey(type, query), () =>
       this.#update(caller, type, query, resource),
     );
   }
@@ -126,8 +125,8 @@ export function singleMatch(
   return found[0];
 }
 
-/** One key per search, whatever the order of its parameters. */
-function searchKey(type: string, query: string): string {
+/** The key under which a conditional create of `type?query` holds its search: one per search, whatever the order of its parameters. */
+export function conditionalKey(type: string, query: string): string {
   const params = new URLSearchParams(query);
   params.sort();
   return `${type}?${params.toString()}`;

@@ -23,6 +23,7 @@ import { FhirConditional } from './fhir-conditional.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
 import { FhirRecords } from './fhir-records.js';
+import { KeyedLock } from './keyed-lock.js';
 import type { RecordLedger } from './record-ledger.js';
 import { FhirSearch } from './fhir-search.js';
 import {
@@ -88,8 +89,9 @@ export class FhirService {
     this.auditEvents = new FhirAuditEvents(node);
     this.provenance = new FhirProvenance(node);
     this.search = new FhirSearch(node, this.#index);
-    this.bundles = new FhirBundles(this.records, this.search);
-    this.conditional = new FhirConditional(this.records, this.search);
+    const creating = new KeyedLock();
+    this.bundles = new FhirBundles(this.records, this.search, creating);
+    this.conditional = new FhirConditional(this.records, this.search, creating);
     this.bulkExport = new FhirBulkExport(this.search, node.dataDir);
     this.subscriptions = new FhirSubscriptions(node);
     this.#handlers = {

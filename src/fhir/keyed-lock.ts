@@ -13,4 +13,14 @@ export class KeyedLock {
     });
     return result;
   }
+
+  /** Runs `task` holding every one of `keys` at once, taken in sorted order so that two such runs never wait on each other in a cycle. */
+  runAll<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const held = sorted.reduceRight<() => Promise<T>>(
+      (inner, key) => () => this.run(key, inner),
+      task,
+    );
+    return held();
+  }
 }
