@@ -666,6 +666,19 @@ test('a patient grants through a FHIR Consent, the practitioner reads, the patie
   ).json() as JsonObject;
   assert.equal((paged['entry'] as JsonObject[]).length, 2);
   assert.match(String((paged['link'] as JsonObject[])[0]!['url']), /_offset=2/);
+  const none = (
+    await app.inject({
+      url: `/fhir/AuditEvent?patient=${patientId}&_count=0`,
+      headers: { authorization: 'Bearer auditor:auditor-1' },
+    })
+  ).json() as JsonObject;
+  assert.deepEqual(
+    [none['entry'] ?? [], (none['link'] as JsonObject[] | undefined) ?? []].map((list) =>
+      (list as JsonObject[]).filter((item) => item['relation'] !== 'self'),
+    ),
+    [[], []],
+    '_count=0: no entries, and no next link back to itself',
+  );
   outcome(
     await app.inject({ url: `/fhir/AuditEvent?patient=${patientId}`, headers: AS_DOCTOR }),
     403,

@@ -15,6 +15,7 @@ import {
   FhirError,
   FhirService,
   isResourceTypeName,
+  nextOffsetOf,
   operationOutcome,
   proofParameters,
   searchPage,
@@ -575,10 +576,11 @@ async function searchBundle(
     const patientId = requiredParam(params, 'patient', type).replace(/^Patient\//, '');
     const { count, offset } = searchPage(params);
     const page = service.auditEvents.search(caller.principal, patientId, offset, count);
+    const nextOffset = nextOffsetOf(page.total, offset, count);
     const next =
-      offset + count < page.total
-        ? `${base}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${offset + count}`
-        : undefined;
+      nextOffset === undefined
+        ? undefined
+        : `${base}/AuditEvent?patient=${encodeURIComponent(patientId)}&_count=${count}&_offset=${nextOffset}`;
     return { ...searchSet(base, page.found, next), total: page.total };
   }
   const page = await service.search.search(caller, type, params);

@@ -389,6 +389,6 @@ function scopedPatient(type: string, params: URLSearchParams): string | undefine
  * this page. A page of `_count=0` asks for no entries, and has no next page (a link to itself
  * would send a client round in circles).
  */
-function nextOffsetOf(found: number, offset: number, count: number): number | undefined {
+export function nextOffsetOf(found: number, offset: number, count: number): number | undefined {
   return count > 0 && found > offset + count ? offset + count : undefined;
 }

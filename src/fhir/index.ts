@@ -58,6 +58,7 @@ export {
 export {
   failureEntry,
   FhirSearch,
+  nextOffsetOf,
   type SearchCaller,
   type SearchFailure,
   type SearchPage,
