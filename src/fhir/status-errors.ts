@@ -127,7 +127,7 @@ function refusalError(answer: RefusalAnswer, status: string, what: string): Fhir
       return FhirError.of(
         409,
         'conflict',
-        `${what} was created by another request meanwhile; read it, then update it if need be`,
+        `${what}: a resource it would create was created by another request meanwhile; read it, then update it if need be`,
       );
     case 'version-conflict':
       return FhirError.of(409, 'conflict', `${what} changed concurrently; re-read and retry`);

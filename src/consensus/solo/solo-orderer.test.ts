@@ -128,7 +128,7 @@ test('a submission that arrives while the orderer closes is refused as stopped, 
 
 test('the batch timeout counts from the oldest waiting transaction: one that waited out a slow block is cut as soon as that block is delivered', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-solo-timeout-'));
-  const batchTimeoutMs = 1000;
+  const batchTimeoutMs = 2000; // far above an fsync on a loaded machine: the cut's record costs one
   const orderer = new SoloOrderer(join(dir, 'orderer.db'), {
     blockTxCountMax: 64,
     batchTimeoutMs,
