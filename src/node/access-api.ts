@@ -17,6 +17,7 @@ import {
   type ListedRecord,
   type NamedPrincipal,
   type AccessDecision,
+  type AccessRequest,
   type AuditEntry,
   type Principal,
   type RecordRow,
@@ -102,6 +103,34 @@ export interface ProvenEntry {
   readonly proof: InclusionProofResponse;
 }
 
+/**
+ * How much later than the node's decision the block that logs an access may be cut: the
+ * contract decides the access again at that block's time.
+ */
+const ACCESS_DECISION_AHEAD_MS = 2_000;
+
+/** Bases that can lapse with time: a grant's or agreement's period, a break-the-glass window. */
+const LAPSING_BASES: ReadonlySet<AccessBasis['kind']> = new Set(['consent', 'break-the-glass']);
+
+/**
+ * `request` decided as of now, not as of the newest block: on a quiet node that block can be
+ * arbitrarily old, and a break-the-glass window or a grant's period may have ended since. A
+ * permit on a basis that can lapse must also hold ACCESS_DECISION_AHEAD_MS later, when the block
+ * logging the access is cut, so a window ending in between is not used to its last instant and
+ * the ledger never records a release it refuses.
+ */
+function decideNow(
+  chain: ChainStore,
+  state: StateReader,
+  request: Omit<AccessRequest, 'time'>,
+): AccessDecision {
+  const now = Math.max(Date.now(), chain.head()?.time ?? 0);
+  const decision = decideAccess(state, { ...request, time: now });
+  if (decision.outcome === 'deny' || !LAPSING_BASES.has(decision.basis.kind)) return decision;
+  const ahead = decideAccess(state, { ...request, time: now + ACCESS_DECISION_AHEAD_MS });
+  return ahead.outcome === 'deny' ? ahead : decision;
+}
+
 /** The access path of one node. */
 export class NodeAccess {
   constructor(private readonly host: AccessHost) {}
@@ -120,14 +149,12 @@ export class NodeAccess {
       throw new RangeError("principal must be authenticated by this node's organisation");
     const record = RECORDS.get(this.host.chain.state, recordId);
     const version = options.version ?? record?.latestVersion ?? 1;
-    const time = this.host.chain.head()?.time ?? 0;
-    const decision = decideAccess(this.host.chain.state, {
+    const decision = decideNow(this.host.chain, this.host.chain.state, {
       principal,
       action: 'read',
       recordId,
       version,
       purpose: options.purpose,
-      time,
     });
     const released = decision.outcome === 'permit';
     const txId = await this.#log(
@@ -167,19 +194,17 @@ export class NodeAccess {
   ): AccessDecision {
     const record = RECORDS.get(this.host.chain.state, recordId);
     const version = options.version ?? record?.latestVersion ?? 1;
-    const time = this.host.chain.head()?.time ?? 0;
     // Whether the caller could have read an erased record decides if they may learn it was erased (410) or get a plain 404.
     const state =
       options.ignoringErasure === true && record?.status === 'erased'
         ? withRecord(this.host.chain.state, { ...record, status: 'active' })
         : this.host.chain.state;
-    return decideAccess(state, {
+    return decideNow(this.host.chain, state, {
       principal,
       action: 'read',
       recordId,
       version,
       purpose: options.purpose,
-      time,
     });
   }
 

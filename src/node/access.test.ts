@@ -498,6 +498,47 @@ test('break-the-glass: only with the patient opted in, for ETREAT/BTG, time-boxe
   }
 });
 
+test('a break-the-glass window releases nothing once it has ended, however long ago the last block was cut, nor in its last moments', async (t) => {
+  const { node, a } = await freshNetwork(t);
+  try {
+    await enrolPractitioner(node, a, 'dr-er');
+    await enrolPatient(node, 'pt-1');
+    const write = await node.records.write({
+      practitionerId: 'dr-er',
+      patientId: 'pt-1',
+      resource: { resourceType: 'AllergyIntolerance', code: { text: 'penicillin' } },
+    });
+    assert.equal(await commit(node, write.tx), 'ok');
+    assert.equal(await node.consent.setBreakTheGlass('pt-1', true), 'ok');
+    const er: Principal = { kind: 'practitioner', id: 'dr-er', org: 'org-a' };
+    const granted = await node.breakTheGlass.request(er, 'pt-1', {
+      purpose: 'ETREAT',
+      reason: 'unconscious in ED, allergy history needed',
+      minutes: 5,
+    });
+    assert.equal(granted.outcome, 'permit');
+    const readAt = async (now: number) => {
+      t.mock.timers.enable({ apis: ['Date'], now });
+      try {
+        const headTime = node.head()!.time;
+        const read = await node.access.read(er, write.recordId, { purpose: 'ETREAT' });
+        assert.ok(headTime < granted.end, 'no block was cut after the window ended');
+        return read.outcome === 'permit'
+          ? 'permit'
+          : `${read.outcome}: ${read.reason} (${(await loggedEntry(node, 'pt-1', read.txId)).released === false ? 'not released' : 'released'})`;
+      } finally {
+        t.mock.timers.reset();
+      }
+    };
+    assert.equal(await readAt(granted.start + 60_000), 'permit', 'within the window');
+    assert.match(await readAt(granted.end - 500), /^deny/, 'half a second before it ends');
+    const ended = await readAt(granted.end + 10 * 60_000);
+    assert.match(ended, /^deny: .* \(not released\)$/, 'ten minutes after the window ended');
+  } finally {
+    await node.close();
+  }
+});
+
 test('break-the-glass reasons and review notes are sealed: only the patient and the organisation open them, and no file holds them in the clear', async (t) => {
   const { node, a, dir } = await freshNetwork(t);
   try {
