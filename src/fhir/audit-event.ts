@@ -140,7 +140,14 @@ function entitiesOf(entry: AuditEntry, names: AuditNames): JsonObject[] {
     entry.records ??
     (entry.recordId === null
       ? []
-      : [{ recordId: entry.recordId, version: entry.version, outcome: null, released: null }]);
+      : [
+          {
+            recordId: entry.recordId,
+            version: entry.version,
+            outcome: entry.outcome,
+            released: entry.released,
+          },
+        ]);
   for (const record of touched) {
     const fhirId = names.fhirIdOf(record.recordId);
     if (fhirId === undefined) continue;
@@ -153,7 +160,8 @@ function entitiesOf(entry: AuditEntry, names: AuditNames): JsonObject[] {
         display: 'Domain Resource',
       },
     };
-    if (entry.records !== undefined)
+    // A single access says so only when the node released what its block then refused.
+    if (entry.records !== undefined || (record.outcome === 'deny' && record.released === true))
       entity['description'] =
         record.outcome === 'deny'
           ? record.released

@@ -17,6 +17,8 @@ export interface AuditEntry {
   readonly purpose: string | null;
   readonly outcome: string | null;
   readonly reason: string | null;
+  /** For an access: whether the node released the content; true with outcome 'deny' is a release the ledger refused at its block. */
+  readonly released?: boolean | null;
   /** What allowed the access: a grant, an agreement, break-the-glass, the home organisation. */
   readonly basis: {
     readonly kind: string;

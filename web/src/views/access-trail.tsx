@@ -203,7 +203,7 @@ function Row({ item }: { item: TrailItem }) {
         {entry.outcome === null
           ? '—'
           : refused
-            ? `refused: ${denialWords(entry.reason)}`
+            ? `${entry.released === true ? 'released, though the ledger refused it' : 'refused'}: ${denialWords(entry.reason)}`
             : 'allowed'}
       </td>
       <td>
