@@ -8,6 +8,7 @@ import { test, type TestContext } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { MEMBERSHIP_REGISTER_PRACTITIONER } from '../contracts/index.js';
+import { FhirService, type SessionCheck } from '../fhir/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { registerFhirRoutes } from './fhir-routes.js';
 import { AS_DOCTOR, fhirJson, headerAuth, outcome } from './testonly/fhir-test-fixture.js';
@@ -50,19 +51,25 @@ async function receiver(t: TestContext, status: () => number = () => 200, answer
   return { url, received };
 }
 
-async function open(dir: string): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
+async function open(
+  dir: string,
+  sessionActive?: SessionCheck,
+): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
   const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   const app = Fastify();
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, new Uint8Array(body as Buffer)),
   );
-  registerFhirRoutes(app, node, headerAuth(node));
+  const service =
+    sessionActive === undefined ? undefined : new FhirService(node, { sessionActive });
+  if (service !== undefined) app.addHook('onClose', async () => service.close());
+  registerFhirRoutes(app, node, headerAuth(node), { service });
   await app.ready();
   return { node, app };
 }
 
-async function fresh(t: TestContext) {
+async function fresh(t: TestContext, sessionActive?: SessionCheck) {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-subscriptions-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   ChartChainNode.init(dir, {
@@ -71,7 +78,7 @@ async function fresh(t: TestContext) {
     network: 'test',
     orderer: { batchTimeoutMs: 5 },
   });
-  const opened = await open(dir);
+  const opened = await open(dir, sessionActive);
   const keys = opened.node.records.enrol('practitioner', 'dr-ada');
   const registered = await opened.node.submitAndWait(
     opened.node.signAsOrg(MEMBERSHIP_REGISTER_PRACTITIONER, { practitionerId: 'dr-ada', ...keys }),
@@ -189,6 +196,43 @@ test('a rest-hook subscriber hears of a new record within a second of its block,
   await app.inject(fhirJson('POST', '/fhir/Observation', observation(ada)));
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(hook.received.length, 2, 'nothing after the subscription ended');
+});
+
+test("a subscription stops notifying once its owner's sessions are ended or their account disabled", async (t) => {
+  let sessionsNotBefore = 0;
+  const { app } = closedAfter(
+    t,
+    await fresh(t, (_principal, sinceMs) => sinceMs >= sessionsNotBefore),
+  );
+  const hook = await receiver(t);
+  const patientId = (
+    (
+      await app.inject(
+        fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'other' }),
+      )
+    ).json() as { id: string }
+  ).id;
+  const created = await app.inject(
+    fhirJson(
+      'POST',
+      '/fhir/Subscription',
+      subscription(hook.url, `Observation?patient=Patient/${patientId}`),
+    ),
+  );
+  assert.equal(created.statusCode, 201, created.body);
+  await until('the handshake', () => hook.received[0]);
+  const observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'Weight' },
+    subject: { reference: `Patient/${patientId}` },
+  };
+  await app.inject(fhirJson('POST', '/fhir/Observation', observation));
+  await until('a notification while the session stands', () => hook.received[1]);
+  sessionsNotBefore = Date.now() + 1; // as `users end-sessions` or `users disable` does
+  await app.inject(fhirJson('POST', '/fhir/Observation', observation));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(hook.received.length, 2, 'nothing once the sessions that created it ended');
 });
 
 test('a delivery the endpoint refused is retried with back-off, and survives a restart of the node', async (t) => {

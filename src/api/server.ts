@@ -152,7 +152,11 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
   if (options.auth !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerWebApp(app);
-    const service = new FhirService(node, { ledger: options.ledger });
+    const users = options.auth.users;
+    const service = new FhirService(node, {
+      ledger: options.ledger,
+      sessionActive: (principal, sinceMs) => users.sessionActive?.(principal, sinceMs) !== false,
+    });
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), {
       rateLimit: options.fhirRateLimit,
       ledger: options.ledger,

@@ -18,7 +18,7 @@ import { FhirAuditEvents } from './fhir-audit-events.js';
 import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
 import { FhirBundles } from './fhir-bundles.js';
 import { FhirBulkExport } from './bulk-export.js';
-import { FhirSubscriptions } from './subscriptions/fhir-subscriptions.js';
+import { FhirSubscriptions, type SessionCheck } from './subscriptions/fhir-subscriptions.js';
 import { FhirConditional } from './fhir-conditional.js';
 import { FhirConsents } from './fhir-consents.js';
 import { DERIVED_PROVENANCE_ID, FhirProvenance } from './fhir-provenance.js';
@@ -70,7 +70,7 @@ export class FhirService {
    */
   constructor(
     private readonly node: NodeFacade,
-    options: { ledger?: RecordLedger | undefined } = {},
+    options: { ledger?: RecordLedger | undefined; sessionActive?: SessionCheck } = {},
   ) {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
@@ -93,7 +93,7 @@ export class FhirService {
     this.bundles = new FhirBundles(this.records, this.search, creating);
     this.conditional = new FhirConditional(this.records, this.search, creating);
     this.bulkExport = new FhirBulkExport(this.search, node.dataDir);
-    this.subscriptions = new FhirSubscriptions(node);
+    this.subscriptions = new FhirSubscriptions(node, Date.now, options.sessionActive);
     this.#handlers = {
       Consent: this.consents,
       AuditEvent: this.auditEvents,

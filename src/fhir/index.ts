@@ -64,7 +64,7 @@ export {
   type SearchPage,
 } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
-export { FhirSubscriptions } from './subscriptions/fhir-subscriptions.js';
+export { FhirSubscriptions, type SessionCheck } from './subscriptions/fhir-subscriptions.js';
 export { escapeV2, parseV2, v2Bundle, V2MessageError, type V2Message } from './v2/index.js';
 export {
   EXPORT_TYPES,

@@ -37,6 +37,9 @@ interface EventNames {
   readonly record: string | undefined;
 }
 
+/** Whether `principal`'s sessions begun at `sinceMs` still stand. */
+export type SessionCheck = (principal: Principal, sinceMs: number) => boolean;
+
 export class FhirSubscriptions {
   readonly #store: SubscriptionStore;
   readonly #subscriptions = new Map<string, StoredSubscription>();
@@ -50,9 +53,15 @@ export class FhirSubscriptions {
   /** Sockets bound to each websocket subscription: what sends them a notification. */
   readonly #sockets = new Map<string, Set<(text: string) => void>>();
 
+  /**
+   * `sessionActive` says whether a principal's sessions begun at a time still stand (an account
+   * disabled, or its sessions ended, says no): a subscription notifies only while the sessions
+   * of its owner that created it do.
+   */
   constructor(
     private readonly node: NodeFacade,
     private readonly clock: () => number = Date.now,
+    private readonly sessionActive: SessionCheck = () => true,
   ) {
     this.#store = new SubscriptionStore(node.dataDir);
     for (const subscription of this.#store.all())
@@ -93,6 +102,7 @@ export class FhirSubscriptions {
       baseUrl,
       ownPatient: principal.kind === 'patient' ? fhirPatientOf(this.node, principal.id) : undefined,
       readableTypes,
+      createdAt: this.clock(),
     });
     this.#subscriptions.set(subscription.id, subscription);
     if (subscription.channel === 'websocket') this.#store.save(subscription);
@@ -220,6 +230,7 @@ export class FhirSubscriptions {
       return undefined;
     if (subscription.patient !== null && subscription.patient !== named.patient) return undefined;
     const owner = subscription.owner;
+    if (!this.sessionActive(owner, subscription.createdAt ?? 0)) return undefined;
     if (event.focus.kind === 'audit' && !subscription.readableTypes.includes('AuditEvent'))
       return undefined;
     if (event.focus.kind === 'audit')

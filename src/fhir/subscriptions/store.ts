@@ -31,6 +31,8 @@ export interface StoredSubscription {
   /** The resource types the subscriber's token read when it subscribed: nothing else is named to it. */
   readonly readableTypes: readonly string[];
   readonly baseUrl: string;
+  /** When it was created (ms); absent on a subscription stored before this was kept. */
+  readonly createdAt?: number;
   state: SubscriptionState;
   eventsSinceStart: number;
 }

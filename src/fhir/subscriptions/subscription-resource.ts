@@ -30,6 +30,7 @@ export function subscriptionOf(
     readonly baseUrl: string;
     readonly ownPatient: string | undefined;
     readonly readableTypes: readonly string[];
+    readonly createdAt: number;
   },
 ): StoredSubscription {
   const topic = resource['criteria'];
@@ -66,6 +67,7 @@ export function subscriptionOf(
     payload: payloadOf(channel),
     readableTypes: context.readableTypes,
     baseUrl: context.baseUrl,
+    createdAt: context.createdAt,
     // A websocket subscription is live as soon as it exists; its handshake goes to each bound socket.
     state: websocket ? 'active' : 'requested',
     eventsSinceStart: 0,
