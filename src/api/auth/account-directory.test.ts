@@ -16,12 +16,13 @@ import { AccountDirectory } from './account-directory.js';
 import { AccountConflictError, AccountStore } from './account-store.js';
 import { createDemoUsers, DEMO_PASSWORD } from './demo-users.js';
 import { LOCKOUT_FIRST_MS, LOCKOUT_FREE_FAILURES } from './lockout.js';
+import type { PatientNames } from '../../node/index.js';
 import type { SignIn } from './users.js';
 
 const PASSWORD = 'correct horse battery';
 
 /** A fresh accounts file and a directory over it on a clock the test moves. */
-function accounts(t: TestContext, options: { fallback?: boolean } = {}) {
+function accounts(t: TestContext, options: { fallback?: boolean; patients?: PatientNames } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-accounts-'));
   const store = new AccountStore(join(dir, 'users.db'));
   t.after(() => {
@@ -34,6 +35,7 @@ function accounts(t: TestContext, options: { fallback?: boolean } = {}) {
       org: 'practice-a',
       clock: () => clock.now,
       ...(options.fallback === true ? { fallback: await createDemoUsers('practice-a') } : {}),
+      ...(options.patients === undefined ? {} : { patients: options.patients }),
     });
   return { dir, store, clock, make };
 }
@@ -170,6 +172,47 @@ test('names without an account go to the fallback (the demo users); without one 
     await (await without.make()).signIn({ username: 'dr-ada', password: DEMO_PASSWORD }),
     { refused: 'credentials' },
   );
+});
+
+test('a principal with no account holds a session only while the demo users are served: ending the demo ends theirs', async (t) => {
+  const demoUser = { kind: 'practitioner', id: 'dr-ada', org: 'practice-a' } as const;
+  const withDemo = accounts(t, { fallback: true });
+  assert.equal((await withDemo.make()).sessionActive(demoUser, withDemo.clock.now), true);
+  const without = accounts(t);
+  assert.equal(
+    (await without.make()).sessionActive(demoUser, without.clock.now),
+    false,
+    'a node started without the demo honours no demo token, nor its refresh',
+  );
+});
+
+test("a patient account naming another patient's pseudonym as its FHIR id does not act as that patient, and disabling it ends its sessions", async (t) => {
+  const pseudonym = '040dca6b0283c933e2144a7656e1497d';
+  const patients: PatientNames = {
+    patientIdOf: (fhirId) => (fhirId === 'patient-0001' ? pseudonym : undefined),
+    fhirPatientIdOf: (patientId) => (patientId === pseudonym ? 'patient-0001' : undefined),
+  };
+  const { store, clock, make } = accounts(t, { patients });
+  await createAccount(
+    store,
+    { username: 'evil', role: 'patient', subjectId: pseudonym, password: PASSWORD },
+    clock.now,
+  );
+  await createAccount(
+    store,
+    { username: 'real', role: 'patient', subjectId: 'patient-0001', password: PASSWORD },
+    clock.now,
+  );
+  const directory = await make();
+  const evil = userOf(await directory.signIn({ username: 'evil', password: PASSWORD }))!;
+  assert.notEqual(evil.principal.id, pseudonym, 'not the patient the pseudonym names');
+  assert.equal(evil.patient, pseudonym, 'its FHIR id, as its account has it');
+  const real = userOf(await directory.signIn({ username: 'real', password: PASSWORD }))!;
+  assert.equal(real.principal.id, pseudonym, "the real patient's account does act as them");
+  assert.equal(directory.sessionActive(evil.principal, clock.now), true);
+  store.setDisabled('evil', true, clock.now);
+  assert.equal(directory.sessionActive(evil.principal, clock.now + 1000), false);
+  assert.equal(directory.sessionActive(real.principal, clock.now + 1000), true);
 });
 
 test('reset-password and reset-mfa issue new secrets, clear the lock and end sessions; the old ones stop working', async (t) => {

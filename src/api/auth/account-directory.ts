@@ -14,6 +14,7 @@ import { lockedUntil } from './lockout.js';
 import { parseScopes } from './scopes.js';
 import { acceptedTotpStep } from './totp.js';
 import {
+  accountPatientId,
   decoyHash,
   signedIn,
   verifyPassword,
@@ -181,11 +182,12 @@ export class AccountDirectory implements UserDirectory {
   sessionActive(principal: Principal, issuedAtMs: number): boolean {
     if (principal.org !== this.#org || principal.kind === 'system') return true;
     const subject =
-      principal.kind === 'patient'
-        ? (this.#patients?.fhirPatientIdOf(principal.id) ?? principal.id)
-        : principal.id;
+      principal.kind === 'patient' ? accountPatientId(principal.id, this.#patients) : principal.id;
     const account = this.#store.bySubject(principal.kind, subject);
-    return account === undefined || (!account.disabled && issuedAtMs >= account.sessionsNotBefore);
+    // Tokens go only to accounts here and to the demo users (the fallback): a principal with
+    // neither, a demo user once the node runs without the demo, holds no session now.
+    if (account === undefined) return this.#fallback !== undefined;
+    return !account.disabled && issuedAtMs >= account.sessionsNotBefore;
   }
 
   /** After the password: the TOTP step the code used (undefined when none is needed), or false when either is wrong. */

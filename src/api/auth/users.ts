@@ -28,16 +28,25 @@ export interface User {
 /**
  * `user` as signed in: a patient, named in their account by their FHIR Patient id, acts under
  * their ledger pseudonym, looked up now (the Patient may be created after the account). A
- * patient this node has no Patient for keeps the FHIR id, which no record names.
+ * patient this node has no Patient for acts under an id no ledger patient can have (ledger ids
+ * hold no '.'): an account whose FHIR id was set to another patient's pseudonym must not act as
+ * that patient. Without `patients` (no node to ask) the FHIR id is the ledger id.
  */
 export function signedIn(user: User, patients: PatientNames | undefined): User {
   if (user.principal.kind !== 'patient') return user;
   const fhirId = user.patient ?? user.principal.id;
-  return {
-    ...user,
-    patient: fhirId,
-    principal: { ...user.principal, id: patients?.patientIdOf(fhirId) ?? fhirId },
-  };
+  const id =
+    patients === undefined ? fhirId : (patients.patientIdOf(fhirId) ?? `${NO_PATIENT}${fhirId}`);
+  return { ...user, patient: fhirId, principal: { ...user.principal, id } };
+}
+
+/** Starts the principal id of a patient account whose FHIR Patient this node does not have. */
+const NO_PATIENT = 'no-patient.';
+
+/** The FHIR Patient id that the account of patient principal `id` names: signedIn undone. */
+export function accountPatientId(id: string, patients: PatientNames | undefined): string {
+  if (id.startsWith(NO_PATIENT)) return id.slice(NO_PATIENT.length);
+  return patients?.fhirPatientIdOf(id) ?? id;
 }
 
 /** A user together with their password hash. */
