@@ -168,6 +168,22 @@ test('over HTTP: offline_access brings a refresh token; each refresh rotates it;
   );
 });
 
+test('over HTTP: a refresh refused for its scope leaves the refresh token unused', async (t) => {
+  const fixture = await authFixture(t);
+  const signedIn = await signInForTokens(
+    fixture,
+    'patient-0001',
+    DEMO_PASSWORD,
+    'patient/*.rs offline_access',
+  );
+  for (const scope of ['patient/*.rs offline_acess', 'patient/*.cruds']) {
+    const refused = await refresh(fixture, signedIn.refresh_token!, { scope });
+    assert.deepEqual([refused.status, refused.body.error], [400, 'invalid_scope'], scope);
+  }
+  const renewed = await refresh(fixture, signedIn.refresh_token!);
+  assert.equal(renewed.status, 200, `still good: ${JSON.stringify(renewed.body)}`);
+});
+
 test('over HTTP: POST /auth/revoke logs out (RFC 7009); an ended or disabled account cannot refresh', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-refresh-'));
   const store = new AccountStore(join(dir, 'users.db'));

@@ -96,9 +96,14 @@ export class RefreshTokens {
 
   /**
    * Redeems `token` for `clientId`, once. Throws OAuthError invalid_grant if it is unknown,
-   * expired, another client's, or used before, which also revokes its family.
+   * expired, another client's, or used before, which also revokes its family. `check` sees the
+   * grant first: if it throws (a request the grant cannot honour), the token stays unused.
    */
-  redeem(token: string, clientId: string): Redeemed {
+  redeem(
+    token: string,
+    clientId: string,
+    check: (grant: AccessGrant) => void = () => undefined,
+  ): Redeemed {
     const row = this.#db
       .prepare<[string], Row>(
         'SELECT family, family_started, client_id, grant_json, expires_at, used FROM refresh_token WHERE token_hash = ?',
@@ -118,12 +123,11 @@ export class RefreshTokens {
         'the refresh token was used before, so its session is revoked; sign in again',
       );
     }
-    this.#db.prepare('UPDATE refresh_token SET used = 1 WHERE token_hash = ?').run(hashOf(token));
     const stored = JSON.parse(row.grant_json) as Omit<AccessGrant, 'scopes'> & { scopes: string };
-    return {
-      grant: { ...stored, scopes: parseScopes(stored.scopes) },
-      family: { id: row.family, startedAt: row.family_started },
-    };
+    const grant = { ...stored, scopes: parseScopes(stored.scopes) };
+    check(grant);
+    this.#db.prepare('UPDATE refresh_token SET used = 1 WHERE token_hash = ?').run(hashOf(token));
+    return { grant, family: { id: row.family, startedAt: row.family_started } };
   }
 
   /** Revokes the family of `token` if it was issued to `clientId` (RFC 7009 §2.1); unknown tokens are ignored. */

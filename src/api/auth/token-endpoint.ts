@@ -103,16 +103,19 @@ export async function refreshTokenGrant(
 ): Promise<TokenResponse> {
   const clientId = requiredParameter(form, 'client_id');
   await publicClientOf(auth, clientId);
+  const scopesOf = (grant: AccessGrant): Scope[] =>
+    parameter(form, 'scope') === undefined
+      ? [...grant.scopes]
+      : scopesWithin(requestedScopes(form), grant.scopes);
+  // A scope the grant cannot honour is refused before the token is used up: a client's typo
+  // must not cost the session.
   const { grant, family } = auth.refreshTokens.redeem(
     requiredParameter(form, 'refresh_token'),
     clientId,
+    (grant) => void scopesOf(grant),
   );
   endedSession(auth, grant, family.startedAt, () => auth.refreshTokens.revokeFamily(family.id));
-  const scopes =
-    parameter(form, 'scope') === undefined
-      ? grant.scopes
-      : scopesWithin(requestedScopes(form), grant.scopes);
-  return respond(auth, { ...grant, scopes }, { clientId, family });
+  return respond(auth, { ...grant, scopes: scopesOf(grant) }, { clientId, family });
 }
 
 /** `requested`, if all of it was granted before; throws invalid_scope otherwise (RFC 6749 §6). */
