@@ -16,10 +16,10 @@ export async function bearerPrincipal(
   request: FastifyRequest,
   auth: AuthServer,
 ): Promise<AccessGrant> {
-  const { grant, issuedAt } = await auth.tokens.verifyToken(
+  const { grant, issuedAtMs } = await auth.tokens.verifyToken(
     bearerToken(request.headers.authorization),
   );
-  if (auth.users.sessionActive?.(grant.principal, issuedAt * 1000) === false) {
+  if (auth.users.sessionActive?.(grant.principal, issuedAtMs) === false) {
     throw new AuthError(
       'invalid_token',
       'this session has ended: the account was disabled or all its sessions were ended; log in again',

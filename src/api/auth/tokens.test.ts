@@ -70,7 +70,7 @@ function forge(
   return new SignJWT(payload).setProtectedHeader({ alg, typ }).sign(key);
 }
 
-test('an issued token carries iss, sub, aud, exp, iat, jti, scope, fhirUser and the principal, and verifies to its grant', async () => {
+test('an issued token carries iss, sub, aud, exp, iat (and its milliseconds), jti, scope, fhirUser and the principal, and verifies to its grant', async () => {
   const { tokens, clock } = await issuer();
   const token = await tokens.issue(grant);
   const header = decodeProtectedHeader(token);
@@ -90,6 +90,7 @@ test('an issued token carries iss, sub, aud, exp, iat, jti, scope, fhirUser and 
       fhirUser: 'Practitioner/dr-a',
       client_id: 'ehr-app',
       chartchain_principal: { kind: 'practitioner', id: 'dr-a', org: 'practice-a' },
+      chartchain_issued_ms: clock.now,
     },
   );
   assert.match(String(claims.jti), /^[0-9a-f-]{36}$/);
@@ -148,6 +149,13 @@ test('a token expires after its lifetime, give or take 30 seconds of clock skew'
     error.challenge(),
     /^Bearer realm="chartchain", error="invalid_token", error_description="/,
   );
+});
+
+test('a token says when it was issued to the millisecond, so a session ended earlier in the same second does not void it', async () => {
+  const { tokens, clock } = await issuer();
+  clock.advance(640); // within a second: iat alone would say 360 ms earlier
+  const token = await tokens.issue(grant);
+  assert.equal((await tokens.verifyToken(token)).issuedAtMs, clock.now);
 });
 
 test('a token verified once is remembered, yet still expires on time, and hands every request the same frozen grant', async () => {

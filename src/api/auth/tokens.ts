@@ -56,10 +56,25 @@ export interface AccessGrant {
   readonly clientId?: string;
 }
 
-/** A verified token: its grant, and when it was issued (`iat`, seconds since the epoch). */
+/** A verified token: its grant, and when it was issued, in milliseconds since the epoch. */
 export interface VerifiedToken {
   readonly grant: AccessGrant;
-  readonly issuedAt: number;
+  readonly issuedAtMs: number;
+}
+
+/**
+ * The private claim holding the issue time in milliseconds: `iat` has whole seconds, and a
+ * session ended in the same second as a sign-in after it would otherwise void the new token.
+ */
+const ISSUED_MS_CLAIM = 'chartchain_issued_ms';
+
+/** When `payload` was issued, in ms: its ISSUED_MS_CLAIM when that agrees with `iat`, else `iat`. */
+function issuedAtMsOf(payload: JWTPayload): number {
+  const fromIat = payload.iat! * 1000;
+  const claimed = payload[ISSUED_MS_CLAIM];
+  return typeof claimed === 'number' && claimed >= fromIat && claimed < fromIat + 1000
+    ? claimed
+    : fromIat;
 }
 
 /** How to build a TokenIssuer. */
@@ -129,8 +144,9 @@ export class TokenIssuer {
 
   /** Signs an access token for `grant`; it expires `lifetimeSeconds` from now. */
   async issue(grant: AccessGrant): Promise<string> {
-    const now = Math.floor(this.clock() / 1000);
-    return new SignJWT(claimsOf(grant))
+    const nowMs = this.clock();
+    const now = Math.floor(nowMs / 1000);
+    return new SignJWT({ ...claimsOf(grant), [ISSUED_MS_CLAIM]: nowMs })
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: ACCESS_TOKEN_TYP, kid: this.keyId })
       .setIssuer(this.issuer)
       .setSubject(subjectOf(grant.principal))
@@ -151,7 +167,7 @@ export class TokenIssuer {
     const now = Math.floor(this.clock() / 1000);
     const verified = this.#verified.get(token);
     if (verified !== undefined && verified.expiresAt > now - CLOCK_TOLERANCE_SECONDS)
-      return { grant: verified.grant, issuedAt: verified.issuedAt };
+      return { grant: verified.grant, issuedAtMs: verified.issuedAtMs };
     this.#verified.delete(token); // An expired one is refused below, as expired.
     // A token naming another key was never forged against ours: the node's key changed (a
     // rotation, a restored data directory) or the token is another node's. Say so, rather than
@@ -174,7 +190,7 @@ export class TokenIssuer {
       throw refusalOf(error);
     }
     // Frozen: every request with this token is handed the same grant.
-    const result = { grant: deepFrozen(grantOf(payload)), issuedAt: payload.iat! };
+    const result = { grant: deepFrozen(grantOf(payload)), issuedAtMs: issuedAtMsOf(payload) };
     if (this.#verified.size >= VERIFIED_TOKEN_COUNT_MAX) this.#verified.clear();
     this.#verified.set(token, { ...result, expiresAt: payload.exp! });
     return result;
