@@ -42,6 +42,9 @@ export function registerSubscriptionRoutes(
   fhir.get<{ Params: { id: string } }>('/Subscription/:id', async (request, reply) =>
     send(reply, 200, subscriptions.read(allowed(request, 'read'), request.params.id)),
   );
+  fhir.get<{ Params: { id: string } }>('/Subscription/:id/$status', async (request, reply) =>
+    send(reply, 200, subscriptions.status(allowed(request, 'read'), request.params.id)),
+  );
 
   fhir.get('/Subscription', async (request, reply) => {
     const found = subscriptions.list(allowed(request, 'search'));

@@ -21,6 +21,7 @@ interface Received {
   readonly body: {
     entry: {
       fullUrl: string;
+      request?: { method: string; url: string };
       resource?: {
         parameter: { name: string; valueCode?: string; valueString?: string; part?: unknown[] }[];
       };
@@ -179,6 +180,32 @@ test('a rest-hook subscriber hears of a new record within a second of its block,
     headers: AS_DOCTOR,
   });
   assert.equal((read.json() as { status: string }).status, 'active');
+  // The URL each notification names for its status answers with it.
+  const statusUrl = new URL(handshake.body.entry[0]!.request!.url).pathname;
+  const status = await app.inject({ method: 'GET', url: statusUrl, headers: AS_DOCTOR });
+  assert.equal(status.statusCode, 200, status.body);
+  const statusBody = status.json() as {
+    type: string;
+    entry: {
+      resource: { parameter: { name: string; valueCode?: string; valueString?: string }[] };
+    }[];
+  };
+  const named = (name: string) =>
+    statusBody.entry[0]!.resource.parameter.find((p) => p.name === name);
+  assert.deepEqual(
+    [statusBody.type, named('type')?.valueCode, named('status')?.valueCode],
+    ['searchset', 'query-status', 'active'],
+  );
+  assert.equal(named('events-since-subscription-start')?.valueString, '1');
+  outcome(
+    await app.inject({
+      method: 'GET',
+      url: statusUrl,
+      headers: { authorization: 'Bearer practitioner:dr-bob' },
+    }),
+    404,
+    'not-found',
+  );
   outcome(
     await app.inject({
       method: 'GET',

@@ -29,12 +29,12 @@ export const ROLE_PROFILES: Readonly<Record<FhirRole, RoleProfile>> = {
   practitioner: { fhirType: 'Practitioner', scope: 'user/*.cruds offline_access', mfa: 'required' },
   patient: {
     fhirType: 'Patient',
-    scope: 'patient/*.rs patient/Consent.cud launch/patient offline_access',
+    scope: 'patient/*.rs patient/Consent.cud patient/Subscription.cd launch/patient offline_access',
     mfa: 'optional',
   },
   auditor: {
     fhirType: 'Person',
-    scope: 'user/AuditEvent.rs user/Consent.rs offline_access',
+    scope: 'user/AuditEvent.rs user/Consent.rs user/Subscription.crds offline_access',
     mfa: 'required',
   },
 };

@@ -12,6 +12,7 @@ import {
   type Scope,
 } from './scopes.js';
 import { SCOPE_COUNT_MAX } from '../../ledger/index.js';
+import { ROLE_PROFILES } from './account-roles.js';
 
 test('valid scopes parse to their v2 meaning; v1 suffixes map to rs, cud and cruds', () => {
   const table: [string, Scope][] = [
@@ -180,4 +181,20 @@ test('narrowScopes grants requested ∩ allowed, per context, type and permissio
       granted,
       `${requested} within ${allowed}`,
     );
+});
+
+test('patients and auditors may create, read and delete their own Subscriptions, as the trail topics they follow need', () => {
+  for (const role of ['patient', 'auditor'] as const) {
+    const scopes = parseScopes(ROLE_PROFILES[role].scope);
+    for (const interaction of ['create', 'read', 'delete'] as const)
+      assert.ok(
+        allows(scopes, { resourceType: 'Subscription', interaction }),
+        `${role} ${interaction}`,
+      );
+    assert.equal(
+      allows(scopes, { resourceType: 'Subscription', interaction: 'update' }),
+      false,
+      `${role}: no update`,
+    );
+  }
 });

@@ -20,7 +20,7 @@ import { mayReadTrail } from '../fhir-audit-events.js';
 import { defaultPurpose } from '../fhir-records.js';
 import { fhirPatientOf, fhirReferenceOf } from '../ledger-names.js';
 import { FhirError } from '../outcome.js';
-import { notificationBundle } from './notification.js';
+import { notificationBundle, statusBundle } from './notification.js';
 import { subscriptionOf, subscriptionResource } from './subscription-resource.js';
 import { SubscriptionStore, type Delivery, type StoredSubscription } from './store.js';
 import { eventsOf, type SubscriptionEvent } from './topics.js';
@@ -116,6 +116,11 @@ export class FhirSubscriptions {
   /** The subscription `id`, to its owner only. */
   read(principal: Principal, id: string): JsonObject {
     return subscriptionResource(this.#own(principal, id));
+  }
+
+  /** `GET Subscription/[id]/$status`, to its owner only: its SubscriptionStatus in a searchset Bundle. */
+  status(principal: Principal, id: string): JsonObject {
+    return statusBundle(this.#own(principal, id), this.#now());
   }
 
   /** The owner's subscriptions. */

@@ -11,24 +11,23 @@ import type { StoredSubscription } from './store.js';
 const STATUS_PROFILE =
   'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4';
 
-export type NotificationType = 'handshake' | 'event-notification';
+export type NotificationType = 'handshake' | 'event-notification' | 'query-status';
 
-/** The Bundle for `subscription`: a handshake, or event number `eventNumber` about `focus` (a full URL). */
-export function notificationBundle(
+/** `subscription`'s SubscriptionStatus (a Parameters resource in R4), of `type`, with the event it announces, if any. */
+export function subscriptionStatus(
   subscription: StoredSubscription,
   type: NotificationType,
   timestamp: string,
   event?: { readonly eventNumber: number; readonly focus: string },
 ): JsonObject {
-  const url = `${subscription.baseUrl}/Subscription/${subscription.id}`;
   const withFocus = event !== undefined && subscription.payload === 'id-only';
-  const status = {
+  return {
     resourceType: 'Parameters',
     meta: { profile: [STATUS_PROFILE] },
     parameter: [
-      { name: 'subscription', valueReference: { reference: url } },
+      { name: 'subscription', valueReference: { reference: urlOf(subscription) } },
       { name: 'topic', valueCanonical: subscription.topic },
-      { name: 'status', valueCode: subscription.state === 'requested' ? 'requested' : 'active' },
+      { name: 'status', valueCode: subscription.state },
       { name: 'type', valueCode: type },
       {
         name: 'events-since-subscription-start',
@@ -50,6 +49,38 @@ export function notificationBundle(
           ]),
     ],
   };
+}
+
+/** `GET Subscription/[id]/$status`: a searchset Bundle holding the subscription's status. */
+export function statusBundle(subscription: StoredSubscription, timestamp: string): JsonObject {
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    timestamp,
+    entry: [
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: subscriptionStatus(subscription, 'query-status', timestamp),
+        search: { mode: 'match' },
+      },
+    ],
+  };
+}
+
+function urlOf(subscription: StoredSubscription): string {
+  return `${subscription.baseUrl}/Subscription/${subscription.id}`;
+}
+
+/** The Bundle for `subscription`: a handshake, or event number `eventNumber` about `focus` (a full URL). */
+export function notificationBundle(
+  subscription: StoredSubscription,
+  type: NotificationType,
+  timestamp: string,
+  event?: { readonly eventNumber: number; readonly focus: string },
+): JsonObject {
+  const url = urlOf(subscription);
+  const withFocus = event !== undefined && subscription.payload === 'id-only';
+  const status = subscriptionStatus(subscription, type, timestamp, event);
   return {
     resourceType: 'Bundle',
     type: 'history',
