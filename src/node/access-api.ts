@@ -26,6 +26,7 @@ import {
 } from '../contracts/index.js';
 import type { JsonObject, Transaction } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
+import { decisionTime } from './chain-time.js';
 import { inclusionProof, type InclusionProofResponse } from './proofs.js';
 import { RecordIntegrityError, RecordUnavailableError } from './record-service.js';
 import type { NodeRecords, RecordReader } from './records-api.js';
@@ -124,7 +125,7 @@ function decideNow(
   state: StateReader,
   request: Omit<AccessRequest, 'time'>,
 ): AccessDecision {
-  const now = Math.max(Date.now(), chain.head()?.time ?? 0);
+  const now = decisionTime(chain);
   const decision = decideAccess(state, { ...request, time: now });
   if (decision.outcome === 'deny' || !LAPSING_BASES.has(decision.basis.kind)) return decision;
   const ahead = decideAccess(state, { ...request, time: now + ACCESS_DECISION_AHEAD_MS });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromHex, toHex } from '../crypto/index.js';
-import type {
-  AccessBasis,
-  AuditEntry,
-  ConsentModel,
-  GrantTerms,
-  Principal,
+import {
+  ORGS,
+  type AccessBasis,
+  type AuditEntry,
+  type ConsentModel,
+  type GrantTerms,
+  type Principal,
 } from '../contracts/index.js';
 import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import { commit, freshNetwork, type TestOrg } from './testonly/access-fixture.js';
@@ -534,6 +535,41 @@ test('a break-the-glass window releases nothing once it has ended, however long 
     assert.match(await readAt(granted.end - 500), /^deny/, 'half a second before it ends');
     const ended = await readAt(granted.end + 10 * 60_000);
     assert.match(ended, /^deny: .* \(not released\)$/, 'ten minutes after the window ended');
+  } finally {
+    await node.close();
+  }
+});
+
+test('a new version is not wrapped to a grantee whose grant period has ended, however long ago the last block was cut', async (t) => {
+  const { node, a, join } = await freshNetwork(t);
+  try {
+    await join('org-b');
+    await enrolPractitioner(node, a, 'dr-a');
+    await enrolPatient(node, 'pt-1');
+    const end = Date.now() + 5 * 60_000;
+    const granted = await node.consent.grant('pt-1', 'grant-b', {
+      ...baseTerms('org-b'),
+      period: { start: 0, end },
+    });
+    assert.equal(granted, 'ok');
+    const orgB = ORGS.get(node.store.state, 'org-b')!.encryptionKey;
+    const recipientsAt = async (now: number) => {
+      t.mock.timers.enable({ apis: ['Date'], now });
+      try {
+        assert.ok(node.head()!.time < end, 'no block was cut after the grant ended');
+        const write = await node.records.write({
+          practitionerId: 'dr-a',
+          patientId: 'pt-1',
+          resource: { resourceType: 'Observation', status: 'final' },
+        });
+        const body = write.tx.body as { envelopes: { recipient: string }[] };
+        return body.envelopes.map((envelope) => envelope.recipient);
+      } finally {
+        t.mock.timers.reset();
+      }
+    };
+    assert.ok((await recipientsAt(end - 60_000)).includes(orgB), 'wrapped while the grant runs');
+    assert.equal((await recipientsAt(end + 60_000)).includes(orgB), false, 'not once it has ended');
   } finally {
     await node.close();
   }

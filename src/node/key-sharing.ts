@@ -23,6 +23,7 @@ import {
 } from '../contracts/index.js';
 import type { ChainStore, Keystore } from '../storage/index.js';
 import { KEY_SHARE_COUNT_MAX } from '../ledger/index.js';
+import { decisionTime } from './chain-time.js';
 
 /**
  * The records.share-keys bodies, as RECORDS_SHARE_KEYS builds them from these values (at most KEY_SHARE_COUNT_MAX shares each) that give `grant`'s
@@ -39,7 +40,7 @@ export function keyShares(
     return [];
   const patientKey = x25519FromPrivate(keystore.get(`patient:${grant.patientId}:encryption`));
   const patientPublic = toHex(patientKey.publicKey);
-  const time = chain.head()?.time ?? 0;
+  const time = decisionTime(chain);
   const shares: KeyShare[] = [];
   for (const recordId of chain.stateKeys(RECORD_TABLE)) {
     const record = RECORDS.get(chain.state, recordId);

@@ -34,6 +34,7 @@ import {
 import type { JsonObject } from '../ledger/index.js';
 import { BlobIntegrityError, BlobMissingError, type BlobStore } from '../storage/index.js';
 import type { ChainStore } from '../storage/index.js';
+import { decisionTime } from './chain-time.js';
 
 /** Where a read failed its checks, with what was expected and what was found. */
 export class RecordIntegrityError extends Error {
@@ -113,7 +114,7 @@ export async function prepareVersion(
     resourceType,
     securityLabels: input.securityLabels,
     orgIds: [input.org, input.authorOrg],
-    time: chain.head()?.time ?? 0,
+    time: decisionTime(chain),
   });
   const content = await sealToBlob(
     blobs,
