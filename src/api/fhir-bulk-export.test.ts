@@ -67,6 +67,12 @@ test('a system client exports every readable record as NDJSON: kick-off, poll, d
     .split('\n')
     .map((line) => JSON.parse(line) as { resourceType: string; valueQuantity: { value: number } });
   assert.deepEqual(lines.map((line) => line.valueQuantity.value).sort(), [70, 71]);
+  // The export's access.search was durable before release; its block commits soon after.
+  for (
+    const deadline = Date.now() + 10_000;
+    auditCount(node.ledger.state, pseudonym) === trailBefore && Date.now() < deadline;
+  )
+    await new Promise((resolve) => setTimeout(resolve, 10));
   const count = auditCount(node.ledger.state, pseudonym);
   assert.ok(count > trailBefore, 'the export is in the patient trail');
   assert.deepEqual(
