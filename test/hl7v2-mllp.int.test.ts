@@ -161,6 +161,41 @@ test('a message that cannot be taken gets a named AE or AR, and writes nothing',
   );
 });
 
+test('a message in ISO 8859-1 is read as its MSH-18 says; one that is not UTF-8 and says nothing, another version or other delimiters get an AR', async (t) => {
+  const { origin, mllpPort } = await serveWithMllp(t);
+  const header = (id: string, version = '2.5.1', charset = '') =>
+    `MSH|^~\\&|LABSYS|QUEST-LAB|CHARTCHAIN|DEMO|20261202101500||ADT^A04|${id}|P|${version}||||||${charset}`;
+  const pid = (mrn: string) => `PID|1||${mrn}^^^LAB^MR||Müller^Jörg||19700101|M`;
+  const latin1 = (text: string) => Buffer.from(text, 'latin1');
+  const acks = await mllpExchange(mllpPort, [
+    latin1([header('C-1', '2.5.1', '8859/1'), pid('MRN-L1')].join('\r')),
+    latin1([header('C-2'), pid('MRN-L2')].join('\r')),
+    [header('C-3', '9.9'), pid('MRN-L3')].join('\r'),
+    [header('C-4').replace(/\|/g, '#'), pid('MRN-L4').replace(/\|/g, '#')].join('\r'),
+    latin1([header('C-5', '2.5.1', 'KOI8-R'), pid('MRN-L5')].join('\r')),
+  ]);
+  assert.deepEqual(
+    acks.map((ack) => msa(ack).code),
+    ['AA', 'AR', 'AR', 'AR', 'AR'],
+    acks.join('\n'),
+  );
+  assert.match(msa(acks[1]!).error, /not valid UTF-8; name its character set in MSH-18/);
+  assert.match(msa(acks[2]!).error, /MSH-12 \(version\) is not one taken here/);
+  assert.match(acks[3]!, /^MSH\|/, 'the AR itself is in the standard delimiters');
+  assert.match(msa(acks[4]!).error, /MSH-18 names a character set not taken here/);
+  const token = (await login(origin, 'dr-ada', 'chartchain-demo', 'user/*.cruds')).access_token;
+  const found = (await (
+    await fetch(`${origin}/fhir/Patient?identifier=MRN-L1`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+  ).json()) as { entry?: { resource: { name: { family: string; given: string[] }[] } }[] };
+  assert.deepEqual(
+    found.entry?.map((entry) => [entry.resource.name[0]!.family, entry.resource.name[0]!.given[0]]),
+    [['Müller', 'Jörg']],
+    'the 8859-1 name, read as such',
+  );
+});
+
 test('results for a patient new to the node, arriving on several connections at once, create them once', async (t) => {
   const { origin, mllpPort } = await serveWithMllp(t);
   const oru = fixture('oru-r01.hl7');

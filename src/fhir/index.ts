@@ -65,7 +65,15 @@ export {
 } from './fhir-search.js';
 export { FhirService, SEARCH_INDEX_FILE } from './fhir-service.js';
 export { FhirSubscriptions, type SessionCheck } from './subscriptions/fhir-subscriptions.js';
-export { escapeV2, parseV2, v2Bundle, V2MessageError, type V2Message } from './v2/index.js';
+export {
+  escapeV2,
+  parseV2,
+  v2Bundle,
+  V2MessageError,
+  v2Text,
+  v2TextAnyway,
+  type V2Message,
+} from './v2/index.js';
 export {
   EXPORT_TYPES,
   groupPatients,

@@ -5,7 +5,10 @@
 import { connect } from 'node:net';
 
 /** Sends each message over one MLLP connection, in order; resolves with each ACK. */
-export function mllpExchange(port: number, messages: readonly string[]): Promise<string[]> {
+export function mllpExchange(
+  port: number,
+  messages: readonly (string | Uint8Array)[],
+): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const acks: string[] = [];
@@ -13,7 +16,11 @@ export function mllpExchange(port: number, messages: readonly string[]): Promise
     socket.on('connect', () => {
       for (const message of messages)
         socket.write(
-          Buffer.concat([Buffer.of(0x0b), Buffer.from(message, 'utf8'), Buffer.of(0x1c, 0x0d)]),
+          Buffer.concat([
+            Buffer.of(0x0b),
+            typeof message === 'string' ? Buffer.from(message, 'utf8') : message,
+            Buffer.of(0x1c, 0x0d),
+          ]),
         );
     });
     socket.on('data', (chunk: Buffer) => {

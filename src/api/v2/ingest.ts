@@ -18,6 +18,8 @@ import {
   storageError,
   v2Bundle,
   V2MessageError,
+  v2Text,
+  v2TextAnyway,
   type FhirService,
   type V2Message,
 } from '../../fhir/index.js';
@@ -59,8 +61,15 @@ export class V2Ingest {
     if (status !== 'ok') throw new Error(`registering v2 interface practitioner ${id}: ${status}`);
   }
 
-  /** The ACK for `text`, once whatever it asked for is durable on the ledger. */
-  async take(text: string): Promise<string> {
+  /** The ACK for a message (its bytes as framed, or its text), once whatever it asked for is durable on the ledger. */
+  async take(message: string | Uint8Array): Promise<string> {
+    let text: string;
+    try {
+      text = typeof message === 'string' ? message : v2Text(message);
+    } catch (error) {
+      if (!(error instanceof V2MessageError)) throw error;
+      return rejection(v2TextAnyway(message as Uint8Array), error);
+    }
     let parsed: V2Message;
     try {
       parsed = parseV2(text);
@@ -153,10 +162,14 @@ function errorReason(error: unknown): string | undefined {
   return fhir instanceof FhirError ? `${fhir.status}: ${fhir.message}` : undefined;
 }
 
-/** An AR for text that is not a message taken here; built from its MSH when there is one. */
+/**
+ * An AR for text that is not a message taken here; built from its MSH when there is one in the
+ * standard delimiters (an answer in the sender's own would mix them with the ones it adds).
+ */
 function rejection(text: string, error: V2MessageError): string {
   let message: Hl7Message;
   try {
+    if (!text.startsWith('MSH|^~\\&')) throw new Error('no MSH in the standard delimiters');
     message = Hl7Message.parse(text.replace(/\r?\n/g, '\r'));
     if (message.getSegment('MSH')?.name !== 'MSH') throw new Error('no MSH');
   } catch {

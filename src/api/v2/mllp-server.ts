@@ -29,7 +29,8 @@ export class MllpServer {
   readonly #sockets = new Set<Socket>();
 
   constructor(
-    private readonly take: (message: string) => Promise<string>,
+    /** The answer to a message, given as its bytes: their character set is the message's to say (MSH-18). */
+    private readonly take: (message: Uint8Array) => Promise<string>,
     private readonly options: MllpOptions,
     private readonly onError: (error: unknown) => void = () => {},
   ) {
@@ -73,7 +74,7 @@ export class MllpServer {
         const frame = buffered.subarray(0, end);
         buffered = buffered.subarray(end + END.length);
         if (frame[0] !== START) return void socket.destroy();
-        const message = frame.subarray(1).toString('utf8');
+        const message = frame.subarray(1);
         // Messages queue one behind another; past a few, reading stops until they are answered.
         if (++waiting >= MLLP_WAITING_MAX) socket.pause();
         answering = answering
@@ -86,7 +87,7 @@ export class MllpServer {
     });
   }
 
-  async #answer(socket: Socket, message: string): Promise<void> {
+  async #answer(socket: Socket, message: Uint8Array): Promise<void> {
     try {
       const reply = await this.take(message);
       if (!socket.destroyed)

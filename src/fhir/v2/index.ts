@@ -8,3 +8,4 @@ export {
   type V2Message,
 } from './message.js';
 export { escapeV2, unescapeV2, fhirDateTime } from './fields.js';
+export { v2Text, v2TextAnyway } from './charset.js';

@@ -17,6 +17,12 @@ import { observationOf, reportOf } from './results.js';
 export const V2_EVENTS = ['ADT^A01', 'ADT^A04', 'ADT^A08', 'ORU^R01'] as const;
 export type V2Event = (typeof V2_EVENTS)[number];
 
+/** The versions taken (MSH-12): what the mapping was written against. */
+export const V2_VERSIONS = ['2.3', '2.3.1', '2.4', '2.5', '2.5.1'] as const;
+
+/** MSH-1 and MSH-2: the field separator and the encoding characters. */
+const STANDARD_DELIMITERS = '|^~\\&';
+
 /** A message that cannot be taken: AR (rejected: not a message or type we take), AE (an error in it). */
 export class V2MessageError extends Error {
   constructor(
@@ -49,6 +55,14 @@ export function parseV2(text: string): V2Message {
   const msh = message.getSegment('MSH');
   if (msh === undefined || msh.name !== 'MSH')
     throw new V2MessageError('AR', 'the message does not start with MSH');
+  // An answer is built with the standard delimiters: a message with others could not be read by it.
+  if (!text.startsWith(`MSH${STANDARD_DELIMITERS}`))
+    throw new V2MessageError('AR', `only the standard delimiters ${STANDARD_DELIMITERS} are taken`);
+  if (!(V2_VERSIONS as readonly string[]).includes(component(msh, 12)))
+    throw new V2MessageError(
+      'AR',
+      `MSH-12 (version) is not one taken here (${V2_VERSIONS.join(', ')})`,
+    );
   const event = `${component(msh, 9, 1)}^${component(msh, 9, 2)}`;
   if (!(V2_EVENTS as readonly string[]).includes(event))
     throw new V2MessageError(
