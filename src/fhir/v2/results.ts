@@ -96,8 +96,12 @@ export function observationOf(
 /** value[x] by OBX-2: NM and SN as a Quantity, coded types as a CodeableConcept, the rest as a string. */
 function valueOf(obx: Hl7Segment): JsonObject {
   const type = component(obx, 2);
-  const text = component(obx, 5);
+  // An SN's first component is only its comparator: its value is all four.
+  const text = type === 'SN' ? structuredNumberText(obx) : component(obx, 5);
   if (text === '') return {};
+  // An SN with a separator is a ratio or a range (1:128, 2-5): not one quantity.
+  if (type === 'SN' && (component(obx, 5, 3) !== '' || component(obx, 5, 4) !== ''))
+    return { valueString: text };
   if (type === 'NM' || type === 'SN') {
     const quantity = quantityOf(
       obx,
@@ -110,6 +114,13 @@ function valueOf(obx: Hl7Segment): JsonObject {
     if (concept !== undefined) return { valueCodeableConcept: concept };
   }
   return { valueString: text };
+}
+
+/** OBX-5 of an SN as written: its four components (comparator, number, separator, number) joined by ^, trailing empty ones left out. */
+function structuredNumberText(obx: Hl7Segment): string {
+  const parts = [1, 2, 3, 4].map((part) => component(obx, 5, part));
+  while (parts.length > 1 && parts.at(-1) === '') parts.pop();
+  return parts.join('^');
 }
 
 function quantityOf(obx: Hl7Segment, written: string): JsonObject | undefined {
