@@ -210,6 +210,10 @@ test("a patient account naming another patient's pseudonym as its FHIR id does n
   const real = userOf(await directory.signIn({ username: 'real', password: PASSWORD }))!;
   assert.equal(real.principal.id, pseudonym, "the real patient's account does act as them");
   assert.equal(directory.sessionActive(evil.principal, clock.now), true);
+  // A session begun before this rule carries the victim's pseudonym: a refresh acts as the account says now.
+  const before = { kind: 'patient', id: pseudonym, org: 'practice-a' } as const;
+  assert.deepEqual(directory.actingAs(before, evil.patient), evil.principal);
+  assert.deepEqual(directory.actingAs(before, real.patient), before);
   store.setDisabled('evil', true, clock.now);
   assert.equal(directory.sessionActive(evil.principal, clock.now + 1000), false);
   assert.equal(directory.sessionActive(real.principal, clock.now + 1000), true);

@@ -16,6 +16,7 @@ import { acceptedTotpStep } from './totp.js';
 import {
   accountPatientId,
   decoyHash,
+  patientPrincipal,
   signedIn,
   verifyPassword,
   type Activation,
@@ -188,6 +189,12 @@ export class AccountDirectory implements UserDirectory {
     // neither, a demo user once the node runs without the demo, holds no session now.
     if (account === undefined) return this.#fallback !== undefined;
     return !account.disabled && issuedAtMs >= account.sessionsNotBefore;
+  }
+
+  actingAs(principal: Principal, patient: string | undefined): Principal {
+    if (principal.kind !== 'patient' || principal.org !== this.#org || patient === undefined)
+      return principal;
+    return patientPrincipal(principal, patient, this.#patients);
   }
 
   /** After the password: the TOTP step the code used (undefined when none is needed), or false when either is wrong. */

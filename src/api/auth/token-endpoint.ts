@@ -109,11 +109,16 @@ export async function refreshTokenGrant(
       : scopesWithin(requestedScopes(form), grant.scopes);
   // A scope the grant cannot honour is refused before the token is used up: a client's typo
   // must not cost the session.
-  const { grant, family } = auth.refreshTokens.redeem(
+  const redeemed = auth.refreshTokens.redeem(
     requiredParameter(form, 'refresh_token'),
     clientId,
     (grant) => void scopesOf(grant),
   );
+  const { family } = redeemed;
+  const principal =
+    auth.users.actingAs?.(redeemed.grant.principal, redeemed.grant.patient) ??
+    redeemed.grant.principal;
+  const grant = { ...redeemed.grant, principal };
   endedSession(auth, grant, family.startedAt, () => auth.refreshTokens.revokeFamily(family.id));
   return respond(auth, { ...grant, scopes: scopesOf(grant) }, { clientId, family });
 }

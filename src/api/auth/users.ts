@@ -35,9 +35,22 @@ export interface User {
 export function signedIn(user: User, patients: PatientNames | undefined): User {
   if (user.principal.kind !== 'patient') return user;
   const fhirId = user.patient ?? user.principal.id;
+  return {
+    ...user,
+    patient: fhirId,
+    principal: patientPrincipal(user.principal, fhirId, patients),
+  };
+}
+
+/** `principal`, a patient named by FHIR Patient id `fhirId`, under the ledger id that id has now (see signedIn). */
+export function patientPrincipal(
+  principal: Principal,
+  fhirId: string,
+  patients: PatientNames | undefined,
+): Principal {
   const id =
     patients === undefined ? fhirId : (patients.patientIdOf(fhirId) ?? `${NO_PATIENT}${fhirId}`);
-  return { ...user, patient: fhirId, principal: { ...user.principal, id } };
+  return { ...principal, id };
 }
 
 /** Starts the principal id of a patient account whose FHIR Patient this node does not have. */
@@ -85,6 +98,12 @@ export interface UserDirectory {
    * account was disabled or its sessions ended). Directories without sessions to end omit it.
    */
   sessionActive?(principal: Principal, issuedAtMs: number): boolean;
+  /**
+   * Who a session signed in as `principal` (a patient: with FHIR Patient id `patient`) acts as
+   * now: a refresh looks a patient's ledger id up again, so a session begun before their Patient
+   * existed, or under an id since refused, follows what the account names today.
+   */
+  actingAs?(principal: Principal, patient: string | undefined): Principal;
 }
 
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
