@@ -173,10 +173,11 @@ test('a message in ISO 8859-1 is read as its MSH-18 says; one that is not UTF-8 
     [header('C-3', '9.9'), pid('MRN-L3')].join('\r'),
     [header('C-4').replace(/\|/g, '#'), pid('MRN-L4').replace(/\|/g, '#')].join('\r'),
     latin1([header('C-5', '2.5.1', 'KOI8-R'), pid('MRN-L5')].join('\r')),
+    latin1([header('C-6', '2.7', 'iso ir100'), pid('MRN-L6')].join('\r')),
   ]);
   assert.deepEqual(
     acks.map((ack) => msa(ack).code),
-    ['AA', 'AR', 'AR', 'AR', 'AR'],
+    ['AA', 'AR', 'AR', 'AR', 'AR', 'AA'],
     acks.join('\n'),
   );
   assert.match(msa(acks[1]!).error, /not valid UTF-8; name its character set in MSH-18/);

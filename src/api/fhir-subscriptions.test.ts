@@ -5,6 +5,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { MEMBERSHIP_REGISTER_PRACTITIONER } from '../contracts/index.js';
@@ -260,6 +261,52 @@ test("a subscription stops notifying once its owner's sessions are ended or thei
   await app.inject(fhirJson('POST', '/fhir/Observation', observation));
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(hook.received.length, 2, 'nothing once the sessions that created it ended');
+});
+
+test('a subscription stored before creation times were kept still notifies an owner whose sessions ended long ago', async (t) => {
+  const { dir, node, app } = await fresh(t);
+  const hook = await receiver(t);
+  const patientId = (
+    (
+      await app.inject(
+        fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'other' }),
+      )
+    ).json() as { id: string }
+  ).id;
+  const created = await app.inject(
+    fhirJson(
+      'POST',
+      '/fhir/Subscription',
+      subscription(hook.url, `Observation?patient=Patient/${patientId}`),
+    ),
+  );
+  assert.equal(created.statusCode, 201, created.body);
+  await until('the handshake', () => hook.received[0]);
+  await app.close();
+  await node.close();
+  // As a row written before this version: no createdAt.
+  const db = new Database(join(dir, 'subscriptions.db'));
+  for (const { id, row } of db.prepare('SELECT id, row FROM subscription').all() as {
+    id: string;
+    row: string;
+  }[]) {
+    const { createdAt, ...older } = JSON.parse(row) as { createdAt?: number };
+    assert.equal(typeof createdAt, 'number');
+    db.prepare('UPDATE subscription SET row = ? WHERE id = ?').run(JSON.stringify(older), id);
+  }
+  db.close();
+  const endedAt = Date.now() - 60_000; // the owner's sessions were ended a minute ago
+  const reopened = closedAfter(t, await open(dir, (_principal, sinceMs) => sinceMs >= endedAt));
+  await reopened.app.inject(
+    fhirJson('POST', '/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Weight' },
+      subject: { reference: `Patient/${patientId}` },
+    }),
+  );
+  const notice = await until('a notification after the upgrade', () => hook.received[1]);
+  assert.equal(parameter(notice, 'type')?.valueCode, 'event-notification');
 });
 
 test('a delivery the endpoint refused is retried with back-off, and survives a restart of the node', async (t) => {

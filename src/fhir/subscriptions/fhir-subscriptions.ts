@@ -64,8 +64,14 @@ export class FhirSubscriptions {
     private readonly sessionActive: SessionCheck = () => true,
   ) {
     this.#store = new SubscriptionStore(node.dataDir);
-    for (const subscription of this.#store.all())
+    for (const stored of this.#store.all()) {
+      // One stored before creation times were kept counts from now, not from the epoch: an
+      // account's sessions ended long ago must not silence it.
+      const subscription =
+        stored.createdAt === undefined ? { ...stored, createdAt: clock() } : stored;
+      if (subscription !== stored) this.#store.save(subscription);
       this.#subscriptions.set(subscription.id, subscription);
+    }
     // A failure here must not reach the commit that called it (the block is already durable):
     // it is an alarm, and those notifications are lost.
     this.#stopFollowing = node.onCommitted((writeSet) => {

@@ -9,12 +9,17 @@ import { V2MessageError } from './message.js';
 const LATIN_1 = new TextDecoder('latin1');
 const UTF_8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The character sets taken, by their MSH-18 code. */
+/** The character sets taken, by their MSH-18 code (HL7 table 0211) or a common spelling of it, in capitals. */
 const DECODERS: Readonly<Record<string, TextDecoder>> = {
   '': UTF_8,
   ASCII: UTF_8,
+  'ISO IR6': UTF_8,
   'UNICODE UTF-8': UTF_8,
+  'UTF-8': UTF_8,
+  UTF8: UTF_8,
   '8859/1': LATIN_1,
+  'ISO IR100': LATIN_1,
+  'ISO-8859-1': LATIN_1,
 };
 
 /** `bytes` decoded as MSH-18 says; throws V2MessageError AR when it names another set or the bytes are not in it. */
@@ -40,7 +45,7 @@ export function v2Text(bytes: Uint8Array): string {
 function msh18(text: string): string {
   if (!text.startsWith('MSH') || text.length < 4) return '';
   const segment = text.split(/[\r\n]/, 1)[0]!;
-  return (segment.split(text[3]!)[17] ?? '').trim();
+  return (segment.split(text[3]!)[17] ?? '').trim().toUpperCase();
 }
 
 /** `bytes` as text for an AR built from them when v2Text refused them: each byte one character. */

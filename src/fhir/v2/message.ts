@@ -17,8 +17,24 @@ import { observationOf, reportOf } from './results.js';
 export const V2_EVENTS = ['ADT^A01', 'ADT^A04', 'ADT^A08', 'ORU^R01'] as const;
 export type V2Event = (typeof V2_EVENTS)[number];
 
-/** The versions taken (MSH-12): what the mapping was written against. */
-export const V2_VERSIONS = ['2.3', '2.3.1', '2.4', '2.5', '2.5.1'] as const;
+/**
+ * The versions taken (MSH-12). The mapping was written against 2.3 to 2.5.1; the other 2.x
+ * versions were taken before versions were checked, and still are, so no feed that worked stops.
+ */
+export const V2_VERSIONS = [
+  '2.2',
+  '2.3',
+  '2.3.1',
+  '2.4',
+  '2.5',
+  '2.5.1',
+  '2.6',
+  '2.7',
+  '2.7.1',
+  '2.8',
+  '2.8.1',
+  '2.8.2',
+] as const;
 
 /** MSH-1 and MSH-2: the field separator and the encoding characters. */
 const STANDARD_DELIMITERS = '|^~\\&';
