@@ -64,6 +64,7 @@ export function AccessSearch() {
     hit.entry.purpose,
     hit.entry.outcome,
     hit.entry.reason,
+    hit.entry.released === true ? 'yes' : hit.entry.released === false ? 'no' : '',
   ]);
   return (
     <>
@@ -124,6 +125,7 @@ export function AccessSearch() {
                   'purpose',
                   'outcome',
                   'reason',
+                  'released',
                 ],
                 rows,
               ),
@@ -168,7 +170,9 @@ export function AccessSearch() {
                 <td>{purposeWords(hit.entry.purpose)}</td>
                 <td>{basisWords(hit.entry.basis?.kind)}</td>
                 <td>
-                  {hit.entry.outcome === 'deny' ? `refused (${hit.entry.reason ?? ''})` : 'allowed'}
+                  {hit.entry.outcome !== 'deny'
+                    ? 'allowed'
+                    : `${hit.entry.released === true ? 'released, though the ledger refused it' : 'refused'} (${hit.entry.reason ?? ''})`}
                 </td>
               </tr>
             ))}
