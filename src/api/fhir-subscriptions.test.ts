@@ -258,8 +258,21 @@ test("a subscription stops notifying once its owner's sessions are ended or thei
   await app.inject(fhirJson('POST', '/fhir/Observation', observation));
   await until('a notification while the session stands', () => hook.received[1]);
   sessionsNotBefore = Date.now() + 1; // as `users end-sessions` or `users disable` does
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  // A control: the same owner subscribes again in a session begun after the end, and hears.
+  const control = await receiver(t);
+  const again = await app.inject(
+    fhirJson(
+      'POST',
+      '/fhir/Subscription',
+      subscription(control.url, `Observation?patient=Patient/${patientId}`),
+    ),
+  );
+  assert.equal(again.statusCode, 201, again.body);
+  await until('the control handshake', () => control.received[0]);
   await app.inject(fhirJson('POST', '/fhir/Observation', observation));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await until('the control notification', () => control.received[1]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(hook.received.length, 2, 'nothing once the sessions that created it ended');
 });
 

@@ -241,7 +241,7 @@ export class FhirSubscriptions {
       return undefined;
     if (subscription.patient !== null && subscription.patient !== named.patient) return undefined;
     const owner = subscription.owner;
-    if (!this.sessionActive(owner, subscription.createdAt ?? 0)) return undefined;
+    if (!this.#ownerActive(subscription)) return undefined;
     if (event.focus.kind === 'audit' && !subscription.readableTypes.includes('AuditEvent'))
       return undefined;
     if (event.focus.kind === 'audit')
@@ -295,9 +295,16 @@ export class FhirSubscriptions {
 
   async #deliver(delivery: Delivery): Promise<void> {
     const subscription = this.#subscriptions.get(delivery.subscriptionId);
-    if (subscription === undefined) return this.#store.delivered(delivery.id);
+    // Gone, or its owner's sessions have ended since it was queued: dropped, never sent.
+    if (subscription === undefined || !this.#ownerActive(subscription))
+      return this.#store.delivered(delivery.id);
     if (await post(subscription, delivery.body)) return this.#delivered(subscription, delivery.id);
     this.#failed(subscription, delivery.id, delivery.attempts + 1);
+  }
+
+  /** Whether the sessions of its owner that created `subscription` still stand. */
+  #ownerActive(subscription: StoredSubscription): boolean {
+    return this.sessionActive(subscription.owner, subscription.createdAt ?? 0);
   }
 
   #alarm(reason: string): void {
