@@ -226,20 +226,21 @@ test('a rest-hook subscriber hears of a new record within a second of its block,
   assert.equal(hook.received.length, 2, 'nothing after the subscription ended');
 });
 
-test("a subscription stops notifying once its owner's sessions are ended or their account disabled", async (t) => {
-  let sessionsNotBefore = 0;
-  const { app } = closedAfter(
-    t,
-    await fresh(t, (_principal, sinceMs) => sinceMs >= sessionsNotBefore),
+/** A new Patient's id. */
+async function newPatient(app: FastifyInstance): Promise<string> {
+  const created = await app.inject(
+    fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'other' }),
   );
-  const hook = await receiver(t);
-  const patientId = (
-    (
-      await app.inject(
-        fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'other' }),
-      )
-    ).json() as { id: string }
-  ).id;
+  return (created.json() as { id: string }).id;
+}
+
+/** A rest-hook subscription to `hook` for the Observations of `patientId`, once its handshake has landed. */
+async function subscribedToWeights(
+  app: FastifyInstance,
+  hook: { url: string; received: Received[] },
+  patientId: string,
+): Promise<void> {
+  const handshakes = hook.received.length;
   const created = await app.inject(
     fhirJson(
       'POST',
@@ -248,7 +249,18 @@ test("a subscription stops notifying once its owner's sessions are ended or thei
     ),
   );
   assert.equal(created.statusCode, 201, created.body);
-  await until('the handshake', () => hook.received[0]);
+  await until('the handshake', () => hook.received[handshakes]);
+}
+
+test("a subscription stops notifying once its owner's sessions are ended or their account disabled", async (t) => {
+  let sessionsNotBefore = 0;
+  const { app } = closedAfter(
+    t,
+    await fresh(t, (_principal, sinceMs) => sinceMs >= sessionsNotBefore),
+  );
+  const hook = await receiver(t);
+  const patientId = await newPatient(app);
+  await subscribedToWeights(app, hook, patientId);
   const observation = {
     resourceType: 'Observation',
     status: 'final',
@@ -261,15 +273,7 @@ test("a subscription stops notifying once its owner's sessions are ended or thei
   await new Promise((resolve) => setTimeout(resolve, 5));
   // A control: the same owner subscribes again in a session begun after the end, and hears.
   const control = await receiver(t);
-  const again = await app.inject(
-    fhirJson(
-      'POST',
-      '/fhir/Subscription',
-      subscription(control.url, `Observation?patient=Patient/${patientId}`),
-    ),
-  );
-  assert.equal(again.statusCode, 201, again.body);
-  await until('the control handshake', () => control.received[0]);
+  await subscribedToWeights(app, control, patientId);
   await app.inject(fhirJson('POST', '/fhir/Observation', observation));
   await until('the control notification', () => control.received[1]);
   await new Promise((resolve) => setTimeout(resolve, 200));
@@ -279,22 +283,8 @@ test("a subscription stops notifying once its owner's sessions are ended or thei
 test('a subscription stored before creation times were kept still notifies an owner whose sessions ended long ago', async (t) => {
   const { dir, node, app } = await fresh(t);
   const hook = await receiver(t);
-  const patientId = (
-    (
-      await app.inject(
-        fhirJson('POST', '/fhir/Patient', { resourceType: 'Patient', gender: 'other' }),
-      )
-    ).json() as { id: string }
-  ).id;
-  const created = await app.inject(
-    fhirJson(
-      'POST',
-      '/fhir/Subscription',
-      subscription(hook.url, `Observation?patient=Patient/${patientId}`),
-    ),
-  );
-  assert.equal(created.statusCode, 201, created.body);
-  await until('the handshake', () => hook.received[0]);
+  const patientId = await newPatient(app);
+  await subscribedToWeights(app, hook, patientId);
   await app.close();
   await node.close();
   // As a row written before this version: no createdAt.

@@ -417,17 +417,23 @@ test('a revoke takes effect at the next block, a suspension at once; the trail p
   }
 });
 
+/** dr-er in the emergency department and patient pt-1, whose allergy record they will need: the record's write. */
+async function emergencyChart(node: ChartChainNode, a: TestOrg): Promise<{ recordId: string }> {
+  await enrolPractitioner(node, a, 'dr-er');
+  await enrolPatient(node, 'pt-1');
+  const write = await node.records.write({
+    practitionerId: 'dr-er',
+    patientId: 'pt-1',
+    resource: { resourceType: 'AllergyIntolerance', code: { text: 'penicillin' } },
+  });
+  assert.equal(await commit(node, write.tx), 'ok');
+  return write;
+}
+
 test('break-the-glass: only with the patient opted in, for ETREAT/BTG, time-boxed; the patient is notified and the privacy officer reviews', async (t) => {
   const { node, a } = await freshNetwork(t);
   try {
-    await enrolPractitioner(node, a, 'dr-er');
-    await enrolPatient(node, 'pt-1');
-    const write = await node.records.write({
-      practitionerId: 'dr-er',
-      patientId: 'pt-1',
-      resource: { resourceType: 'AllergyIntolerance', code: { text: 'penicillin' } },
-    });
-    assert.equal(await commit(node, write.tx), 'ok');
+    const write = await emergencyChart(node, a);
     const er: Principal = { kind: 'practitioner', id: 'dr-er', org: 'org-a' };
     const withoutConsent = await node.access.read(er, write.recordId, { purpose: 'ETREAT' });
     assert.deepEqual(
@@ -502,14 +508,7 @@ test('break-the-glass: only with the patient opted in, for ETREAT/BTG, time-boxe
 test('a break-the-glass window releases nothing once it has ended, however long ago the last block was cut, nor in its last moments', async (t) => {
   const { node, a } = await freshNetwork(t);
   try {
-    await enrolPractitioner(node, a, 'dr-er');
-    await enrolPatient(node, 'pt-1');
-    const write = await node.records.write({
-      practitionerId: 'dr-er',
-      patientId: 'pt-1',
-      resource: { resourceType: 'AllergyIntolerance', code: { text: 'penicillin' } },
-    });
-    assert.equal(await commit(node, write.tx), 'ok');
+    const write = await emergencyChart(node, a);
     assert.equal(await node.consent.setBreakTheGlass('pt-1', true), 'ok');
     const er: Principal = { kind: 'practitioner', id: 'dr-er', org: 'org-a' };
     const granted = await node.breakTheGlass.request(er, 'pt-1', {
