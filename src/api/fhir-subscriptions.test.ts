@@ -358,6 +358,31 @@ test('a Subscription the node cannot honour is refused, naming the element', asy
   ])
     await refused({ ...base, channel: { ...base.channel, endpoint } });
   await refused({ ...base, channel: { ...base.channel, header: ['Host: internal.example'] } });
+  // A patient's account subscribes over a websocket only: a rest-hook sends where its owner says.
+  const patientId = await newPatient(app);
+  const asPatient = { authorization: `Bearer patient:${patientId}` };
+  const ownRecords = `Observation?patient=Patient/${patientId}`;
+  const hook = await app.inject(
+    fhirJson(
+      'POST',
+      '/fhir/Subscription',
+      subscription('https://app.example/hook', ownRecords),
+      asPatient,
+    ),
+  );
+  assert.match(JSON.stringify(outcome(hook, 403, 'forbidden')), /websocket/);
+  const socket = await app.inject(
+    fhirJson(
+      'POST',
+      '/fhir/Subscription',
+      {
+        ...subscription('', ownRecords),
+        channel: { type: 'websocket', payload: 'application/fhir+json' },
+      },
+      asPatient,
+    ),
+  );
+  assert.equal(socket.statusCode, 201, socket.body);
 });
 
 test("one of an organisation's systems does not see another's subscriptions", async (t) => {

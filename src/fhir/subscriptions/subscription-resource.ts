@@ -55,6 +55,14 @@ export function subscriptionOf(
     );
   const channel = objectAt(resource, 'channel', 'Subscription.channel');
   const websocket = channel['type'] === 'websocket';
+  // A rest-hook makes this node send requests where its owner says: not for a patient's
+  // account, whose second factor is optional; their app listens on a websocket instead.
+  if (!websocket && owner.kind === 'patient')
+    throw FhirError.of(
+      403,
+      'forbidden',
+      'a patient subscribes over a websocket channel; rest-hooks are for staff and systems',
+    );
   return {
     id: context.id,
     owner,
