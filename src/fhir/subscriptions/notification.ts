@@ -20,7 +20,7 @@ export function subscriptionStatus(
   timestamp: string,
   event?: { readonly eventNumber: number; readonly focus: string },
 ): JsonObject {
-  const withFocus = event !== undefined && subscription.payload === 'id-only';
+  const withFocus = namesFocus(subscription, event);
   return {
     resourceType: 'Parameters',
     meta: { profile: [STATUS_PROFILE] },
@@ -67,6 +67,14 @@ export function statusBundle(subscription: StoredSubscription, timestamp: string
   };
 }
 
+/** Whether a notification of `event` names its focus: id-only payloads do, empty ones do not. */
+function namesFocus(
+  subscription: StoredSubscription,
+  event: { readonly focus: string } | undefined,
+): event is { readonly eventNumber: number; readonly focus: string } {
+  return event !== undefined && subscription.payload === 'id-only';
+}
+
 function urlOf(subscription: StoredSubscription): string {
   return `${subscription.baseUrl}/Subscription/${subscription.id}`;
 }
@@ -79,7 +87,7 @@ export function notificationBundle(
   event?: { readonly eventNumber: number; readonly focus: string },
 ): JsonObject {
   const url = urlOf(subscription);
-  const withFocus = event !== undefined && subscription.payload === 'id-only';
+  const withFocus = namesFocus(subscription, event);
   const status = subscriptionStatus(subscription, type, timestamp, event);
   return {
     resourceType: 'Bundle',
