@@ -199,12 +199,12 @@ export class FhirRecords implements TypeHandler {
   ): Promise<BundleWriteResult[]> {
     const practitionerId = practitionerOf(principal);
     await this.#checkGroupWrites(principal, writes);
-    await this.#logRefusedChanges(principal, writes);
+    const refused = await this.#refusedChanges(principal, writes);
     // A Patient's pseudonym first: a bundle may list an Observation before the Patient it belongs to.
     for (const write of writes)
       if (write.type === 'Patient' && write.method !== 'DELETE')
         this.node.pseudonyms.assign('Patient', write.id);
-    const checked = writes.map((write) => this.#check(principal, write));
+    const checked = writes.map((write) => this.#check(write, refused));
     const items = checked.filter(
       (item): item is VersionInput | { tombstone: string } => item !== undefined,
     );
@@ -234,24 +234,33 @@ export class FhirRecords implements TypeHandler {
     return decision.outcome === 'permit';
   }
 
-  /** An attempt to change a record consent withholds is logged as the refused read it amounts to, so the patient's trail shows it. */
-  async #logRefusedChanges(principal: Principal, writes: readonly BundleWrite[]): Promise<void> {
+  /**
+   * The records among `writes` that `principal` may not change (decided once, here), each
+   * attempt logged as the refused read it amounts to, so the patient's trail shows it.
+   */
+  async #refusedChanges(
+    principal: Principal,
+    writes: readonly BundleWrite[],
+  ): Promise<ReadonlySet<string>> {
+    const refused = new Set<string>();
     for (const { type, id } of writes) {
       const record = recordOf(this.node, type, id);
       if (record === undefined || this.#mayChange(principal, record)) continue;
+      refused.add(record.recordId);
       await this.node.as(principal, defaultPurpose(principal)).read(record.recordId);
     }
+    return refused;
   }
 
   /** One write checked (valid, of a served type, the version it expects), or undefined for a DELETE of nothing. */
   #check(
-    principal: Principal,
     write: BundleWrite,
+    refused: ReadonlySet<string>,
   ): VersionInput | { tombstone: string } | undefined {
     const found = recordOf(this.node, write.type, write.id);
     // A record consent withholds from the writer is, to them, an id nobody holds, up to where
     // such an id would be created: every check before that answers as it would for one.
-    const current = found !== undefined && this.#mayChange(principal, found) ? found : undefined;
+    const current = found !== undefined && !refused.has(found.recordId) ? found : undefined;
     if (write.method === 'DELETE')
       return current?.status === 'active' ? { tombstone: current.recordId } : undefined;
     const stored = withoutServerMeta(write.resource);
@@ -359,10 +368,9 @@ export class FhirRecords implements TypeHandler {
 
   /** Deletes `type/id` (DELETE): a tombstone version, so history stays. Resolves with the tombstone's version. */
   async delete(principal: Principal, type: string, id: string): Promise<number | undefined> {
-    await this.#logRefusedChanges(principal, [{ method: 'DELETE', type, id }]);
+    const refused = await this.#refusedChanges(principal, [{ method: 'DELETE', type, id }]);
     const record = recordOf(this.node, type, id);
-    if (record === undefined || record.status !== 'active') return undefined;
-    if (!this.#mayChange(principal, record)) return undefined;
+    if (record?.status !== 'active' || refused.has(record.recordId)) return undefined;
     const practitionerId = practitionerOf(principal);
     await this.#checkGroupWrites(principal, [{ method: 'DELETE', type, id }]);
     const write = this.node.records.tombstone(practitionerId, record.recordId);
@@ -394,8 +402,8 @@ export class FhirRecords implements TypeHandler {
   ): Promise<ServedVersion> {
     const practitionerId = practitionerOf(principal);
     await this.#checkGroupWrites(principal, [write]);
-    await this.#logRefusedChanges(principal, [write]);
-    const item = this.#check(principal, write) as VersionInput;
+    const refused = await this.#refusedChanges(principal, [write]);
+    const item = this.#check(write, refused) as VersionInput;
     await this.#patientsReady([item]);
     const prepared = await this.#sealed(() => this.node.records.write({ practitionerId, ...item }));
     const txId = await this.#commit(
