@@ -20,7 +20,10 @@ export interface BlockConsumer {
   readonly fromHeight: number;
   /** Time of the node's newest committed block, so block time never goes backwards across restarts. */
   readonly lastTime: number;
-  /** On the elected proposer only: execute `batch` and return the encoded, signed block. */
+  /**
+   * On the elected proposer only: execute `batch` and return the encoded, signed block. Nothing
+   * of it may be visible until it is delivered: an orderer may propose a batch it then drops.
+   */
   propose(batch: OrderedBatch): Promise<Uint8Array>;
   /** Commit the block at `height`. Called once per height, in order; resolves once durable. */
   deliver(height: number, block: Uint8Array): Promise<void>;

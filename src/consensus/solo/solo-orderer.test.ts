@@ -170,3 +170,49 @@ test('the batch timeout counts from the oldest waiting transaction: one that wai
     `block 1 was cut ${gapMs.toFixed(0)} ms after block 0, not at once`,
   );
 });
+
+test('a cut is proposed while its record is written, and delivered only once the record is durable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-solo-overlap-'));
+  const path = join(dir, 'orderer.db');
+  const orderer = new SoloOrderer(path, {
+    blockTxCountMax: 64,
+    batchTimeoutMs: 50,
+    pendingTxCountMax: 64,
+  });
+  // A second connection holds the write lock, so the cut's record cannot be written until it lets go.
+  const holder = new Database(path);
+  t.after(async () => {
+    if (holder.inTransaction) holder.exec('ROLLBACK');
+    holder.close();
+    await orderer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cutRecorded = (height: number): boolean =>
+    holder.prepare('SELECT 1 FROM cut WHERE height = ?').get(height) !== undefined;
+  let proposedWhileHeld = false;
+  let recordedAtDelivery: boolean | undefined;
+  await orderer.start({
+    fromHeight: 0,
+    lastTime: 0,
+    propose: async (batch) => {
+      proposedWhileHeld = holder.inTransaction;
+      return Buffer.from(String(batch.height));
+    },
+    deliver: async (height) => {
+      recordedAtDelivery = cutRecorded(height);
+    },
+  });
+  await orderer.submit(Buffer.from('first'));
+  holder.exec('BEGIN IMMEDIATE');
+  const deadline = Date.now() + 2_000;
+  while (!proposedWhileHeld && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(recordedAtDelivery, undefined, 'nothing was delivered while the record was held');
+  holder.exec('COMMIT');
+  assert.ok(proposedWhileHeld, 'the block was proposed while its cut was being recorded');
+  while (recordedAtDelivery === undefined) {
+    assert.ok(Date.now() < deadline + 5_000, 'block 0 was never delivered');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(recordedAtDelivery, true, 'the cut was durable before its block was delivered');
+});

@@ -193,18 +193,29 @@ export class SoloOrderer implements Orderer {
     this.#compact();
   }
 
-  /** Proposes and delivers the queued transactions up to `lastSeq` as block `height`. */
+  /**
+   * Proposes and delivers the queued transactions up to `lastSeq` as block `height`. A cut still
+   * `recording` is proposed meanwhile, since proposing is only computation, and delivered once
+   * durable: the block is never seen before a restart could rebuild it.
+   */
   async #deliverCut(
     consumer: BlockConsumer,
     height: number,
     time: number,
     lastSeq: number,
+    recording: Promise<void> = Promise.resolve(),
   ): Promise<void> {
     let end = this.#queuedHead;
     while (end < this.#queued.length && this.#queued[end]!.seq <= lastSeq) end += 1;
     const txs = this.#queued.slice(this.#queuedHead, end).map((queued) => queued.bytes);
-    const block = await consumer.propose({ height, time, txs });
-    await consumer.deliver(height, block);
+    const [recorded, proposed] = await Promise.allSettled([
+      recording,
+      consumer.propose({ height, time, txs }),
+    ]);
+    // A cut that failed to record (a full disk) is cut afresh later, whatever its proposal did.
+    if (recorded.status === 'rejected') throw recorded.reason;
+    if (proposed.status === 'rejected') throw proposed.reason;
+    await consumer.deliver(height, proposed.value);
     this.#nextHeight = height + 1;
     this.#lastTime = time;
     this.#finishCut(height, lastSeq);
@@ -264,16 +275,16 @@ export class SoloOrderer implements Orderer {
     const height = this.#nextHeight;
     const time = Math.max(Date.now(), this.#lastTime);
     const lastSeq = this.#queued[end - 1]!.seq;
-    // The cut (which transactions, what time) is durable before the block exists anywhere, so
-    // a restart rebuilds exactly this block.
+    // The cut (which transactions, what time) is durable before the block is delivered, so a
+    // restart rebuilds exactly this block. Proposing it meanwhile hides that fsync's latency.
     const finished = this.#finished;
-    await this.#writer.write([
-      ...this.#deletionsOf(finished),
-      [INSERT_CUT, [[height, time, lastSeq]]],
-    ]);
-    if (this.#finished === finished) this.#finished = undefined;
-    this.#recordedCut = { height, time, lastSeq };
-    await this.#deliverCut(consumer, height, time, lastSeq);
+    const recording = this.#writer
+      .write([...this.#deletionsOf(finished), [INSERT_CUT, [[height, time, lastSeq]]]])
+      .then(() => {
+        if (this.#finished === finished) this.#finished = undefined;
+        this.#recordedCut = { height, time, lastSeq };
+      });
+    await this.#deliverCut(consumer, height, time, lastSeq, recording);
   }
 
   /** The statements that delete a finished cut and its transactions (and all below), if any. */
