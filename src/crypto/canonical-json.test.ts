@@ -78,3 +78,15 @@ test('property: canonical form is a fixed point and independent of member order'
     }),
   );
 });
+
+test('property: members come out in UTF-16 code-unit order, for small objects and large, astral keys included', () => {
+  const key = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
+  fc.assert(
+    fc.property(fc.dictionary(key, fc.integer(), { maxKeys: 48 }), (object) => {
+      const members = Object.keys(object)
+        .sort()
+        .map((name) => `${JSON.stringify(name)}:${object[name]}`);
+      assert.equal(canonicalize(object), `{${members.join(',')}}`);
+    }),
+  );
+});
