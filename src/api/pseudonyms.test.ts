@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PATIENT_TABLE, RECORD_TABLE } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
+import Database from 'better-sqlite3';
+import { encodeTransaction, txIdOf } from '../ledger/index.js';
 import { blockPage, type ChartChainNode } from '../node/index.js';
 import { call, serveFhir } from './testonly/fhir-fixture.js';
 
@@ -255,4 +257,35 @@ test('a Consent limited to one record names it by FHIR id; the grant on the chai
       [422, 'not a record of this patient'],
     );
   }
+});
+
+test('a record whose write was queued at a crash that took its FHIR id is found by that id once it commits', async (t) => {
+  const { node, app } = await serveFhir(t);
+  await writeChart(app);
+  // The write a crash left in the queue: signed and queued, never committed, its id unrecorded.
+  const queuedId = 'jane-smith-ldl-2026';
+  const write = await node.records.write({
+    practitionerId: 'dr-ada',
+    patientId: node.pseudonyms.patientIdOf(PATIENT_ID)!,
+    resource: { ...observation, id: queuedId, code: { text: 'LDL cholesterol' } },
+  });
+  const dataDir = node.dataDir;
+  await app.close();
+  await node.close();
+  const queue = new Database(join(dataDir, 'orderer.db'));
+  queue.prepare('INSERT INTO pending (bytes) VALUES (?)').run(encodeTransaction(write.tx));
+  queue.close();
+  for (const suffix of ['', '-wal', '-shm'])
+    rmSync(join(dataDir, `pseudonyms.db${suffix}`), { force: true });
+
+  const reopened = await serveFhir(t, { dataDir });
+  const deadline = Date.now() + 10_000;
+  const txId = txIdOf(encodeTransaction(write.tx));
+  while (reopened.node.lookupTx(txId)?.status !== 'ok') {
+    assert.ok(Date.now() < deadline, 'the queued write never committed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const read = await call(reopened.app, 'GET', `/fhir/Observation/${queuedId}`);
+  assert.equal(read.status, 200, JSON.stringify(read.body));
+  assert.equal(reopened.node.pseudonyms.recordIdOf('Observation', queuedId), write.recordId);
 });

@@ -12,6 +12,7 @@ import {
   type VersionRow,
   type WriteSetEntry,
 } from '../contracts/index.js';
+import type { JsonValue } from '../crypto/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
@@ -59,6 +60,12 @@ export class FhirService {
   readonly #stopFollowing: () => void;
   #rebuildTimer: NodeJS.Timeout | undefined;
   #rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
+  /**
+   * The records that transactions queued before this start write. Pairs are made before a write
+   * is submitted and written without fsync, so a crash can take only theirs (the start learns
+   * those of committed records); every other record this node writes has its pair already.
+   */
+  readonly #queuedAtStart: Set<string>;
 
   /**
    * Opens the index, rebuilding it from the chain when it is missing, was made by an older
@@ -75,6 +82,9 @@ export class FhirService {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
     const rebuild = !existsSync(path) || existsSync(this.#inUse) || !hasCurrentSchema(path);
+    this.#queuedAtStart = new Set(
+      node.pendingTransactions().flatMap(({ body }) => recordIdsIn(body)),
+    );
     if (rebuild)
       for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
@@ -176,6 +186,8 @@ export class FhirService {
     for (const [table, recordId, value] of writeSet) {
       const record = RECORDS.rowOf(table, value);
       if (record === undefined) continue;
+      // Most rows are active records written since the start, whose pairs are known: no lookup.
+      if (!this.#queuedAtStart.delete(recordId) && record.status === 'active') continue;
       // An own record whose pair a power cut took (pairs are not fsynced: the chain has them),
       // committing after the start's rebuild: learnt, and found by search again.
       let fhirId = this.node.pseudonyms.fhirIdOf(recordId);
@@ -187,6 +199,15 @@ export class FhirService {
         this.#index.remove(fhirId.type, fhirId.id);
     }
   }
+}
+
+/** Every `recordId` in a transaction body: one for most record writes, one per write of a records.batch. */
+function recordIdsIn(value: JsonValue): string[] {
+  if (Array.isArray(value)) return value.flatMap(recordIdsIn);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) =>
+    key === 'recordId' && typeof item === 'string' ? [item] : recordIdsIn(item),
+  );
 }
 
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */

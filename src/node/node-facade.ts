@@ -31,6 +31,7 @@ type FacadeMember =
   | 'peerAuth'
   | 'halted'
   | 'pendingCount'
+  | 'pendingTransactions'
   | 'head'
   | 'block'
   | 'blockHash'
