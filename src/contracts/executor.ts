@@ -139,6 +139,7 @@ export class Executor {
     }
     const writeSet = state.writeSet();
     const { json, valueTexts } = yield* canonicalWriteSetSteps(writeSet);
+    yield; // Hashing the encoded write-set (hundreds of kilobytes for a large block) is a step of its own.
     return { statuses, writeSet, valueTexts, appHash: nextAppHash(prevAppHash, json), events };
   }
 

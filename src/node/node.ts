@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { VerifyPool } from '../crypto/index.js';
 import {
   ERASURE_TABLE,
@@ -54,7 +55,6 @@ import {
   isDiskFull,
   makeOwnerOnly,
   restrictUmask,
-  type BlobAnchor,
   type BlockCommit,
 } from '../storage/index.js';
 import { collectAfterFailedWrite } from './blob-gc.js';
@@ -107,6 +107,8 @@ export type SubmitRejection =
 /** A commit that failed for a full disk is retried after this long, doubling up to the max: the node waits for space instead of halting. */
 const COMMIT_RETRY_DELAY_MS = 50;
 const COMMIT_RETRY_DELAY_MAX_MS = 1_000;
+/** Blobs the index marks anchored per turn of the event loop: about a third of a millisecond. */
+const ANCHOR_MARKS_PER_TURN = 64;
 
 /** The answer to a submission. */
 export type SubmitResult =
@@ -713,9 +715,13 @@ export class ChartChainNode {
     const commit = { ...executed, anchors: anchorsOf(executed.writeSet) };
     await this.#storeCommit(commit);
     this.records.clearCondition('disk-full');
-    // Only a hint for the orphan collector, and a SQLite transaction of its own on the main
-    // thread: in a turn of its own, not in the one that answers the writers.
-    setImmediate(() => this.#markAnchored(commit.header.height, commit.anchors));
+    // Applying the block's state to the overlay took most of a slice's worth of this turn; what
+    // follows (about as much again for a block of 150 creates) waits for the next.
+    await nextTurn();
+    // Only a hint for the orphan collector, and SQLite transactions on the main thread: in
+    // turns of their own, not in the one that answers the writers.
+    const anchored = commit.anchors.map(([hash]) => hash);
+    setImmediate(() => this.#markAnchored(commit.header.height, anchored));
     this.#keepCheckpoint(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
@@ -812,15 +818,18 @@ export class ChartChainNode {
   }
 
   /**
-   * Tells the blob index which blobs block `height` anchored. That only spares the orphan
-   * collector a lookup per blob, so a failure here (a full disk, a damaged index) is reported,
-   * not fatal to the node: a standing alarm until a later block's mark succeeds.
+   * Tells the blob index which blobs block `height` anchored, ANCHOR_MARKS_PER_TURN a turn.
+   * That only spares the orphan collector a lookup per blob, so a failure here (a full disk, a
+   * damaged index) is reported, not fatal to the node: a standing alarm until a later block's
+   * mark succeeds. The hashes left unmarked are checked by the collector.
    */
-  #markAnchored(height: number, anchors: readonly BlobAnchor[]): void {
+  #markAnchored(height: number, hashes: readonly string[]): void {
     if (this.#closing) return; // The collector checks unmarked blobs itself, one lookup each.
     try {
-      this.records.blobs.markAnchored(anchors.map(([hash]) => hash));
+      this.records.blobs.markAnchored(hashes.slice(0, ANCHOR_MARKS_PER_TURN));
       this.records.clearCondition('blob-index');
+      if (hashes.length > ANCHOR_MARKS_PER_TURN)
+        setImmediate(() => this.#markAnchored(height, hashes.slice(ANCHOR_MARKS_PER_TURN)));
     } catch (error) {
       const message = (error as Error).message;
       this.records.raiseCondition(
