@@ -12,7 +12,6 @@ import {
   type VersionRow,
   type WriteSetEntry,
 } from '../contracts/index.js';
-import type { JsonValue } from '../crypto/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
@@ -61,11 +60,13 @@ export class FhirService {
   #rebuildTimer: NodeJS.Timeout | undefined;
   #rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
   /**
-   * The records that transactions queued before this start write. Pairs are made before a write
-   * is submitted and written without fsync, so a crash can take only theirs (the start learns
-   * those of committed records); every other record this node writes has its pair already.
+   * Whether the pseudonym map may lack pairs of records that have yet to commit here: it was
+   * lost, or not closed cleanly (a crash; a restored backup), so writes queued then, or blocks
+   * the orderer or peers deliver after this start, may name records whose pairs it lost. A
+   * map closed cleanly (or a new node's, made empty at init) has every pair, and every record
+   * written since gets its pair before its write is submitted.
    */
-  readonly #queuedAtStart: Set<string>;
+  readonly #mayLackPairs: boolean;
 
   /**
    * Opens the index, rebuilding it from the chain when it is missing, was made by an older
@@ -82,9 +83,7 @@ export class FhirService {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
     const rebuild = !existsSync(path) || existsSync(this.#inUse) || !hasCurrentSchema(path);
-    this.#queuedAtStart = new Set(
-      node.pendingTransactions().flatMap(({ body }) => recordIdsIn(body)),
-    );
+    this.#mayLackPairs = node.pseudonyms.incomplete;
     if (rebuild)
       for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
@@ -186,8 +185,8 @@ export class FhirService {
     for (const [table, recordId, value] of writeSet) {
       const record = RECORDS.rowOf(table, value);
       if (record === undefined) continue;
-      // Most rows are active records written since the start, whose pairs are known: no lookup.
-      if (!this.#queuedAtStart.delete(recordId) && record.status === 'active') continue;
+      // After a clean start an active record's pair is known: no lookup per record written.
+      if (!this.#mayLackPairs && record.status === 'active') continue;
       // An own record whose pair a power cut took (pairs are not fsynced: the chain has them),
       // committing after the start's rebuild: learnt, and found by search again.
       let fhirId = this.node.pseudonyms.fhirIdOf(recordId);
@@ -199,15 +198,6 @@ export class FhirService {
         this.#index.remove(fhirId.type, fhirId.id);
     }
   }
-}
-
-/** Every `recordId` in a transaction body: one for most record writes, one per write of a records.batch. */
-function recordIdsIn(value: JsonValue): string[] {
-  if (Array.isArray(value)) return value.flatMap(recordIdsIn);
-  if (value === null || typeof value !== 'object') return [];
-  return Object.entries(value).flatMap(([key, item]) =>
-    key === 'recordId' && typeof item === 'string' ? [item] : recordIdsIn(item),
-  );
 }
 
 /** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */

@@ -31,7 +31,6 @@ type FacadeMember =
   | 'peerAuth'
   | 'halted'
   | 'pendingCount'
-  | 'pendingTransactions'
   | 'head'
   | 'block'
   | 'blockHash'

@@ -84,7 +84,7 @@ import { GenesisError } from './network-genesis.js';
 import { cuttingOf, ordererChoice } from './orderer-choice.js';
 import { NodeAccess, type ProvenEntry } from './access-api.js';
 import { NodeBreakTheGlass, type BreakTheGlassHost } from './break-the-glass-api.js';
-import { homePatients, Pseudonyms, type PatientNames } from './pseudonyms.js';
+import { createPseudonymMap, homePatients, Pseudonyms, type PatientNames } from './pseudonyms.js';
 import { NodeConsent } from './consent-api.js';
 import { erasureStatus, erasureStatuses, type ErasureStatus } from '../verifier/index.js';
 import { loadOrgKeys, rotateEncryptionKey, type OrgKeys } from './org-keys.js';
@@ -284,6 +284,7 @@ export class ChartChainNode {
   static init(dataDir: string, options: InitOptions): void {
     restrictUmask();
     initDataDir(dataDir, options);
+    createPseudonymMap(join(dataDir, PSEUDONYMS_FILE));
     makeOwnerOnly(dataDir, { owns: isNodeEntry });
   }
 

@@ -55,10 +55,8 @@ export class NodePeerBlobs {
 
   /**
    * Follows a committed block: the index learns its envelopes, and blobs wrapped to this
-   * organisation (or a patient it keeps the keys of) are fetched: record versions another
-   * organisation wrote, and the sealed notes of another organisation's break-the-glass on a
-   * patient of this one. A version this organisation wrote was stored here, durably, before it
-   * was signed: nothing to fetch, and no lookup per write.
+   * organisation (or a patient it keeps the keys of) are fetched: record versions, and the
+   * sealed notes of another organisation's break-the-glass on a patient of this one.
    */
   committed(writeSet: readonly WriteSetEntry[]): void {
     this.index.observe(writeSet);
@@ -66,11 +64,7 @@ export class NodePeerBlobs {
       const version = VERSIONS.rowOf(table, value);
       const row = BREAK_THE_GLASS.rowOf(table, value);
       if (version !== undefined) {
-        if (
-          version.ciphertextHash !== null &&
-          version.author.org !== this.host.orgId &&
-          this.#wrappedHere(version.envelopes)
-        )
+        if (version.ciphertextHash !== null && this.#wrappedHere(version.envelopes))
           void this.#ensureSoon(version);
       } else if (row !== undefined) {
         if (row.org === this.host.orgId) continue;

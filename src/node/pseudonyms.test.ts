@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { PSEUDONYM_UNWRITTEN_COUNT_MAX } from '../ledger/index.js';
 import { Pseudonyms } from './pseudonyms.js';
+import { openTempNode } from './testonly/temp-node.js';
 
 test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whatever the mix', async () => {
   await fc.assert(
@@ -146,4 +147,10 @@ test('pairs that cannot be written are reported, served from memory up to a cap,
     await pseudonyms.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a new node's map is complete from its first start: there is nothing it could have lost", async (t) => {
+  const { node } = await openTempNode(t, 'new-map');
+  t.after(() => node.close());
+  assert.equal(node.pseudonyms.incomplete, false);
 });

@@ -37,6 +37,20 @@ CREATE TABLE IF NOT EXISTS fhir_id (
 CREATE TABLE IF NOT EXISTS map_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
+/**
+ * Creates the empty map of a node that holds no records yet, as a clean close leaves a map:
+ * complete, so the node's first start has no pairs to learn again and its commits none to
+ * look up.
+ */
+export function createPseudonymMap(path: string): void {
+  const db = openDatabase(path);
+  try {
+    db.exec(SCHEMA);
+  } finally {
+    db.close();
+  }
+}
+
 const INSERT_PAIR = 'INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)';
 
 /** How long a batch of pairs that could not be written waits before it is tried again. */
