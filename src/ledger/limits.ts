@@ -196,6 +196,9 @@ export const PROACTIVE_FETCH_ATTEMPTS_MAX = 6;
 /** Faults reported past this many are counted, not listed. */
 export const BLOB_FAULTS_LISTED_MAX = 100;
 
+/** Blobs the store remembers having put since it opened (about 6 MiB), so a commit need not look up the node's own; past it the set starts again. */
+export const STORED_HERE_REMEMBERED_MAX = 65_536;
+
 // FHIR
 
 /** Candidates a search reads from the index at a time, at most (the chunk doubles from a page's worth). */

@@ -56,7 +56,8 @@ export class NodePeerBlobs {
   /**
    * Follows a committed block: the index learns its envelopes, and blobs wrapped to this
    * organisation (or a patient it keeps the keys of) are fetched: record versions, and the
-   * sealed notes of another organisation's break-the-glass on a patient of this one.
+   * sealed notes of another organisation's break-the-glass on a patient of this one. A version
+   * whose blob this node put since it started needs not even a lookup.
    */
   committed(writeSet: readonly WriteSetEntry[]): void {
     this.index.observe(writeSet);
@@ -64,7 +65,11 @@ export class NodePeerBlobs {
       const version = VERSIONS.rowOf(table, value);
       const row = BREAK_THE_GLASS.rowOf(table, value);
       if (version !== undefined) {
-        if (version.ciphertextHash !== null && this.#wrappedHere(version.envelopes))
+        if (
+          version.ciphertextHash !== null &&
+          !this.host.blobs.takeStoredHere(version.ciphertextHash) &&
+          this.#wrappedHere(version.envelopes)
+        )
           void this.#ensureSoon(version);
       } else if (row !== undefined) {
         if (row.org === this.host.orgId) continue;

@@ -443,3 +443,18 @@ test('property: any bytes round-trip under their SHA-256', async () => {
     { numRuns: 100 },
   );
 });
+
+test('a blob put since the store opened is vouched for once; one from before it opened is not', async () => {
+  const dir = freshDir();
+  const first = new BlobStore(dir);
+  const before = await first.put(bytesOf('stored by an earlier process'));
+  await first.close();
+  const store = new BlobStore(dir);
+  const now = await store.put(bytesOf('stored by this one'));
+  assert.deepEqual(
+    [store.takeStoredHere(now), store.takeStoredHere(now), store.takeStoredHere(before)],
+    [true, false, false],
+  );
+  assert.equal(store.has(before), true, 'not vouched for, but still here');
+  await store.close();
+});

@@ -37,7 +37,11 @@ import {
   scanSegment,
 } from './blob-frame.js';
 import { fsyncDirectory } from './durable-file.js';
-import { BLOB_APPEND_BYTES_MAX, BLOB_BYTES_MAX } from '../ledger/index.js';
+import {
+  BLOB_APPEND_BYTES_MAX,
+  BLOB_BYTES_MAX,
+  STORED_HERE_REMEMBERED_MAX,
+} from '../ledger/index.js';
 
 /** Base class of the failures a blob read can report. */
 export class BlobError extends Error {
@@ -126,6 +130,8 @@ export class BlobStore {
   readonly #fds = new Map<number, number>();
   readonly #queue: PendingPut[] = [];
   readonly #inFlight = new Map<string, Promise<string>>();
+  /** Blobs put since this store opened, until takeStoredHere() asks (see there). */
+  readonly #storedHere = new Set<string>();
   #active: ActiveSegment | undefined;
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -171,7 +177,9 @@ export class BlobStore {
     if (this.#isIntact(hash)) return hash;
     const stored = new Promise<string>((resolve, reject) => {
       this.#queue.push({ hash, bytes: bytes.slice(), resolve: () => resolve(hash), reject });
-    }).finally(() => this.#inFlight.delete(hash));
+    })
+      .then((stored) => this.#rememberStored(stored))
+      .finally(() => this.#inFlight.delete(hash));
     this.#inFlight.set(hash, stored);
     this.#startDraining();
     return stored;
@@ -199,6 +207,22 @@ export class BlobStore {
     const actualHash = sha256Hex(frame.content);
     if (actualHash !== hash) throw new BlobIntegrityError(hash, actualHash);
     return new Uint8Array(frame.content.buffer, frame.content.byteOffset, frame.content.byteLength);
+  }
+
+  /**
+   * True, once, when this store durably stored `hash` since it opened: a caller that knows it
+   * put a blob itself (a version this node wrote) need not look it up. False otherwise, which
+   * proves nothing: the blob may be here from before, or the set may have been cleared.
+   */
+  takeStoredHere(hash: string): boolean {
+    return this.#storedHere.delete(hash);
+  }
+
+  #rememberStored(hash: string): string {
+    // Blobs no committed block names (refused writes) are never taken: the set is bounded.
+    if (this.#storedHere.size >= STORED_HERE_REMEMBERED_MAX) this.#storedHere.clear();
+    this.#storedHere.add(hash);
+    return hash;
   }
 
   /** True when blob `hash` is indexed; its content is checked only by get(). Throws TypeError for a malformed hash. */
