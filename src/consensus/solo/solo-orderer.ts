@@ -210,7 +210,7 @@ export class SoloOrderer implements Orderer {
     const txs = this.#queued.slice(this.#queuedHead, end).map((queued) => queued.bytes);
     const [recorded, proposed] = await Promise.allSettled([
       recording,
-      consumer.propose({ height, time, txs }),
+      Promise.resolve().then(() => consumer.propose({ height, time, txs })),
     ]);
     // A cut that failed to record (a full disk) is cut afresh later, whatever its proposal did.
     if (recorded.status === 'rejected') throw recorded.reason;
