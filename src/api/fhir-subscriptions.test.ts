@@ -139,16 +139,7 @@ test('a rest-hook subscriber hears of a new record within a second of its block,
     ).id;
   const [ada, grace] = [await patient('Lovelace'), await patient('Hopper')];
 
-  const created = await app.inject(
-    fhirJson(
-      'POST',
-      '/fhir/Subscription',
-      subscription(hook.url, `Observation?patient=Patient/${ada}`),
-    ),
-  );
-  assert.equal(created.statusCode, 201, created.body);
-  const id = (created.json() as { id: string }).id;
-  const handshake = await until('the handshake', () => hook.received[0]);
+  const { id, handshake } = await subscribedToWeights(app, hook, ada);
   assert.equal(parameter(handshake, 'type')?.valueCode, 'handshake');
   assert.equal(handshake.authorization, 'Bearer hook-secret');
 
@@ -235,11 +226,12 @@ async function newPatient(app: FastifyInstance): Promise<string> {
 }
 
 /** A rest-hook subscription to `hook` for the Observations of `patientId`, once its handshake has landed. */
+/** Subscribes `hook` to `patientId`'s Observations; resolves with the id and the handshake received. */
 async function subscribedToWeights(
   app: FastifyInstance,
   hook: { url: string; received: Received[] },
   patientId: string,
-): Promise<void> {
+): Promise<{ id: string; handshake: Received }> {
   const handshakes = hook.received.length;
   const created = await app.inject(
     fhirJson(
@@ -249,7 +241,8 @@ async function subscribedToWeights(
     ),
   );
   assert.equal(created.statusCode, 201, created.body);
-  await until('the handshake', () => hook.received[handshakes]);
+  const id = (created.json() as { id: string }).id;
+  return { id, handshake: await until('the handshake', () => hook.received[handshakes]) };
 }
 
 test("a subscription stops notifying once its owner's sessions are ended or their account disabled", async (t) => {
