@@ -824,13 +824,13 @@ export class ChartChainNode {
    * damaged index) is reported, not fatal to the node: a standing alarm until a later block's
    * mark succeeds. The hashes left unmarked are checked by the collector.
    */
-  #markAnchored(height: number, hashes: readonly string[]): void {
+  #markAnchored(height: number, hashes: readonly string[], from = 0): void {
     if (this.#closing) return; // The collector checks unmarked blobs itself, one lookup each.
+    const to = from + ANCHOR_MARKS_PER_TURN;
     try {
-      this.records.blobs.markAnchored(hashes.slice(0, ANCHOR_MARKS_PER_TURN));
+      this.records.blobs.markAnchored(hashes.slice(from, to));
       this.records.clearCondition('blob-index');
-      if (hashes.length > ANCHOR_MARKS_PER_TURN)
-        setImmediate(() => this.#markAnchored(height, hashes.slice(ANCHOR_MARKS_PER_TURN)));
+      if (hashes.length > to) setImmediate(() => this.#markAnchored(height, hashes, to));
     } catch (error) {
       const message = (error as Error).message;
       this.records.raiseCondition(
