@@ -58,7 +58,7 @@ test('/readyz answers 503 while a readiness check fails, naming it', async (t) =
   assert.equal((await app.inject('/readyz')).statusCode, 200);
 });
 
-test('/metrics is Prometheus text with request counts by route pattern, chain gauges and event-loop delay, and no request data', async (t) => {
+test('/metrics is Prometheus text with request counts by route pattern, chain gauges, ledger turns and event-loop delay, and no request data', async (t) => {
   const { node, app } = await serve(t);
   await node.submitAndWait(
     node.signAsOrg('membership.register-patient', {
@@ -88,6 +88,15 @@ test('/metrics is Prometheus text with request counts by route pattern, chain ga
     'the block that registered the patient was timed',
   );
   assert.match(text, /^chartchain_transactions_committed_total [1-9]\d*$/m);
+  for (const work of ['execute', 'apply', 'follow'])
+    assert.match(
+      text,
+      new RegExp(
+        `^chartchain_ledger_turn_duration_seconds_count\\{work="${work}"\\} [1-9]\\d*$`,
+        'm',
+      ),
+      `${work} turns of the block that registered the patient were timed`,
+    );
   assert.match(text, /nodejs_eventloop_lag_p99_seconds/);
   assert.equal(text.includes('patient-smith-ssn-123'), false, 'a URL never becomes a label');
 });

@@ -1,6 +1,7 @@
 /**
  * `GET /metrics` in the Prometheus text format: request rates and latencies by route pattern,
- * the chain's height and log size, block commit latency, the ordering queue, alarms, and the process's own figures
+ * the chain's height and log size, block commit latency, how long ledger work holds the event
+ * loop, the ordering queue, alarms, and the process's own figures
  * (event-loop delay, memory, GC). Labels are route patterns and status codes only, never a URL,
  * an id or anything from a request, so no health data can reach a scrape.
  */
@@ -11,6 +12,8 @@ import type { NodeFacade } from '../node/index.js';
 const LATENCY_BUCKETS_SECONDS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
+/** Ledger work aims to hold the event loop under a millisecond a turn; the buckets straddle that. */
+const TURN_BUCKETS_SECONDS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1];
 
 /** The metrics of one node's HTTP app, in a registry of its own (several apps may share a process in tests). */
 export function registerMetrics(app: FastifyInstance, node: NodeFacade): Registry {
@@ -45,6 +48,14 @@ export function registerMetrics(app: FastifyInstance, node: NodeFacade): Registr
     commits.observe(seconds);
     committed.inc(txCount);
   });
+  const turns = new Histogram({
+    name: 'chartchain_ledger_turn_duration_seconds',
+    help: 'how long each turn of ledger work held the event loop, by kind of work',
+    labelNames: ['work'],
+    buckets: TURN_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  node.observeLedgerTurns((work, seconds) => turns.observe({ work }, seconds));
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });

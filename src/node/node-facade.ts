@@ -43,6 +43,7 @@ type FacadeMember =
   | 'erasures'
   | 'onCommitted'
   | 'observeCommits'
+  | 'observeLedgerTurns'
   | 'collectAfterFailedWrite';
 
 export type NodeFacade = Pick<ChartChainNode, FacadeMember> & {

@@ -70,7 +70,7 @@ import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
 import { assembleBlockSteps } from '../verifier/index.js';
-import { runSliced } from './time-slice.js';
+import { runSliced, type LedgerWork } from './time-slice.js';
 import { BlockValidationError, claimedProposer, validateBlockSteps } from '../verifier/index.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
 import {
@@ -150,6 +150,7 @@ export class ChartChainNode {
   readonly #waiters = new CommitWaiters();
   readonly #commitListeners: ((writeSet: readonly WriteSetEntry[]) => void)[] = [];
   #commitTimed: ((seconds: number, txCount: number) => void) | undefined;
+  #turnTimed: ((work: LedgerWork, seconds: number) => void) | undefined;
   /** Admitted, not yet committed: reused at proposal time instead of decoding again. */
   readonly #pending = new PendingTxs();
   readonly #admission: AdmissionVerifier;
@@ -631,6 +632,7 @@ export class ChartChainNode {
         { height: batch.height, time: batch.time, proposer: keyId },
         this.signatures.check,
       ),
+      this.#sliceTimed,
     );
     const header = signHeader(assembled.header, this.keys.signing);
     const commit = assembled.commitFor(header);
@@ -680,6 +682,7 @@ export class ChartChainNode {
     await this.#commit(
       await runSliced(
         validateBlockSteps(this.store, this.executor, decoded, this.signatures.check),
+        this.#sliceTimed,
       ),
     );
   }
@@ -719,6 +722,7 @@ export class ChartChainNode {
     // Applying the block's state to the overlay took most of a slice's worth of this turn; what
     // follows (about as much again for a block of 150 creates) waits for the next.
     await nextTurn();
+    const following = performance.now();
     // Only a hint for the orphan collector, and SQLite transactions on the main thread: in
     // turns of their own, not in the one that answers the writers.
     const anchored = commit.anchors.map(([hash]) => hash);
@@ -736,7 +740,22 @@ export class ChartChainNode {
       const record = TX_RECORDS.get(this.store.state, txId);
       if (record !== undefined) this.#waiters.resolve(txId, record);
     }
+    this.#turnTimed?.('follow', (performance.now() - following) / 1000);
   }
+
+  /**
+   * Calls `observer` with how long each turn of ledger work held the event loop, in seconds, from
+   * now on: how /metrics shows that requests never wait long behind the ledger. The kinds of work
+   * are a block's execution, slice by slice; applying a committed block's state; what follows a
+   * commit in the next turn (listeners, the writers' answers); marking blobs anchored; and
+   * handing a savepoint to the writer thread, part by part.
+   */
+  observeLedgerTurns(observer: (work: LedgerWork, seconds: number) => void): void {
+    this.#turnTimed = observer;
+    this.store.observeTurns(observer);
+  }
+
+  readonly #sliceTimed = (seconds: number): void => this.#turnTimed?.('execute', seconds);
 
   /**
    * Calls `observer` with the seconds each block's durable commit took (SQLite transaction and
@@ -827,8 +846,10 @@ export class ChartChainNode {
   #markAnchored(height: number, hashes: readonly string[], from = 0): void {
     if (this.#closing) return; // The collector checks unmarked blobs itself, one lookup each.
     const to = from + ANCHOR_MARKS_PER_TURN;
+    const marking = performance.now();
     try {
       this.records.blobs.markAnchored(hashes.slice(from, to));
+      this.#turnTimed?.('anchor', (performance.now() - marking) / 1000);
       this.records.clearCondition('blob-index');
       if (hashes.length > to) setImmediate(() => this.#markAnchored(height, hashes, to));
     } catch (error) {

@@ -4,6 +4,14 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Steps } from '../contracts/index.js';
+import type { StoreTurn } from '../storage/index.js';
+
+/**
+ * The ledger's work on the event loop, as ChartChainNode.observeLedgerTurns names it: a block's
+ * execution, the chain store's (applying a block's state, handing over a savepoint), what
+ * follows a commit, and marking blobs anchored.
+ */
+export type LedgerWork = 'execute' | StoreTurn | 'follow' | 'anchor';
 
 /**
  * How long ledger work runs before letting other callbacks run. A slice ends with the first
@@ -12,13 +20,25 @@ import type { Steps } from '../contracts/index.js';
  */
 export const LEDGER_SLICE_MS = 0.5;
 
-/** Runs `steps` to the end, giving the event loop a turn whenever one slice has run for `sliceMs`. */
-export async function runSliced<T>(steps: Steps<T>, sliceMs = LEDGER_SLICE_MS): Promise<T> {
+/**
+ * Runs `steps` to the end, giving the event loop a turn whenever one slice has run for `sliceMs`.
+ * `sliceTimed` is told how long each slice held the event loop, in seconds.
+ */
+export async function runSliced<T>(
+  steps: Steps<T>,
+  sliceTimed?: (seconds: number) => void,
+  sliceMs = LEDGER_SLICE_MS,
+): Promise<T> {
   let sliceStarted = performance.now();
   for (;;) {
     const next = steps.next();
-    if (next.done === true) return next.value;
-    if (performance.now() - sliceStarted >= sliceMs) {
+    const ran = performance.now() - sliceStarted;
+    if (next.done === true) {
+      sliceTimed?.(ran / 1000);
+      return next.value;
+    }
+    if (ran >= sliceMs) {
+      sliceTimed?.(ran / 1000);
       await nextTurn();
       sliceStarted = performance.now();
     }

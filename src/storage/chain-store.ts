@@ -27,6 +27,9 @@ const INSERT_BLOCK = 'INSERT INTO block (height, hash, log_size, header) VALUES 
 const INSERT_TX = 'INSERT INTO tx (leaf_index, height, status, bytes) VALUES (?, ?, ?, ?)';
 const INSERT_NODE = 'INSERT INTO log_node (id, hash) VALUES (?, ?)';
 
+/** The store's work on the calling thread that ChainStore.observeTurns times. */
+export type StoreTurn = 'apply' | 'savepoint';
+
 /** Everything one block changes, written atomically by ChainStore.commit. */
 export interface BlockCommit {
   readonly header: BlockHeader;
@@ -128,6 +131,7 @@ export class ChainStore {
   #saving: Promise<void> | undefined;
   /** A savepoint that failed for a reason other than a full disk: the next commit throws it. */
   #savingFailure: Error | undefined;
+  #turnTimed: ((work: StoreTurn, seconds: number) => void) | undefined;
 
   private constructor(
     db: SqliteDatabase,
@@ -286,9 +290,20 @@ export class ChainStore {
     if (this.#savingFailure !== undefined) throw this.#savingFailure;
     this.#writer ??= new SqliteWriter(this.path);
     await this.#writer.write(blockSteps(commit));
+    const applying = performance.now();
     this.#head = commit.header;
     this.#applyState(commit);
     if (this.#saveDue() && this.#saving === undefined) this.#saveInBackground(this.#writer);
+    this.#turnTimed?.('apply', (performance.now() - applying) / 1000);
+  }
+
+  /**
+   * Calls `observer` with how long each turn of this store's work on the calling thread held it,
+   * from now on: applying a committed block's state (in the turn the commit completes), and
+   * handing each part of a savepoint to the writer thread.
+   */
+  observeTurns(observer: (work: StoreTurn, seconds: number) => void): void {
+    this.#turnTimed = observer;
   }
 
   /** commit() on the calling thread: for creating a data directory, before any commit(). */
@@ -339,7 +354,9 @@ export class ChainStore {
   #saveInBackground(writer: SqliteWriter): void {
     const height = this.#appliedHeight;
     this.#saving = writer
-      .writeInParts(this.#state.beginSave(height, SAVEPOINT_PART_ROWS))
+      .writeInParts(this.#state.beginSave(height, SAVEPOINT_PART_ROWS), (seconds) =>
+        this.#turnTimed?.('savepoint', seconds),
+      )
       .then(
         () => {
           this.#state.endSave();

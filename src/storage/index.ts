@@ -20,6 +20,7 @@ export {
   type BlockCommit,
   type RawBlock,
   type StoredTx,
+  type StoreTurn,
 } from './chain-store.js';
 export { CHAIN_SCHEMA_VERSION } from './chain-schema.js';
 export { PendingNodeStore } from './pending-nodes.js';

@@ -98,18 +98,25 @@ export class SqliteWriter {
    * Runs the steps of every part of `parts` as one durable transaction, like write(), taking one
    * part per event-loop turn: copying a large batch to the thread in one message would hold the
    * event loop for as long. The transaction runs once every part is sent, so batches sent while
-   * its parts are being taken run before it.
+   * its parts are being taken run before it. `partTimed` is told how long taking each part held
+   * the event loop, in seconds.
    */
-  async writeInParts(parts: Iterable<readonly WriteStep[]>): Promise<void> {
+  async writeInParts(
+    parts: Iterable<readonly WriteStep[]>,
+    partTimed?: (seconds: number) => void,
+  ): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
     const id = this.#nextId++;
     const settled = new Promise<void>((resolve, reject) =>
       this.#pending.set(id, { resolve: () => resolve(), reject }),
     );
     settled.catch(() => {}); // A failure while parts are still being sent is thrown below.
+    let taking = performance.now();
     for (const part of parts) {
       this.#worker.postMessage({ id, steps: part, more: true });
+      partTimed?.((performance.now() - taking) / 1000);
       await nextTurn();
+      taking = performance.now();
     }
     this.#worker.postMessage({ id, steps: [] });
     return settled;
