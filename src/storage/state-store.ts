@@ -148,11 +148,11 @@ export class StateStore implements StateReader {
 
   /**
    * Starts a savepoint written elsewhere (a SqliteWriter): returns the steps that write the
-   * overlay as the state after block `height`, in parts of at most `rowsPerPart` rows, built as
-   * they are taken. Until endSave() or abandonSave(), reads still see those writes, and new
+   * overlay as the state after block `height`, in parts that end with the first row to reach
+   * `charsPerPart` characters (keys and values), built as they are taken. Until endSave() or abandonSave(), reads still see those writes, and new
    * blocks go to a fresh overlay.
    */
-  beginSave(height: number, rowsPerPart: number): Iterable<WriteStep[]> {
+  beginSave(height: number, charsPerPart: number): Iterable<WriteStep[]> {
     assert.equal(this.#saving, undefined, 'one savepoint at a time');
     const saving = (this.#saving = this.#overlay);
     this.#overlay = new Map();
@@ -160,7 +160,7 @@ export class StateStore implements StateReader {
     const statements = this.#statements;
     return (function* parts() {
       let part: WriteStep[] = [];
-      let count = 0;
+      let chars = 0;
       for (const [table, rows] of saving) {
         const { putSql, removeSql } = statements.get(table)!;
         let puts: [string, string][] = [];
@@ -168,10 +168,10 @@ export class StateStore implements StateReader {
         for (const [key, text] of rows) {
           if (text === null) removes.push([key]);
           else puts.push([key, text]);
-          if ((count += 1) < rowsPerPart) continue;
+          if ((chars += key.length + (text?.length ?? 0)) < charsPerPart) continue;
           part.push([putSql, puts], [removeSql, removes]);
           yield part;
-          [part, puts, removes, count] = [[], [], [], 0];
+          [part, puts, removes, chars] = [[], [], [], 0];
         }
         part.push([putSql, puts], [removeSql, removes]);
       }
