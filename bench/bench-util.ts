@@ -50,3 +50,66 @@ export function fsyncP99Ms(dir: string, count = 200): number {
     ).toFixed(2),
   );
 }
+
+/** How long ledger work held the event loop, from the node's /metrics histogram. */
+export interface LedgerTurns {
+  /** Turns of ledger work (all kinds) between the two scrapes. */
+  readonly turns: number;
+  /** The share of them that held the event loop for more than 1 ms. */
+  readonly over1msShare: number;
+  /** The histogram bucket (its upper bound, in ms) holding the p99 turn; null past the last. */
+  readonly p99AtMostMs: number | null;
+  /** Per kind of work: turns, and the share over 1 ms. */
+  readonly byWork: Record<string, { turns: number; over1msShare: number }>;
+}
+
+type TurnBuckets = Map<string, Map<number, number>>;
+
+/** Scrapes `${url}/metrics` now and at stop(), and compares the ledger-turn histogram's counts. */
+export async function watchLedgerTurns(url: string): Promise<{ stop(): Promise<LedgerTurns> }> {
+  const before = await scrapeTurnBuckets(url);
+  return {
+    stop: async () => {
+      const after = await scrapeTurnBuckets(url);
+      const counted = (work: string | undefined, bound: number): number => {
+        let sum = 0;
+        for (const [kind, buckets] of after)
+          if (work === undefined || kind === work)
+            sum += buckets.get(bound)! - (before.get(kind)?.get(bound) ?? 0);
+        return sum;
+      };
+      const over1ms = (work?: string): number =>
+        Number((1 - counted(work, 0.001) / counted(work, Infinity)).toFixed(4));
+      const turns = counted(undefined, Infinity);
+      const bounds = [...(after.values().next().value?.keys() ?? [])].sort((a, b) => a - b);
+      const p99Bound = bounds.find((bound) => counted(undefined, bound) >= 0.99 * turns);
+      const byWork = Object.fromEntries(
+        [...after.keys()].map((work) => [
+          work,
+          { turns: counted(work, Infinity), over1msShare: over1ms(work) },
+        ]),
+      );
+      return {
+        turns,
+        over1msShare: over1ms(),
+        p99AtMostMs: p99Bound === undefined || p99Bound === Infinity ? null : p99Bound * 1000,
+        byWork,
+      };
+    },
+  };
+}
+
+/** Cumulative turn counts by kind of work and bucket bound (seconds). */
+async function scrapeTurnBuckets(url: string): Promise<TurnBuckets> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const byWork: TurnBuckets = new Map();
+  for (const [, labels, count] of text.matchAll(
+    /^chartchain_ledger_turn_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm,
+  )) {
+    const le = /le="([^"]+)"/.exec(labels!)![1]!;
+    const work = /work="([^"]+)"/.exec(labels!)![1]!;
+    const buckets = byWork.get(work) ?? new Map<number, number>();
+    byWork.set(work, buckets.set(le === '+Inf' ? Infinity : Number(le), Number(count)));
+  }
+  return byWork;
+}
