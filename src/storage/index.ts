@@ -4,6 +4,7 @@ export { backupDatabase } from './sqlite-backup.js';
 export { SqliteWriter, type WriteStep } from './sqlite-writer.js';
 export { startSqliteWorker } from './sqlite-worker.js';
 export { WalCheckpointer } from './wal-checkpointer.js';
+export { truncateWal } from './wal-truncate.js';
 export {
   makeOwnerOnly,
   restrictUmask,

@@ -9,6 +9,7 @@ import type { Statement as BetterSqliteStatement } from 'better-sqlite3';
 import type { JsonObject } from '../../ledger/index.js';
 import {
   storageFaultOf,
+  truncateWal,
   WalCheckpointer,
   type SqliteDatabase,
   type StorageFaultKind,
@@ -66,10 +67,6 @@ export interface SearchIndexOptions {
    */
   readonly onFault?: (fault: SearchIndexFault) => void;
 }
-
-/** Tries at emptying the write-ahead log after a removal, a millisecond apart. */
-const TRUNCATE_ATTEMPTS = 5000;
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** Resources an index walk may test per match it is after, and at least, before the list form is used instead. */
 const WALK_BUDGET_PER_MATCH = 8;
@@ -191,7 +188,7 @@ export class SearchIndex {
     return this.#write(() => {
       const removed =
         this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
-      this.#truncateLog();
+      truncateWal(this.#database());
       return removed;
     }, false);
   }
@@ -203,7 +200,7 @@ export class SearchIndex {
       const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(
         patientId,
       ).changes;
-      this.#truncateLog();
+      truncateWal(this.#database());
       return removed;
     }, 0);
   }
@@ -461,20 +458,6 @@ export class SearchIndex {
     );
     const rid = insert.run(type, id, patientId, lastUpdated).lastInsertRowid;
     for (const [sql, ...values] of rows) this.#statement(sql).run(rid, ...values);
-  }
-
-  /**
-   * Moves the WAL into the database and empties it, so no old page images of erased rows remain.
-   * A checkpoint the checkpoint thread is running makes SQLite answer busy at once (no busy
-   * handler for that lock): this waits it out, a millisecond at a time, for at most a few seconds.
-   */
-  #truncateLog(): void {
-    for (let attempt = 0; attempt < TRUNCATE_ATTEMPTS; attempt++) {
-      const [result] = this.#database().pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (result?.busy === 0) return;
-      Atomics.wait(PAUSE, 0, 0, 1);
-    }
-    throw new Error(`${this.#path}: the write-ahead log could not be emptied after an erasure`);
   }
 
   #statement(sql: string): Statement {
