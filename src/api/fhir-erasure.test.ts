@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { send, serveCharts, type Answer } from './testonly/served-node-fixture.js';
 
@@ -73,4 +75,38 @@ test('$erase: the patient erases their own record and follows its receipts; nobo
     'the privacy officer tracks erasures',
   );
   outcome(await send(app, 'GET', `${url}/$erasure`, as.other), 404);
+});
+
+/** The data directory's files, every one, that hold `text` (as UTF-8). */
+function filesHolding(dir: string, text: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((path) => {
+    const full = join(dir, path);
+    return statSync(full).isFile() && readFileSync(full).includes(text);
+  });
+}
+
+test("after $erase, no file of the node holds the record's FHIR id, which still answers 410", async (t) => {
+  const { app, node, as } = await serveCharts(t);
+  // Ids a client chose, as a clinic's EHR might: the id itself can name the patient.
+  const erasedId = 'hba1c-1';
+  const keptId = 'hba1c-2';
+  for (const id of [erasedId, keptId])
+    assert.deepEqual(filesHolding(node.dataDir, id).length > 0, true, `${id} is in the map`);
+  const url = `/fhir/Observation/${erasedId}`;
+  assert.equal((await send(app, 'POST', `${url}/$erase`, as.patient)).status, 200);
+  for (
+    const deadline = Date.now() + 10_000;
+    filesHolding(node.dataDir, erasedId).length > 0;
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  ) {
+    assert.ok(Date.now() < deadline, `still in ${filesHolding(node.dataDir, erasedId).join(', ')}`);
+  }
+  assert.notDeepEqual(filesHolding(node.dataDir, keptId), [], 'the search finds an id kept');
+  outcome(await send(app, 'GET', url, as.patient), 410);
+  assert.equal(
+    (await send(app, 'GET', `${url}/$erasure`, as.patient)).status,
+    200,
+    'the patient follows the erasure by the id they know',
+  );
+  outcome(await send(app, 'GET', `/fhir/Observation/hba1c-9`, as.patient), 404);
 });

@@ -9,6 +9,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { VerifyPool } from '../crypto/index.js';
 import {
   ERASURE_TABLE,
+  ERASURES,
   MEMBERSHIP_ROTATE_ENCRYPTION_KEY,
   NONCE_TABLE,
   RECORDS_ERASURE_RECEIPT,
@@ -359,6 +360,8 @@ export class ChartChainNode {
             [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const,
         ),
     );
+    // Also for a map kept from before erased ids were forgotten.
+    for (const recordId of store.stateKeys(ERASURE_TABLE)) node.pseudonyms.erase(recordId);
     return node;
   }
 
@@ -730,6 +733,9 @@ export class ChartChainNode {
     this.#keepCheckpoint(commit.header);
     this.#confirmErasures(commit.writeSet);
     for (const listener of this.#commitListeners) listener(commit.writeSet);
+    // After the listeners: the search index forgets an erased record under its FHIR id.
+    for (const [table, recordId, value] of commit.writeSet)
+      if (ERASURES.rowOf(table, value) !== undefined) this.pseudonyms.erase(recordId);
     void this.consent
       .shareCommitted(commit.writeSet)
       .catch((error: unknown) => this.records.alarm('key-sharing', String(error)));

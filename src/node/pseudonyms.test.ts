@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -153,4 +153,54 @@ test("a new node's map is complete from its first start: there is nothing it cou
   const { node } = await openTempNode(t, 'new-map');
   t.after(() => node.close());
   assert.equal(node.pseudonyms.incomplete, false);
+});
+
+/** Whether any file in `dir` holds `text` (as UTF-8), the database's log included. */
+function anyFileHolds(dir: string, text: string): boolean {
+  return readdirSync(dir).some((file) => readFileSync(join(dir, file)).includes(text));
+}
+
+test("an erased record's FHIR id leaves every file of the map, and still finds the record", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-'));
+  const path = join(dir, 'pseudonyms.db');
+  try {
+    const map = new Pseudonyms(path);
+    t.after(() => map.close()); // also when an assertion fails: its writer thread would hold the process
+    const kept = map.assign('Patient', 'kept-jones-1958');
+    const written = map.assign('Patient', 'jane-smith-1961');
+    assert.equal(await writtenPair(path, 'jane-smith-1961'), written);
+    // Erased in the turn it is paired: the file never holds it.
+    const unsent = map.assign('Observation', 'never-written-a1c');
+    map.erase(unsent);
+    map.erase(written);
+    map.erase(written); // again, as each erasure receipt's block names it
+    map.erase('r-unknown-here');
+    for (const [type, id, recordId] of [
+      ['Patient', 'jane-smith-1961', written],
+      ['Observation', 'never-written-a1c', unsent],
+    ] as const) {
+      assert.equal(map.recordIdOf(type, id), recordId, `${id}: found by the id its patient knows`);
+      assert.match(map.fhirIdOf(recordId)!.id, /^~[\w-]{43}$/, `${id}: named by its digest`);
+    }
+    for (
+      const deadline = Date.now() + 10_000;
+      anyFileHolds(dir, 'jane-smith-1961') || anyFileHolds(dir, 'never-written-a1c');
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    )
+      assert.ok(Date.now() < deadline, 'the erased ids leave the files');
+    assert.equal(anyFileHolds(dir, 'kept-jones-1958'), true, 'the search finds ids that are kept');
+    await map.close();
+
+    const reopened = new Pseudonyms(path);
+    t.after(() => reopened.close());
+    assert.equal(reopened.recordIdOf('Patient', 'jane-smith-1961'), written, 'after a restart');
+    assert.equal(reopened.recordIdOf('Observation', 'never-written-a1c'), unsent);
+    assert.equal(reopened.recordIdOf('Patient', 'kept-jones-1958'), kept);
+    assert.equal(reopened.recordIdOf('Patient', 'jane-smith-1962'), undefined);
+    assert.notEqual(reopened.assign('Patient', 'jane-smith-1962'), written);
+    await reopened.close();
+    assert.equal(anyFileHolds(dir, 'jane-smith-1961'), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,7 @@
  * layer learns the pairs of every record this organisation can decrypt from the chain again, on
  * any node; only an erased record's pair is known nowhere else.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
 import { PATIENTS, type StateReader } from '../contracts/index.js';
@@ -15,6 +16,7 @@ import { PSEUDONYM_UNWRITTEN_COUNT_MAX } from '../ledger/index.js';
 import {
   openDatabase,
   SqliteWriter,
+  truncateWal,
   WalCheckpointer,
   type SqliteDatabase,
   type WriteStep,
@@ -52,6 +54,14 @@ export function createPseudonymMap(path: string): void {
 }
 
 const INSERT_PAIR = 'INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)';
+const ERASE_PAIR = 'UPDATE fhir_id SET id = ? WHERE record_id = ?';
+const MARK_ERASED = "INSERT OR REPLACE INTO map_meta (key, value) VALUES ('erased', '1')";
+
+/**
+ * Begins the digest that stands for an erased record's FHIR id. No FHIR id has it, so no
+ * request names a digest, and a digest never takes a client's id.
+ */
+const ERASED_ID_PREFIX = '~';
 
 /** How long a batch of pairs that could not be written waits before it is tried again. */
 const WRITE_RETRY_MS = 1000;
@@ -81,6 +91,14 @@ export class Pseudonyms {
   #retrying = false;
   /** Whether every pair of the chain is known: at open when not `incomplete`, or once learnt. */
   #complete: boolean;
+  /** Keys the digests that stand for erased records' ids: made with the map, kept in it. */
+  readonly #erasedIdKey: Buffer;
+  /** Whether any pair holds an erased record's digest: until then a miss is not looked up again. */
+  #anyErased: boolean;
+  /** Erased records' pairs to rewrite in the file, as [digest, ledger id], sent after the pairs. */
+  #erasing: [string, string][] = [];
+  /** The log may still hold erased ids: emptying it failed, and is tried after the next batch. */
+  #logHoldsErased = false;
 
   /**
    * True when pairs may be missing from this map: its file was created by this open (it was
@@ -101,24 +119,73 @@ export class Pseudonyms {
     // blocks that name them commit. (A client's retry that wins the race against its own
     // requeued write makes a second record; the first keeps its ledger id only.)
     this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('secure_delete = ON'); // an erased record's id leaves no copy in free pages
     this.#db.exec(SCHEMA);
-    const meta = this.#db.prepare("SELECT value FROM map_meta WHERE key = 'open'").pluck();
-    this.incomplete = !existed || meta.get() !== undefined;
+    const meta = this.#db.prepare('SELECT value FROM map_meta WHERE key = ?').pluck();
+    this.incomplete = !existed || meta.get('open') !== undefined;
     this.#complete = !this.incomplete;
+    this.#anyErased = meta.get('erased') !== undefined;
     // Durable before any pair is written without an fsync: a power cut must not lose the mark.
     this.#db.pragma('synchronous = FULL');
+    this.#erasedIdKey = Buffer.from(
+      (meta.get('erased-id-key') as string | undefined) ?? this.#newErasedIdKey(),
+      'hex',
+    );
     this.#db.prepare("INSERT OR REPLACE INTO map_meta (key, value) VALUES ('open', '1')").run();
     this.#db.pragma('synchronous = NORMAL');
     this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
     this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
     this.#insert = this.#db.prepare(INSERT_PAIR);
     this.#checkpointer = WalCheckpointer.of(this.#db);
-    if (!this.#db.memory) this.#writer = new SqliteWriter(path, { synchronous: 'NORMAL' });
+    if (!this.#db.memory)
+      this.#writer = new SqliteWriter(path, { synchronous: 'NORMAL', secureDelete: true });
   }
 
-  /** The ledger record id of `type/id`, or undefined when this node knows no such resource. */
+  #newErasedIdKey(): string {
+    const key = randomBytes(32).toString('hex');
+    this.#db.prepare("INSERT INTO map_meta (key, value) VALUES ('erased-id-key', ?)").run(key);
+    return key;
+  }
+
+  /**
+   * The ledger record id of `type/id`, or undefined when this node knows no such resource. An
+   * erased record is found by the digest that stands for its id.
+   */
   recordIdOf(type: string, id: string): string | undefined {
+    return (
+      this.#pairedTo(type, id) ??
+      (this.#anyErased ? this.#pairedTo(type, this.#erasedId(type, id)) : undefined)
+    );
+  }
+
+  #pairedTo(type: string, id: string): string | undefined {
     return this.#unwritten.get(`${type}/${id}`) ?? this.#byFhirId.get(type, id)?.record_id;
+  }
+
+  /** What stands for `type/id` once its record is erased: an HMAC-SHA256 under this map's key. */
+  #erasedId(type: string, id: string): string {
+    const digest = createHmac('sha256', this.#erasedIdKey).update(`${type}/${id}`);
+    return ERASED_ID_PREFIX + digest.digest('base64url');
+  }
+
+  /**
+   * Forgets the FHIR id of erased record `recordId`: its pair keeps, in place of the id, a
+   * digest keyed by this map (see #erasedId), so the record is still found by the id its
+   * patient knows (410 Gone, `$erasure`) while no file of the node holds that id. The pair is
+   * rewritten after every batch sent before, with secure_delete, and then the log is emptied.
+   * A record unknown here, or erased already, is left as it is.
+   */
+  erase(recordId: string): void {
+    const pair = this.fhirIdOf(recordId);
+    if (pair === undefined || pair.id.startsWith(ERASED_ID_PREFIX)) return;
+    const erased = { type: pair.type, id: this.#erasedId(pair.type, pair.id) };
+    // Served from memory as erased at once, and until the file holds it so.
+    this.#unwritten.delete(`${pair.type}/${pair.id}`);
+    this.#unwritten.set(`${erased.type}/${erased.id}`, recordId);
+    this.#unwrittenByRecordId.set(recordId, erased);
+    this.#anyErased = true;
+    this.#erasing.push([erased.id, recordId]);
+    this.#scheduleWrite();
   }
 
   /** The FHIR type and id of ledger record `recordId`, or undefined when this node has not learnt it. */
@@ -263,10 +330,12 @@ export class Pseudonyms {
    */
   async #send(writer: SqliteWriter): Promise<boolean> {
     const batch = this.#unsent;
+    const erasing = this.#erasing;
     const retried = this.#retrying;
     this.#unsent = [];
+    this.#erasing = [];
     this.#retrying = false;
-    if (batch.length === 0) return retried;
+    if (batch.length === 0 && erasing.length === 0) return retried;
     // A pair written meanwhile on this thread's connection is no longer waiting.
     const pairs = batch.flatMap((recordId) => {
       const pair = this.#unwrittenByRecordId.get(recordId);
@@ -275,38 +344,85 @@ export class Pseudonyms {
     const rows = pairs.map(([recordId, { type, id }]) => [type, id, recordId]);
     try {
       // Learning a whole chain's pairs at start is one batch: sent a part per turn, committed once.
-      await writer.writeInParts(partsOf(rows));
+      await writer.writeInParts(partsOf(rows, erasing));
     } catch (error) {
       this.#unsent = [...batch, ...this.#unsent];
+      this.#erasing = [...erasing, ...this.#erasing];
       this.#retrying = true;
       throw error;
     }
-    for (const [recordId, { type, id }] of pairs) {
-      this.#unwritten.delete(`${type}/${id}`);
-      this.#unwrittenByRecordId.delete(recordId);
-    }
+    for (const [recordId, { id }] of pairs) this.#written(recordId, id);
+    // A pair sent before it was erased is in the file now, under its digest.
+    for (const [digest, recordId] of erasing)
+      if (!this.#unsent.includes(recordId)) this.#written(recordId, digest);
+    if (erasing.length > 0 || this.#logHoldsErased) this.#emptyLog();
     return retried;
+  }
+
+  /** The pair of `recordId` is in the file with `id`: served from there unless erased since. */
+  #written(recordId: string, id: string): void {
+    const pair = this.#unwrittenByRecordId.get(recordId);
+    if (pair?.id !== id) return;
+    this.#unwritten.delete(`${pair.type}/${id}`);
+    this.#unwrittenByRecordId.delete(recordId);
+  }
+
+  /**
+   * Empties the log after erased ids were overwritten: it holds old page images with them. A
+   * failure (a checkpoint busy for seconds) is reported like a failed write and tried again after
+   * the next batch; closing the last connection removes the log in any case.
+   */
+  #emptyLog(): void {
+    if (!this.#db.open) return;
+    try {
+      truncateWal(this.#db);
+      if (this.#logHoldsErased) this.onWrites(undefined);
+      this.#logHoldsErased = false;
+    } catch (error) {
+      this.#logHoldsErased = true;
+      this.onWrites(error as Error);
+    }
   }
 
   /** Writes every unwritten pair on this thread's connection. */
   #writeUnwritten(): void {
-    if (this.#unwrittenByRecordId.size === 0) return;
+    const erasing = this.#erasing;
+    if (this.#unwrittenByRecordId.size === 0 && erasing.length === 0) return;
     this.#db.transaction(() => {
       for (const [recordId, { type, id }] of this.#unwrittenByRecordId)
         this.#insert.run(type, id, recordId);
+      for (const [sql, rows] of erasureSteps(erasing))
+        for (const row of rows) this.#db.prepare(sql).run(...row);
     })();
     this.#unwritten.clear();
     this.#unwrittenByRecordId.clear();
     this.#unsent = [];
+    this.#erasing = [];
+    if (erasing.length > 0) this.#emptyLog();
   }
 }
 
 /** Pairs sent to the writer thread in one message. */
 const PAIRS_PER_PART = 4_096;
 
-function* partsOf(rows: readonly string[][]): Generator<WriteStep[]> {
+/** The pairs `rows`, then the erasures `erasing` (rewritten after the pairs they may name). */
+function* partsOf(
+  rows: readonly string[][],
+  erasing: readonly [string, string][],
+): Generator<WriteStep[]> {
   for (let start = 0; start < rows.length; start += PAIRS_PER_PART)
     yield [[INSERT_PAIR, rows.slice(start, start + PAIRS_PER_PART)]];
+  if (erasing.length > 0) yield erasureSteps(erasing);
+}
+
+/** Overwrites erased records' ids with their digests, and marks the map as holding digests. */
+function erasureSteps(erasing: readonly [string, string][]): WriteStep[] {
+  return erasing.length === 0
+    ? []
+    : [
+        [ERASE_PAIR, erasing],
+        [MARK_ERASED, [[]]],
+      ];
 }
 
 /** How patients read in FHIR and on the ledger: their FHIR Patient id and their pseudonym. */

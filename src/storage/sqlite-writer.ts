@@ -17,6 +17,7 @@ const WORKER_SOURCE = `
 const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');
 db.pragma(\`synchronous = \${workerData.synchronous}\`);
+db.pragma(\`secure_delete = \${workerData.secureDelete ? 'ON' : 'OFF'}\`);
 db.pragma('busy_timeout = 5000');
 const prepared = statementCache(db);
 function bound(value) {
@@ -63,10 +64,18 @@ export class SqliteWriter {
 
   /**
    * Starts the thread on the database at `path`. Commits are durable (`synchronous` FULL) unless
-   * the data is derived and may lose its newest writes to a power cut: then NORMAL.
+   * the data is derived and may lose its newest writes to a power cut: then NORMAL. With
+   * `secureDelete`, what its statements delete or overwrite is zeroed in the file, not left in
+   * free space.
    */
-  constructor(path: string, { synchronous = 'FULL' }: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
-    this.#worker = startSqliteWorker(WORKER_SOURCE, { path, synchronous });
+  constructor(
+    path: string,
+    {
+      synchronous = 'FULL',
+      secureDelete = false,
+    }: { synchronous?: 'FULL' | 'NORMAL'; secureDelete?: boolean } = {},
+  ) {
+    this.#worker = startSqliteWorker(WORKER_SOURCE, { path, synchronous, secureDelete });
     this.#worker.on(
       'message',
       (message: {
