@@ -57,7 +57,7 @@ export interface LedgerTurns {
   readonly turns: number;
   /** The share of them that held the event loop for more than 1 ms. */
   readonly over1msShare: number;
-  /** The histogram bucket (its upper bound, in ms) holding the p99 turn; null past the last. */
+  /** The histogram bucket (its upper bound, in ms) holding the p99 turn; null past the last, or with no turns. */
   readonly p99AtMostMs: number | null;
   /** Per kind of work: turns, and the share over 1 ms. */
   readonly byWork: Record<string, { turns: number; over1msShare: number }>;
@@ -78,11 +78,14 @@ export async function watchLedgerTurns(url: string): Promise<{ stop(): Promise<L
             sum += buckets.get(bound)! - (before.get(kind)?.get(bound) ?? 0);
         return sum;
       };
-      const over1ms = (work?: string): number =>
-        Number((1 - counted(work, 0.001) / counted(work, Infinity)).toFixed(4));
+      const over1ms = (work?: string): number => {
+        const turns = counted(work, Infinity);
+        return turns === 0 ? 0 : Number((1 - counted(work, 0.001) / turns).toFixed(4));
+      };
       const turns = counted(undefined, Infinity);
       const bounds = [...(after.values().next().value?.keys() ?? [])].sort((a, b) => a - b);
-      const p99Bound = bounds.find((bound) => counted(undefined, bound) >= 0.99 * turns);
+      const p99Bound =
+        turns === 0 ? undefined : bounds.find((bound) => counted(undefined, bound) >= 0.99 * turns);
       const byWork = Object.fromEntries(
         [...after.keys()].map((work) => [
           work,

@@ -50,7 +50,7 @@ export function registerMetrics(app: FastifyInstance, node: NodeFacade): Registr
   });
   const turns = new Histogram({
     name: 'chartchain_ledger_turn_duration_seconds',
-    help: 'how long each turn of ledger work held the event loop, by kind of work',
+    help: 'how long each stretch of ledger work held the event loop without a break, by kind',
     labelNames: ['work'],
     buckets: TURN_BUCKETS_SECONDS,
     registers: [registry],

@@ -50,7 +50,7 @@ test('every kind of ledger work on the event loop is timed, turn by turn, in sec
   // The blob's anchor mark runs in a turn after the commit's.
   await new Promise((resolve) => setImmediate(resolve));
 
-  for (const work of ['execute', 'apply', 'savepoint', 'follow', 'anchor'] as const) {
+  for (const work of ['execute', 'commit', 'apply', 'savepoint', 'follow', 'anchor'] as const) {
     const times = turns.get(work) ?? [];
     assert.ok(times.length > 0, `${work}: timed`);
     assert.ok(

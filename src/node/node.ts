@@ -70,8 +70,8 @@ import { markClosed, takeClosedMark } from './clean-close.js';
 import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
-import { assembleBlockSteps } from '../verifier/index.js';
-import { runSliced, type LedgerWork } from './time-slice.js';
+import { assembleBlockSteps, type AssembledBlock } from '../verifier/index.js';
+import { finishing, runSliced, type LedgerWork } from './time-slice.js';
 import { BlockValidationError, claimedProposer, validateBlockSteps } from '../verifier/index.js';
 import { readNodeConfig, type NodeConfig } from './node-config.js';
 import {
@@ -352,16 +352,14 @@ export class ChartChainNode {
     // may already sign erasure receipts.
     node.#org.resync(node.lastUsedNonce(keys.signing.keyId));
     await orderer.start(node.#consumer(head));
+    const erased = store.stateKeys(ERASURE_TABLE);
     node.#confirmErasures(
-      store
-        .stateKeys(ERASURE_TABLE)
-        .map(
-          (recordId) =>
-            [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const,
-        ),
+      erased.map(
+        (recordId) => [ERASURE_TABLE, recordId, store.state.get(ERASURE_TABLE, recordId)!] as const,
+      ),
     );
     // Also for a map kept from before erased ids were forgotten.
-    for (const recordId of store.stateKeys(ERASURE_TABLE)) node.pseudonyms.erase(recordId);
+    for (const recordId of erased) node.pseudonyms.erase(recordId);
     return node;
   }
 
@@ -627,21 +625,21 @@ export class ChartChainNode {
       this.#nextBlockContext(),
     );
     const keyId = this.keys.signing.keyId;
-    const assembled = await runSliced(
-      assembleBlockSteps(
-        this.store,
-        this.executor,
-        txs,
-        { height: batch.height, time: batch.time, proposer: keyId },
-        this.signatures.check,
-      ),
-      this.#sliceTimed,
+    const steps = assembleBlockSteps(
+      this.store,
+      this.executor,
+      txs,
+      { height: batch.height, time: batch.time, proposer: keyId },
+      this.signatures.check,
     );
-    const header = signHeader(assembled.header, this.keys.signing);
-    const commit = assembled.commitFor(header);
-    const bytes = encodeBlockParts(header, commit.txs);
-    this.#proposed = { height: batch.height, bytes, commit };
-    return bytes;
+    const sealed = (assembled: AssembledBlock): Uint8Array => {
+      const header = signHeader(assembled.header, this.keys.signing);
+      const commit = assembled.commitFor(header);
+      const bytes = encodeBlockParts(header, commit.txs);
+      this.#proposed = { height: batch.height, bytes, commit };
+      return bytes;
+    };
+    return runSliced(finishing(steps, sealed), this.#sliceTimed);
   }
 
   /**
@@ -719,8 +717,11 @@ export class ChartChainNode {
   }
 
   async #commit(executed: BlockCommit): Promise<void> {
+    const handing = performance.now();
     const commit = { ...executed, anchors: anchorsOf(executed.writeSet) };
-    await this.#storeCommit(commit);
+    const stored = this.#storeCommit(commit); // in this turn, up to the hand-off to the writer
+    this.#turnTimed?.('commit', (performance.now() - handing) / 1000);
+    await stored;
     this.records.clearCondition('disk-full');
     // Applying the block's state to the overlay took most of a slice's worth of this turn; what
     // follows (about as much again for a block of 150 creates) waits for the next.
@@ -750,11 +751,13 @@ export class ChartChainNode {
   }
 
   /**
-   * Calls `observer` with how long each turn of ledger work held the event loop, in seconds, from
-   * now on: how /metrics shows that requests never wait long behind the ledger. The kinds of work
-   * are a block's execution, slice by slice; applying a committed block's state; what follows a
-   * commit in the next turn (listeners, the writers' answers); marking blobs anchored; and
-   * handing a savepoint to the writer thread, part by part.
+   * Calls `observer` with how long each stretch of ledger work held the event loop without a
+   * break, in seconds, from now on: how /metrics shows that requests never wait long behind the
+   * ledger. The kinds of work are a block's execution, slice by slice (a proposal's signing and
+   * encoding in the last); handing a block to the writer thread; applying a committed block's
+   * state; what follows a commit in the next turn (listeners, the writers' answers); marking
+   * blobs anchored; and handing a savepoint to the writer thread, part by part. Two stretches
+   * may share a turn (a block's last slice and its hand-off).
    */
   observeLedgerTurns(observer: (work: LedgerWork, seconds: number) => void): void {
     this.#turnTimed = observer;
@@ -855,7 +858,7 @@ export class ChartChainNode {
     const marking = performance.now();
     try {
       this.records.blobs.markAnchored(hashes.slice(from, to));
-      this.#turnTimed?.('anchor', (performance.now() - marking) / 1000);
+      if (hashes.length > 0) this.#turnTimed?.('anchor', (performance.now() - marking) / 1000);
       this.records.clearCondition('blob-index');
       if (hashes.length > to) setImmediate(() => this.#markAnchored(height, hashes, to));
     } catch (error) {

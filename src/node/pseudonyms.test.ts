@@ -38,13 +38,17 @@ test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whate
 });
 
 /** The ledger id `path` holds for Patient `id`, once another connection sees it (within seconds). */
-async function writtenPair(path: string, id: string): Promise<string | undefined> {
+async function writtenPair(
+  path: string,
+  id: string,
+  type = 'Patient',
+): Promise<string | undefined> {
   for (let attempt = 0; attempt < 500; attempt++) {
     const db = new Database(path, { readonly: true });
     const found = db
-      .prepare("SELECT record_id FROM fhir_id WHERE type = 'Patient' AND id = ?")
+      .prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?')
       .pluck()
-      .get(id) as string | undefined;
+      .get(type, id) as string | undefined;
     db.close();
     if (found !== undefined) return found;
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -166,41 +170,85 @@ test("an erased record's FHIR id leaves every file of the map, and still finds t
   try {
     const map = new Pseudonyms(path);
     t.after(() => map.close()); // also when an assertion fails: its writer thread would hold the process
-    const kept = map.assign('Patient', 'kept-jones-1958');
-    const written = map.assign('Patient', 'jane-smith-1961');
-    assert.equal(await writtenPair(path, 'jane-smith-1961'), written);
+    const kept = map.assign('Condition', 'kept-jones-1958-dx');
+    const written = map.assign('Condition', 'jane-smith-1961-hiv');
+    assert.equal(await writtenPair(path, 'jane-smith-1961-hiv', 'Condition'), written);
+    const patient = map.assign('Patient', 'jane-smith-1961');
     // Erased in the turn it is paired: the file never holds it.
     const unsent = map.assign('Observation', 'never-written-a1c');
     map.erase(unsent);
     map.erase(written);
     map.erase(written); // again, as each erasure receipt's block names it
+    map.erase(patient);
     map.erase('r-unknown-here');
     for (const [type, id, recordId] of [
-      ['Patient', 'jane-smith-1961', written],
+      ['Condition', 'jane-smith-1961-hiv', written],
       ['Observation', 'never-written-a1c', unsent],
     ] as const) {
       assert.equal(map.recordIdOf(type, id), recordId, `${id}: found by the id its patient knows`);
-      assert.match(map.fhirIdOf(recordId)!.id, /^~[\w-]{43}$/, `${id}: named by its digest`);
+      assert.equal(map.fhirIdOf(recordId), undefined, `${id}: no longer named here`);
     }
+    assert.deepEqual(map.fhirIdOf(patient), { type: 'Patient', id: 'jane-smith-1961' });
     for (
       const deadline = Date.now() + 10_000;
-      anyFileHolds(dir, 'jane-smith-1961') || anyFileHolds(dir, 'never-written-a1c');
+      anyFileHolds(dir, 'jane-smith-1961-hiv') || anyFileHolds(dir, 'never-written-a1c');
       await new Promise((resolve) => setTimeout(resolve, 10))
     )
       assert.ok(Date.now() < deadline, 'the erased ids leave the files');
-    assert.equal(anyFileHolds(dir, 'kept-jones-1958'), true, 'the search finds ids that are kept');
+    assert.equal(
+      anyFileHolds(dir, 'kept-jones-1958-dx'),
+      true,
+      'the search finds ids that are kept',
+    );
     await map.close();
 
     const reopened = new Pseudonyms(path);
     t.after(() => reopened.close());
-    assert.equal(reopened.recordIdOf('Patient', 'jane-smith-1961'), written, 'after a restart');
+    assert.equal(
+      reopened.recordIdOf('Condition', 'jane-smith-1961-hiv'),
+      written,
+      'after a restart',
+    );
     assert.equal(reopened.recordIdOf('Observation', 'never-written-a1c'), unsent);
-    assert.equal(reopened.recordIdOf('Patient', 'kept-jones-1958'), kept);
-    assert.equal(reopened.recordIdOf('Patient', 'jane-smith-1962'), undefined);
-    assert.notEqual(reopened.assign('Patient', 'jane-smith-1962'), written);
+    assert.equal(reopened.recordIdOf('Condition', 'kept-jones-1958-dx'), kept);
+    assert.equal(
+      reopened.recordIdOf('Patient', 'jane-smith-1961'),
+      patient,
+      'a patient keeps their id',
+    );
+    assert.equal(reopened.recordIdOf('Condition', 'jane-smith-1961-hiw'), undefined);
+    assert.notEqual(reopened.assign('Condition', 'jane-smith-1961-hiw'), written);
     await reopened.close();
-    assert.equal(anyFileHolds(dir, 'jane-smith-1961'), false);
+    assert.equal(anyFileHolds(dir, 'jane-smith-1961-hiv'), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an erasure sent while a batch of many parts still carries the plaintext pair wins, whichever lands first', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'pseudonyms.db');
+  const map = new Pseudonyms(path);
+  t.after(() => map.close());
+  // As a start learns a chain's pairs: one batch of several parts, sent a part per turn.
+  for (let i = 0; i < 10_000; i++) map.learn('Observation', `obs-${i}`, `r-${i}`);
+  map.learn('Observation', 'jane-smith-1961-a1c', 'r-erased');
+  await new Promise((resolve) => setImmediate(resolve)); // the batch's first part is sent
+  map.erase('r-erased');
+  assert.equal(map.recordIdOf('Observation', 'jane-smith-1961-a1c'), 'r-erased');
+  for (
+    const deadline = Date.now() + 10_000;
+    (await writtenPair(path, 'obs-9999', 'Observation')) === undefined ||
+    anyFileHolds(dir, 'jane-smith-1961-a1c') ||
+    !anyFileHolds(dir, 'obs-9999');
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  )
+    assert.ok(Date.now() < deadline, 'both batches land, and the erased id is not in the files');
+  await map.close();
+  const reopened = new Pseudonyms(path);
+  t.after(() => reopened.close());
+  assert.equal(reopened.recordIdOf('Observation', 'jane-smith-1961-a1c'), 'r-erased');
+  assert.equal(reopened.fhirIdOf('r-erased'), undefined);
+  assert.deepEqual(reopened.fhirIdOf('r-70'), { type: 'Observation', id: 'obs-70' });
 });

@@ -54,7 +54,12 @@ export function createPseudonymMap(path: string): void {
 }
 
 const INSERT_PAIR = 'INSERT OR IGNORE INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)';
-const ERASE_PAIR = 'UPDATE fhir_id SET id = ? WHERE record_id = ?';
+/**
+ * An erased record's pair, written whatever else reached the file first: its plaintext pair
+ * (overwritten), or nothing (a plaintext pair written after it is ignored, its ledger id taken).
+ */
+const WRITE_ERASED_PAIR = `INSERT INTO fhir_id (type, id, record_id) VALUES (?, ?, ?)
+  ON CONFLICT (record_id) DO UPDATE SET id = excluded.id`;
 const MARK_ERASED = "INSERT OR REPLACE INTO map_meta (key, value) VALUES ('erased', '1')";
 
 /**
@@ -74,7 +79,6 @@ export class Pseudonyms {
   readonly #db: SqliteDatabase;
   readonly #byFhirId: Statement<[string, string], { record_id: string }>;
   readonly #byRecordId: Statement<[string], { type: string; id: string }>;
-  readonly #insert: Statement<[string, string, string]>;
   /** Pairs recorded and not yet written, by `type/id` and by ledger id: served from here meanwhile. */
   readonly #unwritten = new Map<string, string>();
   readonly #unwrittenByRecordId = new Map<string, FhirId>();
@@ -95,8 +99,6 @@ export class Pseudonyms {
   readonly #erasedIdKey: Buffer;
   /** Whether any pair holds an erased record's digest: until then a miss is not looked up again. */
   #anyErased: boolean;
-  /** Erased records' pairs to rewrite in the file, as [digest, ledger id], sent after the pairs. */
-  #erasing: [string, string][] = [];
   /** The log may still hold erased ids: emptying it failed, and is tried after the next batch. */
   #logHoldsErased = false;
 
@@ -133,9 +135,10 @@ export class Pseudonyms {
     );
     this.#db.prepare("INSERT OR REPLACE INTO map_meta (key, value) VALUES ('open', '1')").run();
     this.#db.pragma('synchronous = NORMAL');
+    // A crash may have come between an erasure's rewrite and the emptying of the log.
+    if (this.#anyErased) this.#emptyLogHere();
     this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
     this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
-    this.#insert = this.#db.prepare(INSERT_PAIR);
     this.#checkpointer = WalCheckpointer.of(this.#db);
     if (!this.#db.memory)
       this.#writer = new SqliteWriter(path, { synchronous: 'NORMAL', secureDelete: true });
@@ -172,24 +175,30 @@ export class Pseudonyms {
    * Forgets the FHIR id of erased record `recordId`: its pair keeps, in place of the id, a
    * digest keyed by this map (see #erasedId), so the record is still found by the id its
    * patient knows (410 Gone, `$erasure`) while no file of the node holds that id. The pair is
-   * rewritten after every batch sent before, with secure_delete, and then the log is emptied.
-   * A record unknown here, or erased already, is left as it is.
+   * rewritten like a new one, with secure_delete, and then the log is emptied. A record unknown
+   * here, or erased already, is left as it is, and so is a Patient record: its id is how the
+   * patient's account, consents and other records name the patient, who is still on the chain.
    */
   erase(recordId: string): void {
-    const pair = this.fhirIdOf(recordId);
-    if (pair === undefined || pair.id.startsWith(ERASED_ID_PREFIX)) return;
+    const pair = this.#pairOf(recordId);
+    if (pair === undefined || pair.type === 'Patient' || isErasedId(pair.id)) return;
     const erased = { type: pair.type, id: this.#erasedId(pair.type, pair.id) };
-    // Served from memory as erased at once, and until the file holds it so.
     this.#unwritten.delete(`${pair.type}/${pair.id}`);
-    this.#unwritten.set(`${erased.type}/${erased.id}`, recordId);
-    this.#unwrittenByRecordId.set(recordId, erased);
     this.#anyErased = true;
-    this.#erasing.push([erased.id, recordId]);
-    this.#scheduleWrite();
+    this.#record(erased.type, erased.id, recordId);
   }
 
-  /** The FHIR type and id of ledger record `recordId`, or undefined when this node has not learnt it. */
+  /**
+   * The FHIR type and id of ledger record `recordId`, or undefined when this node has not learnt
+   * it, or has forgotten it since the record was erased.
+   */
   fhirIdOf(recordId: string): FhirId | undefined {
+    const pair = this.#pairOf(recordId);
+    return pair === undefined || isErasedId(pair.id) ? undefined : pair;
+  }
+
+  /** The pair of `recordId` as this map holds it: an erased record's with its digest. */
+  #pairOf(recordId: string): FhirId | undefined {
     return this.#unwrittenByRecordId.get(recordId) ?? this.#byRecordId.get(recordId);
   }
 
@@ -247,7 +256,7 @@ export class Pseudonyms {
    * taken here (another organisation's client chose the same one) keeps its ledger id only.
    */
   learn(type: string, id: string, recordId: string): void {
-    if (this.recordIdOf(type, id) === undefined && this.fhirIdOf(recordId) === undefined)
+    if (this.recordIdOf(type, id) === undefined && this.#pairOf(recordId) === undefined)
       this.#record(type, id, recordId);
   }
 
@@ -330,12 +339,10 @@ export class Pseudonyms {
    */
   async #send(writer: SqliteWriter): Promise<boolean> {
     const batch = this.#unsent;
-    const erasing = this.#erasing;
     const retried = this.#retrying;
     this.#unsent = [];
-    this.#erasing = [];
     this.#retrying = false;
-    if (batch.length === 0 && erasing.length === 0) return retried;
+    if (batch.length === 0 && !this.#logHoldsErased) return retried;
     // A pair written meanwhile on this thread's connection is no longer waiting.
     const pairs = batch.flatMap((recordId) => {
       const pair = this.#unwrittenByRecordId.get(recordId);
@@ -344,85 +351,87 @@ export class Pseudonyms {
     const rows = pairs.map(([recordId, { type, id }]) => [type, id, recordId]);
     try {
       // Learning a whole chain's pairs at start is one batch: sent a part per turn, committed once.
-      await writer.writeInParts(partsOf(rows, erasing));
+      await writer.writeInParts(partsOf(rows));
     } catch (error) {
       this.#unsent = [...batch, ...this.#unsent];
-      this.#erasing = [...erasing, ...this.#erasing];
       this.#retrying = true;
       throw error;
     }
-    for (const [recordId, { id }] of pairs) this.#written(recordId, id);
-    // A pair sent before it was erased is in the file now, under its digest.
-    for (const [digest, recordId] of erasing)
-      if (!this.#unsent.includes(recordId)) this.#written(recordId, digest);
-    if (erasing.length > 0 || this.#logHoldsErased) this.#emptyLog();
+    for (const [recordId, { type, id }] of pairs) {
+      // Unless erased (or written here) since: then a later batch writes it.
+      if (this.#unwrittenByRecordId.get(recordId)?.id !== id) continue;
+      this.#unwritten.delete(`${type}/${id}`);
+      this.#unwrittenByRecordId.delete(recordId);
+    }
+    if (this.#logHoldsErased || rows.some(([, id]) => isErasedId(id!)))
+      await this.#emptyLog(() => writer.emptyLog());
     return retried;
-  }
-
-  /** The pair of `recordId` is in the file with `id`: served from there unless erased since. */
-  #written(recordId: string, id: string): void {
-    const pair = this.#unwrittenByRecordId.get(recordId);
-    if (pair?.id !== id) return;
-    this.#unwritten.delete(`${pair.type}/${id}`);
-    this.#unwrittenByRecordId.delete(recordId);
   }
 
   /**
    * Empties the log after erased ids were overwritten: it holds old page images with them. A
    * failure (a checkpoint busy for seconds) is reported like a failed write and tried again after
-   * the next batch; closing the last connection removes the log in any case.
+   * the next batch, and at the next open; closing the last connection removes the log anyway.
    */
-  #emptyLog(): void {
-    if (!this.#db.open) return;
+  async #emptyLog(empty: () => Promise<void> | void): Promise<void> {
     try {
-      truncateWal(this.#db);
+      await empty();
       if (this.#logHoldsErased) this.onWrites(undefined);
       this.#logHoldsErased = false;
     } catch (error) {
+      if (!this.#db.open) return;
       this.#logHoldsErased = true;
       this.onWrites(error as Error);
     }
   }
 
+  #emptyLogHere(): void {
+    void this.#emptyLog(() => truncateWal(this.#db));
+  }
+
   /** Writes every unwritten pair on this thread's connection. */
   #writeUnwritten(): void {
-    const erasing = this.#erasing;
-    if (this.#unwrittenByRecordId.size === 0 && erasing.length === 0) return;
+    if (this.#unwrittenByRecordId.size === 0) return;
+    const rows = [...this.#unwrittenByRecordId].map(([recordId, { type, id }]) => [
+      type,
+      id,
+      recordId,
+    ]);
     this.#db.transaction(() => {
-      for (const [recordId, { type, id }] of this.#unwrittenByRecordId)
-        this.#insert.run(type, id, recordId);
-      for (const [sql, rows] of erasureSteps(erasing))
-        for (const row of rows) this.#db.prepare(sql).run(...row);
+      for (const part of partsOf(rows))
+        for (const [sql, values] of part) {
+          const statement = this.#db.prepare(sql);
+          for (const row of values) statement.run(...row);
+        }
     })();
     this.#unwritten.clear();
     this.#unwrittenByRecordId.clear();
     this.#unsent = [];
-    this.#erasing = [];
-    if (erasing.length > 0) this.#emptyLog();
+    if (rows.some(([, id]) => isErasedId(id!))) this.#emptyLogHere();
   }
+}
+
+/** Whether `id` is the digest that stands for an erased record's FHIR id. */
+function isErasedId(id: string): boolean {
+  return id.startsWith(ERASED_ID_PREFIX);
 }
 
 /** Pairs sent to the writer thread in one message. */
 const PAIRS_PER_PART = 4_096;
 
-/** The pairs `rows`, then the erasures `erasing` (rewritten after the pairs they may name). */
-function* partsOf(
-  rows: readonly string[][],
-  erasing: readonly [string, string][],
-): Generator<WriteStep[]> {
-  for (let start = 0; start < rows.length; start += PAIRS_PER_PART)
-    yield [[INSERT_PAIR, rows.slice(start, start + PAIRS_PER_PART)]];
-  if (erasing.length > 0) yield erasureSteps(erasing);
-}
-
-/** Overwrites erased records' ids with their digests, and marks the map as holding digests. */
-function erasureSteps(erasing: readonly [string, string][]): WriteStep[] {
-  return erasing.length === 0
-    ? []
-    : [
-        [ERASE_PAIR, erasing],
+/** The steps that write pairs `rows`, part by part: an erased record's pair overwrites. */
+function* partsOf(rows: readonly string[][]): Generator<WriteStep[]> {
+  for (let start = 0; start < rows.length; start += PAIRS_PER_PART) {
+    const part = rows.slice(start, start + PAIRS_PER_PART);
+    const erased = part.filter(([, id]) => isErasedId(id!));
+    if (erased.length === 0) yield [[INSERT_PAIR, part]];
+    else
+      yield [
+        [INSERT_PAIR, part.filter(([, id]) => !isErasedId(id!))],
+        [WRITE_ERASED_PAIR, erased],
         [MARK_ERASED, [[]]],
       ];
+  }
 }
 
 /** How patients read in FHIR and on the ledger: their FHIR Patient id and their pseudonym. */

@@ -8,10 +8,15 @@ import type { StoreTurn } from '../storage/index.js';
 
 /**
  * The ledger's work on the event loop, as ChartChainNode.observeLedgerTurns names it: a block's
- * execution, the chain store's (applying a block's state, handing over a savepoint), what
- * follows a commit, and marking blobs anchored.
+ * execution, handing it to the writer thread, the chain store's (applying a block's state,
+ * handing over a savepoint), what follows a commit, and marking blobs anchored.
  */
-export type LedgerWork = 'execute' | StoreTurn | 'follow' | 'anchor';
+export type LedgerWork = 'execute' | 'commit' | StoreTurn | 'follow' | 'anchor';
+
+/** `steps`, then `finish` of their result as part of the last step: run and timed in its slice. */
+export function* finishing<T, R>(steps: Steps<T>, finish: (value: T) => R): Steps<R> {
+  return finish(yield* steps);
+}
 
 /**
  * How long ledger work runs before letting other callbacks run. A slice ends with the first

@@ -297,8 +297,8 @@ export class ChainStore {
     const applying = performance.now();
     this.#head = commit.header;
     this.#applyState(commit);
-    if (this.#saveDue() && this.#saving === undefined) this.#saveInBackground(this.#writer);
     this.#turnTimed?.('apply', (performance.now() - applying) / 1000);
+    if (this.#saveDue() && this.#saving === undefined) this.#saveInBackground(this.#writer);
   }
 
   /**

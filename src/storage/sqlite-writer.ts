@@ -28,12 +28,30 @@ const runSteps = db.transaction((steps) => steps.map(([sql, rows]) => {
   return rows.map((row) => Number(statement.run(...row.map(bound)).lastInsertRowid));
 }));
 const staged = new Map();
+const pause = new Int32Array(new SharedArrayBuffer(4));
+// A checkpoint the checkpoint thread is running answers busy at once: waited out 1 ms at a time.
+function emptyLog() {
+  for (let attempt = 0; attempt < 5000; attempt++) {
+    if (db.pragma('wal_checkpoint(TRUNCATE)')[0].busy === 0) return [];
+    Atomics.wait(pause, 0, 0, 1);
+  }
+  throw new Error(workerData.path + ': the write-ahead log could not be emptied');
+}
+// Answers batch \`id\` with what \`run\` returns, or with the error it throws (its code kept).
+function answer(id, run) {
+  try {
+    parentPort.postMessage({ id, rowIds: run() });
+  } catch (error) {
+    parentPort.postMessage({ id, error: { name: error.name, message: String(error.message), code: error.code } });
+  }
+}
 parentPort.on('message', (message) => {
   if (message.close === true) {
     db.close();
     parentPort.close();
     return;
   }
+  if (message.emptyLog === true) return answer(message.id, emptyLog);
   const steps = staged.get(message.id) ?? [];
   for (const step of message.steps) steps.push(step);
   if (message.more === true) {
@@ -41,11 +59,7 @@ parentPort.on('message', (message) => {
     return;
   }
   staged.delete(message.id);
-  try {
-    parentPort.postMessage({ id: message.id, rowIds: runSteps(steps) });
-  } catch (error) {
-    parentPort.postMessage({ id: message.id, error: { name: error.name, message: String(error.message), code: error.code } });
-  }
+  answer(message.id, () => runSteps(steps));
 });
 `;
 
@@ -129,6 +143,21 @@ export class SqliteWriter {
     }
     this.#worker.postMessage({ id, steps: [] });
     return settled;
+  }
+
+  /**
+   * After every batch sent before, copies the write-ahead log into the database and truncates
+   * it, so no old page image of what those batches overwrote or deleted stays in it (with
+   * `secureDelete`, none stays in the database file either). On this thread, waiting out a
+   * checkpoint another connection runs for a few seconds at most; rejects if that fails.
+   */
+  async emptyLog(): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    const id = this.#nextId++;
+    await new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, emptyLog: true });
+    });
   }
 
   /** True once the thread has stopped or failed for good: every write is refused. */
