@@ -717,11 +717,8 @@ export class ChartChainNode {
   }
 
   async #commit(executed: BlockCommit): Promise<void> {
-    const handing = performance.now();
     const commit = { ...executed, anchors: anchorsOf(executed.writeSet) };
-    const stored = this.#storeCommit(commit); // in this turn, up to the hand-off to the writer
-    this.#turnTimed?.('commit', (performance.now() - handing) / 1000);
-    await stored;
+    await this.#storeCommit(commit);
     this.records.clearCondition('disk-full');
     // Applying the block's state to the overlay took most of a slice's worth of this turn; what
     // follows (about as much again for a block of 150 creates) waits for the next.

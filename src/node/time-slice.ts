@@ -11,7 +11,7 @@ import type { StoreTurn } from '../storage/index.js';
  * execution, handing it to the writer thread, the chain store's (applying a block's state,
  * handing over a savepoint), what follows a commit, and marking blobs anchored.
  */
-export type LedgerWork = 'execute' | 'commit' | StoreTurn | 'follow' | 'anchor';
+export type LedgerWork = 'execute' | StoreTurn | 'follow' | 'anchor';
 
 /** `steps`, then `finish` of their result as part of the last step: run and timed in its slice. */
 export function* finishing<T, R>(steps: Steps<T>, finish: (value: T) => R): Steps<R> {
