@@ -99,7 +99,7 @@ export class Pseudonyms {
   readonly #erasedIdKey: Buffer;
   /** Whether any pair holds an erased record's digest: until then a miss is not looked up again. */
   #anyErased: boolean;
-  /** The log may still hold erased ids: emptying it failed, and is tried after the next batch. */
+  /** The log may still hold erased ids: emptying it is due, or failed and is retried like a batch. */
   #logHoldsErased = false;
 
   /**
@@ -135,8 +135,17 @@ export class Pseudonyms {
     );
     this.#db.prepare("INSERT OR REPLACE INTO map_meta (key, value) VALUES ('open', '1')").run();
     this.#db.pragma('synchronous = NORMAL');
-    // A crash may have come between an erasure's rewrite and the emptying of the log.
-    if (this.#anyErased) this.#emptyLogHere();
+    // A crash may have come between an erasure's rewrite and the emptying of the log; if this
+    // fails, the next batch tries again.
+    this.#logHoldsErased = this.#anyErased;
+    try {
+      if (this.#anyErased) truncateWal(this.#db);
+      this.#logHoldsErased = false;
+    } catch (error) {
+      this.#writeFailure = error as Error;
+      this.onWrites(error as Error);
+      this.#scheduleWrite(WRITE_RETRY_MS);
+    }
     this.#byFhirId = this.#db.prepare('SELECT record_id FROM fhir_id WHERE type = ? AND id = ?');
     this.#byRecordId = this.#db.prepare('SELECT type, id FROM fhir_id WHERE record_id = ?');
     this.#checkpointer = WalCheckpointer.of(this.#db);
@@ -339,7 +348,7 @@ export class Pseudonyms {
    */
   async #send(writer: SqliteWriter): Promise<boolean> {
     const batch = this.#unsent;
-    const retried = this.#retrying;
+    const retried = this.#retrying || this.#logHoldsErased;
     this.#unsent = [];
     this.#retrying = false;
     if (batch.length === 0 && !this.#logHoldsErased) return retried;
@@ -363,51 +372,35 @@ export class Pseudonyms {
       this.#unwritten.delete(`${type}/${id}`);
       this.#unwrittenByRecordId.delete(recordId);
     }
-    if (this.#logHoldsErased || rows.some(([, id]) => isErasedId(id!)))
-      await this.#emptyLog(() => writer.emptyLog());
+    // The log holds old page images with the erased ids: emptied now, or retried as a failed
+    // batch is (and at the next open); closing the last connection removes the log anyway.
+    if (rows.some(([, id]) => isErasedId(id!))) this.#logHoldsErased = true;
+    if (this.#logHoldsErased) await writer.emptyLog();
+    this.#logHoldsErased = false;
     return retried;
   }
 
-  /**
-   * Empties the log after erased ids were overwritten: it holds old page images with them. A
-   * failure (a checkpoint busy for seconds) is reported like a failed write and tried again after
-   * the next batch, and at the next open; closing the last connection removes the log anyway.
-   */
-  async #emptyLog(empty: () => Promise<void> | void): Promise<void> {
-    try {
-      await empty();
-      if (this.#logHoldsErased) this.onWrites(undefined);
-      this.#logHoldsErased = false;
-    } catch (error) {
-      if (!this.#db.open) return;
-      this.#logHoldsErased = true;
-      this.onWrites(error as Error);
-    }
-  }
-
-  #emptyLogHere(): void {
-    void this.#emptyLog(() => truncateWal(this.#db));
-  }
-
-  /** Writes every unwritten pair on this thread's connection. */
+  /** Writes every unwritten pair on this thread's connection, and empties the log after erasures. */
   #writeUnwritten(): void {
-    if (this.#unwrittenByRecordId.size === 0) return;
     const rows = [...this.#unwrittenByRecordId].map(([recordId, { type, id }]) => [
       type,
       id,
       recordId,
     ]);
-    this.#db.transaction(() => {
-      for (const part of partsOf(rows))
-        for (const [sql, values] of part) {
-          const statement = this.#db.prepare(sql);
-          for (const row of values) statement.run(...row);
-        }
-    })();
+    if (rows.length > 0)
+      this.#db.transaction(() => {
+        for (const part of partsOf(rows))
+          for (const [sql, values] of part) {
+            const statement = this.#db.prepare(sql);
+            for (const row of values) statement.run(...row);
+          }
+      })();
     this.#unwritten.clear();
     this.#unwrittenByRecordId.clear();
     this.#unsent = [];
-    if (rows.some(([, id]) => isErasedId(id!))) this.#emptyLogHere();
+    if (rows.some(([, id]) => isErasedId(id!))) this.#logHoldsErased = true;
+    if (this.#logHoldsErased) truncateWal(this.#db);
+    this.#logHoldsErased = false;
   }
 }
 

@@ -147,6 +147,8 @@ export class ChainStore {
   #writer: SqliteWriter | undefined;
   /** The savepoint being written by #writer, if any. */
   #saving: Promise<void> | undefined;
+  /** The block being written by #writer, if any. */
+  #committing: Promise<void> | undefined;
   /** A savepoint that failed for a reason other than a full disk: the next commit throws it. */
   #savingFailure: Error | undefined;
   #turnTimed: ((work: StoreTurn, seconds: number) => void) | undefined;
@@ -306,10 +308,17 @@ export class ChainStore {
    */
   async commit(commit: BlockCommit): Promise<void> {
     if (this.#savingFailure !== undefined) throw this.#savingFailure;
+    // Parts of two blocks sent at once could commit out of order: one block at a time.
+    assert.equal(this.#committing, undefined, 'a block commit is still in progress');
     this.#writer ??= new SqliteWriter(this.path);
-    await this.#writer.writeInParts(blockParts(commit), (seconds) =>
+    this.#committing = this.#writer.writeInParts(blockParts(commit), (seconds) =>
       this.#turnTimed?.('commit', seconds),
     );
+    try {
+      await this.#committing;
+    } finally {
+      this.#committing = undefined;
+    }
     const applying = performance.now();
     this.#head = commit.header;
     this.#applyState(commit);
@@ -419,6 +428,7 @@ export class ChainStore {
 
   /** Waits for commit()'s writer to finish, then stops it: before close(). */
   async stopWriting(): Promise<void> {
+    await this.#committing?.catch(() => {}); // its caller hears of a failure
     await this.#saving;
     await this.#writer?.close();
     this.#writer = undefined;

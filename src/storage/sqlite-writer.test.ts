@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
@@ -10,13 +10,13 @@ const root = mkdtempSync(join(tmpdir(), 'chartchain-writer-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A database with one table, and its writer; both closed when test `t` ends, pass or fail. */
-function fresh(t: TestContext, name: string) {
+function fresh(t: TestContext, name: string, options: { secureDelete?: boolean } = {}) {
   const path = join(root, name);
   const db = openDatabase(path);
   db.exec(
     'CREATE TABLE item (id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT NOT NULL UNIQUE, bytes BLOB)',
   );
-  const writer = new SqliteWriter(path);
+  const writer = new SqliteWriter(path, options);
   t.after(async () => {
     await writer.close();
     db.close();
@@ -113,4 +113,25 @@ test('a batch written in parts is one transaction, run once its last part is sen
   );
   await writer.close();
   await assert.rejects(writer.writeInParts([[[insert, [['late']]]]]), /stopped/);
+});
+
+test('emptyLog empties the log after the batches before it, and what they overwrote leaves the files', async (t) => {
+  const { db, writer } = fresh(t, 'erase.db', { secureDelete: true });
+  await writer.write([
+    ['INSERT INTO item (label) VALUES (?)', [['jane-smith-1961-hiv'], ['kept-jones-1958']]],
+  ]);
+  await writer.write([
+    ['UPDATE item SET label = ? WHERE label = ?', [['~digest', 'jane-smith-1961-hiv']]],
+  ]);
+  const path = join(root, 'erase.db');
+  assert.ok(readFileSync(`${path}-wal`).includes('jane-smith-1961-hiv'), 'the log holds it first');
+  await writer.emptyLog();
+  assert.equal(statSync(`${path}-wal`).size, 0, 'the log is emptied');
+  for (const file of [path, `${path}-wal`])
+    assert.equal(readFileSync(file).includes('jane-smith-1961-hiv'), false, file);
+  assert.ok(readFileSync(path).includes('kept-jones-1958'), 'what was kept is in the file');
+  assert.deepEqual(db.prepare('SELECT label FROM item ORDER BY id').pluck().all(), [
+    '~digest',
+    'kept-jones-1958',
+  ]);
 });

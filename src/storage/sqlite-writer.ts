@@ -128,7 +128,7 @@ export class SqliteWriter {
     parts: Iterable<readonly WriteStep[]>,
     partTimed?: (seconds: number) => void,
   ): Promise<void> {
-    if (this.#failure !== undefined) throw this.#failure;
+    this.#throwIfStopped();
     const id = this.#nextId++;
     const settled = new Promise<void>((resolve, reject) =>
       this.#pending.set(id, { resolve: () => resolve(), reject }),
@@ -136,6 +136,7 @@ export class SqliteWriter {
     settled.catch(() => {}); // A failure while parts are still being sent is thrown below.
     let taking = performance.now();
     for (const part of parts) {
+      this.#throwIfStopped(); // between parts, too
       this.#worker.postMessage({ id, steps: part, more: true });
       partTimed?.((performance.now() - taking) / 1000);
       await nextTurn();
@@ -160,12 +161,19 @@ export class SqliteWriter {
     });
   }
 
+  #throwIfStopped(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
   /** True once the thread has stopped or failed for good: every write is refused. */
   get stopped(): boolean {
     return this.#failure !== undefined;
   }
 
-  /** Lets every batch sent finish, then closes the connection and stops the thread. */
+  /**
+   * Lets every batch sent in full finish, then closes the connection and stops the thread. A
+   * batch still being sent in parts is dropped, whole, and its promise rejects.
+   */
   async close(): Promise<void> {
     if (this.#failure === undefined) this.#worker.postMessage({ close: true });
     await this.#exited;
