@@ -109,4 +109,13 @@ test("after $erase, no file of the node holds the record's FHIR id, which still 
     'the patient follows the erasure by the id they know',
   );
   outcome(await send(app, 'GET', `/fhir/Observation/hba1c-9`, as.patient), 404);
+  // The patient's trail names the record by the digest now standing for its id, and the
+  // erasure is followed through it, as the web app does.
+  const recordId = node.pseudonyms.recordIdOf('Observation', erasedId)!;
+  const named = node.pseudonyms.fhirIdOf(recordId)!;
+  assert.match(named.id, /^~/);
+  assert.equal(
+    (await send(app, 'GET', `/fhir/Observation/${named.id}/$erasure`, as.patient)).status,
+    200,
+  );
 });

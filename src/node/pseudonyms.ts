@@ -189,7 +189,7 @@ export class Pseudonyms {
    * patient's account, consents and other records name the patient, who is still on the chain.
    */
   erase(recordId: string): void {
-    const pair = this.#pairOf(recordId);
+    const pair = this.fhirIdOf(recordId);
     if (pair === undefined || pair.type === 'Patient' || isErasedId(pair.id)) return;
     const erased = { type: pair.type, id: this.#erasedId(pair.type, pair.id) };
     this.#unwritten.delete(`${pair.type}/${pair.id}`);
@@ -199,15 +199,10 @@ export class Pseudonyms {
 
   /**
    * The FHIR type and id of ledger record `recordId`, or undefined when this node has not learnt
-   * it, or has forgotten it since the record was erased.
+   * it. An erased record's id is the digest that stands for it: the trail a patient follows
+   * their erasures by still names the record, and a request naming the digest finds it.
    */
   fhirIdOf(recordId: string): FhirId | undefined {
-    const pair = this.#pairOf(recordId);
-    return pair === undefined || isErasedId(pair.id) ? undefined : pair;
-  }
-
-  /** The pair of `recordId` as this map holds it: an erased record's with its digest. */
-  #pairOf(recordId: string): FhirId | undefined {
     return this.#unwrittenByRecordId.get(recordId) ?? this.#byRecordId.get(recordId);
   }
 
@@ -265,7 +260,7 @@ export class Pseudonyms {
    * taken here (another organisation's client chose the same one) keeps its ledger id only.
    */
   learn(type: string, id: string, recordId: string): void {
-    if (this.recordIdOf(type, id) === undefined && this.#pairOf(recordId) === undefined)
+    if (this.recordIdOf(type, id) === undefined && this.fhirIdOf(recordId) === undefined)
       this.#record(type, id, recordId);
   }
 
