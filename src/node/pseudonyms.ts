@@ -63,8 +63,8 @@ const WRITE_ERASED_PAIR = `INSERT INTO fhir_id (type, id, record_id) VALUES (?, 
 const MARK_ERASED = "INSERT OR REPLACE INTO map_meta (key, value) VALUES ('erased', '1')";
 
 /**
- * Begins the digest that stands for an erased record's FHIR id. No FHIR id has it, so no
- * request names a digest, and a digest never takes a client's id.
+ * Begins the digest that stands for an erased record's FHIR id. No FHIR id has it, so a client
+ * can never create or update a resource under a digest, nor take one from an erased record.
  */
 const ERASED_ID_PREFIX = '~';
 
