@@ -79,10 +79,10 @@ export interface RawBlock {
   }[];
 }
 
-/** The rows of one block: header, transactions in log order, and new Merkle log nodes. */
 /**
- * A block's rows, a part at a time: copying a block of a hundred transactions to the writer
- * thread in one message held the event loop for 1–2.5 ms.
+ * The rows of one block (header, transactions in log order, new Merkle log nodes, blob anchors),
+ * a part at a time: copying a block of a hundred transactions to the writer thread in one
+ * message held the event loop for 1–2.5 ms.
  */
 function* blockParts(commit: BlockCommit): Generator<WriteStep[]> {
   const { header } = commit;
