@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
+import { filesHolding } from '../storage/testonly/files.js';
 import { send, serveCharts, type Answer } from './testonly/served-node-fixture.js';
 
 type Part = { name: string; valueString?: string; valueInstant?: string; part?: Part[] };
@@ -76,14 +75,6 @@ test('$erase: the patient erases their own record and follows its receipts; nobo
   );
   outcome(await send(app, 'GET', `${url}/$erasure`, as.other), 404);
 });
-
-/** The data directory's files, every one, that hold `text` (as UTF-8). */
-function filesHolding(dir: string, text: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((path) => {
-    const full = join(dir, path);
-    return statSync(full).isFile() && readFileSync(full).includes(text);
-  });
-}
 
 test("after $erase, no file of the node holds the record's FHIR id, which still answers 410", async (t) => {
   const { app, node, as } = await serveCharts(t);

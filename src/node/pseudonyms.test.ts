@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { PSEUDONYM_UNWRITTEN_COUNT_MAX } from '../ledger/index.js';
 import { Pseudonyms } from './pseudonyms.js';
 import { openTempNode } from './testonly/temp-node.js';
+import { filesHolding } from '../storage/testonly/files.js';
 
 test('unknown: of sorted record ids, exactly those with no learnt FHIR id, whatever the mix', async () => {
   await fc.assert(
@@ -159,11 +160,6 @@ test("a new node's map is complete from its first start: there is nothing it cou
   assert.equal(node.pseudonyms.incomplete, false);
 });
 
-/** Whether any file in `dir` holds `text` (as UTF-8), the database's log included. */
-function anyFileHolds(dir: string, text: string): boolean {
-  return readdirSync(dir).some((file) => readFileSync(join(dir, file)).includes(text));
-}
-
 test("an erased record's FHIR id leaves every file of the map, and still finds the record", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chartchain-pseudonyms-'));
   const path = join(dir, 'pseudonyms.db');
@@ -192,12 +188,13 @@ test("an erased record's FHIR id leaves every file of the map, and still finds t
     assert.deepEqual(map.fhirIdOf(patient), { type: 'Patient', id: 'jane-smith-1961' });
     for (
       const deadline = Date.now() + 10_000;
-      anyFileHolds(dir, 'jane-smith-1961-hiv') || anyFileHolds(dir, 'never-written-a1c');
+      filesHolding(dir, 'jane-smith-1961-hiv').length > 0 ||
+      filesHolding(dir, 'never-written-a1c').length > 0;
       await new Promise((resolve) => setTimeout(resolve, 10))
     )
       assert.ok(Date.now() < deadline, 'the erased ids leave the files');
     assert.equal(
-      anyFileHolds(dir, 'kept-jones-1958-dx'),
+      filesHolding(dir, 'kept-jones-1958-dx').length > 0,
       true,
       'the search finds ids that are kept',
     );
@@ -220,7 +217,7 @@ test("an erased record's FHIR id leaves every file of the map, and still finds t
     assert.equal(reopened.recordIdOf('Condition', 'jane-smith-1961-hiw'), undefined);
     assert.notEqual(reopened.assign('Condition', 'jane-smith-1961-hiw'), written);
     await reopened.close();
-    assert.equal(anyFileHolds(dir, 'jane-smith-1961-hiv'), false);
+    assert.equal(filesHolding(dir, 'jane-smith-1961-hiv').length > 0, false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -241,8 +238,8 @@ test('an erasure sent while a batch of many parts still carries the plaintext pa
   for (
     const deadline = Date.now() + 10_000;
     (await writtenPair(path, 'obs-9999', 'Observation')) === undefined ||
-    anyFileHolds(dir, 'jane-smith-1961-a1c') ||
-    !anyFileHolds(dir, 'obs-9999');
+    filesHolding(dir, 'jane-smith-1961-a1c').length > 0 ||
+    filesHolding(dir, 'obs-9999').length === 0;
     await new Promise((resolve) => setTimeout(resolve, 10))
   )
     assert.ok(Date.now() < deadline, 'both batches land, and the erased id is not in the files');

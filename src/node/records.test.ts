@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -17,6 +17,7 @@ import { hashLeaf, verifyInclusion, type JsonObject } from '../ledger/index.js';
 import type { ChainStore } from '../storage/index.js';
 import { ChartChainNode } from './node.js';
 import { openTempNode } from './testonly/temp-node.js';
+import { filesHolding } from '../storage/testonly/files.js';
 import Database from 'better-sqlite3';
 import { verifyDataDir } from '../verifier/index.js';
 import { collectOrphanBlobs } from './blob-gc.js';
@@ -274,14 +275,6 @@ test('tampering with the blob, an envelope or the anchored commitment is a typed
 
 /** A value written only inside a record's encrypted content. */
 const PLAINTEXT_MARKER = 'erasure-marker-5d0f2b';
-
-/** The files under `dir` whose bytes contain `needle`. */
-function filesHolding(dir: string, needle: Buffer): string[] {
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((path) =>
-    statSync(join(dir, path)).isFile(),
-  );
-  return files.filter((path) => readFileSync(join(dir, path)).includes(needle));
-}
 
 test('erasure overwrites every ciphertext on disk, is confirmed on-chain, and a restart does not resurrect it', async (t) => {
   const { node, dir } = await freshNode(t);

@@ -4,7 +4,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -15,6 +14,7 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { sha256Hex, utf8 } from '../crypto/index.js';
 import { encodeFrame } from './blob-frame.js';
+import { filesHolding, filesUnder } from './testonly/files.js';
 import {
   BlobError,
   BlobIntegrityError,
@@ -66,19 +66,6 @@ function flipByte(store: BlobStore, hash: string, at: number): Buffer {
   file[place.offset + at]! ^= 0x01;
   writeFileSync(place.path, file);
   return file.subarray(place.offset, place.offset + place.length);
-}
-
-/** The files under `dir` that contain `needle` anywhere. */
-function filesContaining(dir: string, needle: Buffer): string[] {
-  return filesUnder(dir).filter((file) => readFileSync(join(dir, file)).includes(needle));
-}
-
-/** Every file under `dir`, relative, sorted. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
-    .sort();
 }
 
 test('put returns the SHA-256 and get returns the bytes, framed in a segment file found through the index', async () => {
@@ -326,14 +313,14 @@ test('erasure overwrites the bytes on disk: neither the blob nor any copy of it 
   const neighbour = bytesOf('a neighbour that stays');
   const [hash, other] = [await store.put(secret), await store.put(neighbour)];
   assert.ok(
-    filesContaining(dir, Buffer.from(secret)).length > 0,
+    filesHolding(dir, Buffer.from(secret)).length > 0,
     'the bytes are on disk before erasure',
   );
   assert.equal(store.delete(hash), true);
   assert.equal(store.delete(hash), false);
   await store.close();
   assert.deepEqual(
-    filesContaining(dir, Buffer.from('CIPHERTEXT-MARKER')),
+    filesHolding(dir, Buffer.from('CIPHERTEXT-MARKER')),
     [],
     'no file holds any part of the erased blob',
   );
