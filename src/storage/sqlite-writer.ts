@@ -109,11 +109,16 @@ export class SqliteWriter {
    * so a full disk is recognised) and nothing of the batch written.
    */
   write(steps: readonly WriteStep[]): Promise<number[][]> {
+    return this.#request({ steps });
+  }
+
+  /** Sends the thread `message` under a new id; settles with the thread's answer to it. */
+  #request(message: object): Promise<number[][]> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, steps });
+      this.#worker.postMessage({ id, ...message });
     });
   }
 
@@ -153,12 +158,7 @@ export class SqliteWriter {
    * checkpoint another connection runs for a few seconds at most; rejects if that fails.
    */
   async emptyLog(): Promise<void> {
-    if (this.#failure !== undefined) throw this.#failure;
-    const id = this.#nextId++;
-    await new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, emptyLog: true });
-    });
+    await this.#request({ emptyLog: true });
   }
 
   #throwIfStopped(): void {

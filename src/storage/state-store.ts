@@ -149,8 +149,8 @@ export class StateStore implements StateReader {
   /**
    * Starts a savepoint written elsewhere (a SqliteWriter): returns the steps that write the
    * overlay as the state after block `height`, in parts that end with the first row to reach
-   * `charsPerPart` characters (keys and values), built as they are taken. Until endSave() or abandonSave(), reads still see those writes, and new
-   * blocks go to a fresh overlay.
+   * `charsPerPart` characters (keys and values), built as they are taken. Until endSave() or
+   * abandonSave(), reads still see those writes, and new blocks go to a fresh overlay.
    */
   beginSave(height: number, charsPerPart: number): Iterable<WriteStep[]> {
     assert.equal(this.#saving, undefined, 'one savepoint at a time');
