@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSigningKey, toHex } from '../crypto/index.js';
 import { STATE_SAVEPOINT_BLOCK_COUNT_MAX } from '../ledger/index.js';
-import { ChartChainNode } from './node.js';
+import { openTempNode } from './testonly/temp-node.js';
 import type { LedgerWork } from './time-slice.js';
 
 test('every kind of ledger work on the event loop is timed, turn by turn, in seconds', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chartchain-turns-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  ChartChainNode.init(dir, {
-    orgId: 'practice-a',
-    orgName: 'Practice A',
-    network: 'test',
-    orderer: { batchTimeoutMs: 2, blockTxCountMax: 4 },
-  });
-  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  const { node } = await openTempNode(t, 'turns');
   t.after(() => node.close());
   const turns = new Map<LedgerWork, number[]>();
   node.observeLedgerTurns((work, seconds) => {
