@@ -12,7 +12,7 @@ import {
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { auditEventOf, parseAuditEventId } from './audit-event.js';
-import { fhirPatientOf } from './ledger-names.js';
+import { fhirPatientOf, patientOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { ReadOnlyHandler, type ServedVersion } from './type-handler.js';
 
@@ -54,7 +54,7 @@ export class FhirAuditEvents extends ReadOnlyHandler {
     offset: number,
     count: number,
   ): { found: ServedVersion[]; total: number } {
-    const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId) ?? '';
+    const patientId = patientOf(this.node, fhirPatientId) ?? '';
     if (!mayReadTrail(principal, patientId))
       throw FhirError.of(
         403,

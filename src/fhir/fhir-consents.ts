@@ -21,7 +21,7 @@ import {
   isRestrictionConsent,
   restrictionToConsent,
 } from './consent-restriction.js';
-import { fhirPatientOf, fhirReferenceOf, recordOf } from './ledger-names.js';
+import { fhirPatientOf, fhirReferenceOf, patientOf, recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { statusError } from './status-errors.js';
 import type { HistoryEntry, ServedVersion, TypeHandler } from './type-handler.js';
@@ -114,7 +114,7 @@ export class FhirConsents implements TypeHandler {
 
   /** The grants of the patient whose FHIR id is `fhirPatientId` visible to `principal`, then their restrictions, as Consents. */
   search(principal: Principal, fhirPatientId: string): ServedVersion[] {
-    const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId);
+    const patientId = patientOf(this.node, fhirPatientId);
     if (patientId === undefined) return [];
     const grants = this.node.consent
       .grantsOf(patientId)
@@ -226,7 +226,7 @@ export class FhirConsents implements TypeHandler {
 
   /** The pseudonym of the patient `fhirPatientId` names, who must be the caller: a 403 otherwise, the same for a patient this node does not know. */
   #ledgerPatient(principal: Principal, fhirPatientId: string): string {
-    const patientId = this.node.pseudonyms.patientIdOf(fhirPatientId) ?? '';
+    const patientId = patientOf(this.node, fhirPatientId) ?? '';
     this.#requirePatient(principal, patientId);
     return patientId;
   }

@@ -17,7 +17,7 @@ import type { JsonObject, Transaction } from '../ledger/index.js';
 import { type NodeFacade, type VersionInput } from '../node/index.js';
 import { JsonPatchError } from './json-patch.js';
 import { FhirError } from './outcome.js';
-import { recordOf } from './ledger-names.js';
+import { patientOf, recordOf } from './ledger-names.js';
 import { checkWholeGroup, servedTo } from './group-members.js';
 import { patientIdOf } from './patient-of.js';
 import { nodeLedger, type RecordLedger } from './record-ledger.js';
@@ -308,7 +308,7 @@ export class FhirRecords implements TypeHandler {
     if ('missing' in owner) throw FhirError.of(422, 'not-supported', owner.missing);
     if (owner.patientId === null) return owner;
     if (write.type === 'Patient') return { patientId: recordId };
-    const patientId = this.node.pseudonyms.patientIdOf(owner.patientId);
+    const patientId = patientOf(this.node, owner.patientId);
     if (patientId === undefined)
       throw statusError('denied:no-such-patient', `${write.type}/${write.id}`);
     return { patientId };

@@ -10,7 +10,7 @@ import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade, ReleasedRecord, SearchedVersion } from '../node/index.js';
 import { served } from './fhir-records.js';
 import { servedTo } from './group-members.js';
-import { recordOf } from './ledger-names.js';
+import { patientOf, recordOf } from './ledger-names.js';
 import { FhirError } from './outcome.js';
 import { SERVED_TYPES } from './patient-of.js';
 import {
@@ -182,7 +182,7 @@ export class FhirSearch {
   #ledgerPatient(fhirPatientId: string | undefined): string | undefined {
     return fhirPatientId === undefined
       ? undefined
-      : (this.node.pseudonyms.patientIdOf(fhirPatientId) ?? UNKNOWN_PATIENT);
+      : (patientOf(this.node, fhirPatientId) ?? UNKNOWN_PATIENT);
   }
 
   /**

@@ -7,15 +7,14 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   RECORDS,
-  RECORD_TABLE,
   type RecordRow,
   type VersionRow,
   type WriteSetEntry,
 } from '../contracts/index.js';
-import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
-import { learnFrom, learnIds, learnRecord, readerHere } from './learn-ids.js';
+import { learnRecord } from './learn-ids.js';
+import { putEntry, relearnFromChain, type Relearning } from './relearn.js';
 import { FhirBundles } from './fhir-bundles.js';
 import { FhirBulkExport } from './bulk-export.js';
 import { FhirSubscriptions, type SessionCheck } from './subscriptions/fhir-subscriptions.js';
@@ -26,12 +25,7 @@ import { FhirRecords } from './fhir-records.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { RecordLedger } from './record-ledger.js';
 import { FhirSearch } from './fhir-search.js';
-import {
-  hasCurrentSchema,
-  SearchIndex,
-  type IndexedMeta,
-  type SearchIndexFault,
-} from './search/index.js';
+import { hasCurrentSchema, SearchIndex, type SearchIndexFault } from './search/index.js';
 import type { TypeHandler } from './type-handler.js';
 
 /** The search index's file in a node's data directory. */
@@ -40,6 +34,8 @@ export const SEARCH_INDEX_FILE = 'search.db';
 /** First wait before rebuilding a faulted search index, doubling after each failed attempt up to the max. */
 const INDEX_REBUILD_DELAY_MS = 1_000;
 const INDEX_REBUILD_DELAY_MAX_MS = 60_000;
+/** How long a start may spend relearning from the chain before the node serves; the rest runs in slices. */
+export const RELEARN_AT_START_MS = 1_000;
 
 /** Every FHIR service of one node. */
 export class FhirService {
@@ -67,18 +63,27 @@ export class FhirService {
    * written since gets its pair before its write is submitted.
    */
   readonly #mayLackPairs: boolean;
+  /** The walk relearning ids and index entries from the chain, the latest one started. */
+  #relearning: Relearning | undefined;
+  #relearnt: Promise<void> = Promise.resolve();
 
   /**
    * Opens the index, rebuilding it from the chain when it is missing, was made by an older
    * schema or parameter set, or the last process using it did not close it (puts are not
    * fsynced, so a crash may have lost the newest). FHIR ids are learnt from the chain in the
    * same cases, and when the pseudonym map is new: after a clean close the map has every pair
-   * this node could learn, and learning reads every record on the chain.
+   * this node could learn, and learning reads every record on the chain: it runs for up to
+   * `options.relearnAtStartMs` (RELEARN_AT_START_MS) here, and then in slices while the node
+   * serves (see relearn.ts and `relearnt`).
    * Writes commit through `options.ledger`, the node's own unless a benchmark passes another.
    */
   constructor(
     private readonly node: NodeFacade,
-    options: { ledger?: RecordLedger | undefined; sessionActive?: SessionCheck } = {},
+    options: {
+      ledger?: RecordLedger | undefined;
+      sessionActive?: SessionCheck;
+      relearnAtStartMs?: number;
+    } = {},
   ) {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
@@ -87,12 +92,9 @@ export class FhirService {
     if (rebuild)
       for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     writeFileSync(this.#inUse, `${process.pid}\n`);
-    if (rebuild || node.pseudonyms.incomplete) {
-      learnIds(node);
-      node.pseudonyms.learnt();
-    }
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
-    if (rebuild) this.#index.putAll(indexableRecords(node));
+    if (rebuild || node.pseudonyms.incomplete)
+      this.#startRelearning(rebuild, options.relearnAtStartMs ?? RELEARN_AT_START_MS);
     this.records = new FhirRecords(node, { ledger: options.ledger, index: this.#index });
     this.consents = new FhirConsents(node);
     this.auditEvents = new FhirAuditEvents(node);
@@ -120,8 +122,38 @@ export class FhirService {
     return Object.hasOwn(this.#handlers, type) ? this.#handlers[type]! : this.records;
   }
 
-  /** Closes the search index; the next start trusts it as complete (unless it is still awaiting its rebuild). */
+  /**
+   * Resolves once what this start (or the last rebuild) relearns from the chain is learnt and
+   * indexed, or the walk has failed (an alarm; it is walked again on a timer) or been stopped.
+   */
+  get relearnt(): Promise<void> {
+    return this.#relearnt;
+  }
+
+  /** Relearns the ids the map lacks and, when `reindex`, fills the index: see relearn.ts. */
+  #startRelearning(reindex: boolean, firstSliceMs: number): void {
+    this.#relearning?.stop();
+    const index = reindex ? this.#index : undefined;
+    const relearning = (this.#relearning = relearnFromChain(this.node, { index, firstSliceMs }));
+    this.#relearnt = relearning.done.catch((error: unknown) => {
+      if (this.#relearning !== relearning) return;
+      this.node.records.alarm(
+        'search-index',
+        `relearning FHIR ids and search entries from the chain failed (${error instanceof Error ? error.message : String(error)}); trying again`,
+      );
+      clearTimeout(this.#rebuildTimer);
+      this.#rebuildTimer = setTimeout(
+        () => this.#startRelearning(reindex, 0),
+        this.#rebuildDelayMs,
+      );
+      this.#rebuildTimer.unref();
+      this.#rebuildDelayMs = Math.min(this.#rebuildDelayMs * 2, INDEX_REBUILD_DELAY_MAX_MS);
+    });
+  }
+
+  /** Closes the search index; the next start trusts it as complete (unless it is still awaiting its rebuild or being filled). */
   async close(): Promise<void> {
+    this.#relearning?.stop();
     await this.subscriptions.close();
     this.bulkExport.close();
     this.#stopFollowing();
@@ -154,8 +186,9 @@ export class FhirService {
   #rebuildIndex(): void {
     this.#rebuildTimer = undefined;
     // On failure rebuild() has reported the fault again, which scheduled the next attempt.
-    if (this.#index.rebuild(() => indexableRecords(this.node)))
-      this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
+    if (!this.#index.rebuild(() => [])) return;
+    this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
+    this.#startRelearning(true, 0);
   }
 
   /**
@@ -166,15 +199,13 @@ export class FhirService {
   #indexArrived(version: VersionRow): void {
     const record = this.node.records.record(version.recordId);
     if (record?.status !== 'active' || record.latestVersion !== version.version) return;
-    const entry = indexEntry(this.node, version.recordId);
-    if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
+    putEntry(this.node, this.#index, version.recordId);
   }
 
   /** Learns `record`'s FHIR id again and, while it is active, indexes it again (indexing learns it too). */
   #relearn(record: RecordRow): void {
-    if (record.status !== 'active') return learnRecord(this.node, record);
-    const entry = indexEntry(this.node, record.recordId);
-    if (entry !== undefined) this.#index.putSoon(entry.resource, entry.meta);
+    if (record.status !== 'active') learnRecord(this.node, record);
+    else putEntry(this.node, this.#index, record.recordId);
   }
 
   /**
@@ -197,46 +228,6 @@ export class FhirService {
       if (record.status !== 'active' && fhirId !== undefined)
         this.#index.remove(fhirId.type, fhirId.id);
     }
-  }
-}
-
-/** Every active record this organisation can decrypt, as index entries: the index rebuilt from the chain. */
-function indexableRecords(node: NodeFacade): { resource: JsonObject; meta: IndexedMeta }[] {
-  const entries: { resource: JsonObject; meta: IndexedMeta }[] = [];
-  for (const recordId of node.ledger.stateKeys(RECORD_TABLE)) {
-    if (node.records.record(recordId)?.status !== 'active') continue;
-    const entry = indexEntry(node, recordId);
-    if (entry !== undefined) entries.push(entry);
-  }
-  return entries;
-}
-
-/** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */
-function indexEntry(
-  node: NodeFacade,
-  recordId: string,
-): { resource: JsonObject; meta: IndexedMeta } | undefined {
-  const record = node.records.record(recordId);
-  const latest =
-    record === undefined ? undefined : node.records.version(recordId, record.latestVersion);
-  const reader = latest === undefined ? undefined : readerHere(node, latest);
-  if (reader === undefined) return undefined;
-  try {
-    const { resource, version } = node.records.read(reader, recordId);
-    learnFrom(node.pseudonyms, version, resource);
-    // The index holds what this organisation's keys and its practitioners' open: a record
-    // wrapped to a custodial patient alone (not to this organisation) names its FHIR id here,
-    // nothing more.
-    if (reader.kind === 'patient') return undefined;
-    const fhirId = node.pseudonyms.fhirIdOf(recordId);
-    // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
-    if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
-    return {
-      resource: { ...resource, id: fhirId.id },
-      meta: { patientId: version.patientId, lastUpdated: version.time },
-    };
-  } catch {
-    return undefined; // not wrapped for the key it names after all, or failing its integrity checks (which raise an alarm)
   }
 }
 

@@ -1,31 +1,16 @@
 /**
  * Learning FHIR ids from the chain: the node's pseudonym map is derived data, since each record's
  * FHIR type and id are inside its ciphertext. A node learns the pairs of the records its keys
- * open at start, as its own blocks commit, and as other organisations' ciphertexts arrive.
+ * open at start (relearn.ts), as its own blocks commit, and as other organisations' ciphertexts arrive.
  */
 import {
   PRACTITIONER_TABLE,
   PRACTITIONERS,
-  RECORD_TABLE,
   type RecordRow,
   type VersionRow,
 } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import type { NodeFacade, Pseudonyms, RecordReader } from '../node/index.js';
-
-/**
- * Learns the FHIR id of every record this organisation can decrypt that the map lacks: pairs a
- * crash lost, records other organisations wrote, or a whole map lost with its file. For a
- * deleted record, from its newest version before the tombstone; an erased one is gone.
- */
-export function learnIds(node: NodeFacade): void {
-  // This organisation's own records first: another organisation's record never takes an id from them.
-  const unknown = node.pseudonyms
-    .unknown(node.ledger.stateKeys(RECORD_TABLE))
-    .map((recordId) => node.records.record(recordId)!);
-  const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
-  for (const record of unknown.sort((a, b) => own(a) - own(b))) learnRecord(node, record);
-}
 
 /** Learns the FHIR id of `record` from its newest version before any tombstone, when this node can decrypt it. */
 export function learnRecord(node: NodeFacade, record: RecordRow): void {

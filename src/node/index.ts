@@ -8,7 +8,7 @@ export {
 } from './node.js';
 export type { NodeFacade, NodeIdentity } from './node-facade.js';
 export type { CallerAccess } from './caller-access.js';
-export type { LedgerWork } from './time-slice.js';
+export { runSliced, type LedgerWork } from './time-slice.js';
 export { LedgerView } from './ledger-view.js';
 export {
   isInitialised,

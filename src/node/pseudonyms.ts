@@ -264,6 +264,11 @@ export class Pseudonyms {
       this.#record(type, id, recordId);
   }
 
+  /** Whether every pair of the chain this node can read is here: at open unless `incomplete`, then once learnt(). */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
   /** Every pair of the chain this node can read has been learnt again (after `incomplete`). */
   learnt(): void {
     this.#complete = true;

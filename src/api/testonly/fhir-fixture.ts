@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { MEMBERSHIP_REGISTER_PRACTITIONER, type Principal } from '../../contracts/index.js';
-import { FhirError } from '../../fhir/index.js';
+import { FhirError, type FhirService } from '../../fhir/index.js';
 import type { JsonObject } from '../../ledger/index.js';
 import { ChartChainNode } from '../../node/index.js';
 import { registerFhirRoutes, type FhirAuth } from '../fhir-routes.js';
@@ -54,12 +54,22 @@ export function pseudonymOf(node: ChartChainNode, kind: string, id: string): str
  */
 export async function serveFhir(
   t: TestContext,
-  options: { rateLimit?: FhirRateLimit; dataDir?: string } = {},
+  options: {
+    rateLimit?: FhirRateLimit;
+    dataDir?: string;
+    /** The FHIR service to serve, made here and closed by the fixture; the routes' own by default. */
+    service?: (node: ChartChainNode) => FhirService;
+  } = {},
 ): Promise<{ node: ChartChainNode; app: FastifyInstance }> {
   const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chartchain-fhir-'));
-  const opened: { node?: ChartChainNode; app?: FastifyInstance } = {};
+  const opened: {
+    node?: ChartChainNode;
+    app?: FastifyInstance;
+    service?: FhirService | undefined;
+  } = {};
   t.after(async () => {
     await opened.app?.close();
+    await opened.service?.close();
     await opened.node?.close();
     if (options.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
   });
@@ -76,7 +86,8 @@ export async function serveFhir(
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, new Uint8Array(body as Buffer)),
   );
-  registerFhirRoutes(app, node, typeScopedAuth(node), { rateLimit: options.rateLimit });
+  const service = (opened.service = options.service?.(node));
+  registerFhirRoutes(app, node, typeScopedAuth(node), { rateLimit: options.rateLimit, service });
   await app.ready();
   if (options.dataDir !== undefined) return { node, app };
   const keys = node.records.enrol('practitioner', 'dr-ada');

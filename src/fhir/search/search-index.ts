@@ -83,6 +83,8 @@ export class SearchIndex {
   readonly #onFault: (fault: SearchIndexFault) => void;
   readonly #statements = new Map<string, Statement>();
   #pending: { resource: JsonObject; meta: IndexedMeta }[] = [];
+  /** Being filled from the chain while the node serves: puts and removals land, searches wait. */
+  #filling = false;
 
   /**
    * Opens, creating if needed, the index at `path`. Throws Error when the file holds another
@@ -102,9 +104,23 @@ export class SearchIndex {
     }
   }
 
-  /** False while a storage fault has taken the index out of service, until rebuild() succeeds. */
+  /** False while a storage fault has taken the index out of service, until rebuild() succeeds, and while it is being filled. */
   get available(): boolean {
-    return this.#db !== undefined;
+    return this.#db !== undefined && !this.#filling;
+  }
+
+  /**
+   * Until endFill(), searches answer 503 (with Retry-After) while puts and removals are taken:
+   * the index is being filled from the chain a slice at a time, and a search must not answer
+   * from part of it.
+   */
+  beginFill(): void {
+    this.#filling = true;
+  }
+
+  /** Every entry the chain holds has been put: searches are answered again. */
+  endFill(): void {
+    this.#filling = false;
   }
 
   /**
@@ -114,6 +130,7 @@ export class SearchIndex {
    */
   rebuild(entries: () => readonly { resource: JsonObject; meta: IndexedMeta }[]): boolean {
     if (this.#db !== undefined) return true;
+    this.#filling = false; // filled here, in one transaction
     try {
       this.#open();
       this.putAll(entries());
@@ -171,6 +188,12 @@ export class SearchIndex {
     }
   }
 
+  /** #caughtUp() before a read, which is refused (503) while the index is being filled. */
+  #readyToRead(): void {
+    if (this.#filling) throw unavailable();
+    this.#caughtUp();
+  }
+
   /**
    * put() for many resources in one transaction, which is how a bulk import should call it.
    * Throws TypeError and RangeError as put() does; a storage fault is reported to onFault and the
@@ -216,7 +239,7 @@ export class SearchIndex {
    * left to the caller (include.ts). Throws FhirError 400 as compileSearch() does.
    */
   search(type: string, params: URLSearchParams): SearchResult {
-    this.#caughtUp();
+    this.#readyToRead();
     const compiled = compileSearch(type, params, this.#now());
     return this.#read(() => this.#run(compiled));
   }
@@ -249,7 +272,7 @@ export class SearchIndex {
     links: readonly SqlPart[] = [],
     afterId?: string,
   ): string[] {
-    this.#caughtUp();
+    this.#readyToRead();
     const { indexOrdered, idOrdered } = sortOrderOf(params);
     if (afterId !== undefined && !idOrdered)
       throw new RangeError('a keyset page continues a search sorted by _id alone');
@@ -311,7 +334,7 @@ export class SearchIndex {
    * References naming no Type/id are left out. Throws FhirError 400 as idsReferencing().
    */
   referencesFrom(type: string, param: string, ids: readonly string[]): string[] {
-    this.#caughtUp();
+    this.#readyToRead();
     if (searchParameter(type, param)?.kind !== 'reference')
       throw FhirError.of(
         400,
@@ -337,7 +360,7 @@ export class SearchIndex {
    * not-supported unless `param` is a reference parameter of `type`.
    */
   idsReferencing(type: string, param: string, references: readonly string[]): string[] {
-    this.#caughtUp();
+    this.#readyToRead();
     if (searchParameter(type, param)?.kind !== 'reference')
       throw FhirError.of(
         400,
@@ -358,7 +381,7 @@ export class SearchIndex {
 
   /** How many resources and value rows the index holds: for tests and monitoring. */
   counts(): { resources: number; values: number } {
-    this.#caughtUp();
+    this.#readyToRead();
     return this.#read(() => {
       const resources = this.#statement('SELECT COUNT(*) FROM resource').pluck().get() as number;
       const values = Object.values(VALUE_TABLES).reduce(

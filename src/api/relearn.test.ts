@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import {
+  FhirError,
+  FhirService,
+  recordOf,
+  relearnFromChain,
+  SEARCH_INDEX_FILE,
+  SearchIndex,
+} from '../fhir/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { ChartChainNode } from '../node/index.js';
+import { call, serveFhir } from './testonly/fhir-fixture.js';
+
+const PATIENT_ID = 'pat-relearn';
+const OBSERVATION_IDS = ['obs-relearn-1', 'obs-relearn-2', 'obs-relearn-3'];
+
+/**
+ * A node with a Patient and three Observations, stopped as a crash stops it: the search index
+ * still marked in use and, with `loseMap`, the pseudonym map gone. Returns its data directory.
+ */
+async function crashedNode(t: TestContext, loseMap: boolean): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chartchain-relearn-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const first = await serveFhir(t);
+  const put = async (type: string, id: string, body: JsonObject) =>
+    assert.equal((await call(first.app, 'PUT', `/fhir/${type}/${id}`, { body })).status, 201);
+  await put('Patient', PATIENT_ID, { resourceType: 'Patient', id: PATIENT_ID });
+  for (const id of OBSERVATION_IDS)
+    await put('Observation', id, {
+      resourceType: 'Observation',
+      id,
+      status: 'final',
+      code: { text: 'HbA1c' },
+      subject: { reference: `Patient/${PATIENT_ID}` },
+    });
+  const from = first.node.dataDir;
+  await first.app.close();
+  await first.node.close();
+  // A copy of its files: the fixture removes its own directory when the test ends.
+  cpSync(from, dataDir, { recursive: true });
+  writeFileSync(join(dataDir, `${SEARCH_INDEX_FILE}.in-use`), '1\n');
+  if (loseMap)
+    for (const suffix of ['', '-wal', '-shm'])
+      rmSync(join(dataDir, `pseudonyms.db${suffix}`), { force: true });
+  return dataDir;
+}
+
+function refusedWith503(run: () => unknown, what: string): void {
+  assert.throws(
+    run,
+    (error: unknown) => error instanceof FhirError && error.status === 503,
+    `${what} answers 503 while the node relearns`,
+  );
+}
+
+test('relearning runs after the start, a slice at a time: until it ends, searches and FHIR ids the map lacks answer 503, not an empty page or a 404', async (t) => {
+  const dataDir = await crashedNode(t, true);
+  const node = await ChartChainNode.open(dataDir, { verifyPoolSize: 1 });
+  t.after(() => node.close());
+  assert.equal(node.pseudonyms.complete, false, 'the map was lost');
+  const index = new SearchIndex(join(dataDir, 'relearn-test.db'));
+  t.after(() => index.close());
+
+  const relearning = relearnFromChain(node, { index, firstSliceMs: 0 });
+  // The caller (a node's start) goes on at once: nothing is learnt or indexed yet.
+  assert.equal(index.available, false);
+  refusedWith503(() => index.search('Observation', new URLSearchParams()), 'a search');
+  refusedWith503(() => recordOf(node, 'Observation', OBSERVATION_IDS[0]!), 'an unknown id');
+
+  await relearning.done;
+  assert.equal(node.pseudonyms.complete, true);
+  assert.equal(index.available, true);
+  assert.deepEqual(
+    index.search('Observation', new URLSearchParams()).ids.sort(),
+    [...OBSERVATION_IDS].sort(),
+  );
+  assert.equal(recordOf(node, 'Observation', OBSERVATION_IDS[1]!)?.resourceType, 'Observation');
+  assert.equal(recordOf(node, 'Observation', 'never-written'), undefined, 'then a 404 is a 404');
+});
+
+test('a relearning stopped before its end (the node closing) marks nothing learnt or indexed, so the next start walks again', async (t) => {
+  const dataDir = await crashedNode(t, true);
+  const node = await ChartChainNode.open(dataDir, { verifyPoolSize: 1 });
+  t.after(() => node.close());
+  const service = new FhirService(node, { relearnAtStartMs: 0 });
+  await service.close();
+  await service.relearnt;
+  assert.equal(node.pseudonyms.complete, false);
+  assert.ok(existsSync(join(dataDir, `${SEARCH_INDEX_FILE}.in-use`)), 'the index is not trusted');
+});
+
+test('a node started after a crash serves FHIR once relearnt in the background: reads by id and searches find every record', async (t) => {
+  const dataDir = await crashedNode(t, true);
+  let service: FhirService | undefined;
+  const { app } = await serveFhir(t, {
+    dataDir,
+    service: (node) => (service = new FhirService(node, { relearnAtStartMs: 0 })),
+  });
+  await service!.relearnt;
+  const found = await call(app, 'GET', `/fhir/Observation?subject=Patient/${PATIENT_ID}`);
+  assert.equal(found.status, 200);
+  assert.equal((found.body['entry'] as JsonObject[] | undefined)?.length, OBSERVATION_IDS.length);
+  const read = await call(app, 'GET', `/fhir/Observation/${OBSERVATION_IDS[2]}`);
+  assert.equal(read.status, 200);
+});

@@ -1,0 +1,116 @@
+/**
+ * Relearning from the chain what a node derives from decrypted records: FHIR ids (learn-ids.ts)
+ * after an unclean stop or a lost map, and the search index after an unclean stop, a lost file
+ * or a schema change. Both mean decrypting records, about 0.3 ms each: minutes at a million.
+ * So the walk runs on the event loop in slices while the node serves. Until the ids are learnt,
+ * a FHIR id the map lacks answers 503 rather than 404 (see ledger-names.ts); until the index is
+ * filled, searches answer 503. A small chain is relearnt before the node starts serving.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { RECORD_TABLE, type RecordRow, type Steps } from '../contracts/index.js';
+import type { JsonObject } from '../ledger/index.js';
+import { runSliced, type NodeFacade } from '../node/index.js';
+import { learnFrom, learnRecord, readerHere } from './learn-ids.js';
+import type { IndexedMeta, SearchIndex } from './search/index.js';
+
+/** How long one slice of the walk holds the event loop once the node serves. */
+const RELEARN_SLICE_MS = 4;
+
+/** What relearning is after: the ids the map lacks, and with `index`, every record's entry in it. */
+export interface RelearnScope {
+  readonly index?: SearchIndex | undefined;
+  /** How long the walk may run before the caller goes on (the node's start); the rest is sliced. */
+  readonly firstSliceMs: number;
+}
+
+/** A walk under way: `done` once everything is relearnt, or once it is stopped. */
+export interface Relearning {
+  readonly done: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Starts relearning: runs the walk for up to `firstSliceMs` now, then in slices of the event
+ * loop. The map is marked learnt once every record it lacked has been read, and the index filled
+ * (endFill) once every active record has been put. Stopped before the end (the node closing),
+ * neither is marked, and the next start walks again.
+ */
+export function relearnFromChain(node: NodeFacade, scope: RelearnScope): Relearning {
+  let stopped = false;
+  const steps = relearnSteps(node, scope.index, () => stopped);
+  const started = performance.now();
+  let next = steps.next();
+  while (next.done !== true && performance.now() - started < scope.firstSliceMs)
+    next = steps.next();
+  // The rest from the next turn on: whatever the caller goes on to do comes first.
+  const done =
+    next.done === true
+      ? Promise.resolve()
+      : nextTurn().then(() => runSliced(steps, undefined, RELEARN_SLICE_MS));
+  return { done, stop: () => (stopped = true) };
+}
+
+/** The walk, a record per step: first those whose FHIR id is unknown (own records first), then the rest, for the index. */
+function* relearnSteps(
+  node: NodeFacade,
+  index: SearchIndex | undefined,
+  stopped: () => boolean,
+): Steps<void> {
+  index?.beginFill();
+  const all = node.ledger.stateKeys(RECORD_TABLE);
+  const unknown = node.pseudonyms.unknown(all).map((recordId) => node.records.record(recordId)!);
+  yield;
+  // This organisation's own records first: another organisation's record never takes an id from them.
+  const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
+  for (const record of unknown.sort((a, b) => own(a) - own(b))) {
+    if (stopped()) return;
+    if (index === undefined || record.status !== 'active') learnRecord(node, record);
+    else putEntry(node, index, record.recordId);
+    yield;
+  }
+  node.pseudonyms.learnt();
+  if (index === undefined) return;
+  const relearnt = new Set(unknown.map((record) => record.recordId));
+  for (const recordId of all) {
+    if (stopped()) return;
+    if (!relearnt.has(recordId) && node.records.record(recordId)?.status === 'active')
+      putEntry(node, index, recordId);
+    yield;
+  }
+  index.endFill();
+}
+
+/** Puts `recordId`'s newest version in `index` (learning its FHIR id on the way), when this organisation can read it. */
+export function putEntry(node: NodeFacade, index: SearchIndex, recordId: string): void {
+  const entry = indexEntry(node, recordId);
+  if (entry !== undefined) index.putSoon(entry.resource, entry.meta);
+}
+
+/** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */
+function indexEntry(
+  node: NodeFacade,
+  recordId: string,
+): { resource: JsonObject; meta: IndexedMeta } | undefined {
+  const record = node.records.record(recordId);
+  const latest =
+    record === undefined ? undefined : node.records.version(recordId, record.latestVersion);
+  const reader = latest === undefined ? undefined : readerHere(node, latest);
+  if (reader === undefined) return undefined;
+  try {
+    const { resource, version } = node.records.read(reader, recordId);
+    learnFrom(node.pseudonyms, version, resource);
+    // The index holds what this organisation's keys and its practitioners' open: a record
+    // wrapped to a custodial patient alone (not to this organisation) names its FHIR id here,
+    // nothing more.
+    if (reader.kind === 'patient') return undefined;
+    const fhirId = node.pseudonyms.fhirIdOf(recordId);
+    // A FHIR id another record holds here already: the record stays out of the index rather than replace it.
+    if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
+    return {
+      resource: { ...resource, id: fhirId.id },
+      meta: { patientId: version.patientId, lastUpdated: version.time },
+    };
+  } catch {
+    return undefined; // not wrapped for the key it names after all, or failing its integrity checks (which raise an alarm)
+  }
+}
