@@ -87,6 +87,7 @@ test('a relearning stopped before its end (the node closing) marks nothing learn
   const node = await ChartChainNode.open(dataDir, { verifyPoolSize: 1 });
   t.after(() => node.close());
   const service = new FhirService(node, { relearnAtStartMs: 0 });
+  assert.match(service.notReady ?? '', /relearning/, '/readyz says why the node is not ready');
   await service.close();
   await service.relearnt;
   assert.equal(node.pseudonyms.complete, false);
@@ -101,6 +102,7 @@ test('a node started after a crash serves FHIR once relearnt in the background: 
     service: (node) => (service = new FhirService(node, { relearnAtStartMs: 0 })),
   });
   await service!.relearnt;
+  assert.equal(service!.notReady, undefined);
   const found = await call(app, 'GET', `/fhir/Observation?subject=Patient/${PATIENT_ID}`);
   assert.equal(found.status, 200);
   assert.equal((found.body['entry'] as JsonObject[] | undefined)?.length, OBSERVATION_IDS.length);

@@ -146,17 +146,21 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
     }),
   );
   registerMetrics(app, node);
-  registerHealthRoutes(app, node, options.readiness);
+  const users = options.auth?.users;
+  const service =
+    users === undefined
+      ? undefined
+      : new FhirService(node, {
+          ledger: options.ledger,
+          sessionActive: (principal, sinceMs) =>
+            users.sessionActive?.(principal, sinceMs) !== false,
+        });
+  registerHealthRoutes(app, node, [...(options.readiness ?? []), () => service?.notReady]);
   registerLedgerRoutes(app, node, options.auth);
   registerPeerRoutes(app, node);
-  if (options.auth !== undefined) {
+  if (options.auth !== undefined && service !== undefined) {
     registerAuthRoutes(app, options.auth);
     registerWebApp(app);
-    const users = options.auth.users;
-    const service = new FhirService(node, {
-      ledger: options.ledger,
-      sessionActive: (principal, sinceMs) => users.sessionActive?.(principal, sinceMs) !== false,
-    });
     registerFhirRoutes(app, node, smartFhirAuth(options.auth), {
       rateLimit: options.fhirRateLimit,
       ledger: options.ledger,

@@ -63,7 +63,7 @@ export class FhirService {
    * written since gets its pair before its write is submitted.
    */
   readonly #mayLackPairs: boolean;
-  /** The walk relearning ids and index entries from the chain, the latest one started. */
+  /** The walk relearning ids and index entries from the chain, until it has ended. */
   #relearning: Relearning | undefined;
   #relearnt: Promise<void> = Promise.resolve();
 
@@ -135,20 +135,32 @@ export class FhirService {
     this.#relearning?.stop();
     const index = reindex ? this.#index : undefined;
     const relearning = (this.#relearning = relearnFromChain(this.node, { index, firstSliceMs }));
-    this.#relearnt = relearning.done.catch((error: unknown) => {
-      if (this.#relearning !== relearning) return;
-      this.node.records.alarm(
-        'search-index',
-        `relearning FHIR ids and search entries from the chain failed (${error instanceof Error ? error.message : String(error)}); trying again`,
-      );
-      clearTimeout(this.#rebuildTimer);
-      this.#rebuildTimer = setTimeout(
-        () => this.#startRelearning(reindex, 0),
-        this.#rebuildDelayMs,
-      );
-      this.#rebuildTimer.unref();
-      this.#rebuildDelayMs = Math.min(this.#rebuildDelayMs * 2, INDEX_REBUILD_DELAY_MAX_MS);
-    });
+    this.#relearnt = relearning.done.then(
+      () => {
+        if (this.#relearning === relearning) this.#relearning = undefined;
+      },
+      (error: unknown) => {
+        if (this.#relearning !== relearning) return;
+        this.node.records.alarm(
+          'search-index',
+          `relearning FHIR ids and search entries from the chain failed (${error instanceof Error ? error.message : String(error)}); trying again`,
+        );
+        clearTimeout(this.#rebuildTimer);
+        this.#rebuildTimer = setTimeout(
+          () => this.#startRelearning(reindex, 0),
+          this.#rebuildDelayMs,
+        );
+        this.#rebuildTimer.unref();
+        this.#rebuildDelayMs = Math.min(this.#rebuildDelayMs * 2, INDEX_REBUILD_DELAY_MAX_MS);
+      },
+    );
+  }
+
+  /** Why the node is not yet ready for FHIR traffic (for /readyz), or undefined. */
+  get notReady(): string | undefined {
+    return this.#relearning === undefined
+      ? undefined
+      : 'relearning FHIR ids and search entries from the chain: searches and unknown ids answer 503';
   }
 
   /** Closes the search index; the next start trusts it as complete (unless it is still awaiting its rebuild or being filled). */
