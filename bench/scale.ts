@@ -11,6 +11,11 @@
  *   startMs         closing the node and opening it again, in a fresh process, as `chartchain
  *                   start` does (chain, keystore, orphan-blob collection, validator, auth, HTTP)
  *   rssMiB          that process's resident set once started; peakRssMiB of the filling one
+ * and after a crash (a process that opened the node killed with SIGKILL):
+ *   crashStartMs    how long the next start took until it served
+ *   relearnMs       from then until /readyz answered 200: the FHIR ids and the search index
+ *                   relearnt from the chain (searches answer 503 until then)
+ *   relearnPeakRssMiB that process's peak resident set meanwhile
  *   bytesPerVersion the data directory's size on disk divided by N
  * With --data, the filled node is kept in DIR (which must not exist yet) instead of removed.
  * The last line is JSON.
@@ -175,21 +180,43 @@ function bytesUnder(dir: string): number {
 
 const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 
-/** Opens the node in `data` in a new process, as `chartchain start` would, and reports how long that took and its RSS. */
-function startInFreshProcess(data: string): { startMs: number; rssMiB: number } {
+interface FreshStart {
+  startMs: number;
+  rssMiB: number;
+  readyMs: number;
+  peakRssMiB: number;
+}
+
+/**
+ * Opens the node in `data` in a new process, as `chartchain start` would, and reports how long
+ * that took, its RSS, and how long until /readyz answered 200. With `mode` '--crash-only' the
+ * process is killed with SIGKILL once the node is open instead, and nothing is reported.
+ */
+function inFreshProcess(data: string, mode: '--start-only' | '--crash-only'): FreshStart {
   const child = spawnSync(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--start-only', data],
-    { encoding: 'utf8', timeout: 600_000 },
+    [...process.execArgv, fileURLToPath(import.meta.url), mode, data],
+    {
+      encoding: 'utf8',
+      timeout: 3_600_000,
+    },
   );
+  if (mode === '--crash-only') {
+    if (child.signal !== 'SIGKILL')
+      throw new Error(`the crash did not come: ${child.stderr.slice(-2000)}`);
+    return { startMs: 0, rssMiB: 0, readyMs: 0, peakRssMiB: 0 };
+  }
   const last = child.stdout.trim().split('\n').at(-1) ?? '';
   if (child.status !== 0 || !last.startsWith('{'))
     throw new Error(`the start in a fresh process failed: ${child.stderr.slice(-2000)}`);
-  return JSON.parse(last) as { startMs: number; rssMiB: number };
+  return JSON.parse(last) as FreshStart;
 }
 
-/** `--start-only DIR`: open the node in DIR, print how long that took and the RSS, close it. */
-async function startOnly(data: string): Promise<void> {
+/**
+ * `--start-only DIR`: open the node in DIR, print how long that took, the RSS, how long until
+ * /readyz answered 200 and the peak RSS until then, close it. `--crash-only DIR`: open it and die.
+ */
+async function startOnly(data: string, crash: boolean): Promise<void> {
   const began = performance.now();
   const started = await openServer({
     data,
@@ -200,10 +227,18 @@ async function startOnly(data: string): Promise<void> {
     orgName: 'Scale Practice',
     network: 'bench',
   });
+  if (crash) process.kill(process.pid, 'SIGKILL');
   const startMs = Math.round(performance.now() - began);
   const rssMiB = mib(process.memoryUsage().rss);
+  let peakRss = process.memoryUsage().rss;
+  const serving = performance.now();
+  while ((await started.app.inject({ method: 'GET', url: '/readyz' })).statusCode !== 200) {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const readyMs = Math.round(performance.now() - serving);
   await started.close();
-  console.log(JSON.stringify({ startMs, rssMiB }));
+  console.log(JSON.stringify({ startMs, rssMiB, readyMs, peakRssMiB: mib(peakRss) }));
 }
 
 async function main(): Promise<void> {
@@ -246,7 +281,9 @@ async function main(): Promise<void> {
     await started.close();
     started = undefined;
 
-    const { startMs, rssMiB } = startInFreshProcess(flags.data);
+    const { startMs, rssMiB } = inFreshProcess(flags.data, '--start-only');
+    inFreshProcess(flags.data, '--crash-only');
+    const crashed = inFreshProcess(flags.data, '--start-only');
     const bytesPerVersion = Math.round(bytesUnder(flags.data) / filler.written);
     const result = {
       versions: filler.written,
@@ -260,9 +297,15 @@ async function main(): Promise<void> {
       rssMiB,
       peakRssMiB: mib(Math.max(peakRss, process.memoryUsage().rss)),
       bytesPerVersion,
+      crashStartMs: crashed.startMs,
+      relearnMs: crashed.readyMs,
+      relearnPeakRssMiB: crashed.peakRssMiB,
     };
     console.log(
       `start of a fresh process with ${filler.written} versions: ${startMs} ms; RSS ${rssMiB} MiB (peak ${result.peakRssMiB} MiB); ${bytesPerVersion} bytes on disk per version`,
+    );
+    console.log(
+      `start after a crash: ${crashed.startMs} ms, then ${crashed.readyMs} ms relearning from the chain (peak RSS ${crashed.peakRssMiB} MiB)`,
     );
     console.log(JSON.stringify(result));
   } finally {
@@ -272,5 +315,10 @@ async function main(): Promise<void> {
   }
 }
 
-const startOnlyAt = process.argv.indexOf('--start-only');
-await (startOnlyAt > 0 ? startOnly(process.argv[startOnlyAt + 1]!) : main());
+const startOnlyAt = Math.max(
+  process.argv.indexOf('--start-only'),
+  process.argv.indexOf('--crash-only'),
+);
+await (startOnlyAt > 0
+  ? startOnly(process.argv[startOnlyAt + 1]!, process.argv[startOnlyAt] === '--crash-only')
+  : main());
