@@ -50,7 +50,10 @@ export function relearnFromChain(node: NodeFacade, scope: RelearnScope): Relearn
   return { done, stop: () => (stopped = true) };
 }
 
-/** The walk, a record per step: first those whose FHIR id is unknown (own records first), then the rest, for the index. */
+/**
+ * The walk, a record per step: those whose FHIR id the map lacks, this organisation's own first
+ * (another organisation's record never takes an id from them), then, for the index, the rest.
+ */
 function* relearnSteps(
   node: NodeFacade,
   index: SearchIndex | undefined,
@@ -58,19 +61,21 @@ function* relearnSteps(
 ): Steps<void> {
   index?.beginFill();
   const all = node.ledger.stateKeys(RECORD_TABLE);
-  const unknown = node.pseudonyms.unknown(all).map((recordId) => node.records.record(recordId)!);
+  const unknown = node.pseudonyms.unknown(all);
   yield;
-  // This organisation's own records first: another organisation's record never takes an id from them.
-  const own = (record: RecordRow) => Number(record.org !== node.config.orgId);
-  for (const record of unknown.sort((a, b) => own(a) - own(b))) {
-    if (stopped()) return;
-    if (index === undefined || record.status !== 'active') learnRecord(node, record);
-    else putEntry(node, index, record.recordId);
-    yield;
-  }
+  const isOwn = (record: RecordRow) => record.org === node.config.orgId;
+  for (const own of [true, false])
+    for (const recordId of unknown) {
+      if (stopped()) return;
+      const record = node.records.record(recordId)!;
+      if (isOwn(record) !== own) continue;
+      if (index === undefined || record.status !== 'active') learnRecord(node, record);
+      else putEntry(node, index, recordId);
+      yield;
+    }
   node.pseudonyms.learnt();
   if (index === undefined) return;
-  const relearnt = new Set(unknown.map((record) => record.recordId));
+  const relearnt = new Set(unknown);
   for (const recordId of all) {
     if (stopped()) return;
     if (!relearnt.has(recordId) && node.records.record(recordId)?.status === 'active')
