@@ -197,8 +197,8 @@ export class FhirService {
 
   #rebuildIndex(): void {
     this.#rebuildTimer = undefined;
-    // On failure rebuild() has reported the fault again, which scheduled the next attempt.
-    if (!this.#index.rebuild(() => [])) return;
+    // On failure reopen() has reported the fault again, which scheduled the next attempt.
+    if (!this.#index.reopen()) return;
     this.#rebuildDelayMs = INDEX_REBUILD_DELAY_MS;
     this.#startRelearning(true, 0);
   }

@@ -91,10 +91,10 @@ test('a batch the writer thread cannot write takes the index out of service, tol
       () => index.search('Patient', new URLSearchParams('')),
       (error: unknown) => error instanceof FhirError && error.status === 503,
     );
-    assert.equal(
-      index.rebuild(() => [{ resource: patient('p1', 'Okafor'), meta: meta('p1', 1) }]),
-      true,
-    );
+    assert.equal(index.reopen(), true);
+    assert.equal(index.available, false, 'being filled');
+    index.putAll([{ resource: patient('p1', 'Okafor'), meta: meta('p1', 1) }]);
+    index.endFill();
     assert.deepEqual(families(index, 'family=okafor'), ['p1'], 'back in service after a rebuild');
   } finally {
     index.close();

@@ -62,7 +62,7 @@ export interface SearchIndexOptions {
   readonly now?: () => number;
   /**
    * Told when a storage fault takes the index out of service; the owner raises an alarm and
-   * calls rebuild(). Until then searches are 503 and puts and removals are dropped (a rebuild
+   * calls reopen(). Until then searches are 503 and puts and removals are dropped (a rebuild
    * reads the chain, which has them all).
    */
   readonly onFault?: (fault: SearchIndexFault) => void;
@@ -89,7 +89,7 @@ export class SearchIndex {
   /**
    * Opens, creating if needed, the index at `path`. Throws Error when the file holds another
    * schema version. A file SQLite cannot read is deleted and reported to onFault (when given)
-   * instead: the index then starts out of service, awaiting rebuild().
+   * instead: the index then starts out of service, awaiting reopen().
    */
   constructor(path: string, options: SearchIndexOptions = {}) {
     this.#path = path;
@@ -104,7 +104,7 @@ export class SearchIndex {
     }
   }
 
-  /** False while a storage fault has taken the index out of service, until rebuild() succeeds, and while it is being filled. */
+  /** False while a storage fault has taken the index out of service, until reopen() succeeds, and while it is being filled. */
   get available(): boolean {
     return this.#db !== undefined && !this.#filling;
   }
@@ -124,16 +124,15 @@ export class SearchIndex {
   }
 
   /**
-   * Brings an out-of-service index back: a fresh, empty file filled with `entries()` (the index
-   * rebuilt from the chain) in one transaction. Returns false, after reporting the fault to
-   * onFault again, when that fails too.
+   * Brings an out-of-service index back as a fresh, empty file being filled (see beginFill): its
+   * owner fills it from the chain, then calls endFill(). Returns false, after reporting the
+   * fault to onFault again, when the file cannot be opened either.
    */
-  rebuild(entries: () => readonly { resource: JsonObject; meta: IndexedMeta }[]): boolean {
+  reopen(): boolean {
     if (this.#db !== undefined) return true;
-    this.#filling = false; // filled here, in one transaction
     try {
       this.#open();
-      this.putAll(entries());
+      this.#filling = true;
     } catch (error) {
       this.#fail(error);
     }
