@@ -10,7 +10,7 @@ import {
   PATIENTS,
   type BreakTheGlassRow,
 } from '../contracts/index.js';
-import { FhirError } from '../fhir/index.js';
+import { FhirError, patientOf } from '../fhir/index.js';
 import {
   AccessLogUnavailableError,
   BreakTheGlassRefusedError,
@@ -108,9 +108,9 @@ function glassRequest(resource: Parameters<typeof parametersOf>[0]): GlassReques
   return { purpose, reason, minutes };
 }
 
-/** The pseudonym of the Patient whose FHIR id is `id`; a 404 when the ledger knows no such patient. */
+/** The pseudonym of the Patient whose FHIR id is `id`; a 404 when the ledger knows no such patient (503 while ids are relearnt). */
 function knownPatient(node: NodeFacade, id: string): string {
-  const patientId = node.pseudonyms.patientIdOf(id);
+  const patientId = patientOf(node, id);
   if (patientId === undefined || PATIENTS.get(node.ledger.state, patientId) === undefined)
     throw FhirError.of(404, 'not-found', `Patient/${id} is not known`);
   return patientId;
@@ -163,7 +163,7 @@ function ownPatient(
   const { kind, id: self } = caller.principal;
   if (
     kind !== 'patient' ||
-    node.pseudonyms.patientIdOf(id) !== self ||
+    patientOf(node, id) !== self ||
     !caller.allows('Consent', interaction)
   ) {
     throw FhirError.of(

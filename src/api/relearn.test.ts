@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 import {
   FhirError,
   FhirService,
@@ -11,42 +12,52 @@ import {
   SEARCH_INDEX_FILE,
   SearchIndex,
 } from '../fhir/index.js';
+import type { Principal } from '../contracts/index.js';
 import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode } from '../node/index.js';
-import { call, serveFhir } from './testonly/fhir-fixture.js';
+import { call, FIXTURE_ORG, serveFhir } from './testonly/fhir-fixture.js';
 
 const PATIENT_ID = 'pat-relearn';
 const OBSERVATION_IDS = ['obs-relearn-1', 'obs-relearn-2', 'obs-relearn-3'];
 
 /**
  * A node with a Patient and three Observations, stopped as a crash stops it: the search index
- * still marked in use and, with `loseMap`, the pseudonym map gone. Returns its data directory.
+ * and the pseudonym map still marked in use, and with map 'lost', the map gone. Returns its data
+ * directory.
  */
-async function crashedNode(t: TestContext, loseMap: boolean): Promise<string> {
+async function crashedNode(t: TestContext, map: 'lost' | 'unclosed'): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chartchain-relearn-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const first = await serveFhir(t);
   const put = async (type: string, id: string, body: JsonObject) =>
     assert.equal((await call(first.app, 'PUT', `/fhir/${type}/${id}`, { body })).status, 201);
   await put('Patient', PATIENT_ID, { resourceType: 'Patient', id: PATIENT_ID });
-  for (const id of OBSERVATION_IDS)
-    await put('Observation', id, {
-      resourceType: 'Observation',
-      id,
-      status: 'final',
-      code: { text: 'HbA1c' },
-      subject: { reference: `Patient/${PATIENT_ID}` },
-    });
+  for (const id of OBSERVATION_IDS) await put('Observation', id, observation(id));
   const from = first.node.dataDir;
   await first.app.close();
   await first.node.close();
   // A copy of its files: the fixture removes its own directory when the test ends.
   cpSync(from, dataDir, { recursive: true });
   writeFileSync(join(dataDir, `${SEARCH_INDEX_FILE}.in-use`), '1\n');
-  if (loseMap)
-    for (const suffix of ['', '-wal', '-shm'])
-      rmSync(join(dataDir, `pseudonyms.db${suffix}`), { force: true });
+  const mapPath = join(dataDir, 'pseudonyms.db');
+  if (map === 'lost')
+    for (const suffix of ['', '-wal', '-shm']) rmSync(mapPath + suffix, { force: true });
+  else {
+    const db = new Database(mapPath);
+    db.prepare("INSERT OR REPLACE INTO map_meta (key, value) VALUES ('open', '1')").run();
+    db.close();
+  }
   return dataDir;
+}
+
+function observation(id?: string): JsonObject {
+  return {
+    resourceType: 'Observation',
+    ...(id === undefined ? {} : { id }),
+    status: 'final',
+    code: { text: 'HbA1c' },
+    subject: { reference: `Patient/${PATIENT_ID}` },
+  };
 }
 
 function refusedWith503(run: () => unknown, what: string): void {
@@ -58,7 +69,7 @@ function refusedWith503(run: () => unknown, what: string): void {
 }
 
 test('relearning runs after the start, a slice at a time: until it ends, searches and FHIR ids the map lacks answer 503, not an empty page or a 404', async (t) => {
-  const dataDir = await crashedNode(t, true);
+  const dataDir = await crashedNode(t, 'lost');
   const node = await ChartChainNode.open(dataDir, { verifyPoolSize: 1 });
   t.after(() => node.close());
   assert.equal(node.pseudonyms.complete, false, 'the map was lost');
@@ -83,7 +94,7 @@ test('relearning runs after the start, a slice at a time: until it ends, searche
 });
 
 test('a relearning stopped before its end (the node closing) marks nothing learnt or indexed, so the next start walks again', async (t) => {
-  const dataDir = await crashedNode(t, true);
+  const dataDir = await crashedNode(t, 'lost');
   const node = await ChartChainNode.open(dataDir, { verifyPoolSize: 1 });
   t.after(() => node.close());
   const service = new FhirService(node, { relearnAtStartMs: 0 });
@@ -95,7 +106,7 @@ test('a relearning stopped before its end (the node closing) marks nothing learn
 });
 
 test('a node started after a crash serves FHIR once relearnt in the background: reads by id and searches find every record', async (t) => {
-  const dataDir = await crashedNode(t, true);
+  const dataDir = await crashedNode(t, 'lost');
   let service: FhirService | undefined;
   const { app } = await serveFhir(t, {
     dataDir,
@@ -108,4 +119,29 @@ test('a node started after a crash serves FHIR once relearnt in the background: 
   assert.equal((found.body['entry'] as JsonObject[] | undefined)?.length, OBSERVATION_IDS.length);
   const read = await call(app, 'GET', `/fhir/Observation/${OBSERVATION_IDS[2]}`);
   assert.equal(read.status, 200);
+});
+
+test('while FHIR ids are relearnt a create under an id the node draws goes on, and one under an id it may not know yet waits (503)', async (t) => {
+  const dataDir = await crashedNode(t, 'unclosed');
+  const node = await ChartChainNode.open(dataDir, { verifyPoolSize: 1 });
+  t.after(() => node.close());
+  const service = new FhirService(node, { relearnAtStartMs: 0 });
+  t.after(() => service.close());
+  const doctor: Principal = { kind: 'practitioner', id: 'dr-ada', org: FIXTURE_ORG };
+  // All asked before the walk's next slice, while the map may still lack pairs.
+  assert.equal(node.pseudonyms.complete, false);
+  const unknown = service.records.update(doctor, 'Observation', 'obs-new', observation('obs-new'));
+  const known = service.records.update(
+    doctor,
+    'Observation',
+    OBSERVATION_IDS[0]!,
+    observation(OBSERVATION_IDS[0]),
+  );
+  const drawn = service.records.create(doctor, observation());
+  await assert.rejects(
+    unknown,
+    (error: unknown) => error instanceof FhirError && error.status === 503,
+  );
+  assert.equal((await known).created, false, 'an update of the record the map knows');
+  assert.match((await drawn).resource['id'] as string, /^[0-9a-f-]{36}$/);
 });

@@ -243,8 +243,8 @@ export class FhirRecords implements TypeHandler {
     writes: readonly BundleWrite[],
   ): Promise<ReadonlySet<string>> {
     const refused = new Set<string>();
-    for (const { type, id } of writes) {
-      const record = recordOf(this.node, type, id);
+    for (const write of writes) {
+      const record = existingRecord(this.node, write);
       if (record === undefined || this.#mayChange(principal, record)) continue;
       refused.add(record.recordId);
       await this.node.as(principal, defaultPurpose(principal)).read(record.recordId);
@@ -257,7 +257,7 @@ export class FhirRecords implements TypeHandler {
     write: BundleWrite,
     refused: ReadonlySet<string>,
   ): VersionInput | { tombstone: string } | undefined {
-    const found = recordOf(this.node, write.type, write.id);
+    const found = existingRecord(this.node, write);
     // A record consent withholds from the writer is, to them, an id nobody holds, up to where
     // such an id would be created: every check before that answers as it would for one.
     const current = found !== undefined && !refused.has(found.recordId) ? found : undefined;
@@ -583,4 +583,12 @@ function securityLabelsOf(resource: JsonObject): SecurityLabel[] {
     const { system, code } = coding;
     return typeof system === 'string' && typeof code === 'string' ? [{ system, code }] : [];
   });
+}
+
+/**
+ * The record `write` changes, if any. A POST's id is one this node just drew at random, so it
+ * names no record, and is not looked up: a create goes on while FHIR ids are being relearnt.
+ */
+function existingRecord(node: NodeFacade, write: BundleWrite): RecordRow | undefined {
+  return write.method === 'POST' ? undefined : recordOf(node, write.type, write.id);
 }

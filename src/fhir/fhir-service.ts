@@ -5,16 +5,10 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  RECORDS,
-  type RecordRow,
-  type VersionRow,
-  type WriteSetEntry,
-} from '../contracts/index.js';
+import { RECORDS, type VersionRow, type WriteSetEntry } from '../contracts/index.js';
 import type { NodeFacade } from '../node/index.js';
 import { FhirAuditEvents } from './fhir-audit-events.js';
-import { learnRecord } from './learn-ids.js';
-import { putEntry, relearnFromChain, type Relearning } from './relearn.js';
+import { putEntry, relearnFromChain, relearnRecord, type Relearning } from './relearn.js';
 import { FhirBundles } from './fhir-bundles.js';
 import { FhirBulkExport } from './bulk-export.js';
 import { FhirSubscriptions, type SessionCheck } from './subscriptions/fhir-subscriptions.js';
@@ -66,6 +60,8 @@ export class FhirService {
   /** The walk relearning ids and index entries from the chain, until it has ended. */
   #relearning: Relearning | undefined;
   #relearnt: Promise<void> = Promise.resolve();
+  /** Other organisations' versions whose ciphertexts arrived while the map was incomplete. */
+  #arrivedWhileLearning: VersionRow[] = [];
 
   /**
    * Opens the index, rebuilding it from the chain when it is missing, was made by an older
@@ -137,7 +133,12 @@ export class FhirService {
     const relearning = (this.#relearning = relearnFromChain(this.node, { index, firstSliceMs }));
     this.#relearnt = relearning.done.then(
       () => {
-        if (this.#relearning === relearning) this.#relearning = undefined;
+        if (this.#relearning !== relearning) return;
+        this.#relearning = undefined;
+        if (!this.node.pseudonyms.complete) return; // stopped: the node is closing
+        const arrived = this.#arrivedWhileLearning;
+        this.#arrivedWhileLearning = [];
+        for (const version of arrived) this.#indexArrived(version);
       },
       (error: unknown) => {
         if (this.#relearning !== relearning) return;
@@ -146,8 +147,9 @@ export class FhirService {
           `relearning FHIR ids and search entries from the chain failed (${error instanceof Error ? error.message : String(error)}); trying again`,
         );
         clearTimeout(this.#rebuildTimer);
+        // Through #rebuildIndex when the index is refilled: a fault may have closed it meanwhile.
         this.#rebuildTimer = setTimeout(
-          () => this.#startRelearning(reindex, 0),
+          () => (reindex ? this.#rebuildIndex() : this.#startRelearning(false, 0)),
           this.#rebuildDelayMs,
         );
         this.#rebuildTimer.unref();
@@ -156,11 +158,12 @@ export class FhirService {
     );
   }
 
-  /** Why the node is not yet ready for FHIR traffic (for /readyz), or undefined. */
+  /** Why the node is not ready for FHIR traffic (for /readyz), or undefined. */
   get notReady(): string | undefined {
-    return this.#relearning === undefined
-      ? undefined
-      : 'relearning FHIR ids and search entries from the chain: searches and unknown ids answer 503';
+    if (this.#relearning !== undefined)
+      return 'relearning FHIR ids and search entries from the chain: searches and unknown ids answer 503';
+    if (!this.#index.available) return 'the search index is out of service: searches answer 503';
+    return undefined;
   }
 
   /** Closes the search index; the next start trusts it as complete (unless it is still awaiting its rebuild or being filled). */
@@ -209,15 +212,15 @@ export class FhirService {
    * with it (each hit is still decided before anything is released).
    */
   #indexArrived(version: VersionRow): void {
+    // Learnt now, another organisation's record could take the FHIR id of one of ours that the
+    // walk has yet to relearn: it waits for the walk's own records (and is looked at after it).
+    if (!this.node.pseudonyms.complete) {
+      this.#arrivedWhileLearning.push(version);
+      return;
+    }
     const record = this.node.records.record(version.recordId);
     if (record?.status !== 'active' || record.latestVersion !== version.version) return;
     putEntry(this.node, this.#index, version.recordId);
-  }
-
-  /** Learns `record`'s FHIR id again and, while it is active, indexes it again (indexing learns it too). */
-  #relearn(record: RecordRow): void {
-    if (record.status !== 'active') learnRecord(this.node, record);
-    else putEntry(this.node, this.#index, record.recordId);
   }
 
   /**
@@ -234,7 +237,7 @@ export class FhirService {
       // committing after the start's rebuild: learnt, and found by search again.
       let fhirId = this.node.pseudonyms.fhirIdOf(recordId);
       if (fhirId === undefined && record.org === this.node.config.orgId) {
-        this.#relearn(record);
+        relearnRecord(this.node, this.#index, record);
         fhirId = this.node.pseudonyms.fhirIdOf(recordId);
       }
       if (record.status !== 'active' && fhirId !== undefined)

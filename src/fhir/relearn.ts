@@ -69,8 +69,7 @@ function* relearnSteps(
       if (stopped()) return;
       const record = node.records.record(recordId)!;
       if (isOwn(record) !== own) continue;
-      if (index === undefined || record.status !== 'active') learnRecord(node, record);
-      else putEntry(node, index, recordId);
+      relearnRecord(node, index, record);
       yield;
     }
   node.pseudonyms.learnt();
@@ -83,6 +82,16 @@ function* relearnSteps(
     yield;
   }
   index.endFill();
+}
+
+/** Learns `record`'s FHIR id again and, while it is active and `index` given, indexes it (which learns it too). */
+export function relearnRecord(
+  node: NodeFacade,
+  index: SearchIndex | undefined,
+  record: RecordRow,
+): void {
+  if (index === undefined || record.status !== 'active') learnRecord(node, record);
+  else putEntry(node, index, record.recordId);
 }
 
 /** Puts `recordId`'s newest version in `index` (learning its FHIR id on the way), when this organisation can read it. */
