@@ -51,8 +51,8 @@ export function relearnFromChain(node: NodeFacade, scope: RelearnScope): Relearn
 }
 
 /**
- * The walk, a record per step: those whose FHIR id the map lacks, this organisation's own first
- * (another organisation's record never takes an id from them), then, for the index, the rest.
+ * The walk, a record per step: those whose FHIR id the map lacks, in orderOf's order, then,
+ * for the index, the rest.
  */
 function* relearnSteps(
   node: NodeFacade,
@@ -63,15 +63,16 @@ function* relearnSteps(
   const all = node.ledger.stateKeys(RECORD_TABLE);
   const unknown = node.pseudonyms.unknown(all);
   yield;
-  const isOwn = (record: RecordRow) => record.org === node.config.orgId;
-  for (const own of [true, false])
-    for (const recordId of unknown) {
-      if (stopped()) return;
-      const record = node.records.record(recordId)!;
-      if (isOwn(record) !== own) continue;
-      relearnRecord(node, index, record);
-      yield;
-    }
+  const ordered: string[][] = [[], [], [], []];
+  for (const recordId of unknown) {
+    ordered[orderOf(node, node.records.record(recordId)!)]!.push(recordId);
+    yield;
+  }
+  for (const recordId of ordered.flat()) {
+    if (stopped()) return;
+    relearnRecord(node, index, node.records.record(recordId)!);
+    yield;
+  }
   node.pseudonyms.learnt();
   if (index === undefined) return;
   const relearnt = new Set(unknown);
@@ -82,6 +83,16 @@ function* relearnSteps(
     yield;
   }
   index.endFill();
+}
+
+/**
+ * Where `record` comes in the walk: this organisation's own records before any other's (another
+ * organisation's record never takes an id from them), and Patients first among each (until their
+ * Patient is relearnt a patient cannot sign in, and their session is not recognised).
+ */
+function orderOf(node: NodeFacade, record: RecordRow): number {
+  const foreign = record.org === node.config.orgId ? 0 : 2;
+  return foreign + (record.resourceType === 'Patient' ? 0 : 1);
 }
 
 /** Learns `record`'s FHIR id again and, while it is active and `index` given, indexes it (which learns it too). */
