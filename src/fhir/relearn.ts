@@ -1,7 +1,8 @@
 /**
  * Relearning from the chain what a node derives from decrypted records: FHIR ids (learn-ids.ts)
  * after an unclean stop or a lost map, and the search index after an unclean stop, a lost file
- * or a schema change. Both mean decrypting records, about 0.3 ms each: minutes at a million.
+ * or a schema change. Both mean decrypting records, about half a millisecond each: minutes at a
+ * million.
  * So the walk runs on the event loop in slices while the node serves. Until the ids are learnt,
  * a FHIR id the map lacks answers 503 rather than 404 (see ledger-names.ts); until the index is
  * filled, searches answer 503. A small chain is relearnt before the node starts serving.
@@ -37,7 +38,7 @@ export interface Relearning {
  */
 export function relearnFromChain(node: NodeFacade, scope: RelearnScope): Relearning {
   let stopped = false;
-  const steps = relearnSteps(node, scope.index, () => stopped);
+  const steps = untilStopped(relearnSteps(node, scope.index), () => stopped);
   const started = performance.now();
   let next = steps.next();
   while (next.done !== true && performance.now() - started < scope.firstSliceMs)
@@ -54,11 +55,7 @@ export function relearnFromChain(node: NodeFacade, scope: RelearnScope): Relearn
  * The walk, a record per step: those whose FHIR id the map lacks, in orderOf's order, then,
  * for the index, the rest.
  */
-function* relearnSteps(
-  node: NodeFacade,
-  index: SearchIndex | undefined,
-  stopped: () => boolean,
-): Steps<void> {
+function* relearnSteps(node: NodeFacade, index: SearchIndex | undefined): Steps<void> {
   index?.beginFill();
   const all = node.ledger.stateKeys(RECORD_TABLE);
   const unknown = node.pseudonyms.unknown(all);
@@ -69,7 +66,6 @@ function* relearnSteps(
     yield;
   }
   for (const recordId of ordered.flat()) {
-    if (stopped()) return;
     relearnRecord(node, index, node.records.record(recordId)!);
     yield;
   }
@@ -77,12 +73,16 @@ function* relearnSteps(
   if (index === undefined) return;
   const relearnt = new Set(unknown);
   for (const recordId of all) {
-    if (stopped()) return;
     if (!relearnt.has(recordId) && node.records.record(recordId)?.status === 'active')
       putEntry(node, index, recordId);
     yield;
   }
   index.endFill();
+}
+
+/** `steps` until `stopped()`: a step is never taken once the node is closing. */
+function* untilStopped(steps: Steps<void>, stopped: () => boolean): Steps<void> {
+  while (!stopped() && steps.next().done !== true) yield;
 }
 
 /**
