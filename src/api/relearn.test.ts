@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import {
   FhirError,
@@ -17,6 +17,10 @@ import type { JsonObject } from '../ledger/index.js';
 import { ChartChainNode } from '../node/index.js';
 import { call, FIXTURE_ORG, serveFhir } from './testonly/fhir-fixture.js';
 
+// Removed once every test has closed what it opened (a test's own cleanup runs first to last).
+const crashedNodes = mkdtempSync(join(tmpdir(), 'chartchain-relearn-'));
+after(() => rmSync(crashedNodes, { recursive: true, force: true }));
+
 const PATIENT_ID = 'pat-relearn';
 const OBSERVATION_IDS = ['obs-relearn-1', 'obs-relearn-2', 'obs-relearn-3'];
 
@@ -26,8 +30,7 @@ const OBSERVATION_IDS = ['obs-relearn-1', 'obs-relearn-2', 'obs-relearn-3'];
  * directory.
  */
 async function crashedNode(t: TestContext, map: 'lost' | 'unclosed'): Promise<string> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'chartchain-relearn-'));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = mkdtempSync(join(crashedNodes, 'node-'));
   const first = await serveFhir(t);
   const put = async (type: string, id: string, body: JsonObject) =>
     assert.equal((await call(first.app, 'PUT', `/fhir/${type}/${id}`, { body })).status, 201);

@@ -431,6 +431,8 @@ function* partsOf(rows: readonly string[][]): Generator<WriteStep[]> {
 export interface PatientNames {
   patientIdOf(fhirPatientId: string): string | undefined;
   fhirPatientIdOf(patientId: string): string | undefined;
+  /** False while the node relearns FHIR ids from the chain: a name not found may yet be. */
+  readonly complete?: boolean;
 }
 
 /**
@@ -451,5 +453,8 @@ export function homePatients(
     },
     fhirPatientIdOf: (patientId) =>
       isHome(patientId) ? pseudonyms.fhirPatientIdOf(patientId) : undefined,
+    get complete() {
+      return pseudonyms.complete;
+    },
   };
 }

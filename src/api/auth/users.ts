@@ -10,6 +10,7 @@ import {
 } from 'node:crypto';
 import type { Principal } from '../../contracts/index.js';
 import type { PatientNames } from '../../node/index.js';
+import { OAuthError } from './errors.js';
 import type { Scope } from './scopes.js';
 import { PASSWORD_LENGTH_MAX } from '../../ledger/index.js';
 
@@ -48,10 +49,22 @@ export function patientPrincipal(
   fhirId: string,
   patients: PatientNames | undefined,
 ): Principal {
-  const id =
-    patients === undefined ? fhirId : (patients.patientIdOf(fhirId) ?? `${NO_PATIENT}${fhirId}`);
-  return { ...principal, id };
+  if (patients === undefined) return { ...principal, id: fhirId };
+  const id = patients.patientIdOf(fhirId);
+  // Not found while ids are relearnt after an unclean stop: the patient may be found shortly,
+  // and a session made now would act as nobody for its whole life.
+  if (id === undefined && patients.complete === false)
+    throw new OAuthError(
+      'temporarily_unavailable',
+      'this node is relearning patient ids after a restart; sign in again shortly',
+      503,
+      SIGN_IN_RETRY_AFTER_SECONDS,
+    );
+  return { ...principal, id: id ?? `${NO_PATIENT}${fhirId}` };
 }
+
+/** Seconds a patient is asked to wait before signing in again while ids are relearnt. */
+const SIGN_IN_RETRY_AFTER_SECONDS = 5;
 
 /** Starts the principal id of a patient account whose FHIR Patient this node does not have. */
 const NO_PATIENT = 'no-patient.';

@@ -68,10 +68,14 @@ export async function serveFhir(
     service?: FhirService | undefined;
   } = {};
   t.after(async () => {
-    await opened.app?.close();
-    await opened.service?.close();
-    await opened.node?.close();
-    if (options.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+    try {
+      await opened.app?.close();
+      await opened.service?.close();
+      await opened.node?.close();
+    } finally {
+      // Also when a test closed the node itself first, and the second close failed.
+      if (options.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+    }
   });
   if (options.dataDir === undefined)
     ChartChainNode.init(dir, {
