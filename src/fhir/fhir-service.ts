@@ -146,14 +146,8 @@ export class FhirService {
           'search-index',
           `relearning FHIR ids and search entries from the chain failed (${error instanceof Error ? error.message : String(error)}); trying again`,
         );
-        clearTimeout(this.#rebuildTimer);
         // Through #rebuildIndex when the index is refilled: a fault may have closed it meanwhile.
-        this.#rebuildTimer = setTimeout(
-          () => (reindex ? this.#rebuildIndex() : this.#startRelearning(false, 0)),
-          this.#rebuildDelayMs,
-        );
-        this.#rebuildTimer.unref();
-        this.#rebuildDelayMs = Math.min(this.#rebuildDelayMs * 2, INDEX_REBUILD_DELAY_MAX_MS);
+        this.#retryLater(() => (reindex ? this.#rebuildIndex() : this.#startRelearning(false, 0)));
       },
     );
   }
@@ -192,8 +186,13 @@ export class FhirService {
         'disk-full',
         `disk full writing the search index: ${fault.reason}`,
       );
+    this.#retryLater(() => this.#rebuildIndex());
+  }
+
+  /** Runs `retry` after the current backoff (replacing any retry pending), then doubles it up to the max. */
+  #retryLater(retry: () => void): void {
     clearTimeout(this.#rebuildTimer);
-    this.#rebuildTimer = setTimeout(() => this.#rebuildIndex(), this.#rebuildDelayMs);
+    this.#rebuildTimer = setTimeout(retry, this.#rebuildDelayMs);
     this.#rebuildTimer.unref();
     this.#rebuildDelayMs = Math.min(this.#rebuildDelayMs * 2, INDEX_REBUILD_DELAY_MAX_MS);
   }
