@@ -146,30 +146,38 @@ export function buildServer(node: NodeFacade, options: ServerOptions = {}): Fast
     }),
   );
   registerMetrics(app, node);
-  const users = options.auth?.users;
-  const service =
-    users === undefined
-      ? undefined
-      : new FhirService(node, {
-          ledger: options.ledger,
-          sessionActive: (principal, sinceMs) =>
-            users.sessionActive?.(principal, sinceMs) !== false,
-        });
-  registerHealthRoutes(app, node, [...(options.readiness ?? []), () => service?.notReady]);
   registerLedgerRoutes(app, node, options.auth);
   registerPeerRoutes(app, node);
-  if (options.auth !== undefined && service !== undefined) {
-    registerAuthRoutes(app, options.auth);
-    registerWebApp(app);
-    registerFhirRoutes(app, node, smartFhirAuth(options.auth), {
-      rateLimit: options.fhirRateLimit,
-      ledger: options.ledger,
-      service,
-    });
-    if (options.mllp !== undefined) registerMllp(app, node, service, options.mllp);
-    app.addHook('onClose', async () => service.close());
-  }
+  const service =
+    options.auth === undefined ? undefined : registerFhirService(app, node, options.auth, options);
+  registerHealthRoutes(app, node, [...(options.readiness ?? []), () => service?.notReady]);
   return app;
+}
+
+/**
+ * Sign-in, the web app, /fhir and the HL7 v2 listener, over one FHIR service closed with the
+ * server; returns the service.
+ */
+function registerFhirService(
+  app: FastifyInstance,
+  node: NodeFacade,
+  auth: AuthServer,
+  options: ServerOptions,
+): FhirService {
+  registerAuthRoutes(app, auth);
+  registerWebApp(app);
+  const service = new FhirService(node, {
+    ledger: options.ledger,
+    sessionActive: (principal, sinceMs) => auth.users.sessionActive?.(principal, sinceMs) !== false,
+  });
+  registerFhirRoutes(app, node, smartFhirAuth(auth), {
+    rateLimit: options.fhirRateLimit,
+    ledger: options.ledger,
+    service,
+  });
+  if (options.mllp !== undefined) registerMllp(app, node, service, options.mllp);
+  app.addHook('onClose', async () => service.close());
+  return service;
 }
 
 /** An HL7 v2 listener beside the HTTP server, on the same FHIR service: it starts and stops with it. */
