@@ -11,12 +11,12 @@
  *   startMs         closing the node and opening it again, in a fresh process, as `chartchain
  *                   start` does (chain, keystore, orphan-blob collection, validator, auth, HTTP)
  *   rssMiB          that process's resident set once started; peakRssMiB of the filling one
+ *   bytesPerVersion the data directory's size on disk divided by N
  * and after a crash (a process that opened the node killed with SIGKILL):
  *   crashStartMs    how long the next start took until it served
  *   relearnMs       from then until /readyz answered 200: the FHIR ids and the search index
  *                   relearnt from the chain (searches answer 503 until then)
  *   relearnPeakRssMiB that process's peak resident set meanwhile
- *   bytesPerVersion the data directory's size on disk divided by N
  * With --data, the filled node is kept in DIR (which must not exist yet) instead of removed.
  * The last line is JSON.
  */
@@ -187,13 +187,9 @@ interface FreshStart {
   peakRssMiB: number;
 }
 
-/**
- * Opens the node in `data` in a new process, as `chartchain start` would, and reports how long
- * that took, its RSS, and how long until /readyz answered 200. With `mode` '--crash-only' the
- * process is killed with SIGKILL once the node is open instead, and nothing is reported.
- */
-function inFreshProcess(data: string, mode: '--start-only' | '--crash-only'): FreshStart {
-  const child = spawnSync(
+/** Runs this script with `mode` on the node in `data`, in a new process. */
+function inFreshProcess(data: string, mode: '--start-only' | '--crash-only') {
+  return spawnSync(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), mode, data],
     {
@@ -201,15 +197,25 @@ function inFreshProcess(data: string, mode: '--start-only' | '--crash-only'): Fr
       timeout: 3_600_000,
     },
   );
-  if (mode === '--crash-only') {
-    if (child.signal !== 'SIGKILL')
-      throw new Error(`the crash did not come: ${child.stderr.slice(-2000)}`);
-    return { startMs: 0, rssMiB: 0, readyMs: 0, peakRssMiB: 0 };
-  }
+}
+
+/**
+ * Opens the node in `data` in a new process, as `chartchain start` would, and reports how long
+ * that took, its RSS, and how long until /readyz answered 200.
+ */
+function startInFreshProcess(data: string): FreshStart {
+  const child = inFreshProcess(data, '--start-only');
   const last = child.stdout.trim().split('\n').at(-1) ?? '';
   if (child.status !== 0 || !last.startsWith('{'))
     throw new Error(`the start in a fresh process failed: ${child.stderr.slice(-2000)}`);
   return JSON.parse(last) as FreshStart;
+}
+
+/** Opens the node in `data` in a new process, which is killed with SIGKILL once it is open. */
+function crashInFreshProcess(data: string): void {
+  const child = inFreshProcess(data, '--crash-only');
+  if (child.signal !== 'SIGKILL')
+    throw new Error(`the crash did not come: ${child.stderr.slice(-2000)}`);
 }
 
 /**
@@ -281,9 +287,9 @@ async function main(): Promise<void> {
     await started.close();
     started = undefined;
 
-    const { startMs, rssMiB } = inFreshProcess(flags.data, '--start-only');
-    inFreshProcess(flags.data, '--crash-only');
-    const crashed = inFreshProcess(flags.data, '--start-only');
+    const { startMs, rssMiB } = startInFreshProcess(flags.data);
+    crashInFreshProcess(flags.data);
+    const crashed = startInFreshProcess(flags.data);
     const bytesPerVersion = Math.round(bytesUnder(flags.data) / filler.written);
     const result = {
       versions: filler.written,
