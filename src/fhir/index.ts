@@ -86,5 +86,11 @@ export { searchPage, SearchIndex, type IndexedMeta, type SearchResult } from './
 export { FhirBundles } from './fhir-bundles.js';
 export { storageError, STORAGE_RETRY_AFTER_SECONDS } from './storage-errors.js';
 export type { BundleWrite, BundleWriteResult } from './fhir-records.js';
-export { fhirPatientOf, fhirReferenceOf, patientOf, recordOf } from './ledger-names.js';
+export {
+  fhirPatientOf,
+  fhirReferenceOf,
+  patientOf,
+  recordOf,
+  RELEARNING_RETRY_AFTER_SECONDS,
+} from './ledger-names.js';
 export { relearnFromChain, type Relearning } from './relearn.js';

@@ -7,7 +7,7 @@ import type { NodeFacade } from '../node/index.js';
 import { FhirError } from './outcome.js';
 
 /** Seconds a client is asked to wait while the node relearns FHIR ids from the chain. */
-const RELEARNING_RETRY_AFTER_SECONDS = 5;
+export const RELEARNING_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The ledger record of FHIR `type/id`, when this node knows one of that type. Throws FhirError

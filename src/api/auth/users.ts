@@ -9,6 +9,7 @@ import {
   type ScryptOptions,
 } from 'node:crypto';
 import type { Principal } from '../../contracts/index.js';
+import { RELEARNING_RETRY_AFTER_SECONDS } from '../../fhir/index.js';
 import type { PatientNames } from '../../node/index.js';
 import { OAuthError } from './errors.js';
 import type { Scope } from './scopes.js';
@@ -58,13 +59,10 @@ export function patientPrincipal(
       'temporarily_unavailable',
       'this node is relearning patient ids after a restart; sign in again shortly',
       503,
-      SIGN_IN_RETRY_AFTER_SECONDS,
+      RELEARNING_RETRY_AFTER_SECONDS,
     );
   return { ...principal, id: id ?? `${NO_PATIENT}${fhirId}` };
 }
-
-/** Seconds a patient is asked to wait before signing in again while ids are relearnt. */
-const SIGN_IN_RETRY_AFTER_SECONDS = 5;
 
 /** Starts the principal id of a patient account whose FHIR Patient this node does not have. */
 const NO_PATIENT = 'no-patient.';
