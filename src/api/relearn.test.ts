@@ -23,9 +23,10 @@ after(() => rmSync(crashedNodes, { recursive: true, force: true }));
 
 const PATIENT_ID = 'pat-relearn';
 const OBSERVATION_IDS = ['obs-relearn-1', 'obs-relearn-2', 'obs-relearn-3'];
+const DELETED_ID = 'obs-relearn-deleted';
 
 /**
- * A node with a Patient and three Observations, stopped as a crash stops it: the search index
+ * A node with a Patient and three Observations (and one deleted), stopped as a crash stops it: the search index
  * and the pseudonym map still marked in use, and with map 'lost', the map gone. Returns its data
  * directory.
  */
@@ -35,7 +36,9 @@ async function crashedNode(t: TestContext, map: 'lost' | 'unclosed'): Promise<st
   const put = async (type: string, id: string, body: JsonObject) =>
     assert.equal((await call(first.app, 'PUT', `/fhir/${type}/${id}`, { body })).status, 201);
   await put('Patient', PATIENT_ID, { resourceType: 'Patient', id: PATIENT_ID });
-  for (const id of OBSERVATION_IDS) await put('Observation', id, observation(id));
+  for (const id of [...OBSERVATION_IDS, DELETED_ID]) await put('Observation', id, observation(id));
+  const deleted = await call(first.app, 'DELETE', `/fhir/Observation/${DELETED_ID}`);
+  assert.equal(deleted.status, 204);
   const from = first.node.dataDir;
   await first.app.close();
   await first.node.close();
@@ -147,4 +150,56 @@ test('while FHIR ids are relearnt a create under an id the node draws goes on, a
   );
   assert.equal((await known).created, false, 'an update of the record the map knows');
   assert.match((await drawn).resource['id'] as string, /^[0-9a-f-]{36}$/);
+});
+
+test('after a crash the index is caught up, not rebuilt: only entries the crash lost are read again, and a removal it lost is made', async (t) => {
+  const dataDir = await crashedNode(t, 'unclosed');
+  const recordIdOf = (id: string): string => {
+    const map = new Database(join(dataDir, 'pseudonyms.db'), { readonly: true });
+    try {
+      return map.prepare('SELECT record_id FROM fhir_id WHERE id = ?').pluck().get(id) as string;
+    } finally {
+      map.close();
+    }
+  };
+  const deletedRecordId = recordIdOf(DELETED_ID);
+  const db = new Database(join(dataDir, SEARCH_INDEX_FILE));
+  db.pragma('foreign_keys = ON');
+  // A put the crash lost, a put it lost after an older one of the same record, and a removal it lost.
+  db.prepare('DELETE FROM resource WHERE id = ?').run(OBSERVATION_IDS[0]);
+  db.prepare('UPDATE resource SET version = version - 1 WHERE id = ?').run(OBSERVATION_IDS[1]);
+  db.prepare(
+    `INSERT INTO resource (type, id, patient_id, last_updated, record_id, version)
+     SELECT type, ?, patient_id, last_updated, ?, 1 FROM resource WHERE id = ?`,
+  ).run(DELETED_ID, deletedRecordId, OBSERVATION_IDS[2]);
+  db.close();
+
+  let reads: { mock: { callCount(): number } } | undefined;
+  let service: FhirService | undefined;
+  const { app } = await serveFhir(t, {
+    dataDir,
+    service: (node) => {
+      reads = t.mock.method(node.records, 'read');
+      return (service = new FhirService(node, { relearnAtStartMs: 0 }));
+    },
+  });
+  await service!.relearnt;
+  assert.equal(service!.notReady, undefined);
+  assert.equal(
+    reads!.mock.callCount(),
+    2,
+    'only the two records whose entries were lost or stale are decrypted',
+  );
+  const found = await call(app, 'GET', `/fhir/Observation?subject=Patient/${PATIENT_ID}&_count=10`);
+  const ids = ((found.body['entry'] as JsonObject[] | undefined) ?? []).map(
+    (entry) => (entry['resource'] as JsonObject)['id'],
+  );
+  assert.deepEqual(ids.sort(), [...OBSERVATION_IDS].sort());
+  const index = new Database(join(dataDir, SEARCH_INDEX_FILE), { readonly: true });
+  t.after(() => index.close());
+  assert.equal(
+    index.prepare('SELECT COUNT(*) FROM resource WHERE record_id = ?').pluck().get(deletedRecordId),
+    0,
+    'the deleted record is gone from the index file, not only filtered from results',
+  );
 });

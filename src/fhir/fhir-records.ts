@@ -419,7 +419,12 @@ export class FhirRecords implements TypeHandler {
   /** Puts a committed version's values into the search index, unless something newer has committed since (see RecordLedger.isNewest). */
   #index(item: VersionInput, recordId: string, version: number, time: number): void {
     if (this.#ledger.isNewest(recordId, version))
-      this.options.index?.putSoon(item.resource, { patientId: item.patientId, lastUpdated: time });
+      this.options.index?.putSoon(item.resource, {
+        patientId: item.patientId,
+        lastUpdated: time,
+        recordId,
+        version,
+      });
   }
 
   /** Enrols every Patient among `items` new to this node; any other item's patient must already be registered. */

@@ -19,7 +19,12 @@ import { FhirRecords } from './fhir-records.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { RecordLedger } from './record-ledger.js';
 import { FhirSearch } from './fhir-search.js';
-import { hasCurrentSchema, SearchIndex, type SearchIndexFault } from './search/index.js';
+import {
+  hasCurrentSchema,
+  removeIndexFile,
+  SearchIndex,
+  type SearchIndexFault,
+} from './search/index.js';
 import type { TypeHandler } from './type-handler.js';
 
 /** The search index's file in a node's data directory. */
@@ -64,13 +69,13 @@ export class FhirService {
   #arrivedWhileLearning: VersionRow[] = [];
 
   /**
-   * Opens the index, rebuilding it from the chain when it is missing, was made by an older
-   * schema or parameter set, or the last process using it did not close it (puts are not
-   * fsynced, so a crash may have lost the newest). FHIR ids are learnt from the chain in the
-   * same cases, and when the pseudonym map is new: after a clean close the map has every pair
-   * this node could learn, and learning reads every record on the chain: it runs for up to
-   * `options.relearnAtStartMs` (RELEARN_AT_START_MS) here, and then in slices while the node
-   * serves (see relearn.ts and `relearnt`).
+   * Opens the index, rebuilding it from the chain when it is missing or was made by an older
+   * schema or parameter set, and catching it up with the chain when the last process using it
+   * did not close it (puts are not fsynced, so a crash may have lost the newest). FHIR ids are
+   * learnt from the chain in the same cases, and when the pseudonym map is new: after a clean
+   * close the map has every pair this node could learn. Either walks every record on the chain:
+   * it runs for up to `options.relearnAtStartMs` (RELEARN_AT_START_MS) here, and then in slices
+   * while the node serves (see relearn.ts and `relearnt`).
    * Writes commit through `options.ledger`, the node's own unless a benchmark passes another.
    */
   constructor(
@@ -83,14 +88,14 @@ export class FhirService {
   ) {
     const path = join(node.dataDir, SEARCH_INDEX_FILE);
     this.#inUse = `${path}.in-use`;
-    const rebuild = !existsSync(path) || existsSync(this.#inUse) || !hasCurrentSchema(path);
+    const rebuild = !existsSync(path) || !hasCurrentSchema(path);
+    const reindex = rebuild || existsSync(this.#inUse);
     this.#mayLackPairs = node.pseudonyms.incomplete;
-    if (rebuild)
-      for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+    if (rebuild) removeIndexFile(path);
     writeFileSync(this.#inUse, `${process.pid}\n`);
     this.#index = new SearchIndex(path, { onFault: (fault) => this.#indexFaulted(fault) });
-    if (rebuild || node.pseudonyms.incomplete)
-      this.#startRelearning(rebuild, options.relearnAtStartMs ?? RELEARN_AT_START_MS);
+    if (reindex || node.pseudonyms.incomplete)
+      this.#startRelearning(reindex, options.relearnAtStartMs ?? RELEARN_AT_START_MS);
     this.records = new FhirRecords(node, { ledger: options.ledger, index: this.#index });
     this.consents = new FhirConsents(node);
     this.auditEvents = new FhirAuditEvents(node);

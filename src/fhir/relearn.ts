@@ -2,8 +2,10 @@
  * Relearning from the chain what a node derives from decrypted records: FHIR ids (learn-ids.ts)
  * after an unclean stop or a lost map, and the search index after an unclean stop, a lost file
  * or a schema change. Both mean decrypting records, about half a millisecond each: minutes at a
- * million.
- * So the walk runs on the event loop in slices while the node serves. Until the ids are learnt,
+ * million. So only what is missing is decrypted: the records whose FHIR id the map lacks, and
+ * those whose entry in the index is missing or older than the chain's newest version (each entry
+ * names the record and version it was read from; a crash loses the last puts, not the rest).
+ * The walk runs on the event loop in slices while the node serves. Until the ids are learnt,
  * a FHIR id the map lacks answers 503 rather than 404 (see ledger-names.ts); until the index is
  * filled, searches answer 503. A small chain is relearnt before the node starts serving.
  */
@@ -53,7 +55,7 @@ export function relearnFromChain(node: NodeFacade, scope: RelearnScope): Relearn
 
 /**
  * The walk, a record per step: those whose FHIR id the map lacks, in orderOf's order, then,
- * for the index, the rest.
+ * for the index, the rest (see catchUp).
  */
 function* relearnSteps(node: NodeFacade, index: SearchIndex | undefined): Steps<void> {
   index?.beginFill();
@@ -73,8 +75,7 @@ function* relearnSteps(node: NodeFacade, index: SearchIndex | undefined): Steps<
   if (index === undefined) return;
   const relearnt = new Set(unknown);
   for (const recordId of all) {
-    if (!relearnt.has(recordId) && node.records.record(recordId)?.status === 'active')
-      putEntry(node, index, recordId);
+    if (!relearnt.has(recordId)) catchUp(node, index, node.records.record(recordId)!);
     yield;
   }
   index.endFill();
@@ -95,14 +96,36 @@ function orderOf(node: NodeFacade, record: RecordRow): number {
   return foreign + (record.resourceType === 'Patient' ? 0 : 1);
 }
 
-/** Learns `record`'s FHIR id again and, while it is active and `index` given, indexes it (which learns it too). */
+/**
+ * Learns `record`'s FHIR id again and, with `index`, brings its entry there up to date: an active
+ * record indexed (which learns it too), any other forgotten.
+ */
 export function relearnRecord(
   node: NodeFacade,
   index: SearchIndex | undefined,
   record: RecordRow,
 ): void {
-  if (index === undefined || record.status !== 'active') learnRecord(node, record);
-  else putEntry(node, index, record.recordId);
+  if (index !== undefined && record.status === 'active')
+    return putEntry(node, index, record.recordId);
+  learnRecord(node, record);
+  if (index !== undefined) forget(index, record.recordId);
+}
+
+/**
+ * Brings the entry of `record`, whose FHIR id the map knows, up to date in `index` without
+ * decrypting what is there already: put again when missing or older than its newest version (a
+ * put the crash lost), forgotten when the record is no longer active (a removal it lost).
+ */
+function catchUp(node: NodeFacade, index: SearchIndex, record: RecordRow): void {
+  if (record.status !== 'active') forget(index, record.recordId);
+  else if (index.entryOf(record.recordId)?.version !== record.latestVersion)
+    putEntry(node, index, record.recordId);
+}
+
+/** Removes whatever `index` holds of chain record `recordId`. */
+function forget(index: SearchIndex, recordId: string): void {
+  const entry = index.entryOf(recordId);
+  if (entry !== undefined) index.remove(entry.type, entry.id);
 }
 
 /** Puts `recordId`'s newest version in `index` (learning its FHIR id on the way), when this organisation can read it. */
@@ -133,7 +156,12 @@ function indexEntry(
     if (fhirId === undefined || fhirId.type !== resource['resourceType']) return undefined;
     return {
       resource: { ...resource, id: fhirId.id },
-      meta: { patientId: version.patientId, lastUpdated: version.time },
+      meta: {
+        patientId: version.patientId,
+        lastUpdated: version.time,
+        recordId,
+        version: version.version,
+      },
     };
   } catch {
     return undefined; // not wrapped for the key it names after all, or failing its integrity checks (which raise an alarm)

@@ -9,9 +9,9 @@ import { openDatabase, type SqliteDatabase } from '../../storage/index.js';
  * The schema this code writes; a file with another is refused (delete it and re-index). Also
  * bumped when the indexed parameters change, so a node rebuilds an index made without them
  * (2: DocumentReference; 3: identifier on clinical types, _security on all; 4: patient on every
- * Patient-compartment type).
+ * Patient-compartment type; 5: the chain record and version each entry was read from).
  */
-const SEARCH_SCHEMA_VERSION = 4;
+const SEARCH_SCHEMA_VERSION = 5;
 const SCHEMA = `
 CREATE TABLE resource (
   rid INTEGER PRIMARY KEY,
@@ -19,9 +19,12 @@ CREATE TABLE resource (
   id TEXT NOT NULL,
   patient_id TEXT,
   last_updated INTEGER NOT NULL,
+  record_id TEXT,
+  version INTEGER,
   UNIQUE (type, id)
 );
 CREATE INDEX resource_patient ON resource (patient_id);
+CREATE INDEX resource_record ON resource (record_id);
 CREATE INDEX resource_updated ON resource (type, last_updated, id);
 CREATE TABLE token_value (rid INTEGER NOT NULL REFERENCES resource (rid) ON DELETE CASCADE, param TEXT NOT NULL, system TEXT, code TEXT, text TEXT);
 CREATE INDEX token_rid ON token_value (rid, param);

@@ -15,6 +15,8 @@ export type IndexPut = readonly [
   id: string,
   patientId: string | null,
   lastUpdated: number,
+  recordId: string | null,
+  version: number | null,
   rows: readonly (readonly [sql: string, ...values: unknown[]])[],
 ];
 
@@ -51,11 +53,11 @@ try {
   db.pragma('synchronous = NORMAL');
   const prepared = statementCache(db);
   const removeResource = db.prepare('DELETE FROM resource WHERE type = ? AND id = ?');
-  const insertResource = db.prepare('INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)');
+  const insertResource = db.prepare('INSERT INTO resource (type, id, patient_id, last_updated, record_id, version) VALUES (?, ?, ?, ?, ?, ?)');
   put = db.transaction((puts) => {
-    for (const [type, id, patientId, lastUpdated, rows] of puts) {
+    for (const [type, id, patientId, lastUpdated, recordId, version, rows] of puts) {
       removeResource.run(type, id);
-      const rid = insertResource.run(type, id, patientId, lastUpdated).lastInsertRowid;
+      const rid = insertResource.run(type, id, patientId, lastUpdated, recordId, version).lastInsertRowid;
       for (const [sql, ...values] of rows) prepared(sql).run(rid, ...values);
     }
   });

@@ -28,7 +28,7 @@ export {
   type SearchIndexOptions,
   type SearchResult,
 } from './search-index.js';
-export { hasCurrentSchema } from './index-file.js';
+export { hasCurrentSchema, removeIndexFile } from './index-file.js';
 export {
   includeReferences,
   includeTargets,

@@ -38,6 +38,19 @@ export interface IndexedMeta {
   readonly patientId: string | null;
   /** When the indexed version was written, epoch ms: what _lastUpdated searches and sorts by. */
   readonly lastUpdated: number;
+  /**
+   * The chain record and version the entry was read from (none for an index not fed from a
+   * chain): after a crash the node compares them with the chain to find the entries it lost.
+   */
+  readonly recordId?: string;
+  readonly version?: number;
+}
+
+/** An entry as versionOf() finds it by its chain record. */
+export interface IndexedRecord {
+  readonly type: string;
+  readonly id: string;
+  readonly version: number | null;
 }
 
 /** One page of matches: ids of the searched type in result order, and how many match in all. */
@@ -225,6 +238,21 @@ export class SearchIndex {
       truncateWal(this.#database());
       return removed;
     }, 0);
+  }
+
+  /**
+   * The entry read from chain record `recordId`, if any: what a start after a crash compares
+   * with the chain. Answered while the index is being filled, from what the writer thread has
+   * committed, without waiting for puts in flight (a walk asks this of every record): a put
+   * still in flight shows as missing or older, and is put again, which is harmless.
+   */
+  entryOf(recordId: string): IndexedRecord | undefined {
+    return this.#read(
+      () =>
+        this.#statement('SELECT type, id, version FROM resource WHERE record_id = ?').get(
+          recordId,
+        ) as IndexedRecord | undefined,
+    );
   }
 
   /**
@@ -473,12 +501,12 @@ export class SearchIndex {
     })();
   }
 
-  #insert([type, id, patientId, lastUpdated, rows]: IndexPut): void {
+  #insert([type, id, patientId, lastUpdated, recordId, version, rows]: IndexPut): void {
     this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id);
     const insert = this.#statement(
-      'INSERT INTO resource (type, id, patient_id, last_updated) VALUES (?, ?, ?, ?)',
+      'INSERT INTO resource (type, id, patient_id, last_updated, record_id, version) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const rid = insert.run(type, id, patientId, lastUpdated).lastInsertRowid;
+    const rid = insert.run(type, id, patientId, lastUpdated, recordId, version).lastInsertRowid;
     for (const [sql, ...values] of rows) this.#statement(sql).run(rid, ...values);
   }
 
@@ -517,7 +545,15 @@ function indexPut(resource: JsonObject, meta: IndexedMeta): IndexPut {
   const rows = rowsFor(resource, meta).map((row) =>
     valueInsert(parameterKey(type, row.param), row),
   );
-  return [type, id, meta.patientId, meta.lastUpdated, rows];
+  return [
+    type,
+    id,
+    meta.patientId,
+    meta.lastUpdated,
+    meta.recordId ?? null,
+    meta.version ?? null,
+    rows,
+  ];
 }
 
 /** The INSERT of one value row under parameter key `key`, and its values but the rid. */
