@@ -17,6 +17,10 @@
  *   relearnMs       from then until /readyz answered 200: the FHIR ids and the search index
  *                   relearnt from the chain (searches answer 503 until then)
  *   relearnPeakRssMiB that process's peak resident set meanwhile
+ * The fill writes outside FHIR, so that first relearning decrypts every record (the worst case:
+ * no FHIR id pairs and an empty search index). Then the node is crashed and started again:
+ *   secondCrashStartMs, secondCrashRelearnMs  the same two figures, now that every record has
+ *                   its pair and index entry, as a node fed through FHIR would have
  * With --data, the filled node is kept in DIR (which must not exist yet) instead of removed.
  * The last line is JSON.
  */
@@ -290,6 +294,8 @@ async function main(): Promise<void> {
     const { startMs, rssMiB } = startInFreshProcess(flags.data);
     crashInFreshProcess(flags.data);
     const crashed = startInFreshProcess(flags.data);
+    crashInFreshProcess(flags.data);
+    const crashedAgain = startInFreshProcess(flags.data);
     const bytesPerVersion = Math.round(bytesUnder(flags.data) / filler.written);
     const result = {
       versions: filler.written,
@@ -306,12 +312,17 @@ async function main(): Promise<void> {
       crashStartMs: crashed.startMs,
       relearnMs: crashed.readyMs,
       relearnPeakRssMiB: crashed.peakRssMiB,
+      secondCrashStartMs: crashedAgain.startMs,
+      secondCrashRelearnMs: crashedAgain.readyMs,
     };
     console.log(
       `start of a fresh process with ${filler.written} versions: ${startMs} ms; RSS ${rssMiB} MiB (peak ${result.peakRssMiB} MiB); ${bytesPerVersion} bytes on disk per version`,
     );
     console.log(
       `start after a crash: ${crashed.startMs} ms, then ${crashed.readyMs} ms relearning from the chain (peak RSS ${crashed.peakRssMiB} MiB)`,
+    );
+    console.log(
+      `start after a second crash: ${crashedAgain.startMs} ms, then ${crashedAgain.readyMs} ms catching up with the chain`,
     );
     console.log(JSON.stringify(result));
   } finally {
