@@ -161,6 +161,17 @@ test('a message that cannot be taken gets a named AE or AR, and writes nothing',
   );
 });
 
+test('a message the node cannot take now (it cannot write) gets an AR, so the sender sends it again, and writes nothing', async (t) => {
+  const { mllpPort, node } = await serveWithMllp(t);
+  const height = node.head().height;
+  node.halt('a fault this test stands for');
+  const [ack] = await mllpExchange(mllpPort, [fixture('oru-r01.hl7')]);
+  assert.equal(msa(ack!).code, 'AR', 'HL7 v2.5 2.9.2.2 c: unrelated to its content');
+  assert.match(msa(ack!).error, /^503: /);
+  assert.doesNotMatch(ack!, /Glucose/, 'the refusal names no value');
+  assert.equal(node.head().height, height, 'nothing was written');
+});
+
 test('a message in ISO 8859-1 is read as its MSH-18 says; one that is not UTF-8 and says nothing, another version or other delimiters get an AR', async (t) => {
   const { origin, mllpPort } = await serveWithMllp(t);
   const header = (id: string, version = '2.5.1', charset = '') =>

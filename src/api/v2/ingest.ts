@@ -2,8 +2,9 @@
  * Taking an HL7 v2 message (src/fhir/v2 maps it): its transaction Bundle is validated, written and
  * anchored like any FHIR write, signed by this organisation's interface practitioner, and the
  * message is acknowledged (AA) only once that has committed. An error in the message is an AE
- * naming what is wrong (never a value from it); a message not taken here is an AR. A message
- * resent with the same control id (MSH-10) gets its first answer again and writes nothing.
+ * naming what is wrong (never a value from it); a message not taken here, or not now (the node
+ * unable to write), is an AR. A message resent with the same control id (MSH-10) gets its first
+ * answer again and writes nothing.
  */
 import { Hl7Message, Hl7Segment } from '@medplum/core';
 import {
@@ -24,7 +25,7 @@ import {
   type V2Message,
 } from '../../fhir/index.js';
 import type { JsonObject } from '../../ledger/index.js';
-import type { NodeFacade } from '../../node/index.js';
+import { CommitTimeoutError, type NodeFacade } from '../../node/index.js';
 import { V2ControlIds } from './control-ids.js';
 
 /** The purpose a feed writes under: the clinical care it serves. */
@@ -131,9 +132,9 @@ export class V2Ingest {
     try {
       await this.#write(parsed);
     } catch (error) {
-      const reason = errorReason(error);
-      if (reason === undefined) throw error;
-      return ack(parsed.message, 'AE', reason);
+      const refusal = refusalOf(error);
+      if (refusal === undefined) throw error;
+      return ack(parsed.message, refusal.code, refusal.reason);
     }
     this.#taken.record(parsed.sender, parsed.controlId, 'AA', Date.now());
     return ack(parsed.message, 'AA', 'OK');
@@ -155,11 +156,18 @@ export class V2Ingest {
 }
 
 /** What an AE says: the message's own fault, or the write's OperationOutcome; undefined for a server fault. */
-function errorReason(error: unknown): string | undefined {
-  if (error instanceof V2MessageError) return error.message;
-  const stored = storageError(error);
-  const fhir = error instanceof FhirError ? error : stored;
-  return fhir instanceof FhirError ? `${fhir.status}: ${fhir.message}` : undefined;
+/**
+ * How a message that failed with `error` is answered: the message's own AE or AR; an AR when the
+ * node could not take it for a reason unrelated to its content (a full disk, a halted node,
+ * ids being relearnt: HL7 v2.5 2.9.2.2 c), so the sender sends it again later; else an AE. A
+ * write accepted but not yet committed is an AE: sent again, it could be written twice.
+ */
+function refusalOf(error: unknown): { code: 'AE' | 'AR'; reason: string } | undefined {
+  if (error instanceof V2MessageError) return { code: error.ackCode, reason: error.message };
+  const fhir = error instanceof FhirError ? error : storageError(error);
+  if (fhir === undefined) return undefined;
+  const unrelated = fhir.status >= 500 && !(error instanceof CommitTimeoutError);
+  return { code: unrelated ? 'AR' : 'AE', reason: `${fhir.status}: ${fhir.message}` };
 }
 
 /**
