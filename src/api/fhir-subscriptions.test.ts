@@ -273,6 +273,21 @@ test("a subscription stops notifying once its owner's sessions are ended or thei
   assert.equal(hook.received.length, 2, 'nothing once the sessions that created it ended');
 });
 
+test("a delivery is kept, not dropped, while whether its owner's sessions stand cannot be told yet (ids being relearnt)", async (t) => {
+  let told = false;
+  const { app } = closedAfter(t, await fresh(t, () => (told ? true : undefined)));
+  const hook = await receiver(t);
+  const created = await app.inject(
+    fhirJson('POST', '/fhir/Subscription', subscription(hook.url, '', 'empty')),
+  );
+  assert.equal(created.statusCode, 201, created.body);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(hook.received.length, 0, 'not sent while it cannot be told');
+  told = true;
+  const handshake = await until('the handshake once it can', () => hook.received[0], 8_000);
+  assert.equal(parameter(handshake, 'type')?.valueCode, 'handshake');
+});
+
 test('a subscription stored before creation times were kept still notifies an owner whose sessions ended long ago', async (t) => {
   const { dir, node, app } = await fresh(t);
   const hook = await receiver(t);

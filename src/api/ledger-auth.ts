@@ -14,6 +14,7 @@ import {
   allows,
   AuthError,
   bearerPrincipal,
+  OAuthError,
   type AccessGrant,
   type AuthServer,
 } from './auth/index.js';
@@ -105,6 +106,11 @@ export async function ledgerGrant(
   try {
     return await bearerPrincipal(request, auth);
   } catch (error) {
+    if (error instanceof OAuthError) {
+      if (error.retryAfterSeconds !== undefined)
+        void reply.header('retry-after', String(error.retryAfterSeconds));
+      throw new ApiError(error.statusCode, 'unavailable', error.message);
+    }
     if (!(error instanceof AuthError)) throw error;
     void reply.header('www-authenticate', error.challenge());
     throw new ApiError(401, 'unauthorized', error.message);

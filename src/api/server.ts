@@ -2,9 +2,10 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { FhirService, STORAGE_RETRY_AFTER_SECONDS, type RecordLedger } from '../fhir/index.js';
 import { RecordIntegrityError, type NodeFacade } from '../node/index.js';
+import type { Principal } from '../contracts/index.js';
 import { storageFaultOf } from '../storage/index.js';
 import { ApiError } from './api-error.js';
-import { registerAuthRoutes, type AuthServer } from './auth/index.js';
+import { OAuthError, registerAuthRoutes, type AuthServer } from './auth/index.js';
 import { registerFhirRoutes, sendError } from './fhir-routes.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
@@ -168,7 +169,7 @@ function registerFhirService(
   registerWebApp(app);
   const service = new FhirService(node, {
     ledger: options.ledger,
-    sessionActive: (principal, sinceMs) => auth.users.sessionActive?.(principal, sinceMs) !== false,
+    sessionActive: (principal, sinceMs) => sessionStands(auth, principal, sinceMs),
   });
   registerFhirRoutes(app, node, smartFhirAuth(auth), {
     rateLimit: options.fhirRateLimit,
@@ -178,6 +179,20 @@ function registerFhirService(
   if (options.mllp !== undefined) registerMllp(app, node, service, options.mllp);
   app.addHook('onClose', async () => service.close());
   return service;
+}
+
+/** Whether `principal`'s sessions begun at `sinceMs` stand; undefined while that cannot be told yet (see UserDirectory.sessionActive). */
+function sessionStands(
+  auth: AuthServer,
+  principal: Principal,
+  sinceMs: number,
+): boolean | undefined {
+  try {
+    return auth.users.sessionActive?.(principal, sinceMs) !== false;
+  } catch (error) {
+    if (error instanceof OAuthError && error.statusCode === 503) return undefined;
+    throw error;
+  }
 }
 
 /** An HL7 v2 listener beside the HTTP server, on the same FHIR service: it starts and stops with it. */

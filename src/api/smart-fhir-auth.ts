@@ -1,6 +1,6 @@
 /** The SMART bearer tokens of src/api/auth, as the FhirAuth the /fhir routes take. */
 import { FhirError } from '../fhir/index.js';
-import { allows, AuthError, bearerPrincipal, type AuthServer } from './auth/index.js';
+import { allows, AuthError, bearerPrincipal, OAuthError, type AuthServer } from './auth/index.js';
 import type { FhirAuth } from './fhir-routes.js';
 
 /** FhirAuth over `auth`'s tokens: 401 with a WWW-Authenticate challenge for a bad token, scopes per interaction. */
@@ -16,6 +16,7 @@ export function smartFhirAuth(auth: AuthServer): FhirAuth {
             allows(grant.scopes, { resourceType, interaction }),
         };
       } catch (error) {
+        if (error instanceof OAuthError) throw unavailable(error);
         if (!(error instanceof AuthError)) throw error;
         const issue = {
           severity: 'error' as const,
@@ -26,4 +27,16 @@ export function smartFhirAuth(auth: AuthServer): FhirAuth {
       }
     },
   };
+}
+
+/** A token that cannot be checked now (its session cannot be told yet): 503, with Retry-After. */
+function unavailable(error: OAuthError): FhirError {
+  const issue = {
+    severity: 'error' as const,
+    code: 'transient' as const,
+    diagnostics: error.message,
+  };
+  const headers =
+    error.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(error.retryAfterSeconds) };
+  return new FhirError(error.statusCode, [issue], headers);
 }

@@ -18,6 +18,7 @@ import { createDemoUsers, DEMO_PASSWORD } from './demo-users.js';
 import { LOCKOUT_FIRST_MS, LOCKOUT_FREE_FAILURES } from './lockout.js';
 import type { PatientNames } from '../../node/index.js';
 import type { SignIn } from './users.js';
+import { OAuthError } from './errors.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -411,4 +412,34 @@ test("guessing activation codes at an active account's name does not lock its ow
       'refused',
     );
   assert.ok(userOf(await directory.signIn({ username: 'pat', password: PASSWORD })));
+});
+
+test("while FHIR ids are relearnt, whether a patient's session stands cannot be told until their id is back: 503, never a false ended", async (t) => {
+  const pseudonym = '5be0c7a1d2e3f4a5b6c7d8e9f0a1b2c3';
+  let relearnt = false;
+  const patients: PatientNames = {
+    patientIdOf: (fhirId) => (relearnt && fhirId === 'patient-0001' ? pseudonym : undefined),
+    fhirPatientIdOf: (patientId) =>
+      relearnt && patientId === pseudonym ? 'patient-0001' : undefined,
+    get complete() {
+      return relearnt;
+    },
+  };
+  const { store, clock, make } = accounts(t, { patients });
+  await createAccount(
+    store,
+    { username: 'pat', role: 'patient', subjectId: 'patient-0001', password: PASSWORD },
+    clock.now,
+  );
+  const directory = await make();
+  const principal = { kind: 'patient', id: pseudonym, org: 'practice-a' } as const;
+  assert.throws(
+    () => directory.sessionActive(principal, clock.now),
+    (error: unknown) =>
+      error instanceof OAuthError && error.statusCode === 503 && error.retryAfterSeconds === 5,
+  );
+  relearnt = true;
+  assert.equal(directory.sessionActive(principal, clock.now), true);
+  store.setDisabled('pat', true, clock.now);
+  assert.equal(directory.sessionActive(principal, clock.now + 1000), false);
 });

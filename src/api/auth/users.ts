@@ -54,23 +54,37 @@ export function patientPrincipal(
   const id = patients.patientIdOf(fhirId);
   // Not found while ids are relearnt after an unclean stop: the patient may be found shortly,
   // and a session made now would act as nobody for its whole life.
-  if (id === undefined && patients.complete === false)
+  if (id === undefined) refuseWhileRelearning(patients);
+  return { ...principal, id: id ?? `${NO_PATIENT}${fhirId}` };
+}
+
+/**
+ * Throws OAuthError temporarily_unavailable (503, Retry-After) while `patients` is being
+ * relearnt from the chain: a patient not found now may be found shortly.
+ */
+function refuseWhileRelearning(patients: PatientNames | undefined): void {
+  if (patients?.complete === false)
     throw new OAuthError(
       'temporarily_unavailable',
-      'this node is relearning patient ids after a restart; sign in again shortly',
+      'this node is relearning patient ids after a restart; try again shortly',
       503,
       RELEARNING_RETRY_AFTER_SECONDS,
     );
-  return { ...principal, id: id ?? `${NO_PATIENT}${fhirId}` };
 }
 
 /** Starts the principal id of a patient account whose FHIR Patient this node does not have. */
 const NO_PATIENT = 'no-patient.';
 
-/** The FHIR Patient id that the account of patient principal `id` names: signedIn undone. */
+/**
+ * The FHIR Patient id that the account of patient principal `id` names: signedIn undone. Throws
+ * OAuthError 503 as patientPrincipal does while ids are relearnt and `id` is not known yet: the
+ * account cannot be told, so neither can whether its session stands.
+ */
 export function accountPatientId(id: string, patients: PatientNames | undefined): string {
   if (id.startsWith(NO_PATIENT)) return id.slice(NO_PATIENT.length);
-  return patients?.fhirPatientIdOf(id) ?? id;
+  const fhirId = patients?.fhirPatientIdOf(id);
+  if (fhirId === undefined) refuseWhileRelearning(patients);
+  return fhirId ?? id;
 }
 
 /** A user together with their password hash. */
@@ -107,6 +121,8 @@ export interface UserDirectory {
   /**
    * False once tokens issued to `principal` at `issuedAtMs` may no longer be honoured (the
    * account was disabled or its sessions ended). Directories without sessions to end omit it.
+   * Throws OAuthError temporarily_unavailable (503) while it cannot tell yet: a patient's
+   * account is found by their FHIR Patient id, which may be being relearnt after a crash.
    */
   sessionActive?(principal: Principal, issuedAtMs: number): boolean;
   /**

@@ -18,7 +18,7 @@ import {
 import { auditEventId } from '../audit-event.js';
 import { mayReadTrail } from '../fhir-audit-events.js';
 import { defaultPurpose } from '../fhir-records.js';
-import { fhirPatientOf, fhirReferenceOf } from '../ledger-names.js';
+import { fhirPatientOf, fhirReferenceOf, RELEARNING_RETRY_AFTER_SECONDS } from '../ledger-names.js';
 import { FhirError } from '../outcome.js';
 import { notificationBundle, statusBundle } from './notification.js';
 import { subscriptionOf, subscriptionResource } from './subscription-resource.js';
@@ -37,8 +37,11 @@ interface EventNames {
   readonly record: string | undefined;
 }
 
-/** Whether `principal`'s sessions begun at `sinceMs` still stand. */
-export type SessionCheck = (principal: Principal, sinceMs: number) => boolean;
+/**
+ * Whether `principal`'s sessions begun at `sinceMs` still stand; undefined while that cannot be
+ * told yet (a patient's account, while FHIR ids are relearnt after a crash).
+ */
+export type SessionCheck = (principal: Principal, sinceMs: number) => boolean | undefined;
 
 export class FhirSubscriptions {
   readonly #store: SubscriptionStore;
@@ -241,7 +244,8 @@ export class FhirSubscriptions {
       return undefined;
     if (subscription.patient !== null && subscription.patient !== named.patient) return undefined;
     const owner = subscription.owner;
-    if (!this.#ownerActive(subscription)) return undefined;
+    // Not told yet: no notification (as for a record whose FHIR id is still being relearnt).
+    if (this.#ownerActive(subscription) !== true) return undefined;
     if (event.focus.kind === 'audit' && !subscription.readableTypes.includes('AuditEvent'))
       return undefined;
     if (event.focus.kind === 'audit')
@@ -295,15 +299,20 @@ export class FhirSubscriptions {
 
   async #deliver(delivery: Delivery): Promise<void> {
     const subscription = this.#subscriptions.get(delivery.subscriptionId);
+    const active = subscription === undefined ? false : this.#ownerActive(subscription);
+    // Whether its owner's sessions stand cannot be told yet: kept, and asked again shortly.
+    if (active === undefined) {
+      const nextAtMs = this.clock() + RELEARNING_RETRY_AFTER_SECONDS * 1000;
+      return this.#store.retryAt(delivery.id, delivery.attempts, nextAtMs);
+    }
     // Gone, or its owner's sessions have ended since it was queued: dropped, never sent.
-    if (subscription === undefined || !this.#ownerActive(subscription))
-      return this.#store.delivered(delivery.id);
+    if (subscription === undefined || !active) return this.#store.delivered(delivery.id);
     if (await post(subscription, delivery.body)) return this.#delivered(subscription, delivery.id);
     this.#failed(subscription, delivery.id, delivery.attempts + 1);
   }
 
-  /** Whether the sessions of its owner that created `subscription` still stand. */
-  #ownerActive(subscription: StoredSubscription): boolean {
+  /** Whether the sessions of its owner that created `subscription` still stand (see SessionCheck). */
+  #ownerActive(subscription: StoredSubscription): boolean | undefined {
     return this.sessionActive(subscription.owner, subscription.createdAt ?? 0);
   }
 
