@@ -4,6 +4,8 @@ import {
   existsSync,
   mkdtempSync,
   openSync,
+  readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -11,7 +13,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLOSED_SUFFIX, markClosed, takeClosedMark } from './clean-close.js';
+import {
+  CLOSED_SUFFIX,
+  markClosed,
+  markOpen,
+  OPEN_SUFFIX,
+  takeClosedMark,
+  takeOpenMark,
+} from './clean-close.js';
 import { ChartChainNode } from './node.js';
 import { tempNodeDir } from './testonly/temp-node.js';
 
@@ -55,7 +64,37 @@ test('a node closed cleanly leaves the record and the next open takes it; a halt
   assert.equal(existsSync(record), true);
   const halted = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
   assert.equal(existsSync(record), false, 'taken at open');
+  assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), true, 'the boot it runs in');
   halted.halt('a test fault');
+  assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), false, 'gone at the halt');
   await halted.close();
   assert.equal(existsSync(record), false, 'a halted node is not closed cleanly');
+});
+
+test('a database whose process died in this boot skips the check once; another boot, another file, or no record does not', (t) => {
+  const path = database(t);
+  assert.equal(takeOpenMark(path), false, 'no record: check');
+  markOpen(path);
+  assert.equal(takeOpenMark(path), true, 'killed in this boot');
+  assert.equal(existsSync(path + OPEN_SUFFIX), false, 'the record is consumed');
+  assert.equal(takeOpenMark(path), false, 'a second start without a record checks');
+
+  markOpen(path);
+  const [, inode] = JSON.parse(readFileSync(path + OPEN_SUFFIX, 'utf8')) as [string, string];
+  writeFileSync(path + OPEN_SUFFIX, JSON.stringify(['another-boot', inode]));
+  assert.equal(takeOpenMark(path), false, 'a power cut or an OS crash since: a new boot');
+
+  markOpen(path);
+  // Another file moved into its place: made while the first still exists, so not its inode.
+  writeFileSync(`${path}.restored`, Buffer.alloc(8192, 2));
+  renameSync(`${path}.restored`, path);
+  assert.equal(takeOpenMark(path), false, 'a file put in its place since');
+});
+
+test('a node closed cleanly leaves no record of its boot, so a change to the file after the close is checked', async (t) => {
+  const dir = tempNodeDir(t, 'clean-close-open');
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  await node.close();
+  assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), false);
+  assert.equal(existsSync(join(dir, `chain.db${CLOSED_SUFFIX}`)), true);
 });

@@ -1,16 +1,28 @@
 /**
- * A chain database closed cleanly and not touched since needs no PRAGMA quick_check at the next
- * start. The check reads every page (29–84 s for the 7.3 GB chain.db of 10^6 versions), and
- * SQLite in WAL mode with synchronous=FULL leaves no damage behind a clean close. At a clean close
- * the node records the identity of the database and its WAL (inode, size, modification and change
- * times); at open it takes the record (deleting it), and skips the check only when both files are
- * exactly as recorded. A crash or a halt leaves no record, and a write to either file since
- * changes its times: each of those gets the full check. `chartchain verify --data` always runs it.
+ * A chain database needs no PRAGMA quick_check at the next start when SQLite's own recovery is
+ * all it can need. The check reads every page (29–84 s for the 7.3 GB chain.db of 10^6
+ * versions). SQLite in WAL mode with synchronous=FULL leaves no damage behind:
+ * - a clean close. At a clean close the node records the identity of the database and its WAL
+ *   (inode, size, modification and change times); at open it takes the record (deleting it), and
+ *   skips the check only when both files are exactly as recorded;
+ * - a process that died (SIGKILL, out of memory) while the operating system kept running: every
+ *   write it made is in the page cache or on disk, as SQLite left it, and SQLite recovers from
+ *   that by design. As a node opens the database it records the boot it runs in
+ *   (`/proc/sys/kernel/random/boot_id`) and the database's inode; the next open skips the check
+ *   when both are the same. A power cut or an operating-system crash starts a new boot, and
+ *   writes the page cache held may be lost or torn: those get the check.
+ * A halt removes both records; so does a clean close the second (the first then stands alone),
+ * and a write to either file since a clean close changes its times: each of those gets the full
+ * check. So does a system without a boot id. `chartchain verify --data` always runs it.
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 /** Suffix of the record, next to the database: `chain.db.closed`. */
 export const CLOSED_SUFFIX = '.closed';
+/** Suffix of the record of the boot a node has the database open in: `chain.db.open`. */
+export const OPEN_SUFFIX = '.open';
+/** Where Linux names the current boot: a random UUID drawn at each boot. */
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
 
 /**
  * Records that the database at `path` was closed cleanly, as it is now. Best effort: without the
@@ -45,4 +57,51 @@ function identityOf(path: string): string {
         : [stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs].map(String);
     }),
   );
+}
+
+/**
+ * Records, as a node opens the database at `path` for writing, the boot it runs in. Best effort:
+ * without the record (no boot id, a full disk) the next start after a crash only runs the check.
+ */
+export function markOpen(path: string): void {
+  const boot = bootOf(path);
+  if (boot === undefined) return removeOpenMark(path);
+  try {
+    writeFileSync(path + OPEN_SUFFIX, boot, { mode: 0o600 });
+  } catch {
+    removeOpenMark(path);
+  }
+}
+
+/** Removes the record of markOpen: a halt, or a clean close (which leaves its own). */
+export function removeOpenMark(path: string): void {
+  rmSync(path + OPEN_SUFFIX, { force: true });
+}
+
+/**
+ * True when the last process that had the database at `path` open stopped in this same boot of
+ * the operating system, and the database is the same file. The record is consumed either way.
+ */
+export function takeOpenMark(path: string): boolean {
+  let recorded: string;
+  try {
+    recorded = readFileSync(path + OPEN_SUFFIX, 'utf8');
+  } catch {
+    return false;
+  }
+  removeOpenMark(path);
+  const boot = bootOf(path);
+  return boot !== undefined && recorded === boot;
+}
+
+/** This boot's id and the database's inode, or undefined when the system names no boot. */
+function bootOf(path: string): string | undefined {
+  let bootId: string;
+  try {
+    bootId = readFileSync(BOOT_ID_FILE, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const inode = statSync(path, { bigint: true, throwIfNoEntry: false })?.ino;
+  return bootId === '' || inode === undefined ? undefined : JSON.stringify([bootId, String(inode)]);
 }

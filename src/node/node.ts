@@ -66,7 +66,13 @@ import type { NodeIdentity } from './node-facade.js';
 import { BlobAccessIndex } from './blob-access-index.js';
 import { NodePeerBlobs } from './peer-blobs.js';
 import { anchorsInState, anchorsOf, envelopesOf } from './blob-anchors.js';
-import { markClosed, takeClosedMark } from './clean-close.js';
+import {
+  markClosed,
+  markOpen,
+  removeOpenMark,
+  takeClosedMark,
+  takeOpenMark,
+} from './clean-close.js';
 import { PeerBlockSync } from './peer-blocks.js';
 import { PeerClient, type PeerTransport } from './peer-client.js';
 import { PeerRequestVerifier } from './peer-auth.js';
@@ -129,7 +135,7 @@ const PSEUDONYMS_FILE = 'pseudonyms.db';
  * markers, node.json, the registered backend clients, the keystore directory and the blobs.
  */
 const NODE_ENTRY_PATTERN =
-  /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use|\.closed)?|node\.json|clients\.json|keys|blobs)$/;
+  /^(?:[a-z][a-z0-9-]*\.db(?:-wal|-shm|-journal|\.in-use|\.closed|\.open)?|node\.json|clients\.json|keys|blobs)$/;
 
 function isNodeEntry(name: string): boolean {
   return NODE_ENTRY_PATTERN.test(name);
@@ -307,9 +313,13 @@ export class ChartChainNode {
     makeOwnerOnly(dataDir, { owns: isNodeEntry, trustedWhenOwnerOnly: [BLOBS_DIR] });
     const executor = standardExecutor();
     const chainPath = join(dataDir, CHAIN_FILE);
+    // Both records are taken, whichever says the file needs no check.
+    const closed = takeClosedMark(chainPath);
+    const killed = takeOpenMark(chainPath);
     const store = ChainStore.openChecked(chainPath, executor.tables, {
-      quickCheck: !takeClosedMark(chainPath),
+      quickCheck: !closed && !killed,
     });
+    markOpen(chainPath);
     try {
       checkPinnedGenesis(store, config);
       // The newest header is checked against its stored hash before anything is connected.
@@ -802,6 +812,8 @@ export class ChartChainNode {
   /** Stops committing for good: state can no longer be trusted to advance correctly. */
   halt(reason: string): void {
     this.#halted ??= reason;
+    // What made the node halt may be damage: the next start checks the chain database.
+    removeOpenMark(join(this.dataDir, CHAIN_FILE));
     void this.orderer.stop();
   }
 
@@ -822,7 +834,9 @@ export class ChartChainNode {
     await this.pseudonyms.close();
     await this.store.stopWriting();
     this.store.close();
-    if (this.#halted === undefined) markClosed(join(this.dataDir, CHAIN_FILE));
+    if (this.#halted !== undefined) return;
+    markClosed(join(this.dataDir, CHAIN_FILE));
+    removeOpenMark(join(this.dataDir, CHAIN_FILE));
   }
 
   /**
