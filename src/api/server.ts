@@ -3,7 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import { FhirService, STORAGE_RETRY_AFTER_SECONDS, type RecordLedger } from '../fhir/index.js';
 import { RecordIntegrityError, type NodeFacade } from '../node/index.js';
 import type { Principal } from '../contracts/index.js';
-import { storageFaultOf } from '../storage/index.js';
+import { reportDamage, storageFaultOf } from '../storage/index.js';
 import { ApiError } from './api-error.js';
 import { OAuthError, registerAuthRoutes, type AuthServer } from './auth/index.js';
 import { registerFhirRoutes, sendError } from './fhir-routes.js';
@@ -259,11 +259,13 @@ function storageRefusal(
       error: 'disk-full',
       reason: "the node's disk is full; nothing acknowledged was lost; retry later",
     };
-  if (fault === 'damaged')
+  if (fault === 'damaged') {
+    reportDamage();
     return {
       statusCode: 500,
       error: 'storage-damaged',
       reason: 'a node store failed its integrity check',
     };
+  }
   return undefined;
 }

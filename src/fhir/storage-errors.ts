@@ -3,14 +3,15 @@
  * is 503 with Retry-After (transient: nothing acknowledged was lost, retry later), and so is a
  * write accepted but not committed in time (a commit waiting for space), a record that
  * fails its checks is 500 naming record, version and stage (never content), a damaged store 500.
- * The node raised the matching alarm where the fault occurred; this only names it at the edge.
+ * The node raised the matching alarm where the fault occurred; a damaged store is reported to it
+ * here (reportDamage), so that its next start checks the chain database.
  */
 import {
   AccessLogUnavailableError,
   CommitTimeoutError,
   RecordIntegrityError,
 } from '../node/index.js';
-import { storageFaultOf } from '../storage/index.js';
+import { reportDamage, storageFaultOf } from '../storage/index.js';
 import { FhirError } from './outcome.js';
 
 /** Seconds a client is asked to wait before retrying after a full disk or an unavailable log. */
@@ -31,7 +32,8 @@ export function storageError(error: unknown): FhirError | undefined {
     return unavailable(
       `the write was accepted as transaction ${error.txId} but its block has not committed yet (the node may be short of disk space); it commits once the node can, so check it before writing again`,
     );
-  if (fault === 'damaged')
+  if (fault === 'damaged') {
+    reportDamage();
     return new FhirError(500, [
       {
         severity: 'fatal',
@@ -39,6 +41,7 @@ export function storageError(error: unknown): FhirError | undefined {
         diagnostics: 'a node store failed its integrity check; the node has raised an alarm',
       },
     ]);
+  }
   return undefined;
 }
 

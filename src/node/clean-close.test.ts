@@ -12,7 +12,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   CLOSED_SUFFIX,
   markClosed,
@@ -22,6 +24,7 @@ import {
   takeOpenMark,
 } from './clean-close.js';
 import { ChartChainNode } from './node.js';
+import { reportDamage } from '../storage/index.js';
 import { tempNodeDir } from './testonly/temp-node.js';
 
 function database(t: { after: (fn: () => void) => void }): string {
@@ -80,8 +83,8 @@ test('a database whose process died in this boot skips the check once; another b
   assert.equal(takeOpenMark(path), false, 'a second start without a record checks');
 
   markOpen(path);
-  const [, inode] = JSON.parse(readFileSync(path + OPEN_SUFFIX, 'utf8')) as [string, string];
-  writeFileSync(path + OPEN_SUFFIX, JSON.stringify(['another-boot', inode]));
+  const [, ...file] = JSON.parse(readFileSync(path + OPEN_SUFFIX, 'utf8')) as string[];
+  writeFileSync(path + OPEN_SUFFIX, JSON.stringify(['another-boot', ...file]));
   assert.equal(takeOpenMark(path), false, 'a power cut or an OS crash since: a new boot');
 
   markOpen(path);
@@ -97,4 +100,43 @@ test('a node closed cleanly leaves no record of its boot, so a change to the fil
   await node.close();
   assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), false);
   assert.equal(existsSync(join(dir, `chain.db${CLOSED_SUFFIX}`)), true);
+});
+
+test('a store reported damaged while the node serves: an integrity alarm, and neither record, so the next start checks', async (t) => {
+  const dir = tempNodeDir(t, 'clean-close-damaged');
+  const node = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), true);
+  reportDamage();
+  assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), false);
+  assert.ok(node.records.alarms.some((alarm) => alarm.kind === 'integrity'));
+  await node.close();
+  assert.equal(existsSync(join(dir, `chain.db${CLOSED_SUFFIX}`)), false);
+});
+
+/** Opens the node in `dir` in a child process that then stops as `how` says (testonly/open-and-stop.ts). */
+function openAndStop(dir: string, how: 'kill' | 'throw') {
+  const child = fileURLToPath(new URL('./testonly/open-and-stop.ts', import.meta.url));
+  return spawnSync(process.execPath, [...process.execArgv, child, dir, how], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+test('a node killed outright leaves the record of its boot and the next start takes it; one that dies on an error leaves none', async (t) => {
+  const dir = tempNodeDir(t, 'clean-close-killed');
+  const killed = openAndStop(dir, 'kill');
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+  assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), true);
+  const next = await ChartChainNode.open(dir, { verifyPoolSize: 1 });
+  await next.close();
+  assert.equal(
+    existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)),
+    false,
+    'taken, then removed at the close',
+  );
+
+  const failed = openAndStop(dir, 'throw');
+  assert.equal(failed.status, 1, failed.stderr);
+  assert.match(failed.stderr, /a fault this test stands for/);
+  assert.equal(existsSync(join(dir, `chain.db${OPEN_SUFFIX}`)), false, 'withdrawn as it exited');
 });

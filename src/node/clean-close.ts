@@ -7,13 +7,16 @@
  *   skips the check only when both files are exactly as recorded;
  * - a process that died (SIGKILL, out of memory) while the operating system kept running: every
  *   write it made is in the page cache or on disk, as SQLite left it, and SQLite recovers from
- *   that by design. As a node opens the database it records the boot it runs in
- *   (`/proc/sys/kernel/random/boot_id`) and the database's inode; the next open skips the check
- *   when both are the same. A power cut or an operating-system crash starts a new boot, and
- *   writes the page cache held may be lost or torn: those get the check.
- * A halt removes both records; so does a clean close the second (the first then stands alone),
- * and a write to either file since a clean close changes its times: each of those gets the full
- * check. So does a system without a boot id. `chartchain verify --data` always runs it.
+ *   that by design. Once a node has opened the database it records the boot it runs in
+ *   (`/proc/sys/kernel/random/boot_id`) and the database file (inode and birth time); the next
+ *   open skips the check when both are the same. A power cut or an operating-system crash starts
+ *   a new boot, and writes the page cache held may be lost or torn: those get the check.
+ * A halt, a process exiting on an error, or a store reported damaged while serving removes the
+ * second record, and the node then writes no clean-close record either; a clean close removes
+ * the second (its own then stands alone); a write to either file since a clean close changes its
+ * times: each of those gets the full check. So does a system without a boot id. `chartchain verify
+ * --data` always runs it. A chain.db put in place by hand (not by `chartchain restore`, which
+ * makes a new directory) is a new file, but its old WAL is not: remove `chain.db-wal` with it.
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
@@ -94,7 +97,7 @@ export function takeOpenMark(path: string): boolean {
   return boot !== undefined && recorded === boot;
 }
 
-/** This boot's id and the database's inode, or undefined when the system names no boot. */
+/** This boot's id and the database file's identity, or undefined when the system names no boot. */
 function bootOf(path: string): string | undefined {
   let bootId: string;
   try {
@@ -102,6 +105,8 @@ function bootOf(path: string): string | undefined {
   } catch {
     return undefined;
   }
-  const inode = statSync(path, { bigint: true, throwIfNoEntry: false })?.ino;
-  return bootId === '' || inode === undefined ? undefined : JSON.stringify([bootId, String(inode)]);
+  const file = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (bootId === '' || file === undefined) return undefined;
+  // The inode and its birth: a file put in its place since, even on a reused inode, differs.
+  return JSON.stringify([bootId, String(file.ino), String(file.birthtimeNs)]);
 }

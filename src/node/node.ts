@@ -55,6 +55,7 @@ import {
   CheckpointStore,
   isDiskFull,
   makeOwnerOnly,
+  onDamageReported,
   restrictUmask,
   type BlockCommit,
 } from '../storage/index.js';
@@ -170,6 +171,9 @@ export class ChartChainNode {
   readonly #peerBlocks: PeerBlockSync;
   #halted: string | undefined;
   #closing = false;
+  /** A store was reported damaged while serving: no clean-close record then (see #markOpen). */
+  #damageSeen = false;
+  #stopMarking: () => void = () => {};
   /** Erasures this organisation has deleted locally and whose receipt is on its way. */
   readonly #receiptsPending = new Set<string>();
   /** Encrypted records: write, read, history and erasure. */
@@ -319,7 +323,6 @@ export class ChartChainNode {
     const store = ChainStore.openChecked(chainPath, executor.tables, {
       quickCheck: !closed && !killed,
     });
-    markOpen(chainPath);
     try {
       checkPinnedGenesis(store, config);
       // The newest header is checked against its stored hash before anything is connected.
@@ -370,7 +373,35 @@ export class ChartChainNode {
     );
     // Also for a map kept from before erased ids were forgotten.
     for (const recordId of erased) node.pseudonyms.erase(recordId);
+    node.#markOpen();
     return node;
+  }
+
+  /**
+   * Records the boot this process runs in (clean-close.ts) once the node is open, and withdraws
+   * it whenever the chain database may be damaged: a store reported damaged while serving, or
+   * the process exiting on an error. Only a process killed outright leaves it.
+   */
+  #markOpen(): void {
+    const chainPath = join(this.dataDir, CHAIN_FILE);
+    markOpen(chainPath);
+    const onExit = (code: number) => code !== 0 && removeOpenMark(chainPath);
+    process.on('exit', onExit);
+    const stopHearing = onDamageReported(() => this.#damaged());
+    this.#stopMarking = () => {
+      process.off('exit', onExit);
+      stopHearing();
+    };
+  }
+
+  /** A store was found damaged while serving: the next start checks chain.db, whatever the stop. */
+  #damaged(): void {
+    this.#damageSeen = true;
+    removeOpenMark(join(this.dataDir, CHAIN_FILE));
+    this.records.raiseCondition(
+      'integrity',
+      'a node store failed SQLite integrity checks while serving; the next start checks chain.db',
+    );
   }
 
   /**
@@ -834,7 +865,8 @@ export class ChartChainNode {
     await this.pseudonyms.close();
     await this.store.stopWriting();
     this.store.close();
-    if (this.#halted !== undefined) return;
+    this.#stopMarking();
+    if (this.#halted !== undefined || this.#damageSeen) return;
     markClosed(join(this.dataDir, CHAIN_FILE));
     removeOpenMark(join(this.dataDir, CHAIN_FILE));
   }

@@ -47,6 +47,8 @@ export {
   storageFaultOf,
   isDiskFull,
   diskFullError,
+  onDamageReported,
+  reportDamage,
   type StorageFaultKind,
 } from './storage-fault.js';
 export { writeFileDurably } from './durable-file.js';

@@ -41,3 +41,19 @@ export function diskFullError(syscall = 'write'): NodeJS.ErrnoException {
   error.syscall = syscall;
   return error;
 }
+
+const damageListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` whenever a store is reported damaged while the process serves (see
+ * reportDamage), so the node can distrust its files at the next start. Returns the unsubscribe.
+ */
+export function onDamageReported(listener: () => void): () => void {
+  damageListeners.add(listener);
+  return () => damageListeners.delete(listener);
+}
+
+/** Reports that a request met a damaged store (a 'damaged' storage fault) and was answered 500. */
+export function reportDamage(): void {
+  for (const listener of damageListeners) listener();
+}
