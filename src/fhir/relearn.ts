@@ -105,10 +105,10 @@ export function relearnRecord(
   index: SearchIndex | undefined,
   record: RecordRow,
 ): void {
-  if (index !== undefined && record.status === 'active')
-    return putEntry(node, index, record.recordId);
+  if (index === undefined) return learnRecord(node, record);
+  if (record.status === 'active') return putOrForget(node, index, record.recordId);
   learnRecord(node, record);
-  if (index !== undefined) forget(index, record.recordId);
+  index.removeRecord(record.recordId);
 }
 
 /**
@@ -117,21 +117,27 @@ export function relearnRecord(
  * put the crash lost), forgotten when the record is no longer active (a removal it lost).
  */
 function catchUp(node: NodeFacade, index: SearchIndex, record: RecordRow): void {
-  if (record.status !== 'active') forget(index, record.recordId);
+  if (record.status !== 'active') index.removeRecord(record.recordId);
   else if (index.entryOf(record.recordId)?.version !== record.latestVersion)
-    putEntry(node, index, record.recordId);
+    putOrForget(node, index, record.recordId);
 }
 
-/** Removes whatever `index` holds of chain record `recordId`. */
-function forget(index: SearchIndex, recordId: string): void {
-  const entry = index.entryOf(recordId);
-  if (entry !== undefined) index.remove(entry.type, entry.id);
+/**
+ * Puts `recordId`'s newest version in `index`; when it yields no entry (see indexEntry), forgets
+ * what an older one left there, as a rebuild would not have it.
+ */
+function putOrForget(node: NodeFacade, index: SearchIndex, recordId: string): void {
+  if (!putEntry(node, index, recordId)) index.removeRecord(recordId);
 }
 
-/** Puts `recordId`'s newest version in `index` (learning its FHIR id on the way), when this organisation can read it. */
-export function putEntry(node: NodeFacade, index: SearchIndex, recordId: string): void {
+/**
+ * Puts `recordId`'s newest version in `index` (learning its FHIR id on the way), when this
+ * organisation can read it. Returns whether it did.
+ */
+export function putEntry(node: NodeFacade, index: SearchIndex, recordId: string): boolean {
   const entry = indexEntry(node, recordId);
   if (entry !== undefined) index.putSoon(entry.resource, entry.meta);
+  return entry !== undefined;
 }
 
 /** The index entry of `recordId`'s newest version, under its FHIR id; undefined when this organisation cannot decrypt it. */

@@ -87,6 +87,7 @@ test('a batch the writer thread cannot write takes the index out of service, tol
     assert.equal(faults.length, 1, 'reported without a read waiting for it');
     assert.equal(faults[0]!.kind, 'damaged');
     assert.equal(index.available, false);
+    assert.equal(index.removeRecord('r-1'), false, 'dropped, never thrown, while out of service');
     assert.throws(
       () => index.search('Patient', new URLSearchParams('')),
       (error: unknown) => error instanceof FhirError && error.status === 503,
@@ -96,6 +97,25 @@ test('a batch the writer thread cannot write takes the index out of service, tol
     index.putAll([{ resource: patient('p1', 'Okafor'), meta: meta('p1', 1) }]);
     index.endFill();
     assert.deepEqual(families(index, 'family=okafor'), ['p1'], 'back in service after a rebuild');
+  } finally {
+    index.close();
+  }
+});
+
+test('an entry names the chain record and version it was read from: found by it, replaced by a newer one, forgotten by it', () => {
+  const path = join(directory, 'by-record.db');
+  const index = new SearchIndex(path);
+  try {
+    index.putSoon(patient('p1', 'Okafor'), { ...meta('p1', 1), recordId: 'r-1', version: 1 });
+    index.counts(); // waits for the writer thread
+    assert.deepEqual(index.entryOf('r-1'), { type: 'Patient', id: 'p1', version: 1 });
+    index.putSoon(patient('p1', 'Okafor-Ade'), { ...meta('p1', 2), recordId: 'r-1', version: 2 });
+    index.counts();
+    assert.equal(index.entryOf('r-1')?.version, 2);
+    assert.equal(index.removeRecord('r-2'), false, 'no entry of another record');
+    assert.equal(index.removeRecord('r-1'), true);
+    assert.equal(index.entryOf('r-1'), undefined);
+    assert.deepEqual(families(index, 'family=okafor'), []);
   } finally {
     index.close();
   }

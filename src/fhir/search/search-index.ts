@@ -241,6 +241,28 @@ export class SearchIndex {
   }
 
   /**
+   * Forgets whatever is indexed from chain record `recordId`: a record no longer active, or one
+   * whose newest version yields no entry. Looked up first without waiting for puts in flight, so
+   * a record with no entry costs one lookup; dropped while the index is out of service (a
+   * rebuild reads the chain). Returns true when something was removed.
+   */
+  removeRecord(recordId: string): boolean {
+    const indexed = this.#write(
+      () =>
+        this.#statement('SELECT 1 FROM resource WHERE record_id = ?').get(recordId) !== undefined,
+      false,
+    );
+    if (!indexed) return false;
+    this.#caughtUp();
+    return this.#write(() => {
+      const removed =
+        this.#statement('DELETE FROM resource WHERE record_id = ?').run(recordId).changes > 0;
+      truncateWal(this.#database());
+      return removed;
+    }, false);
+  }
+
+  /**
    * The entry read from chain record `recordId`, if any: what a start after a crash compares
    * with the chain. Answered while the index is being filled, from what the writer thread has
    * committed, without waiting for puts in flight (a walk asks this of every record): a put
