@@ -97,12 +97,13 @@ export class RefreshTokens {
   /**
    * Redeems `token` for `clientId`, once. Throws OAuthError invalid_grant if it is unknown,
    * expired, another client's, or used before, which also revokes its family. `check` sees the
-   * grant first: if it throws (a request the grant cannot honour), the token stays unused.
+   * grant and its family first: if it throws (a request the grant cannot honour, a session that
+   * cannot be told yet), the token stays unused.
    */
   redeem(
     token: string,
     clientId: string,
-    check: (grant: AccessGrant) => void = () => undefined,
+    check: (grant: AccessGrant, family: RefreshFamily) => void = () => undefined,
   ): Redeemed {
     const row = this.#db
       .prepare<[string], Row>(
@@ -125,9 +126,10 @@ export class RefreshTokens {
     }
     const stored = JSON.parse(row.grant_json) as Omit<AccessGrant, 'scopes'> & { scopes: string };
     const grant = { ...stored, scopes: parseScopes(stored.scopes) };
-    check(grant);
+    const family = { id: row.family, startedAt: row.family_started };
+    check(grant, family);
     this.#db.prepare('UPDATE refresh_token SET used = 1 WHERE token_hash = ?').run(hashOf(token));
-    return { grant, family: { id: row.family, startedAt: row.family_started } };
+    return { grant, family };
   }
 
   /** Revokes the family of `token` if it was issued to `clientId` (RFC 7009 §2.1); unknown tokens are ignored. */

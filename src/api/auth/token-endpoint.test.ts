@@ -8,6 +8,9 @@ import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { generateJoseKeyPair } from './jose-keys.js';
 import { backendClient } from './clients.js';
 import { registerAuthRoutes } from './plugin.js';
+import { OAuthError } from './errors.js';
+import { parseScopes } from './scopes.js';
+import type { UserDirectory } from './users.js';
 import {
   APP_ID,
   ASSERTION_TYPE,
@@ -420,4 +423,36 @@ test('the routes work inside an app that reads every body as raw bytes, and leav
     payload: 'a=1',
   });
   assert.deepEqual(echo.json(), { bytes: true });
+});
+
+test('a refresh while the session cannot be told yet (ids being relearnt) is a 503 that leaves the token usable', async (t) => {
+  let relearnt = false;
+  const users: UserDirectory = {
+    signIn: () => Promise.resolve({ refused: 'credentials' }),
+    sessionActive: () => {
+      if (!relearnt)
+        throw new OAuthError('temporarily_unavailable', 'relearning patient ids', 503, 5);
+      return true;
+    },
+  };
+  const fixture = await authFixture(t, { users });
+  const token = fixture.auth.refreshTokens.issue(
+    {
+      principal: { kind: 'patient', id: 'p-1', org: 'practice-a' },
+      scopes: parseScopes('patient/*.rs offline_access'),
+      patient: 'patient-0001',
+    },
+    APP_ID,
+  );
+  const refresh = () =>
+    postForm(fixture.app, '/auth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: token,
+      client_id: APP_ID,
+    });
+  const early = await refresh();
+  oauthRefusal(early, 503, 'temporarily_unavailable');
+  assert.equal(early.headers['retry-after'], '5');
+  relearnt = true;
+  await granted(fixture, await refresh());
 });

@@ -107,20 +107,24 @@ export async function refreshTokenGrant(
     parameter(form, 'scope') === undefined
       ? [...grant.scopes]
       : scopesWithin(requestedScopes(form), grant.scopes);
-  // A scope the grant cannot honour is refused before the token is used up: a client's typo
-  // must not cost the session.
-  const redeemed = auth.refreshTokens.redeem(
+  const actingNow = (grant: AccessGrant): AccessGrant => ({
+    ...grant,
+    principal: auth.users.actingAs?.(grant.principal, grant.patient) ?? grant.principal,
+  });
+  // Refused before the token is used up: a scope the grant cannot honour (a client's typo), or
+  // a session that cannot be told yet (503 while ids are relearnt), must not cost the session.
+  const { grant, family } = auth.refreshTokens.redeem(
     requiredParameter(form, 'refresh_token'),
     clientId,
-    (grant) => void scopesOf(grant),
+    (stored, family) => {
+      void scopesOf(stored);
+      endedSession(auth, actingNow(stored), family.startedAt, () =>
+        auth.refreshTokens.revokeFamily(family.id),
+      );
+    },
   );
-  const { family } = redeemed;
-  const principal =
-    auth.users.actingAs?.(redeemed.grant.principal, redeemed.grant.patient) ??
-    redeemed.grant.principal;
-  const grant = { ...redeemed.grant, principal };
-  endedSession(auth, grant, family.startedAt, () => auth.refreshTokens.revokeFamily(family.id));
-  return respond(auth, { ...grant, scopes: scopesOf(grant) }, { clientId, family });
+  const acting = actingNow(grant);
+  return respond(auth, { ...acting, scopes: scopesOf(acting) }, { clientId, family });
 }
 
 /** `requested`, if all of it was granted before; throws invalid_scope otherwise (RFC 6749 §6). */
