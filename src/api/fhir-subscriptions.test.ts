@@ -288,6 +288,28 @@ test("a delivery is kept, not dropped, while whether its owner's sessions stand 
   assert.equal(parameter(handshake, 'type')?.valueCode, 'handshake');
 });
 
+test("an event while whether its owner's sessions stand cannot be told yet is queued, and sent once it can", async (t) => {
+  let told = true;
+  const { app } = closedAfter(t, await fresh(t, () => (told ? true : undefined)));
+  const hook = await receiver(t);
+  const patientId = await newPatient(app);
+  await subscribedToWeights(app, hook, patientId);
+  told = false;
+  await app.inject(
+    fhirJson('POST', '/fhir/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Weight' },
+      subject: { reference: `Patient/${patientId}` },
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(hook.received.length, 1, 'only the handshake while it cannot be told');
+  told = true;
+  const notice = await until('the event once it can', () => hook.received[1], 8_000);
+  assert.equal(parameter(notice, 'type')?.valueCode, 'event-notification');
+});
+
 test('a subscription stored before creation times were kept still notifies an owner whose sessions ended long ago', async (t) => {
   const { dir, node, app } = await fresh(t);
   const hook = await receiver(t);

@@ -106,7 +106,7 @@ export async function ledgerGrant(
   try {
     return await bearerPrincipal(request, auth);
   } catch (error) {
-    if (error instanceof OAuthError) {
+    if (error instanceof OAuthError && error.statusCode === 503) {
       if (error.retryAfterSeconds !== undefined)
         void reply.header('retry-after', String(error.retryAfterSeconds));
       throw new ApiError(error.statusCode, 'unavailable', error.message);

@@ -16,7 +16,7 @@ export function smartFhirAuth(auth: AuthServer): FhirAuth {
             allows(grant.scopes, { resourceType, interaction }),
         };
       } catch (error) {
-        if (error instanceof OAuthError) throw unavailable(error);
+        if (error instanceof OAuthError && error.statusCode === 503) throw unavailable(error);
         if (!(error instanceof AuthError)) throw error;
         const issue = {
           severity: 'error' as const,

@@ -158,15 +158,17 @@ export class V2Ingest {
 /** What an AE says: the message's own fault, or the write's OperationOutcome; undefined for a server fault. */
 /**
  * How a message that failed with `error` is answered: the message's own AE or AR; an AR when the
- * node could not take it for a reason unrelated to its content (a full disk, a halted node,
- * ids being relearnt: HL7 v2.5 2.9.2.2 c), so the sender sends it again later; else an AE. A
- * write accepted but not yet committed is an AE: sent again, it could be written twice.
+ * node could not take it now for a reason unrelated to its content (503: a full disk, a halted
+ * node, ids being relearnt; HL7 v2.5 2.9.2.2 c), so the sender sends it again later (every write
+ * of a message is a conditional create, so what part of it was written is not written twice);
+ * else an AE, for a person to look at: an error in the message, a record failing its integrity
+ * checks, or a write accepted but not yet committed (sent again, it could be written twice).
  */
 function refusalOf(error: unknown): { code: 'AE' | 'AR'; reason: string } | undefined {
   if (error instanceof V2MessageError) return { code: error.ackCode, reason: error.message };
   const fhir = error instanceof FhirError ? error : storageError(error);
   if (fhir === undefined) return undefined;
-  const unrelated = fhir.status >= 500 && !(error instanceof CommitTimeoutError);
+  const unrelated = fhir.status === 503 && !(error instanceof CommitTimeoutError);
   return { code: unrelated ? 'AR' : 'AE', reason: `${fhir.status}: ${fhir.message}` };
 }
 

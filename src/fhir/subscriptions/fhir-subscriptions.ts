@@ -244,8 +244,11 @@ export class FhirSubscriptions {
       return undefined;
     if (subscription.patient !== null && subscription.patient !== named.patient) return undefined;
     const owner = subscription.owner;
-    // Not told yet: no notification (as for a record whose FHIR id is still being relearnt).
-    if (this.#ownerActive(subscription) !== true) return undefined;
+    // Not told yet (ids being relearnt): a rest-hook notification is queued, and asked about
+    // again before it is sent (#deliver); a websocket one, sent at once, is not made.
+    const active = this.#ownerActive(subscription);
+    if (active === false || (active === undefined && subscription.channel === 'websocket'))
+      return undefined;
     if (event.focus.kind === 'audit' && !subscription.readableTypes.includes('AuditEvent'))
       return undefined;
     if (event.focus.kind === 'audit')
