@@ -46,7 +46,7 @@ export interface IndexedMeta {
   readonly version?: number;
 }
 
-/** An entry as versionOf() finds it by its chain record. */
+/** An entry as entryOf() finds it by its chain record. */
 export interface IndexedRecord {
   readonly type: string;
   readonly id: string;
@@ -219,32 +219,19 @@ export class SearchIndex {
 
   /** Forgets `type/id` and every value derived from it. Returns true when it was indexed. */
   remove(type: string, id: string): boolean {
-    this.#caughtUp();
-    return this.#write(() => {
-      const removed =
-        this.#statement('DELETE FROM resource WHERE type = ? AND id = ?').run(type, id).changes > 0;
-      truncateWal(this.#database());
-      return removed;
-    }, false);
+    return this.#removeWhere('type = ? AND id = ?', type, id) > 0;
   }
 
   /** Forgets every resource indexed under `patientId`, the Patient included. Returns how many. */
   removePatient(patientId: string): number {
-    this.#caughtUp();
-    return this.#write(() => {
-      const removed = this.#statement('DELETE FROM resource WHERE patient_id = ?').run(
-        patientId,
-      ).changes;
-      truncateWal(this.#database());
-      return removed;
-    }, 0);
+    return this.#removeWhere('patient_id = ?', patientId);
   }
 
   /**
    * Forgets whatever is indexed from chain record `recordId`: a record no longer active, or one
    * whose newest version yields no entry. Looked up first without waiting for puts in flight, so
-   * a record with no entry costs one lookup; dropped while the index is out of service (a
-   * rebuild reads the chain). Returns true when something was removed.
+   * a record with no entry costs one lookup; dropped, never thrown, while the index is out of
+   * service (a rebuild reads the chain). Returns true when something was removed.
    */
   removeRecord(recordId: string): boolean {
     const indexed = this.#write(
@@ -252,14 +239,21 @@ export class SearchIndex {
         this.#statement('SELECT 1 FROM resource WHERE record_id = ?').get(recordId) !== undefined,
       false,
     );
-    if (!indexed) return false;
+    return indexed && this.#removeWhere('record_id = ?', recordId) > 0;
+  }
+
+  /**
+   * Deletes the resources `where` selects, with their values, once the puts in flight are
+   * written; the checkpoint after it truncates the WAL, so nothing removed lingers there.
+   * Returns how many; none while the index is out of service.
+   */
+  #removeWhere(where: string, ...args: string[]): number {
     this.#caughtUp();
     return this.#write(() => {
-      const removed =
-        this.#statement('DELETE FROM resource WHERE record_id = ?').run(recordId).changes > 0;
+      const removed = this.#statement(`DELETE FROM resource WHERE ${where}`).run(...args).changes;
       truncateWal(this.#database());
       return removed;
-    }, false);
+    }, 0);
   }
 
   /**
