@@ -32,23 +32,13 @@ const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
  * record (a full disk, a directory removed under the node) the next start only runs the check.
  */
 export function markClosed(path: string): void {
-  try {
-    writeFileSync(path + CLOSED_SUFFIX, identityOf(path), { mode: 0o600 });
-  } catch {
-    rmSync(path + CLOSED_SUFFIX, { force: true });
-  }
+  writeMark(path + CLOSED_SUFFIX, identityOf(path));
 }
 
 /** True when the database at `path` was closed cleanly and is unchanged since. The record is consumed either way. */
 export function takeClosedMark(path: string): boolean {
-  let recorded: string;
-  try {
-    recorded = readFileSync(path + CLOSED_SUFFIX, 'utf8');
-  } catch {
-    return false;
-  }
-  rmSync(path + CLOSED_SUFFIX, { force: true });
-  return recorded === identityOf(path);
+  const recorded = takeMark(path + CLOSED_SUFFIX);
+  return recorded !== undefined && recorded === identityOf(path);
 }
 
 function identityOf(path: string): string {
@@ -67,13 +57,7 @@ function identityOf(path: string): string {
  * without the record (no boot id, a full disk) the next start after a crash only runs the check.
  */
 export function markOpen(path: string): void {
-  const boot = bootOf(path);
-  if (boot === undefined) return removeOpenMark(path);
-  try {
-    writeFileSync(path + OPEN_SUFFIX, boot, { mode: 0o600 });
-  } catch {
-    removeOpenMark(path);
-  }
+  writeMark(path + OPEN_SUFFIX, bootOf(path));
 }
 
 /** Removes the record of markOpen: a halt, or a clean close (which leaves its own). */
@@ -86,15 +70,30 @@ export function removeOpenMark(path: string): void {
  * the operating system, and the database is the same file. The record is consumed either way.
  */
 export function takeOpenMark(path: string): boolean {
+  const recorded = takeMark(path + OPEN_SUFFIX);
+  return recorded !== undefined && recorded === bootOf(path);
+}
+
+/** Writes `content` to the record `file`, owner-only; without content, or failing, no record is left. */
+function writeMark(file: string, content: string | undefined): void {
+  try {
+    if (content !== undefined) return writeFileSync(file, content, { mode: 0o600 });
+  } catch {
+    // A full disk, a directory removed under the node: no record, so the next start checks.
+  }
+  rmSync(file, { force: true });
+}
+
+/** The content of the record `file`, which is deleted; undefined when there was none. */
+function takeMark(file: string): string | undefined {
   let recorded: string;
   try {
-    recorded = readFileSync(path + OPEN_SUFFIX, 'utf8');
+    recorded = readFileSync(file, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
-  removeOpenMark(path);
-  const boot = bootOf(path);
-  return boot !== undefined && recorded === boot;
+  rmSync(file, { force: true });
+  return recorded;
 }
 
 /** This boot's id and the database file's identity, or undefined when the system names no boot. */
